@@ -1,0 +1,65 @@
+/* args.c -- flags and environment into a tt_config, shared by serve and migrate. */
+#include "cli/cli.h"
+
+#include "core/config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *env_lookup(const char *name)
+{
+    return getenv(name);
+}
+
+int cli_load_config(tt_config *cfg, int argc, char **argv, const char *usage)
+{
+    char err[TT_ERRLEN];
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage, stdout);
+            config_print_help(stdout);
+            return -1;
+        }
+    }
+    if (config_init(cfg, env_lookup, err) != 0) {
+        fprintf(stderr, "telltale %s: %s\n", argv[0], err);
+        return EXIT_USAGE;
+    }
+    for (int i = 1; i < argc; i++) {
+        char flag[64];
+        const char *arg = argv[i], *value = NULL;
+        const char *eq = strchr(arg, '=');
+        size_t n = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
+        if (strncmp(arg, "--", 2) != 0 || n >= sizeof flag) {
+            fprintf(stderr, "telltale %s: unexpected argument '%s' (see --help)\n", argv[0], arg);
+            return EXIT_USAGE;
+        }
+        memcpy(flag, arg, n);
+        flag[n] = '\0';
+        if (eq != NULL) {
+            value = eq + 1;
+        } else if (!config_flag_is_bool(flag)) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "telltale %s: %s needs a value (see --help)\n", argv[0], flag);
+                return EXIT_USAGE;
+            }
+            value = argv[++i];
+        }
+        int rc = config_set_flag(cfg, flag, value, err);
+        if (rc == TT_ENOTFOUND) {
+            fprintf(stderr, "telltale %s: unknown option '%s' (see --help)\n", argv[0], flag);
+            return EXIT_USAGE;
+        }
+        if (rc != 0) {
+            fprintf(stderr, "telltale %s: %s\n", argv[0], err);
+            return EXIT_USAGE;
+        }
+    }
+    if (cfg->max_events > cfg->queue_max) {
+        fprintf(stderr,
+                "telltale %s: TELLTALE_MAX_EVENTS (%u) must not exceed TELLTALE_QUEUE_MAX (%u)\n",
+                argv[0], cfg->max_events, cfg->queue_max);
+        return EXIT_USAGE;
+    }
+    return 0;
+}

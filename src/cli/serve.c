@@ -1,0 +1,211 @@
+/* serve.c -- telltale serve: wires store, queue, persister and server on one libuv loop, and
+ * shuts them down in the order DESIGN §4.6 asks for.
+ *
+ * Threads: the loop thread (this one) runs libwebsockets and every handler; the persister
+ * thread commits batches; libuv's pool runs queries. */
+#include "cli/cli.h"
+
+#include "core/config.h"
+#include "pipeline/persister.h"
+#include "pipeline/queue.h"
+#include "server/demo.h"
+#include "server/server.h"
+#include "store/store.h"
+#include "os/clock.h"
+#include "os/log.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DRAIN_POLL_MS 20
+#define CLOSE_GRACE_MS 300 /* for close frames to reach WebSocket clients */
+
+static const char USAGE[] = "usage: telltale serve [options]\n\n"
+                            "Runs the daemon. Each option also reads from the environment "
+                            "variable beside it; a flag wins over the environment.\n\noptions:\n";
+
+typedef enum phase { RUNNING, DRAINING, CLOSING, STOPPED } phase;
+
+typedef struct daemon_state {
+    uv_loop_t loop;
+    tt_config cfg;
+    store *st;
+    job_queue *q;
+    persister *persister;
+    server *srv;
+    demo *demo;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t shutdown_timer;
+    phase phase;
+    uint64_t deadline_ms;
+} daemon_state;
+
+/* Until keys exist (DESIGN §5, Access), telltale trusts its callers, so it listens on
+ * loopback only. Resolves cfg->listen_host to a numeric IPv4 address in place. */
+static int check_listen_host(tt_config *cfg)
+{
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    int rc = getaddrinfo(cfg->listen_host, NULL, &hints, &res);
+    if (rc != 0) {
+        fprintf(stderr, "telltale serve: cannot resolve TELLTALE_LISTEN host '%s': %s\n",
+                cfg->listen_host, gai_strerror(rc));
+        return EXIT_USAGE;
+    }
+    struct in_addr addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
+    freeaddrinfo(res);
+    if ((ntohl(addr.s_addr) >> 24) != 127) {
+        fprintf(stderr,
+                "telltale serve: refusing to listen on %s: without keys telltale trusts every "
+                "caller, so it listens on loopback (127.0.0.0/8) only; keys "
+                "(TELLTALE_SERVICE_KEY) are not supported by this version yet\n",
+                cfg->listen_host);
+        return EXIT_USAGE;
+    }
+    inet_ntop(AF_INET, &addr, cfg->listen_host, sizeof cfg->listen_host);
+    return 0;
+}
+
+static void stop_loop(daemon_state *d)
+{
+    d->phase = STOPPED;
+    uv_close((uv_handle_t *)&d->sigint, NULL);
+    uv_close((uv_handle_t *)&d->sigterm, NULL);
+    uv_close((uv_handle_t *)&d->shutdown_timer, NULL);
+    server_stop(d->srv);
+}
+
+static void on_shutdown_timer(uv_timer_t *t)
+{
+    daemon_state *d = t->data;
+    if (d->phase == DRAINING) {
+        bool late = clock_mono_ms() >= d->deadline_ms;
+        if (!server_idle(d->srv) && !late) {
+            return;
+        }
+        if (late) {
+            log_warn("shutdown timeout: closing with requests still unanswered");
+        }
+        d->phase = CLOSING;
+        server_close_clients(d->srv);
+        uv_timer_start(t, on_shutdown_timer, CLOSE_GRACE_MS, 0);
+        return;
+    }
+    if (d->phase == CLOSING) {
+        stop_loop(d);
+    }
+}
+
+static void on_signal(uv_signal_t *sig, int signum)
+{
+    daemon_state *d = sig->data;
+    if (d->phase != RUNNING) {
+        /* Everything acknowledged is already committed: leaving now loses nothing durable. */
+        static const char msg[] = "second signal: exiting at once\n";
+        ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)ignored;
+        _exit(1);
+    }
+    log_info("%s: shutting down (up to %llu ms)", strsignal(signum),
+             (unsigned long long)d->cfg.shutdown_timeout_ms);
+    d->phase = DRAINING;
+    d->deadline_ms = clock_mono_ms() + d->cfg.shutdown_timeout_ms;
+    demo_stop(d->demo);
+    d->demo = NULL;
+    server_drain(d->srv);
+    queue_close(d->q);
+    uv_timer_start(&d->shutdown_timer, on_shutdown_timer, 0, DRAIN_POLL_MS);
+}
+
+static int start(daemon_state *d)
+{
+    char err[TT_ERRLEN];
+    int rc = store_open(d->cfg.store_url, &d->st, err);
+    if (rc == 0) {
+        rc = queue_create(d->cfg.queue_max, &d->q);
+        snprintf(err, sizeof err, "%s", tt_strerror(rc));
+    }
+    if (rc == 0) {
+        rc = server_start(&d->loop, &d->cfg, d->st, d->q, &d->srv, err);
+    }
+    persister_opts po = {d->cfg.batch_size, d->cfg.flush_ms, d->cfg.retention_ms};
+    if (rc == 0 &&
+        (rc = persister_start(d->st, d->q, &po, server_jobs_done, d->srv, &d->persister)) != 0) {
+        snprintf(err, sizeof err, "cannot start the persister: %s", tt_strerror(rc));
+    }
+    if (rc != 0) {
+        log_error("cannot start: %s", err);
+        return rc;
+    }
+    server_set_persister(d->srv, d->persister);
+    log_info("store: %s (schema version %d)", store_kind(d->st), store_schema_version(d->st));
+    log_info("listening on http://%s:%d", d->cfg.listen_host, server_port(d->srv));
+    if (d->cfg.demo && (rc = demo_start(&d->loop, d->srv, &d->demo)) != 0) {
+        log_error("cannot start the demo traffic: %s", tt_strerror(rc));
+        return rc;
+    }
+    if (d->cfg.demo) {
+        log_info("demo traffic on: open http://%s:%d/ to watch it", d->cfg.listen_host,
+                 server_port(d->srv));
+    }
+    return 0;
+}
+
+static void watch_signals(daemon_state *d)
+{
+    uv_signal_init(&d->loop, &d->sigint);
+    uv_signal_init(&d->loop, &d->sigterm);
+    uv_timer_init(&d->loop, &d->shutdown_timer);
+    d->sigint.data = d->sigterm.data = d->shutdown_timer.data = d;
+    uv_signal_start(&d->sigint, on_signal, SIGINT);
+    uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+}
+
+/* Tears down whatever start() managed to build, in reverse. */
+static void finish(daemon_state *d)
+{
+    if (d->phase != STOPPED && d->srv != NULL) {
+        server_stop(d->srv); /* start-up failed half-way */
+        uv_run(&d->loop, UV_RUN_DEFAULT);
+    }
+    if (d->persister != NULL) {
+        queue_close(d->q);
+        persister_join(d->persister);
+    }
+    server_free(d->srv);
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&d->loop) != 0) {
+        log_warn("event loop closed with handles still open");
+    }
+    queue_destroy(d->q);
+    store_close(d->st);
+}
+
+int cli_serve(int argc, char **argv)
+{
+    daemon_state d = {.phase = RUNNING};
+    int rc = cli_load_config(&d.cfg, argc, argv, USAGE);
+    if (rc != 0) {
+        return rc < 0 ? 0 : rc;
+    }
+    if ((rc = check_listen_host(&d.cfg)) != 0) {
+        return rc;
+    }
+    log_setup(d.cfg.log_level, d.cfg.log_format);
+    signal(SIGPIPE, SIG_IGN);
+    uv_loop_init(&d.loop);
+    if (start(&d) != 0) {
+        demo_stop(d.demo);
+        finish(&d);
+        return 1;
+    }
+    watch_signals(&d);
+    uv_run(&d.loop, UV_RUN_DEFAULT);
+    finish(&d);
+    log_info("stopped");
+    return 0;
+}

@@ -1,0 +1,294 @@
+/* config.c -- the settings table and the parsers behind it. */
+#include "core/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum kind { K_LISTEN, K_STORE, K_UINT, K_SIZE, K_DURATION, K_LEVEL, K_FORMAT, K_BOOL } kind;
+
+typedef struct setting {
+    const char *flag;
+    const char *env;
+    const char *alt_env; /* a second, less specific variable (DATABASE_URL) */
+    const char *def;
+    kind kind;
+    size_t offset; /* of the field in tt_config, for the numeric kinds and K_BOOL */
+    uint64_t min, max;
+    const char *form; /* the accepted form, for error messages */
+    const char *help;
+} setting;
+
+#define AT(field) offsetof(tt_config, field)
+
+static const setting settings[] = {
+    {"--listen", "TELLTALE_LISTEN", NULL, "127.0.0.1:8080", K_LISTEN, 0, 0, 0,
+     "HOST:PORT with an IPv4 address or host name, e.g. 127.0.0.1:8080 (port 0 picks a free one)",
+     "address for HTTP and WebSocket"},
+    {"--store", "TELLTALE_STORE", "DATABASE_URL", "sqlite:telltale.db", K_STORE, 0, 0, 0,
+     "sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB", "where events are stored"},
+    {"--batch-size", "TELLTALE_BATCH_SIZE", NULL, "1000", K_UINT, AT(batch_size), 1, 100000,
+     "an integer from 1 to 100000", "events per store transaction, at most"},
+    {"--flush-ms", "TELLTALE_FLUSH_MS", NULL, "5", K_UINT, AT(flush_ms), 0, 10000,
+     "milliseconds from 0 to 10000", "how long a batch may wait for more events"},
+    {"--max-body", "TELLTALE_MAX_BODY", NULL, "1MiB", K_SIZE, AT(max_body), 1024, 64 << 20,
+     "a size from 1KiB to 64MiB, e.g. 1048576, 512KiB, 1MiB", "largest ingest request body"},
+    {"--max-events", "TELLTALE_MAX_EVENTS", NULL, "10000", K_UINT, AT(max_events), 1, 100000,
+     "an integer from 1 to 100000", "most events in one ingest request"},
+    {"--queue-max", "TELLTALE_QUEUE_MAX", NULL, "100000", K_UINT, AT(queue_max), 100, 10000000,
+     "an integer from 100 to 10000000", "events accepted but not yet stored, at most"},
+    {"--ws-max-buffer", "TELLTALE_WS_MAX_BUFFER", NULL, "4MiB", K_SIZE, AT(ws_max_buffer), 64 << 10,
+     1 << 30, "a size from 64KiB to 1GiB",
+     "bytes waiting for one WebSocket client before it is dropped as slow"},
+    {"--retention", "TELLTALE_RETENTION", NULL, "7d", K_DURATION, AT(retention_ms), 0,
+     UINT64_C(3650) * 86400000, "a duration such as 12h, 7d or 0 (keep forever)",
+     "age after which events are deleted"},
+    {"--shutdown-timeout", "TELLTALE_SHUTDOWN_TIMEOUT", NULL, "30s", K_DURATION,
+     AT(shutdown_timeout_ms), 0, 3600000, "a duration from 0 to 1h, e.g. 30s",
+     "time allowed for a graceful shutdown"},
+    {"--log", "TELLTALE_LOG", NULL, "info", K_LEVEL, 0, 0, 0, "one of error, warn, info, debug",
+     "log level"},
+    {"--log-format", "TELLTALE_LOG_FORMAT", NULL, "text", K_FORMAT, 0, 0, 0, "text or json",
+     "log line format"},
+    {"--demo", "TELLTALE_DEMO", NULL, "false", K_BOOL, AT(demo), 0, 0, "true or false",
+     "generate demo traffic"},
+};
+
+#define NSETTINGS (sizeof settings / sizeof settings[0])
+
+bool config_parse_size(const char *s, uint64_t *out)
+{
+    static const struct {
+        const char *suffix;
+        uint64_t mult;
+    } units[] = {{"", 1}, {"B", 1}, {"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}};
+    if (!isdigit((unsigned char)s[0])) {
+        return false;
+    }
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0) {
+        return false;
+    }
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(end, units[i].suffix) == 0) {
+            if (v > UINT64_MAX / units[i].mult) {
+                return false;
+            }
+            *out = v * units[i].mult;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool config_parse_duration_ms(const char *s, uint64_t *out)
+{
+    static const struct {
+        const char *suffix;
+        uint64_t ms;
+    } units[] = {{"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+    if (!isdigit((unsigned char)s[0])) {
+        return false;
+    }
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0) {
+        return false;
+    }
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(end, units[i].suffix) == 0) {
+            if (v > UINT64_MAX / units[i].ms) {
+                return false;
+            }
+            *out = v * units[i].ms;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool parse_listen(const char *s, tt_config *cfg)
+{
+    const char *colon = strrchr(s, ':');
+    if (colon == NULL || colon == s || s[0] == '[' ||
+        (size_t)(colon - s) >= sizeof cfg->listen_host) {
+        return false;
+    }
+    for (const char *p = s; p < colon; p++) {
+        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-') {
+            return false;
+        }
+    }
+    uint64_t port;
+    if (!isdigit((unsigned char)colon[1]) || strlen(colon + 1) > 5 ||
+        !config_parse_size(colon + 1, &port) ||
+        strspn(colon + 1, "0123456789") != strlen(colon + 1) || port > 65535) {
+        return false;
+    }
+    memcpy(cfg->listen_host, s, (size_t)(colon - s));
+    cfg->listen_host[colon - s] = '\0';
+    cfg->listen_port = (unsigned)port;
+    return true;
+}
+
+static bool parse_store(const char *s, tt_config *cfg)
+{
+    bool sqlite = strncmp(s, "sqlite:", 7) == 0 && s[7] != '\0';
+    bool pg = strncmp(s, "postgres://", 11) == 0 || strncmp(s, "postgresql://", 13) == 0;
+    if ((!sqlite && !pg) || strlen(s) >= sizeof cfg->store_url) {
+        return false;
+    }
+    strcpy(cfg->store_url, s);
+    return true;
+}
+
+static bool parse_word(const char *s, const char *const *words, int n, int *out)
+{
+    for (int i = 0; i < n; i++) {
+        if (strcmp(s, words[i]) == 0) {
+            *out = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool parse_number(const setting *st, const char *value, uint64_t *v)
+{
+    bool ok;
+    switch (st->kind) {
+    case K_SIZE:
+        ok = config_parse_size(value, v);
+        break;
+    case K_DURATION:
+        ok = config_parse_duration_ms(value, v);
+        break;
+    default:
+        ok = isdigit((unsigned char)value[0]) && strspn(value, "0123456789") == strlen(value) &&
+             config_parse_size(value, v);
+        break;
+    }
+    return ok && *v >= st->min && *v <= st->max;
+}
+
+static bool apply(const setting *st, const char *value, tt_config *cfg)
+{
+    static const char *const levels[] = {"error", "warn", "info", "debug"};
+    static const char *const formats[] = {"text", "json"};
+    static const char *const bools[] = {"false", "true", "0", "1", "no", "yes"};
+    char *base = (char *)cfg;
+    uint64_t v;
+    int w;
+    switch (st->kind) {
+    case K_LISTEN:
+        return parse_listen(value, cfg);
+    case K_STORE:
+        return parse_store(value, cfg);
+    case K_LEVEL:
+        if (!parse_word(value, levels, 4, &w)) {
+            return false;
+        }
+        cfg->log_level = (log_level)w;
+        return true;
+    case K_FORMAT:
+        if (!parse_word(value, formats, 2, &w)) {
+            return false;
+        }
+        cfg->log_format = (log_format)w;
+        return true;
+    case K_BOOL:
+        if (!parse_word(value, bools, 6, &w)) {
+            return false;
+        }
+        *(bool *)(base + st->offset) = w % 2 == 1;
+        return true;
+    case K_UINT:
+        if (!parse_number(st, value, &v)) {
+            return false;
+        }
+        *(uint32_t *)(base + st->offset) = (uint32_t)v;
+        return true;
+    case K_SIZE:
+    case K_DURATION:
+        if (!parse_number(st, value, &v)) {
+            return false;
+        }
+        *(uint64_t *)(base + st->offset) = v;
+        return true;
+    }
+    return false;
+}
+
+static int invalid(const char *where, const char *value, const setting *st, char *err)
+{
+    return tt_fail(err, TT_EINVAL, "invalid %s '%.64s': expected %s", where, value, st->form);
+}
+
+int config_init(tt_config *cfg, config_getenv_fn getenv_fn, char err[TT_ERRLEN])
+{
+    *cfg = (tt_config){0};
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const setting *st = &settings[i];
+        if (!apply(st, st->def, cfg)) {
+            return tt_fail(err, TT_EINVAL, "bad built-in default for %s", st->env);
+        }
+        const char *env = st->env;
+        const char *value = getenv_fn(env);
+        if (value == NULL && st->alt_env != NULL) {
+            env = st->alt_env;
+            value = getenv_fn(env);
+        }
+        if (value != NULL && !apply(st, value, cfg)) {
+            return invalid(env, value, st, err);
+        }
+    }
+    return 0;
+}
+
+static const setting *find_flag(const char *flag)
+{
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        if (strcmp(settings[i].flag, flag) == 0) {
+            return &settings[i];
+        }
+    }
+    return NULL;
+}
+
+bool config_flag_is_bool(const char *flag)
+{
+    const setting *st = find_flag(flag);
+    return st != NULL && st->kind == K_BOOL;
+}
+
+int config_set_flag(tt_config *cfg, const char *flag, const char *value, char err[TT_ERRLEN])
+{
+    const setting *st = find_flag(flag);
+    if (st == NULL) {
+        return TT_ENOTFOUND;
+    }
+    if (value == NULL) {
+        value = st->kind == K_BOOL ? "true" : "";
+    }
+    if (!apply(st, value, cfg)) {
+        char where[64];
+        snprintf(where, sizeof where, "%s (%s)", st->flag, st->env);
+        return invalid(where, value, st, err);
+    }
+    return 0;
+}
+
+void config_print_help(FILE *out)
+{
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const setting *st = &settings[i];
+        fprintf(out, "  %-20s %-26s %s (default %s)\n", st->flag, st->env, st->help, st->def);
+    }
+    fprintf(out, "  %-20s %-26s %s\n", "", "DATABASE_URL",
+            "used for --store if TELLTALE_STORE is unset");
+}

@@ -1,0 +1,56 @@
+/* config.h -- every setting of telltale serve: name, flag, environment variable, default,
+ * accepted form; precedence flag > environment > default (DESIGN §5).
+ *
+ * Pure: the environment comes in as a lookup function, so tests need no setenv(). */
+#ifndef TT_CONFIG_H
+#define TT_CONFIG_H
+
+#include "core/err.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG } log_level;
+typedef enum log_format { LOG_TEXT, LOG_JSON } log_format;
+
+typedef struct tt_config {
+    char listen_host[256];
+    unsigned listen_port;   /* 0: pick a free port */
+    char store_url[1024];   /* "sqlite:PATH" or "postgres://..." */
+    uint32_t batch_size;    /* events per store transaction, at most */
+    uint32_t flush_ms;      /* how long a batch may wait to fill */
+    uint64_t max_body;      /* bytes of an ingest request body */
+    uint32_t max_events;    /* events in one ingest request */
+    uint32_t queue_max;     /* events accepted but not yet committed */
+    uint64_t ws_max_buffer; /* bytes queued for one WebSocket client before it is dropped */
+    uint64_t retention_ms;  /* events older than this are deleted; 0 keeps them forever */
+    uint64_t shutdown_timeout_ms;
+    log_level log_level;
+    log_format log_format;
+    bool demo; /* generate demo traffic */
+} tt_config;
+
+/* Looks up an environment variable; returns NULL when unset. */
+typedef const char *(*config_getenv_fn)(const char *name);
+
+/* Fills 'cfg' with the defaults, then applies the environment through 'getenv_fn'.
+ * Returns 0, or TT_EINVAL with 'err' naming the variable, the bad value and the accepted form. */
+int config_init(tt_config *cfg, config_getenv_fn getenv_fn, char err[TT_ERRLEN]);
+
+/* Applies the command-line flag 'flag' ("--listen") with 'value'. Returns 0, TT_ENOTFOUND if
+ * no setting has that flag, or TT_EINVAL with 'err' as above. Boolean flags take value NULL. */
+int config_set_flag(tt_config *cfg, const char *flag, const char *value, char err[TT_ERRLEN]);
+
+/* True if 'flag' is a boolean setting's flag (it takes no value). */
+bool config_flag_is_bool(const char *flag);
+
+/* Writes one line per setting (flag, variable, default, meaning) for --help. */
+void config_print_help(FILE *out);
+
+/* Parsers shared with the CLI; each returns false on a malformed or out-of-range value. */
+bool config_parse_size(const char *s, uint64_t *out); /* "1048576", "512KiB", "1MiB", "2GiB" */
+bool config_parse_duration_ms(const char *s,
+                              uint64_t *out); /* "500ms", "30s", "5m", "2h", "7d"; bare = s */
+
+#endif

@@ -1,0 +1,355 @@
+/* event_json.c -- validating an event object field by field, and writing one out. */
+#include "core/event_json.h"
+
+#include "core/timefmt.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum field_id {
+    F_ID,
+    F_TS,
+    F_TYPE,
+    F_SOURCE,
+    F_SESSION_ID,
+    F_NAME,
+    F_STATUS,
+    F_DURATION_MS,
+    F_BYTES,
+    F_VALUE,
+    F_ERROR,
+    F_ATTRS,
+    F_COUNT
+} field_id;
+
+static const char *const field_names[F_COUNT] = {
+    "id",     "ts",          "type",  "source", "session_id", "name",
+    "status", "duration_ms", "bytes", "value",  "error",      "attrs",
+};
+
+#define ALLOWED_FIELDS                                                                             \
+    "id, ts, type, source, session_id, name, status, duration_ms, bytes, value, error, attrs"
+
+/* Largest integer a double holds exactly; 'bytes' beyond it would silently round. */
+#define MAX_EXACT_INT 9007199254740992.0
+
+static int fail(ingest_error *err, const char *code, const char *fmt, const char *field)
+{
+    err->code = code;
+    snprintf(err->message, sizeof err->message, fmt, field);
+    return TT_EINVAL;
+}
+
+static int field_lookup(const char *name)
+{
+    for (int f = 0; f < F_COUNT; f++) {
+        if (strcmp(name, field_names[f]) == 0) {
+            return f;
+        }
+    }
+    return -1;
+}
+
+static size_t field_max_len(field_id f)
+{
+    switch (f) {
+    case F_ID:
+        return EVENT_ID_MAX;
+    case F_TYPE:
+        return EVENT_TYPE_MAX;
+    case F_SOURCE:
+        return EVENT_SOURCE_MAX;
+    case F_SESSION_ID:
+        return EVENT_SESSION_MAX;
+    case F_NAME:
+        return EVENT_NAME_MAX;
+    case F_STATUS:
+        return EVENT_STATUS_MAX;
+    case F_ERROR:
+        return EVENT_ERROR_MAX;
+    default:
+        return 0;
+    }
+}
+
+static int take_string(const cJSON *item, field_id f, const char **dst, ingest_error *err)
+{
+    const char *name = field_names[f];
+    if (!cJSON_IsString(item)) {
+        return fail(err, "invalid_field", "field '%s' must be a string", name);
+    }
+    size_t len = strlen(item->valuestring);
+    if (len > field_max_len(f)) {
+        err->code = "field_too_long";
+        snprintf(err->message, sizeof err->message, "field '%s' is %zu bytes; the limit is %zu",
+                 name, len, field_max_len(f));
+        return TT_EINVAL;
+    }
+    if (f == F_ID && len == 0) {
+        return fail(err, "invalid_field", "field '%s' must not be empty", name);
+    }
+    if (f == F_TYPE && !event_type_valid(item->valuestring, len)) {
+        return fail(err, "invalid_field", "field '%s' must match [a-z0-9_.:-]{1,64}", name);
+    }
+    *dst = item->valuestring;
+    return 0;
+}
+
+static int take_ts(const cJSON *item, tt_event *ev, ingest_error *err)
+{
+    if (cJSON_IsString(item)) {
+        const char *s = item->valuestring;
+        if (!timefmt_parse(s, strlen(s), &ev->ts_ms)) {
+            return fail(err, "invalid_field",
+                        "field '%s' must be an RFC 3339 date-time from 1970 to 9999 "
+                        "(e.g. 2026-11-28T14:31:43.123Z) or epoch milliseconds",
+                        "ts");
+        }
+        return 0;
+    }
+    double v = item->valuedouble;
+    if (!cJSON_IsNumber(item) || !isfinite(v) || v < 0 || v > (double)EVENT_TS_MAX_MS) {
+        return fail(err, "invalid_field",
+                    "field '%s' must be an RFC 3339 string or epoch milliseconds "
+                    "from 0 to 253402300799999",
+                    "ts");
+    }
+    ev->ts_ms = (int64_t)v; /* fractions of a millisecond are dropped */
+    return 0;
+}
+
+static int take_number(const cJSON *item, field_id f, tt_event *ev, ingest_error *err)
+{
+    const char *name = field_names[f];
+    double v = item->valuedouble;
+    if (!cJSON_IsNumber(item) || !isfinite(v)) {
+        return fail(err, "invalid_field", "field '%s' must be a finite number", name);
+    }
+    switch (f) {
+    case F_DURATION_MS:
+        if (v < 0) {
+            return fail(err, "invalid_field", "field '%s' must be >= 0", name);
+        }
+        ev->duration_ms = v;
+        ev->has |= EVENT_HAS_DURATION;
+        break;
+    case F_BYTES:
+        if (v < 0 || v != floor(v) || v > MAX_EXACT_INT) {
+            return fail(err, "invalid_field", "field '%s' must be an integer from 0 to 2^53", name);
+        }
+        ev->bytes = (int64_t)v;
+        ev->has |= EVENT_HAS_BYTES;
+        break;
+    default:
+        ev->value = v;
+        ev->has |= EVENT_HAS_VALUE;
+        break;
+    }
+    return 0;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Checks one attrs object or array and everything under it: depth, finite numbers, and no
+ * duplicate keys (which would be stored and then read back ambiguously). */
+static int check_attrs_tree(const cJSON *node, int depth, ingest_error *err)
+{
+    if (depth > EVENT_ATTRS_MAX_DEPTH) {
+        err->code = "attrs_too_deep";
+        snprintf(err->message, sizeof err->message, "field 'attrs' nests deeper than %d levels",
+                 EVENT_ATTRS_MAX_DEPTH);
+        return TT_EINVAL;
+    }
+    size_t n = 0;
+    for (const cJSON *c = node->child; c != NULL; c = c->next) {
+        n++;
+        if (cJSON_IsNumber(c) && !isfinite(c->valuedouble)) {
+            return fail(err, "invalid_field", "field '%s' holds a number too large to store",
+                        "attrs");
+        }
+        if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && check_attrs_tree(c, depth + 1, err) != 0) {
+            return TT_EINVAL;
+        }
+    }
+    if (!cJSON_IsObject(node) || n < 2) {
+        return 0;
+    }
+    /* Sorting the keys finds duplicates in n log n: an object of thousands of keys stays cheap. */
+    const char **keys = malloc(n * sizeof *keys);
+    if (keys == NULL) {
+        return TT_ENOMEM;
+    }
+    size_t k = 0;
+    for (const cJSON *c = node->child; c != NULL; c = c->next) {
+        keys[k++] = c->string;
+    }
+    qsort(keys, n, sizeof *keys, compare_names);
+    int rc = 0;
+    for (size_t i = 1; i < n && rc == 0; i++) {
+        if (strcmp(keys[i - 1], keys[i]) == 0) {
+            err->code = "duplicate_field";
+            snprintf(err->message, sizeof err->message,
+                     "field 'attrs' has the key '%.64s' more than once", keys[i]);
+            rc = TT_EINVAL;
+        }
+    }
+    free(keys);
+    return rc;
+}
+
+/* Validates 'attrs' and prints it compactly into 'buf' (EVENT_ATTRS_MAX_BYTES plus cJSON's
+ * 5 bytes of slack). Printing into a fixed buffer is also the size check. */
+static int take_attrs(const cJSON *item, char *buf, size_t buflen, ingest_error *err)
+{
+    if (!cJSON_IsObject(item)) {
+        return fail(err, "invalid_field", "field '%s' must be an object", "attrs");
+    }
+    int rc = check_attrs_tree(item, 1, err);
+    if (rc != 0) {
+        return rc;
+    }
+    if (!cJSON_PrintPreallocated((cJSON *)item, buf, (int)buflen, 0) ||
+        strlen(buf) > EVENT_ATTRS_MAX_BYTES) {
+        err->code = "attrs_too_large";
+        snprintf(err->message, sizeof err->message, "field 'attrs' encodes to more than %d bytes",
+                 EVENT_ATTRS_MAX_BYTES);
+        return TT_EINVAL;
+    }
+    return 0;
+}
+
+static int take_field(const cJSON *item, field_id f, tt_event *ev, char *attrs_buf,
+                      size_t attrs_len, ingest_error *err)
+{
+    switch (f) {
+    case F_ID: {
+        const char *id;
+        int rc = take_string(item, f, &id, err);
+        if (rc == 0) {
+            memcpy(ev->id, id, strlen(id) + 1);
+        }
+        return rc;
+    }
+    case F_TS:
+        return take_ts(item, ev, err);
+    case F_TYPE:
+        return take_string(item, f, &ev->type, err);
+    case F_SOURCE:
+        return take_string(item, f, &ev->source, err);
+    case F_SESSION_ID:
+        return take_string(item, f, &ev->session_id, err);
+    case F_NAME:
+        return take_string(item, f, &ev->name, err);
+    case F_STATUS:
+        return take_string(item, f, &ev->status, err);
+    case F_ERROR:
+        return take_string(item, f, &ev->error, err);
+    case F_DURATION_MS:
+    case F_BYTES:
+    case F_VALUE:
+        return take_number(item, f, ev, err);
+    case F_ATTRS: {
+        int rc = take_attrs(item, attrs_buf, attrs_len, err);
+        if (rc == 0) {
+            ev->attrs = attrs_buf;
+        }
+        return rc;
+    }
+    case F_COUNT:
+        break;
+    }
+    return TT_EINVAL;
+}
+
+static int check_field_name(const cJSON *item, unsigned seen, int *f, ingest_error *err)
+{
+    *f = field_lookup(item->string);
+    if (*f < 0) {
+        err->code = "unknown_field";
+        snprintf(err->message, sizeof err->message, "unknown field '%.64s' (allowed: %s)",
+                 item->string, ALLOWED_FIELDS);
+        return TT_EINVAL;
+    }
+    if (seen & (1u << *f)) {
+        return fail(err, "duplicate_field", "field '%s' appears more than once", item->string);
+    }
+    return 0;
+}
+
+int event_from_json(const cJSON *obj, int64_t now_ms, tt_event **out, ingest_error *err)
+{
+    if (!cJSON_IsObject(obj)) {
+        err->code = "not_an_object";
+        snprintf(err->message, sizeof err->message, "an event must be a JSON object");
+        return TT_EINVAL;
+    }
+    tt_event ev = {.ts_ms = now_ms, .received_ms = now_ms};
+    char attrs[EVENT_ATTRS_MAX_BYTES + 6];
+    unsigned seen = 0;
+    for (const cJSON *item = obj->child; item != NULL; item = item->next) {
+        int f;
+        int rc = check_field_name(item, seen, &f, err);
+        if (rc != 0) {
+            return rc;
+        }
+        seen |= 1u << f;
+        if (cJSON_IsNull(item)) {
+            continue; /* null means absent: producers often serialise optional fields so */
+        }
+        rc = take_field(item, (field_id)f, &ev, attrs, sizeof attrs, err);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    if (ev.type == NULL) {
+        return fail(err, "missing_field", "field '%s' is required", "type");
+    }
+    *out = event_clone(&ev);
+    return *out != NULL ? 0 : TT_ENOMEM;
+}
+
+static bool add_string(cJSON *obj, const char *name, const char *value)
+{
+    return value == NULL || cJSON_AddStringToObject(obj, name, value) != NULL;
+}
+
+static bool add_time(cJSON *obj, const char *name, int64_t ms)
+{
+    char buf[TIMEFMT_LEN];
+    timefmt_format(ms, buf);
+    return cJSON_AddStringToObject(obj, name, buf) != NULL;
+}
+
+static bool add_number(cJSON *obj, bool present, const char *name, double v)
+{
+    return !present || cJSON_AddNumberToObject(obj, name, v) != NULL;
+}
+
+cJSON *event_to_json(const tt_event *ev)
+{
+    cJSON *obj = cJSON_CreateObject();
+    if (obj == NULL) {
+        return NULL;
+    }
+    bool ok = add_number(obj, ev->seq > 0, "seq", (double)ev->seq) &&
+              add_string(obj, "id", ev->id) && add_time(obj, "ts", ev->ts_ms) &&
+              add_time(obj, "received_at", ev->received_ms) && add_string(obj, "type", ev->type) &&
+              add_string(obj, "source", ev->source) &&
+              add_string(obj, "session_id", ev->session_id) && add_string(obj, "name", ev->name) &&
+              add_string(obj, "status", ev->status) &&
+              add_number(obj, ev->has & EVENT_HAS_DURATION, "duration_ms", ev->duration_ms) &&
+              add_number(obj, ev->has & EVENT_HAS_BYTES, "bytes", (double)ev->bytes) &&
+              add_number(obj, ev->has & EVENT_HAS_VALUE, "value", ev->value) &&
+              add_string(obj, "error", ev->error) &&
+              (ev->attrs == NULL || cJSON_AddRawToObject(obj, "attrs", ev->attrs) != NULL);
+    if (!ok) {
+        cJSON_Delete(obj);
+        return NULL;
+    }
+    return obj;
+}

@@ -1,0 +1,22 @@
+/* event_json.h -- an event's JSON form, in (validation against DESIGN §2) and out.
+ *
+ * Pure; any thread. cJSON keeps its last parse error in a global, which telltale never reads;
+ * its allocator hooks are left at malloc/free. */
+#ifndef TT_EVENT_JSON_H
+#define TT_EVENT_JSON_H
+
+#include "core/event.h"
+#include "core/ingest.h"
+
+#include <cjson/cJSON.h>
+
+/* Validates 'obj' as an event and returns a new event (free with event_free()) in *out.
+ * 'now_ms' fills 'ts' when absent and always 'received_ms'. On failure returns TT_EINVAL (or
+ * TT_ENOMEM) and fills err->code and err->message; err->index is left to the caller. */
+int event_from_json(const cJSON *obj, int64_t now_ms, tt_event **out, ingest_error *err);
+
+/* Returns a new cJSON object for 'ev', fields in the documented order, absent ones omitted;
+ * NULL when out of memory. The caller deletes it with cJSON_Delete(). */
+cJSON *event_to_json(const tt_event *ev);
+
+#endif

@@ -1,0 +1,192 @@
+/* json_scan.c -- one pass of UTF-8, string, number and depth checks over JSON text. */
+#include "core/json_scan.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Length of the valid UTF-8 sequence at s[0..avail), or 0 if it is not valid (overlong forms,
+ * surrogates and code points above U+10FFFF are invalid, as RFC 3629 says). */
+static size_t utf8_seq_len(const unsigned char *s, size_t avail)
+{
+    unsigned c = s[0];
+    size_t n;
+    unsigned min;
+    if (c < 0x80) {
+        return 1;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+        n = 2, min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3, min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (avail < n) {
+        return 0;
+    }
+    uint32_t cp = c & (0x3f >> (n - 1));
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+        return 0;
+    }
+    return n;
+}
+
+static bool is_hex(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* Checks the string whose opening quote is at s[*i]; leaves *i after the closing quote. */
+static json_scan_result scan_string(const unsigned char *s, size_t len, size_t *i)
+{
+    (*i)++;
+    while (*i < len) {
+        unsigned char c = s[*i];
+        if (c == '"') {
+            (*i)++;
+            return JSON_SCAN_OK;
+        }
+        if (c < 0x20) {
+            return JSON_SCAN_BAD_STRING;
+        }
+        if (c == '\\') {
+            if (*i + 1 >= len) {
+                return JSON_SCAN_BAD_STRING;
+            }
+            unsigned char e = s[*i + 1];
+            if (e == 'u') {
+                if (*i + 6 > len || !is_hex(s[*i + 2]) || !is_hex(s[*i + 3]) ||
+                    !is_hex(s[*i + 4]) || !is_hex(s[*i + 5])) {
+                    return JSON_SCAN_BAD_STRING;
+                }
+                if (s[*i + 2] == '0' && s[*i + 3] == '0' && s[*i + 4] == '0' && s[*i + 5] == '0') {
+                    return JSON_SCAN_BAD_STRING; /* cJSON would cut the string here */
+                }
+                *i += 6;
+            } else if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' ||
+                       e == 'r' || e == 't') {
+                *i += 2;
+            } else {
+                return JSON_SCAN_BAD_STRING;
+            }
+            continue;
+        }
+        size_t n = utf8_seq_len(s + *i, len - *i);
+        if (n == 0) {
+            return JSON_SCAN_BAD_UTF8;
+        }
+        *i += n;
+    }
+    return JSON_SCAN_BAD_STRING; /* unterminated */
+}
+
+static bool is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Checks -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? at s[*i]; leaves *i after it. */
+static json_scan_result scan_number(const unsigned char *s, size_t len, size_t *i)
+{
+    size_t p = *i;
+    if (p < len && s[p] == '-') {
+        p++;
+    }
+    if (p >= len || !is_digit(s[p])) {
+        return JSON_SCAN_BAD_NUMBER;
+    }
+    if (s[p] == '0') {
+        p++;
+    } else {
+        while (p < len && is_digit(s[p])) {
+            p++;
+        }
+    }
+    if (p < len && s[p] == '.') {
+        p++;
+        if (p >= len || !is_digit(s[p])) {
+            return JSON_SCAN_BAD_NUMBER;
+        }
+        while (p < len && is_digit(s[p])) {
+            p++;
+        }
+    }
+    if (p < len && (s[p] == 'e' || s[p] == 'E')) {
+        p++;
+        if (p < len && (s[p] == '+' || s[p] == '-')) {
+            p++;
+        }
+        if (p >= len || !is_digit(s[p])) {
+            return JSON_SCAN_BAD_NUMBER;
+        }
+        while (p < len && is_digit(s[p])) {
+            p++;
+        }
+    }
+    /* "01" or "1.2.3": a number must not run straight into more number characters. */
+    if (p < len && (is_digit(s[p]) || s[p] == '.' || s[p] == '-' || s[p] == '+')) {
+        *i = p;
+        return JSON_SCAN_BAD_NUMBER;
+    }
+    *i = p;
+    return JSON_SCAN_OK;
+}
+
+json_scan_result json_scan(const char *text, size_t len, unsigned max_depth, size_t *err_offset)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    unsigned depth = 0;
+    size_t i = 0;
+    json_scan_result r = JSON_SCAN_OK;
+    while (i < len && r == JSON_SCAN_OK) {
+        unsigned char c = s[i];
+        size_t start = i;
+        if (c == '"') {
+            r = scan_string(s, len, &i);
+        } else if (c == '-' || is_digit(c)) {
+            r = scan_number(s, len, &i);
+        } else if (c == '[' || c == '{') {
+            r = ++depth > max_depth ? JSON_SCAN_TOO_DEEP : JSON_SCAN_OK;
+            i++;
+        } else if (c == ']' || c == '}') {
+            depth -= depth > 0; /* unbalanced brackets are the parser's to report */
+            i++;
+        } else if (c >= 0x80) {
+            r = JSON_SCAN_BAD_UTF8; /* non-ASCII is only valid inside strings */
+        } else if (c == 0 || (c < 0x20 && c != '\t' && c != '\n' && c != '\r')) {
+            r = JSON_SCAN_BAD_BYTE;
+        } else {
+            i++; /* structure, whitespace, literals: the parser judges them */
+        }
+        if (r != JSON_SCAN_OK && err_offset != NULL) {
+            *err_offset = r == JSON_SCAN_BAD_STRING || r == JSON_SCAN_BAD_UTF8 ? i : start;
+        }
+    }
+    return r;
+}
+
+const char *json_scan_describe(json_scan_result r)
+{
+    switch (r) {
+    case JSON_SCAN_OK:
+        return "valid";
+    case JSON_SCAN_BAD_UTF8:
+        return "invalid UTF-8";
+    case JSON_SCAN_TOO_DEEP:
+        return "nesting too deep";
+    case JSON_SCAN_BAD_STRING:
+        return "invalid string (control character, bad escape, \\u0000, or unterminated)";
+    case JSON_SCAN_BAD_NUMBER:
+        return "invalid number";
+    case JSON_SCAN_BAD_BYTE:
+        return "invalid character";
+    }
+    return "invalid";
+}

@@ -1,0 +1,27 @@
+/* json_scan.h -- the lexical checks that cJSON leaves out, run over a body before parsing.
+ *
+ * cJSON (chosen for speed, see bench/json/README.md) accepts invalid UTF-8, silently cuts a
+ * string at "\u0000", takes raw control characters inside strings and numbers such as "01" or
+ * "-.5", and recurses up to 1000 levels deep. One linear pass here rejects all of that, so what
+ * reaches cJSON is RFC 8259 text of bounded depth. Pure; any thread. */
+#ifndef TT_JSON_SCAN_H
+#define TT_JSON_SCAN_H
+
+#include <stddef.h>
+
+typedef enum json_scan_result {
+    JSON_SCAN_OK = 0,
+    JSON_SCAN_BAD_UTF8,   /* a byte sequence that is not UTF-8 */
+    JSON_SCAN_TOO_DEEP,   /* more than max_depth nested arrays/objects */
+    JSON_SCAN_BAD_STRING, /* control character, bad escape, or "\u0000" in a string */
+    JSON_SCAN_BAD_NUMBER, /* a number outside RFC 8259's grammar */
+    JSON_SCAN_BAD_BYTE,   /* NUL or another byte that cannot appear outside strings */
+} json_scan_result;
+
+/* Scans s[0..len). On failure *err_offset is the byte offset of the problem. */
+json_scan_result json_scan(const char *s, size_t len, unsigned max_depth, size_t *err_offset);
+
+/* A phrase for a result, for error messages ("invalid UTF-8"). */
+const char *json_scan_describe(json_scan_result r);
+
+#endif

@@ -1,0 +1,48 @@
+/* main.c -- the telltale binary: reads the subcommand and hands over to it. */
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char USAGE[] =
+    "usage: telltale <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  serve     run the daemon (HTTP, WebSocket, dashboard)\n"
+    "  send      post events to a running daemon, from arguments or NDJSON on stdin\n"
+    "  migrate   bring the store's schema up to date\n"
+    "  version   print the version\n"
+    "\n"
+    "Run 'telltale <command> --help' for a command's options.\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(USAGE, stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "serve") == 0) {
+        return cli_serve(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "send") == 0) {
+        return cli_send(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "migrate") == 0) {
+        return cli_migrate(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        if (argc > 2 && strcmp(argv[2], "--help") == 0) {
+            puts("usage: telltale version\n\nPrints the version of this binary.");
+            return 0;
+        }
+        printf("telltale %s\n", TT_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        fputs(USAGE, stdout);
+        return 0;
+    }
+    fprintf(stderr, "telltale: unknown command '%s'\n\n%s", cmd, USAGE);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,19 @@
+/* log.h -- leveled log lines on stderr, as text or JSON, one write() per line.
+ *
+ * The level and format are process-wide (set once at start-up, before threads start); any
+ * thread may log. Never log request bodies, keys or tokens: messages are for operators. */
+#ifndef TT_LOG_H
+#define TT_LOG_H
+
+#include "core/config.h"
+
+void log_setup(log_level level, log_format format);
+bool log_enabled(log_level level);
+void log_msg(log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+#endif

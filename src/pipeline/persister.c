@@ -1,0 +1,191 @@
+/* persister.c -- group commit on a thread of its own. */
+#include "pipeline/persister.h"
+
+#include "os/clock.h"
+#include "os/log.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IDLE_POLL_MS 1000
+#define RETENTION_EVERY_MS 60000
+#define RETENTION_CHUNK 10000
+
+const double persister_commit_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                          0.05,   0.1,   0.25,   0.5,   1,    2.5};
+const size_t persister_commit_nbounds =
+    sizeof persister_commit_bounds / sizeof persister_commit_bounds[0];
+
+struct persister {
+    store *st;
+    job_queue *q;
+    persister_opts opts;
+    persister_done_fn done;
+    void *ctx;
+    pthread_t thread;
+    pthread_mutex_t stats_lock;
+    persister_stats stats;
+    tt_event **events; /* scratch: the batch's events, flattened */
+    size_t events_cap;
+    uint64_t next_retention_ms;
+};
+
+/* Takes more jobs after 'first' until the batch is full or its flush time is up. Returns the
+ * list's event count; *last is its tail. */
+static size_t gather(persister *p, ingest_job *first, ingest_job **last)
+{
+    size_t count = first->batch.count;
+    uint64_t deadline = clock_mono_ms() + p->opts.flush_ms;
+    *last = first;
+    while (count < p->opts.batch_size) {
+        uint64_t now = clock_mono_ms();
+        int wait = now < deadline ? (int)(deadline - now) : 0;
+        ingest_job *next = queue_pop(p->q, wait);
+        if (next == NULL) {
+            break;
+        }
+        (*last)->next = next;
+        *last = next;
+        count += next->batch.count;
+    }
+    return count;
+}
+
+static bool flatten(persister *p, ingest_job *jobs, size_t count)
+{
+    if (count > p->events_cap) {
+        tt_event **n = realloc(p->events, count * sizeof *n);
+        if (n == NULL) {
+            return false;
+        }
+        p->events = n;
+        p->events_cap = count;
+    }
+    size_t k = 0;
+    for (ingest_job *j = jobs; j != NULL; j = j->next) {
+        memcpy(p->events + k, j->batch.events, j->batch.count * sizeof *p->events);
+        k += j->batch.count;
+    }
+    return true;
+}
+
+static void record_outcome(persister *p, ingest_job *jobs, size_t count, int rc, const char *err,
+                           double seconds)
+{
+    pthread_mutex_lock(&p->stats_lock);
+    for (ingest_job *j = jobs; j != NULL; j = j->next) {
+        j->result = rc;
+        j->stored = j->duplicates = 0;
+        if (rc != 0) {
+            snprintf(j->err, sizeof j->err, "%s", err);
+            continue;
+        }
+        for (size_t i = 0; i < j->batch.count; i++) {
+            int64_t seq = j->batch.events[i]->seq;
+            j->stored += seq > 0;
+            j->duplicates += seq == 0;
+            if (seq > p->stats.last_seq) {
+                p->stats.last_seq = seq;
+            }
+        }
+        p->stats.events_stored += j->stored;
+        p->stats.duplicates += j->duplicates;
+    }
+    if (rc == 0) {
+        p->stats.batches++;
+        histogram_observe(&p->stats.commit_seconds, seconds);
+    } else {
+        p->stats.failed_batches++;
+        p->stats.failed_events += count;
+    }
+    pthread_mutex_unlock(&p->stats_lock);
+}
+
+static void commit(persister *p, ingest_job *jobs, size_t count)
+{
+    char err[TT_ERRLEN] = "";
+    int rc = TT_ENOMEM;
+    uint64_t start = clock_mono_us();
+    if (flatten(p, jobs, count)) {
+        rc = store_insert_events(p->st, p->events, count, err);
+    } else {
+        snprintf(err, sizeof err, "out of memory");
+    }
+    double seconds = (double)(clock_mono_us() - start) / 1e6;
+    if (rc != 0) {
+        log_error("batch of %zu events not stored: %s", count, err);
+    }
+    record_outcome(p, jobs, count, rc, err, seconds);
+}
+
+static void enforce_retention(persister *p)
+{
+    uint64_t now = clock_now_ms();
+    if (p->opts.retention_ms == 0 || clock_mono_ms() < p->next_retention_ms) {
+        return;
+    }
+    uint64_t deleted = 0;
+    char err[TT_ERRLEN];
+    int64_t before = (int64_t)(now - p->opts.retention_ms);
+    int rc = store_delete_before(p->st, before, RETENTION_CHUNK, &deleted, err);
+    if (rc != 0) {
+        log_warn("retention: %s", err);
+    }
+    /* A full chunk means more may be due: come back soon, between batches. */
+    p->next_retention_ms = clock_mono_ms() + (deleted == RETENTION_CHUNK ? 0 : RETENTION_EVERY_MS);
+    pthread_mutex_lock(&p->stats_lock);
+    p->stats.retention_deleted += deleted;
+    pthread_mutex_unlock(&p->stats_lock);
+}
+
+static void *run(void *arg)
+{
+    persister *p = arg;
+    while (!queue_drained(p->q)) {
+        ingest_job *first = queue_pop(p->q, IDLE_POLL_MS);
+        if (first != NULL) {
+            ingest_job *last;
+            size_t count = gather(p, first, &last);
+            commit(p, first, count);
+            p->done(first, p->ctx);
+        }
+        enforce_retention(p);
+    }
+    return NULL;
+}
+
+int persister_start(store *st, job_queue *q, const persister_opts *opts, persister_done_fn done,
+                    void *ctx, persister **out)
+{
+    persister *p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        return TT_ENOMEM;
+    }
+    *p = (persister){.st = st, .q = q, .opts = *opts, .done = done, .ctx = ctx};
+    histogram_init(&p->stats.commit_seconds, persister_commit_bounds, persister_commit_nbounds);
+    pthread_mutex_init(&p->stats_lock, NULL);
+    int rc = pthread_create(&p->thread, NULL, run, p);
+    if (rc != 0) {
+        pthread_mutex_destroy(&p->stats_lock);
+        free(p);
+        return -rc;
+    }
+    *out = p;
+    return 0;
+}
+
+void persister_join(persister *p)
+{
+    pthread_join(p->thread, NULL);
+    pthread_mutex_destroy(&p->stats_lock);
+    free(p->events);
+    free(p);
+}
+
+void persister_get_stats(persister *p, persister_stats *out)
+{
+    pthread_mutex_lock(&p->stats_lock);
+    *out = p->stats;
+    pthread_mutex_unlock(&p->stats_lock);
+}

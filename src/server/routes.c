@@ -1,0 +1,67 @@
+/* routes.c -- which handler serves which method and path (DESIGN §5). */
+#include "server/api.h"
+
+#include <string.h>
+
+typedef struct route {
+    const char *path;
+    unsigned methods;
+    route_fn fn;
+} route;
+
+static const route routes[] = {
+    {"/api/v1/events", HTTP_POST, api_events_post},
+    {"/api/v1/events", HTTP_GET | HTTP_HEAD, api_events_get},
+    {"/api/v1/status", HTTP_GET | HTTP_HEAD, api_status},
+    {"/health", HTTP_GET | HTTP_HEAD, api_health},
+    {"/ready", HTTP_GET | HTTP_HEAD, api_ready},
+    {"/metrics", HTTP_GET | HTTP_HEAD, api_prometheus},
+};
+
+static void allowed_methods(const char *path, char *out, size_t len)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } names[] = {{HTTP_GET, "GET"},        {HTTP_HEAD, "HEAD"},     {HTTP_POST, "POST"},
+                 {HTTP_PUT, "PUT"},        {HTTP_DELETE, "DELETE"}, {HTTP_PATCH, "PATCH"},
+                 {HTTP_OPTIONS, "OPTIONS"}};
+    unsigned methods = 0;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        if (strcmp(routes[i].path, path) == 0) {
+            methods |= routes[i].methods;
+        }
+    }
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (methods & names[i].bit) {
+            strncat(out, out[0] ? ", " : "", len - strlen(out) - 1);
+            strncat(out, names[i].name, len - strlen(out) - 1);
+        }
+    }
+}
+
+void api_dispatch(server *srv, http_req *r)
+{
+    bool path_known = false;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        if (strcmp(routes[i].path, r->path) != 0) {
+            continue;
+        }
+        path_known = true;
+        if (routes[i].methods & r->method) {
+            routes[i].fn(srv, r);
+            return;
+        }
+    }
+    if (!path_known && (r->method & (HTTP_GET | HTTP_HEAD))) {
+        api_dashboard(srv, r); /* 404 if no file is there either */
+        return;
+    }
+    if (!path_known) {
+        http_respond_error(r, 404, "not_found", "no such route");
+        return;
+    }
+    allowed_methods(r->path, r->allow, sizeof r->allow);
+    http_respond_error(r, 405, "method_not_allowed", "this route does not take that method");
+}

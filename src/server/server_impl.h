@@ -1,0 +1,68 @@
+/* server_impl.h -- the server's insides, shared by the files of src/server/ only.
+ * Loop thread only, except where a field says otherwise. */
+#ifndef TT_SERVER_IMPL_H
+#define TT_SERVER_IMPL_H
+
+#include "server/server.h"
+
+#include "core/uuid7.h"
+
+#include <pthread.h>
+#include <uv.h> /* before libwebsockets.h, which declares its libuv glue only after it */
+#include <libwebsockets.h>
+
+typedef struct http_req http_req;
+typedef struct ws_client ws_client;
+
+/* What the server counts itself; the rest comes from the queue and the persister. */
+typedef struct server_counters {
+    uint64_t events_accepted;     /* acknowledged as durable */
+    uint64_t events_rejected;     /* refused: invalid, too large, overload, store failure */
+    uint64_t requests_invalid;    /* 400 */
+    uint64_t requests_too_large;  /* 413 */
+    uint64_t requests_overloaded; /* 429 / 503 */
+    uint64_t requests_failed;     /* store could not commit */
+    uint64_t ws_slow_dropped;     /* clients closed with 1008 */
+    uint64_t ws_messages_sent;
+} server_counters;
+
+struct server {
+    uv_loop_t *loop;
+    const tt_config *cfg;
+    store *st;
+    job_queue *q;
+    persister *persister;
+    struct lws_context *ctx;
+    struct lws_vhost *vh;
+    int port;
+    uint64_t started_mono_ms;
+    bool draining;
+    bool stopping;
+    uint64_t next_id; /* for requests and clients */
+    http_req *reqs;   /* requests alive, so deferred answers can find theirs */
+    ws_client *clients;
+    size_t nclients;
+    int64_t last_seq; /* highest seq broadcast to /ws */
+    uuid7_gen ids;
+    server_counters counters;
+    uv_timer_t tick; /* once a second: stats to clients, rates */
+    bool tick_open;
+    double events_per_s;
+    uint64_t accepted_at_last_tick;
+    /* Jobs the persister has finished, to be answered on the loop thread. */
+    pthread_mutex_t done_lock; /* guards done_head/done_tail */
+    ingest_job *done_head, *done_tail;
+};
+
+/* Gives every event of 'b' that has none a fresh UUIDv7. */
+void server_assign_ids(server *srv, event_batch *b);
+
+/* Queues a job made from 'batch' (emptied on success); 'user' goes into the job. Returns 0,
+ * TT_EFULL, TT_ECLOSED or TT_ENOMEM; on failure the batch stays the caller's. */
+int server_enqueue(server *srv, job_origin origin, uint64_t requester, void *user,
+                   event_batch *batch);
+
+/* Wakes the loop thread so it runs server_service(); any thread. */
+void server_wake(server *srv);
+
+#endif

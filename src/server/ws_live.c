@@ -1,0 +1,841 @@
+/* ws_live.c -- the /ws protocol: per-client queues of shared messages, catch-up by seq, and
+ * the messages clients may send.
+ *
+ * Gap-free resume. A client that asks to resume after seq S is "catching up": its history is
+ * read from the store in pages on libuv's thread pool while live broadcasts for it are kept
+ * aside. Every page query records B, the highest seq broadcast when it was issued; since a
+ * batch is broadcast only after it commits, every row with seq <= B is visible to that query.
+ * When a page comes back short, the client has everything up to max(B, its last seq); the
+ * broadcasts kept aside since the query began cover the rest, and after them the client is
+ * live. Each delivered seq is above the client's last one, so nothing is sent twice. */
+#include "server/ws_live.h"
+
+#include "core/event_json.h"
+#include "core/json_scan.h"
+#include "os/clock.h"
+#include "os/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CATCHUP_PAGE 500
+#define RECENT_MAX 1000
+#define WRITES_PER_CALLBACK 256
+#define REF_MAX 128
+#define MSG_SCRATCH 65536
+
+/* A message shared by every queue it is in; data has LWS_PRE bytes of headroom. */
+typedef struct ws_msg {
+    int refs;
+    int64_t seq; /* 0 for messages that are not events */
+    size_t len;
+    unsigned char data[];
+} ws_msg;
+
+/* A FIFO of messages, growing as needed; its bytes are bounded by the owner. */
+typedef struct msg_ring {
+    ws_msg **slots;
+    size_t cap, head, count, bytes;
+} msg_ring;
+
+typedef enum client_mode { MODE_LIVE, MODE_CATCHING_UP } client_mode;
+
+typedef struct client_filter {
+    char type[EVENT_TYPE_MAX + 1]; /* "" = any */
+    char source[EVENT_SOURCE_MAX + 1];
+    char session_id[EVENT_SESSION_MAX + 1];
+} client_filter;
+
+struct ws_client {
+    ws_client *prev, *next;
+    uint64_t id;
+    struct lws *wsi;
+    server *srv;
+    msg_ring out;   /* to send */
+    msg_ring aside; /* live events kept while catching up */
+    bool aside_overflow;
+    client_mode mode;
+    int64_t last_seq; /* highest event seq queued for this client */
+    bool query_running;
+    bool query_stale; /* a resume arrived while the query ran: its page is discarded */
+    bool query_waits_for_drain;
+    int64_t query_broadcast_seq; /* B of the running catch-up query */
+    client_filter filter;
+    char *rx;
+    size_t rx_len;
+    bool closing;
+    int close_code;
+    char close_reason[64];
+};
+
+/* ---- messages ---- */
+
+static ws_msg *msg_from_text(const char *text, size_t len, int64_t seq)
+{
+    ws_msg *m = malloc(sizeof *m + LWS_PRE + len);
+    if (m == NULL) {
+        return NULL;
+    }
+    m->refs = 1;
+    m->seq = seq;
+    m->len = len;
+    memcpy(m->data + LWS_PRE, text, len);
+    return m;
+}
+
+/* Prints 'json' (deleting it) into a new message. Any thread. */
+static ws_msg *msg_from_json(cJSON *json, int64_t seq)
+{
+    static _Thread_local char scratch[MSG_SCRATCH];
+    ws_msg *m = NULL;
+    if (json != NULL && cJSON_PrintPreallocated(json, scratch, sizeof scratch, 0)) {
+        m = msg_from_text(scratch, strlen(scratch), seq);
+    } else if (json != NULL) {
+        char *text = cJSON_PrintUnformatted(json); /* larger than the scratch buffer */
+        m = text != NULL ? msg_from_text(text, strlen(text), seq) : NULL;
+        free(text);
+    }
+    cJSON_Delete(json);
+    return m;
+}
+
+/* {"type":"event","seq":S,"event":{...}}. Any thread. */
+static ws_msg *msg_event(const tt_event *ev)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "type", "event");
+    cJSON_AddNumberToObject(root, "seq", (double)ev->seq);
+    cJSON *obj = event_to_json(ev);
+    if (obj == NULL || !cJSON_AddItemToObject(root, "event", obj)) {
+        cJSON_Delete(obj);
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return msg_from_json(root, ev->seq);
+}
+
+static void msg_unref(ws_msg *m)
+{
+    if (m != NULL && --m->refs == 0) {
+        free(m);
+    }
+}
+
+static bool ring_push(msg_ring *r, ws_msg *m)
+{
+    if (r->count == r->cap) {
+        size_t ncap = r->cap ? r->cap * 2 : 64;
+        ws_msg **n = malloc(ncap * sizeof *n);
+        if (n == NULL) {
+            return false;
+        }
+        for (size_t i = 0; i < r->count; i++) {
+            n[i] = r->slots[(r->head + i) % r->cap];
+        }
+        free(r->slots);
+        r->slots = n;
+        r->cap = ncap;
+        r->head = 0;
+    }
+    r->slots[(r->head + r->count++) % r->cap] = m;
+    r->bytes += m->len;
+    m->refs++;
+    return true;
+}
+
+static ws_msg *ring_pop(msg_ring *r)
+{
+    if (r->count == 0) {
+        return NULL;
+    }
+    ws_msg *m = r->slots[r->head];
+    r->head = (r->head + 1) % r->cap;
+    r->count--;
+    r->bytes -= m->len;
+    return m; /* the caller owns the ring's reference */
+}
+
+static void ring_clear(msg_ring *r)
+{
+    ws_msg *m;
+    while ((m = ring_pop(r)) != NULL) {
+        msg_unref(m);
+    }
+}
+
+/* Drops queued event messages, keeping the others in order (a resume re-reads events). */
+static void ring_drop_events(msg_ring *r)
+{
+    size_t n = r->count;
+    for (size_t i = 0; i < n; i++) {
+        ws_msg *m = ring_pop(r);
+        if (m->seq == 0) {
+            ring_push(r, m); /* cannot fail: the ring just gave up this slot */
+        }
+        msg_unref(m);
+    }
+}
+
+/* ---- clients ---- */
+
+static void close_client(ws_client *c, int code, const char *reason)
+{
+    if (c->closing || c->wsi == NULL) {
+        return;
+    }
+    c->closing = true;
+    c->close_code = code;
+    snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
+    ring_clear(&c->out);
+    ring_clear(&c->aside);
+    /* Closing from a timer callback is the path on which lws 4.1.6 + libuv really sends the
+     * close frame (NOTES-lws §5); cancel_service makes lws arm the timer now. */
+    lws_set_timer_usecs(c->wsi, 1);
+    lws_cancel_service(c->srv->ctx);
+}
+
+/* Queues 'm' for 'c'; a client that has fallen too far behind is dropped instead. */
+static void client_send(ws_client *c, ws_msg *m)
+{
+    if (c->closing || m == NULL) {
+        return;
+    }
+    if (c->out.bytes + m->len > c->srv->cfg->ws_max_buffer || !ring_push(&c->out, m)) {
+        c->srv->counters.ws_slow_dropped++;
+        log_info("ws client %llu dropped: not reading fast enough", (unsigned long long)c->id);
+        close_client(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "slow consumer");
+        return;
+    }
+    lws_callback_on_writable(c->wsi);
+}
+
+static void send_json(ws_client *c, cJSON *json)
+{
+    ws_msg *m = msg_from_json(json, 0);
+    client_send(c, m);
+    msg_unref(m);
+}
+
+static void send_error(ws_client *c, const char *ref, const char *code, const char *message,
+                       int index)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "type", "error");
+    if (ref != NULL) {
+        cJSON_AddRawToObject(root, "ref", ref);
+    }
+    cJSON *e = cJSON_AddObjectToObject(root, "error");
+    cJSON_AddStringToObject(e, "code", code);
+    cJSON_AddStringToObject(e, "message", message);
+    if (index >= 0) {
+        cJSON_AddNumberToObject(e, "index", index);
+    }
+    send_json(c, root);
+}
+
+static ws_client *find_client(server *srv, uint64_t id)
+{
+    for (ws_client *c = srv->clients; c != NULL; c = c->next) {
+        if (c->id == id) {
+            return c->closing ? NULL : c;
+        }
+    }
+    return NULL;
+}
+
+static bool filter_matches(const ws_client *c, const tt_event *ev)
+{
+    return (c->filter.type[0] == '\0' || (ev->type && strcmp(c->filter.type, ev->type) == 0)) &&
+           (c->filter.source[0] == '\0' ||
+            (ev->source && strcmp(c->filter.source, ev->source) == 0)) &&
+           (c->filter.session_id[0] == '\0' ||
+            (ev->session_id && strcmp(c->filter.session_id, ev->session_id) == 0));
+}
+
+/* ---- catch-up ---- */
+
+typedef struct catchup {
+    uv_work_t work;
+    server *srv;
+    uint64_t client_id;
+    event_filter filter;
+    char type[EVENT_TYPE_MAX + 1], source[EVENT_SOURCE_MAX + 1];
+    char session_id[EVENT_SESSION_MAX + 1];
+    bool newest_first; /* get_recent_events rather than resume */
+    ws_msg **msgs;     /* resume: one event message per row */
+    cJSON **recent;    /* get_recent_events: the rows, newest first */
+    size_t count;
+    ws_msg *reply; /* get_recent_events: the whole answer */
+    int rc;
+    char err[TT_ERRLEN];
+} catchup;
+
+static int collect_msg(const tt_event *ev, void *ctx)
+{
+    catchup *q = ctx;
+    ws_msg *m = msg_event(ev);
+    if (m == NULL) {
+        return TT_ENOMEM;
+    }
+    q->msgs[q->count++] = m;
+    return 0;
+}
+
+static int collect_recent(const tt_event *ev, void *ctx)
+{
+    catchup *q = ctx;
+    cJSON *obj = event_to_json(ev);
+    if (obj == NULL) {
+        return TT_ENOMEM;
+    }
+    q->recent[q->count++] = obj;
+    return 0;
+}
+
+/* {"type":"recent_events","items":[...]}, oldest first (rows come newest first). */
+static ws_msg *recent_reply(catchup *q)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *items = cJSON_AddArrayToObject(root, "items");
+    cJSON_AddStringToObject(root, "type", "recent_events");
+    while (q->count > 0) {
+        cJSON_AddItemToArray(items, q->recent[--q->count]);
+    }
+    return msg_from_json(root, 0);
+}
+
+static void run_catchup(uv_work_t *work)
+{
+    catchup *q = work->data;
+    if (q->newest_first) {
+        q->recent = malloc(q->filter.limit * sizeof *q->recent);
+        q->rc = q->recent == NULL
+                    ? TT_ENOMEM
+                    : store_query_events(q->srv->st, &q->filter, collect_recent, q, q->err);
+        if (q->rc == 0 && (q->reply = recent_reply(q)) == NULL) {
+            q->rc = TT_ENOMEM;
+        }
+        return;
+    }
+    q->msgs = malloc(q->filter.limit * sizeof *q->msgs);
+    q->rc = q->msgs == NULL ? TT_ENOMEM
+                            : store_query_events(q->srv->st, &q->filter, collect_msg, q, q->err);
+}
+
+static void free_catchup(catchup *q)
+{
+    for (size_t i = 0; i < q->count; i++) {
+        if (q->msgs != NULL) {
+            msg_unref(q->msgs[i]);
+        } else {
+            cJSON_Delete(q->recent[i]);
+        }
+    }
+    msg_unref(q->reply);
+    free(q->msgs);
+    free(q->recent);
+    free(q);
+}
+
+static void catchup_issue(ws_client *c);
+
+/* A page of history arrived for a catching-up client. */
+static void catchup_page(ws_client *c, catchup *q)
+{
+    c->query_running = false;
+    if (c->query_stale) {
+        c->query_stale = false;
+        catchup_issue(c);
+        return;
+    }
+    for (size_t i = 0; i < q->count && !c->closing; i++) {
+        if (q->msgs[i]->seq > c->last_seq) {
+            client_send(c, q->msgs[i]);
+            c->last_seq = q->msgs[i]->seq;
+        }
+    }
+    if (c->closing) {
+        return;
+    }
+    if (q->count == q->filter.limit) { /* more history: fetch it once the client has room */
+        c->query_waits_for_drain = c->out.bytes > c->srv->cfg->ws_max_buffer / 2;
+        if (!c->query_waits_for_drain) {
+            catchup_issue(c);
+        }
+        return;
+    }
+    if (c->query_broadcast_seq > c->last_seq) {
+        c->last_seq = c->query_broadcast_seq;
+    }
+    if (c->aside_overflow) {
+        catchup_issue(c); /* too much went by meanwhile: read it from the store instead */
+        return;
+    }
+    ws_msg *m;
+    while ((m = ring_pop(&c->aside)) != NULL) {
+        if (m->seq > c->last_seq) {
+            client_send(c, m);
+            c->last_seq = m->seq;
+        }
+        msg_unref(m);
+    }
+    c->mode = MODE_LIVE;
+}
+
+static void catchup_done(uv_work_t *work, int status)
+{
+    catchup *q = work->data;
+    ws_client *c = find_client(q->srv, q->client_id);
+    if (c != NULL && (status != 0 || q->rc != 0)) {
+        log_warn("ws query failed: %s", status != 0 ? uv_strerror(status) : q->err);
+        if (q->newest_first) {
+            send_error(c, NULL, "store_unavailable", "the query could not be run", -1);
+        } else {
+            c->query_running = false;
+            close_client(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "store unavailable");
+        }
+    } else if (c != NULL && q->newest_first) {
+        client_send(c, q->reply);
+    } else if (c != NULL) {
+        catchup_page(c, q);
+    }
+    free_catchup(q);
+}
+
+static int start_query(ws_client *c, bool newest_first, int64_t after, uint32_t limit)
+{
+    catchup *q = calloc(1, sizeof *q);
+    if (q == NULL) {
+        return TT_ENOMEM;
+    }
+    q->srv = c->srv;
+    q->client_id = c->id;
+    q->newest_first = newest_first;
+    q->filter.has_after = !newest_first;
+    q->filter.after_seq = after;
+    q->filter.limit = limit;
+    memcpy(q->type, c->filter.type, sizeof q->type);
+    memcpy(q->source, c->filter.source, sizeof q->source);
+    memcpy(q->session_id, c->filter.session_id, sizeof q->session_id);
+    q->filter.type = q->type[0] ? q->type : NULL;
+    q->filter.source = q->source[0] ? q->source : NULL;
+    q->filter.session_id = q->session_id[0] ? q->session_id : NULL;
+    q->work.data = q;
+    if (uv_queue_work(c->srv->loop, &q->work, run_catchup, catchup_done) != 0) {
+        free(q);
+        return TT_ENOMEM;
+    }
+    return 0;
+}
+
+static void catchup_issue(ws_client *c)
+{
+    c->query_broadcast_seq = c->srv->last_seq;
+    ring_clear(&c->aside); /* all of it is <= B: the query will return what matters */
+    c->aside_overflow = false;
+    c->query_waits_for_drain = false;
+    if (start_query(c, false, c->last_seq, CATCHUP_PAGE) != 0) {
+        close_client(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
+        return;
+    }
+    c->query_running = true;
+}
+
+/* ---- messages from the client ---- */
+
+static void on_resume(ws_client *c, const cJSON *msg)
+{
+    const cJSON *after = cJSON_GetObjectItemCaseSensitive(msg, "after_seq");
+    if (!cJSON_IsNumber(after) || after->valuedouble < 0 ||
+        after->valuedouble != (double)(int64_t)after->valuedouble) {
+        send_error(c, NULL, "invalid_message", "'after_seq' must be an integer >= 0", -1);
+        return;
+    }
+    ring_drop_events(&c->out);
+    c->last_seq = (int64_t)after->valuedouble;
+    c->mode = MODE_CATCHING_UP;
+    if (c->query_running) {
+        c->query_stale = true; /* it reads from the old cursor: start over when it is back */
+    } else {
+        catchup_issue(c);
+    }
+}
+
+static bool copy_filter_field(const cJSON *filter, const char *name, char *dst, size_t cap,
+                              ws_client *c)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(filter, name);
+    if (v == NULL || cJSON_IsNull(v)) {
+        dst[0] = '\0';
+        return true;
+    }
+    if (!cJSON_IsString(v) || strlen(v->valuestring) >= cap) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "filter '%s' must be a string of at most %zu bytes", name,
+                 cap - 1);
+        send_error(c, NULL, "invalid_message", msg, -1);
+        return false;
+    }
+    memcpy(dst, v->valuestring, strlen(v->valuestring) + 1);
+    return true;
+}
+
+static void on_subscribe(ws_client *c, const cJSON *msg)
+{
+    const cJSON *filter = cJSON_GetObjectItemCaseSensitive(msg, "filter");
+    if (filter != NULL && !cJSON_IsObject(filter)) {
+        send_error(c, NULL, "invalid_message", "'filter' must be an object", -1);
+        return;
+    }
+    for (const cJSON *k = filter ? filter->child : NULL; k != NULL; k = k->next) {
+        if (strcmp(k->string, "type") && strcmp(k->string, "source") &&
+            strcmp(k->string, "session_id")) {
+            send_error(c, NULL, "invalid_message", "filter keys are type, source and session_id",
+                       -1);
+            return;
+        }
+    }
+    client_filter f;
+    if (copy_filter_field(filter, "type", f.type, sizeof f.type, c) &&
+        copy_filter_field(filter, "source", f.source, sizeof f.source, c) &&
+        copy_filter_field(filter, "session_id", f.session_id, sizeof f.session_id, c)) {
+        c->filter = f;
+    }
+}
+
+/* The ref of an ingest, as JSON text to echo back; NULL (with an error sent) if unusable. */
+static char *take_ref(ws_client *c, const cJSON *msg, bool *ok)
+{
+    const cJSON *ref = cJSON_GetObjectItemCaseSensitive(msg, "ref");
+    *ok = true;
+    if (ref == NULL) {
+        return NULL;
+    }
+    char *text = NULL;
+    if ((cJSON_IsString(ref) && strlen(ref->valuestring) <= REF_MAX) || cJSON_IsNumber(ref)) {
+        text = cJSON_PrintUnformatted(ref);
+    }
+    if (text == NULL) {
+        *ok = false;
+        send_error(c, NULL, "invalid_message",
+                   "'ref' must be a number or a string of at most 128 bytes", -1);
+    }
+    return text;
+}
+
+static void on_ingest(ws_client *c, const cJSON *msg)
+{
+    server *srv = c->srv;
+    bool ref_ok;
+    char *ref = take_ref(c, msg, &ref_ok);
+    if (!ref_ok) {
+        return;
+    }
+    if (srv->draining) {
+        send_error(c, ref, "shutting_down", "telltale is shutting down", -1);
+        free(ref);
+        return;
+    }
+    event_batch batch;
+    ingest_error err;
+    int rc = ingest_from_array(cJSON_GetObjectItemCaseSensitive(msg, "events"),
+                               (int64_t)clock_now_ms(), srv->cfg->max_events, &batch, &err);
+    if (rc != 0) {
+        srv->counters.requests_invalid++;
+        send_error(c, ref, rc == TT_ENOMEM ? "overloaded" : err.code,
+                   rc == TT_ENOMEM ? "out of memory" : err.message, err.index);
+        free(ref);
+        return;
+    }
+    server_assign_ids(srv, &batch);
+    size_t n = batch.count;
+    if ((rc = server_enqueue(srv, JOB_WS, c->id, ref, &batch)) != 0) {
+        event_batch_free(&batch);
+        srv->counters.requests_overloaded++;
+        srv->counters.events_rejected += n;
+        send_error(c, ref, rc == TT_EFULL ? "overloaded" : "shutting_down",
+                   rc == TT_EFULL ? "too many events are waiting to be stored; retry shortly"
+                                  : tt_strerror(rc),
+                   -1);
+        free(ref);
+    }
+}
+
+static void on_recent(ws_client *c, const cJSON *msg)
+{
+    const cJSON *limit = cJSON_GetObjectItemCaseSensitive(msg, "limit");
+    double n = limit == NULL ? 100 : cJSON_IsNumber(limit) ? limit->valuedouble : -1;
+    if (n < 1 || n > RECENT_MAX || n != (double)(int)n) {
+        send_error(c, NULL, "invalid_message", "'limit' must be an integer from 1 to 1000", -1);
+        return;
+    }
+    if (start_query(c, true, 0, (uint32_t)n) != 0) {
+        send_error(c, NULL, "overloaded", "out of memory", -1);
+    }
+}
+
+static cJSON *stats_json(server *srv)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "type", "stats");
+    cJSON_AddNumberToObject(root, "server_seq", (double)srv->last_seq);
+    cJSON_AddNumberToObject(root, "accepted_total", (double)srv->counters.events_accepted);
+    cJSON_AddNumberToObject(root, "rejected_total", (double)srv->counters.events_rejected);
+    cJSON_AddNumberToObject(root, "events_per_s", srv->events_per_s);
+    cJSON_AddNumberToObject(root, "queue_depth", (double)queue_waiting(srv->q));
+    cJSON_AddNumberToObject(root, "ws_clients", (double)srv->nclients);
+    cJSON_AddNumberToObject(root, "uptime_s",
+                            (double)(clock_mono_ms() - srv->started_mono_ms) / 1000.0);
+    return root;
+}
+
+static void handle_message(ws_client *c, const char *text, size_t len)
+{
+    size_t where = 0;
+    json_scan_result scan = json_scan(text, len, INGEST_MAX_DEPTH, &where);
+    cJSON *msg = scan == JSON_SCAN_OK ? cJSON_ParseWithLength(text, len) : NULL;
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(msg, "type");
+    if (msg == NULL || !cJSON_IsObject(msg) || !cJSON_IsString(type)) {
+        char m[128];
+        snprintf(m, sizeof m, "a message must be a JSON object with a string 'type'%s%s",
+                 scan != JSON_SCAN_OK ? ": " : "",
+                 scan != JSON_SCAN_OK ? json_scan_describe(scan) : "");
+        send_error(c, NULL, msg == NULL ? "invalid_json" : "invalid_message", m, -1);
+    } else if (strcmp(type->valuestring, "resume") == 0) {
+        on_resume(c, msg);
+    } else if (strcmp(type->valuestring, "subscribe") == 0) {
+        on_subscribe(c, msg);
+    } else if (strcmp(type->valuestring, "ingest") == 0) {
+        on_ingest(c, msg);
+    } else if (strcmp(type->valuestring, "get_stats") == 0) {
+        send_json(c, stats_json(c->srv));
+    } else if (strcmp(type->valuestring, "get_recent_events") == 0) {
+        on_recent(c, msg);
+    } else if (strcmp(type->valuestring, "ping") == 0) {
+        send_json(c, cJSON_Parse("{\"type\":\"pong\"}"));
+    } else {
+        send_error(c, NULL, "unknown_message",
+                   "known types: resume, subscribe, ingest, get_stats, get_recent_events, ping",
+                   -1);
+    }
+    cJSON_Delete(msg);
+}
+
+/* ---- lws callbacks ---- */
+
+int ws_on_established(server *srv, struct lws *wsi, ws_pss *pss)
+{
+    ws_client *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        return -1;
+    }
+    c->id = ++srv->next_id;
+    c->wsi = wsi;
+    c->srv = srv;
+    c->last_seq = srv->last_seq;
+    c->next = srv->clients;
+    if (srv->clients != NULL) {
+        srv->clients->prev = c;
+    }
+    srv->clients = c;
+    srv->nclients++;
+    pss->client = c;
+    cJSON *hello = cJSON_CreateObject();
+    cJSON_AddStringToObject(hello, "type", "hello");
+    cJSON_AddNumberToObject(hello, "server_seq", (double)srv->last_seq);
+    cJSON_AddObjectToObject(hello, "flags");
+    send_json(c, hello);
+    return 0;
+}
+
+int ws_on_receive(struct lws *wsi, ws_pss *pss, const void *in, size_t len)
+{
+    ws_client *c = pss->client;
+    if (c == NULL || c->closing) {
+        return 0;
+    }
+    if (lws_frame_is_binary(wsi)) {
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, (unsigned char *)"text only",
+                         9);
+        return -1;
+    }
+    size_t limit = c->srv->cfg->max_body + 4096; /* an ingest of a full body, plus its envelope */
+    if (c->rx_len + len > limit) {
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                         (unsigned char *)"message too big", 15);
+        return -1;
+    }
+    char *grown = realloc(c->rx, c->rx_len + len + 1);
+    if (grown == NULL) {
+        return -1;
+    }
+    c->rx = grown;
+    memcpy(c->rx + c->rx_len, in, len);
+    c->rx_len += len;
+    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0) {
+        return 0;
+    }
+    handle_message(c, c->rx, c->rx_len);
+    free(c->rx);
+    c->rx = NULL;
+    c->rx_len = 0;
+    return 0;
+}
+
+int ws_on_writable(struct lws *wsi, ws_pss *pss)
+{
+    ws_client *c = pss->client;
+    if (c == NULL || c->closing) {
+        return 0;
+    }
+    for (int n = 0; n < WRITES_PER_CALLBACK && !lws_send_pipe_choked(wsi); n++) {
+        ws_msg *m = ring_pop(&c->out);
+        if (m == NULL) {
+            break;
+        }
+        int rc = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
+        msg_unref(m);
+        if (rc < 0) {
+            return -1;
+        }
+        c->srv->counters.ws_messages_sent++;
+    }
+    if (c->out.count > 0) {
+        lws_callback_on_writable(wsi);
+    } else if (c->query_waits_for_drain && !c->query_running) {
+        catchup_issue(c);
+    }
+    return 0;
+}
+
+int ws_on_timer(struct lws *wsi, ws_pss *pss)
+{
+    ws_client *c = pss->client;
+    if (c == NULL || !c->closing) {
+        return 0;
+    }
+    lws_close_reason(wsi, (enum lws_close_status)c->close_code, (unsigned char *)c->close_reason,
+                     strlen(c->close_reason));
+    return -1;
+}
+
+void ws_on_closed(ws_pss *pss)
+{
+    ws_client *c = pss->client;
+    if (c == NULL) {
+        return;
+    }
+    pss->client = NULL;
+    server *srv = c->srv;
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else {
+        srv->clients = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    }
+    srv->nclients--;
+    ring_clear(&c->out);
+    ring_clear(&c->aside);
+    free(c->out.slots);
+    free(c->aside.slots);
+    free(c->rx);
+    free(c);
+}
+
+/* ---- from the rest of the server ---- */
+
+static void deliver(ws_client *c, ws_msg *m, const tt_event *ev)
+{
+    if (c->closing || !filter_matches(c, ev)) {
+        return;
+    }
+    if (c->mode == MODE_LIVE) {
+        if (m->seq > c->last_seq) {
+            client_send(c, m);
+            c->last_seq = m->seq;
+        }
+        return;
+    }
+    if (!c->aside_overflow) {
+        if (c->aside.bytes + m->len > c->srv->cfg->ws_max_buffer / 2 || !ring_push(&c->aside, m)) {
+            ring_clear(&c->aside);
+            c->aside_overflow = true;
+        }
+    }
+}
+
+void ws_broadcast_job(server *srv, const ingest_job *job)
+{
+    if (job->result != 0) {
+        return;
+    }
+    for (size_t i = 0; i < job->batch.count; i++) {
+        const tt_event *ev = job->batch.events[i];
+        if (ev->seq <= 0) {
+            continue; /* a duplicate: it was delivered when first stored */
+        }
+        if (ev->seq > srv->last_seq) {
+            srv->last_seq = ev->seq;
+        }
+        if (srv->clients == NULL) {
+            continue;
+        }
+        ws_msg *m = msg_event(ev);
+        if (m == NULL) {
+            log_error("out of memory rendering event %lld for /ws", (long long)ev->seq);
+            continue;
+        }
+        for (ws_client *c = srv->clients; c != NULL; c = c->next) {
+            deliver(c, m, ev);
+        }
+        msg_unref(m);
+    }
+}
+
+void ws_answer_job(server *srv, ingest_job *job)
+{
+    char *ref = job->user;
+    job->user = NULL;
+    size_t n = job->batch.count;
+    if (job->result == 0) {
+        srv->counters.events_accepted += n;
+    } else {
+        srv->counters.events_rejected += n;
+        srv->counters.requests_failed++;
+    }
+    ws_client *c = find_client(srv, job->requester);
+    if (c != NULL && job->result != 0) {
+        send_error(c, ref, "store_unavailable", job->err, -1);
+    } else if (c != NULL) {
+        cJSON *ack = cJSON_CreateObject();
+        cJSON_AddStringToObject(ack, "type", "ack");
+        if (ref != NULL) {
+            cJSON_AddRawToObject(ack, "ref", ref);
+        }
+        cJSON_AddNumberToObject(ack, "accepted", (double)n);
+        cJSON_AddNumberToObject(ack, "duplicates", job->duplicates);
+        send_json(c, ack);
+    }
+    free(ref);
+}
+
+void ws_send_stats(server *srv)
+{
+    if (srv->clients == NULL) {
+        return;
+    }
+    ws_msg *m = msg_from_json(stats_json(srv), 0);
+    for (ws_client *c = srv->clients; c != NULL && m != NULL; c = c->next) {
+        client_send(c, m);
+    }
+    msg_unref(m);
+}
+
+void ws_close_all(server *srv, int code, const char *reason)
+{
+    for (ws_client *c = srv->clients; c != NULL; c = c->next) {
+        close_client(c, code, reason);
+    }
+}

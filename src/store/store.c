@@ -1,0 +1,58 @@
+/* store.c -- choosing the engine from the URL and dispatching to it. */
+#include "store/store.h"
+
+#include "store/store_impl.h"
+
+#include <string.h>
+
+int store_open(const char *url, store **out, char err[TT_ERRLEN])
+{
+    *out = NULL;
+    if (strncmp(url, "sqlite:", 7) == 0 && url[7] != '\0') {
+        return store_sqlite_open(url + 7, out, err);
+    }
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
+        return tt_fail(err, TT_EINVAL,
+                       "the PostgreSQL store is not available in this version; use sqlite:PATH");
+    }
+    return tt_fail(err, TT_EINVAL, "unknown store URL; expected sqlite:PATH or postgres://...");
+}
+
+void store_close(store *st)
+{
+    if (st != NULL) {
+        st->ops->close(st);
+    }
+}
+
+const char *store_kind(const store *st)
+{
+    return st->ops->kind;
+}
+
+int store_schema_version(const store *st)
+{
+    return st->schema_version;
+}
+
+int store_insert_events(store *st, tt_event *const *events, size_t n, char err[TT_ERRLEN])
+{
+    return st->ops->insert_events(st, events, n, err);
+}
+
+int store_delete_before(store *st, int64_t before_ms, uint32_t max_rows, uint64_t *deleted,
+                        char err[TT_ERRLEN])
+{
+    return st->ops->delete_before(st, before_ms, max_rows, deleted, err);
+}
+
+int store_query_events(store *st, const event_filter *f, store_row_fn fn, void *ctx,
+                       char err[TT_ERRLEN])
+{
+    return st->ops->query_events(st, f, fn, ctx, err);
+}
+
+int store_max_seq(store *st, int64_t *out, char err[TT_ERRLEN])
+{
+    return st->ops->max_seq(st, out, err);
+}

@@ -1,0 +1,69 @@
+/* store.h -- where events live: one interface, SQLite (embedded, the default) or PostgreSQL.
+ *
+ * Threads: the writer functions (store_insert_events, store_delete_before) are called by one
+ * thread at a time, the persister. The reader functions may be called from any thread,
+ * concurrently with each other and with the writer; each implementation keeps its own
+ * connections for that. Nothing above this interface knows which engine it talks to. */
+#ifndef TT_STORE_H
+#define TT_STORE_H
+
+#include "core/err.h"
+#include "core/event.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct store store;
+
+/* Which events a query wants. Zero-initialise, then set what matters. */
+typedef struct event_filter {
+    int64_t after_seq; /* with has_after: only seq > after_seq, ascending */
+    bool has_after;    /* without it: newest first */
+    int64_t since_ms;  /* with has_since: ts >= since_ms */
+    bool has_since;
+    int64_t until_ms; /* with has_until: ts < until_ms */
+    bool has_until;
+    const char *type; /* each NULL = any */
+    const char *source;
+    const char *session_id;
+    const char *status;
+    uint32_t limit; /* rows at most; must be > 0 */
+} event_filter;
+
+/* Receives one row; 'ev' and its strings are valid only during the call. Return 0 to go on,
+ * anything else to stop early (store_query_events then returns 0). */
+typedef int (*store_row_fn)(const tt_event *ev, void *ctx);
+
+/* Opens the store named by 'url' ("sqlite:PATH"; "postgres://..." is not built yet). An
+ * embedded SQLite file is created if missing and migrated to the current schema. On success
+ * *out owns the store; close it with store_close(). */
+int store_open(const char *url, store **out, char err[TT_ERRLEN]);
+void store_close(store *st); /* NULL is a no-op */
+
+/* "sqlite" or "postgres". */
+const char *store_kind(const store *st);
+
+/* Schema version the store is at (the highest migration applied). */
+int store_schema_version(const store *st);
+
+/* Inserts 'events' in one transaction. An event whose id is already stored is skipped (stored
+ * once: DESIGN §4.2). On success each events[i]->seq is its new seq, or 0 if it was a
+ * duplicate; seqs increase in array order. On failure nothing is stored, every seq is 0, and
+ * the return is TT_EUNAVAILABLE (worth retrying: busy, I/O, disk full) or TT_EREJECTED (the
+ * data itself was refused); 'err' has the engine's message. Writer thread only. */
+int store_insert_events(store *st, tt_event *const *events, size_t n, char err[TT_ERRLEN]);
+
+/* Deletes up to 'max_rows' events with ts < 'before_ms'; *deleted gets the count.
+ * Writer thread only. */
+int store_delete_before(store *st, int64_t before_ms, uint32_t max_rows, uint64_t *deleted,
+                        char err[TT_ERRLEN]);
+
+/* Calls 'fn' for each event matching 'f', in the filter's order. Any thread. */
+int store_query_events(store *st, const event_filter *f, store_row_fn fn, void *ctx,
+                       char err[TT_ERRLEN]);
+
+/* The highest committed seq (0 when empty). Any thread. */
+int store_max_seq(store *st, int64_t *out, char err[TT_ERRLEN]);
+
+#endif

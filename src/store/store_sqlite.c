@@ -1,0 +1,445 @@
+/* store_sqlite.c -- the embedded store: one SQLite file in WAL mode.
+ *
+ * One writer connection, used only by the persister thread, and a small pool of read-only
+ * connections for queries from any thread: WAL lets readers run beside the writer. The file is
+ * opened with synchronous=FULL, so a commit has reached the disk (the WAL is fsynced) before
+ * the batch is acknowledged: an acknowledged event survives kill -9 and power loss alike. */
+#include "store/store_impl.h"
+
+#include "store/migrations.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define READERS_MAX 4
+#define BUSY_TIMEOUT_MS 5000
+
+#define EVENT_COLUMNS                                                                              \
+    "seq, id, ts, received_at, type, source, session_id, name, status, duration_ms, bytes, "       \
+    "value, error, attrs"
+
+typedef struct sqlite_store {
+    store base;
+    char *path;
+    sqlite3 *writer;
+    sqlite3_stmt *insert;
+    pthread_mutex_t readers_lock;
+    sqlite3 *idle[READERS_MAX]; /* idle read connections */
+    int nidle;
+} sqlite_store;
+
+/* Transient conditions a retry can outlive; anything else is the data's fault. */
+static int classify(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_NOMEM:
+    case SQLITE_PROTOCOL:
+        return TT_EUNAVAILABLE;
+    default:
+        return TT_EREJECTED;
+    }
+}
+
+static int db_fail(sqlite3 *db, int rc, const char *what, char *err)
+{
+    return tt_fail(err, classify(rc), "sqlite %s: %s", what,
+                   db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+static int exec(sqlite3 *db, const char *sql, char *err)
+{
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : db_fail(db, rc, "exec", err);
+}
+
+static int open_conn(const char *path, int flags, sqlite3 **out, char *err)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        int code = tt_fail(err, TT_EUNAVAILABLE, "cannot open sqlite file '%s': %s", path,
+                           db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return code;
+    }
+    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+    *out = db;
+    return 0;
+}
+
+static int user_version(sqlite3 *db, int *out, char *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1,
+                                &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *out = sqlite3_column_int(st, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_OK ? 0 : db_fail(db, rc, "reading the schema version", err);
+}
+
+static int apply_migration(sqlite3 *db, const migration *m, char *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = exec(db, "BEGIN IMMEDIATE", err);
+    if (rc != 0) {
+        return rc;
+    }
+    if ((rc = exec(db, m->sql, err)) != 0) {
+        goto Exit;
+    }
+    int src = sqlite3_prepare_v2(db,
+                                 "INSERT INTO schema_migrations (version, name, applied_at) "
+                                 "VALUES (?, ?, CAST(strftime('%s','now') AS INTEGER) * 1000)",
+                                 -1, &st, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_int(st, 1, m->version);
+        sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
+        src = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+    }
+    if (src != SQLITE_OK) {
+        rc = db_fail(db, src, "recording a migration", err);
+        goto Exit;
+    }
+    rc = exec(db, "COMMIT", err);
+Exit:
+    sqlite3_finalize(st);
+    if (rc != 0) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return rc;
+}
+
+/* Brings the file to the newest schema this binary knows, one transaction per migration. */
+static int migrate(sqlite3 *db, int *version, char *err)
+{
+    int rc = exec(db,
+                  "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                  "name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+                  err);
+    if (rc != 0 || (rc = user_version(db, version, err)) != 0) {
+        return rc;
+    }
+    int newest = sqlite_migrations[sqlite_migrations_count - 1].version;
+    if (*version > newest) {
+        return tt_fail(err, TT_ESCHEMA,
+                       "the database is at schema version %d, newer than this telltale knows "
+                       "(%d): use a newer telltale",
+                       *version, newest);
+    }
+    for (size_t i = 0; i < sqlite_migrations_count; i++) {
+        const migration *m = &sqlite_migrations[i];
+        if (m->version > *version) {
+            if ((rc = apply_migration(db, m, err)) != 0) {
+                return rc;
+            }
+            *version = m->version;
+        }
+    }
+    return 0;
+}
+
+static sqlite3 *reader_take(sqlite_store *s, char *err)
+{
+    sqlite3 *db = NULL;
+    pthread_mutex_lock(&s->readers_lock);
+    if (s->nidle > 0) {
+        db = s->idle[--s->nidle];
+    }
+    pthread_mutex_unlock(&s->readers_lock);
+    if (db == NULL && open_conn(s->path, SQLITE_OPEN_READONLY, &db, err) != 0) {
+        return NULL;
+    }
+    return db;
+}
+
+static void reader_give_back(sqlite_store *s, sqlite3 *db)
+{
+    pthread_mutex_lock(&s->readers_lock);
+    if (s->nidle < READERS_MAX) {
+        s->idle[s->nidle++] = db;
+        db = NULL;
+    }
+    pthread_mutex_unlock(&s->readers_lock);
+    sqlite3_close(db); /* beyond the pool's size: let it go */
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int col, const char *s)
+{
+    if (s != NULL) {
+        sqlite3_bind_text(st, col, s, -1, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_null(st, col);
+    }
+}
+
+static int insert_one(sqlite_store *s, tt_event *ev)
+{
+    sqlite3_stmt *st = s->insert;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, ev->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, ev->ts_ms);
+    sqlite3_bind_int64(st, 3, ev->received_ms);
+    bind_text_or_null(st, 4, ev->type);
+    bind_text_or_null(st, 5, ev->source);
+    bind_text_or_null(st, 6, ev->session_id);
+    bind_text_or_null(st, 7, ev->name);
+    bind_text_or_null(st, 8, ev->status);
+    if (ev->has & EVENT_HAS_DURATION) {
+        sqlite3_bind_double(st, 9, ev->duration_ms);
+    } else {
+        sqlite3_bind_null(st, 9);
+    }
+    if (ev->has & EVENT_HAS_BYTES) {
+        sqlite3_bind_int64(st, 10, ev->bytes);
+    } else {
+        sqlite3_bind_null(st, 10);
+    }
+    if (ev->has & EVENT_HAS_VALUE) {
+        sqlite3_bind_double(st, 11, ev->value);
+    } else {
+        sqlite3_bind_null(st, 11);
+    }
+    bind_text_or_null(st, 12, ev->error);
+    bind_text_or_null(st, 13, ev->attrs);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE) {
+        return rc;
+    }
+    ev->seq = sqlite3_changes(s->writer) == 1 ? sqlite3_last_insert_rowid(s->writer) : 0;
+    return SQLITE_OK;
+}
+
+static int sqlite_insert_events(store *base, tt_event *const *events, size_t n, char *err)
+{
+    sqlite_store *s = (sqlite_store *)base;
+    int rc = exec(s->writer, "BEGIN IMMEDIATE", err);
+    if (rc != 0) {
+        return rc;
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        int src = insert_one(s, events[i]);
+        if (src != SQLITE_OK) {
+            rc = db_fail(s->writer, src, "insert", err);
+        }
+    }
+    sqlite3_reset(s->insert);
+    if (rc == 0) {
+        rc = exec(s->writer, "COMMIT", err);
+    }
+    if (rc != 0) {
+        sqlite3_exec(s->writer, "ROLLBACK", NULL, NULL, NULL);
+        for (size_t i = 0; i < n; i++) {
+            events[i]->seq = 0;
+        }
+    }
+    return rc;
+}
+
+static int sqlite_delete_before(store *base, int64_t before_ms, uint32_t max_rows,
+                                uint64_t *deleted, char *err)
+{
+    sqlite_store *s = (sqlite_store *)base;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->writer,
+                                "DELETE FROM monitoring_events WHERE seq IN (SELECT seq FROM "
+                                "monitoring_events WHERE ts < ? LIMIT ?)",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, before_ms);
+        sqlite3_bind_int64(st, 2, max_rows);
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(s->writer);
+    }
+    *deleted = rc == SQLITE_OK ? (uint64_t)sqlite3_changes(s->writer) : 0;
+    sqlite3_finalize(st);
+    return rc == SQLITE_OK ? 0 : db_fail(s->writer, rc, "delete", err);
+}
+
+/* Builds the query for 'f' from fixed fragments; values are bound, never pasted. */
+static void build_query(const event_filter *f, char *sql, size_t len)
+{
+    snprintf(sql, len,
+             "SELECT " EVENT_COLUMNS " FROM monitoring_events WHERE 1=1%s%s%s%s%s%s%s "
+             "ORDER BY seq %s LIMIT ?",
+             f->has_after ? " AND seq > ?" : "", f->has_since ? " AND ts >= ?" : "",
+             f->has_until ? " AND ts < ?" : "", f->type ? " AND type = ?" : "",
+             f->source ? " AND source = ?" : "", f->session_id ? " AND session_id = ?" : "",
+             f->status ? " AND status = ?" : "", f->has_after ? "ASC" : "DESC");
+}
+
+static void bind_filter(sqlite3_stmt *st, const event_filter *f)
+{
+    int col = 1;
+    if (f->has_after) {
+        sqlite3_bind_int64(st, col++, f->after_seq);
+    }
+    if (f->has_since) {
+        sqlite3_bind_int64(st, col++, f->since_ms);
+    }
+    if (f->has_until) {
+        sqlite3_bind_int64(st, col++, f->until_ms);
+    }
+    const char *texts[] = {f->type, f->source, f->session_id, f->status};
+    for (size_t i = 0; i < 4; i++) {
+        if (texts[i] != NULL) {
+            sqlite3_bind_text(st, col++, texts[i], -1, SQLITE_STATIC);
+        }
+    }
+    sqlite3_bind_int64(st, col, f->limit);
+}
+
+static const char *column_text(sqlite3_stmt *st, int col)
+{
+    return (const char *)sqlite3_column_text(st, col); /* NULL for SQL NULL */
+}
+
+static void row_to_event(sqlite3_stmt *st, tt_event *ev)
+{
+    *ev = (tt_event){0};
+    ev->seq = sqlite3_column_int64(st, 0);
+    const char *id = column_text(st, 1);
+    snprintf(ev->id, sizeof ev->id, "%s", id != NULL ? id : "");
+    ev->ts_ms = sqlite3_column_int64(st, 2);
+    ev->received_ms = sqlite3_column_int64(st, 3);
+    ev->type = column_text(st, 4);
+    ev->source = column_text(st, 5);
+    ev->session_id = column_text(st, 6);
+    ev->name = column_text(st, 7);
+    ev->status = column_text(st, 8);
+    if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
+        ev->duration_ms = sqlite3_column_double(st, 9);
+        ev->has |= EVENT_HAS_DURATION;
+    }
+    if (sqlite3_column_type(st, 10) != SQLITE_NULL) {
+        ev->bytes = sqlite3_column_int64(st, 10);
+        ev->has |= EVENT_HAS_BYTES;
+    }
+    if (sqlite3_column_type(st, 11) != SQLITE_NULL) {
+        ev->value = sqlite3_column_double(st, 11);
+        ev->has |= EVENT_HAS_VALUE;
+    }
+    ev->error = column_text(st, 12);
+    ev->attrs = column_text(st, 13);
+}
+
+static int sqlite_query_events(store *base, const event_filter *f, store_row_fn fn, void *ctx,
+                               char *err)
+{
+    sqlite_store *s = (sqlite_store *)base;
+    sqlite3 *db = reader_take(s, err);
+    if (db == NULL) {
+        return TT_EUNAVAILABLE;
+    }
+    char sql[512];
+    build_query(f, sql, sizeof sql);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        bind_filter(st, f);
+        tt_event ev;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            row_to_event(st, &ev);
+            if (fn(&ev, ctx) != 0) {
+                rc = SQLITE_DONE;
+                break;
+            }
+        }
+    }
+    int result = rc == SQLITE_DONE ? 0 : db_fail(db, rc, "query", err);
+    sqlite3_finalize(st);
+    reader_give_back(s, db);
+    return result;
+}
+
+static int sqlite_max_seq(store *base, int64_t *out, char *err)
+{
+    sqlite_store *s = (sqlite_store *)base;
+    sqlite3 *db = reader_take(s, err);
+    if (db == NULL) {
+        return TT_EUNAVAILABLE;
+    }
+    /* sqlite_sequence remembers the highest seq ever handed out, even after retention. */
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(
+        db,
+        "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'monitoring_events'), 0)",
+        -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        rc = SQLITE_OK;
+    }
+    int result = rc == SQLITE_OK ? 0 : db_fail(db, rc, "max seq", err);
+    sqlite3_finalize(st);
+    reader_give_back(s, db);
+    return result;
+}
+
+static void sqlite_close(store *base)
+{
+    sqlite_store *s = (sqlite_store *)base;
+    sqlite3_finalize(s->insert);
+    sqlite3_close(s->writer);
+    for (int i = 0; i < s->nidle; i++) {
+        sqlite3_close(s->idle[i]);
+    }
+    pthread_mutex_destroy(&s->readers_lock);
+    free(s->path);
+    free(s);
+}
+
+static const store_ops sqlite_ops = {
+    .kind = "sqlite",
+    .close = sqlite_close,
+    .insert_events = sqlite_insert_events,
+    .delete_before = sqlite_delete_before,
+    .query_events = sqlite_query_events,
+    .max_seq = sqlite_max_seq,
+};
+
+static int setup_writer(sqlite_store *s, char *err)
+{
+    int rc = open_conn(s->path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &s->writer, err);
+    if (rc != 0) {
+        return rc;
+    }
+    if ((rc = exec(s->writer, "PRAGMA journal_mode=WAL", err)) != 0 ||
+        (rc = exec(s->writer, "PRAGMA synchronous=FULL", err)) != 0 ||
+        (rc = migrate(s->writer, &s->base.schema_version, err)) != 0) {
+        return rc;
+    }
+    int src = sqlite3_prepare_v3(
+        s->writer,
+        "INSERT INTO monitoring_events (id, ts, received_at, type, source, session_id, name, "
+        "status, duration_ms, bytes, value, error, attrs) VALUES "
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+        -1, SQLITE_PREPARE_PERSISTENT, &s->insert, NULL);
+    return src == SQLITE_OK ? 0 : db_fail(s->writer, src, "prepare insert", err);
+}
+
+int store_sqlite_open(const char *path, store **out, char *err)
+{
+    sqlite_store *s = calloc(1, sizeof *s);
+    if (s == NULL || (s->path = strdup(path)) == NULL) {
+        free(s);
+        return tt_fail(err, TT_ENOMEM, "out of memory");
+    }
+    s->base.ops = &sqlite_ops;
+    pthread_mutex_init(&s->readers_lock, NULL);
+    int rc = setup_writer(s, err);
+    if (rc != 0) {
+        sqlite_close(&s->base);
+        return rc;
+    }
+    *out = &s->base;
+    return 0;
+}
