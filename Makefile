@@ -1,0 +1,74 @@
+# telltale -- the two commands of the quick start, and the pieces they are made of.
+#
+#   make run     set up, build, and start the daemon with demo traffic on SQLite
+#   make test    set up, build (gcc; clang with ASan+UBSan; clang with libFuzzer), run every suite
+#
+# `make test` stops at the first failing suite and exits non-zero.
+
+JOBS      ?= $(shell nproc)
+BUILD     := build
+ASAN      := build-asan
+FUZZ      := build-fuzz
+FUZZ_SECS ?= 30
+NODE_TEST := node --test --test-concurrency=1
+
+.PHONY: run test setup setup-test build build-asan build-fuzz unit unit-asan integration \
+        integration-asan e2e fuzz bench clean
+
+run: setup build
+	./$(BUILD)/telltale serve --demo
+
+test: setup-test build build-asan build-fuzz unit unit-asan integration integration-asan e2e fuzz
+	@echo "make test: every suite passed"
+
+setup:
+	scripts/setup
+
+setup-test:
+	scripts/setup --test
+
+build:
+	cmake -S . -B $(BUILD) -DCMAKE_C_COMPILER=gcc >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+
+build-asan:
+	cmake -S . -B $(ASAN) -DCMAKE_C_COMPILER=clang -DTT_SANITIZE=ON >/dev/null
+	cmake --build $(ASAN) -j$(JOBS)
+
+build-fuzz:
+	cmake -S . -B $(FUZZ) -DCMAKE_C_COMPILER=clang -DTT_FUZZ=ON >/dev/null
+	cmake --build $(FUZZ) -j$(JOBS)
+
+unit:
+	cd $(BUILD) && ctest --output-on-failure
+
+unit-asan:
+	cd $(ASAN) && ctest --output-on-failure
+
+integration:
+	$(NODE_TEST) tests/integration/
+
+integration-asan:
+	TELLTALE_BIN=$(CURDIR)/$(ASAN)/telltale $(NODE_TEST) tests/integration/
+
+e2e:
+	$(NODE_TEST) tests/e2e/
+
+# Each fuzz target runs briefly from its seed corpus; new inputs go to a scratch copy so the
+# tree is never written. A crash fails the run and leaves the input in $(FUZZ)/.
+fuzz:
+	@for t in $$(find $(FUZZ) -maxdepth 1 -type f -perm -u+x -name 'fuzz_*'); do \
+	  name=$$(basename $$t); mkdir -p $(FUZZ)/corpus/$$name; \
+	  echo "fuzz: $$name for $(FUZZ_SECS) s"; \
+	  $$t -max_total_time=$(FUZZ_SECS) -max_len=65536 -print_final_stats=1 \
+	      -artifact_prefix=$(FUZZ)/$$name- $(FUZZ)/corpus/$$name tests/fuzz/corpus/$$name \
+	      2>$(FUZZ)/$$name.log || { tail -40 $(FUZZ)/$$name.log; exit 1; }; \
+	  grep -E '^stat::number_of_executed_units' $(FUZZ)/$$name.log; \
+	done
+
+bench: build
+	scripts/setup --bench
+	./$(BUILD)/bench_ingest
+
+clean:
+	rm -rf $(BUILD) $(ASAN) $(FUZZ)
