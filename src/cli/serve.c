@@ -143,7 +143,7 @@ static int start(daemon_state *d)
     }
     server_set_persister(d->srv, d->persister);
     log_info("store: %s (schema version %d)", store_kind(d->st), store_schema_version(d->st));
-    log_info("listening on http://%s:%d", d->cfg.listen_host, server_port(d->srv));
+    log_announce("listening on http://%s:%d", d->cfg.listen_host, server_port(d->srv));
     if (d->cfg.demo && (rc = demo_start(&d->loop, d->srv, &d->demo)) != 0) {
         log_error("cannot start the demo traffic: %s", tt_strerror(rc));
         return rc;

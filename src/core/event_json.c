@@ -1,6 +1,7 @@
 /* event_json.c -- validating an event object field by field, and writing one out. */
 #include "core/event_json.h"
 
+#include "core/json_print.h"
 #include "core/timefmt.h"
 
 #include <math.h>
@@ -202,9 +203,8 @@ static int check_attrs_tree(const cJSON *node, int depth, ingest_error *err)
     return rc;
 }
 
-/* Validates 'attrs' and prints it compactly into 'buf' (EVENT_ATTRS_MAX_BYTES plus cJSON's
- * 5 bytes of slack). Printing into a fixed buffer is also the size check. */
-static int take_attrs(const cJSON *item, char *buf, size_t buflen, ingest_error *err)
+/* Validates 'attrs' and returns its compact JSON in *text (the caller frees it). */
+static int take_attrs(const cJSON *item, char **text, ingest_error *err)
 {
     if (!cJSON_IsObject(item)) {
         return fail(err, "invalid_field", "field '%s' must be an object", "attrs");
@@ -213,18 +213,23 @@ static int take_attrs(const cJSON *item, char *buf, size_t buflen, ingest_error 
     if (rc != 0) {
         return rc;
     }
-    if (!cJSON_PrintPreallocated((cJSON *)item, buf, (int)buflen, 0) ||
-        strlen(buf) > EVENT_ATTRS_MAX_BYTES) {
+    size_t len;
+    if ((*text = json_print(item, &len)) == NULL) {
+        return TT_ENOMEM;
+    }
+    if (len > EVENT_ATTRS_MAX_BYTES) {
         err->code = "attrs_too_large";
-        snprintf(err->message, sizeof err->message, "field 'attrs' encodes to more than %d bytes",
+        snprintf(err->message, sizeof err->message,
+                 "field 'attrs' encodes to %zu bytes; the limit is %d", len,
                  EVENT_ATTRS_MAX_BYTES);
         return TT_EINVAL;
     }
     return 0;
 }
 
-static int take_field(const cJSON *item, field_id f, tt_event *ev, char *attrs_buf,
-                      size_t attrs_len, ingest_error *err)
+/* Takes one field into 'ev'; the text of 'attrs' goes to *attrs (the caller frees it). */
+static int take_field(const cJSON *item, field_id f, tt_event *ev, char **attrs,
+                      ingest_error *err)
 {
     switch (f) {
     case F_ID: {
@@ -254,10 +259,8 @@ static int take_field(const cJSON *item, field_id f, tt_event *ev, char *attrs_b
     case F_VALUE:
         return take_number(item, f, ev, err);
     case F_ATTRS: {
-        int rc = take_attrs(item, attrs_buf, attrs_len, err);
-        if (rc == 0) {
-            ev->attrs = attrs_buf;
-        }
+        int rc = take_attrs(item, attrs, err);
+        ev->attrs = *attrs;
         return rc;
     }
     case F_COUNT:
@@ -289,28 +292,27 @@ int event_from_json(const cJSON *obj, int64_t now_ms, tt_event **out, ingest_err
         return TT_EINVAL;
     }
     tt_event ev = {.ts_ms = now_ms, .received_ms = now_ms};
-    char attrs[EVENT_ATTRS_MAX_BYTES + 6];
+    char *attrs = NULL;
     unsigned seen = 0;
-    for (const cJSON *item = obj->child; item != NULL; item = item->next) {
+    int rc = 0;
+    for (const cJSON *item = obj->child; item != NULL && rc == 0; item = item->next) {
         int f;
-        int rc = check_field_name(item, seen, &f, err);
-        if (rc != 0) {
-            return rc;
+        if ((rc = check_field_name(item, seen, &f, err)) != 0) {
+            break;
         }
         seen |= 1u << f;
-        if (cJSON_IsNull(item)) {
-            continue; /* null means absent: producers often serialise optional fields so */
-        }
-        rc = take_field(item, (field_id)f, &ev, attrs, sizeof attrs, err);
-        if (rc != 0) {
-            return rc;
+        if (!cJSON_IsNull(item)) { /* null means absent: producers often serialise so */
+            rc = take_field(item, (field_id)f, &ev, &attrs, err);
         }
     }
-    if (ev.type == NULL) {
-        return fail(err, "missing_field", "field '%s' is required", "type");
+    if (rc == 0 && ev.type == NULL) {
+        rc = fail(err, "missing_field", "field '%s' is required", "type");
     }
-    *out = event_clone(&ev);
-    return *out != NULL ? 0 : TT_ENOMEM;
+    if (rc == 0 && (*out = event_clone(&ev)) == NULL) {
+        rc = TT_ENOMEM;
+    }
+    free(attrs);
+    return rc;
 }
 
 static bool add_string(cJSON *obj, const char *name, const char *value)

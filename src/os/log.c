@@ -1,6 +1,7 @@
 /* log.c -- formatting a log line and writing it whole. */
 #include "os/log.h"
 
+#include "core/json_print.h"
 #include "core/timefmt.h"
 #include "os/clock.h"
 
@@ -48,7 +49,7 @@ static void write_json(const char *ts, log_level level, const char *msg)
         cJSON_Delete(obj);
         return;
     }
-    char *text = cJSON_PrintUnformatted(obj);
+    char *text = json_print(obj, NULL);
     if (text != NULL) {
         char line[2048];
         int n = snprintf(line, sizeof line, "%s\n", text);
@@ -58,18 +59,12 @@ static void write_json(const char *ts, log_level level, const char *msg)
     cJSON_Delete(obj);
 }
 
-void log_msg(log_level level, const char *fmt, ...)
+static void emit(log_level level, const char *fmt, va_list ap)
 {
-    if (!log_enabled(level)) {
-        return;
-    }
     char ts[TIMEFMT_LEN];
     timefmt_format((int64_t)clock_now_ms(), ts);
     char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     if (current_format == LOG_JSON) {
         write_json(ts, level, msg);
         return;
@@ -77,4 +72,23 @@ void log_msg(log_level level, const char *fmt, ...)
     char line[1200];
     int n = snprintf(line, sizeof line, "%s %-5s %s\n", ts, level_names[level], msg);
     write_all(line, n < (int)sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+void log_msg(log_level level, const char *fmt, ...)
+{
+    if (!log_enabled(level)) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    emit(level, fmt, ap);
+    va_end(ap);
+}
+
+void log_announce(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    emit(LOG_INFO, fmt, ap);
+    va_end(ap);
 }

@@ -10,6 +10,8 @@
 void log_setup(log_level level, log_format format);
 bool log_enabled(log_level level);
 void log_msg(log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Logged at info whatever the level: lines that scripts rely on ("listening on ..."). */
+void log_announce(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)

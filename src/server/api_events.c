@@ -2,6 +2,7 @@
 #include "server/api.h"
 
 #include "core/event_json.h"
+#include "core/json_print.h"
 #include "core/timefmt.h"
 #include "os/clock.h"
 #include "os/log.h"
@@ -127,6 +128,7 @@ typedef struct events_query {
     int rc;
     char err[TT_ERRLEN];
     char *json; /* the answer, made on the worker thread */
+    size_t json_len;
 } events_query;
 
 static bool parse_int64(const char *s, int64_t *out)
@@ -235,7 +237,7 @@ static void run_query(uv_work_t *work)
     if (q->rc == 0 && q->filter.has_after) {
         cJSON_AddNumberToObject(root, "next_after_seq", (double)q->max_seq);
     }
-    if (q->rc == 0 && (q->json = cJSON_PrintUnformatted(root)) == NULL) {
+    if (q->rc == 0 && (q->json = json_print(root, &q->json_len)) == NULL) {
         q->rc = TT_ENOMEM;
     }
     cJSON_Delete(root);
@@ -246,7 +248,7 @@ static void query_done(uv_work_t *work, int status)
     events_query *q = work->data;
     http_req *r = http_find(q->srv, q->req_id);
     if (r != NULL && status == 0 && q->rc == 0) {
-        http_respond(r, 200, "application/json", q->json, strlen(q->json));
+        http_respond(r, 200, "application/json", q->json, q->json_len);
         q->json = NULL;
     } else if (r != NULL) {
         log_warn("events query failed: %s", q->rc != 0 ? q->err : uv_strerror(status));

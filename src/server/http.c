@@ -7,6 +7,7 @@
  * chunked bodies are refused with 411 because lws cannot read them. */
 #include "server/http.h"
 
+#include "core/json_print.h"
 #include "server/api.h"
 #include "os/log.h"
 
@@ -367,8 +368,8 @@ void http_respond_static(http_req *r, int status, const char *type, const unsign
 
 void http_respond_json(http_req *r, int status, cJSON *json)
 {
-    char *text = json != NULL ? cJSON_PrintUnformatted(json) : NULL;
-    cJSON_Delete(json);
+    size_t len = 0;
+    char *text = json != NULL ? json_print_delete(json, &len) : NULL;
     if (text == NULL) {
         static const char oom[] =
             "{\"error\":{\"code\":\"overloaded\",\"message\":\"out of memory\"}}";
@@ -376,7 +377,7 @@ void http_respond_json(http_req *r, int status, cJSON *json)
         http_respond_static(r, 503, "application/json", (const unsigned char *)oom, sizeof oom - 1);
         return;
     }
-    http_respond(r, status, "application/json", text, strlen(text));
+    http_respond(r, status, "application/json", text, len);
 }
 
 static void respond_error(http_req *r, int status, const char *code, const char *message,

@@ -11,6 +11,7 @@
 #include "server/ws_live.h"
 
 #include "core/event_json.h"
+#include "core/json_print.h"
 #include "core/json_scan.h"
 #include "os/clock.h"
 #include "os/log.h"
@@ -22,7 +23,6 @@
 #define RECENT_MAX 1000
 #define WRITES_PER_CALLBACK 256
 #define REF_MAX 128
-#define MSG_SCRATCH 65536
 
 /* A message shared by every queue it is in; data has LWS_PRE bytes of headroom. */
 typedef struct ws_msg {
@@ -86,16 +86,10 @@ static ws_msg *msg_from_text(const char *text, size_t len, int64_t seq)
 /* Prints 'json' (deleting it) into a new message. Any thread. */
 static ws_msg *msg_from_json(cJSON *json, int64_t seq)
 {
-    static _Thread_local char scratch[MSG_SCRATCH];
-    ws_msg *m = NULL;
-    if (json != NULL && cJSON_PrintPreallocated(json, scratch, sizeof scratch, 0)) {
-        m = msg_from_text(scratch, strlen(scratch), seq);
-    } else if (json != NULL) {
-        char *text = cJSON_PrintUnformatted(json); /* larger than the scratch buffer */
-        m = text != NULL ? msg_from_text(text, strlen(text), seq) : NULL;
-        free(text);
-    }
-    cJSON_Delete(json);
+    size_t len;
+    char *text = json != NULL ? json_print_delete(json, &len) : NULL;
+    ws_msg *m = text != NULL ? msg_from_text(text, len, seq) : NULL;
+    free(text);
     return m;
 }
 
@@ -513,7 +507,7 @@ static char *take_ref(ws_client *c, const cJSON *msg, bool *ok)
     }
     char *text = NULL;
     if ((cJSON_IsString(ref) && strlen(ref->valuestring) <= REF_MAX) || cJSON_IsNumber(ref)) {
-        text = cJSON_PrintUnformatted(ref);
+        text = json_print(ref, NULL);
     }
     if (text == NULL) {
         *ok = false;

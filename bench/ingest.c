@@ -1,0 +1,390 @@
+/* ingest.c -- bench/ingest: how fast telltale acknowledges events end to end, against the raw
+ * limit of its store measured in the same run.
+ *
+ *   bench_ingest [--events N] [--batch N] [--connections N] [--rounds N] [--bin PATH]
+ *
+ * End to end: the real daemon (started here on a fresh SQLite file, port 0) and several
+ * keep-alive connections posting batches of realistic ~200-byte events; a batch counts when
+ * its 202 arrives, i.e. once it is committed (fsynced) in the store. Raw limit: the same
+ * rows inserted with one prepared statement in one transaction into a fresh SQLite file with
+ * the same schema, indexes and pragmas. Rounds alternate the two so both see the same noise;
+ * the medians and their ratio are printed. A benchmark, not a test: nothing is asserted. */
+#include "core/demo_gen.h"
+#include "core/event_json.h"
+#include "core/json_print.h"
+#include "core/uuid7.h"
+#include "store/migrations.h"
+#include "os/clock.h"
+#include "os/random.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct opts {
+    size_t events, batch, connections, rounds;
+    const char *bin;
+} opts;
+
+typedef struct body {
+    char *text;
+    size_t len;
+} body;
+
+typedef struct worker {
+    pthread_t thread;
+    int port;
+    body *bodies;
+    size_t first, count; /* which bodies this connection posts */
+    size_t acked;        /* 202s received */
+    int failed;
+} worker;
+
+static void die(const char *what)
+{
+    fprintf(stderr, "bench_ingest: %s: %s\n", what, strerror(errno));
+    exit(1);
+}
+
+/* N events of the demo's mix, as the daemon would store them. */
+static event_batch make_events(size_t n)
+{
+    demo_gen g;
+    demo_gen_init(&g, 42);
+    event_batch b = {0};
+    int64_t now = 1795000000000;
+    while (b.count < n) {
+        now += 100;
+        if (demo_gen_tick(&g, now, 100, &b) != 0) {
+            die("out of memory");
+        }
+    }
+    while (b.count > n) {
+        event_free(b.events[--b.count]);
+    }
+    return b;
+}
+
+/* The events as JSON array bodies of 'per' events each. */
+static body *make_bodies(const event_batch *b, size_t per, size_t *nbodies, double *avg_bytes)
+{
+    *nbodies = (b->count + per - 1) / per;
+    body *bodies = calloc(*nbodies, sizeof *bodies);
+    size_t total = 0;
+    for (size_t i = 0; i < *nbodies; i++) {
+        cJSON *arr = cJSON_CreateArray();
+        for (size_t k = i * per; k < b->count && k < (i + 1) * per; k++) {
+            cJSON *obj = event_to_json(b->events[k]);
+            cJSON_DeleteItemFromObject(obj, "received_at");
+            cJSON_DeleteItemFromObject(obj, "id"); /* the daemon gives each a UUIDv7 */
+            cJSON_AddItemToArray(arr, obj);
+        }
+        bodies[i].text = json_print_delete(arr, &bodies[i].len);
+        total += bodies[i].len;
+    }
+    *avg_bytes = (double)total / (double)b->count;
+    return bodies;
+}
+
+/* ---- the raw limit ---- */
+
+static void exec_or_die(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        fprintf(stderr, "bench_ingest: sqlite: %s\n", msg);
+        exit(1);
+    }
+}
+
+static double raw_insert(const char *path, const event_batch *b)
+{
+    sqlite3 *db;
+    unlink(path);
+    if (sqlite3_open(path, &db) != SQLITE_OK) {
+        die("sqlite3_open");
+    }
+    exec_or_die(db, "PRAGMA journal_mode=WAL");
+    exec_or_die(db, "PRAGMA synchronous=FULL");
+    for (size_t i = 0; i < sqlite_migrations_count; i++) {
+        exec_or_die(db, sqlite_migrations[i].sql);
+    }
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db,
+                       "INSERT INTO monitoring_events (id, ts, received_at, type, source, "
+                       "session_id, name, status, duration_ms, bytes, value, error, attrs) "
+                       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING",
+                       -1, &st, NULL);
+    uuid7_gen ids = {0};
+    char id[UUID7_LEN];
+    uint64_t start = clock_mono_us();
+    exec_or_die(db, "BEGIN");
+    for (size_t i = 0; i < b->count; i++) {
+        const tt_event *ev = b->events[i];
+        uuid7_next(&ids, clock_now_ms(), random_u64(), id);
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, ev->ts_ms);
+        sqlite3_bind_int64(st, 3, ev->received_ms);
+        const char *texts[] = {ev->type, ev->source, ev->session_id, ev->name, ev->status};
+        for (int k = 0; k < 5; k++) {
+            sqlite3_bind_text(st, 4 + k, texts[k], -1, SQLITE_STATIC);
+        }
+        sqlite3_bind_double(st, 9, ev->duration_ms);
+        sqlite3_bind_int64(st, 10, ev->bytes);
+        sqlite3_bind_null(st, 11);
+        sqlite3_bind_text(st, 12, ev->error, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 13, ev->attrs, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            fprintf(stderr, "bench_ingest: insert: %s\n", sqlite3_errmsg(db));
+            exit(1);
+        }
+    }
+    exec_or_die(db, "COMMIT");
+    double secs = (double)(clock_mono_us() - start) / 1e6;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return (double)b->count / secs;
+}
+
+/* ---- end to end ---- */
+
+static pid_t start_daemon(const char *bin, const char *db, int *port)
+{
+    int fds[2];
+    if (pipe(fds) != 0) {
+        die("pipe");
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        char store[700];
+        snprintf(store, sizeof store, "sqlite:%s", db);
+        execl(bin, bin, "serve", "--listen", "127.0.0.1:0", "--store", store, "--log", "warn",
+              (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *err = fdopen(fds[0], "r");
+    char line[512];
+    *port = 0;
+    while (*port == 0 && fgets(line, sizeof line, err) != NULL) {
+        const char *p = strstr(line, "listening on http://");
+        const char *colon = p != NULL ? strrchr(p, ':') : NULL;
+        *port = colon != NULL ? atoi(colon + 1) : 0;
+    }
+    if (*port == 0) {
+        fprintf(stderr, "bench_ingest: %s did not report its port\n", bin);
+        exit(1);
+    }
+    /* Keep draining its stderr so it never blocks on a full pipe. */
+    if (fork() == 0) {
+        while (fgets(line, sizeof line, err) != NULL) {
+            fputs(line, stderr);
+        }
+        _exit(0);
+    }
+    fclose(err);
+    return pid;
+}
+
+static int connect_to(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        die("connect");
+    }
+    return fd;
+}
+
+static bool write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w <= 0) {
+            return false;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+/* Reads one response; returns its status, or -1. Bodies here are small JSON. */
+static int read_response(int fd, char *buf, size_t cap)
+{
+    size_t have = 0;
+    char *end = NULL;
+    while (end == NULL) {
+        ssize_t r = read(fd, buf + have, cap - 1 - have);
+        if (r <= 0) {
+            return -1;
+        }
+        have += (size_t)r;
+        buf[have] = '\0';
+        end = strstr(buf, "\r\n\r\n");
+    }
+    const char *cl = strcasestr(buf, "content-length:");
+    size_t body_len = cl != NULL ? (size_t)atol(cl + 15) : 0;
+    size_t need = (size_t)(end + 4 - buf) + body_len;
+    while (have < need) {
+        ssize_t r = read(fd, buf + have, cap - 1 - have);
+        if (r <= 0) {
+            return -1;
+        }
+        have += (size_t)r;
+    }
+    return atoi(buf + 9);
+}
+
+static void *post_bodies(void *arg)
+{
+    worker *w = arg;
+    int fd = connect_to(w->port);
+    char head[256], reply[4096];
+    for (size_t i = w->first; i < w->first + w->count; i++) {
+        const body *b = &w->bodies[i];
+        int n = snprintf(head, sizeof head,
+                         "POST /api/v1/events HTTP/1.1\r\nHost: bench\r\n"
+                         "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                         b->len);
+        if (!write_all(fd, head, (size_t)n) || !write_all(fd, b->text, b->len) ||
+            read_response(fd, reply, sizeof reply) != 202) {
+            w->failed++;
+            break;
+        }
+        w->acked++;
+    }
+    close(fd);
+    return NULL;
+}
+
+static double end_to_end(const opts *o, const char *db, body *bodies, size_t nbodies,
+                         size_t *acked)
+{
+    int port;
+    unlink(db);
+    pid_t pid = start_daemon(o->bin, db, &port);
+    worker *ws = calloc(o->connections, sizeof *ws);
+    size_t per = nbodies / o->connections, extra = nbodies % o->connections, next = 0;
+    uint64_t start = clock_mono_us();
+    for (size_t i = 0; i < o->connections; i++) {
+        ws[i] = (worker){.port = port, .bodies = bodies, .first = next};
+        ws[i].count = per + (i < extra);
+        next += ws[i].count;
+        pthread_create(&ws[i].thread, NULL, post_bodies, &ws[i]);
+    }
+    *acked = 0;
+    for (size_t i = 0; i < o->connections; i++) {
+        pthread_join(ws[i].thread, NULL);
+        *acked += ws[i].acked;
+        if (ws[i].failed) {
+            fprintf(stderr, "bench_ingest: connection %zu stopped on a non-202 answer\n", i);
+        }
+    }
+    double secs = (double)(clock_mono_us() - start) / 1e6;
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    free(ws);
+    return (double)(*acked * o->batch) / secs;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, compare_doubles);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void parse_args(int argc, char **argv, opts *o)
+{
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--events") == 0) {
+            o->events = (size_t)atol(argv[i + 1]);
+        } else if (strcmp(argv[i], "--batch") == 0) {
+            o->batch = (size_t)atol(argv[i + 1]);
+        } else if (strcmp(argv[i], "--connections") == 0) {
+            o->connections = (size_t)atol(argv[i + 1]);
+        } else if (strcmp(argv[i], "--rounds") == 0) {
+            o->rounds = (size_t)atol(argv[i + 1]);
+        } else if (strcmp(argv[i], "--bin") == 0) {
+            o->bin = argv[i + 1];
+        } else {
+            fprintf(stderr, "usage: bench_ingest [--events N] [--batch N] [--connections N] "
+                            "[--rounds N] [--bin PATH]\n");
+            exit(2);
+        }
+    }
+    if (o->events == 0 || o->batch == 0 || o->connections == 0 || o->rounds == 0 ||
+        o->rounds > 32) {
+        fprintf(stderr, "bench_ingest: every count must be > 0 (rounds <= 32)\n");
+        exit(2);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    opts o = {.events = 200000, .batch = 100, .connections = 8, .rounds = 3,
+              .bin = "build/telltale"};
+    parse_args(argc, argv, &o);
+    signal(SIGPIPE, SIG_IGN);
+    char dir[] = "/tmp/bench_ingest.XXXXXX", raw_db[600], e2e_db[600];
+    if (mkdtemp(dir) == NULL) {
+        die("mkdtemp");
+    }
+    snprintf(raw_db, sizeof raw_db, "%s/raw.db", dir);
+    snprintf(e2e_db, sizeof e2e_db, "%s/e2e.db", dir);
+    event_batch events = make_events(o.events);
+    size_t nbodies;
+    double avg;
+    body *bodies = make_bodies(&events, o.batch, &nbodies, &avg);
+    printf("bench_ingest: %zu events (%.0f bytes each on average), %zu per POST, %zu "
+           "connections, %zu rounds\n",
+           o.events, avg, o.batch, o.connections, o.rounds);
+    double raw[32], e2e[32];
+    for (size_t r = 0; r < o.rounds; r++) {
+        size_t acked;
+        raw[r] = raw_insert(raw_db, &events);
+        e2e[r] = end_to_end(&o, e2e_db, bodies, nbodies, &acked);
+        printf("  round %zu: raw %.0f events/s, end to end %.0f events/s (%zu of %zu POSTs "
+               "acknowledged)\n",
+               r + 1, raw[r], e2e[r], acked, nbodies);
+    }
+    double raw_med = median(raw, o.rounds), e2e_med = median(e2e, o.rounds);
+    printf("raw limit (one transaction, prepared statement): %.0f events/s\n", raw_med);
+    printf("end to end (HTTP, validation, group commit, fsync): %.0f events/s\n", e2e_med);
+    printf("ratio end to end / raw: %.3f\n", e2e_med / raw_med);
+    unlink(raw_db);
+    unlink(e2e_db);
+    char side[700];
+    snprintf(side, sizeof side, "%s-wal", e2e_db);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", e2e_db);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-wal", raw_db);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", raw_db);
+    unlink(side);
+    rmdir(dir);
+    return 0;
+}

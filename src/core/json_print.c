@@ -1,0 +1,190 @@
+/* json_print.c -- a compact, exact JSON writer over cJSON trees. */
+#include "core/json_print.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool reserve(json_buf *o, size_t more)
+{
+    if (o->oom) {
+        return false;
+    }
+    if (o->len + more + 1 <= o->cap) {
+        return true;
+    }
+    size_t cap = o->cap ? o->cap : 256;
+    while (cap < o->len + more + 1) {
+        cap *= 2;
+    }
+    char *grown = realloc(o->buf, cap);
+    if (grown == NULL) {
+        o->oom = true;
+        return false;
+    }
+    o->buf = grown;
+    o->cap = cap;
+    return true;
+}
+
+static void put(json_buf *o, const char *s, size_t n)
+{
+    if (reserve(o, n)) {
+        memcpy(o->buf + o->len, s, n);
+        o->len += n;
+        o->buf[o->len] = '\0';
+    }
+}
+
+static void put_string(json_buf *o, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    put(o, "\"", 1);
+    const char *run = s; /* bytes that need no escaping are copied in runs */
+    for (const char *p = s;; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c != '\0' && c >= 0x20 && c != '"' && c != '\\') {
+            continue;
+        }
+        put(o, run, (size_t)(p - run));
+        run = p + 1;
+        if (c == '\0') {
+            break;
+        }
+        char esc[6] = {'\\', (char)c, 0, 0, 0, 0};
+        size_t n = 2;
+        switch (c) {
+        case '"':
+        case '\\':
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 0xf];
+            n = 6;
+            break;
+        }
+        put(o, esc, n);
+    }
+    put(o, "\"", 1);
+}
+
+/* The shortest of %.15g/%.16g/%.17g that reads back to 'd'; integers in full. */
+static void put_number(json_buf *o, double d)
+{
+    char num[40];
+    int n;
+    if (!isfinite(d)) {
+        n = snprintf(num, sizeof num, "null"); /* JSON has no such numbers; never stored */
+    } else if (d == floor(d) && fabs(d) < 1e17) {
+        n = snprintf(num, sizeof num, "%.0f", d);
+    } else {
+        n = 0;
+        for (int digits = 15; digits <= 17; digits++) {
+            n = snprintf(num, sizeof num, "%.*g", digits, d);
+            if (strtod(num, NULL) == d) {
+                break;
+            }
+        }
+    }
+    put(o, num, (size_t)n);
+}
+
+static void put_node(json_buf *o, const cJSON *node);
+
+static void put_children(json_buf *o, const cJSON *node, bool keys)
+{
+    put(o, keys ? "{" : "[", 1);
+    for (const cJSON *c = node->child; c != NULL; c = c->next) {
+        if (c != node->child) {
+            put(o, ",", 1);
+        }
+        if (keys) {
+            put_string(o, c->string != NULL ? c->string : "");
+            put(o, ":", 1);
+        }
+        put_node(o, c);
+    }
+    put(o, keys ? "}" : "]", 1);
+}
+
+static void put_node(json_buf *o, const cJSON *node)
+{
+    switch (node->type & 0xff) {
+    case cJSON_False:
+        put(o, "false", 5);
+        break;
+    case cJSON_True:
+        put(o, "true", 4);
+        break;
+    case cJSON_NULL:
+        put(o, "null", 4);
+        break;
+    case cJSON_Number:
+        put_number(o, node->valuedouble);
+        break;
+    case cJSON_String:
+        put_string(o, node->valuestring);
+        break;
+    case cJSON_Raw:
+        put(o, node->valuestring, strlen(node->valuestring));
+        break;
+    case cJSON_Array:
+        put_children(o, node, false);
+        break;
+    case cJSON_Object:
+        put_children(o, node, true);
+        break;
+    default:
+        put(o, "null", 4);
+        break;
+    }
+}
+
+void json_print_to(json_buf *out, const cJSON *node)
+{
+    if (node != NULL) {
+        put_node(out, node);
+    }
+    reserve(out, 0); /* so that even nothing is a NUL-terminated string */
+    if (!out->oom && out->len == 0) {
+        out->buf[0] = '\0';
+    }
+}
+
+char *json_print(const cJSON *node, size_t *len)
+{
+    json_buf out = {0};
+    json_print_to(&out, node);
+    if (out.oom) {
+        free(out.buf);
+        return NULL;
+    }
+    if (len != NULL) {
+        *len = out.len;
+    }
+    return out.buf;
+}
+
+char *json_print_delete(cJSON *node, size_t *len)
+{
+    char *text = json_print(node, len);
+    cJSON_Delete(node);
+    return text;
+}
