@@ -11,6 +11,32 @@ static const char *env_lookup(const char *name)
     return getenv(name);
 }
 
+/* Splits "--flag=value" / "--flag value" at argv[*i]; advances *i past a separate value.
+ * Returns false (having said why) on a malformed argument. */
+static bool split_flag(int argc, char **argv, int *i, char flag[64], const char **value)
+{
+    const char *arg = argv[*i];
+    const char *eq = strchr(arg, '=');
+    size_t n = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
+    if (strncmp(arg, "--", 2) != 0 || n >= 64) {
+        fprintf(stderr, "telltale %s: unexpected argument '%s' (see --help)\n", argv[0], arg);
+        return false;
+    }
+    memcpy(flag, arg, n);
+    flag[n] = '\0';
+    *value = NULL;
+    if (eq != NULL) {
+        *value = eq + 1;
+    } else if (!config_flag_is_bool(flag)) {
+        if (*i + 1 >= argc) {
+            fprintf(stderr, "telltale %s: %s needs a value (see --help)\n", argv[0], flag);
+            return false;
+        }
+        *value = argv[++*i];
+    }
+    return true;
+}
+
 int cli_load_config(tt_config *cfg, int argc, char **argv, const char *usage)
 {
     char err[TT_ERRLEN];
@@ -21,30 +47,27 @@ int cli_load_config(tt_config *cfg, int argc, char **argv, const char *usage)
             return -1;
         }
     }
-    if (config_init(cfg, env_lookup, err) != 0) {
+    /* Which settings the command line sets: those ignore the environment. */
+    char flags[64][64];
+    const char *given[65];
+    int nflags = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *value;
+        if (nflags == 64 || !split_flag(argc, argv, &i, flags[nflags], &value)) {
+            return EXIT_USAGE;
+        }
+        given[nflags] = flags[nflags];
+        nflags++;
+    }
+    given[nflags] = NULL;
+    if (config_init_except(cfg, env_lookup, given, err) != 0) {
         fprintf(stderr, "telltale %s: %s\n", argv[0], err);
         return EXIT_USAGE;
     }
     for (int i = 1; i < argc; i++) {
         char flag[64];
-        const char *arg = argv[i], *value = NULL;
-        const char *eq = strchr(arg, '=');
-        size_t n = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
-        if (strncmp(arg, "--", 2) != 0 || n >= sizeof flag) {
-            fprintf(stderr, "telltale %s: unexpected argument '%s' (see --help)\n", argv[0], arg);
-            return EXIT_USAGE;
-        }
-        memcpy(flag, arg, n);
-        flag[n] = '\0';
-        if (eq != NULL) {
-            value = eq + 1;
-        } else if (!config_flag_is_bool(flag)) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "telltale %s: %s needs a value (see --help)\n", argv[0], flag);
-                return EXIT_USAGE;
-            }
-            value = argv[++i];
-        }
+        const char *value;
+        split_flag(argc, argv, &i, flag, &value);
         int rc = config_set_flag(cfg, flag, value, err);
         if (rc == TT_ENOTFOUND) {
             fprintf(stderr, "telltale %s: unknown option '%s' (see --help)\n", argv[0], flag);

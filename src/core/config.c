@@ -229,13 +229,27 @@ static int invalid(const char *where, const char *value, const setting *st, char
     return tt_fail(err, TT_EINVAL, "invalid %s '%.64s': expected %s", where, value, st->form);
 }
 
-int config_init(tt_config *cfg, config_getenv_fn getenv_fn, char err[TT_ERRLEN])
+static bool listed(const char *flag, const char *const *flags)
+{
+    for (; flags != NULL && *flags != NULL; flags++) {
+        if (strcmp(*flags, flag) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int config_init_except(tt_config *cfg, config_getenv_fn getenv_fn, const char *const *flags,
+                       char err[TT_ERRLEN])
 {
     *cfg = (tt_config){0};
     for (size_t i = 0; i < NSETTINGS; i++) {
         const setting *st = &settings[i];
         if (!apply(st, st->def, cfg)) {
             return tt_fail(err, TT_EINVAL, "bad built-in default for %s", st->env);
+        }
+        if (listed(st->flag, flags)) {
+            continue;
         }
         const char *env = st->env;
         const char *value = getenv_fn(env);
@@ -248,6 +262,11 @@ int config_init(tt_config *cfg, config_getenv_fn getenv_fn, char err[TT_ERRLEN])
         }
     }
     return 0;
+}
+
+int config_init(tt_config *cfg, config_getenv_fn getenv_fn, char err[TT_ERRLEN])
+{
+    return config_init_except(cfg, getenv_fn, NULL, err);
 }
 
 static const setting *find_flag(const char *flag)

@@ -38,6 +38,12 @@ typedef const char *(*config_getenv_fn)(const char *name);
  * Returns 0, or TT_EINVAL with 'err' naming the variable, the bad value and the accepted form. */
 int config_init(tt_config *cfg, config_getenv_fn getenv_fn, char err[TT_ERRLEN]);
 
+/* The same, except that settings whose flag is in 'flags' (a NULL-terminated list of the
+ * flags given on the command line) skip the environment: the flag will set them, and a flag
+ * wins even over a malformed variable. */
+int config_init_except(tt_config *cfg, config_getenv_fn getenv_fn, const char *const *flags,
+                       char err[TT_ERRLEN]);
+
 /* Applies the command-line flag 'flag' ("--listen") with 'value'. Returns 0, TT_ENOTFOUND if
  * no setting has that flag, or TT_EINVAL with 'err' as above. Boolean flags take value NULL. */
 int config_set_flag(tt_config *cfg, const char *flag, const char *value, char err[TT_ERRLEN]);

@@ -1,0 +1,185 @@
+// cli.test.mjs -- the telltale binary as a command: subcommands, --help, exit codes 0/1/2,
+// settings from flags and environment (flag > environment > default) with errors that name
+// the setting, `telltale send`, and a graceful SIGTERM that closes WebSocket clients with 1001.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after } from 'node:test';
+import path from 'node:path';
+import { BIN, Daemon, allEvents, api, makeTmpDir, test, uid, withTimeout } from './lib/daemon.mjs';
+import { WsClient } from './lib/wsclient.mjs';
+
+// Runs the binary to completion: {code, stdout, stderr}.
+function run(args, { env = {}, input, timeoutMs = 30_000 } = {}) {
+  return withTimeout(new Promise((resolve, reject) => {
+    const child = spawn(BIN, args, { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  }), timeoutMs, `telltale ${args.join(' ')}`);
+}
+
+const daemons = [];
+after(async () => {
+  for (const d of daemons) {
+    await d.cleanup();
+  }
+});
+
+test('version prints the version and exits 0', async () => {
+  const r = await run(['version']);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /^telltale \d+\.\d+\.\d+\n$/);
+});
+
+test('--help on every subcommand exits 0 and says what it does', async () => {
+  for (const args of [['--help'], ['serve', '--help'], ['send', '--help'], ['migrate', '--help'],
+    ['version', '--help']]) {
+    const r = await run(args);
+    assert.equal(r.code, 0, `telltale ${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stdout, /usage: telltale/, `telltale ${args.join(' ')}`);
+  }
+  const serve = await run(['serve', '--help']);
+  for (const name of ['--listen', 'TELLTALE_LISTEN', '--store', 'DATABASE_URL', 'TELLTALE_BATCH_SIZE',
+    'TELLTALE_FLUSH_MS', 'TELLTALE_MAX_BODY']) {
+    assert.ok(serve.stdout.includes(name), `serve --help mentions ${name}`);
+  }
+});
+
+test('usage errors exit 2', async () => {
+  for (const args of [[], ['frobnicate'], ['serve', '--no-such-flag'], ['serve', '--listen'],
+    ['serve', 'stray'], ['send', '--bogus']]) {
+    const r = await run(args);
+    assert.equal(r.code, 2, `telltale ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+    assert.notEqual(r.stderr, '', `telltale ${args.join(' ')} says why`);
+  }
+});
+
+test('a bad setting stops start-up naming the setting and the accepted form', async () => {
+  const cases = [
+    { args: ['--batch-size', '0'], says: ['--batch-size', 'TELLTALE_BATCH_SIZE', '1 to 100000'] },
+    { env: { TELLTALE_FLUSH_MS: 'soon' }, says: ['TELLTALE_FLUSH_MS', 'soon', 'milliseconds'] },
+    { env: { TELLTALE_MAX_BODY: '1MB' }, says: ['TELLTALE_MAX_BODY', '1MiB'] },
+    { env: { TELLTALE_LISTEN: '127.0.0.1' }, says: ['TELLTALE_LISTEN', 'HOST:PORT'] },
+    { args: ['--store', 'mysql://x'], says: ['--store', 'sqlite:PATH'] },
+    { env: { DATABASE_URL: 'nope' }, says: ['DATABASE_URL', 'sqlite:PATH'] },
+    { env: { TELLTALE_LOG: 'loud' }, says: ['TELLTALE_LOG', 'error, warn, info, debug'] },
+    { env: { TELLTALE_RETENTION: '7 days' }, says: ['TELLTALE_RETENTION', '7d'] },
+  ];
+  for (const c of cases) {
+    const r = await run(['serve', ...(c.args ?? [])], { env: c.env ?? {} });
+    assert.equal(r.code, 2, `${JSON.stringify(c)} exited ${r.code}`);
+    for (const s of c.says) {
+      assert.ok(r.stderr.includes(s), `${JSON.stringify(c)}: stderr ${JSON.stringify(r.stderr)} names ${s}`);
+    }
+  }
+});
+
+test('a flag wins over the environment, which wins over the default', async () => {
+  // The environment asks for an impossible batch size; the flag overrides it, so start-up
+  // succeeds only if the flag wins.
+  const d = await Daemon.start({ env: { TELLTALE_BATCH_SIZE: '0' }, args: ['--batch-size', '7'] });
+  daemons.push(d);
+  assert.equal((await api(d, 'GET', '/ready')).status, 200);
+  await d.stop();
+  // And the environment over the default: a valid but unusual listen address from the
+  // environment alone is where the daemon listens.
+  const e = await Daemon.start({ env: { TELLTALE_LISTEN: '127.0.0.2:0' }, args: ['--listen=127.0.0.3:0'] });
+  daemons.push(e);
+  assert.equal(e.host, '127.0.0.3', 'the flag beat TELLTALE_LISTEN');
+  await e.stop();
+});
+
+test('listening on a non-loopback address without keys is refused', async () => {
+  const r = await run(['serve', '--listen', '0.0.0.0:0']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /loopback/);
+});
+
+test('telltale send posts events from arguments and from NDJSON on stdin', async () => {
+  const d = await Daemon.start();
+  daemons.push(d);
+  const a = uid('arg');
+  const r1 = await run(['send', '--url', d.base, JSON.stringify({ id: a, type: 'request', name: '/x' })]);
+  assert.equal(r1.code, 0, r1.stderr);
+  assert.match(r1.stdout, /accepted 1/);
+  const ids = Array.from({ length: 2500 }, () => uid('line'));
+  const ndjson = ids.map((id, i) => JSON.stringify({ id, type: 'tool_call', duration_ms: i })).join('\n');
+  const r2 = await run(['send'], { env: { TELLTALE_URL: d.base }, input: `${ndjson}\n\n` });
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.match(r2.stdout, /accepted 2500/);
+  const stored = new Set((await allEvents(d)).map((e) => e.id));
+  assert.ok(stored.has(a));
+  assert.equal(ids.filter((id) => stored.has(id)).length, 2500);
+  // A refused batch is reported with the daemon's error and exit code 1.
+  const bad = await run(['send', '--url', d.base, '{"type":"Bad Type"}']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /HTTP 400.*invalid_field/);
+  await d.stop();
+  // Nobody listening: exit 1 with the reason.
+  const gone = await run(['send', '--url', d.base, '{"type":"x"}']);
+  assert.equal(gone.code, 1);
+  assert.match(gone.stderr, /connect/i);
+});
+
+test('migrate brings a new SQLite file to the current schema, and again is a no-op', async () => {
+  const db = path.join(makeTmpDir(), 'm.db');
+  const first = await run(['migrate', '--store', `sqlite:${db}`]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /sqlite store at schema version [1-9]/);
+  const again = await run(['migrate', '--store', `sqlite:${db}`]);
+  assert.equal(again.code, 0);
+  assert.equal(again.stdout, first.stdout);
+});
+
+test('SIGTERM: readiness and ingest stop, WebSocket clients get 1001, exit 0', async () => {
+  const d = await Daemon.start();
+  daemons.push(d);
+  const ws = await WsClient.connect(d.wsUrl);
+  await ws.until('hello', (c) => c.messages.some((m) => m.type === 'hello'));
+  const id = uid('last');
+  assert.equal((await api(d, 'POST', '/api/v1/events', { json: { id, type: 'x' } })).status, 202);
+  const result = await d.stop(); // asserts exit code 0
+  assert.equal(result.code, 0);
+  const close = await withTimeout(ws.closed, 10_000, 'the WebSocket close');
+  assert.equal(close.code, 1001, `close code ${close.code} ${close.reason}`);
+  // What was acknowledged before is there after a restart.
+  await d.restart();
+  assert.ok((await allEvents(d)).some((e) => e.id === id));
+  await d.stop();
+});
+
+test('/ready, /health, /api/v1/status and /metrics describe the daemon', async () => {
+  const d = await Daemon.start({ args: ['--demo'] });
+  daemons.push(d);
+  const ready = await api(d, 'GET', '/ready');
+  assert.equal(ready.status, 200);
+  assert.equal(ready.json.ready, true);
+  const ws = await WsClient.connect(d.wsUrl);
+  let status;
+  await (async () => {
+    const deadline = Date.now() + 15_000;
+    do {
+      status = (await api(d, 'GET', '/api/v1/status')).json;
+    } while (status.persister.events_stored === 0 && Date.now() < deadline);
+  })();
+  assert.equal(status.store.kind, 'sqlite');
+  assert.ok(status.persister.events_stored > 0, 'the demo traffic was stored');
+  assert.equal(status.websocket.clients, 1);
+  const metrics = await api(d, 'GET', '/metrics');
+  assert.equal(metrics.status, 200);
+  assert.match(metrics.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
+  for (const name of ['telltale_events_accepted_total', 'telltale_requests_rejected_total{reason="invalid"}',
+    'telltale_queue_depth', 'telltale_batch_commit_seconds_bucket{le="+Inf"}',
+    'telltale_batch_commit_seconds_count', 'telltale_websocket_clients 1']) {
+    assert.ok(metrics.text.includes(name), `/metrics has ${name}`);
+  }
+  const accepted = Number(/^telltale_events_accepted_total (\d+)/m.exec(metrics.text)[1]);
+  assert.ok(accepted > 0, 'demo events count as accepted');
+  ws.ws.close();
+  await d.stop();
+});
