@@ -78,10 +78,8 @@ int cli_load_config(tt_config *cfg, int argc, char **argv, const char *usage)
             return EXIT_USAGE;
         }
     }
-    if (cfg->max_events > cfg->queue_max) {
-        fprintf(stderr,
-                "telltale %s: TELLTALE_MAX_EVENTS (%u) must not exceed TELLTALE_QUEUE_MAX (%u)\n",
-                argv[0], cfg->max_events, cfg->queue_max);
+    if (config_validate(cfg, err) != 0) {
+        fprintf(stderr, "telltale %s: %s\n", argv[0], err);
         return EXIT_USAGE;
     }
     return 0;

@@ -226,6 +226,10 @@ static bool apply(const setting *st, const char *value, tt_config *cfg)
 
 static int invalid(const char *where, const char *value, const setting *st, char *err)
 {
+    if (st->kind == K_STORE) {
+        /* A store URL may hold a password: never repeat it. */
+        return tt_fail(err, TT_EINVAL, "invalid %s: expected %s", where, st->form);
+    }
     return tt_fail(err, TT_EINVAL, "invalid %s '%.64s': expected %s", where, value, st->form);
 }
 
@@ -267,6 +271,18 @@ int config_init_except(tt_config *cfg, config_getenv_fn getenv_fn, const char *c
 int config_init(tt_config *cfg, config_getenv_fn getenv_fn, char err[TT_ERRLEN])
 {
     return config_init_except(cfg, getenv_fn, NULL, err);
+}
+
+int config_validate(const tt_config *cfg, char err[TT_ERRLEN])
+{
+    if (cfg->max_events > cfg->queue_max) {
+        /* The queue refuses any request larger than itself, even when empty. */
+        return tt_fail(err, TT_EINVAL,
+                       "TELLTALE_MAX_EVENTS (%u) must not exceed TELLTALE_QUEUE_MAX (%u): a "
+                       "request that large could never be queued",
+                       cfg->max_events, cfg->queue_max);
+    }
+    return 0;
 }
 
 static const setting *find_flag(const char *flag)

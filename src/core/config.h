@@ -44,6 +44,10 @@ int config_init(tt_config *cfg, config_getenv_fn getenv_fn, char err[TT_ERRLEN])
 int config_init_except(tt_config *cfg, config_getenv_fn getenv_fn, const char *const *flags,
                        char err[TT_ERRLEN]);
 
+/* Checks what no single setting can: combinations. Returns 0 or TT_EINVAL with 'err'. Call it
+ * once every setting is applied. */
+int config_validate(const tt_config *cfg, char err[TT_ERRLEN]);
+
 /* Applies the command-line flag 'flag' ("--listen") with 'value'. Returns 0, TT_ENOTFOUND if
  * no setting has that flag, or TT_EINVAL with 'err' as above. Boolean flags take value NULL. */
 int config_set_flag(tt_config *cfg, const char *flag, const char *value, char err[TT_ERRLEN]);

@@ -220,16 +220,14 @@ static int take_attrs(const cJSON *item, char **text, ingest_error *err)
     if (len > EVENT_ATTRS_MAX_BYTES) {
         err->code = "attrs_too_large";
         snprintf(err->message, sizeof err->message,
-                 "field 'attrs' encodes to %zu bytes; the limit is %d", len,
-                 EVENT_ATTRS_MAX_BYTES);
+                 "field 'attrs' encodes to %zu bytes; the limit is %d", len, EVENT_ATTRS_MAX_BYTES);
         return TT_EINVAL;
     }
     return 0;
 }
 
 /* Takes one field into 'ev'; the text of 'attrs' goes to *attrs (the caller frees it). */
-static int take_field(const cJSON *item, field_id f, tt_event *ev, char **attrs,
-                      ingest_error *err)
+static int take_field(const cJSON *item, field_id f, tt_event *ev, char **attrs, ingest_error *err)
 {
     switch (f) {
     case F_ID: {
@@ -272,6 +270,12 @@ static int take_field(const cJSON *item, field_id f, tt_event *ev, char **attrs,
 static int check_field_name(const cJSON *item, unsigned seen, int *f, ingest_error *err)
 {
     *f = field_lookup(item->string);
+    if (*f < 0 && (strcmp(item->string, "seq") == 0 || strcmp(item->string, "received_at") == 0)) {
+        /* What telltale writes out but never takes in: said plainly, since a producer
+         * replaying events read back from telltale meets exactly this. */
+        return fail(err, "server_field",
+                    "field '%s' is assigned by telltale; remove it before sending", item->string);
+    }
     if (*f < 0) {
         err->code = "unknown_field";
         snprintf(err->message, sizeof err->message, "unknown field '%.64s' (allowed: %s)",
@@ -339,9 +343,9 @@ cJSON *event_to_json(const tt_event *ev)
         return NULL;
     }
     bool ok = add_number(obj, ev->seq > 0, "seq", (double)ev->seq) &&
-              add_string(obj, "id", ev->id) && add_time(obj, "ts", ev->ts_ms) &&
-              add_time(obj, "received_at", ev->received_ms) && add_string(obj, "type", ev->type) &&
-              add_string(obj, "source", ev->source) &&
+              add_string(obj, "id", ev->id[0] != '\0' ? ev->id : NULL) &&
+              add_time(obj, "ts", ev->ts_ms) && add_time(obj, "received_at", ev->received_ms) &&
+              add_string(obj, "type", ev->type) && add_string(obj, "source", ev->source) &&
               add_string(obj, "session_id", ev->session_id) && add_string(obj, "name", ev->name) &&
               add_string(obj, "status", ev->status) &&
               add_number(obj, ev->has & EVENT_HAS_DURATION, "duration_ms", ev->duration_ms) &&

@@ -108,6 +108,9 @@ static int parse_value(const char *s, size_t len, size_t base, cJSON **out, inge
         return body_error(err, "invalid_json", 400, "malformed JSON near byte %zu", base + pos);
     }
     if (!only_space(end, len - pos)) {
+        while (pos < len && (s[pos] == ' ' || s[pos] == '\t' || s[pos] == '\r' || s[pos] == '\n')) {
+            pos++;
+        }
         cJSON_Delete(*out);
         *out = NULL;
         return body_error(err, "invalid_json", 400,
@@ -179,6 +182,11 @@ static int parse_ndjson_body(const char *body, size_t len, int64_t now_ms, size_
         }
         rc = add_event(obj, (int)b->count, now_ms, b, cap, err);
         cJSON_Delete(obj);
+        if (rc == TT_EINVAL) {
+            char prefix[32];
+            snprintf(prefix, sizeof prefix, "line %zu: ", line_no + 1);
+            prefix_message(err, prefix);
+        }
         if (rc != 0) {
             return rc;
         }

@@ -83,7 +83,7 @@ static bool fraction(const char *s, size_t len, size_t *i, int *ms)
         ndigits++;
         (*i)++;
     }
-    if (ndigits == 0 || ndigits > 9) {
+    if (ndigits == 0) {
         return false;
     }
     for (int k = ndigits; k < 3; k++) {

@@ -1,0 +1,247 @@
+/* test_json_scan.c -- the lexical pre-scan: UTF-8, strings, numbers, bytes, depth, and the
+ * offset each problem is reported at. */
+#include "core/json_scan.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#define DEPTH 32
+
+/* Scans a literal (which may hold NULs) and checks the result and, on failure, the offset. */
+static void expect_scan(const char *s, size_t len, unsigned max_depth, json_scan_result want,
+                        size_t want_offset)
+{
+    size_t off = 12345;
+    json_scan_result r = json_scan(s, len, max_depth, &off);
+    if (r != want) {
+        fail_msg("'%.*s': got %s, expected %s", (int)len, s, json_scan_describe(r),
+                 json_scan_describe(want));
+    }
+    if (want != JSON_SCAN_OK) {
+        assert_int_equal(off, want_offset);
+    } else {
+        assert_int_equal(off, 12345); /* untouched on success */
+    }
+}
+
+#define OK(lit) expect_scan(lit, sizeof(lit) - 1, DEPTH, JSON_SCAN_OK, 0)
+#define BAD(lit, result, offset) expect_scan(lit, sizeof(lit) - 1, DEPTH, result, offset)
+
+static void valid_json_passes(void **state)
+{
+    (void)state;
+    OK("");
+    OK("   \t\r\n");
+    OK("{}");
+    OK("[]");
+    OK("{\"a\":[1,-2.5e3,\"x\",true,false,null],\"b\":{\"c\":0}}");
+    OK("\"caf\xc3\xa9 \xe2\x98\x83 \xf0\x9f\x98\x80\"");
+    OK("\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\uABCD\\ud83d\\ude00\"");
+    OK("\"\x7f\"");
+}
+
+static void structure_and_literals_are_left_to_the_parser(void **state)
+{
+    (void)state;
+    /* Not JSON, but lexically clean: cJSON is the one to refuse these. */
+    OK("{{{]]]");
+    OK("tru nul fals");
+    OK("{a:b}");
+    OK(".5");
+    OK("+1");
+    OK("0x10");
+    OK("\x7f");
+}
+
+static void strings_reject_control_characters(void **state)
+{
+    (void)state;
+    BAD("{\"a\":\"x\x01\"}", JSON_SCAN_BAD_STRING, 7);
+    BAD("\"\t\"", JSON_SCAN_BAD_STRING, 1);
+    BAD("\"ab\n\"", JSON_SCAN_BAD_STRING, 3);
+    BAD("\"\x1f\"", JSON_SCAN_BAD_STRING, 1);
+    BAD("\"a\0b\"", JSON_SCAN_BAD_STRING, 2);
+}
+
+static void strings_reject_bad_escapes(void **state)
+{
+    (void)state;
+    BAD("\"a\\x\"", JSON_SCAN_BAD_STRING, 2);
+    BAD("\"\\U0041\"", JSON_SCAN_BAD_STRING, 1);
+    BAD("\"\\u004\"", JSON_SCAN_BAD_STRING, 1);
+    BAD("\"\\u00g1\"", JSON_SCAN_BAD_STRING, 1);
+    BAD("\"\\u12", JSON_SCAN_BAD_STRING, 1); /* cut off inside the escape */
+    BAD("\"\\", JSON_SCAN_BAD_STRING, 1);
+    BAD("\"ab\\u0000cd\"", JSON_SCAN_BAD_STRING, 3);
+    BAD("{\"\\u0000\":1}", JSON_SCAN_BAD_STRING, 2);
+    OK("\"\\u0001\\u0010\\u00A0\"");
+}
+
+static void unterminated_string_is_bad(void **state)
+{
+    (void)state;
+    BAD("\"abc", JSON_SCAN_BAD_STRING, 4);
+    BAD("[\"a\",\"b", JSON_SCAN_BAD_STRING, 7);
+}
+
+static void utf8_boundaries_are_exact(void **state)
+{
+    (void)state;
+    OK("\"\xc2\x80\"");
+    OK("\"\xdf\xbf\"");
+    OK("\"\xe0\xa0\x80\"");
+    OK("\"\xed\x9f\xbf\"");
+    OK("\"\xee\x80\x80\"");
+    OK("\"\xef\xbf\xbf\"");
+    OK("\"\xf0\x90\x80\x80\"");
+    OK("\"\xf4\x8f\xbf\xbf\"");
+    BAD("\"\xc0\x80\"", JSON_SCAN_BAD_UTF8, 1);         /* overlong NUL */
+    BAD("\"\xc1\xbf\"", JSON_SCAN_BAD_UTF8, 1);         /* overlong */
+    BAD("\"\xe0\x9f\xbf\"", JSON_SCAN_BAD_UTF8, 1);     /* overlong U+07FF */
+    BAD("\"\xf0\x8f\xbf\xbf\"", JSON_SCAN_BAD_UTF8, 1); /* overlong U+FFFF */
+    BAD("\"\xed\xa0\x80\"", JSON_SCAN_BAD_UTF8, 1);     /* U+D800 */
+    BAD("\"\xed\xbf\xbf\"", JSON_SCAN_BAD_UTF8, 1);     /* U+DFFF */
+    BAD("\"\xf4\x90\x80\x80\"", JSON_SCAN_BAD_UTF8, 1); /* U+110000 */
+    BAD("\"\xf5\x80\x80\x80\"", JSON_SCAN_BAD_UTF8, 1);
+    BAD("\"\xf8\x88\x80\x80\x80\"", JSON_SCAN_BAD_UTF8, 1); /* 5-byte form */
+    BAD("\"\xff\"", JSON_SCAN_BAD_UTF8, 1);
+    BAD("\"ab\x80\"", JSON_SCAN_BAD_UTF8, 3);               /* lone continuation */
+    BAD("[\"\xc3\x28\"]", JSON_SCAN_BAD_UTF8, 2);           /* lead byte, then ASCII */
+    BAD("\"\xe2\x82\"", JSON_SCAN_BAD_UTF8, 1);             /* truncated by the quote */
+    BAD("\"\xf0\x9f\x98", JSON_SCAN_BAD_UTF8, 1);           /* truncated by the end */
+    BAD("\"\xe2\x82\xac\xe2\x82\"", JSON_SCAN_BAD_UTF8, 4); /* a good one, then a cut one */
+}
+
+static void non_ascii_outside_strings_is_bad(void **state)
+{
+    (void)state;
+    BAD("[\xc3\xa9]", JSON_SCAN_BAD_UTF8, 1);
+    BAD("\xef\xbb\xbf{}", JSON_SCAN_BAD_UTF8, 0); /* a byte order mark */
+    BAD("{} \x80", JSON_SCAN_BAD_UTF8, 3);
+}
+
+static void bytes_outside_strings(void **state)
+{
+    (void)state;
+    BAD("[1]\0", JSON_SCAN_BAD_BYTE, 3);
+    BAD("\0", JSON_SCAN_BAD_BYTE, 0);
+    BAD("{\x01}", JSON_SCAN_BAD_BYTE, 1);
+    BAD("[\x1b]", JSON_SCAN_BAD_BYTE, 1);
+    BAD("[\x0b]", JSON_SCAN_BAD_BYTE, 1);
+    BAD("[\x0c]", JSON_SCAN_BAD_BYTE, 1); /* form feed is not JSON whitespace */
+    OK("[\t1,\r\n2 ]");
+}
+
+static void numbers_follow_rfc8259(void **state)
+{
+    (void)state;
+    static const char *const good[] = {
+        "0",     "-0",  "7",   "-7",   "10",   "1.5",    "0.0",
+        "-0.25", "1e5", "1E5", "1e+5", "1e-5", "2.5E-3", "123456789012345678901234567890",
+        "1e999"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char buf[64];
+        size_t n = (size_t)snprintf(buf, sizeof buf, "[%s]", good[i]);
+        expect_scan(buf, n, DEPTH, JSON_SCAN_OK, 0);
+    }
+    static const char *const bad[] = {"01",  "00",  "-01",  "1.",  "1.e5", "-",
+                                      "-a",  "--1", "1e",   "1e+", "1E-",  "1.2.3",
+                                      "1-2", "1+2", "0.1.", "-.5", "2e5.1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char buf[64];
+        size_t n = (size_t)snprintf(buf, sizeof buf, "[1, %s]", bad[i]);
+        expect_scan(buf, n, DEPTH, JSON_SCAN_BAD_NUMBER, 4); /* where the number starts */
+    }
+    BAD("1.", JSON_SCAN_BAD_NUMBER, 0); /* cut off at the end of the text */
+    BAD("-", JSON_SCAN_BAD_NUMBER, 0);
+}
+
+static void numbers_inside_strings_are_not_numbers(void **state)
+{
+    (void)state;
+    OK("[\"01\",\"-.5\",\"1.\"]");
+}
+
+static void depth_is_counted_to_the_limit(void **state)
+{
+    (void)state;
+    expect_scan("[[[]]]", 6, 3, JSON_SCAN_OK, 0);
+    expect_scan("[[[[]]]]", 8, 3, JSON_SCAN_TOO_DEEP, 3);
+    expect_scan("{\"a\":[{}]}", 10, 3, JSON_SCAN_OK, 0);
+    expect_scan("{\"a\":[{\"b\":[]}]}", 16, 3, JSON_SCAN_TOO_DEEP, 11);
+    expect_scan("{}", 2, 0, JSON_SCAN_TOO_DEEP, 0);
+    expect_scan("1", 1, 0, JSON_SCAN_OK, 0);
+}
+
+static void depth_falls_as_brackets_close(void **state)
+{
+    (void)state;
+    /* Many siblings at depth 2 never add up. */
+    expect_scan("[[],[],[],[],[],[],[],[]]", 25, 2, JSON_SCAN_OK, 0);
+    expect_scan("[{},{},{}]", 10, 2, JSON_SCAN_OK, 0);
+    /* Surplus closers do not buy extra depth later. */
+    expect_scan("]]]]][[[", 8, 2, JSON_SCAN_TOO_DEEP, 7);
+}
+
+static void brackets_in_strings_do_not_count(void **state)
+{
+    (void)state;
+    expect_scan("[\"[[[[{{{{\"]", 12, 1, JSON_SCAN_OK, 0);
+    expect_scan("[\"\\\"[[\"]", 8, 1, JSON_SCAN_OK, 0); /* an escaped quote does not end it */
+}
+
+static void offset_may_be_null(void **state)
+{
+    (void)state;
+    assert_int_equal(json_scan("[01]", 4, DEPTH, NULL), JSON_SCAN_BAD_NUMBER);
+    assert_int_equal(json_scan("[1]", 3, DEPTH, NULL), JSON_SCAN_OK);
+}
+
+static void only_len_bytes_are_read(void **state)
+{
+    (void)state;
+    /* The bad bytes lie beyond 'len'. */
+    assert_int_equal(json_scan("[1]\xff\x01", 3, DEPTH, NULL), JSON_SCAN_OK);
+    assert_int_equal(json_scan("\"ab\"", 3, DEPTH, NULL), JSON_SCAN_BAD_STRING);
+}
+
+static void each_result_has_a_phrase(void **state)
+{
+    (void)state;
+    assert_string_equal(json_scan_describe(JSON_SCAN_OK), "valid");
+    assert_string_equal(json_scan_describe(JSON_SCAN_BAD_UTF8), "invalid UTF-8");
+    assert_string_equal(json_scan_describe(JSON_SCAN_TOO_DEEP), "nesting too deep");
+    assert_string_equal(json_scan_describe(JSON_SCAN_BAD_NUMBER), "invalid number");
+    assert_string_equal(json_scan_describe(JSON_SCAN_BAD_BYTE), "invalid character");
+    assert_non_null(strstr(json_scan_describe(JSON_SCAN_BAD_STRING), "\\u0000"));
+    assert_string_equal(json_scan_describe((json_scan_result)99), "invalid");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(valid_json_passes),
+        cmocka_unit_test(structure_and_literals_are_left_to_the_parser),
+        cmocka_unit_test(strings_reject_control_characters),
+        cmocka_unit_test(strings_reject_bad_escapes),
+        cmocka_unit_test(unterminated_string_is_bad),
+        cmocka_unit_test(utf8_boundaries_are_exact),
+        cmocka_unit_test(non_ascii_outside_strings_is_bad),
+        cmocka_unit_test(bytes_outside_strings),
+        cmocka_unit_test(numbers_follow_rfc8259),
+        cmocka_unit_test(numbers_inside_strings_are_not_numbers),
+        cmocka_unit_test(depth_is_counted_to_the_limit),
+        cmocka_unit_test(depth_falls_as_brackets_close),
+        cmocka_unit_test(brackets_in_strings_do_not_count),
+        cmocka_unit_test(offset_may_be_null),
+        cmocka_unit_test(only_len_bytes_are_read),
+        cmocka_unit_test(each_result_has_a_phrase),
+    };
+    return cmocka_run_group_tests_name("json_scan", tests, NULL, NULL);
+}
