@@ -58,12 +58,14 @@ static const setting settings[] = {
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
-bool config_parse_size(const char *s, uint64_t *out)
+typedef struct unit {
+    const char *suffix;
+    uint64_t mult;
+} unit;
+
+/* Digits followed by exactly one of 'units' (the empty suffix included when listed). */
+static bool parse_with_unit(const char *s, const unit *units, size_t nunits, uint64_t *out)
 {
-    static const struct {
-        const char *suffix;
-        uint64_t mult;
-    } units[] = {{"", 1}, {"B", 1}, {"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}};
     if (!isdigit((unsigned char)s[0])) {
         return false;
     }
@@ -73,7 +75,7 @@ bool config_parse_size(const char *s, uint64_t *out)
     if (errno != 0) {
         return false;
     }
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+    for (size_t i = 0; i < nunits; i++) {
         if (strcmp(end, units[i].suffix) == 0) {
             if (v > UINT64_MAX / units[i].mult) {
                 return false;
@@ -85,31 +87,18 @@ bool config_parse_size(const char *s, uint64_t *out)
     return false;
 }
 
+bool config_parse_size(const char *s, uint64_t *out)
+{
+    static const unit units[] = {
+        {"", 1}, {"B", 1}, {"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}};
+    return parse_with_unit(s, units, sizeof units / sizeof units[0], out);
+}
+
 bool config_parse_duration_ms(const char *s, uint64_t *out)
 {
-    static const struct {
-        const char *suffix;
-        uint64_t ms;
-    } units[] = {{"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
-    if (!isdigit((unsigned char)s[0])) {
-        return false;
-    }
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0) {
-        return false;
-    }
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strcmp(end, units[i].suffix) == 0) {
-            if (v > UINT64_MAX / units[i].ms) {
-                return false;
-            }
-            *out = v * units[i].ms;
-            return true;
-        }
-    }
-    return false;
+    static const unit units[] = {{"", 1000},   {"ms", 1},      {"s", 1000},
+                                 {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+    return parse_with_unit(s, units, sizeof units / sizeof units[0], out);
 }
 
 static bool parse_listen(const char *s, tt_config *cfg)
