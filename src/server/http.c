@@ -18,6 +18,7 @@
 #define CHUNK 16384           /* bytes per lws_write; protocols[].tx_packet_size matches */
 #define RESPONSE_TIMEOUT_S 30 /* to deliver a response to a slow reader */
 #define ARGS_TEXT_MAX 8192
+#define DISCARD_MAX (64u << 20) /* a refused body larger than this is not read through */
 
 static void link_req(server *srv, http_req *r)
 {
@@ -159,6 +160,14 @@ static bool takes_body(http_method m)
     return m == HTTP_POST || m == HTTP_PUT || m == HTTP_PATCH;
 }
 
+static void refuse_too_large(http_req *r)
+{
+    char msg[128];
+    snprintf(msg, sizeof msg, "the body is %zu bytes; the limit is %llu (TELLTALE_MAX_BODY)",
+             r->content_length, (unsigned long long)r->srv->cfg->max_body);
+    http_respond_error(r, 413, "body_too_large", msg);
+}
+
 /* Reads what the request line and headers say; false if the request cannot be served and
  * has been answered already. */
 static bool read_headers(struct lws *wsi, http_req *r, int lws_method)
@@ -195,10 +204,15 @@ static bool read_headers(struct lws *wsi, http_req *r, int lws_method)
         return false;
     }
     if (r->has_length && r->content_length > r->srv->cfg->max_body) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "the body is %zu bytes; the limit is %llu (TELLTALE_MAX_BODY)",
-                 r->content_length, (unsigned long long)r->srv->cfg->max_body);
-        http_respond_error(r, 413, "body_too_large", msg); /* lws then discards the body */
+        /* The 413 goes out at once. Closing with the body unread would make the kernel reset
+         * the connection, and the client could lose the 413 with it: so the body is then read
+         * and thrown away, and the connection kept. Only when the client waits for our word
+         * first (Expect: 100-continue) or the body is absurdly large is it closed instead. */
+        char expect[32];
+        copy_header(wsi, WSI_TOKEN_HTTP_EXPECT, expect, sizeof expect);
+        r->discard = strstr(expect, "100-continue") == NULL && r->content_length <= DISCARD_MAX;
+        r->close_after = !r->discard;
+        refuse_too_large(r);
         return false;
     }
     return true;
@@ -222,8 +236,12 @@ int http_on_request(server *srv, struct lws *wsi, http_pss *pss, const char *pat
     snprintf(r->path, sizeof r->path, "%s", path);
     if (strlen(path) >= sizeof r->path) {
         http_respond_error(r, 414, "uri_too_long", "the path is too long");
-    } else if (read_headers(wsi, r, m) && takes_body(r->method)) {
-        if (r->content_length > 0 && (r->body = malloc(r->content_length + 1)) == NULL) {
+    } else if (read_headers(wsi, r, m) && takes_body(r->method) &&
+               (r->content_length > 0 || r->method == HTTP_POST)) {
+        /* lws reports a body's completion for POST even when empty, but not for an empty
+         * PUT or PATCH: those go straight to their handler below. */
+        if (r->content_length > 0 && !r->discard &&
+            (r->body = malloc(r->content_length + 1)) == NULL) {
             r->retry_after = 1;
             http_respond_error(r, 503, "overloaded", "out of memory");
         }
@@ -243,11 +261,15 @@ int http_on_body(struct lws *wsi, http_pss *pss, const void *in, size_t len)
 {
     (void)wsi;
     http_req *r = pss->req;
-    if (r == NULL || r->answered) {
+    if (r == NULL || (r->answered && !r->discard)) {
         return 0; /* already refused: let lws discard the rest */
     }
     if (r->body_len + len > r->content_length) {
         return -1; /* more than Content-Length said: a confused or hostile client */
+    }
+    if (len == 0 || r->discard) {
+        r->body_len += len; /* an empty body has no buffer; a refused one is not kept */
+        return 0;
     }
     memcpy(r->body + r->body_len, in, len);
     r->body_len += len;
@@ -264,7 +286,10 @@ int http_on_body_done(struct lws *wsi, http_pss *pss)
     if (++r->body_completions > 1) {
         return -1; /* pipelined requests would make lws 4.1.6 spin: hang up instead */
     }
-    if (!r->answered) {
+    if (r->discard) {
+        r->discarded = true; /* the body is read: the transaction can end, keeping the connection */
+        lws_callback_on_writable(wsi);
+    } else if (!r->answered) {
         if (r->body != NULL) {
             r->body[r->body_len] = '\0';
         }
@@ -330,6 +355,9 @@ int http_on_writable(struct lws *wsi, http_pss *pss)
     }
     if (r->close_after) {
         return -1;
+    }
+    if (r->discard && !r->discarded) {
+        return 0; /* the refused body is still arriving */
     }
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }

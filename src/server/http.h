@@ -44,6 +44,8 @@ struct http_req {
     char *body;
     size_t body_len;
     int body_completions;
+    bool discard;   /* too large: refused at once, then read to its end and dropped */
+    bool discarded; /* ... and now read */
     /* The response. */
     bool answered;
     bool headers_sent;

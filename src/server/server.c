@@ -24,6 +24,7 @@
 #define WS_PING_AFTER_S 30   /* an idle WebSocket is pinged ... */
 #define WS_HANGUP_AFTER_S 75 /* ... and dropped if nothing valid came back by then */
 #define TICK_MS 1000
+#define KEEPALIVE_S 30 /* an idle keep-alive HTTP connection is closed after this */
 
 /* lws gives every protocol's connections the same per-session area size; HTTP and WebSocket
  * connections each use their half. */
@@ -155,6 +156,25 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 {
     server *srv = lws_context_user(lws_get_context(wsi));
     conn_pss *pss = user;
+    switch (reason) { /* the reasons that need no per-session data */
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return confirm_upgrade(wsi, in);
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        /* Delivered once per protocol: serve it in one, and return 0 (lws closes its cancel
+         * pipe on anything else). lws keeps its own copy of the protocol table, so the
+         * protocol is recognised by name. */
+        if (srv != NULL && is_http_protocol(wsi)) {
+            service_done_jobs(srv);
+        }
+        return 0;
+    default:
+        break;
+    }
+    if (pss == NULL) {
+        /* No protocol was ever bound (a connection closed before a request, or one lws
+         * refused on its own): there is no per-session data, and nothing of ours to free. */
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
     switch (reason) {
     case LWS_CALLBACK_HTTP:
         return http_on_request(srv, wsi, &pss->http, in);
@@ -168,8 +188,6 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_CLOSED_HTTP:
         http_on_drop(&pss->http);
         return 0;
-    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        return confirm_upgrade(wsi, in);
     case LWS_CALLBACK_ESTABLISHED:
         return established(srv, wsi, pss);
     case LWS_CALLBACK_RECEIVE:
@@ -178,16 +196,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return ws_on_writable(wsi, &pss->ws);
     case LWS_CALLBACK_TIMER:
         return ws_on_timer(wsi, &pss->ws);
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        return ws_on_peer_close(in, len);
     case LWS_CALLBACK_CLOSED:
         ws_on_closed(&pss->ws);
-        return 0;
-    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-        /* Delivered once per protocol: serve it in one, and return 0 (lws closes its cancel
-         * pipe on anything else). lws keeps its own copy of the protocol table, so the
-         * protocol is recognised by name. */
-        if (srv != NULL && is_http_protocol(wsi)) {
-            service_done_jobs(srv);
-        }
         return 0;
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -294,7 +306,6 @@ static int create_context(server *srv, char *err)
     info.pcontext = &srv->ctx;
     info.max_http_header_data = MAX_HEADER_BYTES;
     info.timeout_secs = 10;
-    info.keepalive_timeout = 30;
     info.retry_and_idle_policy = &ws_keepalive;
     srv->ctx = lws_create_context(&info);
     if (srv->ctx == NULL) {
@@ -309,6 +320,7 @@ static int create_context(server *srv, char *err)
     info.pvo = &ws_pvo;
     info.headers = &hdr_csp;
     info.vhost_name = "telltale";
+    info.keepalive_timeout = KEEPALIVE_S; /* a vhost setting: the context's is not inherited */
     info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
     srv->vh = lws_create_vhost(srv->ctx, &info);
     if (srv->vh == NULL) {

@@ -583,11 +583,26 @@ static cJSON *stats_json(server *srv)
     return root;
 }
 
+static bool only_space(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') {
+            return false;
+        }
+    }
+    return true;
+}
+
 static void handle_message(ws_client *c, const char *text, size_t len)
 {
     size_t where = 0;
     json_scan_result scan = json_scan(text, len, INGEST_MAX_DEPTH, &where);
-    cJSON *msg = scan == JSON_SCAN_OK ? cJSON_ParseWithLength(text, len) : NULL;
+    const char *end = NULL;
+    cJSON *msg = scan == JSON_SCAN_OK ? cJSON_ParseWithLengthOpts(text, len, &end, 0) : NULL;
+    if (msg != NULL && !only_space(end, len - (size_t)(end - text))) {
+        cJSON_Delete(msg); /* one message, one JSON value: trailing data is an error */
+        msg = NULL;
+    }
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(msg, "type");
     if (msg == NULL || !cJSON_IsObject(msg) || !cJSON_IsString(type)) {
         char m[128];
@@ -711,6 +726,17 @@ int ws_on_timer(struct lws *wsi, ws_pss *pss)
     lws_close_reason(wsi, (enum lws_close_status)c->close_code, (unsigned char *)c->close_reason,
                      strlen(c->close_reason));
     return -1;
+}
+
+int ws_on_peer_close(const void *payload, size_t len)
+{
+    if (len < 2) {
+        return 0; /* no code at all is allowed; a 1-byte payload lws refuses itself */
+    }
+    const unsigned char *p = payload;
+    unsigned code = (unsigned)p[0] << 8 | p[1];
+    bool defined = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011);
+    return defined || (code >= 3000 && code <= 4999) ? 0 : -1;
 }
 
 void ws_on_closed(ws_pss *pss)

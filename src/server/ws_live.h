@@ -18,6 +18,9 @@ int ws_on_receive(struct lws *wsi, ws_pss *pss, const void *in, size_t len);
 int ws_on_writable(struct lws *wsi, ws_pss *pss);
 int ws_on_timer(struct lws *wsi, ws_pss *pss);
 void ws_on_closed(ws_pss *pss);
+/* The peer sent a close frame: 0 to echo it, -1 to drop a connection whose close code
+ * RFC 6455 §7.4 forbids (lws 4.1.6 would echo any code). */
+int ws_on_peer_close(const void *payload, size_t len);
 
 /* The committed events of 'job' go to every client that wants them. */
 void ws_broadcast_job(server *srv, const ingest_job *job);

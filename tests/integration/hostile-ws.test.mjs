@@ -1,0 +1,297 @@
+// hostile-ws.test.mjs -- hostile WebSocket input on /ws (DESIGN §5: 1002 for protocol errors,
+// 1003 binary, 1007 invalid UTF-8, 1009 too big; a bad message gets an error and the
+// connection stays). Malformed frames are built by hand on a raw socket, since a client
+// library refuses to send them. After EACH input the daemon must still serve (/health 200)
+// and hold exactly the events it acknowledged.
+
+import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { Daemon, Ledger, test, uid } from './lib/daemon.mjs';
+import { OP, RawWs, closePayload, wsFrame } from './lib/raw.mjs';
+import { WsClient } from './lib/wsclient.mjs';
+
+let d;
+const ledger = new Ledger();
+const MAX_MESSAGE = 1024 * 1024 + 4096; // TELLTALE_MAX_BODY (default 1 MiB) + 4 KiB
+
+before(async () => {
+  d = await Daemon.start({ label: 'hostile-ws' });
+  await ledger.postAccepted(d, Array.from({ length: 20 }, (_, i) => ({ id: `wsseed-${i}`, type: 'seed' })));
+});
+
+after(async () => {
+  await d?.cleanup();
+});
+
+function hostile(name, fn) {
+  test(name, async () => {
+    if (!(await d.alive())) { // an earlier input killed it: judge this one on a live daemon
+      await d.kill9();
+      await d.restart();
+    }
+    await fn();
+    await ledger.check(d);
+  });
+}
+
+// Opens a raw /ws connection and waits for hello, so that frames go to an established socket.
+async function rawWs() {
+  const ws = await RawWs.connect(d.port);
+  assert.equal(ws.status, 101, ws.handshake);
+  assert.ok(await ws.waitMessage((m) => m.type === 'hello'), 'hello');
+  return ws;
+}
+
+// Sends the frames and expects the server to close with 'code'; where 'orEof', a connection
+// the server simply drops (no close frame, or one without a code) is accepted too.
+async function expectClose(frames, code, { orEof = false } = {}) {
+  const ws = await rawWs();
+  for (const f of frames) {
+    await ws.send(f);
+  }
+  const r = await ws.waitClose(5_000);
+  try {
+    if (orEof && r.code !== code) {
+      assert.equal(r.code, null, `close code ${r.code} (${r.reason}); expected ${code} or a dropped connection`);
+      assert.ok(r.eof || await ws.conn.waitClosed(5_000),
+                `expected close code ${code} or the connection dropped, but it stayed open and ` +
+                `answered: ${JSON.stringify(ws.messages().map((m) => m.type))}`);
+    } else {
+      assert.equal(r.code, code, `close frame ${JSON.stringify(r)}; messages: ` +
+                   JSON.stringify(ws.messages().map((m) => m.type)));
+    }
+    // A connection that ended with a protocol error must not have been served further.
+    assert.equal(ws.messages().filter((m) => m.type === 'pong').length, 0, 'no pong after the bad frame');
+  } finally {
+    await ws.destroy();
+  }
+  return r;
+}
+
+const text = (s, opts = {}) => wsFrame({ opcode: OP.TEXT, payload: Buffer.from(s), ...opts });
+const PING_MSG = '{"type":"ping"}';
+
+// ---- frames that break RFC 6455 ------------------------------------------------------------
+
+hostile('unmasked client frame: handled as a frame, no harm done (an lws 4.1.6 limit)', async () => {
+  // RFC 6455 §5.1 says a server MUST close the connection on an unmasked client frame.
+  // libwebsockets 4.1.6 does not enforce it, and its API does not show telltale the mask bit,
+  // so the daemon cannot either (documented in docs/DESIGN.md). What is checked: the frame is
+  // read as what it says, the connection keeps working, and the daemon keeps serving.
+  const ws = await rawWs();
+  try {
+    await ws.send(text(PING_MSG, { mask: false }));
+    assert.ok(await ws.waitMessage((m) => m.type === 'pong'), 'the unmasked ping was read as a ping');
+    await ws.send(text(PING_MSG));
+    const pongs = () => ws.messages().filter((m) => m.type === 'pong').length;
+    assert.ok(await ws.waitMessage(() => pongs() === 2), 'a masked frame after it still works');
+  } finally {
+    await ws.destroy();
+  }
+});
+
+hostile('reserved data opcode 0x3 → 1002', async () => {
+  await expectClose([wsFrame({ opcode: 0x3, payload: 'x' })], 1002);
+});
+
+hostile('reserved control opcode 0xB → 1002', async () => {
+  await expectClose([wsFrame({ opcode: 0xb, payload: 'x' })], 1002);
+});
+
+hostile('RSV1 set without a negotiated extension → 1002', async () => {
+  await expectClose([text(PING_MSG, { rsv: 4 })], 1002);
+});
+
+hostile('RSV2 and RSV3 set → 1002', async () => {
+  await expectClose([text(PING_MSG, { rsv: 2 })], 1002);
+  await expectClose([text(PING_MSG, { rsv: 1 })], 1002);
+});
+
+hostile('close frame with a 1-byte payload → 1002 (or connection closed)', async () => {
+  await expectClose([wsFrame({ opcode: OP.CLOSE, payload: Buffer.from([0x03]) })], 1002, { orEof: true });
+});
+
+hostile('close frame with a reserved code (999, 1004, 1005, 1006, 1015) → 1002 (or connection closed)', async () => {
+  for (const code of [999, 1004, 1005, 1006, 1015]) {
+    await expectClose([wsFrame({ opcode: OP.CLOSE, payload: closePayload(code) })], 1002, { orEof: true });
+  }
+});
+
+hostile('close frame with a code outside the RFC 6455 ranges (5000, 65535) → 1002 (or connection closed)', async () => {
+  // Codes are 1000-2999 (protocol) and 3000-4999 (registered, private); anything above is
+  // invalid and must fail the connection (RFC 6455 §7.4.2; Autobahn case 7.9.x).
+  for (const code of [5000, 65535]) {
+    await expectClose([wsFrame({ opcode: OP.CLOSE, payload: closePayload(code) })], 1002, { orEof: true });
+  }
+});
+
+hostile('close frame whose reason is invalid UTF-8 → 1007/1002 or connection closed', async () => {
+  const payload = Buffer.concat([closePayload(1000), Buffer.from([0xff, 0xfe])]);
+  const ws = await rawWs();
+  await ws.send(wsFrame({ opcode: OP.CLOSE, payload }));
+  const r = await ws.waitClose(10_000);
+  assert.ok([1002, 1007].includes(r.code) || (r.code === null && (r.eof || await ws.conn.waitClosed(10_000))),
+            `close ${JSON.stringify(r)}`);
+  await ws.destroy();
+});
+
+hostile('fragmented control frame (ping with FIN clear) → 1002', async () => {
+  await expectClose([wsFrame({ opcode: OP.PING, payload: 'x', fin: false })], 1002);
+});
+
+hostile('control frame with a payload over 125 bytes → 1002 (or connection closed)', async () => {
+  await expectClose([wsFrame({ opcode: OP.PING, payload: Buffer.alloc(126, 0x61) })], 1002, { orEof: true });
+});
+
+hostile('continuation frame with no message to continue → 1002', async () => {
+  await expectClose([wsFrame({ opcode: OP.CONT, payload: PING_MSG })], 1002);
+});
+
+hostile('a new text frame inside a fragmented message → 1002', async () => {
+  await expectClose([text('{"type":', { fin: false }), text('"ping"}')], 1002);
+});
+
+hostile('64-bit payload length with the most significant bit set → 1002 (or connection closed)', async () => {
+  const frame = Buffer.from([0x81, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4, 0x7b]);
+  await expectClose([frame], 1002, { orEof: true });
+});
+
+// ---- content the protocol forbids ------------------------------------------------------------
+
+hostile('invalid UTF-8 in a text frame → 1007', async () => {
+  await expectClose([text(Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d]))], 1007);
+});
+
+hostile('invalid UTF-8 split across fragments, and overlong encodings → 1007', async () => {
+  await expectClose([text(Buffer.from([0x22, 0xe2, 0x82]), { fin: false }),
+                     wsFrame({ opcode: OP.CONT, payload: Buffer.from([0x41, 0x22]) })], 1007);
+  await expectClose([text(Buffer.from([0x22, 0xc0, 0xaf, 0x22]))], 1007);
+  await expectClose([text(Buffer.from([0x22, 0xed, 0xa0, 0x80, 0x22]))], 1007); // a surrogate
+});
+
+hostile('binary frame → 1003', async () => {
+  await expectClose([wsFrame({ opcode: OP.BINARY, payload: Buffer.from('{"type":"ping"}') })], 1003);
+});
+
+hostile('message over TELLTALE_MAX_BODY + 4 KiB in one frame → 1009', async () => {
+  const big = JSON.stringify({ type: 'ingest', ref: 'big', events: [{ type: 'a', attrs: { p: 'x'.repeat(MAX_MESSAGE) } }] });
+  await expectClose([text(big)], 1009);
+});
+
+hostile('message over TELLTALE_MAX_BODY + 4 KiB across fragments → 1009', async () => {
+  const chunk = Buffer.alloc(300_000, 0x20);
+  const frames = [text('[', { fin: false })];
+  for (let sent = 0; sent <= MAX_MESSAGE; sent += chunk.length) {
+    frames.push(wsFrame({ opcode: OP.CONT, payload: chunk, fin: false }));
+  }
+  frames.push(wsFrame({ opcode: OP.CONT, payload: ']' }));
+  await expectClose(frames, 1009);
+});
+
+// ---- bad messages: an error message, and the connection stays --------------------------------
+
+// Sends each message and expects an error with 'code' for it (and 'ref' where given); then the
+// connection must still answer ping.
+async function expectErrors(messages, code, { ref } = {}) {
+  const c = await WsClient.connect(d.wsUrl);
+  try {
+    await c.next('hello', (m) => m.type === 'hello');
+    for (const msg of messages) {
+      const from = c.messages.length;
+      c.send(msg);
+      const err = await c.next(`error for ${String(msg).slice(0, 60)}`, (m) => m.type === 'error', { from, timeoutMs: 5_000 });
+      assert.equal(err.error?.code, code, `${String(msg).slice(0, 80)} → ${JSON.stringify(err)}`);
+      assert.equal(typeof err.error.message, 'string');
+      if (ref !== undefined) {
+        assert.deepEqual(err.ref, ref);
+      }
+    }
+    await c.sync(); // still connected and served
+    assert.equal(c.closeInfo, null);
+    assert.equal(c.messages.filter((m) => m.type === 'ack').length, 0, 'nothing acknowledged');
+  } finally {
+    await c.close();
+  }
+}
+
+hostile('invalid JSON messages → error invalid_json, connection stays', async () => {
+  await expectErrors(['{not json', '', '{"type":"ping"', '\u0000', '{"type":"ping",}'], 'invalid_json');
+});
+
+hostile('a message with data after the JSON value → error invalid_json; nothing is ingested', async () => {
+  // As POST /api/v1/events does for a body. Otherwise the tail of a message is silently
+  // dropped, and a producer that concatenated two messages loses the second without a word.
+  await expectErrors(['{"type":"ping"} trailing', '{"type":"ping"}{"type":"get_stats"}',
+                      JSON.stringify({ type: 'ingest', ref: 't1', events: [{ type: 'a', id: uid('trail') }] }) + ' {"x":'],
+                     'invalid_json');
+});
+
+hostile('messages that are not an object with a string type → error invalid_message, connection stays', async () => {
+  await expectErrors(['[]', '42', '"ping"', 'null', '{}', '{"type":7}', '{"type":null}'], 'invalid_message');
+});
+
+hostile('unknown message type → error unknown_message, connection stays', async () => {
+  await expectErrors(['{"type":"frobnicate"}', '{"type":"PING"}', '{"type":""}'], 'unknown_message');
+});
+
+hostile('message nested 100 deep → error, connection stays', async () => {
+  const c = await WsClient.connect(d.wsUrl);
+  c.send(`{"type":"ping","x":${'['.repeat(100)}${']'.repeat(100)}}`);
+  const err = await c.next('error', (m) => m.type === 'error');
+  assert.ok(['invalid_json', 'invalid_message', 'nesting_too_deep'].includes(err.error.code), JSON.stringify(err));
+  await c.sync();
+  await c.close();
+});
+
+hostile('ingest with bad events (not an array, invalid event, too many) → error with ref; nothing stored', async () => {
+  await expectErrors([JSON.stringify({ type: 'ingest', ref: 'r1', events: { type: 'a' } })], 'invalid_message', { ref: 'r1' });
+  await expectErrors([JSON.stringify({ type: 'ingest', ref: 'r2' })], 'invalid_message', { ref: 'r2' });
+  await expectErrors([JSON.stringify({ type: 'ingest', ref: 'r3', events: [] })], 'empty_batch', { ref: 'r3' });
+  await expectErrors([JSON.stringify({ type: 'ingest', ref: 'r4', events: [{ type: 'a', id: uid('w') }, { type: 'a', bogus: 1 }] })],
+                     'unknown_field', { ref: 'r4' });
+  const many = Array.from({ length: 10_001 }, (_, i) => ({ type: 'many', id: `wsmany-${i}` }));
+  await expectErrors([JSON.stringify({ type: 'ingest', ref: 'r5', events: many })], 'too_many_events', { ref: 'r5' });
+});
+
+hostile('ingest with an unusable ref (object, or over 128 bytes) → error invalid_message; nothing stored', async () => {
+  await expectErrors([JSON.stringify({ type: 'ingest', ref: { a: 1 }, events: [{ type: 'a', id: uid('ref') }] }),
+                      JSON.stringify({ type: 'ingest', ref: 'r'.repeat(129), events: [{ type: 'a', id: uid('ref') }] })],
+                     'invalid_message');
+});
+
+hostile('resume with a bad after_seq (string, negative, fraction, missing) → error invalid_message', async () => {
+  await expectErrors(['{"type":"resume","after_seq":"5"}', '{"type":"resume","after_seq":-1}',
+                      '{"type":"resume","after_seq":1.5}', '{"type":"resume"}'], 'invalid_message');
+});
+
+hostile('subscribe with a bad filter (not an object, unknown key, non-string, too long) → error invalid_message', async () => {
+  await expectErrors(['{"type":"subscribe","filter":"x"}', '{"type":"subscribe","filter":{"colour":"red"}}',
+                      '{"type":"subscribe","filter":{"type":5}}',
+                      JSON.stringify({ type: 'subscribe', filter: { source: 's'.repeat(65) } })], 'invalid_message');
+});
+
+hostile('get_recent_events with a bad limit (0, 1001, "5", 2.5) → error invalid_message', async () => {
+  await expectErrors(['{"type":"get_recent_events","limit":0}', '{"type":"get_recent_events","limit":1001}',
+                      '{"type":"get_recent_events","limit":"5"}', '{"type":"get_recent_events","limit":2.5}'],
+                     'invalid_message');
+});
+
+hostile('a client that vanishes mid-message (half a frame, then EOF) → the daemon keeps serving', async () => {
+  const ws = await rawWs();
+  const frame = text(JSON.stringify({ type: 'ingest', ref: 1, events: [{ type: 'a', id: 'vanish-1' }] }));
+  await ws.send(frame.subarray(0, 10));
+  await ws.destroy();
+  const ws2 = await rawWs(); // served after the first one's EOF was handled
+  await ws2.sendText(PING_MSG);
+  assert.ok(await ws2.waitMessage((m) => m.type === 'pong'), 'pong');
+  await ws2.destroy();
+});
+
+test('the daemon exits with code 0 on SIGTERM', async () => {
+  if (!(await d.alive())) {
+    await d.kill9();
+    await d.restart();
+  }
+  await ledger.check(d);
+  await d.stop();
+});

@@ -1,0 +1,407 @@
+// daemon.mjs -- the real `telltale serve` for integration tests: start it on port 0 against a
+// temporary SQLite file, read the port from stderr, keep its stderr for failure reports,
+// stop it with SIGTERM and report how it exited.
+//
+// The binary is $TELLTALE_BIN, default <repo>/build/telltale, so the same suite runs against a
+// sanitizer build. Nothing here sleeps for a fixed time as a condition: every wait polls (or
+// listens) for a condition with a deadline and fails naming what it waited for.
+
+import { test as nodeTest } from 'node:test';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const BIN = process.env.TELLTALE_BIN || path.join(REPO, 'build', 'telltale');
+
+// Sanitizer builds start and stop more slowly: every deadline here is generous, and none of
+// them is an assertion about speed.
+const START_TIMEOUT_MS = 20_000;
+const STOP_TIMEOUT_MS = 20_000;
+const STDERR_KEEP = 400; // lines
+
+const tmpDirs = new Set();
+const allDaemons = new Set();
+
+// Nothing this process started may outlive it, whatever failed.
+process.on('exit', () => {
+  for (const d of allDaemons) {
+    if (d.running) {
+      try {
+        process.kill(d.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+  for (const dir of tmpDirs) {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// A fresh temporary directory, removed by removeTmpDir() or when the process exits.
+export function makeTmpDir(prefix = 'telltale-it-') {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  tmpDirs.add(dir);
+  return dir;
+}
+
+export function removeTmpDir(dir) {
+  rmSync(dir, { recursive: true, force: true });
+  tmpDirs.delete(dir);
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Polls fn until it returns a truthy value, which it returns; throws after timeoutMs, naming
+// what it waited for and the last value (or error) seen.
+export async function waitFor(what, fn, { timeoutMs = 10_000, intervalMs = 20 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) {
+        return last;
+      }
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      const seen = last instanceof Error ? last.message : JSON.stringify(last)?.slice(0, 500);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${seen})`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+// Races a promise against a deadline.
+export function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+// One `telltale serve` process.
+export class Daemon {
+  lines = [];
+  port = 0;
+  host = '';
+  #child = null;
+  #exit = null;
+
+  // Starts the daemon. opts.db: the SQLite file (default: a new one in a new temporary
+  // directory); opts.args: more command-line flags; opts.env: more environment.
+  static async start({ db, args = [], env = {}, label = 'telltale' } = {}) {
+    const d = new Daemon();
+    d.label = label;
+    d.dir = db === undefined ? makeTmpDir() : null; // removed by cleanup()
+    d.db = db ?? path.join(d.dir, 'events.db');
+    d.args = args;
+    d.env = env;
+    await d.#spawn();
+    return d;
+  }
+
+  // Starts a new process on the same SQLite file (after stop() or kill9()).
+  async restart() {
+    if (this.running) {
+      throw new Error('restart() while the daemon still runs');
+    }
+    this.lines.push(`---- restart ----`);
+    await this.#spawn();
+    return this;
+  }
+
+  get running() {
+    return this.#child !== null && this.#exit.result === null;
+  }
+
+  get pid() {
+    return this.#child?.pid;
+  }
+
+  get base() {
+    return `http://${this.host}:${this.port}`;
+  }
+
+  get wsUrl() {
+    return `ws://${this.host}:${this.port}/ws`;
+  }
+
+  get stderr() {
+    return this.lines.join('\n');
+  }
+
+  // The last n lines of stderr, for failure reports.
+  tail(n = 80) {
+    return this.lines.slice(-n).join('\n');
+  }
+
+  // Resolves with {code, signal} once the process has exited.
+  exited() {
+    return this.#exit.promise;
+  }
+
+  async #spawn() {
+    const argv = ['serve', '--listen', '127.0.0.1:0', '--store', `sqlite:${this.db}`, ...this.args];
+    const child = spawn(BIN, argv, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...this.env },
+    });
+    this.#child = child;
+    allDaemons.add(this);
+    const exit = { result: null };
+    exit.promise = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        exit.result = { code, signal };
+        resolve(exit.result);
+      });
+    });
+    this.#exit = exit;
+    const keep = (line) => {
+      this.lines.push(line);
+      if (this.lines.length > STDERR_KEEP) {
+        this.lines.splice(0, this.lines.length - STDERR_KEEP);
+      }
+    };
+    child.stdout.setEncoding('utf8').on('data', (s) => s.split('\n').filter(Boolean).forEach(keep));
+    const listening = new Promise((resolve, reject) => {
+      let pending = '';
+      child.stderr.setEncoding('utf8').on('data', (s) => {
+        pending += s;
+        const parts = pending.split('\n');
+        pending = parts.pop();
+        for (const line of parts) {
+          keep(line);
+          const m = /listening on http:\/\/([^:\s]+):(\d+)/.exec(line);
+          if (m) {
+            resolve({ host: m[1], port: Number(m[2]) });
+          }
+        }
+      });
+      child.stderr.on('end', () => pending && keep(pending));
+      child.once('error', reject);
+      exit.promise.then(({ code, signal }) =>
+        reject(new Error(`telltale exited (code ${code}, signal ${signal}) before listening`)));
+    });
+    let where;
+    try {
+      where = await withTimeout(listening, START_TIMEOUT_MS, 'telltale to print "listening on"');
+    } catch (err) {
+      if (this.running) {
+        child.kill('SIGKILL');
+      }
+      err.message += `\n---- ${this.label} stderr ----\n${this.tail()}`;
+      throw err;
+    }
+    this.host = where.host;
+    this.port = where.port;
+  }
+
+  // SIGTERM, then waits for the exit. With expectClean (the default) anything but exit code 0
+  // is an error -- under ASan a leak or a memory error makes the exit code non-zero.
+  async stop({ expectClean = true, timeoutMs = STOP_TIMEOUT_MS } = {}) {
+    const wasRunning = this.running;
+    let result;
+    if (wasRunning) {
+      this.#child.kill('SIGTERM');
+      try {
+        result = await withTimeout(this.exited(), timeoutMs, `${this.label} to exit after SIGTERM`);
+      } catch (err) {
+        this.#child.kill('SIGKILL');
+        await this.exited();
+        throw new Error(`${err.message}; killed it\n---- ${this.label} stderr ----\n${this.tail()}`);
+      }
+    } else {
+      result = await this.exited();
+    }
+    if (expectClean && (!wasRunning || result.code !== 0 || result.signal !== null)) {
+      throw new Error(`${this.label} ${wasRunning ? 'exited after SIGTERM' : 'had already exited'} ` +
+                      `with code ${result.code}, signal ${result.signal} (expected a clean exit, ` +
+                      `code 0, on SIGTERM)\n---- stderr ----\n${this.tail(200)}`);
+    }
+    return result;
+  }
+
+  // True if the daemon runs and answers /health with 200 (a crash may not have been reaped yet).
+  async alive() {
+    if (!this.running) {
+      return false;
+    }
+    try {
+      return (await api(this, 'GET', '/health', { timeoutMs: 5_000 })).status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  // For after() hooks: stops the daemon if a test left it running (SIGKILL if SIGTERM does
+  // not do), and removes the temporary directory it was given. Asserts nothing.
+  async cleanup() {
+    if (this.running) {
+      await this.stop({ expectClean: false }).catch(() => this.kill9());
+    }
+    if (this.dir !== null) {
+      removeTmpDir(this.dir);
+    }
+  }
+
+  // kill -9: no chance to clean up.
+  async kill9() {
+    if (this.running) {
+      this.#child.kill('SIGKILL');
+    }
+    return this.exited();
+  }
+}
+
+// node:test's test(), with the stderr of every daemon this file started appended to the error
+// of a test that fails, and a default timeout so that a hang fails instead of blocking the run.
+export function test(name, optsOrFn, maybeFn) {
+  const fn = typeof optsOrFn === 'function' ? optsOrFn : maybeFn;
+  const opts = { timeout: 60_000, ...(typeof optsOrFn === 'object' ? optsOrFn : {}) };
+  return nodeTest(name, opts, async (t) => {
+    try {
+      await fn(t);
+    } catch (err) {
+      const logs = [...allDaemons].map((d) => `---- ${d.label} (pid ${d.pid}, ` +
+        `${d.running ? 'running' : 'exited'}) stderr, last lines ----\n${d.tail(60)}`);
+      if (logs.length > 0 && err && typeof err === 'object') {
+        try {
+          err.message = `${err.message}\n${logs.join('\n')}`;
+        } catch {
+          /* a frozen error: the report goes without the logs */
+        }
+      }
+      throw err;
+    }
+  });
+}
+
+// ---- HTTP over fetch ------------------------------------------------------------------
+
+// One HTTP request. body: a string or Buffer sent as is; json: a value sent as JSON. Returns
+// {status, headers, text, json} (json is undefined when the body is not JSON).
+export async function api(d, method, route, { json, body, headers = {}, timeoutMs = 15_000 } = {}) {
+  const init = { method, headers: { ...headers }, signal: AbortSignal.timeout(timeoutMs) };
+  if (json !== undefined) {
+    init.body = JSON.stringify(json);
+    init.headers['content-type'] ??= 'application/json';
+  } else if (body !== undefined) {
+    init.body = body;
+  }
+  const res = await fetch(d.base + route, init);
+  const text = await res.text();
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json: parsed };
+}
+
+// POSTs events (an object or an array) as JSON.
+export function post(d, events, opts = {}) {
+  return api(d, 'POST', '/api/v1/events', { json: events, ...opts });
+}
+
+// Every stored event, ascending by seq, by paging GET /api/v1/events?after_seq=.
+export async function allEvents(d, { pageSize = 10_000, maxPages = 100 } = {}) {
+  const out = [];
+  let after = 0;
+  for (let page = 0; page < maxPages; page++) {
+    const r = await api(d, 'GET', `/api/v1/events?after_seq=${after}&limit=${pageSize}`);
+    if (r.status !== 200) {
+      throw new Error(`GET /api/v1/events?after_seq=${after} answered ${r.status}: ${r.text}`);
+    }
+    out.push(...r.json.events);
+    if (r.json.events.length < pageSize) {
+      return out;
+    }
+    after = r.json.next_after_seq;
+  }
+  throw new Error(`more than ${maxPages} pages of events`);
+}
+
+// A unique prefix for ids, so that tests never collide by accident.
+let idCounter = 0;
+export function uid(prefix = 'e') {
+  idCounter += 1;
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${idCounter}`;
+}
+
+// ---- what the daemon has promised -------------------------------------------------------
+
+// The ids of every event the daemon acknowledged (202 or ack), and of events that may or may
+// not be stored (sent, but the answer never came). check() asserts that the store holds every
+// acknowledged event once, and nothing that was never sent.
+export class Ledger {
+  accepted = new Set();
+  maybe = new Set();
+
+  ack(ids) {
+    for (const id of ids) {
+      this.accepted.add(id);
+      this.maybe.delete(id);
+    }
+  }
+
+  unsure(ids) {
+    for (const id of ids) {
+      if (!this.accepted.has(id)) {
+        this.maybe.add(id);
+      }
+    }
+  }
+
+  // POSTs events that must be accepted, and records them.
+  async postAccepted(d, events) {
+    const r = await post(d, events);
+    if (r.status !== 202) {
+      throw new Error(`POST of ${[].concat(events).length} valid events answered ${r.status}: ${r.text}`);
+    }
+    this.ack([].concat(events).map((e) => e.id));
+    return r;
+  }
+
+  // Throws unless the daemon runs, /health answers 200, and the store holds exactly the
+  // acknowledged events (plus, possibly, some of the unsure ones), each once.
+  async check(d) {
+    try {
+      return await this.#check(d);
+    } catch (err) {
+      // A request that failed because the daemon died says so, not just "fetch failed".
+      const exit = await withTimeout(d.exited(), 3_000, 'exit').catch(() => null);
+      if (exit) {
+        throw new Error(`the daemon died: exit code ${exit.code}, signal ${exit.signal} ` +
+                        `(noticed as: ${err.message})`);
+      }
+      throw err;
+    }
+  }
+
+  async #check(d) {
+    const health = await api(d, 'GET', '/health');
+    if (health.status !== 200) {
+      throw new Error(`/health answered ${health.status}: ${health.text}`);
+    }
+    const stored = await allEvents(d);
+    const ids = stored.map((e) => e.id);
+    const seen = new Set();
+    const dup = ids.filter((id) => (seen.has(id) ? true : (seen.add(id), false)));
+    const missing = [...this.accepted].filter((id) => !seen.has(id));
+    const unexpected = ids.filter((id) => !this.accepted.has(id) && !this.maybe.has(id));
+    if (dup.length || missing.length || unexpected.length) {
+      throw new Error(`store differs from what was acknowledged: ${missing.length} missing ` +
+        `(${missing.slice(0, 5)}), ${dup.length} duplicated (${dup.slice(0, 5)}), ` +
+        `${unexpected.length} never acknowledged (${unexpected.slice(0, 5)})`);
+    }
+    return stored;
+  }
+}
