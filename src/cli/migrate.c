@@ -5,6 +5,7 @@
 #include "store/store.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static const char USAGE[] = "usage: telltale migrate [--store URL]\n\n"
                             "Applies the store's pending migrations, each in a transaction; "
@@ -17,13 +18,13 @@ int cli_migrate(int argc, char **argv)
     if (rc != 0) {
         return rc < 0 ? 0 : rc;
     }
-    store *st = NULL;
     char err[TT_ERRLEN];
-    if (store_open(cfg.store_url, &st, err) != 0) {
+    int version = 0;
+    if (store_migrate(cfg.store_url, &version, err) != 0) {
         fprintf(stderr, "telltale migrate: %s\n", err);
         return 1;
     }
-    printf("%s store at schema version %d\n", store_kind(st), store_schema_version(st));
-    store_close(st);
+    printf("%s store at schema version %d\n",
+           strncmp(cfg.store_url, "sqlite:", 7) == 0 ? "sqlite" : "postgres", version);
     return 0;
 }

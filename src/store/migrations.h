@@ -14,4 +14,8 @@ typedef struct migration {
 extern const migration sqlite_migrations[];
 extern const size_t sqlite_migrations_count;
 
+/* In version order, generated from migrations/postgres/. */
+extern const migration postgres_migrations[];
+extern const size_t postgres_migrations_count;
+
 #endif

@@ -5,15 +5,30 @@
 
 #include <string.h>
 
+static bool is_postgres(const char *url)
+{
+    return strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
+}
+
 int store_open(const char *url, store **out, char err[TT_ERRLEN])
 {
     *out = NULL;
     if (strncmp(url, "sqlite:", 7) == 0 && url[7] != '\0') {
         return store_sqlite_open(url + 7, out, err);
     }
-    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
-        return tt_fail(err, TT_EINVAL,
-                       "the PostgreSQL store is not available in this version; use sqlite:PATH");
+    if (is_postgres(url)) {
+        return store_pg_open(url, out, err);
+    }
+    return tt_fail(err, TT_EINVAL, "unknown store URL; expected sqlite:PATH or postgres://...");
+}
+
+int store_migrate(const char *url, int *version, char err[TT_ERRLEN])
+{
+    if (strncmp(url, "sqlite:", 7) == 0 && url[7] != '\0') {
+        return store_sqlite_migrate(url + 7, version, err);
+    }
+    if (is_postgres(url)) {
+        return store_pg_migrate(url, version, err);
     }
     return tt_fail(err, TT_EINVAL, "unknown store URL; expected sqlite:PATH or postgres://...");
 }

@@ -35,10 +35,17 @@ typedef struct event_filter {
  * anything else to stop early (store_query_events then returns 0). */
 typedef int (*store_row_fn)(const tt_event *ev, void *ctx);
 
-/* Opens the store named by 'url' ("sqlite:PATH"; "postgres://..." is not built yet). An
- * embedded SQLite file is created if missing and migrated to the current schema. On success
- * *out owns the store; close it with store_close(). */
+/* Opens the store named by 'url': "sqlite:PATH" or a "postgres://" (or "postgresql://") URL
+ * as libpq reads it. An embedded SQLite file is created if missing and migrated to the
+ * current schema: it belongs to this telltale alone. A PostgreSQL database is shared and is
+ * migrated only by store_migrate() (telltale migrate): a schema older or newer than this
+ * binary's is refused with TT_ESCHEMA and a message saying what to run. On success *out owns
+ * the store; close it with store_close(). */
 int store_open(const char *url, store **out, char err[TT_ERRLEN]);
+
+/* Applies the pending migrations of the store at 'url', each in its own transaction, recorded
+ * in its migrations table; a no-op when there are none. *version gets the schema version. */
+int store_migrate(const char *url, int *version, char err[TT_ERRLEN]);
 void store_close(store *st); /* NULL is a no-op */
 
 /* "sqlite" or "postgres". */

@@ -21,5 +21,8 @@ struct store {
 };
 
 int store_sqlite_open(const char *path, store **out, char *err);
+int store_sqlite_migrate(const char *path, int *version, char *err);
+int store_pg_open(const char *url, store **out, char *err);
+int store_pg_migrate(const char *url, int *version, char *err);
 
 #endif

@@ -443,3 +443,14 @@ int store_sqlite_open(const char *path, store **out, char *err)
     *out = &s->base;
     return 0;
 }
+
+int store_sqlite_migrate(const char *path, int *version, char *err)
+{
+    store *st = NULL;
+    int rc = store_sqlite_open(path, &st, err); /* opening migrates */
+    if (rc == 0) {
+        *version = st->schema_version;
+        sqlite_close(st);
+    }
+    return rc;
+}

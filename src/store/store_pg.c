@@ -1,0 +1,704 @@
+/* store_pg.c -- the PostgreSQL store over libpq (self-hosted or Supabase).
+ *
+ * Writes. One connection, used only by the persister thread. A batch is one transaction:
+ *
+ *   COPY rows -> temporary staging table          (one round trip for the data)
+ *   pg_advisory_xact_lock(SEQ_LOCK)               (held until COMMIT)
+ *   INSERT ... SELECT nextval(seq) ... ON CONFLICT (id) DO NOTHING RETURNING
+ *   pg_notify('telltale_events', 'first-last')    (delivered at COMMIT, to every instance)
+ *   COMMIT
+ *
+ * Why the lock: a sequence hands out numbers at INSERT time, but transactions commit in any
+ * order, so without it a reader that has seen seq 10 (committed) could later miss seq 9
+ * (committed after it). Taking one advisory lock before nextval and keeping it to COMMIT makes
+ * seq order the commit order across every telltale instance on the database: "after seq N" is
+ * a cursor that never skips. The cost is that instances' commits take turns; the COPY, the
+ * expensive part, happens before the lock.
+ *
+ * Reads. A small pool of connections for queries from any thread. */
+#include "store/store_impl.h"
+
+#include "core/timefmt.h"
+#include "store/migrations.h"
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define READERS_MAX 4
+#define SEQ_LOCK "7460513316"     /* advisory lock key: seq assignment */
+#define MIGRATE_LOCK "7460513317" /* advisory lock key: telltale migrate */
+#define NOTIFY_CHANNEL "telltale_events"
+#define STATEMENT_TIMEOUT "30s"
+
+#define EVENT_COLUMNS                                                                              \
+    "seq, id, (extract(epoch FROM ts) * 1000)::bigint, "                                           \
+    "(extract(epoch FROM received_at) * 1000)::bigint, type, source, session_id, name, status, "   \
+    "duration_ms, bytes, value, error, attrs::text"
+
+typedef struct pg_store {
+    store base;
+    char *url;
+    PGconn *writer; /* NULL until needed, and after it broke */
+    pthread_mutex_t readers_lock;
+    PGconn *idle[READERS_MAX];
+    int nidle;
+} pg_store;
+
+/* SQLSTATEs a retry can outlive: connection trouble (08), resources (53), an operator or
+ * crash shutting the server down (57P0x), serialization and deadlock (40001, 40P01), and our
+ * own statement timeout (57014). Anything else is the data's or the schema's fault. */
+static int classify(const char *sqlstate)
+{
+    if (sqlstate == NULL || strncmp(sqlstate, "08", 2) == 0 || strncmp(sqlstate, "53", 2) == 0 ||
+        strncmp(sqlstate, "57P0", 4) == 0 || strcmp(sqlstate, "57014") == 0 ||
+        strcmp(sqlstate, "40001") == 0 || strcmp(sqlstate, "40P01") == 0) {
+        return TT_EUNAVAILABLE;
+    }
+    return TT_EREJECTED;
+}
+
+/* Fills 'err' from 'res' (or the connection) and returns the class of the failure. Clears
+ * 'res'. */
+static int pg_fail(PGconn *conn, PGresult *res, const char *what, char *err)
+{
+    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res != NULL ? PQresultErrorMessage(res) : "";
+    if (msg == NULL || msg[0] == '\0') {
+        msg = conn != NULL ? PQerrorMessage(conn) : "no connection";
+    }
+    int code = classify(state);
+    tt_fail(err, code, "postgres %s: %s%s%.*s", what, state ? state : "", state ? " " : "",
+            (int)strcspn(msg, "\n"), msg);
+    PQclear(res);
+    return code;
+}
+
+/* Runs 'sql' (no parameters, no rows wanted). */
+static int exec(PGconn *conn, const char *sql, char *err)
+{
+    PGresult *res = PQexec(conn, sql);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        return pg_fail(conn, res, "exec", err);
+    }
+    PQclear(res);
+    return 0;
+}
+
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+static int connect_to(const char *url, PGconn **out, char *err)
+{
+    const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
+    const char *values[] = {url, "telltale", "10", NULL};
+    PGconn *conn = PQconnectdbParams(keys, values, 1);
+    if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+        const char *msg = conn != NULL ? PQerrorMessage(conn) : "out of memory";
+        tt_fail(err, TT_EUNAVAILABLE, "cannot connect to PostgreSQL: %.*s",
+                (int)strcspn(msg, "\n"), msg);
+        PQfinish(conn);
+        return TT_EUNAVAILABLE;
+    }
+    PQsetErrorVerbosity(conn, PQERRORS_DEFAULT);
+    PQsetNoticeProcessor(conn, ignore_notice, NULL); /* "already exists, skipping" and such */
+    int rc = exec(conn, "SET statement_timeout = '" STATEMENT_TIMEOUT "'", err);
+    if (rc != 0) {
+        PQfinish(conn);
+        return rc;
+    }
+    *out = conn;
+    return 0;
+}
+
+/* A writer connection with its staging table, reconnecting if the last one broke. */
+static int writer_ready(pg_store *s, char *err)
+{
+    if (s->writer != NULL && PQstatus(s->writer) == CONNECTION_OK) {
+        return 0;
+    }
+    PQfinish(s->writer);
+    s->writer = NULL;
+    PGconn *conn;
+    int rc = connect_to(s->url, &conn, err);
+    if (rc == 0) {
+        rc = exec(conn,
+                  "CREATE TEMPORARY TABLE telltale_staging (ord integer NOT NULL, id text, "
+                  "ts timestamptz, received_at timestamptz, type text, source text, "
+                  "session_id text, name text, status text, duration_ms double precision, "
+                  "bytes bigint, value double precision, error text, attrs json) "
+                  "ON COMMIT DELETE ROWS",
+                  err);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    s->writer = conn;
+    return 0;
+}
+
+/* ---- COPY text format ---- */
+
+typedef struct copybuf {
+    char *buf;
+    size_t len, cap;
+    bool oom;
+} copybuf;
+
+static void put(copybuf *b, const char *s, size_t n)
+{
+    if (b->oom) {
+        return;
+    }
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 65536;
+        while (cap < b->len + n) {
+            cap *= 2;
+        }
+        char *grown = realloc(b->buf, cap);
+        if (grown == NULL) {
+            b->oom = true;
+            return;
+        }
+        b->buf = grown;
+        b->cap = cap;
+    }
+    memcpy(b->buf + b->len, s, n);
+    b->len += n;
+}
+
+static void putf(copybuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void putf(copybuf *b, const char *fmt, ...)
+{
+    char tmp[64];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    put(b, tmp, (size_t)n);
+}
+
+/* A text column: backslash, newline, carriage return and tab escaped; NULL as \N. */
+static void put_text(copybuf *b, const char *s)
+{
+    put(b, "\t", 1);
+    if (s == NULL) {
+        put(b, "\\N", 2);
+        return;
+    }
+    const char *run = s;
+    for (const char *p = s; *p != '\0'; p++) {
+        const char *esc = *p == '\\' ? "\\\\" : *p == '\n' ? "\\n" : *p == '\r' ? "\\r"
+                                               : *p == '\t' ? "\\t" : NULL;
+        if (esc != NULL) {
+            put(b, run, (size_t)(p - run));
+            put(b, esc, 2);
+            run = p + 1;
+        }
+    }
+    put(b, run, strlen(run));
+}
+
+static void put_time(copybuf *b, int64_t ms)
+{
+    char t[TIMEFMT_LEN];
+    timefmt_format(ms, t);
+    put_text(b, t);
+}
+
+static void put_double(copybuf *b, bool present, double v)
+{
+    if (!present) {
+        put(b, "\t\\N", 3);
+        return;
+    }
+    putf(b, "\t%.17g", v);
+}
+
+static void put_row(copybuf *b, size_t ord, const tt_event *ev)
+{
+    putf(b, "%zu", ord);
+    put_text(b, ev->id);
+    put_time(b, ev->ts_ms);
+    put_time(b, ev->received_ms);
+    put_text(b, ev->type);
+    put_text(b, ev->source);
+    put_text(b, ev->session_id);
+    put_text(b, ev->name);
+    put_text(b, ev->status);
+    put_double(b, ev->has & EVENT_HAS_DURATION, ev->duration_ms);
+    if (ev->has & EVENT_HAS_BYTES) {
+        putf(b, "\t%lld", (long long)ev->bytes);
+    } else {
+        put(b, "\t\\N", 3);
+    }
+    put_double(b, ev->has & EVENT_HAS_VALUE, ev->value);
+    put_text(b, ev->error);
+    put_text(b, ev->attrs);
+    put(b, "\n", 1);
+}
+
+static int copy_rows(PGconn *conn, tt_event *const *events, size_t n, char *err)
+{
+    copybuf b = {0};
+    for (size_t i = 0; i < n; i++) {
+        put_row(&b, i, events[i]);
+    }
+    if (b.oom) {
+        free(b.buf);
+        return tt_fail(err, TT_ENOMEM, "out of memory building the COPY data");
+    }
+    PGresult *res = PQexec(conn, "COPY telltale_staging FROM STDIN");
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        free(b.buf);
+        return pg_fail(conn, res, "COPY", err);
+    }
+    PQclear(res);
+    int ok = PQputCopyData(conn, b.buf, (int)b.len) == 1 && PQputCopyEnd(conn, NULL) == 1;
+    free(b.buf);
+    res = PQgetResult(conn);
+    if (!ok || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        int rc = pg_fail(conn, res, "COPY", err);
+        while ((res = PQgetResult(conn)) != NULL) {
+            PQclear(res);
+        }
+        return rc;
+    }
+    PQclear(res);
+    while ((res = PQgetResult(conn)) != NULL) {
+        PQclear(res);
+    }
+    return 0;
+}
+
+/* The inserted rows' seqs, by their position in the batch; the lowest position wins when an
+ * id appears twice in one batch (the first is stored, as with SQLite). */
+static const char INSERT_SQL[] =
+    "WITH ins AS ("
+    " INSERT INTO monitoring.monitoring_events (seq, id, ts, received_at, type, source,"
+    "  session_id, name, status, duration_ms, bytes, value, error, attrs)"
+    " SELECT nextval('monitoring.monitoring_events_seq'), s.id, s.ts, s.received_at, s.type,"
+    "  s.source, s.session_id, s.name, s.status, s.duration_ms, s.bytes, s.value, s.error,"
+    "  s.attrs"
+    " FROM (SELECT * FROM telltale_staging ORDER BY ord) s"
+    " ON CONFLICT (id) DO NOTHING RETURNING id, seq)"
+    " SELECT min(st.ord), ins.seq FROM ins JOIN telltale_staging st USING (id)"
+    " GROUP BY ins.seq";
+
+static int insert_staged(PGconn *conn, tt_event *const *events, size_t n, int64_t range[2],
+                         char *err)
+{
+    PGresult *res = PQexec(conn, INSERT_SQL);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        return pg_fail(conn, res, "insert", err);
+    }
+    range[0] = range[1] = 0;
+    for (int r = 0; r < PQntuples(res); r++) {
+        long long ord = atoll(PQgetvalue(res, r, 0));
+        long long seq = atoll(PQgetvalue(res, r, 1));
+        if (ord >= 0 && (size_t)ord < n) {
+            events[ord]->seq = seq;
+        }
+        range[0] = range[0] == 0 || seq < range[0] ? seq : range[0];
+        range[1] = seq > range[1] ? seq : range[1];
+    }
+    PQclear(res);
+    return 0;
+}
+
+static int notify(PGconn *conn, const int64_t range[2], char *err)
+{
+    if (range[1] == 0) {
+        return 0; /* every event was a duplicate: nothing new to tell */
+    }
+    char payload[48];
+    snprintf(payload, sizeof payload, "%lld-%lld", (long long)range[0], (long long)range[1]);
+    const char *params[] = {NOTIFY_CHANNEL, payload};
+    PGresult *res = PQexecParams(conn, "SELECT pg_notify($1, $2)", 2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        return pg_fail(conn, res, "notify", err);
+    }
+    PQclear(res);
+    return 0;
+}
+
+static int pg_insert_events(store *base, tt_event *const *events, size_t n, char *err)
+{
+    pg_store *s = (pg_store *)base;
+    int64_t range[2] = {0, 0};
+    for (size_t i = 0; i < n; i++) {
+        events[i]->seq = 0;
+    }
+    int rc = writer_ready(s, err);
+    if (rc != 0) {
+        return rc;
+    }
+    if ((rc = exec(s->writer, "BEGIN", err)) == 0 &&
+        (rc = copy_rows(s->writer, events, n, err)) == 0 &&
+        (rc = exec(s->writer, "SELECT pg_advisory_xact_lock(" SEQ_LOCK ")", err)) == 0 &&
+        (rc = insert_staged(s->writer, events, n, range, err)) == 0 &&
+        (rc = notify(s->writer, range, err)) == 0) {
+        rc = exec(s->writer, "COMMIT", err);
+    }
+    if (rc != 0) {
+        char ignored[TT_ERRLEN];
+        if (PQstatus(s->writer) != CONNECTION_OK || exec(s->writer, "ROLLBACK", ignored) != 0) {
+            PQfinish(s->writer); /* the next batch reconnects */
+            s->writer = NULL;
+        }
+        for (size_t i = 0; i < n; i++) {
+            events[i]->seq = 0;
+        }
+    }
+    return rc;
+}
+
+static int pg_delete_before(store *base, int64_t before_ms, uint32_t max_rows, uint64_t *deleted,
+                            char *err)
+{
+    pg_store *s = (pg_store *)base;
+    *deleted = 0;
+    int rc = writer_ready(s, err);
+    if (rc != 0) {
+        return rc;
+    }
+    char before[TIMEFMT_LEN], limit[16];
+    timefmt_format(before_ms, before);
+    snprintf(limit, sizeof limit, "%u", max_rows);
+    const char *params[] = {before, limit};
+    PGresult *res = PQexecParams(s->writer,
+                                 "DELETE FROM monitoring.monitoring_events WHERE seq IN (SELECT "
+                                 "seq FROM monitoring.monitoring_events WHERE ts < $1 LIMIT $2)",
+                                 2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        return pg_fail(s->writer, res, "delete", err);
+    }
+    *deleted = strtoull(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
+/* ---- reads ---- */
+
+static PGconn *reader_take(pg_store *s, char *err)
+{
+    PGconn *conn = NULL;
+    pthread_mutex_lock(&s->readers_lock);
+    if (s->nidle > 0) {
+        conn = s->idle[--s->nidle];
+    }
+    pthread_mutex_unlock(&s->readers_lock);
+    if (conn != NULL && PQstatus(conn) != CONNECTION_OK) {
+        PQfinish(conn); /* broke while idle (a server restart): start afresh */
+        conn = NULL;
+    }
+    if (conn == NULL && connect_to(s->url, &conn, err) != 0) {
+        return NULL;
+    }
+    return conn;
+}
+
+static void reader_give_back(pg_store *s, PGconn *conn)
+{
+    if (PQstatus(conn) == CONNECTION_OK) {
+        pthread_mutex_lock(&s->readers_lock);
+        if (s->nidle < READERS_MAX) {
+            s->idle[s->nidle++] = conn;
+            conn = NULL;
+        }
+        pthread_mutex_unlock(&s->readers_lock);
+    }
+    PQfinish(conn);
+}
+
+typedef struct query_params {
+    const char *values[12];
+    char bufs[12][TIMEFMT_LEN + 8];
+    int n;
+} query_params;
+
+/* Adds a parameter and returns its placeholder number. */
+static int param_text(query_params *p, const char *v)
+{
+    p->values[p->n] = v;
+    return ++p->n;
+}
+
+static int param_int(query_params *p, long long v)
+{
+    snprintf(p->bufs[p->n], sizeof p->bufs[p->n], "%lld", v);
+    return param_text(p, p->bufs[p->n]);
+}
+
+static int param_time(query_params *p, int64_t ms)
+{
+    timefmt_format(ms, p->bufs[p->n]);
+    return param_text(p, p->bufs[p->n]);
+}
+
+/* Builds the query for 'f' from fixed fragments; values travel as parameters, never as text
+ * in the SQL. */
+static void build_query(const event_filter *f, char *sql, size_t len, query_params *p)
+{
+    int w = snprintf(sql, len, "SELECT " EVENT_COLUMNS " FROM monitoring.monitoring_events "
+                               "WHERE true");
+    if (f->has_after) {
+        w += snprintf(sql + w, len - (size_t)w, " AND seq > $%d", param_int(p, f->after_seq));
+    }
+    if (f->has_since) {
+        w += snprintf(sql + w, len - (size_t)w, " AND ts >= $%d", param_time(p, f->since_ms));
+    }
+    if (f->has_until) {
+        w += snprintf(sql + w, len - (size_t)w, " AND ts < $%d", param_time(p, f->until_ms));
+    }
+    const struct {
+        const char *column, *value;
+    } texts[] = {{"type", f->type}, {"source", f->source}, {"session_id", f->session_id},
+                 {"status", f->status}};
+    for (size_t i = 0; i < 4; i++) {
+        if (texts[i].value != NULL) {
+            w += snprintf(sql + w, len - (size_t)w, " AND %s = $%d", texts[i].column,
+                          param_text(p, texts[i].value));
+        }
+    }
+    snprintf(sql + w, len - (size_t)w, " ORDER BY seq %s LIMIT $%d",
+             f->has_after ? "ASC" : "DESC", param_int(p, f->limit));
+}
+
+static const char *value_or_null(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+static void row_to_event(const PGresult *res, int r, tt_event *ev)
+{
+    *ev = (tt_event){0};
+    ev->seq = atoll(PQgetvalue(res, r, 0));
+    snprintf(ev->id, sizeof ev->id, "%s", PQgetvalue(res, r, 1));
+    ev->ts_ms = atoll(PQgetvalue(res, r, 2));
+    ev->received_ms = atoll(PQgetvalue(res, r, 3));
+    ev->type = value_or_null(res, r, 4);
+    ev->source = value_or_null(res, r, 5);
+    ev->session_id = value_or_null(res, r, 6);
+    ev->name = value_or_null(res, r, 7);
+    ev->status = value_or_null(res, r, 8);
+    if (!PQgetisnull(res, r, 9)) {
+        ev->duration_ms = strtod(PQgetvalue(res, r, 9), NULL);
+        ev->has |= EVENT_HAS_DURATION;
+    }
+    if (!PQgetisnull(res, r, 10)) {
+        ev->bytes = atoll(PQgetvalue(res, r, 10));
+        ev->has |= EVENT_HAS_BYTES;
+    }
+    if (!PQgetisnull(res, r, 11)) {
+        ev->value = strtod(PQgetvalue(res, r, 11), NULL);
+        ev->has |= EVENT_HAS_VALUE;
+    }
+    ev->error = value_or_null(res, r, 12);
+    ev->attrs = value_or_null(res, r, 13);
+}
+
+static int pg_query_events(store *base, const event_filter *f, store_row_fn fn, void *ctx,
+                           char *err)
+{
+    pg_store *s = (pg_store *)base;
+    PGconn *conn = reader_take(s, err);
+    if (conn == NULL) {
+        return TT_EUNAVAILABLE;
+    }
+    char sql[1024];
+    query_params p = {.n = 0};
+    build_query(f, sql, sizeof sql, &p);
+    PGresult *res = PQexecParams(conn, sql, p.n, NULL, p.values, NULL, NULL, 0);
+    int rc = 0;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = pg_fail(conn, res, "query", err);
+        res = NULL;
+    }
+    tt_event ev;
+    for (int r = 0; res != NULL && r < PQntuples(res); r++) {
+        row_to_event(res, r, &ev);
+        if (fn(&ev, ctx) != 0) {
+            break;
+        }
+    }
+    PQclear(res);
+    reader_give_back(s, conn);
+    return rc;
+}
+
+/* Runs a one-value query on a reader and returns it as an integer. */
+static int query_int(pg_store *s, const char *sql, int64_t *out, char *err)
+{
+    PGconn *conn = reader_take(s, err);
+    if (conn == NULL) {
+        return TT_EUNAVAILABLE;
+    }
+    PGresult *res = PQexec(conn, sql);
+    int rc = 0;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        rc = pg_fail(conn, res, "query", err);
+    } else {
+        *out = atoll(PQgetvalue(res, 0, 0));
+        PQclear(res);
+    }
+    reader_give_back(s, conn);
+    return rc;
+}
+
+static int pg_max_seq(store *base, int64_t *out, char *err)
+{
+    return query_int((pg_store *)base,
+                     "SELECT coalesce(max(seq), 0) FROM monitoring.monitoring_events", out, err);
+}
+
+static void pg_close(store *base)
+{
+    pg_store *s = (pg_store *)base;
+    PQfinish(s->writer);
+    for (int i = 0; i < s->nidle; i++) {
+        PQfinish(s->idle[i]);
+    }
+    pthread_mutex_destroy(&s->readers_lock);
+    free(s->url);
+    free(s);
+}
+
+static const store_ops pg_ops = {
+    .kind = "postgres",
+    .close = pg_close,
+    .insert_events = pg_insert_events,
+    .delete_before = pg_delete_before,
+    .query_events = pg_query_events,
+    .max_seq = pg_max_seq,
+};
+
+/* ---- schema ---- */
+
+static int newest_migration(void)
+{
+    return postgres_migrations[postgres_migrations_count - 1].version;
+}
+
+/* The schema version recorded in the database; 0 if telltale never migrated it. */
+static int schema_version(PGconn *conn, int *out, char *err)
+{
+    PGresult *res = PQexec(conn, "SELECT CASE WHEN to_regclass('monitoring.schema_migrations') "
+                                 "IS NULL THEN 0 ELSE (SELECT coalesce(max(version), 0) FROM "
+                                 "monitoring.schema_migrations) END");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        return pg_fail(conn, res, "reading the schema version", err);
+    }
+    *out = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+static int apply_migration(PGconn *conn, const migration *m, char *err)
+{
+    char version[16];
+    snprintf(version, sizeof version, "%d", m->version);
+    const char *params[] = {version, m->name};
+    int rc = exec(conn, "BEGIN", err);
+    if (rc == 0 && (rc = exec(conn, m->sql, err)) == 0) {
+        PGresult *res = PQexecParams(conn,
+                                     "INSERT INTO monitoring.schema_migrations (version, name) "
+                                     "VALUES ($1, $2)",
+                                     2, NULL, params, NULL, NULL, 0);
+        rc = PQresultStatus(res) == PGRES_COMMAND_OK ? (PQclear(res), 0)
+                                                      : pg_fail(conn, res, "recording", err);
+    }
+    if (rc == 0) {
+        rc = exec(conn, "COMMIT", err);
+    }
+    if (rc != 0) {
+        char ignored[TT_ERRLEN];
+        exec(conn, "ROLLBACK", ignored);
+        char detail[TT_ERRLEN];
+        snprintf(detail, sizeof detail, "%s", err);
+        tt_fail(err, rc, "migration %s failed: %s", m->name, detail);
+    }
+    return rc;
+}
+
+static int migrate_locked(PGconn *conn, int *version, char *err)
+{
+    int rc = exec(conn,
+                  "CREATE SCHEMA IF NOT EXISTS monitoring; "
+                  "CREATE TABLE IF NOT EXISTS monitoring.schema_migrations (version integer "
+                  "PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+                  err);
+    if (rc != 0 || (rc = schema_version(conn, version, err)) != 0) {
+        return rc;
+    }
+    if (*version > newest_migration()) {
+        return tt_fail(err, TT_ESCHEMA,
+                       "the database is at schema version %d, newer than this telltale knows "
+                       "(%d): use a newer telltale",
+                       *version, newest_migration());
+    }
+    for (size_t i = 0; i < postgres_migrations_count && rc == 0; i++) {
+        if (postgres_migrations[i].version > *version &&
+            (rc = apply_migration(conn, &postgres_migrations[i], err)) == 0) {
+            *version = postgres_migrations[i].version;
+        }
+    }
+    return rc;
+}
+
+int store_pg_migrate(const char *url, int *version, char *err)
+{
+    PGconn *conn;
+    int rc = connect_to(url, &conn, err);
+    if (rc != 0) {
+        return rc;
+    }
+    /* Two instances migrating at once take turns: the second finds nothing left to do. */
+    if ((rc = exec(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK ")", err)) == 0) {
+        rc = migrate_locked(conn, version, err);
+        char ignored[TT_ERRLEN];
+        exec(conn, "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")", ignored);
+    }
+    PQfinish(conn);
+    return rc;
+}
+
+int store_pg_open(const char *url, store **out, char *err)
+{
+    pg_store *s = calloc(1, sizeof *s);
+    if (s == NULL || (s->url = strdup(url)) == NULL) {
+        free(s);
+        return tt_fail(err, TT_ENOMEM, "out of memory");
+    }
+    s->base.ops = &pg_ops;
+    pthread_mutex_init(&s->readers_lock, NULL);
+    int rc = writer_ready(s, err);
+    if (rc == 0 && (rc = schema_version(s->writer, &s->base.schema_version, err)) == 0) {
+        int v = s->base.schema_version, want = newest_migration();
+        if (v < want) {
+            rc = tt_fail(err, TT_ESCHEMA,
+                         "the PostgreSQL schema is at version %d; this telltale needs %d: run "
+                         "'telltale migrate' with the same --store first",
+                         v, want);
+        } else if (v > want) {
+            rc = tt_fail(err, TT_ESCHEMA,
+                         "the PostgreSQL schema is at version %d, newer than this telltale "
+                         "knows (%d): use a newer telltale",
+                         v, want);
+        }
+    }
+    if (rc != 0) {
+        pg_close(&s->base);
+        return rc;
+    }
+    *out = &s->base;
+    return 0;
+}
