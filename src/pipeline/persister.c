@@ -9,7 +9,6 @@
 #include <string.h>
 
 #define IDLE_POLL_MS 1000
-#define PAUSE_MS 1 /* a gap in the stream of jobs that closes a batch early */
 #define RETENTION_EVERY_MS 60000
 #define RETENTION_CHUNK 10000
 
@@ -32,11 +31,8 @@ struct persister {
     uint64_t next_retention_ms;
 };
 
-/* Takes more jobs after 'first' until the batch is full, its flush time is up, or the stream
- * of jobs pauses for PAUSE_MS. Waiting out all of flush_ms only pays while producers keep
- * coming; once they pause, more waiting only adds latency. (Measured with bench/ingest, 8
- * connections of 100-event POSTs: end to end rose from 0.36 to 0.6-0.7 of the raw limit.)
- * Returns the list's event count; *last is its tail. */
+/* Takes more jobs after 'first' until the batch is full or its flush time is up. Returns the
+ * list's event count; *last is its tail. */
 static size_t gather(persister *p, ingest_job *first, ingest_job **last)
 {
     size_t count = first->batch.count;
@@ -45,7 +41,6 @@ static size_t gather(persister *p, ingest_job *first, ingest_job **last)
     while (count < p->opts.batch_size) {
         uint64_t now = clock_mono_ms();
         int wait = now < deadline ? (int)(deadline - now) : 0;
-        wait = wait < PAUSE_MS ? wait : PAUSE_MS;
         ingest_job *next = queue_pop(p->q, wait);
         if (next == NULL) {
             break;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after } from 'node:test';
 import path from 'node:path';
-import { BIN, Daemon, allEvents, api, makeTmpDir, test, uid, withTimeout } from './lib/daemon.mjs';
+import { BIN, Daemon, STORE_KIND, allEvents, api, makeTmpDir, test, uid, withTimeout } from './lib/daemon.mjs';
 import { WsClient } from './lib/wsclient.mjs';
 
 // Runs the binary to completion: {code, stdout, stderr}.
@@ -167,7 +167,7 @@ test('/ready, /health, /api/v1/status and /metrics describe the daemon', async (
       status = (await api(d, 'GET', '/api/v1/status')).json;
     } while (status.persister.events_stored === 0 && Date.now() < deadline);
   })();
-  assert.equal(status.store.kind, 'sqlite');
+  assert.equal(status.store.kind, STORE_KIND);
   assert.ok(status.persister.events_stored > 0, 'the demo traffic was stored');
   assert.equal(status.websocket.clients, 1);
   const metrics = await api(d, 'GET', '/metrics');

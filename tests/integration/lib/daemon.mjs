@@ -7,7 +7,7 @@
 // listens) for a condition with a deadline and fails naming what it waited for.
 
 import { test as nodeTest } from 'node:test';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,6 +15,52 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const BIN = process.env.TELLTALE_BIN || path.join(REPO, 'build', 'telltale');
+
+// Which store the suite runs against: SQLite (a temporary file per daemon) by default, or
+// PostgreSQL when TELLTALE_TEST_STORE=postgres, with TT_PG_URL naming a server on which each
+// daemon gets a fresh database, migrated with `telltale migrate` (see scripts/pg-server).
+export const STORE_KIND = process.env.TELLTALE_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
+const PG_URL = process.env.TT_PG_URL;
+if (STORE_KIND === 'postgres' && !PG_URL) {
+  throw new Error('TELLTALE_TEST_STORE=postgres needs TT_PG_URL (eval "$(scripts/pg-server start)")');
+}
+const pgDatabases = new Set();
+let pgDatabaseCount = 0;
+
+// A new, migrated database on the test server; returns its URL.
+async function createPgDatabase() {
+  const { default: pg } = await import('pg');
+  pgDatabaseCount += 1; // taken before any await, so concurrent starts never share a name
+  const name = `tt_${process.pid}_${Date.now().toString(36)}_${pgDatabaseCount}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  pgDatabases.add(name);
+  const url = new URL(PG_URL);
+  url.pathname = `/${name}`;
+  const migrate = spawnSync(BIN, ['migrate', '--store', url.href], { encoding: 'utf8' });
+  if (migrate.status !== 0) {
+    throw new Error(`telltale migrate failed (${migrate.status}): ${migrate.stderr}`);
+  }
+  return url.href;
+}
+
+async function dropPgDatabase(url) {
+  const { default: pg } = await import('pg');
+  const name = new URL(url).pathname.slice(1);
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+  pgDatabases.delete(name);
+}
 
 // Sanitizer builds start and stop more slowly: every deadline here is generous, and none of
 // them is an assertion about speed.
@@ -101,6 +147,8 @@ export class Daemon {
     d.label = label;
     d.dir = db === undefined ? makeTmpDir() : null; // removed by cleanup()
     d.db = db ?? path.join(d.dir, 'events.db');
+    d.store = STORE_KIND === 'postgres' && db === undefined ? await createPgDatabase()
+                                                           : `sqlite:${d.db}`;
     d.args = args;
     d.env = env;
     await d.#spawn();
@@ -148,7 +196,7 @@ export class Daemon {
   }
 
   async #spawn() {
-    const argv = ['serve', '--listen', '127.0.0.1:0', '--store', `sqlite:${this.db}`, ...this.args];
+    const argv = ['serve', '--listen', '127.0.0.1:0', '--store', this.store, ...this.args];
     const child = spawn(BIN, argv, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...this.env },
@@ -248,6 +296,9 @@ export class Daemon {
     }
     if (this.dir !== null) {
       removeTmpDir(this.dir);
+    }
+    if (this.store.startsWith('postgres')) {
+      await dropPgDatabase(this.store).catch(() => {});
     }
   }
 
