@@ -13,12 +13,13 @@ FUZZ_SECS ?= 30
 NODE_TEST := node --test --test-concurrency=1
 
 .PHONY: run test setup setup-test build build-asan build-fuzz unit unit-asan integration \
-        integration-asan e2e fuzz bench clean
+        integration-asan postgres postgres-asan e2e fuzz bench clean
 
 run: setup build
 	./$(BUILD)/telltale serve --demo
 
-test: setup-test build build-asan build-fuzz unit unit-asan integration integration-asan e2e fuzz
+test: setup-test build build-asan build-fuzz unit unit-asan integration integration-asan \
+      postgres postgres-asan e2e fuzz
 	@echo "make test: every suite passed"
 
 setup:
@@ -50,6 +51,16 @@ integration:
 
 integration-asan:
 	TELLTALE_BIN=$(CURDIR)/$(ASAN)/telltale $(NODE_TEST) tests/integration/
+
+# Against a throwaway PostgreSQL: the whole integration suite again, then the PostgreSQL-only
+# suites (schema, row-level security, dead letter queue functions, several instances).
+PG_SUITES = TELLTALE_TEST_STORE=postgres $(NODE_TEST) tests/integration/ && $(NODE_TEST) tests/pg/
+
+postgres:
+	scripts/with-pg sh -c '$(PG_SUITES)'
+
+postgres-asan:
+	TELLTALE_BIN=$(CURDIR)/$(ASAN)/telltale scripts/with-pg sh -c '$(PG_SUITES)'
 
 e2e:
 	$(NODE_TEST) tests/e2e/

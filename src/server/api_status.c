@@ -51,6 +51,28 @@ static void add_persister(cJSON *root, server *srv)
     cJSON_AddNumberToObject(p, "commit_p99_ms", histogram_quantile(&st.commit_seconds, 0.99) * 1e3);
 }
 
+/* Where this instance learns of commits: the store's feed (PostgreSQL: every instance's), or,
+ * for SQLite, its own persister. */
+static void add_change_feed(cJSON *root, server *srv)
+{
+    cJSON *cf = cJSON_AddObjectToObject(root, "change_feed");
+    change_feed_stats st = {0};
+    if (srv->feed != NULL) {
+        change_feed_get_stats(srv->feed, &st);
+    }
+    if (!st.available) {
+        cJSON_AddStringToObject(cf, "kind", "in-process");
+        cJSON_AddBoolToObject(cf, "connected", true);
+        cJSON_AddNumberToObject(cf, "last_seq", (double)srv->last_seq);
+        return;
+    }
+    cJSON_AddStringToObject(cf, "kind", "listen-notify");
+    cJSON_AddBoolToObject(cf, "connected", st.connected);
+    cJSON_AddNumberToObject(cf, "last_seq", (double)st.last_seq);
+    cJSON_AddNumberToObject(cf, "notifications", (double)st.notifications);
+    cJSON_AddNumberToObject(cf, "reconnects", (double)st.reconnects);
+}
+
 void api_status(server *srv, http_req *r)
 {
     cJSON *root = cJSON_CreateObject();
@@ -76,6 +98,7 @@ void api_status(server *srv, http_req *r)
     cJSON_AddNumberToObject(in, "requests_too_large", (double)c->requests_too_large);
     cJSON_AddNumberToObject(in, "requests_overloaded", (double)c->requests_overloaded);
     cJSON_AddNumberToObject(in, "requests_failed", (double)c->requests_failed);
+    add_change_feed(root, srv);
     cJSON *ws = cJSON_AddObjectToObject(root, "websocket");
     cJSON_AddNumberToObject(ws, "clients", (double)srv->nclients);
     cJSON_AddNumberToObject(ws, "slow_dropped", (double)c->ws_slow_dropped);

@@ -354,6 +354,10 @@ int server_start(uv_loop_t *loop, const tt_config *cfg, store *st, job_queue *q,
         *out = srv; /* the caller tears it down with server_stop() and server_free() */
         return rc;
     }
+    if ((rc = change_feed_start(loop, st, &srv->feed)) != 0) {
+        *out = srv;
+        return tt_fail(err, rc, "cannot start the change feed: %s", tt_strerror(rc));
+    }
     uv_timer_init(loop, &srv->tick);
     srv->tick.data = srv;
     srv->tick_open = true;
@@ -390,6 +394,8 @@ void server_close_clients(server *srv)
 void server_stop(server *srv)
 {
     srv->stopping = true;
+    change_feed_stop(srv->feed);
+    srv->feed = NULL;
     if (srv->tick_open) {
         uv_close((uv_handle_t *)&srv->tick, NULL);
         srv->tick_open = false;

@@ -6,6 +6,7 @@
 #include "server/server.h"
 
 #include "core/uuid7.h"
+#include "server/change_feed.h"
 
 #include <pthread.h>
 #include <uv.h> /* before libwebsockets.h, which declares its libuv glue only after it */
@@ -45,7 +46,8 @@ struct server {
     int64_t last_seq; /* highest seq broadcast to /ws */
     uuid7_gen ids;
     server_counters counters;
-    uv_timer_t tick; /* once a second: stats to clients, rates */
+    change_feed *feed; /* every instance's commits, where the store has a feed */
+    uv_timer_t tick;   /* once a second: stats to clients, rates */
     bool tick_open;
     double events_per_s;
     uint64_t accepted_at_last_tick;

@@ -71,3 +71,33 @@ int store_max_seq(store *st, int64_t *out, char err[TT_ERRLEN])
 {
     return st->ops->max_seq(st, out, err);
 }
+
+bool store_has_feed(const store *st)
+{
+    return st->ops->feed_open != NULL;
+}
+
+int store_feed_open(store *st, store_feed **out, char err[TT_ERRLEN])
+{
+    *out = NULL;
+    if (st->ops->feed_open == NULL) {
+        return tt_fail(err, TT_ENOTFOUND, "the %s store has no change feed", st->ops->kind);
+    }
+    return st->ops->feed_open(st, out, err);
+}
+
+/* Only PostgreSQL has feeds today; the day another engine does, these dispatch on it. */
+void store_feed_close(store_feed *f)
+{
+    store_pg_feed_close(f);
+}
+
+int store_feed_fd(const store_feed *f)
+{
+    return store_pg_feed_fd(f);
+}
+
+int store_feed_read(store_feed *f, store_feed_fn fn, void *ctx, char err[TT_ERRLEN])
+{
+    return store_pg_feed_read(f, fn, ctx, err);
+}

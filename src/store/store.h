@@ -73,4 +73,29 @@ int store_query_events(store *st, const event_filter *f, store_row_fn fn, void *
 /* The highest committed seq (0 when empty). Any thread. */
 int store_max_seq(store *st, int64_t *out, char err[TT_ERRLEN]);
 
+/* ---- the change feed ----
+ *
+ * Every instance's commits, as seq ranges, from the database itself (PostgreSQL
+ * LISTEN/NOTIFY): how an instance learns of events another instance stored. It runs on its
+ * own connection, meant to be polled by an event loop: wait for store_feed_fd() to become
+ * readable, then call store_feed_read(). Notifications are not durable, so after (re)opening
+ * a feed, read the store itself (store_max_seq) for what may have been missed. One thread at
+ * a time per feed. */
+typedef struct store_feed store_feed;
+
+/* Called for each commit heard of: seqs first..last were committed (by any instance). */
+typedef void (*store_feed_fn)(int64_t first, int64_t last, void *ctx);
+
+/* True if the engine has a change feed (PostgreSQL); answered without any I/O. */
+bool store_has_feed(const store *st);
+
+/* Opens the feed. Returns TT_ENOTFOUND for an engine without one (SQLite: one process owns
+ * the file, so its own commits are all there is), TT_EUNAVAILABLE when it cannot connect. */
+int store_feed_open(store *st, store_feed **out, char err[TT_ERRLEN]);
+void store_feed_close(store_feed *f); /* NULL is a no-op */
+int store_feed_fd(const store_feed *f);
+/* Consumes what has arrived, without blocking, calling 'fn' per commit. Returns 0, or
+ * TT_EUNAVAILABLE once the connection is lost (close the feed and open a new one later). */
+int store_feed_read(store_feed *f, store_feed_fn fn, void *ctx, char err[TT_ERRLEN]);
+
 #endif

@@ -97,13 +97,21 @@ static void ignore_notice(void *arg, const char *message)
 
 static int connect_to(const char *url, PGconn **out, char *err)
 {
-    const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
-    const char *values[] = {url, "telltale", "10", NULL};
+    /* Defaults first, so that the URL's own parameters win. TCP keepalives notice a server
+     * that vanished without closing (in about 25 s). */
+    const char *keys[] = {"application_name",
+                          "connect_timeout",
+                          "keepalives_idle",
+                          "keepalives_interval",
+                          "keepalives_count",
+                          "dbname",
+                          NULL};
+    const char *values[] = {"telltale", "10", "10", "5", "3", url, NULL};
     PGconn *conn = PQconnectdbParams(keys, values, 1);
     if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
         const char *msg = conn != NULL ? PQerrorMessage(conn) : "out of memory";
-        tt_fail(err, TT_EUNAVAILABLE, "cannot connect to PostgreSQL: %.*s",
-                (int)strcspn(msg, "\n"), msg);
+        tt_fail(err, TT_EUNAVAILABLE, "cannot connect to PostgreSQL: %.*s", (int)strcspn(msg, "\n"),
+                msg);
         PQfinish(conn);
         return TT_EUNAVAILABLE;
     }
@@ -196,8 +204,11 @@ static void put_text(copybuf *b, const char *s)
     }
     const char *run = s;
     for (const char *p = s; *p != '\0'; p++) {
-        const char *esc = *p == '\\' ? "\\\\" : *p == '\n' ? "\\n" : *p == '\r' ? "\\r"
-                                               : *p == '\t' ? "\\t" : NULL;
+        const char *esc = *p == '\\'   ? "\\\\"
+                          : *p == '\n' ? "\\n"
+                          : *p == '\r' ? "\\r"
+                          : *p == '\t' ? "\\t"
+                                       : NULL;
         if (esc != NULL) {
             put(b, run, (size_t)(p - run));
             put(b, esc, 2);
@@ -448,8 +459,9 @@ static int param_time(query_params *p, int64_t ms)
  * in the SQL. */
 static void build_query(const event_filter *f, char *sql, size_t len, query_params *p)
 {
-    int w = snprintf(sql, len, "SELECT " EVENT_COLUMNS " FROM monitoring.monitoring_events "
-                               "WHERE true");
+    int w = snprintf(sql, len,
+                     "SELECT " EVENT_COLUMNS " FROM monitoring.monitoring_events "
+                     "WHERE true");
     if (f->has_after) {
         w += snprintf(sql + w, len - (size_t)w, " AND seq > $%d", param_int(p, f->after_seq));
     }
@@ -461,7 +473,9 @@ static void build_query(const event_filter *f, char *sql, size_t len, query_para
     }
     const struct {
         const char *column, *value;
-    } texts[] = {{"type", f->type}, {"source", f->source}, {"session_id", f->session_id},
+    } texts[] = {{"type", f->type},
+                 {"source", f->source},
+                 {"session_id", f->session_id},
                  {"status", f->status}};
     for (size_t i = 0; i < 4; i++) {
         if (texts[i].value != NULL) {
@@ -469,8 +483,8 @@ static void build_query(const event_filter *f, char *sql, size_t len, query_para
                           param_text(p, texts[i].value));
         }
     }
-    snprintf(sql + w, len - (size_t)w, " ORDER BY seq %s LIMIT $%d",
-             f->has_after ? "ASC" : "DESC", param_int(p, f->limit));
+    snprintf(sql + w, len - (size_t)w, " ORDER BY seq %s LIMIT $%d", f->has_after ? "ASC" : "DESC",
+             param_int(p, f->limit));
 }
 
 static const char *value_or_null(const PGresult *res, int row, int col)
@@ -572,6 +586,61 @@ static void pg_close(store *base)
     free(s);
 }
 
+/* ---- the change feed ---- */
+
+struct store_feed {
+    PGconn *conn;
+};
+
+static int pg_feed_open(store *base, store_feed **out, char *err)
+{
+    pg_store *s = (pg_store *)base;
+    store_feed *f = calloc(1, sizeof *f);
+    if (f == NULL) {
+        return tt_fail(err, TT_ENOMEM, "out of memory");
+    }
+    int rc = connect_to(s->url, &f->conn, err);
+    if (rc == 0 && (rc = exec(f->conn, "LISTEN " NOTIFY_CHANNEL, err)) == 0 &&
+        PQsetnonblocking(f->conn, 1) != 0) {
+        rc = pg_fail(f->conn, NULL, "setting the feed non-blocking", err);
+    }
+    if (rc != 0) {
+        store_pg_feed_close(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+void store_pg_feed_close(store_feed *f)
+{
+    if (f != NULL) {
+        PQfinish(f->conn);
+        free(f);
+    }
+}
+
+int store_pg_feed_fd(const store_feed *f)
+{
+    return PQsocket(f->conn);
+}
+
+int store_pg_feed_read(store_feed *f, store_feed_fn fn, void *ctx, char *err)
+{
+    if (PQconsumeInput(f->conn) == 0 || PQstatus(f->conn) != CONNECTION_OK) {
+        return pg_fail(f->conn, NULL, "change feed", err);
+    }
+    PGnotify *n;
+    while ((n = PQnotifies(f->conn)) != NULL) {
+        long long first = 0, last = 0;
+        if (sscanf(n->extra, "%lld-%lld", &first, &last) == 2 && first > 0 && last >= first) {
+            fn(first, last, ctx);
+        }
+        PQfreemem(n);
+    }
+    return 0;
+}
+
 static const store_ops pg_ops = {
     .kind = "postgres",
     .close = pg_close,
@@ -579,6 +648,7 @@ static const store_ops pg_ops = {
     .delete_before = pg_delete_before,
     .query_events = pg_query_events,
     .max_seq = pg_max_seq,
+    .feed_open = pg_feed_open,
 };
 
 /* ---- schema ---- */
@@ -614,7 +684,7 @@ static int apply_migration(PGconn *conn, const migration *m, char *err)
                                      "VALUES ($1, $2)",
                                      2, NULL, params, NULL, NULL, 0);
         rc = PQresultStatus(res) == PGRES_COMMAND_OK ? (PQclear(res), 0)
-                                                      : pg_fail(conn, res, "recording", err);
+                                                     : pg_fail(conn, res, "recording", err);
     }
     if (rc == 0) {
         rc = exec(conn, "COMMIT", err);

@@ -19,6 +19,7 @@ export const BIN = process.env.TELLTALE_BIN || path.join(REPO, 'build', 'telltal
 // Which store the suite runs against: SQLite (a temporary file per daemon) by default, or
 // PostgreSQL when TELLTALE_TEST_STORE=postgres, with TT_PG_URL naming a server on which each
 // daemon gets a fresh database, migrated with `telltale migrate` (see scripts/pg-server).
+export { createPgDatabase };
 export const STORE_KIND = process.env.TELLTALE_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
 const PG_URL = process.env.TT_PG_URL;
 if (STORE_KIND === 'postgres' && !PG_URL) {
@@ -142,13 +143,15 @@ export class Daemon {
 
   // Starts the daemon. opts.db: the SQLite file (default: a new one in a new temporary
   // directory); opts.args: more command-line flags; opts.env: more environment.
-  static async start({ db, args = [], env = {}, label = 'telltale' } = {}) {
+  // opts.store: a store URL to use as it is (e.g. a PostgreSQL database another daemon uses).
+  static async start({ db, store, args = [], env = {}, label = 'telltale' } = {}) {
     const d = new Daemon();
     d.label = label;
     d.dir = db === undefined ? makeTmpDir() : null; // removed by cleanup()
     d.db = db ?? path.join(d.dir, 'events.db');
-    d.store = STORE_KIND === 'postgres' && db === undefined ? await createPgDatabase()
-                                                           : `sqlite:${d.db}`;
+    d.ownsStore = store === undefined;
+    d.store = store ?? (STORE_KIND === 'postgres' && db === undefined ? await createPgDatabase()
+                                                                     : `sqlite:${d.db}`);
     d.args = args;
     d.env = env;
     await d.#spawn();
@@ -297,7 +300,7 @@ export class Daemon {
     if (this.dir !== null) {
       removeTmpDir(this.dir);
     }
-    if (this.store.startsWith('postgres')) {
+    if (this.ownsStore && this.store.startsWith('postgres')) {
       await dropPgDatabase(this.store).catch(() => {});
     }
   }

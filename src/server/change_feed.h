@@ -1,0 +1,33 @@
+/* change_feed.h -- the store's change feed watched on the loop: how this instance hears of
+ * every instance's commits (PostgreSQL LISTEN/NOTIFY). Connecting and resynchronising run on
+ * libuv's thread pool, so a store that is down never blocks the loop; a lost connection is
+ * reopened with backoff. Loop thread only. */
+#ifndef TT_CHANGE_FEED_H
+#define TT_CHANGE_FEED_H
+
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct change_feed change_feed;
+
+typedef struct change_feed_stats {
+    bool available; /* the store has a feed at all */
+    bool connected;
+    int64_t last_seq;       /* the highest committed seq heard of, from any instance */
+    uint64_t notifications; /* commits heard of */
+    uint64_t reconnects;
+} change_feed_stats;
+
+/* Starts watching the feed of 'st' (which must outlive it). For a store without a feed it
+ * succeeds and stays idle, reporting available = false. */
+int change_feed_start(uv_loop_t *loop, store *st, change_feed **out);
+
+/* Stops watching; the memory goes once libuv has closed its handles. NULL is a no-op. */
+void change_feed_stop(change_feed *cf);
+
+void change_feed_get_stats(const change_feed *cf, change_feed_stats *out);
+
+#endif
