@@ -1,24 +1,30 @@
 /* ingest.c -- bench/ingest: how fast telltale acknowledges events end to end, against the raw
  * limit of its store measured in the same run.
  *
- *   bench_ingest [--events N] [--batch N] [--connections N] [--rounds N] [--bin PATH]
+ *   bench_ingest [--store postgres://...] [--events N] [--batch N] [--connections N]
+ *                [--rounds N] [--bin PATH]
  *
- * End to end: the real daemon (started here on a fresh SQLite file, port 0) and several
- * keep-alive connections posting batches of realistic ~200-byte events; a batch counts when
- * its 202 arrives, i.e. once it is committed (fsynced) in the store. Raw limit: the same
- * rows inserted with one prepared statement in one transaction into a fresh SQLite file with
- * the same schema, indexes and pragmas. Rounds alternate the two so both see the same noise;
- * the medians and their ratio are printed. A benchmark, not a test: nothing is asserted. */
+ * End to end: the real daemon (started here, port 0, on a fresh SQLite file or on the given
+ * PostgreSQL database, emptied before each round) and several keep-alive connections posting
+ * batches of realistic ~200-byte events; a batch counts when its 202 arrives, i.e. once it is
+ * committed in the store. Raw limit, same rows: for SQLite, one prepared statement in one
+ * transaction into a fresh file with the same schema, indexes and pragmas; for PostgreSQL,
+ * one COPY in one transaction into the same (migrated) table. Rounds alternate the two so
+ * both see the same noise; the medians and their ratio are printed. A benchmark, not a test:
+ * nothing is asserted. */
 #include "core/demo_gen.h"
 #include "core/event_json.h"
 #include "core/json_print.h"
 #include "core/uuid7.h"
 #include "store/migrations.h"
+#include "store/pg_copy.h"
+#include "store/store.h"
 #include "os/clock.h"
 #include "os/random.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <libpq-fe.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -34,6 +40,7 @@
 typedef struct opts {
     size_t events, batch, connections, rounds;
     const char *bin;
+    const char *pg_url; /* NULL: SQLite */
 } opts;
 
 typedef struct body {
@@ -157,9 +164,73 @@ static double raw_insert(const char *path, const event_batch *b)
     return (double)b->count / secs;
 }
 
+/* ---- the raw limit, PostgreSQL ---- */
+
+static void pg_exec_or_die(PGconn *c, const char *sql)
+{
+    PGresult *res = PQexec(c, sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "bench_ingest: postgres: %s: %s", sql, PQerrorMessage(c));
+        exit(1);
+    }
+    PQclear(res);
+}
+
+static PGconn *pg_connect_or_die(const char *url)
+{
+    PGconn *c = PQconnectdb(url);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "bench_ingest: %s", PQerrorMessage(c));
+        exit(1);
+    }
+    return c;
+}
+
+static void pg_empty(const char *url)
+{
+    PGconn *c = pg_connect_or_die(url);
+    pg_exec_or_die(c, "TRUNCATE monitoring.monitoring_events RESTART IDENTITY");
+    PQfinish(c);
+}
+
+/* The same rows (with fresh UUIDv7 ids, as the daemon would give them) in one COPY. */
+static double raw_copy(const char *url, const event_batch *b)
+{
+    pg_copy_buf rows = {0};
+    uuid7_gen ids = {0};
+    for (size_t i = 0; i < b->count; i++) {
+        tt_event ev = *b->events[i];
+        uuid7_next(&ids, clock_now_ms(), random_u64(), ev.id);
+        pg_copy_event(&rows, &ev, -1);
+    }
+    pg_empty(url);
+    PGconn *c = pg_connect_or_die(url);
+    uint64_t start = clock_mono_us();
+    pg_exec_or_die(c, "BEGIN");
+    PGresult *res = PQexec(c, "COPY monitoring.monitoring_events (" PG_COPY_COLUMNS ") FROM STDIN");
+    if (PQresultStatus(res) != PGRES_COPY_IN || PQputCopyData(c, rows.buf, (int)rows.len) != 1 ||
+        PQputCopyEnd(c, NULL) != 1) {
+        fprintf(stderr, "bench_ingest: COPY: %s", PQerrorMessage(c));
+        exit(1);
+    }
+    PQclear(res);
+    while ((res = PQgetResult(c)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            fprintf(stderr, "bench_ingest: COPY: %s", PQresultErrorMessage(res));
+            exit(1);
+        }
+        PQclear(res);
+    }
+    pg_exec_or_die(c, "COMMIT");
+    double secs = (double)(clock_mono_us() - start) / 1e6;
+    PQfinish(c);
+    free(rows.buf);
+    return (double)b->count / secs;
+}
+
 /* ---- end to end ---- */
 
-static pid_t start_daemon(const char *bin, const char *db, int *port)
+static pid_t start_daemon(const char *bin, const char *store_url, int *port)
 {
     int fds[2];
     if (pipe(fds) != 0) {
@@ -169,9 +240,7 @@ static pid_t start_daemon(const char *bin, const char *db, int *port)
     if (pid == 0) {
         dup2(fds[1], STDERR_FILENO);
         close(fds[0]);
-        char store[700];
-        snprintf(store, sizeof store, "sqlite:%s", db);
-        execl(bin, bin, "serve", "--listen", "127.0.0.1:0", "--store", store, "--log", "warn",
+        execl(bin, bin, "serve", "--listen", "127.0.0.1:0", "--store", store_url, "--log", "warn",
               (char *)NULL);
         _exit(127);
     }
@@ -274,12 +343,16 @@ static void *post_bodies(void *arg)
     return NULL;
 }
 
-static double end_to_end(const opts *o, const char *db, body *bodies, size_t nbodies,
+static double end_to_end(const opts *o, const char *store_url, body *bodies, size_t nbodies,
                          size_t *acked)
 {
     int port;
-    unlink(db);
-    pid_t pid = start_daemon(o->bin, db, &port);
+    if (o->pg_url != NULL) {
+        pg_empty(o->pg_url);
+    } else {
+        unlink(store_url + 7);
+    }
+    pid_t pid = start_daemon(o->bin, store_url, &port);
     worker *ws = calloc(o->connections, sizeof *ws);
     size_t per = nbodies / o->connections, extra = nbodies % o->connections, next = 0;
     uint64_t start = clock_mono_us();
@@ -329,9 +402,11 @@ static void parse_args(int argc, char **argv, opts *o)
             o->rounds = (size_t)atol(argv[i + 1]);
         } else if (strcmp(argv[i], "--bin") == 0) {
             o->bin = argv[i + 1];
+        } else if (strcmp(argv[i], "--store") == 0 && strncmp(argv[i + 1], "postgres", 8) == 0) {
+            o->pg_url = argv[i + 1];
         } else {
-            fprintf(stderr, "usage: bench_ingest [--events N] [--batch N] [--connections N] "
-                            "[--rounds N] [--bin PATH]\n");
+            fprintf(stderr, "usage: bench_ingest [--store postgres://...] [--events N] "
+                            "[--batch N] [--connections N] [--rounds N] [--bin PATH]\n");
             exit(2);
         }
     }
@@ -353,38 +428,48 @@ int main(int argc, char **argv)
         die("mkdtemp");
     }
     snprintf(raw_db, sizeof raw_db, "%s/raw.db", dir);
-    snprintf(e2e_db, sizeof e2e_db, "%s/e2e.db", dir);
+    snprintf(e2e_db, sizeof e2e_db, "sqlite:%s/e2e.db", dir);
+    const char *store_url = o.pg_url != NULL ? o.pg_url : e2e_db;
+    if (o.pg_url != NULL) {
+        char err[TT_ERRLEN];
+        int version;
+        if (store_migrate(o.pg_url, &version, err) != 0) {
+            fprintf(stderr, "bench_ingest: %s\n", err);
+            return 1;
+        }
+    }
     event_batch events = make_events(o.events);
     size_t nbodies;
     double avg;
     body *bodies = make_bodies(&events, o.batch, &nbodies, &avg);
-    printf("bench_ingest: %zu events (%.0f bytes each on average), %zu per POST, %zu "
+    printf("bench_ingest: %s, %zu events (%.0f bytes each on average), %zu per POST, %zu "
            "connections, %zu rounds\n",
-           o.events, avg, o.batch, o.connections, o.rounds);
+           o.pg_url != NULL ? "postgres" : "sqlite", o.events, avg, o.batch, o.connections,
+           o.rounds);
     double raw[32], e2e[32];
     for (size_t r = 0; r < o.rounds; r++) {
         size_t acked;
-        raw[r] = raw_insert(raw_db, &events);
-        e2e[r] = end_to_end(&o, e2e_db, bodies, nbodies, &acked);
+        raw[r] = o.pg_url != NULL ? raw_copy(o.pg_url, &events) : raw_insert(raw_db, &events);
+        e2e[r] = end_to_end(&o, store_url, bodies, nbodies, &acked);
         printf("  round %zu: raw %.0f events/s, end to end %.0f events/s (%zu of %zu POSTs "
                "acknowledged)\n",
                r + 1, raw[r], e2e[r], acked, nbodies);
     }
     double raw_med = median(raw, o.rounds), e2e_med = median(e2e, o.rounds);
-    printf("raw limit (one transaction, prepared statement): %.0f events/s\n", raw_med);
+    printf("raw limit (%s): %.0f events/s\n",
+           o.pg_url != NULL ? "one COPY in one transaction" : "one transaction, prepared statement",
+           raw_med);
     printf("end to end (HTTP, validation, group commit, fsync): %.0f events/s\n", e2e_med);
     printf("ratio end to end / raw: %.3f\n", e2e_med / raw_med);
-    unlink(raw_db);
-    unlink(e2e_db);
-    char side[700];
-    snprintf(side, sizeof side, "%s-wal", e2e_db);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", e2e_db);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-wal", raw_db);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", raw_db);
-    unlink(side);
+    const char *files[] = {raw_db, e2e_db + 7};
+    for (size_t i = 0; i < 2; i++) {
+        char side[700];
+        unlink(files[i]);
+        snprintf(side, sizeof side, "%s-wal", files[i]);
+        unlink(side);
+        snprintf(side, sizeof side, "%s-shm", files[i]);
+        unlink(side);
+    }
     rmdir(dir);
     return 0;
 }

@@ -20,10 +20,10 @@
 
 #include "core/timefmt.h"
 #include "store/migrations.h"
+#include "store/pg_copy.h"
 
 #include <libpq-fe.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,116 +152,11 @@ static int writer_ready(pg_store *s, char *err)
     return 0;
 }
 
-/* ---- COPY text format ---- */
-
-typedef struct copybuf {
-    char *buf;
-    size_t len, cap;
-    bool oom;
-} copybuf;
-
-static void put(copybuf *b, const char *s, size_t n)
-{
-    if (b->oom) {
-        return;
-    }
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 65536;
-        while (cap < b->len + n) {
-            cap *= 2;
-        }
-        char *grown = realloc(b->buf, cap);
-        if (grown == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->buf = grown;
-        b->cap = cap;
-    }
-    memcpy(b->buf + b->len, s, n);
-    b->len += n;
-}
-
-static void putf(copybuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void putf(copybuf *b, const char *fmt, ...)
-{
-    char tmp[64];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    put(b, tmp, (size_t)n);
-}
-
-/* A text column: backslash, newline, carriage return and tab escaped; NULL as \N. */
-static void put_text(copybuf *b, const char *s)
-{
-    put(b, "\t", 1);
-    if (s == NULL) {
-        put(b, "\\N", 2);
-        return;
-    }
-    const char *run = s;
-    for (const char *p = s; *p != '\0'; p++) {
-        const char *esc = *p == '\\'   ? "\\\\"
-                          : *p == '\n' ? "\\n"
-                          : *p == '\r' ? "\\r"
-                          : *p == '\t' ? "\\t"
-                                       : NULL;
-        if (esc != NULL) {
-            put(b, run, (size_t)(p - run));
-            put(b, esc, 2);
-            run = p + 1;
-        }
-    }
-    put(b, run, strlen(run));
-}
-
-static void put_time(copybuf *b, int64_t ms)
-{
-    char t[TIMEFMT_LEN];
-    timefmt_format(ms, t);
-    put_text(b, t);
-}
-
-static void put_double(copybuf *b, bool present, double v)
-{
-    if (!present) {
-        put(b, "\t\\N", 3);
-        return;
-    }
-    putf(b, "\t%.17g", v);
-}
-
-static void put_row(copybuf *b, size_t ord, const tt_event *ev)
-{
-    putf(b, "%zu", ord);
-    put_text(b, ev->id);
-    put_time(b, ev->ts_ms);
-    put_time(b, ev->received_ms);
-    put_text(b, ev->type);
-    put_text(b, ev->source);
-    put_text(b, ev->session_id);
-    put_text(b, ev->name);
-    put_text(b, ev->status);
-    put_double(b, ev->has & EVENT_HAS_DURATION, ev->duration_ms);
-    if (ev->has & EVENT_HAS_BYTES) {
-        putf(b, "\t%lld", (long long)ev->bytes);
-    } else {
-        put(b, "\t\\N", 3);
-    }
-    put_double(b, ev->has & EVENT_HAS_VALUE, ev->value);
-    put_text(b, ev->error);
-    put_text(b, ev->attrs);
-    put(b, "\n", 1);
-}
-
 static int copy_rows(PGconn *conn, tt_event *const *events, size_t n, char *err)
 {
-    copybuf b = {0};
+    pg_copy_buf b = {0};
     for (size_t i = 0; i < n; i++) {
-        put_row(&b, i, events[i]);
+        pg_copy_event(&b, events[i], (long long)i);
     }
     if (b.oom) {
         free(b.buf);
