@@ -9,17 +9,25 @@
 --
 -- The roles are created only where they do not exist: on Supabase they do, with their own
 -- attributes (service_role bypasses RLS there; here it gets explicit policies as well).
+-- Roles belong to the whole cluster while telltale's migration lock is per database, so a
+-- migration of another database may create a role between our check and our CREATE: that
+-- race ends in duplicate_object, or unique_violation if we waited on its transaction.
 DO $$
+DECLARE
+    r record;
 BEGIN
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'anon') THEN
-        CREATE ROLE anon NOLOGIN NOINHERIT;
-    END IF;
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated') THEN
-        CREATE ROLE authenticated NOLOGIN NOINHERIT;
-    END IF;
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'service_role') THEN
-        CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
-    END IF;
+    FOR r IN SELECT * FROM (VALUES ('anon', 'NOLOGIN NOINHERIT'),
+                                   ('authenticated', 'NOLOGIN NOINHERIT'),
+                                   ('service_role', 'NOLOGIN NOINHERIT BYPASSRLS')) AS v(name, attrs)
+    LOOP
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r.name) THEN
+            BEGIN
+                EXECUTE format('CREATE ROLE %I %s', r.name, r.attrs);
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                NULL; /* created meanwhile by another database's migration: just as good */
+            END;
+        END IF;
+    END LOOP;
 END
 $$;
 
@@ -36,8 +44,11 @@ REVOKE ALL ON ALL TABLES IN SCHEMA monitoring FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA monitoring FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA monitoring FROM PUBLIC;
 GRANT USAGE ON SCHEMA monitoring TO anon, authenticated, service_role;
--- Functions are executable by PUBLIC by default: not those that later migrations add here.
-ALTER DEFAULT PRIVILEGES IN SCHEMA monitoring REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+-- PostgreSQL makes every new function executable by PUBLIC, and a per-schema default
+-- privilege cannot take that back (only a database-wide one could, which on a shared database
+-- such as Supabase's would reach far beyond telltale). So the rule is: a migration that adds
+-- a function to monitoring revokes PUBLIC's EXECUTE on it itself; tests/pg checks that no
+-- function here is executable by PUBLIC.
 
 GRANT ALL ON ALL TABLES IN SCHEMA monitoring TO service_role;
 GRANT ALL ON ALL SEQUENCES IN SCHEMA monitoring TO service_role;

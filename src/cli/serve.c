@@ -198,12 +198,17 @@ int cli_serve(int argc, char **argv)
     log_setup(d.cfg.log_level, d.cfg.log_format);
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&d.loop);
+    /* Watch the signals before anything can announce itself: a SIGTERM that arrives right after
+     * "listening on" must find the handler (libuv delivers it once uv_run starts). */
+    watch_signals(&d);
     if (start(&d) != 0) {
         demo_stop(d.demo);
+        uv_close((uv_handle_t *)&d.sigint, NULL);
+        uv_close((uv_handle_t *)&d.sigterm, NULL);
+        uv_close((uv_handle_t *)&d.shutdown_timer, NULL);
         finish(&d);
         return 1;
     }
-    watch_signals(&d);
     uv_run(&d.loop, UV_RUN_DEFAULT);
     finish(&d);
     log_info("stopped");

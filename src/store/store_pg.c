@@ -556,9 +556,19 @@ static int newest_migration(void)
 /* The schema version recorded in the database; 0 if telltale never migrated it. */
 static int schema_version(PGconn *conn, int *out, char *err)
 {
-    PGresult *res = PQexec(conn, "SELECT CASE WHEN to_regclass('monitoring.schema_migrations') "
-                                 "IS NULL THEN 0 ELSE (SELECT coalesce(max(version), 0) FROM "
-                                 "monitoring.schema_migrations) END");
+    /* Two queries: PostgreSQL resolves every table a statement names before running it, so
+     * one statement cannot ask "does the table exist, and if so what is in it". */
+    PGresult *res = PQexec(conn, "SELECT to_regclass('monitoring.schema_migrations') IS NOT NULL");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        return pg_fail(conn, res, "reading the schema version", err);
+    }
+    bool migrated = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    *out = 0;
+    if (!migrated) {
+        return 0;
+    }
+    res = PQexec(conn, "SELECT coalesce(max(version), 0) FROM monitoring.schema_migrations");
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         return pg_fail(conn, res, "reading the schema version", err);
     }

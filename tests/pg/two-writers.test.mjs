@@ -8,11 +8,14 @@
 // fails: checked by hand when it was written, with the lock removed.) Also: each instance
 // hears of the other's commits through the change feed (LISTEN/NOTIFY).
 //
-// Needs TT_PG_URL: the Makefile runs it under scripts/with-pg.
+// The server is $TT_PG_URL (scripts/with-pg), or one started for this file (lib/pg.mjs).
 
 import assert from 'node:assert/strict';
 import { after } from 'node:test';
-import { Daemon, api, createPgDatabase, test, uid, waitFor } from '../integration/lib/daemon.mjs';
+import { testServer } from './lib/pg.mjs';
+
+process.env.TT_PG_URL ??= testServer().url; // before the daemon helpers read it
+const { Daemon, api, createPgDatabase, test, uid, waitFor } = await import('../integration/lib/daemon.mjs');
 
 const daemons = [];
 after(async () => {
