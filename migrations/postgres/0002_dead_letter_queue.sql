@@ -16,7 +16,10 @@ CREATE TABLE monitoring.dead_letter_queue (
     last_retry_at    timestamptz,
     next_retry_at    timestamptz DEFAULT now(),
     recovered_at     timestamptz,
-    CONSTRAINT dead_letter_queue_retries_within_limit CHECK (retry_count <= max_retries)
+    CONSTRAINT dead_letter_queue_retries_within_limit CHECK (retry_count <= max_retries),
+    -- An unresolved item without a due time would never be claimed again.
+    CONSTRAINT dead_letter_queue_unresolved_is_due
+        CHECK (status NOT IN ('pending', 'retrying') OR next_retry_at IS NOT NULL)
 );
 
 CREATE INDEX dead_letter_queue_status ON monitoring.dead_letter_queue (status);
@@ -69,7 +72,7 @@ LANGUAGE sql VOLATILE AS $$
            last_retry_at = now(),
            status = CASE WHEN retry_count + 1 >= max_retries THEN 'failed' ELSE 'pending' END,
            next_retry_at = CASE WHEN retry_count + 1 >= max_retries THEN NULL
-                                ELSE p_next_retry_at END
+                                ELSE coalesce(p_next_retry_at, now()) END
      WHERE id = p_id AND status IN ('pending', 'retrying')
     RETURNING *;
 $$;

@@ -153,6 +153,15 @@ test('SIGTERM: readiness and ingest stop, WebSocket clients get 1001, exit 0', a
   await d.stop();
 });
 
+test('a SIGTERM the moment the daemon says it listens is still a graceful exit', async () => {
+  for (let i = 0; i < 5; i++) {
+    const d = await Daemon.start({ label: `early-term-${i}` });
+    daemons.push(d);
+    const result = await d.stop(); // SIGTERM right after "listening on"; asserts exit code 0
+    assert.equal(result.code, 0);
+  }
+});
+
 test('/ready, /health, /api/v1/status and /metrics describe the daemon', async () => {
   const d = await Daemon.start({ args: ['--demo'] });
   daemons.push(d);

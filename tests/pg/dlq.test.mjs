@@ -205,6 +205,14 @@ describe('dlq_increment_retry', () => {
     }
   });
 
+  test('without a next time, the retry is due at once rather than never', async () => {
+    const a = await add({ status: 'retrying', retry: 1, max: 5, last: '10 minutes' });
+    const [r] = await q('SELECT * FROM monitoring.dlq_increment_retry($1, NULL, NULL)', [a.id]);
+    assert.equal(r.status, 'pending');
+    assert.notEqual(r.next_retry_at, null);
+    assert.deepEqual(await claim(10), [a.id]);
+  });
+
   test('changes nothing on a resolved or unknown item', async () => {
     const done = [
       await add({ status: 'recovered', next: null }),

@@ -158,7 +158,8 @@ describe('check constraints are declared', () => {
       'attrs', 'bytes', 'duration_ms', 'error', 'id', 'name', 'session_id', 'source', 'status',
       'type',
     ],
-    dead_letter_queue: ['max_retries', 'max_retries,retry_count', 'retry_count', 'status'],
+    dead_letter_queue: ['max_retries', 'max_retries,retry_count', 'next_retry_at,status', 'retry_count',
+      'status'],
     feature_flags: ['description', 'key', 'rollout_percent', 'variant', 'version'],
     dashboard_state: ['client_id', 'key', 'version'],
     metrics_rollup: ['bytes', 'count', 'errors', 'latency_bounds_ms,latency_buckets', 'minute'],
@@ -234,6 +235,7 @@ const REJECTS = {
       { retry_count: 0, max_retries: 0 },
       { status: 'retrying' },
       { status: 'recovered' },
+      { status: 'failed', next_retry_at: null },
     ],
     bad: [
       { status: 'bogus' },
@@ -243,6 +245,8 @@ const REJECTS = {
       { retry_count: 1, max_retries: 0 },
       { retry_count: -1 },
       { max_retries: -1 },
+      { next_retry_at: null }, // unresolved and never due: it would be stuck for ever
+      { status: 'retrying', next_retry_at: null },
     ],
   },
   feature_flags: {
