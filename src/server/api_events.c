@@ -91,12 +91,6 @@ void api_events_post(server *srv, http_req *r)
 void api_events_answer(server *srv, ingest_job *job)
 {
     size_t n = job->batch.count;
-    if (job->result == 0) {
-        srv->counters.events_accepted += n;
-    } else {
-        srv->counters.events_rejected += n;
-        srv->counters.requests_failed++;
-    }
     http_req *r = http_find(srv, job->requester);
     if (r == NULL) {
         return; /* the client left; its events are stored all the same */

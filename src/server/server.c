@@ -111,21 +111,18 @@ static int established(server *srv, struct lws *wsi, conn_pss *pss)
 
 static void finish_job(server *srv, ingest_job *job)
 {
+    size_t n = job->batch.count;
+    if (job->result == 0) {
+        srv->counters.events_accepted += n;
+    } else {
+        srv->counters.events_rejected += n;
+        srv->counters.requests_failed += job->origin != JOB_DEMO;
+    }
     ws_broadcast_job(srv, job);
-    switch (job->origin) {
-    case JOB_HTTP:
+    if (job->origin == JOB_HTTP) {
         api_events_answer(srv, job);
-        break;
-    case JOB_WS:
+    } else if (job->origin == JOB_WS) {
         ws_answer_job(srv, job);
-        break;
-    case JOB_DEMO:
-        if (job->result == 0) {
-            srv->counters.events_accepted += job->batch.count;
-        } else {
-            srv->counters.events_rejected += job->batch.count;
-        }
-        break;
     }
     queue_release(srv->q, job->batch.count);
     ingest_job_free(job);

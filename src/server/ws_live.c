@@ -819,12 +819,6 @@ void ws_answer_job(server *srv, ingest_job *job)
     char *ref = job->user;
     job->user = NULL;
     size_t n = job->batch.count;
-    if (job->result == 0) {
-        srv->counters.events_accepted += n;
-    } else {
-        srv->counters.events_rejected += n;
-        srv->counters.requests_failed++;
-    }
     ws_client *c = find_client(srv, job->requester);
     if (c != NULL && job->result != 0) {
         send_error(c, ref, "store_unavailable", job->err, -1);
