@@ -67,6 +67,28 @@ int store_query_events(store *st, const event_filter *f, store_row_fn fn, void *
     return st->ops->query_events(st, f, fn, ctx, err);
 }
 
+int store_delete_through(store *st, int64_t through, uint64_t *deleted, char err[TT_ERRLEN])
+{
+    return st->ops->delete_through(st, through, deleted, err);
+}
+
+int store_count(store *st, store_backlog *out, char err[TT_ERRLEN])
+{
+    return st->ops->count(st, out, err);
+}
+
+static size_t text_len(const char *s)
+{
+    return s != NULL ? strlen(s) : 0;
+}
+
+uint64_t store_event_bytes(const tt_event *ev)
+{
+    return strlen(ev->id) + text_len(ev->type) + text_len(ev->source) + text_len(ev->session_id) +
+           text_len(ev->name) + text_len(ev->status) + text_len(ev->error) + text_len(ev->attrs) +
+           STORE_ROW_OVERHEAD;
+}
+
 int store_max_seq(store *st, int64_t *out, char err[TT_ERRLEN])
 {
     return st->ops->max_seq(st, out, err);
@@ -100,4 +122,67 @@ int store_feed_fd(const store_feed *f)
 int store_feed_read(store_feed *f, store_feed_fn fn, void *ctx, char err[TT_ERRLEN])
 {
     return store_pg_feed_read(f, fn, ctx, err);
+}
+
+static const char *const dlq_names[] = {"pending", "retrying", "recovered", "failed"};
+
+const char *dlq_status_name(dlq_status s)
+{
+    return (unsigned)s < 4 ? dlq_names[s] : "unknown";
+}
+
+bool dlq_status_parse(const char *name, dlq_status *out)
+{
+    for (int i = 0; i < 4; i++) {
+        if (strcmp(name, dlq_names[i]) == 0) {
+            *out = (dlq_status)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+int store_dlq_add(store *st, const char *payload, const char *reason, uint32_t max_retries,
+                  char err[TT_ERRLEN])
+{
+    return st->ops->dlq_add(st, payload, reason, max_retries, err);
+}
+
+int store_dlq_claim(store *st, uint32_t limit, uint32_t lease_ms, dlq_item_fn fn, void *ctx,
+                    char err[TT_ERRLEN])
+{
+    return st->ops->dlq_claim(st, limit, lease_ms, fn, ctx, err);
+}
+
+int store_dlq_settle(store *st, int64_t id, bool recovered, const char *reason,
+                     int64_t next_retry_ms, char err[TT_ERRLEN])
+{
+    return st->ops->dlq_settle(st, id, recovered, reason, next_retry_ms, err);
+}
+
+int store_dlq_list(store *st, int status, int64_t after_id, uint32_t limit, dlq_item_fn fn,
+                   void *ctx, char err[TT_ERRLEN])
+{
+    return st->ops->dlq_list(st, status, after_id, limit, fn, ctx, err);
+}
+
+int store_dlq_stats(store *st, dlq_stats *out, char err[TT_ERRLEN])
+{
+    return st->ops->dlq_stats(st, out, err);
+}
+
+int store_dlq_retry_now(store *st, int64_t id, uint64_t *changed, char err[TT_ERRLEN])
+{
+    return st->ops->dlq_retry_now(st, id, changed, err);
+}
+
+int store_dlq_mark_failed(store *st, int64_t id, const char *reason, uint64_t *changed,
+                          char err[TT_ERRLEN])
+{
+    return st->ops->dlq_mark_failed(st, id, reason, changed, err);
+}
+
+int store_dlq_purge(store *st, int64_t older_than_ms, uint64_t *deleted, char err[TT_ERRLEN])
+{
+    return st->ops->dlq_purge(st, older_than_ms, deleted, err);
 }

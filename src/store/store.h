@@ -1,6 +1,7 @@
 /* store.h -- where events live: one interface, SQLite (embedded, the default) or PostgreSQL.
  *
- * Threads: the writer functions (store_insert_events, store_delete_before) are called by one
+ * Threads: the writer functions (store_insert_events, store_delete_before, store_delete_through)
+ * are called by one
  * thread at a time, the persister. The reader functions may be called from any thread,
  * concurrently with each other and with the writer; each implementation keeps its own
  * connections for that. Nothing above this interface knows which engine it talks to. */
@@ -66,12 +67,92 @@ int store_insert_events(store *st, tt_event *const *events, size_t n, char err[T
 int store_delete_before(store *st, int64_t before_ms, uint32_t max_rows, uint64_t *deleted,
                         char err[TT_ERRLEN]);
 
+/* Deletes every event with seq <= 'through'; *deleted gets the count. Writer thread only.
+ * (How the local spool lets go of what the remote store has committed.) */
+int store_delete_through(store *st, int64_t through, uint64_t *deleted, char err[TT_ERRLEN]);
+
+/* What a store holds: events, their approximate size in bytes (the text of their fields plus
+ * a fixed overhead per row), and when the oldest arrived (0 when empty). */
+typedef struct store_backlog {
+    uint64_t events;
+    uint64_t bytes;
+    int64_t oldest_received_ms;
+} store_backlog;
+
+/* Counts it. Any thread; it reads every row, so it is meant for small stores (the spool). */
+int store_count(store *st, store_backlog *out, char err[TT_ERRLEN]);
+
+/* The approximate size store_count() gives one event. */
+uint64_t store_event_bytes(const tt_event *ev);
+
 /* Calls 'fn' for each event matching 'f', in the filter's order. Any thread. */
 int store_query_events(store *st, const event_filter *f, store_row_fn fn, void *ctx,
                        char err[TT_ERRLEN]);
 
 /* The highest committed seq (0 when empty). Any thread. */
 int store_max_seq(store *st, int64_t *out, char err[TT_ERRLEN]);
+
+/* ---- the dead letter queue (DESIGN §3, §4.5) ----
+ *
+ * Events the store refused for themselves (not an outage), kept with the store's error and
+ * retried with backoff by a recovery worker until recovered or failed at max_retries. An
+ * item's life: pending -> (claimed) retrying -> recovered, or pending again with a later due
+ * time, or failed. A claim is a lease: an item a dead worker left retrying is claimable again
+ * once the lease has run out. add, claim and settle belong to the thread that writes events;
+ * list, stats and the operator's commands run on any thread. */
+typedef enum dlq_status { DLQ_PENDING, DLQ_RETRYING, DLQ_RECOVERED, DLQ_FAILED } dlq_status;
+
+typedef struct dlq_item {
+    int64_t id;
+    const char *payload; /* the event as JSON, in the form producers send it */
+    const char *reason;  /* the store's error */
+    uint32_t retry_count;
+    uint32_t max_retries;
+    dlq_status status;
+    int64_t created_ms;
+    int64_t last_retry_ms; /* 0: never */
+    int64_t next_retry_ms; /* 0: not due (resolved) */
+    int64_t recovered_ms;  /* 0: not recovered */
+} dlq_item;
+
+typedef struct dlq_stats {
+    uint64_t pending; /* unresolved: pending and retrying */
+    uint64_t recovered;
+    uint64_t failed;
+    double avg_retry_count;
+    double oldest_pending_age_hours; /* over unresolved items only */
+} dlq_stats;
+
+/* Receives one item, valid only during the call. Return 0 to go on. */
+typedef int (*dlq_item_fn)(const dlq_item *it, void *ctx);
+
+const char *dlq_status_name(dlq_status s); /* "pending", ... */
+bool dlq_status_parse(const char *name, dlq_status *out);
+
+/* Puts an event the store refused into the queue, due at once. Writer thread. */
+int store_dlq_add(store *st, const char *payload, const char *reason, uint32_t max_retries,
+                  char err[TT_ERRLEN]);
+/* Claims up to 'limit' due items (pending and due, or retrying with the lease run out), marks
+ * them retrying, and calls 'fn' for each. Writer thread. */
+int store_dlq_claim(store *st, uint32_t limit, uint32_t lease_ms, dlq_item_fn fn, void *ctx,
+                    char err[TT_ERRLEN]);
+/* The outcome of a retry: recovered, or one more failure (reason, next due time), which at
+ * max_retries makes the item failed. Writer thread. */
+int store_dlq_settle(store *st, int64_t id, bool recovered, const char *reason,
+                     int64_t next_retry_ms, char err[TT_ERRLEN]);
+/* Items by id, after 'after_id', of one status (status < 0: any). Any thread. */
+int store_dlq_list(store *st, int status, int64_t after_id, uint32_t limit, dlq_item_fn fn,
+                   void *ctx, char err[TT_ERRLEN]);
+int store_dlq_stats(store *st, dlq_stats *out, char err[TT_ERRLEN]);
+/* The operator's "retry now": item 'id' (or, with id 0, every pending and failed item) is
+ * made pending and due at once; a failed item gets one more attempt. *changed counts them. */
+int store_dlq_retry_now(store *st, int64_t id, uint64_t *changed, char err[TT_ERRLEN]);
+/* The operator gives up on an unresolved item. */
+int store_dlq_mark_failed(store *st, int64_t id, const char *reason, uint64_t *changed,
+                          char err[TT_ERRLEN]);
+/* Deletes resolved items (recovered, failed) created more than 'older_than_ms' ago; never an
+ * unresolved one. */
+int store_dlq_purge(store *st, int64_t older_than_ms, uint64_t *deleted, char err[TT_ERRLEN]);
 
 /* ---- the change feed ----
  *

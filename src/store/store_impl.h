@@ -12,8 +12,27 @@ typedef struct store_ops {
                          char *err);
     int (*query_events)(store *st, const event_filter *f, store_row_fn fn, void *ctx, char *err);
     int (*max_seq)(store *st, int64_t *out, char *err);
+    int (*delete_through)(store *st, int64_t through, uint64_t *deleted, char *err);
+    int (*count)(store *st, store_backlog *out, char *err);
     int (*feed_open)(store *st, store_feed **out, char *err); /* NULL: no feed */
+    int (*dlq_add)(store *st, const char *payload, const char *reason, uint32_t max_retries,
+                   char *err);
+    int (*dlq_claim)(store *st, uint32_t limit, uint32_t lease_ms, dlq_item_fn fn, void *ctx,
+                     char *err);
+    int (*dlq_settle)(store *st, int64_t id, bool recovered, const char *reason,
+                      int64_t next_retry_ms, char *err);
+    int (*dlq_list)(store *st, int status, int64_t after_id, uint32_t limit, dlq_item_fn fn,
+                    void *ctx, char *err);
+    int (*dlq_stats)(store *st, dlq_stats *out, char *err);
+    int (*dlq_retry_now)(store *st, int64_t id, uint64_t *changed, char *err);
+    int (*dlq_mark_failed)(store *st, int64_t id, const char *reason, uint64_t *changed, char *err);
+    int (*dlq_purge)(store *st, int64_t older_than_ms, uint64_t *deleted, char *err);
 } store_ops;
+
+/* The per-row overhead in store_event_bytes(). Each engine computes the same figure in SQL for
+ * store_count() (length() counts characters in SQLite, octet_length() bytes in PostgreSQL:
+ * close enough for a quota that is an approximation by design). */
+#define STORE_ROW_OVERHEAD 64
 
 /* Every engine's struct starts with this, so store.c can dispatch. */
 struct store {

@@ -16,7 +16,7 @@
  * expensive part, happens before the lock.
  *
  * Reads. A small pool of connections for queries from any thread. */
-#include "store/store_impl.h"
+#include "store/pg_internal.h"
 
 #include "core/timefmt.h"
 #include "store/migrations.h"
@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define READERS_MAX 4
 #define SEQ_LOCK "7460513316"     /* advisory lock key: seq assignment */
 #define MIGRATE_LOCK "7460513317" /* advisory lock key: telltale migrate */
 #define NOTIFY_CHANNEL "telltale_events"
@@ -38,15 +37,6 @@
     "seq, id, (extract(epoch FROM ts) * 1000)::bigint, "                                           \
     "(extract(epoch FROM received_at) * 1000)::bigint, type, source, session_id, name, status, "   \
     "duration_ms, bytes, value, error, attrs::text"
-
-typedef struct pg_store {
-    store base;
-    char *url;
-    PGconn *writer; /* NULL until needed, and after it broke */
-    pthread_mutex_t readers_lock;
-    PGconn *idle[READERS_MAX];
-    int nidle;
-} pg_store;
 
 /* SQLSTATEs a retry can outlive: connection trouble (08), resources (53), an operator or
  * crash shutting the server down (57P0x), serialization and deadlock (40001, 40P01), and our
@@ -63,7 +53,7 @@ static int classify(const char *sqlstate)
 
 /* Fills 'err' from 'res' (or the connection) and returns the class of the failure. Clears
  * 'res'. */
-static int pg_fail(PGconn *conn, PGresult *res, const char *what, char *err)
+int pg_fail(PGconn *conn, PGresult *res, const char *what, char *err)
 {
     const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = res != NULL ? PQresultErrorMessage(res) : "";
@@ -78,7 +68,7 @@ static int pg_fail(PGconn *conn, PGresult *res, const char *what, char *err)
 }
 
 /* Runs 'sql' (no parameters, no rows wanted). */
-static int exec(PGconn *conn, const char *sql, char *err)
+int pg_exec(PGconn *conn, const char *sql, char *err)
 {
     PGresult *res = PQexec(conn, sql);
     ExecStatusType st = PQresultStatus(res);
@@ -117,7 +107,7 @@ static int connect_to(const char *url, PGconn **out, char *err)
     }
     PQsetErrorVerbosity(conn, PQERRORS_DEFAULT);
     PQsetNoticeProcessor(conn, ignore_notice, NULL); /* "already exists, skipping" and such */
-    int rc = exec(conn, "SET statement_timeout = '" STATEMENT_TIMEOUT "'", err);
+    int rc = pg_exec(conn, "SET statement_timeout = '" STATEMENT_TIMEOUT "'", err);
     if (rc != 0) {
         PQfinish(conn);
         return rc;
@@ -127,7 +117,7 @@ static int connect_to(const char *url, PGconn **out, char *err)
 }
 
 /* A writer connection with its staging table, reconnecting if the last one broke. */
-static int writer_ready(pg_store *s, char *err)
+int pg_writer_ready(pg_store *s, char *err)
 {
     if (s->writer != NULL && PQstatus(s->writer) == CONNECTION_OK) {
         return 0;
@@ -137,13 +127,13 @@ static int writer_ready(pg_store *s, char *err)
     PGconn *conn;
     int rc = connect_to(s->url, &conn, err);
     if (rc == 0) {
-        rc = exec(conn,
-                  "CREATE TEMPORARY TABLE telltale_staging (ord integer NOT NULL, id text, "
-                  "ts timestamptz, received_at timestamptz, type text, source text, "
-                  "session_id text, name text, status text, duration_ms double precision, "
-                  "bytes bigint, value double precision, error text, attrs json) "
-                  "ON COMMIT DELETE ROWS",
-                  err);
+        rc = pg_exec(conn,
+                     "CREATE TEMPORARY TABLE telltale_staging (ord integer NOT NULL, id text, "
+                     "ts timestamptz, received_at timestamptz, type text, source text, "
+                     "session_id text, name text, status text, duration_ms double precision, "
+                     "bytes bigint, value double precision, error text, attrs json) "
+                     "ON COMMIT DELETE ROWS",
+                     err);
     }
     if (rc != 0) {
         return rc;
@@ -243,20 +233,20 @@ static int pg_insert_events(store *base, tt_event *const *events, size_t n, char
     for (size_t i = 0; i < n; i++) {
         events[i]->seq = 0;
     }
-    int rc = writer_ready(s, err);
+    int rc = pg_writer_ready(s, err);
     if (rc != 0) {
         return rc;
     }
-    if ((rc = exec(s->writer, "BEGIN", err)) == 0 &&
+    if ((rc = pg_exec(s->writer, "BEGIN", err)) == 0 &&
         (rc = copy_rows(s->writer, events, n, err)) == 0 &&
-        (rc = exec(s->writer, "SELECT pg_advisory_xact_lock(" SEQ_LOCK ")", err)) == 0 &&
+        (rc = pg_exec(s->writer, "SELECT pg_advisory_xact_lock(" SEQ_LOCK ")", err)) == 0 &&
         (rc = insert_staged(s->writer, events, n, range, err)) == 0 &&
         (rc = notify(s->writer, range, err)) == 0) {
-        rc = exec(s->writer, "COMMIT", err);
+        rc = pg_exec(s->writer, "COMMIT", err);
     }
     if (rc != 0) {
         char ignored[TT_ERRLEN];
-        if (PQstatus(s->writer) != CONNECTION_OK || exec(s->writer, "ROLLBACK", ignored) != 0) {
+        if (PQstatus(s->writer) != CONNECTION_OK || pg_exec(s->writer, "ROLLBACK", ignored) != 0) {
             PQfinish(s->writer); /* the next batch reconnects */
             s->writer = NULL;
         }
@@ -272,7 +262,7 @@ static int pg_delete_before(store *base, int64_t before_ms, uint32_t max_rows, u
 {
     pg_store *s = (pg_store *)base;
     *deleted = 0;
-    int rc = writer_ready(s, err);
+    int rc = pg_writer_ready(s, err);
     if (rc != 0) {
         return rc;
     }
@@ -294,7 +284,7 @@ static int pg_delete_before(store *base, int64_t before_ms, uint32_t max_rows, u
 
 /* ---- reads ---- */
 
-static PGconn *reader_take(pg_store *s, char *err)
+PGconn *pg_reader_take(pg_store *s, char *err)
 {
     PGconn *conn = NULL;
     pthread_mutex_lock(&s->readers_lock);
@@ -312,7 +302,7 @@ static PGconn *reader_take(pg_store *s, char *err)
     return conn;
 }
 
-static void reader_give_back(pg_store *s, PGconn *conn)
+void pg_reader_give_back(pg_store *s, PGconn *conn)
 {
     if (PQstatus(conn) == CONNECTION_OK) {
         pthread_mutex_lock(&s->readers_lock);
@@ -419,7 +409,7 @@ static int pg_query_events(store *base, const event_filter *f, store_row_fn fn, 
                            char *err)
 {
     pg_store *s = (pg_store *)base;
-    PGconn *conn = reader_take(s, err);
+    PGconn *conn = pg_reader_take(s, err);
     if (conn == NULL) {
         return TT_EUNAVAILABLE;
     }
@@ -440,14 +430,14 @@ static int pg_query_events(store *base, const event_filter *f, store_row_fn fn, 
         }
     }
     PQclear(res);
-    reader_give_back(s, conn);
+    pg_reader_give_back(s, conn);
     return rc;
 }
 
 /* Runs a one-value query on a reader and returns it as an integer. */
 static int query_int(pg_store *s, const char *sql, int64_t *out, char *err)
 {
-    PGconn *conn = reader_take(s, err);
+    PGconn *conn = pg_reader_take(s, err);
     if (conn == NULL) {
         return TT_EUNAVAILABLE;
     }
@@ -459,7 +449,7 @@ static int query_int(pg_store *s, const char *sql, int64_t *out, char *err)
         *out = atoll(PQgetvalue(res, 0, 0));
         PQclear(res);
     }
-    reader_give_back(s, conn);
+    pg_reader_give_back(s, conn);
     return rc;
 }
 
@@ -481,6 +471,60 @@ static void pg_close(store *base)
     free(s);
 }
 
+static int pg_delete_through(store *base, int64_t through, uint64_t *deleted, char *err)
+{
+    pg_store *s = (pg_store *)base;
+    *deleted = 0;
+    int rc = pg_writer_ready(s, err);
+    if (rc != 0) {
+        return rc;
+    }
+    char through_text[24];
+    snprintf(through_text, sizeof through_text, "%lld", (long long)through);
+    const char *params[] = {through_text};
+    PGresult *res =
+        PQexecParams(s->writer, "DELETE FROM monitoring.monitoring_events WHERE seq <= $1", 1, NULL,
+                     params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        return pg_fail(s->writer, res, "delete", err);
+    }
+    *deleted = strtoull(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_count(store *base, store_backlog *out, char *err)
+{
+    pg_store *s = (pg_store *)base;
+    PGconn *conn = pg_reader_take(s, err);
+    if (conn == NULL) {
+        return TT_EUNAVAILABLE;
+    }
+    char overhead[16];
+    snprintf(overhead, sizeof overhead, "%d", STORE_ROW_OVERHEAD);
+    const char *params[] = {overhead};
+    PGresult *res = PQexecParams(
+        conn,
+        "SELECT count(*), coalesce(sum(octet_length(id) + octet_length(type) + "
+        "coalesce(octet_length(source), 0) + coalesce(octet_length(session_id), 0) + "
+        "coalesce(octet_length(name), 0) + coalesce(octet_length(status), 0) + "
+        "coalesce(octet_length(error), 0) + coalesce(octet_length(attrs::text), 0) + "
+        "$1::integer), 0), coalesce((extract(epoch FROM min(received_at)) * 1000)::bigint, 0) "
+        "FROM monitoring.monitoring_events",
+        1, NULL, params, NULL, NULL, 0);
+    int rc = 0;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        rc = pg_fail(conn, res, "count", err);
+    } else {
+        out->events = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+        out->bytes = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
+        out->oldest_received_ms = atoll(PQgetvalue(res, 0, 2));
+        PQclear(res);
+    }
+    pg_reader_give_back(s, conn);
+    return rc;
+}
+
 /* ---- the change feed ---- */
 
 struct store_feed {
@@ -495,7 +539,7 @@ static int pg_feed_open(store *base, store_feed **out, char *err)
         return tt_fail(err, TT_ENOMEM, "out of memory");
     }
     int rc = connect_to(s->url, &f->conn, err);
-    if (rc == 0 && (rc = exec(f->conn, "LISTEN " NOTIFY_CHANNEL, err)) == 0 &&
+    if (rc == 0 && (rc = pg_exec(f->conn, "LISTEN " NOTIFY_CHANNEL, err)) == 0 &&
         PQsetnonblocking(f->conn, 1) != 0) {
         rc = pg_fail(f->conn, NULL, "setting the feed non-blocking", err);
     }
@@ -543,7 +587,17 @@ static const store_ops pg_ops = {
     .delete_before = pg_delete_before,
     .query_events = pg_query_events,
     .max_seq = pg_max_seq,
+    .delete_through = pg_delete_through,
+    .count = pg_count,
     .feed_open = pg_feed_open,
+    .dlq_add = pg_dlq_add,
+    .dlq_claim = pg_dlq_claim,
+    .dlq_settle = pg_dlq_settle,
+    .dlq_list = pg_dlq_list,
+    .dlq_stats = pg_dlq_stats,
+    .dlq_retry_now = pg_dlq_retry_now,
+    .dlq_mark_failed = pg_dlq_mark_failed,
+    .dlq_purge = pg_dlq_purge,
 };
 
 /* ---- schema ---- */
@@ -582,8 +636,8 @@ static int apply_migration(PGconn *conn, const migration *m, char *err)
     char version[16];
     snprintf(version, sizeof version, "%d", m->version);
     const char *params[] = {version, m->name};
-    int rc = exec(conn, "BEGIN", err);
-    if (rc == 0 && (rc = exec(conn, m->sql, err)) == 0) {
+    int rc = pg_exec(conn, "BEGIN", err);
+    if (rc == 0 && (rc = pg_exec(conn, m->sql, err)) == 0) {
         PGresult *res = PQexecParams(conn,
                                      "INSERT INTO monitoring.schema_migrations (version, name) "
                                      "VALUES ($1, $2)",
@@ -592,11 +646,11 @@ static int apply_migration(PGconn *conn, const migration *m, char *err)
                                                      : pg_fail(conn, res, "recording", err);
     }
     if (rc == 0) {
-        rc = exec(conn, "COMMIT", err);
+        rc = pg_exec(conn, "COMMIT", err);
     }
     if (rc != 0) {
         char ignored[TT_ERRLEN];
-        exec(conn, "ROLLBACK", ignored);
+        pg_exec(conn, "ROLLBACK", ignored);
         char detail[TT_ERRLEN];
         snprintf(detail, sizeof detail, "%s", err);
         tt_fail(err, rc, "migration %s failed: %s", m->name, detail);
@@ -606,11 +660,12 @@ static int apply_migration(PGconn *conn, const migration *m, char *err)
 
 static int migrate_locked(PGconn *conn, int *version, char *err)
 {
-    int rc = exec(conn,
-                  "CREATE SCHEMA IF NOT EXISTS monitoring; "
-                  "CREATE TABLE IF NOT EXISTS monitoring.schema_migrations (version integer "
-                  "PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
-                  err);
+    int rc =
+        pg_exec(conn,
+                "CREATE SCHEMA IF NOT EXISTS monitoring; "
+                "CREATE TABLE IF NOT EXISTS monitoring.schema_migrations (version integer "
+                "PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+                err);
     if (rc != 0 || (rc = schema_version(conn, version, err)) != 0) {
         return rc;
     }
@@ -637,10 +692,10 @@ int store_pg_migrate(const char *url, int *version, char *err)
         return rc;
     }
     /* Two instances migrating at once take turns: the second finds nothing left to do. */
-    if ((rc = exec(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK ")", err)) == 0) {
+    if ((rc = pg_exec(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK ")", err)) == 0) {
         rc = migrate_locked(conn, version, err);
         char ignored[TT_ERRLEN];
-        exec(conn, "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")", ignored);
+        pg_exec(conn, "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")", ignored);
     }
     PQfinish(conn);
     return rc;
@@ -655,7 +710,7 @@ int store_pg_open(const char *url, store **out, char *err)
     }
     s->base.ops = &pg_ops;
     pthread_mutex_init(&s->readers_lock, NULL);
-    int rc = writer_ready(s, err);
+    int rc = pg_writer_ready(s, err);
     if (rc == 0 && (rc = schema_version(s->writer, &s->base.schema_version, err)) == 0) {
         int v = s->base.schema_version, want = newest_migration();
         if (v < want) {

@@ -4,7 +4,7 @@
  * connections for queries from any thread: WAL lets readers run beside the writer. The file is
  * opened with synchronous=FULL, so a commit has reached the disk (the WAL is fsynced) before
  * the batch is acknowledged: an acknowledged event survives kill -9 and power loss alike. */
-#include "store/store_impl.h"
+#include "store/sqlite_internal.h"
 
 #include "store/migrations.h"
 
@@ -14,22 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define READERS_MAX 4
 #define BUSY_TIMEOUT_MS 5000
 
 #define EVENT_COLUMNS                                                                              \
     "seq, id, ts, received_at, type, source, session_id, name, status, duration_ms, bytes, "       \
     "value, error, attrs"
-
-typedef struct sqlite_store {
-    store base;
-    char *path;
-    sqlite3 *writer;
-    sqlite3_stmt *insert;
-    pthread_mutex_t readers_lock;
-    sqlite3 *idle[READERS_MAX]; /* idle read connections */
-    int nidle;
-} sqlite_store;
 
 /* Transient conditions a retry can outlive; anything else is the data's fault. */
 static int classify(int rc)
@@ -48,16 +37,16 @@ static int classify(int rc)
     }
 }
 
-static int db_fail(sqlite3 *db, int rc, const char *what, char *err)
+int sqlite_fail(sqlite3 *db, int rc, const char *what, char *err)
 {
     return tt_fail(err, classify(rc), "sqlite %s: %s", what,
                    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 }
 
-static int exec(sqlite3 *db, const char *sql, char *err)
+int sqlite_exec(sqlite3 *db, const char *sql, char *err)
 {
     int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? 0 : db_fail(db, rc, "exec", err);
+    return rc == SQLITE_OK ? 0 : sqlite_fail(db, rc, "exec", err);
 }
 
 static int open_conn(const char *path, int flags, sqlite3 **out, char *err)
@@ -85,17 +74,17 @@ static int user_version(sqlite3 *db, int *out, char *err)
         rc = SQLITE_OK;
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_OK ? 0 : db_fail(db, rc, "reading the schema version", err);
+    return rc == SQLITE_OK ? 0 : sqlite_fail(db, rc, "reading the schema version", err);
 }
 
 static int apply_migration(sqlite3 *db, const migration *m, char *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = exec(db, "BEGIN IMMEDIATE", err);
+    int rc = sqlite_exec(db, "BEGIN IMMEDIATE", err);
     if (rc != 0) {
         return rc;
     }
-    if ((rc = exec(db, m->sql, err)) != 0) {
+    if ((rc = sqlite_exec(db, m->sql, err)) != 0) {
         goto Exit;
     }
     int src = sqlite3_prepare_v2(db,
@@ -108,10 +97,10 @@ static int apply_migration(sqlite3 *db, const migration *m, char *err)
         src = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
     }
     if (src != SQLITE_OK) {
-        rc = db_fail(db, src, "recording a migration", err);
+        rc = sqlite_fail(db, src, "recording a migration", err);
         goto Exit;
     }
-    rc = exec(db, "COMMIT", err);
+    rc = sqlite_exec(db, "COMMIT", err);
 Exit:
     sqlite3_finalize(st);
     if (rc != 0) {
@@ -123,10 +112,11 @@ Exit:
 /* Brings the file to the newest schema this binary knows, one transaction per migration. */
 static int migrate(sqlite3 *db, int *version, char *err)
 {
-    int rc = exec(db,
-                  "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-                  "name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
-                  err);
+    int rc =
+        sqlite_exec(db,
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                    "name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+                    err);
     if (rc != 0 || (rc = user_version(db, version, err)) != 0) {
         return rc;
     }
@@ -149,7 +139,7 @@ static int migrate(sqlite3 *db, int *version, char *err)
     return 0;
 }
 
-static sqlite3 *reader_take(sqlite_store *s, char *err)
+sqlite3 *sqlite_reader_take(sqlite_store *s, char *err)
 {
     sqlite3 *db = NULL;
     pthread_mutex_lock(&s->readers_lock);
@@ -157,13 +147,13 @@ static sqlite3 *reader_take(sqlite_store *s, char *err)
         db = s->idle[--s->nidle];
     }
     pthread_mutex_unlock(&s->readers_lock);
-    if (db == NULL && open_conn(s->path, SQLITE_OPEN_READONLY, &db, err) != 0) {
+    if (db == NULL && open_conn(s->path, SQLITE_OPEN_READWRITE, &db, err) != 0) {
         return NULL;
     }
     return db;
 }
 
-static void reader_give_back(sqlite_store *s, sqlite3 *db)
+void sqlite_reader_give_back(sqlite_store *s, sqlite3 *db)
 {
     pthread_mutex_lock(&s->readers_lock);
     if (s->nidle < READERS_MAX) {
@@ -223,19 +213,19 @@ static int insert_one(sqlite_store *s, tt_event *ev)
 static int sqlite_insert_events(store *base, tt_event *const *events, size_t n, char *err)
 {
     sqlite_store *s = (sqlite_store *)base;
-    int rc = exec(s->writer, "BEGIN IMMEDIATE", err);
+    int rc = sqlite_exec(s->writer, "BEGIN IMMEDIATE", err);
     if (rc != 0) {
         return rc;
     }
     for (size_t i = 0; i < n && rc == 0; i++) {
         int src = insert_one(s, events[i]);
         if (src != SQLITE_OK) {
-            rc = db_fail(s->writer, src, "insert", err);
+            rc = sqlite_fail(s->writer, src, "insert", err);
         }
     }
     sqlite3_reset(s->insert);
     if (rc == 0) {
-        rc = exec(s->writer, "COMMIT", err);
+        rc = sqlite_exec(s->writer, "COMMIT", err);
     }
     if (rc != 0) {
         sqlite3_exec(s->writer, "ROLLBACK", NULL, NULL, NULL);
@@ -262,7 +252,7 @@ static int sqlite_delete_before(store *base, int64_t before_ms, uint32_t max_row
     }
     *deleted = rc == SQLITE_OK ? (uint64_t)sqlite3_changes(s->writer) : 0;
     sqlite3_finalize(st);
-    return rc == SQLITE_OK ? 0 : db_fail(s->writer, rc, "delete", err);
+    return rc == SQLITE_OK ? 0 : sqlite_fail(s->writer, rc, "delete", err);
 }
 
 /* Builds the query for 'f' from fixed fragments; values are bound, never pasted. */
@@ -336,7 +326,7 @@ static int sqlite_query_events(store *base, const event_filter *f, store_row_fn 
                                char *err)
 {
     sqlite_store *s = (sqlite_store *)base;
-    sqlite3 *db = reader_take(s, err);
+    sqlite3 *db = sqlite_reader_take(s, err);
     if (db == NULL) {
         return TT_EUNAVAILABLE;
     }
@@ -355,16 +345,16 @@ static int sqlite_query_events(store *base, const event_filter *f, store_row_fn 
             }
         }
     }
-    int result = rc == SQLITE_DONE ? 0 : db_fail(db, rc, "query", err);
+    int result = rc == SQLITE_DONE ? 0 : sqlite_fail(db, rc, "query", err);
     sqlite3_finalize(st);
-    reader_give_back(s, db);
+    sqlite_reader_give_back(s, db);
     return result;
 }
 
 static int sqlite_max_seq(store *base, int64_t *out, char *err)
 {
     sqlite_store *s = (sqlite_store *)base;
-    sqlite3 *db = reader_take(s, err);
+    sqlite3 *db = sqlite_reader_take(s, err);
     if (db == NULL) {
         return TT_EUNAVAILABLE;
     }
@@ -378,9 +368,9 @@ static int sqlite_max_seq(store *base, int64_t *out, char *err)
         *out = sqlite3_column_int64(st, 0);
         rc = SQLITE_OK;
     }
-    int result = rc == SQLITE_OK ? 0 : db_fail(db, rc, "max seq", err);
+    int result = rc == SQLITE_OK ? 0 : sqlite_fail(db, rc, "max seq", err);
     sqlite3_finalize(st);
-    reader_give_back(s, db);
+    sqlite_reader_give_back(s, db);
     return result;
 }
 
@@ -397,6 +387,52 @@ static void sqlite_close(store *base)
     free(s);
 }
 
+static int sqlite_delete_through(store *base, int64_t through, uint64_t *deleted, char *err)
+{
+    sqlite_store *s = (sqlite_store *)base;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->writer, "DELETE FROM monitoring_events WHERE seq <= ?", -1, &st,
+                                NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, through);
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(s->writer);
+    }
+    *deleted = rc == SQLITE_OK ? (uint64_t)sqlite3_changes(s->writer) : 0;
+    sqlite3_finalize(st);
+    return rc == SQLITE_OK ? 0 : sqlite_fail(s->writer, rc, "delete", err);
+}
+
+static int sqlite_count(store *base, store_backlog *out, char *err)
+{
+    sqlite_store *s = (sqlite_store *)base;
+    sqlite3 *db = sqlite_reader_take(s, err);
+    if (db == NULL) {
+        return TT_EUNAVAILABLE;
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(
+        db,
+        "SELECT count(*), coalesce(sum(length(id) + length(type) + coalesce(length(source), 0) + "
+        "coalesce(length(session_id), 0) + coalesce(length(name), 0) + "
+        "coalesce(length(status), 0) + coalesce(length(error), 0) + "
+        "coalesce(length(attrs), 0) + ?), 0), coalesce(min(received_at), 0) "
+        "FROM monitoring_events",
+        -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int(st, 1, STORE_ROW_OVERHEAD);
+        if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            out->events = (uint64_t)sqlite3_column_int64(st, 0);
+            out->bytes = (uint64_t)sqlite3_column_int64(st, 1);
+            out->oldest_received_ms = sqlite3_column_int64(st, 2);
+            rc = SQLITE_OK;
+        }
+    }
+    int result = rc == SQLITE_OK ? 0 : sqlite_fail(db, rc, "count", err);
+    sqlite3_finalize(st);
+    sqlite_reader_give_back(s, db);
+    return result;
+}
+
 static const store_ops sqlite_ops = {
     .kind = "sqlite",
     .close = sqlite_close,
@@ -404,6 +440,16 @@ static const store_ops sqlite_ops = {
     .delete_before = sqlite_delete_before,
     .query_events = sqlite_query_events,
     .max_seq = sqlite_max_seq,
+    .delete_through = sqlite_delete_through,
+    .count = sqlite_count,
+    .dlq_add = sqlite_dlq_add,
+    .dlq_claim = sqlite_dlq_claim,
+    .dlq_settle = sqlite_dlq_settle,
+    .dlq_list = sqlite_dlq_list,
+    .dlq_stats = sqlite_dlq_stats,
+    .dlq_retry_now = sqlite_dlq_retry_now,
+    .dlq_mark_failed = sqlite_dlq_mark_failed,
+    .dlq_purge = sqlite_dlq_purge,
 };
 
 static int setup_writer(sqlite_store *s, char *err)
@@ -412,8 +458,8 @@ static int setup_writer(sqlite_store *s, char *err)
     if (rc != 0) {
         return rc;
     }
-    if ((rc = exec(s->writer, "PRAGMA journal_mode=WAL", err)) != 0 ||
-        (rc = exec(s->writer, "PRAGMA synchronous=FULL", err)) != 0 ||
+    if ((rc = sqlite_exec(s->writer, "PRAGMA journal_mode=WAL", err)) != 0 ||
+        (rc = sqlite_exec(s->writer, "PRAGMA synchronous=FULL", err)) != 0 ||
         (rc = migrate(s->writer, &s->base.schema_version, err)) != 0) {
         return rc;
     }
@@ -423,7 +469,7 @@ static int setup_writer(sqlite_store *s, char *err)
         "status, duration_ms, bytes, value, error, attrs) VALUES "
         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
         -1, SQLITE_PREPARE_PERSISTENT, &s->insert, NULL);
-    return src == SQLITE_OK ? 0 : db_fail(s->writer, src, "prepare insert", err);
+    return src == SQLITE_OK ? 0 : sqlite_fail(s->writer, src, "prepare insert", err);
 }
 
 int store_sqlite_open(const char *path, store **out, char *err)

@@ -1,0 +1,48 @@
+/* pg_internal.h -- what the files of the PostgreSQL engine share (store_pg.c: events,
+ * migrations, the change feed; store_pg_dlq.c: the dead letter queue). Not for callers of
+ * store.h. */
+#ifndef TT_PG_INTERNAL_H
+#define TT_PG_INTERNAL_H
+
+#include "store/store_impl.h"
+
+#include <libpq-fe.h>
+#include <pthread.h>
+
+#define READERS_MAX 4
+
+typedef struct pg_store {
+    store base;
+    char *url;
+    PGconn *writer; /* NULL until needed, and after it broke */
+    pthread_mutex_t readers_lock;
+    PGconn *idle[READERS_MAX];
+    int nidle;
+} pg_store;
+
+/* Fills 'err' from 'res' (or the connection), clears 'res', and returns the class of the
+ * failure by SQLSTATE: TT_EUNAVAILABLE for what a retry can outlive, TT_EREJECTED else. */
+int pg_fail(PGconn *conn, PGresult *res, const char *what, char *err);
+int pg_exec(PGconn *conn, const char *sql, char *err);
+
+/* The writer connection, (re)connected if need be. Writer thread. */
+int pg_writer_ready(pg_store *s, char *err);
+
+/* A connection for any thread but the writer's; give it back when done. */
+PGconn *pg_reader_take(pg_store *s, char *err);
+void pg_reader_give_back(pg_store *s, PGconn *conn);
+
+/* The dead letter queue (store_pg_dlq.c), over the functions of migrations/postgres/0002. */
+int pg_dlq_add(store *st, const char *payload, const char *reason, uint32_t max_retries, char *err);
+int pg_dlq_claim(store *st, uint32_t limit, uint32_t lease_ms, dlq_item_fn fn, void *ctx,
+                 char *err);
+int pg_dlq_settle(store *st, int64_t id, bool recovered, const char *reason, int64_t next_retry_ms,
+                  char *err);
+int pg_dlq_list(store *st, int status, int64_t after_id, uint32_t limit, dlq_item_fn fn, void *ctx,
+                char *err);
+int pg_dlq_stats(store *st, dlq_stats *out, char *err);
+int pg_dlq_retry_now(store *st, int64_t id, uint64_t *changed, char *err);
+int pg_dlq_mark_failed(store *st, int64_t id, const char *reason, uint64_t *changed, char *err);
+int pg_dlq_purge(store *st, int64_t older_than_ms, uint64_t *deleted, char *err);
+
+#endif

@@ -1,0 +1,46 @@
+/* sqlite_internal.h -- what the files of the SQLite engine share (store_sqlite.c: events and
+ * migrations; store_sqlite_dlq.c: the dead letter queue). Not for callers of store.h. */
+#ifndef TT_SQLITE_INTERNAL_H
+#define TT_SQLITE_INTERNAL_H
+
+#include "store/store_impl.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#define READERS_MAX 4
+
+typedef struct sqlite_store {
+    store base;
+    char *path;
+    sqlite3 *writer;
+    sqlite3_stmt *insert;
+    pthread_mutex_t readers_lock;
+    sqlite3 *idle[READERS_MAX]; /* idle read connections */
+    int nidle;
+} sqlite_store;
+
+/* Fills 'err' with the failure of 'what' and returns its class (TT_EUNAVAILABLE for what a
+ * retry can outlive, TT_EREJECTED otherwise). */
+int sqlite_fail(sqlite3 *db, int rc, const char *what, char *err);
+int sqlite_exec(sqlite3 *db, const char *sql, char *err);
+
+/* A connection for any thread but the writer's; give it back when done. */
+sqlite3 *sqlite_reader_take(sqlite_store *s, char *err);
+void sqlite_reader_give_back(sqlite_store *s, sqlite3 *db);
+
+/* The dead letter queue (store_sqlite_dlq.c). */
+int sqlite_dlq_add(store *st, const char *payload, const char *reason, uint32_t max_retries,
+                   char *err);
+int sqlite_dlq_claim(store *st, uint32_t limit, uint32_t lease_ms, dlq_item_fn fn, void *ctx,
+                     char *err);
+int sqlite_dlq_settle(store *st, int64_t id, bool recovered, const char *reason,
+                      int64_t next_retry_ms, char *err);
+int sqlite_dlq_list(store *st, int status, int64_t after_id, uint32_t limit, dlq_item_fn fn,
+                    void *ctx, char *err);
+int sqlite_dlq_stats(store *st, dlq_stats *out, char *err);
+int sqlite_dlq_retry_now(store *st, int64_t id, uint64_t *changed, char *err);
+int sqlite_dlq_mark_failed(store *st, int64_t id, const char *reason, uint64_t *changed, char *err);
+int sqlite_dlq_purge(store *st, int64_t older_than_ms, uint64_t *deleted, char *err);
+
+#endif
