@@ -6,7 +6,7 @@
 #include "cli/cli.h"
 
 #include "core/config.h"
-#include "pipeline/persister.h"
+#include "pipeline/pipeline.h"
 #include "pipeline/queue.h"
 #include "server/demo.h"
 #include "server/server.h"
@@ -29,14 +29,14 @@ static const char USAGE[] = "usage: telltale serve [options]\n\n"
                             "Runs the daemon. Each option also reads from the environment "
                             "variable beside it; a flag wins over the environment.\n\noptions:\n";
 
-typedef enum phase { RUNNING, DRAINING, CLOSING, STOPPED } phase;
+typedef enum phase { RUNNING, DRAINING, SHIPPING, CLOSING, STOPPED } phase;
 
 typedef struct daemon_state {
     uv_loop_t loop;
     tt_config cfg;
     store *st;
     job_queue *q;
-    persister *persister;
+    pipeline *pipeline;
     server *srv;
     demo *demo;
     uv_signal_t sigint, sigterm;
@@ -79,20 +79,35 @@ static void stop_loop(daemon_state *d)
     server_stop(d->srv);
 }
 
+static void on_shutdown_timer(uv_timer_t *t);
+
+static void start_closing(daemon_state *d, uv_timer_t *t)
+{
+    d->phase = CLOSING;
+    server_set_phase(d->srv, "closing");
+    server_close_clients(d->srv);
+    uv_timer_start(t, on_shutdown_timer, CLOSE_GRACE_MS, 0);
+}
+
+/* Every DRAIN_POLL_MS while shutting down: first every accepted request answered (the queue
+ * is closed, so the persister only drains it), then -- with a remote store -- the spool
+ * shipped, until the deadline; what is left in the spool then stays for the next start. */
 static void on_shutdown_timer(uv_timer_t *t)
 {
     daemon_state *d = t->data;
-    if (d->phase == DRAINING) {
-        bool late = clock_mono_ms() >= d->deadline_ms;
-        if (!server_idle(d->srv) && !late) {
-            return;
-        }
+    bool late = clock_mono_ms() >= d->deadline_ms;
+    if (d->phase == DRAINING && (server_idle(d->srv) || late)) {
         if (late) {
             log_warn("shutdown timeout: closing with requests still unanswered");
         }
-        d->phase = CLOSING;
-        server_close_clients(d->srv);
-        uv_timer_start(t, on_shutdown_timer, CLOSE_GRACE_MS, 0);
+        d->phase = SHIPPING;
+        server_set_phase(d->srv, "shipping");
+    }
+    if (d->phase == SHIPPING && (pipeline_spool_empty(d->pipeline) || late)) {
+        if (late && !pipeline_spool_empty(d->pipeline)) {
+            log_warn("shutdown timeout: unshipped events stay in the spool for the next start");
+        }
+        start_closing(d, t);
         return;
     }
     if (d->phase == CLOSING) {
@@ -132,16 +147,15 @@ static int start(daemon_state *d)
     if (rc == 0) {
         rc = server_start(&d->loop, &d->cfg, d->st, d->q, &d->srv, err);
     }
-    persister_opts po = {d->cfg.batch_size, d->cfg.flush_ms, d->cfg.retention_ms};
-    if (rc == 0 &&
-        (rc = persister_start(d->st, d->q, &po, server_jobs_done, d->srv, &d->persister)) != 0) {
-        snprintf(err, sizeof err, "cannot start the persister: %s", tt_strerror(rc));
+    if (rc == 0) {
+        rc = pipeline_start(&d->cfg, d->st, d->q, server_jobs_done, server_events_committed, d->srv,
+                            &d->pipeline, err);
     }
     if (rc != 0) {
         log_error("cannot start: %s", err);
         return rc;
     }
-    server_set_persister(d->srv, d->persister);
+    server_set_pipeline(d->srv, d->pipeline);
     log_info("store: %s (schema version %d)", store_kind(d->st), store_schema_version(d->st));
     log_announce("listening on http://%s:%d", d->cfg.listen_host, server_port(d->srv));
     if (d->cfg.demo && (rc = demo_start(&d->loop, d->srv, &d->demo)) != 0) {
@@ -172,10 +186,10 @@ static void finish(daemon_state *d)
         server_stop(d->srv); /* start-up failed half-way */
         uv_run(&d->loop, UV_RUN_DEFAULT);
     }
-    if (d->persister != NULL) {
+    if (d->q != NULL) {
         queue_close(d->q);
-        persister_join(d->persister);
     }
+    pipeline_stop(d->pipeline); /* joins its threads: no callback into the server after this */
     server_free(d->srv);
     uv_run(&d->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&d->loop) != 0) {

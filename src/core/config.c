@@ -7,7 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum kind { K_LISTEN, K_STORE, K_UINT, K_SIZE, K_DURATION, K_LEVEL, K_FORMAT, K_BOOL } kind;
+typedef enum kind {
+    K_LISTEN,
+    K_STORE,
+    K_PATH,
+    K_UINT,
+    K_SIZE,
+    K_DURATION,
+    K_LEVEL,
+    K_FORMAT,
+    K_BOOL
+} kind;
 
 typedef struct setting {
     const char *flag;
@@ -48,6 +58,29 @@ static const setting settings[] = {
     {"--shutdown-timeout", "TELLTALE_SHUTDOWN_TIMEOUT", NULL, "30s", K_DURATION,
      AT(shutdown_timeout_ms), 0, 3600000, "a duration from 0 to 1h, e.g. 30s",
      "time allowed for a graceful shutdown"},
+    {"--spool-dir", "TELLTALE_SPOOL_DIR", NULL, "telltale-spool", K_PATH, 0, 0, 0,
+     "a directory path", "local spool for a remote store"},
+    {"--spool-max-bytes", "TELLTALE_SPOOL_MAX_BYTES", NULL, "1GiB", K_SIZE, AT(spool_max_bytes),
+     1 << 20, UINT64_C(1) << 40, "a size from 1MiB to 1024GiB",
+     "disk the spool may use; beyond it ingest gets 503"},
+    {"--breaker-failures", "TELLTALE_BREAKER_FAILURES", NULL, "5", K_UINT, AT(breaker_failures), 1,
+     1000, "an integer from 1 to 1000", "consecutive store failures that open the breaker"},
+    {"--breaker-open-ms", "TELLTALE_BREAKER_OPEN_MS", NULL, "5000", K_UINT, AT(breaker_open_ms), 10,
+     600000, "milliseconds from 10 to 600000", "how long the breaker stays open"},
+    {"--breaker-half-open-probes", "TELLTALE_BREAKER_HALF_OPEN_PROBES", NULL, "1", K_UINT,
+     AT(breaker_half_open_probes), 1, 16, "an integer from 1 to 16",
+     "store calls let through at once to test a recovering store"},
+    {"--retry-max", "TELLTALE_RETRY_MAX", NULL, "5", K_UINT, AT(retry_max), 0, 100,
+     "an integer from 0 to 100", "retries of a store call that failed transiently"},
+    {"--retry-base-ms", "TELLTALE_RETRY_BASE_MS", NULL, "100", K_UINT, AT(retry_base_ms), 1, 60000,
+     "milliseconds from 1 to 60000", "first retry delay (exponential, with full jitter)"},
+    {"--retry-cap-ms", "TELLTALE_RETRY_CAP_MS", NULL, "10000", K_UINT, AT(retry_cap_ms), 1, 600000,
+     "milliseconds from 1 to 600000", "longest retry delay"},
+    {"--dlq-max-retries", "TELLTALE_DLQ_MAX_RETRIES", NULL, "5", K_UINT, AT(dlq_max_retries), 0,
+     100, "an integer from 0 to 100", "retries of a dead letter before it is marked failed"},
+    {"--dlq-retention", "TELLTALE_DLQ_RETENTION", NULL, "30d", K_DURATION, AT(dlq_retention_ms), 0,
+     UINT64_C(3650) * 86400000, "a duration such as 7d or 0 (keep forever)",
+     "age after which resolved dead letters are deleted"},
     {"--log", "TELLTALE_LOG", NULL, "info", K_LEVEL, 0, 0, 0, "one of error, warn, info, debug",
      "log level"},
     {"--log-format", "TELLTALE_LOG_FORMAT", NULL, "text", K_FORMAT, 0, 0, 0, "text or json",
@@ -178,6 +211,12 @@ static bool apply(const setting *st, const char *value, tt_config *cfg)
         return parse_listen(value, cfg);
     case K_STORE:
         return parse_store(value, cfg);
+    case K_PATH:
+        if (value[0] == '\0' || strlen(value) >= sizeof cfg->spool_dir) {
+            return false;
+        }
+        strcpy(cfg->spool_dir, value);
+        return true;
     case K_LEVEL:
         if (!parse_word(value, levels, 4, &w)) {
             return false;
@@ -264,6 +303,11 @@ int config_init(tt_config *cfg, config_getenv_fn getenv_fn, char err[TT_ERRLEN])
 
 int config_validate(const tt_config *cfg, char err[TT_ERRLEN])
 {
+    if (cfg->retry_cap_ms < cfg->retry_base_ms) {
+        return tt_fail(err, TT_EINVAL,
+                       "TELLTALE_RETRY_CAP_MS (%u) must not be below TELLTALE_RETRY_BASE_MS (%u)",
+                       cfg->retry_cap_ms, cfg->retry_base_ms);
+    }
     if (cfg->max_events > cfg->queue_max) {
         /* The queue refuses any request larger than itself, even when empty. */
         return tt_fail(err, TT_EINVAL,

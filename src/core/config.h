@@ -26,6 +26,16 @@ typedef struct tt_config {
     uint64_t ws_max_buffer; /* bytes queued for one WebSocket client before it is dropped */
     uint64_t retention_ms;  /* events older than this are deleted; 0 keeps them forever */
     uint64_t shutdown_timeout_ms;
+    char spool_dir[1024]; /* local spool, used when the store is remote */
+    uint64_t spool_max_bytes;
+    uint32_t breaker_failures; /* consecutive failures that open the breaker */
+    uint32_t breaker_open_ms;
+    uint32_t breaker_half_open_probes;
+    uint32_t retry_max; /* retries of one store call; 0: none */
+    uint32_t retry_base_ms;
+    uint32_t retry_cap_ms;
+    uint32_t dlq_max_retries;
+    uint64_t dlq_retention_ms; /* resolved dead letters older than this are deleted */
     log_level log_level;
     log_format log_format;
     bool demo; /* generate demo traffic */

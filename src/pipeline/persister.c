@@ -9,8 +9,6 @@
 #include <string.h>
 
 #define IDLE_POLL_MS 1000
-#define RETENTION_EVERY_MS 60000
-#define RETENTION_CHUNK 10000
 
 const double persister_commit_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                           0.05,   0.1,   0.25,   0.5,   1,    2.5};
@@ -18,17 +16,15 @@ const size_t persister_commit_nbounds =
     sizeof persister_commit_bounds / sizeof persister_commit_bounds[0];
 
 struct persister {
-    store *st;
     job_queue *q;
     persister_opts opts;
     persister_done_fn done;
-    void *ctx;
+    void *done_ctx;
     pthread_t thread;
     pthread_mutex_t stats_lock;
     persister_stats stats;
     tt_event **events; /* scratch: the batch's events, flattened */
     size_t events_cap;
-    uint64_t next_retention_ms;
 };
 
 /* Takes more jobs after 'first' until the batch is full or its flush time is up. Returns the
@@ -76,20 +72,18 @@ static void record_outcome(persister *p, ingest_job *jobs, size_t count, int rc,
     pthread_mutex_lock(&p->stats_lock);
     for (ingest_job *j = jobs; j != NULL; j = j->next) {
         j->result = rc;
+        j->store_seqs = p->opts.store_seqs;
         j->stored = j->duplicates = 0;
         if (rc != 0) {
             snprintf(j->err, sizeof j->err, "%s", err);
             continue;
         }
         for (size_t i = 0; i < j->batch.count; i++) {
-            int64_t seq = j->batch.events[i]->seq;
-            j->stored += seq > 0;
-            j->duplicates += seq == 0;
-            if (seq > p->stats.last_seq) {
-                p->stats.last_seq = seq;
-            }
+            /* seq < 0: refused by the store and kept in the dead letter queue, still durable */
+            j->stored += j->batch.events[i]->seq > 0;
+            j->duplicates += j->batch.events[i]->seq == 0;
         }
-        p->stats.events_stored += j->stored;
+        p->stats.events += j->stored;
         p->stats.duplicates += j->duplicates;
     }
     if (rc == 0) {
@@ -108,35 +102,15 @@ static void commit(persister *p, ingest_job *jobs, size_t count)
     int rc = TT_ENOMEM;
     uint64_t start = clock_mono_us();
     if (flatten(p, jobs, count)) {
-        rc = store_insert_events(p->st, p->events, count, err);
+        rc = p->opts.commit(p->events, count, p->opts.ctx, err);
     } else {
         snprintf(err, sizeof err, "out of memory");
     }
     double seconds = (double)(clock_mono_us() - start) / 1e6;
-    if (rc != 0) {
-        log_error("batch of %zu events not stored: %s", count, err);
+    if (rc != 0 && rc != TT_EFULL) {
+        log_error("batch of %zu events not made durable: %s", count, err);
     }
     record_outcome(p, jobs, count, rc, err, seconds);
-}
-
-static void enforce_retention(persister *p)
-{
-    uint64_t now = clock_now_ms();
-    if (p->opts.retention_ms == 0 || clock_mono_ms() < p->next_retention_ms) {
-        return;
-    }
-    uint64_t deleted = 0;
-    char err[TT_ERRLEN];
-    int64_t before = (int64_t)(now - p->opts.retention_ms);
-    int rc = store_delete_before(p->st, before, RETENTION_CHUNK, &deleted, err);
-    if (rc != 0) {
-        log_warn("retention: %s", err);
-    }
-    /* A full chunk means more may be due: come back soon, between batches. */
-    p->next_retention_ms = clock_mono_ms() + (deleted == RETENTION_CHUNK ? 0 : RETENTION_EVERY_MS);
-    pthread_mutex_lock(&p->stats_lock);
-    p->stats.retention_deleted += deleted;
-    pthread_mutex_unlock(&p->stats_lock);
 }
 
 static void *run(void *arg)
@@ -148,21 +122,22 @@ static void *run(void *arg)
             ingest_job *last;
             size_t count = gather(p, first, &last);
             commit(p, first, count);
-            p->done(first, p->ctx);
+            p->done(first, p->done_ctx);
+        } else if (p->opts.idle != NULL) {
+            p->opts.idle(p->opts.ctx);
         }
-        enforce_retention(p);
     }
     return NULL;
 }
 
-int persister_start(store *st, job_queue *q, const persister_opts *opts, persister_done_fn done,
-                    void *ctx, persister **out)
+int persister_start(job_queue *q, const persister_opts *opts, persister_done_fn done,
+                    void *done_ctx, persister **out)
 {
     persister *p = calloc(1, sizeof *p);
     if (p == NULL) {
         return TT_ENOMEM;
     }
-    *p = (persister){.st = st, .q = q, .opts = *opts, .done = done, .ctx = ctx};
+    *p = (persister){.q = q, .opts = *opts, .done = done, .done_ctx = done_ctx};
     histogram_init(&p->stats.commit_seconds, persister_commit_bounds, persister_commit_nbounds);
     pthread_mutex_init(&p->stats_lock, NULL);
     int rc = pthread_create(&p->thread, NULL, run, p);

@@ -1,17 +1,17 @@
-/* persister.h -- the thread that turns queued jobs into committed batches (group commit).
+/* persister.h -- the thread that turns queued jobs into durable batches (group commit).
  *
  * It takes jobs from the queue until a batch holds batch_size events or flush_ms have passed
- * since its first job, inserts the batch in one transaction, and hands the jobs back, in commit
- * order, through 'done' -- only then may their requests be acknowledged (DESIGN §4.1). A job is
- * never split across transactions, so one request is stored all or nothing; a batch may
- * therefore exceed batch_size by up to one request. It also deletes events past their retention
- * while idle. */
+ * since its first job, makes the batch durable in one transaction -- in the store itself, or
+ * in the local spool when the store is remote -- and hands the jobs back, in commit order,
+ * through 'done': only then may their requests be acknowledged (DESIGN §4.1). A job is never
+ * split across transactions, so one request is durable all or nothing; a batch may therefore
+ * exceed batch_size by up to one request. While idle it runs the idle hook (the writer's
+ * housekeeping, when it owns the writer). */
 #ifndef TT_PERSISTER_H
 #define TT_PERSISTER_H
 
 #include "core/histogram.h"
 #include "pipeline/queue.h"
-#include "store/store.h"
 
 typedef struct persister persister;
 
@@ -20,30 +20,41 @@ typedef struct persister persister;
  * they are answered. */
 typedef void (*persister_done_fn)(ingest_job *jobs, void *ctx);
 
+/* Makes 'events' durable, or fails with nothing acknowledged (TT_EFULL for a full spool,
+ * TT_EUNAVAILABLE for a store out of reach). Each event's seq is set: > 0 if it was new,
+ * 0 if it was there already (a duplicate), < 0 if it is durable elsewhere (the dead letter
+ * queue). */
+typedef int (*persister_commit_fn)(tt_event *const *events, size_t n, void *ctx,
+                                   char err[TT_ERRLEN]);
+typedef void (*persister_idle_fn)(void *ctx);
+
 typedef struct persister_opts {
     uint32_t batch_size;
     uint32_t flush_ms;
-    uint64_t retention_ms; /* 0: keep events forever */
+    persister_commit_fn commit;
+    persister_idle_fn idle; /* may be NULL */
+    void *ctx;              /* for commit and idle */
+    /* True when commit writes the store itself, so the seqs it sets are store seqs (the jobs
+     * may be broadcast as committed); false for the spool, whose seqs are its own. */
+    bool store_seqs;
 } persister_opts;
 
 typedef struct persister_stats {
-    uint64_t batches;        /* committed */
-    uint64_t events_stored;  /* new rows */
-    uint64_t duplicates;     /* events whose id was already stored */
-    uint64_t failed_batches; /* transactions that did not commit */
+    uint64_t batches;        /* made durable */
+    uint64_t events;         /* in them: new ones */
+    uint64_t duplicates;     /* in them: ones already there */
+    uint64_t failed_batches; /* not made durable: their requests were refused */
     uint64_t failed_events;
-    uint64_t retention_deleted;
-    int64_t last_seq;         /* highest seq this persister committed */
-    histogram commit_seconds; /* time from BEGIN to COMMIT, per batch */
+    histogram commit_seconds; /* per batch, from the start of commit to its end */
 } persister_stats;
 
 /* The buckets of commit_seconds, in seconds. */
 extern const double persister_commit_bounds[];
 extern const size_t persister_commit_nbounds;
 
-/* Starts the thread. 'st', 'q' and 'ctx' must outlive it. */
-int persister_start(store *st, job_queue *q, const persister_opts *opts, persister_done_fn done,
-                    void *ctx, persister **out);
+/* Starts the thread. 'q', 'opts->ctx' and 'done_ctx' must outlive it. */
+int persister_start(job_queue *q, const persister_opts *opts, persister_done_fn done,
+                    void *done_ctx, persister **out);
 
 /* Waits until the queue is closed and drained and every job handed back, then frees 'p'. */
 void persister_join(persister *p);

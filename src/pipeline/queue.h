@@ -14,7 +14,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-typedef enum job_origin { JOB_HTTP, JOB_WS, JOB_DEMO } job_origin;
+/* JOB_COMMITTED is not a request: events the store committed on its own schedule (shipped
+ * from the spool, recovered from the dead letter queue), handed back for broadcast only. */
+typedef enum job_origin { JOB_HTTP, JOB_WS, JOB_DEMO, JOB_COMMITTED } job_origin;
 
 /* A unit of work: the events of one request, committed together and answered together. */
 typedef struct ingest_job {
@@ -25,7 +27,8 @@ typedef struct ingest_job {
     event_batch batch;
     uint64_t enqueued_us; /* monotonic */
     /* Set by the persister before it hands the job back: */
-    int result; /* 0, or TT_E* with 'err' */
+    int result;      /* 0, or TT_E* with 'err' */
+    bool store_seqs; /* the events' seqs are the store's (not the spool's): broadcastable */
     uint32_t stored;
     uint32_t duplicates;
     char err[TT_ERRLEN];

@@ -154,13 +154,13 @@ static int take_oldest(const tt_event *ev, void *ctx)
     return 0;
 }
 
-int spool_release(spool *sp, const event_batch *shipped, char err[TT_ERRLEN])
+uint64_t spool_bytes(const event_batch *b)
 {
-    if (shipped->count == 0) {
-        return 0;
-    }
-    int64_t through = shipped->events[shipped->count - 1]->seq;
-    uint64_t bytes = bytes_of(shipped->events, shipped->count);
+    return bytes_of(b->events, b->count);
+}
+
+int spool_release(spool *sp, int64_t through, uint64_t bytes, char err[TT_ERRLEN])
+{
     uint64_t deleted = 0;
     int64_t oldest = 0;
     event_filter next = {.has_after = true, .after_seq = through, .limit = 1};

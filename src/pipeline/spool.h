@@ -44,8 +44,12 @@ int spool_append(spool *sp, tt_event *const *events, size_t n, char err[TT_ERRLE
  * each one's seq is its place in the spool. Empty when there is nothing to ship. */
 int spool_peek(spool *sp, uint32_t max, event_batch *out, char err[TT_ERRLEN]);
 
-/* Forgets the events of 'shipped' (a batch spool_peek() returned, now in the store). */
-int spool_release(spool *sp, const event_batch *shipped, char err[TT_ERRLEN]);
+/* Forgets every event up to spool seq 'through' (a batch spool_peek() returned, now in the
+ * store); 'bytes' is what spool_bytes() said of that batch when peeked. */
+int spool_release(spool *sp, int64_t through, uint64_t bytes, char err[TT_ERRLEN]);
+
+/* The size the quota counts for 'b'. */
+uint64_t spool_bytes(const event_batch *b);
 
 void spool_get_stats(spool *sp, spool_stats *out);
 

@@ -96,10 +96,9 @@ void api_events_answer(server *srv, ingest_job *job)
         return; /* the client left; its events are stored all the same */
     }
     if (job->result != 0) {
-        r->retry_after = 1;
-        bool transient = job->result == TT_EUNAVAILABLE || job->result == TT_ENOMEM;
-        http_respond_error(r, transient ? 503 : 500,
-                           transient ? "store_unavailable" : "store_rejected", job->err);
+        int status;
+        const char *code = server_refusal(job->result, &status, &r->retry_after);
+        http_respond_error(r, status, code, job->err);
         return;
     }
     cJSON *body = cJSON_CreateObject();

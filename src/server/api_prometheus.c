@@ -1,6 +1,8 @@
 /* api_prometheus.c -- GET /metrics: telltale's own health in the Prometheus text format. */
 #include "server/api.h"
 
+#include "os/clock.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +54,60 @@ static void commit_histogram(text *t, const histogram *h)
     put(t, "%s_sum %.17g\n%s_count %llu\n", name, h->sum, name, (unsigned long long)h->count);
 }
 
+static void breaker_metrics(text *t, const writer_stats *w)
+{
+    static const breaker_state states[] = {BREAKER_CLOSED, BREAKER_OPEN, BREAKER_HALF_OPEN,
+                                           BREAKER_FORCED_OPEN, BREAKER_DISABLED};
+    put(t, "# HELP telltale_breaker_state The circuit breaker's state (1 for the current one).\n"
+           "# TYPE telltale_breaker_state gauge\n");
+    for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
+        put(t, "telltale_breaker_state{state=\"%s\"} %d\n", breaker_state_name(states[i]),
+            w->breaker_state == states[i]);
+    }
+    put(t,
+        "# HELP telltale_breaker_transitions_total Changes of breaker state, by new state.\n"
+        "# TYPE telltale_breaker_transitions_total counter\n"
+        "telltale_breaker_transitions_total{to=\"open\"} %llu\n"
+        "telltale_breaker_transitions_total{to=\"half_open\"} %llu\n"
+        "telltale_breaker_transitions_total{to=\"closed\"} %llu\n",
+        (unsigned long long)w->breaker.opened, (unsigned long long)w->breaker.half_opened,
+        (unsigned long long)w->breaker.closed);
+}
+
+static void pipeline_metrics(text *t, const pipeline_stats *ps)
+{
+    const writer_stats *w = &ps->writer;
+    metric(t, "telltale_events_stored_total", "counter", "New rows committed to the store.",
+           (double)w->events_stored);
+    metric(t, "telltale_events_duplicate_total", "counter",
+           "Events whose id was already stored (kept once).", (double)w->duplicates);
+    metric(t, "telltale_batches_failed_total", "counter",
+           "Batches that could not be made durable (their requests were refused).",
+           (double)ps->persister.failed_batches);
+    metric(t, "telltale_store_transient_failures_total", "counter",
+           "Store calls that failed transiently.", (double)w->transient_failures);
+    metric(t, "telltale_store_retries_total", "counter", "Store calls retried after a failure.",
+           (double)w->retries);
+    metric(t, "telltale_events_dead_lettered_total", "counter",
+           "Events the store refused, put in the dead letter queue.", (double)w->dead_lettered);
+    metric(t, "telltale_dlq_recovered_total", "counter", "Dead letters the store took on a retry.",
+           (double)w->dlq_recovered);
+    breaker_metrics(t, w);
+    if (ps->spooled) {
+        int64_t now = (int64_t)clock_now_ms(), oldest = ps->spool.oldest_received_ms;
+        metric(t, "telltale_spool_events", "gauge", "Events waiting in the spool.",
+               (double)ps->spool.events);
+        metric(t, "telltale_spool_bytes", "gauge", "Approximate bytes waiting in the spool.",
+               (double)ps->spool.bytes);
+        metric(t, "telltale_spool_max_bytes", "gauge", "The spool's quota.",
+               (double)ps->spool.max_bytes);
+        metric(t, "telltale_spool_oldest_age_seconds", "gauge",
+               "Age of the oldest event waiting in the spool.",
+               oldest > 0 && now > oldest ? (double)(now - oldest) / 1000.0 : 0);
+    }
+    commit_histogram(t, &ps->persister.commit_seconds);
+}
+
 void api_prometheus(server *srv, http_req *r)
 {
     text t = {.buf = malloc(4096), .cap = 4096};
@@ -84,17 +140,25 @@ void api_prometheus(server *srv, http_req *r)
     metric(&t, "telltale_websocket_slow_dropped_total", "counter",
            "WebSocket clients closed with 1008 for not keeping up.", (double)c->ws_slow_dropped);
     metric(&t, "telltale_ready", "gauge", "1 while serving, 0 while starting or draining.",
-           srv->persister != NULL && !srv->draining);
-    if (srv->persister != NULL) {
-        persister_stats st;
-        persister_get_stats(srv->persister, &st);
-        metric(&t, "telltale_events_stored_total", "counter", "New rows committed to the store.",
-               (double)st.events_stored);
-        metric(&t, "telltale_events_duplicate_total", "counter",
-               "Events whose id was already stored (kept once).", (double)st.duplicates);
-        metric(&t, "telltale_batches_failed_total", "counter", "Batches the store did not commit.",
-               (double)st.failed_batches);
-        commit_histogram(&t, &st.commit_seconds);
+           srv->pipeline != NULL && !srv->draining);
+    metric(&t, "telltale_shutting_down", "gauge", "1 once a shutdown has begun.", srv->draining);
+    if (srv->pipeline != NULL) {
+        pipeline_stats ps;
+        pipeline_get_stats(srv->pipeline, &ps);
+        pipeline_metrics(&t, &ps);
+    }
+    if (srv->dlq_known) {
+        put(&t,
+            "# HELP telltale_dlq_items Dead letter queue items, by status.\n"
+            "# TYPE telltale_dlq_items gauge\n"
+            "telltale_dlq_items{status=\"pending\"} %llu\n"
+            "telltale_dlq_items{status=\"recovered\"} %llu\n"
+            "telltale_dlq_items{status=\"failed\"} %llu\n",
+            (unsigned long long)srv->dlq.pending, (unsigned long long)srv->dlq.recovered,
+            (unsigned long long)srv->dlq.failed);
+        metric(&t, "telltale_dlq_oldest_pending_age_seconds", "gauge",
+               "Age of the oldest unresolved dead letter.",
+               srv->dlq.oldest_pending_age_hours * 3600);
     }
     if (t.oom) {
         free(t.buf);

@@ -13,10 +13,10 @@ void api_health(server *srv, http_req *r)
                         sizeof HEALTHY - 1);
 }
 
-/* Ready while the store is open, the persister runs and no shutdown has begun. */
+/* Ready while the pipeline runs and no shutdown has begun. */
 static bool is_ready(const server *srv)
 {
-    return srv->persister != NULL && !srv->draining;
+    return srv->pipeline != NULL && !srv->draining;
 }
 
 void api_ready(server *srv, http_req *r)
@@ -24,31 +24,87 @@ void api_ready(server *srv, http_req *r)
     bool ready = is_ready(srv);
     cJSON *body = cJSON_CreateObject();
     cJSON_AddBoolToObject(body, "ready", ready);
-    cJSON_AddStringToObject(body, "state",
-                            srv->draining ? "draining"
-                            : ready       ? "serving"
-                                          : "starting");
+    cJSON_AddStringToObject(body, "state", srv->phase);
     r->cache_control = "no-store";
     http_respond_json(r, ready ? 200 : 503, body);
 }
 
-static void add_persister(cJSON *root, server *srv)
+static void num(cJSON *obj, const char *name, double v)
+{
+    cJSON_AddNumberToObject(obj, name, v);
+}
+
+static void add_persister(cJSON *root, const persister_stats *st)
 {
     cJSON *p = cJSON_AddObjectToObject(root, "persister");
-    if (srv->persister == NULL) {
+    num(p, "batches", (double)st->batches);
+    num(p, "events", (double)st->events);
+    num(p, "duplicates", (double)st->duplicates);
+    num(p, "failed_batches", (double)st->failed_batches);
+    num(p, "failed_events", (double)st->failed_events);
+    num(p, "commit_p50_ms", histogram_quantile(&st->commit_seconds, 0.5) * 1e3);
+    num(p, "commit_p99_ms", histogram_quantile(&st->commit_seconds, 0.99) * 1e3);
+}
+
+static void add_breaker(cJSON *root, const writer_stats *w)
+{
+    cJSON *b = cJSON_AddObjectToObject(root, "breaker");
+    cJSON_AddStringToObject(b, "state", breaker_state_name(w->breaker_state));
+    num(b, "transitions", (double)w->breaker_transitions);
+    num(b, "opened", (double)w->breaker.opened);
+    num(b, "half_opened", (double)w->breaker.half_opened);
+    num(b, "closed", (double)w->breaker.closed);
+    num(b, "rejected_calls", (double)w->breaker.rejected);
+    num(b, "probe_timeouts", (double)w->breaker.probe_timeouts);
+    if (w->breaker_transitions > 0) {
+        cJSON *t = cJSON_AddObjectToObject(b, "last_transition");
+        cJSON_AddStringToObject(t, "from", breaker_state_name(w->last_transition.from));
+        cJSON_AddStringToObject(t, "to", breaker_state_name(w->last_transition.to));
+        cJSON_AddStringToObject(t, "reason", w->last_transition.reason);
+    }
+}
+
+static void add_writer(cJSON *root, const writer_stats *w)
+{
+    cJSON *o = cJSON_AddObjectToObject(root, "writer");
+    num(o, "events_stored", (double)w->events_stored);
+    num(o, "duplicates", (double)w->duplicates);
+    num(o, "transient_failures", (double)w->transient_failures);
+    num(o, "retries", (double)w->retries);
+    num(o, "rejected_calls", (double)w->rejected_calls);
+    num(o, "dead_lettered", (double)w->dead_lettered);
+    num(o, "dlq_recovered", (double)w->dlq_recovered);
+    num(o, "retention_deleted", (double)w->retention_deleted);
+}
+
+static void add_spool(cJSON *root, const pipeline_stats *ps)
+{
+    cJSON *s = cJSON_AddObjectToObject(root, "spool");
+    cJSON_AddBoolToObject(s, "enabled", ps->spooled);
+    if (!ps->spooled) {
         return;
     }
-    persister_stats st;
-    persister_get_stats(srv->persister, &st);
-    cJSON_AddNumberToObject(p, "batches", (double)st.batches);
-    cJSON_AddNumberToObject(p, "events_stored", (double)st.events_stored);
-    cJSON_AddNumberToObject(p, "duplicates", (double)st.duplicates);
-    cJSON_AddNumberToObject(p, "failed_batches", (double)st.failed_batches);
-    cJSON_AddNumberToObject(p, "failed_events", (double)st.failed_events);
-    cJSON_AddNumberToObject(p, "retention_deleted", (double)st.retention_deleted);
-    cJSON_AddNumberToObject(p, "last_seq", (double)st.last_seq);
-    cJSON_AddNumberToObject(p, "commit_p50_ms", histogram_quantile(&st.commit_seconds, 0.5) * 1e3);
-    cJSON_AddNumberToObject(p, "commit_p99_ms", histogram_quantile(&st.commit_seconds, 0.99) * 1e3);
+    int64_t now = (int64_t)clock_now_ms(), oldest = ps->spool.oldest_received_ms;
+    num(s, "events", (double)ps->spool.events);
+    num(s, "bytes", (double)ps->spool.bytes);
+    num(s, "max_bytes", (double)ps->spool.max_bytes);
+    num(s, "oldest_age_s", oldest > 0 && now > oldest ? (double)(now - oldest) / 1000.0 : 0);
+    num(s, "shipped_batches", (double)ps->shipper.batches);
+    num(s, "shipped_events", (double)ps->shipper.events);
+    cJSON_AddBoolToObject(s, "waiting_for_store", ps->shipper.waiting);
+}
+
+static void add_dlq(cJSON *root, const server *srv)
+{
+    cJSON *d = cJSON_AddObjectToObject(root, "dlq");
+    if (!srv->dlq_known) {
+        return; /* not read yet: the first reading comes with the first tick */
+    }
+    num(d, "total_pending", (double)srv->dlq.pending);
+    num(d, "total_recovered", (double)srv->dlq.recovered);
+    num(d, "total_failed", (double)srv->dlq.failed);
+    num(d, "avg_retry_count", srv->dlq.avg_retry_count);
+    num(d, "oldest_pending_age_hours", srv->dlq.oldest_pending_age_hours);
 }
 
 /* Where this instance learns of commits: the store's feed (PostgreSQL: every instance's), or,
@@ -63,47 +119,60 @@ static void add_change_feed(cJSON *root, server *srv)
     if (!st.available) {
         cJSON_AddStringToObject(cf, "kind", "in-process");
         cJSON_AddBoolToObject(cf, "connected", true);
-        cJSON_AddNumberToObject(cf, "last_seq", (double)srv->last_seq);
+        num(cf, "last_seq", (double)srv->last_seq);
         return;
     }
     cJSON_AddStringToObject(cf, "kind", "listen-notify");
     cJSON_AddBoolToObject(cf, "connected", st.connected);
-    cJSON_AddNumberToObject(cf, "last_seq", (double)st.last_seq);
-    cJSON_AddNumberToObject(cf, "notifications", (double)st.notifications);
-    cJSON_AddNumberToObject(cf, "reconnects", (double)st.reconnects);
+    num(cf, "last_seq", (double)st.last_seq);
+    num(cf, "notifications", (double)st.notifications);
+    num(cf, "reconnects", (double)st.reconnects);
+}
+
+static void add_ingest(cJSON *root, server *srv)
+{
+    const server_counters *c = &srv->counters;
+    cJSON *in = cJSON_AddObjectToObject(root, "ingest");
+    num(in, "events_accepted", (double)c->events_accepted);
+    num(in, "events_rejected", (double)c->events_rejected);
+    num(in, "events_per_s", srv->events_per_s);
+    num(in, "requests_invalid", (double)c->requests_invalid);
+    num(in, "requests_too_large", (double)c->requests_too_large);
+    num(in, "requests_overloaded", (double)c->requests_overloaded);
+    num(in, "requests_failed", (double)c->requests_failed);
+    cJSON *ws = cJSON_AddObjectToObject(root, "websocket");
+    num(ws, "clients", (double)srv->nclients);
+    num(ws, "slow_dropped", (double)c->ws_slow_dropped);
+    num(ws, "messages_sent", (double)c->ws_messages_sent);
+    num(ws, "last_seq", (double)srv->last_seq);
 }
 
 void api_status(server *srv, http_req *r)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "version", TT_VERSION);
-    cJSON_AddNumberToObject(root, "uptime_s",
-                            (double)(clock_mono_ms() - srv->started_mono_ms) / 1000.0);
+    num(root, "uptime_s", (double)(clock_mono_ms() - srv->started_mono_ms) / 1000.0);
     cJSON_AddBoolToObject(root, "ready", is_ready(srv));
     cJSON_AddBoolToObject(root, "draining", srv->draining);
+    cJSON_AddStringToObject(root, "phase", srv->phase);
     cJSON *st = cJSON_AddObjectToObject(root, "store");
     cJSON_AddStringToObject(st, "kind", store_kind(srv->st));
-    cJSON_AddNumberToObject(st, "schema_version", store_schema_version(srv->st));
+    num(st, "schema_version", store_schema_version(srv->st));
     cJSON *q = cJSON_AddObjectToObject(root, "queue");
-    cJSON_AddNumberToObject(q, "waiting", (double)queue_waiting(srv->q));
-    cJSON_AddNumberToObject(q, "inflight", (double)queue_inflight(srv->q));
-    cJSON_AddNumberToObject(q, "capacity", queue_capacity(srv->q));
-    add_persister(root, srv);
-    const server_counters *c = &srv->counters;
-    cJSON *in = cJSON_AddObjectToObject(root, "ingest");
-    cJSON_AddNumberToObject(in, "events_accepted", (double)c->events_accepted);
-    cJSON_AddNumberToObject(in, "events_rejected", (double)c->events_rejected);
-    cJSON_AddNumberToObject(in, "events_per_s", srv->events_per_s);
-    cJSON_AddNumberToObject(in, "requests_invalid", (double)c->requests_invalid);
-    cJSON_AddNumberToObject(in, "requests_too_large", (double)c->requests_too_large);
-    cJSON_AddNumberToObject(in, "requests_overloaded", (double)c->requests_overloaded);
-    cJSON_AddNumberToObject(in, "requests_failed", (double)c->requests_failed);
+    num(q, "waiting", (double)queue_waiting(srv->q));
+    num(q, "inflight", (double)queue_inflight(srv->q));
+    num(q, "capacity", queue_capacity(srv->q));
+    if (srv->pipeline != NULL) {
+        pipeline_stats ps;
+        pipeline_get_stats(srv->pipeline, &ps);
+        add_persister(root, &ps.persister);
+        add_breaker(root, &ps.writer);
+        add_writer(root, &ps.writer);
+        add_spool(root, &ps);
+    }
+    add_dlq(root, srv);
     add_change_feed(root, srv);
-    cJSON *ws = cJSON_AddObjectToObject(root, "websocket");
-    cJSON_AddNumberToObject(ws, "clients", (double)srv->nclients);
-    cJSON_AddNumberToObject(ws, "slow_dropped", (double)c->ws_slow_dropped);
-    cJSON_AddNumberToObject(ws, "messages_sent", (double)c->ws_messages_sent);
-    cJSON_AddNumberToObject(ws, "last_seq", (double)srv->last_seq);
+    add_ingest(root, srv);
     r->cache_control = "no-store";
     http_respond_json(r, 200, root);
 }

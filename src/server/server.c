@@ -24,7 +24,8 @@
 #define WS_PING_AFTER_S 30   /* an idle WebSocket is pinged ... */
 #define WS_HANGUP_AFTER_S 75 /* ... and dropped if nothing valid came back by then */
 #define TICK_MS 1000
-#define KEEPALIVE_S 30 /* an idle keep-alive HTTP connection is closed after this */
+#define DLQ_EVERY_TICKS 5 /* the DLQ's stats are read every 5 s */
+#define KEEPALIVE_S 30    /* an idle keep-alive HTTP connection is closed after this */
 
 /* lws gives every protocol's connections the same per-session area size; HTTP and WebSocket
  * connections each use their half. */
@@ -112,13 +113,19 @@ static int established(server *srv, struct lws *wsi, conn_pss *pss)
 static void finish_job(server *srv, ingest_job *job)
 {
     size_t n = job->batch.count;
+    if (job->store_seqs) {
+        ws_broadcast_job(srv, job);
+    }
+    if (job->origin == JOB_COMMITTED) {
+        ingest_job_free(job); /* not a request: it took no room in the queue */
+        return;
+    }
     if (job->result == 0) {
         srv->counters.events_accepted += n;
     } else {
         srv->counters.events_rejected += n;
         srv->counters.requests_failed += job->origin != JOB_DEMO;
     }
-    ws_broadcast_job(srv, job);
     if (job->origin == JOB_HTTP) {
         api_events_answer(srv, job);
     } else if (job->origin == JOB_WS) {
@@ -203,6 +210,24 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     }
 }
 
+const char *server_refusal(int result, int *status, int *retry_after_s)
+{
+    *status = 503;
+    *retry_after_s = 1;
+    switch (result) {
+    case TT_EFULL:
+        *retry_after_s = 10; /* the spool drains as fast as the store takes it: not at once */
+        return "spool_full";
+    case TT_ENOMEM:
+        return "overloaded";
+    case TT_EUNAVAILABLE:
+        return "store_unavailable";
+    default:
+        *status = 500;
+        return "store_failed";
+    }
+}
+
 void server_wake(server *srv)
 {
     lws_cancel_service(srv->ctx);
@@ -224,6 +249,20 @@ void server_jobs_done(ingest_job *jobs, void *arg)
     srv->done_tail = tail;
     pthread_mutex_unlock(&srv->done_lock);
     server_wake(srv);
+}
+
+void server_events_committed(event_batch *b, void *arg)
+{
+    ingest_job *job = calloc(1, sizeof *job);
+    if (job == NULL) {
+        event_batch_free(b); /* live clients miss them; they are stored, and resume finds them */
+        return;
+    }
+    job->origin = JOB_COMMITTED;
+    job->store_seqs = true;
+    job->batch = *b;
+    *b = (event_batch){0};
+    server_jobs_done(job, arg);
 }
 
 void server_assign_ids(server *srv, event_batch *b)
@@ -271,9 +310,53 @@ int server_submit_internal(server *srv, event_batch *batch)
     return rc;
 }
 
+typedef struct dlq_reading {
+    uv_work_t work;
+    server *srv;
+    dlq_stats stats;
+    int rc;
+} dlq_reading;
+
+static void read_dlq(uv_work_t *w)
+{
+    dlq_reading *d = w->data;
+    char err[TT_ERRLEN];
+    d->rc = store_dlq_stats(d->srv->st, &d->stats, err);
+}
+
+static void dlq_read(uv_work_t *w, int status)
+{
+    dlq_reading *d = w->data;
+    d->srv->dlq_reading = false;
+    if (status == 0 && d->rc == 0) {
+        d->srv->dlq = d->stats;
+        d->srv->dlq_known = true;
+    }
+    free(d);
+}
+
+/* The DLQ's stats come from the store: read them off the loop, now and then. */
+static void refresh_dlq_stats(server *srv)
+{
+    dlq_reading *d = srv->dlq_reading || srv->stopping ? NULL : calloc(1, sizeof *d);
+    if (d == NULL) {
+        return;
+    }
+    d->srv = srv;
+    d->work.data = d;
+    if (uv_queue_work(srv->loop, &d->work, read_dlq, dlq_read) == 0) {
+        srv->dlq_reading = true;
+    } else {
+        free(d);
+    }
+}
+
 static void on_tick(uv_timer_t *t)
 {
     server *srv = t->data;
+    if (++srv->ticks % DLQ_EVERY_TICKS == 1) {
+        refresh_dlq_stats(srv);
+    }
     uint64_t accepted = srv->counters.events_accepted;
     srv->events_per_s = (double)(accepted - srv->accepted_at_last_tick) * 1000.0 / TICK_MS;
     srv->accepted_at_last_tick = accepted;
@@ -340,6 +423,7 @@ int server_start(uv_loop_t *loop, const tt_config *cfg, store *st, job_queue *q,
     srv->st = st;
     srv->q = q;
     srv->started_mono_ms = clock_mono_ms();
+    srv->phase = "starting";
     pthread_mutex_init(&srv->done_lock, NULL);
     int rc = store_max_seq(st, &srv->last_seq, err);
     if (rc == 0) {
@@ -363,9 +447,15 @@ int server_start(uv_loop_t *loop, const tt_config *cfg, store *st, job_queue *q,
     return 0;
 }
 
-void server_set_persister(server *srv, persister *p)
+void server_set_pipeline(server *srv, pipeline *p)
 {
-    srv->persister = p;
+    srv->pipeline = p;
+    srv->phase = p != NULL ? "serving" : "starting";
+}
+
+void server_set_phase(server *srv, const char *phase)
+{
+    srv->phase = phase;
 }
 
 int server_port(const server *srv)
@@ -376,6 +466,7 @@ int server_port(const server *srv)
 void server_drain(server *srv)
 {
     srv->draining = true;
+    srv->phase = "draining";
 }
 
 bool server_idle(server *srv)

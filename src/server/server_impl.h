@@ -32,12 +32,17 @@ struct server {
     const tt_config *cfg;
     store *st;
     job_queue *q;
-    persister *persister;
+    pipeline *pipeline;
     struct lws_context *ctx;
     struct lws_vhost *vh;
     int port;
     uint64_t started_mono_ms;
     bool draining;
+    const char *phase; /* "starting", "serving", "draining", "shipping", "closing" */
+    dlq_stats dlq;     /* read on the thread pool once per DLQ_EVERY_MS ticks */
+    bool dlq_known;
+    bool dlq_reading;
+    uint64_t ticks;
     bool stopping;
     uint64_t next_id; /* for requests and clients */
     http_req *reqs;   /* requests alive, so deferred answers can find theirs */
@@ -63,6 +68,12 @@ void server_assign_ids(server *srv, event_batch *b);
  * TT_EFULL, TT_ECLOSED or TT_ENOMEM; on failure the batch stays the caller's. */
 int server_enqueue(server *srv, job_origin origin, uint64_t requester, void *user,
                    event_batch *batch);
+
+/* Why a job that could not be made durable was refused: the error code for the producer,
+ * with the HTTP status and the Retry-After seconds that go with it. Nothing is kept, so
+ * every refusal invites a retry: a full spool (TT_EFULL) in a while, a store out of reach
+ * shortly. */
+const char *server_refusal(int result, int *status, int *retry_after_s);
 
 /* Wakes the loop thread so it runs server_service(); any thread. */
 void server_wake(server *srv);

@@ -821,7 +821,8 @@ void ws_answer_job(server *srv, ingest_job *job)
     size_t n = job->batch.count;
     ws_client *c = find_client(srv, job->requester);
     if (c != NULL && job->result != 0) {
-        send_error(c, ref, "store_unavailable", job->err, -1);
+        int status, retry_after;
+        send_error(c, ref, server_refusal(job->result, &status, &retry_after), job->err, -1);
     } else if (c != NULL) {
         cJSON *ack = cJSON_CreateObject();
         cJSON_AddStringToObject(ack, "type", "ack");

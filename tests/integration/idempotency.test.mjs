@@ -5,7 +5,7 @@
 
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { Daemon, allEvents, post, test, uid } from './lib/daemon.mjs';
+import { Daemon, STORE_KIND, allEvents, post, test, uid } from './lib/daemon.mjs';
 import { WsClient } from './lib/wsclient.mjs';
 
 let d;
@@ -27,17 +27,32 @@ after(async () => {
 
 const copies = async (id) => (await allEvents(d)).filter((e) => e.id === id);
 
-// Every id the watcher received, with how often.
+// How often the watcher received 'id': once it has it at all, after one more round trip
+// (with a remote store the broadcast follows the shipping, a moment after the 202).
 async function broadcastCount(id) {
+  await watcher.until(`broadcast of ${id}`, (w) => w.events().some((e) => e.id === id));
   await watcher.sync();
   return watcher.events().filter((e) => e.id === id).length;
+}
+
+// The answer to an ingest. 'duplicates' counts the events already there: with SQLite, already
+// stored; with a remote store, already waiting in the local spool, which is all that can be
+// known when the 202 goes out (a copy already shipped to the store is found there later,
+// and stored once all the same). So with PostgreSQL it is at most the stored count.
+function assertAck(got, accepted, duplicates, extra = {}) {
+  if (STORE_KIND === 'sqlite') {
+    assert.deepEqual(got, { ...extra, accepted, duplicates });
+    return;
+  }
+  assert.deepEqual({ ...got, duplicates: 0 }, { ...extra, accepted, duplicates: 0 });
+  assert.ok(got.duplicates >= 0 && got.duplicates <= duplicates, `duplicates ${got.duplicates}`);
 }
 
 test('the same id twice in one request is stored once', async () => {
   const id = uid('same-req');
   const r = await post(d, [{ id, type: 'dup', name: 'first' }, { id, type: 'dup', name: 'second' }]);
   assert.equal(r.status, 202, r.text);
-  assert.deepEqual(r.json, { accepted: 2, duplicates: 1 });
+  assert.deepEqual(r.json, { accepted: 2, duplicates: 1 }); // one request: exact everywhere
   const stored = await copies(id);
   assert.equal(stored.length, 1);
   assert.equal(stored[0].name, 'first', 'the first copy is the one kept');
@@ -47,11 +62,11 @@ test('the same id twice in one request is stored once', async () => {
 test('the same id in separate requests is stored once; the retry is acknowledged as a duplicate', async () => {
   const id = uid('sep-req');
   const r1 = await post(d, { id, type: 'dup' });
-  assert.deepEqual(r1.json, { accepted: 1, duplicates: 0 });
+  assertAck(r1.json, 1, 0);
   const seq = (await copies(id))[0].seq;
   const r2 = await post(d, [{ id, type: 'dup' }, { id: uid('fresh'), type: 'dup' }]);
   assert.equal(r2.status, 202, r2.text);
-  assert.deepEqual(r2.json, { accepted: 2, duplicates: 1 });
+  assertAck(r2.json, 2, 1);
   const stored = await copies(id);
   assert.equal(stored.length, 1);
   assert.equal(stored[0].seq, seq, 'the stored row is untouched');
@@ -65,7 +80,7 @@ test('HTTP then WebSocket ingest with the same id: stored once', async () => {
   clients.push(c);
   c.send({ type: 'ingest', ref: 'again', events: [{ id, type: 'dup' }] });
   const ack = await c.next('ack', (m) => m.type === 'ack');
-  assert.deepEqual(ack, { type: 'ack', ref: 'again', accepted: 1, duplicates: 1 });
+  assertAck(ack, 1, 1, { type: 'ack', ref: 'again' });
   await c.close();
   assert.equal((await copies(id)).length, 1);
   assert.equal(await broadcastCount(id), 1);
@@ -79,7 +94,7 @@ test('WebSocket then HTTP ingest with the same id: stored once', async () => {
   assert.equal((await c.next('ack', (m) => m.type === 'ack')).duplicates, 0);
   await c.close();
   const r = await post(d, { id, type: 'dup' });
-  assert.deepEqual(r.json, { accepted: 1, duplicates: 1 });
+  assertAck(r.json, 1, 1);
   assert.equal((await copies(id)).length, 1);
 });
 
@@ -99,7 +114,11 @@ test('20 concurrent retries of the same event (HTTP and WebSocket) are stored on
   }
   const dupes = results.reduce((n, r) => n + r.json.duplicates, 0) +
                 acks.reduce((n, a) => n + a.duplicates, 0);
-  assert.equal(dupes, 19, 'all but one copy reported as duplicates');
+  if (STORE_KIND === 'sqlite') {
+    assert.equal(dupes, 19, 'all but one copy reported as duplicates');
+  } else {
+    assert.ok(dupes <= 19, `at most all but one reported as duplicates (${dupes})`);
+  }
   await c.close();
   assert.equal((await copies(id)).length, 1);
   assert.equal(await broadcastCount(id), 1);

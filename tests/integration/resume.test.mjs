@@ -12,7 +12,7 @@
 
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { Daemon, Ledger, api, allEvents, post, sleep, test, uid, waitFor } from './lib/daemon.mjs';
+import { Daemon, Ledger, api, allEvents, post, quiescent, sleep, test, uid, waitFor } from './lib/daemon.mjs';
 import { WsClient } from './lib/wsclient.mjs';
 
 let d;
@@ -102,6 +102,7 @@ test('reconnect: exactly the missed events in order, then the live tail; no gap,
   for (let i = 0; i < missed.length; i += 4) {
     await postAcked(missed.slice(i, i + 4)); // several commits while away
   }
+  await quiescent(d); // a quiet daemon: nothing reaches b live before its resume
   const b = await connect({ resumeAfter: L });
   await b.until('the 20 missed events', () => b.events().length >= 20);
   const tail = Array.from({ length: 5 }, () => ({ id: uid('tail'), type: 'resume_a' }));
@@ -190,6 +191,7 @@ test('resume honours the subscribe filter in the replay and in the tail', async 
   const L = await lastSeq();
   await postAcked([{ id: 'flt-1', type: 'keep' }, { id: 'flt-2', type: 'drop' },
                    { id: 'flt-3', type: 'keep' }, { id: 'flt-4', type: 'drop' }]);
+  await quiescent(d); // nothing may reach c live before its subscribe and resume
   const c = await connect({ filter: { type: 'keep' }, resumeAfter: L });
   await c.until('2 replayed', () => c.events().length >= 2);
   await postAcked([{ id: 'flt-5', type: 'drop' }, { id: 'flt-6', type: 'keep' }]);

@@ -4,7 +4,7 @@
 
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { Daemon, api, post, allEvents, test, uid } from './lib/daemon.mjs';
+import { Daemon, api, post, allEvents, quiescent, settled, test, uid } from './lib/daemon.mjs';
 import { WsClient } from './lib/wsclient.mjs';
 
 let d;
@@ -40,6 +40,7 @@ test('hello carries server_seq: 0 on an empty store, then the highest stored seq
   assert.equal(typeof hello.flags, 'object');
   await first.close();
   assert.equal((await post(d, [{ type: 'boot' }, { type: 'boot' }, { type: 'boot' }])).status, 202);
+  await quiescent(d); // with a remote store, known to this instance once shipped
   const c = await connect();
   assert.equal(c.messages.find((m) => m.type === 'hello').server_seq, await maxSeq());
   await c.close();
@@ -68,11 +69,17 @@ test('subscribe filters the live stream by type, source and session_id; {} clear
   await c.sync(); // the subscribe has been handled
   await post(d, [{ id: 'sub-1', type: 'unwanted' }, { id: 'sub-2', type: 'wanted' },
                  { id: 'sub-3', type: 'unwanted' }, { id: 'sub-4', type: 'wanted' }]);
+  // Live delivery follows the commit (with a remote store, the shipping after the 202):
+  // change the filter only once the events meant for this one have arrived.
+  await c.until('sub-4', () => c.events().some((e) => e.id === 'sub-4'));
   c.send({ type: 'subscribe', filter: { source: 'svc-a', session_id: 's1' } });
   await c.sync();
   await post(d, [{ id: 'sub-5', type: 'wanted', source: 'svc-b', session_id: 's1' },
                  { id: 'sub-6', type: 'other', source: 'svc-a', session_id: 's1' },
                  { id: 'sub-7', type: 'other', source: 'svc-a', session_id: 's2' }]);
+  await c.until('sub-6', () => c.events().some((e) => e.id === 'sub-6'));
+  await settled(d); // sub-7 was committed too (and withheld by the filter)
+  await c.sync();
   c.send({ type: 'subscribe', filter: {} });
   await c.sync();
   await post(d, [{ id: 'sub-8', type: 'anything' }]);
@@ -132,6 +139,7 @@ test('get_stats answers a stats message with the server counters', async () => {
 test('get_recent_events answers recent_events: the newest N, oldest first', async () => {
   const c = await connect();
   await post(d, Array.from({ length: 8 }, (_, i) => ({ id: `recent-${i}`, type: 'recent' })));
+  await settled(d); // in the store, with a remote one
   c.send({ type: 'get_recent_events', limit: 5 });
   const r = await c.next('recent_events', (m) => m.type === 'recent_events');
   const newest = (await allEvents(d)).slice(-5);

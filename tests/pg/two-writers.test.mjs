@@ -15,7 +15,9 @@ import { after } from 'node:test';
 import { testServer } from './lib/pg.mjs';
 
 process.env.TT_PG_URL ??= testServer().url; // before the daemon helpers read it
-const { Daemon, api, createPgDatabase, test, uid, waitFor } = await import('../integration/lib/daemon.mjs');
+process.env.TELLTALE_TEST_STORE = 'postgres'; // reads wait for the spool to be shipped
+const { Daemon, api, createPgDatabase, settled, test, uid, waitFor } =
+  await import('../integration/lib/daemon.mjs');
 
 const daemons = [];
 after(async () => {
@@ -82,6 +84,7 @@ test('a reader following after_seq sees every event of two concurrent writers ex
     produce(a, 'a', 6000, 4, 40),
     produce(b, 'b', 6000, 4, 40),
   ]);
+  await Promise.all([settled(a), settled(b)]); // every acknowledged event is in the store now
   producing = false;
   await reader;
   for (let i = 1; i < seqs.length; i++) {

@@ -200,9 +200,11 @@ export class Daemon {
 
   async #spawn() {
     const argv = ['serve', '--listen', '127.0.0.1:0', '--store', this.store, ...this.args];
+    // A spool of its own (used with a remote store), kept across restarts like the database.
+    this.spoolDir ??= path.join(this.dir ?? makeTmpDir(), 'spool');
     const child = spawn(BIN, argv, {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...this.env },
+      env: { TELLTALE_SPOOL_DIR: this.spoolDir, ...process.env, ...this.env },
     });
     this.#child = child;
     allDaemons.add(this);
@@ -342,6 +344,9 @@ export function test(name, optsOrFn, maybeFn) {
 // One HTTP request. body: a string or Buffer sent as is; json: a value sent as JSON. Returns
 // {status, headers, text, json} (json is undefined when the body is not JSON).
 export async function api(d, method, route, { json, body, headers = {}, timeoutMs = 15_000 } = {}) {
+  if (method === 'GET' && route.startsWith('/api/v1/events')) {
+    await settled(d);
+  }
   const init = { method, headers: { ...headers }, signal: AbortSignal.timeout(timeoutMs) };
   if (json !== undefined) {
     init.body = JSON.stringify(json);
@@ -358,6 +363,48 @@ export async function api(d, method, route, { json, body, headers = {}, timeoutM
     parsed = undefined;
   }
   return { status: res.status, headers: res.headers, text, json: parsed };
+}
+
+// With a remote store, a 202 means "durable in the local spool"; the shipper moves events to
+// the store a moment later (DESIGN §4.1). Reads of what was just written wait for that: until
+// nothing is in flight and the spool is empty (at once with SQLite). A read-your-writes
+// convenience for the tests, not a property the daemon promises to a reader.
+export async function settled(d, { timeoutMs = 20_000 } = {}) {
+  if (STORE_KIND !== 'postgres' || !d.running) {
+    return;
+  }
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let st;
+    try {
+      const res = await fetch(`${d.base}/api/v1/status`, { signal: AbortSignal.timeout(5_000) });
+      st = await res.json();
+    } catch {
+      return; /* the daemon is down: let the read itself report that */
+    }
+    if (st.queue.inflight === 0 && (!st.spool?.enabled || st.spool.events === 0)) {
+      return;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`the spool did not empty in ${timeoutMs} ms: ${JSON.stringify(st.spool)}`);
+    }
+    await sleep(10);
+  }
+}
+
+// Settled, and every stored event broadcast to /ws: nothing is on its way anywhere. (With a
+// remote store the broadcast follows the shipping.) Tests that need a quiet daemon -- a new
+// client that must see nothing live before its resume -- wait for this.
+export async function quiescent(d, { timeoutMs = 20_000 } = {}) {
+  await settled(d, { timeoutMs });
+  if (STORE_KIND !== 'postgres') {
+    return;
+  }
+  await waitFor('every stored event broadcast', async () => {
+    const st = await (await fetch(`${d.base}/api/v1/status`)).json();
+    const top = await (await fetch(`${d.base}/api/v1/events?limit=1`)).json();
+    return st.websocket.last_seq >= (top.events[0]?.seq ?? 0);
+  }, { timeoutMs });
 }
 
 // POSTs events (an object or an array) as JSON.

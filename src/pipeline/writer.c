@@ -1,0 +1,341 @@
+/* writer.c -- breaker, retries, poison isolation and dead-letter recovery around the store. */
+#include "pipeline/writer.h"
+
+#include "core/event_json.h"
+#include "core/json_print.h"
+#include "os/clock.h"
+#include "os/log.h"
+#include "os/random.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HOUSEKEEPING_EVERY_MS 60000
+#define RETENTION_CHUNK 10000
+#define DLQ_CLAIM 100
+
+struct writer {
+    store *st;
+    writer_opts opts;
+    breaker br; /* the owner's; copied into stats under 'lock' */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool interrupted;   /* under 'lock' */
+    writer_stats stats; /* under 'lock' */
+    uint64_t last_transitions;
+    uint64_t next_retention_ms;
+};
+
+int writer_create(store *st, const writer_opts *opts, writer **out)
+{
+    writer *w = calloc(1, sizeof *w);
+    if (w == NULL) {
+        return TT_ENOMEM;
+    }
+    w->st = st;
+    w->opts = *opts;
+    breaker_init(&w->br, &opts->breaker, clock_mono_ms());
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->wake, &attr);
+    pthread_condattr_destroy(&attr);
+    *out = w;
+    return 0;
+}
+
+void writer_free(writer *w)
+{
+    if (w != NULL) {
+        pthread_cond_destroy(&w->wake);
+        pthread_mutex_destroy(&w->lock);
+        free(w);
+    }
+}
+
+void writer_interrupt(writer *w)
+{
+    pthread_mutex_lock(&w->lock);
+    w->interrupted = true;
+    pthread_cond_broadcast(&w->wake);
+    pthread_mutex_unlock(&w->lock);
+}
+
+bool writer_sleep(writer *w, uint64_t ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += (time_t)(ms / 1000);
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&w->lock);
+    while (!w->interrupted && pthread_cond_timedwait(&w->wake, &w->lock, &until) == 0) {
+    }
+    bool ok = !w->interrupted;
+    pthread_mutex_unlock(&w->lock);
+    return ok;
+}
+
+/* Logs and publishes the breaker's state after each of its calls. */
+static void breaker_changed(writer *w)
+{
+    if (w->br.transitions != w->last_transitions) {
+        const breaker_transition *t = &w->br.last_transition;
+        log_msg(t->to == BREAKER_CLOSED ? LOG_INFO : LOG_WARN, "circuit breaker %s -> %s: %s",
+                breaker_state_name(t->from), breaker_state_name(t->to), t->reason);
+        w->last_transitions = w->br.transitions;
+    }
+    pthread_mutex_lock(&w->lock);
+    w->stats.breaker_state = w->br.state;
+    w->stats.breaker_transitions = w->br.transitions;
+    w->stats.last_transition = w->br.last_transition;
+    w->stats.breaker = w->br.stats;
+    pthread_mutex_unlock(&w->lock);
+}
+
+#define COUNT(field, n)                                                                            \
+    do {                                                                                           \
+        pthread_mutex_lock(&w->lock);                                                              \
+        w->stats.field += (n);                                                                     \
+        pthread_mutex_unlock(&w->lock);                                                            \
+    } while (0)
+
+/* One store call through the breaker. A refusal of the data is the store working, so only
+ * TT_EUNAVAILABLE counts against it. */
+static int guarded_insert(writer *w, tt_event *const *events, size_t n, char *err)
+{
+    uint64_t ticket;
+    if (!breaker_allow(&w->br, clock_mono_ms(), &ticket)) {
+        breaker_changed(w);
+        return tt_fail(err, TT_EUNAVAILABLE, "circuit breaker %s: not calling the store",
+                       breaker_state_name(w->br.state));
+    }
+    int rc = store_insert_events(w->st, events, n, err);
+    breaker_record(&w->br, clock_mono_ms(), ticket, rc != TT_EUNAVAILABLE);
+    breaker_changed(w);
+    if (rc == TT_EUNAVAILABLE) {
+        COUNT(transient_failures, 1);
+    } else if (rc != 0) {
+        COUNT(rejected_calls, 1);
+    }
+    return rc;
+}
+
+/* Tries, and retries transient failures with backoff while the limits allow. */
+static int insert_with_retries(writer *w, tt_event *const *events, size_t n, char *err)
+{
+    backoff bo;
+    backoff_start(&bo, &w->opts.retry, clock_mono_ms());
+    for (;;) {
+        int rc = guarded_insert(w, events, n, err);
+        uint64_t delay;
+        if (rc != TT_EUNAVAILABLE || w->br.state != BREAKER_CLOSED ||
+            !backoff_next(&bo, clock_mono_ms(), (uint32_t)random_u64(), &delay)) {
+            return rc; /* done, refused, or out of patience (an open breaker means: stop) */
+        }
+        COUNT(retries, 1);
+        if (!writer_sleep(w, delay)) {
+            return rc;
+        }
+    }
+}
+
+/* The event in the form producers send it: without the fields telltale assigns. */
+static char *payload_of(const tt_event *ev)
+{
+    cJSON *obj = event_to_json(ev);
+    cJSON_DeleteItemFromObjectCaseSensitive(obj, "seq");
+    cJSON_DeleteItemFromObjectCaseSensitive(obj, "received_at");
+    return obj != NULL ? json_print_delete(obj, NULL) : NULL;
+}
+
+static int dead_letter(writer *w, tt_event *ev, const char *reason, char *err)
+{
+    char *payload = payload_of(ev);
+    if (payload == NULL) {
+        return tt_fail(err, TT_ENOMEM, "out of memory");
+    }
+    int rc = store_dlq_add(w->st, payload, reason, w->opts.dlq_max_retries, err);
+    if (rc == 0) {
+        log_warn("event %s refused by the store, put in the dead letter queue: %s", ev->id, reason);
+    }
+    free(payload);
+    ev->seq = WRITER_DEAD_LETTERED;
+    /* The dead letter queue lives in the store: if it cannot be written, the store is out. */
+    return rc == 0 ? 0 : TT_EUNAVAILABLE;
+}
+
+/* Writes events[0..n): on refusal, halves until the refused events are alone. */
+static int write_range(writer *w, tt_event *const *events, size_t n, writer_outcome *out, char *err)
+{
+    int rc = insert_with_retries(w, events, n, err);
+    if (rc == 0) {
+        for (size_t i = 0; i < n; i++) {
+            out->stored += events[i]->seq > 0;
+            out->duplicates += events[i]->seq == 0;
+        }
+        return 0;
+    }
+    if (rc != TT_EREJECTED) {
+        return TT_EUNAVAILABLE;
+    }
+    if (n == 1) {
+        char reason[TT_ERRLEN];
+        snprintf(reason, sizeof reason, "%s", err);
+        rc = dead_letter(w, events[0], reason, err);
+        out->dead_lettered += rc == 0;
+        return rc;
+    }
+    size_t half = n / 2;
+    rc = write_range(w, events, half, out, err);
+    return rc != 0 ? rc : write_range(w, events + half, n - half, out, err);
+}
+
+int writer_write(writer *w, tt_event *const *events, size_t n, writer_outcome *out,
+                 char err[TT_ERRLEN])
+{
+    *out = (writer_outcome){0};
+    int rc = write_range(w, events, n, out, err);
+    if (rc == 0) {
+        pthread_mutex_lock(&w->lock);
+        w->stats.batches++;
+        w->stats.events_stored += out->stored;
+        w->stats.duplicates += out->duplicates;
+        w->stats.dead_lettered += out->dead_lettered;
+        pthread_mutex_unlock(&w->lock);
+    }
+    return rc;
+}
+
+bool writer_available(writer *w, uint64_t *retry_in_ms)
+{
+    uint64_t now = clock_mono_ms();
+    breaker_state s = breaker_state_at(&w->br, now);
+    breaker_changed(w);
+    if (s == BREAKER_CLOSED || s == BREAKER_HALF_OPEN || s == BREAKER_DISABLED) {
+        return true;
+    }
+    /* Look again soon: the breaker turns half-open on its own once open_ms has passed. */
+    *retry_in_ms = w->opts.breaker.open_ms < 250 ? w->opts.breaker.open_ms : 250;
+    return false;
+}
+
+/* ---- dead letters, again ---- */
+
+typedef struct recovery {
+    writer *w;
+    event_batch recovered; /* committed: handed to the committed callback */
+    size_t cap;
+} recovery;
+
+static uint64_t next_retry_ms(writer *w, uint32_t retry_count)
+{
+    uint64_t delay = backoff_delay_ms(&w->opts.retry, retry_count, 0, (uint32_t)random_u64());
+    return clock_now_ms() + delay;
+}
+
+/* Parses a dead letter back into an event, keeping its id and time. */
+static tt_event *event_of(const dlq_item *it, char *err)
+{
+    cJSON *obj = cJSON_Parse(it->payload);
+    tt_event *ev = NULL;
+    ingest_error ie = {0};
+    if (event_from_json(obj, it->created_ms, &ev, &ie) != 0) {
+        snprintf(err, TT_ERRLEN, "payload no longer valid: %.200s", ie.message);
+    }
+    cJSON_Delete(obj);
+    return ev;
+}
+
+static int retry_one(const dlq_item *it, void *ctx)
+{
+    recovery *r = ctx;
+    writer *w = r->w;
+    char err[TT_ERRLEN] = "";
+    tt_event *ev = event_of(it, err);
+    int rc = ev != NULL ? guarded_insert(w, &ev, 1, err) : TT_EREJECTED;
+    if (rc == TT_EUNAVAILABLE) {
+        event_free(ev); /* the store is out: the lease runs out and someone claims it again */
+        return 0;
+    }
+    char ignored[TT_ERRLEN];
+    if (rc == 0) {
+        store_dlq_settle(w->st, it->id, true, NULL, 0, ignored);
+        COUNT(dlq_recovered, 1);
+        if (r->recovered.count == r->cap) {
+            r->cap = r->cap ? r->cap * 2 : 16;
+            tt_event **grown = realloc(r->recovered.events, r->cap * sizeof *grown);
+            if (grown == NULL) {
+                event_free(ev);
+                return 0;
+            }
+            r->recovered.events = grown;
+        }
+        r->recovered.events[r->recovered.count++] = ev;
+        return 0;
+    }
+    store_dlq_settle(w->st, it->id, false, err, (int64_t)next_retry_ms(w, it->retry_count),
+                     ignored);
+    COUNT(dlq_retry_failures, 1);
+    event_free(ev);
+    return 0;
+}
+
+static void recover_dead_letters(writer *w)
+{
+    if (breaker_state_at(&w->br, clock_mono_ms()) != BREAKER_CLOSED) {
+        return; /* no store, no recovery: retries would only burn the items' attempts */
+    }
+    recovery r = {.w = w};
+    char err[TT_ERRLEN];
+    if (store_dlq_claim(w->st, DLQ_CLAIM, w->opts.dlq_lease_ms, retry_one, &r, err) != 0) {
+        log_warn("dead letter recovery: %s", err);
+    }
+    if (r.recovered.count > 0 && w->opts.committed != NULL) {
+        w->opts.committed(&r.recovered, w->opts.ctx);
+    } else {
+        event_batch_free(&r.recovered);
+    }
+}
+
+static void apply_retention(writer *w)
+{
+    uint64_t now = clock_now_ms(), deleted = 0, purged = 0;
+    char err[TT_ERRLEN];
+    if (w->opts.retention_ms > 0 &&
+        store_delete_before(w->st, (int64_t)(now - w->opts.retention_ms), RETENTION_CHUNK, &deleted,
+                            err) != 0) {
+        log_warn("retention: %s", err);
+    }
+    if (w->opts.dlq_retention_ms > 0 &&
+        store_dlq_purge(w->st, (int64_t)w->opts.dlq_retention_ms, &purged, err) != 0) {
+        log_warn("dead letter retention: %s", err);
+    }
+    COUNT(retention_deleted, deleted);
+    COUNT(dlq_purged, purged);
+    /* A full chunk means more is due: come back soon. */
+    w->next_retention_ms =
+        clock_mono_ms() + (deleted == RETENTION_CHUNK ? 0 : HOUSEKEEPING_EVERY_MS);
+}
+
+void writer_housekeeping(writer *w)
+{
+    recover_dead_letters(w);
+    if (clock_mono_ms() >= w->next_retention_ms &&
+        breaker_state_at(&w->br, clock_mono_ms()) == BREAKER_CLOSED) {
+        apply_retention(w);
+    }
+}
+
+void writer_get_stats(writer *w, writer_stats *out)
+{
+    pthread_mutex_lock(&w->lock);
+    *out = w->stats;
+    pthread_mutex_unlock(&w->lock);
+}
