@@ -53,6 +53,9 @@ static void writer_options(const tt_config *cfg, writer_committed_fn committed, 
     o->breaker.failure_threshold = cfg->breaker_failures;
     o->breaker.open_ms = cfg->breaker_open_ms;
     o->breaker.half_open_probes = cfg->breaker_half_open_probes;
+    /* One good probe closes it: traffic may be too thin for a second one, and until it is
+     * closed no dead letter is retried. */
+    o->breaker.close_after = 1;
     backoff_cfg_default(&o->retry);
     o->retry.max_attempts = cfg->retry_max;
     o->retry.base_ms = cfg->retry_base_ms;
