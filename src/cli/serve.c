@@ -141,7 +141,7 @@ static int start(daemon_state *d)
     char err[TT_ERRLEN];
     int rc = store_open(d->cfg.store_url, &d->st, err);
     if (rc == 0) {
-        rc = queue_create(d->cfg.queue_max, &d->q);
+        rc = queue_create(d->cfg.queue_max, d->cfg.queue_max_bytes, &d->q);
         snprintf(err, sizeof err, "%s", tt_strerror(rc));
     }
     if (rc == 0) {

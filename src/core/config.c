@@ -49,6 +49,12 @@ static const setting settings[] = {
      "an integer from 1 to 100000", "most events in one ingest request"},
     {"--queue-max", "TELLTALE_QUEUE_MAX", NULL, "100000", K_UINT, AT(queue_max), 100, 10000000,
      "an integer from 100 to 10000000", "events accepted but not yet stored, at most"},
+    {"--queue-max-bytes", "TELLTALE_QUEUE_MAX_BYTES", NULL, "64MiB", K_SIZE, AT(queue_max_bytes),
+     1 << 20, UINT64_C(1) << 34, "a size from 1MiB to 16GiB",
+     "memory the accepted, not yet stored events may take"},
+    {"--max-inflight-bodies", "TELLTALE_MAX_INFLIGHT_BODIES", NULL, "64MiB", K_SIZE,
+     AT(inflight_body_bytes), 1 << 20, UINT64_C(1) << 34, "a size from 1MiB to 16GiB",
+     "memory all request bodies being received may take together; beyond it 503"},
     {"--ws-max-buffer", "TELLTALE_WS_MAX_BUFFER", NULL, "4MiB", K_SIZE, AT(ws_max_buffer), 64 << 10,
      1 << 30, "a size from 64KiB to 1GiB",
      "bytes waiting for one WebSocket client before it is dropped as slow"},
@@ -307,6 +313,11 @@ int config_validate(const tt_config *cfg, char err[TT_ERRLEN])
         return tt_fail(err, TT_EINVAL,
                        "TELLTALE_RETRY_CAP_MS (%u) must not be below TELLTALE_RETRY_BASE_MS (%u)",
                        cfg->retry_cap_ms, cfg->retry_base_ms);
+    }
+    if (cfg->max_body > cfg->inflight_body_bytes) {
+        return tt_fail(err, TT_EINVAL,
+                       "TELLTALE_MAX_BODY must not exceed TELLTALE_MAX_INFLIGHT_BODIES: a body "
+                       "that large could never be received");
     }
     if (cfg->max_events > cfg->queue_max) {
         /* The queue refuses any request larger than itself, even when empty. */

@@ -16,15 +16,17 @@ typedef enum log_format { LOG_TEXT, LOG_JSON } log_format;
 
 typedef struct tt_config {
     char listen_host[256];
-    unsigned listen_port;   /* 0: pick a free port */
-    char store_url[1024];   /* "sqlite:PATH" or "postgres://..." */
-    uint32_t batch_size;    /* events per store transaction, at most */
-    uint32_t flush_ms;      /* how long a batch may wait to fill */
-    uint64_t max_body;      /* bytes of an ingest request body */
-    uint32_t max_events;    /* events in one ingest request */
-    uint32_t queue_max;     /* events accepted but not yet committed */
-    uint64_t ws_max_buffer; /* bytes queued for one WebSocket client before it is dropped */
-    uint64_t retention_ms;  /* events older than this are deleted; 0 keeps them forever */
+    unsigned listen_port;         /* 0: pick a free port */
+    char store_url[1024];         /* "sqlite:PATH" or "postgres://..." */
+    uint32_t batch_size;          /* events per store transaction, at most */
+    uint32_t flush_ms;            /* how long a batch may wait to fill */
+    uint64_t max_body;            /* bytes of an ingest request body */
+    uint32_t max_events;          /* events in one ingest request */
+    uint32_t queue_max;           /* events accepted but not yet committed */
+    uint64_t queue_max_bytes;     /* ... and the memory they take */
+    uint64_t inflight_body_bytes; /* request bodies being received or parsed, all together */
+    uint64_t ws_max_buffer;       /* bytes queued for one WebSocket client before it is dropped */
+    uint64_t retention_ms;        /* events older than this are deleted; 0 keeps them forever */
     uint64_t shutdown_timeout_ms;
     char spool_dir[1024]; /* local spool, used when the store is remote */
     uint64_t spool_max_bytes;

@@ -13,11 +13,13 @@ struct job_queue {
     ingest_job *head, *tail;
     uint64_t waiting;  /* events in the FIFO */
     uint64_t inflight; /* events between push and release */
+    uint64_t inflight_bytes;
     uint32_t max_events;
+    uint64_t max_bytes;
     bool closed;
 };
 
-int queue_create(uint32_t max_events, job_queue **out)
+int queue_create(uint32_t max_events, uint64_t max_bytes, job_queue **out)
 {
     job_queue *q = calloc(1, sizeof *q);
     if (q == NULL) {
@@ -30,6 +32,7 @@ int queue_create(uint32_t max_events, job_queue **out)
     pthread_cond_init(&q->nonempty, &attr);
     pthread_condattr_destroy(&attr);
     q->max_events = max_events;
+    q->max_bytes = max_bytes;
     *out = q;
     return 0;
 }
@@ -55,7 +58,8 @@ int queue_push(job_queue *q, ingest_job *job)
     pthread_mutex_lock(&q->lock);
     if (q->closed) {
         rc = TT_ECLOSED;
-    } else if (q->inflight + n > q->max_events) {
+    } else if (q->inflight + n > q->max_events ||
+               q->inflight_bytes + job->batch.bytes > q->max_bytes) {
         rc = TT_EFULL;
     } else {
         job->next = NULL;
@@ -67,6 +71,7 @@ int queue_push(job_queue *q, ingest_job *job)
         q->tail = job;
         q->waiting += n;
         q->inflight += n;
+        q->inflight_bytes += job->batch.bytes;
         pthread_cond_signal(&q->nonempty);
     }
     pthread_mutex_unlock(&q->lock);
@@ -110,10 +115,11 @@ ingest_job *queue_pop(job_queue *q, int timeout_ms)
     return job;
 }
 
-void queue_release(job_queue *q, size_t events)
+void queue_release(job_queue *q, size_t events, size_t bytes)
 {
     pthread_mutex_lock(&q->lock);
     q->inflight -= events <= q->inflight ? events : q->inflight;
+    q->inflight_bytes -= bytes <= q->inflight_bytes ? bytes : q->inflight_bytes;
     pthread_mutex_unlock(&q->lock);
 }
 
@@ -147,6 +153,19 @@ uint64_t queue_inflight(job_queue *q)
     uint64_t n = q->inflight;
     pthread_mutex_unlock(&q->lock);
     return n;
+}
+
+uint64_t queue_inflight_bytes(job_queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    uint64_t n = q->inflight_bytes;
+    pthread_mutex_unlock(&q->lock);
+    return n;
+}
+
+uint64_t queue_max_bytes(job_queue *q)
+{
+    return q->max_bytes;
 }
 
 uint32_t queue_capacity(job_queue *q)

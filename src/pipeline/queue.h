@@ -1,10 +1,10 @@
 /* queue.h -- the bounded hand-over of accepted events from the server to the persister.
  *
- * The bound counts events from queue_push() until queue_release(), i.e. for as long as they
- * are in memory: waiting, being committed, or waiting for their answer to be sent. That is
- * what keeps memory bounded however hard producers push (DESIGN §4.4): a full queue makes the
- * server answer 429 instead of buffering. Any thread may push and release; one thread (the
- * persister) pops. */
+ * The bounds count events, and their bytes, from queue_push() until queue_release(), i.e. for
+ * as long as they are in memory: waiting, being committed, or waiting for their answer to be
+ * sent. That is what keeps memory bounded however hard producers push (DESIGN §4.4): a full
+ * queue makes the server answer 429 instead of buffering. Any thread may push and release; one
+ * thread (the persister) pops. */
 #ifndef TT_QUEUE_H
 #define TT_QUEUE_H
 
@@ -36,19 +36,20 @@ typedef struct ingest_job {
 
 typedef struct job_queue job_queue;
 
-int queue_create(uint32_t max_events, job_queue **out);
+int queue_create(uint32_t max_events, uint64_t max_bytes, job_queue **out);
 void queue_destroy(job_queue *q); /* only once nobody uses it; NULL is a no-op */
 
-/* Takes ownership of 'job' on success. Returns TT_EFULL when its events do not fit (the job
- * stays the caller's), TT_ECLOSED once the queue is closed. */
+/* Takes ownership of 'job' on success. Returns TT_EFULL when its events or their bytes
+ * (job->batch.bytes) do not fit (the job stays the caller's), TT_ECLOSED once the queue is
+ * closed. */
 int queue_push(job_queue *q, ingest_job *job);
 
 /* Waits up to 'timeout_ms' (< 0: no limit) for a job; returns it (the caller owns it) or NULL
  * on time-out, or when the queue is closed and empty. */
 ingest_job *queue_pop(job_queue *q, int timeout_ms);
 
-/* Gives back the room of 'events' events, once their job is finished with. */
-void queue_release(job_queue *q, size_t events);
+/* Gives back the room of 'events' events of 'bytes' bytes, once their job is finished with. */
+void queue_release(job_queue *q, size_t events, size_t bytes);
 
 /* No more pushes; queue_pop() drains what is left, then returns NULL. */
 void queue_close(job_queue *q);
@@ -58,6 +59,8 @@ bool queue_drained(job_queue *q);
 
 uint64_t queue_waiting(job_queue *q);  /* events pushed, not yet popped */
 uint64_t queue_inflight(job_queue *q); /* events pushed, not yet released */
+uint64_t queue_inflight_bytes(job_queue *q);
+uint64_t queue_max_bytes(job_queue *q);
 uint32_t queue_capacity(job_queue *q);
 
 /* Frees a job and its events (not 'user': that is its owner's). NULL is a no-op. */

@@ -53,6 +53,7 @@ http_req *http_find(server *srv, uint64_t id)
 
 static void free_req(http_req *r)
 {
+    r->srv->body_bytes -= r->body_reserved;
     unlink_req(r);
     free(r->args_text);
     free(r->body);
@@ -160,12 +161,19 @@ static bool takes_body(http_method m)
     return m == HTTP_POST || m == HTTP_PUT || m == HTTP_PATCH;
 }
 
-static void refuse_too_large(http_req *r)
+/* Refuses a request before its body. The answer goes out at once. Closing with the body
+ * unread would make the kernel reset the connection, and the client could lose the answer
+ * with it: so the body is then read and thrown away, and the connection kept. Only when the
+ * client waits for our word first (Expect: 100-continue) or the body is absurdly large is it
+ * closed instead. */
+static void refuse_body(struct lws *wsi, http_req *r, int status, const char *code,
+                        const char *message)
 {
-    char msg[128];
-    snprintf(msg, sizeof msg, "the body is %zu bytes; the limit is %llu (TELLTALE_MAX_BODY)",
-             r->content_length, (unsigned long long)r->srv->cfg->max_body);
-    http_respond_error(r, 413, "body_too_large", msg);
+    char expect[32];
+    copy_header(wsi, WSI_TOKEN_HTTP_EXPECT, expect, sizeof expect);
+    r->discard = strstr(expect, "100-continue") == NULL && r->content_length <= DISCARD_MAX;
+    r->close_after = !r->discard;
+    http_respond_error(r, status, code, message);
 }
 
 /* Reads what the request line and headers say; false if the request cannot be served and
@@ -204,17 +212,33 @@ static bool read_headers(struct lws *wsi, http_req *r, int lws_method)
         return false;
     }
     if (r->has_length && r->content_length > r->srv->cfg->max_body) {
-        /* The 413 goes out at once. Closing with the body unread would make the kernel reset
-         * the connection, and the client could lose the 413 with it: so the body is then read
-         * and thrown away, and the connection kept. Only when the client waits for our word
-         * first (Expect: 100-continue) or the body is absurdly large is it closed instead. */
-        char expect[32];
-        copy_header(wsi, WSI_TOKEN_HTTP_EXPECT, expect, sizeof expect);
-        r->discard = strstr(expect, "100-continue") == NULL && r->content_length <= DISCARD_MAX;
-        r->close_after = !r->discard;
-        refuse_too_large(r);
+        char msg[128];
+        snprintf(msg, sizeof msg, "the body is %zu bytes; the limit is %llu (TELLTALE_MAX_BODY)",
+                 r->content_length, (unsigned long long)r->srv->cfg->max_body);
+        refuse_body(wsi, r, 413, "body_too_large", msg);
         return false;
     }
+    return true;
+}
+
+/* Reserves memory for the body within TELLTALE_MAX_INFLIGHT_BODIES; false (refused with 503)
+ * when the bodies being received already take it all. */
+static bool reserve_body(struct lws *wsi, http_req *r)
+{
+    server *srv = r->srv;
+    if (srv->body_bytes + r->content_length > srv->cfg->inflight_body_bytes) {
+        r->retry_after = 1;
+        refuse_body(wsi, r, 503, "overloaded",
+                    "too many request bodies are being received at once; retry shortly");
+        return false;
+    }
+    if ((r->body = malloc(r->content_length + 1)) == NULL) {
+        r->retry_after = 1;
+        refuse_body(wsi, r, 503, "overloaded", "out of memory");
+        return false;
+    }
+    srv->body_bytes += r->content_length;
+    r->body_reserved = r->content_length;
     return true;
 }
 
@@ -240,10 +264,8 @@ int http_on_request(server *srv, struct lws *wsi, http_pss *pss, const char *pat
                (r->content_length > 0 || r->method == HTTP_POST)) {
         /* lws reports a body's completion for POST even when empty, but not for an empty
          * PUT or PATCH: those go straight to their handler below. */
-        if (r->content_length > 0 && !r->discard &&
-            (r->body = malloc(r->content_length + 1)) == NULL) {
-            r->retry_after = 1;
-            http_respond_error(r, 503, "overloaded", "out of memory");
+        if (r->content_length > 0) {
+            reserve_body(wsi, r);
         }
         if (!r->answered) {
             return 0; /* the handler runs once the body is complete */

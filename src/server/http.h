@@ -44,8 +44,9 @@ struct http_req {
     char *body;
     size_t body_len;
     int body_completions;
-    bool discard;   /* too large: refused at once, then read to its end and dropped */
-    bool discarded; /* ... and now read */
+    size_t body_reserved; /* of server.body_bytes, given back with the request */
+    bool discard;         /* refused at once, then read to its end and dropped */
+    bool discarded;       /* ... and now read */
     /* The response. */
     bool answered;
     bool headers_sent;

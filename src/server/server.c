@@ -131,7 +131,7 @@ static void finish_job(server *srv, ingest_job *job)
     } else if (job->origin == JOB_WS) {
         ws_answer_job(srv, job);
     }
-    queue_release(srv->q, job->batch.count);
+    queue_release(srv->q, job->batch.count, job->batch.bytes);
     ingest_job_free(job);
 }
 

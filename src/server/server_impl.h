@@ -46,6 +46,7 @@ struct server {
     bool stopping;
     uint64_t next_id; /* for requests and clients */
     http_req *reqs;   /* requests alive, so deferred answers can find theirs */
+    size_t body_bytes; /* bodies being received, within cfg->inflight_body_bytes */
     ws_client *clients;
     size_t nclients;
     int64_t last_seq; /* highest seq broadcast to /ws */

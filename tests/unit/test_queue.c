@@ -34,7 +34,7 @@ static ingest_job *make_job(size_t n, uint64_t tag)
 static job_queue *make_queue(uint32_t cap)
 {
     job_queue *q = NULL;
-    assert_int_equal(queue_create(cap, &q), 0);
+    assert_int_equal(queue_create(cap, UINT64_MAX, &q), 0);
     assert_non_null(q);
     return q;
 }
@@ -64,7 +64,7 @@ static void pop_expect(job_queue *q, uint64_t tag)
     ingest_job *job = queue_pop(q, 0);
     assert_non_null(job);
     assert_int_equal(job->requester, tag);
-    queue_release(q, job->batch.count);
+    queue_release(q, job->batch.count, job->batch.bytes);
     ingest_job_free(job);
 }
 
@@ -134,7 +134,7 @@ static void pop_alone_frees_no_room(void **state)
     assert_int_equal(queue_waiting(q), 0);
     assert_int_equal(queue_inflight(q), 10); /* still in memory: being committed */
     push_refused(q, 1, TT_EFULL);
-    queue_release(q, job->batch.count);
+    queue_release(q, job->batch.count, job->batch.bytes);
     ingest_job_free(job);
     assert_int_equal(queue_inflight(q), 0);
     push_ok(q, 10, 2);
@@ -148,11 +148,11 @@ static void release_gives_back_exactly_its_events(void **state)
     job_queue *q = make_queue(10);
     push_ok(q, 8, 1);
     ingest_job *job = queue_pop(q, 0);
-    queue_release(q, 3);
+    queue_release(q, 3, 0);
     assert_int_equal(queue_inflight(q), 5);
     push_ok(q, 5, 2);
     push_refused(q, 1, TT_EFULL);
-    queue_release(q, 5);
+    queue_release(q, 5, 0);
     ingest_job_free(job);
     pop_expect(q, 2);
     assert_int_equal(queue_inflight(q), 0);
@@ -165,8 +165,9 @@ static void release_beyond_inflight_stops_at_zero(void **state)
     job_queue *q = make_queue(10);
     push_ok(q, 2, 1);
     pop_expect(q, 1);
-    queue_release(q, 100);
+    queue_release(q, 100, UINT32_MAX);
     assert_int_equal(queue_inflight(q), 0);
+    assert_int_equal(queue_inflight_bytes(q), 0);
     push_ok(q, 10, 2); /* the bound is not widened by the surplus */
     push_refused(q, 1, TT_EFULL);
     pop_expect(q, 2);
@@ -328,9 +329,9 @@ static void *consumer(void *p)
         }
         r->events_seen += job->batch.count;
         r->jobs_seen++;
-        size_t n = job->batch.count;
+        size_t n = job->batch.count, bytes = job->batch.bytes;
         ingest_job_free(job);
-        queue_release(r->q, n);
+        queue_release(r->q, n, bytes);
         pthread_mutex_lock(&r->lock);
         pthread_cond_broadcast(&r->room);
         pthread_mutex_unlock(&r->lock);
@@ -428,9 +429,31 @@ static void push_wakes_a_waiting_consumer(void **state)
     queue_destroy(q);
 }
 
+/* The bytes bound holds as the events bound does: a job whose bytes do not fit is refused
+ * however few its events, and releasing makes room again. */
+static void bytes_are_bounded_too(void **state)
+{
+    (void)state;
+    ingest_job *probe = make_job(1, 0);
+    size_t one = probe->batch.bytes;
+    ingest_job_free(probe);
+    job_queue *q = NULL;
+    assert_int_equal(queue_create(1000, 3 * one, &q), 0);
+    push_ok(q, 2, 1);
+    assert_int_equal(queue_inflight_bytes(q), 2 * one);
+    push_refused(q, 2, TT_EFULL); /* 4 x one > 3 x one, though 4 events are far below 1000 */
+    push_ok(q, 1, 2);
+    push_refused(q, 1, TT_EFULL);
+    pop_expect(q, 1);
+    push_ok(q, 2, 3);
+    assert_int_equal(queue_inflight_bytes(q), 3 * one);
+    queue_destroy(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(bytes_are_bounded_too),
         cmocka_unit_test(new_queue_is_empty),
         cmocka_unit_test(push_counts_events_not_jobs),
         cmocka_unit_test(push_beyond_capacity_is_full),
