@@ -11,6 +11,7 @@ static const char USAGE[] =
     "  serve     run the daemon (HTTP, WebSocket, dashboard)\n"
     "  send      post events to a running daemon, from arguments or NDJSON on stdin\n"
     "  migrate   bring the store's schema up to date\n"
+    "  dlq       the dead letter queue: list, stats, retry, recover, fail, purge\n"
     "  version   print the version\n"
     "\n"
     "Run 'telltale <command> --help' for a command's options.\n";
@@ -30,6 +31,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "migrate") == 0) {
         return cli_migrate(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "dlq") == 0) {
+        return cli_dlq(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         if (argc > 2 && strcmp(argv[2], "--help") == 0) {

@@ -2,7 +2,8 @@
  * standard input, in batches, retrying politely when the daemon asks for it. */
 #include "cli/cli.h"
 
-#include <curl/curl.h>
+#include "cli/http_client.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +14,8 @@
 #define BATCH_LINES 1000
 #define MAX_ATTEMPTS 10
 #define LINE_MAX_BYTES (1024 * 1024)
-#define JSON "Content-Type: application/json"
-#define NDJSON "Content-Type: application/x-ndjson"
+#define JSON "application/json"
+#define NDJSON "application/x-ndjson"
 
 static const char USAGE[] =
     "usage: telltale send [--url URL] [EVENT ...]\n"
@@ -31,64 +32,23 @@ static const char USAGE[] =
     "2 usage error.\n";
 
 typedef struct sender {
-    CURL *curl;
-    char url[1100];
-    char *reply;
-    size_t reply_len;
+    http_client http;
     unsigned long long accepted;
 } sender;
 
-static size_t on_data(char *data, size_t size, size_t n, void *arg)
-{
-    sender *s = arg;
-    size_t len = size * n;
-    char *grown = realloc(s->reply, s->reply_len + len + 1);
-    if (grown == NULL) {
-        return 0;
-    }
-    memcpy(grown + s->reply_len, data, len);
-    s->reply = grown;
-    s->reply_len += len;
-    s->reply[s->reply_len] = '\0';
-    return len;
-}
-
-/* Posts one body; retries on 429/503 as told by Retry-After. Returns 0 or 1. */
+/* Posts one body, retrying 429/503 as told. Returns 0 or 1. */
 static int post(sender *s, const char *body, size_t len, unsigned lines, const char *type)
 {
-    struct curl_slist *headers = curl_slist_append(NULL, type);
-    curl_easy_setopt(s->curl, CURLOPT_URL, s->url);
-    curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)len);
-    curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, s);
-    int rc = 1;
-    for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-        s->reply_len = 0;
-        CURLcode cc = curl_easy_perform(s->curl);
-        long status = 0;
-        curl_off_t retry = 0;
-        curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
-        curl_easy_getinfo(s->curl, CURLINFO_RETRY_AFTER, &retry);
-        if (cc != CURLE_OK) {
-            fprintf(stderr, "telltale send: %s: %s\n", s->url, curl_easy_strerror(cc));
-            break;
-        }
-        if (status == 202) {
-            s->accepted += lines;
-            rc = 0;
-            break;
-        }
-        if ((status == 429 || status == 503) && attempt < MAX_ATTEMPTS) {
-            sleep(retry > 0 && retry < 60 ? (unsigned)retry : 1);
-            continue;
-        }
-        fprintf(stderr, "telltale send: HTTP %ld: %s\n", status, s->reply ? s->reply : "");
-        break;
+    long status = http_client_request(&s->http, "telltale send", "POST", "/api/v1/events", body,
+                                      len, type, MAX_ATTEMPTS);
+    if (status == 202) {
+        s->accepted += lines;
+        return 0;
     }
-    curl_slist_free_all(headers);
-    return rc;
+    if (status != 0) {
+        fprintf(stderr, "telltale send: HTTP %ld: %s\n", status, s->http.reply);
+    }
+    return 1;
 }
 
 static int send_args(sender *s, int argc, char **argv, int first)
@@ -136,48 +96,34 @@ static int send_stdin(sender *s)
     return rc;
 }
 
-static void default_url(char *url, size_t len)
-{
-    const char *u = getenv("TELLTALE_URL"), *listen = getenv("TELLTALE_LISTEN");
-    if (u != NULL && u[0] != '\0') {
-        snprintf(url, len, "%s", u);
-    } else {
-        snprintf(url, len, "http://%s", listen != NULL && listen[0] ? listen : "127.0.0.1:8080");
-    }
-}
-
 int cli_send(int argc, char **argv)
 {
     sender s = {0};
-    char base[1024];
-    default_url(base, sizeof base);
+    const char *url = NULL;
     int first = 1;
     for (; first < argc && strncmp(argv[first], "--", 2) == 0; first++) {
         if (strcmp(argv[first], "--help") == 0) {
             fputs(USAGE, stdout);
             return 0;
         } else if (strcmp(argv[first], "--url") == 0 && first + 1 < argc) {
-            snprintf(base, sizeof base, "%s", argv[++first]);
+            url = argv[++first];
         } else if (strncmp(argv[first], "--url=", 6) == 0) {
-            snprintf(base, sizeof base, "%s", argv[first] + 6);
+            url = argv[first] + 6;
         } else {
             fprintf(stderr, "telltale send: unknown option '%s'\n\n%s", argv[first], USAGE);
             return EXIT_USAGE;
         }
     }
-    size_t n = strlen(base);
-    while (n > 0 && base[n - 1] == '/') {
-        base[--n] = '\0';
+    char base[1024];
+    http_client_base(base, sizeof base, url);
+    if (http_client_init(&s.http, base) != 0) {
+        fprintf(stderr, "telltale send: out of memory\n");
+        return 1;
     }
-    snprintf(s.url, sizeof s.url, "%s/api/v1/events", base);
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    s.curl = curl_easy_init();
-    int rc = s.curl == NULL ? 1 : first < argc ? send_args(&s, argc, argv, first) : send_stdin(&s);
+    int rc = first < argc ? send_args(&s, argc, argv, first) : send_stdin(&s);
     if (rc == 0) {
         printf("accepted %llu\n", s.accepted);
     }
-    curl_easy_cleanup(s.curl);
-    curl_global_cleanup();
-    free(s.reply);
+    http_client_free(&s.http);
     return rc;
 }

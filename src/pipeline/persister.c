@@ -113,9 +113,12 @@ static void commit(persister *p, ingest_job *jobs, size_t count)
     record_outcome(p, jobs, count, rc, err, seconds);
 }
 
+/* The idle hook runs when the queue has been quiet for IDLE_POLL_MS, and at least that often
+ * under constant load too: housekeeping (dead letter retries, retention) must not starve. */
 static void *run(void *arg)
 {
     persister *p = arg;
+    uint64_t next_idle = clock_mono_ms() + IDLE_POLL_MS;
     while (!queue_drained(p->q)) {
         ingest_job *first = queue_pop(p->q, IDLE_POLL_MS);
         if (first != NULL) {
@@ -123,8 +126,10 @@ static void *run(void *arg)
             size_t count = gather(p, first, &last);
             commit(p, first, count);
             p->done(first, p->done_ctx);
-        } else if (p->opts.idle != NULL) {
+        }
+        if (p->opts.idle != NULL && (first == NULL || clock_mono_ms() >= next_idle)) {
             p->opts.idle(p->opts.ctx);
+            next_idle = clock_mono_ms() + IDLE_POLL_MS;
         }
     }
     return NULL;

@@ -127,6 +127,11 @@ void pipeline_stop(pipeline *p)
     if (p == NULL) {
         return;
     }
+    /* A write still retrying now gives up at its next wait: past the shutdown deadline,
+     * an event not yet durable is better refused (its producer retries) than waited for. */
+    if (p->writer != NULL) {
+        writer_interrupt(p->writer);
+    }
     if (p->persister != NULL) {
         persister_join(p->persister); /* the caller closed the queue */
     }

@@ -1,6 +1,7 @@
 /* shipper.c -- spool to store, oldest first, one batch at a time. */
 #include "pipeline/shipper.h"
 
+#include "os/clock.h"
 #include "os/log.h"
 
 #include <pthread.h>
@@ -92,7 +93,12 @@ static bool ship_one(shipper *s)
 static void *run(void *arg)
 {
     shipper *s = arg;
+    uint64_t next_housekeeping = clock_mono_ms() + IDLE_POLL_MS;
     for (;;) {
+        if (clock_mono_ms() >= next_housekeeping) { /* also under constant load */
+            writer_housekeeping(s->w);
+            next_housekeeping = clock_mono_ms() + IDLE_POLL_MS;
+        }
         uint64_t retry_in;
         if (!writer_available(s->w, &retry_in)) {
             set_waiting(s, true);
@@ -111,6 +117,7 @@ static void *run(void *arg)
             continue;
         }
         writer_housekeeping(s->w);
+        next_housekeeping = clock_mono_ms() + IDLE_POLL_MS;
         if (!idle_wait(s, IDLE_POLL_MS)) {
             break;
         }

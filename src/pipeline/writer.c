@@ -121,6 +121,7 @@ static int guarded_insert(writer *w, tt_event *const *events, size_t n, char *er
     breaker_changed(w);
     if (rc == TT_EUNAVAILABLE) {
         COUNT(transient_failures, 1);
+        log_debug("store write failed, may be retried: %s", err);
     } else if (rc != 0) {
         COUNT(rejected_calls, 1);
     }

@@ -23,4 +23,21 @@ void api_dashboard(server *srv, http_req *r);
  * persister hands a job back. */
 void api_events_answer(server *srv, ingest_job *job);
 
+void api_dlq_list(server *srv, http_req *r);
+void api_dlq_stats(server *srv, http_req *r);
+void api_dlq_retry(server *srv, http_req *r);
+void api_dlq_recover(server *srv, http_req *r);
+void api_dlq_fail(server *srv, http_req *r);
+void api_dlq_purge(server *srv, http_req *r);
+
+/* Work a handler runs on libuv's thread pool (the store blocks): it fills *status and *body
+ * (a JSON value, or NULL for an error it wrote into 'err' with *status set) from the store.
+ * 'arg' is the handler's, freed with free() afterwards. */
+typedef void (*api_work_fn)(store *st, void *arg, int *status, cJSON **body,
+                            char err[TT_ERRLEN]);
+
+/* Runs 'work' off the loop and answers 'r' with its result, if 'r' is still there. Takes
+ * 'arg'. A failing store answers 503 store_unavailable with Retry-After. */
+void api_defer(server *srv, http_req *r, api_work_fn work, void *arg);
+
 #endif

@@ -10,6 +10,7 @@
 
 #define HTTP_MAX_ARGS 32
 #define HTTP_PATH_MAX 512
+#define HTTP_PARAM_MAX 72
 
 typedef enum http_method {
     HTTP_GET = 1 << 0,
@@ -33,6 +34,7 @@ struct http_req {
     server *srv;
     http_method method;
     char path[HTTP_PATH_MAX];
+    char param[HTTP_PARAM_MAX]; /* the {id} of a route pattern */
     http_arg args[HTTP_MAX_ARGS];
     int nargs;
     char *args_text; /* owns the strings of args[] */

@@ -16,7 +16,36 @@ static const route routes[] = {
     {"/health", HTTP_GET | HTTP_HEAD, api_health},
     {"/ready", HTTP_GET | HTTP_HEAD, api_ready},
     {"/metrics", HTTP_GET | HTTP_HEAD, api_prometheus},
+    {"/api/v1/dlq", HTTP_GET | HTTP_HEAD, api_dlq_list},
+    {"/api/v1/dlq", HTTP_DELETE, api_dlq_purge},
+    {"/api/v1/dlq/stats", HTTP_GET | HTTP_HEAD, api_dlq_stats},
+    {"/api/v1/dlq/recover", HTTP_POST, api_dlq_recover},
+    {"/api/v1/dlq/{id}/retry", HTTP_POST, api_dlq_retry},
+    {"/api/v1/dlq/{id}/fail", HTTP_POST, api_dlq_fail},
 };
+
+/* True if 'path' fits 'pattern', where a segment "{name}" stands for any one non-empty
+ * segment; that segment goes to 'param'. */
+static bool path_matches(const char *pattern, const char *path, char *param, size_t len)
+{
+    while (*pattern != '\0' && *path != '\0') {
+        if (pattern[0] == '{') {
+            size_t seg = strcspn(path, "/");
+            if (seg == 0 || seg >= len) {
+                return false;
+            }
+            memcpy(param, path, seg);
+            param[seg] = '\0';
+            path += seg;
+            pattern = strchr(pattern, '}') + 1;
+            continue;
+        }
+        if (*pattern++ != *path++) {
+            return false;
+        }
+    }
+    return *pattern == '\0' && *path == '\0';
+}
 
 static void allowed_methods(const char *path, char *out, size_t len)
 {
@@ -28,7 +57,8 @@ static void allowed_methods(const char *path, char *out, size_t len)
                  {HTTP_OPTIONS, "OPTIONS"}};
     unsigned methods = 0;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        if (strcmp(routes[i].path, path) == 0) {
+        char ignored[HTTP_PARAM_MAX];
+        if (path_matches(routes[i].path, path, ignored, sizeof ignored)) {
             methods |= routes[i].methods;
         }
     }
@@ -45,7 +75,7 @@ void api_dispatch(server *srv, http_req *r)
 {
     bool path_known = false;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        if (strcmp(routes[i].path, r->path) != 0) {
+        if (!path_matches(routes[i].path, r->path, r->param, sizeof r->param)) {
             continue;
         }
         path_known = true;

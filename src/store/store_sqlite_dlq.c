@@ -7,6 +7,7 @@
 #include "os/clock.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define DLQ_COLUMNS                                                                                \
     "id, original_payload, failure_reason, retry_count, max_retries, status, created_at, "         \
@@ -89,19 +90,60 @@ int sqlite_dlq_add(store *base, const char *payload, const char *reason, uint32_
                "ttii", args, NULL, NULL, NULL, err);
 }
 
+/* Claimed items, copied out: the caller will write (retry the events) on this same
+ * connection, which SQLite allows only once the claiming statement is finished. */
+typedef struct claimed {
+    dlq_item *items;
+    size_t count, cap;
+    bool oom;
+} claimed;
+
+static int keep_item(const dlq_item *it, void *ctx)
+{
+    claimed *c = ctx;
+    if (c->count == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 16;
+        dlq_item *grown = realloc(c->items, cap * sizeof *grown);
+        if (grown == NULL) {
+            c->oom = true;
+            return 1;
+        }
+        c->items = grown;
+        c->cap = cap;
+    }
+    dlq_item copy = *it;
+    copy.payload = strdup(it->payload);
+    copy.reason = strdup(it->reason);
+    c->items[c->count++] = copy;
+    c->oom |= copy.payload == NULL || copy.reason == NULL;
+    return c->oom;
+}
+
 int sqlite_dlq_claim(store *base, uint32_t limit, uint32_t lease_ms, dlq_item_fn fn, void *ctx,
                      char *err)
 {
     sqlite_store *s = (sqlite_store *)base;
     int64_t now = (int64_t)clock_now_ms(), lim = limit, lease_end = now - (int64_t)lease_ms;
     const void *args[] = {&now, &lease_end, &lim};
-    return run(s->writer,
-               "UPDATE dead_letter_queue SET status = 'retrying', last_retry_at = ?1 "
-               "WHERE id IN (SELECT id FROM dead_letter_queue "
-               "WHERE (status = 'pending' AND next_retry_at <= ?1) "
-               "OR (status = 'retrying' AND last_retry_at <= ?2) "
-               "ORDER BY next_retry_at LIMIT ?3) RETURNING " DLQ_COLUMNS,
-               "iii", args, fn, ctx, NULL, err);
+    claimed c = {0};
+    int rc = run(s->writer,
+                 "UPDATE dead_letter_queue SET status = 'retrying', last_retry_at = ?1 "
+                 "WHERE id IN (SELECT id FROM dead_letter_queue "
+                 "WHERE (status = 'pending' AND next_retry_at <= ?1) "
+                 "OR (status = 'retrying' AND last_retry_at <= ?2) "
+                 "ORDER BY next_retry_at LIMIT ?3) RETURNING " DLQ_COLUMNS,
+                 "iii", args, keep_item, &c, NULL, err);
+    if (rc == 0 && c.oom) {
+        rc = tt_fail(err, TT_ENOMEM, "out of memory"); /* the lease returns the items */
+    }
+    bool go_on = rc == 0;
+    for (size_t i = 0; i < c.count; i++) {
+        go_on = go_on && fn(&c.items[i], ctx) == 0; /* the rest wait for their lease */
+        free((char *)c.items[i].payload);
+        free((char *)c.items[i].reason);
+    }
+    free(c.items);
+    return rc;
 }
 
 int sqlite_dlq_settle(store *base, int64_t id, bool recovered, const char *reason,

@@ -1,0 +1,150 @@
+/* dlq.c -- telltale dlq: the dead letter queue of a running daemon, for operators. Each
+ * command is one request to the daemon's /api/v1/dlq routes; the answer is printed as the
+ * JSON the daemon sent, so it can be piped into jq. */
+#include "cli/cli.h"
+
+#include "cli/http_client.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char USAGE[] =
+    "usage: telltale dlq <command> [--url URL]\n"
+    "\n"
+    "The dead letter queue holds events the store refused for themselves (not an outage),\n"
+    "with the store's error; a recovery worker retries them with backoff.\n"
+    "\n"
+    "commands:\n"
+    "  list [--status S] [--after-id N] [--limit N]\n"
+    "                       items by id (S: pending, retrying, recovered, failed)\n"
+    "  stats                totals, average retries, age of the oldest unresolved item\n"
+    "  retry ID             retry item ID at once (a failed item gets one more attempt)\n"
+    "  recover              retry every pending and failed item at once\n"
+    "  fail ID              give up on item ID\n"
+    "  purge --older-than D delete resolved items created more than D ago (e.g. 30d)\n"
+    "\n"
+    "options:\n"
+    "  --url URL   the daemon (default: TELLTALE_URL, else http:// + TELLTALE_LISTEN,\n"
+    "              else http://127.0.0.1:8080)\n"
+    "\n"
+    "exit status: 0 done, 1 the daemon refused or could not be reached, 2 usage error.\n";
+
+typedef struct dlq_cmd {
+    const char *name;
+    const char *method;
+    const char *path; /* %s: the id */
+    bool takes_id;
+} dlq_cmd;
+
+static const dlq_cmd commands[] = {
+    {"list", "GET", "/api/v1/dlq", false},
+    {"stats", "GET", "/api/v1/dlq/stats", false},
+    {"retry", "POST", "/api/v1/dlq/%s/retry", true},
+    {"recover", "POST", "/api/v1/dlq/recover", false},
+    {"fail", "POST", "/api/v1/dlq/%s/fail", true},
+    {"purge", "DELETE", "/api/v1/dlq", false},
+};
+
+/* Appends "name=value" to the query string in 'path'. */
+static void add_query(char *path, size_t len, const char *name, const char *value)
+{
+    size_t n = strlen(path);
+    snprintf(path + n, len - n, "%c%s=%s", strchr(path, '?') ? '&' : '?', name, value);
+}
+
+static int usage_error(const char *what)
+{
+    fprintf(stderr, "telltale dlq: %s\n\n%s", what, USAGE);
+    return EXIT_USAGE;
+}
+
+static const dlq_cmd *find(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(commands[i].name, name) == 0) {
+            return &commands[i];
+        }
+    }
+    return NULL;
+}
+
+/* Reads the options after the command into the query and 'url'; returns 0 or EXIT_USAGE. */
+static int read_options(int argc, char **argv, int i, const dlq_cmd *cmd, char *path, size_t len,
+                        const char **url)
+{
+    static const struct {
+        const char *flag, *param, *command;
+    } options[] = {{"--status", "status", "list"},
+                   {"--after-id", "after_id", "list"},
+                   {"--limit", "limit", "list"},
+                   {"--older-than", "older_than", "purge"}};
+    for (; i < argc; i++) {
+        if (strcmp(argv[i], "--url") == 0 && i + 1 < argc) {
+            *url = argv[++i];
+            continue;
+        }
+        bool known = false;
+        for (size_t k = 0; k < sizeof options / sizeof options[0] && !known; k++) {
+            if (strcmp(argv[i], options[k].flag) == 0 &&
+                strcmp(cmd->name, options[k].command) == 0 && i + 1 < argc &&
+                strspn(argv[i + 1], "abcdefghijklmnopqrstuvwxyz0123456789") ==
+                    strlen(argv[i + 1])) {
+                add_query(path, len, options[k].param, argv[++i]);
+                known = true;
+            }
+        }
+        if (!known) {
+            fprintf(stderr, "telltale dlq %s: unexpected argument '%s'\n\n%s", cmd->name, argv[i],
+                    USAGE);
+            return EXIT_USAGE;
+        }
+    }
+    if (strcmp(cmd->name, "purge") == 0 && strstr(path, "older_than=") == NULL) {
+        return usage_error("purge needs --older-than, e.g. --older-than 30d");
+    }
+    return 0;
+}
+
+int cli_dlq(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(USAGE, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : 0;
+    }
+    const dlq_cmd *cmd = find(argv[1]);
+    if (cmd == NULL) {
+        return usage_error("unknown command");
+    }
+    int i = 2;
+    char path[512];
+    if (cmd->takes_id) {
+        if (i >= argc || strspn(argv[i], "0123456789") != strlen(argv[i]) || argv[i][0] == '\0') {
+            return usage_error("give the item's id, a positive integer");
+        }
+        snprintf(path, sizeof path, cmd->path, argv[i++]);
+    } else {
+        snprintf(path, sizeof path, "%s", cmd->path);
+    }
+    const char *url = NULL;
+    int rc = read_options(argc, argv, i, cmd, path, sizeof path, &url);
+    if (rc != 0) {
+        return rc;
+    }
+    char base[1024];
+    http_client_base(base, sizeof base, url);
+    http_client c;
+    if (http_client_init(&c, base) != 0) {
+        fprintf(stderr, "telltale dlq: out of memory\n");
+        return 1;
+    }
+    long status = http_client_request(&c, "telltale dlq", cmd->method, path, NULL, 0, NULL, 3);
+    if (status >= 200 && status < 300) {
+        printf("%s\n", c.reply);
+    } else if (status != 0) {
+        fprintf(stderr, "telltale dlq %s: HTTP %ld: %s\n", cmd->name, status, c.reply);
+    }
+    http_client_free(&c);
+    return status >= 200 && status < 300 ? 0 : 1;
+}

@@ -1,0 +1,106 @@
+/* http_client.c -- libcurl for the CLI. */
+#include "cli/http_client.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define RETRY_AFTER_MAX_S 60
+
+void http_client_base(char *out, size_t len, const char *flag)
+{
+    const char *url = getenv("TELLTALE_URL"), *listen = getenv("TELLTALE_LISTEN");
+    if (flag != NULL) {
+        snprintf(out, len, "%s", flag);
+    } else if (url != NULL && url[0] != '\0') {
+        snprintf(out, len, "%s", url);
+    } else {
+        snprintf(out, len, "http://%s", listen != NULL && listen[0] ? listen : "127.0.0.1:8080");
+    }
+    size_t n = strlen(out);
+    while (n > 0 && out[n - 1] == '/') {
+        out[--n] = '\0';
+    }
+}
+
+static size_t on_data(char *data, size_t size, size_t n, void *arg)
+{
+    http_client *c = arg;
+    size_t len = size * n;
+    char *grown = realloc(c->reply, c->reply_len + len + 1);
+    if (grown == NULL) {
+        return 0;
+    }
+    memcpy(grown + c->reply_len, data, len);
+    c->reply = grown;
+    c->reply_len += len;
+    c->reply[c->reply_len] = '\0';
+    return len;
+}
+
+int http_client_init(http_client *c, const char *base)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->base, sizeof c->base, "%s", base);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    c->curl = curl_easy_init();
+    c->reply = calloc(1, 1);
+    return c->curl != NULL && c->reply != NULL ? 0 : -1;
+}
+
+void http_client_free(http_client *c)
+{
+    curl_easy_cleanup(c->curl);
+    curl_global_cleanup();
+    free(c->reply);
+    memset(c, 0, sizeof *c);
+}
+
+long http_client_request(http_client *c, const char *who, const char *method, const char *path,
+                         const char *body, size_t len, const char *content_type, int attempts)
+{
+    char url[2048];
+    snprintf(url, sizeof url, "%s%s", c->base, path);
+    struct curl_slist *headers = NULL;
+    if (content_type != NULL) {
+        char h[128];
+        snprintf(h, sizeof h, "Content-Type: %s", content_type);
+        headers = curl_slist_append(NULL, h);
+    }
+    CURL *curl = c->curl;
+    curl_easy_reset(curl);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
+    if (body != NULL || strcmp(method, "POST") == 0) {
+        /* A POST always says its length, even 0: the daemon refuses one that does not (411). */
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body != NULL ? body : "");
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, body != NULL ? (long)len : 0L);
+    }
+    long status = 0;
+    for (int attempt = 1; attempt <= attempts; attempt++) {
+        c->reply_len = 0;
+        c->reply[0] = '\0';
+        CURLcode cc = curl_easy_perform(curl);
+        curl_off_t retry = 0;
+        status = 0;
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &retry);
+        if (cc != CURLE_OK) {
+            fprintf(stderr, "%s: %s: %s\n", who, url, curl_easy_strerror(cc));
+            status = 0;
+            break;
+        }
+        if ((status != 429 && status != 503) || attempt == attempts) {
+            break;
+        }
+        sleep(retry > 0 && retry < RETRY_AFTER_MAX_S ? (unsigned)retry : 1);
+    }
+    curl_slist_free_all(headers);
+    return status;
+}

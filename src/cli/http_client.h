@@ -1,0 +1,28 @@
+/* http_client.h -- how the CLI talks to a running daemon: libcurl, one connection reused, and
+ * polite retries when the daemon asks for them (429/503 with Retry-After). */
+#ifndef TT_HTTP_CLIENT_H
+#define TT_HTTP_CLIENT_H
+
+#include <stddef.h>
+
+typedef struct http_client {
+    void *curl;      /* private: CURL* */
+    char base[1024]; /* "http://127.0.0.1:8080", no trailing slash */
+    char *reply;     /* the last answer's body, NUL-terminated ("" if none) */
+    size_t reply_len;
+} http_client;
+
+/* The daemon's base URL: 'flag' if given, else TELLTALE_URL, else http:// + TELLTALE_LISTEN,
+ * else http://127.0.0.1:8080. */
+void http_client_base(char *out, size_t len, const char *flag);
+
+int http_client_init(http_client *c, const char *base);
+void http_client_free(http_client *c);
+
+/* Sends one request to base + 'path'; 'body' may be NULL. Retries up to 'attempts' times in
+ * all when told 429/503, waiting as Retry-After says. Returns the final HTTP status, or 0 when
+ * no answer came (the reason printed on stderr after 'who'). */
+long http_client_request(http_client *c, const char *who, const char *method, const char *path,
+                         const char *body, size_t len, const char *content_type, int attempts);
+
+#endif
