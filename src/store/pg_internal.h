@@ -32,6 +32,13 @@ int pg_writer_ready(pg_store *s, char *err);
 PGconn *pg_reader_take(pg_store *s, char *err);
 void pg_reader_give_back(pg_store *s, PGconn *conn);
 
+/* Runs one statement on a reader; *conn gets the connection, to give back once the result is
+ * read. A connection that died while idle (a server restart) shows only when used: then the
+ * statement runs once more on a fresh one. Returns the result (check its status), or NULL
+ * with 'err' when no connection could be made. */
+PGresult *pg_reader_exec(pg_store *s, const char *sql, int nparams, const char *const *params,
+                         PGconn **conn, char *err);
+
 /* The dead letter queue (store_pg_dlq.c), over the functions of migrations/postgres/0002. */
 int pg_dlq_add(store *st, const char *payload, const char *reason, uint32_t max_retries, char *err);
 int pg_dlq_claim(store *st, uint32_t limit, uint32_t lease_ms, dlq_item_fn fn, void *ctx,

@@ -315,6 +315,26 @@ void pg_reader_give_back(pg_store *s, PGconn *conn)
     PQfinish(conn);
 }
 
+PGresult *pg_reader_exec(pg_store *s, const char *sql, int nparams, const char *const *params,
+                         PGconn **conn, char *err)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if ((*conn = pg_reader_take(s, err)) == NULL) {
+            return NULL;
+        }
+        PGresult *res = PQexecParams(*conn, sql, nparams, NULL, params, NULL, NULL, 0);
+        ExecStatusType st = PQresultStatus(res);
+        bool dead = (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE) &&
+                    PQstatus(*conn) != CONNECTION_OK;
+        if (!dead || attempt == 1) {
+            return res;
+        }
+        PQclear(res); /* it had died while idle: once more, on a fresh connection */
+        pg_reader_give_back(s, *conn);
+    }
+    return NULL;
+}
+
 typedef struct query_params {
     const char *values[12];
     char bufs[12][TIMEFMT_LEN + 8];
@@ -409,14 +429,14 @@ static int pg_query_events(store *base, const event_filter *f, store_row_fn fn, 
                            char *err)
 {
     pg_store *s = (pg_store *)base;
-    PGconn *conn = pg_reader_take(s, err);
-    if (conn == NULL) {
-        return TT_EUNAVAILABLE;
-    }
     char sql[1024];
     query_params p = {.n = 0};
     build_query(f, sql, sizeof sql, &p);
-    PGresult *res = PQexecParams(conn, sql, p.n, NULL, p.values, NULL, NULL, 0);
+    PGconn *conn;
+    PGresult *res = pg_reader_exec(s, sql, p.n, p.values, &conn, err);
+    if (res == NULL) {
+        return TT_EUNAVAILABLE;
+    }
     int rc = 0;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         rc = pg_fail(conn, res, "query", err);
@@ -437,11 +457,11 @@ static int pg_query_events(store *base, const event_filter *f, store_row_fn fn, 
 /* Runs a one-value query on a reader and returns it as an integer. */
 static int query_int(pg_store *s, const char *sql, int64_t *out, char *err)
 {
-    PGconn *conn = pg_reader_take(s, err);
-    if (conn == NULL) {
+    PGconn *conn;
+    PGresult *res = pg_reader_exec(s, sql, 0, NULL, &conn, err);
+    if (res == NULL) {
         return TT_EUNAVAILABLE;
     }
-    PGresult *res = PQexec(conn, sql);
     int rc = 0;
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         rc = pg_fail(conn, res, "query", err);
@@ -496,22 +516,22 @@ static int pg_delete_through(store *base, int64_t through, uint64_t *deleted, ch
 static int pg_count(store *base, store_backlog *out, char *err)
 {
     pg_store *s = (pg_store *)base;
-    PGconn *conn = pg_reader_take(s, err);
-    if (conn == NULL) {
-        return TT_EUNAVAILABLE;
-    }
     char overhead[16];
     snprintf(overhead, sizeof overhead, "%d", STORE_ROW_OVERHEAD);
     const char *params[] = {overhead};
-    PGresult *res = PQexecParams(
-        conn,
+    PGconn *conn;
+    PGresult *res = pg_reader_exec(
+        s,
         "SELECT count(*), coalesce(sum(octet_length(id) + octet_length(type) + "
         "coalesce(octet_length(source), 0) + coalesce(octet_length(session_id), 0) + "
         "coalesce(octet_length(name), 0) + coalesce(octet_length(status), 0) + "
         "coalesce(octet_length(error), 0) + coalesce(octet_length(attrs::text), 0) + "
         "$1::integer), 0), coalesce((extract(epoch FROM min(received_at)) * 1000)::bigint, 0) "
         "FROM monitoring.monitoring_events",
-        1, NULL, params, NULL, NULL, 0);
+        1, params, &conn, err);
+    if (res == NULL) {
+        return TT_EUNAVAILABLE;
+    }
     int rc = 0;
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         rc = pg_fail(conn, res, "count", err);

@@ -32,10 +32,9 @@ static void row_to_item(const PGresult *res, int r, dlq_item *it)
 
 /* Runs 'sql' with text parameters on 'conn'; calls 'fn' per row if given; the first column of
  * the first row, read as an integer, goes to *first when asked (counts, flags). */
-static int run(PGconn *conn, const char *sql, int nparams, const char *const *params,
-               dlq_item_fn fn, void *ctx, uint64_t *first, char *err)
+static int take_result(PGconn *conn, PGresult *res, dlq_item_fn fn, void *ctx, uint64_t *first,
+                       char *err)
 {
-    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
         return pg_fail(conn, res, "dead letter queue", err);
@@ -61,18 +60,23 @@ static int run_writer(store *base, const char *sql, int nparams, const char *con
 {
     pg_store *s = (pg_store *)base;
     int rc = pg_writer_ready(s, err);
-    return rc != 0 ? rc : run(s->writer, sql, nparams, params, fn, ctx, first, err);
+    if (rc != 0) {
+        return rc;
+    }
+    PGresult *res = PQexecParams(s->writer, sql, nparams, NULL, params, NULL, NULL, 0);
+    return take_result(s->writer, res, fn, ctx, first, err);
 }
 
 static int run_any(store *base, const char *sql, int nparams, const char *const *params,
                    dlq_item_fn fn, void *ctx, uint64_t *first, char *err)
 {
     pg_store *s = (pg_store *)base;
-    PGconn *conn = pg_reader_take(s, err);
-    if (conn == NULL) {
+    PGconn *conn;
+    PGresult *res = pg_reader_exec(s, sql, nparams, params, &conn, err);
+    if (res == NULL) {
         return TT_EUNAVAILABLE;
     }
-    int rc = run(conn, sql, nparams, params, fn, ctx, first, err);
+    int rc = take_result(conn, res, fn, ctx, first, err);
     pg_reader_give_back(s, conn);
     return rc;
 }
@@ -136,11 +140,11 @@ int pg_dlq_list(store *base, int status, int64_t after_id, uint32_t limit, dlq_i
 int pg_dlq_stats(store *base, dlq_stats *out, char *err)
 {
     pg_store *s = (pg_store *)base;
-    PGconn *conn = pg_reader_take(s, err);
-    if (conn == NULL) {
+    PGconn *conn;
+    PGresult *res = pg_reader_exec(s, "SELECT * FROM monitoring.dlq_stats()", 0, NULL, &conn, err);
+    if (res == NULL) {
         return TT_EUNAVAILABLE;
     }
-    PGresult *res = PQexec(conn, "SELECT * FROM monitoring.dlq_stats()");
     int rc = 0;
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         rc = pg_fail(conn, res, "dead letter queue stats", err);

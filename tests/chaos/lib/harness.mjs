@@ -171,6 +171,8 @@ export class Monitor {
       this.breakerStates.add(s.breaker?.state);
       this.maxSpoolEvents = Math.max(this.maxSpoolEvents, s.spool?.events ?? 0);
     }, 200);
+    rss.unref();
+    st.unref();
     this.#timers.push(rss, st);
     return this;
   }

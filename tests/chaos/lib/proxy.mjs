@@ -8,6 +8,9 @@
 //              them in retransmission, and delivered in order once the mode is pass again.
 //   reset      every connection is destroyed with a TCP RST, and so is every new one at once
 //
+// delayMs (a constructor option) adds that latency to every chunk, each way, in order: a
+// store across a slower link, as a hosted PostgreSQL is.
+//
 // resetAll() resets every open connection once, whatever the mode. Counters tell the cases
 // what happened: how many resets hit a connection with a request in flight (the client had
 // sent bytes the server had not answered yet), so a case can prove it cut batches midway.
@@ -20,9 +23,10 @@ export class TcpProxy {
   #server = null;
   #pairs = new Set();
 
-  constructor(targetHost, targetPort) {
+  constructor(targetHost, targetPort, { delayMs = 0 } = {}) {
     this.targetHost = targetHost;
     this.targetPort = targetPort;
+    this.delayMs = delayMs;
   }
 
   async listen() {
@@ -105,11 +109,24 @@ export class TcpProxy {
       });
     }
     while (p.toServer.length > 0) {
-      p.server.write(p.toServer.shift());
+      this.#send(p, p.server, p.toServer.shift());
     }
     while (p.toClient.length > 0) {
-      p.client.write(p.toClient.shift());
+      this.#send(p, p.client, p.toClient.shift());
     }
+  }
+
+  // Timers of one duration fire in the order they were set: chunks keep their order.
+  #send(p, socket, chunk) {
+    if (this.delayMs === 0) {
+      socket.write(chunk);
+      return;
+    }
+    setTimeout(() => {
+      if (!p.dead) {
+        socket.write(chunk);
+      }
+    }, this.delayMs);
   }
 
   #reset(p) {
