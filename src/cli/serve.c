@@ -13,6 +13,7 @@
 #include "store/store.h"
 #include "os/clock.h"
 #include "os/log.h"
+#include "os/sdnotify.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -102,6 +103,7 @@ static void on_shutdown_timer(uv_timer_t *t)
         }
         d->phase = SHIPPING;
         server_set_phase(d->srv, "shipping");
+        sdnotify_status("shipping the spool to the store");
     }
     if (d->phase == SHIPPING && (pipeline_spool_empty(d->pipeline) || late)) {
         if (late && !pipeline_spool_empty(d->pipeline)) {
@@ -129,6 +131,7 @@ static void on_signal(uv_signal_t *sig, int signum)
              (unsigned long long)d->cfg.shutdown_timeout_ms);
     d->phase = DRAINING;
     d->deadline_ms = clock_mono_ms() + d->cfg.shutdown_timeout_ms;
+    sdnotify_stopping("draining: answering the requests in flight");
     demo_stop(d->demo);
     d->demo = NULL;
     server_drain(d->srv);
@@ -158,6 +161,9 @@ static int start(daemon_state *d)
     server_set_pipeline(d->srv, d->pipeline);
     log_info("store: %s (schema version %d)", store_kind(d->st), store_schema_version(d->st));
     log_announce("listening on http://%s:%d", d->cfg.listen_host, server_port(d->srv));
+    char ready[300];
+    snprintf(ready, sizeof ready, "serving on %s:%d", d->cfg.listen_host, server_port(d->srv));
+    sdnotify_ready(ready);
     if (d->cfg.demo && (rc = demo_start(&d->loop, d->srv, &d->demo)) != 0) {
         log_error("cannot start the demo traffic: %s", tt_strerror(rc));
         return rc;
