@@ -151,3 +151,8 @@ void pipeline_get_stats(pipeline *p, pipeline_stats *out)
         shipper_get_stats(p->shipper, &out->shipper);
     }
 }
+
+void pipeline_control_breaker(pipeline *p, writer_control c)
+{
+    writer_control_breaker(p->writer, c);
+}

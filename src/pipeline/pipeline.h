@@ -39,4 +39,7 @@ void pipeline_stop(pipeline *p);
 
 void pipeline_get_stats(pipeline *p, pipeline_stats *out);
 
+/* The operator's breaker controls (see writer_control_breaker). Any thread. */
+void pipeline_control_breaker(pipeline *p, writer_control c);
+
 #endif

@@ -22,8 +22,9 @@ struct writer {
     breaker br; /* the owner's; copied into stats under 'lock' */
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    bool interrupted;   /* under 'lock' */
-    writer_stats stats; /* under 'lock' */
+    bool interrupted;       /* under 'lock' */
+    writer_control control; /* under 'lock': the operator's, not applied yet */
+    writer_stats stats;     /* under 'lock' */
     uint64_t last_transitions;
     uint64_t next_retention_ms;
 };
@@ -106,11 +107,40 @@ static void breaker_changed(writer *w)
         pthread_mutex_unlock(&w->lock);                                                            \
     } while (0)
 
+void writer_control_breaker(writer *w, writer_control c)
+{
+    pthread_mutex_lock(&w->lock);
+    w->control = c;
+    pthread_cond_broadcast(&w->wake); /* a retry waiting for the store should look again */
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Applies what the operator asked for, on the owner's thread (the breaker is the owner's). */
+static void apply_control(writer *w)
+{
+    pthread_mutex_lock(&w->lock);
+    writer_control c = w->control;
+    w->control = WRITER_CONTROL_NONE;
+    pthread_mutex_unlock(&w->lock);
+    uint64_t now = clock_mono_ms();
+    if (c == WRITER_FORCE_OPEN) {
+        breaker_force_open(&w->br, now);
+    } else if (c == WRITER_DISABLE_BREAKER) {
+        breaker_disable(&w->br, now);
+    } else if (c == WRITER_RESET_BREAKER) {
+        breaker_reset(&w->br, now);
+    }
+    if (c != WRITER_CONTROL_NONE) {
+        breaker_changed(w);
+    }
+}
+
 /* One store call through the breaker. A refusal of the data is the store working, so only
  * TT_EUNAVAILABLE counts against it. */
 static int guarded_insert(writer *w, tt_event *const *events, size_t n, char *err)
 {
     uint64_t ticket;
+    apply_control(w);
     if (!breaker_allow(&w->br, clock_mono_ms(), &ticket)) {
         breaker_changed(w);
         return tt_fail(err, TT_EUNAVAILABLE, "circuit breaker %s: not calling the store",
@@ -216,6 +246,7 @@ int writer_write(writer *w, tt_event *const *events, size_t n, writer_outcome *o
 
 bool writer_available(writer *w, uint64_t *retry_in_ms)
 {
+    apply_control(w);
     uint64_t now = clock_mono_ms();
     breaker_state s = breaker_state_at(&w->br, now);
     breaker_changed(w);
@@ -327,6 +358,7 @@ static void apply_retention(writer *w)
 
 void writer_housekeeping(writer *w)
 {
+    apply_control(w);
     recover_dead_letters(w);
     if (clock_mono_ms() >= w->next_retention_ms &&
         breaker_state_at(&w->br, clock_mono_ms()) == BREAKER_CLOSED) {

@@ -89,6 +89,17 @@ bool writer_sleep(writer *w, uint64_t ms);
 /* Makes waits return at once and writes give up at their next wait (shutdown). Any thread. */
 void writer_interrupt(writer *w);
 
+/* The operator's hand on the breaker: force it open (no store calls at all), disable it (every
+ * call goes through, nothing is judged), or reset it (closed, counts cleared). Any thread;
+ * applied by the owner at its next write or look. */
+typedef enum writer_control {
+    WRITER_CONTROL_NONE,
+    WRITER_FORCE_OPEN,
+    WRITER_DISABLE_BREAKER,
+    WRITER_RESET_BREAKER
+} writer_control;
+void writer_control_breaker(writer *w, writer_control c);
+
 void writer_get_stats(writer *w, writer_stats *out);
 
 #endif

@@ -29,6 +29,7 @@ void api_dlq_retry(server *srv, http_req *r);
 void api_dlq_recover(server *srv, http_req *r);
 void api_dlq_fail(server *srv, http_req *r);
 void api_dlq_purge(server *srv, http_req *r);
+void api_breaker_put(server *srv, http_req *r);
 
 /* Work a handler runs on libuv's thread pool (the store blocks): it fills *status and *body
  * (a JSON value, or NULL for an error it wrote into 'err' with *status set) from the store.

@@ -3,6 +3,8 @@
 
 #include "os/clock.h"
 
+#include <string.h>
+
 static const char HEALTHY[] = "{\"status\":\"ok\"}";
 
 void api_health(server *srv, http_req *r)
@@ -175,4 +177,34 @@ void api_status(server *srv, http_req *r)
     add_ingest(root, srv);
     r->cache_control = "no-store";
     http_respond_json(r, 200, root);
+}
+
+/* PUT /api/v1/breaker {"state": "forced_open" | "disabled" | "closed"}: the operator's hand on
+ * the circuit breaker. forced_open stops every store call (maintenance: events wait in the
+ * spool, or ingest gets 503 on an embedded store); disabled lets every call through without
+ * judging; closed resets it. Answers 202: the writer applies it at its next look. */
+void api_breaker_put(server *srv, http_req *r)
+{
+    static const struct {
+        const char *name;
+        writer_control control;
+    } states[] = {{"forced_open", WRITER_FORCE_OPEN},
+                  {"disabled", WRITER_DISABLE_BREAKER},
+                  {"closed", WRITER_RESET_BREAKER}};
+    cJSON *body = r->body != NULL ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
+    const cJSON *state = cJSON_GetObjectItemCaseSensitive(body, "state");
+    for (size_t i = 0; cJSON_IsString(state) && i < sizeof states / sizeof states[0]; i++) {
+        if (strcmp(state->valuestring, states[i].name) == 0 && srv->pipeline != NULL) {
+            pipeline_control_breaker(srv->pipeline, states[i].control);
+            cJSON *answer = cJSON_CreateObject();
+            cJSON_AddStringToObject(answer, "requested", states[i].name);
+            cJSON_Delete(body);
+            http_respond_json(r, 202, answer);
+            return;
+        }
+    }
+    cJSON_Delete(body);
+    http_respond_error(r, 400, "invalid_body",
+                       "send {\"state\": \"forced_open\"}, {\"state\": \"disabled\"} or "
+                       "{\"state\": \"closed\"}");
 }
