@@ -8,6 +8,7 @@
 #include <string.h>
 
 typedef enum kind {
+    K_JITTER,
     K_LISTEN,
     K_STORE,
     K_PATH,
@@ -82,6 +83,11 @@ static const setting settings[] = {
      "milliseconds from 1 to 60000", "first retry delay (exponential, with full jitter)"},
     {"--retry-cap-ms", "TELLTALE_RETRY_CAP_MS", NULL, "10000", K_UINT, AT(retry_cap_ms), 1, 600000,
      "milliseconds from 1 to 600000", "longest retry delay"},
+    {"--retry-budget-ms", "TELLTALE_RETRY_BUDGET_MS", NULL, "30000", K_UINT, AT(retry_budget_ms),
+     0, 3600000, "milliseconds from 0 (no budget) to 3600000",
+     "time within which every retry of one write must start"},
+    {"--retry-jitter", "TELLTALE_RETRY_JITTER", NULL, "full", K_JITTER, 0, 0, 0,
+     "full or decorrelated", "how retry delays are spread"},
     {"--dlq-max-retries", "TELLTALE_DLQ_MAX_RETRIES", NULL, "5", K_UINT, AT(dlq_max_retries), 0,
      100, "an integer from 0 to 100", "retries of a dead letter before it is marked failed"},
     {"--dlq-retention", "TELLTALE_DLQ_RETENTION", NULL, "30d", K_DURATION, AT(dlq_retention_ms), 0,
@@ -208,6 +214,7 @@ static bool apply(const setting *st, const char *value, tt_config *cfg)
 {
     static const char *const levels[] = {"error", "warn", "info", "debug"};
     static const char *const formats[] = {"text", "json"};
+    static const char *const jitters[] = {"full", "decorrelated"};
     static const char *const bools[] = {"false", "true", "0", "1", "no", "yes"};
     char *base = (char *)cfg;
     uint64_t v;
@@ -222,6 +229,12 @@ static bool apply(const setting *st, const char *value, tt_config *cfg)
             return false;
         }
         strcpy(cfg->spool_dir, value);
+        return true;
+    case K_JITTER:
+        if (!parse_word(value, jitters, 2, &w)) {
+            return false;
+        }
+        cfg->retry_decorrelated = w == 1;
         return true;
     case K_LEVEL:
         if (!parse_word(value, levels, 4, &w)) {

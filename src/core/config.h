@@ -36,6 +36,8 @@ typedef struct tt_config {
     uint32_t retry_max; /* retries of one store call; 0: none */
     uint32_t retry_base_ms;
     uint32_t retry_cap_ms;
+    uint32_t retry_budget_ms;     /* time within which every retry of one write must start */
+    bool retry_decorrelated;      /* decorrelated jitter instead of full jitter */
     uint32_t dlq_max_retries;
     uint64_t dlq_retention_ms; /* resolved dead letters older than this are deleted */
     log_level log_level;

@@ -60,6 +60,8 @@ static void writer_options(const tt_config *cfg, writer_committed_fn committed, 
     o->retry.max_attempts = cfg->retry_max;
     o->retry.base_ms = cfg->retry_base_ms;
     o->retry.cap_ms = cfg->retry_cap_ms;
+    o->retry.budget_ms = cfg->retry_budget_ms;
+    o->retry.jitter = cfg->retry_decorrelated ? BACKOFF_DECORRELATED : BACKOFF_FULL;
 }
 
 static bool is_remote(const store *st)

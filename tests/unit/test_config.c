@@ -568,6 +568,41 @@ static void durations_take_every_unit_in_settings(void **state)
     assert_int_equal(cfg.retention_ms, 7200000);
 }
 
+/* The resilience settings of issue 4: each reaches its field, and a bad value names it. */
+static void resilience_settings(void **state)
+{
+    (void)state;
+    tt_config cfg = init_ok();
+    assert_false(cfg.retry_decorrelated);
+    assert_int_equal(cfg.retry_budget_ms, 30000);
+    assert_int_equal(cfg.spool_max_bytes, 1u << 30);
+    assert_string_equal(cfg.spool_dir, "telltale-spool");
+    set_flag_ok(&cfg, "--retry-jitter", "decorrelated");
+    set_flag_ok(&cfg, "--retry-budget-ms", "0");
+    set_flag_ok(&cfg, "--breaker-failures", "3");
+    set_flag_ok(&cfg, "--breaker-open-ms", "250");
+    set_flag_ok(&cfg, "--breaker-half-open-probes", "2");
+    set_flag_ok(&cfg, "--dlq-retention", "12h");
+    set_flag_ok(&cfg, "--spool-dir", "/var/lib/telltale/spool");
+    assert_true(cfg.retry_decorrelated);
+    assert_int_equal(cfg.retry_budget_ms, 0);
+    assert_int_equal(cfg.breaker_failures, 3);
+    assert_int_equal(cfg.breaker_open_ms, 250);
+    assert_int_equal(cfg.breaker_half_open_probes, 2);
+    assert_int_equal(cfg.dlq_retention_ms, 12 * 3600000ull);
+    assert_string_equal(cfg.spool_dir, "/var/lib/telltale/spool");
+    char err[TT_ERRLEN] = "";
+    assert_int_equal(config_set_flag(&cfg, "--retry-jitter", "wobbly", err), TT_EINVAL);
+    assert_contains(err, "TELLTALE_RETRY_JITTER");
+    assert_int_equal(config_set_flag(&cfg, "--breaker-half-open-probes", "17", err), TT_EINVAL);
+    assert_int_equal(config_set_flag(&cfg, "--spool-dir", "", err), TT_EINVAL);
+    cfg = init_ok();
+    set_flag_ok(&cfg, "--retry-base-ms", "500");
+    set_flag_ok(&cfg, "--retry-cap-ms", "100");
+    assert_int_equal(config_validate(&cfg, err), TT_EINVAL);
+    assert_contains(err, "TELLTALE_RETRY_CAP_MS");
+}
+
 static void log_words(void **state)
 {
     (void)state;
@@ -692,6 +727,7 @@ int main(void)
         T(range_edges_are_inclusive),
         T(durations_take_every_unit_in_settings),
         T(log_words),
+        T(resilience_settings),
         T(demo_is_a_boolean_flag),
         T(demo_environment_words),
         T(help_lists_every_flag_variable_and_default),
