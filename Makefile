@@ -13,13 +13,13 @@ FUZZ_SECS ?= 30
 NODE_TEST := node --test --test-concurrency=1
 
 .PHONY: run test setup setup-test build build-asan build-fuzz unit unit-asan integration \
-        integration-asan postgres postgres-asan e2e fuzz bench clean
+        integration-asan postgres postgres-asan chaos e2e fuzz bench clean
 
 run: setup build
 	./$(BUILD)/telltale serve --demo
 
 test: setup-test build build-asan build-fuzz unit unit-asan integration integration-asan \
-      postgres postgres-asan e2e fuzz
+      postgres postgres-asan chaos e2e fuzz
 	@echo "make test: every suite passed"
 
 setup:
@@ -61,6 +61,12 @@ postgres:
 
 postgres-asan:
 	TELLTALE_BIN=$(CURDIR)/$(ASAN)/telltale scripts/with-pg sh -c '$(PG_SUITES)'
+
+# The resilience guarantees under real faults (PostgreSQL stopped, a black-hole proxy, resets,
+# kill -9, SIGTERM, poison events, overload), against a throwaway PostgreSQL that the suite stops
+# and starts itself; a few minutes. CHAOS_SEED=n replays the random cases of a run.
+chaos:
+	scripts/with-pg $(NODE_TEST) tests/chaos/
 
 e2e:
 	$(NODE_TEST) tests/e2e/
