@@ -428,6 +428,9 @@ int main(int argc, char **argv)
         die("mkdtemp");
     }
     snprintf(raw_db, sizeof raw_db, "%s/raw.db", dir);
+    char spool_dir[600];
+    snprintf(spool_dir, sizeof spool_dir, "%s/spool", dir);
+    setenv("TELLTALE_SPOOL_DIR", spool_dir, 1); /* the daemon's, with a remote store */
     snprintf(e2e_db, sizeof e2e_db, "sqlite:%s/e2e.db", dir);
     const char *store_url = o.pg_url != NULL ? o.pg_url : e2e_db;
     if (o.pg_url != NULL) {
