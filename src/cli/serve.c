@@ -86,6 +86,9 @@ static void start_closing(daemon_state *d, uv_timer_t *t)
 {
     d->phase = CLOSING;
     server_set_phase(d->srv, "closing");
+    /* Nothing more is owed to the store: a read or a shipment still waiting on it ends now
+     * instead of holding the exit (a remote store may not be answering at all). */
+    store_interrupt(d->st);
     server_close_clients(d->srv);
     uv_timer_start(t, on_shutdown_timer, CLOSE_GRACE_MS, 0);
 }
@@ -144,6 +147,7 @@ static int start(daemon_state *d)
     char err[TT_ERRLEN];
     int rc = store_open(d->cfg.store_url, &d->st, err);
     if (rc == 0) {
+        store_set_timeout(d->st, (uint32_t)d->cfg.store_timeout_ms);
         rc = queue_create(d->cfg.queue_max, d->cfg.queue_max_bytes, &d->q);
         snprintf(err, sizeof err, "%s", tt_strerror(rc));
     }

@@ -137,6 +137,11 @@ void pipeline_stop(pipeline *p)
     if (p->persister != NULL) {
         persister_join(p->persister); /* the caller closed the queue */
     }
+    if (p->spool != NULL) {
+        /* What the shipper is sending stays in the spool: better sent again after the restart
+         * (the store skips ids it has) than waited for on a store that does not answer. */
+        store_interrupt(p->st);
+    }
     shipper_stop(p->shipper);
     spool_close(p->spool);
     writer_free(p->writer);

@@ -8,6 +8,7 @@
 
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #define READERS_MAX 4
 
@@ -18,12 +19,38 @@ typedef struct pg_store {
     pthread_mutex_t readers_lock;
     PGconn *idle[READERS_MAX];
     int nidle;
+    uint32_t timeout_ms;     /* statement_timeout; the client gives up a little later */
+    atomic_bool interrupted; /* store_interrupt(): every wait ends at once */
+    int interrupt_fd;        /* an eventfd that wakes the waits; -1 when there is none */
 } pg_store;
+
+/* ---- pg_call.c: every call, bounded by the store's deadline and store_interrupt() ---- */
+
+/* Connects (non-blocking from then on) within the URL's connect_timeout, else the store's
+ * timeout. */
+int pg_connect(const pg_store *s, const char *const *keys, const char *const *values,
+               PGconn **out, char *err);
+
+/* Runs 'sql' (with text parameters when nparams > 0; several statements when none) and returns
+ * what PQexecParams would: the first error, else the last result; NULL when nothing could be
+ * sent. A server silent past the deadline, or an interrupt, cuts the connection: then the
+ * result is an error, PQstatus() is CONNECTION_BAD and pg_fail() says why. */
+PGresult *pg_call(const pg_store *s, PGconn *conn, const char *sql, int nparams,
+                  const char *const *params);
+
+/* Sends a COPY's data and its end after pg_call() returned PGRES_COPY_IN; returns the
+ * COPY's result, as pg_call() does. */
+PGresult *pg_copy_in(const pg_store *s, PGconn *conn, const char *data, size_t len);
+
+/* Whether this thread's last call cut its connection (a deadline, an interrupt), and why;
+ * pg_take_cut_reason() forgets it. */
+bool pg_was_cut(void);
+const char *pg_take_cut_reason(char *buf, size_t len);
 
 /* Fills 'err' from 'res' (or the connection), clears 'res', and returns the class of the
  * failure by SQLSTATE: TT_EUNAVAILABLE for what a retry can outlive, TT_EREJECTED else. */
 int pg_fail(PGconn *conn, PGresult *res, const char *what, char *err);
-int pg_exec(PGconn *conn, const char *sql, char *err);
+int pg_exec(const pg_store *s, PGconn *conn, const char *sql, char *err);
 
 /* The writer connection, (re)connected if need be. Writer thread. */
 int pg_writer_ready(pg_store *s, char *err);

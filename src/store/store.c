@@ -40,6 +40,20 @@ void store_close(store *st)
     }
 }
 
+void store_set_timeout(store *st, uint32_t ms)
+{
+    if (st->ops->set_timeout != NULL) {
+        st->ops->set_timeout(st, ms);
+    }
+}
+
+void store_interrupt(store *st)
+{
+    if (st->ops->interrupt != NULL) {
+        st->ops->interrupt(st);
+    }
+}
+
 const char *store_kind(const store *st)
 {
     return st->ops->kind;

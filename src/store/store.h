@@ -49,6 +49,18 @@ int store_open(const char *url, store **out, char err[TT_ERRLEN]);
 int store_migrate(const char *url, int *version, char err[TT_ERRLEN]);
 void store_close(store *st); /* NULL is a no-op */
 
+/* How long one call may wait on a remote store (PostgreSQL): the server cancels a statement
+ * after 'ms' (statement_timeout), and a server that does not answer at all is given up on a
+ * little later, its connection dropped and the call failed with TT_EUNAVAILABLE. Connections
+ * are made within the URL's connect_timeout, else 'ms'. Call it right after store_open(),
+ * before other threads use the store. The embedded store never waits on a network; its lock
+ * waits have their own fixed bound. */
+void store_set_timeout(store *st, uint32_t ms);
+
+/* Makes every call of a remote store in progress, on any thread, and every one after, fail at
+ * once with TT_EUNAVAILABLE: the end of a shutdown that ran out of time. Any thread. */
+void store_interrupt(store *st);
+
 /* "sqlite" or "postgres". */
 const char *store_kind(const store *st);
 

@@ -7,6 +7,8 @@
 typedef struct store_ops {
     const char *kind;
     void (*close)(store *st);
+    void (*set_timeout)(store *st, uint32_t ms); /* NULL: the engine does not wait on a network */
+    void (*interrupt)(store *st);                /* NULL: likewise */
     int (*insert_events)(store *st, tt_event *const *events, size_t n, char *err);
     int (*delete_before)(store *st, int64_t before_ms, uint32_t max_rows, uint64_t *deleted,
                          char *err);

@@ -22,16 +22,20 @@
 #include "store/migrations.h"
 #include "store/pg_copy.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #define SEQ_LOCK "7460513316"     /* advisory lock key: seq assignment */
 #define MIGRATE_LOCK "7460513317" /* advisory lock key: telltale migrate */
 #define NOTIFY_CHANNEL "telltale_events"
-#define STATEMENT_TIMEOUT "30s"
+#define DEFAULT_TIMEOUT_MS 10000 /* until store_set_timeout() */
+#define MIGRATE_TIMEOUT_MS 3600000
 
 #define EVENT_COLUMNS                                                                              \
     "seq, id, (extract(epoch FROM ts) * 1000)::bigint, "                                           \
@@ -57,7 +61,11 @@ int pg_fail(PGconn *conn, PGresult *res, const char *what, char *err)
 {
     const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = res != NULL ? PQresultErrorMessage(res) : "";
-    if (msg == NULL || msg[0] == '\0') {
+    char cut[96];
+    if (pg_take_cut_reason(cut, sizeof cut) != NULL) {
+        msg = cut; /* truer than libpq's "server closed the connection" */
+        state = NULL;
+    } else if (msg == NULL || msg[0] == '\0') {
         msg = conn != NULL ? PQerrorMessage(conn) : "no connection";
     }
     int code = classify(state);
@@ -68,9 +76,9 @@ int pg_fail(PGconn *conn, PGresult *res, const char *what, char *err)
 }
 
 /* Runs 'sql' (no parameters, no rows wanted). */
-int pg_exec(PGconn *conn, const char *sql, char *err)
+int pg_exec(const pg_store *s, PGconn *conn, const char *sql, char *err)
 {
-    PGresult *res = PQexec(conn, sql);
+    PGresult *res = pg_call(s, conn, sql, 0, NULL);
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         return pg_fail(conn, res, "exec", err);
@@ -85,7 +93,7 @@ static void ignore_notice(void *arg, const char *message)
     (void)message;
 }
 
-static int connect_to(const char *url, PGconn **out, char *err)
+static int connect_to(const pg_store *s, PGconn **out, char *err)
 {
     /* Defaults first, so that the URL's own parameters win. TCP keepalives notice a server
      * that vanished without closing (in about 25 s). */
@@ -96,18 +104,17 @@ static int connect_to(const char *url, PGconn **out, char *err)
                           "keepalives_count",
                           "dbname",
                           NULL};
-    const char *values[] = {"telltale", "10", "10", "5", "3", url, NULL};
-    PGconn *conn = PQconnectdbParams(keys, values, 1);
-    if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
-        const char *msg = conn != NULL ? PQerrorMessage(conn) : "out of memory";
-        tt_fail(err, TT_EUNAVAILABLE, "cannot connect to PostgreSQL: %.*s", (int)strcspn(msg, "\n"),
-                msg);
-        PQfinish(conn);
-        return TT_EUNAVAILABLE;
+    const char *values[] = {"telltale", "10", "10", "5", "3", s->url, NULL};
+    PGconn *conn;
+    int rc = pg_connect(s, keys, values, &conn, err);
+    if (rc != 0) {
+        return rc;
     }
     PQsetErrorVerbosity(conn, PQERRORS_DEFAULT);
     PQsetNoticeProcessor(conn, ignore_notice, NULL); /* "already exists, skipping" and such */
-    int rc = pg_exec(conn, "SET statement_timeout = '" STATEMENT_TIMEOUT "'", err);
+    char set[64];
+    snprintf(set, sizeof set, "SET statement_timeout = %u", s->timeout_ms);
+    rc = pg_exec(s, conn, set, err);
     if (rc != 0) {
         PQfinish(conn);
         return rc;
@@ -125,9 +132,9 @@ int pg_writer_ready(pg_store *s, char *err)
     PQfinish(s->writer);
     s->writer = NULL;
     PGconn *conn;
-    int rc = connect_to(s->url, &conn, err);
+    int rc = connect_to(s, &conn, err);
     if (rc == 0) {
-        rc = pg_exec(conn,
+        rc = pg_exec(s, conn,
                      "CREATE TEMPORARY TABLE telltale_staging (ord integer NOT NULL, id text, "
                      "ts timestamptz, received_at timestamptz, type text, source text, "
                      "session_id text, name text, status text, duration_ms double precision, "
@@ -142,7 +149,8 @@ int pg_writer_ready(pg_store *s, char *err)
     return 0;
 }
 
-static int copy_rows(PGconn *conn, tt_event *const *events, size_t n, char *err)
+static int copy_rows(const pg_store *s, PGconn *conn, tt_event *const *events, size_t n,
+                     char *err)
 {
     pg_copy_buf b = {0};
     for (size_t i = 0; i < n; i++) {
@@ -152,26 +160,18 @@ static int copy_rows(PGconn *conn, tt_event *const *events, size_t n, char *err)
         free(b.buf);
         return tt_fail(err, TT_ENOMEM, "out of memory building the COPY data");
     }
-    PGresult *res = PQexec(conn, "COPY telltale_staging FROM STDIN");
+    PGresult *res = pg_call(s, conn, "COPY telltale_staging FROM STDIN", 0, NULL);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         free(b.buf);
         return pg_fail(conn, res, "COPY", err);
     }
     PQclear(res);
-    int ok = PQputCopyData(conn, b.buf, (int)b.len) == 1 && PQputCopyEnd(conn, NULL) == 1;
+    res = pg_copy_in(s, conn, b.buf, b.len);
     free(b.buf);
-    res = PQgetResult(conn);
-    if (!ok || PQresultStatus(res) != PGRES_COMMAND_OK) {
-        int rc = pg_fail(conn, res, "COPY", err);
-        while ((res = PQgetResult(conn)) != NULL) {
-            PQclear(res);
-        }
-        return rc;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        return pg_fail(conn, res, "COPY", err);
     }
     PQclear(res);
-    while ((res = PQgetResult(conn)) != NULL) {
-        PQclear(res);
-    }
     return 0;
 }
 
@@ -189,10 +189,10 @@ static const char INSERT_SQL[] =
     " SELECT min(st.ord), ins.seq FROM ins JOIN telltale_staging st USING (id)"
     " GROUP BY ins.seq";
 
-static int insert_staged(PGconn *conn, tt_event *const *events, size_t n, int64_t range[2],
-                         char *err)
+static int insert_staged(const pg_store *s, PGconn *conn, tt_event *const *events, size_t n,
+                         int64_t range[2], char *err)
 {
-    PGresult *res = PQexec(conn, INSERT_SQL);
+    PGresult *res = pg_call(s, conn, INSERT_SQL, 0, NULL);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         return pg_fail(conn, res, "insert", err);
     }
@@ -210,7 +210,7 @@ static int insert_staged(PGconn *conn, tt_event *const *events, size_t n, int64_
     return 0;
 }
 
-static int notify(PGconn *conn, const int64_t range[2], char *err)
+static int notify(const pg_store *s, PGconn *conn, const int64_t range[2], char *err)
 {
     if (range[1] == 0) {
         return 0; /* every event was a duplicate: nothing new to tell */
@@ -218,7 +218,7 @@ static int notify(PGconn *conn, const int64_t range[2], char *err)
     char payload[48];
     snprintf(payload, sizeof payload, "%lld-%lld", (long long)range[0], (long long)range[1]);
     const char *params[] = {NOTIFY_CHANNEL, payload};
-    PGresult *res = PQexecParams(conn, "SELECT pg_notify($1, $2)", 2, NULL, params, NULL, NULL, 0);
+    PGresult *res = pg_call(s, conn, "SELECT pg_notify($1, $2)", 2, params);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         return pg_fail(conn, res, "notify", err);
     }
@@ -237,16 +237,17 @@ static int pg_insert_events(store *base, tt_event *const *events, size_t n, char
     if (rc != 0) {
         return rc;
     }
-    if ((rc = pg_exec(s->writer, "BEGIN", err)) == 0 &&
-        (rc = copy_rows(s->writer, events, n, err)) == 0 &&
-        (rc = pg_exec(s->writer, "SELECT pg_advisory_xact_lock(" SEQ_LOCK ")", err)) == 0 &&
-        (rc = insert_staged(s->writer, events, n, range, err)) == 0 &&
-        (rc = notify(s->writer, range, err)) == 0) {
-        rc = pg_exec(s->writer, "COMMIT", err);
+    if ((rc = pg_exec(s, s->writer, "BEGIN", err)) == 0 &&
+        (rc = copy_rows(s, s->writer, events, n, err)) == 0 &&
+        (rc = pg_exec(s, s->writer, "SELECT pg_advisory_xact_lock(" SEQ_LOCK ")", err)) == 0 &&
+        (rc = insert_staged(s, s->writer, events, n, range, err)) == 0 &&
+        (rc = notify(s, s->writer, range, err)) == 0) {
+        rc = pg_exec(s, s->writer, "COMMIT", err);
     }
     if (rc != 0) {
         char ignored[TT_ERRLEN];
-        if (PQstatus(s->writer) != CONNECTION_OK || pg_exec(s->writer, "ROLLBACK", ignored) != 0) {
+        if (PQstatus(s->writer) != CONNECTION_OK ||
+            pg_exec(s, s->writer, "ROLLBACK", ignored) != 0) {
             PQfinish(s->writer); /* the next batch reconnects */
             s->writer = NULL;
         }
@@ -270,10 +271,10 @@ static int pg_delete_before(store *base, int64_t before_ms, uint32_t max_rows, u
     timefmt_format(before_ms, before);
     snprintf(limit, sizeof limit, "%u", max_rows);
     const char *params[] = {before, limit};
-    PGresult *res = PQexecParams(s->writer,
-                                 "DELETE FROM monitoring.monitoring_events WHERE seq IN (SELECT "
-                                 "seq FROM monitoring.monitoring_events WHERE ts < $1 LIMIT $2)",
-                                 2, NULL, params, NULL, NULL, 0);
+    PGresult *res = pg_call(s, s->writer,
+                            "DELETE FROM monitoring.monitoring_events WHERE seq IN (SELECT "
+                            "seq FROM monitoring.monitoring_events WHERE ts < $1 LIMIT $2)",
+                            2, params);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         return pg_fail(s->writer, res, "delete", err);
     }
@@ -296,7 +297,7 @@ PGconn *pg_reader_take(pg_store *s, char *err)
         PQfinish(conn); /* broke while idle (a server restart): start afresh */
         conn = NULL;
     }
-    if (conn == NULL && connect_to(s->url, &conn, err) != 0) {
+    if (conn == NULL && connect_to(s, &conn, err) != 0) {
         return NULL;
     }
     return conn;
@@ -322,10 +323,10 @@ PGresult *pg_reader_exec(pg_store *s, const char *sql, int nparams, const char *
         if ((*conn = pg_reader_take(s, err)) == NULL) {
             return NULL;
         }
-        PGresult *res = PQexecParams(*conn, sql, nparams, NULL, params, NULL, NULL, 0);
+        PGresult *res = pg_call(s, *conn, sql, nparams, params);
         ExecStatusType st = PQresultStatus(res);
         bool dead = (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE) &&
-                    PQstatus(*conn) != CONNECTION_OK;
+                    PQstatus(*conn) != CONNECTION_OK && !pg_was_cut();
         if (!dead || attempt == 1) {
             return res;
         }
@@ -487,8 +488,35 @@ static void pg_close(store *base)
         PQfinish(s->idle[i]);
     }
     pthread_mutex_destroy(&s->readers_lock);
+    if (s->interrupt_fd >= 0) {
+        close(s->interrupt_fd);
+    }
     free(s->url);
     free(s);
+}
+
+/* Takes effect on connections made from now on: those open now are dropped (the caller sets
+ * the timeout right after opening, before any other thread uses the store). */
+static void pg_set_timeout(store *base, uint32_t ms)
+{
+    pg_store *s = (pg_store *)base;
+    s->timeout_ms = ms;
+    PQfinish(s->writer);
+    s->writer = NULL;
+    pthread_mutex_lock(&s->readers_lock);
+    while (s->nidle > 0) {
+        PQfinish(s->idle[--s->nidle]);
+    }
+    pthread_mutex_unlock(&s->readers_lock);
+}
+
+static void pg_interrupt(store *base)
+{
+    pg_store *s = (pg_store *)base;
+    atomic_store(&s->interrupted, true);
+    uint64_t one = 1;
+    ssize_t ignored = write(s->interrupt_fd, &one, sizeof one);
+    (void)ignored; /* a full counter still wakes every poll */
 }
 
 static int pg_delete_through(store *base, int64_t through, uint64_t *deleted, char *err)
@@ -502,9 +530,8 @@ static int pg_delete_through(store *base, int64_t through, uint64_t *deleted, ch
     char through_text[24];
     snprintf(through_text, sizeof through_text, "%lld", (long long)through);
     const char *params[] = {through_text};
-    PGresult *res =
-        PQexecParams(s->writer, "DELETE FROM monitoring.monitoring_events WHERE seq <= $1", 1, NULL,
-                     params, NULL, NULL, 0);
+    PGresult *res = pg_call(s, s->writer,
+                            "DELETE FROM monitoring.monitoring_events WHERE seq <= $1", 1, params);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         return pg_fail(s->writer, res, "delete", err);
     }
@@ -558,10 +585,9 @@ static int pg_feed_open(store *base, store_feed **out, char *err)
     if (f == NULL) {
         return tt_fail(err, TT_ENOMEM, "out of memory");
     }
-    int rc = connect_to(s->url, &f->conn, err);
-    if (rc == 0 && (rc = pg_exec(f->conn, "LISTEN " NOTIFY_CHANNEL, err)) == 0 &&
-        PQsetnonblocking(f->conn, 1) != 0) {
-        rc = pg_fail(f->conn, NULL, "setting the feed non-blocking", err);
+    int rc = connect_to(s, &f->conn, err);
+    if (rc == 0) {
+        rc = pg_exec(s, f->conn, "LISTEN " NOTIFY_CHANNEL, err);
     }
     if (rc != 0) {
         store_pg_feed_close(f);
@@ -603,6 +629,8 @@ int store_pg_feed_read(store_feed *f, store_feed_fn fn, void *ctx, char *err)
 static const store_ops pg_ops = {
     .kind = "postgres",
     .close = pg_close,
+    .set_timeout = pg_set_timeout,
+    .interrupt = pg_interrupt,
     .insert_events = pg_insert_events,
     .delete_before = pg_delete_before,
     .query_events = pg_query_events,
@@ -628,11 +656,12 @@ static int newest_migration(void)
 }
 
 /* The schema version recorded in the database; 0 if telltale never migrated it. */
-static int schema_version(PGconn *conn, int *out, char *err)
+static int schema_version(const pg_store *s, PGconn *conn, int *out, char *err)
 {
     /* Two queries: PostgreSQL resolves every table a statement names before running it, so
      * one statement cannot ask "does the table exist, and if so what is in it". */
-    PGresult *res = PQexec(conn, "SELECT to_regclass('monitoring.schema_migrations') IS NOT NULL");
+    PGresult *res =
+        pg_call(s, conn, "SELECT to_regclass('monitoring.schema_migrations') IS NOT NULL", 0, NULL);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         return pg_fail(conn, res, "reading the schema version", err);
     }
@@ -642,7 +671,8 @@ static int schema_version(PGconn *conn, int *out, char *err)
     if (!migrated) {
         return 0;
     }
-    res = PQexec(conn, "SELECT coalesce(max(version), 0) FROM monitoring.schema_migrations");
+    res = pg_call(s, conn, "SELECT coalesce(max(version), 0) FROM monitoring.schema_migrations", 0,
+                  NULL);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         return pg_fail(conn, res, "reading the schema version", err);
     }
@@ -651,26 +681,26 @@ static int schema_version(PGconn *conn, int *out, char *err)
     return 0;
 }
 
-static int apply_migration(PGconn *conn, const migration *m, char *err)
+static int apply_migration(const pg_store *s, PGconn *conn, const migration *m, char *err)
 {
     char version[16];
     snprintf(version, sizeof version, "%d", m->version);
     const char *params[] = {version, m->name};
-    int rc = pg_exec(conn, "BEGIN", err);
-    if (rc == 0 && (rc = pg_exec(conn, m->sql, err)) == 0) {
-        PGresult *res = PQexecParams(conn,
-                                     "INSERT INTO monitoring.schema_migrations (version, name) "
-                                     "VALUES ($1, $2)",
-                                     2, NULL, params, NULL, NULL, 0);
+    int rc = pg_exec(s, conn, "BEGIN", err);
+    if (rc == 0 && (rc = pg_exec(s, conn, m->sql, err)) == 0) {
+        PGresult *res = pg_call(s, conn,
+                                "INSERT INTO monitoring.schema_migrations (version, name) "
+                                "VALUES ($1, $2)",
+                                2, params);
         rc = PQresultStatus(res) == PGRES_COMMAND_OK ? (PQclear(res), 0)
                                                      : pg_fail(conn, res, "recording", err);
     }
     if (rc == 0) {
-        rc = pg_exec(conn, "COMMIT", err);
+        rc = pg_exec(s, conn, "COMMIT", err);
     }
     if (rc != 0) {
         char ignored[TT_ERRLEN];
-        pg_exec(conn, "ROLLBACK", ignored);
+        pg_exec(s, conn, "ROLLBACK", ignored);
         char detail[TT_ERRLEN];
         snprintf(detail, sizeof detail, "%s", err);
         tt_fail(err, rc, "migration %s failed: %s", m->name, detail);
@@ -678,15 +708,15 @@ static int apply_migration(PGconn *conn, const migration *m, char *err)
     return rc;
 }
 
-static int migrate_locked(PGconn *conn, int *version, char *err)
+static int migrate_locked(const pg_store *s, PGconn *conn, int *version, char *err)
 {
     int rc =
-        pg_exec(conn,
+        pg_exec(s, conn,
                 "CREATE SCHEMA IF NOT EXISTS monitoring; "
                 "CREATE TABLE IF NOT EXISTS monitoring.schema_migrations (version integer "
                 "PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
                 err);
-    if (rc != 0 || (rc = schema_version(conn, version, err)) != 0) {
+    if (rc != 0 || (rc = schema_version(s, conn, version, err)) != 0) {
         return rc;
     }
     if (*version > newest_migration()) {
@@ -697,7 +727,7 @@ static int migrate_locked(PGconn *conn, int *version, char *err)
     }
     for (size_t i = 0; i < postgres_migrations_count && rc == 0; i++) {
         if (postgres_migrations[i].version > *version &&
-            (rc = apply_migration(conn, &postgres_migrations[i], err)) == 0) {
+            (rc = apply_migration(s, conn, &postgres_migrations[i], err)) == 0) {
             *version = postgres_migrations[i].version;
         }
     }
@@ -706,16 +736,19 @@ static int migrate_locked(PGconn *conn, int *version, char *err)
 
 int store_pg_migrate(const char *url, int *version, char *err)
 {
+    /* A migration may build indexes over big tables: it gets longer than a statement of the
+     * daemon, and nothing interrupts it. */
+    pg_store m = {.url = (char *)url, .timeout_ms = MIGRATE_TIMEOUT_MS, .interrupt_fd = -1};
     PGconn *conn;
-    int rc = connect_to(url, &conn, err);
+    int rc = connect_to(&m, &conn, err);
     if (rc != 0) {
         return rc;
     }
     /* Two instances migrating at once take turns: the second finds nothing left to do. */
-    if ((rc = pg_exec(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK ")", err)) == 0) {
-        rc = migrate_locked(conn, version, err);
+    if ((rc = pg_exec(&m, conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK ")", err)) == 0) {
+        rc = migrate_locked(&m, conn, version, err);
         char ignored[TT_ERRLEN];
-        pg_exec(conn, "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")", ignored);
+        pg_exec(&m, conn, "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")", ignored);
     }
     PQfinish(conn);
     return rc;
@@ -730,8 +763,11 @@ int store_pg_open(const char *url, store **out, char *err)
     }
     s->base.ops = &pg_ops;
     pthread_mutex_init(&s->readers_lock, NULL);
-    int rc = pg_writer_ready(s, err);
-    if (rc == 0 && (rc = schema_version(s->writer, &s->base.schema_version, err)) == 0) {
+    s->timeout_ms = DEFAULT_TIMEOUT_MS;
+    s->interrupt_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    int rc = s->interrupt_fd >= 0 ? pg_writer_ready(s, err)
+                                  : tt_fail(err, TT_EIO, "eventfd: %s", strerror(errno));
+    if (rc == 0 && (rc = schema_version(s, s->writer, &s->base.schema_version, err)) == 0) {
         int v = s->base.schema_version, want = newest_migration();
         if (v < want) {
             rc = tt_fail(err, TT_ESCHEMA,

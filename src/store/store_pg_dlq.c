@@ -63,7 +63,7 @@ static int run_writer(store *base, const char *sql, int nparams, const char *con
     if (rc != 0) {
         return rc;
     }
-    PGresult *res = PQexecParams(s->writer, sql, nparams, NULL, params, NULL, NULL, 0);
+    PGresult *res = pg_call(s, s->writer, sql, nparams, params);
     return take_result(s->writer, res, fn, ctx, first, err);
 }
 

@@ -45,9 +45,14 @@ let server = null;
 // and start it: nothing else uses it meanwhile.
 export function pgServer() {
   if (server === null) {
-    const s = process.env.TT_PG_URL && process.env.TT_PG_DIR
-      ? { url: process.env.TT_PG_URL, dir: process.env.TT_PG_DIR }
-      : startPgServer();
+    const own = !(process.env.TT_PG_URL && process.env.TT_PG_DIR);
+    const s = own ? startPgServer() : { url: process.env.TT_PG_URL, dir: process.env.TT_PG_DIR };
+    if (own) {
+      // Stopped at exit (pg.mjs); a signal exits through the same path.
+      for (const sig of ['SIGINT', 'SIGTERM']) {
+        process.once(sig, () => process.exit(128 + (sig === 'SIGINT' ? 2 : 15)));
+      }
+    }
     const port = Number(new URL(s.url).port);
     server = {
       ...s,
