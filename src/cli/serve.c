@@ -86,9 +86,11 @@ static void start_closing(daemon_state *d, uv_timer_t *t)
 {
     d->phase = CLOSING;
     server_set_phase(d->srv, "closing");
-    /* Nothing more is owed to the store: a read or a shipment still waiting on it ends now
-     * instead of holding the exit (a remote store may not be answering at all). */
-    store_interrupt(d->st);
+    if (clock_mono_ms() >= d->deadline_ms) {
+        /* Out of time: a read or a shipment still waiting on the store ends now instead of
+         * holding the exit (a remote store may not be answering at all). */
+        store_interrupt(d->st);
+    }
     server_close_clients(d->srv);
     uv_timer_start(t, on_shutdown_timer, CLOSE_GRACE_MS, 0);
 }

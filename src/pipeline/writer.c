@@ -319,6 +319,19 @@ static int retry_one(const dlq_item *it, void *ctx)
     return 0;
 }
 
+/* A housekeeping failure is worth a warning, unless it is the shutdown cutting it short. */
+static void housekeeping_failed(writer *w, const char *what, const char *err)
+{
+    pthread_mutex_lock(&w->lock);
+    bool stopping = w->interrupted;
+    pthread_mutex_unlock(&w->lock);
+    if (stopping) {
+        log_debug("%s: %s", what, err);
+    } else {
+        log_warn("%s: %s", what, err);
+    }
+}
+
 static void recover_dead_letters(writer *w)
 {
     if (breaker_state_at(&w->br, clock_mono_ms()) != BREAKER_CLOSED) {
@@ -327,7 +340,7 @@ static void recover_dead_letters(writer *w)
     recovery r = {.w = w};
     char err[TT_ERRLEN];
     if (store_dlq_claim(w->st, DLQ_CLAIM, w->opts.dlq_lease_ms, retry_one, &r, err) != 0) {
-        log_warn("dead letter recovery: %s", err);
+        housekeeping_failed(w, "dead letter recovery", err);
     }
     if (r.recovered.count > 0 && w->opts.committed != NULL) {
         w->opts.committed(&r.recovered, w->opts.ctx);
@@ -343,11 +356,11 @@ static void apply_retention(writer *w)
     if (w->opts.retention_ms > 0 &&
         store_delete_before(w->st, (int64_t)(now - w->opts.retention_ms), RETENTION_CHUNK, &deleted,
                             err) != 0) {
-        log_warn("retention: %s", err);
+        housekeeping_failed(w, "retention", err);
     }
     if (w->opts.dlq_retention_ms > 0 &&
         store_dlq_purge(w->st, (int64_t)w->opts.dlq_retention_ms, &purged, err) != 0) {
-        log_warn("dead letter retention: %s", err);
+        housekeeping_failed(w, "dead letter retention", err);
     }
     COUNT(retention_deleted, deleted);
     COUNT(dlq_purged, purged);
