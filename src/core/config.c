@@ -12,6 +12,7 @@ typedef enum kind {
     K_LISTEN,
     K_STORE,
     K_PATH,
+    K_SECRET,
     K_UINT,
     K_SIZE,
     K_DURATION,
@@ -26,8 +27,8 @@ typedef struct setting {
     const char *alt_env; /* a second, less specific variable (DATABASE_URL) */
     const char *def;
     kind kind;
-    size_t offset; /* of the field in tt_config, for the numeric kinds and K_BOOL */
-    uint64_t min, max;
+    size_t offset; /* of the field in tt_config, for the numeric kinds, K_BOOL and K_SECRET */
+    uint64_t min, max; /* K_SECRET: its length in bytes */
     const char *form; /* the accepted form, for error messages */
     const char *help;
 } setting;
@@ -96,6 +97,12 @@ static const setting settings[] = {
     {"--dlq-retention", "TELLTALE_DLQ_RETENTION", NULL, "30d", K_DURATION, AT(dlq_retention_ms), 0,
      UINT64_C(3650) * 86400000, "a duration such as 7d or 0 (keep forever)",
      "age after which resolved dead letters are deleted"},
+    {"--jwt-secret", "TELLTALE_JWT_SECRET", NULL, "", K_SECRET, AT(jwt_secret), 32,
+     TT_SECRET_MAX, "a secret of 32 to 511 bytes", "HS256 secret that signs the JWTs telltale accepts"},
+    {"--anon-key", "TELLTALE_ANON_KEY", NULL, "", K_SECRET, AT(anon_key), 16, TT_SECRET_MAX,
+     "a key of 16 to 511 bytes", "key that grants read access (role anon)"},
+    {"--service-key", "TELLTALE_SERVICE_KEY", NULL, "", K_SECRET, AT(service_key), 16,
+     TT_SECRET_MAX, "a key of 16 to 511 bytes", "key that grants full access (role service_role)"},
     {"--log", "TELLTALE_LOG", NULL, "info", K_LEVEL, 0, 0, 0, "one of error, warn, info, debug",
      "log level"},
     {"--log-format", "TELLTALE_LOG_FORMAT", NULL, "text", K_FORMAT, 0, 0, 0, "text or json",
@@ -233,6 +240,13 @@ static bool apply(const setting *st, const char *value, tt_config *cfg)
         }
         strcpy(cfg->spool_dir, value);
         return true;
+    case K_SECRET:
+        /* Empty means unset (the default); otherwise the length must fit. */
+        if (value[0] != '\0' && (strlen(value) < st->min || strlen(value) > st->max)) {
+            return false;
+        }
+        strcpy(base + st->offset, value);
+        return true;
     case K_JITTER:
         if (!parse_word(value, jitters, 2, &w)) {
             return false;
@@ -276,8 +290,8 @@ static bool apply(const setting *st, const char *value, tt_config *cfg)
 
 static int invalid(const char *where, const char *value, const setting *st, char *err)
 {
-    if (st->kind == K_STORE) {
-        /* A store URL may hold a password: never repeat it. */
+    if (st->kind == K_STORE || st->kind == K_SECRET) {
+        /* A store URL may hold a password, a key is one: never repeat them. */
         return tt_fail(err, TT_EINVAL, "invalid %s: expected %s", where, st->form);
     }
     return tt_fail(err, TT_EINVAL, "invalid %s '%.64s': expected %s", where, value, st->form);

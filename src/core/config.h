@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#define TT_SECRET_MAX 511 /* bytes of a key or of the JWT secret */
+
 typedef enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG } log_level;
 typedef enum log_format { LOG_TEXT, LOG_JSON } log_format;
 
@@ -41,6 +43,9 @@ typedef struct tt_config {
     bool retry_decorrelated;      /* decorrelated jitter instead of full jitter */
     uint32_t dlq_max_retries;
     uint64_t dlq_retention_ms; /* resolved dead letters older than this are deleted */
+    char jwt_secret[TT_SECRET_MAX + 1]; /* "" = none; HS256 JWTs are accepted with it */
+    char anon_key[TT_SECRET_MAX + 1];   /* "" = none */
+    char service_key[TT_SECRET_MAX + 1];
     log_level log_level;
     log_format log_format;
     bool demo; /* generate demo traffic */

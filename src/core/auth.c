@@ -1,0 +1,105 @@
+/* auth.c -- keys and JWTs to roles. */
+#include "core/auth.h"
+
+#include <openssl/crypto.h>
+#include <string.h>
+#include <strings.h>
+
+bool auth_enabled(const tt_config *cfg)
+{
+    return cfg->jwt_secret[0] != '\0' || cfg->anon_key[0] != '\0' || cfg->service_key[0] != '\0';
+}
+
+const char *auth_role_name(auth_role role)
+{
+    switch (role) {
+    case AUTH_ANON:
+        return "anon";
+    case AUTH_AUTHENTICATED:
+        return "authenticated";
+    case AUTH_SERVICE:
+        return "service_role";
+    default:
+        return "none";
+    }
+}
+
+/* Constant-time equality for a configured key ("" never matches). */
+static bool key_is(const char *key, const char *credential)
+{
+    size_t n = strlen(key);
+    return n > 0 && strlen(credential) == n && CRYPTO_memcmp(key, credential, n) == 0;
+}
+
+static int role_from_claim(const jwt_claims *c, auth_identity *out, char *err)
+{
+    static const struct {
+        const char *name;
+        auth_role role;
+    } roles[] = {{"service_role", AUTH_SERVICE},
+                 {"authenticated", AUTH_AUTHENTICATED},
+                 {"anon", AUTH_ANON}};
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) {
+        if (strcmp(c->role, roles[i].name) == 0) {
+            out->role = roles[i].role;
+            strcpy(out->sub, c->sub);
+            return 0;
+        }
+    }
+    return tt_fail(err, TT_EINVAL,
+                   c->role[0] ? "the token's role is not one of anon, authenticated, service_role"
+                              : "the token has no role claim");
+}
+
+int auth_credential(const tt_config *cfg, const char *credential, int64_t now_s,
+                    auth_identity *out, char err[TT_ERRLEN])
+{
+    *out = (auth_identity){.role = AUTH_NONE};
+    if (!auth_enabled(cfg)) {
+        out->role = AUTH_SERVICE;
+        return 0;
+    }
+    if (credential == NULL || credential[0] == '\0') {
+        return tt_fail(err, TT_EINVAL, "no key: send an apikey or a bearer token");
+    }
+    if (key_is(cfg->service_key, credential)) {
+        out->role = AUTH_SERVICE;
+        return 0;
+    }
+    if (key_is(cfg->anon_key, credential)) {
+        out->role = AUTH_ANON;
+        return 0;
+    }
+    if (cfg->jwt_secret[0] == '\0' || !jwt_looks_like(credential)) {
+        return tt_fail(err, TT_EINVAL, "unknown key");
+    }
+    jwt_claims claims;
+    char why[TT_ERRLEN];
+    if (jwt_verify(credential, cfg->jwt_secret, now_s, &claims, why) != 0) {
+        return tt_fail(err, TT_EINVAL, "invalid token: %s", why);
+    }
+    return role_from_claim(&claims, out, err);
+}
+
+int auth_request(const tt_config *cfg, const char *apikey, const char *authorization,
+                 int64_t now_s, auth_identity *out, char err[TT_ERRLEN])
+{
+    if (!auth_enabled(cfg)) {
+        return auth_credential(cfg, NULL, now_s, out, err);
+    }
+    const char *bearer = NULL;
+    if (authorization != NULL && authorization[0] != '\0') {
+        if (strncasecmp(authorization, "Bearer ", 7) != 0) {
+            return tt_fail(err, TT_EINVAL, "the Authorization header must be 'Bearer TOKEN'");
+        }
+        bearer = authorization + 7;
+    }
+    if (apikey != NULL && apikey[0] != '\0' && bearer != NULL) {
+        auth_identity ignored;
+        int rc = auth_credential(cfg, apikey, now_s, &ignored, err);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return auth_credential(cfg, bearer != NULL ? bearer : apikey, now_s, out, err);
+}
