@@ -24,20 +24,6 @@
 #define WRITES_PER_CALLBACK 256
 #define REF_MAX 128
 
-/* A message shared by every queue it is in; data has LWS_PRE bytes of headroom. */
-typedef struct ws_msg {
-    int refs;
-    int64_t seq; /* 0 for messages that are not events */
-    size_t len;
-    unsigned char data[];
-} ws_msg;
-
-/* A FIFO of messages, growing as needed; its bytes are bounded by the owner. */
-typedef struct msg_ring {
-    ws_msg **slots;
-    size_t cap, head, count, bytes;
-} msg_ring;
-
 typedef enum client_mode { MODE_LIVE, MODE_CATCHING_UP } client_mode;
 
 typedef struct client_filter {
@@ -70,29 +56,6 @@ struct ws_client {
 
 /* ---- messages ---- */
 
-static ws_msg *msg_from_text(const char *text, size_t len, int64_t seq)
-{
-    ws_msg *m = malloc(sizeof *m + LWS_PRE + len);
-    if (m == NULL) {
-        return NULL;
-    }
-    m->refs = 1;
-    m->seq = seq;
-    m->len = len;
-    memcpy(m->data + LWS_PRE, text, len);
-    return m;
-}
-
-/* Prints 'json' (deleting it) into a new message. Any thread. */
-static ws_msg *msg_from_json(cJSON *json, int64_t seq)
-{
-    size_t len;
-    char *text = json != NULL ? json_print_delete(json, &len) : NULL;
-    ws_msg *m = text != NULL ? msg_from_text(text, len, seq) : NULL;
-    free(text);
-    return m;
-}
-
 /* {"type":"event","seq":S,"event":{...}}. Any thread. */
 static ws_msg *msg_event(const tt_event *ev)
 {
@@ -105,69 +68,12 @@ static ws_msg *msg_event(const tt_event *ev)
         cJSON_Delete(root);
         return NULL;
     }
-    return msg_from_json(root, ev->seq);
+    return ws_msg_from_json(root, ev->seq);
 }
 
-static void msg_unref(ws_msg *m)
+static bool not_an_event(const ws_msg *m)
 {
-    if (m != NULL && --m->refs == 0) {
-        free(m);
-    }
-}
-
-static bool ring_push(msg_ring *r, ws_msg *m)
-{
-    if (r->count == r->cap) {
-        size_t ncap = r->cap ? r->cap * 2 : 64;
-        ws_msg **n = malloc(ncap * sizeof *n);
-        if (n == NULL) {
-            return false;
-        }
-        for (size_t i = 0; i < r->count; i++) {
-            n[i] = r->slots[(r->head + i) % r->cap];
-        }
-        free(r->slots);
-        r->slots = n;
-        r->cap = ncap;
-        r->head = 0;
-    }
-    r->slots[(r->head + r->count++) % r->cap] = m;
-    r->bytes += m->len;
-    m->refs++;
-    return true;
-}
-
-static ws_msg *ring_pop(msg_ring *r)
-{
-    if (r->count == 0) {
-        return NULL;
-    }
-    ws_msg *m = r->slots[r->head];
-    r->head = (r->head + 1) % r->cap;
-    r->count--;
-    r->bytes -= m->len;
-    return m; /* the caller owns the ring's reference */
-}
-
-static void ring_clear(msg_ring *r)
-{
-    ws_msg *m;
-    while ((m = ring_pop(r)) != NULL) {
-        msg_unref(m);
-    }
-}
-
-/* Drops queued event messages, keeping the others in order (a resume re-reads events). */
-static void ring_drop_events(msg_ring *r)
-{
-    size_t n = r->count;
-    for (size_t i = 0; i < n; i++) {
-        ws_msg *m = ring_pop(r);
-        if (m->seq == 0) {
-            ring_push(r, m); /* cannot fail: the ring just gave up this slot */
-        }
-        msg_unref(m);
-    }
+    return m->seq == 0;
 }
 
 /* ---- clients ---- */
@@ -180,8 +86,8 @@ static void close_client(ws_client *c, int code, const char *reason)
     c->closing = true;
     c->close_code = code;
     snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
-    ring_clear(&c->out);
-    ring_clear(&c->aside);
+    msg_ring_clear(&c->out);
+    msg_ring_clear(&c->aside);
     /* Closing from a timer callback is the path on which lws 4.1.6 + libuv really sends the
      * close frame (NOTES-lws §5); cancel_service makes lws arm the timer now. */
     lws_set_timer_usecs(c->wsi, 1);
@@ -194,7 +100,7 @@ static void client_send(ws_client *c, ws_msg *m)
     if (c->closing || m == NULL) {
         return;
     }
-    if (c->out.bytes + m->len > c->srv->cfg->ws_max_buffer || !ring_push(&c->out, m)) {
+    if (c->out.bytes + m->len > c->srv->cfg->ws_max_buffer || !msg_ring_push(&c->out, m)) {
         c->srv->counters.ws_slow_dropped++;
         log_info("ws client %llu dropped: not reading fast enough", (unsigned long long)c->id);
         close_client(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "slow consumer");
@@ -205,9 +111,9 @@ static void client_send(ws_client *c, ws_msg *m)
 
 static void send_json(ws_client *c, cJSON *json)
 {
-    ws_msg *m = msg_from_json(json, 0);
+    ws_msg *m = ws_msg_from_json(json, 0);
     client_send(c, m);
-    msg_unref(m);
+    ws_msg_unref(m);
 }
 
 static void send_error(ws_client *c, const char *ref, const char *code, const char *message,
@@ -295,7 +201,7 @@ static ws_msg *recent_reply(catchup *q)
     while (q->count > 0) {
         cJSON_AddItemToArray(items, q->recent[--q->count]);
     }
-    return msg_from_json(root, 0);
+    return ws_msg_from_json(root, 0);
 }
 
 static void run_catchup(uv_work_t *work)
@@ -320,12 +226,12 @@ static void free_catchup(catchup *q)
 {
     for (size_t i = 0; i < q->count; i++) {
         if (q->msgs != NULL) {
-            msg_unref(q->msgs[i]);
+            ws_msg_unref(q->msgs[i]);
         } else {
             cJSON_Delete(q->recent[i]);
         }
     }
-    msg_unref(q->reply);
+    ws_msg_unref(q->reply);
     free(q->msgs);
     free(q->recent);
     free(q);
@@ -366,12 +272,12 @@ static void catchup_page(ws_client *c, catchup *q)
         return;
     }
     ws_msg *m;
-    while ((m = ring_pop(&c->aside)) != NULL) {
+    while ((m = msg_ring_pop(&c->aside)) != NULL) {
         if (m->seq > c->last_seq) {
             client_send(c, m);
             c->last_seq = m->seq;
         }
-        msg_unref(m);
+        ws_msg_unref(m);
     }
     c->mode = MODE_LIVE;
 }
@@ -425,7 +331,7 @@ static int start_query(ws_client *c, bool newest_first, int64_t after, uint32_t 
 static void catchup_issue(ws_client *c)
 {
     c->query_broadcast_seq = c->srv->last_seq;
-    ring_clear(&c->aside); /* all of it is <= B: the query will return what matters */
+    msg_ring_clear(&c->aside); /* all of it is <= B: the query will return what matters */
     c->aside_overflow = false;
     c->query_waits_for_drain = false;
     if (start_query(c, false, c->last_seq, CATCHUP_PAGE) != 0) {
@@ -445,7 +351,7 @@ static void on_resume(ws_client *c, const cJSON *msg)
         send_error(c, NULL, "invalid_message", "'after_seq' must be an integer >= 0", -1);
         return;
     }
-    ring_drop_events(&c->out);
+    msg_ring_filter(&c->out, not_an_event); /* a resume re-reads events */
     c->last_seq = (int64_t)after->valuedouble;
     c->mode = MODE_CATCHING_UP;
     if (c->query_running) {
@@ -697,21 +603,10 @@ int ws_on_writable(struct lws *wsi, ws_pss *pss)
     if (c == NULL || c->closing) {
         return 0;
     }
-    for (int n = 0; n < WRITES_PER_CALLBACK && !lws_send_pipe_choked(wsi); n++) {
-        ws_msg *m = ring_pop(&c->out);
-        if (m == NULL) {
-            break;
-        }
-        int rc = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
-        msg_unref(m);
-        if (rc < 0) {
-            return -1;
-        }
-        c->srv->counters.ws_messages_sent++;
+    if (ws_out_flush(wsi, &c->out, WRITES_PER_CALLBACK, &c->srv->counters.ws_messages_sent) != 0) {
+        return -1;
     }
-    if (c->out.count > 0) {
-        lws_callback_on_writable(wsi);
-    } else if (c->query_waits_for_drain && !c->query_running) {
+    if (c->out.count == 0 && c->query_waits_for_drain && !c->query_running) {
         catchup_issue(c);
     }
     return 0;
@@ -756,10 +651,8 @@ void ws_on_closed(ws_pss *pss)
         c->next->prev = c->prev;
     }
     srv->nclients--;
-    ring_clear(&c->out);
-    ring_clear(&c->aside);
-    free(c->out.slots);
-    free(c->aside.slots);
+    msg_ring_free(&c->out);
+    msg_ring_free(&c->aside);
     free(c->rx);
     free(c);
 }
@@ -779,8 +672,8 @@ static void deliver(ws_client *c, ws_msg *m, const tt_event *ev)
         return;
     }
     if (!c->aside_overflow) {
-        if (c->aside.bytes + m->len > c->srv->cfg->ws_max_buffer / 2 || !ring_push(&c->aside, m)) {
-            ring_clear(&c->aside);
+        if (c->aside.bytes + m->len > c->srv->cfg->ws_max_buffer / 2 || !msg_ring_push(&c->aside, m)) {
+            msg_ring_clear(&c->aside);
             c->aside_overflow = true;
         }
     }
@@ -810,7 +703,7 @@ void ws_broadcast_job(server *srv, const ingest_job *job)
         for (ws_client *c = srv->clients; c != NULL; c = c->next) {
             deliver(c, m, ev);
         }
-        msg_unref(m);
+        ws_msg_unref(m);
     }
 }
 
@@ -841,11 +734,11 @@ void ws_send_stats(server *srv)
     if (srv->clients == NULL) {
         return;
     }
-    ws_msg *m = msg_from_json(stats_json(srv), 0);
+    ws_msg *m = ws_msg_from_json(stats_json(srv), 0);
     for (ws_client *c = srv->clients; c != NULL && m != NULL; c = c->next) {
         client_send(c, m);
     }
-    msg_unref(m);
+    ws_msg_unref(m);
 }
 
 void ws_close_all(server *srv, int code, const char *reason)

@@ -6,6 +6,7 @@
 #define TT_WS_LIVE_H
 
 #include "server/server_impl.h"
+#include "server/ws_out.h"
 
 /* The per-connection data of the WebSocket protocol. */
 typedef struct ws_pss {

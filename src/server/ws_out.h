@@ -1,0 +1,53 @@
+/* ws_out.h -- what a WebSocket server keeps to send: messages shared by every client queue
+ * they are in (one render per broadcast, NOTES-lws §5), and per-client FIFOs whose bytes the
+ * owner bounds. Used by /ws (ws_live.c) and /realtime/v1/websocket (realtime.c).
+ * Messages may be made on any thread; queues and writes belong to the loop thread. */
+#ifndef TT_WS_OUT_H
+#define TT_WS_OUT_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h> /* before libwebsockets.h, which declares its libuv glue only after it */
+#include <libwebsockets.h>
+
+/* A message; data has LWS_PRE bytes of headroom before the payload. */
+typedef struct ws_msg {
+    int refs;
+    int64_t seq; /* the event's seq, 0 for messages that are not events */
+    bool binary;
+    size_t len;
+    unsigned char data[];
+} ws_msg;
+
+/* A new text message (one reference) holding a copy of 'len' bytes; NULL when out of memory. */
+ws_msg *ws_msg_new(const void *bytes, size_t len, int64_t seq);
+
+/* A new binary message of 'len' bytes, to be filled in by the caller at ws_msg_payload(). */
+ws_msg *ws_msg_new_binary(size_t len);
+
+/* Prints 'json' (deleting it) into a new text message; NULL if 'json' is NULL or on OOM. */
+ws_msg *ws_msg_from_json(cJSON *json, int64_t seq);
+
+unsigned char *ws_msg_payload(ws_msg *m);
+void ws_msg_unref(ws_msg *m); /* NULL is a no-op */
+
+/* A FIFO of messages, growing as needed; each slot holds a reference. */
+typedef struct msg_ring {
+    ws_msg **slots;
+    size_t cap, head, count, bytes;
+} msg_ring;
+
+bool msg_ring_push(msg_ring *r, ws_msg *m);      /* takes a new reference; false on OOM */
+ws_msg *msg_ring_pop(msg_ring *r);               /* the caller gets the ring's reference */
+void msg_ring_clear(msg_ring *r);                /* drops every message, keeps the slots */
+void msg_ring_free(msg_ring *r);                 /* clears and frees the slots */
+/* Keeps only the messages for which keep() is true, in order. */
+void msg_ring_filter(msg_ring *r, bool (*keep)(const ws_msg *m));
+
+/* Writes queued messages to 'wsi' until the pipe chokes or 'max' are written; *sent counts
+ * them. Asks for another WRITEABLE when some are left. Returns -1 if lws failed a write. */
+int ws_out_flush(struct lws *wsi, msg_ring *r, int max, uint64_t *sent);
+
+#endif
