@@ -28,7 +28,7 @@ static bool reserve(json_buf *o, size_t more)
     return true;
 }
 
-static void put(json_buf *o, const char *s, size_t n)
+void json_put_raw(json_buf *o, const char *s, size_t n)
 {
     if (reserve(o, n)) {
         memcpy(o->buf + o->len, s, n);
@@ -37,17 +37,17 @@ static void put(json_buf *o, const char *s, size_t n)
     }
 }
 
-static void put_string(json_buf *o, const char *s)
+void json_put_string(json_buf *o, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
-    put(o, "\"", 1);
+    json_put_raw(o, "\"", 1);
     const char *run = s; /* bytes that need no escaping are copied in runs */
     for (const char *p = s;; p++) {
         unsigned char c = (unsigned char)*p;
         if (c != '\0' && c >= 0x20 && c != '"' && c != '\\') {
             continue;
         }
-        put(o, run, (size_t)(p - run));
+        json_put_raw(o, run, (size_t)(p - run));
         run = p + 1;
         if (c == '\0') {
             break;
@@ -80,13 +80,13 @@ static void put_string(json_buf *o, const char *s)
             n = 6;
             break;
         }
-        put(o, esc, n);
+        json_put_raw(o, esc, n);
     }
-    put(o, "\"", 1);
+    json_put_raw(o, "\"", 1);
 }
 
 /* The shortest of %.15g/%.16g/%.17g that reads back to 'd'; integers in full. */
-static void put_number(json_buf *o, double d)
+void json_put_number(json_buf *o, double d)
 {
     char num[40];
     int n;
@@ -103,47 +103,47 @@ static void put_number(json_buf *o, double d)
             }
         }
     }
-    put(o, num, (size_t)n);
+    json_put_raw(o, num, (size_t)n);
 }
 
 static void put_node(json_buf *o, const cJSON *node);
 
 static void put_children(json_buf *o, const cJSON *node, bool keys)
 {
-    put(o, keys ? "{" : "[", 1);
+    json_put_raw(o, keys ? "{" : "[", 1);
     for (const cJSON *c = node->child; c != NULL; c = c->next) {
         if (c != node->child) {
-            put(o, ",", 1);
+            json_put_raw(o, ",", 1);
         }
         if (keys) {
-            put_string(o, c->string != NULL ? c->string : "");
-            put(o, ":", 1);
+            json_put_string(o, c->string != NULL ? c->string : "");
+            json_put_raw(o, ":", 1);
         }
         put_node(o, c);
     }
-    put(o, keys ? "}" : "]", 1);
+    json_put_raw(o, keys ? "}" : "]", 1);
 }
 
 static void put_node(json_buf *o, const cJSON *node)
 {
     switch (node->type & 0xff) {
     case cJSON_False:
-        put(o, "false", 5);
+        json_put_raw(o, "false", 5);
         break;
     case cJSON_True:
-        put(o, "true", 4);
+        json_put_raw(o, "true", 4);
         break;
     case cJSON_NULL:
-        put(o, "null", 4);
+        json_put_raw(o, "null", 4);
         break;
     case cJSON_Number:
-        put_number(o, node->valuedouble);
+        json_put_number(o, node->valuedouble);
         break;
     case cJSON_String:
-        put_string(o, node->valuestring);
+        json_put_string(o, node->valuestring);
         break;
     case cJSON_Raw:
-        put(o, node->valuestring, strlen(node->valuestring));
+        json_put_raw(o, node->valuestring, strlen(node->valuestring));
         break;
     case cJSON_Array:
         put_children(o, node, false);
@@ -152,7 +152,7 @@ static void put_node(json_buf *o, const cJSON *node)
         put_children(o, node, true);
         break;
     default:
-        put(o, "null", 4);
+        json_put_raw(o, "null", 4);
         break;
     }
 }

@@ -19,6 +19,12 @@ typedef struct json_buf {
     bool oom;
 } json_buf;
 
+/* Appends, keeping the buffer NUL-terminated: bytes as they are; a string quoted and escaped;
+ * a number as json_print() writes it. For composing JSON around pre-rendered parts. */
+void json_put_raw(json_buf *out, const char *s, size_t n);
+void json_put_string(json_buf *out, const char *s);
+void json_put_number(json_buf *out, double d);
+
 /* Appends 'node' (NULL: nothing) as compact JSON, NUL-terminated. */
 void json_print_to(json_buf *out, const cJSON *node);
 

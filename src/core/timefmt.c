@@ -160,3 +160,18 @@ void timefmt_format(int64_t ms, char out[TIMEFMT_LEN])
     memcpy(out, buf, TIMEFMT_LEN - 1);
     out[TIMEFMT_LEN - 1] = '\0';
 }
+
+void timefmt_format_pg(int64_t ms, char out[TIMEFMT_PG_LEN])
+{
+    char base[TIMEFMT_LEN];
+    timefmt_format(ms, base); /* "YYYY-MM-DDTHH:MM:SS.mmmZ" */
+    size_t n = 23;            /* up to the last digit of the milliseconds */
+    while (base[n - 1] == '0') {
+        n--;
+    }
+    if (base[n - 1] == '.') {
+        n--;
+    }
+    memcpy(out, base, n);
+    memcpy(out + n, "+00:00", 7);
+}

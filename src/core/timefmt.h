@@ -17,4 +17,10 @@ bool timefmt_parse(const char *s, size_t len, int64_t *out_ms);
 /* Writes 'ms' (0 .. 9999-12-31) as "YYYY-MM-DDTHH:MM:SS.mmmZ" into 'out'. */
 void timefmt_format(int64_t ms, char out[TIMEFMT_LEN]);
 
+/* Writes 'ms' as PostgreSQL's to_json() writes a timestamptz in UTC, which PostgREST and
+ * Supabase Realtime pass on: "YYYY-MM-DDTHH:MM:SS[.f]+00:00", the fraction without trailing
+ * zeros and left out when zero ("...:05.12+00:00", "...:05+00:00"). */
+#define TIMEFMT_PG_LEN 30
+void timefmt_format_pg(int64_t ms, char out[TIMEFMT_PG_LEN]);
+
 #endif
