@@ -81,7 +81,11 @@ static bool signature_ok(const char *token, size_t signed_len, const char *sig, 
         want_len != SHA256_LEN || sig_len != 43) { /* 32 bytes are 43 base64url characters */
         return false;
     }
-    return b64url_decode(sig, sig_len, got) == SHA256_LEN &&
+    /* The last of the 43 characters carries 4 bits of the MAC and 2 spare bits, which the
+     * decoder ignores: only the character with those bits zero is the signature, or four
+     * spellings of one signature would all pass. */
+    return strchr("AEIMQUYcgkosw048", sig[sig_len - 1]) != NULL &&
+           b64url_decode(sig, sig_len, got) == SHA256_LEN &&
            CRYPTO_memcmp(want, got, SHA256_LEN) == 0;
 }
 
@@ -108,7 +112,9 @@ static bool time_claim(const cJSON *claims, const char *name, int64_t *out)
     if (v == NULL) {
         return true;
     }
-    if (!cJSON_IsNumber(v)) {
+    /* Converting a double beyond int64_t is undefined (x86 gives INT64_MIN, so "nbf": 1e300
+     * would pass as long past); no real date is that far. */
+    if (!cJSON_IsNumber(v) || !(v->valuedouble > -9.2e18 && v->valuedouble < 9.2e18)) {
         return false;
     }
     *out = (int64_t)v->valuedouble;
@@ -123,7 +129,9 @@ static int check_claims(const cJSON *claims, int64_t now_s, jwt_claims *out, cha
         !time_claim(claims, "exp", &out->exp) || !time_claim(claims, "nbf", &nbf)) {
         return tt_fail(err, TT_EINVAL, "a claim (role, sub, exp or nbf) has the wrong type or size");
     }
-    if (out->exp != 0 && now_s >= out->exp) {
+    /* Present, not non-zero: "exp": 0 expired in 1970. */
+    bool has_exp = cJSON_GetObjectItemCaseSensitive(claims, "exp") != NULL;
+    if (has_exp && now_s >= out->exp) {
         return tt_fail(err, TT_EINVAL, "the token has expired");
     }
     if (nbf != 0 && now_s < nbf) {

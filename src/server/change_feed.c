@@ -21,6 +21,8 @@ struct change_feed {
     bool stopping;
     int open_handles;
     change_feed_stats stats;
+    change_feed_fn on_seq;
+    void *ctx;
     /* filled by the work item */
     store_feed *opened;
     int64_t resync_seq;
@@ -45,14 +47,22 @@ static void on_handle_closed(uv_handle_t *h)
     free_when_closed(cf);
 }
 
+static void heard_of(change_feed *cf, int64_t seq)
+{
+    if (seq > cf->stats.last_seq) {
+        cf->stats.last_seq = seq;
+        if (cf->on_seq != NULL) {
+            cf->on_seq(seq, cf->ctx);
+        }
+    }
+}
+
 static void on_commit(int64_t first, int64_t last, void *ctx)
 {
     (void)first;
     change_feed *cf = ctx;
     cf->stats.notifications++;
-    if (last > cf->stats.last_seq) {
-        cf->stats.last_seq = last;
-    }
+    heard_of(cf, last);
 }
 
 static void on_poll_closed(uv_handle_t *h)
@@ -114,9 +124,7 @@ static void opened(uv_work_t *w, int status)
     cf->feed = cf->opened;
     cf->retry_ms = RETRY_FIRST_MS;
     cf->stats.connected = true;
-    if (cf->resync_seq > cf->stats.last_seq) {
-        cf->stats.last_seq = cf->resync_seq;
-    }
+    heard_of(cf, cf->resync_seq);
     uv_poll_init(cf->loop, &cf->poll, store_feed_fd(cf->feed));
     cf->poll.data = cf;
     cf->open_handles++;
@@ -145,7 +153,8 @@ static void reopen_later(change_feed *cf)
     cf->retry_ms = cf->retry_ms * 2 < RETRY_MAX_MS ? cf->retry_ms * 2 : RETRY_MAX_MS;
 }
 
-int change_feed_start(uv_loop_t *loop, store *st, change_feed **out)
+int change_feed_start(uv_loop_t *loop, store *st, change_feed_fn on_seq, void *ctx,
+                      change_feed **out)
 {
     change_feed *cf = calloc(1, sizeof *cf);
     if (cf == NULL) {
@@ -153,6 +162,8 @@ int change_feed_start(uv_loop_t *loop, store *st, change_feed **out)
     }
     cf->loop = loop;
     cf->st = st;
+    cf->on_seq = on_seq;
+    cf->ctx = ctx;
     cf->retry_ms = RETRY_FIRST_MS;
     uv_timer_init(loop, &cf->retry);
     cf->retry.data = cf;

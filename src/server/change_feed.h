@@ -21,9 +21,16 @@ typedef struct change_feed_stats {
     uint64_t reconnects;
 } change_feed_stats;
 
-/* Starts watching the feed of 'st' (which must outlive it). For a store without a feed it
- * succeeds and stays idle, reporting available = false. */
-int change_feed_start(uv_loop_t *loop, store *st, change_feed **out);
+/* Hears that everything up to 'seq' is committed (by any instance), on the loop thread. Called
+ * for notifications and after each (re)connection with the store's highest seq, since
+ * notifications sent while disconnected are lost. */
+typedef void (*change_feed_fn)(int64_t seq, void *ctx);
+
+/* Starts watching the feed of 'st' (which must outlive it); 'on_seq' (may be NULL) hears each
+ * new highest seq. For a store without a feed it succeeds and stays idle, reporting
+ * available = false. */
+int change_feed_start(uv_loop_t *loop, store *st, change_feed_fn on_seq, void *ctx,
+                      change_feed **out);
 
 /* Stops watching; the memory goes once libuv has closed its handles. NULL is a no-op. */
 void change_feed_stop(change_feed *cf);

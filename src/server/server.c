@@ -435,7 +435,7 @@ int server_start(uv_loop_t *loop, const tt_config *cfg, store *st, job_queue *q,
         *out = srv; /* the caller tears it down with server_stop() and server_free() */
         return rc;
     }
-    if ((rc = change_feed_start(loop, st, &srv->feed)) != 0) {
+    if ((rc = change_feed_start(loop, st, NULL, NULL, &srv->feed)) != 0) {
         *out = srv;
         return tt_fail(err, rc, "cannot start the change feed: %s", tt_strerror(rc));
     }
