@@ -1,5 +1,6 @@
 /* api_status.c -- /health, /ready and /api/v1/status: what the daemon says about itself. */
 #include "server/api.h"
+#include "server/realtime.h"
 
 #include "os/clock.h"
 
@@ -147,6 +148,13 @@ static void add_ingest(cJSON *root, server *srv)
     num(ws, "slow_dropped", (double)c->ws_slow_dropped);
     num(ws, "messages_sent", (double)c->ws_messages_sent);
     num(ws, "last_seq", (double)srv->last_seq);
+    realtime_stats rs;
+    realtime_get_stats(srv->realtime, &rs);
+    cJSON *rt = cJSON_AddObjectToObject(root, "realtime");
+    num(rt, "connections", (double)rs.connections);
+    num(rt, "channels", (double)rs.channels);
+    num(rt, "delivered_seq", (double)rs.delivered_seq);
+    num(rt, "messages", (double)rs.messages);
 }
 
 void api_status(server *srv, http_req *r)

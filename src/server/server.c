@@ -10,6 +10,7 @@
 
 #include "server/api.h"
 #include "server/http.h"
+#include "server/realtime.h"
 #include "server/ws_live.h"
 #include "os/clock.h"
 #include "os/log.h"
@@ -27,11 +28,12 @@
 #define DLQ_EVERY_TICKS 5 /* the DLQ's stats are read every 5 s */
 #define KEEPALIVE_S 30    /* an idle keep-alive HTTP connection is closed after this */
 
-/* lws gives every protocol's connections the same per-session area size; HTTP and WebSocket
- * connections each use their half. */
+/* lws gives every protocol's connections the same per-session area size; HTTP, /ws and
+ * Realtime connections each use their part. A WebSocket is a Realtime one iff rt.conn is set. */
 typedef struct conn_pss {
     http_pss http;
     ws_pss ws;
+    rt_pss rt;
 } conn_pss;
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -63,7 +65,7 @@ static const lws_retry_bo_t ws_keepalive = {
 
 static bool is_ws_path(const char *path)
 {
-    return strcmp(path, "/ws") == 0;
+    return strcmp(path, "/ws") == 0 || strcmp(path, REALTIME_PATH) == 0;
 }
 
 /* Refuses an upgrade with a small JSON answer; lws then completes the transaction. */
@@ -81,6 +83,27 @@ static int refuse_upgrade(struct lws *wsi, unsigned status, const char *body)
     return lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) < 0 ? -1 : 1;
 }
 
+/* A Realtime upgrade with a bad vsn or, when keys are configured, without a valid apikey is
+ * refused before the 101. */
+static int confirm_realtime(struct lws *wsi)
+{
+    server *srv = lws_context_user(lws_get_context(wsi));
+    char why[TT_ERRLEN];
+    int status = realtime_check_upgrade(srv, wsi, why);
+    if (status == 0) {
+        return 0;
+    }
+    cJSON *root = cJSON_CreateObject();
+    cJSON *e = cJSON_AddObjectToObject(root, "error");
+    cJSON_AddStringToObject(e, "code", status == 401 ? "unauthorized" : "invalid_parameter");
+    cJSON_AddStringToObject(e, "message", why);
+    char *body = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    int rc = body != NULL ? refuse_upgrade(wsi, (unsigned)status, body) : -1;
+    free(body);
+    return rc;
+}
+
 static int confirm_upgrade(struct lws *wsi, const char *kind)
 {
     char path[256] = "";
@@ -95,7 +118,7 @@ static int confirm_upgrade(struct lws *wsi, const char *kind)
                               "{\"error\":{\"code\":\"not_found\","
                               "\"message\":\"no WebSocket endpoint at this path\"}}");
     }
-    return 0;
+    return strcmp(path, REALTIME_PATH) == 0 ? confirm_realtime(wsi) : 0;
 }
 
 static int established(server *srv, struct lws *wsi, conn_pss *pss)
@@ -107,7 +130,22 @@ static int established(server *srv, struct lws *wsi, conn_pss *pss)
     if (srv->stopping) {
         return -1;
     }
+    if (strcmp(path, REALTIME_PATH) == 0) {
+        return realtime_on_established(srv, wsi, &pss->rt);
+    }
     return ws_on_established(srv, wsi, &pss->ws);
+}
+
+/* The highest seq a committed job's events got; 0 if none was stored. */
+static int64_t highest_seq(const ingest_job *job)
+{
+    int64_t seq = 0;
+    for (size_t i = 0; job->result == 0 && i < job->batch.count; i++) {
+        if (job->batch.events[i]->seq > seq) {
+            seq = job->batch.events[i]->seq;
+        }
+    }
+    return seq;
 }
 
 static void finish_job(server *srv, ingest_job *job)
@@ -115,6 +153,7 @@ static void finish_job(server *srv, ingest_job *job)
     size_t n = job->batch.count;
     if (job->store_seqs) {
         ws_broadcast_job(srv, job);
+        realtime_committed(srv->realtime, highest_seq(job));
     }
     if (job->origin == JOB_COMMITTED) {
         ingest_job_free(job); /* not a request: it took no room in the queue */
@@ -195,14 +234,18 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_ESTABLISHED:
         return established(srv, wsi, pss);
     case LWS_CALLBACK_RECEIVE:
-        return ws_on_receive(wsi, &pss->ws, in, len);
+        return pss->rt.conn != NULL ? realtime_on_receive(wsi, &pss->rt, in, len)
+                                    : ws_on_receive(wsi, &pss->ws, in, len);
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        return ws_on_writable(wsi, &pss->ws);
+        return pss->rt.conn != NULL ? realtime_on_writable(wsi, &pss->rt)
+                                    : ws_on_writable(wsi, &pss->ws);
     case LWS_CALLBACK_TIMER:
-        return ws_on_timer(wsi, &pss->ws);
+        return pss->rt.conn != NULL ? realtime_on_timer(wsi, &pss->rt)
+                                    : ws_on_timer(wsi, &pss->ws);
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         return ws_on_peer_close(in, len);
     case LWS_CALLBACK_CLOSED:
+        realtime_on_closed(&pss->rt);
         ws_on_closed(&pss->ws);
         return 0;
     default:
@@ -361,6 +404,7 @@ static void on_tick(uv_timer_t *t)
     srv->events_per_s = (double)(accepted - srv->accepted_at_last_tick) * 1000.0 / TICK_MS;
     srv->accepted_at_last_tick = accepted;
     ws_send_stats(srv);
+    realtime_tick(srv->realtime);
     lws_cancel_service(srv->ctx); /* have lws notice the writables just requested */
 }
 
@@ -411,6 +455,13 @@ static int create_context(server *srv, char *err)
     return 0;
 }
 
+/* The change feed heard that another instance (or this one) committed up to 'seq'. */
+static void heard_of_commit(int64_t seq, void *ctx)
+{
+    server *srv = ctx;
+    realtime_committed(srv->realtime, seq);
+}
+
 int server_start(uv_loop_t *loop, const tt_config *cfg, store *st, job_queue *q, server **out,
                  char err[TT_ERRLEN])
 {
@@ -435,7 +486,11 @@ int server_start(uv_loop_t *loop, const tt_config *cfg, store *st, job_queue *q,
         *out = srv; /* the caller tears it down with server_stop() and server_free() */
         return rc;
     }
-    if ((rc = change_feed_start(loop, st, NULL, NULL, &srv->feed)) != 0) {
+    if ((rc = realtime_create(srv, srv->last_seq, &srv->realtime)) != 0) {
+        *out = srv;
+        return tt_fail(err, rc, "cannot set up the Realtime endpoint: %s", tt_strerror(rc));
+    }
+    if ((rc = change_feed_start(loop, st, heard_of_commit, srv, &srv->feed)) != 0) {
         *out = srv;
         return tt_fail(err, rc, "cannot start the change feed: %s", tt_strerror(rc));
     }
@@ -477,6 +532,7 @@ bool server_idle(server *srv)
 void server_close_clients(server *srv)
 {
     ws_close_all(srv, LWS_CLOSE_STATUS_GOINGAWAY, "server shutdown");
+    realtime_close_all(srv->realtime, LWS_CLOSE_STATUS_GOINGAWAY, "server shutdown");
 }
 
 void server_stop(server *srv)
@@ -502,6 +558,7 @@ void server_free(server *srv)
         lws_context_destroy(srv->ctx); /* phase 2, after uv_run() let the closes finish */
     }
     service_done_jobs(srv); /* none should be left; free them if so */
+    realtime_free(srv->realtime);
     pthread_mutex_destroy(&srv->done_lock);
     free(srv);
 }

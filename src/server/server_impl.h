@@ -14,6 +14,7 @@
 
 typedef struct http_req http_req;
 typedef struct ws_client ws_client;
+typedef struct realtime realtime;
 
 /* What the server counts itself; the rest comes from the queue and the persister. */
 typedef struct server_counters {
@@ -50,6 +51,7 @@ struct server {
     ws_client *clients;
     size_t nclients;
     int64_t last_seq; /* highest seq broadcast to /ws */
+    realtime *realtime; /* /realtime/v1/websocket */
     uuid7_gen ids;
     server_counters counters;
     change_feed *feed; /* every instance's commits, where the store has a feed */

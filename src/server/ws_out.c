@@ -21,7 +21,7 @@ static ws_msg *msg_alloc(size_t len, int64_t seq, bool binary)
 ws_msg *ws_msg_new(const void *bytes, size_t len, int64_t seq)
 {
     ws_msg *m = msg_alloc(len, seq, false);
-    if (m != NULL) {
+    if (m != NULL && bytes != NULL) {
         memcpy(m->data + LWS_PRE, bytes, len);
     }
     return m;

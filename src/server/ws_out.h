@@ -21,7 +21,8 @@ typedef struct ws_msg {
     unsigned char data[];
 } ws_msg;
 
-/* A new text message (one reference) holding a copy of 'len' bytes; NULL when out of memory. */
+/* A new text message (one reference) holding a copy of 'len' bytes, or room for them (to fill
+ * in at ws_msg_payload()) when 'bytes' is NULL; NULL when out of memory. */
 ws_msg *ws_msg_new(const void *bytes, size_t len, int64_t seq);
 
 /* A new binary message of 'len' bytes, to be filled in by the caller at ws_msg_payload(). */
