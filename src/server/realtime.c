@@ -406,17 +406,27 @@ static void handle_frame(rt_conn *c, bool binary)
 
 /* ---- the upgrade ---- */
 
-/* The value of URL parameter 'name' ("vsn="), %-decoded; false if absent. */
+/* The value of URL parameter 'name' ("vsn="), %-decoded; false if absent or longer than
+ * 'cap'. (lws_get_urlarg_by_name() gives up on the first parameter longer than its buffer, so
+ * each one is read here into a buffer that holds them all.) */
 static bool url_arg(struct lws *wsi, const char *name, char *out, size_t cap)
 {
     out[0] = '\0';
-    const char *value = lws_get_urlarg_by_name(wsi, name, out, (int)cap);
-    if (value == NULL) {
-        out[0] = '\0';
-        return false;
+    int total = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
+    char *frag = total > 0 ? malloc((size_t)total + 1) : NULL;
+    size_t name_len = strlen(name);
+    bool found = false;
+    for (int i = 0; frag != NULL && !found &&
+                    lws_hdr_copy_fragment(wsi, frag, total + 1, WSI_TOKEN_HTTP_URI_ARGS, i) >= 0;
+         i++) {
+        size_t len = strlen(frag);
+        if (strncmp(frag, name, name_len) == 0 && len - name_len < cap) {
+            memcpy(out, frag + name_len, len - name_len + 1);
+            found = true;
+        }
     }
-    memmove(out, value, strlen(value) + 1); /* lws leaves "name=" in front */
-    return true;
+    free(frag);
+    return found;
 }
 
 static int vsn_of(struct lws *wsi, phx_vsn *out)
