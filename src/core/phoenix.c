@@ -142,6 +142,11 @@ static int take_parts(phx_vsn vsn, cJSON *root, phx_msg *out, char *err)
     if (parts[4] == NULL) {
         return tt_fail(err, TT_EINVAL, "the message has no payload");
     }
+    /* realtime-js always sends an object, and every event telltale acts on reads one: refusing
+     * anything else here spares each caller the check. */
+    if (!cJSON_IsObject(parts[4])) {
+        return tt_fail(err, TT_EINVAL, "the message's payload must be an object");
+    }
     out->payload = cJSON_DetachItemViaPointer(root, (cJSON *)parts[4]);
     return 0;
 }
