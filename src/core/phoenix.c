@@ -179,8 +179,9 @@ static int parse_text(phx_vsn vsn, const char *data, size_t len, phx_msg *out, c
     bool trailing;
     cJSON *root = parse_whole(data, len, &trailing);
     if (root == NULL) {
-        return tt_fail(err, TT_EINVAL, trailing ? "one message per frame: data after the JSON value"
-                                                : "invalid JSON");
+        return tt_fail(err, TT_EINVAL,
+                       trailing ? "one message per frame: data after the JSON value"
+                                : "invalid JSON");
     }
     int rc = take_parts(vsn, root, out, err);
     cJSON_Delete(root);

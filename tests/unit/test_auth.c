@@ -74,10 +74,10 @@ static void sign(char *out, const char *claims, const char *secret)
 static void token_for(char *out, const char *role, const char *sub)
 {
     char claims[256];
-    int n = sub != NULL ? snprintf(claims, sizeof claims,
-                                   "{\"role\":\"%s\",\"sub\":\"%s\",\"exp\":" LATER "}", role, sub)
-                        : snprintf(claims, sizeof claims, "{\"role\":\"%s\",\"exp\":" LATER "}",
-                                   role);
+    int n = sub != NULL
+                ? snprintf(claims, sizeof claims,
+                           "{\"role\":\"%s\",\"sub\":\"%s\",\"exp\":" LATER "}", role, sub)
+                : snprintf(claims, sizeof claims, "{\"role\":\"%s\",\"exp\":" LATER "}", role);
     assert_true(n > 0 && (size_t)n < sizeof claims);
     sign(out, claims, SECRET);
 }
@@ -222,11 +222,16 @@ static void keys_match_exactly(void **state)
     (void)state;
     tt_config cfg = all_keys();
     static const char *const near[] = {
-        "service-key-2b4d6f8a0c1e3a5c7e9",   "service-key-2b4d6f8a0c1e3a5c7e9bb",
-        "SERVICE-KEY-2B4D6F8A0C1E3A5C7E9B",  "service-key-2b4d6f8a0c1e3a5c7e9c",
-        "xervice-key-2b4d6f8a0c1e3a5c7e9b",  " service-key-2b4d6f8a0c1e3a5c7e9b",
-        "service-key-2b4d6f8a0c1e3a5c7e9b ", "anon-key-7f3a9c1e5b2d4f6a8c0",
-        "anon-key-7f3a9c1e5b2d4f6a8c0e\n",   "service_role",
+        "service-key-2b4d6f8a0c1e3a5c7e9",
+        "service-key-2b4d6f8a0c1e3a5c7e9bb",
+        "SERVICE-KEY-2B4D6F8A0C1E3A5C7E9B",
+        "service-key-2b4d6f8a0c1e3a5c7e9c",
+        "xervice-key-2b4d6f8a0c1e3a5c7e9b",
+        " service-key-2b4d6f8a0c1e3a5c7e9b",
+        "service-key-2b4d6f8a0c1e3a5c7e9b ",
+        "anon-key-7f3a9c1e5b2d4f6a8c0",
+        "anon-key-7f3a9c1e5b2d4f6a8c0e\n",
+        "service_role",
         "anon",
     };
     for (size_t i = 0; i < sizeof near / sizeof near[0]; i++) {
@@ -298,7 +303,7 @@ static void other_jwt_roles_are_refused(void **state)
 {
     (void)state;
     tt_config cfg = all_keys();
-    static const char *const roles[] = {"postgres",       "supabase_admin", "Service_Role",
+    static const char *const roles[] = {"postgres",      "supabase_admin", "Service_Role",
                                         "service_role ", "ANON",           "authenticated_",
                                         "none"};
     char t[TOKEN_CAP];

@@ -201,8 +201,9 @@ static void values_that_are_not_numbers_are_refused(void **state)
 {
     (void)state;
     static const char *const specs[] = {
-        "bytes=eq.abc", "bytes=eq.",     "bytes=eq.12abc", "bytes=eq.inf", "bytes=eq.nan",
-        "bytes=eq.1e999", "seq=in.(1,x)", "value=in.()", "duration_ms=lt.\"1.5x\"",
+        "bytes=eq.abc", "bytes=eq.",    "bytes=eq.12abc",
+        "bytes=eq.inf", "bytes=eq.nan", "bytes=eq.1e999",
+        "seq=in.(1,x)", "value=in.()",  "duration_ms=lt.\"1.5x\"",
     };
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
         refused(specs[i], "compares numbers");
@@ -217,11 +218,11 @@ static void absent_fields_never_match(void **state)
     (void)state;
     tt_event ev = bare_event();
     static const char *const specs[] = {
-        "source=eq.api",      "source=neq.api",       "source=lt.zzz",       "source=gt.",
-        "session_id=neq.x",   "name=gte.",            "status=in.(ok,fail)", "error=neq.none",
-        "error=lte.zzz",      "duration_ms=eq.0",     "duration_ms=neq.0",   "duration_ms=gt.-1e300",
-        "bytes=eq.0",         "bytes=neq.1",          "bytes=lt.1e300",      "value=eq.0",
-        "value=neq.0",        "value=in.(0,1)",       "value=gte.-1e300",
+        "source=eq.api",    "source=neq.api",   "source=lt.zzz",       "source=gt.",
+        "session_id=neq.x", "name=gte.",        "status=in.(ok,fail)", "error=neq.none",
+        "error=lte.zzz",    "duration_ms=eq.0", "duration_ms=neq.0",   "duration_ms=gt.-1e300",
+        "bytes=eq.0",       "bytes=neq.1",      "bytes=lt.1e300",      "value=eq.0",
+        "value=neq.0",      "value=in.(0,1)",   "value=gte.-1e300",
     };
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
         assert_no_match(specs[i], &ev);
@@ -317,9 +318,9 @@ static void unknown_ops_are_refused(void **state)
 {
     (void)state;
     static const char *const specs[] = {
-        "type=like.req%",  "type=ilike.REQ%",   "type=is.null",   "type=match.^r",
-        "type=not.eq.x",   "type=not.in.(a,b)", "type=EQ.request", "type=.request",
-        "type=isdistinct.x",
+        "type=like.req%",  "type=ilike.REQ%", "type=is.null",
+        "type=match.^r",   "type=not.eq.x",   "type=not.in.(a,b)",
+        "type=EQ.request", "type=.request",   "type=isdistinct.x",
     };
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
         refused(specs[i], "unknown operator");

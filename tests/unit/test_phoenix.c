@@ -35,10 +35,10 @@ static const unsigned char push_json[] = {
 
 /* the same with persist: true (sent as metadata {"persist":true}) and payload {t:'hé'} */
 static const unsigned char push_json_persist[] = {
-    0x03, 0x01, 0x01, 0x0d, 0x03, 0x10, 0x01, 0x31, 0x33, 0x72, 0x65, 0x61, 0x6c, 0x74,
-    0x69, 0x6d, 0x65, 0x3a, 0x72, 0x6f, 0x6f, 0x6d, 0x6d, 0x73, 0x67, 0x7b, 0x22, 0x70,
-    0x65, 0x72, 0x73, 0x69, 0x73, 0x74, 0x22, 0x3a, 0x74, 0x72, 0x75, 0x65, 0x7d, 0x7b,
-    0x22, 0x74, 0x22, 0x3a, 0x22, 0x68, 0xc3, 0xa9, 0x22, 0x7d};
+    0x03, 0x01, 0x01, 0x0d, 0x03, 0x10, 0x01, 0x31, 0x33, 0x72, 0x65, 0x61, 0x6c,
+    0x74, 0x69, 0x6d, 0x65, 0x3a, 0x72, 0x6f, 0x6f, 0x6d, 0x6d, 0x73, 0x67, 0x7b,
+    0x22, 0x70, 0x65, 0x72, 0x73, 0x69, 0x73, 0x74, 0x22, 0x3a, 0x74, 0x72, 0x75,
+    0x65, 0x7d, 0x7b, 0x22, 0x74, 0x22, 0x3a, 0x22, 0x68, 0xc3, 0xa9, 0x22, 0x7d};
 
 /* event 'blob' with an ArrayBuffer payload [0, 1, 2, 255], join_ref "4", ref "5" */
 static const unsigned char push_binary[] = {
@@ -46,9 +46,9 @@ static const unsigned char push_binary[] = {
     0x6d, 0x65, 0x3a, 0x72, 0x6f, 0x6f, 0x6d, 0x62, 0x6c, 0x6f, 0x62, 0x00, 0x01, 0x02, 0xff};
 
 /* join_ref and ref null (written as empty), payload {} */
-static const unsigned char push_null_refs[] = {
-    0x03, 0x00, 0x00, 0x0d, 0x03, 0x00, 0x01, 0x72, 0x65, 0x61, 0x6c, 0x74, 0x69, 0x6d,
-    0x65, 0x3a, 0x72, 0x6f, 0x6f, 0x6d, 0x6d, 0x73, 0x67, 0x7b, 0x7d};
+static const unsigned char push_null_refs[] = {0x03, 0x00, 0x00, 0x0d, 0x03, 0x00, 0x01, 0x72, 0x65,
+                                               0x61, 0x6c, 0x74, 0x69, 0x6d, 0x65, 0x3a, 0x72, 0x6f,
+                                               0x6f, 0x6d, 0x6d, 0x73, 0x67, 0x7b, 0x7d};
 
 /* Text frames of the same serializer (JSON.stringify of the five-element array). */
 static const char text_join[] =
@@ -59,7 +59,7 @@ static const char text_heartbeat[] = "[null,\"7\",\"phoenix\",\"heartbeat\",{}]"
  * {join_ref: null, ref: null, topic: 'room', event: 'broadcast',
  *  payload: {type: 'broadcast', event: 'evt', payload: ArrayBuffer [9, 8]}}
  * (checked with node when these constants were made). */
-static const unsigned char user_broadcast_room_evt[] = {0x04, 0x04, 0x03, 0x00, 0x00, 'r', 'o',
+static const unsigned char user_broadcast_room_evt[] = {0x04, 0x04, 0x03, 0x00, 0x00, 'r',  'o',
                                                         'o',  'm',  'e',  'v',  't',  0x09, 0x08};
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -204,7 +204,8 @@ static void each_version_refuses_the_other_shape(void **state)
 {
     (void)state;
     text_fails(PHX_V1, text_join, "must be an object");
-    text_fails(PHX_V2, "{\"join_ref\":\"1\",\"ref\":\"1\",\"topic\":\"t\",\"event\":\"e\",\"payload\":{}}",
+    text_fails(PHX_V2,
+               "{\"join_ref\":\"1\",\"ref\":\"1\",\"topic\":\"t\",\"event\":\"e\",\"payload\":{}}",
                "must be an array");
 }
 
@@ -222,9 +223,11 @@ static void topic_and_event_must_be_non_empty_strings(void **state)
 {
     (void)state;
     static const char *const frames[] = {
-        "[\"1\",\"2\",42,\"e\",{}]",    "[\"1\",\"2\",null,\"e\",{}]", "[\"1\",\"2\",[\"t\"],\"e\",{}]",
-        "[\"1\",\"2\",{},\"e\",{}]",    "[\"1\",\"2\",\"\",\"e\",{}]", "[\"1\",\"2\",\"t\",1,{}]",
-        "[\"1\",\"2\",\"t\",null,{}]", "[\"1\",\"2\",\"t\",\"\",{}]",  "[\"1\",\"2\",true,\"e\",{}]",
+        "[\"1\",\"2\",42,\"e\",{}]",      "[\"1\",\"2\",null,\"e\",{}]",
+        "[\"1\",\"2\",[\"t\"],\"e\",{}]", "[\"1\",\"2\",{},\"e\",{}]",
+        "[\"1\",\"2\",\"\",\"e\",{}]",    "[\"1\",\"2\",\"t\",1,{}]",
+        "[\"1\",\"2\",\"t\",null,{}]",    "[\"1\",\"2\",\"t\",\"\",{}]",
+        "[\"1\",\"2\",true,\"e\",{}]",
     };
     for (size_t i = 0; i < sizeof frames / sizeof frames[0]; i++) {
         text_fails(PHX_V2, frames[i], "must be a string of 1 to 255 bytes");
@@ -257,7 +260,7 @@ static void payload_must_be_an_object(void **state)
 {
     (void)state;
     static const char *const frames[] = {
-        "[\"1\",\"2\",\"t\",\"e\",null]", "[\"1\",\"2\",\"t\",\"e\",[]]",
+        "[\"1\",\"2\",\"t\",\"e\",null]",  "[\"1\",\"2\",\"t\",\"e\",[]]",
         "[\"1\",\"2\",\"t\",\"e\",\"x\"]", "[\"1\",\"2\",\"t\",\"e\",1]",
         "[\"1\",\"2\",\"t\",\"e\",true]",
     };
@@ -348,7 +351,8 @@ static void binary_push_metadata_is_skipped(void **state)
     (void)state;
     phx_msg m = parse_ok(PHX_V2, true, push_json_persist, sizeof push_json_persist);
     assert_string_equal(m.ref, "3");
-    assert_json(m.payload, "{\"type\":\"broadcast\",\"event\":\"msg\",\"payload\":{\"t\":\"h\xc3\xa9\"}}");
+    assert_json(m.payload,
+                "{\"type\":\"broadcast\",\"event\":\"msg\",\"payload\":{\"t\":\"h\xc3\xa9\"}}");
     phx_msg_free(&m);
 }
 
@@ -414,8 +418,7 @@ static void other_binary_kinds_are_refused(void **state)
         frame[0] = kinds[i];
         parse_fails(PHX_V2, true, frame, sizeof frame, BAD_BINARY);
     }
-    parse_fails(PHX_V2, true, user_broadcast_room_evt, sizeof user_broadcast_room_evt,
-                BAD_BINARY);
+    parse_fails(PHX_V2, true, user_broadcast_room_evt, sizeof user_broadcast_room_evt, BAD_BINARY);
 }
 
 static void unknown_payload_encoding_is_refused(void **state)
@@ -445,8 +448,8 @@ static void binary_fields_must_be_printable_utf8(void **state)
         unsigned char byte;
         const char *field;
     } cases[] = {
-        {7, 0x00, "join_ref"}, {8, 0x0a, "ref"},     {9, 0xff, "topic"},
-        {21, 0x7f, "topic"},   {22, 0xc3, "event"},  {23, 0x80, "event"},
+        {7, 0x00, "join_ref"}, {8, 0x0a, "ref"},    {9, 0xff, "topic"},
+        {21, 0x7f, "topic"},   {22, 0xc3, "event"}, {23, 0x80, "event"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         memcpy(frame, push_json, sizeof frame);
@@ -454,9 +457,11 @@ static void binary_fields_must_be_printable_utf8(void **state)
         parse_fails(PHX_V2, true, frame, sizeof frame, cases[i].field);
     }
     /* A topic of length 0: the frame is shifted so the remaining bytes still line up. */
-    static const unsigned char no_topic[] = {0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 'e', '{', '}'};
+    static const unsigned char no_topic[] = {0x03, 0x00, 0x00, 0x00, 0x01,
+                                             0x00, 0x01, 'e',  '{',  '}'};
     parse_fails(PHX_V2, true, no_topic, sizeof no_topic, "'topic' must be non-empty");
-    static const unsigned char no_event[] = {0x03, 0x00, 0x00, 0x01, 0x00, 0x00, 0x01, 't', '{', '}'};
+    static const unsigned char no_event[] = {0x03, 0x00, 0x00, 0x01, 0x00,
+                                             0x00, 0x01, 't',  '{',  '}'};
     parse_fails(PHX_V2, true, no_event, sizeof no_event, "'event' must be non-empty");
 }
 
@@ -523,8 +528,9 @@ static void render_v1_is_an_object(void **state)
     size_t len = 0;
     char *s = phx_render(PHX_V1, NULL, NULL, "realtime:x", "phx_reply",
                          "{\"status\":\"ok\",\"response\":{}}", &len);
-    assert_string_equal(s, "{\"join_ref\":null,\"ref\":null,\"topic\":\"realtime:x\","
-                           "\"event\":\"phx_reply\",\"payload\":{\"status\":\"ok\",\"response\":{}}}");
+    assert_string_equal(s,
+                        "{\"join_ref\":null,\"ref\":null,\"topic\":\"realtime:x\","
+                        "\"event\":\"phx_reply\",\"payload\":{\"status\":\"ok\",\"response\":{}}}");
     assert_int_equal(len, strlen(s));
     free(s);
 }
@@ -536,8 +542,9 @@ static void render_then_parse_round_trips(void **state)
     static const char topic[] = "realtime:\"quoted\" \\ h\xc3\xa9 \xf0\x9f\x93\x88";
     for (phx_vsn vsn = PHX_V1; vsn <= PHX_V2; vsn++) {
         size_t len = 0;
-        char *s = phx_render(vsn, "3", NULL, topic, "broadcast",
-                             "{\"type\":\"broadcast\",\"event\":\"e\",\"payload\":[1,\"x\"]}", &len);
+        char *s =
+            phx_render(vsn, "3", NULL, topic, "broadcast",
+                       "{\"type\":\"broadcast\",\"event\":\"e\",\"payload\":[1,\"x\"]}", &len);
         assert_non_null(s);
         phx_msg m = parse_ok(vsn, false, s, len);
         assert_string_equal(m.join_ref, "3");
