@@ -84,6 +84,7 @@ int auth_credential(const tt_config *cfg, const char *credential, int64_t now_s,
 int auth_request(const tt_config *cfg, const char *apikey, const char *authorization,
                  int64_t now_s, auth_identity *out, char err[TT_ERRLEN])
 {
+    *out = (auth_identity){.role = AUTH_NONE}; /* also when refused before auth_credential */
     if (!auth_enabled(cfg)) {
         return auth_credential(cfg, NULL, now_s, out, err);
     }

@@ -109,6 +109,52 @@ static int add_value(change_filter *f, const char *s, size_t len, char *err)
     return 0;
 }
 
+/* Reads one value at *p, before 'end', and adds it; leaves *p just after it. A value is either
+ * "quoted" PostgREST-style, with \" and \\ escapes, as realtime-js writes any value holding
+ * , ( ) " \ or edge spaces; or bare, up to the next comma. Commas outside quotes separate
+ * list items in in.(...), and conditions elsewhere, which telltale does not take. */
+static int take_value(change_filter *f, const char **p, const char *end, bool list, char *err)
+{
+    const char *s = *p;
+    char *buf = malloc((size_t)(end - s) + 1);
+    size_t n = 0;
+    if (buf == NULL) {
+        return tt_fail(err, TT_ENOMEM, "out of memory");
+    }
+    int rc = 0;
+    if (s < end && *s == '"') {
+        for (s++; s < end && *s != '"'; s++) {
+            if (*s == '\\' && s + 1 < end) {
+                s++;
+            }
+            buf[n++] = *s;
+        }
+        if (s == end) {
+            rc = tt_fail(err, TT_EINVAL, "unterminated quoted value");
+            goto Exit;
+        }
+        s++;
+        if (s < end && *s != ',') {
+            rc = tt_fail(err, TT_EINVAL, "only ',' or the end may come after a quoted value");
+            goto Exit;
+        }
+    } else {
+        for (; s < end && *s != ','; s++) {
+            buf[n++] = *s;
+        }
+    }
+    if (!list && s < end) {
+        rc = tt_fail(err, TT_EINVAL,
+                     "one condition per filter: quote a value that holds ',' (name=eq.\"a,b\")");
+        goto Exit;
+    }
+    rc = add_value(f, buf, n, err);
+    *p = s;
+Exit:
+    free(buf);
+    return rc;
+}
+
 /* The values of "(a,b,c)". */
 static int add_list(change_filter *f, const char *s, char *err)
 {
@@ -117,16 +163,13 @@ static int add_list(change_filter *f, const char *s, char *err)
         return tt_fail(err, TT_EINVAL, "in takes a list: column=in.(a,b,c)");
     }
     const char *p = s + 1, *end = s + len - 1;
-    while (p <= end) {
-        const char *comma = memchr(p, ',', (size_t)(end - p));
-        const char *stop = comma != NULL ? comma : end;
-        int rc = add_value(f, p, (size_t)(stop - p), err);
-        if (rc != 0) {
+    for (;;) {
+        int rc = take_value(f, &p, end, true, err);
+        if (rc != 0 || p == end) {
             return rc;
         }
-        p = stop + 1;
+        p++; /* the comma */
     }
-    return 0;
 }
 
 int change_filter_parse(const char *spec, change_filter *out, char err[TT_ERRLEN])
@@ -147,8 +190,9 @@ int change_filter_parse(const char *spec, change_filter *out, char err[TT_ERRLEN
         return tt_fail(err, TT_EINVAL, "unknown operator '%.*s': use eq, neq, lt, lte, gt, gte or in",
                        (int)(dot - eq - 1 < 16 ? dot - eq - 1 : 16), eq + 1);
     }
-    int rc = out->op == OP_IN ? add_list(out, dot + 1, err)
-                              : add_value(out, dot + 1, strlen(dot + 1), err);
+    const char *value = dot + 1;
+    int rc = out->op == OP_IN ? add_list(out, value, err)
+                              : take_value(out, &value, value + strlen(value), false, err);
     if (rc != 0) {
         change_filter_free(out);
     }

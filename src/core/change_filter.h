@@ -1,6 +1,8 @@
 /* change_filter.h -- the row filter of a Realtime postgres_changes binding, as supabase-js
  * writes it: "column=op.value", op one of eq, neq, lt, lte, gt, gte, or in with
- * "column=in.(v1,v2,...)". Columns are those of monitoring.monitoring_events except attrs.
+ * "column=in.(v1,v2,...)". A value holding , ( ) " \ or edge spaces comes "quoted" with \" and
+ * \\ escapes, as realtime-js's filter builder writes it; one condition per filter (a bare comma
+ * outside in.(...) is refused). Columns are those of monitoring.monitoring_events except attrs.
  * As in SQL, an absent (NULL) field matches no comparison. Pure; any thread. */
 #ifndef TT_CHANGE_FILTER_H
 #define TT_CHANGE_FILTER_H

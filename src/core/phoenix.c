@@ -142,8 +142,30 @@ static int take_parts(phx_vsn vsn, cJSON *root, phx_msg *out, char *err)
     if (parts[4] == NULL) {
         return tt_fail(err, TT_EINVAL, "the message has no payload");
     }
+    /* realtime-js always sends an object, and every event telltale acts on reads one: refusing
+     * anything else here spares each caller the check. */
+    if (!cJSON_IsObject(parts[4])) {
+        return tt_fail(err, TT_EINVAL, "the message's payload must be an object");
+    }
     out->payload = cJSON_DetachItemViaPointer(root, (cJSON *)parts[4]);
     return 0;
+}
+
+/* The one JSON value in [data, data+len), or NULL when there is none or something follows it
+ * (cJSON stops at the end of the first value and would drop the rest unseen). */
+static cJSON *parse_whole(const char *data, size_t len, bool *trailing)
+{
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(data, len, &end, 0);
+    *trailing = false;
+    for (; root != NULL && end != NULL && end < data + len; end++) {
+        if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n') {
+            cJSON_Delete(root);
+            *trailing = true;
+            return NULL;
+        }
+    }
+    return root;
 }
 
 static int parse_text(phx_vsn vsn, const char *data, size_t len, phx_msg *out, char *err)
@@ -154,16 +176,12 @@ static int parse_text(phx_vsn vsn, const char *data, size_t len, phx_msg *out, c
         return tt_fail(err, TT_EINVAL, "invalid JSON at byte %zu: %s", where,
                        json_scan_describe(scan));
     }
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(data, len, &end, 0);
+    bool trailing;
+    cJSON *root = parse_whole(data, len, &trailing);
     if (root == NULL) {
-        return tt_fail(err, TT_EINVAL, "invalid JSON");
-    }
-    for (; end != NULL && end < data + len; end++) {
-        if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n') {
-            cJSON_Delete(root);
-            return tt_fail(err, TT_EINVAL, "one message per frame: data after the JSON value");
-        }
+        return tt_fail(err, TT_EINVAL,
+                       trailing ? "one message per frame: data after the JSON value"
+                                : "invalid JSON");
     }
     int rc = take_parts(vsn, root, out, err);
     cJSON_Delete(root);
@@ -197,12 +215,16 @@ static int take_user_payload(const unsigned char *p, size_t n, int encoding, phx
         return 0;
     }
     size_t where = 0;
+    bool trailing;
     cJSON *user = NULL;
     if (json_scan((const char *)p, n, PHX_MAX_DEPTH, &where) != JSON_SCAN_OK ||
-        (user = cJSON_ParseWithLength((const char *)p, n)) == NULL) {
+        (user = parse_whole((const char *)p, n, &trailing)) == NULL) {
         return tt_fail(err, TT_EINVAL, "binary push: the JSON payload is not valid JSON");
     }
-    cJSON_AddItemToObject(out->payload, "payload", user);
+    if (!cJSON_AddItemToObject(out->payload, "payload", user)) {
+        cJSON_Delete(user);
+        return tt_fail(err, TT_ENOMEM, "out of memory");
+    }
     return 0;
 }
 

@@ -38,7 +38,7 @@ typedef struct phx_msg {
     char topic[PHX_FIELD_MAX + 1];
     char event[PHX_FIELD_MAX + 1];
     bool has_join_ref, has_ref;
-    cJSON *payload; /* owned; an object for every event telltale acts on */
+    cJSON *payload; /* owned; always an object (other payloads are refused) */
     /* A binary user broadcast push: event is "broadcast", payload {"type":"broadcast",
      * "event":E} plus "payload" when it was JSON; raw bytes otherwise. */
     bool binary;
