@@ -247,3 +247,32 @@ describe('a daemon restart', () => {
     });
   }
 });
+
+describe('binary broadcasts', () => {
+  test('a binary payload reaches 2.0.0 clients as bytes; 1.0.0 clients cannot receive it', async () => {
+    const d = await Daemon.start({ label: 'telltale (binary)' });
+    const [sender, v2, v1] = ['2.0.0', '2.0.0', '1.0.0'].map((vsn) => client(d, { vsn }));
+    try {
+      const topic = uid('bytes');
+      const heard2 = [];
+      const heard1 = [];
+      const s = sender.channel(topic, { config: { broadcast: { ack: true } } });
+      const r2 = v2.channel(topic).on('broadcast', { event: '*' }, (p) => heard2.push(p));
+      const r1 = v1.channel(topic).on('broadcast', { event: '*' }, (p) => heard1.push(p));
+      await Promise.all([subscribe(s), subscribe(r2), subscribe(r1)]);
+      const bytes = new Uint8Array([0, 1, 2, 250, 255]);
+      assert.equal(await s.send({ type: 'broadcast', event: 'blob', payload: bytes.buffer }), 'ok');
+      assert.equal(await s.send({ type: 'broadcast', event: 'json', payload: { after: 'blob' } }), 'ok');
+      await collected(heard2, 2, 'broadcasts at the 2.0.0 client');
+      await collected(heard1, 1, 'broadcasts at the 1.0.0 client');
+      assert.equal(heard2[0].event, 'blob');
+      assert.deepEqual([...new Uint8Array(heard2[0].payload)], [...bytes]);
+      assert.deepEqual(heard2[1].payload, { after: 'blob' });
+      assert.deepEqual(heard1.map((p) => p.event), ['json'], 'only the JSON one at 1.0.0');
+    } finally {
+      await Promise.all([sender, v2, v1].map((c) => c.removeAllChannels()));
+      await d.stop();
+      await d.cleanup();
+    }
+  });
+});
