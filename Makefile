@@ -13,13 +13,13 @@ FUZZ_SECS ?= 30
 NODE_TEST := node --test --test-concurrency=1
 
 .PHONY: run test setup setup-test build build-asan build-fuzz unit unit-asan integration \
-        integration-asan postgres postgres-asan chaos e2e fuzz bench clean
+        integration-asan postgres postgres-asan supabase supabase-asan chaos e2e fuzz bench clean
 
 run: setup build
 	./$(BUILD)/telltale serve --demo
 
 test: setup-test build build-asan build-fuzz unit unit-asan integration integration-asan \
-      postgres postgres-asan chaos e2e fuzz
+      postgres postgres-asan supabase supabase-asan chaos e2e fuzz
 	@echo "make test: every suite passed"
 
 setup:
@@ -61,6 +61,19 @@ postgres:
 
 postgres-asan:
 	TELLTALE_BIN=$(CURDIR)/$(ASAN)/telltale scripts/with-pg sh -c '$(PG_SUITES)'
+
+# The official supabase-js client against telltale's Realtime and REST endpoints, on SQLite and
+# on a throwaway PostgreSQL (two-instance cases are in tests/pg). The idle-minute heartbeat test
+# does not depend on the store: it runs once.
+SUPABASE_IDLE   = tests/supabase/idle.test.mjs
+SUPABASE_SUITES = $(filter-out $(SUPABASE_IDLE),$(wildcard tests/supabase/*.test.mjs))
+
+supabase:
+	$(NODE_TEST) $(SUPABASE_SUITES) $(SUPABASE_IDLE)
+	scripts/with-pg sh -c 'TELLTALE_TEST_STORE=postgres $(NODE_TEST) $(SUPABASE_SUITES)'
+
+supabase-asan:
+	TELLTALE_BIN=$(CURDIR)/$(ASAN)/telltale $(NODE_TEST) $(SUPABASE_SUITES)
 
 # The resilience guarantees under real faults (PostgreSQL stopped, a black-hole proxy, resets,
 # kill -9, SIGTERM, poison events, overload), against a throwaway PostgreSQL that the suite stops

@@ -182,32 +182,6 @@ for (const vsn of VSNS) {
   });
 }
 
-describe('an idle channel', () => {
-  test('heartbeats keep both serializers\' channels joined past 60 s', { timeout: 120_000 }, async () => {
-    const d = await Daemon.start({ label: 'telltale (idle)' });
-    const clients = VSNS.map((vsn) => client(d, { vsn }));
-    try {
-      const got = VSNS.map(() => []);
-      const channels = clients.map((c, i) => c.channel('idle')
-        .on('postgres_changes', EVENTS, (p) => got[i].push(p.new)));
-      await Promise.all(channels.map((ch) => subscribe(ch)));
-      await sleep(65_000);
-      for (const ch of channels) {
-        assert.deepEqual(ch.statuses, ['SUBSCRIBED'], 'joined once, never dropped or rejoined');
-        assert.equal(ch.state, 'joined');
-      }
-      await accepted(d, batch('idle', 3));
-      for (const list of got) {
-        await collected(list, 3, 'rows after the idle minute');
-      }
-    } finally {
-      await Promise.all(clients.map((c) => c.removeAllChannels()));
-      await d.stop();
-      await d.cleanup();
-    }
-  });
-});
-
 describe('a daemon restart', () => {
   for (const vsn of VSNS) {
     test(`the client reconnects and, with after_seq, gets what it missed (vsn ${vsn})`, { timeout: 90_000 }, async () => {
