@@ -216,7 +216,7 @@ static bool take_row(insert_job *j, const cJSON *row, int r, const bool *named, 
         const rest_column *c = &t->cols[j->ins.cols[k]];
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, c->name);
         rest_value *out = &j->values[r * j->ins.ncols + k];
-        if ((v == NULL && (missing_default || !named[j->ins.cols[k]]))) {
+        if (!named[j->ins.cols[k]] || (v == NULL && missing_default)) {
             default_value(c, now_ms, out);
         } else if (!json_value(c, v, out, &j->texts[r * j->ins.ncols + k], e)) {
             return false;
@@ -327,7 +327,6 @@ void rest_insert_answer(http_req *r, rest_rows *rows, bool representation, bool 
     http_respond_static(r, 201, "application/json; charset=utf-8", (const unsigned char *)"", 0);
 }
 
-/* What each inserted row shows: the 'select' columns with return=representation, else none. */
 bool rest_insert_shape(const http_req *r, const rest_call *call, rest_query *ret, rest_error *e)
 {
     *ret = (rest_query){.table = call->table};

@@ -96,7 +96,6 @@ int rest_rows_add(const rest_value *cells, void *ctx)
 
 void rest_rows_answer(http_req *r, int status, rest_rows *rows, const char *range)
 {
-    rest_add_cors(r);
     if (rows->single && rows->n != 1) {
         rest_error e;
         rest_fail(&e, 406, "PGRST116", "Cannot coerce the result to a single JSON object");
@@ -104,7 +103,6 @@ void rest_rows_answer(http_req *r, int status, rest_rows *rows, const char *rang
                  (long long)rows->n);
         free(rows->out.buf);
         rows->out = (json_buf){0};
-        r->nextra = 0; /* rest_respond_error() adds the CORS headers again */
         rest_respond_error(r, &e);
         return;
     }
@@ -118,6 +116,7 @@ void rest_rows_answer(http_req *r, int status, rest_rows *rows, const char *rang
         http_respond_error(r, 503, "overloaded", "out of memory");
         return;
     }
+    rest_add_cors(r);
     if (range != NULL) {
         http_add_header(r, "content-range:", range);
     }

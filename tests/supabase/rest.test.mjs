@@ -101,6 +101,14 @@ test('select with eq, order, limit: the rows in PostgreSQL to_json form', async 
     'received_at', 'status']);
 });
 
+test('filter values keep spaces, &, + and dots; eq on text is exact', async () => {
+  const odd = `a b&c+d.e ${uid('x')}`;
+  await insertEvents([{ type: 'odd', session_id: odd }, { type: 'odd', session_id: `${odd}!` }]);
+  const { data, error } = await anon().from('monitoring_events').select('session_id').eq('session_id', odd);
+  assert.equal(error, null);
+  assert.deepEqual(data, [{ session_id: odd }]);
+});
+
 test('filters neq, gt, gte, lt, lte on numbers and times; offset; order with nulls first', async () => {
   const session = uid('f');
   await insertEvents([1, 2, 3, 4, 5].map((v) => ({
