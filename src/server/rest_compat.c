@@ -24,7 +24,7 @@
 
 #define METHODS "GET, HEAD, POST, OPTIONS"
 #define ALLOW_HEADERS                                                                              \
-    "authorization, x-client-info, apikey, content-type, x-retry-count, traceparent, "          \
+    "authorization, x-client-info, apikey, content-type, x-retry-count, traceparent, "             \
     "tracestate, baggage, prefer, accept, accept-profile, content-profile, range, range-unit"
 #define CREDENTIAL_MAX 2048
 
@@ -90,8 +90,8 @@ static bool identify(server *srv, http_req *r, auth_identity *who)
     char apikey[CREDENTIAL_MAX], authorization[CREDENTIAL_MAX + 8], why[TT_ERRLEN];
     custom_header(r, "apikey:", apikey, sizeof apikey);
     header(r, WSI_TOKEN_HTTP_AUTHORIZATION, authorization, sizeof authorization);
-    if (auth_request(srv->cfg, apikey, authorization, (int64_t)(clock_now_ms() / 1000), who,
-                     why) == 0) {
+    if (auth_request(srv->cfg, apikey, authorization, (int64_t)(clock_now_ms() / 1000), who, why) ==
+        0) {
         return true;
     }
     rest_error e;
@@ -145,8 +145,9 @@ static bool read_call(server *srv, http_req *r, rest_call *c, rest_error *e)
         return false;
     }
     if ((c->table = rest_table_find(r->param)) == NULL) {
-        rest_fail(e, 404, "PGRST205", "Could not find the table 'monitoring.%.64s' in the schema "
-                                      "cache",
+        rest_fail(e, 404, "PGRST205",
+                  "Could not find the table 'monitoring.%.64s' in the schema "
+                  "cache",
                   r->param);
         return false;
     }

@@ -50,8 +50,8 @@ static bool take_events(server *srv, http_req *r, event_batch *batch)
 {
     ingest_error err;
     int64_t now = (int64_t)clock_now_ms();
-    int rc = ingest_parse(r->body, r->body_len, INGEST_JSON, now, srv->cfg->max_events, batch,
-                          &err);
+    int rc =
+        ingest_parse(r->body, r->body_len, INGEST_JSON, now, srv->cfg->max_events, batch, &err);
     if (rc == 0) {
         return true;
     }
@@ -190,13 +190,12 @@ void rest_events_answer(server *srv, ingest_job *job)
         rest_fail(&e, status, code, "%s", job->err);
         rest_respond_error(r, &e);
     } else if (r != NULL) {
-        rest_rows rows = {.shape = &ctx->ret, .single = ctx->single,
-                          .strip_nulls = ctx->strip_nulls};
+        rest_rows rows = {
+            .shape = &ctx->ret, .single = ctx->single, .strip_nulls = ctx->strip_nulls};
         if (ctx->representation) {
             render_events(job, ctx, &rows);
         }
-        rest_insert_answer(r, &rows, ctx->representation, ctx->count,
-                           (int64_t)job->batch.count);
+        rest_insert_answer(r, &rows, ctx->representation, ctx->count, (int64_t)job->batch.count);
         free(rows.out.buf);
     }
     free(ctx);

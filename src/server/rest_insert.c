@@ -54,7 +54,8 @@ static bool rest_body_rows(const http_req *r, cJSON **out, rest_error *e)
     size_t where;
     *out = NULL;
     cJSON *body = NULL;
-    if (r->body_len == 0 || json_scan(r->body, r->body_len, BODY_MAX_DEPTH, &where) != JSON_SCAN_OK ||
+    if (r->body_len == 0 ||
+        json_scan(r->body, r->body_len, BODY_MAX_DEPTH, &where) != JSON_SCAN_OK ||
         (body = cJSON_ParseWithLength(r->body, r->body_len)) == NULL) {
         return rest_fail(e, 400, "PGRST102", "Empty or invalid json");
     }
@@ -99,8 +100,8 @@ static bool add_column(insert_job *j, int col)
 }
 
 /* The 'columns' parameter ("a","b" or a,b), else every key of every row. */
-bool rest_insert_columns(const rest_table *t, const char *columns, const cJSON *body,
-                         bool *named, rest_error *e)
+bool rest_insert_columns(const rest_table *t, const char *columns, const cJSON *body, bool *named,
+                         rest_error *e)
 {
     for (int i = 0; i < t->ncols; i++) {
         named[i] = false;
@@ -138,8 +139,8 @@ bool rest_insert_columns(const rest_table *t, const char *columns, const cJSON *
 
 static void default_value(const rest_column *c, int64_t now_ms, rest_value *v)
 {
-    static const int64_t defs[] = {[REST_DEF_FALSE] = 0, [REST_DEF_ONE] = 1,
-                                   [REST_DEF_HUNDRED] = 100};
+    static const int64_t defs[] = {
+        [REST_DEF_FALSE] = 0, [REST_DEF_ONE] = 1, [REST_DEF_HUNDRED] = 100};
     *v = (rest_value){.is_null = c->def == REST_DEF_NULL};
     v->i = c->def == REST_DEF_NOW ? now_ms : c->def != REST_DEF_NULL ? defs[c->def] : 0;
 }
@@ -208,8 +209,8 @@ static bool check_value(const rest_table *t, const rest_column *c, const rest_va
 }
 
 /* Row 'r' of the body into the job's values. */
-static bool take_row(insert_job *j, const cJSON *row, int r, const bool *named, bool missing_default,
-                     int64_t now_ms, rest_error *e)
+static bool take_row(insert_job *j, const cJSON *row, int r, const bool *named,
+                     bool missing_default, int64_t now_ms, rest_error *e)
 {
     const rest_table *t = j->ins.table;
     for (int k = 0; k < j->ins.ncols; k++) {
@@ -311,8 +312,7 @@ static void done(uv_work_t *w, int status)
     free_job(j);
 }
 
-void rest_insert_answer(http_req *r, rest_rows *rows, bool representation, bool count,
-                        int64_t n)
+void rest_insert_answer(http_req *r, rest_rows *rows, bool representation, bool count, int64_t n)
 {
     char range[32] = "*/*";
     if (count) {
@@ -339,7 +339,8 @@ static bool plan_insert(insert_job *j, const http_req *r, const rest_call *call,
     j->ins.table = call->table;
     j->ins.ret = &j->ret;
     j->count = call->prefs.count;
-    j->rows = (rest_rows){.shape = &j->ret, .single = call->accept.single && call->prefs.representation,
+    j->rows = (rest_rows){.shape = &j->ret,
+                          .single = call->accept.single && call->prefs.representation,
                           .strip_nulls = call->accept.strip_nulls};
     if (!rest_insert_shape(r, call, &j->ret, e) || !rest_body_rows(r, &j->body, e) ||
         !rest_insert_columns(call->table, http_arg_value(r, "columns"), j->body, named, e)) {

@@ -50,10 +50,9 @@ void rest_events_post(server *srv, http_req *r, const rest_call *call); /* rest_
 bool rest_insert_shape(const http_req *r, const rest_call *call, rest_query *ret, rest_error *e);
 /* Marks in named[] the columns an insert names: the 'columns' parameter, else every key of
  * every row of 'body' (which may be NULL); PGRST204 for one the table does not have. */
-bool rest_insert_columns(const rest_table *t, const char *columns, const cJSON *body,
-                         bool *named, rest_error *e);
+bool rest_insert_columns(const rest_table *t, const char *columns, const cJSON *body, bool *named,
+                         rest_error *e);
 /* 201, with the rows (rest_rows_answer) or without, Content-Range * / n or * / *. */
-void rest_insert_answer(http_req *r, rest_rows *rows, bool representation, bool count,
-                        int64_t n);
+void rest_insert_answer(http_req *r, rest_rows *rows, bool representation, bool count, int64_t n);
 
 #endif

@@ -119,8 +119,7 @@ bool rest_parse_accept(const char *accept, rest_accept *out, rest_error *e)
             return true;
         }
     }
-    return rest_fail(e, 406, "PGRST107", "None of these media types are available: %.200s",
-                     accept);
+    return rest_fail(e, 406, "PGRST107", "None of these media types are available: %.200s", accept);
 }
 
 bool rest_check_profile(const char *profile, rest_error *e)
@@ -292,7 +291,8 @@ static bool parse_int(const rest_column *c, const char *text, rest_value *out, r
     if (text[0] == '\0' || isspace((unsigned char)text[0]) || *end != '\0') {
         return bad_literal(c, text, "22P02", e);
     }
-    if (errno == ERANGE || (strcmp(c->pg_type, "integer") == 0 && (v > INT32_MAX || v < INT32_MIN))) {
+    if (errno == ERANGE ||
+        (strcmp(c->pg_type, "integer") == 0 && (v > INT32_MAX || v < INT32_MIN))) {
         return rest_fail(e, 400, "22003", "value \"%.100s\" is out of range for type %s", text,
                          c->pg_type);
     }
@@ -353,8 +353,8 @@ bool rest_parse_value(const rest_column *c, const char *text, rest_value *out, r
 /* col=op.value */
 static bool parse_filter(const rest_table *t, const rest_arg *a, rest_filter *f, rest_error *e)
 {
-    static const char *const ops[] = {[REST_EQ] = "eq", [REST_NEQ] = "neq", [REST_GT] = "gt",
-                                      [REST_GTE] = "gte", [REST_LT] = "lt", [REST_LTE] = "lte"};
+    static const char *const ops[] = {[REST_EQ] = "eq",   [REST_NEQ] = "neq", [REST_GT] = "gt",
+                                      [REST_GTE] = "gte", [REST_LT] = "lt",   [REST_LTE] = "lte"};
     if (strcmp(a->name, "or") == 0 || strcmp(a->name, "and") == 0 ||
         strncmp(a->name, "not.", 4) == 0) {
         return fail_with_details(e, 400, "PGRST100", "logical operators are not supported",
@@ -383,8 +383,8 @@ static bool parse_filter(const rest_table *t, const rest_arg *a, rest_filter *f,
 
 static bool is_reserved(const char *name)
 {
-    static const char *const names[] = {"select", "order", "limit", "offset", "columns",
-                                        "on_conflict", "apikey"};
+    static const char *const names[] = {"select",  "order",       "limit", "offset",
+                                        "columns", "on_conflict", "apikey"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (strcmp(name, names[i]) == 0) {
             return true;
@@ -424,8 +424,7 @@ bool rest_parse_query(const rest_arg *args, int nargs, rest_query *q, rest_error
             continue;
         }
         if (q->nfilters == REST_MAX_FILTERS) {
-            return rest_fail(e, 400, "PGRST100", "too many filters (at most %d)",
-                             REST_MAX_FILTERS);
+            return rest_fail(e, 400, "PGRST100", "too many filters (at most %d)", REST_MAX_FILTERS);
         }
         if (!parse_filter(q->table, &args[i], &q->filters[q->nfilters++], e)) {
             return false;

@@ -24,8 +24,8 @@ bool rest_fail(rest_error *e, int status, const char *code, const char *fmt, ...
 
 /* The Prefer header, as far as telltale honours it. */
 typedef struct rest_prefs {
-    bool representation; /* return=representation */
-    bool count;          /* count=exact (planned and estimated are counted exactly too) */
+    bool representation;  /* return=representation */
+    bool count;           /* count=exact (planned and estimated are counted exactly too) */
     bool missing_default; /* missing=default */
 } rest_prefs;
 

@@ -99,8 +99,7 @@ void rest_rows_answer(http_req *r, int status, rest_rows *rows, const char *rang
     if (rows->single && rows->n != 1) {
         rest_error e;
         rest_fail(&e, 406, "PGRST116", "Cannot coerce the result to a single JSON object");
-        snprintf(e.details, sizeof e.details, "The result contains %lld rows",
-                 (long long)rows->n);
+        snprintf(e.details, sizeof e.details, "The result contains %lld rows", (long long)rows->n);
         free(rows->out.buf);
         rows->out = (json_buf){0};
         rest_respond_error(r, &e);
@@ -207,9 +206,8 @@ static void own_rows_only(const rest_call *call, get_job *j)
         return;
     }
     snprintf(j->sub, sizeof j->sub, "%s", call->who.sub);
-    j->q.filters[j->q.nfilters++] =
-        (rest_filter){.col = rest_column_find(call->table, "client_id", 9), .op = REST_EQ,
-                      .v = {.s = j->sub}};
+    j->q.filters[j->q.nfilters++] = (rest_filter){
+        .col = rest_column_find(call->table, "client_id", 9), .op = REST_EQ, .v = {.s = j->sub}};
 }
 
 void rest_get(server *srv, http_req *r, const rest_call *call)

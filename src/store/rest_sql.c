@@ -38,8 +38,9 @@ static void put_param(rest_sql *s, const rest_dialect *d, const rest_value *v, r
         return;
     }
     static const char *const casts[] = {
-        [REST_INT] = "::bigint", [REST_FLOAT] = "::double precision", [REST_TEXT] = "::text",
-        [REST_BOOL] = "::boolean", [REST_TIME] = "::bigint", [REST_JSON] = "::json",
+        [REST_INT] = "::bigint",  [REST_FLOAT] = "::double precision",
+        [REST_TEXT] = "::text",   [REST_BOOL] = "::boolean",
+        [REST_TIME] = "::bigint", [REST_JSON] = "::json",
         [REST_JSONB] = "::jsonb"};
     char n[24];
     snprintf(n, sizeof n, "$%d%s", s->nparams, casts[kind]);
@@ -84,9 +85,9 @@ static void put_columns(rest_sql *s, const rest_dialect *d, const rest_query *q)
 
 static void put_where(rest_sql *s, const rest_dialect *d, const rest_query *q)
 {
-    static const char *const ops[] = {[REST_EQ] = " = ", [REST_NEQ] = " <> ",
-                                      [REST_GT] = " > ", [REST_GTE] = " >= ",
-                                      [REST_LT] = " < ", [REST_LTE] = " <= "};
+    static const char *const ops[] = {
+        [REST_EQ] = " = ",   [REST_NEQ] = " <> ", [REST_GT] = " > ",
+        [REST_GTE] = " >= ", [REST_LT] = " < ",   [REST_LTE] = " <= "};
     for (int i = 0; i < q->nfilters; i++) {
         const rest_filter *f = &q->filters[i];
         const rest_column *c = &q->table->cols[f->col];

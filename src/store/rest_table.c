@@ -3,11 +3,20 @@
 
 #include <string.h>
 
-#define TEXT(n, nn, lo, hi) {.name = n, .kind = REST_TEXT, .pg_type = "text", .not_null = nn, \
-                             .min_len = lo, .max_len = hi}
-#define INT8(n, nn) {.name = n, .kind = REST_INT, .pg_type = "bigint", .not_null = nn}
-#define TIME(n, nn, d) {.name = n, .kind = REST_TIME, .pg_type = "timestamp with time zone", \
-                        .not_null = nn, .def = d}
+#define TEXT(n, nn, lo, hi)                                                                        \
+    {                                                                                              \
+        .name = n, .kind = REST_TEXT, .pg_type = "text", .not_null = nn, .min_len = lo,            \
+        .max_len = hi                                                                              \
+    }
+#define INT8(n, nn)                                                                                \
+    {                                                                                              \
+        .name = n, .kind = REST_INT, .pg_type = "bigint", .not_null = nn                           \
+    }
+#define TIME(n, nn, d)                                                                             \
+    {                                                                                              \
+        .name = n, .kind = REST_TIME, .pg_type = "timestamp with time zone", .not_null = nn,       \
+        .def = d                                                                                   \
+    }
 
 static const rest_column event_cols[] = {
     INT8("seq", true),
@@ -28,14 +37,29 @@ static const rest_column event_cols[] = {
 
 static const rest_column flag_cols[] = {
     {.name = "key", .kind = REST_TEXT, .pg_type = "text", .not_null = true, .key_syntax = true},
-    {.name = "enabled", .kind = REST_BOOL, .pg_type = "boolean", .not_null = true,
+    {.name = "enabled",
+     .kind = REST_BOOL,
+     .pg_type = "boolean",
+     .not_null = true,
      .def = REST_DEF_FALSE},
     TEXT("variant", false, 0, 64),
-    {.name = "rollout_percent", .kind = REST_INT, .pg_type = "integer", .not_null = true,
-     .has_range = true, .min = 0, .max = 100, .def = REST_DEF_HUNDRED},
+    {.name = "rollout_percent",
+     .kind = REST_INT,
+     .pg_type = "integer",
+     .not_null = true,
+     .has_range = true,
+     .min = 0,
+     .max = 100,
+     .def = REST_DEF_HUNDRED},
     TEXT("description", false, 0, 1024),
-    {.name = "version", .kind = REST_INT, .pg_type = "bigint", .not_null = true,
-     .has_range = true, .min = 1, .max = INT64_MAX, .def = REST_DEF_ONE},
+    {.name = "version",
+     .kind = REST_INT,
+     .pg_type = "bigint",
+     .not_null = true,
+     .has_range = true,
+     .min = 1,
+     .max = INT64_MAX,
+     .def = REST_DEF_ONE},
     TIME("updated_at", true, REST_DEF_NOW),
 };
 
@@ -43,8 +67,14 @@ static const rest_column state_cols[] = {
     TEXT("client_id", true, 1, 128),
     TEXT("key", true, 1, 128),
     {.name = "value", .kind = REST_JSONB, .pg_type = "jsonb", .not_null = true},
-    {.name = "version", .kind = REST_INT, .pg_type = "bigint", .not_null = true,
-     .has_range = true, .min = 1, .max = INT64_MAX, .def = REST_DEF_ONE},
+    {.name = "version",
+     .kind = REST_INT,
+     .pg_type = "bigint",
+     .not_null = true,
+     .has_range = true,
+     .min = 1,
+     .max = INT64_MAX,
+     .def = REST_DEF_ONE},
     TIME("updated_at", true, REST_DEF_NOW),
 };
 
@@ -64,11 +94,23 @@ static const rest_column dlq_cols[] = {
 #define N(a) ((int)(sizeof a / sizeof a[0]))
 
 static const rest_table tables[] = {
-    {REST_EVENTS, "monitoring_events", "monitoring_events_pkey", "seq", event_cols,
-     N(event_cols), {0}, 1},
+    {REST_EVENTS,
+     "monitoring_events",
+     "monitoring_events_pkey",
+     "seq",
+     event_cols,
+     N(event_cols),
+     {0},
+     1},
     {REST_FLAGS, "feature_flags", "feature_flags_pkey", "key", flag_cols, N(flag_cols), {0}, 1},
-    {REST_STATE, "dashboard_state", "dashboard_state_pkey", "client_id, key", state_cols,
-     N(state_cols), {0, 1}, 2},
+    {REST_STATE,
+     "dashboard_state",
+     "dashboard_state_pkey",
+     "client_id, key",
+     state_cols,
+     N(state_cols),
+     {0, 1},
+     2},
     {REST_DLQ, "dead_letter_queue", "dead_letter_queue_pkey", "id", dlq_cols, N(dlq_cols), {0}, 1},
 };
 

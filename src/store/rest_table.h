@@ -14,7 +14,7 @@
 #define REST_MAX_COLUMNS 16 /* of a table, and so of a select list */
 #define REST_MAX_FILTERS 32
 #define REST_MAX_ORDER 8
-#define REST_MAX_ROWS 10000      /* rows one GET returns at most (PostgREST's max-rows) */
+#define REST_MAX_ROWS 10000       /* rows one GET returns at most (PostgREST's max-rows) */
 #define REST_MAX_INSERT_ROWS 1000 /* rows one POST inserts at most */
 #define REST_VALUE_MAX 4096       /* bytes of one filter value */
 
@@ -47,8 +47,8 @@ typedef enum rest_table_id { REST_EVENTS, REST_FLAGS, REST_STATE, REST_DLQ } res
 
 typedef struct rest_table {
     rest_table_id id;
-    const char *name;   /* as in the URL and in SQLite */
-    const char *pkey;   /* the primary key constraint's name, for conflict messages */
+    const char *name;    /* as in the URL and in SQLite */
+    const char *pkey;    /* the primary key constraint's name, for conflict messages */
     const char *pk_cols; /* its columns, for the same */
     const rest_column *cols;
     int ncols;

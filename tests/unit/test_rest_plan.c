@@ -47,9 +47,8 @@ static void select_order_filters_limit(void **state)
     (void)state;
     rest_query q = query_on("monitoring_events");
     rest_error e;
-    const char *pairs[] = {"select", "seq,type, \"ts\"", "type", "eq.request", "seq",
-                           "gte.10",  "order",         "ts.desc.nullslast", "limit", "5",
-                           "offset",  "2"};
+    const char *pairs[] = {"select", "seq,type, \"ts\"",  "type",  "eq.request", "seq",    "gte.10",
+                           "order",  "ts.desc.nullslast", "limit", "5",          "offset", "2"};
     assert_true(parse(&q, &e, 6, pairs));
     assert_int_equal(q.ncols, 3);
     assert_string_equal(q.table->cols[q.cols[2]].name, "ts");
@@ -124,8 +123,8 @@ static void sql_has_no_client_text(void **state)
     (void)state;
     rest_query q = query_on("monitoring_events");
     rest_error e;
-    const char *pairs[] = {"select", "seq,type", "type", "eq.x'; DROP TABLE t; --", "ts",
-                           "lt.2026-01-01T00:00:00Z"};
+    const char *pairs[] = {
+        "select", "seq,type", "type", "eq.x'; DROP TABLE t; --", "ts", "lt.2026-01-01T00:00:00Z"};
     assert_true(parse(&q, &e, 3, pairs));
     for (int pg = 0; pg < 2; pg++) {
         rest_dialect d = {.postgres = pg == 1};
@@ -135,8 +134,9 @@ static void sql_has_no_client_text(void **state)
         assert_non_null(strstr(s.text.buf, "NULLS LAST"));
         assert_int_equal(s.nparams, 4); /* two filters, limit, offset */
         assert_string_equal(s.params[0].v->s, "x'; DROP TABLE t; --");
-        assert_non_null(strstr(s.text.buf, pg ? "FROM monitoring.monitoring_events WHERE \"type\" = $1::text"
-                                               : "FROM monitoring_events WHERE \"type\" = ?"));
+        assert_non_null(
+            strstr(s.text.buf, pg ? "FROM monitoring.monitoring_events WHERE \"type\" = $1::text"
+                                  : "FROM monitoring_events WHERE \"type\" = ?"));
         rest_sql_free(&s);
     }
 }
