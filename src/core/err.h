@@ -17,7 +17,8 @@
     X(TOOBIG, -1007, "too large")                                                                  \
     X(NOTFOUND, -1008, "not found")                                                                \
     X(SCHEMA, -1009, "schema version mismatch")                                                    \
-    X(CLOSED, -1010, "shutting down")
+    X(CLOSED, -1010, "shutting down")                                                              \
+    X(CONFLICT, -1011, "already exists")
 
 enum {
 #define TT_ERR_ENUM(name, value, text) TT_E##name = (value),

@@ -31,6 +31,12 @@ void api_dlq_fail(server *srv, http_req *r);
 void api_dlq_purge(server *srv, http_req *r);
 void api_breaker_put(server *srv, http_req *r);
 
+/* /rest/v1/{table}: the PostgREST subset of supabase-js (rest_compat.c). */
+void api_rest(server *srv, http_req *r);
+/* A /rest/v1 insert of events answered, once durable (rest_events.c): a JOB_HTTP job whose
+ * 'user' is set came from there, and api_events_answer() hands it over. Frees job->user. */
+void rest_events_answer(server *srv, ingest_job *job);
+
 /* Work a handler runs on libuv's thread pool (the store blocks): it fills *status and *body
  * (a JSON value, or NULL for an error it wrote into 'err' with *status set) from the store.
  * 'arg' is the handler's, freed with free() afterwards. */

@@ -90,6 +90,10 @@ void api_events_post(server *srv, http_req *r)
 
 void api_events_answer(server *srv, ingest_job *job)
 {
+    if (job->user != NULL) {
+        rest_events_answer(srv, job); /* a /rest/v1 insert */
+        return;
+    }
     size_t n = job->batch.count;
     http_req *r = http_find(srv, job->requester);
     if (r == NULL) {

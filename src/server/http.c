@@ -258,6 +258,7 @@ int http_on_request(server *srv, struct lws *wsi, http_pss *pss, const char *pat
     int uri_len;
     int m = lws_http_get_uri_and_method(wsi, &uri, &uri_len);
     snprintf(r->path, sizeof r->path, "%s", path);
+    r->postgrest = strncmp(path, "/rest/v1/", 9) == 0;
     if (strlen(path) >= sizeof r->path) {
         http_respond_error(r, 414, "uri_too_long", "the path is too long");
     } else if (read_headers(wsi, r, m) && takes_body(r->method) &&
@@ -328,9 +329,31 @@ static bool add_header(struct lws *wsi, const char *name, const char *value, uns
                                                         (int)strlen(value), p, end) == 0;
 }
 
+bool http_add_header(http_req *r, const char *name, const char *value)
+{
+    if (r->nextra == HTTP_EXTRA_HEADERS || strlen(name) >= sizeof r->extra[0].name ||
+        strlen(value) >= sizeof r->extra[0].value) {
+        return false;
+    }
+    http_header *h = &r->extra[r->nextra++];
+    memcpy(h->name, name, strlen(name) + 1);
+    memcpy(h->value, value, strlen(value) + 1);
+    return true;
+}
+
+static bool add_extra_headers(struct lws *wsi, const http_req *r, unsigned char **p,
+                              unsigned char *end)
+{
+    bool ok = true;
+    for (int i = 0; i < r->nextra && ok; i++) {
+        ok = add_header(wsi, r->extra[i].name, r->extra[i].value, p, end);
+    }
+    return ok;
+}
+
 static int write_headers(struct lws *wsi, http_req *r)
 {
-    unsigned char buf[LWS_PRE + 2048];
+    unsigned char buf[LWS_PRE + 4096];
     unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
     char retry[16];
     snprintf(retry, sizeof retry, "%d", r->retry_after);
@@ -343,7 +366,7 @@ static int write_headers(struct lws *wsi, http_req *r)
               add_header(wsi, "allow:", r->allow[0] ? r->allow : NULL, &p, end) &&
               add_header(wsi, "retry-after:", r->retry_after > 0 ? retry : NULL, &p, end) &&
               add_header(wsi, "connection:", r->close_after ? "close" : NULL, &p, end) &&
-              lws_finalize_http_header(wsi, &p, end) == 0;
+              add_extra_headers(wsi, r, &p, end) && lws_finalize_http_header(wsi, &p, end) == 0;
     if (!ok || lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) < 0) {
         return -1;
     }
@@ -430,9 +453,29 @@ void http_respond_json(http_req *r, int status, cJSON *json)
     http_respond(r, status, "application/json", text, len);
 }
 
+/* PostgREST's error shape, which supabase-js reads, for what http.c refuses on /rest/v1
+ * itself (413, 411, 414, ...); the CORS header lets a browser read it. */
+static void respond_postgrest_error(http_req *r, int status, const char *code,
+                                    const char *message)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "code", code);
+    cJSON_AddStringToObject(root, "message", message);
+    cJSON_AddNullToObject(root, "details");
+    cJSON_AddNullToObject(root, "hint");
+    if (r->nextra == 0) {
+        http_add_header(r, "access-control-allow-origin:", "*");
+    }
+    http_respond_json(r, status, root);
+}
+
 static void respond_error(http_req *r, int status, const char *code, const char *message,
                           bool with_index, int index)
 {
+    if (r->postgrest) {
+        respond_postgrest_error(r, status, code, message);
+        return;
+    }
     cJSON *root = cJSON_CreateObject();
     cJSON *e = cJSON_AddObjectToObject(root, "error");
     cJSON_AddStringToObject(e, "code", code);

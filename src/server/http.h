@@ -11,6 +11,7 @@
 #define HTTP_MAX_ARGS 32
 #define HTTP_PATH_MAX 512
 #define HTTP_PARAM_MAX 72
+#define HTTP_EXTRA_HEADERS 8 /* response headers a handler may add */
 
 typedef enum http_method {
     HTTP_GET = 1 << 0,
@@ -21,6 +22,11 @@ typedef enum http_method {
     HTTP_OPTIONS = 1 << 5,
     HTTP_PATCH = 1 << 6,
 } http_method;
+
+typedef struct http_header {
+    char name[32]; /* with its ':' */
+    char value[256];
+} http_header;
 
 typedef struct http_arg {
     const char *name;
@@ -61,6 +67,9 @@ struct http_req {
     char allow[64];  /* for 405: the methods the path takes */
     int retry_after; /* seconds; 0 = no header */
     bool close_after;
+    http_header extra[HTTP_EXTRA_HEADERS]; /* see http_add_header() */
+    int nextra;
+    bool postgrest; /* /rest/v1: errors in PostgREST's shape, CORS headers on every answer */
 };
 
 /* The per-connection data lws keeps for the HTTP protocol (and, in a union with ws_live's,
@@ -88,6 +97,10 @@ void http_respond_json(http_req *r, int status, cJSON *json);
 void http_respond_error(http_req *r, int status, const char *code, const char *message);
 void http_respond_error_at(http_req *r, int status, const char *code, const char *message,
                            int index);
+
+/* Adds a response header ('name' with its colon, "content-range:"); false if there is no room
+ * or either is too long. Call before answering. */
+bool http_add_header(http_req *r, const char *name, const char *value);
 
 /* The value of query parameter 'name', or NULL. */
 const char *http_arg_value(const http_req *r, const char *name);

@@ -23,6 +23,7 @@ static const route routes[] = {
     {"/api/v1/dlq/{id}/retry", HTTP_POST, api_dlq_retry},
     {"/api/v1/dlq/{id}/fail", HTTP_POST, api_dlq_fail},
     {"/api/v1/breaker", HTTP_PUT, api_breaker_put},
+    {"/rest/v1/{table}", ~0u, api_rest}, /* every method: api_rest answers 405 itself */
 };
 
 /* True if 'path' fits 'pattern', where a segment "{name}" stands for any one non-empty

@@ -200,3 +200,19 @@ int store_dlq_purge(store *st, int64_t older_than_ms, uint64_t *deleted, char er
 {
     return st->ops->dlq_purge(st, older_than_ms, deleted, err);
 }
+
+int store_rest_query(store *st, const rest_query *q, rest_row_fn fn, void *ctx, int64_t *total,
+                     char err[TT_ERRLEN])
+{
+    *total = -1;
+    return st->ops->rest_query(st, q, fn, ctx, total, err);
+}
+
+int store_rest_insert(store *st, const rest_insert *ins, rest_row_fn fn, void *ctx,
+                      char err[TT_ERRLEN])
+{
+    if (ins->table->id == REST_EVENTS) {
+        return tt_fail(err, TT_EINVAL, "monitoring_events is written by the ingest path only");
+    }
+    return st->ops->rest_insert(st, ins, fn, ctx, err);
+}

@@ -10,6 +10,7 @@
 
 #include "core/err.h"
 #include "core/event.h"
+#include "store/rest_table.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -165,6 +166,23 @@ int store_dlq_mark_failed(store *st, int64_t id, const char *reason, uint64_t *c
 /* Deletes resolved items (recovered, failed) created more than 'older_than_ms' ago; never an
  * unresolved one. */
 int store_dlq_purge(store *st, int64_t older_than_ms, uint64_t *deleted, char err[TT_ERRLEN]);
+
+/* ---- /rest/v1: the tables of rest_table.h, by validated plan ----
+ *
+ * Any thread. Who may read or write what is the caller's business (the server enforces
+ * DESIGN §5's role policy); the store runs what it is given. */
+
+/* Calls 'fn' for each row 'q' selects, in its order. With q->count, *total gets the number of
+ * rows the filters match (ignoring limit and offset), else -1. */
+int store_rest_query(store *st, const rest_query *q, rest_row_fn fn, void *ctx, int64_t *total,
+                     char err[TT_ERRLEN]);
+
+/* Inserts the rows of 'ins' in one statement (all or none) and calls 'fn' with each inserted
+ * row's ins->ret columns. Returns TT_ECONFLICT when a row's primary key is taken, with 'err'
+ * naming the key, TT_EUNAVAILABLE or TT_EREJECTED otherwise. Not for monitoring_events, which
+ * only the ingest path writes. */
+int store_rest_insert(store *st, const rest_insert *ins, rest_row_fn fn, void *ctx,
+                      char err[TT_ERRLEN]);
 
 /* ---- the change feed ----
  *

@@ -1,0 +1,163 @@
+/* rest_sql.c -- SQL text for /rest/v1 plans, shared by both engines. */
+#include "store/rest_sql.h"
+
+#include "core/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void put(rest_sql *s, const char *text)
+{
+    json_put_raw(&s->text, text, strlen(text));
+}
+
+static void put_name(rest_sql *s, const char *name)
+{
+    put(s, "\"");
+    put(s, name); /* the catalog's own name: no quote in it */
+    put(s, "\"");
+}
+
+/* A placeholder for 'v', read as 'kind'. */
+static void put_param(rest_sql *s, const rest_dialect *d, const rest_value *v, rest_kind kind)
+{
+    if (s->nparams == s->cap) {
+        int cap = s->cap > 0 ? s->cap * 2 : 16;
+        rest_param *p = realloc(s->params, (size_t)cap * sizeof *p);
+        if (p == NULL) {
+            s->oom = true;
+            return;
+        }
+        s->params = p;
+        s->cap = cap;
+    }
+    s->params[s->nparams++] = (rest_param){v, kind};
+    if (!d->postgres) {
+        put(s, "?");
+        return;
+    }
+    static const char *const casts[] = {
+        [REST_INT] = "::bigint",  [REST_FLOAT] = "::double precision",
+        [REST_TEXT] = "::text",   [REST_BOOL] = "::boolean",
+        [REST_TIME] = "::bigint", [REST_JSON] = "::json",
+        [REST_JSONB] = "::jsonb"};
+    char n[24];
+    snprintf(n, sizeof n, "$%d%s", s->nparams, casts[kind]);
+    if (kind == REST_TIME) { /* NULL too: NULL arithmetic is a NULL timestamptz */
+        put(s, "('epoch'::timestamptz + ");
+        put(s, n);
+        put(s, " * interval '1 millisecond')");
+        return;
+    }
+    put(s, n);
+}
+
+static void put_table(rest_sql *s, const rest_dialect *d, const rest_table *t)
+{
+    put(s, d->postgres ? "monitoring." : "");
+    put(s, t->name);
+}
+
+/* A column as the engine should hand it back: times as epoch ms, JSON and booleans as text
+ * PostgreSQL-side. */
+static void put_read(rest_sql *s, const rest_dialect *d, const rest_column *c)
+{
+    if (d->postgres && c->kind == REST_TIME) {
+        put(s, "(extract(epoch FROM ");
+        put_name(s, c->name);
+        put(s, ") * 1000)::bigint");
+    } else if (d->postgres && (c->kind == REST_JSON || c->kind == REST_JSONB)) {
+        put_name(s, c->name);
+        put(s, "::text");
+    } else {
+        put_name(s, c->name);
+    }
+}
+
+static void put_columns(rest_sql *s, const rest_dialect *d, const rest_query *q)
+{
+    for (int i = 0; i < q->ncols; i++) {
+        put(s, i > 0 ? ", " : "");
+        put_read(s, d, &q->table->cols[q->cols[i]]);
+    }
+}
+
+static void put_where(rest_sql *s, const rest_dialect *d, const rest_query *q)
+{
+    static const char *const ops[] = {
+        [REST_EQ] = " = ",   [REST_NEQ] = " <> ", [REST_GT] = " > ",
+        [REST_GTE] = " >= ", [REST_LT] = " < ",   [REST_LTE] = " <= "};
+    for (int i = 0; i < q->nfilters; i++) {
+        const rest_filter *f = &q->filters[i];
+        const rest_column *c = &q->table->cols[f->col];
+        put(s, i == 0 ? " WHERE " : " AND ");
+        put_name(s, c->name);
+        put(s, ops[f->op]);
+        put_param(s, d, &f->v, c->kind);
+    }
+}
+
+int rest_sql_select(const rest_query *q, const rest_dialect *d, rest_sql *s)
+{
+    put(s, "SELECT ");
+    put_columns(s, d, q);
+    put(s, " FROM ");
+    put_table(s, d, q->table);
+    put_where(s, d, q);
+    for (int i = 0; i < q->norder; i++) {
+        const rest_order *o = &q->order[i];
+        put(s, i == 0 ? " ORDER BY " : ", ");
+        put_name(s, q->table->cols[o->col].name);
+        put(s, o->desc ? " DESC" : " ASC");
+        put(s, o->nulls_first ? " NULLS FIRST" : " NULLS LAST");
+    }
+    s->limit = (rest_value){.i = q->limit};
+    s->offset = (rest_value){.i = q->offset};
+    put(s, " LIMIT ");
+    put_param(s, d, &s->limit, REST_INT);
+    put(s, " OFFSET ");
+    put_param(s, d, &s->offset, REST_INT);
+    return s->oom || s->text.oom ? TT_ENOMEM : 0;
+}
+
+int rest_sql_count(const rest_query *q, const rest_dialect *d, rest_sql *s)
+{
+    put(s, "SELECT count(*) FROM ");
+    put_table(s, d, q->table);
+    put_where(s, d, q);
+    return s->oom || s->text.oom ? TT_ENOMEM : 0;
+}
+
+int rest_sql_insert(const rest_insert *ins, const rest_dialect *d, rest_sql *s)
+{
+    const rest_table *t = ins->table;
+    put(s, "INSERT INTO ");
+    put_table(s, d, t);
+    put(s, " (");
+    for (int c = 0; c < ins->ncols; c++) {
+        put(s, c > 0 ? ", " : "");
+        put_name(s, t->cols[ins->cols[c]].name);
+    }
+    put(s, ") VALUES ");
+    for (int r = 0; r < ins->nrows; r++) {
+        put(s, r > 0 ? ", (" : "(");
+        for (int c = 0; c < ins->ncols; c++) {
+            put(s, c > 0 ? ", " : "");
+            put_param(s, d, &ins->values[r * ins->ncols + c], t->cols[ins->cols[c]].kind);
+        }
+        put(s, ")");
+    }
+    if (ins->ret != NULL && ins->ret->ncols > 0) {
+        put(s, " RETURNING ");
+        put_columns(s, d, ins->ret);
+    }
+    return s->oom || s->text.oom ? TT_ENOMEM : 0;
+}
+
+void rest_sql_free(rest_sql *s)
+{
+    free(s->text.buf);
+    free(s->params);
+    *s = (rest_sql){0};
+}

@@ -1,0 +1,135 @@
+/* rest_table.c -- the /rest/v1 catalog: DESIGN §3's tables as migrations/postgres has them. */
+#include "store/rest_table.h"
+
+#include <string.h>
+
+#define TEXT(n, nn, lo, hi)                                                                        \
+    {                                                                                              \
+        .name = n, .kind = REST_TEXT, .pg_type = "text", .not_null = nn, .min_len = lo,            \
+        .max_len = hi                                                                              \
+    }
+#define INT8(n, nn)                                                                                \
+    {                                                                                              \
+        .name = n, .kind = REST_INT, .pg_type = "bigint", .not_null = nn                           \
+    }
+#define TIME(n, nn, d)                                                                             \
+    {                                                                                              \
+        .name = n, .kind = REST_TIME, .pg_type = "timestamp with time zone", .not_null = nn,       \
+        .def = d                                                                                   \
+    }
+
+static const rest_column event_cols[] = {
+    INT8("seq", true),
+    TEXT("id", true, 1, 64),
+    TIME("ts", true, REST_DEF_NULL),
+    TIME("received_at", true, REST_DEF_NOW),
+    {.name = "type", .kind = REST_TEXT, .pg_type = "text", .not_null = true, .key_syntax = true},
+    TEXT("source", false, 0, 64),
+    TEXT("session_id", false, 0, 128),
+    TEXT("name", false, 0, 128),
+    TEXT("status", false, 0, 32),
+    {.name = "duration_ms", .kind = REST_FLOAT, .pg_type = "double precision"},
+    INT8("bytes", false),
+    {.name = "value", .kind = REST_FLOAT, .pg_type = "double precision"},
+    TEXT("error", false, 0, 4096),
+    {.name = "attrs", .kind = REST_JSON, .pg_type = "json"},
+};
+
+static const rest_column flag_cols[] = {
+    {.name = "key", .kind = REST_TEXT, .pg_type = "text", .not_null = true, .key_syntax = true},
+    {.name = "enabled",
+     .kind = REST_BOOL,
+     .pg_type = "boolean",
+     .not_null = true,
+     .def = REST_DEF_FALSE},
+    TEXT("variant", false, 0, 64),
+    {.name = "rollout_percent",
+     .kind = REST_INT,
+     .pg_type = "integer",
+     .not_null = true,
+     .has_range = true,
+     .min = 0,
+     .max = 100,
+     .def = REST_DEF_HUNDRED},
+    TEXT("description", false, 0, 1024),
+    {.name = "version",
+     .kind = REST_INT,
+     .pg_type = "bigint",
+     .not_null = true,
+     .has_range = true,
+     .min = 1,
+     .max = INT64_MAX,
+     .def = REST_DEF_ONE},
+    TIME("updated_at", true, REST_DEF_NOW),
+};
+
+static const rest_column state_cols[] = {
+    TEXT("client_id", true, 1, 128),
+    TEXT("key", true, 1, 128),
+    {.name = "value", .kind = REST_JSONB, .pg_type = "jsonb", .not_null = true},
+    {.name = "version",
+     .kind = REST_INT,
+     .pg_type = "bigint",
+     .not_null = true,
+     .has_range = true,
+     .min = 1,
+     .max = INT64_MAX,
+     .def = REST_DEF_ONE},
+    TIME("updated_at", true, REST_DEF_NOW),
+};
+
+static const rest_column dlq_cols[] = {
+    INT8("id", true),
+    {.name = "original_payload", .kind = REST_JSONB, .pg_type = "jsonb", .not_null = true},
+    TEXT("failure_reason", true, 0, 0),
+    {.name = "retry_count", .kind = REST_INT, .pg_type = "integer", .not_null = true},
+    {.name = "max_retries", .kind = REST_INT, .pg_type = "integer", .not_null = true},
+    TEXT("status", true, 0, 0),
+    TIME("created_at", true, REST_DEF_NOW),
+    TIME("last_retry_at", false, REST_DEF_NULL),
+    TIME("next_retry_at", false, REST_DEF_NULL),
+    TIME("recovered_at", false, REST_DEF_NULL),
+};
+
+#define N(a) ((int)(sizeof a / sizeof a[0]))
+
+static const rest_table tables[] = {
+    {REST_EVENTS,
+     "monitoring_events",
+     "monitoring_events_pkey",
+     "seq",
+     event_cols,
+     N(event_cols),
+     {0},
+     1},
+    {REST_FLAGS, "feature_flags", "feature_flags_pkey", "key", flag_cols, N(flag_cols), {0}, 1},
+    {REST_STATE,
+     "dashboard_state",
+     "dashboard_state_pkey",
+     "client_id, key",
+     state_cols,
+     N(state_cols),
+     {0, 1},
+     2},
+    {REST_DLQ, "dead_letter_queue", "dead_letter_queue_pkey", "id", dlq_cols, N(dlq_cols), {0}, 1},
+};
+
+const rest_table *rest_table_find(const char *name)
+{
+    for (int i = 0; i < N(tables); i++) {
+        if (strcmp(tables[i].name, name) == 0) {
+            return &tables[i];
+        }
+    }
+    return NULL;
+}
+
+int rest_column_find(const rest_table *t, const char *name, size_t len)
+{
+    for (int i = 0; i < t->ncols; i++) {
+        if (strlen(t->cols[i].name) == len && memcmp(t->cols[i].name, name, len) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
