@@ -64,12 +64,12 @@ postgres-asan:
 
 # The official supabase-js client against telltale's Realtime and REST endpoints, on SQLite and
 # on a throwaway PostgreSQL (two-instance cases are in tests/pg). The idle-minute heartbeat test
-# does not depend on the store: it runs once.
+# does not depend on the store: it runs once, beside the others (it mostly waits).
 SUPABASE_IDLE   = tests/supabase/idle.test.mjs
 SUPABASE_SUITES = $(filter-out $(SUPABASE_IDLE),$(wildcard tests/supabase/*.test.mjs))
 
 supabase:
-	$(NODE_TEST) $(SUPABASE_SUITES) $(SUPABASE_IDLE)
+	node --test --test-concurrency=2 $(SUPABASE_IDLE) $(SUPABASE_SUITES)
 	scripts/with-pg sh -c 'TELLTALE_TEST_STORE=postgres $(NODE_TEST) $(SUPABASE_SUITES)'
 
 supabase-asan:
