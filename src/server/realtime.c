@@ -31,9 +31,7 @@ static void close_conn(rt_conn *c, int code, const char *reason)
     c->close_code = code;
     snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
     msg_ring_clear(&c->out);
-    /* As in ws_live.c: the close frame really goes out from a timer callback (NOTES-lws §5). */
-    lws_set_timer_usecs(c->wsi, 1);
-    lws_cancel_service(c->rt->srv->ctx);
+    ws_close_soon(c->wsi);
 }
 
 void rt_send(rt_conn *c, ws_msg *m)
@@ -396,7 +394,7 @@ static void handle_frame(rt_conn *c, bool binary)
 {
     phx_msg m;
     char err[TT_ERRLEN];
-    if (phx_parse(c->vsn, binary, c->rx, c->rx_len, &m, err) != 0) {
+    if (phx_parse(c->vsn, binary, c->rx.buf, c->rx.len, &m, err) != 0) {
         bad_frame(c, err);
         return;
     }
@@ -496,26 +494,12 @@ int realtime_on_receive(struct lws *wsi, rt_pss *pss, const void *in, size_t len
     if (c == NULL || c->closing) {
         return 0;
     }
-    if (c->rx_len + len > RT_MAX_FRAME) {
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-                         (unsigned char *)"message too big", 15);
-        return -1;
+    int whole = ws_rx_add(wsi, &c->rx, in, len, RT_MAX_FRAME);
+    if (whole == 1) {
+        handle_frame(c, lws_frame_is_binary(wsi) != 0);
+        ws_rx_clear(&c->rx);
     }
-    char *grown = realloc(c->rx, c->rx_len + len + 1);
-    if (grown == NULL) {
-        return -1;
-    }
-    c->rx = grown;
-    memcpy(c->rx + c->rx_len, in, len);
-    c->rx_len += len;
-    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0) {
-        return 0;
-    }
-    handle_frame(c, lws_frame_is_binary(wsi) != 0);
-    free(c->rx);
-    c->rx = NULL;
-    c->rx_len = 0;
-    return 0;
+    return whole < 0 ? -1 : 0;
 }
 
 int realtime_on_writable(struct lws *wsi, rt_pss *pss)
@@ -540,9 +524,7 @@ int realtime_on_timer(struct lws *wsi, rt_pss *pss)
     if (c == NULL || !c->closing) {
         return 0;
     }
-    lws_close_reason(wsi, (enum lws_close_status)c->close_code, (unsigned char *)c->close_reason,
-                     strlen(c->close_reason));
-    return -1;
+    return ws_close_now(wsi, c->close_code, c->close_reason);
 }
 
 void realtime_on_closed(rt_pss *pss)
@@ -567,7 +549,7 @@ void realtime_on_closed(rt_pss *pss)
     }
     rt->nconns--;
     msg_ring_free(&c->out);
-    free(c->rx);
+    ws_rx_clear(&c->rx);
     free(c);
 }
 

@@ -65,8 +65,7 @@ struct rt_conn {
     auth_identity who; /* from the URL's apikey */
     bool has_who;
     msg_ring out;
-    char *rx;
-    size_t rx_len;
+    ws_rx rx;
     rt_channel *channels;
     int nchannels;
     bool closing;

@@ -47,8 +47,7 @@ struct ws_client {
     bool query_waits_for_drain;
     int64_t query_broadcast_seq; /* B of the running catch-up query */
     client_filter filter;
-    char *rx;
-    size_t rx_len;
+    ws_rx rx;
     bool closing;
     int close_code;
     char close_reason[64];
@@ -88,10 +87,7 @@ static void close_client(ws_client *c, int code, const char *reason)
     snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
     msg_ring_clear(&c->out);
     msg_ring_clear(&c->aside);
-    /* Closing from a timer callback is the path on which lws 4.1.6 + libuv really sends the
-     * close frame (NOTES-lws §5); cancel_service makes lws arm the timer now. */
-    lws_set_timer_usecs(c->wsi, 1);
-    lws_cancel_service(c->srv->ctx);
+    ws_close_soon(c->wsi);
 }
 
 /* Queues 'm' for 'c'; a client that has fallen too far behind is dropped instead. */
@@ -575,26 +571,12 @@ int ws_on_receive(struct lws *wsi, ws_pss *pss, const void *in, size_t len)
         return -1;
     }
     size_t limit = c->srv->cfg->max_body + 4096; /* an ingest of a full body, plus its envelope */
-    if (c->rx_len + len > limit) {
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-                         (unsigned char *)"message too big", 15);
-        return -1;
+    int whole = ws_rx_add(wsi, &c->rx, in, len, limit);
+    if (whole == 1) {
+        handle_message(c, c->rx.buf, c->rx.len);
+        ws_rx_clear(&c->rx);
     }
-    char *grown = realloc(c->rx, c->rx_len + len + 1);
-    if (grown == NULL) {
-        return -1;
-    }
-    c->rx = grown;
-    memcpy(c->rx + c->rx_len, in, len);
-    c->rx_len += len;
-    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0) {
-        return 0;
-    }
-    handle_message(c, c->rx, c->rx_len);
-    free(c->rx);
-    c->rx = NULL;
-    c->rx_len = 0;
-    return 0;
+    return whole < 0 ? -1 : 0;
 }
 
 int ws_on_writable(struct lws *wsi, ws_pss *pss)
@@ -618,9 +600,7 @@ int ws_on_timer(struct lws *wsi, ws_pss *pss)
     if (c == NULL || !c->closing) {
         return 0;
     }
-    lws_close_reason(wsi, (enum lws_close_status)c->close_code, (unsigned char *)c->close_reason,
-                     strlen(c->close_reason));
-    return -1;
+    return ws_close_now(wsi, c->close_code, c->close_reason);
 }
 
 int ws_on_peer_close(const void *payload, size_t len)
@@ -653,7 +633,7 @@ void ws_on_closed(ws_pss *pss)
     srv->nclients--;
     msg_ring_free(&c->out);
     msg_ring_free(&c->aside);
-    free(c->rx);
+    ws_rx_clear(&c->rx);
     free(c);
 }
 

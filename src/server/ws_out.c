@@ -134,3 +134,39 @@ int ws_out_flush(struct lws *wsi, msg_ring *r, int max, uint64_t *sent)
     }
     return 0;
 }
+
+int ws_rx_add(struct lws *wsi, ws_rx *rx, const void *in, size_t len, size_t limit)
+{
+    if (rx->len + len > limit) {
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                         (unsigned char *)"message too big", 15);
+        return -1;
+    }
+    char *grown = realloc(rx->buf, rx->len + len + 1);
+    if (grown == NULL) {
+        return -1;
+    }
+    rx->buf = grown;
+    memcpy(rx->buf + rx->len, in, len);
+    rx->len += len;
+    rx->buf[rx->len] = '\0';
+    return lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0 ? 1 : 0;
+}
+
+void ws_rx_clear(ws_rx *rx)
+{
+    free(rx->buf);
+    *rx = (ws_rx){0};
+}
+
+void ws_close_soon(struct lws *wsi)
+{
+    lws_set_timer_usecs(wsi, 1);
+    lws_cancel_service(lws_get_context(wsi)); /* has lws arm the timer now */
+}
+
+int ws_close_now(struct lws *wsi, int code, const char *reason)
+{
+    lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)reason, strlen(reason));
+    return -1;
+}

@@ -47,6 +47,25 @@ void msg_ring_free(msg_ring *r);                 /* clears and frees the slots *
 /* Keeps only the messages for which keep() is true, in order. */
 void msg_ring_filter(msg_ring *r, bool (*keep)(const ws_msg *m));
 
+/* A message being received, fragment by fragment. */
+typedef struct ws_rx {
+    char *buf; /* NUL-terminated once whole */
+    size_t len;
+} ws_rx;
+
+/* Adds a received fragment. Returns 1 when the message is whole (rx->buf holds it until
+ * ws_rx_clear()), 0 while more is to come, and -1 when it would pass 'limit' bytes (close code
+ * 1009 is set) or memory runs out: the callback then returns -1. */
+int ws_rx_add(struct lws *wsi, ws_rx *rx, const void *in, size_t len, size_t limit);
+void ws_rx_clear(ws_rx *rx);
+
+/* Has a connection closed from its next LWS_CALLBACK_TIMER, the path on which lws 4.1.6 +
+ * libuv really sends the close frame (NOTES-lws §5); works outside lws callbacks too. */
+void ws_close_soon(struct lws *wsi);
+
+/* In that timer callback: sets the close code and reason; the callback returns -1. */
+int ws_close_now(struct lws *wsi, int code, const char *reason);
+
 /* Writes queued messages to 'wsi' until the pipe chokes or 'max' are written; *sent counts
  * them. Asks for another WRITEABLE when some are left. Returns -1 if lws failed a write. */
 int ws_out_flush(struct lws *wsi, msg_ring *r, int max, uint64_t *sent);
