@@ -25,7 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PAGE 500
+#define PAGE 500                 /* rows of one read at most ... */
+#define PAGE_BYTES (256 * 1024) /* ... and about this many bytes of rendered data */
 #define IDS_MAX (RT_BINDINGS_PER_CHANNEL * 12) /* "2147483647," per binding */
 
 static const char COLUMNS[] =
@@ -231,8 +232,11 @@ typedef struct rt_read {
     uint64_t channel_id; /* 0 for the tail */
     int64_t known;       /* rt->known when the read was issued */
     event_filter filter;
+    size_t byte_budget; /* a page ends early once its rows' data passes this */
     rt_row *rows;
     size_t count;
+    size_t bytes;
+    bool more; /* ended early: there may be more rows right after */
     bool oom; /* a row could not be kept: the read failed */
     int rc;
     char err[TT_ERRLEN];
@@ -330,7 +334,9 @@ static int collect_row(const tt_event *ev, void *ctx)
         return TT_ENOMEM; /* stops the query */
     }
     r->count++;
-    return 0;
+    r->bytes += row->data_len;
+    r->more = r->count == r->filter.limit || r->bytes >= r->byte_budget;
+    return r->bytes >= r->byte_budget; /* nonzero ends the query (not an error) */
 }
 
 static void run_read(uv_work_t *w)
@@ -458,6 +464,9 @@ static void issue_read(realtime *rt, uint64_t channel_id, int64_t after)
     r->filter.has_after = true;
     r->filter.after_seq = after;
     r->filter.limit = PAGE;
+    /* A page is fanned out at once: a burst of it must fit easily in a client's queue. */
+    size_t quarter = rt->srv->cfg->ws_max_buffer / 4;
+    r->byte_budget = quarter < PAGE_BYTES ? quarter : PAGE_BYTES;
     r->work.data = r;
     if (uv_queue_work(rt->srv->loop, &r->work, run_read, read_done) != 0) {
         free(r);
@@ -521,32 +530,38 @@ static void tail_page(realtime *rt, const rt_read *r)
         ws_msg_unref(cache.msg);
         rt->cursor = r->rows[i].ev->seq;
     }
-    if (r->count < r->filter.limit && r->known > rt->cursor) {
+    if (!r->more && r->known > rt->cursor) {
         rt->cursor = r->known; /* a short page saw every row up to what was known */
     }
-    rt->poll = rt->poll || r->count == r->filter.limit;
+    rt->poll = rt->poll || r->more;
 }
 
+/* A page of a catching-up channel's history. Delivery stops while the connection has more
+ * than half its queue to send; the rest is read again once it has drained (the channel's seq
+ * says where it stopped). */
 static void catchup_page(rt_channel *ch, const rt_read *r)
 {
+    rt_conn *c = ch->conn;
+    size_t room = c->rt->srv->cfg->ws_max_buffer / 2;
+    size_t done = 0;
     ch->reading = false;
-    for (size_t i = 0; i < r->count; i++) {
+    for (; done < r->count && !c->closing && c->out.bytes <= room; done++) {
         msg_cache cache = {0};
-        deliver(ch, &r->rows[i], &cache);
+        deliver(ch, &r->rows[done], &cache);
         ws_msg_unref(cache.msg);
     }
-    if (ch->conn->closing) {
+    if (c->closing) {
         return;
     }
-    if (r->count == r->filter.limit) {
+    if (done < r->count || r->more) {
         ch->wants_read = true;
-        ch->waits_for_drain = ch->conn->out.bytes > ch->conn->rt->srv->cfg->ws_max_buffer / 2;
+        ch->waits_for_drain = c->out.bytes > room;
         return;
     }
     if (r->known > ch->seq) {
-        ch->seq = r->known;
+        ch->seq = r->known; /* a whole short page saw every row up to what was known */
     }
-    ch->catching_up = ch->seq < ch->conn->rt->cursor; /* reads run one at a time: never true */
+    ch->catching_up = ch->seq < c->rt->cursor; /* reads run one at a time: never true */
     ch->wants_read = ch->catching_up;
 }
 

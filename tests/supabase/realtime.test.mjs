@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 
 import { Daemon, api, post, sleep, test, uid, waitFor } from '../integration/lib/daemon.mjs';
-import { VSNS, client, collected, freePort, subscribe } from './lib.mjs';
+import { RawRealtime, VSNS, client, collected, freePort, subscribe } from './lib.mjs';
 
 const EVENTS = { event: 'INSERT', schema: 'monitoring', table: 'monitoring_events' };
 
@@ -248,5 +248,55 @@ describe('binary broadcasts', () => {
       await d.stop();
       await d.cleanup();
     }
+  });
+});
+
+describe('a queue of 64 KiB per client', () => {
+  let d;
+  before(async () => {
+    d = await Daemon.start({ label: 'telltale (small queue)', env: { TELLTALE_WS_MAX_BUFFER: '64KiB' } });
+  });
+  after(async () => {
+    await d?.stop();
+    await d?.cleanup();
+  });
+
+  test('a catch-up larger than the queue is paced by the client, not dropped', { timeout: 90_000 }, async () => {
+    const type = 'big.history';
+    const padding = 'x'.repeat(1000);
+    const history = batch(type, 1500, { attrs: { padding } }); // ~3.5 MB as Realtime rows
+    for (let i = 0; i < history.length; i += 500) {
+      await accepted(d, history.slice(i, i + 500));
+    }
+    const c = client(d);
+    try {
+      const got = [];
+      const ch = c.channel('history').on('postgres_changes',
+        { ...EVENTS, filter: `type=eq.${type}`, after_seq: 0 }, (p) => got.push(p.new.id));
+      await subscribe(ch);
+      await collected(got, 1500, 'the whole history', 60_000);
+      assert.deepEqual(got, history.map((e) => e.id));
+      assert.deepEqual(ch.statuses, ['SUBSCRIBED'], 'never dropped');
+    } finally {
+      await c.removeAllChannels();
+    }
+  });
+
+  test('a client that stops reading is closed with 1008; the daemon goes on', { timeout: 60_000 }, async () => {
+    const r = await RawRealtime.open(d);
+    r.send(['1', '1', 'realtime:slow', 'phx_join', { config: { postgres_changes: [{ ...EVENTS, filter: 'type=eq.slow' }] } }]);
+    await r.next('the join reply', (m) => m[1] === '1');
+    r.ws._socket.pause(); // reads nothing from now on
+    const before = (await api(d, 'GET', '/api/v1/status')).json.websocket.slow_dropped;
+    const padding = 'y'.repeat(2000);
+    await waitFor('the slow client to be dropped', async () => {
+      await accepted(d, batch('slow', 200, { attrs: { padding } }));
+      return (await api(d, 'GET', '/api/v1/status')).json.websocket.slow_dropped > before;
+    }, { timeoutMs: 30_000, intervalMs: 50 });
+    r.ws._socket.resume();
+    await waitFor('the close frame', () => r.closed, { timeoutMs: 15_000 });
+    assert.equal(r.closed.code, 1008);
+    assert.equal(r.closed.reason, 'slow consumer');
+    assert.equal((await api(d, 'GET', '/health')).status, 200);
   });
 });
