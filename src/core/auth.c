@@ -43,6 +43,7 @@ static int role_from_claim(const jwt_claims *c, auth_identity *out, char *err)
         if (strcmp(c->role, roles[i].name) == 0) {
             out->role = roles[i].role;
             strcpy(out->sub, c->sub);
+            out->expires_s = c->exp; /* a token with "exp": 0 never gets here: it expired */
             return 0;
         }
     }

@@ -26,6 +26,7 @@ typedef enum auth_role {
 typedef struct auth_identity {
     auth_role role;
     char sub[JWT_SUB_MAX + 1]; /* the JWT's "sub", "" for keys */
+    int64_t expires_s;         /* the JWT's "exp"; 0 for keys and tokens without one */
 } auth_identity;
 
 /* True once any key is configured. */

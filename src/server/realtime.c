@@ -186,6 +186,39 @@ static void link_channel(rt_channel *ch)
     rt->nchannels++;
 }
 
+/* Tells the channel why it goes, in a system message with status error (as a Supabase
+ * server does), and closes it. */
+static void close_with_error(rt_channel *ch, const char *message)
+{
+    json_buf b = {0};
+    JSON_PUT_LIT(&b, "{\"message\":");
+    json_put_string(&b, message);
+    JSON_PUT_LIT(&b, ",\"status\":\"error\",\"extension\":\"system\",\"channel\":");
+    json_put_string(&b, ch->topic + 9);
+    JSON_PUT_LIT(&b, "}");
+    if (!b.oom) {
+        rt_push(ch, "system", b.buf);
+    }
+    free(b.buf);
+    rt_channel_close(ch, true);
+}
+
+/* Channels whose token has expired are closed. */
+static void expire_tokens(realtime *rt)
+{
+    int64_t now_s = (int64_t)(clock_now_ms() / 1000);
+    rt_channel *next;
+    for (rt_channel *ch = rt->channels; ch != NULL; ch = next) {
+        next = ch->next;
+        if (ch->who.expires_s != 0 && now_s >= ch->who.expires_s && !ch->conn->closing) {
+            char message[96];
+            snprintf(message, sizeof message, "Token has expired %lld seconds ago",
+                     (long long)(now_s - ch->who.expires_s));
+            close_with_error(ch, message);
+        }
+    }
+}
+
 /* ---- joining ---- */
 
 static bool get_bool(const cJSON *obj, const char *name)
@@ -314,17 +347,7 @@ static void on_access_token(rt_conn *c, rt_channel *ch, const phx_msg *m)
     }
     if (auth_credential(c->rt->srv->cfg, token->valuestring, (int64_t)(clock_now_ms() / 1000),
                         &who, err) != 0) {
-        json_buf b = {0};
-        JSON_PUT_LIT(&b, "{\"message\":");
-        json_put_string(&b, err);
-        JSON_PUT_LIT(&b, ",\"status\":\"error\",\"extension\":\"system\",\"channel\":");
-        json_put_string(&b, ch->topic + 9);
-        JSON_PUT_LIT(&b, "}");
-        if (!b.oom) {
-            rt_push(ch, "system", b.buf);
-        }
-        free(b.buf);
-        rt_channel_close(ch, true);
+        close_with_error(ch, err);
         return;
     }
     ch->who = who;
@@ -576,6 +599,14 @@ void realtime_close_all(realtime *rt, int code, const char *reason)
 {
     for (rt_conn *c = rt != NULL ? rt->conns : NULL; c != NULL; c = c->next) {
         close_conn(c, code, reason);
+    }
+}
+
+void realtime_tick(realtime *rt)
+{
+    if (rt != NULL) {
+        expire_tokens(rt);
+        rt_changes_tick(rt);
     }
 }
 

@@ -39,7 +39,8 @@ void realtime_on_closed(rt_pss *pss);
  * the change feed): subscribers get the new rows. */
 void realtime_committed(realtime *rt, int64_t seq);
 
-/* Once a second: a safety read for a feed that may have missed a notification. */
+/* Once a second: channels whose token has expired are closed; a safety read for a feed that
+ * may have missed a notification. */
 void realtime_tick(realtime *rt);
 
 /* Closes every connection with 'code' and 'reason' (1001 at shutdown). */

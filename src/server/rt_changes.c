@@ -717,11 +717,8 @@ void realtime_committed(realtime *rt, int64_t seq)
     next_read(rt);
 }
 
-void realtime_tick(realtime *rt)
+void rt_changes_tick(realtime *rt)
 {
-    if (rt == NULL) {
-        return;
-    }
     /* A notification may have been missed (a dropped LISTEN connection is resynced, but the
      * safety costs one indexed read a second), and a failed read is retried. */
     rt->poll = rt->nsubscribed > 0;

@@ -110,6 +110,8 @@ void rt_changes_start(rt_channel *ch);
 void rt_changes_release(rt_channel *ch);
 /* A connection's queue drained: a catch-up that waited for room goes on. */
 void rt_changes_drained(rt_conn *c);
+/* Once a second: a safety read for a feed that may have missed a notification. */
+void rt_changes_tick(realtime *rt);
 
 /* rt_peers.c */
 int rt_broadcast(rt_channel *from, const phx_msg *m, char err[TT_ERRLEN]);

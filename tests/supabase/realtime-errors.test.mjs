@@ -126,6 +126,27 @@ describe('joins', () => {
     r.close();
   });
 
+  test('a channel is closed when its token expires; a fresh access_token keeps another open', async () => {
+    const r = await RawRealtime.open(d, { apikey: ANON });
+    const soon = () => jwt(SECRET, { role: 'authenticated', exp: Math.floor(Date.now() / 1000) + 2 });
+    assert.equal((await rawJoin(r, 'realtime:short', { config: {}, access_token: soon() }, '1')).status, 'ok');
+    assert.equal((await rawJoin(r, 'realtime:renewed', { config: {}, access_token: soon() }, '2')).status, 'ok');
+    const later = jwt(SECRET, { role: 'authenticated', exp: Math.floor(Date.now() / 1000) + 600 });
+    r.send(['2', '3', 'realtime:renewed', 'access_token', { access_token: later }]);
+    assert.equal((await r.next('the renewal reply', (m) => m[1] === '3'))[4].status, 'ok');
+    const sys = await r.next('the expiry', (m) => m[3] === 'system' && m[2] === 'realtime:short', 10_000);
+    assert.match(sys[4].message, /^Token has expired \d+ seconds ago$/);
+    assert.equal(sys[4].status, 'error');
+    await r.next('phx_close', (m) => m[3] === 'phx_close' && m[2] === 'realtime:short');
+    await sleep(1500);
+    assert.ok(!r.messages.some((m) => m[2] === 'realtime:renewed' && m[3] !== 'phx_reply'),
+              'the renewed channel stays');
+    r.send(['2', '4', 'realtime:renewed', 'broadcast', { type: 'broadcast', event: 'x', payload: {} }]);
+    r.send(['1', '5', 'realtime:short', 'broadcast', { type: 'broadcast', event: 'x', payload: {} }]);
+    assert.equal((await r.next('reply on the closed one', (m) => m[1] === '5'))[4].response.reason, 'unmatched topic');
+    r.close();
+  });
+
   test('a rejoin on the same topic replaces the old join; phx_leave is answered, then closed', async () => {
     const r = await RawRealtime.open(d, { apikey: ANON });
     assert.equal((await rawJoin(r, 'realtime:re', { config: {} }, '1')).status, 'ok');

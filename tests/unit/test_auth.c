@@ -212,6 +212,7 @@ static void service_and_anon_keys_give_their_roles(void **state)
     assert_int_equal(auth_credential(&cfg, SERVICE_KEY, NOW, &id, err), 0);
     assert_int_equal(id.role, AUTH_SERVICE);
     assert_string_equal(id.sub, "");
+    assert_int_equal(id.expires_s, 0); /* a key does not expire */
     assert_int_equal(credential_role(&cfg, ANON_KEY), AUTH_ANON);
 }
 
@@ -286,6 +287,7 @@ static void jwt_roles_map_to_identities(void **state)
     assert_int_equal(auth_credential(&cfg, t, NOW, &id, err), 0);
     assert_int_equal(id.role, AUTH_AUTHENTICATED);
     assert_string_equal(id.sub, "user-42");
+    assert_int_equal(id.expires_s, INT64_C(1764343903)); /* the token's exp, for Realtime */
 
     token_for(t, "service_role", NULL);
     assert_int_equal(auth_credential(&cfg, t, NOW, &id, err), 0);
