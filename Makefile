@@ -9,7 +9,7 @@ JOBS      ?= $(shell nproc)
 BUILD     := build
 ASAN      := build-asan
 FUZZ      := build-fuzz
-FUZZ_SECS ?= 30
+FUZZ_SECS ?= 20
 NODE_TEST := node --test --test-concurrency=1
 
 .PHONY: run test setup setup-test build build-asan build-fuzz unit unit-asan integration \
