@@ -184,6 +184,9 @@ bool rest_parse_select(const char *select, rest_query *q, rest_error *e)
             q->cols[q->ncols++] = col;
         }
     }
+    if (q->ncols == 0) { /* "select=," names nothing: PostgREST cannot parse it either */
+        return rest_fail(e, 400, "PGRST100", "failed to parse select parameter (%.200s)", select);
+    }
     return true;
 }
 

@@ -93,7 +93,7 @@ typedef struct rest_query {
     int nfilters;
     rest_order order[REST_MAX_ORDER];
     int norder;
-    int64_t limit; /* 1 .. REST_MAX_ROWS */
+    int64_t limit; /* 0 .. REST_MAX_ROWS (limit=0 asks for the count or the headers only) */
     int64_t offset;
     bool count; /* also count every row the filters match */
 } rest_query;

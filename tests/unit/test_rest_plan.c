@@ -80,6 +80,7 @@ static void refusals_in_postgrest_words(void **state)
     refused("monitoring_events", "select", "seq,nope", 400, "42703");
     refused("monitoring_events", "select", "seq,other(*)", 400, "PGRST100");
     refused("monitoring_events", "select", "alias:seq", 400, "PGRST100");
+    refused("monitoring_events", "select", ",", 400, "PGRST100"); /* names no column */
     refused("monitoring_events", "nope", "eq.1", 400, "42703");
     refused("monitoring_events", "type", "like.x%", 400, "PGRST100");
     refused("monitoring_events", "type", "request", 400, "PGRST100");
