@@ -413,15 +413,37 @@ static void bad_frame(rt_conn *c, const char *why)
     free(b.buf);
 }
 
+/* A token bucket per connection: RT_MSGS_PER_S messages a second, RT_MSGS_BURST at once.
+ * A broadcast is sent on to every channel of its topic, so a flood from one client would
+ * multiply; past the rate its messages are refused (and not acted on). */
+static bool within_rate(rt_conn *c)
+{
+    uint64_t now = clock_mono_ms();
+    double refill = (double)(now - c->rate_at_ms) * RT_MSGS_PER_S / 1000.0;
+    c->rate_tokens = c->rate_tokens + refill > RT_MSGS_BURST ? RT_MSGS_BURST
+                                                             : c->rate_tokens + refill;
+    c->rate_at_ms = now;
+    if (c->rate_tokens < 1) {
+        return false;
+    }
+    c->rate_tokens -= 1;
+    return true;
+}
+
 static void handle_frame(rt_conn *c, bool binary)
 {
     phx_msg m;
     char err[TT_ERRLEN];
+    bool allowed = within_rate(c);
     if (phx_parse(c->vsn, binary, c->rx.buf, c->rx.len, &m, err) != 0) {
-        bad_frame(c, err);
+        bad_frame(c, allowed ? err : "too many messages: at most 100 a second per connection");
         return;
     }
-    handle_message(c, &m);
+    if (allowed) {
+        handle_message(c, &m);
+    } else {
+        reply_error(c, &m, "too many messages: at most 100 a second per connection");
+    }
     phx_msg_free(&m);
 }
 
@@ -500,6 +522,8 @@ int realtime_on_established(server *srv, struct lws *wsi, rt_pss *pss)
     c->has_who = url_identity(srv, wsi, &c->who, err) == 0;
     c->id = ++srv->next_id;
     c->wsi = wsi;
+    c->rate_tokens = RT_MSGS_BURST;
+    c->rate_at_ms = clock_mono_ms();
     c->rt = rt;
     c->next = rt->conns;
     if (rt->conns != NULL) {

@@ -14,6 +14,8 @@
 /* Appends a string literal to a json_buf. */
 #define JSON_PUT_LIT(b, lit) json_put_raw((b), "" lit, sizeof(lit) - 1)
 
+#define RT_MSGS_PER_S 100 /* messages a connection may send, on average ... */
+#define RT_MSGS_BURST 200 /* ... and at once */
 #define RT_CHANNELS_PER_CONN 100
 #define RT_BINDINGS_PER_CHANNEL 16
 #define RT_PRESENCE_META_MAX 16384 /* bytes of what one channel tracks */
@@ -66,6 +68,8 @@ struct rt_conn {
     bool has_who;
     msg_ring out;
     ws_rx rx;
+    double rate_tokens; /* messages it may send now (within_rate) */
+    uint64_t rate_at_ms;
     rt_channel *channels;
     int nchannels;
     bool closing;

@@ -215,6 +215,30 @@ describe('frames telltale cannot take', () => {
     r.close();
   });
 
+  test('past 100 messages a second (200 at once) a connection\'s messages are refused, not acted on', async () => {
+    const r = await RawRealtime.open(d, { apikey: ANON });
+    const listener = await RawRealtime.open(d, { apikey: ANON });
+    assert.equal((await rawJoin(listener, 'realtime:flood', { config: {} }, 'l')).status, 'ok');
+    assert.equal((await rawJoin(r, 'realtime:flood', { config: { broadcast: { ack: true } } }, 'j')).status, 'ok');
+    for (let i = 0; i < 400; i++) {
+      r.send(['j', `b${i}`, 'realtime:flood', 'broadcast', { type: 'broadcast', event: 'e', payload: { i } }]);
+    }
+    await r.next('all 400 answered', (m) => m[1] === 'b399', 10_000);
+    const replies = r.messages.filter((m) => typeof m[1] === 'string' && m[1].startsWith('b'));
+    const ok = replies.filter((m) => m[4].status === 'ok').length;
+    const refused = replies.filter((m) => m[4].response?.reason === 'too many messages: at most 100 a second per connection');
+    assert.equal(ok + refused.length, 400);
+    assert.ok(ok >= 199 && ok < 400, `ok ${ok}`);
+    await sleep(300);
+    const heard = listener.messages.filter((m) => m[3] === 'broadcast').length;
+    assert.equal(heard, ok, 'only the accepted broadcasts went on');
+    await sleep(1100); // the bucket refills
+    r.send(['j', 'late', 'realtime:flood', 'broadcast', { type: 'broadcast', event: 'e', payload: {} }]);
+    assert.equal((await r.next('the late reply', (m) => m[1] === 'late'))[4].status, 'ok');
+    r.close();
+    listener.close();
+  });
+
   test('more than 16 bindings, a presence state over 16 KiB, and a 1 MiB frame are refused', async () => {
     const r = await RawRealtime.open(d, { apikey: ANON });
     const many = Array.from({ length: 17 }, () => ({ ...EVENTS }));
