@@ -610,12 +610,19 @@ int realtime_create(server *srv, int64_t start_seq, realtime **out)
     }
     rt->srv = srv;
     rt->cursor = rt->known = start_seq;
+    if ((rt->columns = rt_changes_columns()) == NULL) {
+        free(rt);
+        return TT_ENOMEM;
+    }
     *out = rt;
     return 0;
 }
 
 void realtime_free(realtime *rt)
 {
+    if (rt != NULL) {
+        free(rt->columns);
+    }
     free(rt);
 }
 

@@ -11,6 +11,7 @@
 
 #include "core/event_json.h"
 #include "os/clock.h"
+#include "server/pg_row.h"
 #include "server/rest_internal.h"
 
 #include <stdio.h>
@@ -141,36 +142,12 @@ void rest_events_post(server *srv, http_req *r, const rest_call *call)
     /* Otherwise rest_events_answer() answers, once the batch is durable. */
 }
 
-static void text_cell(const char *s, rest_value *v)
-{
-    *v = (rest_value){.is_null = s == NULL, .s = s};
-}
-
-/* The event as the columns of monitoring_events, in the catalog's order. */
-static void event_cells(const tt_event *ev, bool seq_known, rest_value c[14])
-{
-    c[0] = (rest_value){.is_null = !seq_known || ev->seq <= 0, .i = ev->seq};
-    text_cell(ev->id, &c[1]);
-    c[2] = (rest_value){.i = ev->ts_ms};
-    c[3] = (rest_value){.i = ev->received_ms};
-    text_cell(ev->type, &c[4]);
-    text_cell(ev->source, &c[5]);
-    text_cell(ev->session_id, &c[6]);
-    text_cell(ev->name, &c[7]);
-    text_cell(ev->status, &c[8]);
-    c[9] = (rest_value){.is_null = !(ev->has & EVENT_HAS_DURATION), .d = ev->duration_ms};
-    c[10] = (rest_value){.is_null = !(ev->has & EVENT_HAS_BYTES), .i = ev->bytes};
-    c[11] = (rest_value){.is_null = !(ev->has & EVENT_HAS_VALUE), .d = ev->value};
-    text_cell(ev->error, &c[12]);
-    text_cell(ev->attrs, &c[13]);
-}
-
 static void render_events(const ingest_job *job, const events_ctx *ctx, rest_rows *rows)
 {
-    rest_value all[14], cells[REST_MAX_COLUMNS];
+    rest_value all[REST_MAX_COLUMNS], cells[REST_MAX_COLUMNS];
     json_put_raw(&rows->out, "[", ctx->single ? 0 : 1);
     for (size_t i = 0; i < job->batch.count; i++) {
-        event_cells(job->batch.events[i], job->store_seqs, all);
+        pg_row_event_cells(job->batch.events[i], job->store_seqs, all);
         for (int k = 0; k < ctx->ret.ncols; k++) {
             cells[k] = all[ctx->ret.cols[k]];
         }

@@ -1,13 +1,11 @@
 /* rest_query.c -- GET /rest/v1/{table}: the plan is made on the loop thread, run and rendered
  * on libuv's thread pool, answered on the loop thread if the client is still there.
  *
- * Rows are rendered as PostgreSQL's to_json writes them, whichever the store: timestamps
- * "2026-11-28T17:56:01.123+00:00", numbers as numbers, booleans, JSON as JSON (jsonb
- * re-printed compactly, as the engines spell it differently). */
+ * Rows are rendered as PostgreSQL's to_json writes them, whichever the store (pg_row.h). */
 #include "server/api.h"
 
-#include "core/timefmt.h"
 #include "os/log.h"
+#include "server/pg_row.h"
 #include "server/rest_internal.h"
 
 #include <stdio.h>
@@ -29,47 +27,6 @@ typedef struct get_job {
     char err[TT_ERRLEN];
 } get_job;
 
-static void put_cell(json_buf *o, rest_kind kind, const rest_value *v)
-{
-    char num[32];
-    if (v->is_null) {
-        json_put_raw(o, "null", 4);
-        return;
-    }
-    switch (kind) {
-    case REST_INT:
-        json_put_raw(o, num, (size_t)snprintf(num, sizeof num, "%lld", (long long)v->i));
-        break;
-    case REST_FLOAT:
-        json_put_number(o, v->d);
-        break;
-    case REST_BOOL:
-        json_put_raw(o, v->i ? "true" : "false", v->i ? 4 : 5);
-        break;
-    case REST_TIME: {
-        char t[TIMEFMT_PG_LEN];
-        timefmt_format_pg(v->i, t);
-        json_put_string(o, t);
-        break;
-    }
-    case REST_TEXT:
-        json_put_string(o, v->s);
-        break;
-    case REST_JSON:
-        json_put_raw(o, v->s, strlen(v->s)); /* as accepted by ingest: compact JSON */
-        break;
-    case REST_JSONB: {
-        cJSON *tree = cJSON_Parse(v->s);
-        json_print_to(o, tree);
-        if (tree == NULL) {
-            json_put_raw(o, "null", 4);
-        }
-        cJSON_Delete(tree);
-        break;
-    }
-    }
-}
-
 int rest_rows_add(const rest_value *cells, void *ctx)
 {
     rest_rows *rows = ctx;
@@ -88,7 +45,7 @@ int rest_rows_add(const rest_value *cells, void *ctx)
         first = false;
         json_put_string(&rows->out, c->name);
         json_put_raw(&rows->out, ":", 1);
-        put_cell(&rows->out, c->kind, &cells[k]);
+        pg_row_put_cell(&rows->out, c->kind, &cells[k]);
     }
     json_put_raw(&rows->out, "}", 1);
     return rows->out.oom ? TT_ENOMEM : 0;

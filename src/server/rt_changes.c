@@ -21,6 +21,7 @@
 #include "core/json_print.h"
 #include "core/timefmt.h"
 #include "os/log.h"
+#include "server/pg_row.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -28,15 +29,6 @@
 #define PAGE 500                 /* rows of one read at most ... */
 #define PAGE_BYTES (256 * 1024) /* ... and about this many bytes of rendered data */
 #define IDS_MAX (RT_BINDINGS_PER_CHANNEL * 12) /* "2147483647," per binding */
-
-static const char COLUMNS[] =
-    "[{\"name\":\"seq\",\"type\":\"int8\"},{\"name\":\"id\",\"type\":\"text\"},"
-    "{\"name\":\"ts\",\"type\":\"timestamptz\"},{\"name\":\"received_at\",\"type\":\"timestamptz\"},"
-    "{\"name\":\"type\",\"type\":\"text\"},{\"name\":\"source\",\"type\":\"text\"},"
-    "{\"name\":\"session_id\",\"type\":\"text\"},{\"name\":\"name\",\"type\":\"text\"},"
-    "{\"name\":\"status\",\"type\":\"text\"},{\"name\":\"duration_ms\",\"type\":\"float8\"},"
-    "{\"name\":\"bytes\",\"type\":\"int8\"},{\"name\":\"value\",\"type\":\"float8\"},"
-    "{\"name\":\"error\",\"type\":\"text\"},{\"name\":\"attrs\",\"type\":\"json\"}]";
 
 /* ---- bindings ---- */
 
@@ -242,67 +234,60 @@ typedef struct rt_read {
     char err[TT_ERRLEN];
 } rt_read;
 
-static void put_text_or_null(json_buf *b, const char *s)
+/* PostgreSQL's short name for a column type, as Realtime's "columns" give it. */
+static const char *udt_name(const char *pg_type)
 {
-    if (s != NULL) {
-        json_put_string(b, s);
-    } else {
-        JSON_PUT_LIT(b, "null");
+    static const char *const names[][2] = {{"bigint", "int8"},
+                                           {"integer", "int4"},
+                                           {"double precision", "float8"},
+                                           {"timestamp with time zone", "timestamptz"},
+                                           {"boolean", "bool"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(pg_type, names[i][0]) == 0) {
+            return names[i][1];
+        }
     }
+    return pg_type; /* text, json, jsonb */
 }
 
-static void put_number_if(json_buf *b, bool has, double d)
+char *rt_changes_columns(void)
 {
-    if (has) {
-        json_put_number(b, d);
-    } else {
-        JSON_PUT_LIT(b, "null");
+    const rest_table *t = rest_table_find("monitoring_events");
+    json_buf b = {0};
+    JSON_PUT_LIT(&b, "[");
+    for (int k = 0; k < t->ncols; k++) {
+        JSON_PUT_LIT(&b, "{\"name\":");
+        json_put_string(&b, t->cols[k].name);
+        JSON_PUT_LIT(&b, ",\"type\":");
+        json_put_string(&b, udt_name(t->cols[k].pg_type));
+        json_put_raw(&b, k + 1 < t->ncols ? "}," : "}", k + 1 < t->ncols ? 2 : 1);
     }
-}
-
-static void put_pg_time(json_buf *b, int64_t ms)
-{
-    char t[TIMEFMT_PG_LEN];
-    timefmt_format_pg(ms, t);
-    json_put_string(b, t);
+    JSON_PUT_LIT(&b, "]");
+    if (b.oom) {
+        free(b.buf);
+        return NULL;
+    }
+    return b.buf;
 }
 
 /* The row as PostgreSQL's to_json writes it: every column, null when absent. */
 static void put_record(json_buf *b, const tt_event *ev)
 {
-    JSON_PUT_LIT(b, "{\"seq\":");
-    json_put_number(b, (double)ev->seq);
-    JSON_PUT_LIT(b, ",\"id\":");
-    json_put_string(b, ev->id);
-    JSON_PUT_LIT(b, ",\"ts\":");
-    put_pg_time(b, ev->ts_ms);
-    JSON_PUT_LIT(b, ",\"received_at\":");
-    put_pg_time(b, ev->received_ms);
-    JSON_PUT_LIT(b, ",\"type\":");
-    json_put_string(b, ev->type);
-    JSON_PUT_LIT(b, ",\"source\":");
-    put_text_or_null(b, ev->source);
-    JSON_PUT_LIT(b, ",\"session_id\":");
-    put_text_or_null(b, ev->session_id);
-    JSON_PUT_LIT(b, ",\"name\":");
-    put_text_or_null(b, ev->name);
-    JSON_PUT_LIT(b, ",\"status\":");
-    put_text_or_null(b, ev->status);
-    JSON_PUT_LIT(b, ",\"duration_ms\":");
-    put_number_if(b, ev->has & EVENT_HAS_DURATION, ev->duration_ms);
-    JSON_PUT_LIT(b, ",\"bytes\":");
-    put_number_if(b, ev->has & EVENT_HAS_BYTES, (double)ev->bytes);
-    JSON_PUT_LIT(b, ",\"value\":");
-    put_number_if(b, ev->has & EVENT_HAS_VALUE, ev->value);
-    JSON_PUT_LIT(b, ",\"error\":");
-    put_text_or_null(b, ev->error);
-    JSON_PUT_LIT(b, ",\"attrs\":");
-    json_put_raw(b, ev->attrs ? ev->attrs : "null", ev->attrs ? strlen(ev->attrs) : 4);
+    const rest_table *t = rest_table_find("monitoring_events");
+    rest_value cells[REST_MAX_COLUMNS];
+    pg_row_event_cells(ev, true, cells);
+    JSON_PUT_LIT(b, "{");
+    for (int k = 0; k < t->ncols; k++) {
+        json_put_raw(b, ",", k > 0 ? 1 : 0);
+        json_put_string(b, t->cols[k].name);
+        JSON_PUT_LIT(b, ":");
+        pg_row_put_cell(b, t->cols[k].kind, &cells[k]);
+    }
     JSON_PUT_LIT(b, "}");
 }
 
 /* The "data" of a postgres_changes message for one inserted row. Any thread. */
-static char *render_data(const tt_event *ev, size_t *len)
+static char *render_data(const realtime *rt, const tt_event *ev, size_t *len)
 {
     char commit[TIMEFMT_LEN];
     timefmt_format(ev->received_ms, commit);
@@ -310,7 +295,7 @@ static char *render_data(const tt_event *ev, size_t *len)
     JSON_PUT_LIT(&b, "{\"schema\":\"monitoring\",\"table\":\"monitoring_events\",\"commit_timestamp\":");
     json_put_string(&b, commit);
     JSON_PUT_LIT(&b, ",\"type\":\"INSERT\",\"columns\":");
-    json_put_raw(&b, COLUMNS, sizeof COLUMNS - 1);
+    json_put_raw(&b, rt->columns, strlen(rt->columns));
     JSON_PUT_LIT(&b, ",\"record\":");
     put_record(&b, ev);
     JSON_PUT_LIT(&b, ",\"errors\":null}");
@@ -327,7 +312,7 @@ static int collect_row(const tt_event *ev, void *ctx)
     rt_read *r = ctx;
     rt_row *row = &r->rows[r->count];
     if ((row->ev = event_clone(ev)) == NULL ||
-        (row->data = render_data(ev, &row->data_len)) == NULL) {
+        (row->data = render_data(r->rt, ev, &row->data_len)) == NULL) {
         event_free(row->ev);
         row->ev = NULL;
         r->oom = true;

@@ -93,6 +93,7 @@ struct realtime {
     bool reading;        /* a read (the tail's or a catch-up's) runs: one at a time */
     bool poll;           /* read after the cursor even if nothing new is known */
     bool tail_went_last; /* the tail and the catch-ups take turns */
+    char *columns;       /* the "columns" of every message, JSON (read by pool threads) */
     uint64_t messages;
 };
 
@@ -107,6 +108,8 @@ void rt_channel_close(rt_channel *ch, bool tell);
 /* rt_changes.c */
 /* Reads config.postgres_changes ('list' may be NULL) into the channel's bindings. */
 int rt_changes_configure(rt_channel *ch, const cJSON *list, char err[TT_ERRLEN]);
+/* Realtime's "columns" for monitoring_events, from the catalog; a new string, NULL when OOM. */
+char *rt_changes_columns(void);
 /* The join reply's response: {"postgres_changes":[...]}, a new string; NULL when OOM. */
 char *rt_changes_reply(const rt_channel *ch);
 /* After the join reply: the system message, and rows begin (history first, if asked). */
