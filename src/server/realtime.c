@@ -50,7 +50,8 @@ void rt_send(rt_conn *c, ws_msg *m)
     lws_callback_on_writable(c->wsi);
 }
 
-void rt_send_text(rt_conn *c, char *text, size_t len)
+/* Queues 'text' (taken) as a message. */
+static void rt_send_text(rt_conn *c, char *text, size_t len)
 {
     ws_msg *m = text != NULL ? ws_msg_new(text, len, 0) : NULL;
     free(text);

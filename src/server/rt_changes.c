@@ -437,11 +437,13 @@ static void deliver(rt_channel *ch, const rt_row *row, msg_cache *cache)
 
 static void read_done(uv_work_t *w, int status);
 
-static void issue_read(realtime *rt, uint64_t channel_id, int64_t after)
+/* Starts a read of the rows after 'after'; false if it could not be started (it is tried
+ * again at the next commit or tick). */
+static bool issue_read(realtime *rt, uint64_t channel_id, int64_t after)
 {
     rt_read *r = calloc(1, sizeof *r);
     if (r == NULL) {
-        return; /* tried again at the next commit or tick */
+        return false;
     }
     r->rt = rt;
     r->channel_id = channel_id;
@@ -455,9 +457,10 @@ static void issue_read(realtime *rt, uint64_t channel_id, int64_t after)
     r->work.data = r;
     if (uv_queue_work(rt->srv->loop, &r->work, run_read, read_done) != 0) {
         free(r);
-        return;
+        return false;
     }
     rt->reading = true;
+    return true;
 }
 
 static bool tail_wanted(const realtime *rt)
@@ -492,14 +495,8 @@ static void next_read(realtime *rt)
         rt->tail_went_last = true;
         issue_read(rt, 0, rt->cursor);
     } else if (ch != NULL) {
-        ch->wants_read = false;
-        ch->reading = true;
         rt->tail_went_last = false;
-        issue_read(rt, ch->id, ch->seq);
-        if (!rt->reading) {
-            ch->reading = false;
-            ch->wants_read = true;
-        }
+        ch->wants_read = !issue_read(rt, ch->id, ch->seq);
     }
 }
 
@@ -508,7 +505,7 @@ static void tail_page(realtime *rt, const rt_read *r)
     for (size_t i = 0; i < r->count; i++) {
         msg_cache cache = {0};
         for (rt_channel *ch = rt->channels; ch != NULL; ch = ch->next) {
-            if (ch->nbindings > 0 && !ch->catching_up) {
+            if (ch->change_head != NULL && !ch->catching_up) { /* subscribed, live */
                 deliver(ch, &r->rows[i], &cache);
             }
         }
@@ -529,7 +526,6 @@ static void catchup_page(rt_channel *ch, const rt_read *r)
     rt_conn *c = ch->conn;
     size_t room = c->rt->srv->cfg->ws_max_buffer / 2;
     size_t done = 0;
-    ch->reading = false;
     for (; done < r->count && !c->closing && c->out.bytes <= room; done++) {
         msg_cache cache = {0};
         deliver(ch, &r->rows[done], &cache);
@@ -546,8 +542,9 @@ static void catchup_page(rt_channel *ch, const rt_read *r)
     if (r->known > ch->seq) {
         ch->seq = r->known; /* a whole short page saw every row up to what was known */
     }
-    ch->catching_up = ch->seq < c->rt->cursor; /* reads run one at a time: never true */
-    ch->wants_read = ch->catching_up;
+    /* Reads run one at a time, so the tail's cursor is no further than what this page saw:
+     * the channel is live from here. */
+    ch->catching_up = ch->wants_read = false;
 }
 
 static rt_channel *find_channel_by_id(realtime *rt, uint64_t id)
@@ -570,7 +567,6 @@ static void read_done(uv_work_t *w, int status)
                  status != 0 ? uv_strerror(status) : r->err);
         rt_channel *ch = r->channel_id ? find_channel_by_id(rt, r->channel_id) : NULL;
         if (ch != NULL) {
-            ch->reading = false;
             ch->wants_read = true; /* again at the next tick */
         }
         rt->poll = true; /* tried again at the next tick, not at once */
@@ -652,8 +648,7 @@ void rt_changes_start(rt_channel *ch)
         return;
     }
     send_subscribed(ch);
-    ch->subscribed = true;
-    rt->nsubscribed++;
+    rt->nsubscribed++; /* until release: change_head says it is subscribed */
     ch->seq = ch->bindings[0].start_seq;
     for (int i = 1; i < ch->nbindings; i++) {
         if (ch->bindings[i].start_seq < ch->seq) {
@@ -671,9 +666,8 @@ void rt_changes_release(rt_channel *ch)
         free(ch->bindings[i].echo);
     }
     ch->nbindings = 0;
-    if (ch->subscribed) {
+    if (ch->change_head != NULL) {
         ch->conn->rt->nsubscribed--;
-        ch->subscribed = false;
     }
     free(ch->change_head);
     ch->change_head = NULL;

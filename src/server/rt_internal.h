@@ -48,13 +48,13 @@ struct rt_channel {
     rt_binding bindings[RT_BINDINGS_PER_CHANNEL];
     int nbindings;
     /* postgres_changes delivery (rt_changes.c) */
-    bool subscribed; /* has bindings and counts in nsubscribed */
-    int64_t seq;     /* the highest seq looked at for this channel's bindings */
+    int64_t seq; /* the highest seq looked at for this channel's bindings */
     bool catching_up;     /* reads its own pages (after_seq), the tail passes it by */
     bool wants_read;      /* its next page is due */
-    bool reading;         /* a page of its own is being read */
     bool waits_for_drain; /* ... once its connection has sent half of what is queued */
-    char *change_head; /* a change message up to its ids: '[jr,null,"topic","postgres_changes",{"ids":[' */
+    /* A change message up to its ids: '[jr,null,"topic","postgres_changes",{"ids":['; set
+     * while the channel is subscribed (and counted in nsubscribed). */
+    char *change_head;
     size_t change_head_len;
 };
 
@@ -84,7 +84,6 @@ struct realtime {
     rt_channel *channels;
     size_t nchannels;
     size_t nsubscribed; /* channels with postgres_changes bindings */
-    int64_t next_binding_id;
     uint64_t next_channel_id;
     uint64_t next_presence_ref;
     /* the tail: committed rows read back in seq order (rt_changes.c) */
@@ -99,7 +98,6 @@ struct realtime {
 
 /* realtime.c */
 void rt_send(rt_conn *c, ws_msg *m); /* queues a reference; drops a client too far behind */
-void rt_send_text(rt_conn *c, char *text, size_t len); /* takes 'text' */
 /* A server push on the channel's topic: [join_ref, null, topic, event, payload]. */
 void rt_push(rt_channel *ch, const char *event, const char *payload);
 /* Closes a channel: presence leaves, and phx_close is sent if 'tell' (its join_ref). */

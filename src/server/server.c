@@ -136,24 +136,12 @@ static int established(server *srv, struct lws *wsi, conn_pss *pss)
     return ws_on_established(srv, wsi, &pss->ws);
 }
 
-/* The highest seq a committed job's events got; 0 if none was stored. */
-static int64_t highest_seq(const ingest_job *job)
-{
-    int64_t seq = 0;
-    for (size_t i = 0; job->result == 0 && i < job->batch.count; i++) {
-        if (job->batch.events[i]->seq > seq) {
-            seq = job->batch.events[i]->seq;
-        }
-    }
-    return seq;
-}
-
 static void finish_job(server *srv, ingest_job *job)
 {
     size_t n = job->batch.count;
     if (job->store_seqs) {
-        ws_broadcast_job(srv, job);
-        realtime_committed(srv->realtime, highest_seq(job));
+        ws_broadcast_job(srv, job); /* raises srv->last_seq to the job's highest */
+        realtime_committed(srv->realtime, srv->last_seq);
     }
     if (job->origin == JOB_COMMITTED) {
         ingest_job_free(job); /* not a request: it took no room in the queue */
