@@ -294,7 +294,8 @@ test('3. connections reset in the middle of batches', { timeout: CASE_TIMEOUT },
     r.note += ` ${rounds} reset rounds, ${px.stats.resets} connections reset, ` +
               `${px.stats.resetsMidRequest} mid-request;`;
     assert.ok(px.stats.resetsMidRequest > 0, 'no reset hit a connection in the middle of a request');
-    await producers.acked(producers.stats.acked + 2000);
+    const want = producers.stats.acked + 2000;
+    assert.ok(await producers.acked(want) >= want, 'producers went on after the resets');
   } finally {
     await producers.stop();
     px.setMode('pass');
@@ -327,7 +328,8 @@ test(`4. kill -9 at random moments, ${KILLS} times, each followed by a restart`,
       backlogs += backlogAtStart(d) > 0 ? 1 : 0;
     }
     r.note += ` ${backlogs} of ${KILLS} restarts found a spool backlog;`;
-    await producers.acked(producers.stats.acked + 2000);
+    const want = producers.stats.acked + 2000;
+    assert.ok(await producers.acked(want) >= want, 'producers went on after the last restart');
   } finally {
     await producers.stop();
   }
@@ -586,8 +588,8 @@ test('7. producers at twice the sustainable rate for 30 s: back-pressure, bounde
             `refused batches: ${refusals || 'none'};`;
   console.log(`chaos case 7: ${r.note}`);
   r.opened = (await status(d))?.breaker?.opened > 0 ? 'yes' : 'no';
-  assert.ok(offered >= 1.5 * sustainable, `the producers offered ${Math.round(offered)} ev/s, ` +
-            `not twice the sustainable ${Math.round(sustainable)}: no overload to prove anything with`);
+  // The rates are in the note, not asserted (wall-clock figures on a shared machine); what
+  // proves the overload happened is that the daemon refused some of it.
   assert.ok(producers.stats.refusedEvents > 0, 'twice the sustainable rate was never refused: ' +
             'the overload did not happen, or the daemon buffered it');
   await verify(r, { d, db, mon, ledger, producers: [fill, producers] });

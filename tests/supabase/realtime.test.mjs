@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 
-import { Daemon, api, post, sleep, test, uid, waitFor } from '../integration/lib/daemon.mjs';
+import { Daemon, api, post, settled, sleep, test, uid, waitFor } from '../integration/lib/daemon.mjs';
 import { RawRealtime, VSNS, client, collected, freePort, subscribe } from './lib.mjs';
 
 const EVENTS = { event: 'INSERT', schema: 'monitoring', table: 'monitoring_events' };
@@ -173,10 +173,10 @@ for (const vsn of VSNS) {
       await collected(got, 2, 'rows before leaving');
       assert.equal(await ch.unsubscribe(), 'ok');
       await accepted(d, batch(type, 3));
-      const status = await api(d, 'GET', '/api/v1/status');
-      await waitFor('the rows to be streamed', async () =>
-        (await api(d, 'GET', '/api/v1/status')).json.realtime.delivered_seq >= status.json.change_feed.last_seq);
-      await sleep(200);
+      await settled(d); // stored, not only spooled: their seqs are known
+      const last = (await api(d, 'GET', `/api/v1/events?type=${type}&limit=1`)).json.events[0].seq;
+      await waitFor('the rows to be streamed past the left channel', async () =>
+        (await api(d, 'GET', '/api/v1/status')).json.realtime.delivered_seq >= last);
       assert.equal(got.length, 2);
     });
   });
