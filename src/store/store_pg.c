@@ -93,6 +93,14 @@ static void ignore_notice(void *arg, const char *message)
     (void)message;
 }
 
+/* The connection's statement_timeout, from s->timeout_ms. */
+static int apply_timeout(const pg_store *s, PGconn *conn, char *err)
+{
+    char set[64];
+    snprintf(set, sizeof set, "SET statement_timeout = %u", s->timeout_ms);
+    return pg_exec(s, conn, set, err);
+}
+
 static int connect_to(const pg_store *s, PGconn **out, char *err)
 {
     /* Defaults first, so that the URL's own parameters win. TCP keepalives notice a server
@@ -112,9 +120,7 @@ static int connect_to(const pg_store *s, PGconn **out, char *err)
     }
     PQsetErrorVerbosity(conn, PQERRORS_DEFAULT);
     PQsetNoticeProcessor(conn, ignore_notice, NULL); /* "already exists, skipping" and such */
-    char set[64];
-    snprintf(set, sizeof set, "SET statement_timeout = %u", s->timeout_ms);
-    rc = pg_exec(s, conn, set, err);
+    rc = apply_timeout(s, conn, err);
     if (rc != 0) {
         PQfinish(conn);
         return rc;
@@ -495,14 +501,18 @@ static void pg_close(store *base)
     free(s);
 }
 
-/* Takes effect on connections made from now on: those open now are dropped (the caller sets
- * the timeout right after opening, before any other thread uses the store). */
+/* Called right after opening, before any other thread uses the store: the writer made by the
+ * open keeps its connection and gets the new statement_timeout (reconnecting would repeat the
+ * whole start-up); idle readers are dropped and come back with it. */
 static void pg_set_timeout(store *base, uint32_t ms)
 {
     pg_store *s = (pg_store *)base;
+    char err[TT_ERRLEN];
     s->timeout_ms = ms;
-    PQfinish(s->writer);
-    s->writer = NULL;
+    if (s->writer != NULL && apply_timeout(s, s->writer, err) != 0) {
+        PQfinish(s->writer); /* made again, with the timeout, when next needed */
+        s->writer = NULL;
+    }
     pthread_mutex_lock(&s->readers_lock);
     while (s->nidle > 0) {
         PQfinish(s->idle[--s->nidle]);
