@@ -1,8 +1,8 @@
 /* store_sqlite.c -- the embedded store: one SQLite file in WAL mode.
  *
- * One writer connection, used only by the persister thread, and a small pool of read-only
- * connections for queries from any thread: WAL lets readers run beside the writer. The file is
- * opened with synchronous=FULL, so a commit has reached the disk (the WAL is fsynced) before
+ * One writer connection, used only by the persister thread, and a small pool of connections
+ * for queries (and the REST and DLQ writes) from any thread: WAL lets readers run beside the
+ * writer. Every connection is opened with synchronous=FULL, so a commit has reached the disk (the WAL is fsynced) before
  * the batch is acknowledged: an acknowledged event survives kill -9 and power loss alike. */
 #include "store/sqlite_internal.h"
 
@@ -60,6 +60,12 @@ static int open_conn(const char *path, int flags, sqlite3 **out, char *err)
         return code;
     }
     sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+    /* Every connection may write (the persister; REST and DLQ writes from the pool): each
+     * commit is fsynced before it is acknowledged. */
+    if ((rc = sqlite_exec(db, "PRAGMA synchronous=FULL", err)) != 0) {
+        sqlite3_close(db);
+        return rc;
+    }
     *out = db;
     return 0;
 }
@@ -461,7 +467,6 @@ static int setup_writer(sqlite_store *s, char *err)
         return rc;
     }
     if ((rc = sqlite_exec(s->writer, "PRAGMA journal_mode=WAL", err)) != 0 ||
-        (rc = sqlite_exec(s->writer, "PRAGMA synchronous=FULL", err)) != 0 ||
         (rc = migrate(s->writer, &s->base.schema_version, err)) != 0) {
         return rc;
     }

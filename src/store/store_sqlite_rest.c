@@ -150,8 +150,8 @@ int sqlite_rest_insert(store *base, const rest_insert *ins, rest_row_fn fn, void
     }
     rest_sql sql = {0};
     sqlite3_stmt *st = NULL;
-    int rc = sqlite_exec(db, "PRAGMA synchronous=FULL", err);
-    if (rc == 0 && (rc = rest_sql_insert(ins, &dialect, &sql)) != 0) {
+    int rc = rest_sql_insert(ins, &dialect, &sql);
+    if (rc != 0) {
         tt_fail(err, rc, "out of memory");
     }
     if (rc == 0 && (rc = prepare(db, &sql, &st, err)) == 0) {
