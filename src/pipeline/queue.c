@@ -163,11 +163,6 @@ uint64_t queue_inflight_bytes(job_queue *q)
     return n;
 }
 
-uint64_t queue_max_bytes(job_queue *q)
-{
-    return q->max_bytes;
-}
-
 uint32_t queue_capacity(job_queue *q)
 {
     return q->max_events;

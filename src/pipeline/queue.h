@@ -25,7 +25,6 @@ typedef struct ingest_job {
     uint64_t requester; /* HTTP request id or WebSocket client id, for the answer */
     void *user;         /* the requester's, untouched by queue and persister */
     event_batch batch;
-    uint64_t enqueued_us; /* monotonic */
     /* Set by the persister before it hands the job back: */
     int result;      /* 0, or TT_E* with 'err' */
     bool store_seqs; /* the events' seqs are the store's (not the spool's): broadcastable */
@@ -60,7 +59,6 @@ bool queue_drained(job_queue *q);
 uint64_t queue_waiting(job_queue *q);  /* events pushed, not yet popped */
 uint64_t queue_inflight(job_queue *q); /* events pushed, not yet released */
 uint64_t queue_inflight_bytes(job_queue *q);
-uint64_t queue_max_bytes(job_queue *q);
 uint32_t queue_capacity(job_queue *q);
 
 /* Frees a job and its events (not 'user': that is its owner's). NULL is a no-op. */

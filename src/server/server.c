@@ -317,7 +317,6 @@ int server_enqueue(server *srv, job_origin origin, uint64_t requester, void *use
     job->requester = requester;
     job->user = user;
     job->batch = *batch;
-    job->enqueued_us = clock_mono_us();
     int rc = queue_push(srv->q, job);
     if (rc != 0) {
         free(job); /* the batch stays the caller's */

@@ -175,7 +175,7 @@ static bool flush_all(const pg_store *s, PGconn *conn, int64_t deadline)
     return r == 0;
 }
 
-PGresult *pg_next_result(const pg_store *s, PGconn *conn, int64_t deadline)
+static PGresult *pg_next_result(const pg_store *s, PGconn *conn, int64_t deadline)
 {
     while (PQisBusy(conn) && PQstatus(conn) == CONNECTION_OK) {
         if (!wait_conn(s, conn, false, deadline) || PQconsumeInput(conn) == 0) {

@@ -93,25 +93,15 @@ static const rest_column dlq_cols[] = {
 
 #define N(a) ((int)(sizeof a / sizeof a[0]))
 
+#define TABLE(i, n, cols_, ...)                                                                    \
+    {.id = i, .name = n, .pkey = n "_pkey", .cols = cols_, .ncols = N(cols_), .pk = {__VA_ARGS__}, \
+     .npk = N(((int[]){__VA_ARGS__}))}
+
 static const rest_table tables[] = {
-    {REST_EVENTS,
-     "monitoring_events",
-     "monitoring_events_pkey",
-     "seq",
-     event_cols,
-     N(event_cols),
-     {0},
-     1},
-    {REST_FLAGS, "feature_flags", "feature_flags_pkey", "key", flag_cols, N(flag_cols), {0}, 1},
-    {REST_STATE,
-     "dashboard_state",
-     "dashboard_state_pkey",
-     "client_id, key",
-     state_cols,
-     N(state_cols),
-     {0, 1},
-     2},
-    {REST_DLQ, "dead_letter_queue", "dead_letter_queue_pkey", "id", dlq_cols, N(dlq_cols), {0}, 1},
+    TABLE(REST_EVENTS, "monitoring_events", event_cols, 0),
+    TABLE(REST_FLAGS, "feature_flags", flag_cols, 0),
+    TABLE(REST_STATE, "dashboard_state", state_cols, 0, 1),
+    TABLE(REST_DLQ, "dead_letter_queue", dlq_cols, 0),
 };
 
 const rest_table *rest_table_find(const char *name)

@@ -49,7 +49,6 @@ typedef struct rest_table {
     rest_table_id id;
     const char *name;    /* as in the URL and in SQLite */
     const char *pkey;    /* the primary key constraint's name, for conflict messages */
-    const char *pk_cols; /* its columns, for the same */
     const rest_column *cols;
     int ncols;
     int pk[2]; /* the primary key's columns, the last word of every order */
