@@ -46,7 +46,7 @@ static bool only_space(const char *s, size_t len)
     return true;
 }
 
-static int batch_push(event_batch *b, size_t *cap, tt_event *ev)
+int event_batch_push(event_batch *b, size_t *cap, tt_event *ev)
 {
     if (b->count == *cap) {
         size_t ncap = *cap ? *cap * 2 : 16;
@@ -74,7 +74,7 @@ static int add_event(const cJSON *obj, int index, int64_t now_ms, event_batch *b
         snprintf(prefix, sizeof prefix, "event %d: ", index);
         prefix_message(err, prefix);
     }
-    if (rc == 0 && (rc = batch_push(b, cap, ev)) != 0) {
+    if (rc == 0 && (rc = event_batch_push(b, cap, ev)) != 0) {
         event_free(ev);
     }
     return rc;

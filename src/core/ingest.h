@@ -49,6 +49,10 @@ int ingest_parse(const char *body, size_t len, ingest_format fmt, int64_t now_ms
 int ingest_from_array(const cJSON *array, int64_t now_ms, size_t max_events, event_batch *out,
                       ingest_error *err);
 
+/* Appends 'ev' (taken) to 'b', whose array holds *cap events (0 for a new batch), growing it
+ * as needed. Returns 0, or TT_ENOMEM with 'b' and 'ev' unchanged (the caller still owns it). */
+int event_batch_push(event_batch *b, size_t *cap, tt_event *ev);
+
 /* Frees the events and the array; leaves 'b' empty. */
 void event_batch_free(event_batch *b);
 

@@ -300,16 +300,9 @@ static int retry_one(const dlq_item *it, void *ctx)
     if (rc == 0) {
         store_dlq_settle(w->st, it->id, true, NULL, 0, ignored);
         COUNT(dlq_recovered, 1);
-        if (r->recovered.count == r->cap) {
-            r->cap = r->cap ? r->cap * 2 : 16;
-            tt_event **grown = realloc(r->recovered.events, r->cap * sizeof *grown);
-            if (grown == NULL) {
-                event_free(ev);
-                return 0;
-            }
-            r->recovered.events = grown;
+        if (event_batch_push(&r->recovered, &r->cap, ev) != 0) {
+            event_free(ev); /* recovered and stored: only its broadcast is lost */
         }
-        r->recovered.events[r->recovered.count++] = ev;
         return 0;
     }
     store_dlq_settle(w->st, it->id, false, err, (int64_t)next_retry_ms(w, it->retry_count),
