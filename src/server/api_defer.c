@@ -61,7 +61,7 @@ void api_defer(server *srv, http_req *r, api_work_fn fn, void *arg)
     }
     *d = (deferred){.srv = srv, .req_id = r->id, .fn = fn, .arg = arg};
     d->work.data = d;
-    lws_set_timeout(r->wsi, PENDING_TIMEOUT_USER_REASON_BASE, 30); /* lws' own 5 s is too short */
+    http_answer_later(r);
     if (uv_queue_work(srv->loop, &d->work, run, answer) != 0) {
         free(arg);
         free(d);

@@ -277,7 +277,7 @@ void api_events_get(server *srv, http_req *r)
     q->srv = srv;
     q->req_id = r->id;
     q->work.data = q;
-    lws_set_timeout(r->wsi, PENDING_TIMEOUT_USER_REASON_BASE, 30); /* lws' 5 s would cut us off */
+    http_answer_later(r);
     if (uv_queue_work(srv->loop, &q->work, run_query, query_done) != 0) {
         free(q);
         r->retry_after = 1;

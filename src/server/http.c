@@ -423,6 +423,11 @@ static void answer(http_req *r, int status, const char *type, const unsigned cha
     }
 }
 
+void http_answer_later(http_req *r)
+{
+    lws_set_timeout(r->wsi, PENDING_TIMEOUT_USER_REASON_BASE, RESPONSE_TIMEOUT_S);
+}
+
 void http_respond(http_req *r, int status, const char *type, char *body, size_t len)
 {
     if (r->answered) {

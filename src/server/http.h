@@ -89,6 +89,10 @@ void http_on_drop(http_pss *pss);
 http_req *http_find(server *srv, uint64_t id);
 
 /* Answer helpers. The responders take ownership of what they are given. */
+/* The answer will come later, from work on the thread pool: lws is told to wait for it (its
+ * own 5 s would cut the request off) up to the response timeout. */
+void http_answer_later(http_req *r);
+
 void http_respond(http_req *r, int status, const char *type, char *body, size_t len);
 void http_respond_static(http_req *r, int status, const char *type, const unsigned char *body,
                          size_t len);

@@ -191,7 +191,7 @@ void rest_get(server *srv, http_req *r, const rest_call *call)
     }
     own_rows_only(call, j);
     j->work.data = j;
-    lws_set_timeout(r->wsi, PENDING_TIMEOUT_USER_REASON_BASE, 30); /* lws' 5 s is too short */
+    http_answer_later(r);
     if (uv_queue_work(srv->loop, &j->work, run, done) != 0) {
         free(j->args_text);
         free(j);
