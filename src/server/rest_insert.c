@@ -376,6 +376,7 @@ void rest_post(server *srv, http_req *r, const rest_call *call)
         return;
     }
     j->work.data = j;
+    http_answer_later(r);
     if (j->ins.nrows == 0 || uv_queue_work(srv->loop, &j->work, run, done) != 0) {
         bool empty = j->ins.nrows == 0;
         free_job(j);
