@@ -91,7 +91,7 @@ static http_method method_of(int lws_method)
     }
 }
 
-static void copy_header(struct lws *wsi, enum lws_token_indexes token, char *dst, size_t len)
+void http_header_copy(struct lws *wsi, enum lws_token_indexes token, char *dst, size_t len)
 {
     dst[0] = '\0';
     if (lws_hdr_total_length(wsi, token) > 0 && lws_hdr_copy(wsi, dst, (int)len, token) < 0) {
@@ -170,7 +170,7 @@ static void refuse_body(struct lws *wsi, http_req *r, int status, const char *co
                         const char *message)
 {
     char expect[32];
-    copy_header(wsi, WSI_TOKEN_HTTP_EXPECT, expect, sizeof expect);
+    http_header_copy(wsi, WSI_TOKEN_HTTP_EXPECT, expect, sizeof expect);
     r->discard = strstr(expect, "100-continue") == NULL && r->content_length <= DISCARD_MAX;
     r->close_after = !r->discard;
     http_respond_error(r, status, code, message);
@@ -181,11 +181,11 @@ static void refuse_body(struct lws *wsi, http_req *r, int status, const char *co
 static bool read_headers(struct lws *wsi, http_req *r, int lws_method)
 {
     r->method = method_of(lws_method);
-    copy_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, r->content_type, sizeof r->content_type);
-    copy_header(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING, r->accept_encoding, sizeof r->accept_encoding);
-    copy_header(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, r->if_none_match, sizeof r->if_none_match);
+    http_header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, r->content_type, sizeof r->content_type);
+    http_header_copy(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING, r->accept_encoding, sizeof r->accept_encoding);
+    http_header_copy(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, r->if_none_match, sizeof r->if_none_match);
     char len[32];
-    copy_header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, len, sizeof len);
+    http_header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, len, sizeof len);
     if (len[0] != '\0') {
         char *end;
         unsigned long long v = strtoull(len, &end, 10);
@@ -203,7 +203,7 @@ static bool read_headers(struct lws *wsi, http_req *r, int lws_method)
         return false;
     }
     char te[32];
-    copy_header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING, te, sizeof te);
+    http_header_copy(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING, te, sizeof te);
     if (takes_body(r->method) && (te[0] != '\0' || !r->has_length)) {
         r->close_after = true; /* lws cannot find the end of such a body */
         http_respond_error(

@@ -89,6 +89,9 @@ void http_on_drop(http_pss *pss);
 http_req *http_find(server *srv, uint64_t id);
 
 /* Answer helpers. The responders take ownership of what they are given. */
+/* A request header lws knows by 'token'; "" when absent or longer than 'len' - 1. */
+void http_header_copy(struct lws *wsi, enum lws_token_indexes token, char *dst, size_t len);
+
 /* The answer will come later, from work on the thread pool: lws is told to wait for it (its
  * own 5 s would cut the request off) up to the response timeout. */
 void http_answer_later(http_req *r);

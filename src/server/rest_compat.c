@@ -64,15 +64,6 @@ static void preflight(http_req *r)
     http_respond_static(r, 200, "text/plain", (const unsigned char *)"", 0);
 }
 
-/* A request header; "" when absent or longer than 'len' - 1. */
-static void header(http_req *r, enum lws_token_indexes token, char *dst, size_t len)
-{
-    dst[0] = '\0';
-    if (lws_hdr_total_length(r->wsi, token) > 0 && lws_hdr_copy(r->wsi, dst, (int)len, token) < 0) {
-        dst[0] = '\0';
-    }
-}
-
 /* A header lws has no token for; 'name' is lower case with its colon. */
 static void custom_header(http_req *r, const char *name, char *dst, size_t len)
 {
@@ -89,7 +80,7 @@ static bool identify(server *srv, http_req *r, auth_identity *who)
 {
     char apikey[CREDENTIAL_MAX], authorization[CREDENTIAL_MAX + 8], why[TT_ERRLEN];
     custom_header(r, "apikey:", apikey, sizeof apikey);
-    header(r, WSI_TOKEN_HTTP_AUTHORIZATION, authorization, sizeof authorization);
+    http_header_copy(r->wsi, WSI_TOKEN_HTTP_AUTHORIZATION, authorization, sizeof authorization);
     if (auth_request(srv->cfg, apikey, authorization, (int64_t)(clock_now_ms() / 1000), who, why) ==
         0) {
         return true;
@@ -137,7 +128,7 @@ static bool read_call(server *srv, http_req *r, rest_call *c, rest_error *e)
         e->status = 0; /* answered already */
         return false;
     }
-    header(r, WSI_TOKEN_HTTP_ACCEPT, accept, sizeof accept);
+    http_header_copy(r->wsi, WSI_TOKEN_HTTP_ACCEPT, accept, sizeof accept);
     custom_header(r, "prefer:", prefer, sizeof prefer);
     custom_header(r, get ? "accept-profile:" : "content-profile:", profile, sizeof profile);
     if (!rest_check_profile(profile, e) || !rest_parse_accept(accept, &c->accept, e) ||

@@ -8,6 +8,7 @@
  * delivers on the loop thread, answers it. */
 #include "server/server_impl.h"
 
+#include "core/json_print.h"
 #include "server/api.h"
 #include "server/http.h"
 #include "server/realtime.h"
@@ -97,8 +98,7 @@ static int confirm_realtime(struct lws *wsi)
     cJSON *e = cJSON_AddObjectToObject(root, "error");
     cJSON_AddStringToObject(e, "code", status == 401 ? "unauthorized" : "invalid_parameter");
     cJSON_AddStringToObject(e, "message", why);
-    char *body = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
+    char *body = json_print_delete(root, NULL);
     int rc = body != NULL ? refuse_upgrade(wsi, (unsigned)status, body) : -1;
     free(body);
     return rc;

@@ -112,6 +112,14 @@ static void send_json(ws_client *c, cJSON *json)
     ws_msg_unref(m);
 }
 
+/* A constant message, sent as it is. */
+static void send_text(ws_client *c, const char *text)
+{
+    ws_msg *m = ws_msg_new(text, strlen(text), 0);
+    client_send(c, m);
+    ws_msg_unref(m);
+}
+
 static void send_error(ws_client *c, const char *ref, const char *code, const char *message,
                        int index)
 {
@@ -523,7 +531,7 @@ static void handle_message(ws_client *c, const char *text, size_t len)
     } else if (strcmp(type->valuestring, "get_recent_events") == 0) {
         on_recent(c, msg);
     } else if (strcmp(type->valuestring, "ping") == 0) {
-        send_json(c, cJSON_Parse("{\"type\":\"pong\"}"));
+        send_text(c, "{\"type\":\"pong\"}");
     } else {
         send_error(c, NULL, "unknown_message",
                    "known types: resume, subscribe, ingest, get_stats, get_recent_events, ping",
