@@ -17,37 +17,18 @@
 #include <string.h>
 
 #define RT_MAX_FRAME (1024 * 1024) /* bytes of one message from a client */
-#define WRITES_PER_CALLBACK 256
-#define ARG_MAX 2048 /* bytes of a URL parameter (apikey) */
+#define ARG_MAX 2048               /* bytes of a URL parameter (apikey) */
 
 /* ---- sending ---- */
 
-static void close_conn(rt_conn *c, int code, const char *reason)
-{
-    if (c->closing || c->wsi == NULL) {
-        return;
-    }
-    c->closing = true;
-    c->close_code = code;
-    snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
-    msg_ring_clear(&c->out);
-    ws_close_soon(c->wsi);
-}
-
 void rt_send(rt_conn *c, ws_msg *m)
 {
-    if (c->closing || m == NULL) {
-        return;
-    }
     server *srv = c->rt->srv;
-    if (c->out.bytes + m->len > srv->cfg->ws_max_buffer || !msg_ring_push(&c->out, m)) {
+    if (!ws_peer_send(&c->peer, m, srv->cfg->ws_max_buffer)) {
         srv->counters.ws_slow_dropped++;
         log_info("realtime client %llu dropped: not reading fast enough",
                  (unsigned long long)c->id);
-        close_conn(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "slow consumer");
-        return;
     }
-    lws_callback_on_writable(c->wsi);
 }
 
 /* Queues 'text' (taken) as a message. */
@@ -56,7 +37,7 @@ static void rt_send_text(rt_conn *c, char *text, size_t len)
     ws_msg *m = text != NULL ? ws_msg_new(text, len, 0) : NULL;
     free(text);
     if (m == NULL) {
-        close_conn(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
+        ws_peer_close(&c->peer, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
         return;
     }
     rt_send(c, m);
@@ -73,8 +54,7 @@ static void send_message(rt_conn *c, const char *join_ref, const char *ref, cons
 
 void rt_push(rt_channel *ch, const char *event, const char *payload)
 {
-    send_message(ch->conn, ch->has_join_ref ? ch->join_ref : NULL, NULL, ch->topic, event,
-                 payload);
+    send_message(ch->conn, ch->has_join_ref ? ch->join_ref : NULL, NULL, ch->topic, event, payload);
 }
 
 /* {"status":S,"response":R} as the reply to 'm'; 'response' is JSON text. */
@@ -89,8 +69,8 @@ static void reply(rt_conn *c, const phx_msg *m, bool ok, const char *response)
     json_put_raw(&b, response, strlen(response));
     JSON_PUT_LIT(&b, "}");
     if (!b.oom) {
-        send_message(c, m->has_join_ref ? m->join_ref : NULL, m->has_ref ? m->ref : NULL,
-                     m->topic, "phx_reply", b.buf);
+        send_message(c, m->has_join_ref ? m->join_ref : NULL, m->has_ref ? m->ref : NULL, m->topic,
+                     "phx_reply", b.buf);
     }
     free(b.buf);
 }
@@ -211,7 +191,7 @@ static void expire_tokens(realtime *rt)
     rt_channel *next;
     for (rt_channel *ch = rt->channels; ch != NULL; ch = next) {
         next = ch->next;
-        if (ch->who.expires_s != 0 && now_s >= ch->who.expires_s && !ch->conn->closing) {
+        if (ch->who.expires_s != 0 && now_s >= ch->who.expires_s && !ch->conn->peer.closing) {
             char message[96];
             snprintf(message, sizeof message, "Token has expired %lld seconds ago",
                      (long long)(now_s - ch->who.expires_s));
@@ -286,8 +266,8 @@ static int configure_channel(rt_channel *ch, const cJSON *payload, char *err)
         rc = configure_peers(ch, config, err);
     }
     if (rc == 0) {
-        rc = rt_changes_configure(
-            ch, cJSON_GetObjectItemCaseSensitive(config, "postgres_changes"), err);
+        rc = rt_changes_configure(ch, cJSON_GetObjectItemCaseSensitive(config, "postgres_changes"),
+                                  err);
     }
     return rc;
 }
@@ -310,8 +290,7 @@ static void on_join(rt_conn *c, const phx_msg *m)
         return;
     }
     char *response = NULL;
-    if (configure_channel(ch, m->payload, err) != 0 ||
-        (response = rt_changes_reply(ch)) == NULL) {
+    if (configure_channel(ch, m->payload, err) != 0 || (response = rt_changes_reply(ch)) == NULL) {
         reply_error(c, m, response == NULL && err[0] == '\0' ? "out of memory" : err);
         rt_changes_release(ch);
         free(ch);
@@ -346,8 +325,8 @@ static void on_access_token(rt_conn *c, rt_channel *ch, const phx_msg *m)
         reply_error(c, m, "'access_token' must be a string");
         return;
     }
-    if (auth_credential(c->rt->srv->cfg, token->valuestring, (int64_t)(clock_now_ms() / 1000),
-                        &who, err) != 0) {
+    if (auth_credential(c->rt->srv->cfg, token->valuestring, (int64_t)(clock_now_ms() / 1000), &who,
+                        err) != 0) {
         close_with_error(ch, err);
         return;
     }
@@ -421,8 +400,8 @@ static bool within_rate(rt_conn *c)
 {
     uint64_t now = clock_mono_ms();
     double refill = (double)(now - c->rate_at_ms) * RT_MSGS_PER_S / 1000.0;
-    c->rate_tokens = c->rate_tokens + refill > RT_MSGS_BURST ? RT_MSGS_BURST
-                                                             : c->rate_tokens + refill;
+    c->rate_tokens =
+        c->rate_tokens + refill > RT_MSGS_BURST ? RT_MSGS_BURST : c->rate_tokens + refill;
     c->rate_at_ms = now;
     if (c->rate_tokens < 1) {
         return false;
@@ -522,7 +501,7 @@ int realtime_on_established(server *srv, struct lws *wsi, rt_pss *pss)
     }
     c->has_who = url_identity(srv, wsi, &c->who, err) == 0;
     c->id = ++srv->next_id;
-    c->wsi = wsi;
+    c->peer.wsi = wsi;
     c->rate_tokens = RT_MSGS_BURST;
     c->rate_at_ms = clock_mono_ms();
     c->rt = rt;
@@ -539,7 +518,7 @@ int realtime_on_established(server *srv, struct lws *wsi, rt_pss *pss)
 int realtime_on_receive(struct lws *wsi, rt_pss *pss, const void *in, size_t len)
 {
     rt_conn *c = pss->conn;
-    if (c == NULL || c->closing) {
+    if (c == NULL || c->peer.closing) {
         return 0;
     }
     int whole = ws_rx_add(wsi, &c->rx, in, len, RT_MAX_FRAME);
@@ -550,29 +529,24 @@ int realtime_on_receive(struct lws *wsi, rt_pss *pss, const void *in, size_t len
     return whole < 0 ? -1 : 0;
 }
 
-int realtime_on_writable(struct lws *wsi, rt_pss *pss)
+int realtime_on_writable(rt_pss *pss)
 {
     rt_conn *c = pss->conn;
-    if (c == NULL || c->closing) {
+    if (c == NULL || c->peer.closing) {
         return 0;
     }
-    if (ws_out_flush(wsi, &c->out, WRITES_PER_CALLBACK, &c->rt->srv->counters.ws_messages_sent) !=
-        0) {
+    if (ws_peer_flush(&c->peer, &c->rt->srv->counters.ws_messages_sent) != 0) {
         return -1;
     }
-    if (c->out.bytes <= c->rt->srv->cfg->ws_max_buffer / 2) {
+    if (c->peer.out.bytes <= c->rt->srv->cfg->ws_max_buffer / 2) {
         rt_changes_drained(c);
     }
     return 0;
 }
 
-int realtime_on_timer(struct lws *wsi, rt_pss *pss)
+int realtime_on_timer(rt_pss *pss)
 {
-    rt_conn *c = pss->conn;
-    if (c == NULL || !c->closing) {
-        return 0;
-    }
-    return ws_close_now(wsi, c->close_code, c->close_reason);
+    return pss->conn != NULL ? ws_peer_on_timer(&pss->conn->peer) : 0;
 }
 
 void realtime_on_closed(rt_pss *pss)
@@ -582,7 +556,7 @@ void realtime_on_closed(rt_pss *pss)
         return;
     }
     pss->conn = NULL;
-    c->closing = true; /* nothing more is queued for it while its channels go */
+    c->peer.closing = true; /* nothing more is queued for it while its channels go */
     while (c->channels != NULL) {
         rt_channel_close(c->channels, false);
     }
@@ -596,7 +570,7 @@ void realtime_on_closed(rt_pss *pss)
         c->next->prev = c->prev;
     }
     rt->nconns--;
-    msg_ring_free(&c->out);
+    msg_ring_free(&c->peer.out);
     ws_rx_clear(&c->rx);
     free(c);
 }
@@ -630,7 +604,7 @@ void realtime_free(realtime *rt)
 void realtime_close_all(realtime *rt, int code, const char *reason)
 {
     for (rt_conn *c = rt != NULL ? rt->conns : NULL; c != NULL; c = c->next) {
-        close_conn(c, code, reason);
+        ws_peer_close(&c->peer, code, reason);
     }
 }
 

@@ -31,8 +31,8 @@ int realtime_check_upgrade(server *srv, struct lws *wsi, char why[TT_ERRLEN]);
 /* lws callbacks for a Realtime WebSocket; server.c routes them here. */
 int realtime_on_established(server *srv, struct lws *wsi, rt_pss *pss);
 int realtime_on_receive(struct lws *wsi, rt_pss *pss, const void *in, size_t len);
-int realtime_on_writable(struct lws *wsi, rt_pss *pss);
-int realtime_on_timer(struct lws *wsi, rt_pss *pss);
+int realtime_on_writable(rt_pss *pss);
+int realtime_on_timer(rt_pss *pss);
 void realtime_on_closed(rt_pss *pss);
 
 /* Everything up to 'seq' is committed (this instance's commit, or another's heard through

@@ -26,8 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PAGE 500                 /* rows of one read at most ... */
-#define PAGE_BYTES (256 * 1024) /* ... and about this many bytes of rendered data */
+#define PAGE 500                               /* rows of one read at most ... */
+#define PAGE_BYTES (256 * 1024)                /* ... and about this many bytes of rendered data */
 #define IDS_MAX (RT_BINDINGS_PER_CHANNEL * 12) /* "2147483647," per binding */
 
 /* ---- bindings ---- */
@@ -229,7 +229,7 @@ typedef struct rt_read {
     size_t count;
     size_t bytes;
     bool more; /* ended early: there may be more rows right after */
-    bool oom; /* a row could not be kept: the read failed */
+    bool oom;  /* a row could not be kept: the read failed */
     int rc;
     char err[TT_ERRLEN];
 } rt_read;
@@ -292,7 +292,8 @@ static char *render_data(const realtime *rt, const tt_event *ev, size_t *len)
     char commit[TIMEFMT_LEN];
     timefmt_format(ev->received_ms, commit);
     json_buf b = {0};
-    JSON_PUT_LIT(&b, "{\"schema\":\"monitoring\",\"table\":\"monitoring_events\",\"commit_timestamp\":");
+    JSON_PUT_LIT(
+        &b, "{\"schema\":\"monitoring\",\"table\":\"monitoring_events\",\"commit_timestamp\":");
     json_put_string(&b, commit);
     JSON_PUT_LIT(&b, ",\"type\":\"INSERT\",\"columns\":");
     json_put_raw(&b, rt->columns, strlen(rt->columns));
@@ -414,7 +415,7 @@ static void deliver(rt_channel *ch, const rt_row *row, msg_cache *cache)
         return;
     }
     ch->seq = row->ev->seq;
-    if (ch->conn->closing || !matching_ids(ch, row->ev, ids)) {
+    if (ch->conn->peer.closing || !matching_ids(ch, row->ev, ids)) {
         return;
     }
     if (cache->msg == NULL || strcmp(cache->head, ch->change_head) != 0 ||
@@ -425,8 +426,7 @@ static void deliver(rt_channel *ch, const rt_row *row, msg_cache *cache)
         memcpy(cache->ids, ids, sizeof cache->ids);
     }
     if (cache->msg == NULL) {
-        log_error("out of memory: postgres_changes for seq %lld not sent",
-                  (long long)row->ev->seq);
+        log_error("out of memory: postgres_changes for seq %lld not sent", (long long)row->ev->seq);
         return;
     }
     rt_send(ch->conn, cache->msg);
@@ -471,7 +471,7 @@ static bool tail_wanted(const realtime *rt)
 static rt_channel *channel_wanting_read(realtime *rt)
 {
     for (rt_channel *ch = rt->channels; ch != NULL; ch = ch->next) {
-        if (ch->catching_up && ch->wants_read && !ch->waits_for_drain && !ch->conn->closing) {
+        if (ch->catching_up && ch->wants_read && !ch->waits_for_drain && !ch->conn->peer.closing) {
             return ch;
         }
     }
@@ -526,17 +526,17 @@ static void catchup_page(rt_channel *ch, const rt_read *r)
     rt_conn *c = ch->conn;
     size_t room = c->rt->srv->cfg->ws_max_buffer / 2;
     size_t done = 0;
-    for (; done < r->count && !c->closing && c->out.bytes <= room; done++) {
+    for (; done < r->count && !c->peer.closing && c->peer.out.bytes <= room; done++) {
         msg_cache cache = {0};
         deliver(ch, &r->rows[done], &cache);
         ws_msg_unref(cache.msg);
     }
-    if (c->closing) {
+    if (c->peer.closing) {
         return;
     }
     if (done < r->count || r->more) {
         ch->wants_read = true;
-        ch->waits_for_drain = c->out.bytes > room;
+        ch->waits_for_drain = c->peer.out.bytes > room;
         return;
     }
     if (r->known > ch->seq) {
@@ -628,7 +628,7 @@ static void send_subscribed(rt_channel *ch)
     JSON_PUT_LIT(&b, "{\"channel\":");
     json_put_string(&b, ch->topic + 9); /* after "realtime:" */
     JSON_PUT_LIT(&b, ",\"extension\":\"postgres_changes\",\"message\":\"Subscribed to PostgreSQL\","
-                 "\"status\":\"ok\"}");
+                     "\"status\":\"ok\"}");
     if (!b.oom) {
         rt_push(ch, "system", b.buf);
     }

@@ -24,8 +24,8 @@ typedef struct rt_channel rt_channel;
 
 /* One postgres_changes subscription of a channel. */
 typedef struct rt_binding {
-    int64_t id;      /* in the join reply and in the ids of every message it matches */
-    bool inserts;    /* event INSERT or "*" (events are never updated or deleted one by one) */
+    int64_t id;   /* in the join reply and in the ids of every message it matches */
+    bool inserts; /* event INSERT or "*" (events are never updated or deleted one by one) */
     bool has_filter;
     change_filter filter;
     int64_t start_seq; /* rows after this seq */
@@ -48,7 +48,7 @@ struct rt_channel {
     rt_binding bindings[RT_BINDINGS_PER_CHANNEL];
     int nbindings;
     /* postgres_changes delivery (rt_changes.c) */
-    int64_t seq; /* the highest seq looked at for this channel's bindings */
+    int64_t seq;          /* the highest seq looked at for this channel's bindings */
     bool catching_up;     /* reads its own pages (after_seq), the tail passes it by */
     bool wants_read;      /* its next page is due */
     bool waits_for_drain; /* ... once its connection has sent half of what is queued */
@@ -61,20 +61,16 @@ struct rt_channel {
 struct rt_conn {
     rt_conn *prev, *next;
     uint64_t id;
-    struct lws *wsi;
+    ws_peer peer; /* the connection, what is to be sent, and how it closes */
     realtime *rt;
     phx_vsn vsn;
     auth_identity who; /* from the URL's apikey */
     bool has_who;
-    msg_ring out;
     ws_rx rx;
     double rate_tokens; /* messages it may send now (within_rate) */
     uint64_t rate_at_ms;
     rt_channel *channels;
     int nchannels;
-    bool closing;
-    int close_code;
-    char close_reason[64];
 };
 
 struct realtime {
@@ -87,8 +83,8 @@ struct realtime {
     uint64_t next_channel_id;
     uint64_t next_presence_ref;
     /* the tail: committed rows read back in seq order (rt_changes.c) */
-    int64_t cursor; /* rows up to here have been handed to the subscribers */
-    int64_t known;  /* rows up to here are known to be committed */
+    int64_t cursor;      /* rows up to here have been handed to the subscribers */
+    int64_t known;       /* rows up to here are known to be committed */
     bool reading;        /* a read (the tail's or a catch-up's) runs: one at a time */
     bool poll;           /* read after the cursor even if nothing new is known */
     bool tail_went_last; /* the tail and the catch-ups take turns */

@@ -225,11 +225,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return pss->rt.conn != NULL ? realtime_on_receive(wsi, &pss->rt, in, len)
                                     : ws_on_receive(wsi, &pss->ws, in, len);
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        return pss->rt.conn != NULL ? realtime_on_writable(wsi, &pss->rt)
-                                    : ws_on_writable(wsi, &pss->ws);
+        return pss->rt.conn != NULL ? realtime_on_writable(&pss->rt) : ws_on_writable(&pss->ws);
     case LWS_CALLBACK_TIMER:
-        return pss->rt.conn != NULL ? realtime_on_timer(wsi, &pss->rt)
-                                    : ws_on_timer(wsi, &pss->ws);
+        return pss->rt.conn != NULL ? realtime_on_timer(&pss->rt) : ws_on_timer(&pss->ws);
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         return ws_on_peer_close(in, len);
     case LWS_CALLBACK_CLOSED:

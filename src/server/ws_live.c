@@ -21,7 +21,6 @@
 
 #define CATCHUP_PAGE 500
 #define RECENT_MAX 1000
-#define WRITES_PER_CALLBACK 256
 #define REF_MAX 128
 
 typedef enum client_mode { MODE_LIVE, MODE_CATCHING_UP } client_mode;
@@ -35,9 +34,8 @@ typedef struct client_filter {
 struct ws_client {
     ws_client *prev, *next;
     uint64_t id;
-    struct lws *wsi;
+    ws_peer peer; /* the connection, what is to be sent, and how it closes */
     server *srv;
-    msg_ring out;   /* to send */
     msg_ring aside; /* live events kept while catching up */
     bool aside_overflow;
     client_mode mode;
@@ -48,9 +46,6 @@ struct ws_client {
     int64_t query_broadcast_seq; /* B of the running catch-up query */
     client_filter filter;
     ws_rx rx;
-    bool closing;
-    int close_code;
-    char close_reason[64];
 };
 
 /* ---- messages ---- */
@@ -79,30 +74,17 @@ static bool not_an_event(const ws_msg *m)
 
 static void close_client(ws_client *c, int code, const char *reason)
 {
-    if (c->closing || c->wsi == NULL) {
-        return;
-    }
-    c->closing = true;
-    c->close_code = code;
-    snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
-    msg_ring_clear(&c->out);
     msg_ring_clear(&c->aside);
-    ws_close_soon(c->wsi);
+    ws_peer_close(&c->peer, code, reason);
 }
 
 /* Queues 'm' for 'c'; a client that has fallen too far behind is dropped instead. */
 static void client_send(ws_client *c, ws_msg *m)
 {
-    if (c->closing || m == NULL) {
-        return;
-    }
-    if (c->out.bytes + m->len > c->srv->cfg->ws_max_buffer || !msg_ring_push(&c->out, m)) {
+    if (!ws_peer_send(&c->peer, m, c->srv->cfg->ws_max_buffer)) {
         c->srv->counters.ws_slow_dropped++;
         log_info("ws client %llu dropped: not reading fast enough", (unsigned long long)c->id);
-        close_client(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "slow consumer");
-        return;
     }
-    lws_callback_on_writable(c->wsi);
 }
 
 static void send_json(ws_client *c, cJSON *json)
@@ -141,7 +123,7 @@ static ws_client *find_client(server *srv, uint64_t id)
 {
     for (ws_client *c = srv->clients; c != NULL; c = c->next) {
         if (c->id == id) {
-            return c->closing ? NULL : c;
+            return c->peer.closing ? NULL : c;
         }
     }
     return NULL;
@@ -252,17 +234,17 @@ static void catchup_page(ws_client *c, catchup *q)
         catchup_issue(c);
         return;
     }
-    for (size_t i = 0; i < q->count && !c->closing; i++) {
+    for (size_t i = 0; i < q->count && !c->peer.closing; i++) {
         if (q->msgs[i]->seq > c->last_seq) {
             client_send(c, q->msgs[i]);
             c->last_seq = q->msgs[i]->seq;
         }
     }
-    if (c->closing) {
+    if (c->peer.closing) {
         return;
     }
     if (q->count == q->filter.limit) { /* more history: fetch it once the client has room */
-        c->query_waits_for_drain = c->out.bytes > c->srv->cfg->ws_max_buffer / 2;
+        c->query_waits_for_drain = c->peer.out.bytes > c->srv->cfg->ws_max_buffer / 2;
         if (!c->query_waits_for_drain) {
             catchup_issue(c);
         }
@@ -355,7 +337,7 @@ static void on_resume(ws_client *c, const cJSON *msg)
         send_error(c, NULL, "invalid_message", "'after_seq' must be an integer >= 0", -1);
         return;
     }
-    msg_ring_filter(&c->out, not_an_event); /* a resume re-reads events */
+    msg_ring_filter(&c->peer.out, not_an_event); /* a resume re-reads events */
     c->last_seq = (int64_t)after->valuedouble;
     c->mode = MODE_CATCHING_UP;
     if (c->query_running) {
@@ -549,7 +531,7 @@ int ws_on_established(server *srv, struct lws *wsi, ws_pss *pss)
         return -1;
     }
     c->id = ++srv->next_id;
-    c->wsi = wsi;
+    c->peer.wsi = wsi;
     c->srv = srv;
     c->last_seq = srv->last_seq;
     c->next = srv->clients;
@@ -570,7 +552,7 @@ int ws_on_established(server *srv, struct lws *wsi, ws_pss *pss)
 int ws_on_receive(struct lws *wsi, ws_pss *pss, const void *in, size_t len)
 {
     ws_client *c = pss->client;
-    if (c == NULL || c->closing) {
+    if (c == NULL || c->peer.closing) {
         return 0;
     }
     if (lws_frame_is_binary(wsi)) {
@@ -587,28 +569,24 @@ int ws_on_receive(struct lws *wsi, ws_pss *pss, const void *in, size_t len)
     return whole < 0 ? -1 : 0;
 }
 
-int ws_on_writable(struct lws *wsi, ws_pss *pss)
+int ws_on_writable(ws_pss *pss)
 {
     ws_client *c = pss->client;
-    if (c == NULL || c->closing) {
+    if (c == NULL || c->peer.closing) {
         return 0;
     }
-    if (ws_out_flush(wsi, &c->out, WRITES_PER_CALLBACK, &c->srv->counters.ws_messages_sent) != 0) {
+    if (ws_peer_flush(&c->peer, &c->srv->counters.ws_messages_sent) != 0) {
         return -1;
     }
-    if (c->out.count == 0 && c->query_waits_for_drain && !c->query_running) {
+    if (c->peer.out.count == 0 && c->query_waits_for_drain && !c->query_running) {
         catchup_issue(c);
     }
     return 0;
 }
 
-int ws_on_timer(struct lws *wsi, ws_pss *pss)
+int ws_on_timer(ws_pss *pss)
 {
-    ws_client *c = pss->client;
-    if (c == NULL || !c->closing) {
-        return 0;
-    }
-    return ws_close_now(wsi, c->close_code, c->close_reason);
+    return pss->client != NULL ? ws_peer_on_timer(&pss->client->peer) : 0;
 }
 
 int ws_on_peer_close(const void *payload, size_t len)
@@ -639,7 +617,7 @@ void ws_on_closed(ws_pss *pss)
         c->next->prev = c->prev;
     }
     srv->nclients--;
-    msg_ring_free(&c->out);
+    msg_ring_free(&c->peer.out);
     msg_ring_free(&c->aside);
     ws_rx_clear(&c->rx);
     free(c);
@@ -649,7 +627,7 @@ void ws_on_closed(ws_pss *pss)
 
 static void deliver(ws_client *c, ws_msg *m, const tt_event *ev)
 {
-    if (c->closing || !filter_matches(c, ev)) {
+    if (c->peer.closing || !filter_matches(c, ev)) {
         return;
     }
     if (c->mode == MODE_LIVE) {
@@ -660,7 +638,8 @@ static void deliver(ws_client *c, ws_msg *m, const tt_event *ev)
         return;
     }
     if (!c->aside_overflow) {
-        if (c->aside.bytes + m->len > c->srv->cfg->ws_max_buffer / 2 || !msg_ring_push(&c->aside, m)) {
+        if (c->aside.bytes + m->len > c->srv->cfg->ws_max_buffer / 2 ||
+            !msg_ring_push(&c->aside, m)) {
             msg_ring_clear(&c->aside);
             c->aside_overflow = true;
         }

@@ -16,8 +16,8 @@ typedef struct ws_pss {
 /* lws callbacks for WebSocket reasons; server.c routes them here. */
 int ws_on_established(server *srv, struct lws *wsi, ws_pss *pss);
 int ws_on_receive(struct lws *wsi, ws_pss *pss, const void *in, size_t len);
-int ws_on_writable(struct lws *wsi, ws_pss *pss);
-int ws_on_timer(struct lws *wsi, ws_pss *pss);
+int ws_on_writable(ws_pss *pss);
+int ws_on_timer(ws_pss *pss);
 void ws_on_closed(ws_pss *pss);
 /* The peer sent a close frame: 0 to echo it, -1 to drop a connection whose close code
  * RFC 6455 §7.4 forbids (lws 4.1.6 would echo any code). */

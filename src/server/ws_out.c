@@ -3,6 +3,7 @@
 
 #include "core/json_print.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,27 +115,6 @@ void msg_ring_filter(msg_ring *r, bool (*keep)(const ws_msg *m))
     }
 }
 
-int ws_out_flush(struct lws *wsi, msg_ring *r, int max, uint64_t *sent)
-{
-    for (int n = 0; n < max && !lws_send_pipe_choked(wsi); n++) {
-        ws_msg *m = msg_ring_pop(r);
-        if (m == NULL) {
-            break;
-        }
-        int rc = lws_write(wsi, m->data + LWS_PRE, m->len,
-                           m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-        ws_msg_unref(m);
-        if (rc < 0) {
-            return -1;
-        }
-        (*sent)++;
-    }
-    if (r->count > 0) {
-        lws_callback_on_writable(wsi);
-    }
-    return 0;
-}
-
 int ws_rx_add(struct lws *wsi, ws_rx *rx, const void *in, size_t len, size_t limit)
 {
     if (rx->len + len > limit) {
@@ -159,14 +139,61 @@ void ws_rx_clear(ws_rx *rx)
     *rx = (ws_rx){0};
 }
 
-void ws_close_soon(struct lws *wsi)
+bool ws_peer_send(ws_peer *p, ws_msg *m, uint64_t max_bytes)
 {
-    lws_set_timer_usecs(wsi, 1);
-    lws_cancel_service(lws_get_context(wsi)); /* has lws arm the timer now */
+    if (p->closing || m == NULL) {
+        return true;
+    }
+    if (p->out.bytes + m->len > max_bytes || !msg_ring_push(&p->out, m)) {
+        ws_peer_close(p, LWS_CLOSE_STATUS_POLICY_VIOLATION, "slow consumer");
+        return false;
+    }
+    lws_callback_on_writable(p->wsi);
+    return true;
 }
 
-int ws_close_now(struct lws *wsi, int code, const char *reason)
+void ws_peer_close(ws_peer *p, int code, const char *reason)
 {
-    lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)reason, strlen(reason));
+    if (p->closing || p->wsi == NULL) {
+        return;
+    }
+    p->closing = true;
+    p->close_code = code;
+    snprintf(p->close_reason, sizeof p->close_reason, "%s", reason);
+    msg_ring_clear(&p->out);
+    lws_set_timer_usecs(p->wsi, 1);
+    lws_cancel_service(lws_get_context(p->wsi)); /* has lws arm the timer now */
+}
+
+int ws_peer_on_timer(ws_peer *p)
+{
+    if (!p->closing) {
+        return 0;
+    }
+    lws_close_reason(p->wsi, (enum lws_close_status)p->close_code, (unsigned char *)p->close_reason,
+                     strlen(p->close_reason));
     return -1;
+}
+
+int ws_peer_flush(ws_peer *p, uint64_t *sent)
+{
+    struct lws *wsi = p->wsi;
+    msg_ring *r = &p->out;
+    for (int n = 0; n < WS_WRITES_PER_CALLBACK && !lws_send_pipe_choked(wsi); n++) {
+        ws_msg *m = msg_ring_pop(r);
+        if (m == NULL) {
+            break;
+        }
+        int rc = lws_write(wsi, m->data + LWS_PRE, m->len,
+                           m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+        ws_msg_unref(m);
+        if (rc < 0) {
+            return -1;
+        }
+        (*sent)++;
+    }
+    if (r->count > 0) {
+        lws_callback_on_writable(wsi);
+    }
+    return 0;
 }

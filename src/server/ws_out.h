@@ -12,6 +12,8 @@
 #include <uv.h> /* before libwebsockets.h, which declares its libuv glue only after it */
 #include <libwebsockets.h>
 
+#define WS_WRITES_PER_CALLBACK 256
+
 /* A message; data has LWS_PRE bytes of headroom before the payload. */
 typedef struct ws_msg {
     int refs;
@@ -40,10 +42,10 @@ typedef struct msg_ring {
     size_t cap, head, count, bytes;
 } msg_ring;
 
-bool msg_ring_push(msg_ring *r, ws_msg *m);      /* takes a new reference; false on OOM */
-ws_msg *msg_ring_pop(msg_ring *r);               /* the caller gets the ring's reference */
-void msg_ring_clear(msg_ring *r);                /* drops every message, keeps the slots */
-void msg_ring_free(msg_ring *r);                 /* clears and frees the slots */
+bool msg_ring_push(msg_ring *r, ws_msg *m); /* takes a new reference; false on OOM */
+ws_msg *msg_ring_pop(msg_ring *r);          /* the caller gets the ring's reference */
+void msg_ring_clear(msg_ring *r);           /* drops every message, keeps the slots */
+void msg_ring_free(msg_ring *r);            /* clears and frees the slots */
 /* Keeps only the messages for which keep() is true, in order. */
 void msg_ring_filter(msg_ring *r, bool (*keep)(const ws_msg *m));
 
@@ -59,15 +61,32 @@ typedef struct ws_rx {
 int ws_rx_add(struct lws *wsi, ws_rx *rx, const void *in, size_t len, size_t limit);
 void ws_rx_clear(ws_rx *rx);
 
-/* Has a connection closed from its next LWS_CALLBACK_TIMER, the path on which lws 4.1.6 +
- * libuv really sends the close frame (NOTES-lws §5); works outside lws callbacks too. */
-void ws_close_soon(struct lws *wsi);
+/* The sending side of one client, as /ws and Realtime both keep it: its queue, bounded in
+ * bytes, and how it is closing. */
+typedef struct ws_peer {
+    struct lws *wsi;
+    msg_ring out;
+    bool closing;
+    int close_code;
+    char close_reason[64];
+} ws_peer;
 
-/* In that timer callback: sets the close code and reason; the callback returns -1. */
-int ws_close_now(struct lws *wsi, int code, const char *reason);
+/* Queues 'm' (a new reference) and asks for WRITEABLE. A peer with more than 'max_bytes'
+ * queued is closed instead, as a slow consumer (1008), and false returned. Nothing happens to
+ * a closing peer or for a NULL message. */
+bool ws_peer_send(ws_peer *p, ws_msg *m, uint64_t max_bytes);
 
-/* Writes queued messages to 'wsi' until the pipe chokes or 'max' are written; *sent counts
- * them. Asks for another WRITEABLE when some are left. Returns -1 if lws failed a write. */
-int ws_out_flush(struct lws *wsi, msg_ring *r, int max, uint64_t *sent);
+/* Drops what is queued and closes the connection from its next LWS_CALLBACK_TIMER, the path
+ * on which lws 4.1.6 + libuv really sends the close frame (NOTES-lws §5); works outside lws
+ * callbacks too. A second close is a no-op. */
+void ws_peer_close(ws_peer *p, int code, const char *reason);
+
+/* For LWS_CALLBACK_TIMER: -1 (with the close code and reason set) once the peer is closing. */
+int ws_peer_on_timer(ws_peer *p);
+
+/* Writes the peer's queued messages until the pipe chokes or WS_WRITES_PER_CALLBACK are
+ * written (to keep the loop responsive); *sent counts them. Asks for another WRITEABLE when
+ * some are left. Returns -1 if lws failed a write. */
+int ws_peer_flush(ws_peer *p, uint64_t *sent);
 
 #endif

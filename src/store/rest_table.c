@@ -94,8 +94,10 @@ static const rest_column dlq_cols[] = {
 #define N(a) ((int)(sizeof a / sizeof a[0]))
 
 #define TABLE(i, n, cols_, ...)                                                                    \
-    {.id = i, .name = n, .pkey = n "_pkey", .cols = cols_, .ncols = N(cols_), .pk = {__VA_ARGS__}, \
-     .npk = N(((int[]){__VA_ARGS__}))}
+    {                                                                                              \
+        .id = i, .name = n, .pkey = n "_pkey", .cols = cols_, .ncols = N(cols_),                   \
+        .pk = {__VA_ARGS__}, .npk = N(((int[]){__VA_ARGS__}))                                      \
+    }
 
 static const rest_table tables[] = {
     TABLE(REST_EVENTS, "monitoring_events", event_cols, 0),
