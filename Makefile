@@ -1,7 +1,10 @@
 # telltale -- the two commands of the quick start, and the pieces they are made of.
 #
 #   make run     set up, build, and start the daemon with demo traffic on SQLite
-#   make test    set up, build (gcc; clang with ASan+UBSan; clang with libFuzzer), run every suite
+#   make test    set up, build (gcc; clang with ASan+UBSan; clang with libFuzzer; Release and
+#                Debug with both compilers), check the layering, run every suite
+#   make check   the quick loop while developing: build, layering, unit tests, one integration
+#                pass on SQLite (a few minutes)
 #
 # `make test` stops at the first failing suite and exits non-zero.
 
@@ -12,15 +15,19 @@ FUZZ      := build-fuzz
 FUZZ_SECS ?= 20
 NODE_TEST := node --test --test-concurrency=1
 
-.PHONY: run test setup setup-test build build-asan build-fuzz unit unit-asan integration \
+.PHONY: run test check setup setup-test build build-asan build-fuzz build-kinds layers unit \
+        unit-asan integration \
         integration-asan postgres postgres-asan supabase supabase-asan chaos e2e fuzz bench clean
 
 run: setup build
 	./$(BUILD)/telltale serve --demo
 
-test: setup-test build build-asan build-fuzz unit unit-asan integration integration-asan \
-      postgres postgres-asan supabase supabase-asan chaos e2e fuzz
+test: setup-test build build-asan build-fuzz build-kinds layers unit unit-asan integration \
+      integration-asan postgres postgres-asan supabase supabase-asan chaos e2e fuzz
 	@echo "make test: every suite passed"
+
+check: setup-test build layers unit integration
+	@echo "make check: passed"
 
 setup:
 	scripts/setup
@@ -28,17 +35,33 @@ setup:
 setup-test:
 	scripts/setup --test
 
+# Developer and CI builds treat warnings as errors (TT_WERROR); a packager's plain cmake does not.
 build:
-	cmake -S . -B $(BUILD) -DCMAKE_C_COMPILER=gcc >/dev/null
+	cmake -S . -B $(BUILD) -DCMAKE_C_COMPILER=gcc -DTT_WERROR=ON >/dev/null
 	cmake --build $(BUILD) -j$(JOBS)
 
 build-asan:
-	cmake -S . -B $(ASAN) -DCMAKE_C_COMPILER=clang -DTT_SANITIZE=ON >/dev/null
+	cmake -S . -B $(ASAN) -DCMAKE_C_COMPILER=clang -DTT_SANITIZE=ON -DTT_WERROR=ON >/dev/null
 	cmake --build $(ASAN) -j$(JOBS)
 
 build-fuzz:
-	cmake -S . -B $(FUZZ) -DCMAKE_C_COMPILER=clang -DTT_FUZZ=ON >/dev/null
+	cmake -S . -B $(FUZZ) -DCMAKE_C_COMPILER=clang -DTT_FUZZ=ON -DTT_WERROR=ON >/dev/null
 	cmake --build $(FUZZ) -j$(JOBS)
+
+# The build types a packager or a debugger uses, warning-free with both compilers: Release with
+# gcc and clang, Debug with gcc (RelWithDebInfo is the default tree above, gcc and clang).
+KINDS = gcc:Release clang:Release gcc:Debug
+
+build-kinds:
+	@for k in $(KINDS); do cc=$${k%%:*}; type=$${k#*:}; dir=build-$$cc-$$type; \
+	  echo "build-kinds: $$cc $$type"; \
+	  cmake -S . -B $$dir -DCMAKE_C_COMPILER=$$cc -DCMAKE_BUILD_TYPE=$$type -DTT_WERROR=ON \
+	      >/dev/null && cmake --build $$dir -j$(JOBS) >/dev/null || exit 1; \
+	done
+
+# Includes point one way between areas and layers, with no cycle (docs/ARCHITECTURE.md).
+layers:
+	node scripts/check-layers.mjs src
 
 unit:
 	cd $(BUILD) && ctest --output-on-failure
@@ -101,4 +124,4 @@ bench: build
 	./$(BUILD)/bench_ingest
 
 clean:
-	rm -rf $(BUILD) $(ASAN) $(FUZZ)
+	rm -rf $(BUILD) $(ASAN) $(FUZZ) build-*-*

@@ -103,8 +103,8 @@ void api_dlq_list(server *srv, http_req *r)
     a->status = -1;
     a->limit = LIST_DEFAULT;
     const char *problem = NULL;
-    dlq_status s;
-    int64_t n;
+    dlq_status s = DLQ_PENDING;
+    int64_t n = 0;
     if (unknown != NULL) {
         problem = "unknown parameter (allowed: status, after_id, limit)";
     } else if ((v = http_arg_value(r, "status")) != NULL && !dlq_status_parse(v, &s)) {
@@ -123,7 +123,7 @@ void api_dlq_list(server *srv, http_req *r)
     if (http_arg_value(r, "status") != NULL) {
         a->status = (int)s;
     }
-    if ((v = http_arg_value(r, "limit")) != NULL) {
+    if (http_arg_value(r, "limit") != NULL) {
         a->limit = (uint32_t)n;
     }
     api_defer(srv, r, list_work, a);

@@ -24,13 +24,20 @@
 
 /* ---- configurations and tokens ------------------------------------------------------------ */
 
+/* Copies a key into a configuration field; a key that does not fit fails the test. */
+static void put_key(char *dst, size_t cap, const char *key)
+{
+    assert_true(strlen(key) < cap);
+    memcpy(dst, key, strlen(key) + 1);
+}
+
 static tt_config with_keys(const char *secret, const char *anon, const char *service)
 {
     tt_config c;
     memset(&c, 0, sizeof c);
-    snprintf(c.jwt_secret, sizeof c.jwt_secret, "%s", secret);
-    snprintf(c.anon_key, sizeof c.anon_key, "%s", anon);
-    snprintf(c.service_key, sizeof c.service_key, "%s", service);
+    put_key(c.jwt_secret, sizeof c.jwt_secret, secret);
+    put_key(c.anon_key, sizeof c.anon_key, anon);
+    put_key(c.service_key, sizeof c.service_key, service);
     return c;
 }
 
