@@ -157,7 +157,8 @@ static int start(daemon_state *d)
         rc = server_start(&d->loop, &d->cfg, d->st, d->q, &d->srv, err);
     }
     if (rc == 0) {
-        rc = pipeline_start(&d->cfg, d->st, d->q, server_jobs_done, server_events_committed, d->srv,
+        rc = pipeline_start(&d->cfg, d->st, d->q, gateway_jobs_done, gateway_events_committed,
+                            server_gateway(d->srv),
                             &d->pipeline, err);
     }
     if (rc != 0) {
@@ -170,7 +171,7 @@ static int start(daemon_state *d)
     char ready[300];
     snprintf(ready, sizeof ready, "serving on %s:%d", d->cfg.listen_host, server_port(d->srv));
     sdnotify_ready(ready);
-    if (d->cfg.demo && (rc = demo_start(&d->loop, d->srv, &d->demo)) != 0) {
+    if (d->cfg.demo && (rc = demo_start(&d->loop, server_gateway(d->srv), &d->demo)) != 0) {
         log_error("cannot start the demo traffic: %s", tt_strerror(rc));
         return rc;
     }

@@ -6,15 +6,13 @@
 #define TT_CONFIG_H
 
 #include "core/err.h"
+#include "os/log.h" /* log_level, log_format: the logger's, read from the configuration */
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #define TT_SECRET_MAX 511 /* bytes of a key or of the JWT secret */
-
-typedef enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG } log_level;
-typedef enum log_format { LOG_TEXT, LOG_JSON } log_format;
 
 typedef struct tt_config {
     char listen_host[256];

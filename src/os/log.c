@@ -1,15 +1,17 @@
 /* log.c -- formatting a log line and writing it whole. */
 #include "os/log.h"
 
-#include "core/json_print.h"
-#include "core/timefmt.h"
 #include "os/clock.h"
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#define STAMP_LEN 25 /* "2026-11-28T17:56:01.123Z" */
 
 static log_level current_level = LOG_INFO;
 static log_format current_format = LOG_TEXT;
@@ -49,7 +51,7 @@ static void write_json(const char *ts, log_level level, const char *msg)
         cJSON_Delete(obj);
         return;
     }
-    char *text = json_print(obj, NULL);
+    char *text = cJSON_PrintUnformatted(obj); /* the JSON string escapes are cJSON's */
     if (text != NULL) {
         char line[2048];
         int n = snprintf(line, sizeof line, "%s\n", text);
@@ -59,10 +61,24 @@ static void write_json(const char *ts, log_level level, const char *msg)
     cJSON_Delete(obj);
 }
 
+/* Now, in RFC 3339 UTC with milliseconds. (os sits below core, so not timefmt's.) */
+static void stamp(char out[STAMP_LEN])
+{
+    uint64_t ms = clock_now_ms();
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    char buf[32];
+    gmtime_r(&secs, &tm);
+    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, sizeof buf - n, ".%03uZ", (unsigned)(ms % 1000));
+    memcpy(out, buf, STAMP_LEN - 1);
+    out[STAMP_LEN - 1] = '\0';
+}
+
 static void emit(log_level level, const char *fmt, va_list ap)
 {
-    char ts[TIMEFMT_LEN];
-    timefmt_format((int64_t)clock_now_ms(), ts);
+    char ts[STAMP_LEN];
+    stamp(ts);
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);
     if (current_format == LOG_JSON) {

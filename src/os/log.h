@@ -5,7 +5,10 @@
 #ifndef TT_LOG_H
 #define TT_LOG_H
 
-#include "core/config.h"
+#include <stdbool.h>
+
+typedef enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG } log_level;
+typedef enum log_format { LOG_TEXT, LOG_JSON } log_format;
 
 void log_setup(log_level level, log_format format);
 bool log_enabled(log_level level);

@@ -14,16 +14,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* JOB_COMMITTED is not a request: events the store committed on its own schedule (shipped
- * from the spool, recovered from the dead letter queue), handed back for broadcast only. */
-typedef enum job_origin { JOB_HTTP, JOB_WS, JOB_DEMO, JOB_COMMITTED } job_origin;
+typedef struct ingest_job ingest_job;
+
+/* Called once a job is finished with: committed (result 0) or not; on the loop thread (see
+ * gateway.h, which calls it). 'ctx' is the submitter's. */
+typedef void (*ingest_done_fn)(const ingest_job *job, void *ctx);
 
 /* A unit of work: the events of one request, committed together and answered together. */
-typedef struct ingest_job {
-    struct ingest_job *next; /* private to whoever holds the job */
-    job_origin origin;
-    uint64_t requester; /* HTTP request id or WebSocket client id, for the answer */
-    void *user;         /* the requester's, untouched by queue and persister */
+struct ingest_job {
+    ingest_job *next; /* private to whoever holds the job */
+    /* The submitter's, untouched by queue and persister; NULL for events made inside the
+     * daemon (the demo) and for events committed on the store's own schedule. */
+    ingest_done_fn done;
+    void *done_ctx;
+    bool queued; /* it took room in the queue, to be given back once answered */
     event_batch batch;
     /* Set by the persister before it hands the job back: */
     int result;      /* 0, or TT_E* with 'err' */
@@ -31,7 +35,7 @@ typedef struct ingest_job {
     uint32_t stored;
     uint32_t duplicates;
     char err[TT_ERRLEN];
-} ingest_job;
+};
 
 typedef struct job_queue job_queue;
 
@@ -61,7 +65,7 @@ uint64_t queue_inflight(job_queue *q); /* events pushed, not yet released */
 uint64_t queue_inflight_bytes(job_queue *q);
 uint32_t queue_capacity(job_queue *q);
 
-/* Frees a job and its events (not 'user': that is its owner's). NULL is a no-op. */
+/* Frees a job and its events (not 'done_ctx'). NULL is a no-op. */
 void ingest_job_free(ingest_job *job);
 
 #endif

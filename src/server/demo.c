@@ -11,7 +11,7 @@
 
 struct demo {
     uv_timer_t timer;
-    server *srv;
+    gateway *gw;
     demo_gen gen;
     uint64_t last_ms;
 };
@@ -23,20 +23,20 @@ static void on_tick(uv_timer_t *t)
     event_batch batch = {0};
     if (demo_gen_tick(&d->gen, (int64_t)now, (uint32_t)(now - d->last_ms), &batch) == 0 &&
         batch.count > 0) {
-        server_submit_internal(d->srv, &batch); /* if the queue is full, demo events just drop */
-    } else {
-        event_batch_free(&batch);
+        ingest_refusal why; /* if the queue is full, demo events just drop */
+        gateway_submit(d->gw, &batch, NULL, NULL, &why);
     }
+    event_batch_free(&batch); /* empty once submitted */
     d->last_ms = now;
 }
 
-int demo_start(uv_loop_t *loop, server *srv, demo **out)
+int demo_start(uv_loop_t *loop, gateway *gw, demo **out)
 {
     demo *d = calloc(1, sizeof *d);
     if (d == NULL) {
         return TT_ENOMEM;
     }
-    d->srv = srv;
+    d->gw = gw;
     d->last_ms = clock_now_ms();
     demo_gen_init(&d->gen, random_u64());
     uv_timer_init(loop, &d->timer);

@@ -7,7 +7,7 @@
 
 typedef struct demo demo;
 
-int demo_start(uv_loop_t *loop, server *srv, demo **out);
+int demo_start(uv_loop_t *loop, gateway *gw, demo **out);
 void demo_stop(demo *d); /* NULL is a no-op */
 
 #endif

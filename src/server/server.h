@@ -1,11 +1,13 @@
-/* server.h -- telltale's HTTP and WebSocket front: libwebsockets on the caller's libuv loop.
+/* server.h -- telltale's front, assembled: the listener (http), the /api/v1 routes (api), the
+ * PostgREST subset (rest), the live streams (live), and the ingest gateway they share, on the
+ * caller's libuv loop. The one place that knows all of them (docs/ARCHITECTURE.md).
  *
- * Every function here runs on the loop thread, except server_jobs_done(), which the persister
- * calls from its own thread. */
+ * Every function here runs on the loop thread. */
 #ifndef TT_SERVER_H
 #define TT_SERVER_H
 
 #include "core/config.h"
+#include "pipeline/gateway.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/queue.h"
 #include "store/store.h"
@@ -25,17 +27,9 @@ void server_set_pipeline(server *srv, pipeline *p);
 
 int server_port(const server *srv);
 
-/* Hands finished jobs back for answering and broadcast: a persister_done_fn. Any thread. */
-void server_jobs_done(ingest_job *jobs, void *srv);
-
-/* Hands back events the store committed on its own schedule (shipped from the spool,
- * recovered dead letters), for broadcast: a writer_committed_fn. Takes the batch. Any
- * thread. */
-void server_events_committed(event_batch *b, void *srv);
-
-/* Submits events made inside the daemon (the demo generator). Takes ownership of 'batch'
- * (emptied, even on error). Returns 0, TT_EFULL or TT_ECLOSED. */
-int server_submit_internal(server *srv, event_batch *batch);
+/* The ingest gateway: where events made inside the daemon (the demo) are submitted, and what
+ * the pipeline hands finished jobs back to (gateway_jobs_done, gateway_events_committed). */
+gateway *server_gateway(server *srv);
 
 /* Names the current phase for /ready, /api/v1/status and logs. 'phase' is static. */
 void server_set_phase(server *srv, const char *phase);

@@ -6,7 +6,7 @@
  * a refusal is a PostgREST error (4xx status, a code, a message); an accepted plan stays within
  * its limits; and the SQL of either dialect holds no client text: no byte of it between
  * single quotes but the fixed fragments', and exactly one placeholder per bound value. */
-#include "server/rest_plan.h"
+#include "rest/rest_plan.h"
 #include "store/rest_sql.h"
 
 #include <stdint.h>

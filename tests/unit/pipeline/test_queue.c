@@ -14,12 +14,12 @@
 #include <string.h>
 #include <time.h>
 
-/* A job of 'n' events, tagged in 'requester'. */
+/* A job of 'n' events, tagged in 'done_ctx'. */
 static ingest_job *make_job(size_t n, uint64_t tag)
 {
     ingest_job *job = calloc(1, sizeof *job);
     assert_non_null(job);
-    job->requester = tag;
+    job->done_ctx = (void *)(uintptr_t)(tag);
     job->batch.events = n > 0 ? calloc(n, sizeof *job->batch.events) : NULL;
     tt_event proto = {.type = "t", .ts_ms = 1, .received_ms = 1};
     for (size_t i = 0; i < n; i++) {
@@ -63,7 +63,7 @@ static void pop_expect(job_queue *q, uint64_t tag)
 {
     ingest_job *job = queue_pop(q, 0);
     assert_non_null(job);
-    assert_int_equal(job->requester, tag);
+    assert_int_equal((uint64_t)(uintptr_t)job->done_ctx, tag);
     queue_release(q, job->batch.count, job->batch.bytes);
     ingest_job_free(job);
 }
@@ -214,7 +214,7 @@ static void pop_with_timeout_returns_a_waiting_job(void **state)
     push_ok(q, 1, 7);
     ingest_job *job = queue_pop(q, 1000);
     assert_non_null(job);
-    assert_int_equal(job->requester, 7);
+    assert_int_equal((uint64_t)(uintptr_t)job->done_ctx, 7);
     ingest_job_free(job);
     queue_destroy(q);
 }
@@ -288,7 +288,7 @@ static void *producer(void *p)
     for (int seq = 0; seq < r->jobs_per_producer; seq++) {
         size_t n = (size_t)(seq % 3) + 1;
         ingest_job *job = calloc(1, sizeof *job);
-        job->requester = (uint64_t)a->id << 32 | (uint64_t)seq;
+        job->done_ctx = (void *)(uintptr_t)((uint64_t)a->id << 32 | (uint64_t)seq);
         job->batch.events = calloc(n, sizeof *job->batch.events);
         tt_event proto = {.type = "t"};
         for (size_t i = 0; i < n; i++) {
@@ -320,8 +320,8 @@ static void *consumer(void *p)
         if (inflight > r->max_inflight) {
             r->max_inflight = inflight;
         }
-        int id = (int)(job->requester >> 32);
-        int64_t seq = (int64_t)(job->requester & 0xffffffff);
+        int id = (int)((uint64_t)(uintptr_t)job->done_ctx >> 32);
+        int64_t seq = (int64_t)((uint64_t)(uintptr_t)job->done_ctx & 0xffffffff);
         if (id >= PRODUCERS_MAX || seq != r->last_seq[id] + 1) {
             r->order_errors++;
         } else {
@@ -424,7 +424,7 @@ static void push_wakes_a_waiting_consumer(void **state)
     pthread_join(t, &got);
     ingest_job *job = got;
     assert_non_null(job);
-    assert_int_equal(job->requester, 42);
+    assert_int_equal((uint64_t)(uintptr_t)job->done_ctx, 42);
     ingest_job_free(job);
     queue_destroy(q);
 }

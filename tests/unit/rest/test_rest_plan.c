@@ -1,7 +1,7 @@
 /* test_rest_plan.c -- /rest/v1's reading of PostgREST's grammar (server/rest_plan.c) and the SQL
  * both engines build from a plan (store/rest_sql.c): names only from the catalog, every value a
  * placeholder, the null order always spelled out. */
-#include "server/rest_plan.h"
+#include "rest/rest_plan.h"
 #include "store/rest_sql.h"
 
 #include <setjmp.h>

@@ -1,0 +1,68 @@
+/* api.h -- the /api/v1 routes and telltale's own health routes (/health, /ready, /metrics),
+ * one file per resource: events.c, status.c (and /health, /ready, the breaker), prometheus.c,
+ * dlq.c. A handler answers with http_respond*() now, or later through http_defer(). Loop
+ * thread. */
+#ifndef TT_API_H
+#define TT_API_H
+
+#include "core/config.h"
+#include "http/http_server.h"
+#include "live/change_feed.h"
+#include "live/realtime.h"
+#include "live/ws_live.h"
+#include "pipeline/gateway.h"
+#include "pipeline/pipeline.h"
+#include "store/store.h"
+
+#define API_ROUTES 15
+
+/* What the routes work with and report on; it must outlive the server. The composition
+ * (server.c) fills the public part. */
+typedef struct api_ctx {
+    /* public */
+    uv_loop_t *loop;
+    const tt_config *cfg;
+    store *st;
+    gateway *gw;
+    job_queue *q;
+    pipeline *pipeline;   /* NULL until the pipeline runs: not ready */
+    const char *phase;    /* static: "starting", "serving", "draining", "shipping", "closing" */
+    uint64_t started_mono_ms;
+    ws_live *ws;          /* for status: /ws clients */
+    realtime *rt;         /* Realtime connections */
+    change_feed *feed;    /* every instance's commits, or NULL */
+    /* private */
+    dlq_stats dlq; /* read on the thread pool now and then (api_tick) */
+    bool dlq_known, dlq_reading, stopping;
+    uint64_t ticks;
+    http_route routes[API_ROUTES];
+} api_ctx;
+
+/* Adds the routes of this area. */
+int api_add_routes(http_server *hs, api_ctx *ctx);
+
+/* Once a second: the DLQ's stats are refreshed every few ticks (they come from the store). */
+void api_tick(api_ctx *ctx);
+
+/* No more work is started (the loop is ending). */
+void api_stop(api_ctx *ctx);
+
+/* The handlers, for the route table (api.c). 'ctx' is the api_ctx. */
+void api_events_post(http_req *r, void *ctx);
+void api_events_get(http_req *r, void *ctx);
+void api_status(http_req *r, void *ctx);
+void api_health(http_req *r, void *ctx);
+void api_ready(http_req *r, void *ctx);
+void api_prometheus(http_req *r, void *ctx);
+void api_breaker_put(http_req *r, void *ctx);
+void api_dlq_list(http_req *r, void *ctx);
+void api_dlq_stats(http_req *r, void *ctx);
+void api_dlq_retry(http_req *r, void *ctx);
+void api_dlq_recover(http_req *r, void *ctx);
+void api_dlq_fail(http_req *r, void *ctx);
+void api_dlq_purge(http_req *r, void *ctx);
+
+/* Ready while the pipeline runs and no shutdown has begun. */
+bool api_ready_now(const api_ctx *ctx);
+
+#endif

@@ -1,0 +1,308 @@
+/* dlq.c -- the dead letter queue for operators (DESIGN §5): list, stats, retry one,
+ * recover all, mark failed, purge by age. The recovery worker does the retrying; these only
+ * schedule it, so a retry's outcome shows in the list a moment later. */
+#include "api/api.h"
+
+#include "core/config.h"
+#include "core/timefmt.h"
+#include "os/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LIST_DEFAULT 100
+#define LIST_MAX 1000
+
+typedef struct dlq_args {
+    int status; /* < 0: any */
+    int64_t id, after_id;
+    uint32_t limit;
+    uint64_t older_than_ms;
+} dlq_args;
+
+static bool parse_id(const char *s, int64_t *out)
+{
+    return s != NULL && http_parse_int(s, 1, INT64_MAX, out);
+}
+
+/* Work on the dead letter queue, run on the thread pool: it fills *status and *body (a JSON
+ * value, or NULL for an error it wrote into 'err' with *status set). */
+typedef void (*dlq_work_fn)(store *st, void *arg, int *status, cJSON **body, char *err);
+
+typedef struct dlq_call {
+    store *st;
+    dlq_work_fn fn;
+    void *args;
+    int status;
+    cJSON *body;
+    char err[TT_ERRLEN];
+} dlq_call;
+
+static void run(void *arg)
+{
+    dlq_call *c = arg;
+    c->status = 500;
+    c->fn(c->st, c->args, &c->status, &c->body, c->err);
+}
+
+/* The work's answer; a store that failed is 503 store_unavailable with Retry-After. */
+static void answer(http_req *r, void *arg)
+{
+    dlq_call *c = arg;
+    if (r != NULL && c->body != NULL) {
+        http_respond_json(r, c->status, c->body);
+        c->body = NULL;
+    } else if (r != NULL && c->status >= 500) {
+        log_warn("%s: %s", r->path, c->err);
+        r->retry_after = 1;
+        http_respond_error(r, 503, "store_unavailable",
+                           "the store could not be reached; retry shortly");
+    } else if (r != NULL) {
+        http_respond_error(r, c->status, c->status == 404 ? "not_found" : "invalid_parameter",
+                           c->err);
+    }
+    cJSON_Delete(c->body);
+    free(c->args);
+    free(c);
+}
+
+/* Runs 'fn' off the loop and answers 'r' with its result. Takes 'args'. */
+static void defer(const api_ctx *ctx, http_req *r, dlq_work_fn fn, void *args)
+{
+    dlq_call *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        free(args);
+        r->retry_after = 1;
+        http_respond_error(r, 503, "overloaded", "out of memory");
+        return;
+    }
+    *c = (dlq_call){.st = ctx->st, .fn = fn, .args = args};
+    if (http_defer(r, run, answer, c) != 0) {
+        free(args);
+        free(c);
+    }
+}
+
+static dlq_args *new_args(http_req *r)
+{
+    dlq_args *a = calloc(1, sizeof *a);
+    if (a == NULL) {
+        r->retry_after = 1;
+        http_respond_error(r, 503, "overloaded", "out of memory");
+    }
+    return a;
+}
+
+static void add_time(cJSON *obj, const char *name, int64_t ms)
+{
+    if (ms <= 0) {
+        cJSON_AddNullToObject(obj, name);
+        return;
+    }
+    char t[TIMEFMT_LEN];
+    timefmt_format(ms, t);
+    cJSON_AddStringToObject(obj, name, t);
+}
+
+typedef struct listing {
+    cJSON *items;
+    int64_t last_id;
+} listing;
+
+static int add_item(const dlq_item *it, void *ctx)
+{
+    listing *l = ctx;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)it->id);
+    cJSON_AddStringToObject(o, "status", dlq_status_name(it->status));
+    cJSON_AddNumberToObject(o, "retry_count", it->retry_count);
+    cJSON_AddNumberToObject(o, "max_retries", it->max_retries);
+    cJSON_AddStringToObject(o, "failure_reason", it->reason);
+    add_time(o, "created_at", it->created_ms);
+    add_time(o, "last_retry_at", it->last_retry_ms);
+    add_time(o, "next_retry_at", it->next_retry_ms);
+    add_time(o, "recovered_at", it->recovered_ms);
+    cJSON *payload = cJSON_Parse(it->payload);
+    cJSON_AddItemToObject(o, "payload", payload != NULL ? payload : cJSON_CreateNull());
+    cJSON_AddItemToArray(l->items, o);
+    l->last_id = it->id;
+    return 0;
+}
+
+static void list_work(store *st, void *arg, int *status, cJSON **body, char *err)
+{
+    dlq_args *a = arg;
+    cJSON *root = cJSON_CreateObject();
+    listing l = {.items = cJSON_AddArrayToObject(root, "items"), .last_id = a->after_id};
+    if (store_dlq_list(st, a->status, a->after_id, a->limit, add_item, &l, err) != 0) {
+        cJSON_Delete(root);
+        return;
+    }
+    cJSON_AddNumberToObject(root, "next_after_id", (double)l.last_id);
+    *status = 200;
+    *body = root;
+}
+
+void api_dlq_list(http_req *r, void *ctx)
+{
+    static const char *const known[] = {"status", "after_id", "limit", NULL};
+    const char *unknown = http_unknown_arg(r, known), *v;
+    dlq_args *a = new_args(r);
+    if (a == NULL) {
+        return;
+    }
+    a->status = -1;
+    a->limit = LIST_DEFAULT;
+    const char *problem = NULL;
+    dlq_status s = DLQ_PENDING;
+    int64_t n = 0;
+    if (unknown != NULL) {
+        problem = "unknown parameter (allowed: status, after_id, limit)";
+    } else if ((v = http_arg_value(r, "status")) != NULL && !dlq_status_parse(v, &s)) {
+        problem = "parameter 'status' must be pending, retrying, recovered or failed";
+    } else if ((v = http_arg_value(r, "after_id")) != NULL &&
+               !http_parse_int(v, 0, INT64_MAX, &a->after_id)) {
+        problem = "parameter 'after_id' must be an integer >= 0";
+    } else if ((v = http_arg_value(r, "limit")) != NULL && (!parse_id(v, &n) || n > LIST_MAX)) {
+        problem = "parameter 'limit' must be an integer from 1 to 1000";
+    }
+    if (problem != NULL) {
+        free(a);
+        http_respond_error(r, 400, "invalid_parameter", problem);
+        return;
+    }
+    if (http_arg_value(r, "status") != NULL) {
+        a->status = (int)s;
+    }
+    if (http_arg_value(r, "limit") != NULL) {
+        a->limit = (uint32_t)n;
+    }
+    defer(ctx, r, list_work, a);
+}
+
+static void stats_work(store *st, void *arg, int *status, cJSON **body, char *err)
+{
+    (void)arg;
+    dlq_stats s;
+    if (store_dlq_stats(st, &s, err) != 0) {
+        return;
+    }
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddNumberToObject(root, "total_pending", (double)s.pending);
+    cJSON_AddNumberToObject(root, "total_recovered", (double)s.recovered);
+    cJSON_AddNumberToObject(root, "total_failed", (double)s.failed);
+    cJSON_AddNumberToObject(root, "avg_retry_count", s.avg_retry_count);
+    cJSON_AddNumberToObject(root, "oldest_pending_age_hours", s.oldest_pending_age_hours);
+    *status = 200;
+    *body = root;
+}
+
+void api_dlq_stats(http_req *r, void *ctx)
+{
+    dlq_args *a = new_args(r);
+    if (a != NULL) {
+        defer(ctx, r, stats_work, a);
+    }
+}
+
+/* Answers {"<what>": n}, or 404 when 'id' named nothing that could change. */
+static void count_answer(int64_t id, uint64_t n, const char *what, int *status, cJSON **body,
+                         char *err)
+{
+    if (id != 0 && n == 0) {
+        *status = 404;
+        snprintf(err, TT_ERRLEN, "no dead letter %lld in a state that allows this", (long long)id);
+        return;
+    }
+    *body = cJSON_CreateObject();
+    cJSON_AddNumberToObject(*body, what, (double)n);
+    *status = 202;
+}
+
+static void retry_work(store *st, void *arg, int *status, cJSON **body, char *err)
+{
+    dlq_args *a = arg;
+    uint64_t n;
+    if (store_dlq_retry_now(st, a->id, &n, err) == 0) {
+        count_answer(a->id, n, "scheduled", status, body, err);
+    }
+}
+
+/* The {id} of a route, as a dead letter id; answers 400 itself when it is not one. */
+static dlq_args *args_with_id(http_req *r)
+{
+    int64_t id;
+    if (!parse_id(r->param, &id)) {
+        http_respond_error(r, 400, "invalid_parameter", "the id must be a positive integer");
+        return NULL;
+    }
+    dlq_args *a = new_args(r);
+    if (a != NULL) {
+        a->id = id;
+    }
+    return a;
+}
+
+void api_dlq_retry(http_req *r, void *ctx)
+{
+    dlq_args *a = args_with_id(r);
+    if (a != NULL) {
+        defer(ctx, r, retry_work, a);
+    }
+}
+
+void api_dlq_recover(http_req *r, void *ctx)
+{
+    dlq_args *a = new_args(r); /* id 0: every pending and failed item */
+    if (a != NULL) {
+        defer(ctx, r, retry_work, a);
+    }
+}
+
+static void fail_work(store *st, void *arg, int *status, cJSON **body, char *err)
+{
+    dlq_args *a = arg;
+    uint64_t n;
+    if (store_dlq_mark_failed(st, a->id, "marked failed by an operator", &n, err) == 0) {
+        count_answer(a->id, n, "failed", status, body, err);
+        *status = *status == 202 ? 200 : *status;
+    }
+}
+
+void api_dlq_fail(http_req *r, void *ctx)
+{
+    dlq_args *a = args_with_id(r);
+    if (a != NULL) {
+        defer(ctx, r, fail_work, a);
+    }
+}
+
+static void purge_work(store *st, void *arg, int *status, cJSON **body, char *err)
+{
+    dlq_args *a = arg;
+    uint64_t n;
+    if (store_dlq_purge(st, (int64_t)a->older_than_ms, &n, err) == 0) {
+        *body = cJSON_CreateObject();
+        cJSON_AddNumberToObject(*body, "deleted", (double)n);
+        *status = 200;
+    }
+}
+
+void api_dlq_purge(http_req *r, void *ctx)
+{
+    static const char *const known[] = {"older_than", NULL};
+    const char *v = http_arg_value(r, "older_than");
+    uint64_t ms;
+    if (http_unknown_arg(r, known) != NULL || v == NULL || !config_parse_duration_ms(v, &ms)) {
+        http_respond_error(r, 400, "invalid_parameter",
+                           "give 'older_than' as a duration such as 30d, 12h or 0 (every resolved "
+                           "item); unresolved items are never purged");
+        return;
+    }
+    dlq_args *a = new_args(r);
+    if (a != NULL) {
+        a->older_than_ms = ms;
+        defer(ctx, r, purge_work, a);
+    }
+}

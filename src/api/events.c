@@ -1,0 +1,211 @@
+/* api_events.c -- POST /api/v1/events (ingest) and GET /api/v1/events (query). */
+#include "api/api.h"
+
+#include "core/event_json.h"
+#include "core/json_print.h"
+#include "core/timefmt.h"
+#include "os/clock.h"
+#include "os/log.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define QUERY_LIMIT_DEFAULT 100
+#define QUERY_LIMIT_MAX 10000
+
+/* A request waiting for its events to be durable. */
+static void answer(const ingest_job *job, void *arg)
+{
+    http_ticket *ticket = arg;
+    http_req *r = http_redeem(*ticket);
+    free(ticket);
+    if (r == NULL) {
+        return; /* the client left; its events are stored all the same */
+    }
+    if (job->result != 0) {
+        ingest_refusal why;
+        gateway_job_refusal(job, &why);
+        r->retry_after = why.retry_after_s;
+        http_respond_error(r, why.status, why.code, why.message);
+        return;
+    }
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddNumberToObject(body, "accepted", (double)job->batch.count);
+    cJSON_AddNumberToObject(body, "duplicates", job->duplicates);
+    http_respond_json(r, 202, body);
+}
+
+void api_events_post(http_req *r, void *arg)
+{
+    api_ctx *ctx = arg;
+    ingest_refusal why;
+    event_batch batch = {0};
+    http_ticket *ticket = malloc(sizeof *ticket);
+    if (ticket == NULL) {
+        r->retry_after = 1;
+        http_respond_error(r, 503, "overloaded", "out of memory");
+        return;
+    }
+    *ticket = http_ticket_of(r);
+    if (gateway_parse_typed(ctx->gw, r->content_type, r->body, r->body_len,
+                            (int64_t)clock_now_ms(), &batch, &why) == 0 &&
+        gateway_submit(ctx->gw, &batch, answer, ticket, &why) == 0) {
+        return; /* answer() answers, once the batch is durable */
+    }
+    event_batch_free(&batch);
+    free(ticket);
+    r->retry_after = why.retry_after_s;
+    http_respond_error_at(r, why.status, why.code, why.message, why.index);
+}
+
+/* A query in flight on libuv's thread pool. The request is referred to by id only: its
+ * client may leave before the answer is ready. */
+typedef struct events_query {
+    store *st;
+    event_filter filter;
+    char type[EVENT_TYPE_MAX + 1], source[EVENT_SOURCE_MAX + 1];
+    char session_id[EVENT_SESSION_MAX + 1], status[EVENT_STATUS_MAX + 1];
+    cJSON *events;
+    int64_t max_seq;
+    int rc;
+    char err[TT_ERRLEN];
+    char *json; /* the answer, made on the worker thread */
+    size_t json_len;
+} events_query;
+
+static bool parse_time(const char *s, int64_t *out)
+{
+    return timefmt_parse(s, strlen(s), out) || http_parse_int(s, 0, INT64_MAX, out);
+}
+
+/* Copies a text filter; false (with a message) if it is empty or too long. */
+static bool take_text(const http_req *r, const char *name, char *dst, size_t cap,
+                      const char **field, char *msg, size_t msglen)
+{
+    const char *v = http_arg_value(r, name);
+    if (v == NULL) {
+        return true;
+    }
+    if (v[0] == '\0' || strlen(v) >= cap) {
+        snprintf(msg, msglen, "parameter '%s' must be 1 to %zu bytes", name, cap - 1);
+        return false;
+    }
+    memcpy(dst, v, strlen(v) + 1);
+    *field = dst;
+    return true;
+}
+
+static bool parse_filter(const http_req *r, events_query *q, char *msg, size_t len)
+{
+    static const char *const known[] = {"after_seq",  "since",  "until", "type", "source",
+                                        "session_id", "status", "limit", NULL};
+    const char *unknown = http_unknown_arg(r, known);
+    const char *v;
+    event_filter *f = &q->filter;
+    f->limit = QUERY_LIMIT_DEFAULT;
+    if (unknown != NULL) {
+        snprintf(msg, len,
+                 "unknown parameter '%.64s' (allowed: after_seq, since, until, type, "
+                 "source, session_id, status, limit)",
+                 unknown);
+        return false;
+    }
+    if ((v = http_arg_value(r, "after_seq")) != NULL &&
+        !(f->has_after = http_parse_int(v, 0, INT64_MAX, &f->after_seq))) {
+        snprintf(msg, len, "parameter 'after_seq' must be an integer >= 0");
+        return false;
+    }
+    if (((v = http_arg_value(r, "since")) != NULL &&
+         !(f->has_since = parse_time(v, &f->since_ms))) ||
+        ((v = http_arg_value(r, "until")) != NULL &&
+         !(f->has_until = parse_time(v, &f->until_ms)))) {
+        snprintf(msg, len,
+                 "parameters 'since' and 'until' must be RFC 3339 times or epoch milliseconds");
+        return false;
+    }
+    int64_t limit;
+    if ((v = http_arg_value(r, "limit")) != NULL) {
+        if (!http_parse_int(v, 1, QUERY_LIMIT_MAX, &limit)) {
+            snprintf(msg, len, "parameter 'limit' must be an integer from 1 to %d",
+                     QUERY_LIMIT_MAX);
+            return false;
+        }
+        f->limit = (uint32_t)limit;
+    }
+    return take_text(r, "type", q->type, sizeof q->type, &f->type, msg, len) &&
+           take_text(r, "source", q->source, sizeof q->source, &f->source, msg, len) &&
+           take_text(r, "session_id", q->session_id, sizeof q->session_id, &f->session_id, msg,
+                     len) &&
+           take_text(r, "status", q->status, sizeof q->status, &f->status, msg, len);
+}
+
+static int collect_row(const tt_event *ev, void *ctx)
+{
+    events_query *q = ctx;
+    cJSON *obj = event_to_json(ev);
+    if (obj == NULL) {
+        return TT_ENOMEM;
+    }
+    cJSON_AddItemToArray(q->events, obj);
+    if (ev->seq > q->max_seq) {
+        q->max_seq = ev->seq;
+    }
+    return 0;
+}
+
+static void run_query(void *arg)
+{
+    events_query *q = arg;
+    cJSON *root = cJSON_CreateObject();
+    q->events = cJSON_AddArrayToObject(root, "events");
+    q->max_seq = q->filter.has_after ? q->filter.after_seq : 0;
+    q->rc = q->events != NULL ? store_query_events(q->st, &q->filter, collect_row, q, q->err)
+                              : TT_ENOMEM;
+    if (q->rc == 0 && q->filter.has_after) {
+        cJSON_AddNumberToObject(root, "next_after_seq", (double)q->max_seq);
+    }
+    if (q->rc == 0 && (q->json = json_print(root, &q->json_len)) == NULL) {
+        q->rc = TT_ENOMEM;
+    }
+    cJSON_Delete(root);
+}
+
+static void query_done(http_req *r, void *arg)
+{
+    events_query *q = arg;
+    if (r != NULL && q->rc == 0) {
+        http_respond(r, 200, "application/json", q->json, q->json_len);
+        q->json = NULL;
+    } else if (r != NULL) {
+        log_warn("events query failed: %s", q->err);
+        r->retry_after = 1;
+        http_respond_error(r, 503, "store_unavailable",
+                           "the query could not be run; retry shortly");
+    }
+    free(q->json);
+    free(q);
+}
+
+void api_events_get(http_req *r, void *arg)
+{
+    api_ctx *ctx = arg;
+    events_query *q = calloc(1, sizeof *q);
+    char msg[TT_ERRLEN];
+    if (q == NULL) {
+        r->retry_after = 1;
+        http_respond_error(r, 503, "overloaded", "out of memory");
+        return;
+    }
+    if (!parse_filter(r, q, msg, sizeof msg)) {
+        free(q);
+        http_respond_error(r, 400, "invalid_parameter", msg);
+        return;
+    }
+    q->st = ctx->st;
+    if (http_defer(r, run_query, query_done, q) != 0) {
+        free(q);
+    }
+}

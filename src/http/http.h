@@ -1,0 +1,151 @@
+/* http.h -- one HTTP request's life: headers, body, a response written now or later, and the
+ * limits that keep a client from hurting the daemon. Handlers see requests through this; the
+ * connections and the routing table are http_server.h's. http knows no resource: routes, error
+ * shapes and WebSocket endpoints are given to it by the areas above (api, rest, live).
+ * Loop thread only, except where a function says otherwise. */
+#ifndef TT_HTTP_H
+#define TT_HTTP_H
+
+#include "core/err.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h> /* before libwebsockets.h, which declares its libuv glue only after it */
+#include <libwebsockets.h>
+
+#define HTTP_MAX_ARGS 32
+#define HTTP_PATH_MAX 512
+#define HTTP_PARAM_MAX 72
+#define HTTP_EXTRA_HEADERS 8 /* response headers a handler may add */
+
+typedef enum http_method {
+    HTTP_GET = 1 << 0,
+    HTTP_HEAD = 1 << 1,
+    HTTP_POST = 1 << 2,
+    HTTP_PUT = 1 << 3,
+    HTTP_DELETE = 1 << 4,
+    HTTP_OPTIONS = 1 << 5,
+    HTTP_PATCH = 1 << 6,
+} http_method;
+
+#define HTTP_ANY_METHOD 0x7fu /* a route that takes every method (and answers 405 itself) */
+
+typedef struct http_req http_req;
+typedef struct http_server http_server;
+typedef struct http_route http_route;
+
+typedef struct http_header {
+    char name[32]; /* with its ':' */
+    char value[256];
+} http_header;
+
+typedef struct http_arg {
+    const char *name;
+    const char *value;
+} http_arg;
+
+struct http_req {
+    http_req *prev, *next; /* private: in the server's list of live requests */
+    uint64_t id;
+    struct lws *wsi; /* NULL once the client is gone */
+    http_server *hs;
+    const http_route *route; /* matched when the request line arrived; NULL: none */
+    http_method method;
+    char path[HTTP_PATH_MAX];
+    char param[HTTP_PARAM_MAX]; /* the {id} of a route pattern */
+    http_arg args[HTTP_MAX_ARGS];
+    int nargs;
+    char *args_text; /* owns the strings of args[] */
+    char content_type[128];
+    char accept_encoding[128];
+    char if_none_match[64];
+    bool has_length;
+    size_t content_length;
+    char *body;
+    size_t body_len;
+    int body_completions;
+    size_t body_reserved; /* of the server's in-flight body bytes, given back with the request */
+    bool discard;         /* refused at once, then read to its end and dropped */
+    bool discarded;       /* ... and now read */
+    /* The response. */
+    bool answered;
+    bool headers_sent;
+    int status;
+    const char *resp_type;
+    char *resp_owned; /* freed with the request */
+    const unsigned char *resp_body;
+    size_t resp_len, resp_off;
+    const char *etag, *cache_control, *content_encoding;
+    char allow[64];  /* for 405: the methods the path takes */
+    int retry_after; /* seconds; 0 = no header */
+    bool close_after;
+    http_header extra[HTTP_EXTRA_HEADERS]; /* see http_add_header() */
+    int nextra;
+};
+
+/* A request referred to across threads and time: its client may leave before the answer is
+ * ready. */
+typedef struct http_ticket {
+    http_server *hs;
+    uint64_t id;
+} http_ticket;
+
+http_ticket http_ticket_of(const http_req *r);
+/* The request, or NULL if its client has gone. */
+http_req *http_redeem(http_ticket t);
+
+/* Answer helpers. The responders take ownership of what they are given. */
+/* A request header lws knows by 'token'; "" when absent or longer than 'len' - 1. */
+void http_header_copy(struct lws *wsi, enum lws_token_indexes token, char *dst, size_t len);
+
+/* The answer will come later, from work on the thread pool: lws is told to wait for it (its
+ * own 5 s would cut the request off) up to the response timeout. http_defer() does this. */
+void http_answer_later(http_req *r);
+
+/* Work for a request that runs on libuv's thread pool (the store blocks), then is answered on
+ * the loop thread. 'work' runs on a pool thread with 'arg'; then 'done' runs on the loop thread
+ * with the request, or NULL if its client has gone (the work is not undone: a stored event
+ * stays stored), and must free 'arg'. Returns 0, or TT_ENOMEM when the work could not be
+ * scheduled: then the request has been answered 503 and 'arg' is still the caller's. */
+typedef void (*http_work_fn)(void *arg);
+typedef void (*http_done_fn)(http_req *r, void *arg);
+int http_defer(http_req *r, http_work_fn work, http_done_fn done, void *arg);
+
+void http_respond(http_req *r, int status, const char *type, char *body, size_t len);
+void http_respond_static(http_req *r, int status, const char *type, const unsigned char *body,
+                         size_t len);
+void http_respond_json(http_req *r, int status, cJSON *json);
+
+/* An error answer: telltale's {"error":{"code","message"[,"index"]}} (with_index: index < 0 is
+ * written as null), or the shape of the request's route when it has its own (http_route). */
+typedef struct http_error {
+    int status;
+    const char *code; /* snake_case, static */
+    const char *message;
+    bool with_index;
+    int index;
+} http_error;
+
+/* Writes 'e' as the answer to 'r', in telltale's shape: what a route's own error writer falls
+ * back on, and what every route without one gets. */
+void http_respond_error_default(http_req *r, const http_error *e);
+
+void http_respond_error(http_req *r, int status, const char *code, const char *message);
+void http_respond_error_at(http_req *r, int status, const char *code, const char *message,
+                           int index);
+
+/* Adds a response header ('name' with its colon, "content-range:"); false if there is no room
+ * or either is too long. Call before answering. */
+bool http_add_header(http_req *r, const char *name, const char *value);
+
+/* The value of query parameter 'name', or NULL. */
+const char *http_arg_value(const http_req *r, const char *name);
+/* The first parameter not in the NULL-terminated list 'known', or NULL. */
+const char *http_unknown_arg(const http_req *r, const char *const *known);
+
+/* Reads a decimal integer in [min, max] with nothing around it; false otherwise. */
+bool http_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
+
+#endif

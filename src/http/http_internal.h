@@ -1,0 +1,62 @@
+/* http_internal.h -- what the files of src/http/ share: the server's state and the calls
+ * between request handling (http.c), the listener (http_server.c), routing (router.c) and the
+ * embedded files (assets.c). Not for the areas above. Loop thread only. */
+#ifndef TT_HTTP_INTERNAL_H
+#define TT_HTTP_INTERNAL_H
+
+#include "http/http_server.h"
+
+#define HTTP_MAX_TABLES 8    /* routing tables */
+#define HTTP_MAX_ENDPOINTS 4 /* WebSocket endpoints */
+
+typedef struct route_table {
+    const http_route *rows;
+    size_t n;
+} route_table;
+
+struct http_server {
+    uv_loop_t *loop;
+    const tt_config *cfg;
+    struct lws_context *ctx;
+    struct lws_vhost *vh;
+    int port;
+    bool stopping;
+    int in_service;    /* > 0 inside an lws callback: lws arms what an answer sets up itself */
+    uint64_t next_id;  /* for requests and connections */
+    http_req *reqs;    /* requests alive, so deferred answers can find theirs */
+    size_t body_bytes; /* bodies being received, within cfg->inflight_body_bytes */
+    route_table tables[HTTP_MAX_TABLES];
+    int ntables;
+    const http_ws_endpoint *endpoints[HTTP_MAX_ENDPOINTS];
+    int nendpoints;
+    http_wake_fn on_wake;
+    void *wake_ctx;
+};
+
+/* The per-connection data lws keeps, one area for every protocol: an HTTP transaction's
+ * request, or a WebSocket connection's endpoint and its state. lws re-zeroes it for every
+ * keep-alive transaction (NOTES-lws §3), so the request lives in its own allocation. */
+typedef struct http_pss {
+    http_req *req;
+    const http_ws_endpoint *ep;
+    void *conn;
+} http_pss;
+
+/* http.c: lws callbacks for HTTP reasons. */
+int http_on_request(http_server *hs, struct lws *wsi, http_pss *pss, const char *path);
+int http_on_body(struct lws *wsi, http_pss *pss, const void *in, size_t len);
+int http_on_body_done(struct lws *wsi, http_pss *pss);
+int http_on_writable(struct lws *wsi, http_pss *pss);
+void http_on_drop(http_pss *pss);
+
+/* router.c */
+/* The first route whose path fits r->path (its {param} goes to r->param), or NULL. */
+const http_route *router_match(http_server *hs, http_req *r);
+/* Runs the handler for r->method and r->path, or answers 404/405 (an unknown path read with
+ * GET or HEAD may be a dashboard file). */
+void router_dispatch(http_server *hs, http_req *r);
+
+/* assets.c: serves an embedded dashboard file, or 404. */
+void assets_serve(http_req *r);
+
+#endif

@@ -1,0 +1,78 @@
+/* http_server.h -- telltale's listener: libwebsockets on the caller's libuv loop, the routing
+ * table, the embedded dashboard files, and WebSocket endpoints by path.
+ *
+ * It knows no resource. The areas above it register what it serves: route tables (api, rest),
+ * WebSocket endpoints (live), and an error writer per route where a protocol has its own error
+ * shape (PostgREST's). Every function runs on the loop thread, except http_server_wake(). */
+#ifndef TT_HTTP_SERVER_H
+#define TT_HTTP_SERVER_H
+
+#include "core/config.h"
+#include "http/http.h"
+
+typedef void (*http_handler)(http_req *r, void *ctx);
+
+/* Writes an error answer in the route's own shape; it may fall back on
+ * http_respond_error_default(). */
+typedef void (*http_error_writer)(http_req *r, const http_error *e);
+
+/* One row of a routing table. A path segment "{name}" stands for any one non-empty segment,
+ * which the handler finds in r->param. The first row whose path and method match serves the
+ * request; a path that matches with another method gets 405 with Allow. */
+struct http_route {
+    const char *path;
+    unsigned methods; /* HTTP_GET | HTTP_HEAD ..., or HTTP_ANY_METHOD */
+    http_handler fn;
+    void *ctx;
+    http_error_writer errors; /* NULL: telltale's shape */
+};
+
+/* A WebSocket endpoint at one path. 'conn' is the endpoint's own per-connection state: set it
+ * in on_open; every later callback gets it back. */
+typedef struct http_ws_endpoint {
+    const char *path;
+    void *ctx;
+    /* Before the 101: 0 lets the upgrade through; an HTTP status refuses it, with 'code' and
+     * 'why' (TT_ERRLEN) for the JSON error body. NULL: every upgrade is let through. */
+    int (*check)(void *ctx, struct lws *wsi, const char **code, char *why);
+    /* After the 101 (headers are still readable here, not later): 0, or -1 to hang up. */
+    int (*on_open)(void *ctx, struct lws *wsi, void **conn);
+    int (*on_receive)(void *conn, struct lws *wsi, const void *in, size_t len);
+    int (*on_writable)(void *conn);
+    int (*on_timer)(void *conn);
+    void (*on_close)(void *conn); /* the connection is gone: free 'conn' */
+} http_ws_endpoint;
+
+/* Called on the loop thread after http_server_wake(), inside lws' service, where every lws
+ * call is safe (NOTES-lws §3). */
+typedef void (*http_wake_fn)(void *ctx);
+
+/* Binds cfg's listen address and starts serving on 'loop'; 'cfg' must outlive the server. On
+ * success *out owns it; on failure too, when it is not NULL (tear it down with
+ * http_server_stop() and http_server_free()). */
+int http_server_start(uv_loop_t *loop, const tt_config *cfg, http_wake_fn on_wake, void *ctx,
+                      http_server **out, char err[TT_ERRLEN]);
+
+/* Adds a routing table ('n' rows), searched after the tables added before it. The rows must
+ * outlive the server. Returns 0 or TT_ENOMEM. */
+int http_server_add_routes(http_server *hs, const http_route *routes, size_t n);
+
+/* Adds a WebSocket endpoint; it must outlive the server. Returns 0 or TT_ENOMEM. */
+int http_server_add_ws(http_server *hs, const http_ws_endpoint *ep);
+
+/* The port actually bound (cfg's may be 0). */
+int http_server_port(const http_server *hs);
+
+/* A fresh id for a connection or request, unique for the server's life. */
+uint64_t http_server_next_id(http_server *hs);
+
+/* Has on_wake run soon on the loop thread. Any thread; a no-op once stopping. */
+void http_server_wake(http_server *hs);
+
+/* Shutdown: stop accepting WebSocket connections and destroy the context (phase 1: closes
+ * connections; libuv closes are asynchronous). Then let uv_run() return, then
+ * http_server_free() (phase 2). NULL is a no-op for both. */
+void http_server_stop(http_server *hs);
+void http_server_free(http_server *hs);
+
+#endif

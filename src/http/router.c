@@ -1,0 +1,110 @@
+/* router.c -- which handler serves which method and path: the tables the areas above
+ * registered, searched in order, with 404 and 405 (RFC 9110 §15.5.6: Allow lists the methods
+ * the path takes). */
+#include "http/http_internal.h"
+
+#include <string.h>
+
+/* True if 'path' fits 'pattern', where a segment "{name}" stands for any one non-empty
+ * segment; that segment goes to 'param'. */
+static bool path_matches(const char *pattern, const char *path, char *param, size_t len)
+{
+    while (*pattern != '\0' && *path != '\0') {
+        if (pattern[0] == '{') {
+            size_t seg = strcspn(path, "/");
+            if (seg == 0 || seg >= len) {
+                return false;
+            }
+            memcpy(param, path, seg);
+            param[seg] = '\0';
+            path += seg;
+            pattern = strchr(pattern, '}') + 1;
+            continue;
+        }
+        if (*pattern++ != *path++) {
+            return false;
+        }
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+/* The first route whose path fits and, unless method is 0, takes the method. */
+static const http_route *find(http_server *hs, const char *path, char *param, size_t len,
+                              unsigned method)
+{
+    for (int t = 0; t < hs->ntables; t++) {
+        for (size_t i = 0; i < hs->tables[t].n; i++) {
+            const http_route *rt = &hs->tables[t].rows[i];
+            if (path_matches(rt->path, path, param, len) && (method == 0 || rt->methods & method)) {
+                return rt;
+            }
+        }
+    }
+    return NULL;
+}
+
+static unsigned methods_of(http_server *hs, const char *path)
+{
+    unsigned methods = 0;
+    for (int t = 0; t < hs->ntables; t++) {
+        for (size_t i = 0; i < hs->tables[t].n; i++) {
+            char ignored[HTTP_PARAM_MAX];
+            const http_route *rt = &hs->tables[t].rows[i];
+            if (path_matches(rt->path, path, ignored, sizeof ignored)) {
+                methods |= rt->methods;
+            }
+        }
+    }
+    return methods;
+}
+
+static void allowed_methods(unsigned methods, char *out, size_t len)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } names[] = {{HTTP_GET, "GET"},        {HTTP_HEAD, "HEAD"},     {HTTP_POST, "POST"},
+                 {HTTP_PUT, "PUT"},        {HTTP_DELETE, "DELETE"}, {HTTP_PATCH, "PATCH"},
+                 {HTTP_OPTIONS, "OPTIONS"}};
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (methods & names[i].bit) {
+            strncat(out, out[0] ? ", " : "", len - strlen(out) - 1);
+            strncat(out, names[i].name, len - strlen(out) - 1);
+        }
+    }
+}
+
+const http_route *router_match(http_server *hs, http_req *r)
+{
+    return find(hs, r->path, r->param, sizeof r->param, 0);
+}
+
+void router_dispatch(http_server *hs, http_req *r)
+{
+    const http_route *rt = find(hs, r->path, r->param, sizeof r->param, r->method);
+    if (rt != NULL) {
+        rt->fn(r, rt->ctx);
+        return;
+    }
+    unsigned methods = methods_of(hs, r->path);
+    if (methods == 0 && (r->method & (HTTP_GET | HTTP_HEAD))) {
+        assets_serve(r); /* 404 if no file is there either */
+        return;
+    }
+    if (methods == 0) {
+        http_respond_error(r, 404, "not_found", "no such route");
+        return;
+    }
+    allowed_methods(methods, r->allow, sizeof r->allow);
+    http_respond_error(r, 405, "method_not_allowed", "this route does not take that method");
+}
+
+int http_server_add_routes(http_server *hs, const http_route *routes, size_t n)
+{
+    if (hs->ntables == HTTP_MAX_TABLES) {
+        return TT_ENOMEM;
+    }
+    hs->tables[hs->ntables++] = (route_table){routes, n};
+    return 0;
+}

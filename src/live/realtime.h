@@ -1,0 +1,58 @@
+/* realtime.h -- /realtime/v1/websocket, the Supabase-compatible Realtime endpoint (DESIGN §5):
+ * the Phoenix channel protocol as @supabase/realtime-js speaks it (vsn 1.0.0 and 2.0.0),
+ * heartbeats, joins with postgres_changes bindings, broadcast, presence and access tokens.
+ * Rows reach subscribers only once committed, read back from the store in seq order, so every
+ * instance on one PostgreSQL delivers every instance's events and a join may resume after a
+ * seq without gap or duplicate. Loop thread only. */
+#ifndef TT_REALTIME_H
+#define TT_REALTIME_H
+
+#include "core/config.h"
+#include "http/http_server.h"
+#include "store/store.h"
+
+#define REALTIME_PATH "/realtime/v1/websocket"
+
+typedef struct realtime realtime;
+typedef struct rt_conn rt_conn;
+
+typedef struct realtime_opts {
+    uv_loop_t *loop;
+    const tt_config *cfg; /* keys, limits */
+    store *st;            /* committed rows are read from it */
+    http_server *hs;      /* connection ids */
+    int64_t start_seq;    /* rows are streamed from after this seq */
+    const bool *stopping; /* no new reads once *stopping */
+} realtime_opts;
+
+/* Sets up the endpoint; the options' pointers must outlive it. */
+int realtime_create(const realtime_opts *opts, realtime **out);
+void realtime_free(realtime *rt); /* NULL is a no-op; after every connection closed */
+
+/* The endpoint at REALTIME_PATH, for http_server_add_ws(): it refuses, before the 101, an
+ * unknown vsn (400) or, with keys configured, a missing or invalid apikey (401). Valid while
+ * 'rt' lives. */
+const http_ws_endpoint *realtime_endpoint(realtime *rt);
+
+/* Everything up to 'seq' is committed (this instance's commit, or another's heard through
+ * the change feed): subscribers get the new rows. */
+void realtime_committed(realtime *rt, int64_t seq);
+
+/* Once a second: channels whose token has expired are closed; a safety read for a feed that
+ * may have missed a notification. */
+void realtime_tick(realtime *rt);
+
+/* Closes every connection with 'code' and 'reason' (1001 at shutdown). */
+void realtime_close_all(realtime *rt, int code, const char *reason);
+
+typedef struct realtime_stats {
+    size_t connections, channels;
+    int64_t delivered_seq; /* the highest seq streamed to subscribers */
+    uint64_t messages;     /* postgres_changes messages queued */
+    uint64_t slow_dropped; /* connections closed with 1008 */
+    uint64_t messages_sent;
+} realtime_stats;
+
+void realtime_get_stats(const realtime *rt, realtime_stats *out);
+
+#endif

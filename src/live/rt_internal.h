@@ -1,0 +1,128 @@
+/* rt_internal.h -- what the files of the Realtime endpoint share: realtime.c (connections,
+ * frames, joins), rt_changes.c (postgres_changes: bindings, the committed-row tail, catch-up)
+ * and rt_peers.c (broadcast and presence). Loop thread only. */
+#ifndef TT_RT_INTERNAL_H
+#define TT_RT_INTERNAL_H
+
+#include "live/realtime.h"
+
+#include "core/auth.h"
+#include "core/change_filter.h"
+#include "core/phoenix.h"
+#include "live/ws_peer.h"
+
+/* Appends a string literal to a json_buf. */
+#define JSON_PUT_LIT(b, lit) json_put_raw((b), "" lit, sizeof(lit) - 1)
+
+#define RT_MSGS_PER_S 100 /* messages a connection may send, on average ... */
+#define RT_MSGS_BURST 200 /* ... and at once */
+#define RT_CHANNELS_PER_CONN 100
+#define RT_BINDINGS_PER_CHANNEL 16
+#define RT_PRESENCE_META_MAX 16384 /* bytes of what one channel tracks */
+
+typedef struct rt_channel rt_channel;
+
+/* One postgres_changes subscription of a channel. */
+typedef struct rt_binding {
+    int64_t id;   /* in the join reply and in the ids of every message it matches */
+    bool inserts; /* event INSERT or "*" (events are never updated or deleted one by one) */
+    bool has_filter;
+    change_filter filter;
+    int64_t start_seq; /* rows after this seq */
+    char *echo;        /* the binding as the join reply repeats it, JSON text */
+} rt_binding;
+
+struct rt_channel {
+    rt_channel *prev, *next; /* every channel of the server */
+    rt_channel *conn_next;   /* the connection's channels */
+    rt_conn *conn;
+    uint64_t id; /* unique: work coming back from the pool finds its channel by it */
+    char topic[PHX_FIELD_MAX + 1];
+    char join_ref[PHX_FIELD_MAX + 1];
+    bool has_join_ref;
+    auth_identity who;
+    bool broadcast_self, broadcast_ack;
+    bool presence_enabled;
+    char presence_key[PHX_FIELD_MAX + 1];
+    char *presence_meta; /* what it tracks (a JSON object with phx_ref), NULL if nothing */
+    rt_binding bindings[RT_BINDINGS_PER_CHANNEL];
+    int nbindings;
+    /* postgres_changes delivery (rt_changes.c) */
+    int64_t seq;          /* the highest seq looked at for this channel's bindings */
+    bool catching_up;     /* reads its own pages (after_seq), the tail passes it by */
+    bool wants_read;      /* its next page is due */
+    bool waits_for_drain; /* ... once its connection has sent half of what is queued */
+    /* A change message up to its ids: '[jr,null,"topic","postgres_changes",{"ids":['; set
+     * while the channel is subscribed (and counted in nsubscribed). */
+    char *change_head;
+    size_t change_head_len;
+};
+
+struct rt_conn {
+    rt_conn *prev, *next;
+    uint64_t id;
+    ws_peer peer; /* the connection, what is to be sent, and how it closes */
+    realtime *rt;
+    phx_vsn vsn;
+    auth_identity who; /* from the URL's apikey */
+    bool has_who;
+    ws_rx rx;
+    double rate_tokens; /* messages it may send now (within_rate) */
+    uint64_t rate_at_ms;
+    rt_channel *channels;
+    int nchannels;
+};
+
+struct realtime {
+    realtime_opts opts;
+    http_ws_endpoint endpoint;
+    uint64_t slow_dropped;
+    uint64_t messages_sent;
+    rt_conn *conns;
+    size_t nconns;
+    rt_channel *channels;
+    size_t nchannels;
+    size_t nsubscribed; /* channels with postgres_changes bindings */
+    uint64_t next_channel_id;
+    uint64_t next_presence_ref;
+    /* the tail: committed rows read back in seq order (rt_changes.c) */
+    int64_t cursor;      /* rows up to here have been handed to the subscribers */
+    int64_t known;       /* rows up to here are known to be committed */
+    bool reading;        /* a read (the tail's or a catch-up's) runs: one at a time */
+    bool poll;           /* read after the cursor even if nothing new is known */
+    bool tail_went_last; /* the tail and the catch-ups take turns */
+    char *columns;       /* the "columns" of every message, JSON (read by pool threads) */
+    uint64_t messages;
+};
+
+/* realtime.c */
+void rt_send(rt_conn *c, ws_msg *m); /* queues a reference; drops a client too far behind */
+/* A server push on the channel's topic: [join_ref, null, topic, event, payload]. */
+void rt_push(rt_channel *ch, const char *event, const char *payload);
+/* Closes a channel: presence leaves, and phx_close is sent if 'tell' (its join_ref). */
+void rt_channel_close(rt_channel *ch, bool tell);
+
+/* rt_changes.c */
+/* Reads config.postgres_changes ('list' may be NULL) into the channel's bindings. */
+int rt_changes_configure(rt_channel *ch, const cJSON *list, char err[TT_ERRLEN]);
+/* Realtime's "columns" for monitoring_events, from the catalog; a new string, NULL when OOM. */
+char *rt_changes_columns(void);
+/* The join reply's response: {"postgres_changes":[...]}, a new string; NULL when OOM. */
+char *rt_changes_reply(const rt_channel *ch);
+/* After the join reply: the system message, and rows begin (history first, if asked). */
+void rt_changes_start(rt_channel *ch);
+void rt_changes_release(rt_channel *ch);
+/* A connection's queue drained: a catch-up that waited for room goes on. */
+void rt_changes_drained(rt_conn *c);
+/* Once a second: a safety read for a feed that may have missed a notification. */
+void rt_changes_tick(realtime *rt);
+
+/* rt_peers.c */
+int rt_broadcast(rt_channel *from, const phx_msg *m, char err[TT_ERRLEN]);
+int rt_presence(rt_channel *ch, const phx_msg *m, char err[TT_ERRLEN]);
+/* The joiner's first view of who is there: presence_state. */
+void rt_presence_state(rt_channel *ch);
+/* The channel goes: what it tracked leaves. */
+void rt_presence_leave(rt_channel *ch);
+
+#endif

@@ -1,0 +1,755 @@
+/* ws_live.c -- the /ws protocol: per-client queues of shared messages, catch-up by seq, and
+ * the messages clients may send.
+ *
+ * Gap-free resume. A client that asks to resume after seq S is "catching up": its history is
+ * read from the store in pages on libuv's thread pool while live broadcasts for it are kept
+ * aside. Every page query records B, the highest seq broadcast when it was issued; since a
+ * batch is broadcast only after it commits, every row with seq <= B is visible to that query.
+ * When a page comes back short, the client has everything up to max(B, its last seq); the
+ * broadcasts kept aside since the query began cover the rest, and after them the client is
+ * live. Each delivered seq is above the client's last one, so nothing is sent twice. */
+#include "live/ws_live.h"
+
+#include "core/event_json.h"
+#include "core/json_print.h"
+#include "core/json_scan.h"
+#include "live/ws_peer.h"
+#include "os/clock.h"
+#include "os/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CATCHUP_PAGE 500
+#define RECENT_MAX 1000
+#define REF_MAX 128
+
+typedef enum client_mode { MODE_LIVE, MODE_CATCHING_UP } client_mode;
+
+typedef struct client_filter {
+    char type[EVENT_TYPE_MAX + 1]; /* "" = any */
+    char source[EVENT_SOURCE_MAX + 1];
+    char session_id[EVENT_SESSION_MAX + 1];
+} client_filter;
+
+typedef struct ws_client ws_client;
+
+struct ws_live {
+    ws_live_opts opts;
+    http_ws_endpoint endpoint;
+    ws_client *clients;
+    size_t nclients;
+    int64_t last_seq; /* the highest seq broadcast */
+    uint64_t slow_dropped;
+    uint64_t messages_sent;
+};
+
+struct ws_client {
+    ws_client *prev, *next;
+    uint64_t id;
+    ws_peer peer; /* the connection, what is to be sent, and how it closes */
+    ws_live *ws;
+    msg_ring aside; /* live events kept while catching up */
+    bool aside_overflow;
+    client_mode mode;
+    int64_t last_seq; /* highest event seq queued for this client */
+    bool query_running;
+    bool query_stale; /* a resume arrived while the query ran: its page is discarded */
+    bool query_waits_for_drain;
+    int64_t query_broadcast_seq; /* B of the running catch-up query */
+    client_filter filter;
+    ws_rx rx;
+};
+
+/* ---- messages ---- */
+
+/* {"type":"event","seq":S,"event":{...}}. Any thread. */
+static ws_msg *msg_event(const tt_event *ev)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "type", "event");
+    cJSON_AddNumberToObject(root, "seq", (double)ev->seq);
+    cJSON *obj = event_to_json(ev);
+    if (obj == NULL || !cJSON_AddItemToObject(root, "event", obj)) {
+        cJSON_Delete(obj);
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return ws_msg_from_json(root, ev->seq);
+}
+
+static bool not_an_event(const ws_msg *m)
+{
+    return m->seq == 0;
+}
+
+/* ---- clients ---- */
+
+static void close_client(ws_client *c, int code, const char *reason)
+{
+    msg_ring_clear(&c->aside);
+    ws_peer_close(&c->peer, code, reason);
+}
+
+/* Queues 'm' for 'c'; a client that has fallen too far behind is dropped instead. */
+static void client_send(ws_client *c, ws_msg *m)
+{
+    if (!ws_peer_send(&c->peer, m, c->ws->opts.cfg->ws_max_buffer)) {
+        c->ws->slow_dropped++;
+        log_info("ws client %llu dropped: not reading fast enough", (unsigned long long)c->id);
+    }
+}
+
+static void send_json(ws_client *c, cJSON *json)
+{
+    ws_msg *m = ws_msg_from_json(json, 0);
+    client_send(c, m);
+    ws_msg_unref(m);
+}
+
+/* A constant message, sent as it is. */
+static void send_text(ws_client *c, const char *text)
+{
+    ws_msg *m = ws_msg_new(text, strlen(text), 0);
+    client_send(c, m);
+    ws_msg_unref(m);
+}
+
+static void send_error(ws_client *c, const char *ref, const char *code, const char *message,
+                       int index)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "type", "error");
+    if (ref != NULL) {
+        cJSON_AddRawToObject(root, "ref", ref);
+    }
+    cJSON *e = cJSON_AddObjectToObject(root, "error");
+    cJSON_AddStringToObject(e, "code", code);
+    cJSON_AddStringToObject(e, "message", message);
+    if (index >= 0) {
+        cJSON_AddNumberToObject(e, "index", index);
+    }
+    send_json(c, root);
+}
+
+static ws_client *find_client(ws_live *ws, uint64_t id)
+{
+    for (ws_client *c = ws->clients; c != NULL; c = c->next) {
+        if (c->id == id) {
+            return c->peer.closing ? NULL : c;
+        }
+    }
+    return NULL;
+}
+
+static bool filter_matches(const ws_client *c, const tt_event *ev)
+{
+    return (c->filter.type[0] == '\0' || (ev->type && strcmp(c->filter.type, ev->type) == 0)) &&
+           (c->filter.source[0] == '\0' ||
+            (ev->source && strcmp(c->filter.source, ev->source) == 0)) &&
+           (c->filter.session_id[0] == '\0' ||
+            (ev->session_id && strcmp(c->filter.session_id, ev->session_id) == 0));
+}
+
+/* ---- catch-up ---- */
+
+typedef struct catchup {
+    uv_work_t work;
+    ws_live *ws;
+    uint64_t client_id;
+    event_filter filter;
+    char type[EVENT_TYPE_MAX + 1], source[EVENT_SOURCE_MAX + 1];
+    char session_id[EVENT_SESSION_MAX + 1];
+    bool newest_first; /* get_recent_events rather than resume */
+    ws_msg **msgs;     /* resume: one event message per row */
+    cJSON **recent;    /* get_recent_events: the rows, newest first */
+    size_t count;
+    ws_msg *reply; /* get_recent_events: the whole answer */
+    int rc;
+    char err[TT_ERRLEN];
+} catchup;
+
+static int collect_msg(const tt_event *ev, void *ctx)
+{
+    catchup *q = ctx;
+    ws_msg *m = msg_event(ev);
+    if (m == NULL) {
+        return TT_ENOMEM;
+    }
+    q->msgs[q->count++] = m;
+    return 0;
+}
+
+static int collect_recent(const tt_event *ev, void *ctx)
+{
+    catchup *q = ctx;
+    cJSON *obj = event_to_json(ev);
+    if (obj == NULL) {
+        return TT_ENOMEM;
+    }
+    q->recent[q->count++] = obj;
+    return 0;
+}
+
+/* {"type":"recent_events","items":[...]}, oldest first (rows come newest first). */
+static ws_msg *recent_reply(catchup *q)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *items = cJSON_AddArrayToObject(root, "items");
+    cJSON_AddStringToObject(root, "type", "recent_events");
+    while (q->count > 0) {
+        cJSON_AddItemToArray(items, q->recent[--q->count]);
+    }
+    return ws_msg_from_json(root, 0);
+}
+
+static void run_catchup(uv_work_t *work)
+{
+    catchup *q = work->data;
+    if (q->newest_first) {
+        q->recent = malloc(q->filter.limit * sizeof *q->recent);
+        q->rc = q->recent == NULL
+                    ? TT_ENOMEM
+                    : store_query_events(q->ws->opts.st, &q->filter, collect_recent, q, q->err);
+        if (q->rc == 0 && (q->reply = recent_reply(q)) == NULL) {
+            q->rc = TT_ENOMEM;
+        }
+        return;
+    }
+    q->msgs = malloc(q->filter.limit * sizeof *q->msgs);
+    q->rc = q->msgs == NULL ? TT_ENOMEM
+                            : store_query_events(q->ws->opts.st, &q->filter, collect_msg, q, q->err);
+}
+
+static void free_catchup(catchup *q)
+{
+    for (size_t i = 0; i < q->count; i++) {
+        if (q->msgs != NULL) {
+            ws_msg_unref(q->msgs[i]);
+        } else {
+            cJSON_Delete(q->recent[i]);
+        }
+    }
+    ws_msg_unref(q->reply);
+    free(q->msgs);
+    free(q->recent);
+    free(q);
+}
+
+static void catchup_issue(ws_client *c);
+
+/* A page of history arrived for a catching-up client. */
+static void catchup_page(ws_client *c, catchup *q)
+{
+    c->query_running = false;
+    if (c->query_stale) {
+        c->query_stale = false;
+        catchup_issue(c);
+        return;
+    }
+    for (size_t i = 0; i < q->count && !c->peer.closing; i++) {
+        if (q->msgs[i]->seq > c->last_seq) {
+            client_send(c, q->msgs[i]);
+            c->last_seq = q->msgs[i]->seq;
+        }
+    }
+    if (c->peer.closing) {
+        return;
+    }
+    if (q->count == q->filter.limit) { /* more history: fetch it once the client has room */
+        c->query_waits_for_drain = c->peer.out.bytes > c->ws->opts.cfg->ws_max_buffer / 2;
+        if (!c->query_waits_for_drain) {
+            catchup_issue(c);
+        }
+        return;
+    }
+    if (c->query_broadcast_seq > c->last_seq) {
+        c->last_seq = c->query_broadcast_seq;
+    }
+    if (c->aside_overflow) {
+        catchup_issue(c); /* too much went by meanwhile: read it from the store instead */
+        return;
+    }
+    ws_msg *m;
+    while ((m = msg_ring_pop(&c->aside)) != NULL) {
+        if (m->seq > c->last_seq) {
+            client_send(c, m);
+            c->last_seq = m->seq;
+        }
+        ws_msg_unref(m);
+    }
+    c->mode = MODE_LIVE;
+}
+
+static void catchup_done(uv_work_t *work, int status)
+{
+    catchup *q = work->data;
+    ws_client *c = find_client(q->ws, q->client_id);
+    if (c != NULL && (status != 0 || q->rc != 0)) {
+        log_warn("ws query failed: %s", status != 0 ? uv_strerror(status) : q->err);
+        if (q->newest_first) {
+            send_error(c, NULL, "store_unavailable", "the query could not be run", -1);
+        } else {
+            c->query_running = false;
+            close_client(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "store unavailable");
+        }
+    } else if (c != NULL && q->newest_first) {
+        client_send(c, q->reply);
+    } else if (c != NULL) {
+        catchup_page(c, q);
+    }
+    free_catchup(q);
+}
+
+static int start_query(ws_client *c, bool newest_first, int64_t after, uint32_t limit)
+{
+    catchup *q = calloc(1, sizeof *q);
+    if (q == NULL) {
+        return TT_ENOMEM;
+    }
+    q->ws = c->ws;
+    q->client_id = c->id;
+    q->newest_first = newest_first;
+    q->filter.has_after = !newest_first;
+    q->filter.after_seq = after;
+    q->filter.limit = limit;
+    memcpy(q->type, c->filter.type, sizeof q->type);
+    memcpy(q->source, c->filter.source, sizeof q->source);
+    memcpy(q->session_id, c->filter.session_id, sizeof q->session_id);
+    q->filter.type = q->type[0] ? q->type : NULL;
+    q->filter.source = q->source[0] ? q->source : NULL;
+    q->filter.session_id = q->session_id[0] ? q->session_id : NULL;
+    q->work.data = q;
+    if (uv_queue_work(c->ws->opts.loop, &q->work, run_catchup, catchup_done) != 0) {
+        free(q);
+        return TT_ENOMEM;
+    }
+    return 0;
+}
+
+static void catchup_issue(ws_client *c)
+{
+    c->query_broadcast_seq = c->ws->last_seq;
+    msg_ring_clear(&c->aside); /* all of it is <= B: the query will return what matters */
+    c->aside_overflow = false;
+    c->query_waits_for_drain = false;
+    if (start_query(c, false, c->last_seq, CATCHUP_PAGE) != 0) {
+        close_client(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
+        return;
+    }
+    c->query_running = true;
+}
+
+/* ---- messages from the client ---- */
+
+static void on_resume(ws_client *c, const cJSON *msg)
+{
+    const cJSON *after = cJSON_GetObjectItemCaseSensitive(msg, "after_seq");
+    if (!cJSON_IsNumber(after) || after->valuedouble < 0 ||
+        after->valuedouble != (double)(int64_t)after->valuedouble) {
+        send_error(c, NULL, "invalid_message", "'after_seq' must be an integer >= 0", -1);
+        return;
+    }
+    msg_ring_filter(&c->peer.out, not_an_event); /* a resume re-reads events */
+    c->last_seq = (int64_t)after->valuedouble;
+    c->mode = MODE_CATCHING_UP;
+    if (c->query_running) {
+        c->query_stale = true; /* it reads from the old cursor: start over when it is back */
+    } else {
+        catchup_issue(c);
+    }
+}
+
+static bool copy_filter_field(const cJSON *filter, const char *name, char *dst, size_t cap,
+                              ws_client *c)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(filter, name);
+    if (v == NULL || cJSON_IsNull(v)) {
+        dst[0] = '\0';
+        return true;
+    }
+    if (!cJSON_IsString(v) || strlen(v->valuestring) >= cap) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "filter '%s' must be a string of at most %zu bytes", name,
+                 cap - 1);
+        send_error(c, NULL, "invalid_message", msg, -1);
+        return false;
+    }
+    memcpy(dst, v->valuestring, strlen(v->valuestring) + 1);
+    return true;
+}
+
+static void on_subscribe(ws_client *c, const cJSON *msg)
+{
+    const cJSON *filter = cJSON_GetObjectItemCaseSensitive(msg, "filter");
+    if (filter != NULL && !cJSON_IsObject(filter)) {
+        send_error(c, NULL, "invalid_message", "'filter' must be an object", -1);
+        return;
+    }
+    for (const cJSON *k = filter ? filter->child : NULL; k != NULL; k = k->next) {
+        if (strcmp(k->string, "type") && strcmp(k->string, "source") &&
+            strcmp(k->string, "session_id")) {
+            send_error(c, NULL, "invalid_message", "filter keys are type, source and session_id",
+                       -1);
+            return;
+        }
+    }
+    client_filter f;
+    if (copy_filter_field(filter, "type", f.type, sizeof f.type, c) &&
+        copy_filter_field(filter, "source", f.source, sizeof f.source, c) &&
+        copy_filter_field(filter, "session_id", f.session_id, sizeof f.session_id, c)) {
+        c->filter = f;
+    }
+}
+
+/* The ref of an ingest, as JSON text to echo back; NULL (with an error sent) if unusable. */
+static char *take_ref(ws_client *c, const cJSON *msg, bool *ok)
+{
+    const cJSON *ref = cJSON_GetObjectItemCaseSensitive(msg, "ref");
+    *ok = true;
+    if (ref == NULL) {
+        return NULL;
+    }
+    char *text = NULL;
+    if ((cJSON_IsString(ref) && strlen(ref->valuestring) <= REF_MAX) || cJSON_IsNumber(ref)) {
+        text = json_print(ref, NULL);
+    }
+    if (text == NULL) {
+        *ok = false;
+        send_error(c, NULL, "invalid_message",
+                   "'ref' must be a number or a string of at most 128 bytes", -1);
+    }
+    return text;
+}
+
+/* A /ws ingest waiting for its answer: which client, and the ref to echo. */
+typedef struct pending_ingest {
+    ws_live *ws;
+    uint64_t client_id;
+    char *ref;
+} pending_ingest;
+
+static void send_refusal(ws_client *c, const char *ref, const ingest_refusal *why)
+{
+    send_error(c, ref, why->code, why->message, why->index);
+}
+
+/* The ingest is durable, or was refused: ack or error, if the client is still there. */
+static void ingest_done(const ingest_job *job, void *ctx)
+{
+    pending_ingest *p = ctx;
+    ws_client *c = find_client(p->ws, p->client_id);
+    if (c != NULL && job->result != 0) {
+        ingest_refusal why;
+        gateway_job_refusal(job, &why);
+        send_refusal(c, p->ref, &why);
+    } else if (c != NULL) {
+        cJSON *ack = cJSON_CreateObject();
+        cJSON_AddStringToObject(ack, "type", "ack");
+        if (p->ref != NULL) {
+            cJSON_AddRawToObject(ack, "ref", p->ref);
+        }
+        cJSON_AddNumberToObject(ack, "accepted", (double)job->batch.count);
+        cJSON_AddNumberToObject(ack, "duplicates", job->duplicates);
+        send_json(c, ack);
+    }
+    free(p->ref);
+    free(p);
+}
+
+static void on_ingest(ws_client *c, const cJSON *msg)
+{
+    bool ref_ok;
+    char *ref = take_ref(c, msg, &ref_ok);
+    if (!ref_ok) {
+        return;
+    }
+    event_batch batch;
+    ingest_refusal why;
+    gateway *gw = c->ws->opts.gw;
+    pending_ingest *p = malloc(sizeof *p);
+    if (p == NULL) {
+        send_error(c, ref, "overloaded", "out of memory", -1);
+        free(ref);
+        return;
+    }
+    *p = (pending_ingest){c->ws, c->id, ref};
+    if (gateway_parse_array(gw, cJSON_GetObjectItemCaseSensitive(msg, "events"),
+                            (int64_t)clock_now_ms(), &batch, &why) != 0 ||
+        gateway_submit(gw, &batch, ingest_done, p, &why) != 0) {
+        event_batch_free(&batch);
+        send_refusal(c, ref, &why);
+        free(ref);
+        free(p);
+    }
+    /* Otherwise ingest_done() answers, once the batch is durable. */
+}
+
+static void on_recent(ws_client *c, const cJSON *msg)
+{
+    const cJSON *limit = cJSON_GetObjectItemCaseSensitive(msg, "limit");
+    double n = limit == NULL ? 100 : cJSON_IsNumber(limit) ? limit->valuedouble : -1;
+    if (n < 1 || n > RECENT_MAX || n != (double)(int)n) {
+        send_error(c, NULL, "invalid_message", "'limit' must be an integer from 1 to 1000", -1);
+        return;
+    }
+    if (start_query(c, true, 0, (uint32_t)n) != 0) {
+        send_error(c, NULL, "overloaded", "out of memory", -1);
+    }
+}
+
+static cJSON *stats_json(const ws_live *ws)
+{
+    gateway_stats gs;
+    gateway_get_stats(ws->opts.gw, &gs);
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "type", "stats");
+    cJSON_AddNumberToObject(root, "server_seq", (double)ws->last_seq);
+    cJSON_AddNumberToObject(root, "accepted_total", (double)gs.events_accepted);
+    cJSON_AddNumberToObject(root, "rejected_total", (double)gs.events_rejected);
+    cJSON_AddNumberToObject(root, "events_per_s", gs.events_per_s);
+    cJSON_AddNumberToObject(root, "queue_depth", (double)queue_waiting(ws->opts.q));
+    cJSON_AddNumberToObject(root, "ws_clients", (double)ws->nclients);
+    cJSON_AddNumberToObject(root, "uptime_s",
+                            (double)(clock_mono_ms() - ws->opts.started_mono_ms) / 1000.0);
+    return root;
+}
+
+static bool only_space(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void handle_message(ws_client *c, const char *text, size_t len)
+{
+    size_t where = 0;
+    json_scan_result scan = json_scan(text, len, INGEST_MAX_DEPTH, &where);
+    const char *end = NULL;
+    cJSON *msg = scan == JSON_SCAN_OK ? cJSON_ParseWithLengthOpts(text, len, &end, 0) : NULL;
+    if (msg != NULL && !only_space(end, len - (size_t)(end - text))) {
+        cJSON_Delete(msg); /* one message, one JSON value: trailing data is an error */
+        msg = NULL;
+    }
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(msg, "type");
+    if (msg == NULL || !cJSON_IsObject(msg) || !cJSON_IsString(type)) {
+        char m[128];
+        snprintf(m, sizeof m, "a message must be a JSON object with a string 'type'%s%s",
+                 scan != JSON_SCAN_OK ? ": " : "",
+                 scan != JSON_SCAN_OK ? json_scan_describe(scan) : "");
+        send_error(c, NULL, msg == NULL ? "invalid_json" : "invalid_message", m, -1);
+    } else if (strcmp(type->valuestring, "resume") == 0) {
+        on_resume(c, msg);
+    } else if (strcmp(type->valuestring, "subscribe") == 0) {
+        on_subscribe(c, msg);
+    } else if (strcmp(type->valuestring, "ingest") == 0) {
+        on_ingest(c, msg);
+    } else if (strcmp(type->valuestring, "get_stats") == 0) {
+        send_json(c, stats_json(c->ws));
+    } else if (strcmp(type->valuestring, "get_recent_events") == 0) {
+        on_recent(c, msg);
+    } else if (strcmp(type->valuestring, "ping") == 0) {
+        send_text(c, "{\"type\":\"pong\"}");
+    } else {
+        send_error(c, NULL, "unknown_message",
+                   "known types: resume, subscribe, ingest, get_stats, get_recent_events, ping",
+                   -1);
+    }
+    cJSON_Delete(msg);
+}
+
+/* ---- the endpoint's callbacks (http_ws_endpoint) ---- */
+
+static int on_open(void *ctx, struct lws *wsi, void **conn)
+{
+    ws_live *ws = ctx;
+    ws_client *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        return -1;
+    }
+    c->id = http_server_next_id(ws->opts.hs);
+    c->peer.wsi = wsi;
+    c->ws = ws;
+    c->last_seq = ws->last_seq;
+    c->next = ws->clients;
+    if (ws->clients != NULL) {
+        ws->clients->prev = c;
+    }
+    ws->clients = c;
+    ws->nclients++;
+    *conn = c;
+    cJSON *hello = cJSON_CreateObject();
+    cJSON_AddStringToObject(hello, "type", "hello");
+    cJSON_AddNumberToObject(hello, "server_seq", (double)ws->last_seq);
+    cJSON_AddObjectToObject(hello, "flags");
+    send_json(c, hello);
+    return 0;
+}
+
+static int on_receive(void *conn, struct lws *wsi, const void *in, size_t len)
+{
+    ws_client *c = conn;
+    if (c->peer.closing) {
+        return 0;
+    }
+    if (lws_frame_is_binary(wsi)) {
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, (unsigned char *)"text only",
+                         9);
+        return -1;
+    }
+    /* an ingest of a full body, plus its envelope */
+    size_t limit = c->ws->opts.cfg->max_body + 4096;
+    int whole = ws_rx_add(wsi, &c->rx, in, len, limit);
+    if (whole == 1) {
+        handle_message(c, c->rx.buf, c->rx.len);
+        ws_rx_clear(&c->rx);
+    }
+    return whole < 0 ? -1 : 0;
+}
+
+static int on_writable(void *conn)
+{
+    ws_client *c = conn;
+    if (c->peer.closing) {
+        return 0;
+    }
+    if (ws_peer_flush(&c->peer, &c->ws->messages_sent) != 0) {
+        return -1;
+    }
+    if (c->peer.out.count == 0 && c->query_waits_for_drain && !c->query_running) {
+        catchup_issue(c);
+    }
+    return 0;
+}
+
+static int on_timer(void *conn)
+{
+    return ws_peer_on_timer(&((ws_client *)conn)->peer);
+}
+
+static void on_close(void *conn)
+{
+    ws_client *c = conn;
+    ws_live *ws = c->ws;
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else {
+        ws->clients = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    }
+    ws->nclients--;
+    msg_ring_free(&c->peer.out);
+    msg_ring_free(&c->aside);
+    ws_rx_clear(&c->rx);
+    free(c);
+}
+
+/* ---- from the rest of the server ---- */
+
+static void deliver(ws_client *c, ws_msg *m, const tt_event *ev)
+{
+    if (c->peer.closing || !filter_matches(c, ev)) {
+        return;
+    }
+    if (c->mode == MODE_LIVE) {
+        if (m->seq > c->last_seq) {
+            client_send(c, m);
+            c->last_seq = m->seq;
+        }
+        return;
+    }
+    if (!c->aside_overflow) {
+        if (c->aside.bytes + m->len > c->ws->opts.cfg->ws_max_buffer / 2 ||
+            !msg_ring_push(&c->aside, m)) {
+            msg_ring_clear(&c->aside);
+            c->aside_overflow = true;
+        }
+    }
+}
+
+void ws_live_committed(ws_live *ws, const event_batch *b)
+{
+    for (size_t i = 0; i < b->count; i++) {
+        const tt_event *ev = b->events[i];
+        if (ev->seq <= 0) {
+            continue; /* a duplicate: it was delivered when first stored */
+        }
+        if (ev->seq > ws->last_seq) {
+            ws->last_seq = ev->seq;
+        }
+        if (ws->clients == NULL) {
+            continue;
+        }
+        ws_msg *m = msg_event(ev);
+        if (m == NULL) {
+            log_error("out of memory rendering event %lld for /ws", (long long)ev->seq);
+            continue;
+        }
+        for (ws_client *c = ws->clients; c != NULL; c = c->next) {
+            deliver(c, m, ev);
+        }
+        ws_msg_unref(m);
+    }
+}
+
+void ws_live_tick(ws_live *ws)
+{
+    if (ws->clients == NULL) {
+        return;
+    }
+    ws_msg *m = ws_msg_from_json(stats_json(ws), 0);
+    for (ws_client *c = ws->clients; c != NULL && m != NULL; c = c->next) {
+        client_send(c, m);
+    }
+    ws_msg_unref(m);
+}
+
+void ws_live_close_all(ws_live *ws, int code, const char *reason)
+{
+    for (ws_client *c = ws->clients; c != NULL; c = c->next) {
+        close_client(c, code, reason);
+    }
+}
+
+void ws_live_get_stats(const ws_live *ws, ws_live_stats *out)
+{
+    *out = (ws_live_stats){.clients = ws->nclients,
+                           .last_seq = ws->last_seq,
+                           .slow_dropped = ws->slow_dropped,
+                           .messages_sent = ws->messages_sent};
+}
+
+int ws_live_create(const ws_live_opts *opts, ws_live **out)
+{
+    ws_live *ws = calloc(1, sizeof *ws);
+    if (ws == NULL) {
+        return TT_ENOMEM;
+    }
+    ws->opts = *opts;
+    ws->last_seq = opts->start_seq;
+    ws->endpoint = (http_ws_endpoint){.path = "/ws",
+                                      .ctx = ws,
+                                      .on_open = on_open,
+                                      .on_receive = on_receive,
+                                      .on_writable = on_writable,
+                                      .on_timer = on_timer,
+                                      .on_close = on_close};
+    *out = ws;
+    return 0;
+}
+
+void ws_live_free(ws_live *ws)
+{
+    free(ws);
+}
+
+const http_ws_endpoint *ws_live_endpoint(ws_live *ws)
+{
+    return &ws->endpoint;
+}
