@@ -86,8 +86,3 @@ void api_stop(api_ctx *ctx)
 {
     ctx->stopping = true;
 }
-
-bool api_ready_now(const api_ctx *ctx)
-{
-    return ctx->pipeline != NULL && !gateway_draining(ctx->gw);
-}

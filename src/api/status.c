@@ -15,6 +15,11 @@ void api_health(http_req *r, void *ctx)
                         sizeof HEALTHY - 1);
 }
 
+bool api_ready_now(const api_ctx *ctx)
+{
+    return ctx->pipeline != NULL && !gateway_draining(ctx->gw);
+}
+
 void api_ready(http_req *r, void *arg)
 {
     const api_ctx *ctx = arg;

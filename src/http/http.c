@@ -262,6 +262,25 @@ static bool reserve_body(struct lws *wsi, http_req *r)
     return true;
 }
 
+/* Runs the handler for r->method and r->path, or answers 404/405 (an unknown path read with
+ * GET or HEAD may be a dashboard file). */
+static void dispatch(http_server *hs, http_req *r)
+{
+    const http_route *rt = router_find(hs, r);
+    if (rt != NULL) {
+        rt->fn(r, rt->ctx);
+        return;
+    }
+    unsigned methods = router_methods(hs, r->path, r->allow, sizeof r->allow);
+    if (methods == 0 && (r->method & (HTTP_GET | HTTP_HEAD))) {
+        hs->fallback(r);
+    } else if (methods == 0) {
+        http_respond_error(r, 404, "not_found", "no such route");
+    } else {
+        http_respond_error(r, 405, "method_not_allowed", "this route does not take that method");
+    }
+}
+
 int http_on_request(http_server *hs, struct lws *wsi, http_pss *pss, const char *path)
 {
     http_on_drop(pss); /* a leftover from an aborted transaction, if any */
@@ -269,7 +288,7 @@ int http_on_request(http_server *hs, struct lws *wsi, http_pss *pss, const char 
     if (r == NULL) {
         return -1;
     }
-    r->id = http_server_next_id(hs);
+    r->id = ++hs->next_id;
     r->wsi = wsi;
     r->hs = hs;
     link_req(hs, r);
@@ -292,7 +311,7 @@ int http_on_request(http_server *hs, struct lws *wsi, http_pss *pss, const char 
             return 0; /* the handler runs once the body is complete */
         }
     } else if (!r->answered) {
-        router_dispatch(hs, r);
+        dispatch(hs, r);
     }
     /* Answered already (an early refusal, or a handler that had its answer at hand): write it
      * now, which is both faster and, for a refused body, lets lws discard what follows. A
@@ -336,7 +355,7 @@ int http_on_body_done(struct lws *wsi, http_pss *pss)
         if (r->body != NULL) {
             r->body[r->body_len] = '\0';
         }
-        router_dispatch(r->hs, r);
+        dispatch(r->hs, r);
     }
     return 0;
 }

@@ -31,6 +31,7 @@ struct http_server {
     int nendpoints;
     http_wake_fn on_wake;
     void *wake_ctx;
+    void (*fallback)(http_req *r); /* a GET or HEAD no route takes: assets_serve */
 };
 
 /* The per-connection data lws keeps, one area for every protocol: an HTTP transaction's
@@ -52,11 +53,13 @@ void http_on_drop(http_pss *pss);
 /* router.c */
 /* The first route whose path fits r->path (its {param} goes to r->param), or NULL. */
 const http_route *router_match(http_server *hs, http_req *r);
-/* Runs the handler for r->method and r->path, or answers 404/405 (an unknown path read with
- * GET or HEAD may be a dashboard file). */
-void router_dispatch(http_server *hs, http_req *r);
+/* The first route whose path fits and that takes r->method, or NULL. */
+const http_route *router_find(http_server *hs, http_req *r);
+/* The methods the routes at 'path' take (0: no route there), named in 'allow'. */
+unsigned router_methods(http_server *hs, const char *path, char *allow, size_t len);
 
-/* assets.c: serves an embedded dashboard file, or 404. */
+/* assets.c: serves an embedded dashboard file, or 404: the server's 'fallback' for a GET or
+ * HEAD of a path no route takes. */
 void assets_serve(http_req *r);
 
 #endif

@@ -266,6 +266,7 @@ int http_server_start(uv_loop_t *loop, const tt_config *cfg, http_wake_fn on_wak
     hs->cfg = cfg;
     hs->on_wake = on_wake;
     hs->wake_ctx = ctx;
+    hs->fallback = assets_serve;
     lws_set_log_level(LLL_ERR | LLL_WARN | (log_enabled(LOG_DEBUG) ? LLL_NOTICE : 0),
                       emit_lws_log);
     return create_context(hs, err);

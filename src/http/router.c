@@ -1,6 +1,6 @@
-/* router.c -- which handler serves which method and path: the tables the areas above
- * registered, searched in order, with 404 and 405 (RFC 9110 §15.5.6: Allow lists the methods
- * the path takes). */
+/* router.c -- which route serves which method and path: the tables the areas above registered,
+ * searched in order, and the methods a path takes (for 405's Allow, RFC 9110 §15.5.6). Pure
+ * look-up: answering is http.c's. */
 #include "http/http_internal.h"
 
 #include <string.h>
@@ -80,24 +80,16 @@ const http_route *router_match(http_server *hs, http_req *r)
     return find(hs, r->path, r->param, sizeof r->param, 0);
 }
 
-void router_dispatch(http_server *hs, http_req *r)
+const http_route *router_find(http_server *hs, http_req *r)
 {
-    const http_route *rt = find(hs, r->path, r->param, sizeof r->param, r->method);
-    if (rt != NULL) {
-        rt->fn(r, rt->ctx);
-        return;
-    }
-    unsigned methods = methods_of(hs, r->path);
-    if (methods == 0 && (r->method & (HTTP_GET | HTTP_HEAD))) {
-        assets_serve(r); /* 404 if no file is there either */
-        return;
-    }
-    if (methods == 0) {
-        http_respond_error(r, 404, "not_found", "no such route");
-        return;
-    }
-    allowed_methods(methods, r->allow, sizeof r->allow);
-    http_respond_error(r, 405, "method_not_allowed", "this route does not take that method");
+    return find(hs, r->path, r->param, sizeof r->param, r->method);
+}
+
+unsigned router_methods(http_server *hs, const char *path, char *allow, size_t len)
+{
+    unsigned methods = methods_of(hs, path);
+    allowed_methods(methods, allow, len);
+    return methods;
 }
 
 int http_server_add_routes(http_server *hs, const http_route *routes, size_t n)

@@ -19,80 +19,6 @@
 #define RT_MAX_FRAME (1024 * 1024) /* bytes of one message from a client */
 #define ARG_MAX 2048               /* bytes of a URL parameter (apikey) */
 
-/* ---- sending ---- */
-
-void rt_send(rt_conn *c, ws_msg *m)
-{
-    realtime *rt = c->rt;
-    if (!ws_peer_send(&c->peer, m, rt->opts.cfg->ws_max_buffer)) {
-        rt->slow_dropped++;
-        log_info("realtime client %llu dropped: not reading fast enough",
-                 (unsigned long long)c->id);
-    }
-}
-
-/* Queues 'text' (taken) as a message. */
-static void rt_send_text(rt_conn *c, char *text, size_t len)
-{
-    ws_msg *m = text != NULL ? ws_msg_new(text, len, 0) : NULL;
-    free(text);
-    if (m == NULL) {
-        ws_peer_close(&c->peer, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
-        return;
-    }
-    rt_send(c, m);
-    ws_msg_unref(m);
-}
-
-static void send_message(rt_conn *c, const char *join_ref, const char *ref, const char *topic,
-                         const char *event, const char *payload)
-{
-    size_t len = 0;
-    char *text = phx_render(c->vsn, join_ref, ref, topic, event, payload, &len);
-    rt_send_text(c, text, len);
-}
-
-void rt_push(rt_channel *ch, const char *event, const char *payload)
-{
-    send_message(ch->conn, ch->has_join_ref ? ch->join_ref : NULL, NULL, ch->topic, event, payload);
-}
-
-/* {"status":S,"response":R} as the reply to 'm'; 'response' is JSON text. */
-static void reply(rt_conn *c, const phx_msg *m, bool ok, const char *response)
-{
-    json_buf b = {0};
-    if (ok) {
-        JSON_PUT_LIT(&b, "{\"status\":\"ok\",\"response\":");
-    } else {
-        JSON_PUT_LIT(&b, "{\"status\":\"error\",\"response\":");
-    }
-    json_put_raw(&b, response, strlen(response));
-    JSON_PUT_LIT(&b, "}");
-    if (!b.oom) {
-        send_message(c, m->has_join_ref ? m->join_ref : NULL, m->has_ref ? m->ref : NULL, m->topic,
-                     "phx_reply", b.buf);
-    }
-    free(b.buf);
-}
-
-static void reply_ok(rt_conn *c, const phx_msg *m)
-{
-    reply(c, m, true, "{}");
-}
-
-/* An error reply whose response is {"reason": why}. */
-static void reply_error(rt_conn *c, const phx_msg *m, const char *why)
-{
-    json_buf b = {0};
-    JSON_PUT_LIT(&b, "{\"reason\":");
-    json_put_string(&b, why);
-    JSON_PUT_LIT(&b, "}");
-    if (!b.oom) {
-        reply(c, m, false, b.buf);
-    }
-    free(b.buf);
-}
-
 /* ---- channels ---- */
 
 static rt_channel *find_channel(rt_conn *c, const char *topic)
@@ -277,21 +203,21 @@ static void on_join(rt_conn *c, const phx_msg *m)
     char err[TT_ERRLEN] = "";
     rt_channel *old = find_channel(c, m->topic);
     if (old == NULL && c->nchannels >= RT_CHANNELS_PER_CONN) {
-        reply_error(c, m, "too many channels on this connection (at most 100)");
+        rt_reply_error(c, m, "too many channels on this connection (at most 100)");
         return;
     }
     if (strncmp(m->topic, "realtime:", 9) != 0 || m->topic[9] == '\0') {
-        reply_error(c, m, "a channel topic is 'realtime:NAME'");
+        rt_reply_error(c, m, "a channel topic is 'realtime:NAME'");
         return;
     }
     rt_channel *ch = new_channel(c, m);
     if (ch == NULL) {
-        reply_error(c, m, "out of memory");
+        rt_reply_error(c, m, "out of memory");
         return;
     }
     char *response = NULL;
     if (configure_channel(ch, m->payload, err) != 0 || (response = rt_changes_reply(ch)) == NULL) {
-        reply_error(c, m, response == NULL && err[0] == '\0' ? "out of memory" : err);
+        rt_reply_error(c, m, response == NULL && err[0] == '\0' ? "out of memory" : err);
         rt_changes_release(ch);
         free(ch);
         return;
@@ -300,7 +226,7 @@ static void on_join(rt_conn *c, const phx_msg *m)
         rt_channel_close(old, true); /* a rejoin replaces the old join, as Phoenix does */
     }
     link_channel(ch);
-    reply(c, m, true, response);
+    rt_reply(c, m, true, response);
     free(response);
     rt_changes_start(ch);
     if (ch->presence_enabled) {
@@ -310,7 +236,7 @@ static void on_join(rt_conn *c, const phx_msg *m)
 
 static void on_leave(rt_conn *c, rt_channel *ch, const phx_msg *m)
 {
-    reply_ok(c, m);
+    rt_reply_ok(c, m);
     rt_channel_close(ch, true);
 }
 
@@ -322,7 +248,7 @@ static void on_access_token(rt_conn *c, rt_channel *ch, const phx_msg *m)
     auth_identity who;
     const cJSON *token = cJSON_GetObjectItemCaseSensitive(m->payload, "access_token");
     if (!cJSON_IsString(token)) {
-        reply_error(c, m, "'access_token' must be a string");
+        rt_reply_error(c, m, "'access_token' must be a string");
         return;
     }
     if (auth_credential(c->rt->opts.cfg, token->valuestring, (int64_t)(clock_now_ms() / 1000), &who,
@@ -331,7 +257,7 @@ static void on_access_token(rt_conn *c, rt_channel *ch, const phx_msg *m)
         return;
     }
     ch->who = who;
-    reply_ok(c, m);
+    rt_reply_ok(c, m);
 }
 
 static void on_channel_event(rt_conn *c, rt_channel *ch, const phx_msg *m)
@@ -343,18 +269,18 @@ static void on_channel_event(rt_conn *c, rt_channel *ch, const phx_msg *m)
         on_access_token(c, ch, m);
     } else if (strcmp(m->event, "broadcast") == 0) {
         if (rt_broadcast(ch, m, err) != 0) {
-            reply_error(c, m, err);
+            rt_reply_error(c, m, err);
         } else if (ch->broadcast_ack) {
-            reply_ok(c, m);
+            rt_reply_ok(c, m);
         }
     } else if (strcmp(m->event, "presence") == 0) {
         if (rt_presence(ch, m, err) != 0) {
-            reply_error(c, m, err);
+            rt_reply_error(c, m, err);
         } else {
-            reply_ok(c, m);
+            rt_reply_ok(c, m);
         }
     } else {
-        reply_error(c, m, "unknown event: expected phx_leave, access_token, broadcast or presence");
+        rt_reply_error(c, m, "unknown event: expected phx_leave, access_token, broadcast or presence");
     }
 }
 
@@ -362,9 +288,9 @@ static void handle_message(rt_conn *c, const phx_msg *m)
 {
     if (strcmp(m->topic, "phoenix") == 0) {
         if (strcmp(m->event, "heartbeat") == 0) {
-            reply_ok(c, m);
+            rt_reply_ok(c, m);
         } else {
-            reply_error(c, m, "the phoenix topic takes only heartbeat");
+            rt_reply_error(c, m, "the phoenix topic takes only heartbeat");
         }
         return;
     }
@@ -374,7 +300,7 @@ static void handle_message(rt_conn *c, const phx_msg *m)
     }
     rt_channel *ch = find_channel(c, m->topic);
     if (ch == NULL) {
-        reply_error(c, m, "unmatched topic");
+        rt_reply_error(c, m, "unmatched topic");
         return;
     }
     on_channel_event(c, ch, m);
@@ -388,7 +314,7 @@ static void bad_frame(rt_conn *c, const char *why)
     json_put_string(&b, why);
     JSON_PUT_LIT(&b, "}}");
     if (!b.oom) {
-        send_message(c, NULL, NULL, "phoenix", "phx_reply", b.buf);
+        rt_send_raw(c, NULL, NULL, "phoenix", "phx_reply", b.buf);
     }
     free(b.buf);
 }
@@ -422,7 +348,7 @@ static void handle_frame(rt_conn *c, bool binary)
     if (allowed) {
         handle_message(c, &m);
     } else {
-        reply_error(c, &m, "too many messages: at most 100 a second per connection");
+        rt_reply_error(c, &m, "too many messages: at most 100 a second per connection");
     }
     phx_msg_free(&m);
 }

@@ -95,10 +95,20 @@ struct realtime {
     uint64_t messages;
 };
 
-/* realtime.c */
+/* rt_send.c */
 void rt_send(rt_conn *c, ws_msg *m); /* queues a reference; drops a client too far behind */
+/* A Phoenix message in the connection's serializer: [join_ref, ref, topic, event, payload]. */
+void rt_send_raw(rt_conn *c, const char *join_ref, const char *ref, const char *topic,
+                 const char *event, const char *payload);
 /* A server push on the channel's topic: [join_ref, null, topic, event, payload]. */
 void rt_push(rt_channel *ch, const char *event, const char *payload);
+/* The phx_reply to 'm': {"status":"ok"|"error","response":R}, R being JSON text. */
+void rt_reply(rt_conn *c, const phx_msg *m, bool ok, const char *response);
+void rt_reply_ok(rt_conn *c, const phx_msg *m); /* response {} */
+/* An error reply whose response is {"reason": why}. */
+void rt_reply_error(rt_conn *c, const phx_msg *m, const char *why);
+
+/* realtime.c */
 /* Closes a channel: presence leaves, and phx_close is sent if 'tell' (its join_ref). */
 void rt_channel_close(rt_channel *ch, bool tell);
 

@@ -28,36 +28,6 @@
     "tracestate, baggage, prefer, accept, accept-profile, content-profile, range, range-unit"
 #define CREDENTIAL_MAX 2048
 
-void rest_add_cors(http_req *r)
-{
-    for (int i = 0; i < r->nextra; i++) {
-        if (strcmp(r->extra[i].name, "access-control-allow-origin:") == 0) {
-            return;
-        }
-    }
-    http_add_header(r, "access-control-allow-origin:", "*");
-    http_add_header(r, "access-control-expose-headers:", "Content-Range, Content-Profile");
-}
-
-void rest_respond_error(http_req *r, const rest_error *e)
-{
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "code", e->code);
-    cJSON_AddStringToObject(root, "message", e->message);
-    if (e->details[0] != '\0') {
-        cJSON_AddStringToObject(root, "details", e->details);
-    } else {
-        cJSON_AddNullToObject(root, "details");
-    }
-    if (e->hint[0] != '\0') {
-        cJSON_AddStringToObject(root, "hint", e->hint);
-    } else {
-        cJSON_AddNullToObject(root, "hint");
-    }
-    rest_add_cors(r);
-    http_respond_json(r, e->status, root);
-}
-
 /* A preflight, or a plain OPTIONS: what the path takes, and from whom. */
 static void preflight(http_req *r)
 {
@@ -173,7 +143,9 @@ static void serve(http_req *r, void *arg)
         }
         return;
     }
-    if (r->method == HTTP_POST) {
+    if (r->method == HTTP_POST && call.table->id == REST_EVENTS) {
+        rest_events_post(ctx, r, &call); /* events take the ingest path */
+    } else if (r->method == HTTP_POST) {
         rest_post(ctx, r, &call);
     } else {
         rest_get(ctx, r, &call);

@@ -303,21 +303,6 @@ static void done(http_req *r, void *arg)
     free_job(j);
 }
 
-void rest_insert_answer(http_req *r, rest_rows *rows, bool representation, bool count, int64_t n)
-{
-    char range[32] = "*/*";
-    if (count) {
-        snprintf(range, sizeof range, "*/%lld", (long long)n);
-    }
-    if (representation) {
-        rest_rows_answer(r, 201, rows, range);
-        return;
-    }
-    rest_add_cors(r);
-    http_add_header(r, "content-range:", range);
-    http_respond_static(r, 201, "application/json; charset=utf-8", (const unsigned char *)"", 0);
-}
-
 bool rest_insert_shape(const http_req *r, const rest_call *call, rest_query *ret, rest_error *e)
 {
     *ret = (rest_query){.table = call->table};
@@ -348,10 +333,6 @@ static bool plan_insert(insert_job *j, const http_req *r, const rest_call *call,
 
 void rest_post(rest_ctx *ctx, http_req *r, const rest_call *call)
 {
-    if (call->table->id == REST_EVENTS) {
-        rest_events_post(ctx, r, call);
-        return;
-    }
     insert_job *j = calloc(1, sizeof *j);
     if (j == NULL) {
         r->retry_after = 1;

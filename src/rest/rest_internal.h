@@ -1,5 +1,6 @@
-/* rest_internal.h -- what the files of /rest/v1 share (rest.c: the entry, access and
- * errors; rest_query.c: reads and rendering rows; rest_insert.c: inserts). Loop thread, but
+/* rest_internal.h -- what the files of /rest/v1 share (rest.c: the entry and access;
+ * rest_answer.c: errors, CORS and rendering rows; rest_query.c: reads; rest_insert.c and
+ * rest_events.c: inserts). Loop thread, but
  * for the rendering functions, which any thread may call. */
 #ifndef TT_REST_INTERNAL_H
 #define TT_REST_INTERNAL_H

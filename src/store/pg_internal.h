@@ -49,6 +49,12 @@ const char *pg_take_cut_reason(char *buf, size_t len);
 
 /* Fills 'err' from 'res' (or the connection), clears 'res', and returns the class of the
  * failure by SQLSTATE: TT_EUNAVAILABLE for what a retry can outlive, TT_EREJECTED else. */
+/* pg_conn.c */
+/* A new connection to s->url with telltale's defaults (application name, connect timeout, TCP
+ * keepalives; the URL's own parameters win), notices silenced, s->timeout_ms applied. */
+int pg_open_conn(const pg_store *s, PGconn **out, char *err);
+/* Sets the connection's statement_timeout to s->timeout_ms. */
+int pg_apply_timeout(const pg_store *s, PGconn *conn, char *err);
 int pg_fail(PGconn *conn, PGresult *res, const char *what, char *err);
 int pg_exec(const pg_store *s, PGconn *conn, const char *sql, char *err);
 

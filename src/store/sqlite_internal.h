@@ -22,6 +22,9 @@ typedef struct sqlite_store {
 
 /* Fills 'err' with the failure of 'what' and returns its class (TT_EUNAVAILABLE for what a
  * retry can outlive, TT_EREJECTED otherwise). */
+/* sqlite_conn.c */
+/* Opens 'path' with 'flags' (SQLITE_OPEN_*), busy timeout and synchronous=FULL set. */
+int sqlite_open_conn(const char *path, int flags, sqlite3 **out, char *err);
 int sqlite_fail(sqlite3 *db, int rc, const char *what, char *err);
 int sqlite_exec(sqlite3 *db, const char *sql, char *err);
 

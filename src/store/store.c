@@ -138,24 +138,6 @@ int store_feed_read(store_feed *f, store_feed_fn fn, void *ctx, char err[TT_ERRL
     return store_pg_feed_read(f, fn, ctx, err);
 }
 
-static const char *const dlq_names[] = {"pending", "retrying", "recovered", "failed"};
-
-const char *dlq_status_name(dlq_status s)
-{
-    return (unsigned)s < 4 ? dlq_names[s] : "unknown";
-}
-
-bool dlq_status_parse(const char *name, dlq_status *out)
-{
-    for (int i = 0; i < 4; i++) {
-        if (strcmp(name, dlq_names[i]) == 0) {
-            *out = (dlq_status)i;
-            return true;
-        }
-    }
-    return false;
-}
-
 int store_dlq_add(store *st, const char *payload, const char *reason, uint32_t max_retries,
                   char err[TT_ERRLEN])
 {

@@ -42,119 +42,6 @@
     "(extract(epoch FROM received_at) * 1000)::bigint, type, source, session_id, name, status, "   \
     "duration_ms, bytes, value, error, attrs::text"
 
-/* SQLSTATEs a retry can outlive: connection trouble (08), resources (53), an operator or
- * crash shutting the server down (57P0x), serialization and deadlock (40001, 40P01), and our
- * own statement timeout (57014). Anything else is the data's or the schema's fault. */
-static int classify(const char *sqlstate)
-{
-    if (sqlstate == NULL || strncmp(sqlstate, "08", 2) == 0 || strncmp(sqlstate, "53", 2) == 0 ||
-        strncmp(sqlstate, "57P0", 4) == 0 || strcmp(sqlstate, "57014") == 0 ||
-        strcmp(sqlstate, "40001") == 0 || strcmp(sqlstate, "40P01") == 0) {
-        return TT_EUNAVAILABLE;
-    }
-    return TT_EREJECTED;
-}
-
-/* Fills 'err' from 'res' (or the connection) and returns the class of the failure. Clears
- * 'res'. */
-int pg_fail(PGconn *conn, PGresult *res, const char *what, char *err)
-{
-    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    const char *msg = res != NULL ? PQresultErrorMessage(res) : "";
-    char cut[96];
-    if (pg_take_cut_reason(cut, sizeof cut) != NULL) {
-        msg = cut; /* truer than libpq's "server closed the connection" */
-        state = NULL;
-    } else if (msg == NULL || msg[0] == '\0') {
-        msg = conn != NULL ? PQerrorMessage(conn) : "no connection";
-    }
-    int code = classify(state);
-    tt_fail(err, code, "postgres %s: %s%s%.*s", what, state ? state : "", state ? " " : "",
-            (int)strcspn(msg, "\n"), msg);
-    PQclear(res);
-    return code;
-}
-
-/* Runs 'sql' (no parameters, no rows wanted). */
-int pg_exec(const pg_store *s, PGconn *conn, const char *sql, char *err)
-{
-    PGresult *res = pg_call(s, conn, sql, 0, NULL);
-    ExecStatusType st = PQresultStatus(res);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        return pg_fail(conn, res, "exec", err);
-    }
-    PQclear(res);
-    return 0;
-}
-
-static void ignore_notice(void *arg, const char *message)
-{
-    (void)arg;
-    (void)message;
-}
-
-/* The connection's statement_timeout, from s->timeout_ms. */
-static int apply_timeout(const pg_store *s, PGconn *conn, char *err)
-{
-    char set[64];
-    snprintf(set, sizeof set, "SET statement_timeout = %u", s->timeout_ms);
-    return pg_exec(s, conn, set, err);
-}
-
-static int connect_to(const pg_store *s, PGconn **out, char *err)
-{
-    /* Defaults first, so that the URL's own parameters win. TCP keepalives notice a server
-     * that vanished without closing (in about 25 s). */
-    const char *keys[] = {"application_name",
-                          "connect_timeout",
-                          "keepalives_idle",
-                          "keepalives_interval",
-                          "keepalives_count",
-                          "dbname",
-                          NULL};
-    const char *values[] = {"telltale", "10", "10", "5", "3", s->url, NULL};
-    PGconn *conn;
-    int rc = pg_connect(s, keys, values, &conn, err);
-    if (rc != 0) {
-        return rc;
-    }
-    PQsetErrorVerbosity(conn, PQERRORS_DEFAULT);
-    PQsetNoticeProcessor(conn, ignore_notice, NULL); /* "already exists, skipping" and such */
-    rc = apply_timeout(s, conn, err);
-    if (rc != 0) {
-        PQfinish(conn);
-        return rc;
-    }
-    *out = conn;
-    return 0;
-}
-
-/* A writer connection with its staging table, reconnecting if the last one broke. */
-int pg_writer_ready(pg_store *s, char *err)
-{
-    if (s->writer != NULL && PQstatus(s->writer) == CONNECTION_OK) {
-        return 0;
-    }
-    PQfinish(s->writer);
-    s->writer = NULL;
-    PGconn *conn;
-    int rc = connect_to(s, &conn, err);
-    if (rc == 0) {
-        rc = pg_exec(s, conn,
-                     "CREATE TEMPORARY TABLE telltale_staging (ord integer NOT NULL, id text, "
-                     "ts timestamptz, received_at timestamptz, type text, source text, "
-                     "session_id text, name text, status text, duration_ms double precision, "
-                     "bytes bigint, value double precision, error text, attrs json) "
-                     "ON COMMIT DELETE ROWS",
-                     err);
-    }
-    if (rc != 0) {
-        return rc;
-    }
-    s->writer = conn;
-    return 0;
-}
-
 static int copy_rows(const pg_store *s, PGconn *conn, tt_event *const *events, size_t n,
                      char *err)
 {
@@ -287,59 +174,6 @@ static int pg_delete_before(store *base, int64_t before_ms, uint32_t max_rows, u
     *deleted = strtoull(PQcmdTuples(res), NULL, 10);
     PQclear(res);
     return 0;
-}
-
-/* ---- reads ---- */
-
-PGconn *pg_reader_take(pg_store *s, char *err)
-{
-    PGconn *conn = NULL;
-    pthread_mutex_lock(&s->readers_lock);
-    if (s->nidle > 0) {
-        conn = s->idle[--s->nidle];
-    }
-    pthread_mutex_unlock(&s->readers_lock);
-    if (conn != NULL && PQstatus(conn) != CONNECTION_OK) {
-        PQfinish(conn); /* broke while idle (a server restart): start afresh */
-        conn = NULL;
-    }
-    if (conn == NULL && connect_to(s, &conn, err) != 0) {
-        return NULL;
-    }
-    return conn;
-}
-
-void pg_reader_give_back(pg_store *s, PGconn *conn)
-{
-    if (PQstatus(conn) == CONNECTION_OK) {
-        pthread_mutex_lock(&s->readers_lock);
-        if (s->nidle < READERS_MAX) {
-            s->idle[s->nidle++] = conn;
-            conn = NULL;
-        }
-        pthread_mutex_unlock(&s->readers_lock);
-    }
-    PQfinish(conn);
-}
-
-PGresult *pg_reader_exec(pg_store *s, const char *sql, int nparams, const char *const *params,
-                         PGconn **conn, char *err)
-{
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if ((*conn = pg_reader_take(s, err)) == NULL) {
-            return NULL;
-        }
-        PGresult *res = pg_call(s, *conn, sql, nparams, params);
-        ExecStatusType st = PQresultStatus(res);
-        bool dead = (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE) &&
-                    PQstatus(*conn) != CONNECTION_OK && !pg_was_cut();
-        if (!dead || attempt == 1) {
-            return res;
-        }
-        PQclear(res); /* it had died while idle: once more, on a fresh connection */
-        pg_reader_give_back(s, *conn);
-    }
-    return NULL;
 }
 
 typedef struct query_params {
@@ -509,7 +343,7 @@ static void pg_set_timeout(store *base, uint32_t ms)
     pg_store *s = (pg_store *)base;
     char err[TT_ERRLEN];
     s->timeout_ms = ms;
-    if (s->writer != NULL && apply_timeout(s, s->writer, err) != 0) {
+    if (s->writer != NULL && pg_apply_timeout(s, s->writer, err) != 0) {
         PQfinish(s->writer); /* made again, with the timeout, when next needed */
         s->writer = NULL;
     }
@@ -595,7 +429,7 @@ static int pg_feed_open(store *base, store_feed **out, char *err)
     if (f == NULL) {
         return tt_fail(err, TT_ENOMEM, "out of memory");
     }
-    int rc = connect_to(s, &f->conn, err);
+    int rc = pg_open_conn(s, &f->conn, err);
     if (rc == 0) {
         rc = pg_exec(s, f->conn, "LISTEN " NOTIFY_CHANNEL, err);
     }
@@ -752,7 +586,7 @@ int store_pg_migrate(const char *url, int *version, char *err)
      * daemon, and nothing interrupts it. */
     pg_store m = {.url = (char *)url, .timeout_ms = MIGRATE_TIMEOUT_MS, .interrupt_fd = -1};
     PGconn *conn;
-    int rc = connect_to(&m, &conn, err);
+    int rc = pg_open_conn(&m, &conn, err);
     if (rc != 0) {
         return rc;
     }

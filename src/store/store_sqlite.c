@@ -14,61 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BUSY_TIMEOUT_MS 5000
-
 #define EVENT_COLUMNS                                                                              \
     "seq, id, ts, received_at, type, source, session_id, name, status, duration_ms, bytes, "       \
     "value, error, attrs"
-
-/* Transient conditions a retry can outlive; anything else is the data's fault. */
-static int classify(int rc)
-{
-    switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-    case SQLITE_IOERR:
-    case SQLITE_FULL:
-    case SQLITE_CANTOPEN:
-    case SQLITE_NOMEM:
-    case SQLITE_PROTOCOL:
-        return TT_EUNAVAILABLE;
-    default:
-        return TT_EREJECTED;
-    }
-}
-
-int sqlite_fail(sqlite3 *db, int rc, const char *what, char *err)
-{
-    return tt_fail(err, classify(rc), "sqlite %s: %s", what,
-                   db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-}
-
-int sqlite_exec(sqlite3 *db, const char *sql, char *err)
-{
-    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? 0 : sqlite_fail(db, rc, "exec", err);
-}
-
-static int open_conn(const char *path, int flags, sqlite3 **out, char *err)
-{
-    sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        int code = tt_fail(err, TT_EUNAVAILABLE, "cannot open sqlite file '%s': %s", path,
-                           db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-        sqlite3_close(db);
-        return code;
-    }
-    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
-    /* Every connection may write (the persister; REST and DLQ writes from the pool): each
-     * commit is fsynced before it is acknowledged. */
-    if ((rc = sqlite_exec(db, "PRAGMA synchronous=FULL", err)) != 0) {
-        sqlite3_close(db);
-        return rc;
-    }
-    *out = db;
-    return 0;
-}
 
 static int user_version(sqlite3 *db, int *out, char *err)
 {
@@ -143,31 +91,6 @@ static int migrate(sqlite3 *db, int *version, char *err)
         }
     }
     return 0;
-}
-
-sqlite3 *sqlite_reader_take(sqlite_store *s, char *err)
-{
-    sqlite3 *db = NULL;
-    pthread_mutex_lock(&s->readers_lock);
-    if (s->nidle > 0) {
-        db = s->idle[--s->nidle];
-    }
-    pthread_mutex_unlock(&s->readers_lock);
-    if (db == NULL && open_conn(s->path, SQLITE_OPEN_READWRITE, &db, err) != 0) {
-        return NULL;
-    }
-    return db;
-}
-
-void sqlite_reader_give_back(sqlite_store *s, sqlite3 *db)
-{
-    pthread_mutex_lock(&s->readers_lock);
-    if (s->nidle < READERS_MAX) {
-        s->idle[s->nidle++] = db;
-        db = NULL;
-    }
-    pthread_mutex_unlock(&s->readers_lock);
-    sqlite3_close(db); /* beyond the pool's size: let it go */
 }
 
 static void bind_text_or_null(sqlite3_stmt *st, int col, const char *s)
@@ -462,7 +385,7 @@ static const store_ops sqlite_ops = {
 
 static int setup_writer(sqlite_store *s, char *err)
 {
-    int rc = open_conn(s->path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &s->writer, err);
+    int rc = sqlite_open_conn(s->path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &s->writer, err);
     if (rc != 0) {
         return rc;
     }

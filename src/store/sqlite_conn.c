@@ -1,0 +1,92 @@
+/* sqlite_conn.c -- the embedded store's connections: opening one (busy timeout,
+ * synchronous=FULL), the pool of connections any thread may take, and what a failure means
+ * (worth a retry, or the data's fault). Shared by the events, DLQ and REST parts. */
+#include "store/sqlite_internal.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define BUSY_TIMEOUT_MS 5000
+
+/* Transient conditions a retry can outlive; anything else is the data's fault. */
+static int classify(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_NOMEM:
+    case SQLITE_PROTOCOL:
+        return TT_EUNAVAILABLE;
+    default:
+        return TT_EREJECTED;
+    }
+}
+
+
+int sqlite_fail(sqlite3 *db, int rc, const char *what, char *err)
+{
+    return tt_fail(err, classify(rc), "sqlite %s: %s", what,
+                   db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+
+int sqlite_exec(sqlite3 *db, const char *sql, char *err)
+{
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : sqlite_fail(db, rc, "exec", err);
+}
+
+
+int sqlite_open_conn(const char *path, int flags, sqlite3 **out, char *err)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        int code = tt_fail(err, TT_EUNAVAILABLE, "cannot open sqlite file '%s': %s", path,
+                           db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return code;
+    }
+    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+    /* Every connection may write (the persister; REST and DLQ writes from the pool): each
+     * commit is fsynced before it is acknowledged. */
+    if ((rc = sqlite_exec(db, "PRAGMA synchronous=FULL", err)) != 0) {
+        sqlite3_close(db);
+        return rc;
+    }
+    *out = db;
+    return 0;
+}
+
+
+sqlite3 *sqlite_reader_take(sqlite_store *s, char *err)
+{
+    sqlite3 *db = NULL;
+    pthread_mutex_lock(&s->readers_lock);
+    if (s->nidle > 0) {
+        db = s->idle[--s->nidle];
+    }
+    pthread_mutex_unlock(&s->readers_lock);
+    if (db == NULL && sqlite_open_conn(s->path, SQLITE_OPEN_READWRITE, &db, err) != 0) {
+        return NULL;
+    }
+    return db;
+}
+
+
+void sqlite_reader_give_back(sqlite_store *s, sqlite3 *db)
+{
+    pthread_mutex_lock(&s->readers_lock);
+    if (s->nidle < READERS_MAX) {
+        s->idle[s->nidle++] = db;
+        db = NULL;
+    }
+    pthread_mutex_unlock(&s->readers_lock);
+    sqlite3_close(db); /* beyond the pool's size: let it go */
+}
+
