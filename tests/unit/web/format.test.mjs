@@ -148,3 +148,19 @@ test('negative inputs (outside the event contract) keep their sign', () => {
   assert.equal(formatDuration(-5), '-5s');
   assert.equal(formatBytes(-1), '-1 B');
 });
+
+// A value just under a unit boundary must not round up to a number that belongs to the
+// next unit ("1000k", "1024 KiB", "10000 ms"): it is shown in the next unit.
+test('a value that rounds up to the next unit is shown in that unit', () => {
+  table(formatMs, [[9999.49, '9999 ms'], [9999.5, '10.0 s'], [9999.9, '10.0 s']]);
+  table(formatBytes, [
+    [1024 * 1023, '1023 KiB'],
+    [1024 * 1023.4, '1023 KiB'],
+    [1024 * 1023.5, '1.0 MiB'],
+    [1024 * 1024 - 1, '1.0 MiB'],
+    [1024 ** 3 - 1, '1.0 GiB'],
+    [1024 ** 4 - 1, '1.0 TiB'],
+  ]);
+  table(formatCount, [[999_499, '999k'], [999_500, '1.0M'], [999_999, '1.0M']]);
+  table(formatRate, [[999_999, '1.0M']]);
+});
