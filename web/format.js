@@ -21,7 +21,7 @@ export function formatMs(ms) {
   if (ms < 100) {
     return `${ms.toFixed(1)} ms`;
   }
-  if (ms < 10_000) {
+  if (ms < 9_999.5) { // what rounds to 10000 ms reads as 10.0 s
     return `${Math.round(ms)} ms`;
   }
   return `${(ms / 1000).toFixed(1)} s`;
@@ -37,7 +37,8 @@ export function formatBytes(n) {
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let v = n / 1024;
   let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
+  // 1023.5 and up would print as "1024": that is the next unit's 1.0.
+  while (v >= 1023.5 && i < units.length - 1) {
     v /= 1024;
     i++;
   }
@@ -51,7 +52,7 @@ export function formatCount(n) {
   if (n < 10_000) {
     return String(Math.round(n));
   }
-  if (n < 1_000_000) {
+  if (n < 999_500) { // what rounds to 1000k reads as 1.0M
     return `${(n / 1000).toFixed(n < 100_000 ? 1 : 0)}k`;
   }
   return `${(n / 1_000_000).toFixed(n < 100_000_000 ? 1 : 0)}M`;
