@@ -168,6 +168,13 @@ static int guarded_insert(writer *w, tt_event *const *events, size_t n, char *er
     return rc;
 }
 
+/* True in the states where the breaker lets no call out: retrying there would only wait.
+ * A disabled breaker lets every call out, so it does not stop the retries. */
+static bool breaker_refuses(breaker_state s)
+{
+    return s == BREAKER_OPEN || s == BREAKER_FORCED_OPEN;
+}
+
 /* Tries, and retries transient failures with backoff while the limits allow. */
 static int insert_with_retries(writer *w, tt_event *const *events, size_t n, char *err)
 {
@@ -176,7 +183,7 @@ static int insert_with_retries(writer *w, tt_event *const *events, size_t n, cha
     for (;;) {
         int rc = guarded_insert(w, events, n, err);
         uint64_t delay;
-        if (rc != TT_EUNAVAILABLE || w->br.state != BREAKER_CLOSED ||
+        if (rc != TT_EUNAVAILABLE || breaker_refuses(w->br.state) ||
             !backoff_next(&bo, mono_ms(w), jitter(w), &delay)) {
             return rc; /* done, refused, or out of patience (an open breaker means: stop) */
         }

@@ -595,6 +595,28 @@ static void forced_open_makes_no_calls_until_reset(void **state)
     rig_free(r);
 }
 
+/* A disabled breaker judges nothing -- but the retries are not the breaker's: a transient
+ * failure is still retried within the retry limits. */
+static void disabled_breaker_still_retries(void **state)
+{
+    (void)state;
+    rig *r = rig_new();
+    r->opts.breaker.failure_threshold = 1;
+    rig_start(r);
+    add_events(r, "...");
+    writer_control_breaker(r->w, WRITER_DISABLE_BREAKER);
+    fake_store_fail_next(r->fs, 2);
+    writer_outcome out;
+    char err[TT_ERRLEN] = "";
+    assert_int_equal(write_all(r, &out, err), 0);
+    assert_int_equal(out.stored, 3);
+    assert_int_equal(fake_store_insert_calls(r->fs), 3);
+    writer_stats s = stats_of(r);
+    assert_int_equal(s.retries, 2);
+    assert_int_equal(s.breaker_state, BREAKER_DISABLED);
+    rig_free(r);
+}
+
 /* ---- dead letters, again ---------------------------------------------------------------- */
 
 static void housekeeping_recovers_dead_letters(void **state)
@@ -673,6 +695,7 @@ int main(void)
         cmocka_unit_test(refusals_do_not_open_the_breaker),
         cmocka_unit_test(outage_during_a_split_then_rewrite),
         cmocka_unit_test(forced_open_makes_no_calls_until_reset),
+        cmocka_unit_test(disabled_breaker_still_retries),
         cmocka_unit_test(housekeeping_recovers_dead_letters),
         cmocka_unit_test(housekeeping_waits_for_a_closed_breaker),
     };
