@@ -86,7 +86,10 @@ bool writer_sleep(writer *w, uint64_t ms)
         until.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&w->lock);
-    while (!w->interrupted && pthread_cond_timedwait(&w->wake, &w->lock, &until) == 0) {
+    /* An operator's control ends the wait too: a retry waiting for the store must see a
+     * forced-open breaker now, not at the end of a delay of up to cap_ms. */
+    while (!w->interrupted && w->control == WRITER_CONTROL_NONE &&
+           pthread_cond_timedwait(&w->wake, &w->lock, &until) == 0) {
     }
     bool ok = !w->interrupted;
     pthread_mutex_unlock(&w->lock);

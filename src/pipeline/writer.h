@@ -85,7 +85,8 @@ bool writer_available(writer *w, uint64_t *retry_in_ms);
  * closed), and apply the retentions (at most once a minute). */
 void writer_housekeeping(writer *w);
 
-/* Sleeps up to 'ms', or until writer_interrupt(); false if interrupted. Owner's thread. */
+/* Sleeps up to 'ms', or until writer_interrupt() or writer_control_breaker(); false if
+ * interrupted. Owner's thread. */
 bool writer_sleep(writer *w, uint64_t ms);
 
 /* Makes waits return at once and writes give up at their next wait (shutdown). Any thread. */

@@ -617,6 +617,80 @@ static void disabled_breaker_still_retries(void **state)
     rig_free(r);
 }
 
+/* A write waiting out a long retry delay looks again at once when the operator forces the
+ * breaker open (writer_control_breaker wakes it), instead of sleeping the delay out. */
+typedef struct bg_write {
+    rig *r;
+    pthread_mutex_t lock;
+    pthread_cond_t done_cond;
+    bool done;
+    int rc;
+    char err[TT_ERRLEN];
+} bg_write;
+
+static void *write_in_background(void *arg)
+{
+    bg_write *b = arg;
+    writer_outcome out;
+    char err[TT_ERRLEN];
+    int rc = write_all(b->r, &out, err);
+    pthread_mutex_lock(&b->lock);
+    b->rc = rc;
+    memcpy(b->err, err, sizeof err);
+    b->done = true;
+    pthread_cond_broadcast(&b->done_cond);
+    pthread_mutex_unlock(&b->lock);
+    return NULL;
+}
+
+/* Waits for the background write to end; false if it is still going after a hang guard. */
+static bool wait_done(bg_write *b)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 30;
+    pthread_mutex_lock(&b->lock);
+    int rc = 0;
+    while (!b->done && rc == 0) {
+        rc = pthread_cond_timedwait(&b->done_cond, &b->lock, &until);
+    }
+    bool done = b->done;
+    pthread_mutex_unlock(&b->lock);
+    return done;
+}
+
+static void forcing_open_wakes_a_retry_delay(void **state)
+{
+    (void)state;
+    rig *r = rig_new();
+    r->opts.breaker.failure_threshold = 100;
+    r->opts.retry.base_ms = 3600000; /* an hour: the test ends long before, or fails */
+    r->opts.retry.cap_ms = 3600000;
+    r->fc.random = UINT32_MAX; /* the full delay */
+    rig_start(r);
+    add_events(r, ".");
+    fake_store_set_mode(r->fs, FAKE_DOWN);
+    bg_write b = {.r = r};
+    pthread_mutex_init(&b.lock, NULL);
+    pthread_cond_init(&b.done_cond, NULL);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, write_in_background, &b), 0);
+    fake_store_wait_calls(r->fs, 1); /* failed once: about to sleep, or sleeping */
+    writer_control_breaker(r->w, WRITER_FORCE_OPEN);
+    bool woke = wait_done(&b);
+    if (!woke) {
+        writer_interrupt(r->w); /* let the thread go, then fail */
+    }
+    pthread_join(t, NULL);
+    assert_true(woke);
+    assert_int_equal(b.rc, TT_EUNAVAILABLE);
+    assert_string_equal(b.err, "circuit breaker forced_open: not calling the store");
+    assert_int_equal(fake_store_insert_calls(r->fs), 1);
+    pthread_cond_destroy(&b.done_cond);
+    pthread_mutex_destroy(&b.lock);
+    rig_free(r);
+}
+
 /* ---- dead letters, again ---------------------------------------------------------------- */
 
 static void housekeeping_recovers_dead_letters(void **state)
@@ -696,6 +770,7 @@ int main(void)
         cmocka_unit_test(outage_during_a_split_then_rewrite),
         cmocka_unit_test(forced_open_makes_no_calls_until_reset),
         cmocka_unit_test(disabled_breaker_still_retries),
+        cmocka_unit_test(forcing_open_wakes_a_retry_delay),
         cmocka_unit_test(housekeeping_recovers_dead_letters),
         cmocka_unit_test(housekeeping_waits_for_a_closed_breaker),
     };
