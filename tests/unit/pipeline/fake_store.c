@@ -40,6 +40,7 @@ struct fake_store {
     uint64_t latency_ms;
     uint32_t fail_first, fail_count; /* calls fail_first .. + fail_count fail transiently */
     bool refuse_poison;
+    bool fail_dlq;
     int64_t next_seq;
     fake_row rows[FAKE_MAX_ROWS];
     size_t nrows;
@@ -145,8 +146,8 @@ static int fake_dlq_add(store *st, const char *payload, const char *reason, uint
     fake_store *fs = fake_of(st);
     pthread_mutex_lock(&fs->lock);
     int rc = 0;
-    if (fs->mode == FAKE_DOWN) {
-        rc = tt_fail(err, TT_EUNAVAILABLE, "fake store: down");
+    if (fs->mode == FAKE_DOWN || fs->fail_dlq) {
+        rc = tt_fail(err, TT_EUNAVAILABLE, "fake store: dead letter queue unavailable");
     } else {
         must(fs->ndlq < FAKE_MAX_ROWS, "more dead letters than FAKE_MAX_ROWS");
         fake_dlq *d = &fs->dlq[fs->ndlq++];
@@ -379,6 +380,13 @@ void fake_store_fail_next(fake_store *fs, uint32_t n)
     pthread_mutex_lock(&fs->lock);
     fs->fail_first = fs->ncalls;
     fs->fail_count = n;
+    pthread_mutex_unlock(&fs->lock);
+}
+
+void fake_store_fail_dlq(fake_store *fs, bool fail)
+{
+    pthread_mutex_lock(&fs->lock);
+    fs->fail_dlq = fail;
     pthread_mutex_unlock(&fs->lock);
 }
 

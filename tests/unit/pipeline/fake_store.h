@@ -45,6 +45,8 @@ void fake_store_fail_calls(fake_store *fs, uint32_t first, uint32_t count);
 void fake_store_fail_next(fake_store *fs, uint32_t n);
 /* Each insert call takes 'ms' of 'fc''s time (a slow store); NULL stops that. */
 void fake_store_set_latency(fake_store *fs, fake_clock *fc, uint64_t ms);
+/* Whether dlq_add fails (TT_EUNAVAILABLE) while the inserts work. */
+void fake_store_fail_dlq(fake_store *fs, bool fail);
 /* Whether events named "poison..." are refused (they are, from the start). */
 void fake_store_refuse_poison(fake_store *fs, bool refuse);
 

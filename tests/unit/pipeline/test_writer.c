@@ -262,6 +262,32 @@ static void rewrite_is_idempotent(void **state)
     rig_free(r);
 }
 
+/* The dead letter queue lives in the store: when it cannot take a refused event, the write
+ * is an outage (to be written again), not a success that lost the event. */
+static void dead_letter_queue_failure_is_an_outage(void **state)
+{
+    (void)state;
+    rig *r = rig_new();
+    rig_start(r);
+    add_events(r, "P.");
+    fake_store_fail_dlq(r->fs, true);
+    writer_outcome out;
+    char err[TT_ERRLEN] = "";
+    assert_int_equal(write_all(r, &out, err), TT_EUNAVAILABLE);
+    assert_string_equal(err, "fake store: dead letter queue unavailable");
+    assert_int_equal(out.dead_lettered, 0);
+    assert_int_equal(fake_store_dlq_count(r->fs), 0);
+    assert_int_equal(stats_of(r).batches, 0);
+    assert_int_equal(stats_of(r).dead_lettered, 0);
+
+    fake_store_fail_dlq(r->fs, false); /* written again: now complete */
+    assert_int_equal(write_all(r, &out, err), 0);
+    assert_int_equal(out.dead_lettered, 1);
+    assert_int_equal(out.stored, 1);
+    assert_int_equal(fake_store_dlq_count(r->fs), 1);
+    rig_free(r);
+}
+
 /* ---- transient failures and retries ---------------------------------------------------- */
 
 static void transient_failures_are_retried(void **state)
@@ -756,6 +782,7 @@ int main(void)
         cmocka_unit_test(no_poison_is_one_call),
         cmocka_unit_test(split_halves_until_the_poison_is_alone),
         cmocka_unit_test(rewrite_is_idempotent),
+        cmocka_unit_test(dead_letter_queue_failure_is_an_outage),
         cmocka_unit_test(transient_failures_are_retried),
         cmocka_unit_test(retries_stop_at_max_attempts),
         cmocka_unit_test(retry_budget_runs_on_the_injected_clock),
