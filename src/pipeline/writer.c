@@ -3,9 +3,7 @@
 
 #include "core/event_json.h"
 #include "core/json_print.h"
-#include "os/clock.h"
 #include "os/log.h"
-#include "os/random.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -29,6 +27,18 @@ struct writer {
     uint64_t next_retention_ms;
 };
 
+/* The writer's monotonic time, from its pipeline_clock. */
+static uint64_t mono_ms(const writer *w)
+{
+    return pipeline_clock_mono_ms(&w->opts.clock);
+}
+
+/* A uniformly random value for the backoff's jitter. */
+static uint32_t jitter(const writer *w)
+{
+    return pipeline_clock_random(&w->opts.clock);
+}
+
 int writer_create(store *st, const writer_opts *opts, writer **out)
 {
     writer *w = calloc(1, sizeof *w);
@@ -37,7 +47,7 @@ int writer_create(store *st, const writer_opts *opts, writer **out)
     }
     w->st = st;
     w->opts = *opts;
-    breaker_init(&w->br, &opts->breaker, clock_mono_ms());
+    breaker_init(&w->br, &opts->breaker, mono_ms(w));
     pthread_mutex_init(&w->lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
@@ -76,7 +86,10 @@ bool writer_sleep(writer *w, uint64_t ms)
         until.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&w->lock);
-    while (!w->interrupted && pthread_cond_timedwait(&w->wake, &w->lock, &until) == 0) {
+    /* An operator's control ends the wait too: a retry waiting for the store must see a
+     * forced-open breaker now, not at the end of a delay of up to cap_ms. */
+    while (!w->interrupted && w->control == WRITER_CONTROL_NONE &&
+           pthread_cond_timedwait(&w->wake, &w->lock, &until) == 0) {
     }
     bool ok = !w->interrupted;
     pthread_mutex_unlock(&w->lock);
@@ -122,7 +135,7 @@ static void apply_control(writer *w)
     writer_control c = w->control;
     w->control = WRITER_CONTROL_NONE;
     pthread_mutex_unlock(&w->lock);
-    uint64_t now = clock_mono_ms();
+    uint64_t now = mono_ms(w);
     if (c == WRITER_FORCE_OPEN) {
         breaker_force_open(&w->br, now);
     } else if (c == WRITER_DISABLE_BREAKER) {
@@ -141,13 +154,13 @@ static int guarded_insert(writer *w, tt_event *const *events, size_t n, char *er
 {
     uint64_t ticket;
     apply_control(w);
-    if (!breaker_allow(&w->br, clock_mono_ms(), &ticket)) {
+    if (!breaker_allow(&w->br, mono_ms(w), &ticket)) {
         breaker_changed(w);
         return tt_fail(err, TT_EUNAVAILABLE, "circuit breaker %s: not calling the store",
                        breaker_state_name(w->br.state));
     }
     int rc = store_insert_events(w->st, events, n, err);
-    breaker_record(&w->br, clock_mono_ms(), ticket, rc != TT_EUNAVAILABLE);
+    breaker_record(&w->br, mono_ms(w), ticket, rc != TT_EUNAVAILABLE);
     breaker_changed(w);
     if (rc == TT_EUNAVAILABLE) {
         COUNT(transient_failures, 1);
@@ -158,16 +171,23 @@ static int guarded_insert(writer *w, tt_event *const *events, size_t n, char *er
     return rc;
 }
 
+/* True in the states where the breaker lets no call out: retrying there would only wait.
+ * A disabled breaker lets every call out, so it does not stop the retries. */
+static bool breaker_refuses(breaker_state s)
+{
+    return s == BREAKER_OPEN || s == BREAKER_FORCED_OPEN;
+}
+
 /* Tries, and retries transient failures with backoff while the limits allow. */
 static int insert_with_retries(writer *w, tt_event *const *events, size_t n, char *err)
 {
     backoff bo;
-    backoff_start(&bo, &w->opts.retry, clock_mono_ms());
+    backoff_start(&bo, &w->opts.retry, mono_ms(w));
     for (;;) {
         int rc = guarded_insert(w, events, n, err);
         uint64_t delay;
-        if (rc != TT_EUNAVAILABLE || w->br.state != BREAKER_CLOSED ||
-            !backoff_next(&bo, clock_mono_ms(), (uint32_t)random_u64(), &delay)) {
+        if (rc != TT_EUNAVAILABLE || breaker_refuses(w->br.state) ||
+            !backoff_next(&bo, mono_ms(w), jitter(w), &delay)) {
             return rc; /* done, refused, or out of patience (an open breaker means: stop) */
         }
         COUNT(retries, 1);
@@ -247,7 +267,7 @@ int writer_write(writer *w, tt_event *const *events, size_t n, writer_outcome *o
 bool writer_available(writer *w, uint64_t *retry_in_ms)
 {
     apply_control(w);
-    uint64_t now = clock_mono_ms();
+    uint64_t now = mono_ms(w);
     breaker_state s = breaker_state_at(&w->br, now);
     breaker_changed(w);
     if (s == BREAKER_CLOSED || s == BREAKER_HALF_OPEN || s == BREAKER_DISABLED) {
@@ -268,8 +288,8 @@ typedef struct recovery {
 
 static uint64_t next_retry_ms(writer *w, uint32_t retry_count)
 {
-    uint64_t delay = backoff_delay_ms(&w->opts.retry, retry_count, 0, (uint32_t)random_u64());
-    return clock_now_ms() + delay;
+    uint64_t delay = backoff_delay_ms(&w->opts.retry, retry_count, 0, jitter(w));
+    return pipeline_clock_now_ms(&w->opts.clock) + delay;
 }
 
 /* Parses a dead letter back into an event, keeping its id and time. */
@@ -327,7 +347,7 @@ static void housekeeping_failed(writer *w, const char *what, const char *err)
 
 static void recover_dead_letters(writer *w)
 {
-    if (breaker_state_at(&w->br, clock_mono_ms()) != BREAKER_CLOSED) {
+    if (breaker_state_at(&w->br, mono_ms(w)) != BREAKER_CLOSED) {
         return; /* no store, no recovery: retries would only burn the items' attempts */
     }
     recovery r = {.w = w};
@@ -344,7 +364,7 @@ static void recover_dead_letters(writer *w)
 
 static void apply_retention(writer *w)
 {
-    uint64_t now = clock_now_ms(), deleted = 0, purged = 0;
+    uint64_t now = pipeline_clock_now_ms(&w->opts.clock), deleted = 0, purged = 0;
     char err[TT_ERRLEN];
     if (w->opts.retention_ms > 0 &&
         store_delete_before(w->st, (int64_t)(now - w->opts.retention_ms), RETENTION_CHUNK, &deleted,
@@ -358,16 +378,15 @@ static void apply_retention(writer *w)
     COUNT(retention_deleted, deleted);
     COUNT(dlq_purged, purged);
     /* A full chunk means more is due: come back soon. */
-    w->next_retention_ms =
-        clock_mono_ms() + (deleted == RETENTION_CHUNK ? 0 : HOUSEKEEPING_EVERY_MS);
+    w->next_retention_ms = mono_ms(w) + (deleted == RETENTION_CHUNK ? 0 : HOUSEKEEPING_EVERY_MS);
 }
 
 void writer_housekeeping(writer *w)
 {
     apply_control(w);
     recover_dead_letters(w);
-    if (clock_mono_ms() >= w->next_retention_ms &&
-        breaker_state_at(&w->br, clock_mono_ms()) == BREAKER_CLOSED) {
+    if (mono_ms(w) >= w->next_retention_ms &&
+        breaker_state_at(&w->br, mono_ms(w)) == BREAKER_CLOSED) {
         apply_retention(w);
     }
 }

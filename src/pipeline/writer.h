@@ -17,6 +17,7 @@
 #include "core/backoff.h"
 #include "core/breaker.h"
 #include "core/ingest.h"
+#include "pipeline/pipeline_clock.h"
 #include "store/store.h"
 
 typedef struct writer writer;
@@ -34,6 +35,7 @@ typedef struct writer_opts {
     uint64_t dlq_retention_ms; /* resolved dead letters older than this are deleted; 0: never */
     writer_committed_fn committed;
     void *ctx;
+    pipeline_clock clock; /* zeroed: the OS's clock and randomness (see pipeline_clock.h) */
 } writer_opts;
 
 /* What one writer_write() did with its events. */
@@ -83,7 +85,8 @@ bool writer_available(writer *w, uint64_t *retry_in_ms);
  * closed), and apply the retentions (at most once a minute). */
 void writer_housekeeping(writer *w);
 
-/* Sleeps up to 'ms', or until writer_interrupt(); false if interrupted. Owner's thread. */
+/* Sleeps up to 'ms', or until writer_interrupt() or writer_control_breaker(); false if
+ * interrupted. Owner's thread. */
 bool writer_sleep(writer *w, uint64_t ms);
 
 /* Makes waits return at once and writes give up at their next wait (shutdown). Any thread. */
