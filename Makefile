@@ -65,6 +65,7 @@ layers:
 
 unit:
 	cd $(BUILD) && ctest --output-on-failure
+	$(NODE_TEST) tests/unit/web/
 
 unit-asan:
 	cd $(ASAN) && ctest --output-on-failure
