@@ -11,6 +11,7 @@
 #include "os/clock.h"
 #include "os/log.h"
 #include "rest/rest_internal.h"
+#include "rest/rest_sql.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -274,7 +275,7 @@ static void run(void *arg)
     if (!j->rows.single) {
         json_put_raw(&j->rows.out, "[", 1);
     }
-    j->rc = store_rest_insert(j->ctx->st, &j->ins, rest_rows_add, &j->rows, j->err);
+    j->rc = rest_run_insert(j->ctx->st, &j->ins, rest_rows_add, &j->rows, j->err);
 }
 
 static void answer_failure(http_req *r, insert_job *j)

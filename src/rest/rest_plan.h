@@ -7,7 +7,7 @@
 #define TT_REST_PLAN_H
 
 #include "core/err.h"
-#include "store/rest_table.h"
+#include "rest/rest_table.h"
 
 /* What PostgREST would answer: its status, and the body {code, message, details, hint}. */
 typedef struct rest_error {

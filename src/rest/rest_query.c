@@ -5,6 +5,7 @@
 #include "os/log.h"
 #include "rest/rest_row.h"
 #include "rest/rest_internal.h"
+#include "rest/rest_sql.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,7 @@ static void run(void *arg)
     if (!j->rows.single) {
         json_put_raw(&j->rows.out, "[", 1);
     }
-    j->rc = store_rest_query(j->ctx->st, &j->q, rest_rows_add, &j->rows, &j->total, j->err);
+    j->rc = rest_run_query(j->ctx->st, &j->q, rest_rows_add, &j->rows, &j->total, j->err);
 }
 
 static void answer_failure(http_req *r, const get_job *j)

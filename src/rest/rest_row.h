@@ -8,7 +8,7 @@
 
 #include "core/event.h"
 #include "core/json_print.h"
-#include "store/rest_table.h"
+#include "rest/rest_table.h"
 
 /* Writes one value of a column of 'kind'. */
 void rest_row_put_cell(json_buf *out, rest_kind kind, const rest_value *v);

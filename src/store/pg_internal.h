@@ -85,9 +85,9 @@ int pg_dlq_retry_now(store *st, int64_t id, uint64_t *changed, char *err);
 int pg_dlq_mark_failed(store *st, int64_t id, const char *reason, uint64_t *changed, char *err);
 int pg_dlq_purge(store *st, int64_t older_than_ms, uint64_t *deleted, char *err);
 
-/* /rest/v1 (store_pg_rest.c). */
-int pg_rest_query(store *st, const rest_query *q, rest_row_fn fn, void *ctx, int64_t *total,
-                  char *err);
-int pg_rest_insert(store *st, const rest_insert *ins, rest_row_fn fn, void *ctx, char *err);
-
+/* Statements built above the store (store_pg_stmt.c). */
+int pg_select(store *st, const store_stmt *select, const store_type *types, int ncols,
+              const store_stmt *count, int64_t *total, store_cells_fn fn, void *ctx, char *err);
+int pg_change(store *st, const store_stmt *stmt, const store_type *types, int ncols,
+              store_cells_fn fn, void *ctx, char *err);
 #endif

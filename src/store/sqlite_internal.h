@@ -46,9 +46,10 @@ int sqlite_dlq_retry_now(store *st, int64_t id, uint64_t *changed, char *err);
 int sqlite_dlq_mark_failed(store *st, int64_t id, const char *reason, uint64_t *changed, char *err);
 int sqlite_dlq_purge(store *st, int64_t older_than_ms, uint64_t *deleted, char *err);
 
-/* /rest/v1 (store_sqlite_rest.c). */
-int sqlite_rest_query(store *st, const rest_query *q, rest_row_fn fn, void *ctx, int64_t *total,
-                      char *err);
-int sqlite_rest_insert(store *st, const rest_insert *ins, rest_row_fn fn, void *ctx, char *err);
-
+/* Statements built above the store (store_sqlite_stmt.c). */
+int sqlite_select(store *st, const store_stmt *select, const store_type *types, int ncols,
+                  const store_stmt *count, int64_t *total, store_cells_fn fn, void *ctx,
+                  char *err);
+int sqlite_change(store *st, const store_stmt *stmt, const store_type *types, int ncols,
+                  store_cells_fn fn, void *ctx, char *err);
 #endif

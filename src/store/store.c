@@ -183,18 +183,16 @@ int store_dlq_purge(store *st, int64_t older_than_ms, uint64_t *deleted, char er
     return st->ops->dlq_purge(st, older_than_ms, deleted, err);
 }
 
-int store_rest_query(store *st, const rest_query *q, rest_row_fn fn, void *ctx, int64_t *total,
-                     char err[TT_ERRLEN])
+int store_select(store *st, const store_stmt *select, const store_type *types, int ncols,
+                 const store_stmt *count, int64_t *total, store_cells_fn fn, void *ctx,
+                 char err[TT_ERRLEN])
 {
     *total = -1;
-    return st->ops->rest_query(st, q, fn, ctx, total, err);
+    return st->ops->select(st, select, types, ncols, count, total, fn, ctx, err);
 }
 
-int store_rest_insert(store *st, const rest_insert *ins, rest_row_fn fn, void *ctx,
-                      char err[TT_ERRLEN])
+int store_change(store *st, const store_stmt *stmt, const store_type *types, int ncols,
+                 store_cells_fn fn, void *ctx, char err[TT_ERRLEN])
 {
-    if (ins->table->id == REST_EVENTS) {
-        return tt_fail(err, TT_EINVAL, "monitoring_events is written by the ingest path only");
-    }
-    return st->ops->rest_insert(st, ins, fn, ctx, err);
+    return st->ops->change(st, stmt, types, ncols, fn, ctx, err);
 }

@@ -10,7 +10,6 @@
 
 #include "core/err.h"
 #include "core/event.h"
-#include "store/rest_table.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -167,22 +166,63 @@ int store_dlq_mark_failed(store *st, int64_t id, const char *reason, uint64_t *c
  * unresolved one. */
 int store_dlq_purge(store *st, int64_t older_than_ms, uint64_t *deleted, char err[TT_ERRLEN]);
 
-/* ---- /rest/v1: the tables of rest_table.h, by validated plan ----
+/* ---- statements built above the store (the /rest/v1 plans) ----
  *
- * Any thread. Who may read or write what is the caller's business (the server enforces
- * DESIGN §5's role policy); the store runs what it is given. */
+ * SQL text in the engine's dialect (store_kind(): "?" placeholders for SQLite; "$n" with a cast
+ * for PostgreSQL, whose tables live in schema "monitoring"), with every value bound as a
+ * parameter -- never pasted into the text. Any thread; each call runs on a reader connection
+ * of its own. Who may read or write what is the caller's business: the store runs what it is
+ * given. */
 
-/* Calls 'fn' for each row 'q' selects, in its order. With q->count, *total gets the number of
- * rows the filters match (ignoring limit and offset), else -1. */
-int store_rest_query(store *st, const rest_query *q, rest_row_fn fn, void *ctx, int64_t *total,
-                     char err[TT_ERRLEN]);
+/* How a value is typed, bound and read back. */
+typedef enum store_type {
+    STORE_INT,   /* bigint / integer */
+    STORE_FLOAT, /* double precision */
+    STORE_TEXT,
+    STORE_BOOL,
+    STORE_TIME,  /* timestamptz; epoch milliseconds inside telltale */
+    STORE_JSON,  /* json: the text as stored */
+    STORE_JSONB, /* jsonb: normalised by the engine */
+} store_type;
 
-/* Inserts the rows of 'ins' in one statement (all or none) and calls 'fn' with each inserted
- * row's ins->ret columns. Returns TT_ECONFLICT when a row's primary key is taken, with 'err'
- * naming the key, TT_EUNAVAILABLE or TT_EREJECTED otherwise. Not for monitoring_events, which
- * only the ingest path writes. */
-int store_rest_insert(store *st, const rest_insert *ins, rest_row_fn fn, void *ctx,
-                      char err[TT_ERRLEN]);
+/* A typed value: 'i' for INT, BOOL (0/1) and TIME (ms); 'd' for FLOAT; 's' (NUL-terminated,
+ * owned by whoever made the value) for TEXT and the JSON types. */
+typedef struct store_value {
+    bool is_null;
+    int64_t i;
+    double d;
+    const char *s;
+} store_value;
+
+#define STORE_MAX_CELLS 16 /* columns one statement returns at most */
+
+typedef struct store_param {
+    const store_value *v;
+    store_type type;
+} store_param;
+
+typedef struct store_stmt {
+    const char *sql;
+    const store_param *params; /* in the order of the placeholders */
+    int nparams;
+} store_stmt;
+
+/* Receives one row: cells[k] read as the k-th of the caller's types (strings valid only during
+ * the call). Return 0 to go on, anything else to stop. */
+typedef int (*store_cells_fn)(const store_value *cells, void *ctx);
+
+/* Runs 'select', handing each row (ncols cells read as 'types') to 'fn'; then, when 'count' is
+ * not NULL, runs it -- a statement returning one integer -- on the same snapshot into *total
+ * (else *total is -1). Returns 0, TT_EUNAVAILABLE or TT_EREJECTED with 'err' filled. */
+int store_select(store *st, const store_stmt *select, const store_type *types, int ncols,
+                 const store_stmt *count, int64_t *total, store_cells_fn fn, void *ctx,
+                 char err[TT_ERRLEN]);
+
+/* Runs a statement that changes rows and returns some (INSERT ... RETURNING), all or nothing,
+ * handing each returned row to 'fn'. Returns TT_ECONFLICT when a unique key is taken (nothing
+ * is handed to 'fn'), TT_EUNAVAILABLE or TT_EREJECTED otherwise, with 'err' filled. */
+int store_change(store *st, const store_stmt *stmt, const store_type *types, int ncols,
+                 store_cells_fn fn, void *ctx, char err[TT_ERRLEN]);
 
 /* ---- the change feed ----
  *

@@ -29,9 +29,11 @@ typedef struct store_ops {
     int (*dlq_retry_now)(store *st, int64_t id, uint64_t *changed, char *err);
     int (*dlq_mark_failed)(store *st, int64_t id, const char *reason, uint64_t *changed, char *err);
     int (*dlq_purge)(store *st, int64_t older_than_ms, uint64_t *deleted, char *err);
-    int (*rest_query)(store *st, const rest_query *q, rest_row_fn fn, void *ctx, int64_t *total,
-                      char *err);
-    int (*rest_insert)(store *st, const rest_insert *ins, rest_row_fn fn, void *ctx, char *err);
+    int (*select)(store *st, const store_stmt *select, const store_type *types, int ncols,
+                  const store_stmt *count, int64_t *total, store_cells_fn fn, void *ctx,
+                  char *err);
+    int (*change)(store *st, const store_stmt *stmt, const store_type *types, int ncols,
+                  store_cells_fn fn, void *ctx, char *err);
 } store_ops;
 
 /* The per-row overhead in store_event_bytes(). Each engine computes the same figure in SQL for

@@ -490,8 +490,8 @@ static const store_ops pg_ops = {
     .dlq_retry_now = pg_dlq_retry_now,
     .dlq_mark_failed = pg_dlq_mark_failed,
     .dlq_purge = pg_dlq_purge,
-    .rest_query = pg_rest_query,
-    .rest_insert = pg_rest_insert,
+    .select = pg_select,
+    .change = pg_change,
 };
 
 /* ---- schema ---- */

@@ -379,8 +379,8 @@ static const store_ops sqlite_ops = {
     .dlq_retry_now = sqlite_dlq_retry_now,
     .dlq_mark_failed = sqlite_dlq_mark_failed,
     .dlq_purge = sqlite_dlq_purge,
-    .rest_query = sqlite_rest_query,
-    .rest_insert = sqlite_rest_insert,
+    .select = sqlite_select,
+    .change = sqlite_change,
 };
 
 static int setup_writer(sqlite_store *s, char *err)

@@ -7,7 +7,7 @@
  * its limits; and the SQL of either dialect holds no client text: no byte of it between
  * single quotes but the fixed fragments', and exactly one placeholder per bound value. */
 #include "rest/rest_plan.h"
-#include "store/rest_sql.h"
+#include "rest/rest_sql.h"
 
 #include <stdint.h>
 #include <stdlib.h>

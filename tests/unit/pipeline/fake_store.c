@@ -289,17 +289,20 @@ static int fake_dlq_mark_failed(store *st, int64_t id, const char *reason, uint6
     return not_for_the_pipeline("dlq_mark_failed", err);
 }
 
-static int fake_rest_query(store *st, const rest_query *q, rest_row_fn fn, void *ctx,
-                           int64_t *total, char *err)
+static int fake_select(store *st, const store_stmt *select, const store_type *types, int ncols,
+                       const store_stmt *count, int64_t *total, store_cells_fn fn, void *ctx,
+                       char *err)
 {
-    (void)st, (void)q, (void)fn, (void)ctx, (void)total;
-    return not_for_the_pipeline("rest_query", err);
+    (void)st, (void)select, (void)types, (void)ncols, (void)count, (void)total, (void)fn,
+        (void)ctx;
+    return not_for_the_pipeline("select", err);
 }
 
-static int fake_rest_insert(store *st, const rest_insert *ins, rest_row_fn fn, void *ctx, char *err)
+static int fake_change(store *st, const store_stmt *stmt, const store_type *types, int ncols,
+                       store_cells_fn fn, void *ctx, char *err)
 {
-    (void)st, (void)ins, (void)fn, (void)ctx;
-    return not_for_the_pipeline("rest_insert", err);
+    (void)st, (void)stmt, (void)types, (void)ncols, (void)fn, (void)ctx;
+    return not_for_the_pipeline("change", err);
 }
 
 static void fake_close(store *st)
@@ -327,8 +330,8 @@ static const store_ops fake_ops = {
     .dlq_retry_now = fake_dlq_retry_now,
     .dlq_mark_failed = fake_dlq_mark_failed,
     .dlq_purge = fake_dlq_purge,
-    .rest_query = fake_rest_query,
-    .rest_insert = fake_rest_insert,
+    .select = fake_select,
+    .change = fake_change,
 };
 
 fake_store *fake_store_new(void)

@@ -2,7 +2,7 @@
  * both engines build from a plan (store/rest_sql.c): names only from the catalog, every value a
  * placeholder, the null order always spelled out. */
 #include "rest/rest_plan.h"
-#include "store/rest_sql.h"
+#include "rest/rest_sql.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -7,6 +7,8 @@
 #ifndef TT_REST_TABLE_H
 #define TT_REST_TABLE_H
 
+#include "store/store.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,16 +20,15 @@
 #define REST_MAX_INSERT_ROWS 1000 /* rows one POST inserts at most */
 #define REST_VALUE_MAX 4096       /* bytes of one filter value */
 
-/* How a column's values are typed, read and written. */
-typedef enum rest_kind {
-    REST_INT,   /* bigint / integer */
-    REST_FLOAT, /* double precision */
-    REST_TEXT,
-    REST_BOOL,
-    REST_TIME,  /* timestamptz; epoch milliseconds inside telltale */
-    REST_JSON,  /* json: the text as stored */
-    REST_JSONB, /* jsonb: normalised by the engine, re-printed compactly by telltale */
-} rest_kind;
+/* How a column's values are typed, read and written: the store's value types. */
+typedef store_type rest_kind;
+#define REST_INT STORE_INT
+#define REST_FLOAT STORE_FLOAT
+#define REST_TEXT STORE_TEXT
+#define REST_BOOL STORE_BOOL
+#define REST_TIME STORE_TIME
+#define REST_JSON STORE_JSON
+#define REST_JSONB STORE_JSONB
 
 typedef struct rest_column {
     const char *name;
@@ -60,14 +61,9 @@ const rest_table *rest_table_find(const char *name);
 /* The index of column 'name' in 't', or -1. 'len' bytes of 'name' are compared. */
 int rest_column_find(const rest_table *t, const char *name, size_t len);
 
-/* A typed value: 'i' for INT, BOOL (0/1) and TIME (ms); 'd' for FLOAT; 's' (NUL-terminated,
- * owned by whoever made the value) for TEXT and the JSON kinds. */
-typedef struct rest_value {
-    bool is_null;
-    int64_t i;
-    double d;
-    const char *s;
-} rest_value;
+/* A typed value (store_value): 'i' for INT, BOOL (0/1) and TIME (ms); 'd' for FLOAT; 's' for
+ * TEXT and the JSON kinds. */
+typedef store_value rest_value;
 
 typedef enum rest_op { REST_EQ, REST_NEQ, REST_GT, REST_GTE, REST_LT, REST_LTE } rest_op;
 
@@ -110,6 +106,6 @@ typedef struct rest_insert {
 
 /* Receives one row: cells[k] is the value of column ret->cols[k] (its strings valid only during
  * the call). Return 0 to go on. */
-typedef int (*rest_row_fn)(const rest_value *cells, void *ctx);
+typedef store_cells_fn rest_row_fn;
 
 #endif

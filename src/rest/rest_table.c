@@ -1,5 +1,5 @@
 /* rest_table.c -- the /rest/v1 catalog: DESIGN §3's tables as migrations/postgres has them. */
-#include "store/rest_table.h"
+#include "rest/rest_table.h"
 
 #include <string.h>
 

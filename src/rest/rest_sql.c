@@ -1,5 +1,5 @@
 /* rest_sql.c -- SQL text for /rest/v1 plans, shared by both engines. */
-#include "store/rest_sql.h"
+#include "rest/rest_sql.h"
 
 #include "core/err.h"
 
