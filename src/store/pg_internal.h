@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 
 #define READERS_MAX 4
+#define NOTIFY_CHANNEL "telltale_events" /* LISTEN/NOTIFY: every instance's commits */
 
 typedef struct pg_store {
     store base;
@@ -84,6 +85,9 @@ int pg_dlq_stats(store *st, dlq_stats *out, char *err);
 int pg_dlq_retry_now(store *st, int64_t id, uint64_t *changed, char *err);
 int pg_dlq_mark_failed(store *st, int64_t id, const char *reason, uint64_t *changed, char *err);
 int pg_dlq_purge(store *st, int64_t older_than_ms, uint64_t *deleted, char *err);
+
+/* The change feed (store_pg_feed.c). */
+int pg_feed_open(store *st, store_feed **out, char *err);
 
 /* Statements built above the store (store_pg_stmt.c). */
 int pg_select(store *st, const store_stmt *select, const store_type *types, int ncols,

@@ -33,7 +33,6 @@
 
 #define SEQ_LOCK "7460513316"     /* advisory lock key: seq assignment */
 #define MIGRATE_LOCK "7460513317" /* advisory lock key: telltale migrate */
-#define NOTIFY_CHANNEL "telltale_events"
 #define DEFAULT_TIMEOUT_MS 10000 /* until store_set_timeout() */
 #define MIGRATE_TIMEOUT_MS 3600000
 
@@ -414,60 +413,6 @@ static int pg_count(store *base, store_backlog *out, char *err)
     }
     pg_reader_give_back(s, conn);
     return rc;
-}
-
-/* ---- the change feed ---- */
-
-struct store_feed {
-    PGconn *conn;
-};
-
-static int pg_feed_open(store *base, store_feed **out, char *err)
-{
-    pg_store *s = (pg_store *)base;
-    store_feed *f = calloc(1, sizeof *f);
-    if (f == NULL) {
-        return tt_fail(err, TT_ENOMEM, "out of memory");
-    }
-    int rc = pg_open_conn(s, &f->conn, err);
-    if (rc == 0) {
-        rc = pg_exec(s, f->conn, "LISTEN " NOTIFY_CHANNEL, err);
-    }
-    if (rc != 0) {
-        store_pg_feed_close(f);
-        return rc;
-    }
-    *out = f;
-    return 0;
-}
-
-void store_pg_feed_close(store_feed *f)
-{
-    if (f != NULL) {
-        PQfinish(f->conn);
-        free(f);
-    }
-}
-
-int store_pg_feed_fd(const store_feed *f)
-{
-    return PQsocket(f->conn);
-}
-
-int store_pg_feed_read(store_feed *f, store_feed_fn fn, void *ctx, char *err)
-{
-    if (PQconsumeInput(f->conn) == 0 || PQstatus(f->conn) != CONNECTION_OK) {
-        return pg_fail(f->conn, NULL, "change feed", err);
-    }
-    PGnotify *n;
-    while ((n = PQnotifies(f->conn)) != NULL) {
-        long long first = 0, last = 0;
-        if (sscanf(n->extra, "%lld-%lld", &first, &last) == 2 && first > 0 && last >= first) {
-            fn(first, last, ctx);
-        }
-        PQfreemem(n);
-    }
-    return 0;
 }
 
 static const store_ops pg_ops = {

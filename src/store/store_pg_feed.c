@@ -1,0 +1,60 @@
+/* store_pg_feed.c -- the change feed of the PostgreSQL store: a connection of its own that
+ * LISTENs on the channel every instance's commits NOTIFY ("first-last" seq ranges, delivered
+ * at COMMIT), polled by the caller's event loop. */
+#include "store/pg_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+struct store_feed {
+    PGconn *conn;
+};
+
+int pg_feed_open(store *base, store_feed **out, char *err)
+{
+    pg_store *s = (pg_store *)base;
+    store_feed *f = calloc(1, sizeof *f);
+    if (f == NULL) {
+        return tt_fail(err, TT_ENOMEM, "out of memory");
+    }
+    int rc = pg_open_conn(s, &f->conn, err);
+    if (rc == 0) {
+        rc = pg_exec(s, f->conn, "LISTEN " NOTIFY_CHANNEL, err);
+    }
+    if (rc != 0) {
+        store_pg_feed_close(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+void store_pg_feed_close(store_feed *f)
+{
+    if (f != NULL) {
+        PQfinish(f->conn);
+        free(f);
+    }
+}
+
+int store_pg_feed_fd(const store_feed *f)
+{
+    return PQsocket(f->conn);
+}
+
+int store_pg_feed_read(store_feed *f, store_feed_fn fn, void *ctx, char *err)
+{
+    if (PQconsumeInput(f->conn) == 0 || PQstatus(f->conn) != CONNECTION_OK) {
+        return pg_fail(f->conn, NULL, "change feed", err);
+    }
+    PGnotify *n;
+    while ((n = PQnotifies(f->conn)) != NULL) {
+        long long first = 0, last = 0;
+        if (sscanf(n->extra, "%lld-%lld", &first, &last) == 2 && first > 0 && last >= first) {
+            fn(first, last, ctx);
+        }
+        PQfreemem(n);
+    }
+    return 0;
+}
+
