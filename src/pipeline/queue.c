@@ -1,6 +1,8 @@
 /* queue.c -- a mutex and a condition variable around a FIFO of jobs. */
 #include "pipeline/queue.h"
 
+#include "os/clock.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -26,11 +28,7 @@ int queue_create(uint32_t max_events, uint64_t max_bytes, job_queue **out)
         return TT_ENOMEM;
     }
     pthread_mutex_init(&q->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&q->nonempty, &attr);
-    pthread_condattr_destroy(&attr);
+    clock_cond_init(&q->nonempty);
     q->max_events = max_events;
     q->max_bytes = max_bytes;
     *out = q;
@@ -78,22 +76,9 @@ int queue_push(job_queue *q, ingest_job *job)
     return rc;
 }
 
-static struct timespec deadline_after(int timeout_ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
 ingest_job *queue_pop(job_queue *q, int timeout_ms)
 {
-    struct timespec deadline = deadline_after(timeout_ms > 0 ? timeout_ms : 0);
+    struct timespec deadline = clock_deadline_after(timeout_ms > 0 ? (uint64_t)timeout_ms : 0);
     pthread_mutex_lock(&q->lock);
     while (q->head == NULL && !q->closed && timeout_ms != 0) {
         int rc = timeout_ms < 0 ? pthread_cond_wait(&q->nonempty, &q->lock)

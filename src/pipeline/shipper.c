@@ -26,14 +26,7 @@ struct shipper {
 /* Waits for a wake-up or 'ms'; false once stopping. */
 static bool idle_wait(shipper *s, uint64_t ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += (time_t)(ms / 1000);
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = clock_deadline_after(ms);
     pthread_mutex_lock(&s->lock);
     while (!s->woken && !s->stopping && pthread_cond_timedwait(&s->wake, &s->lock, &until) == 0) {
     }
@@ -134,11 +127,7 @@ int shipper_start(spool *sp, writer *w, uint32_t batch_size, writer_committed_fn
     }
     *s = (shipper){.sp = sp, .w = w, .batch_size = batch_size, .committed = committed, .ctx = ctx};
     pthread_mutex_init(&s->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->wake, &attr);
-    pthread_condattr_destroy(&attr);
+    clock_cond_init(&s->wake);
     int rc = pthread_create(&s->thread, NULL, run, s);
     if (rc != 0) {
         pthread_cond_destroy(&s->wake);

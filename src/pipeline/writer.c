@@ -49,11 +49,7 @@ int writer_create(store *st, const writer_opts *opts, writer **out)
     w->opts = *opts;
     breaker_init(&w->br, &opts->breaker, mono_ms(w));
     pthread_mutex_init(&w->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&w->wake, &attr);
-    pthread_condattr_destroy(&attr);
+    clock_cond_init(&w->wake);
     *out = w;
     return 0;
 }
@@ -77,14 +73,7 @@ void writer_interrupt(writer *w)
 
 bool writer_sleep(writer *w, uint64_t ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += (time_t)(ms / 1000);
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = clock_deadline_after(ms);
     pthread_mutex_lock(&w->lock);
     /* An operator's control ends the wait too: a retry waiting for the store must see a
      * forced-open breaker now, not at the end of a delay of up to cap_ms. */
