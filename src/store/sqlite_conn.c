@@ -90,3 +90,25 @@ void sqlite_reader_give_back(sqlite_store *s, sqlite3 *db)
     sqlite3_close(db); /* beyond the pool's size: let it go */
 }
 
+
+int sqlite_read_row(sqlite_store *s, const char *sql, int64_t param, sqlite_row_fn read, void *ctx,
+                    const char *what, char *err)
+{
+    sqlite3 *db = sqlite_reader_take(s, err);
+    if (db == NULL) {
+        return TT_EUNAVAILABLE;
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK && sqlite3_bind_parameter_count(st) > 0) {
+        sqlite3_bind_int64(st, 1, param);
+    }
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        read(st, ctx);
+        rc = SQLITE_OK;
+    }
+    int result = rc == SQLITE_OK ? 0 : sqlite_fail(db, rc, what, err);
+    sqlite3_finalize(st);
+    sqlite_reader_give_back(s, db);
+    return result;
+}

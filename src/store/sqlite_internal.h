@@ -25,6 +25,11 @@ typedef struct sqlite_store {
 /* sqlite_conn.c */
 /* Opens 'path' with 'flags' (SQLITE_OPEN_*), busy timeout and synchronous=FULL set. */
 int sqlite_open_conn(const char *path, int flags, sqlite3 **out, char *err);
+/* Runs 'sql' (with 'param' bound to its one placeholder, if it has one) on a reader and hands
+ * its one row to 'read'; 'what' names it in an error. */
+typedef void (*sqlite_row_fn)(sqlite3_stmt *st, void *ctx);
+int sqlite_read_row(sqlite_store *s, const char *sql, int64_t param, sqlite_row_fn read, void *ctx,
+                    const char *what, char *err);
 int sqlite_fail(sqlite3 *db, int rc, const char *what, char *err);
 int sqlite_exec(sqlite3 *db, const char *sql, char *err);
 

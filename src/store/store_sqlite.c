@@ -280,27 +280,18 @@ static int sqlite_query_events(store *base, const event_filter *f, store_row_fn 
     return result;
 }
 
+static void read_int(sqlite3_stmt *st, void *ctx)
+{
+    *(int64_t *)ctx = sqlite3_column_int64(st, 0);
+}
+
 static int sqlite_max_seq(store *base, int64_t *out, char *err)
 {
-    sqlite_store *s = (sqlite_store *)base;
-    sqlite3 *db = sqlite_reader_take(s, err);
-    if (db == NULL) {
-        return TT_EUNAVAILABLE;
-    }
     /* sqlite_sequence remembers the highest seq ever handed out, even after retention. */
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(
-        db,
+    return sqlite_read_row(
+        (sqlite_store *)base,
         "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'monitoring_events'), 0)",
-        -1, &st, NULL);
-    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        *out = sqlite3_column_int64(st, 0);
-        rc = SQLITE_OK;
-    }
-    int result = rc == SQLITE_OK ? 0 : sqlite_fail(db, rc, "max seq", err);
-    sqlite3_finalize(st);
-    sqlite_reader_give_back(s, db);
-    return result;
+        0, read_int, out, "max seq", err);
 }
 
 static void sqlite_close(store *base)
@@ -331,35 +322,24 @@ static int sqlite_delete_through(store *base, int64_t through, uint64_t *deleted
     return rc == SQLITE_OK ? 0 : sqlite_fail(s->writer, rc, "delete", err);
 }
 
+static void read_backlog(sqlite3_stmt *st, void *ctx)
+{
+    store_backlog *out = ctx;
+    out->events = (uint64_t)sqlite3_column_int64(st, 0);
+    out->bytes = (uint64_t)sqlite3_column_int64(st, 1);
+    out->oldest_received_ms = sqlite3_column_int64(st, 2);
+}
+
 static int sqlite_count(store *base, store_backlog *out, char *err)
 {
-    sqlite_store *s = (sqlite_store *)base;
-    sqlite3 *db = sqlite_reader_take(s, err);
-    if (db == NULL) {
-        return TT_EUNAVAILABLE;
-    }
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(
-        db,
+    return sqlite_read_row(
+        (sqlite_store *)base,
         "SELECT count(*), coalesce(sum(length(id) + length(type) + coalesce(length(source), 0) + "
         "coalesce(length(session_id), 0) + coalesce(length(name), 0) + "
         "coalesce(length(status), 0) + coalesce(length(error), 0) + "
         "coalesce(length(attrs), 0) + ?), 0), coalesce(min(received_at), 0) "
         "FROM monitoring_events",
-        -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_int(st, 1, STORE_ROW_OVERHEAD);
-        if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            out->events = (uint64_t)sqlite3_column_int64(st, 0);
-            out->bytes = (uint64_t)sqlite3_column_int64(st, 1);
-            out->oldest_received_ms = sqlite3_column_int64(st, 2);
-            rc = SQLITE_OK;
-        }
-    }
-    int result = rc == SQLITE_OK ? 0 : sqlite_fail(db, rc, "count", err);
-    sqlite3_finalize(st);
-    sqlite_reader_give_back(s, db);
-    return result;
+        STORE_ROW_OVERHEAD, read_backlog, out, "count", err);
 }
 
 static const store_ops sqlite_ops = {

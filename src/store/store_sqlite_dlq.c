@@ -181,36 +181,28 @@ int sqlite_dlq_list(store *base, int status, int64_t after_id, uint32_t limit, d
                    "iti", args, fn, ctx, NULL, err);
 }
 
+static void read_stats(sqlite3_stmt *st, void *ctx)
+{
+    dlq_stats *out = ctx;
+    int64_t oldest = sqlite3_column_int64(st, 4);
+    out->pending = (uint64_t)sqlite3_column_int64(st, 0);
+    out->recovered = (uint64_t)sqlite3_column_int64(st, 1);
+    out->failed = (uint64_t)sqlite3_column_int64(st, 2);
+    out->avg_retry_count = sqlite3_column_double(st, 3);
+    out->oldest_pending_age_hours =
+        oldest > 0 ? (double)((int64_t)clock_now_ms() - oldest) / 3600000.0 : 0;
+}
+
 int sqlite_dlq_stats(store *base, dlq_stats *out, char *err)
 {
-    sqlite_store *s = (sqlite_store *)base;
-    sqlite3 *db = sqlite_reader_take(s, err);
-    if (db == NULL) {
-        return TT_EUNAVAILABLE;
-    }
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(
-        db,
-        "SELECT count(*) FILTER (WHERE status IN ('pending', 'retrying')), "
-        "count(*) FILTER (WHERE status = 'recovered'), count(*) FILTER (WHERE status = 'failed'), "
-        "coalesce(avg(retry_count), 0), "
-        "coalesce(min(created_at) FILTER (WHERE status IN ('pending', 'retrying')), 0) "
-        "FROM dead_letter_queue",
-        -1, &st, NULL);
-    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t oldest = sqlite3_column_int64(st, 4);
-        out->pending = (uint64_t)sqlite3_column_int64(st, 0);
-        out->recovered = (uint64_t)sqlite3_column_int64(st, 1);
-        out->failed = (uint64_t)sqlite3_column_int64(st, 2);
-        out->avg_retry_count = sqlite3_column_double(st, 3);
-        out->oldest_pending_age_hours =
-            oldest > 0 ? (double)((int64_t)clock_now_ms() - oldest) / 3600000.0 : 0;
-        rc = SQLITE_OK;
-    }
-    int result = rc == SQLITE_OK ? 0 : sqlite_fail(db, rc, "dead letter queue stats", err);
-    sqlite3_finalize(st);
-    sqlite_reader_give_back(s, db);
-    return result;
+    return sqlite_read_row((sqlite_store *)base,
+                           "SELECT count(*) FILTER (WHERE status IN ('pending', 'retrying')), "
+                           "count(*) FILTER (WHERE status = 'recovered'), "
+                           "count(*) FILTER (WHERE status = 'failed'), "
+                           "coalesce(avg(retry_count), 0), "
+                           "coalesce(min(created_at) FILTER (WHERE status IN ('pending', "
+                           "'retrying')), 0) FROM dead_letter_queue",
+                           0, read_stats, out, "dead letter queue stats", err);
 }
 
 int sqlite_dlq_retry_now(store *base, int64_t id, uint64_t *changed, char *err)
