@@ -26,16 +26,16 @@ static bool parse_id(const char *s, int64_t *out)
     return s != NULL && http_parse_int(s, 1, INT64_MAX, out);
 }
 
-/* Work on the dead letter queue, run on the thread pool: it fills *status and *body (a JSON
- * value, or NULL for an error it wrote into 'err' with *status set). */
-typedef void (*dlq_work_fn)(store *st, void *arg, int *status, cJSON **body, char *err);
+/* Work on the dead letter queue, run on the thread pool: it sets *status and writes the answer
+ * into 'body', or leaves 'body' empty for an error it wrote into 'err'. */
+typedef void (*dlq_work_fn)(store *st, void *arg, int *status, json_writer *body, char *err);
 
 typedef struct dlq_call {
     store *st;
     dlq_work_fn fn;
     void *args;
     int status;
-    cJSON *body;
+    json_writer body;
     char err[TT_ERRLEN];
 } dlq_call;
 
@@ -50,9 +50,8 @@ static void run(void *arg)
 static void answer(http_req *r, void *arg)
 {
     dlq_call *c = arg;
-    if (r != NULL && c->body != NULL) {
-        http_respond_json(r, c->status, c->body);
-        c->body = NULL;
+    if (r != NULL && c->body.out.buf != NULL) {
+        http_respond_written(r, c->status, &c->body);
     } else if (r != NULL && c->status >= 500) {
         log_warn("%s: %s", r->path, c->err);
         r->retry_after = 1;
@@ -62,7 +61,7 @@ static void answer(http_req *r, void *arg)
         http_respond_error(r, c->status, c->status == 404 ? "not_found" : "invalid_parameter",
                            c->err);
     }
-    cJSON_Delete(c->body);
+    free(c->body.out.buf);
     free(c->args);
     free(c);
 }
@@ -94,54 +93,78 @@ static dlq_args *new_args(http_req *r)
     return a;
 }
 
-static void add_time(cJSON *obj, const char *name, int64_t ms)
+static void write_time(json_writer *w, const char *name, int64_t ms)
 {
+    char t[TIMEFMT_LEN];
+    json_key(w, name);
     if (ms <= 0) {
-        cJSON_AddNullToObject(obj, name);
+        json_null(w);
         return;
     }
-    char t[TIMEFMT_LEN];
     timefmt_format(ms, t);
-    cJSON_AddStringToObject(obj, name, t);
+    json_string(w, t);
+}
+
+/* The stored payload, re-written compactly (PostgreSQL's jsonb text has spaces); null if it
+ * does not parse. A tree is needed here: the text is the store's, not ours. */
+static void write_payload(json_writer *w, const char *payload)
+{
+    cJSON *tree = cJSON_Parse(payload);
+    json_key(w, "payload");
+    if (tree == NULL) {
+        json_null(w);
+        return;
+    }
+    json_buf text = {0};
+    json_print_to(&text, tree);
+    cJSON_Delete(tree);
+    w->out.oom = w->out.oom || text.oom;
+    json_raw_value(w, text.buf != NULL ? text.buf : "null", text.buf != NULL ? text.len : 4);
+    free(text.buf);
 }
 
 typedef struct listing {
-    cJSON *items;
+    json_writer *w;
     int64_t last_id;
 } listing;
 
-static int add_item(const dlq_item *it, void *ctx)
+static int write_item(const dlq_item *it, void *ctx)
 {
     listing *l = ctx;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "id", (double)it->id);
-    cJSON_AddStringToObject(o, "status", dlq_status_name(it->status));
-    cJSON_AddNumberToObject(o, "retry_count", it->retry_count);
-    cJSON_AddNumberToObject(o, "max_retries", it->max_retries);
-    cJSON_AddStringToObject(o, "failure_reason", it->reason);
-    add_time(o, "created_at", it->created_ms);
-    add_time(o, "last_retry_at", it->last_retry_ms);
-    add_time(o, "next_retry_at", it->next_retry_ms);
-    add_time(o, "recovered_at", it->recovered_ms);
-    cJSON *payload = cJSON_Parse(it->payload);
-    cJSON_AddItemToObject(o, "payload", payload != NULL ? payload : cJSON_CreateNull());
-    cJSON_AddItemToArray(l->items, o);
+    json_writer *w = l->w;
+    json_open_object(w);
+    json_member_number(w, "id", (double)it->id);
+    json_member_string(w, "status", dlq_status_name(it->status));
+    json_member_number(w, "retry_count", it->retry_count);
+    json_member_number(w, "max_retries", it->max_retries);
+    json_member_string(w, "failure_reason", it->reason);
+    write_time(w, "created_at", it->created_ms);
+    write_time(w, "last_retry_at", it->last_retry_ms);
+    write_time(w, "next_retry_at", it->next_retry_ms);
+    write_time(w, "recovered_at", it->recovered_ms);
+    write_payload(w, it->payload);
+    json_close_object(w);
     l->last_id = it->id;
     return 0;
 }
 
-static void list_work(store *st, void *arg, int *status, cJSON **body, char *err)
+static void list_work(store *st, void *arg, int *status, json_writer *body, char *err)
 {
     dlq_args *a = arg;
-    cJSON *root = cJSON_CreateObject();
-    listing l = {.items = cJSON_AddArrayToObject(root, "items"), .last_id = a->after_id};
-    if (store_dlq_list(st, a->status, a->after_id, a->limit, add_item, &l, err) != 0) {
-        cJSON_Delete(root);
+    json_writer w = {0};
+    listing l = {.w = &w, .last_id = a->after_id};
+    json_open_object(&w);
+    json_key(&w, "items");
+    json_open_array(&w);
+    if (store_dlq_list(st, a->status, a->after_id, a->limit, write_item, &l, err) != 0) {
+        free(w.out.buf);
         return;
     }
-    cJSON_AddNumberToObject(root, "next_after_id", (double)l.last_id);
+    json_close_array(&w);
+    json_member_number(&w, "next_after_id", (double)l.last_id);
+    json_close_object(&w);
     *status = 200;
-    *body = root;
+    *body = w;
 }
 
 void api_dlq_list(http_req *r, void *ctx)
@@ -181,21 +204,21 @@ void api_dlq_list(http_req *r, void *ctx)
     defer(ctx, r, list_work, a);
 }
 
-static void stats_work(store *st, void *arg, int *status, cJSON **body, char *err)
+static void stats_work(store *st, void *arg, int *status, json_writer *body, char *err)
 {
     (void)arg;
     dlq_stats s;
     if (store_dlq_stats(st, &s, err) != 0) {
         return;
     }
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddNumberToObject(root, "total_pending", (double)s.pending);
-    cJSON_AddNumberToObject(root, "total_recovered", (double)s.recovered);
-    cJSON_AddNumberToObject(root, "total_failed", (double)s.failed);
-    cJSON_AddNumberToObject(root, "avg_retry_count", s.avg_retry_count);
-    cJSON_AddNumberToObject(root, "oldest_pending_age_hours", s.oldest_pending_age_hours);
+    json_open_object(body);
+    json_member_number(body, "total_pending", (double)s.pending);
+    json_member_number(body, "total_recovered", (double)s.recovered);
+    json_member_number(body, "total_failed", (double)s.failed);
+    json_member_number(body, "avg_retry_count", s.avg_retry_count);
+    json_member_number(body, "oldest_pending_age_hours", s.oldest_pending_age_hours);
+    json_close_object(body);
     *status = 200;
-    *body = root;
 }
 
 void api_dlq_stats(http_req *r, void *ctx)
@@ -207,20 +230,21 @@ void api_dlq_stats(http_req *r, void *ctx)
 }
 
 /* Answers {"<what>": n}, or 404 when 'id' named nothing that could change. */
-static void count_answer(int64_t id, uint64_t n, const char *what, int *status, cJSON **body,
-                         char *err)
+static void count_answer(int64_t id, uint64_t n, const char *what, int *status,
+                         json_writer *body, char *err)
 {
     if (id != 0 && n == 0) {
         *status = 404;
         snprintf(err, TT_ERRLEN, "no dead letter %lld in a state that allows this", (long long)id);
         return;
     }
-    *body = cJSON_CreateObject();
-    cJSON_AddNumberToObject(*body, what, (double)n);
+    json_open_object(body);
+    json_member_number(body, what, (double)n);
+    json_close_object(body);
     *status = 202;
 }
 
-static void retry_work(store *st, void *arg, int *status, cJSON **body, char *err)
+static void retry_work(store *st, void *arg, int *status, json_writer *body, char *err)
 {
     dlq_args *a = arg;
     uint64_t n;
@@ -260,7 +284,7 @@ void api_dlq_recover(http_req *r, void *ctx)
     }
 }
 
-static void fail_work(store *st, void *arg, int *status, cJSON **body, char *err)
+static void fail_work(store *st, void *arg, int *status, json_writer *body, char *err)
 {
     dlq_args *a = arg;
     uint64_t n;
@@ -278,13 +302,14 @@ void api_dlq_fail(http_req *r, void *ctx)
     }
 }
 
-static void purge_work(store *st, void *arg, int *status, cJSON **body, char *err)
+static void purge_work(store *st, void *arg, int *status, json_writer *body, char *err)
 {
     dlq_args *a = arg;
     uint64_t n;
     if (store_dlq_purge(st, (int64_t)a->older_than_ms, &n, err) == 0) {
-        *body = cJSON_CreateObject();
-        cJSON_AddNumberToObject(*body, "deleted", (double)n);
+        json_open_object(body);
+        json_member_number(body, "deleted", (double)n);
+        json_close_object(body);
         *status = 200;
     }
 }

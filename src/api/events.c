@@ -32,10 +32,12 @@ static void answer(const ingest_job *job, void *arg)
         http_respond_error(r, why.status, why.code, why.message);
         return;
     }
-    cJSON *body = cJSON_CreateObject();
-    cJSON_AddNumberToObject(body, "accepted", (double)job->batch.count);
-    cJSON_AddNumberToObject(body, "duplicates", job->duplicates);
-    http_respond_json(r, 202, body);
+    json_writer w = {0};
+    json_open_object(&w);
+    json_member_number(&w, "accepted", (double)job->batch.count);
+    json_member_number(&w, "duplicates", job->duplicates);
+    json_close_object(&w);
+    http_respond_written(r, 202, &w);
 }
 
 void api_events_post(http_req *r, void *arg)
@@ -68,12 +70,10 @@ typedef struct events_query {
     event_filter filter;
     char type[EVENT_TYPE_MAX + 1], source[EVENT_SOURCE_MAX + 1];
     char session_id[EVENT_SESSION_MAX + 1], status[EVENT_STATUS_MAX + 1];
-    cJSON *events;
+    json_writer answer; /* made on the worker thread */
     int64_t max_seq;
     int rc;
     char err[TT_ERRLEN];
-    char *json; /* the answer, made on the worker thread */
-    size_t json_len;
 } events_query;
 
 static bool parse_time(const char *s, int64_t *out)
@@ -145,11 +145,10 @@ static bool parse_filter(const http_req *r, events_query *q, char *msg, size_t l
 static int collect_row(const tt_event *ev, void *ctx)
 {
     events_query *q = ctx;
-    cJSON *obj = event_to_json(ev);
-    if (obj == NULL) {
+    event_write_json(&q->answer, ev, EVENT_JSON_STORED);
+    if (q->answer.out.oom) {
         return TT_ENOMEM;
     }
-    cJSON_AddItemToArray(q->events, obj);
     if (ev->seq > q->max_seq) {
         q->max_seq = ev->seq;
     }
@@ -159,33 +158,34 @@ static int collect_row(const tt_event *ev, void *ctx)
 static void run_query(void *arg)
 {
     events_query *q = arg;
-    cJSON *root = cJSON_CreateObject();
-    q->events = cJSON_AddArrayToObject(root, "events");
+    json_writer *w = &q->answer;
     q->max_seq = q->filter.has_after ? q->filter.after_seq : 0;
-    q->rc = q->events != NULL ? store_query_events(q->st, &q->filter, collect_row, q, q->err)
-                              : TT_ENOMEM;
-    if (q->rc == 0 && q->filter.has_after) {
-        cJSON_AddNumberToObject(root, "next_after_seq", (double)q->max_seq);
+    json_open_object(w);
+    json_key(w, "events");
+    json_open_array(w);
+    q->rc = store_query_events(q->st, &q->filter, collect_row, q, q->err);
+    json_close_array(w);
+    if (q->filter.has_after) {
+        json_member_number(w, "next_after_seq", (double)q->max_seq);
     }
-    if (q->rc == 0 && (q->json = json_print(root, &q->json_len)) == NULL) {
-        q->rc = TT_ENOMEM;
+    json_close_object(w);
+    if (q->rc == 0 && w->out.oom) {
+        q->rc = tt_fail(q->err, TT_ENOMEM, "out of memory");
     }
-    cJSON_Delete(root);
 }
 
 static void query_done(http_req *r, void *arg)
 {
     events_query *q = arg;
     if (r != NULL && q->rc == 0) {
-        http_respond(r, 200, "application/json", q->json, q->json_len);
-        q->json = NULL;
+        http_respond_written(r, 200, &q->answer);
     } else if (r != NULL) {
         log_warn("events query failed: %s", q->err);
         r->retry_after = 1;
         http_respond_error(r, 503, "store_unavailable",
                            "the query could not be run; retry shortly");
     }
-    free(q->json);
+    free(q->answer.out.buf);
     free(q);
 }
 

@@ -24,139 +24,163 @@ void api_ready(http_req *r, void *arg)
 {
     const api_ctx *ctx = arg;
     bool ready = api_ready_now(ctx);
-    cJSON *body = cJSON_CreateObject();
-    cJSON_AddBoolToObject(body, "ready", ready);
-    cJSON_AddStringToObject(body, "state", ctx->phase);
+    json_writer w = {0};
+    json_open_object(&w);
+    json_member_bool(&w, "ready", ready);
+    json_member_string(&w, "state", ctx->phase);
+    json_close_object(&w);
     r->cache_control = "no-store";
-    http_respond_json(r, ready ? 200 : 503, body);
+    http_respond_written(r, ready ? 200 : 503, &w);
 }
 
-static void num(cJSON *obj, const char *name, double v)
+/* Opens the member object 'name' of the object being written. */
+static void section(json_writer *w, const char *name)
 {
-    cJSON_AddNumberToObject(obj, name, v);
+    json_key(w, name);
+    json_open_object(w);
 }
 
-static void add_persister(cJSON *root, const persister_stats *st)
+static void num(json_writer *w, const char *name, double v)
 {
-    cJSON *p = cJSON_AddObjectToObject(root, "persister");
-    num(p, "batches", (double)st->batches);
-    num(p, "events", (double)st->events);
-    num(p, "duplicates", (double)st->duplicates);
-    num(p, "failed_batches", (double)st->failed_batches);
-    num(p, "failed_events", (double)st->failed_events);
-    num(p, "commit_p50_ms", histogram_quantile(&st->commit_seconds, 0.5) * 1e3);
-    num(p, "commit_p99_ms", histogram_quantile(&st->commit_seconds, 0.99) * 1e3);
+    json_member_number(w, name, v);
 }
 
-static void add_breaker(cJSON *root, const writer_stats *w)
+static void write_persister(json_writer *w, const persister_stats *st)
 {
-    cJSON *b = cJSON_AddObjectToObject(root, "breaker");
-    cJSON_AddStringToObject(b, "state", breaker_state_name(w->breaker_state));
-    num(b, "transitions", (double)w->breaker_transitions);
-    num(b, "opened", (double)w->breaker.opened);
-    num(b, "half_opened", (double)w->breaker.half_opened);
-    num(b, "closed", (double)w->breaker.closed);
-    num(b, "rejected_calls", (double)w->breaker.rejected);
-    num(b, "probe_timeouts", (double)w->breaker.probe_timeouts);
-    if (w->breaker_transitions > 0) {
-        cJSON *t = cJSON_AddObjectToObject(b, "last_transition");
-        cJSON_AddStringToObject(t, "from", breaker_state_name(w->last_transition.from));
-        cJSON_AddStringToObject(t, "to", breaker_state_name(w->last_transition.to));
-        cJSON_AddStringToObject(t, "reason", w->last_transition.reason);
+    section(w, "persister");
+    num(w, "batches", (double)st->batches);
+    num(w, "events", (double)st->events);
+    num(w, "duplicates", (double)st->duplicates);
+    num(w, "failed_batches", (double)st->failed_batches);
+    num(w, "failed_events", (double)st->failed_events);
+    num(w, "commit_p50_ms", histogram_quantile(&st->commit_seconds, 0.5) * 1e3);
+    num(w, "commit_p99_ms", histogram_quantile(&st->commit_seconds, 0.99) * 1e3);
+    json_close_object(w);
+}
+
+static void write_breaker(json_writer *w, const writer_stats *ws)
+{
+    section(w, "breaker");
+    json_member_string(w, "state", breaker_state_name(ws->breaker_state));
+    num(w, "transitions", (double)ws->breaker_transitions);
+    num(w, "opened", (double)ws->breaker.opened);
+    num(w, "half_opened", (double)ws->breaker.half_opened);
+    num(w, "closed", (double)ws->breaker.closed);
+    num(w, "rejected_calls", (double)ws->breaker.rejected);
+    num(w, "probe_timeouts", (double)ws->breaker.probe_timeouts);
+    if (ws->breaker_transitions > 0) {
+        section(w, "last_transition");
+        json_member_string(w, "from", breaker_state_name(ws->last_transition.from));
+        json_member_string(w, "to", breaker_state_name(ws->last_transition.to));
+        json_member_string(w, "reason", ws->last_transition.reason);
+        json_close_object(w);
     }
+    json_close_object(w);
 }
 
-static void add_writer(cJSON *root, const writer_stats *w)
+static void write_writer(json_writer *w, const writer_stats *ws)
 {
-    cJSON *o = cJSON_AddObjectToObject(root, "writer");
-    num(o, "events_stored", (double)w->events_stored);
-    num(o, "duplicates", (double)w->duplicates);
-    num(o, "transient_failures", (double)w->transient_failures);
-    num(o, "retries", (double)w->retries);
-    num(o, "rejected_calls", (double)w->rejected_calls);
-    num(o, "dead_lettered", (double)w->dead_lettered);
-    num(o, "dlq_recovered", (double)w->dlq_recovered);
-    num(o, "retention_deleted", (double)w->retention_deleted);
+    section(w, "writer");
+    num(w, "events_stored", (double)ws->events_stored);
+    num(w, "duplicates", (double)ws->duplicates);
+    num(w, "transient_failures", (double)ws->transient_failures);
+    num(w, "retries", (double)ws->retries);
+    num(w, "rejected_calls", (double)ws->rejected_calls);
+    num(w, "dead_lettered", (double)ws->dead_lettered);
+    num(w, "dlq_recovered", (double)ws->dlq_recovered);
+    num(w, "retention_deleted", (double)ws->retention_deleted);
+    json_close_object(w);
 }
 
-static void add_spool(cJSON *root, const pipeline_stats *ps)
+static void write_spool(json_writer *w, const pipeline_stats *ps)
 {
-    cJSON *s = cJSON_AddObjectToObject(root, "spool");
-    cJSON_AddBoolToObject(s, "enabled", ps->spooled);
-    if (!ps->spooled) {
-        return;
+    section(w, "spool");
+    json_member_bool(w, "enabled", ps->spooled);
+    if (ps->spooled) {
+        int64_t now = (int64_t)clock_now_ms(), oldest = ps->spool.oldest_received_ms;
+        num(w, "events", (double)ps->spool.events);
+        num(w, "bytes", (double)ps->spool.bytes);
+        num(w, "max_bytes", (double)ps->spool.max_bytes);
+        num(w, "oldest_age_s", oldest > 0 && now > oldest ? (double)(now - oldest) / 1000.0 : 0);
+        num(w, "shipped_batches", (double)ps->shipper.batches);
+        num(w, "shipped_events", (double)ps->shipper.events);
+        json_member_bool(w, "waiting_for_store", ps->shipper.waiting);
     }
-    int64_t now = (int64_t)clock_now_ms(), oldest = ps->spool.oldest_received_ms;
-    num(s, "events", (double)ps->spool.events);
-    num(s, "bytes", (double)ps->spool.bytes);
-    num(s, "max_bytes", (double)ps->spool.max_bytes);
-    num(s, "oldest_age_s", oldest > 0 && now > oldest ? (double)(now - oldest) / 1000.0 : 0);
-    num(s, "shipped_batches", (double)ps->shipper.batches);
-    num(s, "shipped_events", (double)ps->shipper.events);
-    cJSON_AddBoolToObject(s, "waiting_for_store", ps->shipper.waiting);
+    json_close_object(w);
 }
 
-static void add_dlq(cJSON *root, const api_ctx *ctx)
+static void write_dlq(json_writer *w, const api_ctx *ctx)
 {
-    cJSON *d = cJSON_AddObjectToObject(root, "dlq");
-    if (!ctx->dlq_known) {
-        return; /* not read yet: the first reading comes with the first tick */
+    section(w, "dlq");
+    if (ctx->dlq_known) { /* else not read yet: the first reading comes with the first tick */
+        num(w, "total_pending", (double)ctx->dlq.pending);
+        num(w, "total_recovered", (double)ctx->dlq.recovered);
+        num(w, "total_failed", (double)ctx->dlq.failed);
+        num(w, "avg_retry_count", ctx->dlq.avg_retry_count);
+        num(w, "oldest_pending_age_hours", ctx->dlq.oldest_pending_age_hours);
     }
-    num(d, "total_pending", (double)ctx->dlq.pending);
-    num(d, "total_recovered", (double)ctx->dlq.recovered);
-    num(d, "total_failed", (double)ctx->dlq.failed);
-    num(d, "avg_retry_count", ctx->dlq.avg_retry_count);
-    num(d, "oldest_pending_age_hours", ctx->dlq.oldest_pending_age_hours);
+    json_close_object(w);
 }
 
 /* Where this instance learns of commits: the store's feed (PostgreSQL: every instance's), or,
  * for SQLite, its own persister. */
-static void add_change_feed(cJSON *root, const api_ctx *ctx, const ws_live_stats *ws)
+static void write_change_feed(json_writer *w, const api_ctx *ctx, const ws_live_stats *ws)
 {
-    cJSON *cf = cJSON_AddObjectToObject(root, "change_feed");
     change_feed_stats st = {0};
     if (ctx->feed != NULL) {
         change_feed_get_stats(ctx->feed, &st);
     }
-    if (!st.available) {
-        cJSON_AddStringToObject(cf, "kind", "in-process");
-        cJSON_AddBoolToObject(cf, "connected", true);
-        num(cf, "last_seq", (double)ws->last_seq);
-        return;
+    section(w, "change_feed");
+    json_member_string(w, "kind", st.available ? "listen-notify" : "in-process");
+    json_member_bool(w, "connected", st.available ? st.connected : true);
+    num(w, "last_seq", (double)(st.available ? st.last_seq : ws->last_seq));
+    if (st.available) {
+        num(w, "notifications", (double)st.notifications);
+        num(w, "reconnects", (double)st.reconnects);
     }
-    cJSON_AddStringToObject(cf, "kind", "listen-notify");
-    cJSON_AddBoolToObject(cf, "connected", st.connected);
-    num(cf, "last_seq", (double)st.last_seq);
-    num(cf, "notifications", (double)st.notifications);
-    num(cf, "reconnects", (double)st.reconnects);
+    json_close_object(w);
 }
 
-static void add_ingest(cJSON *root, const api_ctx *ctx, const ws_live_stats *ws)
+static void write_ingest(json_writer *w, const api_ctx *ctx, const ws_live_stats *ws)
 {
-    gateway_stats g;
-    gateway_get_stats(ctx->gw, &g);
-    const gateway_stats *c = &g;
+    gateway_stats c;
     realtime_stats rs;
+    gateway_get_stats(ctx->gw, &c);
     realtime_get_stats(ctx->rt, &rs);
-    cJSON *in = cJSON_AddObjectToObject(root, "ingest");
-    num(in, "events_accepted", (double)c->events_accepted);
-    num(in, "events_rejected", (double)c->events_rejected);
-    num(in, "events_per_s", c->events_per_s);
-    num(in, "requests_invalid", (double)c->requests_invalid);
-    num(in, "requests_too_large", (double)c->requests_too_large);
-    num(in, "requests_overloaded", (double)c->requests_overloaded);
-    num(in, "requests_failed", (double)c->requests_failed);
-    /* Both WebSocket endpoints' queues: /ws and Realtime. */
-    cJSON *wso = cJSON_AddObjectToObject(root, "websocket");
-    num(wso, "clients", (double)ws->clients);
-    num(wso, "slow_dropped", (double)(ws->slow_dropped + rs.slow_dropped));
-    num(wso, "messages_sent", (double)(ws->messages_sent + rs.messages_sent));
-    num(wso, "last_seq", (double)ws->last_seq);
-    cJSON *rt = cJSON_AddObjectToObject(root, "realtime");
-    num(rt, "connections", (double)rs.connections);
-    num(rt, "channels", (double)rs.channels);
-    num(rt, "delivered_seq", (double)rs.delivered_seq);
-    num(rt, "messages", (double)rs.messages);
+    section(w, "ingest");
+    num(w, "events_accepted", (double)c.events_accepted);
+    num(w, "events_rejected", (double)c.events_rejected);
+    num(w, "events_per_s", c.events_per_s);
+    num(w, "requests_invalid", (double)c.requests_invalid);
+    num(w, "requests_too_large", (double)c.requests_too_large);
+    num(w, "requests_overloaded", (double)c.requests_overloaded);
+    num(w, "requests_failed", (double)c.requests_failed);
+    json_close_object(w);
+    section(w, "websocket"); /* both WebSocket endpoints' queues: /ws and Realtime */
+    num(w, "clients", (double)ws->clients);
+    num(w, "slow_dropped", (double)(ws->slow_dropped + rs.slow_dropped));
+    num(w, "messages_sent", (double)(ws->messages_sent + rs.messages_sent));
+    num(w, "last_seq", (double)ws->last_seq);
+    json_close_object(w);
+    section(w, "realtime");
+    num(w, "connections", (double)rs.connections);
+    num(w, "channels", (double)rs.channels);
+    num(w, "delivered_seq", (double)rs.delivered_seq);
+    num(w, "messages", (double)rs.messages);
+    json_close_object(w);
+}
+
+static void write_pipeline(json_writer *w, const api_ctx *ctx)
+{
+    if (ctx->pipeline == NULL) {
+        return;
+    }
+    pipeline_stats ps;
+    pipeline_get_stats(ctx->pipeline, &ps);
+    write_persister(w, &ps.persister);
+    write_breaker(w, &ps.writer);
+    write_writer(w, &ps.writer);
+    write_spool(w, &ps);
 }
 
 void api_status(http_req *r, void *arg)
@@ -164,32 +188,29 @@ void api_status(http_req *r, void *arg)
     const api_ctx *ctx = arg;
     ws_live_stats ws;
     ws_live_get_stats(ctx->ws, &ws);
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "version", TT_VERSION);
-    num(root, "uptime_s", (double)(clock_mono_ms() - ctx->started_mono_ms) / 1000.0);
-    cJSON_AddBoolToObject(root, "ready", api_ready_now(ctx));
-    cJSON_AddBoolToObject(root, "draining", gateway_draining(ctx->gw));
-    cJSON_AddStringToObject(root, "phase", ctx->phase);
-    cJSON *st = cJSON_AddObjectToObject(root, "store");
-    cJSON_AddStringToObject(st, "kind", store_kind(ctx->st));
-    num(st, "schema_version", store_schema_version(ctx->st));
-    cJSON *q = cJSON_AddObjectToObject(root, "queue");
-    num(q, "waiting", (double)queue_waiting(ctx->q));
-    num(q, "inflight", (double)queue_inflight(ctx->q));
-    num(q, "capacity", queue_capacity(ctx->q));
-    if (ctx->pipeline != NULL) {
-        pipeline_stats ps;
-        pipeline_get_stats(ctx->pipeline, &ps);
-        add_persister(root, &ps.persister);
-        add_breaker(root, &ps.writer);
-        add_writer(root, &ps.writer);
-        add_spool(root, &ps);
-    }
-    add_dlq(root, ctx);
-    add_change_feed(root, ctx, &ws);
-    add_ingest(root, ctx, &ws);
+    json_writer w = {0};
+    json_open_object(&w);
+    json_member_string(&w, "version", TT_VERSION);
+    num(&w, "uptime_s", (double)(clock_mono_ms() - ctx->started_mono_ms) / 1000.0);
+    json_member_bool(&w, "ready", api_ready_now(ctx));
+    json_member_bool(&w, "draining", gateway_draining(ctx->gw));
+    json_member_string(&w, "phase", ctx->phase);
+    section(&w, "store");
+    json_member_string(&w, "kind", store_kind(ctx->st));
+    num(&w, "schema_version", store_schema_version(ctx->st));
+    json_close_object(&w);
+    section(&w, "queue");
+    num(&w, "waiting", (double)queue_waiting(ctx->q));
+    num(&w, "inflight", (double)queue_inflight(ctx->q));
+    num(&w, "capacity", queue_capacity(ctx->q));
+    json_close_object(&w);
+    write_pipeline(&w, ctx);
+    write_dlq(&w, ctx);
+    write_change_feed(&w, ctx, &ws);
+    write_ingest(&w, ctx, &ws);
+    json_close_object(&w);
     r->cache_control = "no-store";
-    http_respond_json(r, 200, root);
+    http_respond_written(r, 200, &w);
 }
 
 /* PUT /api/v1/breaker {"state": "forced_open" | "disabled" | "closed"}: the operator's hand on
@@ -210,10 +231,12 @@ void api_breaker_put(http_req *r, void *arg)
     for (size_t i = 0; cJSON_IsString(state) && i < sizeof states / sizeof states[0]; i++) {
         if (strcmp(state->valuestring, states[i].name) == 0 && ctx->pipeline != NULL) {
             pipeline_control_breaker(ctx->pipeline, states[i].control);
-            cJSON *answer = cJSON_CreateObject();
-            cJSON_AddStringToObject(answer, "requested", states[i].name);
+            json_writer w = {0};
+            json_open_object(&w);
+            json_member_string(&w, "requested", states[i].name);
+            json_close_object(&w);
             cJSON_Delete(body);
-            http_respond_json(r, 202, answer);
+            http_respond_written(r, 202, &w);
             return;
         }
     }

@@ -359,3 +359,50 @@ cJSON *event_to_json(const tt_event *ev)
     }
     return obj;
 }
+
+static void write_time(json_writer *w, const char *name, int64_t ms)
+{
+    char buf[TIMEFMT_LEN];
+    timefmt_format(ms, buf);
+    json_member_string(w, name, buf);
+}
+
+static void write_text(json_writer *w, const char *name, const char *value)
+{
+    if (value != NULL) {
+        json_member_string(w, name, value);
+    }
+}
+
+static void write_number(json_writer *w, bool present, const char *name, double v)
+{
+    if (present) {
+        json_member_number(w, name, v);
+    }
+}
+
+void event_write_json(json_writer *w, const tt_event *ev, event_json_form form)
+{
+    bool stored = form == EVENT_JSON_STORED;
+    json_open_object(w);
+    write_number(w, stored && ev->seq > 0, "seq", (double)ev->seq);
+    write_text(w, "id", ev->id[0] != '\0' ? ev->id : NULL);
+    write_time(w, "ts", ev->ts_ms);
+    if (stored) {
+        write_time(w, "received_at", ev->received_ms);
+    }
+    write_text(w, "type", ev->type);
+    write_text(w, "source", ev->source);
+    write_text(w, "session_id", ev->session_id);
+    write_text(w, "name", ev->name);
+    write_text(w, "status", ev->status);
+    write_number(w, ev->has & EVENT_HAS_DURATION, "duration_ms", ev->duration_ms);
+    write_number(w, ev->has & EVENT_HAS_BYTES, "bytes", (double)ev->bytes);
+    write_number(w, ev->has & EVENT_HAS_VALUE, "value", ev->value);
+    write_text(w, "error", ev->error);
+    if (ev->attrs != NULL) {
+        json_key(w, "attrs");
+        json_raw_value(w, ev->attrs, strlen(ev->attrs));
+    }
+    json_close_object(w);
+}

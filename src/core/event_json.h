@@ -7,6 +7,7 @@
 
 #include "core/event.h"
 #include "core/ingest.h"
+#include "core/json_print.h"
 
 #include <cjson/cJSON.h>
 
@@ -18,5 +19,15 @@ int event_from_json(const cJSON *obj, int64_t now_ms, tt_event **out, ingest_err
 /* Returns a new cJSON object for 'ev', fields in the documented order, absent ones omitted;
  * NULL when out of memory. The caller deletes it with cJSON_Delete(). */
 cJSON *event_to_json(const tt_event *ev);
+
+/* Which fields event_write_json() writes. */
+typedef enum event_json_form {
+    EVENT_JSON_STORED, /* every field, as GET /api/v1/events answers */
+    EVENT_JSON_AS_SENT, /* without what telltale assigns (seq, received_at): a replayable body */
+} event_json_form;
+
+/* Writes 'ev' as one JSON object: fields in the documented order, absent ones omitted, times
+ * in RFC 3339, attrs as stored. */
+void event_write_json(json_writer *w, const tt_event *ev, event_json_form form);
 
 #endif

@@ -188,3 +188,119 @@ char *json_print_delete(cJSON *node, size_t *len)
     cJSON_Delete(node);
     return text;
 }
+
+/* ---- the structured writer ---- */
+
+/* Before a value or a key: the comma that separates it from the one before. */
+static void separate(json_writer *w)
+{
+    if (w->after_key) {
+        w->after_key = false;
+        return;
+    }
+    if (w->depth > 0 && w->has_items[w->depth - 1]) {
+        json_put_raw(&w->out, ",", 1);
+    }
+    if (w->depth > 0) {
+        w->has_items[w->depth - 1] = true;
+    }
+}
+
+static void open_level(json_writer *w, const char *bracket)
+{
+    separate(w);
+    if (w->depth == JSON_WRITER_DEPTH) {
+        w->out.oom = true; /* deeper than any document telltale writes: a bug, reported so */
+        return;
+    }
+    json_put_raw(&w->out, bracket, 1);
+    w->has_items[w->depth++] = false;
+}
+
+static void close_level(json_writer *w, const char *bracket)
+{
+    if (w->depth > 0) {
+        w->depth--;
+    }
+    json_put_raw(&w->out, bracket, 1);
+}
+
+void json_open_object(json_writer *w)
+{
+    open_level(w, "{");
+}
+
+void json_close_object(json_writer *w)
+{
+    close_level(w, "}");
+}
+
+void json_open_array(json_writer *w)
+{
+    open_level(w, "[");
+}
+
+void json_close_array(json_writer *w)
+{
+    close_level(w, "]");
+}
+
+void json_key(json_writer *w, const char *name)
+{
+    separate(w);
+    json_put_string(&w->out, name);
+    json_put_raw(&w->out, ":", 1);
+    w->after_key = true;
+}
+
+void json_string(json_writer *w, const char *s)
+{
+    separate(w);
+    if (s == NULL) {
+        json_put_raw(&w->out, "null", 4);
+    } else {
+        json_put_string(&w->out, s);
+    }
+}
+
+void json_number(json_writer *w, double d)
+{
+    separate(w);
+    json_put_number(&w->out, d);
+}
+
+void json_bool(json_writer *w, bool b)
+{
+    separate(w);
+    json_put_raw(&w->out, b ? "true" : "false", b ? 4 : 5);
+}
+
+void json_null(json_writer *w)
+{
+    separate(w);
+    json_put_raw(&w->out, "null", 4);
+}
+
+void json_raw_value(json_writer *w, const char *json, size_t len)
+{
+    separate(w);
+    json_put_raw(&w->out, json, len);
+}
+
+void json_member_string(json_writer *w, const char *name, const char *s)
+{
+    json_key(w, name);
+    json_string(w, s);
+}
+
+void json_member_number(json_writer *w, const char *name, double d)
+{
+    json_key(w, name);
+    json_number(w, d);
+}
+
+void json_member_bool(json_writer *w, const char *name, bool b)
+{
+    json_key(w, name);
+    json_bool(w, b);
+}

@@ -1,4 +1,4 @@
-/* json_print.h -- writing a cJSON tree as compact JSON, exactly.
+/* json_print.h -- writing JSON, exactly: the one way telltale writes its output.
  *
  * cJSON's own printer rounds numbers to 15 significant digits (2^53-1 comes out as
  * 9.00719925474099e+15) and is slower than it need be; bench/json measured both. This one
@@ -24,6 +24,36 @@ typedef struct json_buf {
 void json_put_raw(json_buf *out, const char *s, size_t n);
 void json_put_string(json_buf *out, const char *s);
 void json_put_number(json_buf *out, double d);
+
+/* A JSON document written as it goes, without a tree: objects and arrays nest, commas and
+ * colons come by themselves. Zero-initialise it, write one value (usually an object), then take
+ * w->out.buf (the caller frees it) -- unless w->out.oom, or a nesting past JSON_WRITER_DEPTH
+ * (which also sets oom). Strings are written as json_put_string() writes them, numbers as
+ * json_put_number(). */
+#define JSON_WRITER_DEPTH 16
+
+typedef struct json_writer {
+    json_buf out;
+    int depth;
+    bool has_items[JSON_WRITER_DEPTH]; /* at each open level: something was written already */
+    bool after_key;
+} json_writer;
+
+void json_open_object(json_writer *w);
+void json_close_object(json_writer *w);
+void json_open_array(json_writer *w);
+void json_close_array(json_writer *w);
+void json_key(json_writer *w, const char *name); /* inside an object, before each value */
+void json_string(json_writer *w, const char *s); /* NULL is written as null */
+void json_number(json_writer *w, double d);
+void json_bool(json_writer *w, bool b);
+void json_null(json_writer *w);
+/* A value already rendered as JSON text ('json' must be one valid value). */
+void json_raw_value(json_writer *w, const char *json, size_t len);
+/* Shorthands for a member: json_key() then the value. */
+void json_member_string(json_writer *w, const char *name, const char *s);
+void json_member_number(json_writer *w, const char *name, double d);
+void json_member_bool(json_writer *w, const char *name, bool b);
 
 /* Appends 'node' (NULL: nothing) as compact JSON, NUL-terminated. */
 void json_print_to(json_buf *out, const cJSON *node);

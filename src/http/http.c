@@ -488,32 +488,38 @@ void http_respond_static(http_req *r, int status, const char *type, const unsign
     answer(r, status, type, body, len);
 }
 
-void http_respond_json(http_req *r, int status, cJSON *json)
+void http_respond_written(http_req *r, int status, json_writer *w)
 {
-    size_t len = 0;
-    char *text = json != NULL ? json_print_delete(json, &len) : NULL;
-    if (text == NULL) {
+    if (w->out.oom || w->out.buf == NULL) {
         static const char oom[] =
             "{\"error\":{\"code\":\"overloaded\",\"message\":\"out of memory\"}}";
+        free(w->out.buf);
+        *w = (json_writer){0};
         r->retry_after = 1;
         http_respond_static(r, 503, "application/json", (const unsigned char *)oom, sizeof oom - 1);
         return;
     }
-    http_respond(r, status, "application/json", text, len);
+    http_respond(r, status, "application/json", w->out.buf, w->out.len);
+    *w = (json_writer){0};
 }
 
 void http_respond_error_default(http_req *r, const http_error *e)
 {
-    cJSON *root = cJSON_CreateObject();
-    cJSON *obj = cJSON_AddObjectToObject(root, "error");
-    cJSON_AddStringToObject(obj, "code", e->code);
-    cJSON_AddStringToObject(obj, "message", e->message);
+    json_writer w = {0};
+    json_open_object(&w);
+    json_key(&w, "error");
+    json_open_object(&w);
+    json_member_string(&w, "code", e->code);
+    json_member_string(&w, "message", e->message);
     if (e->with_index && e->index >= 0) {
-        cJSON_AddNumberToObject(obj, "index", e->index);
+        json_member_number(&w, "index", e->index);
     } else if (e->with_index) {
-        cJSON_AddNullToObject(obj, "index");
+        json_key(&w, "index");
+        json_null(&w);
     }
-    http_respond_json(r, e->status, root);
+    json_close_object(&w);
+    json_close_object(&w);
+    http_respond_written(r, e->status, &w);
 }
 
 static void respond_error(http_req *r, const http_error *e)

@@ -7,6 +7,7 @@
 #define TT_HTTP_H
 
 #include "core/err.h"
+#include "core/json_print.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -116,7 +117,9 @@ int http_defer(http_req *r, http_work_fn work, http_done_fn done, void *arg);
 void http_respond(http_req *r, int status, const char *type, char *body, size_t len);
 void http_respond_static(http_req *r, int status, const char *type, const unsigned char *body,
                          size_t len);
-void http_respond_json(http_req *r, int status, cJSON *json);
+/* Answers with the JSON document 'w' holds (taken: 'w' is left empty), or 503 overloaded when
+ * writing it ran out of memory. */
+void http_respond_written(http_req *r, int status, json_writer *w);
 
 /* An error answer: telltale's {"error":{"code","message"[,"index"]}} (with_index: index < 0 is
  * written as null), or the shape of the request's route when it has its own (http_route). */

@@ -70,12 +70,16 @@ static const http_ws_endpoint *endpoint_of(const http_server *hs, struct lws *ws
 /* Refuses an upgrade with a small JSON error; lws then completes the transaction. */
 static int refuse_upgrade(struct lws *wsi, unsigned status, const char *code, const char *why)
 {
-    cJSON *root = cJSON_CreateObject();
-    cJSON *e = cJSON_AddObjectToObject(root, "error");
-    cJSON_AddStringToObject(e, "code", code);
-    cJSON_AddStringToObject(e, "message", why);
-    size_t n = 0;
-    char *body = json_print_delete(root, &n);
+    json_writer w = {0};
+    json_open_object(&w);
+    json_key(&w, "error");
+    json_open_object(&w);
+    json_member_string(&w, "code", code);
+    json_member_string(&w, "message", why);
+    json_close_object(&w);
+    json_close_object(&w);
+    char *body = w.out.oom ? NULL : w.out.buf;
+    size_t n = w.out.len;
     unsigned char buf[LWS_PRE + 1024];
     unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
     int rc = -1;
@@ -86,7 +90,7 @@ static int refuse_upgrade(struct lws *wsi, unsigned status, const char *code, co
         p += n;
         rc = lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) < 0 ? -1 : 1;
     }
-    free(body);
+    free(w.out.buf);
     return rc;
 }
 

@@ -189,10 +189,13 @@ static int insert_with_retries(writer *w, tt_event *const *events, size_t n, cha
 /* The event in the form producers send it: without the fields telltale assigns. */
 static char *payload_of(const tt_event *ev)
 {
-    cJSON *obj = event_to_json(ev);
-    cJSON_DeleteItemFromObjectCaseSensitive(obj, "seq");
-    cJSON_DeleteItemFromObjectCaseSensitive(obj, "received_at");
-    return obj != NULL ? json_print_delete(obj, NULL) : NULL;
+    json_writer w = {0};
+    event_write_json(&w, ev, EVENT_JSON_AS_SENT);
+    if (w.out.oom) {
+        free(w.out.buf);
+        return NULL;
+    }
+    return w.out.buf;
 }
 
 static int dead_letter(writer *w, tt_event *ev, const char *reason, char *err)

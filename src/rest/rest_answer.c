@@ -23,21 +23,15 @@ void rest_add_cors(http_req *r)
 
 void rest_respond_error(http_req *r, const rest_error *e)
 {
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "code", e->code);
-    cJSON_AddStringToObject(root, "message", e->message);
-    if (e->details[0] != '\0') {
-        cJSON_AddStringToObject(root, "details", e->details);
-    } else {
-        cJSON_AddNullToObject(root, "details");
-    }
-    if (e->hint[0] != '\0') {
-        cJSON_AddStringToObject(root, "hint", e->hint);
-    } else {
-        cJSON_AddNullToObject(root, "hint");
-    }
+    json_writer w = {0};
+    json_open_object(&w);
+    json_member_string(&w, "code", e->code);
+    json_member_string(&w, "message", e->message);
+    json_member_string(&w, "details", e->details[0] != '\0' ? e->details : NULL);
+    json_member_string(&w, "hint", e->hint[0] != '\0' ? e->hint : NULL);
+    json_close_object(&w);
     rest_add_cors(r);
-    http_respond_json(r, e->status, root);
+    http_respond_written(r, e->status, &w);
 }
 
 

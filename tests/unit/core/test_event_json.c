@@ -1036,9 +1036,42 @@ static void server_fields_are_refused_plainly(void **state)
     }
 }
 
+/* The writer and the tree print the same text; the form a producer sends leaves out what
+ * telltale assigned, and reads back to the same event. */
+static void writer_matches_the_tree_and_drops_assigned_fields(void **state)
+{
+    (void)state;
+    tt_event *ev =
+        accept("{\"id\":\"e-1\",\"ts\":\"2026-11-28T14:31:43.123Z\",\"type\":\"tool_call\","
+               "\"source\":\"mcp\",\"session_id\":\"s-9\",\"name\":\"read_file\","
+               "\"status\":\"error\",\"duration_ms\":12.5,\"bytes\":2048,\"value\":-3.25,"
+               "\"error\":\"permission \\\"denied\\\"\",\"attrs\":{\"path\":\"/etc\"}}");
+    ev->seq = 77;
+    char *tree = json_print_delete(event_to_json(ev), NULL);
+    json_writer w = {0};
+    event_write_json(&w, ev, EVENT_JSON_STORED);
+    assert_false(w.out.oom);
+    assert_string_equal(w.out.buf, tree);
+    json_writer sent = {0};
+    event_write_json(&sent, ev, EVENT_JSON_AS_SENT);
+    assert_null(strstr(sent.out.buf, "\"seq\""));
+    assert_null(strstr(sent.out.buf, "received_at"));
+    tt_event *back = accept(sent.out.buf);
+    assert_string_equal(back->id, "e-1");
+    assert_int_equal(back->ts_ms, ev->ts_ms);
+    assert_string_equal(back->error, "permission \"denied\"");
+    assert_string_equal(back->attrs, "{\"path\":\"/etc\"}");
+    event_free(back);
+    free(sent.out.buf);
+    free(w.out.buf);
+    free(tree);
+    event_free(ev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(writer_matches_the_tree_and_drops_assigned_fields),
         cmocka_unit_test(non_objects_are_rejected),
         cmocka_unit_test(type_is_required),
         cmocka_unit_test(minimal_event_gets_its_defaults),

@@ -238,6 +238,49 @@ static void output_parses_back_to_the_same_tree(void **state)
     cJSON_Delete(a);
 }
 
+/* The writer puts commas and colons where they go, at every depth. */
+static void writer_separates_members_and_items(void **state)
+{
+    (void)state;
+    json_writer w = {0};
+    json_open_object(&w);
+    json_member_string(&w, "a", "x\"y");
+    json_key(&w, "list");
+    json_open_array(&w);
+    json_number(&w, 1);
+    json_open_object(&w);
+    json_close_object(&w);
+    json_open_array(&w);
+    json_close_array(&w);
+    json_null(&w);
+    json_string(&w, NULL);
+    json_close_array(&w);
+    json_member_bool(&w, "t", true);
+    json_key(&w, "raw");
+    json_raw_value(&w, "{\"k\":[1,2]}", 11);
+    json_member_number(&w, "n", 0.5);
+    json_close_object(&w);
+    assert_false(w.out.oom);
+    assert_string_equal(w.out.buf, "{\"a\":\"x\\\"y\",\"list\":[1,{},[],null,null],\"t\":true,"
+                                   "\"raw\":{\"k\":[1,2]},\"n\":0.5}");
+    cJSON *back = cJSON_Parse(w.out.buf);
+    assert_non_null(back);
+    cJSON_Delete(back);
+    free(w.out.buf);
+}
+
+/* A document nested past JSON_WRITER_DEPTH is refused as out of memory, not written wrong. */
+static void writer_refuses_too_deep_a_document(void **state)
+{
+    (void)state;
+    json_writer w = {0};
+    for (int i = 0; i <= JSON_WRITER_DEPTH; i++) {
+        json_open_array(&w);
+    }
+    assert_true(w.out.oom);
+    free(w.out.buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +298,8 @@ int main(void)
         cmocka_unit_test(print_leaves_the_tree_alone),
         cmocka_unit_test(buffer_appends_and_grows),
         cmocka_unit_test(output_parses_back_to_the_same_tree),
+        cmocka_unit_test(writer_separates_members_and_items),
+        cmocka_unit_test(writer_refuses_too_deep_a_document),
     };
     return cmocka_run_group_tests_name("json_print", tests, NULL, NULL);
 }
