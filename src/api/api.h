@@ -25,12 +25,12 @@ typedef struct api_ctx {
     store *st;
     gateway *gw;
     job_queue *q;
-    pipeline *pipeline;   /* NULL until the pipeline runs: not ready */
-    const char *phase;    /* static: "starting", "serving", "draining", "shipping", "closing" */
+    pipeline *pipeline; /* NULL until the pipeline runs: not ready */
+    const char *phase;  /* static: "starting", "serving", "draining", "shipping", "closing" */
     uint64_t started_mono_ms;
-    ws_live *ws;          /* for status: /ws clients */
-    realtime *rt;         /* Realtime connections */
-    change_feed *feed;    /* every instance's commits, or NULL */
+    ws_live *ws;       /* for status: /ws clients */
+    realtime *rt;      /* Realtime connections */
+    change_feed *feed; /* every instance's commits, or NULL */
     /* private */
     dlq_stats dlq; /* read on the thread pool now and then (api_tick) */
     bool dlq_known, dlq_reading, stopping;

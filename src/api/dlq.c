@@ -39,15 +39,15 @@ typedef struct dlq_call {
     char err[TT_ERRLEN];
 } dlq_call;
 
-static void run(void *arg)
+static void run_dlq_work(void *arg)
 {
     dlq_call *c = arg;
     c->status = 500;
     c->fn(c->st, c->args, &c->status, &c->body, c->err);
 }
 
-/* The work's answer; a store that failed is 503 store_unavailable with Retry-After. */
-static void answer(http_req *r, void *arg)
+/* The work's answer_dlq_work; a store that failed is 503 store_unavailable with Retry-After. */
+static void answer_dlq_work(http_req *r, void *arg)
 {
     dlq_call *c = arg;
     if (r != NULL && c->body.out.buf != NULL) {
@@ -77,7 +77,7 @@ static void defer(const api_ctx *ctx, http_req *r, dlq_work_fn fn, void *args)
         return;
     }
     *c = (dlq_call){.st = ctx->st, .fn = fn, .args = args};
-    if (http_defer(r, run, answer, c) != 0) {
+    if (http_defer(r, run_dlq_work, answer_dlq_work, c) != 0) {
         free(args);
         free(c);
     }
@@ -230,8 +230,8 @@ void api_dlq_stats(http_req *r, void *ctx)
 }
 
 /* Answers {"<what>": n}, or 404 when 'id' named nothing that could change. */
-static void count_answer(int64_t id, uint64_t n, const char *what, int *status,
-                         json_writer *body, char *err)
+static void count_answer(int64_t id, uint64_t n, const char *what, int *status, json_writer *body,
+                         char *err)
 {
     if (id != 0 && n == 0) {
         *status = 404;

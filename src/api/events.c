@@ -17,7 +17,7 @@
 #define QUERY_LIMIT_MAX 10000
 
 /* A request waiting for its events to be durable. */
-static void answer(const ingest_job *job, void *arg)
+static void answer_when_durable(const ingest_job *job, void *arg)
 {
     http_ticket *ticket = arg;
     http_req *r = http_redeem(*ticket);
@@ -52,10 +52,10 @@ void api_events_post(http_req *r, void *arg)
         return;
     }
     *ticket = http_ticket_of(r);
-    if (gateway_parse_typed(ctx->gw, r->content_type, r->body, r->body_len,
-                            (int64_t)clock_now_ms(), &batch, &why) == 0 &&
-        gateway_submit(ctx->gw, &batch, answer, ticket, &why) == 0) {
-        return; /* answer() answers, once the batch is durable */
+    if (gateway_parse_typed(ctx->gw, r->content_type, r->body, r->body_len, (int64_t)clock_now_ms(),
+                            &batch, &why) == 0 &&
+        gateway_submit(ctx->gw, &batch, answer_when_durable, ticket, &why) == 0) {
+        return; /* answer_when_durable() answers, once the batch is durable */
     }
     event_batch_free(&batch);
     free(ticket);

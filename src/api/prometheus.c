@@ -13,9 +13,9 @@ typedef struct text {
     bool oom;
 } text;
 
-static void put(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put_line(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void put(text *t, const char *fmt, ...)
+static void put_line(text *t, const char *fmt, ...)
 {
     for (;;) {
         va_list ap;
@@ -38,40 +38,43 @@ static void put(text *t, const char *fmt, ...)
 
 static void metric(text *t, const char *name, const char *type, const char *help, double v)
 {
-    put(t, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
+    put_line(t, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
 }
 
 static void commit_histogram(text *t, const histogram *h)
 {
     const char *name = "telltale_batch_commit_seconds";
-    put(t, "# HELP %s Time to commit one batch to the store.\n# TYPE %s histogram\n", name, name);
+    put_line(t, "# HELP %s Time to commit one batch to the store.\n# TYPE %s histogram\n", name,
+             name);
     uint64_t cumulative = 0;
     for (size_t i = 0; i < h->nbounds; i++) {
         cumulative += h->counts[i];
-        put(t, "%s_bucket{le=\"%g\"} %llu\n", name, h->bounds[i], (unsigned long long)cumulative);
+        put_line(t, "%s_bucket{le=\"%g\"} %llu\n", name, h->bounds[i],
+                 (unsigned long long)cumulative);
     }
-    put(t, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)h->count);
-    put(t, "%s_sum %.17g\n%s_count %llu\n", name, h->sum, name, (unsigned long long)h->count);
+    put_line(t, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)h->count);
+    put_line(t, "%s_sum %.17g\n%s_count %llu\n", name, h->sum, name, (unsigned long long)h->count);
 }
 
 static void breaker_metrics(text *t, const writer_stats *w)
 {
     static const breaker_state states[] = {BREAKER_CLOSED, BREAKER_OPEN, BREAKER_HALF_OPEN,
                                            BREAKER_FORCED_OPEN, BREAKER_DISABLED};
-    put(t, "# HELP telltale_breaker_state The circuit breaker's state (1 for the current one).\n"
-           "# TYPE telltale_breaker_state gauge\n");
+    put_line(t,
+             "# HELP telltale_breaker_state The circuit breaker's state (1 for the current one).\n"
+             "# TYPE telltale_breaker_state gauge\n");
     for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
-        put(t, "telltale_breaker_state{state=\"%s\"} %d\n", breaker_state_name(states[i]),
-            w->breaker_state == states[i]);
+        put_line(t, "telltale_breaker_state{state=\"%s\"} %d\n", breaker_state_name(states[i]),
+                 w->breaker_state == states[i]);
     }
-    put(t,
-        "# HELP telltale_breaker_transitions_total Changes of breaker state, by new state.\n"
-        "# TYPE telltale_breaker_transitions_total counter\n"
-        "telltale_breaker_transitions_total{to=\"open\"} %llu\n"
-        "telltale_breaker_transitions_total{to=\"half_open\"} %llu\n"
-        "telltale_breaker_transitions_total{to=\"closed\"} %llu\n",
-        (unsigned long long)w->breaker.opened, (unsigned long long)w->breaker.half_opened,
-        (unsigned long long)w->breaker.closed);
+    put_line(t,
+             "# HELP telltale_breaker_transitions_total Changes of breaker state, by new state.\n"
+             "# TYPE telltale_breaker_transitions_total counter\n"
+             "telltale_breaker_transitions_total{to=\"open\"} %llu\n"
+             "telltale_breaker_transitions_total{to=\"half_open\"} %llu\n"
+             "telltale_breaker_transitions_total{to=\"closed\"} %llu\n",
+             (unsigned long long)w->breaker.opened, (unsigned long long)w->breaker.half_opened,
+             (unsigned long long)w->breaker.closed);
 }
 
 static void pipeline_metrics(text *t, const pipeline_stats *ps)
@@ -123,16 +126,16 @@ void api_prometheus(http_req *r, void *arg)
     bool draining = gateway_draining(ctx->gw);
     metric(&t, "telltale_events_accepted_total", "counter", "Events acknowledged as durable.",
            (double)c->events_accepted);
-    put(&t, "# HELP telltale_requests_rejected_total Ingest requests refused, by reason.\n"
-            "# TYPE telltale_requests_rejected_total counter\n");
-    put(&t, "telltale_requests_rejected_total{reason=\"invalid\"} %llu\n",
-        (unsigned long long)c->requests_invalid);
-    put(&t, "telltale_requests_rejected_total{reason=\"too_large\"} %llu\n",
-        (unsigned long long)c->requests_too_large);
-    put(&t, "telltale_requests_rejected_total{reason=\"overloaded\"} %llu\n",
-        (unsigned long long)c->requests_overloaded);
-    put(&t, "telltale_requests_rejected_total{reason=\"store_failed\"} %llu\n",
-        (unsigned long long)c->requests_failed);
+    put_line(&t, "# HELP telltale_requests_rejected_total Ingest requests refused, by reason.\n"
+                 "# TYPE telltale_requests_rejected_total counter\n");
+    put_line(&t, "telltale_requests_rejected_total{reason=\"invalid\"} %llu\n",
+             (unsigned long long)c->requests_invalid);
+    put_line(&t, "telltale_requests_rejected_total{reason=\"too_large\"} %llu\n",
+             (unsigned long long)c->requests_too_large);
+    put_line(&t, "telltale_requests_rejected_total{reason=\"overloaded\"} %llu\n",
+             (unsigned long long)c->requests_overloaded);
+    put_line(&t, "telltale_requests_rejected_total{reason=\"store_failed\"} %llu\n",
+             (unsigned long long)c->requests_failed);
     metric(&t, "telltale_events_rejected_total", "counter",
            "Events in refused requests (overload or store failure; invalid bodies are not split).",
            (double)c->events_rejected);
@@ -143,8 +146,7 @@ void api_prometheus(http_req *r, void *arg)
            (double)queue_inflight(ctx->q));
     metric(&t, "telltale_queue_capacity", "gauge", "Most events held in memory at once.",
            queue_capacity(ctx->q));
-    metric(&t, "telltale_websocket_clients", "gauge", "Connected /ws clients.",
-           (double)ws.clients);
+    metric(&t, "telltale_websocket_clients", "gauge", "Connected /ws clients.", (double)ws.clients);
     metric(&t, "telltale_websocket_slow_dropped_total", "counter",
            "WebSocket clients closed with 1008 for not keeping up.",
            (double)(ws.slow_dropped + rs.slow_dropped));
@@ -157,14 +159,14 @@ void api_prometheus(http_req *r, void *arg)
         pipeline_metrics(&t, &ps);
     }
     if (ctx->dlq_known) {
-        put(&t,
-            "# HELP telltale_dlq_items Dead letter queue items, by status.\n"
-            "# TYPE telltale_dlq_items gauge\n"
-            "telltale_dlq_items{status=\"pending\"} %llu\n"
-            "telltale_dlq_items{status=\"recovered\"} %llu\n"
-            "telltale_dlq_items{status=\"failed\"} %llu\n",
-            (unsigned long long)ctx->dlq.pending, (unsigned long long)ctx->dlq.recovered,
-            (unsigned long long)ctx->dlq.failed);
+        put_line(&t,
+                 "# HELP telltale_dlq_items Dead letter queue items, by status.\n"
+                 "# TYPE telltale_dlq_items gauge\n"
+                 "telltale_dlq_items{status=\"pending\"} %llu\n"
+                 "telltale_dlq_items{status=\"recovered\"} %llu\n"
+                 "telltale_dlq_items{status=\"failed\"} %llu\n",
+                 (unsigned long long)ctx->dlq.pending, (unsigned long long)ctx->dlq.recovered,
+                 (unsigned long long)ctx->dlq.failed);
         metric(&t, "telltale_dlq_oldest_pending_age_seconds", "gauge",
                "Age of the oldest unresolved dead letter.",
                ctx->dlq.oldest_pending_age_hours * 3600);

@@ -193,7 +193,7 @@ static void watch_signals(daemon_state *d)
 }
 
 /* Tears down whatever start() managed to build, in reverse. */
-static void finish(daemon_state *d)
+static void tear_down(daemon_state *d)
 {
     if (d->phase != STOPPED && d->srv != NULL) {
         server_stop(d->srv); /* start-up failed half-way */
@@ -233,11 +233,11 @@ int cli_serve(int argc, char **argv)
         uv_close((uv_handle_t *)&d.sigint, NULL);
         uv_close((uv_handle_t *)&d.sigterm, NULL);
         uv_close((uv_handle_t *)&d.shutdown_timer, NULL);
-        finish(&d);
+        tear_down(&d);
         return 1;
     }
     uv_run(&d.loop, UV_RUN_DEFAULT);
-    finish(&d);
+    tear_down(&d);
     log_info("stopped");
     return 0;
 }

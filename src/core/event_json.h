@@ -22,7 +22,7 @@ cJSON *event_to_json(const tt_event *ev);
 
 /* Which fields event_write_json() writes. */
 typedef enum event_json_form {
-    EVENT_JSON_STORED, /* every field, as GET /api/v1/events answers */
+    EVENT_JSON_STORED,  /* every field, as GET /api/v1/events answers */
     EVENT_JSON_AS_SENT, /* without what telltale assigns (seq, received_at): a replayable body */
 } event_json_form;
 

@@ -13,13 +13,13 @@ typedef struct deferred {
     void *arg;
 } deferred;
 
-static void run(uv_work_t *w)
+static void run_on_pool(uv_work_t *w)
 {
     deferred *d = w->data;
     d->fn(d->arg);
 }
 
-static void finish(uv_work_t *w, int status)
+static void answer_on_loop(uv_work_t *w, int status)
 {
     deferred *d = w->data;
     http_req *r = http_redeem(d->ticket);
@@ -44,7 +44,7 @@ int http_defer(http_req *r, http_work_fn work, http_done_fn done, void *arg)
     *d = (deferred){.ticket = http_ticket_of(r), .fn = work, .done = done, .arg = arg};
     d->work.data = d;
     http_answer_later(r);
-    if (uv_queue_work(r->hs->loop, &d->work, run, finish) != 0) {
+    if (uv_queue_work(r->hs->loop, &d->work, run_on_pool, answer_on_loop) != 0) {
         free(d);
         r->retry_after = 1;
         http_respond_error(r, 503, "overloaded", "cannot schedule the work");

@@ -202,7 +202,8 @@ static bool read_headers(struct lws *wsi, http_req *r, int lws_method)
 {
     r->method = method_of(lws_method);
     http_header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, r->content_type, sizeof r->content_type);
-    http_header_copy(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING, r->accept_encoding, sizeof r->accept_encoding);
+    http_header_copy(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING, r->accept_encoding,
+                     sizeof r->accept_encoding);
     http_header_copy(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, r->if_none_match, sizeof r->if_none_match);
     char len[32];
     http_header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, len, sizeof len);
@@ -446,7 +447,8 @@ int http_on_writable(struct lws *wsi, http_pss *pss)
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static void answer(http_req *r, int status, const char *type, const unsigned char *body, size_t len)
+static void set_answer(http_req *r, int status, const char *type, const unsigned char *body,
+                       size_t len)
 {
     if (r->answered) {
         return;
@@ -479,13 +481,13 @@ void http_respond(http_req *r, int status, const char *type, char *body, size_t 
         return;
     }
     r->resp_owned = body;
-    answer(r, status, type, (const unsigned char *)body, len);
+    set_answer(r, status, type, (const unsigned char *)body, len);
 }
 
 void http_respond_static(http_req *r, int status, const char *type, const unsigned char *body,
                          size_t len)
 {
-    answer(r, status, type, body, len);
+    set_answer(r, status, type, body, len);
 }
 
 void http_respond_written(http_req *r, int status, json_writer *w)

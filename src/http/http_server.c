@@ -1,4 +1,4 @@
-/* http_server.c -- the libwebsockets context on our libuv loop, the one lws callback, and the
+/* http_server.c -- the libwebsockets context on our libuv loop, the one lws on_lws_event, and the
  * dispatch of its reasons to HTTP transactions and WebSocket endpoints.
  *
  * Set-up follows shared/NOTES-lws.md §1-2: explicit vhost (so a failed bind is reported), one
@@ -21,12 +21,12 @@
 #define WS_HANGUP_AFTER_S 75 /* ... and dropped if nothing valid came back by then */
 #define KEEPALIVE_S 30       /* an idle keep-alive HTTP connection is closed after this */
 
-static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                    size_t len);
+static int on_lws_event(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                        size_t len);
 
 static const struct lws_protocols protocols[] = {
-    {"http", callback, sizeof(http_pss), 0, 0, NULL, HTTP_TX_PACKET},
-    {"telltale-ws", callback, sizeof(http_pss), WS_RX_BUFFER, 0, NULL, WS_RX_BUFFER},
+    {"http", on_lws_event, sizeof(http_pss), 0, 0, NULL, HTTP_TX_PACKET},
+    {"telltale-ws", on_lws_event, sizeof(http_pss), WS_RX_BUFFER, 0, NULL, WS_RX_BUFFER},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -141,8 +141,8 @@ static bool is_http_protocol(struct lws *wsi)
 }
 
 /* The reasons of a connection that has its per-session data. */
-static int serve(http_server *hs, struct lws *wsi, enum lws_callback_reasons reason,
-                 http_pss *pss, void *in, size_t len)
+static int serve(http_server *hs, struct lws *wsi, enum lws_callback_reasons reason, http_pss *pss,
+                 void *in, size_t len)
 {
     const http_ws_endpoint *ep = pss->ep;
     switch (reason) {
@@ -179,8 +179,8 @@ static int serve(http_server *hs, struct lws *wsi, enum lws_callback_reasons rea
     }
 }
 
-static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                    size_t len)
+static int on_lws_event(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                        size_t len)
 {
     http_server *hs = lws_context_user(lws_get_context(wsi));
     int rc;
@@ -271,8 +271,7 @@ int http_server_start(uv_loop_t *loop, const tt_config *cfg, http_wake_fn on_wak
     hs->on_wake = on_wake;
     hs->wake_ctx = ctx;
     hs->fallback = assets_serve;
-    lws_set_log_level(LLL_ERR | LLL_WARN | (log_enabled(LOG_DEBUG) ? LLL_NOTICE : 0),
-                      emit_lws_log);
+    lws_set_log_level(LLL_ERR | LLL_WARN | (log_enabled(LOG_DEBUG) ? LLL_NOTICE : 0), emit_lws_log);
     return create_context(hs, err);
 }
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define SHUTDOWN_RETRY_S 5 /* a draining instance: try another, or this one once restarted */
+#define SHUTDOWN_RETRY_S 5    /* a draining instance: try another, or this one once restarted */
 #define SPOOL_FULL_RETRY_S 10 /* the spool drains as fast as the store takes it: not at once */
 
 struct gateway {
@@ -160,7 +160,8 @@ static int submit_refused(gateway *gw, int rc, size_t n, ingest_refusal *why)
     gw->stats.requests_overloaded++;
     gw->stats.events_rejected += n;
     if (rc == TT_EFULL) {
-        refuse(why, 429, "overloaded", 1, "too many events are waiting to be stored; retry shortly");
+        refuse(why, 429, "overloaded", 1,
+               "too many events are waiting to be stored; retry shortly");
     } else {
         refuse(why, 503, rc == TT_ECLOSED ? "shutting_down" : "overloaded", 1, tt_strerror(rc));
     }
@@ -217,7 +218,7 @@ bool gateway_draining(const gateway *gw)
 }
 
 /* One finished job: live streams hear of its commit, then its submitter is answered. */
-static void finish(gateway *gw, ingest_job *job)
+static void answer_job(gateway *gw, ingest_job *job)
 {
     size_t n = job->batch.count;
     if (job->store_seqs && job->result == 0 && gw->opts.committed != NULL) {
@@ -246,7 +247,7 @@ void gateway_service(gateway *gw)
     pthread_mutex_unlock(&gw->lock);
     while (jobs != NULL) {
         ingest_job *next = jobs->next;
-        finish(gw, jobs);
+        answer_job(gw, jobs);
         jobs = next;
     }
 }
@@ -255,7 +256,8 @@ void gateway_tick(gateway *gw, uint64_t elapsed_ms)
 {
     uint64_t accepted = gw->stats.events_accepted;
     if (elapsed_ms > 0) {
-        gw->stats.events_per_s = (double)(accepted - gw->accepted_at_tick) * 1000.0 / (double)elapsed_ms;
+        gw->stats.events_per_s =
+            (double)(accepted - gw->accepted_at_tick) * 1000.0 / (double)elapsed_ms;
     }
     gw->accepted_at_tick = accepted;
 }

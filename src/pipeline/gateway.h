@@ -39,7 +39,7 @@ typedef void (*gateway_commit_fn)(const event_batch *b, void *ctx);
 
 typedef struct gateway_opts {
     job_queue *q;
-    size_t max_events; /* per request (TELLTALE_MAX_EVENTS) */
+    size_t max_events;       /* per request (TELLTALE_MAX_EVENTS) */
     void (*wake)(void *ctx); /* any thread: have the loop call gateway_service() soon */
     void *wake_ctx;
     gateway_commit_fn committed; /* may be NULL */

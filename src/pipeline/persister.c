@@ -116,7 +116,7 @@ static void commit(persister *p, ingest_job *jobs, size_t count)
 
 /* The idle hook runs when the queue has been quiet for IDLE_POLL_MS, and at least that often
  * under constant load too: housekeeping (dead letter retries, retention) must not starve. */
-static void *run(void *arg)
+static void *persister_thread(void *arg)
 {
     persister *p = arg;
     uint64_t next_idle = clock_mono_ms() + IDLE_POLL_MS;
@@ -146,7 +146,7 @@ int persister_start(job_queue *q, const persister_opts *opts, persister_done_fn 
     *p = (persister){.q = q, .opts = *opts, .done = done, .done_ctx = done_ctx};
     histogram_init(&p->stats.commit_seconds, persister_commit_bounds, persister_commit_nbounds);
     pthread_mutex_init(&p->stats_lock, NULL);
-    int rc = pthread_create(&p->thread, NULL, run, p);
+    int rc = pthread_create(&p->thread, NULL, persister_thread, p);
     if (rc != 0) {
         pthread_mutex_destroy(&p->stats_lock);
         free(p);

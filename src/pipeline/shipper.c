@@ -83,7 +83,7 @@ static bool ship_one(shipper *s)
     return true;
 }
 
-static void *run(void *arg)
+static void *shipper_thread(void *arg)
 {
     shipper *s = arg;
     uint64_t next_housekeeping = clock_mono_ms() + IDLE_POLL_MS;
@@ -128,7 +128,7 @@ int shipper_start(spool *sp, writer *w, uint32_t batch_size, writer_committed_fn
     *s = (shipper){.sp = sp, .w = w, .batch_size = batch_size, .committed = committed, .ctx = ctx};
     pthread_mutex_init(&s->lock, NULL);
     clock_cond_init(&s->wake);
-    int rc = pthread_create(&s->thread, NULL, run, s);
+    int rc = pthread_create(&s->thread, NULL, shipper_thread, s);
     if (rc != 0) {
         pthread_cond_destroy(&s->wake);
         pthread_mutex_destroy(&s->lock);

@@ -20,7 +20,6 @@ void rest_add_cors(http_req *r)
     http_add_header(r, "access-control-expose-headers:", "Content-Range, Content-Profile");
 }
 
-
 void rest_respond_error(http_req *r, const rest_error *e)
 {
     json_writer w = {0};
@@ -33,7 +32,6 @@ void rest_respond_error(http_req *r, const rest_error *e)
     rest_add_cors(r);
     http_respond_written(r, e->status, &w);
 }
-
 
 int rest_rows_add(const rest_value *cells, void *ctx)
 {
@@ -58,7 +56,6 @@ int rest_rows_add(const rest_value *cells, void *ctx)
     json_put_raw(&rows->out, "}", 1);
     return rows->out.oom ? TT_ENOMEM : 0;
 }
-
 
 void rest_rows_answer(http_req *r, int status, rest_rows *rows, const char *range)
 {
@@ -92,7 +89,6 @@ void rest_rows_answer(http_req *r, int status, rest_rows *rows, const char *rang
     rows->out = (json_buf){0};
 }
 
-
 void rest_insert_answer(http_req *r, rest_rows *rows, bool representation, bool count, int64_t n)
 {
     char range[32] = "*/*";
@@ -107,4 +103,3 @@ void rest_insert_answer(http_req *r, rest_rows *rows, bool representation, bool 
     http_add_header(r, "content-range:", range);
     http_respond_static(r, 201, "application/json; charset=utf-8", (const unsigned char *)"", 0);
 }
-

@@ -74,7 +74,7 @@ static bool take_events(rest_ctx *ctx, http_req *r, event_batch *batch)
     respond_refused(r, &why);
     return false;
 }
-/* What was asked of the answer; false when it has answered (an error). */
+/* What was asked of the answer_when_durable; false when it has answered (an error). */
 static bool plan_answer(http_req *r, const rest_call *call, events_ctx *ctx)
 {
     bool named[REST_MAX_COLUMNS];
@@ -91,7 +91,7 @@ static bool plan_answer(http_req *r, const rest_call *call, events_ctx *ctx)
     return true;
 }
 
-static void answer(const ingest_job *job, void *arg);
+static void answer_when_durable(const ingest_job *job, void *arg);
 
 void rest_events_post(rest_ctx *ctx, http_req *r, const rest_call *call)
 {
@@ -117,12 +117,12 @@ void rest_events_post(rest_ctx *ctx, http_req *r, const rest_call *call)
     }
     ec->ticket = http_ticket_of(r);
     ingest_refusal why;
-    if (gateway_submit(ctx->gw, &batch, answer, ec, &why) != 0) {
+    if (gateway_submit(ctx->gw, &batch, answer_when_durable, ec, &why) != 0) {
         event_batch_free(&batch);
         free(ec);
         respond_refused(r, &why);
     }
-    /* Otherwise answer() answers, once the batch is durable. */
+    /* Otherwise answer_when_durable() answers, once the batch is durable. */
 }
 
 static void render_events(const ingest_job *job, const events_ctx *ctx, rest_rows *rows)
@@ -139,7 +139,7 @@ static void render_events(const ingest_job *job, const events_ctx *ctx, rest_row
 }
 
 /* The events are durable (201), or the store could not take them. */
-static void answer(const ingest_job *job, void *arg)
+static void answer_when_durable(const ingest_job *job, void *arg)
 {
     events_ctx *ec = arg;
     http_req *r = http_redeem(ec->ticket);

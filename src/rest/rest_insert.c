@@ -269,7 +269,7 @@ static bool take_rows(insert_job *j, const rest_call *call, const bool *named, r
     return own_rows(call, j, e);
 }
 
-static void run(void *arg)
+static void insert_rows(void *arg)
 {
     insert_job *j = arg;
     if (!j->rows.single) {
@@ -293,7 +293,7 @@ static void answer_failure(http_req *r, insert_job *j)
     rest_respond_error(r, &e);
 }
 
-static void done(http_req *r, void *arg)
+static void answer_insert(http_req *r, void *arg)
 {
     insert_job *j = arg;
     if (r != NULL && j->rc != 0) {
@@ -355,7 +355,7 @@ void rest_post(rest_ctx *ctx, http_req *r, const rest_call *call)
         free(rows.out.buf);
         return;
     }
-    if (http_defer(r, run, done, j) != 0) {
+    if (http_defer(r, insert_rows, answer_insert, j) != 0) {
         free_job(j);
     }
 }

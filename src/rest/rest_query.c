@@ -24,7 +24,7 @@ typedef struct get_job {
     char err[TT_ERRLEN];
 } get_job;
 
-static void run(void *arg)
+static void read_rows(void *arg)
 {
     get_job *j = arg;
     j->rows.shape = &j->q;
@@ -54,7 +54,7 @@ static void free_job(get_job *j)
     free(j);
 }
 
-static void done(http_req *r, void *arg)
+static void answer_rows(http_req *r, void *arg)
 {
     get_job *j = arg;
     if (r != NULL && j->rc != 0) {
@@ -127,7 +127,7 @@ void rest_get(rest_ctx *ctx, http_req *r, const rest_call *call)
         return;
     }
     own_rows_only(call, j);
-    if (http_defer(r, run, done, j) != 0) {
+    if (http_defer(r, read_rows, answer_rows, j) != 0) {
         free_job(j);
     }
 }

@@ -7,16 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void put(rest_sql *s, const char *text)
+static void put_text(rest_sql *s, const char *text)
 {
     json_put_raw(&s->text, text, strlen(text));
 }
 
 static void put_name(rest_sql *s, const char *name)
 {
-    put(s, "\"");
-    put(s, name); /* the catalog's own name: no quote in it */
-    put(s, "\"");
+    put_text(s, "\"");
+    put_text(s, name); /* the catalog's own name: no quote in it */
+    put_text(s, "\"");
 }
 
 /* A placeholder for 'v', read as 'kind'. */
@@ -34,7 +34,7 @@ static void put_param(rest_sql *s, const rest_dialect *d, const rest_value *v, r
     }
     s->params[s->nparams++] = (rest_param){v, kind};
     if (!d->postgres) {
-        put(s, "?");
+        put_text(s, "?");
         return;
     }
     static const char *const casts[] = {
@@ -45,18 +45,18 @@ static void put_param(rest_sql *s, const rest_dialect *d, const rest_value *v, r
     char n[24];
     snprintf(n, sizeof n, "$%d%s", s->nparams, casts[kind]);
     if (kind == REST_TIME) { /* NULL too: NULL arithmetic is a NULL timestamptz */
-        put(s, "('epoch'::timestamptz + ");
-        put(s, n);
-        put(s, " * interval '1 millisecond')");
+        put_text(s, "('epoch'::timestamptz + ");
+        put_text(s, n);
+        put_text(s, " * interval '1 millisecond')");
         return;
     }
-    put(s, n);
+    put_text(s, n);
 }
 
 static void put_table(rest_sql *s, const rest_dialect *d, const rest_table *t)
 {
-    put(s, d->postgres ? "monitoring." : "");
-    put(s, t->name);
+    put_text(s, d->postgres ? "monitoring." : "");
+    put_text(s, t->name);
 }
 
 /* A column as the engine should hand it back: times as epoch ms, JSON and booleans as text
@@ -64,12 +64,12 @@ static void put_table(rest_sql *s, const rest_dialect *d, const rest_table *t)
 static void put_read(rest_sql *s, const rest_dialect *d, const rest_column *c)
 {
     if (d->postgres && c->kind == REST_TIME) {
-        put(s, "(extract(epoch FROM ");
+        put_text(s, "(extract(epoch FROM ");
         put_name(s, c->name);
-        put(s, ") * 1000)::bigint");
+        put_text(s, ") * 1000)::bigint");
     } else if (d->postgres && (c->kind == REST_JSON || c->kind == REST_JSONB)) {
         put_name(s, c->name);
-        put(s, "::text");
+        put_text(s, "::text");
     } else {
         put_name(s, c->name);
     }
@@ -78,7 +78,7 @@ static void put_read(rest_sql *s, const rest_dialect *d, const rest_column *c)
 static void put_columns(rest_sql *s, const rest_dialect *d, const rest_query *q)
 {
     for (int i = 0; i < q->ncols; i++) {
-        put(s, i > 0 ? ", " : "");
+        put_text(s, i > 0 ? ", " : "");
         put_read(s, d, &q->table->cols[q->cols[i]]);
     }
 }
@@ -91,39 +91,39 @@ static void put_where(rest_sql *s, const rest_dialect *d, const rest_query *q)
     for (int i = 0; i < q->nfilters; i++) {
         const rest_filter *f = &q->filters[i];
         const rest_column *c = &q->table->cols[f->col];
-        put(s, i == 0 ? " WHERE " : " AND ");
+        put_text(s, i == 0 ? " WHERE " : " AND ");
         put_name(s, c->name);
-        put(s, ops[f->op]);
+        put_text(s, ops[f->op]);
         put_param(s, d, &f->v, c->kind);
     }
 }
 
 int rest_sql_select(const rest_query *q, const rest_dialect *d, rest_sql *s)
 {
-    put(s, "SELECT ");
+    put_text(s, "SELECT ");
     put_columns(s, d, q);
-    put(s, " FROM ");
+    put_text(s, " FROM ");
     put_table(s, d, q->table);
     put_where(s, d, q);
     for (int i = 0; i < q->norder; i++) {
         const rest_order *o = &q->order[i];
-        put(s, i == 0 ? " ORDER BY " : ", ");
+        put_text(s, i == 0 ? " ORDER BY " : ", ");
         put_name(s, q->table->cols[o->col].name);
-        put(s, o->desc ? " DESC" : " ASC");
-        put(s, o->nulls_first ? " NULLS FIRST" : " NULLS LAST");
+        put_text(s, o->desc ? " DESC" : " ASC");
+        put_text(s, o->nulls_first ? " NULLS FIRST" : " NULLS LAST");
     }
     s->limit = (rest_value){.i = q->limit};
     s->offset = (rest_value){.i = q->offset};
-    put(s, " LIMIT ");
+    put_text(s, " LIMIT ");
     put_param(s, d, &s->limit, REST_INT);
-    put(s, " OFFSET ");
+    put_text(s, " OFFSET ");
     put_param(s, d, &s->offset, REST_INT);
     return s->oom || s->text.oom ? TT_ENOMEM : 0;
 }
 
 int rest_sql_count(const rest_query *q, const rest_dialect *d, rest_sql *s)
 {
-    put(s, "SELECT count(*) FROM ");
+    put_text(s, "SELECT count(*) FROM ");
     put_table(s, d, q->table);
     put_where(s, d, q);
     return s->oom || s->text.oom ? TT_ENOMEM : 0;
@@ -132,24 +132,24 @@ int rest_sql_count(const rest_query *q, const rest_dialect *d, rest_sql *s)
 int rest_sql_insert(const rest_insert *ins, const rest_dialect *d, rest_sql *s)
 {
     const rest_table *t = ins->table;
-    put(s, "INSERT INTO ");
+    put_text(s, "INSERT INTO ");
     put_table(s, d, t);
-    put(s, " (");
+    put_text(s, " (");
     for (int c = 0; c < ins->ncols; c++) {
-        put(s, c > 0 ? ", " : "");
+        put_text(s, c > 0 ? ", " : "");
         put_name(s, t->cols[ins->cols[c]].name);
     }
-    put(s, ") VALUES ");
+    put_text(s, ") VALUES ");
     for (int r = 0; r < ins->nrows; r++) {
-        put(s, r > 0 ? ", (" : "(");
+        put_text(s, r > 0 ? ", (" : "(");
         for (int c = 0; c < ins->ncols; c++) {
-            put(s, c > 0 ? ", " : "");
+            put_text(s, c > 0 ? ", " : "");
             put_param(s, d, &ins->values[r * ins->ncols + c], t->cols[ins->cols[c]].kind);
         }
-        put(s, ")");
+        put_text(s, ")");
     }
     if (ins->ret != NULL && ins->ret->ncols > 0) {
-        put(s, " RETURNING ");
+        put_text(s, " RETURNING ");
         put_columns(s, d, ins->ret);
     }
     return s->oom || s->text.oom ? TT_ENOMEM : 0;

@@ -48,8 +48,8 @@ typedef enum rest_table_id { REST_EVENTS, REST_FLAGS, REST_STATE, REST_DLQ } res
 
 typedef struct rest_table {
     rest_table_id id;
-    const char *name;    /* as in the URL and in SQLite */
-    const char *pkey;    /* the primary key constraint's name, for conflict messages */
+    const char *name; /* as in the URL and in SQLite */
+    const char *pkey; /* the primary key constraint's name, for conflict messages */
     const rest_column *cols;
     int ncols;
     int pk[2]; /* the primary key's columns, the last word of every order */

@@ -87,7 +87,7 @@ static void on_tick(uv_timer_t *t)
 
 static int start_live(server *srv, store *st, int64_t last_seq, char *err)
 {
-    ws_live_opts wo = {srv->loop, srv->cfg, st,       srv->gw,
+    ws_live_opts wo = {srv->loop, srv->cfg,  st,       srv->gw,
                        srv->q,    srv->http, last_seq, srv->started_mono_ms};
     realtime_opts ro = {srv->loop, srv->cfg, st, srv->http, last_seq, &srv->stopping};
     int rc = ws_live_create(&wo, &srv->ws);

@@ -10,7 +10,6 @@ const char *dlq_status_name(dlq_status s)
     return (unsigned)s < 4 ? dlq_names[s] : "unknown";
 }
 
-
 bool dlq_status_parse(const char *name, dlq_status *out)
 {
     for (int i = 0; i < 4; i++) {
@@ -21,4 +20,3 @@ bool dlq_status_parse(const char *name, dlq_status *out)
     }
     return false;
 }
-

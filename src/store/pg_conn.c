@@ -23,7 +23,6 @@ static int classify(const char *sqlstate)
     return TT_EREJECTED;
 }
 
-
 /* Fills 'err' from 'res' (or the connection) and returns the class of the failure. Clears
  * 'res'. */
 int pg_fail(PGconn *conn, PGresult *res, const char *what, char *err)
@@ -44,7 +43,6 @@ int pg_fail(PGconn *conn, PGresult *res, const char *what, char *err)
     return code;
 }
 
-
 /* Runs 'sql' (no parameters, no rows wanted). */
 int pg_exec(const pg_store *s, PGconn *conn, const char *sql, char *err)
 {
@@ -57,13 +55,11 @@ int pg_exec(const pg_store *s, PGconn *conn, const char *sql, char *err)
     return 0;
 }
 
-
 static void ignore_notice(void *arg, const char *message)
 {
     (void)arg;
     (void)message;
 }
-
 
 /* The connection's statement_timeout, from s->timeout_ms. */
 int pg_apply_timeout(const pg_store *s, PGconn *conn, char *err)
@@ -72,7 +68,6 @@ int pg_apply_timeout(const pg_store *s, PGconn *conn, char *err)
     snprintf(set, sizeof set, "SET statement_timeout = %u", s->timeout_ms);
     return pg_exec(s, conn, set, err);
 }
-
 
 int pg_open_conn(const pg_store *s, PGconn **out, char *err)
 {
@@ -102,7 +97,6 @@ int pg_open_conn(const pg_store *s, PGconn **out, char *err)
     return 0;
 }
 
-
 /* A writer connection with its staging table, reconnecting if the last one broke. */
 int pg_writer_ready(pg_store *s, char *err)
 {
@@ -129,7 +123,6 @@ int pg_writer_ready(pg_store *s, char *err)
     return 0;
 }
 
-
 /* ---- reads ---- */
 
 PGconn *pg_reader_take(pg_store *s, char *err)
@@ -150,7 +143,6 @@ PGconn *pg_reader_take(pg_store *s, char *err)
     return conn;
 }
 
-
 void pg_reader_give_back(pg_store *s, PGconn *conn)
 {
     if (PQstatus(conn) == CONNECTION_OK) {
@@ -163,7 +155,6 @@ void pg_reader_give_back(pg_store *s, PGconn *conn)
     }
     PQfinish(conn);
 }
-
 
 PGresult *pg_reader_exec(pg_store *s, const char *sql, int nparams, const char *const *params,
                          PGconn **conn, char *err)
@@ -184,4 +175,3 @@ PGresult *pg_reader_exec(pg_store *s, const char *sql, int nparams, const char *
     }
     return NULL;
 }
-

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void put(pg_copy_buf *b, const char *s, size_t n)
+static void put_bytes(pg_copy_buf *b, const char *s, size_t n)
 {
     if (b->oom) {
         return;
@@ -39,7 +39,7 @@ static void putf(pg_copy_buf *b, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
-    put(b, tmp, (size_t)n);
+    put_bytes(b, tmp, (size_t)n);
 }
 
 /* A text column (after a tab unless it comes first): backslash, newline, carriage return and
@@ -47,10 +47,10 @@ static void putf(pg_copy_buf *b, const char *fmt, ...)
 static void put_column(pg_copy_buf *b, const char *s, bool first)
 {
     if (!first) {
-        put(b, "\t", 1);
+        put_bytes(b, "\t", 1);
     }
     if (s == NULL) {
-        put(b, "\\N", 2);
+        put_bytes(b, "\\N", 2);
         return;
     }
     const char *run = s;
@@ -61,12 +61,12 @@ static void put_column(pg_copy_buf *b, const char *s, bool first)
                           : *p == '\t' ? "\\t"
                                        : NULL;
         if (esc != NULL) {
-            put(b, run, (size_t)(p - run));
-            put(b, esc, 2);
+            put_bytes(b, run, (size_t)(p - run));
+            put_bytes(b, esc, 2);
             run = p + 1;
         }
     }
-    put(b, run, strlen(run));
+    put_bytes(b, run, strlen(run));
 }
 
 static void put_text(pg_copy_buf *b, const char *s)
@@ -86,7 +86,7 @@ static void put_double(pg_copy_buf *b, bool present, double v)
     if (present) {
         putf(b, "\t%.17g", v);
     } else {
-        put(b, "\t\\N", 3);
+        put_bytes(b, "\t\\N", 3);
     }
 }
 
@@ -107,10 +107,10 @@ void pg_copy_event(pg_copy_buf *b, const tt_event *ev, long long ord)
     if (ev->has & EVENT_HAS_BYTES) {
         putf(b, "\t%lld", (long long)ev->bytes);
     } else {
-        put(b, "\t\\N", 3);
+        put_bytes(b, "\t\\N", 3);
     }
     put_double(b, ev->has & EVENT_HAS_VALUE, ev->value);
     put_text(b, ev->error);
     put_text(b, ev->attrs);
-    put(b, "\n", 1);
+    put_bytes(b, "\n", 1);
 }

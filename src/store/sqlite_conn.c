@@ -27,20 +27,17 @@ static int classify(int rc)
     }
 }
 
-
 int sqlite_fail(sqlite3 *db, int rc, const char *what, char *err)
 {
     return tt_fail(err, classify(rc), "sqlite %s: %s", what,
                    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 }
 
-
 int sqlite_exec(sqlite3 *db, const char *sql, char *err)
 {
     int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
     return rc == SQLITE_OK ? 0 : sqlite_fail(db, rc, "exec", err);
 }
-
 
 int sqlite_open_conn(const char *path, int flags, sqlite3 **out, char *err)
 {
@@ -63,7 +60,6 @@ int sqlite_open_conn(const char *path, int flags, sqlite3 **out, char *err)
     return 0;
 }
 
-
 sqlite3 *sqlite_reader_take(sqlite_store *s, char *err)
 {
     sqlite3 *db = NULL;
@@ -78,7 +74,6 @@ sqlite3 *sqlite_reader_take(sqlite_store *s, char *err)
     return db;
 }
 
-
 void sqlite_reader_give_back(sqlite_store *s, sqlite3 *db)
 {
     pthread_mutex_lock(&s->readers_lock);
@@ -89,7 +84,6 @@ void sqlite_reader_give_back(sqlite_store *s, sqlite3 *db)
     pthread_mutex_unlock(&s->readers_lock);
     sqlite3_close(db); /* beyond the pool's size: let it go */
 }
-
 
 int sqlite_read_row(sqlite_store *s, const char *sql, int64_t param, sqlite_row_fn read, void *ctx,
                     const char *what, char *err)

@@ -57,4 +57,3 @@ int store_pg_feed_read(store_feed *f, store_feed_fn fn, void *ctx, char *err)
     }
     return 0;
 }
-

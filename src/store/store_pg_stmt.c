@@ -98,8 +98,7 @@ static PGresult *run(pg_store *s, const store_stmt *stmt, PGconn **conn, char *e
     return res;
 }
 
-static int count_rows(pg_store *s, PGconn *conn, const store_stmt *count, int64_t *total,
-                      char *err)
+static int count_rows(pg_store *s, PGconn *conn, const store_stmt *count, int64_t *total, char *err)
 {
     PGresult *res = run(s, count, &conn, err);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {

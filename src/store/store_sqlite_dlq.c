@@ -31,7 +31,7 @@ static void row_to_item(sqlite3_stmt *st, dlq_item *it)
 
 /* Binds 'args' (a printf-like list: 'i' int64, 't' text or NULL) to 'sql', steps it to the end
  * calling 'fn' per row (if any), and reports the rows changed. */
-static int run(sqlite3 *db, const char *sql, const char *types, const void *const *args,
+static int run_statement(sqlite3 *db, const char *sql, const char *types, const void *const *args,
                dlq_item_fn fn, void *ctx, uint64_t *changed, char *err)
 {
     sqlite3_stmt *st = NULL;
@@ -73,7 +73,7 @@ static int run_any(store *base, const char *sql, const char *types, const void *
     if (db == NULL) {
         return TT_EUNAVAILABLE;
     }
-    int rc = run(db, sql, types, args, fn, ctx, changed, err);
+    int rc = run_statement(db, sql, types, args, fn, ctx, changed, err);
     sqlite_reader_give_back(s, db);
     return rc;
 }
@@ -84,7 +84,7 @@ int sqlite_dlq_add(store *base, const char *payload, const char *reason, uint32_
     sqlite_store *s = (sqlite_store *)base;
     int64_t now = (int64_t)clock_now_ms(), max = max_retries;
     const void *args[] = {payload, reason, &max, &now};
-    return run(s->writer,
+    return run_statement(s->writer,
                "INSERT INTO dead_letter_queue (original_payload, failure_reason, max_retries, "
                "created_at, next_retry_at) VALUES (?1, ?2, ?3, ?4, ?4)",
                "ttii", args, NULL, NULL, NULL, err);
@@ -126,7 +126,7 @@ int sqlite_dlq_claim(store *base, uint32_t limit, uint32_t lease_ms, dlq_item_fn
     int64_t now = (int64_t)clock_now_ms(), lim = limit, lease_end = now - (int64_t)lease_ms;
     const void *args[] = {&now, &lease_end, &lim};
     claimed c = {0};
-    int rc = run(s->writer,
+    int rc = run_statement(s->writer,
                  "UPDATE dead_letter_queue SET status = 'retrying', last_retry_at = ?1 "
                  "WHERE id IN (SELECT id FROM dead_letter_queue "
                  "WHERE (status = 'pending' AND next_retry_at <= ?1) "
@@ -153,14 +153,14 @@ int sqlite_dlq_settle(store *base, int64_t id, bool recovered, const char *reaso
     int64_t now = (int64_t)clock_now_ms();
     if (recovered) {
         const void *args[] = {&id, &now};
-        return run(s->writer,
+        return run_statement(s->writer,
                    "UPDATE dead_letter_queue SET status = 'recovered', recovered_at = ?2, "
                    "next_retry_at = NULL WHERE id = ?1 AND status IN ('pending', 'retrying')",
                    "ii", args, NULL, NULL, NULL, err);
     }
     int64_t next = next_retry_ms > 0 ? next_retry_ms : now;
     const void *args[] = {&id, &now, reason, &next};
-    return run(s->writer,
+    return run_statement(s->writer,
                "UPDATE dead_letter_queue SET retry_count = min(retry_count + 1, max_retries), "
                "failure_reason = coalesce(?3, failure_reason), last_retry_at = ?2, "
                "status = CASE WHEN retry_count + 1 >= max_retries THEN 'failed' ELSE 'pending' "

@@ -96,8 +96,7 @@ static int count_rows(sqlite3 *db, const store_stmt *count, int64_t *total, char
 }
 
 int sqlite_select(store *base, const store_stmt *select, const store_type *types, int ncols,
-                  const store_stmt *count, int64_t *total, store_cells_fn fn, void *ctx,
-                  char *err)
+                  const store_stmt *count, int64_t *total, store_cells_fn fn, void *ctx, char *err)
 {
     sqlite_store *s = (sqlite_store *)base;
     sqlite3 *db = sqlite_reader_take(s, err);

@@ -261,8 +261,7 @@ static void a_draining_gateway_refuses_everything_new(void **state)
     assert_true(gateway_draining(f->gw));
     event_batch b;
     ingest_refusal why;
-    assert_int_equal(gateway_parse(f->gw, TWO, strlen(TWO), INGEST_JSON, 1, &b, &why),
-                     TT_ECLOSED);
+    assert_int_equal(gateway_parse(f->gw, TWO, strlen(TWO), INGEST_JSON, 1, &b, &why), TT_ECLOSED);
     assert_int_equal(why.status, 503);
     assert_string_equal(why.code, "shutting_down");
     assert_int_equal(why.retry_after_s, 5);
@@ -320,8 +319,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_bad_body_is_refused_and_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(a_full_queue_is_refused_with_429, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_draining_gateway_refuses_everything_new, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(a_draining_gateway_refuses_everything_new, setup, teardown),
         cmocka_unit_test_setup_teardown(events_committed_on_their_own_reach_only_the_observer,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(the_rate_is_over_the_tick_interval, setup, teardown),
