@@ -332,7 +332,8 @@ static ws_msg *change_message(rt_channel *ch, const char *ids, const ws_msg *dat
 {
     realtime *rt = ch->conn->rt;
     ws_msg *last = rt->last_change.msg;
-    if (last != NULL && last->seq == data->seq && strcmp(rt->last_change.head, ch->change_head) == 0 &&
+    if (last != NULL && last->seq == data->seq &&
+        strcmp(rt->last_change.head, ch->change_head) == 0 &&
         strcmp(rt->last_change.ids, ids) == 0) {
         return last;
     }
@@ -442,7 +443,8 @@ void rt_changes_start(rt_channel *ch)
             start = ch->bindings[i].start_seq;
         }
     }
-    ch->sub = (stream_sub){.format = rt->format, .peer = &ch->conn->peer, .deliver = deliver_change};
+    ch->sub =
+        (stream_sub){.format = rt->format, .peer = &ch->conn->peer, .deliver = deliver_change};
     stream_sub_start(rt->opts.rows, &ch->sub, start);
 }
 

@@ -1,36 +1,6 @@
 /* stream.c -- the committed-rows engine: one cursor per subscriber, catch-up pages off the
- * loop, and the hand-over to the live tail.
- *
- * Facts the argument rests on. Seq order is commit order (SQLite has one writer; PostgreSQL
- * assigns seq under an advisory lock at commit), and a seq is known here (committed_batch,
- * committed_seq) only once committed, so a page read issued when everything up to K is known
- * sees every row up to K. Each subscriber's cursor is the highest seq looked at for it; a row
- * is offered to it only above its cursor, and the cursor then moves to the row's seq, so
- * nothing is offered twice. What remains is that nothing above the cursor is skipped:
- *
- * Memory mode. The engine keeps a ring of recent committed rows with a floor: it holds every
- * committed row with floor < seq <= known (eviction raises the floor; with no subscriber the
- * ring is empty and floor = known). A live subscriber has cursor >= every row the ring held
- * when it went live, and each new row is offered to it as it commits. A catching-up one is
- * passed by the live rows; it moves on by:
- *   - cursor >= known: it is live;
- *   - floor <= cursor: the ring holds every row above the cursor: they are offered (paced),
- *     after which cursor = known and it is live -- on the loop, with no commit in between;
- *   - else a page is read after the cursor with K = known at issue. Rows it returns are
- *     offered; a short page saw every row up to K, so cursor = max(cursor, K) misses nothing,
- *     and the rows above K are committed later: in the ring, unless it has moved past the
- *     cursor meanwhile, and then another page is read.
- * Pacing stops anywhere (the client has more than half of ws_max_buffer queued); the cursor
- * says where, and the rest is read again (ring or page) once the client has drained.
- *
- * Feed mode (rt_changes.c's scheme, unchanged). The tail reads after its own cursor when more
- * is known (or once a second, in case a notification was lost) and offers its rows to the live
- * subscribers; a short tail page moves the tail's cursor to the K it was issued with. Reads --
- * the tail's and the catch-ups' -- run one at a time, taking turns. A catching-up subscriber
- * reads its own pages; when one comes back short and wholly delivered, it has seen every row
- * up to K >= the tail's cursor (the tail's rows were committed before this page was read, and
- * no tail read ran meanwhile), so it goes live at once, and the tail offers it only rows
- * above its cursor. A subscriber starting at or after the tail's cursor is live at once. */
+ * loop, and the hand-over to the live tail. Loop thread, but for reading pages, on the pool.
+ * Why no row is lost or sent twice across the hand-over is argued in stream.h. */
 #include "live/stream.h"
 
 #include "os/log.h"
@@ -38,10 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PAGE 500               /* rows of one read at most ... */
+#define PAGE 500                /* rows of one read at most ... */
 #define PAGE_BYTES (256 * 1024) /* ... and about this many bytes of encodings */
-#define RING_ROWS 4096          /* recent rows kept for hand-overs, at most ... */
-#define RING_BYTES (16u << 20)  /* ... and about this many bytes (store_event_bytes) */
 
 typedef struct format {
     stream_encode_fn fn;
@@ -56,11 +24,7 @@ struct stream {
     size_t nsubs;
     uint64_t next_sub_id;
     int64_t known; /* every row up to here is committed */
-    /* memory mode: recent rows, floor < seq <= known */
-    stream_row **ring;
-    size_t ring_head, ring_count;
-    uint64_t ring_bytes;
-    int64_t floor;
+    row_ring ring; /* memory mode: recent rows, floor < seq <= known */
     /* feed mode: the tail */
     int64_t cursor;      /* rows up to here have been offered to the live subscribers */
     bool reading;        /* a read (the tail's or a catch-up's) runs: one at a time */
@@ -69,14 +33,6 @@ struct stream {
 };
 
 /* ---- rows and their encodings ---- */
-
-static void row_clear(stream_row *row)
-{
-    for (int f = 0; f < STREAM_FORMATS_MAX; f++) {
-        ws_msg_unref(row->enc[f]);
-    }
-    event_free(row->ev);
-}
 
 ws_msg *stream_row_encoding(stream *s, stream_row *row, int fmt)
 {
@@ -93,51 +49,6 @@ int stream_format_add(stream *s, stream_encode_fn fn, void *ctx)
     }
     s->formats[s->nformats] = (format){fn, ctx};
     return s->nformats++;
-}
-
-/* ---- the ring (memory mode) ---- */
-
-static stream_row *ring_at(const stream *s, size_t i)
-{
-    return s->ring[(s->ring_head + i) % RING_ROWS];
-}
-
-static void ring_evict(stream *s)
-{
-    stream_row *row = s->ring[s->ring_head];
-    s->floor = row->ev->seq;
-    s->ring_bytes -= store_event_bytes(row->ev);
-    row_clear(row);
-    free(row);
-    s->ring_head = (s->ring_head + 1) % RING_ROWS;
-    s->ring_count--;
-}
-
-/* Empties the ring: it now holds every row above 'floor', none. */
-static void ring_reset(stream *s, int64_t floor)
-{
-    while (s->ring_count > 0) {
-        ring_evict(s);
-    }
-    s->floor = floor;
-}
-
-/* Keeps a copy of 'ev' (the newest committed row); false when out of memory. */
-static stream_row *ring_push(stream *s, const tt_event *ev)
-{
-    stream_row *row = calloc(1, sizeof *row);
-    if (row == NULL || (row->ev = event_clone(ev)) == NULL) {
-        free(row);
-        return NULL;
-    }
-    uint64_t bytes = store_event_bytes(ev);
-    while (s->ring_count == RING_ROWS || (s->ring_count > 0 && s->ring_bytes + bytes > RING_BYTES)) {
-        ring_evict(s);
-    }
-    s->ring[(s->ring_head + s->ring_count) % RING_ROWS] = row;
-    s->ring_count++;
-    s->ring_bytes += bytes;
-    return row;
 }
 
 /* ---- offering rows to a subscriber ---- */
@@ -183,8 +94,8 @@ static stream_sub *find_sub(stream *s, uint64_t id)
 typedef struct page {
     uv_work_t work;
     stream *s;
-    uint64_t sub_id; /* 0 for the tail */
-    int64_t known;   /* s->known when the read was issued */
+    uint64_t sub_id;  /* 0 for the tail */
+    int64_t known;    /* s->known when the read was issued */
     unsigned formats; /* encoded on the pool: one bit per format */
     event_filter filter;
     char type[EVENT_TYPE_MAX + 1], source[EVENT_SOURCE_MAX + 1];
@@ -238,7 +149,7 @@ static void read_page(uv_work_t *w)
 static void free_page(page *p)
 {
     for (size_t i = 0; i < p->count; i++) {
-        row_clear(&p->rows[i]);
+        stream_row_clear(&p->rows[i]);
     }
     free(p->rows);
     free(p);
@@ -305,8 +216,8 @@ static bool issue_page(stream *s, stream_sub *sub, int64_t after)
 static bool replay_ring(stream_sub *sub)
 {
     stream *s = sub->s;
-    for (size_t i = 0; i < s->ring_count && !sub->peer->closing; i++) {
-        stream_row *row = ring_at(s, i);
+    for (size_t i = 0; i < s->ring.count && !sub->peer->closing; i++) {
+        stream_row *row = row_ring_at(&s->ring, i);
         if (row->ev->seq > sub->cursor && !has_room(sub)) {
             return false;
         }
@@ -326,7 +237,7 @@ static void memory_advance(stream_sub *sub)
     if (!sub->catching_up) {
         return;
     }
-    if (s->floor <= sub->cursor) {
+    if (s->ring.floor <= sub->cursor) {
         sub->waits_for_drain = !replay_ring(sub);
         sub->catching_up = sub->waits_for_drain;
         return;
@@ -366,13 +277,14 @@ void stream_committed_batch(stream *s, const event_batch *b)
         if (ev->seq <= s->known) {
             continue; /* a duplicate (seq 0): it was delivered when first stored */
         }
-        stream_row *row = s->subs != NULL ? ring_push(s, ev) : NULL;
+        stream_row *row = s->subs != NULL ? row_ring_push(&s->ring, ev) : NULL;
         s->known = ev->seq;
         if (row == NULL) {
             if (s->subs != NULL) {
                 log_error("out of memory keeping event %lld for live clients", (long long)ev->seq);
             }
-            ring_reset(s, s->known); /* catch-ups read what the ring lacks from the store */
+            row_ring_reset(&s->ring,
+                           s->known); /* catch-ups read what the ring lacks from the store */
             continue;
         }
         for (stream_sub *sub = s->subs; sub != NULL; sub = sub->next) {
@@ -393,8 +305,7 @@ static bool tail_wanted(const stream *s)
 static stream_sub *sub_wanting_read(stream *s)
 {
     for (stream_sub *sub = s->subs; sub != NULL; sub = sub->next) {
-        if (sub->catching_up && sub->wants_read && !sub->waits_for_drain &&
-            !sub->peer->closing) {
+        if (sub->catching_up && sub->wants_read && !sub->waits_for_drain && !sub->peer->closing) {
             return sub;
         }
     }
@@ -591,7 +502,7 @@ void stream_sub_stop(stream_sub *sub)
     s->nsubs--;
     sub->s = NULL;
     if (s->subs == NULL) {
-        ring_reset(s, s->known);
+        row_ring_reset(&s->ring, s->known);
     }
 }
 
@@ -632,12 +543,12 @@ int64_t stream_delivered(const stream *s)
 int stream_create(const stream_opts *opts, stream **out)
 {
     stream *s = calloc(1, sizeof *s);
-    if (s == NULL || (s->ring = calloc(RING_ROWS, sizeof *s->ring)) == NULL) {
+    if (s == NULL || row_ring_init(&s->ring, opts->start_seq) != 0) {
         free(s);
         return TT_ENOMEM;
     }
     s->opts = *opts;
-    s->known = s->cursor = s->floor = opts->start_seq;
+    s->known = s->cursor = opts->start_seq;
     *out = s;
     return 0;
 }
@@ -647,7 +558,6 @@ void stream_free(stream *s)
     if (s == NULL) {
         return;
     }
-    ring_reset(s, s->known);
-    free(s->ring);
+    row_ring_free(&s->ring);
     free(s);
 }

@@ -17,20 +17,51 @@
  * encoded on the pool thread for the requesting subscriber's format (a page ends early once
  * its encodings pass a byte budget); tail rows when first asked for, on the loop.
  *
+ * No gap, no duplicate. The facts the argument rests on:
+ * Seq order is commit order (SQLite has one writer; PostgreSQL
+ * assigns seq under an advisory lock at commit), and a seq is known here (committed_batch,
+ * committed_seq) only once committed, so a page read issued when everything up to K is known
+ * sees every row up to K. Each subscriber's cursor is the highest seq looked at for it; a row
+ * is offered to it only above its cursor, and the cursor then moves to the row's seq, so
+ * nothing is offered twice. What remains is that nothing above the cursor is skipped:
+ *
+ * Memory mode. The engine keeps a ring of recent committed rows with a floor: it holds every
+ * committed row with floor < seq <= known (eviction raises the floor; with no subscriber the
+ * ring is empty and floor = known). A live subscriber has cursor >= every row the ring held
+ * when it went live, and each new row is offered to it as it commits. A catching-up one is
+ * passed by the live rows; it moves on by:
+ *   - cursor >= known: it is live;
+ *   - floor <= cursor: the ring holds every row above the cursor: they are offered (paced),
+ *     after which cursor = known and it is live -- on the loop, with no commit in between;
+ *   - else a page is read after the cursor with K = known at issue. Rows it returns are
+ *     offered; a short page saw every row up to K, so cursor = max(cursor, K) misses nothing,
+ *     and the rows above K are committed later: in the ring, unless it has moved past the
+ *     cursor meanwhile, and then another page is read.
+ * Pacing stops anywhere (the client has more than half of ws_max_buffer queued); the cursor
+ * says where, and the rest is read again (ring or page) once the client has drained.
+ *
+ * Feed mode (the scheme rt_changes.c had). The tail reads after its own cursor when more
+ * is known (or once a second, in case a notification was lost) and offers its rows to the live
+ * subscribers; a short tail page moves the tail's cursor to the K it was issued with. Reads --
+ * the tail's and the catch-ups' -- run one at a time, taking turns. A catching-up subscriber
+ * reads its own pages; when one comes back short and wholly delivered, it has seen every row
+ * up to K >= the tail's cursor (the tail's rows were committed before this page was read, and
+ * no tail read ran meanwhile), so it goes live at once, and the tail offers it only rows
+ * above its cursor. A subscriber starting at or after the tail's cursor is live at once.
+ *
  * Loop thread only, but for the encoders, which run on any thread. */
 #ifndef TT_STREAM_H
 #define TT_STREAM_H
 
 #include "core/config.h"
 #include "core/ingest.h"
+#include "live/row_ring.h"
 #include "live/ws_peer.h"
 #include "store/store.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
-
-#define STREAM_FORMATS_MAX 4
 
 typedef struct stream stream;
 
@@ -45,13 +76,6 @@ typedef struct stream_opts {
     const bool *stopping; /* no new reads once *stopping */
 } stream_opts;
 
-/* One committed row, shared by every subscriber it reaches; valid during a deliver call (keep
- * a reference to an encoding, never to the row). */
-typedef struct stream_row {
-    tt_event *ev;
-    ws_msg *enc[STREAM_FORMATS_MAX]; /* what each format's encoder made, NULL until asked */
-} stream_row;
-
 /* A row in one wire format, as a message (text to send as it is, or a piece the adapter
  * builds its messages from); NULL when out of memory. Any thread: must read only 'ctx'. */
 typedef ws_msg *(*stream_encode_fn)(const tt_event *ev, void *ctx);
@@ -62,8 +86,8 @@ typedef struct stream_sub stream_sub;
  * before stream_sub_start(). */
 struct stream_sub {
     /* public */
-    int format;     /* from stream_format_add(): pages are encoded in it */
-    ws_peer *peer;  /* its client: catch-up delivery pauses while it has too much queued */
+    int format;    /* from stream_format_add(): pages are encoded in it */
+    ws_peer *peer; /* its client: catch-up delivery pauses while it has too much queued */
     /* Offers a row with seq above the cursor: the adapter filters and sends. */
     void (*deliver)(stream_sub *sub, stream_row *row);
     /* A page could not be read ('why'); the read is retried at the next tick unless the

@@ -8,6 +8,7 @@
 #include "core/json_print.h"
 #include "core/json_scan.h"
 #include "live/stream.h"
+#include "live/ws_recent.h"
 #include "live/ws_peer.h"
 #include "os/clock.h"
 #include "os/log.h"
@@ -164,98 +165,6 @@ static void catchup_failed(stream_sub *sub, const char *why)
     close_client(client_of(sub), LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "store unavailable");
 }
 
-/* ---- get_recent_events: a one-off query, newest first ---- */
-
-typedef struct recent_query {
-    uv_work_t work;
-    ws_live *ws;
-    uint64_t client_id;
-    event_filter filter;
-    char type[EVENT_TYPE_MAX + 1], source[EVENT_SOURCE_MAX + 1];
-    char session_id[EVENT_SESSION_MAX + 1];
-    cJSON **rows; /* newest first */
-    size_t count;
-    ws_msg *reply; /* the whole answer */
-    int rc;
-    char err[TT_ERRLEN];
-} recent_query;
-
-static int collect_recent(const tt_event *ev, void *ctx)
-{
-    recent_query *q = ctx;
-    cJSON *obj = event_to_json(ev);
-    if (obj == NULL) {
-        return TT_ENOMEM;
-    }
-    q->rows[q->count++] = obj;
-    return 0;
-}
-
-/* {"type":"recent_events","items":[...]}, oldest first (rows come newest first). */
-static ws_msg *recent_reply(recent_query *q)
-{
-    cJSON *root = cJSON_CreateObject();
-    cJSON *items = cJSON_AddArrayToObject(root, "items");
-    cJSON_AddStringToObject(root, "type", "recent_events");
-    while (q->count > 0) {
-        cJSON_AddItemToArray(items, q->rows[--q->count]);
-    }
-    return ws_msg_from_json(root, 0);
-}
-
-static void read_recent(uv_work_t *work)
-{
-    recent_query *q = work->data;
-    q->rows = malloc(q->filter.limit * sizeof *q->rows);
-    q->rc = q->rows == NULL
-                ? TT_ENOMEM
-                : store_query_events(q->ws->opts.st, &q->filter, collect_recent, q, q->err);
-    if (q->rc == 0 && (q->reply = recent_reply(q)) == NULL) {
-        q->rc = TT_ENOMEM;
-    }
-}
-
-static void recent_read(uv_work_t *work, int status)
-{
-    recent_query *q = work->data;
-    ws_client *c = find_client(q->ws, q->client_id);
-    if (c != NULL && (status != 0 || q->rc != 0)) {
-        log_warn("ws query failed: %s", status != 0 ? uv_strerror(status) : q->err);
-        send_error(c, NULL, "store_unavailable", "the query could not be run", -1);
-    } else if (c != NULL) {
-        client_send(c, q->reply);
-    }
-    while (q->count > 0) {
-        cJSON_Delete(q->rows[--q->count]);
-    }
-    ws_msg_unref(q->reply);
-    free(q->rows);
-    free(q);
-}
-
-static int start_recent(ws_client *c, uint32_t limit)
-{
-    recent_query *q = calloc(1, sizeof *q);
-    if (q == NULL) {
-        return TT_ENOMEM;
-    }
-    q->ws = c->ws;
-    q->client_id = c->id;
-    q->filter.limit = limit;
-    memcpy(q->type, c->filter.type, sizeof q->type);
-    memcpy(q->source, c->filter.source, sizeof q->source);
-    memcpy(q->session_id, c->filter.session_id, sizeof q->session_id);
-    q->filter.type = q->type[0] ? q->type : NULL;
-    q->filter.source = q->source[0] ? q->source : NULL;
-    q->filter.session_id = q->session_id[0] ? q->session_id : NULL;
-    q->work.data = q;
-    if (uv_queue_work(c->ws->opts.loop, &q->work, read_recent, recent_read) != 0) {
-        free(q);
-        return TT_ENOMEM;
-    }
-    return 0;
-}
-
 /* ---- messages from the client ---- */
 
 static void on_resume(ws_client *c, const cJSON *msg)
@@ -395,6 +304,25 @@ static void on_ingest(ws_client *c, const cJSON *msg)
     /* Otherwise ingest_done() answers, once the batch is durable. */
 }
 
+/* A one-off answer on its way from the pool: to which client. */
+typedef struct pending_reply {
+    ws_live *ws;
+    uint64_t client_id;
+} pending_reply;
+
+static void recent_done(ws_msg *reply, const char *why, void *ctx)
+{
+    pending_reply *p = ctx;
+    ws_client *c = find_client(p->ws, p->client_id);
+    if (c != NULL && reply == NULL) {
+        log_warn("ws query failed: %s", why);
+        send_error(c, NULL, "store_unavailable", "the query could not be run", -1);
+    } else if (c != NULL) {
+        client_send(c, reply);
+    }
+    free(p);
+}
+
 static void on_recent(ws_client *c, const cJSON *msg)
 {
     const cJSON *limit = cJSON_GetObjectItemCaseSensitive(msg, "limit");
@@ -403,7 +331,16 @@ static void on_recent(ws_client *c, const cJSON *msg)
         send_error(c, NULL, "invalid_message", "'limit' must be an integer from 1 to 1000", -1);
         return;
     }
-    if (start_recent(c, (uint32_t)n) != 0) {
+    event_filter f = {.type = c->filter.type[0] ? c->filter.type : NULL,
+                      .source = c->filter.source[0] ? c->filter.source : NULL,
+                      .session_id = c->filter.session_id[0] ? c->filter.session_id : NULL,
+                      .limit = (uint32_t)n};
+    pending_reply *p = malloc(sizeof *p);
+    if (p != NULL) {
+        *p = (pending_reply){c->ws, c->id};
+    }
+    if (p == NULL || ws_recent_start(c->ws->opts.loop, c->ws->opts.st, &f, recent_done, p) != 0) {
+        free(p);
         send_error(c, NULL, "overloaded", "out of memory", -1);
     }
 }

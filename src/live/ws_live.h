@@ -1,7 +1,7 @@
 /* ws_live.h -- WebSocket /ws, the legacy live path (DESIGN §5): committed events pushed from
- * memory with their seq (a protocol adapter over the committed-rows engine, stream.h), resume after a seq with no gap and no duplicate, server-side
- * filters, ingest with acks, stats each second, and slow consumers dropped with 1008.
- * Loop thread only. */
+ * memory with their seq (a protocol adapter over the committed-rows engine, stream.h), resume after
+ * a seq with no gap and no duplicate, server-side filters, ingest with acks, stats each second, and
+ * slow consumers dropped with 1008. Loop thread only. */
 #ifndef TT_WS_LIVE_H
 #define TT_WS_LIVE_H
 
@@ -16,18 +16,18 @@ typedef struct ws_live ws_live;
 typedef struct ws_live_opts {
     uv_loop_t *loop;
     const tt_config *cfg;
-    store *st;             /* get_recent_events reads */
-    stream *rows;          /* the committed rows, in memory mode: this instance's commits */
-    gateway *gw;           /* ingest over the WebSocket */
-    job_queue *q;          /* its depth, for stats */
-    http_server *hs;       /* connection ids */
+    store *st;                /* get_recent_events reads */
+    stream *rows;             /* the committed rows, in memory mode: this instance's commits */
+    gateway *gw;              /* ingest over the WebSocket */
+    job_queue *q;             /* its depth, for stats */
+    http_server *hs;          /* connection ids */
     uint64_t started_mono_ms; /* the daemon's start, for uptime in stats */
 } ws_live_opts;
 
 typedef struct ws_live_stats {
     size_t clients;
-    int64_t last_seq; /* the highest seq broadcast */
-    uint64_t slow_dropped;  /* clients closed with 1008 */
+    int64_t last_seq;      /* the highest seq broadcast */
+    uint64_t slow_dropped; /* clients closed with 1008 */
     uint64_t messages_sent;
 } ws_live_stats;
 

@@ -110,8 +110,8 @@ static int start_rows(server *srv, store *st, int64_t last_seq)
 static int start_live(server *srv, store *st, int64_t last_seq, char *err)
 {
     int rc = start_rows(srv, st, last_seq);
-    ws_live_opts wo = {srv->loop, srv->cfg,  st,       srv->rows_here, srv->gw,
-                       srv->q,    srv->http, srv->started_mono_ms};
+    ws_live_opts wo = {srv->loop, srv->cfg, st,        srv->rows_here,
+                       srv->gw,   srv->q,   srv->http, srv->started_mono_ms};
     realtime_opts ro = {srv->loop, srv->cfg, srv->rows_read ? srv->rows_read : srv->rows_here,
                         srv->http};
     if (rc == 0) {
