@@ -436,7 +436,6 @@ void rt_changes_start(rt_channel *ch)
         return;
     }
     send_subscribed(ch);
-    rt->nsubscribed++; /* until release: change_head says it is subscribed */
     int64_t start = ch->bindings[0].start_seq;
     for (int i = 1; i < ch->nbindings; i++) {
         if (ch->bindings[i].start_seq < start) {
@@ -456,8 +455,7 @@ void rt_changes_release(rt_channel *ch)
     }
     ch->nbindings = 0;
     if (ch->change_head != NULL) {
-        ch->conn->rt->nsubscribed--;
-        stream_sub_stop(&ch->sub);
+        stream_sub_stop(&ch->sub); /* until release: change_head says it is subscribed */
     }
     free(ch->change_head);
     ch->change_head = NULL;

@@ -51,7 +51,7 @@ struct rt_channel {
     int nbindings;
     stream_sub sub; /* postgres_changes delivery (rt_changes.c): its cursor in the rows */
     /* A change message up to its ids: '[jr,null,"topic","postgres_changes",{"ids":['; set
-     * while the channel is subscribed (and counted in nsubscribed). */
+     * while the channel is subscribed to the committed rows (its sub started). */
     char *change_head;
     size_t change_head_len;
 };
@@ -80,7 +80,6 @@ struct realtime {
     size_t nconns;
     rt_channel *channels;
     size_t nchannels;
-    size_t nsubscribed; /* channels with postgres_changes bindings */
     uint64_t next_channel_id;
     uint64_t next_presence_ref;
     int format;    /* its encoding of a row, in the engine: the message's "data" object */
