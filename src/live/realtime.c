@@ -509,7 +509,6 @@ int realtime_create(const realtime_opts *opts, realtime **out)
         return TT_ENOMEM;
     }
     rt->opts = *opts;
-    rt->cursor = rt->known = opts->start_seq;
     rt->endpoint = (http_ws_endpoint){.path = REALTIME_PATH,
                                       .ctx = rt,
                                       .check = check_upgrade,
@@ -518,7 +517,9 @@ int realtime_create(const realtime_opts *opts, realtime **out)
                                       .on_writable = on_writable,
                                       .on_timer = on_timer,
                                       .on_close = on_close};
-    if ((rt->columns = rt_changes_columns()) == NULL) {
+    if ((rt->columns = rt_changes_columns()) == NULL ||
+        (rt->format = stream_format_add(opts->rows, rt_changes_encode, rt)) < 0) {
+        free(rt->columns);
         free(rt);
         return TT_ENOMEM;
     }
@@ -530,6 +531,8 @@ void realtime_free(realtime *rt)
 {
     if (rt != NULL) {
         free(rt->columns);
+        ws_msg_unref(rt->last_change.msg);
+        free(rt->last_change.head);
     }
     free(rt);
 }
@@ -545,7 +548,6 @@ void realtime_tick(realtime *rt)
 {
     if (rt != NULL) {
         expire_tokens(rt);
-        rt_changes_tick(rt);
     }
 }
 
@@ -555,7 +557,7 @@ void realtime_get_stats(const realtime *rt, realtime_stats *out)
     if (rt != NULL) {
         out->connections = rt->nconns;
         out->channels = rt->nchannels;
-        out->delivered_seq = rt->cursor;
+        out->delivered_seq = stream_delivered(rt->opts.rows);
         out->messages = rt->messages;
         out->slow_dropped = rt->slow_dropped;
         out->messages_sent = rt->messages_sent;

@@ -1,15 +1,16 @@
 /* realtime.h -- /realtime/v1/websocket, the Supabase-compatible Realtime endpoint (DESIGN §5):
  * the Phoenix channel protocol as @supabase/realtime-js speaks it (vsn 1.0.0 and 2.0.0),
  * heartbeats, joins with postgres_changes bindings, broadcast, presence and access tokens.
- * Rows reach subscribers only once committed, read back from the store in seq order, so every
- * instance on one PostgreSQL delivers every instance's events and a join may resume after a
- * seq without gap or duplicate. Loop thread only. */
+ * Rows reach subscribers only once committed, in seq order, through the committed-rows engine
+ * (stream.h) the composition gives it: read back from the store on PostgreSQL, so every
+ * instance on one PostgreSQL delivers every instance's events; a join may resume after a seq
+ * without gap or duplicate. Loop thread only. */
 #ifndef TT_REALTIME_H
 #define TT_REALTIME_H
 
 #include "core/config.h"
 #include "http/http_server.h"
-#include "store/store.h"
+#include "live/stream.h"
 
 #define REALTIME_PATH "/realtime/v1/websocket"
 
@@ -19,13 +20,12 @@ typedef struct rt_conn rt_conn;
 typedef struct realtime_opts {
     uv_loop_t *loop;
     const tt_config *cfg; /* keys, limits */
-    store *st;            /* committed rows are read from it */
+    stream *rows;         /* the committed rows: feed mode on PostgreSQL, else memory */
     http_server *hs;      /* connection ids */
-    int64_t start_seq;    /* rows are streamed from after this seq */
-    const bool *stopping; /* no new reads once *stopping */
 } realtime_opts;
 
-/* Sets up the endpoint; the options' pointers must outlive it. */
+/* Sets up the endpoint (registering its encoding with 'rows'); the options' pointers must
+ * outlive it. */
 int realtime_create(const realtime_opts *opts, realtime **out);
 void realtime_free(realtime *rt); /* NULL is a no-op; after every connection closed */
 
@@ -34,12 +34,7 @@ void realtime_free(realtime *rt); /* NULL is a no-op; after every connection clo
  * 'rt' lives. */
 const http_ws_endpoint *realtime_endpoint(realtime *rt);
 
-/* Everything up to 'seq' is committed (this instance's commit, or another's heard through
- * the change feed): subscribers get the new rows. */
-void realtime_committed(realtime *rt, int64_t seq);
-
-/* Once a second: channels whose token has expired are closed; a safety read for a feed that
- * may have missed a notification. */
+/* Once a second: channels whose token has expired are closed. */
 void realtime_tick(realtime *rt);
 
 /* Closes every connection with 'code' and 'reason' (1001 at shutdown). */

@@ -1,21 +1,14 @@
 /* rt_changes.c -- postgres_changes: a channel's bindings, and the committed rows of
  * monitoring.monitoring_events streamed to them in seq order.
  *
- * Rows are read back from the store after they commit, in pages on libuv's thread pool: by
- * "the tail" for every live channel, and by a channel of its own while it catches up from an
- * after_seq. Each row's "data" is rendered once, off the loop; a channel's message adds its
- * head (join_ref and topic) and the ids of its bindings that match the row.
- *
- * No gap, no duplicate. Seq order is commit order (SQLite has one writer; PostgreSQL assigns
- * seq under an advisory lock at commit), and a seq is heard of (realtime_committed) only once
- * committed, so a read issued when everything up to K is known sees every row up to K. Each
- * channel remembers the highest seq it has looked at and takes only rows above it. Reads run
- * one at a time, so when a catch-up page comes back short the channel has seen everything the
- * tail has (the tail's rows were committed before the page was read) and can go live at once.
+ * Each subscribed channel is one subscriber of the committed-rows engine (stream.c), which
+ * reads, paces and hands over from catch-up to the live tail without gap or duplicate. Each
+ * row's "data" is encoded once by the engine (off the loop for pages); a channel's message
+ * adds its head (join_ref and topic) and the ids of its bindings that match the row.
  *
  * A binding delivers rows with seq above its start: the after_seq it asked for (a key telltale
  * reads inside each postgres_changes binding; other servers ignore it), else the highest seq
- * known when it joined. */
+ * known when it joined; the channel starts at the lowest start of its bindings. */
 #include "live/rt_internal.h"
 
 #include "core/json_print.h"
@@ -23,11 +16,10 @@
 #include "os/log.h"
 #include "rest/rest_row.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define PAGE 500                               /* rows of one read at most ... */
-#define PAGE_BYTES (256 * 1024)                /* ... and about this many bytes of rendered data */
 #define IDS_MAX (RT_BINDINGS_PER_CHANNEL * 12) /* "2147483647," per binding */
 
 /* ---- bindings ---- */
@@ -179,7 +171,7 @@ int rt_changes_configure(rt_channel *ch, const cJSON *list, char err[TT_ERRLEN])
                        "config.postgres_changes must be an array of at most %d bindings",
                        RT_BINDINGS_PER_CHANNEL);
     }
-    int64_t known = ch->conn->rt->known;
+    int64_t known = stream_known(ch->conn->rt->opts.rows);
     const cJSON *obj;
     cJSON_ArrayForEach(obj, list)
     {
@@ -210,29 +202,7 @@ char *rt_changes_reply(const rt_channel *ch)
     return b.buf;
 }
 
-/* ---- reading rows ---- */
-
-typedef struct rt_row {
-    tt_event *ev;
-    char *data; /* the message's "data" object, JSON text */
-    size_t data_len;
-} rt_row;
-
-typedef struct rt_read {
-    uv_work_t work;
-    realtime *rt;
-    uint64_t channel_id; /* 0 for the tail */
-    int64_t known;       /* rt->known when the read was issued */
-    event_filter filter;
-    size_t byte_budget; /* a page ends early once its rows' data passes this */
-    rt_row *rows;
-    size_t count;
-    size_t bytes;
-    bool more; /* ended early: there may be more rows right after */
-    bool oom;  /* a row could not be kept: the read failed */
-    int rc;
-    char err[TT_ERRLEN];
-} rt_read;
+/* ---- encoding rows ---- */
 
 /* PostgreSQL's short name for a column type, as Realtime's "columns" give it. */
 static const char *udt_name(const char *pg_type)
@@ -286,9 +256,9 @@ static void put_record(json_buf *b, const tt_event *ev)
     JSON_PUT_LIT(b, "}");
 }
 
-/* The "data" of a postgres_changes message for one inserted row. Any thread. */
-static char *render_data(const realtime *rt, const tt_event *ev, size_t *len)
+ws_msg *rt_changes_encode(const tt_event *ev, void *ctx)
 {
+    const realtime *rt = ctx;
     char commit[TIMEFMT_LEN];
     timefmt_format(ev->received_ms, commit);
     json_buf b = {0};
@@ -300,64 +270,12 @@ static char *render_data(const realtime *rt, const tt_event *ev, size_t *len)
     JSON_PUT_LIT(&b, ",\"record\":");
     put_record(&b, ev);
     JSON_PUT_LIT(&b, ",\"errors\":null}");
-    if (b.oom) {
-        free(b.buf);
-        return NULL;
-    }
-    *len = b.len;
-    return b.buf;
-}
-
-static int collect_row(const tt_event *ev, void *ctx)
-{
-    rt_read *r = ctx;
-    rt_row *row = &r->rows[r->count];
-    if ((row->ev = event_clone(ev)) == NULL ||
-        (row->data = render_data(r->rt, ev, &row->data_len)) == NULL) {
-        event_free(row->ev);
-        row->ev = NULL;
-        r->oom = true;
-        return TT_ENOMEM; /* stops the query */
-    }
-    r->count++;
-    r->bytes += row->data_len;
-    r->more = r->count == r->filter.limit || r->bytes >= r->byte_budget;
-    return r->bytes >= r->byte_budget; /* nonzero ends the query (not an error) */
-}
-
-static void run_read(uv_work_t *w)
-{
-    rt_read *r = w->data;
-    r->rows = calloc(r->filter.limit, sizeof *r->rows);
-    if (r->rows == NULL) {
-        r->rc = tt_fail(r->err, TT_ENOMEM, "out of memory");
-        return;
-    }
-    r->rc = store_query_events(r->rt->opts.st, &r->filter, collect_row, r, r->err);
-    if (r->rc == 0 && r->oom) {
-        r->rc = tt_fail(r->err, TT_ENOMEM, "out of memory");
-    }
-}
-
-static void free_read(rt_read *r)
-{
-    for (size_t i = 0; i < r->count; i++) {
-        event_free(r->rows[i].ev);
-        free(r->rows[i].data);
-    }
-    free(r->rows);
-    free(r);
+    ws_msg *m = b.oom ? NULL : ws_msg_new(b.buf, b.len, ev->seq);
+    free(b.buf);
+    return m;
 }
 
 /* ---- delivering ---- */
-
-/* The message last built while fanning out one row, reused by every channel that would build
- * the same bytes (same head, same ids): clients with identical subscriptions share it. */
-typedef struct msg_cache {
-    ws_msg *msg;
-    const char *head;
-    char ids[IDS_MAX];
-} msg_cache;
 
 /* The ids of the channel's bindings that take the row, "1,2"; false if none does. Identical
  * bindings share an id, which is named once. */
@@ -386,13 +304,13 @@ static bool matching_ids(const rt_channel *ch, const tt_event *ev, char ids[IDS_
     return n > 0;
 }
 
-static ws_msg *build_change(const rt_channel *ch, const char *ids, const rt_row *row)
+static ws_msg *build_change(const rt_channel *ch, const char *ids, const ws_msg *data)
 {
     static const char mid[] = "],\"data\":";
     const char *tail = ch->conn->vsn == PHX_V2 ? "}]" : "}}";
     size_t ids_len = strlen(ids);
-    size_t len = ch->change_head_len + ids_len + sizeof mid - 1 + row->data_len + 2;
-    ws_msg *m = ws_msg_new(NULL, len, row->ev->seq);
+    size_t len = ch->change_head_len + ids_len + sizeof mid - 1 + data->len + 2;
+    ws_msg *m = ws_msg_new(NULL, len, data->seq);
     if (m == NULL) {
         return NULL;
     }
@@ -403,186 +321,56 @@ static ws_msg *build_change(const rt_channel *ch, const char *ids, const rt_row 
     p += ids_len;
     memcpy(p, mid, sizeof mid - 1);
     p += sizeof mid - 1;
-    memcpy(p, row->data, row->data_len);
-    memcpy(p + row->data_len, tail, 2);
+    memcpy(p, ws_msg_payload((ws_msg *)data), data->len);
+    memcpy(p + data->len, tail, 2);
     return m;
 }
 
-static void deliver(rt_channel *ch, const rt_row *row, msg_cache *cache)
+/* The change message for the channel and the row: the last one built, if it has the same
+ * bytes; else a new one, kept as the last. */
+static ws_msg *change_message(rt_channel *ch, const char *ids, const ws_msg *data)
 {
+    realtime *rt = ch->conn->rt;
+    ws_msg *last = rt->last_change.msg;
+    if (last != NULL && last->seq == data->seq &&
+        strcmp(rt->last_change.head, ch->change_head) == 0 &&
+        strcmp(rt->last_change.ids, ids) == 0) {
+        return last;
+    }
+    ws_msg_unref(last);
+    free(rt->last_change.head);
+    rt->last_change.msg = build_change(ch, ids, data);
+    rt->last_change.head = strdup(ch->change_head);
+    memcpy(rt->last_change.ids, ids, IDS_MAX);
+    if (rt->last_change.head == NULL) {
+        ws_msg_unref(rt->last_change.msg);
+        rt->last_change.msg = NULL;
+    }
+    return rt->last_change.msg;
+}
+
+static rt_channel *channel_of(stream_sub *sub)
+{
+    return (rt_channel *)(void *)((char *)sub - offsetof(rt_channel, sub));
+}
+
+/* The engine offers a row above the channel's cursor. */
+static void deliver_change(stream_sub *sub, stream_row *row)
+{
+    rt_channel *ch = channel_of(sub);
+    realtime *rt = ch->conn->rt;
     char ids[IDS_MAX];
-    if (row->ev->seq <= ch->seq) {
+    if (!matching_ids(ch, row->ev, ids)) {
         return;
     }
-    ch->seq = row->ev->seq;
-    if (ch->conn->peer.closing || !matching_ids(ch, row->ev, ids)) {
-        return;
-    }
-    if (cache->msg == NULL || strcmp(cache->head, ch->change_head) != 0 ||
-        strcmp(cache->ids, ids) != 0) {
-        ws_msg_unref(cache->msg);
-        cache->msg = build_change(ch, ids, row);
-        cache->head = ch->change_head;
-        memcpy(cache->ids, ids, sizeof cache->ids);
-    }
-    if (cache->msg == NULL) {
+    ws_msg *data = stream_row_encoding(rt->opts.rows, row, rt->format);
+    ws_msg *m = data != NULL ? change_message(ch, ids, data) : NULL;
+    if (m == NULL) {
         log_error("out of memory: postgres_changes for seq %lld not sent", (long long)row->ev->seq);
         return;
     }
-    rt_send(ch->conn, cache->msg);
-    ch->conn->rt->messages++;
-}
-
-/* ---- scheduling reads, one at a time ---- */
-
-static void read_done(uv_work_t *w, int status);
-
-/* Starts a read of the rows after 'after'; false if it could not be started (it is tried
- * again at the next commit or tick). */
-static bool issue_read(realtime *rt, uint64_t channel_id, int64_t after)
-{
-    rt_read *r = calloc(1, sizeof *r);
-    if (r == NULL) {
-        return false;
-    }
-    r->rt = rt;
-    r->channel_id = channel_id;
-    r->known = rt->known;
-    r->filter.has_after = true;
-    r->filter.after_seq = after;
-    r->filter.limit = PAGE;
-    /* A page is fanned out at once: a burst of it must fit easily in a client's queue. */
-    size_t quarter = rt->opts.cfg->ws_max_buffer / 4;
-    r->byte_budget = quarter < PAGE_BYTES ? quarter : PAGE_BYTES;
-    r->work.data = r;
-    if (uv_queue_work(rt->opts.loop, &r->work, run_read, read_done) != 0) {
-        free(r);
-        return false;
-    }
-    rt->reading = true;
-    return true;
-}
-
-static bool tail_wanted(const realtime *rt)
-{
-    return rt->nsubscribed > 0 && (rt->cursor < rt->known || rt->poll);
-}
-
-static rt_channel *channel_wanting_read(realtime *rt)
-{
-    for (rt_channel *ch = rt->channels; ch != NULL; ch = ch->next) {
-        if (ch->catching_up && ch->wants_read && !ch->waits_for_drain && !ch->conn->peer.closing) {
-            return ch;
-        }
-    }
-    return NULL;
-}
-
-/* Starts the next read if none runs: the tail and the catch-ups take turns. */
-static void next_read(realtime *rt)
-{
-    if (rt->reading || *rt->opts.stopping) {
-        return;
-    }
-    if (rt->nsubscribed == 0) {
-        rt->cursor = rt->known; /* nobody to tell: a later join reads what it asks for itself */
-        return;
-    }
-    rt_channel *ch = channel_wanting_read(rt);
-    bool tail_turn = tail_wanted(rt) && (ch == NULL || !rt->tail_went_last);
-    if (tail_turn) {
-        rt->poll = false;
-        rt->tail_went_last = true;
-        issue_read(rt, 0, rt->cursor);
-    } else if (ch != NULL) {
-        rt->tail_went_last = false;
-        ch->wants_read = !issue_read(rt, ch->id, ch->seq);
-    }
-}
-
-static void tail_page(realtime *rt, const rt_read *r)
-{
-    for (size_t i = 0; i < r->count; i++) {
-        msg_cache cache = {0};
-        for (rt_channel *ch = rt->channels; ch != NULL; ch = ch->next) {
-            if (ch->change_head != NULL && !ch->catching_up) { /* subscribed, live */
-                deliver(ch, &r->rows[i], &cache);
-            }
-        }
-        ws_msg_unref(cache.msg);
-        rt->cursor = r->rows[i].ev->seq;
-    }
-    if (!r->more && r->known > rt->cursor) {
-        rt->cursor = r->known; /* a short page saw every row up to what was known */
-    }
-    rt->poll = rt->poll || r->more;
-}
-
-/* A page of a catching-up channel's history. Delivery stops while the connection has more
- * than half its queue to send; the rest is read again once it has drained (the channel's seq
- * says where it stopped). */
-static void catchup_page(rt_channel *ch, const rt_read *r)
-{
-    rt_conn *c = ch->conn;
-    size_t room = c->rt->opts.cfg->ws_max_buffer / 2;
-    size_t done = 0;
-    for (; done < r->count && !c->peer.closing && c->peer.out.bytes <= room; done++) {
-        msg_cache cache = {0};
-        deliver(ch, &r->rows[done], &cache);
-        ws_msg_unref(cache.msg);
-    }
-    if (c->peer.closing) {
-        return;
-    }
-    if (done < r->count || r->more) {
-        ch->wants_read = true;
-        ch->waits_for_drain = c->peer.out.bytes > room;
-        return;
-    }
-    if (r->known > ch->seq) {
-        ch->seq = r->known; /* a whole short page saw every row up to what was known */
-    }
-    /* Reads run one at a time, so the tail's cursor is no further than what this page saw:
-     * the channel is live from here. */
-    ch->catching_up = ch->wants_read = false;
-}
-
-static rt_channel *find_channel_by_id(realtime *rt, uint64_t id)
-{
-    for (rt_channel *ch = rt->channels; ch != NULL; ch = ch->next) {
-        if (ch->id == id) {
-            return ch;
-        }
-    }
-    return NULL;
-}
-
-static void read_done(uv_work_t *w, int status)
-{
-    rt_read *r = w->data;
-    realtime *rt = r->rt;
-    rt->reading = false;
-    if (status != 0 || r->rc != 0) {
-        log_warn("realtime: reading committed rows failed: %s",
-                 status != 0 ? uv_strerror(status) : r->err);
-        rt_channel *ch = r->channel_id ? find_channel_by_id(rt, r->channel_id) : NULL;
-        if (ch != NULL) {
-            ch->wants_read = true; /* again at the next tick */
-        }
-        rt->poll = true; /* tried again at the next tick, not at once */
-        free_read(r);
-        return;
-    }
-    if (r->channel_id == 0) {
-        tail_page(rt, r);
-    } else {
-        rt_channel *ch = find_channel_by_id(rt, r->channel_id);
-        if (ch != NULL) {
-            catchup_page(ch, r);
-        }
-    }
-    free_read(r);
-    next_read(rt);
+    rt_send(ch->conn, m);
+    rt->messages++;
 }
 
 /* ---- the channel's life ---- */
@@ -648,15 +436,15 @@ void rt_changes_start(rt_channel *ch)
         return;
     }
     send_subscribed(ch);
-    rt->nsubscribed++; /* until release: change_head says it is subscribed */
-    ch->seq = ch->bindings[0].start_seq;
+    int64_t start = ch->bindings[0].start_seq;
     for (int i = 1; i < ch->nbindings; i++) {
-        if (ch->bindings[i].start_seq < ch->seq) {
-            ch->seq = ch->bindings[i].start_seq;
+        if (ch->bindings[i].start_seq < start) {
+            start = ch->bindings[i].start_seq;
         }
     }
-    ch->catching_up = ch->wants_read = ch->seq < rt->cursor;
-    next_read(rt);
+    ch->sub =
+        (stream_sub){.format = rt->format, .peer = &ch->conn->peer, .deliver = deliver_change};
+    stream_sub_start(rt->opts.rows, &ch->sub, start);
 }
 
 void rt_changes_release(rt_channel *ch)
@@ -667,7 +455,7 @@ void rt_changes_release(rt_channel *ch)
     }
     ch->nbindings = 0;
     if (ch->change_head != NULL) {
-        ch->conn->rt->nsubscribed--;
+        stream_sub_stop(&ch->sub); /* until release: change_head says it is subscribed */
     }
     free(ch->change_head);
     ch->change_head = NULL;
@@ -675,31 +463,9 @@ void rt_changes_release(rt_channel *ch)
 
 void rt_changes_drained(rt_conn *c)
 {
-    bool any = false;
     for (rt_channel *ch = c->channels; ch != NULL; ch = ch->conn_next) {
-        any = any || ch->waits_for_drain;
-        ch->waits_for_drain = false;
+        if (ch->change_head != NULL) {
+            stream_sub_drained(&ch->sub);
+        }
     }
-    if (any) {
-        next_read(c->rt);
-    }
-}
-
-/* ---- from the server ---- */
-
-void realtime_committed(realtime *rt, int64_t seq)
-{
-    if (rt == NULL || seq <= rt->known) {
-        return;
-    }
-    rt->known = seq;
-    next_read(rt);
-}
-
-void rt_changes_tick(realtime *rt)
-{
-    /* A notification may have been missed (a dropped LISTEN connection is resynced, but the
-     * safety costs one indexed read a second), and a failed read is retried. */
-    rt->poll = rt->nsubscribed > 0;
-    next_read(rt);
 }

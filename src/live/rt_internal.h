@@ -1,5 +1,6 @@
 /* rt_internal.h -- what the files of the Realtime endpoint share: realtime.c (connections,
- * frames, joins), rt_changes.c (postgres_changes: bindings, the committed-row tail, catch-up)
+ * frames, joins), rt_changes.c (postgres_changes: bindings, and the channel as a subscriber of
+ * the committed-rows engine)
  * and rt_peers.c (broadcast and presence). Loop thread only. */
 #ifndef TT_RT_INTERNAL_H
 #define TT_RT_INTERNAL_H
@@ -9,6 +10,7 @@
 #include "core/auth.h"
 #include "core/change_filter.h"
 #include "core/phoenix.h"
+#include "live/stream.h"
 #include "live/ws_peer.h"
 
 /* Appends a string literal to a json_buf. */
@@ -47,13 +49,9 @@ struct rt_channel {
     char *presence_meta; /* what it tracks (a JSON object with phx_ref), NULL if nothing */
     rt_binding bindings[RT_BINDINGS_PER_CHANNEL];
     int nbindings;
-    /* postgres_changes delivery (rt_changes.c) */
-    int64_t seq;          /* the highest seq looked at for this channel's bindings */
-    bool catching_up;     /* reads its own pages (after_seq), the tail passes it by */
-    bool wants_read;      /* its next page is due */
-    bool waits_for_drain; /* ... once its connection has sent half of what is queued */
+    stream_sub sub; /* postgres_changes delivery (rt_changes.c): its cursor in the rows */
     /* A change message up to its ids: '[jr,null,"topic","postgres_changes",{"ids":['; set
-     * while the channel is subscribed (and counted in nsubscribed). */
+     * while the channel is subscribed to the committed rows (its sub started). */
     char *change_head;
     size_t change_head_len;
 };
@@ -82,17 +80,18 @@ struct realtime {
     size_t nconns;
     rt_channel *channels;
     size_t nchannels;
-    size_t nsubscribed; /* channels with postgres_changes bindings */
     uint64_t next_channel_id;
     uint64_t next_presence_ref;
-    /* the tail: committed rows read back in seq order (rt_changes.c) */
-    int64_t cursor;      /* rows up to here have been handed to the subscribers */
-    int64_t known;       /* rows up to here are known to be committed */
-    bool reading;        /* a read (the tail's or a catch-up's) runs: one at a time */
-    bool poll;           /* read after the cursor even if nothing new is known */
-    bool tail_went_last; /* the tail and the catch-ups take turns */
-    char *columns;       /* the "columns" of every message, JSON (read by pool threads) */
+    int format;    /* its encoding of a row, in the engine: the message's "data" object */
+    char *columns; /* the "columns" of every message, JSON (read by pool threads) */
     uint64_t messages;
+    /* The message last built for a row, reused by every channel that would build the same
+     * bytes (same row, head and ids): clients with identical subscriptions share it. */
+    struct {
+        ws_msg *msg;
+        char *head;
+        char ids[RT_BINDINGS_PER_CHANNEL * 12]; /* "2147483647," per binding */
+    } last_change;
 };
 
 /* rt_send.c */
@@ -124,8 +123,9 @@ void rt_changes_start(rt_channel *ch);
 void rt_changes_release(rt_channel *ch);
 /* A connection's queue drained: a catch-up that waited for room goes on. */
 void rt_changes_drained(rt_conn *c);
-/* Once a second: a safety read for a feed that may have missed a notification. */
-void rt_changes_tick(realtime *rt);
+/* The "data" of a postgres_changes message for one inserted row ('ctx' is the realtime): the
+ * engine's encoder. Any thread. */
+ws_msg *rt_changes_encode(const tt_event *ev, void *ctx);
 
 /* rt_peers.c */
 int rt_broadcast(rt_channel *from, const phx_msg *m, char err[TT_ERRLEN]);

@@ -1,30 +1,24 @@
-/* ws_live.c -- the /ws protocol: per-client queues of shared messages, catch-up by seq, and
- * the messages clients may send.
- *
- * Gap-free resume. A client that asks to resume after seq S is "catching up": its history is
- * read from the store in pages on libuv's thread pool while live broadcasts for it are kept
- * aside. Every page query records B, the highest seq broadcast when it was issued; since a
- * batch is broadcast only after it commits, every row with seq <= B is visible to that query.
- * When a page comes back short, the client has everything up to max(B, its last seq); the
- * broadcasts kept aside since the query began cover the rest, and after them the client is
- * live. Each delivered seq is above the client's last one, so nothing is sent twice. */
+/* ws_live.c -- the /ws protocol over the committed-rows engine (stream.c): hello, resume,
+ * subscribe filters, ingest with acks, stats, recent events, and slow consumers. Each client
+ * is one subscriber of the engine in memory mode; resume moves its cursor, and the engine
+ * reads what it missed and hands it over to the live tail with no gap and no duplicate. */
 #include "live/ws_live.h"
 
 #include "core/event_json.h"
 #include "core/json_print.h"
 #include "core/json_scan.h"
+#include "live/stream.h"
+#include "live/ws_recent.h"
 #include "live/ws_peer.h"
 #include "os/clock.h"
 #include "os/log.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CATCHUP_PAGE 500
 #define RECENT_MAX 1000
 #define REF_MAX 128
-
-typedef enum client_mode { MODE_LIVE, MODE_CATCHING_UP } client_mode;
 
 typedef struct client_filter {
     char type[EVENT_TYPE_MAX + 1]; /* "" = any */
@@ -37,9 +31,9 @@ typedef struct ws_client ws_client;
 struct ws_live {
     ws_live_opts opts;
     http_ws_endpoint endpoint;
+    int format; /* its encoding of a row, in the engine: the event message */
     ws_client *clients;
     size_t nclients;
-    int64_t last_seq; /* the highest seq broadcast */
     uint64_t slow_dropped;
     uint64_t messages_sent;
 };
@@ -49,23 +43,17 @@ struct ws_client {
     uint64_t id;
     ws_peer peer; /* the connection, what is to be sent, and how it closes */
     ws_live *ws;
-    msg_ring aside; /* live events kept while catching up */
-    bool aside_overflow;
-    client_mode mode;
-    int64_t last_seq; /* highest event seq queued for this client */
-    bool query_running;
-    bool query_stale; /* a resume arrived while the query ran: its page is discarded */
-    bool query_waits_for_drain;
-    int64_t query_broadcast_seq; /* B of the running catch-up query */
+    stream_sub sub; /* its cursor in the committed rows */
     client_filter filter;
     ws_rx rx;
 };
 
 /* ---- messages ---- */
 
-/* {"type":"event","seq":S,"event":{...}}. Any thread. */
-static ws_msg *msg_event(const tt_event *ev)
+/* {"type":"event","seq":S,"event":{...}}: the /ws encoding of a row. Any thread. */
+static ws_msg *msg_event(const tt_event *ev, void *ctx)
 {
+    (void)ctx;
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "type", "event");
     cJSON_AddNumberToObject(root, "seq", (double)ev->seq);
@@ -87,7 +75,6 @@ static bool not_an_event(const ws_msg *m)
 
 static void close_client(ws_client *c, int code, const char *reason)
 {
-    msg_ring_clear(&c->aside);
     ws_peer_close(&c->peer, code, reason);
 }
 
@@ -151,193 +138,31 @@ static bool filter_matches(const ws_client *c, const tt_event *ev)
             (ev->session_id && strcmp(c->filter.session_id, ev->session_id) == 0));
 }
 
-/* ---- catch-up ---- */
+/* ---- rows from the engine ---- */
 
-typedef struct catchup {
-    uv_work_t work;
-    ws_live *ws;
-    uint64_t client_id;
-    event_filter filter;
-    char type[EVENT_TYPE_MAX + 1], source[EVENT_SOURCE_MAX + 1];
-    char session_id[EVENT_SESSION_MAX + 1];
-    bool newest_first; /* get_recent_events rather than resume */
-    ws_msg **msgs;     /* resume: one event message per row */
-    cJSON **recent;    /* get_recent_events: the rows, newest first */
-    size_t count;
-    ws_msg *reply; /* get_recent_events: the whole answer */
-    int rc;
-    char err[TT_ERRLEN];
-} catchup;
-
-static int collect_msg(const tt_event *ev, void *ctx)
+static ws_client *client_of(stream_sub *sub)
 {
-    catchup *q = ctx;
-    ws_msg *m = msg_event(ev);
+    return (ws_client *)(void *)((char *)sub - offsetof(ws_client, sub));
+}
+
+static void deliver_event(stream_sub *sub, stream_row *row)
+{
+    ws_client *c = client_of(sub);
+    if (!filter_matches(c, row->ev)) {
+        return;
+    }
+    ws_msg *m = stream_row_encoding(c->ws->opts.rows, row, c->ws->format);
     if (m == NULL) {
-        return TT_ENOMEM;
-    }
-    q->msgs[q->count++] = m;
-    return 0;
-}
-
-static int collect_recent(const tt_event *ev, void *ctx)
-{
-    catchup *q = ctx;
-    cJSON *obj = event_to_json(ev);
-    if (obj == NULL) {
-        return TT_ENOMEM;
-    }
-    q->recent[q->count++] = obj;
-    return 0;
-}
-
-/* {"type":"recent_events","items":[...]}, oldest first (rows come newest first). */
-static ws_msg *recent_reply(catchup *q)
-{
-    cJSON *root = cJSON_CreateObject();
-    cJSON *items = cJSON_AddArrayToObject(root, "items");
-    cJSON_AddStringToObject(root, "type", "recent_events");
-    while (q->count > 0) {
-        cJSON_AddItemToArray(items, q->recent[--q->count]);
-    }
-    return ws_msg_from_json(root, 0);
-}
-
-static void run_catchup(uv_work_t *work)
-{
-    catchup *q = work->data;
-    if (q->newest_first) {
-        q->recent = malloc(q->filter.limit * sizeof *q->recent);
-        q->rc = q->recent == NULL
-                    ? TT_ENOMEM
-                    : store_query_events(q->ws->opts.st, &q->filter, collect_recent, q, q->err);
-        if (q->rc == 0 && (q->reply = recent_reply(q)) == NULL) {
-            q->rc = TT_ENOMEM;
-        }
+        log_error("out of memory rendering event %lld for /ws", (long long)row->ev->seq);
         return;
     }
-    q->msgs = malloc(q->filter.limit * sizeof *q->msgs);
-    q->rc = q->msgs == NULL ? TT_ENOMEM
-                            : store_query_events(q->ws->opts.st, &q->filter, collect_msg, q, q->err);
+    client_send(c, m);
 }
 
-static void free_catchup(catchup *q)
+static void catchup_failed(stream_sub *sub, const char *why)
 {
-    for (size_t i = 0; i < q->count; i++) {
-        if (q->msgs != NULL) {
-            ws_msg_unref(q->msgs[i]);
-        } else {
-            cJSON_Delete(q->recent[i]);
-        }
-    }
-    ws_msg_unref(q->reply);
-    free(q->msgs);
-    free(q->recent);
-    free(q);
-}
-
-static void catchup_issue(ws_client *c);
-
-/* A page of history arrived for a catching-up client. */
-static void catchup_page(ws_client *c, catchup *q)
-{
-    c->query_running = false;
-    if (c->query_stale) {
-        c->query_stale = false;
-        catchup_issue(c);
-        return;
-    }
-    for (size_t i = 0; i < q->count && !c->peer.closing; i++) {
-        if (q->msgs[i]->seq > c->last_seq) {
-            client_send(c, q->msgs[i]);
-            c->last_seq = q->msgs[i]->seq;
-        }
-    }
-    if (c->peer.closing) {
-        return;
-    }
-    if (q->count == q->filter.limit) { /* more history: fetch it once the client has room */
-        c->query_waits_for_drain = c->peer.out.bytes > c->ws->opts.cfg->ws_max_buffer / 2;
-        if (!c->query_waits_for_drain) {
-            catchup_issue(c);
-        }
-        return;
-    }
-    if (c->query_broadcast_seq > c->last_seq) {
-        c->last_seq = c->query_broadcast_seq;
-    }
-    if (c->aside_overflow) {
-        catchup_issue(c); /* too much went by meanwhile: read it from the store instead */
-        return;
-    }
-    ws_msg *m;
-    while ((m = msg_ring_pop(&c->aside)) != NULL) {
-        if (m->seq > c->last_seq) {
-            client_send(c, m);
-            c->last_seq = m->seq;
-        }
-        ws_msg_unref(m);
-    }
-    c->mode = MODE_LIVE;
-}
-
-static void catchup_done(uv_work_t *work, int status)
-{
-    catchup *q = work->data;
-    ws_client *c = find_client(q->ws, q->client_id);
-    if (c != NULL && (status != 0 || q->rc != 0)) {
-        log_warn("ws query failed: %s", status != 0 ? uv_strerror(status) : q->err);
-        if (q->newest_first) {
-            send_error(c, NULL, "store_unavailable", "the query could not be run", -1);
-        } else {
-            c->query_running = false;
-            close_client(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "store unavailable");
-        }
-    } else if (c != NULL && q->newest_first) {
-        client_send(c, q->reply);
-    } else if (c != NULL) {
-        catchup_page(c, q);
-    }
-    free_catchup(q);
-}
-
-static int start_query(ws_client *c, bool newest_first, int64_t after, uint32_t limit)
-{
-    catchup *q = calloc(1, sizeof *q);
-    if (q == NULL) {
-        return TT_ENOMEM;
-    }
-    q->ws = c->ws;
-    q->client_id = c->id;
-    q->newest_first = newest_first;
-    q->filter.has_after = !newest_first;
-    q->filter.after_seq = after;
-    q->filter.limit = limit;
-    memcpy(q->type, c->filter.type, sizeof q->type);
-    memcpy(q->source, c->filter.source, sizeof q->source);
-    memcpy(q->session_id, c->filter.session_id, sizeof q->session_id);
-    q->filter.type = q->type[0] ? q->type : NULL;
-    q->filter.source = q->source[0] ? q->source : NULL;
-    q->filter.session_id = q->session_id[0] ? q->session_id : NULL;
-    q->work.data = q;
-    if (uv_queue_work(c->ws->opts.loop, &q->work, run_catchup, catchup_done) != 0) {
-        free(q);
-        return TT_ENOMEM;
-    }
-    return 0;
-}
-
-static void catchup_issue(ws_client *c)
-{
-    c->query_broadcast_seq = c->ws->last_seq;
-    msg_ring_clear(&c->aside); /* all of it is <= B: the query will return what matters */
-    c->aside_overflow = false;
-    c->query_waits_for_drain = false;
-    if (start_query(c, false, c->last_seq, CATCHUP_PAGE) != 0) {
-        close_client(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
-        return;
-    }
-    c->query_running = true;
+    (void)why;
+    close_client(client_of(sub), LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "store unavailable");
 }
 
 /* ---- messages from the client ---- */
@@ -351,13 +176,7 @@ static void on_resume(ws_client *c, const cJSON *msg)
         return;
     }
     msg_ring_filter(&c->peer.out, not_an_event); /* a resume re-reads events */
-    c->last_seq = (int64_t)after->valuedouble;
-    c->mode = MODE_CATCHING_UP;
-    if (c->query_running) {
-        c->query_stale = true; /* it reads from the old cursor: start over when it is back */
-    } else {
-        catchup_issue(c);
-    }
+    stream_sub_resume(&c->sub, (int64_t)after->valuedouble);
 }
 
 static bool copy_filter_field(const cJSON *filter, const char *name, char *dst, size_t cap,
@@ -485,6 +304,25 @@ static void on_ingest(ws_client *c, const cJSON *msg)
     /* Otherwise ingest_done() answers, once the batch is durable. */
 }
 
+/* A one-off answer on its way from the pool: to which client. */
+typedef struct pending_reply {
+    ws_live *ws;
+    uint64_t client_id;
+} pending_reply;
+
+static void recent_done(ws_msg *reply, const char *why, void *ctx)
+{
+    pending_reply *p = ctx;
+    ws_client *c = find_client(p->ws, p->client_id);
+    if (c != NULL && reply == NULL) {
+        log_warn("ws query failed: %s", why);
+        send_error(c, NULL, "store_unavailable", "the query could not be run", -1);
+    } else if (c != NULL) {
+        client_send(c, reply);
+    }
+    free(p);
+}
+
 static void on_recent(ws_client *c, const cJSON *msg)
 {
     const cJSON *limit = cJSON_GetObjectItemCaseSensitive(msg, "limit");
@@ -493,7 +331,16 @@ static void on_recent(ws_client *c, const cJSON *msg)
         send_error(c, NULL, "invalid_message", "'limit' must be an integer from 1 to 1000", -1);
         return;
     }
-    if (start_query(c, true, 0, (uint32_t)n) != 0) {
+    event_filter f = {.type = c->filter.type[0] ? c->filter.type : NULL,
+                      .source = c->filter.source[0] ? c->filter.source : NULL,
+                      .session_id = c->filter.session_id[0] ? c->filter.session_id : NULL,
+                      .limit = (uint32_t)n};
+    pending_reply *p = malloc(sizeof *p);
+    if (p != NULL) {
+        *p = (pending_reply){c->ws, c->id};
+    }
+    if (p == NULL || ws_recent_start(c->ws->opts.loop, c->ws->opts.st, &f, recent_done, p) != 0) {
+        free(p);
         send_error(c, NULL, "overloaded", "out of memory", -1);
     }
 }
@@ -504,7 +351,7 @@ static cJSON *stats_json(const ws_live *ws)
     gateway_get_stats(ws->opts.gw, &gs);
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "type", "stats");
-    cJSON_AddNumberToObject(root, "server_seq", (double)ws->last_seq);
+    cJSON_AddNumberToObject(root, "server_seq", (double)stream_known(ws->opts.rows));
     cJSON_AddNumberToObject(root, "accepted_total", (double)gs.events_accepted);
     cJSON_AddNumberToObject(root, "rejected_total", (double)gs.events_rejected);
     cJSON_AddNumberToObject(root, "events_per_s", gs.events_per_s);
@@ -574,7 +421,6 @@ static int on_open(void *ctx, struct lws *wsi, void **conn)
     c->id = http_server_next_id(ws->opts.hs);
     c->peer.wsi = wsi;
     c->ws = ws;
-    c->last_seq = ws->last_seq;
     c->next = ws->clients;
     if (ws->clients != NULL) {
         ws->clients->prev = c;
@@ -584,9 +430,17 @@ static int on_open(void *ctx, struct lws *wsi, void **conn)
     *conn = c;
     cJSON *hello = cJSON_CreateObject();
     cJSON_AddStringToObject(hello, "type", "hello");
-    cJSON_AddNumberToObject(hello, "server_seq", (double)ws->last_seq);
+    cJSON_AddNumberToObject(hello, "server_seq", (double)stream_known(ws->opts.rows));
     cJSON_AddObjectToObject(hello, "flags");
     send_json(c, hello);
+    c->sub = (stream_sub){.format = ws->format,
+                          .peer = &c->peer,
+                          .deliver = deliver_event,
+                          .failed = catchup_failed,
+                          .type = c->filter.type,
+                          .source = c->filter.source,
+                          .session_id = c->filter.session_id};
+    stream_sub_start(ws->opts.rows, &c->sub, stream_known(ws->opts.rows));
     return 0;
 }
 
@@ -620,8 +474,8 @@ static int on_writable(void *conn)
     if (ws_peer_flush(&c->peer, &c->ws->messages_sent) != 0) {
         return -1;
     }
-    if (c->peer.out.count == 0 && c->query_waits_for_drain && !c->query_running) {
-        catchup_issue(c);
+    if (c->peer.out.bytes <= c->ws->opts.cfg->ws_max_buffer / 2) {
+        stream_sub_drained(&c->sub);
     }
     return 0;
 }
@@ -644,59 +498,13 @@ static void on_close(void *conn)
         c->next->prev = c->prev;
     }
     ws->nclients--;
+    stream_sub_stop(&c->sub);
     msg_ring_free(&c->peer.out);
-    msg_ring_free(&c->aside);
     ws_rx_clear(&c->rx);
     free(c);
 }
 
 /* ---- from the rest of the server ---- */
-
-static void deliver(ws_client *c, ws_msg *m, const tt_event *ev)
-{
-    if (c->peer.closing || !filter_matches(c, ev)) {
-        return;
-    }
-    if (c->mode == MODE_LIVE) {
-        if (m->seq > c->last_seq) {
-            client_send(c, m);
-            c->last_seq = m->seq;
-        }
-        return;
-    }
-    if (!c->aside_overflow) {
-        if (c->aside.bytes + m->len > c->ws->opts.cfg->ws_max_buffer / 2 ||
-            !msg_ring_push(&c->aside, m)) {
-            msg_ring_clear(&c->aside);
-            c->aside_overflow = true;
-        }
-    }
-}
-
-void ws_live_committed(ws_live *ws, const event_batch *b)
-{
-    for (size_t i = 0; i < b->count; i++) {
-        const tt_event *ev = b->events[i];
-        if (ev->seq <= 0) {
-            continue; /* a duplicate: it was delivered when first stored */
-        }
-        if (ev->seq > ws->last_seq) {
-            ws->last_seq = ev->seq;
-        }
-        if (ws->clients == NULL) {
-            continue;
-        }
-        ws_msg *m = msg_event(ev);
-        if (m == NULL) {
-            log_error("out of memory rendering event %lld for /ws", (long long)ev->seq);
-            continue;
-        }
-        for (ws_client *c = ws->clients; c != NULL; c = c->next) {
-            deliver(c, m, ev);
-        }
-        ws_msg_unref(m);
-    }
-}
 
 void ws_live_tick(ws_live *ws)
 {
@@ -720,7 +528,7 @@ void ws_live_close_all(ws_live *ws, int code, const char *reason)
 void ws_live_get_stats(const ws_live *ws, ws_live_stats *out)
 {
     *out = (ws_live_stats){.clients = ws->nclients,
-                           .last_seq = ws->last_seq,
+                           .last_seq = stream_known(ws->opts.rows),
                            .slow_dropped = ws->slow_dropped,
                            .messages_sent = ws->messages_sent};
 }
@@ -732,7 +540,10 @@ int ws_live_create(const ws_live_opts *opts, ws_live **out)
         return TT_ENOMEM;
     }
     ws->opts = *opts;
-    ws->last_seq = opts->start_seq;
+    if ((ws->format = stream_format_add(opts->rows, msg_event, NULL)) < 0) {
+        free(ws);
+        return TT_ENOMEM;
+    }
     ws->endpoint = (http_ws_endpoint){.path = "/ws",
                                       .ctx = ws,
                                       .on_open = on_open,

@@ -2,15 +2,20 @@
  * endpoints of live, the ingest gateway they share, the change feed, and the once-a-second
  * tick. Each part owns its state; this file only wires them and passes commits along:
  *
- *   persister ──jobs──► gateway ──committed batch──► /ws (from memory) and Realtime (by seq)
- *   change feed ──another instance's seq──────────► Realtime
- */
+ *   persister ──jobs──► gateway ──committed batch──► the rows in memory ──► /ws
+ *                                                   │                  └──► Realtime (SQLite)
+ *                                                   └─ highest seq ──► the rows read back ──►
+ *   change feed ──another instance's seq──────────────────────────────┘     Realtime (PostgreSQL)
+ *
+ * On PostgreSQL /ws keeps to this instance's commits, from memory, while Realtime reads every
+ * instance's rows back from the store; on SQLite one engine in memory mode serves both. */
 #include "server/server.h"
 
 #include "api/api.h"
 #include "http/http_server.h"
 #include "live/change_feed.h"
 #include "live/realtime.h"
+#include "live/stream.h"
 #include "live/ws_live.h"
 #include "os/clock.h"
 #include "rest/rest.h"
@@ -26,6 +31,8 @@ struct server {
     job_queue *q;
     http_server *http;
     gateway *gw;
+    stream *rows_here; /* this instance's commits, from memory (/ws; Realtime on SQLite) */
+    stream *rows_read; /* every instance's, read back from the store (Realtime on PostgreSQL) */
     ws_live *ws;
     realtime *rt;
     change_feed *feed;
@@ -55,8 +62,8 @@ static void on_wake(void *arg)
     }
 }
 
-/* A batch committed with the store's seqs: /ws sends it from memory, Realtime reads the rows
- * up to its highest seq back in seq order. */
+/* A batch committed with the store's seqs: the rows in memory take it; the rows read back
+ * are read up to its highest seq. */
 static void committed(const event_batch *b, void *arg)
 {
     server *srv = arg;
@@ -64,15 +71,15 @@ static void committed(const event_batch *b, void *arg)
     for (size_t i = 0; i < b->count; i++) {
         highest = b->events[i]->seq > highest ? b->events[i]->seq : highest;
     }
-    ws_live_committed(srv->ws, b);
-    realtime_committed(srv->rt, highest);
+    stream_committed_batch(srv->rows_here, b);
+    stream_committed_seq(srv->rows_read, highest); /* NULL on SQLite: a no-op */
 }
 
 /* The change feed heard that another instance (or this one) committed up to 'seq'. */
 static void heard_of_commit(int64_t seq, void *arg)
 {
     server *srv = arg;
-    realtime_committed(srv->rt, seq);
+    stream_committed_seq(srv->rows_read, seq);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -82,15 +89,34 @@ static void on_tick(uv_timer_t *t)
     api_tick(&srv->api);
     ws_live_tick(srv->ws);
     realtime_tick(srv->rt);
+    stream_tick(srv->rows_here);
+    stream_tick(srv->rows_read);
     http_server_wake(srv->http); /* have lws notice the writables just requested */
+}
+
+/* The committed-rows engines: one in memory; and, when the store has a change feed, one
+ * reading every instance's rows back for Realtime. */
+static int start_rows(server *srv, store *st, int64_t last_seq)
+{
+    stream_opts so = {srv->loop, srv->cfg, st, STREAM_MEMORY, last_seq, &srv->stopping};
+    int rc = stream_create(&so, &srv->rows_here);
+    if (rc == 0 && store_has_feed(st)) {
+        so.mode = STREAM_FEED;
+        rc = stream_create(&so, &srv->rows_read);
+    }
+    return rc;
 }
 
 static int start_live(server *srv, store *st, int64_t last_seq, char *err)
 {
-    ws_live_opts wo = {srv->loop, srv->cfg,  st,       srv->gw,
-                       srv->q,    srv->http, last_seq, srv->started_mono_ms};
-    realtime_opts ro = {srv->loop, srv->cfg, st, srv->http, last_seq, &srv->stopping};
-    int rc = ws_live_create(&wo, &srv->ws);
+    int rc = start_rows(srv, st, last_seq);
+    ws_live_opts wo = {srv->loop, srv->cfg, st,        srv->rows_here,
+                       srv->gw,   srv->q,   srv->http, srv->started_mono_ms};
+    realtime_opts ro = {srv->loop, srv->cfg, srv->rows_read ? srv->rows_read : srv->rows_here,
+                        srv->http};
+    if (rc == 0) {
+        rc = ws_live_create(&wo, &srv->ws);
+    }
     if (rc == 0) {
         rc = realtime_create(&ro, &srv->rt);
     }
@@ -231,6 +257,8 @@ void server_free(server *srv)
     http_server_free(srv->http); /* phase 2, after uv_run() let the closes finish */
     realtime_free(srv->rt);
     ws_live_free(srv->ws);
+    stream_free(srv->rows_read);
+    stream_free(srv->rows_here);
     gateway_free(srv->gw);
     free(srv);
 }
