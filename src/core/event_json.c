@@ -319,47 +319,6 @@ int event_from_json(const cJSON *obj, int64_t now_ms, tt_event **out, ingest_err
     return rc;
 }
 
-static bool add_string(cJSON *obj, const char *name, const char *value)
-{
-    return value == NULL || cJSON_AddStringToObject(obj, name, value) != NULL;
-}
-
-static bool add_time(cJSON *obj, const char *name, int64_t ms)
-{
-    char buf[TIMEFMT_LEN];
-    timefmt_format(ms, buf);
-    return cJSON_AddStringToObject(obj, name, buf) != NULL;
-}
-
-static bool add_number(cJSON *obj, bool present, const char *name, double v)
-{
-    return !present || cJSON_AddNumberToObject(obj, name, v) != NULL;
-}
-
-cJSON *event_to_json(const tt_event *ev)
-{
-    cJSON *obj = cJSON_CreateObject();
-    if (obj == NULL) {
-        return NULL;
-    }
-    bool ok = add_number(obj, ev->seq > 0, "seq", (double)ev->seq) &&
-              add_string(obj, "id", ev->id[0] != '\0' ? ev->id : NULL) &&
-              add_time(obj, "ts", ev->ts_ms) && add_time(obj, "received_at", ev->received_ms) &&
-              add_string(obj, "type", ev->type) && add_string(obj, "source", ev->source) &&
-              add_string(obj, "session_id", ev->session_id) && add_string(obj, "name", ev->name) &&
-              add_string(obj, "status", ev->status) &&
-              add_number(obj, ev->has & EVENT_HAS_DURATION, "duration_ms", ev->duration_ms) &&
-              add_number(obj, ev->has & EVENT_HAS_BYTES, "bytes", (double)ev->bytes) &&
-              add_number(obj, ev->has & EVENT_HAS_VALUE, "value", ev->value) &&
-              add_string(obj, "error", ev->error) &&
-              (ev->attrs == NULL || cJSON_AddRawToObject(obj, "attrs", ev->attrs) != NULL);
-    if (!ok) {
-        cJSON_Delete(obj);
-        return NULL;
-    }
-    return obj;
-}
-
 static void write_time(json_writer *w, const char *name, int64_t ms)
 {
     char buf[TIMEFMT_LEN];
@@ -405,4 +364,13 @@ void event_write_json(json_writer *w, const tt_event *ev, event_json_form form)
         json_raw_value(w, ev->attrs, strlen(ev->attrs));
     }
     json_close_object(w);
+}
+
+cJSON *event_to_json(const tt_event *ev)
+{
+    json_writer w = {0};
+    event_write_json(&w, ev, EVENT_JSON_STORED);
+    cJSON *obj = w.out.oom ? NULL : cJSON_ParseWithLength(w.out.buf, w.out.len);
+    free(w.out.buf);
+    return obj;
 }

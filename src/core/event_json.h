@@ -16,8 +16,8 @@
  * TT_ENOMEM) and fills err->code and err->message; err->index is left to the caller. */
 int event_from_json(const cJSON *obj, int64_t now_ms, tt_event **out, ingest_error *err);
 
-/* Returns a new cJSON object for 'ev', fields in the documented order, absent ones omitted;
- * NULL when out of memory. The caller deletes it with cJSON_Delete(). */
+/* Returns a new cJSON tree of what event_write_json() writes (EVENT_JSON_STORED), for a caller
+ * that needs a tree; NULL when out of memory. The caller deletes it with cJSON_Delete(). */
 cJSON *event_to_json(const tt_event *ev);
 
 /* Which fields event_write_json() writes. */

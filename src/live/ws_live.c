@@ -54,16 +54,14 @@ struct ws_client {
 static ws_msg *msg_event(const tt_event *ev, void *ctx)
 {
     (void)ctx;
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "type", "event");
-    cJSON_AddNumberToObject(root, "seq", (double)ev->seq);
-    cJSON *obj = event_to_json(ev);
-    if (obj == NULL || !cJSON_AddItemToObject(root, "event", obj)) {
-        cJSON_Delete(obj);
-        cJSON_Delete(root);
-        return NULL;
-    }
-    return ws_msg_from_json(root, ev->seq);
+    json_writer w = {0};
+    json_open_object(&w);
+    json_member_string(&w, "type", "event");
+    json_member_number(&w, "seq", (double)ev->seq);
+    json_key(&w, "event");
+    event_write_json(&w, ev, EVENT_JSON_STORED);
+    json_close_object(&w);
+    return ws_msg_from_writer(&w, ev->seq);
 }
 
 static bool not_an_event(const ws_msg *m)
@@ -87,9 +85,10 @@ static void client_send(ws_client *c, ws_msg *m)
     }
 }
 
-static void send_json(ws_client *c, cJSON *json)
+/* Sends the document 'w' holds, emptying 'w'. */
+static void send_written(ws_client *c, json_writer *w)
 {
-    ws_msg *m = ws_msg_from_json(json, 0);
+    ws_msg *m = ws_msg_from_writer(w, 0);
     client_send(c, m);
     ws_msg_unref(m);
 }
@@ -105,18 +104,23 @@ static void send_text(ws_client *c, const char *text)
 static void send_error(ws_client *c, const char *ref, const char *code, const char *message,
                        int index)
 {
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "type", "error");
+    json_writer w = {0};
+    json_open_object(&w);
+    json_member_string(&w, "type", "error");
     if (ref != NULL) {
-        cJSON_AddRawToObject(root, "ref", ref);
+        json_key(&w, "ref");
+        json_raw_value(&w, ref, strlen(ref));
     }
-    cJSON *e = cJSON_AddObjectToObject(root, "error");
-    cJSON_AddStringToObject(e, "code", code);
-    cJSON_AddStringToObject(e, "message", message);
+    json_key(&w, "error");
+    json_open_object(&w);
+    json_member_string(&w, "code", code);
+    json_member_string(&w, "message", message);
     if (index >= 0) {
-        cJSON_AddNumberToObject(e, "index", index);
+        json_member_number(&w, "index", index);
     }
-    send_json(c, root);
+    json_close_object(&w);
+    json_close_object(&w);
+    send_written(c, &w);
 }
 
 static ws_client *find_client(ws_live *ws, uint64_t id)
@@ -263,14 +267,17 @@ static void ingest_done(const ingest_job *job, void *ctx)
         gateway_job_refusal(job, &why);
         send_refusal(c, p->ref, &why);
     } else if (c != NULL) {
-        cJSON *ack = cJSON_CreateObject();
-        cJSON_AddStringToObject(ack, "type", "ack");
+        json_writer w = {0};
+        json_open_object(&w);
+        json_member_string(&w, "type", "ack");
         if (p->ref != NULL) {
-            cJSON_AddRawToObject(ack, "ref", p->ref);
+            json_key(&w, "ref");
+            json_raw_value(&w, p->ref, strlen(p->ref));
         }
-        cJSON_AddNumberToObject(ack, "accepted", (double)job->batch.count);
-        cJSON_AddNumberToObject(ack, "duplicates", job->duplicates);
-        send_json(c, ack);
+        json_member_number(&w, "accepted", (double)job->batch.count);
+        json_member_number(&w, "duplicates", job->duplicates);
+        json_close_object(&w);
+        send_written(c, &w);
     }
     free(p->ref);
     free(p);
@@ -345,21 +352,22 @@ static void on_recent(ws_client *c, const cJSON *msg)
     }
 }
 
-static cJSON *stats_json(const ws_live *ws)
+/* {"type":"stats",...}: what the daemon counts, for the dashboard's header. */
+static void write_stats(json_writer *w, const ws_live *ws)
 {
     gateway_stats gs;
     gateway_get_stats(ws->opts.gw, &gs);
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "type", "stats");
-    cJSON_AddNumberToObject(root, "server_seq", (double)stream_known(ws->opts.rows));
-    cJSON_AddNumberToObject(root, "accepted_total", (double)gs.events_accepted);
-    cJSON_AddNumberToObject(root, "rejected_total", (double)gs.events_rejected);
-    cJSON_AddNumberToObject(root, "events_per_s", gs.events_per_s);
-    cJSON_AddNumberToObject(root, "queue_depth", (double)queue_waiting(ws->opts.q));
-    cJSON_AddNumberToObject(root, "ws_clients", (double)ws->nclients);
-    cJSON_AddNumberToObject(root, "uptime_s",
-                            (double)(clock_mono_ms() - ws->opts.started_mono_ms) / 1000.0);
-    return root;
+    json_open_object(w);
+    json_member_string(w, "type", "stats");
+    json_member_number(w, "server_seq", (double)stream_known(ws->opts.rows));
+    json_member_number(w, "accepted_total", (double)gs.events_accepted);
+    json_member_number(w, "rejected_total", (double)gs.events_rejected);
+    json_member_number(w, "events_per_s", gs.events_per_s);
+    json_member_number(w, "queue_depth", (double)queue_waiting(ws->opts.q));
+    json_member_number(w, "ws_clients", (double)ws->nclients);
+    json_member_number(w, "uptime_s",
+                       (double)(clock_mono_ms() - ws->opts.started_mono_ms) / 1000.0);
+    json_close_object(w);
 }
 
 static bool only_space(const char *s, size_t len)
@@ -396,7 +404,9 @@ static void handle_message(ws_client *c, const char *text, size_t len)
     } else if (strcmp(type->valuestring, "ingest") == 0) {
         on_ingest(c, msg);
     } else if (strcmp(type->valuestring, "get_stats") == 0) {
-        send_json(c, stats_json(c->ws));
+        json_writer w = {0};
+        write_stats(&w, c->ws);
+        send_written(c, &w);
     } else if (strcmp(type->valuestring, "get_recent_events") == 0) {
         on_recent(c, msg);
     } else if (strcmp(type->valuestring, "ping") == 0) {
@@ -428,11 +438,15 @@ static int on_open(void *ctx, struct lws *wsi, void **conn)
     ws->clients = c;
     ws->nclients++;
     *conn = c;
-    cJSON *hello = cJSON_CreateObject();
-    cJSON_AddStringToObject(hello, "type", "hello");
-    cJSON_AddNumberToObject(hello, "server_seq", (double)stream_known(ws->opts.rows));
-    cJSON_AddObjectToObject(hello, "flags");
-    send_json(c, hello);
+    json_writer hello = {0};
+    json_open_object(&hello);
+    json_member_string(&hello, "type", "hello");
+    json_member_number(&hello, "server_seq", (double)stream_known(ws->opts.rows));
+    json_key(&hello, "flags");
+    json_open_object(&hello);
+    json_close_object(&hello);
+    json_close_object(&hello);
+    send_written(c, &hello);
     c->sub = (stream_sub){.format = ws->format,
                           .peer = &c->peer,
                           .deliver = deliver_event,
@@ -511,7 +525,9 @@ void ws_live_tick(ws_live *ws)
     if (ws->clients == NULL) {
         return;
     }
-    ws_msg *m = ws_msg_from_json(stats_json(ws), 0);
+    json_writer w = {0};
+    write_stats(&w, ws);
+    ws_msg *m = ws_msg_from_writer(&w, 0);
     for (ws_client *c = ws->clients; c != NULL && m != NULL; c = c->next) {
         client_send(c, m);
     }

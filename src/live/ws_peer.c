@@ -33,12 +33,11 @@ ws_msg *ws_msg_new_binary(size_t len)
     return msg_alloc(len, 0, true);
 }
 
-ws_msg *ws_msg_from_json(cJSON *json, int64_t seq)
+ws_msg *ws_msg_from_writer(json_writer *w, int64_t seq)
 {
-    size_t len;
-    char *text = json != NULL ? json_print_delete(json, &len) : NULL;
-    ws_msg *m = text != NULL ? ws_msg_new(text, len, seq) : NULL;
-    free(text);
+    ws_msg *m = !w->out.oom && w->out.buf != NULL ? ws_msg_new(w->out.buf, w->out.len, seq) : NULL;
+    free(w->out.buf);
+    *w = (json_writer){0};
     return m;
 }
 

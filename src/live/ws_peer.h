@@ -5,6 +5,8 @@
 #ifndef TT_WS_PEER_H
 #define TT_WS_PEER_H
 
+#include "core/json_print.h"
+
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,8 +32,9 @@ ws_msg *ws_msg_new(const void *bytes, size_t len, int64_t seq);
 /* A new binary message of 'len' bytes, to be filled in by the caller at ws_msg_payload(). */
 ws_msg *ws_msg_new_binary(size_t len);
 
-/* Prints 'json' (deleting it) into a new text message; NULL if 'json' is NULL or on OOM. */
-ws_msg *ws_msg_from_json(cJSON *json, int64_t seq);
+/* The document 'w' holds as a new text message ('w' is emptied); NULL when writing it or
+ * the message ran out of memory. */
+ws_msg *ws_msg_from_writer(json_writer *w, int64_t seq);
 
 unsigned char *ws_msg_payload(ws_msg *m);
 void ws_msg_unref(ws_msg *m); /* NULL is a no-op */

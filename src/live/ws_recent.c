@@ -15,7 +15,7 @@ typedef struct recent_query {
     event_filter filter;
     char type[EVENT_TYPE_MAX + 1], source[EVENT_SOURCE_MAX + 1];
     char session_id[EVENT_SESSION_MAX + 1];
-    cJSON **rows; /* newest first */
+    tt_event **rows; /* newest first */
     size_t count;
     ws_msg *reply; /* the whole answer */
     int rc;
@@ -25,24 +25,28 @@ typedef struct recent_query {
 static int collect_recent(const tt_event *ev, void *ctx)
 {
     recent_query *q = ctx;
-    cJSON *obj = event_to_json(ev);
-    if (obj == NULL) {
+    tt_event *copy = event_clone(ev);
+    if (copy == NULL) {
         return TT_ENOMEM;
     }
-    q->rows[q->count++] = obj;
+    q->rows[q->count++] = copy;
     return 0;
 }
 
 /* {"type":"recent_events","items":[...]}, oldest first (rows come newest first). */
 static ws_msg *recent_reply(recent_query *q)
 {
-    cJSON *root = cJSON_CreateObject();
-    cJSON *items = cJSON_AddArrayToObject(root, "items");
-    cJSON_AddStringToObject(root, "type", "recent_events");
-    while (q->count > 0) {
-        cJSON_AddItemToArray(items, q->rows[--q->count]);
+    json_writer w = {0};
+    json_open_object(&w);
+    json_key(&w, "items");
+    json_open_array(&w);
+    for (size_t i = q->count; i > 0; i--) {
+        event_write_json(&w, q->rows[i - 1], EVENT_JSON_STORED);
     }
-    return ws_msg_from_json(root, 0);
+    json_close_array(&w);
+    json_member_string(&w, "type", "recent_events");
+    json_close_object(&w);
+    return ws_msg_from_writer(&w, 0);
 }
 
 static void read_recent(uv_work_t *work)
@@ -62,7 +66,7 @@ static void recent_read(uv_work_t *work, int status)
     bool ok = status == 0 && q->rc == 0;
     q->done(ok ? q->reply : NULL, status != 0 ? uv_strerror(status) : q->err, q->ctx);
     while (q->count > 0) {
-        cJSON_Delete(q->rows[--q->count]);
+        event_free(q->rows[--q->count]);
     }
     ws_msg_unref(q->reply);
     free(q->rows);

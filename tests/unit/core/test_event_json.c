@@ -3,6 +3,7 @@
 #include "core/event_json.h"
 
 #include "core/json_print.h"
+#include "core/timefmt.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1047,11 +1048,20 @@ static void writer_matches_the_tree_and_drops_assigned_fields(void **state)
                "\"status\":\"error\",\"duration_ms\":12.5,\"bytes\":2048,\"value\":-3.25,"
                "\"error\":\"permission \\\"denied\\\"\",\"attrs\":{\"path\":\"/etc\"}}");
     ev->seq = 77;
+    char received[TIMEFMT_LEN], want[1024];
+    timefmt_format(ev->received_ms, received);
+    snprintf(want, sizeof want,
+             "{\"seq\":77,\"id\":\"e-1\",\"ts\":\"2026-11-28T14:31:43.123Z\",\"received_at\":\"%s\","
+             "\"type\":\"tool_call\",\"source\":\"mcp\",\"session_id\":\"s-9\",\"name\":\"read_file\","
+             "\"status\":\"error\",\"duration_ms\":12.5,\"bytes\":2048,\"value\":-3.25,"
+             "\"error\":\"permission \\\"denied\\\"\",\"attrs\":{\"path\":\"/etc\"}}",
+             received);
     char *tree = json_print_delete(event_to_json(ev), NULL);
     json_writer w = {0};
     event_write_json(&w, ev, EVENT_JSON_STORED);
     assert_false(w.out.oom);
-    assert_string_equal(w.out.buf, tree);
+    assert_string_equal(w.out.buf, want);
+    assert_string_equal(tree, want); /* the tree form is the same document */
     json_writer sent = {0};
     event_write_json(&sent, ev, EVENT_JSON_AS_SENT);
     assert_null(strstr(sent.out.buf, "\"seq\""));
