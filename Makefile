@@ -65,7 +65,7 @@ layers:
 
 unit:
 	cd $(BUILD) && ctest --output-on-failure
-	$(NODE_TEST) tests/unit/web/
+	$(NODE_TEST) tests/unit/web/ tests/unit/scripts/
 
 unit-asan:
 	cd $(ASAN) && ctest --output-on-failure

@@ -3,7 +3,8 @@
 //   1. an include points the wrong way between areas (docs/ARCHITECTURE.md, "Layers"): a file
 //      may include headers of its own area and of the areas below it, never above or beside;
 //   2. two .c files use each other, directly or round a longer cycle: each names a function the
-//      other defines (a tangle, whatever headers declare them).
+//      other defines (a tangle, whatever headers declare them);
+//   3. a file is longer than MAX_LINES: a module that big holds more than one idea.
 //
 //   node scripts/check-layers.mjs [src]      exit 0: clean; 1: faults, one per line; 2: usage
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -28,6 +29,8 @@ const RANKS = [
 // it is still there. The check fails on any other cycle, and on an entry that no longer
 // exists.
 const KNOWN_CYCLES = new Map([]);
+
+const MAX_LINES = 600;
 
 const root = process.argv[2] ?? 'src';
 if (!statSync(root, { throwIfNoEntry: false })?.isDirectory()) {
@@ -151,10 +154,16 @@ for (const c of KNOWN_CYCLES.keys()) {
   if (!seen.has(c)) faults.push(`KNOWN_CYCLES lists '${c}', which no longer exists: remove it`);
 }
 
+// 3. File size.
+for (const [file, text] of texts) {
+  const lines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+  if (lines > MAX_LINES) faults.push(`${file}: ${lines} lines (at most ${MAX_LINES}: split it by concept)`);
+}
+
 if (faults.length > 0) {
   for (const f of faults) console.error(`layers: ${f}`);
   console.error(`layers: ${faults.length} fault(s) in ${files.length} files`);
   process.exit(1);
 }
-console.log(`layers: ${files.length} files: every include points down, no file cycle` +
+console.log(`layers: ${files.length} files: every include points down, no file cycle, none over ${MAX_LINES} lines` +
   (KNOWN_CYCLES.size ? ` (${KNOWN_CYCLES.size} known, listed in scripts/check-layers.mjs)` : ''));
