@@ -24,7 +24,7 @@ typedef struct probe {
     int last_result;
     size_t last_count;
     uint32_t last_duplicates;
-    int order[8]; /* 1 = observer, 2 = answer, in the order they ran */
+    int order[32]; /* 1 = observer, 2 = answer, in the order they ran (the first 32) */
     int norder;
 } probe;
 
@@ -46,7 +46,9 @@ static void on_committed(const event_batch *b, void *ctx)
     for (size_t i = 0; i < b->count && p->ncommitted_seqs < 16; i++) {
         p->committed_seqs[p->ncommitted_seqs++] = b->events[i]->seq;
     }
-    p->order[p->norder++] = 1;
+    if (p->norder < 32) {
+        p->order[p->norder++] = 1;
+    }
 }
 
 static void on_done(const ingest_job *job, void *ctx)
@@ -56,7 +58,9 @@ static void on_done(const ingest_job *job, void *ctx)
     p->last_result = job->result;
     p->last_count = job->batch.count;
     p->last_duplicates = job->duplicates;
-    p->order[p->norder++] = 2;
+    if (p->norder < 32) {
+        p->order[p->norder++] = 2;
+    }
 }
 
 static int setup(void **state)
