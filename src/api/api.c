@@ -2,35 +2,34 @@
  * does once a second. */
 #include "api/api.h"
 
-#include "os/log.h"
-
 #include <stdlib.h>
 
 #define DLQ_EVERY_TICKS 5 /* the DLQ's stats are read every 5 s */
 
+/* The route table; each row gets the api_ctx when it is registered. */
+static const http_route routes[API_ROUTES] = {
+    {"/api/v1/events", HTTP_POST, api_events_post, NULL, NULL},
+    {"/api/v1/events", HTTP_GET | HTTP_HEAD, api_events_get, NULL, NULL},
+    {"/api/v1/status", HTTP_GET | HTTP_HEAD, api_status, NULL, NULL},
+    {"/health", HTTP_GET | HTTP_HEAD, api_health, NULL, NULL},
+    {"/ready", HTTP_GET | HTTP_HEAD, api_ready, NULL, NULL},
+    {"/metrics", HTTP_GET | HTTP_HEAD, api_prometheus, NULL, NULL},
+    {"/api/v1/dlq", HTTP_GET | HTTP_HEAD, api_dlq_list, NULL, NULL},
+    {"/api/v1/dlq", HTTP_DELETE, api_dlq_purge, NULL, NULL},
+    {"/api/v1/dlq/stats", HTTP_GET | HTTP_HEAD, api_dlq_stats, NULL, NULL},
+    {"/api/v1/dlq/recover", HTTP_POST, api_dlq_recover, NULL, NULL},
+    {"/api/v1/dlq/{id}/retry", HTTP_POST, api_dlq_retry, NULL, NULL},
+    {"/api/v1/dlq/{id}/fail", HTTP_POST, api_dlq_fail, NULL, NULL},
+    {"/api/v1/breaker", HTTP_PUT, api_breaker_put, NULL, NULL},
+};
+
 int api_add_routes(http_server *hs, api_ctx *ctx)
 {
-    const http_route routes[API_ROUTES] = {
-        {"/api/v1/events", HTTP_POST, api_events_post, ctx, NULL},
-        {"/api/v1/events", HTTP_GET | HTTP_HEAD, api_events_get, ctx, NULL},
-        {"/api/v1/status", HTTP_GET | HTTP_HEAD, api_status, ctx, NULL},
-        {"/health", HTTP_GET | HTTP_HEAD, api_health, ctx, NULL},
-        {"/ready", HTTP_GET | HTTP_HEAD, api_ready, ctx, NULL},
-        {"/metrics", HTTP_GET | HTTP_HEAD, api_prometheus, ctx, NULL},
-        {"/api/v1/dlq", HTTP_GET | HTTP_HEAD, api_dlq_list, ctx, NULL},
-        {"/api/v1/dlq", HTTP_DELETE, api_dlq_purge, ctx, NULL},
-        {"/api/v1/dlq/stats", HTTP_GET | HTTP_HEAD, api_dlq_stats, ctx, NULL},
-        {"/api/v1/dlq/recover", HTTP_POST, api_dlq_recover, ctx, NULL},
-        {"/api/v1/dlq/{id}/retry", HTTP_POST, api_dlq_retry, ctx, NULL},
-        {"/api/v1/dlq/{id}/fail", HTTP_POST, api_dlq_fail, ctx, NULL},
-        {"/api/v1/breaker", HTTP_PUT, api_breaker_put, ctx, NULL},
-    };
-    size_t n = 0;
-    while (n < API_ROUTES && routes[n].path != NULL) {
-        ctx->routes[n] = routes[n];
-        n++;
+    for (size_t i = 0; i < API_ROUTES; i++) {
+        ctx->routes[i] = routes[i];
+        ctx->routes[i].ctx = ctx;
     }
-    return http_server_add_routes(hs, ctx->routes, n);
+    return http_server_add_routes(hs, ctx->routes, API_ROUTES);
 }
 
 typedef struct dlq_reading {
@@ -62,7 +61,7 @@ static void dlq_read(uv_work_t *w, int status)
  * so not http_defer(): nobody waits for the answer. */
 static void refresh_dlq_stats(api_ctx *ctx)
 {
-    dlq_reading *d = ctx->dlq_reading || ctx->stopping ? NULL : calloc(1, sizeof *d);
+    dlq_reading *d = ctx->dlq_reading || *ctx->stopping ? NULL : calloc(1, sizeof *d);
     if (d == NULL) {
         return;
     }
@@ -80,9 +79,4 @@ void api_tick(api_ctx *ctx)
     if (++ctx->ticks % DLQ_EVERY_TICKS == 1) {
         refresh_dlq_stats(ctx);
     }
-}
-
-void api_stop(api_ctx *ctx)
-{
-    ctx->stopping = true;
 }

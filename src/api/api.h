@@ -14,7 +14,7 @@
 #include "pipeline/pipeline.h"
 #include "store/store.h"
 
-#define API_ROUTES 15
+#define API_ROUTES 13 /* the rows of api.c's table */
 
 /* What the routes work with and report on; it must outlive the server. The composition
  * (server.c) fills the public part. */
@@ -28,12 +28,13 @@ typedef struct api_ctx {
     pipeline *pipeline; /* NULL until the pipeline runs: not ready */
     const char *phase;  /* static: "starting", "serving", "draining", "shipping", "closing" */
     uint64_t started_mono_ms;
-    ws_live *ws;       /* for status: /ws clients */
-    realtime *rt;      /* Realtime connections */
-    change_feed *feed; /* every instance's commits, or NULL */
+    ws_live *ws;          /* for status: /ws clients */
+    realtime *rt;         /* Realtime connections */
+    change_feed *feed;    /* every instance's commits, or NULL */
+    const bool *stopping; /* no new work once *stopping (the loop is ending) */
     /* private */
     dlq_stats dlq; /* read on the thread pool now and then (api_tick) */
-    bool dlq_known, dlq_reading, stopping;
+    bool dlq_known, dlq_reading;
     uint64_t ticks;
     http_route routes[API_ROUTES];
 } api_ctx;
@@ -43,9 +44,6 @@ int api_add_routes(http_server *hs, api_ctx *ctx);
 
 /* Once a second: the DLQ's stats are refreshed every few ticks (they come from the store). */
 void api_tick(api_ctx *ctx);
-
-/* No more work is started (the loop is ending). */
-void api_stop(api_ctx *ctx);
 
 /* The handlers, for the route table (api.c). 'ctx' is the api_ctx. */
 void api_events_post(http_req *r, void *ctx);

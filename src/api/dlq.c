@@ -46,7 +46,7 @@ static void run_dlq_work(void *arg)
     c->fn(c->st, c->args, &c->status, &c->body, c->err);
 }
 
-/* The work's answer_dlq_work; a store that failed is 503 store_unavailable with Retry-After. */
+/* The work's answer; a store that failed is 503 store_unavailable with Retry-After. */
 static void answer_dlq_work(http_req *r, void *arg)
 {
     dlq_call *c = arg;

@@ -1,4 +1,4 @@
-/* api_events.c -- POST /api/v1/events (ingest) and GET /api/v1/events (query). */
+/* events.c -- POST /api/v1/events (ingest) and GET /api/v1/events (query). */
 #include "api/api.h"
 
 #include "core/event_json.h"
@@ -7,11 +7,8 @@
 #include "os/clock.h"
 #include "os/log.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define QUERY_LIMIT_DEFAULT 100
 #define QUERY_LIMIT_MAX 10000
@@ -60,7 +57,11 @@ void api_events_post(http_req *r, void *arg)
     event_batch_free(&batch);
     free(ticket);
     r->retry_after = why.retry_after_s;
-    http_respond_error_at(r, why.status, why.code, why.message, why.index);
+    if (why.of_body) {
+        http_respond_error_at(r, why.status, why.code, why.message, why.index);
+    } else {
+        http_respond_error(r, why.status, why.code, why.message);
+    }
 }
 
 /* A query in flight on libuv's thread pool. The request is referred to by id only: its

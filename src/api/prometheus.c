@@ -1,4 +1,4 @@
-/* api_prometheus.c -- GET /metrics: telltale's own health in the Prometheus text format. */
+/* prometheus.c -- GET /metrics: telltale's own health in the Prometheus text format. */
 #include "api/api.h"
 
 #include "os/clock.h"

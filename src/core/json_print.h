@@ -1,4 +1,6 @@
-/* json_print.h -- writing JSON, exactly: the one way telltale writes its output.
+/* json_print.h -- writing JSON, exactly: the one way telltale writes its output -- documents
+ * with json_writer, and messages composed around parts rendered once (Realtime's per-channel
+ * heads around a row's shared data) with json_put_*() on the same buffer.
  *
  * cJSON's own printer rounds numbers to 15 significant digits (2^53-1 comes out as
  * 9.00719925474099e+15) and is slower than it need be; bench/json measured both. This one

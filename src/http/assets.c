@@ -6,7 +6,8 @@
 
 #include <string.h>
 
-const asset *assets_find(const char *path)
+/* The asset served at 'path', or NULL. */
+static const asset *assets_find(const char *path)
 {
     for (size_t i = 0; i < assets_count; i++) {
         if (strcmp(assets[i].path, path) == 0) {

@@ -18,7 +18,5 @@ typedef struct asset {
 extern const asset assets[];
 extern const size_t assets_count;
 
-/* The asset served at 'path', or NULL. */
-const asset *assets_find(const char *path);
 
 #endif

@@ -50,7 +50,7 @@ http_req *http_redeem(http_ticket t)
 {
     for (http_req *r = t.hs->reqs; r != NULL; r = r->next) {
         if (r->id == t.id) {
-            return r->wsi != NULL ? r : NULL;
+            return r;
         }
     }
     return NULL;
@@ -505,22 +505,27 @@ void http_respond_written(http_req *r, int status, json_writer *w)
     *w = (json_writer){0};
 }
 
-void http_respond_error_default(http_req *r, const http_error *e)
+void http_write_error(json_writer *w, const http_error *e)
+{
+    json_open_object(w);
+    json_key(w, "error");
+    json_open_object(w);
+    json_member_string(w, "code", e->code);
+    json_member_string(w, "message", e->message);
+    if (e->with_index && e->index >= 0) {
+        json_member_number(w, "index", e->index);
+    } else if (e->with_index) {
+        json_key(w, "index");
+        json_null(w);
+    }
+    json_close_object(w);
+    json_close_object(w);
+}
+
+static void respond_default(http_req *r, const http_error *e)
 {
     json_writer w = {0};
-    json_open_object(&w);
-    json_key(&w, "error");
-    json_open_object(&w);
-    json_member_string(&w, "code", e->code);
-    json_member_string(&w, "message", e->message);
-    if (e->with_index && e->index >= 0) {
-        json_member_number(&w, "index", e->index);
-    } else if (e->with_index) {
-        json_key(&w, "index");
-        json_null(&w);
-    }
-    json_close_object(&w);
-    json_close_object(&w);
+    http_write_error(&w, e);
     http_respond_written(r, e->status, &w);
 }
 
@@ -529,7 +534,7 @@ static void respond_error(http_req *r, const http_error *e)
     if (r->route != NULL && r->route->errors != NULL) {
         r->route->errors(r, e);
     } else {
-        http_respond_error_default(r, e);
+        respond_default(r, e);
     }
 }
 

@@ -9,7 +9,6 @@
 #include "core/err.h"
 #include "core/json_print.h"
 
-#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,7 +49,7 @@ typedef struct http_arg {
 struct http_req {
     http_req *prev, *next; /* private: in the server's list of live requests */
     uint64_t id;
-    struct lws *wsi; /* NULL once the client is gone */
+    struct lws *wsi; /* the request is freed when its connection drops it */
     http_server *hs;
     const http_route *route; /* matched when the request line arrived; NULL: none */
     http_method method;
@@ -97,7 +96,6 @@ http_ticket http_ticket_of(const http_req *r);
 /* The request, or NULL if its client has gone. */
 http_req *http_redeem(http_ticket t);
 
-/* Answer helpers. The responders take ownership of what they are given. */
 /* A request header lws knows by 'token'; "" when absent or longer than 'len' - 1. */
 void http_header_copy(struct lws *wsi, enum lws_token_indexes token, char *dst, size_t len);
 
@@ -114,6 +112,7 @@ typedef void (*http_work_fn)(void *arg);
 typedef void (*http_done_fn)(http_req *r, void *arg);
 int http_defer(http_req *r, http_work_fn work, http_done_fn done, void *arg);
 
+/* Answer helpers. The responders take ownership of what they are given. */
 void http_respond(http_req *r, int status, const char *type, char *body, size_t len);
 void http_respond_static(http_req *r, int status, const char *type, const unsigned char *body,
                          size_t len);
@@ -130,10 +129,6 @@ typedef struct http_error {
     bool with_index;
     int index;
 } http_error;
-
-/* Writes 'e' as the answer to 'r', in telltale's shape: what a route's own error writer falls
- * back on, and what every route without one gets. */
-void http_respond_error_default(http_req *r, const http_error *e);
 
 void http_respond_error(http_req *r, int status, const char *code, const char *message);
 void http_respond_error_at(http_req *r, int status, const char *code, const char *message,

@@ -50,8 +50,12 @@ int http_on_body_done(struct lws *wsi, http_pss *pss);
 int http_on_writable(struct lws *wsi, http_pss *pss);
 void http_on_drop(http_pss *pss);
 
+/* http.c: telltale's error document, {"error":{"code","message"[,"index"]}}. */
+void http_write_error(json_writer *w, const http_error *e);
+
 /* router.c */
-/* The first route whose path fits r->path (its {param} goes to r->param), or NULL. */
+/* The first route whose path fits r->path (its {param} goes to r->param); else one with its own
+ * error shape whose fixed prefix begins r->path; else NULL. What shapes the request's errors. */
 const http_route *router_match(http_server *hs, http_req *r);
 /* The first route whose path fits and that takes r->method, or NULL. */
 const http_route *router_find(http_server *hs, http_req *r);

@@ -1,4 +1,5 @@
-/* http_server.c -- the libwebsockets context on our libuv loop, the one lws on_lws_event, and the
+/* http_server.c -- the libwebsockets context on our libuv loop, the one lws callback
+ * (on_lws_event), and the
  * dispatch of its reasons to HTTP transactions and WebSocket endpoints.
  *
  * Set-up follows shared/NOTES-lws.md §1-2: explicit vhost (so a failed bind is reported), one
@@ -71,13 +72,7 @@ static const http_ws_endpoint *endpoint_of(const http_server *hs, struct lws *ws
 static int refuse_upgrade(struct lws *wsi, unsigned status, const char *code, const char *why)
 {
     json_writer w = {0};
-    json_open_object(&w);
-    json_key(&w, "error");
-    json_open_object(&w);
-    json_member_string(&w, "code", code);
-    json_member_string(&w, "message", why);
-    json_close_object(&w);
-    json_close_object(&w);
+    http_write_error(&w, &(http_error){.status = (int)status, .code = code, .message = why});
     char *body = w.out.oom ? NULL : w.out.buf;
     size_t n = w.out.len;
     unsigned char buf[LWS_PRE + 1024];

@@ -12,8 +12,7 @@
 
 typedef void (*http_handler)(http_req *r, void *ctx);
 
-/* Writes an error answer in the route's own shape; it may fall back on
- * http_respond_error_default(). */
+/* Writes an error answer in the route's own shape (PostgREST's, for /rest/v1). */
 typedef void (*http_error_writer)(http_req *r, const http_error *e);
 
 /* One row of a routing table. A path segment "{name}" stands for any one non-empty segment,
@@ -66,7 +65,10 @@ int http_server_port(const http_server *hs);
 /* A fresh id for a connection or request, unique for the server's life. */
 uint64_t http_server_next_id(http_server *hs);
 
-/* Has on_wake run soon on the loop thread. Any thread; a no-op once stopping. */
+/* Has on_wake run soon on the loop thread. Any thread, until http_server_free(): once the
+ * context's destruction has begun it does nothing (NOTES-lws §1), so the threads that call it
+ * (the persister, the shipper) must be joined before the server is freed -- serve.c stops the
+ * pipeline first. */
 void http_server_wake(http_server *hs);
 
 /* Shutdown: stop accepting WebSocket connections and destroy the context (phase 1: closes

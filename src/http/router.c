@@ -75,9 +75,27 @@ static void allowed_methods(unsigned methods, char *out, size_t len)
     }
 }
 
+/* A route with its own error shape whose path, up to its first "{param}", begins 'path': a
+ * protocol's refusals of paths under its prefix that no route takes (/rest/v1/a/b) are in its
+ * shape too. */
+static const http_route *prefix_route(http_server *hs, const char *path)
+{
+    for (int t = 0; t < hs->ntables; t++) {
+        for (size_t i = 0; i < hs->tables[t].n; i++) {
+            const http_route *rt = &hs->tables[t].rows[i];
+            size_t fixed = strcspn(rt->path, "{");
+            if (rt->errors != NULL && fixed > 1 && strncmp(rt->path, path, fixed) == 0) {
+                return rt;
+            }
+        }
+    }
+    return NULL;
+}
+
 const http_route *router_match(http_server *hs, http_req *r)
 {
-    return find(hs, r->path, r->param, sizeof r->param, 0);
+    const http_route *rt = find(hs, r->path, r->param, sizeof r->param, 0);
+    return rt != NULL ? rt : prefix_route(hs, r->path);
 }
 
 const http_route *router_find(http_server *hs, http_req *r)

@@ -31,6 +31,7 @@ static void refuse(ingest_refusal *why, int status, const char *code, int retry_
     why->status = status;
     why->code = code;
     why->index = -1;
+    why->of_body = false;
     why->retry_after_s = retry_after_s;
     snprintf(why->message, sizeof why->message, "%s", message);
 }
@@ -76,6 +77,7 @@ static int parse_refused(gateway *gw, int rc, const ingest_error *err, ingest_re
     }
     refuse(why, err->http_status, err->code, 0, err->message);
     why->index = err->index;
+    why->of_body = true;
     gw->stats.requests_invalid += err->http_status == 400;
     gw->stats.requests_too_large += err->http_status == 413;
     return rc;
@@ -155,10 +157,14 @@ static void assign_ids(gateway *gw, event_batch *b)
     }
 }
 
-static int submit_refused(gateway *gw, int rc, size_t n, ingest_refusal *why)
+/* A submission the queue did not take. Events made inside the daemon (the demo: no 'done')
+ * are not a producer's request and are not counted. */
+static int submit_refused(gateway *gw, int rc, size_t n, bool counted, ingest_refusal *why)
 {
-    gw->stats.requests_overloaded++;
-    gw->stats.events_rejected += n;
+    if (counted) {
+        gw->stats.requests_overloaded++;
+        gw->stats.events_rejected += n;
+    }
     if (rc == TT_EFULL) {
         refuse(why, 429, "overloaded", 1,
                "too many events are waiting to be stored; retry shortly");
@@ -176,14 +182,14 @@ int gateway_submit(gateway *gw, event_batch *batch, ingest_done_fn done, void *c
     }
     ingest_job *job = calloc(1, sizeof *job);
     if (job == NULL) {
-        return submit_refused(gw, TT_ENOMEM, batch->count, why);
+        return submit_refused(gw, TT_ENOMEM, batch->count, done != NULL, why);
     }
     assign_ids(gw, batch);
     *job = (ingest_job){.done = done, .done_ctx = ctx, .queued = true, .batch = *batch};
     int rc = queue_push(gw->opts.q, job);
     if (rc != 0) {
         free(job); /* the batch stays the caller's */
-        return submit_refused(gw, rc, batch->count, why);
+        return submit_refused(gw, rc, batch->count, done != NULL, why);
     }
     *batch = (event_batch){0};
     return 0;
@@ -210,6 +216,11 @@ void gateway_job_refusal(const ingest_job *job, ingest_refusal *why)
 void gateway_drain(gateway *gw)
 {
     gw->draining = true;
+}
+
+int gateway_refuse_if_draining(const gateway *gw, ingest_refusal *why)
+{
+    return gw->draining ? refuse_draining(why) : 0;
 }
 
 bool gateway_draining(const gateway *gw)

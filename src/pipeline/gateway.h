@@ -1,5 +1,5 @@
 /* gateway.h -- the one way events enter the pipeline, whatever protocol brought them (HTTP,
- * /ws, /rest/v1, OTLP): parse and validate, assign ids, enqueue, and answer once durable.
+ * /ws, /rest/v1): parse and validate, assign ids, enqueue, and answer once durable.
  *
  *   submitter ──gateway_parse*()──► batch ──gateway_submit()──► queue ──► persister
  *       ▲                                                                    │
@@ -30,6 +30,7 @@ typedef struct ingest_refusal {
     const char *code; /* static snake_case: "invalid_json", "overloaded", "spool_full", ... */
     char message[TT_ERRLEN];
     int index;         /* the first bad event's position, -1 when the request as a whole */
+    bool of_body;      /* a refusal of the body itself (400, 413): its answer names 'index' */
     int retry_after_s; /* 0: no Retry-After */
 } ingest_refusal;
 
@@ -87,6 +88,10 @@ int gateway_submit(gateway *gw, event_batch *batch, ingest_done_fn done, void *c
 /* Why a finished job was not committed (job->result != 0): a full spool (retry in a while), a
  * store out of reach (retry shortly), or a store failure. */
 void gateway_job_refusal(const ingest_job *job, ingest_refusal *why);
+
+/* TT_ECLOSED with the shutdown's refusal in *why once gateway_drain() was called, else 0: for
+ * a protocol that checks other things first and must answer a shutdown before them. */
+int gateway_refuse_if_draining(const gateway *gw, ingest_refusal *why);
 
 /* Refuses every later submission with 503 shutting_down (DESIGN §4.6). */
 void gateway_drain(gateway *gw);

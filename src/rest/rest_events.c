@@ -56,25 +56,46 @@ static void respond_refused(http_req *r, const ingest_refusal *why)
     rest_respond_error(r, &e);
 }
 
+static size_t skip_space(const char *s, size_t i, size_t len)
+{
+    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) {
+        i++;
+    }
+    return i;
+}
+
+/* An empty body, or an empty array: PostgREST inserts nothing and answers 201 (not a refused
+ * ingest, so it is not the gateway's to count). */
+static bool inserts_nothing(const char *body, size_t len)
+{
+    size_t i = skip_space(body, 0, len);
+    if (i < len && body[i] == '[') {
+        i = skip_space(body, i + 1, len);
+        i = i < len && body[i] == ']' ? skip_space(body, i + 1, len) : len + 1;
+    }
+    return i == len;
+}
+
 /* Parses the body as ingest does; false when it has answered. */
 static bool take_events(rest_ctx *ctx, http_req *r, event_batch *batch)
 {
     ingest_refusal why;
     int64_t now = (int64_t)clock_now_ms();
-    if (gateway_parse(ctx->gw, r->body, r->body_len, INGEST_JSON, now, batch, &why) == 0) {
-        return true;
-    }
-    if (strcmp(why.code, "empty_batch") == 0) { /* [] inserts nothing: 201 */
+    if (inserts_nothing(r->body != NULL ? r->body : "", r->body_len)) {
         rest_rows rows = {.shape = &(rest_query){0}};
         json_put_raw(&rows.out, "[", 1);
         rest_insert_answer(r, &rows, true, false, 0);
         free(rows.out.buf);
         return false;
     }
+    if (gateway_parse(ctx->gw, r->body, r->body_len, INGEST_JSON, now, batch, &why) == 0) {
+        return true;
+    }
     respond_refused(r, &why);
     return false;
 }
-/* What was asked of the answer_when_durable; false when it has answered (an error). */
+
+/* What was asked of the answer; false when it has answered (an error). */
 static bool plan_answer(http_req *r, const rest_call *call, events_ctx *ctx)
 {
     bool named[REST_MAX_COLUMNS];
@@ -102,6 +123,12 @@ void rest_events_post(rest_ctx *ctx, http_req *r, const rest_call *call)
         http_respond_error(r, 503, "overloaded", "out of memory");
         return;
     }
+    ingest_refusal why;
+    if (gateway_refuse_if_draining(ctx->gw, &why) != 0) { /* first, whatever else is asked */
+        free(ec);
+        respond_refused(r, &why);
+        return;
+    }
     if (!plan_answer(r, call, ec) || !take_events(ctx, r, &batch)) {
         free(ec);
         return;
@@ -116,7 +143,6 @@ void rest_events_post(rest_ctx *ctx, http_req *r, const rest_call *call)
         return;
     }
     ec->ticket = http_ticket_of(r);
-    ingest_refusal why;
     if (gateway_submit(ctx->gw, &batch, answer_when_durable, ec, &why) != 0) {
         event_batch_free(&batch);
         free(ec);

@@ -1,7 +1,7 @@
 /* rest_query.c -- GET /rest/v1/{table}: the plan is made on the loop thread, run and rendered
  * on libuv's thread pool, answered on the loop thread if the client is still there.
  *
- * Rows are rendered as PostgreSQL's to_json writes them, whichever the store (pg_row.h). */
+ * Rows are rendered as PostgreSQL's to_json writes them, whichever the store (rest_row.h). */
 #include "os/log.h"
 #include "rest/rest_row.h"
 #include "rest/rest_internal.h"

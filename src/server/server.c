@@ -144,7 +144,8 @@ static int start_routes(server *srv, store *st, char *err)
                          .started_mono_ms = srv->started_mono_ms,
                          .ws = srv->ws,
                          .rt = srv->rt,
-                         .feed = srv->feed};
+                         .feed = srv->feed,
+                         .stopping = &srv->stopping};
     srv->rest = (rest_ctx){.cfg = srv->cfg, .st = st, .gw = srv->gw};
     int rc = api_add_routes(srv->http, &srv->api);
     if (rc == 0) {
@@ -236,7 +237,6 @@ void server_close_clients(server *srv)
 void server_stop(server *srv)
 {
     srv->stopping = true;
-    api_stop(&srv->api);
     change_feed_stop(srv->feed);
     srv->feed = NULL;
     if (srv->tick_open) {

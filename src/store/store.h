@@ -212,8 +212,10 @@ typedef struct store_stmt {
 typedef int (*store_cells_fn)(const store_value *cells, void *ctx);
 
 /* Runs 'select', handing each row (ncols cells read as 'types') to 'fn'; then, when 'count' is
- * not NULL, runs it -- a statement returning one integer -- on the same snapshot into *total
- * (else *total is -1). Returns 0, TT_EUNAVAILABLE or TT_EREJECTED with 'err' filled. */
+ * not NULL, runs it -- a statement returning one integer -- into *total (else *total is -1),
+ * on the same connection: on SQLite in the same read transaction, so the same snapshot; on
+ * PostgreSQL as a second statement, whose snapshot may hold a commit more. Returns 0,
+ * TT_EUNAVAILABLE or TT_EREJECTED with 'err' filled. */
 int store_select(store *st, const store_stmt *select, const store_type *types, int ncols,
                  const store_stmt *count, int64_t *total, store_cells_fn fn, void *ctx,
                  char err[TT_ERRLEN]);
