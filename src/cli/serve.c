@@ -61,9 +61,9 @@ static int check_listen_host(tt_config *cfg)
     freeaddrinfo(res);
     if ((ntohl(addr.s_addr) >> 24) != 127) {
         fprintf(stderr,
-                "telltale serve: refusing to listen on %s: without keys telltale trusts every "
-                "caller, so it listens on loopback (127.0.0.0/8) only; keys "
-                "(TELLTALE_SERVICE_KEY) are not supported by this version yet\n",
+                "telltale serve: refusing to listen on %s: /api/v1, /ws and the dashboard do "
+                "not check keys yet (only /rest/v1 and /realtime/v1 do), so telltale listens "
+                "on loopback (127.0.0.0/8) only\n",
                 cfg->listen_host);
         return EXIT_USAGE;
     }

@@ -1,6 +1,7 @@
-/* pg_internal.h -- what the files of the PostgreSQL engine share (store_pg.c: events,
- * migrations, the change feed; store_pg_dlq.c: the dead letter queue). Not for callers of
- * store.h. */
+/* pg_internal.h -- what the files of the PostgreSQL engine share (store_pg.c: events and
+ * migrations; pg_conn.c and pg_call.c: connections and calls; store_pg_feed.c: the change
+ * feed; store_pg_dlq.c: the dead letter queue; store_pg_stmt.c: statements built above the
+ * store). Not for callers of store.h. */
 #ifndef TT_PG_INTERNAL_H
 #define TT_PG_INTERNAL_H
 
