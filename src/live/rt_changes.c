@@ -244,7 +244,7 @@ char *rt_changes_columns(void)
 static void put_record(json_buf *b, const tt_event *ev)
 {
     const rest_table *t = rest_table_find("monitoring_events");
-    rest_value cells[REST_MAX_COLUMNS];
+    store_value cells[REST_MAX_COLUMNS];
     rest_row_event_cells(ev, true, cells);
     JSON_PUT_LIT(b, "{");
     for (int k = 0; k < t->ncols; k++) {

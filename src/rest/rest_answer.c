@@ -33,7 +33,7 @@ void rest_respond_error(http_req *r, const rest_error *e)
     http_respond_written(r, e->status, &w);
 }
 
-int rest_rows_add(const rest_value *cells, void *ctx)
+int rest_rows_add(const store_value *cells, void *ctx)
 {
     rest_rows *rows = ctx;
     const rest_query *shape = rows->shape;

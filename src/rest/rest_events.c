@@ -153,7 +153,7 @@ void rest_events_post(rest_ctx *ctx, http_req *r, const rest_call *call)
 
 static void render_events(const ingest_job *job, const events_ctx *ctx, rest_rows *rows)
 {
-    rest_value all[REST_MAX_COLUMNS], cells[REST_MAX_COLUMNS];
+    store_value all[REST_MAX_COLUMNS], cells[REST_MAX_COLUMNS];
     json_put_raw(&rows->out, "[", ctx->single ? 0 : 1);
     for (size_t i = 0; i < job->batch.count; i++) {
         rest_row_event_cells(job->batch.events[i], job->store_seqs, all);

@@ -24,9 +24,9 @@ typedef struct insert_job {
     rest_ctx *ctx;
     rest_insert ins;
     rest_query ret;
-    cJSON *body;        /* the values' strings point into it */
-    rest_value *values; /* nrows x ncols */
-    char **texts;       /* values printed for text and jsonb columns, freed with the job */
+    cJSON *body;         /* the values' strings point into it */
+    store_value *values; /* nrows x ncols */
+    char **texts;        /* values printed for text and jsonb columns, freed with the job */
     bool count;
     rest_rows rows;
     int rc;
@@ -134,29 +134,29 @@ bool rest_insert_columns(const rest_table *t, const char *columns, const cJSON *
     return true;
 }
 
-static void default_value(const rest_column *c, int64_t now_ms, rest_value *v)
+static void default_value(const rest_column *c, int64_t now_ms, store_value *v)
 {
     static const int64_t defs[] = {
         [REST_DEF_FALSE] = 0, [REST_DEF_ONE] = 1, [REST_DEF_HUNDRED] = 100};
-    *v = (rest_value){.is_null = c->def == REST_DEF_NULL};
+    *v = (store_value){.is_null = c->def == REST_DEF_NULL};
     v->i = c->def == REST_DEF_NOW ? now_ms : c->def != REST_DEF_NULL ? defs[c->def] : 0;
 }
 
 static bool bad_value(const rest_column *c, const char *text, rest_error *e)
 {
-    return rest_fail(e, 400, c->kind == REST_TIME ? "22007" : "22P02",
+    return rest_fail(e, 400, c->kind == STORE_TIME ? "22007" : "22P02",
                      "invalid input syntax for type %s: \"%.100s\"", c->pg_type, text);
 }
 
 /* A JSON value as a value of column 'c'; printed text goes to *text (the caller frees it). */
-static bool json_value(const rest_column *c, const cJSON *v, rest_value *out, char **text,
+static bool json_value(const rest_column *c, const cJSON *v, store_value *out, char **text,
                        rest_error *e)
 {
-    *out = (rest_value){.is_null = v == NULL || cJSON_IsNull(v)};
+    *out = (store_value){.is_null = v == NULL || cJSON_IsNull(v)};
     if (out->is_null) {
         return true;
     }
-    if (c->kind == REST_JSONB || (c->kind == REST_TEXT && !cJSON_IsString(v))) {
+    if (c->kind == STORE_JSONB || (c->kind == STORE_TEXT && !cJSON_IsString(v))) {
         out->s = *text = json_print(v, &(size_t){0});
         return *text != NULL || rest_fail(e, 503, "PGRST000", "out of memory");
     }
@@ -164,15 +164,15 @@ static bool json_value(const rest_column *c, const cJSON *v, rest_value *out, ch
         return rest_parse_value(c, v->valuestring, out, e);
     }
     double d = v->valuedouble;
-    if (c->kind == REST_BOOL && cJSON_IsBool(v)) {
+    if (c->kind == STORE_BOOL && cJSON_IsBool(v)) {
         out->i = cJSON_IsTrue(v);
         return true;
     }
-    if (c->kind == REST_FLOAT && cJSON_IsNumber(v)) {
+    if (c->kind == STORE_FLOAT && cJSON_IsNumber(v)) {
         out->d = d;
         return true;
     }
-    if (c->kind == REST_INT && cJSON_IsNumber(v) && d == floor(d) && fabs(d) < 9.2e18) {
+    if (c->kind == STORE_INT && cJSON_IsNumber(v) && d == floor(d) && fabs(d) < 9.2e18) {
         out->i = (int64_t)d;
         char num[32];
         snprintf(num, sizeof num, "%lld", (long long)out->i);
@@ -185,7 +185,7 @@ static bool json_value(const rest_column *c, const cJSON *v, rest_value *out, ch
 }
 
 /* DESIGN §3's constraints, worded as PostgreSQL words their violations. */
-static bool check_value(const rest_table *t, const rest_column *c, const rest_value *v,
+static bool check_value(const rest_table *t, const rest_column *c, const store_value *v,
                         rest_error *e)
 {
     if (v->is_null) {
@@ -195,11 +195,12 @@ static bool check_value(const rest_table *t, const rest_column *c, const rest_va
                          "constraint",
                          c->name, t->name);
     }
-    size_t len = v->s != NULL && c->kind == REST_TEXT ? strlen(v->s) : 0;
-    bool ok = !(c->kind == REST_TEXT && c->max_len > 0 && (len < c->min_len || len > c->max_len)) &&
-              !(c->has_range && (v->i < c->min || v->i > c->max)) &&
-              !(c->key_syntax && (len == 0 || len > 64 ||
-                                  strspn(v->s, "abcdefghijklmnopqrstuvwxyz0123456789_.:-") != len));
+    size_t len = v->s != NULL && c->kind == STORE_TEXT ? strlen(v->s) : 0;
+    bool ok =
+        !(c->kind == STORE_TEXT && c->max_len > 0 && (len < c->min_len || len > c->max_len)) &&
+        !(c->has_range && (v->i < c->min || v->i > c->max)) &&
+        !(c->key_syntax && (len == 0 || len > 64 ||
+                            strspn(v->s, "abcdefghijklmnopqrstuvwxyz0123456789_.:-") != len));
     return ok || rest_fail(e, 400, "23514",
                            "new row for relation \"%s\" violates check constraint \"%s_%s_check\"",
                            t->name, t->name, c->name);
@@ -213,7 +214,7 @@ static bool take_row(insert_job *j, const cJSON *row, int r, const bool *named,
     for (int k = 0; k < j->ins.ncols; k++) {
         const rest_column *c = &t->cols[j->ins.cols[k]];
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, c->name);
-        rest_value *out = &j->values[r * j->ins.ncols + k];
+        store_value *out = &j->values[r * j->ins.ncols + k];
         if (!named[j->ins.cols[k]] || (v == NULL && missing_default)) {
             default_value(c, now_ms, out);
         } else if (!json_value(c, v, out, &j->texts[r * j->ins.ncols + k], e)) {
@@ -235,7 +236,7 @@ static bool own_rows(const rest_call *call, const insert_job *j, rest_error *e)
     int col = rest_column_find(j->ins.table, "client_id", 9);
     for (int r = 0; r < j->ins.nrows; r++) {
         for (int k = 0; k < j->ins.ncols; k++) {
-            const rest_value *v = &j->values[r * j->ins.ncols + k];
+            const store_value *v = &j->values[r * j->ins.ncols + k];
             if (j->ins.cols[k] == col && (v->is_null || strcmp(v->s, call->who.sub) != 0)) {
                 return rest_fail(e, 403, "42501",
                                  "new row violates row-level security policy for table \"%s\"",

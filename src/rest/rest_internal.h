@@ -35,7 +35,7 @@ typedef struct rest_rows {
     int64_t n; /* rows seen */
 } rest_rows;
 
-int rest_rows_add(const rest_value *cells, void *ctx); /* a rest_row_fn */
+int rest_rows_add(const store_value *cells, void *ctx); /* a store_cells_fn */
 
 /* Closes the rendering and answers 'r' with it: 'status', Content-Range 'range' (may be NULL),
  * or 406 PGRST116 when a single object was asked for and there were not exactly one row.

@@ -190,9 +190,9 @@ bool rest_parse_select(const char *select, rest_query *q, rest_error *e)
     return true;
 }
 
-static bool json_kind(rest_kind k)
+static bool json_kind(store_type k)
 {
-    return k == REST_JSON || k == REST_JSONB;
+    return k == STORE_JSON || k == STORE_JSONB;
 }
 
 /* One term of 'order': col[.asc|.desc][.nullsfirst|.nullslast]. */
@@ -286,7 +286,7 @@ static bool bad_literal(const rest_column *c, const char *text, const char *code
                      text);
 }
 
-static bool parse_int(const rest_column *c, const char *text, rest_value *out, rest_error *e)
+static bool parse_int(const rest_column *c, const char *text, store_value *out, rest_error *e)
 {
     char *end;
     errno = 0;
@@ -303,7 +303,7 @@ static bool parse_int(const rest_column *c, const char *text, rest_value *out, r
     return true;
 }
 
-static bool parse_bool(const rest_column *c, const char *text, rest_value *out, rest_error *e)
+static bool parse_bool(const rest_column *c, const char *text, store_value *out, rest_error *e)
 {
     static const char *const yes[] = {"true", "t", "yes", "y", "on", "1"};
     static const char *const no[] = {"false", "f", "no", "n", "off", "0"};
@@ -316,7 +316,7 @@ static bool parse_bool(const rest_column *c, const char *text, rest_value *out, 
     return bad_literal(c, text, "22P02", e);
 }
 
-static bool parse_time(const rest_column *c, const char *text, rest_value *out, rest_error *e)
+static bool parse_time(const rest_column *c, const char *text, store_value *out, rest_error *e)
 {
     size_t len = strlen(text);
     char full[40];
@@ -331,22 +331,22 @@ static bool parse_time(const rest_column *c, const char *text, rest_value *out, 
     return true;
 }
 
-bool rest_parse_value(const rest_column *c, const char *text, rest_value *out, rest_error *e)
+bool rest_parse_value(const rest_column *c, const char *text, store_value *out, rest_error *e)
 {
-    *out = (rest_value){.s = text};
+    *out = (store_value){.s = text};
     char *end;
     switch (c->kind) {
-    case REST_INT:
+    case STORE_INT:
         return parse_int(c, text, out, e);
-    case REST_FLOAT:
+    case STORE_FLOAT:
         out->d = strtod(text, &end);
         return (text[0] != '\0' && *end == '\0' && isfinite(out->d)) ||
                bad_literal(c, text, "22P02", e);
-    case REST_BOOL:
+    case STORE_BOOL:
         return parse_bool(c, text, out, e);
-    case REST_TIME:
+    case STORE_TIME:
         return parse_time(c, text, out, e);
-    case REST_TEXT:
+    case STORE_TEXT:
         return true;
     default: /* the stores keep JSON differently: comparing it would mean different things */
         return rest_fail(e, 400, "42883", "operator does not exist: %s = unknown", c->pg_type);

@@ -55,6 +55,6 @@ bool rest_parse_query(const rest_arg *args, int nargs, rest_query *q, rest_error
 
 /* Reads 'text' as a value of column 'c' (as PostgreSQL would read a literal of its type).
  * Strings point into 'text'. */
-bool rest_parse_value(const rest_column *c, const char *text, rest_value *out, rest_error *e);
+bool rest_parse_value(const rest_column *c, const char *text, store_value *out, rest_error *e);
 
 #endif

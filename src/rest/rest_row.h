@@ -11,10 +11,10 @@
 #include "rest/rest_table.h"
 
 /* Writes one value of a column of 'kind'. */
-void rest_row_put_cell(json_buf *out, rest_kind kind, const rest_value *v);
+void rest_row_put_cell(json_buf *out, store_type kind, const store_value *v);
 
 /* The event as the cells of monitoring_events, in the catalog's column order; its seq is
  * null unless 'seq_known' (and positive). The cells point into 'ev'. */
-void rest_row_event_cells(const tt_event *ev, bool seq_known, rest_value cells[REST_MAX_COLUMNS]);
+void rest_row_event_cells(const tt_event *ev, bool seq_known, store_value cells[REST_MAX_COLUMNS]);
 
 #endif

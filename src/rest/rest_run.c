@@ -22,7 +22,7 @@ static void types_of(const rest_query *shape, store_type types[REST_MAX_COLUMNS]
     }
 }
 
-int rest_run_query(store *st, const rest_query *q, rest_row_fn fn, void *ctx, int64_t *total,
+int rest_run_query(store *st, const rest_query *q, store_cells_fn fn, void *ctx, int64_t *total,
                    char err[TT_ERRLEN])
 {
     rest_dialect d = dialect_of(st);
@@ -45,7 +45,7 @@ int rest_run_query(store *st, const rest_query *q, rest_row_fn fn, void *ctx, in
     return rc;
 }
 
-int rest_run_insert(store *st, const rest_insert *ins, rest_row_fn fn, void *ctx,
+int rest_run_insert(store *st, const rest_insert *ins, store_cells_fn fn, void *ctx,
                     char err[TT_ERRLEN])
 {
     if (ins->table->id == REST_EVENTS) {

@@ -20,11 +20,11 @@ static void put_name(rest_sql *s, const char *name)
 }
 
 /* A placeholder for 'v', read as 'kind'. */
-static void put_param(rest_sql *s, const rest_dialect *d, const rest_value *v, rest_kind kind)
+static void put_param(rest_sql *s, const rest_dialect *d, const store_value *v, store_type kind)
 {
     if (s->nparams == s->cap) {
         int cap = s->cap > 0 ? s->cap * 2 : 16;
-        rest_param *p = realloc(s->params, (size_t)cap * sizeof *p);
+        store_param *p = realloc(s->params, (size_t)cap * sizeof *p);
         if (p == NULL) {
             s->oom = true;
             return;
@@ -32,19 +32,19 @@ static void put_param(rest_sql *s, const rest_dialect *d, const rest_value *v, r
         s->params = p;
         s->cap = cap;
     }
-    s->params[s->nparams++] = (rest_param){v, kind};
+    s->params[s->nparams++] = (store_param){v, kind};
     if (!d->postgres) {
         put_text(s, "?");
         return;
     }
     static const char *const casts[] = {
-        [REST_INT] = "::bigint",  [REST_FLOAT] = "::double precision",
-        [REST_TEXT] = "::text",   [REST_BOOL] = "::boolean",
-        [REST_TIME] = "::bigint", [REST_JSON] = "::json",
-        [REST_JSONB] = "::jsonb"};
+        [STORE_INT] = "::bigint",  [STORE_FLOAT] = "::double precision",
+        [STORE_TEXT] = "::text",   [STORE_BOOL] = "::boolean",
+        [STORE_TIME] = "::bigint", [STORE_JSON] = "::json",
+        [STORE_JSONB] = "::jsonb"};
     char n[24];
     snprintf(n, sizeof n, "$%d%s", s->nparams, casts[kind]);
-    if (kind == REST_TIME) { /* NULL too: NULL arithmetic is a NULL timestamptz */
+    if (kind == STORE_TIME) { /* NULL too: NULL arithmetic is a NULL timestamptz */
         put_text(s, "('epoch'::timestamptz + ");
         put_text(s, n);
         put_text(s, " * interval '1 millisecond')");
@@ -63,11 +63,11 @@ static void put_table(rest_sql *s, const rest_dialect *d, const rest_table *t)
  * PostgreSQL-side. */
 static void put_read(rest_sql *s, const rest_dialect *d, const rest_column *c)
 {
-    if (d->postgres && c->kind == REST_TIME) {
+    if (d->postgres && c->kind == STORE_TIME) {
         put_text(s, "(extract(epoch FROM ");
         put_name(s, c->name);
         put_text(s, ") * 1000)::bigint");
-    } else if (d->postgres && (c->kind == REST_JSON || c->kind == REST_JSONB)) {
+    } else if (d->postgres && (c->kind == STORE_JSON || c->kind == STORE_JSONB)) {
         put_name(s, c->name);
         put_text(s, "::text");
     } else {
@@ -112,12 +112,12 @@ int rest_sql_select(const rest_query *q, const rest_dialect *d, rest_sql *s)
         put_text(s, o->desc ? " DESC" : " ASC");
         put_text(s, o->nulls_first ? " NULLS FIRST" : " NULLS LAST");
     }
-    s->limit = (rest_value){.i = q->limit};
-    s->offset = (rest_value){.i = q->offset};
+    s->limit = (store_value){.i = q->limit};
+    s->offset = (store_value){.i = q->offset};
     put_text(s, " LIMIT ");
-    put_param(s, d, &s->limit, REST_INT);
+    put_param(s, d, &s->limit, STORE_INT);
     put_text(s, " OFFSET ");
-    put_param(s, d, &s->offset, REST_INT);
+    put_param(s, d, &s->offset, STORE_INT);
     return s->oom || s->text.oom ? TT_ENOMEM : 0;
 }
 

@@ -15,13 +15,11 @@ typedef struct rest_dialect {
     bool postgres; /* $n placeholders with casts, schema "monitoring.", timestamptz, json types */
 } rest_dialect;
 
-typedef store_param rest_param; /* a placeholder's value and type */
-
 typedef struct rest_sql {
     json_buf text;
-    rest_param *params;
+    store_param *params;
     int nparams, cap;
-    rest_value limit, offset; /* what the LIMIT and OFFSET placeholders point at */
+    store_value limit, offset; /* what the LIMIT and OFFSET placeholders point at */
     bool oom;
 } rest_sql;
 
@@ -36,14 +34,14 @@ void rest_sql_free(rest_sql *s);
 
 /* Calls 'fn' for each row 'q' selects, in its order. With q->count, *total gets the number of
  * rows the filters match (ignoring limit and offset), else -1. */
-int rest_run_query(store *st, const rest_query *q, rest_row_fn fn, void *ctx, int64_t *total,
+int rest_run_query(store *st, const rest_query *q, store_cells_fn fn, void *ctx, int64_t *total,
                    char err[TT_ERRLEN]);
 
 /* Inserts the rows of 'ins' in one statement (all or none) and calls 'fn' with each inserted
  * row's ins->ret columns. Returns TT_ECONFLICT when a row's primary key is taken, with 'err'
  * naming the key as PostgreSQL does, TT_EUNAVAILABLE or TT_EREJECTED otherwise. Not for
  * monitoring_events, which only the ingest path writes (TT_EINVAL). */
-int rest_run_insert(store *st, const rest_insert *ins, rest_row_fn fn, void *ctx,
+int rest_run_insert(store *st, const rest_insert *ins, store_cells_fn fn, void *ctx,
                     char err[TT_ERRLEN]);
 
 #endif

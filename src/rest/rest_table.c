@@ -5,16 +5,16 @@
 
 #define TEXT(n, nn, lo, hi)                                                                        \
     {                                                                                              \
-        .name = n, .kind = REST_TEXT, .pg_type = "text", .not_null = nn, .min_len = lo,            \
+        .name = n, .kind = STORE_TEXT, .pg_type = "text", .not_null = nn, .min_len = lo,           \
         .max_len = hi                                                                              \
     }
 #define INT8(n, nn)                                                                                \
     {                                                                                              \
-        .name = n, .kind = REST_INT, .pg_type = "bigint", .not_null = nn                           \
+        .name = n, .kind = STORE_INT, .pg_type = "bigint", .not_null = nn                          \
     }
 #define TIME(n, nn, d)                                                                             \
     {                                                                                              \
-        .name = n, .kind = REST_TIME, .pg_type = "timestamp with time zone", .not_null = nn,       \
+        .name = n, .kind = STORE_TIME, .pg_type = "timestamp with time zone", .not_null = nn,      \
         .def = d                                                                                   \
     }
 
@@ -23,28 +23,28 @@ static const rest_column event_cols[] = {
     TEXT("id", true, 1, 64),
     TIME("ts", true, REST_DEF_NULL),
     TIME("received_at", true, REST_DEF_NOW),
-    {.name = "type", .kind = REST_TEXT, .pg_type = "text", .not_null = true, .key_syntax = true},
+    {.name = "type", .kind = STORE_TEXT, .pg_type = "text", .not_null = true, .key_syntax = true},
     TEXT("source", false, 0, 64),
     TEXT("session_id", false, 0, 128),
     TEXT("name", false, 0, 128),
     TEXT("status", false, 0, 32),
-    {.name = "duration_ms", .kind = REST_FLOAT, .pg_type = "double precision"},
+    {.name = "duration_ms", .kind = STORE_FLOAT, .pg_type = "double precision"},
     INT8("bytes", false),
-    {.name = "value", .kind = REST_FLOAT, .pg_type = "double precision"},
+    {.name = "value", .kind = STORE_FLOAT, .pg_type = "double precision"},
     TEXT("error", false, 0, 4096),
-    {.name = "attrs", .kind = REST_JSON, .pg_type = "json"},
+    {.name = "attrs", .kind = STORE_JSON, .pg_type = "json"},
 };
 
 static const rest_column flag_cols[] = {
-    {.name = "key", .kind = REST_TEXT, .pg_type = "text", .not_null = true, .key_syntax = true},
+    {.name = "key", .kind = STORE_TEXT, .pg_type = "text", .not_null = true, .key_syntax = true},
     {.name = "enabled",
-     .kind = REST_BOOL,
+     .kind = STORE_BOOL,
      .pg_type = "boolean",
      .not_null = true,
      .def = REST_DEF_FALSE},
     TEXT("variant", false, 0, 64),
     {.name = "rollout_percent",
-     .kind = REST_INT,
+     .kind = STORE_INT,
      .pg_type = "integer",
      .not_null = true,
      .has_range = true,
@@ -53,7 +53,7 @@ static const rest_column flag_cols[] = {
      .def = REST_DEF_HUNDRED},
     TEXT("description", false, 0, 1024),
     {.name = "version",
-     .kind = REST_INT,
+     .kind = STORE_INT,
      .pg_type = "bigint",
      .not_null = true,
      .has_range = true,
@@ -66,9 +66,9 @@ static const rest_column flag_cols[] = {
 static const rest_column state_cols[] = {
     TEXT("client_id", true, 1, 128),
     TEXT("key", true, 1, 128),
-    {.name = "value", .kind = REST_JSONB, .pg_type = "jsonb", .not_null = true},
+    {.name = "value", .kind = STORE_JSONB, .pg_type = "jsonb", .not_null = true},
     {.name = "version",
-     .kind = REST_INT,
+     .kind = STORE_INT,
      .pg_type = "bigint",
      .not_null = true,
      .has_range = true,
@@ -80,10 +80,10 @@ static const rest_column state_cols[] = {
 
 static const rest_column dlq_cols[] = {
     INT8("id", true),
-    {.name = "original_payload", .kind = REST_JSONB, .pg_type = "jsonb", .not_null = true},
+    {.name = "original_payload", .kind = STORE_JSONB, .pg_type = "jsonb", .not_null = true},
     TEXT("failure_reason", true, 0, 0),
-    {.name = "retry_count", .kind = REST_INT, .pg_type = "integer", .not_null = true},
-    {.name = "max_retries", .kind = REST_INT, .pg_type = "integer", .not_null = true},
+    {.name = "retry_count", .kind = STORE_INT, .pg_type = "integer", .not_null = true},
+    {.name = "max_retries", .kind = STORE_INT, .pg_type = "integer", .not_null = true},
     TEXT("status", true, 0, 0),
     TIME("created_at", true, REST_DEF_NOW),
     TIME("last_retry_at", false, REST_DEF_NULL),

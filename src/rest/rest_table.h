@@ -20,19 +20,9 @@
 #define REST_MAX_INSERT_ROWS 1000 /* rows one POST inserts at most */
 #define REST_VALUE_MAX 4096       /* bytes of one filter value */
 
-/* How a column's values are typed, read and written: the store's value types. */
-typedef store_type rest_kind;
-#define REST_INT STORE_INT
-#define REST_FLOAT STORE_FLOAT
-#define REST_TEXT STORE_TEXT
-#define REST_BOOL STORE_BOOL
-#define REST_TIME STORE_TIME
-#define REST_JSON STORE_JSON
-#define REST_JSONB STORE_JSONB
-
 typedef struct rest_column {
     const char *name;
-    rest_kind kind;
+    store_type kind;     /* how its values are typed, read and written */
     const char *pg_type; /* for messages: "bigint", "timestamp with time zone", ... */
     bool not_null;
     /* Checks an insert must pass (DESIGN §3's constraints), 0 when none. */
@@ -61,16 +51,12 @@ const rest_table *rest_table_find(const char *name);
 /* The index of column 'name' in 't', or -1. 'len' bytes of 'name' are compared. */
 int rest_column_find(const rest_table *t, const char *name, size_t len);
 
-/* A typed value (store_value): 'i' for INT, BOOL (0/1) and TIME (ms); 'd' for FLOAT; 's' for
- * TEXT and the JSON kinds. */
-typedef store_value rest_value;
-
 typedef enum rest_op { REST_EQ, REST_NEQ, REST_GT, REST_GTE, REST_LT, REST_LTE } rest_op;
 
 typedef struct rest_filter {
     int col;
     rest_op op;
-    rest_value v; /* never null: PostgREST's eq.null is the text 'null' too */
+    store_value v; /* never null: PostgREST's eq.null is the text 'null' too */
 } rest_filter;
 
 typedef struct rest_order {
@@ -99,13 +85,9 @@ typedef struct rest_insert {
     const rest_table *table;
     int cols[REST_MAX_COLUMNS];
     int ncols;
-    const rest_value *values;
+    const store_value *values;
     int nrows;
     const rest_query *ret; /* table and cols only */
 } rest_insert;
-
-/* Receives one row: cells[k] is the value of column ret->cols[k] (its strings valid only during
- * the call). Return 0 to go on. */
-typedef store_cells_fn rest_row_fn;
 
 #endif
