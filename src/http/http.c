@@ -41,6 +41,11 @@ static void unlink_req(http_req *r)
     }
 }
 
+uint64_t http_server_next_id(http_server *hs)
+{
+    return ++hs->next_id;
+}
+
 http_ticket http_ticket_of(const http_req *r)
 {
     return (http_ticket){r->hs, r->id};
@@ -289,7 +294,7 @@ int http_on_request(http_server *hs, struct lws *wsi, http_pss *pss, const char 
     if (r == NULL) {
         return -1;
     }
-    r->id = ++hs->next_id;
+    r->id = http_server_next_id(hs);
     r->wsi = wsi;
     r->hs = hs;
     link_req(hs, r);

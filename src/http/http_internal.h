@@ -6,13 +6,8 @@
 
 #include "http/http_server.h"
 
-#define HTTP_MAX_TABLES 8    /* routing tables */
+#define HTTP_MAX_ROUTES 64   /* rows of every routing table together */
 #define HTTP_MAX_ENDPOINTS 4 /* WebSocket endpoints */
-
-typedef struct route_table {
-    const http_route *rows;
-    size_t n;
-} route_table;
 
 struct http_server {
     uv_loop_t *loop;
@@ -25,8 +20,8 @@ struct http_server {
     uint64_t next_id;  /* for requests and connections */
     http_req *reqs;    /* requests alive, so deferred answers can find theirs */
     size_t body_bytes; /* bodies being received, within cfg->inflight_body_bytes */
-    route_table tables[HTTP_MAX_TABLES];
-    int ntables;
+    const http_route *routes[HTTP_MAX_ROUTES]; /* every table's rows, in the order added */
+    int nroutes;
     const http_ws_endpoint *endpoints[HTTP_MAX_ENDPOINTS];
     int nendpoints;
     http_wake_fn on_wake;

@@ -284,11 +284,6 @@ int http_server_port(const http_server *hs)
     return hs->port;
 }
 
-uint64_t http_server_next_id(http_server *hs)
-{
-    return ++hs->next_id;
-}
-
 void http_server_wake(http_server *hs)
 {
     if (hs->ctx != NULL) {

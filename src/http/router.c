@@ -32,12 +32,10 @@ static bool path_matches(const char *pattern, const char *path, char *param, siz
 static const http_route *find(http_server *hs, const char *path, char *param, size_t len,
                               unsigned method)
 {
-    for (int t = 0; t < hs->ntables; t++) {
-        for (size_t i = 0; i < hs->tables[t].n; i++) {
-            const http_route *rt = &hs->tables[t].rows[i];
-            if (path_matches(rt->path, path, param, len) && (method == 0 || rt->methods & method)) {
-                return rt;
-            }
+    for (int i = 0; i < hs->nroutes; i++) {
+        const http_route *rt = hs->routes[i];
+        if (path_matches(rt->path, path, param, len) && (method == 0 || rt->methods & method)) {
+            return rt;
         }
     }
     return NULL;
@@ -46,13 +44,10 @@ static const http_route *find(http_server *hs, const char *path, char *param, si
 static unsigned methods_of(http_server *hs, const char *path)
 {
     unsigned methods = 0;
-    for (int t = 0; t < hs->ntables; t++) {
-        for (size_t i = 0; i < hs->tables[t].n; i++) {
-            char ignored[HTTP_PARAM_MAX];
-            const http_route *rt = &hs->tables[t].rows[i];
-            if (path_matches(rt->path, path, ignored, sizeof ignored)) {
-                methods |= rt->methods;
-            }
+    for (int i = 0; i < hs->nroutes; i++) {
+        char ignored[HTTP_PARAM_MAX];
+        if (path_matches(hs->routes[i]->path, path, ignored, sizeof ignored)) {
+            methods |= hs->routes[i]->methods;
         }
     }
     return methods;
@@ -80,13 +75,11 @@ static void allowed_methods(unsigned methods, char *out, size_t len)
  * shape too. */
 static const http_route *prefix_route(http_server *hs, const char *path)
 {
-    for (int t = 0; t < hs->ntables; t++) {
-        for (size_t i = 0; i < hs->tables[t].n; i++) {
-            const http_route *rt = &hs->tables[t].rows[i];
-            size_t fixed = strcspn(rt->path, "{");
-            if (rt->errors != NULL && fixed > 1 && strncmp(rt->path, path, fixed) == 0) {
-                return rt;
-            }
+    for (int i = 0; i < hs->nroutes; i++) {
+        const http_route *rt = hs->routes[i];
+        size_t fixed = strcspn(rt->path, "{");
+        if (rt->errors != NULL && fixed > 1 && strncmp(rt->path, path, fixed) == 0) {
+            return rt;
         }
     }
     return NULL;
@@ -112,9 +105,11 @@ unsigned router_methods(http_server *hs, const char *path, char *allow, size_t l
 
 int http_server_add_routes(http_server *hs, const http_route *routes, size_t n)
 {
-    if (hs->ntables == HTTP_MAX_TABLES) {
+    if (n > (size_t)(HTTP_MAX_ROUTES - hs->nroutes)) {
         return TT_ENOMEM;
     }
-    hs->tables[hs->ntables++] = (route_table){routes, n};
+    for (size_t i = 0; i < n; i++) {
+        hs->routes[hs->nroutes++] = &routes[i];
+    }
     return 0;
 }
