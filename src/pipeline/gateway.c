@@ -83,8 +83,9 @@ static int parse_refused(gateway *gw, int rc, const ingest_error *err, ingest_re
     return rc;
 }
 
-int gateway_parse(gateway *gw, const char *body, size_t len, ingest_format fmt, int64_t now_ms,
-                  event_batch *out, ingest_refusal *why)
+/* With 'empty_ok', a body without events is no events (0, an empty batch), not a refusal. */
+static int parse(gateway *gw, const char *body, size_t len, ingest_format fmt, int64_t now_ms,
+                 bool empty_ok, event_batch *out, ingest_refusal *why)
 {
     *out = (event_batch){0};
     if (gw->draining) {
@@ -92,7 +93,22 @@ int gateway_parse(gateway *gw, const char *body, size_t len, ingest_format fmt, 
     }
     ingest_error err;
     int rc = ingest_parse(body, len, fmt, now_ms, gw->opts.max_events, out, &err);
+    if (rc == TT_EINVAL && empty_ok && strcmp(err.code, "empty_batch") == 0) {
+        return 0;
+    }
     return rc == 0 ? 0 : parse_refused(gw, rc, &err, why);
+}
+
+int gateway_parse(gateway *gw, const char *body, size_t len, ingest_format fmt, int64_t now_ms,
+                  event_batch *out, ingest_refusal *why)
+{
+    return parse(gw, body, len, fmt, now_ms, false, out, why);
+}
+
+int gateway_parse_rows(gateway *gw, const char *body, size_t len, int64_t now_ms, event_batch *out,
+                       ingest_refusal *why)
+{
+    return parse(gw, body, len, INGEST_JSON, now_ms, true, out, why);
 }
 
 /* The body's format from its Content-Type; false for a type telltale does not read.

@@ -67,6 +67,10 @@ void gateway_free(gateway *gw);
  * *why filled and *out empty. Counted as an invalid or too-large request when refused. */
 int gateway_parse(gateway *gw, const char *body, size_t len, ingest_format fmt, int64_t now_ms,
                   event_batch *out, ingest_refusal *why);
+/* The same for a JSON body of rows to insert (/rest/v1): an empty body or an empty array is
+ * no events -- 0 with an empty batch -- as PostgREST inserts nothing and answers 201. */
+int gateway_parse_rows(gateway *gw, const char *body, size_t len, int64_t now_ms, event_batch *out,
+                       ingest_refusal *why);
 /* The same, the format read from an HTTP Content-Type (RFC 9110 §8.3): application/json,
  * text/plain and application/x-www-form-urlencoded (what `curl -d` sends) as JSON;
  * application/x-ndjson, application/jsonlines and application/ndjson as NDJSON. Any other is

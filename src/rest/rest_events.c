@@ -56,43 +56,23 @@ static void respond_refused(http_req *r, const ingest_refusal *why)
     rest_respond_error(r, &e);
 }
 
-static size_t skip_space(const char *s, size_t i, size_t len)
-{
-    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) {
-        i++;
-    }
-    return i;
-}
-
-/* An empty body, or an empty array: PostgREST inserts nothing and answers 201 (not a refused
- * ingest, so it is not the gateway's to count). */
-static bool inserts_nothing(const char *body, size_t len)
-{
-    size_t i = skip_space(body, 0, len);
-    if (i < len && body[i] == '[') {
-        i = skip_space(body, i + 1, len);
-        i = i < len && body[i] == ']' ? skip_space(body, i + 1, len) : len + 1;
-    }
-    return i == len;
-}
-
 /* Parses the body as ingest does; false when it has answered. */
 static bool take_events(rest_ctx *ctx, http_req *r, event_batch *batch)
 {
     ingest_refusal why;
     int64_t now = (int64_t)clock_now_ms();
-    if (inserts_nothing(r->body != NULL ? r->body : "", r->body_len)) {
+    if (gateway_parse_rows(ctx->gw, r->body, r->body_len, now, batch, &why) != 0) {
+        respond_refused(r, &why);
+        return false;
+    }
+    if (batch->count == 0) { /* [] inserts nothing: 201 */
         rest_rows rows = {.shape = &(rest_query){0}};
         json_put_raw(&rows.out, "[", 1);
         rest_insert_answer(r, &rows, true, false, 0);
         free(rows.out.buf);
         return false;
     }
-    if (gateway_parse(ctx->gw, r->body, r->body_len, INGEST_JSON, now, batch, &why) == 0) {
-        return true;
-    }
-    respond_refused(r, &why);
-    return false;
+    return true;
 }
 
 /* What was asked of the answer; false when it has answered (an error). */

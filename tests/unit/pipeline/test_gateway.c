@@ -229,6 +229,25 @@ static void a_bad_body_is_refused_and_counted(void **state)
     assert_int_equal(queue_inflight(f->q), 0); /* nothing of it was kept */
 }
 
+/* Rows to insert (/rest/v1): nothing to insert is no events, not a refusal, and not counted. */
+static void rows_without_events_are_not_a_refusal(void **state)
+{
+    fixture *f = *state;
+    event_batch b;
+    ingest_refusal why;
+    const char *bodies[] = {"[]", " [ ] ", ""};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(gateway_parse_rows(f->gw, bodies[i], strlen(bodies[i]), 1, &b, &why), 0);
+        assert_int_equal(b.count, 0);
+    }
+    assert_int_equal(gateway_parse(f->gw, "[]", 2, INGEST_JSON, 1, &b, &why), TT_EINVAL);
+    assert_string_equal(why.code, "empty_batch"); /* an ingest of nothing is refused */
+    assert_int_equal(gateway_parse_rows(f->gw, "[{}]", 4, 1, &b, &why), TT_EINVAL);
+    gateway_stats st;
+    gateway_get_stats(f->gw, &st);
+    assert_int_equal(st.requests_invalid, 2); /* the ingest of nothing and the row without type */
+}
+
 static void a_full_queue_is_refused_with_429(void **state)
 {
     fixture *f = *state;
@@ -322,6 +341,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_store_failure_is_answered_with_its_refusal, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_bad_body_is_refused_and_counted, setup, teardown),
+        cmocka_unit_test_setup_teardown(rows_without_events_are_not_a_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(a_full_queue_is_refused_with_429, setup, teardown),
         cmocka_unit_test_setup_teardown(a_draining_gateway_refuses_everything_new, setup, teardown),
         cmocka_unit_test_setup_teardown(events_committed_on_their_own_reach_only_the_observer,
