@@ -18,7 +18,8 @@ typedef enum kind {
     K_DURATION,
     K_LEVEL,
     K_FORMAT,
-    K_BOOL
+    K_BOOL,
+    K_ORIGINS
 } kind;
 
 typedef struct setting {
@@ -27,9 +28,9 @@ typedef struct setting {
     const char *alt_env; /* a second, less specific variable (DATABASE_URL) */
     const char *def;
     kind kind;
-    size_t offset; /* of the field in tt_config, for the numeric kinds, K_BOOL and K_SECRET */
+    size_t offset;     /* of the field in tt_config, for the numeric kinds, K_BOOL and K_SECRET */
     uint64_t min, max; /* K_SECRET: its length in bytes */
-    const char *form; /* the accepted form, for error messages */
+    const char *form;  /* the accepted form, for error messages */
     const char *help;
 } setting;
 
@@ -87,8 +88,8 @@ static const setting settings[] = {
      "milliseconds from 1 to 60000", "first retry delay (exponential, with full jitter)"},
     {"--retry-cap-ms", "TELLTALE_RETRY_CAP_MS", NULL, "10000", K_UINT, AT(retry_cap_ms), 1, 600000,
      "milliseconds from 1 to 600000", "longest retry delay"},
-    {"--retry-budget-ms", "TELLTALE_RETRY_BUDGET_MS", NULL, "30000", K_UINT, AT(retry_budget_ms),
-     0, 3600000, "milliseconds from 0 (no budget) to 3600000",
+    {"--retry-budget-ms", "TELLTALE_RETRY_BUDGET_MS", NULL, "30000", K_UINT, AT(retry_budget_ms), 0,
+     3600000, "milliseconds from 0 (no budget) to 3600000",
      "time within which every retry of one write must start"},
     {"--retry-jitter", "TELLTALE_RETRY_JITTER", NULL, "full", K_JITTER, 0, 0, 0,
      "full or decorrelated", "how retry delays are spread"},
@@ -97,12 +98,16 @@ static const setting settings[] = {
     {"--dlq-retention", "TELLTALE_DLQ_RETENTION", NULL, "30d", K_DURATION, AT(dlq_retention_ms), 0,
      UINT64_C(3650) * 86400000, "a duration such as 7d or 0 (keep forever)",
      "age after which resolved dead letters are deleted"},
-    {"--jwt-secret", "TELLTALE_JWT_SECRET", NULL, "", K_SECRET, AT(jwt_secret), 32,
-     TT_SECRET_MAX, "a secret of 32 to 511 bytes", "HS256 secret that signs the JWTs telltale accepts"},
+    {"--jwt-secret", "TELLTALE_JWT_SECRET", NULL, "", K_SECRET, AT(jwt_secret), 32, TT_SECRET_MAX,
+     "a secret of 32 to 511 bytes", "HS256 secret that signs the JWTs telltale accepts"},
     {"--anon-key", "TELLTALE_ANON_KEY", NULL, "", K_SECRET, AT(anon_key), 16, TT_SECRET_MAX,
      "a key of 16 to 511 bytes", "key that grants read access (role anon)"},
     {"--service-key", "TELLTALE_SERVICE_KEY", NULL, "", K_SECRET, AT(service_key), 16,
      TT_SECRET_MAX, "a key of 16 to 511 bytes", "key that grants full access (role service_role)"},
+    {"--allow-origins", "TELLTALE_ALLOW_ORIGINS", NULL, "", K_ORIGINS, 0, 0, 0,
+     "a comma-separated list of origins such as https://app.example.com,http://localhost:3000, "
+     "or *",
+     "browser origins, besides telltale's own, allowed to POST, PUT, PATCH or DELETE"},
     {"--log", "TELLTALE_LOG", NULL, "info", K_LEVEL, 0, 0, 0, "one of error, warn, info, debug",
      "log level"},
     {"--log-format", "TELLTALE_LOG_FORMAT", NULL, "text", K_FORMAT, 0, 0, 0, "text or json",
@@ -220,6 +225,48 @@ static bool parse_number(const setting *st, const char *value, uint64_t *v)
     return ok && *v >= st->min && *v <= st->max;
 }
 
+/* One origin as a browser sends it (RFC 6454 §6.1): http or https, "://", a host, an optional
+ * port, and nothing after. */
+static bool valid_origin(const char *s, size_t n)
+{
+    size_t scheme = n >= 7 && strncmp(s, "http://", 7) == 0    ? 7
+                    : n >= 8 && strncmp(s, "https://", 8) == 0 ? 8
+                                                               : 0;
+    if (scheme == 0 || n == scheme) {
+        return false;
+    }
+    for (size_t i = scheme; i < n; i++) {
+        if (!isalnum((unsigned char)s[i]) && strchr(".-:[]", s[i]) == NULL) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* "", "*", or origins separated by commas (spaces around them allowed). */
+static bool parse_origins(const char *value, tt_config *cfg)
+{
+    if (strlen(value) >= sizeof cfg->allow_origins) {
+        return false;
+    }
+    if (strcmp(value, "*") != 0) {
+        for (const char *p = value; *p != '\0';) {
+            p += strspn(p, " ");
+            size_t n = strcspn(p, ",");
+            size_t m = n;
+            while (m > 0 && p[m - 1] == ' ') {
+                m--;
+            }
+            if (!valid_origin(p, m)) {
+                return false;
+            }
+            p += n + (p[n] == ',');
+        }
+    }
+    strcpy(cfg->allow_origins, value);
+    return true;
+}
+
 static bool apply(const setting *st, const char *value, tt_config *cfg)
 {
     static const char *const levels[] = {"error", "warn", "info", "debug"};
@@ -234,6 +281,8 @@ static bool apply(const setting *st, const char *value, tt_config *cfg)
         return parse_listen(value, cfg);
     case K_STORE:
         return parse_store(value, cfg);
+    case K_ORIGINS:
+        return parse_origins(value, cfg);
     case K_PATH:
         if (value[0] == '\0' || strlen(value) >= sizeof cfg->spool_dir) {
             return false;

@@ -198,6 +198,10 @@ int ingest_parse(const char *body, size_t len, ingest_format fmt, int64_t now_ms
                  event_batch *out, ingest_error *err)
 {
     *out = (event_batch){0};
+    if (len >= 3 && memcmp(body, "\xEF\xBB\xBF", 3) == 0) {
+        body += 3; /* a UTF-8 byte-order mark: RFC 8259 §8.1 lets a parser ignore it */
+        len -= 3;
+    }
     size_t cap = 0, where = 0;
     json_scan_result scan = json_scan(body, len, INGEST_MAX_DEPTH, &where);
     if (scan == JSON_SCAN_TOO_DEEP) {

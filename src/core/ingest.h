@@ -37,7 +37,8 @@ typedef struct event_batch {
     size_t bytes; /* sum of the events' sizes */
 } event_batch;
 
-/* Parses and validates 'body'. Events without 'ts' get 'now_ms'; every event gets
+/* Parses and validates 'body' (a UTF-8 byte-order mark at its start is skipped, RFC 8259 §8.1).
+ * Events without 'ts' get 'now_ms'; every event gets
  * received_ms = now_ms. Ids are not assigned here (see uuid7.h). All or nothing: on success
  * returns 0 and *out owns the events (free with event_batch_free()); on failure returns
  * TT_EINVAL or TT_ETOOBIG with *err filled, or TT_ENOMEM, and *out is empty. */

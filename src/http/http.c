@@ -8,17 +8,19 @@
 #include "http/http.h"
 
 #include "core/json_print.h"
+#include "core/media_type.h"
 #include "http/http_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#define CHUNK 16384           /* bytes per lws_write; protocols[].tx_packet_size matches */
-#define RESPONSE_TIMEOUT_S 30 /* to deliver a response to a slow reader */
-#define ARGS_TEXT_MAX 8192
+#define CHUNK 16384             /* bytes per lws_write; protocols[].tx_packet_size matches */
+#define RESPONSE_TIMEOUT_S 30   /* to deliver a response to a slow reader */
 #define DISCARD_MAX (64u << 20) /* a refused body larger than this is not read through */
+#define HEADER_BYTES_MAX 16384  /* header fields together; beyond, 431 (RFC 6585 §5) */
 
 static void link_req(http_server *hs, http_req *r)
 {
@@ -71,6 +73,52 @@ static void free_req(http_req *r)
     free(r);
 }
 
+/* Connections to close once lws has read a refused body to its end: they said
+ * Connection: close. A request lws reads on one of them is not served. */
+static bool doomed(http_server *hs, struct lws *wsi, bool forget)
+{
+    for (int i = 0; i < HTTP_DOOMED_MAX; i++) {
+        if (hs->doomed[i] == wsi) {
+            hs->doomed[i] = forget ? NULL : wsi;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void doom(http_server *hs, struct lws *wsi)
+{
+    for (int i = 0; i < HTTP_DOOMED_MAX; i++) {
+        if (hs->doomed[i] == NULL) {
+            hs->doomed[i] = wsi;
+            break;
+        }
+    }
+    /* lws re-arms its keep-alive timeout after this: its own timer closes instead, from
+     * http_on_timer(). */
+    lws_set_timer_usecs(wsi, 1);
+}
+
+int http_on_timer(http_server *hs, struct lws *wsi)
+{
+    return doomed(hs, wsi, false) ? -1 : 0;
+}
+
+void http_on_transaction_end(http_server *hs, struct lws *wsi, http_pss *pss)
+{
+    http_req *r = pss->req;
+    if (r != NULL && r->discard && r->completed) {
+        doom(hs, wsi); /* the refused body is read: now close, as the answer said */
+    }
+    http_on_drop(pss);
+}
+
+void http_on_closed(http_server *hs, struct lws *wsi, http_pss *pss)
+{
+    doomed(hs, wsi, true);
+    http_on_drop(pss);
+}
+
 void http_on_drop(http_pss *pss)
 {
     if (pss->req != NULL) {
@@ -101,104 +149,23 @@ static http_method method_of(int lws_method)
     }
 }
 
-void http_header_copy(struct lws *wsi, enum lws_token_indexes token, char *dst, size_t len)
-{
-    dst[0] = '\0';
-    if (lws_hdr_total_length(wsi, token) > 0 && lws_hdr_copy(wsi, dst, (int)len, token) < 0) {
-        dst[0] = '\0'; /* longer than we care for: treated as absent */
-    }
-}
-
-/* Splits the query into name/value pairs (lws has already %-decoded them). Returns false if
- * there are too many or they are too long. */
-static bool parse_args(struct lws *wsi, http_req *r)
-{
-    int total = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
-    if (total <= 0) {
-        return true;
-    }
-    if (total > ARGS_TEXT_MAX ||
-        (r->args_text = malloc((size_t)total + HTTP_MAX_ARGS + 1)) == NULL) {
-        return false;
-    }
-    char *cursor = r->args_text;
-    size_t left = (size_t)total + HTTP_MAX_ARGS + 1;
-    for (int i = 0;; i++) {
-        int n = lws_hdr_copy_fragment(wsi, cursor, (int)left, WSI_TOKEN_HTTP_URI_ARGS, i);
-        if (n < 0) {
-            break; /* no more fragments */
-        }
-        if (r->nargs == HTTP_MAX_ARGS) {
-            return false;
-        }
-        char *eq = strchr(cursor, '=');
-        if (eq != NULL) {
-            *eq = '\0';
-        }
-        r->args[r->nargs++] = (http_arg){cursor, eq != NULL ? eq + 1 : ""};
-        cursor += n + 1;
-        left -= (size_t)n + 1;
-    }
-    return true;
-}
-
-const char *http_arg_value(const http_req *r, const char *name)
-{
-    for (int i = 0; i < r->nargs; i++) {
-        if (strcmp(r->args[i].name, name) == 0) {
-            return r->args[i].value;
-        }
-    }
-    return NULL;
-}
-
-bool http_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
-{
-    if (!((s[0] >= '0' && s[0] <= '9') || (s[0] == '-' && s[1] >= '0' && s[1] <= '9'))) {
-        return false; /* strtoll would skip spaces and take a '+' */
-    }
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max) {
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
-const char *http_unknown_arg(const http_req *r, const char *const *known)
-{
-    for (int i = 0; i < r->nargs; i++) {
-        bool found = false;
-        for (const char *const *k = known; *k != NULL && !found; k++) {
-            found = strcmp(r->args[i].name, *k) == 0;
-        }
-        if (!found) {
-            return r->args[i].name;
-        }
-    }
-    return NULL;
-}
-
-static bool takes_body(http_method m)
-{
-    return m == HTTP_POST || m == HTTP_PUT || m == HTTP_PATCH;
-}
-
-/* Refuses a request before its body. The answer goes out at once. Closing with the body
- * unread would make the kernel reset the connection, and the client could lose the answer
- * with it: so the body is then read and thrown away, and the connection kept. Only when the
- * client waits for our word first (Expect: 100-continue) or the body is absurdly large is it
- * closed instead. */
-static void refuse_body(struct lws *wsi, http_req *r, int status, const char *code,
-                        const char *message)
+/* Refuses a request before its body. The answer goes out at once, with Connection: close
+ * (RFC 9112 §9.6). Closing with the body unread would make the kernel reset the connection,
+ * and the client could lose the answer with it: so the transaction is completed at once, lws
+ * reads the body and throws it away (its LRS_DISCARD_BODY, NOTES-lws §3), and the connection
+ * closes once it has. Keeping it open instead is not safe on lws 4.1.6: a request the client
+ * sends right after the refused body reaches lws in the same read, and lws then takes that
+ * request's own header bytes for its body (docs/ARCHITECTURE.md, "Decisions"). Only when the
+ * client waits for our word first (Expect: 100-continue), the body is absurdly large, or its
+ * end cannot be found (chunked) is it closed instead (RFC 9110 §10.1.1, RFC 9112 §9.6). */
+static void refuse_body(struct lws *wsi, http_req *r, const http_error *e)
 {
     char expect[32];
     http_header_copy(wsi, WSI_TOKEN_HTTP_EXPECT, expect, sizeof expect);
-    r->discard = strstr(expect, "100-continue") == NULL && r->content_length <= DISCARD_MAX;
-    r->close_after = !r->discard;
-    http_respond_error(r, status, code, message);
+    r->discard = strcasestr(expect, "100-continue") == NULL && !r->chunked &&
+                 r->content_length > 0 && r->content_length <= DISCARD_MAX;
+    r->close_after = true;
+    http_respond_error(r, e->status, e->code, e->message);
 }
 
 /* Reads what the request line and headers say; false if the request cannot be served and
@@ -210,69 +177,76 @@ static bool read_headers(struct lws *wsi, http_req *r, int lws_method)
     http_header_copy(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING, r->accept_encoding,
                      sizeof r->accept_encoding);
     http_header_copy(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, r->if_none_match, sizeof r->if_none_match);
-    char len[32];
-    http_header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, len, sizeof len);
-    if (len[0] != '\0') {
-        char *end;
-        unsigned long long v = strtoull(len, &end, 10);
-        r->has_length = *end == '\0' && len[0] >= '0' && len[0] <= '9';
-        r->content_length = (size_t)v;
+    http_error e;
+    char conn[64];
+    http_header_copy(wsi, WSI_TOKEN_CONNECTION, conn, sizeof conn);
+    r->close_after =
+        strcasestr(conn, "close") != NULL; /* lws closes then: say so (RFC 9112 §9.6) */
+    if (admit_header_bytes(wsi) > HEADER_BYTES_MAX) {
+        r->close_after = true;
+        http_respond_error(r, 431, "header_fields_too_large",
+                           "the request's header fields exceed 16384 bytes together");
+        return false;
     }
     if (r->method == 0) {
         snprintf(r->allow, sizeof r->allow, "GET, HEAD, POST, PUT, DELETE");
         http_respond_error(r, 405, "method_not_allowed", "this HTTP method is not supported");
         return false;
     }
-    if (!parse_args(wsi, r)) {
+    if (!headers_parse_args(wsi, r)) {
         http_respond_error(r, 414, "query_too_long",
                            "the query string is too long or has too many parameters");
         return false;
     }
-    char te[32];
-    http_header_copy(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING, te, sizeof te);
-    if (takes_body(r->method) && (te[0] != '\0' || !r->has_length)) {
-        r->close_after = true; /* lws cannot find the end of such a body */
-        http_respond_error(
-            r, 411, "length_required",
-            "send the body with a Content-Length header (chunked bodies are not supported)");
+    if (!admit_framing(wsi, r, &e)) {
+        http_respond_error(r, e.status, e.code, e.message);
         return false;
     }
-    if (r->has_length && r->content_length > r->hs->cfg->max_body) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "the body is %zu bytes; the limit is %llu (TELLTALE_MAX_BODY)",
-                 r->content_length, (unsigned long long)r->hs->cfg->max_body);
-        refuse_body(wsi, r, 413, "body_too_large", msg);
+    if (!admit_body(wsi, r, &e)) {
+        refuse_body(wsi, r, &e);
         return false;
     }
     return true;
 }
 
-/* Reserves memory for the body within TELLTALE_MAX_INFLIGHT_BODIES; false (refused with 503)
- * when the bodies being received already take it all. */
+/* Reserves memory for the body within TELLTALE_MAX_INFLIGHT_BODIES (a chunked body may take
+ * up to --max-body); false (refused with 503) when the bodies being received already take it
+ * all. */
 static bool reserve_body(struct lws *wsi, http_req *r)
 {
     http_server *hs = r->hs;
-    if (hs->body_bytes + r->content_length > hs->cfg->inflight_body_bytes) {
-        r->retry_after = 1;
-        refuse_body(wsi, r, 503, "overloaded",
-                    "too many request bodies are being received at once; retry shortly");
-        return false;
+    size_t want = r->chunked ? hs->cfg->max_body : r->content_length;
+    http_error e = {.status = 503, .code = "overloaded", .message = "out of memory"};
+    if (hs->body_bytes + want > hs->cfg->inflight_body_bytes) {
+        e.message = "too many request bodies are being received at once; retry shortly";
+    } else if (r->chunked || (r->body = malloc(want + 1)) != NULL) {
+        r->body_cap = r->chunked ? 0 : want + 1;
+        hs->body_bytes += want;
+        r->body_reserved = want;
+        return true;
     }
-    if ((r->body = malloc(r->content_length + 1)) == NULL) {
-        r->retry_after = 1;
-        refuse_body(wsi, r, 503, "overloaded", "out of memory");
-        return false;
-    }
-    hs->body_bytes += r->content_length;
-    r->body_reserved = r->content_length;
-    return true;
+    r->retry_after = 1;
+    refuse_body(wsi, r, &e);
+    return false;
+}
+
+/* OPTIONS on a path whose routes do not take it: 204 with what they take (RFC 9110 §9.3.7). */
+static void answer_options(http_req *r)
+{
+    strncat(r->allow, ", OPTIONS", sizeof r->allow - strlen(r->allow) - 1);
+    http_respond_static(r, 204, NULL, (const unsigned char *)"", 0);
 }
 
 /* Runs the handler for r->method and r->path, or answers 404/405 (an unknown path read with
- * GET or HEAD may be a dashboard file). */
+ * GET or HEAD may be a dashboard file). HEAD is served by a GET route without the body. */
 static void dispatch(http_server *hs, http_req *r)
 {
     const http_route *rt = router_find(hs, r);
+    if (rt == NULL && r->method == HTTP_HEAD) {
+        r->method = HTTP_GET;
+        r->head_only = (rt = router_find(hs, r)) != NULL;
+        r->method = r->head_only ? HTTP_GET : HTTP_HEAD;
+    }
     if (rt != NULL) {
         rt->fn(r, rt->ctx);
         return;
@@ -282,6 +256,8 @@ static void dispatch(http_server *hs, http_req *r)
         hs->fallback(r);
     } else if (methods == 0) {
         http_respond_error(r, 404, "not_found", "no such route");
+    } else if (r->method == HTTP_OPTIONS) {
+        answer_options(r);
     } else {
         http_respond_error(r, 405, "method_not_allowed", "this route does not take that method");
     }
@@ -289,6 +265,10 @@ static void dispatch(http_server *hs, http_req *r)
 
 int http_on_request(http_server *hs, struct lws *wsi, http_pss *pss, const char *path)
 {
+    if ((pss->req != NULL && !pss->req->answered && !pss->req->discard) || doomed(hs, wsi, true)) {
+        return -1; /* lws read a pipelined request before the last was answered, or after
+                    * Connection: close: hang up */
+    }
     http_on_drop(pss); /* a leftover from an aborted transaction, if any */
     http_req *r = calloc(1, sizeof *r);
     if (r == NULL) {
@@ -306,12 +286,12 @@ int http_on_request(http_server *hs, struct lws *wsi, http_pss *pss, const char 
     r->route = router_match(hs, r); /* its error shape holds from the first refusal on */
     if (strlen(path) >= sizeof r->path) {
         http_respond_error(r, 414, "uri_too_long", "the path is too long");
-    } else if (read_headers(wsi, r, m) && takes_body(r->method) &&
-               (r->content_length > 0 || r->method == HTTP_POST)) {
+    } else if (read_headers(wsi, r, m) && http_takes_body(r->method) &&
+               (r->content_length > 0 || r->chunked || r->method == HTTP_POST)) {
         /* lws reports a body's completion for POST even when empty, but not for an empty
          * PUT or PATCH: those go straight to their handler below. */
-        if (r->content_length > 0) {
-            reserve_body(wsi, r);
+        if ((r->content_length > 0 || r->chunked) && reserve_body(wsi, r)) {
+            admit_send_continue(wsi);
         }
         if (!r->answered) {
             return 0; /* the handler runs once the body is complete */
@@ -325,43 +305,76 @@ int http_on_request(http_server *hs, struct lws *wsi, http_pss *pss, const char 
     return r->answered ? http_on_writable(wsi, pss) : 0;
 }
 
+/* The body is all here. Its handler runs from the next WRITEABLE, not now: if the client
+ * pipelined another request behind it, lws 4.1.6 reports that first (a second completion,
+ * NOTES-lws §3), the connection is dropped, and nothing the client will not hear of is done. */
+static void body_complete(struct lws *wsi, http_req *r)
+{
+    r->body_done = true;
+    r->run_pending = true;
+    lws_callback_on_writable(wsi);
+}
+
+/* Decodes the body and runs the handler, or refuses it. */
+static void run_handler(http_req *r)
+{
+    http_error e;
+    r->run_pending = false;
+    if (body_decode(r, &e) != 0) {
+        http_respond_error(r, e.status, e.code, e.message);
+    } else {
+        dispatch(r->hs, r);
+    }
+}
+
+/* lws 4.1.6 hands a body that follows a pipelined request from the start of its buffer again,
+ * request line included (NOTES-lws §3): such a "body" begins with this request's own method
+ * and path, which no JSON body does. */
+static bool is_reread_header(const http_req *r, const char *in, size_t len)
+{
+    char *uri;
+    int uri_len;
+    int m = lws_http_get_uri_and_method(r->wsi, &uri, &uri_len);
+    const char *name = m == LWSHUMETH_POST ? "POST " : m == LWSHUMETH_PUT ? "PUT " : "PATCH ";
+    size_t n = strlen(name);
+    return r->body_len == 0 && len > n && memcmp(in, name, n) == 0 && in[n] == '/';
+}
+
 int http_on_body(struct lws *wsi, http_pss *pss, const void *in, size_t len)
 {
-    (void)wsi;
     http_req *r = pss->req;
-    if (r == NULL || (r->answered && !r->discard)) {
-        return 0; /* already refused: let lws discard the rest */
+    if (r == NULL || r->answered || len == 0 || r->body_done) {
+        return 0; /* already refused: lws discards the rest */
     }
-    if (r->body_len + len > r->content_length) {
-        return -1; /* more than Content-Length said: a confused or hostile client */
+    if (is_reread_header(r, in, len) || (!r->chunked && r->body_len + len > r->content_length)) {
+        return -1; /* lws lost the framing, or more than Content-Length said: hang up */
     }
-    if (len == 0 || r->discard) {
-        r->body_len += len; /* an empty body has no buffer; a refused one is not kept */
-        return 0;
+    http_error e;
+    int rc = body_take(r, in, len, &e);
+    if (rc < 0) {
+        r->close_after = true;
+        http_respond_error(r, e.status, e.code, e.message);
+    } else if (rc == 1) {
+        body_complete(wsi, r); /* the end of a chunked body: lws never says so itself */
     }
-    memcpy(r->body + r->body_len, in, len);
-    r->body_len += len;
     return 0;
 }
 
 int http_on_body_done(struct lws *wsi, http_pss *pss)
 {
-    (void)wsi;
     http_req *r = pss->req;
     if (r == NULL) {
         return -1;
     }
     if (++r->body_completions > 1) {
-        return -1; /* pipelined requests would make lws 4.1.6 spin: hang up instead */
+        /* Bytes after a body: lws 4.1.6 reports the completion again for each pass over them
+         * and would spin (NOTES-lws §3). Holding them with rx flow control stops the spin
+         * but also the connection's WRITEABLE (tried): hang up. The handler has not run yet
+         * (body_complete), so nothing was done that the client does not hear of. */
+        return -1;
     }
-    if (r->discard) {
-        r->discarded = true; /* the body is read: the transaction can end, keeping the connection */
-        lws_callback_on_writable(wsi);
-    } else if (!r->answered) {
-        if (r->body != NULL) {
-            r->body[r->body_len] = '\0';
-        }
-        dispatch(r->hs, r);
+    if (!r->answered) {
+        body_complete(wsi, r);
     }
     return 0;
 }
@@ -372,18 +385,6 @@ static bool add_header(struct lws *wsi, const char *name, const char *value, uns
     return value == NULL || lws_add_http_header_by_name(wsi, (const unsigned char *)name,
                                                         (const unsigned char *)value,
                                                         (int)strlen(value), p, end) == 0;
-}
-
-bool http_add_header(http_req *r, const char *name, const char *value)
-{
-    if (r->nextra == HTTP_EXTRA_HEADERS || strlen(name) >= sizeof r->extra[0].name ||
-        strlen(value) >= sizeof r->extra[0].value) {
-        return false;
-    }
-    http_header *h = &r->extra[r->nextra++];
-    memcpy(h->name, name, strlen(name) + 1);
-    memcpy(h->value, value, strlen(value) + 1);
-    return true;
 }
 
 static bool add_extra_headers(struct lws *wsi, const http_req *r, unsigned char **p,
@@ -422,13 +423,16 @@ static int write_headers(struct lws *wsi, http_req *r)
 int http_on_writable(struct lws *wsi, http_pss *pss)
 {
     http_req *r = pss->req;
+    if (r != NULL && r->run_pending) {
+        run_handler(r);
+    }
     if (r == NULL || !r->answered) {
-        return 0; /* a spurious writable: nothing to send yet */
+        return 0; /* a spurious writable, or an answer still to come: nothing to send yet */
     }
     if (!r->headers_sent && write_headers(wsi, r) != 0) {
         return -1;
     }
-    size_t len = r->method == HTTP_HEAD ? 0 : r->resp_len;
+    size_t len = r->method == HTTP_HEAD || r->head_only ? 0 : r->resp_len;
     unsigned char buf[LWS_PRE + CHUNK];
     while (r->resp_off < len) {
         size_t n = len - r->resp_off < CHUNK ? len - r->resp_off : CHUNK;
@@ -443,12 +447,13 @@ int http_on_writable(struct lws *wsi, http_pss *pss)
             return 0;
         }
     }
-    if (r->close_after) {
+    if (r->close_after && !r->discard) {
         return -1;
     }
-    if (r->discard && !r->discarded) {
-        return 0; /* the refused body is still arriving */
+    if (r->completed) {
+        return 0; /* a writable while lws discards a refused body: nothing more to do */
     }
+    r->completed = true;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 

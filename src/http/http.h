@@ -6,6 +6,8 @@
 #ifndef TT_HTTP_H
 #define TT_HTTP_H
 
+#include "core/chunked.h"
+#include "core/content_coding.h"
 #include "core/err.h"
 #include "core/json_print.h"
 
@@ -63,15 +65,23 @@ struct http_req {
     char if_none_match[64];
     bool has_length;
     size_t content_length;
-    char *body;
+    bool chunked; /* Transfer-Encoding: chunked: 'chunk' decodes it */
+    chunked_decoder chunk;
+    content_coding coding; /* Content-Encoding, decoded before the handler runs */
+    bool head_only;        /* a HEAD served by a GET route: no body goes out */
+    char *body;            /* decoded, NUL-terminated, at most cfg->max_body bytes */
     size_t body_len;
+    size_t body_cap;
+    bool body_done;   /* all of it read */
+    bool run_pending; /* ... and its handler runs from the next WRITEABLE */
     int body_completions;
     size_t body_reserved; /* of the server's in-flight body bytes, given back with the request */
-    bool discard;         /* refused at once, then read to its end and dropped */
-    bool discarded;       /* ... and now read */
+    char why[TT_ERRLEN];  /* the message of a refusal worded here */
+    bool discard;         /* refused at once; lws reads it to its end and drops it */
     /* The response. */
     bool answered;
     bool headers_sent;
+    bool completed; /* lws was told the transaction is over */
     int status;
     const char *resp_type;
     char *resp_owned; /* freed with the request */

@@ -8,6 +8,7 @@
 
 #define HTTP_MAX_ROUTES 64   /* rows of every routing table together */
 #define HTTP_MAX_ENDPOINTS 4 /* WebSocket endpoints */
+#define HTTP_DOOMED_MAX 64   /* connections closing after a refused body, tracked at once */
 
 struct http_server {
     uv_loop_t *loop;
@@ -26,7 +27,8 @@ struct http_server {
     int nendpoints;
     http_wake_fn on_wake;
     void *wake_ctx;
-    void (*fallback)(http_req *r); /* a GET or HEAD no route takes: assets_serve */
+    void (*fallback)(http_req *r);       /* a GET or HEAD no route takes: assets_serve */
+    struct lws *doomed[HTTP_DOOMED_MAX]; /* see http.c, refuse_body() */
 };
 
 /* The per-connection data lws keeps, one area for every protocol: an HTTP transaction's
@@ -44,9 +46,45 @@ int http_on_body(struct lws *wsi, http_pss *pss, const void *in, size_t len);
 int http_on_body_done(struct lws *wsi, http_pss *pss);
 int http_on_writable(struct lws *wsi, http_pss *pss);
 void http_on_drop(http_pss *pss);
+/* lws ended the transaction (HTTP_DROP_PROTOCOL) / closed the connection (CLOSED_HTTP). */
+void http_on_transaction_end(http_server *hs, struct lws *wsi, http_pss *pss);
+void http_on_closed(http_server *hs, struct lws *wsi, http_pss *pss);
+/* LWS_CALLBACK_TIMER on an HTTP connection: -1 closes one that said Connection: close. */
+int http_on_timer(http_server *hs, struct lws *wsi);
 
 /* http.c: telltale's error document, {"error":{"code","message"[,"index"]}}. */
 void http_write_error(json_writer *w, const http_error *e);
+
+/* body.c: the body as the handler gets it (DESIGN §5, "The HTTP edge"). */
+/* Takes 'len' bytes of the body as sent (chunk framing included when r->chunked) into
+ * r->body, within cfg->max_body. Returns 0 (more to come), 1 (a chunked body ended), or -1
+ * with 'e' describing the refusal (413 body_too_large, 400 invalid_chunked_body). */
+int body_take(http_req *r, const void *in, size_t len, http_error *e);
+/* Decodes r->body from r->coding in place and NUL-terminates it. Returns 0, or -1 with 'e'
+ * (413 body_too_large past cfg->max_body once decoded, 400 invalid_content_encoding, 503). */
+int body_decode(http_req *r, http_error *e);
+
+/* headers.c */
+/* Splits the query into r->args (lws has %-decoded it); false if there are too many
+ * parameters or they are too long. */
+bool headers_parse_args(struct lws *wsi, http_req *r);
+
+/* admit.c: checks on a request's headers before its body. */
+/* POST, PUT and PATCH carry a body. */
+bool http_takes_body(http_method m);
+/* Content-Length or Transfer-Encoding: chunked (RFC 9112 §6); false with 'e' (411, 400, 501)
+ * otherwise. Sets r->has_length, r->content_length, r->chunked. */
+bool admit_framing(struct lws *wsi, http_req *r, http_error *e);
+/* Origin (403), media type (415 for the CORS-safelisted types or none), Content-Encoding
+ * (415 with Accept-Encoding) and size (413); false with 'e'. Sets r->coding. */
+bool admit_body(struct lws *wsi, http_req *r, http_error *e);
+/* Writes "100 Continue" if the client asked for it (RFC 9110 §10.1.1) over HTTP/1.1. */
+void admit_send_continue(struct lws *wsi);
+/* Bytes of the header fields lws knows by name, together. */
+size_t admit_header_bytes(struct lws *wsi);
+/* True unless the request carries a browser Origin that is neither this server's own (the
+ * Host it was sent to, over http or https) nor in 'allow_origins' (cfg->allow_origins). */
+bool admit_origin(struct lws *wsi, const char *allow_origins);
 
 /* router.c */
 /* The first route whose path fits r->path (its {param} goes to r->param); else one with its own

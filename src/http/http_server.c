@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_HEADER_BYTES 16384
+#define MAX_HEADER_BYTES 65535
 #define WS_RX_BUFFER 65536
 #define HTTP_TX_PACKET 16384
 #define WS_PING_AFTER_S 30   /* an idle WebSocket is pinged ... */
@@ -150,8 +150,10 @@ static int serve(http_server *hs, struct lws *wsi, enum lws_callback_reasons rea
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return http_on_writable(wsi, pss);
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        http_on_transaction_end(hs, wsi, pss);
+        return 0;
     case LWS_CALLBACK_CLOSED_HTTP:
-        http_on_drop(pss);
+        http_on_closed(hs, wsi, pss);
         return 0;
     case LWS_CALLBACK_ESTABLISHED:
         return established(hs, wsi, pss);
@@ -160,7 +162,7 @@ static int serve(http_server *hs, struct lws *wsi, enum lws_callback_reasons rea
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return ep != NULL ? ep->on_writable(pss->conn) : 0;
     case LWS_CALLBACK_TIMER:
-        return ep != NULL ? ep->on_timer(pss->conn) : 0;
+        return ep != NULL ? ep->on_timer(pss->conn) : http_on_timer(hs, wsi);
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         return peer_close(in, len);
     case LWS_CALLBACK_CLOSED:
@@ -226,7 +228,7 @@ static int create_context(http_server *hs, char *err)
     info.foreign_loops = loops;
     info.user = hs;
     info.pcontext = &hs->ctx;
-    info.max_http_header_data = MAX_HEADER_BYTES;
+    info.max_http_header_data = MAX_HEADER_BYTES; /* lws's most; http.c answers 431 past 16 KiB */
     info.timeout_secs = 10;
     info.retry_and_idle_policy = &ws_keepalive;
     hs->ctx = lws_create_context(&info);

@@ -71,10 +71,13 @@ int gateway_parse(gateway *gw, const char *body, size_t len, ingest_format fmt, 
  * no events -- 0 with an empty batch -- as PostgREST inserts nothing and answers 201. */
 int gateway_parse_rows(gateway *gw, const char *body, size_t len, int64_t now_ms, event_batch *out,
                        ingest_refusal *why);
-/* The same, the format read from an HTTP Content-Type (RFC 9110 §8.3): application/json,
- * text/plain and application/x-www-form-urlencoded (what `curl -d` sends) as JSON;
- * application/x-ndjson, application/jsonlines and application/ndjson as NDJSON. Any other is
- * refused with 415 unsupported_media_type. */
+/* The media types read as NDJSON, NULL-terminated (gateway.c says why these). */
+extern const char *const gateway_ndjson_types[];
+
+/* The same, the format read from an HTTP Content-Type (RFC 9110 §8.3.1: type and subtype
+ * exact and case-insensitive, parameters ignored): application/json as JSON, the types of
+ * gateway_ndjson_types as NDJSON. Any other type, or none, is refused with 415
+ * unsupported_media_type. */
 int gateway_parse_typed(gateway *gw, const char *content_type, const char *body, size_t len,
                         int64_t now_ms, event_batch *out, ingest_refusal *why);
 /* The same for events already parsed as a JSON array (a /ws ingest message). */

@@ -313,3 +313,51 @@ export class RawWs {
     return this.conn.destroy();
   }
 }
+
+// ---- HTTP/1.1 request bytes ----------------------------------------------------------------
+
+// One HTTP/1.1 request as bytes: headers as [name, value] pairs (or an object), body a string
+// or Buffer. Content-Length is added for a body unless 'length' is false or a header sets
+// Transfer-Encoding.
+export function httpRequest({ method = 'GET', path = '/', headers = {}, body, length = true,
+                              host = '127.0.0.1' }) {
+  const pairs = Array.isArray(headers) ? [...headers] : Object.entries(headers);
+  const names = new Set(pairs.map(([n]) => n.toLowerCase()));
+  if (!names.has('host')) {
+    pairs.unshift(['Host', host]);
+  }
+  const data = body === undefined ? null : Buffer.isBuffer(body) ? body : Buffer.from(body);
+  if (data && length && !names.has('transfer-encoding') && !names.has('content-length')) {
+    pairs.push(['Content-Length', String(data.length)]);
+  }
+  const head = `${method} ${path} HTTP/1.1\r\n${pairs.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n`;
+  return data ? Buffer.concat([Buffer.from(head, 'latin1'), data]) : Buffer.from(head, 'latin1');
+}
+
+// A body in chunked transfer coding (RFC 9112 §7.1): 'chunks' as strings or Buffers; 'ext' is
+// added to every chunk-size line (";name=value"), 'trailers' as [name, value] pairs.
+export function chunked(chunks, { ext = '', trailers = [] } = {}) {
+  const parts = [];
+  for (const c of chunks) {
+    const b = Buffer.isBuffer(c) ? c : Buffer.from(c);
+    parts.push(Buffer.from(`${b.length.toString(16)}${ext}\r\n`), b, Buffer.from('\r\n'));
+  }
+  parts.push(Buffer.from(`0${ext}\r\n${trailers.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n`));
+  return Buffer.concat(parts);
+}
+
+// The interim (1xx) responses at the start of buf, as status numbers; parseHttpResponses skips
+// none of them, so tests that expect 100 Continue look here first.
+export function interimStatuses(buf) {
+  const out = [];
+  let off = 0;
+  for (;;) {
+    const m = /^HTTP\/1\.1 (1\d\d)[^\r]*\r\n/.exec(buf.subarray(off, off + 200).toString('latin1'));
+    const end = buf.indexOf('\r\n\r\n', off);
+    if (!m || end < 0) {
+      return { statuses: out, rest: buf.subarray(off) };
+    }
+    out.push(Number(m[1]));
+    off = end + 4;
+  }
+}

@@ -1,0 +1,101 @@
+/* headers.c -- header fields and the query string of a request as lws parsed them, and the
+ * extra header fields of a response. Look-ups only: no answer is written here. Loop thread. */
+#include "http/http_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARGS_TEXT_MAX 8192
+
+void http_header_copy(struct lws *wsi, enum lws_token_indexes token, char *dst, size_t len)
+{
+    dst[0] = '\0';
+    if (lws_hdr_total_length(wsi, token) > 0 && lws_hdr_copy(wsi, dst, (int)len, token) < 0) {
+        dst[0] = '\0'; /* longer than we care for: treated as absent */
+    }
+}
+
+/* Splits the query into name/value pairs (lws has already %-decoded them). Returns false if
+ * there are too many or they are too long. */
+bool headers_parse_args(struct lws *wsi, http_req *r)
+{
+    int total = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
+    if (total <= 0) {
+        return true;
+    }
+    if (total > ARGS_TEXT_MAX ||
+        (r->args_text = malloc((size_t)total + HTTP_MAX_ARGS + 1)) == NULL) {
+        return false;
+    }
+    char *cursor = r->args_text;
+    size_t left = (size_t)total + HTTP_MAX_ARGS + 1;
+    for (int i = 0;; i++) {
+        int n = lws_hdr_copy_fragment(wsi, cursor, (int)left, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n < 0) {
+            break; /* no more fragments */
+        }
+        if (r->nargs == HTTP_MAX_ARGS) {
+            return false;
+        }
+        char *eq = strchr(cursor, '=');
+        if (eq != NULL) {
+            *eq = '\0';
+        }
+        r->args[r->nargs++] = (http_arg){cursor, eq != NULL ? eq + 1 : ""};
+        cursor += n + 1;
+        left -= (size_t)n + 1;
+    }
+    return true;
+}
+
+const char *http_arg_value(const http_req *r, const char *name)
+{
+    for (int i = 0; i < r->nargs; i++) {
+        if (strcmp(r->args[i].name, name) == 0) {
+            return r->args[i].value;
+        }
+    }
+    return NULL;
+}
+
+bool http_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    if (!((s[0] >= '0' && s[0] <= '9') || (s[0] == '-' && s[1] >= '0' && s[1] <= '9'))) {
+        return false; /* strtoll would skip spaces and take a '+' */
+    }
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+const char *http_unknown_arg(const http_req *r, const char *const *known)
+{
+    for (int i = 0; i < r->nargs; i++) {
+        bool found = false;
+        for (const char *const *k = known; *k != NULL && !found; k++) {
+            found = strcmp(r->args[i].name, *k) == 0;
+        }
+        if (!found) {
+            return r->args[i].name;
+        }
+    }
+    return NULL;
+}
+
+bool http_add_header(http_req *r, const char *name, const char *value)
+{
+    if (r->nextra == HTTP_EXTRA_HEADERS || strlen(name) >= sizeof r->extra[0].name ||
+        strlen(value) >= sizeof r->extra[0].value) {
+        return false;
+    }
+    http_header *h = &r->extra[r->nextra++];
+    memcpy(h->name, name, strlen(name) + 1);
+    memcpy(h->value, value, strlen(value) + 1);
+    return true;
+}
