@@ -60,6 +60,8 @@ static chunked_result size_byte(chunked_decoder *dec, char c)
     }
     if (c == '\r') {
         dec->state = S_SIZE_LF;
+    } else if (c == '\n') {
+        return invalid(dec, "a chunk-size line does not end with CRLF");
     } else if (dec->state == S_SIZE && c != ';' && c != ' ' && c != '\t') {
         return invalid(dec, "a chunk size is followed by something other than an extension");
     } else {

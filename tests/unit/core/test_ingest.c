@@ -567,6 +567,18 @@ static void invalid_utf8_is_refused(void **state)
     NAME_BYTES("a\xc3(b", "invalid_utf8"); /* a non-continuation after a lead byte */
 }
 
+/* RFC 8259 §8.1: a parser may ignore a byte-order mark at the start; telltale does. */
+static void a_leading_bom_is_skipped(void **state)
+{
+    (void)state;
+    accept_body("\xef\xbb\xbf{\"type\":\"a\"}", INGEST_JSON, 1);
+    accept_body("\xef\xbb\xbf[{\"type\":\"a\"},{\"type\":\"b\"}]", INGEST_JSON, 2);
+    accept_body("\xef\xbb\xbf{\"type\":\"a\"}\n{\"type\":\"b\"}\n", INGEST_NDJSON, 2);
+    refuse("\xef\xbb\xbf", INGEST_JSON, "empty_batch", -1);
+    refuse("\xef\xbb\xbf\xef\xbb\xbf{\"type\":\"a\"}", INGEST_JSON, "invalid_utf8", -1);
+    refuse("{\"type\":\"a\"}\n\xef\xbb\xbf{\"type\":\"b\"}", INGEST_NDJSON, "invalid_utf8", -1);
+}
+
 static void invalid_utf8_anywhere_is_refused(void **state)
 {
     (void)state;
@@ -578,7 +590,7 @@ static void invalid_utf8_anywhere_is_refused(void **state)
            -1);
     refuse("{\"type\":\"a\"}\n{\"type\":\"b\",\"name\":\"\xff\"}\n", INGEST_NDJSON, "invalid_utf8",
            -1);
-    refuse("\xef\xbb\xbf{\"type\":\"a\"}", INGEST_JSON, "invalid_utf8", -1); /* a BOM */
+    refuse(" \xef\xbb\xbf{\"type\":\"a\"}", INGEST_JSON, "invalid_utf8", -1); /* a BOM, not first */
     refuse("{\"type\":\"a\"}\xc3\xa9", INGEST_JSON, "invalid_utf8", -1);
 }
 
@@ -851,6 +863,7 @@ int main(void)
         cmocka_unit_test(ndjson_line_with_two_objects_is_invalid),
         cmocka_unit_test(valid_utf8_is_accepted),
         cmocka_unit_test(invalid_utf8_is_refused),
+        cmocka_unit_test(a_leading_bom_is_skipped),
         cmocka_unit_test(invalid_utf8_anywhere_is_refused),
         cmocka_unit_test(invalid_utf8_message_gives_the_offset),
         cmocka_unit_test(escaped_nul_is_refused),
