@@ -3,12 +3,15 @@
  * lws 4.1.6 quirks handled here (shared/NOTES-lws.md §3): per-session data is re-zeroed for
  * every keep-alive transaction, so the request lives in its own allocation keyed by id; a
  * request is never completed inside BODY_COMPLETION, and a second BODY_COMPLETION in one
- * transaction (a pipelining client) drops the connection, which avoids lws' busy loop;
- * chunked bodies are refused with 411 because lws cannot read them. */
+ * transaction (a pipelining client) drops the connection, which avoids lws' busy loop -- and
+ * since a body's handler runs only from the next WRITEABLE, that happens before anything is
+ * done for it; lws passes a chunked body's framing through as body bytes (body.c decodes it)
+ * and never sees its end, so such a connection closes after its answer; a refused body is
+ * left to lws' own discarding, then the connection closes (refuse_body). The edge's rules:
+ * docs/DESIGN.md §5, "The HTTP edge". */
 #include "http/http.h"
 
 #include "core/json_print.h"
-#include "core/media_type.h"
 #include "http/http_internal.h"
 
 #include <errno.h>
@@ -230,11 +233,12 @@ static bool reserve_body(struct lws *wsi, http_req *r)
     return false;
 }
 
-/* OPTIONS on a path whose routes do not take it: 204 with what they take (RFC 9110 §9.3.7). */
+/* OPTIONS on a path whose routes do not take it: 200 with what they take and Content-Length: 0
+ * (RFC 9110 §9.3.7; a 204 would carry a Content-Length lws adds, which §8.6 forbids there). */
 static void answer_options(http_req *r)
 {
     strncat(r->allow, ", OPTIONS", sizeof r->allow - strlen(r->allow) - 1);
-    http_respond_static(r, 204, NULL, (const unsigned char *)"", 0);
+    http_respond_static(r, 200, NULL, (const unsigned char *)"", 0);
 }
 
 /* Runs the handler for r->method and r->path, or answers 404/405 (an unknown path read with
