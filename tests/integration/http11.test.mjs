@@ -13,7 +13,7 @@ import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { gzipSync, deflateSync, deflateRawSync } from 'node:zlib';
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Daemon, Ledger, api, makeTmpDir, test, uid } from './lib/daemon.mjs';
 import { RawConn, chunked, httpRequest, interimStatuses, parseHttpResponses } from './lib/raw.mjs';
@@ -104,6 +104,24 @@ conform('Expect: 100-continue with curl: a 2.6 kB POST gets 100 Continue and 202
   assert.match(p.stderr, /< HTTP\/1\.1 100 Continue/, p.stderr);
   assert.equal(p.stdout.trim().split('\n').pop(), '202', p.stdout);
   note({ status: 202 }, events);
+});
+
+conform('curl uploading over 1 MiB (it sends Expect: 100-continue by itself) gets 100 Continue, then 202', async () => {
+  const big = await Daemon.start({ label: 'http11-4MiB', args: ['--max-body', '4MiB'] });
+  try {
+    const events = Array.from({ length: 9000 }, (_, i) => ({ id: uid('big'), type: 'big', name: `n${i}`.padEnd(100, 'x') }));
+    const file = path.join(tmp, 'big.json');
+    writeFileSync(file, json(events));
+    const p = spawnSync('curl', ['-sS', '-v', '--expect100-timeout', '60', '-H', 'Content-Type: application/json',
+      '--data-binary', `@${file}`, '-o', '/dev/null', '-w', '%{http_code}', `${big.base}${EVENTS}`],
+      { encoding: 'utf8', timeout: 60_000 });
+    assert.match(p.stderr, /> Expect: 100-continue/i, 'curl asked on its own');
+    assert.match(p.stderr, /< HTTP\/1\.1 100 Continue/, p.stderr.slice(-2000));
+    assert.equal(p.stdout, '202');
+    assert.ok(statSync(file).size > 1 << 20, 'the body is over 1 MiB');
+  } finally {
+    await big.cleanup();
+  }
 });
 
 for (const [what, headers, body, status, code] of [
