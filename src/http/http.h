@@ -77,7 +77,8 @@ struct http_req {
     int body_completions;
     size_t body_reserved; /* of the server's in-flight body bytes, given back with the request */
     char why[TT_ERRLEN];  /* the message of a refusal worded here */
-    bool discard;         /* refused at once; lws reads it to its end and drops it */
+    bool discard;         /* refused at once, then read to its end and dropped */
+    bool discarded;       /* ... and now read: the connection closes */
     /* The response. */
     bool answered;
     bool headers_sent;

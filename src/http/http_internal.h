@@ -8,7 +8,6 @@
 
 #define HTTP_MAX_ROUTES 64   /* rows of every routing table together */
 #define HTTP_MAX_ENDPOINTS 4 /* WebSocket endpoints */
-#define HTTP_DOOMED_MAX 64   /* connections closing after a refused body, tracked at once */
 
 struct http_server {
     uv_loop_t *loop;
@@ -27,8 +26,7 @@ struct http_server {
     int nendpoints;
     http_wake_fn on_wake;
     void *wake_ctx;
-    void (*fallback)(http_req *r);       /* a GET or HEAD no route takes: assets_serve */
-    struct lws *doomed[HTTP_DOOMED_MAX]; /* see http.c, refuse_body() */
+    void (*fallback)(http_req *r); /* a GET or HEAD no route takes: assets_serve */
 };
 
 /* The per-connection data lws keeps, one area for every protocol: an HTTP transaction's
@@ -46,11 +44,6 @@ int http_on_body(struct lws *wsi, http_pss *pss, const void *in, size_t len);
 int http_on_body_done(struct lws *wsi, http_pss *pss);
 int http_on_writable(struct lws *wsi, http_pss *pss);
 void http_on_drop(http_pss *pss);
-/* lws ended the transaction (HTTP_DROP_PROTOCOL) / closed the connection (CLOSED_HTTP). */
-void http_on_transaction_end(http_server *hs, struct lws *wsi, http_pss *pss);
-void http_on_closed(http_server *hs, struct lws *wsi, http_pss *pss);
-/* LWS_CALLBACK_TIMER on an HTTP connection: -1 closes one that said Connection: close. */
-int http_on_timer(http_server *hs, struct lws *wsi);
 
 /* http.c: telltale's error document, {"error":{"code","message"[,"index"]}}. */
 void http_write_error(json_writer *w, const http_error *e);

@@ -150,10 +150,8 @@ static int serve(http_server *hs, struct lws *wsi, enum lws_callback_reasons rea
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return http_on_writable(wsi, pss);
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-        http_on_transaction_end(hs, wsi, pss);
-        return 0;
     case LWS_CALLBACK_CLOSED_HTTP:
-        http_on_closed(hs, wsi, pss);
+        http_on_drop(pss);
         return 0;
     case LWS_CALLBACK_ESTABLISHED:
         return established(hs, wsi, pss);
@@ -162,7 +160,7 @@ static int serve(http_server *hs, struct lws *wsi, enum lws_callback_reasons rea
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return ep != NULL ? ep->on_writable(pss->conn) : 0;
     case LWS_CALLBACK_TIMER:
-        return ep != NULL ? ep->on_timer(pss->conn) : http_on_timer(hs, wsi);
+        return ep != NULL ? ep->on_timer(pss->conn) : 0;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         return peer_close(in, len);
     case LWS_CALLBACK_CLOSED:
