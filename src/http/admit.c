@@ -85,7 +85,14 @@ bool admit_framing(struct lws *wsi, http_req *r, http_error *e)
         r->content_length = (size_t)v;
     }
     if (!http_takes_body(r->method)) {
-        return true;
+        if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+            r->close_after = true; /* a chunked body lws cannot delimit */
+            *e = (http_error){.status = 400,
+                              .code = "unexpected_body",
+                              .message = "this method takes no body (RFC 9110 §9.3)"};
+            return false;
+        }
+        return true; /* a Content-Length body: admit_body() refuses it, reading it through */
     }
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
         r->close_after = true;
@@ -125,6 +132,14 @@ bool admit_body(struct lws *wsi, http_req *r, http_error *e)
     const tt_config *cfg = r->hs->cfg;
     char coding[64];
     bool has_body = r->chunked || r->content_length > 0;
+    if (has_body && !http_takes_body(r->method)) {
+        /* Answering before the body would complete the transaction before it, which lws
+         * 4.1.6 cannot do behind a pipelined request (docs/ARCHITECTURE.md, "Decisions"). */
+        *e = (http_error){.status = 400,
+                          .code = "unexpected_body",
+                          .message = "this method takes no body (RFC 9110 §9.3)"};
+        return false;
+    }
     if (changes_state(r->method) && !admit_origin(wsi, cfg->allow_origins)) {
         *e = (http_error){.status = 403,
                           .code = "origin_not_allowed",

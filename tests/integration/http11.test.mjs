@@ -380,6 +380,9 @@ for (const [what, bytes] of [
     'GET /get HTTP/1.1\r\nHost: x\r\n\r\nPOST /body HTTP/1.1\r\nHost: x\r*Content-Type: application/json\r\n' +
     'Content-Length: 2\r\n\r\n{}', 'latin1')],
   ['GET + POST refused before its body (413)', Buffer.concat([pipeGet()[0], postBytes('x'.repeat(MAX_BODY + 1))])],
+  // This one hung main's daemon too: a GET with a body was answered before the body.
+  ['GET + GET with a body', Buffer.concat([pipeGet()[0], httpRequest({ path: '/health', body: 'abc',
+    headers: { 'Content-Type': 'application/octet-stream' } })])],
 ]) {
   conform(`pipelined ${what}: the daemon keeps serving (fuzz finding)`, async () => {
     const c = await RawConn.connect(d.port);
@@ -563,6 +566,19 @@ conform('a header section past what libwebsockets can hold (70 kB) → 431', asy
   const r = await one(httpRequest({ path: '/health', headers: { Cookie: `a=${'x'.repeat(70_000)}` } }));
   expectError(r, 431, 'header_fields_too_large');
 }, { todo: 'libwebsockets 4.1.6 drops a connection whose headers overflow its table (64 KiB at most) without a callback (docs/ARCHITECTURE.md, Decisions)' });
+
+conform('a body on GET or DELETE → 400 unexpected_body, read through, then Connection: close', async () => {
+  for (const method of ['GET', 'DELETE']) {
+    const c = await RawConn.connect(d.port);
+    await c.write(httpRequest({ method, path: '/health', body: '{"a":1}', headers: { 'Content-Type': 'application/json' } }));
+    const [r] = await c.responses(1);
+    assert.equal(r?.status, 400, `${method}: ${r?.text}`);
+    assert.equal(r.json.error.code, 'unexpected_body');
+    assert.equal(r.headers.connection, 'close');
+    assert.ok(await c.waitClosed(), `${method}: closed as said`);
+    await c.destroy();
+  }
+});
 
 // ---- HEAD and OPTIONS -------------------------------------------------------------------------------
 
