@@ -329,10 +329,10 @@ static void bad_flag_values_name_the_flag_the_variable_and_the_form(void **state
             }
             char *named = NULL;
             bool secret = strcmp(settings[i].env, "TELLTALE_STORE") == 0;
-            assert_true(secret ? asprintf(&named, "invalid %s (%s):", settings[i].flag,
-                                          settings[i].env) > 0
-                               : asprintf(&named, "invalid %s (%s) '%s'", settings[i].flag,
-                                          settings[i].env, bad) > 0);
+            assert_true(
+                secret ? asprintf(&named, "invalid %s (%s):", settings[i].flag, settings[i].env) > 0
+                       : asprintf(&named, "invalid %s (%s) '%s'", settings[i].flag, settings[i].env,
+                                  bad) > 0);
             assert_contains(err, named);
             assert_contains(err, settings[i].form);
             free(named);
@@ -701,9 +701,43 @@ static void bad_store_url_is_not_echoed(void **state)
 
 #define T(f) cmocka_unit_test_setup(f, reset)
 
+/* --allow-origins: none by default, "*", or browser origins (RFC 6454 §6.1) separated by commas;
+ * anything else (a path, a scheme other than http/https, an empty item) stops start-up. */
+static void allow_origins_are_origins(void **state)
+{
+    (void)state;
+    tt_config cfg = init_ok();
+    assert_string_equal(cfg.allow_origins, "");
+    const char *good[] = {"*",
+                          "https://app.example.com",
+                          "http://localhost:3000",
+                          "https://a.example, http://127.0.0.1:8080",
+                          "http://[::1]:8080",
+                          ""};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        set_flag_ok(&cfg, "--allow-origins", good[i]);
+        assert_string_equal(cfg.allow_origins, good[i]);
+    }
+    const char *bad[] = {"app.example.com",
+                         "ftp://a.example",
+                         "https://a.example/path",
+                         "https://",
+                         "https://a.example,,http://b",
+                         "null",
+                         "*,https://a"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char err[TT_ERRLEN] = "";
+        if (config_set_flag(&cfg, "--allow-origins", bad[i], err) != TT_EINVAL) {
+            fail_msg("'%s' accepted", bad[i]);
+        }
+        assert_contains(err, "--allow-origins");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        T(allow_origins_are_origins),
         T(defaults_without_environment),
         T(environment_overrides_defaults),
         T(flags_override_environment),
