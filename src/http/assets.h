@@ -18,4 +18,5 @@ typedef struct asset {
 extern const asset assets[];
 extern const size_t assets_count;
 
+
 #endif
