@@ -18,7 +18,8 @@ NODE_TEST := node --test --test-concurrency=1
 
 .PHONY: run test check setup setup-test build build-asan build-fuzz build-kinds build-tsan layers \
         unit unit-asan integration tsan \
-        integration-asan postgres postgres-asan supabase supabase-asan chaos e2e fuzz bench clean
+        integration-asan postgres postgres-asan supabase supabase-asan chaos e2e fuzz bench \
+        bench-peers clean
 
 run: setup build
 	./$(BUILD)/telltale serve --demo
@@ -140,6 +141,12 @@ fuzz:
 bench: build
 	scripts/setup --bench
 	./$(BUILD)/bench_ingest
+
+# telltale against InfluxDB 1.6 and raw SQLite with the same events (bench/peers/ingest.mjs; its
+# header lists the options: PEERS_ARGS='--sessions 100 --connections 8').
+bench-peers: build
+	scripts/setup --bench
+	node bench/peers/ingest.mjs $(PEERS_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(TSAN) $(FUZZ) build-*-*
