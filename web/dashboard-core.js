@@ -151,6 +151,7 @@ export class DashboardCore {
   #agreement = null;
   #dualFromSeq = 0;
   #maxSeq = 0;
+  #lat = { legacy: [], realtime: [] }; // recent delivery latencies per path, any mode
 
   // makeAdapter(path, { initialCursor }) returns an adapter (start, stop, cursor, status,
   // events, reset; catchingUp optional).
@@ -270,11 +271,17 @@ export class DashboardCore {
   #onEvents(path, items) {
     const now = this.#now();
     const fresh = [];
+    const lat = this.#lat[path];
     for (const ev of items) {
       const id = ev?.id ?? `seq:${ev?.seq}`;
+      const rec = receivedMs(ev);
+      const latency = rec === null ? NaN : now - rec;
       if (this.#agreement && ev.seq > this.#dualFromSeq) {
-        const rec = receivedMs(ev);
-        this.#agreement.seen(path, id, ev.seq, rec === null ? NaN : now - rec, now);
+        this.#agreement.seen(path, id, ev.seq, latency, now);
+      }
+      // Live deliveries only: a replay of old events says nothing about delivery latency.
+      if (Number.isFinite(latency) && latency < 60_000) {
+        lat.push(Math.max(0, latency));
       }
       if (this.#seen.has(id)) {
         continue;
@@ -288,9 +295,18 @@ export class DashboardCore {
       }
       fresh.push({ ...ev, _via: path });
     }
+    if (lat.length > 4000) {
+      lat.splice(0, lat.length - 2000);
+    }
     if (fresh.length > 0) {
       this.events.emit(fresh);
     }
+  }
+
+  // Delivery latency of a path's recent events (arrival here minus received_at), any mode.
+  latency(path) {
+    const sorted = Float64Array.from(this.#lat[path].slice(-2000)).sort();
+    return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), n: sorted.length };
   }
 
   #publishPaths() {
