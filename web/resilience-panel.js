@@ -26,7 +26,13 @@ export class ResiliencePanel {
   constructor(els, { fetchJson, status }) {
     this.#els = els;
     this.#fetchJson = fetchJson;
-    status.subscribe((s) => s && this.#render(s));
+    status.subscribe((s) => {
+      if (s) {
+        this.#render(s);
+      } else if (this.#lastBreaker !== null) {
+        this.#els.store.textContent = 'unreachable'; // figures below are the last known
+      }
+    });
     els.recover.addEventListener('click', () => this.#act('POST', '/api/v1/dlq/recover', 'recover'));
     els.purge.addEventListener('click', () => this.#act('DELETE', '/api/v1/dlq?older_than=30d', 'purge'));
   }

@@ -180,3 +180,12 @@ test('fullJitterDelay: uniform below a ceiling that doubles up to the cap', () =
   assert.equal(fullJitterDelay(1e9, 250, 10_000, 0.5), 5000);
   assert.equal(fullJitterDelay(-1, 250, 10_000, 0.5), 125);
 });
+
+test('each path\'s delivery latency is kept in any mode; old replays are left out', () => {
+  const t = 100_000;
+  const { core, made } = setup(() => t);
+  core.setMode('realtime');
+  made[0].deliver([ev(1, { received_at: t - 10 }), ev(2, { received_at: t - 30 }), ev(3, { received_at: t - 3_600_000 })]);
+  assert.deepEqual(core.latency('realtime'), { p50: 10, p99: 30, n: 2 });
+  assert.equal(core.latency('legacy').n, 0);
+});
