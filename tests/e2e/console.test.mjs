@@ -242,6 +242,60 @@ describe('migration console', () => {
     }
   });
 
+  step('the dashboard.data_source flag picks the mode, and a change switches it live', async (t) => {
+    // Until this daemon serves the flag routes (issue 11), Playwright answers the OFREP bulk
+    // evaluation with the contract's shape; once it does, the real route answers instead.
+    const real = (await api(daemon, 'POST', '/ofrep/v1/evaluate/flags', { json: { context: { targetingKey: 'x' } } })).status !== 404;
+    if (real) {
+      t.skip('the daemon serves OFREP: covered by the flags suites with `telltale flags set`');
+      return;
+    }
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
+    let variant = 'realtime';
+    const asked = [];
+    await ctx.route('**/ofrep/v1/evaluate/flags', async (route) => {
+      asked.push(route.request().postDataJSON());
+      await route.fulfill({
+        status: 200, contentType: 'application/json', headers: { ETag: `"${variant}"` },
+        body: JSON.stringify({ flags: [{ key: 'dashboard.data_source', value: variant, reason: 'SPLIT', variant }] }),
+      });
+    });
+    const p = await ctx.newPage();
+    watch(p);
+    try {
+      await p.goto(`${daemon.base}/`);
+      await waitFor('realtime from the flag', async () => {
+        const v = await view(p);
+        return v.mode === 'realtime' && v.realtime === 'connected' && v.legacy === 'off';
+      });
+      const clientId = await p.evaluate(() => window.app.clientId);
+      assert.deepEqual(asked[0], { context: { targetingKey: clientId } }, 'evaluated for this dashboard');
+      assert.match(await p.locator('#source-reason').textContent(), /flag dashboard\.data_source \(server, SPLIT\)/);
+      await p.evaluate(() => {
+        window.__sameDocument = true;
+      });
+      variant = 'dual';
+      await p.evaluate(() => window.app.flags.applyPush({})); // what a {"type":"flags"} push does
+      await waitFor('dual from the changed flag', async () => {
+        const v = await view(p);
+        return v.mode === 'dual' && v.legacy === 'connected' && v.realtime === 'connected';
+      });
+      assert.equal(await p.evaluate(() => window.__sameDocument), true, 'no reload');
+      const prefix = uid('flag');
+      await postAll(batch(prefix, 30));
+      await allShown(prefix, p);
+      await shot('mode-from-flag-dual', p);
+      variant = 'legacy'; // roll back
+      await p.evaluate(() => window.app.flags.applyPush({}));
+      await waitFor('legacy after the rollback', async () => {
+        const v = await view(p);
+        return v.mode === 'legacy' && v.realtime === 'off';
+      });
+    } finally {
+      await ctx.close();
+    }
+  });
+
   step('dual mode over 10,000 events: each shown once, 100 % agreement, both latencies', async (t) => {
     await setOverride('dual');
     await waitFor('both paths connected', async () => {
