@@ -160,6 +160,14 @@ describe('migration console', () => {
     return want;
   }
 
+  // Everything the page applied since it loaded is the store's run of seqs over the same
+  // range: no gap across mode switches, nothing twice.
+  async function assertContiguous(p = page) {
+    const seqs = await applied(p);
+    const store = (await allEvents(daemon)).map((e) => e.seq).filter((s) => s >= seqs[0] && s <= seqs.at(-1));
+    assert.deepEqual(seqs, store, 'the page\'s seqs are the store\'s, without gap or repeat');
+  }
+
   const setOverride = async (mode, p = page) => {
     await p.selectOption('#mode-override', mode);
     await waitFor(`mode ${mode}`, async () => (await view(p)).mode === mode);
@@ -211,6 +219,7 @@ describe('migration console', () => {
     assert.equal(await page.evaluate(() => window.__sameDocument), true, 'no reload');
     const v = await view();
     assert.ok(v.via.every((x) => x === 'Realtime'), `via badges: ${v.via}`);
+    await assertContiguous();
     await shot('mode-realtime');
 
     await page.reload();
@@ -284,6 +293,7 @@ describe('migration console', () => {
       const prefix = uid('flag');
       await postAll(batch(prefix, 30));
       await allShown(prefix, p);
+      await assertContiguous(p);
       await shot('mode-from-flag-dual', p);
       variant = 'legacy'; // roll back
       await p.evaluate(() => window.app.flags.applyPush({}));
@@ -315,6 +325,7 @@ describe('migration console', () => {
     assert.equal(a.legacyOnly, 0, `legacy-only ids: ${a.legacyOnlyIds}`);
     assert.equal(a.realtimeOnly, 0, `realtime-only ids: ${a.realtimeOnlyIds}`);
     assert.ok(a.latency.legacy.n > 0 && a.latency.realtime.n > 0);
+    await assertContiguous();
     await waitFor('the panel to say 100%', () => page.evaluate(() =>
       document.getElementById('ag-pct').textContent === '100%'));
     await shot('mode-dual-agreement');
@@ -351,6 +362,14 @@ describe('migration console', () => {
     const expected = store.filter((s) => s > cursorBefore);
     t.diagnostic(`after the outage the page applied ${shown.length} events, the store has ${expected.length} after seq ${cursorBefore}`);
     assert.deepEqual(shown, expected, 'the page has exactly the store\'s events since the outage, in seq order, each once');
+    // Each path on its own resumed without a gap: in dual mode a gap in one path would be
+    // filled by the other in the table, but the agreement counts it as one-path-only.
+    const a = await waitFor('the agreement to settle', async () => {
+      const s = await page.evaluate(() => window.app.core.agreement.get());
+      return s && s.pending === 0 && s;
+    }, { timeoutMs: 30_000, intervalMs: 250 });
+    assert.deepEqual([a.legacyOnly, a.realtimeOnly], [0, 0],
+                     `one-path-only after the outage: /ws ${a.legacyOnlyIds}, Realtime ${a.realtimeOnlyIds}`);
     // The table itself: newest first, and its seqs are a contiguous run of the store's.
     const rows = await page.evaluate(() => [...document.querySelectorAll('#events-body tr')].map((tr) => Number(tr.dataset.seq)));
     const at = store.indexOf(rows.at(-1));
