@@ -11,7 +11,7 @@
 // Every request and WebSocket URL goes through api-client.js (the key lives there).
 
 import { AgreementPanel } from './agreement-panel.js';
-import { apiJson, setApiKey, wsUrl } from './api-client.js';
+import { apiJson, apiKey, setApiKey, wsUrl } from './api-client.js';
 import { fullJitterDelay } from './backoff.js';
 import { ChartManager } from './chart-manager.js';
 import { CrossSessionState } from './cross-session-state.js';
@@ -274,6 +274,18 @@ async function start() {
   every(3000, () => resilience.refreshDlq());
   every(5000, () => tracker.refresh());
   every(30_000, () => rollups.refresh());
+  // A new key (the key dialog): new connections carry it, and what it may read is read again.
+  let current = apiKey.get();
+  apiKey.subscribe((key) => {
+    if (key === current) {
+      return; // the subscription's first call, or no change
+    }
+    current = key;
+    supabase = null;
+    core.restartPaths('key changed');
+    flags.refresh();
+    state.load().catch(() => {});
+  });
 }
 start();
 

@@ -210,6 +210,22 @@ export class DashboardCore {
 
   #started = false;
 
+  // Stops and starts every running path again, resuming where it was (e.g. after the key
+  // changed: the adapters' connections carry the old one).
+  restartPaths(reason = 'restart') {
+    const running = PATHS.filter((p) => this.#adapters[p]);
+    const handOver = this.#handOverCursor();
+    for (const path of running) {
+      this.#stopPath(path);
+    }
+    for (const path of running) {
+      this.#startPath(path, handOver);
+    }
+    this.#publishPaths();
+    const mode = this.mode.get();
+    this.sourceChanges.emit({ from: mode, to: mode, reason, at: this.#now() });
+  }
+
   stop() {
     for (const path of PATHS) {
       if (this.#adapters[path]) {

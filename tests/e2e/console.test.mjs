@@ -199,6 +199,21 @@ describe('migration console', () => {
         /not available/.test(document.getElementById('rollup-note').textContent)));
     }
     await shot('mode-legacy');
+
+    // The key (as the access-control dialog will set it) goes on the new connections, and
+    // the table goes on without a gap.
+    const sockets = [];
+    const onSocket = (ws) => sockets.push(ws.url());
+    page.on('websocket', onSocket);
+    await page.evaluate(() => window.app.setApiKey('e2e-key'));
+    await waitFor('a /ws connection with the key', () => sockets.some((u) => /\/ws\?apikey=e2e-key$/.test(u)));
+    await waitFor('legacy connected again', async () => (await view()).legacy === 'connected');
+    const after = uid('keyed');
+    await postAll(batch(after, 10));
+    await allShown(after);
+    await assertContiguous();
+    await page.evaluate(() => window.app.setApiKey(''));
+    page.off('websocket', onSocket);
   });
 
   step('the override switches to realtime live (no reload), and a new page remembers it', async () => {

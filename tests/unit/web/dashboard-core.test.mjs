@@ -189,3 +189,17 @@ test('each path\'s delivery latency is kept in any mode; old replays are left ou
   assert.deepEqual(core.latency('realtime'), { p50: 10, p99: 30, n: 2 });
   assert.equal(core.latency('legacy').n, 0);
 });
+
+test('restartPaths: each running path starts again from the hand-over cursor', () => {
+  const { core, made, shown } = setup();
+  core.setMode('dual');
+  made[0].deliver([ev(1), ev(2)]);
+  made[1].deliver([ev(1)]);
+  core.restartPaths('key changed');
+  assert.equal(made[0].running, false);
+  assert.equal(made[1].running, false);
+  assert.deepEqual(made.slice(2).map((a) => [a.path, a.opts.initialCursor, a.running]),
+                   [['legacy', 1, true], ['realtime', 1, true]]);
+  made[2].deliver([ev(2), ev(3)]);
+  assert.deepEqual(shown.map((e) => e.seq), [1, 2, 3], 'nothing twice across the restart');
+});
