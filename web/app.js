@@ -109,7 +109,7 @@ core.mode.subscribe((m) => {
   }
 });
 
-const charts = new ChartManager($('chart-rate'), $('chart-latency'), { windowS: 300 });
+const charts = new ChartManager($('chart-rate'), $('chart-latency'), { windowS: 300, sourcesEl: $('chart-sources') });
 const table = new EventTable($('events-body'), { max: 500 });
 const tracker = new SessionTracker({ fetchJson: apiJson });
 

@@ -156,10 +156,11 @@ export class RealtimeAdapter {
         this.#holding ??= []; // from now on, live rows wait for the backfill
       }
       this.#joins++;
+      // Catching up until we know how far the store is (and then until we are there).
+      this.#catchUpTo = Number.MAX_SAFE_INTEGER;
+      this.#setStatus('connected');
       const head = await this.headSeq();
-      if (head !== null && this.#cursor !== null && head > this.#cursor) {
-        this.#catchUpTo = head;
-      }
+      this.#catchUpTo = head !== null && this.#cursor !== null && head > this.#cursor ? head : null;
       this.#setStatus('connected', head);
       if (!this.#opts.serverReplays) {
         // A server without after_seq does not replay: read what is missing by REST.
