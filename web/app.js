@@ -192,10 +192,14 @@ function applyMode() {
 // ---- events ----------------------------------------------------------------------------
 
 let seqLog = [];
-let firstEventMs = null;
+let firstEventMs = null; // ms from navigation start to the first event shown (maybe backfill)
+let firstLiveEventMs = null; // ... to the first event the server received after the page began
 
 core.subscribe((events) => {
   firstEventMs ??= performance.now();
+  if (firstLiveEventMs === null && events.some((ev) => Date.parse(ev.received_at) >= performance.timeOrigin)) {
+    firstLiveEventMs = performance.now();
+  }
   for (const ev of events) {
     seqLog.push(ev.seq);
   }
@@ -241,7 +245,7 @@ setInterval(() => {
   const lat = core.latency(mode === 'legacy' ? 'legacy' : 'realtime');
   slo.update({
     realtime_p99_ms: lat.n ? lat.p99 : null,
-    page_load_ms: firstEventMs,
+    page_load_ms: firstLiveEventMs ?? firstEventMs,
     error_rate: lastSummary?.errorRate ?? null,
     uptime: totalS ? upS / totalS : null,
   });
@@ -302,6 +306,8 @@ window.app = Object.freeze({
   get adapter() {
     return core.adapter('legacy') ?? core.adapter('realtime');
   },
+  // Milliseconds from navigation start to the first event shown and to the first live one.
+  timings: () => ({ firstEventMs, firstLiveEventMs }),
   // Applied seqs, ascending; a seq applied twice appears twice.
   appliedSeqs: () => [...seqLog].sort((a, b) => a - b),
   // 'auto' | 'legacy' | 'realtime' | 'dual': the operator override (remembered).
