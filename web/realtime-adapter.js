@@ -126,7 +126,7 @@ export class RealtimeAdapter {
     }
     this.#catchUpTo = head;
     this.#binding = { ...EVENTS_BINDING };
-    if (this.#cursor !== null) {
+    if (this.#cursor !== null && this.#opts.serverReplays) {
       this.#binding.after_seq = this.#cursor;
     }
     const name = this.#opts.channelName ?? `telltale-dashboard-${Date.now().toString(36)}-${++channelCount}`;
@@ -231,7 +231,7 @@ export class RealtimeAdapter {
         continue; // already applied
       }
       this.#cursor = ev.seq;
-      if (this.#binding) {
+      if (this.#binding && this.#opts.serverReplays) {
         this.#binding.after_seq = ev.seq;
       }
       this.#queue.push(ev);

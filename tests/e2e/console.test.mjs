@@ -397,6 +397,44 @@ describe('migration console', () => {
     await shot('after-outage');
   }, 180_000);
 
+  step('Realtime pointed at a Supabase-style endpoint (no after_seq): REST backfill by seq keeps it gap-free', async () => {
+    // The setting for a real Supabase project, aimed at this telltale: the adapter then binds
+    // plainly (no after_seq) and reads what it missed from /rest/v1/monitoring_events?seq=gt.N
+    // after each join -- what it does against a Supabase server.
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await ctx.addInitScript((base) => {
+      localStorage.setItem('telltale.realtime', JSON.stringify({ url: base, key: 'anon-key' }));
+      localStorage.setItem('telltale.state.dashboard.data_source_override',
+                           JSON.stringify({ value: 'realtime', version: 0, dirty: false }));
+    }, daemon.base);
+    const p = await ctx.newPage();
+    watch(p);
+    try {
+      await p.goto(`${daemon.base}/`);
+      await waitFor('realtime connected', async () => (await view(p)).realtime === 'connected');
+      const before = uid('sb-before');
+      await postAll(batch(before, 20));
+      await allShown(before, p);
+      tolerateDown = true;
+      await daemon.kill9();
+      await waitFor('realtime down', async () => (await view(p)).realtime !== 'connected', { timeoutMs: 30_000 });
+      await daemon.restart();
+      const missed = uid('sb-missed'); // committed before the page is back: only the backfill brings them
+      await postAll(batch(missed, 100));
+      await waitFor('realtime back', async () => (await view(p)).realtime === 'connected', { timeoutMs: 40_000 });
+      tolerateDown = false;
+      await allShown(missed, p);
+      const after = uid('sb-after');
+      await postAll(batch(after, 20));
+      await allShown(after, p);
+      await assertContiguous(p);
+      await shot('realtime-supabase-endpoint', p);
+    } finally {
+      tolerateDown = false;
+      await ctx.close();
+    }
+  });
+
   step('a dead letter retried from the resilience panel reaches the store', async () => {
     // With --dlq-max-retries 1 the daemon retries a dead letter once by itself; while the
     // poison is on that fails and the item is `failed`: from then on only an operator's retry

@@ -102,6 +102,7 @@ test('without after_seq on the server: each join backfills by REST, live rows he
   const client = new FakeClient();
   client.rows = Array.from({ length: 30 }, (_, i) => row(i + 1));
   const { a, got, ch } = await started(client, { initialCursor: 10, serverReplays: false, backfillPage: 7 });
+  assert.equal('after_seq' in ch.handlers[0].filter, false, 'a plain Supabase binding');
   client.rows.push(row(31));
   ch.statusFn('SUBSCRIBED');
   ch.row(row(31)); // live, while the backfill runs
