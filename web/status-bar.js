@@ -93,6 +93,11 @@ export class StatusBar {
         parts.push(`${formatCount(st.rejected_total)} rejected`);
       }
       els.server.textContent = parts.join(' · ');
+    } else if (srv) {
+      // No /ws stats (Realtime only): the polled status says the same things.
+      els.server.textContent = [`seq ${srv.change_feed?.last_seq ?? srv.websocket?.last_seq ?? '—'}`,
+        `up ${formatDuration(srv.uptime_s)}`, `v${srv.version ?? '?'}`,
+        `queue ${formatCount(srv.queue?.waiting)}`].join(' · ');
     }
   }
 }
