@@ -102,7 +102,8 @@ export class ResiliencePanel {
     e.breaker.dataset.state = b.state ?? '';
     e.transitions.textContent = `${formatCount(b.transitions)} (opened ${formatCount(b.opened)})`;
     const q = s.queue ?? {};
-    e.queue.textContent = `${formatCount(q.waiting)} waiting · ${formatCount(q.inflight)} in flight of ${formatCount(q.capacity)}`;
+    e.queue.textContent = `${formatCount(q.waiting)} + ${formatCount(q.inflight)} / ${formatCount(q.capacity)}`;
+    e.queue.title = 'waiting + in flight / capacity (events)';
     const sp = s.spool ?? {};
     e.spool.textContent = sp.enabled === false ? 'off (embedded store)'
       : `${formatCount(sp.events ?? sp.backlog_events)} events · ${formatBytes(sp.bytes ?? sp.backlog_bytes) || '0 B'}`;
