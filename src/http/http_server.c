@@ -34,14 +34,16 @@ static const struct lws_protocols protocols[] = {
 static const struct lws_protocol_vhost_options ws_default = {NULL, NULL, "default", "1"};
 static const struct lws_protocol_vhost_options ws_pvo = {NULL, &ws_default, "telltale-ws", ""};
 
-/* Added by lws to every response; the dashboard has no inline script or style. */
+/* Added by lws to every response; the dashboard has no inline script or style. connect-src
+ * allows https: so that the dashboard's Realtime path can be pointed at a real Supabase
+ * project (its REST backfill is an https fetch; its socket is wss:). */
 static const struct lws_protocol_vhost_options hdr_referrer = {NULL, NULL,
                                                                "referrer-policy:", "no-referrer"};
 static const struct lws_protocol_vhost_options hdr_nosniff = {&hdr_referrer, NULL,
                                                               "x-content-type-options:", "nosniff"};
 static const struct lws_protocol_vhost_options hdr_csp = {
     &hdr_nosniff, NULL, "content-security-policy:",
-    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; "
+    "default-src 'self'; connect-src 'self' https: ws: wss:; img-src 'self' data:; style-src 'self'; "
     "script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"};
 
 static const lws_retry_bo_t ws_keepalive = {
