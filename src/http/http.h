@@ -61,6 +61,7 @@ struct http_req {
     char content_type[128];
     char accept_encoding[128];
     char if_none_match[64];
+    char if_match[64]; /* "" when absent */
     bool has_length;
     size_t content_length;
     char *body;

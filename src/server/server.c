@@ -154,6 +154,12 @@ static int start_routes(server *srv, store *st, char *err)
     if (rc == 0) {
         rc = rest_add_routes(srv->http, &srv->rest);
     }
+    if (rc == 0) {
+        /* Flag and dashboard-state changes of every instance (PostgreSQL), and the flags of
+         * every /ws hello from the start. */
+        change_feed_on_notice(srv->feed, api_config_notice, &srv->api);
+        api_flags_refresh(&srv->api);
+    }
     return rc == 0 ? 0 : tt_fail(err, rc, "cannot set up the routes: %s", tt_strerror(rc));
 }
 

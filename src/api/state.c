@@ -1,0 +1,411 @@
+/* state.c -- cross-session dashboard state (DESIGN §5 "Dashboard state"): a client's keys, each
+ * a JSON value with a version; optimistic concurrency (If-Match on the version, 409 with the
+ * current version and value when stale); limits per value and per client; idle clients
+ * expire. A change is pushed to the client's open sessions: /ws connections that sent
+ * {"type":"state_subscribe","client_id":C} and Realtime channels on topic "state:C". */
+#include "api/api_call.h"
+#include "api/flags_db.h"
+
+#include "core/timefmt.h"
+#include "os/clock.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY_MAX 128 /* bytes of a state key, as of a client id (STATE_CLIENT_MAX) */
+
+typedef struct state_args {
+    char client_id[STATE_CLIENT_MAX + 1];
+    char key[KEY_MAX + 1]; /* "" = the whole client */
+    int64_t if_match;
+    cJSON *body;
+    char *value;   /* the value to put, compact JSON */
+    cJSON *values; /* client-level PUT: the object of keys (inside body) */
+    state_limits lim;
+} state_args;
+
+static void write_entry(json_writer *w, const state_row *s)
+{
+    json_open_object(w);
+    json_key(w, "value");
+    cJSON *v = cJSON_Parse(s->value);
+    if (v != NULL) {
+        json_buf text = {0}; /* compact, whichever store wrote it */
+        json_print_to(&text, v);
+        json_raw_value(w, text.buf != NULL ? text.buf : "null", text.buf != NULL ? text.len : 4);
+        free(text.buf);
+        cJSON_Delete(v);
+    } else {
+        json_null(w);
+    }
+    json_member_number(w, "version", (double)s->version);
+    char t[TIMEFMT_LEN];
+    timefmt_format(s->updated_ms, t);
+    json_member_string(w, "updated_at", t);
+    json_close_object(w);
+}
+
+/* {"client_id":C,"state":{"key":{"value","version","updated_at"},...}} */
+static void write_client(json_writer *w, const char *client_id, const state_rows *rows)
+{
+    json_open_object(w);
+    json_member_string(w, "client_id", client_id);
+    json_key(w, "state");
+    json_open_object(w);
+    for (size_t i = 0; i < rows->n; i++) {
+        json_key(w, rows->rows[i].key);
+        write_entry(w, &rows->rows[i]);
+    }
+    json_close_object(w);
+    json_close_object(w);
+}
+
+/* ---- pushing ---- */
+
+typedef struct state_push {
+    char client_id[STATE_CLIENT_MAX + 1];
+    json_writer msg;
+} state_push;
+
+static void read_client(uv_work_t *w)
+{
+    api_call *c = w->data;
+    state_push *p = c->args;
+    state_rows rows;
+    if (state_db_get(c->st, p->client_id, NULL, &rows, c->err) != 0) {
+        c->store_failed = true;
+        return;
+    }
+    write_client(&p->msg, p->client_id, &rows);
+    state_rows_free(&rows);
+}
+
+/* {"type":"state","client_id":C,"state":{...}} over /ws; {"client_id","state"} as Realtime's
+ * broadcast payload (event "state"). */
+static void push_client(uv_work_t *w, int status)
+{
+    api_call *c = w->data;
+    state_push *p = c->args;
+    const char *doc = p->msg.out.buf;
+    if (status == 0 && !c->store_failed && doc != NULL && !p->msg.out.oom) {
+        size_t n = strlen(doc);
+        char *text = malloc(n + 32);
+        if (text != NULL && c->ctx->ws != NULL) {
+            int len = snprintf(text, n + 32, "{\"type\":\"state\",%s", doc + 1);
+            ws_live_push_state(c->ctx->ws, p->client_id, text, (size_t)len);
+        }
+        free(text);
+        char topic[STATE_CLIENT_MAX + 32];
+        snprintf(topic, sizeof topic, "realtime:state:%s", p->client_id);
+        if (c->ctx->rt != NULL) {
+            realtime_broadcast(c->ctx->rt, topic, "state", doc);
+        }
+    }
+    free(p->msg.out.buf);
+    free(p);
+    free(c);
+    free(w);
+}
+
+void api_state_refresh(api_ctx *ctx, const char *client_id)
+{
+    uv_work_t *w = calloc(1, sizeof *w);
+    api_call *c = calloc(1, sizeof *c);
+    state_push *p = calloc(1, sizeof *p);
+    if (w == NULL || c == NULL || p == NULL || *ctx->stopping ||
+        strlen(client_id) > STATE_CLIENT_MAX) {
+        free(w);
+        free(c);
+        free(p);
+        return;
+    }
+    snprintf(p->client_id, sizeof p->client_id, "%s", client_id);
+    *c = (api_call){.ctx = ctx, .st = ctx->st, .args = p};
+    w->data = c;
+    if (uv_queue_work(ctx->loop, w, read_client, push_client) != 0) {
+        free(w);
+        free(c);
+        free(p);
+    }
+}
+
+static void state_written(api_call *c)
+{
+    state_args *a = c->args;
+    if (c->changed && !store_has_feed(c->ctx->st)) {
+        api_state_refresh(c->ctx, a->client_id); /* PostgreSQL's trigger tells every instance */
+    }
+    cJSON_Delete(a->body);
+    free(a->value);
+}
+
+/* ---- the routes ---- */
+
+/* The client id and key from /api/v1/state/{client_id}[/{key}]. */
+static state_args *new_args(http_req *r, api_ctx *ctx)
+{
+    static const char prefix[] = "/api/v1/state/";
+    const char *rest = r->path + sizeof prefix - 1;
+    const char *slash = strchr(rest, '/');
+    size_t id_len = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+    const char *key = slash != NULL ? slash + 1 : "";
+    if (id_len == 0 || id_len > STATE_CLIENT_MAX || strlen(key) > KEY_MAX ||
+        strchr(key, '/') != NULL || (slash != NULL && key[0] == '\0')) {
+        http_respond_error(r, 400, "invalid_path",
+                           "the path is /api/v1/state/{client_id}[/{key}], each 1 to 128 bytes");
+        return NULL;
+    }
+    state_args *a = calloc(1, sizeof *a);
+    if (a == NULL) {
+        r->retry_after = 1;
+        http_respond_error(r, 503, "overloaded", "out of memory");
+        return NULL;
+    }
+    memcpy(a->client_id, rest, id_len);
+    strcpy(a->key, key);
+    a->lim = (state_limits){.max_client_bytes = ctx->cfg->state_max_client,
+                            .max_keys = ctx->cfg->state_max_keys};
+    a->if_match = api_if_match(r);
+    if (a->if_match == -1 || a->if_match == -2) {
+        http_respond_error(r, 400, "invalid_header",
+                           "If-Match takes the version of a state key in quotes, e.g. \"3\"");
+        free(a);
+        return NULL;
+    }
+    if (a->if_match > 0 && a->key[0] == '\0' && r->method != HTTP_GET) {
+        http_respond_error(r, 400, "invalid_header",
+                           "If-Match applies to one key: /api/v1/state/{client_id}/{key}");
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+static void get_state(api_call *c)
+{
+    state_args *a = c->args;
+    state_rows rows;
+    int rc = state_db_get(c->st, a->client_id, a->key[0] ? a->key : NULL, &rows, c->err);
+    if (rc != 0) {
+        api_call_store_failed(c, rc);
+        return;
+    }
+    c->status = 200;
+    if (a->key[0] == '\0') {
+        write_client(&c->body, a->client_id, &rows);
+    } else if (rows.n == 0) {
+        api_call_error(c, 404, "not_found", "client '%s' has no key '%s'", a->client_id, a->key);
+    } else {
+        snprintf(c->etag, sizeof c->etag, "\"%lld\"", (long long)rows.rows[0].version);
+        write_entry(&c->body, &rows.rows[0]);
+    }
+    state_rows_free(&rows);
+}
+
+/* 409 with what is there now, or 413 when the limits, not the version, refused the write. */
+static void put_refused(api_call *c, const state_args *a, const char *key)
+{
+    state_rows now;
+    int rc = state_db_get(c->st, a->client_id, key, &now, c->err);
+    if (rc != 0) {
+        api_call_store_failed(c, rc);
+        return;
+    }
+    bool stale = a->if_match > 0 && (now.n == 0 || now.rows[0].version != a->if_match);
+    if (!stale) {
+        api_call_error(c, 413, "state_limit",
+                       "client '%s' may keep at most %u keys and %llu bytes of values",
+                       a->client_id, a->lim.max_keys, (unsigned long long)a->lim.max_client_bytes);
+    } else {
+        c->status = 409;
+        json_open_object(&c->body);
+        json_key(&c->body, "error");
+        json_open_object(&c->body);
+        json_member_string(&c->body, "code", "version_conflict");
+        json_member_string(&c->body, "message",
+                           now.n == 0 ? "the key does not exist (it was deleted, or never set)"
+                                      : "the key has changed since the If-Match version");
+        json_close_object(&c->body);
+        json_key(&c->body, "current");
+        if (now.n == 0) {
+            json_null(&c->body);
+        } else {
+            write_entry(&c->body, &now.rows[0]);
+        }
+        json_close_object(&c->body);
+    }
+    state_rows_free(&now);
+}
+
+static int put_one(api_call *c, const state_args *a, const char *key, const char *value,
+                   state_rows *rows)
+{
+    int rc = state_db_put(c->st, a->client_id, key, value, a->if_match, &a->lim,
+                          (int64_t)clock_now_ms(), rows, c->err);
+    if (rc != 0) {
+        api_call_store_failed(c, rc);
+    } else if (rows->n == 0) {
+        put_refused(c, a, key);
+        rc = TT_ECONFLICT;
+    } else {
+        c->changed = true;
+    }
+    return rc;
+}
+
+static void put_state(api_call *c)
+{
+    state_args *a = c->args;
+    state_rows rows = {0};
+    if (a->key[0] != '\0') {
+        if (put_one(c, a, a->key, a->value, &rows) == 0) {
+            snprintf(c->etag, sizeof c->etag, "\"%lld\"", (long long)rows.rows[0].version);
+            write_entry(&c->body, &rows.rows[0]);
+            c->status = rows.rows[0].version == 1 ? 201 : 200;
+        }
+        state_rows_free(&rows);
+        return;
+    }
+    /* The whole client: each key of the object in turn (not one transaction); stops at the
+     * first refused. */
+    for (const cJSON *m = a->values->child; m != NULL; m = m->next) {
+        char *text = json_print(m, NULL);
+        int rc = text == NULL ? TT_ENOMEM : put_one(c, a, m->string, text, &rows);
+        free(text);
+        state_rows_free(&rows);
+        if (rc != 0) {
+            return;
+        }
+    }
+    get_state(c);
+}
+
+static bool value_ok(http_req *r, state_args *a, const cJSON *v, const char *key, size_t max)
+{
+    if (key[0] == '\0' || strlen(key) > KEY_MAX) {
+        http_respond_error(r, 400, "invalid_key", "a state key is 1 to 128 bytes");
+        return false;
+    }
+    size_t len = 0;
+    char *text = json_print(v, &len);
+    if (text == NULL || len > max) {
+        char m[128];
+        snprintf(m, sizeof m, "the value of '%.64s' is longer than %zu bytes as JSON", key, max);
+        http_respond_error(r, text == NULL ? 503 : 413, "state_limit", m);
+        free(text);
+        return false;
+    }
+    if (a->key[0] != '\0') {
+        a->value = text;
+    } else {
+        free(text);
+    }
+    return true;
+}
+
+static void state_put(http_req *r, api_ctx *ctx, state_args *a)
+{
+    const cJSON *value = cJSON_GetObjectItemCaseSensitive(a->body, "value");
+    if (!cJSON_IsObject(a->body) || value == NULL || cJSON_GetArraySize(a->body) != 1) {
+        http_respond_error(r, 400, "invalid_body", "the body is {\"value\": <any JSON>}");
+        goto Fail;
+    }
+    if (a->key[0] == '\0') {
+        if (!cJSON_IsObject(value) || cJSON_GetArraySize(value) > (int)a->lim.max_keys) {
+            http_respond_error(r, 400, "invalid_body",
+                               "for a whole client the value is an object of keys, at most the "
+                               "keys a client may keep");
+            goto Fail;
+        }
+        a->values = (cJSON *)value;
+        for (const cJSON *m = value->child; m != NULL; m = m->next) {
+            if (!value_ok(r, a, m, m->string, ctx->cfg->state_max_value)) {
+                goto Fail;
+            }
+        }
+    } else if (!value_ok(r, a, value, a->key, ctx->cfg->state_max_value)) {
+        goto Fail;
+    }
+    api_call_run(ctx, r, put_state, state_written, a);
+    return;
+Fail:
+    cJSON_Delete(a->body);
+    free(a->value);
+    free(a);
+}
+
+static void delete_state(api_call *c)
+{
+    state_args *a = c->args;
+    uint64_t deleted = 0;
+    int rc = state_db_delete(c->st, a->client_id, a->key[0] ? a->key : NULL, a->if_match, &deleted,
+                             c->err);
+    if (rc != 0) {
+        api_call_store_failed(c, rc);
+    } else if (deleted > 0 || a->key[0] == '\0') {
+        c->changed = deleted > 0;
+        c->status = 204;
+    } else if (a->if_match > 0) {
+        put_refused(c, a, a->key);
+    } else {
+        api_call_error(c, 404, "not_found", "client '%s' has no key '%s'", a->client_id, a->key);
+    }
+}
+
+void api_state(http_req *r, void *arg)
+{
+    api_ctx *ctx = arg;
+    state_args *a = new_args(r, ctx);
+    if (a == NULL) {
+        return;
+    }
+    if (r->method == HTTP_PUT) {
+        if ((a->body = api_body_json(r)) == NULL) {
+            free(a);
+            return;
+        }
+        state_put(r, ctx, a);
+    } else if (r->method == HTTP_DELETE) {
+        api_call_run(ctx, r, delete_state, state_written, a);
+    } else {
+        api_call_run(ctx, r, get_state, NULL, a);
+    }
+}
+
+/* ---- retention ---- */
+
+static void expire(uv_work_t *w)
+{
+    api_call *c = w->data;
+    uint64_t deleted = 0;
+    int64_t before = (int64_t)clock_now_ms() - (int64_t)c->ctx->cfg->state_retention_ms;
+    c->store_failed = state_db_expire(c->st, before, &deleted, c->err) != 0;
+}
+
+static void expired(uv_work_t *w, int status)
+{
+    (void)status;
+    api_call *c = w->data;
+    c->ctx->state_expiring = false;
+    free(c);
+    free(w);
+}
+
+void api_state_expire(api_ctx *ctx)
+{
+    uv_work_t *w = NULL;
+    api_call *c = NULL;
+    if (ctx->cfg->state_retention_ms == 0 || ctx->state_expiring || *ctx->stopping ||
+        (w = calloc(1, sizeof *w)) == NULL || (c = calloc(1, sizeof *c)) == NULL) {
+        free(w);
+        return;
+    }
+    *c = (api_call){.ctx = ctx, .st = ctx->st};
+    w->data = c;
+    if (uv_queue_work(ctx->loop, w, expire, expired) == 0) {
+        ctx->state_expiring = true;
+    } else {
+        free(c);
+        free(w);
+    }
+}
