@@ -97,7 +97,10 @@ void api_tick(api_ctx *ctx)
     if (ctx->ticks % FLAGS_EVERY_TICKS == 1) {
         api_flags_refresh(ctx);
     }
-    if (ctx->ticks % STATE_EXPIRY_TICKS == 2) {
+    /* Every 10 minutes, or every half retention when that is shorter (tests use seconds). */
+    uint64_t every = ctx->cfg->state_retention_ms / 2000;
+    every = every < 1 ? 1 : every > STATE_EXPIRY_TICKS ? STATE_EXPIRY_TICKS : every;
+    if (ctx->ticks % every == 0) {
         api_state_expire(ctx);
     }
 }
