@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import { Daemon, api, test, uid, waitFor } from './lib/daemon.mjs';
 import { WsClient } from './lib/wsclient.mjs';
-import { client, collected, subscribe } from '../supabase/lib.mjs';
+import { client, collected, jwt, subscribe } from '../supabase/lib.mjs';
 
 let d;
 const closers = [];
@@ -128,4 +128,30 @@ test('an idle client\'s state is deleted after the retention', async () => {
     const r = await api(d, 'GET', `/api/v1/state/${c}`);
     return Object.keys(r.json.state).length === 0;
   }, { timeoutMs: 20_000, intervalMs: 250 });
+});
+
+test('with keys, Realtime topic state:C is for client C (its JWT sub) and the service role', async () => {
+  const SECRET = 'state-test-jwt-secret-0123456789abcdef';
+  const ANON = 'anon-key-for-the-state-tests';
+  const SERVICE = 'service-key-for-the-state-tests';
+  const k = await Daemon.start({
+    label: 'state (keys)',
+    env: { TELLTALE_JWT_SECRET: SECRET, TELLTALE_ANON_KEY: ANON, TELLTALE_SERVICE_KEY: SERVICE },
+  });
+  closers.push(() => k.cleanup());
+  const exp = Math.floor(Date.now() / 1000) + 3600;
+  const as = (key) => {
+    const sc = client(k, { key });
+    closers.push(() => sc.removeAllChannels());
+    return sc;
+  };
+  const alice = jwt(SECRET, { role: 'authenticated', sub: 'alice', exp });
+  const bob = jwt(SECRET, { role: 'authenticated', sub: 'bob', exp });
+  await subscribe(as(alice).channel('state:alice'));
+  await subscribe(as(SERVICE).channel('state:alice'));
+  for (const key of [bob, ANON]) {
+    const err = await subscribe(as(key).channel('state:alice')).then(() => null, (e) => e);
+    assert.match(String(err?.message), /for that client/, 'refused');
+  }
+  await subscribe(as(ANON).channel('flags')); // flags are for every reader
 });
