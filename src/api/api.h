@@ -14,6 +14,8 @@
 #include "pipeline/pipeline.h"
 #include "store/store.h"
 
+typedef struct state_push state_push;
+
 #define API_ROUTES 23 /* the rows of api.c's table */
 
 /* What the routes work with and report on; it must outlive the server. The composition
@@ -37,9 +39,11 @@ typedef struct api_ctx {
     bool dlq_known, dlq_reading;
     uint64_t ticks;
     http_route routes[API_ROUTES];
-    uint64_t flags_gen_started, flags_gen_applied; /* reads of the flags, begun and applied */
-    bool flags_refreshing, flags_stale;            /* a read in flight; another wanted after it */
+    bool flags_refreshing, flags_stale; /* a read in flight; another wanted after it */
     bool state_expiring;
+    state_push *state_waiting; /* clients whose state is to be read and pushed */
+    size_t state_nwaiting;
+    bool state_reading;
 } api_ctx;
 
 /* Adds the routes of this area. */
@@ -77,6 +81,8 @@ void api_state(http_req *r, void *ctx);
 void api_flags_refresh(api_ctx *ctx);
 /* Reads client_id's dashboard state off the loop and pushes it to its sessions (state.c). */
 void api_state_refresh(api_ctx *ctx, const char *client_id);
+/* Drops the state pushes not yet started (at shutdown, once the loop has ended). */
+void api_state_pushes_free(api_ctx *ctx);
 /* Deletes the state of clients idle longer than TELLTALE_STATE_RETENTION, off the loop. */
 void api_state_expire(api_ctx *ctx);
 /* A notice of the change feed (store_notice_fn): "flags", "state:<client_id>", or "" (after

@@ -8,6 +8,7 @@
 
 #include "core/timefmt.h"
 #include "os/clock.h"
+#include "os/log.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -48,18 +49,20 @@ static void set_etag(api_call *c, int64_t version)
 
 /* ---- the live copy ---- */
 
-typedef struct flags_refresh {
-    uint64_t gen;
+/* One read of every flag, off the loop. One runs at a time, so they finish in order. */
+typedef struct flags_read {
+    uv_work_t work;
+    api_ctx *ctx;
+    int rc;
     json_writer map; /* {"key":{flag},...} */
-} flags_refresh;
+    char err[TT_ERRLEN];
+} flags_read;
 
-static void read_all(api_call *c)
+static void read_all(uv_work_t *w)
 {
-    flags_refresh *fr = c->args;
+    flags_read *fr = w->data;
     flag_rows rows;
-    int rc = flags_db_list(c->st, &rows, c->err);
-    if (rc != 0) {
-        api_call_store_failed(c, rc);
+    if ((fr->rc = flags_db_list(fr->ctx->st, &rows, fr->err)) != 0) {
         return;
     }
     json_open_object(&fr->map);
@@ -85,42 +88,21 @@ static void push_flags(api_ctx *ctx, const char *map)
     free(payload);
 }
 
-static void refreshed(api_call *c)
+static void all_read(uv_work_t *w, int status)
 {
-    flags_refresh *fr = c->args;
-    api_ctx *ctx = c->ctx;
+    flags_read *fr = w->data;
+    api_ctx *ctx = fr->ctx;
     ctx->flags_refreshing = false;
-    /* A later read may have finished first: an older snapshot never replaces a newer one. */
-    if (!c->store_failed && !fr->map.out.oom && fr->gen > ctx->flags_gen_applied &&
-        fr->map.out.buf != NULL) {
-        ctx->flags_gen_applied = fr->gen;
+    if (status == 0 && fr->rc == 0 && fr->map.out.buf != NULL && !fr->map.out.oom) {
         push_flags(ctx, fr->map.out.buf);
+    } else if (status == 0 && fr->rc != 0) {
+        log_warn("reading the flags: %s", fr->err); /* the next notice or tick reads again */
     }
     free(fr->map.out.buf);
+    free(fr);
     if (ctx->flags_stale && !*ctx->stopping) {
         api_flags_refresh(ctx);
     }
-}
-
-static void run_refresh(void *arg)
-{
-    api_call *c = arg;
-    c->work(c);
-}
-
-static void refresh_done(uv_work_t *w, int status)
-{
-    (void)status;
-    api_call *c = w->data;
-    refreshed(c);
-    free(c->args);
-    free(c);
-    free(w);
-}
-
-static void refresh_work(uv_work_t *w)
-{
-    run_refresh(w->data);
 }
 
 void api_flags_refresh(api_ctx *ctx)
@@ -129,24 +111,16 @@ void api_flags_refresh(api_ctx *ctx)
         ctx->flags_stale = true; /* read again once this read is done */
         return;
     }
-    uv_work_t *w = calloc(1, sizeof *w);
-    api_call *c = calloc(1, sizeof *c);
-    flags_refresh *fr = calloc(1, sizeof *fr);
-    if (w == NULL || c == NULL || fr == NULL || *ctx->stopping) {
-        free(w);
-        free(c);
-        free(fr);
+    flags_read *fr = *ctx->stopping ? NULL : calloc(1, sizeof *fr);
+    if (fr == NULL) {
         return;
     }
-    fr->gen = ++ctx->flags_gen_started;
-    *c = (api_call){.ctx = ctx, .st = ctx->st, .work = read_all, .args = fr};
-    w->data = c;
+    fr->ctx = ctx;
+    fr->work.data = fr;
     ctx->flags_stale = false;
-    if (uv_queue_work(ctx->loop, w, refresh_work, refresh_done) == 0) {
+    if (uv_queue_work(ctx->loop, &fr->work, read_all, all_read) == 0) {
         ctx->flags_refreshing = true;
     } else {
-        free(w);
-        free(c);
         free(fr);
     }
 }

@@ -8,6 +8,7 @@
 
 #include "core/timefmt.h"
 #include "os/clock.h"
+#include "os/log.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -60,73 +61,118 @@ static void write_client(json_writer *w, const char *client_id, const state_rows
     json_close_object(w);
 }
 
-/* ---- pushing ---- */
+/* ---- pushing ----
+ *
+ * A change is pushed as the client's whole state, read after the change. Reads run one at a
+ * time, in the order the changes were heard, so the last snapshot a session gets is never older
+ * than the last change; clients waiting for their read wait in a list (each once), at most
+ * PUSH_PENDING_MAX of them. */
 
-typedef struct state_push {
+#define PUSH_PENDING_MAX 4096
+
+struct state_push {
+    uv_work_t work;
+    state_push *next; /* in the list of those waiting */
+    api_ctx *ctx;
+    int rc;
+    json_writer doc; /* {"client_id","state"} */
+    char err[TT_ERRLEN];
     char client_id[STATE_CLIENT_MAX + 1];
-    json_writer msg;
-} state_push;
+};
 
 static void read_client(uv_work_t *w)
 {
-    api_call *c = w->data;
-    state_push *p = c->args;
+    state_push *p = w->data;
     state_rows rows;
-    if (state_db_get(c->st, p->client_id, NULL, &rows, c->err) != 0) {
-        c->store_failed = true;
-        return;
+    if ((p->rc = state_db_get(p->ctx->st, p->client_id, NULL, &rows, p->err)) == 0) {
+        write_client(&p->doc, p->client_id, &rows);
+        state_rows_free(&rows);
     }
-    write_client(&p->msg, p->client_id, &rows);
-    state_rows_free(&rows);
 }
 
 /* {"type":"state","client_id":C,"state":{...}} over /ws; {"client_id","state"} as Realtime's
- * broadcast payload (event "state"). */
-static void push_client(uv_work_t *w, int status)
+ * broadcast payload (event "state") on topic state:C. */
+static void push_doc(api_ctx *ctx, const char *client_id, const char *doc)
 {
-    api_call *c = w->data;
-    state_push *p = c->args;
-    const char *doc = p->msg.out.buf;
-    if (status == 0 && !c->store_failed && doc != NULL && !p->msg.out.oom) {
-        size_t n = strlen(doc);
-        char *text = malloc(n + 32);
-        if (text != NULL && c->ctx->ws != NULL) {
-            int len = snprintf(text, n + 32, "{\"type\":\"state\",%s", doc + 1);
-            ws_live_push_state(c->ctx->ws, p->client_id, text, (size_t)len);
-        }
-        free(text);
-        char topic[STATE_CLIENT_MAX + 32];
-        snprintf(topic, sizeof topic, "realtime:state:%s", p->client_id);
-        if (c->ctx->rt != NULL) {
-            realtime_broadcast(c->ctx->rt, topic, "state", doc);
+    size_t n = strlen(doc);
+    char *text = malloc(n + 32);
+    if (text != NULL && ctx->ws != NULL) {
+        int len = snprintf(text, n + 32, "{\"type\":\"state\",%s", doc + 1);
+        ws_live_push_state(ctx->ws, client_id, text, (size_t)len);
+    }
+    free(text);
+    char topic[STATE_CLIENT_MAX + 32];
+    snprintf(topic, sizeof topic, "realtime:state:%s", client_id);
+    if (ctx->rt != NULL) {
+        realtime_broadcast(ctx->rt, topic, "state", doc);
+    }
+}
+
+static void start_next(api_ctx *ctx);
+
+static void client_read(uv_work_t *w, int status)
+{
+    state_push *p = w->data;
+    api_ctx *ctx = p->ctx;
+    if (status == 0 && p->rc == 0 && p->doc.out.buf != NULL && !p->doc.out.oom) {
+        push_doc(ctx, p->client_id, p->doc.out.buf);
+    } else if (status == 0 && p->rc != 0) {
+        log_warn("reading the dashboard state of %s: %s", p->client_id, p->err);
+    }
+    free(p->doc.out.buf);
+    free(p);
+    ctx->state_reading = false;
+    start_next(ctx);
+}
+
+static void start_next(api_ctx *ctx)
+{
+    while (!ctx->state_reading && ctx->state_waiting != NULL && !*ctx->stopping) {
+        state_push *p = ctx->state_waiting;
+        ctx->state_waiting = p->next;
+        ctx->state_nwaiting--;
+        p->work.data = p;
+        if (uv_queue_work(ctx->loop, &p->work, read_client, client_read) == 0) {
+            ctx->state_reading = true;
+        } else {
+            free(p);
         }
     }
-    free(p->msg.out.buf);
-    free(p);
-    free(c);
-    free(w);
 }
 
 void api_state_refresh(api_ctx *ctx, const char *client_id)
 {
-    uv_work_t *w = calloc(1, sizeof *w);
-    api_call *c = calloc(1, sizeof *c);
-    state_push *p = calloc(1, sizeof *p);
-    if (w == NULL || c == NULL || p == NULL || *ctx->stopping ||
-        strlen(client_id) > STATE_CLIENT_MAX) {
-        free(w);
-        free(c);
-        free(p);
+    state_push **tail = &ctx->state_waiting;
+    for (; *tail != NULL; tail = &(*tail)->next) {
+        if (strcmp((*tail)->client_id, client_id) == 0) {
+            return; /* already waiting: its read will see this change too */
+        }
+    }
+    if (strlen(client_id) > STATE_CLIENT_MAX || ctx->state_nwaiting >= PUSH_PENDING_MAX) {
+        log_warn("dashboard state of %.128s not pushed: %s", client_id,
+                 ctx->state_nwaiting >= PUSH_PENDING_MAX ? "too many waiting" : "bad client id");
         return;
     }
-    snprintf(p->client_id, sizeof p->client_id, "%s", client_id);
-    *c = (api_call){.ctx = ctx, .st = ctx->st, .args = p};
-    w->data = c;
-    if (uv_queue_work(ctx->loop, w, read_client, push_client) != 0) {
-        free(w);
-        free(c);
+    state_push *p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        return;
+    }
+    p->ctx = ctx;
+    strcpy(p->client_id, client_id);
+    *tail = p;
+    ctx->state_nwaiting++;
+    start_next(ctx);
+}
+
+/* At shutdown: the reads not started are dropped. */
+void api_state_pushes_free(api_ctx *ctx)
+{
+    while (ctx->state_waiting != NULL) {
+        state_push *p = ctx->state_waiting;
+        ctx->state_waiting = p->next;
         free(p);
     }
+    ctx->state_nwaiting = 0;
 }
 
 static void state_written(api_call *c)
@@ -289,7 +335,7 @@ static bool value_ok(http_req *r, state_args *a, const cJSON *v, const char *key
     size_t len = 0;
     char *text = json_print(v, &len);
     if (text == NULL || len > max) {
-        char m[128];
+        char m[160];
         snprintf(m, sizeof m, "the value of '%.64s' is longer than %zu bytes as JSON", key, max);
         http_respond_error(r, text == NULL ? 503 : 413, "state_limit", m);
         free(text);

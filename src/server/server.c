@@ -264,6 +264,7 @@ void server_free(server *srv)
         gateway_service(srv->gw); /* none should be left; answer them while all is there */
     }
     http_server_free(srv->http); /* phase 2, after uv_run() let the closes finish */
+    api_state_pushes_free(&srv->api);
     realtime_free(srv->rt);
     ws_live_free(srv->ws);
     stream_free(srv->rows_read);
