@@ -118,3 +118,23 @@ cJSON *api_body_json(http_req *r)
     }
     return tree;
 }
+
+bool api_etag_matches(const char *if_none_match, const char *etag)
+{
+    const char *h = if_none_match;
+    size_t n = strlen(etag);
+    while (*h != '\0') {
+        h += strspn(h, " \t,");
+        if (*h == '*') {
+            return true;
+        }
+        if (strncmp(h, "W/", 2) == 0) {
+            h += 2;
+        }
+        if (strncmp(h, etag, n) == 0 && (h[n] == '\0' || strchr(" \t,", h[n]) != NULL)) {
+            return true;
+        }
+        h += strcspn(h, ",");
+    }
+    return false;
+}

@@ -41,6 +41,11 @@ void api_call_error(api_call *c, int status, const char *code, const char *fmt, 
  * malformed (the caller answers 400). "*" is -2: any current version. */
 int64_t api_if_match(const http_req *r);
 
+/* True if 'if_none_match' (a request's If-None-Match) names 'etag' (with its quotes) or is
+ * "*": a list of entity tags, compared weakly (a W/ prefix is ignored), RFC 9110 §13.1.2.
+ * Any thread. */
+bool api_etag_matches(const char *if_none_match, const char *etag);
+
 /* Parses the request body as JSON (strict: json_scan first); NULL with a 400 answered. */
 cJSON *api_body_json(http_req *r);
 

@@ -96,6 +96,12 @@ test('bulk evaluation: every flag, per-flag errors, ETag and If-None-Match -> 30
   r = await api(d, 'POST', '/ofrep/v1/evaluate/flags', { json: body, headers: { 'if-none-match': etag } });
   assert.equal(r.status, 304);
   assert.equal(r.text, '');
+  for (const list of [`"0000000000000000", ${etag}`, `W/${etag}`, '*']) {
+    r = await api(d, 'POST', '/ofrep/v1/evaluate/flags', { json: body, headers: { 'if-none-match': list } });
+    assert.equal(r.status, 304, `If-None-Match: ${list}`);
+  }
+  r = await api(d, 'POST', '/ofrep/v1/evaluate/flags', { json: body, headers: { 'if-none-match': `"x${etag.slice(2)}` } });
+  assert.equal(r.status, 200, 'another tag');
   r = await api(d, 'POST', '/ofrep/v1/evaluate/flags', { json: { context: { targetingKey: 'user-7', plan: 'free' } }, headers: { 'if-none-match': etag } });
   assert.equal(r.status, 200, 'a context with another answer gets it');
   assert.notEqual(r.headers.get('etag'), etag);
