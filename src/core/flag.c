@@ -232,8 +232,9 @@ static int read_member(const cJSON *m, const char *key, flag_input *out, char *e
     } else if (strcmp(name, "description") == 0) {
         return read_text(m, name, FLAG_DESCRIPTION_MAX, &out->description, err);
     } else if (strcmp(name, "rollout_percent") == 0) {
-        if (!cJSON_IsNumber(m) || m->valuedouble != (int)m->valuedouble || m->valuedouble < 0 ||
-            m->valuedouble > 100) {
+        /* the range first: converting a double outside int's range is undefined */
+        if (!cJSON_IsNumber(m) || !(m->valuedouble >= 0 && m->valuedouble <= 100) ||
+            m->valuedouble != (int)m->valuedouble) {
             return tt_fail(err, TT_EINVAL, "'rollout_percent' must be an integer from 0 to 100");
         }
         out->rollout_percent = (int)m->valuedouble;

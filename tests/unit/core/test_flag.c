@@ -216,6 +216,8 @@ static void put_body_is_read(void **state)
                          "{\"enabled\":1}",
                          "{\"rollout_percent\":101}",
                          "{\"rollout_percent\":1.5}",
+                         "{\"rollout_percent\":5e120}",
+                         "{\"rollout_percent\":-1e300}",
                          "{\"variant\":\"\"}",
                          "{\"variant\":3}",
                          "{\"key\":\"other\"}",
