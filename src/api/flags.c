@@ -144,7 +144,7 @@ typedef struct flag_args {
     char *rules; /* compact */
 } flag_args;
 
-static flag_args *new_args(http_req *r, bool with_key)
+static flag_args *new_args(http_req *r)
 {
     flag_args *a = calloc(1, sizeof *a);
     if (a == NULL) {
@@ -152,13 +152,13 @@ static flag_args *new_args(http_req *r, bool with_key)
         http_respond_error(r, 503, "overloaded", "out of memory");
         return NULL;
     }
-    if (with_key && !flag_key_valid(r->param)) {
+    if (!flag_key_valid(r->param)) {
         http_respond_error(r, 400, "invalid_key",
                            "a flag key is 1 to 64 characters of a-z, 0-9, '_', '.', ':' and '-'");
         free(a);
         return NULL;
     }
-    snprintf(a->key, sizeof a->key, "%.64s", with_key ? r->param : "");
+    snprintf(a->key, sizeof a->key, "%.64s", r->param);
     snprintf(a->if_none_match, sizeof a->if_none_match, "%s", r->if_none_match);
     a->if_match = api_if_match(r);
     if (a->if_match == -1) {
@@ -224,7 +224,7 @@ static void get_flag(api_call *c)
 
 void api_flag_get(http_req *r, void *ctx)
 {
-    flag_args *a = new_args(r, true);
+    flag_args *a = new_args(r);
     if (a != NULL) {
         api_call_run(ctx, r, get_flag, NULL, a);
     }
@@ -298,7 +298,7 @@ static void flag_put_done(api_call *c)
 
 void api_flag_put(http_req *r, void *ctx)
 {
-    flag_args *a = new_args(r, true);
+    flag_args *a = new_args(r);
     if (a == NULL || (a->body = api_body_json(r)) == NULL) {
         free(a);
         return;
@@ -342,7 +342,7 @@ static void delete_flag(api_call *c)
 
 void api_flag_delete(http_req *r, void *ctx)
 {
-    flag_args *a = new_args(r, true);
+    flag_args *a = new_args(r);
     if (a != NULL) {
         api_call_run(ctx, r, delete_flag, flag_written, a);
     }

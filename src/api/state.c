@@ -420,38 +420,48 @@ void api_state(http_req *r, void *arg)
 
 /* ---- retention ---- */
 
+typedef struct expiry {
+    uv_work_t work;
+    api_ctx *ctx;
+    int rc;
+    uint64_t deleted;
+    char err[TT_ERRLEN];
+} expiry;
+
 static void expire(uv_work_t *w)
 {
-    api_call *c = w->data;
-    uint64_t deleted = 0;
-    int64_t before = (int64_t)clock_now_ms() - (int64_t)c->ctx->cfg->state_retention_ms;
-    c->store_failed = state_db_expire(c->st, before, &deleted, c->err) != 0;
+    expiry *e = w->data;
+    int64_t before = (int64_t)clock_now_ms() - (int64_t)e->ctx->cfg->state_retention_ms;
+    e->rc = state_db_expire(e->ctx->st, before, &e->deleted, e->err);
 }
 
 static void expired(uv_work_t *w, int status)
 {
-    (void)status;
-    api_call *c = w->data;
-    c->ctx->state_expiring = false;
-    free(c);
-    free(w);
+    expiry *e = w->data;
+    e->ctx->state_expiring = false;
+    if (status == 0 && e->rc != 0) {
+        log_warn("deleting idle dashboard state: %s", e->err);
+    } else if (status == 0 && e->deleted > 0) {
+        log_info("deleted %llu dashboard state keys of idle clients",
+                 (unsigned long long)e->deleted);
+    }
+    free(e);
 }
 
 void api_state_expire(api_ctx *ctx)
 {
-    uv_work_t *w = NULL;
-    api_call *c = NULL;
-    if (ctx->cfg->state_retention_ms == 0 || ctx->state_expiring || *ctx->stopping ||
-        (w = calloc(1, sizeof *w)) == NULL || (c = calloc(1, sizeof *c)) == NULL) {
-        free(w);
+    if (ctx->cfg->state_retention_ms == 0 || ctx->state_expiring || *ctx->stopping) {
         return;
     }
-    *c = (api_call){.ctx = ctx, .st = ctx->st};
-    w->data = c;
-    if (uv_queue_work(ctx->loop, w, expire, expired) == 0) {
+    expiry *e = calloc(1, sizeof *e);
+    if (e == NULL) {
+        return;
+    }
+    e->ctx = ctx;
+    e->work.data = e;
+    if (uv_queue_work(ctx->loop, &e->work, expire, expired) == 0) {
         ctx->state_expiring = true;
     } else {
-        free(c);
-        free(w);
+        free(e);
     }
 }
