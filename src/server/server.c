@@ -149,7 +149,13 @@ static int start_routes(server *srv, store *st, char *err)
                          .rt = srv->rt,
                          .feed = srv->feed,
                          .stopping = &srv->stopping};
-    srv->rest = (rest_ctx){.cfg = srv->cfg, .st = st, .gw = srv->gw};
+    /* On PostgreSQL the tables' triggers tell every instance of a change; on SQLite /rest/v1
+     * tells the flags and state pushes itself. */
+    srv->rest = (rest_ctx){.cfg = srv->cfg,
+                           .st = st,
+                           .gw = srv->gw,
+                           .changed = store_has_feed(st) ? NULL : api_config_notice,
+                           .changed_arg = &srv->api};
     int rc = api_add_routes(srv->http, &srv->api);
     if (rc == 0) {
         rc = rest_add_routes(srv->http, &srv->rest);

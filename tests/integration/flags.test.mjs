@@ -154,3 +154,20 @@ test('a flag set with telltale flags reaches two open /ws clients and two Realti
   assert.equal(cli('delete', k).status, 0);
   await a.until('the deletion pushed', (x) => x.messages.some((m) => m.type === 'flags' && !(k in m.flags)));
 });
+
+test('a flag inserted through /rest/v1 (supabase-js) is pushed too, and dashboard state likewise', async () => {
+  const k = key('rest');
+  const w = await WsClient.connect(d.wsUrl);
+  closers.push(() => w.close());
+  const id = uid('rest-client');
+  w.send({ type: 'state_subscribe', client_id: id });
+  await w.until('subscribed', (c) => c.messages.some((m) => m.type === 'state_subscribed'));
+  const sc = client(d);
+  closers.push(() => sc.removeAllChannels());
+  const { error } = await sc.from('feature_flags').insert({ key: k, enabled: true, variant: 'viarest' });
+  assert.equal(error, null, JSON.stringify(error));
+  await w.until('the inserted flag pushed', (c) => c.messages.some((m) => m.type === 'flags' && m.flags[k]?.variant === 'viarest'));
+  const res = await sc.from('dashboard_state').insert([{ client_id: id, key: 'k', value: { n: 1 } }]);
+  assert.equal(res.error, null, JSON.stringify(res.error));
+  await w.until('the inserted state pushed', (c) => c.messages.some((m) => m.type === 'state' && m.state.k?.value?.n === 1));
+});
