@@ -12,6 +12,7 @@ static const char USAGE[] =
     "  send      post events to a running daemon, from arguments or NDJSON on stdin\n"
     "  migrate   bring the store's schema up to date\n"
     "  dlq       the dead letter queue: list, stats, retry, recover, fail, purge\n"
+    "  flags     feature flags: list, get, set, delete\n"
     "  version   print the version\n"
     "\n"
     "Run 'telltale <command> --help' for a command's options.\n";
@@ -31,6 +32,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "migrate") == 0) {
         return cli_migrate(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "flags") == 0) {
+        return cli_flags(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "dlq") == 0) {
         return cli_dlq(argc - 1, argv + 1);

@@ -3,8 +3,11 @@
 #include "api/api.h"
 
 #include <stdlib.h>
+#include <string.h>
 
-#define DLQ_EVERY_TICKS 5 /* the DLQ's stats are read every 5 s */
+#define DLQ_EVERY_TICKS 5      /* the DLQ's stats are read every 5 s */
+#define FLAGS_EVERY_TICKS 30   /* the flags are read again every 30 s: a lost notice heals */
+#define STATE_EXPIRY_TICKS 600 /* idle clients' state is deleted every 10 min */
 
 /* The route table; each row gets the api_ctx when it is registered. */
 static const http_route routes[API_ROUTES] = {
@@ -21,6 +24,18 @@ static const http_route routes[API_ROUTES] = {
     {"/api/v1/dlq/{id}/retry", HTTP_POST, api_dlq_retry, NULL, NULL},
     {"/api/v1/dlq/{id}/fail", HTTP_POST, api_dlq_fail, NULL, NULL},
     {"/api/v1/breaker", HTTP_PUT, api_breaker_put, NULL, NULL},
+    {"/api/v1/flags", HTTP_GET | HTTP_HEAD, api_flags_list, NULL, NULL},
+    {"/api/v1/flags/{key}", HTTP_GET | HTTP_HEAD, api_flag_get, NULL, NULL},
+    {"/api/v1/flags/{key}", HTTP_PUT, api_flag_put, NULL, NULL},
+    {"/api/v1/flags/{key}", HTTP_DELETE, api_flag_delete, NULL, NULL},
+    {"/ofrep/v1/evaluate/flags", HTTP_POST, api_ofrep_bulk, NULL, NULL},
+    {"/ofrep/v1/evaluate/flags/{key}", HTTP_POST, api_ofrep_one, NULL, NULL},
+    {"/ofrep/v1/evaluate/flags", HTTP_OPTIONS, api_ofrep_preflight, NULL, NULL},
+    {"/ofrep/v1/evaluate/flags/{key}", HTTP_OPTIONS, api_ofrep_preflight, NULL, NULL},
+    {"/api/v1/state/{client_id}", HTTP_GET | HTTP_HEAD | HTTP_PUT | HTTP_DELETE, api_state, NULL,
+     NULL},
+    {"/api/v1/state/{client_id}/{key}", HTTP_GET | HTTP_HEAD | HTTP_PUT | HTTP_DELETE, api_state,
+     NULL, NULL},
 };
 
 int api_add_routes(http_server *hs, api_ctx *ctx)
@@ -78,5 +93,24 @@ void api_tick(api_ctx *ctx)
 {
     if (++ctx->ticks % DLQ_EVERY_TICKS == 1) {
         refresh_dlq_stats(ctx);
+    }
+    if (ctx->ticks % FLAGS_EVERY_TICKS == 1) {
+        api_flags_refresh(ctx);
+    }
+    /* Every 10 minutes, or every half retention when that is shorter (tests use seconds). */
+    uint64_t every = ctx->cfg->state_retention_ms / 2000;
+    every = every < 1 ? 1 : every > STATE_EXPIRY_TICKS ? STATE_EXPIRY_TICKS : every;
+    if (ctx->ticks % every == 0) {
+        api_state_expire(ctx);
+    }
+}
+
+void api_config_notice(const char *notice, void *arg)
+{
+    api_ctx *ctx = arg;
+    if (strncmp(notice, "state:", 6) == 0) {
+        api_state_refresh(ctx, notice + 6);
+    } else {
+        api_flags_refresh(ctx);
     }
 }

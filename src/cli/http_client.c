@@ -69,6 +69,10 @@ long http_client_request(http_client *c, const char *who, const char *method, co
         snprintf(h, sizeof h, "Content-Type: %s", content_type);
         headers = curl_slist_append(NULL, h);
     }
+    if (c->header != NULL) {
+        struct curl_slist *more = curl_slist_append(headers, c->header);
+        headers = more != NULL ? more : headers;
+    }
     CURL *curl = c->curl;
     curl_easy_reset(curl);
     curl_easy_setopt(curl, CURLOPT_URL, url);

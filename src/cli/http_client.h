@@ -10,6 +10,7 @@ typedef struct http_client {
     char base[1024]; /* "http://127.0.0.1:8080", no trailing slash */
     char *reply;     /* the last answer's body, NUL-terminated ("" if none) */
     size_t reply_len;
+    const char *header; /* one more request header ("If-Match: \"3\""), or NULL */
 } http_client;
 
 /* The daemon's base URL: 'flag' if given, else TELLTALE_URL, else http:// + TELLTALE_LISTEN,

@@ -210,6 +210,7 @@ static bool read_headers(struct lws *wsi, http_req *r, int lws_method)
     http_header_copy(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING, r->accept_encoding,
                      sizeof r->accept_encoding);
     http_header_copy(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, r->if_none_match, sizeof r->if_none_match);
+    http_header_copy(wsi, WSI_TOKEN_HTTP_IF_MATCH, r->if_match, sizeof r->if_match);
     char len[32];
     http_header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, len, sizeof len);
     if (len[0] != '\0') {

@@ -17,7 +17,7 @@
 
 #define HTTP_MAX_ARGS 32
 #define HTTP_PATH_MAX 512
-#define HTTP_PARAM_MAX 72
+#define HTTP_PARAM_MAX 136 /* a segment: up to a dashboard client id (128 bytes) */
 #define HTTP_EXTRA_HEADERS 8 /* response headers a handler may add */
 
 typedef enum http_method {
@@ -61,6 +61,7 @@ struct http_req {
     char content_type[128];
     char accept_encoding[128];
     char if_none_match[64];
+    char if_match[64]; /* "" when absent */
     bool has_length;
     size_t content_length;
     char *body;

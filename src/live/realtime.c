@@ -188,6 +188,14 @@ static int configure_channel(rt_channel *ch, const cJSON *payload, char *err)
         return tt_fail(err, TT_EINVAL, "'config' must be an object");
     }
     int rc = join_identity(ch->conn, payload, &ch->who, err);
+    /* Topic state:C carries client C's dashboard state: its own (the JWT's sub) or the
+     * service role's, as the table's row-level security has it. */
+    const char *state_of = strncmp(ch->topic, "realtime:state:", 15) == 0 ? ch->topic + 15 : NULL;
+    if (rc == 0 && state_of != NULL && ch->who.role != AUTH_SERVICE &&
+        (ch->who.role != AUTH_AUTHENTICATED || strcmp(ch->who.sub, state_of) != 0)) {
+        rc = tt_fail(err, TT_EINVAL, "topic state:%s is for that client (the JWT's sub) only",
+                     state_of);
+    }
     if (rc == 0) {
         rc = configure_peers(ch, config, err);
     }
@@ -280,7 +288,8 @@ static void on_channel_event(rt_conn *c, rt_channel *ch, const phx_msg *m)
             rt_reply_ok(c, m);
         }
     } else {
-        rt_reply_error(c, m, "unknown event: expected phx_leave, access_token, broadcast or presence");
+        rt_reply_error(c, m,
+                       "unknown event: expected phx_leave, access_token, broadcast or presence");
     }
 }
 

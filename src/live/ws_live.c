@@ -6,10 +6,10 @@
 
 #include "core/event_json.h"
 #include "core/json_print.h"
-#include "core/json_scan.h"
 #include "live/stream.h"
 #include "live/ws_recent.h"
 #include "live/ws_peer.h"
+#include "live/ws_text.h"
 #include "os/clock.h"
 #include "os/log.h"
 
@@ -36,6 +36,7 @@ struct ws_live {
     size_t nclients;
     uint64_t slow_dropped;
     uint64_t messages_sent;
+    char *flags; /* the flags object of hello and of "flags" messages; NULL: {} */
 };
 
 struct ws_client {
@@ -46,6 +47,7 @@ struct ws_client {
     stream_sub sub; /* its cursor in the committed rows */
     client_filter filter;
     ws_rx rx;
+    char state_client[STATE_CLIENT_MAX + 1]; /* whose dashboard state it follows; "" = none */
 };
 
 /* ---- messages ---- */
@@ -104,23 +106,9 @@ static void send_text(ws_client *c, const char *text)
 static void send_error(ws_client *c, const char *ref, const char *code, const char *message,
                        int index)
 {
-    json_writer w = {0};
-    json_open_object(&w);
-    json_member_string(&w, "type", "error");
-    if (ref != NULL) {
-        json_key(&w, "ref");
-        json_raw_value(&w, ref, strlen(ref));
-    }
-    json_key(&w, "error");
-    json_open_object(&w);
-    json_member_string(&w, "code", code);
-    json_member_string(&w, "message", message);
-    if (index >= 0) {
-        json_member_number(&w, "index", index);
-    }
-    json_close_object(&w);
-    json_close_object(&w);
-    send_written(c, &w);
+    ws_msg *m = ws_text_error(ref, code, message, index);
+    client_send(c, m);
+    ws_msg_unref(m);
 }
 
 static ws_client *find_client(ws_live *ws, uint64_t id)
@@ -370,33 +358,31 @@ static void write_stats(json_writer *w, const ws_live *ws)
     json_close_object(w);
 }
 
-static bool only_space(const char *s, size_t len)
+/* {"type":"state_subscribe","client_id":C}: this connection gets C's dashboard state changes
+ * ({"type":"state",...}); answered {"type":"state_subscribed","client_id":C}. */
+static void on_state_subscribe(ws_client *c, const cJSON *msg)
 {
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') {
-            return false;
-        }
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "client_id");
+    if (!cJSON_IsString(id) || id->valuestring[0] == '\0' ||
+        strlen(id->valuestring) > STATE_CLIENT_MAX) {
+        send_error(c, NULL, "invalid_message", "'client_id' must be a string of 1 to 128 bytes",
+                   -1);
+        return;
     }
-    return true;
+    strcpy(c->state_client, id->valuestring);
+    ws_msg *m = ws_text_state_subscribed(c->state_client);
+    client_send(c, m);
+    ws_msg_unref(m);
 }
 
 static void handle_message(ws_client *c, const char *text, size_t len)
 {
-    size_t where = 0;
-    json_scan_result scan = json_scan(text, len, INGEST_MAX_DEPTH, &where);
-    const char *end = NULL;
-    cJSON *msg = scan == JSON_SCAN_OK ? cJSON_ParseWithLengthOpts(text, len, &end, 0) : NULL;
-    if (msg != NULL && !only_space(end, len - (size_t)(end - text))) {
-        cJSON_Delete(msg); /* one message, one JSON value: trailing data is an error */
-        msg = NULL;
-    }
+    const char *code = NULL;
+    char why[128];
+    cJSON *msg = ws_text_parse(text, len, &code, why);
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(msg, "type");
-    if (msg == NULL || !cJSON_IsObject(msg) || !cJSON_IsString(type)) {
-        char m[128];
-        snprintf(m, sizeof m, "a message must be a JSON object with a string 'type'%s%s",
-                 scan != JSON_SCAN_OK ? ": " : "",
-                 scan != JSON_SCAN_OK ? json_scan_describe(scan) : "");
-        send_error(c, NULL, msg == NULL ? "invalid_json" : "invalid_message", m, -1);
+    if (msg == NULL) {
+        send_error(c, NULL, code, why, -1);
     } else if (strcmp(type->valuestring, "resume") == 0) {
         on_resume(c, msg);
     } else if (strcmp(type->valuestring, "subscribe") == 0) {
@@ -411,9 +397,12 @@ static void handle_message(ws_client *c, const char *text, size_t len)
         on_recent(c, msg);
     } else if (strcmp(type->valuestring, "ping") == 0) {
         send_text(c, "{\"type\":\"pong\"}");
+    } else if (strcmp(type->valuestring, "state_subscribe") == 0) {
+        on_state_subscribe(c, msg);
     } else {
         send_error(c, NULL, "unknown_message",
-                   "known types: resume, subscribe, ingest, get_stats, get_recent_events, ping",
+                   "known types: resume, subscribe, ingest, get_stats, get_recent_events, ping, "
+                   "state_subscribe",
                    -1);
     }
     cJSON_Delete(msg);
@@ -438,15 +427,9 @@ static int on_open(void *ctx, struct lws *wsi, void **conn)
     ws->clients = c;
     ws->nclients++;
     *conn = c;
-    json_writer hello = {0};
-    json_open_object(&hello);
-    json_member_string(&hello, "type", "hello");
-    json_member_number(&hello, "server_seq", (double)stream_known(ws->opts.rows));
-    json_key(&hello, "flags");
-    json_open_object(&hello);
-    json_close_object(&hello);
-    json_close_object(&hello);
-    send_written(c, &hello);
+    ws_msg *hello = ws_text_hello(stream_known(ws->opts.rows), ws->flags);
+    client_send(c, hello);
+    ws_msg_unref(hello);
     c->sub = (stream_sub){.format = ws->format,
                           .peer = &c->peer,
                           .deliver = deliver_event,
@@ -573,10 +556,44 @@ int ws_live_create(const ws_live_opts *opts, ws_live **out)
 
 void ws_live_free(ws_live *ws)
 {
+    if (ws != NULL) {
+        free(ws->flags);
+    }
     free(ws);
 }
 
 const http_ws_endpoint *ws_live_endpoint(ws_live *ws)
 {
     return &ws->endpoint;
+}
+
+bool ws_live_set_flags(ws_live *ws, const char *flags)
+{
+    if (ws->flags != NULL && strcmp(ws->flags, flags) == 0) {
+        return false;
+    }
+    char *copy = strdup(flags);
+    if (copy == NULL) {
+        return false;
+    }
+    free(ws->flags);
+    ws->flags = copy;
+    ws_msg *m = ws_text_flags(flags);
+    for (ws_client *c = ws->clients; c != NULL && m != NULL; c = c->next) {
+        client_send(c, m);
+    }
+    ws_msg_unref(m);
+    return true;
+}
+
+void ws_live_push_state(ws_live *ws, const char *client_id, const char *msg, size_t len)
+{
+    ws_msg *m = NULL;
+    for (ws_client *c = ws->clients; c != NULL; c = c->next) {
+        if (strcmp(c->state_client, client_id) == 0 &&
+            (m != NULL || (m = ws_msg_new(msg, len, 0)) != NULL)) {
+            client_send(c, m);
+        }
+    }
+    ws_msg_unref(m);
 }

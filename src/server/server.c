@@ -149,10 +149,22 @@ static int start_routes(server *srv, store *st, char *err)
                          .rt = srv->rt,
                          .feed = srv->feed,
                          .stopping = &srv->stopping};
-    srv->rest = (rest_ctx){.cfg = srv->cfg, .st = st, .gw = srv->gw};
+    /* On PostgreSQL the tables' triggers tell every instance of a change; on SQLite /rest/v1
+     * tells the flags and state pushes itself. */
+    srv->rest = (rest_ctx){.cfg = srv->cfg,
+                           .st = st,
+                           .gw = srv->gw,
+                           .changed = store_has_feed(st) ? NULL : api_config_notice,
+                           .changed_arg = &srv->api};
     int rc = api_add_routes(srv->http, &srv->api);
     if (rc == 0) {
         rc = rest_add_routes(srv->http, &srv->rest);
+    }
+    if (rc == 0) {
+        /* Flag and dashboard-state changes of every instance (PostgreSQL), and the flags of
+         * every /ws hello from the start. */
+        change_feed_on_notice(srv->feed, api_config_notice, &srv->api);
+        api_flags_refresh(&srv->api);
     }
     return rc == 0 ? 0 : tt_fail(err, rc, "cannot set up the routes: %s", tt_strerror(rc));
 }
@@ -258,6 +270,7 @@ void server_free(server *srv)
         gateway_service(srv->gw); /* none should be left; answer them while all is there */
     }
     http_server_free(srv->http); /* phase 2, after uv_run() let the closes finish */
+    api_state_pushes_free(&srv->api);
     realtime_free(srv->rt);
     ws_live_free(srv->ws);
     stream_free(srv->rows_read);

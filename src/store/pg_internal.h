@@ -13,6 +13,7 @@
 
 #define READERS_MAX 4
 #define NOTIFY_CHANNEL "telltale_events" /* LISTEN/NOTIFY: every instance's commits */
+#define CONFIG_CHANNEL "telltale_config" /* ... and changes of flags and dashboard state */
 
 typedef struct pg_store {
     store base;

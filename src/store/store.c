@@ -138,6 +138,11 @@ int store_feed_read(store_feed *f, store_feed_fn fn, void *ctx, char err[TT_ERRL
     return store_pg_feed_read(f, fn, ctx, err);
 }
 
+void store_feed_on_notice(store_feed *f, store_notice_fn fn, void *ctx)
+{
+    store_pg_feed_on_notice(f, fn, ctx);
+}
+
 int store_dlq_add(store *st, const char *payload, const char *reason, uint32_t max_retries,
                   char err[TT_ERRLEN])
 {

@@ -251,4 +251,12 @@ int store_feed_fd(const store_feed *f);
  * TT_EUNAVAILABLE once the connection is lost (close the feed and open a new one later). */
 int store_feed_read(store_feed *f, store_feed_fn fn, void *ctx, char err[TT_ERRLEN]);
 
+/* A notice other than a commit, heard on the feed during store_feed_read(): "flags" (a feature
+ * flag changed) or "state:<client_id>" (that client's dashboard state changed), sent by the
+ * tables' triggers at commit (migrations/postgres 0005). */
+typedef void (*store_notice_fn)(const char *notice, void *ctx);
+
+/* Hands the feed's notices to 'fn' from now on (NULL: drop them). */
+void store_feed_on_notice(store_feed *f, store_notice_fn fn, void *ctx);
+
 #endif
