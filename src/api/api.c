@@ -6,21 +6,24 @@
 
 #define DLQ_EVERY_TICKS 5 /* the DLQ's stats are read every 5 s */
 
-/* The route table; each row gets the api_ctx when it is registered. */
+/* The route table; each row gets the api_ctx when it is registered. The last column is who may
+ * use the row (DESIGN §5, "Access"): producers post events, readers read, the operator
+ * (service_role) acts on the DLQ and the breaker; /health and /ready are public. */
 static const http_route routes[API_ROUTES] = {
-    {"/api/v1/events", HTTP_POST, api_events_post, NULL, NULL},
-    {"/api/v1/events", HTTP_GET | HTTP_HEAD, api_events_get, NULL, NULL},
-    {"/api/v1/status", HTTP_GET | HTTP_HEAD, api_status, NULL, NULL},
-    {"/health", HTTP_GET | HTTP_HEAD, api_health, NULL, NULL},
-    {"/ready", HTTP_GET | HTTP_HEAD, api_ready, NULL, NULL},
-    {"/metrics", HTTP_GET | HTTP_HEAD, api_prometheus, NULL, NULL},
-    {"/api/v1/dlq", HTTP_GET | HTTP_HEAD, api_dlq_list, NULL, NULL},
-    {"/api/v1/dlq", HTTP_DELETE, api_dlq_purge, NULL, NULL},
-    {"/api/v1/dlq/stats", HTTP_GET | HTTP_HEAD, api_dlq_stats, NULL, NULL},
-    {"/api/v1/dlq/recover", HTTP_POST, api_dlq_recover, NULL, NULL},
-    {"/api/v1/dlq/{id}/retry", HTTP_POST, api_dlq_retry, NULL, NULL},
-    {"/api/v1/dlq/{id}/fail", HTTP_POST, api_dlq_fail, NULL, NULL},
-    {"/api/v1/breaker", HTTP_PUT, api_breaker_put, NULL, NULL},
+    {"/api/v1/events", HTTP_POST, api_events_post, NULL, NULL, AUTH_ROLES_INGEST},
+    {"/api/v1/events", HTTP_GET | HTTP_HEAD, api_events_get, NULL, NULL, AUTH_ROLES_READ},
+    {"/api/v1/status", HTTP_GET | HTTP_HEAD, api_status, NULL, NULL, AUTH_ROLES_READ},
+    {"/health", HTTP_GET | HTTP_HEAD, api_health, NULL, NULL, AUTH_PUBLIC},
+    {"/ready", HTTP_GET | HTTP_HEAD, api_ready, NULL, NULL, AUTH_PUBLIC},
+    /* public with TELLTALE_METRICS_PUBLIC (api_add_routes) */
+    {"/metrics", HTTP_GET | HTTP_HEAD, api_prometheus, NULL, NULL, AUTH_ROLES_READ},
+    {"/api/v1/dlq", HTTP_GET | HTTP_HEAD, api_dlq_list, NULL, NULL, AUTH_ROLES_SERVICE},
+    {"/api/v1/dlq", HTTP_DELETE, api_dlq_purge, NULL, NULL, AUTH_ROLES_SERVICE},
+    {"/api/v1/dlq/stats", HTTP_GET | HTTP_HEAD, api_dlq_stats, NULL, NULL, AUTH_ROLES_READ},
+    {"/api/v1/dlq/recover", HTTP_POST, api_dlq_recover, NULL, NULL, AUTH_ROLES_SERVICE},
+    {"/api/v1/dlq/{id}/retry", HTTP_POST, api_dlq_retry, NULL, NULL, AUTH_ROLES_SERVICE},
+    {"/api/v1/dlq/{id}/fail", HTTP_POST, api_dlq_fail, NULL, NULL, AUTH_ROLES_SERVICE},
+    {"/api/v1/breaker", HTTP_PUT, api_breaker_put, NULL, NULL, AUTH_ROLES_SERVICE},
 };
 
 int api_add_routes(http_server *hs, api_ctx *ctx)
@@ -28,6 +31,9 @@ int api_add_routes(http_server *hs, api_ctx *ctx)
     for (size_t i = 0; i < API_ROUTES; i++) {
         ctx->routes[i] = routes[i];
         ctx->routes[i].ctx = ctx;
+        if (routes[i].fn == api_prometheus && ctx->cfg->metrics_public) {
+            ctx->routes[i].roles = AUTH_PUBLIC;
+        }
     }
     return http_server_add_routes(hs, ctx->routes, API_ROUTES);
 }

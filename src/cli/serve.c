@@ -5,6 +5,7 @@
  * thread commits batches; libuv's pool runs queries. */
 #include "cli/cli.h"
 
+#include "core/auth.h"
 #include "core/config.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/queue.h"
@@ -46,8 +47,9 @@ typedef struct daemon_state {
     uint64_t deadline_ms;
 } daemon_state;
 
-/* Until keys exist (DESIGN §5, Access), telltale trusts its callers, so it listens on
- * loopback only. Resolves cfg->listen_host to a numeric IPv4 address in place. */
+/* Without keys every caller is service_role (DESIGN §5, Access), so telltale then listens on
+ * loopback only; with keys, anywhere. Resolves cfg->listen_host to a numeric IPv4 address in
+ * place. */
 static int check_listen_host(tt_config *cfg)
 {
     struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
@@ -59,15 +61,17 @@ static int check_listen_host(tt_config *cfg)
     }
     struct in_addr addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
     freeaddrinfo(res);
-    if ((ntohl(addr.s_addr) >> 24) != 127) {
+    inet_ntop(AF_INET, &addr, cfg->listen_host, sizeof cfg->listen_host);
+    if (!config_host_is_loopback(cfg->listen_host) && !auth_enabled(cfg)) {
         fprintf(stderr,
-                "telltale serve: refusing to listen on %s: /api/v1, /ws and the dashboard do "
-                "not check keys yet (only /rest/v1 and /realtime/v1 do), so telltale listens "
-                "on loopback (127.0.0.0/8) only\n",
+                "telltale serve: refusing to listen on %s (--listen / TELLTALE_LISTEN) without "
+                "keys: every caller would be service_role. Set TELLTALE_SERVICE_KEY "
+                "(--service-key), and TELLTALE_INGEST_KEY (--ingest-key), TELLTALE_ANON_KEY "
+                "(--anon-key) or TELLTALE_JWT_SECRET (--jwt-secret) as needed, or listen on a "
+                "loopback address (127.0.0.0/8)\n",
                 cfg->listen_host);
         return EXIT_USAGE;
     }
-    inet_ntop(AF_INET, &addr, cfg->listen_host, sizeof cfg->listen_host);
     return 0;
 }
 

@@ -16,6 +16,9 @@ bool auth_allows(const tt_config *cfg, unsigned roles, auth_role role)
     if (roles & AUTH_PUBLIC) {
         return true;
     }
+    if (roles & AUTH_ANY_KEY) {
+        return role != AUTH_NONE;
+    }
     if (roles == 0) {
         roles = AUTH_ROLES_SERVICE;
     }

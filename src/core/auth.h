@@ -42,10 +42,13 @@ typedef enum auth_role {
 #define AUTH_ROLES_INGEST (AUTH_ROLE(AUTH_SERVICE) | AUTH_ROLE(AUTH_INGEST))
 /* Readers and producers: a connection that may do either, its messages checked one by one. */
 #define AUTH_ROLES_ANY (AUTH_ROLES_READ | AUTH_ROLE(AUTH_INGEST))
+/* Any valid credential, whatever its role (anon too, without TELLTALE_ANON_READ): a door whose
+ * rooms check their own roles, as Realtime's connection and its channels. */
+#define AUTH_ANY_KEY (1u << 8)
 
 /* Whether 'role' may use what is open to 'roles'. 0 means service_role only, so a row that
  * forgets to say is closed rather than open. AUTH_ANON in 'roles' counts only with
- * cfg->anon_read. AUTH_PUBLIC admits every role. */
+ * cfg->anon_read. AUTH_PUBLIC admits every role, AUTH_ANY_KEY every role but AUTH_NONE. */
 bool auth_allows(const tt_config *cfg, unsigned roles, auth_role role);
 
 /* The HTTP status of a refusal: 401 when the caller has no valid credential (AUTH_NONE), 403

@@ -6,6 +6,7 @@
 #ifndef TT_HTTP_H
 #define TT_HTTP_H
 
+#include "core/auth.h"
 #include "core/err.h"
 #include "core/json_print.h"
 
@@ -52,6 +53,7 @@ struct http_req {
     struct lws *wsi; /* the request is freed when its connection drops it */
     http_server *hs;
     const http_route *route; /* matched when the request line arrived; NULL: none */
+    auth_identity who;       /* the caller, as the route's access check found it (access.c) */
     http_method method;
     char path[HTTP_PATH_MAX];
     char param[HTTP_PARAM_MAX]; /* the {id} of a route pattern */

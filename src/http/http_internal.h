@@ -57,6 +57,13 @@ const http_route *router_find(http_server *hs, http_req *r);
 /* The methods the routes at 'path' take (0: no route there), named in 'allow'. */
 unsigned router_methods(http_server *hs, const char *path, char *allow, size_t len);
 
+/* access.c: the route's or endpoint's roles against the caller's credential. True if
+ * admitted (r->who / *who is the caller); false with 'e' (its message in 'msg') to answer, to
+ * which the caller adds WWW-Authenticate on a 401. */
+bool access_check_request(http_server *hs, http_req *r, http_error *e, char *msg, size_t len);
+bool access_check_upgrade(http_server *hs, struct lws *wsi, const http_ws_endpoint *ep,
+                          auth_identity *who, http_error *e, char *msg, size_t len);
+
 /* assets.c: serves an embedded dashboard file, or 404: the server's 'fallback' for a GET or
  * HEAD of a path no route takes. */
 void assets_serve(http_req *r);

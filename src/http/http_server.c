@@ -78,8 +78,12 @@ static int refuse_upgrade(struct lws *wsi, unsigned status, const char *code, co
     unsigned char buf[LWS_PRE + 1024];
     unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
     int rc = -1;
+    static const char bearer[] = "Bearer";
     if (body != NULL &&
         lws_add_http_common_headers(wsi, status, "application/json", n, &p, end) == 0 &&
+        (status != 401 || lws_add_http_header_by_name(
+                              wsi, (const unsigned char *)"www-authenticate:",
+                              (const unsigned char *)bearer, sizeof bearer - 1, &p, end) == 0) &&
         lws_finalize_http_header(wsi, &p, end) == 0 && (size_t)(end - p) >= n) {
         memcpy(p, body, n);
         p += n;
@@ -100,16 +104,29 @@ static int confirm_upgrade(http_server *hs, struct lws *wsi, const char *kind)
     if (ep == NULL) {
         return refuse_upgrade(wsi, 404, "not_found", "no WebSocket endpoint at this path");
     }
+    auth_identity who;
+    http_error e;
+    char msg[TT_ERRLEN];
+    if (!access_check_upgrade(hs, wsi, ep, &who, &e, msg, sizeof msg)) {
+        return refuse_upgrade(wsi, (unsigned)e.status, e.code, e.message);
+    }
     const char *code = "invalid_parameter";
     char why[TT_ERRLEN] = "";
     int status = ep->check != NULL ? ep->check(ep->ctx, wsi, &code, why) : 0;
     return status == 0 ? 0 : refuse_upgrade(wsi, (unsigned)status, code, why);
 }
 
+/* The 101 is sent: the caller was admitted in confirm_upgrade; who it is is read again here,
+ * the last moment its headers are readable (NOTES-lws §2). */
 static int established(http_server *hs, struct lws *wsi, http_pss *pss)
 {
     const http_ws_endpoint *ep = endpoint_of(hs, wsi);
-    if (ep == NULL || hs->stopping || ep->on_open(ep->ctx, wsi, &pss->conn) != 0) {
+    auth_identity who;
+    http_error e;
+    char msg[TT_ERRLEN];
+    if (ep == NULL || hs->stopping ||
+        !access_check_upgrade(hs, wsi, ep, &who, &e, msg, sizeof msg) ||
+        ep->on_open(ep->ctx, wsi, &who, &pss->conn) != 0) {
         return -1;
     }
     pss->ep = ep;

@@ -1,13 +1,17 @@
 /* ws_live.c -- the /ws protocol over the committed-rows engine (stream.c): hello, resume,
  * subscribe filters, ingest with acks, stats, recent events, and slow consumers. Each client
  * is one subscriber of the engine in memory mode; resume moves its cursor, and the engine
- * reads what it missed and hands it over to the live tail with no gap and no duplicate. */
+ * reads what it missed and hands it over to the live tail with no gap and no duplicate.
+ *
+ * Access (DESIGN §5): any role that may read or ingest connects; each message type states the
+ * roles that may send it (the table in handle_message). Only readers are streamed events and
+ * stats: a producer's connection (role ingest) gets its hello, acks and pongs. */
 #include "live/ws_live.h"
 
 #include "core/event_json.h"
 #include "core/json_print.h"
-#include "core/json_scan.h"
 #include "live/stream.h"
+#include "live/ws_message.h"
 #include "live/ws_recent.h"
 #include "live/ws_peer.h"
 #include "os/clock.h"
@@ -18,7 +22,6 @@
 #include <string.h>
 
 #define RECENT_MAX 1000
-#define REF_MAX 128
 
 typedef struct client_filter {
     char type[EVENT_TYPE_MAX + 1]; /* "" = any */
@@ -46,6 +49,8 @@ struct ws_client {
     stream_sub sub; /* its cursor in the committed rows */
     client_filter filter;
     ws_rx rx;
+    auth_identity who; /* admitted at the upgrade (http access.c) */
+    bool reader;       /* may read: streamed events and stats */
 };
 
 /* ---- messages ---- */
@@ -228,17 +233,8 @@ static void on_subscribe(ws_client *c, const cJSON *msg)
 /* The ref of an ingest, as JSON text to echo back; NULL (with an error sent) if unusable. */
 static char *take_ref(ws_client *c, const cJSON *msg, bool *ok)
 {
-    const cJSON *ref = cJSON_GetObjectItemCaseSensitive(msg, "ref");
-    *ok = true;
-    if (ref == NULL) {
-        return NULL;
-    }
-    char *text = NULL;
-    if ((cJSON_IsString(ref) && strlen(ref->valuestring) <= REF_MAX) || cJSON_IsNumber(ref)) {
-        text = json_print(ref, NULL);
-    }
-    if (text == NULL) {
-        *ok = false;
+    char *text = ws_message_ref(msg, ok);
+    if (!*ok) {
         send_error(c, NULL, "invalid_message",
                    "'ref' must be a number or a string of at most 128 bytes", -1);
     }
@@ -370,64 +366,81 @@ static void write_stats(json_writer *w, const ws_live *ws)
     json_close_object(w);
 }
 
-static bool only_space(const char *s, size_t len)
+static void on_get_stats(ws_client *c, const cJSON *msg)
 {
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') {
-            return false;
+    (void)msg;
+    json_writer w = {0};
+    write_stats(&w, c->ws);
+    send_written(c, &w);
+}
+
+static void on_ping(ws_client *c, const cJSON *msg)
+{
+    (void)msg;
+    send_text(c, "{\"type\":\"pong\"}");
+}
+
+/* Each message type, and the roles that may send it (core/auth.h). */
+static const struct {
+    const char *type;
+    unsigned roles;
+    void (*fn)(ws_client *c, const cJSON *msg);
+} messages[] = {
+    {"resume", AUTH_ROLES_READ, on_resume},
+    {"subscribe", AUTH_ROLES_READ, on_subscribe},
+    {"ingest", AUTH_ROLES_INGEST, on_ingest},
+    {"get_stats", AUTH_ROLES_READ, on_get_stats},
+    {"get_recent_events", AUTH_ROLES_READ, on_recent},
+    {"ping", AUTH_ROLES_ANY, on_ping},
+};
+
+/* A type the client's role may not send is answered {"type":"error","error":{"code":
+ * "forbidden"}}, with the message's ref when it has a usable one. */
+static void dispatch(ws_client *c, const cJSON *msg, const char *type)
+{
+    for (size_t i = 0; i < sizeof messages / sizeof messages[0]; i++) {
+        if (strcmp(type, messages[i].type) != 0) {
+            continue;
         }
+        if (auth_allows(c->ws->opts.cfg, messages[i].roles, c->who.role)) {
+            messages[i].fn(c, msg);
+            return;
+        }
+        bool ok;
+        char *ref = ws_message_ref(msg, &ok), m[160];
+        snprintf(m, sizeof m, "role %s may not send '%s'", auth_role_name(c->who.role), type);
+        send_error(c, ref, "forbidden", m, -1);
+        free(ref);
+        return;
     }
-    return true;
+    send_error(c, NULL, "unknown_message",
+               "known types: resume, subscribe, ingest, get_stats, get_recent_events, ping", -1);
 }
 
 static void handle_message(ws_client *c, const char *text, size_t len)
 {
-    size_t where = 0;
-    json_scan_result scan = json_scan(text, len, INGEST_MAX_DEPTH, &where);
-    const char *end = NULL;
-    cJSON *msg = scan == JSON_SCAN_OK ? cJSON_ParseWithLengthOpts(text, len, &end, 0) : NULL;
-    if (msg != NULL && !only_space(end, len - (size_t)(end - text))) {
-        cJSON_Delete(msg); /* one message, one JSON value: trailing data is an error */
-        msg = NULL;
+    const char *code = NULL;
+    char why[160];
+    cJSON *msg = ws_message_parse(text, len, &code, why, sizeof why);
+    if (msg == NULL) {
+        send_error(c, NULL, code, why, -1);
+        return;
     }
-    const cJSON *type = cJSON_GetObjectItemCaseSensitive(msg, "type");
-    if (msg == NULL || !cJSON_IsObject(msg) || !cJSON_IsString(type)) {
-        char m[128];
-        snprintf(m, sizeof m, "a message must be a JSON object with a string 'type'%s%s",
-                 scan != JSON_SCAN_OK ? ": " : "",
-                 scan != JSON_SCAN_OK ? json_scan_describe(scan) : "");
-        send_error(c, NULL, msg == NULL ? "invalid_json" : "invalid_message", m, -1);
-    } else if (strcmp(type->valuestring, "resume") == 0) {
-        on_resume(c, msg);
-    } else if (strcmp(type->valuestring, "subscribe") == 0) {
-        on_subscribe(c, msg);
-    } else if (strcmp(type->valuestring, "ingest") == 0) {
-        on_ingest(c, msg);
-    } else if (strcmp(type->valuestring, "get_stats") == 0) {
-        json_writer w = {0};
-        write_stats(&w, c->ws);
-        send_written(c, &w);
-    } else if (strcmp(type->valuestring, "get_recent_events") == 0) {
-        on_recent(c, msg);
-    } else if (strcmp(type->valuestring, "ping") == 0) {
-        send_text(c, "{\"type\":\"pong\"}");
-    } else {
-        send_error(c, NULL, "unknown_message",
-                   "known types: resume, subscribe, ingest, get_stats, get_recent_events, ping",
-                   -1);
-    }
+    dispatch(c, msg, cJSON_GetObjectItemCaseSensitive(msg, "type")->valuestring);
     cJSON_Delete(msg);
 }
 
 /* ---- the endpoint's callbacks (http_ws_endpoint) ---- */
 
-static int on_open(void *ctx, struct lws *wsi, void **conn)
+static int on_open(void *ctx, struct lws *wsi, const auth_identity *who, void **conn)
 {
     ws_live *ws = ctx;
     ws_client *c = calloc(1, sizeof *c);
     if (c == NULL) {
         return -1;
     }
+    c->who = *who;
+    c->reader = auth_allows(ws->opts.cfg, AUTH_ROLES_READ, who->role);
     c->id = http_server_next_id(ws->opts.hs);
     c->peer.wsi = wsi;
     c->ws = ws;
@@ -454,7 +467,9 @@ static int on_open(void *ctx, struct lws *wsi, void **conn)
                           .type = c->filter.type,
                           .source = c->filter.source,
                           .session_id = c->filter.session_id};
-    stream_sub_start(ws->opts.rows, &c->sub, stream_known(ws->opts.rows));
+    if (c->reader) {
+        stream_sub_start(ws->opts.rows, &c->sub, stream_known(ws->opts.rows));
+    }
     return 0;
 }
 
@@ -529,7 +544,9 @@ void ws_live_tick(ws_live *ws)
     write_stats(&w, ws);
     ws_msg *m = ws_msg_from_writer(&w, 0);
     for (ws_client *c = ws->clients; c != NULL && m != NULL; c = c->next) {
-        client_send(c, m);
+        if (c->reader) {
+            client_send(c, m);
+        }
     }
     ws_msg_unref(m);
 }
@@ -562,6 +579,7 @@ int ws_live_create(const ws_live_opts *opts, ws_live **out)
     }
     ws->endpoint = (http_ws_endpoint){.path = "/ws",
                                       .ctx = ws,
+                                      .roles = AUTH_ROLES_ANY,
                                       .on_open = on_open,
                                       .on_receive = on_receive,
                                       .on_writable = on_writable,

@@ -14,7 +14,7 @@ typedef struct rest_ctx {
     const tt_config *cfg; /* keys, for who the caller is */
     store *st;            /* reads, and inserts other than events */
     gateway *gw;          /* event inserts take the ingest path */
-    http_route route;     /* private */
+    http_route routes[2]; /* private: OPTIONS (public), the other methods */
 } rest_ctx;
 
 /* Adds the /rest/v1 routes, with PostgREST's error shape on every answer from them. */

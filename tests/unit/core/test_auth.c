@@ -447,6 +447,7 @@ static void policy_sets_admit_their_roles(void **state)
         {AUTH_ROLES_READ, "..US.", ".AUS."},
         {AUTH_ROLES_INGEST, "...SI", "...SI"},
         {AUTH_ROLES_ANY, "..USI", ".AUSI"},
+        {AUTH_ANY_KEY, ".AUSI", ".AUSI"},
     };
     static const auth_role roles[] = {AUTH_NONE, AUTH_ANON, AUTH_AUTHENTICATED, AUTH_SERVICE,
                                       AUTH_INGEST};

@@ -1,0 +1,99 @@
+/* access.c -- who may use which route and WebSocket endpoint: the one check, made before any
+ * handler runs (DESIGN §5, "Access").
+ *
+ * Every routing-table row and every WebSocket endpoint states the roles it admits (a set of
+ * AUTH_ROLE bits, auth.h); the caller's role comes from its credential, read here once:
+ *
+ *   HTTP        "apikey: K" and "Authorization: Bearer T" (auth_request: the bearer decides)
+ *   WebSocket   the same headers, or the "apikey" URL parameter (browsers cannot set headers
+ *               on a WebSocket), the header winning when both are sent
+ *
+ * A refusal is 401 with "WWW-Authenticate: Bearer" (RFC 6750 §3) when the caller has no valid
+ * credential, 403 when its role may not do this. A credential is never written to a log or
+ * into an answer. Loop thread only. */
+#include "http/http_internal.h"
+
+#include "os/clock.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define CREDENTIAL_MAX 2048 /* bytes of an apikey or an Authorization header we look at */
+
+/* A header lws has no token for; 'name' is lower case with its colon; "" when absent or too
+ * long (a credential that long is no credential of ours). */
+static void custom_header(struct lws *wsi, const char *name, char *dst, size_t len)
+{
+    int n = (int)strlen(name);
+    dst[0] = '\0';
+    if (lws_hdr_custom_length(wsi, name, n) > 0 &&
+        lws_hdr_custom_copy(wsi, dst, (int)len, name, n) < 0) {
+        dst[0] = '\0';
+    }
+}
+
+/* The "apikey" URL parameter of a WebSocket upgrade, "" when absent. */
+static void url_apikey(struct lws *wsi, char *dst, size_t len)
+{
+    if (lws_get_urlarg_by_name(wsi, "apikey=", dst, (int)len) == NULL) {
+        dst[0] = '\0';
+    }
+}
+
+/* Who sends the request 'wsi' carries; 0, or TT_EINVAL with 'why'. */
+static int identify(const tt_config *cfg, struct lws *wsi, bool websocket, auth_identity *who,
+                    char *why)
+{
+    char apikey[CREDENTIAL_MAX], authorization[CREDENTIAL_MAX + 8];
+    custom_header(wsi, "apikey:", apikey, sizeof apikey);
+    authorization[0] = '\0';
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
+        lws_hdr_copy(wsi, authorization, sizeof authorization, WSI_TOKEN_HTTP_AUTHORIZATION) < 0) {
+        authorization[0] = '\0';
+    }
+    if (websocket && apikey[0] == '\0' && authorization[0] == '\0') {
+        url_apikey(wsi, apikey, sizeof apikey);
+    }
+    return auth_request(cfg, apikey, authorization, (int64_t)(clock_now_ms() / 1000), who, why);
+}
+
+/* Whether the caller may use what admits 'roles'; if not, 'e' says why, in 'msg'. */
+static bool admitted(const tt_config *cfg, struct lws *wsi, bool websocket, unsigned roles,
+                     auth_identity *who, http_error *e, char *msg, size_t len)
+{
+    char why[TT_ERRLEN] = "";
+    *who = (auth_identity){.role = AUTH_NONE};
+    if (roles & AUTH_PUBLIC) {
+        return true; /* the credential is not even read */
+    }
+    if (identify(cfg, wsi, websocket, who, why) != 0) {
+        *who = (auth_identity){.role = AUTH_NONE};
+        snprintf(msg, len, "%s", why);
+    } else if (auth_allows(cfg, roles, who->role)) {
+        return true;
+    } else if (who->role == AUTH_ANON && (roles & AUTH_ROLE(AUTH_ANON))) {
+        snprintf(msg, len,
+                 "role anon may not read: the operator has not allowed it "
+                 "(TELLTALE_ANON_READ)");
+    } else {
+        snprintf(msg, len, "role %s may not use this", auth_role_name(who->role));
+    }
+    int status = auth_refusal_status(who->role);
+    *e = (http_error){status, status == 401 ? "unauthorized" : "forbidden", msg, false, -1};
+    return false;
+}
+
+bool access_check_request(http_server *hs, http_req *r, http_error *e, char *msg, size_t len)
+{
+    const http_route *rt = router_find(hs, r);
+    if (rt == NULL) {
+        return true; /* 404, 405 or a dashboard file: public */
+    }
+    return admitted(hs->cfg, r->wsi, false, rt->roles, &r->who, e, msg, len);
+}
+
+bool access_check_upgrade(http_server *hs, struct lws *wsi, const http_ws_endpoint *ep,
+                          auth_identity *who, http_error *e, char *msg, size_t len)
+{
+    return admitted(hs->cfg, wsi, true, ep->roles, who, e, msg, len);
+}
