@@ -32,11 +32,21 @@ static void custom_header(struct lws *wsi, const char *name, char *dst, size_t l
     }
 }
 
-/* The "apikey" URL parameter of a WebSocket upgrade, "" when absent. */
+/* The "apikey" URL parameter of a WebSocket upgrade (lws has %-decoded it), "" when absent or
+ * longer than 'len'. Read fragment by fragment: lws_get_urlarg_by_name() stops at the first
+ * parameter longer than its buffer. */
 static void url_apikey(struct lws *wsi, char *dst, size_t len)
 {
-    if (lws_get_urlarg_by_name(wsi, "apikey=", dst, (int)len) == NULL) {
-        dst[0] = '\0';
+    static const char name[] = "apikey=";
+    char frag[CREDENTIAL_MAX + sizeof name];
+    dst[0] = '\0';
+    for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) >= 0;
+         i++) {
+        size_t n = strlen(frag);
+        if (strncmp(frag, name, sizeof name - 1) == 0 && n - (sizeof name - 1) < len) {
+            memcpy(dst, frag + sizeof name - 1, n - (sizeof name - 1) + 1);
+            return;
+        }
     }
 }
 
