@@ -184,6 +184,13 @@ export class Daemon {
     return `ws://${this.host}:${this.port}/ws`;
   }
 
+  // The headers of the operator (service_role) for a daemon started with TELLTALE_SERVICE_KEY;
+  // none without keys, where every caller is service_role.
+  get authHeaders() {
+    const key = this.env.TELLTALE_SERVICE_KEY;
+    return key ? { apikey: key } : {};
+  }
+
   get stderr() {
     return this.lines.join('\n');
   }
@@ -377,7 +384,8 @@ export async function settled(d, { timeoutMs = 20_000 } = {}) {
   for (;;) {
     let st;
     try {
-      const res = await fetch(`${d.base}/api/v1/status`, { signal: AbortSignal.timeout(5_000) });
+      const res = await fetch(`${d.base}/api/v1/status`,
+                              { headers: d.authHeaders, signal: AbortSignal.timeout(5_000) });
       st = await res.json();
     } catch {
       return; /* the daemon is down: let the read itself report that */
@@ -401,8 +409,9 @@ export async function quiescent(d, { timeoutMs = 20_000 } = {}) {
     return;
   }
   await waitFor('every stored event broadcast', async () => {
-    const st = await (await fetch(`${d.base}/api/v1/status`)).json();
-    const top = await (await fetch(`${d.base}/api/v1/events?limit=1`)).json();
+    const headers = d.authHeaders;
+    const st = await (await fetch(`${d.base}/api/v1/status`, { headers })).json();
+    const top = await (await fetch(`${d.base}/api/v1/events?limit=1`, { headers })).json();
     return st.websocket.last_seq >= (top.events[0]?.seq ?? 0);
   }, { timeoutMs });
 }
