@@ -41,7 +41,7 @@ typedef struct daemon_state {
     pipeline *pipeline;
     server *srv;
     demo *demo;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     uv_timer_t shutdown_timer;
     phase phase;
     uint64_t deadline_ms;
@@ -80,6 +80,7 @@ static void stop_loop(daemon_state *d)
     d->phase = STOPPED;
     uv_close((uv_handle_t *)&d->sigint, NULL);
     uv_close((uv_handle_t *)&d->sigterm, NULL);
+    uv_close((uv_handle_t *)&d->sighup, NULL);
     uv_close((uv_handle_t *)&d->shutdown_timer, NULL);
     server_stop(d->srv);
 }
@@ -148,6 +149,22 @@ static void on_signal(uv_signal_t *sig, int signum)
     uv_timer_start(&d->shutdown_timer, on_shutdown_timer, 0, DRAIN_POLL_MS);
 }
 
+/* SIGHUP: the TLS certificate and key are read again (a renewed certificate); a bad pair
+ * keeps the one in use. Logged either way, so an operator's reload can be checked. */
+static void on_hangup(uv_signal_t *sig, int signum)
+{
+    (void)signum;
+    daemon_state *d = sig->data;
+    char err[TT_ERRLEN];
+    if (d->cfg.tls_cert[0] == '\0' || d->srv == NULL) {
+        log_info("SIGHUP: nothing to reload (no TLS certificate configured)");
+    } else if (server_reload_tls(d->srv, err) != 0) {
+        log_error("SIGHUP: TLS certificate not reloaded: %s", err);
+    } else {
+        log_announce("SIGHUP: TLS certificate reloaded from %s", d->cfg.tls_cert);
+    }
+}
+
 static int start(daemon_state *d)
 {
     char err[TT_ERRLEN];
@@ -162,8 +179,7 @@ static int start(daemon_state *d)
     }
     if (rc == 0) {
         rc = pipeline_start(&d->cfg, d->st, d->q, gateway_jobs_done, gateway_events_committed,
-                            server_gateway(d->srv),
-                            &d->pipeline, err);
+                            server_gateway(d->srv), &d->pipeline, err);
     }
     if (rc != 0) {
         log_error("cannot start: %s", err);
@@ -171,7 +187,8 @@ static int start(daemon_state *d)
     }
     server_set_pipeline(d->srv, d->pipeline);
     log_info("store: %s (schema version %d)", store_kind(d->st), store_schema_version(d->st));
-    log_announce("listening on http://%s:%d", d->cfg.listen_host, server_port(d->srv));
+    log_announce("listening on %s://%s:%d", d->cfg.tls_cert[0] ? "https" : "http",
+                 d->cfg.listen_host, server_port(d->srv));
     char ready[300];
     snprintf(ready, sizeof ready, "serving on %s:%d", d->cfg.listen_host, server_port(d->srv));
     sdnotify_ready(ready);
@@ -190,10 +207,12 @@ static void watch_signals(daemon_state *d)
 {
     uv_signal_init(&d->loop, &d->sigint);
     uv_signal_init(&d->loop, &d->sigterm);
+    uv_signal_init(&d->loop, &d->sighup);
     uv_timer_init(&d->loop, &d->shutdown_timer);
-    d->sigint.data = d->sigterm.data = d->shutdown_timer.data = d;
+    d->sigint.data = d->sigterm.data = d->sighup.data = d->shutdown_timer.data = d;
     uv_signal_start(&d->sigint, on_signal, SIGINT);
     uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&d->sighup, on_hangup, SIGHUP);
 }
 
 /* Tears down whatever start() managed to build, in reverse. */
@@ -236,6 +255,7 @@ int cli_serve(int argc, char **argv)
         demo_stop(d.demo);
         uv_close((uv_handle_t *)&d.sigint, NULL);
         uv_close((uv_handle_t *)&d.sigterm, NULL);
+        uv_close((uv_handle_t *)&d.sighup, NULL);
         uv_close((uv_handle_t *)&d.shutdown_timer, NULL);
         tear_down(&d);
         return 1;

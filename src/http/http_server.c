@@ -245,6 +245,9 @@ static int create_context(http_server *hs, char *err)
     info.pcontext = &hs->ctx;
     info.max_http_header_data = MAX_HEADER_BYTES;
     info.timeout_secs = 10;
+    if (hs->cfg->tls_cert[0] != '\0') {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* OpenSSL, once per process */
+    }
     info.retry_and_idle_policy = &ws_keepalive;
     hs->ctx = lws_create_context(&info);
     if (hs->ctx == NULL) {
@@ -261,7 +264,24 @@ static int create_context(http_server *hs, char *err)
     info.vhost_name = "telltale";
     info.keepalive_timeout = KEEPALIVE_S; /* a vhost setting: the context's is not inherited */
     info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    if (hs->cfg->tls_cert[0] != '\0') {
+        /* https and wss on the one port. HTTP/1.1 only: telltale's answers and WebSocket
+         * upgrades are HTTP/1.1 (NOTES-lws §2, §4), so ALPN never offers h2. */
+        info.ssl_cert_filepath = hs->cfg->tls_cert;
+        info.ssl_private_key_filepath = hs->cfg->tls_key;
+        info.alpn = "http/1.1";
+        /* lws enables TLS on a vhost only when its own options carry this too */
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    }
     hs->vh = lws_create_vhost(hs->ctx, &info);
+    if (hs->vh == NULL && hs->cfg->tls_cert[0] != '\0') {
+        return tt_fail(err, TT_EIO,
+                       "cannot listen on %s:%u with TLS: check TELLTALE_TLS_CERT (--tls-cert) "
+                       "'%s' and TELLTALE_TLS_KEY (--tls-key) '%s' (readable PEM files, the key "
+                       "matching the certificate), and that the address is free",
+                       hs->cfg->listen_host, hs->cfg->listen_port, hs->cfg->tls_cert,
+                       hs->cfg->tls_key);
+    }
     if (hs->vh == NULL) {
         return tt_fail(err, TT_EIO, "cannot listen on %s:%u (address in use or not local?)",
                        hs->cfg->listen_host, hs->cfg->listen_port);

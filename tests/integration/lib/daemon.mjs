@@ -177,11 +177,16 @@ export class Daemon {
   }
 
   get base() {
-    return `http://${this.host}:${this.port}`;
+    return `${this.scheme}://${this.host}:${this.port}`;
   }
 
   get wsUrl() {
-    return `ws://${this.host}:${this.port}/ws`;
+    return `${this.scheme === 'https' ? 'wss' : 'ws'}://${this.host}:${this.port}/ws`;
+  }
+
+  // Sends the running daemon a signal ('SIGHUP': reread the TLS certificate).
+  signal(name) {
+    this.#child.kill(name);
   }
 
   // The headers of the operator (service_role) for a daemon started with TELLTALE_SERVICE_KEY;
@@ -238,9 +243,9 @@ export class Daemon {
         pending = parts.pop();
         for (const line of parts) {
           keep(line);
-          const m = /listening on http:\/\/([^:\s]+):(\d+)/.exec(line);
+          const m = /listening on (https?):\/\/([^:\s]+):(\d+)/.exec(line);
           if (m) {
-            resolve({ host: m[1], port: Number(m[2]) });
+            resolve({ scheme: m[1], host: m[2], port: Number(m[3]) });
           }
         }
       });
@@ -259,6 +264,7 @@ export class Daemon {
       err.message += `\n---- ${this.label} stderr ----\n${this.tail()}`;
       throw err;
     }
+    this.scheme = where.scheme;
     this.host = where.host;
     this.port = where.port;
   }
