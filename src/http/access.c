@@ -13,12 +13,16 @@
  * into an answer. Loop thread only. */
 #include "http/http_internal.h"
 
+#include "core/forwarded.h"
 #include "os/clock.h"
+#include "os/log.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #define CREDENTIAL_MAX 2048 /* bytes of an apikey or an Authorization header we look at */
+#define XFF_MAX 512         /* bytes of X-Forwarded-For we look at */
+#define REFUSALS_LOGGED 10  /* refusals logged a second, at most: the rest are counted */
 
 /* A header lws has no token for; 'name' is lower case with its colon; "" when absent or too
  * long (a credential that long is no credential of ours). */
@@ -93,17 +97,68 @@ static bool admitted(const tt_config *cfg, struct lws *wsi, bool websocket, unsi
     return false;
 }
 
+void access_client(const http_server *hs, struct lws *wsi, char out[FORWARDED_ADDR_MAX])
+{
+    char peer[64] = "", xff[XFF_MAX] = "";
+    if (lws_get_peer_simple(wsi, peer, sizeof peer) == NULL) {
+        peer[0] = '\0';
+    }
+    if (hs->cfg->trust_proxy_n > 0 &&
+        (lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR) <= 0 ||
+         lws_hdr_copy(wsi, xff, sizeof xff, WSI_TOKEN_X_FORWARDED_FOR) < 0)) {
+        xff[0] = '\0';
+    }
+    forwarded_client(hs->cfg, peer, xff, out);
+}
+
+void http_client_addr(const http_req *r, char out[FORWARDED_ADDR_MAX])
+{
+    access_client(r->hs, r->wsi, out);
+}
+
+/* A refusal, for the operator (a scanner, a producer with an old key): what, from where, and
+ * why -- never the credential. At most REFUSALS_LOGGED a second, so a flood of bad requests
+ * cannot flood the log. */
+static void log_refusal(http_server *hs, struct lws *wsi, const char *what, const http_error *e)
+{
+    uint64_t now_s = clock_mono_ms() / 1000;
+    if (now_s != hs->refusals_second) {
+        if (hs->refusals_dropped > 0) {
+            log_info("access: %llu more refusals not logged",
+                     (unsigned long long)hs->refusals_dropped);
+        }
+        hs->refusals_second = now_s;
+        hs->refusals_logged = hs->refusals_dropped = 0;
+    }
+    if (hs->refusals_logged == REFUSALS_LOGGED) {
+        hs->refusals_dropped++;
+        return;
+    }
+    hs->refusals_logged++;
+    char client[FORWARDED_ADDR_MAX];
+    access_client(hs, wsi, client);
+    log_info("access: %d %s from %s: %s", e->status, what, client, e->message);
+}
+
 bool access_check_request(http_server *hs, http_req *r, http_error *e, char *msg, size_t len)
 {
     const http_route *rt = router_find(hs, r);
     if (rt == NULL) {
         return true; /* 404, 405 or a dashboard file: public */
     }
-    return admitted(hs->cfg, r->wsi, false, rt->roles, &r->who, e, msg, len);
+    if (admitted(hs->cfg, r->wsi, false, rt->roles, &r->who, e, msg, len)) {
+        return true;
+    }
+    log_refusal(hs, r->wsi, r->path, e);
+    return false;
 }
 
 bool access_check_upgrade(http_server *hs, struct lws *wsi, const http_ws_endpoint *ep,
                           auth_identity *who, http_error *e, char *msg, size_t len)
 {
-    return admitted(hs->cfg, wsi, true, ep->roles, who, e, msg, len);
+    if (admitted(hs->cfg, wsi, true, ep->roles, who, e, msg, len)) {
+        return true;
+    }
+    log_refusal(hs, wsi, ep->path, e);
+    return false;
 }

@@ -8,6 +8,7 @@
 
 #include "core/auth.h"
 #include "core/err.h"
+#include "core/forwarded.h"
 #include "core/json_print.h"
 
 #include <stdbool.h>
@@ -139,6 +140,10 @@ void http_respond_error_at(http_req *r, int status, const char *code, const char
 /* Adds a response header ('name' with its colon, "content-range:"); false if there is no room
  * or either is too long. Call before answering. */
 bool http_add_header(http_req *r, const char *name, const char *value);
+
+/* The client's address (dotted IPv4): the peer's, or, when the peer is a --trust-proxy proxy,
+ * the one its X-Forwarded-For names (core/forwarded.h). For logs and per-client limits. */
+void http_client_addr(const http_req *r, char out[FORWARDED_ADDR_MAX]);
 
 /* The value of query parameter 'name', or NULL. */
 const char *http_arg_value(const http_req *r, const char *name);

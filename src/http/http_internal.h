@@ -4,6 +4,7 @@
 #ifndef TT_HTTP_INTERNAL_H
 #define TT_HTTP_INTERNAL_H
 
+#include "core/forwarded.h"
 #include "http/http_server.h"
 
 #define HTTP_MAX_ROUTES 64   /* rows of every routing table together */
@@ -27,6 +28,9 @@ struct http_server {
     http_wake_fn on_wake;
     void *wake_ctx;
     void (*fallback)(http_req *r); /* a GET or HEAD no route takes: assets_serve */
+    uint64_t refusals_second;      /* access.c's log of refusals: the second it counts in, */
+    unsigned refusals_logged;      /* the lines logged in it, */
+    uint64_t refusals_dropped;     /* and those not */
 };
 
 /* The per-connection data lws keeps, one area for every protocol: an HTTP transaction's
@@ -60,6 +64,9 @@ unsigned router_methods(http_server *hs, const char *path, char *allow, size_t l
 /* access.c: the route's or endpoint's roles against the caller's credential. True if
  * admitted (r->who / *who is the caller); false with 'e' (its message in 'msg') to answer, to
  * which the caller adds WWW-Authenticate on a 401. */
+/* The client's address (dotted IPv4): the peer, or, from a --trust-proxy peer, the one its
+ * X-Forwarded-For names (core/forwarded.h). */
+void access_client(const http_server *hs, struct lws *wsi, char out[FORWARDED_ADDR_MAX]);
 bool access_check_request(http_server *hs, http_req *r, http_error *e, char *msg, size_t len);
 bool access_check_upgrade(http_server *hs, struct lws *wsi, const http_ws_endpoint *ep,
                           auth_identity *who, http_error *e, char *msg, size_t len);

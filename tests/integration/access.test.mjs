@@ -156,9 +156,9 @@ function checkRefusal(r, who, where, rest, override) {
 
 const SETUPS = [
   { label: 'defaults', env: {}, anonRead: false, metricsPublic: false },
-  { label: 'anon read and public metrics',
-    env: { TELLTALE_ANON_READ: 'true', TELLTALE_METRICS_PUBLIC: 'true' },
-    anonRead: true, metricsPublic: true },
+  { label: 'anon read, public metrics, a trusted proxy',
+    env: { TELLTALE_ANON_READ: 'true', TELLTALE_METRICS_PUBLIC: 'true', TELLTALE_TRUST_PROXY: '127.0.0.1' },
+    anonRead: true, metricsPublic: true, trustProxy: true },
 ];
 
 for (const setup of SETUPS) {
@@ -191,6 +191,22 @@ for (const setup of SETUPS) {
         }
       });
     }
+
+    test('refusals are logged with the client address (X-Forwarded-For only from a trusted proxy), never the key', async () => {
+      const key = 'a-secret-looking-key-that-must-not-be-logged';
+      const from = setup.trustProxy ? '198.51.100.7' : '127.0.0.1';
+      // Refusals are logged at most 10 a second (the matrix above made many): ask again until
+      // a second has room for this one.
+      await waitFor('the refusal in the log', async () => {
+        const r = await fetch(`${d.base}/api/v1/status`, {
+          headers: { apikey: key, 'x-forwarded-for': '6.6.6.6, 198.51.100.7' },
+        });
+        assert.equal(r.status, 401);
+        return d.stderr.includes(`access: 401 /api/v1/status from ${from}: unknown key`);
+      }, { intervalMs: 200 });
+      assert.ok(!d.stderr.includes(key), 'the key is not logged');
+      assert.ok(!d.stderr.includes('6.6.6.6'), 'what the client wrote itself is not believed');
+    });
 
     test('a JWT with role ingest posts events and reads nothing; alg other than HS256 is refused', async () => {
       const ingest = { authorization: `Bearer ${jwt({ role: 'ingest' })}` };
