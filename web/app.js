@@ -4,6 +4,7 @@
 //       │          └────► ChartManager ──summary──► StatusBar
 //       └──status, stats──────────────────────────► StatusBar
 
+import { dialogAsk, ensureKey, withKey } from './access-key.js';
 import { ChartManager } from './chart-manager.js';
 import { EventTable } from './event-table.js';
 import { FilterBar } from './filter-bar.js';
@@ -17,7 +18,14 @@ const SEQ_LOG_LIMIT = 200_000;
 
 const $ = (id) => document.getElementById(id);
 
-const adapter = new WsAdapter(liveUrl());
+// With keys configured the API answers 401 until the user gives one (asked once per tab).
+const key = await ensureKey({
+  fetchFn: (url, init) => fetch(url, init),
+  storage: sessionStorage,
+  ask: dialogAsk($('key-dialog')),
+});
+
+const adapter = new WsAdapter(withKey(liveUrl(), key));
 const charts = new ChartManager($('chart-rate'), $('chart-latency'), { windowS: 300 });
 const table = new EventTable($('events-body'), { max: 500 });
 
@@ -64,6 +72,7 @@ adapter.start();
 
 window.app = Object.freeze({
   adapter,
+  hasKey: key !== '',
   charts,
   table,
   // Applied seqs, ascending; a seq applied twice appears twice.
