@@ -13,9 +13,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { createHmac } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import WebSocket from 'ws';
 
-import { Daemon, test, waitFor, withTimeout, uid } from './lib/daemon.mjs';
+import { BIN, Daemon, test, waitFor, withTimeout, uid } from './lib/daemon.mjs';
 import { WsClient } from './lib/wsclient.mjs';
 
 const SECRET = 'access-test-jwt-secret-of-at-least-32-bytes';
@@ -227,6 +228,21 @@ for (const setup of SETUPS) {
       r = await fetch(`${d.base}/api/v1/dlq`, { headers: { authorization: `Bearer ${hs384}` } });
       assert.equal(r.status, 401);
       assert.match((await r.json()).error.message, /not signed with HS256/);
+    });
+
+    test('the CLI sends TELLTALE_SERVICE_KEY, else TELLTALE_INGEST_KEY, from its environment', () => {
+      const cli = (args, env) => spawnSync(BIN, args, {
+        encoding: 'utf8', timeout: 20_000,
+        env: { ...process.env, TELLTALE_SERVICE_KEY: '', TELLTALE_INGEST_KEY: '', ...env },
+      });
+      const ev = JSON.stringify(event());
+      const send = ['send', '--url', d.base, ev];
+      assert.equal(cli(send, { TELLTALE_INGEST_KEY: INGEST }).status, 0);
+      assert.equal(cli(send, {}).status, 1, 'no key: refused');
+      assert.equal(cli(['dlq', 'stats', '--url', d.base], { TELLTALE_SERVICE_KEY: SERVICE }).status, 0);
+      const r = cli(['dlq', 'list', '--url', d.base], { TELLTALE_INGEST_KEY: INGEST });
+      assert.equal(r.status, 1, `a producer key cannot list dead letters: ${r.stderr}`);
+      assert.ok(!`${r.stdout}${r.stderr}`.includes(INGEST), 'the key is not printed');
     });
 
     test('a refused body is not read into the daemon: 401 before a large POST body', async () => {
