@@ -1,7 +1,14 @@
 /* tls.c -- the TLS certificate of https and wss: reloading it while serving (SIGHUP), after
- * checking that the new pair is usable. lws serves TLS through OpenSSL (the Debian build of
- * lws 4.1.6 has LWS_WITH_TLS on OpenSSL); the vhost is set up with the files in
- * http_server.c. Loop thread. */
+ * checking that the new pair is usable. Loop thread.
+ *
+ * Verified with lws 4.1.6 as Debian builds it (LWS_WITH_TLS on OpenSSL 3, HTTP2 on): the
+ * vhost serves TLS only when LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT is in the context's AND the
+ * vhost's options (http_server.c); ALPN "http/1.1" keeps h2 off; a plain-HTTP request on the
+ * TLS port is reset. lws_tls_cert_updated() with the PEM files' bytes in memory swaps the
+ * vhost's certificate and key in place: the next handshake shows the new certificate, open
+ * connections keep theirs, no new context or vhost is needed (tests/integration/tls.test.mjs).
+ * Given a key that does not match, lws keeps the old pair but reports success, hence the
+ * check here first. */
 #include "http/http_internal.h"
 
 #include <openssl/crypto.h>
