@@ -7,8 +7,8 @@
  * TLS port is reset. lws_tls_cert_updated() with the PEM files' bytes in memory swaps the
  * vhost's certificate and key in place: the next handshake shows the new certificate, open
  * connections keep theirs, no new context or vhost is needed (tests/integration/tls.test.mjs).
- * Given a key that does not match, lws keeps the old pair but reports success, hence the
- * check here first. */
+ * The pair is checked here before lws sees it, so that a bad one is reported to the operator
+ * and the one in use kept, whatever lws would make of it. */
 #include "http/http_internal.h"
 
 #include <openssl/crypto.h>
@@ -66,9 +66,8 @@ int http_server_reload_tls(http_server *hs, char err[TT_ERRLEN])
     if (rc == 0) {
         rc = read_pem(cfg->tls_key, "TELLTALE_TLS_KEY", &key, &key_len, err);
     }
-    /* lws gives the vhost that serves these paths a new SSL_CTX certificate and key; what is
-     * connected keeps its session. On a bad pair it keeps the old ones and says so only in its
-     * log, so the pair is checked here first. */
+    /* lws gives the vhost that serves these paths the new certificate and key; what is
+     * connected keeps its session. A bad pair never reaches it. */
     if (rc == 0 && !tls_pair_ok(cert, cert_len, key, key_len)) {
         rc = tt_fail(err, TT_EINVAL,
                      "TELLTALE_TLS_KEY '%s' is not a private key matching TELLTALE_TLS_CERT '%s' "
