@@ -23,6 +23,8 @@
 #define CREDENTIAL_MAX 2048 /* bytes of an apikey or an Authorization header we look at */
 #define XFF_MAX 512         /* bytes of X-Forwarded-For we look at */
 #define REFUSALS_LOGGED 10  /* refusals logged a second, at most: the rest are counted */
+/* A WebSocket's token expiring later than this is left alone (lws' timeouts are ints). */
+#define WS_EXPIRY_HORIZON_S (INT64_C(30) * 86400)
 
 /* A header lws has no token for; 'name' is lower case with its colon; "" when absent or too
  * long (a credential that long is no credential of ours). */
@@ -151,6 +153,17 @@ bool access_check_request(http_server *hs, http_req *r, http_error *e, char *msg
     }
     log_refusal(hs, r->wsi, r->path, e);
     return false;
+}
+
+void access_expire_ws(struct lws *wsi, const auth_identity *who)
+{
+    if (who->expires_s == 0) {
+        return; /* a key, or a token without exp */
+    }
+    int64_t left = who->expires_s + JWT_LEEWAY_S - (int64_t)(clock_now_ms() / 1000);
+    if (left < WS_EXPIRY_HORIZON_S) {
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_REASON_BASE + 1, left > 0 ? (int)left : 1);
+    }
 }
 
 bool access_check_upgrade(http_server *hs, struct lws *wsi, const http_ws_endpoint *ep,

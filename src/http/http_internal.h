@@ -68,6 +68,9 @@ unsigned router_methods(http_server *hs, const char *path, char *allow, size_t l
  * X-Forwarded-For names (core/forwarded.h). */
 void access_client(const http_server *hs, struct lws *wsi, char out[FORWARDED_ADDR_MAX]);
 bool access_check_request(http_server *hs, http_req *r, http_error *e, char *msg, size_t len);
+/* A WebSocket admitted with a JWT is dropped when the token expires (exp + JWT_LEEWAY_S, as it
+ * was accepted): the client reconnects and is asked for a fresh one. */
+void access_expire_ws(struct lws *wsi, const auth_identity *who);
 bool access_check_upgrade(http_server *hs, struct lws *wsi, const http_ws_endpoint *ep,
                           auth_identity *who, http_error *e, char *msg, size_t len);
 

@@ -129,6 +129,7 @@ static int established(http_server *hs, struct lws *wsi, http_pss *pss)
         ep->on_open(ep->ctx, wsi, &who, &pss->conn) != 0) {
         return -1;
     }
+    access_expire_ws(wsi, &who);
     pss->ep = ep;
     return 0;
 }

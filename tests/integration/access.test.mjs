@@ -324,6 +324,19 @@ for (const setup of SETUPS) {
       }
     });
 
+    test('a WebSocket admitted with a JWT is dropped when the token expires (exp + 30 s leeway)', async () => {
+      // exp 27 s ago: accepted within the leeway, due to be dropped about 3 s from now.
+      const token = jwt({ role: 'authenticated', exp: Math.floor(Date.now() / 1000) - 27 });
+      const c = await WsClient.connect(`${d.wsUrl}?apikey=${token}`);
+      await c.until('hello', (cl) => cl.messages.some((m) => m.type === 'hello'));
+      c.send({ type: 'ping' });
+      await c.until('pong', (cl) => cl.messages.some((m) => m.type === 'pong'));
+      const closed = await withTimeout(c.closed, 15_000, 'the expired connection to be dropped');
+      assert.equal(closed.code, 1006);
+      // The same token is now refused at the door.
+      assert.equal((await upgrade(d, '/ws', 'none', `apikey=${token}`)).status, 401);
+    });
+
     test('an ingest connection is not streamed events; a reader is', async () => {
       const reader = await WsClient.connect(`${d.wsUrl}?apikey=${SERVICE}`);
       const producer = await WsClient.connect(`${d.wsUrl}?apikey=${INGEST}`);
