@@ -34,8 +34,9 @@ void forwarded_client(const tt_config *cfg, const char *peer, const char *xff,
                       char out[FORWARDED_ADDR_MAX])
 {
     uint32_t addr;
+    struct in_addr in;
     snprintf(out, FORWARDED_ADDR_MAX, "%s", peer);
-    if (!parse_ipv4(peer, strlen(peer), &addr, out) || !config_proxy_trusted(cfg, addr) ||
+    if (inet_pton(AF_INET, peer, &in) != 1 || !config_proxy_trusted(cfg, ntohl(in.s_addr)) ||
         xff == NULL) {
         return;
     }

@@ -39,8 +39,8 @@ static void custom_header(struct lws *wsi, const char *name, char *dst, size_t l
 }
 
 /* The "apikey" URL parameter of a WebSocket upgrade (lws has %-decoded it), "" when absent or
- * longer than 'len'. Read fragment by fragment: lws_get_urlarg_by_name() stops at the first
- * parameter longer than its buffer. */
+ * longer than 'len'. Read fragment by fragment into a buffer for the longest credential (as
+ * realtime.c reads its parameters); a parameter longer than that ends the search. */
 static void url_apikey(struct lws *wsi, char *dst, size_t len)
 {
     static const char name[] = "apikey=";
