@@ -242,7 +242,8 @@ static bool parse_proxies(const char *s, tt_config *cfg)
         cfg->trust_proxy_n++;
         s += len;
         if (*s == ',' && *++s == '\0') {
-            return false; /* a trailing comma */
+            cfg->trust_proxy_n = 0; /* a trailing comma: refused whole, as any bad entry */
+            return false;
         }
     }
     return true;

@@ -773,6 +773,12 @@ static void trust_proxy_matches_addresses_and_blocks(void **state)
     set_flag_ok(&cfg, "--trust-proxy", "");
     assert_int_equal(cfg.trust_proxy_n, 0);
     assert_false(config_proxy_trusted(&cfg, 0x7f000001));
+    /* A refused list trusts nothing, not the part before the fault (found by fuzz_forwarded). */
+    char err[TT_ERRLEN];
+    assert_int_equal(config_set_flag(&cfg, "--trust-proxy", "127.0.0.1,", err), TT_EINVAL);
+    assert_int_equal(cfg.trust_proxy_n, 0);
+    assert_int_equal(config_set_flag(&cfg, "--trust-proxy", "127.0.0.1,nope", err), TT_EINVAL);
+    assert_int_equal(cfg.trust_proxy_n, 0);
 }
 
 static void loopback_hosts(void **state)
