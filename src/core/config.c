@@ -491,7 +491,8 @@ void config_print_help(FILE *out)
 {
     for (size_t i = 0; i < NSETTINGS; i++) {
         const setting *st = &settings[i];
-        fprintf(out, "  %-20s %-26s %s (default %s)\n", st->flag, st->env, st->help, st->def);
+        fprintf(out, "  %-20s %-26s %s (default %s)\n", st->flag, st->env, st->help,
+                st->def[0] != '\0' ? st->def : "none");
     }
     fprintf(out, "  %-20s %-26s %s\n", "", "DATABASE_URL",
             "used for --store if TELLTALE_STORE is unset");
