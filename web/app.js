@@ -10,6 +10,7 @@
 //
 // Every request and WebSocket URL goes through api-client.js (the key lives there).
 
+import { dialogAsk, ensureKey } from './access-key.js';
 import { AgreementPanel } from './agreement-panel.js';
 import { apiJson, apiKey, setApiKey, wsUrl } from './api-client.js';
 import { fullJitterDelay } from './backoff.js';
@@ -40,6 +41,14 @@ const FLAG = 'dashboard.data_source';
 const OVERRIDE = 'dashboard.data_source_override';
 
 const $ = (id) => document.getElementById(id);
+
+// With keys configured the API answers 401 until the user gives one (asked once per tab); every
+// request and WebSocket URL then carries it (api-client.js).
+setApiKey(await ensureKey({
+  fetchFn: (url, init) => fetch(url, init),
+  storage: sessionStorage,
+  ask: dialogAsk($('key-dialog')),
+}));
 
 // This dashboard's identity for flags (rollout bucket) and cross-session state.
 function clientId() {
@@ -298,6 +307,7 @@ window.app = Object.freeze({
   flags,
   state,
   tracker,
+  hasKey: apiKey.get() !== '',
   table,
   charts,
   sessions,

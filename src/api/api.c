@@ -9,33 +9,39 @@
 #define FLAGS_EVERY_TICKS 30   /* the flags are read again every 30 s: a lost notice heals */
 #define STATE_EXPIRY_TICKS 600 /* idle clients' state is deleted every 10 min */
 
-/* The route table; each row gets the api_ctx when it is registered. */
+/* The route table; each row gets the api_ctx when it is registered. The last column is who may
+ * use the row (DESIGN §5, "Access"): producers post events, readers read, the operator
+ * (service_role) acts on the DLQ and the breaker; /health and /ready are public. */
 static const http_route routes[API_ROUTES] = {
-    {"/api/v1/events", HTTP_POST, api_events_post, NULL, NULL},
-    {"/api/v1/events", HTTP_GET | HTTP_HEAD, api_events_get, NULL, NULL},
-    {"/api/v1/status", HTTP_GET | HTTP_HEAD, api_status, NULL, NULL},
-    {"/health", HTTP_GET | HTTP_HEAD, api_health, NULL, NULL},
-    {"/ready", HTTP_GET | HTTP_HEAD, api_ready, NULL, NULL},
-    {"/metrics", HTTP_GET | HTTP_HEAD, api_prometheus, NULL, NULL},
-    {"/api/v1/dlq", HTTP_GET | HTTP_HEAD, api_dlq_list, NULL, NULL},
-    {"/api/v1/dlq", HTTP_DELETE, api_dlq_purge, NULL, NULL},
-    {"/api/v1/dlq/stats", HTTP_GET | HTTP_HEAD, api_dlq_stats, NULL, NULL},
-    {"/api/v1/dlq/recover", HTTP_POST, api_dlq_recover, NULL, NULL},
-    {"/api/v1/dlq/{id}/retry", HTTP_POST, api_dlq_retry, NULL, NULL},
-    {"/api/v1/dlq/{id}/fail", HTTP_POST, api_dlq_fail, NULL, NULL},
-    {"/api/v1/breaker", HTTP_PUT, api_breaker_put, NULL, NULL},
-    {"/api/v1/flags", HTTP_GET | HTTP_HEAD, api_flags_list, NULL, NULL},
-    {"/api/v1/flags/{key}", HTTP_GET | HTTP_HEAD, api_flag_get, NULL, NULL},
-    {"/api/v1/flags/{key}", HTTP_PUT, api_flag_put, NULL, NULL},
-    {"/api/v1/flags/{key}", HTTP_DELETE, api_flag_delete, NULL, NULL},
-    {"/ofrep/v1/evaluate/flags", HTTP_POST, api_ofrep_bulk, NULL, NULL},
-    {"/ofrep/v1/evaluate/flags/{key}", HTTP_POST, api_ofrep_one, NULL, NULL},
-    {"/ofrep/v1/evaluate/flags", HTTP_OPTIONS, api_ofrep_preflight, NULL, NULL},
-    {"/ofrep/v1/evaluate/flags/{key}", HTTP_OPTIONS, api_ofrep_preflight, NULL, NULL},
+    {"/api/v1/events", HTTP_POST, api_events_post, NULL, NULL, AUTH_ROLES_INGEST},
+    {"/api/v1/events", HTTP_GET | HTTP_HEAD, api_events_get, NULL, NULL, AUTH_ROLES_READ},
+    {"/api/v1/status", HTTP_GET | HTTP_HEAD, api_status, NULL, NULL, AUTH_ROLES_READ},
+    {"/health", HTTP_GET | HTTP_HEAD, api_health, NULL, NULL, AUTH_PUBLIC},
+    {"/ready", HTTP_GET | HTTP_HEAD, api_ready, NULL, NULL, AUTH_PUBLIC},
+    /* public with TELLTALE_METRICS_PUBLIC (api_add_routes) */
+    {"/metrics", HTTP_GET | HTTP_HEAD, api_prometheus, NULL, NULL, AUTH_ROLES_READ},
+    {"/api/v1/dlq", HTTP_GET | HTTP_HEAD, api_dlq_list, NULL, NULL, AUTH_ROLES_SERVICE},
+    {"/api/v1/dlq", HTTP_DELETE, api_dlq_purge, NULL, NULL, AUTH_ROLES_SERVICE},
+    {"/api/v1/dlq/stats", HTTP_GET | HTTP_HEAD, api_dlq_stats, NULL, NULL, AUTH_ROLES_READ},
+    {"/api/v1/dlq/recover", HTTP_POST, api_dlq_recover, NULL, NULL, AUTH_ROLES_SERVICE},
+    {"/api/v1/dlq/{id}/retry", HTTP_POST, api_dlq_retry, NULL, NULL, AUTH_ROLES_SERVICE},
+    {"/api/v1/dlq/{id}/fail", HTTP_POST, api_dlq_fail, NULL, NULL, AUTH_ROLES_SERVICE},
+    {"/api/v1/breaker", HTTP_PUT, api_breaker_put, NULL, NULL, AUTH_ROLES_SERVICE},
+    {"/api/v1/flags", HTTP_GET | HTTP_HEAD, api_flags_list, NULL, NULL, AUTH_ROLES_READ},
+    {"/api/v1/flags/{key}", HTTP_GET | HTTP_HEAD, api_flag_get, NULL, NULL, AUTH_ROLES_READ},
+    {"/api/v1/flags/{key}", HTTP_PUT, api_flag_put, NULL, NULL, AUTH_ROLES_SERVICE},
+    {"/api/v1/flags/{key}", HTTP_DELETE, api_flag_delete, NULL, NULL, AUTH_ROLES_SERVICE},
+    /* OpenFeature clients carry a project's public key: any valid credential evaluates flags;
+     * a browser's CORS preflight carries none. */
+    {"/ofrep/v1/evaluate/flags", HTTP_POST, api_ofrep_bulk, NULL, NULL, AUTH_ANY_KEY},
+    {"/ofrep/v1/evaluate/flags/{key}", HTTP_POST, api_ofrep_one, NULL, NULL, AUTH_ANY_KEY},
+    {"/ofrep/v1/evaluate/flags", HTTP_OPTIONS, api_ofrep_preflight, NULL, NULL, AUTH_PUBLIC},
+    {"/ofrep/v1/evaluate/flags/{key}", HTTP_OPTIONS, api_ofrep_preflight, NULL, NULL, AUTH_PUBLIC},
+    /* readers reach only their own client's state (api_state checks the JWT's sub) */
     {"/api/v1/state/{client_id}", HTTP_GET | HTTP_HEAD | HTTP_PUT | HTTP_DELETE, api_state, NULL,
-     NULL},
+     NULL, AUTH_ROLES_READ},
     {"/api/v1/state/{client_id}/{key}", HTTP_GET | HTTP_HEAD | HTTP_PUT | HTTP_DELETE, api_state,
-     NULL, NULL},
+     NULL, NULL, AUTH_ROLES_READ},
 };
 
 int api_add_routes(http_server *hs, api_ctx *ctx)
@@ -43,6 +49,9 @@ int api_add_routes(http_server *hs, api_ctx *ctx)
     for (size_t i = 0; i < API_ROUTES; i++) {
         ctx->routes[i] = routes[i];
         ctx->routes[i].ctx = ctx;
+        if (routes[i].fn == api_prometheus && ctx->cfg->metrics_public) {
+            ctx->routes[i].roles = AUTH_PUBLIC;
+        }
     }
     return http_server_add_routes(hs, ctx->routes, API_ROUTES);
 }

@@ -73,6 +73,17 @@ long http_client_request(http_client *c, const char *who, const char *method, co
         struct curl_slist *more = curl_slist_append(headers, c->header);
         headers = more != NULL ? more : headers;
     }
+    /* A daemon with keys (DESIGN §5, Access) takes the operator's key, else a producer's, from
+     * the same environment the daemon reads. */
+    const char *key = getenv("TELLTALE_SERVICE_KEY");
+    if (key == NULL || key[0] == '\0') {
+        key = getenv("TELLTALE_INGEST_KEY");
+    }
+    if (key != NULL && key[0] != '\0' && strlen(key) < 1024) {
+        char h[1040];
+        snprintf(h, sizeof h, "apikey: %s", key);
+        headers = curl_slist_append(headers, h);
+    }
     CURL *curl = c->curl;
     curl_easy_reset(curl);
     curl_easy_setopt(curl, CURLOPT_URL, url);

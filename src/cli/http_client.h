@@ -20,9 +20,10 @@ void http_client_base(char *out, size_t len, const char *flag);
 int http_client_init(http_client *c, const char *base);
 void http_client_free(http_client *c);
 
-/* Sends one request to base + 'path'; 'body' may be NULL. Retries up to 'attempts' times in
- * all when told 429/503, waiting as Retry-After says. Returns the final HTTP status, or 0 when
- * no answer came (the reason printed on stderr after 'who'). */
+/* Sends one request to base + 'path'; 'body' may be NULL. With TELLTALE_SERVICE_KEY (else
+ * TELLTALE_INGEST_KEY) in the environment, it goes as the apikey header. Retries up to 'attempts'
+ * times in all when told 429/503, waiting as Retry-After says. Returns the final HTTP status, or 0
+ * when no answer came (the reason printed on stderr after 'who'). */
 long http_client_request(http_client *c, const char *who, const char *method, const char *path,
                          const char *body, size_t len, const char *content_type, int attempts);
 

@@ -5,6 +5,7 @@
  * thread commits batches; libuv's pool runs queries. */
 #include "cli/cli.h"
 
+#include "core/auth.h"
 #include "core/config.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/queue.h"
@@ -41,14 +42,15 @@ typedef struct daemon_state {
     pipeline *pipeline;
     server *srv;
     demo *demo;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     uv_timer_t shutdown_timer;
     phase phase;
     uint64_t deadline_ms;
 } daemon_state;
 
-/* Until keys exist (DESIGN §5, Access), telltale trusts its callers, so it listens on
- * loopback only. Resolves cfg->listen_host to a numeric IPv4 address in place. */
+/* Without keys every caller is service_role (DESIGN §5, Access), so telltale then listens on
+ * loopback only; with keys, anywhere. Resolves cfg->listen_host to a numeric IPv4 address in
+ * place. */
 static int check_listen_host(tt_config *cfg)
 {
     struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
@@ -60,15 +62,17 @@ static int check_listen_host(tt_config *cfg)
     }
     struct in_addr addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
     freeaddrinfo(res);
-    if ((ntohl(addr.s_addr) >> 24) != 127) {
+    inet_ntop(AF_INET, &addr, cfg->listen_host, sizeof cfg->listen_host);
+    if (!config_host_is_loopback(cfg->listen_host) && !auth_enabled(cfg)) {
         fprintf(stderr,
-                "telltale serve: refusing to listen on %s: /api/v1, /ws and the dashboard do "
-                "not check keys yet (only /rest/v1 and /realtime/v1 do), so telltale listens "
-                "on loopback (127.0.0.0/8) only\n",
+                "telltale serve: refusing to listen on %s (--listen / TELLTALE_LISTEN) without "
+                "keys: every caller would be service_role. Set TELLTALE_SERVICE_KEY "
+                "(--service-key), and TELLTALE_INGEST_KEY (--ingest-key), TELLTALE_ANON_KEY "
+                "(--anon-key) or TELLTALE_JWT_SECRET (--jwt-secret) as needed, or listen on a "
+                "loopback address (127.0.0.0/8)\n",
                 cfg->listen_host);
         return EXIT_USAGE;
     }
-    inet_ntop(AF_INET, &addr, cfg->listen_host, sizeof cfg->listen_host);
     return 0;
 }
 
@@ -77,6 +81,7 @@ static void stop_loop(daemon_state *d)
     d->phase = STOPPED;
     uv_close((uv_handle_t *)&d->sigint, NULL);
     uv_close((uv_handle_t *)&d->sigterm, NULL);
+    uv_close((uv_handle_t *)&d->sighup, NULL);
     uv_close((uv_handle_t *)&d->shutdown_timer, NULL);
     server_stop(d->srv);
 }
@@ -145,6 +150,22 @@ static void on_signal(uv_signal_t *sig, int signum)
     uv_timer_start(&d->shutdown_timer, on_shutdown_timer, 0, DRAIN_POLL_MS);
 }
 
+/* SIGHUP: the TLS certificate and key are read again (a renewed certificate); a bad pair
+ * keeps the one in use. Logged either way, so an operator's reload can be checked. */
+static void on_hangup(uv_signal_t *sig, int signum)
+{
+    (void)signum;
+    daemon_state *d = sig->data;
+    char err[TT_ERRLEN];
+    if (d->cfg.tls_cert[0] == '\0' || d->srv == NULL) {
+        log_info("SIGHUP: nothing to reload (no TLS certificate configured)");
+    } else if (server_reload_tls(d->srv, err) != 0) {
+        log_error("SIGHUP: TLS certificate not reloaded: %s", err);
+    } else {
+        log_announce("SIGHUP: TLS certificate reloaded from %s", d->cfg.tls_cert);
+    }
+}
+
 static int start(daemon_state *d)
 {
     char err[TT_ERRLEN];
@@ -167,7 +188,8 @@ static int start(daemon_state *d)
     }
     server_set_pipeline(d->srv, d->pipeline);
     log_info("store: %s (schema version %d)", store_kind(d->st), store_schema_version(d->st));
-    log_announce("listening on http://%s:%d", d->cfg.listen_host, server_port(d->srv));
+    log_announce("listening on %s://%s:%d", d->cfg.tls_cert[0] ? "https" : "http",
+                 d->cfg.listen_host, server_port(d->srv));
     char ready[300];
     snprintf(ready, sizeof ready, "serving on %s:%d", d->cfg.listen_host, server_port(d->srv));
     sdnotify_ready(ready);
@@ -222,10 +244,12 @@ static void watch_signals(daemon_state *d)
 {
     uv_signal_init(&d->loop, &d->sigint);
     uv_signal_init(&d->loop, &d->sigterm);
+    uv_signal_init(&d->loop, &d->sighup);
     uv_timer_init(&d->loop, &d->shutdown_timer);
-    d->sigint.data = d->sigterm.data = d->shutdown_timer.data = d;
+    d->sigint.data = d->sigterm.data = d->sighup.data = d->shutdown_timer.data = d;
     uv_signal_start(&d->sigint, on_signal, SIGINT);
     uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&d->sighup, on_hangup, SIGHUP);
 }
 
 /* Tears down whatever start() managed to build, in reverse. */
@@ -270,6 +294,7 @@ int cli_serve(int argc, char **argv)
         demo_stop(d.demo);
         uv_close((uv_handle_t *)&d.sigint, NULL);
         uv_close((uv_handle_t *)&d.sigterm, NULL);
+        uv_close((uv_handle_t *)&d.sighup, NULL);
         uv_close((uv_handle_t *)&d.shutdown_timer, NULL);
         tear_down(&d);
         return 1;

@@ -1,6 +1,7 @@
 /* config.c -- the settings table and the parsers behind it. */
 #include "core/config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
@@ -12,6 +13,8 @@ typedef enum kind {
     K_LISTEN,
     K_STORE,
     K_PATH,
+    K_FILE,
+    K_PROXIES,
     K_SECRET,
     K_UINT,
     K_SIZE,
@@ -27,7 +30,8 @@ typedef struct setting {
     const char *alt_env; /* a second, less specific variable (DATABASE_URL) */
     const char *def;
     kind kind;
-    size_t offset;     /* of the field in tt_config, for the numeric kinds, K_BOOL and K_SECRET */
+    size_t offset;     /* of the field in tt_config, for the numeric kinds, K_BOOL, K_SECRET, K_PATH
+                          and K_FILE */
     uint64_t min, max; /* K_SECRET: its length in bytes */
     const char *form;  /* the accepted form, for error messages */
     const char *help;
@@ -69,8 +73,8 @@ static const setting settings[] = {
     {"--store-timeout", "TELLTALE_STORE_TIMEOUT", NULL, "10s", K_DURATION, AT(store_timeout_ms),
      1000, 600000, "a duration from 1s to 10m, e.g. 10s",
      "longest wait on PostgreSQL for one statement or connection"},
-    {"--spool-dir", "TELLTALE_SPOOL_DIR", NULL, "telltale-spool", K_PATH, 0, 0, 0,
-     "a directory path", "local spool for a remote store"},
+    {"--spool-dir", "TELLTALE_SPOOL_DIR", NULL, "telltale-spool", K_PATH, AT(spool_dir), 0,
+     sizeof(((tt_config *)0)->spool_dir), "a directory path", "local spool for a remote store"},
     {"--spool-max-bytes", "TELLTALE_SPOOL_MAX_BYTES", NULL, "1GiB", K_SIZE, AT(spool_max_bytes),
      1 << 20, UINT64_C(1) << 40, "a size from 1MiB to 1024GiB",
      "disk the spool may use; beyond it ingest gets 503"},
@@ -112,9 +116,25 @@ static const setting settings[] = {
     {"--jwt-secret", "TELLTALE_JWT_SECRET", NULL, "", K_SECRET, AT(jwt_secret), 32, TT_SECRET_MAX,
      "a secret of 32 to 511 bytes", "HS256 secret that signs the JWTs telltale accepts"},
     {"--anon-key", "TELLTALE_ANON_KEY", NULL, "", K_SECRET, AT(anon_key), 16, TT_SECRET_MAX,
-     "a key of 16 to 511 bytes", "key that grants read access (role anon)"},
+     "a key of 16 to 511 bytes", "key of role anon, which may read only with --anon-read"},
     {"--service-key", "TELLTALE_SERVICE_KEY", NULL, "", K_SECRET, AT(service_key), 16,
      TT_SECRET_MAX, "a key of 16 to 511 bytes", "key that grants full access (role service_role)"},
+    {"--ingest-key", "TELLTALE_INGEST_KEY", NULL, "", K_SECRET, AT(ingest_key), 16, TT_SECRET_MAX,
+     "a key of 16 to 511 bytes",
+     "key that may only send events (role ingest): the key a producer holds"},
+    {"--anon-read", "TELLTALE_ANON_READ", NULL, "false", K_BOOL, AT(anon_read), 0, 0,
+     "true or false", "role anon (TELLTALE_ANON_KEY) may read what authenticated reads"},
+    {"--metrics-public", "TELLTALE_METRICS_PUBLIC", NULL, "false", K_BOOL, AT(metrics_public), 0, 0,
+     "true or false", "GET /metrics answers without a key (for scrapers that send none)"},
+    {"--tls-cert", "TELLTALE_TLS_CERT", NULL, "", K_FILE, AT(tls_cert), 0,
+     sizeof(((tt_config *)0)->tls_cert), "a path to a PEM certificate (chain)",
+     "serve https and wss with this certificate (with --tls-key); reread on SIGHUP"},
+    {"--tls-key", "TELLTALE_TLS_KEY", NULL, "", K_FILE, AT(tls_key), 0,
+     sizeof(((tt_config *)0)->tls_key), "a path to a PEM private key",
+     "the private key of --tls-cert"},
+    {"--trust-proxy", "TELLTALE_TRUST_PROXY", NULL, "", K_PROXIES, 0, 0, 0,
+     "a comma list of at most 16 IPv4 addresses or CIDR blocks, e.g. 127.0.0.1,10.0.0.0/8",
+     "proxies whose X-Forwarded-For names the client"},
     {"--log", "TELLTALE_LOG", NULL, "info", K_LEVEL, 0, 0, 0, "one of error, warn, info, debug",
      "log level"},
     {"--log-format", "TELLTALE_LOG_FORMAT", NULL, "text", K_FORMAT, 0, 0, 0, "text or json",
@@ -192,6 +212,73 @@ static bool parse_listen(const char *s, tt_config *cfg)
     return true;
 }
 
+/* "A.B.C.D" or "A.B.C.D/N" into an address (host order) and a prefix length. */
+static bool parse_block(const char *s, size_t len, uint32_t *addr, uint8_t *bits)
+{
+    char buf[32];
+    if (len == 0 || len >= sizeof buf) {
+        return false;
+    }
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    char *slash = strchr(buf, '/');
+    uint64_t n = 32;
+    if (slash != NULL) {
+        *slash = '\0';
+        if (!isdigit((unsigned char)slash[1]) || strlen(slash + 1) > 2 ||
+            strspn(slash + 1, "0123456789") != strlen(slash + 1) ||
+            !config_parse_size(slash + 1, &n) || n > 32) {
+            return false;
+        }
+    }
+    struct in_addr in;
+    if (inet_pton(AF_INET, buf, &in) != 1) {
+        return false;
+    }
+    *addr = ntohl(in.s_addr);
+    *bits = (uint8_t)n;
+    return true;
+}
+
+static bool parse_proxies(const char *s, tt_config *cfg)
+{
+    cfg->trust_proxy_n = 0;
+    while (*s != '\0') {
+        size_t len = strcspn(s, ",");
+        if (cfg->trust_proxy_n == CONFIG_TRUST_PROXY_MAX ||
+            !parse_block(s, len, &cfg->trust_proxy_addr[cfg->trust_proxy_n],
+                         &cfg->trust_proxy_bits[cfg->trust_proxy_n])) {
+            cfg->trust_proxy_n = 0;
+            return false;
+        }
+        cfg->trust_proxy_n++;
+        s += len;
+        if (*s == ',' && *++s == '\0') {
+            cfg->trust_proxy_n = 0; /* a trailing comma: refused whole, as any bad entry */
+            return false;
+        }
+    }
+    return true;
+}
+
+bool config_proxy_trusted(const tt_config *cfg, uint32_t addr)
+{
+    for (int i = 0; i < cfg->trust_proxy_n; i++) {
+        unsigned bits = cfg->trust_proxy_bits[i];
+        uint32_t mask = bits == 0 ? 0 : UINT32_MAX << (32 - bits);
+        if ((addr & mask) == (cfg->trust_proxy_addr[i] & mask)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool config_host_is_loopback(const char *host)
+{
+    struct in_addr in;
+    return inet_pton(AF_INET, host, &in) == 1 && (ntohl(in.s_addr) >> 24) == 127;
+}
+
 static bool parse_store(const char *s, tt_config *cfg)
 {
     bool sqlite = strncmp(s, "sqlite:", 7) == 0 && s[7] != '\0';
@@ -247,11 +334,14 @@ static bool apply(const setting *st, const char *value, tt_config *cfg)
     case K_STORE:
         return parse_store(value, cfg);
     case K_PATH:
-        if (value[0] == '\0' || strlen(value) >= sizeof cfg->spool_dir) {
+    case K_FILE: /* a file setting may be "" (unset); a directory may not */
+        if ((st->kind == K_PATH && value[0] == '\0') || strlen(value) >= st->max) {
             return false;
         }
-        strcpy(cfg->spool_dir, value);
+        strcpy(base + st->offset, value);
         return true;
+    case K_PROXIES:
+        return parse_proxies(value, cfg);
     case K_SECRET:
         /* Empty means unset (the default); otherwise the length must fit. */
         if (value[0] != '\0' && (strlen(value) < st->min || strlen(value) > st->max)) {
@@ -368,6 +458,11 @@ int config_validate(const tt_config *cfg, char err[TT_ERRLEN])
                        "request that large could never be queued",
                        cfg->max_events, cfg->queue_max);
     }
+    if ((cfg->tls_cert[0] == '\0') != (cfg->tls_key[0] == '\0')) {
+        return tt_fail(err, TT_EINVAL,
+                       "TELLTALE_TLS_CERT (--tls-cert) and TELLTALE_TLS_KEY (--tls-key) go "
+                       "together: set both for https, or neither");
+    }
     return 0;
 }
 
@@ -408,7 +503,8 @@ void config_print_help(FILE *out)
 {
     for (size_t i = 0; i < NSETTINGS; i++) {
         const setting *st = &settings[i];
-        fprintf(out, "  %-20s %-26s %s (default %s)\n", st->flag, st->env, st->help, st->def);
+        fprintf(out, "  %-20s %-26s %s (default %s)\n", st->flag, st->env, st->help,
+                st->def[0] != '\0' ? st->def : "none");
     }
     fprintf(out, "  %-20s %-26s %s\n", "", "DATABASE_URL",
             "used for --store if TELLTALE_STORE is unset");

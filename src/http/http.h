@@ -6,7 +6,9 @@
 #ifndef TT_HTTP_H
 #define TT_HTTP_H
 
+#include "core/auth.h"
 #include "core/err.h"
+#include "core/forwarded.h"
 #include "core/json_print.h"
 
 #include <stdbool.h>
@@ -52,6 +54,7 @@ struct http_req {
     struct lws *wsi; /* the request is freed when its connection drops it */
     http_server *hs;
     const http_route *route; /* matched when the request line arrived; NULL: none */
+    auth_identity who;       /* the caller, as the route's access check found it (access.c) */
     http_method method;
     char path[HTTP_PATH_MAX];
     char param[HTTP_PARAM_MAX]; /* the {id} of a route pattern */
@@ -138,6 +141,10 @@ void http_respond_error_at(http_req *r, int status, const char *code, const char
 /* Adds a response header ('name' with its colon, "content-range:"); false if there is no room
  * or either is too long. Call before answering. */
 bool http_add_header(http_req *r, const char *name, const char *value);
+
+/* The client's address (dotted IPv4): the peer's, or, when the peer is a --trust-proxy proxy,
+ * the one its X-Forwarded-For names (core/forwarded.h). For logs and per-client limits. */
+void http_client_addr(const http_req *r, char out[FORWARDED_ADDR_MAX]);
 
 /* The value of query parameter 'name', or NULL. */
 const char *http_arg_value(const http_req *r, const char *name);

@@ -1,4 +1,4 @@
-/* ws_text.c -- parsing a /ws client's message and writing the server's non-row messages. */
+/* ws_text.c -- the /ws server's messages that are not rows. */
 #include "live/ws_text.h"
 
 #include "core/ingest.h"
@@ -7,38 +7,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-
-static bool only_space(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') {
-            return false;
-        }
-    }
-    return true;
-}
-
-cJSON *ws_text_parse(const char *text, size_t len, const char **code, char why[128])
-{
-    size_t where = 0;
-    json_scan_result scan = json_scan(text, len, INGEST_MAX_DEPTH, &where);
-    const char *end = NULL;
-    cJSON *msg = scan == JSON_SCAN_OK ? cJSON_ParseWithLengthOpts(text, len, &end, 0) : NULL;
-    if (msg != NULL && !only_space(end, len - (size_t)(end - text))) {
-        cJSON_Delete(msg); /* one message, one JSON value: trailing data is an error */
-        msg = NULL;
-    }
-    const cJSON *type = cJSON_GetObjectItemCaseSensitive(msg, "type");
-    if (msg == NULL || !cJSON_IsObject(msg) || !cJSON_IsString(type)) {
-        snprintf(why, 128, "a message must be a JSON object with a string 'type'%s%s",
-                 scan != JSON_SCAN_OK ? ": " : "",
-                 scan != JSON_SCAN_OK ? json_scan_describe(scan) : "");
-        *code = msg == NULL ? "invalid_json" : "invalid_message";
-        cJSON_Delete(msg);
-        return NULL;
-    }
-    return msg;
-}
 
 ws_msg *ws_text_error(const char *ref, const char *code, const char *message, int index)
 {

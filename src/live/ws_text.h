@@ -1,5 +1,5 @@
-/* ws_text.h -- the /ws protocol's text: a client's message parsed strictly, and the server's
- * messages that are not rows (errors, flags, state). Pure; any thread. */
+/* ws_text.h -- the /ws protocol's server messages that are not rows (errors, flags, state); a
+ * client's message is read by ws_message.h. Pure; any thread. */
 #ifndef TT_WS_TEXT_H
 #define TT_WS_TEXT_H
 
@@ -9,10 +9,6 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* One message: a JSON object with a string "type", nothing after it. NULL otherwise, with
- * *code ("invalid_json" or "invalid_message") and a sentence in 'why' (128 bytes). */
-cJSON *ws_text_parse(const char *text, size_t len, const char **code, char why[128]);
 
 /* {"type":"error","ref":R?,"error":{"code","message","index"?}}; 'ref' is JSON text or NULL,
  * index < 0 leaves it out. */

@@ -18,7 +18,7 @@ typedef struct rest_ctx {
      * dashboard_state ("state:<client_id>", per client) committed; NULL: nobody. */
     void (*changed)(const char *what, void *arg);
     void *changed_arg;
-    http_route route; /* private */
+    http_route routes[2]; /* private: OPTIONS (public), the other methods */
 } rest_ctx;
 
 /* Adds the /rest/v1 routes, with PostgREST's error shape on every answer from them. */

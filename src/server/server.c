@@ -232,6 +232,11 @@ int server_port(const server *srv)
     return http_server_port(srv->http);
 }
 
+int server_reload_tls(server *srv, char err[TT_ERRLEN])
+{
+    return http_server_reload_tls(srv->http, err);
+}
+
 void server_drain(server *srv)
 {
     gateway_drain(srv->gw);

@@ -27,6 +27,9 @@ void server_set_pipeline(server *srv, pipeline *p);
 
 int server_port(const server *srv);
 
+/* SIGHUP: rereads the TLS certificate and key (http_server_reload_tls). */
+int server_reload_tls(server *srv, char err[TT_ERRLEN]);
+
 /* The ingest gateway: where events made inside the daemon (the demo) are submitted, and what
  * the pipeline hands finished jobs back to (gateway_jobs_done, gateway_events_committed). */
 gateway *server_gateway(server *srv);

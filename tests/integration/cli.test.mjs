@@ -98,6 +98,8 @@ test('listening on a non-loopback address without keys is refused', async () => 
   const r = await run(['serve', '--listen', '0.0.0.0:0']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /loopback/);
+  assert.match(r.stderr, /--listen \/ TELLTALE_LISTEN/);
+  assert.match(r.stderr, /TELLTALE_SERVICE_KEY/);
 });
 
 test('telltale send posts events from arguments and from NDJSON on stdin', async () => {
