@@ -319,8 +319,14 @@ static void on_state_subscribe(ws_client *c, const cJSON *msg)
     }
     /* a reader follows only its own client's state (the JWT's sub); service_role any */
     if (c->who.role != AUTH_SERVICE && strcmp(c->who.sub, id->valuestring) != 0) {
-        send_error(c, NULL, "forbidden",
-                   "this key follows only its own client's state (the JWT's sub)", -1);
+        bool ok;
+        char *ref = ws_message_ref(msg, &ok), m[160];
+        snprintf(m, sizeof m,
+                 "role %s may not send 'state_subscribe' for a client other than its own (the "
+                 "JWT's sub)",
+                 auth_role_name(c->who.role));
+        send_error(c, ref, "forbidden", m, -1);
+        free(ref);
         return;
     }
     strcpy(c->state_client, id->valuestring);

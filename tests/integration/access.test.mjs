@@ -51,6 +51,9 @@ const ADMITS = {
   ingest: (who) => who === 'ingest' || who === 'service_role',
   service: (who) => who === 'service_role',
   connected: (who) => who !== 'none' && who !== 'bad', // any role admitted at the upgrade
+  anykey: (who) => who !== 'none' && who !== 'bad', // any valid credential, anon too (OFREP)
+  // a client's own dashboard state: service_role, or the reader whose JWT's sub names it
+  own: (who) => who === 'service_role' || who === 'authenticated',
 };
 
 const event = () => ({ id: uid('acc'), type: 'access_test' });
@@ -87,6 +90,20 @@ const ROUTES = [
   { method: 'POST', path: '/rest/v1/monitoring_events', policy: 'service', rest: true, body: event,
     want: (who, d) => (who === 'anon' && d.anonRead ? 401 : undefined) },
   { method: 'OPTIONS', path: '/rest/v1/monitoring_events', policy: 'public', rest: true },
+  { method: 'GET', path: '/api/v1/flags', policy: 'read' },
+  { method: 'GET', path: '/api/v1/flags/dashboard.data_source', policy: 'read' },
+  { method: 'PUT', path: '/api/v1/flags/access.test', policy: 'service', body: () => ({ enabled: true }) },
+  { method: 'DELETE', path: '/api/v1/flags/access.nothing', policy: 'service' },
+  { method: 'POST', path: '/ofrep/v1/evaluate/flags', policy: 'anykey',
+    body: () => ({ context: { targetingKey: 'x' } }) },
+  { method: 'POST', path: '/ofrep/v1/evaluate/flags/access.test', policy: 'anykey',
+    body: () => ({ context: { targetingKey: 'x' } }) },
+  { method: 'OPTIONS', path: '/ofrep/v1/evaluate/flags', policy: 'public' },
+  // the authenticated caller's JWT has sub u1
+  { method: 'GET', path: '/api/v1/state/u1', policy: 'own' },
+  { method: 'PUT', path: '/api/v1/state/u1/theme', policy: 'own', body: () => ({ value: 'dark' }) },
+  { method: 'DELETE', path: '/api/v1/state/u1/nothing', policy: 'own' },
+  { method: 'GET', path: '/api/v1/state/another-client', policy: 'service' },
 ];
 
 // /ws message types: who may send each, and a message of that type.
@@ -97,6 +114,7 @@ const WS_MESSAGES = [
   { type: 'get_stats', policy: 'read', msg: () => ({ type: 'get_stats' }) },
   { type: 'get_recent_events', policy: 'read', msg: () => ({ type: 'get_recent_events', limit: 1 }) },
   { type: 'ingest', policy: 'ingest', msg: (ref) => ({ type: 'ingest', ref, events: [event()] }) },
+  { type: 'state_subscribe', policy: 'own', msg: () => ({ type: 'state_subscribe', client_id: 'u1' }) },
 ];
 
 function admits(policy, who, d) {
