@@ -10,13 +10,17 @@ typedef struct http_client {
     char base[1024]; /* "http://127.0.0.1:8080", no trailing slash */
     char *reply;     /* the last answer's body, NUL-terminated ("" if none) */
     size_t reply_len;
+    char key[512];    /* sent as apikey and Authorization: Bearer; "" for none */
+    unsigned retries; /* requests repeated because the daemon said 429/503, in all */
 } http_client;
 
 /* The daemon's base URL: 'flag' if given, else TELLTALE_URL, else http:// + TELLTALE_LISTEN,
  * else http://127.0.0.1:8080. */
 void http_client_base(char *out, size_t len, const char *flag);
 
-int http_client_init(http_client *c, const char *base);
+/* 'key' (NULL: TELLTALE_KEY, if set) goes with every request, as supabase-js sends keys: an
+ * `apikey` header and `Authorization: Bearer KEY` (DESIGN §5, Access). */
+int http_client_init(http_client *c, const char *base, const char *key);
 void http_client_free(http_client *c);
 
 /* Sends one request to base + 'path'; 'body' may be NULL. Retries up to 'attempts' times in

@@ -1,6 +1,6 @@
-/* pg_internal.h -- what the files of the PostgreSQL engine share (store_pg.c: events and
- * migrations; pg_conn.c and pg_call.c: connections and calls; store_pg_feed.c: the change
- * feed; store_pg_dlq.c: the dead letter queue; store_pg_stmt.c: statements built above the
+/* pg_internal.h -- what the files of the PostgreSQL engine share (store_pg.c: events;
+ * pg_migrate.c: migrations; pg_conn.c and pg_call.c: connections and calls; store_pg_feed.c: the
+ * change feed; store_pg_dlq.c: the dead letter queue; store_pg_stmt.c: statements built above the
  * store). Not for callers of store.h. */
 #ifndef TT_PG_INTERNAL_H
 #define TT_PG_INTERNAL_H
@@ -30,8 +30,8 @@ typedef struct pg_store {
 
 /* Connects (non-blocking from then on) within the URL's connect_timeout, else the store's
  * timeout. */
-int pg_connect(const pg_store *s, const char *const *keys, const char *const *values,
-               PGconn **out, char *err);
+int pg_connect(const pg_store *s, const char *const *keys, const char *const *values, PGconn **out,
+               char *err);
 
 /* Runs 'sql' (with text parameters when nparams > 0; several statements when none) and returns
  * what PQexecParams would: the first error, else the last result; NULL when nothing could be
@@ -86,6 +86,11 @@ int pg_dlq_stats(store *st, dlq_stats *out, char *err);
 int pg_dlq_retry_now(store *st, int64_t id, uint64_t *changed, char *err);
 int pg_dlq_mark_failed(store *st, int64_t id, const char *reason, uint64_t *changed, char *err);
 int pg_dlq_purge(store *st, int64_t older_than_ms, uint64_t *deleted, char *err);
+
+/* Migrations (pg_migrate.c): the newest version this telltale knows, and the database's (0
+ * when telltale never migrated it). */
+int pg_newest_migration(void);
+int pg_schema_version(const pg_store *s, PGconn *conn, int *out, char *err);
 
 /* The change feed (store_pg_feed.c). */
 int pg_feed_open(store *st, store_feed **out, char *err);

@@ -47,6 +47,24 @@ int store_open(const char *url, store **out, char err[TT_ERRLEN]);
 /* Applies the pending migrations of the store at 'url', each in its own transaction, recorded
  * in its migrations table; a no-op when there are none. *version gets the schema version. */
 int store_migrate(const char *url, int *version, char err[TT_ERRLEN]);
+
+/* What a migration of a store needs, and what it would do (telltale migrate [--check]). */
+typedef struct store_migration_plan {
+    int version;        /* the schema version in the database; 0 when never migrated */
+    int newest;         /* the newest version this telltale knows */
+    char pending[1024]; /* the names of the migrations not applied yet, ", " between them */
+    /* SQL statements a more privileged role must run before the migration can (PostgreSQL:
+     * CREATE ROLE, GRANT ... ON DATABASE, GRANT owner TO ...), one per line ending in ";\n";
+     * "" when nothing is missing. */
+    char missing[2048];
+} store_migration_plan;
+
+/* Fills 'plan' for the store at 'url' and, when 'apply' is true and nothing is missing, applies
+ * the pending migrations as store_migrate() does. A migration that lacks a privilege is not
+ * started: nothing is changed, TT_EREJECTED is returned and plan->missing says what to run.
+ * With 'apply' false nothing is changed (an SQLite file that does not exist is not created). */
+int store_migrate_plan(const char *url, bool apply, store_migration_plan *plan,
+                       char err[TT_ERRLEN]);
 void store_close(store *st); /* NULL is a no-op */
 
 /* How long one call may wait on a remote store (PostgreSQL): the server cancels a statement

@@ -2,8 +2,9 @@
  *
  * One writer connection, used only by the persister thread, and a small pool of connections
  * for queries (and the REST and DLQ writes) from any thread: WAL lets readers run beside the
- * writer. Every connection is opened with synchronous=FULL, so a commit has reached the disk (the WAL is fsynced) before
- * the batch is acknowledged: an acknowledged event survives kill -9 and power loss alike. */
+ * writer. Every connection is opened with synchronous=FULL, so a commit has reached the disk (the
+ * WAL is fsynced) before the batch is acknowledged: an acknowledged event survives kill -9 and
+ * power loss alike. */
 #include "store/sqlite_internal.h"
 
 #include "store/migrations.h"
@@ -290,8 +291,8 @@ static int sqlite_max_seq(store *base, int64_t *out, char *err)
     /* sqlite_sequence remembers the highest seq ever handed out, even after retention. */
     return sqlite_read_row(
         (sqlite_store *)base,
-        "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'monitoring_events'), 0)",
-        0, read_int, out, "max seq", err);
+        "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'monitoring_events'), 0)", 0,
+        read_int, out, "max seq", err);
 }
 
 static void sqlite_close(store *base)
@@ -400,13 +401,43 @@ int store_sqlite_open(const char *path, store **out, char *err)
     return 0;
 }
 
-int store_sqlite_migrate(const char *path, int *version, char *err)
+/* The version of an existing file, opened read-only: a check changes nothing, not even by
+ * creating the file. */
+static int read_version(const char *path, int *version, char *err)
 {
-    store *st = NULL;
-    int rc = store_sqlite_open(path, &st, err); /* opening migrates */
+    sqlite3 *db = NULL;
+    *version = 0;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+    if (rc == SQLITE_CANTOPEN) {
+        sqlite3_close(db);
+        return 0; /* no file yet: version 0 */
+    }
+    if (rc == SQLITE_OK) {
+        sqlite3_stmt *st = NULL;
+        rc = sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations'",
+                                -1, &st, NULL);
+        bool exists = rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+        rc = exists ? (user_version(db, version, err) == 0 ? SQLITE_OK : SQLITE_ERROR) : rc;
+    }
+    int out = rc == SQLITE_OK ? 0 : sqlite_fail(db, rc, "reading the schema version", err);
+    sqlite3_close(db);
+    return out;
+}
+
+int store_sqlite_migrate(const char *path, bool apply, store_migration_plan *plan, char *err)
+{
+    int rc = read_version(path, &plan->version, err);
     if (rc == 0) {
-        *version = st->schema_version;
-        sqlite_close(st);
+        store_plan_pending(plan, sqlite_migrations, sqlite_migrations_count);
+    }
+    if (rc == 0 && apply) {
+        store *st = NULL;
+        if ((rc = store_sqlite_open(path, &st, err)) == 0) { /* opening migrates */
+            plan->version = st->schema_version;
+            plan->pending[0] = '\0';
+            sqlite_close(st);
+        }
     }
     return rc;
 }
