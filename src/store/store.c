@@ -225,3 +225,25 @@ int store_change(store *st, const store_stmt *stmt, const store_type *types, int
 {
     return st->ops->change(st, stmt, types, ncols, fn, ctx, err);
 }
+
+const char *event_filter_column_name(event_filter_column c)
+{
+    static const char *const names[EVENT_FILTER_COLUMNS] = {"type", "source", "session_id",
+                                                            "status", "name"};
+    return (unsigned)c < EVENT_FILTER_COLUMNS ? names[c] : "?";
+}
+
+int event_filter_values(const event_filter *f, event_filter_column c,
+                        const char *out[EVENT_FILTER_ANY_MAX + 1])
+{
+    const char *single[EVENT_FILTER_COLUMNS] = {f->type, f->source, f->session_id, f->status,
+                                                f->name};
+    int n = 0;
+    if (single[c] != NULL) {
+        out[n++] = single[c];
+    }
+    for (int i = 0; i < f->any[c].n && i < EVENT_FILTER_ANY_MAX; i++) {
+        out[n++] = f->any[c].values[i];
+    }
+    return n;
+}

@@ -17,6 +17,9 @@
 
 typedef struct store store;
 
+#define EVENT_FILTER_COLUMNS 5
+#define EVENT_FILTER_ANY_MAX 16 /* values of one text filter */
+
 /* Which events a query wants. Zero-initialise, then set what matters. */
 typedef struct event_filter {
     int64_t after_seq; /* with has_after: only seq > after_seq, ascending */
@@ -29,8 +32,31 @@ typedef struct event_filter {
     const char *source;
     const char *session_id;
     const char *status;
+    const char *name;
+    /* More values of the text filters above, "any of" (GET /api/v1/events?type=a&type=b): a
+     * row matches a column's filter when it equals the single field or one of these. Indexed
+     * by event_filter_column. */
+    struct {
+        const char *values[EVENT_FILTER_ANY_MAX];
+        int n;
+    } any[EVENT_FILTER_COLUMNS];
     uint32_t limit; /* rows at most; must be > 0 */
 } event_filter;
+
+/* The text columns a filter may name, in the order both engines bind them. */
+typedef enum event_filter_column {
+    EVENT_FILTER_TYPE,
+    EVENT_FILTER_SOURCE,
+    EVENT_FILTER_SESSION_ID,
+    EVENT_FILTER_STATUS,
+    EVENT_FILTER_NAME
+} event_filter_column;
+
+/* The column's name, and the values a row may have in it (the single field, then any[]);
+ * returns how many were put in 'out' (0: no filter on that column). */
+const char *event_filter_column_name(event_filter_column c);
+int event_filter_values(const event_filter *f, event_filter_column c,
+                        const char *out[EVENT_FILTER_ANY_MAX + 1]);
 
 /* Receives one row; 'ev' and its strings are valid only during the call. Return 0 to go on,
  * anything else to stop early (store_query_events then returns 0). */

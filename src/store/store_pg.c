@@ -172,9 +172,12 @@ static int pg_delete_before(store *base, int64_t before_ms, uint32_t max_rows, u
     return 0;
 }
 
+/* after, since, until, each text filter's values, limit */
+#define QUERY_PARAMS_MAX (4 + EVENT_FILTER_COLUMNS * (EVENT_FILTER_ANY_MAX + 1))
+
 typedef struct query_params {
-    const char *values[12];
-    char bufs[12][TIMEFMT_LEN + 8];
+    const char *values[QUERY_PARAMS_MAX];
+    char bufs[QUERY_PARAMS_MAX][TIMEFMT_LEN + 8];
     int n;
 } query_params;
 
@@ -213,16 +216,17 @@ static void build_query(const event_filter *f, char *sql, size_t len, query_para
     if (f->has_until) {
         w += snprintf(sql + w, len - (size_t)w, " AND ts < $%d", param_time(p, f->until_ms));
     }
-    const struct {
-        const char *column, *value;
-    } texts[] = {{"type", f->type},
-                 {"source", f->source},
-                 {"session_id", f->session_id},
-                 {"status", f->status}};
-    for (size_t i = 0; i < 4; i++) {
-        if (texts[i].value != NULL) {
-            w += snprintf(sql + w, len - (size_t)w, " AND %s = $%d", texts[i].column,
-                          param_text(p, texts[i].value));
+    for (int c = 0; c < EVENT_FILTER_COLUMNS; c++) {
+        const char *values[EVENT_FILTER_ANY_MAX + 1];
+        int n = event_filter_values(f, (event_filter_column)c, values);
+        for (int i = 0; i < n; i++) {
+            int at = param_text(p, values[i]);
+            w += i == 0 ? snprintf(sql + w, len - (size_t)w, " AND %s IN ($%d",
+                                   event_filter_column_name((event_filter_column)c), at)
+                        : snprintf(sql + w, len - (size_t)w, ", $%d", at);
+        }
+        if (n > 0) {
+            w += snprintf(sql + w, len - (size_t)w, ")");
         }
     }
     snprintf(sql + w, len - (size_t)w, " ORDER BY seq %s LIMIT $%d", f->has_after ? "ASC" : "DESC",
@@ -266,7 +270,7 @@ static int pg_query_events(store *base, const event_filter *f, store_row_fn fn, 
                            char *err)
 {
     pg_store *s = (pg_store *)base;
-    char sql[1024];
+    char sql[2048];
     query_params p = {.n = 0};
     build_query(f, sql, sizeof sql, &p);
     PGconn *conn;

@@ -188,13 +188,24 @@ static int sqlite_delete_before(store *base, int64_t before_ms, uint32_t max_row
 /* Builds the query for 'f' from fixed fragments; values are bound, never pasted. */
 static void build_query(const event_filter *f, char *sql, size_t len)
 {
-    snprintf(sql, len,
-             "SELECT " EVENT_COLUMNS " FROM monitoring_events WHERE 1=1%s%s%s%s%s%s%s "
-             "ORDER BY seq %s LIMIT ?",
-             f->has_after ? " AND seq > ?" : "", f->has_since ? " AND ts >= ?" : "",
-             f->has_until ? " AND ts < ?" : "", f->type ? " AND type = ?" : "",
-             f->source ? " AND source = ?" : "", f->session_id ? " AND session_id = ?" : "",
-             f->status ? " AND status = ?" : "", f->has_after ? "ASC" : "DESC");
+    int w = snprintf(sql, len, "SELECT " EVENT_COLUMNS " FROM monitoring_events WHERE 1=1%s%s%s",
+                     f->has_after ? " AND seq > ?" : "", f->has_since ? " AND ts >= ?" : "",
+                     f->has_until ? " AND ts < ?" : "");
+    for (int c = 0; c < EVENT_FILTER_COLUMNS; c++) {
+        const char *values[EVENT_FILTER_ANY_MAX + 1];
+        int n = event_filter_values(f, (event_filter_column)c, values);
+        for (int i = 0; i < n; i++) {
+            w += snprintf(sql + w, len - (size_t)w, "%s%s", i == 0 ? " AND " : ", ",
+                          i == 0 ? event_filter_column_name((event_filter_column)c) : "?");
+            if (i == 0) {
+                w += snprintf(sql + w, len - (size_t)w, " IN (?");
+            }
+        }
+        if (n > 0) {
+            w += snprintf(sql + w, len - (size_t)w, ")");
+        }
+    }
+    snprintf(sql + w, len - (size_t)w, " ORDER BY seq %s LIMIT ?", f->has_after ? "ASC" : "DESC");
 }
 
 static void bind_filter(sqlite3_stmt *st, const event_filter *f)
@@ -209,10 +220,11 @@ static void bind_filter(sqlite3_stmt *st, const event_filter *f)
     if (f->has_until) {
         sqlite3_bind_int64(st, col++, f->until_ms);
     }
-    const char *texts[] = {f->type, f->source, f->session_id, f->status};
-    for (size_t i = 0; i < 4; i++) {
-        if (texts[i] != NULL) {
-            sqlite3_bind_text(st, col++, texts[i], -1, SQLITE_STATIC);
+    for (int c = 0; c < EVENT_FILTER_COLUMNS; c++) {
+        const char *values[EVENT_FILTER_ANY_MAX + 1];
+        int n = event_filter_values(f, (event_filter_column)c, values);
+        for (int i = 0; i < n; i++) {
+            sqlite3_bind_text(st, col++, values[i], -1, SQLITE_STATIC);
         }
     }
     sqlite3_bind_int64(st, col, f->limit);
@@ -260,7 +272,7 @@ static int sqlite_query_events(store *base, const event_filter *f, store_row_fn 
     if (db == NULL) {
         return TT_EUNAVAILABLE;
     }
-    char sql[512];
+    char sql[2048];
     build_query(f, sql, sizeof sql);
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
