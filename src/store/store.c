@@ -3,10 +3,6 @@
 
 #include "store/store_impl.h"
 
-#include "store/migrations.h"
-
-#include <stdio.h>
-
 #include <string.h>
 
 static bool is_postgres(const char *url)
@@ -24,19 +20,6 @@ int store_open(const char *url, store **out, char err[TT_ERRLEN])
         return store_pg_open(url, out, err);
     }
     return tt_fail(err, TT_EINVAL, "unknown store URL; expected sqlite:PATH or postgres://...");
-}
-
-void store_plan_pending(store_migration_plan *plan, const struct migration *ms, size_t n)
-{
-    size_t len = 0;
-    plan->pending[0] = '\0';
-    plan->newest = n > 0 ? ms[n - 1].version : 0;
-    for (size_t i = 0; i < n; i++) {
-        if (ms[i].version > plan->version && len < sizeof plan->pending) {
-            len += (size_t)snprintf(plan->pending + len, sizeof plan->pending - len, "%s%s",
-                                    len > 0 ? ", " : "", ms[i].name);
-        }
-    }
 }
 
 int store_migrate_plan(const char *url, bool apply, store_migration_plan *plan, char err[TT_ERRLEN])
@@ -224,26 +207,4 @@ int store_change(store *st, const store_stmt *stmt, const store_type *types, int
                  store_cells_fn fn, void *ctx, char err[TT_ERRLEN])
 {
     return st->ops->change(st, stmt, types, ncols, fn, ctx, err);
-}
-
-const char *event_filter_column_name(event_filter_column c)
-{
-    static const char *const names[EVENT_FILTER_COLUMNS] = {"type", "source", "session_id",
-                                                            "status", "name"};
-    return (unsigned)c < EVENT_FILTER_COLUMNS ? names[c] : "?";
-}
-
-int event_filter_values(const event_filter *f, event_filter_column c,
-                        const char *out[EVENT_FILTER_ANY_MAX + 1])
-{
-    const char *single[EVENT_FILTER_COLUMNS] = {f->type, f->source, f->session_id, f->status,
-                                                f->name};
-    int n = 0;
-    if (single[c] != NULL) {
-        out[n++] = single[c];
-    }
-    for (int i = 0; i < f->any[c].n && i < EVENT_FILTER_ANY_MAX; i++) {
-        out[n++] = f->any[c].values[i];
-    }
-    return n;
 }
