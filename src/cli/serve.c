@@ -165,7 +165,12 @@ static int start(daemon_state *d)
         return rc;
     }
     server_set_pipeline(d->srv, d->pipeline);
-    log_info("store: %s (schema version %d)", store_kind(d->st), store_schema_version(d->st));
+    if (store_schema_version(d->st) > 0) {
+        log_info("store: %s (schema version %d)", store_kind(d->st), store_schema_version(d->st));
+    } else {
+        log_info("store: %s (not reachable yet: its schema version is checked once it answers)",
+                 store_kind(d->st));
+    }
     log_announce("listening on http://%s:%d", d->cfg.listen_host, server_port(d->srv));
     char ready[300];
     snprintf(ready, sizeof ready, "serving on %s:%d", d->cfg.listen_host, server_port(d->srv));

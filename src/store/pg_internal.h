@@ -24,6 +24,11 @@ typedef struct pg_store {
     uint32_t timeout_ms;     /* statement_timeout; the client gives up a little later */
     atomic_bool interrupted; /* store_interrupt(): every wait ends at once */
     int interrupt_fd;        /* an eventfd that wakes the waits; -1 when there is none */
+    /* The schema version is checked on the writer's first connection: at store_pg_open(), or
+     * -- when the server was down then -- once it answers (writer thread). */
+    bool schema_checked;
+    bool opened;        /* store_pg_open() has returned: a wrong schema is then an outage */
+    bool schema_logged; /* ... said once in the log */
 } pg_store;
 
 /* ---- pg_call.c: every call, bounded by the store's deadline and store_interrupt() ---- */
@@ -91,6 +96,9 @@ int pg_dlq_purge(store *st, int64_t older_than_ms, uint64_t *deleted, char *err)
  * when telltale never migrated it). */
 int pg_newest_migration(void);
 int pg_schema_version(const pg_store *s, PGconn *conn, int *out, char *err);
+/* Reads the schema version into s->base.schema_version; TT_ESCHEMA (with what to run) unless it
+ * is the one this telltale needs. */
+int pg_check_schema(pg_store *s, PGconn *conn, char *err);
 
 /* The change feed (store_pg_feed.c). */
 int pg_feed_open(store *st, store_feed **out, char *err);

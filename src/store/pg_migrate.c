@@ -40,36 +40,6 @@ static const char PREFLIGHT[] =
 
 enum { CAN_CREATE_ROLES, CAN_CREATE, HAS_SCHEMA, OWNS_SCHEMA, OWNER, HAS_PUB, ROLES, ME, DB };
 
-int pg_newest_migration(void)
-{
-    return postgres_migrations[postgres_migrations_count - 1].version;
-}
-
-int pg_schema_version(const pg_store *s, PGconn *conn, int *out, char *err)
-{
-    /* Two queries: PostgreSQL resolves every table a statement names before running it, so
-     * one statement cannot ask "does the table exist, and if so what is in it". */
-    PGresult *res =
-        pg_call(s, conn, "SELECT to_regclass('monitoring.schema_migrations') IS NOT NULL", 0, NULL);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        return pg_fail(conn, res, "reading the schema version", err);
-    }
-    bool migrated = PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
-    *out = 0;
-    if (!migrated) {
-        return 0;
-    }
-    res = pg_call(s, conn, "SELECT coalesce(max(version), 0) FROM monitoring.schema_migrations", 0,
-                  NULL);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        return pg_fail(conn, res, "reading the schema version", err);
-    }
-    *out = atoi(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return 0;
-}
-
 static void add(store_migration_plan *plan, const char *fmt, const char *a, const char *b)
 {
     size_t n = strlen(plan->missing);

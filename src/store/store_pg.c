@@ -19,6 +19,7 @@
 #include "store/pg_internal.h"
 
 #include "core/timefmt.h"
+#include "os/log.h"
 #include "store/migrations.h"
 #include "store/pg_copy.h"
 
@@ -453,24 +454,21 @@ int store_pg_open(const char *url, store **out, char *err)
     s->interrupt_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     int rc = s->interrupt_fd >= 0 ? pg_writer_ready(s, err)
                                   : tt_fail(err, TT_EIO, "eventfd: %s", strerror(errno));
-    if (rc == 0 && (rc = pg_schema_version(s, s->writer, &s->base.schema_version, err)) == 0) {
-        int v = s->base.schema_version, want = pg_newest_migration();
-        if (v < want) {
-            rc = tt_fail(err, TT_ESCHEMA,
-                         "the PostgreSQL schema is at version %d; this telltale needs %d: run "
-                         "'telltale migrate' with the same --store first",
-                         v, want);
-        } else if (v > want) {
-            rc = tt_fail(err, TT_ESCHEMA,
-                         "the PostgreSQL schema is at version %d, newer than this telltale "
-                         "knows (%d): use a newer telltale",
-                         v, want);
-        }
+    if (rc == TT_EUNAVAILABLE) {
+        /* Down at start-up is an outage like any other: the daemon starts, ingest goes to the
+         * spool, and the writer checks the schema when the server first answers. A server
+         * that answers and refuses (a password, a database that does not exist, the schema)
+         * still stops the start. */
+        log_warn("PostgreSQL unreachable at start-up (%s): starting anyway; events wait in the "
+                 "spool and the schema is checked once it answers",
+                 err);
+        rc = 0;
     }
     if (rc != 0) {
         pg_close(&s->base);
         return rc;
     }
+    s->opened = true;
     *out = &s->base;
     return 0;
 }
