@@ -16,17 +16,17 @@ FUZZ_SECS ?= 20
 NODE_TEST := node --test --test-concurrency=1
 
 .PHONY: run test check setup setup-test build build-asan build-fuzz build-kinds layers unit \
-        unit-asan integration \
+        unit-asan integration docs \
         integration-asan postgres postgres-asan supabase supabase-asan chaos e2e fuzz bench clean
 
 run: setup build
 	./$(BUILD)/telltale serve --demo
 
 test: setup-test build build-asan build-fuzz build-kinds layers unit unit-asan integration \
-      integration-asan postgres postgres-asan supabase supabase-asan chaos e2e fuzz
+      integration-asan docs postgres postgres-asan supabase supabase-asan chaos e2e fuzz
 	@echo "make test: every suite passed"
 
-check: setup-test build layers unit integration
+check: setup-test build layers unit integration docs
 	@echo "make check: passed"
 
 setup:
@@ -75,6 +75,10 @@ integration:
 
 integration-asan:
 	TELLTALE_BIN=$(CURDIR)/$(ASAN)/telltale $(NODE_TEST) tests/integration/
+
+# The examples of README.md and docs/OPERATIONS.md marked <!-- run -->, run against a real daemon.
+docs:
+	$(NODE_TEST) tests/docs/
 
 # Against a throwaway PostgreSQL: the whole integration suite again, then the PostgreSQL-only
 # suites (schema, row-level security, dead letter queue functions, several instances).
