@@ -4,7 +4,7 @@
 #   make test    set up, build (gcc; clang with ASan+UBSan; clang with libFuzzer; Release and
 #                Debug with both compilers), check the layering, run every suite
 #   make check   the quick loop while developing: build, layering, unit tests, one integration
-#                pass on SQLite (a minute or two)
+#                pass on SQLite, the docs' runnable examples (a few minutes)
 #
 # `make test` stops at the first failing suite and exits non-zero.
 
