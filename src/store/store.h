@@ -66,8 +66,11 @@ typedef int (*store_row_fn)(const tt_event *ev, void *ctx);
  * as libpq reads it. An embedded SQLite file is created if missing and migrated to the
  * current schema: it belongs to this telltale alone. A PostgreSQL database is shared and is
  * migrated only by store_migrate() (telltale migrate): a schema older or newer than this
- * binary's is refused with TT_ESCHEMA and a message saying what to run. On success *out owns
- * the store; close it with store_close(). */
+ * binary's is refused with TT_ESCHEMA and a message saying what to run. A PostgreSQL server that
+ * cannot be reached (TT_EUNAVAILABLE: refused, timed out) is an outage, not an error: the store
+ * opens, its calls fail with TT_EUNAVAILABLE until the server answers, and the schema version is
+ * checked on the writer's first connection (a mismatch then holds the writes back, logged, as an
+ * outage would). On success *out owns the store; close it with store_close(). */
 int store_open(const char *url, store **out, char err[TT_ERRLEN]);
 
 /* Applies the pending migrations of the store at 'url', each in its own transaction, recorded
