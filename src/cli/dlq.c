@@ -31,6 +31,7 @@ static const char USAGE[] =
     "options:\n"
     "  --url URL   the daemon (default: TELLTALE_URL, else http:// + TELLTALE_LISTEN,\n"
     "              else http://127.0.0.1:8080)\n"
+    "TELLTALE_KEY, when set, is sent as apikey and Authorization: Bearer.\n"
     "\n"
     "exit status: 0 done, 1 the daemon refused or could not be reached, 2 usage error.\n";
 
