@@ -35,10 +35,23 @@ static const char PREFLIGHT[] =
     "                   FROM unnest(ARRAY['anon', 'authenticated', 'service_role']) "
     "                        WITH ORDINALITY AS t(x, o) "
     "                  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = x)), ''), "
-    "       quote_ident(current_user), quote_ident(current_database()) "
+    "       quote_ident(current_user), quote_ident(current_database()), "
+    "       coalesce((SELECT o.rolsuper FROM pg_namespace n JOIN pg_roles o ON o.oid = n.nspowner "
+    "                  WHERE n.nspname = 'monitoring'), false) "
     "  FROM pg_roles r WHERE r.rolname = current_user";
 
-enum { CAN_CREATE_ROLES, CAN_CREATE, HAS_SCHEMA, OWNS_SCHEMA, OWNER, HAS_PUB, ROLES, ME, DB };
+enum {
+    CAN_CREATE_ROLES,
+    CAN_CREATE,
+    HAS_SCHEMA,
+    OWNS_SCHEMA,
+    OWNER,
+    HAS_PUB,
+    ROLES,
+    ME,
+    DB,
+    OWNER_IS_SUPER
+};
 
 static void add(store_migration_plan *plan, const char *fmt, const char *a, const char *b)
 {
@@ -66,7 +79,11 @@ static int preflight(const pg_store *s, PGconn *conn, store_migration_plan *plan
     if (!YES(CAN_CREATE) && (!YES(HAS_SCHEMA) || !YES(HAS_PUB))) {
         add(plan, "GRANT CREATE ON DATABASE %s TO %s;\n", PQgetvalue(res, 0, DB), me);
     }
-    if (!YES(OWNS_SCHEMA)) {
+    if (!YES(OWNS_SCHEMA) && YES(OWNER_IS_SUPER)) {
+        /* Membership in a superuser role is not something to hand out: migrate as it. */
+        add(plan, "-- schema monitoring belongs to the superuser %s: run telltale migrate as %s\n",
+            PQgetvalue(res, 0, OWNER), PQgetvalue(res, 0, OWNER));
+    } else if (!YES(OWNS_SCHEMA)) {
         add(plan,
             "GRANT %s TO %s;  -- the owner of schema monitoring, whose objects migrations "
             "change\n",
@@ -138,7 +155,14 @@ static int migrate_locked(const pg_store *s, PGconn *conn, bool apply, store_mig
 {
     int rc = pg_schema_version(s, conn, &plan->version, err);
     if (rc != 0) {
-        return rc;
+        /* Often because the schema is another role's: say so, as for any missing privilege. */
+        char ignored[TT_ERRLEN];
+        if (preflight(s, conn, plan, ignored) != 0 || plan->missing[0] == '\0') {
+            return rc;
+        }
+        plan->newest = pg_newest_migration();
+        snprintf(plan->pending, sizeof plan->pending, "unknown: this role cannot read the version");
+        return apply ? tt_fail(err, TT_EREJECTED, "privileges missing: nothing was changed") : 0;
     }
     store_plan_pending(plan, postgres_migrations, postgres_migrations_count);
     if (plan->version > plan->newest) {

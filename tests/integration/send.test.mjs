@@ -24,6 +24,7 @@ function startSend(args, env = {}) {
   let stderr = '';
   child.stdout.on('data', (d) => { stdout += d; });
   child.stderr.on('data', (d) => { stderr += d; });
+  child.stdin.on('error', () => {}); // send may exit (usage error) before reading its input
   const done = new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => resolve({ code, stdout, stderr }));

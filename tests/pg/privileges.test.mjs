@@ -210,6 +210,22 @@ describe('a self-hosted database migrated by its owner, not a superuser', () => 
     }
   });
 
+  test('a schema a superuser migrated: its owner is told to migrate as that superuser', { timeout: 60_000 }, async () => {
+    const db = await createDatabase(server, 'supermig');
+    await sql(server.url, "CREATE ROLE late_owner LOGIN PASSWORD 'lo' CREATEROLE");
+    await sql(server.url, `ALTER DATABASE ${db.name} OWNER TO late_owner`);
+    const first = await migrate(db.url); // as the superuser
+    assert.equal(first.code, 0, first.stderr);
+    // A newer telltale's migration pending: the newest one, taken back.
+    await sql(db.url, 'DELETE FROM monitoring.schema_migrations WHERE version = $1', [NEWEST_VERSION]);
+    const r = await migrate(loginUrl(server.url, db.name, 'late_owner', 'lo'));
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /schema monitoring belongs to the superuser postgres: run telltale migrate as postgres/);
+    assert.doesNotMatch(r.stderr, /GRANT postgres/, 'never advise membership in a superuser role');
+    const rows = await sql(db.url, 'SELECT max(version)::int AS v FROM monitoring.schema_migrations');
+    assert.equal(rows[0].v, NEWEST_VERSION - 1, 'nothing was changed');
+  });
+
   test('without CREATE on the database: the GRANT to run, nothing changed', { timeout: 60_000 }, async () => {
     const db = await createDatabase(server, 'nocreate');
     await sql(server.url, "CREATE ROLE guest_user LOGIN PASSWORD 'gu'");
