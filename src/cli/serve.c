@@ -158,7 +158,8 @@ static int start(daemon_state *d)
     }
     if (rc == 0) {
         rc = pipeline_start(&d->cfg, d->st, d->q, gateway_jobs_done, gateway_events_committed,
-                            server_gateway(d->srv), &d->pipeline, err);
+                            server_gateway(d->srv),
+                            &d->pipeline, err);
     }
     if (rc != 0) {
         log_error("cannot start: %s", err);

@@ -35,8 +35,8 @@ typedef struct pg_store {
 
 /* Connects (non-blocking from then on) within the URL's connect_timeout, else the store's
  * timeout. */
-int pg_connect(const pg_store *s, const char *const *keys, const char *const *values, PGconn **out,
-               char *err);
+int pg_connect(const pg_store *s, const char *const *keys, const char *const *values,
+               PGconn **out, char *err);
 
 /* Runs 'sql' (with text parameters when nparams > 0; several statements when none) and returns
  * what PQexecParams would: the first error, else the last result; NULL when nothing could be

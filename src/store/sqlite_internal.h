@@ -53,7 +53,8 @@ int sqlite_dlq_purge(store *st, int64_t older_than_ms, uint64_t *deleted, char *
 
 /* Statements built above the store (store_sqlite_stmt.c). */
 int sqlite_select(store *st, const store_stmt *select, const store_type *types, int ncols,
-                  const store_stmt *count, int64_t *total, store_cells_fn fn, void *ctx, char *err);
+                  const store_stmt *count, int64_t *total, store_cells_fn fn, void *ctx,
+                  char *err);
 int sqlite_change(store *st, const store_stmt *stmt, const store_type *types, int ncols,
                   store_cells_fn fn, void *ctx, char *err);
 #endif

@@ -30,7 +30,8 @@ typedef struct store_ops {
     int (*dlq_mark_failed)(store *st, int64_t id, const char *reason, uint64_t *changed, char *err);
     int (*dlq_purge)(store *st, int64_t older_than_ms, uint64_t *deleted, char *err);
     int (*select)(store *st, const store_stmt *select, const store_type *types, int ncols,
-                  const store_stmt *count, int64_t *total, store_cells_fn fn, void *ctx, char *err);
+                  const store_stmt *count, int64_t *total, store_cells_fn fn, void *ctx,
+                  char *err);
     int (*change)(store *st, const store_stmt *stmt, const store_type *types, int ncols,
                   store_cells_fn fn, void *ctx, char *err);
 } store_ops;

@@ -40,7 +40,8 @@
     "(extract(epoch FROM received_at) * 1000)::bigint, type, source, session_id, name, status, "   \
     "duration_ms, bytes, value, error, attrs::text"
 
-static int copy_rows(const pg_store *s, PGconn *conn, tt_event *const *events, size_t n, char *err)
+static int copy_rows(const pg_store *s, PGconn *conn, tt_event *const *events, size_t n,
+                     char *err)
 {
     pg_copy_buf b = {0};
     for (size_t i = 0; i < n; i++) {

@@ -2,9 +2,8 @@
  *
  * One writer connection, used only by the persister thread, and a small pool of connections
  * for queries (and the REST and DLQ writes) from any thread: WAL lets readers run beside the
- * writer. Every connection is opened with synchronous=FULL, so a commit has reached the disk (the
- * WAL is fsynced) before the batch is acknowledged: an acknowledged event survives kill -9 and
- * power loss alike. */
+ * writer. Every connection is opened with synchronous=FULL, so a commit has reached the disk (the WAL is fsynced) before
+ * the batch is acknowledged: an acknowledged event survives kill -9 and power loss alike. */
 #include "store/sqlite_internal.h"
 
 #include "store/migrations.h"

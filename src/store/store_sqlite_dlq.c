@@ -32,7 +32,7 @@ static void row_to_item(sqlite3_stmt *st, dlq_item *it)
 /* Binds 'args' (a printf-like list: 'i' int64, 't' text or NULL) to 'sql', steps it to the end
  * calling 'fn' per row (if any), and reports the rows changed. */
 static int run_statement(sqlite3 *db, const char *sql, const char *types, const void *const *args,
-                         dlq_item_fn fn, void *ctx, uint64_t *changed, char *err)
+               dlq_item_fn fn, void *ctx, uint64_t *changed, char *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
@@ -84,11 +84,10 @@ int sqlite_dlq_add(store *base, const char *payload, const char *reason, uint32_
     sqlite_store *s = (sqlite_store *)base;
     int64_t now = (int64_t)clock_now_ms(), max = max_retries;
     const void *args[] = {payload, reason, &max, &now};
-    return run_statement(
-        s->writer,
-        "INSERT INTO dead_letter_queue (original_payload, failure_reason, max_retries, "
-        "created_at, next_retry_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-        "ttii", args, NULL, NULL, NULL, err);
+    return run_statement(s->writer,
+               "INSERT INTO dead_letter_queue (original_payload, failure_reason, max_retries, "
+               "created_at, next_retry_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+               "ttii", args, NULL, NULL, NULL, err);
 }
 
 /* Claimed items, copied out: the caller will write (retry the events) on this same
@@ -128,12 +127,12 @@ int sqlite_dlq_claim(store *base, uint32_t limit, uint32_t lease_ms, dlq_item_fn
     const void *args[] = {&now, &lease_end, &lim};
     claimed c = {0};
     int rc = run_statement(s->writer,
-                           "UPDATE dead_letter_queue SET status = 'retrying', last_retry_at = ?1 "
-                           "WHERE id IN (SELECT id FROM dead_letter_queue "
-                           "WHERE (status = 'pending' AND next_retry_at <= ?1) "
-                           "OR (status = 'retrying' AND last_retry_at <= ?2) "
-                           "ORDER BY next_retry_at LIMIT ?3) RETURNING " DLQ_COLUMNS,
-                           "iii", args, keep_item, &c, NULL, err);
+                 "UPDATE dead_letter_queue SET status = 'retrying', last_retry_at = ?1 "
+                 "WHERE id IN (SELECT id FROM dead_letter_queue "
+                 "WHERE (status = 'pending' AND next_retry_at <= ?1) "
+                 "OR (status = 'retrying' AND last_retry_at <= ?2) "
+                 "ORDER BY next_retry_at LIMIT ?3) RETURNING " DLQ_COLUMNS,
+                 "iii", args, keep_item, &c, NULL, err);
     if (rc == 0 && c.oom) {
         rc = tt_fail(err, TT_ENOMEM, "out of memory"); /* the lease returns the items */
     }
@@ -154,22 +153,20 @@ int sqlite_dlq_settle(store *base, int64_t id, bool recovered, const char *reaso
     int64_t now = (int64_t)clock_now_ms();
     if (recovered) {
         const void *args[] = {&id, &now};
-        return run_statement(
-            s->writer,
-            "UPDATE dead_letter_queue SET status = 'recovered', recovered_at = ?2, "
-            "next_retry_at = NULL WHERE id = ?1 AND status IN ('pending', 'retrying')",
-            "ii", args, NULL, NULL, NULL, err);
+        return run_statement(s->writer,
+                   "UPDATE dead_letter_queue SET status = 'recovered', recovered_at = ?2, "
+                   "next_retry_at = NULL WHERE id = ?1 AND status IN ('pending', 'retrying')",
+                   "ii", args, NULL, NULL, NULL, err);
     }
     int64_t next = next_retry_ms > 0 ? next_retry_ms : now;
     const void *args[] = {&id, &now, reason, &next};
-    return run_statement(
-        s->writer,
-        "UPDATE dead_letter_queue SET retry_count = min(retry_count + 1, max_retries), "
-        "failure_reason = coalesce(?3, failure_reason), last_retry_at = ?2, "
-        "status = CASE WHEN retry_count + 1 >= max_retries THEN 'failed' ELSE 'pending' "
-        "END, next_retry_at = CASE WHEN retry_count + 1 >= max_retries THEN NULL ELSE ?4 "
-        "END WHERE id = ?1 AND status IN ('pending', 'retrying')",
-        "iiti", args, NULL, NULL, NULL, err);
+    return run_statement(s->writer,
+               "UPDATE dead_letter_queue SET retry_count = min(retry_count + 1, max_retries), "
+               "failure_reason = coalesce(?3, failure_reason), last_retry_at = ?2, "
+               "status = CASE WHEN retry_count + 1 >= max_retries THEN 'failed' ELSE 'pending' "
+               "END, next_retry_at = CASE WHEN retry_count + 1 >= max_retries THEN NULL ELSE ?4 "
+               "END WHERE id = ?1 AND status IN ('pending', 'retrying')",
+               "iiti", args, NULL, NULL, NULL, err);
 }
 
 int sqlite_dlq_list(store *base, int status, int64_t after_id, uint32_t limit, dlq_item_fn fn,
