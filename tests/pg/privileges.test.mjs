@@ -226,6 +226,24 @@ describe('a self-hosted database migrated by its owner, not a superuser', () => 
     assert.equal(rows[0].v, NEWEST_VERSION - 1, 'nothing was changed');
   });
 
+  test('each migration is all or nothing: one that fails half-way leaves no trace', { timeout: 60_000 }, async () => {
+    const db = await createDatabase(server, 'atomic');
+    // An object in the way of 0003's last table: 0003 fails after creating its first two.
+    await sql(db.url, 'CREATE SCHEMA monitoring; CREATE TABLE monitoring.metrics_rollup (x int)');
+    const r = await migrate(db.url);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /migration 0003_flags_state_rollup failed: .*metrics_rollup.* already exists/);
+    const v = await sql(db.url, 'SELECT max(version)::int AS v FROM monitoring.schema_migrations');
+    assert.equal(v[0].v, 2, 'the versions before it are kept');
+    const t = await sql(db.url, `SELECT to_regclass('monitoring.feature_flags') IS NULL AS gone,
+                                        to_regclass('monitoring.dashboard_state') IS NULL AS gone2`);
+    assert.deepEqual(t, [{ gone: true, gone2: true }], 'nothing of 0003 is left');
+    await sql(db.url, 'DROP TABLE monitoring.metrics_rollup');
+    const ok = await migrate(db.url);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, VERSION_LINE);
+  });
+
   test('without CREATE on the database: the GRANT to run, nothing changed', { timeout: 60_000 }, async () => {
     const db = await createDatabase(server, 'nocreate');
     await sql(server.url, "CREATE ROLE guest_user LOGIN PASSWORD 'gu'");
