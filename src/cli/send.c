@@ -139,11 +139,37 @@ static void read_answer(const char *body, answer *a)
 
 static void send_range(sender *s, size_t lo, size_t hi);
 
+/* Skips "N: " after 'word' at the start of *p; false (leaving *p) if it is not there. */
+static bool skip_numbered(const char **p, const char *word)
+{
+    size_t n = strlen(word);
+    const char *q = *p + n;
+    if (strncmp(*p, word, n) != 0 || strspn(q, "0123456789") == 0) {
+        return false;
+    }
+    q += strspn(q, "0123456789");
+    if (strncmp(q, ": ", 2) != 0) {
+        return false;
+    }
+    *p = q + 2;
+    return true;
+}
+
+/* The daemon names a bad event by its place in the request ("line 1000: event 999: ..."); send
+ * names it by its line of input instead, so that part goes. */
+static const char *without_position(const char *message)
+{
+    const char *p = message;
+    skip_numbered(&p, "line ");
+    skip_numbered(&p, "event ");
+    return p;
+}
+
 /* What to do after a refusal of entries [lo, hi) with 'status'. */
 static void refused_range(sender *s, size_t lo, size_t hi, long status, const answer *a)
 {
     char why[400];
-    snprintf(why, sizeof why, "HTTP %ld %s: %s", status, a->code, a->message);
+    snprintf(why, sizeof why, "HTTP %ld %s: %s", status, a->code, without_position(a->message));
     if (status == 413 && hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2; /* too large together: each half on its own */
         send_range(s, lo, mid);

@@ -95,7 +95,7 @@ test('a bad line among 25,000: its real line number, the count before it, the re
   lines[14_999] = JSON.stringify({ id: 'bad-among-15000', type: 'x', oops: 1 });
   const r = await send(['--url', d.base], `${lines.join('\n')}\n`);
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /^telltale send: line 15000 refused: HTTP 400 unknown_field: .*oops.* \(14999 accepted so far\)$/m);
+  assert.match(r.stderr, /^telltale send: line 15000 refused: HTTP 400 unknown_field: unknown field 'oops' .*\(14999 accepted so far\)$/m);
   assert.match(r.stdout, /^accepted 24999; refused 1 \(unknown_field 1\);/);
   const stored = await storedIds(d);
   assert.equal(stored.size, 24_999);
