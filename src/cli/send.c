@@ -229,7 +229,8 @@ static void flush(sender *s)
     s->len = 0;
 }
 
-/* Adds one line (without its newline) to the batch; sends the batch when it is full. */
+/* Adds one line ('text', NUL-terminated at 'len', without its newline) to the batch; sends the
+ * batch when it is full. */
 static void add_line(sender *s, const char *text, size_t len, unsigned long line)
 {
     if (strspn(text, " \t\r") >= len) {
@@ -290,6 +291,7 @@ static int send_stdin(sender *s)
                 }
                 continue;
             }
+            line[len] = '\0'; /* room kept: len < LINE_MAX_BYTES */
             if (too_long) {
                 refuse(s, lineno, "line_too_long", "longer than 1 MiB");
             } else {
@@ -301,6 +303,7 @@ static int send_stdin(sender *s)
         }
     }
     if (!s->stopped && (len > 0 || too_long)) {
+        line[len] = '\0';
         if (too_long) {
             refuse(s, lineno, "line_too_long", "longer than 1 MiB");
         } else {
