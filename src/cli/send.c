@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,6 +49,8 @@ static const char USAGE[] =
     "  --batch-size N    lines per request, 1 to 10000 (default 1000)\n"
     "  --flush-ms MS     longest wait of a line before its batch is sent, 0 to 600000\n"
     "                    milliseconds (default 1000; 0 sends each line as it comes)\n"
+    "\n"
+    "SIGINT or SIGTERM: what was read is sent, then the summary (a second one ends it).\n"
     "\n"
     "exit status: 0 every event accepted, 1 some refused (the rest sent) or the daemon could not\n"
     "be reached or refused every request (what was sent is counted), 2 usage error.\n";
@@ -263,55 +266,94 @@ static int wait_input(sender *s)
     return poll(&p, 1, timeout);
 }
 
+/* The line being read from standard input. */
+typedef struct reader {
+    char *line; /* LINE_MAX_BYTES */
+    size_t len;
+    unsigned long lineno;
+    bool too_long;
+} reader;
+
+/* The first SIGINT or SIGTERM: stop reading, send what was read, say so. (A second one ends the
+ * process: the handler is reset.) */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+    stop_signal = sig;
+}
+
+static void end_line(sender *s, reader *rd)
+{
+    rd->line[rd->len] = '\0'; /* room kept: len < LINE_MAX_BYTES */
+    if (rd->too_long) {
+        refuse(s, rd->lineno, "line_too_long", "longer than 1 MiB");
+    } else {
+        add_line(s, rd->line, rd->len, rd->lineno);
+    }
+    rd->lineno++;
+    rd->len = 0;
+    rd->too_long = false;
+}
+
+static void take(sender *s, reader *rd, const char *chunk, ssize_t got)
+{
+    for (ssize_t i = 0; i < got && !s->stopped; i++) {
+        if (chunk[i] == '\n') {
+            end_line(s, rd);
+        } else if (rd->len < LINE_MAX_BYTES - 1) {
+            rd->line[rd->len++] = chunk[i];
+        } else {
+            rd->too_long = true;
+        }
+    }
+}
+
+/* After a signal: what the pipe already holds is read too (without waiting), then sent. */
+static void drain(sender *s, reader *rd, char *chunk, size_t cap)
+{
+    struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+    ssize_t got;
+    while (!s->stopped && poll(&p, 1, 0) == 1 && (p.revents & POLLIN) &&
+           (got = read(STDIN_FILENO, chunk, cap)) > 0) {
+        take(s, rd, chunk, got);
+    }
+}
+
 static int send_stdin(sender *s)
 {
-    char *line = malloc(LINE_MAX_BYTES);
     char chunk[65536];
-    size_t len = 0;
-    unsigned long lineno = 1;
-    bool too_long = false;
-    if (line == NULL) {
+    reader rd = {.line = malloc(LINE_MAX_BYTES), .lineno = 1};
+    if (rd.line == NULL) {
         return 1;
     }
-    while (!s->stopped) {
-        if (wait_input(s) == 0) {
+    struct sigaction sa = {.sa_handler = on_stop, .sa_flags = SA_RESETHAND}; /* no SA_RESTART */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    while (!s->stopped && !stop_signal) {
+        int ready = wait_input(s);
+        if (ready == 0) {
             flush(s); /* the first line of the batch has waited --flush-ms */
             continue;
+        }
+        if (ready < 0) {
+            continue; /* a signal: the loop's condition says which */
         }
         ssize_t got = read(STDIN_FILENO, chunk, sizeof chunk);
         if (got <= 0) {
             break;
         }
-        for (ssize_t i = 0; i < got && !s->stopped; i++) {
-            if (chunk[i] != '\n') {
-                if (len < LINE_MAX_BYTES - 1) {
-                    line[len++] = chunk[i];
-                } else {
-                    too_long = true;
-                }
-                continue;
-            }
-            line[len] = '\0'; /* room kept: len < LINE_MAX_BYTES */
-            if (too_long) {
-                refuse(s, lineno, "line_too_long", "longer than 1 MiB");
-            } else {
-                add_line(s, line, len, lineno);
-            }
-            lineno++;
-            len = 0;
-            too_long = false;
-        }
+        take(s, &rd, chunk, got);
     }
-    if (!s->stopped && (len > 0 || too_long)) {
-        line[len] = '\0';
-        if (too_long) {
-            refuse(s, lineno, "line_too_long", "longer than 1 MiB");
-        } else {
-            add_line(s, line, len, lineno);
-        }
+    if (stop_signal) {
+        drain(s, &rd, chunk, sizeof chunk);
+    }
+    if (!s->stopped && (rd.len > 0 || rd.too_long)) {
+        end_line(s, &rd);
     }
     flush(s);
-    free(line);
+    free(rd.line);
     return 0;
 }
 
@@ -339,8 +381,9 @@ static void summary(const sender *s)
     for (int i = 0; i < REASONS_MAX && s->reasons[i].n > 0; i++) {
         printf("%s%s %llu", i == 0 ? " (" : ", ", s->reasons[i].code, s->reasons[i].n);
     }
-    printf("%s; retried %u; requests %llu%s\n", s->refused > 0 ? ")" : "", s->http.retries,
-           s->requests, s->stopped ? "; stopped before the end" : "");
+    printf("%s; retried %u; requests %llu%s%s\n", s->refused > 0 ? ")" : "", s->http.retries,
+           s->requests, s->stopped ? "; stopped before the end" : "",
+           stop_signal ? "; interrupted by a signal: what was read is sent" : "");
 }
 
 /* One option and its value ("--x V" or "--x=V"); returns the value, or NULL if 'argv[*i]' is

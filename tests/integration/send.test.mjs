@@ -153,6 +153,42 @@ test('honours Retry-After, counts the retry, and sends the key as apikey and Bea
   }
 });
 
+// A stand-in daemon that accepts everything and keeps the lines it was sent.
+async function recorder() {
+  const lines = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      const got = body.split('\n').filter(Boolean);
+      lines.push(...got);
+      res.writeHead(202, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ accepted: got.length, duplicates: 0 }));
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { lines, url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
+}
+
+test('SIGTERM: what send has read is sent, then the summary, exit 0', async () => {
+  const rec = await recorder();
+  try {
+    const { child, done } = startSend(['--url', rec.url, '--batch-size', '2', '--flush-ms', '600000']);
+    const write = (s) => new Promise((resolve) => child.stdin.write(s, resolve));
+    await write('{"type":"a"}\n{"type":"b"}\n');
+    // A full batch goes out at once: send is in its loop, its signal handlers set.
+    await waitFor('the first batch', async () => rec.lines.length === 2);
+    await write('{"type":"c"}\n'); // in the pipe; the batch would wait 10 minutes
+    child.kill('SIGTERM');
+    const r = await done;
+    assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
+    assert.deepEqual(rec.lines, ['{"type":"a"}', '{"type":"b"}', '{"type":"c"}']);
+    assert.match(r.stdout, /^accepted 3; refused 0; retried 0; requests 2; interrupted by a signal/);
+  } finally {
+    rec.close();
+  }
+});
+
 test('the daemon gone: send stops, says where, exits 1', async () => {
   const d = await Daemon.start();
   daemons.push(d);
