@@ -4,7 +4,7 @@
 #   make test    set up, build (gcc; clang with ASan+UBSan; clang with TSan; clang with libFuzzer;
 #                Release and Debug with both compilers), check the layering, run every suite
 #   make check   the quick loop while developing: build, layering, unit tests, one integration
-#                pass on SQLite (a minute or two)
+#                pass on SQLite, the docs' runnable examples (a few minutes)
 #
 # `make test` stops at the first failing suite and exits non-zero.
 
@@ -17,7 +17,7 @@ FUZZ_SECS ?= 20
 NODE_TEST := node --test --test-concurrency=1
 
 .PHONY: run test check setup setup-test build build-asan build-fuzz build-kinds build-tsan layers \
-        unit unit-asan integration tsan \
+        unit unit-asan integration tsan docs \
         integration-asan postgres postgres-asan supabase supabase-asan chaos e2e fuzz bench \
         bench-peers clean
 
@@ -25,10 +25,10 @@ run: setup build
 	./$(BUILD)/telltale serve --demo
 
 test: setup-test build build-asan build-fuzz build-kinds layers unit unit-asan integration \
-      integration-asan tsan postgres postgres-asan supabase supabase-asan chaos e2e fuzz
+      integration-asan tsan docs postgres postgres-asan supabase supabase-asan chaos e2e fuzz
 	@echo "make test: every suite passed"
 
-check: setup-test build layers unit integration
+check: setup-test build layers unit integration docs
 	@echo "make check: passed"
 
 setup:
@@ -93,6 +93,10 @@ tsan: build-tsan
 	  echo "tsan: the canary's race is reported"
 	cd $(TSAN) && $(TSAN_ENV) ctest --output-on-failure
 	$(TSAN_ENV) TELLTALE_BIN=$(CURDIR)/$(TSAN)/telltale $(NODE_TEST) tests/integration/
+
+# The examples of README.md and docs/OPERATIONS.md marked <!-- run -->, run against a real daemon.
+docs:
+	$(NODE_TEST) tests/docs/
 
 # Against a throwaway PostgreSQL: the whole integration suite again, then the PostgreSQL-only
 # suites (schema, row-level security, dead letter queue functions, several instances).

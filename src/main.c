@@ -10,7 +10,7 @@ static const char USAGE[] =
     "commands:\n"
     "  serve     run the daemon (HTTP, WebSocket, dashboard)\n"
     "  send      post events to a running daemon, from arguments or NDJSON on stdin\n"
-    "  migrate   bring the store's schema up to date\n"
+    "  migrate   bring the store's schema up to date (--check: say what it would take)\n"
     "  dlq       the dead letter queue: list, stats, retry, recover, fail, purge\n"
     "  flags     feature flags: list, get, set, delete\n"
     "  version   print the version\n"
@@ -43,6 +43,13 @@ int main(int argc, char **argv)
         if (argc > 2 && strcmp(argv[2], "--help") == 0) {
             puts("usage: telltale version\n\nPrints the version of this binary.");
             return 0;
+        }
+        if (argc > 2) {
+            fprintf(stderr,
+                    "telltale version: unexpected argument '%s': version takes no "
+                    "options (only --help)\n",
+                    argv[2]);
+            return EXIT_USAGE;
         }
         printf("telltale %s\n", TT_VERSION);
         return 0;

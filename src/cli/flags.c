@@ -182,7 +182,8 @@ int cli_flags(int argc, char **argv)
     int rc = o.fields == NULL ? 1 : read_options(argc, argv, list ? 2 : 3, cmd, &o);
     char base[1024], path[256], if_match[64] = "";
     http_client c;
-    if (rc != 0 || (http_client_base(base, sizeof base, o.url), http_client_init(&c, base)) != 0) {
+    if (rc != 0 ||
+        (http_client_base(base, sizeof base, o.url), http_client_init(&c, base, NULL)) != 0) {
         cJSON_Delete(o.fields);
         return rc != 0 ? rc : 1;
     }

@@ -187,7 +187,12 @@ static int start(daemon_state *d)
         return rc;
     }
     server_set_pipeline(d->srv, d->pipeline);
-    log_info("store: %s (schema version %d)", store_kind(d->st), store_schema_version(d->st));
+    if (store_schema_version(d->st) > 0) {
+        log_info("store: %s (schema version %d)", store_kind(d->st), store_schema_version(d->st));
+    } else {
+        log_info("store: %s (not reachable yet: its schema version is checked once it answers)",
+                 store_kind(d->st));
+    }
     log_announce("listening on %s://%s:%d", d->cfg.tls_cert[0] ? "https" : "http",
                  d->cfg.listen_host, server_port(d->srv));
     char ready[300];

@@ -98,6 +98,11 @@ static const setting settings[] = {
      "full or decorrelated", "how retry delays are spread"},
     {"--dlq-max-retries", "TELLTALE_DLQ_MAX_RETRIES", NULL, "5", K_UINT, AT(dlq_max_retries), 0,
      100, "an integer from 0 to 100", "retries of a dead letter before it is marked failed"},
+    {"--dlq-retry-base", "TELLTALE_DLQ_RETRY_BASE", NULL, "30s", K_DURATION, AT(dlq_retry_base_ms),
+     10, 86400000, "a duration from 10ms to 1d, e.g. 30s",
+     "a dead letter's first retry delay (doubling each retry, equal jitter)"},
+    {"--dlq-retry-cap", "TELLTALE_DLQ_RETRY_CAP", NULL, "1h", K_DURATION, AT(dlq_retry_cap_ms), 10,
+     86400000, "a duration from 10ms to 1d, e.g. 1h", "a dead letter's longest retry delay"},
     {"--dlq-retention", "TELLTALE_DLQ_RETENTION", NULL, "30d", K_DURATION, AT(dlq_retention_ms), 0,
      UINT64_C(3650) * 86400000, "a duration such as 7d or 0 (keep forever)",
      "age after which resolved dead letters are deleted"},
@@ -445,6 +450,10 @@ int config_validate(const tt_config *cfg, char err[TT_ERRLEN])
         return tt_fail(err, TT_EINVAL,
                        "TELLTALE_RETRY_CAP_MS (%u) must not be below TELLTALE_RETRY_BASE_MS (%u)",
                        cfg->retry_cap_ms, cfg->retry_base_ms);
+    }
+    if (cfg->dlq_retry_cap_ms < cfg->dlq_retry_base_ms) {
+        return tt_fail(err, TT_EINVAL,
+                       "TELLTALE_DLQ_RETRY_CAP must not be below TELLTALE_DLQ_RETRY_BASE");
     }
     if (cfg->max_body > cfg->inflight_body_bytes) {
         return tt_fail(err, TT_EINVAL,

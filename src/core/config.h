@@ -41,6 +41,8 @@ typedef struct tt_config {
     uint32_t retry_budget_ms; /* time within which every retry of one write must start */
     bool retry_decorrelated;  /* decorrelated jitter instead of full jitter */
     uint32_t dlq_max_retries;
+    uint64_t dlq_retry_base_ms; /* a dead letter's retry n waits [d/2, d], d = min(cap, base*2^n) */
+    uint64_t dlq_retry_cap_ms;
     uint64_t dlq_retention_ms;          /* resolved dead letters older than this are deleted */
     uint64_t state_max_value;           /* bytes of one dashboard state value (JSON text) */
     uint64_t state_max_client;          /* bytes of one client's dashboard state, all keys */

@@ -18,6 +18,7 @@
 #include "live/stream.h"
 #include "live/ws_live.h"
 #include "os/clock.h"
+#include "os/log.h"
 #include "rest/rest.h"
 
 #include <stdlib.h>
@@ -189,6 +190,12 @@ int server_start(uv_loop_t *loop, const tt_config *cfg, store *st, job_queue *q,
                        .committed = committed,
                        .committed_ctx = srv};
     int rc = store_max_seq(st, &last_seq, err);
+    if (rc == TT_EUNAVAILABLE) {
+        /* A store down at start-up (PostgreSQL: ingest goes to the spool): the live streams
+         * start from 0 and learn the highest seq from the commits and the change feed. */
+        log_warn("reading the highest committed seq: %s; live streams start from 0", err);
+        rc = 0;
+    }
     if (rc == 0 && (rc = gateway_create(&go, &srv->gw)) != 0) {
         rc = tt_fail(err, rc, "out of memory");
     }

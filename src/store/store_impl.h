@@ -46,10 +46,14 @@ struct store {
     int schema_version;
 };
 
+struct migration;
+/* Sets plan->newest and plan->pending from 'ms' (in version order) and plan->version. */
+void store_plan_pending(store_migration_plan *plan, const struct migration *ms, size_t n);
+
 int store_sqlite_open(const char *path, store **out, char *err);
-int store_sqlite_migrate(const char *path, int *version, char *err);
+int store_sqlite_migrate(const char *path, bool apply, store_migration_plan *plan, char *err);
 int store_pg_open(const char *url, store **out, char *err);
-int store_pg_migrate(const char *url, int *version, char *err);
+int store_pg_migrate(const char *url, bool apply, store_migration_plan *plan, char *err);
 void store_pg_feed_close(store_feed *f);
 int store_pg_feed_fd(const store_feed *f);
 int store_pg_feed_read(store_feed *f, store_feed_fn fn, void *ctx, char *err);

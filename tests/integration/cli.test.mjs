@@ -19,6 +19,7 @@ function run(args, { env = {}, input, timeoutMs = 30_000 } = {}) {
     child.stderr.on('data', (d) => { stderr += d; });
     child.once('error', reject);
     child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.on('error', () => {}); // a command that exits at once closes its stdin: EPIPE
     child.stdin.end(input ?? '');
   }), timeoutMs, `telltale ${args.join(' ')}`);
 }

@@ -1,4 +1,4 @@
--- 0005_flag_rules_state: targeting rules on feature flags (DESIGN §5 "Feature flags": a JSON
+-- 0006_flag_rules_state: targeting rules on feature flags (DESIGN §5 "Feature flags": a JSON
 -- array of {"attribute","equals"|"in"}, checked in full by the daemon), an index that finds idle
 -- dashboard clients for retention, and notifications of every change to flags and dashboard
 -- state, so every instance on this database pushes them to its live clients (the change feed).
