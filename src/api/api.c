@@ -21,6 +21,10 @@ static const http_route routes[API_ROUTES] = {
     {"/api/v1/dlq/{id}/retry", HTTP_POST, api_dlq_retry, NULL, NULL},
     {"/api/v1/dlq/{id}/fail", HTTP_POST, api_dlq_fail, NULL, NULL},
     {"/api/v1/breaker", HTTP_PUT, api_breaker_put, NULL, NULL},
+    /* OTLP/HTTP (otlp.c): errors as google.rpc.Status, in the request's encoding */
+    {"/v1/traces", HTTP_POST, api_otlp_post, NULL, api_otlp_error},
+    {"/v1/logs", HTTP_POST, api_otlp_post, NULL, api_otlp_error},
+    {"/v1/metrics", HTTP_POST, api_otlp_post, NULL, api_otlp_error},
 };
 
 int api_add_routes(http_server *hs, api_ctx *ctx)
