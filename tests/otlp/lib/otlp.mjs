@@ -10,6 +10,7 @@
 
 import http from 'node:http';
 import { request } from 'node:http';
+import { settled } from '../../integration/lib/daemon.mjs';
 
 // POSTs a tiny chunked body; true when telltale reads it (anything but 411).
 async function readsChunked(base) {
@@ -67,7 +68,9 @@ export async function exporterBase(d) {
   };
 }
 
+// What the daemon stored, once what it acknowledged has left the spool (PostgreSQL).
 export async function events(d, query = '') {
+  await settled(d);
   const r = await fetch(`${d.base}/api/v1/events?limit=10000${query}`);
   if (r.status !== 200) {
     throw new Error(`GET /api/v1/events: ${r.status} ${await r.text()}`);
