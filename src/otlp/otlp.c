@@ -120,6 +120,73 @@ static bool nesting_ok(const ProtobufCMessageDescriptor *d, const uint8_t *p, co
     return true;
 }
 
+/* RFC 3629 UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
+static bool utf8_valid(const unsigned char *s)
+{
+    while (*s != '\0') {
+        unsigned c = *s++, n = c < 0x80                 ? 0
+                               : c >= 0xC2 && c <= 0xDF ? 1
+                               : (c & 0xF0) == 0xE0     ? 2
+                               : c >= 0xF0 && c <= 0xF4 ? 3
+                                                        : 9;
+        if (n == 9) {
+            return false;
+        }
+        unsigned lo = 0x80, hi = 0xBF;
+        if (c == 0xE0) {
+            lo = 0xA0;
+        } else if (c == 0xED) {
+            hi = 0x9F;
+        } else if (c == 0xF0) {
+            lo = 0x90;
+        } else if (c == 0xF4) {
+            hi = 0x8F;
+        }
+        for (unsigned i = 0; i < n; i++, s++) {
+            if (*s < (i == 0 ? lo : 0x80) || *s > (i == 0 ? hi : 0xBF)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/* proto3 strings are UTF-8, and an official parser refuses a message whose strings are not;
+ * protobuf-c does not look. Returns the first field that holds something else, or NULL. */
+static const char *bad_string(const ProtobufCMessage *m)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        const char *at = (const char *)m + f->offset;
+        bool oneof = f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF;
+        if ((f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE) ||
+            (oneof && *(const uint32_t *)((const char *)m + f->quantifier_offset) != f->id)) {
+            continue;
+        }
+        size_t n = f->label == PROTOBUF_C_LABEL_REPEATED
+                       ? *(const size_t *)((const char *)m + f->quantifier_offset)
+                       : 1;
+        void *const *items =
+            f->label == PROTOBUF_C_LABEL_REPEATED ? *(void *const *)at : (void *const *)at;
+        for (size_t j = 0; j < n; j++) {
+            const char *bad = NULL;
+            if (items[j] == NULL) {
+                continue;
+            }
+            if (f->type == PROTOBUF_C_TYPE_STRING) {
+                bad = utf8_valid(items[j]) ? NULL : f->name;
+            } else {
+                bad = bad_string(items[j]);
+            }
+            if (bad != NULL) {
+                return bad;
+            }
+        }
+    }
+    return NULL;
+}
+
 int otlp_decode(otlp_signal sig, otlp_encoding enc, const uint8_t *body, size_t len,
                 ProtobufCMessage **out, char err[TT_ERRLEN])
 {
@@ -135,6 +202,12 @@ int otlp_decode(otlp_signal sig, otlp_encoding enc, const uint8_t *body, size_t 
     *out = protobuf_c_message_unpack(d, NULL, len, body);
     if (*out == NULL) {
         return tt_fail(err, TT_EINVAL, "not a valid %s protobuf message", d->name);
+    }
+    const char *bad = bad_string(*out);
+    if (bad != NULL) {
+        otlp_message_free(*out);
+        *out = NULL;
+        return tt_fail(err, TT_EINVAL, "field '%s' is not valid UTF-8", bad);
     }
     return 0;
 }
