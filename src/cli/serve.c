@@ -48,13 +48,13 @@ typedef struct daemon_state {
 
 /* Until keys exist (DESIGN §5, Access), telltale trusts its callers, so it listens on
  * loopback only. Resolves cfg->listen_host to a numeric IPv4 address in place. */
-static int check_listen_host(tt_config *cfg)
+static int check_host(char *host, size_t cap, const char *setting)
 {
     struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
-    int rc = getaddrinfo(cfg->listen_host, NULL, &hints, &res);
+    int rc = getaddrinfo(host, NULL, &hints, &res);
     if (rc != 0) {
-        fprintf(stderr, "telltale serve: cannot resolve TELLTALE_LISTEN host '%s': %s\n",
-                cfg->listen_host, gai_strerror(rc));
+        fprintf(stderr, "telltale serve: cannot resolve %s host '%s': %s\n", setting, host,
+                gai_strerror(rc));
         return EXIT_USAGE;
     }
     struct in_addr addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
@@ -64,11 +64,20 @@ static int check_listen_host(tt_config *cfg)
                 "telltale serve: refusing to listen on %s: /api/v1, /ws and the dashboard do "
                 "not check keys yet (only /rest/v1 and /realtime/v1 do), so telltale listens "
                 "on loopback (127.0.0.0/8) only\n",
-                cfg->listen_host);
+                host);
         return EXIT_USAGE;
     }
-    inet_ntop(AF_INET, &addr, cfg->listen_host, sizeof cfg->listen_host);
+    inet_ntop(AF_INET, &addr, host, (socklen_t)cap);
     return 0;
+}
+
+static int check_listen_host(tt_config *cfg)
+{
+    int rc = check_host(cfg->listen_host, sizeof cfg->listen_host, "TELLTALE_LISTEN");
+    if (rc == 0 && cfg->otlp_listen) {
+        rc = check_host(cfg->otlp_host, sizeof cfg->otlp_host, "TELLTALE_OTLP_LISTEN");
+    }
+    return rc;
 }
 
 static void stop_loop(daemon_state *d)
@@ -158,8 +167,7 @@ static int start(daemon_state *d)
     }
     if (rc == 0) {
         rc = pipeline_start(&d->cfg, d->st, d->q, gateway_jobs_done, gateway_events_committed,
-                            server_gateway(d->srv),
-                            &d->pipeline, err);
+                            server_gateway(d->srv), &d->pipeline, err);
     }
     if (rc != 0) {
         log_error("cannot start: %s", err);
@@ -168,6 +176,10 @@ static int start(daemon_state *d)
     server_set_pipeline(d->srv, d->pipeline);
     log_info("store: %s (schema version %d)", store_kind(d->st), store_schema_version(d->st));
     log_announce("listening on http://%s:%d", d->cfg.listen_host, server_port(d->srv));
+    if (d->cfg.otlp_listen) {
+        log_announce("also serving (--otlp-listen) on http://%s:%d", d->cfg.otlp_host,
+                     server_otlp_port(d->srv));
+    }
     char ready[300];
     snprintf(ready, sizeof ready, "serving on %s:%d", d->cfg.listen_host, server_port(d->srv));
     sdnotify_ready(ready);

@@ -10,6 +10,7 @@
 typedef enum kind {
     K_JITTER,
     K_LISTEN,
+    K_OTLP_LISTEN,
     K_STORE,
     K_PATH,
     K_SECRET,
@@ -27,9 +28,9 @@ typedef struct setting {
     const char *alt_env; /* a second, less specific variable (DATABASE_URL) */
     const char *def;
     kind kind;
-    size_t offset; /* of the field in tt_config, for the numeric kinds, K_BOOL and K_SECRET */
+    size_t offset;     /* of the field in tt_config, for the numeric kinds, K_BOOL and K_SECRET */
     uint64_t min, max; /* K_SECRET: its length in bytes */
-    const char *form; /* the accepted form, for error messages */
+    const char *form;  /* the accepted form, for error messages */
     const char *help;
 } setting;
 
@@ -39,6 +40,9 @@ static const setting settings[] = {
     {"--listen", "TELLTALE_LISTEN", NULL, "127.0.0.1:8080", K_LISTEN, 0, 0, 0,
      "HOST:PORT with an IPv4 address or host name, e.g. 127.0.0.1:8080 (port 0 picks a free one)",
      "address for HTTP and WebSocket"},
+    {"--otlp-listen", "TELLTALE_OTLP_LISTEN", NULL, "off", K_OTLP_LISTEN, 0, 0, 0,
+     "off, or HOST:PORT with an IPv4 address or host name, e.g. 127.0.0.1:4318",
+     "a second address serving the same routes (OTLP exporters default to port 4318)"},
     {"--store", "TELLTALE_STORE", "DATABASE_URL", "sqlite:telltale.db", K_STORE, 0, 0, 0,
      "sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB", "where events are stored"},
     {"--batch-size", "TELLTALE_BATCH_SIZE", NULL, "1000", K_UINT, AT(batch_size), 1, 100000,
@@ -87,8 +91,8 @@ static const setting settings[] = {
      "milliseconds from 1 to 60000", "first retry delay (exponential, with full jitter)"},
     {"--retry-cap-ms", "TELLTALE_RETRY_CAP_MS", NULL, "10000", K_UINT, AT(retry_cap_ms), 1, 600000,
      "milliseconds from 1 to 600000", "longest retry delay"},
-    {"--retry-budget-ms", "TELLTALE_RETRY_BUDGET_MS", NULL, "30000", K_UINT, AT(retry_budget_ms),
-     0, 3600000, "milliseconds from 0 (no budget) to 3600000",
+    {"--retry-budget-ms", "TELLTALE_RETRY_BUDGET_MS", NULL, "30000", K_UINT, AT(retry_budget_ms), 0,
+     3600000, "milliseconds from 0 (no budget) to 3600000",
      "time within which every retry of one write must start"},
     {"--retry-jitter", "TELLTALE_RETRY_JITTER", NULL, "full", K_JITTER, 0, 0, 0,
      "full or decorrelated", "how retry delays are spread"},
@@ -97,8 +101,8 @@ static const setting settings[] = {
     {"--dlq-retention", "TELLTALE_DLQ_RETENTION", NULL, "30d", K_DURATION, AT(dlq_retention_ms), 0,
      UINT64_C(3650) * 86400000, "a duration such as 7d or 0 (keep forever)",
      "age after which resolved dead letters are deleted"},
-    {"--jwt-secret", "TELLTALE_JWT_SECRET", NULL, "", K_SECRET, AT(jwt_secret), 32,
-     TT_SECRET_MAX, "a secret of 32 to 511 bytes", "HS256 secret that signs the JWTs telltale accepts"},
+    {"--jwt-secret", "TELLTALE_JWT_SECRET", NULL, "", K_SECRET, AT(jwt_secret), 32, TT_SECRET_MAX,
+     "a secret of 32 to 511 bytes", "HS256 secret that signs the JWTs telltale accepts"},
     {"--anon-key", "TELLTALE_ANON_KEY", NULL, "", K_SECRET, AT(anon_key), 16, TT_SECRET_MAX,
      "a key of 16 to 511 bytes", "key that grants read access (role anon)"},
     {"--service-key", "TELLTALE_SERVICE_KEY", NULL, "", K_SECRET, AT(service_key), 16,
@@ -156,11 +160,10 @@ bool config_parse_duration_ms(const char *s, uint64_t *out)
     return parse_with_unit(s, units, sizeof units / sizeof units[0], out);
 }
 
-static bool parse_listen(const char *s, tt_config *cfg)
+static bool parse_address(const char *s, char *host, size_t hostcap, unsigned *port_out)
 {
     const char *colon = strrchr(s, ':');
-    if (colon == NULL || colon == s || s[0] == '[' ||
-        (size_t)(colon - s) >= sizeof cfg->listen_host) {
+    if (colon == NULL || colon == s || s[0] == '[' || (size_t)(colon - s) >= hostcap) {
         return false;
     }
     for (const char *p = s; p < colon; p++) {
@@ -174,10 +177,22 @@ static bool parse_listen(const char *s, tt_config *cfg)
         strspn(colon + 1, "0123456789") != strlen(colon + 1) || port > 65535) {
         return false;
     }
-    memcpy(cfg->listen_host, s, (size_t)(colon - s));
-    cfg->listen_host[colon - s] = '\0';
-    cfg->listen_port = (unsigned)port;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    *port_out = (unsigned)port;
     return true;
+}
+
+static bool parse_listen(const char *s, tt_config *cfg)
+{
+    return parse_address(s, cfg->listen_host, sizeof cfg->listen_host, &cfg->listen_port);
+}
+
+static bool parse_otlp_listen(const char *s, tt_config *cfg)
+{
+    cfg->otlp_listen = strcmp(s, "off") != 0;
+    return !cfg->otlp_listen ||
+           parse_address(s, cfg->otlp_host, sizeof cfg->otlp_host, &cfg->otlp_port);
 }
 
 static bool parse_store(const char *s, tt_config *cfg)
@@ -232,6 +247,8 @@ static bool apply(const setting *st, const char *value, tt_config *cfg)
     switch (st->kind) {
     case K_LISTEN:
         return parse_listen(value, cfg);
+    case K_OTLP_LISTEN:
+        return parse_otlp_listen(value, cfg);
     case K_STORE:
         return parse_store(value, cfg);
     case K_PATH:

@@ -220,6 +220,11 @@ int server_port(const server *srv)
     return http_server_port(srv->http);
 }
 
+int server_otlp_port(const server *srv)
+{
+    return http_server_otlp_port(srv->http);
+}
+
 void server_drain(server *srv)
 {
     gateway_drain(srv->gw);

@@ -169,3 +169,21 @@ test('back-pressure: 429 with Retry-After makes the official exporter retry unti
   const stored = (await events(d)).filter((e) => e.id === spanEventId(traceId, spanId));
   assert.equal(stored.length, 1);
 });
+
+test('--otlp-listen: a second address takes the exporters too (and a bad one stops start-up)', async (t) => {
+  const d = await start({ args: ['--otlp-listen', '127.0.0.1:0'] });
+  const line = await waitFor('the second address', () => d.lines.find((l) => l.includes('also serving (--otlp-listen) on')));
+  const second = /on (http:\/\/[^\s]+)/.exec(line)[1];
+  assert.notEqual(second, d.base);
+  const to = await exporterBase({ base: second });
+  t.after(() => to.close());
+  const spans = makeSpans('second-listener', ['via-4318']);
+  const exporter = new OTLPTraceExporter({ url: `${to.base}/v1/traces` });
+  assert.equal((await exportOnce(exporter, spans)).code, 0);
+  await exporter.shutdown();
+  const { traceId, spanId } = spans[0].spanContext();
+  assert.deepEqual((await events(d)).filter((e) => e.source === 'second-listener').map((e) => e.id),
+                   [spanEventId(traceId, spanId)]);
+  await assert.rejects(Daemon.start({ label: 'bad-otlp-listen', args: ['--otlp-listen', 'nowhere'] }),
+                       /invalid --otlp-listen/);
+});
