@@ -154,11 +154,20 @@ test('back-pressure: 429 with Retry-After makes the official exporter retry unti
   const fill = post(d, Array.from({ length: 100 }, () => ({ id: uid('fill'), type: 'fill' })));
   await waitFor('the queue to be full', async () => (await status(d)).queue.inflight >= 100);
 
+  // What the exporter is told: 429, Retry-After, a google.rpc.Status RESOURCE_EXHAUSTED.
+  const [probe] = makeSpans('pressure-probe', ['probe']);
+  const refused = await postOtlp(d, '/v1/traces', ProtobufTraceSerializer.serializeRequest([probe]), 'application/x-protobuf');
+  assert.equal(refused.status, 429);
+  assert.ok(Number(refused.headers.get('retry-after')) >= 1, `Retry-After: ${refused.headers.get('retry-after')}`);
+  assert.equal(refused.headers.get('content-type'), 'application/x-protobuf');
+  assert.deepEqual([...refused.bytes.subarray(0, 2)], [0x08, 0x08]); // code = 8
+  const before = (await status(d)).ingest.requests_overloaded;
+
   const spans = makeSpans('pressure', ['under-pressure']);
   const exporter = new OTLPTraceExporter({ url: `${to.base}/v1/traces`, timeoutMillis: 60_000 });
   const exported = exportOnce(exporter, spans);
   // Observed, not assumed: two refusals of this export mean the exporter came back after one.
-  await waitFor('the exporter to be refused twice', async () => (await status(d)).ingest.requests_overloaded >= 2,
+  await waitFor('the exporter to be refused twice', async () => (await status(d)).ingest.requests_overloaded >= before + 2,
                 { timeoutMs: 30_000 });
   await outage.end();
   const result = await exported;
