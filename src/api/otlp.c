@@ -108,6 +108,9 @@ void api_otlp_post(http_req *r, void *arg)
     int rc = otlp_decode(sig, enc, (const uint8_t *)(r->body != NULL ? r->body : ""), r->body_len,
                          &msg, err);
     if (rc != 0) {
+        if (rc == TT_EINVAL) {
+            gateway_count_invalid(ctx->gw);
+        }
         r->retry_after = rc == TT_ENOMEM ? 1 : 0;
         http_respond_error(r, rc == TT_ENOMEM ? 503 : 400,
                            rc == TT_ENOMEM ? "overloaded" : "invalid_otlp", err);

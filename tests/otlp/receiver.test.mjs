@@ -100,6 +100,8 @@ test('errors are google.rpc.Status in the request encoding: 400, 415, 405, 413',
   assert.deepEqual([...garbage.bytes.subarray(0, 3)], [0x08, 0x03, 0x12]);
   assert.match(garbage.text, /not a valid otlp.ExportTraceServiceRequest/);
 
+  assert.equal((await status(d)).ingest.requests_invalid, 3, 'the three bad bodies are counted');
+
   const other = await postOtlp(d, '/v1/traces', 'hello', 'text/plain');
   assert.equal(other.status, 415);
   assert.match(JSON.parse(other.text).message, /x-protobuf or application\/json/);
