@@ -201,7 +201,7 @@ static void write_kvlist(otlp_attrs *a, const Otlp__KeyValueList *l, int depth)
 
 static void write_value(otlp_attrs *a, const Otlp__AnyValue *v, int depth)
 {
-    if (v != NULL && depth >= EVENT_ATTRS_MAX_DEPTH &&
+    if (v != NULL && depth > EVENT_ATTRS_MAX_DEPTH &&
         (v->value_case == OTLP__ANY_VALUE__VALUE_ARRAY_VALUE ||
          v->value_case == OTLP__ANY_VALUE__VALUE_KVLIST_VALUE)) {
         json_null(&a->w); /* deeper than attrs may nest */

@@ -21,7 +21,7 @@ bool otlp_attr_int(Otlp__KeyValue *const *kv, size_t n, const char *key, int64_t
 
 /* One event's attrs, written as they come with the limits of DESIGN §2: at most OTLP_MAX_ATTRS
  * attributes, string values cut at OTLP_MAX_VALUE bytes (on a UTF-8 boundary), arrays and
- * kvlists at OTLP_MAX_ARRAY entries and EVENT_ATTRS_MAX_DEPTH levels, a key seen before
+ * kvlists at OTLP_MAX_ARRAY entries and within EVENT_ATTRS_MAX_DEPTH levels, a key seen before
  * skipped, and the whole under EVENT_ATTRS_MAX_BYTES. 'truncated' is set when anything was
  * left out or cut. */
 typedef struct otlp_attrs {

@@ -3,6 +3,7 @@
  * metric points, the limits and what partial_success says of them, refusals, and the answers. */
 #include "otlp/otlp.h"
 
+#include "core/event_json.h"
 #include "otlp.pb-c.h"
 
 #include <setjmp.h>
@@ -292,6 +293,43 @@ static void deep_values_are_cut_at_the_attrs_depth(void **state)
     free(value);
 }
 
+/* A span attribute nested k arrays deep, as an event accepted by the ingest rules. */
+static bool nested_keeps_leaf(int k)
+{
+    char *value = strdup("{\"stringValue\":\"leaf\"}");
+    for (int i = 0; i < k; i++) {
+        char *outer = fmt("{\"arrayValue\":{\"values\":[%s]}}", value);
+        free(value);
+        value = outer;
+    }
+    char *body =
+        fmt("{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"" TRACE
+            "\",\"spanId\":\"" SPAN "\",\"attributes\":[{\"key\":\"d\",\"value\":%s}]}]}]}]}",
+            value);
+    otlp_result res = map_json(OTLP_TRACES, body);
+    bool kept = strstr(res.batch.events[0]->attrs, "leaf") != NULL;
+    json_writer w = {0};
+    event_write_json(&w, res.batch.events[0], EVENT_JSON_AS_SENT);
+    event_batch again = {0};
+    ingest_error err;
+    assert_int_equal(ingest_parse(w.out.buf, w.out.len, INGEST_JSON, NOW, 1, &again, &err), 0);
+    event_batch_free(&again);
+    free(w.out.buf);
+    event_batch_free(&res.batch);
+    free(body);
+    free(value);
+    return kept;
+}
+
+/* attrs nest at most 8 levels (attrs itself is the first): 7 arrays inside it are kept, an
+ * 8th is written null -- and either way the event passes the ingest rules. */
+static void nesting_is_cut_exactly_at_the_attrs_limit(void **state)
+{
+    (void)state;
+    assert_true(nested_keeps_leaf(7));
+    assert_false(nested_keeps_leaf(8));
+}
+
 /* ---- refusals ------------------------------------------------------------------------------ */
 
 static void bad_json_bodies_are_refused_with_a_reason(void **state)
@@ -516,6 +554,7 @@ int main(void)
         cmocka_unit_test(items_past_max_events_are_rejected),
         cmocka_unit_test(attributes_are_kept_within_limits_and_the_cut_reported),
         cmocka_unit_test(deep_values_are_cut_at_the_attrs_depth),
+        cmocka_unit_test(nesting_is_cut_exactly_at_the_attrs_limit),
         cmocka_unit_test(bad_json_bodies_are_refused_with_a_reason),
         cmocka_unit_test(bad_and_too_deep_protobuf_is_refused),
         cmocka_unit_test(log_records_become_log_events_with_severity),
