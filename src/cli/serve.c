@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,6 +195,42 @@ static int start(daemon_state *d)
     return 0;
 }
 
+/* Process signals reach the loop thread only. Every other thread -- the pipeline's, libuv's pool --
+ * starts while they are blocked and inherits that mask; the loop thread unblocks them just before
+ * uv_run, when a signal that came meanwhile is delivered. (A worker taking a signal would work
+ * too: libuv's handler only writes to a pipe. But ThreadSanitizer runs a signal's handler only
+ * when its thread next enters the sanitizer's runtime, which an idle worker may never do.) */
+static void mask_process_signals(int how)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(how, &set, NULL);
+}
+
+static void on_pool_started(uv_work_t *w)
+{
+    (void)w;
+}
+
+static void on_pool_started_done(uv_work_t *w, int status)
+{
+    (void)status;
+    free(w);
+}
+
+/* libuv starts its thread pool on the first queued work: queue a no-op now, while the signals
+ * are blocked, so that the pool's threads inherit the mask. */
+static void start_thread_pool(uv_loop_t *loop)
+{
+    uv_work_t *w = malloc(sizeof *w);
+    if (w != NULL && uv_queue_work(loop, w, on_pool_started, on_pool_started_done) != 0) {
+        free(w);
+    }
+}
+
 static void watch_signals(daemon_state *d)
 {
     uv_signal_init(&d->loop, &d->sigint);
@@ -240,6 +277,8 @@ int cli_serve(int argc, char **argv)
     /* Watch the signals before anything can announce itself: a SIGTERM that arrives right after
      * "listening on" must find the handler (libuv delivers it once uv_run starts). */
     watch_signals(&d);
+    mask_process_signals(SIG_BLOCK);
+    start_thread_pool(&d.loop);
     if (start(&d) != 0) {
         demo_stop(d.demo);
         uv_close((uv_handle_t *)&d.sigint, NULL);
@@ -248,6 +287,7 @@ int cli_serve(int argc, char **argv)
         tear_down(&d);
         return 1;
     }
+    mask_process_signals(SIG_UNBLOCK);
     uv_run(&d.loop, UV_RUN_DEFAULT);
     tear_down(&d);
     log_info("stopped");
