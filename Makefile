@@ -18,17 +18,17 @@ NODE_TEST := node --test --test-concurrency=1
 
 .PHONY: run test check setup setup-test build build-asan build-fuzz build-kinds build-tsan layers \
         unit unit-asan integration tsan docs \
-        integration-asan postgres postgres-asan supabase supabase-asan chaos e2e fuzz bench \
-        bench-peers clean
+        integration-asan postgres postgres-asan supabase supabase-asan otlp otlp-sqlite chaos e2e \
+        fuzz bench bench-peers clean
 
 run: setup build
 	./$(BUILD)/telltale serve --demo
 
 test: setup-test build build-asan build-fuzz build-kinds layers unit unit-asan integration \
-      integration-asan tsan docs postgres postgres-asan supabase supabase-asan chaos e2e fuzz
+      integration-asan tsan docs postgres postgres-asan supabase supabase-asan otlp chaos e2e fuzz
 	@echo "make test: every suite passed"
 
-check: setup-test build layers unit integration docs
+check: setup-test build layers unit integration docs otlp-sqlite
 	@echo "make check: passed"
 
 setup:
@@ -120,6 +120,15 @@ supabase:
 
 supabase-asan:
 	TELLTALE_BIN=$(CURDIR)/$(ASAN)/telltale $(NODE_TEST) $(SUPABASE_SUITES)
+
+# OpenTelemetry's official exporters (sdk-node; protobuf and JSON; traces, logs, metrics) and an
+# MCP server built with the official SDK, against telltale's OTLP/HTTP receiver: on SQLite, then
+# on a throwaway PostgreSQL (where a stopped store is absorbed by the spool).
+otlp: otlp-sqlite
+	scripts/with-pg sh -c 'TELLTALE_TEST_STORE=postgres $(NODE_TEST) tests/otlp/'
+
+otlp-sqlite:
+	$(NODE_TEST) tests/otlp/
 
 # The resilience guarantees under real faults (PostgreSQL stopped, a black-hole proxy, resets,
 # kill -9, SIGTERM, poison events, overload), against a throwaway PostgreSQL that the suite stops

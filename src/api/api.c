@@ -42,6 +42,10 @@ static const http_route routes[API_ROUTES] = {
      NULL, AUTH_ROLES_READ},
     {"/api/v1/state/{client_id}/{key}", HTTP_GET | HTTP_HEAD | HTTP_PUT | HTTP_DELETE, api_state,
      NULL, NULL, AUTH_ROLES_READ},
+    /* OTLP/HTTP (otlp.c): errors as google.rpc.Status, in the request's encoding */
+    {"/v1/traces", HTTP_POST, api_otlp_post, NULL, api_otlp_error, AUTH_ROLES_INGEST},
+    {"/v1/logs", HTTP_POST, api_otlp_post, NULL, api_otlp_error, AUTH_ROLES_INGEST},
+    {"/v1/metrics", HTTP_POST, api_otlp_post, NULL, api_otlp_error, AUTH_ROLES_INGEST},
 };
 
 int api_add_routes(http_server *hs, api_ctx *ctx)

@@ -1,7 +1,7 @@
 /* api.h -- the /api/v1 routes and telltale's own health routes (/health, /ready, /metrics),
- * one file per resource: events.c, status.c (and /health, /ready, the breaker), prometheus.c,
- * dlq.c. A handler answers with http_respond*() now, or later through http_defer(). Loop
- * thread. */
+ * one file per resource: events.c, otlp.c (OTLP/HTTP), status.c (and /health, /ready, the breaker),
+ * prometheus.c, dlq.c. A handler answers with http_respond*() now, or later through http_defer().
+ * Loop thread. */
 #ifndef TT_API_H
 #define TT_API_H
 
@@ -16,7 +16,7 @@
 
 typedef struct state_push state_push;
 
-#define API_ROUTES 23 /* the rows of api.c's table */
+#define API_ROUTES 26 /* the rows of api.c's table */
 
 /* What the routes work with and report on; it must outlive the server. The composition
  * (server.c) fills the public part. */
@@ -66,6 +66,9 @@ void api_dlq_retry(http_req *r, void *ctx);
 void api_dlq_recover(http_req *r, void *ctx);
 void api_dlq_fail(http_req *r, void *ctx);
 void api_dlq_purge(http_req *r, void *ctx);
+void api_otlp_post(http_req *r, void *ctx);
+/* The OTLP routes' error writer: google.rpc.Status, protobuf or JSON as the request was. */
+void api_otlp_error(http_req *r, const http_error *e);
 
 void api_flags_list(http_req *r, void *ctx);
 void api_flag_get(http_req *r, void *ctx);

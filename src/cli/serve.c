@@ -49,31 +49,42 @@ typedef struct daemon_state {
 } daemon_state;
 
 /* Without keys every caller is service_role (DESIGN §5, Access), so telltale then listens on
- * loopback only; with keys, anywhere. Resolves cfg->listen_host to a numeric IPv4 address in
- * place. */
-static int check_listen_host(tt_config *cfg)
+ * loopback only; with keys, anywhere. Resolves 'host' (set by 'setting') to a numeric IPv4
+ * address in place. */
+static int check_host(const tt_config *cfg, char *host, size_t cap, const char *setting)
 {
     struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
-    int rc = getaddrinfo(cfg->listen_host, NULL, &hints, &res);
+    int rc = getaddrinfo(host, NULL, &hints, &res);
     if (rc != 0) {
-        fprintf(stderr, "telltale serve: cannot resolve TELLTALE_LISTEN host '%s': %s\n",
-                cfg->listen_host, gai_strerror(rc));
+        fprintf(stderr, "telltale serve: cannot resolve %s host '%s': %s\n", setting, host,
+                gai_strerror(rc));
         return EXIT_USAGE;
     }
     struct in_addr addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
     freeaddrinfo(res);
-    inet_ntop(AF_INET, &addr, cfg->listen_host, sizeof cfg->listen_host);
-    if (!config_host_is_loopback(cfg->listen_host) && !auth_enabled(cfg)) {
+    inet_ntop(AF_INET, &addr, host, (socklen_t)cap);
+    if (!config_host_is_loopback(host) && !auth_enabled(cfg)) {
         fprintf(stderr,
-                "telltale serve: refusing to listen on %s (--listen / TELLTALE_LISTEN) without "
-                "keys: every caller would be service_role. Set TELLTALE_SERVICE_KEY "
-                "(--service-key), and TELLTALE_INGEST_KEY (--ingest-key), TELLTALE_ANON_KEY "
-                "(--anon-key) or TELLTALE_JWT_SECRET (--jwt-secret) as needed, or listen on a "
-                "loopback address (127.0.0.0/8)\n",
-                cfg->listen_host);
+                "telltale serve: refusing to listen on %s (%s) without keys: every caller "
+                "would be service_role. Set TELLTALE_SERVICE_KEY (--service-key), and "
+                "TELLTALE_INGEST_KEY (--ingest-key), TELLTALE_ANON_KEY (--anon-key) or "
+                "TELLTALE_JWT_SECRET (--jwt-secret) as needed, or listen on a loopback address "
+                "(127.0.0.0/8)\n",
+                host, setting);
         return EXIT_USAGE;
     }
     return 0;
+}
+
+static int check_listen_host(tt_config *cfg)
+{
+    int rc = check_host(cfg, cfg->listen_host, sizeof cfg->listen_host,
+                        "--listen / TELLTALE_LISTEN");
+    if (rc == 0 && cfg->otlp_listen) {
+        rc = check_host(cfg, cfg->otlp_host, sizeof cfg->otlp_host,
+                        "--otlp-listen / TELLTALE_OTLP_LISTEN");
+    }
+    return rc;
 }
 
 static void stop_loop(daemon_state *d)
@@ -195,6 +206,11 @@ static int start(daemon_state *d)
     }
     log_announce("listening on %s://%s:%d", d->cfg.tls_cert[0] ? "https" : "http",
                  d->cfg.listen_host, server_port(d->srv));
+    if (d->cfg.otlp_listen) {
+        log_announce("also serving (--otlp-listen) on %s://%s:%d",
+                     d->cfg.tls_cert[0] ? "https" : "http", d->cfg.otlp_host,
+                     server_otlp_port(d->srv));
+    }
     char ready[300];
     snprintf(ready, sizeof ready, "serving on %s:%d", d->cfg.listen_host, server_port(d->srv));
     sdnotify_ready(ready);

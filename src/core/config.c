@@ -11,6 +11,7 @@
 typedef enum kind {
     K_JITTER,
     K_LISTEN,
+    K_OTLP_LISTEN,
     K_STORE,
     K_PATH,
     K_FILE,
@@ -43,6 +44,9 @@ static const setting settings[] = {
     {"--listen", "TELLTALE_LISTEN", NULL, "127.0.0.1:8080", K_LISTEN, 0, 0, 0,
      "HOST:PORT with an IPv4 address or host name, e.g. 127.0.0.1:8080 (port 0 picks a free one)",
      "address for HTTP and WebSocket"},
+    {"--otlp-listen", "TELLTALE_OTLP_LISTEN", NULL, "off", K_OTLP_LISTEN, 0, 0, 0,
+     "off, or HOST:PORT with an IPv4 address or host name, e.g. 127.0.0.1:4318",
+     "a second address serving the same routes (OTLP exporters default to port 4318)"},
     {"--store", "TELLTALE_STORE", "DATABASE_URL", "sqlite:telltale.db", K_STORE, 0, 0, 0,
      "sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB", "where events are stored"},
     {"--batch-size", "TELLTALE_BATCH_SIZE", NULL, "1000", K_UINT, AT(batch_size), 1, 100000,
@@ -193,11 +197,10 @@ bool config_parse_duration_ms(const char *s, uint64_t *out)
     return parse_with_unit(s, units, sizeof units / sizeof units[0], out);
 }
 
-static bool parse_listen(const char *s, tt_config *cfg)
+static bool parse_address(const char *s, char *host, size_t hostcap, unsigned *port_out)
 {
     const char *colon = strrchr(s, ':');
-    if (colon == NULL || colon == s || s[0] == '[' ||
-        (size_t)(colon - s) >= sizeof cfg->listen_host) {
+    if (colon == NULL || colon == s || s[0] == '[' || (size_t)(colon - s) >= hostcap) {
         return false;
     }
     for (const char *p = s; p < colon; p++) {
@@ -211,9 +214,9 @@ static bool parse_listen(const char *s, tt_config *cfg)
         strspn(colon + 1, "0123456789") != strlen(colon + 1) || port > 65535) {
         return false;
     }
-    memcpy(cfg->listen_host, s, (size_t)(colon - s));
-    cfg->listen_host[colon - s] = '\0';
-    cfg->listen_port = (unsigned)port;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    *port_out = (unsigned)port;
     return true;
 }
 
@@ -284,6 +287,18 @@ bool config_host_is_loopback(const char *host)
     return inet_pton(AF_INET, host, &in) == 1 && (ntohl(in.s_addr) >> 24) == 127;
 }
 
+static bool parse_listen(const char *s, tt_config *cfg)
+{
+    return parse_address(s, cfg->listen_host, sizeof cfg->listen_host, &cfg->listen_port);
+}
+
+static bool parse_otlp_listen(const char *s, tt_config *cfg)
+{
+    cfg->otlp_listen = strcmp(s, "off") != 0;
+    return !cfg->otlp_listen ||
+           parse_address(s, cfg->otlp_host, sizeof cfg->otlp_host, &cfg->otlp_port);
+}
+
 static bool parse_store(const char *s, tt_config *cfg)
 {
     bool sqlite = strncmp(s, "sqlite:", 7) == 0 && s[7] != '\0';
@@ -336,6 +351,8 @@ static bool apply(const setting *st, const char *value, tt_config *cfg)
     switch (st->kind) {
     case K_LISTEN:
         return parse_listen(value, cfg);
+    case K_OTLP_LISTEN:
+        return parse_otlp_listen(value, cfg);
     case K_STORE:
         return parse_store(value, cfg);
     case K_PATH:

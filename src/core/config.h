@@ -17,7 +17,10 @@
 
 typedef struct tt_config {
     char listen_host[256];
-    unsigned listen_port;         /* 0: pick a free port */
+    unsigned listen_port; /* 0: pick a free port */
+    char otlp_host[256];  /* a second address (--otlp-listen), when otlp_listen */
+    unsigned otlp_port;   /* 0: pick a free port */
+    bool otlp_listen;
     char store_url[1024];         /* "sqlite:PATH" or "postgres://..." */
     uint32_t batch_size;          /* events per store transaction, at most */
     uint32_t flush_ms;            /* how long a batch may wait to fill */

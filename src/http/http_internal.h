@@ -16,6 +16,8 @@ struct http_server {
     struct lws_context *ctx;
     struct lws_vhost *vh;
     int port;
+    int otlp_port; /* the --otlp-listen vhost's, 0 without one */
+
     bool stopping;
     int in_service;    /* > 0 inside an lws callback: lws arms what an answer sets up itself */
     uint64_t next_id;  /* for requests and connections */

@@ -290,6 +290,20 @@ static int create_context(http_server *hs, char *err)
                        hs->cfg->listen_host, hs->cfg->listen_port);
     }
     hs->port = lws_get_vhost_listen_port(hs->vh);
+    if (!hs->cfg->otlp_listen) {
+        return 0;
+    }
+    /* The second address (--otlp-listen): another vhost with the same protocols, so it serves
+     * the same routes (OTLP exporters default to port 4318). */
+    info.port = (int)hs->cfg->otlp_port;
+    info.iface = hs->cfg->otlp_host;
+    info.vhost_name = "telltale-otlp";
+    struct lws_vhost *otlp = lws_create_vhost(hs->ctx, &info);
+    if (otlp == NULL) {
+        return tt_fail(err, TT_EIO, "cannot listen on %s:%u (--otlp-listen: address in use?)",
+                       hs->cfg->otlp_host, hs->cfg->otlp_port);
+    }
+    hs->otlp_port = lws_get_vhost_listen_port(otlp);
     return 0;
 }
 
@@ -322,6 +336,11 @@ int http_server_add_ws(http_server *hs, const http_ws_endpoint *ep)
 int http_server_port(const http_server *hs)
 {
     return hs->port;
+}
+
+int http_server_otlp_port(const http_server *hs)
+{
+    return hs->otlp_port;
 }
 
 void http_server_wake(http_server *hs)

@@ -77,6 +77,8 @@ int http_server_add_ws(http_server *hs, const http_ws_endpoint *ep);
 
 /* The port actually bound (cfg's may be 0). */
 int http_server_port(const http_server *hs);
+/* The port of the second address (cfg->otlp_listen), or 0 when there is none. */
+int http_server_otlp_port(const http_server *hs);
 
 /* A fresh id for a connection or request, unique for the server's life. */
 uint64_t http_server_next_id(http_server *hs);

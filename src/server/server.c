@@ -244,6 +244,11 @@ int server_reload_tls(server *srv, char err[TT_ERRLEN])
     return http_server_reload_tls(srv->http, err);
 }
 
+int server_otlp_port(const server *srv)
+{
+    return http_server_otlp_port(srv->http);
+}
+
 void server_drain(server *srv)
 {
     gateway_drain(srv->gw);

@@ -406,6 +406,25 @@ static void listen_accepts_host_and_port(void **state)
     }
 }
 
+/* --otlp-listen: off by default; an address like --listen's; "off" turns it off again. */
+static void otlp_listen_is_off_or_an_address(void **state)
+{
+    (void)state;
+    tt_config cfg = init_ok();
+    assert_false(cfg.otlp_listen);
+    set_flag_ok(&cfg, "--otlp-listen", "127.0.0.1:4318");
+    assert_true(cfg.otlp_listen);
+    assert_string_equal(cfg.otlp_host, "127.0.0.1");
+    assert_int_equal(cfg.otlp_port, 4318);
+    assert_string_equal(cfg.listen_host, "127.0.0.1"); /* --listen untouched */
+    assert_int_equal(cfg.listen_port, 8080);
+    set_flag_ok(&cfg, "--otlp-listen", "off");
+    assert_false(cfg.otlp_listen);
+    char err[TT_ERRLEN];
+    assert_int_equal(config_set_flag(&cfg, "--otlp-listen", "4318", err), TT_EINVAL);
+    assert_non_null(strstr(err, "TELLTALE_OTLP_LISTEN"));
+}
+
 static void listen_host_has_a_length_limit(void **state)
 {
     (void)state;
@@ -824,6 +843,7 @@ int main(void)
         T(valued_flag_without_a_value_is_refused),
         T(listen_accepts_host_and_port),
         T(listen_host_has_a_length_limit),
+        T(otlp_listen_is_off_or_an_address),
         T(store_accepts_sqlite_and_postgres_urls),
         T(store_url_has_a_length_limit),
         T(size_forms),
