@@ -14,11 +14,12 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { Daemon, REPO, allEvents, api, post, sleep, uid, waitFor } from '../integration/lib/daemon.mjs';
+import { BIN, Daemon, REPO, allEvents, api, post, sleep, uid, waitFor } from '../integration/lib/daemon.mjs';
 import { poisonOff, poisonOn } from '../integration/lib/poison.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
@@ -266,58 +267,65 @@ describe('migration console', () => {
     }
   });
 
-  step('the dashboard.data_source flag picks the mode, and a change switches it live', async (t) => {
-    // Until this daemon serves the flag routes (issue 11), Playwright answers the OFREP bulk
-    // evaluation with the contract's shape; once it does, the real route answers instead.
-    const real = (await api(daemon, 'POST', '/ofrep/v1/evaluate/flags', { json: { context: { targetingKey: 'x' } } })).status !== 404;
-    if (real) {
-      t.skip('the daemon serves OFREP: covered by the flags suites with `telltale flags set`');
-      return;
-    }
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
-    let variant = 'realtime';
-    const asked = [];
-    await ctx.route('**/ofrep/v1/evaluate/flags', async (route) => {
-      asked.push(route.request().postDataJSON());
-      await route.fulfill({
-        status: 200, contentType: 'application/json', headers: { ETag: `"${variant}"` },
-        body: JSON.stringify({ flags: [{ key: 'dashboard.data_source', value: variant, reason: 'SPLIT', variant }] }),
-      });
-    });
-    const p = await ctx.newPage();
-    watch(p);
+  // `telltale flags set`, as an operator runs it against this daemon.
+  const flagsSet = (...args) => {
+    const r = spawnSync(BIN, ['flags', 'set', 'dashboard.data_source', ...args, '--url', daemon.base],
+      { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 0, `telltale flags set ${args.join(' ')}: ${r.stderr}`);
+  };
+
+  step('telltale flags set picks the mode, and two open pages switch live without reload', async () => {
+    // Two dashboards of their own (each a fresh client id, no override): the flag decides.
+    flagsSet('--enable', '--variant', 'realtime', '--rollout', '100');
+    const ctxs = [];
+    const pages = [];
     try {
-      await p.goto(`${daemon.base}/`);
-      await waitFor('realtime from the flag', async () => {
-        const v = await view(p);
-        return v.mode === 'realtime' && v.realtime === 'connected' && v.legacy === 'off';
-      });
-      const clientId = await p.evaluate(() => window.app.clientId);
-      assert.deepEqual(asked[0], { context: { targetingKey: clientId } }, 'evaluated for this dashboard');
-      assert.match(await p.locator('#source-reason').textContent(), /flag dashboard\.data_source \(server, SPLIT\)/);
-      await p.evaluate(() => {
-        window.__sameDocument = true;
-      });
-      variant = 'dual';
-      await p.evaluate(() => window.app.flags.applyPush({})); // what a {"type":"flags"} push does
-      await waitFor('dual from the changed flag', async () => {
-        const v = await view(p);
-        return v.mode === 'dual' && v.legacy === 'connected' && v.realtime === 'connected';
-      });
-      assert.equal(await p.evaluate(() => window.__sameDocument), true, 'no reload');
+      for (let i = 0; i < 2; i++) {
+        const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
+        ctxs.push(ctx);
+        const p = await ctx.newPage();
+        watch(p);
+        await p.goto(`${daemon.base}/`);
+        pages.push(p);
+      }
+      for (const p of pages) {
+        await waitFor('realtime from the flag', async () => {
+          const v = await view(p);
+          return v.mode === 'realtime' && v.realtime === 'connected' && v.legacy === 'off';
+        });
+        assert.match(await p.locator('#source-reason').textContent(), /flag dashboard\.data_source/);
+        await p.evaluate(() => {
+          window.__sameDocument = true;
+        });
+      }
+      flagsSet('--variant', 'dual');
+      for (const p of pages) {
+        await waitFor('dual after telltale flags set', async () => {
+          const v = await view(p);
+          return v.mode === 'dual' && v.legacy === 'connected' && v.realtime === 'connected';
+        });
+        assert.equal(await p.evaluate(() => window.__sameDocument), true, 'no reload');
+      }
       const prefix = uid('flag');
       await postAll(batch(prefix, 30));
-      await allShown(prefix, p);
-      await assertContiguous(p);
-      await shot('mode-from-flag-dual', p);
-      variant = 'legacy'; // roll back
-      await p.evaluate(() => window.app.flags.applyPush({}));
-      await waitFor('legacy after the rollback', async () => {
-        const v = await view(p);
-        return v.mode === 'legacy' && v.realtime === 'off';
-      });
+      for (const p of pages) {
+        await allShown(prefix, p);
+        await assertContiguous(p);
+      }
+      await shot('mode-from-flag-dual', pages[0]);
+      flagsSet('--variant', 'legacy'); // roll back
+      for (const p of pages) {
+        await waitFor('legacy after the rollback', async () => {
+          const v = await view(p);
+          return v.mode === 'legacy' && v.realtime === 'off';
+        });
+        assert.equal(await p.evaluate(() => window.__sameDocument), true, 'no reload');
+      }
     } finally {
-      await ctx.close();
+      for (const ctx of ctxs) {
+        await ctx.close();
+      }
+      spawnSync(BIN, ['flags', 'delete', 'dashboard.data_source', '--url', daemon.base]);
     }
   });
 
