@@ -1,32 +1,34 @@
 # telltale -- the two commands of the quick start, and the pieces they are made of.
 #
 #   make run     set up, build, and start the daemon with demo traffic on SQLite
-#   make test    set up, build (gcc; clang with ASan+UBSan; clang with libFuzzer; Release and
-#                Debug with both compilers), check the layering, run every suite
+#   make test    set up, build (gcc; clang with ASan+UBSan; clang with TSan; clang with libFuzzer;
+#                Release and Debug with both compilers), check the layering, run every suite
 #   make check   the quick loop while developing: build, layering, unit tests, one integration
-#                pass on SQLite (a minute or two)
+#                pass on SQLite, the docs' runnable examples (a few minutes)
 #
 # `make test` stops at the first failing suite and exits non-zero.
 
 JOBS      ?= $(shell nproc)
 BUILD     := build
 ASAN      := build-asan
+TSAN      := build-tsan
 FUZZ      := build-fuzz
 FUZZ_SECS ?= 20
 NODE_TEST := node --test --test-concurrency=1
 
-.PHONY: run test check setup setup-test build build-asan build-fuzz build-kinds layers unit \
-        unit-asan integration \
-        integration-asan postgres postgres-asan supabase supabase-asan chaos e2e fuzz bench clean
+.PHONY: run test check setup setup-test build build-asan build-fuzz build-kinds build-tsan layers \
+        unit unit-asan integration tsan docs \
+        integration-asan postgres postgres-asan supabase supabase-asan otlp otlp-sqlite chaos e2e \
+        fuzz bench bench-peers clean
 
 run: setup build
 	./$(BUILD)/telltale serve --demo
 
 test: setup-test build build-asan build-fuzz build-kinds layers unit unit-asan integration \
-      integration-asan postgres postgres-asan supabase supabase-asan chaos e2e fuzz
+      integration-asan tsan docs postgres postgres-asan supabase supabase-asan otlp chaos e2e fuzz
 	@echo "make test: every suite passed"
 
-check: setup-test build layers unit integration
+check: setup-test build layers unit integration docs otlp-sqlite
 	@echo "make check: passed"
 
 setup:
@@ -47,6 +49,10 @@ build-asan:
 build-fuzz:
 	cmake -S . -B $(FUZZ) -DCMAKE_C_COMPILER=clang -DTT_FUZZ=ON -DTT_WERROR=ON >/dev/null
 	cmake --build $(FUZZ) -j$(JOBS)
+
+build-tsan:
+	cmake -S . -B $(TSAN) -DCMAKE_C_COMPILER=clang -DTT_TSAN=ON -DTT_WERROR=ON >/dev/null
+	cmake --build $(TSAN) -j$(JOBS)
 
 # The build types a packager or a debugger uses, warning-free with both compilers: Release with
 # gcc and clang, Debug with gcc (RelWithDebInfo is the default tree above, gcc and clang).
@@ -76,6 +82,22 @@ integration:
 integration-asan:
 	TELLTALE_BIN=$(CURDIR)/$(ASAN)/telltale $(NODE_TEST) tests/integration/
 
+# ThreadSanitizer: the canary's deliberate race must be reported (exit 66, so a report fails a
+# run), then the unit tests and the whole SQLite integration suite (overload, shutdown, many
+# clients) must run without one -- a daemon that reported exits 66 and its test fails.
+TSAN_ENV = TSAN_OPTIONS='exitcode=66 second_deadlock_stack=1'
+
+tsan: build-tsan
+	@$(TSAN_ENV) ./$(TSAN)/tsan_canary >/dev/null 2>&1; rc=$$?; if [ $$rc -ne 66 ]; then \
+	  echo "tsan: the canary's race was not reported (exit $$rc)"; exit 1; fi; \
+	  echo "tsan: the canary's race is reported"
+	cd $(TSAN) && $(TSAN_ENV) ctest --output-on-failure
+	$(TSAN_ENV) TELLTALE_BIN=$(CURDIR)/$(TSAN)/telltale $(NODE_TEST) tests/integration/
+
+# The examples of README.md and docs/OPERATIONS.md marked <!-- run -->, run against a real daemon.
+docs:
+	$(NODE_TEST) tests/docs/
+
 # Against a throwaway PostgreSQL: the whole integration suite again, then the PostgreSQL-only
 # suites (schema, row-level security, dead letter queue functions, several instances).
 PG_SUITES = TELLTALE_TEST_STORE=postgres $(NODE_TEST) tests/integration/ && $(NODE_TEST) tests/pg/
@@ -99,14 +121,26 @@ supabase:
 supabase-asan:
 	TELLTALE_BIN=$(CURDIR)/$(ASAN)/telltale $(NODE_TEST) $(SUPABASE_SUITES)
 
+# OpenTelemetry's official exporters (sdk-node; protobuf and JSON; traces, logs, metrics) and an
+# MCP server built with the official SDK, against telltale's OTLP/HTTP receiver: on SQLite, then
+# on a throwaway PostgreSQL (where a stopped store is absorbed by the spool).
+otlp: otlp-sqlite
+	scripts/with-pg sh -c 'TELLTALE_TEST_STORE=postgres $(NODE_TEST) tests/otlp/'
+
+otlp-sqlite:
+	$(NODE_TEST) tests/otlp/
+
 # The resilience guarantees under real faults (PostgreSQL stopped, a black-hole proxy, resets,
 # kill -9, SIGTERM, poison events, overload), against a throwaway PostgreSQL that the suite stops
 # and starts itself; a few minutes. CHAOS_SEED=n replays the random cases of a run.
 chaos:
 	scripts/with-pg $(NODE_TEST) tests/chaos/
 
+# The dashboard in Chromium on SQLite, then the migration console again on a throwaway
+# PostgreSQL (Realtime fed by LISTEN/NOTIFY there).
 e2e:
 	$(NODE_TEST) tests/e2e/
+	scripts/with-pg sh -c 'TELLTALE_TEST_STORE=postgres TELLTALE_SHOTS_DIR=$(CURDIR)/$(BUILD)/e2e-shots/console-pg $(NODE_TEST) tests/e2e/console.test.mjs'
 
 # Each fuzz target runs briefly from its seed corpus; new inputs go to a scratch copy so the
 # tree is never written. A crash fails the run and leaves the input in $(FUZZ)/.
@@ -124,5 +158,11 @@ bench: build
 	scripts/setup --bench
 	./$(BUILD)/bench_ingest
 
+# telltale against InfluxDB 1.6 and raw SQLite with the same events (bench/peers/ingest.mjs; its
+# header lists the options: PEERS_ARGS='--sessions 100 --connections 8').
+bench-peers: build
+	scripts/setup --bench
+	node bench/peers/ingest.mjs $(PEERS_ARGS)
+
 clean:
-	rm -rf $(BUILD) $(ASAN) $(FUZZ) build-*-*
+	rm -rf $(BUILD) $(ASAN) $(TSAN) $(FUZZ) build-*-*

@@ -14,6 +14,7 @@ import { join, relative, dirname, basename, extname } from 'node:path';
 const RANKS = [
   ['os'], // system calls: clock, randomness, logging, sd_notify
   ['core'], // pure logic: no I/O, no threads
+  ['otlp'], // OTLP decoded and mapped to events: pure, like core
   ['store'], // the store interface and its engines
   ['pipeline'], // the ingest gateway, queue, persister, spool, shipper
   ['http'], // the listener: knows no resource

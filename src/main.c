@@ -10,8 +10,9 @@ static const char USAGE[] =
     "commands:\n"
     "  serve     run the daemon (HTTP, WebSocket, dashboard)\n"
     "  send      post events to a running daemon, from arguments or NDJSON on stdin\n"
-    "  migrate   bring the store's schema up to date\n"
+    "  migrate   bring the store's schema up to date (--check: say what it would take)\n"
     "  dlq       the dead letter queue: list, stats, retry, recover, fail, purge\n"
+    "  flags     feature flags: list, get, set, delete\n"
     "  version   print the version\n"
     "\n"
     "Run 'telltale <command> --help' for a command's options.\n";
@@ -32,6 +33,9 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "migrate") == 0) {
         return cli_migrate(argc - 1, argv + 1);
     }
+    if (strcmp(cmd, "flags") == 0) {
+        return cli_flags(argc - 1, argv + 1);
+    }
     if (strcmp(cmd, "dlq") == 0) {
         return cli_dlq(argc - 1, argv + 1);
     }
@@ -39,6 +43,13 @@ int main(int argc, char **argv)
         if (argc > 2 && strcmp(argv[2], "--help") == 0) {
             puts("usage: telltale version\n\nPrints the version of this binary.");
             return 0;
+        }
+        if (argc > 2) {
+            fprintf(stderr,
+                    "telltale version: unexpected argument '%s': version takes no "
+                    "options (only --help)\n",
+                    argv[2]);
+            return EXIT_USAGE;
         }
         printf("telltale %s\n", TT_VERSION);
         return 0;

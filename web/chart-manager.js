@@ -1,4 +1,5 @@
-// chart-manager.js -- the two live charts (events per second, latency p50/p95/p99).
+// chart-manager.js -- the live charts: events per second, latency p50/p95/p99, and (when given
+// an element) events per second by source.
 //
 // Events go into a MetricsWindow; once a second the charts are redrawn from it, one
 // point per second over the window, and subscribers get the header's one-minute summary.
@@ -11,7 +12,7 @@ import { Topic } from './observable.js';
 
 const COLORS = {
   axis: '#8a94a6',
-  grid: 'rgba(255, 255, 255, 0.06)',
+  grid: 'rgba(128, 128, 128, 0.16)', // visible on the dark and the light theme
   rate: '#4c9aff',
   rateFill: 'rgba(76, 154, 255, 0.14)',
   errors: '#ff6b6b',
@@ -21,6 +22,7 @@ const COLORS = {
 };
 
 const HEIGHT = 220;
+const SOURCE_COLORS = ['#4c9aff', '#3ecf8e', '#f5b942', '#b48eff', '#ff6b6b', '#8a94a6'];
 
 const pad = (n) => String(n).padStart(2, '0');
 
@@ -77,8 +79,12 @@ export class ChartManager {
   #timer = null;
   #observer;
   #summaries = new Topic();
+  #sourcesEl = null;
+  #sources = null;
+  #sourceNames = '';
 
-  constructor(rateEl, latencyEl, { windowS = 300 } = {}) {
+  constructor(rateEl, latencyEl, { windowS = 300, sourcesEl = null } = {}) {
+    this.#sourcesEl = sourcesEl;
     this.#metrics = new MetricsWindow({ windowS });
     const empty = this.#metrics.series();
     const rateOpts = {
@@ -116,9 +122,35 @@ export class ChartManager {
     this.#observer = new ResizeObserver(() => {
       this.#rate.setSize({ width: rateEl.clientWidth, height: HEIGHT });
       this.#latency.setSize({ width: latencyEl.clientWidth, height: HEIGHT });
+      this.#sources?.setSize({ width: this.#sourcesEl.clientWidth, height: HEIGHT });
     });
     this.#observer.observe(rateEl);
     this.#observer.observe(latencyEl);
+    if (sourcesEl) {
+      this.#observer.observe(sourcesEl);
+    }
+  }
+
+  // One line per source; the chart is rebuilt when the busiest sources change (rarely).
+  #drawSources(now) {
+    const el = this.#sourcesEl;
+    const s = this.#metrics.sourceSeries(now, 5);
+    const key = s.names.join('\n');
+    if (!this.#sources || key !== this.#sourceNames) {
+      this.#sources?.destroy();
+      this.#sourceNames = key;
+      this.#sources = new uPlot({
+        width: el.clientWidth || 600,
+        height: HEIGHT,
+        legend: { live: true },
+        cursor: { drag: { x: false, y: false } },
+        scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
+        axes: axes(countTick),
+        series: [{}, ...s.names.map((n, i) => line(n, SOURCE_COLORS[i % SOURCE_COLORS.length], formatRate))],
+      }, [s.x, ...s.values], el);
+    } else {
+      this.#sources.setData([s.x, ...s.values]);
+    }
   }
 
   add(events) {
@@ -162,6 +194,9 @@ export class ChartManager {
     // A log axis cannot show 0 ms: draw it at a microsecond, the bottom of any real range.
     const positive = (ys) => ys.map((v) => (v === null ? null : Math.max(v, 0.001)));
     this.#latency.setData([s.x, positive(s.p50), positive(s.p95), positive(s.p99)]);
+    if (this.#sourcesEl) {
+      this.#drawSources(now);
+    }
     this.#summaries.emit(this.#metrics.summary(now));
   }
 }

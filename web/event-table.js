@@ -99,6 +99,7 @@ export class EventTable {
   #shown = 0;
   #timer = null;
   #changes = new Topic();
+  #pausedAt = null; // while paused, rows above this seq wait
 
   constructor(tbody, { max = 500, renderEveryMs = 200 } = {}) {
     this.#tbody = tbody;
@@ -145,7 +146,19 @@ export class EventTable {
     this.#render();
   }
 
-  // fn({ kept, shown, types, sources, sessions }) after every render.
+  get paused() {
+    return this.#pausedAt !== null;
+  }
+
+  // Pausing freezes the view at the newest row shown (events keep being kept, and filters
+  // still apply); resuming shows what came meanwhile.
+  setPaused(paused) {
+    this.#pausedAt = paused ? (this.#rows[0]?.ev.seq ?? 0) : null;
+    this.#render();
+  }
+
+  // fn({ kept, shown, types, sources, sessions, waiting? }) after every render (`waiting`,
+  // the rows held back, only while paused).
   subscribe(fn) {
     return this.#changes.subscribe(fn);
   }
@@ -181,7 +194,12 @@ export class EventTable {
     clearTimeout(this.#timer);
     this.#timer = null;
     const visible = [];
+    let waiting = 0;
     for (const row of this.#rows) {
+      if (this.#pausedAt !== null && row.ev.seq > this.#pausedAt) {
+        waiting++;
+        continue;
+      }
       if (this.#matches(row.ev)) {
         row.tr ??= buildRow(row.ev);
         visible.push(row.tr);
@@ -195,6 +213,7 @@ export class EventTable {
       types: this.#seen.types.list(),
       sources: this.#seen.sources.list(),
       sessions: this.#seen.sessions.list(),
+      ...(this.#pausedAt !== null ? { waiting } : {}),
     });
   }
 }

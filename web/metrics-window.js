@@ -75,10 +75,12 @@ export class MetricsWindow {
     }
     let b = this.#buckets.get(sec);
     if (!b) {
-      b = { count: 0, errors: 0, seen: 0, durations: [] };
+      b = { count: 0, errors: 0, seen: 0, durations: [], sources: new Map() };
       this.#buckets.set(sec, b);
     }
     b.count++;
+    const src = typeof ev.source === 'string' && ev.source !== '' ? ev.source : '(none)';
+    b.sources.set(src, (b.sources.get(src) ?? 0) + 1);
     if (isError(ev)) {
       b.errors++;
     }
@@ -126,6 +128,46 @@ export class MetricsWindow {
       }
     }
     return out;
+  }
+
+  // Events per second of the `top` busiest sources over the window (the rest summed as
+  // "other"), one point per complete second like series(): { x, names, values: [[...]] }.
+  sourceSeries(nowMs = Date.now(), top = 5) {
+    const last = Math.floor(nowMs / 1000) - 1;
+    const first = last - this.#windowS + 1;
+    this.#prune(first);
+    const totals = new Map();
+    for (const [sec, b] of this.#buckets) {
+      if (sec >= first && sec <= last) {
+        for (const [src, n] of b.sources) {
+          totals.set(src, (totals.get(src) ?? 0) + n);
+        }
+      }
+    }
+    const ranked = [...totals].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([k]) => k);
+    const names = ranked.slice(0, top);
+    const hasOther = ranked.length > top;
+    if (hasOther) {
+      names.push('other');
+    }
+    const x = [];
+    const values = names.map(() => []);
+    for (let sec = first; sec <= last; sec++) {
+      const b = this.#buckets.get(sec);
+      const known = sec >= this.#coveredFromS;
+      x.push(sec);
+      let rest = b ? b.count : 0;
+      names.forEach((name, i) => {
+        if (hasOther && i === names.length - 1) {
+          values[i].push(b ? rest : known ? 0 : null);
+          return;
+        }
+        const n = b?.sources.get(name) ?? 0;
+        rest -= n;
+        values[i].push(b || known ? n : null);
+      });
+    }
+    return { x, names, values };
   }
 
   // Totals over the last `spanS` complete seconds, for the header.

@@ -30,9 +30,16 @@ export class StatusBar {
   #summary = null;
   #countdown = null;
 
-  // els: { conn, connLabel, rate, total, errorRate, p95, server }
-  constructor(els, { adapter, charts }) {
+  #server = null;
+
+  // els: { conn, connLabel, rate, total, errorRate, p95, server, conns?, uptime? };
+  // adapter: { status, stats } Values; serverStatus: a Value of /api/v1/status (optional).
+  constructor(els, { adapter, charts, serverStatus }) {
     this.#els = els;
+    serverStatus?.subscribe((s) => {
+      this.#server = s;
+      this.#renderCounters();
+    });
     adapter.status.subscribe((s) => {
       this.#status = s;
       this.#renderConnection();
@@ -64,9 +71,19 @@ export class StatusBar {
   #renderCounters() {
     const st = this.#stats;
     const sum = this.#summary;
+    const srv = this.#server;
     const els = this.#els;
-    els.rate.textContent = formatRate(st?.events_per_s ?? sum?.rate);
-    els.total.textContent = formatCount(st?.accepted_total);
+    els.rate.textContent = formatRate(st?.events_per_s ?? srv?.ingest?.events_per_s ?? sum?.rate);
+    els.total.textContent = formatCount(st?.accepted_total ?? srv?.ingest?.events_accepted);
+    if (els.conns) {
+      const ws = srv?.websocket?.clients ?? st?.ws_clients;
+      const rt = srv?.realtime?.connections;
+      els.conns.textContent = ws == null && rt == null ? '—' : formatCount((ws ?? 0) + (rt ?? 0));
+      els.conns.title = `/ws ${ws ?? '—'} · Realtime ${rt ?? '—'}`;
+    }
+    if (els.uptime) {
+      els.uptime.textContent = formatDuration(st?.uptime_s ?? srv?.uptime_s);
+    }
     els.errorRate.textContent = formatPercent(sum?.errorRate);
     els.p95.textContent = formatMs(sum?.p95);
     if (st) {
@@ -76,6 +93,11 @@ export class StatusBar {
         parts.push(`${formatCount(st.rejected_total)} rejected`);
       }
       els.server.textContent = parts.join(' · ');
+    } else if (srv) {
+      // No /ws stats (Realtime only): the polled status says the same things.
+      els.server.textContent = [`seq ${srv.change_feed?.last_seq ?? srv.websocket?.last_seq ?? '—'}`,
+        `up ${formatDuration(srv.uptime_s)}`, `v${srv.version ?? '?'}`,
+        `queue ${formatCount(srv.queue?.waiting)}`].join(' · ');
     }
   }
 }

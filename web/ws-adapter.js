@@ -28,6 +28,7 @@ export function backoffDelay(attempt, baseMs, capMs, rnd) {
 }
 
 // The /ws URL next to the page, whatever host, port, scheme or path prefix serves it.
+// (The page itself uses api-client.js's wsUrl, which adds the key.)
 export function liveUrl(href = location.href) {
   const url = new URL('ws', href);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -48,6 +49,10 @@ export class WsAdapter {
   stats = new Value(null);
   // The server's history restarted below our cursor (a new, empty store): views clear.
   reset = new Topic();
+  // The server's flags, from `hello` and from each `flags` message (its `flags` member).
+  flags = new Topic();
+  // Any other message this adapter does not handle itself (e.g. a `state` push).
+  messages = new Topic();
 
   #url;
   #opts;
@@ -71,8 +76,18 @@ export class WsAdapter {
       pingEveryMs: 10_000,
       staleAfterMs: 25_000, // the server sends stats every second; silence means a dead link
       random: Math.random,
+      // Delay before reconnect attempt `attempt`, given a random number in [0, 1).
+      delay: null,
+      // Where the first connection resumes from instead of `backfill` before server_seq
+      // (a hand-over from another path that has applied everything up to it).
+      initialCursor: null,
       ...opts,
     };
+  }
+
+  // True while a resume is replaying what was committed before this connection's hello.
+  get catchingUp() {
+    return this.#catchUpTo !== null;
   }
 
   // The seq up to which every event has been applied, or null before the first hello.
@@ -113,7 +128,7 @@ export class WsAdapter {
 
   #connect() {
     this.#retryTimer = null;
-    const ws = new WebSocket(this.#url);
+    const ws = new WebSocket(typeof this.#url === 'function' ? this.#url() : this.#url);
     ws.onmessage = (e) => this.#onMessage(e.data);
     ws.onclose = () => this.#lost();
     this.#ws = ws;
@@ -141,8 +156,10 @@ export class WsAdapter {
       this.#setStatus('offline'); // #onOnline reconnects
       return;
     }
-    const delay = backoffDelay(this.#attempt, this.#opts.baseDelayMs, this.#opts.maxDelayMs,
-                               this.#opts.random());
+    const rnd = this.#opts.random();
+    const delay = this.#opts.delay
+      ? this.#opts.delay(this.#attempt, rnd)
+      : backoffDelay(this.#attempt, this.#opts.baseDelayMs, this.#opts.maxDelayMs, rnd);
     this.#attempt++;
     this.#retryTimer = setTimeout(() => this.#connect(), delay);
     this.#setStatus('reconnecting', Date.now() + delay);
@@ -207,10 +224,18 @@ export class WsAdapter {
     case 'stats':
       this.stats.set(msg);
       break;
+    case 'flags':
+      if (msg.flags && typeof msg.flags === 'object') {
+        this.flags.emit(msg.flags);
+      }
+      break;
     case 'error':
       console.error(`telltale /ws error ${msg.error?.code}: ${msg.error?.message}`);
       break;
-    default: // pong, flags, and messages newer than this page
+    case 'pong':
+      break;
+    default: // messages newer than this adapter: whoever wants them
+      this.messages.emit(msg);
       break;
     }
   }
@@ -226,11 +251,17 @@ export class WsAdapter {
       this.reset.emit();
     }
     if (this.#cursor === null) {
-      this.#cursor = Math.max(0, serverSeq - this.#opts.backfill);
+      const start = this.#opts.initialCursor;
+      this.#cursor = Number.isSafeInteger(start) && start >= 0 && start <= serverSeq
+        ? start
+        : Math.max(0, serverSeq - this.#opts.backfill);
     }
     this.#catchUpTo = this.#cursor < serverSeq ? serverSeq : null;
     this.send({ type: 'resume', after_seq: this.#cursor });
     this.status.set({ state: 'connected', attempt: 0, retryAt: null, serverSeq });
+    if (msg.flags && typeof msg.flags === 'object') {
+      this.flags.emit(msg.flags);
+    }
   }
 
   #apply(items) {

@@ -8,21 +8,28 @@
 --                  it read events, rollups and flags
 --
 -- The roles are created only where they do not exist: on Supabase they do, with their own
--- attributes (service_role bypasses RLS there; here it gets explicit policies as well).
+-- attributes (service_role bypasses RLS there). Where telltale creates them they are plain
+-- NOLOGIN roles: service_role has explicit policies on every table below, so it needs no
+-- BYPASSRLS, which only a superuser may give (Supabase's `postgres` and a database's owner are
+-- not superusers). telltale migrate checks beforehand that a missing role can be created
+-- (CREATEROLE) and otherwise stops, changing nothing, with the CREATE ROLE statements to run.
+--
+-- Edited in place (it used to ask for BYPASSRLS and to assume it owned supabase_realtime): a
+-- database that already ran it keeps what it has, and one that could not run it can now. The
+-- only difference in the result is that BYPASSRLS, which no policy here relies on.
+--
 -- Roles belong to the whole cluster while telltale's migration lock is per database, so a
 -- migration of another database may create a role between our check and our CREATE: that
 -- race ends in duplicate_object, or unique_violation if we waited on its transaction.
 DO $$
 DECLARE
-    r record;
+    r text;
 BEGIN
-    FOR r IN SELECT * FROM (VALUES ('anon', 'NOLOGIN NOINHERIT'),
-                                   ('authenticated', 'NOLOGIN NOINHERIT'),
-                                   ('service_role', 'NOLOGIN NOINHERIT BYPASSRLS')) AS v(name, attrs)
+    FOREACH r IN ARRAY ARRAY['anon', 'authenticated', 'service_role']
     LOOP
-        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r.name) THEN
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
             BEGIN
-                EXECUTE format('CREATE ROLE %I %s', r.name, r.attrs);
+                EXECUTE format('CREATE ROLE %I NOLOGIN NOINHERIT', r);
             EXCEPTION WHEN duplicate_object OR unique_violation THEN
                 NULL; /* created meanwhile by another database's migration: just as good */
             END;
@@ -111,14 +118,22 @@ END
 $$;
 REVOKE ALL ON FUNCTION monitoring.set_anon_read(boolean) FROM PUBLIC;
 
--- Change data capture: telltale's own publication, and Supabase's if this is Supabase.
+-- Change data capture: telltale's own publication, and Supabase's if this is Supabase and this
+-- role may change it (its owner: `postgres` on Supabase); otherwise a notice says what to run.
 CREATE PUBLICATION telltale_events FOR TABLE monitoring.monitoring_events;
 DO $$
 BEGIN
     IF EXISTS (SELECT FROM pg_publication WHERE pubname = 'supabase_realtime')
        AND NOT EXISTS (SELECT FROM pg_publication_tables WHERE pubname = 'supabase_realtime'
                        AND schemaname = 'monitoring' AND tablename = 'monitoring_events') THEN
-        ALTER PUBLICATION supabase_realtime ADD TABLE monitoring.monitoring_events;
+        IF pg_has_role((SELECT pubowner FROM pg_publication WHERE pubname = 'supabase_realtime'),
+                       'USAGE') THEN
+            ALTER PUBLICATION supabase_realtime ADD TABLE monitoring.monitoring_events;
+        ELSE
+            RAISE NOTICE 'for Supabase Realtime, run as the owner of publication '
+                         'supabase_realtime: ALTER PUBLICATION supabase_realtime ADD TABLE '
+                         'monitoring.monitoring_events';
+        END IF;
     END IF;
 END
 $$;

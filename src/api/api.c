@@ -3,24 +3,49 @@
 #include "api/api.h"
 
 #include <stdlib.h>
+#include <string.h>
 
-#define DLQ_EVERY_TICKS 5 /* the DLQ's stats are read every 5 s */
+#define DLQ_EVERY_TICKS 5      /* the DLQ's stats are read every 5 s */
+#define FLAGS_EVERY_TICKS 30   /* the flags are read again every 30 s: a lost notice heals */
+#define STATE_EXPIRY_TICKS 600 /* idle clients' state is deleted every 10 min */
 
-/* The route table; each row gets the api_ctx when it is registered. */
+/* The route table; each row gets the api_ctx when it is registered. The last column is who may
+ * use the row (DESIGN §5, "Access"): producers post events, readers read, the operator
+ * (service_role) acts on the DLQ and the breaker; /health and /ready are public. */
 static const http_route routes[API_ROUTES] = {
-    {"/api/v1/events", HTTP_POST, api_events_post, NULL, NULL},
-    {"/api/v1/events", HTTP_GET | HTTP_HEAD, api_events_get, NULL, NULL},
-    {"/api/v1/status", HTTP_GET | HTTP_HEAD, api_status, NULL, NULL},
-    {"/health", HTTP_GET | HTTP_HEAD, api_health, NULL, NULL},
-    {"/ready", HTTP_GET | HTTP_HEAD, api_ready, NULL, NULL},
-    {"/metrics", HTTP_GET | HTTP_HEAD, api_prometheus, NULL, NULL},
-    {"/api/v1/dlq", HTTP_GET | HTTP_HEAD, api_dlq_list, NULL, NULL},
-    {"/api/v1/dlq", HTTP_DELETE, api_dlq_purge, NULL, NULL},
-    {"/api/v1/dlq/stats", HTTP_GET | HTTP_HEAD, api_dlq_stats, NULL, NULL},
-    {"/api/v1/dlq/recover", HTTP_POST, api_dlq_recover, NULL, NULL},
-    {"/api/v1/dlq/{id}/retry", HTTP_POST, api_dlq_retry, NULL, NULL},
-    {"/api/v1/dlq/{id}/fail", HTTP_POST, api_dlq_fail, NULL, NULL},
-    {"/api/v1/breaker", HTTP_PUT, api_breaker_put, NULL, NULL},
+    {"/api/v1/events", HTTP_POST, api_events_post, NULL, NULL, AUTH_ROLES_INGEST},
+    {"/api/v1/events", HTTP_GET | HTTP_HEAD, api_events_get, NULL, NULL, AUTH_ROLES_READ},
+    {"/api/v1/status", HTTP_GET | HTTP_HEAD, api_status, NULL, NULL, AUTH_ROLES_READ},
+    {"/health", HTTP_GET | HTTP_HEAD, api_health, NULL, NULL, AUTH_PUBLIC},
+    {"/ready", HTTP_GET | HTTP_HEAD, api_ready, NULL, NULL, AUTH_PUBLIC},
+    /* public with TELLTALE_METRICS_PUBLIC (api_add_routes) */
+    {"/metrics", HTTP_GET | HTTP_HEAD, api_prometheus, NULL, NULL, AUTH_ROLES_READ},
+    {"/api/v1/dlq", HTTP_GET | HTTP_HEAD, api_dlq_list, NULL, NULL, AUTH_ROLES_SERVICE},
+    {"/api/v1/dlq", HTTP_DELETE, api_dlq_purge, NULL, NULL, AUTH_ROLES_SERVICE},
+    {"/api/v1/dlq/stats", HTTP_GET | HTTP_HEAD, api_dlq_stats, NULL, NULL, AUTH_ROLES_READ},
+    {"/api/v1/dlq/recover", HTTP_POST, api_dlq_recover, NULL, NULL, AUTH_ROLES_SERVICE},
+    {"/api/v1/dlq/{id}/retry", HTTP_POST, api_dlq_retry, NULL, NULL, AUTH_ROLES_SERVICE},
+    {"/api/v1/dlq/{id}/fail", HTTP_POST, api_dlq_fail, NULL, NULL, AUTH_ROLES_SERVICE},
+    {"/api/v1/breaker", HTTP_PUT, api_breaker_put, NULL, NULL, AUTH_ROLES_SERVICE},
+    {"/api/v1/flags", HTTP_GET | HTTP_HEAD, api_flags_list, NULL, NULL, AUTH_ROLES_READ},
+    {"/api/v1/flags/{key}", HTTP_GET | HTTP_HEAD, api_flag_get, NULL, NULL, AUTH_ROLES_READ},
+    {"/api/v1/flags/{key}", HTTP_PUT, api_flag_put, NULL, NULL, AUTH_ROLES_SERVICE},
+    {"/api/v1/flags/{key}", HTTP_DELETE, api_flag_delete, NULL, NULL, AUTH_ROLES_SERVICE},
+    /* OpenFeature clients carry a project's public key: any valid credential evaluates flags;
+     * a browser's CORS preflight carries none. */
+    {"/ofrep/v1/evaluate/flags", HTTP_POST, api_ofrep_bulk, NULL, NULL, AUTH_ANY_KEY},
+    {"/ofrep/v1/evaluate/flags/{key}", HTTP_POST, api_ofrep_one, NULL, NULL, AUTH_ANY_KEY},
+    {"/ofrep/v1/evaluate/flags", HTTP_OPTIONS, api_ofrep_preflight, NULL, NULL, AUTH_PUBLIC},
+    {"/ofrep/v1/evaluate/flags/{key}", HTTP_OPTIONS, api_ofrep_preflight, NULL, NULL, AUTH_PUBLIC},
+    /* readers reach only their own client's state (api_state checks the JWT's sub) */
+    {"/api/v1/state/{client_id}", HTTP_GET | HTTP_HEAD | HTTP_PUT | HTTP_DELETE, api_state, NULL,
+     NULL, AUTH_ROLES_READ},
+    {"/api/v1/state/{client_id}/{key}", HTTP_GET | HTTP_HEAD | HTTP_PUT | HTTP_DELETE, api_state,
+     NULL, NULL, AUTH_ROLES_READ},
+    /* OTLP/HTTP (otlp.c): errors as google.rpc.Status, in the request's encoding */
+    {"/v1/traces", HTTP_POST, api_otlp_post, NULL, api_otlp_error, AUTH_ROLES_INGEST},
+    {"/v1/logs", HTTP_POST, api_otlp_post, NULL, api_otlp_error, AUTH_ROLES_INGEST},
+    {"/v1/metrics", HTTP_POST, api_otlp_post, NULL, api_otlp_error, AUTH_ROLES_INGEST},
 };
 
 int api_add_routes(http_server *hs, api_ctx *ctx)
@@ -28,6 +53,9 @@ int api_add_routes(http_server *hs, api_ctx *ctx)
     for (size_t i = 0; i < API_ROUTES; i++) {
         ctx->routes[i] = routes[i];
         ctx->routes[i].ctx = ctx;
+        if (routes[i].fn == api_prometheus && ctx->cfg->metrics_public) {
+            ctx->routes[i].roles = AUTH_PUBLIC;
+        }
     }
     return http_server_add_routes(hs, ctx->routes, API_ROUTES);
 }
@@ -78,5 +106,24 @@ void api_tick(api_ctx *ctx)
 {
     if (++ctx->ticks % DLQ_EVERY_TICKS == 1) {
         refresh_dlq_stats(ctx);
+    }
+    if (ctx->ticks % FLAGS_EVERY_TICKS == 1) {
+        api_flags_refresh(ctx);
+    }
+    /* Every 10 minutes, or every half retention when that is shorter (tests use seconds). */
+    uint64_t every = ctx->cfg->state_retention_ms / 2000;
+    every = every < 1 ? 1 : every > STATE_EXPIRY_TICKS ? STATE_EXPIRY_TICKS : every;
+    if (ctx->ticks % every == 0) {
+        api_state_expire(ctx);
+    }
+}
+
+void api_config_notice(const char *notice, void *arg)
+{
+    api_ctx *ctx = arg;
+    if (strncmp(notice, "state:", 6) == 0) {
+        api_state_refresh(ctx, notice + 6);
+    } else {
+        api_flags_refresh(ctx);
     }
 }

@@ -1,7 +1,7 @@
 /* api.h -- the /api/v1 routes and telltale's own health routes (/health, /ready, /metrics),
- * one file per resource: events.c, status.c (and /health, /ready, the breaker), prometheus.c,
- * dlq.c. A handler answers with http_respond*() now, or later through http_defer(). Loop
- * thread. */
+ * one file per resource: events.c, otlp.c (OTLP/HTTP), status.c (and /health, /ready, the breaker),
+ * prometheus.c, dlq.c. A handler answers with http_respond*() now, or later through http_defer().
+ * Loop thread. */
 #ifndef TT_API_H
 #define TT_API_H
 
@@ -14,7 +14,9 @@
 #include "pipeline/pipeline.h"
 #include "store/store.h"
 
-#define API_ROUTES 13 /* the rows of api.c's table */
+typedef struct state_push state_push;
+
+#define API_ROUTES 26 /* the rows of api.c's table */
 
 /* What the routes work with and report on; it must outlive the server. The composition
  * (server.c) fills the public part. */
@@ -37,6 +39,11 @@ typedef struct api_ctx {
     bool dlq_known, dlq_reading;
     uint64_t ticks;
     http_route routes[API_ROUTES];
+    bool flags_refreshing, flags_stale; /* a read in flight; another wanted after it */
+    bool state_expiring;
+    state_push *state_waiting; /* clients whose state is to be read and pushed */
+    size_t state_nwaiting;
+    bool state_reading;
 } api_ctx;
 
 /* Adds the routes of this area. */
@@ -59,6 +66,31 @@ void api_dlq_retry(http_req *r, void *ctx);
 void api_dlq_recover(http_req *r, void *ctx);
 void api_dlq_fail(http_req *r, void *ctx);
 void api_dlq_purge(http_req *r, void *ctx);
+void api_otlp_post(http_req *r, void *ctx);
+/* The OTLP routes' error writer: google.rpc.Status, protobuf or JSON as the request was. */
+void api_otlp_error(http_req *r, const http_error *e);
+
+void api_flags_list(http_req *r, void *ctx);
+void api_flag_get(http_req *r, void *ctx);
+void api_flag_put(http_req *r, void *ctx);
+void api_flag_delete(http_req *r, void *ctx);
+void api_ofrep_one(http_req *r, void *ctx);
+void api_ofrep_bulk(http_req *r, void *ctx);
+void api_ofrep_preflight(http_req *r, void *ctx);
+void api_state(http_req *r, void *ctx);
+
+/* Reads the flags off the loop and, if they changed, pushes them to every /ws client and
+ * every Realtime channel on topic "flags" (flags.c). Loop thread. */
+void api_flags_refresh(api_ctx *ctx);
+/* Reads client_id's dashboard state off the loop and pushes it to its sessions (state.c). */
+void api_state_refresh(api_ctx *ctx, const char *client_id);
+/* Drops the state pushes not yet started (at shutdown, once the loop has ended). */
+void api_state_pushes_free(api_ctx *ctx);
+/* Deletes the state of clients idle longer than TELLTALE_STATE_RETENTION, off the loop. */
+void api_state_expire(api_ctx *ctx);
+/* A notice of the change feed (store_notice_fn): "flags", "state:<client_id>", or "" (after
+ * a reconnection: anything may have changed). 'ctx' is the api_ctx. */
+void api_config_notice(const char *notice, void *ctx);
 
 /* Ready while the pipeline runs and no shutdown has begun. */
 bool api_ready_now(const api_ctx *ctx);

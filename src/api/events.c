@@ -69,8 +69,8 @@ void api_events_post(http_req *r, void *arg)
 typedef struct events_query {
     store *st;
     event_filter filter;
-    char type[EVENT_TYPE_MAX + 1], source[EVENT_SOURCE_MAX + 1];
-    char session_id[EVENT_SESSION_MAX + 1], status[EVENT_STATUS_MAX + 1];
+    char pool[EVENT_FILTER_COLUMNS * EVENT_FILTER_ANY_MAX * (EVENT_NAME_MAX + 1)]; /* the values */
+    size_t pooled;
     json_writer answer; /* made on the worker thread */
     int64_t max_seq;
     int rc;
@@ -82,36 +82,70 @@ static bool parse_time(const char *s, int64_t *out)
     return timefmt_parse(s, strlen(s), out) || http_parse_int(s, 0, INT64_MAX, out);
 }
 
-/* Copies a text filter; false (with a message) if it is empty or too long. */
-static bool take_text(const http_req *r, const char *name, char *dst, size_t cap,
-                      const char **field, char *msg, size_t msglen)
+/* Takes every value of the text filter 'c' ("?type=a&type=b" means type a or b); false (with a
+ * message) if one is empty or too long, or there are too many. */
+static bool take_texts(const http_req *r, events_query *q, event_filter_column c, size_t cap,
+                       char *msg, size_t msglen)
 {
-    const char *v = http_arg_value(r, name);
-    if (v == NULL) {
-        return true;
+    const char *name = event_filter_column_name(c);
+    for (int i = 0; i < r->nargs; i++) {
+        const char *v = r->args[i].value != NULL ? r->args[i].value : "";
+        size_t n = strlen(v);
+        if (strcmp(r->args[i].name, name) != 0) {
+            continue;
+        }
+        if (n == 0 || n > cap) {
+            snprintf(msg, msglen, "parameter '%s' must be 1 to %zu bytes", name, cap);
+            return false;
+        }
+        if (q->filter.any[c].n == EVENT_FILTER_ANY_MAX) {
+            snprintf(msg, msglen, "parameter '%s' may be repeated at most %d times", name,
+                     EVENT_FILTER_ANY_MAX);
+            return false;
+        }
+        char *dst = q->pool + q->pooled;
+        memcpy(dst, v, n + 1);
+        q->pooled += n + 1;
+        q->filter.any[c].values[q->filter.any[c].n++] = dst;
     }
-    if (v[0] == '\0' || strlen(v) >= cap) {
-        snprintf(msg, msglen, "parameter '%s' must be 1 to %zu bytes", name, cap - 1);
-        return false;
-    }
-    memcpy(dst, v, strlen(v) + 1);
-    *field = dst;
     return true;
+}
+
+/* A parameter that is not a text filter, given twice: which value counts would be a guess. */
+static const char *repeated(const http_req *r, const char *const *names)
+{
+    for (; *names != NULL; names++) {
+        int seen = 0;
+        for (int i = 0; i < r->nargs; i++) {
+            seen += strcmp(r->args[i].name, *names) == 0;
+        }
+        if (seen > 1) {
+            return *names;
+        }
+    }
+    return NULL;
 }
 
 static bool parse_filter(const http_req *r, events_query *q, char *msg, size_t len)
 {
-    static const char *const known[] = {"after_seq",  "since",  "until", "type", "source",
-                                        "session_id", "status", "limit", NULL};
-    const char *unknown = http_unknown_arg(r, known);
+    static const char *const known[] = {"after_seq",  "since",  "until", "type",  "source",
+                                        "session_id", "status", "name",  "limit", NULL};
+    static const char *const single[] = {"after_seq", "since", "until", "limit", NULL};
+    static const size_t caps[EVENT_FILTER_COLUMNS] = {
+        EVENT_TYPE_MAX, EVENT_SOURCE_MAX, EVENT_SESSION_MAX, EVENT_STATUS_MAX, EVENT_NAME_MAX};
+    const char *unknown = http_unknown_arg(r, known), *twice = repeated(r, single);
     const char *v;
     event_filter *f = &q->filter;
     f->limit = QUERY_LIMIT_DEFAULT;
     if (unknown != NULL) {
         snprintf(msg, len,
                  "unknown parameter '%.64s' (allowed: after_seq, since, until, type, "
-                 "source, session_id, status, limit)",
+                 "source, session_id, status, name, limit)",
                  unknown);
+        return false;
+    }
+    if (twice != NULL) {
+        snprintf(msg, len, "parameter '%s' given more than once: give it once", twice);
         return false;
     }
     if ((v = http_arg_value(r, "after_seq")) != NULL &&
@@ -136,11 +170,12 @@ static bool parse_filter(const http_req *r, events_query *q, char *msg, size_t l
         }
         f->limit = (uint32_t)limit;
     }
-    return take_text(r, "type", q->type, sizeof q->type, &f->type, msg, len) &&
-           take_text(r, "source", q->source, sizeof q->source, &f->source, msg, len) &&
-           take_text(r, "session_id", q->session_id, sizeof q->session_id, &f->session_id, msg,
-                     len) &&
-           take_text(r, "status", q->status, sizeof q->status, &f->status, msg, len);
+    for (int c = 0; c < EVENT_FILTER_COLUMNS; c++) {
+        if (!take_texts(r, q, (event_filter_column)c, caps[c], msg, len)) {
+            return false;
+        }
+    }
+    return true;
 }
 
 static int collect_row(const tt_event *ev, void *ctx)

@@ -72,9 +72,12 @@ static void breaker_metrics(text *t, const writer_stats *w)
              "# TYPE telltale_breaker_transitions_total counter\n"
              "telltale_breaker_transitions_total{to=\"open\"} %llu\n"
              "telltale_breaker_transitions_total{to=\"half_open\"} %llu\n"
-             "telltale_breaker_transitions_total{to=\"closed\"} %llu\n",
+             "telltale_breaker_transitions_total{to=\"closed\"} %llu\n"
+             "telltale_breaker_transitions_total{to=\"forced_open\"} %llu\n"
+             "telltale_breaker_transitions_total{to=\"disabled\"} %llu\n",
              (unsigned long long)w->breaker.opened, (unsigned long long)w->breaker.half_opened,
-             (unsigned long long)w->breaker.closed);
+             (unsigned long long)w->breaker.closed, (unsigned long long)w->breaker.forced,
+             (unsigned long long)w->breaker.disabled);
 }
 
 static void pipeline_metrics(text *t, const pipeline_stats *ps)
@@ -111,9 +114,8 @@ static void pipeline_metrics(text *t, const pipeline_stats *ps)
     commit_histogram(t, &ps->persister.commit_seconds);
 }
 
-void api_prometheus(http_req *r, void *arg)
+static void render(http_req *r, const api_ctx *ctx)
 {
-    const api_ctx *ctx = arg;
     text t = {.buf = malloc(4096), .cap = 4096};
     t.oom = t.buf == NULL;
     gateway_stats g;
@@ -179,4 +181,54 @@ void api_prometheus(http_req *r, void *arg)
     }
     r->cache_control = "no-store";
     http_respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", t.buf, t.len);
+}
+
+/* A scrape reads the DLQ's counts itself, so its gauges are those of the moment it was
+ * scraped, not of the last periodic reading. */
+typedef struct scrape {
+    api_ctx *ctx;
+    dlq_stats dlq;
+    int rc;
+} scrape;
+
+static void read_dlq_now(void *arg)
+{
+    scrape *s = arg;
+    char err[TT_ERRLEN];
+    s->rc = store_dlq_stats(s->ctx->st, &s->dlq, err);
+}
+
+static void scraped(http_req *r, void *arg)
+{
+    scrape *s = arg;
+    if (s->rc == 0) {
+        s->ctx->dlq = s->dlq;
+        s->ctx->dlq_known = true;
+    }
+    if (r != NULL) {
+        render(r, s->ctx);
+    }
+    free(s);
+}
+
+void api_prometheus(http_req *r, void *arg)
+{
+    api_ctx *ctx = arg;
+    pipeline_stats ps;
+    bool store_up = false;
+    if (ctx->pipeline != NULL) {
+        pipeline_get_stats(ctx->pipeline, &ps);
+        store_up = ps.writer.breaker_state == BREAKER_CLOSED ||
+                   ps.writer.breaker_state == BREAKER_DISABLED;
+    }
+    /* With the store down a fresh reading would only wait: the last one is shown. */
+    scrape *s = store_up ? calloc(1, sizeof *s) : NULL;
+    if (s == NULL) {
+        render(r, ctx);
+        return;
+    }
+    s->ctx = ctx;
+    if (http_defer(r, read_dlq_now, scraped, s) != 0) {
+        free(s);
+    }
 }

@@ -1,4 +1,4 @@
-/* args.c -- flags and environment into a tt_config, shared by serve and migrate. */
+/* args.c -- flags and environment into a tt_config, for serve. */
 #include "cli/cli.h"
 
 #include "core/config.h"
@@ -19,7 +19,19 @@ static bool split_flag(int argc, char **argv, int *i, char flag[64], const char 
     const char *eq = strchr(arg, '=');
     size_t n = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
     if (strncmp(arg, "--", 2) != 0 || n >= 64) {
-        fprintf(stderr, "telltale %s: unexpected argument '%s' (see --help)\n", argv[0], arg);
+        if (*i > 1 && config_flag_is_bool(argv[*i - 1])) {
+            /* "--demo true": the switch takes no separate value. */
+            fprintf(stderr,
+                    "telltale %s: unexpected argument '%s' after %s: %s is a switch and takes "
+                    "no separate value; write %s, or %s=true or %s=false\n",
+                    argv[0], arg, argv[*i - 1], argv[*i - 1], argv[*i - 1], argv[*i - 1],
+                    argv[*i - 1]);
+        } else {
+            fprintf(stderr,
+                    "telltale %s: unexpected argument '%s': options start with -- "
+                    "(see telltale %s --help)\n",
+                    argv[0], arg, argv[0]);
+        }
         return false;
     }
     memcpy(flag, arg, n);
@@ -29,7 +41,8 @@ static bool split_flag(int argc, char **argv, int *i, char flag[64], const char 
         *value = eq + 1;
     } else if (!config_flag_is_bool(flag)) {
         if (*i + 1 >= argc) {
-            fprintf(stderr, "telltale %s: %s needs a value (see --help)\n", argv[0], flag);
+            fprintf(stderr, "telltale %s: %s needs a value (see telltale %s --help)\n", argv[0],
+                    flag, argv[0]);
             return false;
         }
         *value = argv[++*i];
@@ -70,7 +83,8 @@ int cli_load_config(tt_config *cfg, int argc, char **argv, const char *usage)
         split_flag(argc, argv, &i, flag, &value);
         int rc = config_set_flag(cfg, flag, value, err);
         if (rc == TT_ENOTFOUND) {
-            fprintf(stderr, "telltale %s: unknown option '%s' (see --help)\n", argv[0], flag);
+            fprintf(stderr, "telltale %s: unknown option '%s' (telltale %s --help lists them)\n",
+                    argv[0], flag, argv[0]);
             return EXIT_USAGE;
         }
         if (rc != 0) {

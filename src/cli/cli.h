@@ -9,6 +9,7 @@ int cli_serve(int argc, char **argv);
 int cli_send(int argc, char **argv);
 int cli_migrate(int argc, char **argv);
 int cli_dlq(int argc, char **argv);
+int cli_flags(int argc, char **argv);
 
 /* Reads the settings of tt_config from the environment, then from argv's --flags (for
  * serve and migrate). Prints the error and returns EXIT_USAGE on a bad one; returns -1 and

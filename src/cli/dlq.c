@@ -4,8 +4,11 @@
 #include "cli/cli.h"
 
 #include "cli/http_client.h"
+#include "core/config.h"
+#include "store/store.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +31,7 @@ static const char USAGE[] =
     "options:\n"
     "  --url URL   the daemon (default: TELLTALE_URL, else http:// + TELLTALE_LISTEN,\n"
     "              else http://127.0.0.1:8080)\n"
+    "TELLTALE_KEY, when set, is sent as apikey and Authorization: Bearer.\n"
     "\n"
     "exit status: 0 done, 1 the daemon refused or could not be reached, 2 usage error.\n";
 
@@ -70,36 +74,115 @@ static const dlq_cmd *find(const char *name)
     return NULL;
 }
 
-/* Reads the options after the command into the query and 'url'; returns 0 or EXIT_USAGE. */
+typedef struct dlq_option {
+    const char *flag, *param, *command;
+    const char *accepts; /* said when the value is missing or wrong */
+    bool (*valid)(const char *value);
+} dlq_option;
+
+static bool is_status(const char *v)
+{
+    dlq_status s;
+    return dlq_status_parse(v, &s);
+}
+
+static bool is_count(const char *v, unsigned long long min, unsigned long long max)
+{
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    return v[0] >= '0' && v[0] <= '9' && *end == '\0' && n >= min && n <= max;
+}
+
+static bool is_after_id(const char *v)
+{
+    return is_count(v, 0, INT64_MAX);
+}
+
+static bool is_limit(const char *v)
+{
+    return is_count(v, 1, 1000);
+}
+
+static bool is_duration(const char *v)
+{
+    uint64_t ms;
+    return strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789") == strlen(v) &&
+           config_parse_duration_ms(v, &ms);
+}
+
+static const dlq_option options[] = {
+    {"--status", "status", "list", "pending, retrying, recovered or failed", is_status},
+    {"--after-id", "after_id", "list", "an item id, an integer >= 0", is_after_id},
+    {"--limit", "limit", "list", "an integer from 1 to 1000", is_limit},
+    {"--older-than", "older_than", "purge", "a duration such as 30d, 12h, 90m or 0", is_duration},
+};
+
+/* The option of 'cmd' spelled 'arg' ("--status" or "--status=..."); *value gets what follows
+ * '=' or NULL. */
+static const dlq_option *find_option(const dlq_cmd *cmd, const char *arg, const char **value)
+{
+    for (size_t k = 0; k < sizeof options / sizeof options[0]; k++) {
+        size_t n = strlen(options[k].flag);
+        if (strcmp(cmd->name, options[k].command) == 0 && strncmp(arg, options[k].flag, n) == 0 &&
+            (arg[n] == '\0' || arg[n] == '=')) {
+            *value = arg[n] == '=' ? arg + n + 1 : NULL;
+            return &options[k];
+        }
+    }
+    return NULL;
+}
+
+/* Says which options 'cmd' accepts, for an unknown one. */
+static void list_options(const dlq_cmd *cmd)
+{
+    fprintf(stderr, "telltale dlq %s accepts:", cmd->name);
+    for (size_t k = 0; k < sizeof options / sizeof options[0]; k++) {
+        if (strcmp(cmd->name, options[k].command) == 0) {
+            fprintf(stderr, " %s", options[k].flag);
+        }
+    }
+    fprintf(stderr, " --url\n");
+}
+
+/* Reads the options after the command into the query and 'url'; returns 0 or EXIT_USAGE,
+ * having named the option as typed and what it accepts. */
 static int read_options(int argc, char **argv, int i, const dlq_cmd *cmd, char *path, size_t len,
                         const char **url)
 {
-    static const struct {
-        const char *flag, *param, *command;
-    } options[] = {{"--status", "status", "list"},
-                   {"--after-id", "after_id", "list"},
-                   {"--limit", "limit", "list"},
-                   {"--older-than", "older_than", "purge"}};
     for (; i < argc; i++) {
-        if (strcmp(argv[i], "--url") == 0 && i + 1 < argc) {
-            *url = argv[++i];
+        const char *value = NULL;
+        const dlq_option *o = find_option(cmd, argv[i], &value);
+        if (strcmp(argv[i], "--url") == 0 || strncmp(argv[i], "--url=", 6) == 0) {
+            value = argv[i][5] == '=' ? argv[i] + 6 : (i + 1 < argc ? argv[++i] : NULL);
+            if (value == NULL || value[0] == '\0') {
+                fprintf(stderr,
+                        "telltale dlq %s: --url needs a value, e.g. "
+                        "http://127.0.0.1:8080\n",
+                        cmd->name);
+                return EXIT_USAGE;
+            }
+            *url = value;
             continue;
         }
-        bool known = false;
-        for (size_t k = 0; k < sizeof options / sizeof options[0] && !known; k++) {
-            if (strcmp(argv[i], options[k].flag) == 0 &&
-                strcmp(cmd->name, options[k].command) == 0 && i + 1 < argc &&
-                strspn(argv[i + 1], "abcdefghijklmnopqrstuvwxyz0123456789") ==
-                    strlen(argv[i + 1])) {
-                add_query(path, len, options[k].param, argv[++i]);
-                known = true;
-            }
-        }
-        if (!known) {
-            fprintf(stderr, "telltale dlq %s: unexpected argument '%s'\n\n%s", cmd->name, argv[i],
-                    USAGE);
+        if (o == NULL) {
+            fprintf(stderr, "telltale dlq %s: unexpected argument '%s'; ", cmd->name, argv[i]);
+            list_options(cmd);
             return EXIT_USAGE;
         }
+        if (value == NULL && i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) {
+            value = argv[++i];
+        }
+        if (value == NULL || value[0] == '\0') {
+            fprintf(stderr, "telltale dlq %s: %s needs a value: %s\n", cmd->name, o->flag,
+                    o->accepts);
+            return EXIT_USAGE;
+        }
+        if (!o->valid(value)) {
+            fprintf(stderr, "telltale dlq %s: invalid %s '%.64s': expected %s\n", cmd->name,
+                    o->flag, value, o->accepts);
+            return EXIT_USAGE;
+        }
+        add_query(path, len, o->param, value);
     }
     if (strcmp(cmd->name, "purge") == 0 && strstr(path, "older_than=") == NULL) {
         return usage_error("purge needs --older-than, e.g. --older-than 30d");
@@ -115,13 +198,21 @@ int cli_dlq(int argc, char **argv)
     }
     const dlq_cmd *cmd = find(argv[1]);
     if (cmd == NULL) {
-        return usage_error("unknown command");
+        fprintf(stderr,
+                "telltale dlq: unknown command '%s': expected list, stats, retry, recover, fail "
+                "or purge\n",
+                argv[1]);
+        return EXIT_USAGE;
     }
     int i = 2;
     char path[512];
     if (cmd->takes_id) {
         if (i >= argc || strspn(argv[i], "0123456789") != strlen(argv[i]) || argv[i][0] == '\0') {
-            return usage_error("give the item's id, a positive integer");
+            fprintf(stderr,
+                    "telltale dlq %s: give the item's id, a positive integer, e.g. telltale "
+                    "dlq %s 42\n",
+                    cmd->name, cmd->name);
+            return EXIT_USAGE;
         }
         snprintf(path, sizeof path, cmd->path, argv[i++]);
     } else {
@@ -135,7 +226,7 @@ int cli_dlq(int argc, char **argv)
     char base[1024];
     http_client_base(base, sizeof base, url);
     http_client c;
-    if (http_client_init(&c, base) != 0) {
+    if (http_client_init(&c, base, NULL) != 0) {
         fprintf(stderr, "telltale dlq: out of memory\n");
         return 1;
     }

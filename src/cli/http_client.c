@@ -40,10 +40,18 @@ static size_t on_data(char *data, size_t size, size_t n, void *arg)
     return len;
 }
 
-int http_client_init(http_client *c, const char *base)
+int http_client_init(http_client *c, const char *base, const char *key)
 {
     memset(c, 0, sizeof *c);
     snprintf(c->base, sizeof c->base, "%s", base);
+    /* The key given, else the environment's: TELLTALE_KEY, else the operator's key, else a
+     * producer's, as the daemon itself reads them (DESIGN §5, Access). */
+    const char *from_env[] = {"TELLTALE_KEY", "TELLTALE_SERVICE_KEY", "TELLTALE_INGEST_KEY"};
+    for (size_t i = 0; key == NULL && i < sizeof from_env / sizeof from_env[0]; i++) {
+        const char *v = getenv(from_env[i]);
+        key = v != NULL && v[0] != '\0' ? v : NULL;
+    }
+    snprintf(c->key, sizeof c->key, "%s", key != NULL ? key : "");
     curl_global_init(CURL_GLOBAL_DEFAULT);
     c->curl = curl_easy_init();
     c->reply = calloc(1, 1);
@@ -64,10 +72,20 @@ long http_client_request(http_client *c, const char *who, const char *method, co
     char url[2048];
     snprintf(url, sizeof url, "%s%s", c->base, path);
     struct curl_slist *headers = NULL;
+    char h[600];
     if (content_type != NULL) {
-        char h[128];
         snprintf(h, sizeof h, "Content-Type: %s", content_type);
-        headers = curl_slist_append(NULL, h);
+        headers = curl_slist_append(headers, h);
+    }
+    if (c->key[0] != '\0') {
+        snprintf(h, sizeof h, "apikey: %s", c->key);
+        headers = curl_slist_append(headers, h);
+        snprintf(h, sizeof h, "Authorization: Bearer %s", c->key);
+        headers = curl_slist_append(headers, h);
+    }
+    if (c->header != NULL) {
+        struct curl_slist *more = curl_slist_append(headers, c->header);
+        headers = more != NULL ? more : headers;
     }
     CURL *curl = c->curl;
     curl_easy_reset(curl);
@@ -99,7 +117,8 @@ long http_client_request(http_client *c, const char *who, const char *method, co
         if ((status != 429 && status != 503) || attempt == attempts) {
             break;
         }
-        sleep(retry > 0 && retry < RETRY_AFTER_MAX_S ? (unsigned)retry : 1);
+        c->retries++;
+        sleep(retry <= 0 ? 1 : retry > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : (unsigned)retry);
     }
     curl_slist_free_all(headers);
     return status;

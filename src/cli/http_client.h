@@ -10,18 +10,24 @@ typedef struct http_client {
     char base[1024]; /* "http://127.0.0.1:8080", no trailing slash */
     char *reply;     /* the last answer's body, NUL-terminated ("" if none) */
     size_t reply_len;
+    const char *header; /* one more request header ("If-Match: \"3\""), or NULL */
+    char key[512];      /* sent as apikey and Authorization: Bearer; "" for none */
+    unsigned retries;   /* requests repeated because the daemon said 429/503, in all */
 } http_client;
 
 /* The daemon's base URL: 'flag' if given, else TELLTALE_URL, else http:// + TELLTALE_LISTEN,
  * else http://127.0.0.1:8080. */
 void http_client_base(char *out, size_t len, const char *flag);
 
-int http_client_init(http_client *c, const char *base);
+/* 'key' (NULL: TELLTALE_KEY, else TELLTALE_SERVICE_KEY, else TELLTALE_INGEST_KEY from the
+ * environment, if set) goes with every request, as supabase-js sends keys: an
+ * `apikey` header and `Authorization: Bearer KEY` (DESIGN §5, Access). */
+int http_client_init(http_client *c, const char *base, const char *key);
 void http_client_free(http_client *c);
 
-/* Sends one request to base + 'path'; 'body' may be NULL. Retries up to 'attempts' times in
- * all when told 429/503, waiting as Retry-After says. Returns the final HTTP status, or 0 when
- * no answer came (the reason printed on stderr after 'who'). */
+/* Sends one request to base + 'path'; 'body' may be NULL, with the client's key. Retries up to
+ * 'attempts' times in all when told 429/503, waiting as Retry-After says. Returns the final HTTP
+ * status, or 0 when no answer came (the reason printed on stderr after 'who'). */
 long http_client_request(http_client *c, const char *who, const char *method, const char *path,
                          const char *body, size_t len, const char *content_type, int attempts);
 

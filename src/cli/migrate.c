@@ -1,30 +1,112 @@
-/* migrate.c -- telltale migrate: bring the store's schema up to date, then say where it is. */
+/* migrate.c -- telltale migrate: bring the store's schema up to date (or, with --check, say what
+ * that would take without changing anything), then say where it is. It reads only its own
+ * options: the store, and --check. */
 #include "cli/cli.h"
 
-#include "core/config.h"
 #include "store/store.h"
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-static const char USAGE[] = "usage: telltale migrate [--store URL]\n\n"
-                            "Applies the store's pending migrations, each in a transaction; "
-                            "re-running is a no-op.\n\noptions:\n";
+static const char USAGE[] =
+    "usage: telltale migrate [--store URL] [--check]\n"
+    "\n"
+    "Applies the store's pending migrations, each in one transaction (all or nothing);\n"
+    "re-running is a no-op. On PostgreSQL it first checks that this role may do what the\n"
+    "pending migrations do; when it may not, it changes nothing and prints the statements\n"
+    "(CREATE ROLE, GRANT) for a more privileged role to run first (docs/OPERATIONS.md).\n"
+    "\n"
+    "options:\n"
+    "  --store URL   sqlite:PATH or postgres://... (default: TELLTALE_STORE, else\n"
+    "                DATABASE_URL, else sqlite:telltale.db)\n"
+    "  --check       report the schema version, the pending migrations and the missing\n"
+    "                privileges; change nothing\n"
+    "\n"
+    "exit status: 0 the schema is current (with --check: nothing to do), 1 migrations pending\n"
+    "(--check), privileges missing or the store failed, 2 usage error.\n";
+
+static const char *default_store(void)
+{
+    const char *url = getenv("TELLTALE_STORE");
+    if (url == NULL || url[0] == '\0') {
+        url = getenv("DATABASE_URL");
+    }
+    return url != NULL && url[0] != '\0' ? url : "sqlite:telltale.db";
+}
+
+/* Reads --store and --check; returns 0, -1 after --help, or EXIT_USAGE (having said why). */
+static int read_args(int argc, char **argv, const char **url, bool *check)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(USAGE, stdout);
+            return -1;
+        } else if (strcmp(a, "--check") == 0) {
+            *check = true;
+        } else if (strncmp(a, "--store=", 8) == 0) {
+            *url = a + 8;
+        } else if (strcmp(a, "--store") == 0) {
+            if (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0) {
+                fprintf(stderr, "telltale migrate: --store needs a value: sqlite:PATH or "
+                                "postgres://USER@HOST/DB\n");
+                return EXIT_USAGE;
+            }
+            *url = argv[++i];
+        } else {
+            fprintf(stderr,
+                    "telltale migrate: unknown option '%s': migrate accepts --store URL, --check "
+                    "and --help\n",
+                    a);
+            return EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+static void report(const store_migration_plan *p)
+{
+    printf("schema version %d; this telltale's newest is %d\n", p->version, p->newest);
+    printf("pending: %s\n", p->pending[0] != '\0' ? p->pending : "none");
+    if (p->missing[0] != '\0') {
+        printf("missing privileges: run as a superuser (or the database's owner), then "
+               "telltale migrate:\n%s",
+               p->missing);
+    } else {
+        printf("missing privileges: none\n");
+    }
+}
 
 int cli_migrate(int argc, char **argv)
 {
-    tt_config cfg;
-    int rc = cli_load_config(&cfg, argc, argv, USAGE);
+    const char *url = default_store();
+    bool check = false;
+    int rc = read_args(argc, argv, &url, &check);
     if (rc != 0) {
         return rc < 0 ? 0 : rc;
     }
     char err[TT_ERRLEN];
-    int version = 0;
-    if (store_migrate(cfg.store_url, &version, err) != 0) {
+    store_migration_plan plan;
+    rc = store_migrate_plan(url, !check, &plan, err);
+    if (rc != 0 && plan.missing[0] != '\0') {
+        fprintf(stderr,
+                "telltale migrate: this role lacks privileges the pending migrations need "
+                "(%s); nothing was changed. Run these as a superuser (or the database's owner), "
+                "then telltale migrate again:\n%s",
+                plan.pending, plan.missing);
+        return 1;
+    }
+    if (rc != 0) {
         fprintf(stderr, "telltale migrate: %s\n", err);
         return 1;
     }
+    if (check) {
+        report(&plan);
+        return plan.pending[0] == '\0' && plan.missing[0] == '\0' ? 0 : 1;
+    }
     printf("%s store at schema version %d\n",
-           strncmp(cfg.store_url, "sqlite:", 7) == 0 ? "sqlite" : "postgres", version);
+           strncmp(url, "sqlite:", 7) == 0 ? "sqlite" : "postgres", plan.version);
     return 0;
 }

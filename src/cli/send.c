@@ -1,129 +1,485 @@
-/* send.c -- telltale send: post events to a running daemon, from arguments or from NDJSON on
- * standard input, in batches, retrying politely when the daemon asks for it. */
+/* send.c -- telltale send: a shipper. Posts events to a running daemon from arguments, or from
+ * NDJSON on standard input in batches that go out when full (--batch-size lines, 512 KiB) or
+ * when the oldest line has waited --flush-ms, so a live log reaches the dashboard live.
+ *
+ * Every refusal is reported with the input's own line number, and the rest is still sent: a
+ * batch the daemon finds too large (413) is split in halves until it fits, or until one event is
+ * too large on its own; a batch refused for one bad event (400, with the event's index) is sent
+ * again without it. A summary at the end counts what was accepted, refused (by reason) and
+ * retried. Only when the daemon cannot be reached, or refuses every request alike (401, 403,
+ * 415, ...), does sending stop. */
 #include "cli/cli.h"
 
 #include "cli/http_client.h"
+#include "core/config.h"
 
+#include <cjson/cJSON.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BATCH_BYTES (512 * 1024) /* well under the daemon's default 1 MiB body limit */
-#define BATCH_LINES 1000
-#define MAX_ATTEMPTS 10
 #define LINE_MAX_BYTES (1024 * 1024)
+#define MAX_ATTEMPTS 10
+#define REASONS_MAX 16
 #define JSON "application/json"
 #define NDJSON "application/x-ndjson"
 
 static const char USAGE[] =
-    "usage: telltale send [--url URL] [EVENT ...]\n"
+    "usage: telltale send [--url URL] [--key KEY] [--batch-size N] [--flush-ms MS] [EVENT ...]\n"
     "\n"
     "Posts events to a running telltale. Each EVENT argument is one event as a JSON object,\n"
     "e.g. '{\"type\":\"tool_call\",\"name\":\"search\",\"duration_ms\":41}'. Without\n"
-    "arguments, reads NDJSON (one event per line) from standard input and sends it in batches.\n"
+    "arguments, reads NDJSON (one event per line) from standard input and sends it in batches:\n"
+    "a batch goes out when it has N lines (or 512 KiB), or when its first line has waited MS.\n"
+    "A refused event is reported with its line number and the rest is sent; a batch the daemon\n"
+    "finds too large (413) is split. At the end a summary: accepted, refused (by reason),\n"
+    "retried (429/503, waiting as Retry-After says).\n"
     "\n"
     "options:\n"
-    "  --url URL   the daemon (default: TELLTALE_URL, else http:// + TELLTALE_LISTEN,\n"
-    "              else http://127.0.0.1:8080)\n"
+    "  --url URL         the daemon (default: TELLTALE_URL, else http:// + TELLTALE_LISTEN,\n"
+    "                    else http://127.0.0.1:8080)\n"
+    "  --key KEY         sent as apikey and Authorization: Bearer (default: TELLTALE_KEY)\n"
+    "  --batch-size N    lines per request, 1 to 10000 (default 1000)\n"
+    "  --flush-ms MS     longest wait of a line before its batch is sent, 0 to 600000\n"
+    "                    milliseconds (default 1000; 0 sends each line as it comes)\n"
     "\n"
-    "exit status: 0 all events accepted, 1 the daemon refused or could not be reached,\n"
-    "2 usage error.\n";
+    "SIGINT or SIGTERM: what was read is sent, then the summary (a second one ends it).\n"
+    "\n"
+    "exit status: 0 every event accepted, 1 some refused (the rest sent) or the daemon could not\n"
+    "be reached or refused every request (what was sent is counted), 2 usage error.\n";
+
+typedef struct entry {
+    unsigned long line; /* 1-based, in the input (or the argument's position) */
+    size_t off, len;    /* in the batch buffer, the trailing newline included */
+} entry;
+
+typedef struct reason {
+    char code[40];
+    unsigned long long n;
+} reason;
 
 typedef struct sender {
     http_client http;
-    unsigned long long accepted;
+    unsigned batch_size;
+    uint64_t flush_ms;
+    const char *unit; /* "line" or "argument" */
+    char *buf;        /* the batch: lines one after another */
+    size_t len;
+    entry *entries;
+    size_t n;
+    uint64_t deadline_ms; /* when the batch goes out anyway */
+    unsigned long long accepted, duplicates, refused, requests;
+    reason reasons[REASONS_MAX];
+    bool stopped; /* the daemon could not be reached, or refuses everything */
 } sender;
 
-/* Posts one body, retrying 429/503 as told. Returns 0 or 1. */
-static int post(sender *s, const char *body, size_t len, unsigned lines, const char *type)
+static uint64_t now_ms(void)
 {
-    long status = http_client_request(&s->http, "telltale send", "POST", "/api/v1/events", body,
-                                      len, type, MAX_ATTEMPTS);
-    if (status == 202) {
-        s->accepted += lines;
-        return 0;
-    }
-    if (status != 0) {
-        fprintf(stderr, "telltale send: HTTP %ld: %s\n", status, s->http.reply);
-    }
-    return 1;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static int send_args(sender *s, int argc, char **argv, int first)
+static void count_reason(sender *s, const char *code)
 {
-    for (int i = first; i < argc; i++) {
-        if (post(s, argv[i], strlen(argv[i]), 1, JSON) != 0) {
-            return 1;
+    for (int i = 0; i < REASONS_MAX; i++) {
+        if (s->reasons[i].n == 0 || strcmp(s->reasons[i].code, code) == 0) {
+            snprintf(s->reasons[i].code, sizeof s->reasons[i].code, "%s", code);
+            s->reasons[i].n++;
+            return;
         }
     }
-    return 0;
+    s->reasons[REASONS_MAX - 1].n++; /* more kinds than room: counted with the last */
+}
+
+static void refuse(sender *s, unsigned long line, const char *code, const char *why)
+{
+    s->refused++;
+    count_reason(s, code);
+    fprintf(stderr, "telltale send: %s %lu refused: %s (%llu accepted so far)\n", s->unit, line,
+            why, s->accepted);
+}
+
+/* The daemon's answer: {"accepted":N,"duplicates":D} or {"error":{"code","message","index"}}. */
+typedef struct answer {
+    double accepted, duplicates;
+    long index; /* -1: none */
+    char code[40];
+    char message[300];
+} answer;
+
+static void read_answer(const char *body, answer *a)
+{
+    *a = (answer){.index = -1};
+    snprintf(a->code, sizeof a->code, "unknown");
+    cJSON *root = cJSON_Parse(body);
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(root, "error");
+    const cJSON *v;
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "accepted")) != NULL && cJSON_IsNumber(v)) {
+        a->accepted = v->valuedouble;
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "duplicates")) != NULL && cJSON_IsNumber(v)) {
+        a->duplicates = v->valuedouble;
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(err, "code")) != NULL && cJSON_IsString(v)) {
+        snprintf(a->code, sizeof a->code, "%s", v->valuestring);
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(err, "message")) != NULL && cJSON_IsString(v)) {
+        snprintf(a->message, sizeof a->message, "%s", v->valuestring);
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(err, "index")) != NULL && cJSON_IsNumber(v)) {
+        a->index = (long)v->valuedouble;
+    }
+    cJSON_Delete(root);
+}
+
+static void send_range(sender *s, size_t lo, size_t hi);
+
+/* Skips "N: " after 'word' at the start of *p; false (leaving *p) if it is not there. */
+static bool skip_numbered(const char **p, const char *word)
+{
+    size_t n = strlen(word);
+    const char *q = *p + n;
+    if (strncmp(*p, word, n) != 0 || strspn(q, "0123456789") == 0) {
+        return false;
+    }
+    q += strspn(q, "0123456789");
+    if (strncmp(q, ": ", 2) != 0) {
+        return false;
+    }
+    *p = q + 2;
+    return true;
+}
+
+/* The daemon names a bad event by its place in the request ("line 1000: event 999: ..."); send
+ * names it by its line of input instead, so that part goes. */
+static const char *without_position(const char *message)
+{
+    const char *p = message;
+    skip_numbered(&p, "line ");
+    skip_numbered(&p, "event ");
+    return p;
+}
+
+/* What to do after a refusal of entries [lo, hi) with 'status'. */
+static void refused_range(sender *s, size_t lo, size_t hi, long status, const answer *a)
+{
+    char why[400];
+    snprintf(why, sizeof why, "HTTP %ld %s: %s", status, a->code, without_position(a->message));
+    if (status == 413 && hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2; /* too large together: each half on its own */
+        send_range(s, lo, mid);
+        send_range(s, mid, hi);
+    } else if (status == 413) {
+        refuse(s, s->entries[lo].line, a->code, why);
+    } else if (status == 400 && a->index >= 0 && (size_t)a->index < hi - lo) {
+        /* One bad event refuses its batch whole (DESIGN §2): send the others again. */
+        size_t bad = lo + (size_t)a->index;
+        send_range(s, lo, bad);
+        refuse(s, s->entries[bad].line, a->code, why);
+        send_range(s, bad + 1, hi);
+    } else if (status == 400 && hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        send_range(s, lo, mid);
+        send_range(s, mid, hi);
+    } else if (status == 400) {
+        refuse(s, s->entries[lo].line, a->code, why);
+    } else {
+        /* 401, 403, 415, or still 429/503 after every retry: the next request would fare the
+         * same. Stop, and say where. */
+        fprintf(stderr, "telltale send: %s; stopping at %s %lu (%llu accepted so far)\n", why,
+                s->unit, s->entries[lo].line, s->accepted);
+        s->stopped = true;
+    }
+}
+
+/* Posts entries [lo, hi) of the batch as one request. */
+static void send_range(sender *s, size_t lo, size_t hi)
+{
+    if (lo >= hi || s->stopped) {
+        return;
+    }
+    const entry *first = &s->entries[lo], *last = &s->entries[hi - 1];
+    s->requests++;
+    long status = http_client_request(&s->http, "telltale send", "POST", "/api/v1/events",
+                                      s->buf + first->off, last->off + last->len - first->off,
+                                      s->unit[0] == 'a' ? JSON : NDJSON, MAX_ATTEMPTS);
+    answer a;
+    read_answer(s->http.reply, &a);
+    if (status == 202) {
+        s->accepted += (unsigned long long)a.accepted;
+        s->duplicates += (unsigned long long)a.duplicates;
+    } else if (status == 0) {
+        fprintf(stderr, "telltale send: stopping at %s %lu (%llu accepted so far)\n", s->unit,
+                first->line, s->accepted);
+        s->stopped = true;
+    } else {
+        refused_range(s, lo, hi, status, &a);
+    }
+}
+
+static void flush(sender *s)
+{
+    send_range(s, 0, s->n);
+    s->n = 0;
+    s->len = 0;
+}
+
+/* Adds one line ('text', NUL-terminated at 'len', without its newline) to the batch; sends the
+ * batch when it is full. */
+static void add_line(sender *s, const char *text, size_t len, unsigned long line)
+{
+    if (strspn(text, " \t\r") >= len) {
+        return; /* blank */
+    }
+    if (s->len + len + 1 > BATCH_BYTES && s->n > 0) {
+        flush(s);
+    }
+    if (s->n == 0) {
+        s->deadline_ms = now_ms() + s->flush_ms;
+    }
+    memcpy(s->buf + s->len, text, len);
+    s->buf[s->len + len] = '\n';
+    s->entries[s->n++] = (entry){.line = line, .off = s->len, .len = len + 1};
+    s->len += len + 1;
+    if (s->n == s->batch_size || s->len >= BATCH_BYTES || s->flush_ms == 0) {
+        flush(s);
+    }
+}
+
+/* Waits for input until the batch's deadline; returns poll()'s answer (0: the deadline). */
+static int wait_input(sender *s)
+{
+    struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+    int timeout = -1;
+    if (s->n > 0) {
+        uint64_t now = now_ms();
+        timeout = now >= s->deadline_ms ? 0 : (int)(s->deadline_ms - now);
+    }
+    return poll(&p, 1, timeout);
+}
+
+/* The line being read from standard input. */
+typedef struct reader {
+    char *line; /* LINE_MAX_BYTES */
+    size_t len;
+    unsigned long lineno;
+    bool too_long;
+} reader;
+
+/* The first SIGINT or SIGTERM: stop reading, send what was read, say so. (A second one ends the
+ * process: the handler is reset.) */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+    stop_signal = sig;
+}
+
+static void end_line(sender *s, reader *rd)
+{
+    rd->line[rd->len] = '\0'; /* room kept: len < LINE_MAX_BYTES */
+    if (rd->too_long) {
+        refuse(s, rd->lineno, "line_too_long", "longer than 1 MiB");
+    } else {
+        add_line(s, rd->line, rd->len, rd->lineno);
+    }
+    rd->lineno++;
+    rd->len = 0;
+    rd->too_long = false;
+}
+
+static void take(sender *s, reader *rd, const char *chunk, ssize_t got)
+{
+    for (ssize_t i = 0; i < got && !s->stopped; i++) {
+        if (chunk[i] == '\n') {
+            end_line(s, rd);
+        } else if (rd->len < LINE_MAX_BYTES - 1) {
+            rd->line[rd->len++] = chunk[i];
+        } else {
+            rd->too_long = true;
+        }
+    }
+}
+
+/* After a signal: what the pipe already holds is read too (without waiting), then sent. */
+static void drain(sender *s, reader *rd, char *chunk, size_t cap)
+{
+    struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+    ssize_t got;
+    while (!s->stopped && poll(&p, 1, 0) == 1 && (p.revents & POLLIN) &&
+           (got = read(STDIN_FILENO, chunk, cap)) > 0) {
+        take(s, rd, chunk, got);
+    }
 }
 
 static int send_stdin(sender *s)
 {
-    char *batch = malloc(BATCH_BYTES + LINE_MAX_BYTES);
-    char *line = malloc(LINE_MAX_BYTES);
-    size_t len = 0;
-    unsigned lines = 0;
-    int rc = batch && line ? 0 : 1;
-    while (rc == 0 && fgets(line, LINE_MAX_BYTES, stdin) != NULL) {
-        size_t n = strlen(line);
-        if (n == LINE_MAX_BYTES - 1 && line[n - 1] != '\n') {
-            fprintf(stderr, "telltale send: a line of standard input is longer than 1 MiB\n");
-            rc = 1;
-            break;
-        }
-        if (strspn(line, " \t\r\n") == n) {
+    char chunk[65536];
+    reader rd = {.line = malloc(LINE_MAX_BYTES), .lineno = 1};
+    if (rd.line == NULL) {
+        return 1;
+    }
+    struct sigaction sa = {.sa_handler = on_stop, .sa_flags = SA_RESETHAND}; /* no SA_RESTART */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    while (!s->stopped && !stop_signal) {
+        int ready = wait_input(s);
+        if (ready == 0) {
+            flush(s); /* the first line of the batch has waited --flush-ms */
             continue;
         }
-        memcpy(batch + len, line, n);
-        len += n;
-        if (line[n - 1] != '\n') {
-            batch[len++] = '\n';
+        if (ready < 0) {
+            continue; /* a signal: the loop's condition says which */
         }
-        if (++lines == BATCH_LINES || len >= BATCH_BYTES) {
-            rc = post(s, batch, len, lines, NDJSON);
-            len = lines = 0;
+        ssize_t got = read(STDIN_FILENO, chunk, sizeof chunk);
+        if (got <= 0) {
+            break;
+        }
+        take(s, &rd, chunk, got);
+    }
+    if (stop_signal) {
+        drain(s, &rd, chunk, sizeof chunk);
+    }
+    if (!s->stopped && (rd.len > 0 || rd.too_long)) {
+        end_line(s, &rd);
+    }
+    flush(s);
+    free(rd.line);
+    return 0;
+}
+
+static void send_args(sender *s, int argc, char **argv, int first)
+{
+    s->unit = "argument";
+    for (int i = first; i < argc && !s->stopped; i++) {
+        size_t len = strlen(argv[i]);
+        if (len >= BATCH_BYTES) {
+            refuse(s, (unsigned long)(i - first + 1), "body_too_large", "longer than 512 KiB");
+            continue;
+        }
+        add_line(s, argv[i], len, (unsigned long)(i - first + 1));
+        flush(s); /* one request per argument: an argument may be an array */
+    }
+}
+
+static void summary(const sender *s)
+{
+    printf("accepted %llu", s->accepted);
+    if (s->duplicates > 0) {
+        printf(" (%llu of them already stored)", s->duplicates);
+    }
+    printf("; refused %llu", s->refused);
+    for (int i = 0; i < REASONS_MAX && s->reasons[i].n > 0; i++) {
+        printf("%s%s %llu", i == 0 ? " (" : ", ", s->reasons[i].code, s->reasons[i].n);
+    }
+    printf("%s; retried %u; requests %llu%s%s\n", s->refused > 0 ? ")" : "", s->http.retries,
+           s->requests, s->stopped ? "; stopped before the end" : "",
+           stop_signal ? "; interrupted by a signal: what was read is sent" : "");
+}
+
+/* One option and its value ("--x V" or "--x=V"); returns the value, or NULL if 'argv[*i]' is
+ * not 'name'. Says what is wrong and sets *bad when the value is missing. */
+static const char *option(int argc, char **argv, int *i, const char *name, bool *bad)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0 || (argv[*i][n] != '\0' && argv[*i][n] != '=')) {
+        return NULL;
+    }
+    if (argv[*i][n] == '=') {
+        return argv[*i] + n + 1;
+    }
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "telltale send: %s needs a value (see telltale send --help)\n", name);
+        *bad = true;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static bool number(const char *name, const char *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (v[0] < '0' || v[0] > '9' || *end != '\0' || n < min || n > max) {
+        fprintf(stderr,
+                "telltale send: invalid %s '%.32s': expected an integer from %llu to %llu\n", name,
+                v, (unsigned long long)min, (unsigned long long)max);
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
+/* Reads the options; returns the index of the first EVENT argument, 0 after --help, or -1 on a
+ * usage error (said). */
+static int read_options(sender *s, int argc, char **argv, const char **url, const char **key)
+{
+    uint64_t batch = 1000;
+    int i = 1;
+    for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+        bool bad = false;
+        const char *v;
+        if (strcmp(argv[i], "--help") == 0) {
+            fputs(USAGE, stdout);
+            return 0;
+        } else if ((v = option(argc, argv, &i, "--url", &bad)) != NULL) {
+            *url = v;
+        } else if ((v = option(argc, argv, &i, "--key", &bad)) != NULL) {
+            *key = v;
+        } else if ((v = option(argc, argv, &i, "--batch-size", &bad)) != NULL) {
+            bad = !number("--batch-size", v, 1, 10000, &batch);
+        } else if ((v = option(argc, argv, &i, "--flush-ms", &bad)) != NULL) {
+            bad = !number("--flush-ms", v, 0, 600000, &s->flush_ms);
+        } else if (!bad) {
+            fprintf(stderr,
+                    "telltale send: unknown option '%s': send accepts --url, --key, --batch-size, "
+                    "--flush-ms and --help\n",
+                    argv[i]);
+            bad = true;
+        }
+        if (bad) {
+            return -1;
         }
     }
-    if (rc == 0 && lines > 0) {
-        rc = post(s, batch, len, lines, NDJSON);
-    }
-    free(batch);
-    free(line);
-    return rc;
+    s->batch_size = (unsigned)batch;
+    return i;
 }
 
 int cli_send(int argc, char **argv)
 {
-    sender s = {0};
-    const char *url = NULL;
-    int first = 1;
-    for (; first < argc && strncmp(argv[first], "--", 2) == 0; first++) {
-        if (strcmp(argv[first], "--help") == 0) {
-            fputs(USAGE, stdout);
-            return 0;
-        } else if (strcmp(argv[first], "--url") == 0 && first + 1 < argc) {
-            url = argv[++first];
-        } else if (strncmp(argv[first], "--url=", 6) == 0) {
-            url = argv[first] + 6;
-        } else {
-            fprintf(stderr, "telltale send: unknown option '%s'\n\n%s", argv[first], USAGE);
-            return EXIT_USAGE;
-        }
+    sender s = {.flush_ms = 1000, .unit = "line"};
+    const char *url = NULL, *key = NULL;
+    int first = read_options(&s, argc, argv, &url, &key);
+    if (first <= 0) {
+        return first == 0 ? 0 : EXIT_USAGE;
     }
     char base[1024];
     http_client_base(base, sizeof base, url);
-    if (http_client_init(&s.http, base) != 0) {
+    s.buf = malloc(BATCH_BYTES + LINE_MAX_BYTES + 1);
+    s.entries = calloc(s.batch_size, sizeof *s.entries);
+    if (s.buf == NULL || s.entries == NULL || http_client_init(&s.http, base, key) != 0) {
         fprintf(stderr, "telltale send: out of memory\n");
+        free(s.buf);
+        free(s.entries);
         return 1;
     }
-    int rc = first < argc ? send_args(&s, argc, argv, first) : send_stdin(&s);
-    if (rc == 0) {
-        printf("accepted %llu\n", s.accepted);
+    if (first < argc) {
+        send_args(&s, argc, argv, first);
+    } else {
+        send_stdin(&s);
     }
+    summary(&s);
     http_client_free(&s.http);
-    return rc;
+    free(s.buf);
+    free(s.entries);
+    return s.refused == 0 && !s.stopped ? 0 : 1;
 }

@@ -5,6 +5,7 @@
  * thread commits batches; libuv's pool runs queries. */
 #include "cli/cli.h"
 
+#include "core/auth.h"
 #include "core/config.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/queue.h"
@@ -17,6 +18,7 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,35 +42,49 @@ typedef struct daemon_state {
     pipeline *pipeline;
     server *srv;
     demo *demo;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     uv_timer_t shutdown_timer;
     phase phase;
     uint64_t deadline_ms;
 } daemon_state;
 
-/* Until keys exist (DESIGN §5, Access), telltale trusts its callers, so it listens on
- * loopback only. Resolves cfg->listen_host to a numeric IPv4 address in place. */
-static int check_listen_host(tt_config *cfg)
+/* Without keys every caller is service_role (DESIGN §5, Access), so telltale then listens on
+ * loopback only; with keys, anywhere. Resolves 'host' (set by 'setting') to a numeric IPv4
+ * address in place. */
+static int check_host(const tt_config *cfg, char *host, size_t cap, const char *setting)
 {
     struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
-    int rc = getaddrinfo(cfg->listen_host, NULL, &hints, &res);
+    int rc = getaddrinfo(host, NULL, &hints, &res);
     if (rc != 0) {
-        fprintf(stderr, "telltale serve: cannot resolve TELLTALE_LISTEN host '%s': %s\n",
-                cfg->listen_host, gai_strerror(rc));
+        fprintf(stderr, "telltale serve: cannot resolve %s host '%s': %s\n", setting, host,
+                gai_strerror(rc));
         return EXIT_USAGE;
     }
     struct in_addr addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
     freeaddrinfo(res);
-    if ((ntohl(addr.s_addr) >> 24) != 127) {
+    inet_ntop(AF_INET, &addr, host, (socklen_t)cap);
+    if (!config_host_is_loopback(host) && !auth_enabled(cfg)) {
         fprintf(stderr,
-                "telltale serve: refusing to listen on %s: /api/v1, /ws and the dashboard do "
-                "not check keys yet (only /rest/v1 and /realtime/v1 do), so telltale listens "
-                "on loopback (127.0.0.0/8) only\n",
-                cfg->listen_host);
+                "telltale serve: refusing to listen on %s (%s) without keys: every caller "
+                "would be service_role. Set TELLTALE_SERVICE_KEY (--service-key), and "
+                "TELLTALE_INGEST_KEY (--ingest-key), TELLTALE_ANON_KEY (--anon-key) or "
+                "TELLTALE_JWT_SECRET (--jwt-secret) as needed, or listen on a loopback address "
+                "(127.0.0.0/8)\n",
+                host, setting);
         return EXIT_USAGE;
     }
-    inet_ntop(AF_INET, &addr, cfg->listen_host, sizeof cfg->listen_host);
     return 0;
+}
+
+static int check_listen_host(tt_config *cfg)
+{
+    int rc = check_host(cfg, cfg->listen_host, sizeof cfg->listen_host,
+                        "--listen / TELLTALE_LISTEN");
+    if (rc == 0 && cfg->otlp_listen) {
+        rc = check_host(cfg, cfg->otlp_host, sizeof cfg->otlp_host,
+                        "--otlp-listen / TELLTALE_OTLP_LISTEN");
+    }
+    return rc;
 }
 
 static void stop_loop(daemon_state *d)
@@ -76,6 +92,7 @@ static void stop_loop(daemon_state *d)
     d->phase = STOPPED;
     uv_close((uv_handle_t *)&d->sigint, NULL);
     uv_close((uv_handle_t *)&d->sigterm, NULL);
+    uv_close((uv_handle_t *)&d->sighup, NULL);
     uv_close((uv_handle_t *)&d->shutdown_timer, NULL);
     server_stop(d->srv);
 }
@@ -144,6 +161,22 @@ static void on_signal(uv_signal_t *sig, int signum)
     uv_timer_start(&d->shutdown_timer, on_shutdown_timer, 0, DRAIN_POLL_MS);
 }
 
+/* SIGHUP: the TLS certificate and key are read again (a renewed certificate); a bad pair
+ * keeps the one in use. Logged either way, so an operator's reload can be checked. */
+static void on_hangup(uv_signal_t *sig, int signum)
+{
+    (void)signum;
+    daemon_state *d = sig->data;
+    char err[TT_ERRLEN];
+    if (d->cfg.tls_cert[0] == '\0' || d->srv == NULL) {
+        log_info("SIGHUP: nothing to reload (no TLS certificate configured)");
+    } else if (server_reload_tls(d->srv, err) != 0) {
+        log_error("SIGHUP: TLS certificate not reloaded: %s", err);
+    } else {
+        log_announce("SIGHUP: TLS certificate reloaded from %s", d->cfg.tls_cert);
+    }
+}
+
 static int start(daemon_state *d)
 {
     char err[TT_ERRLEN];
@@ -158,16 +191,26 @@ static int start(daemon_state *d)
     }
     if (rc == 0) {
         rc = pipeline_start(&d->cfg, d->st, d->q, gateway_jobs_done, gateway_events_committed,
-                            server_gateway(d->srv),
-                            &d->pipeline, err);
+                            server_gateway(d->srv), &d->pipeline, err);
     }
     if (rc != 0) {
         log_error("cannot start: %s", err);
         return rc;
     }
     server_set_pipeline(d->srv, d->pipeline);
-    log_info("store: %s (schema version %d)", store_kind(d->st), store_schema_version(d->st));
-    log_announce("listening on http://%s:%d", d->cfg.listen_host, server_port(d->srv));
+    if (store_schema_version(d->st) > 0) {
+        log_info("store: %s (schema version %d)", store_kind(d->st), store_schema_version(d->st));
+    } else {
+        log_info("store: %s (not reachable yet: its schema version is checked once it answers)",
+                 store_kind(d->st));
+    }
+    log_announce("listening on %s://%s:%d", d->cfg.tls_cert[0] ? "https" : "http",
+                 d->cfg.listen_host, server_port(d->srv));
+    if (d->cfg.otlp_listen) {
+        log_announce("also serving (--otlp-listen) on %s://%s:%d",
+                     d->cfg.tls_cert[0] ? "https" : "http", d->cfg.otlp_host,
+                     server_otlp_port(d->srv));
+    }
     char ready[300];
     snprintf(ready, sizeof ready, "serving on %s:%d", d->cfg.listen_host, server_port(d->srv));
     sdnotify_ready(ready);
@@ -182,14 +225,52 @@ static int start(daemon_state *d)
     return 0;
 }
 
+/* Process signals reach the loop thread only. Every other thread -- the pipeline's, libuv's pool --
+ * starts while they are blocked and inherits that mask; the loop thread unblocks them just before
+ * uv_run, when a signal that came meanwhile is delivered. (A worker taking a signal would work
+ * too: libuv's handler only writes to a pipe. But ThreadSanitizer runs a signal's handler only
+ * when its thread next enters the sanitizer's runtime, which an idle worker may never do.) */
+static void mask_process_signals(int how)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(how, &set, NULL);
+}
+
+static void on_pool_started(uv_work_t *w)
+{
+    (void)w;
+}
+
+static void on_pool_started_done(uv_work_t *w, int status)
+{
+    (void)status;
+    free(w);
+}
+
+/* libuv starts its thread pool on the first queued work: queue a no-op now, while the signals
+ * are blocked, so that the pool's threads inherit the mask. */
+static void start_thread_pool(uv_loop_t *loop)
+{
+    uv_work_t *w = malloc(sizeof *w);
+    if (w != NULL && uv_queue_work(loop, w, on_pool_started, on_pool_started_done) != 0) {
+        free(w);
+    }
+}
+
 static void watch_signals(daemon_state *d)
 {
     uv_signal_init(&d->loop, &d->sigint);
     uv_signal_init(&d->loop, &d->sigterm);
+    uv_signal_init(&d->loop, &d->sighup);
     uv_timer_init(&d->loop, &d->shutdown_timer);
-    d->sigint.data = d->sigterm.data = d->shutdown_timer.data = d;
+    d->sigint.data = d->sigterm.data = d->sighup.data = d->shutdown_timer.data = d;
     uv_signal_start(&d->sigint, on_signal, SIGINT);
     uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&d->sighup, on_hangup, SIGHUP);
 }
 
 /* Tears down whatever start() managed to build, in reverse. */
@@ -228,14 +309,18 @@ int cli_serve(int argc, char **argv)
     /* Watch the signals before anything can announce itself: a SIGTERM that arrives right after
      * "listening on" must find the handler (libuv delivers it once uv_run starts). */
     watch_signals(&d);
+    mask_process_signals(SIG_BLOCK);
+    start_thread_pool(&d.loop);
     if (start(&d) != 0) {
         demo_stop(d.demo);
         uv_close((uv_handle_t *)&d.sigint, NULL);
         uv_close((uv_handle_t *)&d.sigterm, NULL);
+        uv_close((uv_handle_t *)&d.sighup, NULL);
         uv_close((uv_handle_t *)&d.shutdown_timer, NULL);
         tear_down(&d);
         return 1;
     }
+    mask_process_signals(SIG_UNBLOCK);
     uv_run(&d.loop, UV_RUN_DEFAULT);
     tear_down(&d);
     log_info("stopped");

@@ -7,7 +7,30 @@
 
 bool auth_enabled(const tt_config *cfg)
 {
-    return cfg->jwt_secret[0] != '\0' || cfg->anon_key[0] != '\0' || cfg->service_key[0] != '\0';
+    return cfg->jwt_secret[0] != '\0' || cfg->anon_key[0] != '\0' || cfg->service_key[0] != '\0' ||
+           cfg->ingest_key[0] != '\0';
+}
+
+bool auth_allows(const tt_config *cfg, unsigned roles, auth_role role)
+{
+    if (roles & AUTH_PUBLIC) {
+        return true;
+    }
+    if (roles & AUTH_ANY_KEY) {
+        return role != AUTH_NONE;
+    }
+    if (roles == 0) {
+        roles = AUTH_ROLES_SERVICE;
+    }
+    if (role == AUTH_NONE || (role == AUTH_ANON && !cfg->anon_read)) {
+        return false;
+    }
+    return (roles & AUTH_ROLE(role)) != 0;
+}
+
+int auth_refusal_status(auth_role role)
+{
+    return role == AUTH_NONE ? 401 : 403;
 }
 
 const char *auth_role_name(auth_role role)
@@ -19,6 +42,8 @@ const char *auth_role_name(auth_role role)
         return "authenticated";
     case AUTH_SERVICE:
         return "service_role";
+    case AUTH_INGEST:
+        return "ingest";
     default:
         return "none";
     }
@@ -38,6 +63,7 @@ static int role_from_claim(const jwt_claims *c, auth_identity *out, char *err)
         auth_role role;
     } roles[] = {{"service_role", AUTH_SERVICE},
                  {"authenticated", AUTH_AUTHENTICATED},
+                 {"ingest", AUTH_INGEST},
                  {"anon", AUTH_ANON}};
     for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) {
         if (strcmp(c->role, roles[i].name) == 0) {
@@ -48,12 +74,13 @@ static int role_from_claim(const jwt_claims *c, auth_identity *out, char *err)
         }
     }
     return tt_fail(err, TT_EINVAL,
-                   c->role[0] ? "the token's role is not one of anon, authenticated, service_role"
-                              : "the token has no role claim");
+                   c->role[0]
+                       ? "the token's role is not one of anon, authenticated, ingest, service_role"
+                       : "the token has no role claim");
 }
 
-int auth_credential(const tt_config *cfg, const char *credential, int64_t now_s,
-                    auth_identity *out, char err[TT_ERRLEN])
+int auth_credential(const tt_config *cfg, const char *credential, int64_t now_s, auth_identity *out,
+                    char err[TT_ERRLEN])
 {
     *out = (auth_identity){.role = AUTH_NONE};
     if (!auth_enabled(cfg)) {
@@ -65,6 +92,10 @@ int auth_credential(const tt_config *cfg, const char *credential, int64_t now_s,
     }
     if (key_is(cfg->service_key, credential)) {
         out->role = AUTH_SERVICE;
+        return 0;
+    }
+    if (key_is(cfg->ingest_key, credential)) {
+        out->role = AUTH_INGEST;
         return 0;
     }
     if (key_is(cfg->anon_key, credential)) {
@@ -82,8 +113,8 @@ int auth_credential(const tt_config *cfg, const char *credential, int64_t now_s,
     return role_from_claim(&claims, out, err);
 }
 
-int auth_request(const tt_config *cfg, const char *apikey, const char *authorization,
-                 int64_t now_s, auth_identity *out, char err[TT_ERRLEN])
+int auth_request(const tt_config *cfg, const char *apikey, const char *authorization, int64_t now_s,
+                 auth_identity *out, char err[TT_ERRLEN])
 {
     *out = (auth_identity){.role = AUTH_NONE}; /* also when refused before auth_credential */
     if (!auth_enabled(cfg)) {

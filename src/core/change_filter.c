@@ -187,7 +187,8 @@ int change_filter_parse(const char *spec, change_filter *out, char err[TT_ERRLEN
                        (int)(eq - spec < 64 ? eq - spec : 64), spec);
     }
     if (out->op < 0) {
-        return tt_fail(err, TT_EINVAL, "unknown operator '%.*s': use eq, neq, lt, lte, gt, gte or in",
+        return tt_fail(err, TT_EINVAL,
+                       "unknown operator '%.*s': use eq, neq, lt, lte, gt, gte or in",
                        (int)(dot - eq - 1 < 16 ? dot - eq - 1 : 16), eq + 1);
     }
     const char *value = dot + 1;

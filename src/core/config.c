@@ -1,6 +1,7 @@
 /* config.c -- the settings table and the parsers behind it. */
 #include "core/config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
@@ -10,8 +11,11 @@
 typedef enum kind {
     K_JITTER,
     K_LISTEN,
+    K_OTLP_LISTEN,
     K_STORE,
     K_PATH,
+    K_FILE,
+    K_PROXIES,
     K_SECRET,
     K_UINT,
     K_SIZE,
@@ -28,7 +32,8 @@ typedef struct setting {
     const char *alt_env; /* a second, less specific variable (DATABASE_URL) */
     const char *def;
     kind kind;
-    size_t offset;     /* of the field in tt_config, for the numeric kinds, K_BOOL and K_SECRET */
+    size_t offset;     /* of the field in tt_config, for the numeric kinds, K_BOOL, K_SECRET, K_PATH
+                          and K_FILE */
     uint64_t min, max; /* K_SECRET: its length in bytes */
     const char *form;  /* the accepted form, for error messages */
     const char *help;
@@ -40,6 +45,9 @@ static const setting settings[] = {
     {"--listen", "TELLTALE_LISTEN", NULL, "127.0.0.1:8080", K_LISTEN, 0, 0, 0,
      "HOST:PORT with an IPv4 address or host name, e.g. 127.0.0.1:8080 (port 0 picks a free one)",
      "address for HTTP and WebSocket"},
+    {"--otlp-listen", "TELLTALE_OTLP_LISTEN", NULL, "off", K_OTLP_LISTEN, 0, 0, 0,
+     "off, or HOST:PORT with an IPv4 address or host name, e.g. 127.0.0.1:4318",
+     "a second address serving the same routes (OTLP exporters default to port 4318)"},
     {"--store", "TELLTALE_STORE", "DATABASE_URL", "sqlite:telltale.db", K_STORE, 0, 0, 0,
      "sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB", "where events are stored"},
     {"--batch-size", "TELLTALE_BATCH_SIZE", NULL, "1000", K_UINT, AT(batch_size), 1, 100000,
@@ -70,8 +78,8 @@ static const setting settings[] = {
     {"--store-timeout", "TELLTALE_STORE_TIMEOUT", NULL, "10s", K_DURATION, AT(store_timeout_ms),
      1000, 600000, "a duration from 1s to 10m, e.g. 10s",
      "longest wait on PostgreSQL for one statement or connection"},
-    {"--spool-dir", "TELLTALE_SPOOL_DIR", NULL, "telltale-spool", K_PATH, 0, 0, 0,
-     "a directory path", "local spool for a remote store"},
+    {"--spool-dir", "TELLTALE_SPOOL_DIR", NULL, "telltale-spool", K_PATH, AT(spool_dir), 0,
+     sizeof(((tt_config *)0)->spool_dir), "a directory path", "local spool for a remote store"},
     {"--spool-max-bytes", "TELLTALE_SPOOL_MAX_BYTES", NULL, "1GiB", K_SIZE, AT(spool_max_bytes),
      1 << 20, UINT64_C(1) << 40, "a size from 1MiB to 1024GiB",
      "disk the spool may use; beyond it ingest gets 503"},
@@ -95,15 +103,48 @@ static const setting settings[] = {
      "full or decorrelated", "how retry delays are spread"},
     {"--dlq-max-retries", "TELLTALE_DLQ_MAX_RETRIES", NULL, "5", K_UINT, AT(dlq_max_retries), 0,
      100, "an integer from 0 to 100", "retries of a dead letter before it is marked failed"},
+    {"--dlq-retry-base", "TELLTALE_DLQ_RETRY_BASE", NULL, "30s", K_DURATION, AT(dlq_retry_base_ms),
+     10, 86400000, "a duration from 10ms to 1d, e.g. 30s",
+     "a dead letter's first retry delay (doubling each retry, equal jitter)"},
+    {"--dlq-retry-cap", "TELLTALE_DLQ_RETRY_CAP", NULL, "1h", K_DURATION, AT(dlq_retry_cap_ms), 10,
+     86400000, "a duration from 10ms to 1d, e.g. 1h", "a dead letter's longest retry delay"},
     {"--dlq-retention", "TELLTALE_DLQ_RETENTION", NULL, "30d", K_DURATION, AT(dlq_retention_ms), 0,
      UINT64_C(3650) * 86400000, "a duration such as 7d or 0 (keep forever)",
      "age after which resolved dead letters are deleted"},
+    {"--state-max-value", "TELLTALE_STATE_MAX_VALUE", NULL, "64KiB", K_SIZE, AT(state_max_value),
+     16, 16 << 20, "a size from 16 bytes to 16MiB",
+     "largest value of one dashboard state key (its JSON text)"},
+    {"--state-max-client", "TELLTALE_STATE_MAX_CLIENT", NULL, "1MiB", K_SIZE, AT(state_max_client),
+     16, UINT64_C(1) << 30, "a size from 16 bytes to 1GiB",
+     "dashboard state one client may keep, all its values together"},
+    {"--state-max-keys", "TELLTALE_STATE_MAX_KEYS", NULL, "256", K_UINT, AT(state_max_keys), 1,
+     100000, "an integer from 1 to 100000", "keys of dashboard state one client may keep"},
+    {"--state-retention", "TELLTALE_STATE_RETENTION", NULL, "90d", K_DURATION,
+     AT(state_retention_ms), 0, UINT64_C(3650) * 86400000,
+     "a duration such as 30d or 0 (keep forever)",
+     "a client whose dashboard state has not changed for this long is deleted"},
     {"--jwt-secret", "TELLTALE_JWT_SECRET", NULL, "", K_SECRET, AT(jwt_secret), 32, TT_SECRET_MAX,
      "a secret of 32 to 511 bytes", "HS256 secret that signs the JWTs telltale accepts"},
     {"--anon-key", "TELLTALE_ANON_KEY", NULL, "", K_SECRET, AT(anon_key), 16, TT_SECRET_MAX,
-     "a key of 16 to 511 bytes", "key that grants read access (role anon)"},
+     "a key of 16 to 511 bytes", "key of role anon, which may read only with --anon-read"},
     {"--service-key", "TELLTALE_SERVICE_KEY", NULL, "", K_SECRET, AT(service_key), 16,
      TT_SECRET_MAX, "a key of 16 to 511 bytes", "key that grants full access (role service_role)"},
+    {"--ingest-key", "TELLTALE_INGEST_KEY", NULL, "", K_SECRET, AT(ingest_key), 16, TT_SECRET_MAX,
+     "a key of 16 to 511 bytes",
+     "key that may only send events (role ingest): the key a producer holds"},
+    {"--anon-read", "TELLTALE_ANON_READ", NULL, "false", K_BOOL, AT(anon_read), 0, 0,
+     "true or false", "role anon (TELLTALE_ANON_KEY) may read what authenticated reads"},
+    {"--metrics-public", "TELLTALE_METRICS_PUBLIC", NULL, "false", K_BOOL, AT(metrics_public), 0, 0,
+     "true or false", "GET /metrics answers without a key (for scrapers that send none)"},
+    {"--tls-cert", "TELLTALE_TLS_CERT", NULL, "", K_FILE, AT(tls_cert), 0,
+     sizeof(((tt_config *)0)->tls_cert), "a path to a PEM certificate (chain)",
+     "serve https and wss with this certificate (with --tls-key); reread on SIGHUP"},
+    {"--tls-key", "TELLTALE_TLS_KEY", NULL, "", K_FILE, AT(tls_key), 0,
+     sizeof(((tt_config *)0)->tls_key), "a path to a PEM private key",
+     "the private key of --tls-cert"},
+    {"--trust-proxy", "TELLTALE_TRUST_PROXY", NULL, "", K_PROXIES, 0, 0, 0,
+     "a comma list of at most 16 IPv4 addresses or CIDR blocks, e.g. 127.0.0.1,10.0.0.0/8",
+     "proxies whose X-Forwarded-For names the client"},
     {"--allow-origins", "TELLTALE_ALLOW_ORIGINS", NULL, "", K_ORIGINS, 0, 0, 0,
      "a comma-separated list of origins such as https://app.example.com,http://localhost:3000, "
      "or *",
@@ -161,11 +202,10 @@ bool config_parse_duration_ms(const char *s, uint64_t *out)
     return parse_with_unit(s, units, sizeof units / sizeof units[0], out);
 }
 
-static bool parse_listen(const char *s, tt_config *cfg)
+static bool parse_address(const char *s, char *host, size_t hostcap, unsigned *port_out)
 {
     const char *colon = strrchr(s, ':');
-    if (colon == NULL || colon == s || s[0] == '[' ||
-        (size_t)(colon - s) >= sizeof cfg->listen_host) {
+    if (colon == NULL || colon == s || s[0] == '[' || (size_t)(colon - s) >= hostcap) {
         return false;
     }
     for (const char *p = s; p < colon; p++) {
@@ -179,10 +219,89 @@ static bool parse_listen(const char *s, tt_config *cfg)
         strspn(colon + 1, "0123456789") != strlen(colon + 1) || port > 65535) {
         return false;
     }
-    memcpy(cfg->listen_host, s, (size_t)(colon - s));
-    cfg->listen_host[colon - s] = '\0';
-    cfg->listen_port = (unsigned)port;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    *port_out = (unsigned)port;
     return true;
+}
+
+/* "A.B.C.D" or "A.B.C.D/N" into an address (host order) and a prefix length. */
+static bool parse_block(const char *s, size_t len, uint32_t *addr, uint8_t *bits)
+{
+    char buf[32];
+    if (len == 0 || len >= sizeof buf) {
+        return false;
+    }
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    char *slash = strchr(buf, '/');
+    uint64_t n = 32;
+    if (slash != NULL) {
+        *slash = '\0';
+        if (!isdigit((unsigned char)slash[1]) || strlen(slash + 1) > 2 ||
+            strspn(slash + 1, "0123456789") != strlen(slash + 1) ||
+            !config_parse_size(slash + 1, &n) || n > 32) {
+            return false;
+        }
+    }
+    struct in_addr in;
+    if (inet_pton(AF_INET, buf, &in) != 1) {
+        return false;
+    }
+    *addr = ntohl(in.s_addr);
+    *bits = (uint8_t)n;
+    return true;
+}
+
+static bool parse_proxies(const char *s, tt_config *cfg)
+{
+    cfg->trust_proxy_n = 0;
+    while (*s != '\0') {
+        size_t len = strcspn(s, ",");
+        if (cfg->trust_proxy_n == CONFIG_TRUST_PROXY_MAX ||
+            !parse_block(s, len, &cfg->trust_proxy_addr[cfg->trust_proxy_n],
+                         &cfg->trust_proxy_bits[cfg->trust_proxy_n])) {
+            cfg->trust_proxy_n = 0;
+            return false;
+        }
+        cfg->trust_proxy_n++;
+        s += len;
+        if (*s == ',' && *++s == '\0') {
+            cfg->trust_proxy_n = 0; /* a trailing comma: refused whole, as any bad entry */
+            return false;
+        }
+    }
+    return true;
+}
+
+bool config_proxy_trusted(const tt_config *cfg, uint32_t addr)
+{
+    for (int i = 0; i < cfg->trust_proxy_n; i++) {
+        unsigned bits = cfg->trust_proxy_bits[i];
+        uint32_t mask = bits == 0 ? 0 : UINT32_MAX << (32 - bits);
+        if ((addr & mask) == (cfg->trust_proxy_addr[i] & mask)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool config_host_is_loopback(const char *host)
+{
+    struct in_addr in;
+    return inet_pton(AF_INET, host, &in) == 1 && (ntohl(in.s_addr) >> 24) == 127;
+}
+
+static bool parse_listen(const char *s, tt_config *cfg)
+{
+    return parse_address(s, cfg->listen_host, sizeof cfg->listen_host, &cfg->listen_port);
+}
+
+static bool parse_otlp_listen(const char *s, tt_config *cfg)
+{
+    cfg->otlp_listen = strcmp(s, "off") != 0;
+    return !cfg->otlp_listen ||
+           parse_address(s, cfg->otlp_host, sizeof cfg->otlp_host, &cfg->otlp_port);
 }
 
 static bool parse_store(const char *s, tt_config *cfg)
@@ -279,16 +398,21 @@ static bool apply(const setting *st, const char *value, tt_config *cfg)
     switch (st->kind) {
     case K_LISTEN:
         return parse_listen(value, cfg);
+    case K_OTLP_LISTEN:
+        return parse_otlp_listen(value, cfg);
     case K_STORE:
         return parse_store(value, cfg);
     case K_ORIGINS:
         return parse_origins(value, cfg);
     case K_PATH:
-        if (value[0] == '\0' || strlen(value) >= sizeof cfg->spool_dir) {
+    case K_FILE: /* a file setting may be "" (unset); a directory may not */
+        if ((st->kind == K_PATH && value[0] == '\0') || strlen(value) >= st->max) {
             return false;
         }
-        strcpy(cfg->spool_dir, value);
+        strcpy(base + st->offset, value);
         return true;
+    case K_PROXIES:
+        return parse_proxies(value, cfg);
     case K_SECRET:
         /* Empty means unset (the default); otherwise the length must fit. */
         if (value[0] != '\0' && (strlen(value) < st->min || strlen(value) > st->max)) {
@@ -393,6 +517,10 @@ int config_validate(const tt_config *cfg, char err[TT_ERRLEN])
                        "TELLTALE_RETRY_CAP_MS (%u) must not be below TELLTALE_RETRY_BASE_MS (%u)",
                        cfg->retry_cap_ms, cfg->retry_base_ms);
     }
+    if (cfg->dlq_retry_cap_ms < cfg->dlq_retry_base_ms) {
+        return tt_fail(err, TT_EINVAL,
+                       "TELLTALE_DLQ_RETRY_CAP must not be below TELLTALE_DLQ_RETRY_BASE");
+    }
     if (cfg->max_body > cfg->inflight_body_bytes) {
         return tt_fail(err, TT_EINVAL,
                        "TELLTALE_MAX_BODY must not exceed TELLTALE_MAX_INFLIGHT_BODIES: a body "
@@ -404,6 +532,11 @@ int config_validate(const tt_config *cfg, char err[TT_ERRLEN])
                        "TELLTALE_MAX_EVENTS (%u) must not exceed TELLTALE_QUEUE_MAX (%u): a "
                        "request that large could never be queued",
                        cfg->max_events, cfg->queue_max);
+    }
+    if ((cfg->tls_cert[0] == '\0') != (cfg->tls_key[0] == '\0')) {
+        return tt_fail(err, TT_EINVAL,
+                       "TELLTALE_TLS_CERT (--tls-cert) and TELLTALE_TLS_KEY (--tls-key) go "
+                       "together: set both for https, or neither");
     }
     return 0;
 }
@@ -445,7 +578,8 @@ void config_print_help(FILE *out)
 {
     for (size_t i = 0; i < NSETTINGS; i++) {
         const setting *st = &settings[i];
-        fprintf(out, "  %-20s %-26s %s (default %s)\n", st->flag, st->env, st->help, st->def);
+        fprintf(out, "  %-20s %-26s %s (default %s)\n", st->flag, st->env, st->help,
+                st->def[0] != '\0' ? st->def : "none");
     }
     fprintf(out, "  %-20s %-26s %s\n", "", "DATABASE_URL",
             "used for --store if TELLTALE_STORE is unset");

@@ -12,11 +12,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define TT_SECRET_MAX 511 /* bytes of a key or of the JWT secret */
+#define TT_SECRET_MAX 511         /* bytes of a key or of the JWT secret */
+#define CONFIG_TRUST_PROXY_MAX 16 /* addresses or blocks in --trust-proxy */
 
 typedef struct tt_config {
     char listen_host[256];
-    unsigned listen_port;         /* 0: pick a free port */
+    unsigned listen_port; /* 0: pick a free port */
+    char otlp_host[256];  /* a second address (--otlp-listen), when otlp_listen */
+    unsigned otlp_port;   /* 0: pick a free port */
+    bool otlp_listen;
     char store_url[1024];         /* "sqlite:PATH" or "postgres://..." */
     uint32_t batch_size;          /* events per store transaction, at most */
     uint32_t flush_ms;            /* how long a batch may wait to fill */
@@ -40,10 +44,25 @@ typedef struct tt_config {
     uint32_t retry_budget_ms; /* time within which every retry of one write must start */
     bool retry_decorrelated;  /* decorrelated jitter instead of full jitter */
     uint32_t dlq_max_retries;
+    uint64_t dlq_retry_base_ms; /* a dead letter's retry n waits [d/2, d], d = min(cap, base*2^n) */
+    uint64_t dlq_retry_cap_ms;
     uint64_t dlq_retention_ms;          /* resolved dead letters older than this are deleted */
+    uint64_t state_max_value;           /* bytes of one dashboard state value (JSON text) */
+    uint64_t state_max_client;          /* bytes of one client's dashboard state, all keys */
+    uint32_t state_max_keys;            /* keys of one client's dashboard state */
+    uint64_t state_retention_ms;        /* idle clients' state is deleted after this; 0: never */
     char jwt_secret[TT_SECRET_MAX + 1]; /* "" = none; HS256 JWTs are accepted with it */
     char anon_key[TT_SECRET_MAX + 1];   /* "" = none */
     char service_key[TT_SECRET_MAX + 1];
+    char ingest_key[TT_SECRET_MAX + 1]; /* "" = none; grants role ingest */
+    bool anon_read;      /* role anon may read what authenticated reads (default: nothing) */
+    bool metrics_public; /* GET /metrics without a key */
+    char tls_cert[1024]; /* PEM certificate chain; "" = plain HTTP */
+    char tls_key[1024];  /* PEM private key; set together with tls_cert */
+    /* Proxies whose X-Forwarded-For is believed: IPv4 addresses or CIDR blocks. */
+    uint32_t trust_proxy_addr[CONFIG_TRUST_PROXY_MAX]; /* host order */
+    uint8_t trust_proxy_bits[CONFIG_TRUST_PROXY_MAX];  /* prefix length, 0..32 */
+    int trust_proxy_n;
     log_level log_level;
     log_format log_format;
     bool demo; /* generate demo traffic */
@@ -75,6 +94,12 @@ int config_set_flag(tt_config *cfg, const char *flag, const char *value, char er
 
 /* True if 'flag' is a boolean setting's flag (it takes no value). */
 bool config_flag_is_bool(const char *flag);
+
+/* True if 'addr' (IPv4, host order) is one of cfg's trusted proxies. */
+bool config_proxy_trusted(const tt_config *cfg, uint32_t addr);
+
+/* True if 'host' is a numeric IPv4 loopback address (127.0.0.0/8). */
+bool config_host_is_loopback(const char *host);
 
 /* Writes one line per setting (flag, variable, default, meaning) for --help. */
 void config_print_help(FILE *out);

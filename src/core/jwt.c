@@ -12,8 +12,8 @@
 
 static bool is_b64url(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
 }
 
 bool jwt_looks_like(const char *token)
@@ -127,14 +127,15 @@ static int check_claims(const cJSON *claims, int64_t now_s, jwt_claims *out, cha
     if (!string_claim(claims, "role", out->role, sizeof out->role) ||
         !string_claim(claims, "sub", out->sub, sizeof out->sub) ||
         !time_claim(claims, "exp", &out->exp) || !time_claim(claims, "nbf", &nbf)) {
-        return tt_fail(err, TT_EINVAL, "a claim (role, sub, exp or nbf) has the wrong type or size");
+        return tt_fail(err, TT_EINVAL,
+                       "a claim (role, sub, exp or nbf) has the wrong type or size");
     }
     /* Present, not non-zero: "exp": 0 expired in 1970. */
     bool has_exp = cJSON_GetObjectItemCaseSensitive(claims, "exp") != NULL;
-    if (has_exp && now_s >= out->exp) {
+    if (has_exp && now_s >= out->exp + JWT_LEEWAY_S) {
         return tt_fail(err, TT_EINVAL, "the token has expired");
     }
-    if (nbf != 0 && now_s < nbf) {
+    if (nbf != 0 && now_s < nbf - JWT_LEEWAY_S) {
         return tt_fail(err, TT_EINVAL, "the token is not valid yet");
     }
     return 0;

@@ -3,7 +3,9 @@
  *   base64url(header) "." base64url(claims) "." base64url(HMAC-SHA256(secret, first two parts))
  *
  * Only what telltale needs: the header must say alg HS256 (anything else, "none" above all,
- * is refused), the signature must match, "exp" and "nbf" (seconds) must hold at 'now_s'.
+ * is refused), the signature must match, "exp" and "nbf" (seconds, RFC 7519 §4.1.4-5) must hold
+ * at 'now_s' give or take JWT_LEEWAY_S, for clocks that differ a little between the issuer and
+ * telltale (RFC 7519 allows "some small leeway"; PostgREST takes 30 s too).
  * The claims telltale reads are "role" and "sub". Pure: the caller passes the time. */
 #ifndef TT_JWT_H
 #define TT_JWT_H
@@ -14,9 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define JWT_MAX 8192       /* bytes of a token we are willing to look at */
-#define JWT_ROLE_MAX 64    /* bytes of the role claim */
-#define JWT_SUB_MAX 128    /* bytes of the sub claim */
+#define JWT_MAX 8192    /* bytes of a token we are willing to look at */
+#define JWT_ROLE_MAX 64 /* bytes of the role claim */
+#define JWT_SUB_MAX 128 /* bytes of the sub claim */
+#define JWT_LEEWAY_S 30 /* seconds of clock skew allowed on exp and nbf */
 
 typedef struct jwt_claims {
     char role[JWT_ROLE_MAX + 1]; /* "" when absent */

@@ -80,8 +80,7 @@ static bool printable_utf8(const unsigned char *s, size_t n)
 /* Copies a required string field (1..255 bytes). */
 static int take_name(const cJSON *v, const char *name, char *dst, char *err)
 {
-    if (!cJSON_IsString(v) || v->valuestring[0] == '\0' ||
-        strlen(v->valuestring) > PHX_FIELD_MAX) {
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0' || strlen(v->valuestring) > PHX_FIELD_MAX) {
         return tt_fail(err, TT_EINVAL, "'%s' must be a string of 1 to %d bytes", name,
                        PHX_FIELD_MAX);
     }
@@ -103,8 +102,9 @@ static int take_ref(const cJSON *v, const char *name, char *dst, bool *has, char
     } else if (cJSON_IsString(v) && strlen(v->valuestring) <= PHX_FIELD_MAX) {
         strcpy(dst, v->valuestring);
     } else {
-        return tt_fail(err, TT_EINVAL, "'%s' must be null, a number or a string of at most %d bytes",
-                       name, PHX_FIELD_MAX);
+        return tt_fail(err, TT_EINVAL,
+                       "'%s' must be null, a number or a string of at most %d bytes", name,
+                       PHX_FIELD_MAX);
     }
     *has = true;
     return 0;

@@ -18,5 +18,4 @@ typedef struct asset {
 extern const asset assets[];
 extern const size_t assets_count;
 
-
 #endif

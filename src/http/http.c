@@ -135,6 +135,7 @@ static bool read_headers(struct lws *wsi, http_req *r, int lws_method)
     http_header_copy(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING, r->accept_encoding,
                      sizeof r->accept_encoding);
     http_header_copy(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, r->if_none_match, sizeof r->if_none_match);
+    http_header_copy(wsi, WSI_TOKEN_HTTP_IF_MATCH, r->if_match, sizeof r->if_match);
     http_error e;
     char conn[64];
     http_header_copy(wsi, WSI_TOKEN_CONNECTION, conn, sizeof conn);
@@ -196,6 +197,34 @@ static void answer_options(http_req *r)
     http_respond_static(r, 200, NULL, (const unsigned char *)"", 0);
 }
 
+/* lws reports a body's completion for POST even when empty, but not for an empty PUT or
+ * PATCH: those go straight to their handler. */
+static bool expects_body(const http_req *r)
+{
+    return http_takes_body(r->method) &&
+           (r->content_length > 0 || r->chunked || r->method == HTTP_POST);
+}
+
+/* The route's access check (access.c), before the body is read; false once refused (a body
+ * then is read and dropped, as refuse_body says). */
+static bool admit(http_server *hs, struct lws *wsi, http_req *r)
+{
+    http_error e;
+    char msg[TT_ERRLEN];
+    if (access_check_request(hs, r, &e, msg, sizeof msg)) {
+        return true;
+    }
+    if (e.status == 401) {
+        http_add_header(r, "www-authenticate:", "Bearer"); /* RFC 6750 §3 */
+    }
+    if (expects_body(r)) {
+        refuse_body(wsi, r, &e);
+    } else {
+        http_respond_error(r, e.status, e.code, e.message);
+    }
+    return false;
+}
+
 /* Runs the handler for r->method and r->path, or answers 404/405 (an unknown path read with
  * GET or HEAD may be a dashboard file). HEAD is served by a GET route without the body. */
 static void dispatch(http_server *hs, http_req *r)
@@ -244,10 +273,7 @@ int http_on_request(http_server *hs, struct lws *wsi, http_pss *pss, const char 
     r->route = router_match(hs, r); /* its error shape holds from the first refusal on */
     if (strlen(path) >= sizeof r->path) {
         http_respond_error(r, 414, "uri_too_long", "the path is too long");
-    } else if (read_headers(wsi, r, m) && http_takes_body(r->method) &&
-               (r->content_length > 0 || r->chunked || r->method == HTTP_POST)) {
-        /* lws reports a body's completion for POST even when empty, but not for an empty
-         * PUT or PATCH: those go straight to their handler below. */
+    } else if (read_headers(wsi, r, m) && admit(hs, wsi, r) && expects_body(r)) {
         if ((r->content_length > 0 || r->chunked) && reserve_body(wsi, r)) {
             admit_send_continue(wsi);
         }

@@ -6,9 +6,11 @@
 #ifndef TT_HTTP_H
 #define TT_HTTP_H
 
+#include "core/auth.h"
 #include "core/chunked.h"
 #include "core/content_coding.h"
 #include "core/err.h"
+#include "core/forwarded.h"
 #include "core/json_print.h"
 
 #include <stdbool.h>
@@ -19,7 +21,7 @@
 
 #define HTTP_MAX_ARGS 32
 #define HTTP_PATH_MAX 512
-#define HTTP_PARAM_MAX 72
+#define HTTP_PARAM_MAX 136 /* a segment: up to a dashboard client id (128 bytes) */
 #define HTTP_EXTRA_HEADERS 8 /* response headers a handler may add */
 
 typedef enum http_method {
@@ -54,6 +56,7 @@ struct http_req {
     struct lws *wsi; /* the request is freed when its connection drops it */
     http_server *hs;
     const http_route *route; /* matched when the request line arrived; NULL: none */
+    auth_identity who;       /* the caller, as the route's access check found it (access.c) */
     http_method method;
     char path[HTTP_PATH_MAX];
     char param[HTTP_PARAM_MAX]; /* the {id} of a route pattern */
@@ -63,6 +66,7 @@ struct http_req {
     char content_type[128];
     char accept_encoding[128];
     char if_none_match[64];
+    char if_match[64]; /* "" when absent */
     bool has_length;
     size_t content_length;
     bool chunked; /* Transfer-Encoding: chunked: 'chunk' decodes it */
@@ -148,6 +152,10 @@ void http_respond_error_at(http_req *r, int status, const char *code, const char
 /* Adds a response header ('name' with its colon, "content-range:"); false if there is no room
  * or either is too long. Call before answering. */
 bool http_add_header(http_req *r, const char *name, const char *value);
+
+/* The client's address (dotted IPv4): the peer's, or, when the peer is a --trust-proxy proxy,
+ * the one its X-Forwarded-For names (core/forwarded.h). For logs and per-client limits. */
+void http_client_addr(const http_req *r, char out[FORWARDED_ADDR_MAX]);
 
 /* The value of query parameter 'name', or NULL. */
 const char *http_arg_value(const http_req *r, const char *name);

@@ -4,6 +4,7 @@
 #ifndef TT_HTTP_INTERNAL_H
 #define TT_HTTP_INTERNAL_H
 
+#include "core/forwarded.h"
 #include "http/http_server.h"
 
 #define HTTP_MAX_ROUTES 64   /* rows of every routing table together */
@@ -15,6 +16,8 @@ struct http_server {
     struct lws_context *ctx;
     struct lws_vhost *vh;
     int port;
+    int otlp_port; /* the --otlp-listen vhost's, 0 without one */
+
     bool stopping;
     int in_service;    /* > 0 inside an lws callback: lws arms what an answer sets up itself */
     uint64_t next_id;  /* for requests and connections */
@@ -27,6 +30,9 @@ struct http_server {
     http_wake_fn on_wake;
     void *wake_ctx;
     void (*fallback)(http_req *r); /* a GET or HEAD no route takes: assets_serve */
+    uint64_t refusals_second;      /* access.c's log of refusals: the second it counts in, */
+    unsigned refusals_logged;      /* the lines logged in it, */
+    uint64_t refusals_dropped;     /* and those not */
 };
 
 /* The per-connection data lws keeps, one area for every protocol: an HTTP transaction's
@@ -87,6 +93,19 @@ const http_route *router_match(http_server *hs, http_req *r);
 const http_route *router_find(http_server *hs, http_req *r);
 /* The methods the routes at 'path' take (0: no route there), named in 'allow'. */
 unsigned router_methods(http_server *hs, const char *path, char *allow, size_t len);
+
+/* access.c: the route's or endpoint's roles against the caller's credential. True if
+ * admitted (r->who / *who is the caller); false with 'e' (its message in 'msg') to answer, to
+ * which the caller adds WWW-Authenticate on a 401. */
+/* The client's address (dotted IPv4): the peer, or, from a --trust-proxy peer, the one its
+ * X-Forwarded-For names (core/forwarded.h). */
+void access_client(const http_server *hs, struct lws *wsi, char out[FORWARDED_ADDR_MAX]);
+bool access_check_request(http_server *hs, http_req *r, http_error *e, char *msg, size_t len);
+/* A WebSocket admitted with a JWT is dropped when the token expires (exp + JWT_LEEWAY_S, as it
+ * was accepted): the client reconnects and is asked for a fresh one. */
+void access_expire_ws(struct lws *wsi, const auth_identity *who);
+bool access_check_upgrade(http_server *hs, struct lws *wsi, const http_ws_endpoint *ep,
+                          auth_identity *who, http_error *e, char *msg, size_t len);
 
 /* assets.c: serves an embedded dashboard file, or 404: the server's 'fallback' for a GET or
  * HEAD of a path no route takes. */

@@ -34,14 +34,16 @@ static const struct lws_protocols protocols[] = {
 static const struct lws_protocol_vhost_options ws_default = {NULL, NULL, "default", "1"};
 static const struct lws_protocol_vhost_options ws_pvo = {NULL, &ws_default, "telltale-ws", ""};
 
-/* Added by lws to every response; the dashboard has no inline script or style. */
+/* Added by lws to every response; the dashboard has no inline script or style. connect-src
+ * allows https: so that the dashboard's Realtime path can be pointed at a real Supabase
+ * project (its REST backfill is an https fetch; its socket is wss:). */
 static const struct lws_protocol_vhost_options hdr_referrer = {NULL, NULL,
                                                                "referrer-policy:", "no-referrer"};
 static const struct lws_protocol_vhost_options hdr_nosniff = {&hdr_referrer, NULL,
                                                               "x-content-type-options:", "nosniff"};
 static const struct lws_protocol_vhost_options hdr_csp = {
     &hdr_nosniff, NULL, "content-security-policy:",
-    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; "
+    "default-src 'self'; connect-src 'self' https: ws: wss:; img-src 'self' data:; style-src 'self'; "
     "script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"};
 
 static const lws_retry_bo_t ws_keepalive = {
@@ -78,8 +80,12 @@ static int refuse_upgrade(struct lws *wsi, unsigned status, const char *code, co
     unsigned char buf[LWS_PRE + 1024];
     unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
     int rc = -1;
+    static const char bearer[] = "Bearer";
     if (body != NULL &&
         lws_add_http_common_headers(wsi, status, "application/json", n, &p, end) == 0 &&
+        (status != 401 || lws_add_http_header_by_name(
+                              wsi, (const unsigned char *)"www-authenticate:",
+                              (const unsigned char *)bearer, sizeof bearer - 1, &p, end) == 0) &&
         lws_finalize_http_header(wsi, &p, end) == 0 && (size_t)(end - p) >= n) {
         memcpy(p, body, n);
         p += n;
@@ -100,18 +106,32 @@ static int confirm_upgrade(http_server *hs, struct lws *wsi, const char *kind)
     if (ep == NULL) {
         return refuse_upgrade(wsi, 404, "not_found", "no WebSocket endpoint at this path");
     }
+    auth_identity who;
+    http_error e;
+    char msg[TT_ERRLEN];
+    if (!access_check_upgrade(hs, wsi, ep, &who, &e, msg, sizeof msg)) {
+        return refuse_upgrade(wsi, (unsigned)e.status, e.code, e.message);
+    }
     const char *code = "invalid_parameter";
     char why[TT_ERRLEN] = "";
     int status = ep->check != NULL ? ep->check(ep->ctx, wsi, &code, why) : 0;
     return status == 0 ? 0 : refuse_upgrade(wsi, (unsigned)status, code, why);
 }
 
+/* The 101 is sent: the caller was admitted in confirm_upgrade; who it is is read again here,
+ * the last moment its headers are readable (NOTES-lws §2). */
 static int established(http_server *hs, struct lws *wsi, http_pss *pss)
 {
     const http_ws_endpoint *ep = endpoint_of(hs, wsi);
-    if (ep == NULL || hs->stopping || ep->on_open(ep->ctx, wsi, &pss->conn) != 0) {
+    auth_identity who;
+    http_error e;
+    char msg[TT_ERRLEN];
+    if (ep == NULL || hs->stopping ||
+        !access_check_upgrade(hs, wsi, ep, &who, &e, msg, sizeof msg) ||
+        ep->on_open(ep->ctx, wsi, &who, &pss->conn) != 0) {
         return -1;
     }
+    access_expire_ws(wsi, &who);
     pss->ep = ep;
     return 0;
 }
@@ -228,6 +248,9 @@ static int create_context(http_server *hs, char *err)
     info.pcontext = &hs->ctx;
     info.max_http_header_data = MAX_HEADER_BYTES; /* lws's most; http.c answers 431 past 16 KiB */
     info.timeout_secs = 10;
+    if (hs->cfg->tls_cert[0] != '\0') {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* OpenSSL, once per process */
+    }
     info.retry_and_idle_policy = &ws_keepalive;
     hs->ctx = lws_create_context(&info);
     if (hs->ctx == NULL) {
@@ -244,12 +267,43 @@ static int create_context(http_server *hs, char *err)
     info.vhost_name = "telltale";
     info.keepalive_timeout = KEEPALIVE_S; /* a vhost setting: the context's is not inherited */
     info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    if (hs->cfg->tls_cert[0] != '\0') {
+        /* https and wss on the one port. HTTP/1.1 only: telltale's answers and WebSocket
+         * upgrades are HTTP/1.1 (NOTES-lws §2, §4), so ALPN never offers h2. */
+        info.ssl_cert_filepath = hs->cfg->tls_cert;
+        info.ssl_private_key_filepath = hs->cfg->tls_key;
+        info.alpn = "http/1.1";
+        /* lws enables TLS on a vhost only when its own options carry this too */
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    }
     hs->vh = lws_create_vhost(hs->ctx, &info);
+    if (hs->vh == NULL && hs->cfg->tls_cert[0] != '\0') {
+        return tt_fail(err, TT_EIO,
+                       "cannot listen on %s:%u with TLS: check TELLTALE_TLS_CERT (--tls-cert) "
+                       "'%s' and TELLTALE_TLS_KEY (--tls-key) '%s' (readable PEM files, the key "
+                       "matching the certificate), and that the address is free",
+                       hs->cfg->listen_host, hs->cfg->listen_port, hs->cfg->tls_cert,
+                       hs->cfg->tls_key);
+    }
     if (hs->vh == NULL) {
         return tt_fail(err, TT_EIO, "cannot listen on %s:%u (address in use or not local?)",
                        hs->cfg->listen_host, hs->cfg->listen_port);
     }
     hs->port = lws_get_vhost_listen_port(hs->vh);
+    if (!hs->cfg->otlp_listen) {
+        return 0;
+    }
+    /* The second address (--otlp-listen): another vhost with the same protocols, so it serves
+     * the same routes (OTLP exporters default to port 4318). */
+    info.port = (int)hs->cfg->otlp_port;
+    info.iface = hs->cfg->otlp_host;
+    info.vhost_name = "telltale-otlp";
+    struct lws_vhost *otlp = lws_create_vhost(hs->ctx, &info);
+    if (otlp == NULL) {
+        return tt_fail(err, TT_EIO, "cannot listen on %s:%u (--otlp-listen: address in use?)",
+                       hs->cfg->otlp_host, hs->cfg->otlp_port);
+    }
+    hs->otlp_port = lws_get_vhost_listen_port(otlp);
     return 0;
 }
 
@@ -282,6 +336,11 @@ int http_server_add_ws(http_server *hs, const http_ws_endpoint *ep)
 int http_server_port(const http_server *hs)
 {
     return hs->port;
+}
+
+int http_server_otlp_port(const http_server *hs)
+{
+    return hs->otlp_port;
 }
 
 void http_server_wake(http_server *hs)

@@ -17,25 +17,35 @@ typedef void (*http_error_writer)(http_req *r, const http_error *e);
 
 /* One row of a routing table. A path segment "{name}" stands for any one non-empty segment,
  * which the handler finds in r->param. The first row whose path and method match serves the
- * request; a path that matches with another method gets 405 with Allow. */
+ * request; a path that matches with another method gets 405 with Allow.
+ *
+ * 'roles' is who may use the row (AUTH_PUBLIC, AUTH_ROLES_READ, AUTH_ROLES_INGEST, ... of
+ * core/auth.h; 0 = service_role only). The server checks it before the handler runs and
+ * before a body is read: 401 (with WWW-Authenticate: Bearer) for no or a bad credential, 403
+ * for a role not in the set; the handler finds the caller in r->who. */
 struct http_route {
     const char *path;
     unsigned methods; /* HTTP_GET | HTTP_HEAD ..., or HTTP_ANY_METHOD */
     http_handler fn;
     void *ctx;
     http_error_writer errors; /* NULL: telltale's shape */
+    unsigned roles;           /* AUTH_ROLE bits; 0 = service_role only */
 };
 
 /* A WebSocket endpoint at one path. 'conn' is the endpoint's own per-connection state: set it
- * in on_open; every later callback gets it back. */
+ * in on_open; every later callback gets it back. 'roles' is who may connect, checked before
+ * the 101 as a route's are (the credential may also come as the URL's "apikey" parameter);
+ * on_open gets the caller, whose role each message type then checks. */
 typedef struct http_ws_endpoint {
     const char *path;
     void *ctx;
+    unsigned roles; /* AUTH_ROLE bits; 0 = service_role only */
     /* Before the 101: 0 lets the upgrade through; an HTTP status refuses it, with 'code' and
      * 'why' (TT_ERRLEN) for the JSON error body. NULL: every upgrade is let through. */
     int (*check)(void *ctx, struct lws *wsi, const char **code, char *why);
-    /* After the 101 (headers are still readable here, not later): 0, or -1 to hang up. */
-    int (*on_open)(void *ctx, struct lws *wsi, void **conn);
+    /* After the 101 (headers are still readable here, not later), with the caller that was
+     * admitted: 0, or -1 to hang up. */
+    int (*on_open)(void *ctx, struct lws *wsi, const auth_identity *who, void **conn);
     int (*on_receive)(void *conn, struct lws *wsi, const void *in, size_t len);
     int (*on_writable)(void *conn);
     int (*on_timer)(void *conn);
@@ -56,11 +66,19 @@ int http_server_start(uv_loop_t *loop, const tt_config *cfg, http_wake_fn on_wak
  * outlive the server. Returns 0 or TT_ENOMEM. */
 int http_server_add_routes(http_server *hs, const http_route *routes, size_t n);
 
+/* Rereads the TLS certificate and key files (cfg's tls_cert and tls_key, e.g. renewed by an
+ * ACME client) and serves new connections with them; connections already open keep theirs.
+ * Returns 0; TT_EINVAL when TLS is off or the key does not match the certificate, TT_EIO when a
+ * file cannot be read: then the certificate in use is kept, and 'err' names the setting. */
+int http_server_reload_tls(http_server *hs, char err[TT_ERRLEN]);
+
 /* Adds a WebSocket endpoint; it must outlive the server. Returns 0 or TT_ENOMEM. */
 int http_server_add_ws(http_server *hs, const http_ws_endpoint *ep);
 
 /* The port actually bound (cfg's may be 0). */
 int http_server_port(const http_server *hs);
+/* The port of the second address (cfg->otlp_listen), or 0 when there is none. */
+int http_server_otlp_port(const http_server *hs);
 
 /* A fresh id for a connection or request, unique for the server's life. */
 uint64_t http_server_next_id(http_server *hs);

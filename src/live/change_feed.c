@@ -23,6 +23,8 @@ struct change_feed {
     change_feed_stats stats;
     change_feed_fn on_seq;
     void *ctx;
+    store_notice_fn on_notice;
+    void *notice_ctx;
     /* filled by the work item */
     store_feed *opened;
     int64_t resync_seq;
@@ -122,6 +124,10 @@ static void opened(uv_work_t *w, int status)
         return;
     }
     cf->feed = cf->opened;
+    store_feed_on_notice(cf->feed, cf->on_notice, cf->notice_ctx);
+    if (cf->on_notice != NULL) {
+        cf->on_notice("", cf->notice_ctx);
+    }
     cf->retry_ms = RETRY_FIRST_MS;
     cf->stats.connected = true;
     heard_of(cf, cf->resync_seq);
@@ -195,4 +201,13 @@ void change_feed_stop(change_feed *cf)
 void change_feed_get_stats(const change_feed *cf, change_feed_stats *out)
 {
     *out = cf->stats;
+}
+
+void change_feed_on_notice(change_feed *cf, store_notice_fn fn, void *ctx)
+{
+    cf->on_notice = fn;
+    cf->notice_ctx = ctx;
+    if (cf->feed != NULL) {
+        store_feed_on_notice(cf->feed, fn, ctx);
+    }
 }

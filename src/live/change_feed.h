@@ -32,6 +32,11 @@ typedef void (*change_feed_fn)(int64_t seq, void *ctx);
 int change_feed_start(uv_loop_t *loop, store *st, change_feed_fn on_seq, void *ctx,
                       change_feed **out);
 
+/* Hands the feed's notices (store_notice_fn: "flags", "state:<client_id>") to 'fn' on the loop
+ * thread; after each (re)connection 'fn' also gets "" -- notices sent while disconnected are
+ * lost, so anything may have changed. */
+void change_feed_on_notice(change_feed *cf, store_notice_fn fn, void *ctx);
+
 /* Stops watching; the memory goes once libuv has closed its handles. NULL is a no-op. */
 void change_feed_stop(change_feed *cf);
 

@@ -17,7 +17,6 @@
 #include <string.h>
 
 #define RT_MAX_FRAME (1024 * 1024) /* bytes of one message from a client */
-#define ARG_MAX 2048               /* bytes of a URL parameter (apikey) */
 
 /* ---- channels ---- */
 
@@ -151,6 +150,13 @@ static int join_identity(rt_conn *c, const cJSON *payload, auth_identity *who, c
                            who, err);
 }
 
+/* Why a valid identity may not have a channel (RT_CHANNEL_ROLES). */
+static int refuse_role(const tt_config *cfg, auth_role role, char *err)
+{
+    return tt_fail(err, TT_EINVAL, "role %s may not join channels%s", auth_role_name(role),
+                   role == AUTH_ANON && !cfg->anon_read ? " (TELLTALE_ANON_READ is off)" : "");
+}
+
 /* The channel's settings from config.broadcast and config.presence. */
 static int configure_peers(rt_channel *ch, const cJSON *config, char *err)
 {
@@ -188,6 +194,17 @@ static int configure_channel(rt_channel *ch, const cJSON *payload, char *err)
         return tt_fail(err, TT_EINVAL, "'config' must be an object");
     }
     int rc = join_identity(ch->conn, payload, &ch->who, err);
+    if (rc == 0 && !auth_allows(ch->conn->rt->opts.cfg, RT_CHANNEL_ROLES, ch->who.role)) {
+        rc = refuse_role(ch->conn->rt->opts.cfg, ch->who.role, err);
+    }
+    /* Topic state:C carries client C's dashboard state: its own (the JWT's sub) or the
+     * service role's, as the table's row-level security has it. */
+    const char *state_of = strncmp(ch->topic, "realtime:state:", 15) == 0 ? ch->topic + 15 : NULL;
+    if (rc == 0 && state_of != NULL && ch->who.role != AUTH_SERVICE &&
+        (ch->who.role != AUTH_AUTHENTICATED || strcmp(ch->who.sub, state_of) != 0)) {
+        rc = tt_fail(err, TT_EINVAL, "topic state:%s is for that client (the JWT's sub) only",
+                     state_of);
+    }
     if (rc == 0) {
         rc = configure_peers(ch, config, err);
     }
@@ -251,8 +268,10 @@ static void on_access_token(rt_conn *c, rt_channel *ch, const phx_msg *m)
         rt_reply_error(c, m, "'access_token' must be a string");
         return;
     }
-    if (auth_credential(c->rt->opts.cfg, token->valuestring, (int64_t)(clock_now_ms() / 1000), &who,
-                        err) != 0) {
+    const tt_config *cfg = c->rt->opts.cfg;
+    if (auth_credential(cfg, token->valuestring, (int64_t)(clock_now_ms() / 1000), &who, err) !=
+            0 ||
+        (!auth_allows(cfg, RT_CHANNEL_ROLES, who.role) && refuse_role(cfg, who.role, err))) {
         close_with_error(ch, err);
         return;
     }
@@ -280,7 +299,8 @@ static void on_channel_event(rt_conn *c, rt_channel *ch, const phx_msg *m)
             rt_reply_ok(c, m);
         }
     } else {
-        rt_reply_error(c, m, "unknown event: expected phx_leave, access_token, broadcast or presence");
+        rt_reply_error(c, m,
+                       "unknown event: expected phx_leave, access_token, broadcast or presence");
     }
 }
 
@@ -392,43 +412,30 @@ static int vsn_of(struct lws *wsi, phx_vsn *out)
     return TT_EINVAL;
 }
 
-/* Who the URL's apikey says the client is; with no key configured, service_role. */
-static int url_identity(const realtime *rt, struct lws *wsi, auth_identity *who, char *err)
-{
-    char key[ARG_MAX];
-    url_arg(wsi, "apikey=", key, sizeof key);
-    return auth_credential(rt->opts.cfg, key, (int64_t)(clock_now_ms() / 1000), who, err);
-}
-
 /* ---- the endpoint's callbacks (http_ws_endpoint) ---- */
 
 static int check_upgrade(void *ctx, struct lws *wsi, const char **code, char *why)
 {
-    realtime *rt = ctx;
+    (void)ctx;
     phx_vsn vsn;
-    auth_identity who;
     if (vsn_of(wsi, &vsn) != 0) {
         *code = "invalid_parameter";
         tt_fail(why, TT_EINVAL, "unsupported vsn: telltale speaks 1.0.0 and 2.0.0");
         return 400;
     }
-    if (auth_enabled(rt->opts.cfg) && url_identity(rt, wsi, &who, why) != 0) {
-        *code = "unauthorized";
-        return 401;
-    }
-    return 0;
+    return 0; /* the apikey was checked by http (the endpoint's roles) */
 }
 
-static int on_open(void *ctx, struct lws *wsi, void **conn)
+static int on_open(void *ctx, struct lws *wsi, const auth_identity *who, void **conn)
 {
     realtime *rt = ctx;
-    char err[TT_ERRLEN];
     rt_conn *c = calloc(1, sizeof *c);
     if (c == NULL || vsn_of(wsi, &c->vsn) != 0) {
         free(c);
         return -1;
     }
-    c->has_who = url_identity(rt, wsi, &c->who, err) == 0;
+    c->who = *who;
+    c->has_who = who->role != AUTH_NONE;
     c->id = http_server_next_id(rt->opts.hs);
     c->peer.wsi = wsi;
     c->rate_tokens = RT_MSGS_BURST;
@@ -511,6 +518,7 @@ int realtime_create(const realtime_opts *opts, realtime **out)
     rt->opts = *opts;
     rt->endpoint = (http_ws_endpoint){.path = REALTIME_PATH,
                                       .ctx = rt,
+                                      .roles = AUTH_ANY_KEY, /* channels check theirs */
                                       .check = check_upgrade,
                                       .on_open = on_open,
                                       .on_receive = on_receive,

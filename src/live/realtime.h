@@ -37,6 +37,11 @@ const http_ws_endpoint *realtime_endpoint(realtime *rt);
 /* Once a second: channels whose token has expired are closed. */
 void realtime_tick(realtime *rt);
 
+/* A server's broadcast: {"type":"broadcast","event":E,"payload":P} (P JSON text) to every
+ * channel joined to 'topic' ("realtime:flags") on this instance, as a client's broadcast
+ * reaches them. Every instance sends its own: each hears the change through the change feed. */
+void realtime_broadcast(realtime *rt, const char *topic, const char *event, const char *payload);
+
 /* Closes every connection with 'code' and 'reason' (1001 at shutdown). */
 void realtime_close_all(realtime *rt, int code, const char *reason);
 

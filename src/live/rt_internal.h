@@ -22,6 +22,13 @@
 #define RT_BINDINGS_PER_CHANNEL 16
 #define RT_PRESENCE_META_MAX 16384 /* bytes of what one channel tracks */
 
+/* Access (DESIGN §5): the connection takes any valid key (the endpoint's AUTH_ANY_KEY, as
+ * supabase-js connects with its anon key and joins with a user's token); heartbeat needs no
+ * more. phx_join and access_token need an identity (the join's access_token, else the
+ * connection's apikey) in RT_CHANNEL_ROLES; broadcast, presence and phx_leave act on a channel
+ * joined that way. Role ingest has no channel. */
+#define RT_CHANNEL_ROLES AUTH_ROLES_READ
+
 typedef struct rt_channel rt_channel;
 
 /* One postgres_changes subscription of a channel. */
@@ -62,7 +69,7 @@ struct rt_conn {
     ws_peer peer; /* the connection, what is to be sent, and how it closes */
     realtime *rt;
     phx_vsn vsn;
-    auth_identity who; /* from the URL's apikey */
+    auth_identity who; /* from the URL's apikey or the headers, admitted by http */
     bool has_who;
     ws_rx rx;
     double rate_tokens; /* messages it may send now (within_rate) */

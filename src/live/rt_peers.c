@@ -40,8 +40,7 @@ static ws_msg *render_text(const rt_channel *from, phx_vsn vsn, const char *payl
 static ws_msg *render_binary(const rt_channel *from, const phx_msg *m, const char *event)
 {
     size_t len = 0;
-    unsigned char *frame =
-        phx_render_user_broadcast(from->topic, event, m->raw, m->raw_len, &len);
+    unsigned char *frame = phx_render_user_broadcast(from->topic, event, m->raw, m->raw_len, &len);
     ws_msg *msg = frame != NULL ? ws_msg_new_binary(len) : NULL;
     if (msg != NULL) {
         memcpy(ws_msg_payload(msg), frame, len);
@@ -90,6 +89,22 @@ int rt_broadcast(rt_channel *from, const phx_msg *m, char err[TT_ERRLEN])
     return 0;
 }
 
+void realtime_broadcast(realtime *rt, const char *topic, const char *event, const char *payload)
+{
+    json_buf b = {0};
+    JSON_PUT_LIT(&b, "{\"type\":\"broadcast\",\"event\":");
+    json_put_string(&b, event);
+    JSON_PUT_LIT(&b, ",\"payload\":");
+    json_put_raw(&b, payload, strlen(payload));
+    JSON_PUT_LIT(&b, "}");
+    for (rt_channel *ch = rt->channels; ch != NULL && !b.oom; ch = ch->next) {
+        if (strcmp(ch->topic, topic) == 0) {
+            rt_push(ch, "broadcast", b.buf);
+        }
+    }
+    free(b.buf);
+}
+
 /* ---- presence ---- */
 
 /* {K:{"metas":[M]}} for one channel's key and meta, or {} without a meta. */
@@ -106,8 +121,7 @@ static void put_one(json_buf *b, const char *key, const char *meta)
 }
 
 /* Sends presence_diff to the presence-enabled channels on the topic, 'skip' excepted. */
-static void send_diff(rt_channel *on, const rt_channel *skip, const char *joined,
-                      const char *left)
+static void send_diff(rt_channel *on, const rt_channel *skip, const char *joined, const char *left)
 {
     json_buf b = {0};
     JSON_PUT_LIT(&b, "{\"joins\":");

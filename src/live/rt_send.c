@@ -33,7 +33,7 @@ static void rt_send_text(rt_conn *c, char *text, size_t len)
 }
 
 void rt_send_raw(rt_conn *c, const char *join_ref, const char *ref, const char *topic,
-                         const char *event, const char *payload)
+                 const char *event, const char *payload)
 {
     size_t len = 0;
     char *text = phx_render(c->vsn, join_ref, ref, topic, event, payload, &len);
@@ -58,7 +58,7 @@ void rt_reply(rt_conn *c, const phx_msg *m, bool ok, const char *response)
     JSON_PUT_LIT(&b, "}");
     if (!b.oom) {
         rt_send_raw(c, m->has_join_ref ? m->join_ref : NULL, m->has_ref ? m->ref : NULL, m->topic,
-                     "phx_reply", b.buf);
+                    "phx_reply", b.buf);
     }
     free(b.buf);
 }
@@ -80,4 +80,3 @@ void rt_reply_error(rt_conn *c, const phx_msg *m, const char *why)
     }
     free(b.buf);
 }
-

@@ -1,15 +1,20 @@
 /* ws_live.c -- the /ws protocol over the committed-rows engine (stream.c): hello, resume,
  * subscribe filters, ingest with acks, stats, recent events, and slow consumers. Each client
  * is one subscriber of the engine in memory mode; resume moves its cursor, and the engine
- * reads what it missed and hands it over to the live tail with no gap and no duplicate. */
+ * reads what it missed and hands it over to the live tail with no gap and no duplicate.
+ *
+ * Access (DESIGN §5): any role that may read or ingest connects; each message type states the
+ * roles that may send it (the table in handle_message). Only readers are streamed events and
+ * stats: a producer's connection (role ingest) gets its hello, acks and pongs. */
 #include "live/ws_live.h"
 
 #include "core/event_json.h"
 #include "core/json_print.h"
-#include "core/json_scan.h"
 #include "live/stream.h"
+#include "live/ws_message.h"
 #include "live/ws_recent.h"
 #include "live/ws_peer.h"
+#include "live/ws_text.h"
 #include "os/clock.h"
 #include "os/log.h"
 
@@ -18,13 +23,6 @@
 #include <string.h>
 
 #define RECENT_MAX 1000
-#define REF_MAX 128
-
-typedef struct client_filter {
-    char type[EVENT_TYPE_MAX + 1]; /* "" = any */
-    char source[EVENT_SOURCE_MAX + 1];
-    char session_id[EVENT_SESSION_MAX + 1];
-} client_filter;
 
 typedef struct ws_client ws_client;
 
@@ -36,6 +34,7 @@ struct ws_live {
     size_t nclients;
     uint64_t slow_dropped;
     uint64_t messages_sent;
+    char *flags; /* the flags object of hello and of "flags" messages; NULL: {} */
 };
 
 struct ws_client {
@@ -44,8 +43,11 @@ struct ws_client {
     ws_peer peer; /* the connection, what is to be sent, and how it closes */
     ws_live *ws;
     stream_sub sub; /* its cursor in the committed rows */
-    client_filter filter;
+    ws_filter filter;
     ws_rx rx;
+    char state_client[STATE_CLIENT_MAX + 1]; /* whose dashboard state it follows; "" = none */
+    auth_identity who;                       /* admitted at the upgrade (http access.c) */
+    bool reader;                             /* may read: streamed events and stats */
 };
 
 /* ---- messages ---- */
@@ -104,23 +106,9 @@ static void send_text(ws_client *c, const char *text)
 static void send_error(ws_client *c, const char *ref, const char *code, const char *message,
                        int index)
 {
-    json_writer w = {0};
-    json_open_object(&w);
-    json_member_string(&w, "type", "error");
-    if (ref != NULL) {
-        json_key(&w, "ref");
-        json_raw_value(&w, ref, strlen(ref));
-    }
-    json_key(&w, "error");
-    json_open_object(&w);
-    json_member_string(&w, "code", code);
-    json_member_string(&w, "message", message);
-    if (index >= 0) {
-        json_member_number(&w, "index", index);
-    }
-    json_close_object(&w);
-    json_close_object(&w);
-    send_written(c, &w);
+    ws_msg *m = ws_text_error(ref, code, message, index);
+    client_send(c, m);
+    ws_msg_unref(m);
 }
 
 static ws_client *find_client(ws_live *ws, uint64_t id)
@@ -133,15 +121,6 @@ static ws_client *find_client(ws_live *ws, uint64_t id)
     return NULL;
 }
 
-static bool filter_matches(const ws_client *c, const tt_event *ev)
-{
-    return (c->filter.type[0] == '\0' || (ev->type && strcmp(c->filter.type, ev->type) == 0)) &&
-           (c->filter.source[0] == '\0' ||
-            (ev->source && strcmp(c->filter.source, ev->source) == 0)) &&
-           (c->filter.session_id[0] == '\0' ||
-            (ev->session_id && strcmp(c->filter.session_id, ev->session_id) == 0));
-}
-
 /* ---- rows from the engine ---- */
 
 static ws_client *client_of(stream_sub *sub)
@@ -152,7 +131,7 @@ static ws_client *client_of(stream_sub *sub)
 static void deliver_event(stream_sub *sub, stream_row *row)
 {
     ws_client *c = client_of(sub);
-    if (!filter_matches(c, row->ev)) {
+    if (!ws_filter_matches(&c->filter, row->ev)) {
         return;
     }
     ws_msg *m = stream_row_encoding(c->ws->opts.rows, row, c->ws->format);
@@ -183,62 +162,19 @@ static void on_resume(ws_client *c, const cJSON *msg)
     stream_sub_resume(&c->sub, (int64_t)after->valuedouble);
 }
 
-static bool copy_filter_field(const cJSON *filter, const char *name, char *dst, size_t cap,
-                              ws_client *c)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(filter, name);
-    if (v == NULL || cJSON_IsNull(v)) {
-        dst[0] = '\0';
-        return true;
-    }
-    if (!cJSON_IsString(v) || strlen(v->valuestring) >= cap) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "filter '%s' must be a string of at most %zu bytes", name,
-                 cap - 1);
-        send_error(c, NULL, "invalid_message", msg, -1);
-        return false;
-    }
-    memcpy(dst, v->valuestring, strlen(v->valuestring) + 1);
-    return true;
-}
-
 static void on_subscribe(ws_client *c, const cJSON *msg)
 {
-    const cJSON *filter = cJSON_GetObjectItemCaseSensitive(msg, "filter");
-    if (filter != NULL && !cJSON_IsObject(filter)) {
-        send_error(c, NULL, "invalid_message", "'filter' must be an object", -1);
-        return;
-    }
-    for (const cJSON *k = filter ? filter->child : NULL; k != NULL; k = k->next) {
-        if (strcmp(k->string, "type") && strcmp(k->string, "source") &&
-            strcmp(k->string, "session_id")) {
-            send_error(c, NULL, "invalid_message", "filter keys are type, source and session_id",
-                       -1);
-            return;
-        }
-    }
-    client_filter f;
-    if (copy_filter_field(filter, "type", f.type, sizeof f.type, c) &&
-        copy_filter_field(filter, "source", f.source, sizeof f.source, c) &&
-        copy_filter_field(filter, "session_id", f.session_id, sizeof f.session_id, c)) {
-        c->filter = f;
+    char why[128];
+    if (!ws_message_filter(msg, &c->filter, why, sizeof why)) {
+        send_error(c, NULL, "invalid_message", why, -1);
     }
 }
 
 /* The ref of an ingest, as JSON text to echo back; NULL (with an error sent) if unusable. */
 static char *take_ref(ws_client *c, const cJSON *msg, bool *ok)
 {
-    const cJSON *ref = cJSON_GetObjectItemCaseSensitive(msg, "ref");
-    *ok = true;
-    if (ref == NULL) {
-        return NULL;
-    }
-    char *text = NULL;
-    if ((cJSON_IsString(ref) && strlen(ref->valuestring) <= REF_MAX) || cJSON_IsNumber(ref)) {
-        text = json_print(ref, NULL);
-    }
-    if (text == NULL) {
-        *ok = false;
+    char *text = ws_message_ref(msg, ok);
+    if (!*ok) {
         send_error(c, NULL, "invalid_message",
                    "'ref' must be a number or a string of at most 128 bytes", -1);
     }
@@ -370,64 +306,113 @@ static void write_stats(json_writer *w, const ws_live *ws)
     json_close_object(w);
 }
 
-static bool only_space(const char *s, size_t len)
+/* {"type":"state_subscribe","client_id":C}: this connection gets C's dashboard state changes
+ * ({"type":"state",...}); answered {"type":"state_subscribed","client_id":C}. */
+static void on_state_subscribe(ws_client *c, const cJSON *msg)
 {
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') {
-            return false;
-        }
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "client_id");
+    if (!cJSON_IsString(id) || id->valuestring[0] == '\0' ||
+        strlen(id->valuestring) > STATE_CLIENT_MAX) {
+        send_error(c, NULL, "invalid_message", "'client_id' must be a string of 1 to 128 bytes",
+                   -1);
+        return;
     }
-    return true;
+    /* a reader follows only its own client's state (the JWT's sub); service_role any */
+    if (c->who.role != AUTH_SERVICE && strcmp(c->who.sub, id->valuestring) != 0) {
+        bool ok;
+        char *ref = ws_message_ref(msg, &ok), m[160];
+        snprintf(m, sizeof m,
+                 "role %s may not send 'state_subscribe' for a client other than its own (the "
+                 "JWT's sub)",
+                 auth_role_name(c->who.role));
+        send_error(c, ref, "forbidden", m, -1);
+        free(ref);
+        return;
+    }
+    strcpy(c->state_client, id->valuestring);
+    ws_msg *m = ws_text_state_subscribed(c->state_client);
+    client_send(c, m);
+    ws_msg_unref(m);
+}
+
+static void on_get_stats(ws_client *c, const cJSON *msg)
+{
+    (void)msg;
+    json_writer w = {0};
+    write_stats(&w, c->ws);
+    send_written(c, &w);
+}
+
+static void on_ping(ws_client *c, const cJSON *msg)
+{
+    (void)msg;
+    send_text(c, "{\"type\":\"pong\"}");
+}
+
+/* Each message type, and the roles that may send it (core/auth.h). */
+static const struct {
+    const char *type;
+    unsigned roles;
+    void (*fn)(ws_client *c, const cJSON *msg);
+} messages[] = {
+    {"resume", AUTH_ROLES_READ, on_resume},
+    {"subscribe", AUTH_ROLES_READ, on_subscribe},
+    {"ingest", AUTH_ROLES_INGEST, on_ingest},
+    {"get_stats", AUTH_ROLES_READ, on_get_stats},
+    {"get_recent_events", AUTH_ROLES_READ, on_recent},
+    {"ping", AUTH_ROLES_ANY, on_ping},
+    {"state_subscribe", AUTH_ROLES_READ, on_state_subscribe},
+};
+
+/* A type the client's role may not send is answered {"type":"error","error":{"code":
+ * "forbidden"}}, with the message's ref when it has a usable one. */
+static void dispatch(ws_client *c, const cJSON *msg, const char *type)
+{
+    for (size_t i = 0; i < sizeof messages / sizeof messages[0]; i++) {
+        if (strcmp(type, messages[i].type) != 0) {
+            continue;
+        }
+        if (auth_allows(c->ws->opts.cfg, messages[i].roles, c->who.role)) {
+            messages[i].fn(c, msg);
+            return;
+        }
+        bool ok;
+        char *ref = ws_message_ref(msg, &ok), m[160];
+        snprintf(m, sizeof m, "role %s may not send '%s'", auth_role_name(c->who.role), type);
+        send_error(c, ref, "forbidden", m, -1);
+        free(ref);
+        return;
+    }
+    send_error(c, NULL, "unknown_message",
+               "known types: resume, subscribe, ingest, get_stats, get_recent_events, ping, "
+               "state_subscribe",
+               -1);
 }
 
 static void handle_message(ws_client *c, const char *text, size_t len)
 {
-    size_t where = 0;
-    json_scan_result scan = json_scan(text, len, INGEST_MAX_DEPTH, &where);
-    const char *end = NULL;
-    cJSON *msg = scan == JSON_SCAN_OK ? cJSON_ParseWithLengthOpts(text, len, &end, 0) : NULL;
-    if (msg != NULL && !only_space(end, len - (size_t)(end - text))) {
-        cJSON_Delete(msg); /* one message, one JSON value: trailing data is an error */
-        msg = NULL;
+    const char *code = NULL;
+    char why[160];
+    cJSON *msg = ws_message_parse(text, len, &code, why, sizeof why);
+    if (msg == NULL) {
+        send_error(c, NULL, code, why, -1);
+        return;
     }
-    const cJSON *type = cJSON_GetObjectItemCaseSensitive(msg, "type");
-    if (msg == NULL || !cJSON_IsObject(msg) || !cJSON_IsString(type)) {
-        char m[128];
-        snprintf(m, sizeof m, "a message must be a JSON object with a string 'type'%s%s",
-                 scan != JSON_SCAN_OK ? ": " : "",
-                 scan != JSON_SCAN_OK ? json_scan_describe(scan) : "");
-        send_error(c, NULL, msg == NULL ? "invalid_json" : "invalid_message", m, -1);
-    } else if (strcmp(type->valuestring, "resume") == 0) {
-        on_resume(c, msg);
-    } else if (strcmp(type->valuestring, "subscribe") == 0) {
-        on_subscribe(c, msg);
-    } else if (strcmp(type->valuestring, "ingest") == 0) {
-        on_ingest(c, msg);
-    } else if (strcmp(type->valuestring, "get_stats") == 0) {
-        json_writer w = {0};
-        write_stats(&w, c->ws);
-        send_written(c, &w);
-    } else if (strcmp(type->valuestring, "get_recent_events") == 0) {
-        on_recent(c, msg);
-    } else if (strcmp(type->valuestring, "ping") == 0) {
-        send_text(c, "{\"type\":\"pong\"}");
-    } else {
-        send_error(c, NULL, "unknown_message",
-                   "known types: resume, subscribe, ingest, get_stats, get_recent_events, ping",
-                   -1);
-    }
+    dispatch(c, msg, cJSON_GetObjectItemCaseSensitive(msg, "type")->valuestring);
     cJSON_Delete(msg);
 }
 
 /* ---- the endpoint's callbacks (http_ws_endpoint) ---- */
 
-static int on_open(void *ctx, struct lws *wsi, void **conn)
+static int on_open(void *ctx, struct lws *wsi, const auth_identity *who, void **conn)
 {
     ws_live *ws = ctx;
     ws_client *c = calloc(1, sizeof *c);
     if (c == NULL) {
         return -1;
     }
+    c->who = *who;
+    c->reader = auth_allows(ws->opts.cfg, AUTH_ROLES_READ, who->role);
     c->id = http_server_next_id(ws->opts.hs);
     c->peer.wsi = wsi;
     c->ws = ws;
@@ -438,15 +423,9 @@ static int on_open(void *ctx, struct lws *wsi, void **conn)
     ws->clients = c;
     ws->nclients++;
     *conn = c;
-    json_writer hello = {0};
-    json_open_object(&hello);
-    json_member_string(&hello, "type", "hello");
-    json_member_number(&hello, "server_seq", (double)stream_known(ws->opts.rows));
-    json_key(&hello, "flags");
-    json_open_object(&hello);
-    json_close_object(&hello);
-    json_close_object(&hello);
-    send_written(c, &hello);
+    ws_msg *hello = ws_text_hello(stream_known(ws->opts.rows), ws->flags);
+    client_send(c, hello);
+    ws_msg_unref(hello);
     c->sub = (stream_sub){.format = ws->format,
                           .peer = &c->peer,
                           .deliver = deliver_event,
@@ -454,7 +433,9 @@ static int on_open(void *ctx, struct lws *wsi, void **conn)
                           .type = c->filter.type,
                           .source = c->filter.source,
                           .session_id = c->filter.session_id};
-    stream_sub_start(ws->opts.rows, &c->sub, stream_known(ws->opts.rows));
+    if (c->reader) {
+        stream_sub_start(ws->opts.rows, &c->sub, stream_known(ws->opts.rows));
+    }
     return 0;
 }
 
@@ -529,7 +510,9 @@ void ws_live_tick(ws_live *ws)
     write_stats(&w, ws);
     ws_msg *m = ws_msg_from_writer(&w, 0);
     for (ws_client *c = ws->clients; c != NULL && m != NULL; c = c->next) {
-        client_send(c, m);
+        if (c->reader) {
+            client_send(c, m);
+        }
     }
     ws_msg_unref(m);
 }
@@ -562,6 +545,7 @@ int ws_live_create(const ws_live_opts *opts, ws_live **out)
     }
     ws->endpoint = (http_ws_endpoint){.path = "/ws",
                                       .ctx = ws,
+                                      .roles = AUTH_ROLES_ANY,
                                       .on_open = on_open,
                                       .on_receive = on_receive,
                                       .on_writable = on_writable,
@@ -573,10 +557,44 @@ int ws_live_create(const ws_live_opts *opts, ws_live **out)
 
 void ws_live_free(ws_live *ws)
 {
+    if (ws != NULL) {
+        free(ws->flags);
+    }
     free(ws);
 }
 
 const http_ws_endpoint *ws_live_endpoint(ws_live *ws)
 {
     return &ws->endpoint;
+}
+
+bool ws_live_set_flags(ws_live *ws, const char *flags)
+{
+    if (ws->flags != NULL && strcmp(ws->flags, flags) == 0) {
+        return false;
+    }
+    char *copy = strdup(flags);
+    if (copy == NULL) {
+        return false;
+    }
+    free(ws->flags);
+    ws->flags = copy;
+    ws_msg *m = ws_text_flags(flags);
+    for (ws_client *c = ws->clients; c != NULL && m != NULL; c = c->next) {
+        client_send(c, m);
+    }
+    ws_msg_unref(m);
+    return true;
+}
+
+void ws_live_push_state(ws_live *ws, const char *client_id, const char *msg, size_t len)
+{
+    ws_msg *m = NULL;
+    for (ws_client *c = ws->clients; c != NULL; c = c->next) {
+        if (strcmp(c->state_client, client_id) == 0 &&
+            (m != NULL || (m = ws_msg_new(msg, len, 0)) != NULL)) {
+            client_send(c, m);
+        }
+    }
+    ws_msg_unref(m);
 }

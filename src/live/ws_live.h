@@ -36,6 +36,16 @@ typedef struct ws_live_stats {
 int ws_live_create(const ws_live_opts *opts, ws_live **out);
 void ws_live_free(ws_live *ws); /* NULL is a no-op; after every connection closed */
 
+#define STATE_CLIENT_MAX 128 /* bytes of a dashboard state client id */
+
+/* Makes 'flags' (a JSON object's text) the flags of every hello, and, when it differs from the
+ * last, sends {"type":"flags","flags":...} to every client. Returns whether it differed. */
+bool ws_live_set_flags(ws_live *ws, const char *flags);
+
+/* Sends 'msg' (JSON text) to every client following client_id's dashboard state
+ * ({"type":"state_subscribe","client_id":...}). */
+void ws_live_push_state(ws_live *ws, const char *client_id, const char *msg, size_t len);
+
 /* The endpoint at "/ws", for http_server_add_ws(); valid while 'ws' lives. */
 const http_ws_endpoint *ws_live_endpoint(ws_live *ws);
 

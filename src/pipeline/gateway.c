@@ -83,6 +83,11 @@ static int parse_refused(gateway *gw, int rc, const ingest_error *err, ingest_re
     return rc;
 }
 
+void gateway_count_invalid(gateway *gw)
+{
+    gw->stats.requests_invalid++;
+}
+
 /* With 'empty_ok', a body without events is no events (0, an empty batch), not a refusal. */
 static int parse(gateway *gw, const char *body, size_t len, ingest_format fmt, int64_t now_ms,
                  bool empty_ok, event_batch *out, ingest_refusal *why)

@@ -84,6 +84,10 @@ int gateway_parse_typed(gateway *gw, const char *content_type, const char *body,
 int gateway_parse_array(gateway *gw, const cJSON *array, int64_t now_ms, event_batch *out,
                         ingest_refusal *why);
 
+/* Counts a body refused by a protocol that decodes its own (OTLP): requests_invalid, as if
+ * gateway_parse() had refused it. */
+void gateway_count_invalid(gateway *gw);
+
 /* Gives each event without an id a fresh UUIDv7 and queues the batch. On success the batch is
  * the gateway's (emptied) and 'done' (which may be NULL for events made inside the daemon) will
  * be called once, on the loop thread, with 'ctx'. On failure -- TT_EFULL (429), TT_ECLOSED (a

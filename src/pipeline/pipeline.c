@@ -44,6 +44,8 @@ static void writer_options(const tt_config *cfg, writer_committed_fn committed, 
                            writer_opts *o)
 {
     *o = (writer_opts){.dlq_max_retries = cfg->dlq_max_retries,
+                       .dlq_retry_base_ms = cfg->dlq_retry_base_ms,
+                       .dlq_retry_cap_ms = cfg->dlq_retry_cap_ms,
                        .dlq_lease_ms = DLQ_LEASE_MS,
                        .retention_ms = cfg->retention_ms,
                        .dlq_retention_ms = cfg->dlq_retention_ms,

@@ -278,9 +278,19 @@ typedef struct recovery {
     size_t cap;
 } recovery;
 
+/* When a dead letter that has failed 'retry_count' retries is due again: exponential backoff
+ * with equal jitter, [d/2, d] for d = min(cap, base * 2^retry_count). Not the write retries'
+ * full jitter: that may draw 0, and a refusal is not an outage that passes in milliseconds --
+ * each retry should give an operator time to fix the cause (OPERATIONS, the DLQ). */
 static uint64_t next_retry_ms(writer *w, uint32_t retry_count)
 {
-    uint64_t delay = backoff_delay_ms(&w->opts.retry, retry_count, 0, jitter(w));
+    uint64_t d = w->opts.dlq_retry_base_ms > 0 ? w->opts.dlq_retry_base_ms : 30000;
+    uint64_t cap = w->opts.dlq_retry_cap_ms > 0 ? w->opts.dlq_retry_cap_ms : 3600000;
+    for (uint32_t i = 0; i < retry_count && d < cap; i++) {
+        d *= 2;
+    }
+    d = d < cap ? d : cap;
+    uint64_t delay = d / 2 + (uint64_t)jitter(w) % (d / 2 + 1);
     return pipeline_clock_now_ms(&w->opts.clock) + delay;
 }
 

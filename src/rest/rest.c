@@ -13,10 +13,10 @@
  *   dead_letter_queue   read           -                         -
  *
  * Refusals are PostgreSQL's 42501, 401 for anon and 403 for authenticated, as PostgREST
- * answers them. */
+ * answers them. Before any of this, the route's roles were checked (access.c): no valid
+ * credential is 401 PGRST301; role ingest, or anon without TELLTALE_ANON_READ, 403 42501. */
 #include "rest/rest.h"
 
-#include "os/clock.h"
 #include "rest/rest_internal.h"
 
 #include <stdio.h>
@@ -26,7 +26,6 @@
 #define ALLOW_HEADERS                                                                              \
     "authorization, x-client-info, apikey, content-type, x-retry-count, traceparent, "             \
     "tracestate, baggage, prefer, accept, accept-profile, content-profile, range, range-unit"
-#define CREDENTIAL_MAX 2048
 
 /* A preflight, or a plain OPTIONS: what the path takes, and from whom. */
 static void preflight(http_req *r)
@@ -48,22 +47,6 @@ static void custom_header(http_req *r, const char *name, char *dst, size_t len)
         lws_hdr_custom_copy(r->wsi, dst, (int)len, name, n) < 0) {
         dst[0] = '\0';
     }
-}
-
-/* Who calls, from apikey and Authorization; false (answered 401) if the credentials are bad. */
-static bool identify(rest_ctx *ctx, http_req *r, auth_identity *who)
-{
-    char apikey[CREDENTIAL_MAX], authorization[CREDENTIAL_MAX + 8], why[TT_ERRLEN];
-    custom_header(r, "apikey:", apikey, sizeof apikey);
-    http_header_copy(r->wsi, WSI_TOKEN_HTTP_AUTHORIZATION, authorization, sizeof authorization);
-    if (auth_request(ctx->cfg, apikey, authorization, (int64_t)(clock_now_ms() / 1000), who, why) ==
-        0) {
-        return true;
-    }
-    rest_error e;
-    rest_fail(&e, 401, "PGRST301", "%s", why);
-    rest_respond_error(r, &e);
-    return false;
 }
 
 static bool denied(const rest_call *c, rest_error *e)
@@ -99,10 +82,8 @@ static bool read_call(rest_ctx *ctx, http_req *r, rest_call *c, rest_error *e)
 {
     char accept[256], prefer[256], profile[64];
     bool get = r->method & (HTTP_GET | HTTP_HEAD);
-    if (!identify(ctx, r, &c->who)) {
-        e->status = 0; /* answered already */
-        return false;
-    }
+    (void)ctx;
+    c->who = r->who; /* checked against the route's roles before the handler ran */
     http_header_copy(r->wsi, WSI_TOKEN_HTTP_ACCEPT, accept, sizeof accept);
     custom_header(r, "prefer:", prefer, sizeof prefer);
     custom_header(r, get ? "accept-profile:" : "content-profile:", profile, sizeof profile);
@@ -156,14 +137,26 @@ static void serve(http_req *r, void *arg)
  * shape, which supabase-js reads. */
 static void write_http_error(http_req *r, const http_error *he)
 {
-    rest_error e = {.status = he->status, .code = he->code};
+    /* The route's access check, in PostgREST's codes: a bad or missing credential (PGRST301),
+     * a role with no grant here (42501). */
+    const char *code = strcmp(he->code, "unauthorized") == 0 ? "PGRST301"
+                       : strcmp(he->code, "forbidden") == 0  ? "42501"
+                                                             : he->code;
+    rest_error e = {.status = he->status, .code = code};
     snprintf(e.message, sizeof e.message, "%s", he->message);
     rest_respond_error(r, &e);
 }
 
 int rest_add_routes(http_server *hs, rest_ctx *ctx)
 {
-    /* Every method: serve() answers 405 itself, in PostgREST's words. */
-    ctx->route = (http_route){"/rest/v1/{table}", HTTP_ANY_METHOD, serve, ctx, write_http_error};
-    return http_server_add_routes(hs, &ctx->route, 1);
+    /* Every method: serve() answers 405 itself, in PostgREST's words. A preflight carries no
+     * credential (browsers send none), so OPTIONS is public; the rest is for readers, and
+     * allowed() above narrows it table by table. Role ingest has nothing here: producers post
+     * to /api/v1/events. */
+    ctx->routes[0] =
+        (http_route){"/rest/v1/{table}", HTTP_OPTIONS, serve, ctx, write_http_error, AUTH_PUBLIC};
+    ctx->routes[1] = (http_route){
+        "/rest/v1/{table}", HTTP_ANY_METHOD & ~(unsigned)HTTP_OPTIONS, serve, ctx, write_http_error,
+        AUTH_ROLES_READ};
+    return http_server_add_routes(hs, ctx->routes, 2);
 }

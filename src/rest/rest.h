@@ -14,7 +14,11 @@ typedef struct rest_ctx {
     const tt_config *cfg; /* keys, for who the caller is */
     store *st;            /* reads, and inserts other than events */
     gateway *gw;          /* event inserts take the ingest path */
-    http_route route;     /* private */
+    /* Told, on the loop thread, after an insert into feature_flags ("flags") or
+     * dashboard_state ("state:<client_id>", per client) committed; NULL: nobody. */
+    void (*changed)(const char *what, void *arg);
+    void *changed_arg;
+    http_route routes[2]; /* private: OPTIONS (public), the other methods */
 } rest_ctx;
 
 /* Adds the /rest/v1 routes, with PostgREST's error shape on every answer from them. */

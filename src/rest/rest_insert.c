@@ -294,9 +294,40 @@ static void answer_failure(http_req *r, insert_job *j)
     rest_respond_error(r, &e);
 }
 
+static void tell_state(const rest_ctx *ctx, const cJSON *row)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(row, "client_id");
+    char what[160];
+    if (cJSON_IsString(id) && strlen(id->valuestring) < sizeof what - 6) {
+        snprintf(what, sizeof what, "state:%s", id->valuestring);
+        ctx->changed(what, ctx->changed_arg);
+    }
+}
+
+/* Who is told of a committed insert of flags or dashboard state (the live pushes). */
+static void tell_changed(const insert_job *j)
+{
+    const rest_ctx *ctx = j->ctx;
+    if (ctx->changed == NULL || j->rc != 0) {
+        return;
+    }
+    if (strcmp(j->ins.table->name, "feature_flags") == 0) {
+        ctx->changed("flags", ctx->changed_arg);
+    } else if (strcmp(j->ins.table->name, "dashboard_state") == 0 && cJSON_IsArray(j->body)) {
+        const cJSON *row;
+        cJSON_ArrayForEach(row, j->body)
+        {
+            tell_state(ctx, row);
+        }
+    } else if (strcmp(j->ins.table->name, "dashboard_state") == 0) {
+        tell_state(ctx, j->body);
+    }
+}
+
 static void answer_insert(http_req *r, void *arg)
 {
     insert_job *j = arg;
+    tell_changed(j);
     if (r != NULL && j->rc != 0) {
         answer_failure(r, j);
     } else if (r != NULL) {

@@ -61,6 +61,7 @@ static const rest_column flag_cols[] = {
      .max = INT64_MAX,
      .def = REST_DEF_ONE},
     TIME("updated_at", true, REST_DEF_NOW),
+    {.name = "rules", .kind = STORE_JSONB, .pg_type = "jsonb"},
 };
 
 static const rest_column state_cols[] = {

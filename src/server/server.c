@@ -18,6 +18,7 @@
 #include "live/stream.h"
 #include "live/ws_live.h"
 #include "os/clock.h"
+#include "os/log.h"
 #include "rest/rest.h"
 
 #include <stdlib.h>
@@ -149,10 +150,22 @@ static int start_routes(server *srv, store *st, char *err)
                          .rt = srv->rt,
                          .feed = srv->feed,
                          .stopping = &srv->stopping};
-    srv->rest = (rest_ctx){.cfg = srv->cfg, .st = st, .gw = srv->gw};
+    /* On PostgreSQL the tables' triggers tell every instance of a change; on SQLite /rest/v1
+     * tells the flags and state pushes itself. */
+    srv->rest = (rest_ctx){.cfg = srv->cfg,
+                           .st = st,
+                           .gw = srv->gw,
+                           .changed = store_has_feed(st) ? NULL : api_config_notice,
+                           .changed_arg = &srv->api};
     int rc = api_add_routes(srv->http, &srv->api);
     if (rc == 0) {
         rc = rest_add_routes(srv->http, &srv->rest);
+    }
+    if (rc == 0) {
+        /* Flag and dashboard-state changes of every instance (PostgreSQL), and the flags of
+         * every /ws hello from the start. */
+        change_feed_on_notice(srv->feed, api_config_notice, &srv->api);
+        api_flags_refresh(&srv->api);
     }
     return rc == 0 ? 0 : tt_fail(err, rc, "cannot set up the routes: %s", tt_strerror(rc));
 }
@@ -177,6 +190,12 @@ int server_start(uv_loop_t *loop, const tt_config *cfg, store *st, job_queue *q,
                        .committed = committed,
                        .committed_ctx = srv};
     int rc = store_max_seq(st, &last_seq, err);
+    if (rc == TT_EUNAVAILABLE) {
+        /* A store down at start-up (PostgreSQL: ingest goes to the spool): the live streams
+         * start from 0 and learn the highest seq from the commits and the change feed. */
+        log_warn("reading the highest committed seq: %s; live streams start from 0", err);
+        rc = 0;
+    }
     if (rc == 0 && (rc = gateway_create(&go, &srv->gw)) != 0) {
         rc = tt_fail(err, rc, "out of memory");
     }
@@ -220,6 +239,16 @@ int server_port(const server *srv)
     return http_server_port(srv->http);
 }
 
+int server_reload_tls(server *srv, char err[TT_ERRLEN])
+{
+    return http_server_reload_tls(srv->http, err);
+}
+
+int server_otlp_port(const server *srv)
+{
+    return http_server_otlp_port(srv->http);
+}
+
 void server_drain(server *srv)
 {
     gateway_drain(srv->gw);
@@ -258,6 +287,7 @@ void server_free(server *srv)
         gateway_service(srv->gw); /* none should be left; answer them while all is there */
     }
     http_server_free(srv->http); /* phase 2, after uv_run() let the closes finish */
+    api_state_pushes_free(&srv->api);
     realtime_free(srv->rt);
     ws_live_free(srv->ws);
     stream_free(srv->rows_read);

@@ -26,6 +26,10 @@ int server_start(uv_loop_t *loop, const tt_config *cfg, store *st, job_queue *q,
 void server_set_pipeline(server *srv, pipeline *p);
 
 int server_port(const server *srv);
+int server_otlp_port(const server *srv); /* the --otlp-listen port, 0 without one */
+
+/* SIGHUP: rereads the TLS certificate and key (http_server_reload_tls). */
+int server_reload_tls(server *srv, char err[TT_ERRLEN]);
 
 /* The ingest gateway: where events made inside the daemon (the demo) are submitted, and what
  * the pipeline hands finished jobs back to (gateway_jobs_done, gateway_events_committed). */

@@ -4,6 +4,9 @@
  * DLQ and REST parts of the engine. */
 #include "store/pg_internal.h"
 
+#include "os/log.h"
+#include "store/migrations.h"
+
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -97,6 +100,61 @@ int pg_open_conn(const pg_store *s, PGconn **out, char *err)
     return 0;
 }
 
+/* ---- the schema version ---- */
+
+int pg_newest_migration(void)
+{
+    return postgres_migrations[postgres_migrations_count - 1].version;
+}
+
+int pg_schema_version(const pg_store *s, PGconn *conn, int *out, char *err)
+{
+    /* Two queries: PostgreSQL resolves every table a statement names before running it, so
+     * one statement cannot ask "does the table exist, and if so what is in it". */
+    PGresult *res =
+        pg_call(s, conn, "SELECT to_regclass('monitoring.schema_migrations') IS NOT NULL", 0, NULL);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        return pg_fail(conn, res, "reading the schema version", err);
+    }
+    bool migrated = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    *out = 0;
+    if (!migrated) {
+        return 0;
+    }
+    res = pg_call(s, conn, "SELECT coalesce(max(version), 0) FROM monitoring.schema_migrations", 0,
+                  NULL);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        return pg_fail(conn, res, "reading the schema version", err);
+    }
+    *out = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+int pg_check_schema(pg_store *s, PGconn *conn, char *err)
+{
+    int v = 0, want = pg_newest_migration();
+    int rc = pg_schema_version(s, conn, &v, err);
+    if (rc != 0) {
+        return rc;
+    }
+    s->base.schema_version = v;
+    if (v < want) {
+        return tt_fail(err, TT_ESCHEMA,
+                       "the PostgreSQL schema is at version %d; this telltale needs %d: run "
+                       "'telltale migrate' with the same --store first",
+                       v, want);
+    }
+    if (v > want) {
+        return tt_fail(err, TT_ESCHEMA,
+                       "the PostgreSQL schema is at version %d, newer than this telltale "
+                       "knows (%d): use a newer telltale",
+                       v, want);
+    }
+    return 0;
+}
+
 /* A writer connection with its staging table, reconnecting if the last one broke. */
 int pg_writer_ready(pg_store *s, char *err)
 {
@@ -105,7 +163,7 @@ int pg_writer_ready(pg_store *s, char *err)
     }
     PQfinish(s->writer);
     s->writer = NULL;
-    PGconn *conn;
+    PGconn *conn = NULL; /* pg_open_conn() sets it only when it succeeds */
     int rc = pg_open_conn(s, &conn, err);
     if (rc == 0) {
         rc = pg_exec(s, conn,
@@ -116,7 +174,20 @@ int pg_writer_ready(pg_store *s, char *err)
                      "ON COMMIT DELETE ROWS",
                      err);
     }
+    if (rc == 0 && !s->schema_checked && (rc = pg_check_schema(s, conn, err)) == 0) {
+        s->schema_checked = true;
+    }
     if (rc != 0) {
+        PQfinish(conn);
+        /* After start-up a wrong schema holds the writes back (in the spool) until someone
+         * runs telltale migrate, as an outage would: refusing them would dead-letter them. */
+        if (rc == TT_ESCHEMA && s->opened) {
+            if (!s->schema_logged) {
+                log_error("%s; events wait in the spool until then", err);
+                s->schema_logged = true;
+            }
+            return TT_EUNAVAILABLE;
+        }
         return rc;
     }
     s->writer = conn;

@@ -1,6 +1,6 @@
-/* pg_internal.h -- what the files of the PostgreSQL engine share (store_pg.c: events and
- * migrations; pg_conn.c and pg_call.c: connections and calls; store_pg_feed.c: the change
- * feed; store_pg_dlq.c: the dead letter queue; store_pg_stmt.c: statements built above the
+/* pg_internal.h -- what the files of the PostgreSQL engine share (store_pg.c: events;
+ * pg_migrate.c: migrations; pg_conn.c and pg_call.c: connections and calls; store_pg_feed.c: the
+ * change feed; store_pg_dlq.c: the dead letter queue; store_pg_stmt.c: statements built above the
  * store). Not for callers of store.h. */
 #ifndef TT_PG_INTERNAL_H
 #define TT_PG_INTERNAL_H
@@ -13,6 +13,7 @@
 
 #define READERS_MAX 4
 #define NOTIFY_CHANNEL "telltale_events" /* LISTEN/NOTIFY: every instance's commits */
+#define CONFIG_CHANNEL "telltale_config" /* ... and changes of flags and dashboard state */
 
 typedef struct pg_store {
     store base;
@@ -24,6 +25,11 @@ typedef struct pg_store {
     uint32_t timeout_ms;     /* statement_timeout; the client gives up a little later */
     atomic_bool interrupted; /* store_interrupt(): every wait ends at once */
     int interrupt_fd;        /* an eventfd that wakes the waits; -1 when there is none */
+    /* The schema version is checked on the writer's first connection: at store_pg_open(), or
+     * -- when the server was down then -- once it answers (writer thread). */
+    bool schema_checked;
+    bool opened;        /* store_pg_open() has returned: a wrong schema is then an outage */
+    bool schema_logged; /* ... said once in the log */
 } pg_store;
 
 /* ---- pg_call.c: every call, bounded by the store's deadline and store_interrupt() ---- */
@@ -86,6 +92,14 @@ int pg_dlq_stats(store *st, dlq_stats *out, char *err);
 int pg_dlq_retry_now(store *st, int64_t id, uint64_t *changed, char *err);
 int pg_dlq_mark_failed(store *st, int64_t id, const char *reason, uint64_t *changed, char *err);
 int pg_dlq_purge(store *st, int64_t older_than_ms, uint64_t *deleted, char *err);
+
+/* Migrations (pg_migrate.c): the newest version this telltale knows, and the database's (0
+ * when telltale never migrated it). */
+int pg_newest_migration(void);
+int pg_schema_version(const pg_store *s, PGconn *conn, int *out, char *err);
+/* Reads the schema version into s->base.schema_version; TT_ESCHEMA (with what to run) unless it
+ * is the one this telltale needs. */
+int pg_check_schema(pg_store *s, PGconn *conn, char *err);
 
 /* The change feed (store_pg_feed.c). */
 int pg_feed_open(store *st, store_feed **out, char *err);

@@ -22,15 +22,27 @@ int store_open(const char *url, store **out, char err[TT_ERRLEN])
     return tt_fail(err, TT_EINVAL, "unknown store URL; expected sqlite:PATH or postgres://...");
 }
 
-int store_migrate(const char *url, int *version, char err[TT_ERRLEN])
+int store_migrate_plan(const char *url, bool apply, store_migration_plan *plan, char err[TT_ERRLEN])
 {
+    memset(plan, 0, sizeof *plan);
     if (strncmp(url, "sqlite:", 7) == 0 && url[7] != '\0') {
-        return store_sqlite_migrate(url + 7, version, err);
+        return store_sqlite_migrate(url + 7, apply, plan, err);
     }
     if (is_postgres(url)) {
-        return store_pg_migrate(url, version, err);
+        return store_pg_migrate(url, apply, plan, err);
     }
     return tt_fail(err, TT_EINVAL, "unknown store URL; expected sqlite:PATH or postgres://...");
+}
+
+int store_migrate(const char *url, int *version, char err[TT_ERRLEN])
+{
+    store_migration_plan plan;
+    int rc = store_migrate_plan(url, true, &plan, err);
+    *version = plan.version;
+    if (rc == TT_EREJECTED && plan.missing[0] != '\0') {
+        tt_fail(err, rc, "privileges missing; run first: %s", plan.missing);
+    }
+    return rc;
 }
 
 void store_close(store *st)
@@ -136,6 +148,11 @@ int store_feed_fd(const store_feed *f)
 int store_feed_read(store_feed *f, store_feed_fn fn, void *ctx, char err[TT_ERRLEN])
 {
     return store_pg_feed_read(f, fn, ctx, err);
+}
+
+void store_feed_on_notice(store_feed *f, store_notice_fn fn, void *ctx)
+{
+    store_pg_feed_on_notice(f, fn, ctx);
 }
 
 int store_dlq_add(store *st, const char *payload, const char *reason, uint32_t max_retries,

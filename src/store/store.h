@@ -17,6 +17,9 @@
 
 typedef struct store store;
 
+#define EVENT_FILTER_COLUMNS 5
+#define EVENT_FILTER_ANY_MAX 16 /* values of one text filter */
+
 /* Which events a query wants. Zero-initialise, then set what matters. */
 typedef struct event_filter {
     int64_t after_seq; /* with has_after: only seq > after_seq, ascending */
@@ -29,8 +32,31 @@ typedef struct event_filter {
     const char *source;
     const char *session_id;
     const char *status;
+    const char *name;
+    /* More values of the text filters above, "any of" (GET /api/v1/events?type=a&type=b): a
+     * row matches a column's filter when it equals the single field or one of these. Indexed
+     * by event_filter_column. */
+    struct {
+        const char *values[EVENT_FILTER_ANY_MAX];
+        int n;
+    } any[EVENT_FILTER_COLUMNS];
     uint32_t limit; /* rows at most; must be > 0 */
 } event_filter;
+
+/* The text columns a filter may name, in the order both engines bind them. */
+typedef enum event_filter_column {
+    EVENT_FILTER_TYPE,
+    EVENT_FILTER_SOURCE,
+    EVENT_FILTER_SESSION_ID,
+    EVENT_FILTER_STATUS,
+    EVENT_FILTER_NAME
+} event_filter_column;
+
+/* The column's name, and the values a row may have in it (the single field, then any[]);
+ * returns how many were put in 'out' (0: no filter on that column). */
+const char *event_filter_column_name(event_filter_column c);
+int event_filter_values(const event_filter *f, event_filter_column c,
+                        const char *out[EVENT_FILTER_ANY_MAX + 1]);
 
 /* Receives one row; 'ev' and its strings are valid only during the call. Return 0 to go on,
  * anything else to stop early (store_query_events then returns 0). */
@@ -40,13 +66,34 @@ typedef int (*store_row_fn)(const tt_event *ev, void *ctx);
  * as libpq reads it. An embedded SQLite file is created if missing and migrated to the
  * current schema: it belongs to this telltale alone. A PostgreSQL database is shared and is
  * migrated only by store_migrate() (telltale migrate): a schema older or newer than this
- * binary's is refused with TT_ESCHEMA and a message saying what to run. On success *out owns
- * the store; close it with store_close(). */
+ * binary's is refused with TT_ESCHEMA and a message saying what to run. A PostgreSQL server that
+ * cannot be reached (TT_EUNAVAILABLE: refused, timed out) is an outage, not an error: the store
+ * opens, its calls fail with TT_EUNAVAILABLE until the server answers, and the schema version is
+ * checked on the writer's first connection (a mismatch then holds the writes back, logged, as an
+ * outage would). On success *out owns the store; close it with store_close(). */
 int store_open(const char *url, store **out, char err[TT_ERRLEN]);
 
 /* Applies the pending migrations of the store at 'url', each in its own transaction, recorded
  * in its migrations table; a no-op when there are none. *version gets the schema version. */
 int store_migrate(const char *url, int *version, char err[TT_ERRLEN]);
+
+/* What a migration of a store needs, and what it would do (telltale migrate [--check]). */
+typedef struct store_migration_plan {
+    int version;        /* the schema version in the database; 0 when never migrated */
+    int newest;         /* the newest version this telltale knows */
+    char pending[1024]; /* the names of the migrations not applied yet, ", " between them */
+    /* SQL statements a more privileged role must run before the migration can (PostgreSQL:
+     * CREATE ROLE, GRANT ... ON DATABASE, GRANT owner TO ...), one per line ending in ";\n";
+     * "" when nothing is missing. */
+    char missing[2048];
+} store_migration_plan;
+
+/* Fills 'plan' for the store at 'url' and, when 'apply' is true and nothing is missing, applies
+ * the pending migrations as store_migrate() does. A migration that lacks a privilege is not
+ * started: nothing is changed, TT_EREJECTED is returned and plan->missing says what to run.
+ * With 'apply' false nothing is changed (an SQLite file that does not exist is not created). */
+int store_migrate_plan(const char *url, bool apply, store_migration_plan *plan,
+                       char err[TT_ERRLEN]);
 void store_close(store *st); /* NULL is a no-op */
 
 /* How long one call may wait on a remote store (PostgreSQL): the server cancels a statement
@@ -250,5 +297,13 @@ int store_feed_fd(const store_feed *f);
 /* Consumes what has arrived, without blocking, calling 'fn' per commit. Returns 0, or
  * TT_EUNAVAILABLE once the connection is lost (close the feed and open a new one later). */
 int store_feed_read(store_feed *f, store_feed_fn fn, void *ctx, char err[TT_ERRLEN]);
+
+/* A notice other than a commit, heard on the feed during store_feed_read(): "flags" (a feature
+ * flag changed) or "state:<client_id>" (that client's dashboard state changed), sent by the
+ * tables' triggers at commit (migrations/postgres 0005). */
+typedef void (*store_notice_fn)(const char *notice, void *ctx);
+
+/* Hands the feed's notices to 'fn' from now on (NULL: drop them). */
+void store_feed_on_notice(store_feed *f, store_notice_fn fn, void *ctx);
 
 #endif

@@ -30,8 +30,7 @@ typedef struct store_ops {
     int (*dlq_mark_failed)(store *st, int64_t id, const char *reason, uint64_t *changed, char *err);
     int (*dlq_purge)(store *st, int64_t older_than_ms, uint64_t *deleted, char *err);
     int (*select)(store *st, const store_stmt *select, const store_type *types, int ncols,
-                  const store_stmt *count, int64_t *total, store_cells_fn fn, void *ctx,
-                  char *err);
+                  const store_stmt *count, int64_t *total, store_cells_fn fn, void *ctx, char *err);
     int (*change)(store *st, const store_stmt *stmt, const store_type *types, int ncols,
                   store_cells_fn fn, void *ctx, char *err);
 } store_ops;
@@ -47,12 +46,17 @@ struct store {
     int schema_version;
 };
 
+struct migration;
+/* Sets plan->newest and plan->pending from 'ms' (in version order) and plan->version. */
+void store_plan_pending(store_migration_plan *plan, const struct migration *ms, size_t n);
+
 int store_sqlite_open(const char *path, store **out, char *err);
-int store_sqlite_migrate(const char *path, int *version, char *err);
+int store_sqlite_migrate(const char *path, bool apply, store_migration_plan *plan, char *err);
 int store_pg_open(const char *url, store **out, char *err);
-int store_pg_migrate(const char *url, int *version, char *err);
+int store_pg_migrate(const char *url, bool apply, store_migration_plan *plan, char *err);
 void store_pg_feed_close(store_feed *f);
 int store_pg_feed_fd(const store_feed *f);
 int store_pg_feed_read(store_feed *f, store_feed_fn fn, void *ctx, char *err);
+void store_pg_feed_on_notice(store_feed *f, store_notice_fn fn, void *ctx);
 
 #endif

@@ -19,6 +19,7 @@
 #include "store/pg_internal.h"
 
 #include "core/timefmt.h"
+#include "os/log.h"
 #include "store/migrations.h"
 #include "store/pg_copy.h"
 
@@ -31,10 +32,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#define SEQ_LOCK "7460513316"     /* advisory lock key: seq assignment */
-#define MIGRATE_LOCK "7460513317" /* advisory lock key: telltale migrate */
+#define SEQ_LOCK "7460513316"    /* advisory lock key: seq assignment */
 #define DEFAULT_TIMEOUT_MS 10000 /* until store_set_timeout() */
-#define MIGRATE_TIMEOUT_MS 3600000
 
 #define EVENT_COLUMNS                                                                              \
     "seq, id, (extract(epoch FROM ts) * 1000)::bigint, "                                           \
@@ -175,9 +174,12 @@ static int pg_delete_before(store *base, int64_t before_ms, uint32_t max_rows, u
     return 0;
 }
 
+/* after, since, until, each text filter's values, limit */
+#define QUERY_PARAMS_MAX (4 + EVENT_FILTER_COLUMNS * (EVENT_FILTER_ANY_MAX + 1))
+
 typedef struct query_params {
-    const char *values[12];
-    char bufs[12][TIMEFMT_LEN + 8];
+    const char *values[QUERY_PARAMS_MAX];
+    char bufs[QUERY_PARAMS_MAX][TIMEFMT_LEN + 8];
     int n;
 } query_params;
 
@@ -216,16 +218,17 @@ static void build_query(const event_filter *f, char *sql, size_t len, query_para
     if (f->has_until) {
         w += snprintf(sql + w, len - (size_t)w, " AND ts < $%d", param_time(p, f->until_ms));
     }
-    const struct {
-        const char *column, *value;
-    } texts[] = {{"type", f->type},
-                 {"source", f->source},
-                 {"session_id", f->session_id},
-                 {"status", f->status}};
-    for (size_t i = 0; i < 4; i++) {
-        if (texts[i].value != NULL) {
-            w += snprintf(sql + w, len - (size_t)w, " AND %s = $%d", texts[i].column,
-                          param_text(p, texts[i].value));
+    for (int c = 0; c < EVENT_FILTER_COLUMNS; c++) {
+        const char *values[EVENT_FILTER_ANY_MAX + 1];
+        int n = event_filter_values(f, (event_filter_column)c, values);
+        for (int i = 0; i < n; i++) {
+            int at = param_text(p, values[i]);
+            w += i == 0 ? snprintf(sql + w, len - (size_t)w, " AND %s IN ($%d",
+                                   event_filter_column_name((event_filter_column)c), at)
+                        : snprintf(sql + w, len - (size_t)w, ", $%d", at);
+        }
+        if (n > 0) {
+            w += snprintf(sql + w, len - (size_t)w, ")");
         }
     }
     snprintf(sql + w, len - (size_t)w, " ORDER BY seq %s LIMIT $%d", f->has_after ? "ASC" : "DESC",
@@ -269,7 +272,7 @@ static int pg_query_events(store *base, const event_filter *f, store_row_fn fn, 
                            char *err)
 {
     pg_store *s = (pg_store *)base;
-    char sql[1024];
+    char sql[2048];
     query_params p = {.n = 0};
     build_query(f, sql, sizeof sql, &p);
     PGconn *conn;
@@ -439,112 +442,6 @@ static const store_ops pg_ops = {
     .change = pg_change,
 };
 
-/* ---- schema ---- */
-
-static int newest_migration(void)
-{
-    return postgres_migrations[postgres_migrations_count - 1].version;
-}
-
-/* The schema version recorded in the database; 0 if telltale never migrated it. */
-static int schema_version(const pg_store *s, PGconn *conn, int *out, char *err)
-{
-    /* Two queries: PostgreSQL resolves every table a statement names before running it, so
-     * one statement cannot ask "does the table exist, and if so what is in it". */
-    PGresult *res =
-        pg_call(s, conn, "SELECT to_regclass('monitoring.schema_migrations') IS NOT NULL", 0, NULL);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        return pg_fail(conn, res, "reading the schema version", err);
-    }
-    bool migrated = PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
-    *out = 0;
-    if (!migrated) {
-        return 0;
-    }
-    res = pg_call(s, conn, "SELECT coalesce(max(version), 0) FROM monitoring.schema_migrations", 0,
-                  NULL);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        return pg_fail(conn, res, "reading the schema version", err);
-    }
-    *out = atoi(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return 0;
-}
-
-static int apply_migration(const pg_store *s, PGconn *conn, const migration *m, char *err)
-{
-    char version[16];
-    snprintf(version, sizeof version, "%d", m->version);
-    const char *params[] = {version, m->name};
-    int rc = pg_exec(s, conn, "BEGIN", err);
-    if (rc == 0 && (rc = pg_exec(s, conn, m->sql, err)) == 0) {
-        PGresult *res = pg_call(s, conn,
-                                "INSERT INTO monitoring.schema_migrations (version, name) "
-                                "VALUES ($1, $2)",
-                                2, params);
-        rc = PQresultStatus(res) == PGRES_COMMAND_OK ? (PQclear(res), 0)
-                                                     : pg_fail(conn, res, "recording", err);
-    }
-    if (rc == 0) {
-        rc = pg_exec(s, conn, "COMMIT", err);
-    }
-    if (rc != 0) {
-        char ignored[TT_ERRLEN];
-        pg_exec(s, conn, "ROLLBACK", ignored);
-        char detail[TT_ERRLEN];
-        snprintf(detail, sizeof detail, "%s", err);
-        tt_fail(err, rc, "migration %s failed: %s", m->name, detail);
-    }
-    return rc;
-}
-
-static int migrate_locked(const pg_store *s, PGconn *conn, int *version, char *err)
-{
-    int rc =
-        pg_exec(s, conn,
-                "CREATE SCHEMA IF NOT EXISTS monitoring; "
-                "CREATE TABLE IF NOT EXISTS monitoring.schema_migrations (version integer "
-                "PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
-                err);
-    if (rc != 0 || (rc = schema_version(s, conn, version, err)) != 0) {
-        return rc;
-    }
-    if (*version > newest_migration()) {
-        return tt_fail(err, TT_ESCHEMA,
-                       "the database is at schema version %d, newer than this telltale knows "
-                       "(%d): use a newer telltale",
-                       *version, newest_migration());
-    }
-    for (size_t i = 0; i < postgres_migrations_count && rc == 0; i++) {
-        if (postgres_migrations[i].version > *version &&
-            (rc = apply_migration(s, conn, &postgres_migrations[i], err)) == 0) {
-            *version = postgres_migrations[i].version;
-        }
-    }
-    return rc;
-}
-
-int store_pg_migrate(const char *url, int *version, char *err)
-{
-    /* A migration may build indexes over big tables: it gets longer than a statement of the
-     * daemon, and nothing interrupts it. */
-    pg_store m = {.url = (char *)url, .timeout_ms = MIGRATE_TIMEOUT_MS, .interrupt_fd = -1};
-    PGconn *conn;
-    int rc = pg_open_conn(&m, &conn, err);
-    if (rc != 0) {
-        return rc;
-    }
-    /* Two instances migrating at once take turns: the second finds nothing left to do. */
-    if ((rc = pg_exec(&m, conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK ")", err)) == 0) {
-        rc = migrate_locked(&m, conn, version, err);
-        char ignored[TT_ERRLEN];
-        pg_exec(&m, conn, "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")", ignored);
-    }
-    PQfinish(conn);
-    return rc;
-}
-
 int store_pg_open(const char *url, store **out, char *err)
 {
     pg_store *s = calloc(1, sizeof *s);
@@ -558,24 +455,21 @@ int store_pg_open(const char *url, store **out, char *err)
     s->interrupt_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     int rc = s->interrupt_fd >= 0 ? pg_writer_ready(s, err)
                                   : tt_fail(err, TT_EIO, "eventfd: %s", strerror(errno));
-    if (rc == 0 && (rc = schema_version(s, s->writer, &s->base.schema_version, err)) == 0) {
-        int v = s->base.schema_version, want = newest_migration();
-        if (v < want) {
-            rc = tt_fail(err, TT_ESCHEMA,
-                         "the PostgreSQL schema is at version %d; this telltale needs %d: run "
-                         "'telltale migrate' with the same --store first",
-                         v, want);
-        } else if (v > want) {
-            rc = tt_fail(err, TT_ESCHEMA,
-                         "the PostgreSQL schema is at version %d, newer than this telltale "
-                         "knows (%d): use a newer telltale",
-                         v, want);
-        }
+    if (rc == TT_EUNAVAILABLE) {
+        /* Down at start-up is an outage like any other: the daemon starts, ingest goes to the
+         * spool, and the writer checks the schema when the server first answers. A server
+         * that answers and refuses (a password, a database that does not exist, the schema)
+         * still stops the start. */
+        log_warn("PostgreSQL unreachable at start-up (%s): starting anyway; events wait in the "
+                 "spool and the schema is checked once it answers",
+                 err);
+        rc = 0;
     }
     if (rc != 0) {
         pg_close(&s->base);
         return rc;
     }
+    s->opened = true;
     *out = &s->base;
     return 0;
 }

@@ -1,13 +1,17 @@
 /* store_pg_feed.c -- the change feed of the PostgreSQL store: a connection of its own that
  * LISTENs on the channel every instance's commits NOTIFY ("first-last" seq ranges, delivered
- * at COMMIT), polled by the caller's event loop. */
+ * at COMMIT) and on the one where flag and dashboard-state changes are told, polled by the caller's
+ * event loop. */
 #include "store/pg_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct store_feed {
     PGconn *conn;
+    store_notice_fn on_notice;
+    void *notice_ctx;
 };
 
 int pg_feed_open(store *base, store_feed **out, char *err)
@@ -20,6 +24,9 @@ int pg_feed_open(store *base, store_feed **out, char *err)
     int rc = pg_open_conn(s, &f->conn, err);
     if (rc == 0) {
         rc = pg_exec(s, f->conn, "LISTEN " NOTIFY_CHANNEL, err);
+    }
+    if (rc == 0) {
+        rc = pg_exec(s, f->conn, "LISTEN " CONFIG_CHANNEL, err);
     }
     if (rc != 0) {
         store_pg_feed_close(f);
@@ -50,10 +57,21 @@ int store_pg_feed_read(store_feed *f, store_feed_fn fn, void *ctx, char *err)
     PGnotify *n;
     while ((n = PQnotifies(f->conn)) != NULL) {
         long long first = 0, last = 0;
-        if (sscanf(n->extra, "%lld-%lld", &first, &last) == 2 && first > 0 && last >= first) {
+        if (strcmp(n->relname, CONFIG_CHANNEL) == 0) {
+            if (f->on_notice != NULL) {
+                f->on_notice(n->extra, f->notice_ctx);
+            }
+        } else if (sscanf(n->extra, "%lld-%lld", &first, &last) == 2 && first > 0 &&
+                   last >= first) {
             fn(first, last, ctx);
         }
         PQfreemem(n);
     }
     return 0;
+}
+
+void store_pg_feed_on_notice(store_feed *f, store_notice_fn fn, void *ctx)
+{
+    f->on_notice = fn;
+    f->notice_ctx = ctx;
 }

@@ -187,13 +187,24 @@ static int sqlite_delete_before(store *base, int64_t before_ms, uint32_t max_row
 /* Builds the query for 'f' from fixed fragments; values are bound, never pasted. */
 static void build_query(const event_filter *f, char *sql, size_t len)
 {
-    snprintf(sql, len,
-             "SELECT " EVENT_COLUMNS " FROM monitoring_events WHERE 1=1%s%s%s%s%s%s%s "
-             "ORDER BY seq %s LIMIT ?",
-             f->has_after ? " AND seq > ?" : "", f->has_since ? " AND ts >= ?" : "",
-             f->has_until ? " AND ts < ?" : "", f->type ? " AND type = ?" : "",
-             f->source ? " AND source = ?" : "", f->session_id ? " AND session_id = ?" : "",
-             f->status ? " AND status = ?" : "", f->has_after ? "ASC" : "DESC");
+    int w = snprintf(sql, len, "SELECT " EVENT_COLUMNS " FROM monitoring_events WHERE 1=1%s%s%s",
+                     f->has_after ? " AND seq > ?" : "", f->has_since ? " AND ts >= ?" : "",
+                     f->has_until ? " AND ts < ?" : "");
+    for (int c = 0; c < EVENT_FILTER_COLUMNS; c++) {
+        const char *values[EVENT_FILTER_ANY_MAX + 1];
+        int n = event_filter_values(f, (event_filter_column)c, values);
+        for (int i = 0; i < n; i++) {
+            w += snprintf(sql + w, len - (size_t)w, "%s%s", i == 0 ? " AND " : ", ",
+                          i == 0 ? event_filter_column_name((event_filter_column)c) : "?");
+            if (i == 0) {
+                w += snprintf(sql + w, len - (size_t)w, " IN (?");
+            }
+        }
+        if (n > 0) {
+            w += snprintf(sql + w, len - (size_t)w, ")");
+        }
+    }
+    snprintf(sql + w, len - (size_t)w, " ORDER BY seq %s LIMIT ?", f->has_after ? "ASC" : "DESC");
 }
 
 static void bind_filter(sqlite3_stmt *st, const event_filter *f)
@@ -208,10 +219,11 @@ static void bind_filter(sqlite3_stmt *st, const event_filter *f)
     if (f->has_until) {
         sqlite3_bind_int64(st, col++, f->until_ms);
     }
-    const char *texts[] = {f->type, f->source, f->session_id, f->status};
-    for (size_t i = 0; i < 4; i++) {
-        if (texts[i] != NULL) {
-            sqlite3_bind_text(st, col++, texts[i], -1, SQLITE_STATIC);
+    for (int c = 0; c < EVENT_FILTER_COLUMNS; c++) {
+        const char *values[EVENT_FILTER_ANY_MAX + 1];
+        int n = event_filter_values(f, (event_filter_column)c, values);
+        for (int i = 0; i < n; i++) {
+            sqlite3_bind_text(st, col++, values[i], -1, SQLITE_STATIC);
         }
     }
     sqlite3_bind_int64(st, col, f->limit);
@@ -259,7 +271,7 @@ static int sqlite_query_events(store *base, const event_filter *f, store_row_fn 
     if (db == NULL) {
         return TT_EUNAVAILABLE;
     }
-    char sql[512];
+    char sql[2048];
     build_query(f, sql, sizeof sql);
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
@@ -290,8 +302,8 @@ static int sqlite_max_seq(store *base, int64_t *out, char *err)
     /* sqlite_sequence remembers the highest seq ever handed out, even after retention. */
     return sqlite_read_row(
         (sqlite_store *)base,
-        "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'monitoring_events'), 0)",
-        0, read_int, out, "max seq", err);
+        "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'monitoring_events'), 0)", 0,
+        read_int, out, "max seq", err);
 }
 
 static void sqlite_close(store *base)
@@ -400,13 +412,43 @@ int store_sqlite_open(const char *path, store **out, char *err)
     return 0;
 }
 
-int store_sqlite_migrate(const char *path, int *version, char *err)
+/* The version of an existing file, opened read-only: a check changes nothing, not even by
+ * creating the file. */
+static int read_version(const char *path, int *version, char *err)
 {
-    store *st = NULL;
-    int rc = store_sqlite_open(path, &st, err); /* opening migrates */
+    sqlite3 *db = NULL;
+    *version = 0;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+    if (rc == SQLITE_CANTOPEN) {
+        sqlite3_close(db);
+        return 0; /* no file yet: version 0 */
+    }
+    if (rc == SQLITE_OK) {
+        sqlite3_stmt *st = NULL;
+        rc = sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations'",
+                                -1, &st, NULL);
+        bool exists = rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+        rc = exists ? (user_version(db, version, err) == 0 ? SQLITE_OK : SQLITE_ERROR) : rc;
+    }
+    int out = rc == SQLITE_OK ? 0 : sqlite_fail(db, rc, "reading the schema version", err);
+    sqlite3_close(db);
+    return out;
+}
+
+int store_sqlite_migrate(const char *path, bool apply, store_migration_plan *plan, char *err)
+{
+    int rc = read_version(path, &plan->version, err);
     if (rc == 0) {
-        *version = st->schema_version;
-        sqlite_close(st);
+        store_plan_pending(plan, sqlite_migrations, sqlite_migrations_count);
+    }
+    if (rc == 0 && apply) {
+        store *st = NULL;
+        if ((rc = store_sqlite_open(path, &st, err)) == 0) { /* opening migrates */
+            plan->version = st->schema_version;
+            plan->pending[0] = '\0';
+            sqlite_close(st);
+        }
     }
     return rc;
 }

@@ -455,7 +455,8 @@ test('6. events PostgreSQL rejects go to the dead letter queue, the rest of the 
   // Dead letters are retried while the trigger is still there: enough attempts, not too fast,
   // so that they are still pending when it is gone.
   const { db, d, mon, ledger } = await setUp('poison', {
-    args: ['--dlq-max-retries', '100', '--retry-base-ms', '200', '--retry-cap-ms', '2000'],
+    args: ['--dlq-max-retries', '100', '--retry-base-ms', '200', '--retry-cap-ms', '2000',
+           '--dlq-retry-base', '200ms', '--dlq-retry-cap', '2s'],
   });
   await db.query(POISON_TRIGGER);
   const poison = new Set();

@@ -19,6 +19,7 @@ function run(args, { env = {}, input, timeoutMs = 30_000 } = {}) {
     child.stderr.on('data', (d) => { stderr += d; });
     child.once('error', reject);
     child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.on('error', () => {}); // a command that exits at once closes its stdin: EPIPE
     child.stdin.end(input ?? '');
   }), timeoutMs, `telltale ${args.join(' ')}`);
 }
@@ -98,6 +99,8 @@ test('listening on a non-loopback address without keys is refused', async () => 
   const r = await run(['serve', '--listen', '0.0.0.0:0']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /loopback/);
+  assert.match(r.stderr, /--listen \/ TELLTALE_LISTEN/);
+  assert.match(r.stderr, /TELLTALE_SERVICE_KEY/);
 });
 
 test('telltale send posts events from arguments and from NDJSON on stdin', async () => {

@@ -15,7 +15,8 @@ before(async () => {
   d = await Daemon.start({
     label: 'dlq',
     // Quick retries, so a test sees an item go from pending to failed in seconds.
-    args: ['--dlq-max-retries', '2', '--retry-base-ms', '50', '--retry-cap-ms', '200'],
+    args: ['--dlq-max-retries', '2', '--retry-base-ms', '50', '--retry-cap-ms', '200',
+           '--dlq-retry-base', '200ms', '--dlq-retry-cap', '400ms'],
   });
 });
 after(async () => {

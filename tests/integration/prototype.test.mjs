@@ -51,7 +51,8 @@ async function pending(d) {
 const dlq = async (d, q = '') => (await api(d, 'GET', `/api/v1/dlq${q}`)).json.items;
 
 test('dead letter queue: store a failed operation, get pending items, mark recovered, mark failed, clean up old items', async () => {
-  const d = await start(['--retry-base-ms', '20', '--retry-cap-ms', '100']);
+  const d = await start(['--retry-base-ms', '20', '--retry-cap-ms', '100', '--dlq-retry-base', '100ms',
+                         '--dlq-retry-cap', '400ms']);
   await poisonOn(d);
   const ids = [uid('op'), uid('op'), uid('op')];
   // store a failed operation

@@ -51,6 +51,7 @@ const TABLES = {
     ['description', 'text', false],
     ['version', 'bigint', true],
     ['updated_at', TS, true],
+    ['rules', 'jsonb', false],
   ],
   dashboard_state: [
     ['client_id', 'text', true],
@@ -160,7 +161,7 @@ describe('check constraints are declared', () => {
     ],
     dead_letter_queue: ['max_retries', 'max_retries,retry_count', 'next_retry_at,status', 'retry_count',
       'status'],
-    feature_flags: ['description', 'key', 'rollout_percent', 'variant', 'version'],
+    feature_flags: ['description', 'key', 'rollout_percent', 'rules', 'variant', 'version'],
     dashboard_state: ['client_id', 'key', 'version'],
     metrics_rollup: ['bytes', 'count', 'errors', 'latency_bounds_ms,latency_buckets', 'minute'],
     schema_migrations: [],
@@ -251,7 +252,8 @@ const REJECTS = {
   },
   feature_flags: {
     valid: { key: 'new-ui' },
-    ok: [{ rollout_percent: 0 }, { rollout_percent: 100 }, { key: long(64), variant: long(64) }],
+    ok: [{ rollout_percent: 0 }, { rollout_percent: 100 }, { key: long(64), variant: long(64) },
+      { rules: '[{"attribute":"plan","in":["pro"]}]' }],
     bad: [
       { key: '' },
       { key: 'Upper' },
@@ -261,6 +263,7 @@ const REJECTS = {
       { variant: long(65) },
       { description: long(1025) },
       { version: 0 },
+      { rules: '{"attribute":"plan"}' }, // rules are an array or null
     ],
   },
   dashboard_state: {
@@ -352,6 +355,7 @@ describe('indexes', () => {
   // [table, columns, unique, partial]
   const INDEXES = [
     ['dashboard_state', 'client_id, key', true, false],
+    ['dashboard_state', 'updated_at', false, false],
     ['dead_letter_queue', 'created_at', false, false],
     ['dead_letter_queue', 'id', true, false],
     ['dead_letter_queue', 'next_retry_at', false, true],
@@ -432,6 +436,8 @@ describe('views, functions, row level security, publication', () => {
       'TABLE(total_pending bigint, total_recovered bigint, total_failed bigint, ' +
         `avg_retry_count ${F8}, oldest_pending_age_hours ${F8})`,
     ],
+    ['notify_flags', '', 'trigger'],
+    ['notify_state', '', 'trigger'],
     ['set_anon_read', 'p_enabled boolean', 'void'],
   ];
   test('functions: exactly these, with these signatures', async () => {

@@ -31,6 +31,7 @@ before(async () => {
   const env = {
     TELLTALE_JWT_SECRET: SECRET,
     TELLTALE_ANON_KEY: ANON_KEY,
+    TELLTALE_ANON_READ: 'true', // anon reads events and flags, as these cases expect
     TELLTALE_SERVICE_KEY: SERVICE_KEY,
     TELLTALE_MAX_BODY: '256KiB',
   };

@@ -177,11 +177,23 @@ export class Daemon {
   }
 
   get base() {
-    return `http://${this.host}:${this.port}`;
+    return `${this.scheme}://${this.host}:${this.port}`;
   }
 
   get wsUrl() {
-    return `ws://${this.host}:${this.port}/ws`;
+    return `${this.scheme === 'https' ? 'wss' : 'ws'}://${this.host}:${this.port}/ws`;
+  }
+
+  // Sends the running daemon a signal ('SIGHUP': reread the TLS certificate).
+  signal(name) {
+    this.#child.kill(name);
+  }
+
+  // The headers of the operator (service_role) for a daemon started with TELLTALE_SERVICE_KEY;
+  // none without keys, where every caller is service_role.
+  get authHeaders() {
+    const key = this.env.TELLTALE_SERVICE_KEY;
+    return key ? { apikey: key } : {};
   }
 
   get stderr() {
@@ -231,9 +243,9 @@ export class Daemon {
         pending = parts.pop();
         for (const line of parts) {
           keep(line);
-          const m = /listening on http:\/\/([^:\s]+):(\d+)/.exec(line);
+          const m = /listening on (https?):\/\/([^:\s]+):(\d+)/.exec(line);
           if (m) {
-            resolve({ host: m[1], port: Number(m[2]) });
+            resolve({ scheme: m[1], host: m[2], port: Number(m[3]) });
           }
         }
       });
@@ -252,6 +264,7 @@ export class Daemon {
       err.message += `\n---- ${this.label} stderr ----\n${this.tail()}`;
       throw err;
     }
+    this.scheme = where.scheme;
     this.host = where.host;
     this.port = where.port;
   }
@@ -377,7 +390,8 @@ export async function settled(d, { timeoutMs = 20_000 } = {}) {
   for (;;) {
     let st;
     try {
-      const res = await fetch(`${d.base}/api/v1/status`, { signal: AbortSignal.timeout(5_000) });
+      const res = await fetch(`${d.base}/api/v1/status`,
+                              { headers: d.authHeaders, signal: AbortSignal.timeout(5_000) });
       st = await res.json();
     } catch {
       return; /* the daemon is down: let the read itself report that */
@@ -401,8 +415,9 @@ export async function quiescent(d, { timeoutMs = 20_000 } = {}) {
     return;
   }
   await waitFor('every stored event broadcast', async () => {
-    const st = await (await fetch(`${d.base}/api/v1/status`)).json();
-    const top = await (await fetch(`${d.base}/api/v1/events?limit=1`)).json();
+    const headers = d.authHeaders;
+    const st = await (await fetch(`${d.base}/api/v1/status`, { headers })).json();
+    const top = await (await fetch(`${d.base}/api/v1/events?limit=1`, { headers })).json();
     return st.websocket.last_seq >= (top.events[0]?.seq ?? 0);
   }, { timeoutMs });
 }

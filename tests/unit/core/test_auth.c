@@ -18,6 +18,7 @@
 #define SECRET "auth-test-jwt-secret-of-at-least-32-bytes"
 #define ANON_KEY "anon-key-7f3a9c1e5b2d4f6a8c0e"
 #define SERVICE_KEY "service-key-2b4d6f8a0c1e3a5c7e9b"
+#define INGEST_KEY "ingest-key-5e7a9c1b3d5f7a9c1e"
 #define NOW INT64_C(1764340303)
 #define LATER "1764343903" /* an hour after NOW */
 #define TOKEN_CAP 2048
@@ -318,7 +319,7 @@ static void other_jwt_roles_are_refused(void **state)
     char t[TOKEN_CAP];
     for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) {
         token_for(t, roles[i], NULL);
-        credential_refused(&cfg, t, NOW, "not one of anon, authenticated, service_role");
+        credential_refused(&cfg, t, NOW, "not one of anon, authenticated, ingest, service_role");
     }
     sign(t, "{\"sub\":\"u1\",\"exp\":" LATER "}", SECRET);
     credential_refused(&cfg, t, NOW, "no role claim");
@@ -332,7 +333,7 @@ static void jwt_failures_are_refused_with_the_reason(void **state)
     sign(t, "{\"role\":\"service_role\"}", "wrong-secret-of-at-least-32-bytes-long");
     credential_refused(&cfg, t, NOW, "signature does not match");
     token_for(t, "service_role", NULL);
-    credential_refused(&cfg, t, INT64_C(1764343903), "expired");
+    credential_refused(&cfg, t, INT64_C(1764343903) + JWT_LEEWAY_S, "expired");
     assert_int_equal(credential_role(&cfg, t), AUTH_SERVICE);
 }
 
@@ -409,6 +410,62 @@ static void authorization_must_be_bearer(void **state)
     request_refused(&cfg, NULL, "Bearer  " SERVICE_KEY, UNKNOWN);
 }
 
+/* ---- ingest ------------------------------------------------------------------------------- */
+
+static void ingest_key_and_claim_give_role_ingest(void **state)
+{
+    (void)state;
+    tt_config cfg = all_keys();
+    put_key(cfg.ingest_key, sizeof cfg.ingest_key, INGEST_KEY);
+    assert_int_equal(credential_role(&cfg, INGEST_KEY), AUTH_INGEST);
+    char t[TOKEN_CAP];
+    token_for(t, "ingest", "producer-1");
+    assert_int_equal(credential_role(&cfg, t), AUTH_INGEST);
+    /* An ingest key alone enables auth: nobody else is anybody then. */
+    tt_config only = with_keys("", "", "");
+    put_key(only.ingest_key, sizeof only.ingest_key, INGEST_KEY);
+    assert_true(auth_enabled(&only));
+    credential_refused(&only, SERVICE_KEY, NOW, UNKNOWN);
+    credential_refused(&only, "ingest-key-5e7a9c1b3d5f7a9c1", NOW, UNKNOWN); /* a prefix */
+}
+
+/* ---- policy: auth_allows over every role and every set ---------------------------------- */
+
+static void policy_sets_admit_their_roles(void **state)
+{
+    (void)state;
+    tt_config cfg = all_keys(), open = all_keys();
+    open.anon_read = true;
+    static const struct {
+        unsigned roles;
+        const char *admitted; /* N A U S I: none, anon, authenticated, service, ingest */
+        const char *admitted_anon_read;
+    } rows[] = {
+        {AUTH_PUBLIC, "NAUSI", "NAUSI"},
+        {0, "...S.", "...S."}, /* unstated: service_role only */
+        {AUTH_ROLES_SERVICE, "...S.", "...S."},
+        {AUTH_ROLES_READ, "..US.", ".AUS."},
+        {AUTH_ROLES_INGEST, "...SI", "...SI"},
+        {AUTH_ROLES_ANY, "..USI", ".AUSI"},
+        {AUTH_ANY_KEY, ".AUSI", ".AUSI"},
+    };
+    static const auth_role roles[] = {AUTH_NONE, AUTH_ANON, AUTH_AUTHENTICATED, AUTH_SERVICE,
+                                      AUTH_INGEST};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        for (size_t j = 0; j < 5; j++) {
+            bool want = rows[i].admitted[j] != '.';
+            bool want_open = rows[i].admitted_anon_read[j] != '.';
+            if (auth_allows(&cfg, rows[i].roles, roles[j]) != want ||
+                auth_allows(&open, rows[i].roles, roles[j]) != want_open) {
+                fail_msg("row %zu, role %s", i, auth_role_name(roles[j]));
+            }
+        }
+    }
+    assert_int_equal(auth_refusal_status(AUTH_NONE), 401);
+    assert_int_equal(auth_refusal_status(AUTH_ANON), 403);
+    assert_int_equal(auth_refusal_status(AUTH_INGEST), 403);
+}
+
 /* ---- names -------------------------------------------------------------------------------- */
 
 static void role_names_are_postgres_roles(void **state)
@@ -417,6 +474,7 @@ static void role_names_are_postgres_roles(void **state)
     assert_string_equal(auth_role_name(AUTH_ANON), "anon");
     assert_string_equal(auth_role_name(AUTH_AUTHENTICATED), "authenticated");
     assert_string_equal(auth_role_name(AUTH_SERVICE), "service_role");
+    assert_string_equal(auth_role_name(AUTH_INGEST), "ingest");
     assert_string_equal(auth_role_name(AUTH_NONE), "none");
     assert_string_equal(auth_role_name((auth_role)99), "none");
 }
@@ -439,6 +497,8 @@ int main(void)
         cmocka_unit_test(either_header_alone_is_enough),
         cmocka_unit_test(apikey_beside_a_bearer_must_be_valid),
         cmocka_unit_test(authorization_must_be_bearer),
+        cmocka_unit_test(ingest_key_and_claim_give_role_ingest),
+        cmocka_unit_test(policy_sets_admit_their_roles),
         cmocka_unit_test(role_names_are_postgres_roles),
     };
     return cmocka_run_group_tests_name("auth", tests, NULL, NULL);

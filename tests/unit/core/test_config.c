@@ -140,7 +140,15 @@ static const setting_case settings[] = {
      "one of error, warn, info, debug",
      {"INFO", "trace", "", "warning", "info "}},
     {"--log-format", "TELLTALE_LOG_FORMAT", "text or json", {"JSON", "logfmt", "", "text,json"}},
-    {"--demo", "TELLTALE_DEMO", "true or false", {"on", "TRUE", "2", "", "y"}}};
+    {"--demo", "TELLTALE_DEMO", "true or false", {"on", "TRUE", "2", "", "y"}},
+    {"--anon-read", "TELLTALE_ANON_READ", "true or false", {"on", "events", "", "2"}},
+    {"--metrics-public", "TELLTALE_METRICS_PUBLIC", "true or false", {"public", "", "Yes"}},
+    {"--trust-proxy",
+     "TELLTALE_TRUST_PROXY",
+     "IPv4 addresses or CIDR blocks",
+     {"localhost", "10.0.0.0/33", "10.0.0.0/", "10.0.0/8", "::1", "10.0.0.1,", ",10.0.0.1",
+      "10.0.0.1,,10.0.0.2", "10.0.0.1 ", "10.0.0.0/8x", "10.0.0.0/-1", "256.0.0.1",
+      "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17"}}};
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
@@ -396,6 +404,25 @@ static void listen_accepts_host_and_port(void **state)
         assert_string_equal(cfg.listen_host, ok[i].host);
         assert_int_equal(cfg.listen_port, ok[i].port);
     }
+}
+
+/* --otlp-listen: off by default; an address like --listen's; "off" turns it off again. */
+static void otlp_listen_is_off_or_an_address(void **state)
+{
+    (void)state;
+    tt_config cfg = init_ok();
+    assert_false(cfg.otlp_listen);
+    set_flag_ok(&cfg, "--otlp-listen", "127.0.0.1:4318");
+    assert_true(cfg.otlp_listen);
+    assert_string_equal(cfg.otlp_host, "127.0.0.1");
+    assert_int_equal(cfg.otlp_port, 4318);
+    assert_string_equal(cfg.listen_host, "127.0.0.1"); /* --listen untouched */
+    assert_int_equal(cfg.listen_port, 8080);
+    set_flag_ok(&cfg, "--otlp-listen", "off");
+    assert_false(cfg.otlp_listen);
+    char err[TT_ERRLEN];
+    assert_int_equal(config_set_flag(&cfg, "--otlp-listen", "4318", err), TT_EINVAL);
+    assert_non_null(strstr(err, "TELLTALE_OTLP_LISTEN"));
 }
 
 static void listen_host_has_a_length_limit(void **state)
@@ -687,6 +714,102 @@ static void queue_smaller_than_one_request_is_refused(void **state)
     assert_int_equal(config_validate(&cfg, err), 0);
 }
 
+/* Role ingest's key is a secret like the others: its length is checked, it is never echoed. */
+static void ingest_key_is_a_secret(void **state)
+{
+    (void)state;
+    env_set("TELLTALE_INGEST_KEY", "short-key");
+    tt_config cfg;
+    char err[TT_ERRLEN] = "";
+    assert_int_equal(config_init(&cfg, fake_getenv, err), TT_EINVAL);
+    assert_contains(err, "TELLTALE_INGEST_KEY");
+    assert_contains(err, "a key of 16 to 511 bytes");
+    assert_null(strstr(err, "short-key"));
+    env_clear();
+    env_set("TELLTALE_INGEST_KEY", "a-producer-key-of-24-byt");
+    cfg = init_ok();
+    assert_string_equal(cfg.ingest_key, "a-producer-key-of-24-byt");
+    set_flag_ok(&cfg, "--ingest-key", "");
+    assert_string_equal(cfg.ingest_key, "");
+}
+
+/* The access switches default to closed. */
+static void access_switches_default_to_closed(void **state)
+{
+    (void)state;
+    tt_config cfg = init_ok();
+    assert_false(cfg.anon_read);
+    assert_false(cfg.metrics_public);
+    assert_int_equal(cfg.trust_proxy_n, 0);
+    assert_string_equal(cfg.tls_cert, "");
+    assert_true(config_flag_is_bool("--anon-read"));
+    assert_true(config_flag_is_bool("--metrics-public"));
+    set_flag_ok(&cfg, "--anon-read", NULL);
+    set_flag_ok(&cfg, "--metrics-public", "true");
+    assert_true(cfg.anon_read && cfg.metrics_public);
+}
+
+/* TLS takes a certificate and its key together, or neither. */
+static void tls_cert_and_key_go_together(void **state)
+{
+    (void)state;
+    char err[TT_ERRLEN] = "";
+    env_set("TELLTALE_TLS_CERT", "/etc/telltale/cert.pem");
+    tt_config cfg = init_ok();
+    assert_int_equal(config_validate(&cfg, err), TT_EINVAL);
+    assert_contains(err, "TELLTALE_TLS_CERT (--tls-cert)");
+    assert_contains(err, "TELLTALE_TLS_KEY (--tls-key)");
+    set_flag_ok(&cfg, "--tls-key", "/etc/telltale/key.pem");
+    assert_int_equal(config_validate(&cfg, err), 0);
+    assert_string_equal(cfg.tls_key, "/etc/telltale/key.pem");
+    set_flag_ok(&cfg, "--tls-cert", "");
+    assert_int_equal(config_validate(&cfg, err), TT_EINVAL);
+    char longer[1100];
+    memset(longer, 'a', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    assert_int_equal(config_set_flag(&cfg, "--tls-cert", longer, err), TT_EINVAL);
+    assert_contains(err, "--tls-cert (TELLTALE_TLS_CERT)");
+}
+
+/* Trusted proxies: addresses and blocks, matched by prefix, at their edges. */
+static void trust_proxy_matches_addresses_and_blocks(void **state)
+{
+    (void)state;
+    env_set("TELLTALE_TRUST_PROXY", "127.0.0.1,10.0.0.0/8,192.168.1.128/25,0.0.0.0/32");
+    tt_config cfg = init_ok();
+    assert_int_equal(cfg.trust_proxy_n, 4);
+    assert_true(config_proxy_trusted(&cfg, 0x7f000001));
+    assert_false(config_proxy_trusted(&cfg, 0x7f000002));
+    assert_true(config_proxy_trusted(&cfg, 0x0a000000));
+    assert_true(config_proxy_trusted(&cfg, 0x0affffff));
+    assert_false(config_proxy_trusted(&cfg, 0x0b000000));
+    assert_false(config_proxy_trusted(&cfg, 0x09ffffff));
+    assert_true(config_proxy_trusted(&cfg, 0xc0a80180));
+    assert_true(config_proxy_trusted(&cfg, 0xc0a801ff));
+    assert_false(config_proxy_trusted(&cfg, 0xc0a8017f));
+    set_flag_ok(&cfg, "--trust-proxy", "0.0.0.0/0");
+    assert_true(config_proxy_trusted(&cfg, 0xdeadbeef)); /* everyone: the operator said so */
+    set_flag_ok(&cfg, "--trust-proxy", "");
+    assert_int_equal(cfg.trust_proxy_n, 0);
+    assert_false(config_proxy_trusted(&cfg, 0x7f000001));
+    /* A refused list trusts nothing, not the part before the fault (found by fuzz_forwarded). */
+    char err[TT_ERRLEN];
+    assert_int_equal(config_set_flag(&cfg, "--trust-proxy", "127.0.0.1,", err), TT_EINVAL);
+    assert_int_equal(cfg.trust_proxy_n, 0);
+    assert_int_equal(config_set_flag(&cfg, "--trust-proxy", "127.0.0.1,nope", err), TT_EINVAL);
+    assert_int_equal(cfg.trust_proxy_n, 0);
+}
+
+static void loopback_hosts(void **state)
+{
+    (void)state;
+    assert_true(config_host_is_loopback("127.0.0.1"));
+    assert_true(config_host_is_loopback("127.255.0.9"));
+    assert_false(config_host_is_loopback("0.0.0.0"));
+    assert_false(config_host_is_loopback("128.0.0.1"));
+    assert_false(config_host_is_loopback("localhost")); /* names are resolved first */
+}
+
 /* A store URL may carry a password; an error about it must not repeat it. */
 static void bad_store_url_is_not_echoed(void **state)
 {
@@ -754,6 +877,7 @@ int main(void)
         T(valued_flag_without_a_value_is_refused),
         T(listen_accepts_host_and_port),
         T(listen_host_has_a_length_limit),
+        T(otlp_listen_is_off_or_an_address),
         T(store_accepts_sqlite_and_postgres_urls),
         T(store_url_has_a_length_limit),
         T(size_forms),
@@ -767,6 +891,11 @@ int main(void)
         T(help_lists_every_flag_variable_and_default),
         T(queue_smaller_than_one_request_is_refused),
         T(bad_store_url_is_not_echoed),
+        T(ingest_key_is_a_secret),
+        T(access_switches_default_to_closed),
+        T(tls_cert_and_key_go_together),
+        T(trust_proxy_matches_addresses_and_blocks),
+        T(loopback_hosts),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -209,7 +209,7 @@ static void tokens_signed_elsewhere_are_accepted(void **state)
     assert_string_equal(c.role, "authenticated");
     assert_string_equal(c.sub, "3f0c8b2e-5d7a-4c1e-9b6f-2a8d1e4c7b90");
     assert_int_equal(c.exp, 1764343903);
-    verify_fails(python, SECRET, 1764343903, "expired");
+    verify_fails(python, SECRET, 1764343903 + JWT_LEEWAY_S, "expired");
 
     /* The anon and service_role keys of Supabase's local development stack (`supabase start`),
      * signed by Supabase with its published demo secret; claims
@@ -419,15 +419,20 @@ static void other_algs_are_refused(void **state)
 
 /* ---- time ---------------------------------------------------------------------------------- */
 
+/* exp and nbf hold with JWT_LEEWAY_S of clock skew either way, exactly. */
 static void exp_is_checked_at_now(void **state)
 {
     (void)state;
     char t[TOKEN_CAP];
+    assert_int_equal(JWT_LEEWAY_S, 30);                               /* DESIGN §5 states 30 s */
     sign(t, HS256, "{\"role\":\"anon\",\"exp\":1764340303}", SECRET); /* exp == NOW */
     verify_ok(t, SECRET, NOW - 3600);
     assert_int_equal(verify_ok(t, SECRET, NOW - 1).exp, NOW);
-    verify_fails(t, SECRET, NOW, "the token has expired"); /* now >= exp is expired */
-    verify_fails(t, SECRET, NOW + 1, "the token has expired");
+    verify_ok(t, SECRET, NOW);
+    verify_ok(t, SECRET, NOW + JWT_LEEWAY_S - 1);
+    /* now >= exp + leeway is expired */
+    verify_fails(t, SECRET, NOW + JWT_LEEWAY_S, "the token has expired");
+    verify_fails(t, SECRET, NOW + JWT_LEEWAY_S + 1, "the token has expired");
     verify_fails(t, SECRET, NOW + 86400 * 365, "the token has expired");
 
     sign(t, HS256, "{\"role\":\"anon\",\"exp\":1}", SECRET);
@@ -452,17 +457,18 @@ static void nbf_is_checked_at_now(void **state)
     (void)state;
     char t[TOKEN_CAP];
     sign(t, HS256, "{\"role\":\"anon\",\"nbf\":1764340303}", SECRET); /* nbf == NOW */
-    verify_fails(t, SECRET, NOW - 1, "the token is not valid yet");
+    verify_fails(t, SECRET, NOW - JWT_LEEWAY_S - 1, "the token is not valid yet");
     verify_fails(t, SECRET, NOW - 3600, "not valid yet");
+    verify_ok(t, SECRET, NOW - JWT_LEEWAY_S);
     verify_ok(t, SECRET, NOW);
     verify_ok(t, SECRET, NOW + 1);
 
-    /* A window: valid from nbf up to, not including, exp. */
+    /* A window: valid from nbf - leeway up to, not including, exp + leeway. */
     sign(t, HS256, "{\"role\":\"anon\",\"nbf\":1764340303,\"exp\":1764340305}", SECRET);
-    verify_fails(t, SECRET, NOW - 1, "not valid yet");
-    verify_ok(t, SECRET, NOW);
-    verify_ok(t, SECRET, NOW + 1);
-    verify_fails(t, SECRET, NOW + 2, "expired");
+    verify_fails(t, SECRET, NOW - JWT_LEEWAY_S - 1, "not valid yet");
+    verify_ok(t, SECRET, NOW - JWT_LEEWAY_S);
+    verify_ok(t, SECRET, NOW + 2 + JWT_LEEWAY_S - 1);
+    verify_fails(t, SECRET, NOW + 2 + JWT_LEEWAY_S, "expired");
 }
 
 /* An "exp" of 0 is a date (1970), not the absence of one. */

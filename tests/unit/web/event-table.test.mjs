@@ -209,3 +209,22 @@ test('the detail cell: the error, else the value, else attrs as JSON, else empty
   assert.deepEqual([tbody.children[3].children[7].textContent, tbody.children[3].children[8].textContent],
                    ['', '']);
 });
+
+test('pause freezes the view at the newest row; resume shows what came meanwhile', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const tbody = new FakeElement('tbody');
+  const table = new EventTable(tbody, { renderEveryMs: 50 });
+  const states = [];
+  table.subscribe((s) => states.push(s));
+  table.add([{ seq: 1, type: 'a' }, { seq: 2, type: 'a' }]);
+  t.mock.timers.tick(50);
+  table.setPaused(true);
+  assert.equal(table.paused, true);
+  table.add([{ seq: 3, type: 'a' }, { seq: 4, type: 'b' }]);
+  t.mock.timers.tick(50);
+  assert.deepEqual(tbody.children.map((tr) => tr.dataset.seq), [2, 1]);
+  assert.equal(states.at(-1).waiting, 2);
+  table.setPaused(false);
+  assert.deepEqual(tbody.children.map((tr) => tr.dataset.seq), [4, 3, 2, 1]);
+  assert.equal(states.at(-1).waiting, undefined);
+});

@@ -256,3 +256,19 @@ test('summary of an empty span: zero events, no error rate, no percentiles', (t)
     spanS: 60, count: 0, rate: 0, errorRate: null, p50: null, p95: null, p99: null,
   });
 });
+
+test('sourceSeries: per-second counts of the busiest sources, the rest as "other"', (t) => {
+  pinClock(t);
+  const w = new MetricsWindow({ windowS: 3 });
+  const now = at(3);
+  for (const [sec, src, n] of [[0, 'a', 3], [0, 'b', 1], [1, 'a', 1], [1, 'c', 2], [2, 'd', 1], [2, undefined, 1]]) {
+    for (let i = 0; i < n; i++) {
+      w.add(req(at(sec, i), src === undefined ? {} : { source: src }), now);
+    }
+  }
+  const s = w.sourceSeries(now, 2);
+  assert.deepEqual(s.x, [T0S, T0S + 1, T0S + 2]);
+  assert.deepEqual(s.names, ['a', 'c', 'other']);
+  assert.deepEqual(s.values, [[3, 1, 0], [0, 2, 0], [1, 0, 2]]);
+  assert.deepEqual(w.sourceSeries(now, 10).names, ['a', 'c', '(none)', 'b', 'd']);
+});

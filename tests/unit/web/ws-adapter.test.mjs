@@ -427,3 +427,42 @@ test('frames that are not JSON, errors and unknown types are ignored; the link g
     'telltale /ws error bad: nope',
   ]);
 });
+
+test('flags from hello and from `flags` messages, other messages passed on, pong swallowed', () => {
+  FakeWebSocket.instances.length = 0;
+  const a = new WsAdapter(() => 'ws://h/ws?apikey=k', { random: () => 0 });
+  const flags = [];
+  const other = [];
+  a.flags.subscribe((f) => flags.push(f));
+  a.messages.subscribe((m) => other.push(m.type));
+  a.start();
+  const ws = FakeWebSocket.instances.at(-1);
+  assert.equal(ws.url, 'ws://h/ws?apikey=k', 'the URL function is asked at each connect');
+  ws.open();
+  ws.receive({ type: 'hello', server_seq: 0, flags: { a: 1 } });
+  ws.receive({ type: 'flags', flags: { a: 2 } });
+  ws.receive({ type: 'pong' });
+  ws.receive({ type: 'state', key: 'k', value: 1, version: 2 });
+  a.stop();
+  assert.deepEqual(flags, [{ a: 1 }, { a: 2 }]);
+  assert.deepEqual(other, ['state']);
+});
+
+test('a hand-over cursor replaces the backfill on the first hello; a custom delay is used', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: T0 });
+  FakeWebSocket.instances.length = 0;
+  const delays = [];
+  const a = new WsAdapter('ws://h/ws', { initialCursor: 42, delay: (n, rnd) => { delays.push([n, rnd]); return 7; }, random: () => 0.25 });
+  a.start();
+  let ws = FakeWebSocket.instances.at(-1);
+  ws.open();
+  ws.receive({ type: 'hello', server_seq: 500 });
+  assert.deepEqual(ws.sent.at(-1), { type: 'resume', after_seq: 42 });
+  assert.equal(a.catchingUp, true);
+  ws.drop();
+  assert.deepEqual(delays, [[0, 0.25]]);
+  t.mock.timers.tick(7);
+  ws = FakeWebSocket.instances.at(-1);
+  assert.equal(FakeWebSocket.instances.length, 2, 'reconnected after the custom delay');
+  a.stop();
+});

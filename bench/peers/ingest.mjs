@@ -1,0 +1,334 @@
+// bench/peers/ingest.mjs -- telltale's ingest against InfluxDB 1.6 and raw SQLite, side by side
+// in one invocation, with the same events and the same load generator.
+//
+//   node bench/peers/ingest.mjs [--events N] [--sessions S] [--batch B] [--connections C]
+//       [--rounds R] [--ids supplied|server] [--influx-session tag|field] [--peers influx,sqlite]
+//       [--bin PATH]
+//
+// What is measured: N events (time-ordered `ts`, 4 types, 5 sources, S concurrent sessions,
+// interleaved as a fleet would send them) are built into request bodies before any clock
+// starts, then sent in a closed loop -- C keep-alive connections, each posting its next body
+// once the previous one is answered -- and the rate is N / (last answer - first send).
+//
+// - telltale: `telltale serve` on a fresh SQLite file each round, NDJSON bodies to
+//   POST /api/v1/events; a body counts at its 202, i.e. once fsynced (synchronous=FULL).
+// - InfluxDB 1.6 (Debian's `influxdb`): a throwaway data directory on this machine, WAL
+//   fsynced on every write (`wal-fsync-delay = "0s"`), line protocol to POST /write; a body
+//   counts at its 204. `session_id` is a tag by default (so a session's points are indexed, as
+//   telltale indexes them), `--influx-session field` makes it a plain field.
+// - raw SQLite: the same rows through the sqlite3 shell in one transaction into a fresh file
+//   with telltale's schema (every migration) and pragmas: the limit of the storage engine.
+//
+// Rounds alternate the systems so that all see the same noise; medians and the ratios
+// telltale / peer are printed. A benchmark, not a test: nothing is asserted.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+function parseArgs(argv) {
+  const o = {
+    events: 1_000_000, sessions: 1000, batch: 5000, connections: 4, rounds: 3,
+    ids: 'supplied', influxSession: 'tag', peers: 'influx,sqlite',
+    bin: path.join(REPO, 'build', 'telltale'),
+  };
+  const numeric = new Set(['events', 'sessions', 'batch', 'connections', 'rounds']);
+  for (let i = 2; i < argv.length; i += 2) {
+    const key = argv[i].replace(/^--/, '').replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+    if (!(key in o) || argv[i + 1] === undefined) {
+      console.error(`unknown or incomplete option ${argv[i]}; see the header of ${process.argv[1]}`);
+      process.exit(2);
+    }
+    o[key] = numeric.has(key) ? Number(argv[i + 1]) : argv[i + 1];
+  }
+  o.peers = o.peers.split(',').filter(Boolean);
+  return o;
+}
+
+// ---- the events: a deterministic fleet ----
+
+function prng(seed) { // mulberry32: the same events every run
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const TYPES = ['request', 'tool_call', 'connection', 'metric'];
+const SOURCES = ['gateway', 'mcp-files', 'mcp-search', 'agent', 'websocket'];
+const NAMES = ['/login', '/events', 'read_file', 'search', 'list_tools', 'chat', 'embed', 'ping'];
+
+function buildEvents(o) {
+  const rnd = prng(42);
+  const t0 = Date.UTC(2026, 10, 1);
+  const events = new Array(o.events);
+  for (let i = 0; i < o.events; i++) {
+    const ts = t0 + Math.floor(i / 10); // 10 events per millisecond, increasing
+    const ev = {
+      ts,
+      type: TYPES[Math.floor(rnd() * TYPES.length)],
+      source: SOURCES[Math.floor(rnd() * SOURCES.length)],
+      session_id: `sess-${Math.floor(rnd() * o.sessions)}`,
+      name: NAMES[Math.floor(rnd() * NAMES.length)],
+      status: rnd() < 0.02 ? 'error' : 'ok',
+      duration_ms: Math.round(rnd() * 5000) / 10,
+      bytes: Math.floor(rnd() * 4096),
+    };
+    if (o.ids === 'supplied') { // time-ordered, as a UUIDv7 is
+      ev.id = `${ts.toString(16).padStart(12, '0')}-${i.toString(16).padStart(8, '0')}`;
+    }
+    events[i] = ev;
+  }
+  return events;
+}
+
+function ndjsonBodies(events, batch) {
+  const bodies = [];
+  for (let i = 0; i < events.length; i += batch) {
+    const lines = events.slice(i, i + batch).map((e) => JSON.stringify(e));
+    bodies.push({ data: Buffer.from(lines.join('\n') + '\n'), count: lines.length });
+  }
+  return bodies;
+}
+
+const esc = (s) => s.replace(/[ ,=\\]/g, (c) => `\\${c}`);
+const str = (s) => `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+
+function lineProtocolBodies(events, batch, sessionAs, ids) {
+  const bodies = [];
+  for (let i = 0; i < events.length; i += batch) {
+    const lines = events.slice(i, i + batch).map((e) => {
+      let tags = `events,type=${esc(e.type)},source=${esc(e.source)}`;
+      let fields = `name=${str(e.name)},status=${str(e.status)},duration_ms=${e.duration_ms},bytes=${e.bytes}i`;
+      if (sessionAs === 'tag') tags += `,session_id=${esc(e.session_id)}`;
+      else fields += `,session_id=${str(e.session_id)}`;
+      if (ids === 'supplied') fields += `,id=${str(e.id)}`;
+      return `${tags} ${fields} ${e.ts}`;
+    });
+    bodies.push({ data: Buffer.from(lines.join('\n') + '\n'), count: lines.length });
+  }
+  return bodies;
+}
+
+// ---- the load generator: a closed loop over C keep-alive connections ----
+
+function post(agent, port, pathAndQuery, contentType, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1', port, path: pathAndQuery, method: 'POST', agent,
+      headers: { 'Content-Type': contentType, 'Content-Length': body.length },
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function closedLoop(port, pathAndQuery, contentType, bodies, connections, okStatus) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  let next = 0;
+  let events = 0;
+  const worker = async () => {
+    while (next < bodies.length) {
+      const b = bodies[next++];
+      const res = await post(agent, port, pathAndQuery, contentType, b.data);
+      if (res.status !== okStatus) {
+        throw new Error(`${pathAndQuery}: status ${res.status}: ${res.body.slice(0, 300)}`);
+      }
+      events += b.count;
+    }
+  };
+  const start = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: connections }, worker));
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  agent.destroy();
+  return events / seconds;
+}
+
+// ---- the systems ----
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(what, fn, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await fn()) return;
+    } catch { /* not yet */ }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function telltaleRound(o, bodies, dir) {
+  const db = path.join(dir, `telltale-${Date.now()}.db`);
+  const maxBody = Math.max(...bodies.map((b) => b.data.length)) + 1024;
+  const child = spawn(o.bin, ['serve', '--listen', '127.0.0.1:0', '--store', `sqlite:${db}`,
+    '--max-body', String(maxBody), '--max-events', String(o.batch),
+    '--queue-max', String(Math.max(100_000, o.batch * o.connections * 2))],
+  { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr.on('data', (d) => { log += d; });
+  await waitFor('telltale to listen', () => /listening on http:\/\/[^:]+:(\d+)/.test(log));
+  const port = Number(log.match(/listening on http:\/\/[^:]+:(\d+)/)[1]);
+  try {
+    return await closedLoop(port, '/api/v1/events', 'application/x-ndjson', bodies,
+      o.connections, 202);
+  } finally {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+    for (const f of readdirSync(dir)) if (f.startsWith(path.basename(db))) rmSync(path.join(dir, f));
+  }
+}
+
+async function startInflux(dir) {
+  const port = await freePort();
+  const rpc = await freePort();
+  const conf = path.join(dir, 'influxdb.conf');
+  writeFileSync(conf, `reporting-disabled = true
+bind-address = "127.0.0.1:${rpc}"
+[meta]
+  dir = "${dir}/influx/meta"
+  logging-enabled = false
+[data]
+  dir = "${dir}/influx/data"
+  wal-dir = "${dir}/influx/wal"
+  wal-fsync-delay = "0s"
+  query-log-enabled = false
+  trace-logging-enabled = false
+[http]
+  bind-address = "127.0.0.1:${port}"
+  log-enabled = false
+  max-body-size = 0
+[monitor]
+  store-enabled = false
+[continuous_queries]
+  enabled = false
+`);
+  const child = spawn('influxd', ['-config', conf], { stdio: ['ignore', 'ignore', 'ignore'] });
+  await waitFor('influxd to answer /ping', async () =>
+    (await fetch(`http://127.0.0.1:${port}/ping`)).status === 204);
+  return { child, port };
+}
+
+async function influxQuery(port, q) {
+  const res = await fetch(`http://127.0.0.1:${port}/query?q=${encodeURIComponent(q)}`, { method: 'POST' });
+  if (res.status !== 200) throw new Error(`influx ${q}: ${res.status}`);
+}
+
+// A new database each round: InfluxDB 1.6 drops a database's shards asynchronously, and
+// writing into one re-created under the same name can meet "shard not found".
+async function influxRound(o, influx, bodies, round) {
+  const db = `bench_${round}`;
+  await influxQuery(influx.port, `CREATE DATABASE ${db}`);
+  const rate = await closedLoop(influx.port, `/write?db=${db}&precision=ms`, 'text/plain', bodies,
+    o.connections, 204);
+  await influxQuery(influx.port, `DROP DATABASE ${db}`);
+  return rate;
+}
+
+function schemaSql() {
+  const dir = path.join(REPO, 'migrations', 'sqlite');
+  return readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()
+    .map((f) => readFileSync(path.join(dir, f), 'utf8')).join('\n');
+}
+
+const sqlText = (v) => (v === undefined ? 'NULL' : typeof v === 'number' ? String(v)
+  : `'${String(v).replace(/'/g, "''")}'`);
+
+// The same rows as one transaction of multi-row INSERTs, written before the clock starts.
+function rawSqliteScript(events, dir) {
+  const file = path.join(dir, 'rows.sql');
+  const parts = ['BEGIN;'];
+  for (let i = 0; i < events.length; i += 500) {
+    const rows = events.slice(i, i + 500).map((e, k) => `(${sqlText(e.id ?? `srv-${i + k}`)},${e.ts},${e.ts},` +
+      `${sqlText(e.type)},${sqlText(e.source)},${sqlText(e.session_id)},${sqlText(e.name)},` +
+      `${sqlText(e.status)},${e.duration_ms},${e.bytes})`);
+    parts.push('INSERT INTO monitoring_events (id, ts, received_at, type, source, session_id, name, ' +
+      `status, duration_ms, bytes) VALUES ${rows.join(',')};`);
+  }
+  parts.push('COMMIT;');
+  writeFileSync(file, parts.join('\n'));
+  return file;
+}
+
+function rawSqliteRound(events, script, dir) {
+  const db = path.join(dir, `raw-${Date.now()}.db`);
+  const setup = spawnSync('sqlite3', [db], {
+    input: `PRAGMA journal_mode=WAL;\n${schemaSql()}`, encoding: 'utf8',
+  });
+  if (setup.status !== 0) throw new Error(`sqlite3 schema: ${setup.stderr}`);
+  const start = process.hrtime.bigint();
+  const run = spawnSync('sqlite3', ['-cmd', 'PRAGMA synchronous=FULL', db, `.read ${script}`],
+    { encoding: 'utf8' });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (run.status !== 0) throw new Error(`sqlite3 insert: ${run.stderr}`);
+  for (const f of readdirSync(dir)) if (f.startsWith(path.basename(db))) rmSync(path.join(dir, f));
+  return events.length / seconds;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (x) => Math.round(x).toLocaleString('en-US');
+
+async function main() {
+  const o = parseArgs(process.argv);
+  const dir = mkdtempSync(path.join(tmpdir(), 'telltale-peers-'));
+  console.log(`# ${o.events} events, ${o.sessions} sessions, batches of ${o.batch} over ` +
+    `${o.connections} connections, ids ${o.ids}, ${o.rounds} rounds; ${cpus().length}× ` +
+    `${cpus()[0].model.trim()}; ${new Date().toISOString()}`);
+  const events = buildEvents(o);
+  const tt = ndjsonBodies(events, o.batch);
+  const influxBodies = o.peers.includes('influx')
+    ? lineProtocolBodies(events, o.batch, o.influxSession, o.ids) : null;
+  const script = o.peers.includes('sqlite') ? rawSqliteScript(events, dir) : null;
+  const influx = influxBodies ? await startInflux(dir) : null;
+  const rates = { telltale: [], influx: [], sqlite: [] };
+  try {
+    for (let r = 1; r <= o.rounds; r++) {
+      rates.telltale.push(await telltaleRound(o, tt, dir));
+      if (influx) rates.influx.push(await influxRound(o, influx, influxBodies, r));
+      if (script) rates.sqlite.push(rawSqliteRound(events, script, dir));
+      console.log(`round ${r}: ` + Object.entries(rates).filter(([, v]) => v.length)
+        .map(([k, v]) => `${k} ${fmt(v[v.length - 1])}/s`).join(', '));
+    }
+  } finally {
+    influx?.child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const t = median(rates.telltale);
+  console.log(`median: telltale ${fmt(t)} events/s`);
+  if (rates.influx.length) {
+    console.log(`median: InfluxDB ${fmt(median(rates.influx))} points/s; telltale/InfluxDB ` +
+      `${(t / median(rates.influx)).toFixed(2)} (per round: ` +
+      `${rates.telltale.map((x, i) => (x / rates.influx[i]).toFixed(2)).join(', ')})`);
+  }
+  if (rates.sqlite.length) {
+    console.log(`median: raw SQLite ${fmt(median(rates.sqlite))} rows/s; telltale/raw ` +
+      `${(t / median(rates.sqlite)).toFixed(2)}`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err.stack || String(err));
+  process.exit(1);
+});

@@ -1,0 +1,52 @@
+/* api_call.h -- a request's store work on libuv's thread pool, answered on the loop: the
+ * pattern of the flags, OFREP and state routes. The work sets a status and writes a JSON body
+ * (or leaves it empty to answer 'status' with 'code' and 'err'); a store that failed is 503
+ * store_unavailable with Retry-After. Loop thread, except 'work'. */
+#ifndef TT_API_CALL_H
+#define TT_API_CALL_H
+
+#include "api/api.h"
+
+typedef struct api_call api_call;
+
+typedef void (*api_work_fn)(api_call *c);  /* pool thread */
+typedef void (*api_after_fn)(api_call *c); /* loop thread, once answered (or the client gone) */
+
+struct api_call {
+    api_ctx *ctx;
+    store *st;
+    api_work_fn work;
+    api_after_fn after; /* may be NULL */
+    void *args;         /* freed with the call by free() */
+    /* set by 'work' */
+    int status;
+    json_writer body;
+    const char *code;  /* with an empty body: the error code */
+    char etag[48];     /* "" = none; else sent as ETag (with its quotes) */
+    bool store_failed; /* 503 */
+    bool changed;      /* for 'after': something was written */
+    char err[TT_ERRLEN];
+};
+
+/* Runs 'work' for 'r' off the loop, answers, then calls 'after'. Takes 'args' (freed even on
+ * error). */
+void api_call_run(api_ctx *ctx, http_req *r, api_work_fn work, api_after_fn after, void *args);
+
+/* Work helpers: the store's failure, and an error answer. */
+void api_call_store_failed(api_call *c, int rc);
+void api_call_error(api_call *c, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Reads the request's If-Match: 0 when absent; a version from "\"N\"" (or N); -1 when it is
+ * malformed (the caller answers 400). "*" is -2: any current version. */
+int64_t api_if_match(const http_req *r);
+
+/* True if 'if_none_match' (a request's If-None-Match) names 'etag' (with its quotes) or is
+ * "*": a list of entity tags, compared weakly (a W/ prefix is ignored), RFC 9110 §13.1.2.
+ * Any thread. */
+bool api_etag_matches(const char *if_none_match, const char *etag);
+
+/* Parses the request body as JSON (strict: json_scan first); NULL with a 400 answered. */
+cJSON *api_body_json(http_req *r);
+
+#endif

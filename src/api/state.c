@@ -1,0 +1,481 @@
+/* state.c -- cross-session dashboard state (DESIGN §5 "Dashboard state"): a client's keys, each
+ * a JSON value with a version; optimistic concurrency (If-Match on the version, 409 with the
+ * current version and value when stale); limits per value and per client; idle clients
+ * expire. A change is pushed to the client's open sessions: /ws connections that sent
+ * {"type":"state_subscribe","client_id":C} and Realtime channels on topic "state:C". */
+#include "api/api_call.h"
+#include "api/flags_db.h"
+
+#include "core/timefmt.h"
+#include "os/clock.h"
+#include "os/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY_MAX 128 /* bytes of a state key, as of a client id (STATE_CLIENT_MAX) */
+
+typedef struct state_args {
+    char client_id[STATE_CLIENT_MAX + 1];
+    char key[KEY_MAX + 1]; /* "" = the whole client */
+    int64_t if_match;
+    cJSON *body;
+    char *value;   /* the value to put, compact JSON */
+    cJSON *values; /* client-level PUT: the object of keys (inside body) */
+    state_limits lim;
+} state_args;
+
+static void write_entry(json_writer *w, const state_row *s)
+{
+    json_open_object(w);
+    json_key(w, "value");
+    cJSON *v = cJSON_Parse(s->value);
+    if (v != NULL) {
+        json_buf text = {0}; /* compact, whichever store wrote it */
+        json_print_to(&text, v);
+        json_raw_value(w, text.buf != NULL ? text.buf : "null", text.buf != NULL ? text.len : 4);
+        free(text.buf);
+        cJSON_Delete(v);
+    } else {
+        json_null(w);
+    }
+    json_member_number(w, "version", (double)s->version);
+    char t[TIMEFMT_LEN];
+    timefmt_format(s->updated_ms, t);
+    json_member_string(w, "updated_at", t);
+    json_close_object(w);
+}
+
+/* {"client_id":C,"state":{"key":{"value","version","updated_at"},...}} */
+static void write_client(json_writer *w, const char *client_id, const state_rows *rows)
+{
+    json_open_object(w);
+    json_member_string(w, "client_id", client_id);
+    json_key(w, "state");
+    json_open_object(w);
+    for (size_t i = 0; i < rows->n; i++) {
+        json_key(w, rows->rows[i].key);
+        write_entry(w, &rows->rows[i]);
+    }
+    json_close_object(w);
+    json_close_object(w);
+}
+
+/* ---- pushing ----
+ *
+ * A change is pushed as the client's whole state, read after the change. Reads run one at a
+ * time, in the order the changes were heard, so the last snapshot a session gets is never older
+ * than the last change; clients waiting for their read wait in a list (each once), at most
+ * PUSH_PENDING_MAX of them. */
+
+#define PUSH_PENDING_MAX 4096
+
+struct state_push {
+    uv_work_t work;
+    state_push *next; /* in the list of those waiting */
+    api_ctx *ctx;
+    int rc;
+    json_writer doc; /* {"client_id","state"} */
+    char err[TT_ERRLEN];
+    char client_id[STATE_CLIENT_MAX + 1];
+};
+
+static void read_client(uv_work_t *w)
+{
+    state_push *p = w->data;
+    state_rows rows;
+    if ((p->rc = state_db_get(p->ctx->st, p->client_id, NULL, &rows, p->err)) == 0) {
+        write_client(&p->doc, p->client_id, &rows);
+        state_rows_free(&rows);
+    }
+}
+
+/* {"type":"state","client_id":C,"state":{...}} over /ws; {"client_id","state"} as Realtime's
+ * broadcast payload (event "state") on topic state:C. */
+static void push_doc(api_ctx *ctx, const char *client_id, const char *doc)
+{
+    size_t n = strlen(doc);
+    char *text = malloc(n + 32);
+    if (text != NULL && ctx->ws != NULL) {
+        int len = snprintf(text, n + 32, "{\"type\":\"state\",%s", doc + 1);
+        ws_live_push_state(ctx->ws, client_id, text, (size_t)len);
+    }
+    free(text);
+    char topic[STATE_CLIENT_MAX + 32];
+    snprintf(topic, sizeof topic, "realtime:state:%s", client_id);
+    if (ctx->rt != NULL) {
+        realtime_broadcast(ctx->rt, topic, "state", doc);
+    }
+}
+
+static void start_next(api_ctx *ctx);
+
+static void client_read(uv_work_t *w, int status)
+{
+    state_push *p = w->data;
+    api_ctx *ctx = p->ctx;
+    if (status == 0 && p->rc == 0 && p->doc.out.buf != NULL && !p->doc.out.oom) {
+        push_doc(ctx, p->client_id, p->doc.out.buf);
+    } else if (status == 0 && p->rc != 0) {
+        log_warn("reading the dashboard state of %s: %s", p->client_id, p->err);
+    }
+    free(p->doc.out.buf);
+    free(p);
+    ctx->state_reading = false;
+    start_next(ctx);
+}
+
+static void start_next(api_ctx *ctx)
+{
+    while (!ctx->state_reading && ctx->state_waiting != NULL && !*ctx->stopping) {
+        state_push *p = ctx->state_waiting;
+        ctx->state_waiting = p->next;
+        ctx->state_nwaiting--;
+        p->work.data = p;
+        if (uv_queue_work(ctx->loop, &p->work, read_client, client_read) == 0) {
+            ctx->state_reading = true;
+        } else {
+            free(p);
+        }
+    }
+}
+
+void api_state_refresh(api_ctx *ctx, const char *client_id)
+{
+    state_push **tail = &ctx->state_waiting;
+    for (; *tail != NULL; tail = &(*tail)->next) {
+        if (strcmp((*tail)->client_id, client_id) == 0) {
+            return; /* already waiting: its read will see this change too */
+        }
+    }
+    if (strlen(client_id) > STATE_CLIENT_MAX || ctx->state_nwaiting >= PUSH_PENDING_MAX) {
+        log_warn("dashboard state of %.128s not pushed: %s", client_id,
+                 ctx->state_nwaiting >= PUSH_PENDING_MAX ? "too many waiting" : "bad client id");
+        return;
+    }
+    state_push *p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        return;
+    }
+    p->ctx = ctx;
+    strcpy(p->client_id, client_id);
+    *tail = p;
+    ctx->state_nwaiting++;
+    start_next(ctx);
+}
+
+/* At shutdown: the reads not started are dropped. */
+void api_state_pushes_free(api_ctx *ctx)
+{
+    while (ctx->state_waiting != NULL) {
+        state_push *p = ctx->state_waiting;
+        ctx->state_waiting = p->next;
+        free(p);
+    }
+    ctx->state_nwaiting = 0;
+}
+
+static void state_written(api_call *c)
+{
+    state_args *a = c->args;
+    if (c->changed && !store_has_feed(c->ctx->st)) {
+        api_state_refresh(c->ctx, a->client_id); /* PostgreSQL's trigger tells every instance */
+    }
+    cJSON_Delete(a->body);
+    free(a->value);
+}
+
+/* ---- the routes ---- */
+
+/* The client id and key from /api/v1/state/{client_id}[/{key}]. */
+static state_args *new_args(http_req *r, api_ctx *ctx)
+{
+    static const char prefix[] = "/api/v1/state/";
+    const char *rest = r->path + sizeof prefix - 1;
+    const char *slash = strchr(rest, '/');
+    size_t id_len = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+    const char *key = slash != NULL ? slash + 1 : "";
+    if (id_len == 0 || id_len > STATE_CLIENT_MAX || strlen(key) > KEY_MAX ||
+        strchr(key, '/') != NULL || (slash != NULL && key[0] == '\0')) {
+        http_respond_error(r, 400, "invalid_path",
+                           "the path is /api/v1/state/{client_id}[/{key}], each 1 to 128 bytes");
+        return NULL;
+    }
+    state_args *a = calloc(1, sizeof *a);
+    if (a == NULL) {
+        r->retry_after = 1;
+        http_respond_error(r, 503, "overloaded", "out of memory");
+        return NULL;
+    }
+    memcpy(a->client_id, rest, id_len);
+    strcpy(a->key, key);
+    a->lim = (state_limits){.max_client_bytes = ctx->cfg->state_max_client,
+                            .max_keys = ctx->cfg->state_max_keys};
+    a->if_match = api_if_match(r);
+    if (a->if_match == -1 || a->if_match == -2) {
+        http_respond_error(r, 400, "invalid_header",
+                           "If-Match takes the version of a state key in quotes, e.g. \"3\"");
+        free(a);
+        return NULL;
+    }
+    if (a->if_match > 0 && a->key[0] == '\0' && r->method != HTTP_GET) {
+        http_respond_error(r, 400, "invalid_header",
+                           "If-Match applies to one key: /api/v1/state/{client_id}/{key}");
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+static void get_state(api_call *c)
+{
+    state_args *a = c->args;
+    state_rows rows;
+    int rc = state_db_get(c->st, a->client_id, a->key[0] ? a->key : NULL, &rows, c->err);
+    if (rc != 0) {
+        api_call_store_failed(c, rc);
+        return;
+    }
+    c->status = 200;
+    if (a->key[0] == '\0') {
+        write_client(&c->body, a->client_id, &rows);
+    } else if (rows.n == 0) {
+        api_call_error(c, 404, "not_found", "client '%s' has no key '%s'", a->client_id, a->key);
+    } else {
+        snprintf(c->etag, sizeof c->etag, "\"%lld\"", (long long)rows.rows[0].version);
+        write_entry(&c->body, &rows.rows[0]);
+    }
+    state_rows_free(&rows);
+}
+
+/* 409 with what is there now, or 413 when the limits, not the version, refused the write. */
+static void put_refused(api_call *c, const state_args *a, const char *key)
+{
+    state_rows now;
+    int rc = state_db_get(c->st, a->client_id, key, &now, c->err);
+    if (rc != 0) {
+        api_call_store_failed(c, rc);
+        return;
+    }
+    bool stale = a->if_match > 0 && (now.n == 0 || now.rows[0].version != a->if_match);
+    if (!stale) {
+        api_call_error(c, 413, "state_limit",
+                       "client '%s' may keep at most %u keys and %llu bytes of values",
+                       a->client_id, a->lim.max_keys, (unsigned long long)a->lim.max_client_bytes);
+    } else {
+        c->status = 409;
+        json_open_object(&c->body);
+        json_key(&c->body, "error");
+        json_open_object(&c->body);
+        json_member_string(&c->body, "code", "version_conflict");
+        json_member_string(&c->body, "message",
+                           now.n == 0 ? "the key does not exist (it was deleted, or never set)"
+                                      : "the key has changed since the If-Match version");
+        json_close_object(&c->body);
+        json_key(&c->body, "current");
+        if (now.n == 0) {
+            json_null(&c->body);
+        } else {
+            write_entry(&c->body, &now.rows[0]);
+        }
+        json_close_object(&c->body);
+    }
+    state_rows_free(&now);
+}
+
+static int put_one(api_call *c, const state_args *a, const char *key, const char *value,
+                   state_rows *rows)
+{
+    int rc = state_db_put(c->st, a->client_id, key, value, a->if_match, &a->lim,
+                          (int64_t)clock_now_ms(), rows, c->err);
+    if (rc != 0) {
+        api_call_store_failed(c, rc);
+    } else if (rows->n == 0) {
+        put_refused(c, a, key);
+        rc = TT_ECONFLICT;
+    } else {
+        c->changed = true;
+    }
+    return rc;
+}
+
+static void put_state(api_call *c)
+{
+    state_args *a = c->args;
+    state_rows rows = {0};
+    if (a->key[0] != '\0') {
+        if (put_one(c, a, a->key, a->value, &rows) == 0) {
+            snprintf(c->etag, sizeof c->etag, "\"%lld\"", (long long)rows.rows[0].version);
+            write_entry(&c->body, &rows.rows[0]);
+            c->status = rows.rows[0].version == 1 ? 201 : 200;
+        }
+        state_rows_free(&rows);
+        return;
+    }
+    /* The whole client: each key of the object in turn (not one transaction); stops at the
+     * first refused. */
+    for (const cJSON *m = a->values->child; m != NULL; m = m->next) {
+        char *text = json_print(m, NULL);
+        int rc = text == NULL ? TT_ENOMEM : put_one(c, a, m->string, text, &rows);
+        free(text);
+        state_rows_free(&rows);
+        if (rc != 0) {
+            return;
+        }
+    }
+    get_state(c);
+}
+
+static bool value_ok(http_req *r, state_args *a, const cJSON *v, const char *key, size_t max)
+{
+    if (key[0] == '\0' || strlen(key) > KEY_MAX) {
+        http_respond_error(r, 400, "invalid_key", "a state key is 1 to 128 bytes");
+        return false;
+    }
+    size_t len = 0;
+    char *text = json_print(v, &len);
+    if (text == NULL || len > max) {
+        char m[160];
+        snprintf(m, sizeof m, "the value of '%.64s' is longer than %zu bytes as JSON", key, max);
+        http_respond_error(r, text == NULL ? 503 : 413, "state_limit", m);
+        free(text);
+        return false;
+    }
+    if (a->key[0] != '\0') {
+        a->value = text;
+    } else {
+        free(text);
+    }
+    return true;
+}
+
+static void state_put(http_req *r, api_ctx *ctx, state_args *a)
+{
+    const cJSON *value = cJSON_GetObjectItemCaseSensitive(a->body, "value");
+    if (!cJSON_IsObject(a->body) || value == NULL || cJSON_GetArraySize(a->body) != 1) {
+        http_respond_error(r, 400, "invalid_body", "the body is {\"value\": <any JSON>}");
+        goto Fail;
+    }
+    if (a->key[0] == '\0') {
+        if (!cJSON_IsObject(value) || cJSON_GetArraySize(value) > (int)a->lim.max_keys) {
+            http_respond_error(r, 400, "invalid_body",
+                               "for a whole client the value is an object of keys, at most the "
+                               "keys a client may keep");
+            goto Fail;
+        }
+        a->values = (cJSON *)value;
+        for (const cJSON *m = value->child; m != NULL; m = m->next) {
+            if (!value_ok(r, a, m, m->string, ctx->cfg->state_max_value)) {
+                goto Fail;
+            }
+        }
+    } else if (!value_ok(r, a, value, a->key, ctx->cfg->state_max_value)) {
+        goto Fail;
+    }
+    api_call_run(ctx, r, put_state, state_written, a);
+    return;
+Fail:
+    cJSON_Delete(a->body);
+    free(a->value);
+    free(a);
+}
+
+static void delete_state(api_call *c)
+{
+    state_args *a = c->args;
+    uint64_t deleted = 0;
+    int rc = state_db_delete(c->st, a->client_id, a->key[0] ? a->key : NULL, a->if_match, &deleted,
+                             c->err);
+    if (rc != 0) {
+        api_call_store_failed(c, rc);
+    } else if (deleted > 0 || a->key[0] == '\0') {
+        c->changed = deleted > 0;
+        c->status = 204;
+    } else if (a->if_match > 0) {
+        put_refused(c, a, a->key);
+    } else {
+        api_call_error(c, 404, "not_found", "client '%s' has no key '%s'", a->client_id, a->key);
+    }
+}
+
+/* service_role reaches every client's state; any other reader only its own, the client id its
+ * JWT's "sub" names (DESIGN §5, "Access"), as the Realtime topic "state:C" does. */
+static bool may_reach(const http_req *r, const char *client_id)
+{
+    return r->who.role == AUTH_SERVICE ||
+           (r->who.sub[0] != '\0' && strcmp(r->who.sub, client_id) == 0);
+}
+
+void api_state(http_req *r, void *arg)
+{
+    api_ctx *ctx = arg;
+    state_args *a = new_args(r, ctx);
+    if (a == NULL) {
+        return;
+    }
+    if (!may_reach(r, a->client_id)) {
+        free(a);
+        http_respond_error(r, 403, "forbidden",
+                           "this key reaches only its own client's state (the JWT's sub)");
+        return;
+    }
+    if (r->method == HTTP_PUT) {
+        if ((a->body = api_body_json(r)) == NULL) {
+            free(a);
+            return;
+        }
+        state_put(r, ctx, a);
+    } else if (r->method == HTTP_DELETE) {
+        api_call_run(ctx, r, delete_state, state_written, a);
+    } else {
+        api_call_run(ctx, r, get_state, NULL, a);
+    }
+}
+
+/* ---- retention ---- */
+
+typedef struct expiry {
+    uv_work_t work;
+    api_ctx *ctx;
+    int rc;
+    uint64_t deleted;
+    char err[TT_ERRLEN];
+} expiry;
+
+static void expire(uv_work_t *w)
+{
+    expiry *e = w->data;
+    int64_t before = (int64_t)clock_now_ms() - (int64_t)e->ctx->cfg->state_retention_ms;
+    e->rc = state_db_expire(e->ctx->st, before, &e->deleted, e->err);
+}
+
+static void expired(uv_work_t *w, int status)
+{
+    expiry *e = w->data;
+    e->ctx->state_expiring = false;
+    if (status == 0 && e->rc != 0) {
+        log_warn("deleting idle dashboard state: %s", e->err);
+    } else if (status == 0 && e->deleted > 0) {
+        log_info("deleted %llu dashboard state keys of idle clients",
+                 (unsigned long long)e->deleted);
+    }
+    free(e);
+}
+
+void api_state_expire(api_ctx *ctx)
+{
+    if (ctx->cfg->state_retention_ms == 0 || ctx->state_expiring || *ctx->stopping) {
+        return;
+    }
+    expiry *e = calloc(1, sizeof *e);
+    if (e == NULL) {
+        return;
+    }
+    e->ctx = ctx;
+    e->work.data = e;
+    if (uv_queue_work(ctx->loop, &e->work, expire, expired) == 0) {
+        ctx->state_expiring = true;
+    } else {
+        free(e);
+    }
+}

@@ -1,0 +1,87 @@
+/* tls.c -- the TLS certificate of https and wss: reloading it while serving (SIGHUP), after
+ * checking that the new pair is usable. Loop thread.
+ *
+ * Verified with lws 4.1.6 as Debian builds it (LWS_WITH_TLS on OpenSSL 3, HTTP2 on): the
+ * vhost serves TLS only when LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT is in the context's AND the
+ * vhost's options (http_server.c); ALPN "http/1.1" keeps h2 off; a plain-HTTP request on the
+ * TLS port is reset. lws_tls_cert_updated() with the PEM files' bytes in memory swaps the
+ * vhost's certificate and key in place: the next handshake shows the new certificate, open
+ * connections keep theirs, no new context or vhost is needed (tests/integration/tls.test.mjs).
+ * The pair is checked here before lws sees it, so that a bad one is reported to the operator
+ * and the one in use kept, whatever lws would make of it. */
+#include "http/http_internal.h"
+
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define TLS_FILE_MAX (1 << 20) /* bytes of a PEM certificate chain or key */
+
+/* True if the PEM certificate 'cert' and PEM private key 'key' parse and belong together. */
+static bool tls_pair_ok(const char *cert, size_t cert_len, const char *key, size_t key_len)
+{
+    BIO *cb = BIO_new_mem_buf(cert, (int)cert_len), *kb = BIO_new_mem_buf(key, (int)key_len);
+    X509 *x = cb != NULL ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+    EVP_PKEY *k = kb != NULL ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+    bool ok = x != NULL && k != NULL && X509_check_private_key(x, k) == 1;
+    EVP_PKEY_free(k);
+    X509_free(x);
+    BIO_free(kb);
+    BIO_free(cb);
+    return ok;
+}
+
+/* The whole of file 'path' (at most TLS_FILE_MAX bytes), NUL-terminated, in *out (freed by the
+ * caller) and its length in *len; TT_EIO with 'err' naming the setting. */
+static int read_pem(const char *path, const char *setting, char **out, size_t *len, char *err)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = f != NULL ? malloc(TLS_FILE_MAX + 1) : NULL;
+    size_t n = buf != NULL ? fread(buf, 1, TLS_FILE_MAX + 1, f) : 0;
+    if (f != NULL) {
+        fclose(f);
+    }
+    if (buf == NULL || n == 0 || n > TLS_FILE_MAX) {
+        free(buf);
+        return tt_fail(err, TT_EIO, "cannot read %s '%s' (a PEM file of at most %d bytes)", setting,
+                       path, TLS_FILE_MAX);
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+int http_server_reload_tls(http_server *hs, char err[TT_ERRLEN])
+{
+    const tt_config *cfg = hs->cfg;
+    char *cert = NULL, *key = NULL;
+    size_t cert_len = 0, key_len = 0;
+    if (cfg->tls_cert[0] == '\0') {
+        return tt_fail(err, TT_EINVAL, "TLS is not on (TELLTALE_TLS_CERT is not set)");
+    }
+    int rc = read_pem(cfg->tls_cert, "TELLTALE_TLS_CERT", &cert, &cert_len, err);
+    if (rc == 0) {
+        rc = read_pem(cfg->tls_key, "TELLTALE_TLS_KEY", &key, &key_len, err);
+    }
+    /* lws gives the vhost that serves these paths the new certificate and key; what is
+     * connected keeps its session. A bad pair never reaches it. */
+    if (rc == 0 && !tls_pair_ok(cert, cert_len, key, key_len)) {
+        rc = tt_fail(err, TT_EINVAL,
+                     "TELLTALE_TLS_KEY '%s' is not a private key matching TELLTALE_TLS_CERT '%s' "
+                     "(both PEM): kept the certificate in use",
+                     cfg->tls_key, cfg->tls_cert);
+    }
+    if (rc == 0 && lws_tls_cert_updated(hs->ctx, cfg->tls_cert, cfg->tls_key, cert, cert_len, key,
+                                        key_len) != 0) {
+        rc = tt_fail(err, TT_EIO, "libwebsockets refused the new certificate");
+    }
+    if (key != NULL) {
+        OPENSSL_cleanse(key, key_len);
+    }
+    free(cert);
+    free(key);
+    return rc;
+}

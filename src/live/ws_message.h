@@ -1,0 +1,40 @@
+/* ws_message.h -- reading one /ws client message (DESIGN §5, "WebSocket /ws"): a single JSON
+ * object with a string "type", and the "ref" it may carry to be echoed in the answer. Pure
+ * (no connection state); any thread. */
+#ifndef TT_WS_MESSAGE_H
+#define TT_WS_MESSAGE_H
+
+#include "core/event.h"
+
+#include <cjson/cJSON.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define WS_REF_MAX 128 /* bytes of a string ref */
+
+/* Parses [text, text+len). Returns the message (free it with cJSON_Delete), or NULL with
+ * *code ("invalid_json" or "invalid_message") and 'why' (cap bytes) describing the fault. */
+cJSON *ws_message_parse(const char *text, size_t len, const char **code, char *why, size_t cap);
+
+/* The message's "ref" as JSON text to echo back (a new string; the caller frees it), NULL when
+ * absent; *ok is false when a ref is there but is neither a number nor a string of at most
+ * WS_REF_MAX bytes. */
+char *ws_message_ref(const cJSON *msg, bool *ok);
+
+/* What a client asked to see, {"type":"subscribe","filter":{"type","source","session_id"}}
+ * (each a string or null/absent); "" = any. */
+typedef struct ws_filter {
+    char type[EVENT_TYPE_MAX + 1];
+    char source[EVENT_SOURCE_MAX + 1];
+    char session_id[EVENT_SESSION_MAX + 1];
+} ws_filter;
+
+/* Reads the subscribe message's filter into *out (unchanged on error). False, with 'why' (cap
+ * bytes), for a filter that is not an object, an unknown key, or a value too long. */
+bool ws_message_filter(const cJSON *msg, ws_filter *out, char *why, size_t cap);
+
+/* Whether 'ev' passes 'f'. */
+bool ws_filter_matches(const ws_filter *f, const tt_event *ev);
+
+#endif

@@ -1,0 +1,406 @@
+// access.test.mjs -- the route × role matrix of DESIGN §5 "Access", every cell: each route and
+// method (ROUTES, one row each: a new route is one row), each WebSocket endpoint and /ws message
+// type, against each caller: no credential, a bad key, anon, ingest, authenticated (a JWT) and
+// service_role. Twice: with the defaults (anon reads nothing, /metrics needs a key) and with
+// TELLTALE_ANON_READ and TELLTALE_METRICS_PUBLIC on. Runs on SQLite, and on PostgreSQL with
+// TELLTALE_TEST_STORE=postgres (same file).
+//
+// A refused cell must be exactly 401 (no or bad credential, with WWW-Authenticate: Bearer) or
+// 403 (a valid credential whose role may not), with the route's error shape; an admitted cell
+// must be anything else: the handler's own answer (200, 202, 400, 404 ...), which proves the
+// request went past the check.
+
+import assert from 'node:assert/strict';
+import { after, before, describe } from 'node:test';
+import { createHmac } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import WebSocket from 'ws';
+
+import { BIN, Daemon, test, waitFor, withTimeout, uid } from './lib/daemon.mjs';
+import { WsClient } from './lib/wsclient.mjs';
+
+const SECRET = 'access-test-jwt-secret-of-at-least-32-bytes';
+const SERVICE = 'access-service-key-0123456789';
+const INGEST = 'access-ingest-key-0123456789';
+const ANON = 'access-anon-key-0123456789';
+
+function jwt(claims) {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const head = b64({ alg: 'HS256', typ: 'JWT' });
+  const body = b64({ exp: Math.floor(Date.now() / 1000) + 3600, ...claims });
+  const sig = createHmac('sha256', SECRET).update(`${head}.${body}`).digest('base64url');
+  return `${head}.${body}.${sig}`;
+}
+
+// The callers, each with the headers it sends (and the key it puts in a WebSocket URL).
+const CALLERS = {
+  none: { headers: {}, key: null },
+  bad: { headers: { apikey: 'not-a-key-of-this-daemon' }, key: 'not-a-key-of-this-daemon' },
+  anon: { headers: { apikey: ANON }, key: ANON },
+  ingest: { headers: { apikey: INGEST }, key: INGEST },
+  authenticated: { headers: { authorization: `Bearer ${jwt({ role: 'authenticated', sub: 'u1' })}` },
+                   key: jwt({ role: 'authenticated', sub: 'u1' }) },
+  service_role: { headers: { apikey: SERVICE }, key: SERVICE },
+};
+
+// Who may use what. public: anyone; read: authenticated, service_role, and anon with
+// TELLTALE_ANON_READ; ingest: ingest and service_role; service: service_role only.
+const ADMITS = {
+  public: () => true,
+  read: (who, d) => who === 'authenticated' || who === 'service_role' || (who === 'anon' && d.anonRead),
+  ingest: (who) => who === 'ingest' || who === 'service_role',
+  service: (who) => who === 'service_role',
+  connected: (who) => who !== 'none' && who !== 'bad', // any role admitted at the upgrade
+  anykey: (who) => who !== 'none' && who !== 'bad', // any valid credential, anon too (OFREP)
+  // a client's own dashboard state: service_role, or the reader whose JWT's sub names it
+  own: (who) => who === 'service_role' || who === 'authenticated',
+};
+
+const event = () => ({ id: uid('acc'), type: 'access_test' });
+
+// THE TABLE: one row per route and method. policy: a key of ADMITS, or a function of the
+// daemon (for a switch). body: a function giving the JSON to send. rest: PostgREST's error
+// shape.
+const ROUTES = [
+  { method: 'GET', path: '/health', policy: 'public' },
+  { method: 'HEAD', path: '/health', policy: 'public' },
+  { method: 'GET', path: '/ready', policy: 'public' },
+  { method: 'GET', path: '/', policy: 'public' },
+  { method: 'GET', path: '/index.html', policy: 'public' },
+  { method: 'GET', path: '/app.js', policy: 'public' },
+  { method: 'GET', path: '/style.css', policy: 'public' },
+  { method: 'GET', path: '/vendor/uPlot.esm.js', policy: 'public' },
+  { method: 'GET', path: '/no-such-file', policy: 'public' },
+  { method: 'GET', path: '/metrics', policy: (d) => (d.metricsPublic ? 'public' : 'read') },
+  { method: 'POST', path: '/api/v1/events', policy: 'ingest', body: event },
+  { method: 'GET', path: '/api/v1/events?limit=1', policy: 'read' },
+  { method: 'HEAD', path: '/api/v1/events', policy: 'read' },
+  { method: 'GET', path: '/api/v1/status', policy: 'read' },
+  { method: 'GET', path: '/api/v1/dlq', policy: 'service' },
+  { method: 'GET', path: '/api/v1/dlq/stats', policy: 'read' },
+  { method: 'POST', path: '/api/v1/dlq/recover', policy: 'service' },
+  { method: 'POST', path: '/api/v1/dlq/no-such-item/retry', policy: 'service' },
+  { method: 'POST', path: '/api/v1/dlq/no-such-item/fail', policy: 'service' },
+  { method: 'DELETE', path: '/api/v1/dlq?older_than=3650d', policy: 'service' },
+  { method: 'PUT', path: '/api/v1/breaker', policy: 'service', body: () => ({ state: 'closed' }) },
+  { method: 'GET', path: '/rest/v1/monitoring_events?select=seq&limit=1', policy: 'read', rest: true },
+  { method: 'HEAD', path: '/rest/v1/feature_flags', policy: 'read', rest: true },
+  // Events are inserted through /rest/v1 by service_role only (rest.c's table policy, under the
+  // route's readers); anon past the route check is refused as PostgREST refuses it, 401.
+  { method: 'POST', path: '/rest/v1/monitoring_events', policy: 'service', rest: true, body: event,
+    want: (who, d) => (who === 'anon' && d.anonRead ? 401 : undefined) },
+  { method: 'OPTIONS', path: '/rest/v1/monitoring_events', policy: 'public', rest: true },
+  { method: 'GET', path: '/api/v1/flags', policy: 'read' },
+  { method: 'GET', path: '/api/v1/flags/dashboard.data_source', policy: 'read' },
+  { method: 'PUT', path: '/api/v1/flags/access.test', policy: 'service', body: () => ({ enabled: true }) },
+  { method: 'DELETE', path: '/api/v1/flags/access.nothing', policy: 'service' },
+  { method: 'POST', path: '/ofrep/v1/evaluate/flags', policy: 'anykey',
+    body: () => ({ context: { targetingKey: 'x' } }) },
+  { method: 'POST', path: '/ofrep/v1/evaluate/flags/access.test', policy: 'anykey',
+    body: () => ({ context: { targetingKey: 'x' } }) },
+  { method: 'OPTIONS', path: '/ofrep/v1/evaluate/flags', policy: 'public' },
+  // the authenticated caller's JWT has sub u1
+  { method: 'GET', path: '/api/v1/state/u1', policy: 'own' },
+  { method: 'PUT', path: '/api/v1/state/u1/theme', policy: 'own', body: () => ({ value: 'dark' }) },
+  { method: 'DELETE', path: '/api/v1/state/u1/nothing', policy: 'own' },
+  { method: 'GET', path: '/api/v1/state/another-client', policy: 'service' },
+];
+
+// /ws message types: who may send each, and a message of that type.
+const WS_MESSAGES = [
+  { type: 'ping', policy: 'connected', msg: () => ({ type: 'ping' }) },
+  { type: 'resume', policy: 'read', msg: () => ({ type: 'resume', after_seq: 0 }) },
+  { type: 'subscribe', policy: 'read', msg: () => ({ type: 'subscribe', filter: { type: 'x' } }) },
+  { type: 'get_stats', policy: 'read', msg: () => ({ type: 'get_stats' }) },
+  { type: 'get_recent_events', policy: 'read', msg: () => ({ type: 'get_recent_events', limit: 1 }) },
+  { type: 'ingest', policy: 'ingest', msg: (ref) => ({ type: 'ingest', ref, events: [event()] }) },
+  { type: 'state_subscribe', policy: 'own', msg: () => ({ type: 'state_subscribe', client_id: 'u1' }) },
+];
+
+function admits(policy, who, d) {
+  return ADMITS[typeof policy === 'function' ? policy(d) : policy](who, d);
+}
+
+async function call(d, row, who) {
+  const headers = { ...CALLERS[who].headers };
+  const init = { method: row.method, headers, signal: AbortSignal.timeout(15_000) };
+  if (row.body) {
+    init.body = JSON.stringify(row.body());
+    headers['content-type'] = 'application/json';
+  }
+  const res = await fetch(d.base + row.path, init);
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, text };
+}
+
+// The WebSocket upgrade at 'path' with the caller's key in the URL: the status (101 = open).
+function upgrade(d, path, who, query = '') {
+  const key = CALLERS[who].key;
+  const q = [key !== null ? `apikey=${encodeURIComponent(key)}` : '', query].filter(Boolean).join('&');
+  const ws = new WebSocket(`ws://${d.host}:${d.port}${path}${q ? `?${q}` : ''}`);
+  return withTimeout(new Promise((resolve) => {
+    ws.once('open', () => {
+      ws.close();
+      resolve({ status: 101 });
+    });
+    ws.once('unexpected-response', (req, res) => {
+      let body = '';
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+    });
+    ws.once('error', (err) => resolve({ status: -1, err }));
+  }), 10_000, `the upgrade of ${path} as ${who}`);
+}
+
+function checkRefusal(r, who, where, rest, override) {
+  const want = override ?? (who === 'none' || who === 'bad' ? 401 : 403);
+  assert.equal(r.status, want, `${where} as ${who}: want ${want}, got ${r.status} ${r.text ?? r.body}`);
+  if (want === 401 && !override) {
+    const h = typeof r.headers.get === 'function' ? r.headers.get('www-authenticate')
+                                                  : r.headers['www-authenticate'];
+    assert.equal(h, 'Bearer', `${where} as ${who}: WWW-Authenticate`);
+  }
+  const text = r.text ?? r.body;
+  if (text) {
+    const body = JSON.parse(text);
+    if (rest) {
+      assert.equal(body.code, want === 401 && !override ? 'PGRST301' : '42501',
+                   `${where}: PostgREST code`);
+    } else {
+      assert.equal(body.error.code, want === 401 ? 'unauthorized' : 'forbidden', `${where}: code`);
+      assert.ok(!text.includes(CALLERS[who].key ?? '\u0000'), `${where}: the key is not echoed`);
+    }
+  }
+}
+
+const SETUPS = [
+  { label: 'defaults', env: {}, anonRead: false, metricsPublic: false },
+  { label: 'anon read, public metrics, a trusted proxy',
+    env: { TELLTALE_ANON_READ: 'true', TELLTALE_METRICS_PUBLIC: 'true', TELLTALE_TRUST_PROXY: '127.0.0.1' },
+    anonRead: true, metricsPublic: true, trustProxy: true },
+];
+
+for (const setup of SETUPS) {
+  describe(`access matrix (${setup.label})`, () => {
+    let d;
+    before(async () => {
+      d = await Daemon.start({
+        label: `access-${setup.label}`,
+        env: { TELLTALE_JWT_SECRET: SECRET, TELLTALE_SERVICE_KEY: SERVICE,
+               TELLTALE_INGEST_KEY: INGEST, TELLTALE_ANON_KEY: ANON, ...setup.env },
+      });
+      d.anonRead = setup.anonRead;
+      d.metricsPublic = setup.metricsPublic;
+    });
+    after(async () => {
+      await d?.stop();
+    });
+
+    for (const row of ROUTES) {
+      test(`${row.method} ${row.path}`, async () => {
+        for (const who of Object.keys(CALLERS)) {
+          const r = await call(d, row, who);
+          const where = `${row.method} ${row.path}`;
+          if (admits(row.policy, who, d)) {
+            assert.ok(r.status !== 401 && r.status !== 403,
+                      `${where} as ${who}: admitted, yet ${r.status} ${r.text}`);
+          } else {
+            checkRefusal(r, who, where, row.rest, row.want?.(who, d));
+          }
+        }
+      });
+    }
+
+    test('refusals are logged with the client address (X-Forwarded-For only from a trusted proxy), never the key', async () => {
+      const key = 'a-secret-looking-key-that-must-not-be-logged';
+      const from = setup.trustProxy ? '198.51.100.7' : '127.0.0.1';
+      // Refusals are logged at most 10 a second (the matrix above made many): ask again until
+      // a second has room for this one.
+      await waitFor('the refusal in the log', async () => {
+        const r = await fetch(`${d.base}/api/v1/status`, {
+          headers: { apikey: key, 'x-forwarded-for': '6.6.6.6, 198.51.100.7' },
+        });
+        assert.equal(r.status, 401);
+        return d.stderr.includes(`access: 401 /api/v1/status from ${from}: unknown key`);
+      }, { intervalMs: 200 });
+      assert.ok(!d.stderr.includes(key), 'the key is not logged');
+      assert.ok(!d.stderr.includes('6.6.6.6'), 'what the client wrote itself is not believed');
+    });
+
+    test('a JWT with role ingest posts events and reads nothing; alg other than HS256 is refused', async () => {
+      const ingest = { authorization: `Bearer ${jwt({ role: 'ingest' })}` };
+      let r = await fetch(`${d.base}/api/v1/events`, {
+        method: 'POST', headers: { ...ingest, 'content-type': 'application/json' },
+        body: JSON.stringify(event()),
+      });
+      assert.equal(r.status, 202);
+      r = await fetch(`${d.base}/api/v1/events`, { headers: ingest });
+      assert.equal(r.status, 403);
+      const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.` +
+                   `${Buffer.from('{"role":"service_role"}').toString('base64url')}.`;
+      r = await fetch(`${d.base}/api/v1/dlq`, { headers: { authorization: `Bearer ${none}` } });
+      assert.equal(r.status, 401);
+      const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      const signed = `${b64({ alg: 'HS384', typ: 'JWT' })}.${b64({ role: 'service_role' })}`;
+      const hs384 = `${signed}.${createHmac('sha384', SECRET).update(signed).digest('base64url')}`;
+      r = await fetch(`${d.base}/api/v1/dlq`, { headers: { authorization: `Bearer ${hs384}` } });
+      assert.equal(r.status, 401);
+      assert.match((await r.json()).error.message, /not signed with HS256/);
+    });
+
+    test('the CLI sends TELLTALE_SERVICE_KEY, else TELLTALE_INGEST_KEY, from its environment', () => {
+      const cli = (args, env) => spawnSync(BIN, args, {
+        encoding: 'utf8', timeout: 20_000,
+        env: { ...process.env, TELLTALE_SERVICE_KEY: '', TELLTALE_INGEST_KEY: '', ...env },
+      });
+      const ev = JSON.stringify(event());
+      const send = ['send', '--url', d.base, ev];
+      assert.equal(cli(send, { TELLTALE_INGEST_KEY: INGEST }).status, 0);
+      assert.equal(cli(send, {}).status, 1, 'no key: refused');
+      assert.equal(cli(['dlq', 'stats', '--url', d.base], { TELLTALE_SERVICE_KEY: SERVICE }).status, 0);
+      const r = cli(['dlq', 'list', '--url', d.base], { TELLTALE_INGEST_KEY: INGEST });
+      assert.equal(r.status, 1, `a producer key cannot list dead letters: ${r.stderr}`);
+      assert.ok(!`${r.stdout}${r.stderr}`.includes(INGEST), 'the key is not printed');
+    });
+
+    test('a refused body is not read into the daemon: 401 before a large POST body', async () => {
+      const r = await fetch(`${d.base}/api/v1/events`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(Array.from({ length: 2000 }, event)),
+      });
+      assert.equal(r.status, 401);
+      // The connection stays usable: the next request on it is answered.
+      assert.equal((await fetch(`${d.base}/health`)).status, 200);
+    });
+
+    test('WebSocket upgrades: /ws and /realtime/v1/websocket', async () => {
+      for (const who of Object.keys(CALLERS)) {
+        const ws = await upgrade(d, '/ws', who);
+        const wsAdmitted = admits('read', who, d) || who === 'ingest';
+        if (wsAdmitted) {
+          assert.equal(ws.status, 101, `/ws as ${who}: ${ws.status} ${ws.body ?? ''}`);
+        } else {
+          checkRefusal(ws, who, '/ws');
+        }
+        // Realtime's door takes any valid key; its channels check the role (below).
+        const rt = await upgrade(d, '/realtime/v1/websocket', who, 'vsn=1.0.0');
+        if (who === 'none' || who === 'bad') {
+          checkRefusal(rt, who, '/realtime/v1/websocket');
+        } else {
+          assert.equal(rt.status, 101, `realtime as ${who}: ${rt.status} ${rt.body ?? ''}`);
+        }
+      }
+      // Headers work as well as the URL parameter (clients that can set them).
+      for (const [headers, want] of [[{ apikey: INGEST }, 101], [{ authorization: `Bearer ${SERVICE}` }, 101],
+                                     [{ apikey: 'wrong-key-wrong-key' }, 401]]) {
+        const ws = new WebSocket(d.wsUrl, { headers });
+        const status = await withTimeout(new Promise((resolve) => {
+          ws.once('open', () => {
+            ws.close();
+            resolve(101);
+          });
+          ws.once('unexpected-response', (req, res) => resolve(res.statusCode));
+        }), 10_000, 'the upgrade with headers');
+        assert.equal(status, want, JSON.stringify(headers));
+      }
+    });
+
+    test('/ws message types: each role sends what its row allows, and gets "forbidden" otherwise', async () => {
+      for (const who of ['ingest', 'authenticated', 'service_role', 'anon']) {
+        if (!(admits('read', who, d) || who === 'ingest')) {
+          continue; // refused at the upgrade (above)
+        }
+        const c = await WsClient.connect(`${d.wsUrl}?apikey=${encodeURIComponent(CALLERS[who].key)}`);
+        try {
+          await c.until('hello', (cl) => cl.messages.some((m) => m.type === 'hello'));
+          for (const [i, m] of WS_MESSAGES.entries()) {
+            const ref = `r${i}`;
+            const before = c.messages.length;
+            c.send({ ...m.msg(ref), ref });
+            const allowed = admits(m.policy, who, d);
+            // Every message is answered or acted on; a refusal is an error naming forbidden.
+            // ping/ingest/get_* answer; resume and subscribe are silent when accepted, so a
+            // ping after them shows whether an error came first.
+            c.send({ type: 'ping' });
+            await c.until(`${who}: the reply to ${m.type}`,
+                          (cl) => cl.messages.slice(before).filter((x) => x.type === 'pong').length >= 1 &&
+                                  (m.type !== 'ingest' || !allowed ||
+                                   cl.messages.slice(before).some((x) => x.type === 'ack' && x.ref === ref)));
+            const got = c.messages.slice(before);
+            const refused = got.find((x) => x.type === 'error' && x.error?.code === 'forbidden');
+            if (allowed) {
+              assert.equal(refused, undefined, `${who} may send ${m.type}: ${JSON.stringify(got)}`);
+            } else {
+              assert.ok(refused, `${who} may not send ${m.type}: ${JSON.stringify(got)}`);
+              assert.equal(refused.ref, ref);
+              assert.match(refused.error.message, new RegExp(`role ${who} may not send '${m.type}'`));
+            }
+          }
+        } finally {
+          c.ws.close();
+        }
+      }
+    });
+
+    test('a WebSocket admitted with a JWT is dropped when the token expires (exp + 30 s leeway)', async () => {
+      // exp 27 s ago: accepted within the leeway, due to be dropped about 3 s from now.
+      const token = jwt({ role: 'authenticated', exp: Math.floor(Date.now() / 1000) - 27 });
+      const c = await WsClient.connect(`${d.wsUrl}?apikey=${token}`);
+      await c.until('hello', (cl) => cl.messages.some((m) => m.type === 'hello'));
+      c.send({ type: 'ping' });
+      await c.until('pong', (cl) => cl.messages.some((m) => m.type === 'pong'));
+      const closed = await withTimeout(c.closed, 15_000, 'the expired connection to be dropped');
+      assert.equal(closed.code, 1006);
+      // The same token is now refused at the door.
+      assert.equal((await upgrade(d, '/ws', 'none', `apikey=${token}`)).status, 401);
+    });
+
+    test('an ingest connection is not streamed events; a reader is', async () => {
+      const reader = await WsClient.connect(`${d.wsUrl}?apikey=${SERVICE}`);
+      const producer = await WsClient.connect(`${d.wsUrl}?apikey=${INGEST}`);
+      try {
+        await reader.until('hello', (c) => c.messages.some((m) => m.type === 'hello'));
+        await producer.until('hello', (c) => c.messages.some((m) => m.type === 'hello'));
+        const ev = event();
+        producer.send({ type: 'ingest', ref: 1, events: [ev] });
+        await producer.until('the ack', (c) => c.messages.some((m) => m.type === 'ack'));
+        await reader.until('the event', (c) => c.messages.some((m) => m.type === 'event' && m.event.id === ev.id));
+        // Committed rows reach the stream before the ack is sent (DESIGN §4.7): had the
+        // producer been subscribed, its event would precede its ack.
+        assert.ok(!producer.messages.some((m) => m.type === 'event' || m.type === 'events' ||
+                                              m.type === 'stats'),
+                  JSON.stringify(producer.messages));
+      } finally {
+        reader.ws.close();
+        producer.ws.close();
+      }
+    });
+
+    test('Realtime channels: readers join; ingest, and anon without TELLTALE_ANON_READ, do not', async () => {
+      for (const who of ['anon', 'ingest', 'authenticated', 'service_role']) {
+        const ws = new WebSocket(`ws://${d.host}:${d.port}/realtime/v1/websocket?apikey=` +
+                                 `${encodeURIComponent(CALLERS[who].key)}&vsn=1.0.0`);
+        const replies = [];
+        ws.on('message', (data) => replies.push(JSON.parse(data.toString())));
+        await withTimeout(new Promise((resolve, reject) => {
+          ws.once('open', resolve);
+          ws.once('error', reject);
+        }), 5_000, 'realtime open');
+        ws.send(JSON.stringify({ topic: 'realtime:acc', event: 'phx_join', ref: '1', join_ref: '1',
+                                 payload: { config: {} } }));
+        const reply = await waitFor(`${who}: the join reply`,
+                                    () => replies.find((m) => m.event === 'phx_reply' && m.ref === '1'));
+        const may = admits('read', who, d);
+        assert.equal(reply.payload.status, may ? 'ok' : 'error', `${who}: ${JSON.stringify(reply)}`);
+        if (!may) {
+          assert.match(reply.payload.response.reason, new RegExp(`role ${who} may not join channels`));
+        }
+        // A heartbeat needs only the connection.
+        ws.send(JSON.stringify({ topic: 'phoenix', event: 'heartbeat', ref: '2', payload: {} }));
+        const hb = await waitFor('heartbeat reply', () => replies.find((m) => m.ref === '2'));
+        assert.equal(hb.payload.status, 'ok');
+        ws.close();
+      }
+    });
+  });
+}

@@ -1,0 +1,203 @@
+// messages.test.mjs -- exact messages and metrics (issue 15): each CLI option error names the
+// option as the user typed it and what it accepts; each subcommand shows and accepts only its
+// own options; every metric docs/OPERATIONS.md lists exists with every label value it promises,
+// `forced_open` transitions included; DLQ retries back off as documented and the DLQ gauges are
+// current at the scrape; GET /api/v1/events filters by name, reads repeated filters as "any of",
+// refuses a repeated cursor or limit, and answers 100 events when no limit is given.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before } from 'node:test';
+import { BIN, Daemon, REPO, STORE_KIND, api, post, settled, test, uid, waitFor } from './lib/daemon.mjs';
+import { poisonOff, poisonOn } from './lib/poison.mjs';
+
+const run = (args) => spawnSync(BIN, args, { encoding: 'utf8', input: '' });
+
+let d;
+before(async () => {
+  d = await Daemon.start({ label: 'messages', args: ['--dlq-retry-base', '20s', '--dlq-retry-cap', '1h'] });
+});
+after(async () => {
+  await d?.cleanup();
+});
+
+// ---- the command line ----
+
+test('each option error names the option as typed and what it accepts, exit 2', () => {
+  const cases = [
+    [['serve', '--demo', 'true'], /unexpected argument 'true' after --demo: --demo is a switch.*--demo=true or --demo=false/],
+    [['dlq', 'list', '--status'], /telltale dlq list: --status needs a value: pending, retrying, recovered or failed/],
+    [['dlq', 'list', '--status', 'bogus'], /invalid --status 'bogus': expected pending, retrying, recovered or failed/],
+    [['dlq', 'list', '--status=bogus'], /invalid --status 'bogus'/],
+    [['dlq', 'list', '--limit', '0'], /invalid --limit '0': expected an integer from 1 to 1000/],
+    [['dlq', 'purge', '--older-than', 'banana'], /invalid --older-than 'banana': expected a duration such as 30d/],
+    [['dlq', 'purge'], /purge needs --older-than/],
+    [['dlq', 'stats', '--status', 'failed'], /unexpected argument '--status'; telltale dlq stats accepts: --url/],
+    [['dlq', 'frob'], /unknown command 'frob': expected list, stats, retry, recover, fail or purge/],
+    [['migrate', '--batch-size', '0'], /unknown option '--batch-size': migrate accepts --store URL, --check and --help/],
+    [['migrate', '--store'], /--store needs a value/],
+    [['serve', '--batch-size'], /--batch-size needs a value/],
+    [['send', '--batch-size', 'x'], /invalid --batch-size 'x'/],
+    [['version', '--store', 'x'], /telltale version: unexpected argument '--store': version takes no options/],
+  ];
+  for (const [args, says] of cases) {
+    const r = run(args);
+    assert.equal(r.status, 2, `telltale ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+    assert.match(r.stderr, says, `telltale ${args.join(' ')}`);
+    assert.doesNotMatch(r.stderr, /older_than/, 'the query parameter is not the option the user typed');
+  }
+});
+
+test('migrate --help shows only migrate\'s options', () => {
+  const r = run(['migrate', '--help']);
+  assert.equal(r.status, 0);
+  const options = [...r.stdout.matchAll(/^\s+(--[a-z-]+)/gm)].map((m) => m[1]);
+  assert.deepEqual(options, ['--store', '--check']);
+  const send = run(['send', '--help']);
+  const sendOptions = [...send.stdout.matchAll(/^\s+(--[a-z-]+)/gm)].map((m) => m[1]);
+  assert.deepEqual(sendOptions, ['--url', '--key', '--batch-size', '--flush-ms']);
+});
+
+// ---- metrics ----
+
+async function scrape() {
+  const r = await api(d, 'GET', '/metrics');
+  assert.equal(r.status, 200);
+  return r.text;
+}
+
+// The table of docs/OPERATIONS.md, "## Metrics": [{name, label, values, pgOnly}].
+function documentedMetrics() {
+  const ops = readFileSync(path.join(REPO, 'docs', 'OPERATIONS.md'), 'utf8');
+  const section = ops.slice(ops.indexOf('\n## Metrics'), ops.indexOf('\n## ', ops.indexOf('\n## Metrics') + 5));
+  const rows = section.split('\n').filter((l) => l.startsWith('| `telltale_'));
+  assert.ok(rows.length >= 20, `the Metrics table has its rows (${rows.length})`);
+  return rows.map((l) => {
+    const cells = l.split('|').map((c) => c.trim());
+    const name = /`(telltale_[a-z_]+)`/.exec(cells[1])[1];
+    const label = /^`([a-z_]+)`/.exec(cells[3])?.[1] ?? null;
+    const values = label && label !== 'le' ? [...cells[3].split(':').slice(1).join(':').matchAll(/`([^`]+)`/g)].map((m) => m[1]) : [];
+    return { name, type: cells[2], label, values, pgOnly: cells[4].includes('PostgreSQL only') };
+  }).concat();
+}
+
+test('every metric OPERATIONS lists exists, with every label value it promises', async () => {
+  const text = await scrape();
+  const docs = readFileSync(path.join(REPO, 'docs', 'OPERATIONS.md'), 'utf8');
+  const listed = documentedMetrics();
+  for (const m of listed) {
+    if (m.pgOnly && STORE_KIND !== 'postgres') {
+      continue;
+    }
+    const series = m.type === 'histogram' ? `${m.name}_bucket` : m.name;
+    assert.match(text, new RegExp(`^# TYPE ${m.name} ${m.type}$`, 'm'), `${m.name} is a ${m.type}`);
+    if (m.values.length === 0) {
+      assert.match(text, new RegExp(`^${series}(\\{[^}]*\\})? [0-9.e+-]+$`, 'm'), `${series} has a sample`);
+    }
+    for (const v of m.values) {
+      assert.match(text, new RegExp(`^${series}\\{${m.label}="${v}"\\} [0-9.e+-]+$`, 'm'),
+                   `${series}{${m.label}="${v}"} is exposed`);
+    }
+  }
+  // And every metric the rest of OPERATIONS names is in the table.
+  const names = new Set(listed.map((m) => m.name));
+  // PostgreSQL names that are not metrics: the publication and the example roles.
+  const sqlNames = new Set(['telltale_events', 'telltale_app', 'telltale_owner']);
+  for (const [, name] of docs.matchAll(/`(telltale_[a-z_]+)/g)) {
+    if (sqlNames.has(name)) {
+      continue;
+    }
+    if (name.endsWith('_')) {
+      assert.ok([...names].some((n) => n.startsWith(name)), `${name}* names a listed metric`);
+      continue;
+    }
+    assert.ok(names.has(name), `${name} is named in OPERATIONS but not in its Metrics table`);
+  }
+});
+
+test('an operator forcing the breaker open is counted: to="forced_open", then to="closed"', async () => {
+  const count = (text, to) => Number(new RegExp(`^telltale_breaker_transitions_total\\{to="${to}"\\} (\\d+)$`, 'm').exec(text)[1]);
+  const before0 = await scrape();
+  const put = async (state) => {
+    const r = await api(d, 'PUT', '/api/v1/breaker', { json: { state } });
+    assert.ok(r.status >= 200 && r.status < 300, `PUT breaker ${state}: ${r.status}`);
+  };
+  // The breaker belongs to the writer's thread: a PUT is answered 202 and applied there.
+  const counted = (to, n) => waitFor(`telltale_breaker_transitions_total{to="${to}"} ${n}`,
+                                     async () => count(await scrape(), to) === n);
+  try {
+    await put('forced_open');
+    await counted('forced_open', count(before0, 'forced_open') + 1);
+    assert.match(await scrape(), /^telltale_breaker_state\{state="forced_open"\} 1$/m);
+    await put('disabled');
+    await counted('disabled', count(before0, 'disabled') + 1);
+  } finally {
+    await put('closed');
+  }
+  await counted('closed', count(before0, 'closed') + 1);
+  assert.match(await scrape(), /^telltale_breaker_state\{state="closed"\} 1$/m);
+});
+
+test('a dead letter: pending in the next scrape, its retry due after the documented backoff', async () => {
+  await poisonOn(d);
+  try {
+    const id = uid('poison');
+    assert.equal((await post(d, [{ id, type: 'order', attrs: { poison: true } }])).status, 202);
+    await settled(d);
+    // The item is pending (or being retried) from its insertion on: the scrape says so at once.
+    const item = (await api(d, 'GET', '/api/v1/dlq')).json.items.find((i) => i.payload.id === id);
+    assert.ok(item, 'the dead letter exists');
+    assert.match(await scrape(), /^telltale_dlq_items\{status="pending"\} 1$/m);
+    // Its first retry fails (the trigger is still there); the next is due in [base/2, base]:
+    // 10 s to 20 s after it, by --dlq-retry-base 20s (times as the store recorded them).
+    const retried = await waitFor('the first retry', async () => {
+      const it = (await api(d, 'GET', '/api/v1/dlq')).json.items.find((i) => i.payload.id === id);
+      return it.retry_count === 1 && it.status === 'pending' ? it : null;
+    });
+    const gap = Date.parse(retried.next_retry_at) - Date.parse(retried.last_retry_at);
+    assert.ok(gap >= 9_000 && gap <= 21_000, `next retry ${gap} ms after the last, expected 10-20 s`);
+    assert.match(await scrape(), /^telltale_dlq_items\{status="pending"\} 1$/m);
+  } finally {
+    await poisonOff(d);
+  }
+});
+
+// ---- GET /api/v1/events ----
+
+test('events: filter by name, repeated filters mean "any of", a repeated limit is refused', async () => {
+  const tag = uid('f');
+  const events = [
+    { id: `${tag}-1`, type: 'fa', name: '/login', session_id: tag },
+    { id: `${tag}-2`, type: 'fb', name: '/logout', session_id: tag },
+    { id: `${tag}-3`, type: 'fc', name: '/login', session_id: tag },
+  ];
+  assert.equal((await post(d, events)).status, 202);
+  await settled(d);
+  const ids = async (q) => {
+    const r = await api(d, 'GET', `/api/v1/events?session_id=${tag}&${q}`);
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    return r.json.events.map((e) => e.id).sort();
+  };
+  assert.deepEqual(await ids('name=/login'), [`${tag}-1`, `${tag}-3`]);
+  assert.deepEqual(await ids('name=%2Flogout'), [`${tag}-2`]);
+  assert.deepEqual(await ids('type=fa&type=fb'), [`${tag}-1`, `${tag}-2`]);
+  assert.deepEqual(await ids('type=fa&type=fb&name=/login'), [`${tag}-1`]);
+  for (const q of ['limit=1&limit=2', 'after_seq=0&after_seq=5']) {
+    const r = await api(d, 'GET', `/api/v1/events?${q}`);
+    assert.equal(r.status, 400, q);
+    assert.equal(r.json.error.code, 'invalid_parameter');
+    assert.match(r.json.error.message, /given more than once/);
+  }
+});
+
+test('events: without limit, 100 come back (the documented default)', async () => {
+  const session = uid('many');
+  assert.equal((await post(d, Array.from({ length: 130 }, () => ({ id: uid('m'), type: 'm', session_id: session })))).status, 202);
+  await settled(d);
+  const r = await api(d, 'GET', `/api/v1/events?session_id=${session}`);
+  assert.equal(r.json.events.length, 100);
+  const design = readFileSync(path.join(REPO, 'docs', 'DESIGN.md'), 'utf8');
+  assert.match(design, /`limit` \(1–10000, default 100\)/);
+});

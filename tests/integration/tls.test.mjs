@@ -1,0 +1,145 @@
+// tls.test.mjs -- telltale on 0.0.0.0 with keys, serving https and wss on one port from a
+// throwaway certificate (openssl req): curl (--cacert) and the official supabase-js client
+// (NODE_EXTRA_CA_CERTS) over it; the certificate reloaded on SIGHUP, a bad pair refused while
+// the old one keeps serving; the settings' startup errors. DESIGN §5 "Access", OPERATIONS
+// "Exposing telltale safely".
+
+import assert from 'node:assert/strict';
+import { after, before, describe } from 'node:test';
+import { spawnSync, spawn } from 'node:child_process';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { BIN, Daemon, REPO, makeTmpDir, test, uid, waitFor, withTimeout } from './lib/daemon.mjs';
+
+const SERVICE = 'tls-service-key-0123456789';
+const INGEST = 'tls-ingest-key-0123456789';
+
+// A self-signed certificate for 127.0.0.1 and localhost, with its key, in dir (name-cert.pem,
+// name-key.pem).
+function makeCert(dir, name) {
+  const cert = path.join(dir, `${name}-cert.pem`);
+  const key = path.join(dir, `${name}-key.pem`);
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key,
+                                  '-out', cert, '-days', '1', '-subj', `/CN=telltale-${name}`,
+                                  '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+                      { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return { cert, key };
+}
+
+// curl over https; returns {code, status, body, stderr}.
+function curl(args) {
+  const r = spawnSync('curl', ['-sS', '--max-time', '10', '-w', '\n%{http_code}', ...args],
+                      { encoding: 'utf8' });
+  const out = r.stdout ?? '';
+  const cut = out.lastIndexOf('\n');
+  return { code: r.status, status: Number(out.slice(cut + 1)), body: out.slice(0, cut), stderr: r.stderr };
+}
+
+describe('https and wss on 0.0.0.0 with keys', () => {
+  let dir;
+  let a;
+  let b;
+  let d;
+  let url;
+  before(async () => {
+    dir = makeTmpDir('telltale-tls-');
+    a = makeCert(dir, 'a');
+    b = makeCert(dir, 'b');
+    // The daemon reads these two paths; the tests swap what is in them.
+    copyFileSync(a.cert, path.join(dir, 'cert.pem'));
+    copyFileSync(a.key, path.join(dir, 'key.pem'));
+    d = await Daemon.start({
+      label: 'tls',
+      args: ['--listen', '0.0.0.0:0', '--tls-cert', path.join(dir, 'cert.pem'),
+             '--tls-key', path.join(dir, 'key.pem')],
+      env: { TELLTALE_SERVICE_KEY: SERVICE, TELLTALE_INGEST_KEY: INGEST },
+    });
+    assert.equal(d.scheme, 'https');
+    assert.equal(d.host, '0.0.0.0');
+    url = `https://127.0.0.1:${d.port}`;
+  });
+  after(async () => {
+    await d?.stop();
+  });
+
+  test('curl: https with the certificate, keys checked, HTTP/1.1', () => {
+    let r = curl(['--cacert', a.cert, `${url}/health`]);
+    assert.equal(r.status, 200, r.stderr);
+    r = curl(['--cacert', a.cert, `${url}/api/v1/status`]);
+    assert.equal(r.status, 401);
+    const v = spawnSync('curl', ['-sS', '--max-time', '10', '--cacert', a.cert, '-H', `apikey: ${SERVICE}`,
+                                 '-o', '/dev/null', '-w', '%{http_code} %{http_version}', `${url}/api/v1/status`],
+                        { encoding: 'utf8' });
+    assert.equal(v.stdout, '200 1.1', 'the key is taken; ALPN offers http/1.1 only');
+    r = curl(['--cacert', a.cert, '-H', `authorization: Bearer ${INGEST}`, '-H', 'content-type: application/json',
+              '--data', JSON.stringify({ id: uid('tls'), type: 'tls_curl' }), `${url}/api/v1/events`]);
+    assert.equal(r.status, 202, r.body);
+    // Without the CA curl refuses the self-signed certificate; plain HTTP is not served there.
+    assert.notEqual(curl([`${url}/health`]).code, 0);
+    assert.notEqual(curl([`http://127.0.0.1:${d.port}/health`]).status, 200);
+  });
+
+  test('supabase-js (NODE_EXTRA_CA_CERTS): REST over https, Realtime over wss', async () => {
+    const child = spawn(process.execPath, [path.join(REPO, 'tests/integration/lib/tls-supabase-client.mjs'),
+                                           url, SERVICE],
+                        { env: { ...process.env, NODE_EXTRA_CA_CERTS: a.cert }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (s) => { out += s; });
+    child.stderr.on('data', (s) => { err += s; });
+    const code = await withTimeout(new Promise((resolve) => child.once('exit', resolve)), 30_000,
+                                   'the supabase-js client');
+    assert.equal(code, 0, err);
+    const got = JSON.parse(out.trim());
+    assert.equal(got.rest, 200);
+    assert.match(got.realtime, /^tls-/);
+  });
+
+  test('SIGHUP rereads the certificate; a key that does not match keeps the old one', async () => {
+    copyFileSync(b.cert, path.join(dir, 'cert.pem'));
+    copyFileSync(b.key, path.join(dir, 'key.pem'));
+    d.signal('SIGHUP');
+    await waitFor('the reload to be logged', () => /SIGHUP: TLS certificate reloaded/.test(d.stderr));
+    assert.equal(curl(['--cacert', b.cert, `${url}/health`]).status, 200);
+    assert.notEqual(curl(['--cacert', a.cert, `${url}/health`]).code, 0, 'the old certificate is gone');
+
+    copyFileSync(a.key, path.join(dir, 'key.pem')); // b's certificate with a's key
+    d.signal('SIGHUP');
+    await waitFor('the refusal to be logged', () => /TLS certificate not reloaded: .*not a private key matching/.test(d.stderr));
+    assert.equal(curl(['--cacert', b.cert, `${url}/health`]).status, 200, 'still serving b');
+
+    writeFileSync(path.join(dir, 'key.pem'), 'not a key');
+    d.signal('SIGHUP');
+    await waitFor('the second refusal', () =>
+      (d.stderr.match(/TLS certificate not reloaded/g) ?? []).length >= 2);
+    assert.equal(curl(['--cacert', b.cert, `${url}/health`]).status, 200, 'still serving b');
+  });
+});
+
+describe('TLS settings at startup', () => {
+  const run = (args) => spawnSync(BIN, ['serve', '--store', `sqlite:${path.join(makeTmpDir(), 't.db')}`, ...args],
+                                  { encoding: 'utf8', timeout: 20_000 });
+
+  test('a certificate without a key (or the reverse) is a usage error naming both settings', () => {
+    const r = run(['--listen', '127.0.0.1:0', '--tls-cert', '/nonexistent/cert.pem']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /TELLTALE_TLS_CERT \(--tls-cert\) and TELLTALE_TLS_KEY \(--tls-key\)/);
+  });
+
+  test('an unreadable certificate fails the start, naming the settings', () => {
+    const r = run(['--listen', '127.0.0.1:0', '--tls-cert', '/nonexistent/cert.pem', '--tls-key',
+                   '/nonexistent/key.pem']);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /TELLTALE_TLS_CERT \(--tls-cert\) '\/nonexistent\/cert.pem'/);
+  });
+
+  test('0.0.0.0 without keys is refused, naming --listen and the key settings', () => {
+    const r = run(['--listen', '0.0.0.0:0']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--listen \/ TELLTALE_LISTEN/);
+    assert.match(r.stderr, /TELLTALE_SERVICE_KEY \(--service-key\)/);
+    assert.match(r.stderr, /TELLTALE_INGEST_KEY/);
+  });
+});

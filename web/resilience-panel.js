@@ -1,0 +1,121 @@
+// resilience-panel.js -- the write path's health: breaker (state and history), queue, spool
+// backlog, dead letter queue stats and items, with retry / fail per item and recover / purge
+// for all (these need a service-role key when access control is on).
+
+import { formatBytes, formatClock, formatCount } from './format.js';
+
+const HISTORY = 8;
+
+function td(text, cls) {
+  const c = document.createElement('td');
+  c.textContent = text ?? '';
+  if (cls) {
+    c.className = cls;
+  }
+  return c;
+}
+
+export class ResiliencePanel {
+  #els;
+  #fetchJson;
+  #lastBreaker = null;
+  #history = [];
+  #dlqKey = '';
+
+  // els: { breaker, transitions, queue, spool, dlq, store, history, body, recover, purge, msg }
+  constructor(els, { fetchJson, status }) {
+    this.#els = els;
+    this.#fetchJson = fetchJson;
+    status.subscribe((s) => {
+      if (s) {
+        this.#render(s);
+      } else if (this.#lastBreaker !== null) {
+        this.#els.store.textContent = 'unreachable'; // figures below are the last known
+      }
+    });
+    els.recover.addEventListener('click', () => this.#act('POST', '/api/v1/dlq/recover', 'recover'));
+    els.purge.addEventListener('click', () => this.#act('DELETE', '/api/v1/dlq?older_than=30d', 'purge'));
+  }
+
+  async refreshDlq() {
+    const res = await this.#fetchJson('/api/v1/dlq?limit=50', { method: 'GET' });
+    if (!res.ok) {
+      this.#els.msg.textContent = res.status === 401 || res.status === 403 ? 'the DLQ needs a service-role key' : '';
+      return;
+    }
+    const items = res.body?.items ?? [];
+    const key = JSON.stringify(items.map((i) => [i.id, i.status, i.retry_count]));
+    if (key === this.#dlqKey) {
+      return; // unchanged: leave the rows (and the focus) alone
+    }
+    this.#dlqKey = key;
+    const rows = items.map((it) => {
+      const tr = document.createElement('tr');
+      tr.dataset.id = it.id;
+      tr.dataset.status = it.status;
+      const ev = it.payload ?? {};
+      const act = document.createElement('td');
+      if (it.status === 'pending' || it.status === 'failed') {
+        const retry = document.createElement('button');
+        retry.type = 'button';
+        retry.textContent = 'retry';
+        retry.className = 'dlq-retry';
+        retry.addEventListener('click', () => this.#act('POST', `/api/v1/dlq/${it.id}/retry`, `retry ${it.id}`));
+        act.append(retry);
+      }
+      if (it.status === 'pending') {
+        const fail = document.createElement('button');
+        fail.type = 'button';
+        fail.textContent = 'give up';
+        fail.addEventListener('click', () => this.#act('POST', `/api/v1/dlq/${it.id}/fail`, `give up ${it.id}`));
+        act.append(fail);
+      }
+      const reason = td(it.failure_reason, 'reason');
+      reason.title = it.failure_reason ?? '';
+      tr.append(td(String(it.id), 'num'), td(it.status, 'status'), td(`${it.retry_count}/${it.max_retries}`, 'num'),
+                reason, td([ev.type, ev.id].filter(Boolean).join(' · ')), act);
+      return tr;
+    });
+    if (rows.length === 0) {
+      const tr = document.createElement('tr');
+      const c = td('no dead letters', 'muted');
+      c.colSpan = 6;
+      tr.append(c);
+      rows.push(tr);
+    }
+    this.#els.body.replaceChildren(...rows);
+  }
+
+  async #act(method, path, what) {
+    const res = await this.#fetchJson(path, { method });
+    const n = res.body ? Object.entries(res.body).map(([k, v]) => `${k} ${v}`).join(', ') : '';
+    this.#els.msg.textContent = res.ok ? `${what}: ${n || 'done'}`
+      : `${what}: HTTP ${res.status}${res.body?.error?.message ? ` — ${res.body.error.message}` : ''}`;
+    this.#dlqKey = '';
+    await this.refreshDlq();
+  }
+
+  #render(s) {
+    const e = this.#els;
+    const b = s.breaker ?? {};
+    e.breaker.textContent = b.state ?? '—';
+    e.breaker.dataset.state = b.state ?? '';
+    e.transitions.textContent = `${formatCount(b.transitions)} (opened ${formatCount(b.opened)})`;
+    const q = s.queue ?? {};
+    e.queue.textContent = `${formatCount(q.waiting)} + ${formatCount(q.inflight)} / ${formatCount(q.capacity)}`;
+    e.queue.title = 'waiting + in flight / capacity (events)';
+    const sp = s.spool ?? {};
+    e.spool.textContent = sp.enabled === false ? 'off (embedded store)'
+      : `${formatCount(sp.events ?? sp.backlog_events)} events · ${formatBytes(sp.bytes ?? sp.backlog_bytes) || '0 B'}`;
+    const d = s.dlq ?? {};
+    e.dlq.textContent = `${formatCount(d.total_pending)} · ${formatCount(d.total_recovered)} · ${formatCount(d.total_failed)}`;
+    e.dlq.dataset.pending = String((d.total_pending ?? 0) > 0);
+    e.store.textContent = `${s.store?.kind ?? '—'} · ${s.phase ?? ''}`;
+    if (b.state && b.state !== this.#lastBreaker) {
+      this.#history.unshift(`${formatClock(Date.now())} ${this.#lastBreaker ? `${this.#lastBreaker} → ` : ''}${b.state}`);
+      this.#history.length = Math.min(this.#history.length, HISTORY);
+      this.#lastBreaker = b.state;
+      e.history.replaceChildren(...this.#history.map((t) => Object.assign(document.createElement('li'), { textContent: t })));
+    }
+  }
+}
