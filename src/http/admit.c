@@ -152,9 +152,9 @@ bool admit_body(struct lws *wsi, http_req *r, http_error *e)
         *e = (http_error){
             .status = 415,
             .code = "unsupported_media_type",
-            .message = "send the body with its JSON media type (Content-Type: "
-                       "application/json, or an NDJSON type); form and text/plain bodies, or "
-                       "none, are refused because any web page could send them"};
+            .message = "the body has no Content-Type, or one any web page may send to any site "
+                       "(a form, multipart or text/plain): send it with the media type this "
+                       "route reads, e.g. application/json"};
         return false;
     }
     http_header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_ENCODING, coding, sizeof coding);

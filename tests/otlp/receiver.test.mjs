@@ -104,7 +104,12 @@ test('errors are google.rpc.Status in the request encoding: 400, 415, 405, 413',
 
   const other = await postOtlp(d, '/v1/traces', 'hello', 'text/plain');
   assert.equal(other.status, 415);
-  assert.match(JSON.parse(other.text).message, /x-protobuf or application\/json/);
+  // text/plain is refused by the HTTP edge before the route (DESIGN §5, "The HTTP edge"),
+  // in the route's error shape; another type by the route itself.
+  assert.match(JSON.parse(other.text).message, /media type this route reads/);
+  const xml = await postOtlp(d, '/v1/traces', '<a/>', 'application/xml');
+  assert.equal(xml.status, 415);
+  assert.match(JSON.parse(xml.text).message, /x-protobuf or application\/json/);
 
   const get = await fetch(`${d.base}/v1/traces`);
   assert.equal(get.status, 405);
