@@ -4,12 +4,13 @@
  *
  * Each input is what a client sends on one connection, then it shuts its side down. A small
  * routing table stands in for the areas above http: a GET route, a body route that answers
- * with the body's length, a route with a {param}. Beyond "no crash, no leak, no undefined
- * behaviour" it checks that whatever comes back is HTTP/1.1 responses (each starting with a
- * status line), and that every pass of the loop returns: lws 4.1.6 can spin forever inside
- * one (the whole daemon hangs), which libFuzzer reports as a timeout. It does not require the
- * server to close once the client has: lws keeps a connection whose request line it could
- * not finish until its own 10 s timeout (found here; bounded, and the daemon keeps serving). */
+ * with the body's length, a route with a {param}, all public (no keys are configured). Beyond "no
+ * crash, no leak, no undefined behaviour" it checks that whatever comes back is HTTP/1.1 responses
+ * (each starting with a status line), and that every pass of the loop returns: lws 4.1.6 can spin
+ * forever inside one (the whole daemon hangs), which libFuzzer reports as a timeout. It does not
+ * require the server to close once the client has: lws keeps a connection whose request line it
+ * could not finish until its own 10 s timeout (found here; bounded, and the daemon keeps serving).
+ */
 #include "http/http_internal.h"
 #include "os/log.h"
 
@@ -46,9 +47,9 @@ static void answer_body(http_req *r, void *ctx)
 }
 
 static const http_route routes[] = {
-    {"/get", HTTP_GET | HTTP_HEAD, answer_get, NULL, NULL},
-    {"/body", HTTP_POST | HTTP_PUT | HTTP_PATCH, answer_body, NULL, NULL},
-    {"/item/{id}", HTTP_GET | HTTP_DELETE, answer_get, NULL, NULL},
+    {"/get", HTTP_GET | HTTP_HEAD, answer_get, NULL, NULL, AUTH_PUBLIC},
+    {"/body", HTTP_POST | HTTP_PUT | HTTP_PATCH, answer_body, NULL, NULL, AUTH_PUBLIC},
+    {"/item/{id}", HTTP_GET | HTTP_DELETE, answer_get, NULL, NULL, AUTH_PUBLIC},
 };
 
 static const char *no_env(const char *name)
