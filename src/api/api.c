@@ -21,6 +21,9 @@ static const http_route routes[API_ROUTES] = {
     {"/api/v1/dlq/{id}/retry", HTTP_POST, api_dlq_retry, NULL, NULL},
     {"/api/v1/dlq/{id}/fail", HTTP_POST, api_dlq_fail, NULL, NULL},
     {"/api/v1/breaker", HTTP_PUT, api_breaker_put, NULL, NULL},
+    {"/api/v1/metrics", HTTP_GET | HTTP_HEAD, api_metrics_get, NULL, NULL},
+    {"/api/v1/sessions", HTTP_GET | HTTP_HEAD, api_sessions_list, NULL, NULL},
+    {"/api/v1/sessions/{id}", HTTP_GET | HTTP_HEAD, api_session_get, NULL, NULL},
 };
 
 int api_add_routes(http_server *hs, api_ctx *ctx)

@@ -1,7 +1,7 @@
 /* api.h -- the /api/v1 routes and telltale's own health routes (/health, /ready, /metrics),
  * one file per resource: events.c, status.c (and /health, /ready, the breaker), prometheus.c,
- * dlq.c. A handler answers with http_respond*() now, or later through http_defer(). Loop
- * thread. */
+ * dlq.c, metrics.c (rollups), sessions.c and session_timeline.c. A handler answers with
+ * http_respond*() now, or later through http_defer(). Loop thread. */
 #ifndef TT_API_H
 #define TT_API_H
 
@@ -14,7 +14,7 @@
 #include "pipeline/pipeline.h"
 #include "store/store.h"
 
-#define API_ROUTES 13 /* the rows of api.c's table */
+#define API_ROUTES 16 /* the rows of api.c's table */
 
 /* What the routes work with and report on; it must outlive the server. The composition
  * (server.c) fills the public part. */
@@ -59,6 +59,9 @@ void api_dlq_retry(http_req *r, void *ctx);
 void api_dlq_recover(http_req *r, void *ctx);
 void api_dlq_fail(http_req *r, void *ctx);
 void api_dlq_purge(http_req *r, void *ctx);
+void api_metrics_get(http_req *r, void *ctx);
+void api_sessions_list(http_req *r, void *ctx);
+void api_session_get(http_req *r, void *ctx);
 
 /* Ready while the pipeline runs and no shutdown has begun. */
 bool api_ready_now(const api_ctx *ctx);

@@ -27,9 +27,9 @@ typedef struct setting {
     const char *alt_env; /* a second, less specific variable (DATABASE_URL) */
     const char *def;
     kind kind;
-    size_t offset; /* of the field in tt_config, for the numeric kinds, K_BOOL and K_SECRET */
+    size_t offset;     /* of the field in tt_config, for the numeric kinds, K_BOOL and K_SECRET */
     uint64_t min, max; /* K_SECRET: its length in bytes */
-    const char *form; /* the accepted form, for error messages */
+    const char *form;  /* the accepted form, for error messages */
     const char *help;
 } setting;
 
@@ -87,8 +87,8 @@ static const setting settings[] = {
      "milliseconds from 1 to 60000", "first retry delay (exponential, with full jitter)"},
     {"--retry-cap-ms", "TELLTALE_RETRY_CAP_MS", NULL, "10000", K_UINT, AT(retry_cap_ms), 1, 600000,
      "milliseconds from 1 to 600000", "longest retry delay"},
-    {"--retry-budget-ms", "TELLTALE_RETRY_BUDGET_MS", NULL, "30000", K_UINT, AT(retry_budget_ms),
-     0, 3600000, "milliseconds from 0 (no budget) to 3600000",
+    {"--retry-budget-ms", "TELLTALE_RETRY_BUDGET_MS", NULL, "30000", K_UINT, AT(retry_budget_ms), 0,
+     3600000, "milliseconds from 0 (no budget) to 3600000",
      "time within which every retry of one write must start"},
     {"--retry-jitter", "TELLTALE_RETRY_JITTER", NULL, "full", K_JITTER, 0, 0, 0,
      "full or decorrelated", "how retry delays are spread"},
@@ -97,8 +97,15 @@ static const setting settings[] = {
     {"--dlq-retention", "TELLTALE_DLQ_RETENTION", NULL, "30d", K_DURATION, AT(dlq_retention_ms), 0,
      UINT64_C(3650) * 86400000, "a duration such as 7d or 0 (keep forever)",
      "age after which resolved dead letters are deleted"},
-    {"--jwt-secret", "TELLTALE_JWT_SECRET", NULL, "", K_SECRET, AT(jwt_secret), 32,
-     TT_SECRET_MAX, "a secret of 32 to 511 bytes", "HS256 secret that signs the JWTs telltale accepts"},
+    {"--rollup-retention", "TELLTALE_ROLLUP_RETENTION", NULL, "90d", K_DURATION,
+     AT(rollup_retention_ms), 0, UINT64_C(3650) * 86400000,
+     "a duration such as 90d or 0 (keep forever)",
+     "age after which hour and day rollups are deleted (minute rollups go with the events)"},
+    {"--session-idle", "TELLTALE_SESSION_IDLE", NULL, "5m", K_DURATION, AT(session_idle_ms), 1000,
+     UINT64_C(7) * 86400000, "a duration from 1s to 7d, e.g. 5m",
+     "how long a session may be silent before it is idle"},
+    {"--jwt-secret", "TELLTALE_JWT_SECRET", NULL, "", K_SECRET, AT(jwt_secret), 32, TT_SECRET_MAX,
+     "a secret of 32 to 511 bytes", "HS256 secret that signs the JWTs telltale accepts"},
     {"--anon-key", "TELLTALE_ANON_KEY", NULL, "", K_SECRET, AT(anon_key), 16, TT_SECRET_MAX,
      "a key of 16 to 511 bytes", "key that grants read access (role anon)"},
     {"--service-key", "TELLTALE_SERVICE_KEY", NULL, "", K_SECRET, AT(service_key), 16,

@@ -29,7 +29,7 @@ typedef struct tt_config {
     uint64_t retention_ms;        /* events older than this are deleted; 0 keeps them forever */
     uint64_t shutdown_timeout_ms;
     uint64_t store_timeout_ms; /* one PostgreSQL statement or connection, at most */
-    char spool_dir[1024]; /* local spool, used when the store is remote */
+    char spool_dir[1024];      /* local spool, used when the store is remote */
     uint64_t spool_max_bytes;
     uint32_t breaker_failures; /* consecutive failures that open the breaker */
     uint32_t breaker_open_ms;
@@ -37,10 +37,12 @@ typedef struct tt_config {
     uint32_t retry_max; /* retries of one store call; 0: none */
     uint32_t retry_base_ms;
     uint32_t retry_cap_ms;
-    uint32_t retry_budget_ms;     /* time within which every retry of one write must start */
-    bool retry_decorrelated;      /* decorrelated jitter instead of full jitter */
+    uint32_t retry_budget_ms; /* time within which every retry of one write must start */
+    bool retry_decorrelated;  /* decorrelated jitter instead of full jitter */
     uint32_t dlq_max_retries;
-    uint64_t dlq_retention_ms; /* resolved dead letters older than this are deleted */
+    uint64_t dlq_retention_ms;          /* resolved dead letters older than this are deleted */
+    uint64_t rollup_retention_ms;       /* hour and day rollups older than this are deleted */
+    uint64_t session_idle_ms;           /* a session silent this long is idle */
     char jwt_secret[TT_SECRET_MAX + 1]; /* "" = none; HS256 JWTs are accepted with it */
     char anon_key[TT_SECRET_MAX + 1];   /* "" = none */
     char service_key[TT_SECRET_MAX + 1];

@@ -47,6 +47,7 @@ static void writer_options(const tt_config *cfg, writer_committed_fn committed, 
                        .dlq_lease_ms = DLQ_LEASE_MS,
                        .retention_ms = cfg->retention_ms,
                        .dlq_retention_ms = cfg->dlq_retention_ms,
+                       .rollup_retention_ms = cfg->rollup_retention_ms,
                        .committed = committed,
                        .ctx = ctx};
     breaker_cfg_default(&o->breaker);

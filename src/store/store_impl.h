@@ -2,6 +2,7 @@
 #ifndef TT_STORE_IMPL_H
 #define TT_STORE_IMPL_H
 
+#include "core/rollup.h"
 #include "store/store.h"
 
 typedef struct store_ops {
@@ -30,10 +31,10 @@ typedef struct store_ops {
     int (*dlq_mark_failed)(store *st, int64_t id, const char *reason, uint64_t *changed, char *err);
     int (*dlq_purge)(store *st, int64_t older_than_ms, uint64_t *deleted, char *err);
     int (*select)(store *st, const store_stmt *select, const store_type *types, int ncols,
-                  const store_stmt *count, int64_t *total, store_cells_fn fn, void *ctx,
-                  char *err);
+                  const store_stmt *count, int64_t *total, store_cells_fn fn, void *ctx, char *err);
     int (*change)(store *st, const store_stmt *stmt, const store_type *types, int ncols,
                   store_cells_fn fn, void *ctx, char *err);
+    int (*expire_summaries)(store *st, const store_expiry *e, uint64_t *deleted, char *err);
 } store_ops;
 
 /* The per-row overhead in store_event_bytes(). Each engine computes the same figure in SQL for
@@ -45,6 +46,8 @@ typedef struct store_ops {
 struct store {
     const store_ops *ops;
     int schema_version;
+    bool keep_summaries; /* store_keep_summaries() */
+    rollup_batch sums;   /* the batch being inserted: scratch of the writer thread */
 };
 
 int store_sqlite_open(const char *path, store **out, char *err);

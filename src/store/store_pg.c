@@ -33,7 +33,7 @@
 
 #define SEQ_LOCK "7460513316"     /* advisory lock key: seq assignment */
 #define MIGRATE_LOCK "7460513317" /* advisory lock key: telltale migrate */
-#define DEFAULT_TIMEOUT_MS 10000 /* until store_set_timeout() */
+#define DEFAULT_TIMEOUT_MS 10000  /* until store_set_timeout() */
 #define MIGRATE_TIMEOUT_MS 3600000
 
 #define EVENT_COLUMNS                                                                              \
@@ -41,8 +41,7 @@
     "(extract(epoch FROM received_at) * 1000)::bigint, type, source, session_id, name, status, "   \
     "duration_ms, bytes, value, error, attrs::text"
 
-static int copy_rows(const pg_store *s, PGconn *conn, tt_event *const *events, size_t n,
-                     char *err)
+static int copy_rows(const pg_store *s, PGconn *conn, tt_event *const *events, size_t n, char *err)
 {
     pg_copy_buf b = {0};
     for (size_t i = 0; i < n; i++) {
@@ -133,6 +132,7 @@ static int pg_insert_events(store *base, tt_event *const *events, size_t n, char
         (rc = copy_rows(s, s->writer, events, n, err)) == 0 &&
         (rc = pg_exec(s, s->writer, "SELECT pg_advisory_xact_lock(" SEQ_LOCK ")", err)) == 0 &&
         (rc = insert_staged(s, s->writer, events, n, range, err)) == 0 &&
+        (!s->base.keep_summaries || (rc = pg_write_summaries(s, events, n, err)) == 0) &&
         (rc = notify(s, s->writer, range, err)) == 0) {
         rc = pg_exec(s, s->writer, "COMMIT", err);
     }
@@ -437,6 +437,7 @@ static const store_ops pg_ops = {
     .dlq_purge = pg_dlq_purge,
     .select = pg_select,
     .change = pg_change,
+    .expire_summaries = pg_expire_summaries,
 };
 
 /* ---- schema ---- */
