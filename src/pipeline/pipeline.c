@@ -149,6 +149,11 @@ void pipeline_stop(pipeline *p)
     free(p);
 }
 
+void pipeline_write_series(pipeline *p, json_buf *out)
+{
+    persister_write_series(p->persister, out);
+}
+
 void pipeline_get_stats(pipeline *p, pipeline_stats *out)
 {
     *out = (pipeline_stats){.spooled = p->spool != NULL};
