@@ -37,25 +37,16 @@ typedef struct timeline_query {
     char err[TT_ERRLEN];
 } timeline_query;
 
-/* {id} as the path carries it, percent-decoded; false if malformed or too long. */
-static bool decode_id(const char *in, char *out, size_t cap)
+/* {id}: libwebsockets has percent-decoded the path already (so an id holding "/" cannot be
+ * named in it); false if it is too long for a session id. */
+static bool take_id(const char *param, char *out, size_t cap)
 {
-    size_t n = 0;
-    for (const char *p = in; *p != '\0'; p++) {
-        unsigned v = (unsigned char)*p;
-        if (*p == '%') {
-            if (sscanf(p + 1, "%2x", &v) != 1 || p[1] == '\0' || p[2] == '\0' || v == 0) {
-                return false;
-            }
-            p += 2;
-        }
-        if (n + 1 >= cap) {
-            return false;
-        }
-        out[n++] = (char)v;
+    size_t n = strlen(param);
+    if (n == 0 || n >= cap) {
+        return false;
     }
-    out[n] = '\0';
-    return n > 0;
+    memcpy(out, param, n + 1);
+    return true;
 }
 
 static int session_row(const store_value *c, void *arg)
@@ -290,10 +281,9 @@ void api_session_get(http_req *r, void *arg)
                            "the one parameter is 'limit', an integer from 1 to 10000");
         return;
     }
-    if (!decode_id(r->param, q->id, sizeof q->id)) {
+    if (!take_id(r->param, q->id, sizeof q->id)) {
         free(q);
-        http_respond_error(r, 400, "invalid_parameter",
-                           "the session id must be 1 to 128 bytes, percent-encoded in the path");
+        http_respond_error(r, 400, "invalid_parameter", "a session id is 1 to 128 bytes");
         return;
     }
     q->st = ctx->st;

@@ -17,7 +17,7 @@
 
 #define HTTP_MAX_ARGS 32
 #define HTTP_PATH_MAX 512
-#define HTTP_PARAM_MAX 400   /* a percent-encoded session id of 128 bytes fits */
+#define HTTP_PARAM_MAX 160   /* a session id (128 bytes) fits */
 #define HTTP_EXTRA_HEADERS 8 /* response headers a handler may add */
 
 typedef enum http_method {
