@@ -40,13 +40,14 @@ CREATE TABLE monitoring.sessions (
 CREATE INDEX sessions_last_seen ON monitoring.sessions (last_seen, session_id);
 CREATE INDEX sessions_source_last_seen ON monitoring.sessions (source, last_seen, session_id);
 
--- Two histograms' sum: counts of the same bucket added.
+-- Two histograms' sum: counts of the same bucket added. Only the second (a batch's increment,
+-- small) is walked; its merged buckets overwrite the first's (||), so adding into a day row's
+-- histogram of hundreds of buckets costs what the increment holds.
 CREATE FUNCTION monitoring.loghist_add(a jsonb, b jsonb) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT coalesce(jsonb_object_agg(key, total), '{}'::jsonb)
-      FROM (SELECT key, sum(value::bigint) AS total
-              FROM (SELECT * FROM jsonb_each_text(a) UNION ALL SELECT * FROM jsonb_each_text(b)) e
-             GROUP BY key) s
+    SELECT a || coalesce((SELECT jsonb_object_agg(key, coalesce((a ->> key)::bigint, 0)
+                                                       + value::bigint)
+                            FROM jsonb_each_text(b)), '{}'::jsonb)
 $$;
 REVOKE ALL ON FUNCTION monitoring.loghist_add(jsonb, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION monitoring.loghist_add(jsonb, jsonb) TO service_role;

@@ -3,7 +3,7 @@
 -- Times are epoch milliseconds; latency is loghist's stored form, a JSON object of bucket
 -- index -> count (src/core/loghist.h), merged by adding counts.
 CREATE TABLE metrics_rollup (
-    tier           TEXT    NOT NULL CHECK (tier IN ('minute', 'hour', 'day')),
+    tier           TEXT    NOT NULL CHECK (tier = 'minute' OR tier = 'hour' OR tier = 'day'),
     bucket         INTEGER NOT NULL,
     type           TEXT    NOT NULL,
     source         TEXT    NOT NULL DEFAULT '',
@@ -15,7 +15,7 @@ CREATE TABLE metrics_rollup (
     duration_sum   REAL    NOT NULL DEFAULT 0,
     duration_min   REAL,
     duration_max   REAL,
-    latency        TEXT    NOT NULL DEFAULT '{}' CHECK (json_valid(latency)),
+    latency        TEXT    NOT NULL DEFAULT '{}',
     PRIMARY KEY (tier, bucket, type, source, name)
 );
 
@@ -28,7 +28,7 @@ CREATE TABLE sessions (
     errors         INTEGER NOT NULL DEFAULT 0 CHECK (errors >= 0),
     tool_calls     INTEGER NOT NULL DEFAULT 0 CHECK (tool_calls >= 0),
     duration_count INTEGER NOT NULL DEFAULT 0 CHECK (duration_count >= 0),
-    latency        TEXT    NOT NULL DEFAULT '{}' CHECK (json_valid(latency)),
+    latency        TEXT    NOT NULL DEFAULT '{}',
     started_at     INTEGER,
     ended_at       INTEGER
 );

@@ -1,7 +1,6 @@
 /* loghist.c -- DDSketch's log buckets, kept sparse and sorted. */
 #include "core/loghist.h"
 
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,12 +76,22 @@ static void add_bucket(loghist *h, int32_t index, uint64_t count)
 
 void loghist_add(loghist *h, double ms, uint64_t count)
 {
-    if (!(ms >= LOGHIST_MIN_MS)) {
+    loghist_add_at(h, ms >= LOGHIST_MIN_MS ? loghist_index(ms) : LOGHIST_ZERO, count);
+}
+
+void loghist_add_at(loghist *h, int32_t index, uint64_t count)
+{
+    if (index == LOGHIST_ZERO) {
         h->zero += count;
         h->count += count;
         return;
     }
-    add_bucket(h, loghist_index(ms), count);
+    add_bucket(h, index, count);
+}
+
+int32_t loghist_bucket_of(double ms)
+{
+    return ms >= LOGHIST_MIN_MS ? loghist_index(ms) : LOGHIST_ZERO;
 }
 
 void loghist_merge(loghist *dst, const loghist *src)
@@ -123,62 +132,136 @@ uint64_t loghist_count_le(const loghist *h, double le)
     return n;
 }
 
+/* Writes 'v' in decimal at the end of 'p' (which has room for 21 characters); returns the
+ * start. (snprintf was most of the cost of a summary upsert.) */
+static char *decimal(uint64_t v, char *end)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    return end;
+}
+
+/* One member, '"key":count', after a comma unless it is the first. */
+static void put_member(json_buf *out, const char *key, size_t keylen, uint64_t count, bool first)
+{
+    char tmp[64], *end = tmp + sizeof tmp;
+    char *p = decimal(count, end);
+    *--p = ':';
+    *--p = '"';
+    p -= keylen;
+    memcpy(p, key, keylen);
+    *--p = '"';
+    if (!first) {
+        *--p = ',';
+    }
+    json_put_raw(out, p, (size_t)(end - p));
+}
+
 void loghist_write(const loghist *h, json_buf *out)
 {
-    char tmp[48];
     bool first = true;
     json_put_raw(out, "{", 1);
     if (h->zero > 0) {
-        int len = snprintf(tmp, sizeof tmp, "\"z\":%llu", (unsigned long long)h->zero);
-        json_put_raw(out, tmp, (size_t)len);
+        put_member(out, "z", 1, h->zero, true);
         first = false;
     }
     for (size_t i = 0; i < h->n; i++) {
-        int len = snprintf(tmp, sizeof tmp, "%s\"%d\":%llu", first ? "" : ",", (int)h->b[i].index,
-                           (unsigned long long)h->b[i].count);
-        json_put_raw(out, tmp, (size_t)len);
+        char key[24], *end = key + sizeof key;
+        int32_t index = h->b[i].index;
+        char *k = decimal(index < 0 ? (uint64_t) - (int64_t)index : (uint64_t)index, end);
+        if (index < 0) {
+            *--k = '-';
+        }
+        put_member(out, k, (size_t)(end - k), h->b[i].count, first);
         first = false;
     }
     json_put_raw(out, "}", 1);
 }
 
-/* A member of the stored form: its bucket (*zero for "z") and count; false if malformed. */
-static bool read_member(const cJSON *m, int32_t *index, bool *zero, uint64_t *count)
+static const char *skip_space(const char *p)
 {
-    if (!cJSON_IsNumber(m) || m->valuedouble < 0 || m->valuedouble > 9e15 ||
-        m->valuedouble != floor(m->valuedouble)) {
-        return false;
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+        p++;
     }
-    *count = (uint64_t)m->valuedouble;
-    *zero = strcmp(m->string, "z") == 0;
-    if (*zero) {
-        return true;
-    }
-    char *end;
-    long v = strtol(m->string, &end, 10);
-    *index = (int32_t)v;
-    return end != m->string && *end == '\0' && v >= LOGHIST_MIN_INDEX && v <= LOGHIST_MAX_INDEX;
+    return p;
 }
 
+/* One "key": count member at 'p'; returns the character after it, or NULL if malformed. */
+static const char *read_member(const char *p, loghist *into)
+{
+    bool zero = false;
+    long index = 0;
+    if (*p++ != '"') {
+        return NULL;
+    }
+    if (p[0] == 'z' && p[1] == '"') {
+        zero = true;
+        p += 2;
+    } else {
+        char *end;
+        if (!(*p == '-' || (*p >= '0' && *p <= '9'))) {
+            return NULL;
+        }
+        index = strtol(p, &end, 10);
+        if (*end != '"' || index < LOGHIST_MIN_INDEX || index > LOGHIST_MAX_INDEX) {
+            return NULL;
+        }
+        p = end + 1;
+    }
+    p = skip_space(p);
+    if (*p++ != ':') {
+        return NULL;
+    }
+    p = skip_space(p);
+    uint64_t count = 0;
+    const char *digits = p;
+    while (*p >= '0' && *p <= '9' && p - digits < 16) {
+        count = count * 10 + (uint64_t)(*p++ - '0');
+    }
+    if (p == digits || (*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E') {
+        return NULL;
+    }
+    if (zero) {
+        into->zero += count;
+        into->count += count;
+    } else {
+        add_bucket(into, (int32_t)index, count);
+    }
+    return skip_space(p);
+}
+
+/* A hand-written reader (no tree): the summaries' writes merge a stored form per row, and
+ * this is on the ingest path. The stored form is loghist_write()'s, or PostgreSQL's jsonb
+ * rendering of it (spaces after ':' and ',', keys in jsonb's order). */
 bool loghist_read(loghist *h, const char *json)
 {
-    cJSON *root = cJSON_Parse(json);
-    bool ok = cJSON_IsObject(root);
     loghist add = {0};
-    for (const cJSON *m = ok ? root->child : NULL; m != NULL && ok; m = m->next) {
-        int32_t index = 0;
-        bool zero;
-        uint64_t count;
-        ok = read_member(m, &index, &zero, &count);
-        if (ok && zero) {
-            add.zero += count;
-            add.count += count;
-        } else if (ok) {
-            add_bucket(&add, index, count);
+    const char *p = skip_space(json);
+    bool ok = *p++ == '{';
+    p = skip_space(p);
+    if (ok && *p == '}') {
+        p++;
+    } else {
+        while (ok) {
+            p = read_member(p, &add);
+            ok = p != NULL;
+            if (ok && *p == ',') {
+                p = skip_space(p + 1);
+            } else if (ok) {
+                ok = *p++ == '}';
+                break;
+            }
         }
     }
-    cJSON_Delete(root);
-    if (ok && !add.oom) {
+    ok = ok && *skip_space(p) == '\0' && !add.oom;
+    if (ok && h->count == 0 && h->n == 0) {
+        loghist_free(h); /* nothing to add to: take the parsed one as it is */
+        *h = add;
+        return true;
+    }
+    if (ok) {
         loghist_merge(h, &add);
     }
     loghist_free(&add);

@@ -54,6 +54,11 @@ double loghist_value(int32_t index);
 
 /* Adds 'count' values of 'ms' (negative or NaN counts as zero). */
 void loghist_add(loghist *h, double ms, uint64_t count);
+/* The same in two steps, for a value added to several histograms: its bucket (LOGHIST_ZERO for
+ * the zero bucket), then the adding. */
+#define LOGHIST_ZERO INT32_MIN
+int32_t loghist_bucket_of(double ms);
+void loghist_add_at(loghist *h, int32_t bucket, uint64_t count);
 /* Adds every bucket of 'src' into 'dst'. */
 void loghist_merge(loghist *dst, const loghist *src);
 /* The q-quantile (q in 0..1) as defined above; 0 when empty. */

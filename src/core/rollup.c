@@ -161,7 +161,7 @@ static bool grow_slots(rollup_batch *b)
     return true;
 }
 
-static void add_to_row(rollup_row *r, const tt_event *ev, bool error)
+static void add_to_row(rollup_row *r, const tt_event *ev, bool error, int32_t bucket)
 {
     r->count++;
     r->errors += error;
@@ -172,11 +172,11 @@ static void add_to_row(rollup_row *r, const tt_event *ev, bool error)
         r->duration_max = r->duration_count == 0 || d > r->duration_max ? d : r->duration_max;
         r->duration_count++;
         r->duration_sum += d;
-        loghist_add(&r->latency, d, 1);
+        loghist_add_at(&r->latency, bucket, 1);
     }
 }
 
-static void add_to_session(session_delta *d, const tt_event *ev, bool error)
+static void add_to_session(session_delta *d, const tt_event *ev, bool error, int32_t bucket)
 {
     d->source = d->source != NULL ? d->source : ev->source;
     d->first_ms = ev->ts_ms < d->first_ms ? ev->ts_ms : d->first_ms;
@@ -192,13 +192,14 @@ static void add_to_session(session_delta *d, const tt_event *ev, bool error)
     }
     if (ev->has & EVENT_HAS_DURATION) {
         d->duration_count++;
-        loghist_add(&d->latency, ev->duration_ms, 1);
+        loghist_add_at(&d->latency, bucket, 1);
     }
 }
 
 void rollup_batch_add(rollup_batch *b, const tt_event *ev)
 {
     bool error = event_is_error(ev);
+    int32_t lat = (ev->has & EVENT_HAS_DURATION) ? loghist_bucket_of(ev->duration_ms) : 0;
     for (int t = 0; t < ROLLUP_TIERS; t++) {
         int64_t size = rollup_tier_ms[t];
         int64_t bucket = ev->ts_ms - ev->ts_ms % size; /* ts >= 0 (DESIGN §2) */
@@ -207,7 +208,7 @@ void rollup_batch_add(rollup_batch *b, const tt_event *ev)
             b->oom = true;
             return;
         }
-        add_to_row(r, ev, error);
+        add_to_row(r, ev, error, lat);
         b->oom |= r->latency.oom;
     }
     if (ev->session_id != NULL) {
@@ -216,7 +217,7 @@ void rollup_batch_add(rollup_batch *b, const tt_event *ev)
             b->oom = true;
             return;
         }
-        add_to_session(d, ev, error);
+        add_to_session(d, ev, error, lat);
         b->oom |= d->latency.oom;
     }
 }

@@ -55,6 +55,8 @@ int sqlite_dlq_purge(store *st, int64_t older_than_ms, uint64_t *deleted, char *
 /* The summaries (store_sqlite_sum.c): what the events of a batch the writer inserted (seq >
  * 0) add, written inside the writer's open transaction; and their expiry. */
 int sqlite_write_summaries(sqlite_store *s, tt_event *const *events, size_t n, char *err);
+/* Adds tt_loghist_add(a, b), which the summaries' upserts use, to the writer connection. */
+int sqlite_register_summary_functions(sqlite3 *db, char *err);
 int sqlite_expire_summaries(store *st, const store_expiry *e, uint64_t *deleted, char *err);
 
 /* Statements built above the store (store_sqlite_stmt.c). */

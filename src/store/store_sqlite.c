@@ -377,6 +377,7 @@ static int setup_writer(sqlite_store *s, char *err)
         return rc;
     }
     if ((rc = sqlite_exec(s->writer, "PRAGMA journal_mode=WAL", err)) != 0 ||
+        (rc = sqlite_register_summary_functions(s->writer, err)) != 0 ||
         (rc = migrate(s->writer, &s->base.schema_version, err)) != 0) {
         return rc;
     }
