@@ -123,6 +123,7 @@ fuzz:
 bench: build
 	scripts/setup --bench
 	./$(BUILD)/bench_ingest
+	./$(BUILD)/bench_sessions
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(FUZZ) build-*-*
