@@ -34,6 +34,7 @@ typedef struct store_ops {
                   const store_stmt *count, int64_t *total, store_cells_fn fn, void *ctx, char *err);
     int (*change)(store *st, const store_stmt *stmt, const store_type *types, int ncols,
                   store_cells_fn fn, void *ctx, char *err);
+    /* NULL: the engine keeps no summaries */
     int (*expire_summaries)(store *st, const store_expiry *e, uint64_t *deleted, char *err);
 } store_ops;
 
