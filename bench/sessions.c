@@ -2,12 +2,13 @@
  * read side, against the scans of raw events they replace, measured in the same run.
  *
  *   bench_sessions [--events N] [--sessions N] [--rounds N] [--dir PATH]
+ *                  [--store postgres://... (an empty database; migrated here)]
  *
- * A fresh SQLite store (the daemon's own code: store_open, store_keep_summaries,
- * store_insert_events in batches of 1000) is filled with N events (default 1,000,000) spread
- * over S sessions (default 10,000) and the last 24 hours: each session a session_start, tool
- * calls and model calls with durations, some errors, most of them a session_end. Then, rounds
- * alternating the two sides of each pair so both see the same noise:
+ * A fresh SQLite store (or the given PostgreSQL database) (the daemon's own code: store_open,
+ * store_keep_summaries, store_insert_events in batches of 1000) is filled with N events (default
+ * 1,000,000) spread over S sessions (default 10,000) and the last 24 hours: each session a
+ * session_start, tool calls and model calls with durations, some errors, most of them a
+ * session_end. Then, rounds alternating the two sides of each pair so both see the same noise:
  *
  *   sessions list  -- the query of GET /api/v1/sessions (the newest 100 sessions from the
  *                     sessions table, p95 decoded from each row's histogram) against the scan
@@ -164,6 +165,38 @@ static const char METRICS_SCAN[] =
     "'timeout') OR type = 'error') FROM monitoring_events WHERE ts >= ? AND ts < ? "
     "GROUP BY 1, 2 ORDER BY 2, 1";
 
+/* The same four statements for PostgreSQL: schema monitoring, times as timestamptz. */
+#define PG_MS(x) "(extract(epoch FROM " x ") * 1000)::bigint"
+#define PG_IS_ERROR                                                                                \
+    "CASE WHEN error IS NOT NULL OR status IN ('error', 'timeout') OR type = 'error' THEN 1 "      \
+    "ELSE 0 END"
+static const char SESSIONS_SQL_PG[] = "SELECT session_id, source, " PG_MS("first_seen") ", " PG_MS(
+    "last_seen") ", events, "
+                 "errors, tool_calls, duration_count, latency::text, " PG_MS(
+                     "started_at") ", " PG_MS("ended_at") " FROM monitoring.sessions ORDER BY "
+                                                          "last_seen DESC, session_id DESC LIMIT "
+                                                          "101";
+static const char SESSIONS_SCAN_PG[] = "SELECT session_id, min(source), " PG_MS(
+    "min(ts)") ", " PG_MS("max(ts)") ", count(*), "
+                                     "sum(" PG_IS_ERROR
+                                     "), sum(CASE WHEN type = 'tool_call' THEN 1 ELSE 0 "
+                                     "END), " PG_MS("max(CASE WHEN type = 'session_start' THEN ts "
+                                                    "END)") ", " PG_MS(
+                                         "max(CASE WHEN type = "
+                                         "'session_end' THEN ts "
+                                         "END)") " FROM "
+                                                 "monitoring.monitoring_events WHERE session_id IS "
+                                                 "NOT NULL GROUP BY session_id "
+                                                 "ORDER BY max(ts) DESC, session_id DESC LIMIT 101";
+static const char METRICS_SQL_PG[] = "SELECT " PG_MS(
+    "bucket") ", type, count, errors, latency::text FROM monitoring.metrics_rollup "
+              "WHERE tier = 'minute' AND bucket >= to_timestamp($1::bigint / 1000.0) AND bucket < "
+              "to_timestamp($2::bigint / 1000.0) ORDER BY type, bucket LIMIT 500001";
+static const char METRICS_SCAN_PG[] = "SELECT " PG_MS(
+    "ts") " / 600000 * 600000, type, count(*), sum(" PG_IS_ERROR ") FROM "
+          "monitoring.monitoring_events WHERE ts >= to_timestamp($1::bigint / 1000.0) AND ts < "
+          "to_timestamp($2::bigint / 1000.0) GROUP BY 1, 2 ORDER BY 2, 1";
+
 static double median(double *v, size_t n)
 {
     for (size_t i = 1; i < n; i++) {
@@ -179,7 +212,7 @@ static double median(double *v, size_t n)
 int main(int argc, char **argv)
 {
     size_t nevents = 1000000, nsessions = 10000, rounds = 5;
-    const char *dir = "/tmp";
+    const char *dir = "/tmp", *pg_url = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--events") == 0) {
             nevents = (size_t)atol(argv[i + 1]);
@@ -189,6 +222,8 @@ int main(int argc, char **argv)
             rounds = (size_t)atol(argv[i + 1]);
         } else if (strcmp(argv[i], "--dir") == 0) {
             dir = argv[i + 1];
+        } else if (strcmp(argv[i], "--store") == 0) {
+            pg_url = argv[i + 1];
         }
     }
     if (nsessions == 0 || nevents < nsessions * 2 || rounds == 0 || rounds > 100) {
@@ -198,13 +233,19 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/bench-sessions-%d.db", dir, (int)getpid());
     snprintf(url, sizeof url, "sqlite:%s", path);
     store *st;
-    if (store_open(url, &st, err) != 0) {
+    int version;
+    if ((pg_url != NULL && store_migrate(pg_url, &version, err) != 0) ||
+        store_open(pg_url != NULL ? pg_url : url, &st, err) != 0) {
         die("open", err);
     }
+    const char *sessions_sql = pg_url ? SESSIONS_SQL_PG : SESSIONS_SQL;
+    const char *sessions_scan = pg_url ? SESSIONS_SCAN_PG : SESSIONS_SCAN;
+    const char *metrics_sql = pg_url ? METRICS_SQL_PG : METRICS_SQL;
+    const char *metrics_scan = pg_url ? METRICS_SCAN_PG : METRICS_SCAN;
     store_keep_summaries(st, true);
     int64_t t0 = (int64_t)clock_now_ms() - DAY_MS;
-    printf("bench_sessions: SQLite, %zu events in %zu sessions over 24 h, %zu rounds\n", nevents,
-           nsessions, rounds);
+    printf("bench_sessions: %s, %zu events in %zu sessions over 24 h, %zu rounds\n", store_kind(st),
+           nevents, nsessions, rounds);
     printf("load (batches of %d, summaries in each batch's transaction): %.1f s\n", BATCH,
            load(st, nevents, nsessions, t0));
     static const store_type s_types[] = {STORE_TEXT, STORE_TEXT, STORE_INT, STORE_INT,
@@ -220,15 +261,15 @@ int main(int argc, char **argv)
     }
     for (size_t r = 0; r < rounds; r++) {
         bool flip = r % 2;
-        t[flip][r] = flip ? timed(st, SESSIONS_SCAN, NULL, 0, s_types, 9, take_plain, &rows[1])
-                          : timed(st, SESSIONS_SQL, NULL, 0, s_types, 11, take_session, &rows[0]);
-        t[!flip][r] = !flip ? timed(st, SESSIONS_SCAN, NULL, 0, s_types, 9, take_plain, &rows[1])
-                            : timed(st, SESSIONS_SQL, NULL, 0, s_types, 11, take_session, &rows[0]);
-        t[2 + flip][r] = flip ? timed(st, METRICS_SCAN, range, 2, m_types, 4, take_plain, &rows[3])
-                              : timed(st, METRICS_SQL, range, 2, m_types, 5, take_rollup, &rows[2]);
+        t[flip][r] = flip ? timed(st, sessions_scan, NULL, 0, s_types, 9, take_plain, &rows[1])
+                          : timed(st, sessions_sql, NULL, 0, s_types, 11, take_session, &rows[0]);
+        t[!flip][r] = !flip ? timed(st, sessions_scan, NULL, 0, s_types, 9, take_plain, &rows[1])
+                            : timed(st, sessions_sql, NULL, 0, s_types, 11, take_session, &rows[0]);
+        t[2 + flip][r] = flip ? timed(st, metrics_scan, range, 2, m_types, 4, take_plain, &rows[3])
+                              : timed(st, metrics_sql, range, 2, m_types, 5, take_rollup, &rows[2]);
         t[2 + !flip][r] = !flip
-                              ? timed(st, METRICS_SCAN, range, 2, m_types, 4, take_plain, &rows[3])
-                              : timed(st, METRICS_SQL, range, 2, m_types, 5, take_rollup, &rows[2]);
+                              ? timed(st, metrics_scan, range, 2, m_types, 4, take_plain, &rows[3])
+                              : timed(st, metrics_sql, range, 2, m_types, 5, take_rollup, &rows[2]);
     }
     static const char *const what[] = {"sessions list (sessions table)", "sessions list (scan)",
                                        "metrics 24h/10m by type (rollups)", "metrics (scan)"};

@@ -91,8 +91,10 @@ int pg_dlq_purge(store *st, int64_t older_than_ms, uint64_t *deleted, char *err)
 int pg_feed_open(store *st, store_feed **out, char *err);
 
 /* The summaries (store_pg_sum.c): what the events of a batch the writer inserted (seq > 0)
- * add, written inside the writer's open transaction; and their expiry. */
-int pg_write_summaries(pg_store *s, tt_event *const *events, size_t n, char *err);
+ * add, written inside the writer's open transaction together with the batch's notification
+ * (its payload 'notify', "first-last"); and their expiry. */
+int pg_write_summaries(pg_store *s, tt_event *const *events, size_t n, const char *notify,
+                       char *err);
 int pg_expire_summaries(store *st, const store_expiry *e, uint64_t *deleted, char *err);
 
 /* Statements built above the store (store_pg_stmt.c). */

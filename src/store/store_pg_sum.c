@@ -1,7 +1,8 @@
 /* store_pg_sum.c -- the PostgreSQL engine's summaries: the batch's rollup and session
  * increments sent as two JSON documents in one statement, upserted with addition inside the
  * events' transaction -- after the seq lock, so instances adding into the same rows take turns
- * rather than deadlock (store_pg.c). */
+ * rather than deadlock (store_pg.c). The same statement sends the batch's notification, so the
+ * summaries cost the commit no round trip of their own. */
 #include "store/pg_internal.h"
 
 #include "core/json_print.h"
@@ -46,7 +47,7 @@ static const char UPSERT_SQL[] =
     "  started_at = greatest(t.started_at, excluded.started_at),"
     "  ended_at = greatest(t.ended_at, excluded.ended_at)"
     " RETURNING 1)"
-    " SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM s)";
+    " SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM s), pg_notify($3, $4)";
 
 static void member_latency(json_writer *w, const loghist *h)
 {
@@ -119,16 +120,14 @@ static void write_sessions(json_writer *w, const rollup_batch *b)
     json_close_array(w);
 }
 
-int pg_write_summaries(pg_store *s, tt_event *const *events, size_t n, char *err)
+int pg_write_summaries(pg_store *s, tt_event *const *events, size_t n, const char *notify,
+                       char *err)
 {
     rollup_batch *b = &s->base.sums;
     rollup_batch_reset(b);
     rollup_batch_add_stored(b, events, n);
     if (b->oom) {
         return tt_fail(err, TT_EUNAVAILABLE, "out of memory summarising a batch");
-    }
-    if (b->nrows == 0) {
-        return 0; /* nothing inserted: every event was a duplicate */
     }
     json_writer rows = {0}, sessions = {0};
     write_rows(&rows, b);
@@ -137,8 +136,8 @@ int pg_write_summaries(pg_store *s, tt_event *const *events, size_t n, char *err
     if (rows.out.oom || sessions.out.oom) {
         rc = tt_fail(err, TT_EUNAVAILABLE, "out of memory summarising a batch");
     } else {
-        const char *params[] = {rows.out.buf, sessions.out.buf};
-        PGresult *res = pg_call(s, s->writer, UPSERT_SQL, 2, params);
+        const char *params[] = {rows.out.buf, sessions.out.buf, NOTIFY_CHANNEL, notify};
+        PGresult *res = pg_call(s, s->writer, UPSERT_SQL, 4, params);
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
             rc = pg_fail(s->writer, res, "summaries", err);
         } else {
