@@ -306,3 +306,34 @@ test('hour and day rollups outlive the events and the minute rollups', async () 
   }
   assert.ok(store);
 });
+
+// ---- crash ----
+
+test('kill -9 mid-stream, restart, producers replay everything: every event counted once', async () => {
+  const c = await Daemon.start({ label: 'crash' });
+  try {
+    const src = uid('crash');
+    const events = Array.from({ length: 2000 }, (_, i) => ({
+      id: uid('k'), type: 'request', source: src, session_id: `${src}-s${i % 4}`, duration_ms: 1 + (i % 50),
+    }));
+    // Posted in flight while the daemon is killed: some acknowledged, some not, maybe one
+    // batch half-way through its transaction.
+    const inflight = [];
+    for (let i = 0; i < events.length; i += 100) {
+      inflight.push(post(c, events.slice(i, i + 100)).catch(() => null));
+      if (i === 1000) await c.kill9();
+    }
+    await Promise.all(inflight);
+    await c.restart();
+    for (let i = 0; i < events.length; i += 500) { // the producers' retry: all of it, again
+      assert.equal((await post(c, events.slice(i, i + 500))).status, 202);
+    }
+    await settled(c);
+    const m = (await api(c, 'GET', `/api/v1/metrics?source=${src}&bucket=1d&since=${Date.now() - 86_400_000}`)).json;
+    assert.equal(m.series[0].points.reduce((n, p) => n + p.count, 0), events.length);
+    const s = (await api(c, 'GET', `/api/v1/sessions?source=${src}`)).json.sessions;
+    assert.equal(s.reduce((n, x) => n + x.events, 0), events.length);
+  } finally {
+    await c.cleanup();
+  }
+});
