@@ -232,7 +232,7 @@ int main(int argc, char **argv)
     char path[512], url[600], err[TT_ERRLEN];
     snprintf(path, sizeof path, "%s/bench-sessions-%d.db", dir, (int)getpid());
     snprintf(url, sizeof url, "sqlite:%s", path);
-    store *st;
+    store *st = NULL;
     int version;
     if ((pg_url != NULL && store_migrate(pg_url, &version, err) != 0) ||
         store_open(pg_url != NULL ? pg_url : url, &st, err) != 0) {
