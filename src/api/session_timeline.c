@@ -100,27 +100,60 @@ static void read_spans(timeline_query *q)
     }
 }
 
-/* The earliest event whose span_id is 'span', or -1. (n is at most TIMELINE_LIMIT_MAX; a
- * linear look per event keeps this short: 10^8 compares at the very worst.) */
-static int find_span(const timeline_query *q, const char *span)
+/* The events with a span_id, by span_id and then time: where a parent is looked up. */
+typedef struct span_index {
+    const node *nodes;
+    int *order; /* indexes into nodes */
+    size_t n;
+} span_index;
+
+/* qsort has no context argument: the array being sorted, per thread (the pool runs several
+ * timelines at once). */
+static _Thread_local const node *sort_nodes;
+
+static int by_span(const void *a, const void *b)
 {
-    for (size_t i = 0; i < q->n; i++) {
-        if (q->nodes[i].span_id != NULL && strcmp(q->nodes[i].span_id, span) == 0) {
-            return (int)i;
+    int x = *(const int *)a, y = *(const int *)b;
+    int c = strcmp(sort_nodes[x].span_id, sort_nodes[y].span_id);
+    return c != 0 ? c : (x > y) - (x < y);
+}
+
+/* The earliest event whose span_id is 'span', or -1. */
+static int find_span(const span_index *ix, const char *span)
+{
+    size_t lo = 0, hi = ix->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(ix->nodes[ix->order[mid]].span_id, span) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
         }
     }
-    return -1;
+    return lo < ix->n && strcmp(ix->nodes[ix->order[lo]].span_id, span) == 0 ? ix->order[lo] : -1;
 }
 
 /* Parents, with every cycle broken (the node that closes it becomes a root), then each
  * parent's children in time order. */
-static void link_spans(timeline_query *q)
+static bool link_spans(timeline_query *q)
 {
+    span_index ix = {.nodes = q->nodes, .order = malloc((q->n + 1) * sizeof(int))};
+    if (ix.order == NULL) {
+        return false;
+    }
+    for (size_t i = 0; i < q->n; i++) {
+        if (q->nodes[i].span_id != NULL) {
+            ix.order[ix.n++] = (int)i;
+        }
+    }
+    sort_nodes = q->nodes;
+    qsort(ix.order, ix.n, sizeof *ix.order, by_span);
     for (size_t i = 0; i < q->n; i++) {
         node *nd = &q->nodes[i];
-        int p = nd->parent_span_id != NULL ? find_span(q, nd->parent_span_id) : -1;
+        int p = nd->parent_span_id != NULL ? find_span(&ix, nd->parent_span_id) : -1;
         nd->parent = p == (int)i ? -1 : p;
     }
+    free(ix.order);
     for (size_t i = 0; i < q->n; i++) {
         size_t steps = 0;
         for (int p = q->nodes[i].parent; p >= 0 && steps <= q->n; p = q->nodes[p].parent) {
@@ -137,6 +170,7 @@ static void link_spans(timeline_query *q)
             q->nodes[p].first_child = (int)i;
         }
     }
+    return true;
 }
 
 static void emit(timeline_query *q, int i, int *out)
@@ -218,8 +252,7 @@ static void run_timeline(void *arg)
     }
     qsort(q->nodes, q->n, sizeof *q->nodes, by_time);
     read_spans(q);
-    link_spans(q);
-    int *stack = malloc((q->n + 1) * sizeof *stack);
+    int *stack = link_spans(q) ? malloc((q->n + 1) * sizeof *stack) : NULL;
     json_key(w, "timeline");
     json_open_array(w);
     if (stack != NULL) {

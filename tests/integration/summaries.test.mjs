@@ -228,6 +228,29 @@ test('sessions: counts, p95, states from start/end and the idle timeout, timelin
   assert.equal(cut.truncated, true);
 });
 
+test('sessions: a timeline whose spans form a cycle, or repeat, still lists every event once', async () => {
+  const id = uid('cycle');
+  const evs = [
+    { type: 'a', attrs: { span_id: 'x', parent_span_id: 'y' } },
+    { type: 'b', attrs: { span_id: 'y', parent_span_id: 'x' } },
+    { type: 'c', attrs: { span_id: 'z', parent_span_id: 'z' } }, // its own parent
+    { type: 'd', attrs: { span_id: 'x' } }, // a repeated span id: the earliest is the parent
+    { type: 'e', attrs: { parent_span_id: 'x' } },
+  ].map((e, i) => ({ id: uid('cy'), session_id: id, ts: NOW - 1000 + i, ...e }));
+  assert.equal((await post(d, evs)).status, 202);
+  const t = await get(`/api/v1/sessions/${id}`);
+  const types = t.timeline.map((n) => n.event.type);
+  assert.deepEqual([...types].sort(), ['a', 'b', 'c', 'd', 'e']);
+  for (const [i, n] of t.timeline.entries()) {
+    if (n.parent !== null) {
+      assert.ok(n.parent < i, 'a parent comes before its children');
+      assert.equal(n.depth, t.timeline[n.parent].depth + 1);
+    }
+  }
+  const e = t.timeline.find((n) => n.event.type === 'e');
+  assert.equal(t.timeline[e.parent].event.type, 'a');
+});
+
 test('sessions: cursor paging visits each session once, newest first', async () => {
   const src = uid('paging');
   const ids = Array.from({ length: 7 }, (_, i) => `${src}-${i}`);
