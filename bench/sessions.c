@@ -15,8 +15,7 @@
  *                     it replaces: the same figures (but no p95, which only makes the scan
  *                     cheaper) grouped from monitoring_events;
  *   metrics 24h    -- the query of GET /api/v1/metrics (24 h by 10 minutes, grouped by type:
- *                     minute rows read and histograms merged, here on SQLite, by the server
- *                     on PostgreSQL) against the scan: the same
+ *                     minute rows read and histograms merged) against the scan: the same
  *                     counts and errors grouped from monitoring_events (again no
  *                     percentiles).
  *
@@ -177,27 +176,22 @@ static const char SESSIONS_SQL_PG[] = "SELECT session_id, source, " PG_MS("first
                      "started_at") ", " PG_MS("ended_at") " FROM monitoring.sessions ORDER BY "
                                                           "last_seen DESC, session_id DESC LIMIT "
                                                           "101";
-static const char SESSIONS_SCAN_PG[] =
-    "SELECT session_id, min(source), " PG_MS("min(ts)") ", " PG_MS(
-        "max(ts)") ", count(*), "
-                   "sum(" PG_IS_ERROR "), sum(CASE WHEN type = 'tool_call' THEN 1 ELSE 0 "
-                   "END), " PG_MS("max(CASE WHEN type = 'session_start' THEN ts "
-                                  "END)") ", " PG_MS("max(CASE WHEN type = "
-                                                     "'session_end' THEN ts "
-                                                     "END)") " FROM "
-                                                             "monitoring.monitoring_events WHERE "
-                                                             "session_id IS "
-                                                             "NOT NULL GROUP BY session_id "
-                                                             "ORDER BY max(ts) DESC, session_id "
-                                                             "DESC LIMIT 101";
-static const char METRICS_SQL_PG[] = /* as api/metrics.c: summed on the server */
-    "SELECT " PG_MS(
-        "bucket") " / 600000 * 600000, type, sum(count)::bigint, "
-                  "sum(errors)::bigint, monitoring.loghist_merge(latency)::text FROM "
-                  "monitoring.metrics_rollup "
-                  "WHERE tier = 'minute' AND bucket >= to_timestamp($1::bigint / 1000.0) AND "
-                  "bucket < "
-                  "to_timestamp($2::bigint / 1000.0) GROUP BY 1, 2 ORDER BY 2, 1 LIMIT 500001";
+static const char SESSIONS_SCAN_PG[] = "SELECT session_id, min(source), " PG_MS(
+    "min(ts)") ", " PG_MS("max(ts)") ", count(*), "
+                                     "sum(" PG_IS_ERROR
+                                     "), sum(CASE WHEN type = 'tool_call' THEN 1 ELSE 0 "
+                                     "END), " PG_MS("max(CASE WHEN type = 'session_start' THEN ts "
+                                                    "END)") ", " PG_MS(
+                                         "max(CASE WHEN type = "
+                                         "'session_end' THEN ts "
+                                         "END)") " FROM "
+                                                 "monitoring.monitoring_events WHERE session_id IS "
+                                                 "NOT NULL GROUP BY session_id "
+                                                 "ORDER BY max(ts) DESC, session_id DESC LIMIT 101";
+static const char METRICS_SQL_PG[] = "SELECT " PG_MS(
+    "bucket") ", type, count, errors, latency::text FROM monitoring.metrics_rollup "
+              "WHERE tier = 'minute' AND bucket >= to_timestamp($1::bigint / 1000.0) AND bucket < "
+              "to_timestamp($2::bigint / 1000.0) ORDER BY type, bucket LIMIT 500001";
 static const char METRICS_SCAN_PG[] = "SELECT " PG_MS(
     "ts") " / 600000 * 600000, type, count(*), sum(" PG_IS_ERROR ") FROM "
           "monitoring.monitoring_events WHERE ts >= to_timestamp($1::bigint / 1000.0) AND ts < "

@@ -52,13 +52,6 @@ $$;
 REVOKE ALL ON FUNCTION monitoring.loghist_add(jsonb, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION monitoring.loghist_add(jsonb, jsonb) TO service_role;
 
--- The sum of a group's histograms, so a query merges on the server and sends one per group.
-CREATE AGGREGATE monitoring.loghist_merge(jsonb) (
-    SFUNC = monitoring.loghist_add, STYPE = jsonb, INITCOND = '{}'
-);
-REVOKE ALL ON FUNCTION monitoring.loghist_merge(jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION monitoring.loghist_merge(jsonb) TO service_role;
-
 -- Security as 0004 has it for the rollups; sessions are read like events.
 GRANT ALL ON monitoring.metrics_rollup, monitoring.sessions TO service_role;
 GRANT SELECT ON monitoring.metrics_rollup, monitoring.sessions TO authenticated;

@@ -16,8 +16,7 @@
  * Answer: {"tier","bucket_ms","since","until","group_by":[...],"series":[{"group":{...},
  * "points":[{"t","count","errors","rate","error_rate","p50","p95","p99"}]}],"truncated"};
  * truncated when more than 1000 series would be listed. 400 invalid_parameter for a bad
- * parameter or a range holding more than 500000 rollup rows (on PostgreSQL, points: there the
- * rows are summed by the server); 503 store_unavailable. */
+ * parameter or a range holding more than 500000 rollup rows; 503 store_unavailable. */
 #include "api/api.h"
 
 #include "api/sql_text.h"
@@ -163,9 +162,14 @@ static bool parse_args(metrics_query *q, const http_req *r, char *msg, size_t le
     return true;
 }
 
-static void where_range(metrics_query *q)
+static void build_sql(metrics_query *q)
 {
     sql_text *s = &q->sql;
+    sql_init(s, q->st);
+    sql_add(s, "SELECT ");
+    sql_time_ms(s, "bucket");
+    sql_add(s, ", type, source, name, count, errors, duration_count, latency FROM ");
+    sql_table(s, "metrics_rollup");
     sql_add(s, " WHERE tier = ");
     sql_str(s, rollup_tier_names[q->tier]);
     sql_add(s, " AND bucket >= ");
@@ -180,15 +184,6 @@ static void where_range(metrics_query *q)
             sql_str(s, q->filter[k]);
         }
     }
-}
-
-/* SQLite: the rows themselves, merged here (a local file: nothing travels). */
-static void build_sqlite(metrics_query *q)
-{
-    sql_text *s = &q->sql;
-    sql_add(s, "SELECT bucket, type, source, name, count, errors, duration_count, latency FROM "
-               "metrics_rollup");
-    where_range(q);
     sql_add(s, " ORDER BY ");
     for (int k = 0; k < 3; k++) {
         if (q->by[k]) {
@@ -196,41 +191,8 @@ static void build_sqlite(metrics_query *q)
             sql_add(s, ", ");
         }
     }
-    sql_add(s, "bucket");
-}
-
-/* PostgreSQL: each answer bucket and group summed on the server (monitoring.loghist_merge),
- * so one row per point travels instead of every rollup row with its histogram. */
-static void build_pg(metrics_query *q)
-{
-    sql_text *s = &q->sql;
-    sql_add(s, "SELECT ");
-    sql_time_ms(s, "bucket");
-    sql_add(s, " / ");
-    sql_int(s, q->bucket_ms);
-    sql_add(s, " * ");
-    sql_int(s, q->bucket_ms);
-    sql_add(s, " AS t");
-    for (int k = 0; k < 3; k++) {
-        sql_add(s, q->by[k] ? ", " : ", ''");
-        sql_add(s, q->by[k] ? group_columns[k] : "");
-    }
-    sql_add(s, ", sum(count)::bigint, sum(errors)::bigint, sum(duration_count)::bigint, "
-               "monitoring.loghist_merge(latency)::text FROM monitoring.metrics_rollup");
-    where_range(q);
-    sql_add(s, " GROUP BY 1, 2, 3, 4 ORDER BY 2, 3, 4, 1");
-}
-
-static void build_sql(metrics_query *q)
-{
-    sql_init(&q->sql, q->st);
-    if (q->sql.pg) {
-        build_pg(q);
-    } else {
-        build_sqlite(q);
-    }
-    sql_add(&q->sql, " LIMIT ");
-    sql_int(&q->sql, ROWS_MAX + 1);
+    sql_add(s, "bucket LIMIT ");
+    sql_int(s, ROWS_MAX + 1);
 }
 
 static void write_quantile(json_writer *w, const char *name, const point *p, double qv)

@@ -462,7 +462,6 @@ describe('views, functions, row level security, publication', () => {
         `avg_retry_count ${F8}, oldest_pending_age_hours ${F8})`,
     ],
     ['loghist_add', 'a jsonb, b jsonb', 'jsonb'],
-    ['loghist_merge', 'jsonb', 'jsonb'],
     ['set_anon_read', 'p_enabled boolean', 'void'],
   ];
   test('functions: exactly these, with these signatures', async () => {
