@@ -222,39 +222,6 @@ void rollup_batch_add(rollup_batch *b, const tt_event *ev)
     }
 }
 
-rollup_row *rollup_batch_row(const rollup_batch *b, rollup_tier tier, int64_t bucket,
-                             const char *type, const char *source, const char *name)
-{
-    if (b->nslots == 0) {
-        return NULL;
-    }
-    tt_event key = {.type = type, .source = source, .name = name};
-    size_t mask = b->nslots - 1;
-    for (size_t i = row_hash(tier, bucket, &key) & mask; b->slots[i] != 0; i = (i + 1) & mask) {
-        uint32_t s = b->slots[i];
-        if (s % 2 == 0 && row_is(&b->rows[s / 2 - 1], tier, bucket, &key)) {
-            return &b->rows[s / 2 - 1];
-        }
-    }
-    return NULL;
-}
-
-session_delta *rollup_batch_session(const rollup_batch *b, const char *id)
-{
-    if (b->nslots == 0) {
-        return NULL;
-    }
-    size_t mask = b->nslots - 1;
-    uint64_t h = hash_str(UINT64_C(14695981039346656037), id) * UINT64_C(0x9E3779B97F4A7C15);
-    for (size_t i = h & mask; b->slots[i] != 0; i = (i + 1) & mask) {
-        uint32_t s = b->slots[i];
-        if (s % 2 == 1 && strcmp(b->sessions[s / 2 - 1].session_id, id) == 0) {
-            return &b->sessions[s / 2 - 1];
-        }
-    }
-    return NULL;
-}
-
 void rollup_batch_add_stored(rollup_batch *b, tt_event *const *events, size_t n)
 {
     for (size_t i = 0; i < n; i++) {

@@ -65,10 +65,6 @@ bool event_is_error(const tt_event *ev);
 void rollup_batch_add(rollup_batch *b, const tt_event *ev);
 /* Folds in every event with seq > 0 -- the ones the store inserted just now. */
 void rollup_batch_add_stored(rollup_batch *b, tt_event *const *events, size_t n);
-/* The batch's row or session with that key, or NULL (nothing is made). */
-rollup_row *rollup_batch_row(const rollup_batch *b, rollup_tier tier, int64_t bucket,
-                             const char *type, const char *source, const char *name);
-session_delta *rollup_batch_session(const rollup_batch *b, const char *id);
 void rollup_batch_reset(rollup_batch *b);
 void rollup_batch_free(rollup_batch *b);
 

@@ -9,7 +9,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 static const char UPSERT_SQL[] =
     "WITH r AS ("
@@ -28,7 +27,7 @@ static const char UPSERT_SQL[] =
     "  duration_sum = m.duration_sum + excluded.duration_sum,"
     "  duration_min = least(m.duration_min, excluded.duration_min),"
     "  duration_max = greatest(m.duration_max, excluded.duration_max),"
-    "  latency = excluded.latency"
+    "  latency = monitoring.loghist_add(m.latency, excluded.latency)"
     " RETURNING 1), s AS ("
     " INSERT INTO monitoring.sessions AS t (session_id, source, first_seen, last_seen, events,"
     "  errors, tool_calls, duration_count, latency, started_at, ended_at)"
@@ -44,61 +43,11 @@ static const char UPSERT_SQL[] =
     "  events = t.events + excluded.events, errors = t.errors + excluded.errors,"
     "  tool_calls = t.tool_calls + excluded.tool_calls,"
     "  duration_count = t.duration_count + excluded.duration_count,"
-    "  latency = excluded.latency,"
+    "  latency = monitoring.loghist_add(t.latency, excluded.latency),"
     "  started_at = greatest(t.started_at, excluded.started_at),"
     "  ended_at = greatest(t.ended_at, excluded.ended_at)"
     " RETURNING 1)"
     " SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM s), pg_notify($3, $4)";
-
-/* The stored histograms of the rows the batch adds into: read under the seq lock, which every
- * instance's writer holds from here to COMMIT, so nobody changes them before the upsert. */
-static const char READ_SQL[] =
-    "SELECT 0, m.tier, (extract(epoch FROM m.bucket) * 1000)::bigint, m.type, m.source, m.name,"
-    " m.latency::text"
-    " FROM jsonb_to_recordset($1::jsonb) AS x(tier text, bucket bigint, type text, source text,"
-    "  name text)"
-    " JOIN monitoring.metrics_rollup m ON m.tier = x.tier AND m.bucket = to_timestamp(x.bucket"
-    "  / 1000.0) AND m.type = x.type AND m.source = x.source AND m.name = x.name"
-    " UNION ALL SELECT 1, t.session_id, 0::bigint, '', '', '', t.latency::text"
-    " FROM jsonb_to_recordset($2::jsonb) AS y(session_id text)"
-    " JOIN monitoring.sessions t USING (session_id)";
-
-static rollup_tier tier_of(const char *name)
-{
-    for (int t = 0; t < ROLLUP_TIERS; t++) {
-        if (strcmp(name, rollup_tier_names[t]) == 0) {
-            return (rollup_tier)t;
-        }
-    }
-    return ROLLUP_TIERS;
-}
-
-/* Adds each stored histogram into the batch's increment of that row, which then holds the
- * row's whole histogram: the upsert writes it as it is. (Merging jsonb in SQL, per row, was
- * most of what the summaries cost a commit: bench/ingest on PostgreSQL.) A stored histogram
- * that does not read is left out rather than stopping ingest. */
-static void merge_stored(rollup_batch *b, const PGresult *res)
-{
-    for (int r = 0; r < PQntuples(res); r++) {
-        const char *latency = PQgetvalue(res, r, 6);
-        loghist *h = NULL;
-        if (strcmp(PQgetvalue(res, r, 0), "0") == 0) {
-            rollup_tier t = tier_of(PQgetvalue(res, r, 1));
-            rollup_row *row =
-                t == ROLLUP_TIERS
-                    ? NULL
-                    : rollup_batch_row(b, t, atoll(PQgetvalue(res, r, 2)), PQgetvalue(res, r, 3),
-                                       PQgetvalue(res, r, 4), PQgetvalue(res, r, 5));
-            h = row != NULL ? &row->latency : NULL;
-        } else {
-            session_delta *d = rollup_batch_session(b, PQgetvalue(res, r, 1));
-            h = d != NULL ? &d->latency : NULL;
-        }
-        if (h != NULL) {
-            loghist_read(h, latency);
-        }
-    }
-}
 
 static void member_latency(json_writer *w, const loghist *h)
 {
@@ -187,26 +136,6 @@ int pg_write_summaries(pg_store *s, tt_event *const *events, size_t n, const cha
     if (rows.out.oom || sessions.out.oom) {
         rc = tt_fail(err, TT_EUNAVAILABLE, "out of memory summarising a batch");
     } else {
-        const char *keys[] = {rows.out.buf, sessions.out.buf};
-        PGresult *res = pg_call(s, s->writer, READ_SQL, 2, keys);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            rc = pg_fail(s->writer, res, "summaries", err);
-        } else {
-            merge_stored(b, res);
-            PQclear(res);
-        }
-    }
-    if (rc == 0) { /* again, with the whole histograms */
-        rows.out.len = sessions.out.len = 0;
-        rows.depth = sessions.depth = 0;
-        memset(rows.has_items, 0, sizeof rows.has_items);
-        memset(sessions.has_items, 0, sizeof sessions.has_items);
-        write_rows(&rows, b);
-        write_sessions(&sessions, b);
-    }
-    if (rc == 0 && (rows.out.oom || sessions.out.oom)) {
-        rc = tt_fail(err, TT_EUNAVAILABLE, "out of memory summarising a batch");
-    } else if (rc == 0) {
         const char *params[] = {rows.out.buf, sessions.out.buf, NOTIFY_CHANNEL, notify};
         PGresult *res = pg_call(s, s->writer, UPSERT_SQL, 4, params);
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
