@@ -157,6 +157,7 @@ fuzz:
 bench: build
 	scripts/setup --bench
 	./$(BUILD)/bench_ingest
+	./$(BUILD)/bench_sessions
 
 # telltale against InfluxDB 1.6 and raw SQLite with the same events (bench/peers/ingest.mjs; its
 # header lists the options: PEERS_ARGS='--sessions 100 --connections 8').

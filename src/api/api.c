@@ -46,6 +46,10 @@ static const http_route routes[API_ROUTES] = {
     {"/v1/traces", HTTP_POST, api_otlp_post, NULL, api_otlp_error, AUTH_ROLES_INGEST},
     {"/v1/logs", HTTP_POST, api_otlp_post, NULL, api_otlp_error, AUTH_ROLES_INGEST},
     {"/v1/metrics", HTTP_POST, api_otlp_post, NULL, api_otlp_error, AUTH_ROLES_INGEST},
+    /* rollups and sessions, for readers */
+    {"/api/v1/metrics", HTTP_GET | HTTP_HEAD, api_metrics_get, NULL, NULL, AUTH_ROLES_READ},
+    {"/api/v1/sessions", HTTP_GET | HTTP_HEAD, api_sessions_list, NULL, NULL, AUTH_ROLES_READ},
+    {"/api/v1/sessions/{id}", HTTP_GET | HTTP_HEAD, api_session_get, NULL, NULL, AUTH_ROLES_READ},
 };
 
 int api_add_routes(http_server *hs, api_ctx *ctx)

@@ -1,7 +1,8 @@
 /* api.h -- the /api/v1 routes and telltale's own health routes (/health, /ready, /metrics),
  * one file per resource: events.c, otlp.c (OTLP/HTTP), status.c (and /health, /ready, the breaker),
- * prometheus.c, dlq.c. A handler answers with http_respond*() now, or later through http_defer().
- * Loop thread. */
+ * prometheus.c, dlq.c, flags.c, ofrep.c, state.c, metrics.c (rollups), sessions.c and
+ * session_timeline.c. A handler answers with http_respond*() now, or later through
+ * http_defer(). Loop thread. */
 #ifndef TT_API_H
 #define TT_API_H
 
@@ -16,7 +17,7 @@
 
 typedef struct state_push state_push;
 
-#define API_ROUTES 26 /* the rows of api.c's table */
+#define API_ROUTES 29 /* the rows of api.c's table */
 
 /* What the routes work with and report on; it must outlive the server. The composition
  * (server.c) fills the public part. */
@@ -91,6 +92,10 @@ void api_state_expire(api_ctx *ctx);
 /* A notice of the change feed (store_notice_fn): "flags", "state:<client_id>", or "" (after
  * a reconnection: anything may have changed). 'ctx' is the api_ctx. */
 void api_config_notice(const char *notice, void *ctx);
+
+void api_metrics_get(http_req *r, void *ctx);
+void api_sessions_list(http_req *r, void *ctx);
+void api_session_get(http_req *r, void *ctx);
 
 /* Ready while the pipeline runs and no shutdown has begun. */
 bool api_ready_now(const api_ctx *ctx);

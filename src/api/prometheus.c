@@ -159,6 +159,14 @@ static void render(http_req *r, const api_ctx *ctx)
         pipeline_stats ps;
         pipeline_get_stats(ctx->pipeline, &ps);
         pipeline_metrics(&t, &ps);
+        json_buf series = {0};
+        pipeline_write_series(ctx->pipeline, &series);
+        if (series.oom) {
+            t.oom = true;
+        } else if (series.len > 0) {
+            put_line(&t, "%s", series.buf);
+        }
+        free(series.buf);
     }
     if (ctx->dlq_known) {
         put_line(&t,

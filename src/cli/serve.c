@@ -183,6 +183,7 @@ static int start(daemon_state *d)
     int rc = store_open(d->cfg.store_url, &d->st, err);
     if (rc == 0) {
         store_set_timeout(d->st, (uint32_t)d->cfg.store_timeout_ms);
+        store_keep_summaries(d->st, true);
         rc = queue_create(d->cfg.queue_max, d->cfg.queue_max_bytes, &d->q);
         snprintf(err, sizeof err, "%s", tt_strerror(rc));
     }

@@ -51,6 +51,8 @@ typedef struct tt_config {
     uint64_t state_max_client;          /* bytes of one client's dashboard state, all keys */
     uint32_t state_max_keys;            /* keys of one client's dashboard state */
     uint64_t state_retention_ms;        /* idle clients' state is deleted after this; 0: never */
+    uint64_t rollup_retention_ms;       /* hour and day rollups older than this are deleted */
+    uint64_t session_idle_ms;           /* a session silent this long is idle */
     char jwt_secret[TT_SECRET_MAX + 1]; /* "" = none; HS256 JWTs are accepted with it */
     char anon_key[TT_SECRET_MAX + 1];   /* "" = none */
     char service_key[TT_SECRET_MAX + 1];

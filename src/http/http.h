@@ -21,7 +21,7 @@
 
 #define HTTP_MAX_ARGS 32
 #define HTTP_PATH_MAX 512
-#define HTTP_PARAM_MAX 136 /* a segment: up to a dashboard client id (128 bytes) */
+#define HTTP_PARAM_MAX 160 /* a segment: a session id or a dashboard client id (128 bytes) */
 #define HTTP_EXTRA_HEADERS 8 /* response headers a handler may add */
 
 typedef enum http_method {

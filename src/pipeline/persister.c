@@ -1,6 +1,7 @@
 /* persister.c -- group commit on a thread of its own. */
 #include "pipeline/persister.h"
 
+#include "core/series.h"
 #include "os/clock.h"
 #include "os/log.h"
 
@@ -24,7 +25,8 @@ struct persister {
     pthread_t thread;
     pthread_mutex_t stats_lock;
     persister_stats stats;
-    tt_event **events; /* scratch: the batch's events, flattened */
+    series_registry series; /* under stats_lock */
+    tt_event **events;      /* scratch: the batch's events, flattened */
     size_t events_cap;
 };
 
@@ -82,6 +84,9 @@ static void record_outcome(persister *p, ingest_job *jobs, size_t count, int rc,
         for (size_t i = 0; i < j->batch.count; i++) {
             /* seq < 0: refused by the store and kept in the dead letter queue, still durable */
             j->stored += j->batch.events[i]->seq > 0;
+            if (j->batch.events[i]->seq > 0) {
+                series_observe(&p->series, j->batch.events[i]);
+            }
             j->duplicates += j->batch.events[i]->seq == 0;
         }
         p->stats.events += j->stored;
@@ -145,6 +150,7 @@ int persister_start(job_queue *q, const persister_opts *opts, persister_done_fn 
     }
     *p = (persister){.q = q, .opts = *opts, .done = done, .done_ctx = done_ctx};
     histogram_init(&p->stats.commit_seconds, persister_commit_bounds, persister_commit_nbounds);
+    series_init(&p->series);
     pthread_mutex_init(&p->stats_lock, NULL);
     int rc = pthread_create(&p->thread, NULL, persister_thread, p);
     if (rc != 0) {
@@ -160,8 +166,17 @@ void persister_join(persister *p)
 {
     pthread_join(p->thread, NULL);
     pthread_mutex_destroy(&p->stats_lock);
+    series_free(&p->series);
     free(p->events);
     free(p);
+}
+
+void persister_write_series(persister *p, json_buf *out)
+{
+    pthread_mutex_lock(&p->stats_lock);
+    series_admit(&p->series);
+    series_write(&p->series, out);
+    pthread_mutex_unlock(&p->stats_lock);
 }
 
 void persister_get_stats(persister *p, persister_stats *out)

@@ -11,6 +11,7 @@
 #define TT_PERSISTER_H
 
 #include "core/histogram.h"
+#include "core/json_print.h"
 #include "pipeline/queue.h"
 
 typedef struct persister persister;
@@ -61,5 +62,9 @@ void persister_join(persister *p);
 
 /* A consistent copy of the counters. Any thread. */
 void persister_get_stats(persister *p, persister_stats *out);
+
+/* Appends the series of core/series.h -- every event the persister made durable anew (seq >
+ * 0: new to the store, or to the spool in front of a remote one) -- to 'out'. Any thread. */
+void persister_write_series(persister *p, json_buf *out);
 
 #endif

@@ -49,6 +49,7 @@ static void writer_options(const tt_config *cfg, writer_committed_fn committed, 
                        .dlq_lease_ms = DLQ_LEASE_MS,
                        .retention_ms = cfg->retention_ms,
                        .dlq_retention_ms = cfg->dlq_retention_ms,
+                       .rollup_retention_ms = cfg->rollup_retention_ms,
                        .committed = committed,
                        .ctx = ctx};
     breaker_cfg_default(&o->breaker);
@@ -148,6 +149,11 @@ void pipeline_stop(pipeline *p)
     spool_close(p->spool);
     writer_free(p->writer);
     free(p);
+}
+
+void pipeline_write_series(pipeline *p, json_buf *out)
+{
+    persister_write_series(p->persister, out);
 }
 
 void pipeline_get_stats(pipeline *p, pipeline_stats *out)

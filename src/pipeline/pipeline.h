@@ -39,6 +39,10 @@ void pipeline_stop(pipeline *p);
 
 void pipeline_get_stats(pipeline *p, pipeline_stats *out);
 
+/* Appends the event series of core/series.h (what the persister made durable) to 'out'. Any
+ * thread. */
+void pipeline_write_series(pipeline *p, json_buf *out);
+
 /* The operator's breaker controls (see writer_control_breaker). Any thread. */
 void pipeline_control_breaker(pipeline *p, writer_control c);
 

@@ -3,6 +3,7 @@
 
 #include "core/event_json.h"
 #include "core/json_print.h"
+#include "core/rollup.h"
 #include "os/log.h"
 
 #include <pthread.h>
@@ -364,6 +365,24 @@ static void recover_dead_letters(writer *w)
     }
 }
 
+/* Minute rollups and sessions go with the events; hour and day rollups are kept for the
+ * rollup retention, so that long charts outlive the raw events. */
+static void expire_summaries(writer *w, uint64_t now)
+{
+    uint64_t events = w->opts.retention_ms, rollups = w->opts.rollup_retention_ms, deleted = 0;
+    store_expiry e = {.max_rows = RETENTION_CHUNK};
+    if (events > 0 && events < now) {
+        e.tier_before_ms[ROLLUP_MINUTE] = e.sessions_before_ms = (int64_t)(now - events);
+    }
+    if (rollups > 0 && rollups < now) {
+        e.tier_before_ms[ROLLUP_HOUR] = e.tier_before_ms[ROLLUP_DAY] = (int64_t)(now - rollups);
+    }
+    char err[TT_ERRLEN];
+    if (store_expire_summaries(w->st, &e, &deleted, err) != 0) {
+        housekeeping_failed(w, "rollup retention", err);
+    }
+}
+
 static void apply_retention(writer *w)
 {
     uint64_t now = pipeline_clock_now_ms(&w->opts.clock), deleted = 0, purged = 0;
@@ -377,6 +396,7 @@ static void apply_retention(writer *w)
         store_dlq_purge(w->st, (int64_t)w->opts.dlq_retention_ms, &purged, err) != 0) {
         housekeeping_failed(w, "dead letter retention", err);
     }
+    expire_summaries(w, now);
     COUNT(retention_deleted, deleted);
     COUNT(dlq_purged, purged);
     /* A full chunk means more is due: come back soon. */

@@ -35,6 +35,8 @@ typedef struct writer_opts {
     uint32_t dlq_lease_ms;      /* how long a claimed dead letter is ours */
     uint64_t retention_ms;      /* events older than this are deleted; 0: never */
     uint64_t dlq_retention_ms;  /* resolved dead letters older than this are deleted; 0: never */
+    uint64_t rollup_retention_ms; /* hour and day rollups older than this go; 0: never (minute
+                                   * rollups and sessions go with the events) */
     writer_committed_fn committed;
     void *ctx;
     pipeline_clock clock; /* zeroed: the OS's clock and randomness (see pipeline_clock.h) */

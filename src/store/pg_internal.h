@@ -36,8 +36,8 @@ typedef struct pg_store {
 
 /* Connects (non-blocking from then on) within the URL's connect_timeout, else the store's
  * timeout. */
-int pg_connect(const pg_store *s, const char *const *keys, const char *const *values,
-               PGconn **out, char *err);
+int pg_connect(const pg_store *s, const char *const *keys, const char *const *values, PGconn **out,
+               char *err);
 
 /* Runs 'sql' (with text parameters when nparams > 0; several statements when none) and returns
  * what PQexecParams would: the first error, else the last result; NULL when nothing could be
@@ -103,6 +103,13 @@ int pg_check_schema(pg_store *s, PGconn *conn, char *err);
 
 /* The change feed (store_pg_feed.c). */
 int pg_feed_open(store *st, store_feed **out, char *err);
+
+/* The summaries (store_pg_sum.c): what the events of a batch the writer inserted (seq > 0)
+ * add, written inside the writer's open transaction together with the batch's notification
+ * (its payload 'notify', "first-last"); and their expiry. */
+int pg_write_summaries(pg_store *s, tt_event *const *events, size_t n, const char *notify,
+                       char *err);
+int pg_expire_summaries(store *st, const store_expiry *e, uint64_t *deleted, char *err);
 
 /* Statements built above the store (store_pg_stmt.c). */
 int pg_select(store *st, const store_stmt *select, const store_type *types, int ncols,

@@ -15,6 +15,7 @@ typedef struct sqlite_store {
     char *path;
     sqlite3 *writer;
     sqlite3_stmt *insert;
+    sqlite3_stmt *rollup_upsert, *session_upsert; /* prepared when first needed */
     pthread_mutex_t readers_lock;
     sqlite3 *idle[READERS_MAX]; /* idle read connections */
     int nidle;
@@ -51,10 +52,16 @@ int sqlite_dlq_retry_now(store *st, int64_t id, uint64_t *changed, char *err);
 int sqlite_dlq_mark_failed(store *st, int64_t id, const char *reason, uint64_t *changed, char *err);
 int sqlite_dlq_purge(store *st, int64_t older_than_ms, uint64_t *deleted, char *err);
 
+/* The summaries (store_sqlite_sum.c): what the events of a batch the writer inserted (seq >
+ * 0) add, written inside the writer's open transaction; and their expiry. */
+int sqlite_write_summaries(sqlite_store *s, tt_event *const *events, size_t n, char *err);
+/* Adds tt_loghist_add(a, b), which the summaries' upserts use, to the writer connection. */
+int sqlite_register_summary_functions(sqlite3 *db, char *err);
+int sqlite_expire_summaries(store *st, const store_expiry *e, uint64_t *deleted, char *err);
+
 /* Statements built above the store (store_sqlite_stmt.c). */
 int sqlite_select(store *st, const store_stmt *select, const store_type *types, int ncols,
-                  const store_stmt *count, int64_t *total, store_cells_fn fn, void *ctx,
-                  char *err);
+                  const store_stmt *count, int64_t *total, store_cells_fn fn, void *ctx, char *err);
 int sqlite_change(store *st, const store_stmt *stmt, const store_type *types, int ncols,
                   store_cells_fn fn, void *ctx, char *err);
 #endif

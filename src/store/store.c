@@ -48,8 +48,22 @@ int store_migrate(const char *url, int *version, char err[TT_ERRLEN])
 void store_close(store *st)
 {
     if (st != NULL) {
+        rollup_batch sums = st->sums;
         st->ops->close(st);
+        rollup_batch_free(&sums);
     }
+}
+
+void store_keep_summaries(store *st, bool on)
+{
+    st->keep_summaries = on;
+}
+
+int store_expire_summaries(store *st, const store_expiry *e, uint64_t *deleted, char err[TT_ERRLEN])
+{
+    *deleted = 0;
+    /* An engine without summaries (a test double) has none to expire. */
+    return st->ops->expire_summaries != NULL ? st->ops->expire_summaries(st, e, deleted, err) : 0;
 }
 
 void store_set_timeout(store *st, uint32_t ms)

@@ -121,6 +121,28 @@ int store_schema_version(const store *st);
  * data itself was refused); 'err' has the engine's message. Writer thread only. */
 int store_insert_events(store *st, tt_event *const *events, size_t n, char err[TT_ERRLEN]);
 
+/* ---- the summaries kept beside the events (DESIGN §3): metrics_rollup and sessions ----
+ *
+ * With summaries on, store_insert_events() folds the events it actually inserted -- never a
+ * duplicate -- into the rollups (minute, hour and day tiers) and the sessions, adding into the
+ * rows already there, in the same transaction as the events: committed together or not at
+ * all, so a crash can neither lose a minute nor count one twice. Several instances of one
+ * PostgreSQL add into the same rows. Off by default (a spool keeps none); call it right after
+ * store_open(), before the writer runs. */
+void store_keep_summaries(store *st, bool on);
+
+/* Where each summary ends: rows whose bucket (a tier's) or last_seen (a session's) is before
+ * the time given are deleted; 0 keeps them. */
+typedef struct store_expiry {
+    int64_t tier_before_ms[3]; /* by rollup_tier: minute, hour, day */
+    int64_t sessions_before_ms;
+    uint32_t max_rows; /* per table and call */
+} store_expiry;
+
+/* Deletes expired summary rows; *deleted gets the count. Writer thread only. */
+int store_expire_summaries(store *st, const store_expiry *e, uint64_t *deleted,
+                           char err[TT_ERRLEN]);
+
 /* Deletes up to 'max_rows' events with ts < 'before_ms'; *deleted gets the count.
  * Writer thread only. */
 int store_delete_before(store *st, int64_t before_ms, uint32_t max_rows, uint64_t *deleted,

@@ -2,6 +2,7 @@
 #ifndef TT_STORE_IMPL_H
 #define TT_STORE_IMPL_H
 
+#include "core/rollup.h"
 #include "store/store.h"
 
 typedef struct store_ops {
@@ -33,6 +34,8 @@ typedef struct store_ops {
                   const store_stmt *count, int64_t *total, store_cells_fn fn, void *ctx, char *err);
     int (*change)(store *st, const store_stmt *stmt, const store_type *types, int ncols,
                   store_cells_fn fn, void *ctx, char *err);
+    /* NULL: the engine keeps no summaries */
+    int (*expire_summaries)(store *st, const store_expiry *e, uint64_t *deleted, char *err);
 } store_ops;
 
 /* The per-row overhead in store_event_bytes(). Each engine computes the same figure in SQL for
@@ -44,6 +47,8 @@ typedef struct store_ops {
 struct store {
     const store_ops *ops;
     int schema_version;
+    bool keep_summaries; /* store_keep_summaries() */
+    rollup_batch sums;   /* the batch being inserted: scratch of the writer thread */
 };
 
 struct migration;

@@ -5,7 +5,8 @@
  *   COPY rows -> temporary staging table          (one round trip for the data)
  *   pg_advisory_xact_lock(SEQ_LOCK)               (held until COMMIT)
  *   INSERT ... SELECT nextval(seq) ... ON CONFLICT (id) DO NOTHING RETURNING
- *   pg_notify('telltale_events', 'first-last')    (delivered at COMMIT, to every instance)
+ *   pg_notify('telltale_events', 'first-last')    (delivered at COMMIT, to every instance;
+ *                                                  with the summaries' upserts, store.h)
  *   COMMIT
  *
  * Why the lock: a sequence hands out numbers at INSERT time, but transactions commit in any
@@ -40,8 +41,7 @@
     "(extract(epoch FROM received_at) * 1000)::bigint, type, source, session_id, name, status, "   \
     "duration_ms, bytes, value, error, attrs::text"
 
-static int copy_rows(const pg_store *s, PGconn *conn, tt_event *const *events, size_t n,
-                     char *err)
+static int copy_rows(const pg_store *s, PGconn *conn, tt_event *const *events, size_t n, char *err)
 {
     pg_copy_buf b = {0};
     for (size_t i = 0; i < n; i++) {
@@ -101,13 +101,19 @@ static int insert_staged(const pg_store *s, PGconn *conn, tt_event *const *event
     return 0;
 }
 
-static int notify(const pg_store *s, PGconn *conn, const int64_t range[2], char *err)
+/* Tells every instance of the batch's seqs and, when summaries are kept, writes them in the
+ * same statement (store_pg_sum.c): one round trip either way. */
+static int notify(pg_store *s, PGconn *conn, tt_event *const *events, size_t n,
+                  const int64_t range[2], char *err)
 {
     if (range[1] == 0) {
-        return 0; /* every event was a duplicate: nothing new to tell */
+        return 0; /* every event was a duplicate: nothing new to tell, nothing to count */
     }
     char payload[48];
     snprintf(payload, sizeof payload, "%lld-%lld", (long long)range[0], (long long)range[1]);
+    if (s->base.keep_summaries) {
+        return pg_write_summaries(s, events, n, payload, err);
+    }
     const char *params[] = {NOTIFY_CHANNEL, payload};
     PGresult *res = pg_call(s, conn, "SELECT pg_notify($1, $2)", 2, params);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -132,7 +138,7 @@ static int pg_insert_events(store *base, tt_event *const *events, size_t n, char
         (rc = copy_rows(s, s->writer, events, n, err)) == 0 &&
         (rc = pg_exec(s, s->writer, "SELECT pg_advisory_xact_lock(" SEQ_LOCK ")", err)) == 0 &&
         (rc = insert_staged(s, s->writer, events, n, range, err)) == 0 &&
-        (rc = notify(s, s->writer, range, err)) == 0) {
+        (rc = notify(s, s->writer, events, n, range, err)) == 0) {
         rc = pg_exec(s, s->writer, "COMMIT", err);
     }
     if (rc != 0) {
@@ -440,6 +446,7 @@ static const store_ops pg_ops = {
     .dlq_purge = pg_dlq_purge,
     .select = pg_select,
     .change = pg_change,
+    .expire_summaries = pg_expire_summaries,
 };
 
 int store_pg_open(const char *url, store **out, char *err)

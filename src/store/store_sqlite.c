@@ -2,8 +2,9 @@
  *
  * One writer connection, used only by the persister thread, and a small pool of connections
  * for queries (and the REST and DLQ writes) from any thread: WAL lets readers run beside the
- * writer. Every connection is opened with synchronous=FULL, so a commit has reached the disk (the WAL is fsynced) before
- * the batch is acknowledged: an acknowledged event survives kill -9 and power loss alike. */
+ * writer. Every connection is opened with synchronous=FULL, so a commit has reached the disk (the
+ * WAL is fsynced) before the batch is acknowledged: an acknowledged event survives kill -9 and
+ * power loss alike. */
 #include "store/sqlite_internal.h"
 
 #include "store/migrations.h"
@@ -153,6 +154,9 @@ static int sqlite_insert_events(store *base, tt_event *const *events, size_t n, 
         }
     }
     sqlite3_reset(s->insert);
+    if (rc == 0 && s->base.keep_summaries) {
+        rc = sqlite_write_summaries(s, events, n, err);
+    }
     if (rc == 0) {
         rc = sqlite_exec(s->writer, "COMMIT", err);
     }
@@ -310,6 +314,8 @@ static void sqlite_close(store *base)
 {
     sqlite_store *s = (sqlite_store *)base;
     sqlite3_finalize(s->insert);
+    sqlite3_finalize(s->rollup_upsert);
+    sqlite3_finalize(s->session_upsert);
     sqlite3_close(s->writer);
     for (int i = 0; i < s->nidle; i++) {
         sqlite3_close(s->idle[i]);
@@ -373,6 +379,7 @@ static const store_ops sqlite_ops = {
     .dlq_purge = sqlite_dlq_purge,
     .select = sqlite_select,
     .change = sqlite_change,
+    .expire_summaries = sqlite_expire_summaries,
 };
 
 static int setup_writer(sqlite_store *s, char *err)
@@ -382,6 +389,7 @@ static int setup_writer(sqlite_store *s, char *err)
         return rc;
     }
     if ((rc = sqlite_exec(s->writer, "PRAGMA journal_mode=WAL", err)) != 0 ||
+        (rc = sqlite_register_summary_functions(s->writer, err)) != 0 ||
         (rc = migrate(s->writer, &s->base.schema_version, err)) != 0) {
         return rc;
     }

@@ -61,18 +61,32 @@ const TABLES = {
     ['updated_at', TS, true],
   ],
   metrics_rollup: [
-    ['minute', TS, true],
+    ['tier', 'text', true],
+    ['bucket', TS, true],
     ['type', 'text', true],
     ['source', 'text', true],
     ['name', 'text', true],
     ['count', 'bigint', true],
     ['errors', 'bigint', true],
     ['bytes', 'bigint', true],
+    ['duration_count', 'bigint', true],
     ['duration_sum', F8, true],
     ['duration_min', F8, false],
     ['duration_max', F8, false],
-    ['latency_bounds_ms', `${F8}[]`, true],
-    ['latency_buckets', 'bigint[]', true],
+    ['latency', 'jsonb', true],
+  ],
+  sessions: [
+    ['session_id', 'text', true],
+    ['source', 'text', false],
+    ['first_seen', TS, true],
+    ['last_seen', TS, true],
+    ['events', 'bigint', true],
+    ['errors', 'bigint', true],
+    ['tool_calls', 'bigint', true],
+    ['duration_count', 'bigint', true],
+    ['latency', 'jsonb', true],
+    ['started_at', TS, false],
+    ['ended_at', TS, false],
   ],
   schema_migrations: [
     ['version', 'integer', true],
@@ -93,7 +107,7 @@ async function columnsOf(rel) {
 }
 
 describe('tables and columns', () => {
-  test('schema monitoring holds exactly the six tables', async () => {
+  test('schema monitoring holds exactly the tables of DESIGN §3', async () => {
     const rows = await q(`SELECT relname FROM pg_class
                            WHERE relnamespace = 'monitoring'::regnamespace AND relkind = 'r'
                            ORDER BY relname`);
@@ -163,7 +177,8 @@ describe('check constraints are declared', () => {
       'status'],
     feature_flags: ['description', 'key', 'rollout_percent', 'rules', 'variant', 'version'],
     dashboard_state: ['client_id', 'key', 'version'],
-    metrics_rollup: ['bytes', 'count', 'errors', 'latency_bounds_ms,latency_buckets', 'minute'],
+    metrics_rollup: ['bucket,tier', 'bytes', 'count', 'duration_count', 'errors', 'tier'],
+    sessions: ['duration_count', 'errors', 'events', 'session_id', 'tool_calls'],
     schema_migrations: [],
   };
   for (const [table, want] of Object.entries(CHECKED)) {
@@ -273,21 +288,33 @@ const REJECTS = {
       { version: 0 }],
   },
   metrics_rollup: {
-    valid: {
-      minute: '2026-01-01T00:01:00Z',
-      type: 'request',
-      latency_bounds_ms: [1, 10],
-      latency_buckets: [0, 0, 0],
-    },
-    ok: [{ latency_bounds_ms: [], latency_buckets: [7] }],
+    valid: { tier: 'minute', bucket: '2026-01-01T00:01:00Z', type: 'request' },
+    ok: [
+      { tier: 'hour', bucket: '2026-01-01T01:00:00Z' },
+      { tier: 'day', bucket: '2026-01-01T00:00:00Z', latency: '{"3":1}' },
+    ],
     bad: [
-      { minute: '2026-01-01T00:01:30Z' },
-      { minute: '2026-01-01T00:01:00.5Z' },
+      { bucket: '2026-01-01T00:01:30Z' },
+      { bucket: '2026-01-01T00:01:00.5Z' },
+      { tier: 'hour' }, // 00:01 is not an hour
+      { tier: 'day', bucket: '2026-01-01T01:00:00Z' },
+      { tier: 'week' },
       { count: -1 },
       { errors: -1 },
       { bytes: -1 },
-      { latency_buckets: [0, 0] },
-      { latency_buckets: [0, 0, 0, 0] },
+      { duration_count: -1 },
+    ],
+  },
+  sessions: {
+    valid: { session_id: 's-1', first_seen: '2026-01-01T00:00:00Z', last_seen: '2026-01-01T00:00:00Z' },
+    ok: [{ session_id: long(128) }],
+    bad: [
+      { session_id: '' },
+      { session_id: long(129) },
+      { events: -1 },
+      { errors: -1 },
+      { tool_calls: -1 },
+      { duration_count: -1 },
     ],
   },
 };
@@ -361,14 +388,16 @@ describe('indexes', () => {
     ['dead_letter_queue', 'next_retry_at', false, true],
     ['dead_letter_queue', 'status', false, false],
     ['feature_flags', 'key', true, false],
-    ['metrics_rollup', 'minute, type, source, name', true, false],
-    ['metrics_rollup', 'type, minute', false, false],
+    ['metrics_rollup', 'tier, bucket, type, source, name', true, false],
     ['monitoring_events', 'id', true, false],
     ['monitoring_events', 'seq', true, false],
     ['monitoring_events', 'session_id, ts', false, false],
     ['monitoring_events', 'ts', false, false],
     ['monitoring_events', 'type, ts', false, false],
     ['schema_migrations', 'version', true, false],
+    ['sessions', 'last_seen, session_id', false, false],
+    ['sessions', 'session_id', true, false],
+    ['sessions', 'source, last_seen, session_id', false, false],
   ];
 
   test('every table has exactly the indexes DESIGN §3 names', async () => {
@@ -438,6 +467,7 @@ describe('views, functions, row level security, publication', () => {
     ],
     ['notify_flags', '', 'trigger'],
     ['notify_state', '', 'trigger'],
+    ['loghist_add', 'a jsonb, b jsonb', 'jsonb'],
     ['set_anon_read', 'p_enabled boolean', 'void'],
   ];
   test('functions: exactly these, with these signatures', async () => {

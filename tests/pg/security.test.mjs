@@ -31,9 +31,11 @@ await admin.query(`
   INSERT INTO monitoring.monitoring_events (id, ts, type, source) VALUES
     ('ev-1', now(), 'request', 'api'), ('ev-2', now(), 'error', 'api'),
     ('ev-3', now(), 'metric', 'worker');
-  INSERT INTO monitoring.metrics_rollup (minute, type, latency_bounds_ms, latency_buckets) VALUES
-    (date_trunc('minute', now()), 'request', '{1,10}', '{1,0,0}'),
-    (date_trunc('minute', now()), 'error', '{1,10}', '{0,1,0}');
+  INSERT INTO monitoring.metrics_rollup (tier, bucket, type, latency) VALUES
+    ('minute', date_trunc('minute', now()), 'request', '{"0":1}'),
+    ('minute', date_trunc('minute', now()), 'error', '{"3":1}');
+  INSERT INTO monitoring.sessions (session_id, first_seen, last_seen) VALUES
+    ('s-1', now(), now()), ('s-2', now(), now());
   INSERT INTO monitoring.feature_flags (key, enabled) VALUES ('new-ui', true), ('beta', false);
   INSERT INTO monitoring.dead_letter_queue (original_payload, failure_reason, next_retry_at)
     VALUES ('{"id":"p-1"}', 'rejected', now() - interval '1 minute'),
@@ -43,8 +45,8 @@ await admin.query(`
     ('client-b', 'layout', '{"cols":3}');
 `);
 const TOTAL = {};
-for (const t of ['monitoring_events', 'metrics_rollup', 'feature_flags', 'dead_letter_queue',
-  'dashboard_state', 'schema_migrations']) {
+for (const t of ['monitoring_events', 'metrics_rollup', 'sessions', 'feature_flags',
+  'dead_letter_queue', 'dashboard_state', 'schema_migrations']) {
   TOTAL[t] = (await admin.query(`SELECT count(*) AS n FROM monitoring.${t}`)).rows[0].n;
 }
 const OWN_STATE = 2; // client-a's rows
@@ -61,9 +63,14 @@ const SQL = {
     UPDATE: `UPDATE monitoring.monitoring_events SET status = 'changed'`,
   },
   metrics_rollup: {
-    INSERT: `INSERT INTO monitoring.metrics_rollup (minute, type, latency_bounds_ms,
-             latency_buckets) VALUES (date_trunc('minute', now()), 'new', '{}', '{1}')`,
+    INSERT: `INSERT INTO monitoring.metrics_rollup (tier, bucket, type)
+             VALUES ('minute', date_trunc('minute', now()), 'new')`,
     UPDATE: 'UPDATE monitoring.metrics_rollup SET count = count + 1',
+  },
+  sessions: {
+    INSERT: `INSERT INTO monitoring.sessions (session_id, first_seen, last_seen)
+             VALUES ('new', now(), now())`,
+    UPDATE: 'UPDATE monitoring.sessions SET events = events + 1',
   },
   feature_flags: {
     INSERT: `INSERT INTO monitoring.feature_flags (key) VALUES ('new')`,
@@ -107,6 +114,7 @@ const NO = 'no';
 const SERVICE_ROLE = {
   monitoring_events: /*  */ [ALL, OK, ALL, ALL, OK],
   metrics_rollup: /*     */ [ALL, OK, ALL, ALL, OK],
+  sessions: /*           */ [ALL, OK, ALL, ALL, OK],
   feature_flags: /*      */ [ALL, OK, ALL, ALL, OK],
   dashboard_state: /*    */ [ALL, OK, ALL, ALL, OK],
   dead_letter_queue: /*  */ [ALL, OK, ALL, ALL, OK],
@@ -115,6 +123,7 @@ const SERVICE_ROLE = {
 const AUTHENTICATED = {
   monitoring_events: /*  */ [ALL, NO, NO, NO, NO],
   metrics_rollup: /*     */ [ALL, NO, NO, NO, NO],
+  sessions: /*           */ [ALL, NO, NO, NO, NO],
   feature_flags: /*      */ [ALL, NO, NO, NO, NO],
   dashboard_state: /*    */ [OWN, OK, OWN, OWN, NO],
   dead_letter_queue: /*  */ [NO, NO, NO, NO, NO],
@@ -123,6 +132,7 @@ const AUTHENTICATED = {
 const ANON = {
   monitoring_events: /*  */ [NO, NO, NO, NO, NO],
   metrics_rollup: /*     */ [NO, NO, NO, NO, NO],
+  sessions: /*           */ [NO, NO, NO, NO, NO],
   feature_flags: /*      */ [NO, NO, NO, NO, NO],
   dashboard_state: /*    */ [NO, NO, NO, NO, NO],
   dead_letter_queue: /*  */ [NO, NO, NO, NO, NO],
@@ -131,6 +141,7 @@ const ANON = {
 const ANON_READ = {
   monitoring_events: /*  */ [ALL, NO, NO, NO, NO],
   metrics_rollup: /*     */ [ALL, NO, NO, NO, NO],
+  sessions: /*           */ [NO, NO, NO, NO, NO], // sessions are not in set_anon_read
   feature_flags: /*      */ [ALL, NO, NO, NO, NO],
   dashboard_state: /*    */ [NO, NO, NO, NO, NO],
   dead_letter_queue: /*  */ [NO, NO, NO, NO, NO],
@@ -358,9 +369,11 @@ test('the policies are exactly these', async () => {
       with_check: check });
   const expected = [];
   for (const t of ['dashboard_state', 'dead_letter_queue', 'feature_flags', 'metrics_rollup',
-    'monitoring_events', 'schema_migrations']) {
+    'monitoring_events', 'schema_migrations', 'sessions']) {
     if (['feature_flags', 'metrics_rollup', 'monitoring_events'].includes(t)) {
       expected.push(P(t, 'anon_read', 'anon', 'SELECT', 'true', null));
+    }
+    if (['feature_flags', 'metrics_rollup', 'monitoring_events', 'sessions'].includes(t)) {
       expected.push(P(t, 'authenticated_read', 'authenticated', 'SELECT', 'true', null));
     }
     if (t === 'dashboard_state') {

@@ -1,0 +1,192 @@
+/* store_pg_sum.c -- the PostgreSQL engine's summaries: the batch's rollup and session
+ * increments sent as two JSON documents in one statement, upserted with addition inside the
+ * events' transaction -- after the seq lock, so instances adding into the same rows take turns
+ * rather than deadlock (store_pg.c). The same statement sends the batch's notification, so the
+ * summaries cost the commit no round trip of their own. */
+#include "store/pg_internal.h"
+
+#include "core/json_print.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char UPSERT_SQL[] =
+    "WITH r AS ("
+    " INSERT INTO monitoring.metrics_rollup AS m (tier, bucket, type, source, name, count,"
+    "  errors, bytes, duration_count, duration_sum, duration_min, duration_max, latency)"
+    " SELECT tier, to_timestamp(bucket / 1000.0), type, source, name, count, errors, bytes,"
+    "  duration_count, duration_sum, duration_min, duration_max, latency"
+    " FROM jsonb_to_recordset($1::jsonb) AS x(tier text, bucket bigint, type text, source text,"
+    "  name text, count bigint, errors bigint, bytes bigint, duration_count bigint,"
+    "  duration_sum double precision, duration_min double precision,"
+    "  duration_max double precision, latency jsonb)"
+    " ON CONFLICT (tier, bucket, type, source, name) DO UPDATE SET"
+    "  count = m.count + excluded.count, errors = m.errors + excluded.errors,"
+    "  bytes = m.bytes + excluded.bytes,"
+    "  duration_count = m.duration_count + excluded.duration_count,"
+    "  duration_sum = m.duration_sum + excluded.duration_sum,"
+    "  duration_min = least(m.duration_min, excluded.duration_min),"
+    "  duration_max = greatest(m.duration_max, excluded.duration_max),"
+    "  latency = monitoring.loghist_add(m.latency, excluded.latency)"
+    " RETURNING 1), s AS ("
+    " INSERT INTO monitoring.sessions AS t (session_id, source, first_seen, last_seen, events,"
+    "  errors, tool_calls, duration_count, latency, started_at, ended_at)"
+    " SELECT session_id, source, to_timestamp(first_ms / 1000.0), to_timestamp(last_ms / 1000.0),"
+    "  events, errors, tool_calls, duration_count, latency, to_timestamp(started_ms / 1000.0),"
+    "  to_timestamp(ended_ms / 1000.0)"
+    " FROM jsonb_to_recordset($2::jsonb) AS x(session_id text, source text, first_ms bigint,"
+    "  last_ms bigint, events bigint, errors bigint, tool_calls bigint, duration_count bigint,"
+    "  latency jsonb, started_ms bigint, ended_ms bigint)"
+    " ON CONFLICT (session_id) DO UPDATE SET source = coalesce(t.source, excluded.source),"
+    "  first_seen = least(t.first_seen, excluded.first_seen),"
+    "  last_seen = greatest(t.last_seen, excluded.last_seen),"
+    "  events = t.events + excluded.events, errors = t.errors + excluded.errors,"
+    "  tool_calls = t.tool_calls + excluded.tool_calls,"
+    "  duration_count = t.duration_count + excluded.duration_count,"
+    "  latency = monitoring.loghist_add(t.latency, excluded.latency),"
+    "  started_at = greatest(t.started_at, excluded.started_at),"
+    "  ended_at = greatest(t.ended_at, excluded.ended_at)"
+    " RETURNING 1)"
+    " SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM s), pg_notify($3, $4)";
+
+static void member_latency(json_writer *w, const loghist *h)
+{
+    json_buf tmp = {0};
+    loghist_write(h, &tmp);
+    json_key(w, "latency");
+    if (tmp.oom) {
+        w->out.oom = true;
+    } else {
+        json_raw_value(w, tmp.buf, tmp.len);
+    }
+    free(tmp.buf);
+}
+
+static void member_time(json_writer *w, const char *name, int64_t ms)
+{
+    if (ms == SESSION_NO_TIME) {
+        json_key(w, name);
+        json_null(w);
+    } else {
+        json_member_number(w, name, (double)ms);
+    }
+}
+
+static void write_rows(json_writer *w, const rollup_batch *b)
+{
+    json_open_array(w);
+    for (size_t i = 0; i < b->nrows; i++) {
+        const rollup_row *r = &b->rows[i];
+        json_open_object(w);
+        json_member_string(w, "tier", rollup_tier_names[r->tier]);
+        json_member_number(w, "bucket", (double)r->bucket_ms);
+        json_member_string(w, "type", r->type);
+        json_member_string(w, "source", r->source);
+        json_member_string(w, "name", r->name);
+        json_member_number(w, "count", (double)r->count);
+        json_member_number(w, "errors", (double)r->errors);
+        json_member_number(w, "bytes", (double)r->bytes);
+        json_member_number(w, "duration_count", (double)r->duration_count);
+        json_member_number(w, "duration_sum", r->duration_sum);
+        if (r->duration_count > 0) {
+            json_member_number(w, "duration_min", r->duration_min);
+            json_member_number(w, "duration_max", r->duration_max);
+        }
+        member_latency(w, &r->latency);
+        json_close_object(w);
+    }
+    json_close_array(w);
+}
+
+static void write_sessions(json_writer *w, const rollup_batch *b)
+{
+    json_open_array(w);
+    for (size_t i = 0; i < b->nsessions; i++) {
+        const session_delta *d = &b->sessions[i];
+        json_open_object(w);
+        json_member_string(w, "session_id", d->session_id);
+        json_member_string(w, "source", d->source);
+        json_member_number(w, "first_ms", (double)d->first_ms);
+        json_member_number(w, "last_ms", (double)d->last_ms);
+        json_member_number(w, "events", (double)d->events);
+        json_member_number(w, "errors", (double)d->errors);
+        json_member_number(w, "tool_calls", (double)d->tool_calls);
+        json_member_number(w, "duration_count", (double)d->duration_count);
+        member_latency(w, &d->latency);
+        member_time(w, "started_ms", d->started_ms);
+        member_time(w, "ended_ms", d->ended_ms);
+        json_close_object(w);
+    }
+    json_close_array(w);
+}
+
+int pg_write_summaries(pg_store *s, tt_event *const *events, size_t n, const char *notify,
+                       char *err)
+{
+    rollup_batch *b = &s->base.sums;
+    rollup_batch_reset(b);
+    rollup_batch_add_stored(b, events, n);
+    if (b->oom) {
+        return tt_fail(err, TT_EUNAVAILABLE, "out of memory summarising a batch");
+    }
+    json_writer rows = {0}, sessions = {0};
+    write_rows(&rows, b);
+    write_sessions(&sessions, b);
+    int rc = 0;
+    if (rows.out.oom || sessions.out.oom) {
+        rc = tt_fail(err, TT_EUNAVAILABLE, "out of memory summarising a batch");
+    } else {
+        const char *params[] = {rows.out.buf, sessions.out.buf, NOTIFY_CHANNEL, notify};
+        PGresult *res = pg_call(s, s->writer, UPSERT_SQL, 4, params);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            rc = pg_fail(s->writer, res, "summaries", err);
+        } else {
+            PQclear(res);
+        }
+    }
+    free(rows.out.buf);
+    free(sessions.out.buf);
+    return rc;
+}
+
+static int delete_some(pg_store *s, const char *sql, int nparams, const char *const *params,
+                       uint64_t *deleted, char *err)
+{
+    PGresult *res = pg_call(s, s->writer, sql, nparams, params);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        return pg_fail(s->writer, res, "expire summaries", err);
+    }
+    *deleted += strtoull(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
+int pg_expire_summaries(store *base, const store_expiry *e, uint64_t *deleted, char *err)
+{
+    pg_store *s = (pg_store *)base;
+    *deleted = 0;
+    int rc = pg_writer_ready(s, err);
+    char before[24], limit[16];
+    snprintf(limit, sizeof limit, "%u", e->max_rows);
+    for (int t = 0; t < ROLLUP_TIERS && rc == 0; t++) {
+        if (e->tier_before_ms[t] > 0) {
+            snprintf(before, sizeof before, "%lld", (long long)e->tier_before_ms[t]);
+            const char *params[] = {rollup_tier_names[t], before, limit};
+            rc = delete_some(s,
+                             "DELETE FROM monitoring.metrics_rollup WHERE ctid IN (SELECT ctid "
+                             "FROM monitoring.metrics_rollup WHERE tier = $1 AND bucket < "
+                             "to_timestamp($2::bigint / 1000.0) LIMIT $3)",
+                             3, params, deleted, err);
+        }
+    }
+    if (rc == 0 && e->sessions_before_ms > 0) {
+        snprintf(before, sizeof before, "%lld", (long long)e->sessions_before_ms);
+        const char *params[] = {before, limit};
+        rc = delete_some(s,
+                         "DELETE FROM monitoring.sessions WHERE session_id IN (SELECT session_id "
+                         "FROM monitoring.sessions WHERE last_seen < "
+                         "to_timestamp($1::bigint / 1000.0) LIMIT $2)",
+                         2, params, deleted, err);
+    }
+    return rc;
+}
