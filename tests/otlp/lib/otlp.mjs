@@ -2,70 +2,15 @@
 // daemon, and reading back what telltale stored.
 //
 // The official Node exporters stream their bodies (Transfer-Encoding: chunked, no
-// Content-Length). Until telltale's HTTP edge reads chunked request bodies (issue 10, branch
-// http11), telltale answers those 411; then, and only then, the exporters are pointed at a
-// de-chunking relay that buffers each body and forwards it byte for byte with a Content-Length,
-// and the answer back unchanged. The relay is chosen by asking telltale itself (a chunked POST),
-// so once chunked bodies are read the exporters talk to telltale directly.
+// Content-Length): telltale's HTTP edge reads them (DESIGN §5, "The HTTP edge"), so the
+// exporters talk to the daemon directly.
 
-import http from 'node:http';
-import { request } from 'node:http';
 import { settled } from '../../integration/lib/daemon.mjs';
 
-// POSTs a tiny chunked body; true when telltale reads it (anything but 411).
-async function readsChunked(base) {
-  return new Promise((resolve, reject) => {
-    const req = request(`${base}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode !== 411));
-    });
-    req.on('error', reject);
-    req.write('{');
-    req.end('}');
-  });
-}
-
-// A relay that buffers a request body and forwards it with a Content-Length. Records every
-// request it passed on ({method, path, status}).
-export async function startRelay(base) {
-  const target = new URL(base);
-  const seen = [];
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const headers = { ...req.headers, host: target.host, 'content-length': String(body.length) };
-      delete headers['transfer-encoding'];
-      const out = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers }, (up) => {
-        seen.push({ method: req.method, path: req.url, status: up.statusCode });
-        res.writeHead(up.statusCode, up.headers);
-        up.pipe(res);
-      });
-      out.on('error', () => res.destroy());
-      out.end(body);
-    });
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    seen,
-    close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(resolve); }),
-  };
-}
-
-// The base URL an exporter should use for daemon d (and a close function for the relay, if one
-// was needed). 'why' says which, for the test's diagnostics.
+// The base URL an exporter should use for daemon d; 'close' and 'why' are kept for the suites'
+// diagnostics.
 export async function exporterBase(d) {
-  if (await readsChunked(d.base)) {
-    return { base: d.base, close: async () => {}, why: 'exporters talk to telltale directly' };
-  }
-  const relay = await startRelay(d.base);
-  return {
-    base: relay.url,
-    close: relay.close,
-    why: 'telltale answers chunked bodies 411 on this branch: exporters go through a de-chunking relay',
-  };
+  return { base: d.base, close: async () => {}, why: 'exporters talk to telltale directly' };
 }
 
 // What the daemon stored, once what it acknowledged has left the spool (PostgreSQL).
