@@ -43,20 +43,26 @@ export function receivedMs(ev) {
 // Which path saw which event, with each path's delivery latency. Pure: time is passed in.
 // An event seen on one path is `pending` for graceMs (the other path may be a little
 // slower); after that it counts as seen on that path only, until the other copy arrives.
+// Memory is bounded: each path keeps at most maxIds single-path ids (the oldest are forgotten
+// but still counted, so a path down for hours costs no more than maxIds entries; a forgotten id
+// whose other copy arrives after all is then counted once on each path instead of as both).
 export class Agreement {
   #graceMs;
   #keepIds;
   #samples;
+  #maxIds;
+  #forgotten = { legacy: 0, realtime: 0 };
   #pending = new Map(); // id -> { path, at }
   #one = { legacy: new Map(), realtime: new Map() }; // settled single-path ids -> seq
   #both = 0;
   #latency = { legacy: [], realtime: [] };
   #total = { legacy: 0, realtime: 0 };
 
-  constructor({ graceMs = 5000, keepIds = 8, samples = 5000 } = {}) {
+  constructor({ graceMs = 5000, keepIds = 8, samples = 5000, maxIds = 100_000 } = {}) {
     this.#graceMs = graceMs;
     this.#keepIds = keepIds;
     this.#samples = samples;
+    this.#maxIds = maxIds;
   }
 
   // Records that `path` delivered event {id, seq} `latencyMs` after the server got it.
@@ -88,16 +94,25 @@ export class Agreement {
       return; // a repeat on the same path
     }
     this.#pending.set(id, { path, at: nowMs, seq });
+    if (this.#pending.size > this.#maxIds) {
+      this.settle(Infinity, 1); // the oldest pending id settles early rather than piling up
+    }
   }
 
-  // Moves events pending longer than the grace period to their one path.
-  settle(nowMs) {
+  // Moves events pending longer than the grace period (at most `limit` of them) to their one
+  // path, forgetting the oldest single-path ids beyond maxIds.
+  settle(nowMs, limit = Infinity) {
     for (const [id, p] of this.#pending) {
-      if (nowMs - p.at < this.#graceMs) {
+      if (limit-- <= 0 || nowMs - p.at < this.#graceMs) {
         break; // insertion order is arrival order
       }
       this.#pending.delete(id);
-      this.#one[p.path].set(id, p.seq);
+      const one = this.#one[p.path];
+      one.set(id, p.seq);
+      if (one.size > this.#maxIds) {
+        one.delete(one.keys().next().value);
+        this.#forgotten[p.path]++;
+      }
     }
   }
 
@@ -108,8 +123,8 @@ export class Agreement {
       return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), n: sorted.length };
     };
     const last = (m) => [...m.keys()].slice(-this.#keepIds).reverse();
-    const legacyOnly = this.#one.legacy.size;
-    const realtimeOnly = this.#one.realtime.size;
+    const legacyOnly = this.#one.legacy.size + this.#forgotten.legacy;
+    const realtimeOnly = this.#one.realtime.size + this.#forgotten.realtime;
     const settled = this.#both + legacyOnly + realtimeOnly;
     return {
       both: this.#both,

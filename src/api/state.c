@@ -398,14 +398,6 @@ static void delete_state(api_call *c)
     }
 }
 
-/* service_role reaches every client's state; any other reader only its own, the client id its
- * JWT's "sub" names (DESIGN §5, "Access"), as the Realtime topic "state:C" does. */
-static bool may_reach(const http_req *r, const char *client_id)
-{
-    return r->who.role == AUTH_SERVICE ||
-           (r->who.sub[0] != '\0' && strcmp(r->who.sub, client_id) == 0);
-}
-
 void api_state(http_req *r, void *arg)
 {
     api_ctx *ctx = arg;
@@ -413,10 +405,11 @@ void api_state(http_req *r, void *arg)
     if (a == NULL) {
         return;
     }
-    if (!may_reach(r, a->client_id)) {
+    if (!auth_reaches_client(&r->who, a->client_id)) {
         free(a);
         http_respond_error(r, 403, "forbidden",
-                           "this key reaches only its own client's state (the JWT's sub)");
+                           "only service_role, or an authenticated JWT whose sub is this client "
+                           "id, reaches this state");
         return;
     }
     if (r->method == HTTP_PUT) {

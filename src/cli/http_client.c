@@ -95,6 +95,10 @@ long http_client_request(http_client *c, const char *who, const char *method, co
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
+    /* A daemon that accepted the connection and never answers must not hold the CLI forever;
+     * an answer waits at most for durability, far less than this. Not retried: a retry could
+     * store twice an event without an id. */
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)HTTP_CLIENT_TIMEOUT_S);
     if (body != NULL || strcmp(method, "POST") == 0) {
         /* A POST always says its length, even 0: the daemon refuses one that does not (411). */
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body != NULL ? body : "");

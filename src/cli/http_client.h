@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#define HTTP_CLIENT_TIMEOUT_S 120 /* longest wait for one answer, connection included */
+
 typedef struct http_client {
     void *curl;      /* private: CURL* */
     char base[1024]; /* "http://127.0.0.1:8080", no trailing slash */
@@ -26,8 +28,9 @@ int http_client_init(http_client *c, const char *base, const char *key);
 void http_client_free(http_client *c);
 
 /* Sends one request to base + 'path'; 'body' may be NULL, with the client's key. Retries up to
- * 'attempts' times in all when told 429/503, waiting as Retry-After says. Returns the final HTTP
- * status, or 0 when no answer came (the reason printed on stderr after 'who'). */
+ * 'attempts' times in all when told 429/503, waiting as Retry-After says; gives up on a request
+ * unanswered after HTTP_CLIENT_TIMEOUT_S (not retried: it may have been stored). Returns the
+ * final HTTP status, or 0 when no answer came (the reason printed on stderr after 'who'). */
 long http_client_request(http_client *c, const char *who, const char *method, const char *path,
                          const char *body, size_t len, const char *content_type, int attempts);
 

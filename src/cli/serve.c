@@ -78,8 +78,16 @@ static int check_host(const tt_config *cfg, char *host, size_t cap, const char *
 
 static int check_listen_host(tt_config *cfg)
 {
-    int rc = check_host(cfg, cfg->listen_host, sizeof cfg->listen_host,
-                        "--listen / TELLTALE_LISTEN");
+    if (cfg->trust_proxy_n > 0 && !auth_enabled(cfg)) {
+        /* behind a proxy every request comes from the proxy's address: without keys, every
+         * client of the proxy would be service_role */
+        fprintf(stderr, "telltale serve: --trust-proxy / TELLTALE_TRUST_PROXY needs keys: behind a "
+                        "proxy every caller would be service_role. Set TELLTALE_SERVICE_KEY "
+                        "(--service-key) and the other keys you need\n");
+        return EXIT_USAGE;
+    }
+    int rc =
+        check_host(cfg, cfg->listen_host, sizeof cfg->listen_host, "--listen / TELLTALE_LISTEN");
     if (rc == 0 && cfg->otlp_listen) {
         rc = check_host(cfg, cfg->otlp_host, sizeof cfg->otlp_host,
                         "--otlp-listen / TELLTALE_OTLP_LISTEN");

@@ -136,3 +136,9 @@ int auth_request(const tt_config *cfg, const char *apikey, const char *authoriza
     }
     return auth_credential(cfg, bearer != NULL ? bearer : apikey, now_s, out, err);
 }
+
+bool auth_reaches_client(const auth_identity *who, const char *client_id)
+{
+    return who->role == AUTH_SERVICE || (who->role == AUTH_AUTHENTICATED && who->sub[0] != '\0' &&
+                                         strcmp(who->sub, client_id) == 0);
+}

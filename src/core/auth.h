@@ -61,6 +61,12 @@ typedef struct auth_identity {
     int64_t expires_s;         /* the JWT's "exp"; 0 for keys and tokens without one */
 } auth_identity;
 
+/* Whether 'who' may read and write dashboard client 'client_id''s state (DESIGN §5, "Dashboard
+ * state"): service_role any client; authenticated only its own, the one its JWT's "sub" names;
+ * nobody else -- the rule the table's row-level security states, applied on HTTP, /ws and
+ * Realtime alike. */
+bool auth_reaches_client(const auth_identity *who, const char *client_id);
+
 /* True once any key is configured. */
 bool auth_enabled(const tt_config *cfg);
 

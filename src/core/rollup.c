@@ -211,7 +211,7 @@ void rollup_batch_add(rollup_batch *b, const tt_event *ev)
         add_to_row(r, ev, error, lat);
         b->oom |= r->latency.oom;
     }
-    if (ev->session_id != NULL) {
+    if (ev->session_id != NULL && ev->session_id[0] != '\0') { /* "" names no session */
         session_delta *d = find_session(b, ev->session_id);
         if (d == NULL) {
             b->oom = true;

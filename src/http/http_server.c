@@ -43,7 +43,8 @@ static const struct lws_protocol_vhost_options hdr_nosniff = {&hdr_referrer, NUL
                                                               "x-content-type-options:", "nosniff"};
 static const struct lws_protocol_vhost_options hdr_csp = {
     &hdr_nosniff, NULL, "content-security-policy:",
-    "default-src 'self'; connect-src 'self' https: ws: wss:; img-src 'self' data:; style-src 'self'; "
+    "default-src 'self'; connect-src 'self' https: ws: wss:; img-src 'self' data:; style-src "
+    "'self'; "
     "script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"};
 
 static const lws_retry_bo_t ws_keepalive = {
@@ -105,6 +106,12 @@ static int confirm_upgrade(http_server *hs, struct lws *wsi, const char *kind)
     const http_ws_endpoint *ep = endpoint_of(hs, wsi);
     if (ep == NULL) {
         return refuse_upgrade(wsi, 404, "not_found", "no WebSocket endpoint at this path");
+    }
+    /* A page of another site must not open a WebSocket with the user's loopback trust or
+     * cookies: a browser always sends Origin on an upgrade (RFC 6455 §10.2). */
+    if (!admit_origin(wsi, hs->cfg->allow_origins)) {
+        return refuse_upgrade(wsi, 403, "origin_not_allowed",
+                              "this Origin may not open a WebSocket here (TELLTALE_ALLOW_ORIGINS)");
     }
     auth_identity who;
     http_error e;

@@ -184,6 +184,20 @@ static int configure_peers(rt_channel *ch, const cJSON *config, char *err)
     return 0;
 }
 
+/* Topic state:C carries client C's dashboard state, for whom auth_reaches_client() admits; 0 for
+ * any other topic. */
+static int check_state_topic(const char *topic, const auth_identity *who, char err[TT_ERRLEN])
+{
+    static const char prefix[] = "realtime:state:";
+    const char *client =
+        strncmp(topic, prefix, sizeof prefix - 1) == 0 ? topic + sizeof prefix - 1 : NULL;
+    if (client != NULL && !auth_reaches_client(who, client)) {
+        return tt_fail(err, TT_EINVAL, "topic state:%s is for that client (the JWT's sub) only",
+                       client);
+    }
+    return 0;
+}
+
 static int configure_channel(rt_channel *ch, const cJSON *payload, char *err)
 {
     if (!cJSON_IsObject(payload)) {
@@ -197,13 +211,8 @@ static int configure_channel(rt_channel *ch, const cJSON *payload, char *err)
     if (rc == 0 && !auth_allows(ch->conn->rt->opts.cfg, RT_CHANNEL_ROLES, ch->who.role)) {
         rc = refuse_role(ch->conn->rt->opts.cfg, ch->who.role, err);
     }
-    /* Topic state:C carries client C's dashboard state: its own (the JWT's sub) or the
-     * service role's, as the table's row-level security has it. */
-    const char *state_of = strncmp(ch->topic, "realtime:state:", 15) == 0 ? ch->topic + 15 : NULL;
-    if (rc == 0 && state_of != NULL && ch->who.role != AUTH_SERVICE &&
-        (ch->who.role != AUTH_AUTHENTICATED || strcmp(ch->who.sub, state_of) != 0)) {
-        rc = tt_fail(err, TT_EINVAL, "topic state:%s is for that client (the JWT's sub) only",
-                     state_of);
+    if (rc == 0) {
+        rc = check_state_topic(ch->topic, &ch->who, err);
     }
     if (rc == 0) {
         rc = configure_peers(ch, config, err);
@@ -271,7 +280,8 @@ static void on_access_token(rt_conn *c, rt_channel *ch, const phx_msg *m)
     const tt_config *cfg = c->rt->opts.cfg;
     if (auth_credential(cfg, token->valuestring, (int64_t)(clock_now_ms() / 1000), &who, err) !=
             0 ||
-        (!auth_allows(cfg, RT_CHANNEL_ROLES, who.role) && refuse_role(cfg, who.role, err))) {
+        (!auth_allows(cfg, RT_CHANNEL_ROLES, who.role) && refuse_role(cfg, who.role, err)) ||
+        check_state_topic(ch->topic, &who, err) != 0) {
         close_with_error(ch, err);
         return;
     }

@@ -317,8 +317,7 @@ static void on_state_subscribe(ws_client *c, const cJSON *msg)
                    -1);
         return;
     }
-    /* a reader follows only its own client's state (the JWT's sub); service_role any */
-    if (c->who.role != AUTH_SERVICE && strcmp(c->who.sub, id->valuestring) != 0) {
+    if (!auth_reaches_client(&c->who, id->valuestring)) {
         bool ok;
         char *ref = ws_message_ref(msg, &ok), m[160];
         snprintf(m, sizeof m,

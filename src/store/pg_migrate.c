@@ -94,12 +94,24 @@ static int preflight(const pg_store *s, PGconn *conn, store_migration_plan *plan
     return 0;
 }
 
-static int apply_migration(const pg_store *s, PGconn *conn, const migration *m, char *err)
+/* The schema and the migrations table, created inside the first migration's transaction. */
+static const char bootstrap_sql[] =
+    "CREATE SCHEMA IF NOT EXISTS monitoring; "
+    "CREATE TABLE IF NOT EXISTS monitoring.schema_migrations (version integer PRIMARY KEY, name "
+    "text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())";
+
+/* Applies 'm' in one transaction with its record in schema_migrations ('bootstrap': creating
+ * the schema and that table first, in the same transaction). */
+static int apply_migration(const pg_store *s, PGconn *conn, const migration *m, bool bootstrap,
+                           char *err)
 {
     char version[16];
     snprintf(version, sizeof version, "%d", m->version);
     const char *params[] = {version, m->name};
     int rc = pg_exec(s, conn, "BEGIN", err);
+    if (rc == 0 && bootstrap) {
+        rc = pg_exec(s, conn, bootstrap_sql, err);
+    }
     if (rc == 0 && (rc = pg_exec(s, conn, m->sql, err)) == 0) {
         PGresult *res = pg_call(s, conn,
                                 "INSERT INTO monitoring.schema_migrations (version, name) "
@@ -131,15 +143,7 @@ static int apply_pending(const pg_store *s, PGconn *conn, store_migration_plan *
         if (m->version <= plan->version) {
             continue;
         }
-        if (plan->version == 0) {
-            rc = pg_exec(s, conn,
-                         "CREATE SCHEMA IF NOT EXISTS monitoring; "
-                         "CREATE TABLE IF NOT EXISTS monitoring.schema_migrations (version integer "
-                         "PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL "
-                         "DEFAULT now())",
-                         err);
-        }
-        if (rc == 0 && (rc = apply_migration(s, conn, m, err)) == 0) {
+        if ((rc = apply_migration(s, conn, m, plan->version == 0, err)) == 0) {
             plan->version = m->version;
         }
     }

@@ -41,13 +41,17 @@ const CALLERS = {
   authenticated: { headers: { authorization: `Bearer ${jwt({ role: 'authenticated', sub: 'u1' })}` },
                    key: jwt({ role: 'authenticated', sub: 'u1' }) },
   service_role: { headers: { apikey: SERVICE }, key: SERVICE },
+  // a JWT of role anon that carries a sub: a sub alone grants no client's state
+  anon_sub: { headers: { authorization: `Bearer ${jwt({ role: 'anon', sub: 'u1' })}` },
+              key: jwt({ role: 'anon', sub: 'u1' }) },
 };
 
 // Who may use what. public: anyone; read: authenticated, service_role, and anon with
 // TELLTALE_ANON_READ; ingest: ingest and service_role; service: service_role only.
 const ADMITS = {
   public: () => true,
-  read: (who, d) => who === 'authenticated' || who === 'service_role' || (who === 'anon' && d.anonRead),
+  read: (who, d) => who === 'authenticated' || who === 'service_role' ||
+                    ((who === 'anon' || who === 'anon_sub') && d.anonRead),
   ingest: (who) => who === 'ingest' || who === 'service_role',
   service: (who) => who === 'service_role',
   connected: (who) => who !== 'none' && who !== 'bad', // any role admitted at the upgrade
@@ -88,7 +92,7 @@ const ROUTES = [
   // Events are inserted through /rest/v1 by service_role only (rest.c's table policy, under the
   // route's readers); anon past the route check is refused as PostgREST refuses it, 401.
   { method: 'POST', path: '/rest/v1/monitoring_events', policy: 'service', rest: true, body: event,
-    want: (who, d) => (who === 'anon' && d.anonRead ? 401 : undefined) },
+    want: (who, d) => ((who === 'anon' || who === 'anon_sub') && d.anonRead ? 401 : undefined) },
   { method: 'OPTIONS', path: '/rest/v1/monitoring_events', policy: 'public', rest: true },
   { method: 'GET', path: '/api/v1/flags', policy: 'read' },
   { method: 'GET', path: '/api/v1/flags/dashboard.data_source', policy: 'read' },
@@ -104,6 +108,14 @@ const ROUTES = [
   { method: 'PUT', path: '/api/v1/state/u1/theme', policy: 'own', body: () => ({ value: 'dark' }) },
   { method: 'DELETE', path: '/api/v1/state/u1/nothing', policy: 'own' },
   { method: 'GET', path: '/api/v1/state/another-client', policy: 'service' },
+  { method: 'PUT', path: '/api/v1/state/u1', policy: 'own', body: () => ({ value: { theme: 'light' } }) },
+  { method: 'GET', path: '/api/v1/metrics', policy: 'read' },
+  { method: 'HEAD', path: '/api/v1/metrics', policy: 'read' },
+  { method: 'GET', path: '/api/v1/sessions', policy: 'read' },
+  { method: 'GET', path: '/api/v1/sessions/no-such-session', policy: 'read' },
+  { method: 'POST', path: '/v1/traces', policy: 'ingest', body: () => ({ resourceSpans: [] }), rest: 'otlp' },
+  { method: 'POST', path: '/v1/logs', policy: 'ingest', body: () => ({ resourceLogs: [] }), rest: 'otlp' },
+  { method: 'POST', path: '/v1/metrics', policy: 'ingest', body: () => ({ resourceMetrics: [] }), rest: 'otlp' },
 ];
 
 // /ws message types: who may send each, and a message of that type.
@@ -163,7 +175,9 @@ function checkRefusal(r, who, where, rest, override) {
   const text = r.text ?? r.body;
   if (text) {
     const body = JSON.parse(text);
-    if (rest) {
+    if (rest === 'otlp') { // google.rpc.Status: UNAUTHENTICATED 16, PERMISSION_DENIED 7
+      assert.equal(body.code, want === 401 ? 16 : 7, `${where}: google.rpc code`);
+    } else if (rest) {
       assert.equal(body.code, want === 401 && !override ? 'PGRST301' : '42501',
                    `${where}: PostgREST code`);
     } else {
@@ -376,6 +390,59 @@ for (const setup of SETUPS) {
       }
     });
 
+    test('Realtime state:C: its own client joins; a refreshed token of another client closes the channel', async () => {
+      const own = jwt({ role: 'authenticated', sub: 'u1' });
+      const ws = new WebSocket(`ws://${d.host}:${d.port}/realtime/v1/websocket?apikey=` +
+                               `${encodeURIComponent(own)}&vsn=1.0.0`);
+      const replies = [];
+      ws.on('message', (data) => replies.push(JSON.parse(data.toString())));
+      await withTimeout(new Promise((resolve, reject) => {
+        ws.once('open', resolve);
+        ws.once('error', reject);
+      }), 5_000, 'realtime open');
+      try {
+        const join = (topic, ref, token) => ws.send(JSON.stringify({
+          topic, event: 'phx_join', ref, join_ref: ref, payload: { config: {}, access_token: token } }));
+        join('realtime:state:u2', '1', own);
+        const refused = await waitFor('the join of another client', () => replies.find((m) => m.ref === '1'));
+        assert.equal(refused.payload.status, 'error', JSON.stringify(refused));
+        join('realtime:state:u1', '2', own);
+        const joined = await waitFor('the join of its own', () => replies.find((m) => m.ref === '2'));
+        assert.equal(joined.payload.status, 'ok', JSON.stringify(joined));
+        ws.send(JSON.stringify({ topic: 'realtime:state:u1', event: 'access_token', ref: '3', join_ref: '2',
+                                 payload: { access_token: jwt({ role: 'authenticated', sub: 'u2' }) } }));
+        const closed = await waitFor('the channel closed', () => replies.find((m) =>
+          m.topic === 'realtime:state:u1' && m.event === 'system' && m.payload?.status === 'error'));
+        assert.match(closed.payload.message, /state:u1 is for that client/);
+      } finally {
+        ws.close();
+      }
+    });
+
+    test('a WebSocket upgrade from a page of another origin is refused (403 origin_not_allowed)', async () => {
+      for (const path of ['/ws', '/realtime/v1/websocket?vsn=1.0.0']) {
+        const sep = path.includes('?') ? '&' : '?';
+        const status = await withTimeout(new Promise((resolve) => {
+          const ws = new WebSocket(`ws://${d.host}:${d.port}${path}${sep}apikey=${SERVICE}`,
+                                   { headers: { origin: 'https://evil.example' } });
+          ws.once('open', () => {
+            ws.close();
+            resolve(101);
+          });
+          ws.once('unexpected-response', (req, res) => resolve(res.statusCode));
+          ws.once('error', () => resolve(-1));
+        }), 10_000, 'the cross-origin upgrade');
+        assert.equal(status, 403, path);
+      }
+      // the dashboard's own origin is welcome
+      const ws = new WebSocket(`${d.wsUrl}?apikey=${SERVICE}`, { headers: { origin: d.base } });
+      await withTimeout(new Promise((resolve, reject) => {
+        ws.once('open', resolve);
+        ws.once('unexpected-response', (req, res) => reject(new Error(`status ${res.statusCode}`)));
+      }), 10_000, 'the same-origin upgrade');
+      ws.close();
+    });
+
     test('Realtime channels: readers join; ingest, and anon without TELLTALE_ANON_READ, do not', async () => {
       for (const who of ['anon', 'ingest', 'authenticated', 'service_role']) {
         const ws = new WebSocket(`ws://${d.host}:${d.port}/realtime/v1/websocket?apikey=` +
@@ -404,3 +471,10 @@ for (const setup of SETUPS) {
     });
   });
 }
+
+test('--trust-proxy without keys is refused: behind a proxy every caller would be service_role', () => {
+  const r = spawnSync(BIN, ['serve', '--listen', '127.0.0.1:0', '--store', 'sqlite::memory:',
+                            '--trust-proxy', '127.0.0.1'], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /--trust-proxy \/ TELLTALE_TRUST_PROXY needs keys/);
+});

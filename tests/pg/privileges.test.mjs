@@ -251,6 +251,21 @@ describe('a self-hosted database migrated by its owner, not a superuser', () => 
     assert.equal(ok.stdout, VERSION_LINE);
   });
 
+  test('the first migration is all or nothing too: a fresh database keeps no migrations table', { timeout: 60_000 }, async () => {
+    const db = await createDatabase(server, 'atomicfirst');
+    // In the way of 0001's events table: 0001 fails on a database with no migrations table.
+    await sql(db.url, 'CREATE SCHEMA monitoring; CREATE TABLE monitoring.monitoring_events (x int)');
+    const r = await migrate(db.url);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /migration 0001_events failed/);
+    const t = await sql(db.url, "SELECT to_regclass('monitoring.schema_migrations') IS NULL AS gone");
+    assert.deepEqual(t, [{ gone: true }], 'the migrations table came and went with 0001');
+    await sql(db.url, 'DROP TABLE monitoring.monitoring_events');
+    const ok = await migrate(db.url);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, VERSION_LINE);
+  });
+
   test('without CREATE on the database: the GRANT to run, nothing changed', { timeout: 60_000 }, async () => {
     const db = await createDatabase(server, 'nocreate');
     await sql(server.url, "CREATE ROLE guest_user LOGIN PASSWORD 'gu'");

@@ -479,9 +479,28 @@ static void role_names_are_postgres_roles(void **state)
     assert_string_equal(auth_role_name((auth_role)99), "none");
 }
 
+/* A client's dashboard state: service_role any; authenticated only the client its sub names;
+ * no other role, whatever sub it carries. */
+static void a_client_state_is_reached_by_its_own_sub_only(void **state)
+{
+    (void)state;
+    auth_identity who = {.role = AUTH_SERVICE};
+    assert_true(auth_reaches_client(&who, "u1"));
+    who = (auth_identity){.role = AUTH_AUTHENTICATED, .sub = "u1"};
+    assert_true(auth_reaches_client(&who, "u1"));
+    assert_false(auth_reaches_client(&who, "u2"));
+    who = (auth_identity){.role = AUTH_ANON, .sub = "u1"};
+    assert_false(auth_reaches_client(&who, "u1"));
+    who = (auth_identity){.role = AUTH_INGEST, .sub = "u1"};
+    assert_false(auth_reaches_client(&who, "u1"));
+    who = (auth_identity){.role = AUTH_AUTHENTICATED, .sub = ""};
+    assert_false(auth_reaches_client(&who, ""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_client_state_is_reached_by_its_own_sub_only),
         cmocka_unit_test(without_keys_every_caller_is_service_role),
         cmocka_unit_test(any_one_key_enables_auth),
         cmocka_unit_test(service_and_anon_keys_give_their_roles),

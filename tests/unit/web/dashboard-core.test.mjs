@@ -203,3 +203,17 @@ test('restartPaths: each running path starts again from the hand-over cursor', (
   made[2].deliver([ev(2), ev(3)]);
   assert.deepEqual(shown.map((e) => e.seq), [1, 2, 3], 'nothing twice across the restart');
 });
+
+test('Agreement keeps at most maxIds single-path ids, still counting the forgotten ones', () => {
+  const a = new Agreement({ graceMs: 10, maxIds: 100 });
+  for (let i = 0; i < 1000; i++) {
+    a.seen('legacy', `id-${i}`, i + 1, 5, i); // realtime is down: only legacy delivers
+  }
+  const s = a.snapshot(10_000);
+  assert.equal(s.legacyOnly, 1000, 'every one-path event is counted');
+  assert.equal(s.pending, 0);
+  assert.deepEqual(s.legacyOnlyIds.slice(0, 2), ['id-999', 'id-998'], 'the newest ids are kept');
+  // a late copy of a kept id still counts as seen on both paths
+  a.seen('realtime', 'id-999', 1000, 5, 10_001);
+  assert.equal(a.snapshot(10_002).both, 1);
+});
