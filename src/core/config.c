@@ -260,24 +260,27 @@ static bool parse_block(const char *s, size_t len, uint32_t *addr, uint8_t *bits
     return true;
 }
 
+/* A comma-separated list of proxies, parsed whole before anything is set: a refused list (a bad
+ * entry, too many, a trailing comma) changes nothing. */
 static bool parse_proxies(const char *s, tt_config *cfg)
 {
-    cfg->trust_proxy_n = 0;
+    uint32_t addr[CONFIG_TRUST_PROXY_MAX];
+    uint8_t bits[CONFIG_TRUST_PROXY_MAX];
+    int n = 0;
     while (*s != '\0') {
         size_t len = strcspn(s, ",");
-        if (cfg->trust_proxy_n == CONFIG_TRUST_PROXY_MAX ||
-            !parse_block(s, len, &cfg->trust_proxy_addr[cfg->trust_proxy_n],
-                         &cfg->trust_proxy_bits[cfg->trust_proxy_n])) {
-            cfg->trust_proxy_n = 0;
+        if (n == CONFIG_TRUST_PROXY_MAX || !parse_block(s, len, &addr[n], &bits[n])) {
             return false;
         }
-        cfg->trust_proxy_n++;
+        n++;
         s += len;
         if (*s == ',' && *++s == '\0') {
-            cfg->trust_proxy_n = 0; /* a trailing comma: refused whole, as any bad entry */
-            return false;
+            return false; /* a trailing comma: refused whole, as any bad entry */
         }
     }
+    memcpy(cfg->trust_proxy_addr, addr, (size_t)n * sizeof addr[0]);
+    memcpy(cfg->trust_proxy_bits, bits, (size_t)n * sizeof bits[0]);
+    cfg->trust_proxy_n = n;
     return true;
 }
 
@@ -304,11 +307,19 @@ static bool parse_listen(const char *s, tt_config *cfg)
     return parse_address(s, cfg->listen_host, sizeof cfg->listen_host, &cfg->listen_port);
 }
 
+/* "off", or an address; a refused value changes nothing (fuzz_config found that a bad address
+ * used to turn the second listener on). */
 static bool parse_otlp_listen(const char *s, tt_config *cfg)
 {
-    cfg->otlp_listen = strcmp(s, "off") != 0;
-    return !cfg->otlp_listen ||
-           parse_address(s, cfg->otlp_host, sizeof cfg->otlp_host, &cfg->otlp_port);
+    if (strcmp(s, "off") == 0) {
+        cfg->otlp_listen = false;
+        return true;
+    }
+    if (!parse_address(s, cfg->otlp_host, sizeof cfg->otlp_host, &cfg->otlp_port)) {
+        return false;
+    }
+    cfg->otlp_listen = true;
+    return true;
 }
 
 static bool parse_store(const char *s, tt_config *cfg)

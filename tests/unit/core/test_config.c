@@ -423,6 +423,9 @@ static void otlp_listen_is_off_or_an_address(void **state)
     char err[TT_ERRLEN];
     assert_int_equal(config_set_flag(&cfg, "--otlp-listen", "4318", err), TT_EINVAL);
     assert_non_null(strstr(err, "TELLTALE_OTLP_LISTEN"));
+    /* a refused address leaves the second listener off (fuzz_config's crash input) */
+    assert_int_equal(config_set_flag(&cfg, "--otlp-listen", "1.0.0.1:", err), TT_EINVAL);
+    assert_false(cfg.otlp_listen);
 }
 
 static void listen_host_has_a_length_limit(void **state)
