@@ -465,9 +465,9 @@ describe('views, functions, row level security, publication', () => {
       'TABLE(total_pending bigint, total_recovered bigint, total_failed bigint, ' +
         `avg_retry_count ${F8}, oldest_pending_age_hours ${F8})`,
     ],
+    ['loghist_add', 'a jsonb, b jsonb', 'jsonb'],
     ['notify_flags', '', 'trigger'],
     ['notify_state', '', 'trigger'],
-    ['loghist_add', 'a jsonb, b jsonb', 'jsonb'],
     ['set_anon_read', 'p_enabled boolean', 'void'],
   ];
   test('functions: exactly these, with these signatures', async () => {
