@@ -15,6 +15,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -492,6 +493,42 @@ describe('migration console', () => {
       { name: 'session_end', depth: 0, error: false },
     ]);
     await shot('session-timeline');
+  });
+
+  step('an MCP session exported over OTLP shows as a waterfall: the tool call, its child span, the error', async () => {
+    const sid = uid('mcp');
+    const trace = randomBytes(16).toString('hex');
+    const [root, child] = [randomBytes(8).toString('hex'), randomBytes(8).toString('hex')];
+    const ns = (ms) => String(BigInt(ms) * 1_000_000n);
+    const t0 = Date.now() - 3000;
+    const attr = (key, value) => ({ key, value: { stringValue: value } });
+    const body = { resourceSpans: [{
+      resource: { attributes: [attr('service.name', 'mcp-files')] },
+      scopeSpans: [{ spans: [
+        { traceId: trace, spanId: root, name: 'tools/call read_file', kind: 2,
+          startTimeUnixNano: ns(t0), endTimeUnixNano: ns(t0 + 400),
+          attributes: [attr('mcp.method.name', 'tools/call'), attr('gen_ai.tool.name', 'read_file'),
+                       attr('mcp.session.id', sid)] },
+        { traceId: trace, spanId: child, parentSpanId: root, name: 'fs.read', kind: 1,
+          startTimeUnixNano: ns(t0 + 50), endTimeUnixNano: ns(t0 + 300),
+          attributes: [attr('mcp.session.id', sid)], status: { code: 2, message: 'EACCES' } },
+      ] }],
+    }] };
+    const r = await fetch(`${daemon.base}/v1/traces`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal(r.status, 200, await r.text());
+    const button = page.locator(`#sessions-list button[data-id="${sid}"]`);
+    await waitFor('the MCP session in the list', async () => (await button.count()) === 1, { timeoutMs: 30_000 });
+    await button.click();
+    await waitFor('its timeline', async () => (await page.locator('#timeline-rows .wf-row').count()) === 2);
+    const rows = await page.evaluate(() => [...document.querySelectorAll('#timeline-rows .wf-row')].map((row) => ({
+      name: row.querySelector('.wf-label').textContent, depth: Number(row.dataset.depth), error: row.dataset.error === 'true',
+    })));
+    assert.deepEqual(rows, [
+      { name: 'read_file', depth: 0, error: false },
+      { name: 'fs.read', depth: 1, error: true },
+    ]);
+    await shot('session-timeline-otlp');
   });
 
   step('SLOs against targets the operator sets; pause holds the tail', async () => {
