@@ -260,8 +260,7 @@ static bool parse_block(const char *s, size_t len, uint32_t *addr, uint8_t *bits
     return true;
 }
 
-/* A comma-separated list of proxies, parsed whole before anything is set: a refused list (a bad
- * entry, too many, a trailing comma) changes nothing. */
+/* A comma-separated list of proxies, parsed whole: a refused list changes nothing. */
 static bool parse_proxies(const char *s, tt_config *cfg)
 {
     uint32_t addr[CONFIG_TRUST_PROXY_MAX];
@@ -307,18 +306,14 @@ static bool parse_listen(const char *s, tt_config *cfg)
     return parse_address(s, cfg->listen_host, sizeof cfg->listen_host, &cfg->listen_port);
 }
 
-/* "off", or an address; a refused value changes nothing (fuzz_config found that a bad address
- * used to turn the second listener on). */
+/* "off", or an address; a refused value changes nothing (a fuzz_config finding). */
 static bool parse_otlp_listen(const char *s, tt_config *cfg)
 {
-    if (strcmp(s, "off") == 0) {
-        cfg->otlp_listen = false;
-        return true;
-    }
-    if (!parse_address(s, cfg->otlp_host, sizeof cfg->otlp_host, &cfg->otlp_port)) {
+    bool off = strcmp(s, "off") == 0;
+    if (!off && !parse_address(s, cfg->otlp_host, sizeof cfg->otlp_host, &cfg->otlp_port)) {
         return false;
     }
-    cfg->otlp_listen = true;
+    cfg->otlp_listen = !off;
     return true;
 }
 
