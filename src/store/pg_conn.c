@@ -227,6 +227,31 @@ void pg_reader_give_back(pg_store *s, PGconn *conn)
     PQfinish(conn);
 }
 
+/* Whether 'res' says the connection itself is gone: libpq saw it close, or the server said so
+ * first (SQLSTATE class 08, or 57P01-57P03: an administrator's or a crash's shutdown), which
+ * libpq may report before it notices the end of the stream. */
+static bool reader_lost(const PGresult *res, PGconn *conn)
+{
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_FATAL_ERROR && st != PGRES_BAD_RESPONSE) {
+        return false;
+    }
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return PQstatus(conn) != CONNECTION_OK ||
+           (state != NULL && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0));
+}
+
+/* Closes every idle reader: when one was found dead, the others died with it (a restart, an
+ * administrator's pg_terminate_backend). */
+static void readers_drop_idle(pg_store *s)
+{
+    pthread_mutex_lock(&s->readers_lock);
+    while (s->nidle > 0) {
+        PQfinish(s->idle[--s->nidle]);
+    }
+    pthread_mutex_unlock(&s->readers_lock);
+}
+
 PGresult *pg_reader_exec(pg_store *s, const char *sql, int nparams, const char *const *params,
                          PGconn **conn, char *err)
 {
@@ -235,14 +260,12 @@ PGresult *pg_reader_exec(pg_store *s, const char *sql, int nparams, const char *
             return NULL;
         }
         PGresult *res = pg_call(s, *conn, sql, nparams, params);
-        ExecStatusType st = PQresultStatus(res);
-        bool dead = (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE) &&
-                    PQstatus(*conn) != CONNECTION_OK && !pg_was_cut();
-        if (!dead || attempt == 1) {
+        if (!reader_lost(res, *conn) || pg_was_cut() || attempt == 1) {
             return res;
         }
         PQclear(res); /* it had died while idle: once more, on a fresh connection */
-        pg_reader_give_back(s, *conn);
+        PQfinish(*conn);
+        readers_drop_idle(s);
     }
     return NULL;
 }
