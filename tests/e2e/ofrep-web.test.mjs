@@ -36,8 +36,24 @@ async function bundle() {
   return out.outputFiles[0].text;
 }
 
+// The page comes from a server of its own on loopback: another origin than the daemon's (so the
+// provider's requests are cross-origin, with CORS preflights), in the same address space (so
+// Chromium's Local Network Access rules have nothing to refuse). The daemon lists that origin
+// in --allow-origins, as an operator does for a web app of another site (DESIGN §5, "The HTTP
+// edge": a POST from an origin not listed is refused).
+let js = '';
+let PAGE = '';
+const server = createServer((req, res) => {
+  const isJs = req.url.endsWith('.js');
+  res.writeHead(200, { 'content-type': isJs ? 'text/javascript' : 'text/html' });
+  res.end(isJs ? js : '<!doctype html><script src="sdk.js"></script>');
+});
+
 before(async () => {
-  d = await Daemon.start({ label: 'ofrep-web' });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(() => new Promise((resolve) => server.close(resolve)));
+  PAGE = `http://127.0.0.1:${server.address().port}/`;
+  d = await Daemon.start({ label: 'ofrep-web', args: ['--allow-origins', PAGE.slice(0, -1)] });
   for (const [k, f] of [[keys.source, { enabled: true, variant: 'dual' }],
                         [keys.off, { enabled: false, variant: 'realtime' }],
                         [keys.pro, { enabled: true, rules: [{ attribute: 'plan', equals: 'pro' }] }]]) {
@@ -54,18 +70,7 @@ after(async () => {
 });
 
 test('the web SDK evaluates telltale flags in Chromium and sees a change', { timeout: 120_000 }, async () => {
-  const js = await bundle();
-  // The page comes from a server of its own on loopback: another origin than the daemon's
-  // (so the provider's requests are cross-origin, with CORS preflights), in the same address
-  // space (so Chromium's Local Network Access rules have nothing to refuse).
-  const server = createServer((req, res) => {
-    const isJs = req.url.endsWith('.js');
-    res.writeHead(200, { 'content-type': isJs ? 'text/javascript' : 'text/html' });
-    res.end(isJs ? js : '<!doctype html><script src="sdk.js"></script>');
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  closers.push(() => new Promise((resolve) => server.close(resolve)));
-  const PAGE = `http://127.0.0.1:${server.address().port}/`;
+  js = await bundle();
   const page = await browser.newPage();
   const statuses = [];
   page.on('response', (r) => {
