@@ -277,13 +277,14 @@ for (const setup of SETUPS) {
       assert.ok(!`${r.stdout}${r.stderr}`.includes(INGEST), 'the key is not printed');
     });
 
-    test('a refused body is not read into the daemon: 401 before a large POST body', async () => {
+    // What happens on the connection itself (the body read through, Connection: close) is
+    // http11.test.mjs's, on a raw socket; here: the refusal, and the daemon still serving.
+    test('a large POST without a key is answered 401, and the daemon keeps serving', async () => {
       const r = await fetch(`${d.base}/api/v1/events`, {
         method: 'POST', headers: { 'content-type': 'application/json' },
         body: JSON.stringify(Array.from({ length: 2000 }, event)),
       });
       assert.equal(r.status, 401);
-      // The connection stays usable: the next request on it is answered.
       assert.equal((await fetch(`${d.base}/health`)).status, 200);
     });
 
