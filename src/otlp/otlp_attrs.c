@@ -121,6 +121,20 @@ bool otlp_push(otlp_result *res, size_t *cap, const tt_event *ev)
     return true;
 }
 
+int otlp_push_with_attrs(otlp_result *res, size_t *cap, tt_event *ev, otlp_attrs *a, bool cut)
+{
+    char *attrs = otlp_attrs_close(a);
+    if (attrs == NULL) {
+        return TT_ENOMEM;
+    }
+    ev->attrs = attrs;
+    bool ok = otlp_push(res, cap, ev);
+    ev->attrs = NULL;
+    free(attrs);
+    res->truncated += cut || a->truncated;
+    return ok ? 0 : TT_ENOMEM;
+}
+
 const char *otlp_source(const Otlp__Resource *r, char dst[EVENT_SOURCE_MAX + 1], bool *cut)
 {
     const char *name =

@@ -62,6 +62,10 @@ void otlp_content_id(char *dst, char prefix, const ProtobufCMessage *resource,
 /* Adds 'ev' (cloned) to the result's batch; false when out of memory. */
 bool otlp_push(otlp_result *res, size_t *cap, const tt_event *ev);
 
+/* Closes 'a' into ev's attrs and adds 'ev' (cloned) to the batch, counting the item as cut when
+ * 'cut' or its attributes were truncated. 0, or TT_ENOMEM. */
+int otlp_push_with_attrs(otlp_result *res, size_t *cap, tt_event *ev, otlp_attrs *a, bool cut);
+
 /* The service.name of a resource, or "otlp". */
 const char *otlp_source(const Otlp__Resource *r, char dst[EVENT_SOURCE_MAX + 1], bool *cut);
 

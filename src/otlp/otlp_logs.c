@@ -83,15 +83,7 @@ static int map_log(const Otlp__LogRecord *lr, const Otlp__Resource *r,
     otlp_attrs a;
     otlp_attrs_open(&a);
     log_attrs(&a, lr, r, scope, &t);
-    char *attrs = otlp_attrs_close(&a);
-    if (attrs == NULL) {
-        return TT_ENOMEM;
-    }
-    ev.attrs = attrs;
-    bool ok = otlp_push(res, cap, &ev);
-    free(attrs);
-    res->truncated += cut || a.truncated;
-    return ok ? 0 : TT_ENOMEM;
+    return otlp_push_with_attrs(res, cap, &ev, &a, cut);
 }
 
 int otlp_logs_to_events(const Otlp__ExportLogsServiceRequest *req, int64_t now_ms,

@@ -111,15 +111,7 @@ static int map_point(const metric_scope *m, const point *p, int64_t now_ms, otlp
     otlp_attrs a;
     otlp_attrs_open(&a);
     point_attrs(&a, m, p);
-    char *attrs = otlp_attrs_close(&a);
-    if (attrs == NULL) {
-        return TT_ENOMEM;
-    }
-    ev.attrs = attrs;
-    bool ok = otlp_push(res, cap, &ev);
-    free(attrs);
-    res->truncated += cut || a.truncated;
-    return ok ? 0 : TT_ENOMEM;
+    return otlp_push_with_attrs(res, cap, &ev, &a, cut);
 }
 
 static void number_point(point *p, const Otlp__NumberDataPoint *d, const char *kind)

@@ -126,15 +126,7 @@ static int map_span(const Otlp__Span *s, const Otlp__Resource *r,
     otlp_attrs a;
     otlp_attrs_open(&a);
     span_attrs(&a, s, r, scope, &t);
-    char *attrs = otlp_attrs_close(&a);
-    if (attrs == NULL) {
-        return TT_ENOMEM;
-    }
-    ev.attrs = attrs;
-    bool ok = otlp_push(res, cap, &ev);
-    free(attrs);
-    res->truncated += cut || a.truncated;
-    return ok ? 0 : TT_ENOMEM;
+    return otlp_push_with_attrs(res, cap, &ev, &a, cut);
 }
 
 int otlp_traces_to_events(const Otlp__ExportTraceServiceRequest *req, int64_t now_ms,
