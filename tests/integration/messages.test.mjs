@@ -50,6 +50,17 @@ test('each option error names the option as typed and what it accepts, exit 2', 
   }
 });
 
+test('a SQLite path that cannot be created is named with its reason, by migrate --check and serve', () => {
+  const where = '/nonexistent-telltale-dir/sub/x.db';
+  const check = run(['migrate', '--check', '--store', `sqlite:${where}`]);
+  assert.equal(check.status, 1, check.stdout + check.stderr);
+  assert.match(check.stderr, /cannot create sqlite file '\/nonexistent-telltale-dir\/sub\/x\.db': directory '\/nonexistent-telltale-dir\/sub' does not exist/);
+  assert.doesNotMatch(check.stdout, /missing privileges: none/, '--check does not call an unreachable file fine');
+  const serve = spawnSync(BIN, ['serve', '--store', `sqlite:${where}`, '--listen', '127.0.0.1:0'], { encoding: 'utf8', timeout: 20000 });
+  assert.equal(serve.status, 1);
+  assert.match(serve.stderr, /directory '\/nonexistent-telltale-dir\/sub' does not exist/);
+});
+
 test('migrate --help shows only migrate\'s options', () => {
   const r = run(['migrate', '--help']);
   assert.equal(r.status, 0);
