@@ -38,6 +38,10 @@ test('serve starts with PostgreSQL stopped, spools ingest, ships it once Postgre
   assert.equal(read.status, 503, JSON.stringify(read.json));
   assert.equal(read.json.error.code, 'store_unavailable');
   assert.ok(Number(read.headers.get('retry-after')) > 0);
+  // Ready for ingest (it goes to the spool), and /ready says the store is not reachable.
+  const ready = await api(d, 'GET', '/ready');
+  assert.equal(ready.status, 200, JSON.stringify(ready.json));
+  assert.equal(ready.json.store, 'unavailable');
 
   const ledger = new Ledger();
   const producers = new Producers({ daemon: d, ledger, tag: 'startdown', http: 2, ws: 1, batch: 20,
@@ -55,6 +59,7 @@ test('serve starts with PostgreSQL stopped, spools ingest, ships it once Postgre
     await producers.stop();
   }
   const st = await drained(d, 'start during an outage');
+  assert.equal((await api(d, 'GET', '/ready')).json.store, 'available', 'once shipped');
   assert.equal(st.breaker.state, 'closed');
   assert.equal(st.store.schema_version > 0, true, 'the schema version was checked once reachable');
   const c = compare(ledger, await storedIds(db));
@@ -92,9 +97,11 @@ test('down at start on a database never migrated: the events wait in the spool u
   await waitFor('the schema mismatch in the log', async () => /telltale migrate/.test(d.stderr) && /schema is at version 0/.test(d.stderr));
   const held = await status(d);
   assert.equal(held.spool.events, 50, `held in the spool: ${JSON.stringify(held.spool)}`);
+  assert.equal((await api(d, 'GET', '/ready')).json.store, 'unavailable', 'a schema not migrated');
   const m = await migrate(db.url);
   assert.equal(m.code, 0, m.stderr);
   await drained(d, 'after migrate');
+  assert.equal((await api(d, 'GET', '/ready')).json.store, 'available', 'migrated and shipped');
   const c = await db.query('SELECT count(*)::int AS n FROM monitoring.monitoring_events');
   assert.equal(c[0].n, 50);
   const dlq = await db.query('SELECT count(*)::int AS n FROM monitoring.dead_letter_queue');
