@@ -201,8 +201,11 @@ int server_start(uv_loop_t *loop, const tt_config *cfg, store *st, job_queue *q,
     int rc = store_max_seq(st, &last_seq, err);
     if (rc == TT_EUNAVAILABLE) {
         /* A store down at start-up (PostgreSQL: ingest goes to the spool): the live streams
-         * start from 0 and learn the highest seq from the commits and the change feed. */
-        log_warn("reading the highest committed seq: %s; live streams start from 0", err);
+         * learn the highest seq from the first commit or notice (stream_learn_start), and
+         * what came before it is not replayed to them. */
+        log_warn("reading the highest committed seq: %s; live streams begin at the first "
+                 "commit once the store answers",
+                 err);
         srv->head_unknown = true;
         rc = 0;
     }

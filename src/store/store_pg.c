@@ -462,7 +462,12 @@ int store_pg_open(const char *url, store **out, char *err)
     s->interrupt_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     int rc = s->interrupt_fd >= 0 ? pg_writer_ready(s, err)
                                   : tt_fail(err, TT_EIO, "eventfd: %s", strerror(errno));
-    if (rc == TT_EUNAVAILABLE) {
+    if (rc == TT_EUNAVAILABLE && pg_login_refused(err)) {
+        size_t n = strlen(err);
+        snprintf(err + n, TT_ERRLEN - n,
+                 "; check the user, password and database of the store URL");
+        rc = TT_EREJECTED;
+    } else if (rc == TT_EUNAVAILABLE) {
         /* Down at start-up is an outage like any other: the daemon starts, ingest goes to the
          * spool, and the writer checks the schema when the server first answers. A server
          * that answers and refuses (a password, a database that does not exist, the schema)

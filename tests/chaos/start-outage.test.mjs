@@ -6,8 +6,9 @@
 // `telltale migrate` is run.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after } from 'node:test';
-import { Ledger, api, test } from '../integration/lib/daemon.mjs';
+import { BIN, Ledger, api, test } from '../integration/lib/daemon.mjs';
 import { connect, createDatabase, migrate } from '../pg/lib/pg.mjs';
 import {
   Daemon, FAST_ARGS, compare, describe, drained, freshDatabase, pgServer, status, storedIds, waitFor,
@@ -107,4 +108,20 @@ test('down at start on a database never migrated: the events wait in the spool u
   const dlq = await db.query('SELECT count(*)::int AS n FROM monitoring.dead_letter_queue');
   assert.equal(dlq[0].n, 0);
   await d.stop();
+});
+
+// A server that answers and refuses is not an outage: a typo in the store URL stops the start
+// (exit 1) with the server's reason, instead of a daemon that spools for ever.
+test('a store URL the server refuses (no such database, no such role) stops the start', async () => {
+  const base = new URL(process.env.TT_PG_URL);
+  const cases = [
+    [Object.assign(new URL(base), { pathname: '/telltale_no_such_db' }), /3D000: database "telltale_no_such_db" does not exist; check the user, password and database of the store URL/],
+    [Object.assign(new URL(base), { username: 'telltale_no_such_role' }), /28000: role "telltale_no_such_role" does not exist/],
+  ];
+  for (const [url, says] of cases) {
+    const r = spawnSync(BIN, ['serve', '--store', url.href, '--listen', '127.0.0.1:0'], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 1, `${url.href}: ${r.stderr}`);
+    assert.match(r.stderr, says);
+    assert.doesNotMatch(r.stderr, /starting anyway/);
+  }
 });
