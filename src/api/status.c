@@ -20,18 +20,18 @@ bool api_ready_now(const api_ctx *ctx)
     return ctx->pipeline != NULL && !gateway_draining(ctx->gw);
 }
 
-/* Whether the store takes writes now, as the writer sees it: its schema was checked (a
- * PostgreSQL store down at start-up has none yet), its breaker lets calls through and no spooled
- * backlog waits for it. Readiness does not depend on it (ingest goes to the spool). */
+/* Whether the store takes writes now: its last connection attempt (any thread's) reached it,
+ * its schema was checked (a PostgreSQL store down at start-up has none yet), the writer's
+ * breaker lets calls through and no spooled backlog waits for it. Readiness does not depend on it (ingest goes to the spool). */
 static bool store_available(const api_ctx *ctx)
 {
-    if (ctx->pipeline == NULL || store_schema_version(ctx->st) <= 0) {
+    if (ctx->pipeline == NULL || store_schema_version(ctx->st) <= 0 || !store_reachable(ctx->st)) {
         return false;
     }
     pipeline_stats ps;
     pipeline_get_stats(ctx->pipeline, &ps);
-    bool breaker_open = ps.writer.breaker_state == BREAKER_OPEN ||
-                        ps.writer.breaker_state == BREAKER_FORCED_OPEN;
+    bool breaker_open =
+        ps.writer.breaker_state == BREAKER_OPEN || ps.writer.breaker_state == BREAKER_FORCED_OPEN;
     return !breaker_open && !(ps.spooled && ps.shipper.waiting);
 }
 

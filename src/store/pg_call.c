@@ -152,7 +152,9 @@ int pg_connect(const pg_store *s, const char *const *keys, const char *const *va
     if (why == NULL && PQstatus(conn) == CONNECTION_OK && PQsetnonblocking(conn, 1) != 0) {
         why = "cannot make the connection non-blocking";
     }
-    if (why != NULL || PQstatus(conn) != CONNECTION_OK) {
+    bool failed = why != NULL || PQstatus(conn) != CONNECTION_OK;
+    __atomic_store_n((bool *)&s->unreachable, failed, __ATOMIC_RELAXED);
+    if (failed) {
         const char *msg = why != NULL ? why : PQerrorMessage(conn);
         tt_fail(err, TT_EUNAVAILABLE, "cannot connect to PostgreSQL: %.*s", (int)strcspn(msg, "\n"),
                 msg);

@@ -30,6 +30,9 @@ typedef struct pg_store {
     bool schema_checked;
     bool opened;        /* store_pg_open() has returned: a wrong schema is then an outage */
     bool schema_logged; /* ... said once in the log */
+    /* The last connection attempt failed (pg_connect, any thread; atomic, relaxed): a state
+     * of the server, not of this struct's settings, so pg_connect sets it through a const. */
+    bool unreachable;
 } pg_store;
 
 /* ---- pg_call.c: every call, bounded by the store's deadline and store_interrupt() ---- */

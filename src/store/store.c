@@ -73,6 +73,11 @@ void store_set_timeout(store *st, uint32_t ms)
     }
 }
 
+bool store_reachable(const store *st)
+{
+    return st->ops->reachable == NULL || st->ops->reachable(st);
+}
+
 void store_interrupt(store *st)
 {
     if (st->ops->interrupt != NULL) {

@@ -108,6 +108,11 @@ void store_set_timeout(store *st, uint32_t ms);
  * once with TT_EUNAVAILABLE: the end of a shutdown that ran out of time. Any thread. */
 void store_interrupt(store *st);
 
+/* Whether the store's last connection attempt, on any thread, reached it (PostgreSQL: the
+ * writer, readers, the change feed and housekeeping all connect, so an outage shows within a
+ * second or two even without ingest); true for an embedded store. Any thread. */
+bool store_reachable(const store *st);
+
 /* "sqlite" or "postgres". */
 const char *store_kind(const store *st);
 

@@ -424,7 +424,13 @@ static int pg_count(store *base, store_backlog *out, char *err)
     return rc;
 }
 
+static bool pg_reachable(const store *st)
+{
+    return !__atomic_load_n(&((const pg_store *)st)->unreachable, __ATOMIC_RELAXED);
+}
+
 static const store_ops pg_ops = {
+    .reachable = pg_reachable,
     .kind = "postgres",
     .close = pg_close,
     .set_timeout = pg_set_timeout,

@@ -125,3 +125,27 @@ test('a store URL the server refuses (no such database, no such role) stops the 
     assert.doesNotMatch(r.stderr, /starting anyway/);
   }
 });
+
+// An outage with no ingest at all still shows: /ready says the store is unavailable (the change
+// feed's and housekeeping's connection attempts fail), and available again once it is back;
+// the housekeeping failures are warned once, not twice a second.
+test('an idle outage: /ready store unavailable within seconds, available after; warned once', { timeout: CASE_TIMEOUT }, async () => {
+  const srv = pgServer();
+  const db = await freshDatabase('idleout');
+  cleanups.push(() => db.drop());
+  const d = await Daemon.start({ store: db.url, args: FAST_ARGS, label: 'telltale (idle outage)' });
+  cleanups.push(() => d.cleanup());
+  const store = async () => (await api(d, 'GET', '/ready')).json.store;
+  assert.equal(await store(), 'available');
+  srv.down();
+  let up = false;
+  cleanups.push(async () => up || srv.up());
+  await waitFor('/ready to say the store is unavailable', async () => await store() === 'unavailable');
+  await new Promise((r) => setTimeout(r, 3000)); // several housekeeping rounds
+  const warned = d.stderr.match(/dead letter recovery: /g) ?? [];
+  assert.ok(warned.length <= 1, `dead letter recovery warned ${warned.length} times`);
+  srv.up();
+  up = true;
+  await waitFor('/ready to say the store is available again', async () => await store() === 'available');
+  await d.stop();
+});
