@@ -79,7 +79,7 @@ int store_migrate(const char *url, int *version, char err[TT_ERRLEN]);
 
 /* What a migration of a store needs, and what it would do (telltale migrate [--check]). */
 typedef struct store_migration_plan {
-    int version;        /* the schema version in the database; 0 when never migrated */
+    int version;        /* the schema version in the database; 0 when never migrated, -1 unknown */
     int newest;         /* the newest version this telltale knows */
     char pending[1024]; /* the names of the migrations not applied yet, ", " between them */
     /* SQL statements a more privileged role must run before the migration can (PostgreSQL:

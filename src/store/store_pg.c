@@ -473,6 +473,11 @@ int store_pg_open(const char *url, store **out, char *err)
         snprintf(err + n, TT_ERRLEN - n,
                  "; check the user, password and database of the store URL");
         rc = TT_EREJECTED;
+    } else if (rc != 0 && strstr(err, "42501") != NULL) { /* insufficient_privilege */
+        size_t n = strlen(err);
+        snprintf(err + n, TT_ERRLEN - n,
+                 "; the daemon's login needs GRANT service_role TO it (docs/OPERATIONS.md, "
+                 "\"PostgreSQL: roles and privileges\")");
     } else if (rc == TT_EUNAVAILABLE) {
         /* Down at start-up is an outage like any other: the daemon starts, ingest goes to the
          * spool, and the writer checks the schema when the server first answers. A server
