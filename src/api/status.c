@@ -22,7 +22,8 @@ bool api_ready_now(const api_ctx *ctx)
 
 /* Whether the store takes writes now: its last connection attempt (any thread's) reached it,
  * its schema was checked (a PostgreSQL store down at start-up has none yet), the writer's
- * breaker lets calls through and no spooled backlog waits for it. Readiness does not depend on it (ingest goes to the spool). */
+ * breaker lets calls through and no spooled backlog waits for it. Readiness does not depend on it
+ * (ingest goes to the spool). */
 static bool store_available(const api_ctx *ctx)
 {
     if (ctx->pipeline == NULL || store_schema_version(ctx->st) <= 0 || !store_reachable(ctx->st)) {
@@ -161,7 +162,7 @@ static void write_ingest(json_writer *w, const api_ctx *ctx, const ws_live_stats
 {
     gateway_stats c;
     realtime_stats rs;
-    gateway_get_stats(ctx->gw, &c);
+    api_ingest_stats(ctx, &c);
     realtime_get_stats(ctx->rt, &rs);
     section(w, "ingest");
     num(w, "events_accepted", (double)c.events_accepted);

@@ -33,6 +33,7 @@ struct http_server {
     uint64_t refusals_second;      /* access.c's log of refusals: the second it counts in, */
     unsigned refusals_logged;      /* the lines logged in it, */
     uint64_t refusals_dropped;     /* and those not */
+    uint64_t bodies_too_large;     /* 413 body_too_large answered here (--max-body) */
 };
 
 /* The per-connection data lws keeps, one area for every protocol: an HTTP transaction's

@@ -128,6 +128,23 @@ test('every metric OPERATIONS lists exists, with every label value it promises',
   }
 });
 
+test('a body over --max-body is counted as too_large, in /metrics and /api/v1/status', async () => {
+  const small = await Daemon.start({ label: 'max-body', args: ['--max-body', '1KiB'] });
+  try {
+    const big = JSON.stringify(Array.from({ length: 40 }, (_, i) => ({ type: 'x', name: `n${i}`.padEnd(40, 'x') })));
+    assert.ok(big.length > 1024);
+    const r = await api(small, 'POST', '/api/v1/events', { body: big, headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 413, JSON.stringify(r.json));
+    assert.equal(r.json.error.code, 'body_too_large');
+    const st = await api(small, 'GET', '/api/v1/status');
+    assert.equal(st.json.ingest.requests_too_large, 1);
+    const m = await api(small, 'GET', '/metrics');
+    assert.match(m.text, /^telltale_requests_rejected_total\{reason="too_large"\} 1$/m);
+  } finally {
+    await small.cleanup();
+  }
+});
+
 test('an operator forcing the breaker open is counted: to="forced_open", then to="closed"', async () => {
   const count = (text, to) => Number(new RegExp(`^telltale_breaker_transitions_total\\{to="${to}"\\} (\\d+)$`, 'm').exec(text)[1]);
   const before0 = await scrape();
