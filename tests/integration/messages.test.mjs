@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before } from 'node:test';
-import { BIN, Daemon, REPO, STORE_KIND, api, post, settled, test, uid, waitFor } from './lib/daemon.mjs';
+import { BIN, Daemon, REPO, STORE_KIND, api, makeTmpDir, post, settled, test, uid, waitFor } from './lib/daemon.mjs';
 import { poisonOff, poisonOn } from './lib/poison.mjs';
 
 const run = (args) => spawnSync(BIN, args, { encoding: 'utf8', input: '' });
@@ -59,6 +59,24 @@ test('a SQLite path that cannot be created is named with its reason, by migrate 
   const serve = spawnSync(BIN, ['serve', '--store', `sqlite:${where}`, '--listen', '127.0.0.1:0'], { encoding: 'utf8', timeout: 20000 });
   assert.equal(serve.status, 1);
   assert.match(serve.stderr, /directory '\/nonexistent-telltale-dir\/sub' does not exist/);
+});
+
+test('a port in use: the start fails naming --listen / TELLTALE_LISTEN', () => {
+  const db = `sqlite:${path.join(makeTmpDir(), 'second.db')}`;
+  const r = spawnSync(BIN, ['serve', '--store', db, '--listen', `127.0.0.1:${d.port}`], { encoding: 'utf8', timeout: 20000 });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${d.port} \\(address in use or not local\\?\\): choose another with --listen / TELLTALE_LISTEN`));
+});
+
+test('an in-memory or empty SQLite URL is refused with what to write instead', () => {
+  for (const url of ['sqlite::memory:', 'sqlite:file::memory:?cache=shared']) {
+    const r = spawnSync(BIN, ['serve', '--store', url, '--listen', '127.0.0.1:0'], { encoding: 'utf8', timeout: 20000 });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /is an in-memory database: telltale keeps events durably, so give a file/);
+  }
+  const m = run(['migrate', '--store', 'sqlite:']);
+  assert.equal(m.status, 1);
+  assert.match(m.stderr, /the store URL 'sqlite:' names no file: write sqlite:PATH/);
 });
 
 test('migrate --help shows only migrate\'s options', () => {
