@@ -7,6 +7,12 @@
 
 static const char HEALTHY[] = "{\"status\":\"ok\"}";
 
+void api_ingest_stats(const api_ctx *ctx, gateway_stats *out)
+{
+    gateway_get_stats(ctx->gw, out);
+    out->requests_too_large += ctx->hs != NULL ? http_server_bodies_too_large(ctx->hs) : 0;
+}
+
 void api_health(http_req *r, void *ctx)
 {
     (void)ctx;

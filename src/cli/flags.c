@@ -62,8 +62,9 @@ static bool all_digits(const char *s)
     return s[0] != '\0' && strspn(s, "0123456789") == strlen(s);
 }
 
-/* A field option at argv[*i]: 1 if it was one (added to ), 0 if not, -1 if its value is bad. */
-static int read_field(int argc, char **argv, int *i, cJSON *f)
+/* A field option at argv[*i]: 1 if it was one (added to 'f'), 0 if not, -1 if its value is bad
+ * (*accepts then says what the option takes). */
+static int read_field(int argc, char **argv, int *i, cJSON *f, const char **accepts)
 {
     const char *a = argv[*i];
     const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
@@ -84,12 +85,15 @@ static int read_field(int argc, char **argv, int *i, cJSON *f)
         cJSON_AddStringToObject(f, "description", v);
     } else if (strcmp(a, "--rollout") == 0) {
         if (!all_digits(v) || strlen(v) > 3 || atoi(v) > 100) {
+            *accepts = "a whole percentage from 0 to 100";
             return -1;
         }
         cJSON_AddNumberToObject(f, "rollout_percent", atoi(v));
     } else if (strcmp(a, "--rules") == 0) {
         cJSON *rules = cJSON_Parse(v);
         if (rules == NULL) {
+            *accepts = "a JSON array of rules, e.g. '[{\"attribute\":\"plan\",\"in\":[\"pro\"]}]', "
+                       "or null";
             return -1;
         }
         cJSON_AddItemToObject(f, "rules", rules);
@@ -104,9 +108,12 @@ static int read_options(int argc, char **argv, int i, const char *cmd, flags_opt
 {
     bool is_set = strcmp(cmd, "set") == 0;
     for (; i < argc; i++) {
-        int field = is_set ? read_field(argc, argv, &i, o->fields) : 0;
+        const char *accepts = "";
+        int field = is_set ? read_field(argc, argv, &i, o->fields, &accepts) : 0;
         if (field < 0) {
-            return usage_error("bad value for '%s' (see --help)", argv[i]);
+            fprintf(stderr, "telltale flags: invalid %s '%s': expected %s\n", argv[i], argv[i + 1],
+                    accepts);
+            return EXIT_USAGE;
         }
         if (field > 0) {
             continue;

@@ -2,6 +2,7 @@
 #include "cli/http_client.h"
 
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,12 @@ long http_client_request(http_client *c, const char *who, const char *method, co
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
+    /* A daemon with a certificate from a private CA: TELLTALE_CACERT names the CA's PEM file
+     * (as curl's --cacert); else the system's trust store. */
+    const char *cacert = getenv("TELLTALE_CACERT");
+    if (cacert != NULL && cacert[0] != '\0') {
+        curl_easy_setopt(curl, CURLOPT_CAINFO, cacert);
+    }
     /* A daemon that accepted the connection and never answers must not hold the CLI forever;
      * an answer waits at most for durability, far less than this. Not retried: a retry could
      * store twice an event without an id. */
@@ -114,7 +121,10 @@ long http_client_request(http_client *c, const char *who, const char *method, co
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
         curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &retry);
         if (cc != CURLE_OK) {
-            fprintf(stderr, "%s: %s: %s\n", who, url, curl_easy_strerror(cc));
+            bool tls = cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE;
+            fprintf(stderr, "%s: %s: %s%s\n", who, url, curl_easy_strerror(cc),
+                    tls ? " (a certificate from a private CA: set TELLTALE_CACERT to its PEM file)"
+                        : "");
             status = 0;
             break;
         }

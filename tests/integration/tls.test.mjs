@@ -82,6 +82,17 @@ describe('https and wss on 0.0.0.0 with keys', () => {
     assert.notEqual(curl([`http://127.0.0.1:${d.port}/health`]).status, 200);
   });
 
+  test('telltale send over https: TELLTALE_CACERT names the private CA; without it the error says so', () => {
+    const send = (env) => spawnSync(BIN, ['send', '--url', url, JSON.stringify({ type: 'tls_send' })],
+                                    { encoding: 'utf8', timeout: 30_000, env: { ...process.env, TELLTALE_KEY: INGEST, ...env } });
+    let r = send({ TELLTALE_CACERT: a.cert });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout + r.stderr, /accepted 1;/);
+    r = send({ TELLTALE_CACERT: '' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /set TELLTALE_CACERT to its PEM file/);
+  });
+
   test('supabase-js (NODE_EXTRA_CA_CERTS): REST over https, Realtime over wss', async () => {
     const child = spawn(process.execPath, [path.join(REPO, 'tests/integration/lib/tls-supabase-client.mjs'),
                                            url, SERVICE],
