@@ -10,6 +10,7 @@
  *               │ header timeout        │ body deadline                  │ idle timeout
  *               ▼                       ▼                                 ▼
  *             408 + close             408 + close                       close
+ *             (close alone if no request line came: nothing was asked)
  *
  * A body's deadline is --body-timeout after its headers plus one second per --body-min-rate
  * bytes received (Apache's mod_reqtimeout "body=T,MinRate=R"): a slow body must keep up an
@@ -368,8 +369,11 @@ int guard_timer(http_server *hs, struct lws *wsi, bool *handled)
         return -1;
     default:
         http_server_count_limit(hs, HTTP_LIMIT_HEADER_TIMEOUT);
-        answer_and_close(wsi, 408, "Request Timeout", "request_timeout",
-                         "the request headers did not arrive in time (TELLTALE_HEADER_TIMEOUT)");
+        if (request_begun(wsi)) { /* a connection that asked nothing is closed unanswered */
+            answer_and_close(
+                wsi, 408, "Request Timeout", "request_timeout",
+                "the request headers did not arrive in time (TELLTALE_HEADER_TIMEOUT)");
+        }
         return -1;
     }
 }

@@ -103,11 +103,11 @@ describe('time limits (slowloris)', () => {
     assert.equal(now.idle, before.idle);
   });
 
-  test('a connection that sends nothing gets the header timeout too', async () => {
+  test('a connection that sends nothing is closed at the header timeout, unanswered', async () => {
     const before = await rejections(d);
     const c = await RawConn.connect(d.port);
     assert.ok(await c.waitClosed(10_000), 'closed');
-    assert.equal(parseHttpResponses(c.data)[0]?.status, 408);
+    assert.equal(c.data.length, 0, 'nothing was asked, nothing is answered');
     assert.equal((await rejections(d)).header_timeout, before.header_timeout + 1);
   });
 
@@ -363,4 +363,12 @@ describe('ingest rate per key', () => {
     assert.equal(other.status, 200, JSON.stringify(other.json));
     assert.equal((await rejections(d)).ingest_rate, 3);
   });
+});
+
+test('every daemon of this file exits with code 0 on SIGTERM (under ASan: no leak, no error)', async () => {
+  for (const d of daemons) {
+    if (d.running) {
+      await d.stop();
+    }
+  }
 });
