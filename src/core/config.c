@@ -36,7 +36,7 @@ static const setting settings[] = {
      "memory the accepted, not yet stored events may take"},
     {"--max-inflight-bodies", "TELLTALE_MAX_INFLIGHT_BODIES", NULL, "64MiB", K_SIZE,
      AT(inflight_body_bytes), 1 << 20, UINT64_C(1) << 34, "a size from 1MiB to 16GiB",
-     "memory all request bodies being received may take together; beyond it 503"},
+     "memory all request bodies being received or decoded may take together; beyond it 503"},
     {"--ws-max-buffer", "TELLTALE_WS_MAX_BUFFER", NULL, "4MiB", K_SIZE, AT(ws_max_buffer), 64 << 10,
      1 << 30, "a size from 64KiB to 1GiB",
      "bytes waiting for one WebSocket client before it is dropped as slow"},

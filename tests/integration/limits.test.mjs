@@ -13,6 +13,7 @@
 import { after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { gzipSync } from 'node:zlib';
 import WebSocket from 'ws';
 import { Daemon, api, test, uid, waitFor, withTimeout } from './lib/daemon.mjs';
 import { OP, RawConn, RawWs, httpRequest, parseHttpResponses, rawRequest, wsFrame } from './lib/raw.mjs';
@@ -363,6 +364,41 @@ describe('ingest rate per key', () => {
     assert.equal(other.status, 200, JSON.stringify(other.json));
     assert.equal((await rejections(d)).ingest_rate, 3);
   });
+});
+
+test('TELLTALE_MAX_INFLIGHT_BODIES counts a body once decoded: 503 while others hold the memory', async () => {
+  const d = await start('limits-inflight', ['--max-body', '1MiB', '--max-inflight-bodies', '1MiB']);
+  // ~500 kB of JSON that gzip makes a few kB: small as sent, large once decoded.
+  const body = gzipSync(JSON.stringify(Array.from({ length: 40 }, () =>
+    ({ id: uid('zip'), type: 'zip', attrs: { pad: 'z'.repeat(12_000) } }))));
+  assert.ok(body.length < 10_000);
+  const send = () => api(d, 'POST', '/api/v1/events', {
+    body, headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } });
+  // A body of 600 kB announced and not sent holds 600 kB of the 1 MiB while it is awaited.
+  const holder = await RawConn.connect(d.port);
+  await holder.write('POST /api/v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+                     'Content-Length: 600000\r\n\r\n[');
+  const refused = await send();
+  assert.equal(refused.status, 503, refused.text);
+  assert.equal(refused.json.error.code, 'overloaded');
+  assert.match(refused.json.error.message, /TELLTALE_MAX_INFLIGHT_BODIES/);
+  assert.equal(refused.headers.get('retry-after'), '1');
+  await holder.destroy();
+  await waitFor('the decoded body accepted once the memory is free', async () => (await send()).status === 202);
+});
+
+test('a path logged with a refusal has its control bytes escaped', async () => {
+  const key = 'service-key-for-limits';
+  const d = await start('limits-logpath', ['--service-key', key]);
+  // (libwebsockets ends the path at a %0a itself; other control bytes it passes on decoded)
+  const res = await rawRequest(d.port, httpRequest({ path: '/api/v1/state/a%1b[31mRED%09TAB%7f',
+                                                     headers: { host: 'x', connection: 'close' } }));
+  assert.equal(res?.status, 401);
+  await waitFor('the refusal logged', () => d.tail(50).includes('access: 401 /api/v1/state/'));
+  const lines = d.tail(50).split('\n');
+  const line = lines.find((l) => l.includes('access: 401 /api/v1/state/'));
+  assert.ok(line.includes('/api/v1/state/a\\x1b[31mRED\\x09TAB\\x7f from 127.0.0.1'), line);
+  assert.ok(!/[\x00-\x08\x0b-\x1f\x7f]/.test(d.tail(50)), 'no control byte in the log');
 });
 
 test('every daemon of this file exits with code 0 on SIGTERM (under ASan: no leak, no error)', async () => {
