@@ -167,11 +167,15 @@ static bool is_http_protocol(struct lws *wsi)
     return p != NULL && strcmp(p->name, protocols[0].name) == 0;
 }
 
-/* Whether the request now read (its headers) carries a body to receive. */
+/* Whether lws will read a body after these headers, as lws_http_action decides: a
+ * Content-Length above 0 on any method, or none on POST, PUT or PATCH (chunked, or refused 411). */
 static bool takes_body(struct lws *wsi)
 {
-    char *uri;
+    char cl[32] = "", *uri;
     int len;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+        return lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 && atoll(cl) > 0;
+    }
     int m = lws_http_get_uri_and_method(wsi, &uri, &len);
     return m == LWSHUMETH_POST || m == LWSHUMETH_PUT || m == LWSHUMETH_PATCH;
 }
