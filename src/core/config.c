@@ -365,7 +365,7 @@ int config_set_flag(tt_config *cfg, const char *flag, const char *value, char er
         value = st->kind == K_BOOL ? "true" : "";
     }
     if (!apply(st, value, cfg)) {
-        char where[64];
+        char where[160]; /* both names whole, however long (the limits have long ones) */
         snprintf(where, sizeof where, "%s (%s)", st->flag, st->env);
         return invalid(where, value, st, err);
     }
