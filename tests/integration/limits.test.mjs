@@ -240,11 +240,17 @@ test('behind --trust-proxy, connections count per X-Forwarded-For client', async
   const [res] = parseHttpResponses(third.data);
   assert.equal(res?.status, 503, third.data.toString('latin1'));
   assert.equal(res.json.error.code, 'too_many_connections');
+  // A WebSocket upgrade of that client is refused too, before the 101.
+  const ws = await RawWs.connect(d.port, { extraHeaders: `apikey: ${key}\r\nX-Forwarded-For: 10.0.0.1\r\n` });
+  // (lws writes HTTP/1.0 on the status line of a fresh connection's refused upgrade, NOTES-lws §2)
+  assert.match(ws.handshake, /^HTTP\/1\.[01] 503 /, ws.handshake);
+  assert.match(ws.handshake, /content-type: application\/json/i);
+  await ws.destroy();
   const otherClient = await RawConn.connect(d.port);
   await otherClient.write(req('10.0.0.2'));
   assert.equal((await otherClient.responses(1))[0]?.status, 200);
   await Promise.all([...held, otherClient].map((c) => c.destroy()));
-  assert.equal((await rejections(d, { apikey: key })).connections_per_address, 1);
+  assert.equal((await rejections(d, { apikey: key })).connections_per_address, 2);
 });
 
 describe('WebSocket sizes and Realtime joins', () => {
@@ -348,7 +354,7 @@ describe('ingest rate per key', () => {
     assert.equal((await rejections(d)).ingest_rate, 1);
   });
 
-  test('OTLP and /ws publishes count against the same key', async () => {
+  test('OTLP, /rest/v1 inserts and /ws publishes count against the same key', async () => {
     const otlp = await api(d, 'POST', '/v1/logs', {
       json: { resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: 'x' } }] }] }] } });
     assert.equal(otlp.status, 429, otlp.text);
@@ -358,11 +364,15 @@ describe('ingest rate per key', () => {
     const err = await ws.waitMessage((m) => m.ref === 7);
     assert.equal(err?.error?.code, 'rate_limited', JSON.stringify(err));
     await ws.destroy();
+    const rest = await api(d, 'POST', '/rest/v1/monitoring_events', { json: { id: uid('rest'), type: 'rest' } });
+    assert.equal(rest.status, 429, rest.text);
+    assert.equal(rest.json.code, 'rate_limited', rest.text); // PostgREST's error shape
+    assert.match(rest.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
     // The other address's bucket still has tokens.
     const other = await postFrom(d, '127.0.0.2', '/v1/logs', JSON.stringify({
       resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: 'y' } }] }] }] }));
     assert.equal(other.status, 200, JSON.stringify(other.json));
-    assert.equal((await rejections(d)).ingest_rate, 3);
+    assert.equal((await rejections(d)).ingest_rate, 4);
   });
 });
 
