@@ -52,8 +52,15 @@ static const http_route routes[API_ROUTES] = {
     {"/api/v1/sessions/{id}", HTTP_GET | HTTP_HEAD, api_session_get, NULL, NULL, AUTH_ROLES_READ},
 };
 
+void api_ingest_stats(const api_ctx *ctx, gateway_stats *out)
+{
+    gateway_get_stats(ctx->gw, out);
+    out->requests_too_large += ctx->hs != NULL ? http_server_bodies_too_large(ctx->hs) : 0;
+}
+
 int api_add_routes(http_server *hs, api_ctx *ctx)
 {
+    ctx->hs = hs;
     for (size_t i = 0; i < API_ROUTES; i++) {
         ctx->routes[i] = routes[i];
         ctx->routes[i].ctx = ctx;

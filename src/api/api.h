@@ -36,7 +36,8 @@ typedef struct api_ctx {
     change_feed *feed;    /* every instance's commits, or NULL */
     const bool *stopping; /* no new work once *stopping (the loop is ending) */
     /* private */
-    dlq_stats dlq; /* read on the thread pool now and then (api_tick) */
+    const http_server *hs; /* set by api_add_routes */
+    dlq_stats dlq;         /* read on the thread pool now and then (api_tick) */
     bool dlq_known, dlq_reading;
     uint64_t ticks;
     http_route routes[API_ROUTES];
@@ -46,6 +47,10 @@ typedef struct api_ctx {
     size_t state_nwaiting;
     bool state_reading;
 } api_ctx;
+
+/* The gateway's counters, with the bodies the HTTP edge refused as too large counted in
+ * requests_too_large: what /metrics and /api/v1/status show. Loop thread. */
+void api_ingest_stats(const api_ctx *ctx, gateway_stats *out);
 
 /* Adds the routes of this area. */
 int api_add_routes(http_server *hs, api_ctx *ctx);

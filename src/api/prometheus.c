@@ -137,7 +137,7 @@ static void render(http_req *r, const api_ctx *ctx)
     gateway_stats g;
     ws_live_stats ws;
     realtime_stats rs;
-    gateway_get_stats(ctx->gw, &g);
+    api_ingest_stats(ctx, &g);
     ws_live_get_stats(ctx->ws, &ws);
     realtime_get_stats(ctx->rt, &rs);
     const gateway_stats *c = &g;

@@ -20,6 +20,22 @@ bool api_ready_now(const api_ctx *ctx)
     return ctx->pipeline != NULL && !gateway_draining(ctx->gw);
 }
 
+/* Whether the store takes writes now: its last connection attempt (any thread's) reached it,
+ * its schema was checked (a PostgreSQL store down at start-up has none yet), the writer's
+ * breaker lets calls through and no spooled backlog waits for it. Readiness does not depend on it
+ * (ingest goes to the spool). */
+static bool store_available(const api_ctx *ctx)
+{
+    if (ctx->pipeline == NULL || store_schema_version(ctx->st) <= 0 || !store_reachable(ctx->st)) {
+        return false;
+    }
+    pipeline_stats ps;
+    pipeline_get_stats(ctx->pipeline, &ps);
+    bool breaker_open =
+        ps.writer.breaker_state == BREAKER_OPEN || ps.writer.breaker_state == BREAKER_FORCED_OPEN;
+    return !breaker_open && !(ps.spooled && ps.shipper.waiting);
+}
+
 void api_ready(http_req *r, void *arg)
 {
     const api_ctx *ctx = arg;
@@ -28,6 +44,7 @@ void api_ready(http_req *r, void *arg)
     json_open_object(&w);
     json_member_bool(&w, "ready", ready);
     json_member_string(&w, "state", ctx->phase);
+    json_member_string(&w, "store", store_available(ctx) ? "available" : "unavailable");
     json_close_object(&w);
     r->cache_control = "no-store";
     http_respond_written(r, ready ? 200 : 503, &w);
@@ -145,7 +162,7 @@ static void write_ingest(json_writer *w, const api_ctx *ctx, const ws_live_stats
 {
     gateway_stats c;
     realtime_stats rs;
-    gateway_get_stats(ctx->gw, &c);
+    api_ingest_stats(ctx, &c);
     realtime_get_stats(ctx->rt, &rs);
     section(w, "ingest");
     num(w, "events_accepted", (double)c.events_accepted);

@@ -66,13 +66,23 @@ static int read_args(int argc, char **argv, const char **url, bool *check)
     return 0;
 }
 
+/* Who may run the statements of store_migration_plan.missing (PostgreSQL 15, CREATE ROLE and
+ * GRANT): not the migrating role, which lacked them. */
+#define WHO_MAY_GRANT                                                                              \
+    "a superuser (CREATE ROLE also works for a role with CREATEROLE, GRANT ... ON DATABASE for "   \
+    "the database's owner)"
+
 static void report(const store_migration_plan *p)
 {
-    printf("schema version %d; this telltale's newest is %d\n", p->version, p->newest);
+    if (p->version < 0) {
+        printf("schema version unknown (this role cannot read it); this telltale's newest is %d\n",
+               p->newest);
+    } else {
+        printf("schema version %d; this telltale's newest is %d\n", p->version, p->newest);
+    }
     printf("pending: %s\n", p->pending[0] != '\0' ? p->pending : "none");
     if (p->missing[0] != '\0') {
-        printf("missing privileges: run as a superuser (or the database's owner), then "
-               "telltale migrate:\n%s",
+        printf("missing privileges: run these as %s, then telltale migrate:\n%s", WHO_MAY_GRANT,
                p->missing);
     } else {
         printf("missing privileges: none\n");
@@ -93,9 +103,8 @@ int cli_migrate(int argc, char **argv)
     if (rc != 0 && plan.missing[0] != '\0') {
         fprintf(stderr,
                 "telltale migrate: this role lacks privileges the pending migrations need "
-                "(%s); nothing was changed. Run these as a superuser (or the database's owner), "
-                "then telltale migrate again:\n%s",
-                plan.pending, plan.missing);
+                "(%s); nothing was changed. Run these as %s, then telltale migrate again:\n%s",
+                plan.pending, WHO_MAY_GRANT, plan.missing);
         return 1;
     }
     if (rc != 0) {

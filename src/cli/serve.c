@@ -73,6 +73,12 @@ static int check_host(const tt_config *cfg, char *host, size_t cap, const char *
                 host, setting);
         return EXIT_USAGE;
     }
+    if (!config_host_is_loopback(host) && cfg->tls_cert[0] == '\0' && cfg->trust_proxy_n == 0) {
+        log_warn("listening on %s (%s) over plain HTTP: keys and events cross the network in "
+                 "clear text. Serve https with --tls-cert/--tls-key, or put a TLS proxy in front "
+                 "(--trust-proxy); docs/OPERATIONS.md, \"Exposing telltale safely\"",
+                 host, setting);
+    }
     return 0;
 }
 

@@ -46,6 +46,11 @@ static void unlink_req(http_req *r)
     }
 }
 
+uint64_t http_server_bodies_too_large(const http_server *hs)
+{
+    return hs->bodies_too_large;
+}
+
 uint64_t http_server_next_id(http_server *hs)
 {
     return ++hs->next_id;
@@ -527,6 +532,9 @@ static void respond_default(http_req *r, const http_error *e)
 
 static void respond_error(http_req *r, const http_error *e)
 {
+    if (e->status == 413 && strcmp(e->code, "body_too_large") == 0) {
+        r->hs->bodies_too_large++;
+    }
     if (r->route != NULL && r->route->errors != NULL) {
         r->route->errors(r, e);
     } else {

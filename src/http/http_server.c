@@ -355,7 +355,10 @@ static int create_context(http_server *hs, char *err)
                        hs->cfg->tls_key);
     }
     if (hs->vh == NULL) {
-        return tt_fail(err, TT_EIO, "cannot listen on %s:%u (address in use or not local?)",
+        return tt_fail(err, TT_EIO,
+                       "cannot listen on %s:%u (address in use or not local?): choose another "
+                       "with --listen / TELLTALE_LISTEN (make run: TELLTALE_LISTEN=127.0.0.1:8081 "
+                       "make run)",
                        hs->cfg->listen_host, hs->cfg->listen_port);
     }
     hs->port = lws_get_vhost_listen_port(hs->vh);

@@ -104,6 +104,10 @@ int http_server_otlp_port(const http_server *hs);
 /* A fresh id for a connection or request, unique for the server's life. */
 uint64_t http_server_next_id(http_server *hs);
 
+/* Requests refused 413 body_too_large at the edge, before any handler: the body past --max-body
+ * as sent or once decoded. Loop thread. */
+uint64_t http_server_bodies_too_large(const http_server *hs);
+
 /* Has on_wake run soon on the loop thread. Any thread, until http_server_free(): once the
  * context's destruction has begun it does nothing (NOTES-lws §1), so the threads that call it
  * (the persister, the shipper) must be joined before the server is freed -- serve.c stops the

@@ -30,6 +30,7 @@ struct stream {
     bool reading;        /* a read (the tail's or a catch-up's) runs: one at a time */
     bool poll;           /* read after the cursor even if nothing new is known */
     bool tail_went_last; /* the tail and the catch-ups take turns */
+    bool start_learned;  /* stream_learn_start() was called (or needs not be) */
 };
 
 /* ---- rows and their encodings ---- */
@@ -386,6 +387,26 @@ void stream_committed_seq(stream *s, int64_t seq)
     next_read(s);
 }
 
+void stream_learn_start(stream *s, int64_t seq)
+{
+    if (s == NULL || s->start_learned) {
+        return;
+    }
+    s->start_learned = true;
+    if (seq <= s->known) {
+        return;
+    }
+    int64_t start = s->known;
+    s->known = s->cursor = seq;
+    row_ring_reset(&s->ring, seq);
+    for (stream_sub *sub = s->subs; sub != NULL; sub = sub->next) {
+        if (sub->cursor == start && !sub->reading) {
+            sub->cursor = seq;
+            sub->catching_up = sub->wants_read = false;
+        }
+    }
+}
+
 /* ---- a page is back ---- */
 
 static void page_failed(stream *s, stream_sub *sub, const char *why)
@@ -549,6 +570,7 @@ int stream_create(const stream_opts *opts, stream **out)
     }
     s->opts = *opts;
     s->known = s->cursor = opts->start_seq;
+    s->start_learned = !opts->start_unknown;
     *out = s;
     return 0;
 }

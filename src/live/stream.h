@@ -74,6 +74,7 @@ typedef struct stream_opts {
     stream_mode mode;
     int64_t start_seq;    /* the highest seq committed before the engine started */
     const bool *stopping; /* no new reads once *stopping */
+    bool start_unknown;   /* the store was down: start_seq is 0 until stream_learn_start() */
 } stream_opts;
 
 /* A row in one wire format, as a message (text to send as it is, or a piece the adapter
@@ -123,6 +124,12 @@ ws_msg *stream_row_encoding(stream *s, stream_row *row, int format);
 void stream_committed_batch(stream *s, const event_batch *b);
 /* Feed mode: everything up to 'seq' is committed (by this instance or another). */
 void stream_committed_seq(stream *s, int64_t seq);
+/* The engine was created without knowing the highest committed seq (start_unknown: the store
+ * was down at start-up): rows up to 'seq' were committed before it learned of any, so nobody
+ * here asked for them. Moves the engine and every subscriber still at the start to 'seq', so the
+ * first notice does not replay the table's history; a subscriber that asked for rows (a resume
+ * with after_seq) keeps its cursor. Only the first call counts; a no-op without start_unknown. */
+void stream_learn_start(stream *s, int64_t seq);
 /* Once a second: failed reads are retried; in feed mode, a safety read. */
 void stream_tick(stream *s);
 

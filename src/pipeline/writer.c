@@ -26,6 +26,7 @@ struct writer {
     writer_stats stats;     /* under 'lock' */
     uint64_t last_transitions;
     uint64_t next_retention_ms;
+    bool housekeeping_failing; /* said once in the log until a housekeeping call succeeds */
 };
 
 /* The writer's monotonic time, from its pipeline_clock. */
@@ -336,15 +337,28 @@ static int retry_one(const dlq_item *it, void *ctx)
 }
 
 /* A housekeeping failure is worth a warning, unless it is the shutdown cutting it short. */
+/* An outage fails every housekeeping call, twice a second: warned once, then at debug level
+ * until one succeeds (housekeeping_worked). */
 static void housekeeping_failed(writer *w, const char *what, const char *err)
 {
     pthread_mutex_lock(&w->lock);
     bool stopping = w->interrupted;
     pthread_mutex_unlock(&w->lock);
-    if (stopping) {
+    if (stopping || w->housekeeping_failing) {
         log_debug("%s: %s", what, err);
     } else {
-        log_warn("%s: %s", what, err);
+        log_warn("%s: %s (said once: until housekeeping works again, its failures are logged at "
+                 "debug level)",
+                 what, err);
+        w->housekeeping_failing = true;
+    }
+}
+
+static void housekeeping_worked(writer *w)
+{
+    if (w->housekeeping_failing) {
+        log_info("housekeeping (dead letter recovery, retention) works again");
+        w->housekeeping_failing = false;
     }
 }
 
@@ -357,6 +371,8 @@ static void recover_dead_letters(writer *w)
     char err[TT_ERRLEN];
     if (store_dlq_claim(w->st, DLQ_CLAIM, w->opts.dlq_lease_ms, retry_one, &r, err) != 0) {
         housekeeping_failed(w, "dead letter recovery", err);
+    } else {
+        housekeeping_worked(w);
     }
     if (r.recovered.count > 0 && w->opts.committed != NULL) {
         w->opts.committed(&r.recovered, w->opts.ctx);

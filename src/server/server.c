@@ -34,6 +34,7 @@ struct server {
     gateway *gw;
     stream *rows_here; /* this instance's commits, from memory (/ws; Realtime on SQLite) */
     stream *rows_read; /* every instance's, read back from the store (Realtime on PostgreSQL) */
+    bool head_unknown; /* the store was down at start-up: the streams learn the highest seq */
     ws_live *ws;
     realtime *rt;
     change_feed *feed;
@@ -68,13 +69,19 @@ static void on_wake(void *arg)
 static void committed(const event_batch *b, void *arg)
 {
     server *srv = arg;
+    int64_t lowest = INT64_MAX, highest = 0;
+    for (size_t i = 0; i < b->count; i++) {
+        int64_t seq = b->events[i]->seq;
+        highest = seq > highest ? seq : highest;
+        lowest = seq > 0 && seq < lowest ? seq : lowest;
+    }
+    if (highest > 0) { /* a store down at start-up: what came before this batch is history */
+        stream_learn_start(srv->rows_here, lowest - 1);
+        stream_learn_start(srv->rows_read, lowest - 1);
+    }
     stream_committed_batch(srv->rows_here, b);
     if (srv->rows_read == NULL) {
         return; /* SQLite: the rows in memory are every row */
-    }
-    int64_t highest = 0;
-    for (size_t i = 0; i < b->count; i++) {
-        highest = b->events[i]->seq > highest ? b->events[i]->seq : highest;
     }
     stream_committed_seq(srv->rows_read, highest);
 }
@@ -83,6 +90,7 @@ static void committed(const event_batch *b, void *arg)
 static void heard_of_commit(int64_t seq, void *arg)
 {
     server *srv = arg;
+    stream_learn_start(srv->rows_read, seq); /* another instance committed first */
     stream_committed_seq(srv->rows_read, seq);
 }
 
@@ -102,7 +110,8 @@ static void on_tick(uv_timer_t *t)
  * reading every instance's rows back for Realtime. */
 static int start_rows(server *srv, store *st, int64_t last_seq)
 {
-    stream_opts so = {srv->loop, srv->cfg, st, STREAM_MEMORY, last_seq, &srv->stopping};
+    stream_opts so = {srv->loop,      srv->cfg,         st, STREAM_MEMORY, last_seq,
+                      &srv->stopping, srv->head_unknown};
     int rc = stream_create(&so, &srv->rows_here);
     if (rc == 0 && store_has_feed(st)) {
         so.mode = STREAM_FEED;
@@ -194,8 +203,12 @@ int server_start(uv_loop_t *loop, const tt_config *cfg, store *st, job_queue *q,
     int rc = store_max_seq(st, &last_seq, err);
     if (rc == TT_EUNAVAILABLE) {
         /* A store down at start-up (PostgreSQL: ingest goes to the spool): the live streams
-         * start from 0 and learn the highest seq from the commits and the change feed. */
-        log_warn("reading the highest committed seq: %s; live streams start from 0", err);
+         * learn the highest seq from the first commit or notice (stream_learn_start), and
+         * what came before it is not replayed to them. */
+        log_warn("reading the highest committed seq: %s; live streams begin at the first "
+                 "commit once the store answers",
+                 err);
+        srv->head_unknown = true;
         rc = 0;
     }
     if (rc == 0 && (rc = gateway_create(&go, &srv->gw)) != 0) {

@@ -64,8 +64,8 @@ static void cut(PGconn *conn, const char *why)
 
 /* Waits until 'fd' is readable (or writable too, with 'write'). Returns 0 when it is, or the
  * reason it will not be: a deadline passed or the store was interrupted. */
-static const char *wait_fd(const pg_store *s, int fd, bool write, int64_t deadline_ms,
-                           char *why, size_t len)
+static const char *wait_fd(const pg_store *s, int fd, bool write, int64_t deadline_ms, char *why,
+                           size_t len)
 {
     for (;;) {
         if (interrupted(s)) {
@@ -126,13 +126,16 @@ static int64_t connect_budget_ms(PGconn *conn, const pg_store *s)
     return ms < MIN_CONNECT_MS ? MIN_CONNECT_MS : ms;
 }
 
-int pg_connect(const pg_store *s, const char *const *keys, const char *const *values,
-               PGconn **out, char *err)
+int pg_connect(const pg_store *s, const char *const *keys, const char *const *values, PGconn **out,
+               char *err)
 {
     PGconn *conn = PQconnectStartParams(keys, values, 1);
     if (conn == NULL) {
         return tt_fail(err, TT_ENOMEM, "out of memory connecting to PostgreSQL");
     }
+    /* A server that answers and refuses (a password, a database, a role) says so with a
+     * SQLSTATE: verbose messages carry it ("FATAL:  28P01: ..."), for pg_login_refused(). */
+    PQsetErrorVerbosity(conn, PQERRORS_VERBOSE);
     int64_t deadline = clock_mono_ms() + connect_budget_ms(conn, s);
     char buf[96];
     const char *why = NULL;
@@ -149,10 +152,12 @@ int pg_connect(const pg_store *s, const char *const *keys, const char *const *va
     if (why == NULL && PQstatus(conn) == CONNECTION_OK && PQsetnonblocking(conn, 1) != 0) {
         why = "cannot make the connection non-blocking";
     }
-    if (why != NULL || PQstatus(conn) != CONNECTION_OK) {
+    bool failed = why != NULL || PQstatus(conn) != CONNECTION_OK;
+    __atomic_store_n((bool *)&s->unreachable, failed, __ATOMIC_RELAXED);
+    if (failed) {
         const char *msg = why != NULL ? why : PQerrorMessage(conn);
-        tt_fail(err, TT_EUNAVAILABLE, "cannot connect to PostgreSQL: %.*s",
-                (int)strcspn(msg, "\n"), msg);
+        tt_fail(err, TT_EUNAVAILABLE, "cannot connect to PostgreSQL: %.*s", (int)strcspn(msg, "\n"),
+                msg);
         PQfinish(conn);
         return TT_EUNAVAILABLE;
     }

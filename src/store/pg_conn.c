@@ -26,6 +26,24 @@ static int classify(const char *sqlstate)
     return TT_EREJECTED;
 }
 
+bool pg_login_refused(const char *err)
+{
+    const char *fatal = strstr(err, "FATAL:");
+    if (fatal == NULL) {
+        return false; /* no answer at all: refused, timed out, unknown host */
+    }
+    const char *p = fatal + strlen("FATAL:");
+    p += strspn(p, " ");
+    char state[6];
+    size_t n = strspn(p, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+    if (n != 5 || p[5] != ':') {
+        return false;
+    }
+    memcpy(state, p, 5);
+    state[5] = '\0';
+    return classify(state) == TT_EREJECTED;
+}
+
 /* Fills 'err' from 'res' (or the connection) and returns the class of the failure. Clears
  * 'res'. */
 int pg_fail(PGconn *conn, PGresult *res, const char *what, char *err)

@@ -30,6 +30,9 @@ typedef struct pg_store {
     bool schema_checked;
     bool opened;        /* store_pg_open() has returned: a wrong schema is then an outage */
     bool schema_logged; /* ... said once in the log */
+    /* The last connection attempt failed (pg_connect, any thread; atomic, relaxed): a state
+     * of the server, not of this struct's settings, so pg_connect sets it through a const. */
+    bool unreachable;
 } pg_store;
 
 /* ---- pg_call.c: every call, bounded by the store's deadline and store_interrupt() ---- */
@@ -64,6 +67,10 @@ int pg_open_conn(const pg_store *s, PGconn **out, char *err);
 /* Sets the connection's statement_timeout to s->timeout_ms. */
 int pg_apply_timeout(const pg_store *s, PGconn *conn, char *err);
 int pg_fail(PGconn *conn, PGresult *res, const char *what, char *err);
+/* Whether 'err', from a failed connection, says the server answered and refused for good: a
+ * FATAL with a SQLSTATE no retry outlives (28P01 password, 28000 role, 3D000 database), not
+ * one of 08, 53, 57P0x (too many clients, starting up, shutting down). */
+bool pg_login_refused(const char *err);
 int pg_exec(const pg_store *s, PGconn *conn, const char *sql, char *err);
 
 /* The writer connection, (re)connected if need be. Writer thread. */

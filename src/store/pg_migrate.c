@@ -165,6 +165,7 @@ static int migrate_locked(const pg_store *s, PGconn *conn, bool apply, store_mig
             return rc;
         }
         plan->newest = pg_newest_migration();
+        plan->version = -1;
         snprintf(plan->pending, sizeof plan->pending, "unknown: this role cannot read the version");
         return apply ? tt_fail(err, TT_EREJECTED, "privileges missing: nothing was changed") : 0;
     }

@@ -3,10 +3,13 @@
  * (worth a retry, or the data's fault). Shared by the events, DLQ and REST parts. */
 #include "store/sqlite_internal.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #define BUSY_TIMEOUT_MS 5000
 
@@ -39,13 +42,36 @@ int sqlite_exec(sqlite3 *db, const char *sql, char *err)
     return rc == SQLITE_OK ? 0 : sqlite_fail(db, rc, "exec", err);
 }
 
+int sqlite_check_directory(const char *path, char *err)
+{
+    char dir[4096]; /* PATH_MAX on Linux */
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL) {
+        snprintf(dir, sizeof dir, ".");
+    } else {
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    }
+    if (access(dir, W_OK | X_OK) == 0) {
+        return 0;
+    }
+    int e = errno;
+    return tt_fail(err, TT_EUNAVAILABLE, "cannot create sqlite file '%s': directory '%s' %s", path,
+                   dir,
+                   e == ENOENT   ? "does not exist"
+                   : e == EACCES ? "is not writable by this user"
+                                 : strerror(e));
+}
+
 int sqlite_open_conn(const char *path, int flags, sqlite3 **out, char *err)
 {
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
-        int code = tt_fail(err, TT_EUNAVAILABLE, "cannot open sqlite file '%s': %s", path,
+        int code = sqlite_check_directory(path, err);
+        if (code == 0) {
+            code = tt_fail(err, TT_EUNAVAILABLE, "cannot open sqlite file '%s': %s", path,
                            db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        }
         sqlite3_close(db);
         return code;
     }

@@ -32,6 +32,9 @@ typedef void (*sqlite_row_fn)(sqlite3_stmt *st, void *ctx);
 int sqlite_read_row(sqlite_store *s, const char *sql, int64_t param, sqlite_row_fn read, void *ctx,
                     const char *what, char *err);
 int sqlite_fail(sqlite3 *db, int rc, const char *what, char *err);
+/* Fails (TT_EUNAVAILABLE, naming the directory and why) unless the directory that holds 'path'
+ * exists and this user may create files in it; 0 otherwise. */
+int sqlite_check_directory(const char *path, char *err);
 int sqlite_exec(sqlite3 *db, const char *sql, char *err);
 
 /* A connection for any thread but the writer's; give it back when done. */

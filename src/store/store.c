@@ -10,11 +10,38 @@ static bool is_postgres(const char *url)
     return strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
 }
 
+/* The SQLite path of 'url' (after "sqlite:"), or NULL with 'err' set when it names none: empty,
+ * or an in-memory database (":memory:", "file::memory:..."), which each of telltale's
+ * connections would see as a different, empty database and which loses every event at exit. */
+static const char *sqlite_path(const char *url, char *err)
+{
+    const char *path = url + 7;
+    if (path[0] == '\0') {
+        tt_fail(err, TT_EINVAL, "the store URL 'sqlite:' names no file: write sqlite:PATH");
+        return NULL;
+    }
+    if (strcmp(path, ":memory:") == 0 || strncmp(path, "file::memory:", 13) == 0 ||
+        strstr(path, "mode=memory") != NULL) {
+        tt_fail(err, TT_EINVAL,
+                "the store URL '%s' is an in-memory database: telltale keeps events durably, "
+                "so give a file, e.g. sqlite:/tmp/telltale.db",
+                url);
+        return NULL;
+    }
+    return path;
+}
+
+static bool is_sqlite(const char *url)
+{
+    return strncmp(url, "sqlite:", 7) == 0;
+}
+
 int store_open(const char *url, store **out, char err[TT_ERRLEN])
 {
     *out = NULL;
-    if (strncmp(url, "sqlite:", 7) == 0 && url[7] != '\0') {
-        return store_sqlite_open(url + 7, out, err);
+    if (is_sqlite(url)) {
+        const char *path = sqlite_path(url, err);
+        return path != NULL ? store_sqlite_open(path, out, err) : TT_EINVAL;
     }
     if (is_postgres(url)) {
         return store_pg_open(url, out, err);
@@ -25,8 +52,9 @@ int store_open(const char *url, store **out, char err[TT_ERRLEN])
 int store_migrate_plan(const char *url, bool apply, store_migration_plan *plan, char err[TT_ERRLEN])
 {
     memset(plan, 0, sizeof *plan);
-    if (strncmp(url, "sqlite:", 7) == 0 && url[7] != '\0') {
-        return store_sqlite_migrate(url + 7, apply, plan, err);
+    if (is_sqlite(url)) {
+        const char *path = sqlite_path(url, err);
+        return path != NULL ? store_sqlite_migrate(path, apply, plan, err) : TT_EINVAL;
     }
     if (is_postgres(url)) {
         return store_pg_migrate(url, apply, plan, err);
@@ -71,6 +99,11 @@ void store_set_timeout(store *st, uint32_t ms)
     if (st->ops->set_timeout != NULL) {
         st->ops->set_timeout(st, ms);
     }
+}
+
+bool store_reachable(const store *st)
+{
+    return st->ops->reachable == NULL || st->ops->reachable(st);
 }
 
 void store_interrupt(store *st)

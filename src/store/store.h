@@ -79,7 +79,7 @@ int store_migrate(const char *url, int *version, char err[TT_ERRLEN]);
 
 /* What a migration of a store needs, and what it would do (telltale migrate [--check]). */
 typedef struct store_migration_plan {
-    int version;        /* the schema version in the database; 0 when never migrated */
+    int version;        /* the schema version in the database; 0 when never migrated, -1 unknown */
     int newest;         /* the newest version this telltale knows */
     char pending[1024]; /* the names of the migrations not applied yet, ", " between them */
     /* SQL statements a more privileged role must run before the migration can (PostgreSQL:
@@ -107,6 +107,11 @@ void store_set_timeout(store *st, uint32_t ms);
 /* Makes every call of a remote store in progress, on any thread, and every one after, fail at
  * once with TT_EUNAVAILABLE: the end of a shutdown that ran out of time. Any thread. */
 void store_interrupt(store *st);
+
+/* Whether the store's last connection attempt, on any thread, reached it (PostgreSQL: the
+ * writer, readers, the change feed and housekeeping all connect, so an outage shows within a
+ * second or two even without ingest); true for an embedded store. Any thread. */
+bool store_reachable(const store *st);
 
 /* "sqlite" or "postgres". */
 const char *store_kind(const store *st);

@@ -10,6 +10,7 @@ typedef struct store_ops {
     void (*close)(store *st);
     void (*set_timeout)(store *st, uint32_t ms); /* NULL: the engine does not wait on a network */
     void (*interrupt)(store *st);                /* NULL: likewise */
+    bool (*reachable)(const store *st);          /* NULL: likewise (always reachable) */
     int (*insert_events)(store *st, tt_event *const *events, size_t n, char *err);
     int (*delete_before)(store *st, int64_t before_ms, uint32_t max_rows, uint64_t *deleted,
                          char *err);

@@ -424,7 +424,13 @@ static int pg_count(store *base, store_backlog *out, char *err)
     return rc;
 }
 
+static bool pg_reachable(const store *st)
+{
+    return !__atomic_load_n(&((const pg_store *)st)->unreachable, __ATOMIC_RELAXED);
+}
+
 static const store_ops pg_ops = {
+    .reachable = pg_reachable,
     .kind = "postgres",
     .close = pg_close,
     .set_timeout = pg_set_timeout,
@@ -462,7 +468,17 @@ int store_pg_open(const char *url, store **out, char *err)
     s->interrupt_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     int rc = s->interrupt_fd >= 0 ? pg_writer_ready(s, err)
                                   : tt_fail(err, TT_EIO, "eventfd: %s", strerror(errno));
-    if (rc == TT_EUNAVAILABLE) {
+    if (rc == TT_EUNAVAILABLE && pg_login_refused(err)) {
+        size_t n = strlen(err);
+        snprintf(err + n, TT_ERRLEN - n,
+                 "; check the user, password and database of the store URL");
+        rc = TT_EREJECTED;
+    } else if (rc != 0 && strstr(err, "42501") != NULL) { /* insufficient_privilege */
+        size_t n = strlen(err);
+        snprintf(err + n, TT_ERRLEN - n,
+                 "; the daemon's login needs GRANT service_role TO it (docs/OPERATIONS.md, "
+                 "\"PostgreSQL: roles and privileges\")");
+    } else if (rc == TT_EUNAVAILABLE) {
         /* Down at start-up is an outage like any other: the daemon starts, ingest goes to the
          * spool, and the writer checks the schema when the server first answers. A server
          * that answers and refuses (a password, a database that does not exist, the schema)

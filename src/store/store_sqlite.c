@@ -429,7 +429,7 @@ static int read_version(const char *path, int *version, char *err)
     int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
     if (rc == SQLITE_CANTOPEN) {
         sqlite3_close(db);
-        return 0; /* no file yet: version 0 */
+        return sqlite_check_directory(path, err); /* no file yet: version 0, if it can be made */
     }
     if (rc == SQLITE_OK) {
         sqlite3_stmt *st = NULL;

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before } from 'node:test';
-import { BIN, Daemon, REPO, STORE_KIND, api, post, settled, test, uid, waitFor } from './lib/daemon.mjs';
+import { BIN, Daemon, REPO, STORE_KIND, api, makeTmpDir, post, settled, test, uid, waitFor } from './lib/daemon.mjs';
 import { poisonOff, poisonOn } from './lib/poison.mjs';
 
 const run = (args) => spawnSync(BIN, args, { encoding: 'utf8', input: '' });
@@ -48,6 +48,35 @@ test('each option error names the option as typed and what it accepts, exit 2', 
     assert.match(r.stderr, says, `telltale ${args.join(' ')}`);
     assert.doesNotMatch(r.stderr, /older_than/, 'the query parameter is not the option the user typed');
   }
+});
+
+test('a SQLite path that cannot be created is named with its reason, by migrate --check and serve', () => {
+  const where = '/nonexistent-telltale-dir/sub/x.db';
+  const check = run(['migrate', '--check', '--store', `sqlite:${where}`]);
+  assert.equal(check.status, 1, check.stdout + check.stderr);
+  assert.match(check.stderr, /cannot create sqlite file '\/nonexistent-telltale-dir\/sub\/x\.db': directory '\/nonexistent-telltale-dir\/sub' does not exist/);
+  assert.doesNotMatch(check.stdout, /missing privileges: none/, '--check does not call an unreachable file fine');
+  const serve = spawnSync(BIN, ['serve', '--store', `sqlite:${where}`, '--listen', '127.0.0.1:0'], { encoding: 'utf8', timeout: 20000 });
+  assert.equal(serve.status, 1);
+  assert.match(serve.stderr, /directory '\/nonexistent-telltale-dir\/sub' does not exist/);
+});
+
+test('a port in use: the start fails naming --listen / TELLTALE_LISTEN', () => {
+  const db = `sqlite:${path.join(makeTmpDir(), 'second.db')}`;
+  const r = spawnSync(BIN, ['serve', '--store', db, '--listen', `127.0.0.1:${d.port}`], { encoding: 'utf8', timeout: 20000 });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${d.port} \\(address in use or not local\\?\\): choose another with --listen / TELLTALE_LISTEN`));
+});
+
+test('an in-memory or empty SQLite URL is refused with what to write instead', () => {
+  for (const url of ['sqlite::memory:', 'sqlite:file::memory:?cache=shared']) {
+    const r = spawnSync(BIN, ['serve', '--store', url, '--listen', '127.0.0.1:0'], { encoding: 'utf8', timeout: 20000 });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /is an in-memory database: telltale keeps events durably, so give a file/);
+  }
+  const m = run(['migrate', '--store', 'sqlite:']);
+  assert.equal(m.status, 1);
+  assert.match(m.stderr, /the store URL 'sqlite:' names no file: write sqlite:PATH/);
 });
 
 test('migrate --help shows only migrate\'s options', () => {
@@ -114,6 +143,23 @@ test('every metric OPERATIONS lists exists, with every label value it promises',
       continue;
     }
     assert.ok(names.has(name), `${name} is named in OPERATIONS but not in its Metrics table`);
+  }
+});
+
+test('a body over --max-body is counted as too_large, in /metrics and /api/v1/status', async () => {
+  const small = await Daemon.start({ label: 'max-body', args: ['--max-body', '1KiB'] });
+  try {
+    const big = JSON.stringify(Array.from({ length: 40 }, (_, i) => ({ type: 'x', name: `n${i}`.padEnd(40, 'x') })));
+    assert.ok(big.length > 1024);
+    const r = await api(small, 'POST', '/api/v1/events', { body: big, headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 413, JSON.stringify(r.json));
+    assert.equal(r.json.error.code, 'body_too_large');
+    const st = await api(small, 'GET', '/api/v1/status');
+    assert.equal(st.json.ingest.requests_too_large, 1);
+    const m = await api(small, 'GET', '/metrics');
+    assert.match(m.text, /^telltale_requests_rejected_total\{reason="too_large"\} 1$/m);
+  } finally {
+    await small.cleanup();
   }
 });
 

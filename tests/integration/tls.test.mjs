@@ -58,6 +58,7 @@ describe('https and wss on 0.0.0.0 with keys', () => {
     });
     assert.equal(d.scheme, 'https');
     assert.equal(d.host, '0.0.0.0');
+    assert.doesNotMatch(d.stderr, /over plain HTTP/, 'no clear-text warning when serving https');
     url = `https://127.0.0.1:${d.port}`;
   });
   after(async () => {
@@ -141,5 +142,15 @@ describe('TLS settings at startup', () => {
     assert.match(r.stderr, /--listen \/ TELLTALE_LISTEN/);
     assert.match(r.stderr, /TELLTALE_SERVICE_KEY \(--service-key\)/);
     assert.match(r.stderr, /TELLTALE_INGEST_KEY/);
+  });
+
+  test('0.0.0.0 with keys over plain HTTP starts, warning that keys cross the network in clear', async () => {
+    const d = await Daemon.start({ label: 'plain', args: ['--listen', '0.0.0.0:0'],
+                                   env: { TELLTALE_SERVICE_KEY: SERVICE } });
+    try {
+      assert.match(d.stderr, /listening on 0\.0\.0\.0 \(--listen \/ TELLTALE_LISTEN\) over plain HTTP: keys and events cross the network in clear text/);
+    } finally {
+      await d.stop();
+    }
   });
 });

@@ -128,6 +128,19 @@ describe('a database shaped like Supabase, migrated by its non-superuser owner',
     assert.equal(current.code, 0, current.stdout + current.stderr);
     assert.match(current.stdout, /^pending: none$/m);
 
+    // A login that is no member of service_role: --check says it cannot read the version (not
+    // "version 0"), and serve names the GRANT it needs.
+    await sql(server.url, `DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tt_stranger')
+                           THEN CREATE ROLE tt_stranger LOGIN PASSWORD 'st'; END IF; END $$`);
+    const stranger = loginUrl(server.url, db.name, 'tt_stranger', 'st');
+    const blind = await runTelltale(['migrate', '--check', '--store', stranger]);
+    assert.equal(blind.code, 1, blind.stdout + blind.stderr);
+    assert.match(blind.stdout, /^schema version unknown \(this role cannot read it\)/m);
+    assert.doesNotMatch(blind.stdout, /schema version 0/);
+    const refused = await runTelltale(['serve', '--store', stranger, '--listen', '127.0.0.1:0']);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /42501.*permission denied for schema monitoring; the daemon's login needs GRANT service_role TO it/);
+
     // Supabase Realtime streams the events table; the auth helpers are untouched.
     const pub = await sql(db.url, `SELECT count(*)::int AS n FROM pg_publication_tables
                                     WHERE pubname = 'supabase_realtime' AND tablename = 'monitoring_events'`);

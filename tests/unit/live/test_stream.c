@@ -138,14 +138,20 @@ static int teardown(void **state)
     return 0;
 }
 
-static void start_engine(fixture *f, stream_mode mode)
+/* Starts the engine; 'unknown': as after a store down at start-up (start_seq 0, not known). */
+static void start_engine_as(fixture *f, stream_mode mode, bool unknown)
 {
     test_mode = mode;
-    stream_opts o = {&f->loop, &f->cfg, f->st, mode, f->seqs, &f->stopping};
+    stream_opts o = {&f->loop, &f->cfg, f->st, mode, unknown ? 0 : f->seqs, &f->stopping, unknown};
     assert_int_equal(stream_create(&o, &f->s), 0);
     f->format = stream_format_add(f->s, encode, f);
     assert_true(f->format >= 0);
     f->sub = (stream_sub){.format = f->format, .peer = &f->peer, .deliver = deliver};
+}
+
+static void start_engine(fixture *f, stream_mode mode)
+{
+    start_engine_as(f, mode, false);
 }
 
 /* Runs the loop until nothing is left to do, letting the client drain whenever catch-up waits
@@ -264,6 +270,42 @@ static void test_live_rows_encoded_once(void **state)
     assert_exactly(f, 0, 10);
 }
 
+/* Started without the highest seq (the store was down), a subscriber joins at 0; the first
+ * commit tells where history ends: it gets the new rows only, not the table's history. Without
+ * stream_learn_start() it would be sent all 320 rows. */
+static void unknown_start(fixture *f, stream_mode mode, bool learn)
+{
+    for (int i = 0; i < 6; i++) {
+        commit_rows(f, 50, mode); /* 300 rows of history */
+    }
+    start_engine_as(f, mode, true);
+    stream_sub_start(f->s, &f->sub, stream_known(f->s));
+    if (learn) {
+        stream_learn_start(f->s, f->seqs); /* the server: the first batch's lowest seq - 1 */
+        stream_learn_start(f->s, 5);       /* only the first call counts */
+    }
+    commit_rows(f, 20, mode);
+    run_until_quiet(f);
+}
+
+static void test_feed_unknown_start(void **state)
+{
+    unknown_start(*state, STREAM_FEED, true);
+    assert_exactly(*state, 300, 320);
+}
+
+static void test_feed_unknown_start_unlearned_replays(void **state)
+{
+    unknown_start(*state, STREAM_FEED, false);
+    assert_exactly(*state, 0, 320); /* what the learning prevents */
+}
+
+static void test_memory_unknown_start(void **state)
+{
+    unknown_start(*state, STREAM_MEMORY, true);
+    assert_exactly(*state, 300, 320);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +316,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_feed_paced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resume_discards_stale_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_live_rows_encoded_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_feed_unknown_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_feed_unknown_start_unlearned_replays, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memory_unknown_start, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
