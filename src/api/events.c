@@ -51,7 +51,8 @@ void api_events_post(http_req *r, void *arg)
     *ticket = http_ticket_of(r);
     if (gateway_parse_typed(ctx->gw, r->content_type, r->body, r->body_len, (int64_t)clock_now_ms(),
                             &batch, &why) == 0 &&
-        gateway_submit(ctx->gw, &batch, answer_when_durable, ticket, &why) == 0) {
+        gateway_submit_from(ctx->gw, http_rate_key(r->wsi, &r->who), &batch, answer_when_durable,
+                            ticket, &why) == 0) {
         return; /* answer_when_durable() answers, once the batch is durable */
     }
     event_batch_free(&batch);

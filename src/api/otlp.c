@@ -132,7 +132,8 @@ void api_otlp_post(http_req *r, void *arg)
     }
     *p = (otlp_pending){http_ticket_of(r), sig, enc, res.rejected, {0}};
     memcpy(p->message, res.message, sizeof p->message);
-    if (gateway_submit(ctx->gw, &res.batch, answer_when_durable, p, &why) != 0) {
+    if (gateway_submit_from(ctx->gw, http_rate_key(r->wsi, &r->who), &res.batch,
+                            answer_when_durable, p, &why) != 0) {
         event_batch_free(&res.batch);
         free(p);
         respond_refusal(r, &why);

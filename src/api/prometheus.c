@@ -114,6 +114,22 @@ static void pipeline_metrics(text *t, const pipeline_stats *ps)
     commit_histogram(t, &ps->persister.commit_seconds);
 }
 
+/* One family, every limit listed from the start (DESIGN §5, "Limits"). */
+static void limit_metrics(text *t, const http_server *hs, const gateway_stats *g)
+{
+    const char *name = "telltale_limit_rejections_total";
+    put_line(t,
+             "# HELP %s Clients refused or closed for breaking a limit against abuse, by limit.\n"
+             "# TYPE %s counter\n",
+             name, name);
+    for (int k = 0; k < HTTP_LIMIT_N; k++) {
+        put_line(t, "%s{limit=\"%s\"} %llu\n", name, http_limit_name((http_limit)k),
+                 (unsigned long long)http_server_limit_count(hs, (http_limit)k));
+    }
+    put_line(t, "%s{limit=\"ingest_rate\"} %llu\n", name,
+             (unsigned long long)g->requests_rate_limited);
+}
+
 static void render(http_req *r, const api_ctx *ctx)
 {
     text t = {.buf = malloc(4096), .cap = 4096};
@@ -152,6 +168,7 @@ static void render(http_req *r, const api_ctx *ctx)
     metric(&t, "telltale_websocket_slow_dropped_total", "counter",
            "WebSocket clients closed with 1008 for not keeping up.",
            (double)(ws.slow_dropped + rs.slow_dropped));
+    limit_metrics(&t, r->hs, c);
     metric(&t, "telltale_ready", "gauge", "1 while serving, 0 while starting or draining.",
            api_ready_now(ctx));
     metric(&t, "telltale_shutting_down", "gauge", "1 once a shutdown has begun.", draining);

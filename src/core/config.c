@@ -1,45 +1,16 @@
 /* config.c -- the settings table and the parsers behind it. */
 #include "core/config.h"
 
-#include <arpa/inet.h>
+#include "core/config_internal.h"
+
 #include <ctype.h>
-#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum kind {
-    K_JITTER,
-    K_LISTEN,
-    K_OTLP_LISTEN,
-    K_STORE,
-    K_PATH,
-    K_FILE,
-    K_PROXIES,
-    K_SECRET,
-    K_UINT,
-    K_SIZE,
-    K_DURATION,
-    K_LEVEL,
-    K_FORMAT,
-    K_BOOL,
-    K_ORIGINS
-} kind;
+#define AT(field) CONFIG_AT(field)
 
-typedef struct setting {
-    const char *flag;
-    const char *env;
-    const char *alt_env; /* a second, less specific variable (DATABASE_URL) */
-    const char *def;
-    kind kind;
-    size_t offset;     /* of the field in tt_config, for the numeric kinds, K_BOOL, K_SECRET, K_PATH
-                          and K_FILE */
-    uint64_t min, max; /* K_SECRET: its length in bytes */
-    const char *form;  /* the accepted form, for error messages */
-    const char *help;
-} setting;
-
-#define AT(field) offsetof(tt_config, field)
+typedef config_setting setting;
 
 static const setting settings[] = {
     {"--listen", "TELLTALE_LISTEN", NULL, "127.0.0.1:8080", K_LISTEN, 0, 0, 0,
@@ -65,7 +36,7 @@ static const setting settings[] = {
      "memory the accepted, not yet stored events may take"},
     {"--max-inflight-bodies", "TELLTALE_MAX_INFLIGHT_BODIES", NULL, "64MiB", K_SIZE,
      AT(inflight_body_bytes), 1 << 20, UINT64_C(1) << 34, "a size from 1MiB to 16GiB",
-     "memory all request bodies being received may take together; beyond it 503"},
+     "memory all request bodies being received or decoded may take together; beyond it 503"},
     {"--ws-max-buffer", "TELLTALE_WS_MAX_BUFFER", NULL, "4MiB", K_SIZE, AT(ws_max_buffer), 64 << 10,
      1 << 30, "a size from 64KiB to 1GiB",
      "bytes waiting for one WebSocket client before it is dropped as slow"},
@@ -164,157 +135,13 @@ static const setting settings[] = {
      "generate demo traffic"},
 };
 
-#define NSETTINGS (sizeof settings / sizeof settings[0])
+#define NMAIN (sizeof settings / sizeof settings[0])
+#define NSETTINGS (NMAIN + config_limit_nsettings)
 
-typedef struct unit {
-    const char *suffix;
-    uint64_t mult;
-} unit;
-
-/* Digits followed by exactly one of 'units' (the empty suffix included when listed). */
-static bool parse_with_unit(const char *s, const unit *units, size_t nunits, uint64_t *out)
+/* The i-th setting of both tables: the main one, then the limits (config_limits.c). */
+static const setting *setting_at(size_t i)
 {
-    if (!isdigit((unsigned char)s[0])) {
-        return false;
-    }
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0) {
-        return false;
-    }
-    for (size_t i = 0; i < nunits; i++) {
-        if (strcmp(end, units[i].suffix) == 0) {
-            if (v > UINT64_MAX / units[i].mult) {
-                return false;
-            }
-            *out = v * units[i].mult;
-            return true;
-        }
-    }
-    return false;
-}
-
-bool config_parse_size(const char *s, uint64_t *out)
-{
-    static const unit units[] = {
-        {"", 1}, {"B", 1}, {"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}};
-    return parse_with_unit(s, units, sizeof units / sizeof units[0], out);
-}
-
-bool config_parse_duration_ms(const char *s, uint64_t *out)
-{
-    static const unit units[] = {{"", 1000},   {"ms", 1},      {"s", 1000},
-                                 {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
-    return parse_with_unit(s, units, sizeof units / sizeof units[0], out);
-}
-
-static bool parse_address(const char *s, char *host, size_t hostcap, unsigned *port_out)
-{
-    const char *colon = strrchr(s, ':');
-    if (colon == NULL || colon == s || s[0] == '[' || (size_t)(colon - s) >= hostcap) {
-        return false;
-    }
-    for (const char *p = s; p < colon; p++) {
-        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-') {
-            return false;
-        }
-    }
-    uint64_t port;
-    if (!isdigit((unsigned char)colon[1]) || strlen(colon + 1) > 5 ||
-        !config_parse_size(colon + 1, &port) ||
-        strspn(colon + 1, "0123456789") != strlen(colon + 1) || port > 65535) {
-        return false;
-    }
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = '\0';
-    *port_out = (unsigned)port;
-    return true;
-}
-
-/* "A.B.C.D" or "A.B.C.D/N" into an address (host order) and a prefix length. */
-static bool parse_block(const char *s, size_t len, uint32_t *addr, uint8_t *bits)
-{
-    char buf[32];
-    if (len == 0 || len >= sizeof buf) {
-        return false;
-    }
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    char *slash = strchr(buf, '/');
-    uint64_t n = 32;
-    if (slash != NULL) {
-        *slash = '\0';
-        if (!isdigit((unsigned char)slash[1]) || strlen(slash + 1) > 2 ||
-            strspn(slash + 1, "0123456789") != strlen(slash + 1) ||
-            !config_parse_size(slash + 1, &n) || n > 32) {
-            return false;
-        }
-    }
-    struct in_addr in;
-    if (inet_pton(AF_INET, buf, &in) != 1) {
-        return false;
-    }
-    *addr = ntohl(in.s_addr);
-    *bits = (uint8_t)n;
-    return true;
-}
-
-/* A comma-separated list of proxies, parsed whole: a refused list changes nothing. */
-static bool parse_proxies(const char *s, tt_config *cfg)
-{
-    uint32_t addr[CONFIG_TRUST_PROXY_MAX];
-    uint8_t bits[CONFIG_TRUST_PROXY_MAX];
-    int n = 0;
-    while (*s != '\0') {
-        size_t len = strcspn(s, ",");
-        if (n == CONFIG_TRUST_PROXY_MAX || !parse_block(s, len, &addr[n], &bits[n])) {
-            return false;
-        }
-        n++;
-        s += len;
-        if (*s == ',' && *++s == '\0') {
-            return false; /* a trailing comma: refused whole, as any bad entry */
-        }
-    }
-    memcpy(cfg->trust_proxy_addr, addr, (size_t)n * sizeof addr[0]);
-    memcpy(cfg->trust_proxy_bits, bits, (size_t)n * sizeof bits[0]);
-    cfg->trust_proxy_n = n;
-    return true;
-}
-
-bool config_proxy_trusted(const tt_config *cfg, uint32_t addr)
-{
-    for (int i = 0; i < cfg->trust_proxy_n; i++) {
-        unsigned bits = cfg->trust_proxy_bits[i];
-        uint32_t mask = bits == 0 ? 0 : UINT32_MAX << (32 - bits);
-        if ((addr & mask) == (cfg->trust_proxy_addr[i] & mask)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-bool config_host_is_loopback(const char *host)
-{
-    struct in_addr in;
-    return inet_pton(AF_INET, host, &in) == 1 && (ntohl(in.s_addr) >> 24) == 127;
-}
-
-static bool parse_listen(const char *s, tt_config *cfg)
-{
-    return parse_address(s, cfg->listen_host, sizeof cfg->listen_host, &cfg->listen_port);
-}
-
-/* "off", or an address; a refused value changes nothing (a fuzz_config finding). */
-static bool parse_otlp_listen(const char *s, tt_config *cfg)
-{
-    bool off = strcmp(s, "off") == 0;
-    if (!off && !parse_address(s, cfg->otlp_host, sizeof cfg->otlp_host, &cfg->otlp_port)) {
-        return false;
-    }
-    cfg->otlp_listen = !off;
-    return true;
+    return i < NMAIN ? &settings[i] : &config_limit_settings[i - NMAIN];
 }
 
 static bool parse_store(const char *s, tt_config *cfg)
@@ -357,48 +184,6 @@ static bool parse_number(const setting *st, const char *value, uint64_t *v)
     return ok && *v >= st->min && *v <= st->max;
 }
 
-/* One origin as a browser sends it (RFC 6454 §6.1): http or https, "://", a host, an optional
- * port, and nothing after. */
-static bool valid_origin(const char *s, size_t n)
-{
-    size_t scheme = n >= 7 && strncmp(s, "http://", 7) == 0    ? 7
-                    : n >= 8 && strncmp(s, "https://", 8) == 0 ? 8
-                                                               : 0;
-    if (scheme == 0 || n == scheme) {
-        return false;
-    }
-    for (size_t i = scheme; i < n; i++) {
-        if (!isalnum((unsigned char)s[i]) && strchr(".-:[]", s[i]) == NULL) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* "", "*", or origins separated by commas (spaces around them allowed). */
-static bool parse_origins(const char *value, tt_config *cfg)
-{
-    if (strlen(value) >= sizeof cfg->allow_origins) {
-        return false;
-    }
-    if (strcmp(value, "*") != 0) {
-        for (const char *p = value; *p != '\0';) {
-            p += strspn(p, " ");
-            size_t n = strcspn(p, ",");
-            size_t m = n;
-            while (m > 0 && p[m - 1] == ' ') {
-                m--;
-            }
-            if (!valid_origin(p, m)) {
-                return false;
-            }
-            p += n + (p[n] == ',');
-        }
-    }
-    strcpy(cfg->allow_origins, value);
-    return true;
-}
-
 static bool apply(const setting *st, const char *value, tt_config *cfg)
 {
     static const char *const levels[] = {"error", "warn", "info", "debug"};
@@ -410,13 +195,13 @@ static bool apply(const setting *st, const char *value, tt_config *cfg)
     int w;
     switch (st->kind) {
     case K_LISTEN:
-        return parse_listen(value, cfg);
+        return config_parse_listen(value, cfg);
     case K_OTLP_LISTEN:
-        return parse_otlp_listen(value, cfg);
+        return config_parse_otlp_listen(value, cfg);
     case K_STORE:
         return parse_store(value, cfg);
     case K_ORIGINS:
-        return parse_origins(value, cfg);
+        return config_parse_origins(value, cfg);
     case K_PATH:
     case K_FILE: /* a file setting may be "" (unset); a directory may not */
         if ((st->kind == K_PATH && value[0] == '\0') || strlen(value) >= st->max) {
@@ -425,7 +210,7 @@ static bool apply(const setting *st, const char *value, tt_config *cfg)
         strcpy(base + st->offset, value);
         return true;
     case K_PROXIES:
-        return parse_proxies(value, cfg);
+        return config_parse_proxies(value, cfg);
     case K_SECRET:
         /* Empty means unset (the default); otherwise the length must fit. */
         if (value[0] != '\0' && (strlen(value) < st->min || strlen(value) > st->max)) {
@@ -498,7 +283,7 @@ int config_init_except(tt_config *cfg, config_getenv_fn getenv_fn, const char *c
 {
     *cfg = (tt_config){0};
     for (size_t i = 0; i < NSETTINGS; i++) {
-        const setting *st = &settings[i];
+        const setting *st = setting_at(i);
         if (!apply(st, st->def, cfg)) {
             return tt_fail(err, TT_EINVAL, "bad built-in default for %s", st->env);
         }
@@ -557,8 +342,8 @@ int config_validate(const tt_config *cfg, char err[TT_ERRLEN])
 static const setting *find_flag(const char *flag)
 {
     for (size_t i = 0; i < NSETTINGS; i++) {
-        if (strcmp(settings[i].flag, flag) == 0) {
-            return &settings[i];
+        if (strcmp(setting_at(i)->flag, flag) == 0) {
+            return setting_at(i);
         }
     }
     return NULL;
@@ -580,7 +365,7 @@ int config_set_flag(tt_config *cfg, const char *flag, const char *value, char er
         value = st->kind == K_BOOL ? "true" : "";
     }
     if (!apply(st, value, cfg)) {
-        char where[64];
+        char where[160]; /* both names whole, however long (the limits have long ones) */
         snprintf(where, sizeof where, "%s (%s)", st->flag, st->env);
         return invalid(where, value, st, err);
     }
@@ -590,7 +375,7 @@ int config_set_flag(tt_config *cfg, const char *flag, const char *value, char er
 void config_print_help(FILE *out)
 {
     for (size_t i = 0; i < NSETTINGS; i++) {
-        const setting *st = &settings[i];
+        const setting *st = setting_at(i);
         fprintf(out, "  %-20s %-26s %s (default %s)\n", st->flag, st->env, st->help,
                 st->def[0] != '\0' ? st->def : "none");
     }

@@ -71,6 +71,18 @@ typedef struct tt_config {
     /* Browser origins allowed to change state besides telltale's own: "" none, "*" any, or
      * "https://a.example,http://localhost:3000" (DESIGN §5, "The HTTP edge"). */
     char allow_origins[1024];
+    /* Limits against abuse (config_limits.c; DESIGN §5, "Limits"). */
+    uint32_t max_connections;             /* open connections, all clients together */
+    uint32_t max_connections_per_address; /* ... from one client address */
+    uint64_t header_timeout_ms;           /* to receive a request's header section */
+    uint64_t body_timeout_ms;             /* a body's time, plus 1 s per body_min_rate bytes */
+    uint64_t body_min_rate;               /* bytes per second a slow body must keep up */
+    uint64_t idle_timeout_ms;             /* a keep-alive connection between requests */
+    uint64_t ws_max_frame;                /* bytes of one WebSocket frame from a client */
+    uint64_t ws_max_message;              /* ... of one message (its frames together) */
+    uint32_t ingest_rate;                 /* events per second per key; 0: no limit */
+    uint32_t ingest_burst;                /* events a key may send at once */
+    uint32_t realtime_max_joins;          /* channels one Realtime connection may join */
 } tt_config;
 
 /* Looks up an environment variable; returns NULL when unset. */

@@ -118,6 +118,22 @@ void http_client_addr(const http_req *r, char out[FORWARDED_ADDR_MAX])
     access_client(r->hs, r->wsi, out);
 }
 
+/* 'in' with its control bytes written \xNN: lws %-decodes the path, so a client could put a
+ * line break or a terminal escape into the log line otherwise. Returns 'out'. */
+static const char *printable(const char *in, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p != '\0' && n + 5 < cap; p++) {
+        if (*p < 0x20 || *p == 0x7f || *p == '\\') {
+            n += (size_t)snprintf(out + n, cap - n, "\\x%02x", *p);
+        } else {
+            out[n++] = (char)*p;
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
 /* A refusal, for the operator (a scanner, a producer with an old key): what, from where, and
  * why -- never the credential. At most REFUSALS_LOGGED a second, so a flood of bad requests
  * cannot flood the log. */
@@ -137,9 +153,10 @@ static void log_refusal(http_server *hs, struct lws *wsi, const char *what, cons
         return;
     }
     hs->refusals_logged++;
-    char client[FORWARDED_ADDR_MAX];
+    char client[FORWARDED_ADDR_MAX], path[4 * HTTP_PATH_MAX];
     access_client(hs, wsi, client);
-    log_info("access: %d %s from %s: %s", e->status, what, client, e->message);
+    log_info("access: %d %s from %s: %s", e->status, printable(what, path, sizeof path), client,
+             e->message);
 }
 
 bool access_check_request(http_server *hs, http_req *r, http_error *e, char *msg, size_t len)

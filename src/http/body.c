@@ -75,15 +75,31 @@ int body_decode(http_req *r, http_error *e)
     char *out;
     size_t out_len;
     const char *name = content_coding_name(r->coding);
-    switch (content_decode(r->coding, r->body != NULL ? r->body : "", r->body_len,
-                           r->hs->cfg->max_body, &out, &out_len)) {
+    /* The decoded body is memory of TELLTALE_MAX_INFLIGHT_BODIES too: decoding stops where it
+     * would take more than is left (503, retry) or than --max-body (413). Decoding runs at once
+     * on this thread, so no other body is reserved meanwhile. */
+    http_server *hs = r->hs;
+    size_t left = hs->cfg->inflight_body_bytes - hs->body_bytes;
+    size_t limit = left < hs->cfg->max_body ? left : hs->cfg->max_body;
+    switch (content_decode(r->coding, r->body != NULL ? r->body : "", r->body_len, limit, &out,
+                           &out_len)) {
     case DECODE_OK:
         free(r->body);
         r->body = out;
         r->body_len = out_len;
         r->body_cap = out_len + 1;
+        hs->body_bytes += out_len; /* with the reservation of the body as sent, until the end */
+        r->body_reserved += out_len;
         return 0;
     case DECODE_TOO_LARGE:
+        if (limit < hs->cfg->max_body) {
+            r->retry_after = 1;
+            *e = (http_error){.status = 503,
+                              .code = "overloaded",
+                              .message = "too many request bodies are being received or decoded "
+                                         "at once (TELLTALE_MAX_INFLIGHT_BODIES); retry shortly"};
+            return -1;
+        }
         too_large(r, e, name[0] == 'g' ? "decodes (gzip) to" : "decodes (deflate) to");
         return -1;
     case DECODE_INVALID:

@@ -444,6 +444,7 @@ int http_on_writable(struct lws *wsi, http_pss *pss)
         return 0;
     }
     r->completed = true;
+    guard_idle(r->hs, wsi);
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 

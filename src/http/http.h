@@ -21,7 +21,7 @@
 
 #define HTTP_MAX_ARGS 32
 #define HTTP_PATH_MAX 512
-#define HTTP_PARAM_MAX 160 /* a segment: a session id or a dashboard client id (128 bytes) */
+#define HTTP_PARAM_MAX 160   /* a segment: a session id or a dashboard client id (128 bytes) */
 #define HTTP_EXTRA_HEADERS 8 /* response headers a handler may add */
 
 typedef enum http_method {
@@ -102,6 +102,14 @@ struct http_req {
 
 /* A request referred to across threads and time: its client may leave before the answer is
  * ready. */
+/* The key an ingest rate counts against (gateway_submit_from; DESIGN §5, "Limits"): "sub:SUB"
+ * for a JWT with a sub, "role:ROLE" for a key when keys are configured, else "addr:ADDRESS",
+ * the client's (X-Forwarded-For's from a --trust-proxy). 'wsi' is the request's or the
+ * WebSocket's connection; 'who' the caller admitted. The string is the connection's, valid
+ * until the next call for it. */
+#define HTTP_RATE_KEY_MAX (JWT_SUB_MAX + 8)
+const char *http_rate_key(struct lws *wsi, const auth_identity *who);
+
 typedef struct http_ticket {
     http_server *hs;
     uint64_t id;

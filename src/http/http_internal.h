@@ -7,8 +7,11 @@
 #include "core/forwarded.h"
 #include "http/http_server.h"
 
-#define HTTP_MAX_ROUTES 64   /* rows of every routing table together */
-#define HTTP_MAX_ENDPOINTS 4 /* WebSocket endpoints */
+#define HTTP_MAX_ROUTES 64     /* rows of every routing table together */
+#define HTTP_MAX_ENDPOINTS 4   /* WebSocket endpoints */
+#define HTTP_CONN_BUCKETS 1024 /* conn_guard.c: buckets of connections by address (2^n) */
+
+typedef struct http_conn http_conn; /* conn_guard.c: one accepted connection */
 
 struct http_server {
     uv_loop_t *loop;
@@ -34,6 +37,9 @@ struct http_server {
     unsigned refusals_logged;      /* the lines logged in it, */
     uint64_t refusals_dropped;     /* and those not */
     uint64_t bodies_too_large;     /* 413 body_too_large answered here (--max-body) */
+    http_conn *conn_buckets[HTTP_CONN_BUCKETS]; /* open connections by client address */
+    uint32_t nconns;
+    uint64_t limit_counts[HTTP_LIMIT_N]; /* clients that broke each limit (DESIGN §5) */
 };
 
 /* The per-connection data lws keeps, one area for every protocol: an HTTP transaction's
@@ -43,6 +49,7 @@ typedef struct http_pss {
     http_req *req;
     const http_ws_endpoint *ep;
     void *conn;
+    uint64_t ws_frame_bytes, ws_message_bytes; /* received of the current frame, message */
 } http_pss;
 
 /* http.c: lws callbacks for HTTP reasons. */
@@ -107,6 +114,31 @@ bool access_check_request(http_server *hs, http_req *r, http_error *e, char *msg
 void access_expire_ws(struct lws *wsi, const auth_identity *who);
 bool access_check_upgrade(http_server *hs, struct lws *wsi, const http_ws_endpoint *ep,
                           auth_identity *who, http_error *e, char *msg, size_t len);
+
+/* conn_guard.c: connections counted and each request's phases timed (DESIGN §5, "Limits"). */
+/* LWS_CALLBACK_FILTER_NETWORK_CONNECTION: false to refuse the connection (then a 503 was sent
+ * on plain HTTP, and the breach counted). */
+bool guard_accept(http_server *hs, const struct lws_filter_network_conn_args *filt);
+/* A connection accepted (LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED) and gone
+ * (LWS_CALLBACK_WSI_DESTROY; any other wsi is ignored). */
+void guard_open(http_server *hs, struct lws *wsi);
+void guard_close(http_server *hs, struct lws *wsi);
+/* A request's headers are in: false when its client (from X-Forwarded-For) is over its
+ * connection limit, a 503 written: close. Else its body, if 'takes_body', is timed. */
+bool guard_request(http_server *hs, struct lws *wsi, bool takes_body);
+/* The same for a WebSocket upgrade about to be accepted: false to refuse it with 503. */
+bool guard_upgrade(http_server *hs, struct lws *wsi);
+void guard_body(struct lws *wsi, size_t len); /* body bytes received */
+/* The request is whole (or upgraded, 'websocket'): no timer runs while it is handled. */
+void guard_handling(struct lws *wsi, bool websocket);
+/* The answer is written: the connection waits for its next request (the idle timeout). */
+void guard_idle(http_server *hs, struct lws *wsi);
+/* LWS_CALLBACK_TIMER: *handled when the timer was ours; then -1 closes the connection. */
+int guard_timer(http_server *hs, struct lws *wsi, bool *handled);
+
+/* ws_guard.c: LWS_CALLBACK_RECEIVE of 'len' bytes, before the endpoint: 0, or -1 with close
+ * 1009 set when a frame or message is over its limit. */
+int ws_guard_receive(http_server *hs, struct lws *wsi, http_pss *pss, size_t len);
 
 /* assets.c: serves an embedded dashboard file, or 404: the server's 'fallback' for a GET or
  * HEAD of a path no route takes. */

@@ -20,7 +20,7 @@
 #define HTTP_TX_PACKET 16384
 #define WS_PING_AFTER_S 30   /* an idle WebSocket is pinged ... */
 #define WS_HANGUP_AFTER_S 75 /* ... and dropped if nothing valid came back by then */
-#define KEEPALIVE_S 30       /* an idle keep-alive HTTP connection is closed after this */
+#define LWS_BACKSTOP_S 2     /* lws' own timeouts end this much after ours (conn_guard.c) */
 
 static int on_lws_event(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                         size_t len);
@@ -122,6 +122,11 @@ static int confirm_upgrade(http_server *hs, struct lws *wsi, const char *kind)
     const char *code = "invalid_parameter";
     char why[TT_ERRLEN] = "";
     int status = ep->check != NULL ? ep->check(ep->ctx, wsi, &code, why) : 0;
+    if (status == 0 && !guard_upgrade(hs, wsi)) {
+        return refuse_upgrade(wsi, 503, "too_many_connections",
+                              "too many open connections from this address "
+                              "(TELLTALE_MAX_CONNECTIONS_PER_ADDRESS)");
+    }
     return status == 0 ? 0 : refuse_upgrade(wsi, (unsigned)status, code, why);
 }
 
@@ -162,17 +167,37 @@ static bool is_http_protocol(struct lws *wsi)
     return p != NULL && strcmp(p->name, protocols[0].name) == 0;
 }
 
+/* Whether lws will read a body after these headers, as lws_http_action decides: a
+ * Content-Length above 0 on any method, or none on POST, PUT or PATCH (chunked, or refused 411). */
+static bool takes_body(struct lws *wsi)
+{
+    char cl[32] = "", *uri;
+    int len;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+        return lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 && atoll(cl) > 0;
+    }
+    int m = lws_http_get_uri_and_method(wsi, &uri, &len);
+    return m == LWSHUMETH_POST || m == LWSHUMETH_PUT || m == LWSHUMETH_PATCH;
+}
+
 /* The reasons of a connection that has its per-session data. */
 static int serve(http_server *hs, struct lws *wsi, enum lws_callback_reasons reason, http_pss *pss,
                  void *in, size_t len)
 {
     const http_ws_endpoint *ep = pss->ep;
+    int rc;
     switch (reason) {
     case LWS_CALLBACK_HTTP:
-        return http_on_request(hs, wsi, pss, in);
+        return guard_request(hs, wsi, takes_body(wsi)) ? http_on_request(hs, wsi, pss, in) : -1;
     case LWS_CALLBACK_HTTP_BODY:
-        return http_on_body(wsi, pss, in, len);
+        guard_body(wsi, len);
+        rc = http_on_body(wsi, pss, in, len);
+        if (pss->req != NULL && pss->req->body_done) {
+            guard_handling(wsi, false); /* a chunked body ends inside itself */
+        }
+        return rc;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        guard_handling(wsi, false);
         return http_on_body_done(wsi, pss);
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return http_on_writable(wsi, pss);
@@ -183,6 +208,9 @@ static int serve(http_server *hs, struct lws *wsi, enum lws_callback_reasons rea
     case LWS_CALLBACK_ESTABLISHED:
         return established(hs, wsi, pss);
     case LWS_CALLBACK_RECEIVE:
+        if (ws_guard_receive(hs, wsi, pss, len) != 0) {
+            return -1;
+        }
         return ep != NULL ? ep->on_receive(pss->conn, wsi, in, len) : 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return ep != NULL ? ep->on_writable(pss->conn) : 0;
@@ -206,9 +234,32 @@ static int on_lws_event(struct lws *wsi, enum lws_callback_reasons reason, void 
 {
     http_server *hs = lws_context_user(lws_get_context(wsi));
     int rc;
-    switch (reason) { /* the reasons that need no per-session data */
+    bool mine;
+    switch (reason) {                            /* the reasons that need no per-session data */
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: /* 'wsi' is the listener's */
+        return hs != NULL && !hs->stopping && guard_accept(hs, user) ? 0 : -1;
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        guard_open(hs, wsi);
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (hs != NULL) {
+            guard_close(hs, wsi);
+        }
+        return 0;
+    case LWS_CALLBACK_TIMER:
+        rc = guard_timer(hs, wsi, &mine);
+        if (mine) {
+            return rc;
+        }
+        break;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        return confirm_upgrade(hs, wsi, in);
+        rc = confirm_upgrade(hs, wsi, in);
+        if (rc == 0) {
+            guard_handling(wsi, true);
+        } else {
+            guard_idle(hs, wsi); /* refused with an answer: the connection is kept */
+        }
+        return rc;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         /* Delivered once per protocol: serve it in one, and return 0 (lws closes its cancel
          * pipe on anything else). lws keeps its own copy of the protocol table, so the
@@ -243,6 +294,13 @@ static void emit_lws_log(int level, const char *line)
     log_debug("lws: %.*s", (int)n, line);
 }
 
+/* 'ms' in whole seconds, rounded up, plus LWS_BACKSTOP_S; at least lws' default of 10. */
+static int secs_after(uint64_t ms)
+{
+    uint64_t s = (ms + 999) / 1000 + LWS_BACKSTOP_S;
+    return s < 10 ? 10 : s > 86400 ? 86400 : (int)s;
+}
+
 static int create_context(http_server *hs, char *err)
 {
     struct lws_context_creation_info info;
@@ -254,7 +312,8 @@ static int create_context(http_server *hs, char *err)
     info.user = hs;
     info.pcontext = &hs->ctx;
     info.max_http_header_data = MAX_HEADER_BYTES; /* lws's most; http.c answers 431 past 16 KiB */
-    info.timeout_secs = 10;
+    /* lws' own timeouts, in whole seconds, are a backstop that ends after conn_guard.c's */
+    info.timeout_secs = (unsigned)secs_after(hs->cfg->body_timeout_ms);
     if (hs->cfg->tls_cert[0] != '\0') {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* OpenSSL, once per process */
     }
@@ -272,7 +331,10 @@ static int create_context(http_server *hs, char *err)
     info.pvo = &ws_pvo;
     info.headers = &hdr_csp;
     info.vhost_name = "telltale";
-    info.keepalive_timeout = KEEPALIVE_S; /* a vhost setting: the context's is not inherited */
+    /* vhost settings (the context's are not inherited); an idle connection may start a request
+     * just before its idle timeout and then take the header timeout for it */
+    info.keepalive_timeout = secs_after(hs->cfg->idle_timeout_ms + hs->cfg->header_timeout_ms);
+    info.timeout_secs_ah_idle = (unsigned)info.keepalive_timeout;
     info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
     if (hs->cfg->tls_cert[0] != '\0') {
         /* https and wss on the one port. HTTP/1.1 only: telltale's answers and WebSocket

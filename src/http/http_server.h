@@ -52,6 +52,27 @@ typedef struct http_ws_endpoint {
     void (*on_close)(void *conn); /* the connection is gone: free 'conn' */
 } http_ws_endpoint;
 
+/* The limits against abuse the server keeps (DESIGN §5, "Limits"), each counted when a client
+ * breaks it, for telltale_limit_rejections_total{limit}. The ingest rate is the gateway's. */
+typedef enum http_limit {
+    HTTP_LIMIT_CONNECTIONS_TOTAL,
+    HTTP_LIMIT_CONNECTIONS_PER_ADDRESS,
+    HTTP_LIMIT_HEADER_TIMEOUT,
+    HTTP_LIMIT_BODY_PROGRESS,
+    HTTP_LIMIT_IDLE,
+    HTTP_LIMIT_WS_FRAME,
+    HTTP_LIMIT_WS_MESSAGE,
+    HTTP_LIMIT_REALTIME_JOINS,
+    HTTP_LIMIT_N
+} http_limit;
+
+/* The metric label of 'k': "connections_total", "ws_frame", ... */
+const char *http_limit_name(http_limit k);
+void http_server_count_limit(http_server *hs, http_limit k);
+/* The same, from any connection of the server (a WebSocket endpoint's). */
+void http_count_limit(struct lws *wsi, http_limit k);
+uint64_t http_server_limit_count(const http_server *hs, http_limit k);
+
 /* Called on the loop thread after http_server_wake(), inside lws' service, where every lws
  * call is safe (NOTES-lws §3). */
 typedef void (*http_wake_fn)(void *ctx);

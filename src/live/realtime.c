@@ -228,8 +228,7 @@ static void on_join(rt_conn *c, const phx_msg *m)
 {
     char err[TT_ERRLEN] = "";
     rt_channel *old = find_channel(c, m->topic);
-    if (old == NULL && c->nchannels >= RT_CHANNELS_PER_CONN) {
-        rt_reply_error(c, m, "too many channels on this connection (at most 100)");
+    if (old == NULL && rt_join_over_limit(c, m)) {
         return;
     }
     if (strncmp(m->topic, "realtime:", 9) != 0 || m->topic[9] == '\0') {

@@ -18,7 +18,6 @@
 
 #define RT_MSGS_PER_S 100 /* messages a connection may send, on average ... */
 #define RT_MSGS_BURST 200 /* ... and at once */
-#define RT_CHANNELS_PER_CONN 100
 #define RT_BINDINGS_PER_CHANNEL 16
 #define RT_PRESENCE_META_MAX 16384 /* bytes of what one channel tracks */
 
@@ -113,6 +112,9 @@ void rt_reply(rt_conn *c, const phx_msg *m, bool ok, const char *response);
 void rt_reply_ok(rt_conn *c, const phx_msg *m); /* response {} */
 /* An error reply whose response is {"reason": why}. */
 void rt_reply_error(rt_conn *c, const phx_msg *m, const char *why);
+/* rt_limits.c: true, the join refused with a reply naming the limit, when the connection has
+ * joined TELLTALE_REALTIME_MAX_JOINS channels already. */
+bool rt_join_over_limit(rt_conn *c, const phx_msg *m);
 
 /* realtime.c */
 /* Closes a channel: presence leaves, and phx_close is sent if 'tell' (its join_ref). */

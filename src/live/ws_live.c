@@ -238,7 +238,8 @@ static void on_ingest(ws_client *c, const cJSON *msg)
     *p = (pending_ingest){c->ws, c->id, ref};
     if (gateway_parse_array(gw, cJSON_GetObjectItemCaseSensitive(msg, "events"),
                             (int64_t)clock_now_ms(), &batch, &why) != 0 ||
-        gateway_submit(gw, &batch, ingest_done, p, &why) != 0) {
+        gateway_submit_from(gw, http_rate_key(c->peer.wsi, &c->who), &batch, ingest_done, p,
+                            &why) != 0) {
         event_batch_free(&batch);
         send_refusal(c, ref, &why);
         free(ref);

@@ -2,6 +2,7 @@
 #include "live/ws_peer.h"
 
 #include "core/json_print.h"
+#include "http/http_server.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,7 @@ void msg_ring_filter(msg_ring *r, bool (*keep)(const ws_msg *m))
 int ws_rx_add(struct lws *wsi, ws_rx *rx, const void *in, size_t len, size_t limit)
 {
     if (rx->len + len > limit) {
+        http_count_limit(wsi, HTTP_LIMIT_WS_MESSAGE); /* the endpoint's own limit, below ours */
         lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
                          (unsigned char *)"message too big", 15);
         return -1;

@@ -2,6 +2,7 @@
 #include "pipeline/gateway.h"
 
 #include "core/media_type.h"
+#include "core/token_bucket.h"
 #include "core/uuid7.h"
 #include "os/clock.h"
 #include "os/random.h"
@@ -13,6 +14,7 @@
 
 #define SHUTDOWN_RETRY_S 5    /* a draining instance: try another, or this one once restarted */
 #define SPOOL_FULL_RETRY_S 10 /* the spool drains as fast as the store takes it: not at once */
+#define RATE_KEYS 4096        /* keys with a bucket at once (token_bucket.h: then fail open) */
 
 struct gateway {
     gateway_opts opts;
@@ -20,6 +22,7 @@ struct gateway {
     bool draining;
     gateway_stats stats;
     uint64_t accepted_at_tick;
+    token_table *rates; /* NULL without opts.rate */
     /* Jobs finished by the persister, to be answered on the loop thread. */
     pthread_mutex_t lock; /* guards head and tail */
     ingest_job *head, *tail;
@@ -50,6 +53,13 @@ int gateway_create(const gateway_opts *opts, gateway **out)
         return TT_ENOMEM;
     }
     gw->opts = *opts;
+    if (opts->rate > 0 && gw->opts.burst == 0) {
+        gw->opts.burst = 2 * opts->rate;
+    }
+    if (opts->rate > 0 && (gw->rates = token_table_new(RATE_KEYS)) == NULL) {
+        free(gw);
+        return TT_ENOMEM;
+    }
     pthread_mutex_init(&gw->lock, NULL);
     *out = gw;
     return 0;
@@ -65,6 +75,7 @@ void gateway_free(gateway *gw)
         ingest_job_free(job);
     }
     pthread_mutex_destroy(&gw->lock);
+    token_table_free(gw->rates);
     free(gw);
 }
 
@@ -215,6 +226,29 @@ int gateway_submit(gateway *gw, event_batch *batch, ingest_done_fn done, void *c
     }
     *batch = (event_batch){0};
     return 0;
+}
+
+int gateway_submit_from(gateway *gw, const char *key, event_batch *batch, ingest_done_fn done,
+                        void *ctx, ingest_refusal *why)
+{
+    uint64_t wait_ms = 0;
+    if (gw->rates != NULL && !gw->draining) {
+        wait_ms = token_table_take(gw->rates, key, gw->opts.rate, gw->opts.burst, batch->count,
+                                   clock_mono_ms());
+    }
+    if (wait_ms == 0) {
+        return gateway_submit(gw, batch, done, ctx, why);
+    }
+    gw->stats.requests_rate_limited++;
+    gw->stats.events_rejected += batch->count;
+    char msg[TT_ERRLEN];
+    int retry_s = (int)((wait_ms + 999) / 1000);
+    snprintf(msg, sizeof msg,
+             "over the ingest rate of this key (%u events a second, bursts of %u: "
+             "TELLTALE_INGEST_RATE, TELLTALE_INGEST_BURST); retry in %d s",
+             gw->opts.rate, gw->opts.burst, retry_s);
+    refuse(why, 429, "rate_limited", retry_s, msg);
+    return TT_EFULL;
 }
 
 void gateway_job_refusal(const ingest_job *job, ingest_refusal *why)

@@ -45,17 +45,20 @@ typedef struct gateway_opts {
     void *wake_ctx;
     gateway_commit_fn committed; /* may be NULL */
     void *committed_ctx;
+    uint32_t rate;  /* events a second per key (gateway_submit_from); 0: no limit */
+    uint32_t burst; /* events a key may send at once; 0: twice 'rate' */
 } gateway_opts;
 
 /* What the gateway counts, for /api/v1/status, /metrics and /ws stats. */
 typedef struct gateway_stats {
-    uint64_t events_accepted;     /* acknowledged as durable */
-    uint64_t events_rejected;     /* refused: overload, store failure */
-    uint64_t requests_invalid;    /* 400 */
-    uint64_t requests_too_large;  /* 413 */
-    uint64_t requests_overloaded; /* 429 / 503 before the queue */
-    uint64_t requests_failed;     /* the store could not commit */
-    double events_per_s;          /* accepted, over the last gateway_tick() interval */
+    uint64_t events_accepted;       /* acknowledged as durable */
+    uint64_t events_rejected;       /* refused: overload, store failure */
+    uint64_t requests_invalid;      /* 400 */
+    uint64_t requests_too_large;    /* 413 */
+    uint64_t requests_overloaded;   /* 429 / 503 before the queue */
+    uint64_t requests_failed;       /* the store could not commit */
+    uint64_t requests_rate_limited; /* 429: a key over its ingest rate */
+    double events_per_s;            /* accepted, over the last gateway_tick() interval */
 } gateway_stats;
 
 int gateway_create(const gateway_opts *opts, gateway **out);
@@ -95,6 +98,14 @@ void gateway_count_invalid(gateway *gw);
  * still the caller's. */
 int gateway_submit(gateway *gw, event_batch *batch, ingest_done_fn done, void *ctx,
                    ingest_refusal *why);
+
+/* The same, for a producer: 'key' names whose rate the batch counts against (a role, a JWT's
+ * sub, a client address: http_rate_key()). Over the rate (opts.rate events a second, a burst of
+ * opts.burst, core/token_bucket.h) it fails with TT_EFULL: 429 rate_limited, and Retry-After
+ * the seconds until the batch would be admitted (429: RFC 6585 §4; Retry-After: RFC 9110 §10.2.3).
+ */
+int gateway_submit_from(gateway *gw, const char *key, event_batch *batch, ingest_done_fn done,
+                        void *ctx, ingest_refusal *why);
 
 /* Why a finished job was not committed (job->result != 0): a full spool (retry in a while), a
  * store out of reach (retry shortly), or a store failure. */

@@ -197,7 +197,9 @@ int server_start(uv_loop_t *loop, const tt_config *cfg, store *st, job_queue *q,
                        .wake = wake,
                        .wake_ctx = srv,
                        .committed = committed,
-                       .committed_ctx = srv};
+                       .committed_ctx = srv,
+                       .rate = cfg->ingest_rate,
+                       .burst = cfg->ingest_burst};
     int rc = store_max_seq(st, &last_seq, err);
     if (rc == TT_EUNAVAILABLE) {
         /* A store down at start-up (PostgreSQL: ingest goes to the spool): the live streams

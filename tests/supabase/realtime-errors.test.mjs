@@ -218,7 +218,7 @@ describe('frames telltale cannot take', () => {
     assert.equal(replies.length, 100);
     assert.ok(replies.every((m) => m[4].status === 'ok'));
     assert.equal((await rawJoin(r, 'realtime:c100', { config: {} }, 'x')).response.reason,
-                 'too many channels on this connection (at most 100)');
+                 'too many channels on this connection: at most 100 (TELLTALE_REALTIME_MAX_JOINS)');
     r.close();
   });
 

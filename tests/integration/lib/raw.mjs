@@ -13,9 +13,10 @@ export class RawConn {
   #waiters = new Set();
   #closedPromise;
 
-  static connect(port, host = '127.0.0.1', { timeoutMs = 5_000 } = {}) {
+  // localAddress: the source address (any of 127.0.0.0/8 reaches a loopback listener).
+  static connect(port, host = '127.0.0.1', { timeoutMs = 5_000, localAddress } = {}) {
     const c = new RawConn();
-    c.socket = net.connect({ port, host });
+    c.socket = net.connect({ port, host, localAddress });
     c.socket.setNoDelay(true);
     c.socket.on('data', (chunk) => {
       c.data = Buffer.concat([c.data, chunk]);

@@ -148,7 +148,46 @@ static const setting_case settings[] = {
      "IPv4 addresses or CIDR blocks",
      {"localhost", "10.0.0.0/33", "10.0.0.0/", "10.0.0/8", "::1", "10.0.0.1,", ",10.0.0.1",
       "10.0.0.1,,10.0.0.2", "10.0.0.1 ", "10.0.0.0/8x", "10.0.0.0/-1", "256.0.0.1",
-      "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17"}}};
+      "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17"}},
+    /* the limits against abuse (config_limits.c) */
+    {"--max-connections",
+     "TELLTALE_MAX_CONNECTIONS",
+     "an integer from 1 to 1000000",
+     {"0", "1000001", "-1", "", "1k"}},
+    {"--max-connections-per-address",
+     "TELLTALE_MAX_CONNECTIONS_PER_ADDRESS",
+     "an integer from 1 to 1000000",
+     {"0", "1000001", "x", ""}},
+    {"--header-timeout",
+     "TELLTALE_HEADER_TIMEOUT",
+     "a duration from 100ms to 1h",
+     {"99ms", "0", "61m", "", "10 s", "1w"}},
+    {"--body-timeout", "TELLTALE_BODY_TIMEOUT", "a duration from 100ms to 1h", {"50ms", "2h", ""}},
+    {"--body-min-rate",
+     "TELLTALE_BODY_MIN_RATE",
+     "bytes per second from 1 to 1GiB",
+     {"0", "2GiB", "1KB/s", ""}},
+    {"--idle-timeout", "TELLTALE_IDLE_TIMEOUT", "a duration from 100ms to 1h", {"0", "3601s", ""}},
+    {"--ws-max-frame",
+     "TELLTALE_WS_MAX_FRAME",
+     "a size from 125 bytes to 64MiB",
+     {"124", "65MiB", ""}},
+    {"--ws-max-message",
+     "TELLTALE_WS_MAX_MESSAGE",
+     "a size from 125 bytes to 128MiB",
+     {"100", "129MiB", ""}},
+    {"--ingest-rate",
+     "TELLTALE_INGEST_RATE",
+     "events per second from 0 (no limit) to 10000000",
+     {"-1", "10000001", "1.5", "", "100/s"}},
+    {"--ingest-burst",
+     "TELLTALE_INGEST_BURST",
+     "events from 0 (twice --ingest-rate) to 100000000",
+     {"-1", "100000001", ""}},
+    {"--realtime-max-joins",
+     "TELLTALE_REALTIME_MAX_JOINS",
+     "an integer from 1 to 10000",
+     {"0", "10001", ""}}};
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
@@ -227,6 +266,34 @@ static void flags_override_environment(void **state)
     assert_int_equal(cfg.retention_ms, UINT64_C(30) * 86400000);
     assert_int_equal(cfg.log_level, LOG_WARN);
     assert_true(cfg.demo);
+}
+
+static void the_limits_have_their_defaults_and_variables(void **state)
+{
+    (void)state;
+    tt_config cfg = init_ok();
+    assert_int_equal(cfg.max_connections, 4096);
+    assert_int_equal(cfg.max_connections_per_address, 256);
+    assert_int_equal(cfg.header_timeout_ms, 10000);
+    assert_int_equal(cfg.body_timeout_ms, 20000);
+    assert_int_equal(cfg.body_min_rate, 1024);
+    assert_int_equal(cfg.idle_timeout_ms, 30000);
+    assert_int_equal(cfg.ws_max_frame, 1 << 20);
+    assert_int_equal(cfg.ws_max_message, 2 << 20);
+    assert_int_equal(cfg.ingest_rate, 0);
+    assert_int_equal(cfg.ingest_burst, 0);
+    assert_int_equal(cfg.realtime_max_joins, 100);
+    env_set("TELLTALE_HEADER_TIMEOUT", "500ms");
+    env_set("TELLTALE_INGEST_RATE", "250");
+    env_set("TELLTALE_WS_MAX_FRAME", "64KiB");
+    cfg = init_ok();
+    assert_int_equal(cfg.header_timeout_ms, 500);
+    assert_int_equal(cfg.ingest_rate, 250);
+    assert_int_equal(cfg.ws_max_frame, 65536);
+    set_flag_ok(&cfg, "--ingest-rate", "10");
+    set_flag_ok(&cfg, "--max-connections-per-address", "3");
+    assert_int_equal(cfg.ingest_rate, 10);
+    assert_int_equal(cfg.max_connections_per_address, 3);
 }
 
 static void every_setting_has_a_flag(void **state)
@@ -867,6 +934,7 @@ int main(void)
         T(defaults_without_environment),
         T(environment_overrides_defaults),
         T(flags_override_environment),
+        T(the_limits_have_their_defaults_and_variables),
         T(every_setting_has_a_flag),
         T(database_url_is_used_when_telltale_store_is_unset),
         T(telltale_store_wins_over_database_url),
