@@ -4,7 +4,7 @@
 //   node bench/fanout/run.mjs [--subscribers 100] [--workers 2] [--seconds 5] [--rounds 2]
 //        [--rates 100,200,400,800,1200,1600] [--paths ws,rt,rt-eq,peer-send,peer-cork]
 //        [--partition 0] [--p99 50]
-//   make bench-fanout                                          (the same, defaults)
+//   make bench-fanout [FANOUT_ARGS='--rates 500,1000']         (the same)
 //   TELLTALE_TEST_STORE=postgres scripts/with-pg node bench/fanout/run.mjs ...
 //
 // Paths (subscribers.mjs says what each client does):
