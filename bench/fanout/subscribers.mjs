@@ -4,9 +4,10 @@
 //
 // The client is kept cheap and the same for every path, so that it is not what is measured: a
 // plain TCP socket whose frames are parsed in place (RawSocket), and a frame is not
-// JSON-parsed: its bytes are scanned for the `"t":` member (every event carries attrs.t and
-// nothing else has a member named t), one sample per occurrence (a coalesced /ws "events"
-// message holds several). Paths:
+// JSON-parsed: the `"t":` member is found from its end (every event carries attrs.t, last, and
+// nothing else has a member named t). Measured alone (a loop over 64 KiB chunks of /ws frames),
+// this client takes about 0.3 us a message, where the `ws` package with the same scan took 3.
+// Paths:
 //   ws      telltale's /ws (or the peer's, same messages): hello, then {"type":"event",...}
 //   rt      telltale's Realtime, vsn 2.0.0, one channel joined with postgres_changes INSERT on
 //           monitoring.monitoring_events, no filter
@@ -40,26 +41,34 @@ let cpuAtMark = null;
 const now = () => performance.timeOrigin + performance.now();
 const KEY = Buffer.from('"t":');
 
-// Every `"t":<number>` in the frame buf[start, end): one delivered event each.
+// A frame's event: its stamp is the last `"t":<number>` of the frame (attrs come last in both
+// servers' messages, so the search from the end stops within a few dozen bytes), one
+// delivered event per frame that has one (neither server coalesces events into one message in
+// these runs). Digits are read by hand: no string is made per message.
 function record(buf, start, end) {
-  const at = now();
-  for (let i = buf.indexOf(KEY, start); i !== -1 && i < end; i = buf.indexOf(KEY, i + KEY.length)) {
-    let j = i + KEY.length;
-    while (buf[j] === 0x20) {
-      j++;
-    }
-    let k = j;
-    while (k < end && ((buf[k] >= 0x30 && buf[k] <= 0x39) || buf[k] === 0x2e || buf[k] === 0x2d || buf[k] === 0x65 || buf[k] === 0x2b)) {
-      k++;
-    }
-    const t = Number(buf.latin1Slice(j, k));
-    if (Number.isFinite(t)) {
-      histogram[bucketOf(at - t)]++;
-      delivered++;
-      first ||= at;
-      last = at;
+  const i = buf.lastIndexOf(KEY, end - KEY.length);
+  if (i < start) {
+    return; /* hello, stats, system: no stamp */
+  }
+  let k = i + KEY.length;
+  while (buf[k] === 0x20) {
+    k++;
+  }
+  let t = 0;
+  for (; k < end && buf[k] >= 0x30 && buf[k] <= 0x39; k++) {
+    t = t * 10 + (buf[k] - 0x30);
+  }
+  if (buf[k] === 0x2e) {
+    let scale = 0.1;
+    for (k++; k < end && buf[k] >= 0x30 && buf[k] <= 0x39; k++, scale /= 10) {
+      t += (buf[k] - 0x30) * scale;
     }
   }
+  const at = now();
+  histogram[bucketOf(at - t)]++;
+  delivered++;
+  first ||= at;
+  last = at;
 }
 
 function sourceOf({ first: base, key, partition }, i) {
