@@ -3,8 +3,6 @@
  * Why no row is lost or sent twice across the hand-over is argued in stream.h. */
 #include "live/stream.h"
 
-#include "live/stream_page.h"
-
 #include "os/log.h"
 
 #include <stdlib.h>
@@ -32,8 +30,6 @@ struct stream {
     bool reading;        /* a read (the tail's or a catch-up's) runs: one at a time */
     bool poll;           /* read after the cursor even if nothing new is known */
     bool tail_went_last; /* the tail and the catch-ups take turns */
-    uv_idle_t defer;     /* runs next_read() once the loop turn is over (feed mode) */
-    bool defer_open;
 };
 
 /* ---- rows and their encodings ---- */
@@ -93,7 +89,82 @@ static stream_sub *find_sub(stream *s, uint64_t id)
     return NULL;
 }
 
-/* ---- reading pages on the pool (stream_page.c) ---- */
+/* ---- reading pages on the pool ---- */
+
+typedef struct page {
+    uv_work_t work;
+    stream *s;
+    uint64_t sub_id;  /* 0 for the tail */
+    int64_t known;    /* s->known when the read was issued */
+    unsigned formats; /* encoded on the pool: one bit per format */
+    event_filter filter;
+    char type[EVENT_TYPE_MAX + 1], source[EVENT_SOURCE_MAX + 1];
+    char session_id[EVENT_SESSION_MAX + 1];
+    size_t byte_budget; /* a page ends early once its rows' encodings pass this */
+    stream_row *rows;
+    size_t count, bytes;
+    bool more; /* ended early: there may be more rows right after */
+    bool oom;  /* a row could not be kept: the read failed */
+    int rc;
+    char err[TT_ERRLEN];
+} page;
+
+static int collect_row(const tt_event *ev, void *ctx)
+{
+    page *p = ctx;
+    stream_row *row = &p->rows[p->count];
+    if ((row->ev = event_clone(ev)) == NULL) {
+        p->oom = true;
+        return TT_ENOMEM; /* stops the query */
+    }
+    p->count++;
+    for (int f = 0; f < p->s->nformats; f++) {
+        if (p->formats & (1u << f)) {
+            row->enc[f] = p->s->formats[f].fn(ev, p->s->formats[f].ctx);
+            p->oom = p->oom || row->enc[f] == NULL;
+            p->bytes += row->enc[f] != NULL ? row->enc[f]->len : 0;
+        }
+    }
+    if (p->oom) {
+        return TT_ENOMEM;
+    }
+    p->more = p->count == p->filter.limit || p->bytes >= p->byte_budget;
+    return p->bytes >= p->byte_budget; /* nonzero ends the query (not an error) */
+}
+
+static void read_page(uv_work_t *w)
+{
+    page *p = w->data;
+    p->rows = calloc(p->filter.limit, sizeof *p->rows);
+    if (p->rows == NULL) {
+        p->rc = tt_fail(p->err, TT_ENOMEM, "out of memory");
+        return;
+    }
+    p->rc = store_query_events(p->s->opts.st, &p->filter, collect_row, p, p->err);
+    if (p->rc == 0 && p->oom) {
+        p->rc = tt_fail(p->err, TT_ENOMEM, "out of memory");
+    }
+}
+
+static void free_page(page *p)
+{
+    for (size_t i = 0; i < p->count; i++) {
+        stream_row_clear(&p->rows[i]);
+    }
+    free(p->rows);
+    free(p);
+}
+
+static void copy_narrowing(page *p, const stream_sub *sub)
+{
+    snprintf(p->type, sizeof p->type, "%s", sub->type != NULL ? sub->type : "");
+    snprintf(p->source, sizeof p->source, "%s", sub->source != NULL ? sub->source : "");
+    snprintf(p->session_id, sizeof p->session_id, "%s",
+             sub->session_id != NULL ? sub->session_id : "");
+    p->filter.type = p->type[0] ? p->type : NULL;
+    p->filter.source = p->source[0] ? p->source : NULL;
+    p->filter.session_id = p->session_id[0] ? p->session_id : NULL;
+}
 
 /* The formats the live subscribers take: a tail page is encoded in each. */
 static unsigned live_formats(const stream *s)
@@ -111,29 +182,25 @@ static void page_done(uv_work_t *w, int status);
  * be started. */
 static bool issue_page(stream *s, stream_sub *sub, int64_t after)
 {
-    stream_page *p = stream_page_new();
+    page *p = calloc(1, sizeof *p);
     if (p == NULL) {
         return false;
     }
     p->s = s;
-    p->st = s->opts.st;
     p->sub_id = sub != NULL ? sub->id : 0;
     p->known = s->known;
     p->formats = sub != NULL ? 1u << sub->format : live_formats(s);
-    for (int f = 0; f < s->nformats; f++) {
-        p->encoders[f].fn = s->formats[f].fn;
-        p->encoders[f].ctx = s->formats[f].ctx;
-    }
     p->filter.has_after = true;
     p->filter.after_seq = after;
     p->filter.limit = PAGE;
     if (sub != NULL) {
-        stream_page_narrow(p, sub->type, sub->source, sub->session_id);
+        copy_narrowing(p, sub);
     }
     /* A page is offered at once: a burst of it must fit easily in a client's queue. */
     size_t quarter = s->opts.cfg->ws_max_buffer / 4;
     p->byte_budget = quarter < PAGE_BYTES ? quarter : PAGE_BYTES;
-    if (stream_page_start(s->opts.loop, p, page_done) != 0) {
+    p->work.data = p;
+    if (uv_queue_work(s->opts.loop, &p->work, read_page, page_done) != 0) {
         free(p);
         return false;
     }
@@ -182,7 +249,7 @@ static void memory_advance(stream_sub *sub)
     }
 }
 
-static void memory_page(stream_sub *sub, stream_page *p)
+static void memory_page(stream_sub *sub, page *p)
 {
     if (sub->stale) {
         sub->stale = false;
@@ -203,14 +270,8 @@ static void memory_page(stream_sub *sub, stream_page *p)
     memory_advance(sub);
 }
 
-static void feed_committed_batch(stream *s, const event_batch *b);
-
 void stream_committed_batch(stream *s, const event_batch *b)
 {
-    if (s->opts.mode == STREAM_FEED) {
-        feed_committed_batch(s, b);
-        return;
-    }
     for (size_t i = 0; i < b->count; i++) {
         const tt_event *ev = b->events[i];
         if (ev->seq <= s->known) {
@@ -274,7 +335,7 @@ static void next_read(stream *s)
     }
 }
 
-static void tail_page(stream *s, stream_page *p)
+static void tail_page(stream *s, page *p)
 {
     for (size_t i = 0; i < p->count; i++) {
         stream_sub *next;
@@ -292,7 +353,7 @@ static void tail_page(stream *s, stream_page *p)
     s->poll = s->poll || p->more;
 }
 
-static void feed_catchup_page(stream_sub *sub, stream_page *p)
+static void feed_catchup_page(stream_sub *sub, page *p)
 {
     stream *s = sub->s;
     if (sub->stale) {
@@ -316,79 +377,13 @@ static void feed_catchup_page(stream_sub *sub, stream_page *p)
     sub->catching_up = sub->wants_read = false;
 }
 
-/* The loop turn in which commits were heard of is over: read what this instance's own batches
- * (stream_committed_batch, handed over in the same turn: the change feed's notification and the
- * persister's wake-up arrive together) did not already deliver. */
-static void on_deferred(uv_idle_t *h)
-{
-    stream *s = h->data;
-    uv_idle_stop(h);
-    next_read(s);
-}
-
 void stream_committed_seq(stream *s, int64_t seq)
 {
     if (s == NULL || seq <= s->known) {
         return;
     }
     s->known = seq;
-    if (s->defer_open) {
-        uv_idle_start(&s->defer, on_deferred); /* a no-op if started */
-    } else {
-        next_read(s);
-    }
-}
-
-/* The seq'd events of 'b' in seq order, in 'out' (b->count slots); how many. */
-static size_t by_seq(const event_batch *b, const tt_event **out)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < b->count; i++) {
-        const tt_event *ev = b->events[i];
-        if (ev->seq <= 0) {
-            continue; /* a duplicate: stored before */
-        }
-        size_t j = n++;
-        for (; j > 0 && out[j - 1]->seq > ev->seq; j--) {
-            out[j] = out[j - 1]; /* nearly always in order already: insertion is linear */
-        }
-        out[j] = ev;
-    }
-    return n;
-}
-
-/* Feed mode, a batch this instance committed: its rows are delivered from memory, with no read
- * back, when they are the very next rows after the tail's cursor and no read runs. Why that
- * misses nothing: seqs are handed out under the store's seq lock held to commit, so the batch's
- * rows are every row with first <= seq <= last (a number in between that has no row went to an
- * insert that conflicted); first == cursor + 1 leaves nothing between; and with no read in
- * flight no catching-up subscriber holds a page that was issued before these rows, so every
- * later read sees them (stream.h). Otherwise the rows are read back, as another instance's. */
-static void feed_committed_batch(stream *s, const event_batch *b)
-{
-    const tt_event **evs = b->count > 0 ? malloc(b->count * sizeof *evs) : NULL;
-    size_t n = evs != NULL ? by_seq(b, evs) : 0;
-    if (n > 0 && !s->reading && evs[0]->seq == s->cursor + 1 && s->nsubs > 0) {
-        for (size_t i = 0; i < n; i++) {
-            stream_row row = {.ev = (tt_event *)evs[i]};
-            stream_sub *next;
-            for (stream_sub *sub = s->subs; sub != NULL; sub = next) {
-                next = sub->next;
-                if (!sub->catching_up) {
-                    offer(sub, &row);
-                }
-            }
-            for (int f = 0; f < STREAM_FORMATS_MAX; f++) {
-                ws_msg_unref(row.enc[f]);
-            }
-        }
-        s->cursor = evs[n - 1]->seq;
-        s->known = s->known > s->cursor ? s->known : s->cursor;
-    }
-    if (n > 0) {
-        stream_committed_seq(s, evs[n - 1]->seq);
-    }
-    free(evs);
+    next_read(s);
 }
 
 /* ---- a page is back ---- */
@@ -409,7 +404,7 @@ static void page_failed(stream *s, stream_sub *sub, const char *why)
 
 static void page_done(uv_work_t *w, int status)
 {
-    stream_page *p = w->data;
+    page *p = w->data;
     stream *s = p->s;
     stream_sub *sub = p->sub_id != 0 ? find_sub(s, p->sub_id) : NULL;
     bool feed = s->opts.mode == STREAM_FEED;
@@ -421,7 +416,7 @@ static void page_done(uv_work_t *w, int status)
     }
     if (status != 0 || p->rc != 0) {
         page_failed(s, sub, status != 0 ? uv_strerror(status) : p->err);
-        stream_page_free(p);
+        free_page(p);
         return;
     }
     if (p->sub_id == 0) {
@@ -431,7 +426,7 @@ static void page_done(uv_work_t *w, int status)
     } else if (sub != NULL) {
         memory_page(sub, p);
     }
-    stream_page_free(p);
+    free_page(p);
     if (feed) {
         next_read(s);
     }
@@ -554,17 +549,8 @@ int stream_create(const stream_opts *opts, stream **out)
     }
     s->opts = *opts;
     s->known = s->cursor = opts->start_seq;
-    if (opts->mode == STREAM_FEED && uv_idle_init(opts->loop, &s->defer) == 0) {
-        s->defer.data = s;
-        s->defer_open = true;
-    }
     *out = s;
     return 0;
-}
-
-static void free_when_closed(uv_handle_t *h)
-{
-    free(h->data);
 }
 
 void stream_free(stream *s)
@@ -573,9 +559,5 @@ void stream_free(stream *s)
         return;
     }
     row_ring_free(&s->ring);
-    if (s->defer_open) {
-        uv_close((uv_handle_t *)&s->defer, free_when_closed); /* freed at the loop's next run */
-    } else {
-        free(s);
-    }
+    free(s);
 }

@@ -43,13 +43,7 @@
  * Feed mode (the scheme rt_changes.c had). The tail reads after its own cursor when more
  * is known (or once a second, in case a notification was lost) and offers its rows to the live
  * subscribers; a short tail page moves the tail's cursor to the K it was issued with. Reads --
- * the tail's and the catch-ups' -- run one at a time, taking turns. A batch this instance
- * committed is offered from memory instead, with no read, when no read runs and its lowest seq
- * is the tail's cursor + 1: seqs are handed out under the store's lock held to commit, so the
- * batch is every row from its lowest seq to its highest, and nothing lies between the cursor
- * and it; with no read in flight no catch-up holds a page issued before it. A notification's
- * read waits for the end of the loop turn, by which the instance's own batch (woken in the
- * same turn) has usually been taken from memory. A catching-up subscriber
+ * the tail's and the catch-ups' -- run one at a time, taking turns. A catching-up subscriber
  * reads its own pages; when one comes back short and wholly delivered, it has seen every row
  * up to K >= the tail's cursor (the tail's rows were committed before this page was read, and
  * no tail read ran meanwhile), so it goes live at once, and the tail offers it only rows
@@ -116,9 +110,7 @@ struct stream_sub {
 
 /* Sets up an engine; the options' pointers must outlive it. */
 int stream_create(const stream_opts *opts, stream **out);
-/* NULL is a no-op; after every subscriber stopped. A feed-mode engine's memory goes at the
- * loop's next run (it closes a libuv handle). */
-void stream_free(stream *s);
+void stream_free(stream *s); /* NULL is a no-op; after every subscriber stopped */
 
 /* Registers an encoder; returns the format's number (>= 0) or TT_ENOMEM when all
  * STREAM_FORMATS_MAX are taken. Before the first subscriber. */
@@ -127,11 +119,9 @@ int stream_format_add(stream *s, stream_encode_fn fn, void *ctx);
 /* The row in 'format', encoded now if it was not yet; NULL when out of memory. */
 ws_msg *stream_row_encoding(stream *s, stream_row *row, int format);
 
-/* The events of 'b' with a seq were committed by this instance. Memory mode: they are the
- * tail. Feed mode: offered from memory when they are next in seq order, else read back. */
+/* Memory mode: the events of 'b' with a seq were committed (by this instance). */
 void stream_committed_batch(stream *s, const event_batch *b);
-/* Feed mode: everything up to 'seq' is committed (by this instance or another); the read of
- * what is new starts once the loop turn is over. */
+/* Feed mode: everything up to 'seq' is committed (by this instance or another). */
 void stream_committed_seq(stream *s, int64_t seq);
 /* Once a second: failed reads are retried; in feed mode, a safety read. */
 void stream_tick(stream *s);

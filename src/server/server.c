@@ -64,14 +64,19 @@ static void on_wake(void *arg)
 }
 
 /* A batch committed with the store's seqs: the rows in memory take it; the rows read back
- * (every instance's) take it from memory when it is next in seq order, else read up to it. */
+ * are read up to its highest seq. */
 static void committed(const event_batch *b, void *arg)
 {
     server *srv = arg;
     stream_committed_batch(srv->rows_here, b);
-    if (srv->rows_read != NULL) { /* NULL on SQLite: the rows in memory are every row */
-        stream_committed_batch(srv->rows_read, b);
+    if (srv->rows_read == NULL) {
+        return; /* SQLite: the rows in memory are every row */
     }
+    int64_t highest = 0;
+    for (size_t i = 0; i < b->count; i++) {
+        highest = b->events[i]->seq > highest ? b->events[i]->seq : highest;
+    }
+    stream_committed_seq(srv->rows_read, highest);
 }
 
 /* The change feed heard that another instance (or this one) committed up to 'seq'. */

@@ -39,9 +39,6 @@ typedef struct fixture {
     /* while delivering: the client "fills up" after 'slow_after' rows */
     size_t slow_after;
     int64_t seqs; /* rows committed so far */
-    /* feed mode: commits are this instance's batches (stream_committed_batch) rather than
-     * notifications of another instance's (stream_committed_seq) */
-    bool own;
 } fixture;
 
 static fixture *F;
@@ -70,7 +67,7 @@ static void commit_rows(fixture *f, size_t n, stream_mode mode)
     event_batch b = {evs, n, 0};
     if (f->s == NULL) {
         /* before the engine: it starts at the highest seq */
-    } else if (mode == STREAM_MEMORY || f->own) {
+    } else if (mode == STREAM_MEMORY) {
         stream_committed_batch(f->s, &b);
     } else {
         stream_committed_seq(f->s, evs[n - 1]->seq);
@@ -252,52 +249,6 @@ static void test_resume_discards_stale_page(void **state)
     assert_exactly(f, 300, 500);
 }
 
-/* Feed mode with this instance's batches committing while a subscriber catches up: a batch
- * that cannot be taken from memory (a read runs, or it is not next) is read back; none is lost
- * or doubled either way. */
-static void test_feed_hand_over_own_batches(void **state)
-{
-    fixture *f = *state;
-    f->own = true;
-    catch_up_while_committing(state, STREAM_FEED, 0, 5, 60);
-}
-
-static void test_feed_paced_own_batches(void **state)
-{
-    fixture *f = *state;
-    f->own = true;
-    catch_up_while_committing(state, STREAM_FEED, 33, 5, 60);
-}
-
-/* Feed mode: this instance's batch next after the tail's cursor reaches a live subscriber at
- * once, from memory (before the loop runs a read); a batch behind another instance's rows not
- * yet read waits for them and comes after them, in seq order. */
-static void test_feed_own_batch_from_memory(void **state)
-{
-    fixture *f = *state;
-    commit_rows(f, 50, STREAM_FEED);
-    start_engine(f, STREAM_FEED);
-    f->own = true;
-    stream_sub_start(f->s, &f->sub, f->seqs); /* live at the head */
-    commit_rows(f, 5, STREAM_FEED);
-    assert_int_equal(f->ngot, 5); /* delivered in the call: no read */
-    assert_int_equal(f->encoded, 5);
-    stream *s = f->s;
-    f->s = NULL;
-    commit_rows(f, 3, STREAM_FEED); /* another instance's rows: stored, not yet heard of */
-    int64_t others = f->seqs;
-    f->s = s;
-    commit_rows(f, 4, STREAM_FEED);
-    assert_int_equal(f->ngot, 5); /* not next: it waits for a read */
-    run_until_quiet(f);
-    assert_int_equal(f->ngot, 12);
-    stream_committed_seq(f->s, others); /* the late notification changes nothing */
-    run_until_quiet(f);
-    commit_rows(f, 2, STREAM_FEED);
-    assert_int_equal(f->ngot, 14); /* next again: from memory */
-    assert_exactly(f, 50, f->seqs);
-}
-
 /* Rows are encoded once per format, not once per subscriber or delivery. */
 static void test_live_rows_encoded_once(void **state)
 {
@@ -321,9 +272,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_memory_ring_overrun, setup, teardown),
         cmocka_unit_test_setup_teardown(test_feed_hand_over, setup, teardown),
         cmocka_unit_test_setup_teardown(test_feed_paced, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_feed_hand_over_own_batches, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_feed_paced_own_batches, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_feed_own_batch_from_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resume_discards_stale_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_live_rows_encoded_once, setup, teardown),
     };
