@@ -19,7 +19,7 @@ NODE_TEST := node --test --test-concurrency=1
 .PHONY: run test check setup setup-test build build-asan build-fuzz build-kinds build-tsan layers \
         unit unit-asan integration tsan docs \
         integration-asan postgres postgres-asan supabase supabase-asan otlp otlp-sqlite chaos e2e \
-        fuzz bench bench-peers clean
+        fuzz bench bench-peers bench-fanout clean
 
 run: setup build
 	./$(BUILD)/telltale serve --demo
@@ -176,6 +176,11 @@ bench: build
 bench-peers: build
 	scripts/setup --bench
 	node bench/peers/ingest.mjs $(PEERS_ARGS)
+
+# telltale's /ws and Realtime against a Node ws broadcast peer, same events and subscribers
+# (bench/fanout/run.mjs; its header lists the options: FANOUT_ARGS='--rates 500,1000').
+bench-fanout: build setup-test
+	node bench/fanout/run.mjs $(FANOUT_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(TSAN) $(FUZZ) build-*-*

@@ -176,25 +176,97 @@ int ws_peer_on_timer(ws_peer *p)
     return -1;
 }
 
+size_t ws_frame_header(unsigned char h[WS_FRAME_HEADER_MAX], bool binary, size_t len)
+{
+    h[0] = (unsigned char)(0x80 | (binary ? 0x2 : 0x1)); /* FIN, opcode text or binary */
+    if (len < 126) {
+        h[1] = (unsigned char)len;
+        return 2;
+    }
+    if (len <= 0xffff) {
+        h[1] = 126;
+        h[2] = (unsigned char)(len >> 8);
+        h[3] = (unsigned char)len;
+        return 4;
+    }
+    h[1] = 127;
+    for (int i = 0; i < 8; i++) {
+        h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+    }
+    return 10;
+}
+
+/* How many bytes of frames one coalesced write holds: the connection's tx_packet_size, so that
+ * lws hands them to one send() (it copies anything over that into its own buffer). */
+static size_t coalesce_cap(struct lws *wsi)
+{
+    const struct lws_protocols *proto = lws_get_protocol(wsi);
+    size_t cap = proto != NULL && proto->tx_packet_size > 0 ? proto->tx_packet_size : 4096;
+    return cap < WS_COALESCE_MAX ? cap : WS_COALESCE_MAX;
+}
+
+/* Frames the messages at the head of the queue that fit in 'cap' bytes into 'buf' (after its
+ * LWS_PRE headroom); returns the bytes framed and *n the messages taken. */
+static size_t frame_batch(msg_ring *r, unsigned char *buf, size_t cap, size_t *n)
+{
+    size_t used = 0;
+    *n = 0;
+    while (r->count > 0) {
+        ws_msg *m = r->slots[r->head];
+        unsigned char h[WS_FRAME_HEADER_MAX];
+        size_t hl = ws_frame_header(h, m->binary, m->len);
+        if (used + hl + m->len > cap) {
+            break;
+        }
+        memcpy(buf + LWS_PRE + used, h, hl);
+        memcpy(buf + LWS_PRE + used + hl, m->data + LWS_PRE, m->len);
+        used += hl + m->len;
+        ws_msg_unref(msg_ring_pop(r));
+        (*n)++;
+    }
+    return used;
+}
+
+/* One write of the message at the head of the queue; lws frames it. */
+static int write_one(struct lws *wsi, msg_ring *r)
+{
+    ws_msg *m = msg_ring_pop(r);
+    int rc =
+        lws_write(wsi, m->data + LWS_PRE, m->len, m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+    ws_msg_unref(m);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Several queued messages go in one write, each in a complete frame of its own (RFC 6455 §5.2;
+ * server frames are not masked), written raw: the client still reads one message per frame,
+ * and the loop makes one send() instead of one per message (NOTES-lws §5: 2-3x the messages a
+ * second to one client). Valid because the endpoints negotiate no extension. */
 int ws_peer_flush(ws_peer *p, uint64_t *sent)
 {
     struct lws *wsi = p->wsi;
     msg_ring *r = &p->out;
-    for (int n = 0; n < WS_WRITES_PER_CALLBACK && !lws_send_pipe_choked(wsi); n++) {
-        ws_msg *m = msg_ring_pop(r);
-        if (m == NULL) {
+    size_t cap = coalesce_cap(wsi);
+    unsigned char *buf = NULL;
+    int rc = 0;
+    for (int w = 0; w < WS_WRITES_PER_CALLBACK && r->count > 0 && !lws_send_pipe_choked(wsi); w++) {
+        size_t n = 0, used = 0;
+        if (r->count > 1 && (buf != NULL || (buf = malloc(LWS_PRE + cap)) != NULL)) {
+            used = frame_batch(r, buf, cap, &n);
+        }
+        if (n > 0) {
+            rc = lws_write(wsi, buf + LWS_PRE, used, LWS_WRITE_RAW) < 0 ? -1 : 0;
+        } else { /* one message queued, or one larger than a write: lws frames it */
+            rc = write_one(wsi, r);
+            n = 1;
+        }
+        if (rc < 0) {
             break;
         }
-        int rc = lws_write(wsi, m->data + LWS_PRE, m->len,
-                           m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-        ws_msg_unref(m);
-        if (rc < 0) {
-            return -1;
-        }
-        (*sent)++;
+        *sent += n;
     }
-    if (r->count > 0) {
+    free(buf);
+    if (rc == 0 && r->count > 0) {
         lws_callback_on_writable(wsi);
     }
-    return 0;
+    return rc < 0 ? -1 : 0;
 }

@@ -14,7 +14,9 @@
 #include <uv.h> /* before libwebsockets.h, which declares its libuv glue only after it */
 #include <libwebsockets.h>
 
-#define WS_WRITES_PER_CALLBACK 256
+#define WS_WRITES_PER_CALLBACK 256 /* writes (send()s) per WRITEABLE, at most */
+#define WS_COALESCE_MAX 65536      /* bytes of frames one write gathers, at most */
+#define WS_FRAME_HEADER_MAX 10
 
 /* A message; data has LWS_PRE bytes of headroom before the payload. */
 typedef struct ws_msg {
@@ -87,9 +89,16 @@ void ws_peer_close(ws_peer *p, int code, const char *reason);
 /* For LWS_CALLBACK_TIMER: -1 (with the close code and reason set) once the peer is closing. */
 int ws_peer_on_timer(ws_peer *p);
 
-/* Writes the peer's queued messages until the pipe chokes or WS_WRITES_PER_CALLBACK are
- * written (to keep the loop responsive); *sent counts them. Asks for another WRITEABLE when
- * some are left. Returns -1 if lws failed a write. */
+/* Writes the peer's queued messages until the pipe chokes or WS_WRITES_PER_CALLBACK writes
+ * are made (to keep the loop responsive); *sent counts the messages. Messages queued together
+ * are framed into one buffer and written at once (each still a frame of its own, up to the
+ * protocol's tx_packet_size and WS_COALESCE_MAX bytes per write): one send() for a whole
+ * broadcast backlog. Asks for another WRITEABLE when some are left. Returns -1 if lws failed a
+ * write. */
 int ws_peer_flush(ws_peer *p, uint64_t *sent);
+
+/* The header of an unmasked server frame (RFC 6455 §5.2) carrying one whole message of 'len'
+ * payload bytes, text or binary, into 'h'; returns its length: 2, 4 or 10 bytes. */
+size_t ws_frame_header(unsigned char h[WS_FRAME_HEADER_MAX], bool binary, size_t len);
 
 #endif
