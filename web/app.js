@@ -77,7 +77,7 @@ const pushes = (a) => {
   a.flags.subscribe((f) => flags.applyPush(f));
   a.messages.subscribe((m) => {
     if (m?.type === 'state') {
-      state.applyRemote(m);
+      state.applyPush(m);
     }
   });
   return a;
@@ -88,13 +88,14 @@ const core = new DashboardCore({
     if (path === 'legacy') {
       const a = new WsAdapter(() => wsUrl('ws'), {
         initialCursor,
+        stateClientId: cid,
         delay: (attempt, rnd) => fullJitterDelay(attempt, 250, 10_000, rnd),
       });
       a.stats.subscribe((s) => legacyStats.set(s));
       return pushes(a);
     }
     const { client, endpoint } = realtimeClient();
-    return pushes(new RealtimeAdapter(client, { initialCursor, serverReplays: !endpoint.custom }));
+    return pushes(new RealtimeAdapter(client, { initialCursor, serverReplays: !endpoint.custom, stateClientId: endpoint.custom ? null : cid }));
   },
 });
 

@@ -164,7 +164,7 @@ export class DashboardCore {
   #unsubs = { legacy: [], realtime: [] };
   #seen = new Map(); // id -> seq, bounded, insertion order
   #agreement = null;
-  #dualFromSeq = 0;
+  #dualFromSeq = 0; // dual mode's agreement counts events above it (null: not known yet)
   #maxSeq = 0;
   #lat = { legacy: [], realtime: [] }; // recent delivery latencies per path, any mode
 
@@ -212,7 +212,11 @@ export class DashboardCore {
     }
     if (mode === 'dual') {
       this.#agreement = new Agreement(this.agreementOpts);
-      this.#dualFromSeq = handOver ?? this.#maxSeq;
+      // Switched to from a running path: its cursor. Started in dual (a page's first mode):
+      // each path first backfills recent history, each from its own server's head, which
+      // need not be the same seq (and on another instance's /ws, not the same events);
+      // so what dual compares starts above the higher of the two heads, once both are known.
+      this.#dualFromSeq = handOver ?? (this.#maxSeq > 0 ? this.#maxSeq : null);
     } else {
       this.#agreement = null;
     }
@@ -299,6 +303,17 @@ export class DashboardCore {
     this.reset.emit();
   }
 
+  // The higher of the running paths' server heads (their statuses' serverSeq), kept as the
+  // seq dual mode starts above once both are known; Infinity (nothing counts) before.
+  #bothHeads() {
+    const heads = PATHS.map((p) => this.#adapters[p]?.status.get().serverSeq);
+    if (!heads.every(Number.isSafeInteger)) {
+      return Infinity;
+    }
+    this.#dualFromSeq = Math.max(...heads);
+    return this.#dualFromSeq;
+  }
+
   #onEvents(path, items) {
     const now = this.#now();
     const fresh = [];
@@ -307,7 +322,7 @@ export class DashboardCore {
       const id = ev?.id ?? `seq:${ev?.seq}`;
       const rec = receivedMs(ev);
       const latency = rec === null ? NaN : now - rec;
-      if (this.#agreement && ev.seq > this.#dualFromSeq) {
+      if (this.#agreement && ev.seq > (this.#dualFromSeq ?? this.#bothHeads())) {
         this.#agreement.seen(path, id, ev.seq, latency, now);
       }
       // Live deliveries only: a replay of old events says nothing about delivery latency.

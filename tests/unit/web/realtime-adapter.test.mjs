@@ -141,3 +141,18 @@ test('supabase-client: the page\'s origin by default, a saved Supabase project w
   assert.equal(realtimeReconnectDelay(1, 0.5), 125);
   assert.throws(() => createSupabaseClient({ createClient: undefined }), /not loaded/);
 });
+
+test('with a client id, the state:<id> broadcasts come out as state messages, and stop leaves the topic', async () => {
+  const client = new FakeClient();
+  const { a } = await started(client, { stateClientId: 'client-1' });
+  const got = [];
+  a.messages.subscribe((m) => got.push(m));
+  const ch = client.channels.find((c) => c.name === 'state:client-1');
+  assert.ok(ch, `channels: ${client.channels.map((c) => c.name)}`);
+  const h = ch.handlers.find((x) => x.kind === 'broadcast');
+  assert.deepEqual(h.filter, { event: 'state' });
+  h.fn({ event: 'state', payload: { client_id: 'client-1', state: { theme: { value: 'dark', version: 2 } } } });
+  assert.deepEqual(got, [{ type: 'state', client_id: 'client-1', state: { theme: { value: 'dark', version: 2 } } }]);
+  a.stop();
+  assert.ok(client.removed.includes(ch));
+});
