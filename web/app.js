@@ -17,7 +17,7 @@ import { fullJitterDelay } from './backoff.js';
 import { ChartManager } from './chart-manager.js';
 import { CrossSessionState } from './cross-session-state.js';
 import { DashboardCore, isMode } from './dashboard-core.js';
-import { EventTable } from './event-table.js';
+import { EventTable, scrollView } from './event-table.js';
 import { FeatureFlagClient } from './feature-flag-client.js';
 import { FilterBar } from './filter-bar.js';
 import { Value } from './observable.js';
@@ -120,7 +120,10 @@ core.mode.subscribe((m) => {
 });
 
 const charts = new ChartManager($('chart-rate'), $('chart-latency'), { windowS: 300, sourcesEl: $('chart-sources') });
-const table = new EventTable($('events-body'), { max: 500 });
+const tableView = scrollView($('events-body').closest('.table-wrap'), $('events-body'),
+                             $('events-pad-top'), $('events-pad-bottom'));
+const table = new EventTable($('events-body'), { max: 500, view: tableView });
+tableView.onChange(() => table.viewChanged());
 const tracker = new SessionTracker({ fetchJson: apiJson });
 
 new FilterBar({
