@@ -11,7 +11,7 @@
 //              HeapProfiler.collectGarbage, then Performance.getMetrics JSHeapUsedSize) and its
 //              DOM node count, once a minute.
 //
-//   node bench/console/render.mjs frames [--seconds 30] [--rounds 2] [--rate 5000]
+//   node bench/console/render.mjs frames [--seconds 30] [--rounds 2] [--rate 5000] [--modes legacy,realtime,dual]
 //   node bench/console/render.mjs memory [--minutes 10] [--rate 1000]
 //
 // A real daemon (SQLite, or PostgreSQL with TELLTALE_TEST_STORE=postgres under scripts/with-pg),
@@ -132,7 +132,8 @@ async function frames(browser, daemon) {
   const seconds = opt('seconds', 30);
   const rounds = opt('rounds', 2);
   const rate = opt('rate', 5000);
-  const runs = [['idle', 'legacy', 0], ...MODES.map((m) => [m, m, rate])];
+  const modes = argv.includes('--modes') ? argv[argv.indexOf('--modes') + 1].split(',') : MODES;
+  const runs = [['idle', 'legacy', 0], ...modes.map((m) => [m, m, rate])];
   const out = Object.fromEntries(runs.map(([name]) => [name, []]));
   for (let r = 0; r < rounds; r++) {
     for (const [name, mode, rps] of runs) {

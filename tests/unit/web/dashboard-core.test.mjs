@@ -237,3 +237,12 @@ test('Agreement keeps at most maxIds single-path ids, still counting the forgott
   a.seen('realtime', 'id-999', 1000, 5, 10_001);
   assert.equal(a.snapshot(10_002).both, 1);
 });
+
+test('agreement latencies: the last `samples` of each path', () => {
+  const a = new Agreement({ samples: 3, graceMs: 10 });
+  [100, 200, 1, 2, 3].forEach((ms, i) => a.seen('legacy', `l${i}`, i + 1, ms, 0));
+  a.seen('realtime', 'l0', 1, 7, 0);
+  const s = a.snapshot(0);
+  assert.deepEqual(s.latency.legacy, { p50: 2, p99: 3, n: 3 }, 'the first two have left the window');
+  assert.deepEqual(s.latency.realtime, { p50: 7, p99: 7, n: 1 });
+});

@@ -5,7 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RealtimeAdapter, rowToEvent } from '../../../web/realtime-adapter.js';
-import { createSupabaseClient, realtimeEndpoint, realtimeReconnectDelay, setRealtimeEndpoint } from '../../../web/supabase-client.js';
+import { createSupabaseClient, realtimeEndpoint, realtimeReconnectDelay, realtimeRejoinDelay, setRealtimeEndpoint } from '../../../web/supabase-client.js';
+// The supabase-js the page ships (web/package-lock.json), not the test tooling's copy.
+import { createClient as realCreateClient } from '../../../web/node_modules/@supabase/supabase-js/dist/index.mjs';
 import { FakeStorage } from './fakes.mjs';
 
 // The pieces of supabase-js the adapter uses: from().select().order().gt().lte().limit()
@@ -155,4 +157,20 @@ test('with a client id, the state:<id> broadcasts come out as state messages, an
   assert.deepEqual(got, [{ type: 'state', client_id: 'client-1', state: { theme: { value: 'dark', version: 2 } } }]);
   a.stop();
   assert.ok(client.removed.includes(ch));
+});
+
+test('supabase-client: realtime-js rejoins a channel after full-jitter delays, not its fixed 1, 2, 5, 10 s', () => {
+  assert.equal(realtimeRejoinDelay(1, 0.5), 500);
+  assert.equal(realtimeRejoinDelay(3, 0.999), 3996);
+  assert.equal(realtimeRejoinDelay(9, 0.5), 5000, 'capped at 10 s');
+  // The real client (Node has no WebSocket: a stand-in transport, never connected).
+  const { client } = createSupabaseClient({
+    createClient: (url, key, opts) => realCreateClient(url, key, { ...opts, realtime: { ...opts.realtime, transport: class {} } }),
+    endpoint: { url: 'http://127.0.0.1:9', key: 'k' },
+  });
+  const timer = client.channel('rejoin-probe').rejoinTimer;
+  const third = Array.from({ length: 50 }, () => timer.timerCalc(3));
+  assert.ok(third.every((d) => d >= 0 && d < 4000), `third rejoin within a 4 s ceiling: ${third}`);
+  assert.ok(new Set(third).size > 1, 'drawn, not fixed');
+  client.removeAllChannels();
 });
