@@ -152,7 +152,8 @@ chaos:
 # PostgreSQL (Realtime fed by LISTEN/NOTIFY there).
 e2e:
 	$(NODE_TEST) tests/e2e/
-	scripts/with-pg sh -c 'TELLTALE_TEST_STORE=postgres TELLTALE_SHOTS_DIR=$(CURDIR)/$(BUILD)/e2e-shots/console-pg $(NODE_TEST) tests/e2e/console.test.mjs'
+	scripts/with-pg sh -c 'TELLTALE_TEST_STORE=postgres TELLTALE_SHOTS_DIR=$(CURDIR)/$(BUILD)/e2e-shots/console-pg $(NODE_TEST) tests/e2e/console.test.mjs && \
+	  TELLTALE_TEST_STORE=postgres TELLTALE_SHOTS_DIR=$(CURDIR)/$(BUILD)/e2e-shots/console-instances $(NODE_TEST) tests/e2e/console-instances.test.mjs'
 
 # Each fuzz target runs briefly from its seed corpus; new inputs go to a scratch copy so the
 # tree is never written. A crash fails the run and leaves the input in $(FUZZ)/.

@@ -17,7 +17,7 @@ import { fullJitterDelay } from './backoff.js';
 import { ChartManager } from './chart-manager.js';
 import { CrossSessionState } from './cross-session-state.js';
 import { DashboardCore, isMode } from './dashboard-core.js';
-import { EventTable } from './event-table.js';
+import { EventTable, scrollView } from './event-table.js';
 import { FeatureFlagClient } from './feature-flag-client.js';
 import { FilterBar } from './filter-bar.js';
 import { Value } from './observable.js';
@@ -77,7 +77,7 @@ const pushes = (a) => {
   a.flags.subscribe((f) => flags.applyPush(f));
   a.messages.subscribe((m) => {
     if (m?.type === 'state') {
-      state.applyRemote(m);
+      state.applyPush(m);
     }
   });
   return a;
@@ -88,13 +88,14 @@ const core = new DashboardCore({
     if (path === 'legacy') {
       const a = new WsAdapter(() => wsUrl('ws'), {
         initialCursor,
+        stateClientId: cid,
         delay: (attempt, rnd) => fullJitterDelay(attempt, 250, 10_000, rnd),
       });
       a.stats.subscribe((s) => legacyStats.set(s));
       return pushes(a);
     }
     const { client, endpoint } = realtimeClient();
-    return pushes(new RealtimeAdapter(client, { initialCursor, serverReplays: !endpoint.custom }));
+    return pushes(new RealtimeAdapter(client, { initialCursor, serverReplays: !endpoint.custom, stateClientId: endpoint.custom ? null : cid }));
   },
 });
 
@@ -119,7 +120,10 @@ core.mode.subscribe((m) => {
 });
 
 const charts = new ChartManager($('chart-rate'), $('chart-latency'), { windowS: 300, sourcesEl: $('chart-sources') });
-const table = new EventTable($('events-body'), { max: 500 });
+const tableView = scrollView($('events-body').closest('.table-wrap'), $('events-body'),
+                             $('events-pad-top'), $('events-pad-bottom'));
+const table = new EventTable($('events-body'), { max: 500, view: tableView });
+tableView.onChange(() => table.viewChanged());
 const tracker = new SessionTracker({ fetchJson: apiJson });
 
 new FilterBar({

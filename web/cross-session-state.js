@@ -127,6 +127,18 @@ export class CrossSessionState {
     await Promise.all(dirty.map((k) => this.#push(k)));
   }
 
+  // A server push: one key ({key, value, version}) or, as telltale pushes it on /ws and
+  // Realtime, the client's whole state ({client_id, state: {KEY: {value, version}}}).
+  applyPush(msg) {
+    if (msg?.state && typeof msg.state === 'object') {
+      for (const [key, e] of Object.entries(entriesOf(msg))) {
+        this.applyRemote({ key, value: e.value, version: e.version, client_id: msg.client_id });
+      }
+    } else {
+      this.applyRemote(msg ?? {});
+    }
+  }
+
   // A change made elsewhere (a server push, a load): adopted if newer than ours.
   applyRemote({ key, value, version, client_id: cid }) {
     if (typeof key !== 'string' || (cid && cid !== this.#clientId)) {

@@ -55,7 +55,7 @@ export class Agreement {
   #pending = new Map(); // id -> { path, at }
   #one = { legacy: new Map(), realtime: new Map() }; // settled single-path ids -> seq
   #both = 0;
-  #latency = { legacy: [], realtime: [] };
+  #latency; // per path, a ring of the last `samples` latencies: { buf, next, n }
   #total = { legacy: 0, realtime: 0 };
 
   constructor({ graceMs = 5000, keepIds = 8, samples = 5000, maxIds = 100_000 } = {}) {
@@ -63,17 +63,20 @@ export class Agreement {
     this.#keepIds = keepIds;
     this.#samples = samples;
     this.#maxIds = maxIds;
+    const ring = () => ({ buf: new Float64Array(samples), next: 0, n: 0 });
+    this.#latency = { legacy: ring(), realtime: ring() };
   }
 
   // Records that `path` delivered event {id, seq} `latencyMs` after the server got it.
   seen(path, id, seq, latencyMs, nowMs) {
     this.#total[path]++;
-    if (Number.isFinite(latencyMs)) {
-      const s = this.#latency[path];
-      s.push(Math.max(0, latencyMs));
-      if (s.length > this.#samples) {
-        s.splice(0, s.length - this.#samples);
-      }
+    if (Number.isFinite(latencyMs) && this.#samples > 0) {
+      // A ring: O(1) per event, where an array trimmed from the front moved the whole window
+      // (no measurable change in frames at 5,000 events/s: BENCHMARKS.md).
+      const r = this.#latency[path];
+      r.buf[r.next] = Math.max(0, latencyMs);
+      r.next = (r.next + 1) % this.#samples;
+      r.n = Math.min(r.n + 1, this.#samples);
     }
     const other = path === 'legacy' ? 'realtime' : 'legacy';
     const p = this.#pending.get(id);
@@ -119,7 +122,8 @@ export class Agreement {
   snapshot(nowMs) {
     this.settle(nowMs);
     const lat = (path) => {
-      const sorted = Float64Array.from(this.#latency[path]).sort();
+      const r = this.#latency[path];
+      const sorted = r.buf.slice(0, r.n).sort();
       return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), n: sorted.length };
     };
     const last = (m) => [...m.keys()].slice(-this.#keepIds).reverse();
@@ -164,7 +168,7 @@ export class DashboardCore {
   #unsubs = { legacy: [], realtime: [] };
   #seen = new Map(); // id -> seq, bounded, insertion order
   #agreement = null;
-  #dualFromSeq = 0;
+  #dualFromSeq = 0; // dual mode's agreement counts events above it (null: not known yet)
   #maxSeq = 0;
   #lat = { legacy: [], realtime: [] }; // recent delivery latencies per path, any mode
 
@@ -212,7 +216,11 @@ export class DashboardCore {
     }
     if (mode === 'dual') {
       this.#agreement = new Agreement(this.agreementOpts);
-      this.#dualFromSeq = handOver ?? this.#maxSeq;
+      // Switched to from a running path: its cursor. Started in dual (a page's first mode):
+      // each path first backfills recent history, each from its own server's head, which
+      // need not be the same seq (and on another instance's /ws, not the same events);
+      // so what dual compares starts above the higher of the two heads, once both are known.
+      this.#dualFromSeq = handOver ?? (this.#maxSeq > 0 ? this.#maxSeq : null);
     } else {
       this.#agreement = null;
     }
@@ -299,6 +307,17 @@ export class DashboardCore {
     this.reset.emit();
   }
 
+  // The higher of the running paths' server heads (their statuses' serverSeq), kept as the
+  // seq dual mode starts above once both are known; Infinity (nothing counts) before.
+  #bothHeads() {
+    const heads = PATHS.map((p) => this.#adapters[p]?.status.get().serverSeq);
+    if (!heads.every(Number.isSafeInteger)) {
+      return Infinity;
+    }
+    this.#dualFromSeq = Math.max(...heads);
+    return this.#dualFromSeq;
+  }
+
   #onEvents(path, items) {
     const now = this.#now();
     const fresh = [];
@@ -307,7 +326,7 @@ export class DashboardCore {
       const id = ev?.id ?? `seq:${ev?.seq}`;
       const rec = receivedMs(ev);
       const latency = rec === null ? NaN : now - rec;
-      if (this.#agreement && ev.seq > this.#dualFromSeq) {
+      if (this.#agreement && ev.seq > (this.#dualFromSeq ?? this.#bothHeads())) {
         this.#agreement.seen(path, id, ev.seq, latency, now);
       }
       // Live deliveries only: a replay of old events says nothing about delivery latency.

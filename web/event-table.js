@@ -4,6 +4,12 @@
 // where it belongs, not on top). Each row's DOM is built once, with textContent only,
 // the first time it is shown. Rendering is batched: at most one every `renderEveryMs`,
 // however fast events arrive, and at once when the filter changes.
+//
+// With a `view` (scrollView below), only the rows in the scrolled view and `overscan` rows on
+// each side are in the DOM, between two spacers that keep the scroll height of them all:
+// at 5,000 events/s every render replaces all `max` rows, and building and laying out 500
+// table rows five times a second cost the page most of its frames (BENCHMARKS.md, the
+// console's frames); a view of ~25 rows costs a twentieth.
 
 import { formatBytes, formatClock, formatMs } from './format.js';
 import { eventTimeMs } from './metrics-window.js';
@@ -101,10 +107,25 @@ export class EventTable {
   #changes = new Topic();
   #pausedAt = null; // while paused, rows above this seq wait
 
-  constructor(tbody, { max = 500, renderEveryMs = 200 } = {}) {
+  #view;
+  #overscan;
+
+  // view: null (every matching row in the DOM) or { measure() -> {top, height, rowHeight}
+  // in px, pad(topPx, bottomPx) }; overscan: rows rendered beyond each edge of the view.
+  constructor(tbody, { max = 500, renderEveryMs = 200, view = null, overscan = 10 } = {}) {
     this.#tbody = tbody;
     this.#max = max;
     this.#renderEveryMs = renderEveryMs;
+    this.#view = view;
+    this.#overscan = overscan;
+  }
+
+  // The view scrolled or resized: render the rows now in it (once per animation frame at
+  // most, as scroll events come).
+  viewChanged() {
+    if (this.#timer === null) {
+      this.#timer = setTimeout(() => this.#render(), 0);
+    }
   }
 
   add(events) {
@@ -190,23 +211,40 @@ export class EventTable {
            (!f.session || (ev.session_id ?? '').includes(f.session));
   }
 
+  // The range of the n matching rows to put in the DOM: all without a view; else those in
+  // it and `overscan` more each side, the spacers sized for the rest.
+  #window(n) {
+    if (!this.#view) {
+      return [0, n];
+    }
+    const { top, height, rowHeight } = this.#view.measure();
+    const h = rowHeight > 0 ? rowHeight : 24;
+    const from = Math.min(n, Math.max(0, Math.floor(top / h) - this.#overscan));
+    const to = Math.min(n, Math.max(from, Math.ceil((top + height) / h) + this.#overscan));
+    this.#view.pad(from * h, (n - to) * h);
+    return [from, to];
+  }
+
   #render() {
     clearTimeout(this.#timer);
     this.#timer = null;
-    const visible = [];
+    const matching = [];
     let waiting = 0;
     for (const row of this.#rows) {
       if (this.#pausedAt !== null && row.ev.seq > this.#pausedAt) {
         waiting++;
-        continue;
-      }
-      if (this.#matches(row.ev)) {
-        row.tr ??= buildRow(row.ev);
-        visible.push(row.tr);
+      } else if (this.#matches(row.ev)) {
+        matching.push(row);
       }
     }
+    const [from, to] = this.#window(matching.length);
+    const visible = [];
+    for (let i = from; i < to; i++) {
+      matching[i].tr ??= buildRow(matching[i].ev);
+      visible.push(matching[i].tr);
+    }
     this.#tbody.replaceChildren(...visible);
-    this.#shown = visible.length;
+    this.#shown = matching.length;
     this.#changes.emit({
       kept: this.#rows.length,
       shown: this.#shown,
@@ -216,4 +254,32 @@ export class EventTable {
       ...(this.#pausedAt !== null ? { waiting } : {}),
     });
   }
+}
+
+// The DOM side of a view: `wrap` scrolls, `padTop` and `padBottom` are the spacer rows
+// around the table body; the row height is measured from the first row shown (rows are one
+// line: td white-space nowrap) and again after a resize. onChange(fn) calls fn on scroll
+// and resize.
+export function scrollView(wrap, tbody, padTop, padBottom) {
+  let rowHeight = 0;
+  addEventListener('resize', () => {
+    rowHeight = 0;
+  });
+  return {
+    measure() {
+      if (!rowHeight && tbody.firstElementChild) {
+        rowHeight = tbody.firstElementChild.getBoundingClientRect().height;
+      }
+      const head = wrap.querySelector('thead')?.getBoundingClientRect().height ?? 0;
+      return { top: Math.max(0, wrap.scrollTop - head), height: wrap.clientHeight, rowHeight };
+    },
+    pad(top, bottom) {
+      padTop.style.height = `${top}px`;
+      padBottom.style.height = `${bottom}px`;
+    },
+    onChange(fn) {
+      wrap.addEventListener('scroll', fn, { passive: true });
+      addEventListener('resize', fn);
+    },
+  };
 }

@@ -48,6 +48,7 @@ export class RealtimeAdapter {
   #opts;
   #channel = null;
   #flagChannel = null;
+  #stateChannel = null;
   #binding = null;
   #cursor = null;
   #catchUpTo = null;
@@ -60,13 +61,14 @@ export class RealtimeAdapter {
   #backfilling = false;
 
   // client: a supabase-js client (createClient(...)). opts: { backfill, initialCursor,
-  // channelName, backfillPage }.
+  // channelName, backfillPage, serverReplays, stateClientId (a dashboard client id whose
+  // state broadcasts, topic `state:<id>`, this adapter passes on as `state` messages) }.
   constructor(client, opts = {}) {
     this.#client = client;
     // serverReplays: the server honours `after_seq` (telltale); false for a real Supabase
     // project, where each (re)join is followed by a REST backfill instead.
     this.#opts = { backfill: 200, initialCursor: null, channelName: null, backfillPage: 1000,
-                   serverReplays: true, ...opts };
+                   serverReplays: true, stateClientId: null, ...opts };
   }
 
   get cursor() {
@@ -87,14 +89,10 @@ export class RealtimeAdapter {
 
   stop() {
     this.#running = false;
-    const ch = this.#channel;
-    const fl = this.#flagChannel;
-    this.#channel = this.#flagChannel = null;
-    if (ch) {
+    const channels = [this.#channel, this.#flagChannel, this.#stateChannel];
+    this.#channel = this.#flagChannel = this.#stateChannel = null;
+    for (const ch of channels.filter(Boolean)) {
       this.#client.removeChannel(ch);
-    }
-    if (fl) {
-      this.#client.removeChannel(fl);
     }
     this.#setStatus('offline');
   }
@@ -143,6 +141,12 @@ export class RealtimeAdapter {
         }
       })
       .subscribe();
+    const cid = this.#opts.stateClientId;
+    if (cid) {
+      this.#stateChannel = this.#client.channel(`state:${cid}`)
+        .on('broadcast', { event: 'state' }, (msg) => this.messages.emit({ type: 'state', ...msg?.payload }))
+        .subscribe();
+    }
   }
 
   async #onChannelStatus(status, err) {

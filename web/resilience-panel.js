@@ -15,10 +15,39 @@ function td(text, cls) {
   return c;
 }
 
+// New lines for the breaker's history, newest first, from one /api/v1/status `breaker`
+// object `b` and what the page saw before (`prev`: {state, transitions}, or null on the first
+// read). The server keeps counts and its last transition ({from, to, reason}), not a list:
+// the first read starts the history from that transition (it happened before this page); a
+// later one names the transition the server reports, and how many more happened between two
+// reads. Returns { lines, seen } (`seen` is the next `prev`).
+export function breakerLines(prev, b, nowMs) {
+  const seen = { state: b.state ?? null, transitions: Number.isFinite(b.transitions) ? b.transitions : null };
+  const last = b.last_transition;
+  const says = (t) => `${t.from} → ${t.to}${t.reason ? ` (${t.reason})` : ''}`;
+  const lines = [];
+  if (!prev) {
+    if (seen.state) {
+      lines.push(`${formatClock(nowMs)} ${seen.state}`);
+    }
+    if (last?.from && last?.to) {
+      lines.push(`before this page: ${says(last)}${seen.transitions > 1 ? `, ${formatCount(seen.transitions)} transitions since start` : ''}`);
+    }
+    return { lines, seen };
+  }
+  const more = seen.transitions !== null && prev.transitions !== null ? seen.transitions - prev.transitions : null;
+  if (more > 0 && last?.from && last?.to) {
+    lines.push(`${formatClock(nowMs)} ${says(last)}${more > 1 ? ` (+${more - 1} more since the last read)` : ''}`);
+  } else if (more === null && seen.state && seen.state !== prev.state) {
+    lines.push(`${formatClock(nowMs)} ${prev.state ? `${prev.state} → ` : ''}${seen.state}`);
+  }
+  return { lines, seen };
+}
+
 export class ResiliencePanel {
   #els;
   #fetchJson;
-  #lastBreaker = null;
+  #lastBreaker = null; // {state, transitions} as last read, null before the first
   #history = [];
   #dlqKey = '';
 
@@ -111,10 +140,14 @@ export class ResiliencePanel {
     e.dlq.textContent = `${formatCount(d.total_pending)} · ${formatCount(d.total_recovered)} · ${formatCount(d.total_failed)}`;
     e.dlq.dataset.pending = String((d.total_pending ?? 0) > 0);
     e.store.textContent = `${s.store?.kind ?? '—'} · ${s.phase ?? ''}`;
-    if (b.state && b.state !== this.#lastBreaker) {
-      this.#history.unshift(`${formatClock(Date.now())} ${this.#lastBreaker ? `${this.#lastBreaker} → ` : ''}${b.state}`);
+    if (!b.state) {
+      return;
+    }
+    const { lines, seen } = breakerLines(this.#lastBreaker, b, Date.now());
+    this.#lastBreaker = seen;
+    if (lines.length) {
+      this.#history.unshift(...lines);
       this.#history.length = Math.min(this.#history.length, HISTORY);
-      this.#lastBreaker = b.state;
       e.history.replaceChildren(...this.#history.map((t) => Object.assign(document.createElement('li'), { textContent: t })));
     }
   }

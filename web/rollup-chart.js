@@ -11,6 +11,7 @@ export class RollupChart {
   #note;
   #fetchJson;
   #plot = null;
+  #span = [0, 1]; // the x axis, epoch s: the range asked for, however few buckets came back
   range = '15m';
 
   constructor(el, note, buttons, { fetchJson }) {
@@ -44,11 +45,13 @@ export class RollupChart {
     const pts = rollupPoints(res.body, BUCKET_MS[r.bucket]);
     this.#note.textContent = pts.length ? '' : 'No rollups in this range yet.';
     const data = [pts.map((p) => p.t / 1000), pts.map((p) => p.rate), pts.map((p) => p.p95)];
+    // uPlot spreads a lone point over years when it picks the x range itself.
+    this.#span = [Date.parse(since) / 1000, Date.now() / 1000];
     if (!this.#plot) {
       this.#plot = new uPlot({
         width: this.#el.clientWidth || 600,
         height: 180,
-        scales: { x: { time: true }, ms: {} },
+        scales: { x: { time: true, range: () => this.#span }, ms: {} },
         axes: [{ stroke: '#8a94a6' }, { stroke: '#8a94a6' }, { side: 1, scale: 'ms', stroke: '#8a94a6', grid: { show: false } }],
         series: [{}, { label: 'events/s', stroke: '#4c9aff', value: (u, v) => formatRate(v) },
                  { label: 'p95', stroke: '#f5b942', scale: 'ms', value: (u, v) => formatMs(v) }],

@@ -49,6 +49,27 @@ export function realtimeReconnectDelay(tries, rnd = Math.random()) {
   return fullJitterDelay(tries - 1, 250, 10_000, rnd);
 }
 
+// Delays before realtime-js joins a channel again after a join failed or timed out (`tries`
+// counts from 1): full jitter, 1 s doubling to 10 s. realtime-js's own schedule is fixed
+// (1, 2, 5, then 10 s), so pages refused together would return together.
+export function realtimeRejoinDelay(tries, rnd = Math.random()) {
+  return fullJitterDelay(tries - 1, 1000, 10_000, rnd);
+}
+
+// realtime-js takes no rejoin option (its RealtimeClient does not pass one on to the Phoenix
+// socket underneath), but every channel's rejoin timer reads the socket's rejoinAfterMs when
+// the channel is made: set it there, before any channel. Returns whether it could (the unit
+// test checks it still can with the supabase-js in web/package-lock.json).
+export function useRejoinBackoff(client, delay = realtimeRejoinDelay) {
+  const socket = client?.realtime?.socketAdapter?.socket;
+  if (typeof socket?.rejoinAfterMs !== 'function') {
+    console.warn('telltale realtime: this realtime-js has no socket rejoinAfterMs; channels rejoin on its own schedule');
+    return false;
+  }
+  socket.rejoinAfterMs = (tries) => delay(tries);
+  return true;
+}
+
 // Creates the client. `createClient` defaults to the browser build's global.
 export function createSupabaseClient({ createClient = globalThis.supabase?.createClient,
                                        endpoint = realtimeEndpoint() } = {}) {
@@ -60,6 +81,7 @@ export function createSupabaseClient({ createClient = globalThis.supabase?.creat
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
     realtime: { reconnectAfterMs: (tries) => realtimeReconnectDelay(tries) },
   });
+  useRejoinBackoff(client);
   return { client, endpoint };
 }
 

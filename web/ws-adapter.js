@@ -81,6 +81,9 @@ export class WsAdapter {
       // Where the first connection resumes from instead of `backfill` before server_seq
       // (a hand-over from another path that has applied everything up to it).
       initialCursor: null,
+      // A dashboard client id whose state changes this connection asks for (DESIGN §5
+      // "Dashboard state": state_subscribe after each hello), or null.
+      stateClientId: null,
       ...opts,
     };
   }
@@ -258,6 +261,9 @@ export class WsAdapter {
     }
     this.#catchUpTo = this.#cursor < serverSeq ? serverSeq : null;
     this.send({ type: 'resume', after_seq: this.#cursor });
+    if (this.#opts.stateClientId) {
+      this.send({ type: 'state_subscribe', client_id: this.#opts.stateClientId });
+    }
     this.status.set({ state: 'connected', attempt: 0, retryAt: null, serverSeq });
     if (msg.flags && typeof msg.flags === 'object') {
       this.flags.emit(msg.flags);

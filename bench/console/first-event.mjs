@@ -10,12 +10,9 @@
 // recent history counts); "first live": the first event the server received after the
 // navigation began. Rounds alternate the modes. A benchmark: nothing asserted.
 
-import { chromium } from 'playwright-core';
 import { Daemon, STORE_KIND } from '../../tests/integration/lib/daemon.mjs';
+import { launchBrowser } from '../../tests/e2e/lib/browser.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run'];
 const MODES = ['legacy', 'realtime', 'dual'];
 
 const argv = process.argv.slice(2);
@@ -27,7 +24,7 @@ const pct = (xs, p) => {
 };
 
 const daemon = await Daemon.start({ label: 'telltale (bench console)', args: ['--demo'] });
-const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+const browser = await launchBrowser();
 const results = Object.fromEntries(MODES.map((m) => [m, { first: [], live: [] }]));
 try {
   for (let r = 0; r < rounds; r++) {

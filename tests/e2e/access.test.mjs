@@ -4,7 +4,8 @@
 // the accepted key for the tab (a reload does not ask again; a new tab's session does), and
 // streams live events over /ws with the key as its apikey parameter.
 //
-// Run: node --test tests/e2e/   (TELLTALE_BIN, CHROMIUM_BIN as in dashboard.test.mjs).
+// Run: node --test tests/e2e/   (TELLTALE_BIN, CHROMIUM_BIN as in dashboard.test.mjs). The key
+// dialog's screenshot goes to build/e2e-shots/access.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,38 +13,14 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = process.env.TELLTALE_BIN || path.join(REPO, 'build', 'telltale');
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--no-first-run'];
+import { BIN, waitFor } from '../integration/lib/daemon.mjs';
+import { launchBrowser, screenshot, shotsDir } from './lib/browser.mjs';
 
 const SERVICE = 'e2e-service-key-0123456789';
 const INGEST = 'e2e-ingest-key-0123456789';
+const SHOTS = shotsDir('access');
 
-async function until(what, fn, { timeoutMs = 15_000, intervalMs = 100 } = {}) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) {
-        return last;
-      }
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      const seen = last instanceof Error ? last.message : JSON.stringify(last);
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${seen})`);
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
+const until = (what, fn, { timeoutMs = 15_000, intervalMs = 100 } = {}) => waitFor(what, fn, { timeoutMs, intervalMs });
 
 describe('dashboard with keys', () => {
   let tmp;
@@ -54,7 +31,6 @@ describe('dashboard with keys', () => {
 
   before(async () => {
     assert.ok(existsSync(BIN), `no daemon at ${BIN}`);
-    assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}`);
     tmp = mkdtempSync(path.join(tmpdir(), 'telltale-e2e-access-'));
     child = spawn(BIN, ['serve', '--demo', '--listen', '127.0.0.1:0', '--store', `sqlite:${tmp}/t.db`],
                   { stdio: ['ignore', 'pipe', 'pipe'],
@@ -72,7 +48,7 @@ describe('dashboard with keys', () => {
       child.once('exit', (code) => reject(new Error(`telltale exited (${code}): ${buf}`)));
       setTimeout(() => reject(new Error(`telltale did not start: ${buf}`)), 15_000).unref();
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchBrowser();
   });
 
   after(async () => {
@@ -104,6 +80,7 @@ describe('dashboard with keys', () => {
     await page.click('#key-dialog button[type="submit"]');
     await until('the refusal', async () =>
       /not accepted/.test(await page.locator('#key-dialog [data-role="reason"]').textContent()));
+    await screenshot(page, SHOTS, 'key-dialog-refused');
     await page.fill('#key-input', INGEST);
     await page.click('#key-dialog button[type="submit"]');
     await until('the producer key refused', async () =>

@@ -12,80 +12,35 @@
 //
 // Run: node --test tests/e2e/console.test.mjs (TELLTALE_BIN, CHROMIUM_BIN as for the others).
 
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { BIN, Daemon, REPO, allEvents, api, post, sleep, uid, waitFor } from '../integration/lib/daemon.mjs';
+import { BIN, Daemon, allEvents, api, post, sleep, uid, waitFor } from '../integration/lib/daemon.mjs';
 import { poisonOff, poisonOn } from '../integration/lib/poison.mjs';
+import { ConsoleErrors, batch, freePort, launchBrowser, screenshot, shotsDir, sourceView, stepper } from './lib/browser.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--no-first-run'];
-const SHOTS = process.env.TELLTALE_SHOTS_DIR || path.join(REPO, 'build', 'e2e-shots', 'console');
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-// Events as a producer sends them; `n` of them, ids under one prefix.
-function batch(prefix, n, extra = {}) {
-  return Array.from({ length: n }, (_, i) => ({
-    id: `${prefix}-${i}`, type: 'request', source: 'e2e', name: `op${i % 7}`, status: 'ok',
-    duration_ms: 1 + (i % 50), ...extra,
-  }));
-}
+const SHOTS = shotsDir('console');
 
 describe('migration console', () => {
   let daemon;
   let browser;
   let context;
   let page;
-  let tolerateDown = false;
-  const consoleErrors = [];
-
-  const watch = (p) => {
-    p.on('console', (msg) => {
-      if (msg.type() !== 'error') {
-        return;
-      }
-      const text = msg.text();
-      // Routes this telltale may not serve yet (flags, state, sessions, rollups): the page
-      // shows "not available"; the browser logs each 404.
-      if (/status of 404/.test(text)) {
-        return;
-      }
-      // A 409 is optimistic concurrency at work: cross-session-state reads the current version
-      // and writes again (its unit tests cover it); the browser still logs the response.
-      if (/status of 409/.test(text)) {
-        return;
-      }
-      if (tolerateDown && /WebSocket connection to .* failed|ERR_CONNECTION_REFUSED|ERR_CONNECTION_RESET|ERR_EMPTY_RESPONSE/.test(text)) {
-        return;
-      }
-      consoleErrors.push(text);
-    });
-    p.on('pageerror', (err) => consoleErrors.push(`uncaught: ${err.message}`));
-  };
+  const errors = new ConsoleErrors([
+    // Routes this telltale may not serve yet (flags, state, sessions, rollups): the page
+    // shows "not available"; the browser logs each 404.
+    /status of 404/,
+    // A 409 is optimistic concurrency at work: cross-session-state reads the current version
+    // and writes again (its unit tests cover it); the browser still logs the response.
+    /status of 409/,
+  ]);
+  const watch = (p) => errors.watch(p);
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: set CHROMIUM_BIN`);
-    mkdirSync(SHOTS, { recursive: true });
     const port = await freePort();
     daemon = await Daemon.start({ label: 'telltale (console)', args: ['--listen', `127.0.0.1:${port}`, '--retry-base-ms', '50', '--retry-cap-ms', '200', '--dlq-max-retries', '1'] });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchBrowser();
     context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark' });
     // Layout shifts not caused by the user, summed (Cumulative Layout Shift, without windows).
     await context.addInitScript(() => {
@@ -108,37 +63,9 @@ describe('migration console', () => {
     await daemon?.cleanup();
   });
 
-  // Full-page screenshots from the top (the header is sticky: scrolled, it would sit mid-page).
-  const shot = async (name, p = page) => {
-    await p.evaluate(() => window.scrollTo(0, 0));
-    await p.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-  };
-
-  function step(name, body, timeout = 120_000) {
-    test(name, { timeout }, async (t) => {
-      const before = consoleErrors.length;
-      try {
-        await body(t);
-        assert.deepEqual(consoleErrors.slice(before), [], 'browser console errors');
-      } catch (err) {
-        await shot(`FAILED-${name.replace(/[^a-z0-9]+/gi, '-')}`).catch(() => {});
-        t.diagnostic(`screenshots in ${SHOTS}; daemon log tail:`);
-        for (const line of daemon.tail(30).split('\n')) {
-          t.diagnostic(`  ${line}`);
-        }
-        throw err;
-      }
-    });
-  }
-
-  const view = (p = page) => p.evaluate(() => ({
-    mode: document.getElementById('source-mode').textContent,
-    legacy: document.getElementById('dot-legacy').dataset.state,
-    realtime: document.getElementById('dot-realtime').dataset.state,
-    via: [...document.querySelectorAll('[data-via]')].map((b) => b.textContent),
-    banner: document.getElementById('banner').hidden ? '' : document.getElementById('banner').textContent,
-    conn: document.getElementById('conn').dataset.state,
-  }));
+  const shot = (name, p = page) => screenshot(p, SHOTS, name);
+  const step = stepper({ errors, dir: SHOTS, page: () => page, daemons: () => [daemon] });
+  const view = (p = page) => sourceView(p);
 
   const applied = (p = page) => p.evaluate(() => window.app.appliedSeqs());
 
@@ -364,7 +291,7 @@ describe('migration console', () => {
     const v0 = await view();
     assert.equal(v0.mode, 'dual');
     const cursorBefore = await page.evaluate(() => window.app.core.maxSeq);
-    tolerateDown = true;
+    errors.down = true;
     await daemon.stop();
     await waitFor('the banner to say a path is down', async () => /down/.test((await view()).banner), { timeoutMs: 30_000 });
     await shot('banner-down');
@@ -378,7 +305,7 @@ describe('migration console', () => {
       const v = await view();
       return v.legacy === 'connected' && v.realtime === 'connected';
     }, { timeoutMs: 40_000 });
-    tolerateDown = false;
+    errors.down = false;
     await allShown(prefix, page, 60_000);
     const live = uid('after');
     await postAll(batch(live, 20));
@@ -429,14 +356,14 @@ describe('migration console', () => {
       const before = uid('sb-before');
       await postAll(batch(before, 20));
       await allShown(before, p);
-      tolerateDown = true;
+      errors.down = true;
       await daemon.kill9();
       await waitFor('realtime down', async () => (await view(p)).realtime !== 'connected', { timeoutMs: 30_000 });
       await daemon.restart();
       const missed = uid('sb-missed'); // committed before the page is back: only the backfill brings them
       await postAll(batch(missed, 100));
       await waitFor('realtime back', async () => (await view(p)).realtime === 'connected', { timeoutMs: 40_000 });
-      tolerateDown = false;
+      errors.down = false;
       await allShown(missed, p);
       const after = uid('sb-after');
       await postAll(batch(after, 20));
@@ -444,7 +371,7 @@ describe('migration console', () => {
       await assertContiguous(p);
       await shot('realtime-supabase-endpoint', p);
     } finally {
-      tolerateDown = false;
+      errors.down = false;
       await ctx.close();
     }
   });

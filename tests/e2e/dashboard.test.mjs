@@ -6,46 +6,21 @@
 // that the page reconnects and resumes without missing or repeating a single event.
 //
 // Run: node --test tests/e2e/   (TELLTALE_BIN overrides <repo>/build/telltale,
-// CHROMIUM_BIN overrides /usr/bin/chromium). Screenshots of failures go to a temporary
-// directory named in the test output. Every wait polls a condition with a deadline.
+// CHROMIUM_BIN overrides /usr/bin/chromium). Screenshots of failures go to
+// build/e2e-shots/dashboard (tests/e2e/lib/browser.mjs). Every wait polls a condition with a
+// deadline.
 
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { BIN, waitFor } from '../integration/lib/daemon.mjs';
+import { ConsoleErrors, launchBrowser, shotsDir, stepper } from './lib/browser.mjs';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = process.env.TELLTALE_BIN || path.join(REPO, 'build', 'telltale');
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--no-first-run'];
-
-// Polls fn until it returns a truthy value, which it returns; fails after timeoutMs,
-// naming what it waited for and the last value seen.
-async function until(what, fn, { timeoutMs = 15_000, intervalMs = 100 } = {}) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) {
-        return last;
-      }
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      const seen = last instanceof Error ? last.message : JSON.stringify(last);
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${seen})`);
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
+// waitFor with this suite's pace: a poll every 100 ms, 15 s unless told.
+const until = (what, fn, { timeoutMs = 15_000, intervalMs = 100 } = {}) => waitFor(what, fn, { timeoutMs, intervalMs });
 
 const daemons = new Set(); // every process started, so that none outlives the suite
 
@@ -148,39 +123,22 @@ function startOnPort(db, port) {
 
 describe('dashboard', () => {
   let tmp;
-  let shots;
   let db;
   let daemon;
   let browser;
   let page;
-  const consoleErrors = [];
-  let tolerateWsFailures = false; // while the daemon is down, Chromium logs each failed attempt
+  const SHOTS = shotsDir('dashboard');
+  // The console probes routes a telltale may not serve (flags, state, sessions, rollups) and
+  // says so on the page; the browser logs each 404 as an error.
+  const errors = new ConsoleErrors([/Failed to load resource: the server responded with a status of 404/]);
 
   before(async () => {
     assert.ok(existsSync(BIN), `no daemon at ${BIN}: build it first or set TELLTALE_BIN`);
-    assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: set CHROMIUM_BIN`);
     tmp = mkdtempSync(path.join(tmpdir(), 'telltale-e2e-'));
     db = path.join(tmp, 't.db');
     daemon = await Daemon.start(db, '127.0.0.1:0');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    page.on('console', (msg) => {
-      if (msg.type() !== 'error') {
-        return;
-      }
-      const text = msg.text();
-      // The console probes routes a telltale may not serve (flags, state, sessions,
-      // rollups) and says so on the page; the browser logs each 404 as an error.
-      if (/Failed to load resource: the server responded with a status of 404/.test(text)) {
-        return;
-      }
-      // (and the panels' polls of /api/v1/status and the DLQ fail to connect)
-      if (tolerateWsFailures && /WebSocket connection to .* failed|net::ERR_CONNECTION_REFUSED/.test(text)) {
-        return;
-      }
-      consoleErrors.push(text);
-    });
-    page.on('pageerror', (err) => consoleErrors.push(`uncaught: ${err.message}`));
+    browser = await launchBrowser();
+    page = errors.watch(await browser.newPage({ viewport: { width: 1440, height: 900 } }));
     await page.goto(daemon.url + '/');
   });
 
@@ -193,26 +151,7 @@ describe('dashboard', () => {
   });
 
   // A test body with the failure evidence: a screenshot, the daemon's log, console errors.
-  function step(name, body) {
-    test(name, { timeout: 90_000 }, async (t) => {
-      const errorsBefore = consoleErrors.length;
-      try {
-        await body(t);
-        assert.deepEqual(consoleErrors.slice(errorsBefore), [], 'browser console errors');
-      } catch (err) {
-        shots ??= mkdtempSync(path.join(tmpdir(), 'telltale-e2e-shots-'));
-        const file = path.join(shots, `${name.replace(/[^a-z0-9]+/gi, '-')}.png`);
-        await page?.screenshot({ path: file, fullPage: true }).catch(() => {});
-        t.diagnostic(`screenshot: ${file}`);
-        t.diagnostic('daemon log (tail):');
-        for (const line of daemon?.log.slice(-30) ?? []) {
-          t.diagnostic(`  ${line}`);
-        }
-        t.diagnostic(`console errors: ${JSON.stringify(consoleErrors)}`);
-        throw err;
-      }
-    });
-  }
+  const step = stepper({ errors, dir: SHOTS, page: () => page, daemons: () => [daemon] });
 
   const connState = () => page.evaluate(() => ({
     state: document.getElementById('conn').dataset.state,
@@ -234,15 +173,25 @@ describe('dashboard', () => {
       const rows = await tableRows();
       return rows.length > 0 && rows;
     });
-    // New events go on top; the table grows until it reaches its bound.
+    // New events go on top; the table keeps more until it reaches its bound, and only the
+    // rows in the scrolled view (and a few each side) are in the DOM.
     const max = await page.evaluate(() => window.app.table.max);
-    const grown = await until('more rows, newer on top', async () => {
+    const kept = () => page.evaluate(() => Number(/^(\d+) events$/.exec(document.getElementById('events-count').textContent)?.[1]));
+    const keptFirst = await kept();
+    const grown = await until('more events kept, newer rows on top', async () => {
       const rows = await tableRows();
-      const more = rows.length > first.length || rows.length === max;
-      return more && rows[0].seq > first[0].seq && rows;
+      const k = await kept();
+      return (k > keptFirst || k === max) && rows[0].seq > first[0].seq && { rows, k };
     });
-    assert.ok(grown.length <= max, `at most ${max} rows`);
-    const seqs = grown.map((r) => r.seq);
+    assert.ok(grown.k <= max, `at most ${max} events kept`);
+    const inView = await page.evaluate(() => {
+      const wrap = document.querySelector('.table-wrap');
+      const row = document.querySelector('#events-body tr');
+      return Math.ceil(wrap.clientHeight / row.getBoundingClientRect().height) + 2 * 10 + 1;
+    });
+    assert.ok(grown.rows.length <= Math.min(grown.k, inView),
+              `${grown.rows.length} rows in the DOM of ${grown.k} kept (a view holds ${inView})`);
+    const seqs = grown.rows.map((r) => r.seq);
     assert.deepEqual(seqs, [...seqs].sort((a, b) => b - a), 'rows are newest first');
     assert.equal(new Set(seqs).size, seqs.length, 'no event shown twice');
   });
@@ -289,16 +238,17 @@ describe('dashboard', () => {
     assert.match(kept, /^\d+ of \d+ events$/, 'the counter says the view is filtered');
 
     await page.click('#f-clear');
-    await until('other types to come back', async () => {
+    await until('other types to come back, and the counter unfiltered', async () => {
       const rows = await tableRows();
-      return rows.length > shown.length && rows.some((r) => r.type !== wanted);
+      const count = await page.evaluate(() => document.getElementById('events-count').textContent);
+      return rows.length >= shown.length && rows.some((r) => r.type !== wanted) && /^\d+ events$/.test(count);
     });
   });
 
   step('after a crash it reconnects and resumes without a gap or a duplicate', async (t) => {
     const port = daemon.port;
     const cursorAtKill = await page.evaluate(() => window.app.adapter.cursor);
-    tolerateWsFailures = true;
+    errors.down = true;
     await daemon.kill('SIGKILL');
 
     await until('the indicator to say reconnecting', async () => {
@@ -320,7 +270,7 @@ describe('dashboard', () => {
       const s = await connState();
       return s.state === 'connected' && s.label === 'connected';
     }, { timeoutMs: 30_000 });
-    tolerateWsFailures = false;
+    errors.down = false;
 
     // Wait until the page is past the replay: its cursor (everything up to it applied)
     // beyond what the store held when the daemon restarted. Its newest event is not

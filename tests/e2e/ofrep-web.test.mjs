@@ -12,10 +12,9 @@ import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import { createServer } from 'node:http';
 import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
 import { Daemon, REPO, api, test, uid, waitFor } from '../integration/lib/daemon.mjs';
+import { launchBrowser } from './lib/browser.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 let d;
 let browser;
 const closers = [];
@@ -59,7 +58,7 @@ before(async () => {
                         [keys.pro, { enabled: true, rules: [{ attribute: 'plan', equals: 'pro' }] }]]) {
     assert.equal((await api(d, 'PUT', `/api/v1/flags/${k}`, { json: f })).status, 201);
   }
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  browser = await launchBrowser();
 });
 after(async () => {
   for (const c of closers) {

@@ -98,3 +98,18 @@ test('conflictOf and entriesOf read the shapes the server may use', () => {
   assert.deepEqual(entriesOf({ items: [{ key: 'a', value: 1, version: 2 }] }), { a: { value: 1, version: 2 } });
   assert.deepEqual(entriesOf({ a: { value: 1, version: '2' } }), { a: { value: 1, version: 2 } });
 });
+
+test('a server push of the client\'s whole state (as /ws and Realtime send it) adopts each newer key', async () => {
+  const server = stateServer('c9');
+  const s = new CrossSessionState({ clientId: 'c9', fetchJson: fakeFetchJson(server.routes), storage: new FakeStorage(), channel: null });
+  await s.load();
+  await s.set('theme', 'light');
+  s.applyPush({ type: 'state', client_id: 'c9', state: {
+    theme: { value: 'dark', version: 5, updated_at: 'x' }, 'dashboard.data_source_override': { value: 'dual', version: 2 } } });
+  assert.equal(s.get('theme'), 'dark');
+  assert.equal(s.get('dashboard.data_source_override'), 'dual');
+  s.applyPush({ type: 'state', client_id: 'another', state: { theme: { value: 'x', version: 99 } } });
+  assert.equal(s.get('theme'), 'dark', 'another client\'s state is not ours');
+  s.applyPush({ type: 'state', key: 'theme', value: 'light', version: 6 }); // one key, as a broadcast may carry it
+  assert.equal(s.get('theme'), 'light');
+});

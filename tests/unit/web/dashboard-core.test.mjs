@@ -7,7 +7,7 @@ import { Topic, Value } from '../../../web/observable.js';
 import { fullJitterDelay } from '../../../web/backoff.js';
 
 class FakeAdapter {
-  status = new Value({ state: 'connecting' });
+  status = new Value({ state: 'connecting', serverSeq: 0 });
   events = new Topic();
   reset = new Topic();
   running = false;
@@ -125,6 +125,26 @@ test('dual mode agreement: both, one-path-only after the grace period, latencies
   assert.deepEqual([a.both, a.legacyOnly, a.realtimeOnly], [2, 0, 1]);
 });
 
+test('a page that starts in dual compares above the higher of the two paths\' heads', () => {
+  const { core, made, shown } = setup(() => 1000);
+  made.length = 0;
+  core.setMode('dual');
+  const [legacy, realtime] = made;
+  legacy.status.set({ state: 'connecting', serverSeq: null });
+  realtime.status.set({ state: 'connecting', serverSeq: null });
+  // Each backfills from its own head: /ws (head 10) from 8, Realtime (head 12) from 10.
+  legacy.status.set({ state: 'connected', serverSeq: 10 });
+  legacy.deliver([ev(8), ev(9), ev(10)]);
+  realtime.status.set({ state: 'connected', serverSeq: 12 });
+  realtime.deliver([ev(11), ev(12), ev(13)]);
+  legacy.deliver([ev(11), ev(12), ev(13)]);
+  core.tick();
+  const a = core.agreement.get();
+  assert.deepEqual([a.both, a.legacyOnly, a.realtimeOnly, a.pending], [1, 0, 0, 0],
+                   'only seq 13, above both heads, is compared');
+  assert.deepEqual(shown.map((e) => e.seq), [8, 9, 10, 11, 12, 13], 'the backfill is shown all the same');
+});
+
 test('agreement counts only what was committed after dual mode began', () => {
   const { core, made } = setup();
   core.setMode('legacy');
@@ -216,4 +236,13 @@ test('Agreement keeps at most maxIds single-path ids, still counting the forgott
   // a late copy of a kept id still counts as seen on both paths
   a.seen('realtime', 'id-999', 1000, 5, 10_001);
   assert.equal(a.snapshot(10_002).both, 1);
+});
+
+test('agreement latencies: the last `samples` of each path', () => {
+  const a = new Agreement({ samples: 3, graceMs: 10 });
+  [100, 200, 1, 2, 3].forEach((ms, i) => a.seen('legacy', `l${i}`, i + 1, ms, 0));
+  a.seen('realtime', 'l0', 1, 7, 0);
+  const s = a.snapshot(0);
+  assert.deepEqual(s.latency.legacy, { p50: 2, p99: 3, n: 3 }, 'the first two have left the window');
+  assert.deepEqual(s.latency.realtime, { p50: 7, p99: 7, n: 1 });
 });

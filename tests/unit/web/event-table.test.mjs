@@ -228,3 +228,24 @@ test('pause freezes the view at the newest row; resume shows what came meanwhile
   assert.deepEqual(tbody.children.map((tr) => tr.dataset.seq), [4, 3, 2, 1]);
   assert.equal(states.at(-1).waiting, undefined);
 });
+
+test('with a view, only the rows in it and `overscan` each side are in the DOM; spacers hold the rest', (t) => {
+  let view = { top: 0, height: 100, rowHeight: 20 }; // 5 rows in view
+  const pads = [];
+  const { table, renders, shown, flush } = setup(t, {
+    max: 500, overscan: 2, view: { measure: () => view, pad: (top, bottom) => pads.push([top, bottom]) },
+  });
+  table.add(Array.from({ length: 100 }, (_, i) => ev(i + 1)));
+  flush();
+  assert.deepEqual(shown(), [100, 99, 98, 97, 96, 95, 94], 'the 5 in view and 2 below');
+  assert.deepEqual(pads.at(-1), [0, 93 * 20]);
+  assert.equal(renders.at(-1).shown, 100, 'the counter still counts every matching row');
+  view = { top: 50 * 20, height: 100, rowHeight: 20 }; // scrolled to the 51st row
+  table.viewChanged();
+  t.mock.timers.tick(0);
+  assert.deepEqual(shown(), [52, 51, 50, 49, 48, 47, 46, 45, 44]);
+  assert.deepEqual(pads.at(-1), [48 * 20, 43 * 20]);
+  table.setFilter({ type: 'none' });
+  assert.deepEqual(shown(), []);
+  assert.deepEqual(pads.at(-1), [0, 0], 'nothing matches: no spacer');
+});

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { bannerText } from '../../../web/source-panel.js';
 import { burnOf, colourOf } from '../../../web/slo-panel.js';
 import { rollupPoints } from '../../../web/rollup-data.js';
+import { breakerLines } from '../../../web/resilience-panel.js';
+import { formatClock } from '../../../web/format.js';
 
 test('bannerText: nothing while every running path is connected and caught up', () => {
   const ok = { state: 'connected', attempt: 0, retryAt: null, catchingUp: false };
@@ -42,4 +44,21 @@ test('rollupPoints: groups summed per bucket, p95 the worst group, times in any 
     { t: Date.parse('2026-12-01T00:01:00Z'), rate: 2, p95: 12 },
   ]);
   assert.deepEqual(rollupPoints({ points: [{ bucket: 'nonsense' }] }, 60_000), []);
+});
+
+test('breakerLines: the history starts from the server\'s last transition, then names each one it reports', () => {
+  const t = Date.parse('2026-12-01T06:00:00Z');
+  const at = formatClock(t);
+  const first = breakerLines(null, { state: 'closed', transitions: 3, last_transition: { from: 'half_open', to: 'closed', reason: 'probe succeeded' } }, t);
+  assert.deepEqual(first.lines, [`${at} closed`, 'before this page: half_open → closed (probe succeeded), 3 transitions since start']);
+  const fresh = breakerLines(null, { state: 'closed', transitions: 0 }, t);
+  assert.deepEqual(fresh.lines, [`${at} closed`], 'a server whose breaker never moved: nothing before');
+  const same = breakerLines(first.seen, { state: 'closed', transitions: 3, last_transition: { from: 'half_open', to: 'closed' } }, t);
+  assert.deepEqual(same.lines, []);
+  // Closed -> open -> half_open between two reads: the page still says what it missed.
+  const jump = breakerLines(first.seen, { state: 'half_open', transitions: 5, last_transition: { from: 'open', to: 'half_open', reason: 'open period over' } }, t);
+  assert.deepEqual(jump.lines, [`${at} open → half_open (open period over) (+1 more since the last read)`]);
+  // A server without counts: the page's own view of state changes.
+  const bare = breakerLines({ state: 'closed', transitions: null }, { state: 'open' }, t);
+  assert.deepEqual(bare.lines, [`${at} closed → open`]);
 });

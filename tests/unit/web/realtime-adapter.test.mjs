@@ -5,7 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RealtimeAdapter, rowToEvent } from '../../../web/realtime-adapter.js';
-import { createSupabaseClient, realtimeEndpoint, realtimeReconnectDelay, setRealtimeEndpoint } from '../../../web/supabase-client.js';
+import { createSupabaseClient, realtimeEndpoint, realtimeReconnectDelay, realtimeRejoinDelay, setRealtimeEndpoint } from '../../../web/supabase-client.js';
+// The supabase-js the page ships (web/package-lock.json), not the test tooling's copy.
+import { createClient as realCreateClient } from '../../../web/node_modules/@supabase/supabase-js/dist/index.mjs';
 import { FakeStorage } from './fakes.mjs';
 
 // The pieces of supabase-js the adapter uses: from().select().order().gt().lte().limit()
@@ -140,4 +142,35 @@ test('supabase-client: the page\'s origin by default, a saved Supabase project w
   assert.ok(d >= 0 && d < 1000, `third try within a 1 s ceiling: ${d}`);
   assert.equal(realtimeReconnectDelay(1, 0.5), 125);
   assert.throws(() => createSupabaseClient({ createClient: undefined }), /not loaded/);
+});
+
+test('with a client id, the state:<id> broadcasts come out as state messages, and stop leaves the topic', async () => {
+  const client = new FakeClient();
+  const { a } = await started(client, { stateClientId: 'client-1' });
+  const got = [];
+  a.messages.subscribe((m) => got.push(m));
+  const ch = client.channels.find((c) => c.name === 'state:client-1');
+  assert.ok(ch, `channels: ${client.channels.map((c) => c.name)}`);
+  const h = ch.handlers.find((x) => x.kind === 'broadcast');
+  assert.deepEqual(h.filter, { event: 'state' });
+  h.fn({ event: 'state', payload: { client_id: 'client-1', state: { theme: { value: 'dark', version: 2 } } } });
+  assert.deepEqual(got, [{ type: 'state', client_id: 'client-1', state: { theme: { value: 'dark', version: 2 } } }]);
+  a.stop();
+  assert.ok(client.removed.includes(ch));
+});
+
+test('supabase-client: realtime-js rejoins a channel after full-jitter delays, not its fixed 1, 2, 5, 10 s', () => {
+  assert.equal(realtimeRejoinDelay(1, 0.5), 500);
+  assert.equal(realtimeRejoinDelay(3, 0.999), 3996);
+  assert.equal(realtimeRejoinDelay(9, 0.5), 5000, 'capped at 10 s');
+  // The real client (Node has no WebSocket: a stand-in transport, never connected).
+  const { client } = createSupabaseClient({
+    createClient: (url, key, opts) => realCreateClient(url, key, { ...opts, realtime: { ...opts.realtime, transport: class {} } }),
+    endpoint: { url: 'http://127.0.0.1:9', key: 'k' },
+  });
+  const timer = client.channel('rejoin-probe').rejoinTimer;
+  const third = Array.from({ length: 50 }, () => timer.timerCalc(3));
+  assert.ok(third.every((d) => d >= 0 && d < 4000), `third rejoin within a 4 s ceiling: ${third}`);
+  assert.ok(new Set(third).size > 1, 'drawn, not fixed');
+  client.removeAllChannels();
 });

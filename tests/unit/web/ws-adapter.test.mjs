@@ -466,3 +466,10 @@ test('a hand-over cursor replaces the backfill on the first hello; a custom dela
   assert.equal(FakeWebSocket.instances.length, 2, 'reconnected after the custom delay');
   a.stop();
 });
+
+test('with a client id, each hello is followed by state_subscribe after the resume', (t) => {
+  const { ws } = start(t, { stateClientId: 'client-1' });
+  hello(ws(), 10);
+  assert.deepEqual(ws().sent.map((m) => m.type), ['resume', 'state_subscribe']);
+  assert.equal(ws().sent[1].client_id, 'client-1');
+});
