@@ -2,7 +2,7 @@
 // number of concurrent sessions and commit size (issue 13 item 2, "measure first").
 //
 //   node bench/sqlite/pages.mjs [--events N] [--sessions 1,100,1000,10000]
-//       [--commits 5000,20000] [--variants current,session,none]
+//       [--commits 5000,20000] [--variants before,after,none] [--cache KIB] [--pagesize B]
 //
 // Each run makes a fresh file with every migration in migrations/sqlite, the daemon's pragmas
 // (WAL, synchronous=FULL) and wal_autocheckpoint=0, so that the WAL keeps every frame the
@@ -10,9 +10,9 @@
 // at random, ts increasing, time-ordered ids) are inserted in commits of B events through the
 // sqlite3 shell, each commit also upserting the sessions rows it touches, as the persister
 // does. Reported: WAL frames (pages of --pagesize bytes) per event and WAL bytes per event.
-// Variants: current = the schema as migrated; session = the (session_id, ts) index replaced by
-// (session_id) (rows of a session in seq order); none = no session index at all (a floor);
-// filters = session plus one-column indexes on source, status and name.
+// Variants: after = the schema as migrated (every file of migrations/sqlite); before = its
+// events indexes as migration 0005 left them ((session_id, ts), (type, ts), no source, status,
+// name); none = after without the session index (a floor, not a usable schema).
 // Deterministic (counts, not timings): the same numbers every run.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -22,24 +22,21 @@ import { fileURLToPath } from 'node:url';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const o = { events: 500000, sessions: '1,100,1000,10000', commits: '5000,20000',
-  variants: 'current,session,none', cache: -262144, pagesize: 4096 };
+  variants: 'before,after,none', cache: -262144, pagesize: 4096 };
 for (let i = 2; i < process.argv.length; i += 2) o[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 const list = (s) => s.split(',').filter(Boolean);
 
 const dir = path.join(REPO, 'migrations', 'sqlite');
 const migrations = readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()
   .map((f) => readFileSync(path.join(dir, f), 'utf8'));
+const NEW_INDEXES = ['monitoring_events_session', 'monitoring_events_type',
+  'monitoring_events_source', 'monitoring_events_status', 'monitoring_events_name'];
 const VARIANT = {
-  current: '',
-  session: 'DROP INDEX IF EXISTS monitoring_events_session_ts;' +
-    'CREATE INDEX IF NOT EXISTS monitoring_events_session ON monitoring_events (session_id);',
-  none: 'DROP INDEX IF EXISTS monitoring_events_session_ts;' +
-    'DROP INDEX IF EXISTS monitoring_events_session;',
-  filters: 'DROP INDEX IF EXISTS monitoring_events_session_ts;' +
-    'CREATE INDEX IF NOT EXISTS monitoring_events_session ON monitoring_events (session_id);' +
-    'CREATE INDEX IF NOT EXISTS x_source ON monitoring_events (source);' +
-    'CREATE INDEX IF NOT EXISTS x_status ON monitoring_events (status);' +
-    'CREATE INDEX IF NOT EXISTS x_name ON monitoring_events (name);',
+  after: '',
+  before: NEW_INDEXES.map((i) => `DROP INDEX ${i};`).join('') +
+    'CREATE INDEX monitoring_events_session_ts ON monitoring_events (session_id, ts);' +
+    'CREATE INDEX monitoring_events_type_ts ON monitoring_events (type, ts);',
+  none: 'DROP INDEX monitoring_events_session;',
 };
 
 // One commit: B events generated in SQL (deterministic: a multiplicative hash of the event's
