@@ -3,7 +3,7 @@
 //
 //   node bench/peers/ingest.mjs [--events N] [--sessions S] [--batch B] [--connections C]
 //       [--rounds R] [--ids supplied|server] [--influx-session tag|field] [--peers influx,sqlite]
-//       [--bin PATH]
+//       [--bin PATH] [--bin-before PATH] [--telltale-args "ARGS"]
 //
 // What is measured: N events (time-ordered `ts`, 4 types, 5 sources, S concurrent sessions,
 // interleaved as a fleet would send them) are built into request bodies before any clock
@@ -18,6 +18,9 @@
 //   telltale indexes them), `--influx-session field` makes it a plain field.
 // - raw SQLite: the same rows through the sqlite3 shell in one transaction into a fresh file
 //   with telltale's schema (every migration) and pragmas: the limit of the storage engine.
+//
+// - telltale-before (with --bin-before): a second telltale binary (e.g. built from the commit
+//   before a change), run the same way in the same rounds, for a before/after ratio.
 //
 // Rounds alternate the systems so that all see the same noise; medians and the ratios
 // telltale / peer are printed. A benchmark, not a test: nothing is asserted.
@@ -36,7 +39,7 @@ function parseArgs(argv) {
   const o = {
     events: 1_000_000, sessions: 1000, batch: 5000, connections: 4, rounds: 3,
     ids: 'supplied', influxSession: 'tag', peers: 'influx,sqlite',
-    bin: path.join(REPO, 'build', 'telltale'),
+    bin: path.join(REPO, 'build', 'telltale'), binBefore: '', telltaleArgs: '',
   };
   const numeric = new Set(['events', 'sessions', 'batch', 'connections', 'rounds']);
   for (let i = 2; i < argv.length; i += 2) {
@@ -179,12 +182,13 @@ async function waitFor(what, fn, timeoutMs = 30_000) {
   }
 }
 
-async function telltaleRound(o, bodies, dir) {
+async function telltaleRound(o, bodies, dir, bin = o.bin) {
   const db = path.join(dir, `telltale-${Date.now()}.db`);
   const maxBody = Math.max(...bodies.map((b) => b.data.length)) + 1024;
-  const child = spawn(o.bin, ['serve', '--listen', '127.0.0.1:0', '--store', `sqlite:${db}`,
+  const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--store', `sqlite:${db}`,
     '--max-body', String(maxBody), '--max-events', String(o.batch),
-    '--queue-max', String(Math.max(100_000, o.batch * o.connections * 2))],
+    '--queue-max', String(Math.max(100_000, o.batch * o.connections * 2)),
+    ...o.telltaleArgs.split(' ').filter(Boolean)],
   { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr.on('data', (d) => { log += d; });
@@ -302,10 +306,11 @@ async function main() {
     ? lineProtocolBodies(events, o.batch, o.influxSession, o.ids) : null;
   const script = o.peers.includes('sqlite') ? rawSqliteScript(events, dir) : null;
   const influx = influxBodies ? await startInflux(dir) : null;
-  const rates = { telltale: [], influx: [], sqlite: [] };
+  const rates = { telltale: [], before: [], influx: [], sqlite: [] };
   try {
     for (let r = 1; r <= o.rounds; r++) {
       rates.telltale.push(await telltaleRound(o, tt, dir));
+      if (o.binBefore) rates.before.push(await telltaleRound(o, tt, dir, o.binBefore));
       if (influx) rates.influx.push(await influxRound(o, influx, influxBodies, r));
       if (script) rates.sqlite.push(rawSqliteRound(events, script, dir));
       console.log(`round ${r}: ` + Object.entries(rates).filter(([, v]) => v.length)
@@ -321,6 +326,12 @@ async function main() {
     console.log(`median: InfluxDB ${fmt(median(rates.influx))} points/s; telltale/InfluxDB ` +
       `${(t / median(rates.influx)).toFixed(2)} (per round: ` +
       `${rates.telltale.map((x, i) => (x / rates.influx[i]).toFixed(2)).join(', ')})`);
+  }
+  if (rates.before.length) {
+    const b = median(rates.before);
+    console.log(`median: telltale-before ${fmt(b)} events/s; telltale/telltale-before ` +
+      `${(t / b).toFixed(2)}` + (rates.influx.length
+      ? `; telltale-before/InfluxDB ${(b / median(rates.influx)).toFixed(2)}` : ''));
   }
   if (rates.sqlite.length) {
     console.log(`median: raw SQLite ${fmt(median(rates.sqlite))} rows/s; telltale/raw ` +

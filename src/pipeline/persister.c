@@ -30,16 +30,19 @@ struct persister {
     size_t events_cap;
 };
 
-/* Takes more jobs after 'first' until the batch is full or its flush time is up. Returns the
- * list's event count; *last is its tail. */
+/* Takes more jobs after 'first' until the batch is full or its flush time is up, then the
+ * jobs already queued (the backlog) up to backlog_size. Returns the list's event count; *last
+ * is its tail. */
 static size_t gather(persister *p, ingest_job *first, ingest_job **last)
 {
     size_t count = first->batch.count;
+    size_t backlog_max =
+        p->opts.backlog_size > p->opts.batch_size ? p->opts.backlog_size : p->opts.batch_size;
     uint64_t deadline = clock_mono_ms() + p->opts.flush_ms;
     *last = first;
-    while (count < p->opts.batch_size) {
+    while (count < backlog_max) {
         uint64_t now = clock_mono_ms();
-        int wait = now < deadline ? (int)(deadline - now) : 0;
+        int wait = count < p->opts.batch_size && now < deadline ? (int)(deadline - now) : 0;
         ingest_job *next = queue_pop(p->q, wait);
         if (next == NULL) {
             break;

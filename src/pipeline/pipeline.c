@@ -83,7 +83,10 @@ int pipeline_start(const tt_config *cfg, store *st, job_queue *q, persister_done
     p->st = st;
     writer_opts wo;
     writer_options(cfg, committed, ctx, &wo);
-    persister_opts po = {.batch_size = cfg->batch_size, .flush_ms = cfg->flush_ms, .ctx = p};
+    persister_opts po = {.batch_size = cfg->batch_size,
+                         .backlog_size = PERSISTER_BACKLOG_EVENTS,
+                         .flush_ms = cfg->flush_ms,
+                         .ctx = p};
     int rc = writer_create(st, &wo, &p->writer);
     if (rc == 0 && is_remote(st)) {
         po.commit = commit_to_spool;

@@ -1,9 +1,11 @@
 /* sqlite_conn.c -- the embedded store's connections: opening one (busy timeout,
- * synchronous=FULL), the pool of connections any thread may take, and what a failure means
- * (worth a retry, or the data's fault). Shared by the events, DLQ and REST parts. */
+ * synchronous=FULL, no checkpoint of its own), the pool of connections any thread may take, and
+ * what a failure means (worth a retry, or the data's fault). Shared by the events, DLQ and REST
+ * parts. */
 #include "store/sqlite_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -62,8 +64,42 @@ int sqlite_check_directory(const char *path, char *err)
                                  : strerror(e));
 }
 
+/* TELLTALE_SQLITE_TRACE=FILE, a diagnostic: every statement any connection runs is appended
+ * to FILE, its text as prepared (placeholders, not values) followed by a record separator
+ * (0x1e) and a newline, in one write(2), so that threads never interleave. The query plan test
+ * reads it to EXPLAIN every statement the daemon ran. Unset: no trace, no cost. */
+static int trace_fd = -1;
+static pthread_once_t trace_once = PTHREAD_ONCE_INIT;
+
+static void trace_open(void)
+{
+    const char *file = getenv("TELLTALE_SQLITE_TRACE");
+    if (file != NULL && file[0] != '\0') {
+        trace_fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    }
+}
+
+static int trace_stmt(unsigned kind, void *ctx, void *p, void *x)
+{
+    (void)ctx;
+    (void)x;
+    const char *sql = kind == SQLITE_TRACE_STMT ? sqlite3_sql((sqlite3_stmt *)p) : NULL;
+    size_t len = sql != NULL ? strlen(sql) : 0;
+    char *rec = len > 0 ? malloc(len + 2) : NULL;
+    if (rec != NULL) {
+        memcpy(rec, sql, len);
+        rec[len] = '\x1e';
+        rec[len + 1] = '\n';
+        ssize_t n = write(trace_fd, rec, len + 2);
+        (void)n; /* a diagnostic: a short write loses a record, nothing else */
+        free(rec);
+    }
+    return 0;
+}
+
 int sqlite_open_conn(const char *path, int flags, sqlite3 **out, char *err)
 {
+    pthread_once(&trace_once, trace_open);
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
@@ -76,9 +112,14 @@ int sqlite_open_conn(const char *path, int flags, sqlite3 **out, char *err)
         return code;
     }
     sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+    if (trace_fd >= 0) {
+        sqlite3_trace_v2(db, SQLITE_TRACE_STMT, trace_stmt, NULL);
+    }
     /* Every connection may write (the persister; REST and DLQ writes from the pool): each
      * commit is fsynced before it is acknowledged. */
-    if ((rc = sqlite_exec(db, "PRAGMA synchronous=FULL", err)) != 0) {
+    /* Checkpoints are the writer's policy (store_sqlite_wal.c), never a side effect of
+     * whichever connection commits past 1000 WAL pages. */
+    if ((rc = sqlite_exec(db, "PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0", err)) != 0) {
         sqlite3_close(db);
         return rc;
     }

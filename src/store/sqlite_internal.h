@@ -10,6 +10,8 @@
 
 #define READERS_MAX 4
 
+typedef struct sqlite_wal sqlite_wal;
+
 typedef struct sqlite_store {
     store base;
     char *path;
@@ -19,6 +21,7 @@ typedef struct sqlite_store {
     pthread_mutex_t readers_lock;
     sqlite3 *idle[READERS_MAX]; /* idle read connections */
     int nidle;
+    sqlite_wal *wal; /* the checkpoint policy (store_sqlite_wal.c) */
 } sqlite_store;
 
 /* Fills 'err' with the failure of 'what' and returns its class (TT_EUNAVAILABLE for what a
@@ -41,6 +44,12 @@ int sqlite_exec(sqlite3 *db, const char *sql, char *err);
 sqlite3 *sqlite_reader_take(sqlite_store *s, char *err);
 void sqlite_reader_give_back(sqlite_store *s, sqlite3 *db);
 
+/* The WAL checkpoint policy (store_sqlite_wal.c): checkpoints on a thread of their own, off the
+ * writer's commits, and the WAL's size bound. Start once the writer is open; stop before it is
+ * closed. */
+int sqlite_wal_start(sqlite_store *s, char *err);
+void sqlite_wal_stop(sqlite_store *s);
+
 /* The dead letter queue (store_sqlite_dlq.c). */
 int sqlite_dlq_add(store *st, const char *payload, const char *reason, uint32_t max_retries,
                    char *err);
@@ -61,6 +70,23 @@ int sqlite_write_summaries(sqlite_store *s, tt_event *const *events, size_t n, c
 /* Adds tt_loghist_add(a, b), which the summaries' upserts use, to the writer connection. */
 int sqlite_register_summary_functions(sqlite3 *db, char *err);
 int sqlite_expire_summaries(store *st, const store_expiry *e, uint64_t *deleted, char *err);
+
+/* The events query for a filter (store_sqlite_query.c): its text and its values in placeholder
+ * order. 'overflow': it did not fit (not run). */
+#define SQLITE_QUERY_BINDS 2048
+typedef struct sqlite_bind {
+    const char *s; /* a text, borrowed from the filter; NULL: the integer i */
+    int64_t i;
+} sqlite_bind;
+typedef struct sqlite_query {
+    char sql[16384];
+    size_t len;
+    sqlite_bind binds[SQLITE_QUERY_BINDS];
+    int nbinds;
+    bool overflow;
+} sqlite_query;
+void sqlite_build_query(const event_filter *f, sqlite_query *q);
+void sqlite_bind_query(sqlite3_stmt *st, const sqlite_query *q);
 
 /* Statements built above the store (store_sqlite_stmt.c). */
 int sqlite_select(store *st, const store_stmt *select, const store_type *types, int ncols,

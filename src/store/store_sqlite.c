@@ -15,10 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EVENT_COLUMNS                                                                              \
-    "seq, id, ts, received_at, type, source, session_id, name, status, duration_ms, bytes, "       \
-    "value, error, attrs"
-
 static int user_version(sqlite3 *db, int *out, char *err)
 {
     sqlite3_stmt *st = NULL;
@@ -188,51 +184,6 @@ static int sqlite_delete_before(store *base, int64_t before_ms, uint32_t max_row
     return rc == SQLITE_OK ? 0 : sqlite_fail(s->writer, rc, "delete", err);
 }
 
-/* Builds the query for 'f' from fixed fragments; values are bound, never pasted. */
-static void build_query(const event_filter *f, char *sql, size_t len)
-{
-    int w = snprintf(sql, len, "SELECT " EVENT_COLUMNS " FROM monitoring_events WHERE 1=1%s%s%s",
-                     f->has_after ? " AND seq > ?" : "", f->has_since ? " AND ts >= ?" : "",
-                     f->has_until ? " AND ts < ?" : "");
-    for (int c = 0; c < EVENT_FILTER_COLUMNS; c++) {
-        const char *values[EVENT_FILTER_ANY_MAX + 1];
-        int n = event_filter_values(f, (event_filter_column)c, values);
-        for (int i = 0; i < n; i++) {
-            w += snprintf(sql + w, len - (size_t)w, "%s%s", i == 0 ? " AND " : ", ",
-                          i == 0 ? event_filter_column_name((event_filter_column)c) : "?");
-            if (i == 0) {
-                w += snprintf(sql + w, len - (size_t)w, " IN (?");
-            }
-        }
-        if (n > 0) {
-            w += snprintf(sql + w, len - (size_t)w, ")");
-        }
-    }
-    snprintf(sql + w, len - (size_t)w, " ORDER BY seq %s LIMIT ?", f->has_after ? "ASC" : "DESC");
-}
-
-static void bind_filter(sqlite3_stmt *st, const event_filter *f)
-{
-    int col = 1;
-    if (f->has_after) {
-        sqlite3_bind_int64(st, col++, f->after_seq);
-    }
-    if (f->has_since) {
-        sqlite3_bind_int64(st, col++, f->since_ms);
-    }
-    if (f->has_until) {
-        sqlite3_bind_int64(st, col++, f->until_ms);
-    }
-    for (int c = 0; c < EVENT_FILTER_COLUMNS; c++) {
-        const char *values[EVENT_FILTER_ANY_MAX + 1];
-        int n = event_filter_values(f, (event_filter_column)c, values);
-        for (int i = 0; i < n; i++) {
-            sqlite3_bind_text(st, col++, values[i], -1, SQLITE_STATIC);
-        }
-    }
-    sqlite3_bind_int64(st, col, f->limit);
-}
-
 static const char *column_text(sqlite3_stmt *st, int col)
 {
     return (const char *)sqlite3_column_text(st, col); /* NULL for SQL NULL */
@@ -275,12 +226,16 @@ static int sqlite_query_events(store *base, const event_filter *f, store_row_fn 
     if (db == NULL) {
         return TT_EUNAVAILABLE;
     }
-    char sql[2048];
-    build_query(f, sql, sizeof sql);
+    sqlite_query *q = malloc(sizeof *q); /* ~50 KiB: not for a pool thread's stack */
+    if (q == NULL) {
+        sqlite_reader_give_back(s, db);
+        return tt_fail(err, TT_ENOMEM, "out of memory");
+    }
+    sqlite_build_query(f, q);
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    int rc = q->overflow ? SQLITE_TOOBIG : sqlite3_prepare_v2(db, q->sql, -1, &st, NULL);
     if (rc == SQLITE_OK) {
-        bind_filter(st, f);
+        sqlite_bind_query(st, q);
         tt_event ev;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
             row_to_event(st, &ev);
@@ -292,6 +247,7 @@ static int sqlite_query_events(store *base, const event_filter *f, store_row_fn 
     }
     int result = rc == SQLITE_DONE ? 0 : sqlite_fail(db, rc, "query", err);
     sqlite3_finalize(st);
+    free(q);
     sqlite_reader_give_back(s, db);
     return result;
 }
@@ -313,6 +269,7 @@ static int sqlite_max_seq(store *base, int64_t *out, char *err)
 static void sqlite_close(store *base)
 {
     sqlite_store *s = (sqlite_store *)base;
+    sqlite_wal_stop(s);
     sqlite3_finalize(s->insert);
     sqlite3_finalize(s->rollup_upsert);
     sqlite3_finalize(s->session_upsert);
@@ -389,6 +346,7 @@ static int setup_writer(sqlite_store *s, char *err)
         return rc;
     }
     if ((rc = sqlite_exec(s->writer, "PRAGMA journal_mode=WAL", err)) != 0 ||
+        (rc = sqlite_wal_start(s, err)) != 0 ||
         (rc = sqlite_register_summary_functions(s->writer, err)) != 0 ||
         (rc = migrate(s->writer, &s->base.schema_version, err)) != 0) {
         return rc;

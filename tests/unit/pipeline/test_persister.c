@@ -268,6 +268,23 @@ static void a_job_is_never_split(void **state)
     rig_free(r);
 }
 
+/* Under a backlog a batch goes on with the jobs already queued, past batch_size, up to
+ * backlog_size; the job that crosses it is in whole, the rest start the next batch. */
+static void a_backlog_makes_larger_batches(void **state)
+{
+    (void)state;
+    rig *r = rig_new(4);
+    r->opts.backlog_size = 10;
+    for (unsigned tag = 1; tag <= 6; tag++) {
+        push_job(r, tag, 3, NULL, 0);
+    }
+    persist_all(r);
+    const size_t sizes[] = {12, 6};
+    check_call_sizes(r, sizes, 2);
+    expect_answers_in_order(r, 6, 0);
+    rig_free(r);
+}
+
 /* Every job of a failed batch gets the failure and the store's words; none is lost, none
  * answered twice. */
 static void a_failing_store_answers_each_job_with_the_failure(void **state)
@@ -374,6 +391,7 @@ int main(void)
         cmocka_unit_test(queued_jobs_are_committed_in_one_call),
         cmocka_unit_test(batch_size_bounds_a_group),
         cmocka_unit_test(a_job_is_never_split),
+        cmocka_unit_test(a_backlog_makes_larger_batches),
         cmocka_unit_test(a_failing_store_answers_each_job_with_the_failure),
         cmocka_unit_test(counts_are_per_job),
         cmocka_unit_test(stats_count_batches_events_and_failures),

@@ -212,9 +212,15 @@ static void open_creates_the_file_and_applies_migrations(void **state)
                      1);
     assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
                                       "AND name IN ('monitoring_events_ts', "
-                                      "'monitoring_events_session_ts', "
+                                      "'monitoring_events_session', 'monitoring_events_type', "
+                                      "'monitoring_events_source', 'monitoring_events_status', "
+                                      "'monitoring_events_name')"),
+                     6);
+    /* (session_id, ts) and (type, ts) gave way to one-column indexes (migration 0006). */
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+                                      "AND name IN ('monitoring_events_session_ts', "
                                       "'monitoring_events_type_ts')"),
-                     3);
+                     0);
 }
 
 static void file_is_in_wal_mode(void **state)

@@ -1,0 +1,54 @@
+#!/bin/sh
+# bench/cost.sh -- cost per ingested event (issue 13 item 6): CPU instructions per event
+# counted by callgrind (valgrind) over the whole daemon, every thread, and the daemon's peak
+# resident memory, on a fixed workload: bench_ingest's events (the demo mix, daemon-assigned
+# ids) in batches of 1,000 over 2 connections into a fresh SQLite file.
+#
+#   bench/cost.sh [BIN ...]        (default: build/telltale; N=20000 events; BUILD=build)
+#
+# Instructions: two runs under callgrind, N and 2N events; (Ir(2N) - Ir(N)) / N is the cost of
+# one more event, without start-up, migrations and shutdown. Counts, not times: the same
+# binary gives nearly the same figure on a busy machine. Peak RSS: the daemon's VmHWM
+# (/proc/PID/status) when it is told to stop, after a run of 10N events without valgrind. Several binaries (e.g. before and after
+# a change) are measured one after the other and printed side by side. KEEP=DIR keeps each
+# binary's 2N callgrind output there (DIR/callgrind.<n>.out, for callgrind_annotate: the profile).
+set -eu
+BUILD=${BUILD:-build}
+N=${N:-20000}
+[ $# -gt 0 ] || set -- "$BUILD/telltale"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# Runs bench_ingest with 'events' events against a wrapper that starts BIN under 'how'.
+run() { # bin events how tag ('how' rss: no valgrind, VmHWM read at SIGTERM)
+    if [ "$3" = rss ]; then
+        start="\"$1\" \"\$@\" & pid=\$!
+trap 'grep VmHWM /proc/\$pid/status > $tmp/rss; kill -TERM \$pid' TERM
+wait \$pid; wait \$pid"
+    else
+        start="exec $3 \"$1\" \"\$@\""
+    fi
+    cat > "$tmp/wrap" <<WRAP
+#!/bin/sh
+case "\$1" in serve) ;; *) exec "$1" "\$@" ;; esac
+$start
+WRAP
+    chmod +x "$tmp/wrap"
+    "./$BUILD/bench_ingest" --events "$2" --batch 1000 --connections 2 --rounds 1 \
+        --bin "$tmp/wrap" > "$tmp/$4.log" 2>&1 || { cat "$tmp/$4.log"; exit 1; }
+}
+
+ir() { # the total instructions of a callgrind output file
+    sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$1" | head -1
+}
+
+printf '%-40s %18s %14s\n' binary instructions/event 'peak RSS MiB'
+for bin in "$@"; do
+    run "$bin" "$N" "valgrind --tool=callgrind --callgrind-out-file=$tmp/n.out" n
+    run "$bin" $((2 * N)) "valgrind --tool=callgrind --callgrind-out-file=$tmp/2n.out" 2n
+    run "$bin" $((10 * N)) rss rss
+    per=$(( ($(ir "$tmp/2n.out") - $(ir "$tmp/n.out")) / N ))
+    printf '%-40s %18s %14s\n' "$bin" "$per" "$(( $(tr -dc 0-9 < "$tmp/rss") / 1024 ))"
+    i=$((${i:-0} + 1))
+    if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && cp "$tmp/2n.out" "$KEEP/callgrind.$i.out"; fi
+done

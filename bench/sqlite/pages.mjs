@@ -1,0 +1,93 @@
+// bench/sqlite/pages.mjs -- WAL pages written per committed event on SQLite, by physical design,
+// number of concurrent sessions and commit size (issue 13 item 2, "measure first").
+//
+//   node bench/sqlite/pages.mjs [--events N] [--sessions 1,100,1000,10000]
+//       [--commits 5000,20000] [--variants before,after,none] [--cache KIB] [--pagesize B]
+//
+// Each run makes a fresh file with every migration in migrations/sqlite, the daemon's pragmas
+// (WAL, synchronous=FULL) and wal_autocheckpoint=0, so that the WAL keeps every frame the
+// commits wrote; then N events (the peers bench's shape: 4 types, 5 sources, S sessions drawn
+// at random, ts increasing, time-ordered ids) are inserted in commits of B events through the
+// sqlite3 shell, each commit also upserting the sessions rows it touches, as the persister
+// does. Reported: WAL frames (pages of --pagesize bytes) per event and WAL bytes per event.
+// Variants: after = the schema as migrated (every file of migrations/sqlite); before = its
+// events indexes as migration 0005 left them ((session_id, ts), (type, ts), no source, status,
+// name); none = after without the session index (a floor, not a usable schema).
+// Deterministic (counts, not timings): the same numbers every run.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const o = { events: 500000, sessions: '1,100,1000,10000', commits: '5000,20000',
+  variants: 'before,after,none', cache: -262144, pagesize: 4096 };
+for (let i = 2; i < process.argv.length; i += 2) o[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
+const list = (s) => s.split(',').filter(Boolean);
+
+const dir = path.join(REPO, 'migrations', 'sqlite');
+const migrations = readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()
+  .map((f) => readFileSync(path.join(dir, f), 'utf8'));
+const NEW_INDEXES = ['monitoring_events_session', 'monitoring_events_type',
+  'monitoring_events_source', 'monitoring_events_status', 'monitoring_events_name'];
+const VARIANT = {
+  after: '',
+  before: NEW_INDEXES.map((i) => `DROP INDEX ${i};`).join('') +
+    'CREATE INDEX monitoring_events_session_ts ON monitoring_events (session_id, ts);' +
+    'CREATE INDEX monitoring_events_type_ts ON monitoring_events (type, ts);',
+  none: 'DROP INDEX monitoring_events_session;',
+};
+
+// One commit: B events generated in SQL (deterministic: a multiplicative hash of the event's
+// number picks type, source, session), then the sessions upsert for the sessions it touched.
+function commitSql(from, count, sessions) {
+  const h = (k) => `((i * 2654435761 + ${k}) % 4294967296)`;
+  return `BEGIN IMMEDIATE;
+CREATE TEMP TABLE IF NOT EXISTS b (i INTEGER PRIMARY KEY, s TEXT);
+DELETE FROM b;
+WITH RECURSIVE c(i) AS (SELECT ${from} UNION ALL SELECT i + 1 FROM c WHERE i < ${from + count - 1})
+INSERT INTO b SELECT i, 'sess-' || (${h(7)} % ${sessions}) FROM c;
+INSERT INTO monitoring_events (id, ts, received_at, type, source, session_id, name, status,
+  duration_ms, bytes)
+SELECT printf('%012x-%08x', 1793491200000 + i / 10, i), 1793491200000 + i / 10, 1793491200000 + i / 10,
+  json_extract('["request","tool_call","connection","metric"]', '$[' || (${h(1)} % 4) || ']'),
+  json_extract('["gateway","mcp-files","mcp-search","agent","websocket"]', '$[' || (${h(2)} % 5) || ']'),
+  s, 'read_file', CASE WHEN ${h(3)} % 50 = 0 THEN 'error' ELSE 'ok' END, (${h(4)} % 5000) / 10.0,
+  ${h(5)} % 4096
+FROM b ORDER BY i;
+INSERT INTO sessions (session_id, source, first_seen, last_seen, events)
+SELECT s, 'agent', min(1793491200000 + i / 10), max(1793491200000 + i / 10), count(*) FROM b GROUP BY s
+ON CONFLICT (session_id) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen),
+  events = events + excluded.events;
+COMMIT;
+`;
+}
+
+function run(variant, sessions, commit) {
+  const tmp = mkdtempSync(path.join(tmpdir(), 'tt-pages-'));
+  const db = path.join(tmp, 'e.db');
+  let sql = `PRAGMA page_size=${o.pagesize};` + 'PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;\n' +
+    `PRAGMA cache_size=${o.cache};\n` + migrations.join('\n') + VARIANT[variant] + '\n';
+  const n = Number(o.events);
+  for (let i = 0; i < n; i += commit) sql += commitSql(i, Math.min(commit, n - i), sessions);
+  // The shell must not checkpoint at exit: count the WAL before it closes.
+  sql += `.shell stat -c %s ${db}-wal > ${tmp}/walsize\n`;
+  const r = spawnSync('sqlite3', [db], { input: sql, encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(r.stderr);
+  const wal = Number(readFileSync(path.join(tmp, 'walsize'), 'utf8'));
+  const frames = (wal - 32) / (Number(o.pagesize) + 24);
+  rmSync(tmp, { recursive: true, force: true });
+  return { frames, perEvent: frames / n, bytesPerEvent: wal / n };
+}
+
+console.log('variant   sessions  commit  WAL pages/event  WAL bytes/event');
+for (const v of list(o.variants)) {
+  for (const s of list(o.sessions).map(Number)) {
+    for (const c of list(o.commits).map(Number)) {
+      const r = run(v, s, c);
+      console.log(`${v.padEnd(9)} ${String(s).padStart(8)} ${String(c).padStart(7)}  ` +
+        `${r.perEvent.toFixed(4).padStart(15)}  ${r.bytesPerEvent.toFixed(0).padStart(15)}`);
+    }
+  }
+}
