@@ -30,6 +30,7 @@ typedef struct pg_store {
     bool schema_checked;
     bool opened;        /* store_pg_open() has returned: a wrong schema is then an outage */
     bool schema_logged; /* ... said once in the log */
+    int64_t folded_ms;  /* the last fold's 'until' (writer thread): nothing new before it */
 } pg_store;
 
 /* ---- pg_call.c: every call, bounded by the store's deadline and store_interrupt() ---- */
@@ -110,6 +111,7 @@ int pg_feed_open(store *st, store_feed **out, char *err);
 int pg_write_summaries(pg_store *s, tt_event *const *events, size_t n, const char *notify,
                        char *err);
 int pg_expire_summaries(store *st, const store_expiry *e, uint64_t *deleted, char *err);
+int pg_fold_summaries(store *st, int64_t now_ms, char *err);
 
 /* Statements built above the store (store_pg_stmt.c). */
 int pg_select(store *st, const store_stmt *select, const store_type *types, int ncols,

@@ -447,6 +447,7 @@ static const store_ops pg_ops = {
     .select = pg_select,
     .change = pg_change,
     .expire_summaries = pg_expire_summaries,
+    .fold_summaries = pg_fold_summaries,
 };
 
 int store_pg_open(const char *url, store **out, char *err)

@@ -10,16 +10,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* The batch's minute rows, and, for a minute already folded (before rollup_folded.through: a
+ * late event), its hour and day rows too -- the invariant of migrations/postgres/0008. Read
+ * after the seq lock, 'through' cannot move before COMMIT. */
 static const char UPSERT_SQL[] =
-    "WITH r AS ("
-    " INSERT INTO monitoring.metrics_rollup AS m (tier, bucket, type, source, name, count,"
-    "  errors, bytes, duration_count, duration_sum, duration_min, duration_max, latency)"
-    " SELECT tier, to_timestamp(bucket / 1000.0), type, source, name, count, errors, bytes,"
+    "WITH x AS ("
+    " SELECT to_timestamp(bucket / 1000.0) AS bucket, type, source, name, count, errors, bytes,"
     "  duration_count, duration_sum, duration_min, duration_max, latency"
-    " FROM jsonb_to_recordset($1::jsonb) AS x(tier text, bucket bigint, type text, source text,"
+    " FROM jsonb_to_recordset($1::jsonb) AS x(bucket bigint, type text, source text,"
     "  name text, count bigint, errors bigint, bytes bigint, duration_count bigint,"
     "  duration_sum double precision, duration_min double precision,"
-    "  duration_max double precision, latency jsonb)"
+    "  duration_max double precision, latency jsonb)), late AS ("
+    " SELECT t.tier, date_bin(t.size, x.bucket, timestamptz '1970-01-01 00:00:00+00') AS bucket,"
+    "  x.type, x.source, x.name, sum(x.count) AS count, sum(x.errors) AS errors,"
+    "  sum(x.bytes) AS bytes, sum(x.duration_count) AS duration_count,"
+    "  sum(x.duration_sum) AS duration_sum, min(x.duration_min) AS duration_min,"
+    "  max(x.duration_max) AS duration_max, monitoring.loghist_sum(x.latency) AS latency"
+    " FROM x JOIN monitoring.rollup_folded f ON x.bucket < f.through"
+    "  CROSS JOIN (VALUES ('hour', interval '1 hour'), ('day', interval '1 day')) t(tier, size)"
+    " GROUP BY 1, 2, 3, 4, 5), r AS ("
+    " INSERT INTO monitoring.metrics_rollup AS m (tier, bucket, type, source, name, count,"
+    "  errors, bytes, duration_count, duration_sum, duration_min, duration_max, latency)"
+    " SELECT 'minute', bucket, type, source, name, count, errors, bytes, duration_count,"
+    "  duration_sum, duration_min, duration_max, latency FROM x"
+    " UNION ALL SELECT * FROM late"
     " ON CONFLICT (tier, bucket, type, source, name) DO UPDATE SET"
     "  count = m.count + excluded.count, errors = m.errors + excluded.errors,"
     "  bytes = m.bytes + excluded.bytes,"
@@ -77,8 +91,10 @@ static void write_rows(json_writer *w, const rollup_batch *b)
     json_open_array(w);
     for (size_t i = 0; i < b->nrows; i++) {
         const rollup_row *r = &b->rows[i];
+        if (r->tier != ROLLUP_MINUTE) {
+            continue; /* folded from the minutes (housekeeping), or late (UPSERT_SQL) */
+        }
         json_open_object(w);
-        json_member_string(w, "tier", rollup_tier_names[r->tier]);
         json_member_number(w, "bucket", (double)r->bucket_ms);
         json_member_string(w, "type", r->type);
         json_member_string(w, "source", r->source);
@@ -171,11 +187,13 @@ int pg_expire_summaries(store *base, const store_expiry *e, uint64_t *deleted, c
     for (int t = 0; t < ROLLUP_TIERS && rc == 0; t++) {
         if (e->tier_before_ms[t] > 0) {
             snprintf(before, sizeof before, "%lld", (long long)e->tier_before_ms[t]);
+            /* A minute not folded yet is kept whatever its age: its hour and day need it. */
             const char *params[] = {rollup_tier_names[t], before, limit};
             rc = delete_some(s,
                              "DELETE FROM monitoring.metrics_rollup WHERE ctid IN (SELECT ctid "
                              "FROM monitoring.metrics_rollup WHERE tier = $1 AND bucket < "
-                             "to_timestamp($2::bigint / 1000.0) LIMIT $3)",
+                             "to_timestamp($2::bigint / 1000.0) AND (tier <> 'minute' OR "
+                             "bucket < (SELECT through FROM monitoring.rollup_folded)) LIMIT $3)",
                              3, params, deleted, err);
         }
     }
@@ -187,6 +205,44 @@ int pg_expire_summaries(store *base, const store_expiry *e, uint64_t *deleted, c
                          "FROM monitoring.sessions WHERE last_seen < "
                          "to_timestamp($1::bigint / 1000.0) LIMIT $2)",
                          2, params, deleted, err);
+    }
+    return rc;
+}
+
+/* Folds at most this much per call, so that a fold after a long outage is a series of short
+ * transactions holding the seq lock, not one long one; housekeeping comes back for the rest. */
+#define FOLD_STEP "1 hour"
+#define FOLD_STEPS_PER_CALL 24
+#define MINUTE_MS 60000
+
+/* Minutes that closed a minute ago or earlier are folded: a minute still being written would
+ * send its late events down the slower path (UPSERT_SQL's 'late'). */
+int pg_fold_summaries(store *base, int64_t now_ms, char *err)
+{
+    pg_store *s = (pg_store *)base;
+    int64_t until = now_ms - now_ms % MINUTE_MS - MINUTE_MS;
+    if (until <= s->folded_ms) {
+        return 0;
+    }
+    int rc = pg_writer_ready(s, err);
+    char until_text[24];
+    snprintf(until_text, sizeof until_text, "%lld", (long long)until);
+    const char *params[] = {until_text};
+    for (int step = 0; rc == 0 && step < FOLD_STEPS_PER_CALL; step++) {
+        PGresult *res =
+            pg_call(s, s->writer,
+                    "SELECT (extract(epoch FROM monitoring.rollup_fold("
+                    "to_timestamp($1::bigint / 1000.0), interval '" FOLD_STEP "')) * 1000)::bigint",
+                    1, params);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+            return pg_fail(s->writer, res, "fold rollups", err);
+        }
+        int64_t through = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+        if (through >= until) {
+            s->folded_ms = until; /* or beyond: another instance folded ahead */
+            break;
+        }
     }
     return rc;
 }
