@@ -1,9 +1,4 @@
-/* shipper.c -- spool to store, oldest first, one transaction at a time.
- *
- * While a backlog exists (the last read of the spool came back full), one transaction takes up
- * to BACKLOG_BATCHES batches of TELLTALE_BATCH_SIZE: the store's fixed cost per transaction
- * (its round trips, the seq lock, one upsert of each rollup row, the commit's fsync) is then
- * paid once for all of them. Measured on PostgreSQL in BENCHMARKS.md. */
+/* shipper.c -- spool to store, oldest first, one batch at a time. */
 #include "pipeline/shipper.h"
 
 #include "os/clock.h"
@@ -13,9 +8,7 @@
 #include <stdlib.h>
 
 #define IDLE_POLL_MS 1000
-#define LOG_STALL_EVERY 20  /* log one stall in this many, so an outage does not flood the log */
-#define BACKLOG_BATCHES 8   /* batches per transaction while a backlog exists ... */
-#define BACKLOG_EVENTS 8000 /* ... but no more events than this, unless one batch is larger */
+#define LOG_STALL_EVERY 20 /* log one stall in this many, so an outage does not flood the log */
 
 struct shipper {
     spool *sp;
@@ -26,7 +19,6 @@ struct shipper {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    bool backlog;         /* the last peek was full (shipper thread) */
     bool woken, stopping; /* under 'lock' */
     shipper_stats stats;  /* under 'lock' */
 };
@@ -59,15 +51,10 @@ static bool ship_one(shipper *s)
 {
     event_batch b;
     char err[TT_ERRLEN];
-    uint32_t max = s->batch_size;
-    if (s->backlog && max < BACKLOG_EVENTS) {
-        max = max * BACKLOG_BATCHES < BACKLOG_EVENTS ? max * BACKLOG_BATCHES : BACKLOG_EVENTS;
-    }
-    if (spool_peek(s->sp, max, &b, err) != 0) {
+    if (spool_peek(s->sp, s->batch_size, &b, err) != 0) {
         log_error("cannot read the spool: %s", err);
         return false;
     }
-    s->backlog = b.count == max;
     if (b.count == 0) {
         event_batch_free(&b);
         return false;
