@@ -67,7 +67,9 @@ static int copy_rows(const pg_store *s, PGconn *conn, tt_event *const *events, s
 }
 
 /* The inserted rows' seqs, by their position in the batch; the lowest position wins when an
- * id appears twice in one batch (the first is stored, as with SQLite). */
+ * id appears twice in one batch (the first is stored, as with SQLite). And, in the same
+ * statement -- after the seq lock, so no fold can move it before COMMIT -- where the rollups
+ * are folded to (store_pg_sum.c). */
 static const char INSERT_SQL[] =
     "WITH ins AS ("
     " INSERT INTO monitoring.monitoring_events (seq, id, ts, received_at, type, source,"
@@ -77,11 +79,12 @@ static const char INSERT_SQL[] =
     "  s.attrs"
     " FROM (SELECT * FROM telltale_staging ORDER BY ord) s"
     " ON CONFLICT (id) DO NOTHING RETURNING id, seq)"
-    " SELECT min(st.ord), ins.seq FROM ins JOIN telltale_staging st USING (id)"
-    " GROUP BY ins.seq";
+    " SELECT min(st.ord), ins.seq,"
+    "  (SELECT (extract(epoch FROM through) * 1000)::bigint FROM monitoring.rollup_folded)"
+    " FROM ins JOIN telltale_staging st USING (id) GROUP BY ins.seq";
 
 static int insert_staged(const pg_store *s, PGconn *conn, tt_event *const *events, size_t n,
-                         int64_t range[2], char *err)
+                         int64_t range[2], int64_t *folded_ms, char *err)
 {
     PGresult *res = pg_call(s, conn, INSERT_SQL, 0, NULL);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -91,6 +94,7 @@ static int insert_staged(const pg_store *s, PGconn *conn, tt_event *const *event
     for (int r = 0; r < PQntuples(res); r++) {
         long long ord = atoll(PQgetvalue(res, r, 0));
         long long seq = atoll(PQgetvalue(res, r, 1));
+        *folded_ms = atoll(PQgetvalue(res, r, 2));
         if (ord >= 0 && (size_t)ord < n) {
             events[ord]->seq = seq;
         }
@@ -104,7 +108,7 @@ static int insert_staged(const pg_store *s, PGconn *conn, tt_event *const *event
 /* Tells every instance of the batch's seqs and, when summaries are kept, writes them in the
  * same statement (store_pg_sum.c): one round trip either way. */
 static int notify(pg_store *s, PGconn *conn, tt_event *const *events, size_t n,
-                  const int64_t range[2], char *err)
+                  const int64_t range[2], int64_t folded_ms, char *err)
 {
     if (range[1] == 0) {
         return 0; /* every event was a duplicate: nothing new to tell, nothing to count */
@@ -112,7 +116,7 @@ static int notify(pg_store *s, PGconn *conn, tt_event *const *events, size_t n,
     char payload[48];
     snprintf(payload, sizeof payload, "%lld-%lld", (long long)range[0], (long long)range[1]);
     if (s->base.keep_summaries) {
-        return pg_write_summaries(s, events, n, payload, err);
+        return pg_write_summaries(s, events, n, folded_ms, payload, err);
     }
     const char *params[] = {NOTIFY_CHANNEL, payload};
     PGresult *res = pg_call(s, conn, "SELECT pg_notify($1, $2)", 2, params);
@@ -126,7 +130,7 @@ static int notify(pg_store *s, PGconn *conn, tt_event *const *events, size_t n,
 static int pg_insert_events(store *base, tt_event *const *events, size_t n, char *err)
 {
     pg_store *s = (pg_store *)base;
-    int64_t range[2] = {0, 0};
+    int64_t range[2] = {0, 0}, folded_ms = 0;
     for (size_t i = 0; i < n; i++) {
         events[i]->seq = 0;
     }
@@ -137,8 +141,8 @@ static int pg_insert_events(store *base, tt_event *const *events, size_t n, char
     if ((rc = pg_exec(s, s->writer, "BEGIN", err)) == 0 &&
         (rc = copy_rows(s, s->writer, events, n, err)) == 0 &&
         (rc = pg_exec(s, s->writer, "SELECT pg_advisory_xact_lock(" SEQ_LOCK ")", err)) == 0 &&
-        (rc = insert_staged(s, s->writer, events, n, range, err)) == 0 &&
-        (rc = notify(s, s->writer, events, n, range, err)) == 0) {
+        (rc = insert_staged(s, s->writer, events, n, range, &folded_ms, err)) == 0 &&
+        (rc = notify(s, s->writer, events, n, range, folded_ms, err)) == 0) {
         rc = pg_exec(s, s->writer, "COMMIT", err);
     }
     if (rc != 0) {
@@ -336,6 +340,7 @@ static void pg_close(store *base)
         PQfinish(s->idle[i]);
     }
     pthread_mutex_destroy(&s->readers_lock);
+    rollup_batch_free(&s->late);
     if (s->interrupt_fd >= 0) {
         close(s->interrupt_fd);
     }

@@ -10,30 +10,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* The batch's minute rows, and, for a minute already folded (before rollup_folded.through: a
- * late event), its hour and day rows too -- the invariant of migrations/postgres/0008. Read
- * after the seq lock, 'through' cannot move before COMMIT. */
+/* The batch's rows, added into what is there. On PostgreSQL the events' transaction writes
+ * the minute rows; hour and day rows only for late events, whose minutes are folded already
+ * (migrations/postgres/0008: before rollup_folded.through, read under the seq lock). */
 static const char UPSERT_SQL[] =
-    "WITH x AS ("
-    " SELECT to_timestamp(bucket / 1000.0) AS bucket, type, source, name, count, errors, bytes,"
-    "  duration_count, duration_sum, duration_min, duration_max, latency"
-    " FROM jsonb_to_recordset($1::jsonb) AS x(bucket bigint, type text, source text,"
-    "  name text, count bigint, errors bigint, bytes bigint, duration_count bigint,"
-    "  duration_sum double precision, duration_min double precision,"
-    "  duration_max double precision, latency jsonb)), late AS ("
-    " SELECT t.tier, date_bin(t.size, x.bucket, timestamptz '1970-01-01 00:00:00+00') AS bucket,"
-    "  x.type, x.source, x.name, sum(x.count) AS count, sum(x.errors) AS errors,"
-    "  sum(x.bytes) AS bytes, sum(x.duration_count) AS duration_count,"
-    "  sum(x.duration_sum) AS duration_sum, min(x.duration_min) AS duration_min,"
-    "  max(x.duration_max) AS duration_max, monitoring.loghist_sum(x.latency) AS latency"
-    " FROM x JOIN monitoring.rollup_folded f ON x.bucket < f.through"
-    "  CROSS JOIN (VALUES ('hour', interval '1 hour'), ('day', interval '1 day')) t(tier, size)"
-    " GROUP BY 1, 2, 3, 4, 5), r AS ("
+    "WITH r AS ("
     " INSERT INTO monitoring.metrics_rollup AS m (tier, bucket, type, source, name, count,"
     "  errors, bytes, duration_count, duration_sum, duration_min, duration_max, latency)"
-    " SELECT 'minute', bucket, type, source, name, count, errors, bytes, duration_count,"
-    "  duration_sum, duration_min, duration_max, latency FROM x"
-    " UNION ALL SELECT * FROM late"
+    " SELECT tier, to_timestamp(bucket / 1000.0), type, source, name, count, errors, bytes,"
+    "  duration_count, duration_sum, duration_min, duration_max, latency"
+    " FROM jsonb_to_recordset($1::jsonb) AS x(tier text, bucket bigint, type text, source text,"
+    "  name text, count bigint, errors bigint, bytes bigint, duration_count bigint,"
+    "  duration_sum double precision, duration_min double precision,"
+    "  duration_max double precision, latency jsonb)"
     " ON CONFLICT (tier, bucket, type, source, name) DO UPDATE SET"
     "  count = m.count + excluded.count, errors = m.errors + excluded.errors,"
     "  bytes = m.bytes + excluded.bytes,"
@@ -86,30 +75,40 @@ static void member_time(json_writer *w, const char *name, int64_t ms)
     }
 }
 
-static void write_rows(json_writer *w, const rollup_batch *b)
+static void write_row(json_writer *w, const rollup_row *r)
+{
+    json_open_object(w);
+    json_member_string(w, "tier", rollup_tier_names[r->tier]);
+    json_member_number(w, "bucket", (double)r->bucket_ms);
+    json_member_string(w, "type", r->type);
+    json_member_string(w, "source", r->source);
+    json_member_string(w, "name", r->name);
+    json_member_number(w, "count", (double)r->count);
+    json_member_number(w, "errors", (double)r->errors);
+    json_member_number(w, "bytes", (double)r->bytes);
+    json_member_number(w, "duration_count", (double)r->duration_count);
+    json_member_number(w, "duration_sum", r->duration_sum);
+    if (r->duration_count > 0) {
+        json_member_number(w, "duration_min", r->duration_min);
+        json_member_number(w, "duration_max", r->duration_max);
+    }
+    member_latency(w, &r->latency);
+    json_close_object(w);
+}
+
+/* The minute rows of every event, the hour and day rows of the late ones. */
+static void write_rows(json_writer *w, const rollup_batch *all, const rollup_batch *late)
 {
     json_open_array(w);
-    for (size_t i = 0; i < b->nrows; i++) {
-        const rollup_row *r = &b->rows[i];
-        if (r->tier != ROLLUP_MINUTE) {
-            continue; /* folded from the minutes (housekeeping), or late (UPSERT_SQL) */
+    for (size_t i = 0; i < all->nrows; i++) {
+        if (all->rows[i].tier == ROLLUP_MINUTE) {
+            write_row(w, &all->rows[i]);
         }
-        json_open_object(w);
-        json_member_number(w, "bucket", (double)r->bucket_ms);
-        json_member_string(w, "type", r->type);
-        json_member_string(w, "source", r->source);
-        json_member_string(w, "name", r->name);
-        json_member_number(w, "count", (double)r->count);
-        json_member_number(w, "errors", (double)r->errors);
-        json_member_number(w, "bytes", (double)r->bytes);
-        json_member_number(w, "duration_count", (double)r->duration_count);
-        json_member_number(w, "duration_sum", r->duration_sum);
-        if (r->duration_count > 0) {
-            json_member_number(w, "duration_min", r->duration_min);
-            json_member_number(w, "duration_max", r->duration_max);
+    }
+    for (size_t i = 0; i < late->nrows; i++) {
+        if (late->rows[i].tier != ROLLUP_MINUTE) {
+            write_row(w, &late->rows[i]);
         }
-        member_latency(w, &r->latency);
-        json_close_object(w);
     }
     json_close_array(w);
 }
@@ -136,17 +135,24 @@ static void write_sessions(json_writer *w, const rollup_batch *b)
     json_close_array(w);
 }
 
-int pg_write_summaries(pg_store *s, tt_event *const *events, size_t n, const char *notify,
-                       char *err)
+int pg_write_summaries(pg_store *s, tt_event *const *events, size_t n, int64_t folded_ms,
+                       const char *notify, char *err)
 {
-    rollup_batch *b = &s->base.sums;
+    rollup_batch *b = &s->base.sums, *late = &s->late;
     rollup_batch_reset(b);
     rollup_batch_add_stored(b, events, n);
-    if (b->oom) {
+    rollup_batch_reset(late);
+    for (size_t i = 0; i < n; i++) {
+        if (events[i]->seq > 0 &&
+            events[i]->ts_ms < folded_ms) { /* 'through' is a minute's start */
+            rollup_batch_add(late, events[i]);
+        }
+    }
+    if (b->oom || late->oom) {
         return tt_fail(err, TT_EUNAVAILABLE, "out of memory summarising a batch");
     }
     json_writer rows = {0}, sessions = {0};
-    write_rows(&rows, b);
+    write_rows(&rows, b, late);
     write_sessions(&sessions, b);
     int rc = 0;
     if (rows.out.oom || sessions.out.oom) {
