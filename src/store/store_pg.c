@@ -1,13 +1,21 @@
 /* store_pg.c -- the PostgreSQL store over libpq (self-hosted or Supabase).
  *
- * Writes. One connection, used only by the persister thread. A batch is one transaction:
+ * Writes. One connection, used only by the persister thread. A batch is one transaction, in
+ * five round trips:
  *
- *   COPY rows -> temporary staging table          (one round trip for the data)
- *   pg_advisory_xact_lock(SEQ_LOCK)               (held until COMMIT)
- *   INSERT ... SELECT nextval(seq) ... ON CONFLICT (id) DO NOTHING RETURNING
+ *   BEGIN; COPY rows -> temporary staging table   (one query string, then the data)
+ *   pg_advisory_xact_lock(SEQ_LOCK);              (one query string; the lock is held until
+ *   INSERT ... SELECT nextval(seq) ...             COMMIT, and the INSERT, a statement of its
+ *     ON CONFLICT (id) DO NOTHING RETURNING        own, sees what committed before it)
  *   pg_notify('telltale_events', 'first-last')    (delivered at COMMIT, to every instance;
  *                                                  with the summaries' upserts, store.h)
  *   COMMIT
+ *
+ * Statements without parameters share a query string (PostgreSQL's simple query protocol
+ * runs them one after the other, each with a fresh snapshot): two round trips fewer per
+ * batch, which is what a store across a slow link is bound by. COPY cannot run in libpq's
+ * pipeline mode, and what follows the INSERT depends on its answer (which events were new),
+ * so the rest stays one statement per round trip.
  *
  * Why the lock: a sequence hands out numbers at INSERT time, but transactions commit in any
  * order, so without it a reader that has seen seq 10 (committed) could later miss seq 9
@@ -41,6 +49,7 @@
     "(extract(epoch FROM received_at) * 1000)::bigint, type, source, session_id, name, status, "   \
     "duration_ms, bytes, value, error, attrs::text"
 
+/* Opens the batch's transaction and copies its rows into the staging table. */
 static int copy_rows(const pg_store *s, PGconn *conn, tt_event *const *events, size_t n, char *err)
 {
     pg_copy_buf b = {0};
@@ -51,7 +60,7 @@ static int copy_rows(const pg_store *s, PGconn *conn, tt_event *const *events, s
         free(b.buf);
         return tt_fail(err, TT_ENOMEM, "out of memory building the COPY data");
     }
-    PGresult *res = pg_call(s, conn, "COPY telltale_staging FROM STDIN", 0, NULL);
+    PGresult *res = pg_call(s, conn, "BEGIN; COPY telltale_staging FROM STDIN", 0, NULL);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         free(b.buf);
         return pg_fail(conn, res, "COPY", err);
@@ -68,10 +77,10 @@ static int copy_rows(const pg_store *s, PGconn *conn, tt_event *const *events, s
 
 /* The inserted rows' seqs, by their position in the batch; the lowest position wins when an
  * id appears twice in one batch (the first is stored, as with SQLite). And, in the same
- * statement -- after the seq lock, so no fold can move it before COMMIT -- where the rollups
- * are folded to (store_pg_sum.c). */
+ * statement -- after the seq lock, taken by the first statement of the string, so no fold can
+ * move it before COMMIT -- where the rollups are folded to (store_pg_sum.c). */
 static const char INSERT_SQL[] =
-    "WITH ins AS ("
+    "SELECT pg_advisory_xact_lock(" SEQ_LOCK "); WITH ins AS ("
     " INSERT INTO monitoring.monitoring_events (seq, id, ts, received_at, type, source,"
     "  session_id, name, status, duration_ms, bytes, value, error, attrs)"
     " SELECT nextval('monitoring.monitoring_events_seq'), s.id, s.ts, s.received_at, s.type,"
@@ -138,9 +147,7 @@ static int pg_insert_events(store *base, tt_event *const *events, size_t n, char
     if (rc != 0) {
         return rc;
     }
-    if ((rc = pg_exec(s, s->writer, "BEGIN", err)) == 0 &&
-        (rc = copy_rows(s, s->writer, events, n, err)) == 0 &&
-        (rc = pg_exec(s, s->writer, "SELECT pg_advisory_xact_lock(" SEQ_LOCK ")", err)) == 0 &&
+    if ((rc = copy_rows(s, s->writer, events, n, err)) == 0 &&
         (rc = insert_staged(s, s->writer, events, n, range, &folded_ms, err)) == 0 &&
         (rc = notify(s, s->writer, events, n, range, folded_ms, err)) == 0) {
         rc = pg_exec(s, s->writer, "COMMIT", err);
