@@ -2,7 +2,7 @@
  * limit of its store measured in the same run.
  *
  *   bench_ingest [--store postgres://...] [--events N] [--batch N] [--connections N]
- *                [--rounds N] [--bin PATH]
+ *                [--rounds N] [--bin PATH] [--ts fixed|live]
  *
  * End to end: the real daemon (started here, port 0, on a fresh SQLite file or on the given
  * PostgreSQL database, emptied before each round) and several keep-alive connections posting
@@ -41,6 +41,7 @@ typedef struct opts {
     size_t events, batch, connections, rounds;
     const char *bin;
     const char *pg_url; /* NULL: SQLite */
+    bool live;          /* --ts live: event times from the clock, not a fixed past day */
 } opts;
 
 typedef struct body {
@@ -63,13 +64,19 @@ static void die(const char *what)
     exit(1);
 }
 
-/* N events of the demo's mix, as the daemon would store them. */
-static event_batch make_events(size_t n)
+#define FIXED_START_MS INT64_C(1795000000000) /* 2026-11-18, a day past by now */
+#define LIVE_SPEEDUP 100                      /* --ts live: 100 ms of the demo in 1 ms */
+
+/* N events of the demo's mix, as the daemon would store them. By default their times start on
+ * a fixed day in the past (every round the same rows: to the rollups, a backfill); with 'live'
+ * they start now and the demo's clock runs LIVE_SPEEDUP times faster, so that they fall in the
+ * minutes a live producer's would (200,000 events span about 16 s). */
+static event_batch make_events(size_t n, bool live)
 {
     demo_gen g;
     demo_gen_init(&g, 42);
     event_batch b = {0};
-    int64_t now = 1795000000000;
+    int64_t now = FIXED_START_MS, live_start = (int64_t)clock_now_ms();
     while (b.count < n) {
         now += 100;
         if (demo_gen_tick(&g, now, 100, &b) != 0) {
@@ -79,7 +86,18 @@ static event_batch make_events(size_t n)
     while (b.count > n) {
         event_free(b.events[--b.count]);
     }
+    for (size_t i = 0; live && i < b.count; i++) {
+        b.events[i]->ts_ms = live_start + (b.events[i]->ts_ms - FIXED_START_MS) / LIVE_SPEEDUP;
+    }
     return b;
+}
+
+static void free_bodies(body *bodies, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(bodies[i].text);
+    }
+    free(bodies);
 }
 
 /* The events as JSON array bodies of 'per' events each. */
@@ -430,11 +448,15 @@ static void parse_args(int argc, char **argv, opts *o)
             o->rounds = (size_t)atol(argv[i + 1]);
         } else if (strcmp(argv[i], "--bin") == 0) {
             o->bin = argv[i + 1];
+        } else if (strcmp(argv[i], "--ts") == 0 &&
+                   (strcmp(argv[i + 1], "live") == 0 || strcmp(argv[i + 1], "fixed") == 0)) {
+            o->live = strcmp(argv[i + 1], "live") == 0;
         } else if (strcmp(argv[i], "--store") == 0 && strncmp(argv[i + 1], "postgres", 8) == 0) {
             o->pg_url = argv[i + 1];
         } else {
             fprintf(stderr, "usage: bench_ingest [--store postgres://...] [--events N] "
-                            "[--batch N] [--connections N] [--rounds N] [--bin PATH]\n");
+                            "[--batch N] [--connections N] [--rounds N] [--bin PATH] "
+                            "[--ts fixed|live]\n");
             exit(2);
         }
     }
@@ -447,8 +469,8 @@ static void parse_args(int argc, char **argv, opts *o)
 
 int main(int argc, char **argv)
 {
-    opts o = {.events = 200000, .batch = 100, .connections = 8, .rounds = 3,
-              .bin = "build/telltale"};
+    opts o = {
+        .events = 200000, .batch = 100, .connections = 8, .rounds = 3, .bin = "build/telltale"};
     parse_args(argc, argv, &o);
     signal(SIGPIPE, SIG_IGN);
     char dir[] = "/tmp/bench_ingest.XXXXXX", raw_db[600], e2e_db[600];
@@ -469,7 +491,7 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    event_batch events = make_events(o.events);
+    event_batch events = make_events(o.events, o.live);
     size_t nbodies;
     double avg;
     body *bodies = make_bodies(&events, o.batch, &nbodies, &avg);
@@ -480,6 +502,12 @@ int main(int argc, char **argv)
     double raw[32], e2e[32];
     for (size_t r = 0; r < o.rounds; r++) {
         size_t acked;
+        if (o.live && r > 0) { /* this round's events in this round's minutes */
+            free_bodies(bodies, nbodies);
+            event_batch_free(&events);
+            events = make_events(o.events, true);
+            bodies = make_bodies(&events, o.batch, &nbodies, &avg);
+        }
         raw[r] = o.pg_url != NULL ? raw_copy(o.pg_url, &events) : raw_insert(raw_db, &events);
         e2e[r] = end_to_end(&o, store_url, bodies, nbodies, &acked);
         printf("  round %zu: raw %.0f events/s, end to end %.0f events/s (%zu of %zu POSTs "

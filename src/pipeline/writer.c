@@ -419,10 +419,24 @@ static void apply_retention(writer *w)
     w->next_retention_ms = mono_ms(w) + (deleted == RETENTION_CHUNK ? 0 : HOUSEKEEPING_EVERY_MS);
 }
 
+/* Hour and day rollups from the closed minutes, where the store folds them (store.h): cheap
+ * when no minute has closed since the last call, so every round of housekeeping asks. */
+static void fold_summaries(writer *w)
+{
+    if (breaker_state_at(&w->br, mono_ms(w)) != BREAKER_CLOSED) {
+        return;
+    }
+    char err[TT_ERRLEN];
+    if (store_fold_summaries(w->st, (int64_t)pipeline_clock_now_ms(&w->opts.clock), err) != 0) {
+        housekeeping_failed(w, "rollup fold", err);
+    }
+}
+
 void writer_housekeeping(writer *w)
 {
     apply_control(w);
     recover_dead_letters(w);
+    fold_summaries(w);
     if (mono_ms(w) >= w->next_retention_ms &&
         breaker_state_at(&w->br, mono_ms(w)) == BREAKER_CLOSED) {
         apply_retention(w);

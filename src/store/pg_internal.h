@@ -33,6 +33,8 @@ typedef struct pg_store {
     /* The last connection attempt failed (pg_connect, any thread; atomic, relaxed): a state
      * of the server, not of this struct's settings, so pg_connect sets it through a const. */
     bool unreachable;
+    int64_t folded_ms;  /* the last fold's 'until' (writer thread): nothing new before it */
+    rollup_batch late;  /* a batch's late events (before rollup_folded.through): writer's */
 } pg_store;
 
 /* ---- pg_call.c: every call, bounded by the store's deadline and store_interrupt() ---- */
@@ -113,10 +115,12 @@ int pg_feed_open(store *st, store_feed **out, char *err);
 
 /* The summaries (store_pg_sum.c): what the events of a batch the writer inserted (seq > 0)
  * add, written inside the writer's open transaction together with the batch's notification
- * (its payload 'notify', "first-last"); and their expiry. */
-int pg_write_summaries(pg_store *s, tt_event *const *events, size_t n, const char *notify,
-                       char *err);
+ * (its payload 'notify', "first-last"); 'folded_ms' is rollup_folded.through as read under the
+ * seq lock (migrations/postgres/0008). And their expiry and folding. */
+int pg_write_summaries(pg_store *s, tt_event *const *events, size_t n, int64_t folded_ms,
+                       const char *notify, char *err);
 int pg_expire_summaries(store *st, const store_expiry *e, uint64_t *deleted, char *err);
+int pg_fold_summaries(store *st, int64_t now_ms, char *err);
 
 /* Statements built above the store (store_pg_stmt.c). */
 int pg_select(store *st, const store_stmt *select, const store_type *types, int ncols,

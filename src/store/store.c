@@ -94,6 +94,13 @@ int store_expire_summaries(store *st, const store_expiry *e, uint64_t *deleted, 
     return st->ops->expire_summaries != NULL ? st->ops->expire_summaries(st, e, deleted, err) : 0;
 }
 
+int store_fold_summaries(store *st, int64_t now_ms, char err[TT_ERRLEN])
+{
+    return st->ops->fold_summaries != NULL && st->keep_summaries
+               ? st->ops->fold_summaries(st, now_ms, err)
+               : 0;
+}
+
 void store_set_timeout(store *st, uint32_t ms)
 {
     if (st->ops->set_timeout != NULL) {

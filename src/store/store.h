@@ -148,6 +148,13 @@ typedef struct store_expiry {
 int store_expire_summaries(store *st, const store_expiry *e, uint64_t *deleted,
                            char err[TT_ERRLEN]);
 
+/* Brings the hour and day rollups up to date with the minutes that closed before 'now_ms' (UTC
+ * epoch ms), where the engine writes only the minute tier with the events (PostgreSQL:
+ * migrations/postgres/0008, exactly once across instances); a no-op where every tier goes with
+ * the events (SQLite), and when nothing new has closed. Reads stay exact either way: they
+ * add the minutes not folded yet. Writer thread only. */
+int store_fold_summaries(store *st, int64_t now_ms, char err[TT_ERRLEN]);
+
 /* Deletes up to 'max_rows' events with ts < 'before_ms'; *deleted gets the count.
  * Writer thread only. */
 int store_delete_before(store *st, int64_t before_ms, uint32_t max_rows, uint64_t *deleted,

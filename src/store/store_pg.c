@@ -1,13 +1,21 @@
 /* store_pg.c -- the PostgreSQL store over libpq (self-hosted or Supabase).
  *
- * Writes. One connection, used only by the persister thread. A batch is one transaction:
+ * Writes. One connection, used only by the persister thread. A batch is one transaction, in
+ * five round trips:
  *
- *   COPY rows -> temporary staging table          (one round trip for the data)
- *   pg_advisory_xact_lock(SEQ_LOCK)               (held until COMMIT)
- *   INSERT ... SELECT nextval(seq) ... ON CONFLICT (id) DO NOTHING RETURNING
+ *   BEGIN; COPY rows -> temporary staging table   (one query string, then the data)
+ *   pg_advisory_xact_lock(SEQ_LOCK);              (one query string; the lock is held until
+ *   INSERT ... SELECT nextval(seq) ...             COMMIT, and the INSERT, a statement of its
+ *     ON CONFLICT (id) DO NOTHING RETURNING        own, sees what committed before it)
  *   pg_notify('telltale_events', 'first-last')    (delivered at COMMIT, to every instance;
  *                                                  with the summaries' upserts, store.h)
  *   COMMIT
+ *
+ * Statements without parameters share a query string (PostgreSQL's simple query protocol
+ * runs them one after the other, each with a fresh snapshot): two round trips fewer per
+ * batch, which is what a store across a slow link is bound by. COPY cannot run in libpq's
+ * pipeline mode, and what follows the INSERT depends on its answer (which events were new),
+ * so the rest stays one statement per round trip.
  *
  * Why the lock: a sequence hands out numbers at INSERT time, but transactions commit in any
  * order, so without it a reader that has seen seq 10 (committed) could later miss seq 9
@@ -41,6 +49,7 @@
     "(extract(epoch FROM received_at) * 1000)::bigint, type, source, session_id, name, status, "   \
     "duration_ms, bytes, value, error, attrs::text"
 
+/* Opens the batch's transaction and copies its rows into the staging table. */
 static int copy_rows(const pg_store *s, PGconn *conn, tt_event *const *events, size_t n, char *err)
 {
     pg_copy_buf b = {0};
@@ -51,7 +60,7 @@ static int copy_rows(const pg_store *s, PGconn *conn, tt_event *const *events, s
         free(b.buf);
         return tt_fail(err, TT_ENOMEM, "out of memory building the COPY data");
     }
-    PGresult *res = pg_call(s, conn, "COPY telltale_staging FROM STDIN", 0, NULL);
+    PGresult *res = pg_call(s, conn, "BEGIN; COPY telltale_staging FROM STDIN", 0, NULL);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         free(b.buf);
         return pg_fail(conn, res, "COPY", err);
@@ -67,9 +76,11 @@ static int copy_rows(const pg_store *s, PGconn *conn, tt_event *const *events, s
 }
 
 /* The inserted rows' seqs, by their position in the batch; the lowest position wins when an
- * id appears twice in one batch (the first is stored, as with SQLite). */
+ * id appears twice in one batch (the first is stored, as with SQLite). And, in the same
+ * statement -- after the seq lock, taken by the first statement of the string, so no fold can
+ * move it before COMMIT -- where the rollups are folded to (store_pg_sum.c). */
 static const char INSERT_SQL[] =
-    "WITH ins AS ("
+    "SELECT pg_advisory_xact_lock(" SEQ_LOCK "); WITH ins AS ("
     " INSERT INTO monitoring.monitoring_events (seq, id, ts, received_at, type, source,"
     "  session_id, name, status, duration_ms, bytes, value, error, attrs)"
     " SELECT nextval('monitoring.monitoring_events_seq'), s.id, s.ts, s.received_at, s.type,"
@@ -77,11 +88,12 @@ static const char INSERT_SQL[] =
     "  s.attrs"
     " FROM (SELECT * FROM telltale_staging ORDER BY ord) s"
     " ON CONFLICT (id) DO NOTHING RETURNING id, seq)"
-    " SELECT min(st.ord), ins.seq FROM ins JOIN telltale_staging st USING (id)"
-    " GROUP BY ins.seq";
+    " SELECT min(st.ord), ins.seq,"
+    "  (SELECT (extract(epoch FROM through) * 1000)::bigint FROM monitoring.rollup_folded)"
+    " FROM ins JOIN telltale_staging st USING (id) GROUP BY ins.seq";
 
 static int insert_staged(const pg_store *s, PGconn *conn, tt_event *const *events, size_t n,
-                         int64_t range[2], char *err)
+                         int64_t range[2], int64_t *folded_ms, char *err)
 {
     PGresult *res = pg_call(s, conn, INSERT_SQL, 0, NULL);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -91,6 +103,7 @@ static int insert_staged(const pg_store *s, PGconn *conn, tt_event *const *event
     for (int r = 0; r < PQntuples(res); r++) {
         long long ord = atoll(PQgetvalue(res, r, 0));
         long long seq = atoll(PQgetvalue(res, r, 1));
+        *folded_ms = atoll(PQgetvalue(res, r, 2));
         if (ord >= 0 && (size_t)ord < n) {
             events[ord]->seq = seq;
         }
@@ -104,7 +117,7 @@ static int insert_staged(const pg_store *s, PGconn *conn, tt_event *const *event
 /* Tells every instance of the batch's seqs and, when summaries are kept, writes them in the
  * same statement (store_pg_sum.c): one round trip either way. */
 static int notify(pg_store *s, PGconn *conn, tt_event *const *events, size_t n,
-                  const int64_t range[2], char *err)
+                  const int64_t range[2], int64_t folded_ms, char *err)
 {
     if (range[1] == 0) {
         return 0; /* every event was a duplicate: nothing new to tell, nothing to count */
@@ -112,7 +125,7 @@ static int notify(pg_store *s, PGconn *conn, tt_event *const *events, size_t n,
     char payload[48];
     snprintf(payload, sizeof payload, "%lld-%lld", (long long)range[0], (long long)range[1]);
     if (s->base.keep_summaries) {
-        return pg_write_summaries(s, events, n, payload, err);
+        return pg_write_summaries(s, events, n, folded_ms, payload, err);
     }
     const char *params[] = {NOTIFY_CHANNEL, payload};
     PGresult *res = pg_call(s, conn, "SELECT pg_notify($1, $2)", 2, params);
@@ -126,7 +139,7 @@ static int notify(pg_store *s, PGconn *conn, tt_event *const *events, size_t n,
 static int pg_insert_events(store *base, tt_event *const *events, size_t n, char *err)
 {
     pg_store *s = (pg_store *)base;
-    int64_t range[2] = {0, 0};
+    int64_t range[2] = {0, 0}, folded_ms = 0;
     for (size_t i = 0; i < n; i++) {
         events[i]->seq = 0;
     }
@@ -134,11 +147,9 @@ static int pg_insert_events(store *base, tt_event *const *events, size_t n, char
     if (rc != 0) {
         return rc;
     }
-    if ((rc = pg_exec(s, s->writer, "BEGIN", err)) == 0 &&
-        (rc = copy_rows(s, s->writer, events, n, err)) == 0 &&
-        (rc = pg_exec(s, s->writer, "SELECT pg_advisory_xact_lock(" SEQ_LOCK ")", err)) == 0 &&
-        (rc = insert_staged(s, s->writer, events, n, range, err)) == 0 &&
-        (rc = notify(s, s->writer, events, n, range, err)) == 0) {
+    if ((rc = copy_rows(s, s->writer, events, n, err)) == 0 &&
+        (rc = insert_staged(s, s->writer, events, n, range, &folded_ms, err)) == 0 &&
+        (rc = notify(s, s->writer, events, n, range, folded_ms, err)) == 0) {
         rc = pg_exec(s, s->writer, "COMMIT", err);
     }
     if (rc != 0) {
@@ -336,6 +347,7 @@ static void pg_close(store *base)
         PQfinish(s->idle[i]);
     }
     pthread_mutex_destroy(&s->readers_lock);
+    rollup_batch_free(&s->late);
     if (s->interrupt_fd >= 0) {
         close(s->interrupt_fd);
     }
@@ -453,6 +465,7 @@ static const store_ops pg_ops = {
     .select = pg_select,
     .change = pg_change,
     .expire_summaries = pg_expire_summaries,
+    .fold_summaries = pg_fold_summaries,
 };
 
 int store_pg_open(const char *url, store **out, char *err)

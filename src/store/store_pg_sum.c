@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* The batch's rows, added into what is there. On PostgreSQL the events' transaction writes
+ * the minute rows; hour and day rows only for late events, whose minutes are folded already
+ * (migrations/postgres/0008: before rollup_folded.through, read under the seq lock). */
 static const char UPSERT_SQL[] =
     "WITH r AS ("
     " INSERT INTO monitoring.metrics_rollup AS m (tier, bucket, type, source, name, count,"
@@ -72,28 +75,40 @@ static void member_time(json_writer *w, const char *name, int64_t ms)
     }
 }
 
-static void write_rows(json_writer *w, const rollup_batch *b)
+static void write_row(json_writer *w, const rollup_row *r)
+{
+    json_open_object(w);
+    json_member_string(w, "tier", rollup_tier_names[r->tier]);
+    json_member_number(w, "bucket", (double)r->bucket_ms);
+    json_member_string(w, "type", r->type);
+    json_member_string(w, "source", r->source);
+    json_member_string(w, "name", r->name);
+    json_member_number(w, "count", (double)r->count);
+    json_member_number(w, "errors", (double)r->errors);
+    json_member_number(w, "bytes", (double)r->bytes);
+    json_member_number(w, "duration_count", (double)r->duration_count);
+    json_member_number(w, "duration_sum", r->duration_sum);
+    if (r->duration_count > 0) {
+        json_member_number(w, "duration_min", r->duration_min);
+        json_member_number(w, "duration_max", r->duration_max);
+    }
+    member_latency(w, &r->latency);
+    json_close_object(w);
+}
+
+/* The minute rows of every event, the hour and day rows of the late ones. */
+static void write_rows(json_writer *w, const rollup_batch *all, const rollup_batch *late)
 {
     json_open_array(w);
-    for (size_t i = 0; i < b->nrows; i++) {
-        const rollup_row *r = &b->rows[i];
-        json_open_object(w);
-        json_member_string(w, "tier", rollup_tier_names[r->tier]);
-        json_member_number(w, "bucket", (double)r->bucket_ms);
-        json_member_string(w, "type", r->type);
-        json_member_string(w, "source", r->source);
-        json_member_string(w, "name", r->name);
-        json_member_number(w, "count", (double)r->count);
-        json_member_number(w, "errors", (double)r->errors);
-        json_member_number(w, "bytes", (double)r->bytes);
-        json_member_number(w, "duration_count", (double)r->duration_count);
-        json_member_number(w, "duration_sum", r->duration_sum);
-        if (r->duration_count > 0) {
-            json_member_number(w, "duration_min", r->duration_min);
-            json_member_number(w, "duration_max", r->duration_max);
+    for (size_t i = 0; i < all->nrows; i++) {
+        if (all->rows[i].tier == ROLLUP_MINUTE) {
+            write_row(w, &all->rows[i]);
         }
-        member_latency(w, &r->latency);
-        json_close_object(w);
+    }
+    for (size_t i = 0; i < late->nrows; i++) {
+        if (late->rows[i].tier != ROLLUP_MINUTE) {
+            write_row(w, &late->rows[i]);
+        }
     }
     json_close_array(w);
 }
@@ -120,17 +135,24 @@ static void write_sessions(json_writer *w, const rollup_batch *b)
     json_close_array(w);
 }
 
-int pg_write_summaries(pg_store *s, tt_event *const *events, size_t n, const char *notify,
-                       char *err)
+int pg_write_summaries(pg_store *s, tt_event *const *events, size_t n, int64_t folded_ms,
+                       const char *notify, char *err)
 {
-    rollup_batch *b = &s->base.sums;
+    rollup_batch *b = &s->base.sums, *late = &s->late;
     rollup_batch_reset(b);
     rollup_batch_add_stored(b, events, n);
-    if (b->oom) {
+    rollup_batch_reset(late);
+    for (size_t i = 0; i < n; i++) {
+        if (events[i]->seq > 0 &&
+            events[i]->ts_ms < folded_ms) { /* 'through' is a minute's start */
+            rollup_batch_add(late, events[i]);
+        }
+    }
+    if (b->oom || late->oom) {
         return tt_fail(err, TT_EUNAVAILABLE, "out of memory summarising a batch");
     }
     json_writer rows = {0}, sessions = {0};
-    write_rows(&rows, b);
+    write_rows(&rows, b, late);
     write_sessions(&sessions, b);
     int rc = 0;
     if (rows.out.oom || sessions.out.oom) {
@@ -171,11 +193,13 @@ int pg_expire_summaries(store *base, const store_expiry *e, uint64_t *deleted, c
     for (int t = 0; t < ROLLUP_TIERS && rc == 0; t++) {
         if (e->tier_before_ms[t] > 0) {
             snprintf(before, sizeof before, "%lld", (long long)e->tier_before_ms[t]);
+            /* A minute not folded yet is kept whatever its age: its hour and day need it. */
             const char *params[] = {rollup_tier_names[t], before, limit};
             rc = delete_some(s,
                              "DELETE FROM monitoring.metrics_rollup WHERE ctid IN (SELECT ctid "
                              "FROM monitoring.metrics_rollup WHERE tier = $1 AND bucket < "
-                             "to_timestamp($2::bigint / 1000.0) LIMIT $3)",
+                             "to_timestamp($2::bigint / 1000.0) AND (tier <> 'minute' OR "
+                             "bucket < (SELECT through FROM monitoring.rollup_folded)) LIMIT $3)",
                              3, params, deleted, err);
         }
     }
@@ -187,6 +211,44 @@ int pg_expire_summaries(store *base, const store_expiry *e, uint64_t *deleted, c
                          "FROM monitoring.sessions WHERE last_seen < "
                          "to_timestamp($1::bigint / 1000.0) LIMIT $2)",
                          2, params, deleted, err);
+    }
+    return rc;
+}
+
+/* Folds at most this much per call, so that a fold after a long outage is a series of short
+ * transactions holding the seq lock, not one long one; housekeeping comes back for the rest. */
+#define FOLD_STEP "1 hour"
+#define FOLD_STEPS_PER_CALL 24
+#define MINUTE_MS 60000
+
+/* Minutes that closed a minute ago or earlier are folded: a minute still being written would
+ * send its late events down the slower path (UPSERT_SQL's 'late'). */
+int pg_fold_summaries(store *base, int64_t now_ms, char *err)
+{
+    pg_store *s = (pg_store *)base;
+    int64_t until = now_ms - now_ms % MINUTE_MS - MINUTE_MS;
+    if (until <= s->folded_ms) {
+        return 0;
+    }
+    int rc = pg_writer_ready(s, err);
+    char until_text[24];
+    snprintf(until_text, sizeof until_text, "%lld", (long long)until);
+    const char *params[] = {until_text};
+    for (int step = 0; rc == 0 && step < FOLD_STEPS_PER_CALL; step++) {
+        PGresult *res =
+            pg_call(s, s->writer,
+                    "SELECT (extract(epoch FROM monitoring.rollup_fold("
+                    "to_timestamp($1::bigint / 1000.0), interval '" FOLD_STEP "')) * 1000)::bigint",
+                    1, params);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+            return pg_fail(s->writer, res, "fold rollups", err);
+        }
+        int64_t through = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+        if (through >= until) {
+            s->folded_ms = until; /* or beyond: another instance folded ahead */
+            break;
+        }
     }
     return rc;
 }

@@ -88,6 +88,10 @@ const TABLES = {
     ['started_at', TS, false],
     ['ended_at', TS, false],
   ],
+  rollup_folded: [
+    ['one', 'boolean', true],
+    ['through', TS, true],
+  ],
   schema_migrations: [
     ['version', 'integer', true],
     ['name', 'text', true],
@@ -179,6 +183,7 @@ describe('check constraints are declared', () => {
     dashboard_state: ['client_id', 'key', 'version'],
     metrics_rollup: ['bucket,tier', 'bytes', 'count', 'duration_count', 'errors', 'tier'],
     sessions: ['duration_count', 'errors', 'events', 'session_id', 'tool_calls'],
+    rollup_folded: ['one', 'through'],
     schema_migrations: [],
   };
   for (const [table, want] of Object.entries(CHECKED)) {
@@ -357,6 +362,17 @@ describe('check constraints reject bad rows', () => {
     }
   }
 
+  // rollup_folded holds one row from its migration on: a second, or a 'through' off a minute,
+  // is refused.
+  test('rollup_folded: a second row, or a through off a minute, is rejected', async () => {
+    await rolledBack(() => rejectsWith(
+      admin.query("INSERT INTO monitoring.rollup_folded (one, through) VALUES (false, now())"),
+      CHECK_VIOLATION));
+    await rolledBack(() => rejectsWith(
+      admin.query("UPDATE monitoring.rollup_folded SET through = through + interval '30 s'"),
+      CHECK_VIOLATION));
+  });
+
   // An UPDATE cannot get round them either.
   const UPDATES = [
     ['retry_count past max_retries', 'retry_count = max_retries + 1'],
@@ -394,6 +410,7 @@ describe('indexes', () => {
     ['monitoring_events', 'session_id, ts', false, false],
     ['monitoring_events', 'ts', false, false],
     ['monitoring_events', 'type, ts', false, false],
+    ['rollup_folded', 'one', true, false],
     ['schema_migrations', 'version', true, false],
     ['sessions', 'last_seen, session_id', false, false],
     ['sessions', 'session_id', true, false],
@@ -433,7 +450,8 @@ describe('views, functions, row level security, publication', () => {
   test('views dlq_pending_retry and dlq_summary, with their columns', async () => {
     const rows = await q(`SELECT viewname FROM pg_views WHERE schemaname = 'monitoring'
                            ORDER BY viewname`);
-    assert.deepEqual(rows.map((r) => r.viewname), ['dlq_pending_retry', 'dlq_summary']);
+    assert.deepEqual(rows.map((r) => r.viewname),
+      ['dlq_pending_retry', 'dlq_summary', 'metrics_rollup_exact']);
     const cols = async (v) => (await columnsOf(v)).map(([n, t]) => [n, t]);
     assert.deepEqual(
       await cols('dlq_pending_retry'),
@@ -466,8 +484,10 @@ describe('views, functions, row level security, publication', () => {
         `avg_retry_count ${F8}, oldest_pending_age_hours ${F8})`,
     ],
     ['loghist_add', 'a jsonb, b jsonb', 'jsonb'],
+    ['loghist_sum', 'jsonb', 'jsonb'],
     ['notify_flags', '', 'trigger'],
     ['notify_state', '', 'trigger'],
+    ['rollup_fold', `p_until ${TS}, p_max interval`, TS],
     ['set_anon_read', 'p_enabled boolean', 'void'],
   ];
   test('functions: exactly these, with these signatures', async () => {

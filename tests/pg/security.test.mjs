@@ -369,11 +369,12 @@ test('the policies are exactly these', async () => {
       with_check: check });
   const expected = [];
   for (const t of ['dashboard_state', 'dead_letter_queue', 'feature_flags', 'metrics_rollup',
-    'monitoring_events', 'schema_migrations', 'sessions']) {
+    'monitoring_events', 'rollup_folded', 'schema_migrations', 'sessions']) {
     if (['feature_flags', 'metrics_rollup', 'monitoring_events'].includes(t)) {
       expected.push(P(t, 'anon_read', 'anon', 'SELECT', 'true', null));
     }
-    if (['feature_flags', 'metrics_rollup', 'monitoring_events', 'sessions'].includes(t)) {
+    if (['feature_flags', 'metrics_rollup', 'monitoring_events', 'rollup_folded', 'sessions']
+      .includes(t)) {
       expected.push(P(t, 'authenticated_read', 'authenticated', 'SELECT', 'true', null));
     }
     if (t === 'dashboard_state') {
