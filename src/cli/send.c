@@ -54,8 +54,9 @@ static const char USAGE[] =
     "SIGINT or SIGTERM: what was read is sent, then the summary (a second one ends it).\n"
     "TELLTALE_CACERT: the PEM file of a private CA that signed the daemon's certificate.\n"
     "\n"
-    "exit status: 0 every event accepted, 1 some refused (the rest sent) or the daemon could not\n"
-    "be reached or refused every request (what was sent is counted), 2 usage error.\n";
+    "exit status: 0 every event accepted (also after a SIGINT: what was read was sent), 1 some\n"
+    "refused (the rest sent) or the daemon could not be reached or refused every request (what\n"
+    "was sent is counted), 2 usage error.\n";
 
 typedef struct entry {
     unsigned long line; /* 1-based, in the input (or the argument's position) */
@@ -80,6 +81,7 @@ typedef struct sender {
     unsigned long long accepted, duplicates, refused, requests;
     reason reasons[REASONS_MAX];
     bool stopped; /* the daemon could not be reached, or refuses everything */
+    size_t chunk; /* entries per request once a 413 said the batch is too large; 0: all */
 } sender;
 
 static uint64_t now_ms(void)
@@ -177,6 +179,9 @@ static void refused_range(sender *s, size_t lo, size_t hi, long status, const an
     snprintf(why, sizeof why, "HTTP %ld %s: %s", status, a->code, without_position(a->message));
     if (status == 413 && hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2; /* too large together: each half on its own */
+        if (s->chunk == 0 || mid - lo < s->chunk) {
+            s->chunk = mid - lo; /* and the next batches go out in pieces no larger */
+        }
         send_range(s, lo, mid);
         send_range(s, mid, hi);
     } else if (status == 413) {
@@ -229,7 +234,11 @@ static void send_range(sender *s, size_t lo, size_t hi)
 
 static void flush(sender *s)
 {
-    send_range(s, 0, s->n);
+    for (size_t lo = 0; lo < s->n && !s->stopped;) {
+        size_t hi = s->chunk == 0 || lo + s->chunk > s->n ? s->n : lo + s->chunk;
+        send_range(s, lo, hi);
+        lo = hi;
+    }
     s->n = 0;
     s->len = 0;
 }

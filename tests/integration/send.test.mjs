@@ -78,6 +78,20 @@ test('small daemon limits: batches split on 413, an event too large alone is rep
   await d.stop();
 });
 
+test('after a 413, later batches go out in pieces of the size that fitted', async () => {
+  const d = await Daemon.start({ args: ['--max-events', '50'] });
+  daemons.push(d);
+  const lines = Array.from({ length: 3000 }, () => JSON.stringify({ id: uid('fit'), type: 'x' }));
+  const r = await send(['--url', d.base], lines.join('\n'));
+  assert.equal(r.code, 0, r.stderr);
+  const m = r.stdout.match(/^accepted 3000; refused 0; retried 0; requests (\d+)\n$/);
+  assert.ok(m, r.stdout);
+  // The first batch of 1000 is halved down to 31 lines (63 requests); halving every batch again
+  // would take 189 requests, sending the next two in pieces of 31 takes 2 x 33.
+  assert.equal(Number(m[1]), 63 + 2 * 33, r.stdout);
+  await d.stop();
+});
+
 test('--batch-size sets the lines per request', async () => {
   const d = await Daemon.start({ args: ['--max-events', '50'] });
   daemons.push(d);
