@@ -209,9 +209,9 @@ void guard_open(http_server *hs, struct lws *wsi)
     if (c == NULL) {
         return; /* not counted, not timed: lws' own timeouts still hold */
     }
-    char peer[64] = "";
-    if (lws_get_peer_simple(wsi, peer, sizeof peer) != NULL) {
-        snprintf(c->addr, sizeof c->addr, "%s", peer);
+    /* The listener is IPv4 only (--listen): a dotted quad fits c->addr. */
+    if (lws_get_peer_simple(wsi, c->addr, sizeof c->addr) == NULL) {
+        c->addr[0] = '\0';
     }
     c->wsi = wsi;
     link_conn(hs, c);
