@@ -123,10 +123,12 @@ static int start_rows(server *srv, store *st, int64_t last_seq)
 static int start_live(server *srv, store *st, int64_t last_seq, char *err)
 {
     int rc = start_rows(srv, st, last_seq);
-    ws_live_opts wo = {srv->loop, srv->cfg, st,        srv->rows_here,
+    /* Both paths carry every instance's commits: from the store's change feed when there is
+     * one (PostgreSQL), else from memory (SQLite: one instance holds the file). */
+    stream *rows = srv->rows_read ? srv->rows_read : srv->rows_here;
+    ws_live_opts wo = {srv->loop, srv->cfg, st,        rows,
                        srv->gw,   srv->q,   srv->http, srv->started_mono_ms};
-    realtime_opts ro = {srv->loop, srv->cfg, srv->rows_read ? srv->rows_read : srv->rows_here,
-                        srv->http};
+    realtime_opts ro = {srv->loop, srv->cfg, rows, srv->http};
     if (rc == 0) {
         rc = ws_live_create(&wo, &srv->ws);
     }
