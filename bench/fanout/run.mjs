@@ -34,7 +34,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 
 import { Daemon, STORE_KIND, sleep } from '../../tests/integration/lib/daemon.mjs';
-import { BUCKETS, BUCKET_GROWTH } from './subscribers.mjs';
+import { BUCKETS, percentile } from '../lib/latency.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const TICK_HZ = 100; // /proc/PID/stat clock ticks
@@ -102,17 +102,6 @@ async function produce(base, key, o, rate) {
   await Promise.all(inflight);
   acks.sort((a, b) => a - b);
   return { sent: stamped, ackP99: acks[Math.min(acks.length - 1, Math.floor(acks.length * 0.99))] ?? 0 };
-}
-
-function percentile(hist, total, q) {
-  let seen = 0;
-  for (let b = 0; b < BUCKETS; b++) {
-    seen += hist[b];
-    if (seen >= q * total) {
-      return 0.01 * BUCKET_GROWTH ** (b + 1); // the bucket's upper edge, ms
-    }
-  }
-  return Infinity;
 }
 
 // The peer, started once per run of a peer path (a fresh process, as a fresh daemon would be

@@ -24,13 +24,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 
-export const BUCKET_GROWTH = 1.02; // 2 % resolution
-export const BUCKETS = 1200;       // from 0.01 ms past 60 s
-
-export function bucketOf(ms) {
-  const b = Math.floor(Math.log(Math.max(ms, 0.01) / 0.01) / Math.log(BUCKET_GROWTH));
-  return Math.min(Math.max(b, 0), BUCKETS - 1);
-}
+import { BUCKETS, bucketOf } from '../lib/latency.mjs';
 
 const histogram = new Uint32Array(BUCKETS);
 let delivered = 0;

@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 import { Daemon, STORE_KIND, sleep } from '../../tests/integration/lib/daemon.mjs';
-import { BUCKETS, BUCKET_GROWTH } from './subscriber.mjs';
+import { BUCKETS, percentile } from '../lib/latency.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -73,17 +73,6 @@ async function produce(d, key, partition, rate, seconds) {
   }
   await Promise.all(inflight);
   return sent;
-}
-
-function percentile(hist, total, q) {
-  let seen = 0;
-  for (let b = 0; b < BUCKETS; b++) {
-    seen += hist[b];
-    if (seen >= q * total) {
-      return 0.01 * BUCKET_GROWTH ** (b + 1); // the bucket's upper edge, ms
-    }
-  }
-  return Infinity;
 }
 
 async function round(d, o, pathName, roundNo) {

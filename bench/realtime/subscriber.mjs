@@ -15,13 +15,7 @@ import { performance } from 'node:perf_hooks';
 
 import { client, subscribe } from '../../tests/supabase/lib.mjs';
 
-export const BUCKET_GROWTH = 1.02; // 2 % resolution
-export const BUCKETS = 1200;       // from 0.01 ms past 60 s
-
-export function bucketOf(ms) {
-  const b = Math.floor(Math.log(Math.max(ms, 0.01) / 0.01) / Math.log(BUCKET_GROWTH));
-  return Math.min(Math.max(b, 0), BUCKETS - 1);
-}
+import { BUCKETS, bucketOf } from '../lib/latency.mjs';
 
 const histogram = new Uint32Array(BUCKETS);
 let delivered = 0;
