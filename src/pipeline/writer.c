@@ -15,6 +15,21 @@
 #define RETENTION_CHUNK 10000
 #define DLQ_CLAIM 100
 
+/* The housekeeping tasks, each logged on its own: one that fails does not hide another's
+ * failure, nor does one that works announce that another works again. */
+typedef enum housekeeping_task {
+    HK_DLQ_RECOVERY,
+    HK_ROLLUP_FOLD,
+    HK_RETENTION,
+    HK_DLQ_RETENTION,
+    HK_ROLLUP_RETENTION,
+    HOUSEKEEPING_TASKS
+} housekeeping_task;
+
+static const char *const task_names[HOUSEKEEPING_TASKS] = {"dead letter recovery", "rollup fold",
+                                                           "retention", "dead letter retention",
+                                                           "rollup retention"};
+
 struct writer {
     store *st;
     writer_opts opts;
@@ -26,7 +41,7 @@ struct writer {
     writer_stats stats;     /* under 'lock' */
     uint64_t last_transitions;
     uint64_t next_retention_ms;
-    bool housekeeping_failing; /* said once in the log until a housekeeping call succeeds */
+    bool failing[HOUSEKEEPING_TASKS]; /* said once in the log until that task works again */
 };
 
 /* The writer's monotonic time, from its pipeline_clock. */
@@ -336,29 +351,29 @@ static int retry_one(const dlq_item *it, void *ctx)
     return 0;
 }
 
-/* A housekeeping failure is worth a warning, unless it is the shutdown cutting it short. */
-/* An outage fails every housekeeping call, twice a second: warned once, then at debug level
- * until one succeeds (housekeeping_worked). */
-static void housekeeping_failed(writer *w, const char *what, const char *err)
+/* Logs the outcome 'rc' of a housekeeping task. An outage fails every task twice a second:
+ * each failing task is warned of once, then at debug level until it works again (said at info);
+ * a shutdown cutting a task short is not worth a warning. */
+static void housekeeping_outcome(writer *w, housekeeping_task task, int rc, const char *err)
 {
+    const char *what = task_names[task];
+    if (rc == 0) {
+        if (w->failing[task]) {
+            log_info("%s works again", what);
+            w->failing[task] = false;
+        }
+        return;
+    }
     pthread_mutex_lock(&w->lock);
     bool stopping = w->interrupted;
     pthread_mutex_unlock(&w->lock);
-    if (stopping || w->housekeeping_failing) {
+    if (stopping || w->failing[task]) {
         log_debug("%s: %s", what, err);
     } else {
-        log_warn("%s: %s (said once: until housekeeping works again, its failures are logged at "
-                 "debug level)",
+        log_warn("%s: %s (said once: until it works again, its failures are logged at debug "
+                 "level)",
                  what, err);
-        w->housekeeping_failing = true;
-    }
-}
-
-static void housekeeping_worked(writer *w)
-{
-    if (w->housekeeping_failing) {
-        log_info("housekeeping (dead letter recovery, retention) works again");
-        w->housekeeping_failing = false;
+        w->failing[task] = true;
     }
 }
 
@@ -369,11 +384,8 @@ static void recover_dead_letters(writer *w)
     }
     recovery r = {.w = w};
     char err[TT_ERRLEN];
-    if (store_dlq_claim(w->st, DLQ_CLAIM, w->opts.dlq_lease_ms, retry_one, &r, err) != 0) {
-        housekeeping_failed(w, "dead letter recovery", err);
-    } else {
-        housekeeping_worked(w);
-    }
+    int rc = store_dlq_claim(w->st, DLQ_CLAIM, w->opts.dlq_lease_ms, retry_one, &r, err);
+    housekeeping_outcome(w, HK_DLQ_RECOVERY, rc, err);
     if (r.recovered.count > 0 && w->opts.committed != NULL) {
         w->opts.committed(&r.recovered, w->opts.ctx);
     } else {
@@ -394,23 +406,22 @@ static void expire_summaries(writer *w, uint64_t now)
         e.tier_before_ms[ROLLUP_HOUR] = e.tier_before_ms[ROLLUP_DAY] = (int64_t)(now - rollups);
     }
     char err[TT_ERRLEN];
-    if (store_expire_summaries(w->st, &e, &deleted, err) != 0) {
-        housekeeping_failed(w, "rollup retention", err);
-    }
+    int rc = store_expire_summaries(w->st, &e, &deleted, err);
+    housekeeping_outcome(w, HK_ROLLUP_RETENTION, rc, err);
 }
 
 static void apply_retention(writer *w)
 {
     uint64_t now = pipeline_clock_now_ms(&w->opts.clock), deleted = 0, purged = 0;
     char err[TT_ERRLEN];
-    if (w->opts.retention_ms > 0 &&
-        store_delete_before(w->st, (int64_t)(now - w->opts.retention_ms), RETENTION_CHUNK, &deleted,
-                            err) != 0) {
-        housekeeping_failed(w, "retention", err);
+    if (w->opts.retention_ms > 0) {
+        int rc = store_delete_before(w->st, (int64_t)(now - w->opts.retention_ms), RETENTION_CHUNK,
+                                     &deleted, err);
+        housekeeping_outcome(w, HK_RETENTION, rc, err);
     }
-    if (w->opts.dlq_retention_ms > 0 &&
-        store_dlq_purge(w->st, (int64_t)w->opts.dlq_retention_ms, &purged, err) != 0) {
-        housekeeping_failed(w, "dead letter retention", err);
+    if (w->opts.dlq_retention_ms > 0) {
+        int rc = store_dlq_purge(w->st, (int64_t)w->opts.dlq_retention_ms, &purged, err);
+        housekeeping_outcome(w, HK_DLQ_RETENTION, rc, err);
     }
     expire_summaries(w, now);
     COUNT(retention_deleted, deleted);
@@ -427,9 +438,8 @@ static void fold_summaries(writer *w)
         return;
     }
     char err[TT_ERRLEN];
-    if (store_fold_summaries(w->st, (int64_t)pipeline_clock_now_ms(&w->opts.clock), err) != 0) {
-        housekeeping_failed(w, "rollup fold", err);
-    }
+    int rc = store_fold_summaries(w->st, (int64_t)pipeline_clock_now_ms(&w->opts.clock), err);
+    housekeeping_outcome(w, HK_ROLLUP_FOLD, rc, err);
 }
 
 void writer_housekeeping(writer *w)
