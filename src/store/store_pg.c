@@ -468,6 +468,13 @@ static const store_ops pg_ops = {
     .fold_summaries = pg_fold_summaries,
 };
 
+/* Adds what the user can do about it to a start-up error. */
+static void append_hint(char *err, const char *hint)
+{
+    size_t n = strlen(err);
+    snprintf(err + n, TT_ERRLEN - n, "%s", hint);
+}
+
 int store_pg_open(const char *url, store **out, char *err)
 {
     pg_store *s = calloc(1, sizeof *s);
@@ -482,15 +489,11 @@ int store_pg_open(const char *url, store **out, char *err)
     int rc = s->interrupt_fd >= 0 ? pg_writer_ready(s, err)
                                   : tt_fail(err, TT_EIO, "eventfd: %s", strerror(errno));
     if (rc == TT_EUNAVAILABLE && pg_login_refused(err)) {
-        size_t n = strlen(err);
-        snprintf(err + n, TT_ERRLEN - n,
-                 "; check the user, password and database of the store URL");
+        append_hint(err, "; check the user, password and database of the store URL");
         rc = TT_EREJECTED;
-    } else if (rc != 0 && strstr(err, "42501") != NULL) { /* insufficient_privilege */
-        size_t n = strlen(err);
-        snprintf(err + n, TT_ERRLEN - n,
-                 "; the daemon's login needs GRANT service_role TO it (docs/OPERATIONS.md, "
-                 "\"PostgreSQL: roles and privileges\")");
+    } else if (rc != 0 && strstr(err, ": 42501 ") != NULL) { /* pg_fail's insufficient_privilege */
+        append_hint(err, "; the daemon's login needs GRANT service_role TO it "
+                         "(docs/OPERATIONS.md, \"PostgreSQL: roles and privileges\")");
     } else if (rc == TT_EUNAVAILABLE) {
         /* Down at start-up is an outage like any other: the daemon starts, ingest goes to the
          * spool, and the writer checks the schema when the server first answers. A server
