@@ -34,7 +34,7 @@ struct server {
     gateway *gw;
     stream *rows_here; /* this instance's commits, from memory (/ws; Realtime on SQLite) */
     stream *rows_read; /* every instance's, read back from the store (Realtime on PostgreSQL) */
-    bool head_unknown; /* the store was down at start-up: the streams learn the highest seq */
+    bool head_unknown; /* the store was down at start-up, and no commit was heard of since */
     ws_live *ws;
     realtime *rt;
     change_feed *feed;
@@ -66,6 +66,17 @@ static void on_wake(void *arg)
 
 /* A batch committed with the store's seqs: the rows in memory take it; the rows read back
  * are read up to its highest seq. */
+/* A store down at start-up: the first commit heard of says where history ends, for the
+ * engines that could not read the highest seq (stream_learn_start). Once. */
+static void learn_start(server *srv, int64_t seq)
+{
+    if (srv->head_unknown) {
+        srv->head_unknown = false;
+        stream_learn_start(srv->rows_here, seq);
+        stream_learn_start(srv->rows_read, seq);
+    }
+}
+
 static void committed(const event_batch *b, void *arg)
 {
     server *srv = arg;
@@ -75,9 +86,8 @@ static void committed(const event_batch *b, void *arg)
         highest = seq > highest ? seq : highest;
         lowest = seq > 0 && seq < lowest ? seq : lowest;
     }
-    if (highest > 0) { /* a store down at start-up: what came before this batch is history */
-        stream_learn_start(srv->rows_here, lowest - 1);
-        stream_learn_start(srv->rows_read, lowest - 1);
+    if (highest > 0) {
+        learn_start(srv, lowest - 1); /* what came before this batch is history */
     }
     stream_committed_batch(srv->rows_here, b);
     if (srv->rows_read == NULL) {
@@ -90,7 +100,7 @@ static void committed(const event_batch *b, void *arg)
 static void heard_of_commit(int64_t seq, void *arg)
 {
     server *srv = arg;
-    stream_learn_start(srv->rows_read, seq); /* another instance committed first */
+    learn_start(srv, seq); /* another instance committed first */
     stream_committed_seq(srv->rows_read, seq);
 }
 
