@@ -171,7 +171,7 @@ bool admit_body(struct lws *wsi, http_req *r, http_error *e)
         snprintf(r->why, sizeof r->why,
                  "the body is %zu bytes; the limit is %llu (TELLTALE_MAX_BODY)", r->content_length,
                  (unsigned long long)cfg->max_body);
-        *e = (http_error){.status = 413, .code = "body_too_large", .message = r->why};
+        body_refuse_too_large(r, e);
         return false;
     }
     return true;

@@ -8,11 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+void body_refuse_too_large(http_req *r, http_error *e)
+{
+    r->hs->bodies_too_large++;
+    *e = (http_error){.status = 413, .code = "body_too_large", .message = r->why};
+}
+
 static void too_large(http_req *r, http_error *e, const char *how)
 {
     snprintf(r->why, sizeof r->why, "the body %s more than %llu bytes (TELLTALE_MAX_BODY)", how,
              (unsigned long long)r->hs->cfg->max_body);
-    *e = (http_error){.status = 413, .code = "body_too_large", .message = r->why};
+    body_refuse_too_large(r, e);
 }
 
 /* Appends to the body buffer, growing it up to max_body. */

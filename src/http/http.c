@@ -532,9 +532,6 @@ static void respond_default(http_req *r, const http_error *e)
 
 static void respond_error(http_req *r, const http_error *e)
 {
-    if (e->status == 413 && strcmp(e->code, "body_too_large") == 0) {
-        r->hs->bodies_too_large++;
-    }
     if (r->route != NULL && r->route->errors != NULL) {
         r->route->errors(r, e);
     } else {

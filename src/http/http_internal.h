@@ -67,6 +67,9 @@ void http_write_error(json_writer *w, const http_error *e);
  * r->body, within cfg->max_body. Returns 0 (more to come), 1 (a chunked body ended), or -1
  * with 'e' describing the refusal (413 body_too_large, 400 invalid_chunked_body). */
 int body_take(http_req *r, const void *in, size_t len, http_error *e);
+/* Describes a body past --max-body (413 body_too_large, with r->why as the message) and counts
+ * it (http_server_bodies_too_large). */
+void body_refuse_too_large(http_req *r, http_error *e);
 /* Decodes r->body from r->coding in place and NUL-terminates it. Returns 0, or -1 with 'e'
  * (413 body_too_large past cfg->max_body once decoded, 400 invalid_content_encoding, 503). */
 int body_decode(http_req *r, http_error *e);
