@@ -15,7 +15,12 @@ struct token_table {
     slot *slots;
     size_t cap; /* a power of two, at least twice max_keys: probes stay short */
     size_t n, max_keys;
+    uint64_t next_sweep_ms; /* after a sweep that freed nothing: none before this */
 };
+
+/* A full table is swept (its full buckets dropped) at most this often while sweeps free
+ * nothing: a sweep copies the whole table, and a flood of new keys must not pay it each. */
+#define SWEEP_AGAIN_MS 1000
 
 #define MICRO INT64_C(1000000)
 
@@ -136,8 +141,11 @@ uint64_t token_table_take(token_table *t, const char *key, uint64_t rate, uint64
     k[len] = '\0';
     slot *s = probe(t->slots, t->cap, k);
     if (!s->used && t->n >= t->max_keys) {
-        sweep(t, rate, burst, now_ms);
+        if (now_ms >= t->next_sweep_ms) {
+            sweep(t, rate, burst, now_ms);
+        }
         if (t->n >= t->max_keys) {
+            t->next_sweep_ms = now_ms + SWEEP_AGAIN_MS;
             return 0; /* every key in use: admitted unlimited (see token_bucket.h) */
         }
         s = probe(t->slots, t->cap, k);

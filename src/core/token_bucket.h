@@ -41,7 +41,9 @@ typedef struct token_table token_table;
 token_table *token_table_new(size_t max_keys);
 void token_table_free(token_table *t); /* NULL is a no-op */
 
-/* token_bucket_take() on the bucket of 'key', made full if new. */
+/* token_bucket_take() on the bucket of 'key', made full if new. When all 'max_keys' are in use,
+ * the buckets that are full again are forgotten (at most once a second while that frees
+ * none); if none is, a new key is admitted without a bucket. */
 uint64_t token_table_take(token_table *t, const char *key, uint64_t rate, uint64_t burst,
                           uint64_t n, uint64_t now_ms);
 
