@@ -94,8 +94,9 @@ int body_decode(http_req *r, http_error *e)
         r->body = out;
         r->body_len = out_len;
         r->body_cap = out_len + 1;
-        hs->body_bytes += out_len; /* with the reservation of the body as sent, until the end */
-        r->body_reserved += out_len;
+        /* The body as sent is freed: its reservation becomes the decoded body's. */
+        hs->body_bytes = hs->body_bytes - r->body_reserved + out_len;
+        r->body_reserved = out_len;
         return 0;
     case DECODE_TOO_LARGE:
         if (limit < hs->cfg->max_body) {
