@@ -132,13 +132,31 @@ static void sweep(token_table *t, uint64_t rate, uint64_t burst, uint64_t now_ms
     t->n = n;
 }
 
+/* 'key' cut to TOKEN_KEY_MAX - 1 bytes, in 'k'; returns its length. */
+static size_t key_of(const char *key, char k[TOKEN_KEY_MAX])
+{
+    size_t len = strnlen(key, TOKEN_KEY_MAX - 1);
+    memcpy(k, key, len);
+    k[len] = '\0';
+    return len;
+}
+
+void token_table_refund(token_table *t, const char *key, uint64_t burst, uint64_t n)
+{
+    char k[TOKEN_KEY_MAX];
+    key_of(key, k);
+    slot *s = probe(t->slots, t->cap, k);
+    if (s->used) {
+        int64_t full = (int64_t)burst * MICRO, back = s->b.micro + (int64_t)n * MICRO;
+        s->b.micro = back < full ? back : full;
+    }
+}
+
 uint64_t token_table_take(token_table *t, const char *key, uint64_t rate, uint64_t burst,
                           uint64_t n, uint64_t now_ms)
 {
     char k[TOKEN_KEY_MAX];
-    size_t len = strnlen(key, sizeof k - 1);
-    memcpy(k, key, len);
-    k[len] = '\0';
+    size_t len = key_of(key, k);
     slot *s = probe(t->slots, t->cap, k);
     if (!s->used && t->n >= t->max_keys) {
         if (now_ms >= t->next_sweep_ms) {

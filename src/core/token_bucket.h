@@ -47,6 +47,10 @@ void token_table_free(token_table *t); /* NULL is a no-op */
 uint64_t token_table_take(token_table *t, const char *key, uint64_t rate, uint64_t burst,
                           uint64_t n, uint64_t now_ms);
 
+/* Gives back 'n' tokens taken from the bucket of 'key' for work that was then refused for
+ * another reason (an overload), up to 'burst'; a key without a bucket is left alone. */
+void token_table_refund(token_table *t, const char *key, uint64_t burst, uint64_t n);
+
 /* Keys with a bucket now. */
 size_t token_table_size(const token_table *t);
 

@@ -237,7 +237,12 @@ int gateway_submit_from(gateway *gw, const char *key, event_batch *batch, ingest
                                    clock_mono_ms());
     }
     if (wait_ms == 0) {
-        return gateway_submit(gw, batch, done, ctx, why);
+        size_t n = batch->count;
+        int rc = gateway_submit(gw, batch, done, ctx, why);
+        if (rc != 0 && gw->rates != NULL && !gw->draining) {
+            token_table_refund(gw->rates, key, gw->opts.burst, n); /* not ingested: not spent */
+        }
+        return rc;
     }
     gw->stats.requests_rate_limited++;
     gw->stats.events_rejected += batch->count;

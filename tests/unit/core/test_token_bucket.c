@@ -129,6 +129,20 @@ static void a_full_table_forgets_full_buckets_then_admits_new_keys_unlimited(voi
     token_table_free(t);
 }
 
+static void refunded_tokens_can_be_taken_again_up_to_the_burst(void **state)
+{
+    (void)state;
+    token_table *t = token_table_new(4);
+    assert_int_equal(token_table_take(t, "k", 1, 2, 2, T0), 0);
+    assert_int_equal(token_table_take(t, "k", 1, 2, 1, T0), 1000); /* spent */
+    token_table_refund(t, "k", 2, 5);                              /* capped at the burst */
+    assert_int_equal(token_table_take(t, "k", 1, 2, 2, T0), 0);
+    assert_int_equal(token_table_take(t, "k", 1, 2, 1, T0), 1000);
+    token_table_refund(t, "unknown", 2, 1); /* no bucket: nothing to give back to */
+    assert_int_equal(token_table_size(t), 1);
+    token_table_free(t);
+}
+
 static void a_long_key_is_cut_not_overflowed(void **state)
 {
     (void)state;
@@ -154,6 +168,7 @@ int main(void)
         cmocka_unit_test(a_clock_going_back_counts_as_now),
         cmocka_unit_test(keys_have_their_own_buckets),
         cmocka_unit_test(a_full_table_forgets_full_buckets_then_admits_new_keys_unlimited),
+        cmocka_unit_test(refunded_tokens_can_be_taken_again_up_to_the_burst),
         cmocka_unit_test(a_long_key_is_cut_not_overflowed),
     };
     return cmocka_run_group_tests_name("token_bucket", tests, NULL, NULL);
