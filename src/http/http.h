@@ -100,8 +100,6 @@ struct http_req {
     int nextra;
 };
 
-/* A request referred to across threads and time: its client may leave before the answer is
- * ready. */
 /* The key an ingest rate counts against (gateway_submit_from; DESIGN §5, "Limits"): "sub:SUB"
  * for a JWT with a sub, "role:ROLE" for a key when keys are configured, else "addr:ADDRESS",
  * the client's (X-Forwarded-For's from a --trust-proxy). 'wsi' is the request's or the
@@ -110,6 +108,8 @@ struct http_req {
 #define HTTP_RATE_KEY_MAX (JWT_SUB_MAX + 8)
 const char *http_rate_key(struct lws *wsi, const auth_identity *who);
 
+/* A request referred to across threads and time: its client may leave before the answer is
+ * ready. */
 typedef struct http_ticket {
     http_server *hs;
     uint64_t id;

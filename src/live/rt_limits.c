@@ -9,7 +9,7 @@
 bool rt_join_over_limit(rt_conn *c, const phx_msg *m)
 {
     uint32_t max = c->rt->opts.cfg->realtime_max_joins;
-    if (c->nchannels < 0 || (uint32_t)c->nchannels < max) {
+    if ((uint32_t)c->nchannels < max) {
         return false;
     }
     http_server_count_limit(c->rt->opts.hs, HTTP_LIMIT_REALTIME_JOINS);

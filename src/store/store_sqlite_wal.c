@@ -35,7 +35,6 @@ struct sqlite_wal {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool due, stop;
-    uint64_t checkpoints, writer_checkpoints; /* for tests and benches */
 };
 
 static void *checkpointer(void *arg)
@@ -55,7 +54,6 @@ static void *checkpointer(void *arg)
          * next one; the hard limit bounds the WAL whatever happens here. */
         sqlite3_wal_checkpoint_v2(w->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         pthread_mutex_lock(&w->lock);
-        w->checkpoints++;
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
@@ -68,7 +66,6 @@ static int wal_hook(void *arg, sqlite3 *db, const char *schema, int pages)
     sqlite_wal *w = arg;
     if (pages >= WAL_HARD_PAGES) {
         sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        w->writer_checkpoints++;
     } else if (pages >= WAL_CHECKPOINT_PAGES) {
         pthread_mutex_lock(&w->lock);
         w->due = true;
