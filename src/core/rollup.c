@@ -200,7 +200,8 @@ void rollup_batch_add(rollup_batch *b, const tt_event *ev)
 {
     bool error = event_is_error(ev);
     int32_t lat = (ev->has & EVENT_HAS_DURATION) ? loghist_bucket_of(ev->duration_ms) : 0;
-    for (int t = 0; t < ROLLUP_TIERS; t++) {
+    int tiers = b->folds && ev->ts_ms >= b->folded_ms ? ROLLUP_MINUTE + 1 : ROLLUP_TIERS;
+    for (int t = 0; t < tiers; t++) {
         int64_t size = rollup_tier_ms[t];
         int64_t bucket = ev->ts_ms - ev->ts_ms % size; /* ts >= 0 (DESIGN §2) */
         rollup_row *r = find_row(b, (rollup_tier)t, bucket, ev);
@@ -234,7 +235,7 @@ void rollup_batch_add_stored(rollup_batch *b, tt_event *const *events, size_t n)
 void rollup_batch_reset(rollup_batch *b)
 {
     b->nrows = b->nsessions = 0;
-    b->oom = false;
+    b->oom = b->folds = false;
     if (b->slots != NULL) {
         memset(b->slots, 0, b->nslots * sizeof *b->slots);
     }

@@ -57,11 +57,18 @@ typedef struct rollup_batch {
     uint32_t *slots; /* open addressing: index + 1 into rows or sessions, 0 = free */
     size_t nslots;
     bool oom; /* something was not counted: the batch must not be written */
+    /* Where hour and day rows are folded from minutes later (PostgreSQL): an event at or after
+     * 'folded_ms' is added to its minute row only; one before it (late: its minutes are
+     * folded already) to every tier. Off (every event, every tier) unless 'folds'. Set after
+     * rollup_batch_reset(), which turns it off. */
+    bool folds;
+    int64_t folded_ms;
 } rollup_batch;
 
 bool event_is_error(const tt_event *ev);
 
-/* Folds one stored event in (at every tier, and into its session if it has one). */
+/* Folds one stored event in (at every tier, or as 'folds' says, and into its session if it
+ * has one). */
 void rollup_batch_add(rollup_batch *b, const tt_event *ev);
 /* Folds in every event with seq > 0 -- the ones the store inserted just now. */
 void rollup_batch_add_stored(rollup_batch *b, tt_event *const *events, size_t n);

@@ -33,8 +33,7 @@ typedef struct pg_store {
     /* The last connection attempt failed (pg_connect, any thread; atomic, relaxed): a state
      * of the server, not of this struct's settings, so pg_connect sets it through a const. */
     bool unreachable;
-    int64_t folded_ms;  /* the last fold's 'until' (writer thread): nothing new before it */
-    rollup_batch late;  /* a batch's late events (before rollup_folded.through): writer's */
+    int64_t folded_ms; /* the last fold's 'until' (writer thread): nothing new before it */
 } pg_store;
 
 /* ---- pg_call.c: every call, bounded by the store's deadline and store_interrupt() ---- */

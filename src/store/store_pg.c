@@ -347,7 +347,6 @@ static void pg_close(store *base)
         PQfinish(s->idle[i]);
     }
     pthread_mutex_destroy(&s->readers_lock);
-    rollup_batch_free(&s->late);
     if (s->interrupt_fd >= 0) {
         close(s->interrupt_fd);
     }

@@ -96,19 +96,11 @@ static void write_row(json_writer *w, const rollup_row *r)
     json_close_object(w);
 }
 
-/* The minute rows of every event, the hour and day rows of the late ones. */
-static void write_rows(json_writer *w, const rollup_batch *all, const rollup_batch *late)
+static void write_rows(json_writer *w, const rollup_batch *b)
 {
     json_open_array(w);
-    for (size_t i = 0; i < all->nrows; i++) {
-        if (all->rows[i].tier == ROLLUP_MINUTE) {
-            write_row(w, &all->rows[i]);
-        }
-    }
-    for (size_t i = 0; i < late->nrows; i++) {
-        if (late->rows[i].tier != ROLLUP_MINUTE) {
-            write_row(w, &late->rows[i]);
-        }
+    for (size_t i = 0; i < b->nrows; i++) {
+        write_row(w, &b->rows[i]);
     }
     json_close_array(w);
 }
@@ -138,21 +130,16 @@ static void write_sessions(json_writer *w, const rollup_batch *b)
 int pg_write_summaries(pg_store *s, tt_event *const *events, size_t n, int64_t folded_ms,
                        const char *notify, char *err)
 {
-    rollup_batch *b = &s->base.sums, *late = &s->late;
+    rollup_batch *b = &s->base.sums;
     rollup_batch_reset(b);
+    b->folds = true; /* the minute rows of every event, hour and day rows of the late ones */
+    b->folded_ms = folded_ms; /* 'through' is a minute's start */
     rollup_batch_add_stored(b, events, n);
-    rollup_batch_reset(late);
-    for (size_t i = 0; i < n; i++) {
-        if (events[i]->seq > 0 &&
-            events[i]->ts_ms < folded_ms) { /* 'through' is a minute's start */
-            rollup_batch_add(late, events[i]);
-        }
-    }
-    if (b->oom || late->oom) {
+    if (b->oom) {
         return tt_fail(err, TT_EUNAVAILABLE, "out of memory summarising a batch");
     }
     json_writer rows = {0}, sessions = {0};
-    write_rows(&rows, b, late);
+    write_rows(&rows, b);
     write_sessions(&sessions, b);
     int rc = 0;
     if (rows.out.oom || sessions.out.oom) {

@@ -84,6 +84,28 @@ static void only_stored_events_count(void **state)
     rollup_batch_free(&b);
 }
 
+/* Where hour and day rows are folded later (PostgreSQL), an event gets its minute row only,
+ * unless it is late (before folded_ms): then every tier. A reset turns folding off. */
+static void folds_minute_rows_only_but_for_late_events(void **state)
+{
+    (void)state;
+    rollup_batch b = {0};
+    b.folds = true;
+    b.folded_ms = T0 + 3600000;
+    tt_event late = ev(1, T0 + 1000, "request", "/late", 1),
+             now = ev(2, T0 + 3600000, "request", "/now", 1);
+    rollup_batch_add(&b, &late);
+    rollup_batch_add(&b, &now);
+    assert_int_equal(b.nrows, 3 + 1);
+    assert_int_equal(row(&b, ROLLUP_DAY, T0, "request", "/late")->count, 1);
+    assert_int_equal(row(&b, ROLLUP_MINUTE, T0 + 3600000, "request", "/now")->count, 1);
+    rollup_batch_reset(&b);
+    assert_false(b.folds);
+    rollup_batch_add(&b, &now);
+    assert_int_equal(b.nrows, 3);
+    rollup_batch_free(&b);
+}
+
 static void many_keys_grow_the_table(void **state)
 {
     (void)state;
@@ -187,6 +209,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rows_by_tier_bucket_and_key),
         cmocka_unit_test(only_stored_events_count),
+        cmocka_unit_test(folds_minute_rows_only_but_for_late_events),
         cmocka_unit_test(many_keys_grow_the_table),
         cmocka_unit_test(errors_by_definition),
         cmocka_unit_test(sessions_fold),
