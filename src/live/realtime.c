@@ -353,16 +353,7 @@ static void bad_frame(rt_conn *c, const char *why)
  * multiply; past the rate its messages are refused (and not acted on). */
 static bool within_rate(rt_conn *c)
 {
-    uint64_t now = clock_mono_ms();
-    double refill = (double)(now - c->rate_at_ms) * RT_MSGS_PER_S / 1000.0;
-    c->rate_tokens =
-        c->rate_tokens + refill > RT_MSGS_BURST ? RT_MSGS_BURST : c->rate_tokens + refill;
-    c->rate_at_ms = now;
-    if (c->rate_tokens < 1) {
-        return false;
-    }
-    c->rate_tokens -= 1;
-    return true;
+    return token_bucket_take(&c->rate, RT_MSGS_PER_S, RT_MSGS_BURST, 1, clock_mono_ms()) == 0;
 }
 
 static void handle_frame(rt_conn *c, bool binary)
@@ -447,8 +438,7 @@ static int on_open(void *ctx, struct lws *wsi, const auth_identity *who, void **
     c->has_who = who->role != AUTH_NONE;
     c->id = http_server_next_id(rt->opts.hs);
     c->peer.wsi = wsi;
-    c->rate_tokens = RT_MSGS_BURST;
-    c->rate_at_ms = clock_mono_ms();
+    token_bucket_init(&c->rate, RT_MSGS_BURST, clock_mono_ms());
     c->rt = rt;
     c->next = rt->conns;
     if (rt->conns != NULL) {

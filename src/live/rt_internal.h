@@ -10,6 +10,7 @@
 #include "core/auth.h"
 #include "core/change_filter.h"
 #include "core/phoenix.h"
+#include "core/token_bucket.h"
 #include "live/stream.h"
 #include "live/ws_peer.h"
 
@@ -71,8 +72,7 @@ struct rt_conn {
     auth_identity who; /* from the URL's apikey or the headers, admitted by http */
     bool has_who;
     ws_rx rx;
-    double rate_tokens; /* messages it may send now (within_rate) */
-    uint64_t rate_at_ms;
+    token_bucket rate; /* the messages it may send (within_rate) */
     rt_channel *channels;
     int nchannels;
 };
