@@ -14,8 +14,8 @@ import { after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { gzipSync } from 'node:zlib';
-import WebSocket from 'ws';
 import { Daemon, api, test, uid, waitFor, withTimeout } from './lib/daemon.mjs';
+import { WsClient } from './lib/wsclient.mjs';
 import { OP, RawConn, RawWs, httpRequest, parseHttpResponses, rawRequest, wsFrame } from './lib/raw.mjs';
 
 const LIMITS = ['connections_total', 'connections_per_address', 'header_timeout', 'body_progress',
@@ -293,29 +293,18 @@ describe('WebSocket sizes and Realtime joins', () => {
   });
 
   test('with the ws client library: a big message closes 1009 on /realtime/v1/websocket too', async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${d.port}/realtime/v1/websocket?vsn=1.0.0`);
-    await withTimeout(new Promise((resolve, reject) => {
-      ws.once('open', resolve);
-      ws.once('error', reject);
-    }), 5_000, 'realtime open');
-    const closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: String(reason) })));
+    const ws = await WsClient.connect(`ws://127.0.0.1:${d.port}/realtime/v1/websocket?vsn=1.0.0`);
     ws.send('x'.repeat(3000)); // one frame of 3000 bytes
-    const { code, reason } = await withTimeout(closed, 10_000, 'the close');
+    const { code, reason } = await withTimeout(ws.closed, 10_000, 'the close');
     assert.equal(code, 1009);
     assert.match(reason, /TELLTALE_WS_MAX_FRAME/);
   });
 
   test('joins past --realtime-max-joins are refused with a phx_reply naming the limit', async () => {
     const before = await rejections(d);
-    const ws = new WebSocket(`ws://127.0.0.1:${d.port}/realtime/v1/websocket?vsn=1.0.0`);
-    const replies = [];
-    ws.on('message', (data) => replies.push(JSON.parse(data.toString())));
-    await withTimeout(new Promise((resolve, reject) => {
-      ws.once('open', resolve);
-      ws.once('error', reject);
-    }), 5_000, 'realtime open');
-    const join = (topic, ref) => ws.send(JSON.stringify({ topic, event: 'phx_join', ref, join_ref: ref,
-                                                          payload: { config: {} } }));
+    const ws = await WsClient.connect(`ws://127.0.0.1:${d.port}/realtime/v1/websocket?vsn=1.0.0`);
+    const replies = ws.messages;
+    const join = (topic, ref) => ws.send({ topic, event: 'phx_join', ref, join_ref: ref, payload: { config: {} } });
     join('realtime:a', '1');
     join('realtime:b', '2');
     join('realtime:c', '3');
@@ -328,7 +317,7 @@ describe('WebSocket sizes and Realtime joins', () => {
     assert.match(third.payload.response.reason, /at most 2 \(TELLTALE_REALTIME_MAX_JOINS\)/);
     assert.equal((await reply('4')).payload.status, 'ok');
     assert.equal((await rejections(d)).realtime_joins, before.realtime_joins + 1);
-    ws.close();
+    await ws.close();
   });
 });
 

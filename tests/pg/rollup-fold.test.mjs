@@ -19,19 +19,10 @@
 
 import assert from 'node:assert/strict';
 import { after } from 'node:test';
-import { testServer } from './lib/pg.mjs';
+import { daemons, lib } from './lib/instances.mjs';
 
-process.env.TT_PG_URL ??= testServer().url; // before the daemon helpers read it
-process.env.TELLTALE_TEST_STORE = 'postgres'; // reads wait for the spool to be shipped
-const { Daemon, api, createPgDatabase, settled, test, uid } = await import('../integration/lib/daemon.mjs');
+const { Daemon, api, createPgDatabase, settled, test, uid } = lib;
 const { default: pg } = await import('pg');
-
-const daemons = [];
-after(async () => {
-  for (const d of daemons) {
-    await d.cleanup();
-  }
-});
 
 const HOUR = 3_600_000;
 const DAY0 = Math.floor(Date.now() / 86_400_000) * 86_400_000 + 2 * 86_400_000;

@@ -11,20 +11,9 @@
 // The server is $TT_PG_URL (scripts/with-pg), or one started for this file (lib/pg.mjs).
 
 import assert from 'node:assert/strict';
-import { after } from 'node:test';
-import { testServer } from './lib/pg.mjs';
+import { daemons, lib } from './lib/instances.mjs';
 
-process.env.TT_PG_URL ??= testServer().url; // before the daemon helpers read it
-process.env.TELLTALE_TEST_STORE = 'postgres'; // reads wait for the spool to be shipped
-const { Daemon, api, createPgDatabase, settled, test, uid, waitFor } =
-  await import('../integration/lib/daemon.mjs');
-
-const daemons = [];
-after(async () => {
-  for (const d of daemons) {
-    await d.cleanup();
-  }
-});
+const { Daemon, api, createPgDatabase, settled, test, uid, waitFor } = lib;
 
 async function twoInstances() {
   const store = await createPgDatabase();
