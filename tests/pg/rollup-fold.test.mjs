@@ -18,7 +18,6 @@
 // The server is $TT_PG_URL (scripts/with-pg), or one started for this file (lib/pg.mjs).
 
 import assert from 'node:assert/strict';
-import { after } from 'node:test';
 import { daemons, lib } from './lib/instances.mjs';
 
 const { Daemon, api, createPgDatabase, settled, test, uid } = lib;
