@@ -1,11 +1,11 @@
 /* ws_live.c -- the /ws protocol over the committed-rows engine (stream.c): hello, resume,
  * subscribe filters, ingest with acks, stats, recent events, and slow consumers. Each client
- * is one subscriber of the engine in memory mode; resume moves its cursor, and the engine
- * reads what it missed and hands it over to the live tail with no gap and no duplicate.
+ * is one subscriber of the engine; resume moves its cursor, and the engine reads what it
+ * missed and hands it over to the live tail with no gap and no duplicate.
  *
  * Access (DESIGN §5): any role that may read or ingest connects; each message type states the
- * roles that may send it (the table in handle_message). Only readers are streamed events and
- * stats: a producer's connection (role ingest) gets its hello, acks and pongs. */
+ * roles that may send it (the table in handle_message). Only readers are sent events, stats and
+ * flags: a producer's connection (role ingest) gets its hello, acks and pongs. */
 #include "live/ws_live.h"
 
 #include "core/event_json.h"
@@ -423,7 +423,7 @@ static int on_open(void *ctx, struct lws *wsi, const auth_identity *who, void **
     ws->clients = c;
     ws->nclients++;
     *conn = c;
-    ws_msg *hello = ws_text_hello(stream_known(ws->opts.rows), ws->flags);
+    ws_msg *hello = ws_text_hello(stream_known(ws->opts.rows), c->reader ? ws->flags : NULL);
     client_send(c, hello);
     ws_msg_unref(hello);
     c->sub = (stream_sub){.format = ws->format,
@@ -510,9 +510,7 @@ void ws_live_tick(ws_live *ws)
     write_stats(&w, ws);
     ws_msg *m = ws_msg_from_writer(&w, 0);
     for (ws_client *c = ws->clients; c != NULL && m != NULL; c = c->next) {
-        if (c->reader) {
-            client_send(c, m);
-        }
+        client_send(c, c->reader ? m : NULL); /* NULL: nothing (ws_peer_send) */
     }
     ws_msg_unref(m);
 }
@@ -581,7 +579,9 @@ bool ws_live_set_flags(ws_live *ws, const char *flags)
     ws->flags = copy;
     ws_msg *m = ws_text_flags(flags);
     for (ws_client *c = ws->clients; c != NULL && m != NULL; c = c->next) {
-        client_send(c, m);
+        if (c->reader) {
+            client_send(c, m);
+        }
     }
     ws_msg_unref(m);
     return true;

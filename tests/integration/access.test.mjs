@@ -16,7 +16,7 @@ import { createHmac } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import WebSocket from 'ws';
 
-import { BIN, Daemon, test, waitFor, withTimeout, uid } from './lib/daemon.mjs';
+import { BIN, Daemon, api, test, waitFor, withTimeout, uid } from './lib/daemon.mjs';
 import { WsClient } from './lib/wsclient.mjs';
 
 const SECRET = 'access-test-jwt-secret-of-at-least-32-bytes';
@@ -371,6 +371,30 @@ for (const setup of SETUPS) {
       assert.equal(closed.code, 1006);
       // The same token is now refused at the door.
       assert.equal((await upgrade(d, '/ws', 'none', `apikey=${token}`)).status, 401);
+    });
+
+    test('flags are read data: a producer\'s hello has none and it is sent no flag change; a reader\'s has them', async () => {
+      const put = (key) => api(d, 'PUT', `/api/v1/flags/${key}`, { json: { enabled: true, variant: 'x' },
+                                                                     headers: { apikey: SERVICE } });
+      assert.ok([200, 201].includes((await put('access.hello.a')).status));
+      const reader = await WsClient.connect(`${d.wsUrl}?apikey=${SERVICE}`);
+      const producer = await WsClient.connect(`${d.wsUrl}?apikey=${INGEST}`);
+      try {
+        const hello = async (c) => {
+          await c.until('hello', (cl) => cl.messages.some((m) => m.type === 'hello'));
+          return c.messages.find((m) => m.type === 'hello');
+        };
+        assert.ok((await hello(reader)).flags['access.hello.a'], 'the reader\'s hello has the flag');
+        assert.deepEqual((await hello(producer)).flags, {}, 'the producer\'s hello has no flags');
+        assert.ok([200, 201].includes((await put('access.hello.b')).status));
+        await reader.until('the flags push', (c) => c.messages.some((m) => m.type === 'flags' && m.flags['access.hello.b']));
+        producer.send({ type: 'ping' });
+        await producer.until('the pong', (c) => c.messages.some((m) => m.type === 'pong'));
+        assert.ok(!producer.messages.some((m) => m.type === 'flags'), JSON.stringify(producer.messages));
+      } finally {
+        reader.ws.close();
+        producer.ws.close();
+      }
     });
 
     test('an ingest connection is not streamed events; a reader is', async () => {
