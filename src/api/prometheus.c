@@ -155,7 +155,8 @@ static void render(http_req *r, const api_ctx *ctx)
     put_line(&t, "telltale_requests_rejected_total{reason=\"store_failed\"} %llu\n",
              (unsigned long long)c->requests_failed);
     metric(&t, "telltale_events_rejected_total", "counter",
-           "Events in refused requests (overload or store failure; invalid bodies are not split).",
+           "Events in refused requests (overload, store failure or ingest rate; invalid bodies are "
+           "not split).",
            (double)c->events_rejected);
     metric(&t, "telltale_queue_depth", "gauge", "Events accepted and not yet committed.",
            (double)queue_waiting(ctx->q));

@@ -31,8 +31,9 @@ static const char USAGE[] =
     "options:\n"
     "  --url URL   the daemon (default: TELLTALE_URL, else http:// + TELLTALE_LISTEN,\n"
     "              else http://127.0.0.1:8080)\n"
-    "TELLTALE_KEY (else TELLTALE_SERVICE_KEY), when set, is sent as apikey and Authorization:\n"
-    "Bearer. TELLTALE_CACERT: the PEM file of a private CA that signed the daemon's certificate.\n"
+    "The key: TELLTALE_KEY, else TELLTALE_SERVICE_KEY, else TELLTALE_INGEST_KEY (sent as apikey\n"
+    "and Authorization: Bearer). TELLTALE_CACERT: the PEM file of a private CA that signed the\n"
+    "daemon's certificate.\n"
     "\n"
     "exit status: 0 done, 1 the daemon refused or could not be reached, 2 usage error.\n";
 

@@ -39,6 +39,9 @@ static const char USAGE[] =
     "  --if-match VERSION      (set, delete) only if the flag is at VERSION\n"
     "  --url URL               the daemon (default: TELLTALE_URL, else http:// +\n"
     "                          TELLTALE_LISTEN, else http://127.0.0.1:8080)\n"
+    "The key: TELLTALE_KEY, else TELLTALE_SERVICE_KEY, else TELLTALE_INGEST_KEY (sent as apikey\n"
+    "and Authorization: Bearer). TELLTALE_CACERT: the PEM file of a private CA that signed the\n"
+    "daemon's certificate.\n"
     "\n"
     "exit status: 0 done, 1 the daemon refused (e.g. 412: changed meanwhile) or could not be\n"
     "reached, 2 usage error.\n";

@@ -67,6 +67,18 @@ void http_client_free(http_client *c)
     memset(c, 0, sizeof *c);
 }
 
+/* What the user can do about a TLS failure of libcurl, or "". */
+static const char *tls_hint(CURLcode cc)
+{
+    if (cc == CURLE_SSL_CACERT_BADFILE) {
+        return " (the file TELLTALE_CACERT names cannot be read as PEM certificates)";
+    }
+    if (cc == CURLE_PEER_FAILED_VERIFICATION) {
+        return " (a certificate from a private CA: set TELLTALE_CACERT to its PEM file)";
+    }
+    return "";
+}
+
 long http_client_request(http_client *c, const char *who, const char *method, const char *path,
                          const char *body, size_t len, const char *content_type, int attempts)
 {
@@ -121,10 +133,7 @@ long http_client_request(http_client *c, const char *who, const char *method, co
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
         curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &retry);
         if (cc != CURLE_OK) {
-            bool tls = cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE;
-            fprintf(stderr, "%s: %s: %s%s\n", who, url, curl_easy_strerror(cc),
-                    tls ? " (a certificate from a private CA: set TELLTALE_CACERT to its PEM file)"
-                        : "");
+            fprintf(stderr, "%s: %s: %s%s\n", who, url, curl_easy_strerror(cc), tls_hint(cc));
             status = 0;
             break;
         }

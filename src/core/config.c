@@ -376,8 +376,13 @@ void config_print_help(FILE *out)
 {
     for (size_t i = 0; i < NSETTINGS; i++) {
         const setting *st = setting_at(i);
-        fprintf(out, "  %-20s %-26s %s (default %s)\n", st->flag, st->env, st->help,
-                st->def[0] != '\0' ? st->def : "none");
+        if (st->kind == K_BOOL) { /* a switch: --flag, or --flag=false; the variable true/false */
+            fprintf(out, "  %-20s %-26s %s (a switch; default %s)\n", st->flag, st->env, st->help,
+                    st->def);
+        } else {
+            fprintf(out, "  %-20s %-26s %s (default %s)\n", st->flag, st->env, st->help,
+                    st->def[0] != '\0' ? st->def : "none");
+        }
     }
     fprintf(out, "  %-20s %-26s %s\n", "", "DATABASE_URL",
             "used for --store if TELLTALE_STORE is unset");

@@ -91,6 +91,9 @@ describe('https and wss on 0.0.0.0 with keys', () => {
     r = send({ TELLTALE_CACERT: '' });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /set TELLTALE_CACERT to its PEM file/);
+    r = send({ TELLTALE_CACERT: '/nonexistent/ca.pem' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /the file TELLTALE_CACERT names cannot be read as PEM certificates/);
   });
 
   test('supabase-js (NODE_EXTRA_CA_CERTS): REST over https, Realtime over wss', async () => {
