@@ -130,19 +130,20 @@ static void unlink_conn(http_server *hs, http_conn *c)
     }
 }
 
-/* A whole answer with its JSON error, saying the connection closes, in 'buf'; its length, or
- * 0 if it does not fit. */
+/* A whole answer with its JSON error (http_write_error), saying the connection closes, in
+ * 'buf'; its length, or 0 if it does not fit. */
 static size_t format_answer(char *buf, size_t cap, int status, const char *reason, const char *code,
                             const char *message)
 {
-    char body[256];
-    int n = snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n", code,
-                     message);
-    int m = snprintf(buf, cap,
-                     "HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: "
-                     "%d\r\nconnection: close\r\n\r\n%s",
-                     status, reason, n, body);
-    return m > 0 && (size_t)m < cap && (size_t)n < sizeof body ? (size_t)m : 0;
+    json_writer w = {0};
+    http_write_error(&w, &(http_error){.status = status, .code = code, .message = message});
+    int m = w.out.oom ? -1
+                      : snprintf(buf, cap,
+                                 "HTTP/1.1 %d %s\r\ncontent-type: application/json\r\n"
+                                 "content-length: %zu\r\nconnection: close\r\n\r\n%s",
+                                 status, reason, w.out.len, w.out.buf);
+    free(w.out.buf);
+    return m > 0 && (size_t)m < cap ? (size_t)m : 0;
 }
 
 /* Writes that answer; the caller then closes the connection. Best effort: a client that is not
@@ -194,8 +195,7 @@ bool guard_accept(http_server *hs, const struct lws_filter_network_conn_args *fi
             format_answer(text, sizeof text, 503, "Service Unavailable", "too_many_connections",
                           broken == HTTP_LIMIT_CONNECTIONS_TOTAL
                               ? "too many open connections (TELLTALE_MAX_CONNECTIONS)"
-                              : "too many open connections from this address "
-                                "(TELLTALE_MAX_CONNECTIONS_PER_ADDRESS)");
+                              : GUARD_TOO_MANY_FROM_ADDRESS);
         if (n > 0 && send(filt->accept_fd, text, n, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0) {
             shutdown(filt->accept_fd, SHUT_WR);
         }
@@ -268,8 +268,7 @@ bool guard_request(http_server *hs, struct lws *wsi, bool takes_body)
     }
     if (!attribute(hs, c, wsi)) {
         answer_and_close(wsi, 503, "Service Unavailable", "too_many_connections",
-                         "too many open connections from this address "
-                         "(TELLTALE_MAX_CONNECTIONS_PER_ADDRESS)");
+                         GUARD_TOO_MANY_FROM_ADDRESS);
         return false;
     }
     enter(c, takes_body ? PHASE_BODY : PHASE_HANDLING, takes_body ? hs->cfg->body_timeout_ms : 0);

@@ -119,6 +119,9 @@ bool access_check_upgrade(http_server *hs, struct lws *wsi, const http_ws_endpoi
                           auth_identity *who, http_error *e, char *msg, size_t len);
 
 /* conn_guard.c: connections counted and each request's phases timed (DESIGN §5, "Limits"). */
+/* The refusal of a client over its connections, at accept, request or upgrade. */
+#define GUARD_TOO_MANY_FROM_ADDRESS                                                                \
+    "too many open connections from this address (TELLTALE_MAX_CONNECTIONS_PER_ADDRESS)"
 /* LWS_CALLBACK_FILTER_NETWORK_CONNECTION: false to refuse the connection (then a 503 was sent
  * on plain HTTP, and the breach counted). */
 bool guard_accept(http_server *hs, const struct lws_filter_network_conn_args *filt);

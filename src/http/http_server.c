@@ -123,9 +123,7 @@ static int confirm_upgrade(http_server *hs, struct lws *wsi, const char *kind)
     char why[TT_ERRLEN] = "";
     int status = ep->check != NULL ? ep->check(ep->ctx, wsi, &code, why) : 0;
     if (status == 0 && !guard_upgrade(hs, wsi)) {
-        return refuse_upgrade(wsi, 503, "too_many_connections",
-                              "too many open connections from this address "
-                              "(TELLTALE_MAX_CONNECTIONS_PER_ADDRESS)");
+        return refuse_upgrade(wsi, 503, "too_many_connections", GUARD_TOO_MANY_FROM_ADDRESS);
     }
     return status == 0 ? 0 : refuse_upgrade(wsi, (unsigned)status, code, why);
 }
