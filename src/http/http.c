@@ -506,23 +506,6 @@ void http_respond_written(http_req *r, int status, json_writer *w)
     *w = (json_writer){0};
 }
 
-void http_write_error(json_writer *w, const http_error *e)
-{
-    json_open_object(w);
-    json_key(w, "error");
-    json_open_object(w);
-    json_member_string(w, "code", e->code);
-    json_member_string(w, "message", e->message);
-    if (e->with_index && e->index >= 0) {
-        json_member_number(w, "index", e->index);
-    } else if (e->with_index) {
-        json_key(w, "index");
-        json_null(w);
-    }
-    json_close_object(w);
-    json_close_object(w);
-}
-
 static void respond_default(http_req *r, const http_error *e)
 {
     json_writer w = {0};
