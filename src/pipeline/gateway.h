@@ -10,8 +10,10 @@
  * protocol only writes it in its own shape.
  *
  * Threads: everything runs on the loop thread except gateway_jobs_done() and
- * gateway_events_committed(), which the persister's and the writer's threads call; they wake
- * the loop through the 'wake' function, whose owner then calls gateway_service() there. */
+ * gateway_events_committed(), which the persister's and the writer's threads call (they wake
+ * the loop through the 'wake' function, whose owner then calls gateway_service() there), and
+ * gateway_parse*() and gateway_count_invalid(), which any thread may call: a large body is
+ * parsed on a worker thread so that the loop keeps serving (api/events.c). */
 #ifndef TT_GATEWAY_H
 #define TT_GATEWAY_H
 
