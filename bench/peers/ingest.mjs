@@ -4,6 +4,7 @@
 //   node bench/peers/ingest.mjs [--events N] [--sessions S] [--batch B] [--connections C]
 //       [--rounds R] [--ids supplied|server] [--influx-session tag|field] [--peers influx,sqlite]
 //       [--bin PATH] [--bin-before PATH] [--telltale-args "ARGS"] [--probe-gap-ms G]
+//       [--probe post|health]
 //
 // What is measured: N events (time-ordered `ts`, 4 types, 5 sources, S concurrent sessions,
 // interleaved as a fleet would send them) are built into request bodies before any clock
@@ -22,9 +23,11 @@
 // - telltale-before (with --bin-before): a second telltale binary (e.g. built from the commit
 //   before a change), run the same way in the same rounds, for a before/after ratio.
 //
-// - with --probe-gap-ms G: while telltale is loaded, a lone producer in a process of its own
-//   (bench/lib/probe.mjs) posts one event at a time, G ms apart, and its latencies' p50 and p99
-//   are printed: what a small request waits behind large bodies being ingested.
+// - with --probe-gap-ms G: while telltale is loaded, a lone client in a process of its own
+//   (bench/lib/probe.mjs) sends one request at a time, G ms apart -- a 1-event POST (--probe
+//   post, the default: it waits for its commit) or GET /health (--probe health: answered by
+//   the loop at once) -- and its latencies' p50 and p99 are printed: what a small request
+//   waits behind large bodies being ingested.
 //
 // Rounds alternate the systems so that all see the same noise; medians and the ratios
 // telltale / peer are printed. A benchmark, not a test: nothing is asserted.
@@ -44,6 +47,7 @@ function parseArgs(argv) {
     events: 1_000_000, sessions: 1000, batch: 5000, connections: 4, rounds: 3,
     ids: 'supplied', influxSession: 'tag', peers: 'influx,sqlite',
     bin: path.join(REPO, 'build', 'telltale'), binBefore: '', telltaleArgs: '', probeGapMs: 0,
+    probe: 'post',
   };
   const numeric = new Set(['events', 'sessions', 'batch', 'connections', 'rounds', 'probeGapMs']);
   for (let i = 2; i < argv.length; i += 2) {
@@ -187,9 +191,9 @@ async function waitFor(what, fn, timeoutMs = 30_000) {
 }
 
 // The lone producer of --probe-gap-ms, started; stop() ends it and resolves to its figures.
-function startProbe(port, gapMs) {
+function startProbe(port, gapMs, what) {
   const child = spawn(process.execPath, [path.join(REPO, 'bench/lib/probe.mjs'), '--port',
-    String(port), '--gap-ms', String(gapMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    String(port), '--gap-ms', String(gapMs), '--what', what], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d) => { out += d; });
   const exited = new Promise((r) => child.once('exit', r));
@@ -215,7 +219,7 @@ async function telltaleRound(o, bodies, dir, bin = o.bin) {
   child.stderr.on('data', (d) => { log += d; });
   await waitFor('telltale to listen', () => /listening on http:\/\/[^:]+:(\d+)/.test(log));
   const port = Number(log.match(/listening on http:\/\/[^:]+:(\d+)/)[1]);
-  const probe = o.probeGapMs > 0 ? startProbe(port, o.probeGapMs) : null;
+  const probe = o.probeGapMs > 0 ? startProbe(port, o.probeGapMs, o.probe) : null;
   try {
     const rate = await closedLoop(port, '/api/v1/events', 'application/x-ndjson', bodies,
       o.connections, 202);

@@ -19,12 +19,6 @@ typedef struct state_push state_push;
 
 #define API_ROUTES 29 /* the rows of api.c's table */
 
-/* An ingest body (POST /api/v1/events, OTLP) this large or larger is parsed on a worker thread
- * (http_defer()): on the loop, a body of thousands of events would hold up every other request
- * and live client while it is parsed; a small one costs less to parse than to hand over.
- * Measured: bench/ingest/loop-latency.mjs, BENCHMARKS.md. */
-#define API_PARSE_ON_WORKER_BYTES (32u << 10)
-
 /* What the routes work with and report on; it must outlive the server. The composition
  * (server.c) fills the public part. */
 typedef struct api_ctx {

@@ -106,7 +106,7 @@ void api_events_post(http_req *r, void *arg)
 {
     api_ctx *ctx = arg;
     int64_t now = (int64_t)clock_now_ms();
-    if (r->body_len >= API_PARSE_ON_WORKER_BYTES) {
+    if (r->body_len >= GATEWAY_PARSE_OFF_LOOP_BYTES) {
         parse_job *j = malloc(sizeof *j);
         if (j == NULL) {
             r->retry_after = 1;

@@ -169,7 +169,7 @@ void api_otlp_post(http_req *r, void *arg)
         respond_refusal(r, &why);
         return;
     }
-    if (rd.len < API_PARSE_ON_WORKER_BYTES) {
+    if (rd.len < GATEWAY_PARSE_OFF_LOOP_BYTES) {
         read_body(&rd);
         submit(r, &rd);
         event_batch_free(&rd.res.batch);

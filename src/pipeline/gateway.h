@@ -25,6 +25,12 @@
 
 typedef struct gateway gateway;
 
+/* An ingest body (POST /api/v1/events, OTLP, a /ws ingest message) this large or larger is
+ * parsed on a worker thread: on the loop, a body of thousands of events would hold up every
+ * other request and live client while it is parsed; a small one costs less to parse than to
+ * hand over. Measured: BENCHMARKS.md, "Ingest off the loop thread". */
+#define GATEWAY_PARSE_OFF_LOOP_BYTES (32u << 10)
+
 /* Why events were not taken. Nothing of a refused request is kept, so every refusal but a bad
  * request invites a retry, after retry_after_s when it is set. */
 typedef struct ingest_refusal {
