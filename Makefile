@@ -90,7 +90,8 @@ integration-asan:
 # HTTP edge and the command line, which run on the loop thread alone.
 TSAN_ENV = TSAN_OPTIONS='exitcode=66 second_deadlock_stack=1'
 TSAN_SUITES = $(addprefix tests/integration/,$(addsuffix .test.mjs,breaker dlq durability flags \
-              hostile-limits hostile-ws idempotency prototype resume send state summaries ws))
+              hostile-limits hostile-ws idempotency ingest-query prototype resume send state \
+              summaries ws))
 
 tsan: build-tsan
 	@$(TSAN_ENV) ./$(TSAN)/tsan_canary >/dev/null 2>&1; rc=$$?; if [ $$rc -ne 66 ]; then \

@@ -3,7 +3,8 @@
 //
 //   node bench/peers/ingest.mjs [--events N] [--sessions S] [--batch B] [--connections C]
 //       [--rounds R] [--ids supplied|server] [--influx-session tag|field] [--peers influx,sqlite]
-//       [--bin PATH] [--bin-before PATH] [--telltale-args "ARGS"]
+//       [--bin PATH] [--bin-before PATH] [--telltale-args "ARGS"] [--probe-gap-ms G]
+//       [--probe post|health]
 //
 // What is measured: N events (time-ordered `ts`, 4 types, 5 sources, S concurrent sessions,
 // interleaved as a fleet would send them) are built into request bodies before any clock
@@ -22,6 +23,12 @@
 // - telltale-before (with --bin-before): a second telltale binary (e.g. built from the commit
 //   before a change), run the same way in the same rounds, for a before/after ratio.
 //
+// - with --probe-gap-ms G: while telltale is loaded, a lone client in a process of its own
+//   (bench/lib/probe.mjs) sends one request at a time, G ms apart -- a 1-event POST (--probe
+//   post, the default: it waits for its commit) or GET /health (--probe health: answered by
+//   the loop at once) -- and its latencies' p50 and p99 are printed: what a small request
+//   waits behind large bodies being ingested.
+//
 // Rounds alternate the systems so that all see the same noise; medians and the ratios
 // telltale / peer are printed. A benchmark, not a test: nothing is asserted.
 
@@ -39,9 +46,10 @@ function parseArgs(argv) {
   const o = {
     events: 1_000_000, sessions: 1000, batch: 5000, connections: 4, rounds: 3,
     ids: 'supplied', influxSession: 'tag', peers: 'influx,sqlite',
-    bin: path.join(REPO, 'build', 'telltale'), binBefore: '', telltaleArgs: '',
+    bin: path.join(REPO, 'build', 'telltale'), binBefore: '', telltaleArgs: '', probeGapMs: 0,
+    probe: 'post',
   };
-  const numeric = new Set(['events', 'sessions', 'batch', 'connections', 'rounds']);
+  const numeric = new Set(['events', 'sessions', 'batch', 'connections', 'rounds', 'probeGapMs']);
   for (let i = 2; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '').replace(/-([a-z])/g, (_, c) => c.toUpperCase());
     if (!(key in o) || argv[i + 1] === undefined) {
@@ -182,6 +190,23 @@ async function waitFor(what, fn, timeoutMs = 30_000) {
   }
 }
 
+// The lone producer of --probe-gap-ms, started; stop() ends it and resolves to its figures.
+function startProbe(port, gapMs, what) {
+  const child = spawn(process.execPath, [path.join(REPO, 'bench/lib/probe.mjs'), '--port',
+    String(port), '--gap-ms', String(gapMs), '--what', what], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  const exited = new Promise((r) => child.once('exit', r));
+  return {
+    async stop() {
+      child.stdin.end();
+      await exited;
+      return JSON.parse(out);
+    },
+  };
+}
+
+// One round of telltale: its rate, and with --probe-gap-ms the probe's figures.
 async function telltaleRound(o, bodies, dir, bin = o.bin) {
   const db = path.join(dir, `telltale-${Date.now()}.db`);
   const maxBody = Math.max(...bodies.map((b) => b.data.length)) + 1024;
@@ -194,9 +219,11 @@ async function telltaleRound(o, bodies, dir, bin = o.bin) {
   child.stderr.on('data', (d) => { log += d; });
   await waitFor('telltale to listen', () => /listening on http:\/\/[^:]+:(\d+)/.test(log));
   const port = Number(log.match(/listening on http:\/\/[^:]+:(\d+)/)[1]);
+  const probe = o.probeGapMs > 0 ? startProbe(port, o.probeGapMs, o.probe) : null;
   try {
-    return await closedLoop(port, '/api/v1/events', 'application/x-ndjson', bodies,
+    const rate = await closedLoop(port, '/api/v1/events', 'application/x-ndjson', bodies,
       o.connections, 202);
+    return { rate, probe: await probe?.stop() };
   } finally {
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
@@ -307,10 +334,20 @@ async function main() {
   const script = o.peers.includes('sqlite') ? rawSqliteScript(events, dir) : null;
   const influx = influxBodies ? await startInflux(dir) : null;
   const rates = { telltale: [], before: [], influx: [], sqlite: [] };
+  const probes = { telltale: [], before: [] };
+  const telltale = async (which, bin) => {
+    const { rate, probe } = await telltaleRound(o, tt, dir, bin);
+    rates[which].push(rate);
+    if (probe) {
+      probes[which].push(probe);
+      console.log(`  ${which} probe: ${probe.n} answers, p50 ${probe.p50} ms, p99 ${probe.p99} ms, ` +
+        `max ${probe.max} ms, ${probe.errors} errors`);
+    }
+  };
   try {
     for (let r = 1; r <= o.rounds; r++) {
-      rates.telltale.push(await telltaleRound(o, tt, dir));
-      if (o.binBefore) rates.before.push(await telltaleRound(o, tt, dir, o.binBefore));
+      await telltale('telltale', o.bin);
+      if (o.binBefore) await telltale('before', o.binBefore);
       if (influx) rates.influx.push(await influxRound(o, influx, influxBodies, r));
       if (script) rates.sqlite.push(rawSqliteRound(events, script, dir));
       console.log(`round ${r}: ` + Object.entries(rates).filter(([, v]) => v.length)
@@ -332,6 +369,12 @@ async function main() {
     console.log(`median: telltale-before ${fmt(b)} events/s; telltale/telltale-before ` +
       `${(t / b).toFixed(2)}` + (rates.influx.length
       ? `; telltale-before/InfluxDB ${(b / median(rates.influx)).toFixed(2)}` : ''));
+  }
+  if (probes.telltale.length) {
+    const p99 = (which) => median(probes[which].map((p) => p.p99));
+    console.log(`median probe p99: telltale ${p99('telltale')} ms` + (probes.before.length
+      ? `, telltale-before ${p99('before')} ms; telltale-before/telltale ` +
+        `${(p99('before') / p99('telltale')).toFixed(2)}` : ''));
   }
   if (rates.sqlite.length) {
     console.log(`median: raw SQLite ${fmt(median(rates.sqlite))} rows/s; telltale/raw ` +

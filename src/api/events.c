@@ -37,32 +37,96 @@ static void answer_when_durable(const ingest_job *job, void *arg)
     http_respond_written(r, 202, &w);
 }
 
-void api_events_post(http_req *r, void *arg)
+/* Queues a parsed batch; answer_when_durable() answers once it is durable. Else answers the
+ * refusal at once. */
+static void submit(http_req *r, api_ctx *ctx, event_batch *batch)
 {
-    api_ctx *ctx = arg;
     ingest_refusal why;
-    event_batch batch = {0};
     http_ticket *ticket = malloc(sizeof *ticket);
     if (ticket == NULL) {
+        event_batch_free(batch);
         r->retry_after = 1;
         http_respond_error(r, 503, "overloaded", "out of memory");
         return;
     }
     *ticket = http_ticket_of(r);
-    if (gateway_parse_typed(ctx->gw, r->content_type, r->body, r->body_len, (int64_t)clock_now_ms(),
-                            &batch, &why) == 0 &&
-        gateway_submit_from(ctx->gw, http_rate_key(r->wsi, &r->who), &batch, answer_when_durable,
-                            ticket, &why) == 0) {
-        return; /* answer_when_durable() answers, once the batch is durable */
-    }
-    event_batch_free(&batch);
-    free(ticket);
-    r->retry_after = why.retry_after_s;
-    if (why.of_body) {
-        http_respond_error_at(r, why.status, why.code, why.message, why.index);
-    } else {
+    if (gateway_submit_from(ctx->gw, http_rate_key(r->wsi, &r->who), batch, answer_when_durable,
+                            ticket, &why) != 0) {
+        event_batch_free(batch);
+        free(ticket);
+        r->retry_after = why.retry_after_s;
         http_respond_error(r, why.status, why.code, why.message);
     }
+}
+
+static void respond_refusal(http_req *r, const ingest_refusal *why)
+{
+    r->retry_after = why->retry_after_s;
+    if (why->of_body) {
+        http_respond_error_at(r, why->status, why->code, why->message, why->index);
+    } else {
+        http_respond_error(r, why->status, why->code, why->message);
+    }
+}
+
+/* A body parsed on a worker thread (http_defer: the loop serves others meanwhile). */
+typedef struct parse_job {
+    api_ctx *ctx;
+    char content_type[sizeof ((http_req *)0)->content_type];
+    const char *body; /* the request's, held by http_defer() while it is parsed */
+    size_t len;
+    int64_t now_ms;
+    int rc;
+    event_batch batch;
+    ingest_refusal why;
+} parse_job;
+
+static void parse_on_worker(void *arg)
+{
+    parse_job *j = arg;
+    j->rc = gateway_parse_typed(j->ctx->gw, j->content_type, j->body, j->len, j->now_ms, &j->batch,
+                                &j->why);
+}
+
+/* The client may have left while its body was parsed: then nothing of it is stored, as nothing
+ * could be acknowledged. */
+static void parsed(http_req *r, void *arg)
+{
+    parse_job *j = arg;
+    if (r != NULL && j->rc == 0) {
+        submit(r, j->ctx, &j->batch);
+    } else if (r != NULL) {
+        respond_refusal(r, &j->why);
+    }
+    event_batch_free(&j->batch);
+    free(j);
+}
+
+void api_events_post(http_req *r, void *arg)
+{
+    api_ctx *ctx = arg;
+    int64_t now = (int64_t)clock_now_ms();
+    if (r->body_len >= GATEWAY_PARSE_OFF_LOOP_BYTES) {
+        parse_job *j = malloc(sizeof *j);
+        if (j == NULL) {
+            r->retry_after = 1;
+            http_respond_error(r, 503, "overloaded", "out of memory");
+            return;
+        }
+        *j = (parse_job){.ctx = ctx, .body = r->body, .len = r->body_len, .now_ms = now};
+        memcpy(j->content_type, r->content_type, sizeof j->content_type);
+        if (http_defer(r, parse_on_worker, parsed, j) != 0) {
+            free(j);
+        }
+        return;
+    }
+    ingest_refusal why;
+    event_batch batch = {0};
+    if (gateway_parse_typed(ctx->gw, r->content_type, r->body, r->body_len, now, &batch, &why) != 0) {
+        respond_refusal(r, &why);
+        return;
+    }
+    submit(r, ctx, &batch);
 }
 
 /* A query in flight on libuv's thread pool. The request is referred to by id only: its

@@ -83,59 +83,106 @@ static void answer_when_durable(const ingest_job *job, void *arg)
     free(p);
 }
 
+/* A body read into events: on the loop when small, on a worker thread when large (parsing it
+ * on the loop would hold up every other client, as for POST /api/v1/events). */
+typedef struct otlp_read {
+    api_ctx *ctx;
+    otlp_signal sig;
+    otlp_encoding enc;
+    const uint8_t *body; /* the request's (held by http_defer() while on a worker) */
+    size_t len;
+    int64_t now_ms;
+    int rc; /* 0, TT_EINVAL (400, 'err' says why), TT_ENOMEM */
+    char err[TT_ERRLEN];
+    otlp_result res;
+} otlp_read;
+
+static void read_body(void *arg)
+{
+    otlp_read *rd = arg;
+    ProtobufCMessage *msg = NULL;
+    rd->rc = otlp_decode(rd->sig, rd->enc, rd->body, rd->len, &msg, rd->err);
+    if (rd->rc == TT_EINVAL) {
+        gateway_count_invalid(rd->ctx->gw);
+    }
+    if (rd->rc == 0) {
+        rd->rc = otlp_to_events(rd->sig, msg, rd->now_ms, rd->ctx->cfg->max_events, &rd->res);
+        snprintf(rd->err, sizeof rd->err, "out of memory");
+        otlp_message_free(msg);
+    }
+}
+
+/* Answers a body that could not be read or had nothing to keep; else queues its events, to be
+ * answered once durable. */
+static void submit(http_req *r, otlp_read *rd)
+{
+    ingest_refusal why;
+    otlp_pending *p = NULL;
+    if (rd->rc == 0 && rd->res.batch.count == 0) {
+        respond_export(r, rd->sig, rd->enc, rd->res.rejected, rd->res.message);
+        return; /* nothing to keep */
+    }
+    if (rd->rc != 0 || (p = calloc(1, sizeof *p)) == NULL) {
+        bool bad = rd->rc == TT_EINVAL;
+        r->retry_after = bad ? 0 : 1;
+        http_respond_error(r, bad ? 400 : 503, bad ? "invalid_otlp" : "overloaded",
+                           bad ? rd->err : "out of memory");
+        return;
+    }
+    *p = (otlp_pending){http_ticket_of(r), rd->sig, rd->enc, rd->res.rejected, {0}};
+    memcpy(p->message, rd->res.message, sizeof p->message);
+    if (gateway_submit_from(rd->ctx->gw, http_rate_key(r->wsi, &r->who), &rd->res.batch,
+                            answer_when_durable, p, &why) != 0) {
+        free(p);
+        respond_refusal(r, &why);
+    }
+}
+
+/* After a worker read the body. A client that left meanwhile has nothing stored. */
+static void read_on_worker(http_req *r, void *arg)
+{
+    otlp_read *rd = arg;
+    if (r != NULL) {
+        submit(r, rd);
+    }
+    event_batch_free(&rd->res.batch);
+    free(rd);
+}
+
 void api_otlp_post(http_req *r, void *arg)
 {
-    api_ctx *ctx = arg;
-    otlp_signal sig = OTLP_TRACES;
-    otlp_encoding enc;
+    otlp_read rd = {.ctx = arg,
+                    .body = (const uint8_t *)(r->body != NULL ? r->body : ""),
+                    .len = r->body_len,
+                    .now_ms = (int64_t)clock_now_ms()};
     ingest_refusal why;
-    char err[TT_ERRLEN];
-    ProtobufCMessage *msg = NULL;
-    otlp_pending *p = NULL;
-    if (!otlp_signal_of_path(r->path, &sig)) {
+    if (!otlp_signal_of_path(r->path, &rd.sig)) {
         http_respond_error(r, 404, "not_found", "no such OTLP signal");
         return;
     }
-    if (!otlp_encoding_of(r->content_type, &enc)) {
+    if (!otlp_encoding_of(r->content_type, &rd.enc)) {
         http_respond_error(r, 415, "unsupported_media_type",
                            "OTLP/HTTP bodies are application/x-protobuf or application/json");
         return;
     }
-    if (gateway_refuse_if_draining(ctx->gw, &why) != 0) {
+    if (gateway_refuse_if_draining(rd.ctx->gw, &why) != 0) {
         respond_refusal(r, &why);
         return;
     }
-    int rc = otlp_decode(sig, enc, (const uint8_t *)(r->body != NULL ? r->body : ""), r->body_len,
-                         &msg, err);
-    if (rc != 0) {
-        if (rc == TT_EINVAL) {
-            gateway_count_invalid(ctx->gw);
-        }
-        r->retry_after = rc == TT_ENOMEM ? 1 : 0;
-        http_respond_error(r, rc == TT_ENOMEM ? 503 : 400,
-                           rc == TT_ENOMEM ? "overloaded" : "invalid_otlp", err);
+    if (rd.len < GATEWAY_PARSE_OFF_LOOP_BYTES) {
+        read_body(&rd);
+        submit(r, &rd);
+        event_batch_free(&rd.res.batch);
         return;
     }
-    otlp_result res;
-    int64_t now = (int64_t)clock_now_ms();
-    rc = otlp_to_events(sig, msg, now, ctx->cfg->max_events, &res);
-    otlp_message_free(msg);
-    if (rc == 0 && res.batch.count == 0) {
-        respond_export(r, sig, enc, res.rejected, res.message); /* nothing to keep */
-        return;
-    }
-    if (rc != 0 || (p = calloc(1, sizeof *p)) == NULL) {
-        event_batch_free(&res.batch);
+    otlp_read *on_worker = malloc(sizeof *on_worker);
+    if (on_worker == NULL) {
         r->retry_after = 1;
         http_respond_error(r, 503, "overloaded", "out of memory");
         return;
     }
-    *p = (otlp_pending){http_ticket_of(r), sig, enc, res.rejected, {0}};
-    memcpy(p->message, res.message, sizeof p->message);
-    if (gateway_submit_from(ctx->gw, http_rate_key(r->wsi, &r->who), &res.batch,
-                            answer_when_durable, p, &why) != 0) {
-        event_batch_free(&res.batch);
-        free(p);
-        respond_refusal(r, &why);
+    *on_worker = rd;
+    if (http_defer(r, read_body, read_on_worker, on_worker) != 0) {
+        free(on_worker);
     }
 }

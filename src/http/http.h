@@ -126,11 +126,14 @@ void http_header_copy(struct lws *wsi, enum lws_token_indexes token, char *dst, 
  * own 5 s would cut the request off) up to the response timeout. http_defer() does this. */
 void http_answer_later(http_req *r);
 
-/* Work for a request that runs on libuv's thread pool (the store blocks), then is answered on
- * the loop thread. 'work' runs on a pool thread with 'arg'; then 'done' runs on the loop thread
- * with the request, or NULL if its client has gone (the work is not undone: a stored event
- * stays stored), and must free 'arg'. Returns 0, or TT_ENOMEM when the work could not be
- * scheduled: then the request has been answered 503 and 'arg' is still the caller's. */
+/* Work for a request that runs on libuv's thread pool (the store blocks, a large body is
+ * parsed), then is answered on the loop thread. 'work' runs on a pool thread with 'arg'; then
+ * 'done' runs on the loop thread with the request, or NULL if its client has gone (the work is
+ * not undone: a stored event stays stored), and must free 'arg'. 'work' may read the request's
+ * body (r->body, r->body_len, as they were when deferred) even if the client leaves meanwhile:
+ * it is held for the work and handed back before 'done'. Returns 0, or TT_ENOMEM when the work
+ * could not be scheduled: then the request has been answered 503 and 'arg' is still the
+ * caller's. */
 typedef void (*http_work_fn)(void *arg);
 typedef void (*http_done_fn)(http_req *r, void *arg);
 int http_defer(http_req *r, http_work_fn work, http_done_fn done, void *arg);

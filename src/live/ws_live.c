@@ -4,16 +4,16 @@
  * missed and hands it over to the live tail with no gap and no duplicate.
  *
  * Access (DESIGN §5): any role that may read or ingest connects; each message type states the
- * roles that may send it (the table in handle_message). Only readers are sent events, stats and
+ * roles that may send it (the table before dispatch()). Only readers are sent events, stats and
  * flags: a producer's connection (role ingest) gets its hello, acks and pongs. */
 #include "live/ws_live.h"
 
-#include "core/event_json.h"
 #include "core/json_print.h"
 #include "live/stream.h"
 #include "live/ws_message.h"
 #include "live/ws_recent.h"
 #include "live/ws_peer.h"
+#include "live/ws_read.h"
 #include "live/ws_text.h"
 #include "os/clock.h"
 #include "os/log.h"
@@ -51,20 +51,6 @@ struct ws_client {
 };
 
 /* ---- messages ---- */
-
-/* {"type":"event","seq":S,"event":{...}}: the /ws encoding of a row. Any thread. */
-static ws_msg *msg_event(const tt_event *ev, void *ctx)
-{
-    (void)ctx;
-    json_writer w = {0};
-    json_open_object(&w);
-    json_member_string(&w, "type", "event");
-    json_member_number(&w, "seq", (double)ev->seq);
-    json_key(&w, "event");
-    event_write_json(&w, ev, EVENT_JSON_STORED);
-    json_close_object(&w);
-    return ws_msg_from_writer(&w, ev->seq);
-}
 
 static bool not_an_event(const ws_msg *m)
 {
@@ -150,8 +136,9 @@ static void catchup_failed(stream_sub *sub, const char *why)
 
 /* ---- messages from the client ---- */
 
-static void on_resume(ws_client *c, const cJSON *msg)
+static void on_resume(ws_client *c, ws_parsed *parsed)
 {
+    const cJSON *msg = parsed->msg;
     const cJSON *after = cJSON_GetObjectItemCaseSensitive(msg, "after_seq");
     if (!cJSON_IsNumber(after) || after->valuedouble < 0 ||
         after->valuedouble != (double)(int64_t)after->valuedouble) {
@@ -162,8 +149,9 @@ static void on_resume(ws_client *c, const cJSON *msg)
     stream_sub_resume(&c->sub, (int64_t)after->valuedouble);
 }
 
-static void on_subscribe(ws_client *c, const cJSON *msg)
+static void on_subscribe(ws_client *c, ws_parsed *parsed)
 {
+    const cJSON *msg = parsed->msg;
     char why[128];
     if (!ws_message_filter(msg, &c->filter, why, sizeof why)) {
         send_error(c, NULL, "invalid_message", why, -1);
@@ -203,32 +191,22 @@ static void ingest_done(const ingest_job *job, void *ctx)
         gateway_job_refusal(job, &why);
         send_refusal(c, p->ref, &why);
     } else if (c != NULL) {
-        json_writer w = {0};
-        json_open_object(&w);
-        json_member_string(&w, "type", "ack");
-        if (p->ref != NULL) {
-            json_key(&w, "ref");
-            json_raw_value(&w, p->ref, strlen(p->ref));
-        }
-        json_member_number(&w, "accepted", (double)job->batch.count);
-        json_member_number(&w, "duplicates", job->duplicates);
-        json_close_object(&w);
-        send_written(c, &w);
+        ws_msg *m = ws_text_ack(p->ref, job->batch.count, job->duplicates);
+        client_send(c, m);
+        ws_msg_unref(m);
     }
     free(p->ref);
     free(p);
 }
 
-static void on_ingest(ws_client *c, const cJSON *msg)
+/* The events were read with the message (ws_parsed_read(), maybe on the pool). */
+static void on_ingest(ws_client *c, ws_parsed *parsed)
 {
     bool ref_ok;
-    char *ref = take_ref(c, msg, &ref_ok);
+    char *ref = take_ref(c, parsed->msg, &ref_ok);
     if (!ref_ok) {
         return;
     }
-    event_batch batch;
-    ingest_refusal why;
-    gateway *gw = c->ws->opts.gw;
     pending_ingest *p = malloc(sizeof *p);
     if (p == NULL) {
         send_error(c, ref, "overloaded", "out of memory", -1);
@@ -236,12 +214,10 @@ static void on_ingest(ws_client *c, const cJSON *msg)
         return;
     }
     *p = (pending_ingest){c->ws, c->id, ref};
-    if (gateway_parse_array(gw, cJSON_GetObjectItemCaseSensitive(msg, "events"),
-                            (int64_t)clock_now_ms(), &batch, &why) != 0 ||
-        gateway_submit_from(gw, http_rate_key(c->peer.wsi, &c->who), &batch, ingest_done, p,
-                            &why) != 0) {
-        event_batch_free(&batch);
-        send_refusal(c, ref, &why);
+    if (parsed->rc != 0 ||
+        gateway_submit_from(c->ws->opts.gw, http_rate_key(c->peer.wsi, &c->who), &parsed->batch,
+                            ingest_done, p, &parsed->refusal) != 0) {
+        send_refusal(c, ref, &parsed->refusal);
         free(ref);
         free(p);
     }
@@ -267,8 +243,9 @@ static void recent_done(ws_msg *reply, const char *why, void *ctx)
     free(p);
 }
 
-static void on_recent(ws_client *c, const cJSON *msg)
+static void on_recent(ws_client *c, ws_parsed *parsed)
 {
+    const cJSON *msg = parsed->msg;
     const cJSON *limit = cJSON_GetObjectItemCaseSensitive(msg, "limit");
     double n = limit == NULL ? 100 : cJSON_IsNumber(limit) ? limit->valuedouble : -1;
     if (n < 1 || n > RECENT_MAX || n != (double)(int)n) {
@@ -309,8 +286,9 @@ static void write_stats(json_writer *w, const ws_live *ws)
 
 /* {"type":"state_subscribe","client_id":C}: this connection gets C's dashboard state changes
  * ({"type":"state",...}); answered {"type":"state_subscribed","client_id":C}. */
-static void on_state_subscribe(ws_client *c, const cJSON *msg)
+static void on_state_subscribe(ws_client *c, ws_parsed *parsed)
 {
+    const cJSON *msg = parsed->msg;
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "client_id");
     if (!cJSON_IsString(id) || id->valuestring[0] == '\0' ||
         strlen(id->valuestring) > STATE_CLIENT_MAX) {
@@ -335,17 +313,17 @@ static void on_state_subscribe(ws_client *c, const cJSON *msg)
     ws_msg_unref(m);
 }
 
-static void on_get_stats(ws_client *c, const cJSON *msg)
+static void on_get_stats(ws_client *c, ws_parsed *parsed)
 {
-    (void)msg;
+    (void)parsed;
     json_writer w = {0};
     write_stats(&w, c->ws);
     send_written(c, &w);
 }
 
-static void on_ping(ws_client *c, const cJSON *msg)
+static void on_ping(ws_client *c, ws_parsed *parsed)
 {
-    (void)msg;
+    (void)parsed;
     send_text(c, "{\"type\":\"pong\"}");
 }
 
@@ -353,7 +331,7 @@ static void on_ping(ws_client *c, const cJSON *msg)
 static const struct {
     const char *type;
     unsigned roles;
-    void (*fn)(ws_client *c, const cJSON *msg);
+    void (*fn)(ws_client *c, ws_parsed *parsed);
 } messages[] = {
     {"resume", AUTH_ROLES_READ, on_resume},
     {"subscribe", AUTH_ROLES_READ, on_subscribe},
@@ -366,14 +344,16 @@ static const struct {
 
 /* A type the client's role may not send is answered {"type":"error","error":{"code":
  * "forbidden"}}, with the message's ref when it has a usable one. */
-static void dispatch(ws_client *c, const cJSON *msg, const char *type)
+static void dispatch(ws_client *c, ws_parsed *parsed)
 {
+    const cJSON *msg = parsed->msg;
+    const char *type = cJSON_GetObjectItemCaseSensitive(msg, "type")->valuestring;
     for (size_t i = 0; i < sizeof messages / sizeof messages[0]; i++) {
         if (strcmp(type, messages[i].type) != 0) {
             continue;
         }
         if (auth_allows(c->ws->opts.cfg, messages[i].roles, c->who.role)) {
-            messages[i].fn(c, msg);
+            messages[i].fn(c, parsed);
             return;
         }
         bool ok;
@@ -389,17 +369,37 @@ static void dispatch(ws_client *c, const cJSON *msg, const char *type)
                -1);
 }
 
-static void handle_message(ws_client *c, const char *text, size_t len)
+static void handle_parsed(ws_client *c, ws_parsed *parsed)
 {
-    const char *code = NULL;
-    char why[160];
-    cJSON *msg = ws_message_parse(text, len, &code, why, sizeof why);
-    if (msg == NULL) {
-        send_error(c, NULL, code, why, -1);
+    if (parsed->msg == NULL) {
+        send_error(c, NULL, parsed->code, parsed->why, -1);
+    } else {
+        dispatch(c, parsed);
+    }
+}
+
+/* A message read on the pool (ws_read.c): the connection may read again. */
+static void read_off_loop(void *ws, uint64_t client_id, ws_parsed *parsed)
+{
+    ws_client *c = find_client(ws, client_id);
+    if (c != NULL) {
+        lws_rx_flow_control(c->peer.wsi, 1);
+        handle_parsed(c, parsed);
+    }
+}
+
+/* The whole message in c->rx, read now or on the pool. */
+static void handle_message(ws_client *c)
+{
+    bool ingests = auth_allows(c->ws->opts.cfg, AUTH_ROLES_INGEST, c->who.role);
+    ws_parsed parsed;
+    if (ws_read(c->ws->opts.loop, &c->rx, ingests ? c->ws->opts.gw : NULL, &parsed,
+                read_off_loop, c->ws, c->id) == 1) {
+        lws_rx_flow_control(c->peer.wsi, 0);
         return;
     }
-    dispatch(c, msg, cJSON_GetObjectItemCaseSensitive(msg, "type")->valuestring);
-    cJSON_Delete(msg);
+    handle_parsed(c, &parsed);
+    ws_parsed_free(&parsed);
 }
 
 /* ---- the endpoint's callbacks (http_ws_endpoint) ---- */
@@ -454,8 +454,7 @@ static int on_receive(void *conn, struct lws *wsi, const void *in, size_t len)
     size_t limit = c->ws->opts.cfg->max_body + 4096;
     int whole = ws_rx_add(wsi, &c->rx, in, len, limit);
     if (whole == 1) {
-        handle_message(c, c->rx.buf, c->rx.len);
-        ws_rx_clear(&c->rx);
+        handle_message(c);
     }
     return whole < 0 ? -1 : 0;
 }
@@ -537,7 +536,7 @@ int ws_live_create(const ws_live_opts *opts, ws_live **out)
         return TT_ENOMEM;
     }
     ws->opts = *opts;
-    if ((ws->format = stream_format_add(opts->rows, msg_event, NULL)) < 0) {
+    if ((ws->format = stream_format_add(opts->rows, ws_text_event, NULL)) < 0) {
         free(ws);
         return TT_ENOMEM;
     }

@@ -8,6 +8,7 @@
 #include "core/json_scan.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static bool only_space(const char *s, size_t len)
@@ -40,6 +41,30 @@ cJSON *ws_message_parse(const char *text, size_t len, const char **code, char *w
              scan != JSON_SCAN_OK ? json_scan_describe(scan) : "");
     cJSON_Delete(msg);
     return NULL;
+}
+
+void ws_parsed_read(ws_parsed *p, const char *text, size_t len, gateway *gw, int64_t now_ms)
+{
+    *p = (ws_parsed){0};
+    p->msg = ws_message_parse(text, len, &p->code, p->why, sizeof p->why);
+    if (p->msg == NULL || gw == NULL ||
+        strcmp(cJSON_GetObjectItemCaseSensitive(p->msg, "type")->valuestring, "ingest") != 0) {
+        return;
+    }
+    bool ref_ok;
+    free(ws_message_ref(p->msg, &ref_ok));
+    if (ref_ok) { /* else the message is refused for its ref, its events unread */
+        p->ingest = true;
+        p->rc = gateway_parse_array(gw, cJSON_GetObjectItemCaseSensitive(p->msg, "events"),
+                                    now_ms, &p->batch, &p->refusal);
+    }
+}
+
+void ws_parsed_free(ws_parsed *p)
+{
+    cJSON_Delete(p->msg);
+    event_batch_free(&p->batch);
+    p->msg = NULL;
 }
 
 char *ws_message_ref(const cJSON *msg, bool *ok)

@@ -5,6 +5,7 @@
 #define TT_WS_MESSAGE_H
 
 #include "core/event.h"
+#include "pipeline/gateway.h"
 
 #include <cjson/cJSON.h>
 
@@ -21,6 +22,24 @@ cJSON *ws_message_parse(const char *text, size_t len, const char **code, char *w
  * absent; *ok is false when a ref is there but is neither a number nor a string of at most
  * WS_REF_MAX bytes. */
 char *ws_message_ref(const cJSON *msg, bool *ok);
+
+/* A message as read, with an ingest message's events read too (they are its costly part), so
+ * that a large message can be read away from the loop thread (ws_live.c). */
+typedef struct ws_parsed {
+    cJSON *msg;       /* NULL if the message is not one: 'code' and 'why' say why */
+    const char *code; /* "invalid_json" or "invalid_message" */
+    char why[160];
+    bool ingest; /* an ingest message with a usable ref whose events were read: */
+    int rc;      /* gateway_parse_array()'s result, */
+    event_batch batch;      /* the events when 0, */
+    ingest_refusal refusal; /* the refusal otherwise */
+} ws_parsed;
+
+/* Reads [text, text+len) with ws_message_parse(); then, for {"type":"ingest"} with a usable
+ * ref when 'gw' is not NULL (the sender may ingest), its "events" with gateway_parse_array() at
+ * 'now_ms'. Free with ws_parsed_free(). */
+void ws_parsed_read(ws_parsed *p, const char *text, size_t len, gateway *gw, int64_t now_ms);
+void ws_parsed_free(ws_parsed *p);
 
 /* What a client asked to see, {"type":"subscribe","filter":{"type","source","session_id"}}
  * (each a string or null/absent); "" = any. */

@@ -1,12 +1,41 @@
-/* ws_text.c -- the /ws server's messages that are not rows. */
+/* ws_text.c -- the /ws server's messages. */
 #include "live/ws_text.h"
 
+#include "core/event_json.h"
 #include "core/ingest.h"
 #include "core/json_scan.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+ws_msg *ws_text_event(const tt_event *ev, void *ctx)
+{
+    (void)ctx;
+    json_writer w = {0};
+    json_open_object(&w);
+    json_member_string(&w, "type", "event");
+    json_member_number(&w, "seq", (double)ev->seq);
+    json_key(&w, "event");
+    event_write_json(&w, ev, EVENT_JSON_STORED);
+    json_close_object(&w);
+    return ws_msg_from_writer(&w, ev->seq);
+}
+
+ws_msg *ws_text_ack(const char *ref, size_t accepted, uint64_t duplicates)
+{
+    json_writer w = {0};
+    json_open_object(&w);
+    json_member_string(&w, "type", "ack");
+    if (ref != NULL) {
+        json_key(&w, "ref");
+        json_raw_value(&w, ref, strlen(ref));
+    }
+    json_member_number(&w, "accepted", (double)accepted);
+    json_member_number(&w, "duplicates", (double)duplicates);
+    json_close_object(&w);
+    return ws_msg_from_writer(&w, 0);
+}
 
 ws_msg *ws_text_error(const char *ref, const char *code, const char *message, int index)
 {

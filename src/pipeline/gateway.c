@@ -19,8 +19,11 @@
 struct gateway {
     gateway_opts opts;
     uuid7_gen ids;
-    bool draining;
+    bool draining; /* read by gateway_parse*() on any thread: atomic (relaxed) */
     gateway_stats stats;
+    /* What gateway_parse*() and gateway_count_invalid() count, on any thread: atomic
+     * (relaxed), added to stats by gateway_get_stats(). */
+    uint64_t parsed_invalid, parsed_too_large;
     uint64_t accepted_at_tick;
     token_table *rates; /* NULL without opts.rate */
     /* Jobs finished by the persister, to be answered on the loop thread. */
@@ -37,6 +40,18 @@ static void refuse(ingest_refusal *why, int status, const char *code, int retry_
     why->of_body = false;
     why->retry_after_s = retry_after_s;
     snprintf(why->message, sizeof why->message, "%s", message);
+}
+
+static bool is_draining(const gateway *gw)
+{
+    return __atomic_load_n(&gw->draining, __ATOMIC_RELAXED);
+}
+
+static void count(uint64_t *counter, bool yes)
+{
+    if (yes) {
+        __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+    }
 }
 
 static int refuse_draining(ingest_refusal *why)
@@ -89,14 +104,14 @@ static int parse_refused(gateway *gw, int rc, const ingest_error *err, ingest_re
     refuse(why, err->http_status, err->code, 0, err->message);
     why->index = err->index;
     why->of_body = true;
-    gw->stats.requests_invalid += err->http_status == 400;
-    gw->stats.requests_too_large += err->http_status == 413;
+    count(&gw->parsed_invalid, err->http_status == 400);
+    count(&gw->parsed_too_large, err->http_status == 413);
     return rc;
 }
 
 void gateway_count_invalid(gateway *gw)
 {
-    gw->stats.requests_invalid++;
+    count(&gw->parsed_invalid, 1);
 }
 
 /* With 'empty_ok', a body without events is no events (0, an empty batch), not a refusal. */
@@ -104,7 +119,7 @@ static int parse(gateway *gw, const char *body, size_t len, ingest_format fmt, i
                  bool empty_ok, event_batch *out, ingest_refusal *why)
 {
     *out = (event_batch){0};
-    if (gw->draining) {
+    if (is_draining(gw)) {
         return refuse_draining(why);
     }
     ingest_error err;
@@ -154,11 +169,11 @@ int gateway_parse_typed(gateway *gw, const char *content_type, const char *body,
 {
     ingest_format fmt;
     *out = (event_batch){0};
-    if (gw->draining) {
+    if (is_draining(gw)) {
         return refuse_draining(why);
     }
     if (!body_format(content_type, &fmt)) {
-        gw->stats.requests_invalid++;
+        count(&gw->parsed_invalid, 1);
         refuse(why, 415, "unsupported_media_type", 0,
                "send application/json (an object or an array) or NDJSON as application/x-ndjson, "
                "application/ndjson, application/jsonl, application/jsonlines or "
@@ -172,7 +187,7 @@ int gateway_parse_array(gateway *gw, const cJSON *array, int64_t now_ms, event_b
                         ingest_refusal *why)
 {
     *out = (event_batch){0};
-    if (gw->draining) {
+    if (is_draining(gw)) {
         return refuse_draining(why);
     }
     ingest_error err;
@@ -210,7 +225,7 @@ static int submit_refused(gateway *gw, int rc, size_t n, bool counted, ingest_re
 int gateway_submit(gateway *gw, event_batch *batch, ingest_done_fn done, void *ctx,
                    ingest_refusal *why)
 {
-    if (gw->draining) {
+    if (is_draining(gw)) {
         return refuse_draining(why);
     }
     ingest_job *job = calloc(1, sizeof *job);
@@ -232,14 +247,14 @@ int gateway_submit_from(gateway *gw, const char *key, event_batch *batch, ingest
                         void *ctx, ingest_refusal *why)
 {
     uint64_t wait_ms = 0;
-    if (gw->rates != NULL && !gw->draining) {
+    if (gw->rates != NULL && !is_draining(gw)) {
         wait_ms = token_table_take(gw->rates, key, gw->opts.rate, gw->opts.burst, batch->count,
                                    clock_mono_ms());
     }
     if (wait_ms == 0) {
         size_t n = batch->count;
         int rc = gateway_submit(gw, batch, done, ctx, why);
-        if (rc != 0 && gw->rates != NULL && !gw->draining) {
+        if (rc != 0 && gw->rates != NULL && !is_draining(gw)) {
             token_table_refund(gw->rates, key, gw->opts.burst, n); /* not ingested: not spent */
         }
         return rc;
@@ -276,17 +291,17 @@ void gateway_job_refusal(const ingest_job *job, ingest_refusal *why)
 
 void gateway_drain(gateway *gw)
 {
-    gw->draining = true;
+    __atomic_store_n(&gw->draining, true, __ATOMIC_RELAXED);
 }
 
 int gateway_refuse_if_draining(const gateway *gw, ingest_refusal *why)
 {
-    return gw->draining ? refuse_draining(why) : 0;
+    return is_draining(gw) ? refuse_draining(why) : 0;
 }
 
 bool gateway_draining(const gateway *gw)
 {
-    return gw->draining;
+    return is_draining(gw);
 }
 
 /* One finished job: live streams hear of its commit, then its submitter is answered. */
@@ -337,6 +352,8 @@ void gateway_tick(gateway *gw, uint64_t elapsed_ms)
 void gateway_get_stats(const gateway *gw, gateway_stats *out)
 {
     *out = gw->stats;
+    out->requests_invalid += __atomic_load_n(&gw->parsed_invalid, __ATOMIC_RELAXED);
+    out->requests_too_large += __atomic_load_n(&gw->parsed_too_large, __ATOMIC_RELAXED);
 }
 
 void gateway_jobs_done(ingest_job *jobs, void *arg)

@@ -10,8 +10,10 @@
  * protocol only writes it in its own shape.
  *
  * Threads: everything runs on the loop thread except gateway_jobs_done() and
- * gateway_events_committed(), which the persister's and the writer's threads call; they wake
- * the loop through the 'wake' function, whose owner then calls gateway_service() there. */
+ * gateway_events_committed(), which the persister's and the writer's threads call (they wake
+ * the loop through the 'wake' function, whose owner then calls gateway_service() there), and
+ * gateway_parse*() and gateway_count_invalid(), which any thread may call: a large body is
+ * parsed on a worker thread so that the loop keeps serving (api/events.c). */
 #ifndef TT_GATEWAY_H
 #define TT_GATEWAY_H
 
@@ -22,6 +24,12 @@
 #include <pthread.h>
 
 typedef struct gateway gateway;
+
+/* An ingest body (POST /api/v1/events, OTLP, a /ws ingest message) this large or larger is
+ * parsed on a worker thread: on the loop, a body of thousands of events would hold up every
+ * other request and live client while it is parsed; a small one costs less to parse than to
+ * hand over. Measured: BENCHMARKS.md, "Ingest off the loop thread". */
+#define GATEWAY_PARSE_OFF_LOOP_BYTES (32u << 10)
 
 /* Why events were not taken. Nothing of a refused request is kept, so every refusal but a bad
  * request invites a retry, after retry_after_s when it is set. */

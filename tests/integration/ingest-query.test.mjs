@@ -171,6 +171,41 @@ test('POST 10000 events in one request; GET ?limit=10000 returns 10000, ?limit=1
   assert.equal(over.json.error.code, 'invalid_parameter');
 });
 
+// A body of 32 KiB or more is parsed on a worker thread (API_PARSE_ON_WORKER_BYTES), a smaller
+// one on the loop: both paths must answer alike, refusals and counters included.
+const rejectedInvalid = async () => {
+  const m = await api(d, 'GET', '/metrics');
+  return Number(m.text.match(/^telltale_requests_rejected_total\{reason="invalid"\} (\d+)$/m)[1]);
+};
+
+for (const [size, n] of [['small (parsed on the loop)', 20], ['large (parsed on a worker)', 800]]) {
+  test(`a ${size} body: NDJSON stored in order, a bad line refused with its index, a foreign type 415`, async () => {
+    const tag = uid('w');
+    const lines = Array.from({ length: n }, (_, i) => JSON.stringify({ id: `${tag}-${i}`, type: 'worker', name: `n${i}`, attrs: { pad: 'x'.repeat(40) } }));
+    const body = lines.join('\n') + '\n';
+    assert.equal(body.length >= 32 * 1024, n === 800, `${body.length} bytes`);
+    const ok = await api(d, 'POST', '/api/v1/events', { body, headers: { 'content-type': 'application/x-ndjson' } });
+    assert.equal(ok.status, 202, ok.text);
+    assert.deepEqual(ok.json, { accepted: n, duplicates: 0 });
+    const stored = (await allEvents(d)).filter((e) => e.id.startsWith(`${tag}-`));
+    assert.deepEqual(idsOf(stored), lines.map((l) => JSON.parse(l).id));
+
+    const invalidBefore = await rejectedInvalid();
+    const badAt = n - 7;
+    const bad = lines.map((l, i) => (i === badAt ? '{"type":"worker","oops":1}' : l.replace(tag, `${tag}x`)));
+    const refused = await api(d, 'POST', '/api/v1/events', { body: bad.join('\n'), headers: { 'content-type': 'application/x-ndjson' } });
+    assert.equal(refused.status, 400, refused.text);
+    assert.equal(refused.json.error.index, badAt, refused.text);
+    assert.match(refused.json.error.message, /unknown field 'oops'/);
+    assert.equal(await rejectedInvalid(), invalidBefore + 1, 'counted as invalid');
+    assert.equal((await allEvents(d)).filter((e) => e.id.startsWith(`${tag}x-`)).length, 0, 'nothing of it stored');
+
+    const foreign = await api(d, 'POST', '/api/v1/events', { body, headers: { 'content-type': 'application/xml' } });
+    assert.equal(foreign.status, 415, foreign.text);
+    assert.equal(foreign.json.error.code, 'unsupported_media_type');
+  });
+}
+
 for (const [qs, why] of [
   ['?after_seq=-1', 'negative after_seq'],
   ['?after_seq=abc', 'non-numeric after_seq'],

@@ -122,6 +122,34 @@ test('a bad ingest batch gets {"type":"error","ref",error:{code,index}}; nothing
   await c.close();
 });
 
+test('large ingest messages (read on a worker) and small ones sent back to back are handled in the order sent', async () => {
+  // A message of 32 KiB or more is read on libuv's pool (GATEWAY_PARSE_OFF_LOOP_BYTES) while
+  // the connection reads nothing more; the messages behind it wait in order.
+  const c = await connect();
+  const tag = uid('order');
+  const batch = (name, n) => Array.from({ length: n }, (_, i) => ({ id: `${tag}-${name}-${i}`, type: 'ws_order', name: `${name}-${i}`, attrs: { pad: 'p'.repeat(40) } }));
+  const l1 = batch('l1', 600);
+  const l2 = batch('l2', 600);
+  l2[500] = { id: `${tag}-l2-bad`, type: 'Not A Type' };
+  assert.ok(JSON.stringify(l1).length >= 32 * 1024);
+  c.send({ type: 'ingest', ref: 'L1', events: l1 });
+  c.send({ type: 'ingest', ref: 'S1', events: batch('s1', 1) });
+  c.send({ type: 'ingest', ref: 'L2', events: l2 });
+  c.send({ type: 'ingest', ref: 'S2', events: batch('s2', 1) });
+  c.send({ type: 'ping' });
+  await c.until('the answers', () => ['L1', 'S1', 'S2'].every((r) => c.messages.some((m) => m.type === 'ack' && m.ref === r)) &&
+                                      c.messages.some((m) => m.type === 'error' && m.ref === 'L2') &&
+                                      c.messages.some((m) => m.type === 'pong'));
+  const err = c.messages.find((m) => m.type === 'error' && m.ref === 'L2');
+  assert.equal(err.error.index, 500, JSON.stringify(err));
+  const acks = c.messages.filter((m) => m.type === 'ack').map((m) => m.ref);
+  assert.deepEqual(acks, ['L1', 'S1', 'S2'], 'acked in the order sent');
+  const stored = (await allEvents(d)).filter((e) => e.id.startsWith(`${tag}-`));
+  assert.deepEqual(stored.map((e) => e.id), [...l1, ...batch('s1', 1), ...batch('s2', 1)].map((e) => e.id),
+                   'stored in the order sent (seq order), nothing of L2');
+  await c.close();
+});
+
 test('get_stats answers a stats message with the server counters', async () => {
   const c = await connect();
   c.send({ type: 'get_stats' });

@@ -121,6 +121,36 @@ test('errors are google.rpc.Status in the request encoding: 400, 415, 405, 413',
   assert.ok(await d.alive());
 });
 
+test('a body of 32 KiB or more is read on a worker thread and answered alike: partial success, 400, both encodings', async () => {
+  const d = await start();
+  const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const spanId = (i) => (0x1000000000000000n + BigInt(i)).toString(16);
+  const spans = Array.from({ length: 400 }, (_, i) => jsonSpan(trace, spanId(i), `large-${i}`));
+  spans[123] = jsonSpan(trace, 'b7ad', 'refused'); // not 8 bytes: refused, the rest kept
+  const body = jsonTraces('large-json', spans);
+  assert.ok(body.length >= 32 * 1024, `${body.length} bytes`);
+  const r = await postOtlp(d, '/v1/traces', body, 'application/json');
+  assert.equal(r.status, 200, r.text);
+  assert.equal(Number(JSON.parse(r.text).partialSuccess.rejectedSpans), 1);
+  assert.equal((await events(d)).filter((e) => e.source === 'large-json').length, 399);
+
+  const proto = ProtobufTraceSerializer.serializeRequest(makeSpans('large-proto', Array.from({ length: 400 }, (_, i) => `p${i}-${'n'.repeat(80)}`)));
+  assert.ok(proto.length >= 32 * 1024, `${proto.length} bytes`);
+  const p = await postOtlp(d, '/v1/traces', proto, 'application/x-protobuf');
+  assert.equal(p.status, 200);
+  assert.equal((await events(d)).filter((e) => e.source === 'large-proto').length, 400);
+
+  const invalidBefore = (await status(d)).ingest.requests_invalid;
+  const cut = await postOtlp(d, '/v1/traces', proto.subarray(0, proto.length - 5), 'application/x-protobuf');
+  assert.equal(cut.status, 400);
+  assert.match(cut.text, /not a valid otlp.ExportTraceServiceRequest/);
+  const badJson = await postOtlp(d, '/v1/traces', body.replace(spanId(300), 'zz'), 'application/json');
+  assert.equal(badJson.status, 400, badJson.text);
+  assert.equal(JSON.parse(badJson.text).code, 3);
+  assert.equal((await status(d)).ingest.requests_invalid, invalidBefore + 2, 'both counted as invalid');
+  assert.ok(await d.alive());
+});
+
 test("an exporter's retry of the same export is stored once (spans, and log records by content)", async (t) => {
   const d = await start();
   const to = await exporterBase(d);
