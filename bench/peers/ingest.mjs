@@ -310,7 +310,8 @@ function rawSqliteRound(events, script, dir) {
   });
   if (setup.status !== 0) throw new Error(`sqlite3 schema: ${setup.stderr}`);
   const start = process.hrtime.bigint();
-  const run = spawnSync('sqlite3', ['-cmd', 'PRAGMA synchronous=FULL', db, `.read ${script}`],
+  const run = spawnSync('sqlite3', ['-cmd', 'PRAGMA synchronous=FULL', '-cmd',
+    'PRAGMA cache_size=-32768', db, `.read ${script}`], // telltale's writer's (--sqlite-cache)
     { encoding: 'utf8' });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   if (run.status !== 0) throw new Error(`sqlite3 insert: ${run.stderr}`);

@@ -46,6 +46,7 @@ typedef struct daemon_state {
     uv_timer_t shutdown_timer;
     phase phase;
     uint64_t deadline_ms;
+    uint64_t cache_bytes; /* the store's page cache in effect (0: none of its own) */
 } daemon_state;
 
 /* Without keys every caller is service_role (DESIGN §5, Access), so telltale then listens on
@@ -196,6 +197,7 @@ static int start(daemon_state *d)
     int rc = store_open(d->cfg.store_url, &d->st, err);
     if (rc == 0) {
         store_set_timeout(d->st, (uint32_t)d->cfg.store_timeout_ms);
+        d->cache_bytes = store_set_cache(d->st, d->cfg.sqlite_cache_bytes);
         store_keep_summaries(d->st, true);
         rc = queue_create(d->cfg.queue_max, d->cfg.queue_max_bytes, &d->q);
         snprintf(err, sizeof err, "%s", tt_strerror(rc));
@@ -212,7 +214,10 @@ static int start(daemon_state *d)
         return rc;
     }
     server_set_pipeline(d->srv, d->pipeline);
-    if (store_schema_version(d->st) > 0) {
+    if (store_schema_version(d->st) > 0 && d->cache_bytes > 0) {
+        log_info("store: %s (schema version %d, page cache %llu KiB)", store_kind(d->st),
+                 store_schema_version(d->st), (unsigned long long)(d->cache_bytes >> 10));
+    } else if (store_schema_version(d->st) > 0) {
         log_info("store: %s (schema version %d)", store_kind(d->st), store_schema_version(d->st));
     } else {
         log_info("store: %s (not reachable yet: its schema version is checked once it answers)",

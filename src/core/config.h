@@ -33,6 +33,7 @@ typedef struct tt_config {
     uint64_t retention_ms;        /* events older than this are deleted; 0 keeps them forever */
     uint64_t shutdown_timeout_ms;
     uint64_t store_timeout_ms; /* one PostgreSQL statement or connection, at most */
+    uint64_t sqlite_cache_bytes; /* the SQLite writer's page cache */
     char spool_dir[1024];      /* local spool, used when the store is remote */
     uint64_t spool_max_bytes;
     uint32_t breaker_failures; /* consecutive failures that open the breaker */

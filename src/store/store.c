@@ -108,6 +108,11 @@ void store_set_timeout(store *st, uint32_t ms)
     }
 }
 
+uint64_t store_set_cache(store *st, uint64_t bytes)
+{
+    return st->ops->set_cache != NULL ? st->ops->set_cache(st, bytes) : 0;
+}
+
 bool store_reachable(const store *st)
 {
     return st->ops->reachable == NULL || st->ops->reachable(st);

@@ -104,6 +104,13 @@ void store_close(store *st); /* NULL is a no-op */
  * waits have their own fixed bound. */
 void store_set_timeout(store *st, uint32_t ms);
 
+/* The embedded store's writer keeps up to 'bytes' of database pages in memory (SQLite's
+ * page cache, PRAGMA cache_size): a commit at many concurrent sessions touches one leaf of the
+ * session index per session, and those it finds in the cache it neither reads nor parses again
+ * (BENCHMARKS.md, "SQLite physical design"). Returns the bytes now in effect; 0 and nothing
+ * done for PostgreSQL. Call it right after store_open(), before other threads use the store. */
+uint64_t store_set_cache(store *st, uint64_t bytes);
+
 /* Makes every call of a remote store in progress, on any thread, and every one after, fail at
  * once with TT_EUNAVAILABLE: the end of a shutdown that ran out of time. Any thread. */
 void store_interrupt(store *st);

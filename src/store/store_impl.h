@@ -9,6 +9,7 @@ typedef struct store_ops {
     const char *kind;
     void (*close)(store *st);
     void (*set_timeout)(store *st, uint32_t ms); /* NULL: the engine does not wait on a network */
+    uint64_t (*set_cache)(store *st, uint64_t bytes); /* NULL: the engine keeps no cache */
     void (*interrupt)(store *st);                /* NULL: likewise */
     bool (*reachable)(const store *st);          /* NULL: likewise (always reachable) */
     int (*insert_events)(store *st, tt_event *const *events, size_t n, char *err);

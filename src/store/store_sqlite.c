@@ -7,6 +7,7 @@
  * power loss alike. */
 #include "store/sqlite_internal.h"
 
+#include "os/log.h"
 #include "store/migrations.h"
 
 #include <pthread.h>
@@ -317,9 +318,35 @@ static int sqlite_count(store *base, store_backlog *out, char *err)
         STORE_ROW_OVERHEAD, read_backlog, out, "count", err);
 }
 
+/* The integer a PRAGMA reads back; 0 if it cannot be read. */
+static int64_t pragma_value(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t v = 0;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+        v = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return v;
+}
+
+static uint64_t sqlite_set_cache(store *base, uint64_t bytes)
+{
+    sqlite_store *s = (sqlite_store *)base;
+    char sql[64], err[TT_ERRLEN];
+    snprintf(sql, sizeof sql, "PRAGMA cache_size=-%llu", (unsigned long long)(bytes >> 10));
+    if (sqlite_exec(s->writer, sql, err) != 0) {
+        log_warn("sqlite: the page cache stays at its default: %s", err); /* only slower */
+    }
+    int64_t size = pragma_value(s->writer, "PRAGMA cache_size"); /* < 0: KiB, else pages */
+    return size < 0 ? (uint64_t)-size << 10
+                    : (uint64_t)size * (uint64_t)pragma_value(s->writer, "PRAGMA page_size");
+}
+
 static const store_ops sqlite_ops = {
     .kind = "sqlite",
     .close = sqlite_close,
+    .set_cache = sqlite_set_cache,
     .insert_events = sqlite_insert_events,
     .delete_before = sqlite_delete_before,
     .query_events = sqlite_query_events,

@@ -70,6 +70,7 @@ test('a bad setting stops start-up naming the setting and the accepted form', as
     { env: { DATABASE_URL: 'nope' }, says: ['DATABASE_URL', 'sqlite:PATH'] },
     { env: { TELLTALE_LOG: 'loud' }, says: ['TELLTALE_LOG', 'error, warn, info, debug'] },
     { env: { TELLTALE_RETENTION: '7 days' }, says: ['TELLTALE_RETENTION', '7d'] },
+    { args: ['--sqlite-cache', '512KiB'], says: ['--sqlite-cache', '1MiB to 16GiB'] },
   ];
   for (const c of cases) {
     const r = await run(['serve', ...(c.args ?? [])], { env: c.env ?? {} });
@@ -93,6 +94,19 @@ test('a flag wins over the environment, which wins over the default', async () =
   daemons.push(e);
   assert.equal(e.host, '127.0.0.3', 'the flag beat TELLTALE_LISTEN');
   await e.stop();
+});
+
+test('the SQLite writer\'s page cache is what --sqlite-cache says (32MiB by default), as SQLite reads it back', async () => {
+  for (const [args, kib] of [[[], 32768], [['--sqlite-cache', '8MiB'], 8192]]) {
+    const d = await Daemon.start({ args });
+    daemons.push(d);
+    if (STORE_KIND === 'sqlite') {
+      assert.match(d.stderr, new RegExp(`store: sqlite \\(schema version \\d+, page cache ${kib} KiB\\)`));
+    } else {
+      assert.doesNotMatch(d.stderr, /page cache/, 'PostgreSQL keeps its own');
+    }
+    await d.stop();
+  }
 });
 
 test('listening on a non-loopback address without keys is refused', async () => {
