@@ -102,6 +102,20 @@ static int check_listen_host(tt_config *cfg)
     return rc;
 }
 
+/* Settings that do nothing as set, said once at start so that nobody relies on them. */
+static void warn_ineffective(const tt_config *cfg)
+{
+    if (cfg->ingest_burst > 0 && cfg->ingest_rate == 0) {
+        log_warn("TELLTALE_INGEST_BURST (--ingest-burst) does nothing without "
+                 "TELLTALE_INGEST_RATE (--ingest-rate): ingest is not rate-limited");
+    }
+    if (cfg->ws_max_frame > cfg->ws_max_message) {
+        log_warn("TELLTALE_WS_MAX_FRAME (%llu) is above TELLTALE_WS_MAX_MESSAGE (%llu): a frame "
+                 "is never larger than its message, so the message limit is what applies",
+                 (unsigned long long)cfg->ws_max_frame, (unsigned long long)cfg->ws_max_message);
+    }
+}
+
 static void stop_loop(daemon_state *d)
 {
     d->phase = STOPPED;
@@ -323,6 +337,7 @@ int cli_serve(int argc, char **argv)
         return rc;
     }
     log_setup(d.cfg.log_level, d.cfg.log_format);
+    warn_ineffective(&d.cfg);
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&d.loop);
     /* Watch the signals before anything can announce itself: a SIGTERM that arrives right after

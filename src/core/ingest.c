@@ -98,14 +98,16 @@ static int add_array(const cJSON *array, int64_t now_ms, size_t max_events, even
     return rc;
 }
 
-/* Parses exactly one JSON value from s[0..len); trailing non-space is an error. */
-static int parse_value(const char *s, size_t len, size_t base, cJSON **out, ingest_error *err)
+/* Parses exactly one JSON value from s[0..len); trailing non-space is an error. Its message
+ * counts bytes from s[0], "of" what: "" for a body, " of the line" for an NDJSON line (the
+ * line's number is the caller's prefix), so a client can find the byte in what it sent. */
+static int parse_value(const char *s, size_t len, const char *of, cJSON **out, ingest_error *err)
 {
     const char *end = NULL;
     *out = cJSON_ParseWithLengthOpts(s, len, &end, 0);
     size_t pos = end != NULL && end >= s ? (size_t)(end - s) : 0;
     if (*out == NULL) {
-        return body_error(err, "invalid_json", 400, "malformed JSON near byte %zu", base + pos);
+        return body_error(err, "invalid_json", 400, "malformed JSON near byte %zu%s", pos, of);
     }
     if (!only_space(end, len - pos)) {
         while (pos < len && (s[pos] == ' ' || s[pos] == '\t' || s[pos] == '\r' || s[pos] == '\n')) {
@@ -114,7 +116,7 @@ static int parse_value(const char *s, size_t len, size_t base, cJSON **out, inge
         cJSON_Delete(*out);
         *out = NULL;
         return body_error(err, "invalid_json", 400,
-                          "unexpected data after the JSON value at byte %zu", base + pos);
+                          "unexpected data after the JSON value at byte %zu%s", pos, of);
     }
     return 0;
 }
@@ -123,7 +125,7 @@ static int parse_json_body(const char *body, size_t len, int64_t now_ms, size_t 
                            event_batch *b, size_t *cap, ingest_error *err)
 {
     cJSON *root = NULL;
-    int rc = parse_value(body, len, 0, &root, err);
+    int rc = parse_value(body, len, "", &root, err);
     if (rc != 0) {
         return rc;
     }
@@ -172,7 +174,7 @@ static int parse_ndjson_body(const char *body, size_t len, int64_t now_ms, size_
                               max_events, max_events);
         }
         cJSON *obj = NULL;
-        int rc = parse_value(line, line_len, (size_t)(line - body), &obj, err);
+        int rc = parse_value(line, line_len, " of the line", &obj, err);
         if (rc != 0) {
             char prefix[32];
             snprintf(prefix, sizeof prefix, "line %zu: ", line_no + 1);
@@ -194,23 +196,49 @@ static int parse_ndjson_body(const char *body, size_t len, int64_t now_ms, size_
     return b->count > 0 ? 0 : body_error(err, "empty_batch", 400, "the body holds no events");
 }
 
+/* Refuses a body the lexical scan refused at body[where], 'skipped' bytes (a byte-order mark)
+ * after the start of the body as sent: the byte is named where the sender can find it, in the
+ * body, or for NDJSON in its line ("line 3: ... at byte 7 of the line"). */
+static int scan_refused(const char *body, size_t where, size_t skipped, ingest_format fmt,
+                        json_scan_result scan, ingest_error *err)
+{
+    const char *code = scan == JSON_SCAN_TOO_DEEP    ? "nesting_too_deep"
+                       : scan == JSON_SCAN_BAD_UTF8 ? "invalid_utf8"
+                                                    : "invalid_json";
+    char what[64];
+    if (scan == JSON_SCAN_TOO_DEEP) {
+        snprintf(what, sizeof what, "JSON nests deeper than %d levels", INGEST_MAX_DEPTH);
+    } else {
+        snprintf(what, sizeof what, "%s", json_scan_describe(scan));
+    }
+    if (fmt != INGEST_NDJSON) {
+        return body_error(err, code, 400, "%s at byte %zu", what, where + skipped);
+    }
+    size_t line = 1, line_start = 0;
+    for (size_t i = 0; i < where; i++) {
+        if (body[i] == '\n') {
+            line++;
+            line_start = i + 1;
+        }
+    }
+    return body_error(err, code, 400, "line %zu: %s at byte %zu of the line", line, what,
+                      where - line_start + (line == 1 ? skipped : 0));
+}
+
 int ingest_parse(const char *body, size_t len, ingest_format fmt, int64_t now_ms, size_t max_events,
                  event_batch *out, ingest_error *err)
 {
     *out = (event_batch){0};
+    size_t skipped = 0;
     if (len >= 3 && memcmp(body, "\xEF\xBB\xBF", 3) == 0) {
         body += 3; /* a UTF-8 byte-order mark: RFC 8259 §8.1 lets a parser ignore it */
         len -= 3;
+        skipped = 3;
     }
     size_t cap = 0, where = 0;
     json_scan_result scan = json_scan(body, len, INGEST_MAX_DEPTH, &where);
-    if (scan == JSON_SCAN_TOO_DEEP) {
-        return body_error(err, "nesting_too_deep", 400,
-                          "JSON nests deeper than %d levels at byte %zu", INGEST_MAX_DEPTH, where);
-    }
     if (scan != JSON_SCAN_OK) {
-        return body_error(err, scan == JSON_SCAN_BAD_UTF8 ? "invalid_utf8" : "invalid_json", 400,
-                          "%s at byte %zu", json_scan_describe(scan), where);
+        return scan_refused(body, where, skipped, fmt, scan, err);
     }
     if (only_space(body, len)) {
         return body_error(err, "empty_batch", 400, "the body is empty");

@@ -109,6 +109,18 @@ test('the SQLite writer\'s page cache is what --sqlite-cache says (32MiB by defa
   }
 });
 
+test('settings that do nothing as set are warned about at start: a burst without a rate, a frame limit above the message limit', async () => {
+  const d = await Daemon.start({ args: ['--ingest-burst', '500', '--ws-max-frame', '4MiB', '--ws-max-message', '1MiB'] });
+  daemons.push(d);
+  assert.match(d.stderr, /warn .*TELLTALE_INGEST_BURST \(--ingest-burst\) does nothing without TELLTALE_INGEST_RATE/);
+  assert.match(d.stderr, /warn .*TELLTALE_WS_MAX_FRAME \(4194304\) is above TELLTALE_WS_MAX_MESSAGE \(1048576\)/);
+  await d.stop();
+  const quiet = await Daemon.start({ args: ['--ingest-burst', '500', '--ingest-rate', '100'] });
+  daemons.push(quiet);
+  assert.doesNotMatch(quiet.stderr, /does nothing|is above/, 'with a rate, the burst counts');
+  await quiet.stop();
+});
+
 test('listening on a non-loopback address without keys is refused', async () => {
   const r = await run(['serve', '--listen', '0.0.0.0:0']);
   assert.equal(r.code, 2);

@@ -117,6 +117,20 @@ test('a bad line among 25,000: its real line number, the count before it, the re
   await d.stop();
 });
 
+test('malformed lines are named by their line of input and the byte in that line, not in the request', async () => {
+  const d = await Daemon.start();
+  daemons.push(d);
+  const lines = Array.from({ length: 40 }, (_, i) => JSON.stringify({ id: `malformed-${i + 1}`, type: 'x' }));
+  lines[24] = '{"type":"x",}'; // line 25: the parser stops at the '}', byte 12 of the line
+  lines[31] = '{"type":"x\u0001"}'; // line 32: a raw control byte (JS unescapes it) at byte 10
+  const r = await send(['--url', d.base], `${lines.join('\n')}\n`);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^telltale send: line 25 refused: HTTP 400 invalid_json: malformed JSON near byte 12 of the line/m);
+  assert.match(r.stderr, /^telltale send: line 32 refused: HTTP 400 invalid_json: [^\n]* at byte 10 of the line/m);
+  assert.match(r.stdout, /^accepted 38; refused 2 \(invalid_json 2\);/);
+  await d.stop();
+});
+
 test('usage errors name the option and what it accepts (exit 2)', async () => {
   for (const [args, says] of [
     [['--batch-size', '0'], /--batch-size '0': expected an integer from 1 to 10000/],

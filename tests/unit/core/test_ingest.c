@@ -495,8 +495,11 @@ static void ndjson_bad_line_reports_its_event_index_and_line(void **state)
     const char *body = "{\"type\":\"a\"}\n\n{\"type\":\"b\"}\n\n{\"type\":\n{\"type\":\"c\"}\n";
     ingest_error err = refuse(body, INGEST_NDJSON, "invalid_json", 2);
     assert_contains(err.message, "line 5");
+    /* The byte (from 0) is counted in the line, where the sender can find it. */
+    assert_contains(err.message, "near byte 7 of the line");
     err = refuse("{\"type\":\"a\"}\n{\"type\":\"b\"} junk\n", INGEST_NDJSON, "invalid_json", 1);
     assert_contains(err.message, "line 2");
+    assert_contains(err.message, "at byte 13 of the line");
     /* One object over two lines is not NDJSON. */
     refuse("{\"type\":\n\"a\"}\n", INGEST_NDJSON, "invalid_json", 0);
 }
@@ -599,6 +602,14 @@ static void invalid_utf8_message_gives_the_offset(void **state)
     (void)state;
     ingest_error err = refuse("{\"type\":\"a\xff\"}", INGEST_JSON, "invalid_utf8", -1);
     assert_string_equal(err.message, "invalid UTF-8 at byte 10");
+    /* Counted in the body as sent, a byte-order mark included. */
+    err = refuse("\xef\xbb\xbf{\"type\":\"a\xff\"}", INGEST_JSON, "invalid_utf8", -1);
+    assert_string_equal(err.message, "invalid UTF-8 at byte 13");
+    /* NDJSON: in its line, where a sender of many lines can find it. */
+    err = refuse("{\"type\":\"a\"}\n\n{\"type\":\"a\xff\"}\n", INGEST_NDJSON, "invalid_utf8", -1);
+    assert_string_equal(err.message, "line 3: invalid UTF-8 at byte 10 of the line");
+    err = refuse("\xef\xbb\xbf{\"type\":\"a\xff\"}\n", INGEST_NDJSON, "invalid_utf8", -1);
+    assert_string_equal(err.message, "line 1: invalid UTF-8 at byte 13 of the line");
 }
 
 static void escaped_nul_is_refused(void **state)
