@@ -184,5 +184,13 @@ bench-peers: build
 bench-fanout: build setup-test
 	node bench/fanout/run.mjs $(FANOUT_ARGS)
 
+# Instructions per ingested event (bench/cost.sh) and per delivered live message, /ws and
+# Realtime (bench/fanout/cost.mjs), counted by callgrind: a regression shows as a higher count.
+bench-cost: build setup-test
+	scripts/setup --bench
+	bench/cost.sh
+	node bench/fanout/cost.mjs --path ws
+	node bench/fanout/cost.mjs --path rt
+
 clean:
 	rm -rf $(BUILD) $(ASAN) $(TSAN) $(FUZZ) build-*-*

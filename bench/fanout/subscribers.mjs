@@ -18,6 +18,7 @@
 // Messages from the parent:
 //   {cmd:'start', url, path, count, first, key, partition, type} -> {ready:true} when all joined
 //   {cmd:'mark'}  the producer starts: CPU time is counted from here
+//   {cmd:'count'} -> {delivered} so far (bench/fanout/cost.mjs waits on it)
 //   {cmd:'stop'}  -> {histogram, delivered, first, last, cpuMs, closed}
 
 import { randomBytes } from 'node:crypto';
@@ -213,6 +214,8 @@ process.on('message', async (m) => {
       sockets.push(await make(m, i));
     }
     process.send({ ready: true });
+  } else if (m.cmd === 'count') {
+    process.send({ delivered });
   } else if (m.cmd === 'mark') {
     cpuAtMark = process.cpuUsage();
   } else if (m.cmd === 'stop') {

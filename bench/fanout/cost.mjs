@@ -1,0 +1,91 @@
+// cost.mjs -- cost per delivered live message (issue 13 item 6): the daemon's CPU instructions,
+// counted by callgrind over every thread, for each event delivered to a subscriber of /ws or of
+// Realtime (postgres_changes on SQLite), on a fixed workload.
+//
+//   node bench/fanout/cost.mjs [--bin PATH ...] [--events E] [--subscribers S] [--path ws|rt]
+//
+// For each binary, two runs under callgrind with the same E events posted (batches of 100, one
+// at a time) into a fresh SQLite file: one with S subscribers of the path
+// (bench/fanout/subscribers.mjs, the cheap frame-reading client), one with none. The run with
+// subscribers waits until all E × S deliveries have arrived. (Ir(S) - Ir(0)) / (E × S) is the
+// cost of one delivered message, without start-up, ingest and shutdown, which both runs pay
+// alike. Counts, not times: a busy machine gives nearly the same figure.
+
+import { fork, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const o = { bins: [], events: 2000, subscribers: 20, path: 'ws' };
+for (let i = 2; i < process.argv.length; i += 2) {
+  const [k, v] = [process.argv[i].replace(/^--/, ''), process.argv[i + 1]];
+  if (k === 'bin') o.bins.push(v);
+  else if (k in o && v !== undefined) o[k] = k === 'path' ? v : Number(v);
+  else { console.error(`unknown or incomplete option ${process.argv[i]}; see ${process.argv[1]}`); process.exit(2); }
+}
+if (o.bins.length === 0) o.bins.push(path.join(REPO, 'build', 'telltale'));
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what, fn, timeoutMs = 600_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+// One run: the daemon under callgrind, 'subscribers' of o.path, o.events events; its Ir.
+async function run(bin, subscribers) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'telltale-cost-'));
+  const out = path.join(dir, 'callgrind.out');
+  const daemon = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, bin, 'serve',
+    '--listen', '127.0.0.1:0', '--store', `sqlite:${path.join(dir, 'cost.db')}`],
+  { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  daemon.stderr.on('data', (d) => { log += d; });
+  const exited = new Promise((r) => daemon.once('exit', r));
+  await until('the daemon to listen', () => /listening on http:\/\/[^:]+:\d+/.test(log), 120_000);
+  const base = `http://127.0.0.1:${log.match(/listening on http:\/\/[^:]+:(\d+)/)[1]}`;
+  let worker = null;
+  let delivered = 0;
+  if (subscribers > 0) {
+    worker = fork(path.join(REPO, 'bench/fanout/subscribers.mjs'));
+    worker.on('message', (m) => { if ('delivered' in m) delivered = m.delivered; });
+    const ready = new Promise((r) => worker.once('message', r));
+    worker.send({ cmd: 'start', url: base.replace('http', 'ws'), path: o.path, count: subscribers,
+                  first: 0, key: 'bench', partition: 0, type: 'bench' });
+    await ready;
+  }
+  for (let sent = 0; sent < o.events; sent += 100) {
+    const batch = Array.from({ length: Math.min(100, o.events - sent) }, (_, i) => ({
+      type: 'bench', source: 'cost', name: `e${sent + i}`, attrs: { t: Date.now() } }));
+    const res = await fetch(`${base}/api/v1/events`, { method: 'POST', body: JSON.stringify(batch),
+                                                        headers: { 'content-type': 'application/json' } });
+    if (res.status !== 202) throw new Error(`POST: ${res.status} ${await res.text()}`);
+  }
+  if (worker) {
+    await until(`${o.events * subscribers} deliveries`, async () => {
+      worker.send({ cmd: 'count' });
+      await sleep(200);
+      return delivered >= o.events * subscribers;
+    });
+    worker.kill();
+  }
+  daemon.kill('SIGTERM');
+  await exited;
+  const ir = Number(readFileSync(out, 'utf8').match(/^summary: *(\d+)/m)[1]);
+  rmSync(dir, { recursive: true, force: true });
+  return ir;
+}
+
+console.log(`# ${o.events} events, ${o.subscribers} subscribers of ${o.path}, callgrind; ${new Date().toISOString()}`);
+for (const bin of o.bins) {
+  const none = await run(bin, 0);
+  const some = await run(bin, o.subscribers);
+  const per = (some - none) / (o.events * o.subscribers);
+  console.log(`${bin}: ${Math.round(per).toLocaleString('en-US')} instructions per delivered message ` +
+              `(Ir ${some.toLocaleString('en-US')} with, ${none.toLocaleString('en-US')} without)`);
+}
