@@ -1,12 +1,14 @@
 // trial.mjs -- the edge-library trial of docs/ARCHITECTURE.md "Decisions": the five cases of
 // tests/integration/http11.test.mjs that libwebsockets 4.1.6 cannot pass (requests pipelined
-// behind a body; a header section past 64 KiB), sent as raw bytes to telltale and to a
-// libmicrohttpd 0.9.75 stand-in (bench/edge/mhd_stub.c) with the same two routes. Prints, per
+// behind a body; a header section past 64 KiB), sent as raw bytes to telltale and to stand-ins
+// with the same two routes on libmicrohttpd 0.9.75 (bench/edge/mhd_stub.c) and on libh2o 2.2.5
+// (bench/edge/h2o_stub.c). Prints, per
 // case and server, the statuses answered; a case passes when every request is answered in order
 // (and the oversized header section gets 431). Not a test: it informs a decision.
 //
 //   cc -O2 -o build/mhd_stub bench/edge/mhd_stub.c $(pkg-config --cflags --libs libmicrohttpd)
-//   node bench/edge/trial.mjs            (needs build/telltale and build/mhd_stub)
+//   cc -O2 -o build/h2o_stub bench/edge/h2o_stub.c $(pkg-config --cflags --libs libh2o) -luv
+//   node bench/edge/trial.mjs    (needs build/telltale, build/mhd_stub and build/h2o_stub)
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -61,6 +63,7 @@ const servers = [
   ['telltale (lws 4.1.6)', await start(path.join(REPO, 'build/telltale'),
     ['serve', '--store', `sqlite:${dir}/t.db`, '--listen', '127.0.0.1:0'], /listening on http:\/\/127\.0\.0\.1:(\d+)/)],
   ['libmicrohttpd 0.9.75', await start(path.join(REPO, 'build/mhd_stub'), ['18391'], /listening on (\d+)/)],
+  ['libh2o 2.2.5', await start(path.join(REPO, 'build/h2o_stub'), ['18392'], /listening on (\d+)/)],
 ];
 try {
   for (const [name, make] of CASES) {
