@@ -107,7 +107,6 @@ static void read_body(void *arg)
     }
     if (rd->rc == 0) {
         rd->rc = otlp_to_events(rd->sig, msg, rd->now_ms, rd->ctx->cfg->max_events, &rd->res);
-        snprintf(rd->err, sizeof rd->err, "out of memory");
         otlp_message_free(msg);
     }
 }
