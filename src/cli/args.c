@@ -12,13 +12,14 @@ static const char *env_lookup(const char *name)
 }
 
 /* Splits "--flag=value" / "--flag value" at argv[*i]; advances *i past a separate value.
- * Returns false (having said why) on a malformed argument. */
+ * Returns false (having said why) on a malformed argument or an unknown flag: the flag is looked
+ * up before its value is asked for, so "--bogus" last is unknown, not missing a value. */
 static bool split_flag(int argc, char **argv, int *i, char flag[64], const char **value)
 {
     const char *arg = argv[*i];
     const char *eq = strchr(arg, '=');
     size_t n = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
-    if (strncmp(arg, "--", 2) != 0 || n >= 64) {
+    if (strncmp(arg, "--", 2) != 0) {
         if (*i > 1 && config_flag_is_bool(argv[*i - 1])) {
             /* "--demo true": the switch takes no separate value. */
             fprintf(stderr,
@@ -34,8 +35,15 @@ static bool split_flag(int argc, char **argv, int *i, char flag[64], const char 
         }
         return false;
     }
-    memcpy(flag, arg, n);
-    flag[n] = '\0';
+    if (n < 64) {
+        memcpy(flag, arg, n);
+        flag[n] = '\0';
+    }
+    if (n >= 64 || !config_flag_known(flag)) {
+        fprintf(stderr, "telltale %s: unknown option '%.*s' (telltale %s --help lists them)\n",
+                argv[0], (int)(n < 64 ? n : 64), arg, argv[0]);
+        return false;
+    }
     *value = NULL;
     if (eq != NULL) {
         *value = eq + 1;
@@ -81,13 +89,7 @@ int cli_load_config(tt_config *cfg, int argc, char **argv, const char *usage)
         char flag[64];
         const char *value;
         split_flag(argc, argv, &i, flag, &value);
-        int rc = config_set_flag(cfg, flag, value, err);
-        if (rc == TT_ENOTFOUND) {
-            fprintf(stderr, "telltale %s: unknown option '%s' (telltale %s --help lists them)\n",
-                    argv[0], flag, argv[0]);
-            return EXIT_USAGE;
-        }
-        if (rc != 0) {
+        if (config_set_flag(cfg, flag, value, err) != 0) { /* every flag was found above */
             fprintf(stderr, "telltale %s: %s\n", argv[0], err);
             return EXIT_USAGE;
         }

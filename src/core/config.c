@@ -358,6 +358,11 @@ bool config_flag_is_bool(const char *flag)
     return st != NULL && st->kind == K_BOOL;
 }
 
+bool config_flag_known(const char *flag)
+{
+    return find_flag(flag) != NULL;
+}
+
 int config_set_flag(tt_config *cfg, const char *flag, const char *value, char err[TT_ERRLEN])
 {
     const setting *st = find_flag(flag);

@@ -110,6 +110,9 @@ int config_set_flag(tt_config *cfg, const char *flag, const char *value, char er
 /* True if 'flag' is a boolean setting's flag (it takes no value). */
 bool config_flag_is_bool(const char *flag);
 
+/* True if some setting has the command-line flag 'flag' ("--listen"). */
+bool config_flag_known(const char *flag);
+
 /* True if 'addr' (IPv4, host order) is one of cfg's trusted proxies. */
 bool config_proxy_trusted(const tt_config *cfg, uint32_t addr);
 

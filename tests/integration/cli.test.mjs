@@ -60,6 +60,19 @@ test('usage errors exit 2', async () => {
   }
 });
 
+test('an unknown option is named as unknown wherever it stands', async () => {
+  // "--bogus" last used to be taken for a known option missing its value (issue 15).
+  for (const args of [['serve', '--bogus'], ['serve', '--bogus', 'x'], ['serve', '--bogus=x'],
+    ['serve', '--demo', '--bogus'], ['serve', `--${'x'.repeat(80)}`]]) {
+    const r = await run(args);
+    assert.equal(r.code, 2, `telltale ${args.join(' ')} exited ${r.code}`);
+    assert.match(r.stderr, /unknown option '--(bogus|x{62})'/, `telltale ${args.join(' ')}: ${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /needs a value/, `telltale ${args.join(' ')}: ${r.stderr}`);
+  }
+  const r = await run(['serve', '--listen']);
+  assert.match(r.stderr, /--listen needs a value/, r.stderr);
+});
+
 test('a bad setting stops start-up naming the setting and the accepted form', async () => {
   const cases = [
     { args: ['--batch-size', '0'], says: ['--batch-size', 'TELLTALE_BATCH_SIZE', '1 to 100000'] },
