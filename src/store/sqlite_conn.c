@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #define BUSY_TIMEOUT_MS 5000
+#define BUSY_STEP_MS 10
 
 /* Transient conditions a retry can outlive; anything else is the data's fault. */
 static int classify(int rc)
@@ -97,8 +98,26 @@ static int trace_stmt(unsigned kind, void *ctx, void *p, void *x)
     return 0;
 }
 
-int sqlite_open_conn(const char *path, int flags, sqlite3 **out, char *err)
+/* SQLite's busy handler: called with the number of times it was called for this lock; true
+ * (after a short sleep) to try the lock again. Like sqlite3_busy_timeout, but interruptible. */
+static int busy_wait(void *arg, int count)
 {
+    const sqlite_store *s = arg;
+    if (atomic_load(&s->interrupted) || count >= BUSY_TIMEOUT_MS / BUSY_STEP_MS) {
+        return 0;
+    }
+    sqlite3_sleep(BUSY_STEP_MS);
+    return 1;
+}
+
+void sqlite_interrupt(store *st)
+{
+    atomic_store(&((sqlite_store *)st)->interrupted, true);
+}
+
+int sqlite_open_conn(sqlite_store *s, int flags, sqlite3 **out, char *err)
+{
+    const char *path = s->path;
     pthread_once(&trace_once, trace_open);
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
@@ -111,7 +130,7 @@ int sqlite_open_conn(const char *path, int flags, sqlite3 **out, char *err)
         sqlite3_close(db);
         return code;
     }
-    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+    sqlite3_busy_handler(db, busy_wait, s);
     if (trace_fd >= 0) {
         sqlite3_trace_v2(db, SQLITE_TRACE_STMT, trace_stmt, NULL);
     }
@@ -135,7 +154,7 @@ sqlite3 *sqlite_reader_take(sqlite_store *s, char *err)
         db = s->idle[--s->nidle];
     }
     pthread_mutex_unlock(&s->readers_lock);
-    if (db == NULL && sqlite_open_conn(s->path, SQLITE_OPEN_READWRITE, &db, err) != 0) {
+    if (db == NULL && sqlite_open_conn(s, SQLITE_OPEN_READWRITE, &db, err) != 0) {
         return NULL;
     }
     return db;

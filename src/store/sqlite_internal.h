@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 
 #define READERS_MAX 4
 
@@ -22,13 +23,17 @@ typedef struct sqlite_store {
     sqlite3 *idle[READERS_MAX]; /* idle read connections */
     int nidle;
     sqlite_wal *wal; /* the checkpoint policy (store_sqlite_wal.c) */
+    atomic_bool interrupted; /* store_interrupt(): a wait for a lock gives up at once */
 } sqlite_store;
 
 /* Fills 'err' with the failure of 'what' and returns its class (TT_EUNAVAILABLE for what a
  * retry can outlive, TT_EREJECTED otherwise). */
 /* sqlite_conn.c */
-/* Opens 'path' with 'flags' (SQLITE_OPEN_*), busy timeout and synchronous=FULL set. */
-int sqlite_open_conn(const char *path, int flags, sqlite3 **out, char *err);
+/* Opens s->path with 'flags' (SQLITE_OPEN_*), synchronous=FULL and a busy handler set: a
+ * locked database is waited for up to 5 s, or until store_interrupt(). */
+int sqlite_open_conn(sqlite_store *s, int flags, sqlite3 **out, char *err);
+/* store_interrupt() for SQLite: every wait for a lock, now or later, gives up at once. */
+void sqlite_interrupt(store *st);
 /* Runs 'sql' (with 'param' bound to its one placeholder, if it has one) on a reader and hands
  * its one row to 'read'; 'what' names it in an error. */
 typedef void (*sqlite_row_fn)(sqlite3_stmt *st, void *ctx);

@@ -111,8 +111,10 @@ void store_set_timeout(store *st, uint32_t ms);
  * done for PostgreSQL. Call it right after store_open(), before other threads use the store. */
 uint64_t store_set_cache(store *st, uint64_t bytes);
 
-/* Makes every call of a remote store in progress, on any thread, and every one after, fail at
- * once with TT_EUNAVAILABLE: the end of a shutdown that ran out of time. Any thread. */
+/* Makes every call of the store in progress, on any thread, and every one after, fail at once
+ * with TT_EUNAVAILABLE where it waits (PostgreSQL: for the server; SQLite: for a lock another
+ * process holds, which is otherwise waited for up to 5 s per attempt): the end of a shutdown
+ * that ran out of time. Any thread. */
 void store_interrupt(store *st);
 
 /* Whether the store's last connection attempt, on any thread, reached it (PostgreSQL: the

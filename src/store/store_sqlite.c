@@ -347,6 +347,7 @@ static const store_ops sqlite_ops = {
     .kind = "sqlite",
     .close = sqlite_close,
     .set_cache = sqlite_set_cache,
+    .interrupt = sqlite_interrupt,
     .insert_events = sqlite_insert_events,
     .delete_before = sqlite_delete_before,
     .query_events = sqlite_query_events,
@@ -368,7 +369,7 @@ static const store_ops sqlite_ops = {
 
 static int setup_writer(sqlite_store *s, char *err)
 {
-    int rc = sqlite_open_conn(s->path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &s->writer, err);
+    int rc = sqlite_open_conn(s, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &s->writer, err);
     if (rc != 0) {
         return rc;
     }

@@ -83,7 +83,7 @@ int sqlite_wal_start(sqlite_store *s, char *err)
     }
     int rc = sqlite_exec(s->writer, "PRAGMA journal_size_limit=" WAL_KEEP_BYTES, err);
     if (rc == 0) {
-        rc = sqlite_open_conn(s->path, SQLITE_OPEN_READWRITE, &w->db, err);
+        rc = sqlite_open_conn(s, SQLITE_OPEN_READWRITE, &w->db, err);
     }
     if (rc != 0) {
         free(w);
