@@ -13,7 +13,7 @@ BUILD     := build
 ASAN      := build-asan
 TSAN      := build-tsan
 FUZZ      := build-fuzz
-FUZZ_SECS ?= 8
+FUZZ_SECS ?= 5
 NODE_TEST := node --test --test-concurrency=1
 
 .PHONY: run test check setup setup-test build build-asan build-fuzz build-kinds build-tsan layers \
