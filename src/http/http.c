@@ -51,6 +51,21 @@ uint64_t http_server_bodies_too_large(const http_server *hs)
     return hs->bodies_too_large;
 }
 
+uint64_t http_server_bodies_invalid(const http_server *hs)
+{
+    return hs->bodies_invalid;
+}
+
+/* Answers a refusal of the request's body at the edge, counting one it cannot read (413s are
+ * counted where they are found, body.c; a 403 or 503 is no fault of the body). */
+static void respond_body_error(http_req *r, const http_error *e)
+{
+    if (e->status == 400 || e->status == 411 || e->status == 415) {
+        r->hs->bodies_invalid++;
+    }
+    http_respond_error(r, e->status, e->code, e->message);
+}
+
 uint64_t http_server_next_id(http_server *hs)
 {
     return ++hs->next_id;
@@ -128,7 +143,7 @@ static void refuse_body(struct lws *wsi, http_req *r, const http_error *e)
     r->discard = strcasestr(expect, "100-continue") == NULL && !r->chunked &&
                  r->content_length > 0 && r->content_length <= DISCARD_MAX;
     r->close_after = true;
-    http_respond_error(r, e->status, e->code, e->message);
+    respond_body_error(r, e);
 }
 
 /* Reads what the request line and headers say; false if the request cannot be served and
@@ -163,7 +178,7 @@ static bool read_headers(struct lws *wsi, http_req *r, int lws_method)
         return false;
     }
     if (!admit_framing(wsi, r, &e)) {
-        http_respond_error(r, e.status, e.code, e.message);
+        respond_body_error(r, &e);
         return false;
     }
     if (!admit_body(wsi, r, &e)) {
@@ -310,7 +325,7 @@ static void run_handler(http_req *r)
     http_error e;
     r->run_pending = false;
     if (body_decode(r, &e) != 0) {
-        http_respond_error(r, e.status, e.code, e.message);
+        respond_body_error(r, &e);
     } else {
         dispatch(r->hs, r);
     }
@@ -337,7 +352,7 @@ int http_on_body(struct lws *wsi, http_pss *pss, const void *in, size_t len)
     int rc = body_take(r, in, len, &e);
     if (rc < 0) {
         r->close_after = true;
-        http_respond_error(r, e.status, e.code, e.message);
+        respond_body_error(r, &e);
     } else if (rc == 1) {
         body_complete(wsi, r); /* the end of a chunked body: lws never says so itself */
     }

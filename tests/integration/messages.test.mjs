@@ -12,6 +12,7 @@ import path from 'node:path';
 import { after, before } from 'node:test';
 import { BIN, Daemon, REPO, STORE_KIND, api, makeTmpDir, post, settled, test, uid, waitFor } from './lib/daemon.mjs';
 import { poisonOff, poisonOn } from './lib/poison.mjs';
+import { RawConn } from './lib/raw.mjs';
 
 const run = (args) => spawnSync(BIN, args, { encoding: 'utf8', input: '' });
 
@@ -162,6 +163,45 @@ test('a body over --max-body is counted as too_large, in /metrics and /api/v1/st
     assert.match(m.text, /^telltale_requests_rejected_total\{reason="too_large"\} 1$/m);
   } finally {
     await small.cleanup();
+  }
+});
+
+test('a body the edge cannot read is counted as invalid, whatever refused it', async () => {
+  // Refused before any handler: a form and text/plain (415), no Content-Type (415), a coding
+  // not taken (415), gzip that does not decode (400), a body on GET (400), malformed chunked
+  // framing (400). Each must raise reason="invalid" by one, as a 400 from the parser does.
+  const own = await Daemon.start({ label: 'edge-invalid' });
+  try {
+    const invalid = async () => Number((await api(own, 'GET', '/metrics')).text
+      .match(/^telltale_requests_rejected_total\{reason="invalid"\} (\d+)$/m)[1]);
+    const status = async () => (await api(own, 'GET', '/api/v1/status')).json.ingest.requests_invalid;
+    const raw = async (head, body = '') => {
+      const c = await RawConn.connect(own.port);
+      await c.write(`${head}\r\nHost: x\r\nConnection: close\r\n\r\n${body}`);
+      const [res] = await c.responses(1, 5_000);
+      await c.destroy();
+      return res?.status;
+    };
+    const post = 'POST /api/v1/events HTTP/1.1';
+    const body = '{"type":"x"}';
+    const cases = [
+      [`${post}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}`, body, 415],
+      [`${post}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}`, body, 415],
+      [`${post}\r\nContent-Length: ${body.length}`, body, 415],
+      [`${post}\r\nContent-Type: application/json\r\nContent-Encoding: br\r\nContent-Length: ${body.length}`, body, 415],
+      [`${post}\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: ${body.length}`, body, 400],
+      [`GET /api/v1/events HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}`, body, 400],
+      [`${post}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked`, 'zz\r\n{}\r\n0\r\n\r\n', 400],
+    ];
+    for (const [head, b, want] of cases) {
+      const before = await invalid();
+      const got = await raw(head, b);
+      assert.equal(got, want, head);
+      assert.equal(await invalid(), before + 1, `${head.split('\r\n').slice(1).join('; ')}: counted as invalid`);
+    }
+    assert.equal(await status(), cases.length, '/api/v1/status says the same');
+  } finally {
+    await own.cleanup();
   }
 });
 
