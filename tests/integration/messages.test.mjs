@@ -6,7 +6,7 @@
 // refuses a repeated cursor or limit, and answers 100 events when no limit is given.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before } from 'node:test';
@@ -202,6 +202,45 @@ test('a body the edge cannot read is counted as invalid, whatever refused it', a
     assert.equal(await status(), cases.length, '/api/v1/status says the same');
   } finally {
     await own.cleanup();
+  }
+});
+
+// systemd's notification socket, played by a datagram listener (Node has no unix datagrams):
+// each message one line, its newlines shown as '|'.
+async function notifyListener(dir) {
+  const sock = path.join(dir, 'notify.sock');
+  const code = 'import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\n' +
+               'print("bound",flush=True)\nwhile True:\n print(s.recv(65536).decode().replace("\\n","|"),flush=True)\n';
+  const child = spawn('python3', ['-c', code, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = [];
+  child.stdout.setEncoding('utf8');
+  let partial = '';
+  child.stdout.on('data', (s) => {
+    const parts = (partial + s).split('\n');
+    partial = parts.pop();
+    lines.push(...parts);
+  });
+  await waitFor('the notification socket', () => lines.includes('bound'));
+  return { sock, lines, stop: () => child.kill() };
+}
+
+test('systemd hears ready, then stopping, and the shipping phase only where there is a spool', async () => {
+  const dir = makeTmpDir();
+  const n = await notifyListener(dir);
+  try {
+    const own = await Daemon.start({ label: 'sd-notify', env: { NOTIFY_SOCKET: n.sock } });
+    await waitFor('READY=1', () => n.lines.some((l) => l.startsWith('READY=1|')));
+    await own.stop();
+    await waitFor('STOPPING=1', () => n.lines.some((l) => l.startsWith('STOPPING=1|')));
+    const said = n.lines.filter((l) => l !== 'bound');
+    assert.match(said[0], /^READY=1\|STATUS=serving on /, said.join('\n'));
+    const shipping = said.some((l) => l.includes('shipping the spool'));
+    // SQLite has no spool (OPERATIONS, "Readiness and shutdown phases"): it used to say it
+    // was shipping one anyway.
+    assert.equal(shipping, STORE_KIND === 'postgres', said.join('\n'));
+    await own.cleanup();
+  } finally {
+    n.stop();
   }
 });
 
