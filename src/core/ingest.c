@@ -100,7 +100,9 @@ static int add_array(const cJSON *array, int64_t now_ms, size_t max_events, even
 
 /* Parses exactly one JSON value from s[0..len); trailing non-space is an error. Its message
  * counts bytes from s[0], "of" what: "" for a body, " of the line" for an NDJSON line (the
- * line's number is the caller's prefix), so a client can find the byte in what it sent. */
+ * line's number is the caller's prefix), so a client can find the byte in what it sent. A body
+ * whose value is followed by another object or array is NDJSON sent as JSON: the message says
+ * which type to send. */
 static int parse_value(const char *s, size_t len, const char *of, cJSON **out, ingest_error *err)
 {
     const char *end = NULL;
@@ -115,8 +117,12 @@ static int parse_value(const char *s, size_t len, const char *of, cJSON **out, i
         }
         cJSON_Delete(*out);
         *out = NULL;
+        bool ndjson = of[0] == '\0' && (s[pos] == '{' || s[pos] == '[');
         return body_error(err, "invalid_json", 400,
-                          "unexpected data after the JSON value at byte %zu%s", pos, of);
+                          "unexpected data after the JSON value at byte %zu%s%s", pos, of,
+                          ndjson ? "; one JSON value per line is NDJSON: send it with "
+                                   "Content-Type: application/x-ndjson"
+                                 : "");
     }
     return 0;
 }

@@ -610,6 +610,13 @@ static void invalid_utf8_message_gives_the_offset(void **state)
     assert_string_equal(err.message, "line 3: invalid UTF-8 at byte 10 of the line");
     err = refuse("\xef\xbb\xbf{\"type\":\"a\xff\"}\n", INGEST_NDJSON, "invalid_utf8", 0);
     assert_string_equal(err.message, "line 1: invalid UTF-8 at byte 13 of the line");
+    /* NDJSON sent as JSON: the message names the type to send; other trailing data does not. */
+    err = refuse("{\"type\":\"a\"}\n{\"type\":\"b\"}\n", INGEST_JSON, "invalid_json", -1);
+    assert_string_equal(err.message, "unexpected data after the JSON value at byte 13; one JSON "
+                                     "value per line is NDJSON: send it with Content-Type: "
+                                     "application/x-ndjson");
+    err = refuse("{\"type\":\"a\"} x", INGEST_JSON, "invalid_json", -1);
+    assert_string_equal(err.message, "unexpected data after the JSON value at byte 13");
     /* Lines are read in order: an earlier line's bad event is heard of before a later line's
      * bad bytes (the whole body used to be scanned first, index -1). */
     err = refuse("{\"type\":\"a\"}\n{\"type\":\"a\",\"oops\":1}\n{\"type\":\"a\xff\"}\n",
