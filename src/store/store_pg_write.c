@@ -51,25 +51,40 @@
 
 #define SEQ_LOCK "7460513316" /* advisory lock key: seq assignment (migration 0008 uses it too) */
 
-/* Opens the batch's transaction and copies its rows into the staging table. */
-static int copy_rows(const pg_store *s, PGconn *conn, tt_event *const *events, size_t n, char *err)
+/* Runs 'sql', which ends in a COPY ... FROM STDIN, and sends the batch's rows, each led by
+ * first + its position (the staging table's ord, or the events' seq). Returns the COPY's
+ * result (PGRES_COMMAND_OK once stored), or NULL with *oom set when the rows did not fit in
+ * memory (nothing sent). */
+static PGresult *copy_batch(const pg_store *s, PGconn *conn, const char *sql,
+                            tt_event *const *events, size_t n, long long first, bool *oom)
 {
     pg_copy_buf b = {0};
     for (size_t i = 0; i < n; i++) {
-        pg_copy_event(&b, events[i], (long long)i);
+        pg_copy_event(&b, events[i], first + (long long)i);
     }
+    *oom = b.oom;
     if (b.oom) {
         free(b.buf);
+        return NULL;
+    }
+    PGresult *res = pg_call(s, conn, sql, 0, NULL);
+    if (PQresultStatus(res) == PGRES_COPY_IN) {
+        PQclear(res);
+        res = pg_copy_in(s, conn, b.buf, b.len);
+    }
+    free(b.buf);
+    return res;
+}
+
+/* Opens the batch's transaction and copies its rows into the staging table. */
+static int copy_rows(const pg_store *s, PGconn *conn, tt_event *const *events, size_t n, char *err)
+{
+    bool oom;
+    PGresult *res =
+        copy_batch(s, conn, "BEGIN; COPY telltale_staging FROM STDIN", events, n, 0, &oom);
+    if (oom) {
         return tt_fail(err, TT_ENOMEM, "out of memory building the COPY data");
     }
-    PGresult *res = pg_call(s, conn, "BEGIN; COPY telltale_staging FROM STDIN", 0, NULL);
-    if (PQresultStatus(res) != PGRES_COPY_IN) {
-        free(b.buf);
-        return pg_fail(conn, res, "COPY", err);
-    }
-    PQclear(res);
-    res = pg_copy_in(s, conn, b.buf, b.len);
-    free(b.buf);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         return pg_fail(conn, res, "COPY", err);
     }
@@ -208,22 +223,14 @@ static int copy_direct(pg_store *s, PGconn *conn, tt_event *const *events, size_
     if (rc != 0) {
         return rc;
     }
-    pg_copy_buf b = {0};
-    for (size_t i = 0; i < n; i++) {
-        pg_copy_event(&b, events[i], (long long)(range[0] + (int64_t)i));
-    }
-    if (b.oom) {
-        free(b.buf);
+    bool oom;
+    PGresult *res = copy_batch(s, conn,
+                               "COPY monitoring.monitoring_events (seq, " PG_COPY_COLUMNS
+                               ") FROM STDIN",
+                               events, n, (long long)range[0], &oom);
+    if (oom) {
         return tt_fail(err, TT_ENOMEM, "out of memory building the COPY data");
     }
-    PGresult *res =
-        pg_call(s, conn, "COPY monitoring.monitoring_events (seq, " PG_COPY_COLUMNS ") FROM STDIN",
-                0, NULL);
-    if (PQresultStatus(res) == PGRES_COPY_IN) {
-        PQclear(res);
-        res = pg_copy_in(s, conn, b.buf, b.len);
-    }
-    free(b.buf);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         *conflict = falls_back(s, res);
         return pg_fail(conn, res, "COPY", err);
