@@ -126,18 +126,18 @@ static int read_options(int argc, char **argv, int i, const dlq_cmd *cmd, char *
     char who[16];
     snprintf(who, sizeof who, "dlq %s", cmd->name);
     cli_options spec = {who, cmd->name, options, sizeof options / sizeof options[0]};
-    for (; i < argc; i++) {
-        const cli_option *o;
-        const char *value;
-        int got = cli_option_next(&spec, argc, argv, &i, &o, &value);
-        if (got <= 0) {
-            return got < 0 ? EXIT_USAGE : cli_option_unexpected(&spec, argv[i]);
-        }
+    const cli_option *o;
+    const char *value;
+    int got;
+    while ((got = cli_option_only(&spec, argc, argv, &i, &o, &value)) > 0) {
         if (o->key == NULL) {
             *url = value;
         } else {
             add_query(path, len, o->key, value);
         }
+    }
+    if (got < 0) {
+        return EXIT_USAGE;
     }
     if (strcmp(cmd->name, "purge") == 0 && strstr(path, "older_than=") == NULL) {
         return usage_error("purge needs --older-than, e.g. --older-than 30d");

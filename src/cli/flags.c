@@ -96,10 +96,10 @@ static const cli_option options[] = {
     {"--rollout", "a whole percentage from 0 to 100", is_rollout, "set", "rollout_percent"},
     {"--description", "a text saying what the flag is for", NULL, "set", "description"},
     {"--rules",
-     "a JSON array of rules, e.g. '[{\"attribute\":\"plan\",\"in\":[\"pro\"]}]', or null",
-     is_rules, "set", "rules"},
-    {"--if-match", "a flag version, the whole number in its \"version\"", is_version,
-     "set delete", NULL},
+     "a JSON array of rules, e.g. '[{\"attribute\":\"plan\",\"in\":[\"pro\"]}]', or null", is_rules,
+     "set", "rules"},
+    {"--if-match", "a flag version, the whole number in its \"version\"", is_version, "set delete",
+     NULL},
     {"--url", CLI_URL_ACCEPTS, cli_url_valid, NULL, NULL},
 };
 
@@ -121,13 +121,10 @@ static void add_field(cJSON *f, const cli_option *opt, const char *v)
 
 static int read_options(int argc, char **argv, int i, const cli_options *spec, flags_opts *o)
 {
-    for (; i < argc; i++) {
-        const cli_option *opt;
-        const char *v;
-        int got = cli_option_next(spec, argc, argv, &i, &opt, &v);
-        if (got <= 0) {
-            return got < 0 ? EXIT_USAGE : cli_option_unexpected(spec, argv[i]);
-        }
+    const cli_option *opt;
+    const char *v;
+    int got;
+    while ((got = cli_option_only(spec, argc, argv, &i, &opt, &v)) > 0) {
         if (strcmp(opt->name, "--url") == 0) {
             o->url = v;
         } else if (strcmp(opt->name, "--if-match") == 0) {
@@ -135,6 +132,9 @@ static int read_options(int argc, char **argv, int i, const cli_options *spec, f
         } else {
             add_field(o->fields, opt, v);
         }
+    }
+    if (got < 0) {
+        return EXIT_USAGE;
     }
     if (strcmp(spec->command, "set") == 0 && o->fields->child == NULL) {
         return usage_error("%s needs at least one field option (see --help)", spec->command);

@@ -41,18 +41,18 @@ static int read_args(int argc, char **argv, tt_config *cfg, bool *check)
     };
     cli_options spec = {"migrate", NULL, options, sizeof options / sizeof options[0]};
     const char *store_flag = NULL;
-    for (int i = 1; i < argc; i++) {
-        const cli_option *o;
-        const char *v;
-        int got = cli_option_next(&spec, argc, argv, &i, &o, &v);
-        if (got <= 0) {
-            return got < 0 ? EXIT_USAGE : cli_option_unexpected(&spec, argv[i]);
-        }
+    const cli_option *o;
+    const char *v;
+    int i = 1, got;
+    while ((got = cli_option_only(&spec, argc, argv, &i, &o, &v)) > 0) {
         if (o->accepts == NULL) {
             *check = true;
         } else {
             store_flag = v;
         }
+    }
+    if (got < 0) {
+        return EXIT_USAGE;
     }
     char err[TT_ERRLEN];
     if (config_read_setting(cfg, "--store", store_flag, cli_getenv, err) != 0) {

@@ -50,13 +50,6 @@ static int say_accepted(const cli_options *o, const char *what)
     return EXIT_USAGE;
 }
 
-int cli_option_unexpected(const cli_options *o, const char *arg)
-{
-    char what[160];
-    snprintf(what, sizeof what, "unexpected argument '%.100s'", arg);
-    return say_accepted(o, what);
-}
-
 /* The option of the command spelled 'arg' up to its '=' (if any). */
 static const cli_option *find(const cli_options *o, const char *arg, size_t len)
 {
@@ -85,15 +78,16 @@ int cli_option_next(const cli_options *o, int argc, char **argv, int *i, const c
         say_accepted(o, what);
         return -1;
     }
+    ++*i;
     const char *name = (*opt)->name, *accepts = (*opt)->accepts;
     if (accepts == NULL && eq != NULL) {
-        fprintf(stderr, "telltale %s: %s is a switch and takes no value: write %s alone\n",
-                o->who, name, name);
+        fprintf(stderr, "telltale %s: %s is a switch and takes no value: write %s alone\n", o->who,
+                name, name);
         return -1;
     }
     *value = eq != NULL ? eq + 1 : NULL;
-    if (accepts != NULL && eq == NULL && *i + 1 < argc && strncmp(argv[*i + 1], "--", 2) != 0) {
-        *value = argv[++*i];
+    if (accepts != NULL && eq == NULL && *i < argc && strncmp(argv[*i], "--", 2) != 0) {
+        *value = argv[(*i)++];
     }
     if (accepts != NULL && *value == NULL) {
         fprintf(stderr, "telltale %s: %s needs a value: %s\n", o->who, name, accepts);
@@ -105,6 +99,22 @@ int cli_option_next(const cli_options *o, int argc, char **argv, int *i, const c
         return -1;
     }
     return 1;
+}
+
+int cli_option_only(const cli_options *o, int argc, char **argv, int *i, const cli_option **opt,
+                    const char **value)
+{
+    if (*i >= argc) {
+        return 0;
+    }
+    int got = cli_option_next(o, argc, argv, i, opt, value);
+    if (got == 0) {
+        char what[160];
+        snprintf(what, sizeof what, "unexpected argument '%.100s'", argv[*i]);
+        say_accepted(o, what);
+        return -1;
+    }
+    return got;
 }
 
 bool cli_url_valid(const char *url)

@@ -13,9 +13,9 @@ typedef struct cli_option {
     const char *accepts; /* what its value may be, said when it is missing or bad; NULL: a
                             switch, which takes no value */
     bool (*valid)(const char *value); /* NULL: any value */
-    const char *only;    /* the subcommands that have it, space-separated ("set delete"); NULL:
-                            every one */
-    const char *key;     /* for the caller: a query parameter, a JSON field */
+    const char *only; /* the subcommands that have it, space-separated ("set delete"); NULL:
+                         every one */
+    const char *key;  /* for the caller: a query parameter, a JSON field */
 } cli_option;
 
 typedef struct cli_options {
@@ -31,16 +31,19 @@ typedef struct cli_options {
  * that help is given wherever it is asked for ("telltale dlq retry --help" has no ID). */
 bool cli_wants_help(int argc, char **argv);
 
-/* Reads the option at argv[*i], advancing *i past a separate value (one that does not start
- * with "--": "--rollout --enable" is missing its value). Returns 1 with *opt and *value (NULL
- * for a switch) set; 0 if argv[*i] is no option (it does not start with '-', or is "-"); or -1
- * after printing the usage error: an unknown option, a missing or bad value, a value given to a
- * switch. */
+/* Reads the option at argv[*i] (*i < argc) and advances *i past it and its value: "--name=V",
+ * or "--name V" when V does not start with "--" ("--rollout --enable" is missing its value).
+ * Returns 1 with *opt and *value (NULL for a switch) set; 0, leaving *i, if argv[*i] is no
+ * option (it does not start with '-', or is "-"); or -1 after printing the usage error: an
+ * unknown option, a missing or bad value, a value given to a switch. */
 int cli_option_next(const cli_options *o, int argc, char **argv, int *i, const cli_option **opt,
                     const char **value);
 
-/* Prints "telltale WHO: unexpected argument 'ARG': WHO accepts ..." and returns EXIT_USAGE. */
-int cli_option_unexpected(const cli_options *o, const char *arg);
+/* The same for a command that takes only options from argv[*i] on: returns 1 with the next one,
+ * 0 at the end of argv, or -1 after printing the usage error (an argument that is no option
+ * being one: "unexpected argument 'ARG': WHO accepts ..."). */
+int cli_option_only(const cli_options *o, int argc, char **argv, int *i, const cli_option **opt,
+                    const char **value);
 
 /* True if 'url' is an http:// or https:// URL with a host (the scheme in any case). */
 bool cli_url_valid(const char *url);

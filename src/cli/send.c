@@ -439,7 +439,7 @@ static int read_options(sender *s, int argc, char **argv, const char **url, cons
     cli_options spec = {"send", NULL, options, sizeof options / sizeof options[0]};
     uint64_t batch = 1000;
     int n = 0;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc;) {
         const cli_option *o;
         const char *v;
         int got = cli_option_next(&spec, argc, argv, &i, &o, &v);
@@ -450,14 +450,14 @@ static int read_options(sender *s, int argc, char **argv, const char **url, cons
                             "array; without EVENT arguments send reads standard input\n");
             return -1;
         } else if (got == 0) {
-            events[n++] = argv[i];
+            events[n++] = argv[i++];
         } else if (strcmp(o->name, "--url") == 0) {
             *url = v;
         } else if (strcmp(o->name, "--key") == 0) {
             *key = v;
-        } else { /* checked by the table: within range */
-            parse_count(v, 0, UINT64_MAX, strcmp(o->name, "--batch-size") == 0 ? &batch
-                                                                                : &s->flush_ms);
+        } else { /* the table has checked its range */
+            uint64_t *to = strcmp(o->name, "--batch-size") == 0 ? &batch : &s->flush_ms;
+            parse_count(v, 0, UINT64_MAX, to);
         }
     }
     s->batch_size = (unsigned)batch;

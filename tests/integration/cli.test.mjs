@@ -10,10 +10,11 @@ import path from 'node:path';
 import { BIN, Daemon, REPO, STORE_KIND, allEvents, api, makeTmpDir, test, uid, withTimeout } from './lib/daemon.mjs';
 import { WsClient } from './lib/wsclient.mjs';
 
-// Runs the binary to completion: {code, stdout, stderr}.
-function run(args, { env = {}, input, timeoutMs = 30_000 } = {}) {
+// Runs the binary to completion: {code, stdout, stderr}. Its environment is 'base' with 'env'
+// over it.
+function run(args, { env = {}, base = process.env, input, timeoutMs = 30_000 } = {}) {
   return withTimeout(new Promise((resolve, reject) => {
-    const child = spawn(BIN, args, { env: { ...process.env, ...env } });
+    const child = spawn(BIN, args, { env: { ...base, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
@@ -239,31 +240,13 @@ test('/ready, /health, /api/v1/status and /metrics describe the daemon', async (
 // ---- every subcommand reads its options alike (the fresh-user trial) ----
 
 // Runs the binary with TELLTALE_URL at a port nobody listens on (a command that gets past its
-// options fails to connect: exit 1, not 2) and no store in the environment; env entries that are
-// null are removed.
+// options fails to connect: exit 1, not 2), and without the store variables of the suite's
+// environment unless 'env' sets them.
 function runBare(args, env = {}) {
-  const merged = { ...process.env, TELLTALE_URL: 'http://127.0.0.1:1', ...env };
-  for (const k of ['TELLTALE_STORE', 'DATABASE_URL']) {
-    if (!(k in env)) {
-      delete merged[k];
-    }
-  }
-  for (const [k, v] of Object.entries(merged)) {
-    if (v === null) {
-      delete merged[k];
-    }
-  }
-  return withTimeout(new Promise((resolve, reject) => {
-    const child = spawn(BIN, args, { env: merged });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.on('error', () => {});
-    child.stdin.end('');
-  }), 30_000, `telltale ${args.join(' ')}`);
+  const base = { ...process.env, TELLTALE_URL: 'http://127.0.0.1:1' };
+  delete base.TELLTALE_STORE;
+  delete base.DATABASE_URL;
+  return run(args, { env, base });
 }
 
 async function expectUsage(args, says, env) {
