@@ -1,8 +1,6 @@
 /* options.c -- the client subcommands' options, read alike (options.h). */
 #include "cli/options.h"
 
-#include "cli/cli.h"
-
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -36,7 +34,7 @@ static bool belongs(const cli_option *opt, const char *command)
 }
 
 /* "telltale WHO: WHAT: WHO accepts --a, --b and --help", for an argument it does not take. */
-static int say_accepted(const cli_options *o, const char *what)
+static void say_accepted(const cli_options *o, const char *what)
 {
     const char *sep = "";
     fprintf(stderr, "telltale %s: %s: %s accepts ", o->who, what, o->who);
@@ -47,7 +45,6 @@ static int say_accepted(const cli_options *o, const char *what)
         }
     }
     fprintf(stderr, "%s--help\n", sep[0] != '\0' ? " and " : "");
-    return EXIT_USAGE;
 }
 
 /* The option of the command spelled 'arg' up to its '=' (if any). */

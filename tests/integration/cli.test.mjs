@@ -324,7 +324,7 @@ test('--help and -h give each command\'s help wherever they stand, exit 0', asyn
   for (const args of [['dlq', 'stats', '--help'], ['dlq', 'list', '--help'], ['dlq', 'list', '--status', 'failed', '-h'],
     ['dlq', 'retry', '--help'], ['dlq', 'purge', '-h'], ['dlq', '-h'], ['flags', 'list', '--help'], ['flags', 'get', '-h'],
     ['flags', 'set', 'k', '--help'], ['flags', 'set', '--help'], ['flags', 'delete', 'k', '-h'], ['flags', '-h'],
-    ['send', '--url', 'http://127.0.0.1:1', '--help'], ['migrate', '-h'], ['serve', '-h']]) {
+    ['send', '--url', 'http://127.0.0.1:1', '--help'], ['migrate', '-h'], ['serve', '-h'], ['version', '-h']]) {
     const r = await runBare(args);
     assert.equal(r.code, 0, `telltale ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
     assert.match(r.stdout, new RegExp(`^usage: telltale ${args[0]}`), `telltale ${args.join(' ')}`);
