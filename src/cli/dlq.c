@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 
 #include "cli/http_client.h"
+#include "cli/options.h"
 #include "core/config.h"
 #include "store/store.h"
 
@@ -29,8 +30,10 @@ static const char USAGE[] =
     "  purge --older-than D delete resolved items created more than D ago (e.g. 30d)\n"
     "\n"
     "options:\n"
-    "  --url URL   the daemon (default: TELLTALE_URL, else http:// + TELLTALE_LISTEN,\n"
-    "              else http://127.0.0.1:8080)\n"
+    "  --url URL   the daemon, an http:// or https:// URL (default: TELLTALE_URL, else\n"
+    "              http:// + TELLTALE_LISTEN, else http://127.0.0.1:8080)\n"
+    "Options take their value as --opt VALUE or --opt=VALUE; --help (-h) after any command\n"
+    "prints this.\n"
     "The key: TELLTALE_KEY, else TELLTALE_SERVICE_KEY, else TELLTALE_INGEST_KEY (sent as apikey\n"
     "and Authorization: Bearer). TELLTALE_CACERT: the PEM file of a private CA that signed the\n"
     "daemon's certificate.\n"
@@ -76,12 +79,6 @@ static const dlq_cmd *find(const char *name)
     return NULL;
 }
 
-typedef struct dlq_option {
-    const char *flag, *param, *command;
-    const char *accepts; /* said when the value is missing or wrong */
-    bool (*valid)(const char *value);
-} dlq_option;
-
 static bool is_status(const char *v)
 {
     dlq_status s;
@@ -112,79 +109,35 @@ static bool is_duration(const char *v)
            config_parse_duration_ms(v, &ms);
 }
 
-static const dlq_option options[] = {
-    {"--status", "status", "list", "pending, retrying, recovered or failed", is_status},
-    {"--after-id", "after_id", "list", "an item id, an integer >= 0", is_after_id},
-    {"--limit", "limit", "list", "an integer from 1 to 1000", is_limit},
-    {"--older-than", "older_than", "purge", "a duration such as 30d, 12h, 90m or 0", is_duration},
+/* Each option's key is its query parameter. */
+static const cli_option options[] = {
+    {"--status", "pending, retrying, recovered or failed", is_status, "list", "status"},
+    {"--after-id", "an item id, an integer >= 0", is_after_id, "list", "after_id"},
+    {"--limit", "an integer from 1 to 1000", is_limit, "list", "limit"},
+    {"--older-than", "a duration such as 30d, 12h, 90m or 0", is_duration, "purge", "older_than"},
+    {"--url", CLI_URL_ACCEPTS, cli_url_valid, NULL, NULL},
 };
-
-/* The option of 'cmd' spelled 'arg' ("--status" or "--status=..."); *value gets what follows
- * '=' or NULL. */
-static const dlq_option *find_option(const dlq_cmd *cmd, const char *arg, const char **value)
-{
-    for (size_t k = 0; k < sizeof options / sizeof options[0]; k++) {
-        size_t n = strlen(options[k].flag);
-        if (strcmp(cmd->name, options[k].command) == 0 && strncmp(arg, options[k].flag, n) == 0 &&
-            (arg[n] == '\0' || arg[n] == '=')) {
-            *value = arg[n] == '=' ? arg + n + 1 : NULL;
-            return &options[k];
-        }
-    }
-    return NULL;
-}
-
-/* Says which options 'cmd' accepts, for an unknown one. */
-static void list_options(const dlq_cmd *cmd)
-{
-    fprintf(stderr, "telltale dlq %s accepts:", cmd->name);
-    for (size_t k = 0; k < sizeof options / sizeof options[0]; k++) {
-        if (strcmp(cmd->name, options[k].command) == 0) {
-            fprintf(stderr, " %s", options[k].flag);
-        }
-    }
-    fprintf(stderr, " --url\n");
-}
 
 /* Reads the options after the command into the query and 'url'; returns 0 or EXIT_USAGE,
  * having named the option as typed and what it accepts. */
 static int read_options(int argc, char **argv, int i, const dlq_cmd *cmd, char *path, size_t len,
                         const char **url)
 {
-    for (; i < argc; i++) {
-        const char *value = NULL;
-        const dlq_option *o = find_option(cmd, argv[i], &value);
-        if (strcmp(argv[i], "--url") == 0 || strncmp(argv[i], "--url=", 6) == 0) {
-            value = argv[i][5] == '=' ? argv[i] + 6 : (i + 1 < argc ? argv[++i] : NULL);
-            if (value == NULL || value[0] == '\0') {
-                fprintf(stderr,
-                        "telltale dlq %s: --url needs a value, e.g. "
-                        "http://127.0.0.1:8080\n",
-                        cmd->name);
-                return EXIT_USAGE;
-            }
+    char who[16];
+    snprintf(who, sizeof who, "dlq %s", cmd->name);
+    cli_options spec = {who, cmd->name, options, sizeof options / sizeof options[0]};
+    const cli_option *o;
+    const char *value;
+    int got;
+    while ((got = cli_option_only(&spec, argc, argv, &i, &o, &value)) > 0) {
+        if (o->key == NULL) {
             *url = value;
-            continue;
+        } else {
+            add_query(path, len, o->key, value);
         }
-        if (o == NULL) {
-            fprintf(stderr, "telltale dlq %s: unexpected argument '%s'; ", cmd->name, argv[i]);
-            list_options(cmd);
-            return EXIT_USAGE;
-        }
-        if (value == NULL && i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) {
-            value = argv[++i];
-        }
-        if (value == NULL || value[0] == '\0') {
-            fprintf(stderr, "telltale dlq %s: %s needs a value: %s\n", cmd->name, o->flag,
-                    o->accepts);
-            return EXIT_USAGE;
-        }
-        if (!o->valid(value)) {
-            fprintf(stderr, "telltale dlq %s: invalid %s '%.64s': expected %s\n", cmd->name,
-                    o->flag, value, o->accepts);
-            return EXIT_USAGE;
-        }
-        add_query(path, len, o->param, value);
+    }
+    if (got < 0) {
+        return EXIT_USAGE;
     }
     if (strcmp(cmd->name, "purge") == 0 && strstr(path, "older_than=") == NULL) {
         return usage_error("purge needs --older-than, e.g. --older-than 30d");
@@ -194,7 +147,7 @@ static int read_options(int argc, char **argv, int i, const dlq_cmd *cmd, char *
 
 int cli_dlq(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    if (cli_wants_help(argc, argv) || argc < 2) {
         fputs(USAGE, argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : 0;
     }
@@ -226,7 +179,9 @@ int cli_dlq(int argc, char **argv)
         return rc;
     }
     char base[1024];
-    http_client_base(base, sizeof base, url);
+    if (http_client_base(base, sizeof base, url, "telltale dlq") != 0) {
+        return EXIT_USAGE;
+    }
     http_client c;
     if (http_client_init(&c, base, NULL) != 0) {
         fprintf(stderr, "telltale dlq: out of memory\n");

@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 
 #include "cli/http_client.h"
+#include "cli/options.h"
 #include "core/flag.h"
 
 #include <cjson/cJSON.h>
@@ -37,8 +38,11 @@ static const char USAGE[] =
     "\n"
     "options:\n"
     "  --if-match VERSION      (set, delete) only if the flag is at VERSION\n"
-    "  --url URL               the daemon (default: TELLTALE_URL, else http:// +\n"
-    "                          TELLTALE_LISTEN, else http://127.0.0.1:8080)\n"
+    "  --url URL               the daemon, an http:// or https:// URL (default:\n"
+    "                          TELLTALE_URL, else http:// + TELLTALE_LISTEN, else\n"
+    "                          http://127.0.0.1:8080)\n"
+    "Options take their value as --opt VALUE or --opt=VALUE; --help (-h) after any command\n"
+    "prints this.\n"
     "The key: TELLTALE_KEY, else TELLTALE_SERVICE_KEY, else TELLTALE_INGEST_KEY (sent as apikey\n"
     "and Authorization: Bearer). TELLTALE_CACERT: the PEM file of a private CA that signed the\n"
     "daemon's certificate.\n"
@@ -65,73 +69,75 @@ static bool all_digits(const char *s)
     return s[0] != '\0' && strspn(s, "0123456789") == strlen(s);
 }
 
-/* A field option at argv[*i]: 1 if it was one (added to 'f'), 0 if not, -1 if its value is bad
- * (*accepts then says what the option takes). */
-static int read_field(int argc, char **argv, int *i, cJSON *f, const char **accepts)
+static bool is_rollout(const char *v)
 {
-    const char *a = argv[*i];
-    const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
-    if (strcmp(a, "--enable") == 0 || strcmp(a, "--disable") == 0) {
-        cJSON_AddBoolToObject(f, "enabled", strcmp(a, "--enable") == 0);
-        return 1;
-    }
-    if (strcmp(a, "--boolean") == 0) {
-        cJSON_AddNullToObject(f, "variant");
-        return 1;
-    }
-    if (v == NULL) {
-        return 0;
-    }
-    if (strcmp(a, "--variant") == 0) {
-        cJSON_AddStringToObject(f, "variant", v);
-    } else if (strcmp(a, "--description") == 0) {
-        cJSON_AddStringToObject(f, "description", v);
-    } else if (strcmp(a, "--rollout") == 0) {
-        if (!all_digits(v) || strlen(v) > 3 || atoi(v) > 100) {
-            *accepts = "a whole percentage from 0 to 100";
-            return -1;
-        }
-        cJSON_AddNumberToObject(f, "rollout_percent", atoi(v));
-    } else if (strcmp(a, "--rules") == 0) {
-        cJSON *rules = cJSON_Parse(v);
-        if (rules == NULL) {
-            *accepts = "a JSON array of rules, e.g. '[{\"attribute\":\"plan\",\"in\":[\"pro\"]}]', "
-                       "or null";
-            return -1;
-        }
-        cJSON_AddItemToObject(f, "rules", rules);
-    } else {
-        return 0;
-    }
-    ++*i;
-    return 1;
+    return all_digits(v) && strlen(v) <= 3 && atoi(v) <= 100;
 }
 
-static int read_options(int argc, char **argv, int i, const char *cmd, flags_opts *o)
+static bool is_rules(const char *v)
 {
-    bool is_set = strcmp(cmd, "set") == 0;
-    for (; i < argc; i++) {
-        const char *accepts = "";
-        int field = is_set ? read_field(argc, argv, &i, o->fields, &accepts) : 0;
-        if (field < 0) {
-            fprintf(stderr, "telltale flags: invalid %s '%s': expected %s\n", argv[i], argv[i + 1],
-                    accepts);
-            return EXIT_USAGE;
-        }
-        if (field > 0) {
-            continue;
-        }
-        if (strcmp(argv[i], "--url") == 0 && i + 1 < argc) {
-            o->url = argv[++i];
-        } else if (strcmp(argv[i], "--if-match") == 0 && i + 1 < argc && all_digits(argv[i + 1]) &&
-                   strcmp(cmd, "list") != 0 && strcmp(cmd, "get") != 0) {
-            o->if_match = argv[++i];
+    cJSON *rules = cJSON_Parse(v);
+    bool ok = rules != NULL;
+    cJSON_Delete(rules);
+    return ok;
+}
+
+static bool is_version(const char *v)
+{
+    return all_digits(v) && strlen(v) <= 20;
+}
+
+/* The field options (of set) carry the flag's field as their key. */
+static const cli_option options[] = {
+    {"--enable", NULL, NULL, "set", "enabled"},
+    {"--disable", NULL, NULL, "set", "enabled"},
+    {"--boolean", NULL, NULL, "set", "variant"},
+    {"--variant", "a variant name, e.g. dual", NULL, "set", "variant"},
+    {"--rollout", "a whole percentage from 0 to 100", is_rollout, "set", "rollout_percent"},
+    {"--description", "a text saying what the flag is for", NULL, "set", "description"},
+    {"--rules",
+     "a JSON array of rules, e.g. '[{\"attribute\":\"plan\",\"in\":[\"pro\"]}]', or null", is_rules,
+     "set", "rules"},
+    {"--if-match", "a flag version, the whole number in its \"version\"", is_version, "set delete",
+     NULL},
+    {"--url", CLI_URL_ACCEPTS, cli_url_valid, NULL, NULL},
+};
+
+/* Adds what a field option sets to 'f' (its value already checked). */
+static void add_field(cJSON *f, const cli_option *opt, const char *v)
+{
+    if (strcmp(opt->name, "--boolean") == 0) {
+        cJSON_AddNullToObject(f, opt->key);
+    } else if (opt->accepts == NULL) {
+        cJSON_AddBoolToObject(f, opt->key, strcmp(opt->name, "--enable") == 0);
+    } else if (strcmp(opt->name, "--rollout") == 0) {
+        cJSON_AddNumberToObject(f, opt->key, atoi(v));
+    } else if (strcmp(opt->name, "--rules") == 0) {
+        cJSON_AddItemToObject(f, opt->key, cJSON_Parse(v));
+    } else {
+        cJSON_AddStringToObject(f, opt->key, v);
+    }
+}
+
+static int read_options(int argc, char **argv, int i, const cli_options *spec, flags_opts *o)
+{
+    const cli_option *opt;
+    const char *v;
+    int got;
+    while ((got = cli_option_only(spec, argc, argv, &i, &opt, &v)) > 0) {
+        if (strcmp(opt->name, "--url") == 0) {
+            o->url = v;
+        } else if (strcmp(opt->name, "--if-match") == 0) {
+            o->if_match = v;
         } else {
-            return usage_error("unexpected argument '%s'", argv[i]);
+            add_field(o->fields, opt, v);
         }
     }
-    if (is_set && o->fields->child == NULL) {
-        return usage_error("%s needs at least one field option (see --help)", cmd);
+    if (got < 0) {
+        return EXIT_USAGE;
+    }
+    if (strcmp(spec->command, "set") == 0 && o->fields->child == NULL) {
+        return usage_error("%s needs at least one field option (see --help)", spec->command);
     }
     return 0;
 }
@@ -176,7 +182,7 @@ static long set_flag(http_client *c, const char *path, flags_opts *o, char *if_m
 
 int cli_flags(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    if (cli_wants_help(argc, argv) || argc < 2) {
         fputs(USAGE, argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : 0;
     }
@@ -188,12 +194,17 @@ int cli_flags(int argc, char **argv)
     if (!list && (argc < 3 || !flag_key_valid(argv[2]))) {
         return usage_error("%s needs a flag KEY: 1 to 64 of a-z 0-9 _ . : -", cmd);
     }
+    char who[16];
+    snprintf(who, sizeof who, "flags %s", cmd);
+    cli_options spec = {who, cmd, options, sizeof options / sizeof options[0]};
     flags_opts o = {.fields = cJSON_CreateObject()};
-    int rc = o.fields == NULL ? 1 : read_options(argc, argv, list ? 2 : 3, cmd, &o);
+    int rc = o.fields == NULL ? 1 : read_options(argc, argv, list ? 2 : 3, &spec, &o);
     char base[1024], path[256], if_match[64] = "";
+    if (rc == 0 && http_client_base(base, sizeof base, o.url, "telltale flags") != 0) {
+        rc = EXIT_USAGE;
+    }
     http_client c;
-    if (rc != 0 ||
-        (http_client_base(base, sizeof base, o.url), http_client_init(&c, base, NULL)) != 0) {
+    if (rc != 0 || http_client_init(&c, base, NULL) != 0) {
         cJSON_Delete(o.fields);
         return rc != 0 ? rc : 1;
     }

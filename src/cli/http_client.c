@@ -1,6 +1,8 @@
 /* http_client.c -- libcurl for the CLI. */
 #include "cli/http_client.h"
 
+#include "cli/options.h"
+
 #include <curl/curl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -10,13 +12,17 @@
 
 #define RETRY_AFTER_MAX_S 60
 
-void http_client_base(char *out, size_t len, const char *flag)
+int http_client_base(char *out, size_t len, const char *flag, const char *who)
 {
     const char *url = getenv("TELLTALE_URL"), *listen = getenv("TELLTALE_LISTEN");
-    if (flag != NULL) {
-        snprintf(out, len, "%s", flag);
-    } else if (url != NULL && url[0] != '\0') {
-        snprintf(out, len, "%s", url);
+    const char *given = flag != NULL ? flag : url != NULL && url[0] != '\0' ? url : NULL;
+    if (given != NULL && !cli_url_valid(given)) {
+        fprintf(stderr, "%s: invalid %s '%.200s': expected %s\n", who,
+                flag != NULL ? "--url" : "TELLTALE_URL", given, CLI_URL_ACCEPTS);
+        return -1;
+    }
+    if (given != NULL) {
+        snprintf(out, len, "%s", given);
     } else {
         snprintf(out, len, "http://%s", listen != NULL && listen[0] ? listen : "127.0.0.1:8080");
     }
@@ -24,6 +30,7 @@ void http_client_base(char *out, size_t len, const char *flag)
     while (n > 0 && out[n - 1] == '/') {
         out[--n] = '\0';
     }
+    return 0;
 }
 
 static size_t on_data(char *data, size_t size, size_t n, void *arg)
