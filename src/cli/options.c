@@ -216,8 +216,10 @@ int cli_args_read(const cli_options *o, int argc, char **argv, int skip, cli_arg
             i++;
         } else if (!is_option(argv[i])) {
             out->args[out->nargs++] = argv[i++];
-        } else if (!read_option(o, argc, argv, &i, &out->given[out->ngiven++])) {
+        } else if (!read_option(o, argc, argv, &i, &out->given[out->ngiven])) {
             return -1;
+        } else {
+            out->ngiven++;
         }
     }
     return consistent(o, out) && positional(o, out) ? 0 : -1;

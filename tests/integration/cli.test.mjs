@@ -261,7 +261,7 @@ test('an option without its value is named with what it accepts, in every subcom
   const cases = [
     [['flags', 'set', 'dashboard.data_source', '--rollout'], /^telltale flags set: --rollout needs a value: a whole percentage from 0 to 100\n/],
     [['flags', 'set', 'k', '--variant'], /--variant needs a value: a variant name/],
-    [['flags', 'set', 'k', '--if-match'], /--if-match needs a value: a flag version/],
+    [['flags', 'set', 'k', '--if-match'], /--if-match needs a value: a flag's version/],
     [['flags', 'set', 'k', '--rules'], /--rules needs a value: a JSON array of rules/],
     [['flags', 'set', 'k', '--description'], /--description needs a value: /],
     [['flags', 'set', 'k', '--rollout', '--enable'], /--rollout needs a value: a whole percentage/],
@@ -290,10 +290,10 @@ test('--opt=value works in every subcommand; an unknown option is named with wha
     assert.match(r.stderr, /connect/i, `telltale ${args.join(' ')}`);
   }
   await expectUsage(['flags', 'set', 'k', '--rollout=101'], /invalid --rollout '101': expected a whole percentage from 0 to 100/);
-  await expectUsage(['flags', 'set', 'k', '--if-match=v2'], /invalid --if-match 'v2': expected a flag version/);
+  await expectUsage(['flags', 'set', 'k', '--if-match=v2'], /invalid --if-match 'v2': expected a flag's version/);
   await expectUsage(['flags', 'set', 'k', '--enable=yes'], /--enable is a switch and takes no value/);
   await expectUsage(['flags', 'set', 'k', '--bogus'],
-                    /^telltale flags set: unknown option '--bogus': flags set accepts --enable, --disable, --boolean, --variant, --rollout, --description, --rules, --if-match, --url and --help\n/);
+                    /^telltale flags set: unknown option '--bogus': flags set accepts KEY, --enable, --disable, --boolean, --variant, --rollout, --description, --rules, --if-match, --url and --help\n/);
   await expectUsage(['flags', 'list', '--if-match', '3'], /unknown option '--if-match': flags list accepts --url and --help/);
   await expectUsage(['flags', 'list', 'stray'], /unexpected argument 'stray': flags list accepts --url and --help/);
   await expectUsage(['dlq', 'stats', '--status', 'failed'], /unknown option '--status': dlq stats accepts --url and --help/);
