@@ -148,15 +148,19 @@ static int build_path(const cli_options *spec, const dlq_cmd *cmd, const cli_arg
 static const dlq_cmd *read_args(int argc, char **argv, char *path, size_t len, const char **url,
                                 char who[16])
 {
-    int at = cli_subcommand("dlq", options, NOPTIONS, "list stats retry recover fail purge", argc,
-                            argv);
+    int at =
+        cli_subcommand("dlq", options, NOPTIONS, "list stats retry recover fail purge", argc, argv);
     const dlq_cmd *cmd = at > 0 ? find(argv[at]) : NULL;
     if (cmd == NULL) {
         return NULL;
     }
     snprintf(who, 16, "dlq %s", cmd->name);
-    cli_options spec = {.who = who, .command = cmd->name, .table = options, .n = NOPTIONS,
-                        .pos = &item_id, .npos = cmd->takes_id ? 1 : 0};
+    cli_options spec = {.who = who,
+                        .command = cmd->name,
+                        .table = options,
+                        .n = NOPTIONS,
+                        .pos = &item_id,
+                        .npos = cmd->takes_id ? 1 : 0};
     cli_args a;
     int rc = cli_args_read(&spec, argc, argv, at, &a);
     rc = rc == 0 ? build_path(&spec, cmd, &a, path, len, url) : EXIT_USAGE;

@@ -148,9 +148,8 @@ static int take_options(const cli_options *spec, const cli_args *a, flags_opts *
         }
     }
     if (strcmp(spec->command, "set") == 0 && o->fields->child == NULL) {
-        fprintf(stderr,
-                "telltale flags set: needs at least one field option: --enable, --disable, "
-                "--boolean, --variant, --rollout, --description or --rules\n");
+        fprintf(stderr, "telltale flags set: needs at least one field option: --enable, --disable, "
+                        "--boolean, --variant, --rollout, --description or --rules\n");
         return EXIT_USAGE;
     }
     return 0;
@@ -165,8 +164,7 @@ static void if_match_header(char out[64], const char *version)
 static long request(http_client *c, const flags_opts *o, const char *method, const char *path,
                     const char *body)
 {
-    return http_client_request(c, o->who, method, path, body,
-                               body != NULL ? strlen(body) : 0,
+    return http_client_request(c, o->who, method, path, body, body != NULL ? strlen(body) : 0,
                                body != NULL ? "application/json" : NULL, 3);
 }
 
@@ -215,8 +213,12 @@ static int read_args(int argc, char **argv, flags_opts *o, char who[16])
     }
     const char *cmd = argv[at];
     snprintf(who, 16, "flags %s", cmd);
-    cli_options spec = {.who = who, .command = cmd, .table = options, .n = NOPTIONS,
-                        .pos = &flag_key, .npos = strcmp(cmd, "list") != 0 ? 1 : 0};
+    cli_options spec = {.who = who,
+                        .command = cmd,
+                        .table = options,
+                        .n = NOPTIONS,
+                        .pos = &flag_key,
+                        .npos = strcmp(cmd, "list") != 0 ? 1 : 0};
     cli_args a;
     int rc = cli_args_read(&spec, argc, argv, at, &a);
     rc = rc == 0 ? take_options(&spec, &a, o) : EXIT_USAGE;

@@ -39,7 +39,8 @@ static int read_args(int argc, char **argv, tt_config *cfg, bool *check)
         {"--store", config_flag_form("--store"), NULL, NULL, NULL},
         {"--check", NULL, NULL, NULL, NULL},
     };
-    cli_options spec = {.who = "migrate", .table = options, .n = sizeof options / sizeof options[0]};
+    cli_options spec = {
+        .who = "migrate", .table = options, .n = sizeof options / sizeof options[0]};
     cli_args a;
     int got = cli_args_read(&spec, argc, argv, 0, &a);
     const cli_given *given = cli_args_find(&a, "--store");

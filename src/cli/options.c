@@ -42,7 +42,9 @@ static void say_words(const char *words)
         size_t w = strcspn(p, " ");
         const char *next = p + w + strspn(p + w, " ");
         fprintf(stderr, "%.*s%s", (int)w, p,
-                *next == '\0' ? "" : next[strcspn(next, " ")] == '\0' ? " or " : ", ");
+                *next == '\0'                      ? ""
+                : next[strcspn(next, " ")] == '\0' ? " or "
+                                                   : ", ");
         p = next;
     }
 }
@@ -163,7 +165,8 @@ static bool consistent(const cli_options *o, const cli_args *a)
         for (size_t i = 0; i < j; i++) {
             const cli_given *x = &a->given[i], *y = &a->given[j];
             if (x->opt == y->opt && !same_value(x->value, y->value)) {
-                fprintf(stderr, "telltale %s: %s is given twice, '%.64s' and '%.64s': give it once\n",
+                fprintf(stderr,
+                        "telltale %s: %s is given twice, '%.64s' and '%.64s': give it once\n",
                         o->who, x->opt->name, x->value, y->value);
                 return false;
             }

@@ -441,8 +441,8 @@ static const cli_option options[] = {
 static int read_options(sender *s, int argc, char **argv, const char **url, const char **key,
                         char **events)
 {
-    cli_options spec = {.who = "send", .table = options, .n = sizeof options / sizeof options[0],
-                        .more = true};
+    cli_options spec = {
+        .who = "send", .table = options, .n = sizeof options / sizeof options[0], .more = true};
     cli_args a;
     int n = cli_args_read(&spec, argc, argv, 0, &a) == 0 ? (int)a.nargs : -1;
     for (int i = 0; i < n; i++) {
@@ -462,7 +462,8 @@ static int read_options(sender *s, int argc, char **argv, const char **url, cons
         } else if (strcmp(name, "--key") == 0) {
             *key = v;
         } else { /* the table has checked its range */
-            parse_count(v, 0, UINT64_MAX, strcmp(name, "--batch-size") == 0 ? &batch : &s->flush_ms);
+            parse_count(v, 0, UINT64_MAX,
+                        strcmp(name, "--batch-size") == 0 ? &batch : &s->flush_ms);
         }
     }
     cli_args_free(&a);
