@@ -153,8 +153,12 @@ static flag_args *new_args(http_req *r)
         return NULL;
     }
     if (!flag_key_valid(r->param)) {
-        http_respond_error(r, 400, "invalid_key",
-                           "a flag key is 1 to 64 characters of a-z, 0-9, '_', '.', ':' and '-'");
+        char m[200];
+        snprintf(m, sizeof m,
+                 "invalid flag key '%.64s': expected 1 to 64 characters of a-z, 0-9, '_', '.', "
+                 "':' and '-'",
+                 r->param);
+        http_respond_error(r, 400, "invalid_key", m);
         free(a);
         return NULL;
     }

@@ -1,7 +1,7 @@
 /* flags.c -- telltale flags: the feature flags of a running daemon (its /api/v1/flags routes).
  * "set" changes only the fields given: it reads the flag, merges, and writes it back with
- * If-Match on the version it read, so a change made meanwhile by someone else is refused (412)
- * rather than overwritten. Answers are printed as the JSON the daemon sent. */
+ * If-Match on the version it read (or the one --if-match names), so a change made meanwhile by
+ * someone else is refused (412) rather than overwritten. Answers are printed as the JSON the daemon sent. */
 #include "cli/cli.h"
 
 #include "cli/http_client.h"

@@ -121,7 +121,9 @@ test('bad flags are refused with a specific error, and the daemon keeps serving'
     assert.equal(r.json.error.code, code, r.text);
     assert.ok(r.json.error.message.length > 10);
   }
-  let r = await api(d, 'PUT', '/api/v1/flags/ok', { body: '{"enabled":', headers: { 'content-type': 'application/json' } });
+  let r = await api(d, 'PUT', '/api/v1/flags/UPPER', { json: { enabled: true } });
+  assert.match(r.json.error.message, /^invalid flag key 'UPPER': expected 1 to 64 characters/, 'the key is named');
+  r = await api(d, 'PUT', '/api/v1/flags/ok', { body: '{"enabled":', headers: { 'content-type': 'application/json' } });
   assert.equal(r.json.error.code, 'invalid_json');
   r = await api(d, 'PUT', '/api/v1/flags/ok', { json: {}, headers: { 'if-match': 'W/"x"' } });
   assert.equal(r.json.error.code, 'invalid_header');
