@@ -153,17 +153,21 @@ static flag_args *new_args(http_req *r)
         return NULL;
     }
     if (!flag_key_valid(r->param)) {
-        http_respond_error(r, 400, "invalid_key",
-                           "a flag key is 1 to 64 characters of a-z, 0-9, '_', '.', ':' and '-'");
+        char m[200];
+        snprintf(m, sizeof m,
+                 "invalid flag key '%.64s': expected 1 to 64 characters of a-z, 0-9, '_', '.', "
+                 "':' and '-'",
+                 r->param);
+        http_respond_error(r, 400, "invalid_key", m);
         free(a);
         return NULL;
     }
     snprintf(a->key, sizeof a->key, "%.64s", r->param);
     snprintf(a->if_none_match, sizeof a->if_none_match, "%s", r->if_none_match);
-    a->if_match = api_if_match(r);
+    char why[API_WHY_LEN];
+    a->if_match = api_if_match(r, why);
     if (a->if_match == -1) {
-        http_respond_error(r, 400, "invalid_header",
-                           "If-Match takes a flag's version in quotes, e.g. \"3\", or *");
+        http_respond_error(r, 400, "invalid_header", why);
         free(a);
         return NULL;
     }

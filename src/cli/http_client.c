@@ -14,18 +14,26 @@
 
 int http_client_base(char *out, size_t len, const char *flag, const char *who)
 {
-    const char *url = getenv("TELLTALE_URL"), *listen = getenv("TELLTALE_LISTEN");
-    const char *given = flag != NULL ? flag : url != NULL && url[0] != '\0' ? url : NULL;
+    /* A variable set but empty is a value, and a bad one, as serve reads its settings
+     * (config.c): it is named rather than passed over for the next source. */
+    const char *name = "--url", *given = flag;
+    if (given == NULL && (given = getenv("TELLTALE_URL")) != NULL) {
+        name = "TELLTALE_URL";
+    }
+    char listen[1024];
+    const char *from_listen = given == NULL ? getenv("TELLTALE_LISTEN") : NULL;
+    if (from_listen != NULL) {
+        snprintf(listen, sizeof listen, "http://%s", from_listen);
+        name = "TELLTALE_LISTEN";
+        given = listen;
+    }
     if (given != NULL && !cli_url_valid(given)) {
-        fprintf(stderr, "%s: invalid %s '%.200s': expected %s\n", who,
-                flag != NULL ? "--url" : "TELLTALE_URL", given, CLI_URL_ACCEPTS);
+        fprintf(stderr, "%s: invalid %s '%.200s': expected %s\n", who, name,
+                from_listen != NULL ? from_listen : given,
+                from_listen != NULL ? "HOST:PORT, e.g. 127.0.0.1:8080" : CLI_URL_ACCEPTS);
         return -1;
     }
-    if (given != NULL) {
-        snprintf(out, len, "%s", given);
-    } else {
-        snprintf(out, len, "http://%s", listen != NULL && listen[0] ? listen : "127.0.0.1:8080");
-    }
+    snprintf(out, len, "%s", given != NULL ? given : "http://127.0.0.1:8080");
     size_t n = strlen(out);
     while (n > 0 && out[n - 1] == '/') {
         out[--n] = '\0';

@@ -39,18 +39,14 @@ static int read_args(int argc, char **argv, tt_config *cfg, bool *check)
         {"--store", config_flag_form("--store"), NULL, NULL, NULL},
         {"--check", NULL, NULL, NULL, NULL},
     };
-    cli_options spec = {"migrate", NULL, options, sizeof options / sizeof options[0]};
-    const char *store_flag = NULL;
-    const cli_option *o;
-    const char *v;
-    int i = 1, got;
-    while ((got = cli_option_only(&spec, argc, argv, &i, &o, &v)) > 0) {
-        if (o->accepts == NULL) {
-            *check = true;
-        } else {
-            store_flag = v;
-        }
-    }
+    cli_options spec = {
+        .who = "migrate", .table = options, .n = sizeof options / sizeof options[0]};
+    cli_args a;
+    int got = cli_args_read(&spec, argc, argv, 0, &a);
+    const cli_given *given = cli_args_find(&a, "--store");
+    const char *store_flag = given != NULL ? given->value : NULL;
+    *check = cli_args_find(&a, "--check") != NULL;
+    cli_args_free(&a);
     if (got < 0) {
         return EXIT_USAGE;
     }

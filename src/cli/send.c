@@ -423,9 +423,14 @@ static bool is_flush_ms(const char *v)
     return parse_count(v, 0, 600000, &n);
 }
 
+static bool is_nonempty(const char *v)
+{
+    return v[0] != '\0';
+}
+
 static const cli_option options[] = {
     {"--url", CLI_URL_ACCEPTS, cli_url_valid, NULL, NULL},
-    {"--key", "a key of the daemon's (its ingest or service key)", NULL, NULL, NULL},
+    {"--key", "a key of the daemon's (its ingest or service key)", is_nonempty, NULL, NULL},
     {"--batch-size", "an integer from 1 to 10000", is_batch_size, NULL, NULL},
     {"--flush-ms", "an integer from 0 to 600000", is_flush_ms, NULL, NULL},
 };
@@ -436,30 +441,32 @@ static const cli_option options[] = {
 static int read_options(sender *s, int argc, char **argv, const char **url, const char **key,
                         char **events)
 {
-    cli_options spec = {"send", NULL, options, sizeof options / sizeof options[0]};
-    uint64_t batch = 1000;
-    int n = 0;
-    for (int i = 1; i < argc;) {
-        const cli_option *o;
-        const char *v;
-        int got = cli_option_next(&spec, argc, argv, &i, &o, &v);
-        if (got < 0) {
-            return -1;
-        } else if (got == 0 && strcmp(argv[i], "-") == 0) {
+    cli_options spec = {
+        .who = "send", .table = options, .n = sizeof options / sizeof options[0], .more = true};
+    cli_args a;
+    int n = cli_args_read(&spec, argc, argv, 0, &a) == 0 ? (int)a.nargs : -1;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(a.args[i], "-") == 0) {
             fprintf(stderr, "telltale send: unexpected argument '-': an EVENT is a JSON object or "
                             "array; without EVENT arguments send reads standard input\n");
-            return -1;
-        } else if (got == 0) {
-            events[n++] = argv[i++];
-        } else if (strcmp(o->name, "--url") == 0) {
+            n = -1;
+            break;
+        }
+        events[i] = a.args[i];
+    }
+    uint64_t batch = 1000;
+    for (size_t i = 0; n >= 0 && i < a.ngiven; i++) {
+        const char *v = a.given[i].value, *name = a.given[i].opt->name;
+        if (strcmp(name, "--url") == 0) {
             *url = v;
-        } else if (strcmp(o->name, "--key") == 0) {
+        } else if (strcmp(name, "--key") == 0) {
             *key = v;
         } else { /* the table has checked its range */
-            uint64_t *to = strcmp(o->name, "--batch-size") == 0 ? &batch : &s->flush_ms;
-            parse_count(v, 0, UINT64_MAX, to);
+            parse_count(v, 0, UINT64_MAX,
+                        strcmp(name, "--batch-size") == 0 ? &batch : &s->flush_ms);
         }
     }
+    cli_args_free(&a);
     s->batch_size = (unsigned)batch;
     return n;
 }

@@ -261,7 +261,7 @@ test('an option without its value is named with what it accepts, in every subcom
   const cases = [
     [['flags', 'set', 'dashboard.data_source', '--rollout'], /^telltale flags set: --rollout needs a value: a whole percentage from 0 to 100\n/],
     [['flags', 'set', 'k', '--variant'], /--variant needs a value: a variant name/],
-    [['flags', 'set', 'k', '--if-match'], /--if-match needs a value: a flag version/],
+    [['flags', 'set', 'k', '--if-match'], /--if-match needs a value: a flag's version/],
     [['flags', 'set', 'k', '--rules'], /--rules needs a value: a JSON array of rules/],
     [['flags', 'set', 'k', '--description'], /--description needs a value: /],
     [['flags', 'set', 'k', '--rollout', '--enable'], /--rollout needs a value: a whole percentage/],
@@ -290,10 +290,10 @@ test('--opt=value works in every subcommand; an unknown option is named with wha
     assert.match(r.stderr, /connect/i, `telltale ${args.join(' ')}`);
   }
   await expectUsage(['flags', 'set', 'k', '--rollout=101'], /invalid --rollout '101': expected a whole percentage from 0 to 100/);
-  await expectUsage(['flags', 'set', 'k', '--if-match=v2'], /invalid --if-match 'v2': expected a flag version/);
+  await expectUsage(['flags', 'set', 'k', '--if-match=v2'], /invalid --if-match 'v2': expected a flag's version/);
   await expectUsage(['flags', 'set', 'k', '--enable=yes'], /--enable is a switch and takes no value/);
   await expectUsage(['flags', 'set', 'k', '--bogus'],
-                    /^telltale flags set: unknown option '--bogus': flags set accepts --enable, --disable, --boolean, --variant, --rollout, --description, --rules, --if-match, --url and --help\n/);
+                    /^telltale flags set: unknown option '--bogus': flags set accepts KEY, --enable, --disable, --boolean, --variant, --rollout, --description, --rules, --if-match, --url and --help\n/);
   await expectUsage(['flags', 'list', '--if-match', '3'], /unknown option '--if-match': flags list accepts --url and --help/);
   await expectUsage(['flags', 'list', 'stray'], /unexpected argument 'stray': flags list accepts --url and --help/);
   await expectUsage(['dlq', 'stats', '--status', 'failed'], /unknown option '--status': dlq stats accepts --url and --help/);
@@ -377,5 +377,93 @@ test('--url and TELLTALE_URL take an http:// or https:// URL, in send, dlq and f
     const r = await runBare([...cmd, '--url', 'HTTP://127.0.0.1:1'], { TELLTALE_URL: 'ftp://x' });
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /connect/i);
+  }
+});
+
+test('an argument that is no option is named when missing or invalid, in every subcommand that takes one', async () => {
+  const keyForm = "1 to 64 of a-z 0-9 _ \\. : -";
+  for (const sub of ['get', 'set', 'delete']) {
+    await expectUsage(['flags', sub, 'K', ...(sub === 'set' ? ['--rollout', '5'] : [])],
+                      new RegExp(`^telltale flags ${sub}: invalid KEY 'K': expected ${keyForm}\\n$`));
+    await expectUsage(['flags', sub], new RegExp(`^telltale flags ${sub}: needs a KEY: ${keyForm}\\n$`));
+    await expectUsage(['flags', sub, 'a', 'b'], new RegExp(`^telltale flags ${sub}: unexpected argument 'b': flags ${sub} accepts KEY, `));
+  }
+  for (const sub of ['retry', 'fail']) {
+    await expectUsage(['dlq', sub, 'x1'], new RegExp(`^telltale dlq ${sub}: invalid ID 'x1': expected an item's id, a whole number from 1`));
+    await expectUsage(['dlq', sub, '0'], new RegExp(`^telltale dlq ${sub}: invalid ID '0'`));
+    await expectUsage(['dlq', sub], new RegExp(`^telltale dlq ${sub}: needs an ID: an item's id`));
+    await expectUsage(['dlq', sub, '1', '2'], new RegExp(`^telltale dlq ${sub}: unexpected argument '2': dlq ${sub} accepts ID, --url and --help\\n$`));
+  }
+  await expectUsage(['dlq', 'stats', '7'], /^telltale dlq stats: unexpected argument '7': dlq stats accepts --url and --help\n$/);
+});
+
+test('options may stand before the subcommand too, as OPERATIONS says', async () => {
+  // Past their options these fail to connect (exit 1), so the options were read.
+  for (const args of [['flags', '--url=http://127.0.0.1:1', 'list'], ['flags', '--url', 'http://127.0.0.1:1', 'list'],
+    ['dlq', '--url', 'http://127.0.0.1:1', 'stats'], ['dlq', '--status', 'failed', 'list'],
+    ['flags', '--rollout', '5', 'set', 'k'], ['dlq', '--url', 'http://127.0.0.1:1', 'retry', '3']]) {
+    const r = await runBare(args);
+    assert.equal(r.code, 1, `telltale ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`^telltale ${args[0]} (list|stats|set|retry): .*connect`, 'i'), `telltale ${args.join(' ')}`);
+  }
+  await expectUsage(['dlq', '--url', 'http://127.0.0.1:1'], /^telltale dlq: needs a command: list, stats, retry, recover, fail or purge/);
+  await expectUsage(['flags', '--url', 'http://127.0.0.1:1', 'frob'], /^telltale flags: unknown command 'frob': expected list, get, set or delete\n$/);
+  await expectUsage(['dlq', '--status', 'failed', 'stats'], /^telltale dlq stats: unknown option '--status': dlq stats accepts --url and --help/);
+});
+
+test('contradictory options, or one given twice with two values, are a usage error naming both', async () => {
+  const cases = [
+    [['flags', 'set', 'k', '--boolean', '--variant', 'x'], /^telltale flags set: --boolean and --variant contradict each other/],
+    [['flags', 'set', 'k', '--variant', 'y', '--boolean'], /^telltale flags set: --variant and --boolean contradict each other/],
+    [['flags', 'set', 'k', '--enable', '--disable'], /^telltale flags set: --enable and --disable contradict each other/],
+    [['flags', 'set', 'k', '--rollout', '5', '--rollout=6'], /^telltale flags set: --rollout is given twice, '5' and '6': give it once/],
+    [['dlq', 'list', '--limit', '5', '--limit', '6'], /^telltale dlq list: --limit is given twice/],
+    [['send', '--url', 'http://a', '--url', 'http://b', '{}'], /^telltale send: --url is given twice/],
+    [['migrate', '--store', 'sqlite:a', '--store', 'sqlite:b'], /^telltale migrate: --store is given twice/],
+  ];
+  for (const [args, says] of cases) {
+    await expectUsage(args, says);
+  }
+  // The same option twice alike is no contradiction.
+  const r = await runBare(['flags', 'set', 'k', '--enable', '--enable']);
+  assert.equal(r.code, 1, r.stderr);
+});
+
+test('every subcommand\'s messages start with "telltale <command> <subcommand>:"', async () => {
+  await expectUsage(['dlq', 'purge'], /^telltale dlq purge: needs --older-than: a duration such as 30d, 12h, 90m or 0\n$/);
+  await expectUsage(['flags', 'set', 'k'], /^telltale flags set: needs at least one field option: --enable, --disable, --boolean, --variant, --rollout, --description or --rules\n$/);
+  await expectUsage(['dlq', 'stats', '--url', 'ftp://x'], /^telltale dlq stats: invalid --url 'ftp:\/\/x'/);
+  await expectUsage(['flags', 'get', 'k'], /^telltale flags get: invalid TELLTALE_URL 'ftp:\/\/x'/, { TELLTALE_URL: 'ftp://x' });
+  for (const args of [['dlq', 'stats'], ['flags', 'get', 'k'], ['flags', 'set', 'k', '--enable']]) {
+    const r = await runBare(args);
+    assert.match(r.stderr, new RegExp(`^telltale ${args[0]} ${args[1]}: http://127\\.0\\.0\\.1:1/`), `telltale ${args.join(' ')}`);
+  }
+});
+
+test('the values the daemon would refuse are usage errors of the CLI: --if-match, --variant, --description, --rules, --key', async () => {
+  const ifMatch = /^telltale flags (set|delete): invalid --if-match '[^']*': expected a flag's version, the whole number in its "version" \(1 or more, without quotes\), or \*\n$/;
+  for (const v of ['0', '"5"', 'v2', '-1', '1.5', '99999999999999999999']) {
+    await expectUsage(['flags', 'set', 'k', '--enable', '--if-match', v], ifMatch);
+    await expectUsage(['flags', 'delete', 'k', `--if-match=${v}`], ifMatch);
+  }
+  await expectUsage(['flags', 'set', 'k', '--variant', 'x'.repeat(65)], /invalid --variant '.*': expected a variant name of at most 64 bytes/);
+  await expectUsage(['flags', 'set', 'k', '--description', 'x'.repeat(1025)], /invalid --description '.*': expected a text of at most 1024 bytes/);
+  await expectUsage(['flags', 'set', 'k', '--rules', '{"attribute":"a"}'], /invalid --rules '.*': expected a JSON array of rules/);
+  await expectUsage(['flags', 'set', 'k', '--rules', '[{"attribute":"a","op":"gt"}]'], /invalid --rules/);
+  await expectUsage(['send', '--key=', '{}'], /^telltale send: invalid --key '': expected a key of the daemon's/);
+  for (const args of [['flags', 'set', 'k', '--enable', '--if-match', '*'], ['flags', 'delete', 'k', '--if-match', '12']]) {
+    const r = await runBare(args);
+    assert.equal(r.code, 1, `telltale ${args.join(' ')}: ${r.stderr}`);
+  }
+});
+
+test('an empty TELLTALE_URL or TELLTALE_LISTEN is named, as serve names an empty variable (exit 2)', async () => {
+  for (const cmd of [['send', '{"type":"x"}'], ['dlq', 'stats'], ['flags', 'list']]) {
+    await expectUsage(cmd, /invalid TELLTALE_URL '': expected an http:\/\/ or https:\/\/ URL/, { TELLTALE_URL: '' });
+    const base = { ...process.env, TELLTALE_LISTEN: '' };
+    delete base.TELLTALE_URL;
+    const r = await run(cmd, { base });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /invalid TELLTALE_LISTEN '': expected HOST:PORT/);
   }
 });
