@@ -245,7 +245,10 @@ static void precondition_failed(api_call *c, const flag_args *a)
     }
     if (now.n == 0) {
         api_call_error(c, 412, "precondition_failed",
-                       "If-Match names a version of flag '%s', which does not exist", a->key);
+                       a->if_match == -2 ? "If-Match: * and flag '%s' does not exist"
+                                         : "If-Match names a version of flag '%s', which does "
+                                           "not exist",
+                       a->key);
     } else {
         set_etag(c, now.rows[0].version);
         api_call_error(c, 412, "precondition_failed",
@@ -337,7 +340,7 @@ static void delete_flag(api_call *c)
     } else if (deleted) {
         c->changed = true;
         c->status = 204;
-    } else if (if_match > 0) {
+    } else if (a->if_match != 0) { /* a version, or "*" with no flag (RFC 9110 §13.1.1) */
         precondition_failed(c, a);
     } else {
         api_call_error(c, 404, "not_found", "no flag '%s'", a->key);

@@ -64,6 +64,15 @@ test('PUT creates (201) and replaces (200) a flag; GET shows it with an ETag; If
   r = await api(d, 'GET', `/api/v1/flags/${k}`);
   assert.equal(r.status, 404);
   assert.equal(r.json.error.code, 'not_found');
+  // "*" is false when there is no current representation (RFC 9110 §13.1.1): 412, as on
+  // /api/v1/state; without If-Match a missing flag is 404.
+  for (const [method, opts] of [['DELETE', {}], ['PUT', { json: { enabled: true } }]]) {
+    r = await api(d, method, `/api/v1/flags/${k}`, { ...opts, headers: { 'if-match': '*' } });
+    assert.equal(r.status, 412, `${method} If-Match: * on a missing flag: ${r.text}`);
+    assert.match(r.json.error.message, /^If-Match: \* and flag '.*' does not exist$/);
+  }
+  r = await api(d, 'DELETE', `/api/v1/flags/${k}`);
+  assert.equal(r.status, 404);
 });
 
 test('If-Match is * or one quoted version, as on /api/v1/state; each refusal says what was wrong', async () => {
