@@ -1,6 +1,7 @@
 /* args.c -- flags and environment into a tt_config, for serve. */
 #include "cli/cli.h"
 
+#include "cli/options.h"
 #include "core/config.h"
 
 #include <stdlib.h>
@@ -39,6 +40,9 @@ static bool split_flag(int argc, char **argv, int *i, char flag[64], const char 
     if (n < 64) {
         memcpy(flag, arg, n);
         flag[n] = '\0';
+    }
+    if (cli_help_given_value(argv[0], arg)) {
+        return false;
     }
     if (n >= 64 || config_flag_form(flag) == NULL) {
         fprintf(stderr, "telltale %s: unknown option '%.*s' (telltale %s --help lists them)\n",

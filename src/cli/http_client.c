@@ -1,7 +1,9 @@
 /* http_client.c -- libcurl for the CLI. */
 #include "cli/http_client.h"
 
+#include "cli/cli.h"
 #include "cli/options.h"
+#include "core/config.h"
 
 #include <curl/curl.h>
 #include <stdbool.h>
@@ -11,6 +13,20 @@
 #include <unistd.h>
 
 #define RETRY_AFTER_MAX_S 60
+
+/* Whether TELLTALE_LISTEN is what serve would take (HOST:PORT); if not, says so as serve
+ * would, after 'who'. */
+static bool listen_valid(const char *who)
+{
+    char err[TT_ERRLEN];
+    tt_config *cfg = calloc(1, sizeof *cfg);
+    int rc = cfg != NULL ? config_read_setting(cfg, "--listen", NULL, cli_getenv, err) : TT_ENOMEM;
+    if (rc != 0) {
+        fprintf(stderr, "%s: %s\n", who, cfg != NULL ? err : "out of memory");
+    }
+    free(cfg);
+    return rc == 0;
+}
 
 int http_client_base(char *out, size_t len, const char *flag, const char *who)
 {
@@ -22,6 +38,9 @@ int http_client_base(char *out, size_t len, const char *flag, const char *who)
     }
     char listen[1024];
     const char *from_listen = given == NULL ? getenv("TELLTALE_LISTEN") : NULL;
+    if (from_listen != NULL && !listen_valid(who)) {
+        return -1;
+    }
     if (from_listen != NULL) {
         snprintf(listen, sizeof listen, "http://%s", from_listen);
         name = "TELLTALE_LISTEN";

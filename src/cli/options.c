@@ -6,6 +6,18 @@
 #include <string.h>
 #include <strings.h>
 
+bool cli_help_given_value(const char *who, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    size_t len = eq != NULL ? (size_t)(eq - arg) : 0;
+    if (!((len == 6 && strncmp(arg, "--help", 6) == 0) || (len == 2 && strncmp(arg, "-h", 2) == 0))) {
+        return false;
+    }
+    fprintf(stderr, "telltale %s: %.*s is a switch and takes no value: write %.*s alone\n", who,
+            (int)len, arg, (int)len, arg);
+    return true;
+}
+
 bool cli_wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -98,6 +110,9 @@ int cli_subcommand(const char *who, const cli_option *table, size_t n, const cha
                    char **argv)
 {
     for (int i = 1; i < argc; i++) {
+        if (cli_help_given_value(who, argv[i])) {
+            return -1;
+        }
         if (!is_option(argv[i])) {
             if (in_words(words, argv[i])) {
                 return i;
@@ -126,6 +141,9 @@ static bool read_option(const cli_options *o, int argc, char **argv, int *i, cli
     const char *eq = strchr(arg, '=');
     size_t len = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
     const cli_option *opt = find(o->table, o->n, o->command, arg, len);
+    if (opt == NULL && cli_help_given_value(o->who, arg)) {
+        return false;
+    }
     if (opt == NULL) {
         char what[160];
         snprintf(what, sizeof what, "unknown option '%.*s'", (int)(len < 100 ? len : 100), arg);

@@ -54,6 +54,10 @@ typedef struct cli_args {
 
 #define CLI_URL_ACCEPTS "an http:// or https:// URL, e.g. http://127.0.0.1:8080"
 
+/* True, after saying so, if 'arg' is "--help=..." or "-h=...": help is a switch, and a value
+ * given to it is a usage error like any switch's ("telltale WHO: --help is a switch ..."). */
+bool cli_help_given_value(const char *who, const char *arg);
+
 /* True if argv[1..argc-1] holds --help or -h. Each command looks before anything else, so
  * that help is given wherever it is asked for ("telltale dlq retry --help" has no ID). */
 bool cli_wants_help(int argc, char **argv);

@@ -150,10 +150,28 @@ static const setting *setting_at(size_t i)
     return i < NMAIN ? &settings[i] : &config_limit_settings[i - NMAIN];
 }
 
+/* Whether a PostgreSQL URL (after its "scheme://") that names a user ("USER[:PASSWORD]@")
+ * names a host after it too, or in a host= parameter: "postgres://u:pw@/db" is a host left
+ * out, which libpq would quietly take as its local socket. */
+static bool pg_host_named(const char *rest)
+{
+    size_t authority = strcspn(rest, "/?");
+    const char *at = memchr(rest, '@', authority);
+    if (at == NULL) {
+        return true; /* "postgres:///db": libpq's defaults, asked for as such */
+    }
+    const char *host = at + 1;
+    size_t n = (size_t)(rest + authority - host);
+    const char *query = strchr(rest, '?');
+    return (n > 0 && host[0] != ':') ||
+           (query != NULL && (strstr(query, "?host=") != NULL || strstr(query, "&host=") != NULL));
+}
+
 static bool parse_store(const char *s, tt_config *cfg)
 {
     bool sqlite = strncmp(s, "sqlite:", 7) == 0 && s[7] != '\0';
-    bool pg = strncmp(s, "postgres://", 11) == 0 || strncmp(s, "postgresql://", 13) == 0;
+    bool pg = (strncmp(s, "postgres://", 11) == 0 && pg_host_named(s + 11)) ||
+              (strncmp(s, "postgresql://", 13) == 0 && pg_host_named(s + 13));
     if ((!sqlite && !pg) || strlen(s) >= sizeof cfg->store_url) {
         return false;
     }

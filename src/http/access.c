@@ -26,18 +26,6 @@
 /* A WebSocket's token expiring later than this is left alone (lws' timeouts are ints). */
 #define WS_EXPIRY_HORIZON_S (INT64_C(30) * 86400)
 
-/* A header lws has no token for; 'name' is lower case with its colon; "" when absent or too
- * long (a credential that long is no credential of ours). */
-static void custom_header(struct lws *wsi, const char *name, char *dst, size_t len)
-{
-    int n = (int)strlen(name);
-    dst[0] = '\0';
-    if (lws_hdr_custom_length(wsi, name, n) > 0 &&
-        lws_hdr_custom_copy(wsi, dst, (int)len, name, n) < 0) {
-        dst[0] = '\0';
-    }
-}
-
 /* The "apikey" URL parameter of a WebSocket upgrade (lws has %-decoded it), "" when absent or
  * longer than 'len'. Read fragment by fragment into a buffer for the longest credential (as
  * realtime.c reads its parameters); a parameter longer than that ends the search. */
@@ -61,12 +49,8 @@ static int identify(const tt_config *cfg, struct lws *wsi, bool websocket, auth_
                     char *why)
 {
     char apikey[CREDENTIAL_MAX], authorization[CREDENTIAL_MAX + 8];
-    custom_header(wsi, "apikey:", apikey, sizeof apikey);
-    authorization[0] = '\0';
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
-        lws_hdr_copy(wsi, authorization, sizeof authorization, WSI_TOKEN_HTTP_AUTHORIZATION) < 0) {
-        authorization[0] = '\0';
-    }
+    http_header_custom_copy(wsi, "apikey:", apikey, sizeof apikey);
+    http_header_copy(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, authorization, sizeof authorization);
     if (websocket && apikey[0] == '\0' && authorization[0] == '\0') {
         url_apikey(wsi, apikey, sizeof apikey);
     }
@@ -105,10 +89,8 @@ void access_client(const http_server *hs, struct lws *wsi, char out[FORWARDED_AD
     if (lws_get_peer_simple(wsi, peer, sizeof peer) == NULL) {
         peer[0] = '\0';
     }
-    if (hs->cfg->trust_proxy_n > 0 &&
-        (lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR) <= 0 ||
-         lws_hdr_copy(wsi, xff, sizeof xff, WSI_TOKEN_X_FORWARDED_FOR) < 0)) {
-        xff[0] = '\0';
+    if (hs->cfg->trust_proxy_n > 0) {
+        http_header_copy(wsi, WSI_TOKEN_X_FORWARDED_FOR, xff, sizeof xff);
     }
     forwarded_client(hs->cfg, peer, xff, out);
 }

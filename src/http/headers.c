@@ -8,12 +8,36 @@
 
 #define ARGS_TEXT_MAX 8192
 
+/* 's' without the spaces and tabs around it, in place: they are not part of a field value
+ * (RFC 9110 §5.5). */
+static void trim_ows(char *s)
+{
+    size_t start = strspn(s, " \t"), n = strlen(s);
+    while (n > start && (s[n - 1] == ' ' || s[n - 1] == '\t')) {
+        n--;
+    }
+    memmove(s, s + start, n - start);
+    s[n - start] = '\0';
+}
+
 void http_header_copy(struct lws *wsi, enum lws_token_indexes token, char *dst, size_t len)
 {
     dst[0] = '\0';
     if (lws_hdr_total_length(wsi, token) > 0 && lws_hdr_copy(wsi, dst, (int)len, token) < 0) {
         dst[0] = '\0'; /* longer than we care for: treated as absent */
     }
+    trim_ows(dst);
+}
+
+void http_header_custom_copy(struct lws *wsi, const char *name, char *dst, size_t len)
+{
+    int n = (int)strlen(name);
+    dst[0] = '\0';
+    if (lws_hdr_custom_length(wsi, name, n) > 0 &&
+        lws_hdr_custom_copy(wsi, dst, (int)len, name, n) < 0) {
+        dst[0] = '\0';
+    }
+    trim_ows(dst);
 }
 
 /* Splits the query into name/value pairs (lws has already %-decoded them). Returns false if

@@ -119,8 +119,11 @@ http_ticket http_ticket_of(const http_req *r);
 /* The request, or NULL if its client has gone. */
 http_req *http_redeem(http_ticket t);
 
-/* A request header lws knows by 'token'; "" when absent or longer than 'len' - 1. */
+/* A request header's value, without the spaces and tabs around it (RFC 9110 §5.5); "" when
+ * absent or longer than 'len' - 1. By the token lws knows it by, or by 'name' (lower case,
+ * with its colon) for a field lws has no token for. */
 void http_header_copy(struct lws *wsi, enum lws_token_indexes token, char *dst, size_t len);
+void http_header_custom_copy(struct lws *wsi, const char *name, char *dst, size_t len);
 
 /* The answer will come later, from work on the thread pool: lws is told to wait for it (its
  * own 5 s would cut the request off) up to the response timeout. http_defer() does this. */

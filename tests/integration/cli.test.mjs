@@ -411,6 +411,35 @@ test('options may stand before the subcommand too, as OPERATIONS says', async ()
   await expectUsage(['dlq', '--status', 'failed', 'stats'], /^telltale dlq stats: unknown option '--status': dlq stats accepts --url and --help/);
 });
 
+test('--help or -h given a value is a switch given a value, for every command (exit 2)', async () => {
+  const cases = [
+    [['send', '--help=x'], /^telltale send: --help is a switch and takes no value: write --help alone\n$/],
+    [['serve', '--help=1'], /^telltale serve: --help is a switch and takes no value: write --help alone\n$/],
+    [['migrate', '--check', '--help=yes'], /^telltale migrate: --help is a switch and takes no value/],
+    [['dlq', '--help=x'], /^telltale dlq: --help is a switch and takes no value/],
+    [['dlq', 'stats', '-h=x'], /^telltale dlq stats: -h is a switch and takes no value: write -h alone\n$/],
+    [['flags', 'list', '--help='], /^telltale flags list: --help is a switch and takes no value/],
+  ];
+  for (const [args, says] of cases) {
+    await expectUsage(args, says);
+  }
+});
+
+test('options before the command name are refused naming where they go (exit 2)', async () => {
+  await expectUsage(['--url', 'http://127.0.0.1:1', 'flags', 'list'],
+    /^telltale: '--url' is no command: options come after the command \(telltale <command> \[options\], e\.g\. telltale flags --url URL list\)/);
+});
+
+test('a malformed TELLTALE_LISTEN, the CLI\'s fallback address, is named as serve names it (exit 2)', async () => {
+  for (const listen of ['bad', '127.0.0.1', '127.0.0.1:99999', 'host:port']) {
+    const base = { ...process.env, TELLTALE_LISTEN: listen };
+    delete base.TELLTALE_URL;
+    const r = await run(['dlq', 'stats'], { base });
+    assert.equal(r.code, 2, `TELLTALE_LISTEN=${listen}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`^telltale dlq stats: invalid TELLTALE_LISTEN '${listen}': expected HOST:PORT`));
+  }
+});
+
 test('contradictory options, or one given twice with two values, are a usage error naming both', async () => {
   const cases = [
     [['flags', 'set', 'k', '--boolean', '--variant', 'x'], /^telltale flags set: --boolean and --variant contradict each other/],

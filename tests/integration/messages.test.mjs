@@ -53,6 +53,17 @@ test('each option error names the option as typed and what it accepts, exit 2', 
   }
 });
 
+test('a PostgreSQL URL that names a user but no host is malformed, not taken as the local socket', () => {
+  for (const url of ['postgres://u:secretpw@', 'postgresql://u:secretpw@/db', 'postgres://u:secretpw@:5432/db']) {
+    for (const args of [['migrate', '--check', '--store', url], ['serve', '--store', url, '--listen', '127.0.0.1:0']]) {
+      const r = spawnSync(BIN, args, { encoding: 'utf8', timeout: 20000 });
+      assert.equal(r.status, 2, `telltale ${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /invalid --store \(TELLTALE_STORE\): expected sqlite:PATH or postgres:\/\/USER:PASSWORD@HOST:PORT\/DB/);
+      assert.doesNotMatch(r.stderr, /secretpw/, 'the password is never repeated');
+    }
+  }
+});
+
 test('a SQLite path that cannot be created is named with its reason, by migrate --check and serve', () => {
   const where = '/nonexistent-telltale-dir/sub/x.db';
   const check = run(['migrate', '--check', '--store', `sqlite:${where}`]);
