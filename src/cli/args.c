@@ -63,6 +63,23 @@ static bool split_flag(int argc, char **argv, int *i, char flag[64], const char 
     return true;
 }
 
+/* Whether flags[n] was given before with another value (a switch: another spelling of it,
+ * "--demo" and "--demo=false"), after saying so: the options of the other commands are read
+ * the same way (options.h), rather than settled silently by the last one. */
+static bool given_twice(const char *who, char flags[][64], const char *const *values, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const char *a = values[i] != NULL ? values[i] : "", *b = values[n] != NULL ? values[n] : "";
+        if (strcmp(flags[i], flags[n]) == 0 && strcmp(a, b) != 0) {
+            /* The values are not repeated: a store URL may hold a password, a key is one. */
+            fprintf(stderr, "telltale %s: %s is given twice, with two values: give it once\n",
+                    who, flags[n]);
+            return true;
+        }
+    }
+    return false;
+}
+
 int cli_load_config(tt_config *cfg, int argc, char **argv, const char *usage)
 {
     char err[TT_ERRLEN];
@@ -75,11 +92,11 @@ int cli_load_config(tt_config *cfg, int argc, char **argv, const char *usage)
     }
     /* Which settings the command line sets: those ignore the environment. */
     char flags[64][64];
-    const char *given[65];
+    const char *given[65], *values[64];
     int nflags = 0;
     for (int i = 1; i < argc; i++) {
-        const char *value;
-        if (nflags == 64 || !split_flag(argc, argv, &i, flags[nflags], &value)) {
+        if (nflags == 64 || !split_flag(argc, argv, &i, flags[nflags], &values[nflags]) ||
+            given_twice(argv[0], flags, values, nflags)) {
             return EXIT_USAGE;
         }
         given[nflags] = flags[nflags];

@@ -183,9 +183,9 @@ static bool consistent(const cli_options *o, const cli_args *a)
         for (size_t i = 0; i < j; i++) {
             const cli_given *x = &a->given[i], *y = &a->given[j];
             if (x->opt == y->opt && !same_value(x->value, y->value)) {
-                fprintf(stderr,
-                        "telltale %s: %s is given twice, '%.64s' and '%.64s': give it once\n",
-                        o->who, x->opt->name, x->value, y->value);
+                /* The values are not repeated: --store may hold a password, --key is one. */
+                fprintf(stderr, "telltale %s: %s is given twice, with two values: give it once\n",
+                        o->who, x->opt->name);
                 return false;
             }
             if (x->opt != y->opt && x->opt->key != NULL && y->opt->key != NULL &&

@@ -445,10 +445,15 @@ test('contradictory options, or one given twice with two values, are a usage err
     [['flags', 'set', 'k', '--boolean', '--variant', 'x'], /^telltale flags set: --boolean and --variant contradict each other/],
     [['flags', 'set', 'k', '--variant', 'y', '--boolean'], /^telltale flags set: --variant and --boolean contradict each other/],
     [['flags', 'set', 'k', '--enable', '--disable'], /^telltale flags set: --enable and --disable contradict each other/],
-    [['flags', 'set', 'k', '--rollout', '5', '--rollout=6'], /^telltale flags set: --rollout is given twice, '5' and '6': give it once/],
+    [['flags', 'set', 'k', '--rollout', '5', '--rollout=6'], /^telltale flags set: --rollout is given twice, with two values: give it once\n$/],
+    [['migrate', '--store', 'postgres://u:secretpw@h/a', '--store', 'postgres://u:secretpw@h/b'], /^telltale migrate: --store is given twice, with two values: give it once\n$/],
+    [['send', '--key', 'secretkey-1', '--key', 'secretkey-2', '{}'], /^telltale send: --key is given twice, with two values: give it once\n$/],
     [['dlq', 'list', '--limit', '5', '--limit', '6'], /^telltale dlq list: --limit is given twice/],
     [['send', '--url', 'http://a', '--url', 'http://b', '{}'], /^telltale send: --url is given twice/],
     [['migrate', '--store', 'sqlite:a', '--store', 'sqlite:b'], /^telltale migrate: --store is given twice/],
+    [['serve', '--batch-size', '5', '--batch-size=6'], /^telltale serve: --batch-size is given twice, with two values: give it once\n$/],
+    [['serve', '--demo', '--demo=false'], /^telltale serve: --demo is given twice, with two values/],
+    [['serve', '--service-key', 'k1-secret-aaaaaaaaaaaaaaaa', '--service-key', 'k2-secret-bbbbbbbbbbbbbbbb'], /^telltale serve: --service-key is given twice, with two values: give it once\n$/],
   ];
   for (const [args, says] of cases) {
     await expectUsage(args, says);
