@@ -150,28 +150,16 @@ static const setting *setting_at(size_t i)
     return i < NMAIN ? &settings[i] : &config_limit_settings[i - NMAIN];
 }
 
-/* Whether a PostgreSQL URL (after its "scheme://") that names a user ("USER[:PASSWORD]@")
- * names a host after it too, or in a host= parameter: "postgres://u:pw@/db" is a host left
- * out, which libpq would quietly take as its local socket. */
-static bool pg_host_named(const char *rest)
+static bool is_pg_url(const char *s)
 {
-    size_t authority = strcspn(rest, "/?");
-    const char *at = memchr(rest, '@', authority);
-    if (at == NULL) {
-        return true; /* "postgres:///db": libpq's defaults, asked for as such */
-    }
-    const char *host = at + 1;
-    size_t n = (size_t)(rest + authority - host);
-    const char *query = strchr(rest, '?');
-    return (n > 0 && host[0] != ':') ||
-           (query != NULL && (strstr(query, "?host=") != NULL || strstr(query, "&host=") != NULL));
+    return strncmp(s, "postgres://", 11) == 0 || strncmp(s, "postgresql://", 13) == 0;
 }
 
 static bool parse_store(const char *s, tt_config *cfg)
 {
     bool sqlite = strncmp(s, "sqlite:", 7) == 0 && s[7] != '\0';
-    bool pg = (strncmp(s, "postgres://", 11) == 0 && pg_host_named(s + 11)) ||
-              (strncmp(s, "postgresql://", 13) == 0 && pg_host_named(s + 13));
+    char why[TT_ERRLEN];
+    bool pg = is_pg_url(s) && !config_pg_url_wrong(s, why, sizeof why);
     if ((!sqlite && !pg) || strlen(s) >= sizeof cfg->store_url) {
         return false;
     }
@@ -285,6 +273,11 @@ static bool apply(const setting *st, const char *value, tt_config *cfg)
 
 static int invalid(const char *where, const char *value, const setting *st, char *err)
 {
+    char why[TT_ERRLEN / 2];
+    if (st->kind == K_STORE && is_pg_url(value) && config_pg_url_wrong(value, why, sizeof why)) {
+        /* A store URL may hold a password: never repeated, nor libpq's words that would. */
+        return tt_fail(err, TT_EINVAL, "invalid %s: expected %s (%s)", where, st->form, why);
+    }
     if (st->kind == K_STORE || st->kind == K_SECRET) {
         /* A store URL may hold a password, a key is one: never repeat them. */
         return tt_fail(err, TT_EINVAL, "invalid %s: expected %s", where, st->form);
