@@ -334,8 +334,38 @@ int config_init(tt_config *cfg, config_getenv_fn getenv_fn, char err[TT_ERRLEN])
     return config_init_except(cfg, getenv_fn, NULL, err);
 }
 
+/* Two secrets set to the same value: a key would grant two roles, and a key that is the JWT
+ * secret would let its holder sign tokens of any role. Returns 0 or TT_EINVAL with 'err'
+ * naming both settings (never the value). */
+static int secrets_distinct(const tt_config *cfg, char err[TT_ERRLEN])
+{
+    const struct {
+        const char *name;
+        const char *value;
+    } secrets[] = {{"TELLTALE_SERVICE_KEY", cfg->service_key},
+                   {"TELLTALE_INGEST_KEY", cfg->ingest_key},
+                   {"TELLTALE_ANON_KEY", cfg->anon_key},
+                   {"TELLTALE_JWT_SECRET", cfg->jwt_secret}};
+    size_t n = sizeof secrets / sizeof secrets[0];
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = i + 1; j < n; j++) {
+            if (secrets[i].value[0] != '\0' && strcmp(secrets[i].value, secrets[j].value) == 0) {
+                return tt_fail(err, TT_EINVAL,
+                               "%s and %s are the same secret: each role needs a key of its "
+                               "own, and no key may be the JWT secret (its holder could sign "
+                               "tokens of any role)",
+                               secrets[i].name, secrets[j].name);
+            }
+        }
+    }
+    return 0;
+}
+
 int config_validate(const tt_config *cfg, char err[TT_ERRLEN])
 {
+    if (secrets_distinct(cfg, err) != 0) {
+        return TT_EINVAL;
+    }
     if (cfg->retry_cap_ms < cfg->retry_base_ms) {
         return tt_fail(err, TT_EINVAL,
                        "TELLTALE_RETRY_CAP_MS (%u) must not be below TELLTALE_RETRY_BASE_MS (%u)",

@@ -81,6 +81,22 @@ test('a PostgreSQL URL libpq could not connect with is a usage error at start-up
   assert.doesNotMatch(r.stderr, /secretpw/);
 });
 
+test('one secret for two roles, or a key that is the JWT secret, stops start-up naming both settings', () => {
+  const k = 'one-key-for-two-roles-0123456789abcdef';
+  const cases = [
+    [['--service-key', k, '--ingest-key', k], /TELLTALE_SERVICE_KEY and TELLTALE_INGEST_KEY are the same secret/],
+    [['--ingest-key', k, '--anon-key', k], /TELLTALE_INGEST_KEY and TELLTALE_ANON_KEY are the same secret/],
+    [['--anon-key', k, '--jwt-secret', k], /TELLTALE_ANON_KEY and TELLTALE_JWT_SECRET are the same secret: .*could sign tokens of any role/],
+  ];
+  for (const [args, says] of cases) {
+    const r = spawnSync(BIN, ['serve', '--store', 'sqlite::memory:', '--listen', '127.0.0.1:0', ...args],
+      { encoding: 'utf8', timeout: 20000 });
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, says);
+    assert.doesNotMatch(r.stderr, new RegExp(k), 'the secret is never repeated');
+  }
+});
+
 test('a SQLite path that cannot be created is named with its reason, by migrate --check and serve', () => {
   const where = '/nonexistent-telltale-dir/sub/x.db';
   const check = run(['migrate', '--check', '--store', `sqlite:${where}`]);
