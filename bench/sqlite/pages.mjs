@@ -2,7 +2,8 @@
 // number of concurrent sessions and commit size (issue 13 item 2, "measure first").
 //
 //   node bench/sqlite/pages.mjs [--events N] [--sessions 1,100,1000,10000]
-//       [--commits 5000,20000] [--variants before,after,none] [--cache KIB] [--pagesize B]
+//       [--commits 5000,20000] [--variants before,percommit,after,none] [--cache KIB]
+//       [--pagesize B] [--batch N]
 //
 // Each run makes a fresh file with every migration in migrations/sqlite, the daemon's pragmas
 // (WAL, synchronous=FULL) and wal_autocheckpoint=0, so that the WAL keeps every frame the
@@ -10,9 +11,13 @@
 // at random, ts increasing, time-ordered ids) are inserted in commits of B events through the
 // sqlite3 shell, each commit also upserting the sessions rows it touches, as the persister
 // does. Reported: WAL frames (pages of --pagesize bytes) per event and WAL bytes per event.
-// Variants: after = the schema as migrated (every file of migrations/sqlite); before = its
+// Variants: after = the schema as migrated (every file of migrations/sqlite): since 0007 the
+// session index is the table monitoring_events_by_session, written as the persister does
+// (store_sqlite.c) once --batch events (default 50,000, SESSION_INDEX_BATCH_EVENTS) are above
+// the watermark, in one sorted INSERT, and once more at the end; percommit = the session index
+// of migration 0006 (monitoring_events_session, written with every commit); before = the
 // events indexes as migration 0005 left them ((session_id, ts), (type, ts), no source, status,
-// name); none = after without the session index (a floor, not a usable schema).
+// name); none = after with the batches never written (a floor, not a usable schema).
 // Deterministic (counts, not timings): the same numbers every run.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -22,22 +27,32 @@ import { fileURLToPath } from 'node:url';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const o = { events: 500000, sessions: '1,100,1000,10000', commits: '5000,20000',
-  variants: 'before,after,none', cache: -262144, pagesize: 4096 };
+  variants: 'before,percommit,after,none', cache: -262144, pagesize: 4096, batch: 50000 };
 for (let i = 2; i < process.argv.length; i += 2) o[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 const list = (s) => s.split(',').filter(Boolean);
 
 const dir = path.join(REPO, 'migrations', 'sqlite');
 const migrations = readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()
   .map((f) => readFileSync(path.join(dir, f), 'utf8'));
-const NEW_INDEXES = ['monitoring_events_session', 'monitoring_events_type',
+const NEW_INDEXES = ['monitoring_events_type',
   'monitoring_events_source', 'monitoring_events_status', 'monitoring_events_name'];
+const BATCHED = 'DROP TABLE monitoring_events_by_session;';
 const VARIANT = {
   after: '',
-  before: NEW_INDEXES.map((i) => `DROP INDEX ${i};`).join('') +
+  percommit: BATCHED + 'CREATE INDEX monitoring_events_session ON monitoring_events (session_id);',
+  before: BATCHED + NEW_INDEXES.map((i) => `DROP INDEX ${i};`).join('') +
     'CREATE INDEX monitoring_events_session_ts ON monitoring_events (session_id, ts);' +
     'CREATE INDEX monitoring_events_type_ts ON monitoring_events (type, ts);',
-  none: 'DROP INDEX monitoring_events_session;',
+  none: '',
 };
+// The persister's batch of the session index (store_sqlite.c, sqlite_index_sessions).
+const INDEX_BATCH = `BEGIN IMMEDIATE;
+INSERT INTO monitoring_events_by_session (session_id, seq)
+SELECT session_id, seq FROM monitoring_events WHERE seq > (SELECT seq FROM session_index_through)
+  AND session_id IS NOT NULL ORDER BY session_id, seq;
+UPDATE session_index_through SET seq = max(seq, (SELECT coalesce(max(seq), 0) FROM monitoring_events));
+COMMIT;
+`;
 
 // One commit: B events generated in SQL (deterministic: a multiplicative hash of the event's
 // number picks type, source, session), then the sessions upsert for the sessions it touched.
@@ -70,7 +85,16 @@ function run(variant, sessions, commit) {
   let sql = `PRAGMA page_size=${o.pagesize};` + 'PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;\n' +
     `PRAGMA cache_size=${o.cache};\n` + migrations.join('\n') + VARIANT[variant] + '\n';
   const n = Number(o.events);
-  for (let i = 0; i < n; i += commit) sql += commitSql(i, Math.min(commit, n - i), sessions);
+  let unindexed = 0;
+  for (let i = 0; i < n; i += commit) {
+    sql += commitSql(i, Math.min(commit, n - i), sessions);
+    unindexed += Math.min(commit, n - i);
+    if (variant === 'after' && unindexed >= Number(o.batch)) {
+      sql += INDEX_BATCH;
+      unindexed = 0;
+    }
+  }
+  if (variant === 'after' && unindexed > 0) sql += INDEX_BATCH;
   // The shell must not checkpoint at exit: count the WAL before it closes.
   sql += `.shell stat -c %s ${db}-wal > ${tmp}/walsize\n`;
   const r = spawnSync('sqlite3', [db], { input: sql, encoding: 'utf8', maxBuffer: 1 << 26 });

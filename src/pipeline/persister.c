@@ -136,6 +136,9 @@ static void *persister_thread(void *arg)
             commit(p, first, count);
             p->done(first, p->done_ctx);
         }
+        if (p->opts.settle != NULL) {
+            p->opts.settle(p->opts.ctx, first == NULL);
+        }
         if (p->opts.idle != NULL && (first == NULL || clock_mono_ms() >= next_idle)) {
             p->opts.idle(p->opts.ctx);
             next_idle = clock_mono_ms() + IDLE_POLL_MS;

@@ -29,6 +29,9 @@ typedef void (*persister_done_fn)(ingest_job *jobs, void *ctx);
 typedef int (*persister_commit_fn)(tt_event *const *events, size_t n, void *ctx,
                                    char err[TT_ERRLEN]);
 typedef void (*persister_idle_fn)(void *ctx);
+/* Runs after each batch is handed back ('idle' false) and when the queue has been quiet for a
+ * while ('idle' true): work deferred off the ack path (store_index_sessions). */
+typedef void (*persister_settle_fn)(void *ctx, bool idle);
 
 /* The backlog_size the daemon uses. Under a backlog one commit then pays for the index pages
  * and the fsync that several would (BENCHMARKS.md, "SQLite physical design": WAL pages per
@@ -44,6 +47,7 @@ typedef struct persister_opts {
     uint32_t flush_ms;
     persister_commit_fn commit;
     persister_idle_fn idle; /* may be NULL */
+    persister_settle_fn settle; /* may be NULL */
     void *ctx;              /* for commit and idle */
     /* True when commit writes the store itself, so the seqs it sets are store seqs (the jobs
      * may be broadcast as committed); false for the spool, whose seqs are its own. */

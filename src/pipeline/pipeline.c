@@ -1,6 +1,7 @@
 /* pipeline.c -- which threads carry events to the store, and how they stop. */
 #include "pipeline/pipeline.h"
 
+#include "os/clock.h"
 #include "os/log.h"
 
 #include <stdio.h>
@@ -28,6 +29,15 @@ static void housekeeping(void *ctx)
 {
     pipeline *p = ctx;
     writer_housekeeping(p->writer);
+}
+
+static void settle(void *ctx, bool idle)
+{
+    pipeline *p = ctx;
+    char err[TT_ERRLEN];
+    if (store_index_sessions(p->st, clock_mono_ms(), idle, err) != 0) {
+        log_warn("the session index waits (reads stay exact, only slower): %s", err);
+    }
 }
 
 static int commit_to_spool(tt_event *const *events, size_t n, void *ctx, char *err)
@@ -98,6 +108,7 @@ int pipeline_start(const tt_config *cfg, store *st, job_queue *q, persister_done
     } else if (rc == 0) {
         po.commit = commit_to_store;
         po.idle = housekeeping;
+        po.settle = settle;
         po.store_seqs = true;
     }
     if (rc == 0 && (rc = persister_start(q, &po, done, ctx, &p->persister)) != 0) {

@@ -38,6 +38,8 @@ typedef struct store_ops {
                   store_cells_fn fn, void *ctx, char *err);
     /* NULL: the engine keeps no summaries */
     int (*expire_summaries)(store *st, const store_expiry *e, uint64_t *deleted, char *err);
+    /* NULL: every index is written with the events */
+    int (*index_sessions)(store *st, uint64_t now_ms, bool idle, char *err);
     /* NULL: every tier is written with the events */
     int (*fold_summaries)(store *st, int64_t now_ms, char *err);
 } store_ops;

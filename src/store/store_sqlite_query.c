@@ -9,7 +9,16 @@
  * table by seq. So when no text filter has a single value and one has several, the query is a
  * UNION ALL of one arm per value of that column, each reading its index in seq order; SQLite
  * merges the arms (MERGE (UNION ALL)) and stops at the limit: at most 'limit' rows read per
- * value. Values are bound, never pasted. */
+ * value. Values are bound, never pasted.
+ *
+ * The session is the exception (migrations/sqlite/0007): its index is the table
+ * monitoring_events_by_session, written by the persister in sorted batches up to the
+ * watermark session_index_through.seq, not with each commit. A filter on session_id always
+ * makes arms, two per session: the indexed part (the entries of (session_id, seq), in seq
+ * order, joined to the events by seq) and the tail (the events above the watermark, read by
+ * seq range -- NOT INDEXED, since the tail is short and SQLite cannot know it -- and filtered
+ * by session). One statement reads both, so one snapshot: the watermark and the entries it
+ * covers move in one transaction, and no event is read twice or missed. */
 #include "store/sqlite_internal.h"
 
 #include <stdio.h>
@@ -18,6 +27,17 @@
 #define EVENT_COLUMNS                                                                              \
     "seq, id, ts, received_at, type, source, session_id, name, status, duration_ms, bytes, "       \
     "value, error, attrs"
+/* The same, read through the session index (b) joined to the events (e). */
+#define INDEXED_COLUMNS                                                                            \
+    "b.seq AS seq, e.id, e.ts, e.received_at, e.type, e.source, e.session_id, e.name, e.status, "  \
+    "e.duration_ms, e.bytes, e.value, e.error, e.attrs"
+
+/* How one SELECT reads the events. */
+typedef enum select_form {
+    FROM_EVENTS,        /* the table, by whichever index the planner picks */
+    FROM_SESSION_INDEX, /* a session's entries up to the watermark, then their events */
+    FROM_SESSION_TAIL,  /* the events above the watermark */
+} select_form;
 
 /* Which multi-valued column becomes the arms: the one with the fewest rows per value first. */
 static const event_filter_column by_selectivity[EVENT_FILTER_COLUMNS] = {
@@ -25,7 +45,8 @@ static const event_filter_column by_selectivity[EVENT_FILTER_COLUMNS] = {
     EVENT_FILTER_STATUS};
 
 /* The column of the arms, or -1 for one plain SELECT (no text filter, or one with a single
- * value, whose index the planner reads). Values repeated count once. */
+ * value, whose index the planner reads). Values repeated count once. A session filter makes
+ * arms even with one value: its index is not one the planner knows (above). */
 static int arms_column(const event_filter *f, const char *values[EVENT_FILTER_ANY_MAX + 1],
                        int *nvalues)
 {
@@ -42,6 +63,11 @@ static int arms_column(const event_filter *f, const char *values[EVENT_FILTER_AN
             if (!seen) {
                 v[distinct++] = v[i];
             }
+        }
+        if (distinct >= 1 && c == EVENT_FILTER_SESSION_ID) {
+            *nvalues = distinct;
+            memcpy(values, v, (size_t)distinct * sizeof *v);
+            return (int)c;
         }
         if (distinct == 1) {
             return -1;
@@ -85,12 +111,21 @@ static void bind_text(sqlite_query *q, const char *s)
 }
 
 /* One SELECT of the events with every filter; 'skip' is the column whose condition the caller
- * wrote (an arm's "column = ?"), -1 for none. */
-static void put_select(sqlite_query *q, const event_filter *f, int skip)
+ * writes (an arm's "column = ?"), -1 for none. */
+static void put_select(sqlite_query *q, const event_filter *f, int skip, select_form form)
 {
-    put(q, "SELECT " EVENT_COLUMNS " FROM monitoring_events WHERE 1=1");
+    if (form == FROM_SESSION_INDEX) {
+        /* CROSS JOIN: the entries drive, in (session_id, seq) order, so seq order. */
+        put(q, "SELECT " INDEXED_COLUMNS " FROM monitoring_events_by_session AS b "
+               "CROSS JOIN monitoring_events AS e ON e.seq = b.seq WHERE 1=1");
+    } else if (form == FROM_SESSION_TAIL) {
+        put(q, "SELECT " EVENT_COLUMNS " FROM monitoring_events NOT INDEXED "
+               "WHERE seq > (SELECT seq FROM session_index_through)");
+    } else {
+        put(q, "SELECT " EVENT_COLUMNS " FROM monitoring_events WHERE 1=1");
+    }
     if (f->has_after) {
-        put(q, " AND seq > ?");
+        put(q, form == FROM_SESSION_INDEX ? " AND b.seq > ?" : " AND seq > ?");
         bind_int(q, f->after_seq);
     }
     if (f->has_since) {
@@ -129,15 +164,22 @@ void sqlite_build_query(const event_filter *f, sqlite_query *q)
     int n = 0;
     int column = arms_column(f, values, &n);
     if (column < 0) {
-        put_select(q, f, -1);
+        put_select(q, f, -1, FROM_EVENTS);
     }
+    bool session = column == EVENT_FILTER_SESSION_ID;
     for (int i = 0; column >= 0 && i < n; i++) {
         put(q, i > 0 ? " UNION ALL " : "");
-        put_select(q, f, column);
-        put(q, " AND ");
+        put_select(q, f, column, session ? FROM_SESSION_INDEX : FROM_EVENTS);
+        put(q, session ? " AND b." : " AND ");
         put(q, event_filter_column_name((event_filter_column)column));
         put(q, " = ?");
         bind_text(q, values[i]);
+        if (session) {
+            put(q, " UNION ALL ");
+            put_select(q, f, column, FROM_SESSION_TAIL);
+            put(q, " AND session_id = ?");
+            bind_text(q, values[i]);
+        }
     }
     put(q, f->has_after ? " ORDER BY seq ASC LIMIT ?" : " ORDER BY seq DESC LIMIT ?");
     bind_int(q, f->limit);

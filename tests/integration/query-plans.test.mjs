@@ -8,9 +8,11 @@
 // The one SCAN accepted is the walk of the table in seq order (its primary key) when nothing
 // but seq and ts bounds filters it: newest-first (or from after_seq on), it stops after
 // 'limit' rows of the recent past. A filter on type, source, session_id, status or name must
-// SEARCH an index. The checker is shown to fail: on a copy of the file without the session
-// index, the timeline's statement is reported. SQLite only (PostgreSQL's plans are the other
-// store's suite).
+// SEARCH an index. The session index is a table written in batches behind a watermark
+// (migrations/sqlite/0007): a read by session must SEARCH it (never SCAN it) and read the tail
+// above the watermark by seq range. The checker is shown to fail: on a copy of the file whose
+// session index has no key, the timeline's statement is reported. SQLite only (PostgreSQL's
+// plans are the other store's suite).
 
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -55,6 +57,10 @@ function fullScans(db, sqls) {
   const offenders = [];
   for (const sql of sqls) {
     const p = plan(db, sql);
+    if (/\bSCAN (b|monitoring_events_by_session)\b/.test(p)) {
+      offenders.push(`${sql}\n${p}`);
+      continue;
+    }
     if (!/\bSCAN monitoring_events\b/.test(p)) {
       continue;
     }
@@ -115,6 +121,7 @@ before(async () => {
     routes.push(`/api/v1/metrics?${q}`);
   }
   routes.push('/rest/v1/monitoring_events?session_id=eq.sess-2&order=seq.desc&limit=10',
+    '/rest/v1/monitoring_events?session_id=eq.sess-2&type=eq.tool_call&order=ts.desc&limit=10',
     '/rest/v1/monitoring_events?type=eq.tool_call&order=seq.asc&limit=10',
     '/rest/v1/monitoring_events?seq=gt.5&order=seq.asc&limit=10',
     '/rest/v1/monitoring_events?order=seq.desc&limit=10');
@@ -144,9 +151,11 @@ after(async () => {
 
 test('the trace holds the statements of every route driven', { skip }, () => {
   const has = (re) => statements.some((s) => re.test(s));
-  assert.ok(has(/FROM monitoring_events WHERE 1=1 AND seq > \? AND session_id IN \(\?\)/),
-    'the timeline statement');
-  for (const c of TEXT_FILTERS) {
+  assert.ok(has(/FROM monitoring_events_by_session AS b CROSS JOIN monitoring_events AS e .*WHERE 1=1 AND b\.seq > \? AND b\.session_id = \? UNION ALL SELECT .* FROM monitoring_events NOT INDEXED WHERE seq > \(SELECT seq FROM session_index_through\) AND seq > \? AND session_id = \?/),
+    'the timeline statement: the indexed part and the tail');
+  assert.ok(has(/"seq" IN \(SELECT seq FROM monitoring_events_by_session WHERE session_id = \? UNION ALL SELECT seq FROM monitoring_events NOT INDEXED WHERE seq > \(SELECT seq FROM session_index_through\) AND session_id = \?\)/),
+    'the /rest/v1 session_id=eq. statement');
+  for (const c of TEXT_FILTERS.filter((x) => x !== 'session_id')) {
     // Two values of one column: one arm per value (store_sqlite_query.c).
     assert.ok(has(new RegExp(`FROM monitoring_events WHERE .* AND ${c} = \\? UNION ALL `)),
       `an events statement filtering two values of ${c}`);
@@ -183,9 +192,13 @@ test('no query the API served scans monitoring_events', { skip }, (t) => {
 test('the check fails when an index the API needs is missing', { skip }, () => {
   const copy = path.join(dir, 'no-session-index.db');
   copyFileSync(d.db, copy);
-  const r = spawnSync('sqlite3', [copy, 'DROP INDEX monitoring_events_session'], { encoding: 'utf8' });
+  const r = spawnSync('sqlite3', [copy, 'DROP TABLE monitoring_events_by_session; ' +
+    'CREATE TABLE monitoring_events_by_session (session_id TEXT NOT NULL, seq INTEGER NOT NULL)'],
+  { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const offenders = fullScans(copy, statements);
-  assert.ok(offenders.some((o) => /session_id IN \(\?\)/.test(o)),
-    `without monitoring_events_session the session filters scan: ${offenders.length} reported`);
+  assert.ok(offenders.some((o) => /b\.session_id = \?/.test(o)),
+    `without the session index's key the timeline scans: ${offenders.length} reported`);
+  assert.ok(offenders.some((o) => /"seq" IN \(SELECT seq FROM monitoring_events_by_session/.test(o)),
+    `without the session index's key /rest/v1 scans: ${offenders.length} reported`);
 });
