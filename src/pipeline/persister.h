@@ -46,9 +46,9 @@ typedef struct persister_opts {
     uint32_t backlog_size;
     uint32_t flush_ms;
     persister_commit_fn commit;
-    persister_idle_fn idle; /* may be NULL */
+    persister_idle_fn idle;     /* may be NULL */
     persister_settle_fn settle; /* may be NULL */
-    void *ctx;              /* for commit and idle */
+    void *ctx;                  /* for commit, idle and settle */
     /* True when commit writes the store itself, so the seqs it sets are store seqs (the jobs
      * may be broadcast as committed); false for the spool, whose seqs are its own. */
     bool store_seqs;

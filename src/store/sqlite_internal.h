@@ -22,14 +22,15 @@ typedef struct sqlite_store {
     pthread_mutex_t readers_lock;
     sqlite3 *idle[READERS_MAX]; /* idle read connections */
     int nidle;
-    sqlite_wal *wal; /* the checkpoint policy (store_sqlite_wal.c) */
+    sqlite_wal *wal;         /* the checkpoint policy (store_sqlite_wal.c) */
     atomic_bool interrupted; /* store_interrupt(): a wait for a lock gives up at once */
     /* The session index (migrations/sqlite/0007), writer thread only: how many events were
      * committed above its watermark, and when the first of them was (monotonic ms, 0: none
      * waiting, or not known yet). */
     uint64_t unindexed;
     uint64_t unindexed_since_ms;
-    bool index_held; /* TELLTALE_SESSION_INDEX_HOLD: tests read across a tail that stays */
+    uint64_t index_retry_ms; /* after a failed batch: not before this (monotonic ms) */
+    bool index_held;         /* TELLTALE_SESSION_INDEX_HOLD: tests read across a tail that stays */
 } sqlite_store;
 
 /* Fills 'err' with the failure of 'what' and returns its class (TT_EUNAVAILABLE for what a

@@ -178,7 +178,7 @@ static int sqlite_insert_events(store *base, tt_event *const *events, size_t n, 
 static int sqlite_index_sessions(store *base, uint64_t now_ms, bool idle, char *err)
 {
     sqlite_store *s = (sqlite_store *)base;
-    if (s->unindexed == 0 || s->index_held) {
+    if (s->unindexed == 0 || s->index_held || now_ms < s->index_retry_ms) {
         return 0;
     }
     if (s->unindexed_since_ms == 0) {
@@ -204,7 +204,9 @@ static int sqlite_index_sessions(store *base, uint64_t now_ms, bool idle, char *
         rc = sqlite_exec(s->writer, "COMMIT", err);
     }
     if (rc != 0) {
+        /* Reads stay exact with a longer tail: try again later, not after every commit. */
         sqlite3_exec(s->writer, "ROLLBACK", NULL, NULL, NULL);
+        s->index_retry_ms = now_ms + SESSION_INDEX_BATCH_MS;
         return rc;
     }
     s->unindexed = 0;

@@ -528,7 +528,8 @@ static void session_reads_span_the_watermark(void **state)
         r = query(f->st, &top);
         assert_seqs(&r, want_all, 2);
         rows_free(&r);
-        event_filter across = {.session_id = "s1", .has_after = true, .after_seq = s[1], .limit = 2};
+        event_filter across = {
+            .session_id = "s1", .has_after = true, .after_seq = s[1], .limit = 2};
         r = query(f->st, &across);
         int64_t want_across[] = {s[4], t1};
         assert_seqs(&r, want_across, 2);
