@@ -39,6 +39,8 @@ typedef struct answers {
     unsigned times_handed_back[MAX_JOBS]; /* by tag */
     unsigned done_calls;
     unsigned idle_calls;
+    unsigned settle_busy, settle_idle; /* settle hook calls, by its 'idle' */
+    unsigned answered_at_first_settle; /* jobs handed back when it first ran after a batch */
 } answers;
 
 typedef struct rig {
@@ -98,6 +100,18 @@ static void count_idle(void *ctx)
     rig *r = ctx;
     pthread_mutex_lock(&r->a.lock);
     r->a.idle_calls++;
+    pthread_cond_broadcast(&r->a.changed);
+    pthread_mutex_unlock(&r->a.lock);
+}
+
+static void count_settle(void *ctx, bool idle)
+{
+    rig *r = ctx;
+    pthread_mutex_lock(&r->a.lock);
+    if (!idle && r->a.settle_busy++ == 0) {
+        r->a.answered_at_first_settle = r->a.count;
+    }
+    r->a.settle_idle += idle;
     pthread_cond_broadcast(&r->a.changed);
     pthread_mutex_unlock(&r->a.lock);
 }
@@ -385,6 +399,27 @@ static void a_lone_job_is_flushed_and_idle_time_is_used(void **state)
     rig_free(r);
 }
 
+/* The settle hook (the session index's batches, store_index_sessions) runs after a batch's
+ * jobs are handed back -- never before their answer -- and again once the queue is quiet. */
+static void settle_runs_after_the_answers_and_when_idle(void **state)
+{
+    (void)state;
+    rig *r = rig_new(100);
+    r->opts.flush_ms = 1;
+    r->opts.idle = count_idle;
+    r->opts.settle = count_settle;
+    persister *p = NULL;
+    assert_int_equal(persister_start(r->q, &r->opts, on_done, r, &p), 0);
+    push_job(r, 1, 2, NULL, 0);
+    wait_answers(r, 1, 1); /* the idle hook ran: the queue was quiet */
+    queue_close(r->q);
+    persister_join(p);
+    assert_int_equal(r->a.settle_busy, 1);
+    assert_int_equal(r->a.answered_at_first_settle, 1);
+    assert_true(r->a.settle_idle >= 1);
+    rig_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -396,6 +431,7 @@ int main(void)
         cmocka_unit_test(counts_are_per_job),
         cmocka_unit_test(stats_count_batches_events_and_failures),
         cmocka_unit_test(a_lone_job_is_flushed_and_idle_time_is_used),
+        cmocka_unit_test(settle_runs_after_the_answers_and_when_idle),
     };
     return cmocka_run_group_tests_name("persister", tests, NULL, NULL);
 }
