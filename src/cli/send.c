@@ -470,9 +470,9 @@ static const char *event_fault(const char *arg)
     for (const cJSON *e = cJSON_IsArray(v) ? v->child : NULL; e != NULL; e = e->next) {
         objects = objects && cJSON_IsObject(e);
     }
-    bool more = v != NULL && end[strspn(end, " \t\r\n")] != '\0';
+    bool json = v != NULL, more = json && end[strspn(end, " \t\r\n")] != '\0';
     cJSON_Delete(v);
-    return v == NULL  ? "is not JSON"
+    return !json      ? "is not JSON"
            : more     ? "holds more than one JSON value"
            : !objects ? "is neither a JSON object nor an array of objects"
                       : NULL;
