@@ -54,4 +54,8 @@ bool api_etag_matches(const char *if_none_match, const char *etag);
 /* Parses the request body as JSON (strict: json_scan first); NULL with a 400 answered. */
 cJSON *api_body_json(http_req *r);
 
+/* The first member of object 'body' whose name is not in the NULL-terminated 'known', or NULL:
+ * every JSON body route refuses one (400, naming it) rather than ignore what the caller meant. */
+const char *api_unknown_member(const cJSON *body, const char *const *known);
+
 #endif

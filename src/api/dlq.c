@@ -8,6 +8,7 @@
 #include "os/log.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -169,38 +170,34 @@ static void list_work(store *st, void *arg, int *status, json_writer *body, char
 
 void api_dlq_list(http_req *r, void *ctx)
 {
-    static const char *const known[] = {"status", "after_id", "limit", NULL};
-    const char *unknown = http_unknown_arg(r, known), *v;
+    static const http_param params[] = {
+        {"status", false}, {"after_id", false}, {"limit", false}, {NULL, false}};
+    const char *v;
+    char problem[TT_ERRLEN] = "";
+    dlq_status s = DLQ_PENDING;
+    int64_t n = LIST_DEFAULT, after_id = 0;
+    if (!http_args_check(r, params, problem, sizeof problem)) {
+        /* named */
+    } else if ((v = http_arg_value(r, "status")) != NULL && !dlq_status_parse(v, &s)) {
+        snprintf(problem, sizeof problem,
+                 "parameter 'status' must be pending, retrying, recovered or failed");
+    } else if ((v = http_arg_value(r, "after_id")) != NULL &&
+               !http_parse_int(v, 0, INT64_MAX, &after_id)) {
+        http_int_message(problem, sizeof problem, "after_id", 0, INT64_MAX);
+    } else if ((v = http_arg_value(r, "limit")) != NULL && !http_parse_int(v, 1, LIST_MAX, &n)) {
+        http_int_message(problem, sizeof problem, "limit", 1, LIST_MAX);
+    }
+    if (problem[0] != '\0') {
+        http_respond_error(r, 400, "invalid_parameter", problem);
+        return;
+    }
     dlq_args *a = new_args(r);
     if (a == NULL) {
         return;
     }
-    a->status = -1;
-    a->limit = LIST_DEFAULT;
-    const char *problem = NULL;
-    dlq_status s = DLQ_PENDING;
-    int64_t n = 0;
-    if (unknown != NULL) {
-        problem = "unknown parameter (allowed: status, after_id, limit)";
-    } else if ((v = http_arg_value(r, "status")) != NULL && !dlq_status_parse(v, &s)) {
-        problem = "parameter 'status' must be pending, retrying, recovered or failed";
-    } else if ((v = http_arg_value(r, "after_id")) != NULL &&
-               !http_parse_int(v, 0, INT64_MAX, &a->after_id)) {
-        problem = "parameter 'after_id' must be an integer >= 0";
-    } else if ((v = http_arg_value(r, "limit")) != NULL && (!parse_id(v, &n) || n > LIST_MAX)) {
-        problem = "parameter 'limit' must be an integer from 1 to 1000";
-    }
-    if (problem != NULL) {
-        free(a);
-        http_respond_error(r, 400, "invalid_parameter", problem);
-        return;
-    }
-    if (http_arg_value(r, "status") != NULL) {
-        a->status = (int)s;
-    }
-    if (http_arg_value(r, "limit") != NULL) {
-        a->limit = (uint32_t)n;
-    }
+    a->status = http_arg_value(r, "status") != NULL ? (int)s : -1;
+    a->after_id = after_id;
+    a->limit = (uint32_t)n;
     defer(ctx, r, list_work, a);
 }
 
@@ -223,7 +220,7 @@ static void stats_work(store *st, void *arg, int *status, json_writer *body, cha
 
 void api_dlq_stats(http_req *r, void *ctx)
 {
-    dlq_args *a = new_args(r);
+    dlq_args *a = http_args_ok(r, NULL) ? new_args(r) : NULL;
     if (a != NULL) {
         defer(ctx, r, stats_work, a);
     }
@@ -257,8 +254,13 @@ static void retry_work(store *st, void *arg, int *status, json_writer *body, cha
 static dlq_args *args_with_id(http_req *r)
 {
     int64_t id;
+    if (!http_args_ok(r, NULL)) {
+        return NULL;
+    }
     if (!parse_id(r->param, &id)) {
-        http_respond_error(r, 400, "invalid_parameter", "the id must be a positive integer");
+        char m[TT_ERRLEN];
+        snprintf(m, sizeof m, "the id must be an integer from 1 to %lld", (long long)INT64_MAX);
+        http_respond_error(r, 400, "invalid_parameter", m);
         return NULL;
     }
     dlq_args *a = new_args(r);
@@ -278,7 +280,7 @@ void api_dlq_retry(http_req *r, void *ctx)
 
 void api_dlq_recover(http_req *r, void *ctx)
 {
-    dlq_args *a = new_args(r); /* id 0: every pending and failed item */
+    dlq_args *a = http_args_ok(r, NULL) ? new_args(r) : NULL; /* id 0: every pending and failed */
     if (a != NULL) {
         defer(ctx, r, retry_work, a);
     }
@@ -316,10 +318,13 @@ static void purge_work(store *st, void *arg, int *status, json_writer *body, cha
 
 void api_dlq_purge(http_req *r, void *ctx)
 {
-    static const char *const known[] = {"older_than", NULL};
+    static const http_param params[] = {{"older_than", false}, {NULL, false}};
     const char *v = http_arg_value(r, "older_than");
     uint64_t ms;
-    if (http_unknown_arg(r, known) != NULL || v == NULL || !config_parse_duration_ms(v, &ms)) {
+    if (!http_args_ok(r, params)) {
+        return;
+    }
+    if (v == NULL || !config_parse_duration_ms(v, &ms)) {
         http_respond_error(r, 400, "invalid_parameter",
                            "give 'older_than' as a duration such as 30d, 12h or 0 (every resolved "
                            "item); unresolved items are never purged");

@@ -1,6 +1,8 @@
 /* events.c -- POST /api/v1/events (ingest) and GET /api/v1/events (query). */
 #include "api/api.h"
 
+#include "api/sql_text.h"
+
 #include "core/event_json.h"
 #include "core/json_print.h"
 #include "core/timefmt.h"
@@ -106,6 +108,9 @@ void api_events_post(http_req *r, void *arg)
 {
     api_ctx *ctx = arg;
     int64_t now = (int64_t)clock_now_ms();
+    if (!http_args_ok(r, NULL)) {
+        return;
+    }
     if (r->body_len >= GATEWAY_PARSE_OFF_LOOP_BYTES) {
         parse_job *j = malloc(sizeof *j);
         if (j == NULL) {
@@ -142,11 +147,6 @@ typedef struct events_query {
     char err[TT_ERRLEN];
 } events_query;
 
-static bool parse_time(const char *s, int64_t *out)
-{
-    return timefmt_parse(s, strlen(s), out) || http_parse_int(s, 0, INT64_MAX, out);
-}
-
 /* Takes every value of the text filter 'c' ("?type=a&type=b" means type a or b); false (with a
  * message) if one is empty or too long, or there are too many. */
 static bool take_texts(const http_req *r, events_query *q, event_filter_column c, size_t cap,
@@ -176,61 +176,40 @@ static bool take_texts(const http_req *r, events_query *q, event_filter_column c
     return true;
 }
 
-/* A parameter that is not a text filter, given twice: which value counts would be a guess. */
-static const char *repeated(const http_req *r, const char *const *names)
-{
-    for (; *names != NULL; names++) {
-        int seen = 0;
-        for (int i = 0; i < r->nargs; i++) {
-            seen += strcmp(r->args[i].name, *names) == 0;
-        }
-        if (seen > 1) {
-            return *names;
-        }
-    }
-    return NULL;
-}
-
 static bool parse_filter(const http_req *r, events_query *q, char *msg, size_t len)
 {
-    static const char *const known[] = {"after_seq",  "since",  "until", "type",  "source",
-                                        "session_id", "status", "name",  "limit", NULL};
-    static const char *const single[] = {"after_seq", "since", "until", "limit", NULL};
+    static const http_param params[] = {
+        {"after_seq", false}, {"since", false},     {"until", false},
+        {"type", true},       {"source", true},     {"session_id", true},
+        {"status", true},     {"name", true},       {"limit", false},
+        {NULL, false}};
     static const size_t caps[EVENT_FILTER_COLUMNS] = {
         EVENT_TYPE_MAX, EVENT_SOURCE_MAX, EVENT_SESSION_MAX, EVENT_STATUS_MAX, EVENT_NAME_MAX};
-    const char *unknown = http_unknown_arg(r, known), *twice = repeated(r, single);
     const char *v;
     event_filter *f = &q->filter;
     f->limit = QUERY_LIMIT_DEFAULT;
-    if (unknown != NULL) {
-        snprintf(msg, len,
-                 "unknown parameter '%.64s' (allowed: after_seq, since, until, type, "
-                 "source, session_id, status, name, limit)",
-                 unknown);
-        return false;
-    }
-    if (twice != NULL) {
-        snprintf(msg, len, "parameter '%s' given more than once: give it once", twice);
+    if (!http_args_check(r, params, msg, len)) {
         return false;
     }
     if ((v = http_arg_value(r, "after_seq")) != NULL &&
         !(f->has_after = http_parse_int(v, 0, INT64_MAX, &f->after_seq))) {
-        snprintf(msg, len, "parameter 'after_seq' must be an integer >= 0");
+        http_int_message(msg, len, "after_seq", 0, INT64_MAX);
         return false;
     }
-    if (((v = http_arg_value(r, "since")) != NULL &&
-         !(f->has_since = parse_time(v, &f->since_ms))) ||
-        ((v = http_arg_value(r, "until")) != NULL &&
-         !(f->has_until = parse_time(v, &f->until_ms)))) {
-        snprintf(msg, len,
-                 "parameters 'since' and 'until' must be RFC 3339 times or epoch milliseconds");
+    if ((v = http_arg_value(r, "since")) != NULL &&
+        !(f->has_since = api_parse_time(v, &f->since_ms))) {
+        api_time_message(msg, len, "since");
+        return false;
+    }
+    if ((v = http_arg_value(r, "until")) != NULL &&
+        !(f->has_until = api_parse_time(v, &f->until_ms))) {
+        api_time_message(msg, len, "until");
         return false;
     }
     int64_t limit;
     if ((v = http_arg_value(r, "limit")) != NULL) {
         if (!http_parse_int(v, 1, QUERY_LIMIT_MAX, &limit)) {
-            snprintf(msg, len, "parameter 'limit' must be an integer from 1 to %d",
-                     QUERY_LIMIT_MAX);
+            http_int_message(msg, len, "limit", 1, QUERY_LIMIT_MAX);
             return false;
         }
         f->limit = (uint32_t)limit;

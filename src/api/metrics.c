@@ -96,12 +96,12 @@ static bool parse_range(metrics_query *q, const http_req *r, char *msg, size_t l
     const char *v;
     q->until = (int64_t)clock_now_ms();
     if ((v = http_arg_value(r, "until")) != NULL && !api_parse_time(v, &q->until)) {
-        snprintf(msg, len, "parameter 'until' must be an RFC 3339 time or epoch milliseconds");
+        api_time_message(msg, len, "until");
         return false;
     }
     q->since = q->until - 3600000;
     if ((v = http_arg_value(r, "since")) != NULL && !api_parse_time(v, &q->since)) {
-        snprintf(msg, len, "parameter 'since' must be an RFC 3339 time or epoch milliseconds");
+        api_time_message(msg, len, "since");
         return false;
     }
     if (q->since >= q->until || q->until - q->since > RANGE_MAX_MS) {
@@ -132,14 +132,13 @@ static bool parse_range(metrics_query *q, const http_req *r, char *msg, size_t l
 
 static bool parse_args(metrics_query *q, const http_req *r, char *msg, size_t len)
 {
-    static const char *const known[] = {"since", "until",  "bucket", "group_by",
-                                        "type",  "source", "name",   NULL};
-    const char *unknown = http_unknown_arg(r, known), *v;
-    if (unknown != NULL) {
-        snprintf(msg, len,
-                 "unknown parameter '%.64s' (allowed: since, until, bucket, group_by, type, "
-                 "source, name)",
-                 unknown);
+    /* The filters take one value each here: "any of" is /api/v1/events' (a series is one
+     * group of values, so a filter with two would be a group_by). */
+    static const http_param params[] = {{"since", false}, {"until", false}, {"bucket", false},
+                                        {"group_by", false}, {"type", false}, {"source", false},
+                                        {"name", false}, {NULL, false}};
+    const char *v;
+    if (!http_args_check(r, params, msg, len)) {
         return false;
     }
     if (!parse_range(q, r, msg, len)) {

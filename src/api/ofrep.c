@@ -195,7 +195,6 @@ void api_ofrep_preflight(http_req *r, void *ctx)
 
 static void evaluate(http_req *r, api_ctx *ctx, const char *key)
 {
-    allow_cors(r);
     ofrep_args *a = calloc(1, sizeof *a);
     if (a == NULL) {
         r->retry_after = 1;
@@ -214,8 +213,11 @@ static void evaluate(http_req *r, api_ctx *ctx, const char *key)
 
 void api_ofrep_one(http_req *r, void *ctx)
 {
+    allow_cors(r);
+    if (!http_args_ok(r, NULL)) {
+        return;
+    }
     if (!flag_key_valid(r->param)) {
-        allow_cors(r);
         json_writer w = {0};
         write_failure(&w, r->param, "FLAG_NOT_FOUND",
                       "no flag has this key: keys are 1 to 64 characters of a-z 0-9 _ . : -");
@@ -227,5 +229,8 @@ void api_ofrep_one(http_req *r, void *ctx)
 
 void api_ofrep_bulk(http_req *r, void *ctx)
 {
-    evaluate(r, ctx, "");
+    allow_cors(r);
+    if (http_args_ok(r, NULL)) {
+        evaluate(r, ctx, "");
+    }
 }

@@ -298,20 +298,22 @@ static void timeline_done(http_req *r, void *arg)
 void api_session_get(http_req *r, void *arg)
 {
     api_ctx *ctx = arg;
-    static const char *const known[] = {"limit", NULL};
-    timeline_query *q = calloc(1, sizeof *q);
+    static const http_param params[] = {{"limit", false}, {NULL, false}};
+    char msg[TT_ERRLEN];
+    timeline_query *q = NULL;
     int64_t limit = TIMELINE_LIMIT_DEFAULT;
     const char *v = http_arg_value(r, "limit");
-    if (q == NULL) {
-        r->retry_after = 1;
-        http_respond_error(r, 503, "overloaded", "out of memory");
+    if (!http_args_ok(r, params)) {
         return;
     }
-    if (http_unknown_arg(r, known) != NULL ||
-        (v != NULL && !http_parse_int(v, 1, TIMELINE_LIMIT_MAX, &limit))) {
-        free(q);
-        http_respond_error(r, 400, "invalid_parameter",
-                           "the one parameter is 'limit', an integer from 1 to 10000");
+    if (v != NULL && !http_parse_int(v, 1, TIMELINE_LIMIT_MAX, &limit)) {
+        http_int_message(msg, sizeof msg, "limit", 1, TIMELINE_LIMIT_MAX);
+        http_respond_error(r, 400, "invalid_parameter", msg);
+        return;
+    }
+    if ((q = calloc(1, sizeof *q)) == NULL) {
+        r->retry_after = 1;
+        http_respond_error(r, 503, "overloaded", "out of memory");
         return;
     }
     if (!take_id(r->param, q->id, sizeof q->id)) {

@@ -130,45 +130,44 @@ static bool parse_cursor(list_query *q, const char *v)
 
 static bool parse_list(list_query *q, const http_req *r, char *msg, size_t len)
 {
-    static const char *const known[] = {"source", "state",  "since", "until",
-                                        "limit",  "cursor", NULL};
-    const char *unknown = http_unknown_arg(r, known), *v;
+    static const http_param params[] = {{"source", false}, {"state", false}, {"since", false},
+                                        {"until", false},  {"limit", false}, {"cursor", false},
+                                        {NULL, false}};
+    const char *v;
     int64_t limit = LIST_LIMIT_DEFAULT;
-    const char *why = NULL;
-    if (unknown != NULL) {
-        snprintf(msg, len,
-                 "unknown parameter '%.64s' (allowed: source, state, since, until, limit, "
-                 "cursor)",
-                 unknown);
+    if (!http_args_check(r, params, msg, len)) {
         return false;
     }
-    if ((v = http_arg_value(r, "source")) != NULL &&
-        (v[0] == '\0' || strlen(v) > EVENT_SOURCE_MAX)) {
-        why = "parameter 'source' must be 1 to 64 bytes";
-    } else if (v != NULL) {
+    if ((v = http_arg_value(r, "source")) != NULL) {
+        if (v[0] == '\0' || strlen(v) > EVENT_SOURCE_MAX) {
+            snprintf(msg, len, "parameter 'source' must be 1 to %d bytes", EVENT_SOURCE_MAX);
+            return false;
+        }
         snprintf(q->source, sizeof q->source, "%s", v);
     }
     if ((v = http_arg_value(r, "state")) != NULL &&
         !(q->has_state = session_state_parse(v, &q->state))) {
-        why = "parameter 'state' must be active, idle or ended";
+        snprintf(msg, len, "parameter 'state' must be active, idle or ended");
+        return false;
     }
-    if (((v = http_arg_value(r, "since")) != NULL &&
-         !(q->has_since = api_parse_time(v, &q->since))) ||
-        ((v = http_arg_value(r, "until")) != NULL &&
-         !(q->has_until = api_parse_time(v, &q->until)))) {
-        why = "parameters 'since' and 'until' must be RFC 3339 times or epoch milliseconds";
+    if ((v = http_arg_value(r, "since")) != NULL && !(q->has_since = api_parse_time(v, &q->since))) {
+        api_time_message(msg, len, "since");
+        return false;
+    }
+    if ((v = http_arg_value(r, "until")) != NULL && !(q->has_until = api_parse_time(v, &q->until))) {
+        api_time_message(msg, len, "until");
+        return false;
     }
     if ((v = http_arg_value(r, "limit")) != NULL && !http_parse_int(v, 1, LIST_LIMIT_MAX, &limit)) {
-        why = "parameter 'limit' must be an integer from 1 to 1000";
+        http_int_message(msg, len, "limit", 1, LIST_LIMIT_MAX);
+        return false;
     }
     if ((v = http_arg_value(r, "cursor")) != NULL && !(q->has_cursor = parse_cursor(q, v))) {
-        why = "parameter 'cursor' must be a next_cursor this route gave";
+        snprintf(msg, len, "parameter 'cursor' must be a next_cursor this route gave");
+        return false;
     }
     q->limit = (uint32_t)limit;
-    if (why != NULL) {
-        snprintf(msg, len, "%s", why);
-    }
-    return why == NULL;
+    return true;
 }
 
 #define ENDED "(ended_at IS NOT NULL AND (started_at IS NULL OR ended_at >= started_at))"

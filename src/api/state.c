@@ -191,6 +191,9 @@ static void state_written(api_call *c)
 static state_args *new_args(http_req *r, api_ctx *ctx)
 {
     static const char prefix[] = "/api/v1/state/";
+    if (!http_args_ok(r, NULL)) {
+        return NULL;
+    }
     const char *rest = r->path + sizeof prefix - 1;
     const char *slash = strchr(rest, '/');
     size_t id_len = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
@@ -372,7 +375,16 @@ static bool value_ok(http_req *r, state_args *a, const cJSON *v, const char *key
 
 static void state_put(http_req *r, api_ctx *ctx, state_args *a)
 {
+    static const char *const members[] = {"value", NULL};
     const cJSON *value = cJSON_GetObjectItemCaseSensitive(a->body, "value");
+    const char *unknown = api_unknown_member(a->body, members);
+    if (unknown != NULL) {
+        char m[TT_ERRLEN];
+        snprintf(m, sizeof m, "unknown member '%.64s': the body is {\"value\": <any JSON>}",
+                 unknown);
+        http_respond_error(r, 400, "invalid_body", m);
+        goto Fail;
+    }
     if (!cJSON_IsObject(a->body) || value == NULL || cJSON_GetArraySize(a->body) != 1) {
         http_respond_error(r, 400, "invalid_body", "the body is {\"value\": <any JSON>}");
         goto Fail;

@@ -1,8 +1,11 @@
 /* status.c -- /health, /ready and /api/v1/status: what the daemon says about itself. */
 #include "api/api.h"
 
+#include "api/api_call.h"
+
 #include "os/clock.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const char HEALTHY[] = "{\"status\":\"ok\"}";
@@ -19,6 +22,9 @@ void api_ingest_stats(const api_ctx *ctx, gateway_stats *out)
 void api_health(http_req *r, void *ctx)
 {
     (void)ctx;
+    if (!http_args_ok(r, NULL)) {
+        return;
+    }
     r->cache_control = "no-store";
     http_respond_static(r, 200, "application/json", (const unsigned char *)HEALTHY,
                         sizeof HEALTHY - 1);
@@ -48,6 +54,9 @@ static bool store_available(const api_ctx *ctx)
 void api_ready(http_req *r, void *arg)
 {
     const api_ctx *ctx = arg;
+    if (!http_args_ok(r, NULL)) {
+        return;
+    }
     bool ready = api_ready_now(ctx);
     json_writer w = {0};
     json_open_object(&w);
@@ -212,6 +221,9 @@ static void write_pipeline(json_writer *w, const api_ctx *ctx)
 void api_status(http_req *r, void *arg)
 {
     const api_ctx *ctx = arg;
+    if (!http_args_ok(r, NULL)) {
+        return;
+    }
     ws_live_stats ws;
     ws_live_get_stats(ctx->ws, &ws);
     json_writer w = {0};
@@ -252,8 +264,25 @@ void api_breaker_put(http_req *r, void *arg)
     } states[] = {{"forced_open", WRITER_FORCE_OPEN},
                   {"disabled", WRITER_DISABLE_BREAKER},
                   {"closed", WRITER_RESET_BREAKER}};
-    cJSON *body = r->body != NULL ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
+    static const char *const members[] = {"state", NULL};
+    static const char usage[] =
+        "send {\"state\": \"forced_open\"}, {\"state\": \"disabled\"} or {\"state\": \"closed\"}";
+    if (!http_args_ok(r, NULL)) {
+        return;
+    }
+    cJSON *body = api_body_json(r);
+    if (body == NULL) {
+        return;
+    }
     const cJSON *state = cJSON_GetObjectItemCaseSensitive(body, "state");
+    const char *unknown = api_unknown_member(body, members);
+    if (unknown != NULL) {
+        char m[TT_ERRLEN];
+        snprintf(m, sizeof m, "unknown member '%.64s': %s", unknown, usage);
+        http_respond_error(r, 400, "invalid_body", m);
+        cJSON_Delete(body);
+        return;
+    }
     for (size_t i = 0; cJSON_IsString(state) && i < sizeof states / sizeof states[0]; i++) {
         if (strcmp(state->valuestring, states[i].name) == 0 && ctx->pipeline != NULL) {
             pipeline_control_breaker(ctx->pipeline, states[i].control);
@@ -267,7 +296,5 @@ void api_breaker_put(http_req *r, void *arg)
         }
     }
     cJSON_Delete(body);
-    http_respond_error(r, 400, "invalid_body",
-                       "send {\"state\": \"forced_open\"}, {\"state\": \"disabled\"} or "
-                       "{\"state\": \"closed\"}");
+    http_respond_error(r, 400, "invalid_body", usage);
 }

@@ -171,12 +171,30 @@ bool http_add_header(http_req *r, const char *name, const char *value);
  * the one its X-Forwarded-For names (core/forwarded.h). For logs and per-client limits. */
 void http_client_addr(const http_req *r, char out[FORWARDED_ADDR_MAX]);
 
-/* The value of query parameter 'name', or NULL. */
+/* The value of query parameter 'name' (its first, which is its only one once
+ * http_args_check() passed it), or NULL. */
 const char *http_arg_value(const http_req *r, const char *name);
-/* The first parameter not in the NULL-terminated list 'known', or NULL. */
-const char *http_unknown_arg(const http_req *r, const char *const *known);
+
+/* A query parameter a route takes. 'any_of': a text filter whose repeats mean "any of"
+ * (?type=a&type=b); any other parameter is given at most once (DESIGN §5, "HTTP"). */
+typedef struct http_param {
+    const char *name;
+    bool any_of;
+} http_param;
+
+/* The one rule for every route's query: a parameter the route does not take ('params', ended
+ * by {NULL}; NULL for a route that takes none), or one that is not any_of given twice, is
+ * refused, since guessing which value counts would answer a question nobody asked. False with
+ * 'msg' naming the parameter (and what the route takes); the caller answers 400
+ * invalid_parameter. */
+bool http_args_check(const http_req *r, const http_param *params, char *msg, size_t len);
+/* http_args_check(), answering 400 invalid_parameter itself: false when it did. */
+bool http_args_ok(http_req *r, const http_param *params);
 
 /* Reads a decimal integer in [min, max] with nothing around it; false otherwise. */
 bool http_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
+/* The message for an integer parameter that is not one in [min, max], bounds given:
+ * "parameter 'limit' must be an integer from 1 to 1000". */
+void http_int_message(char *msg, size_t len, const char *name, int64_t min, int64_t max);
 
 #endif

@@ -76,12 +76,24 @@ test('If-Match is * or one quoted version, as on /api/v1/flags; each refusal say
     ['W/"1"', /compares entity-tags strongly.*the weak W\/"1" never matches; send "1"$/],
     ['"1", "2"', /^If-Match takes one entity-tag here, or \*, not a list$/],
     ['"abc"', /^If-Match "abc" names no version: a version is a whole number from 1, in quotes/],
+    // A value holding a double quote that is not one quoted tag is malformed (RFC 9110 8.8.3;
+    // W/ is case-sensitive); what the message suggests is always a tag the server accepts.
+    ['"', /^If-Match " is a malformed entity-tag \(RFC 9110 8\.8\.3.*\); send "3"$/],
+    ['w/"1"', /^If-Match w\/"1" is a malformed entity-tag .*upper-case W\/.*; send "1"$/],
+    ['W/"', /^If-Match W\/" is a malformed entity-tag .*; send "3"$/],
+    ['1"', /^If-Match 1" is a malformed entity-tag .*; send "3"$/],
+    ['"1"1"', /^If-Match "1"1" is a malformed entity-tag/],
+    ['W/"v1"', /the weak W\/"v1" never matches; send "3"$/],
+    ['abc', /^an entity-tag is quoted: write If-Match: "3"$/],
   ];
   for (const [h, says] of cases) {
     const r = await put(`${c}/theme`, 2, { 'if-match': h });
     assert.equal(r.status, 400, `If-Match: ${h}: ${r.text}`);
     assert.equal(r.json.error.code, 'invalid_header');
     assert.match(r.json.error.message, says, `If-Match: ${h}`);
+    for (const tag of r.json.error.message.match(/(?:send|write If-Match:|e\.g\.) (\S+)$/)?.slice(1) ?? []) {
+      assert.match(tag, /^"[1-9][0-9]*"$/, `the suggested form is valid: ${r.json.error.message}`);
+    }
   }
   let r = await put(`${c}/theme`, 2, { 'if-match': '*' });
   assert.equal(r.status, 200, `*: whatever version exists: ${r.text}`);
