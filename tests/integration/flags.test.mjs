@@ -5,8 +5,10 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before } from 'node:test';
-import { BIN, Daemon, api, test, uid } from './lib/daemon.mjs';
+import { BIN, Daemon, REPO, api, test, uid } from './lib/daemon.mjs';
 import { WsClient } from './lib/wsclient.mjs';
 import { client, collected, subscribe } from '../supabase/lib.mjs';
 
@@ -73,6 +75,18 @@ test('PUT creates (201) and replaces (200) a flag; GET shows it with an ETag; If
   }
   r = await api(d, 'DELETE', `/api/v1/flags/${k}`);
   assert.equal(r.status, 404);
+});
+
+test('a description is at most 1024 bytes (DESIGN "Feature flags")', async () => {
+  const k = key('desc');
+  let r = await api(d, 'PUT', `/api/v1/flags/${k}`, { json: { description: 'd'.repeat(1024) } });
+  assert.equal(r.status, 201, r.text);
+  r = await api(d, 'PUT', `/api/v1/flags/${k}`, { json: { description: 'd'.repeat(1025) } });
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.json.error.code, 'invalid_flag');
+  assert.match(r.json.error.message, /description/);
+  const design = readFileSync(path.join(REPO, 'docs', 'DESIGN.md'), 'utf8');
+  assert.match(design, /`description` null or at most 1024 bytes/);
 });
 
 test('If-Match is * or one quoted version, as on /api/v1/state; each refusal says what was wrong', async () => {

@@ -121,11 +121,14 @@ test('limits: a value over the per-value size, a fourth key, a client over its b
   assert.equal(r.status, 413, '2 x 42 bytes + 64 is over 140: ' + r.text);
   r = await put(`${c}/a`, 'z');
   assert.equal(r.status, 200, 'replacing within the limits');
-  for (const [body, code] of [['{"val":1}', 'invalid_body'], ['{"value":1,"x":2}', 'invalid_body'],
-                              ['nope', 'invalid_json']]) {
+  for (const [body, code, says] of [['{"val":1}', 'invalid_body', /^unknown member 'val': the body is \{"value": <any JSON>\}$/],
+                                    ['{"value":1,"x":2}', 'invalid_body', /^unknown member 'x'/],
+                                    ['{}', 'invalid_body', /^the body is \{"value": <any JSON>\}$/],
+                                    ['nope', 'invalid_json', /./]]) {
     r = await api(d, 'PUT', `/api/v1/state/${c}/a`, { body, headers: { 'content-type': 'application/json' } });
     assert.equal(r.status, 400);
     assert.equal(r.json.error.code, code);
+    assert.match(r.json.error.message, says, body);
   }
   r = await api(d, 'GET', `/api/v1/state/${c}/a/b`);
   assert.equal(r.status, 404, 'three segments: no route');
