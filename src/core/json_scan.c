@@ -158,6 +158,8 @@ json_scan_result json_scan(const char *text, size_t len, unsigned max_depth, siz
         } else if (c == ']' || c == '}') {
             depth -= depth > 0; /* unbalanced brackets are the parser's to report */
             i++;
+        } else if (c == 0xef && i + 2 < len && s[i + 1] == 0xbb && s[i + 2] == 0xbf) {
+            r = JSON_SCAN_BOM; /* U+FEFF: valid UTF-8, but no JSON whitespace (RFC 8259 §2) */
         } else if (c >= 0x80) {
             r = JSON_SCAN_BAD_UTF8; /* non-ASCII is only valid inside strings */
         } else if (c == 0 || (c < 0x20 && c != '\t' && c != '\n' && c != '\r')) {
@@ -187,6 +189,8 @@ const char *json_scan_describe(json_scan_result r)
         return "invalid number";
     case JSON_SCAN_BAD_BYTE:
         return "invalid character";
+    case JSON_SCAN_BOM:
+        return "a byte-order mark (U+FEFF)";
     }
     return "invalid";
 }

@@ -16,6 +16,9 @@ typedef enum json_scan_result {
     JSON_SCAN_BAD_STRING, /* control character, bad escape, or "\u0000" in a string */
     JSON_SCAN_BAD_NUMBER, /* a number outside RFC 8259's grammar */
     JSON_SCAN_BAD_BYTE,   /* NUL or another byte that cannot appear outside strings */
+    JSON_SCAN_BOM,        /* a byte-order mark (U+FEFF) outside a string: valid UTF-8, but
+                           * RFC 8259 §8.1 allows one only before the text, which the caller
+                           * skips if it takes one there */
 } json_scan_result;
 
 /* Scans s[0..len). On failure *err_offset is the byte offset of the problem. */
