@@ -179,10 +179,9 @@ static bool take_texts(const http_req *r, events_query *q, event_filter_column c
 static bool parse_filter(const http_req *r, events_query *q, char *msg, size_t len)
 {
     static const http_param params[] = {
-        {"after_seq", false}, {"since", false},     {"until", false},
-        {"type", true},       {"source", true},     {"session_id", true},
-        {"status", true},     {"name", true},       {"limit", false},
-        {NULL, false}};
+        {"after_seq", false}, {"since", false},     {"until", false}, {"type", true},
+        {"source", true},     {"session_id", true}, {"status", true}, {"name", true},
+        {"limit", false},     {NULL, false}};
     static const size_t caps[EVENT_FILTER_COLUMNS] = {
         EVENT_TYPE_MAX, EVENT_SOURCE_MAX, EVENT_SESSION_MAX, EVENT_STATUS_MAX, EVENT_NAME_MAX};
     const char *v;

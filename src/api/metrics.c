@@ -134,9 +134,9 @@ static bool parse_args(metrics_query *q, const http_req *r, char *msg, size_t le
 {
     /* The filters take one value each here: "any of" is /api/v1/events' (a series is one
      * group of values, so a filter with two would be a group_by). */
-    static const http_param params[] = {{"since", false}, {"until", false}, {"bucket", false},
-                                        {"group_by", false}, {"type", false}, {"source", false},
-                                        {"name", false}, {NULL, false}};
+    static const http_param params[] = {{"since", false},    {"until", false}, {"bucket", false},
+                                        {"group_by", false}, {"type", false},  {"source", false},
+                                        {"name", false},     {NULL, false}};
     const char *v;
     if (!http_args_check(r, params, msg, len)) {
         return false;

@@ -150,11 +150,13 @@ static bool parse_list(list_query *q, const http_req *r, char *msg, size_t len)
         snprintf(msg, len, "parameter 'state' must be active, idle or ended");
         return false;
     }
-    if ((v = http_arg_value(r, "since")) != NULL && !(q->has_since = api_parse_time(v, &q->since))) {
+    if ((v = http_arg_value(r, "since")) != NULL &&
+        !(q->has_since = api_parse_time(v, &q->since))) {
         api_time_message(msg, len, "since");
         return false;
     }
-    if ((v = http_arg_value(r, "until")) != NULL && !(q->has_until = api_parse_time(v, &q->until))) {
+    if ((v = http_arg_value(r, "until")) != NULL &&
+        !(q->has_until = api_parse_time(v, &q->until))) {
         api_time_message(msg, len, "until");
         return false;
     }

@@ -168,7 +168,7 @@ int ingest_from_array(const cJSON *array, int64_t now_ms, size_t max_events, eve
 static int scan_refused(size_t where, size_t skipped, const char *of, json_scan_result scan,
                         ingest_error *err)
 {
-    const char *code = scan == JSON_SCAN_TOO_DEEP    ? "nesting_too_deep"
+    const char *code = scan == JSON_SCAN_TOO_DEEP   ? "nesting_too_deep"
                        : scan == JSON_SCAN_BAD_UTF8 ? "invalid_utf8"
                                                     : "invalid_json";
     char what[64];

@@ -134,14 +134,14 @@ static bool time_claim(const cJSON *claims, const char *name, int64_t *out)
 static int check_claims(const cJSON *claims, int64_t now_s, jwt_claims *out, char *err)
 {
     int64_t nbf;
-    const char *bad = !string_claim(claims, "role", out->role, sizeof out->role)  ? "role"
-                      : !string_claim(claims, "sub", out->sub, sizeof out->sub) ? "sub"
-                      : !time_claim(claims, "exp", &out->exp)                   ? "exp"
-                      : !time_claim(claims, "nbf", &nbf)                        ? "nbf"
-                                                                                : NULL;
+    const char *bad = !string_claim(claims, "role", out->role, sizeof out->role) ? "role"
+                      : !string_claim(claims, "sub", out->sub, sizeof out->sub)  ? "sub"
+                      : !time_claim(claims, "exp", &out->exp)                    ? "exp"
+                      : !time_claim(claims, "nbf", &nbf)                         ? "nbf"
+                                                                                 : NULL;
     if (bad != NULL) {
         return tt_fail(err, TT_EINVAL, "its claim '%s' has the wrong type or size (%s)", bad,
-                       bad[0] == 'r' ? "a string of at most 64 bytes"
+                       bad[0] == 'r'   ? "a string of at most 64 bytes"
                        : bad[0] == 's' ? "a string of at most 128 bytes"
                                        : "a number of seconds, RFC 7519 NumericDate");
     }
@@ -218,21 +218,17 @@ int jwt_verify(const char *token, const char *secret, int64_t now_s, jwt_claims 
                                     "object (RFC 7515 5.2)");
     }
     const cJSON *alg = cJSON_GetObjectItemCaseSensitive(header, "alg");
-    char alg_name[24] = "";
-    bool hs256 = cJSON_IsString(alg) && strcmp(alg->valuestring, "HS256") == 0;
-    if (cJSON_IsString(alg)) {
-        snprintf(alg_name, sizeof alg_name, "%.16s", alg->valuestring);
+    char why_alg[64] = "";
+    if (alg == NULL) {
+        snprintf(why_alg, sizeof why_alg, "its header has no alg");
+    } else if (!cJSON_IsString(alg)) {
+        snprintf(why_alg, sizeof why_alg, "its alg is not a string");
+    } else if (strcmp(alg->valuestring, "HS256") != 0) {
+        snprintf(why_alg, sizeof why_alg, "its alg is \"%.16s\"", alg->valuestring);
     }
-    bool has_alg = alg != NULL, alg_text = cJSON_IsString(alg);
     cJSON_Delete(header);
-    if (!hs256) {
-        return !has_alg    ? tt_fail(err, TT_EINVAL,
-                                     "the token is not signed with HS256: its header has no alg")
-               : !alg_text ? tt_fail(err, TT_EINVAL,
-                                     "the token is not signed with HS256: its alg is not a string")
-                           : tt_fail(err, TT_EINVAL,
-                                     "the token is not signed with HS256: its alg is \"%s\"",
-                                     alg_name);
+    if (why_alg[0] != '\0') {
+        return tt_fail(err, TT_EINVAL, "the token is not signed with HS256: %s", why_alg);
     }
     const char *sig = dot2 + 1;
     if (!signature_form(strlen(sig))) {

@@ -112,9 +112,9 @@ static const http_param *param_of(const http_param *params, const char *name)
 /* "(allowed: a, b, c)", or "(this route takes none)". */
 static void list_params(const http_param *params, char *out, size_t len)
 {
-    size_t used = (size_t)snprintf(out, len, "(%s", params == NULL || params->name == NULL
-                                                         ? "this route takes none"
-                                                         : "allowed: ");
+    size_t used = (size_t)snprintf(out, len, "(%s",
+                                   params == NULL || params->name == NULL ? "this route takes none"
+                                                                          : "allowed: ");
     for (const http_param *p = params; p != NULL && p->name != NULL && used < len; p++) {
         used += (size_t)snprintf(out + used, len - used, "%s%s", p == params ? "" : ", ", p->name);
     }
@@ -156,8 +156,8 @@ bool http_args_ok(http_req *r, const http_param *params)
 
 void http_int_message(char *msg, size_t len, const char *name, int64_t min, int64_t max)
 {
-    snprintf(msg, len, "parameter '%s' must be an integer from %lld to %lld", name,
-             (long long)min, (long long)max);
+    snprintf(msg, len, "parameter '%s' must be an integer from %lld to %lld", name, (long long)min,
+             (long long)max);
 }
 
 bool http_add_header(http_req *r, const char *name, const char *value)

@@ -596,14 +596,16 @@ static void a_bom_elsewhere_is_invalid_json(void **state)
     err = refuse(" \xef\xbb\xbf{\"type\":\"a\"}", INGEST_JSON, "invalid_json", -1);
     assert_string_equal(err.message, "a byte-order mark (U+FEFF) at byte 1: only allowed at the "
                                      "start of the body");
-    err = refuse("{\"type\":\"a\"}\n\xef\xbb\xbf{\"type\":\"b\"}", INGEST_NDJSON, "invalid_json", 1);
+    err =
+        refuse("{\"type\":\"a\"}\n\xef\xbb\xbf{\"type\":\"b\"}", INGEST_NDJSON, "invalid_json", 1);
     assert_string_equal(err.message, "line 2: a byte-order mark (U+FEFF) at byte 0 of the line: "
                                      "only allowed at the start of the body");
     err = refuse("\xef\xbb\xbf\xef\xbb\xbf{\"type\":\"a\"}\n", INGEST_NDJSON, "invalid_json", 0);
     assert_string_equal(err.message, "line 1: a byte-order mark (U+FEFF) at byte 3 of the line: "
                                      "only allowed at the start of the body");
     accept_body("{\"type\":\"a\",\"name\":\"\xef\xbb\xbfx\"}", INGEST_JSON, 1);
-    accept_body("{\"type\":\"a\"}\n{\"type\":\"b\",\"attrs\":{\"\xef\xbb\xbf\":1}}\n", INGEST_NDJSON, 2);
+    accept_body("{\"type\":\"a\"}\n{\"type\":\"b\",\"attrs\":{\"\xef\xbb\xbf\":1}}\n",
+                INGEST_NDJSON, 2);
 }
 
 static void invalid_utf8_anywhere_is_refused(void **state)
