@@ -202,6 +202,32 @@ const char *api_unknown_member(const cJSON *body, const char *const *known)
     return NULL;
 }
 
+bool api_body_none(http_req *r)
+{
+    size_t n = r->body != NULL ? r->body_len : 0;
+    while (n > 0 && strchr(" \t\r\n", r->body[n - 1]) != NULL) {
+        n--;
+    }
+    if (n == 0) {
+        return true;
+    }
+    cJSON *body = api_body_json(r);
+    if (body == NULL) {
+        return false;
+    }
+    const char *member = api_unknown_member(body, (const char *const[]){NULL});
+    bool ok = cJSON_IsObject(body) && member == NULL;
+    if (!ok) {
+        char m[TT_ERRLEN];
+        snprintf(m, sizeof m, "%s%.64s%sthis route takes no body (or {})",
+                 member != NULL ? "unknown member '" : "", member != NULL ? member : "",
+                 member != NULL ? "': " : "");
+        http_respond_error(r, 400, "invalid_body", m);
+    }
+    cJSON_Delete(body);
+    return ok;
+}
+
 bool api_etag_matches(const char *if_none_match, const char *etag)
 {
     const char *h = if_none_match;

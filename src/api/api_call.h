@@ -58,4 +58,8 @@ cJSON *api_body_json(http_req *r);
  * every JSON body route refuses one (400, naming it) rather than ignore what the caller meant. */
 const char *api_unknown_member(const cJSON *body, const char *const *known);
 
+/* For a POST that takes no body: true when there is none (or only spaces), or it is {}; else
+ * answers 400 (invalid_json, or invalid_body naming the first member) and returns false. */
+bool api_body_none(http_req *r);
+
 #endif

@@ -3,6 +3,8 @@
  * schedule it, so a retry's outcome shows in the list a moment later. */
 #include "api/api.h"
 
+#include "api/api_call.h"
+
 #include "core/config.h"
 #include "core/timefmt.h"
 #include "os/log.h"
@@ -254,7 +256,7 @@ static void retry_work(store *st, void *arg, int *status, json_writer *body, cha
 static dlq_args *args_with_id(http_req *r)
 {
     int64_t id;
-    if (!http_args_ok(r, NULL)) {
+    if (!http_args_ok(r, NULL) || !api_body_none(r)) {
         return NULL;
     }
     if (!parse_id(r->param, &id)) {
@@ -280,7 +282,8 @@ void api_dlq_retry(http_req *r, void *ctx)
 
 void api_dlq_recover(http_req *r, void *ctx)
 {
-    dlq_args *a = http_args_ok(r, NULL) ? new_args(r) : NULL; /* id 0: every pending and failed */
+    /* id 0: every pending and failed item */
+    dlq_args *a = http_args_ok(r, NULL) && api_body_none(r) ? new_args(r) : NULL;
     if (a != NULL) {
         defer(ctx, r, retry_work, a);
     }

@@ -103,6 +103,18 @@ test('retry one, and fail one, by id; unknown ids are 404', async () => {
   assert.equal((await api(d, 'POST', '/api/v1/dlq/999999/retry')).status, 404);
   assert.equal((await api(d, 'POST', '/api/v1/dlq/999999/fail')).status, 404);
   assert.equal((await api(d, 'POST', '/api/v1/dlq/abc/retry')).status, 400);
+  // These POSTs take no body: none, or {}, is fine; a member is refused naming it, as on every
+  // JSON body route, and nothing is scheduled.
+  for (const p of ['/api/v1/dlq/999999/retry', '/api/v1/dlq/999999/fail', '/api/v1/dlq/recover']) {
+    const json = { 'content-type': 'application/json' };
+    assert.equal((await api(d, 'POST', p, { body: '{}', headers: json })).status, p.endsWith('recover') ? 202 : 404, p);
+    const r = await api(d, 'POST', p, { body: '{"id":1}', headers: json });
+    assert.equal(r.status, 400, `${p}: ${r.text}`);
+    assert.equal(r.json.error.code, 'invalid_body');
+    assert.match(r.json.error.message, /^unknown member 'id': this route takes no body/);
+    const notJson = await api(d, 'POST', p, { body: 'retry', headers: json });
+    assert.equal(notJson.json.error.code, 'invalid_json', notJson.text);
+  }
   const gone = cli('retry', '999999');
   assert.equal(gone.status, 1);
   assert.match(gone.stderr, /HTTP 404/);
