@@ -129,7 +129,7 @@ static bool if_match_wrong(const char *tag, int64_t *version, char why[API_WHY_L
                  "matches; send %s",
                  tag, fix);
     } else if (strchr(tag, '"') != NULL && !quoted) {
-        /* A quote, but not one quoted tag: "3, 3", W/3", w/"3" (W/ is case-sensitive). */
+        /* A quote, but not one quoted tag: ", "3"3", W/", w/"3" (W/ is case-sensitive). */
         char rest[24] = "";
         opaque_tag(strncasecmp(tag, "W/", 2) == 0 ? tag + 2 : tag, rest);
         suggest(rest, fix);
@@ -205,7 +205,8 @@ const char *api_unknown_member(const cJSON *body, const char *const *known)
 bool api_body_none(http_req *r)
 {
     size_t n = r->body != NULL ? r->body_len : 0;
-    while (n > 0 && strchr(" \t\r\n", r->body[n - 1]) != NULL) {
+    while (n > 0 && (r->body[n - 1] == ' ' || r->body[n - 1] == '\t' || r->body[n - 1] == '\r' ||
+                     r->body[n - 1] == '\n')) {
         n--;
     }
     if (n == 0) {
