@@ -107,7 +107,9 @@ test('retry one, and fail one, by id; unknown ids are 404', async () => {
   // JSON body route, and nothing is scheduled.
   for (const p of ['/api/v1/dlq/999999/retry', '/api/v1/dlq/999999/fail', '/api/v1/dlq/recover']) {
     const json = { 'content-type': 'application/json' };
-    assert.equal((await api(d, 'POST', p, { body: '{}', headers: json })).status, p.endsWith('recover') ? 202 : 404, p);
+    if (!p.endsWith('recover')) { // a recover that ran would retry the next test's items
+      assert.equal((await api(d, 'POST', p, { body: '{}', headers: json })).status, 404, p);
+    }
     const r = await api(d, 'POST', p, { body: '{"id":1}', headers: json });
     assert.equal(r.status, 400, `${p}: ${r.text}`);
     assert.equal(r.json.error.code, 'invalid_body');
