@@ -144,16 +144,6 @@ bool http_args_check(const http_req *r, const http_param *params, char *msg, siz
     return true;
 }
 
-bool http_args_ok(http_req *r, const http_param *params)
-{
-    char msg[400];
-    if (http_args_check(r, params, msg, sizeof msg)) {
-        return true;
-    }
-    http_respond_error(r, 400, "invalid_parameter", msg);
-    return false;
-}
-
 void http_int_message(char *msg, size_t len, const char *name, int64_t min, int64_t max)
 {
     snprintf(msg, len, "parameter '%s' must be an integer from %lld to %lld", name, (long long)min,

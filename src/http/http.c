@@ -547,3 +547,13 @@ void http_respond_error_at(http_req *r, int status, const char *code, const char
 {
     respond_error(r, &(http_error){status, code, message, true, index});
 }
+
+bool http_args_ok(http_req *r, const http_param *params)
+{
+    char msg[400];
+    if (http_args_check(r, params, msg, sizeof msg)) {
+        return true;
+    }
+    http_respond_error(r, 400, "invalid_parameter", msg);
+    return false;
+}
