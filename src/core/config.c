@@ -33,7 +33,7 @@ static const setting settings[] = {
      "milliseconds from 0 to 10000", "how long a batch may wait for more events"},
     {"--max-body", "TELLTALE_MAX_BODY", NULL, "1MiB", K_SIZE, AT(max_body), 1024, 64 << 20,
      "a size from 1KiB to 64MiB, e.g. 1048576, 512KiB, 1MiB",
-     "largest request body, on any route (counted after decoding)"},
+     "largest request body, on any route: as sent, and again once decoded"},
     {"--max-events", "TELLTALE_MAX_EVENTS", NULL, "10000", K_UINT, AT(max_events), 1, 100000,
      "an integer from 1 to 100000", "most events in one ingest request"},
     {"--queue-max", "TELLTALE_QUEUE_MAX", NULL, "100000", K_UINT, AT(queue_max), 100, 10000000,

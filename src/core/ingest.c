@@ -171,7 +171,7 @@ static int scan_refused(size_t where, size_t skipped, const char *of, json_scan_
     const char *code = scan == JSON_SCAN_TOO_DEEP   ? "nesting_too_deep"
                        : scan == JSON_SCAN_BAD_UTF8 ? "invalid_utf8"
                                                     : "invalid_json";
-    char what[64];
+    char what[160];
     if (scan == JSON_SCAN_TOO_DEEP) {
         snprintf(what, sizeof what, "JSON nests deeper than %d levels", INGEST_MAX_DEPTH);
     } else {

@@ -41,6 +41,15 @@ void http_header_custom_copy(struct lws *wsi, const char *name, char *dst, size_
     trim_ows(dst);
 }
 
+/* Whether a query component is empty ("/health?", "?a=1&", "?&"): nothing, as a form
+ * encoding reads it (WHATWG URL, application/x-www-form-urlencoded parsing, step 3.1), not a
+ * parameter named "". lws hands an empty last component over as "/" (its path clean-up run on
+ * the query): taken as empty too. */
+static bool empty_component(const char *name, bool has_value)
+{
+    return !has_value && (name[0] == '\0' || strcmp(name, "/") == 0);
+}
+
 /* Splits the query into name/value pairs (lws has already %-decoded them). Returns false if
  * there are too many or they are too long. */
 bool headers_parse_args(struct lws *wsi, http_req *r)
@@ -67,7 +76,9 @@ bool headers_parse_args(struct lws *wsi, http_req *r)
         if (eq != NULL) {
             *eq = '\0';
         }
-        r->args[r->nargs++] = (http_arg){cursor, eq != NULL ? eq + 1 : ""};
+        if (!empty_component(cursor, eq != NULL)) {
+            r->args[r->nargs++] = (http_arg){cursor, eq != NULL ? eq + 1 : ""};
+        }
         cursor += n + 1;
         left -= (size_t)n + 1;
     }
