@@ -33,8 +33,8 @@ static void answer_when_durable(const ingest_job *job, void *arg)
     }
     json_writer w = {0};
     json_open_object(&w);
-    json_member_number(&w, "accepted", (double)job->batch.count);
-    json_member_number(&w, "duplicates", job->duplicates);
+    json_member_int64(&w, "accepted", job->batch.count);
+    json_member_int64(&w, "duplicates", job->duplicates);
     json_close_object(&w);
     http_respond_written(r, 202, &w);
 }
@@ -245,7 +245,7 @@ static void run_query(void *arg)
     q->rc = store_query_events(q->st, &q->filter, collect_row, q, q->err);
     json_close_array(w);
     if (q->filter.has_after) {
-        json_member_number(w, "next_after_seq", (double)q->max_seq);
+        json_member_int64(w, "next_after_seq", q->max_seq);
     }
     json_close_object(w);
     if (q->rc == 0 && w->out.oom) {

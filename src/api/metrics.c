@@ -217,8 +217,8 @@ static void flush_point(metrics_query *q)
     timefmt_format(p->t, t);
     json_open_object(w);
     json_member_string(w, "t", t);
-    json_member_number(w, "count", (double)p->count);
-    json_member_number(w, "errors", (double)p->errors);
+    json_member_int64(w, "count", p->count);
+    json_member_int64(w, "errors", p->errors);
     json_member_number(w, "rate", (double)p->count * 1000.0 / (double)q->bucket_ms);
     json_member_number(w, "error_rate", (double)p->errors / (double)p->count);
     write_quantile(w, "p50", p, 0.50);
@@ -301,7 +301,7 @@ static void write_head(metrics_query *q)
     timefmt_format(q->until, until);
     json_open_object(w);
     json_member_string(w, "tier", rollup_tier_names[q->tier]);
-    json_member_number(w, "bucket_ms", (double)q->bucket_ms);
+    json_member_int64(w, "bucket_ms", q->bucket_ms);
     json_member_string(w, "since", since);
     json_member_string(w, "until", until);
     json_key(w, "group_by");

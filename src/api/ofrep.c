@@ -78,7 +78,7 @@ static int write_evaluation(json_writer *w, const flag_row *f, const cJSON *cont
     }
     json_key(w, "metadata");
     json_open_object(w);
-    json_member_number(w, "version", (double)f->version);
+    json_member_int64(w, "version", f->version);
     json_close_object(w);
     json_close_object(w);
     return 200;

@@ -180,10 +180,10 @@ static void emit(timeline_query *q, int i, int *out)
     nd->out = (*out)++;
     nd->child_iter = nd->first_child;
     json_open_object(w);
-    json_member_number(w, "depth", nd->depth);
+    json_member_int64(w, "depth", nd->depth);
     json_key(w, "parent");
     if (nd->parent >= 0) {
-        json_number(w, q->nodes[nd->parent].out);
+        json_int64(w, q->nodes[nd->parent].out);
     } else {
         json_null(w);
     }
