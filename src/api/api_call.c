@@ -184,6 +184,15 @@ cJSON *api_body_json(http_req *r)
                  scan != JSON_SCAN_OK && r->body != NULL ? ": " : "",
                  scan != JSON_SCAN_OK && r->body != NULL ? json_scan_describe(scan) : "");
         http_respond_error(r, 400, "invalid_json", m);
+        return NULL;
+    }
+    const char *dup = json_duplicate_member(tree);
+    if (dup != NULL) {
+        char m[TT_ERRLEN];
+        snprintf(m, sizeof m, "member '%.64s' is given twice", dup);
+        http_respond_error(r, 400, "invalid_body", m);
+        cJSON_Delete(tree);
+        return NULL;
     }
     return tree;
 }

@@ -51,7 +51,9 @@ int64_t api_if_match(const http_req *r, char why[API_WHY_LEN]);
  * Any thread. */
 bool api_etag_matches(const char *if_none_match, const char *etag);
 
-/* Parses the request body as JSON (strict: json_scan first); NULL with a 400 answered. */
+/* Parses the request body as JSON (strict: json_scan first); NULL with a 400 answered:
+ * invalid_json for text that is not one JSON value, invalid_body for a member given twice in
+ * any object of it ("member 'X' is given twice"), which no route can read one way only. */
 cJSON *api_body_json(http_req *r);
 
 /* The first member of object 'body' whose name is not in the NULL-terminated 'known', or NULL:

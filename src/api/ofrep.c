@@ -163,6 +163,14 @@ static bool read_request(http_req *r, ofrep_args *a)
             http_respond_written(r, 400, &w);
             return false;
         }
+        const char *dup = json_duplicate_member(a->body); /* as api_body_json refuses it */
+        if (dup != NULL) {
+            char m[TT_ERRLEN];
+            snprintf(m, sizeof m, "member '%.64s' is given twice", dup);
+            write_failure(&w, key, "INVALID_CONTEXT", m);
+            http_respond_written(r, 400, &w);
+            return false;
+        }
         a->context = cJSON_GetObjectItemCaseSensitive(a->body, "context");
         if (!cJSON_IsObject(a->body) || (a->context != NULL && !cJSON_IsObject(a->context))) {
             write_failure(&w, key, "INVALID_CONTEXT",
