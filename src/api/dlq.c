@@ -178,7 +178,7 @@ void api_dlq_list(http_req *r, void *ctx)
     char problem[TT_ERRLEN] = "";
     dlq_status s = DLQ_PENDING;
     int64_t n = LIST_DEFAULT, after_id = 0;
-    if (!http_args_check(r, params, problem, sizeof problem)) {
+    if (!api_args_check(r, params, problem, sizeof problem)) {
         /* named */
     } else if ((v = http_arg_value(r, "status")) != NULL && !dlq_status_parse(v, &s)) {
         snprintf(problem, sizeof problem,
@@ -324,7 +324,7 @@ void api_dlq_purge(http_req *r, void *ctx)
     static const http_param params[] = {{"older_than", false}, {NULL, false}};
     const char *v = http_arg_value(r, "older_than");
     uint64_t ms;
-    if (!http_args_ok(r, params)) {
+    if (!api_args_ok(r, params)) {
         return;
     }
     if (v == NULL || !config_parse_duration_ms(v, &ms)) {

@@ -1,6 +1,7 @@
 /* events.c -- POST /api/v1/events (ingest) and GET /api/v1/events (query). */
 #include "api/api.h"
 
+#include "api/api_call.h"
 #include "api/sql_text.h"
 
 #include "core/event_json.h"
@@ -163,6 +164,12 @@ static bool take_texts(const http_req *r, events_query *q, event_filter_column c
             snprintf(msg, msglen, "parameter '%s' must be 1 to %zu bytes", name, cap);
             return false;
         }
+        for (int k = 0; k < q->filter.any[c].n; k++) {
+            if (strcmp(q->filter.any[c].values[k], v) == 0) { /* as a comma list's repeat */
+                snprintf(msg, msglen, "parameter '%s' gives '%.64s' twice: give each once", name, v);
+                return false;
+            }
+        }
         if (q->filter.any[c].n == EVENT_FILTER_ANY_MAX) {
             snprintf(msg, msglen, "parameter '%s' may be repeated at most %d times", name,
                      EVENT_FILTER_ANY_MAX);
@@ -187,7 +194,7 @@ static bool parse_filter(const http_req *r, events_query *q, char *msg, size_t l
     const char *v;
     event_filter *f = &q->filter;
     f->limit = QUERY_LIMIT_DEFAULT;
-    if (!http_args_check(r, params, msg, len)) {
+    if (!api_args_check(r, params, msg, len)) {
         return false;
     }
     if ((v = http_arg_value(r, "after_seq")) != NULL &&

@@ -19,6 +19,7 @@
  * parameter or a range holding more than 500000 rollup rows; 503 store_unavailable. */
 #include "api/api.h"
 
+#include "api/api_call.h"
 #include "api/sql_text.h"
 #include "core/loghist.h"
 #include "core/rollup.h"
@@ -138,15 +139,20 @@ static bool parse_args(metrics_query *q, const http_req *r, char *msg, size_t le
                                         {"group_by", false}, {"type", false},  {"source", false},
                                         {"name", false},     {NULL, false}};
     const char *v;
-    if (!http_args_check(r, params, msg, len)) {
+    if (!api_args_check(r, params, msg, len)) {
         return false;
     }
     if (!parse_range(q, r, msg, len)) {
         return false;
     }
-    if ((v = http_arg_value(r, "group_by")) != NULL && !parse_group_by(q, v)) {
-        snprintf(msg, len, "parameter 'group_by' must list some of type, source, name");
-        return false;
+    if ((v = http_arg_value(r, "group_by")) != NULL) {
+        if (!api_list_check("group_by", v, msg, len)) {
+            return false;
+        }
+        if (!parse_group_by(q, v)) {
+            snprintf(msg, len, "parameter 'group_by' must list some of type, source, name");
+            return false;
+        }
     }
     for (int k = 0; k < 3; k++) {
         if ((v = http_arg_value(r, group_columns[k])) != NULL) {

@@ -16,6 +16,7 @@
  * state as session_state_of() (core/rollup.h), idle after TELLTALE_SESSION_IDLE. */
 #include "api/api.h"
 
+#include "api/api_call.h"
 #include "api/sessions.h"
 #include "api/sql_text.h"
 #include "core/loghist.h"
@@ -135,7 +136,7 @@ static bool parse_list(list_query *q, const http_req *r, char *msg, size_t len)
                                         {NULL, false}};
     const char *v;
     int64_t limit = LIST_LIMIT_DEFAULT;
-    if (!http_args_check(r, params, msg, len)) {
+    if (!api_args_check(r, params, msg, len)) {
         return false;
     }
     if ((v = http_arg_value(r, "source")) != NULL) {
