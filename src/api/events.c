@@ -164,12 +164,6 @@ static bool take_texts(const http_req *r, events_query *q, event_filter_column c
             snprintf(msg, msglen, "parameter '%s' must be 1 to %zu bytes", name, cap);
             return false;
         }
-        for (int k = 0; k < q->filter.any[c].n; k++) {
-            if (strcmp(q->filter.any[c].values[k], v) == 0) { /* as a comma list's repeat */
-                snprintf(msg, msglen, "parameter '%s' gives '%.64s' twice: give each once", name, v);
-                return false;
-            }
-        }
         if (q->filter.any[c].n == EVENT_FILTER_ANY_MAX) {
             snprintf(msg, msglen, "parameter '%s' may be repeated at most %d times", name,
                      EVENT_FILTER_ANY_MAX);
