@@ -71,7 +71,7 @@ static const char USAGE[] =
 typedef struct entry {
     unsigned long line;   /* 1-based, in the input (or the argument's position) */
     unsigned long events; /* in it: 1 for a line, the array's length for an argument */
-    size_t off, len;    /* in the batch buffer, the trailing newline included */
+    size_t off, len;      /* in the batch buffer, the trailing newline included */
 } entry;
 
 typedef struct reason {

@@ -251,7 +251,7 @@ static void duplicate_members_are_found_at_any_depth(void **state)
     assert_string_equal(dup_of("{\"x\":{\"c\":1,\"c\":1}}"), "c");
     assert_string_equal(dup_of("[1,{\"k\":[{\"d\":0,\"e\":0,\"d\":0}]}]"), "d");
     assert_string_equal(dup_of("[{\"a\":1},{\"a\":2}]"), "(none)"); /* apart, not twice */
-    assert_string_equal(dup_of("{\"A\":1,\"a\":2}"), "(none)");      /* names are exact */
+    assert_string_equal(dup_of("{\"A\":1,\"a\":2}"), "(none)");     /* names are exact */
     assert_string_equal(dup_of("7"), "(none)");
     assert_null(json_duplicate_member(NULL));
 }
