@@ -172,6 +172,53 @@ int64_t api_if_match(const http_req *r, char why[API_WHY_LEN])
     return if_match_wrong(s, &v, why) ? -1 : v;
 }
 
+bool api_args_check(const http_req *r, const http_param *params, char *msg, size_t len)
+{
+    if (!http_args_check(r, params, msg, len)) {
+        return false;
+    }
+    for (int i = 0; i < r->nargs; i++) {
+        if (r->args[i].value == NULL || r->args[i].value[0] == '\0') {
+            snprintf(msg, len, "parameter '%.64s' is empty: give it a value, or leave it out",
+                     r->args[i].name);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool api_args_ok(http_req *r, const http_param *params)
+{
+    char msg[TT_ERRLEN];
+    if (!api_args_check(r, params, msg, sizeof msg)) {
+        http_respond_error(r, 400, "invalid_parameter", msg);
+        return false;
+    }
+    return true;
+}
+
+bool api_list_check(const char *name, const char *v, char *msg, size_t len)
+{
+    for (const char *p = v;; p += strcspn(p, ",") + 1) {
+        size_t n = strcspn(p, ",");
+        if (n == 0) {
+            snprintf(msg, len, "parameter '%.64s' has an empty entry: list them as a,b", name);
+            return false;
+        }
+        /* Lists are short (a route's few names): comparing each with those before is enough. */
+        for (const char *q = v; q < p; q += strcspn(q, ",") + 1) {
+            if (strcspn(q, ",") == n && strncmp(q, p, n) == 0) {
+                snprintf(msg, len, "parameter '%.64s' gives '%.*s' twice: give each once", name,
+                         (int)(n > 64 ? 64 : n), p);
+                return false;
+            }
+        }
+        if (p[n] == '\0') {
+            return true;
+        }
+    }
+}
+
 cJSON *api_body_json(http_req *r)
 {
     size_t where = 0;
@@ -184,6 +231,15 @@ cJSON *api_body_json(http_req *r)
                  scan != JSON_SCAN_OK && r->body != NULL ? ": " : "",
                  scan != JSON_SCAN_OK && r->body != NULL ? json_scan_describe(scan) : "");
         http_respond_error(r, 400, "invalid_json", m);
+        return NULL;
+    }
+    const char *dup = json_duplicate_member(tree);
+    if (dup != NULL) {
+        char m[TT_ERRLEN];
+        snprintf(m, sizeof m, "member '%.64s' is given twice", dup);
+        http_respond_error(r, 400, "invalid_body", m);
+        cJSON_Delete(tree);
+        return NULL;
     }
     return tree;
 }

@@ -136,10 +136,10 @@ static int write_item(const dlq_item *it, void *ctx)
     listing *l = ctx;
     json_writer *w = l->w;
     json_open_object(w);
-    json_member_number(w, "id", (double)it->id);
+    json_member_int64(w, "id", it->id);
     json_member_string(w, "status", dlq_status_name(it->status));
-    json_member_number(w, "retry_count", it->retry_count);
-    json_member_number(w, "max_retries", it->max_retries);
+    json_member_int64(w, "retry_count", it->retry_count);
+    json_member_int64(w, "max_retries", it->max_retries);
     json_member_string(w, "failure_reason", it->reason);
     write_time(w, "created_at", it->created_ms);
     write_time(w, "last_retry_at", it->last_retry_ms);
@@ -164,7 +164,7 @@ static void list_work(store *st, void *arg, int *status, json_writer *body, char
         return;
     }
     json_close_array(&w);
-    json_member_number(&w, "next_after_id", (double)l.last_id);
+    json_member_int64(&w, "next_after_id", l.last_id);
     json_close_object(&w);
     *status = 200;
     *body = w;
@@ -178,7 +178,7 @@ void api_dlq_list(http_req *r, void *ctx)
     char problem[TT_ERRLEN] = "";
     dlq_status s = DLQ_PENDING;
     int64_t n = LIST_DEFAULT, after_id = 0;
-    if (!http_args_check(r, params, problem, sizeof problem)) {
+    if (!api_args_check(r, params, problem, sizeof problem)) {
         /* named */
     } else if ((v = http_arg_value(r, "status")) != NULL && !dlq_status_parse(v, &s)) {
         snprintf(problem, sizeof problem,
@@ -211,9 +211,9 @@ static void stats_work(store *st, void *arg, int *status, json_writer *body, cha
         return;
     }
     json_open_object(body);
-    json_member_number(body, "total_pending", (double)s.pending);
-    json_member_number(body, "total_recovered", (double)s.recovered);
-    json_member_number(body, "total_failed", (double)s.failed);
+    json_member_int64(body, "total_pending", s.pending);
+    json_member_int64(body, "total_recovered", s.recovered);
+    json_member_int64(body, "total_failed", s.failed);
     json_member_number(body, "avg_retry_count", s.avg_retry_count);
     json_member_number(body, "oldest_pending_age_hours", s.oldest_pending_age_hours);
     json_close_object(body);
@@ -238,7 +238,7 @@ static void count_answer(int64_t id, uint64_t n, const char *what, int *status, 
         return;
     }
     json_open_object(body);
-    json_member_number(body, what, (double)n);
+    json_member_int64(body, what, n);
     json_close_object(body);
     *status = 202;
 }
@@ -313,7 +313,7 @@ static void purge_work(store *st, void *arg, int *status, json_writer *body, cha
     uint64_t n;
     if (store_dlq_purge(st, (int64_t)a->older_than_ms, &n, err) == 0) {
         json_open_object(body);
-        json_member_number(body, "deleted", (double)n);
+        json_member_int64(body, "deleted", n);
         json_close_object(body);
         *status = 200;
     }
@@ -324,7 +324,7 @@ void api_dlq_purge(http_req *r, void *ctx)
     static const http_param params[] = {{"older_than", false}, {NULL, false}};
     const char *v = http_arg_value(r, "older_than");
     uint64_t ms;
-    if (!http_args_ok(r, params)) {
+    if (!api_args_ok(r, params)) {
         return;
     }
     if (v == NULL || !config_parse_duration_ms(v, &ms)) {

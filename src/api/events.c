@@ -1,6 +1,7 @@
 /* events.c -- POST /api/v1/events (ingest) and GET /api/v1/events (query). */
 #include "api/api.h"
 
+#include "api/api_call.h"
 #include "api/sql_text.h"
 
 #include "core/event_json.h"
@@ -33,8 +34,8 @@ static void answer_when_durable(const ingest_job *job, void *arg)
     }
     json_writer w = {0};
     json_open_object(&w);
-    json_member_number(&w, "accepted", (double)job->batch.count);
-    json_member_number(&w, "duplicates", job->duplicates);
+    json_member_int64(&w, "accepted", job->batch.count);
+    json_member_int64(&w, "duplicates", job->duplicates);
     json_close_object(&w);
     http_respond_written(r, 202, &w);
 }
@@ -187,7 +188,7 @@ static bool parse_filter(const http_req *r, events_query *q, char *msg, size_t l
     const char *v;
     event_filter *f = &q->filter;
     f->limit = QUERY_LIMIT_DEFAULT;
-    if (!http_args_check(r, params, msg, len)) {
+    if (!api_args_check(r, params, msg, len)) {
         return false;
     }
     if ((v = http_arg_value(r, "after_seq")) != NULL &&
@@ -245,7 +246,7 @@ static void run_query(void *arg)
     q->rc = store_query_events(q->st, &q->filter, collect_row, q, q->err);
     json_close_array(w);
     if (q->filter.has_after) {
-        json_member_number(w, "next_after_seq", (double)q->max_seq);
+        json_member_int64(w, "next_after_seq", q->max_seq);
     }
     json_close_object(w);
     if (q->rc == 0 && w->out.oom) {

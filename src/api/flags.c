@@ -35,7 +35,7 @@ static void write_flag(json_writer *w, const flag_row *f)
     } else {
         json_null(w);
     }
-    json_member_number(w, "version", (double)f->version);
+    json_member_int64(w, "version", f->version);
     char t[TIMEFMT_LEN];
     timefmt_format(f->updated_ms, t);
     json_member_string(w, "updated_at", t);

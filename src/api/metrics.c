@@ -19,6 +19,7 @@
  * parameter or a range holding more than 500000 rollup rows; 503 store_unavailable. */
 #include "api/api.h"
 
+#include "api/api_call.h"
 #include "api/sql_text.h"
 #include "core/loghist.h"
 #include "core/rollup.h"
@@ -138,15 +139,20 @@ static bool parse_args(metrics_query *q, const http_req *r, char *msg, size_t le
                                         {"group_by", false}, {"type", false},  {"source", false},
                                         {"name", false},     {NULL, false}};
     const char *v;
-    if (!http_args_check(r, params, msg, len)) {
+    if (!api_args_check(r, params, msg, len)) {
         return false;
     }
     if (!parse_range(q, r, msg, len)) {
         return false;
     }
-    if ((v = http_arg_value(r, "group_by")) != NULL && !parse_group_by(q, v)) {
-        snprintf(msg, len, "parameter 'group_by' must list some of type, source, name");
-        return false;
+    if ((v = http_arg_value(r, "group_by")) != NULL) {
+        if (!api_list_check("group_by", v, msg, len)) {
+            return false;
+        }
+        if (!parse_group_by(q, v)) {
+            snprintf(msg, len, "parameter 'group_by' must list some of type, source, name");
+            return false;
+        }
     }
     for (int k = 0; k < 3; k++) {
         if ((v = http_arg_value(r, group_columns[k])) != NULL) {
@@ -217,8 +223,8 @@ static void flush_point(metrics_query *q)
     timefmt_format(p->t, t);
     json_open_object(w);
     json_member_string(w, "t", t);
-    json_member_number(w, "count", (double)p->count);
-    json_member_number(w, "errors", (double)p->errors);
+    json_member_int64(w, "count", p->count);
+    json_member_int64(w, "errors", p->errors);
     json_member_number(w, "rate", (double)p->count * 1000.0 / (double)q->bucket_ms);
     json_member_number(w, "error_rate", (double)p->errors / (double)p->count);
     write_quantile(w, "p50", p, 0.50);
@@ -301,7 +307,7 @@ static void write_head(metrics_query *q)
     timefmt_format(q->until, until);
     json_open_object(w);
     json_member_string(w, "tier", rollup_tier_names[q->tier]);
-    json_member_number(w, "bucket_ms", (double)q->bucket_ms);
+    json_member_int64(w, "bucket_ms", q->bucket_ms);
     json_member_string(w, "since", since);
     json_member_string(w, "until", until);
     json_key(w, "group_by");

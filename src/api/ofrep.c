@@ -78,7 +78,7 @@ static int write_evaluation(json_writer *w, const flag_row *f, const cJSON *cont
     }
     json_key(w, "metadata");
     json_open_object(w);
-    json_member_number(w, "version", (double)f->version);
+    json_member_int64(w, "version", f->version);
     json_close_object(w);
     json_close_object(w);
     return 200;
@@ -160,6 +160,14 @@ static bool read_request(http_req *r, ofrep_args *a)
                       : NULL;
         if (a->body == NULL) {
             write_failure(&w, key, "PARSE_ERROR", "the request body is not JSON");
+            http_respond_written(r, 400, &w);
+            return false;
+        }
+        const char *dup = json_duplicate_member(a->body); /* as api_body_json refuses it */
+        if (dup != NULL) {
+            char m[TT_ERRLEN];
+            snprintf(m, sizeof m, "member '%.64s' is given twice", dup);
+            write_failure(&w, key, "INVALID_CONTEXT", m);
             http_respond_written(r, 400, &w);
             return false;
         }

@@ -2,6 +2,7 @@
  * timeline nested by attrs.span_id / attrs.parent_span_id (the shape is in sessions.c). */
 #include "api/api.h"
 
+#include "api/api_call.h"
 #include "api/sessions.h"
 #include "core/event_json.h"
 #include "os/clock.h"
@@ -180,10 +181,10 @@ static void emit(timeline_query *q, int i, int *out)
     nd->out = (*out)++;
     nd->child_iter = nd->first_child;
     json_open_object(w);
-    json_member_number(w, "depth", nd->depth);
+    json_member_int64(w, "depth", nd->depth);
     json_key(w, "parent");
     if (nd->parent >= 0) {
-        json_number(w, q->nodes[nd->parent].out);
+        json_int64(w, q->nodes[nd->parent].out);
     } else {
         json_null(w);
     }
@@ -303,7 +304,7 @@ void api_session_get(http_req *r, void *arg)
     timeline_query *q = NULL;
     int64_t limit = TIMELINE_LIMIT_DEFAULT;
     const char *v = http_arg_value(r, "limit");
-    if (!http_args_ok(r, params)) {
+    if (!api_args_ok(r, params)) {
         return;
     }
     if (v != NULL && !http_parse_int(v, 1, TIMELINE_LIMIT_MAX, &limit)) {

@@ -16,6 +16,7 @@
  * state as session_state_of() (core/rollup.h), idle after TELLTALE_SESSION_IDLE. */
 #include "api/api.h"
 
+#include "api/api_call.h"
 #include "api/sessions.h"
 #include "api/sql_text.h"
 #include "core/loghist.h"
@@ -75,9 +76,9 @@ void sessions_write(json_writer *w, const store_value *c, int64_t now_ms, int64_
     json_member_string(w, "source", c[1].is_null ? NULL : c[1].s);
     member_time(w, "first_seen", &c[2]);
     member_time(w, "last_seen", &c[3]);
-    json_member_number(w, "events", (double)c[4].i);
-    json_member_number(w, "errors", (double)c[5].i);
-    json_member_number(w, "tool_calls", (double)c[6].i);
+    json_member_int64(w, "events", c[4].i);
+    json_member_int64(w, "errors", c[5].i);
+    json_member_int64(w, "tool_calls", c[6].i);
     loghist h = {0};
     json_key(w, "p95_ms");
     if (c[7].i > 0 && loghist_read(&h, c[8].s != NULL ? c[8].s : "{}")) {
@@ -135,7 +136,7 @@ static bool parse_list(list_query *q, const http_req *r, char *msg, size_t len)
                                         {NULL, false}};
     const char *v;
     int64_t limit = LIST_LIMIT_DEFAULT;
-    if (!http_args_check(r, params, msg, len)) {
+    if (!api_args_check(r, params, msg, len)) {
         return false;
     }
     if ((v = http_arg_value(r, "source")) != NULL) {

@@ -39,7 +39,7 @@ static void write_entry(json_writer *w, const state_row *s)
     } else {
         json_null(w);
     }
-    json_member_number(w, "version", (double)s->version);
+    json_member_int64(w, "version", s->version);
     char t[TIMEFMT_LEN];
     timefmt_format(s->updated_ms, t);
     json_member_string(w, "updated_at", t);

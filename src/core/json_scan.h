@@ -7,6 +7,7 @@
 #ifndef TT_JSON_SCAN_H
 #define TT_JSON_SCAN_H
 
+#include <cjson/cJSON.h>
 #include <stddef.h>
 
 typedef enum json_scan_result {
@@ -26,5 +27,11 @@ json_scan_result json_scan(const char *s, size_t len, unsigned max_depth, size_t
 
 /* A phrase for a result, for error messages ("invalid UTF-8"). */
 const char *json_scan_describe(json_scan_result r);
+
+/* The name of a member given twice in one object anywhere in 'node' (at any depth), or NULL.
+ * cJSON keeps both and a lookup finds the first, while other readers take the last: a body
+ * with {"state":"forced_open","state":"closed"} means nothing certain, so every JSON body route
+ * refuses it (DESIGN §5). 'node' comes from a scanned body, so its depth is bounded. */
+const char *json_duplicate_member(const cJSON *node);
 
 #endif

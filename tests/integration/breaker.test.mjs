@@ -65,6 +65,14 @@ test('anything else is a 400 that says what is accepted', async () => {
     assert.equal(r.json.error.code, 'invalid_body');
     assert.match(r.json.error.message, /^unknown member 'x': send \{"state": "forced_open"\}/);
   }
+  // A member given twice is refused, whichever value would have won (DESIGN §5): the first
+  // forced the breaker open before.
+  for (const body of ['{"state":"forced_open","state":"closed"}', '{"state":"closed","state":"forced_open"}']) {
+    const r = await api(d, 'PUT', '/api/v1/breaker', { body, headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 400, body + ': ' + r.text);
+    assert.equal(r.json.error.code, 'invalid_body');
+    assert.equal(r.json.error.message, "member 'state' is given twice");
+  }
   assert.equal((await breaker()).state, 'closed', 'the refused body changed nothing');
   const bad = await api(d, 'PUT', '/api/v1/breaker', { body: '{"state":"closed"', headers: { 'content-type': 'application/json' } });
   assert.equal(bad.status, 400, bad.text);

@@ -77,6 +77,31 @@ test('PUT creates (201) and replaces (200) a flag; GET shows it with an ETag; If
   assert.equal(r.status, 404);
 });
 
+// A member given twice is refused at every depth the route reads, on PUT /api/v1/flags, the
+// DLQ POSTs and OFREP's evaluate bodies alike (DESIGN §5): the last one used to win on flags.
+test('a JSON body with a member given twice is 400, naming it, on every JSON body route', async () => {
+  const k = key('dup');
+  for (const body of ['{"enabled":true,"enabled":false}',
+                      '{"enabled":true,"rules":[{"variant":"a","when":{"attr":"x","attr":"y"}}]}']) {
+    const r = await api(d, 'PUT', `/api/v1/flags/${k}`, { body, headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 400, body + ': ' + r.text);
+    assert.equal(r.json.error.code, 'invalid_body');
+    assert.match(r.json.error.message, /^member '(enabled|attr)' is given twice$/);
+  }
+  assert.equal((await api(d, 'GET', `/api/v1/flags/${k}`)).status, 404, 'nothing was stored');
+  for (const route of ['/api/v1/dlq/recover', '/api/v1/dlq/1/retry', '/api/v1/dlq/1/fail']) {
+    const r = await api(d, 'POST', route, { body: '{"a":1,"a":2}', headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 400, route + ': ' + r.text);
+    assert.equal(r.json.error.code, 'invalid_body');
+    assert.equal(r.json.error.message, "member 'a' is given twice");
+  }
+  for (const body of ['{"context":{"targetingKey":"u1","targetingKey":"u2"}}', '{"context":{},"context":{}}']) {
+    const r = await api(d, 'POST', `/ofrep/v1/evaluate/flags/${k}`, { body, headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 400, body + ': ' + r.text);
+    assert.match(r.json.errorDetails, /^member '(targetingKey|context)' is given twice$/, r.text);
+  }
+});
+
 test('a description is at most 1024 bytes (DESIGN "Feature flags")', async () => {
   const k = key('desc');
   let r = await api(d, 'PUT', `/api/v1/flags/${k}`, { json: { description: 'd'.repeat(1024) } });

@@ -124,6 +124,8 @@ test('limits: a value over the per-value size, a fourth key, a client over its b
   for (const [body, code, says] of [['{"val":1}', 'invalid_body', /^unknown member 'val': the body is \{"value": <any JSON>\}$/],
                                     ['{"value":1,"x":2}', 'invalid_body', /^unknown member 'x'/],
                                     ['{}', 'invalid_body', /^the body is \{"value": <any JSON>\}$/],
+                                    ['{"value":1,"value":2}', 'invalid_body', /^member 'value' is given twice$/],
+                                    ['{"value":{"a":1,"b":{"c":1,"c":2}}}', 'invalid_body', /^member 'c' is given twice$/],
                                     ['nope', 'invalid_json', /./]]) {
     r = await api(d, 'PUT', `/api/v1/state/${c}/a`, { body, headers: { 'content-type': 'application/json' } });
     assert.equal(r.status, 400);
