@@ -172,31 +172,6 @@ int64_t api_if_match(const http_req *r, char why[API_WHY_LEN])
     return if_match_wrong(s, &v, why) ? -1 : v;
 }
 
-bool api_args_check(const http_req *r, const http_param *params, char *msg, size_t len)
-{
-    if (!http_args_check(r, params, msg, len)) {
-        return false;
-    }
-    for (int i = 0; i < r->nargs; i++) {
-        if (r->args[i].value == NULL || r->args[i].value[0] == '\0') {
-            snprintf(msg, len, "parameter '%.64s' is empty: give it a value, or leave it out",
-                     r->args[i].name);
-            return false;
-        }
-    }
-    return true;
-}
-
-bool api_args_ok(http_req *r, const http_param *params)
-{
-    char msg[TT_ERRLEN];
-    if (!api_args_check(r, params, msg, sizeof msg)) {
-        http_respond_error(r, 400, "invalid_parameter", msg);
-        return false;
-    }
-    return true;
-}
-
 bool api_list_check(const char *name, const char *v, char *msg, size_t len)
 {
     for (const char *p = v;; p += strcspn(p, ",") + 1) {

@@ -51,13 +51,6 @@ int64_t api_if_match(const http_req *r, char why[API_WHY_LEN]);
  * Any thread. */
 bool api_etag_matches(const char *if_none_match, const char *etag);
 
-/* http_args_check(), then the rule for values (DESIGN §5): a parameter given empty ("?type=",
- * "?group_by") is 400 invalid_parameter naming it -- never read as "no filter" or "none". Every
- * /api/v1 route that takes parameters checks them here. api_args_ok() answers the 400 itself
- * (false when it did). */
-bool api_args_check(const http_req *r, const http_param *params, char *msg, size_t len);
-bool api_args_ok(http_req *r, const http_param *params);
-
 /* Checks the comma-separated list 'v' of parameter 'name': false, with a message naming the
  * parameter, when an entry is empty ("type,,name", "type,") or given twice ("name,name") --
  * a repeat is a mistake to say, not one to merge silently. */

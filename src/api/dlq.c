@@ -172,15 +172,11 @@ static void list_work(store *st, void *arg, int *status, json_writer *body, char
 
 void api_dlq_list(http_req *r, void *ctx)
 {
-    static const http_param params[] = {
-        {"status", false}, {"after_id", false}, {"limit", false}, {NULL, false}};
     const char *v;
     char problem[TT_ERRLEN] = "";
     dlq_status s = DLQ_PENDING;
     int64_t n = LIST_DEFAULT, after_id = 0;
-    if (!api_args_check(r, params, problem, sizeof problem)) {
-        /* named */
-    } else if ((v = http_arg_value(r, "status")) != NULL && !dlq_status_parse(v, &s)) {
+    if ((v = http_arg_value(r, "status")) != NULL && !dlq_status_parse(v, &s)) {
         snprintf(problem, sizeof problem,
                  "parameter 'status' must be pending, retrying, recovered or failed");
     } else if ((v = http_arg_value(r, "after_id")) != NULL &&
@@ -222,7 +218,7 @@ static void stats_work(store *st, void *arg, int *status, json_writer *body, cha
 
 void api_dlq_stats(http_req *r, void *ctx)
 {
-    dlq_args *a = http_args_ok(r, NULL) ? new_args(r) : NULL;
+    dlq_args *a = new_args(r);
     if (a != NULL) {
         defer(ctx, r, stats_work, a);
     }
@@ -256,7 +252,7 @@ static void retry_work(store *st, void *arg, int *status, json_writer *body, cha
 static dlq_args *args_with_id(http_req *r)
 {
     int64_t id;
-    if (!http_args_ok(r, NULL) || !api_body_none(r)) {
+    if (!api_body_none(r)) {
         return NULL;
     }
     if (!parse_id(r->param, &id)) {
@@ -283,7 +279,7 @@ void api_dlq_retry(http_req *r, void *ctx)
 void api_dlq_recover(http_req *r, void *ctx)
 {
     /* id 0: every pending and failed item */
-    dlq_args *a = http_args_ok(r, NULL) && api_body_none(r) ? new_args(r) : NULL;
+    dlq_args *a = api_body_none(r) ? new_args(r) : NULL;
     if (a != NULL) {
         defer(ctx, r, retry_work, a);
     }
@@ -321,12 +317,8 @@ static void purge_work(store *st, void *arg, int *status, json_writer *body, cha
 
 void api_dlq_purge(http_req *r, void *ctx)
 {
-    static const http_param params[] = {{"older_than", false}, {NULL, false}};
     const char *v = http_arg_value(r, "older_than");
     uint64_t ms;
-    if (!api_args_ok(r, params)) {
-        return;
-    }
     if (v == NULL || !config_parse_duration_ms(v, &ms)) {
         http_respond_error(r, 400, "invalid_parameter",
                            "give 'older_than' as a duration such as 30d, 12h or 0 (every resolved "

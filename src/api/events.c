@@ -109,9 +109,6 @@ void api_events_post(http_req *r, void *arg)
 {
     api_ctx *ctx = arg;
     int64_t now = (int64_t)clock_now_ms();
-    if (!http_args_ok(r, NULL)) {
-        return;
-    }
     if (r->body_len >= GATEWAY_PARSE_OFF_LOOP_BYTES) {
         parse_job *j = malloc(sizeof *j);
         if (j == NULL) {
@@ -179,18 +176,11 @@ static bool take_texts(const http_req *r, events_query *q, event_filter_column c
 
 static bool parse_filter(const http_req *r, events_query *q, char *msg, size_t len)
 {
-    static const http_param params[] = {
-        {"after_seq", false}, {"since", false},     {"until", false}, {"type", true},
-        {"source", true},     {"session_id", true}, {"status", true}, {"name", true},
-        {"limit", false},     {NULL, false}};
     static const size_t caps[EVENT_FILTER_COLUMNS] = {
         EVENT_TYPE_MAX, EVENT_SOURCE_MAX, EVENT_SESSION_MAX, EVENT_STATUS_MAX, EVENT_NAME_MAX};
     const char *v;
     event_filter *f = &q->filter;
     f->limit = QUERY_LIMIT_DEFAULT;
-    if (!api_args_check(r, params, msg, len)) {
-        return false;
-    }
     if ((v = http_arg_value(r, "after_seq")) != NULL &&
         !(f->has_after = http_parse_int(v, 0, INT64_MAX, &f->after_seq))) {
         http_int_message(msg, len, "after_seq", 0, INT64_MAX);

@@ -146,9 +146,6 @@ typedef struct flag_args {
 
 static flag_args *new_args(http_req *r)
 {
-    if (!http_args_ok(r, NULL)) {
-        return NULL;
-    }
     flag_args *a = calloc(1, sizeof *a);
     if (a == NULL) {
         r->retry_after = 1;
@@ -199,9 +196,7 @@ static void list_flags(api_call *c)
 
 void api_flags_list(http_req *r, void *ctx)
 {
-    if (http_args_ok(r, NULL)) {
-        api_call_run(ctx, r, list_flags, NULL, NULL);
-    }
+    api_call_run(ctx, r, list_flags, NULL, NULL);
 }
 
 static void get_flag(api_call *c)

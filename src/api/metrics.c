@@ -133,15 +133,7 @@ static bool parse_range(metrics_query *q, const http_req *r, char *msg, size_t l
 
 static bool parse_args(metrics_query *q, const http_req *r, char *msg, size_t len)
 {
-    /* The filters take one value each here: "any of" is /api/v1/events' (a series is one
-     * group of values, so a filter with two would be a group_by). */
-    static const http_param params[] = {{"since", false},    {"until", false}, {"bucket", false},
-                                        {"group_by", false}, {"type", false},  {"source", false},
-                                        {"name", false},     {NULL, false}};
-    const char *v;
-    if (!api_args_check(r, params, msg, len)) {
-        return false;
-    }
+    const char *v; /* each parameter given once, not empty: the route's query (api.c) */
     if (!parse_range(q, r, msg, len)) {
         return false;
     }

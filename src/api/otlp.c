@@ -155,9 +155,6 @@ void api_otlp_post(http_req *r, void *arg)
                     .len = r->body_len,
                     .now_ms = (int64_t)clock_now_ms()};
     ingest_refusal why;
-    if (!http_args_ok(r, NULL)) {
-        return; /* OTLP/HTTP defines no query: a parameter is a mistake worth hearing of */
-    }
     if (!otlp_signal_of_path(r->path, &rd.sig)) {
         http_respond_error(r, 404, "not_found", "no such OTLP signal");
         return;

@@ -242,9 +242,6 @@ void api_prometheus(http_req *r, void *arg)
     api_ctx *ctx = arg;
     pipeline_stats ps;
     bool store_up = false;
-    if (!http_args_ok(r, NULL)) {
-        return;
-    }
     if (ctx->pipeline != NULL) {
         pipeline_get_stats(ctx->pipeline, &ps);
         store_up = ps.writer.breaker_state == BREAKER_CLOSED ||

@@ -299,14 +299,10 @@ static void timeline_done(http_req *r, void *arg)
 void api_session_get(http_req *r, void *arg)
 {
     api_ctx *ctx = arg;
-    static const http_param params[] = {{"limit", false}, {NULL, false}};
     char msg[TT_ERRLEN];
     timeline_query *q = NULL;
     int64_t limit = TIMELINE_LIMIT_DEFAULT;
     const char *v = http_arg_value(r, "limit");
-    if (!api_args_ok(r, params)) {
-        return;
-    }
     if (v != NULL && !http_parse_int(v, 1, TIMELINE_LIMIT_MAX, &limit)) {
         http_int_message(msg, sizeof msg, "limit", 1, TIMELINE_LIMIT_MAX);
         http_respond_error(r, 400, "invalid_parameter", msg);

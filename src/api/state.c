@@ -191,9 +191,6 @@ static void state_written(api_call *c)
 static state_args *new_args(http_req *r, api_ctx *ctx)
 {
     static const char prefix[] = "/api/v1/state/";
-    if (!http_args_ok(r, NULL)) {
-        return NULL;
-    }
     const char *rest = r->path + sizeof prefix - 1;
     const char *slash = strchr(rest, '/');
     size_t id_len = slash != NULL ? (size_t)(slash - rest) : strlen(rest);

@@ -22,9 +22,6 @@ void api_ingest_stats(const api_ctx *ctx, gateway_stats *out)
 void api_health(http_req *r, void *ctx)
 {
     (void)ctx;
-    if (!http_args_ok(r, NULL)) {
-        return;
-    }
     r->cache_control = "no-store";
     http_respond_static(r, 200, "application/json", (const unsigned char *)HEALTHY,
                         sizeof HEALTHY - 1);
@@ -54,9 +51,6 @@ static bool store_available(const api_ctx *ctx)
 void api_ready(http_req *r, void *arg)
 {
     const api_ctx *ctx = arg;
-    if (!http_args_ok(r, NULL)) {
-        return;
-    }
     bool ready = api_ready_now(ctx);
     json_writer w = {0};
     json_open_object(&w);
@@ -227,9 +221,6 @@ static void write_pipeline(json_writer *w, const api_ctx *ctx)
 void api_status(http_req *r, void *arg)
 {
     const api_ctx *ctx = arg;
-    if (!http_args_ok(r, NULL)) {
-        return;
-    }
     ws_live_stats ws;
     ws_live_get_stats(ctx->ws, &ws);
     json_writer w = {0};
@@ -273,9 +264,6 @@ void api_breaker_put(http_req *r, void *arg)
     static const char *const members[] = {"state", NULL};
     static const char usage[] =
         "send {\"state\": \"forced_open\"}, {\"state\": \"disabled\"} or {\"state\": \"closed\"}";
-    if (!http_args_ok(r, NULL)) {
-        return;
-    }
     cJSON *body = api_body_json(r);
     if (body == NULL) {
         return;

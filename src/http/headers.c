@@ -110,6 +110,8 @@ bool http_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
     return true;
 }
 
+const http_param http_query_own[] = {{NULL, false}};
+
 static const http_param *param_of(const http_param *params, const char *name)
 {
     for (const http_param *p = params; p != NULL && p->name != NULL; p++) {
@@ -150,6 +152,13 @@ bool http_args_check(const http_req *r, const http_param *params, char *msg, siz
                 snprintf(msg, len, "parameter '%s' given more than once: give it once", name);
                 return false;
             }
+        }
+    }
+    for (int i = 0; i < r->nargs; i++) {
+        if (r->args[i].value == NULL || r->args[i].value[0] == '\0') {
+            snprintf(msg, len, "parameter '%.64s' is empty: give it a value, or leave it out",
+                     r->args[i].name);
+            return false;
         }
     }
     return true;

@@ -256,7 +256,9 @@ static void dispatch(http_server *hs, http_req *r)
         r->method = r->head_only ? HTTP_GET : HTTP_HEAD;
     }
     if (rt != NULL) {
-        rt->fn(r, rt->ctx);
+        if (rt->query == HTTP_QUERY_OWN || http_args_ok(r, rt->query)) {
+            rt->fn(r, rt->ctx);
+        }
         return;
     }
     unsigned methods = router_methods(hs, r->path, r->allow, sizeof r->allow);

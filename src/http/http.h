@@ -182,11 +182,16 @@ typedef struct http_param {
     bool any_of;
 } http_param;
 
-/* The one rule for every route's query: a parameter the route does not take ('params', ended
- * by {NULL}; NULL for a route that takes none), or one that is not any_of given twice, is
- * refused, since guessing which value counts would answer a question nobody asked. False with
- * 'msg' naming the parameter (and what the route takes); the caller answers 400
- * invalid_parameter. */
+/* The query of a route whose handler reads it by rules of its own (http_route.query). */
+extern const http_param http_query_own[];
+#define HTTP_QUERY_OWN http_query_own
+
+/* The one rule for every route's query (the server applies it to each route's 'query' before
+ * the handler runs): a parameter the route does not take ('params', ended by {NULL}; NULL for
+ * a route that takes none), or one that is not any_of given twice, is refused, since guessing
+ * which value counts would answer a question nobody asked; so is one given empty ("?type=",
+ * "?group_by"), which is never read as "no filter". False with 'msg' naming the parameter (and
+ * what the route takes); the caller answers 400 invalid_parameter. */
 bool http_args_check(const http_req *r, const http_param *params, char *msg, size_t len);
 /* http_args_check(), answering 400 invalid_parameter itself: false when it did. */
 bool http_args_ok(http_req *r, const http_param *params);
