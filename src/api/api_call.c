@@ -1,6 +1,8 @@
 /* api_call.c -- store work for a request, off the loop, answered on it. */
 #include "api/api_call.h"
 
+#include "api/sql_text.h"
+
 #include "core/json_scan.h"
 #include "os/log.h"
 
@@ -170,6 +172,19 @@ int64_t api_if_match(const http_req *r, char why[API_WHY_LEN])
         return -2;
     }
     return if_match_wrong(s, &v, why) ? -1 : v;
+}
+
+bool api_time_arg(const http_req *r, const char *name, int64_t *out_ms, char *msg, size_t len)
+{
+    const char *v = http_arg_value(r, name);
+    if (v == NULL || api_parse_time(v, out_ms)) {
+        return true;
+    }
+    snprintf(msg, len,
+             "parameter '%s' must be an RFC 3339 time or epoch milliseconds (an integer from 0 "
+             "to %lld)",
+             name, (long long)INT64_MAX);
+    return false;
 }
 
 bool api_list_check(const char *name, const char *v, char *msg, size_t len)

@@ -51,6 +51,10 @@ int64_t api_if_match(const http_req *r, char why[API_WHY_LEN]);
  * Any thread. */
 bool api_etag_matches(const char *if_none_match, const char *etag);
 
+/* Time query parameter 'name' into *out_ms when given (unchanged when not); false, with 'msg'
+ * saying what it takes, when api_parse_time() refuses it. */
+bool api_time_arg(const http_req *r, const char *name, int64_t *out_ms, char *msg, size_t len);
+
 /* Checks the comma-separated list 'v' of parameter 'name': false, with a message naming the
  * parameter, when an entry is empty ("type,,name", "type,") or given twice ("name,name") --
  * a repeat is a mistake to say, not one to merge silently. */

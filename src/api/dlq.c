@@ -179,11 +179,9 @@ void api_dlq_list(http_req *r, void *ctx)
     if ((v = http_arg_value(r, "status")) != NULL && !dlq_status_parse(v, &s)) {
         snprintf(problem, sizeof problem,
                  "parameter 'status' must be pending, retrying, recovered or failed");
-    } else if ((v = http_arg_value(r, "after_id")) != NULL &&
-               !http_parse_int(v, 0, INT64_MAX, &after_id)) {
-        http_int_message(problem, sizeof problem, "after_id", 0, INT64_MAX);
-    } else if ((v = http_arg_value(r, "limit")) != NULL && !http_parse_int(v, 1, LIST_MAX, &n)) {
-        http_int_message(problem, sizeof problem, "limit", 1, LIST_MAX);
+    } else if (!http_int_arg(r, "after_id", 0, INT64_MAX, &after_id, problem, sizeof problem) ||
+               !http_int_arg(r, "limit", 1, LIST_MAX, &n, problem, sizeof problem)) {
+        /* said in 'problem' */
     }
     if (problem[0] != '\0') {
         http_respond_error(r, 400, "invalid_parameter", problem);

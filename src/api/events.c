@@ -178,32 +178,18 @@ static bool parse_filter(const http_req *r, events_query *q, char *msg, size_t l
 {
     static const size_t caps[EVENT_FILTER_COLUMNS] = {
         EVENT_TYPE_MAX, EVENT_SOURCE_MAX, EVENT_SESSION_MAX, EVENT_STATUS_MAX, EVENT_NAME_MAX};
-    const char *v;
     event_filter *f = &q->filter;
-    f->limit = QUERY_LIMIT_DEFAULT;
-    if ((v = http_arg_value(r, "after_seq")) != NULL &&
-        !(f->has_after = http_parse_int(v, 0, INT64_MAX, &f->after_seq))) {
-        http_int_message(msg, len, "after_seq", 0, INT64_MAX);
+    int64_t limit = QUERY_LIMIT_DEFAULT;
+    f->has_after = http_arg_value(r, "after_seq") != NULL;
+    f->has_since = http_arg_value(r, "since") != NULL;
+    f->has_until = http_arg_value(r, "until") != NULL;
+    if (!http_int_arg(r, "after_seq", 0, INT64_MAX, &f->after_seq, msg, len) ||
+        !api_time_arg(r, "since", &f->since_ms, msg, len) ||
+        !api_time_arg(r, "until", &f->until_ms, msg, len) ||
+        !http_int_arg(r, "limit", 1, QUERY_LIMIT_MAX, &limit, msg, len)) {
         return false;
     }
-    if ((v = http_arg_value(r, "since")) != NULL &&
-        !(f->has_since = api_parse_time(v, &f->since_ms))) {
-        api_time_message(msg, len, "since");
-        return false;
-    }
-    if ((v = http_arg_value(r, "until")) != NULL &&
-        !(f->has_until = api_parse_time(v, &f->until_ms))) {
-        api_time_message(msg, len, "until");
-        return false;
-    }
-    int64_t limit;
-    if ((v = http_arg_value(r, "limit")) != NULL) {
-        if (!http_parse_int(v, 1, QUERY_LIMIT_MAX, &limit)) {
-            http_int_message(msg, len, "limit", 1, QUERY_LIMIT_MAX);
-            return false;
-        }
-        f->limit = (uint32_t)limit;
-    }
+    f->limit = (uint32_t)limit;
     for (int c = 0; c < EVENT_FILTER_COLUMNS; c++) {
         if (!take_texts(r, q, (event_filter_column)c, caps[c], msg, len)) {
             return false;

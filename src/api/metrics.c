@@ -96,13 +96,11 @@ static bool parse_range(metrics_query *q, const http_req *r, char *msg, size_t l
 {
     const char *v;
     q->until = (int64_t)clock_now_ms();
-    if ((v = http_arg_value(r, "until")) != NULL && !api_parse_time(v, &q->until)) {
-        api_time_message(msg, len, "until");
+    if (!api_time_arg(r, "until", &q->until, msg, len)) {
         return false;
     }
     q->since = q->until - 3600000;
-    if ((v = http_arg_value(r, "since")) != NULL && !api_parse_time(v, &q->since)) {
-        api_time_message(msg, len, "since");
+    if (!api_time_arg(r, "since", &q->since, msg, len)) {
         return false;
     }
     if (q->since >= q->until || q->until - q->since > RANGE_MAX_MS) {

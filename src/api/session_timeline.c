@@ -302,9 +302,7 @@ void api_session_get(http_req *r, void *arg)
     char msg[TT_ERRLEN];
     timeline_query *q = NULL;
     int64_t limit = TIMELINE_LIMIT_DEFAULT;
-    const char *v = http_arg_value(r, "limit");
-    if (v != NULL && !http_parse_int(v, 1, TIMELINE_LIMIT_MAX, &limit)) {
-        http_int_message(msg, sizeof msg, "limit", 1, TIMELINE_LIMIT_MAX);
+    if (!http_int_arg(r, "limit", 1, TIMELINE_LIMIT_MAX, &limit, msg, sizeof msg)) {
         http_respond_error(r, 400, "invalid_parameter", msg);
         return;
     }

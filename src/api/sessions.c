@@ -145,18 +145,11 @@ static bool parse_list(list_query *q, const http_req *r, char *msg, size_t len)
         snprintf(msg, len, "parameter 'state' must be active, idle or ended");
         return false;
     }
-    if ((v = http_arg_value(r, "since")) != NULL &&
-        !(q->has_since = api_parse_time(v, &q->since))) {
-        api_time_message(msg, len, "since");
-        return false;
-    }
-    if ((v = http_arg_value(r, "until")) != NULL &&
-        !(q->has_until = api_parse_time(v, &q->until))) {
-        api_time_message(msg, len, "until");
-        return false;
-    }
-    if ((v = http_arg_value(r, "limit")) != NULL && !http_parse_int(v, 1, LIST_LIMIT_MAX, &limit)) {
-        http_int_message(msg, len, "limit", 1, LIST_LIMIT_MAX);
+    q->has_since = http_arg_value(r, "since") != NULL;
+    q->has_until = http_arg_value(r, "until") != NULL;
+    if (!api_time_arg(r, "since", &q->since, msg, len) ||
+        !api_time_arg(r, "until", &q->until, msg, len) ||
+        !http_int_arg(r, "limit", 1, LIST_LIMIT_MAX, &limit, msg, len)) {
         return false;
     }
     if ((v = http_arg_value(r, "cursor")) != NULL && !(q->has_cursor = parse_cursor(q, v))) {

@@ -89,11 +89,3 @@ bool api_parse_time(const char *s, int64_t *out_ms)
 {
     return timefmt_parse(s, strlen(s), out_ms) || http_parse_int(s, 0, INT64_MAX, out_ms);
 }
-
-void api_time_message(char *msg, size_t len, const char *name)
-{
-    snprintf(msg, len,
-             "parameter '%s' must be an RFC 3339 time or epoch milliseconds (an integer from 0 "
-             "to %lld)",
-             name, (long long)INT64_MAX);
-}

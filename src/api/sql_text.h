@@ -40,7 +40,5 @@ store_stmt sql_stmt(const sql_text *q);
 
 /* An RFC 3339 time or epoch milliseconds, as the query parameters of DESIGN §5 take them. */
 bool api_parse_time(const char *s, int64_t *out_ms);
-/* The message for time parameter 'name' when api_parse_time() refused it, bounds given. */
-void api_time_message(char *msg, size_t len, const char *name);
 
 #endif

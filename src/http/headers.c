@@ -164,10 +164,16 @@ bool http_args_check(const http_req *r, const http_param *params, char *msg, siz
     return true;
 }
 
-void http_int_message(char *msg, size_t len, const char *name, int64_t min, int64_t max)
+bool http_int_arg(const http_req *r, const char *name, int64_t min, int64_t max, int64_t *out,
+                  char *msg, size_t len)
 {
+    const char *v = http_arg_value(r, name);
+    if (v == NULL || http_parse_int(v, min, max, out)) {
+        return true;
+    }
     snprintf(msg, len, "parameter '%s' must be an integer from %lld to %lld", name, (long long)min,
              (long long)max);
+    return false;
 }
 
 bool http_add_header(http_req *r, const char *name, const char *value)

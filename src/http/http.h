@@ -198,8 +198,10 @@ bool http_args_ok(http_req *r, const http_param *params);
 
 /* Reads a decimal integer in [min, max] with nothing around it; false otherwise. */
 bool http_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
-/* The message for an integer parameter that is not one in [min, max], bounds given:
- * "parameter 'limit' must be an integer from 1 to 1000". */
-void http_int_message(char *msg, size_t len, const char *name, int64_t min, int64_t max);
+/* Integer query parameter 'name' into *out when given (*out unchanged when not); false, with
+ * 'msg' giving the bounds ("parameter 'limit' must be an integer from 1 to 1000"), when it is
+ * not an integer in [min, max]. */
+bool http_int_arg(const http_req *r, const char *name, int64_t min, int64_t max, int64_t *out,
+                  char *msg, size_t len);
 
 #endif
