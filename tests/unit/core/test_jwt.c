@@ -632,30 +632,28 @@ static void each_step_has_its_own_message(void **state)
     fmt(claims_copy, "%s", claims);
     sign(t, HS256, "{\"role\":\"anon\"}", SECRET);
     const char *sig = strrchr(t, '.') + 1;
-    struct {
-        const char *token, *says;
-    } steps[8];
-    char tokens[8][TOKEN_CAP];
-    fmt(tokens[0], "%s", "abc.def");
-    steps[0].says = "not a JWT: a JWT is three base64url segments separated by dots (RFC 7519 "
-                    "7.2), this is 2";
-    fmt(tokens[1], "%s.%s", t, "x");
-    steps[1].says = "this is 4";
-    fmt(tokens[2], "%s..%s", enc(HS256), sig);
-    steps[2].says = "not a JWT: its claims is empty";
-    fmt(tokens[3], "%s.%s.%s", enc(HS256), claims_copy, "a+b");
-    steps[3].says = "not a JWT: its signature holds a character outside unpadded base64url";
-    fmt(tokens[4], "%s", "abc.def.ghi");
-    steps[4].says = HEADER_NOT_JSON;
-    sign(tokens[5], "{\"typ\":\"JWT\"}", "{\"role\":\"anon\"}", SECRET);
-    steps[5].says = "the token is not signed with HS256: its header has no alg";
-    sign(tokens[6], "{\"alg\":\"RS256\"}", "{\"role\":\"anon\"}", SECRET);
-    steps[6].says = "the token is not signed with HS256: its alg is \"RS256\"";
-    sign(tokens[7], "{\"alg\":7}", "{\"role\":\"anon\"}", SECRET);
-    steps[7].says = "the token is not signed with HS256: its alg is not a string";
-    for (size_t i = 0; i < 8; i++) {
-        steps[i].token = tokens[i];
-        verify_fails(steps[i].token, SECRET, NOW, steps[i].says);
+    /* The form: three segments, none empty, each base64url; then the header, then its alg. */
+    verify_fails("abc.def", SECRET, NOW,
+                 "not a JWT: a JWT is three base64url segments separated by dots (RFC 7519 7.2), "
+                 "this is 2");
+    fmt(bad, "%s.%s", t, "x");
+    verify_fails(bad, SECRET, NOW, "this is 4");
+    fmt(bad, "%s..%s", enc(HS256), sig);
+    verify_fails(bad, SECRET, NOW, "not a JWT: its claims is empty");
+    fmt(bad, "%s.%s.%s", enc(HS256), claims_copy, "a+b");
+    verify_fails(bad, SECRET, NOW,
+                 "not a JWT: its signature holds a character outside unpadded base64url");
+    verify_fails("abc.def.ghi", SECRET, NOW, HEADER_NOT_JSON);
+    static const struct {
+        const char *header, *says;
+    } headers[] = {
+        {"{\"typ\":\"JWT\"}", "the token is not signed with HS256: its header has no alg"},
+        {"{\"alg\":\"RS256\"}", "the token is not signed with HS256: its alg is \"RS256\""},
+        {"{\"alg\":7}", "the token is not signed with HS256: its alg is not a string"},
+    };
+    for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
+        sign(bad, headers[i].header, "{\"role\":\"anon\"}", SECRET);
+        verify_fails(bad, SECRET, NOW, headers[i].says);
     }
     /* The signature: its form, then its value. */
     fmt(bad, "%.*s", (int)strlen(t) - 1, t);
@@ -663,20 +661,22 @@ static void each_step_has_its_own_message(void **state)
     verify_fails(t, "another-secret-of-at-least-32-bytes-long", NOW,
                  "the token's signature does not match");
     /* The claims: base64url, JSON, each claim by name, then exp and nbf. */
-    sign(t, HS256, "[1]", SECRET);
-    verify_fails(t, SECRET, NOW, "the token's claims are not a JSON object");
-    sign(t, HS256, "{\"role\":1}", SECRET);
-    verify_fails(t, SECRET, NOW, "its claim 'role' has the wrong type or size");
-    sign(t, HS256, "{\"sub\":[]}", SECRET);
-    verify_fails(t, SECRET, NOW, "its claim 'sub' has the wrong type or size");
-    sign(t, HS256, "{\"exp\":\"soon\"}", SECRET);
-    verify_fails(t, SECRET, NOW, "its claim 'exp' has the wrong type or size (a number of seconds");
-    sign(t, HS256, "{\"nbf\":true}", SECRET);
-    verify_fails(t, SECRET, NOW, "its claim 'nbf' has the wrong type or size");
-    sign(t, HS256, "{\"exp\":1}", SECRET);
-    verify_fails(t, SECRET, NOW, "the token has expired");
-    sign(t, HS256, "{\"nbf\":99999999999}", SECRET);
-    verify_fails(t, SECRET, NOW, "the token is not valid yet");
+    static const struct {
+        const char *claims, *says;
+    } claims_cases[] = {
+        {"[1]", "the token's claims are not a JSON object"},
+        {"{\"role\":1}", "its claim 'role' has the wrong type or size"},
+        {"{\"sub\":[]}", "its claim 'sub' has the wrong type or size"},
+        {"{\"exp\":\"soon\"}",
+         "its claim 'exp' has the wrong type or size (a number of seconds"},
+        {"{\"nbf\":true}", "its claim 'nbf' has the wrong type or size"},
+        {"{\"exp\":1}", "the token has expired"},
+        {"{\"nbf\":99999999999}", "the token is not valid yet"},
+    };
+    for (size_t i = 0; i < sizeof claims_cases / sizeof claims_cases[0]; i++) {
+        sign(bad, HS256, claims_cases[i].claims, SECRET);
+        verify_fails(bad, SECRET, NOW, claims_cases[i].says);
+    }
     char big[JWT_MAX + 2];
     memset(big, 'a', sizeof big - 1);
     big[sizeof big - 1] = '\0';
