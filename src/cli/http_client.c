@@ -100,15 +100,7 @@ int http_client_base(char *out, size_t len, const char *flag, const char *who)
 static bool key_valid(const char *key)
 {
     size_t n = strlen(key);
-    if (n == 0 || n > HTTP_CLIENT_KEY_MAX) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if ((unsigned char)key[i] < 0x21 || (unsigned char)key[i] > 0x7e) {
-            return false;
-        }
-    }
-    return true;
+    return n > 0 && n <= HTTP_CLIENT_KEY_MAX && config_visible_ascii(key);
 }
 
 int http_client_key(const char **out, const char *flag, const char *who)

@@ -425,3 +425,24 @@ test('serve --help says --max-body is counted on any route, as sent and once dec
   const r = run(['serve', '--help']);
   assert.match(r.stdout, /--max-body\s+TELLTALE_MAX_BODY\s+largest request body, on any route: as sent, and again once decoded/);
 });
+
+test('a key with a byte outside visible ASCII stops start-up, as the CLI refuses it (same variables)', () => {
+  for (const [args, env, says] of [
+    [['--service-key', 'abcdefgh ijklmnopq'], {}, /invalid --service-key \(TELLTALE_SERVICE_KEY\): expected a key of 16 to 511 bytes of visible ASCII/],
+    [[], { TELLTALE_INGEST_KEY: 'abcdefgh\tijklmnopq' }, /invalid TELLTALE_INGEST_KEY: expected a key of 16 to 511 bytes of visible ASCII/],
+    [['--anon-key=abcdefghijklmnopq\u00e9'], {}, /invalid --anon-key \(TELLTALE_ANON_KEY\)/],
+  ]) {
+    const r = spawnSync(BIN, ['serve', '--store', 'sqlite::memory:', '--listen', '127.0.0.1:0', ...args],
+      { encoding: 'utf8', timeout: 20000, env: { ...process.env, ...env } });
+    assert.equal(r.status, 2, `${args.join(' ')} ${JSON.stringify(env)}: ${r.stderr}`);
+    assert.match(r.stderr, says);
+    assert.doesNotMatch(r.stderr, /ijklmnopq/, 'the key is never repeated');
+  }
+});
+
+test('telltale --help and --version are the commands help and version, as README says', () => {
+  assert.equal(run(['--version']).stdout, run(['version']).stdout);
+  assert.match(run(['--version']).stdout, /^telltale \d+\.\d+\.\d+\n$/);
+  assert.equal(run(['--help']).stdout, run(['help']).stdout);
+  assert.equal(run(['--version']).status, 0);
+});
