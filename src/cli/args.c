@@ -63,17 +63,15 @@ static bool split_flag(int argc, char **argv, int *i, char flag[64], const char 
     return true;
 }
 
-/* Whether flags[n] was given before with another value (a switch: another spelling of it,
- * "--demo" and "--demo=false"), after saying so: the options of the other commands are read
- * the same way (options.h), rather than settled silently by the last one. */
-static bool given_twice(const char *who, char flags[][64], const char *const *values, int n)
+/* Whether flags[n] was given before, after saying so. A setting given twice is a usage error
+ * whatever its values ("--demo --demo=true" too): one rule for every command (options.h), with
+ * no judging whether two spellings mean the same. */
+static bool given_twice(const char *who, char flags[][64], int n)
 {
     for (int i = 0; i < n; i++) {
-        const char *a = values[i] != NULL ? values[i] : "", *b = values[n] != NULL ? values[n] : "";
-        if (strcmp(flags[i], flags[n]) == 0 && strcmp(a, b) != 0) {
+        if (strcmp(flags[i], flags[n]) == 0) {
             /* The values are not repeated: a store URL may hold a password, a key is one. */
-            fprintf(stderr, "telltale %s: %s is given twice, with two values: give it once\n",
-                    who, flags[n]);
+            fprintf(stderr, "telltale %s: %s is given twice: give it once\n", who, flags[n]);
             return true;
         }
     }
@@ -96,7 +94,7 @@ int cli_load_config(tt_config *cfg, int argc, char **argv, const char *usage)
     int nflags = 0;
     for (int i = 1; i < argc; i++) {
         if (nflags == 64 || !split_flag(argc, argv, &i, flags[nflags], &values[nflags]) ||
-            given_twice(argv[0], flags, values, nflags)) {
+            given_twice(argv[0], flags, nflags)) {
             return EXIT_USAGE;
         }
         given[nflags] = flags[nflags];

@@ -15,6 +15,7 @@
 #include "core/config.h"
 
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -35,21 +36,27 @@
 static const char USAGE[] =
     "usage: telltale send [--url URL] [--key KEY] [--batch-size N] [--flush-ms MS] [EVENT ...]\n"
     "\n"
-    "Posts events to a running telltale. Each EVENT argument is one event as a JSON object,\n"
-    "e.g. '{\"type\":\"tool_call\",\"name\":\"search\",\"duration_ms\":41}'. Without\n"
+    "Posts events to a running telltale. Each EVENT argument is one JSON value, posted as one\n"
+    "request: an object (one event), e.g. '{\"type\":\"tool_call\",\"duration_ms\":41}', or\n"
+    "an array of objects (several); anything else is refused before sending. Without\n"
     "arguments, reads NDJSON (one event per line) from standard input and sends it in batches:\n"
     "a batch goes out when it has N lines (or 512 KiB), or when its first line has waited MS.\n"
     "A refused event is reported with its line number and the rest is sent; a batch the daemon\n"
-    "finds too large (413) is split. At the end a summary: accepted, refused (by reason),\n"
-    "retried (429/503, waiting as Retry-After says). Options may stand anywhere, as --opt VALUE\n"
-    "or --opt=VALUE; an argument starting with '-' is never an event ('-' alone is refused:\n"
+    "finds too large (413) is split. At the end a summary, counting events and requests:\n"
+    "'accepted' the events the daemon took (durable), 'refused' the events not taken because\n"
+    "the daemon or send refused them -- all the events of a refused argument, which the daemon\n"
+    "refuses whole -- each counted once under its reason (code n, ...); 'retried' the requests\n"
+    "repeated after 429/503 (waiting as Retry-After says); 'requests' the HTTP requests, retries\n"
+    "not included. Options may stand anywhere, as --opt VALUE or --opt=VALUE; an argument\n"
+    "starting with '-' is never an event ('-' alone is refused:\n"
     "without EVENT arguments, standard input is read).\n"
     "\n"
     "options:\n"
     "  --url URL         the daemon, an http:// or https:// URL (default: TELLTALE_URL, else\n"
     "                    http:// + TELLTALE_LISTEN, else http://127.0.0.1:8080)\n"
-    "  --key KEY         sent as apikey and Authorization: Bearer (default: TELLTALE_KEY, else\n"
-    "                    TELLTALE_SERVICE_KEY, else TELLTALE_INGEST_KEY)\n"
+    "  --key KEY         sent as apikey and Authorization: Bearer, 1 to 511 bytes of visible\n"
+    "                    ASCII (default: TELLTALE_KEY, else TELLTALE_SERVICE_KEY, else\n"
+    "                    TELLTALE_INGEST_KEY)\n"
     "  --batch-size N    lines per request, 1 to 10000 (default 1000)\n"
     "  --flush-ms MS     longest wait of a line before its batch is sent, 0 to 600000\n"
     "                    milliseconds (default 1000; 0 sends each line as it comes)\n"
@@ -62,8 +69,9 @@ static const char USAGE[] =
     "was sent is counted), 2 usage error.\n";
 
 typedef struct entry {
-    unsigned long line; /* 1-based, in the input (or the argument's position) */
-    size_t off, len;    /* in the batch buffer, the trailing newline included */
+    unsigned long line;   /* 1-based, in the input (or the argument's position) */
+    unsigned long events; /* in it: 1 for a line, the array's length for an argument */
+    size_t off, len;      /* in the batch buffer, the trailing newline included */
 } entry;
 
 typedef struct reason {
@@ -106,12 +114,21 @@ static void count_reason(sender *s, const char *code)
     s->reasons[REASONS_MAX - 1].n++; /* more kinds than room: counted with the last */
 }
 
-static void refuse(sender *s, unsigned long line, const char *code, const char *why)
+/* 'refused' counts events, as 'accepted' does: the daemon refuses a request whole, so an
+ * argument holding an array of N events refused is N refused, each counted under the reason
+ * ("unknown_field 2"), as N bad lines of NDJSON would be. */
+static void refuse(sender *s, const entry *e, const char *code, const char *why)
 {
-    s->refused++;
-    count_reason(s, code);
-    fprintf(stderr, "telltale send: %s %lu refused: %s (%llu accepted so far)\n", s->unit, line,
-            why, s->accepted);
+    for (unsigned long i = 0; i < e->events; i++) {
+        s->refused++;
+        count_reason(s, code);
+    }
+    char several[48] = "";
+    if (e->events != 1) {
+        snprintf(several, sizeof several, " (its %lu events)", e->events);
+    }
+    fprintf(stderr, "telltale send: %s %lu refused%s: %s (%llu accepted so far)\n", s->unit,
+            e->line, several, why, s->accepted);
 }
 
 /* The daemon's answer: {"accepted":N,"duplicates":D} or {"error":{"code","message","index"}}. */
@@ -188,19 +205,19 @@ static void refused_range(sender *s, size_t lo, size_t hi, long status, const an
         send_range(s, lo, mid);
         send_range(s, mid, hi);
     } else if (status == 413) {
-        refuse(s, s->entries[lo].line, a->code, why);
+        refuse(s, &s->entries[lo], a->code, why);
     } else if (status == 400 && a->index >= 0 && (size_t)a->index < hi - lo) {
         /* One bad event refuses its batch whole (DESIGN §2): send the others again. */
         size_t bad = lo + (size_t)a->index;
         send_range(s, lo, bad);
-        refuse(s, s->entries[bad].line, a->code, why);
+        refuse(s, &s->entries[bad], a->code, why);
         send_range(s, bad + 1, hi);
     } else if (status == 400 && hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
         send_range(s, lo, mid);
         send_range(s, mid, hi);
     } else if (status == 400) {
-        refuse(s, s->entries[lo].line, a->code, why);
+        refuse(s, &s->entries[lo], a->code, why);
     } else {
         /* 401, 403, 415, or still 429/503 after every retry: the next request would fare the
          * same. Stop, and say where. */
@@ -248,7 +265,8 @@ static void flush(sender *s)
 
 /* Adds one line ('text', NUL-terminated at 'len', without its newline) to the batch; sends the
  * batch when it is full. */
-static void add_line(sender *s, const char *text, size_t len, unsigned long line)
+static void add_line(sender *s, const char *text, size_t len, unsigned long line,
+                     unsigned long events)
 {
     if (strspn(text, " \t\r") >= len) {
         return; /* blank */
@@ -261,7 +279,7 @@ static void add_line(sender *s, const char *text, size_t len, unsigned long line
     }
     memcpy(s->buf + s->len, text, len);
     s->buf[s->len + len] = '\n';
-    s->entries[s->n++] = (entry){.line = line, .off = s->len, .len = len + 1};
+    s->entries[s->n++] = (entry){.line = line, .events = events, .off = s->len, .len = len + 1};
     s->len += len + 1;
     if (s->n == s->batch_size || s->len >= BATCH_BYTES || s->flush_ms == 0) {
         flush(s);
@@ -301,9 +319,9 @@ static void end_line(sender *s, reader *rd)
 {
     rd->line[rd->len] = '\0'; /* room kept: len < LINE_MAX_BYTES */
     if (rd->too_long) {
-        refuse(s, rd->lineno, "line_too_long", "longer than 1 MiB");
+        refuse(s, &(entry){.line = rd->lineno, .events = 1}, "line_too_long", "longer than 1 MiB");
     } else {
-        add_line(s, rd->line, rd->len, rd->lineno);
+        add_line(s, rd->line, rd->len, rd->lineno, 1);
     }
     rd->lineno++;
     rd->len = 0;
@@ -371,16 +389,27 @@ static int send_stdin(sender *s)
     return 0;
 }
 
+/* The events in EVENT argument 'arg' (checked by events_valid): an array's length, else 1. */
+static unsigned long events_in(const char *arg)
+{
+    cJSON *v = cJSON_Parse(arg);
+    unsigned long n = cJSON_IsArray(v) ? (unsigned long)cJSON_GetArraySize(v) : 1;
+    cJSON_Delete(v);
+    return n;
+}
+
 static void send_args(sender *s, int n, char **events)
 {
     s->unit = "argument";
     for (int i = 0; i < n && !s->stopped; i++) {
         size_t len = strlen(events[i]);
+        unsigned long count = events_in(events[i]);
         if (len >= BATCH_BYTES) {
-            refuse(s, (unsigned long)i + 1, "body_too_large", "longer than 512 KiB");
+            refuse(s, &(entry){.line = (unsigned long)i + 1, .events = count}, "body_too_large",
+                   "longer than 512 KiB");
             continue;
         }
-        add_line(s, events[i], len, (unsigned long)i + 1);
+        add_line(s, events[i], len, (unsigned long)i + 1, count);
         flush(s); /* one request per argument: an argument may be an array */
     }
 }
@@ -400,37 +429,23 @@ static void summary(const sender *s)
            stop_signal ? "; interrupted by a signal: what was read is sent" : "");
 }
 
-static bool parse_count(const char *v, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char *end;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (v[0] < '0' || v[0] > '9' || *end != '\0' || n < min || n > max) {
-        return false;
-    }
-    *out = n;
-    return true;
-}
-
 static bool is_batch_size(const char *v)
 {
-    uint64_t n;
-    return parse_count(v, 1, 10000, &n);
+    unsigned long long n;
+    return cli_integer(v, 1, 10000, &n);
 }
 
 static bool is_flush_ms(const char *v)
 {
-    uint64_t n;
-    return parse_count(v, 0, 600000, &n);
+    unsigned long long n;
+    return cli_integer(v, 0, 600000, &n);
 }
 
-static bool is_nonempty(const char *v)
-{
-    return v[0] != '\0';
-}
-
+/* --url and --key are checked where TELLTALE_URL and TELLTALE_KEY are (http_client.h), so
+ * that each message names the source and a key is never repeated. */
 static const cli_option options[] = {
-    {"--url", CLI_URL_ACCEPTS, cli_url_valid, NULL, NULL},
-    {"--key", "a key of the daemon's (its ingest or service key)", is_nonempty, NULL, NULL},
+    {"--url", CLI_URL_ACCEPTS, NULL, NULL, NULL},
+    {"--key", HTTP_CLIENT_KEY_ACCEPTS, NULL, NULL, NULL},
     {"--batch-size", "an integer from 1 to 10000", is_batch_size, NULL, NULL},
     {"--flush-ms", "an integer from 0 to 600000", is_flush_ms, NULL, NULL},
 };
@@ -454,7 +469,7 @@ static int read_options(sender *s, int argc, char **argv, const char **url, cons
         }
         events[i] = a.args[i];
     }
-    uint64_t batch = 1000;
+    unsigned long long batch = 1000, flush_ms = s->flush_ms;
     for (size_t i = 0; n >= 0 && i < a.ngiven; i++) {
         const char *v = a.given[i].value, *name = a.given[i].opt->name;
         if (strcmp(name, "--url") == 0) {
@@ -462,13 +477,50 @@ static int read_options(sender *s, int argc, char **argv, const char **url, cons
         } else if (strcmp(name, "--key") == 0) {
             *key = v;
         } else { /* the table has checked its range */
-            parse_count(v, 0, UINT64_MAX,
-                        strcmp(name, "--batch-size") == 0 ? &batch : &s->flush_ms);
+            cli_integer(v, 0, ULLONG_MAX, strcmp(name, "--batch-size") == 0 ? &batch : &flush_ms);
         }
     }
     cli_args_free(&a);
     s->batch_size = (unsigned)batch;
+    s->flush_ms = flush_ms;
     return n;
+}
+
+/* Why EVENT argument 'arg' is not what POST /api/v1/events takes as application/json (one
+ * object, or a non-empty array of objects: DESIGN §2), or NULL. */
+static const char *event_fault(const char *arg)
+{
+    const char *end = NULL;
+    cJSON *v = cJSON_ParseWithOpts(arg, &end, 0);
+    bool objects = cJSON_IsObject(v) || (cJSON_IsArray(v) && v->child != NULL);
+    for (const cJSON *e = cJSON_IsArray(v) ? v->child : NULL; e != NULL; e = e->next) {
+        objects = objects && cJSON_IsObject(e);
+    }
+    bool json = v != NULL, more = json && end[strspn(end, " \t\r\n")] != '\0';
+    cJSON_Delete(v);
+    return !json      ? "is not JSON"
+           : more     ? "holds more than one JSON value"
+           : !objects ? "is neither a JSON object nor an array of objects"
+                      : NULL;
+}
+
+/* Each EVENT argument checked before any is sent; false after a usage error naming the first
+ * bad one. NDJSON's place is standard input, where it is read line by line. */
+static bool events_valid(int n, char **events)
+{
+    for (int i = 0; i < n; i++) {
+        const char *fault = event_fault(events[i]);
+        if (fault != NULL) {
+            fprintf(
+                stderr,
+                "telltale send: argument %d %s: an EVENT is one JSON object, or an array of one or "
+                "more objects; NDJSON (one event per line) goes on standard input (a pipe, or "
+                "telltale send < FILE)\n",
+                i + 1, fault);
+            return false;
+        }
+    }
+    return true;
 }
 
 int cli_send(int argc, char **argv)
@@ -486,7 +538,9 @@ int cli_send(int argc, char **argv)
         return 1;
     }
     int nevents = read_options(&s, argc, argv, &url, &key, events);
-    if (nevents < 0 || http_client_base(base, sizeof base, url, "telltale send") != 0) {
+    if (nevents < 0 || !events_valid(nevents, events) ||
+        http_client_base(base, sizeof base, url, "telltale send") != 0 ||
+        http_client_key(&key, key, "telltale send") != 0) {
         free(events);
         return EXIT_USAGE;
     }

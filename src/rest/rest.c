@@ -75,7 +75,8 @@ static bool read_call(rest_ctx *ctx, http_req *r, rest_call *c, rest_error *e)
     c->who = r->who; /* checked against the route's roles before the handler ran */
     http_header_copy(r->wsi, WSI_TOKEN_HTTP_ACCEPT, accept, sizeof accept);
     http_header_custom_copy(r->wsi, "prefer:", prefer, sizeof prefer);
-    http_header_custom_copy(r->wsi, get ? "accept-profile:" : "content-profile:", profile, sizeof profile);
+    http_header_custom_copy(r->wsi, get ? "accept-profile:" : "content-profile:", profile,
+                            sizeof profile);
     if (!rest_check_profile(profile, e) || !rest_parse_accept(accept, &c->accept, e) ||
         !rest_parse_prefs(prefer, &c->prefs, e)) {
         return false;
@@ -141,11 +142,17 @@ int rest_add_routes(http_server *hs, rest_ctx *ctx)
     /* Every method: serve() answers 405 itself, in PostgREST's words. A preflight carries no
      * credential (browsers send none), so OPTIONS is public; the rest is for readers, and
      * allowed() above narrows it table by table. Role ingest has nothing here: producers post
-     * to /api/v1/events. */
-    ctx->routes[0] =
-        (http_route){"/rest/v1/{table}", HTTP_OPTIONS, serve, ctx, write_http_error, AUTH_PUBLIC};
-    ctx->routes[1] = (http_route){
-        "/rest/v1/{table}", HTTP_ANY_METHOD & ~(unsigned)HTTP_OPTIONS, serve, ctx, write_http_error,
-        AUTH_ROLES_READ};
+     * to /api/v1/events. The query is PostgREST's, read by rest_plan.c. */
+    http_route route = {.path = "/rest/v1/{table}",
+                        .fn = serve,
+                        .ctx = ctx,
+                        .errors = write_http_error,
+                        .query = HTTP_QUERY_OWN};
+    route.methods = HTTP_OPTIONS;
+    route.roles = AUTH_PUBLIC;
+    ctx->routes[0] = route;
+    route.methods = HTTP_ANY_METHOD & ~(unsigned)HTTP_OPTIONS;
+    route.roles = AUTH_ROLES_READ;
+    ctx->routes[1] = route;
     return http_server_add_routes(hs, ctx->routes, 2);
 }

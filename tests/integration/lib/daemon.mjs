@@ -212,7 +212,7 @@ export class Daemon {
 
   async #spawn() {
     // The defaults of these tests for what the test's own args do not set (serve refuses a
-    // setting given twice with two values).
+    // setting given twice).
     const sets = (flag) => this.args.some((a) => a === flag || a.startsWith(`${flag}=`));
     const argv = ['serve', ...(sets('--listen') ? [] : ['--listen', '127.0.0.1:0']),
                   ...(sets('--store') ? [] : ['--store', this.store]), ...this.args];
