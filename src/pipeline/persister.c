@@ -123,23 +123,26 @@ static void commit(persister *p, ingest_job *jobs, size_t count)
 }
 
 /* The idle hook runs when the queue has been quiet for IDLE_POLL_MS, and at least that often
- * under constant load too: housekeeping (dead letter retries, retention) must not starve. */
+ * under constant load too: housekeeping (dead letter retries, retention) must not starve.
+ * While the settle hook has work waiting, the queue is only looked at, not waited on: a batch
+ * that comes goes first, then one more slice of that work. */
 static void *persister_thread(void *arg)
 {
     persister *p = arg;
     uint64_t next_idle = clock_mono_ms() + IDLE_POLL_MS;
+    bool more = false;
     while (!queue_drained(p->q)) {
-        ingest_job *first = queue_pop(p->q, IDLE_POLL_MS);
+        int wait_ms = more ? 0 : IDLE_POLL_MS;
+        ingest_job *first = queue_pop(p->q, wait_ms);
         if (first != NULL) {
             ingest_job *last;
             size_t count = gather(p, first, &last);
             commit(p, first, count);
             p->done(first, p->done_ctx);
         }
-        if (p->opts.settle != NULL) {
-            p->opts.settle(p->opts.ctx, first == NULL);
-        }
-        if (p->opts.idle != NULL && (first == NULL || clock_mono_ms() >= next_idle)) {
+        more = p->opts.settle != NULL && p->opts.settle(p->opts.ctx, first == NULL);
+        bool quiet = first == NULL && wait_ms > 0;
+        if (p->opts.idle != NULL && (quiet || clock_mono_ms() >= next_idle)) {
             p->opts.idle(p->opts.ctx);
             next_idle = clock_mono_ms() + IDLE_POLL_MS;
         }

@@ -29,9 +29,11 @@ typedef void (*persister_done_fn)(ingest_job *jobs, void *ctx);
 typedef int (*persister_commit_fn)(tt_event *const *events, size_t n, void *ctx,
                                    char err[TT_ERRLEN]);
 typedef void (*persister_idle_fn)(void *ctx);
-/* Runs after each batch is handed back ('idle' false) and when the queue has been quiet for a
- * while ('idle' true): work deferred off the ack path (store_index_sessions). */
-typedef void (*persister_settle_fn)(void *ctx, bool idle);
+/* Runs after each batch is handed back ('idle' false) and when the queue is quiet ('idle'
+ * true): a slice of the work deferred off the ack path (store_index_sessions). Returns true
+ * when more is waiting: the persister then looks at the queue without waiting, and if it is
+ * still quiet calls settle again at once. */
+typedef bool (*persister_settle_fn)(void *ctx, bool idle);
 
 /* The backlog_size the daemon uses. Under a backlog one commit then pays for the index pages
  * and the fsync that several would (BENCHMARKS.md, "SQLite physical design": WAL pages per

@@ -31,13 +31,15 @@ static void housekeeping(void *ctx)
     writer_housekeeping(p->writer);
 }
 
-static void settle(void *ctx, bool idle)
+static bool settle(void *ctx, bool idle)
 {
     pipeline *p = ctx;
     char err[TT_ERRLEN];
-    if (store_index_sessions(p->st, clock_mono_ms(), idle, err) != 0) {
+    bool more = false;
+    if (store_index_sessions(p->st, clock_mono_ms(), idle, &more, err) != 0) {
         log_warn("the session index waits (reads stay exact, only slower): %s", err);
     }
+    return more;
 }
 
 static int commit_to_spool(tt_event *const *events, size_t n, void *ctx, char *err)

@@ -85,12 +85,14 @@ static void put_columns(rest_sql *s, const rest_dialect *d, const rest_query *q)
 
 /* "session_id = ?" on SQLite's events: the session index is a table written in batches up to
  * a watermark, the events above it not yet in it (migrations/sqlite/0007), so the seqs are
- * those of its entries and those of the tail, read by seq range, in the statement's one
- * snapshot. The planner cannot use an index it does not know for "session_id = ?". */
+ * those of its entries at or below the watermark (a batch is written in slices: entries above
+ * it may exist) and those of the tail, read by seq range, in the statement's one snapshot. The
+ * planner cannot use an index it does not know for "session_id = ?". */
 static void put_session(rest_sql *s, const rest_dialect *d, const rest_filter *f)
 {
     put_text(s, "\"seq\" IN (SELECT seq FROM monitoring_events_by_session WHERE session_id = ");
     put_param(s, d, &f->v, STORE_TEXT);
+    put_text(s, " AND seq <= (SELECT seq FROM session_index_through)");
     put_text(s, " UNION ALL SELECT seq FROM monitoring_events NOT INDEXED WHERE seq > (SELECT seq "
                 "FROM session_index_through) AND session_id = ");
     put_param(s, d, &f->v, STORE_TEXT);

@@ -13,6 +13,36 @@
 
 typedef struct sqlite_wal sqlite_wal;
 
+/* The session index (store_sqlite_index.c), writer thread only. Its progress, in seqs: every
+ * event at or below 'staged' is staged or indexed; the batch being written (if 'draining')
+ * ends at 'batch_through', where the watermark moves once it is written. */
+typedef struct sqlite_index_progress {
+    bool ready;    /* the staging tables and statements exist; the seqs below are read */
+    bool draining; /* a batch is being written, from the cursor on */
+    int filling;   /* the staging table that takes new events (0 or 1); the other drains */
+    int64_t staged, batch_through;
+    int64_t newest;           /* the newest seq committed */
+    int64_t staged_rows;      /* entries staged after batch_through */
+    uint64_t staged_since_ms; /* when the first of them was staged (monotonic ms; 0: none) */
+    uint64_t committed;       /* events committed since the last slice */
+    uint64_t retry_ms;        /* after a failed slice: not before this (monotonic ms) */
+    int64_t cursor_seq;       /* with sqlite_index.cursor */
+} sqlite_index_progress;
+enum {
+    INDEX_READ,
+    INDEX_MOVE,
+    INDEX_STAGE, /* then the same for staging table 1, and so on */
+    INDEX_BOUND = INDEX_STAGE + 2,
+    INDEX_WRITE = INDEX_BOUND + 2,
+    INDEX_CLEAR = INDEX_WRITE + 2,
+    INDEX_STMTS = INDEX_CLEAR + 2
+};
+typedef struct sqlite_index {
+    sqlite_index_progress p;
+    char *cursor; /* the session of the last entry of the batch written; NULL before any */
+    sqlite3_stmt *stmts[INDEX_STMTS];
+} sqlite_index;
+
 typedef struct sqlite_store {
     store base;
     char *path;
@@ -24,12 +54,7 @@ typedef struct sqlite_store {
     int nidle;
     sqlite_wal *wal;         /* the checkpoint policy (store_sqlite_wal.c) */
     atomic_bool interrupted; /* store_interrupt(): a wait for a lock gives up at once */
-    /* The session index (migrations/sqlite/0007), writer thread only: how many events were
-     * committed above its watermark, and when the first of them was (monotonic ms, 0: none
-     * waiting, or not known yet). */
-    uint64_t unindexed;
-    uint64_t unindexed_since_ms;
-    uint64_t index_retry_ms; /* after a failed batch: not before this (monotonic ms) */
+    sqlite_index index;      /* the session index (migrations/sqlite/0007) */
     bool index_held;         /* TELLTALE_SESSION_INDEX_HOLD: tests read across a tail that stays */
 } sqlite_store;
 
@@ -75,6 +100,13 @@ int sqlite_dlq_stats(store *st, dlq_stats *out, char *err);
 int sqlite_dlq_retry_now(store *st, int64_t id, uint64_t *changed, char *err);
 int sqlite_dlq_mark_failed(store *st, int64_t id, const char *reason, uint64_t *changed, char *err);
 int sqlite_dlq_purge(store *st, int64_t older_than_ms, uint64_t *deleted, char *err);
+
+/* The session index (store_sqlite_index.c): store_index_sessions; what a commit adds to its
+ * work (call after each successful commit); its statements finalized (before the writer is
+ * closed). */
+int sqlite_index_sessions(store *st, uint64_t now_ms, bool idle, bool *more, char *err);
+void sqlite_index_committed(sqlite_store *s, tt_event *const *events, size_t n);
+void sqlite_index_close(sqlite_store *s);
 
 /* The summaries (store_sqlite_sum.c): what the events of a batch the writer inserted (seq >
  * 0) add, written inside the writer's open transaction; and their expiry. */

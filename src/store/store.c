@@ -94,9 +94,11 @@ int store_expire_summaries(store *st, const store_expiry *e, uint64_t *deleted, 
     return st->ops->expire_summaries != NULL ? st->ops->expire_summaries(st, e, deleted, err) : 0;
 }
 
-int store_index_sessions(store *st, uint64_t now_ms, bool idle, char err[TT_ERRLEN])
+int store_index_sessions(store *st, uint64_t now_ms, bool idle, bool *more, char err[TT_ERRLEN])
 {
-    return st->ops->index_sessions != NULL ? st->ops->index_sessions(st, now_ms, idle, err) : 0;
+    *more = false;
+    return st->ops->index_sessions != NULL ? st->ops->index_sessions(st, now_ms, idle, more, err)
+                                           : 0;
 }
 
 int store_fold_summaries(store *st, int64_t now_ms, char err[TT_ERRLEN])

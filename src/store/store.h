@@ -164,19 +164,24 @@ int store_expire_summaries(store *st, const store_expiry *e, uint64_t *deleted,
  * add the minutes not folded yet. Writer thread only. */
 int store_fold_summaries(store *st, int64_t now_ms, char err[TT_ERRLEN]);
 
-/* Brings a store's deferred indexes up to date when they are due (SQLite's session index,
- * migrations/sqlite/0007: written in sorted batches, not with each commit): when the events
- * not yet indexed number SESSION_INDEX_BATCH_EVENTS, or the oldest of them was committed
- * SESSION_INDEX_BATCH_MS before 'now_ms' (a monotonic clock), or at once if 'idle' and any is
- * waiting. Reads are exact either way: only their cost depends on it. Writer thread only; a
- * no-op for an engine that indexes as it commits. */
-int store_index_sessions(store *st, uint64_t now_ms, bool idle, char err[TT_ERRLEN]);
+/* Does one slice of a store's deferred index work (SQLite's session index, migrations/sqlite/0007:
+ * written in sorted batches, not with each commit; store_sqlite_index.c): a batch is due when
+ * SESSION_INDEX_BATCH_EVENTS events wait, or SESSION_INDEX_BATCH_MS after the first of them
+ * ('now_ms': a monotonic clock), or at once if 'idle'; a slice takes about the events committed
+ * since the last call plus SESSION_INDEX_SLICE_EVENTS (twice that if 'idle'), so that no
+ * slice holds the writer much longer than the commit before it. *more is set when more work is
+ * waiting now (call again soon, once the queue has been served). Reads are exact either way:
+ * only their cost depends on it. Writer thread only; a no-op for an engine that indexes as it
+ * commits. */
+int store_index_sessions(store *st, uint64_t now_ms, bool idle, bool *more, char err[TT_ERRLEN]);
 /* The batch: large enough that at 1,000 live sessions each session's leaf gets tens of
  * entries at a time, not one (50,000 events / 1,000 sessions = 50; BENCHMARKS.md, "The session
  * index in sorted batches", for what that buys); small enough that the tail a read by session
  * walks by seq range stays a few MiB. The time bound keeps a slow trickle's tail short too. */
 #define SESSION_INDEX_BATCH_EVENTS 50000
 #define SESSION_INDEX_BATCH_MS 2000
+/* A slice's events beyond the commit before it (BENCHMARKS.md, "The session index in slices"). */
+#define SESSION_INDEX_SLICE_EVENTS 2000
 
 /* Deletes up to 'max_rows' events with ts < 'before_ms'; *deleted gets the count.
  * Writer thread only. */

@@ -10,8 +10,8 @@ typedef struct store_ops {
     void (*close)(store *st);
     void (*set_timeout)(store *st, uint32_t ms); /* NULL: the engine does not wait on a network */
     uint64_t (*set_cache)(store *st, uint64_t bytes); /* NULL: the engine keeps no cache */
-    void (*interrupt)(store *st);                /* NULL: likewise */
-    bool (*reachable)(const store *st);          /* NULL: likewise (always reachable) */
+    void (*interrupt)(store *st);                     /* NULL: likewise */
+    bool (*reachable)(const store *st);               /* NULL: likewise (always reachable) */
     int (*insert_events)(store *st, tt_event *const *events, size_t n, char *err);
     int (*delete_before)(store *st, int64_t before_ms, uint32_t max_rows, uint64_t *deleted,
                          char *err);
@@ -39,7 +39,7 @@ typedef struct store_ops {
     /* NULL: the engine keeps no summaries */
     int (*expire_summaries)(store *st, const store_expiry *e, uint64_t *deleted, char *err);
     /* NULL: every index is written with the events */
-    int (*index_sessions)(store *st, uint64_t now_ms, bool idle, char *err);
+    int (*index_sessions)(store *st, uint64_t now_ms, bool idle, bool *more, char *err);
     /* NULL: every tier is written with the events */
     int (*fold_summaries)(store *st, int64_t now_ms, char *err);
 } store_ops;

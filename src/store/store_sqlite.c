@@ -163,55 +163,10 @@ static int sqlite_insert_events(store *base, tt_event *const *events, size_t n, 
             events[i]->seq = 0;
         }
     }
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        s->unindexed += events[i]->seq > 0 && events[i]->session_id != NULL;
+    if (rc == 0) {
+        sqlite_index_committed(s, events, n);
     }
     return rc;
-}
-
-/* Writes the session index entries of the events above the watermark, sorted by (session_id,
- * seq) so that each session's leaf is written once for the whole batch, and moves the
- * watermark to the newest event, in one transaction (migrations/sqlite/0007): a reader sees
- * both or neither. The writer is the only one to insert events, so none can come between the
- * INSERT and the UPDATE. Not on the ack path: the persister calls it after the batch's jobs
- * are handed back. */
-static int sqlite_index_sessions(store *base, uint64_t now_ms, bool idle, char *err)
-{
-    sqlite_store *s = (sqlite_store *)base;
-    if (s->unindexed == 0 || s->index_held || now_ms < s->index_retry_ms) {
-        return 0;
-    }
-    if (s->unindexed_since_ms == 0) {
-        s->unindexed_since_ms = now_ms;
-    }
-    if (!idle && s->unindexed < SESSION_INDEX_BATCH_EVENTS &&
-        now_ms - s->unindexed_since_ms < SESSION_INDEX_BATCH_MS) {
-        return 0;
-    }
-    int rc = sqlite_exec(s->writer, "BEGIN IMMEDIATE", err);
-    if (rc != 0) {
-        return rc;
-    }
-    rc = sqlite_exec(s->writer,
-                     "INSERT INTO monitoring_events_by_session (session_id, seq) "
-                     "SELECT session_id, seq FROM monitoring_events WHERE seq > "
-                     "(SELECT seq FROM session_index_through) AND session_id IS NOT NULL "
-                     "ORDER BY session_id, seq; "
-                     "UPDATE session_index_through SET seq = max(seq, "
-                     "(SELECT coalesce(max(seq), 0) FROM monitoring_events))",
-                     err);
-    if (rc == 0) {
-        rc = sqlite_exec(s->writer, "COMMIT", err);
-    }
-    if (rc != 0) {
-        /* Reads stay exact with a longer tail: try again later, not after every commit. */
-        sqlite3_exec(s->writer, "ROLLBACK", NULL, NULL, NULL);
-        s->index_retry_ms = now_ms + SESSION_INDEX_BATCH_MS;
-        return rc;
-    }
-    s->unindexed = 0;
-    s->unindexed_since_ms = 0;
-    return 0;
 }
 
 static int sqlite_delete_before(store *base, int64_t before_ms, uint32_t max_rows,
@@ -319,6 +274,7 @@ static void sqlite_close(store *base)
 {
     sqlite_store *s = (sqlite_store *)base;
     sqlite_wal_stop(s);
+    sqlite_index_close(s);
     sqlite3_finalize(s->insert);
     sqlite3_finalize(s->rollup_upsert);
     sqlite3_finalize(s->session_upsert);
@@ -446,7 +402,6 @@ int store_sqlite_open(const char *path, store **out, char *err)
     }
     s->base.ops = &sqlite_ops;
     pthread_mutex_init(&s->readers_lock, NULL);
-    s->unindexed = 1; /* not known: a tail may be left from the last run; the first call sees */
     /* A diagnostic, like TELLTALE_SQLITE_TRACE: the session index is not written, so that a test
      * can read across a tail that stays put (tests/integration/session-index.test.mjs). */
     s->index_held = getenv("TELLTALE_SESSION_INDEX_HOLD") != NULL;

@@ -14,11 +14,12 @@
  * The session is the exception (migrations/sqlite/0007): its index is the table
  * monitoring_events_by_session, written by the persister in sorted batches up to the
  * watermark session_index_through.seq, not with each commit. A filter on session_id always
- * makes arms, two per session: the indexed part (the entries of (session_id, seq), in seq
- * order, joined to the events by seq) and the tail (the events above the watermark, read by
- * seq range -- NOT INDEXED, since the tail is short and SQLite cannot know it -- and filtered
- * by session). One statement reads both, so one snapshot: the watermark and the entries it
- * covers move in one transaction, and no event is read twice or missed. */
+ * makes arms, two per session: the indexed part (the entries of (session_id, seq) at or below
+ * the watermark, in seq order, joined to the events by seq; a batch is written in slices, so
+ * entries above it may exist and are not read) and the tail (the events above the watermark, read
+ * by seq range -- NOT INDEXED, since the tail is short and SQLite cannot know it -- and filtered by
+ * session). One statement reads both, so one snapshot: the watermark and the entries it covers move
+ * in one transaction, and no event is read twice or missed. */
 #include "store/sqlite_internal.h"
 
 #include <stdio.h>
@@ -115,9 +116,11 @@ static void bind_text(sqlite_query *q, const char *s)
 static void put_select(sqlite_query *q, const event_filter *f, int skip, select_form form)
 {
     if (form == FROM_SESSION_INDEX) {
-        /* CROSS JOIN: the entries drive, in (session_id, seq) order, so seq order. */
+        /* CROSS JOIN: the entries drive, in (session_id, seq) order, so seq order. Entries above
+         * the watermark (a batch being written in slices) are the tail's, read below. */
         put(q, "SELECT " INDEXED_COLUMNS " FROM monitoring_events_by_session AS b "
-               "CROSS JOIN monitoring_events AS e ON e.seq = b.seq WHERE 1=1");
+               "CROSS JOIN monitoring_events AS e ON e.seq = b.seq "
+               "WHERE b.seq <= (SELECT seq FROM session_index_through)");
     } else if (form == FROM_SESSION_TAIL) {
         put(q, "SELECT " EVENT_COLUMNS " FROM monitoring_events NOT INDEXED "
                "WHERE seq > (SELECT seq FROM session_index_through)");

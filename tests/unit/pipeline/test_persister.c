@@ -41,6 +41,8 @@ typedef struct answers {
     unsigned idle_calls;
     unsigned settle_busy, settle_idle; /* settle hook calls, by its 'idle' */
     unsigned answered_at_first_settle; /* jobs handed back when it first ran after a batch */
+    unsigned settle_more;              /* the settle hook says more is waiting this many times */
+    unsigned idle_at_last_more;        /* idle hook calls when it last said so */
 } answers;
 
 typedef struct rig {
@@ -104,7 +106,7 @@ static void count_idle(void *ctx)
     pthread_mutex_unlock(&r->a.lock);
 }
 
-static void count_settle(void *ctx, bool idle)
+static bool count_settle(void *ctx, bool idle)
 {
     rig *r = ctx;
     pthread_mutex_lock(&r->a.lock);
@@ -112,8 +114,14 @@ static void count_settle(void *ctx, bool idle)
         r->a.answered_at_first_settle = r->a.count;
     }
     r->a.settle_idle += idle;
+    bool more = r->a.settle_more > 0;
+    if (more) {
+        r->a.settle_more--;
+        r->a.idle_at_last_more = r->a.idle_calls;
+    }
     pthread_cond_broadcast(&r->a.changed);
     pthread_mutex_unlock(&r->a.lock);
+    return more;
 }
 
 static rig *rig_new(uint32_t batch_size)
@@ -420,6 +428,30 @@ static void settle_runs_after_the_answers_and_when_idle(void **state)
     rig_free(r);
 }
 
+/* While the settle hook has more waiting, the persister calls it again at once when the queue
+ * is quiet, without waiting IDLE_POLL_MS (1 s) before each call, and without running the idle
+ * hook (housekeeping) between them: five calls come before the first idle hook call. */
+static void settle_with_more_waiting_is_called_again_at_once(void **state)
+{
+    (void)state;
+    rig *r = rig_new(100);
+    r->opts.flush_ms = 1;
+    r->opts.idle = count_idle;
+    r->opts.settle = count_settle;
+    r->a.settle_more = 5;
+    persister *p = NULL;
+    assert_int_equal(persister_start(r->q, &r->opts, on_done, r, &p), 0);
+    push_job(r, 1, 2, NULL, 0);
+    wait_answers(r, 1, 1);
+    queue_close(r->q);
+    persister_join(p);
+    assert_int_equal(r->a.settle_more, 0);
+    assert_int_equal(r->a.settle_busy, 1);
+    assert_true(r->a.settle_idle >= 5);
+    assert_int_equal(r->a.idle_at_last_more, 0);
+    rig_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -432,6 +464,7 @@ int main(void)
         cmocka_unit_test(stats_count_batches_events_and_failures),
         cmocka_unit_test(a_lone_job_is_flushed_and_idle_time_is_used),
         cmocka_unit_test(settle_runs_after_the_answers_and_when_idle),
+        cmocka_unit_test(settle_with_more_waiting_is_called_again_at_once),
     };
     return cmocka_run_group_tests_name("persister", tests, NULL, NULL);
 }

@@ -501,9 +501,11 @@ static void session_reads_span_the_watermark(void **state)
     fixture *f = *state;
     f->st = open_store(f);
     char err[TT_ERRLEN];
+    bool more = true;
     int64_t s[6];
     insert_six(f->st, s); /* s1: s[0], s[1], s[4] */
-    assert_int_equal(store_index_sessions(f->st, 1, true, err), 0);
+    assert_int_equal(store_index_sessions(f->st, 1, true, &more, err), 0);
+    assert_false(more);
     assert_int_equal(sql_int(f->path, "SELECT seq FROM session_index_through"), s[5]);
     assert_int_equal(sql_int(f->path, "SELECT count(*) FROM monitoring_events_by_session"), 5);
     tt_event ev = make("t1", T0 + 9000, "request");
@@ -516,7 +518,7 @@ static void session_reads_span_the_watermark(void **state)
     ev.session_id = "s1";
     int64_t t3 = insert_one(f->st, ev);
     /* Not due: neither idle, nor the batch's size, nor its time. */
-    assert_int_equal(store_index_sessions(f->st, 2, false, err), 0);
+    assert_int_equal(store_index_sessions(f->st, 2, false, &more, err), 0);
     assert_int_equal(sql_int(f->path, "SELECT seq FROM session_index_through"), s[5]);
     for (int indexed = 0; indexed < 2; indexed++) {
         event_filter all = {.session_id = "s1", .limit = 100};
@@ -544,7 +546,8 @@ static void session_reads_span_the_watermark(void **state)
         assert_seqs(&r, want_typed, 3);
         rows_free(&r);
         /* The time bound makes it due: the tail is indexed, the answers the same. */
-        assert_int_equal(store_index_sessions(f->st, 2 + SESSION_INDEX_BATCH_MS, false, err), 0);
+        assert_int_equal(store_index_sessions(f->st, 2 + SESSION_INDEX_BATCH_MS, false, &more, err),
+                         0);
         assert_int_equal(sql_int(f->path, "SELECT seq FROM session_index_through"), t3);
     }
     assert_int_equal(sql_int(f->path, "SELECT count(*) FROM monitoring_events_by_session"), 8);
