@@ -86,7 +86,9 @@ static void put_columns(rest_sql *s, const rest_dialect *d, const rest_query *q)
 /* "session_id = ?" on SQLite's events: the session index is a table written in batches up to
  * a watermark, the events above it not yet in it (migrations/sqlite/0007), so the seqs are
  * those of its entries at or below the watermark (a batch is written in slices: entries above
- * it may exist) and those of the tail, read by seq range, in the statement's one snapshot. The
+ * it may exist; IN would count a seq found twice once, but the bound keeps the two parts
+ * disjoint, as the API's statement needs, store_sqlite_query.c) and those of the tail, read by
+ * seq range, in the statement's one snapshot. The
  * planner cannot use an index it does not know for "session_id = ?". */
 static void put_session(rest_sql *s, const rest_dialect *d, const rest_filter *f)
 {

@@ -55,7 +55,6 @@ typedef struct sqlite_store {
     sqlite_wal *wal;         /* the checkpoint policy (store_sqlite_wal.c) */
     atomic_bool interrupted; /* store_interrupt(): a wait for a lock gives up at once */
     sqlite_index index;      /* the session index (migrations/sqlite/0007) */
-    bool index_held;         /* TELLTALE_SESSION_INDEX_HOLD: tests read across a tail that stays */
 } sqlite_store;
 
 /* Fills 'err' with the failure of 'what' and returns its class (TT_EUNAVAILABLE for what a

@@ -402,9 +402,6 @@ int store_sqlite_open(const char *path, store **out, char *err)
     }
     s->base.ops = &sqlite_ops;
     pthread_mutex_init(&s->readers_lock, NULL);
-    /* A diagnostic, like TELLTALE_SQLITE_TRACE: the session index is not written, so that a test
-     * can read across a tail that stays put (tests/integration/session-index.test.mjs). */
-    s->index_held = getenv("TELLTALE_SESSION_INDEX_HOLD") != NULL;
     int rc = setup_writer(s, err);
     if (rc != 0) {
         sqlite_close(&s->base);

@@ -252,7 +252,7 @@ int sqlite_index_sessions(store *base, uint64_t now_ms, bool idle, bool *more, c
     sqlite_index_progress p = x->p; /* kept only if the slice commits */
     slice_end end = {0};
     *more = false;
-    if (s->index_held || now_ms < p.retry_ms) {
+    if (now_ms < p.retry_ms) {
         return 0;
     }
     int rc = p.ready ? 0 : setup(s, &p, err);
