@@ -2,8 +2,8 @@
 // number of concurrent sessions and commit size (issue 13 item 2, "measure first").
 //
 //   node bench/sqlite/pages.mjs [--events N] [--sessions 1,100,1000,10000]
-//       [--commits 5000,20000] [--variants before,percommit,after,none] [--cache KIB]
-//       [--pagesize B] [--batch N]
+//       [--commits 5000,20000] [--variants before,percommit,after,sliced,none] [--cache KIB]
+//       [--pagesize B] [--batch N] [--slice N]
 //
 // Each run makes a fresh file with every migration in migrations/sqlite, the daemon's pragmas
 // (WAL, synchronous=FULL) and wal_autocheckpoint=0, so that the WAL keeps every frame the
@@ -15,7 +15,12 @@
 // session index is the table monitoring_events_by_session, written as the persister does
 // (store_sqlite.c) once --batch events (default 50,000, SESSION_INDEX_BATCH_EVENTS) are above
 // the watermark, in one sorted INSERT, and once more at the end; percommit = the session index
-// of migration 0006 (monitoring_events_session, written with every commit); before = the
+// of migration 0006 (monitoring_events_session, written with every commit); sliced = after as
+// the persister writes it since the batches went into slices (store_sqlite_index.c): after
+// each commit one transaction stages the commit's events into a TEMP table sorted by
+// (session_id, seq) and, while a batch of --batch staged events is being written, writes the
+// next commit + --slice (default 2,000) of its entries in that order (twice --slice per slice
+// for the rest at the end, as when idle); before = the
 // events indexes as migration 0005 left them ((session_id, ts), (type, ts), no source, status,
 // name); none = after with the batches never written (a floor, not a usable schema).
 // Deterministic (counts, not timings): the same numbers every run.
@@ -27,7 +32,8 @@ import { fileURLToPath } from 'node:url';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const o = { events: 500000, sessions: '1,100,1000,10000', commits: '5000,20000',
-  variants: 'before,percommit,after,none', cache: -262144, pagesize: 4096, batch: 50000 };
+  variants: 'before,percommit,after,none', cache: -262144, pagesize: 4096, batch: 50000,
+  slice: 2000 };
 for (let i = 2; i < process.argv.length; i += 2) o[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 const list = (s) => s.split(',').filter(Boolean);
 
@@ -43,6 +49,9 @@ const VARIANT = {
   before: BATCHED + NEW_INDEXES.map((i) => `DROP INDEX ${i};`).join('') +
     'CREATE INDEX monitoring_events_session_ts ON monitoring_events (session_id, ts);' +
     'CREATE INDEX monitoring_events_type_ts ON monitoring_events (type, ts);',
+  sliced: 'CREATE TEMP TABLE st0 (session_id TEXT NOT NULL, seq INTEGER NOT NULL, ' +
+    'PRIMARY KEY (session_id, seq)) WITHOUT ROWID; CREATE TEMP TABLE st1 (session_id TEXT NOT NULL, ' +
+    'seq INTEGER NOT NULL, PRIMARY KEY (session_id, seq)) WITHOUT ROWID;',
   none: '',
 };
 // The persister's batch of the session index (store_sqlite.c, sqlite_index_sessions).
@@ -53,6 +62,36 @@ SELECT session_id, seq FROM monitoring_events WHERE seq > (SELECT seq FROM sessi
 UPDATE session_index_through SET seq = max(seq, (SELECT coalesce(max(seq), 0) FROM monitoring_events));
 COMMIT;
 `;
+
+// The persister's slices (store_sqlite_index.c) for a fresh file, where event i has seq i + 1.
+// The cursor is an offset here: the same entries per slice as the daemon's (session_id, seq).
+function slicer() {
+  const st = { staged: 0, rows: 0, filling: 0, draining: false, through: 0, done: 0 };
+  return (newest, budget, finish) => {
+    let sql = 'BEGIN IMMEDIATE;\n';
+    if (newest > st.staged) {
+      sql += `INSERT INTO temp.st${st.filling} SELECT session_id, seq FROM monitoring_events ` +
+        `WHERE seq > ${st.staged} AND seq <= ${newest} AND session_id IS NOT NULL;\n`;
+      st.rows += newest - st.staged;
+      st.staged = newest;
+    }
+    if (!st.draining && (st.rows >= Number(o.batch) || (finish && st.rows > 0))) {
+      Object.assign(st, { draining: true, filling: 1 - st.filling, through: st.staged, rows: 0,
+        done: 0, total: st.rows });
+    }
+    if (st.draining) {
+      const t = 1 - st.filling;
+      sql += `INSERT OR IGNORE INTO monitoring_events_by_session SELECT session_id, seq FROM temp.st${t} ` +
+        `ORDER BY session_id, seq LIMIT ${budget} OFFSET ${st.done};\n`;
+      st.done += budget;
+      if (st.done >= st.total) {
+        sql += `UPDATE session_index_through SET seq = ${st.through}; DELETE FROM temp.st${t};\n`;
+        st.draining = false;
+      }
+    }
+    return { sql: sql + 'COMMIT;\n', more: st.draining || st.rows > 0 };
+  };
+}
 
 // One commit: B events generated in SQL (deterministic: a multiplicative hash of the event's
 // number picks type, source, session), then the sessions upsert for the sessions it touched.
@@ -79,7 +118,18 @@ COMMIT;
 `;
 }
 
+let slice;
+function slicedSql() {
+  let sql = '';
+  for (let r = { more: true }; r.more;) {
+    r = slice(Number(o.events), 2 * Number(o.slice), true);
+    sql += r.sql;
+  }
+  return sql;
+}
+
 function run(variant, sessions, commit) {
+  slice = slicer();
   const tmp = mkdtempSync(path.join(tmpdir(), 'tt-pages-'));
   const db = path.join(tmp, 'e.db');
   let sql = `PRAGMA page_size=${o.pagesize};` + 'PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;\n' +
@@ -88,6 +138,7 @@ function run(variant, sessions, commit) {
   let unindexed = 0;
   for (let i = 0; i < n; i += commit) {
     sql += commitSql(i, Math.min(commit, n - i), sessions);
+    if (variant === 'sliced') sql += slice(Math.min(n, i + commit), commit + Number(o.slice), false).sql;
     unindexed += Math.min(commit, n - i);
     if (variant === 'after' && unindexed >= Number(o.batch)) {
       sql += INDEX_BATCH;
@@ -95,6 +146,7 @@ function run(variant, sessions, commit) {
     }
   }
   if (variant === 'after' && unindexed > 0) sql += INDEX_BATCH;
+  if (variant === 'sliced') sql += slicedSql();
   // The shell must not checkpoint at exit: count the WAL before it closes.
   sql += `.shell stat -c %s ${db}-wal > ${tmp}/walsize\n`;
   const r = spawnSync('sqlite3', [db], { input: sql, encoding: 'utf8', maxBuffer: 1 << 26 });
