@@ -83,34 +83,37 @@ static void put_columns(rest_sql *s, const rest_dialect *d, const rest_query *q)
     }
 }
 
-/* "session_id = ?" on SQLite's events: the session index is a table written in batches up to
- * a watermark, the events above it not yet in it (migrations/sqlite/0007), so the seqs are
- * those of its entries at or below the watermark (a batch is written in slices: entries above
- * it may exist; IN would count a seq found twice once, but the bound keeps the two parts
- * disjoint, as the API's statement needs, store_sqlite_query.c) and those of the tail, read by
- * seq range, in the statement's one snapshot. The
- * planner cannot use an index it does not know for "session_id = ?". */
+static const char *const ops[] = {[REST_EQ] = " = ",   [REST_NEQ] = " <> ", [REST_GT] = " > ",
+                                  [REST_GTE] = " >= ", [REST_LT] = " < ",   [REST_LTE] = " <= "};
+
+/* "session_id OP ?" on SQLite's events, OP one of = < <= > >=: the session index is a table
+ * written in batches up to a watermark, the events above it not yet in it
+ * (migrations/sqlite/0007), so the seqs are those of its entries at or below the watermark (a
+ * batch is written in slices: entries above it may exist; IN would count a seq found twice
+ * once, but the bound keeps the two parts disjoint, as the API's statement needs,
+ * store_sqlite_query.c), a SEARCH of its key, and those of the tail, read by seq range, in the
+ * statement's one snapshot. The planner cannot use an index it does not know for
+ * "session_id OP ?". (<> reads nearly everything: it stays a plain condition, as on a type.) */
 static void put_session(rest_sql *s, const rest_dialect *d, const rest_filter *f)
 {
-    put_text(s, "\"seq\" IN (SELECT seq FROM monitoring_events_by_session WHERE session_id = ");
+    put_text(s, "\"seq\" IN (SELECT seq FROM monitoring_events_by_session WHERE session_id");
+    put_text(s, ops[f->op]);
     put_param(s, d, &f->v, STORE_TEXT);
     put_text(s, " AND seq <= (SELECT seq FROM session_index_through)");
     put_text(s, " UNION ALL SELECT seq FROM monitoring_events NOT INDEXED WHERE seq > (SELECT seq "
-                "FROM session_index_through) AND session_id = ");
+                "FROM session_index_through) AND session_id");
+    put_text(s, ops[f->op]);
     put_param(s, d, &f->v, STORE_TEXT);
     put_text(s, ")");
 }
 
 static void put_where(rest_sql *s, const rest_dialect *d, const rest_query *q)
 {
-    static const char *const ops[] = {
-        [REST_EQ] = " = ",   [REST_NEQ] = " <> ", [REST_GT] = " > ",
-        [REST_GTE] = " >= ", [REST_LT] = " < ",   [REST_LTE] = " <= "};
     for (int i = 0; i < q->nfilters; i++) {
         const rest_filter *f = &q->filters[i];
         const rest_column *c = &q->table->cols[f->col];
         put_text(s, i == 0 ? " WHERE " : " AND ");
-        if (!d->postgres && q->table->id == REST_EVENTS && f->op == REST_EQ &&
+        if (!d->postgres && q->table->id == REST_EVENTS && f->op != REST_NEQ &&
             strcmp(c->name, "session_id") == 0) {
             put_session(s, d, f);
             continue;

@@ -122,6 +122,8 @@ before(async () => {
   }
   routes.push('/rest/v1/monitoring_events?session_id=eq.sess-2&order=seq.desc&limit=10',
     '/rest/v1/monitoring_events?session_id=eq.sess-2&type=eq.tool_call&order=ts.desc&limit=10',
+    '/rest/v1/monitoring_events?session_id=gt.sess-5&order=seq.desc&limit=10',
+    '/rest/v1/monitoring_events?session_id=lte.sess-2&type=eq.tool_call&order=seq.asc&limit=10',
     '/rest/v1/monitoring_events?type=eq.tool_call&order=seq.asc&limit=10',
     '/rest/v1/monitoring_events?seq=gt.5&order=seq.asc&limit=10',
     '/rest/v1/monitoring_events?order=seq.desc&limit=10');
@@ -155,6 +157,8 @@ test('the trace holds the statements of every route driven', { skip }, () => {
     'the timeline statement: the indexed part and the tail');
   assert.ok(has(/"seq" IN \(SELECT seq FROM monitoring_events_by_session WHERE session_id = \? AND seq <= \(SELECT seq FROM session_index_through\) UNION ALL SELECT seq FROM monitoring_events NOT INDEXED WHERE seq > \(SELECT seq FROM session_index_through\) AND session_id = \?\)/),
     'the /rest/v1 session_id=eq. statement');
+  assert.ok(has(/"seq" IN \(SELECT seq FROM monitoring_events_by_session WHERE session_id > \? AND seq <= \(SELECT seq FROM session_index_through\) UNION ALL SELECT seq FROM monitoring_events NOT INDEXED WHERE seq > \(SELECT seq FROM session_index_through\) AND session_id > \?\)/),
+    'the /rest/v1 session_id=gt. statement');
   for (const c of TEXT_FILTERS.filter((x) => x !== 'session_id')) {
     // Two values of one column: one arm per value (store_sqlite_query.c).
     assert.ok(has(new RegExp(`FROM monitoring_events WHERE .* AND ${c} = \\? UNION ALL `)),

@@ -1,5 +1,5 @@
 /* test_rest_run.c -- /rest/v1 plans run on a real SQLite store (rest/rest_run.c): a filter on
- * session_id reads SQLite's session index, written in slices behind a watermark
+ * session_id (=, <, <=, >, >=) reads SQLite's session index, written in slices behind a watermark
  * (store_sqlite_index.c), and the tail above it in one statement. Driven here by hand, the index
  * is held at each stage of a batch -- nothing written, part of a batch written above the
  * watermark, all written -- and each answer compared with the same filter applied to every
@@ -114,12 +114,27 @@ static int collect(const store_value *cells, void *ctx)
     return 0;
 }
 
-/* Runs /rest/v1/monitoring_events?select=seq&session_id=eq.S&order=seq.DIR&limit&offset, with
+/* Whether session 'have' (-1: none) passes the filter "session_id=OP.sessions[want]". */
+static bool passes(int have, const char *op, int want)
+{
+    if (have < 0) {
+        return false;
+    }
+    int c = strcmp(sessions[have], sessions[want]);
+    return strcmp(op, "eq") == 0    ? c == 0
+           : strcmp(op, "gt") == 0  ? c > 0
+           : strcmp(op, "gte") == 0 ? c >= 0
+           : strcmp(op, "lt") == 0  ? c < 0
+                                    : c <= 0;
+}
+
+/* Runs /rest/v1/monitoring_events?select=seq&session_id=OP.S&order=seq.DIR&limit&offset, with
  * type=eq.request if 'requests', and compares it with the events inserted. */
-static void expect(fixture *f, int session, bool desc, bool requests, int limit, int offset)
+static void expect_op(fixture *f, const char *op, int session, bool desc, bool requests, int limit,
+                      int offset)
 {
     char filter[32], lim[16], off[16];
-    snprintf(filter, sizeof filter, "eq.%s", sessions[session]);
+    snprintf(filter, sizeof filter, "%s.%s", op, sessions[session]);
     snprintf(lim, sizeof lim, "%d", limit);
     snprintf(off, sizeof off, "%d", offset);
     rest_arg args[] = {{"select", "seq"},
@@ -139,7 +154,8 @@ static void expect(fixture *f, int session, bool desc, bool requests, int limit,
     int skipped = 0;
     for (int k = 0; k < f->n && want.n < limit; k++) {
         int i = desc ? f->n - 1 - k : k;
-        if (f->session[i] == session && (!requests || i % 3 == 0) && skipped++ >= offset) {
+        if (passes(f->session[i], op, session) && (!requests || i % 3 == 0) &&
+            skipped++ >= offset) {
             want.v[want.n++] = f->seqs[i];
         }
     }
@@ -147,8 +163,18 @@ static void expect(fixture *f, int session, bool desc, bool requests, int limit,
     assert_memory_equal(got.v, want.v, (size_t)want.n * sizeof want.v[0]);
 }
 
+static void expect(fixture *f, int session, bool desc, bool requests, int limit, int offset)
+{
+    expect_op(f, "eq", session, desc, requests, limit, offset);
+}
+
 static void expect_all(fixture *f)
 {
+    static const char *const ranges[] = {"gt", "gte", "lt", "lte"};
+    for (int r = 0; r < 4; r++) {
+        expect_op(f, ranges[r], 2, false, false, N, 0);
+        expect_op(f, ranges[r], 1, true, true, 20, 7);
+    }
     for (int s = 0; s < SESSIONS; s++) {
         expect(f, s, false, false, N, 0);
         expect(f, s, true, false, 5, 3);
