@@ -17,7 +17,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cols="id, ts, received_at, type, source, session_id, name, status, duration_ms, bytes, value, error, attrs"
 ecols="e.id, e.ts, e.received_at, e.type, e.source, e.session_id, e.name, e.status, e.duration_ms, e.bytes, e.value, e.error, e.attrs"
-indexed="SELECT b.seq AS seq, $ecols FROM monitoring_events_by_session AS b CROSS JOIN monitoring_events AS e ON e.seq = b.seq WHERE 1=1 AND b.session_id = 'sess-7'"
+indexed="SELECT b.seq AS seq, $ecols FROM monitoring_events_by_session AS b CROSS JOIN monitoring_events AS e ON e.seq = b.seq WHERE b.seq <= (SELECT seq FROM session_index_through) AND b.session_id = 'sess-7'"
 tail="SELECT seq, $cols FROM monitoring_events NOT INDEXED WHERE seq > (SELECT seq FROM session_index_through)"
 make_db() { # file tail-events
     { cat "$REPO"/migrations/sqlite/*.sql
