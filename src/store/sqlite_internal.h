@@ -34,7 +34,8 @@ enum {
     INDEX_STAGE, /* then the same for staging table 1, and so on */
     INDEX_BOUND = INDEX_STAGE + 2,
     INDEX_WRITE = INDEX_BOUND + 2,
-    INDEX_CLEAR = INDEX_WRITE + 2,
+    INDEX_WRITE_REST = INDEX_WRITE + 2,
+    INDEX_CLEAR = INDEX_WRITE_REST + 2,
     INDEX_STMTS = INDEX_CLEAR + 2
 };
 typedef struct sqlite_index {

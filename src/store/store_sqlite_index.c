@@ -66,11 +66,14 @@ static const char *const stmt_sql[INDEX_STMTS] = {
     /* the ?3-th entry after the cursor, counting from 0: where this slice ends */
     [INDEX_BOUND] = "SELECT session_id, seq FROM temp.session_index_staging%d WHERE "
                     "(session_id, seq) > (?1, ?2) ORDER BY session_id, seq LIMIT 1 OFFSET ?3",
-    /* the entries after the cursor up to (?3, ?4), or to the end with ?3 NULL */
+    /* the entries after the cursor up to (?3, ?4); to the end */
     [INDEX_WRITE] = "INSERT OR IGNORE INTO main.monitoring_events_by_session (session_id, seq) "
                     "SELECT session_id, seq FROM temp.session_index_staging%d WHERE "
-                    "(session_id, seq) > (?1, ?2) AND (?3 IS NULL OR (session_id, seq) <= "
-                    "(?3, ?4)) ORDER BY session_id, seq",
+                    "(session_id, seq) > (?1, ?2) AND (session_id, seq) <= (?3, ?4) "
+                    "ORDER BY session_id, seq",
+    [INDEX_WRITE_REST] = "INSERT OR IGNORE INTO main.monitoring_events_by_session (session_id, "
+                         "seq) SELECT session_id, seq FROM temp.session_index_staging%d WHERE "
+                         "(session_id, seq) > (?1, ?2) ORDER BY session_id, seq",
     [INDEX_CLEAR] = "DELETE FROM temp.session_index_staging%d",
 };
 
@@ -207,10 +210,8 @@ static int drain(sqlite_store *s, const sqlite_index_progress *p, int64_t budget
     if (rc != 0) {
         return rc;
     }
-    sqlite3_stmt *st = with_cursor(s, INDEX_WRITE, table);
-    if (end->last) {
-        sqlite3_bind_null(st, 3);
-    } else {
+    sqlite3_stmt *st = with_cursor(s, end->last ? INDEX_WRITE_REST : INDEX_WRITE, table);
+    if (!end->last) { /* two statements: with "?3 IS NULL OR" the end would not bound the SEARCH */
         sqlite3_bind_text(st, 3, end->session, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 4, end->seq);
     }
