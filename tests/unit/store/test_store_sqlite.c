@@ -494,69 +494,6 @@ static void query_limit_cuts_from_the_right_end(void **state)
     rows_free(&r);
 }
 
-/* A session's events on both sides of the session index's watermark (migration 0007) read as
- * one list: each once, in seq order, limits and after_seq exact; then indexed, the same. */
-static void session_reads_span_the_watermark(void **state)
-{
-    fixture *f = *state;
-    f->st = open_store(f);
-    char err[TT_ERRLEN];
-    bool more = true;
-    int64_t s[6];
-    insert_six(f->st, s); /* s1: s[0], s[1], s[4] */
-    assert_int_equal(store_index_sessions(f->st, 1, true, &more, err), 0);
-    assert_false(more);
-    assert_int_equal(sql_int(f->path, "SELECT seq FROM session_index_through"), s[5]);
-    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM monitoring_events_by_session"), 5);
-    tt_event ev = make("t1", T0 + 9000, "request");
-    ev.session_id = "s1";
-    int64_t t1 = insert_one(f->st, ev);
-    ev = make("t2", T0 + 9500, "request");
-    ev.session_id = "s2";
-    insert_one(f->st, ev);
-    ev = make("t3", T0 + 9900, "metric");
-    ev.session_id = "s1";
-    int64_t t3 = insert_one(f->st, ev);
-    /* Not due: neither idle, nor the batch's size, nor its time. */
-    assert_int_equal(store_index_sessions(f->st, 2, false, &more, err), 0);
-    assert_int_equal(sql_int(f->path, "SELECT seq FROM session_index_through"), s[5]);
-    for (int indexed = 0; indexed < 2; indexed++) {
-        event_filter all = {.session_id = "s1", .limit = 100};
-        rows r = query(f->st, &all);
-        int64_t want_all[] = {t3, t1, s[4], s[1], s[0]};
-        assert_seqs(&r, want_all, 5);
-        rows_free(&r);
-        event_filter top = {.session_id = "s1", .limit = 2};
-        r = query(f->st, &top);
-        assert_seqs(&r, want_all, 2);
-        rows_free(&r);
-        event_filter across = {
-            .session_id = "s1", .has_after = true, .after_seq = s[1], .limit = 2};
-        r = query(f->st, &across);
-        int64_t want_across[] = {s[4], t1};
-        assert_seqs(&r, want_across, 2);
-        rows_free(&r);
-        event_filter tail = {.session_id = "s1", .has_after = true, .after_seq = t1, .limit = 9};
-        r = query(f->st, &tail);
-        assert_seqs(&r, &t3, 1);
-        rows_free(&r);
-        event_filter typed = {.session_id = "s1", .type = "request", .limit = 100};
-        r = query(f->st, &typed);
-        int64_t want_typed[] = {t1, s[4], s[0]};
-        assert_seqs(&r, want_typed, 3);
-        rows_free(&r);
-        /* The time bound makes it due: the tail is indexed, the answers the same. */
-        assert_int_equal(store_index_sessions(f->st, 2 + SESSION_INDEX_BATCH_MS, false, &more, err),
-                         0);
-        assert_int_equal(sql_int(f->path, "SELECT seq FROM session_index_through"), t3);
-    }
-    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM monitoring_events_by_session"), 8);
-    uint64_t deleted = 0;
-    assert_int_equal(store_delete_before(f->st, T0 + 2500, 100, &deleted, err), 0);
-    assert_int_equal(deleted, 3);
-    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM monitoring_events_by_session"), 5);
-}
-
 static void query_filters_by_each_column(void **state)
 {
     fixture *f = *state;
@@ -753,7 +690,6 @@ int main(void)
         T(query_without_cursor_is_newest_first),
         T(query_after_seq_is_ascending_and_exclusive),
         T(query_limit_cuts_from_the_right_end),
-        T(session_reads_span_the_watermark),
         T(query_filters_by_each_column),
         T(query_filters_any_of),
         T(query_time_window_is_since_inclusive_until_exclusive),

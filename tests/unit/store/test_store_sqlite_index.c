@@ -100,7 +100,8 @@ static void insert(fixture *f, int n, int64_t ts)
     tt_event *ev = calloc((size_t)n, sizeof *ev);
     tt_event **p = calloc((size_t)n, sizeof *p);
     for (int i = 0; i < n; i++) {
-        ev[i] = (tt_event){.ts_ms = ts + i, .received_ms = ts + i, .type = "tool_call"};
+        ev[i] = (tt_event){.ts_ms = ts + i, .received_ms = ts + i};
+        ev[i].type = (f->n + i) % 3 == 0 ? "request" : "tool_call";
         ev[i].session_id = i % 9 == 8 ? NULL : sessions[i % SESSIONS];
         snprintf(ev[i].id, sizeof ev[i].id, "e-%d", f->n + i);
         p[i] = &ev[i];
@@ -139,19 +140,24 @@ static int collect(const tt_event *ev, void *ctx)
 }
 
 /* Compares the read of 'filter' with the events of 'session' it should return: seqs after
- * 'after' (with has_after, ascending), newest first otherwise; at most 'limit'. */
-static void expect_read(fixture *f, const char *session, bool has_after, int64_t after,
-                        uint32_t limit)
+ * 'after' (with has_after, ascending), newest first otherwise; at most 'limit'; requests only
+ * if 'requests' (another filter besides the session's, in both parts of the statement). */
+static void expect_typed(fixture *f, const char *session, bool has_after, int64_t after,
+                         uint32_t limit, bool requests)
 {
     static seqs got, want;
     got.n = want.n = 0;
-    event_filter filter = {
-        .session_id = session, .has_after = has_after, .after_seq = after, .limit = limit};
+    event_filter filter = {.session_id = session,
+                           .type = requests ? "request" : NULL,
+                           .has_after = has_after,
+                           .after_seq = after,
+                           .limit = limit};
     char err[TT_ERRLEN];
     assert_int_equal(store_query_events(f->st, &filter, collect, &got, err), 0);
     for (int k = 0; k < f->n && want.n < (int)limit; k++) {
         int i = has_after ? k : f->n - 1 - k;
-        bool match = f->session[i] != NULL && strcmp(f->session[i], session) == 0;
+        bool match = f->session[i] != NULL && strcmp(f->session[i], session) == 0 &&
+                     (!requests || i % 3 == 0);
         if (match && (!has_after || f->seqs[i] > after)) {
             want.v[want.n++] = f->seqs[i];
         }
@@ -160,10 +166,19 @@ static void expect_read(fixture *f, const char *session, bool has_after, int64_t
     assert_memory_equal(got.v, want.v, (size_t)want.n * sizeof want.v[0]);
 }
 
-/* Every session newest first, in full and cut; and from five cursors on, ascending. */
+static void expect_read(fixture *f, const char *session, bool has_after, int64_t after,
+                        uint32_t limit)
+{
+    expect_typed(f, session, has_after, after, limit, false);
+}
+
+/* Every session newest first, in full and cut; and from five cursors on, ascending; and its
+ * requests only. */
 static void expect_reads(fixture *f)
 {
     for (int s = 0; s < SESSIONS; s++) {
+        expect_typed(f, sessions[s], false, 0, SEQS_MAX, true);
+        expect_typed(f, sessions[s], true, f->seqs[f->n / 3], 40, true);
         expect_read(f, sessions[s], false, 0, SEQS_MAX);
         expect_read(f, sessions[s], false, 0, 7);
         for (int k = 0; k < 5; k++) {
