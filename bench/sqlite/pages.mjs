@@ -18,7 +18,9 @@
 // of migration 0006 (monitoring_events_session, written with every commit); sliced = after as
 // the persister writes it since the batches went into slices (store_sqlite_index.c): after
 // each commit one transaction stages the commit's events into a TEMP table sorted by
-// (session_id, seq) and, while a batch of --batch staged events is being written, writes the
+// (session_id, seq) (the daemon keeps its stage in memory, by session, and takes the sessions
+// in the order first seen, not by id: the same pages, each session's entries in one slice or
+// two) and, while a batch of --batch staged events is being written, writes the
 // next commit + --slice (default 2,000) of its entries in that order (twice --slice per slice
 // for the rest at the end, as when idle); before = the
 // events indexes as migration 0005 left them ((session_id, ts), (type, ts), no source, status,

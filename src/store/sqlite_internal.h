@@ -3,6 +3,7 @@
 #ifndef TT_SQLITE_INTERNAL_H
 #define TT_SQLITE_INTERNAL_H
 
+#include "store/sqlite_stage.h"
 #include "store/store_impl.h"
 
 #include <pthread.h>
@@ -17,30 +18,24 @@ typedef struct sqlite_wal sqlite_wal;
  * event at or below 'staged' is staged or indexed; the batch being written (if 'draining')
  * ends at 'batch_through', where the watermark moves once it is written. */
 typedef struct sqlite_index_progress {
-    bool ready;    /* the staging tables and statements exist; the seqs below are read */
+    bool ready;    /* the statements exist; the seqs below are read */
     bool draining; /* a batch is being written, from the cursor on */
-    int filling;   /* the staging table that takes new events (0 or 1); the other drains */
+    int filling;   /* the stage that takes new events (0 or 1); the other is being written */
     int64_t staged, batch_through;
     int64_t newest;           /* the newest seq committed */
     int64_t staged_rows;      /* entries staged after batch_through */
     uint64_t staged_since_ms; /* when the first of them was staged (monotonic ms; 0: none) */
     uint64_t committed;       /* events committed since the last slice */
     uint64_t retry_ms;        /* after a failed slice: not before this (monotonic ms) */
-    int64_t cursor_seq;       /* with sqlite_index.cursor */
+    size_t cursor_session;    /* the next entry to write: a session of the stage written */
+    size_t cursor_entry;      /* and an entry of it */
 } sqlite_index_progress;
-enum {
-    INDEX_READ,
-    INDEX_MOVE,
-    INDEX_STAGE, /* then the same for staging table 1, and so on */
-    INDEX_BOUND = INDEX_STAGE + 2,
-    INDEX_WRITE = INDEX_BOUND + 2,
-    INDEX_WRITE_REST = INDEX_WRITE + 2,
-    INDEX_CLEAR = INDEX_WRITE_REST + 2,
-    INDEX_STMTS = INDEX_CLEAR + 2
-};
+enum { INDEX_READ, INDEX_MOVE, INDEX_STAGE, INDEX_WRITE, INDEX_STMTS };
 typedef struct sqlite_index {
     sqlite_index_progress p;
-    char *cursor; /* the session of the last entry of the batch written; NULL before any */
+    sqlite_stage stage[2]; /* the batch filling and the batch being written */
+    char *json;            /* scratch: a session's seqs for one statement */
+    size_t json_cap;
     sqlite3_stmt *stmts[INDEX_STMTS];
 } sqlite_index;
 

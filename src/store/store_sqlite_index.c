@@ -1,8 +1,8 @@
 /* store_sqlite_index.c -- SQLite's session index written behind a watermark, in slices between
  * commits (migrations/sqlite/0007). Writer thread only.
  *
- * The entries of a batch go into monitoring_events_by_session sorted by (session_id, seq), so
- * that each live session's leaf is written once per batch instead of once per commit; and the
+ * The entries of a batch go into monitoring_events_by_session session by session, so that
+ * each live session's leaf is written once per batch instead of once per commit; and the
  * watermark session_index_through.seq moves to the batch's last seq in the transaction that
  * writes its last entries. Reads take the entries at or below the watermark and the events
  * above it (the tail) by seq range, in one statement: an entry written above the watermark is
@@ -15,82 +15,46 @@
  *   seq  ...  indexed  ]  batch being written  ]  next batch, staging  ]  not staged yet
  *              watermark ^         batch_through ^                staged ^       newest ^
  *
- *   stage:  the events committed since the last slice are copied, (session_id, seq) only, into
- *           a TEMP table of the writer's connection (memory, never in the WAL), whose primary
- *           key sorts them by (session_id, seq) as they come;
+ *   stage:  the (session_id, seq) of the events committed since the last slice are read back
+ *           by seq range and kept in memory, by session (sqlite_stage.h), seqs ascending;
  *   drain:  once a batch is due (SESSION_INDEX_BATCH_EVENTS staged, or SESSION_INDEX_BATCH_MS
- *           after the first, or at once when the queue is idle), its staging table goes to the
- *           index a slice at a time, in (session_id, seq) order from a cursor, while the other
- *           staging table takes the next batch; the slice that reaches the end moves the
- *           watermark and empties the drained table.
+ *           after the first, or at once when the queue is idle), its stage is written to the
+ *           index from a cursor, one statement per session, while the other stage takes the
+ *           next batch; the slice that reaches the end moves the watermark.
  *
- * Each slice is one transaction over both databases (main and temp), so a failure undoes its
- * staging and its draining together (and the progress below is kept only when it commits). A
- * restart loses the staging tables: the events above the watermark are staged again, and the
- * entries already written are kept (INSERT OR IGNORE). An event deleted while staged
- * (retention; a client may send old timestamps) leaves its staging table by a TEMP trigger, so
- * no entry outlives its event. */
+ * Staging into a sorted TEMP table instead cost as much in all and put the commits' p99 at
+ * twice that of one transaction per batch (BENCHMARKS.md, "The session index in slices").
+ * Each slice is one transaction; its progress is kept only when it commits, and after a failed
+ * one the stage that fills is read again from its start. A restart loses the stages: the
+ * events above the watermark are staged again, and the entries already written are kept
+ * (INSERT OR IGNORE). An entry is written only if its event is still there (a join on seq and
+ * session): one deleted while staged (retention; a client may send old timestamps) gets none,
+ * and a delete trigger takes the entries of those deleted later. */
 #include "store/sqlite_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The staging tables, one filling while the other drains (a drained one is emptied at once,
- * not row by row), and the trigger that keeps deleted events out of them. */
-static const char *const setup_sql =
-    "PRAGMA temp_store=MEMORY;"
-    "CREATE TEMP TABLE IF NOT EXISTS session_index_staging0 (session_id TEXT NOT NULL, "
-    "seq INTEGER NOT NULL, PRIMARY KEY (session_id, seq)) WITHOUT ROWID;"
-    "CREATE TEMP TABLE IF NOT EXISTS session_index_staging1 (session_id TEXT NOT NULL, "
-    "seq INTEGER NOT NULL, PRIMARY KEY (session_id, seq)) WITHOUT ROWID;"
-    "DELETE FROM temp.session_index_staging0;"
-    "DELETE FROM temp.session_index_staging1;"
-    "CREATE TEMP TRIGGER IF NOT EXISTS session_index_staging_delete AFTER DELETE ON "
-    "main.monitoring_events WHEN old.session_id IS NOT NULL BEGIN "
-    "DELETE FROM session_index_staging0 WHERE session_id = old.session_id AND seq = old.seq; "
-    "DELETE FROM session_index_staging1 WHERE session_id = old.session_id AND seq = old.seq; "
-    "END";
-
-/* The statements, in sqlite_index.stmts order; %d is a staging table's number (a NULL entry:
- * the one before it for table 1). A cursor (?1, ?2) is the last entry of the batch written,
- * ('', -1) before any. */
+/* The statements, in sqlite_index.stmts order. */
 static const char *const stmt_sql[INDEX_STMTS] = {
     [INDEX_READ] = "SELECT (SELECT seq FROM session_index_through), "
                    "(SELECT coalesce(max(seq), 0) FROM monitoring_events)",
     [INDEX_MOVE] = "UPDATE session_index_through SET seq = max(seq, ?1)",
-    /* the events in (?1, ?2] */
-    [INDEX_STAGE] = "INSERT INTO temp.session_index_staging%d (session_id, seq) SELECT "
-                    "session_id, seq FROM main.monitoring_events WHERE seq > ?1 AND seq <= ?2 "
+    /* the entries of the events in (?1, ?2] */
+    [INDEX_STAGE] = "SELECT session_id, seq FROM monitoring_events WHERE seq > ?1 AND seq <= ?2 "
                     "AND session_id IS NOT NULL",
-    /* the ?3-th entry after the cursor, counting from 0: where this slice ends */
-    [INDEX_BOUND] = "SELECT session_id, seq FROM temp.session_index_staging%d WHERE "
-                    "(session_id, seq) > (?1, ?2) ORDER BY session_id, seq LIMIT 1 OFFSET ?3",
-    /* the entries after the cursor up to (?3, ?4); to the end */
-    [INDEX_WRITE] = "INSERT OR IGNORE INTO main.monitoring_events_by_session (session_id, seq) "
-                    "SELECT session_id, seq FROM temp.session_index_staging%d WHERE "
-                    "(session_id, seq) > (?1, ?2) AND (session_id, seq) <= (?3, ?4) "
-                    "ORDER BY session_id, seq",
-    [INDEX_WRITE_REST] = "INSERT OR IGNORE INTO main.monitoring_events_by_session (session_id, "
-                         "seq) SELECT session_id, seq FROM temp.session_index_staging%d WHERE "
-                         "(session_id, seq) > (?1, ?2) ORDER BY session_id, seq",
-    [INDEX_CLEAR] = "DELETE FROM temp.session_index_staging%d",
+    /* the entries of session ?1 whose seqs ?2 lists (a JSON array), but those whose event is
+     * gone (deleted while staged: retention; a client may send old timestamps) */
+    [INDEX_WRITE] = "INSERT OR IGNORE INTO monitoring_events_by_session (session_id, seq) "
+                    "SELECT ?1, e.seq FROM json_each(?2) AS j CROSS JOIN monitoring_events AS e "
+                    "ON e.seq = j.value WHERE e.session_id = ?1",
 };
-
-/* What a slice found: where the drain stops (owned; NULL with 'last'). */
-typedef struct slice_end {
-    char *session;
-    int64_t seq;
-    bool last; /* the batch is written: the watermark moved */
-} slice_end;
 
 static int prepare(sqlite_store *s, char *err)
 {
     for (int i = 0; i < INDEX_STMTS; i++) {
-        int table = stmt_sql[i] != NULL ? 0 : 1;
-        char sql[512];
-        snprintf(sql, sizeof sql, stmt_sql[i - table], table);
-        int rc = sqlite3_prepare_v3(s->writer, sql, -1, SQLITE_PREPARE_PERSISTENT,
+        int rc = sqlite3_prepare_v3(s->writer, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                     &s->index.stmts[i], NULL);
         if (rc != SQLITE_OK) {
             return sqlite_fail(s->writer, rc, "prepare the session index", err);
@@ -99,39 +63,20 @@ static int prepare(sqlite_store *s, char *err)
     return 0;
 }
 
-/* Steps a statement that returns no row, then resets it; *changes (may be NULL) gets the rows
- * it changed. */
-static int run(sqlite_store *s, sqlite3_stmt *st, int64_t *changes, char *err)
+/* Steps a statement that returns no row, then resets it. */
+static int run(sqlite_store *s, sqlite3_stmt *st, char *err)
 {
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        return sqlite_fail(s->writer, rc, "the session index", err);
-    }
-    if (changes != NULL) {
-        *changes = sqlite3_changes(s->writer);
-    }
-    return 0;
+    return rc == SQLITE_DONE ? 0 : sqlite_fail(s->writer, rc, "the session index", err);
 }
 
-/* The statement 'which' of the staging table 'table', reset, with the cursor bound to ?1, ?2. */
-static sqlite3_stmt *with_cursor(sqlite_store *s, int which, int table)
-{
-    const sqlite_index *x = &s->index;
-    sqlite3_stmt *st = x->stmts[which + table];
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, x->cursor != NULL ? x->cursor : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, x->cursor != NULL ? x->p.cursor_seq : -1);
-    return st;
-}
-
-/* The staging tables, the trigger and the statements, once per connection; then where the file
- * stands: everything above the watermark is to be staged again. */
+/* The statements, once per connection; then where the file stands: everything above the
+ * watermark is to be staged again. */
 static int setup(sqlite_store *s, sqlite_index_progress *p, char *err)
 {
     sqlite_index_close(s); /* a setup that failed before may have prepared some */
-    int rc = sqlite_exec(s->writer, setup_sql, err);
-    rc = rc == 0 ? prepare(s, err) : rc;
+    int rc = prepare(s, err);
     sqlite3_stmt *st = s->index.stmts[INDEX_READ];
     if (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
         p->staged = p->batch_through = sqlite3_column_int64(st, 0);
@@ -146,26 +91,37 @@ static int setup(sqlite_store *s, sqlite_index_progress *p, char *err)
     return rc;
 }
 
-/* Copies the next 'budget' events' entries (by seq) to the staging table that fills. */
+/* Stages the entries of the next 'budget' events (by seq) into the batch that fills. A
+ * failure leaves some staged: the caller empties that batch and stages it again. */
 static int stage(sqlite_store *s, sqlite_index_progress *p, int64_t budget, uint64_t now_ms,
                  char *err)
 {
     int64_t to = p->newest - p->staged < budget ? p->newest : p->staged + budget;
-    int64_t rows = 0;
     if (to <= p->staged) {
         return 0;
     }
-    sqlite3_stmt *st = s->index.stmts[INDEX_STAGE + p->filling];
+    sqlite_stage *g = &s->index.stage[p->filling];
+    int64_t before = g->entries;
+    sqlite3_stmt *st = s->index.stmts[INDEX_STAGE];
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, p->staged);
     sqlite3_bind_int64(st, 2, to);
-    int rc = run(s, st, &rows, err);
-    if (rc == 0) {
-        p->staged = to;
-        p->staged_rows += rows;
-        p->staged_since_ms = p->staged_since_ms != 0 ? p->staged_since_ms : now_ms;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0); /* NULL: out of memory */
+        if (id == NULL || !sqlite_stage_add(g, id, sqlite3_column_int64(st, 1))) {
+            sqlite3_reset(st);
+            return tt_fail(err, TT_ENOMEM, "out of memory");
+        }
     }
-    return rc;
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        return sqlite_fail(s->writer, rc, "stage the session index", err);
+    }
+    p->staged = to;
+    p->staged_rows += g->entries - before;
+    p->staged_since_ms = p->staged_since_ms != 0 ? p->staged_since_ms : now_ms;
+    return 0;
 }
 
 /* Whether the staged events above the last batch make a batch to write now. */
@@ -182,52 +138,69 @@ static bool batch_due(const sqlite_index_progress *p, uint64_t now_ms, bool idle
            (idle || now_ms - p->staged_since_ms >= SESSION_INDEX_BATCH_MS);
 }
 
-/* Where this slice ends: the 'budget'-th entry after the cursor, or the batch's end. */
-static int find_end(sqlite_store *s, int table, int64_t budget, slice_end *end, char *err)
+/* Lists 'n' seqs as a JSON array in x->json; false when out of memory. */
+static bool seqs_json(sqlite_index *x, const int64_t *seqs, size_t n)
 {
-    sqlite3_stmt *st = with_cursor(s, INDEX_BOUND, table);
-    sqlite3_bind_int64(st, 3, budget - 1);
-    int rc = sqlite3_step(st);
-    end->last = rc == SQLITE_DONE;
-    if (rc == SQLITE_ROW) {
-        end->seq = sqlite3_column_int64(st, 1);
-        if ((end->session = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
-            sqlite3_reset(st);
-            return tt_fail(err, TT_ENOMEM, "out of memory");
+    size_t need = 2 + n * 21;
+    if (need > x->json_cap) {
+        char *j = realloc(x->json, need);
+        if (j == NULL) {
+            return false;
         }
+        x->json = j;
+        x->json_cap = need;
     }
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sqlite_fail(s->writer, rc, "slice end", err);
+    size_t len = 0;
+    x->json[len++] = '[';
+    for (size_t i = 0; i < n; i++) {
+        len += (size_t)snprintf(x->json + len, need - len, i > 0 ? ",%lld" : "%lld",
+                                (long long)seqs[i]);
+    }
+    x->json[len++] = ']';
+    x->json[len] = '\0';
+    return true;
 }
 
-/* Writes the entries after the cursor up to the slice's end; the last slice of a batch moves
- * the watermark and empties the drained staging table. */
-static int drain(sqlite_store *s, const sqlite_index_progress *p, int64_t budget, slice_end *end,
+/* Writes up to 'budget' entries of the batch being written, session by session from the
+ * cursor (one statement per session: its entries go to its own leaves, in seq order); the
+ * slice that reaches the batch's end moves the watermark. */
+static int drain(sqlite_store *s, sqlite_index_progress *p, int64_t budget, bool *finished,
                  char *err)
 {
-    int table = !p->filling;
-    int rc = find_end(s, table, budget, end, err);
-    if (rc != 0) {
-        return rc;
+    sqlite_index *x = &s->index;
+    const sqlite_stage *g = &x->stage[!p->filling];
+    sqlite3_stmt *st = x->stmts[INDEX_WRITE];
+    int rc = 0;
+    while (rc == 0 && budget > 0 && p->cursor_session < g->n) {
+        const staged_session *ss = &g->s[p->cursor_session];
+        size_t k = ss->n - p->cursor_entry;
+        k = (int64_t)k > budget ? (size_t)budget : k;
+        if (!seqs_json(x, ss->seqs + p->cursor_entry, k)) {
+            return tt_fail(err, TT_ENOMEM, "out of memory");
+        }
+        sqlite3_bind_text(st, 1, ss->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, x->json, -1, SQLITE_STATIC);
+        rc = run(s, st, err);
+        budget -= (int64_t)k;
+        p->cursor_entry += k;
+        if (p->cursor_entry == ss->n) {
+            p->cursor_session++;
+            p->cursor_entry = 0;
+        }
     }
-    sqlite3_stmt *st = with_cursor(s, end->last ? INDEX_WRITE_REST : INDEX_WRITE, table);
-    if (!end->last) { /* two statements: with "?3 IS NULL OR" the end would not bound the SEARCH */
-        sqlite3_bind_text(st, 3, end->session, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, end->seq);
-    }
-    rc = run(s, st, NULL, err);
-    if (rc == 0 && end->last) {
-        st = s->index.stmts[INDEX_MOVE];
-        sqlite3_bind_int64(st, 1, p->batch_through);
-        rc = run(s, st, NULL, err);
-        rc = rc == 0 ? run(s, s->index.stmts[INDEX_CLEAR + table], NULL, err) : rc;
+    if (rc == 0 && p->cursor_session == g->n) {
+        sqlite3_stmt *move = x->stmts[INDEX_MOVE];
+        sqlite3_bind_int64(move, 1, p->batch_through);
+        rc = run(s, move, err);
+        p->draining = false;
+        *finished = true;
     }
     return rc;
 }
 
 /* One slice: staging, then (when a batch is due or under way) draining, in one transaction. */
 static int slice(sqlite_store *s, sqlite_index_progress *p, uint64_t now_ms, bool idle,
-                 slice_end *end, char *err)
+                 bool *finished, char *err)
 {
     int64_t budget = (int64_t)p->committed +
                      (idle ? 2 * SESSION_INDEX_SLICE_EVENTS : SESSION_INDEX_SLICE_EVENTS);
@@ -239,9 +212,10 @@ static int slice(sqlite_store *s, sqlite_index_progress *p, uint64_t now_ms, boo
         p->batch_through = p->staged;
         p->staged_rows = 0;
         p->staged_since_ms = 0;
+        p->cursor_session = p->cursor_entry = 0;
     }
     if (rc == 0 && p->draining) {
-        rc = drain(s, p, budget, end, err);
+        rc = drain(s, p, budget, finished, err);
     }
     return rc == 0 ? sqlite_exec(s->writer, "COMMIT", err) : rc;
 }
@@ -251,27 +225,29 @@ int sqlite_index_sessions(store *base, uint64_t now_ms, bool idle, bool *more, c
     sqlite_store *s = (sqlite_store *)base;
     sqlite_index *x = &s->index;
     sqlite_index_progress p = x->p; /* kept only if the slice commits */
-    slice_end end = {0};
+    bool finished = false;          /* a batch was written to its end */
     *more = false;
     if (now_ms < p.retry_ms) {
         return 0;
     }
     int rc = p.ready ? 0 : setup(s, &p, err);
     if (rc == 0 && (p.draining || p.staged < p.newest || batch_due(&p, now_ms, idle))) {
-        rc = slice(s, &p, now_ms, idle, &end, err);
+        rc = slice(s, &p, now_ms, idle, &finished, err);
     }
     if (rc != 0) {
-        /* Reads stay exact with a longer tail: try again later, not after every commit. */
+        /* Reads stay exact with a longer tail: try again later, not after every commit. The
+         * batch that fills is staged again from its start (a failed slice may have staged some
+         * of it twice); the one being written resumes at its cursor (INSERT OR IGNORE). */
         sqlite3_exec(s->writer, "ROLLBACK", NULL, NULL, NULL);
-        free(end.session);
+        sqlite_stage_clear(&x->stage[x->p.filling]);
+        x->p.staged = x->p.batch_through;
+        x->p.staged_rows = 0;
+        x->p.staged_since_ms = 0;
         x->p.retry_ms = now_ms + SESSION_INDEX_BATCH_MS;
         return rc;
     }
-    if (p.draining && (end.session != NULL || end.last)) {
-        free(x->cursor);
-        x->cursor = end.session; /* NULL after the last slice */
-        p.cursor_seq = end.seq;
-        p.draining = !end.last;
+    if (finished) {
+        sqlite_stage_clear(&x->stage[!p.filling]); /* the batch just written */
     }
     p.committed = 0;
     x->p = p;
@@ -296,6 +272,9 @@ void sqlite_index_close(sqlite_store *s)
         sqlite3_finalize(s->index.stmts[i]);
         s->index.stmts[i] = NULL;
     }
-    free(s->index.cursor);
-    s->index.cursor = NULL;
+    sqlite_stage_clear(&s->index.stage[0]);
+    sqlite_stage_clear(&s->index.stage[1]);
+    free(s->index.json);
+    s->index.json = NULL;
+    s->index.json_cap = 0;
 }
