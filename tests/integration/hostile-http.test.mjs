@@ -108,10 +108,13 @@ for (const [field, value] of [
 
 hostile('out-of-range values (ts, duration_ms, bytes, value, type syntax, empty id) → 400 invalid_field', async () => {
   for (const bad of [{ ts: '10000-01-01T00:00:00Z' }, { ts: -1 }, { duration_ms: -0.5 },
-                     { bytes: -1 }, { bytes: 2 ** 53 + 2 }, { type: 'Upper Case' }, { id: '' }]) {
+                     { bytes: -1 }, { type: 'Upper Case' }, { id: '' }]) {
     await expectRefused(afterValid(bad), { code: 'invalid_field', index: 1 });
   }
   await expectRefused('{"type":"a","value":1e400}', { code: 'invalid_field', index: 0 });
+  // 'bytes' is an integer to 2^53-1: 2^53 spelt as a double is out of range (as an integer
+  // literal, 9007199254740992 is refused before, as invalid_json: I-JSON, ijson.test.mjs).
+  await expectRefused('{"type":"a","bytes":9007199254740992.0}', { code: 'invalid_field', index: 0 });
 });
 
 // ---- oversize fields: the limit itself is accepted, one byte more is refused -----------
