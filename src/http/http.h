@@ -23,6 +23,7 @@
 #define HTTP_PATH_MAX 512
 #define HTTP_PARAM_MAX 160   /* a segment: a session id or a dashboard client id (128 bytes) */
 #define HTTP_EXTRA_HEADERS 8 /* response headers a handler may add */
+#define HTTP_RATE_KEY_MAX_ (JWT_SUB_MAX + 8)
 
 typedef enum http_method {
     HTTP_GET = 1 << 0,
@@ -37,6 +38,7 @@ typedef enum http_method {
 #define HTTP_ANY_METHOD 0x7fu /* a route that takes every method (and answers 405 itself) */
 
 typedef struct http_req http_req;
+struct st_h2o_req_t; /* libh2o's request (h2o.h): only src/http looks inside */
 typedef struct http_server http_server;
 typedef struct http_route http_route;
 
@@ -53,7 +55,7 @@ typedef struct http_arg {
 struct http_req {
     http_req *prev, *next; /* private: in the server's list of live requests */
     uint64_t id;
-    struct lws *wsi; /* the request is freed when its connection drops it */
+    struct st_h2o_req_t *h2o; /* libh2o's; the request is freed when h2o disposes of it */
     http_server *hs;
     const http_route *route; /* matched when the request line arrived; NULL: none */
     auth_identity who;       /* the caller, as the route's access check found it (access.c) */
@@ -98,6 +100,7 @@ struct http_req {
     bool close_after;
     http_header extra[HTTP_EXTRA_HEADERS]; /* see http_add_header() */
     int nextra;
+    char rate_key[HTTP_RATE_KEY_MAX_]; /* http_req_rate_key()'s answer */
 };
 
 /* The key an ingest rate counts against (gateway_submit_from; DESIGN §5, "Limits"): "sub:SUB"
@@ -107,6 +110,12 @@ struct http_req {
  * until the next call for it. */
 #define HTTP_RATE_KEY_MAX (JWT_SUB_MAX + 8)
 const char *http_rate_key(struct lws *wsi, const auth_identity *who);
+/* The same for an HTTP request: the string is the request's. */
+const char *http_req_rate_key(http_req *r, const auth_identity *who);
+
+/* The request header 'name' (lower case, no colon); "" when absent or longer than 'len' - 1.
+ * Returns whether it was sent. */
+bool http_req_header(const http_req *r, const char *name, char *dst, size_t len);
 
 /* A request referred to across threads and time: its client may leave before the answer is
  * ready. */

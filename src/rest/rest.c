@@ -38,15 +38,10 @@ static void preflight(http_req *r)
     http_respond_static(r, 200, "text/plain", (const unsigned char *)"", 0);
 }
 
-/* A header lws has no token for; 'name' is lower case with its colon. */
+/* A request header; 'name' is lower case without its colon. */
 static void custom_header(http_req *r, const char *name, char *dst, size_t len)
 {
-    int n = (int)strlen(name);
-    dst[0] = '\0';
-    if (lws_hdr_custom_length(r->wsi, name, n) > 0 &&
-        lws_hdr_custom_copy(r->wsi, dst, (int)len, name, n) < 0) {
-        dst[0] = '\0';
-    }
+    (void)http_req_header(r, name, dst, len);
 }
 
 static bool denied(const rest_call *c, rest_error *e)
@@ -84,9 +79,9 @@ static bool read_call(rest_ctx *ctx, http_req *r, rest_call *c, rest_error *e)
     bool get = r->method & (HTTP_GET | HTTP_HEAD);
     (void)ctx;
     c->who = r->who; /* checked against the route's roles before the handler ran */
-    http_header_copy(r->wsi, WSI_TOKEN_HTTP_ACCEPT, accept, sizeof accept);
-    custom_header(r, "prefer:", prefer, sizeof prefer);
-    custom_header(r, get ? "accept-profile:" : "content-profile:", profile, sizeof profile);
+    custom_header(r, "accept", accept, sizeof accept);
+    custom_header(r, "prefer", prefer, sizeof prefer);
+    custom_header(r, get ? "accept-profile" : "content-profile", profile, sizeof profile);
     if (!rest_check_profile(profile, e) || !rest_parse_accept(accept, &c->accept, e) ||
         !rest_parse_prefs(prefer, &c->prefs, e)) {
         return false;
