@@ -273,7 +273,7 @@ void http_server_wake(http_server *hs)
 
 /* Shutdown, phase 1: no new connections; connections waiting for a request are closed now
  * (their request timer is made to expire), those with a request in hand once it is answered
- * (h2o_context_request_shutdown turns keep-alive off). h2o's cross-thread queue is unreferenced
+ * (keep-alive off). h2o's cross-thread queue is unreferenced
  * so that uv_run() can return; it is closed in http_server_free(). */
 void http_server_stop(http_server *hs)
 {
@@ -294,11 +294,27 @@ void http_server_stop(http_server *hs)
     }
     uv_mutex_unlock(&hs->wake_lock);
     if (hs->h2o_ready) {
-        h2o_context_request_shutdown(&hs->h2o_ctx);
+        /* what h2o_context_request_shutdown() does for HTTP/1 (keep-alive off); the call itself
+         * would also arm HTTP/2's graceful-shutdown timer, which h2o_context_dispose() then
+         * finds linked and asserts on */
+        hs->h2o_ctx.shutdown_requested = 1;
         /* the queue's uv_async_t is its first member (lib/common/multithread.c, 2.2.5) */
         uv_unref((uv_handle_t *)hs->h2o_ctx.queue);
         hs->h2o_ctx.http1.req_timeout.timeout = 0;
         h2o_timeout_run(hs->loop, &hs->h2o_ctx.http1.req_timeout, h2o_now(hs->loop));
+        /* h2o's libuv timers stay armed after their last entry goes: they must not hold the
+         * loop open either; connections still serving hold it, and their timers still fire */
+        h2o_timeout_t *timeouts[] = {&hs->h2o_ctx.zero_timeout,
+                                     &hs->h2o_ctx.one_sec_timeout,
+                                     &hs->h2o_ctx.hundred_ms_timeout,
+                                     &hs->h2o_ctx.handshake_timeout,
+                                     &hs->h2o_ctx.http1.req_timeout,
+                                     &hs->h2o_ctx.http2.idle_timeout,
+                                     &hs->h2o_ctx.http2.graceful_shutdown_timeout,
+                                     &hs->h2o_ctx.proxy.io_timeout};
+        for (size_t i = 0; i < sizeof timeouts / sizeof timeouts[0]; i++) {
+            uv_unref((uv_handle_t *)&timeouts[i]->_backend.timer);
+        }
     }
 }
 
