@@ -100,6 +100,7 @@ bool admit_body(http_req *r, http_error *e)
     if (has_body && !http_takes_body(r->method)) {
         /* Answering before the body would complete the transaction before it, which lws
          * 4.1.6 cannot do behind a pipelined request (docs/ARCHITECTURE.md, "Decisions"). */
+        r->close_after = true; /* DESIGN §5: a body where none belongs ends the connection */
         *e = (http_error){.status = 400,
                           .code = "unexpected_body",
                           .message = "this method takes no body (RFC 9110 §9.3)"};
