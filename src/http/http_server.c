@@ -199,10 +199,13 @@ int http_server_start(uv_loop_t *loop, const tt_config *cfg, http_wake_fn on_wak
     h2o_config_init(&hs->h2o_config);
     hs->h2o_config.server_name = h2o_iovec_init(H2O_STRLIT("telltale"));
     hs->h2o_config.max_request_entity_size = cfg->max_body;
-    /* one timer from the first byte of a request to the end of its body (h2o 2.2.5 keeps one
-     * per connection, not reset per read: slowloris-safe), also the keep-alive idle time */
+    /* h2o 2.2.5 keeps ONE timer per connection (http1.req_timeout), armed when it waits for a
+     * request (idle keep-alive and the header section alike) and running on through the body,
+     * not reset per read (slowloris-safe). The lws edge timed idle, headers and body apart
+     * (conn_guard.c); here the one timer gets the longer of idle and headers + body. */
+    uint64_t phases = cfg->header_timeout_ms + cfg->body_timeout_ms;
     hs->h2o_config.http1.req_timeout =
-        cfg->header_timeout_ms + cfg->body_timeout_ms + cfg->idle_timeout_ms;
+        cfg->idle_timeout_ms > phases ? cfg->idle_timeout_ms : phases;
     hs->h2o_config.http1.upgrade_to_http2 = 0; /* h2c: refused in on_upgrade */
     h2o_hostconf_t *host = h2o_config_register_host(
         &hs->h2o_config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
