@@ -39,21 +39,6 @@ uint64_t http_server_limit_count(const http_server *hs, http_limit k)
     return k < HTTP_LIMIT_N ? hs->limit_counts[k] : 0;
 }
 
-/* lws-era entry points still called by live/ (WebSocket), which has no connections on this
- * branch yet: they do nothing. */
-void http_count_limit(struct lws *wsi, http_limit k)
-{
-    (void)wsi;
-    (void)k;
-}
-
-const char *http_rate_key(struct lws *wsi, const auth_identity *who)
-{
-    (void)wsi;
-    (void)who;
-    return "addr:";
-}
-
 const char *http_req_rate_key(http_req *r, const auth_identity *who)
 {
     if (who->sub[0] != '\0') {

@@ -16,8 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <uv.h> /* before libwebsockets.h, which declares its libuv glue only after it */
-#include <libwebsockets.h>
+#include <uv.h>
 
 #define HTTP_MAX_ARGS 32
 #define HTTP_PATH_MAX 512
@@ -109,8 +108,6 @@ struct http_req {
  * WebSocket's connection; 'who' the caller admitted. The string is the connection's, valid
  * until the next call for it. */
 #define HTTP_RATE_KEY_MAX (JWT_SUB_MAX + 8)
-const char *http_rate_key(struct lws *wsi, const auth_identity *who);
-/* The same for an HTTP request: the string is the request's. */
 const char *http_req_rate_key(http_req *r, const auth_identity *who);
 
 /* The request header 'name' (lower case, no colon); "" when absent or longer than 'len' - 1.
@@ -127,9 +124,6 @@ typedef struct http_ticket {
 http_ticket http_ticket_of(const http_req *r);
 /* The request, or NULL if its client has gone. */
 http_req *http_redeem(http_ticket t);
-
-/* A request header lws knows by 'token'; "" when absent or longer than 'len' - 1. */
-void http_header_copy(struct lws *wsi, enum lws_token_indexes token, char *dst, size_t len);
 
 /* The answer will come later, from work on the thread pool: lws is told to wait for it (its
  * own 5 s would cut the request off) up to the response timeout. http_defer() does this. */

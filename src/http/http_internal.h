@@ -50,14 +50,6 @@ struct http_server {
     uint64_t limit_counts[HTTP_LIMIT_N]; /* clients that broke each limit (DESIGN §5) */
 };
 
-/* The per-connection data of a WebSocket (ws_guard.c; lws-era, unused on h2o yet). */
-typedef struct http_pss {
-    http_req *req;
-    const http_ws_endpoint *ep;
-    void *conn;
-    uint64_t ws_frame_bytes, ws_message_bytes; /* received of the current frame, message */
-} http_pss;
-
 /* http.c: a request h2o has read whole (headers and body): answered now or later. */
 int http_on_h2o_request(http_server *hs, h2o_req_t *q);
 
@@ -128,9 +120,9 @@ bool access_check_upgrade(http_server *hs, h2o_req_t *q, const http_ws_endpoint 
 #define GUARD_TOO_MANY_FROM_ADDRESS                                                                \
     "too many open connections from this address (TELLTALE_MAX_CONNECTIONS_PER_ADDRESS)"
 
-/* ws_guard.c: LWS_CALLBACK_RECEIVE of 'len' bytes, before the endpoint: 0, or -1 with close
- * 1009 set when a frame or message is over its limit. */
-int ws_guard_receive(http_server *hs, struct lws *wsi, http_pss *pss, size_t len);
+/* ws_h2o.c: an Upgrade request: refused with a JSON error, or upgraded to a WebSocket of the
+ * endpoint at its path. Returns 0 (h2o's handler result). */
+int ws_upgrade(http_server *hs, h2o_req_t *q);
 
 /* assets.c: serves an embedded dashboard file, or 404: the server's 'fallback' for a GET or
  * HEAD of a path no route takes. */

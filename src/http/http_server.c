@@ -3,7 +3,7 @@
  * h2o's own refusals in telltale's JSON, the wake-up from other threads, and shutdown.
  *
  * SPIKE (branch h2o-edge, docs/h2o-spike.md): HTTP/1.1 only (no TLS yet, h2c refused);
- * WebSocket upgrades are refused until live/ is moved to h2o's websocket API. */
+ * WebSocket upgrades go to ws_h2o.c. */
 #include "http/http_server.h"
 
 #include "core/json_print.h"
@@ -20,55 +20,11 @@ typedef struct tt_handler {
     http_server *hs;
 } tt_handler;
 
-static const http_ws_endpoint *endpoint_at(const http_server *hs, const char *path)
-{
-    for (int i = 0; i < hs->nendpoints; i++) {
-        if (strcmp(hs->endpoints[i]->path, path) == 0) {
-            return hs->endpoints[i];
-        }
-    }
-    return NULL;
-}
-
-/* Sends a small JSON error straight from h2o's request (no http_req: an upgrade). */
-static void refuse_raw(h2o_req_t *q, int status, const char *reason, const char *code,
-                       const char *why)
-{
-    json_writer w = {0};
-    http_write_error(&w, &(http_error){.status = status, .code = code, .message = why});
-    q->res.status = status;
-    q->res.reason = reason;
-    q->res.content_length = w.out.oom ? 0 : w.out.len;
-    h2o_add_header(&q->pool, &q->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
-                   H2O_STRLIT("application/json"));
-    h2o_send_inline(q, w.out.oom ? "" : w.out.buf, w.out.oom ? 0 : w.out.len);
-    free(w.out.buf);
-}
-
-/* An Upgrade request. h2c is refused (telltale's answers are HTTP/1.1); WebSocket is not wired
- * to h2o yet on this branch: 404 for a path with no endpoint, 501 for one with. */
-static int on_upgrade(http_server *hs, h2o_req_t *q)
-{
-    if (!h2o_lcstris(q->upgrade.base, q->upgrade.len, H2O_STRLIT("websocket"))) {
-        refuse_raw(q, 400, "Bad Request", "upgrade_not_supported",
-                   "only WebSocket upgrades are supported");
-        return 0;
-    }
-    char path[HTTP_PATH_MAX];
-    if (!headers_path(q, path, sizeof path) || endpoint_at(hs, path) == NULL) {
-        refuse_raw(q, 404, "Not Found", "not_found", "no WebSocket endpoint at this path");
-        return 0;
-    }
-    refuse_raw(q, 501, "Not Implemented", "not_implemented",
-               "WebSocket is not served by the libh2o edge yet");
-    return 0;
-}
-
 static int on_req(h2o_handler_t *self, h2o_req_t *q)
 {
     http_server *hs = ((tt_handler *)self)->hs;
     if (q->upgrade.base != NULL) {
-        return on_upgrade(hs, q);
+        return ws_upgrade(hs, q);
     }
     return http_on_h2o_request(hs, q);
 }

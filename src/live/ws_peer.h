@@ -11,14 +11,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <uv.h> /* before libwebsockets.h, which declares its libuv glue only after it */
-#include <libwebsockets.h>
+#include "http/http_server.h"
 
 #define WS_WRITES_PER_CALLBACK 256 /* writes (send()s) per WRITEABLE, at most */
 #define WS_COALESCE_MAX 65536      /* bytes of frames one write gathers, at most */
 #define WS_FRAME_HEADER_MAX 10
 
-/* A message; data has LWS_PRE bytes of headroom before the payload. */
+/* A message; data has WS_PRE bytes of headroom before the payload. */
+#define WS_PRE 16
 typedef struct ws_msg {
     int refs;
     int64_t seq; /* the event's seq, 0 for messages that are not events */
@@ -63,13 +63,13 @@ typedef struct ws_rx {
 /* Adds a received fragment. Returns 1 when the message is whole (rx->buf holds it until
  * ws_rx_clear()), 0 while more is to come, and -1 when it would pass 'limit' bytes (close code
  * 1009 is set) or memory runs out: the callback then returns -1. */
-int ws_rx_add(struct lws *wsi, ws_rx *rx, const void *in, size_t len, size_t limit);
+int ws_rx_add(http_ws *ws, ws_rx *rx, const void *in, size_t len, size_t limit);
 void ws_rx_clear(ws_rx *rx);
 
 /* The sending side of one client, as /ws and Realtime both keep it: its queue, bounded in
  * bytes, and how it is closing. */
 typedef struct ws_peer {
-    struct lws *wsi;
+    http_ws *ws;
     msg_ring out;
     bool closing;
     int close_code;

@@ -289,8 +289,8 @@ bool server_idle(server *srv)
 
 void server_close_clients(server *srv)
 {
-    ws_live_close_all(srv->ws, LWS_CLOSE_STATUS_GOINGAWAY, "server shutdown");
-    realtime_close_all(srv->rt, LWS_CLOSE_STATUS_GOINGAWAY, "server shutdown");
+    ws_live_close_all(srv->ws, 1001, "server shutdown");
+    realtime_close_all(srv->rt, 1001, "server shutdown");
 }
 
 void server_stop(server *srv)
