@@ -47,6 +47,7 @@ struct http_ws {
     pending_msg *held, **held_tail; /* received while paused */
     uv_timer_t poll;                /* writable polling, and the JWT's expiry */
     uv_timer_t expiry;
+    uv_timer_t resume; /* hands held messages over after a pause, from the loop */
     int handles_open;
 };
 
@@ -81,6 +82,7 @@ static void finish(http_ws *ws)
     ws->held = NULL;
     uv_close((uv_handle_t *)&ws->poll, on_handle_closed);
     uv_close((uv_handle_t *)&ws->expiry, on_handle_closed);
+    uv_close((uv_handle_t *)&ws->resume, on_handle_closed);
 }
 
 static bool ready(const http_ws *ws)
@@ -173,9 +175,9 @@ static void deliver(http_ws *ws, const void *msg, size_t len, bool binary)
     }
 }
 
-void http_ws_pause(http_ws *ws, bool paused)
+static void on_resume(uv_timer_t *t)
 {
-    ws->paused = paused;
+    http_ws *ws = t->data;
     while (!ws->paused && ws->held != NULL && !ws->gone) {
         pending_msg *p = ws->held;
         ws->held = p->next;
@@ -184,6 +186,17 @@ void http_ws_pause(http_ws *ws, bool paused)
         }
         deliver(ws, p->data, p->len, p->binary);
         free(p);
+    }
+}
+
+/* Resuming hands the held messages over from the loop, not from inside the caller: the caller
+ * (a message read on the pool) finishes with its own message first, as lws' rx flow control
+ * did. */
+void http_ws_pause(http_ws *ws, bool paused)
+{
+    ws->paused = paused;
+    if (!paused && ws->held != NULL && !ws->gone) {
+        uv_timer_start(&ws->resume, on_resume, 0, 0);
     }
 }
 
@@ -215,7 +228,7 @@ static void on_ws_msg(h2o_websocket_conn_t *conn, const struct wslay_event_on_ms
         return; /* ping and pong: wslay answers pings itself */
     }
     bool binary = arg->opcode == WSLAY_BINARY_FRAME;
-    if (ws->paused) {
+    if (ws->paused || ws->held != NULL) { /* behind what is held, in order */
         pending_msg *p = malloc(sizeof *p + arg->msg_length);
         if (p == NULL) {
             http_ws_close(ws, 1011, "out of memory");
@@ -391,8 +404,9 @@ int ws_upgrade(http_server *hs, h2o_req_t *q)
     }
     uv_timer_init(hs->loop, &ws->poll);
     uv_timer_init(hs->loop, &ws->expiry);
-    ws->poll.data = ws->expiry.data = ws;
-    ws->handles_open = 2;
+    uv_timer_init(hs->loop, &ws->resume);
+    ws->poll.data = ws->expiry.data = ws->resume.data = ws;
+    ws->handles_open = 3;
     ws->conn = h2o_upgrade_to_websocket(q, key, ws, on_ws_msg);
     wslay_event_config_set_max_recv_msg_length(ws->conn->ws_ctx, hs->cfg->ws_max_message);
     if (ep->on_open(ep->ctx, ws, &who, &ws->user) != 0) {
