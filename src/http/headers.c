@@ -50,14 +50,17 @@ static int hexval(int c)
 }
 
 /* %-decodes 'n' bytes of 'in' into 'out' (NUL-terminated, at most 'cap' - 1 bytes); '+' is a
- * space when 'plus'. Returns the length, or -1 if it does not fit. As lws did, a '%' not
- * followed by two hex digits is kept as it is. */
+ * space when 'plus'. Returns the length, -1 if it does not fit, -2 for a '%' not followed by
+ * two hex digits (RFC 3986 §2.1). */
 static ssize_t pct_decode(const char *in, size_t n, char *out, size_t cap, bool plus)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         int c = (unsigned char)in[i];
-        if (c == '%' && i + 2 < n && hexval(in[i + 1]) >= 0 && hexval(in[i + 2]) >= 0) {
+        if (c == '%') {
+            if (!(i + 2 < n && hexval(in[i + 1]) >= 0 && hexval(in[i + 2]) >= 0)) {
+                return -2;
+            }
             c = hexval(in[i + 1]) << 4 | hexval(in[i + 2]);
             i += 2;
         } else if (c == '+' && plus) {
@@ -101,28 +104,29 @@ static void normalise(char *p)
     *out = '\0';
 }
 
-bool headers_path(const h2o_req_t *q, char *out, size_t len)
+int headers_path(const h2o_req_t *q, char *out, size_t len)
 {
     size_t n = q->query_at != SIZE_MAX ? q->query_at : q->path.len;
-    if (pct_decode(q->path.base, n, out, len, false) < 0) {
-        return false;
+    ssize_t rc = pct_decode(q->path.base, n, out, len, false);
+    if (rc < 0) {
+        return (int)rc;
     }
     normalise(out);
-    return true;
+    return 0;
 }
 
-/* Splits the query into name/value pairs, %-decoded. Returns false if there are too many or
- * they are too long. */
-bool headers_parse_args(http_req *r)
+/* Splits the query into name/value pairs, %-decoded. Returns 0, -1 if there are too many or
+ * they are too long, -2 for a malformed %-escape. */
+int headers_parse_args(http_req *r)
 {
     const h2o_req_t *q = r->h2o;
     if (q->query_at == SIZE_MAX || q->query_at + 1 >= q->path.len) {
-        return true;
+        return 0;
     }
     const char *qs = q->path.base + q->query_at + 1;
     size_t total = q->path.len - q->query_at - 1;
     if (total > ARGS_TEXT_MAX || (r->args_text = malloc(total + 2 * HTTP_MAX_ARGS + 2)) == NULL) {
-        return false;
+        return -1;
     }
     char *cursor = r->args_text;
     size_t left = total + 2 * HTTP_MAX_ARGS + 2;
@@ -131,13 +135,13 @@ bool headers_parse_args(http_req *r)
         n = i + n > total ? total - i : n;
         if (n > 0) {
             if (r->nargs == HTTP_MAX_ARGS) {
-                return false;
+                return -1;
             }
             const char *eq = memchr(qs + i, '=', n);
             size_t nlen = eq != NULL ? (size_t)(eq - (qs + i)) : n;
             ssize_t a = pct_decode(qs + i, nlen, cursor, left, true);
             if (a < 0) {
-                return false;
+                return (int)a;
             }
             const char *name = cursor;
             cursor += a + 1;
@@ -146,7 +150,7 @@ bool headers_parse_args(http_req *r)
             if (eq != NULL) {
                 ssize_t b = pct_decode(eq + 1, n - nlen - 1, cursor, left, true);
                 if (b < 0) {
-                    return false;
+                    return (int)b;
                 }
                 value = cursor;
                 cursor += b + 1;
@@ -156,7 +160,7 @@ bool headers_parse_args(http_req *r)
         }
         i += n + 1;
     }
-    return true;
+    return 0;
 }
 
 const char *http_arg_value(const http_req *r, const char *name)

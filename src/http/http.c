@@ -126,7 +126,13 @@ static bool read_headers(http_req *r)
         http_respond_error(r, 405, "method_not_allowed", "this HTTP method is not supported");
         return false;
     }
-    if (!headers_parse_args(r)) {
+    int args = headers_parse_args(r);
+    if (args == -2) {
+        http_respond_error(r, 400, "invalid_percent_encoding",
+                           "the query has a '%' not followed by two hex digits");
+        return false;
+    }
+    if (args != 0) {
         http_respond_error(r, 414, "query_too_long",
                            "the query string is too long or has too many parameters");
         return false;
@@ -227,9 +233,12 @@ int http_on_h2o_request(http_server *hs, h2o_req_t *q)
     r->h2o = q;
     r->hs = hs;
     link_req(hs, r);
-    bool path_ok = headers_path(q, r->path, sizeof r->path);
+    int path_rc = headers_path(q, r->path, sizeof r->path);
     r->route = router_match(hs, r); /* its error shape holds from the first refusal on */
-    if (!path_ok) {
+    if (path_rc == -2) {
+        http_respond_error(r, 400, "invalid_percent_encoding",
+                           "the path has a '%' not followed by two hex digits");
+    } else if (path_rc != 0) {
         http_respond_error(r, 414, "uri_too_long", "the path is too long");
     } else if (read_headers(r) && admit(hs, r) &&
                (!http_takes_body(r->method) || take_body(r))) {

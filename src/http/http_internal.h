@@ -69,15 +69,16 @@ void body_refuse_too_large(http_req *r, http_error *e);
 int body_decode(http_req *r, http_error *e);
 
 /* headers.c */
-/* Splits the query into r->args (lws has %-decoded it); false if there are too many
- * parameters or they are too long. */
-bool headers_parse_args(http_req *r);
+/* Splits the query into r->args, %-decoded: 0, -1 if there are too many parameters or they
+ * are too long, -2 for a malformed %-escape. */
+int headers_parse_args(http_req *r);
 /* The header 'name' (lower case, no colon) of an h2o request, as http_req_header(). */
 bool headers_get(const h2o_req_t *q, const char *name, char *dst, size_t len);
 /* Whether the header 'name' was sent at all. */
 bool headers_has(const h2o_req_t *q, const char *name);
-/* %-decodes and normalises the path of 'q' (no query) into 'out'; false if it does not fit. */
-bool headers_path(const h2o_req_t *q, char *out, size_t len);
+/* %-decodes and normalises the path of 'q' (no query) into 'out': 0, -1 if it does not fit,
+ * -2 for a malformed %-escape. */
+int headers_path(const h2o_req_t *q, char *out, size_t len);
 
 /* admit.c: checks on a request's headers before its body. */
 /* POST, PUT and PATCH carry a body. */

