@@ -10,8 +10,10 @@
 #include "http/http_internal.h"
 #include "os/log.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define LISTEN_BACKLOG 4096
 
@@ -89,23 +91,119 @@ static void on_setup_error_ostream(h2o_filter_t *self, h2o_req_t *q, h2o_ostream
     h2o_setup_next_ostream(q, &o->super.next);
 }
 
+/* Lingering close (what nginx calls it): h2o 2.2.5 refuses a body over its limit before the
+ * body (413) and then closes the socket with the body still arriving; the kernel then answers
+ * with a reset, and a client still sending loses the 413 it was sent (Python's http.client
+ * did). So each accepted socket is dup()ed: when h2o closes its handle the connection stays
+ * open on the duplicate, which says FIN (shutdown) after what h2o wrote and reads and drops
+ * what still comes, until the client closes or LINGER_MS pass. */
+#define LINGER_MS 2000
+
+typedef struct accepted {
+    uv_tcp_t tcp; /* h2o's */
+    http_server *hs;
+    int dupfd;
+} accepted;
+
+typedef struct lingering {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_shutdown_t shut;
+    int open; /* handles not yet closed */
+    char buf[16384];
+} lingering;
+
+static void linger_closed(uv_handle_t *h)
+{
+    lingering *l = h->data;
+    if (--l->open == 0) {
+        free(l);
+    }
+}
+
+static void linger_end(lingering *l)
+{
+    if (!uv_is_closing((uv_handle_t *)&l->tcp)) {
+        uv_close((uv_handle_t *)&l->tcp, linger_closed);
+        uv_close((uv_handle_t *)&l->timer, linger_closed);
+    }
+}
+
+static void linger_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf)
+{
+    lingering *l = h->data;
+    (void)size;
+    *buf = uv_buf_init(l->buf, sizeof l->buf);
+}
+
+static void linger_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    (void)buf;
+    if (n < 0) {
+        linger_end(s->data); /* EOF or an error: the client is done */
+    }
+}
+
+static void linger_timeout(uv_timer_t *t)
+{
+    linger_end(t->data);
+}
+
+static void linger_shut(uv_shutdown_t *req, int status)
+{
+    (void)req;
+    (void)status;
+}
+
+static void on_h2o_closed(uv_handle_t *h)
+{
+    accepted *a = (accepted *)h;
+    lingering *l = a->dupfd >= 0 ? calloc(1, sizeof *l) : NULL;
+    if (l == NULL || uv_tcp_init(h->loop, &l->tcp) != 0 || uv_tcp_open(&l->tcp, a->dupfd) != 0) {
+        if (a->dupfd >= 0) {
+            close(a->dupfd);
+        }
+        free(l);
+        free(a);
+        return;
+    }
+    uv_loop_t *loop = h->loop;
+    free(a);
+    l->tcp.data = l->timer.data = l;
+    l->open = 2;
+    uv_timer_init(loop, &l->timer);
+    uv_timer_start(&l->timer, linger_timeout, LINGER_MS, 0);
+    uv_unref((uv_handle_t *)&l->timer); /* a shutdown of the daemon does not wait for it */
+    uv_unref((uv_handle_t *)&l->tcp);
+    if (uv_shutdown(&l->shut, (uv_stream_t *)&l->tcp, linger_shut) != 0 ||
+        uv_read_start((uv_stream_t *)&l->tcp, linger_alloc, linger_read) != 0) {
+        linger_end(l);
+    }
+}
+
 static void on_accept(uv_stream_t *listener, int status)
 {
     http_server *hs = listener->data;
     if (status != 0 || hs->stopping) {
         return;
     }
-    uv_tcp_t *conn = malloc(sizeof *conn);
-    if (conn == NULL) {
+    accepted *a = malloc(sizeof *a);
+    if (a == NULL) {
         return;
     }
-    uv_tcp_init(listener->loop, conn);
-    if (uv_accept(listener, (uv_stream_t *)conn) != 0) {
-        uv_close((uv_handle_t *)conn, (uv_close_cb)free);
+    a->hs = hs;
+    a->dupfd = -1;
+    uv_tcp_init(listener->loop, &a->tcp);
+    if (uv_accept(listener, (uv_stream_t *)&a->tcp) != 0) {
+        uv_close((uv_handle_t *)&a->tcp, (uv_close_cb)free);
         return;
     }
-    uv_tcp_nodelay(conn, 1);
-    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, (uv_close_cb)free);
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&a->tcp, &fd) == 0) {
+        a->dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    }
+    uv_tcp_nodelay(&a->tcp, 1);
+    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)&a->tcp, on_h2o_closed);
     h2o_accept(&hs->accept_ctx, sock);
 }
 
