@@ -125,6 +125,10 @@ bool access_check_upgrade(http_server *hs, h2o_req_t *q, const http_ws_endpoint 
  * endpoint at its path. Returns 0 (h2o's handler result). */
 int ws_upgrade(http_server *hs, h2o_req_t *q);
 
+/* tls.c: a server SSL_CTX for cfg's certificate and key files (HTTP/1.1 only); 0, or
+ * TT_EIO / TT_EINVAL with 'err' naming the settings. */
+int tls_load(const tt_config *cfg, SSL_CTX **out, char err[TT_ERRLEN]);
+
 /* assets.c: serves an embedded dashboard file, or 404: the server's 'fallback' for a GET or
  * HEAD of a path no route takes. */
 void assets_serve(http_req *r);

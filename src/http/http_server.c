@@ -247,8 +247,13 @@ int http_server_start(uv_loop_t *loop, const tt_config *cfg, http_wake_fn on_wak
     hs->on_wake = on_wake;
     hs->wake_ctx = ctx;
     hs->fallback = assets_serve;
+    SSL_CTX *ssl_ctx = NULL;
     if (cfg->tls_cert[0] != '\0') {
-        return tt_fail(err, TT_EINVAL, "TLS is not implemented on the libh2o edge yet");
+        /* https and wss on the one port; h2o does the handshake for each accepted socket */
+        int rc = tls_load(cfg, &ssl_ctx, err);
+        if (rc != 0) {
+            return rc;
+        }
     }
     h2o_config_init(&hs->h2o_config);
     hs->h2o_config.server_name = h2o_iovec_init(H2O_STRLIT("telltale"));
@@ -275,6 +280,7 @@ int http_server_start(uv_loop_t *loop, const tt_config *cfg, http_wake_fn on_wak
     hs->h2o_ready = true;
     hs->accept_ctx.ctx = &hs->h2o_ctx;
     hs->accept_ctx.hosts = hs->h2o_config.hosts;
+    hs->accept_ctx.ssl_ctx = ssl_ctx;
 
     uv_mutex_init(&hs->wake_lock);
     uv_async_init(loop, &hs->wake, on_wake_async);
@@ -383,6 +389,7 @@ void http_server_free(http_server *hs)
     if (hs->h2o_ready) {
         h2o_context_dispose(&hs->h2o_ctx); /* closes its timers and queue: uv_run() follows */
         h2o_config_dispose(&hs->h2o_config);
+        SSL_CTX_free(hs->accept_ctx.ssl_ctx);
     }
     if (hs->wake_open || hs->stopping) {
         uv_mutex_destroy(&hs->wake_lock);

@@ -12,10 +12,13 @@
 #include "http/http_internal.h"
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define TLS_FILE_MAX (1 << 20) /* bytes of a PEM certificate chain or key */
 
@@ -54,34 +57,77 @@ static int read_pem(const char *path, const char *setting, char **out, size_t *l
     return 0;
 }
 
-int http_server_reload_tls(http_server *hs, char err[TT_ERRLEN])
+/* A new server SSL_CTX for the PEM pair (TLS 1.2 and up; no ALPN: HTTP/1.1 only, so h2o
+ * never takes a connection to HTTP/2), or NULL. */
+static SSL_CTX *make_ctx(const char *cert, size_t cert_len, const char *key, size_t key_len)
 {
-    const tt_config *cfg = hs->cfg;
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    BIO *cb = BIO_new_mem_buf(cert, (int)cert_len), *kb = BIO_new_mem_buf(key, (int)key_len);
+    X509 *x = cb != NULL ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+    EVP_PKEY *k = kb != NULL ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+    bool ok = ctx != NULL && x != NULL && k != NULL &&
+              SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1 &&
+              SSL_CTX_use_certificate(ctx, x) == 1 && SSL_CTX_use_PrivateKey(ctx, k) == 1 &&
+              SSL_CTX_check_private_key(ctx) == 1;
+    /* the rest of the chain, if the file has one */
+    X509 *extra;
+    while (ok && cb != NULL && (extra = PEM_read_bio_X509(cb, NULL, NULL, NULL)) != NULL) {
+        if (SSL_CTX_add_extra_chain_cert(ctx, extra) != 1) {
+            X509_free(extra);
+            ok = false;
+        }
+    }
+    ERR_clear_error();
+    EVP_PKEY_free(k);
+    X509_free(x);
+    BIO_free(kb);
+    BIO_free(cb);
+    if (!ok) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION);
+    return ctx;
+}
+
+int tls_load(const tt_config *cfg, SSL_CTX **out, char err[TT_ERRLEN])
+{
     char *cert = NULL, *key = NULL;
     size_t cert_len = 0, key_len = 0;
-    if (cfg->tls_cert[0] == '\0') {
-        return tt_fail(err, TT_EINVAL, "TLS is not on (TELLTALE_TLS_CERT is not set)");
-    }
     int rc = read_pem(cfg->tls_cert, "TELLTALE_TLS_CERT", &cert, &cert_len, err);
     if (rc == 0) {
         rc = read_pem(cfg->tls_key, "TELLTALE_TLS_KEY", &key, &key_len, err);
     }
-    /* lws gives the vhost that serves these paths the new certificate and key; what is
-     * connected keeps its session. A bad pair never reaches it. */
-    if (rc == 0 && !tls_pair_ok(cert, cert_len, key, key_len)) {
+    if (rc == 0 && (!tls_pair_ok(cert, cert_len, key, key_len) ||
+                    (*out = make_ctx(cert, cert_len, key, key_len)) == NULL)) {
         rc = tt_fail(err, TT_EINVAL,
                      "TELLTALE_TLS_KEY '%s' is not a private key matching TELLTALE_TLS_CERT '%s' "
-                     "(both PEM): kept the certificate in use",
+                     "(both PEM)",
                      cfg->tls_key, cfg->tls_cert);
-    }
-    if (rc == 0) {
-        /* SPIKE: TLS is not wired to libh2o yet (stage 3, docs/h2o-spike.md). */
-        rc = tt_fail(err, TT_EINVAL, "TLS is not implemented on the libh2o edge yet");
     }
     if (key != NULL) {
         OPENSSL_cleanse(key, key_len);
     }
     free(cert);
     free(key);
+    return rc;
+}
+
+/* New connections get the new context; those open keep theirs (each SSL holds a reference to
+ * its SSL_CTX, so freeing ours here is safe). A bad pair never replaces the one in use. */
+int http_server_reload_tls(http_server *hs, char err[TT_ERRLEN])
+{
+    SSL_CTX *ctx = NULL;
+    if (hs->cfg->tls_cert[0] == '\0') {
+        return tt_fail(err, TT_EINVAL, "TLS is not on (TELLTALE_TLS_CERT is not set)");
+    }
+    int rc = tls_load(hs->cfg, &ctx, err);
+    if (rc == TT_EINVAL) {
+        snprintf(err + strlen(err), TT_ERRLEN - strlen(err), ": kept the certificate in use");
+    }
+    if (rc == 0) {
+        SSL_CTX_free(hs->accept_ctx.ssl_ctx);
+        hs->accept_ctx.ssl_ctx = ctx;
+    }
     return rc;
 }
