@@ -252,7 +252,11 @@ int http_server_start(uv_loop_t *loop, const tt_config *cfg, http_wake_fn on_wak
         /* https and wss on the one port; h2o does the handshake for each accepted socket */
         int rc = tls_load(cfg, &ssl_ctx, err);
         if (rc != 0) {
-            return rc;
+            return tt_fail(err, rc,
+                           "cannot listen on %s:%u with TLS: check TELLTALE_TLS_CERT (--tls-cert) "
+                           "'%s' and TELLTALE_TLS_KEY (--tls-key) '%s' (readable PEM files, the "
+                           "key matching the certificate)",
+                           cfg->listen_host, cfg->listen_port, cfg->tls_cert, cfg->tls_key);
         }
     }
     h2o_config_init(&hs->h2o_config);
