@@ -90,6 +90,87 @@ bool admit_framing(http_req *r, http_error *e)
     return true;
 }
 
+/* The value of a header line "name: value" when its name is 'name' (lower case), trimmed, in
+ * 'v' ('n' bytes); false otherwise. */
+static bool raw_field(const char *line, size_t len, const char *name, const char **v, size_t *n)
+{
+    size_t nl = strlen(name);
+    if (len <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':') {
+        return false;
+    }
+    const char *b = line + nl + 1, *e = line + len;
+    while (b < e && (*b == ' ' || *b == '\t')) {
+        b++;
+    }
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) {
+        e--;
+    }
+    *v = b;
+    *n = (size_t)(e - b);
+    return true;
+}
+
+/* libh2o 2.2.5 takes Transfer-Encoding over Content-Length when both are sent, and the first
+ * of several Content-Lengths, and keeps neither header in the request it hands over. Either is
+ * how a request is smuggled past a proxy that reads the other (RFC 9112 §6.3, §11.2). The
+ * header section is still in h2o's input buffer while the request is handled (lib/http1.c
+ * consumes it after the response), so it is read again here for these two fields. */
+bool admit_raw_framing(http_req *r, http_error *e)
+{
+    h2o_req_t *q = r->h2o;
+    h2o_socket_t *sock = q->conn->callbacks->get_socket != NULL
+                             ? q->conn->callbacks->get_socket(q->conn)
+                             : NULL;
+    if (sock == NULL || sock->input == NULL) {
+        return true;
+    }
+    const char *p = sock->input->bytes, *end = p + sock->input->size;
+    int lengths = 0, codings = 0;
+    const char *first = NULL;
+    size_t first_len = 0;
+    bool differ = false;
+    const char *nl = memchr(p, '\n', (size_t)(end - p)); /* skip the request line */
+    for (p = nl != NULL ? nl + 1 : end; p < end;) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t len = (size_t)((eol != NULL ? eol : end) - p);
+        if (len == 0 || (len == 1 && p[0] == '\r')) {
+            break; /* the end of the header section */
+        }
+        const char *v;
+        size_t n;
+        if (raw_field(p, len, "content-length", &v, &n)) {
+            if (lengths++ == 0) {
+                first = v;
+                first_len = n;
+            } else if (n != first_len || memcmp(v, first, n) != 0) {
+                differ = true;
+            }
+        } else if (raw_field(p, len, "transfer-encoding", &v, &n)) {
+            codings++;
+        }
+        if (eol == NULL) {
+            break;
+        }
+        p = eol + 1;
+    }
+    if (lengths > 0 && codings > 0) {
+        r->close_after = true;
+        *e = (http_error){
+            .status = 400,
+            .code = "conflicting_framing",
+            .message = "send Content-Length or Transfer-Encoding, not both (RFC 9112 §6.1)"};
+        return false;
+    }
+    if (differ) {
+        r->close_after = true;
+        *e = (http_error){.status = 411,
+                          .code = "length_required",
+                          .message = "send one Content-Length (RFC 9112 §6.3)"};
+        return false;
+    }
+    return true;
+}
+
 /* What the headers say about the body: who sends it, its type, its coding, its size. False
  * if refused, with 'e' (and maybe an Accept-Encoding header added). */
 bool admit_body(http_req *r, http_error *e)

@@ -137,7 +137,7 @@ static bool read_headers(http_req *r)
                            "the query string is too long or has too many parameters");
         return false;
     }
-    if (!admit_framing(r, &e) || !admit_body(r, &e)) {
+    if (!admit_raw_framing(r, &e) || !admit_framing(r, &e) || !admit_body(r, &e)) {
         http_respond_error(r, e.status, e.code, e.message);
         return false;
     }

@@ -86,6 +86,9 @@ bool http_takes_body(http_method m);
 /* Content-Length or Transfer-Encoding: chunked (RFC 9112 §6); false with 'e' (411, 400, 501)
  * otherwise. Sets r->has_length, r->content_length, r->chunked. */
 bool admit_framing(http_req *r, http_error *e);
+/* Content-Length and Transfer-Encoding together, or Content-Lengths that differ, read from the
+ * raw header section (h2o hides both fields): false with 'e' (400 / 411, and close). */
+bool admit_raw_framing(http_req *r, http_error *e);
 /* Origin (403), media type (415 for the CORS-safelisted types or none), Content-Encoding
  * (415 with Accept-Encoding) and size (413); false with 'e'. Sets r->coding. */
 bool admit_body(http_req *r, http_error *e);
