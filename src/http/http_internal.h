@@ -31,6 +31,7 @@ struct http_server {
     int port;
     int otlp_port; /* the --otlp-listen listener's, 0 without one */
     uint32_t nconns;
+    struct http_ws *wss; /* ws_h2o.c: WebSockets open */
 
     bool stopping;
     uint64_t next_id;  /* for requests and connections */
@@ -127,6 +128,9 @@ bool access_check_upgrade(http_server *hs, h2o_req_t *q, const http_ws_endpoint 
 /* ws_h2o.c: an Upgrade request: refused with a JSON error, or upgraded to a WebSocket of the
  * endpoint at its path. Returns 0 (h2o's handler result). */
 int ws_upgrade(http_server *hs, h2o_req_t *q);
+/* Shutdown: ends every WebSocket still open (the owners said 1001 first; a client that does
+ * not answer its close is not waited for). */
+void ws_stop_all(http_server *hs);
 
 /* tls.c: a server SSL_CTX for cfg's certificate and key files (HTTP/1.1 only); 0, or
  * TT_EIO / TT_EINVAL with 'err' naming the settings. */

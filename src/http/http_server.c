@@ -348,6 +348,7 @@ void http_server_stop(http_server *hs)
         return;
     }
     hs->stopping = true;
+    ws_stop_all(hs);
     if (hs->listener_open) {
         uv_close((uv_handle_t *)&hs->listener, NULL);
     }

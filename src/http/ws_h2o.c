@@ -1,25 +1,35 @@
-/* ws_h2o.c -- WebSocket connections over libh2o 2.2.5's websocket.h (wslay underneath): the
- * upgrade with its checks (endpoint by path, Origin, roles, the endpoint's own, the limit on
- * message size), and the calls the endpoints (live/) use to send, close, pause and read the
+/* ws_h2o.c -- WebSocket connections on libh2o 2.2.5 and wslay: the upgrade with its checks
+ * (endpoint by path, Origin, roles, the endpoint's own, the limit on message size), the
+ * connection's life, and the calls the endpoints (live/) use to send, close, pause and read the
  * URL's parameters.
  *
- * SPIKE (branch h2o-edge, docs/h2o-spike.md). What h2o 2.2.5 gives: h2o_upgrade_to_websocket()
- * sends the 101 and runs wslay on the socket; every received message comes whole to one
- * callback, which gets NULL once the connection is gone. It writes one frame per socket write
- * and says nothing when a write completes, so "writable" is polled here with a short timer
- * while the endpoint has more to send (the remaining work: own wslay callbacks, see the doc).
- * Loop thread only. */
+ * h2o's own websocket.c is not used: it writes one frame per send(), has no hook for a
+ * completed write, restarts reading by itself (no pause), and drops a connection on a
+ * frame-level protocol error without the close frame. So h2o only does the upgrade
+ * (h2o_http1_upgrade sends the 101 and hands over the socket) and wslay runs here with
+ * callbacks of our own:
+ *
+ *   socket ──read──► sock->input ──recv_cb──► wslay ──on_msg──► endpoint.on_receive
+ *   endpoint ──http_ws_send──► wslay queue ──send_cb──► pending ──one write──► socket
+ *                                                       (frames gathered, at most WRITE_MAX)
+ *
+ * A write's completion runs wslay again and, if the endpoint asked, its on_writable: the same
+ * "writable" lws gave. Loop thread only. */
 #include "http/http_internal.h"
 
 #include "os/clock.h"
 
-#include <h2o/websocket.h>
+#include <h2o/http1.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <h2o/websocket.h> /* h2o_is_websocket_handshake; wslay.h */
 
-#define CHOKED_BYTES 262144 /* queued in wslay: more waits for on_writable */
-#define WRITABLE_POLL_MS 1
+#define WRITE_MAX 65536     /* bytes of frames one write gathers */
+#define CHOKED_BYTES 262144 /* queued in wslay beyond a write: more waits for on_writable */
+#define PING_AFTER_MS 30000  /* an idle WebSocket is pinged ... */
+#define HANGUP_AFTER_MS 75000 /* ... and dropped when nothing came back by then */
 
 typedef struct pending_msg {
     struct pending_msg *next;
@@ -29,25 +39,33 @@ typedef struct pending_msg {
 } pending_msg;
 
 struct http_ws {
+    http_ws *prev, *next; /* in hs->wss */
     http_server *hs;
     const http_ws_endpoint *ep;
-    h2o_websocket_conn_t *conn;
+    h2o_socket_t *sock; /* NULL until the 101 is sent */
+    wslay_event_context_ptr ctx;
     void *user;   /* the endpoint's per-connection state */
     bool opened;  /* on_open returned 0: on_close is owed */
     bool closing; /* a close frame is queued */
-    bool gone;    /* h2o reported the connection closed */
+    bool gone;    /* closed, or the upgrade failed */
     bool binary;  /* of the message being handed over */
     bool paused;
     bool want_writable;
+    bool in_proceed;
     int close_code;
     char close_reason[64];
     char *query; /* the URL's query, raw, for http_ws_arg() */
     char addr[FORWARDED_ADDR_MAX];
     char rate_key[HTTP_RATE_KEY_MAX];
+    unsigned char *out;      /* frames being written (one h2o_socket_write) */
+    unsigned char *gather;   /* frames wslay gave since, up to WRITE_MAX */
+    size_t gather_len;
+    bool writing;
+    uint64_t last_rx_ms;
     pending_msg *held, **held_tail; /* received while paused */
-    uv_timer_t poll;                /* writable polling, and the JWT's expiry */
-    uv_timer_t expiry;
-    uv_timer_t resume; /* hands held messages over after a pause, from the loop */
+    uv_timer_t expiry;              /* the JWT's */
+    uv_timer_t idle;                /* ping and hang-up */
+    uv_timer_t resume;              /* hands held messages over after a pause */
     int handles_open;
 };
 
@@ -55,6 +73,11 @@ static void on_handle_closed(uv_handle_t *h)
 {
     http_ws *ws = h->data;
     if (--ws->handles_open == 0) {
+        if (ws->ctx != NULL) {
+            wslay_event_context_free(ws->ctx);
+        }
+        free(ws->out);
+        free(ws->gather);
         free(ws->query);
         free(ws);
     }
@@ -67,35 +90,158 @@ static void finish(http_ws *ws)
         return;
     }
     ws->gone = true;
+    if (ws->prev != NULL) {
+        ws->prev->next = ws->next;
+    } else {
+        ws->hs->wss = ws->next;
+    }
+    if (ws->next != NULL) {
+        ws->next->prev = ws->prev;
+    }
     if (ws->opened) {
         ws->opened = false;
         ws->ep->on_close(ws->user);
     }
-    if (ws->conn != NULL) {
-        h2o_websocket_close(ws->conn);
-        ws->conn = NULL;
+    if (ws->sock != NULL) {
+        h2o_socket_close(ws->sock);
+        ws->sock = NULL;
     }
     for (pending_msg *p = ws->held, *n; p != NULL; p = n) {
         n = p->next;
         free(p);
     }
     ws->held = NULL;
-    uv_close((uv_handle_t *)&ws->poll, on_handle_closed);
     uv_close((uv_handle_t *)&ws->expiry, on_handle_closed);
+    uv_close((uv_handle_t *)&ws->idle, on_handle_closed);
     uv_close((uv_handle_t *)&ws->resume, on_handle_closed);
 }
 
-static bool ready(const http_ws *ws)
+static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *p)
 {
-    return ws->conn != NULL && ws->conn->sock != NULL && !ws->gone;
+    http_ws *ws = p;
+    (void)flags;
+    if (ws->paused || ws->sock->input->size == 0) {
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+        return -1;
+    }
+    len = len < ws->sock->input->size ? len : ws->sock->input->size;
+    memcpy(buf, ws->sock->input->bytes, len);
+    h2o_buffer_consume(&ws->sock->input, len);
+    return (ssize_t)len;
 }
 
-/* Runs wslay: writes what is queued, reads what came. May report the connection gone. */
+/* wslay hands over frame bytes; they are gathered for one write, not written one by one. */
+static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
+                       void *p)
+{
+    http_ws *ws = p;
+    (void)flags;
+    if (ws->gather == NULL && (ws->gather = malloc(WRITE_MAX)) == NULL) {
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+    }
+    size_t room = WRITE_MAX - ws->gather_len;
+    if (room == 0) {
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+        return -1;
+    }
+    len = len < room ? len : room;
+    memcpy(ws->gather + ws->gather_len, data, len);
+    ws->gather_len += len;
+    return (ssize_t)len;
+}
+
+static void on_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
+                      void *p);
+
+static const struct wslay_event_callbacks callbacks = {
+    .recv_callback = recv_cb, .send_callback = send_cb, .on_msg_recv_callback = on_msg_cb};
+
+static void proceed(http_ws *ws);
+
+static void on_write_done(h2o_socket_t *sock, const char *err)
+{
+    http_ws *ws = sock->data;
+    ws->writing = false;
+    if (err != NULL) {
+        finish(ws);
+        return;
+    }
+    proceed(ws);
+}
+
+/* A protocol error wslay found in a frame (it would close without a word): the close frame
+ * 1002 goes out raw, then the connection ends (RFC 6455 §7.1.7). */
+static void fail_protocol(http_ws *ws)
+{
+    static const unsigned char frame[] = {0x88, 0x02, 0x03, 0xea}; /* close, 1002 */
+    if (ws->writing || ws->sock == NULL) {
+        finish(ws);
+        return;
+    }
+    if (ws->gather == NULL && (ws->gather = malloc(WRITE_MAX)) == NULL) {
+        finish(ws);
+        return;
+    }
+    memcpy(ws->gather, frame, sizeof frame);
+    ws->gather_len = sizeof frame;
+    wslay_event_shutdown_read(ws->ctx);
+    wslay_event_shutdown_write(ws->ctx);
+}
+
+/* Runs wslay until it can do no more: received frames in, queued frames out in one write.
+ * Ends the connection when both directions are done. */
 static void proceed(http_ws *ws)
 {
-    if (ready(ws)) {
-        h2o_websocket_proceed(ws->conn);
+    if (ws->gone || ws->sock == NULL || ws->in_proceed) {
+        return;
     }
+    ws->in_proceed = true;
+    if (!ws->paused && ws->sock->input->size > 0 && wslay_event_want_read(ws->ctx) &&
+        wslay_event_recv(ws->ctx) != 0) {
+        fail_protocol(ws);
+    }
+    if (!ws->gone && !ws->writing && wslay_event_want_write(ws->ctx) &&
+        wslay_event_send(ws->ctx) != 0) {
+        ws->gather_len = 0;
+        ws->in_proceed = false;
+        finish(ws);
+        return;
+    }
+    if (!ws->gone && !ws->writing && ws->gather_len > 0) {
+        unsigned char *t = ws->out;
+        ws->out = ws->gather;
+        ws->gather = t;
+        h2o_iovec_t buf = h2o_iovec_init(ws->out, ws->gather_len);
+        ws->gather_len = 0;
+        ws->writing = true;
+        h2o_socket_write(ws->sock, &buf, 1, on_write_done);
+    }
+    ws->in_proceed = false;
+    if (ws->gone) {
+        return;
+    }
+    if (!ws->writing && !wslay_event_want_read(ws->ctx) && !wslay_event_want_write(ws->ctx)) {
+        finish(ws); /* closed both ways */
+        return;
+    }
+    if (ws->want_writable && !http_ws_choked(ws)) {
+        ws->want_writable = false;
+        if (ws->opened && ws->ep->on_writable(ws->user) != 0) {
+            http_ws_close(ws, ws->close_code, ws->close_reason);
+        }
+    }
+}
+
+static void on_read(h2o_socket_t *sock, const char *err)
+{
+    http_ws *ws = sock->data;
+    if (err != NULL) {
+        finish(ws);
+        return;
+    }
+    ws->last_rx_ms = clock_mono_ms();
+    proceed(ws);
 }
 
 void http_ws_close(http_ws *ws, int code, const char *reason)
@@ -105,10 +251,8 @@ void http_ws_close(http_ws *ws, int code, const char *reason)
     }
     http_ws_set_close(ws, code, reason);
     ws->closing = true;
-    if (ws->conn != NULL) {
-        wslay_event_queue_close(ws->conn->ws_ctx, (uint16_t)ws->close_code,
-                                (const uint8_t *)ws->close_reason, strlen(ws->close_reason));
-    }
+    wslay_event_queue_close(ws->ctx, (uint16_t)ws->close_code, (const uint8_t *)ws->close_reason,
+                            strlen(ws->close_reason));
     proceed(ws);
 }
 
@@ -120,46 +264,34 @@ void http_ws_set_close(http_ws *ws, int code, const char *reason)
 
 int http_ws_send(http_ws *ws, const void *data, size_t len, bool binary)
 {
-    if (ws->closing || ws->gone || ws->conn == NULL) {
+    if (ws->closing || ws->gone) {
         return -1;
     }
     struct wslay_event_msg m = {binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME, data, len};
-    if (wslay_event_queue_msg(ws->conn->ws_ctx, &m) != 0) {
+    if (wslay_event_queue_msg(ws->ctx, &m) != 0) {
         return -1;
     }
-    proceed(ws);
+    if (!ws->writing && !ws->in_proceed) {
+        proceed(ws);
+    }
     return 0;
 }
 
 bool http_ws_choked(const http_ws *ws)
 {
-    return !ready(ws) || h2o_socket_is_writing(ws->conn->sock) ||
-           wslay_event_get_queued_msg_length(ws->conn->ws_ctx) > CHOKED_BYTES;
-}
-
-static void on_poll(uv_timer_t *t)
-{
-    http_ws *ws = t->data;
-    if (ws->gone || !ws->want_writable) {
-        return;
-    }
-    if (http_ws_choked(ws)) {
-        uv_timer_start(&ws->poll, on_poll, WRITABLE_POLL_MS, 0);
-        return;
-    }
-    ws->want_writable = false;
-    if (ws->opened && ws->ep->on_writable(ws->user) != 0) {
-        http_ws_close(ws, ws->close_code, ws->close_reason);
-    }
+    return ws->sock == NULL || ws->gone ||
+           (ws->writing && wslay_event_get_queued_msg_length(ws->ctx) > CHOKED_BYTES);
 }
 
 void http_ws_want_writable(http_ws *ws)
 {
-    if (ws->gone || ws->want_writable) {
+    if (ws->gone) {
         return;
     }
     ws->want_writable = true;
-    uv_timer_start(&ws->poll, on_poll, 0, 0);
+    if (!ws->in_proceed) {
+        proceed(ws); /* at once if it can take more; else when the write in flight is done */
+    }
 }
 
 bool http_ws_binary(const http_ws *ws)
@@ -187,15 +319,24 @@ static void on_resume(uv_timer_t *t)
         deliver(ws, p->data, p->len, p->binary);
         free(p);
     }
+    if (!ws->paused && ws->sock != NULL) {
+        h2o_socket_read_start(ws->sock, on_read);
+        proceed(ws); /* what came meanwhile */
+    }
 }
 
-/* Resuming hands the held messages over from the loop, not from inside the caller: the caller
- * (a message read on the pool) finishes with its own message first, as lws' rx flow control
- * did. */
+/* Pausing stops reading the socket (the client's TCP window fills: real back-pressure);
+ * messages wslay had already taken are held. Resuming hands them over from the loop, not from
+ * inside the caller, as lws' rx flow control did. */
 void http_ws_pause(http_ws *ws, bool paused)
 {
     ws->paused = paused;
-    if (!paused && ws->held != NULL && !ws->gone) {
+    if (ws->sock == NULL || ws->gone) {
+        return;
+    }
+    if (paused) {
+        h2o_socket_read_stop(ws->sock);
+    } else {
         uv_timer_start(&ws->resume, on_resume, 0, 0);
     }
 }
@@ -211,16 +352,14 @@ static bool close_code_ok(const struct wslay_event_on_msg_recv_arg *arg)
            (code >= 3000 && code <= 4999);
 }
 
-static void on_ws_msg(h2o_websocket_conn_t *conn, const struct wslay_event_on_msg_recv_arg *arg)
+static void on_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
+                      void *p)
 {
-    http_ws *ws = conn->data;
-    if (arg == NULL) {
-        finish(ws);
-        return;
-    }
+    http_ws *ws = p;
+    (void)ctx;
     if (arg->opcode == WSLAY_CONNECTION_CLOSE) {
         if (!close_code_ok(arg)) {
-            finish(ws);
+            fail_protocol(ws);
         }
         return; /* wslay answers the close itself */
     }
@@ -229,18 +368,41 @@ static void on_ws_msg(h2o_websocket_conn_t *conn, const struct wslay_event_on_ms
     }
     bool binary = arg->opcode == WSLAY_BINARY_FRAME;
     if (ws->paused || ws->held != NULL) { /* behind what is held, in order */
-        pending_msg *p = malloc(sizeof *p + arg->msg_length);
-        if (p == NULL) {
+        pending_msg *m = malloc(sizeof *m + arg->msg_length);
+        if (m == NULL) {
             http_ws_close(ws, 1011, "out of memory");
             return;
         }
-        *p = (pending_msg){.next = NULL, .binary = binary, .len = arg->msg_length};
-        memcpy(p->data, arg->msg, arg->msg_length);
-        *ws->held_tail = p;
-        ws->held_tail = &p->next;
+        *m = (pending_msg){.next = NULL, .binary = binary, .len = arg->msg_length};
+        memcpy(m->data, arg->msg, arg->msg_length);
+        *ws->held_tail = m;
+        ws->held_tail = &m->next;
         return;
     }
     deliver(ws, arg->msg, arg->msg_length, binary);
+}
+
+void ws_stop_all(http_server *hs)
+{
+    while (hs->wss != NULL) {
+        finish(hs->wss);
+    }
+}
+
+/* Pings a connection quiet for PING_AFTER_MS; drops one quiet for HANGUP_AFTER_MS. */
+static void on_idle(uv_timer_t *t)
+{
+    http_ws *ws = t->data;
+    uint64_t quiet = clock_mono_ms() - ws->last_rx_ms;
+    if (quiet >= HANGUP_AFTER_MS) {
+        finish(ws);
+        return;
+    }
+    if (quiet >= PING_AFTER_MS && ws->sock != NULL) {
+        struct wslay_event_msg ping = {WSLAY_PING, NULL, 0};
+        wslay_event_queue_msg(ws->ctx, &ping);
+        proceed(ws);
+    }
 }
 
 bool http_ws_arg(const http_ws *ws, const char *name, char *out, size_t cap)
@@ -339,6 +501,23 @@ static const http_ws_endpoint *endpoint_at(const http_server *hs, const char *pa
     return NULL;
 }
 
+/* The 101 is written and h2o hands over the socket (NULL: the client left meanwhile). */
+static void on_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
+{
+    http_ws *ws = data;
+    if (sock == NULL) {
+        finish(ws);
+        return;
+    }
+    ws->sock = sock;
+    sock->data = ws;
+    h2o_buffer_consume(&sock->input, reqsize);
+    if (!ws->paused) {
+        h2o_socket_read_start(sock, on_read);
+    }
+    proceed(ws); /* what on_open queued, and frames that came with the upgrade */
+}
+
 int ws_upgrade(http_server *hs, h2o_req_t *q)
 {
     char path[HTTP_PATH_MAX];
@@ -403,13 +582,38 @@ int ws_upgrade(http_server *hs, h2o_req_t *q)
         free(ws);
         return 0;
     }
-    uv_timer_init(hs->loop, &ws->poll);
+    if (wslay_event_context_server_init(&ws->ctx, &callbacks, ws) != 0) {
+        refuse(q, 503, "overloaded", "out of memory");
+        free(ws->query);
+        free(ws);
+        return 0;
+    }
+    wslay_event_config_set_max_recv_msg_length(ws->ctx, hs->cfg->ws_max_message);
     uv_timer_init(hs->loop, &ws->expiry);
+    uv_timer_init(hs->loop, &ws->idle);
     uv_timer_init(hs->loop, &ws->resume);
-    ws->poll.data = ws->expiry.data = ws->resume.data = ws;
+    ws->expiry.data = ws->idle.data = ws->resume.data = ws;
     ws->handles_open = 3;
-    ws->conn = h2o_upgrade_to_websocket(q, key, ws, on_ws_msg);
-    wslay_event_config_set_max_recv_msg_length(ws->conn->ws_ctx, hs->cfg->ws_max_message);
+    ws->last_rx_ms = clock_mono_ms();
+    ws->next = hs->wss;
+    if (hs->wss != NULL) {
+        hs->wss->prev = ws;
+    }
+    hs->wss = ws;
+    uv_timer_start(&ws->idle, on_idle, PING_AFTER_MS / 2, PING_AFTER_MS / 2);
+    /* the 101 (RFC 6455 §4.2.2): Sec-WebSocket-Accept is base64(SHA-1(key + GUID)) */
+    unsigned char src[24 + 36], digest[SHA_DIGEST_LENGTH];
+    char accept[32];
+    memcpy(src, key, 24);
+    memcpy(src + 24, "258EAFA5-E914-47DA-95CA-C5AB0DC85B11", 36);
+    SHA1(src, sizeof src, digest);
+    h2o_base64_encode(accept, digest, sizeof digest, 0);
+    q->res.status = 101;
+    q->res.reason = "Switching Protocols";
+    h2o_add_header(&q->pool, &q->res.headers, H2O_TOKEN_UPGRADE, NULL, H2O_STRLIT("websocket"));
+    h2o_add_header_by_str(&q->pool, &q->res.headers, H2O_STRLIT("sec-websocket-accept"), 0, NULL,
+                          accept, strlen(accept));
+    h2o_http1_upgrade(q, NULL, 0, on_upgraded, ws);
     if (ep->on_open(ep->ctx, ws, &who, &ws->user) != 0) {
         http_ws_close(ws, 1011, "");
         return 0;
