@@ -125,9 +125,19 @@ bool access_check_upgrade(http_server *hs, h2o_req_t *q, const http_ws_endpoint 
 #define GUARD_TOO_MANY_FROM_ADDRESS                                                                \
     "too many open connections from this address (TELLTALE_MAX_CONNECTIONS_PER_ADDRESS)"
 
-/* ws_h2o.c: an Upgrade request: refused with a JSON error, or upgraded to a WebSocket of the
- * endpoint at its path. Returns 0 (h2o's handler result). */
+/* ws_upgrade.c: an Upgrade request: refused with a JSON error, or upgraded to a WebSocket of
+ * the endpoint at its path. Returns 0 (h2o's handler result). */
 int ws_upgrade(http_server *hs, h2o_req_t *q);
+
+/* ws_h2o.c: a WebSocket connection. */
+/* A new one for endpoint 'ep' (its URL parameters and client address read from 'q'), not yet
+ * upgraded; NULL when out of memory. End it with ws_conn_drop() if the upgrade is refused. */
+http_ws *ws_conn_new(http_server *hs, const http_ws_endpoint *ep, const h2o_req_t *q);
+/* The endpoint's on_open with the caller admitted; -1 (and a close) if it refused. */
+int ws_conn_open(http_ws *ws, const auth_identity *who);
+/* The 101 is written: the socket is the connection's ('sock' NULL: the client left). */
+void ws_conn_start(http_ws *ws, h2o_socket_t *sock, size_t reqsize);
+void ws_conn_drop(http_ws *ws);
 /* Shutdown: ends every WebSocket still open (the owners said 1001 first; a client that does
  * not answer its close is not waited for). */
 void ws_stop_all(http_server *hs);
