@@ -125,6 +125,17 @@ bool access_check_upgrade(http_server *hs, h2o_req_t *q, const http_ws_endpoint 
 #define GUARD_TOO_MANY_FROM_ADDRESS                                                                \
     "too many open connections from this address (TELLTALE_MAX_CONNECTIONS_PER_ADDRESS)"
 
+/* ws_guard.c: the WebSocket size limits, followed over the bytes a client sends. */
+typedef struct ws_frame_guard {
+    unsigned char hdr[14]; /* a frame header being read */
+    size_t hdr_have;
+    uint64_t frame_left; /* payload bytes of the current frame still to come */
+    uint64_t msg_bytes;  /* of the current message so far */
+} ws_frame_guard;
+/* Feeds 'n' bytes; returns -1, or the limit broken (HTTP_LIMIT_WS_FRAME, _MESSAGE). */
+int ws_guard_feed(ws_frame_guard *g, const unsigned char *b, size_t n, uint64_t max_frame,
+                  uint64_t max_message);
+
 /* ws_upgrade.c: an Upgrade request: refused with a JSON error, or upgraded to a WebSocket of
  * the endpoint at its path. Returns 0 (h2o's handler result). */
 int ws_upgrade(http_server *hs, h2o_req_t *q);

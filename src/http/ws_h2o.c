@@ -24,9 +24,9 @@
 #include <string.h>
 #include <h2o/websocket.h> /* h2o_is_websocket_handshake; wslay.h */
 
-#define WRITE_MAX 65536     /* bytes of frames one write gathers */
-#define CHOKED_BYTES 262144 /* queued in wslay beyond a write: more waits for on_writable */
-#define PING_AFTER_MS 30000  /* an idle WebSocket is pinged ... */
+#define WRITE_MAX 65536       /* bytes of frames one write gathers */
+#define CHOKED_BYTES 262144   /* queued in wslay beyond a write: more waits for on_writable */
+#define PING_AFTER_MS 30000   /* an idle WebSocket is pinged ... */
 #define HANGUP_AFTER_MS 75000 /* ... and dropped when nothing came back by then */
 
 typedef struct pending_msg {
@@ -55,11 +55,13 @@ struct http_ws {
     char *query; /* the URL's query, raw, for http_ws_arg() */
     char addr[FORWARDED_ADDR_MAX];
     char rate_key[HTTP_RATE_KEY_MAX];
-    unsigned char *out;      /* frames being written (one h2o_socket_write) */
-    unsigned char *gather;   /* frames wslay gave since, up to WRITE_MAX */
+    unsigned char *out;    /* frames being written (one h2o_socket_write) */
+    unsigned char *gather; /* frames wslay gave since, up to WRITE_MAX */
     size_t gather_len;
     bool writing;
     uint64_t last_rx_ms;
+    ws_frame_guard fg; /* the frame limits, read off the bytes before wslay gets them */
+    bool over_limit;
     pending_msg *held, **held_tail; /* received while paused */
     uv_timer_t expiry;              /* the JWT's */
     uv_timer_t idle;                /* ping and hang-up */
@@ -114,15 +116,35 @@ static void finish(http_ws *ws)
     uv_close((uv_handle_t *)&ws->resume, on_handle_closed);
 }
 
+/* The frame limits (ws_guard.c) on bytes about to go to wslay: false once one is broken (it
+ * is counted, and the close 1009 set). */
+static bool guard(http_ws *ws, const unsigned char *b, size_t n)
+{
+    const tt_config *cfg = ws->hs->cfg;
+    int k = ws_guard_feed(&ws->fg, b, n, cfg->ws_max_frame, cfg->ws_max_message);
+    if (k >= 0) {
+        http_server_count_limit(ws->hs, (http_limit)k);
+        http_ws_set_close(ws, 1009, k == HTTP_LIMIT_WS_FRAME
+                                        ? "frame too big (TELLTALE_WS_MAX_FRAME)"
+                                        : "message too big (TELLTALE_WS_MAX_MESSAGE)");
+        ws->over_limit = true;
+    }
+    return !ws->over_limit;
+}
+
 static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *p)
 {
     http_ws *ws = p;
     (void)flags;
-    if (ws->paused || ws->sock->input->size == 0) {
+    if (ws->paused || ws->over_limit || ws->sock->input->size == 0) {
         wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
         return -1;
     }
     len = len < ws->sock->input->size ? len : ws->sock->input->size;
+    if (!guard(ws, (const unsigned char *)ws->sock->input->bytes, len)) {
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+        return -1;
+    }
     memcpy(buf, ws->sock->input->bytes, len);
     h2o_buffer_consume(&ws->sock->input, len);
     return (ssize_t)len;
@@ -199,6 +221,12 @@ static void proceed(http_ws *ws)
         wslay_event_recv(ws->ctx) != 0) {
         fail_protocol(ws);
     }
+    if (ws->over_limit && !ws->closing && !ws->gone) {
+        ws->closing = true;
+        h2o_socket_read_stop(ws->sock);
+        wslay_event_queue_close(ws->ctx, 1009, (const uint8_t *)ws->close_reason,
+                                strlen(ws->close_reason));
+    }
     if (!ws->gone && !ws->writing && wslay_event_want_write(ws->ctx) &&
         wslay_event_send(ws->ctx) != 0) {
         ws->gather_len = 0;
@@ -219,8 +247,9 @@ static void proceed(http_ws *ws)
     if (ws->gone) {
         return;
     }
-    if (!ws->writing && !wslay_event_want_read(ws->ctx) && !wslay_event_want_write(ws->ctx)) {
-        finish(ws); /* closed both ways */
+    if (!ws->writing && !wslay_event_want_write(ws->ctx) &&
+        (ws->over_limit || !wslay_event_want_read(ws->ctx))) {
+        finish(ws); /* closed both ways, or our 1009 is out and nothing more is read */
         return;
     }
     if (ws->want_writable && !http_ws_choked(ws)) {
@@ -487,7 +516,7 @@ http_ws *ws_conn_new(http_server *hs, const http_ws_endpoint *ep, const h2o_req_
         }
     }
     access_client(hs, (h2o_req_t *)q, ws->addr);
-    wslay_event_config_set_max_recv_msg_length(ws->ctx, hs->cfg->ws_max_message);
+    wslay_event_config_set_max_recv_msg_length(ws->ctx, hs->cfg->ws_max_message + 1);
     uv_timer_init(hs->loop, &ws->expiry);
     uv_timer_init(hs->loop, &ws->idle);
     uv_timer_init(hs->loop, &ws->resume);
