@@ -235,7 +235,10 @@ int http_on_h2o_request(http_server *hs, h2o_req_t *q)
     link_req(hs, r);
     int path_rc = headers_path(q, r->path, sizeof r->path);
     r->route = router_match(hs, r); /* its error shape holds from the first refusal on */
-    if (path_rc == -2) {
+    if (!conn_attribute(hs, q)) {
+        r->close_after = true;
+        http_respond_error(r, 503, "too_many_connections", GUARD_TOO_MANY_FROM_ADDRESS);
+    } else if (path_rc == -2) {
         http_respond_error(r, 400, "invalid_percent_encoding",
                            "the path has a '%' not followed by two hex digits");
     } else if (path_rc != 0) {

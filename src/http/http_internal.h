@@ -31,6 +31,7 @@ struct http_server {
     int port;
     int otlp_port; /* the --otlp-listen listener's, 0 without one */
     uint32_t nconns;
+    struct accepted *conns; /* http_server.c: connections open, for the limits */
     struct http_ws *wss; /* ws_h2o.c: WebSockets open */
 
     bool stopping;
@@ -124,6 +125,11 @@ bool access_check_upgrade(http_server *hs, h2o_req_t *q, const http_ws_endpoint 
  * lws edge are not carried over to h2o yet: docs/h2o-spike.md). */
 #define GUARD_TOO_MANY_FROM_ADDRESS                                                                \
     "too many open connections from this address (TELLTALE_MAX_CONNECTIONS_PER_ADDRESS)"
+
+/* http_server.c: a request's connection moved to the client its X-Forwarded-For names (behind
+ * a --trust-proxy); false when that client is over TELLTALE_MAX_CONNECTIONS_PER_ADDRESS
+ * (counted): answer 503 too_many_connections and close. */
+bool conn_attribute(http_server *hs, h2o_req_t *q);
 
 /* ws_guard.c: the WebSocket size limits, followed over the bytes a client sends. */
 typedef struct ws_frame_guard {

@@ -85,6 +85,10 @@ int ws_upgrade(http_server *hs, h2o_req_t *q)
         refuse(q, e.status, e.code, e.message);
         return 0;
     }
+    if (!conn_attribute(hs, q)) {
+        refuse(q, 503, "too_many_connections", GUARD_TOO_MANY_FROM_ADDRESS);
+        return 0;
+    }
     http_ws *ws = ws_conn_new(hs, ep, q);
     if (ws == NULL) {
         refuse(q, 503, "overloaded", "out of memory");
