@@ -1,15 +1,27 @@
-/* conn_guard.c -- the limits against abuse the server counts (DESIGN §5, "Limits") and the key
- * an ingest rate counts against.
+/* conn_guard.c -- the limits on connections (DESIGN §5, "Limits"): how many are open, in total
+ * and per client address, and how long each phase of an HTTP request may take; the limits'
+ * counts; the key an ingest rate counts against.
  *
- * SPIKE (branch h2o-edge): on libwebsockets this file also counted connections (in total and
- * per client address) and timed each phase of a request with lws timers. On libh2o 2.2.5 the
- * header and body phases are bounded by h2o's own request timeout (http1.req_timeout, set in
- * http_server.c) and the connection counts are not carried over yet (docs/h2o-spike.md).
+ *   accept ─► HEADERS ─► (request) ─► HANDLING ─► (answered) ─► IDLE ─► HEADERS ...
+ *               │ header timeout, then        (the body too)       │ idle timeout
+ *               │ BODY: body deadline                              ▼
+ *               ▼                                                 close
+ *             408 + close (close alone if nothing was sent)
+ *
+ * libh2o reads a request whole before telltale sees it, so the phases are read off its input
+ * buffer when the one timer per connection fires: nothing in it (quiet), a header section not
+ * yet ended, or a body arriving (its deadline: --body-timeout plus a second per
+ * --body-min-rate bytes received). A connection is ended by shutdown() of its socket: h2o
+ * then reads EOF and closes it its own way. h2o's own request timer stays as a backstop.
  * Loop thread only. */
 #include "http/http_internal.h"
 
+#include "os/clock.h"
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 static const char *const limit_names[HTTP_LIMIT_N] = {
     [HTTP_LIMIT_CONNECTIONS_TOTAL] = "connections_total",
@@ -51,4 +63,273 @@ const char *http_req_rate_key(http_req *r, const auth_identity *who)
         snprintf(r->rate_key, sizeof r->rate_key, "addr:%s", addr);
     }
     return r->rate_key;
+}
+
+
+/* ---- connection limits (DESIGN §5): counted at accept by peer, and again at each request by
+ * the X-Forwarded-For client behind a --trust-proxy. A list walked per accept: a spike's
+ * structure (the lws edge hashed by address, conn_guard.c). ---- */
+
+static uint32_t count_at(const http_server *hs, const char *addr)
+{
+    uint32_t n = 0;
+    for (const accepted *a = hs->conns; a != NULL; a = a->next) {
+        n += strcmp(a->addr, addr) == 0;
+    }
+    return n;
+}
+
+static void unlink_conn(accepted *a)
+{
+    if (a->prev == NULL && a->next == NULL && a->hs->conns != a) {
+        return; /* never linked */
+    }
+    if (a->prev != NULL) {
+        a->prev->next = a->next;
+    } else {
+        a->hs->conns = a->next;
+    }
+    if (a->next != NULL) {
+        a->next->prev = a->prev;
+    }
+    a->prev = a->next = NULL;
+    a->hs->nconns--;
+}
+
+accepted *guard_of(http_server *hs, h2o_req_t *q);
+
+bool conn_attribute(http_server *hs, h2o_req_t *q)
+{
+    if (hs->cfg->trust_proxy_n == 0 || q->conn->callbacks->get_socket == NULL) {
+        return true;
+    }
+    accepted *a = guard_of(hs, q);
+    char addr[FORWARDED_ADDR_MAX];
+    access_client(hs, q, addr);
+    if (a == NULL || strcmp(addr, a->addr) == 0) {
+        return true;
+    }
+    bool over = count_at(hs, addr) >= hs->cfg->max_connections_per_address;
+    snprintf(a->addr, sizeof a->addr, "%s", addr);
+    if (over) {
+        http_server_count_limit(hs, HTTP_LIMIT_CONNECTIONS_PER_ADDRESS);
+    }
+    return !over;
+}
+
+/* A whole 503 written straight to a socket h2o never saw; best effort (plain HTTP only). */
+static void refuse_at_accept(uv_tcp_t *t, const char *message)
+{
+    json_writer w = {0};
+    http_write_error(&w, &(http_error){.status = 503, .code = "too_many_connections",
+                                       .message = message});
+    char buf[1024];
+    int n = w.out.oom ? -1
+                      : snprintf(buf, sizeof buf,
+                                 "HTTP/1.1 503 Service Unavailable\r\ncontent-type: "
+                                 "application/json\r\ncontent-length: %zu\r\nconnection: "
+                                 "close\r\n\r\n%s",
+                                 w.out.len, w.out.buf);
+    free(w.out.buf);
+    if (n > 0 && (size_t)n < sizeof buf) {
+        uv_buf_t b = uv_buf_init(buf, (unsigned)n);
+        (void)uv_try_write((uv_stream_t *)t, &b, 1);
+    }
+}
+
+
+enum { PHASE_HEADERS, PHASE_BODY, PHASE_HANDLING, PHASE_IDLE, PHASE_WS };
+
+static void enter(accepted *a, int phase, uint64_t limit_ms)
+{
+    a->phase = phase;
+    a->phase_ms = clock_mono_ms();
+    uv_timer_stop(&a->timer);
+    if (limit_ms > 0) {
+        uv_timer_start(&a->timer, a->timer_cb, limit_ms, 0);
+    }
+}
+
+/* Ends the connection: a 408 first when asked (plain HTTP only: TLS bytes are h2o's), then
+ * shutdown(), which h2o reads as the client's EOF. */
+static void end_conn(accepted *a, const char *why)
+{
+    if (why != NULL && a->hs->cfg->tls_cert[0] == '\0') {
+        json_writer w = {0};
+        http_write_error(&w, &(http_error){.status = 408, .code = "request_timeout",
+                                           .message = why});
+        char buf[1024];
+        int n = w.out.oom ? -1
+                          : snprintf(buf, sizeof buf,
+                                     "HTTP/1.1 408 Request Timeout\r\ncontent-type: "
+                                     "application/json\r\ncontent-length: %zu\r\nconnection: "
+                                     "close\r\n\r\n%s",
+                                     w.out.len, w.out.buf);
+        free(w.out.buf);
+        if (n > 0 && (size_t)n < sizeof buf) {
+            uv_buf_t b = uv_buf_init(buf, (unsigned)n);
+            (void)uv_try_write((uv_stream_t *)&a->tcp, &b, 1);
+        }
+    }
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&a->tcp, &fd) == 0) {
+        shutdown(fd, SHUT_RDWR);
+    }
+}
+
+static size_t input_size(const accepted *a)
+{
+    return a->sock != NULL && a->sock->input != NULL ? a->sock->input->size : 0;
+}
+
+/* The end of the header section in h2o's buffer, or 0. */
+static size_t headers_end(const accepted *a)
+{
+    size_t n = input_size(a);
+    const char *b = n > 0 ? a->sock->input->bytes : NULL;
+    for (size_t i = 0; i + 3 < n; i++) {
+        if (b[i] == '\r' && b[i + 1] == '\n' && b[i + 2] == '\r' && b[i + 3] == '\n') {
+            return i + 4;
+        }
+    }
+    return 0;
+}
+
+static void on_phase_timer(uv_timer_t *t);
+
+/* A body's deadline: --body-timeout after its headers, plus a second per --body-min-rate
+ * bytes received; re-armed while it keeps up. */
+static void body_check(accepted *a, uint64_t now)
+{
+    const tt_config *cfg = a->hs->cfg;
+    size_t got = input_size(a) > a->hdr_len ? input_size(a) - a->hdr_len : 0;
+    uint64_t rate = cfg->body_min_rate > 0 ? got * 1000 / cfg->body_min_rate : 0;
+    uint64_t deadline = a->phase_ms + cfg->body_timeout_ms + rate;
+    if (deadline > now) {
+        uv_timer_start(&a->timer, on_phase_timer, deadline - now, 0);
+        return;
+    }
+    http_server_count_limit(a->hs, HTTP_LIMIT_BODY_PROGRESS);
+    end_conn(a, "the request body arrived too slowly (TELLTALE_BODY_TIMEOUT, "
+                "TELLTALE_BODY_MIN_RATE)");
+}
+
+static void on_phase_timer(uv_timer_t *t)
+{
+    accepted *a = t->data;
+    http_server *hs = a->hs;
+    const tt_config *cfg = hs->cfg;
+    uint64_t now = clock_mono_ms();
+    switch (a->phase) {
+    case PHASE_IDLE:
+        if (input_size(a) > 0) { /* the next request has begun: it gets the header timeout */
+            enter(a, PHASE_HEADERS, cfg->header_timeout_ms);
+            return;
+        }
+        http_server_count_limit(hs, HTTP_LIMIT_IDLE);
+        end_conn(a, NULL);
+        return;
+    case PHASE_HEADERS:
+        if ((a->hdr_len = headers_end(a)) == 0) {
+            http_server_count_limit(hs, HTTP_LIMIT_HEADER_TIMEOUT);
+            end_conn(a, input_size(a) == 0 ? NULL
+                                           : "the request headers did not arrive in time "
+                                             "(TELLTALE_HEADER_TIMEOUT)");
+            return;
+        }
+        enter(a, PHASE_BODY, 0); /* the headers are in: the body's deadline from now */
+        body_check(a, now);
+        return;
+    case PHASE_BODY:
+        body_check(a, now);
+        return;
+    default:
+        return; /* handling, or a WebSocket: no timer of ours */
+    }
+}
+
+accepted *guard_new(http_server *hs)
+{
+    accepted *a = calloc(1, sizeof *a);
+    if (a != NULL) {
+        a->hs = hs;
+        a->dupfd = -1;
+        a->timer_cb = on_phase_timer;
+        uv_timer_init(hs->loop, &a->timer);
+        a->timer.data = a;
+    }
+    return a;
+}
+
+static void free_after_timer(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+void guard_free(accepted *a)
+{
+    uv_close((uv_handle_t *)&a->timer, free_after_timer);
+}
+
+bool guard_accept(http_server *hs, accepted *a)
+{
+    struct sockaddr_storage ss;
+    int sl = sizeof ss;
+    if (uv_tcp_getpeername(&a->tcp, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family == AF_INET) {
+        uv_ip4_name((struct sockaddr_in *)&ss, a->addr, sizeof a->addr);
+    }
+    const char *over = NULL;
+    if (hs->nconns >= hs->cfg->max_connections) {
+        http_server_count_limit(hs, HTTP_LIMIT_CONNECTIONS_TOTAL);
+        over = "too many open connections (TELLTALE_MAX_CONNECTIONS)";
+    } else if (count_at(hs, a->addr) >= hs->cfg->max_connections_per_address) {
+        http_server_count_limit(hs, HTTP_LIMIT_CONNECTIONS_PER_ADDRESS);
+        over = GUARD_TOO_MANY_FROM_ADDRESS;
+    }
+    if (over != NULL) {
+        if (hs->cfg->tls_cert[0] == '\0') {
+            refuse_at_accept(&a->tcp, over);
+        }
+        uv_close((uv_handle_t *)&a->timer, NULL); /* the caller frees 'a' with the socket */
+        return false;
+    }
+    a->next = hs->conns;
+    if (hs->conns != NULL) {
+        hs->conns->prev = a;
+    }
+    hs->conns = a;
+    hs->nconns++;
+    enter(a, PHASE_HEADERS, hs->cfg->header_timeout_ms);
+    return true;
+}
+
+void guard_close(accepted *a)
+{
+    uv_timer_stop(&a->timer);
+    unlink_conn(a);
+}
+
+accepted *guard_of(http_server *hs, h2o_req_t *q)
+{
+    h2o_socket_t *sock =
+        q->conn->callbacks->get_socket != NULL ? q->conn->callbacks->get_socket(q->conn) : NULL;
+    accepted *a = hs->conns;
+    while (a != NULL && a->sock != sock) {
+        a = a->next;
+    }
+    return a;
+}
+
+void guard_handling(accepted *a, bool websocket)
+{
+    if (a != NULL) {
+        enter(a, websocket ? PHASE_WS : PHASE_HANDLING, 0);
+    }
+}
+
+void guard_idle(accepted *a)
+{
+    if (a != NULL && a->phase == PHASE_HANDLING) {
+        enter(a, PHASE_IDLE, a->hs->cfg->idle_timeout_ms);
+    }
 }

@@ -83,6 +83,7 @@ static void on_pool_dispose(void *p)
 {
     http_req **slot = p;
     if (*slot != NULL) {
+        guard_idle((*slot)->edge_conn); /* answered (or gone): the connection waits */
         free_req(*slot);
         *slot = NULL;
     }
@@ -233,6 +234,7 @@ int http_on_h2o_request(http_server *hs, h2o_req_t *q)
     r->h2o = q;
     r->hs = hs;
     link_req(hs, r);
+    guard_handling(r->edge_conn = guard_of(hs, q), false);
     int path_rc = headers_path(q, r->path, sizeof r->path);
     r->route = router_match(hs, r); /* its error shape holds from the first refusal on */
     if (!conn_attribute(hs, q)) {

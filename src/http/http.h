@@ -100,6 +100,7 @@ struct http_req {
     http_header extra[HTTP_EXTRA_HEADERS]; /* see http_add_header() */
     int nextra;
     char rate_key[HTTP_RATE_KEY_MAX_]; /* http_req_rate_key()'s answer */
+    struct accepted *edge_conn;        /* private: its connection (conn_guard.c) */
 };
 
 /* The key an ingest rate counts against (gateway_submit_from; DESIGN §5, "Limits"): "sub:SUB"

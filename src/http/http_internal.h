@@ -126,7 +126,30 @@ bool access_check_upgrade(http_server *hs, h2o_req_t *q, const http_ws_endpoint 
 #define GUARD_TOO_MANY_FROM_ADDRESS                                                                \
     "too many open connections from this address (TELLTALE_MAX_CONNECTIONS_PER_ADDRESS)"
 
-/* http_server.c: a request's connection moved to the client its X-Forwarded-For names (behind
+/* An accepted connection (http_server.c accepts, conn_guard.c counts and times it). */
+typedef struct accepted {
+    uv_tcp_t tcp; /* h2o's */
+    http_server *hs;
+    int dupfd;
+    struct accepted *prev, *next; /* in hs->conns */
+    h2o_socket_t *sock;
+    char addr[FORWARDED_ADDR_MAX]; /* the client address it is counted under */
+    uv_timer_t timer;              /* the phase's limit (conn_guard.c) */
+    void (*timer_cb)(uv_timer_t *);
+    int phase;
+    uint64_t phase_ms;
+    size_t hdr_len; /* of the request whose body is arriving */
+} accepted;
+/* conn_guard.c */
+accepted *guard_new(http_server *hs);     /* NULL when out of memory */
+void guard_free(accepted *a);             /* after its socket is closed */
+bool guard_accept(http_server *hs, accepted *a); /* false: refused (503 said), close it */
+void guard_close(accepted *a);            /* its socket is closed */
+accepted *guard_of(http_server *hs, h2o_req_t *q); /* the request's connection, or NULL */
+void guard_handling(accepted *a, bool websocket); /* a request whole: no timer while handled */
+void guard_idle(accepted *a);                     /* answered: the idle timeout */
+
+/* conn_guard.c: a request's connection moved to the client its X-Forwarded-For names (behind
  * a --trust-proxy); false when that client is over TELLTALE_MAX_CONNECTIONS_PER_ADDRESS
  * (counted): answer 503 too_many_connections and close. */
 bool conn_attribute(http_server *hs, h2o_req_t *q);

@@ -99,88 +99,6 @@ static void on_setup_error_ostream(h2o_filter_t *self, h2o_req_t *q, h2o_ostream
  * what still comes, until the client closes or LINGER_MS pass. */
 #define LINGER_MS 2000
 
-typedef struct accepted {
-    uv_tcp_t tcp; /* h2o's */
-    http_server *hs;
-    int dupfd;
-    struct accepted *prev, *next; /* in hs->conns */
-    h2o_socket_t *sock;
-    char addr[FORWARDED_ADDR_MAX]; /* the client address it is counted under */
-} accepted;
-
-/* ---- connection limits (DESIGN §5): counted at accept by peer, and again at each request by
- * the X-Forwarded-For client behind a --trust-proxy. A list walked per accept: a spike's
- * structure (the lws edge hashed by address, conn_guard.c). ---- */
-
-static uint32_t count_at(const http_server *hs, const char *addr)
-{
-    uint32_t n = 0;
-    for (const accepted *a = hs->conns; a != NULL; a = a->next) {
-        n += strcmp(a->addr, addr) == 0;
-    }
-    return n;
-}
-
-static void unlink_conn(accepted *a)
-{
-    if (a->prev == NULL && a->next == NULL && a->hs->conns != a) {
-        return; /* never linked */
-    }
-    if (a->prev != NULL) {
-        a->prev->next = a->next;
-    } else {
-        a->hs->conns = a->next;
-    }
-    if (a->next != NULL) {
-        a->next->prev = a->prev;
-    }
-    a->prev = a->next = NULL;
-    a->hs->nconns--;
-}
-
-bool conn_attribute(http_server *hs, h2o_req_t *q)
-{
-    if (hs->cfg->trust_proxy_n == 0 || q->conn->callbacks->get_socket == NULL) {
-        return true;
-    }
-    h2o_socket_t *sock = q->conn->callbacks->get_socket(q->conn);
-    accepted *a = hs->conns;
-    while (a != NULL && a->sock != sock) {
-        a = a->next;
-    }
-    char addr[FORWARDED_ADDR_MAX];
-    access_client(hs, q, addr);
-    if (a == NULL || strcmp(addr, a->addr) == 0) {
-        return true;
-    }
-    bool over = count_at(hs, addr) >= hs->cfg->max_connections_per_address;
-    snprintf(a->addr, sizeof a->addr, "%s", addr);
-    if (over) {
-        http_server_count_limit(hs, HTTP_LIMIT_CONNECTIONS_PER_ADDRESS);
-    }
-    return !over;
-}
-
-/* A whole 503 written straight to a socket h2o never saw; best effort (plain HTTP only). */
-static void refuse_at_accept(uv_tcp_t *t, const char *message)
-{
-    json_writer w = {0};
-    http_write_error(&w, &(http_error){.status = 503, .code = "too_many_connections",
-                                       .message = message});
-    char buf[1024];
-    int n = w.out.oom ? -1
-                      : snprintf(buf, sizeof buf,
-                                 "HTTP/1.1 503 Service Unavailable\r\ncontent-type: "
-                                 "application/json\r\ncontent-length: %zu\r\nconnection: "
-                                 "close\r\n\r\n%s",
-                                 w.out.len, w.out.buf);
-    free(w.out.buf);
-    if (n > 0 && (size_t)n < sizeof buf) {
-        uv_buf_t b = uv_buf_init(buf, (unsigned)n);
-        (void)uv_try_write((uv_stream_t *)t, &b, 1);
-    }
-}
-
 typedef struct lingering {
     uv_tcp_t tcp;
     uv_timer_t timer;
@@ -234,18 +152,18 @@ static void linger_shut(uv_shutdown_t *req, int status)
 static void on_h2o_closed(uv_handle_t *h)
 {
     accepted *a = (accepted *)h;
-    unlink_conn(a);
+    guard_close(a);
     lingering *l = a->dupfd >= 0 ? calloc(1, sizeof *l) : NULL;
     if (l == NULL || uv_tcp_init(h->loop, &l->tcp) != 0 || uv_tcp_open(&l->tcp, a->dupfd) != 0) {
         if (a->dupfd >= 0) {
             close(a->dupfd);
         }
         free(l);
-        free(a);
+        guard_free(a);
         return;
     }
     uv_loop_t *loop = h->loop;
-    free(a);
+    guard_free(a);
     l->tcp.data = l->timer.data = l;
     l->open = 2;
     uv_timer_init(loop, &l->timer);
@@ -264,7 +182,7 @@ static void on_accept(uv_stream_t *listener, int status)
     if (status != 0 || hs->stopping) {
         return;
     }
-    accepted *a = calloc(1, sizeof *a);
+    accepted *a = guard_new(hs);
     if (a == NULL) {
         return;
     }
@@ -275,32 +193,10 @@ static void on_accept(uv_stream_t *listener, int status)
         uv_close((uv_handle_t *)&a->tcp, (uv_close_cb)free);
         return;
     }
-    struct sockaddr_storage ss;
-    int sl = sizeof ss;
-    if (uv_tcp_getpeername(&a->tcp, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family == AF_INET) {
-        uv_ip4_name((struct sockaddr_in *)&ss, a->addr, sizeof a->addr);
-    }
-    const char *over = NULL;
-    if (hs->nconns >= hs->cfg->max_connections) {
-        http_server_count_limit(hs, HTTP_LIMIT_CONNECTIONS_TOTAL);
-        over = "too many open connections (TELLTALE_MAX_CONNECTIONS)";
-    } else if (count_at(hs, a->addr) >= hs->cfg->max_connections_per_address) {
-        http_server_count_limit(hs, HTTP_LIMIT_CONNECTIONS_PER_ADDRESS);
-        over = GUARD_TOO_MANY_FROM_ADDRESS;
-    }
-    if (over != NULL) {
-        if (hs->cfg->tls_cert[0] == '\0') {
-            refuse_at_accept(&a->tcp, over);
-        }
+    if (!guard_accept(hs, a)) {
         uv_close((uv_handle_t *)&a->tcp, (uv_close_cb)free);
         return;
     }
-    a->next = hs->conns;
-    if (hs->conns != NULL) {
-        hs->conns->prev = a;
-    }
-    hs->conns = a;
-    hs->nconns++;
     uv_os_fd_t fd;
     if (uv_fileno((uv_handle_t *)&a->tcp, &fd) == 0) {
         a->dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
@@ -366,13 +262,9 @@ int http_server_start(uv_loop_t *loop, const tt_config *cfg, http_wake_fn on_wak
     h2o_config_init(&hs->h2o_config);
     hs->h2o_config.server_name = h2o_iovec_init(H2O_STRLIT("telltale"));
     hs->h2o_config.max_request_entity_size = cfg->max_body;
-    /* h2o 2.2.5 keeps ONE timer per connection (http1.req_timeout), armed when it waits for a
-     * request (idle keep-alive and the header section alike) and running on through the body,
-     * not reset per read (slowloris-safe). The lws edge timed idle, headers and body apart
-     * (conn_guard.c); here the one timer gets the longer of idle and headers + body. */
-    uint64_t phases = cfg->header_timeout_ms + cfg->body_timeout_ms;
-    hs->h2o_config.http1.req_timeout =
-        cfg->idle_timeout_ms > phases ? cfg->idle_timeout_ms : phases;
+    /* h2o 2.2.5 keeps ONE timer per connection (http1.req_timeout), from waiting for a request
+     * to the end of its body. The phases are timed by conn_guard.c; h2o's is a backstop. */
+    hs->h2o_config.http1.req_timeout = 3600 * 1000;
     hs->h2o_config.http1.upgrade_to_http2 = 0; /* h2c: refused in on_upgrade */
     h2o_hostconf_t *host = h2o_config_register_host(
         &hs->h2o_config, h2o_iovec_init(H2O_STRLIT("default")), 65535);

@@ -114,6 +114,7 @@ int ws_upgrade(http_server *hs, h2o_req_t *q)
     h2o_add_header(&q->pool, &q->res.headers, H2O_TOKEN_UPGRADE, NULL, H2O_STRLIT("websocket"));
     h2o_add_header_by_str(&q->pool, &q->res.headers, H2O_STRLIT("sec-websocket-accept"), 0, NULL,
                           accept, strlen(accept));
+    guard_handling(guard_of(hs, q), true); /* the WebSocket's own limits from now on */
     h2o_http1_upgrade(q, NULL, 0, on_upgraded, ws);
     ws_conn_open(ws, &who);
     return 0;
