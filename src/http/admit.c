@@ -118,9 +118,8 @@ static bool raw_field(const char *line, size_t len, const char *name, const char
 bool admit_raw_framing(http_req *r, http_error *e)
 {
     h2o_req_t *q = r->h2o;
-    h2o_socket_t *sock = q->conn->callbacks->get_socket != NULL
-                             ? q->conn->callbacks->get_socket(q->conn)
-                             : NULL;
+    h2o_socket_t *sock =
+        q->conn->callbacks->get_socket != NULL ? q->conn->callbacks->get_socket(q->conn) : NULL;
     if (sock == NULL || sock->input == NULL) {
         return true;
     }
@@ -155,10 +154,10 @@ bool admit_raw_framing(http_req *r, http_error *e)
     }
     if (lengths > 0 && codings > 0) {
         r->close_after = true;
-        *e = (http_error){
-            .status = 400,
-            .code = "conflicting_framing",
-            .message = "send Content-Length or Transfer-Encoding, not both (RFC 9112 §6.1)"};
+        *e = (http_error){.status = 400,
+                          .code = "conflicting_framing",
+                          .message =
+                              "send Content-Length or Transfer-Encoding, not both (RFC 9112 §6.1)"};
         return false;
     }
     if (differ) {

@@ -65,7 +65,6 @@ const char *http_req_rate_key(http_req *r, const auth_identity *who)
     return r->rate_key;
 }
 
-
 /* ---- connection limits (DESIGN §5): counted at accept by peer, and again at each request by
  * the X-Forwarded-For client behind a --trust-proxy. A list walked per accept: a spike's
  * structure (the lws edge hashed by address, conn_guard.c). ---- */
@@ -121,8 +120,8 @@ bool conn_attribute(http_server *hs, h2o_req_t *q)
 static void refuse_at_accept(uv_tcp_t *t, const char *message)
 {
     json_writer w = {0};
-    http_write_error(&w, &(http_error){.status = 503, .code = "too_many_connections",
-                                       .message = message});
+    http_write_error(
+        &w, &(http_error){.status = 503, .code = "too_many_connections", .message = message});
     char buf[1024];
     int n = w.out.oom ? -1
                       : snprintf(buf, sizeof buf,
@@ -137,8 +136,11 @@ static void refuse_at_accept(uv_tcp_t *t, const char *message)
     }
 }
 
-
 enum { PHASE_HEADERS, PHASE_BODY, PHASE_HANDLING, PHASE_IDLE, PHASE_WS };
+
+/* How often a connection waiting for its header section looks whether it has ended (and its
+ * body begun): the body's deadline counts from then, to this precision. */
+#define HEADERS_POLL_MS 1000
 
 static void enter(accepted *a, int phase, uint64_t limit_ms)
 {
@@ -146,7 +148,9 @@ static void enter(accepted *a, int phase, uint64_t limit_ms)
     a->phase_ms = clock_mono_ms();
     uv_timer_stop(&a->timer);
     if (limit_ms > 0) {
-        uv_timer_start(&a->timer, a->timer_cb, limit_ms, 0);
+        uint64_t first =
+            phase == PHASE_HEADERS && limit_ms > HEADERS_POLL_MS ? HEADERS_POLL_MS : limit_ms;
+        uv_timer_start(&a->timer, a->timer_cb, first, 0);
     }
 }
 
@@ -156,8 +160,8 @@ static void end_conn(accepted *a, const char *why)
 {
     if (why != NULL && a->hs->cfg->tls_cert[0] == '\0') {
         json_writer w = {0};
-        http_write_error(&w, &(http_error){.status = 408, .code = "request_timeout",
-                                           .message = why});
+        http_write_error(&w,
+                         &(http_error){.status = 408, .code = "request_timeout", .message = why});
         char buf[1024];
         int n = w.out.oom ? -1
                           : snprintf(buf, sizeof buf,
@@ -230,7 +234,13 @@ static void on_phase_timer(uv_timer_t *t)
         end_conn(a, NULL);
         return;
     case PHASE_HEADERS:
-        if ((a->hdr_len = headers_end(a)) == 0) {
+        if ((a->hdr_len = headers_end(a)) == 0 && now < a->phase_ms + cfg->header_timeout_ms) {
+            uint64_t left = a->phase_ms + cfg->header_timeout_ms - now;
+            uv_timer_start(&a->timer, on_phase_timer,
+                           left < HEADERS_POLL_MS ? left : HEADERS_POLL_MS, 0);
+            return;
+        }
+        if (a->hdr_len == 0) {
             http_server_count_limit(hs, HTTP_LIMIT_HEADER_TIMEOUT);
             end_conn(a, input_size(a) == 0 ? NULL
                                            : "the request headers did not arrive in time "

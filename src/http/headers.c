@@ -87,7 +87,8 @@ static void normalise(char *p)
             if (*in == '\0') {
                 *out++ = '/';
             }
-        } else if (in[0] == '/' && in[1] == '.' && in[2] == '.' && (in[3] == '/' || in[3] == '\0')) {
+        } else if (in[0] == '/' && in[1] == '.' && in[2] == '.' &&
+                   (in[3] == '/' || in[3] == '\0')) {
             in += 3;
             while (out > p && *--out != '/') {
             }

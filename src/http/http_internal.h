@@ -7,9 +7,8 @@
 #include "core/forwarded.h"
 #include "http/http_server.h"
 
-#define HTTP_MAX_ROUTES 64     /* rows of every routing table together */
-#define HTTP_MAX_ENDPOINTS 4   /* WebSocket endpoints */
-
+#define HTTP_MAX_ROUTES 64   /* rows of every routing table together */
+#define HTTP_MAX_ENDPOINTS 4 /* WebSocket endpoints */
 
 #define H2O_USE_LIBUV 1
 #include <h2o.h>
@@ -32,7 +31,7 @@ struct http_server {
     int otlp_port; /* the --otlp-listen listener's, 0 without one */
     uint32_t nconns;
     struct accepted *conns; /* http_server.c: connections open, for the limits */
-    struct http_ws *wss; /* ws_h2o.c: WebSockets open */
+    struct http_ws *wss;    /* ws_h2o.c: WebSockets open */
 
     bool stopping;
     uint64_t next_id;  /* for requests and connections */
@@ -44,11 +43,11 @@ struct http_server {
     int nendpoints;
     http_wake_fn on_wake;
     void *wake_ctx;
-    void (*fallback)(http_req *r); /* a GET or HEAD no route takes: assets_serve */
-    uint64_t refusals_second;      /* access.c's log of refusals: the second it counts in, */
-    unsigned refusals_logged;      /* the lines logged in it, */
-    uint64_t refusals_dropped;     /* and those not */
-    uint64_t bodies_too_large;     /* 413 body_too_large answered here (--max-body) */
+    void (*fallback)(http_req *r);       /* a GET or HEAD no route takes: assets_serve */
+    uint64_t refusals_second;            /* access.c's log of refusals: the second it counts in, */
+    unsigned refusals_logged;            /* the lines logged in it, */
+    uint64_t refusals_dropped;           /* and those not */
+    uint64_t bodies_too_large;           /* 413 body_too_large answered here (--max-body) */
     uint64_t limit_counts[HTTP_LIMIT_N]; /* clients that broke each limit (DESIGN §5) */
 };
 
@@ -141,13 +140,13 @@ typedef struct accepted {
     size_t hdr_len; /* of the request whose body is arriving */
 } accepted;
 /* conn_guard.c */
-accepted *guard_new(http_server *hs);     /* NULL when out of memory */
-void guard_free(accepted *a);             /* after its socket is closed */
-bool guard_accept(http_server *hs, accepted *a); /* false: refused (503 said), close it */
-void guard_close(accepted *a);            /* its socket is closed */
+accepted *guard_new(http_server *hs);              /* NULL when out of memory */
+void guard_free(accepted *a);                      /* after its socket is closed */
+bool guard_accept(http_server *hs, accepted *a);   /* false: refused (503 said), close it */
+void guard_close(accepted *a);                     /* its socket is closed */
 accepted *guard_of(http_server *hs, h2o_req_t *q); /* the request's connection, or NULL */
-void guard_handling(accepted *a, bool websocket); /* a request whole: no timer while handled */
-void guard_idle(accepted *a);                     /* answered: the idle timeout */
+void guard_handling(accepted *a, bool websocket);  /* a request whole: no timer while handled */
+void guard_idle(accepted *a);                      /* answered: the idle timeout */
 
 /* conn_guard.c: a request's connection moved to the client its X-Forwarded-For names (behind
  * a --trust-proxy); false when that client is over TELLTALE_MAX_CONNECTIONS_PER_ADDRESS

@@ -266,8 +266,8 @@ int http_server_start(uv_loop_t *loop, const tt_config *cfg, http_wake_fn on_wak
      * to the end of its body. The phases are timed by conn_guard.c; h2o's is a backstop. */
     hs->h2o_config.http1.req_timeout = 3600 * 1000;
     hs->h2o_config.http1.upgrade_to_http2 = 0; /* h2c: refused in on_upgrade */
-    h2o_hostconf_t *host = h2o_config_register_host(
-        &hs->h2o_config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_hostconf_t *host =
+        h2o_config_register_host(&hs->h2o_config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
     tt_handler *h = (tt_handler *)h2o_create_handler(path, sizeof *h);
     h->super.on_req = on_req;

@@ -124,9 +124,9 @@ static bool guard(http_ws *ws, const unsigned char *b, size_t n)
     int k = ws_guard_feed(&ws->fg, b, n, cfg->ws_max_frame, cfg->ws_max_message);
     if (k >= 0) {
         http_server_count_limit(ws->hs, (http_limit)k);
-        http_ws_set_close(ws, 1009, k == HTTP_LIMIT_WS_FRAME
-                                        ? "frame too big (TELLTALE_WS_MAX_FRAME)"
-                                        : "message too big (TELLTALE_WS_MAX_MESSAGE)");
+        http_ws_set_close(ws, 1009,
+                          k == HTTP_LIMIT_WS_FRAME ? "frame too big (TELLTALE_WS_MAX_FRAME)"
+                                                   : "message too big (TELLTALE_WS_MAX_MESSAGE)");
         ws->over_limit = true;
     }
     return !ws->over_limit;
