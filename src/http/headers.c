@@ -132,8 +132,8 @@ int headers_parse_args(http_req *r)
     char *cursor = r->args_text;
     size_t left = total + 2 * HTTP_MAX_ARGS + 2;
     for (size_t i = 0; i < total;) {
-        size_t n = strcspn(qs + i, "&");
-        n = i + n > total ? total - i : n;
+        const char *amp = memchr(qs + i, '&', total - i); /* h2o's path is not NUL-ended */
+        size_t n = amp != NULL ? (size_t)(amp - (qs + i)) : total - i;
         if (n > 0) {
             if (r->nargs == HTTP_MAX_ARGS) {
                 return -1;

@@ -30,8 +30,9 @@ struct http_server {
     int port;
     int otlp_port; /* the --otlp-listen listener's, 0 without one */
     uint32_t nconns;
-    struct accepted *conns; /* http_server.c: connections open, for the limits */
-    struct http_ws *wss;    /* ws_h2o.c: WebSockets open */
+    struct accepted *conns;    /* http_server.c: connections open, for the limits */
+    struct http_ws *wss;       /* ws_h2o.c: WebSockets open */
+    struct lingering *lingers; /* http_server.c: closed connections still draining */
 
     bool stopping;
     uint64_t next_id;  /* for requests and connections */

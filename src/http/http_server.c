@@ -101,6 +101,8 @@ static void on_setup_error_ostream(h2o_filter_t *self, h2o_req_t *q, h2o_ostream
 
 typedef struct lingering {
     uv_tcp_t tcp;
+    struct lingering *prev, *next; /* in hs->lingers, so that shutdown can end them */
+    http_server *hs;
     uv_timer_t timer;
     uv_shutdown_t shut;
     int open; /* handles not yet closed */
@@ -118,6 +120,14 @@ static void linger_closed(uv_handle_t *h)
 static void linger_end(lingering *l)
 {
     if (!uv_is_closing((uv_handle_t *)&l->tcp)) {
+        if (l->prev != NULL) {
+            l->prev->next = l->next;
+        } else {
+            l->hs->lingers = l->next;
+        }
+        if (l->next != NULL) {
+            l->next->prev = l->prev;
+        }
         uv_close((uv_handle_t *)&l->tcp, linger_closed);
         uv_close((uv_handle_t *)&l->timer, linger_closed);
     }
@@ -152,21 +162,34 @@ static void linger_shut(uv_shutdown_t *req, int status)
 static void on_h2o_closed(uv_handle_t *h)
 {
     accepted *a = (accepted *)h;
+    http_server *hs = a->hs;
+    uv_loop_t *loop = h->loop;
+    int fd = a->dupfd;
     guard_close(a);
-    lingering *l = a->dupfd >= 0 ? calloc(1, sizeof *l) : NULL;
-    if (l == NULL || uv_tcp_init(h->loop, &l->tcp) != 0 || uv_tcp_open(&l->tcp, a->dupfd) != 0) {
-        if (a->dupfd >= 0) {
-            close(a->dupfd);
-        }
-        free(l);
-        guard_free(a);
+    guard_free(a);
+    lingering *l = NULL;
+    if (fd < 0) {
         return;
     }
-    uv_loop_t *loop = h->loop;
-    guard_free(a);
-    l->tcp.data = l->timer.data = l;
+    if (hs->stopping || (l = calloc(1, sizeof *l)) == NULL) {
+        close(fd); /* no lingering once the daemon stops */
+        return;
+    }
+    l->hs = hs;
     l->open = 2;
+    uv_tcp_init(loop, &l->tcp);
     uv_timer_init(loop, &l->timer);
+    l->tcp.data = l->timer.data = l;
+    l->next = hs->lingers;
+    if (hs->lingers != NULL) {
+        hs->lingers->prev = l;
+    }
+    hs->lingers = l;
+    if (uv_tcp_open(&l->tcp, fd) != 0) {
+        close(fd);
+        linger_end(l);
+        return;
+    }
     uv_timer_start(&l->timer, linger_timeout, LINGER_MS, 0);
     uv_unref((uv_handle_t *)&l->timer); /* a shutdown of the daemon does not wait for it */
     uv_unref((uv_handle_t *)&l->tcp);
@@ -345,6 +368,9 @@ void http_server_stop(http_server *hs)
     }
     hs->stopping = true;
     ws_stop_all(hs);
+    while (hs->lingers != NULL) {
+        linger_end(hs->lingers);
+    }
     if (hs->listener_open) {
         uv_close((uv_handle_t *)&hs->listener, NULL);
     }

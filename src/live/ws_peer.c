@@ -127,7 +127,9 @@ int ws_rx_add(http_ws *ws, ws_rx *rx, const void *in, size_t len, size_t limit)
         return -1;
     }
     rx->buf = grown;
-    memcpy(rx->buf + rx->len, in, len);
+    if (len > 0) { /* an empty message may come with no buffer at all */
+        memcpy(rx->buf + rx->len, in, len);
+    }
     rx->len += len;
     rx->buf[rx->len] = '\0';
     return 1; /* the h2o edge hands over whole messages (wslay reassembles them) */
