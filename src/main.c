@@ -40,14 +40,14 @@ int main(int argc, char **argv)
         return cli_dlq(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        if (argc > 2 && strcmp(argv[2], "--help") == 0) {
+        if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
             puts("usage: telltale version\n\nPrints the version of this binary.");
             return 0;
         }
         if (argc > 2) {
             fprintf(stderr,
                     "telltale version: unexpected argument '%s': version takes no "
-                    "options (only --help)\n",
+                    "options (only --help or -h)\n",
                     argv[2]);
             return EXIT_USAGE;
         }

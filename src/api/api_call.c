@@ -83,24 +83,50 @@ void api_call_error(api_call *c, int status, const char *code, const char *fmt, 
     va_end(ap);
 }
 
-int64_t api_if_match(const http_req *r)
+/* Why 'tag' (the If-Match value, neither empty nor "*") names no version; false if it does,
+ * with *version set. */
+static bool if_match_wrong(const char *tag, int64_t *version, char why[API_WHY_LEN])
+{
+    size_t n = strlen(tag);
+    bool quoted = n >= 2 && tag[0] == '"' && tag[n - 1] == '"';
+    char inner[24] = "";
+    if (quoted && n - 2 < sizeof inner) {
+        memcpy(inner, tag + 1, n - 2);
+        inner[n - 2] = '\0';
+    }
+    if (strncmp(tag, "W/", 2) == 0) {
+        snprintf(why, API_WHY_LEN,
+                 "If-Match compares entity-tags strongly (RFC 9110 13.1.1): the weak %.32s never "
+                 "matches; send %.32s",
+                 tag, tag + 2);
+    } else if (strchr(tag, ',') != NULL) {
+        snprintf(why, API_WHY_LEN, "If-Match takes one entity-tag here, or *, not a list");
+    } else if (!quoted) {
+        snprintf(why, API_WHY_LEN, "an entity-tag is quoted: write If-Match: \"%.40s\"", tag);
+    } else if (strspn(inner, "0") == strlen(inner) && inner[0] != '\0') {
+        snprintf(why, API_WHY_LEN, "If-Match names no version 0: versions start at 1");
+    } else if (!http_parse_int(inner, 1, INT64_MAX, version)) {
+        snprintf(why, API_WHY_LEN,
+                 "If-Match %.40s names no version: a version is a whole number from 1, in "
+                 "quotes, e.g. \"3\"",
+                 tag);
+    } else {
+        return false;
+    }
+    return true;
+}
+
+int64_t api_if_match(const http_req *r, char why[API_WHY_LEN])
 {
     const char *s = r->if_match;
+    int64_t v;
     if (s[0] == '\0') {
         return 0;
     }
     if (strcmp(s, "*") == 0) {
         return -2;
     }
-    char digits[24];
-    size_t n = strlen(s);
-    if (n >= 3 && s[0] == '"' && s[n - 1] == '"' && n - 2 < sizeof digits) {
-        memcpy(digits, s + 1, n - 2);
-        digits[n - 2] = '\0';
-        s = digits;
-    }
-    int64_t v;
-    return http_parse_int(s, 1, INT64_MAX, &v) ? v : -1;
+    return if_match_wrong(s, &v, why) ? -1 : v;
 }
 
 cJSON *api_body_json(http_req *r)

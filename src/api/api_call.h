@@ -37,9 +37,14 @@ void api_call_store_failed(api_call *c, int rc);
 void api_call_error(api_call *c, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Reads the request's If-Match: 0 when absent; a version from "\"N\"" (or N); -1 when it is
- * malformed (the caller answers 400). "*" is -2: any current version. */
-int64_t api_if_match(const http_req *r);
+/* Reads the request's If-Match (RFC 9110 13.1.1) where a version N is the entity-tag "N": 0
+ * when absent; the version N for "N" (N >= 1); -2 for "*": any current version. Anything else
+ * is -1 with 'why' saying what is wrong (the caller answers 400 invalid_header): N unquoted, a
+ * weak tag (which a strong comparison never matches), a list, "0" (versions start at 1), a
+ * quoted tag that is no version. A tag this server never issues is refused rather than left to
+ * fail the comparison, so that a malformed header is not mistaken for a stale version. */
+#define API_WHY_LEN 200
+int64_t api_if_match(const http_req *r, char why[API_WHY_LEN]);
 
 /* True if 'if_none_match' (a request's If-None-Match) names 'etag' (with its quotes) or is
  * "*": a list of entity tags, compared weakly (a W/ prefix is ignored), RFC 9110 §13.1.2.

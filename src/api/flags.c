@@ -153,17 +153,21 @@ static flag_args *new_args(http_req *r)
         return NULL;
     }
     if (!flag_key_valid(r->param)) {
-        http_respond_error(r, 400, "invalid_key",
-                           "a flag key is 1 to 64 characters of a-z, 0-9, '_', '.', ':' and '-'");
+        char m[200];
+        snprintf(m, sizeof m,
+                 "invalid flag key '%.64s': expected 1 to 64 characters of a-z, 0-9, '_', '.', "
+                 "':' and '-'",
+                 r->param);
+        http_respond_error(r, 400, "invalid_key", m);
         free(a);
         return NULL;
     }
     snprintf(a->key, sizeof a->key, "%.64s", r->param);
     snprintf(a->if_none_match, sizeof a->if_none_match, "%s", r->if_none_match);
-    a->if_match = api_if_match(r);
+    char why[API_WHY_LEN];
+    a->if_match = api_if_match(r, why);
     if (a->if_match == -1) {
-        http_respond_error(r, 400, "invalid_header",
-                           "If-Match takes a flag's version in quotes, e.g. \"3\", or *");
+        http_respond_error(r, 400, "invalid_header", why);
         free(a);
         return NULL;
     }
@@ -241,7 +245,10 @@ static void precondition_failed(api_call *c, const flag_args *a)
     }
     if (now.n == 0) {
         api_call_error(c, 412, "precondition_failed",
-                       "If-Match names a version of flag '%s', which does not exist", a->key);
+                       a->if_match == -2 ? "If-Match: * and flag '%s' does not exist"
+                                         : "If-Match names a version of flag '%s', which does "
+                                           "not exist",
+                       a->key);
     } else {
         set_etag(c, now.rows[0].version);
         api_call_error(c, 412, "precondition_failed",
@@ -333,7 +340,7 @@ static void delete_flag(api_call *c)
     } else if (deleted) {
         c->changed = true;
         c->status = 204;
-    } else if (if_match > 0) {
+    } else if (a->if_match != 0) { /* a version, or "*" with no flag (RFC 9110 §13.1.1) */
         precondition_failed(c, a);
     } else {
         api_call_error(c, 404, "not_found", "no flag '%s'", a->key);

@@ -211,14 +211,14 @@ static state_args *new_args(http_req *r, api_ctx *ctx)
     strcpy(a->key, key);
     a->lim = (state_limits){.max_client_bytes = ctx->cfg->state_max_client,
                             .max_keys = ctx->cfg->state_max_keys};
-    a->if_match = api_if_match(r);
-    if (a->if_match == -1 || a->if_match == -2) {
-        http_respond_error(r, 400, "invalid_header",
-                           "If-Match takes the version of a state key in quotes, e.g. \"3\"");
+    char why[API_WHY_LEN];
+    a->if_match = api_if_match(r, why);
+    if (a->if_match == -1) {
+        http_respond_error(r, 400, "invalid_header", why);
         free(a);
         return NULL;
     }
-    if (a->if_match > 0 && a->key[0] == '\0' && r->method != HTTP_GET) {
+    if (a->if_match != 0 && a->key[0] == '\0' && r->method != HTTP_GET) {
         http_respond_error(r, 400, "invalid_header",
                            "If-Match applies to one key: /api/v1/state/{client_id}/{key}");
         free(a);
@@ -257,7 +257,7 @@ static void put_refused(api_call *c, const state_args *a, const char *key)
         api_call_store_failed(c, rc);
         return;
     }
-    bool stale = a->if_match > 0 && (now.n == 0 || now.rows[0].version != a->if_match);
+    bool stale = a->if_match != 0 && (now.n == 0 || now.rows[0].version != a->if_match);
     if (!stale) {
         api_call_error(c, 413, "state_limit",
                        "client '%s' may keep at most %u keys and %llu bytes of values",
@@ -283,11 +283,32 @@ static void put_refused(api_call *c, const state_args *a, const char *key)
     state_rows_free(&now);
 }
 
+/* The version the write is conditional on: If-Match's, or for "*" the key's current one
+ * (INT64_MAX, which matches nothing, when there is none); 0 for none. */
+static int condition(api_call *c, const state_args *a, const char *key, int64_t *if_match)
+{
+    state_rows now;
+    *if_match = a->if_match;
+    if (a->if_match != -2) {
+        return 0;
+    }
+    int rc = state_db_get(c->st, a->client_id, key, &now, c->err);
+    if (rc == 0) {
+        *if_match = now.n > 0 ? now.rows[0].version : INT64_MAX;
+        state_rows_free(&now);
+    }
+    return rc;
+}
+
 static int put_one(api_call *c, const state_args *a, const char *key, const char *value,
                    state_rows *rows)
 {
-    int rc = state_db_put(c->st, a->client_id, key, value, a->if_match, &a->lim,
+    int64_t if_match;
+    int rc = condition(c, a, key, &if_match);
+    if (rc == 0) {
+        rc = state_db_put(c->st, a->client_id, key, value, if_match, &a->lim,
                           (int64_t)clock_now_ms(), rows, c->err);
+    }
     if (rc != 0) {
         api_call_store_failed(c, rc);
     } else if (rows->n == 0) {
@@ -384,14 +405,18 @@ static void delete_state(api_call *c)
 {
     state_args *a = c->args;
     uint64_t deleted = 0;
-    int rc = state_db_delete(c->st, a->client_id, a->key[0] ? a->key : NULL, a->if_match, &deleted,
+    int64_t if_match;
+    int rc = condition(c, a, a->key, &if_match);
+    if (rc == 0) {
+        rc = state_db_delete(c->st, a->client_id, a->key[0] ? a->key : NULL, if_match, &deleted,
                              c->err);
+    }
     if (rc != 0) {
         api_call_store_failed(c, rc);
     } else if (deleted > 0 || a->key[0] == '\0') {
         c->changed = deleted > 0;
         c->status = 204;
-    } else if (a->if_match > 0) {
+    } else if (a->if_match != 0) {
         put_refused(c, a, a->key);
     } else {
         api_call_error(c, 404, "not_found", "client '%s' has no key '%s'", a->client_id, a->key);

@@ -10,7 +10,10 @@ static const char HEALTHY[] = "{\"status\":\"ok\"}";
 void api_ingest_stats(const api_ctx *ctx, gateway_stats *out)
 {
     gateway_get_stats(ctx->gw, out);
-    out->requests_too_large += ctx->hs != NULL ? http_server_bodies_too_large(ctx->hs) : 0;
+    if (ctx->hs != NULL) {
+        out->requests_too_large += http_server_bodies_too_large(ctx->hs);
+        out->requests_invalid += http_server_bodies_invalid(ctx->hs);
+    }
 }
 
 void api_health(http_req *r, void *ctx)

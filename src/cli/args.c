@@ -6,20 +6,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *env_lookup(const char *name)
+const char *cli_getenv(const char *name)
 {
     return getenv(name);
 }
 
-/* Splits "--flag=value" / "--flag value" at argv[*i]; advances *i past a separate value.
- * Returns false (having said why) on a malformed argument or an unknown flag: the flag is looked
- * up before its value is asked for, so "--bogus" last is unknown, not missing a value. */
+/* Splits "--flag=value" / "--flag value" at argv[*i]; advances *i past a separate value (one
+ * that does not start with "--", as the other commands read theirs: options.h). Returns false
+ * (having said why) on a malformed argument or an unknown flag: the flag is looked up before its
+ * value is asked for, so "--bogus" last is unknown, not missing a value. */
 static bool split_flag(int argc, char **argv, int *i, char flag[64], const char **value)
 {
     const char *arg = argv[*i];
     const char *eq = strchr(arg, '=');
     size_t n = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
-    if (strncmp(arg, "--", 2) != 0) {
+    if (arg[0] != '-' || arg[1] == '\0') {
         if (*i > 1 && config_flag_is_bool(argv[*i - 1])) {
             /* "--demo true": the switch takes no separate value. */
             fprintf(stderr,
@@ -48,9 +49,9 @@ static bool split_flag(int argc, char **argv, int *i, char flag[64], const char 
     if (eq != NULL) {
         *value = eq + 1;
     } else if (!config_flag_is_bool(flag)) {
-        if (*i + 1 >= argc) {
-            fprintf(stderr, "telltale %s: %s needs a value (see telltale %s --help)\n", argv[0],
-                    flag, argv[0]);
+        if (*i + 1 >= argc || strncmp(argv[*i + 1], "--", 2) == 0) {
+            fprintf(stderr, "telltale %s: %s needs a value: %s\n", argv[0], flag,
+                    config_flag_form(flag));
             return false;
         }
         *value = argv[++*i];
@@ -81,7 +82,7 @@ int cli_load_config(tt_config *cfg, int argc, char **argv, const char *usage)
         nflags++;
     }
     given[nflags] = NULL;
-    if (config_init_except(cfg, env_lookup, given, err) != 0) {
+    if (config_init_except(cfg, cli_getenv, given, err) != 0) {
         fprintf(stderr, "telltale %s: %s\n", argv[0], err);
         return EXIT_USAGE;
     }

@@ -17,4 +17,7 @@ int cli_flags(int argc, char **argv);
 struct tt_config;
 int cli_load_config(struct tt_config *cfg, int argc, char **argv, const char *usage);
 
+/* getenv(), as config_getenv_fn. */
+const char *cli_getenv(const char *name);
+
 #endif

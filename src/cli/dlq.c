@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 
 #include "cli/http_client.h"
+#include "cli/options.h"
 #include "core/config.h"
 #include "store/store.h"
 
@@ -29,8 +30,11 @@ static const char USAGE[] =
     "  purge --older-than D delete resolved items created more than D ago (e.g. 30d)\n"
     "\n"
     "options:\n"
-    "  --url URL   the daemon (default: TELLTALE_URL, else http:// + TELLTALE_LISTEN,\n"
-    "              else http://127.0.0.1:8080)\n"
+    "  --url URL   the daemon, an http:// or https:// URL (default: TELLTALE_URL, else\n"
+    "              http:// + TELLTALE_LISTEN, else http://127.0.0.1:8080)\n"
+    "Options may stand anywhere, before or after the command, as --opt VALUE or --opt=VALUE;\n"
+    "contradictory ones, or one given twice with two values, are refused. --help (-h) anywhere\n"
+    "prints this.\n"
     "The key: TELLTALE_KEY, else TELLTALE_SERVICE_KEY, else TELLTALE_INGEST_KEY (sent as apikey\n"
     "and Authorization: Bearer). TELLTALE_CACERT: the PEM file of a private CA that signed the\n"
     "daemon's certificate.\n"
@@ -60,12 +64,6 @@ static void add_query(char *path, size_t len, const char *name, const char *valu
     snprintf(path + n, len - n, "%c%s=%s", strchr(path, '?') ? '&' : '?', name, value);
 }
 
-static int usage_error(const char *what)
-{
-    fprintf(stderr, "telltale dlq: %s\n\n%s", what, USAGE);
-    return EXIT_USAGE;
-}
-
 static const dlq_cmd *find(const char *name)
 {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
@@ -75,12 +73,6 @@ static const dlq_cmd *find(const char *name)
     }
     return NULL;
 }
-
-typedef struct dlq_option {
-    const char *flag, *param, *command;
-    const char *accepts; /* said when the value is missing or wrong */
-    bool (*valid)(const char *value);
-} dlq_option;
 
 static bool is_status(const char *v)
 {
@@ -112,131 +104,96 @@ static bool is_duration(const char *v)
            config_parse_duration_ms(v, &ms);
 }
 
-static const dlq_option options[] = {
-    {"--status", "status", "list", "pending, retrying, recovered or failed", is_status},
-    {"--after-id", "after_id", "list", "an item id, an integer >= 0", is_after_id},
-    {"--limit", "limit", "list", "an integer from 1 to 1000", is_limit},
-    {"--older-than", "older_than", "purge", "a duration such as 30d, 12h, 90m or 0", is_duration},
+#define DURATION_ACCEPTS "a duration such as 30d, 12h, 90m or 0"
+
+/* Each option's key is its query parameter. */
+static const cli_option options[] = {
+    {"--status", "pending, retrying, recovered or failed", is_status, "list", "status"},
+    {"--after-id", "an item id, an integer >= 0", is_after_id, "list", "after_id"},
+    {"--limit", "an integer from 1 to 1000", is_limit, "list", "limit"},
+    {"--older-than", DURATION_ACCEPTS, is_duration, "purge", "older_than"},
+    {"--url", CLI_URL_ACCEPTS, cli_url_valid, NULL, NULL},
 };
+#define NOPTIONS (sizeof options / sizeof options[0])
 
-/* The option of 'cmd' spelled 'arg' ("--status" or "--status=..."); *value gets what follows
- * '=' or NULL. */
-static const dlq_option *find_option(const dlq_cmd *cmd, const char *arg, const char **value)
+static bool is_id(const char *v)
 {
-    for (size_t k = 0; k < sizeof options / sizeof options[0]; k++) {
-        size_t n = strlen(options[k].flag);
-        if (strcmp(cmd->name, options[k].command) == 0 && strncmp(arg, options[k].flag, n) == 0 &&
-            (arg[n] == '\0' || arg[n] == '=')) {
-            *value = arg[n] == '=' ? arg + n + 1 : NULL;
-            return &options[k];
-        }
-    }
-    return NULL;
+    return is_count(v, 1, INT64_MAX);
 }
 
-/* Says which options 'cmd' accepts, for an unknown one. */
-static void list_options(const dlq_cmd *cmd)
-{
-    fprintf(stderr, "telltale dlq %s accepts:", cmd->name);
-    for (size_t k = 0; k < sizeof options / sizeof options[0]; k++) {
-        if (strcmp(cmd->name, options[k].command) == 0) {
-            fprintf(stderr, " %s", options[k].flag);
-        }
-    }
-    fprintf(stderr, " --url\n");
-}
+static const cli_positional item_id = {"ID", "an item's id, a whole number from 1, e.g. 42", is_id};
 
-/* Reads the options after the command into the query and 'url'; returns 0 or EXIT_USAGE,
- * having named the option as typed and what it accepts. */
-static int read_options(int argc, char **argv, int i, const dlq_cmd *cmd, char *path, size_t len,
-                        const char **url)
+/* The request's path from the arguments read: the id, the options as query parameters, and
+ * the --url given; returns 0 or EXIT_USAGE (said). */
+static int build_path(const cli_options *spec, const dlq_cmd *cmd, const cli_args *a, char *path,
+                      size_t len, const char **url)
 {
-    for (; i < argc; i++) {
-        const char *value = NULL;
-        const dlq_option *o = find_option(cmd, argv[i], &value);
-        if (strcmp(argv[i], "--url") == 0 || strncmp(argv[i], "--url=", 6) == 0) {
-            value = argv[i][5] == '=' ? argv[i] + 6 : (i + 1 < argc ? argv[++i] : NULL);
-            if (value == NULL || value[0] == '\0') {
-                fprintf(stderr,
-                        "telltale dlq %s: --url needs a value, e.g. "
-                        "http://127.0.0.1:8080\n",
-                        cmd->name);
-                return EXIT_USAGE;
-            }
-            *url = value;
-            continue;
+    snprintf(path, len, cmd->path, cmd->takes_id ? a->args[0] : "");
+    for (size_t i = 0; i < a->ngiven; i++) {
+        if (a->given[i].opt->key == NULL) {
+            *url = a->given[i].value;
+        } else {
+            add_query(path, len, a->given[i].opt->key, a->given[i].value);
         }
-        if (o == NULL) {
-            fprintf(stderr, "telltale dlq %s: unexpected argument '%s'; ", cmd->name, argv[i]);
-            list_options(cmd);
-            return EXIT_USAGE;
-        }
-        if (value == NULL && i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) {
-            value = argv[++i];
-        }
-        if (value == NULL || value[0] == '\0') {
-            fprintf(stderr, "telltale dlq %s: %s needs a value: %s\n", cmd->name, o->flag,
-                    o->accepts);
-            return EXIT_USAGE;
-        }
-        if (!o->valid(value)) {
-            fprintf(stderr, "telltale dlq %s: invalid %s '%.64s': expected %s\n", cmd->name,
-                    o->flag, value, o->accepts);
-            return EXIT_USAGE;
-        }
-        add_query(path, len, o->param, value);
     }
-    if (strcmp(cmd->name, "purge") == 0 && strstr(path, "older_than=") == NULL) {
-        return usage_error("purge needs --older-than, e.g. --older-than 30d");
+    if (strcmp(cmd->name, "purge") == 0 && cli_args_find(a, "--older-than") == NULL) {
+        fprintf(stderr, "telltale %s: needs --older-than: %s\n", spec->who, DURATION_ACCEPTS);
+        return EXIT_USAGE;
     }
     return 0;
 }
 
+/* Reads the command line into the request's path and 'url'; returns the command, or NULL after
+ * a usage error (said). */
+static const dlq_cmd *read_args(int argc, char **argv, char *path, size_t len, const char **url,
+                                char who[16])
+{
+    int at =
+        cli_subcommand("dlq", options, NOPTIONS, "list stats retry recover fail purge", argc, argv);
+    const dlq_cmd *cmd = at > 0 ? find(argv[at]) : NULL;
+    if (cmd == NULL) {
+        return NULL;
+    }
+    snprintf(who, 16, "dlq %s", cmd->name);
+    cli_options spec = {.who = who,
+                        .command = cmd->name,
+                        .table = options,
+                        .n = NOPTIONS,
+                        .pos = &item_id,
+                        .npos = cmd->takes_id ? 1 : 0};
+    cli_args a;
+    int rc = cli_args_read(&spec, argc, argv, at, &a);
+    rc = rc == 0 ? build_path(&spec, cmd, &a, path, len, url) : EXIT_USAGE;
+    cli_args_free(&a);
+    return rc == 0 ? cmd : NULL;
+}
+
 int cli_dlq(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    if (cli_wants_help(argc, argv) || argc < 2) {
         fputs(USAGE, argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : 0;
     }
-    const dlq_cmd *cmd = find(argv[1]);
+    char path[512], who[16], http_who[32], base[1024];
+    const char *url = NULL;
+    const dlq_cmd *cmd = read_args(argc, argv, path, sizeof path, &url, who);
     if (cmd == NULL) {
-        fprintf(stderr,
-                "telltale dlq: unknown command '%s': expected list, stats, retry, recover, fail "
-                "or purge\n",
-                argv[1]);
         return EXIT_USAGE;
     }
-    int i = 2;
-    char path[512];
-    if (cmd->takes_id) {
-        if (i >= argc || strspn(argv[i], "0123456789") != strlen(argv[i]) || argv[i][0] == '\0') {
-            fprintf(stderr,
-                    "telltale dlq %s: give the item's id, a positive integer, e.g. telltale "
-                    "dlq %s 42\n",
-                    cmd->name, cmd->name);
-            return EXIT_USAGE;
-        }
-        snprintf(path, sizeof path, cmd->path, argv[i++]);
-    } else {
-        snprintf(path, sizeof path, "%s", cmd->path);
+    snprintf(http_who, sizeof http_who, "telltale %s", who);
+    if (http_client_base(base, sizeof base, url, http_who) != 0) {
+        return EXIT_USAGE;
     }
-    const char *url = NULL;
-    int rc = read_options(argc, argv, i, cmd, path, sizeof path, &url);
-    if (rc != 0) {
-        return rc;
-    }
-    char base[1024];
-    http_client_base(base, sizeof base, url);
     http_client c;
     if (http_client_init(&c, base, NULL) != 0) {
-        fprintf(stderr, "telltale dlq: out of memory\n");
+        fprintf(stderr, "%s: out of memory\n", http_who);
         return 1;
     }
-    long status = http_client_request(&c, "telltale dlq", cmd->method, path, NULL, 0, NULL, 3);
+    long status = http_client_request(&c, http_who, cmd->method, path, NULL, 0, NULL, 3);
     if (status >= 200 && status < 300) {
         printf("%s\n", c.reply);
     } else if (status != 0) {
-        fprintf(stderr, "telltale dlq %s: HTTP %ld: %s\n", cmd->name, status, c.reply);
+        fprintf(stderr, "%s: HTTP %ld: %s\n", http_who, status, c.reply);
     }
     http_client_free(&c);
     return status >= 200 && status < 300 ? 0 : 1;

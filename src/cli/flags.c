@@ -1,10 +1,11 @@
 /* flags.c -- telltale flags: the feature flags of a running daemon (its /api/v1/flags routes).
  * "set" changes only the fields given: it reads the flag, merges, and writes it back with
- * If-Match on the version it read, so a change made meanwhile by someone else is refused (412)
- * rather than overwritten. Answers are printed as the JSON the daemon sent. */
+ * If-Match on the version it read (or the one --if-match names), so a change made meanwhile by
+ * someone else is refused (412) rather than overwritten. Answers are printed as the JSON the daemon sent. */
 #include "cli/cli.h"
 
 #include "cli/http_client.h"
+#include "cli/options.h"
 #include "core/flag.h"
 
 #include <cjson/cJSON.h>
@@ -26,9 +27,9 @@ static const char USAGE[] =
     "  delete KEY              delete KEY\n"
     "\n"
     "field options (set):\n"
-    "  --enable, --disable     the flag's 'enabled'\n"
+    "  --enable, --disable     the flag's 'enabled' (one of them)\n"
     "  --variant V             a string-valued flag whose value is V\n"
-    "  --boolean               a boolean flag (no variant)\n"
+    "  --boolean               a boolean flag (no variant; not with --variant)\n"
     "  --rollout N             rollout_percent, 0 to 100 (needs a targetingKey to evaluate)\n"
     "  --description TEXT      what the flag is for\n"
     "  --rules JSON            targeting rules, e.g. "
@@ -36,9 +37,14 @@ static const char USAGE[] =
     "                          ('null' removes them)\n"
     "\n"
     "options:\n"
-    "  --if-match VERSION      (set, delete) only if the flag is at VERSION\n"
-    "  --url URL               the daemon (default: TELLTALE_URL, else http:// +\n"
-    "                          TELLTALE_LISTEN, else http://127.0.0.1:8080)\n"
+    "  --if-match VERSION      (set, delete) only if the flag is at VERSION: the whole number\n"
+    "                          in its \"version\" (telltale quotes it), or * for any version\n"
+    "  --url URL               the daemon, an http:// or https:// URL (default:\n"
+    "                          TELLTALE_URL, else http:// + TELLTALE_LISTEN, else\n"
+    "                          http://127.0.0.1:8080)\n"
+    "Options may stand anywhere, before or after the command, as --opt VALUE or --opt=VALUE;\n"
+    "contradictory ones, or one given twice with two values, are refused. --help (-h) anywhere\n"
+    "prints this.\n"
     "The key: TELLTALE_KEY, else TELLTALE_SERVICE_KEY, else TELLTALE_INGEST_KEY (sent as apikey\n"
     "and Authorization: Bearer). TELLTALE_CACERT: the PEM file of a private CA that signed the\n"
     "daemon's certificate.\n"
@@ -47,171 +53,214 @@ static const char USAGE[] =
     "reached, 2 usage error.\n";
 
 typedef struct flags_opts {
+    const char *who; /* "telltale flags set", for messages */
+    const char *key; /* NULL: list */
     const char *url;
     const char *if_match;
     cJSON *fields; /* set: the fields given */
 } flags_opts;
-
-static int usage_error(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "telltale flags: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n\n%s", USAGE);
-    return EXIT_USAGE;
-}
 
 static bool all_digits(const char *s)
 {
     return s[0] != '\0' && strspn(s, "0123456789") == strlen(s);
 }
 
-/* A field option at argv[*i]: 1 if it was one (added to 'f'), 0 if not, -1 if its value is bad
- * (*accepts then says what the option takes). */
-static int read_field(int argc, char **argv, int *i, cJSON *f, const char **accepts)
+static bool is_rollout(const char *v)
 {
-    const char *a = argv[*i];
-    const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
-    if (strcmp(a, "--enable") == 0 || strcmp(a, "--disable") == 0) {
-        cJSON_AddBoolToObject(f, "enabled", strcmp(a, "--enable") == 0);
-        return 1;
-    }
-    if (strcmp(a, "--boolean") == 0) {
-        cJSON_AddNullToObject(f, "variant");
-        return 1;
-    }
-    if (v == NULL) {
-        return 0;
-    }
-    if (strcmp(a, "--variant") == 0) {
-        cJSON_AddStringToObject(f, "variant", v);
-    } else if (strcmp(a, "--description") == 0) {
-        cJSON_AddStringToObject(f, "description", v);
-    } else if (strcmp(a, "--rollout") == 0) {
-        if (!all_digits(v) || strlen(v) > 3 || atoi(v) > 100) {
-            *accepts = "a whole percentage from 0 to 100";
-            return -1;
-        }
-        cJSON_AddNumberToObject(f, "rollout_percent", atoi(v));
-    } else if (strcmp(a, "--rules") == 0) {
-        cJSON *rules = cJSON_Parse(v);
-        if (rules == NULL) {
-            *accepts = "a JSON array of rules, e.g. '[{\"attribute\":\"plan\",\"in\":[\"pro\"]}]', "
-                       "or null";
-            return -1;
-        }
-        cJSON_AddItemToObject(f, "rules", rules);
-    } else {
-        return 0;
-    }
-    ++*i;
-    return 1;
+    return all_digits(v) && strlen(v) <= 3 && atoi(v) <= 100;
 }
 
-static int read_options(int argc, char **argv, int i, const char *cmd, flags_opts *o)
+static bool is_rules(const char *v)
 {
-    bool is_set = strcmp(cmd, "set") == 0;
-    for (; i < argc; i++) {
-        const char *accepts = "";
-        int field = is_set ? read_field(argc, argv, &i, o->fields, &accepts) : 0;
-        if (field < 0) {
-            fprintf(stderr, "telltale flags: invalid %s '%s': expected %s\n", argv[i], argv[i + 1],
-                    accepts);
-            return EXIT_USAGE;
-        }
-        if (field > 0) {
-            continue;
-        }
-        if (strcmp(argv[i], "--url") == 0 && i + 1 < argc) {
-            o->url = argv[++i];
-        } else if (strcmp(argv[i], "--if-match") == 0 && i + 1 < argc && all_digits(argv[i + 1]) &&
-                   strcmp(cmd, "list") != 0 && strcmp(cmd, "get") != 0) {
-            o->if_match = argv[++i];
+    char err[TT_ERRLEN];
+    cJSON *rules = cJSON_Parse(v);
+    bool ok = rules != NULL && flag_rules_check(rules, err) == 0;
+    cJSON_Delete(rules);
+    return ok;
+}
+
+static bool is_variant(const char *v)
+{
+    return strlen(v) <= FLAG_VARIANT_MAX;
+}
+
+static bool is_description(const char *v)
+{
+    return strlen(v) <= FLAG_DESCRIPTION_MAX;
+}
+
+/* A version as the flag's "version" shows it (1, 2, ...), which the request quotes as its
+ * entity-tag; or *, any version. */
+static bool is_version(const char *v)
+{
+    return strcmp(v, "*") == 0 ||
+           (all_digits(v) && v[0] != '0' && strlen(v) <= 18); /* under INT64_MAX */
+}
+
+/* The field options (of set) carry the flag's field as their key. */
+static const cli_option options[] = {
+    {"--enable", NULL, NULL, "set", "enabled"},
+    {"--disable", NULL, NULL, "set", "enabled"},
+    {"--boolean", NULL, NULL, "set", "variant"},
+    {"--variant", "a variant name of at most 64 bytes, e.g. dual", is_variant, "set", "variant"},
+    {"--rollout", "a whole percentage from 0 to 100", is_rollout, "set", "rollout_percent"},
+    {"--description", "a text of at most 1024 bytes saying what the flag is for", is_description,
+     "set", "description"},
+    {"--rules",
+     "a JSON array of rules, e.g. '[{\"attribute\":\"plan\",\"in\":[\"pro\"]}]', or null", is_rules,
+     "set", "rules"},
+    {"--if-match",
+     "a flag's version, the whole number in its \"version\" (1 or more, without quotes), or *",
+     is_version, "set delete", NULL},
+    {"--url", CLI_URL_ACCEPTS, cli_url_valid, NULL, NULL},
+};
+#define NOPTIONS (sizeof options / sizeof options[0])
+
+static const cli_positional flag_key = {"KEY", "1 to 64 of a-z 0-9 _ . : -", flag_key_valid};
+
+/* Adds what a field option sets to 'f' (its value already checked). */
+static void add_field(cJSON *f, const cli_option *opt, const char *v)
+{
+    if (strcmp(opt->name, "--boolean") == 0) {
+        cJSON_AddNullToObject(f, opt->key);
+    } else if (opt->accepts == NULL) {
+        cJSON_AddBoolToObject(f, opt->key, strcmp(opt->name, "--enable") == 0);
+    } else if (strcmp(opt->name, "--rollout") == 0) {
+        cJSON_AddNumberToObject(f, opt->key, atoi(v));
+    } else if (strcmp(opt->name, "--rules") == 0) {
+        cJSON_AddItemToObject(f, opt->key, cJSON_Parse(v));
+    } else {
+        cJSON_AddStringToObject(f, opt->key, v);
+    }
+}
+
+/* The options read into 'o'; returns 0, or EXIT_USAGE (said) for set without a field. */
+static int take_options(const cli_options *spec, const cli_args *a, flags_opts *o)
+{
+    for (size_t i = 0; i < a->ngiven; i++) {
+        const cli_option *opt = a->given[i].opt;
+        if (strcmp(opt->name, "--url") == 0) {
+            o->url = a->given[i].value;
+        } else if (strcmp(opt->name, "--if-match") == 0) {
+            o->if_match = a->given[i].value;
         } else {
-            return usage_error("unexpected argument '%s'", argv[i]);
+            add_field(o->fields, opt, a->given[i].value);
         }
     }
-    if (is_set && o->fields->child == NULL) {
-        return usage_error("%s needs at least one field option (see --help)", cmd);
+    if (strcmp(spec->command, "set") == 0 && o->fields->child == NULL) {
+        fprintf(stderr, "telltale flags set: needs at least one field option: --enable, --disable, "
+                        "--boolean, --variant, --rollout, --description or --rules\n");
+        return EXIT_USAGE;
     }
     return 0;
 }
 
-static long request(http_client *c, const char *method, const char *path, const char *body)
+/* "If-Match: \"3\"" for --if-match 3 (a version is its entity-tag in quotes), "If-Match: *". */
+static void if_match_header(char out[64], const char *version)
 {
-    return http_client_request(c, "telltale flags", method, path, body,
-                               body != NULL ? strlen(body) : 0,
+    snprintf(out, 64, strcmp(version, "*") == 0 ? "If-Match: %s" : "If-Match: \"%s\"", version);
+}
+
+static long request(http_client *c, const flags_opts *o, const char *method, const char *path,
+                    const char *body)
+{
+    return http_client_request(c, o->who, method, path, body, body != NULL ? strlen(body) : 0,
                                body != NULL ? "application/json" : NULL, 3);
 }
 
-/* set: the current flag (or a new one) with the fields given, written back conditionally. */
-static long set_flag(http_client *c, const char *path, flags_opts *o, char *if_match_header)
+/* set: the current flag (or a new one) with the fields given, written back conditionally: on
+ * the version --if-match names, else on the version read. */
+static long set_flag(http_client *c, const char *path, flags_opts *o, char *if_match)
 {
-    long status = o->if_match != NULL ? 404 : request(c, "GET", path, NULL);
+    long status = request(c, o, "GET", path, NULL);
     cJSON *flag = status == 200 ? cJSON_Parse(c->reply) : cJSON_CreateObject();
     if (status != 200 && status != 404) {
         cJSON_Delete(flag);
         return status;
     }
     if (flag == NULL) {
-        fprintf(stderr, "telltale flags set: the daemon's answer is not JSON\n");
+        fprintf(stderr, "%s: the daemon's answer is not JSON\n", o->who);
         return 0;
     }
     const cJSON *version = cJSON_GetObjectItemCaseSensitive(flag, "version");
-    if (o->if_match != NULL) {
-        snprintf(if_match_header, 64, "If-Match: \"%s\"", o->if_match);
-    } else if (cJSON_IsNumber(version)) {
-        snprintf(if_match_header, 64, "If-Match: \"%.0f\"", version->valuedouble);
+    char read[32];
+    if (o->if_match == NULL && cJSON_IsNumber(version)) {
+        snprintf(read, sizeof read, "%.0f", version->valuedouble);
+        o->if_match = read;
     }
-    c->header = if_match_header[0] != '\0' ? if_match_header : NULL;
+    if (o->if_match != NULL) {
+        if_match_header(if_match, o->if_match);
+    }
+    c->header = if_match[0] != '\0' ? if_match : NULL;
     for (cJSON *f = o->fields->child; f != NULL; f = f->next) {
         cJSON_DeleteItemFromObjectCaseSensitive(flag, f->string);
         cJSON_AddItemToObject(flag, f->string, cJSON_Duplicate(f, true));
     }
     char *body = cJSON_PrintUnformatted(flag);
     cJSON_Delete(flag);
-    status = body != NULL ? request(c, "PUT", path, body) : 0;
+    status = body != NULL ? request(c, o, "PUT", path, body) : 0;
     free(body);
     return status;
 }
 
+/* Reads the command line into 'o'; returns the subcommand's place in argv, or -1 after a usage
+ * error (said). */
+static int read_args(int argc, char **argv, flags_opts *o, char who[16])
+{
+    int at = cli_subcommand("flags", options, NOPTIONS, "list get set delete", argc, argv);
+    if (at < 0) {
+        return -1;
+    }
+    const char *cmd = argv[at];
+    snprintf(who, 16, "flags %s", cmd);
+    cli_options spec = {.who = who,
+                        .command = cmd,
+                        .table = options,
+                        .n = NOPTIONS,
+                        .pos = &flag_key,
+                        .npos = strcmp(cmd, "list") != 0 ? 1 : 0};
+    cli_args a;
+    int rc = cli_args_read(&spec, argc, argv, at, &a);
+    rc = rc == 0 ? take_options(&spec, &a, o) : EXIT_USAGE;
+    o->key = rc == 0 && spec.npos > 0 ? a.args[0] : NULL;
+    cli_args_free(&a);
+    return rc == 0 ? at : -1;
+}
+
 int cli_flags(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    if (cli_wants_help(argc, argv) || argc < 2) {
         fputs(USAGE, argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : 0;
     }
-    const char *cmd = argv[1];
-    bool list = strcmp(cmd, "list") == 0;
-    if (!list && strcmp(cmd, "get") && strcmp(cmd, "set") && strcmp(cmd, "delete")) {
-        return usage_error("unknown command '%s'", cmd);
-    }
-    if (!list && (argc < 3 || !flag_key_valid(argv[2]))) {
-        return usage_error("%s needs a flag KEY: 1 to 64 of a-z 0-9 _ . : -", cmd);
-    }
     flags_opts o = {.fields = cJSON_CreateObject()};
-    int rc = o.fields == NULL ? 1 : read_options(argc, argv, list ? 2 : 3, cmd, &o);
-    char base[1024], path[256], if_match[64] = "";
+    char who[16] = "flags", http_who[32], base[1024], path[256], if_match[64] = "";
+    int at = o.fields != NULL ? read_args(argc, argv, &o, who) : -1;
+    snprintf(http_who, sizeof http_who, "telltale %s", who);
+    o.who = http_who;
+    int rc = at < 0 || http_client_base(base, sizeof base, o.url, http_who) != 0 ? EXIT_USAGE : 0;
     http_client c;
-    if (rc != 0 ||
-        (http_client_base(base, sizeof base, o.url), http_client_init(&c, base, NULL)) != 0) {
+    if (rc != 0 || http_client_init(&c, base, NULL) != 0) {
         cJSON_Delete(o.fields);
         return rc != 0 ? rc : 1;
     }
-    snprintf(path, sizeof path, "/api/v1/flags%s%s", list ? "" : "/", list ? "" : argv[2]);
+    const char *cmd = argv[at];
+    snprintf(path, sizeof path, "/api/v1/flags%s%s", o.key != NULL ? "/" : "",
+             o.key != NULL ? o.key : "");
     long status;
     if (strcmp(cmd, "set") == 0) {
         status = set_flag(&c, path, &o, if_match);
     } else {
         if (o.if_match != NULL) {
-            snprintf(if_match, sizeof if_match, "If-Match: \"%s\"", o.if_match);
+            if_match_header(if_match, o.if_match);
             c.header = if_match;
         }
-        status = request(&c, strcmp(cmd, "delete") == 0 ? "DELETE" : "GET", path, NULL);
+        status = request(&c, &o, strcmp(cmd, "delete") == 0 ? "DELETE" : "GET", path, NULL);
     }
     if (status >= 200 && status < 300) {
         printf("%s\n", status == 204 ? "{\"deleted\":true}" : c.reply);
     } else if (status != 0) {
-        fprintf(stderr, "telltale flags %s: HTTP %ld: %s\n", cmd, status, c.reply);
+        fprintf(stderr, "%s: HTTP %ld: %s\n", http_who, status, c.reply);
     }
     http_client_free(&c);
     cJSON_Delete(o.fields);

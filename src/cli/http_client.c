@@ -1,6 +1,8 @@
 /* http_client.c -- libcurl for the CLI. */
 #include "cli/http_client.h"
 
+#include "cli/options.h"
+
 #include <curl/curl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -10,20 +12,33 @@
 
 #define RETRY_AFTER_MAX_S 60
 
-void http_client_base(char *out, size_t len, const char *flag)
+int http_client_base(char *out, size_t len, const char *flag, const char *who)
 {
-    const char *url = getenv("TELLTALE_URL"), *listen = getenv("TELLTALE_LISTEN");
-    if (flag != NULL) {
-        snprintf(out, len, "%s", flag);
-    } else if (url != NULL && url[0] != '\0') {
-        snprintf(out, len, "%s", url);
-    } else {
-        snprintf(out, len, "http://%s", listen != NULL && listen[0] ? listen : "127.0.0.1:8080");
+    /* A variable set but empty is a value, and a bad one, as serve reads its settings
+     * (config.c): it is named rather than passed over for the next source. */
+    const char *name = "--url", *given = flag;
+    if (given == NULL && (given = getenv("TELLTALE_URL")) != NULL) {
+        name = "TELLTALE_URL";
     }
+    char listen[1024];
+    const char *from_listen = given == NULL ? getenv("TELLTALE_LISTEN") : NULL;
+    if (from_listen != NULL) {
+        snprintf(listen, sizeof listen, "http://%s", from_listen);
+        name = "TELLTALE_LISTEN";
+        given = listen;
+    }
+    if (given != NULL && !cli_url_valid(given)) {
+        fprintf(stderr, "%s: invalid %s '%.200s': expected %s\n", who, name,
+                from_listen != NULL ? from_listen : given,
+                from_listen != NULL ? "HOST:PORT, e.g. 127.0.0.1:8080" : CLI_URL_ACCEPTS);
+        return -1;
+    }
+    snprintf(out, len, "%s", given != NULL ? given : "http://127.0.0.1:8080");
     size_t n = strlen(out);
     while (n > 0 && out[n - 1] == '/') {
         out[--n] = '\0';
     }
+    return 0;
 }
 
 static size_t on_data(char *data, size_t size, size_t n, void *arg)

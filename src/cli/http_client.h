@@ -17,9 +17,11 @@ typedef struct http_client {
     unsigned retries;   /* requests repeated because the daemon said 429/503, in all */
 } http_client;
 
-/* The daemon's base URL: 'flag' if given, else TELLTALE_URL, else http:// + TELLTALE_LISTEN,
- * else http://127.0.0.1:8080. */
-void http_client_base(char *out, size_t len, const char *flag);
+/* The daemon's base URL: 'flag' (--url) if given, else TELLTALE_URL if set, else http:// +
+ * TELLTALE_LISTEN if set, else http://127.0.0.1:8080. A variable set but empty is a bad value,
+ * as serve reads its settings. Returns 0, or -1 after saying (after 'who') which of them gave
+ * no http:// or https:// URL: a usage error. */
+int http_client_base(char *out, size_t len, const char *flag, const char *who);
 
 /* 'key' (NULL: TELLTALE_KEY, else TELLTALE_SERVICE_KEY, else TELLTALE_INGEST_KEY from the
  * environment, if set) goes with every request, as supabase-js sends keys: an

@@ -3,6 +3,8 @@
  * options: the store, and --check. */
 #include "cli/cli.h"
 
+#include "cli/options.h"
+#include "core/config.h"
 #include "store/store.h"
 
 #include <stdbool.h>
@@ -25,43 +27,33 @@ static const char USAGE[] =
     "                privileges; change nothing\n"
     "\n"
     "exit status: 0 the schema is current (with --check: nothing to do), 1 migrations pending\n"
-    "(--check), privileges missing or the store failed, 2 usage error.\n";
+    "(--check), privileges missing or the store failed, 2 usage error (a malformed store URL\n"
+    "too, named by where it came from: --store, TELLTALE_STORE or DATABASE_URL).\n";
 
-static const char *default_store(void)
+/* Reads --store and --check, then the store's URL as serve reads it (the flag, else
+ * TELLTALE_STORE, else DATABASE_URL, else the default) into 'cfg'; returns 0, or EXIT_USAGE
+ * having named the option or the variable. */
+static int read_args(int argc, char **argv, tt_config *cfg, bool *check)
 {
-    const char *url = getenv("TELLTALE_STORE");
-    if (url == NULL || url[0] == '\0') {
-        url = getenv("DATABASE_URL");
+    const cli_option options[] = {
+        {"--store", config_flag_form("--store"), NULL, NULL, NULL},
+        {"--check", NULL, NULL, NULL, NULL},
+    };
+    cli_options spec = {
+        .who = "migrate", .table = options, .n = sizeof options / sizeof options[0]};
+    cli_args a;
+    int got = cli_args_read(&spec, argc, argv, 0, &a);
+    const cli_given *given = cli_args_find(&a, "--store");
+    const char *store_flag = given != NULL ? given->value : NULL;
+    *check = cli_args_find(&a, "--check") != NULL;
+    cli_args_free(&a);
+    if (got < 0) {
+        return EXIT_USAGE;
     }
-    return url != NULL && url[0] != '\0' ? url : "sqlite:telltale.db";
-}
-
-/* Reads --store and --check; returns 0, -1 after --help, or EXIT_USAGE (having said why). */
-static int read_args(int argc, char **argv, const char **url, bool *check)
-{
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(USAGE, stdout);
-            return -1;
-        } else if (strcmp(a, "--check") == 0) {
-            *check = true;
-        } else if (strncmp(a, "--store=", 8) == 0) {
-            *url = a + 8;
-        } else if (strcmp(a, "--store") == 0) {
-            if (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0) {
-                fprintf(stderr, "telltale migrate: --store needs a value: sqlite:PATH or "
-                                "postgres://USER@HOST/DB\n");
-                return EXIT_USAGE;
-            }
-            *url = argv[++i];
-        } else {
-            fprintf(stderr,
-                    "telltale migrate: unknown option '%s': migrate accepts --store URL, --check "
-                    "and --help\n",
-                    a);
-            return EXIT_USAGE;
-        }
+    char err[TT_ERRLEN];
+    if (config_read_setting(cfg, "--store", store_flag, cli_getenv, err) != 0) {
+        fprintf(stderr, "telltale migrate: %s\n", err);
+        return EXIT_USAGE;
     }
     return 0;
 }
@@ -91,12 +83,17 @@ static void report(const store_migration_plan *p)
 
 int cli_migrate(int argc, char **argv)
 {
-    const char *url = default_store();
-    bool check = false;
-    int rc = read_args(argc, argv, &url, &check);
-    if (rc != 0) {
-        return rc < 0 ? 0 : rc;
+    if (cli_wants_help(argc, argv)) {
+        fputs(USAGE, stdout);
+        return 0;
     }
+    tt_config cfg = {0};
+    bool check = false;
+    int rc = read_args(argc, argv, &cfg, &check);
+    if (rc != 0) {
+        return rc;
+    }
+    const char *url = cfg.store_url;
     char err[TT_ERRLEN];
     store_migration_plan plan;
     rc = store_migrate_plan(url, !check, &plan, err);

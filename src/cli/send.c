@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 
 #include "cli/http_client.h"
+#include "cli/options.h"
 #include "core/config.h"
 
 #include <cjson/cJSON.h>
@@ -40,11 +41,13 @@ static const char USAGE[] =
     "a batch goes out when it has N lines (or 512 KiB), or when its first line has waited MS.\n"
     "A refused event is reported with its line number and the rest is sent; a batch the daemon\n"
     "finds too large (413) is split. At the end a summary: accepted, refused (by reason),\n"
-    "retried (429/503, waiting as Retry-After says).\n"
+    "retried (429/503, waiting as Retry-After says). Options may stand anywhere, as --opt VALUE\n"
+    "or --opt=VALUE; an argument starting with '-' is never an event ('-' alone is refused:\n"
+    "without EVENT arguments, standard input is read).\n"
     "\n"
     "options:\n"
-    "  --url URL         the daemon (default: TELLTALE_URL, else http:// + TELLTALE_LISTEN,\n"
-    "                    else http://127.0.0.1:8080)\n"
+    "  --url URL         the daemon, an http:// or https:// URL (default: TELLTALE_URL, else\n"
+    "                    http:// + TELLTALE_LISTEN, else http://127.0.0.1:8080)\n"
     "  --key KEY         sent as apikey and Authorization: Bearer (default: TELLTALE_KEY, else\n"
     "                    TELLTALE_SERVICE_KEY, else TELLTALE_INGEST_KEY)\n"
     "  --batch-size N    lines per request, 1 to 10000 (default 1000)\n"
@@ -368,16 +371,16 @@ static int send_stdin(sender *s)
     return 0;
 }
 
-static void send_args(sender *s, int argc, char **argv, int first)
+static void send_args(sender *s, int n, char **events)
 {
     s->unit = "argument";
-    for (int i = first; i < argc && !s->stopped; i++) {
-        size_t len = strlen(argv[i]);
+    for (int i = 0; i < n && !s->stopped; i++) {
+        size_t len = strlen(events[i]);
         if (len >= BATCH_BYTES) {
-            refuse(s, (unsigned long)(i - first + 1), "body_too_large", "longer than 512 KiB");
+            refuse(s, (unsigned long)i + 1, "body_too_large", "longer than 512 KiB");
             continue;
         }
-        add_line(s, argv[i], len, (unsigned long)(i - first + 1));
+        add_line(s, events[i], len, (unsigned long)i + 1);
         flush(s); /* one request per argument: an argument may be an array */
     }
 }
@@ -397,94 +400,107 @@ static void summary(const sender *s)
            stop_signal ? "; interrupted by a signal: what was read is sent" : "");
 }
 
-/* One option and its value ("--x V" or "--x=V"); returns the value, or NULL if 'argv[*i]' is
- * not 'name'. Says what is wrong and sets *bad when the value is missing. */
-static const char *option(int argc, char **argv, int *i, const char *name, bool *bad)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0 || (argv[*i][n] != '\0' && argv[*i][n] != '=')) {
-        return NULL;
-    }
-    if (argv[*i][n] == '=') {
-        return argv[*i] + n + 1;
-    }
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "telltale send: %s needs a value (see telltale send --help)\n", name);
-        *bad = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-static bool number(const char *name, const char *v, uint64_t min, uint64_t max, uint64_t *out)
+static bool parse_count(const char *v, uint64_t min, uint64_t max, uint64_t *out)
 {
     char *end;
     unsigned long long n = strtoull(v, &end, 10);
     if (v[0] < '0' || v[0] > '9' || *end != '\0' || n < min || n > max) {
-        fprintf(stderr,
-                "telltale send: invalid %s '%.32s': expected an integer from %llu to %llu\n", name,
-                v, (unsigned long long)min, (unsigned long long)max);
         return false;
     }
     *out = n;
     return true;
 }
 
-/* Reads the options; returns the index of the first EVENT argument, 0 after --help, or -1 on a
- * usage error (said). */
-static int read_options(sender *s, int argc, char **argv, const char **url, const char **key)
+static bool is_batch_size(const char *v)
 {
-    uint64_t batch = 1000;
-    int i = 1;
-    for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
-        bool bad = false;
-        const char *v;
-        if (strcmp(argv[i], "--help") == 0) {
-            fputs(USAGE, stdout);
-            return 0;
-        } else if ((v = option(argc, argv, &i, "--url", &bad)) != NULL) {
-            *url = v;
-        } else if ((v = option(argc, argv, &i, "--key", &bad)) != NULL) {
-            *key = v;
-        } else if ((v = option(argc, argv, &i, "--batch-size", &bad)) != NULL) {
-            bad = !number("--batch-size", v, 1, 10000, &batch);
-        } else if ((v = option(argc, argv, &i, "--flush-ms", &bad)) != NULL) {
-            bad = !number("--flush-ms", v, 0, 600000, &s->flush_ms);
-        } else if (!bad) {
-            fprintf(stderr,
-                    "telltale send: unknown option '%s': send accepts --url, --key, --batch-size, "
-                    "--flush-ms and --help\n",
-                    argv[i]);
-            bad = true;
+    uint64_t n;
+    return parse_count(v, 1, 10000, &n);
+}
+
+static bool is_flush_ms(const char *v)
+{
+    uint64_t n;
+    return parse_count(v, 0, 600000, &n);
+}
+
+static bool is_nonempty(const char *v)
+{
+    return v[0] != '\0';
+}
+
+static const cli_option options[] = {
+    {"--url", CLI_URL_ACCEPTS, cli_url_valid, NULL, NULL},
+    {"--key", "a key of the daemon's (its ingest or service key)", is_nonempty, NULL, NULL},
+    {"--batch-size", "an integer from 1 to 10000", is_batch_size, NULL, NULL},
+    {"--flush-ms", "an integer from 0 to 600000", is_flush_ms, NULL, NULL},
+};
+
+/* Reads the options, wherever they stand, and gathers the EVENT arguments into 'events' (room
+ * for argc). An event is JSON, so an argument starting with '-' is an option or a mistake, never
+ * an event. Returns the number of events, or -1 on a usage error (said). */
+static int read_options(sender *s, int argc, char **argv, const char **url, const char **key,
+                        char **events)
+{
+    cli_options spec = {
+        .who = "send", .table = options, .n = sizeof options / sizeof options[0], .more = true};
+    cli_args a;
+    int n = cli_args_read(&spec, argc, argv, 0, &a) == 0 ? (int)a.nargs : -1;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(a.args[i], "-") == 0) {
+            fprintf(stderr, "telltale send: unexpected argument '-': an EVENT is a JSON object or "
+                            "array; without EVENT arguments send reads standard input\n");
+            n = -1;
+            break;
         }
-        if (bad) {
-            return -1;
+        events[i] = a.args[i];
+    }
+    uint64_t batch = 1000;
+    for (size_t i = 0; n >= 0 && i < a.ngiven; i++) {
+        const char *v = a.given[i].value, *name = a.given[i].opt->name;
+        if (strcmp(name, "--url") == 0) {
+            *url = v;
+        } else if (strcmp(name, "--key") == 0) {
+            *key = v;
+        } else { /* the table has checked its range */
+            parse_count(v, 0, UINT64_MAX,
+                        strcmp(name, "--batch-size") == 0 ? &batch : &s->flush_ms);
         }
     }
+    cli_args_free(&a);
     s->batch_size = (unsigned)batch;
-    return i;
+    return n;
 }
 
 int cli_send(int argc, char **argv)
 {
+    if (cli_wants_help(argc, argv)) {
+        fputs(USAGE, stdout);
+        return 0;
+    }
     sender s = {.flush_ms = 1000, .unit = "line"};
     const char *url = NULL, *key = NULL;
-    int first = read_options(&s, argc, argv, &url, &key);
-    if (first <= 0) {
-        return first == 0 ? 0 : EXIT_USAGE;
-    }
     char base[1024];
-    http_client_base(base, sizeof base, url);
+    char **events = calloc((size_t)argc, sizeof *events);
+    if (events == NULL) {
+        fprintf(stderr, "telltale send: out of memory\n");
+        return 1;
+    }
+    int nevents = read_options(&s, argc, argv, &url, &key, events);
+    if (nevents < 0 || http_client_base(base, sizeof base, url, "telltale send") != 0) {
+        free(events);
+        return EXIT_USAGE;
+    }
     s.buf = malloc(BATCH_BYTES + LINE_MAX_BYTES + 1);
     s.entries = calloc(s.batch_size, sizeof *s.entries);
     if (s.buf == NULL || s.entries == NULL || http_client_init(&s.http, base, key) != 0) {
         fprintf(stderr, "telltale send: out of memory\n");
         free(s.buf);
         free(s.entries);
+        free(events);
         return 1;
     }
-    if (first < argc) {
-        send_args(&s, argc, argv, first);
+    if (nevents > 0) {
+        send_args(&s, nevents, events);
     } else {
         send_stdin(&s);
     }
@@ -492,5 +508,6 @@ int cli_send(int argc, char **argv)
     http_client_free(&s.http);
     free(s.buf);
     free(s.entries);
+    free(events);
     return s.refused == 0 && !s.stopped ? 0 : 1;
 }

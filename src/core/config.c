@@ -12,6 +12,9 @@
 
 typedef config_setting setting;
 
+/* What apply() takes for a K_BOOL setting: said whole, so nobody guesses. */
+#define BOOL_FORM "true, false, yes, no, 1 or 0"
+
 static const setting settings[] = {
     {"--listen", "TELLTALE_LISTEN", NULL, "127.0.0.1:8080", K_LISTEN, 0, 0, 0,
      "HOST:PORT with an IPv4 address or host name, e.g. 127.0.0.1:8080 (port 0 picks a free one)",
@@ -114,9 +117,9 @@ static const setting settings[] = {
      "a key of 16 to 511 bytes",
      "key that may only send events (role ingest): the key a producer holds"},
     {"--anon-read", "TELLTALE_ANON_READ", NULL, "false", K_BOOL, AT(anon_read), 0, 0,
-     "true or false", "role anon (TELLTALE_ANON_KEY) may read what authenticated reads"},
+     BOOL_FORM, "role anon (TELLTALE_ANON_KEY) may read what authenticated reads"},
     {"--metrics-public", "TELLTALE_METRICS_PUBLIC", NULL, "false", K_BOOL, AT(metrics_public), 0, 0,
-     "true or false", "GET /metrics answers without a key (for scrapers that send none)"},
+     BOOL_FORM, "GET /metrics answers without a key (for scrapers that send none)"},
     {"--tls-cert", "TELLTALE_TLS_CERT", NULL, "", K_FILE, AT(tls_cert), 0,
      sizeof(((tt_config *)0)->tls_cert), "a path to a PEM certificate (chain)",
      "serve https and wss with this certificate (with --tls-key); reread on SIGHUP"},
@@ -134,7 +137,7 @@ static const setting settings[] = {
      "log level"},
     {"--log-format", "TELLTALE_LOG_FORMAT", NULL, "text", K_FORMAT, 0, 0, 0, "text or json",
      "log line format"},
-    {"--demo", "TELLTALE_DEMO", NULL, "false", K_BOOL, AT(demo), 0, 0, "true or false",
+    {"--demo", "TELLTALE_DEMO", NULL, "false", K_BOOL, AT(demo), 0, 0, BOOL_FORM,
      "generate demo traffic"},
 };
 
@@ -281,26 +284,35 @@ static bool listed(const char *flag, const char *const *flags)
     return false;
 }
 
+/* Sets 'st' to its default, then to its variable's value unless 'skip_env' (its flag will
+ * set it). */
+static int init_setting(const setting *st, config_getenv_fn getenv_fn, bool skip_env,
+                        tt_config *cfg, char *err)
+{
+    if (!apply(st, st->def, cfg)) {
+        return tt_fail(err, TT_EINVAL, "bad built-in default for %s", st->env);
+    }
+    const char *env = st->env;
+    const char *value = skip_env ? NULL : getenv_fn(env);
+    if (!skip_env && value == NULL && st->alt_env != NULL) {
+        env = st->alt_env;
+        value = getenv_fn(env);
+    }
+    if (value != NULL && !apply(st, value, cfg)) {
+        return invalid(env, value, st, err);
+    }
+    return 0;
+}
+
 int config_init_except(tt_config *cfg, config_getenv_fn getenv_fn, const char *const *flags,
                        char err[TT_ERRLEN])
 {
     *cfg = (tt_config){0};
     for (size_t i = 0; i < NSETTINGS; i++) {
         const setting *st = setting_at(i);
-        if (!apply(st, st->def, cfg)) {
-            return tt_fail(err, TT_EINVAL, "bad built-in default for %s", st->env);
-        }
-        if (listed(st->flag, flags)) {
-            continue;
-        }
-        const char *env = st->env;
-        const char *value = getenv_fn(env);
-        if (value == NULL && st->alt_env != NULL) {
-            env = st->alt_env;
-            value = getenv_fn(env);
-        }
-        if (value != NULL && !apply(st, value, cfg)) {
-            return invalid(env, value, st, err);
+        int rc = init_setting(st, getenv_fn, listed(st->flag, flags), cfg, err);
+        if (rc != 0) {
+            return rc;
         }
     }
     return 0;
@@ -363,6 +375,12 @@ bool config_flag_known(const char *flag)
     return find_flag(flag) != NULL;
 }
 
+const char *config_flag_form(const char *flag)
+{
+    const setting *st = find_flag(flag);
+    return st != NULL ? st->form : NULL;
+}
+
 int config_set_flag(tt_config *cfg, const char *flag, const char *value, char err[TT_ERRLEN])
 {
     const setting *st = find_flag(flag);
@@ -378,6 +396,17 @@ int config_set_flag(tt_config *cfg, const char *flag, const char *value, char er
         return invalid(where, value, st, err);
     }
     return 0;
+}
+
+int config_read_setting(tt_config *cfg, const char *flag, const char *value,
+                        config_getenv_fn getenv_fn, char err[TT_ERRLEN])
+{
+    const setting *st = find_flag(flag);
+    if (st == NULL) {
+        return TT_ENOTFOUND;
+    }
+    int rc = init_setting(st, getenv_fn, value != NULL, cfg, err);
+    return rc == 0 && value != NULL ? config_set_flag(cfg, flag, value, err) : rc;
 }
 
 void config_print_help(FILE *out)

@@ -99,6 +99,14 @@ int config_init(tt_config *cfg, config_getenv_fn getenv_fn, char err[TT_ERRLEN])
 int config_init_except(tt_config *cfg, config_getenv_fn getenv_fn, const char *const *flags,
                        char err[TT_ERRLEN]);
 
+/* Reads the one setting whose flag is 'flag' as serve reads it -- 'value' (the flag's value;
+ * NULL when the flag is not given), else its environment variable, else its default -- into
+ * 'cfg', leaving the rest of 'cfg' as it was. For commands that take one of serve's settings
+ * (migrate: --store). Returns 0, TT_ENOTFOUND if no setting has that flag, or TT_EINVAL with
+ * 'err' naming the flag or the variable that gave the bad value, as config_init does. */
+int config_read_setting(tt_config *cfg, const char *flag, const char *value,
+                        config_getenv_fn getenv_fn, char err[TT_ERRLEN]);
+
 /* Checks what no single setting can: combinations. Returns 0 or TT_EINVAL with 'err'. Call it
  * once every setting is applied. */
 int config_validate(const tt_config *cfg, char err[TT_ERRLEN]);
@@ -109,6 +117,10 @@ int config_set_flag(tt_config *cfg, const char *flag, const char *value, char er
 
 /* True if 'flag' is a boolean setting's flag (it takes no value). */
 bool config_flag_is_bool(const char *flag);
+
+/* The form the value of flag 'flag' takes, for messages ("HOST:PORT with ..."); NULL if no
+ * setting has that flag. */
+const char *config_flag_form(const char *flag);
 
 /* True if some setting has the command-line flag 'flag' ("--listen"). */
 bool config_flag_known(const char *flag);

@@ -33,10 +33,11 @@ const config_setting config_limit_settings[] = {
      "largest WebSocket message (all its frames) a client may send; beyond it close 1009"},
     {"--ingest-rate", "TELLTALE_INGEST_RATE", NULL, "0", K_UINT, CONFIG_AT(ingest_rate), 0,
      10000000, "events per second from 0 (no limit) to 10000000",
-     "events one key (or client address, without keys) may ingest per second; beyond it 429"},
+     "events one key (or client address, without keys) may ingest per second, 0 for no "
+     "limit; beyond it 429"},
     {"--ingest-burst", "TELLTALE_INGEST_BURST", NULL, "0", K_UINT, CONFIG_AT(ingest_burst), 0,
      100000000, "events from 0 (twice --ingest-rate) to 100000000",
-     "events one key may send at once before --ingest-rate applies"},
+     "events one key may send at once before --ingest-rate applies, 0 for twice the rate"},
     {"--realtime-max-joins", "TELLTALE_REALTIME_MAX_JOINS", NULL, "100", K_UINT,
      CONFIG_AT(realtime_max_joins), 1, 10000, "an integer from 1 to 10000",
      "channels one Realtime connection may have joined at once"},

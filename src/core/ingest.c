@@ -100,7 +100,9 @@ static int add_array(const cJSON *array, int64_t now_ms, size_t max_events, even
 
 /* Parses exactly one JSON value from s[0..len); trailing non-space is an error. Its message
  * counts bytes from s[0], "of" what: "" for a body, " of the line" for an NDJSON line (the
- * line's number is the caller's prefix), so a client can find the byte in what it sent. */
+ * line's number is the caller's prefix), so a client can find the byte in what it sent. A body
+ * whose value is followed by another object or array is NDJSON sent as JSON: the message says
+ * which type to send. */
 static int parse_value(const char *s, size_t len, const char *of, cJSON **out, ingest_error *err)
 {
     const char *end = NULL;
@@ -115,8 +117,12 @@ static int parse_value(const char *s, size_t len, const char *of, cJSON **out, i
         }
         cJSON_Delete(*out);
         *out = NULL;
+        bool ndjson = of[0] == '\0' && (s[pos] == '{' || s[pos] == '[');
         return body_error(err, "invalid_json", 400,
-                          "unexpected data after the JSON value at byte %zu%s", pos, of);
+                          "unexpected data after the JSON value at byte %zu%s%s", pos, of,
+                          ndjson ? "; one JSON value per line is NDJSON: send it with "
+                                   "Content-Type: application/x-ndjson"
+                                 : "");
     }
     return 0;
 }
@@ -155,8 +161,42 @@ int ingest_from_array(const cJSON *array, int64_t now_ms, size_t max_events, eve
     return rc;
 }
 
-static int parse_ndjson_body(const char *body, size_t len, int64_t now_ms, size_t max_events,
-                             event_batch *b, size_t *cap, ingest_error *err)
+/* Refuses a body (or an NDJSON line) the lexical scan refused at s[where], 'skipped' bytes (a
+ * byte-order mark) after the start of what was sent: the byte is named where the sender can
+ * find it, "of" what: "" for a body, " of the line" for a line (its number is the caller's
+ * prefix). */
+static int scan_refused(size_t where, size_t skipped, const char *of, json_scan_result scan,
+                        ingest_error *err)
+{
+    const char *code = scan == JSON_SCAN_TOO_DEEP    ? "nesting_too_deep"
+                       : scan == JSON_SCAN_BAD_UTF8 ? "invalid_utf8"
+                                                    : "invalid_json";
+    char what[64];
+    if (scan == JSON_SCAN_TOO_DEEP) {
+        snprintf(what, sizeof what, "JSON nests deeper than %d levels", INGEST_MAX_DEPTH);
+    } else {
+        snprintf(what, sizeof what, "%s", json_scan_describe(scan));
+    }
+    return body_error(err, code, 400, "%s at byte %zu%s", what, where + skipped, of);
+}
+
+/* Scans, then parses, one line: its faults are found in line order, each with its event's
+ * index, so an earlier line's bad event is what a client hears of first. */
+static int parse_line(const char *line, size_t line_len, size_t skipped, cJSON **out,
+                      ingest_error *err)
+{
+    size_t where = 0;
+    json_scan_result scan = json_scan(line, line_len, INGEST_MAX_DEPTH, &where);
+    if (scan != JSON_SCAN_OK) {
+        return scan_refused(where, skipped, " of the line", scan, err);
+    }
+    return parse_value(line, line_len, " of the line", out, err);
+}
+
+/* NDJSON (one event per line; blank lines skipped), 'skipped': the byte-order mark's bytes
+ * removed before line 1. */
+static int parse_ndjson_body(const char *body, size_t len, size_t skipped, int64_t now_ms,
+                             size_t max_events, event_batch *b, size_t *cap, ingest_error *err)
 {
     size_t line_no = 0;
     for (size_t start = 0; start < len; line_no++) {
@@ -174,7 +214,7 @@ static int parse_ndjson_body(const char *body, size_t len, int64_t now_ms, size_
                               max_events, max_events);
         }
         cJSON *obj = NULL;
-        int rc = parse_value(line, line_len, " of the line", &obj, err);
+        int rc = parse_line(line, line_len, line_no == 0 ? skipped : 0, &obj, err);
         if (rc != 0) {
             char prefix[32];
             snprintf(prefix, sizeof prefix, "line %zu: ", line_no + 1);
@@ -196,35 +236,6 @@ static int parse_ndjson_body(const char *body, size_t len, int64_t now_ms, size_
     return b->count > 0 ? 0 : body_error(err, "empty_batch", 400, "the body holds no events");
 }
 
-/* Refuses a body the lexical scan refused at body[where], 'skipped' bytes (a byte-order mark)
- * after the start of the body as sent: the byte is named where the sender can find it, in the
- * body, or for NDJSON in its line ("line 3: ... at byte 7 of the line"). */
-static int scan_refused(const char *body, size_t where, size_t skipped, ingest_format fmt,
-                        json_scan_result scan, ingest_error *err)
-{
-    const char *code = scan == JSON_SCAN_TOO_DEEP    ? "nesting_too_deep"
-                       : scan == JSON_SCAN_BAD_UTF8 ? "invalid_utf8"
-                                                    : "invalid_json";
-    char what[64];
-    if (scan == JSON_SCAN_TOO_DEEP) {
-        snprintf(what, sizeof what, "JSON nests deeper than %d levels", INGEST_MAX_DEPTH);
-    } else {
-        snprintf(what, sizeof what, "%s", json_scan_describe(scan));
-    }
-    if (fmt != INGEST_NDJSON) {
-        return body_error(err, code, 400, "%s at byte %zu", what, where + skipped);
-    }
-    size_t line = 1, line_start = 0;
-    for (size_t i = 0; i < where; i++) {
-        if (body[i] == '\n') {
-            line++;
-            line_start = i + 1;
-        }
-    }
-    return body_error(err, code, 400, "line %zu: %s at byte %zu of the line", line, what,
-                      where - line_start + (line == 1 ? skipped : 0));
-}
-
 int ingest_parse(const char *body, size_t len, ingest_format fmt, int64_t now_ms, size_t max_events,
                  event_batch *out, ingest_error *err)
 {
@@ -235,16 +246,18 @@ int ingest_parse(const char *body, size_t len, ingest_format fmt, int64_t now_ms
         len -= 3;
         skipped = 3;
     }
-    size_t cap = 0, where = 0;
-    json_scan_result scan = json_scan(body, len, INGEST_MAX_DEPTH, &where);
-    if (scan != JSON_SCAN_OK) {
-        return scan_refused(body, where, skipped, fmt, scan, err);
-    }
     if (only_space(body, len)) {
         return body_error(err, "empty_batch", 400, "the body is empty");
     }
-    int rc = fmt == INGEST_NDJSON ? parse_ndjson_body(body, len, now_ms, max_events, out, &cap, err)
+    size_t cap = 0, where = 0;
+    int rc;
+    if (fmt == INGEST_NDJSON) {
+        rc = parse_ndjson_body(body, len, skipped, now_ms, max_events, out, &cap, err);
+    } else {
+        json_scan_result scan = json_scan(body, len, INGEST_MAX_DEPTH, &where);
+        rc = scan != JSON_SCAN_OK ? scan_refused(where, skipped, "", scan, err)
                                   : parse_json_body(body, len, now_ms, max_events, out, &cap, err);
+    }
     if (rc != 0) {
         event_batch_free(out);
     }

@@ -48,6 +48,21 @@ uint64_t http_server_bodies_too_large(const http_server *hs)
     return hs->bodies_too_large;
 }
 
+uint64_t http_server_bodies_invalid(const http_server *hs)
+{
+    return hs->bodies_invalid;
+}
+
+/* Answers a refusal of the request's body at the edge, counting one it cannot read (413s are
+ * counted where they are found, body.c; a 403 or 503 is no fault of the body). */
+static void respond_body_error(http_req *r, const http_error *e)
+{
+    if (e->status == 400 || e->status == 411 || e->status == 415) {
+        r->hs->bodies_invalid++;
+    }
+    http_respond_error(r, e->status, e->code, e->message);
+}
+
 uint64_t http_server_next_id(http_server *hs)
 {
     return ++hs->next_id;
@@ -139,7 +154,7 @@ static bool read_headers(http_req *r)
         return false;
     }
     if (!admit_raw_framing(r, &e) || !admit_framing(r, &e) || !admit_body(r, &e)) {
-        http_respond_error(r, e.status, e.code, e.message);
+        respond_body_error(r, &e);
         return false;
     }
     return true;
@@ -165,7 +180,7 @@ static bool take_body(http_req *r)
             r->body_done = true;
             return true;
         }
-        http_respond_error(r, e.status, e.code, e.message);
+        respond_body_error(r, &e);
         return false;
     }
     r->retry_after = 1;

@@ -49,6 +49,7 @@ struct http_server {
     unsigned refusals_logged;            /* the lines logged in it, */
     uint64_t refusals_dropped;           /* and those not */
     uint64_t bodies_too_large;           /* 413 body_too_large answered here (--max-body) */
+    uint64_t bodies_invalid;             /* 400, 411, 415 for a body answered here (framing, type) */
     uint64_t limit_counts[HTTP_LIMIT_N]; /* clients that broke each limit (DESIGN §5) */
 };
 

@@ -71,6 +71,8 @@ static void rewrite_send(h2o_ostream_t *self, h2o_req_t *q, h2o_iovec_t *bufs, s
     }
     if (e.status == 413) {
         o->hs->bodies_too_large++;
+    } else if (e.status == 400 || e.status == 411) {
+        o->hs->bodies_invalid++; /* as http.c's respond_body_error counts its own */
     }
     json_writer w = {0};
     http_write_error(&w, &e);

@@ -135,6 +135,11 @@ uint64_t http_server_next_id(http_server *hs);
  * as sent or once decoded. Loop thread. */
 uint64_t http_server_bodies_too_large(const http_server *hs);
 
+/* Requests refused at the edge, before any handler, for a body it cannot read: its framing
+ * (400, 411), its media type or content coding (415), a body where the method takes none, a
+ * coding that does not decode (400). Loop thread. */
+uint64_t http_server_bodies_invalid(const http_server *hs);
+
 /* Has on_wake run soon on the loop thread. Any thread, until http_server_free(): once the
  * context's destruction has begun it does nothing (NOTES-lws §1), so the threads that call it
  * (the persister, the shipper) must be joined before the server is freed -- serve.c stops the

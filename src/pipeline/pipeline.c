@@ -130,6 +130,11 @@ bool pipeline_spool_empty(pipeline *p)
     return ss.events == 0;
 }
 
+bool pipeline_has_spool(const pipeline *p)
+{
+    return p->spool != NULL;
+}
+
 void pipeline_stop(pipeline *p)
 {
     if (p == NULL) {

@@ -33,6 +33,9 @@ int pipeline_start(const tt_config *cfg, store *st, job_queue *q, persister_done
 /* True once nothing waits in the spool (always true without one). Any thread. */
 bool pipeline_spool_empty(pipeline *p);
 
+/* Whether the store is remote, with a spool and a shipper (PostgreSQL). Any thread. */
+bool pipeline_has_spool(const pipeline *p);
+
 /* Stops everything: the persister once the (closed) queue is drained, then the shipper after
  * its current batch. What is still in the spool stays for the next start. Frees 'p'. */
 void pipeline_stop(pipeline *p);

@@ -34,6 +34,9 @@ typedef struct pg_store {
      * of the server, not of this struct's settings, so pg_connect sets it through a const. */
     bool unreachable;
     int64_t folded_ms; /* the last fold's 'until' (writer thread): nothing new before it */
+    /* The role may not COPY into the events table (row-level security applies to it: COPY FROM
+     * is refused, 0A000): every batch takes the staged path (writer thread). */
+    bool copy_refused;
 } pg_store;
 
 /* ---- pg_call.c: every call, bounded by the store's deadline and store_interrupt() ---- */
@@ -111,6 +114,9 @@ int pg_check_schema(pg_store *s, PGconn *conn, char *err);
 
 /* The change feed (store_pg_feed.c). */
 int pg_feed_open(store *st, store_feed **out, char *err);
+
+/* store_pg_write.c: the events of a batch in one transaction (store_ops.insert_events). */
+int pg_insert_events(store *base, tt_event *const *events, size_t n, char *err);
 
 /* The summaries (store_pg_sum.c): what the events of a batch the writer inserted (seq > 0)
  * add, written inside the writer's open transaction together with the batch's notification

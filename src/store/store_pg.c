@@ -1,28 +1,6 @@
 /* store_pg.c -- the PostgreSQL store over libpq (self-hosted or Supabase).
  *
- * Writes. One connection, used only by the persister thread. A batch is one transaction, in
- * five round trips:
- *
- *   BEGIN; COPY rows -> temporary staging table   (one query string, then the data)
- *   pg_advisory_xact_lock(SEQ_LOCK);              (one query string; the lock is held until
- *   INSERT ... SELECT nextval(seq) ...             COMMIT, and the INSERT, a statement of its
- *     ON CONFLICT (id) DO NOTHING RETURNING        own, sees what committed before it)
- *   pg_notify('telltale_events', 'first-last')    (delivered at COMMIT, to every instance;
- *                                                  with the summaries' upserts, store.h)
- *   COMMIT
- *
- * Statements without parameters share a query string (PostgreSQL's simple query protocol
- * runs them one after the other, each with a fresh snapshot): two round trips fewer per
- * batch, which is what a store across a slow link is bound by. COPY cannot run in libpq's
- * pipeline mode, and what follows the INSERT depends on its answer (which events were new),
- * so the rest stays one statement per round trip.
- *
- * Why the lock: a sequence hands out numbers at INSERT time, but transactions commit in any
- * order, so without it a reader that has seen seq 10 (committed) could later miss seq 9
- * (committed after it). Taking one advisory lock before nextval and keeping it to COMMIT makes
- * seq order the commit order across every telltale instance on the database: "after seq N" is
- * a cursor that never skips. The cost is that instances' commits take turns; the COPY, the
- * expensive part, happens before the lock.
+ * Writes: store_pg_write.c (one connection, the persister thread's).
  *
  * Reads. A small pool of connections for queries from any thread. */
 #include "store/pg_internal.h"
@@ -30,7 +8,6 @@
 #include "core/timefmt.h"
 #include "os/log.h"
 #include "store/migrations.h"
-#include "store/pg_copy.h"
 
 #include <errno.h>
 #include <libpq-fe.h>
@@ -41,130 +18,12 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#define SEQ_LOCK "7460513316"    /* advisory lock key: seq assignment */
 #define DEFAULT_TIMEOUT_MS 10000 /* until store_set_timeout() */
 
 #define EVENT_COLUMNS                                                                              \
     "seq, id, (extract(epoch FROM ts) * 1000)::bigint, "                                           \
     "(extract(epoch FROM received_at) * 1000)::bigint, type, source, session_id, name, status, "   \
     "duration_ms, bytes, value, error, attrs::text"
-
-/* Opens the batch's transaction and copies its rows into the staging table. */
-static int copy_rows(const pg_store *s, PGconn *conn, tt_event *const *events, size_t n, char *err)
-{
-    pg_copy_buf b = {0};
-    for (size_t i = 0; i < n; i++) {
-        pg_copy_event(&b, events[i], (long long)i);
-    }
-    if (b.oom) {
-        free(b.buf);
-        return tt_fail(err, TT_ENOMEM, "out of memory building the COPY data");
-    }
-    PGresult *res = pg_call(s, conn, "BEGIN; COPY telltale_staging FROM STDIN", 0, NULL);
-    if (PQresultStatus(res) != PGRES_COPY_IN) {
-        free(b.buf);
-        return pg_fail(conn, res, "COPY", err);
-    }
-    PQclear(res);
-    res = pg_copy_in(s, conn, b.buf, b.len);
-    free(b.buf);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        return pg_fail(conn, res, "COPY", err);
-    }
-    PQclear(res);
-    return 0;
-}
-
-/* The inserted rows' seqs, by their position in the batch; the lowest position wins when an
- * id appears twice in one batch (the first is stored, as with SQLite). And, in the same
- * statement -- after the seq lock, taken by the first statement of the string, so no fold can
- * move it before COMMIT -- where the rollups are folded to (store_pg_sum.c). */
-static const char INSERT_SQL[] =
-    "SELECT pg_advisory_xact_lock(" SEQ_LOCK "); WITH ins AS ("
-    " INSERT INTO monitoring.monitoring_events (seq, id, ts, received_at, type, source,"
-    "  session_id, name, status, duration_ms, bytes, value, error, attrs)"
-    " SELECT nextval('monitoring.monitoring_events_seq'), s.id, s.ts, s.received_at, s.type,"
-    "  s.source, s.session_id, s.name, s.status, s.duration_ms, s.bytes, s.value, s.error,"
-    "  s.attrs"
-    " FROM (SELECT * FROM telltale_staging ORDER BY ord) s"
-    " ON CONFLICT (id) DO NOTHING RETURNING id, seq)"
-    " SELECT min(st.ord), ins.seq,"
-    "  (SELECT (extract(epoch FROM through) * 1000)::bigint FROM monitoring.rollup_folded)"
-    " FROM ins JOIN telltale_staging st USING (id) GROUP BY ins.seq";
-
-static int insert_staged(const pg_store *s, PGconn *conn, tt_event *const *events, size_t n,
-                         int64_t range[2], int64_t *folded_ms, char *err)
-{
-    PGresult *res = pg_call(s, conn, INSERT_SQL, 0, NULL);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        return pg_fail(conn, res, "insert", err);
-    }
-    range[0] = range[1] = 0;
-    for (int r = 0; r < PQntuples(res); r++) {
-        long long ord = atoll(PQgetvalue(res, r, 0));
-        long long seq = atoll(PQgetvalue(res, r, 1));
-        *folded_ms = atoll(PQgetvalue(res, r, 2));
-        if (ord >= 0 && (size_t)ord < n) {
-            events[ord]->seq = seq;
-        }
-        range[0] = range[0] == 0 || seq < range[0] ? seq : range[0];
-        range[1] = seq > range[1] ? seq : range[1];
-    }
-    PQclear(res);
-    return 0;
-}
-
-/* Tells every instance of the batch's seqs and, when summaries are kept, writes them in the
- * same statement (store_pg_sum.c): one round trip either way. */
-static int notify(pg_store *s, PGconn *conn, tt_event *const *events, size_t n,
-                  const int64_t range[2], int64_t folded_ms, char *err)
-{
-    if (range[1] == 0) {
-        return 0; /* every event was a duplicate: nothing new to tell, nothing to count */
-    }
-    char payload[48];
-    snprintf(payload, sizeof payload, "%lld-%lld", (long long)range[0], (long long)range[1]);
-    if (s->base.keep_summaries) {
-        return pg_write_summaries(s, events, n, folded_ms, payload, err);
-    }
-    const char *params[] = {NOTIFY_CHANNEL, payload};
-    PGresult *res = pg_call(s, conn, "SELECT pg_notify($1, $2)", 2, params);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        return pg_fail(conn, res, "notify", err);
-    }
-    PQclear(res);
-    return 0;
-}
-
-static int pg_insert_events(store *base, tt_event *const *events, size_t n, char *err)
-{
-    pg_store *s = (pg_store *)base;
-    int64_t range[2] = {0, 0}, folded_ms = 0;
-    for (size_t i = 0; i < n; i++) {
-        events[i]->seq = 0;
-    }
-    int rc = pg_writer_ready(s, err);
-    if (rc != 0) {
-        return rc;
-    }
-    if ((rc = copy_rows(s, s->writer, events, n, err)) == 0 &&
-        (rc = insert_staged(s, s->writer, events, n, range, &folded_ms, err)) == 0 &&
-        (rc = notify(s, s->writer, events, n, range, folded_ms, err)) == 0) {
-        rc = pg_exec(s, s->writer, "COMMIT", err);
-    }
-    if (rc != 0) {
-        char ignored[TT_ERRLEN];
-        if (PQstatus(s->writer) != CONNECTION_OK ||
-            pg_exec(s, s->writer, "ROLLBACK", ignored) != 0) {
-            PQfinish(s->writer); /* the next batch reconnects */
-            s->writer = NULL;
-        }
-        for (size_t i = 0; i < n; i++) {
-            events[i]->seq = 0;
-        }
-    }
-    return rc;
-}
 
 static int pg_delete_before(store *base, int64_t before_ms, uint32_t max_rows, uint64_t *deleted,
                             char *err)

@@ -96,3 +96,21 @@ for (const file of ['README.md', 'docs/OPERATIONS.md']) {
     }
   });
 }
+
+// What a fresh clone needs, as README says it (the fresh-user trial): `make build` alone does not
+// run scripts/setup, and the supabase-js example names the Node its pinned release declares.
+test('README says make build needs scripts/setup once, and which Node the pinned supabase-js declares', () => {
+  const readme = readFileSync(path.join(REPO, 'README.md'), 'utf8');
+  const make = readFileSync(path.join(REPO, 'Makefile'), 'utf8');
+  if (!/^build:.*\bsetup\b/m.test(make)) {
+    assert.match(readme, /`make\s+build`[^.]*\.?[^.]*run `scripts\/setup` once/, 'README: make build needs scripts/setup');
+  }
+  const pinned = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')).devDependencies?.['@supabase/supabase-js'] ??
+    JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')).dependencies['@supabase/supabase-js'];
+  const engines = JSON.parse(readFileSync(path.join(REPO, 'node_modules', '@supabase', 'supabase-js', 'package.json'), 'utf8')).engines.node;
+  const major = /(\d+)/.exec(engines)[1];
+  const example = readme.slice(readme.indexOf('// npm install @supabase/supabase-js'), readme.indexOf("import { createClient }"));
+  assert.ok(example.includes(`supabase-js ${pinned}`), `the example names the pinned ${pinned}: ${example}`);
+  assert.ok(example.includes(`Node ${major} or later`), `the example says Node ${major} or later (engines ${engines})`);
+  assert.doesNotMatch(readme, /Node 18/, 'no Node 18 claim');
+});

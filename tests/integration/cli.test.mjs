@@ -4,15 +4,17 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { after } from 'node:test';
 import path from 'node:path';
-import { BIN, Daemon, STORE_KIND, allEvents, api, makeTmpDir, test, uid, withTimeout } from './lib/daemon.mjs';
+import { BIN, Daemon, REPO, STORE_KIND, allEvents, api, makeTmpDir, test, uid, withTimeout } from './lib/daemon.mjs';
 import { WsClient } from './lib/wsclient.mjs';
 
-// Runs the binary to completion: {code, stdout, stderr}.
-function run(args, { env = {}, input, timeoutMs = 30_000 } = {}) {
+// Runs the binary to completion: {code, stdout, stderr}. Its environment is 'base' with 'env'
+// over it.
+function run(args, { env = {}, base = process.env, input, timeoutMs = 30_000 } = {}) {
   return withTimeout(new Promise((resolve, reject) => {
-    const child = spawn(BIN, args, { env: { ...process.env, ...env } });
+    const child = spawn(BIN, args, { env: { ...base, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
@@ -233,4 +235,235 @@ test('/ready, /health, /api/v1/status and /metrics describe the daemon', async (
   assert.ok(accepted > 0, 'demo events count as accepted');
   ws.ws.close();
   await d.stop();
+});
+
+// ---- every subcommand reads its options alike (the fresh-user trial) ----
+
+// Runs the binary with TELLTALE_URL at a port nobody listens on (a command that gets past its
+// options fails to connect: exit 1, not 2), and without the store variables of the suite's
+// environment unless 'env' sets them.
+function runBare(args, env = {}) {
+  const base = { ...process.env, TELLTALE_URL: 'http://127.0.0.1:1' };
+  delete base.TELLTALE_STORE;
+  delete base.DATABASE_URL;
+  return run(args, { env, base });
+}
+
+async function expectUsage(args, says, env) {
+  const r = await runBare(args, env);
+  const what = `telltale ${args.join(' ')} ${env ? JSON.stringify(env) : ''}`;
+  assert.equal(r.code, 2, `${what} exited ${r.code}: ${r.stderr}`);
+  assert.match(r.stderr, says, what);
+  return r;
+}
+
+test('an option without its value is named with what it accepts, in every subcommand', async () => {
+  const cases = [
+    [['flags', 'set', 'dashboard.data_source', '--rollout'], /^telltale flags set: --rollout needs a value: a whole percentage from 0 to 100\n/],
+    [['flags', 'set', 'k', '--variant'], /--variant needs a value: a variant name/],
+    [['flags', 'set', 'k', '--if-match'], /--if-match needs a value: a flag's version/],
+    [['flags', 'set', 'k', '--rules'], /--rules needs a value: a JSON array of rules/],
+    [['flags', 'set', 'k', '--description'], /--description needs a value: /],
+    [['flags', 'set', 'k', '--rollout', '--enable'], /--rollout needs a value: a whole percentage/],
+    [['flags', 'list', '--url'], /telltale flags list: --url needs a value: an http:\/\/ or https:\/\/ URL/],
+    [['dlq', 'stats', '--url'], /telltale dlq stats: --url needs a value: an http:\/\/ or https:\/\/ URL/],
+    [['dlq', 'list', '--status'], /--status needs a value: pending, retrying, recovered or failed/],
+    [['send', '--url'], /telltale send: --url needs a value: an http:\/\/ or https:\/\/ URL/],
+    [['send', '--flush-ms'], /--flush-ms needs a value: an integer from 0 to 600000/],
+    [['migrate', '--store'], /telltale migrate: --store needs a value: sqlite:PATH or postgres:\/\//],
+    [['serve', '--listen'], /telltale serve: --listen needs a value: HOST:PORT/],
+  ];
+  for (const [args, says] of cases) {
+    const r = await expectUsage(args, says);
+    assert.doesNotMatch(r.stderr, /unexpected argument|unknown option/, `telltale ${args.join(' ')}`);
+  }
+});
+
+test('--opt=value works in every subcommand; an unknown option is named with what the command accepts', async () => {
+  // Past their options these fail to connect (exit 1), so the options were read.
+  for (const args of [['flags', 'list', '--url=http://127.0.0.1:1'], ['flags', 'set', 'k', '--rollout=5'],
+    ['flags', 'set', 'k', '--variant=dual', '--if-match=3', '--description=x', '--rules=null'],
+    ['flags', 'delete', 'k', '--if-match=3'], ['dlq', 'list', '--status=failed', '--url=http://127.0.0.1:1'],
+    ['send', '--batch-size=5', '{"type":"x"}']]) {
+    const r = await runBare(args);
+    assert.equal(r.code, 1, `telltale ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+    assert.match(r.stderr, /connect/i, `telltale ${args.join(' ')}`);
+  }
+  await expectUsage(['flags', 'set', 'k', '--rollout=101'], /invalid --rollout '101': expected a whole percentage from 0 to 100/);
+  await expectUsage(['flags', 'set', 'k', '--if-match=v2'], /invalid --if-match 'v2': expected a flag's version/);
+  await expectUsage(['flags', 'set', 'k', '--enable=yes'], /--enable is a switch and takes no value/);
+  await expectUsage(['flags', 'set', 'k', '--bogus'],
+                    /^telltale flags set: unknown option '--bogus': flags set accepts KEY, --enable, --disable, --boolean, --variant, --rollout, --description, --rules, --if-match, --url and --help\n/);
+  await expectUsage(['flags', 'list', '--if-match', '3'], /unknown option '--if-match': flags list accepts --url and --help/);
+  await expectUsage(['flags', 'list', 'stray'], /unexpected argument 'stray': flags list accepts --url and --help/);
+  await expectUsage(['dlq', 'stats', '--status', 'failed'], /unknown option '--status': dlq stats accepts --url and --help/);
+  await expectUsage(['migrate', '--bogus=1'], /unknown option '--bogus': migrate accepts --store, --check and --help/);
+  await expectUsage(['migrate', 'stray'], /unexpected argument 'stray': migrate accepts --store, --check and --help/);
+  await expectUsage(['send', '--bogus'], /unknown option '--bogus': send accepts --url, --key, --batch-size, --flush-ms and --help/);
+  for (const cmd of [['serve'], ['send'], ['migrate'], ['dlq', 'list'], ['flags', 'list'], ['flags', 'set', 'k']]) {
+    await expectUsage([...cmd, '-x'], /unknown option '-x'/);
+  }
+});
+
+test('send: -h is help; an argument starting with - is an option or a usage error, never an event', async () => {
+  for (const h of ['-h', '--help']) {
+    const r = await runBare(['send', h]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^usage: telltale send/);
+  }
+  await expectUsage(['send', '-x'], /^telltale send: unknown option '-x': send accepts/);
+  await expectUsage(['send', '{"type":"a"}', '--bogus'], /unknown option '--bogus'/);
+  await expectUsage(['send', '-'], /unexpected argument '-': an EVENT is a JSON object or array; without EVENT arguments send reads standard input/);
+  // Options may follow events.
+  const r = await runBare(['send', '{"type":"a"}', '--url', 'http://127.0.0.1:1']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /connect/i);
+});
+
+test('--help and -h give each command\'s help wherever they stand, exit 0', async () => {
+  for (const args of [['dlq', 'stats', '--help'], ['dlq', 'list', '--help'], ['dlq', 'list', '--status', 'failed', '-h'],
+    ['dlq', 'retry', '--help'], ['dlq', 'purge', '-h'], ['dlq', '-h'], ['flags', 'list', '--help'], ['flags', 'get', '-h'],
+    ['flags', 'set', 'k', '--help'], ['flags', 'set', '--help'], ['flags', 'delete', 'k', '-h'], ['flags', '-h'],
+    ['send', '--url', 'http://127.0.0.1:1', '--help'], ['migrate', '-h'], ['serve', '-h'], ['version', '-h']]) {
+    const r = await runBare(args);
+    assert.equal(r.code, 0, `telltale ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+    assert.match(r.stdout, new RegExp(`^usage: telltale ${args[0]}`), `telltale ${args.join(' ')}`);
+    assert.equal(r.stderr, '', `telltale ${args.join(' ')}`);
+  }
+});
+
+test('migrate reads the store URL as serve does: the bad one named by its source, exit 2', async () => {
+  for (const [args, env, says] of [
+    [['--store', 'mysql://u:secret@x'], {}, /^telltale migrate: invalid --store \(TELLTALE_STORE\): expected sqlite:PATH or postgres:\/\//],
+    [['--store=sqlite:'], {}, /invalid --store \(TELLTALE_STORE\): expected sqlite:PATH/],
+    [[], { TELLTALE_STORE: 'mysql://x' }, /^telltale migrate: invalid TELLTALE_STORE: expected sqlite:PATH/],
+    [[], { DATABASE_URL: 'mysql://u:secret@x' }, /^telltale migrate: invalid DATABASE_URL: expected sqlite:PATH/],
+  ]) {
+    for (const cmd of ['migrate', 'serve']) {
+      const r = await expectUsage([cmd, ...args], cmd === 'serve' ? new RegExp(says.source.replace('migrate', 'serve')) : says, env);
+      assert.doesNotMatch(r.stderr, /secret/, 'a store URL may hold a password: never repeated');
+    }
+  }
+  // The flag wins over a malformed variable, as in serve; a store that cannot be opened is exit 1.
+  const db = path.join(makeTmpDir(), 'flag-wins.db');
+  const ok = await runBare(['migrate', '--store', `sqlite:${db}`], { DATABASE_URL: 'mysql://x' });
+  assert.equal(ok.code, 0, ok.stderr);
+  const gone = await runBare(['migrate', '--store', 'sqlite:/nonexistent-telltale-dir/x.db']);
+  assert.equal(gone.code, 1, gone.stderr);
+});
+
+test('a boolean setting accepts true, false, yes, no, 1 or 0, and says exactly that', async () => {
+  const form = 'expected true, false, yes, no, 1 or 0';
+  await expectUsage(['serve', '--demo=maybe'], new RegExp(`invalid --demo \\(TELLTALE_DEMO\\) 'maybe': ${form}`));
+  await expectUsage(['serve'], new RegExp(`invalid TELLTALE_ANON_READ 'maybe': ${form}`), { TELLTALE_ANON_READ: 'maybe' });
+  await expectUsage(['serve', '--metrics-public=on'], new RegExp(`invalid --metrics-public \\(TELLTALE_METRICS_PUBLIC\\) 'on': ${form}`));
+  // Each accepted form gets past the settings to the check of the address (refused without keys).
+  for (const [args, env] of [[['--demo=yes'], {}], [['--demo=0'], {}], [[], { TELLTALE_DEMO: 'no' }], [[], { TELLTALE_ANON_READ: '1' }]]) {
+    await expectUsage(['serve', '--listen', '0.0.0.0:0', ...args], /refusing to listen on 0\.0\.0\.0/, env);
+  }
+  const ops = readFileSync(path.join(REPO, 'docs', 'OPERATIONS.md'), 'utf8');
+  assert.match(ops, /accept `true`, `false`, `yes`, `no`, `1` or `0`/, 'OPERATIONS "Settings" says the same');
+});
+
+test('--url and TELLTALE_URL take an http:// or https:// URL, in send, dlq and flags (exit 2)', async () => {
+  const says = (name, v) => new RegExp(`invalid ${name} '${v.replace(/[/.]/g, '\\$&')}': expected an http:// or https:// URL`);
+  for (const cmd of [['send', '{"type":"x"}'], ['dlq', 'stats'], ['flags', 'list']]) {
+    for (const v of ['', 'ftp://x', '127.0.0.1:8080', 'http://']) {
+      await expectUsage([...cmd, '--url', v], says('--url', v));
+      await expectUsage([...cmd, `--url=${v}`], says('--url', v));
+    }
+    await expectUsage(cmd, says('TELLTALE_URL', 'ftp://x'), { TELLTALE_URL: 'ftp://x' });
+    // The flag wins over a malformed variable.
+    const r = await runBare([...cmd, '--url', 'HTTP://127.0.0.1:1'], { TELLTALE_URL: 'ftp://x' });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /connect/i);
+  }
+});
+
+test('an argument that is no option is named when missing or invalid, in every subcommand that takes one', async () => {
+  const keyForm = "1 to 64 of a-z 0-9 _ \\. : -";
+  for (const sub of ['get', 'set', 'delete']) {
+    await expectUsage(['flags', sub, 'K', ...(sub === 'set' ? ['--rollout', '5'] : [])],
+                      new RegExp(`^telltale flags ${sub}: invalid KEY 'K': expected ${keyForm}\\n$`));
+    await expectUsage(['flags', sub], new RegExp(`^telltale flags ${sub}: needs a KEY: ${keyForm}\\n$`));
+    await expectUsage(['flags', sub, 'a', 'b'], new RegExp(`^telltale flags ${sub}: unexpected argument 'b': flags ${sub} accepts KEY, `));
+  }
+  for (const sub of ['retry', 'fail']) {
+    await expectUsage(['dlq', sub, 'x1'], new RegExp(`^telltale dlq ${sub}: invalid ID 'x1': expected an item's id, a whole number from 1`));
+    await expectUsage(['dlq', sub, '0'], new RegExp(`^telltale dlq ${sub}: invalid ID '0'`));
+    await expectUsage(['dlq', sub], new RegExp(`^telltale dlq ${sub}: needs an ID: an item's id`));
+    await expectUsage(['dlq', sub, '1', '2'], new RegExp(`^telltale dlq ${sub}: unexpected argument '2': dlq ${sub} accepts ID, --url and --help\\n$`));
+  }
+  await expectUsage(['dlq', 'stats', '7'], /^telltale dlq stats: unexpected argument '7': dlq stats accepts --url and --help\n$/);
+});
+
+test('options may stand before the subcommand too, as OPERATIONS says', async () => {
+  // Past their options these fail to connect (exit 1), so the options were read.
+  for (const args of [['flags', '--url=http://127.0.0.1:1', 'list'], ['flags', '--url', 'http://127.0.0.1:1', 'list'],
+    ['dlq', '--url', 'http://127.0.0.1:1', 'stats'], ['dlq', '--status', 'failed', 'list'],
+    ['flags', '--rollout', '5', 'set', 'k'], ['dlq', '--url', 'http://127.0.0.1:1', 'retry', '3']]) {
+    const r = await runBare(args);
+    assert.equal(r.code, 1, `telltale ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`^telltale ${args[0]} (list|stats|set|retry): .*connect`, 'i'), `telltale ${args.join(' ')}`);
+  }
+  await expectUsage(['dlq', '--url', 'http://127.0.0.1:1'], /^telltale dlq: needs a command: list, stats, retry, recover, fail or purge/);
+  await expectUsage(['flags', '--url', 'http://127.0.0.1:1', 'frob'], /^telltale flags: unknown command 'frob': expected list, get, set or delete\n$/);
+  await expectUsage(['dlq', '--status', 'failed', 'stats'], /^telltale dlq stats: unknown option '--status': dlq stats accepts --url and --help/);
+});
+
+test('contradictory options, or one given twice with two values, are a usage error naming both', async () => {
+  const cases = [
+    [['flags', 'set', 'k', '--boolean', '--variant', 'x'], /^telltale flags set: --boolean and --variant contradict each other/],
+    [['flags', 'set', 'k', '--variant', 'y', '--boolean'], /^telltale flags set: --variant and --boolean contradict each other/],
+    [['flags', 'set', 'k', '--enable', '--disable'], /^telltale flags set: --enable and --disable contradict each other/],
+    [['flags', 'set', 'k', '--rollout', '5', '--rollout=6'], /^telltale flags set: --rollout is given twice, '5' and '6': give it once/],
+    [['dlq', 'list', '--limit', '5', '--limit', '6'], /^telltale dlq list: --limit is given twice/],
+    [['send', '--url', 'http://a', '--url', 'http://b', '{}'], /^telltale send: --url is given twice/],
+    [['migrate', '--store', 'sqlite:a', '--store', 'sqlite:b'], /^telltale migrate: --store is given twice/],
+  ];
+  for (const [args, says] of cases) {
+    await expectUsage(args, says);
+  }
+  // The same option twice alike is no contradiction.
+  const r = await runBare(['flags', 'set', 'k', '--enable', '--enable']);
+  assert.equal(r.code, 1, r.stderr);
+});
+
+test('every subcommand\'s messages start with "telltale <command> <subcommand>:"', async () => {
+  await expectUsage(['dlq', 'purge'], /^telltale dlq purge: needs --older-than: a duration such as 30d, 12h, 90m or 0\n$/);
+  await expectUsage(['flags', 'set', 'k'], /^telltale flags set: needs at least one field option: --enable, --disable, --boolean, --variant, --rollout, --description or --rules\n$/);
+  await expectUsage(['dlq', 'stats', '--url', 'ftp://x'], /^telltale dlq stats: invalid --url 'ftp:\/\/x'/);
+  await expectUsage(['flags', 'get', 'k'], /^telltale flags get: invalid TELLTALE_URL 'ftp:\/\/x'/, { TELLTALE_URL: 'ftp://x' });
+  for (const args of [['dlq', 'stats'], ['flags', 'get', 'k'], ['flags', 'set', 'k', '--enable']]) {
+    const r = await runBare(args);
+    assert.match(r.stderr, new RegExp(`^telltale ${args[0]} ${args[1]}: http://127\\.0\\.0\\.1:1/`), `telltale ${args.join(' ')}`);
+  }
+});
+
+test('the values the daemon would refuse are usage errors of the CLI: --if-match, --variant, --description, --rules, --key', async () => {
+  const ifMatch = /^telltale flags (set|delete): invalid --if-match '[^']*': expected a flag's version, the whole number in its "version" \(1 or more, without quotes\), or \*\n$/;
+  for (const v of ['0', '"5"', 'v2', '-1', '1.5', '99999999999999999999']) {
+    await expectUsage(['flags', 'set', 'k', '--enable', '--if-match', v], ifMatch);
+    await expectUsage(['flags', 'delete', 'k', `--if-match=${v}`], ifMatch);
+  }
+  await expectUsage(['flags', 'set', 'k', '--variant', 'x'.repeat(65)], /invalid --variant '.*': expected a variant name of at most 64 bytes/);
+  await expectUsage(['flags', 'set', 'k', '--description', 'x'.repeat(1025)], /invalid --description '.*': expected a text of at most 1024 bytes/);
+  await expectUsage(['flags', 'set', 'k', '--rules', '{"attribute":"a"}'], /invalid --rules '.*': expected a JSON array of rules/);
+  await expectUsage(['flags', 'set', 'k', '--rules', '[{"attribute":"a","op":"gt"}]'], /invalid --rules/);
+  await expectUsage(['send', '--key=', '{}'], /^telltale send: invalid --key '': expected a key of the daemon's/);
+  for (const args of [['flags', 'set', 'k', '--enable', '--if-match', '*'], ['flags', 'delete', 'k', '--if-match', '12']]) {
+    const r = await runBare(args);
+    assert.equal(r.code, 1, `telltale ${args.join(' ')}: ${r.stderr}`);
+  }
+});
+
+test('an empty TELLTALE_URL or TELLTALE_LISTEN is named, as serve names an empty variable (exit 2)', async () => {
+  for (const cmd of [['send', '{"type":"x"}'], ['dlq', 'stats'], ['flags', 'list']]) {
+    await expectUsage(cmd, /invalid TELLTALE_URL '': expected an http:\/\/ or https:\/\/ URL/, { TELLTALE_URL: '' });
+    const base = { ...process.env, TELLTALE_LISTEN: '' };
+    delete base.TELLTALE_URL;
+    const r = await run(cmd, { base });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /invalid TELLTALE_LISTEN '': expected HOST:PORT/);
+  }
 });

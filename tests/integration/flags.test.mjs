@@ -64,6 +64,54 @@ test('PUT creates (201) and replaces (200) a flag; GET shows it with an ETag; If
   r = await api(d, 'GET', `/api/v1/flags/${k}`);
   assert.equal(r.status, 404);
   assert.equal(r.json.error.code, 'not_found');
+  // "*" is false when there is no current representation (RFC 9110 §13.1.1): 412, as on
+  // /api/v1/state; without If-Match a missing flag is 404.
+  for (const [method, opts] of [['DELETE', {}], ['PUT', { json: { enabled: true } }]]) {
+    r = await api(d, method, `/api/v1/flags/${k}`, { ...opts, headers: { 'if-match': '*' } });
+    assert.equal(r.status, 412, `${method} If-Match: * on a missing flag: ${r.text}`);
+    assert.match(r.json.error.message, /^If-Match: \* and flag '.*' does not exist$/);
+  }
+  r = await api(d, 'DELETE', `/api/v1/flags/${k}`);
+  assert.equal(r.status, 404);
+});
+
+test('If-Match is * or one quoted version, as on /api/v1/state; each refusal says what was wrong', async () => {
+  const k = key('ifm');
+  assert.equal((await api(d, 'PUT', `/api/v1/flags/${k}`, { json: { enabled: true } })).status, 201);
+  const cases = [
+    ['"0"', /^If-Match names no version 0: versions start at 1$/],
+    ['1', /^an entity-tag is quoted: write If-Match: "1"$/],
+    ['W/"1"', /the weak W\/"1" never matches; send "1"$/],
+    ['"1", "2"', /not a list$/],
+    ['"v1"', /^If-Match "v1" names no version/],
+  ];
+  for (const [h, says] of cases) {
+    for (const method of ['PUT', 'DELETE']) {
+      const r = await api(d, method, `/api/v1/flags/${k}`, { json: method === 'PUT' ? {} : undefined, headers: { 'if-match': h } });
+      assert.equal(r.status, 400, `${method} If-Match: ${h}: ${r.text}`);
+      assert.equal(r.json.error.code, 'invalid_header');
+      assert.match(r.json.error.message, says, `${method} If-Match: ${h}`);
+    }
+  }
+  const r = await api(d, 'GET', `/api/v1/flags/${k}`);
+  assert.deepEqual([r.json.version, r.json.enabled], [1, true], 'nothing was written');
+});
+
+test('telltale flags set --if-match N quotes the version itself and changes only the fields given', async () => {
+  const k = key('cliifm');
+  assert.equal(cli('set', k, '--enable', '--variant', 'dual').status, 0);
+  let p = cli('set', k, '--rollout', '30', '--if-match', '1');
+  assert.equal(p.status, 0, p.stderr);
+  const f = JSON.parse(p.stdout);
+  assert.deepEqual([f.variant, f.enabled, f.rollout_percent, f.version], ['dual', true, 30, 2],
+                   'the other fields kept');
+  p = cli('set', k, '--rollout', '40', '--if-match', '1');
+  assert.equal(p.status, 1, 'stale');
+  assert.match(p.stderr, /^telltale flags set: HTTP 412/);
+  p = cli('set', k, '--rollout', '50', '--if-match', '*');
+  assert.equal(p.status, 0, p.stderr);
+  p = cli('delete', k, '--if-match', '3');
+  assert.equal(p.status, 0, p.stderr);
 });
 
 test('bad flags are refused with a specific error, and the daemon keeps serving', async () => {
@@ -82,7 +130,9 @@ test('bad flags are refused with a specific error, and the daemon keeps serving'
     assert.equal(r.json.error.code, code, r.text);
     assert.ok(r.json.error.message.length > 10);
   }
-  let r = await api(d, 'PUT', '/api/v1/flags/ok', { body: '{"enabled":', headers: { 'content-type': 'application/json' } });
+  let r = await api(d, 'PUT', '/api/v1/flags/UPPER', { json: { enabled: true } });
+  assert.match(r.json.error.message, /^invalid flag key 'UPPER': expected 1 to 64 characters/, 'the key is named');
+  r = await api(d, 'PUT', '/api/v1/flags/ok', { body: '{"enabled":', headers: { 'content-type': 'application/json' } });
   assert.equal(r.json.error.code, 'invalid_json');
   r = await api(d, 'PUT', '/api/v1/flags/ok', { json: {}, headers: { 'if-match': 'W/"x"' } });
   assert.equal(r.json.error.code, 'invalid_header');

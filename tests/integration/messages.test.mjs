@@ -6,12 +6,13 @@
 // refuses a repeated cursor or limit, and answers 100 events when no limit is given.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before } from 'node:test';
 import { BIN, Daemon, REPO, STORE_KIND, api, makeTmpDir, post, settled, test, uid, waitFor } from './lib/daemon.mjs';
 import { poisonOff, poisonOn } from './lib/poison.mjs';
+import { RawConn } from './lib/raw.mjs';
 
 const run = (args) => spawnSync(BIN, args, { encoding: 'utf8', input: '' });
 
@@ -33,14 +34,14 @@ test('each option error names the option as typed and what it accepts, exit 2', 
     [['dlq', 'list', '--status=bogus'], /invalid --status 'bogus'/],
     [['dlq', 'list', '--limit', '0'], /invalid --limit '0': expected an integer from 1 to 1000/],
     [['dlq', 'purge', '--older-than', 'banana'], /invalid --older-than 'banana': expected a duration such as 30d/],
-    [['dlq', 'purge'], /purge needs --older-than/],
-    [['dlq', 'stats', '--status', 'failed'], /unexpected argument '--status'; telltale dlq stats accepts: --url/],
+    [['dlq', 'purge'], /telltale dlq purge: needs --older-than: a duration such as 30d/],
+    [['dlq', 'stats', '--status', 'failed'], /telltale dlq stats: unknown option '--status': dlq stats accepts --url and --help/],
     [['dlq', 'frob'], /unknown command 'frob': expected list, stats, retry, recover, fail or purge/],
     [['flags', 'set', 'x', '--rollout', '101'], /invalid --rollout '101': expected a whole percentage from 0 to 100/],
     [['flags', 'set', 'x', '--rules', '['], /invalid --rules '\[': expected a JSON array of rules/],
-    [['migrate', '--batch-size', '0'], /unknown option '--batch-size': migrate accepts --store URL, --check and --help/],
-    [['migrate', '--store'], /--store needs a value/],
-    [['serve', '--batch-size'], /--batch-size needs a value/],
+    [['migrate', '--batch-size', '0'], /unknown option '--batch-size': migrate accepts --store, --check and --help/],
+    [['migrate', '--store'], /--store needs a value: sqlite:PATH or postgres:\/\//],
+    [['serve', '--batch-size'], /--batch-size needs a value: an integer from 1 to 100000/],
     [['send', '--batch-size', 'x'], /invalid --batch-size 'x'/],
     [['version', '--store', 'x'], /telltale version: unexpected argument '--store': version takes no options/],
   ];
@@ -76,9 +77,10 @@ test('an in-memory or empty SQLite URL is refused with what to write instead', (
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /is an in-memory database: telltale keeps events durably, so give a file/);
   }
+  // 'sqlite:' is malformed before any file is looked for: a usage error, as serve says it.
   const m = run(['migrate', '--store', 'sqlite:']);
-  assert.equal(m.status, 1);
-  assert.match(m.stderr, /the store URL 'sqlite:' names no file: write sqlite:PATH/);
+  assert.equal(m.status, 2);
+  assert.match(m.stderr, /invalid --store \(TELLTALE_STORE\): expected sqlite:PATH/);
 });
 
 test('migrate --help shows only migrate\'s options', () => {
@@ -162,6 +164,84 @@ test('a body over --max-body is counted as too_large, in /metrics and /api/v1/st
     assert.match(m.text, /^telltale_requests_rejected_total\{reason="too_large"\} 1$/m);
   } finally {
     await small.cleanup();
+  }
+});
+
+test('a body the edge cannot read is counted as invalid, whatever refused it', async () => {
+  // Refused before any handler: a form and text/plain (415), no Content-Type (415), a coding
+  // not taken (415), gzip that does not decode (400), a body on GET (400), malformed chunked
+  // framing (400). Each must raise reason="invalid" by one, as a 400 from the parser does.
+  const own = await Daemon.start({ label: 'edge-invalid' });
+  try {
+    const invalid = async () => Number((await api(own, 'GET', '/metrics')).text
+      .match(/^telltale_requests_rejected_total\{reason="invalid"\} (\d+)$/m)[1]);
+    const status = async () => (await api(own, 'GET', '/api/v1/status')).json.ingest.requests_invalid;
+    const raw = async (head, body = '') => {
+      const c = await RawConn.connect(own.port);
+      await c.write(`${head}\r\nHost: x\r\nConnection: close\r\n\r\n${body}`);
+      const [res] = await c.responses(1, 5_000);
+      await c.destroy();
+      return res?.status;
+    };
+    const post = 'POST /api/v1/events HTTP/1.1';
+    const body = '{"type":"x"}';
+    const cases = [
+      [`${post}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}`, body, 415],
+      [`${post}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}`, body, 415],
+      [`${post}\r\nContent-Length: ${body.length}`, body, 415],
+      [`${post}\r\nContent-Type: application/json\r\nContent-Encoding: br\r\nContent-Length: ${body.length}`, body, 415],
+      [`${post}\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: ${body.length}`, body, 400],
+      [`GET /api/v1/events HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}`, body, 400],
+      [`${post}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked`, 'zz\r\n{}\r\n0\r\n\r\n', 400],
+    ];
+    for (const [head, b, want] of cases) {
+      const before = await invalid();
+      const got = await raw(head, b);
+      assert.equal(got, want, head);
+      assert.equal(await invalid(), before + 1, `${head.split('\r\n').slice(1).join('; ')}: counted as invalid`);
+    }
+    assert.equal(await status(), cases.length, '/api/v1/status says the same');
+  } finally {
+    await own.cleanup();
+  }
+});
+
+// systemd's notification socket, played by a datagram listener (Node has no unix datagrams):
+// each message one line, its newlines shown as '|'.
+async function notifyListener(dir) {
+  const sock = path.join(dir, 'notify.sock');
+  const code = 'import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\n' +
+               'print("bound",flush=True)\nwhile True:\n print(s.recv(65536).decode().replace("\\n","|"),flush=True)\n';
+  const child = spawn('python3', ['-c', code, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = [];
+  child.stdout.setEncoding('utf8');
+  let partial = '';
+  child.stdout.on('data', (s) => {
+    const parts = (partial + s).split('\n');
+    partial = parts.pop();
+    lines.push(...parts);
+  });
+  await waitFor('the notification socket', () => lines.includes('bound'));
+  return { sock, lines, stop: () => child.kill() };
+}
+
+test('systemd hears ready, then stopping, and the shipping phase only where there is a spool', async () => {
+  const dir = makeTmpDir();
+  const n = await notifyListener(dir);
+  try {
+    const own = await Daemon.start({ label: 'sd-notify', env: { NOTIFY_SOCKET: n.sock } });
+    await waitFor('READY=1', () => n.lines.some((l) => l.startsWith('READY=1|')));
+    await own.stop();
+    await waitFor('STOPPING=1', () => n.lines.some((l) => l.startsWith('STOPPING=1|')));
+    const said = n.lines.filter((l) => l !== 'bound');
+    assert.match(said[0], /^READY=1\|STATUS=serving on /, said.join('\n'));
+    const shipping = said.some((l) => l.includes('shipping the spool'));
+    // SQLite has no spool (OPERATIONS, "Readiness and shutdown phases"): it used to say it
+    // was shipping one anyway.
+    assert.equal(shipping, STORE_KIND === 'postgres', said.join('\n'));
+    await own.cleanup();
+  } finally {
+    n.stop();
   }
 });
 

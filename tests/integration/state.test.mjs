@@ -64,6 +64,34 @@ test('a key is created (201), replaced (200) with its version, read, and deleted
   assert.deepEqual((await api(d, 'GET', `/api/v1/state/${c}`)).json.state, {});
 });
 
+test('If-Match is * or one quoted version, as on /api/v1/flags; each refusal says what was wrong', async () => {
+  const c = uid('client');
+  assert.equal((await put(`${c}/theme`, 1)).status, 201);
+  const cases = [
+    ['"0"', /^If-Match names no version 0: versions start at 1$/],
+    ['1', /^an entity-tag is quoted: write If-Match: "1"$/],
+    ['W/"1"', /compares entity-tags strongly.*the weak W\/"1" never matches; send "1"$/],
+    ['"1", "2"', /^If-Match takes one entity-tag here, or \*, not a list$/],
+    ['"abc"', /^If-Match "abc" names no version: a version is a whole number from 1, in quotes/],
+  ];
+  for (const [h, says] of cases) {
+    const r = await put(`${c}/theme`, 2, { 'if-match': h });
+    assert.equal(r.status, 400, `If-Match: ${h}: ${r.text}`);
+    assert.equal(r.json.error.code, 'invalid_header');
+    assert.match(r.json.error.message, says, `If-Match: ${h}`);
+  }
+  let r = await put(`${c}/theme`, 2, { 'if-match': '*' });
+  assert.equal(r.status, 200, `*: whatever version exists: ${r.text}`);
+  assert.equal(r.json.version, 2);
+  r = await put(`${c}/absent`, 2, { 'if-match': '*' });
+  assert.equal(r.status, 409, `*: but one must: ${r.text}`);
+  assert.equal(r.json.current, null);
+  r = await api(d, 'DELETE', `/api/v1/state/${c}/theme`, { headers: { 'if-match': '1' } });
+  assert.equal(r.status, 400, r.text);
+  r = await api(d, 'DELETE', `/api/v1/state/${c}/theme`, { headers: { 'if-match': '*' } });
+  assert.equal(r.status, 204, r.text);
+});
+
 test('limits: a value over the per-value size, a fourth key, a client over its bytes', async () => {
   const c = uid('limits');
   let r = await put(`${c}/big`, 'x'.repeat(100));

@@ -140,9 +140,9 @@ static const setting_case settings[] = {
      "one of error, warn, info, debug",
      {"INFO", "trace", "", "warning", "info "}},
     {"--log-format", "TELLTALE_LOG_FORMAT", "text or json", {"JSON", "logfmt", "", "text,json"}},
-    {"--demo", "TELLTALE_DEMO", "true or false", {"on", "TRUE", "2", "", "y"}},
-    {"--anon-read", "TELLTALE_ANON_READ", "true or false", {"on", "events", "", "2"}},
-    {"--metrics-public", "TELLTALE_METRICS_PUBLIC", "true or false", {"public", "", "Yes"}},
+    {"--demo", "TELLTALE_DEMO", "true, false, yes, no, 1 or 0", {"on", "TRUE", "2", "", "y"}},
+    {"--anon-read", "TELLTALE_ANON_READ", "true, false, yes, no, 1 or 0", {"on", "events", "", "2"}},
+    {"--metrics-public", "TELLTALE_METRICS_PUBLIC", "true, false, yes, no, 1 or 0", {"public", "", "Yes"}},
     {"--trust-proxy",
      "TELLTALE_TRUST_PROXY",
      "IPv4 addresses or CIDR blocks",
@@ -354,6 +354,36 @@ static void store_flag_wins_over_database_url(void **state)
     tt_config cfg = init_ok();
     set_flag_ok(&cfg, "--store", "sqlite:flag.db");
     assert_string_equal(cfg.store_url, "sqlite:flag.db");
+}
+
+/* config_read_setting, as migrate reads --store: one setting, by serve's precedence, the rest
+ * of the configuration untouched and the rest of the environment unread. */
+static void one_setting_is_read_as_serve_reads_it(void **state)
+{
+    (void)state;
+    tt_config cfg = {.batch_size = 7};
+    char err[TT_ERRLEN] = "";
+    env_set("TELLTALE_BATCH_SIZE", "0"); /* malformed, and not read */
+    assert_int_equal(config_read_setting(&cfg, "--store", NULL, fake_getenv, err), 0);
+    assert_string_equal(cfg.store_url, "sqlite:telltale.db");
+    assert_int_equal(cfg.batch_size, 7);
+    env_set("DATABASE_URL", "postgres://u:p@db/telltale");
+    assert_int_equal(config_read_setting(&cfg, "--store", NULL, fake_getenv, err), 0);
+    assert_string_equal(cfg.store_url, "postgres://u:p@db/telltale");
+    env_clear();
+    env_set("DATABASE_URL", "mysql://u:hunter2@db/x");
+    assert_int_equal(config_read_setting(&cfg, "--store", NULL, fake_getenv, err), TT_EINVAL);
+    assert_contains(err, "invalid DATABASE_URL: expected sqlite:PATH or postgres://");
+    assert_null(strstr(err, "hunter2"));
+    /* the flag wins, even over a malformed variable, and is named as serve names it */
+    assert_int_equal(config_read_setting(&cfg, "--store", "sqlite:f.db", fake_getenv, err), 0);
+    assert_string_equal(cfg.store_url, "sqlite:f.db");
+    assert_int_equal(config_read_setting(&cfg, "--store", "sqlite:", fake_getenv, err), TT_EINVAL);
+    assert_contains(err, "invalid --store (TELLTALE_STORE): expected sqlite:PATH");
+    assert_int_equal(config_read_setting(&cfg, "--bogus", NULL, fake_getenv, err), TT_ENOTFOUND);
+    assert_string_equal(config_flag_form("--store"),
+                        "sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB");
+    assert_null(config_flag_form("--bogus"));
 }
 
 /* ---- bad values ------------------------------------------------------------------------ */
@@ -941,6 +971,7 @@ int main(void)
         T(bad_database_url_is_ignored_when_telltale_store_is_set),
         T(bad_database_url_is_named_as_such),
         T(store_flag_wins_over_database_url),
+        T(one_setting_is_read_as_serve_reads_it),
         T(bad_environment_values_name_the_variable_and_the_form),
         T(bad_flag_values_name_the_flag_the_variable_and_the_form),
         T(long_bad_values_do_not_crowd_out_the_form),

@@ -579,7 +579,7 @@ static void a_leading_bom_is_skipped(void **state)
     accept_body("\xef\xbb\xbf{\"type\":\"a\"}\n{\"type\":\"b\"}\n", INGEST_NDJSON, 2);
     refuse("\xef\xbb\xbf", INGEST_JSON, "empty_batch", -1);
     refuse("\xef\xbb\xbf\xef\xbb\xbf{\"type\":\"a\"}", INGEST_JSON, "invalid_utf8", -1);
-    refuse("{\"type\":\"a\"}\n\xef\xbb\xbf{\"type\":\"b\"}", INGEST_NDJSON, "invalid_utf8", -1);
+    refuse("{\"type\":\"a\"}\n\xef\xbb\xbf{\"type\":\"b\"}", INGEST_NDJSON, "invalid_utf8", 1);
 }
 
 static void invalid_utf8_anywhere_is_refused(void **state)
@@ -592,7 +592,7 @@ static void invalid_utf8_anywhere_is_refused(void **state)
     refuse("{\"type\":\"a\",\"attrs\":{\"k\":[\"\xed\xa0\x80\"]}}", INGEST_JSON, "invalid_utf8",
            -1);
     refuse("{\"type\":\"a\"}\n{\"type\":\"b\",\"name\":\"\xff\"}\n", INGEST_NDJSON, "invalid_utf8",
-           -1);
+           1);
     refuse(" \xef\xbb\xbf{\"type\":\"a\"}", INGEST_JSON, "invalid_utf8", -1); /* a BOM, not first */
     refuse("{\"type\":\"a\"}\xc3\xa9", INGEST_JSON, "invalid_utf8", -1);
 }
@@ -606,10 +606,22 @@ static void invalid_utf8_message_gives_the_offset(void **state)
     err = refuse("\xef\xbb\xbf{\"type\":\"a\xff\"}", INGEST_JSON, "invalid_utf8", -1);
     assert_string_equal(err.message, "invalid UTF-8 at byte 13");
     /* NDJSON: in its line, where a sender of many lines can find it. */
-    err = refuse("{\"type\":\"a\"}\n\n{\"type\":\"a\xff\"}\n", INGEST_NDJSON, "invalid_utf8", -1);
+    err = refuse("{\"type\":\"a\"}\n\n{\"type\":\"a\xff\"}\n", INGEST_NDJSON, "invalid_utf8", 1);
     assert_string_equal(err.message, "line 3: invalid UTF-8 at byte 10 of the line");
-    err = refuse("\xef\xbb\xbf{\"type\":\"a\xff\"}\n", INGEST_NDJSON, "invalid_utf8", -1);
+    err = refuse("\xef\xbb\xbf{\"type\":\"a\xff\"}\n", INGEST_NDJSON, "invalid_utf8", 0);
     assert_string_equal(err.message, "line 1: invalid UTF-8 at byte 13 of the line");
+    /* NDJSON sent as JSON: the message names the type to send; other trailing data does not. */
+    err = refuse("{\"type\":\"a\"}\n{\"type\":\"b\"}\n", INGEST_JSON, "invalid_json", -1);
+    assert_string_equal(err.message, "unexpected data after the JSON value at byte 13; one JSON "
+                                     "value per line is NDJSON: send it with Content-Type: "
+                                     "application/x-ndjson");
+    err = refuse("{\"type\":\"a\"} x", INGEST_JSON, "invalid_json", -1);
+    assert_string_equal(err.message, "unexpected data after the JSON value at byte 13");
+    /* Lines are read in order: an earlier line's bad event is heard of before a later line's
+     * bad bytes (the whole body used to be scanned first, index -1). */
+    err = refuse("{\"type\":\"a\"}\n{\"type\":\"a\",\"oops\":1}\n{\"type\":\"a\xff\"}\n",
+                 INGEST_NDJSON, "unknown_field", 1);
+    assert_contains(err.message, "line 2: ");
 }
 
 static void escaped_nul_is_refused(void **state)
@@ -620,7 +632,7 @@ static void escaped_nul_is_refused(void **state)
     refuse("{\"type\":\"a\\u0000\"}", INGEST_JSON, "invalid_json", -1);
     refuse("{\"type\":\"a\",\"attrs\":{\"k\\u0000\":1}}", INGEST_JSON, "invalid_json", -1);
     refuse("{\"type\":\"a\"}\n{\"type\":\"a\",\"id\":\"\\u0000\"}", INGEST_NDJSON, "invalid_json",
-           -1);
+           1);
     /* Other escapes of control characters are fine. */
     accept_body("{\"type\":\"a\",\"name\":\"\\u0001\\u001F\"}", INGEST_JSON, 1);
 }
@@ -731,7 +743,7 @@ static void nesting_beyond_the_body_limit_is_refused_whole(void **state)
     free(b33);
     char *brackets = repeat("[", 100000);
     refuse(brackets, INGEST_JSON, "nesting_too_deep", -1);
-    refuse(brackets, INGEST_NDJSON, "nesting_too_deep", -1);
+    refuse(brackets, INGEST_NDJSON, "nesting_too_deep", 0); /* NDJSON: line 1, event 0 */
     free(brackets);
 }
 
