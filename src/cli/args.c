@@ -40,7 +40,7 @@ static bool split_flag(int argc, char **argv, int *i, char flag[64], const char 
         memcpy(flag, arg, n);
         flag[n] = '\0';
     }
-    if (n >= 64 || !config_flag_known(flag)) {
+    if (n >= 64 || config_flag_form(flag) == NULL) {
         fprintf(stderr, "telltale %s: unknown option '%.*s' (telltale %s --help lists them)\n",
                 argv[0], (int)(n < 64 ? n : 64), arg, argv[0]);
         return false;

@@ -370,11 +370,6 @@ bool config_flag_is_bool(const char *flag)
     return st != NULL && st->kind == K_BOOL;
 }
 
-bool config_flag_known(const char *flag)
-{
-    return find_flag(flag) != NULL;
-}
-
 const char *config_flag_form(const char *flag)
 {
     const setting *st = find_flag(flag);

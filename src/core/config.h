@@ -122,9 +122,6 @@ bool config_flag_is_bool(const char *flag);
  * setting has that flag. */
 const char *config_flag_form(const char *flag);
 
-/* True if some setting has the command-line flag 'flag' ("--listen"). */
-bool config_flag_known(const char *flag);
-
 /* True if 'addr' (IPv4, host order) is one of cfg's trusted proxies. */
 bool config_proxy_trusted(const tt_config *cfg, uint32_t addr);
 

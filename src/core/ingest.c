@@ -215,15 +215,12 @@ static int parse_ndjson_body(const char *body, size_t len, size_t skipped, int64
         }
         cJSON *obj = NULL;
         int rc = parse_line(line, line_len, line_no == 0 ? skipped : 0, &obj, err);
-        if (rc != 0) {
-            char prefix[32];
-            snprintf(prefix, sizeof prefix, "line %zu: ", line_no + 1);
-            prefix_message(err, prefix);
-            err->index = (int)b->count;
-            return rc;
+        if (rc == 0) {
+            rc = add_event(obj, (int)b->count, now_ms, b, cap, err);
+            cJSON_Delete(obj);
+        } else {
+            err->index = (int)b->count; /* the line's event, though it did not parse */
         }
-        rc = add_event(obj, (int)b->count, now_ms, b, cap, err);
-        cJSON_Delete(obj);
         if (rc == TT_EINVAL) {
             char prefix[32];
             snprintf(prefix, sizeof prefix, "line %zu: ", line_no + 1);
