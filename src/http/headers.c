@@ -24,6 +24,15 @@ bool headers_get(const h2o_req_t *q, const char *name, char *dst, size_t len)
     if (v.base == NULL) {
         return false;
     }
+    /* the spaces and tabs around a value are not part of it (RFC 9110 §5.5); picohttpparser
+     * drops them, h2o's authority and header lists are not promised to, so they go here */
+    while (v.len > 0 && (v.base[0] == ' ' || v.base[0] == '\t')) {
+        v.base++;
+        v.len--;
+    }
+    while (v.len > 0 && (v.base[v.len - 1] == ' ' || v.base[v.len - 1] == '\t')) {
+        v.len--;
+    }
     if (v.len < len) {
         memcpy(dst, v.base, v.len);
         dst[v.len] = '\0';

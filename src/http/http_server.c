@@ -390,8 +390,16 @@ void http_server_stop(http_server *hs)
          * would also arm HTTP/2's graceful-shutdown timer, which h2o_context_dispose() then
          * finds linked and asserts on */
         hs->h2o_ctx.shutdown_requested = 1;
-        /* the queue's uv_async_t is its first member (lib/common/multithread.c, 2.2.5) */
-        uv_unref((uv_handle_t *)hs->h2o_ctx.queue);
+        /* the queue's uv_async_t is its first member (lib/common/multithread.c, 2.2.5; held
+         * by tests/unit/http/test_http_server.c): a libh2o laid out otherwise is said, not
+         * written into */
+        uv_handle_t *queue = (uv_handle_t *)hs->h2o_ctx.queue;
+        if (uv_handle_get_type(queue) == UV_ASYNC && uv_handle_get_loop(queue) == hs->loop) {
+            uv_unref(queue);
+        } else {
+            log_error("http: libh2o's context is not laid out as 2.2.5's: its queue holds the "
+                      "loop, and shutdown will wait for the deadline");
+        }
         hs->h2o_ctx.http1.req_timeout.timeout = 0;
         h2o_timeout_run(hs->loop, &hs->h2o_ctx.http1.req_timeout, h2o_now(hs->loop));
         /* h2o's libuv timers stay armed after their last entry goes: they must not hold the

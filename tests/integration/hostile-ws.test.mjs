@@ -291,6 +291,23 @@ hostile('a client that vanishes mid-message (half a frame, then EOF) → the dae
   await ws2.destroy();
 });
 
+hostile('frames sent in the same write as the handshake are read as frames, after it', async () => {
+  // h2o-edge: the 101 and the hand-over of the socket are h2o_http1_upgrade's, and ws_h2o.c
+  // takes the request's bytes out of h2o's socket input by the size h2o reports (h2o 2.2.5's
+  // layout, docs/h2o-spike.md): were either to change, these frames would be lost or misread.
+  const frames = Buffer.concat([wsFrame({ opcode: OP.TEXT, payload: '{"type":"ping"}' }),
+                                wsFrame({ opcode: OP.TEXT, payload: '{"type":"get_recent_events","limit":1}' })]);
+  const ws = await RawWs.connect(d.port, { frames });
+  try {
+    assert.equal(ws.status, 101, ws.handshake);
+    assert.ok(await ws.waitMessage((m) => m.type === 'pong'), `pong; got ${JSON.stringify(ws.messages())}`);
+    assert.ok(await ws.waitMessage((m) => m.type === 'recent_events'), `recent_events; got ${JSON.stringify(ws.messages())}`);
+    assert.equal(ws.messages().filter((m) => m.type === 'error').length, 0, JSON.stringify(ws.messages()));
+  } finally {
+    await ws.destroy();
+  }
+});
+
 test('the daemon exits with code 0 on SIGTERM', async () => {
   if (!(await d.alive())) {
     await d.kill9();
