@@ -286,7 +286,9 @@ void http_ws_close(http_ws *ws, int code, const char *reason)
 void http_ws_set_close(http_ws *ws, int code, const char *reason)
 {
     ws->close_code = code;
-    snprintf(ws->close_reason, sizeof ws->close_reason, "%s", reason != NULL ? reason : "");
+    if (reason != ws->close_reason) { /* proceed() and deliver() close with the reason set */
+        snprintf(ws->close_reason, sizeof ws->close_reason, "%s", reason != NULL ? reason : "");
+    }
 }
 
 int http_ws_send(http_ws *ws, const void *data, size_t len, bool binary)
