@@ -170,6 +170,35 @@ bool admit_raw_framing(http_req *r, http_error *e)
     return true;
 }
 
+size_t admit_raw_announced(const char *p, size_t n, uint64_t max_body)
+{
+    const char *end = p + n;
+    uint64_t announced = 0;
+    const char *nl = memchr(p, '\n', n); /* skip the request line */
+    for (p = nl != NULL ? nl + 1 : end; p < end;) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t len = (size_t)((eol != NULL ? eol : end) - p);
+        if (len == 0 || (len == 1 && p[0] == '\r')) {
+            break;
+        }
+        const char *v;
+        size_t vn;
+        if (raw_field(p, len, "transfer-encoding", &v, &vn)) {
+            return (size_t)max_body; /* chunked: up to --max-body, as the lws edge reserved */
+        }
+        if (raw_field(p, len, "content-length", &v, &vn) && announced == 0) {
+            for (size_t i = 0; i < vn && v[i] >= '0' && v[i] <= '9' && announced <= max_body; i++) {
+                announced = announced * 10 + (uint64_t)(v[i] - '0');
+            }
+        }
+        if (eol == NULL) {
+            break;
+        }
+        p = eol + 1;
+    }
+    return (size_t)(announced < max_body ? announced : max_body);
+}
+
 /* What the headers say about the body: who sends it, its type, its coding, its size. False
  * if refused, with 'e' (and maybe an Accept-Encoding header added). */
 bool admit_body(http_req *r, http_error *e)

@@ -317,6 +317,87 @@ void guard_close(accepted *a)
 {
     uv_timer_stop(&a->timer);
     unlink_conn(a);
+    for (accepted **p = &a->hs->rehooks; a->rehook_queued && *p != NULL; p = &(*p)->rehook_next) {
+        if (*p == a) {
+            *p = a->rehook_next;
+            a->rehook_queued = false;
+            break;
+        }
+    }
+}
+
+/* ---- a refusal before the body of a request asking for 100-continue (early.c) ---- */
+
+static void guard_on_read(h2o_socket_t *sock, const char *err);
+
+static void hook(accepted *a)
+{
+    if (a->h2o_read != NULL && a->sock->_cb.read == a->h2o_read) {
+        a->sock->_cb.read = guard_on_read;
+    }
+}
+
+static void guard_on_read(h2o_socket_t *sock, const char *err)
+{
+    accepted *a = sock->on_close.data;
+    char out[4096];
+    size_t len = 0;
+    if (a->refused_early) {
+        if (err != NULL) {
+            a->h2o_read(sock, err); /* the EOF after the refusal: h2o closes */
+        }
+        return; /* what a refused client still sent is dropped */
+    }
+    if (err == NULL && (a->phase == PHASE_HEADERS || a->phase == PHASE_IDLE) &&
+        a->hs->refuse_early(a->hs, sock->input->bytes, sock->input->size, out, sizeof out, &len)) {
+        a->refused_early = true;
+        uv_timer_stop(&a->timer);
+        uv_buf_t b = uv_buf_init(out, (unsigned)len);
+        (void)uv_try_write((uv_stream_t *)&a->tcp, &b, 1);
+        uv_os_fd_t fd;
+        if (uv_fileno((uv_handle_t *)&a->tcp, &fd) == 0) {
+            shutdown(fd, SHUT_RDWR); /* h2o reads EOF next, and closes */
+        }
+        return;
+    }
+    a->h2o_read(sock, err);
+    hook(a);
+}
+
+void guard_watch_reads(accepted *a)
+{
+    h2o_socket_t *sock = a->sock;
+    if (sock->ssl != NULL || sock->_cb.read == NULL || sock->on_close.cb != NULL ||
+        sock->on_close.data != NULL) {
+        return; /* TLS (h2o's bytes on the wire), or a socket laid out otherwise: as h2o does */
+    }
+    sock->on_close.data = a; /* no callback: only a way back from the socket to 'a' */
+    a->h2o_read = sock->_cb.read;
+    hook(a);
+}
+
+void guard_rehook_run(uv_prepare_t *p)
+{
+    http_server *hs = p->data;
+    while (hs->rehooks != NULL) {
+        accepted *a = hs->rehooks;
+        hs->rehooks = a->rehook_next;
+        a->rehook_queued = false;
+        hook(a);
+    }
+    uv_prepare_stop(p);
+}
+
+static void rehook_later(accepted *a)
+{
+    http_server *hs = a->hs;
+    if (a->h2o_read == NULL || a->rehook_queued || !hs->rehook_open) {
+        return;
+    }
+    a->rehook_queued = true;
+    a->rehook_next = hs->rehooks;
+    hs->rehooks = a;
+    uv_prepare_start(&hs->rehook, guard_rehook_run);
 }
 
 accepted *guard_of(http_server *hs, h2o_req_t *q)
@@ -341,5 +422,29 @@ void guard_idle(accepted *a)
 {
     if (a != NULL && a->phase == PHASE_HANDLING) {
         enter(a, PHASE_IDLE, a->hs->cfg->idle_timeout_ms);
+        rehook_later(a); /* h2o resumes reading with its own callback once the answer is out */
     }
+}
+
+/* How far into h2o's buffer a header section's end is looked for: past telltale's own 16 KiB of
+ * fields (431) plus a long request line, the request is refused before its body is taken. */
+#define ARRIVING_SCAN_MAX (32 * 1024)
+
+size_t guard_bodies_arriving(http_server *hs)
+{
+    size_t total = 0;
+    for (const accepted *a = hs->conns; a != NULL; a = a->next) {
+        size_t n = input_size(a);
+        if (n == 0 ||
+            (a->phase != PHASE_HEADERS && a->phase != PHASE_BODY && a->phase != PHASE_IDLE)) {
+            continue; /* nothing buffered, or its request is being handled (counted there) */
+        }
+        const char *b = a->sock->input->bytes;
+        size_t scan = n < ARRIVING_SCAN_MAX ? n : ARRIVING_SCAN_MAX;
+        const char *end = memmem(b, scan, "\r\n\r\n", 4);
+        if (end != NULL) {
+            total += admit_raw_announced(b, (size_t)(end - b) + 4, hs->cfg->max_body);
+        }
+    }
+    return total;
 }

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define HEADER_BYTES_MAX 16384 /* header fields together; beyond, 431 (RFC 6585 §5) */
 
@@ -169,8 +170,10 @@ static bool take_body(http_req *r)
     h2o_req_t *q = r->h2o;
     size_t want = q->entity.len;
     http_error e = {.status = 503, .code = "overloaded", .message = "out of memory"};
-    if (hs->body_bytes + want > hs->cfg->inflight_body_bytes) {
-        e.message = "too many request bodies are being received at once; retry shortly";
+    hs->bodies_arriving = guard_bodies_arriving(hs); /* body_decode() counts them too */
+    if (hs->body_bytes + hs->bodies_arriving + want > hs->cfg->inflight_body_bytes) {
+        e.message = "too many request bodies are being received at once "
+                    "(TELLTALE_MAX_INFLIGHT_BODIES); retry shortly";
     } else if ((r->body = malloc(want + 1)) != NULL) {
         r->body_cap = want + 1;
         hs->body_bytes += want;
@@ -344,14 +347,94 @@ static void add_header(h2o_req_t *q, const char *name, const char *value)
 /* Every response carries these (the lws edge added them through info.headers); the dashboard
  * has no inline script or style. connect-src allows https: so that the dashboard's Realtime
  * path can be pointed at a real Supabase project. */
+static const char *const common_headers[][2] = {
+    {"content-security-policy",
+     "default-src 'self'; connect-src 'self' https: ws: wss:; img-src 'self' data:; "
+     "style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+     "form-action 'self'"},
+    {"x-content-type-options", "nosniff"},
+    {"referrer-policy", "no-referrer"},
+};
+
 static void add_common_headers(h2o_req_t *q)
 {
-    add_header(q, "content-security-policy",
-               "default-src 'self'; connect-src 'self' https: ws: wss:; img-src 'self' data:; "
-               "style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
-               "form-action 'self'");
-    add_header(q, "x-content-type-options", "nosniff");
-    add_header(q, "referrer-policy", "no-referrer");
+    for (size_t i = 0; i < sizeof common_headers / sizeof common_headers[0]; i++) {
+        add_header(q, common_headers[i][0], common_headers[i][1]);
+    }
+}
+
+/* Appends "name: value\r\n" at out[*at] ('name' may end with the colon http_add_header takes);
+ * false if it does not fit. */
+static bool raw_header(char *out, size_t cap, size_t *at, const char *name, const char *value)
+{
+    size_t n = strlen(name);
+    n -= n > 0 && name[n - 1] == ':';
+    int w = value == NULL ? 0 : snprintf(out + *at, cap - *at, "%.*s: %s\r\n", (int)n, name, value);
+    if (w < 0 || (size_t)w >= cap - *at) {
+        return false;
+    }
+    *at += (size_t)w;
+    return true;
+}
+
+/* The answer kept in 'r' (r->raw_answer) as a whole HTTP/1.1 response that closes the
+ * connection, with the headers h2o would add (Date, Server) and ours; its length, or 0 if it
+ * does not fit in 'cap'. */
+static size_t raw_answer(const http_req *r, char *out, size_t cap)
+{
+    char date[64], length[32], retry[16];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&now, &tm));
+    snprintf(length, sizeof length, "%zu", r->resp_len);
+    snprintf(retry, sizeof retry, "%d", r->retry_after);
+    int w = snprintf(out, cap, "HTTP/1.1 %d %s\r\n", r->status, reason_of(r->status));
+    size_t at = w > 0 && (size_t)w < cap ? (size_t)w : cap;
+    bool ok = at < cap && raw_header(out, cap, &at, "date", date) &&
+              raw_header(out, cap, &at, "server", "telltale") &&
+              raw_header(out, cap, &at, "connection", "close") &&
+              raw_header(out, cap, &at, "content-length", length) &&
+              raw_header(out, cap, &at, "content-type", r->resp_type) &&
+              raw_header(out, cap, &at, "allow", r->allow[0] ? r->allow : NULL) &&
+              raw_header(out, cap, &at, "retry-after", r->retry_after > 0 ? retry : NULL);
+    for (int i = 0; ok && i < r->nextra; i++) {
+        ok = raw_header(out, cap, &at, r->extra[i].name, r->extra[i].value);
+    }
+    for (size_t i = 0; ok && i < sizeof common_headers / sizeof common_headers[0]; i++) {
+        ok = raw_header(out, cap, &at, common_headers[i][0], common_headers[i][1]);
+    }
+    if (!ok || cap - at < 2 + r->resp_len) {
+        return 0;
+    }
+    memcpy(out + at, "\r\n", 2);
+    memcpy(out + at + 2, r->resp_body, r->resp_len);
+    return at + 2 + r->resp_len;
+}
+
+bool http_refuse_early(http_server *hs, h2o_req_t *q, char *out, size_t cap, size_t *len)
+{
+    http_req *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        return false;
+    }
+    r->h2o = q;
+    r->hs = hs;
+    r->raw_answer = true;
+    r->method = method_of(q->method);
+    bool refused = false;
+    http_error e;
+    if (headers_path(q, r->path, sizeof r->path) == 0 && http_takes_body(r->method) &&
+        admit_header_bytes(q) <= HEADER_BYTES_MAX) {
+        r->route = router_match(hs, r); /* the route's error shape */
+        headers_get(q, "content-type", r->content_type, sizeof r->content_type);
+        if (!admit_framing(r, &e) || !admit_body(r, &e)) {
+            respond_body_error(r, &e);
+            refused = r->answered && (*len = raw_answer(r, out, cap)) > 0;
+        }
+    }
+    free(r->resp_owned);
+    free(r);
+    return refused;
 }
 
 /* Writes the answer through h2o, which copies the body into the request's pool. */
@@ -393,7 +476,7 @@ static void set_answer(http_req *r, int status, const char *type, const unsigned
     r->resp_type = type;
     r->resp_body = body;
     r->resp_len = len;
-    if (r->h2o != NULL) {
+    if (r->h2o != NULL && !r->raw_answer) {
         send_answer(r);
     }
 }

@@ -97,6 +97,7 @@ struct http_req {
     char allow[64];  /* for 405: the methods the path takes */
     int retry_after; /* seconds; 0 = no header */
     bool close_after;
+    bool raw_answer; /* private: the answer is kept for a raw write (early.c), not sent */
     http_header extra[HTTP_EXTRA_HEADERS]; /* see http_add_header() */
     int nextra;
     char rate_key[HTTP_RATE_KEY_MAX_]; /* http_req_rate_key()'s answer */

@@ -33,28 +33,48 @@ struct http_server {
     struct accepted *conns;    /* http_server.c: connections open, for the limits */
     struct http_ws *wss;       /* ws_h2o.c: WebSockets open */
     struct lingering *lingers; /* http_server.c: closed connections still draining */
+    uv_prepare_t rehook;       /* conn_guard.c: read wrappers to put back, before the poll */
+    bool rehook_open;
+    struct accepted *rehooks;
 
     bool stopping;
-    uint64_t next_id;  /* for requests and connections */
-    http_req *reqs;    /* requests alive, so deferred answers can find theirs */
-    size_t body_bytes; /* bodies being received, within cfg->inflight_body_bytes */
+    uint64_t next_id;       /* for requests and connections */
+    http_req *reqs;         /* requests alive, so deferred answers can find theirs */
+    size_t body_bytes;      /* bodies being received, within cfg->inflight_body_bytes */
+    size_t bodies_arriving; /* announced by header sections h2o holds, as last counted */
     const http_route *routes[HTTP_MAX_ROUTES]; /* every table's rows, in the order added */
     int nroutes;
     const http_ws_endpoint *endpoints[HTTP_MAX_ENDPOINTS];
     int nendpoints;
     http_wake_fn on_wake;
     void *wake_ctx;
-    void (*fallback)(http_req *r);       /* a GET or HEAD no route takes: assets_serve */
-    uint64_t refusals_second;            /* access.c's log of refusals: the second it counts in, */
-    unsigned refusals_logged;            /* the lines logged in it, */
-    uint64_t refusals_dropped;           /* and those not */
-    uint64_t bodies_too_large;           /* 413 body_too_large answered here (--max-body) */
-    uint64_t bodies_invalid;             /* 400, 411, 415 for a body answered here (framing, type) */
+    void (*fallback)(http_req *r); /* a GET or HEAD no route takes: assets_serve */
+    /* a request asking for 100-continue that its headers refuse: early_refusal */
+    bool (*refuse_early)(http_server *hs, const char *b, size_t n, char *out, size_t cap,
+                         size_t *len);
+    uint64_t refusals_second;  /* access.c's log of refusals: the second it counts in, */
+    unsigned refusals_logged;  /* the lines logged in it, */
+    uint64_t refusals_dropped; /* and those not */
+    uint64_t bodies_too_large; /* 413 body_too_large answered here (--max-body) */
+    uint64_t bodies_invalid;   /* 400, 411, 415 for a body answered here (framing, type) */
     uint64_t limit_counts[HTTP_LIMIT_N]; /* clients that broke each limit (DESIGN §5) */
 };
 
 /* http.c: a request h2o has read whole (headers and body): answered now or later. */
 int http_on_h2o_request(http_server *hs, h2o_req_t *q);
+
+/* http.c: the refusal, if its headers already refuse it, of a request whose body has not
+ * been read ('q' as early.c builds it from the raw header section): the checks admit.c makes
+ * of framing, Origin, media type, coding and size, in the error shape of the route, written
+ * into 'out' as a whole response that closes the connection ('*len' bytes). False if the
+ * headers pass (or the answer does not fit). */
+bool http_refuse_early(http_server *hs, h2o_req_t *q, char *out, size_t cap, size_t *len);
+
+/* early.c: a header section asking for 100-continue, seen before h2o parses it. */
+/* When 'b' ('n' bytes, h2o's input buffer) is one whole header section that asks for
+ * 100-continue, with one Content-Length and no body byte yet, and its headers already refuse
+ * the body: the refusal in 'out' ('*len' bytes, as http_refuse_early). False otherwise. */
+bool early_refusal(http_server *hs, const char *b, size_t n, char *out, size_t cap, size_t *len);
 
 /* http.c: telltale's error document, {"error":{"code","message"[,"index"]}}. */
 void http_write_error(json_writer *w, const http_error *e);
@@ -92,6 +112,9 @@ bool admit_framing(http_req *r, http_error *e);
 /* Content-Length and Transfer-Encoding together, or Content-Lengths that differ, read from the
  * raw header section (h2o hides both fields): false with 'e' (400 / 411, and close). */
 bool admit_raw_framing(http_req *r, http_error *e);
+/* The body a raw header section ('n' bytes, its end included) announces: its Content-Length,
+ * or --max-body for a chunked one (what it may grow to), at most 'max_body'. */
+size_t admit_raw_announced(const char *p, size_t n, uint64_t max_body);
 /* Origin (403), media type (415 for the CORS-safelisted types or none), Content-Encoding
  * (415 with Accept-Encoding) and size (413); false with 'e'. Sets r->coding. */
 bool admit_body(http_req *r, http_error *e);
@@ -139,7 +162,11 @@ typedef struct accepted {
     void (*timer_cb)(uv_timer_t *);
     int phase;
     uint64_t phase_ms;
-    size_t hdr_len; /* of the request whose body is arriving */
+    size_t hdr_len;               /* of the request whose body is arriving */
+    h2o_socket_cb h2o_read;       /* h2o's read callback, which guard_on_read wraps */
+    bool refused_early;           /* answered before its body (early.c): only EOF is read */
+    struct accepted *rehook_next; /* in hs->rehooks */
+    bool rehook_queued;
 } accepted;
 /* conn_guard.c */
 accepted *guard_new(http_server *hs);              /* NULL when out of memory */
@@ -149,6 +176,17 @@ void guard_close(accepted *a);                     /* its socket is closed */
 accepted *guard_of(http_server *hs, h2o_req_t *q); /* the request's connection, or NULL */
 void guard_handling(accepted *a, bool websocket);  /* a request whole: no timer while handled */
 void guard_idle(accepted *a);                      /* answered: the idle timeout */
+/* Shows each read of a plain-HTTP connection waiting for a request to early.c before h2o
+ * parses it (a refusal before the body of a request asking for 100-continue). h2o sets its
+ * read callback again whenever it resumes reading, so the wrapper is put back after each
+ * read and, once a request is answered, before the loop polls again (hs->rehook). */
+void guard_watch_reads(accepted *a);
+void guard_rehook_run(uv_prepare_t *p); /* hs->rehook's callback */
+/* The bodies being uploaded that no handler has yet: h2o reads a body whole into its socket
+ * buffer before the request reaches http.c, so each connection not being handled whose buffer
+ * holds a whole header section counts the body it announces (admit_raw_announced). Part of
+ * TELLTALE_MAX_INFLIGHT_BODIES, as the lws edge reserved a body once its headers were in. */
+size_t guard_bodies_arriving(http_server *hs);
 
 /* conn_guard.c: a request's connection moved to the client its X-Forwarded-For names (behind
  * a --trust-proxy); false when that client is over TELLTALE_MAX_CONNECTIONS_PER_ADDRESS

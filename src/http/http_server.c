@@ -230,6 +230,7 @@ static void on_accept(uv_stream_t *listener, int status)
     h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)&a->tcp, on_h2o_closed);
     a->sock = sock;
     h2o_accept(&hs->accept_ctx, sock);
+    guard_watch_reads(a);
 }
 
 static void on_wake_async(uv_async_t *a)
@@ -272,6 +273,7 @@ int http_server_start(uv_loop_t *loop, const tt_config *cfg, http_wake_fn on_wak
     hs->on_wake = on_wake;
     hs->wake_ctx = ctx;
     hs->fallback = assets_serve;
+    hs->refuse_early = early_refusal;
     SSL_CTX *ssl_ctx = NULL;
     if (cfg->tls_cert[0] != '\0') {
         /* https and wss on the one port; h2o does the handshake for each accepted socket */
@@ -306,6 +308,10 @@ int http_server_start(uv_loop_t *loop, const tt_config *cfg, http_wake_fn on_wak
     hs->accept_ctx.ctx = &hs->h2o_ctx;
     hs->accept_ctx.hosts = hs->h2o_config.hosts;
     hs->accept_ctx.ssl_ctx = ssl_ctx;
+
+    uv_prepare_init(loop, &hs->rehook);
+    hs->rehook.data = hs;
+    hs->rehook_open = true;
 
     uv_mutex_init(&hs->wake_lock);
     uv_async_init(loop, &hs->wake, on_wake_async);
@@ -375,6 +381,10 @@ void http_server_stop(http_server *hs)
     }
     if (hs->listener_open) {
         uv_close((uv_handle_t *)&hs->listener, NULL);
+    }
+    if (hs->rehook_open) {
+        hs->rehook_open = false;
+        uv_close((uv_handle_t *)&hs->rehook, NULL);
     }
     if (hs->otlp_open) {
         uv_close((uv_handle_t *)&hs->otlp_listener, NULL);

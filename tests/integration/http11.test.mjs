@@ -140,6 +140,23 @@ for (const [what, headers, body, status, code] of [
   });
 }
 
+conform('Expect: 100-continue refused before the body on a kept connection too (after a first answer)', async () => {
+  // h2o-edge: the second request is read after h2o resumed reading with its own callback
+  // (conn_guard.c puts its read wrapper back once an answer is out)
+  const c = await RawConn.connect(d.port);
+  await c.write(httpRequest({ method: 'GET', path: '/health' }));
+  const [first] = await c.responses(1);
+  assert.equal(first?.status, 200, first?.text);
+  const before = c.data.length;
+  await c.write(httpRequest({ method: 'POST', path: EVENTS, headers: {
+    'Content-Type': 'text/plain', 'Content-Length': '12', Expect: '100-continue' } }));
+  await c.waitUntil((x) => x.closed || parseHttpResponses(x.data.subarray(before)).length >= 1);
+  const rest = c.data.subarray(before);
+  assert.deepEqual(interimStatuses(rest).statuses, [], 'no 100 Continue for a refused body');
+  expectError(parseHttpResponses(rest)[0], 415, 'unsupported_media_type');
+  await c.destroy();
+});
+
 // ---- issue 10, row 2: content codings -------------------------------------------------------
 
 for (const [coding, encode] of [['gzip', gzipSync], ['deflate', deflateSync], ['GZip', gzipSync]]) {
