@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 static const char *const limit_names[HTTP_LIMIT_N] = {
@@ -218,12 +219,32 @@ static void body_check(accepted *a, uint64_t now)
                 "TELLTALE_BODY_MIN_RATE)");
 }
 
+/* Whether the kernel holds bytes of the connection that h2o has not read yet. The timers run
+ * before the loop polls: after a stall of the loop (a busy or starved machine), a request that
+ * arrived in time may still sit unread when its phase's timer fires, and would be cut off for
+ * the loop's lateness, not the client's (a PostgreSQL pass lost a fresh daemon's first POST so,
+ * with a 2 s header limit). */
+static bool unread(const accepted *a)
+{
+    uv_os_fd_t fd;
+    int n = 0;
+    return uv_fileno((const uv_handle_t *)&a->tcp, &fd) == 0 && ioctl(fd, FIONREAD, &n) == 0 &&
+           n > 0;
+}
+
 static void on_phase_timer(uv_timer_t *t)
 {
     accepted *a = t->data;
     http_server *hs = a->hs;
     const tt_config *cfg = hs->cfg;
     uint64_t now = clock_mono_ms();
+    if ((a->phase == PHASE_HEADERS || a->phase == PHASE_BODY || a->phase == PHASE_IDLE) &&
+        unread(a)) {
+        /* judged again once the poll has handed them to h2o (1 ms: a 0 ms timer started from
+         * a timer callback runs again in the same pass of libuv 1.44's timers) */
+        uv_timer_start(&a->timer, on_phase_timer, 1, 0);
+        return;
+    }
     switch (a->phase) {
     case PHASE_IDLE:
         if (input_size(a) > 0) { /* the next request has begun: it gets the header timeout */
