@@ -533,6 +533,33 @@ static void respond_error(http_req *r, const http_error *e)
     }
 }
 
+bool http_error_in_shape(http_server *hs, h2o_req_t *q, const http_error *e, const char **type,
+                         h2o_iovec_t *body)
+{
+    http_req *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        return false;
+    }
+    r->h2o = q;
+    r->hs = hs;
+    r->raw_answer = true;
+    bool shaped = false;
+    if (q->path.base != NULL && headers_path(q, r->path, sizeof r->path) == 0) {
+        r->method = method_of(q->method);
+        r->route = router_match(hs, r);
+        headers_get(q, "content-type", r->content_type, sizeof r->content_type);
+        respond_error(r, e);
+        if (r->answered && r->resp_type != NULL) {
+            *type = h2o_strdup(&q->pool, r->resp_type, SIZE_MAX).base;
+            *body = h2o_strdup(&q->pool, (const char *)r->resp_body, r->resp_len);
+            shaped = true;
+        }
+    }
+    free(r->resp_owned);
+    free(r);
+    return shaped;
+}
+
 void http_respond_error(http_req *r, int status, const char *code, const char *message)
 {
     respond_error(r, &(http_error){status, code, message, false, -1});

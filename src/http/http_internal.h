@@ -70,6 +70,13 @@ int http_on_h2o_request(http_server *hs, h2o_req_t *q);
  * headers pass (or the answer does not fit). */
 bool http_refuse_early(http_server *hs, h2o_req_t *q, char *out, size_t cap, size_t *len);
 
+/* http.c: the error 'e' as the route of 'q' words it (its error shape: OTLP's
+ * google.rpc.Status, PostgREST's), for h2o's own refusals (http_server.c's filter): its media
+ * type and body in *type and *body, in q's pool. False if the path cannot be routed (the
+ * caller words it as telltale's JSON error). */
+bool http_error_in_shape(http_server *hs, h2o_req_t *q, const http_error *e, const char **type,
+                         h2o_iovec_t *body);
+
 /* early.c: a header section asking for 100-continue, seen before h2o parses it. */
 /* When 'b' ('n' bytes, h2o's input buffer) is one whole header section that asks for
  * 100-continue, with one Content-Length and no body byte yet, and its headers already refuse

@@ -74,14 +74,17 @@ static void rewrite_send(h2o_ostream_t *self, h2o_req_t *q, h2o_iovec_t *bufs, s
     } else if (e.status == 400 || e.status == 411) {
         o->hs->bodies_invalid++; /* as http.c's respond_body_error counts its own */
     }
-    json_writer w = {0};
-    http_write_error(&w, &e);
-    h2o_iovec_t body = h2o_strdup(&q->pool, w.out.oom ? "" : w.out.buf, w.out.oom ? 0 : w.out.len);
-    free(w.out.buf);
+    const char *type = "application/json";
+    h2o_iovec_t body;
+    if (!http_error_in_shape(o->hs, q, &e, &type, &body)) { /* the route's shape, or ours: */
+        json_writer w = {0};
+        http_write_error(&w, &e);
+        body = h2o_strdup(&q->pool, w.out.oom ? "" : w.out.buf, w.out.oom ? 0 : w.out.len);
+        free(w.out.buf);
+    }
     q->res.status = e.status;
     q->res.content_length = body.len;
-    h2o_set_header(&q->pool, &q->res.headers, H2O_TOKEN_CONTENT_TYPE,
-                   H2O_STRLIT("application/json"), 1);
+    h2o_set_header(&q->pool, &q->res.headers, H2O_TOKEN_CONTENT_TYPE, type, strlen(type), 1);
     h2o_ostream_send_next(&o->super, q, &body, 1, state);
 }
 
