@@ -58,6 +58,13 @@ int main(int argc, char **argv)
         fputs(USAGE, stdout);
         return 0;
     }
+    if (cmd[0] == '-') {
+        fprintf(stderr,
+                "telltale: '%s' is no command: options come after the command "
+                "(telltale <command> [options], e.g. telltale flags --url URL list)\n\n%s",
+                cmd, USAGE);
+        return EXIT_USAGE;
+    }
     fprintf(stderr, "telltale: unknown command '%s'\n\n%s", cmd, USAGE);
     return EXIT_USAGE;
 }

@@ -105,6 +105,11 @@ static bool if_match_wrong(const char *tag, int64_t *version, char why[API_WHY_L
         snprintf(why, API_WHY_LEN, "an entity-tag is quoted: write If-Match: \"%.40s\"", tag);
     } else if (strspn(inner, "0") == strlen(inner) && inner[0] != '\0') {
         snprintf(why, API_WHY_LEN, "If-Match names no version 0: versions start at 1");
+    } else if (inner[0] == '0') {
+        snprintf(why, API_WHY_LEN,
+                 "If-Match %.40s is no tag the server issued: a version is written without "
+                 "leading zeros, e.g. \"%.20s\"",
+                 tag, inner + strspn(inner, "0"));
     } else if (!http_parse_int(inner, 1, INT64_MAX, version)) {
         snprintf(why, API_WHY_LEN,
                  "If-Match %.40s names no version: a version is a whole number from 1, in "

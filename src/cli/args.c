@@ -1,6 +1,7 @@
 /* args.c -- flags and environment into a tt_config, for serve. */
 #include "cli/cli.h"
 
+#include "cli/options.h"
 #include "core/config.h"
 
 #include <stdlib.h>
@@ -40,6 +41,9 @@ static bool split_flag(int argc, char **argv, int *i, char flag[64], const char 
         memcpy(flag, arg, n);
         flag[n] = '\0';
     }
+    if (cli_help_given_value(argv[0], arg)) {
+        return false;
+    }
     if (n >= 64 || config_flag_form(flag) == NULL) {
         fprintf(stderr, "telltale %s: unknown option '%.*s' (telltale %s --help lists them)\n",
                 argv[0], (int)(n < 64 ? n : 64), arg, argv[0]);
@@ -59,6 +63,21 @@ static bool split_flag(int argc, char **argv, int *i, char flag[64], const char 
     return true;
 }
 
+/* Whether flags[n] was given before, after saying so. A setting given twice is a usage error
+ * whatever its values ("--demo --demo=true" too): one rule for every command (options.h), with
+ * no judging whether two spellings mean the same. */
+static bool given_twice(const char *who, char flags[][64], int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (strcmp(flags[i], flags[n]) == 0) {
+            /* The values are not repeated: a store URL may hold a password, a key is one. */
+            fprintf(stderr, "telltale %s: %s is given twice: give it once\n", who, flags[n]);
+            return true;
+        }
+    }
+    return false;
+}
+
 int cli_load_config(tt_config *cfg, int argc, char **argv, const char *usage)
 {
     char err[TT_ERRLEN];
@@ -71,11 +90,11 @@ int cli_load_config(tt_config *cfg, int argc, char **argv, const char *usage)
     }
     /* Which settings the command line sets: those ignore the environment. */
     char flags[64][64];
-    const char *given[65];
+    const char *given[65], *values[64];
     int nflags = 0;
     for (int i = 1; i < argc; i++) {
-        const char *value;
-        if (nflags == 64 || !split_flag(argc, argv, &i, flags[nflags], &value)) {
+        if (nflags == 64 || !split_flag(argc, argv, &i, flags[nflags], &values[nflags]) ||
+            given_twice(argv[0], flags, nflags)) {
             return EXIT_USAGE;
         }
         given[nflags] = flags[nflags];

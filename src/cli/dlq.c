@@ -33,7 +33,7 @@ static const char USAGE[] =
     "  --url URL   the daemon, an http:// or https:// URL (default: TELLTALE_URL, else\n"
     "              http:// + TELLTALE_LISTEN, else http://127.0.0.1:8080)\n"
     "Options may stand anywhere, before or after the command, as --opt VALUE or --opt=VALUE;\n"
-    "contradictory ones, or one given twice with two values, are refused. --help (-h) anywhere\n"
+    "contradictory ones, or one given twice, are refused. --help (-h) anywhere\n"
     "prints this.\n"
     "The key: TELLTALE_KEY, else TELLTALE_SERVICE_KEY, else TELLTALE_INGEST_KEY (sent as apikey\n"
     "and Authorization: Bearer). TELLTALE_CACERT: the PEM file of a private CA that signed the\n"
@@ -82,9 +82,8 @@ static bool is_status(const char *v)
 
 static bool is_count(const char *v, unsigned long long min, unsigned long long max)
 {
-    char *end;
-    unsigned long long n = strtoull(v, &end, 10);
-    return v[0] >= '0' && v[0] <= '9' && *end == '\0' && n >= min && n <= max;
+    unsigned long long n;
+    return cli_integer(v, min, max, &n);
 }
 
 static bool is_after_id(const char *v)
@@ -109,10 +108,11 @@ static bool is_duration(const char *v)
 /* Each option's key is its query parameter. */
 static const cli_option options[] = {
     {"--status", "pending, retrying, recovered or failed", is_status, "list", "status"},
-    {"--after-id", "an item id, an integer >= 0", is_after_id, "list", "after_id"},
+    {"--after-id", "an item id, an integer from 0 to " CLI_INT64_MAX_TEXT, is_after_id, "list",
+     "after_id"},
     {"--limit", "an integer from 1 to 1000", is_limit, "list", "limit"},
     {"--older-than", DURATION_ACCEPTS, is_duration, "purge", "older_than"},
-    {"--url", CLI_URL_ACCEPTS, cli_url_valid, NULL, NULL},
+    {"--url", CLI_URL_ACCEPTS, NULL, NULL, NULL}, /* checked with TELLTALE_URL: http_client.h */
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
@@ -121,7 +121,8 @@ static bool is_id(const char *v)
     return is_count(v, 1, INT64_MAX);
 }
 
-static const cli_positional item_id = {"ID", "an item's id, a whole number from 1, e.g. 42", is_id};
+static const cli_positional item_id = {
+    "ID", "an item's id, an integer from 1 to " CLI_INT64_MAX_TEXT ", e.g. 42", is_id};
 
 /* The request's path from the arguments read: the id, the options as query parameters, and
  * the --url given; returns 0 or EXIT_USAGE (said). */
@@ -181,11 +182,13 @@ int cli_dlq(int argc, char **argv)
         return EXIT_USAGE;
     }
     snprintf(http_who, sizeof http_who, "telltale %s", who);
-    if (http_client_base(base, sizeof base, url, http_who) != 0) {
+    const char *key;
+    if (http_client_base(base, sizeof base, url, http_who) != 0 ||
+        http_client_key(&key, NULL, http_who) != 0) {
         return EXIT_USAGE;
     }
     http_client c;
-    if (http_client_init(&c, base, NULL) != 0) {
+    if (http_client_init(&c, base, key) != 0) {
         fprintf(stderr, "%s: out of memory\n", http_who);
         return 1;
     }

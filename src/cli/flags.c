@@ -1,7 +1,8 @@
 /* flags.c -- telltale flags: the feature flags of a running daemon (its /api/v1/flags routes).
  * "set" changes only the fields given: it reads the flag, merges, and writes it back with
  * If-Match on the version it read (or the one --if-match names), so a change made meanwhile by
- * someone else is refused (412) rather than overwritten. Answers are printed as the JSON the daemon sent. */
+ * someone else is refused (412) rather than overwritten. Answers are printed as the JSON the daemon
+ * sent. */
 #include "cli/cli.h"
 
 #include "cli/http_client.h"
@@ -10,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +30,7 @@ static const char USAGE[] =
     "\n"
     "field options (set):\n"
     "  --enable, --disable     the flag's 'enabled' (one of them)\n"
-    "  --variant V             a string-valued flag whose value is V\n"
+    "  --variant V             a string-valued flag whose value is V (1 to 64 bytes)\n"
     "  --boolean               a boolean flag (no variant; not with --variant)\n"
     "  --rollout N             rollout_percent, 0 to 100 (needs a targetingKey to evaluate)\n"
     "  --description TEXT      what the flag is for\n"
@@ -43,7 +45,7 @@ static const char USAGE[] =
     "                          TELLTALE_URL, else http:// + TELLTALE_LISTEN, else\n"
     "                          http://127.0.0.1:8080)\n"
     "Options may stand anywhere, before or after the command, as --opt VALUE or --opt=VALUE;\n"
-    "contradictory ones, or one given twice with two values, are refused. --help (-h) anywhere\n"
+    "contradictory ones, or one given twice, are refused. --help (-h) anywhere\n"
     "prints this.\n"
     "The key: TELLTALE_KEY, else TELLTALE_SERVICE_KEY, else TELLTALE_INGEST_KEY (sent as apikey\n"
     "and Authorization: Bearer). TELLTALE_CACERT: the PEM file of a private CA that signed the\n"
@@ -79,9 +81,10 @@ static bool is_rules(const char *v)
     return ok;
 }
 
+/* Not empty: the daemon refuses "" (a boolean flag's variant is null: --boolean). */
 static bool is_variant(const char *v)
 {
-    return strlen(v) <= FLAG_VARIANT_MAX;
+    return v[0] != '\0' && strlen(v) <= FLAG_VARIANT_MAX;
 }
 
 static bool is_description(const char *v)
@@ -89,12 +92,12 @@ static bool is_description(const char *v)
     return strlen(v) <= FLAG_DESCRIPTION_MAX;
 }
 
-/* A version as the flag's "version" shows it (1, 2, ...), which the request quotes as its
- * entity-tag; or *, any version. */
+/* A version as the flag's "version" shows it (1, 2, ...; no leading zero, a tag the daemon
+ * never issues), which the request quotes as its entity-tag; or *, any version. */
 static bool is_version(const char *v)
 {
-    return strcmp(v, "*") == 0 ||
-           (all_digits(v) && v[0] != '0' && strlen(v) <= 18); /* under INT64_MAX */
+    unsigned long long n;
+    return strcmp(v, "*") == 0 || (v[0] != '0' && cli_integer(v, 1, INT64_MAX, &n));
 }
 
 /* The field options (of set) carry the flag's field as their key. */
@@ -102,7 +105,7 @@ static const cli_option options[] = {
     {"--enable", NULL, NULL, "set", "enabled"},
     {"--disable", NULL, NULL, "set", "enabled"},
     {"--boolean", NULL, NULL, "set", "variant"},
-    {"--variant", "a variant name of at most 64 bytes, e.g. dual", is_variant, "set", "variant"},
+    {"--variant", "a variant name of 1 to 64 bytes, e.g. dual", is_variant, "set", "variant"},
     {"--rollout", "a whole percentage from 0 to 100", is_rollout, "set", "rollout_percent"},
     {"--description", "a text of at most 1024 bytes saying what the flag is for", is_description,
      "set", "description"},
@@ -110,9 +113,10 @@ static const cli_option options[] = {
      "a JSON array of rules, e.g. '[{\"attribute\":\"plan\",\"in\":[\"pro\"]}]', or null", is_rules,
      "set", "rules"},
     {"--if-match",
-     "a flag's version, the whole number in its \"version\" (1 or more, without quotes), or *",
+     "a flag's version, the integer in its \"version\" (1 to " CLI_INT64_MAX_TEXT
+     ", without quotes), or *",
      is_version, "set delete", NULL},
-    {"--url", CLI_URL_ACCEPTS, cli_url_valid, NULL, NULL},
+    {"--url", CLI_URL_ACCEPTS, NULL, NULL, NULL}, /* checked with TELLTALE_URL: http_client.h */
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
@@ -238,9 +242,13 @@ int cli_flags(int argc, char **argv)
     int at = o.fields != NULL ? read_args(argc, argv, &o, who) : -1;
     snprintf(http_who, sizeof http_who, "telltale %s", who);
     o.who = http_who;
-    int rc = at < 0 || http_client_base(base, sizeof base, o.url, http_who) != 0 ? EXIT_USAGE : 0;
+    const char *key = NULL;
+    int rc = at < 0 || http_client_base(base, sizeof base, o.url, http_who) != 0 ||
+                     http_client_key(&key, NULL, http_who) != 0
+                 ? EXIT_USAGE
+                 : 0;
     http_client c;
-    if (rc != 0 || http_client_init(&c, base, NULL) != 0) {
+    if (rc != 0 || http_client_init(&c, base, key) != 0) {
         cJSON_Delete(o.fields);
         return rc != 0 ? rc : 1;
     }

@@ -1,8 +1,11 @@
 /* http_client.c -- libcurl for the CLI. */
 #include "cli/http_client.h"
 
+#include "cli/cli.h"
 #include "cli/options.h"
+#include "core/config.h"
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,6 +15,49 @@
 
 #define RETRY_AFTER_MAX_S 60
 
+#define LISTEN_ACCEPTS "HOST:PORT of the daemon, e.g. 127.0.0.1:8080"
+
+/* Whether TELLTALE_LISTEN names a daemon's address: HOST:PORT as serve reads it, but not port 0,
+ * which to serve means "pick a free one" and to a client names nothing. If not, says so after
+ * 'who'. */
+static bool listen_valid(const char *who, const char *listen)
+{
+    char err[TT_ERRLEN] = "";
+    tt_config *cfg = calloc(1, sizeof *cfg);
+    if (cfg == NULL) {
+        fprintf(stderr, "%s: out of memory\n", who);
+        return false;
+    }
+    bool ok =
+        config_read_setting(cfg, "--listen", NULL, cli_getenv, err) == 0 && cfg->listen_port != 0;
+    if (!ok) {
+        fprintf(stderr, "%s: invalid TELLTALE_LISTEN '%.200s': expected %s%s\n", who, listen,
+                LISTEN_ACCEPTS,
+                err[0] == '\0' ? " (port 0 names no daemon: use the port serve printed)" : "");
+    }
+    free(cfg);
+    return ok;
+}
+
+/* Whether 'url' from 'name' (--url, TELLTALE_URL) is a base URL (CLI_URL_ACCEPTS); if not,
+ * says so after 'who', without repeating a URL that holds user info (a password, maybe). */
+static bool url_valid(const char *who, const char *name, const char *url)
+{
+    bool secret;
+    const char *fault = cli_url_fault(url, &secret);
+    if (fault == NULL) {
+        return true;
+    }
+    if (secret) { /* a fault in itself, whatever else is wrong */
+        fprintf(stderr, "%s: invalid %s (not repeated: it has a user or password): expected %s\n",
+                who, name, CLI_URL_ACCEPTS);
+    } else {
+        fprintf(stderr, "%s: invalid %s '%.200s'%s%s%s: expected %s\n", who, name, url,
+                fault[0] != '\0' ? " (" : "", fault, fault[0] != '\0' ? ")" : "", CLI_URL_ACCEPTS);
+    }
+    return false;
+}
+
 int http_client_base(char *out, size_t len, const char *flag, const char *who)
 {
     /* A variable set but empty is a value, and a bad one, as serve reads its settings
@@ -20,24 +66,61 @@ int http_client_base(char *out, size_t len, const char *flag, const char *who)
     if (given == NULL && (given = getenv("TELLTALE_URL")) != NULL) {
         name = "TELLTALE_URL";
     }
-    char listen[1024];
-    const char *from_listen = given == NULL ? getenv("TELLTALE_LISTEN") : NULL;
-    if (from_listen != NULL) {
-        snprintf(listen, sizeof listen, "http://%s", from_listen);
-        name = "TELLTALE_LISTEN";
-        given = listen;
-    }
-    if (given != NULL && !cli_url_valid(given)) {
-        fprintf(stderr, "%s: invalid %s '%.200s': expected %s\n", who, name,
-                from_listen != NULL ? from_listen : given,
-                from_listen != NULL ? "HOST:PORT, e.g. 127.0.0.1:8080" : CLI_URL_ACCEPTS);
+    const char *listen = given == NULL ? getenv("TELLTALE_LISTEN") : NULL;
+    if (listen != NULL && !listen_valid(who, listen)) {
         return -1;
     }
-    snprintf(out, len, "%s", given != NULL ? given : "http://127.0.0.1:8080");
+    if (listen != NULL) {
+        snprintf(out, len, "http://%s", listen);
+    } else if (given != NULL && url_valid(who, name, given)) {
+        snprintf(out, len, "%s", given);
+    } else if (given != NULL) {
+        return -1;
+    } else {
+        snprintf(out, len, "http://127.0.0.1:8080");
+    }
     size_t n = strlen(out);
     while (n > 0 && out[n - 1] == '/') {
         out[--n] = '\0';
     }
+    return 0;
+}
+
+/* A key goes into two request headers as it is: a byte outside visible ASCII would end the
+ * header early (CR, LF: header injection) or be refused by the daemon (RFC 9110 §5.5 field
+ * values; the daemon's keys are token68, RFC 9110 §11.2). */
+static bool key_valid(const char *key)
+{
+    size_t n = strlen(key);
+    if (n == 0 || n > HTTP_CLIENT_KEY_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)key[i] < 0x21 || (unsigned char)key[i] > 0x7e) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int http_client_key(const char **out, const char *flag, const char *who)
+{
+    /* The key given, else the environment's: TELLTALE_KEY, else the operator's key, else a
+     * producer's, as the daemon itself reads them (DESIGN §5, Access); empty ones are unset. */
+    const char *from_env[] = {"TELLTALE_KEY", "TELLTALE_SERVICE_KEY", "TELLTALE_INGEST_KEY"};
+    const char *name = "--key", *key = flag;
+    for (size_t i = 0; key == NULL && i < sizeof from_env / sizeof from_env[0]; i++) {
+        const char *v = getenv(from_env[i]);
+        key = v != NULL && v[0] != '\0' ? v : NULL;
+        name = from_env[i];
+    }
+    if (key != NULL && !key_valid(key)) {
+        /* Never repeated: it is a secret, and its bytes may be what is wrong. */
+        fprintf(stderr, "%s: invalid %s (not repeated): expected %s\n", who, name,
+                HTTP_CLIENT_KEY_ACCEPTS);
+        return -1;
+    }
+    *out = key;
     return 0;
 }
 
@@ -60,13 +143,6 @@ int http_client_init(http_client *c, const char *base, const char *key)
 {
     memset(c, 0, sizeof *c);
     snprintf(c->base, sizeof c->base, "%s", base);
-    /* The key given, else the environment's: TELLTALE_KEY, else the operator's key, else a
-     * producer's, as the daemon itself reads them (DESIGN §5, Access). */
-    const char *from_env[] = {"TELLTALE_KEY", "TELLTALE_SERVICE_KEY", "TELLTALE_INGEST_KEY"};
-    for (size_t i = 0; key == NULL && i < sizeof from_env / sizeof from_env[0]; i++) {
-        const char *v = getenv(from_env[i]);
-        key = v != NULL && v[0] != '\0' ? v : NULL;
-    }
     snprintf(c->key, sizeof c->key, "%s", key != NULL ? key : "");
     curl_global_init(CURL_GLOBAL_DEFAULT);
     c->curl = curl_easy_init();
@@ -92,6 +168,24 @@ static const char *tls_hint(CURLcode cc)
         return " (a certificate from a private CA: set TELLTALE_CACERT to its PEM file)";
     }
     return "";
+}
+
+/* Whether a success answer is one of the API's: JSON, or no body with 204. Anything else -- the
+ * dashboard's HTML, a proxy's page -- means the URL reaches something that is not the API (a
+ * query or a wrong path prefix), and is never passed on as a success; says so after 'who'. */
+static bool is_api_answer(const http_client *c, long status, const char *who, const char *url)
+{
+    cJSON *json =
+        status == 204 && c->reply_len == 0 ? NULL : cJSON_ParseWithLength(c->reply, c->reply_len);
+    bool ok = (status == 204 && c->reply_len == 0) || json != NULL;
+    cJSON_Delete(json);
+    if (!ok) {
+        fprintf(stderr,
+                "%s: %s answered HTTP %ld with something that is not telltale's API (not JSON): "
+                "is the URL (--url, TELLTALE_URL) the daemon's?\n",
+                who, url, status);
+    }
+    return ok;
 }
 
 long http_client_request(http_client *c, const char *who, const char *method, const char *path,
@@ -159,5 +253,5 @@ long http_client_request(http_client *c, const char *who, const char *method, co
         sleep(retry <= 0 ? 1 : retry > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : (unsigned)retry);
     }
     curl_slist_free_all(headers);
-    return status;
+    return status >= 200 && status < 300 && !is_api_answer(c, status, who, url) ? 0 : status;
 }

@@ -1,10 +1,25 @@
 /* options.c -- the client subcommands' arguments, read alike (options.h). */
 #include "cli/options.h"
 
+#include <curl/curl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+bool cli_help_given_value(const char *who, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    size_t len = eq != NULL ? (size_t)(eq - arg) : 0;
+    if (!((len == 6 && strncmp(arg, "--help", 6) == 0) ||
+          (len == 2 && strncmp(arg, "-h", 2) == 0))) {
+        return false;
+    }
+    fprintf(stderr, "telltale %s: %.*s is a switch and takes no value: write %.*s alone\n", who,
+            (int)len, arg, (int)len, arg);
+    return true;
+}
 
 bool cli_wants_help(int argc, char **argv)
 {
@@ -98,6 +113,9 @@ int cli_subcommand(const char *who, const cli_option *table, size_t n, const cha
                    char **argv)
 {
     for (int i = 1; i < argc; i++) {
+        if (cli_help_given_value(who, argv[i])) {
+            return -1;
+        }
         if (!is_option(argv[i])) {
             if (in_words(words, argv[i])) {
                 return i;
@@ -126,6 +144,9 @@ static bool read_option(const cli_options *o, int argc, char **argv, int *i, cli
     const char *eq = strchr(arg, '=');
     size_t len = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
     const cli_option *opt = find(o->table, o->n, o->command, arg, len);
+    if (opt == NULL && cli_help_given_value(o->who, arg)) {
+        return false;
+    }
     if (opt == NULL) {
         char what[160];
         snprintf(what, sizeof what, "unknown option '%.*s'", (int)(len < 100 ? len : 100), arg);
@@ -152,25 +173,21 @@ static bool read_option(const cli_options *o, int argc, char **argv, int *i, cli
     return true;
 }
 
-static bool same_value(const char *a, const char *b)
-{
-    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
-/* An option given twice with different values, or two that set the same thing, is a usage
- * error rather than settled silently by the last one. */
+/* An option given twice is a usage error whatever its values, even alike ("--limit 5 --limit
+ * 05"): one rule for every command (serve too, args.c), and no judging whether two spellings mean
+ * the same. Two options that set the same thing contradict each other. */
 static bool consistent(const cli_options *o, const cli_args *a)
 {
     for (size_t j = 1; j < a->ngiven; j++) {
         for (size_t i = 0; i < j; i++) {
             const cli_given *x = &a->given[i], *y = &a->given[j];
-            if (x->opt == y->opt && !same_value(x->value, y->value)) {
-                fprintf(stderr,
-                        "telltale %s: %s is given twice, '%.64s' and '%.64s': give it once\n",
-                        o->who, x->opt->name, x->value, y->value);
+            if (x->opt == y->opt) {
+                /* The values are not repeated: --store may hold a password, --key is one. */
+                fprintf(stderr, "telltale %s: %s is given twice: give it once\n", o->who,
+                        x->opt->name);
                 return false;
             }
-            if (x->opt != y->opt && x->opt->key != NULL && y->opt->key != NULL &&
+            if (x->opt->key != NULL && y->opt->key != NULL &&
                 strcmp(x->opt->key, y->opt->key) == 0) {
                 fprintf(stderr, "telltale %s: %s and %s contradict each other: give one of them\n",
                         o->who, x->opt->name, y->opt->name);
@@ -245,18 +262,73 @@ const cli_given *cli_args_find(const cli_args *a, const char *name)
     return NULL;
 }
 
-bool cli_url_valid(const char *url)
+bool cli_integer(const char *v, unsigned long long min, unsigned long long max,
+                 unsigned long long *n)
 {
+    char *end;
+    errno = 0;
+    unsigned long long got = strtoull(v, &end, 10);
+    if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno == ERANGE || got < min || got > max) {
+        return false;
+    }
+    *n = got;
+    return true;
+}
+
+/* Whether libcurl finds 'part' in 'h' (an empty one counts: "http://@host" has user ""). */
+static bool has_part(CURLU *h, CURLUPart part)
+{
+    char *v = NULL;
+    bool has = curl_url_get(h, part, &v, 0) == CURLUE_OK;
+    curl_free(v);
+    return has;
+}
+
+/* The fault of a URL libcurl has parsed into 'h', or NULL. */
+static const char *parsed_fault(CURLU *h, const char *url)
+{
+    char *scheme = NULL, *port = NULL;
+    curl_url_get(h, CURLUPART_SCHEME, &scheme, 0);
+    bool http =
+        scheme != NULL && (strcasecmp(scheme, "http") == 0 || strcasecmp(scheme, "https") == 0);
+    bool port_zero = curl_url_get(h, CURLUPART_PORT, &port, 0) == CURLUE_OK && atoi(port) == 0;
+    curl_free(scheme);
+    curl_free(port);
+    bool user = has_part(h, CURLUPART_USER) || has_part(h, CURLUPART_PASSWORD);
+    return !http                          ? ""
+           : !has_part(h, CURLUPART_HOST) ? "it has no host"
+           : port_zero                    ? "its port is 0"
+           : user                         ? "it has a user or password"
+           : has_part(h, CURLUPART_QUERY) ? "it has a query"
+           /* "http://h#" has an empty fragment that libcurl 7.88 does not report */
+           : has_part(h, CURLUPART_FRAGMENT) || strchr(url, '#') ? "it has a fragment"
+                                                                 : NULL;
+}
+
+const char *cli_url_fault(const char *url, bool *secret)
+{
+    /* User info (RFC 3986 §3.2.1) ends at an '@' before the authority ends: whatever else is
+     * wrong, such a URL is not repeated. */
+    const char *authority = strstr(url, "://") != NULL ? strstr(url, "://") + 3 : url;
+    *secret = memchr(authority, '@', strcspn(authority, "/?#")) != NULL;
     size_t n = strncasecmp(url, "http://", 7) == 0    ? 7
                : strncasecmp(url, "https://", 8) == 0 ? 8
                                                       : 0;
-    if (n == 0 || url[n] == '\0' || url[n] == '/') {
-        return false;
+    if (n == 0) {
+        return ""; /* libcurl also takes "http:/h" and guesses a scheme for "h:80" */
     }
-    for (const char *p = url; *p != '\0'; p++) {
-        if ((unsigned char)*p <= ' ' || *p == 0x7f) {
-            return false; /* curl would refuse it as "bad/illegal format" */
-        }
+    if (url[n] == '\0' || url[n] == '/' || url[n] == ':') {
+        return "it has no host"; /* libcurl takes "http:///h" for "http://h" */
     }
-    return true;
+    CURLU *h = curl_url();
+    if (h == NULL) {
+        return "out of memory";
+    }
+    CURLUcode rc = curl_url_set(h, CURLUPART_URL, url, 0);
+    const char *fault = rc == CURLUE_OK                ? parsed_fault(h, url)
+                        : rc == CURLUE_BAD_PORT_NUMBER ? "its port is not a number from 1 to 65535"
+                        : rc == CURLUE_NO_HOST         ? "it has no host"
+                                                       : curl_url_strerror(rc);
+    curl_url_cleanup(h);
+    return fault;
 }

@@ -52,7 +52,15 @@ typedef struct cli_args {
     size_t nargs;
 } cli_args;
 
-#define CLI_URL_ACCEPTS "an http:// or https:// URL, e.g. http://127.0.0.1:8080"
+#define CLI_URL_ACCEPTS                                                                            \
+    "an http:// or https:// URL: a host, then a port (1 to 65535) and a path if need be, no "      \
+    "user, "                                                                                       \
+    "query or fragment; e.g. http://127.0.0.1:8080"
+#define CLI_INT64_MAX_TEXT "9223372036854775807"
+
+/* True, after saying so, if 'arg' is "--help=..." or "-h=...": help is a switch, and a value
+ * given to it is a usage error like any switch's ("telltale WHO: --help is a switch ..."). */
+bool cli_help_given_value(const char *who, const char *arg);
 
 /* True if argv[1..argc-1] holds --help or -h. Each command looks before anything else, so
  * that help is given wherever it is asked for ("telltale dlq retry --help" has no ID). */
@@ -69,16 +77,26 @@ int cli_subcommand(const char *who, const cli_option *table, size_t n, const cha
  * wherever they stand ("--name V" when V does not start with "--", or "--name=V"), and the
  * other arguments, which must be o->pos (and any more if o->more). Refuses, naming them as
  * typed: an unknown option, a missing or bad value, a value given to a switch, an option given
- * twice with different values, two options with the same key, a missing, bad or unexpected
- * argument. Returns 0, or -1 after printing the usage error. Free 'out' with cli_args_free()
- * either way. */
+ * twice (whatever its values: which one was meant would be a guess), two options with the same
+ * key, a missing, bad or unexpected argument. Returns 0, or -1 after printing the usage error. Free
+ * 'out' with cli_args_free() either way. */
 int cli_args_read(const cli_options *o, int argc, char **argv, int skip, cli_args *out);
 void cli_args_free(cli_args *a);
 
 /* The option named 'name' as given in 'a', or NULL if it was not given. */
 const cli_given *cli_args_find(const cli_args *a, const char *name);
 
-/* True if 'url' is an http:// or https:// URL with a host (the scheme in any case). */
-bool cli_url_valid(const char *url);
+/* True, with *n, if 'v' is an integer from 'min' to 'max' in decimal digits only (no sign, no
+ * space; leading zeros allowed). */
+bool cli_integer(const char *v, unsigned long long min, unsigned long long max,
+                 unsigned long long *n);
+
+/* Whether 'url' can be the daemon's base URL (CLI_URL_ACCEPTS), as libcurl's URL parser reads
+ * it (RFC 3986 §3): scheme http or https (any case), a host, a port from 1 to 65535 if any, a
+ * path if any (a reverse proxy's prefix: the API's paths are appended to it), and no user
+ * info, query or fragment, which would swallow or redirect the API's path. Returns NULL if it
+ * can, else why not, as a phrase ("it has a query"; "" when it is no http(s) URL at all).
+ * *secret is set when the URL holds user info, which may be a password: never repeat it. */
+const char *cli_url_fault(const char *url, bool *secret);
 
 #endif

@@ -15,6 +15,7 @@
 #include "core/config.h"
 
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -35,8 +36,9 @@
 static const char USAGE[] =
     "usage: telltale send [--url URL] [--key KEY] [--batch-size N] [--flush-ms MS] [EVENT ...]\n"
     "\n"
-    "Posts events to a running telltale. Each EVENT argument is one event as a JSON object,\n"
-    "e.g. '{\"type\":\"tool_call\",\"name\":\"search\",\"duration_ms\":41}'. Without\n"
+    "Posts events to a running telltale. Each EVENT argument is one JSON value, posted as one\n"
+    "request: an object (one event), e.g. '{\"type\":\"tool_call\",\"duration_ms\":41}', or\n"
+    "an array of objects (several); anything else is refused before sending. Without\n"
     "arguments, reads NDJSON (one event per line) from standard input and sends it in batches:\n"
     "a batch goes out when it has N lines (or 512 KiB), or when its first line has waited MS.\n"
     "A refused event is reported with its line number and the rest is sent; a batch the daemon\n"
@@ -48,8 +50,9 @@ static const char USAGE[] =
     "options:\n"
     "  --url URL         the daemon, an http:// or https:// URL (default: TELLTALE_URL, else\n"
     "                    http:// + TELLTALE_LISTEN, else http://127.0.0.1:8080)\n"
-    "  --key KEY         sent as apikey and Authorization: Bearer (default: TELLTALE_KEY, else\n"
-    "                    TELLTALE_SERVICE_KEY, else TELLTALE_INGEST_KEY)\n"
+    "  --key KEY         sent as apikey and Authorization: Bearer, 1 to 511 bytes of visible\n"
+    "                    ASCII (default: TELLTALE_KEY, else TELLTALE_SERVICE_KEY, else\n"
+    "                    TELLTALE_INGEST_KEY)\n"
     "  --batch-size N    lines per request, 1 to 10000 (default 1000)\n"
     "  --flush-ms MS     longest wait of a line before its batch is sent, 0 to 600000\n"
     "                    milliseconds (default 1000; 0 sends each line as it comes)\n"
@@ -400,37 +403,23 @@ static void summary(const sender *s)
            stop_signal ? "; interrupted by a signal: what was read is sent" : "");
 }
 
-static bool parse_count(const char *v, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char *end;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (v[0] < '0' || v[0] > '9' || *end != '\0' || n < min || n > max) {
-        return false;
-    }
-    *out = n;
-    return true;
-}
-
 static bool is_batch_size(const char *v)
 {
-    uint64_t n;
-    return parse_count(v, 1, 10000, &n);
+    unsigned long long n;
+    return cli_integer(v, 1, 10000, &n);
 }
 
 static bool is_flush_ms(const char *v)
 {
-    uint64_t n;
-    return parse_count(v, 0, 600000, &n);
+    unsigned long long n;
+    return cli_integer(v, 0, 600000, &n);
 }
 
-static bool is_nonempty(const char *v)
-{
-    return v[0] != '\0';
-}
-
+/* --url and --key are checked where TELLTALE_URL and TELLTALE_KEY are (http_client.h), so
+ * that each message names the source and a key is never repeated. */
 static const cli_option options[] = {
-    {"--url", CLI_URL_ACCEPTS, cli_url_valid, NULL, NULL},
-    {"--key", "a key of the daemon's (its ingest or service key)", is_nonempty, NULL, NULL},
+    {"--url", CLI_URL_ACCEPTS, NULL, NULL, NULL},
+    {"--key", HTTP_CLIENT_KEY_ACCEPTS, NULL, NULL, NULL},
     {"--batch-size", "an integer from 1 to 10000", is_batch_size, NULL, NULL},
     {"--flush-ms", "an integer from 0 to 600000", is_flush_ms, NULL, NULL},
 };
@@ -454,7 +443,7 @@ static int read_options(sender *s, int argc, char **argv, const char **url, cons
         }
         events[i] = a.args[i];
     }
-    uint64_t batch = 1000;
+    unsigned long long batch = 1000, flush_ms = s->flush_ms;
     for (size_t i = 0; n >= 0 && i < a.ngiven; i++) {
         const char *v = a.given[i].value, *name = a.given[i].opt->name;
         if (strcmp(name, "--url") == 0) {
@@ -462,13 +451,50 @@ static int read_options(sender *s, int argc, char **argv, const char **url, cons
         } else if (strcmp(name, "--key") == 0) {
             *key = v;
         } else { /* the table has checked its range */
-            parse_count(v, 0, UINT64_MAX,
-                        strcmp(name, "--batch-size") == 0 ? &batch : &s->flush_ms);
+            cli_integer(v, 0, ULLONG_MAX, strcmp(name, "--batch-size") == 0 ? &batch : &flush_ms);
         }
     }
     cli_args_free(&a);
     s->batch_size = (unsigned)batch;
+    s->flush_ms = flush_ms;
     return n;
+}
+
+/* Why EVENT argument 'arg' is not what POST /api/v1/events takes as application/json (one
+ * object, or a non-empty array of objects: DESIGN §2), or NULL. */
+static const char *event_fault(const char *arg)
+{
+    const char *end = NULL;
+    cJSON *v = cJSON_ParseWithOpts(arg, &end, 0);
+    bool objects = cJSON_IsObject(v) || (cJSON_IsArray(v) && v->child != NULL);
+    for (const cJSON *e = cJSON_IsArray(v) ? v->child : NULL; e != NULL; e = e->next) {
+        objects = objects && cJSON_IsObject(e);
+    }
+    bool json = v != NULL, more = json && end[strspn(end, " \t\r\n")] != '\0';
+    cJSON_Delete(v);
+    return !json      ? "is not JSON"
+           : more     ? "holds more than one JSON value"
+           : !objects ? "is neither a JSON object nor an array of objects"
+                      : NULL;
+}
+
+/* Each EVENT argument checked before any is sent; false after a usage error naming the first
+ * bad one. NDJSON's place is standard input, where it is read line by line. */
+static bool events_valid(int n, char **events)
+{
+    for (int i = 0; i < n; i++) {
+        const char *fault = event_fault(events[i]);
+        if (fault != NULL) {
+            fprintf(
+                stderr,
+                "telltale send: argument %d %s: an EVENT is one JSON object, or an array of one or "
+                "more objects; NDJSON (one event per line) goes on standard input (a pipe, or "
+                "telltale send < FILE)\n",
+                i + 1, fault);
+            return false;
+        }
+    }
+    return true;
 }
 
 int cli_send(int argc, char **argv)
@@ -486,7 +512,9 @@ int cli_send(int argc, char **argv)
         return 1;
     }
     int nevents = read_options(&s, argc, argv, &url, &key, events);
-    if (nevents < 0 || http_client_base(base, sizeof base, url, "telltale send") != 0) {
+    if (nevents < 0 || !events_valid(nevents, events) ||
+        http_client_base(base, sizeof base, url, "telltale send") != 0 ||
+        http_client_key(&key, key, "telltale send") != 0) {
         free(events);
         return EXIT_USAGE;
     }

@@ -32,7 +32,8 @@ static const setting settings[] = {
     {"--flush-ms", "TELLTALE_FLUSH_MS", NULL, "5", K_UINT, AT(flush_ms), 0, 10000,
      "milliseconds from 0 to 10000", "how long a batch may wait for more events"},
     {"--max-body", "TELLTALE_MAX_BODY", NULL, "1MiB", K_SIZE, AT(max_body), 1024, 64 << 20,
-     "a size from 1KiB to 64MiB, e.g. 1048576, 512KiB, 1MiB", "largest ingest request body"},
+     "a size from 1KiB to 64MiB, e.g. 1048576, 512KiB, 1MiB",
+     "largest request body, on any route (counted after decoding)"},
     {"--max-events", "TELLTALE_MAX_EVENTS", NULL, "10000", K_UINT, AT(max_events), 1, 100000,
      "an integer from 1 to 100000", "most events in one ingest request"},
     {"--queue-max", "TELLTALE_QUEUE_MAX", NULL, "100000", K_UINT, AT(queue_max), 100, 10000000,
@@ -150,10 +151,16 @@ static const setting *setting_at(size_t i)
     return i < NMAIN ? &settings[i] : &config_limit_settings[i - NMAIN];
 }
 
+static bool is_pg_url(const char *s)
+{
+    return strncmp(s, "postgres://", 11) == 0 || strncmp(s, "postgresql://", 13) == 0;
+}
+
 static bool parse_store(const char *s, tt_config *cfg)
 {
     bool sqlite = strncmp(s, "sqlite:", 7) == 0 && s[7] != '\0';
-    bool pg = strncmp(s, "postgres://", 11) == 0 || strncmp(s, "postgresql://", 13) == 0;
+    char why[TT_ERRLEN];
+    bool pg = is_pg_url(s) && !config_pg_url_wrong(s, why, sizeof why);
     if ((!sqlite && !pg) || strlen(s) >= sizeof cfg->store_url) {
         return false;
     }
@@ -267,6 +274,11 @@ static bool apply(const setting *st, const char *value, tt_config *cfg)
 
 static int invalid(const char *where, const char *value, const setting *st, char *err)
 {
+    char why[TT_ERRLEN / 2];
+    if (st->kind == K_STORE && is_pg_url(value) && config_pg_url_wrong(value, why, sizeof why)) {
+        /* A store URL may hold a password: never repeated, nor libpq's words that would. */
+        return tt_fail(err, TT_EINVAL, "invalid %s: expected %s (%s)", where, st->form, why);
+    }
     if (st->kind == K_STORE || st->kind == K_SECRET) {
         /* A store URL may hold a password, a key is one: never repeat them. */
         return tt_fail(err, TT_EINVAL, "invalid %s: expected %s", where, st->form);
@@ -323,8 +335,38 @@ int config_init(tt_config *cfg, config_getenv_fn getenv_fn, char err[TT_ERRLEN])
     return config_init_except(cfg, getenv_fn, NULL, err);
 }
 
+/* Two secrets set to the same value: a key would grant two roles, and a key that is the JWT
+ * secret would let its holder sign tokens of any role. Returns 0 or TT_EINVAL with 'err'
+ * naming both settings (never the value). */
+static int secrets_distinct(const tt_config *cfg, char err[TT_ERRLEN])
+{
+    const struct {
+        const char *name;
+        const char *value;
+    } secrets[] = {{"TELLTALE_SERVICE_KEY", cfg->service_key},
+                   {"TELLTALE_INGEST_KEY", cfg->ingest_key},
+                   {"TELLTALE_ANON_KEY", cfg->anon_key},
+                   {"TELLTALE_JWT_SECRET", cfg->jwt_secret}};
+    size_t n = sizeof secrets / sizeof secrets[0];
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = i + 1; j < n; j++) {
+            if (secrets[i].value[0] != '\0' && strcmp(secrets[i].value, secrets[j].value) == 0) {
+                return tt_fail(err, TT_EINVAL,
+                               "%s and %s are the same secret: each role needs a key of its "
+                               "own, and no key may be the JWT secret (its holder could sign "
+                               "tokens of any role)",
+                               secrets[i].name, secrets[j].name);
+            }
+        }
+    }
+    return 0;
+}
+
 int config_validate(const tt_config *cfg, char err[TT_ERRLEN])
 {
+    if (secrets_distinct(cfg, err) != 0) {
+        return TT_EINVAL;
+    }
     if (cfg->retry_cap_ms < cfg->retry_base_ms) {
         return tt_fail(err, TT_EINVAL,
                        "TELLTALE_RETRY_CAP_MS (%u) must not be below TELLTALE_RETRY_BASE_MS (%u)",

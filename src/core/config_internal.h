@@ -44,6 +44,10 @@ typedef struct config_setting {
 extern const config_setting config_limit_settings[];
 extern const size_t config_limit_nsettings;
 
+/* config_pg_url.c: true, with 'why' (never repeating the URL, which may hold a password), if
+ * libpq could not connect with the PostgreSQL URL 'url' as written. */
+bool config_pg_url_wrong(const char *url, char *why, size_t len);
+
 /* config_parse.c; each returns false, changing nothing, on a malformed value. */
 bool config_parse_listen(const char *s, tt_config *cfg);
 bool config_parse_otlp_listen(const char *s, tt_config *cfg); /* "off" or HOST:PORT */

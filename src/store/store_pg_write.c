@@ -153,29 +153,6 @@ static int notify(pg_store *s, PGconn *conn, tt_event *const *events, size_t n,
     return 0;
 }
 
-static int compare_ids(const void *a, const void *b)
-{
-    return strcmp((*(tt_event *const *)a)->id, (*(tt_event *const *)b)->id);
-}
-
-/* Whether no id appears twice in the batch (a second copy would fail the direct COPY for
- * ever, where the general path stores the first). */
-static bool ids_distinct(tt_event *const *events, size_t n)
-{
-    tt_event **sorted = malloc(n * sizeof *sorted);
-    if (sorted == NULL) {
-        return false;
-    }
-    memcpy(sorted, events, n * sizeof *sorted);
-    qsort(sorted, n, sizeof *sorted, compare_ids);
-    bool distinct = true;
-    for (size_t i = 1; i < n && distinct; i++) {
-        distinct = strcmp(sorted[i - 1]->id, sorted[i]->id) != 0;
-    }
-    free(sorted);
-    return distinct;
-}
-
 /* Takes the seq lock and the seqs first..last (returned in range) for n events, and reads
  * where the rollups are folded to, under the lock, as INSERT_SQL does. */
 static int take_seqs(const pg_store *s, PGconn *conn, size_t n, int64_t range[2],
@@ -262,7 +239,7 @@ int pg_insert_events(store *base, tt_event *const *events, size_t n, char *err)
         return rc;
     }
     bool conflict = true;
-    if (!s->copy_refused && ids_distinct(events, n)) {
+    if (!s->copy_refused) { /* an id stored before, or twice in the batch: 23505, general path */
         rc = copy_direct(s, s->writer, events, n, range, &folded_ms, &conflict, err);
         if (conflict) {
             rc = pg_exec(s, s->writer, "ROLLBACK", err);

@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { after } from 'node:test';
 import path from 'node:path';
@@ -366,7 +367,7 @@ test('a boolean setting accepts true, false, yes, no, 1 or 0, and says exactly t
 });
 
 test('--url and TELLTALE_URL take an http:// or https:// URL, in send, dlq and flags (exit 2)', async () => {
-  const says = (name, v) => new RegExp(`invalid ${name} '${v.replace(/[/.]/g, '\\$&')}': expected an http:// or https:// URL`);
+  const says = (name, v) => new RegExp(`invalid ${name} '${v.replace(/[/.]/g, '\\$&')}'( \\(it has no host\\))?: expected an http:// or https:// URL`);
   for (const cmd of [['send', '{"type":"x"}'], ['dlq', 'stats'], ['flags', 'list']]) {
     for (const v of ['', 'ftp://x', '127.0.0.1:8080', 'http://']) {
       await expectUsage([...cmd, '--url', v], says('--url', v));
@@ -389,7 +390,7 @@ test('an argument that is no option is named when missing or invalid, in every s
     await expectUsage(['flags', sub, 'a', 'b'], new RegExp(`^telltale flags ${sub}: unexpected argument 'b': flags ${sub} accepts KEY, `));
   }
   for (const sub of ['retry', 'fail']) {
-    await expectUsage(['dlq', sub, 'x1'], new RegExp(`^telltale dlq ${sub}: invalid ID 'x1': expected an item's id, a whole number from 1`));
+    await expectUsage(['dlq', sub, 'x1'], new RegExp(`^telltale dlq ${sub}: invalid ID 'x1': expected an item's id, an integer from 1 to 9223372036854775807`));
     await expectUsage(['dlq', sub, '0'], new RegExp(`^telltale dlq ${sub}: invalid ID '0'`));
     await expectUsage(['dlq', sub], new RegExp(`^telltale dlq ${sub}: needs an ID: an item's id`));
     await expectUsage(['dlq', sub, '1', '2'], new RegExp(`^telltale dlq ${sub}: unexpected argument '2': dlq ${sub} accepts ID, --url and --help\\n$`));
@@ -411,22 +412,75 @@ test('options may stand before the subcommand too, as OPERATIONS says', async ()
   await expectUsage(['dlq', '--status', 'failed', 'stats'], /^telltale dlq stats: unknown option '--status': dlq stats accepts --url and --help/);
 });
 
-test('contradictory options, or one given twice with two values, are a usage error naming both', async () => {
+test('--help or -h given a value is a switch given a value, for every command (exit 2)', async () => {
   const cases = [
-    [['flags', 'set', 'k', '--boolean', '--variant', 'x'], /^telltale flags set: --boolean and --variant contradict each other/],
-    [['flags', 'set', 'k', '--variant', 'y', '--boolean'], /^telltale flags set: --variant and --boolean contradict each other/],
-    [['flags', 'set', 'k', '--enable', '--disable'], /^telltale flags set: --enable and --disable contradict each other/],
-    [['flags', 'set', 'k', '--rollout', '5', '--rollout=6'], /^telltale flags set: --rollout is given twice, '5' and '6': give it once/],
-    [['dlq', 'list', '--limit', '5', '--limit', '6'], /^telltale dlq list: --limit is given twice/],
-    [['send', '--url', 'http://a', '--url', 'http://b', '{}'], /^telltale send: --url is given twice/],
-    [['migrate', '--store', 'sqlite:a', '--store', 'sqlite:b'], /^telltale migrate: --store is given twice/],
+    [['send', '--help=x'], /^telltale send: --help is a switch and takes no value: write --help alone\n$/],
+    [['serve', '--help=1'], /^telltale serve: --help is a switch and takes no value: write --help alone\n$/],
+    [['migrate', '--check', '--help=yes'], /^telltale migrate: --help is a switch and takes no value/],
+    [['dlq', '--help=x'], /^telltale dlq: --help is a switch and takes no value/],
+    [['dlq', 'stats', '-h=x'], /^telltale dlq stats: -h is a switch and takes no value: write -h alone\n$/],
+    [['flags', 'list', '--help='], /^telltale flags list: --help is a switch and takes no value/],
   ];
   for (const [args, says] of cases) {
     await expectUsage(args, says);
   }
-  // The same option twice alike is no contradiction.
-  const r = await runBare(['flags', 'set', 'k', '--enable', '--enable']);
+});
+
+test('options before the command name are refused naming where they go (exit 2)', async () => {
+  await expectUsage(['--url', 'http://127.0.0.1:1', 'flags', 'list'],
+    /^telltale: '--url' is no command: options come after the command \(telltale <command> \[options\], e\.g\. telltale flags --url URL list\)/);
+});
+
+test('a malformed TELLTALE_LISTEN, the CLI\'s fallback address, is named with the CLI\'s form: port 0 is no daemon (exit 2)', async () => {
+  for (const listen of ['bad', '127.0.0.1', '127.0.0.1:99999', 'host:port', '127.0.0.1:0']) {
+    const base = { ...process.env, TELLTALE_LISTEN: listen };
+    delete base.TELLTALE_URL;
+    for (const cmd of [['dlq', 'stats'], ['flags', 'list'], ['send', '{"type":"x"}']]) {
+      const r = await run(cmd, { base });
+      assert.equal(r.code, 2, `TELLTALE_LISTEN=${listen}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^telltale ${cmd[0]}( ${cmd[1]})?: invalid TELLTALE_LISTEN '${listen}': expected HOST:PORT of the daemon, e\\.g\\. 127\\.0\\.0\\.1:8080`));
+      assert.doesNotMatch(r.stderr, /picks a free one/, 'serve\'s meaning of port 0 is not the CLI\'s');
+    }
+  }
+  const base = { ...process.env, TELLTALE_LISTEN: '127.0.0.1:1' };
+  delete base.TELLTALE_URL;
+  const r = await run(['dlq', 'stats'], { base });
   assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^telltale dlq stats: http:\/\/127\.0\.0\.1:1\/api\/v1\/dlq\/stats: .*connect/i);
+});
+
+test('contradictory options, or one given twice (whatever its values), are a usage error naming the option', async () => {
+  const cases = [
+    [['flags', 'set', 'k', '--boolean', '--variant', 'x'], /^telltale flags set: --boolean and --variant contradict each other/],
+    [['flags', 'set', 'k', '--variant', 'y', '--boolean'], /^telltale flags set: --variant and --boolean contradict each other/],
+    [['flags', 'set', 'k', '--enable', '--disable'], /^telltale flags set: --enable and --disable contradict each other/],
+    [['flags', 'set', 'k', '--rollout', '5', '--rollout=6'], /^telltale flags set: --rollout is given twice: give it once\n$/],
+    [['migrate', '--store', 'postgres://u:secretpw@h/a', '--store', 'postgres://u:secretpw@h/b'], /^telltale migrate: --store is given twice: give it once\n$/],
+    [['send', '--key', 'secretkey-1', '--key', 'secretkey-2', '{}'], /^telltale send: --key is given twice: give it once\n$/],
+    [['dlq', 'list', '--limit', '5', '--limit', '6'], /^telltale dlq list: --limit is given twice: give it once\n$/],
+    [['send', '--url', 'http://a', '--url', 'http://b', '{}'], /^telltale send: --url is given twice/],
+    [['migrate', '--store', 'sqlite:a', '--store', 'sqlite:b'], /^telltale migrate: --store is given twice/],
+    [['serve', '--batch-size', '5', '--batch-size=6'], /^telltale serve: --batch-size is given twice: give it once\n$/],
+    [['serve', '--demo', '--demo=false'], /^telltale serve: --demo is given twice: give it once\n$/],
+    [['serve', '--service-key', 'k1-secret-aaaaaaaaaaaaaaaa', '--service-key', 'k2-secret-bbbbbbbbbbbbbbbb'], /^telltale serve: --service-key is given twice: give it once\n$/],
+    // The same value, alike or spelled differently, is given twice all the same: one rule, no
+    // judging whether two spellings mean the same (the fresh-user trial).
+    [['flags', 'set', 'k', '--enable', '--enable'], /^telltale flags set: --enable is given twice: give it once\n$/],
+    [['serve', '--anon-read', '--anon-read=true'], /^telltale serve: --anon-read is given twice: give it once\n$/],
+    [['serve', '--max-body', '1MiB', '--max-body', '1048576'], /^telltale serve: --max-body is given twice: give it once\n$/],
+    [['serve', '--demo', '--demo'], /^telltale serve: --demo is given twice: give it once\n$/],
+    [['send', '--batch-size', '10', '--batch-size', '010', '{}'], /^telltale send: --batch-size is given twice: give it once\n$/],
+    [['send', '--key', 'secretkey-1', '--key=secretkey-1', '{}'], /^telltale send: --key is given twice: give it once\n$/],
+    [['dlq', 'list', '--limit', '5', '--limit=5'], /^telltale dlq list: --limit is given twice: give it once\n$/],
+    [['migrate', '--check', '--check'], /^telltale migrate: --check is given twice: give it once\n$/],
+  ];
+  for (const [args, says] of cases) {
+    const r = await expectUsage(args, says);
+    assert.doesNotMatch(r.stderr, /secret|1MiB|1048576|010/, 'the values are never repeated');
+  }
+  const ops = readFileSync(path.join(REPO, 'docs', 'OPERATIONS.md'), 'utf8');
+  assert.match(ops, /an option given twice, whatever its values/, 'OPERATIONS says the same rule');
+  assert.doesNotMatch(ops, /given twice with two values/);
 });
 
 test('every subcommand\'s messages start with "telltale <command> <subcommand>:"', async () => {
@@ -441,16 +495,30 @@ test('every subcommand\'s messages start with "telltale <command> <subcommand>:"
 });
 
 test('the values the daemon would refuse are usage errors of the CLI: --if-match, --variant, --description, --rules, --key', async () => {
-  const ifMatch = /^telltale flags (set|delete): invalid --if-match '[^']*': expected a flag's version, the whole number in its "version" \(1 or more, without quotes\), or \*\n$/;
-  for (const v of ['0', '"5"', 'v2', '-1', '1.5', '99999999999999999999']) {
+  const ifMatch = /^telltale flags (set|delete): invalid --if-match '[^']*': expected a flag's version, the integer in its "version" \(1 to 9223372036854775807, without quotes\), or \*\n$/;
+  for (const v of ['0', '"5"', 'v2', '-1', '1.5', '', '9223372036854775808', '99999999999999999999']) {
     await expectUsage(['flags', 'set', 'k', '--enable', '--if-match', v], ifMatch);
     await expectUsage(['flags', 'delete', 'k', `--if-match=${v}`], ifMatch);
   }
-  await expectUsage(['flags', 'set', 'k', '--variant', 'x'.repeat(65)], /invalid --variant '.*': expected a variant name of at most 64 bytes/);
+  await expectUsage(['flags', 'set', 'k', '--variant', 'x'.repeat(65)], /invalid --variant '.*': expected a variant name of 1 to 64 bytes/);
+  // An empty variant is refused by the daemon (a boolean flag's variant is null: --boolean).
+  await expectUsage(['flags', 'set', 'k', '--variant', ''], /^telltale flags set: invalid --variant '': expected a variant name of 1 to 64 bytes/);
+  await expectUsage(['flags', 'set', 'k', '--variant='], /^telltale flags set: invalid --variant '': expected a variant name of 1 to 64 bytes/);
+  // Every other value option of flags, dlq and send refuses an empty value too.
+  for (const [args, says] of [[['flags', 'set', 'k', '--rollout='], /invalid --rollout ''/], [['flags', 'set', 'k', '--rules='], /invalid --rules ''/],
+    [['flags', 'delete', 'k', '--if-match='], /invalid --if-match ''/], [['dlq', 'list', '--status='], /invalid --status ''/],
+    [['dlq', 'list', '--after-id='], /invalid --after-id ''/], [['dlq', 'list', '--limit='], /invalid --limit ''/],
+    [['dlq', 'purge', '--older-than='], /invalid --older-than ''/], [['send', '--batch-size=', '{}'], /invalid --batch-size ''/],
+    [['send', '--flush-ms=', '{}'], /invalid --flush-ms ''/], [['flags', 'list', '--url='], /invalid --url ''/]]) {
+    await expectUsage(args, says);
+  }
   await expectUsage(['flags', 'set', 'k', '--description', 'x'.repeat(1025)], /invalid --description '.*': expected a text of at most 1024 bytes/);
   await expectUsage(['flags', 'set', 'k', '--rules', '{"attribute":"a"}'], /invalid --rules '.*': expected a JSON array of rules/);
   await expectUsage(['flags', 'set', 'k', '--rules', '[{"attribute":"a","op":"gt"}]'], /invalid --rules/);
-  await expectUsage(['send', '--key=', '{}'], /^telltale send: invalid --key '': expected a key of the daemon's/);
+  await expectUsage(['send', '--key=', '{}'], /^telltale send: invalid --key \(not repeated\): expected a key of the daemon's/);
+  // A description may be empty: the daemon takes it.
+  const desc = await runBare(['flags', 'set', 'k', '--description=']);
+  assert.equal(desc.code, 1, desc.stderr);
   for (const args of [['flags', 'set', 'k', '--enable', '--if-match', '*'], ['flags', 'delete', 'k', '--if-match', '12']]) {
     const r = await runBare(args);
     assert.equal(r.code, 1, `telltale ${args.join(' ')}: ${r.stderr}`);
@@ -465,5 +533,115 @@ test('an empty TELLTALE_URL or TELLTALE_LISTEN is named, as serve names an empty
     const r = await run(cmd, { base });
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /invalid TELLTALE_LISTEN '': expected HOST:PORT/);
+  }
+});
+
+// ---- the second fresh-user trial ----
+
+test('--url and TELLTALE_URL: libcurl\'s parse, a host, a port 1-65535, no query, fragment or user; a path prefix stays (exit 2)', async () => {
+  const esc = (v) => v.replace(/[/.?#[\]:]/g, '\\$&');
+  const faults = [
+    ['http://127.0.0.1:18080?x', 'it has a query'], ['http://127.0.0.1:18080/?', 'it has a query'],
+    ['http://127.0.0.1:18080#frag', 'it has a fragment'], ['http://127.0.0.1:18080#', 'it has a fragment'],
+    ['http://:18080', 'it has no host'], ['http:///x', 'it has no host'],
+    ['http://127.0.0.1:abc', 'its port is not a number from 1 to 65535'],
+    ['http://127.0.0.1:99999', 'its port is not a number from 1 to 65535'], ['http://127.0.0.1:0', 'its port is 0'],
+  ];
+  const form = 'expected an http:// or https:// URL: a host, then a port \\(1 to 65535\\) and a path if need be, no user, query or fragment';
+  for (const cmd of [['send', '{"type":"x"}'], ['dlq', 'stats'], ['flags', 'list']]) {
+    const who = cmd[0] === 'send' ? 'send' : `${cmd[0]} ${cmd[1]}`;
+    for (const [v, why] of faults) {
+      await expectUsage([...cmd, '--url', v], new RegExp(`^telltale ${who}: invalid --url '${esc(v)}' \\(${why}\\): ${form}`));
+      await expectUsage(cmd, new RegExp(`^telltale ${who}: invalid TELLTALE_URL '${esc(v)}' \\(${why}\\): ${form}`), { TELLTALE_URL: v });
+    }
+    // User info may hold a password: refused, and never repeated.
+    for (const v of ['http://user:secretpw@127.0.0.1:1', 'http://secretuser@127.0.0.1:1', 'http://u:secretpw@127.0.0.1:1?x']) {
+      const r = await expectUsage([...cmd, '--url', v], new RegExp(`^telltale ${who}: invalid --url \\(not repeated: it has a user or password\\): ${form}`));
+      assert.doesNotMatch(r.stderr, /secret/);
+    }
+    // Whatever else is wrong with it.
+    for (const v of ['http://u:secretpw@bad host', 'http://u:secretpw@127.0.0.1:99999']) {
+      const r = await expectUsage([...cmd, '--url', v], new RegExp(`^telltale ${who}: invalid --url \\(not repeated: it has a user or password\\): `), { TELLTALE_URL: v });
+      assert.doesNotMatch(r.stderr, /secret/);
+      const e = await expectUsage(cmd, /^telltale [a-z ]+: invalid TELLTALE_URL \(not repeated: /, { TELLTALE_URL: v });
+      assert.doesNotMatch(e.stderr, /secret/);
+    }
+    // A path prefix (a reverse proxy's) stays: the API's path is appended to it.
+    const r = await runBare([...cmd, '--url', 'http://127.0.0.1:1/telltale/']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`^telltale ${who}: http://127\\.0\\.0\\.1:1/telltale/api/v1/`));
+  }
+  const ops = readFileSync(path.join(REPO, 'docs', 'OPERATIONS.md'), 'utf8');
+  assert.match(ops, /path prefix/, 'OPERATIONS says a path prefix is kept');
+});
+
+test('an answer that is not JSON (a web page) is never printed as success: exit 1 saying the URL is not telltale\'s API', async () => {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      res.end('<!doctype html><title>dashboard</title>');
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${server.address().port}`;
+    for (const cmd of [['flags', 'list'], ['flags', 'get', 'k'], ['flags', 'set', 'k', '--enable'], ['flags', 'delete', 'k'],
+      ['dlq', 'stats'], ['dlq', 'list'], ['dlq', 'retry', '1'], ['send', '{"type":"x"}']]) {
+      const r = await runBare([...cmd, '--url', url]);
+      assert.equal(r.code, 1, `telltale ${cmd.join(' ')}: ${r.stderr}`);
+      assert.doesNotMatch(r.stdout, /doctype/, `telltale ${cmd.join(' ')} printed the page`);
+      assert.match(r.stderr, /answered HTTP 200 with something that is not telltale's API \(not JSON\)/, `telltale ${cmd.join(' ')}`);
+    }
+  } finally {
+    server.close();
+  }
+});
+
+test('a key with a byte outside visible ASCII is a usage error naming its source, never printed (exit 2)', async () => {
+  const form = "expected a key of the daemon's \\(its ingest or service key\\): 1 to 511 bytes of visible ASCII, 0x21 to 0x7E";
+  const bad = ['a\nb', 'K\r\nX-Evil: 1', 'with space', 'tab\there', 'caf\u00e9-key', 'x'.repeat(512)];
+  const base = { ...process.env, TELLTALE_URL: 'http://127.0.0.1:1' };
+  for (const name of ['TELLTALE_KEY', 'TELLTALE_SERVICE_KEY', 'TELLTALE_INGEST_KEY']) {
+    delete base[name];
+  }
+  for (const key of bad) {
+    for (const cmd of [['send', '{"type":"x"}'], ['dlq', 'stats'], ['flags', 'list']]) {
+      const who = cmd[0] === 'send' ? 'send' : `${cmd[0]} ${cmd[1]}`;
+      for (const name of ['TELLTALE_KEY', 'TELLTALE_SERVICE_KEY', 'TELLTALE_INGEST_KEY']) {
+        const r = await run(cmd, { base, env: { [name]: key } });
+        assert.equal(r.code, 2, `${name}=${JSON.stringify(key)}: ${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`^telltale ${who}: invalid ${name} \\(not repeated\\): ${form}\\n$`));
+      }
+    }
+    for (const args of [['--key', key], [`--key=${key}`]]) {
+      const r = await run(['send', ...args, '{"type":"x"}'], { base });
+      assert.equal(r.code, 2, `--key ${JSON.stringify(key)}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^telltale send: invalid --key \\(not repeated\\): ${form}\\n$`));
+    }
+  }
+  // The flag wins over a bad variable; a good key gets past the check (exit 1: nobody listens).
+  const ok = await run(['send', '--key', 'k-0123456789abcdef', '{"type":"x"}'], { base, env: { TELLTALE_KEY: 'a\nb' } });
+  assert.equal(ok.code, 1, ok.stderr);
+  assert.match(ok.stderr, /connect/i);
+});
+
+test('every integer option and argument says its upper bound', async () => {
+  const max = '9223372036854775807';
+  await expectUsage(['dlq', 'list', '--after-id', '99999999999999999999'],
+    new RegExp(`^telltale dlq list: invalid --after-id '99999999999999999999': expected an item id, an integer from 0 to ${max}\\n$`));
+  await expectUsage(['dlq', 'list', '--after-id', '9223372036854775808'], /expected an item id, an integer from 0 to 9223372036854775807/);
+  for (const sub of ['retry', 'fail']) {
+    await expectUsage(['dlq', sub, '9223372036854775808'],
+      new RegExp(`^telltale dlq ${sub}: invalid ID '9223372036854775808': expected an item's id, an integer from 1 to ${max}, e\\.g\\. 42\\n$`));
+  }
+  await expectUsage(['dlq', 'list', '--limit', '1001'], /expected an integer from 1 to 1000/);
+  await expectUsage(['send', '--batch-size', '18446744073709551617', '{}'], /expected an integer from 1 to 10000/);
+  await expectUsage(['send', '--flush-ms', '600001', '{}'], /expected an integer from 0 to 600000/);
+  await expectUsage(['flags', 'set', 'k', '--rollout', '101'], /expected a whole percentage from 0 to 100/);
+  // The largest of each still gets past the options (exit 1: nobody listens).
+  for (const args of [['dlq', 'list', '--after-id', max], ['dlq', 'retry', max], ['flags', 'delete', 'k', '--if-match', max]]) {
+    const r = await runBare(args);
+    assert.equal(r.code, 1, `telltale ${args.join(' ')}: ${r.stderr}`);
   }
 });

@@ -81,6 +81,9 @@ test('If-Match is * or one quoted version, as on /api/v1/state; each refusal say
   const cases = [
     ['"0"', /^If-Match names no version 0: versions start at 1$/],
     ['1', /^an entity-tag is quoted: write If-Match: "1"$/],
+    ['"01"', /^If-Match "01" is no tag the server issued: a version is written without leading zeros, e.g. "1"$/],
+    ['"+1"', /^If-Match "\+1" names no version/],
+    ['"-1"', /^If-Match "-1" names no version/],
     ['W/"1"', /the weak W\/"1" never matches; send "1"$/],
     ['"1", "2"', /not a list$/],
     ['"v1"', /^If-Match "v1" names no version/],

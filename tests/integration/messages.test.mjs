@@ -53,6 +53,50 @@ test('each option error names the option as typed and what it accepts, exit 2', 
   }
 });
 
+test('a PostgreSQL URL libpq could not connect with is a usage error at start-up, saying why, never repeating it', () => {
+  const cases = [
+    ['postgres://u:secretpw@', /a user is named but no host after the '@'/],
+    ['postgresql://u:secretpw@/db', /no host after the '@'/],
+    ['postgres://u:secretpw@:5432/db', /no host after the '@'/],
+    ['postgres://u:secretpw@[::1:1/db', /IPv6 host address in URI: "the URL"/],
+    ['postgres://u:secretpw@h:notaport/db', /the port is no number from 1 to 65535/],
+    ['postgres://u:secretpw@h:99999/db', /the port is no number from 1 to 65535/],
+    ['postgres://u:secretpw@h/db?sslmode=bogus', /sslmode is disable, allow, prefer, require, verify-ca or verify-full/],
+    ['postgres://u:secretpw@h/db?bogus=1', /invalid URI query parameter: "bogus"/],
+  ];
+  for (const [url, why] of cases) {
+    for (const args of [['migrate', '--check', '--store', url], ['serve', '--store', url, '--listen', '127.0.0.1:0']]) {
+      const r = spawnSync(BIN, args, { encoding: 'utf8', timeout: 20000 });
+      assert.equal(r.status, 2, `telltale ${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /invalid --store \(TELLTALE_STORE\): expected sqlite:PATH or postgres:\/\/USER:PASSWORD@HOST:PORT\/DB \(/);
+      assert.match(r.stderr, why, url);
+      assert.doesNotMatch(r.stderr, /secretpw/, 'the password is never repeated');
+    }
+  }
+  const env = { ...process.env, DATABASE_URL: 'postgres://u:secretpw@h:x/db' };
+  delete env.TELLTALE_STORE;
+  const r = spawnSync(BIN, ['serve', '--listen', '127.0.0.1:0'], { encoding: 'utf8', timeout: 20000, env });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^telltale serve: invalid DATABASE_URL: expected .*\(the port is no number from 1 to 65535\)\n$/);
+  assert.doesNotMatch(r.stderr, /secretpw/);
+});
+
+test('one secret for two roles, or a key that is the JWT secret, stops start-up naming both settings', () => {
+  const k = 'one-key-for-two-roles-0123456789abcdef';
+  const cases = [
+    [['--service-key', k, '--ingest-key', k], /TELLTALE_SERVICE_KEY and TELLTALE_INGEST_KEY are the same secret/],
+    [['--ingest-key', k, '--anon-key', k], /TELLTALE_INGEST_KEY and TELLTALE_ANON_KEY are the same secret/],
+    [['--anon-key', k, '--jwt-secret', k], /TELLTALE_ANON_KEY and TELLTALE_JWT_SECRET are the same secret: .*could sign tokens of any role/],
+  ];
+  for (const [args, says] of cases) {
+    const r = spawnSync(BIN, ['serve', '--store', 'sqlite::memory:', '--listen', '127.0.0.1:0', ...args],
+      { encoding: 'utf8', timeout: 20000 });
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, says);
+    assert.doesNotMatch(r.stderr, new RegExp(k), 'the secret is never repeated');
+  }
+});
+
 test('a SQLite path that cannot be created is named with its reason, by migrate --check and serve', () => {
   const where = '/nonexistent-telltale-dir/sub/x.db';
   const check = run(['migrate', '--check', '--store', `sqlite:${where}`]);

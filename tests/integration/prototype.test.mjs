@@ -169,7 +169,7 @@ test('shutdown handler: pending operations are tracked -- what was in flight is 
 });
 
 test('shutdown handler: timeout -- a store that does not come back does not hold the exit, and nothing acknowledged is lost', async () => {
-  const d = await start(['--shutdown-timeout', '2s', '--retry-max', '2'], 'timeout');
+  const d = await start(['--shutdown-timeout', '2s', '--retry-max', '30'], 'timeout');
   const outage = outageOf(d);
   await outage.begin();
   const id = uid('stuck');
@@ -177,9 +177,10 @@ test('shutdown handler: timeout -- a store that does not come back does not hold
   const r = post(d, { id, type: 'x' }, { timeoutMs: 60_000 }).catch(() => null);
   await waitFor('an operation pending', async () => (await pending(d)) >= 1);
   process.kill(d.pid, 'SIGTERM');
-  // A bound on a wait, not a measurement: the lock is held until after the exit, and the
-  // store's own wait for it (5 s per attempt, 3 attempts) must not hold the exit (it did: 25 s).
-  const exit = await withTimeout(d.exited(), 12_000, 'exit soon after the 2 s shutdown timeout');
+  // Only a guard against a hang, not a measurement: with 30 attempts of the store's 5 s wait
+  // for the lock, a store wait that held the exit (it did, before store_interrupt reached
+  // SQLite) would take minutes; the interrupted one takes none.
+  const exit = await withTimeout(d.exited(), 60_000, 'exit, the store interrupted at the 2 s shutdown timeout');
   assert.deepEqual(exit, { code: 0, signal: null });
   const answer = await r;
   await outage.end();

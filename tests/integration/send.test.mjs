@@ -6,9 +6,11 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { after } from 'node:test';
-import { BIN, Daemon, allEvents, test, uid, waitFor, withTimeout } from './lib/daemon.mjs';
+import { BIN, Daemon, REPO, allEvents, test, uid, waitFor, withTimeout } from './lib/daemon.mjs';
 
 const daemons = [];
 after(async () => {
@@ -229,3 +231,47 @@ test('the daemon gone: send stops, says where, exits 1', async () => {
   assert.match(r.stdout, /stopped before the end/);
 });
 
+
+test('each EVENT argument is one JSON object or a non-empty array of objects, checked before anything is sent (exit 2)', async () => {
+  const rec = await recorder();
+  try {
+    const stdin = /an EVENT is one JSON object, or an array of one or more objects; NDJSON \(one event per line\) goes on standard input \(a pipe, or telltale send < FILE\)\n$/;
+    for (const [args, n, why] of [
+      [['{"type":"a"}\n{"type":"b"}'], 1, 'holds more than one JSON value'],
+      [['{"type":"a"}', '{"type":"a"} {"type":"b"}'], 2, 'holds more than one JSON value'],
+      [['{"type":"a"}', '[{"type":"a"}]\n[{"type":"b"}]'], 2, 'holds more than one JSON value'],
+      [['{"type":"a",}'], 1, 'is not JSON'],
+      [['{"type":"a"}', '{"type":"b"}', 'type=c'], 3, 'is not JSON'],
+      [['"x"'], 1, 'is neither a JSON object nor an array of objects'],
+      [['[1, 2]'], 1, 'is neither a JSON object nor an array of objects'],
+      [['[{"type":"a"}, "b"]'], 1, 'is neither a JSON object nor an array of objects'],
+      [['[]'], 1, 'is neither a JSON object nor an array of objects'],
+    ]) {
+      const r = await send(['--url', rec.url, ...args], '');
+      assert.equal(r.code, 2, `${JSON.stringify(args)}: ${r.stderr}`);
+      assert.ok(r.stderr.startsWith(`telltale send: argument ${n} ${why}: `), `${JSON.stringify(args)}: ${r.stderr}`);
+      assert.match(r.stderr, stdin);
+      assert.doesNotMatch(r.stderr, /Content-Type/);
+    }
+    assert.deepEqual(rec.lines, [], 'nothing was sent');
+  } finally {
+    rec.close();
+  }
+  // An object is one event, an array several; whitespace around either is fine.
+  const d = await Daemon.start();
+  daemons.push(d);
+  const ids = [uid('obj'), uid('arr'), uid('arr')];
+  const r = await send(['--url', d.base, ` ${JSON.stringify({ id: ids[0], type: 'a' })}\n`,
+                        JSON.stringify(ids.slice(1).map((id) => ({ id, type: 'b' })))], '');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^accepted 3; refused 0; retried 0; requests 2\n$/);
+  const stored = await storedIds(d);
+  assert.ok(ids.every((id) => stored.has(id)));
+  await d.stop();
+  // --help and OPERATIONS say what an argument may be.
+  const help = await send(['--help'], '');
+  assert.match(help.stdout.replace(/\s+/g, ' '), /Each EVENT argument is one JSON value, posted as one request: an object \(one event\), .* or an array of objects \(several\)/);
+  const ops = readFileSync(path.join(REPO, 'docs', 'OPERATIONS.md'), 'utf8');
+  assert.doesNotMatch(ops, /posts its arguments \(one event each\)/);
+  assert.match(ops.replace(/\s+/g, ' '), /an object \(one event\) or an array of objects \(several\)/);
+});

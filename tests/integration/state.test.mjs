@@ -70,6 +70,9 @@ test('If-Match is * or one quoted version, as on /api/v1/flags; each refusal say
   const cases = [
     ['"0"', /^If-Match names no version 0: versions start at 1$/],
     ['1', /^an entity-tag is quoted: write If-Match: "1"$/],
+    ['"01"', /^If-Match "01" is no tag the server issued: a version is written without leading zeros, e.g. "1"$/],
+    ['"00"', /^If-Match names no version 0: versions start at 1$/],
+    ['"+1"', /^If-Match "\+1" names no version/],
     ['W/"1"', /compares entity-tags strongly.*the weak W\/"1" never matches; send "1"$/],
     ['"1", "2"', /^If-Match takes one entity-tag here, or \*, not a list$/],
     ['"abc"', /^If-Match "abc" names no version: a version is a whole number from 1, in quotes/],

@@ -211,7 +211,11 @@ export class Daemon {
   }
 
   async #spawn() {
-    const argv = ['serve', '--listen', '127.0.0.1:0', '--store', this.store, ...this.args];
+    // The defaults of these tests for what the test's own args do not set (serve refuses a
+    // setting given twice).
+    const sets = (flag) => this.args.some((a) => a === flag || a.startsWith(`${flag}=`));
+    const argv = ['serve', ...(sets('--listen') ? [] : ['--listen', '127.0.0.1:0']),
+                  ...(sets('--store') ? [] : ['--store', this.store]), ...this.args];
     // A spool of its own (used with a remote store), kept across restarts like the database.
     this.spoolDir ??= path.join(this.dir ?? makeTmpDir(), 'spool');
     const child = spawn(BIN, argv, {
