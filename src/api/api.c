@@ -12,44 +12,72 @@
 /* The route table; each row gets the api_ctx when it is registered. The last column is who may
  * use the row (DESIGN §5, "Access"): producers post events, readers read, the operator
  * (service_role) acts on the DLQ and the breaker; /health and /ready are public. */
+/* The query parameters of the routes that take some (DESIGN §5; the server refuses any other,
+ * and a repeat of one that is not "any of"). Only /api/v1/events' text filters mean "any of";
+ * /api/v1/metrics' take one value each, since a series is one group of values (a filter with
+ * two would be a group_by). */
+static const http_param EVENTS_QUERY[] = {
+    {"after_seq", false}, {"since", false}, {"until", false}, {"type", true},   {"source", true},
+    {"session_id", true}, {"status", true}, {"name", true},   {"limit", false}, {NULL, false}};
+static const http_param METRICS_QUERY[] = {{"since", false},    {"until", false}, {"bucket", false},
+                                           {"group_by", false}, {"type", false},  {"source", false},
+                                           {"name", false},     {NULL, false}};
+static const http_param SESSIONS_QUERY[] = {{"source", false}, {"state", false}, {"since", false},
+                                            {"until", false},  {"limit", false}, {"cursor", false},
+                                            {NULL, false}};
+static const http_param TIMELINE_QUERY[] = {{"limit", false}, {NULL, false}};
+static const http_param DLQ_LIST_QUERY[] = {
+    {"status", false}, {"after_id", false}, {"limit", false}, {NULL, false}};
+static const http_param DLQ_PURGE_QUERY[] = {{"older_than", false}, {NULL, false}};
+
 static const http_route routes[API_ROUTES] = {
-    {"/api/v1/events", HTTP_POST, api_events_post, NULL, NULL, AUTH_ROLES_INGEST},
-    {"/api/v1/events", HTTP_GET | HTTP_HEAD, api_events_get, NULL, NULL, AUTH_ROLES_READ},
-    {"/api/v1/status", HTTP_GET | HTTP_HEAD, api_status, NULL, NULL, AUTH_ROLES_READ},
-    {"/health", HTTP_GET | HTTP_HEAD, api_health, NULL, NULL, AUTH_PUBLIC},
-    {"/ready", HTTP_GET | HTTP_HEAD, api_ready, NULL, NULL, AUTH_PUBLIC},
+    {"/api/v1/events", HTTP_POST, api_events_post, NULL, NULL, AUTH_ROLES_INGEST, NULL},
+    {"/api/v1/events", HTTP_GET | HTTP_HEAD, api_events_get, NULL, NULL, AUTH_ROLES_READ,
+     EVENTS_QUERY},
+    {"/api/v1/status", HTTP_GET | HTTP_HEAD, api_status, NULL, NULL, AUTH_ROLES_READ, NULL},
+    {"/health", HTTP_GET | HTTP_HEAD, api_health, NULL, NULL, AUTH_PUBLIC, NULL},
+    {"/ready", HTTP_GET | HTTP_HEAD, api_ready, NULL, NULL, AUTH_PUBLIC, NULL},
     /* public with TELLTALE_METRICS_PUBLIC (api_add_routes) */
-    {"/metrics", HTTP_GET | HTTP_HEAD, api_prometheus, NULL, NULL, AUTH_ROLES_READ},
-    {"/api/v1/dlq", HTTP_GET | HTTP_HEAD, api_dlq_list, NULL, NULL, AUTH_ROLES_SERVICE},
-    {"/api/v1/dlq", HTTP_DELETE, api_dlq_purge, NULL, NULL, AUTH_ROLES_SERVICE},
-    {"/api/v1/dlq/stats", HTTP_GET | HTTP_HEAD, api_dlq_stats, NULL, NULL, AUTH_ROLES_READ},
-    {"/api/v1/dlq/recover", HTTP_POST, api_dlq_recover, NULL, NULL, AUTH_ROLES_SERVICE},
-    {"/api/v1/dlq/{id}/retry", HTTP_POST, api_dlq_retry, NULL, NULL, AUTH_ROLES_SERVICE},
-    {"/api/v1/dlq/{id}/fail", HTTP_POST, api_dlq_fail, NULL, NULL, AUTH_ROLES_SERVICE},
-    {"/api/v1/breaker", HTTP_PUT, api_breaker_put, NULL, NULL, AUTH_ROLES_SERVICE},
-    {"/api/v1/flags", HTTP_GET | HTTP_HEAD, api_flags_list, NULL, NULL, AUTH_ROLES_READ},
-    {"/api/v1/flags/{key}", HTTP_GET | HTTP_HEAD, api_flag_get, NULL, NULL, AUTH_ROLES_READ},
-    {"/api/v1/flags/{key}", HTTP_PUT, api_flag_put, NULL, NULL, AUTH_ROLES_SERVICE},
-    {"/api/v1/flags/{key}", HTTP_DELETE, api_flag_delete, NULL, NULL, AUTH_ROLES_SERVICE},
+    {"/metrics", HTTP_GET | HTTP_HEAD, api_prometheus, NULL, NULL, AUTH_ROLES_READ, NULL},
+    {"/api/v1/dlq", HTTP_GET | HTTP_HEAD, api_dlq_list, NULL, NULL, AUTH_ROLES_SERVICE,
+     DLQ_LIST_QUERY},
+    {"/api/v1/dlq", HTTP_DELETE, api_dlq_purge, NULL, NULL, AUTH_ROLES_SERVICE, DLQ_PURGE_QUERY},
+    {"/api/v1/dlq/stats", HTTP_GET | HTTP_HEAD, api_dlq_stats, NULL, NULL, AUTH_ROLES_READ, NULL},
+    {"/api/v1/dlq/recover", HTTP_POST, api_dlq_recover, NULL, NULL, AUTH_ROLES_SERVICE, NULL},
+    {"/api/v1/dlq/{id}/retry", HTTP_POST, api_dlq_retry, NULL, NULL, AUTH_ROLES_SERVICE, NULL},
+    {"/api/v1/dlq/{id}/fail", HTTP_POST, api_dlq_fail, NULL, NULL, AUTH_ROLES_SERVICE, NULL},
+    {"/api/v1/breaker", HTTP_PUT, api_breaker_put, NULL, NULL, AUTH_ROLES_SERVICE, NULL},
+    {"/api/v1/flags", HTTP_GET | HTTP_HEAD, api_flags_list, NULL, NULL, AUTH_ROLES_READ, NULL},
+    {"/api/v1/flags/{key}", HTTP_GET | HTTP_HEAD, api_flag_get, NULL, NULL, AUTH_ROLES_READ, NULL},
+    {"/api/v1/flags/{key}", HTTP_PUT, api_flag_put, NULL, NULL, AUTH_ROLES_SERVICE, NULL},
+    {"/api/v1/flags/{key}", HTTP_DELETE, api_flag_delete, NULL, NULL, AUTH_ROLES_SERVICE, NULL},
     /* OpenFeature clients carry a project's public key: any valid credential evaluates flags;
-     * a browser's CORS preflight carries none. */
-    {"/ofrep/v1/evaluate/flags", HTTP_POST, api_ofrep_bulk, NULL, NULL, AUTH_ANY_KEY},
-    {"/ofrep/v1/evaluate/flags/{key}", HTTP_POST, api_ofrep_one, NULL, NULL, AUTH_ANY_KEY},
-    {"/ofrep/v1/evaluate/flags", HTTP_OPTIONS, api_ofrep_preflight, NULL, NULL, AUTH_PUBLIC},
-    {"/ofrep/v1/evaluate/flags/{key}", HTTP_OPTIONS, api_ofrep_preflight, NULL, NULL, AUTH_PUBLIC},
+     * a browser's CORS preflight carries none. The handlers check the query (none) themselves,
+     * after the CORS headers, so that a browser can read the refusal. */
+    {"/ofrep/v1/evaluate/flags", HTTP_POST, api_ofrep_bulk, NULL, NULL, AUTH_ANY_KEY,
+     HTTP_QUERY_OWN},
+    {"/ofrep/v1/evaluate/flags/{key}", HTTP_POST, api_ofrep_one, NULL, NULL, AUTH_ANY_KEY,
+     HTTP_QUERY_OWN},
+    {"/ofrep/v1/evaluate/flags", HTTP_OPTIONS, api_ofrep_preflight, NULL, NULL, AUTH_PUBLIC,
+     HTTP_QUERY_OWN},
+    {"/ofrep/v1/evaluate/flags/{key}", HTTP_OPTIONS, api_ofrep_preflight, NULL, NULL, AUTH_PUBLIC,
+     HTTP_QUERY_OWN},
     /* readers reach only their own client's state (api_state checks the JWT's sub) */
     {"/api/v1/state/{client_id}", HTTP_GET | HTTP_HEAD | HTTP_PUT | HTTP_DELETE, api_state, NULL,
-     NULL, AUTH_ROLES_READ},
+     NULL, AUTH_ROLES_READ, NULL},
     {"/api/v1/state/{client_id}/{key}", HTTP_GET | HTTP_HEAD | HTTP_PUT | HTTP_DELETE, api_state,
-     NULL, NULL, AUTH_ROLES_READ},
+     NULL, NULL, AUTH_ROLES_READ, NULL},
     /* OTLP/HTTP (otlp.c): errors as google.rpc.Status, in the request's encoding */
-    {"/v1/traces", HTTP_POST, api_otlp_post, NULL, api_otlp_error, AUTH_ROLES_INGEST},
-    {"/v1/logs", HTTP_POST, api_otlp_post, NULL, api_otlp_error, AUTH_ROLES_INGEST},
-    {"/v1/metrics", HTTP_POST, api_otlp_post, NULL, api_otlp_error, AUTH_ROLES_INGEST},
+    {"/v1/traces", HTTP_POST, api_otlp_post, NULL, api_otlp_error, AUTH_ROLES_INGEST, NULL},
+    {"/v1/logs", HTTP_POST, api_otlp_post, NULL, api_otlp_error, AUTH_ROLES_INGEST, NULL},
+    {"/v1/metrics", HTTP_POST, api_otlp_post, NULL, api_otlp_error, AUTH_ROLES_INGEST, NULL},
     /* rollups and sessions, for readers */
-    {"/api/v1/metrics", HTTP_GET | HTTP_HEAD, api_metrics_get, NULL, NULL, AUTH_ROLES_READ},
-    {"/api/v1/sessions", HTTP_GET | HTTP_HEAD, api_sessions_list, NULL, NULL, AUTH_ROLES_READ},
-    {"/api/v1/sessions/{id}", HTTP_GET | HTTP_HEAD, api_session_get, NULL, NULL, AUTH_ROLES_READ},
+    {"/api/v1/metrics", HTTP_GET | HTTP_HEAD, api_metrics_get, NULL, NULL, AUTH_ROLES_READ,
+     METRICS_QUERY},
+    {"/api/v1/sessions", HTTP_GET | HTTP_HEAD, api_sessions_list, NULL, NULL, AUTH_ROLES_READ,
+     SESSIONS_QUERY},
+    {"/api/v1/sessions/{id}", HTTP_GET | HTTP_HEAD, api_session_get, NULL, NULL, AUTH_ROLES_READ,
+     TIMELINE_QUERY},
 };
 
 int api_add_routes(http_server *hs, api_ctx *ctx)

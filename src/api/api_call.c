@@ -1,6 +1,8 @@
 /* api_call.c -- store work for a request, off the loop, answered on it. */
 #include "api/api_call.h"
 
+#include "api/sql_text.h"
+
 #include "core/json_scan.h"
 #include "os/log.h"
 
@@ -8,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static void run(void *arg)
 {
@@ -83,26 +86,63 @@ void api_call_error(api_call *c, int status, const char *code, const char *fmt, 
     va_end(ap);
 }
 
-/* Why 'tag' (the If-Match value, neither empty nor "*") names no version; false if it does,
- * with *version set. */
-static bool if_match_wrong(const char *tag, int64_t *version, char why[API_WHY_LEN])
+/* Whether 's' is one entity-tag's opaque-tag: a double-quoted string with no double quote
+ * inside (RFC 9110 8.8.3); 'inner' gets what is between the quotes (cut to fit). */
+static bool opaque_tag(const char *s, char inner[24])
 {
-    size_t n = strlen(tag);
-    bool quoted = n >= 2 && tag[0] == '"' && tag[n - 1] == '"';
-    char inner[24] = "";
-    if (quoted && n - 2 < sizeof inner) {
-        memcpy(inner, tag + 1, n - 2);
+    size_t n = strlen(s);
+    inner[0] = '\0';
+    if (n < 2 || s[0] != '"' || s[n - 1] != '"' || memchr(s + 1, '"', n - 2) != NULL) {
+        return false;
+    }
+    if (n - 2 < 24) {
+        memcpy(inner, s + 1, n - 2);
         inner[n - 2] = '\0';
     }
-    if (strncmp(tag, "W/", 2) == 0) {
+    return true;
+}
+
+/* Whether 'inner' is a version as the server writes it: 1 or more, no leading zero. */
+static bool version_text(const char *inner, int64_t *version)
+{
+    return inner[0] != '0' && http_parse_int(inner, 1, INT64_MAX, version);
+}
+
+/* The tag to suggest in place of what was sent: the version it seems to mean, in quotes, when
+ * there is one; else an example. Never a form the server would refuse. */
+static void suggest(const char *inner, char out[32])
+{
+    int64_t v;
+    snprintf(out, 32, "\"%s\"", version_text(inner, &v) ? inner : "3");
+}
+
+/* Why 'tag' (the If-Match value, neither empty nor "*") names no version; false if it does,
+ * with *version set. Every message that suggests a tag suggests a valid one. */
+static bool if_match_wrong(const char *tag, int64_t *version, char why[API_WHY_LEN])
+{
+    char inner[24], fix[32];
+    bool quoted = opaque_tag(tag, inner);
+    if (strchr(tag, ',') != NULL) {
+        snprintf(why, API_WHY_LEN, "If-Match takes one entity-tag here, or *, not a list");
+    } else if (strncmp(tag, "W/", 2) == 0 && opaque_tag(tag + 2, inner)) {
+        suggest(inner, fix);
         snprintf(why, API_WHY_LEN,
                  "If-Match compares entity-tags strongly (RFC 9110 13.1.1): the weak %.32s never "
-                 "matches; send %.32s",
-                 tag, tag + 2);
-    } else if (strchr(tag, ',') != NULL) {
-        snprintf(why, API_WHY_LEN, "If-Match takes one entity-tag here, or *, not a list");
+                 "matches; send %s",
+                 tag, fix);
+    } else if (strchr(tag, '"') != NULL && !quoted) {
+        /* A quote, but not one quoted tag: ", "3"3", W/", w/"3" (W/ is case-sensitive). */
+        char rest[24] = "";
+        opaque_tag(strncasecmp(tag, "W/", 2) == 0 ? tag + 2 : tag, rest);
+        suggest(rest, fix);
+        snprintf(why, API_WHY_LEN,
+                 "If-Match %.40s is a malformed entity-tag (RFC 9110 8.8.3: one quoted string, "
+                 "after an upper-case W/ if weak); send %s",
+                 tag, fix);
     } else if (!quoted) {
-        snprintf(why, API_WHY_LEN, "an entity-tag is quoted: write If-Match: \"%.40s\"", tag);
+        snprintf(inner, sizeof inner, "%.23s", tag);
+        suggest(inner, fix);
+        snprintf(why, API_WHY_LEN, "an entity-tag is quoted: write If-Match: %s", fix);
     } else if (strspn(inner, "0") == strlen(inner) && inner[0] != '\0') {
         snprintf(why, API_WHY_LEN, "If-Match names no version 0: versions start at 1");
     } else if (inner[0] == '0') {
@@ -110,7 +150,7 @@ static bool if_match_wrong(const char *tag, int64_t *version, char why[API_WHY_L
                  "If-Match %.40s is no tag the server issued: a version is written without "
                  "leading zeros, e.g. \"%.20s\"",
                  tag, inner + strspn(inner, "0"));
-    } else if (!http_parse_int(inner, 1, INT64_MAX, version)) {
+    } else if (!version_text(inner, version)) {
         snprintf(why, API_WHY_LEN,
                  "If-Match %.40s names no version: a version is a whole number from 1, in "
                  "quotes, e.g. \"3\"",
@@ -134,6 +174,41 @@ int64_t api_if_match(const http_req *r, char why[API_WHY_LEN])
     return if_match_wrong(s, &v, why) ? -1 : v;
 }
 
+bool api_time_arg(const http_req *r, const char *name, int64_t *out_ms, char *msg, size_t len)
+{
+    const char *v = http_arg_value(r, name);
+    if (v == NULL || api_parse_time(v, out_ms)) {
+        return true;
+    }
+    snprintf(msg, len,
+             "parameter '%s' must be an RFC 3339 time or epoch milliseconds (an integer from 0 "
+             "to %lld)",
+             name, (long long)INT64_MAX);
+    return false;
+}
+
+bool api_list_check(const char *name, const char *v, char *msg, size_t len)
+{
+    for (const char *p = v;; p += strcspn(p, ",") + 1) {
+        size_t n = strcspn(p, ",");
+        if (n == 0) {
+            snprintf(msg, len, "parameter '%.64s' has an empty entry: list them as a,b", name);
+            return false;
+        }
+        /* Lists are short (a route's few names): comparing each with those before is enough. */
+        for (const char *q = v; q < p; q += strcspn(q, ",") + 1) {
+            if (strcspn(q, ",") == n && strncmp(q, p, n) == 0) {
+                snprintf(msg, len, "parameter '%.64s' gives '%.*s' twice: give each once", name,
+                         (int)(n > 64 ? 64 : n), p);
+                return false;
+            }
+        }
+        if (p[n] == '\0') {
+            return true;
+        }
+    }
+}
+
 cJSON *api_body_json(http_req *r)
 {
     size_t where = 0;
@@ -146,8 +221,58 @@ cJSON *api_body_json(http_req *r)
                  scan != JSON_SCAN_OK && r->body != NULL ? ": " : "",
                  scan != JSON_SCAN_OK && r->body != NULL ? json_scan_describe(scan) : "");
         http_respond_error(r, 400, "invalid_json", m);
+        return NULL;
+    }
+    const char *dup = json_duplicate_member(tree);
+    if (dup != NULL) {
+        char m[TT_ERRLEN];
+        snprintf(m, sizeof m, "member '%.64s' is given twice", dup);
+        http_respond_error(r, 400, "invalid_body", m);
+        cJSON_Delete(tree);
+        return NULL;
     }
     return tree;
+}
+
+const char *api_unknown_member(const cJSON *body, const char *const *known)
+{
+    for (const cJSON *m = cJSON_IsObject(body) ? body->child : NULL; m != NULL; m = m->next) {
+        const char *const *k = known;
+        while (*k != NULL && strcmp(*k, m->string) != 0) {
+            k++;
+        }
+        if (*k == NULL) {
+            return m->string;
+        }
+    }
+    return NULL;
+}
+
+bool api_body_none(http_req *r)
+{
+    size_t n = r->body != NULL ? r->body_len : 0;
+    while (n > 0 && (r->body[n - 1] == ' ' || r->body[n - 1] == '\t' || r->body[n - 1] == '\r' ||
+                     r->body[n - 1] == '\n')) {
+        n--;
+    }
+    if (n == 0) {
+        return true;
+    }
+    cJSON *body = api_body_json(r);
+    if (body == NULL) {
+        return false;
+    }
+    const char *member = api_unknown_member(body, (const char *const[]){NULL});
+    bool ok = cJSON_IsObject(body) && member == NULL;
+    if (!ok) {
+        char m[TT_ERRLEN];
+        snprintf(m, sizeof m, "%s%.64s%sthis route takes no body (or {})",
+                 member != NULL ? "unknown member '" : "", member != NULL ? member : "",
+                 member != NULL ? "': " : "");
+        http_respond_error(r, 400, "invalid_body", m);
+    }
+    cJSON_Delete(body);
+    return ok;
 }
 
 bool api_etag_matches(const char *if_none_match, const char *etag)

@@ -51,7 +51,26 @@ int64_t api_if_match(const http_req *r, char why[API_WHY_LEN]);
  * Any thread. */
 bool api_etag_matches(const char *if_none_match, const char *etag);
 
-/* Parses the request body as JSON (strict: json_scan first); NULL with a 400 answered. */
+/* Time query parameter 'name' into *out_ms when given (unchanged when not); false, with 'msg'
+ * saying what it takes, when api_parse_time() refuses it. */
+bool api_time_arg(const http_req *r, const char *name, int64_t *out_ms, char *msg, size_t len);
+
+/* Checks the comma-separated list 'v' of parameter 'name': false, with a message naming the
+ * parameter, when an entry is empty ("type,,name", "type,") or given twice ("name,name") --
+ * a repeat is a mistake to say, not one to merge silently. */
+bool api_list_check(const char *name, const char *v, char *msg, size_t len);
+
+/* Parses the request body as JSON (strict: json_scan first); NULL with a 400 answered:
+ * invalid_json for text that is not one JSON value, invalid_body for a member given twice in
+ * any object of it ("member 'X' is given twice"), which no route can read one way only. */
 cJSON *api_body_json(http_req *r);
+
+/* The first member of object 'body' whose name is not in the NULL-terminated 'known', or NULL:
+ * every JSON body route refuses one (400, naming it) rather than ignore what the caller meant. */
+const char *api_unknown_member(const cJSON *body, const char *const *known);
+
+/* For a POST that takes no body: true when there is none (or only spaces), or it is {}; else
+ * answers 400 (invalid_json, or invalid_body naming the first member) and returns false. */
+bool api_body_none(http_req *r);
 
 #endif

@@ -3,11 +3,14 @@
  * schedule it, so a retry's outcome shows in the list a moment later. */
 #include "api/api.h"
 
+#include "api/api_call.h"
+
 #include "core/config.h"
 #include "core/timefmt.h"
 #include "os/log.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,10 +136,10 @@ static int write_item(const dlq_item *it, void *ctx)
     listing *l = ctx;
     json_writer *w = l->w;
     json_open_object(w);
-    json_member_number(w, "id", (double)it->id);
+    json_member_int64(w, "id", it->id);
     json_member_string(w, "status", dlq_status_name(it->status));
-    json_member_number(w, "retry_count", it->retry_count);
-    json_member_number(w, "max_retries", it->max_retries);
+    json_member_int64(w, "retry_count", it->retry_count);
+    json_member_int64(w, "max_retries", it->max_retries);
     json_member_string(w, "failure_reason", it->reason);
     write_time(w, "created_at", it->created_ms);
     write_time(w, "last_retry_at", it->last_retry_ms);
@@ -161,7 +164,7 @@ static void list_work(store *st, void *arg, int *status, json_writer *body, char
         return;
     }
     json_close_array(&w);
-    json_member_number(&w, "next_after_id", (double)l.last_id);
+    json_member_int64(&w, "next_after_id", l.last_id);
     json_close_object(&w);
     *status = 200;
     *body = w;
@@ -169,38 +172,28 @@ static void list_work(store *st, void *arg, int *status, json_writer *body, char
 
 void api_dlq_list(http_req *r, void *ctx)
 {
-    static const char *const known[] = {"status", "after_id", "limit", NULL};
-    const char *unknown = http_unknown_arg(r, known), *v;
+    const char *v;
+    char problem[TT_ERRLEN] = "";
+    dlq_status s = DLQ_PENDING;
+    int64_t n = LIST_DEFAULT, after_id = 0;
+    if ((v = http_arg_value(r, "status")) != NULL && !dlq_status_parse(v, &s)) {
+        snprintf(problem, sizeof problem,
+                 "parameter 'status' must be pending, retrying, recovered or failed");
+    } else if (!http_int_arg(r, "after_id", 0, INT64_MAX, &after_id, problem, sizeof problem) ||
+               !http_int_arg(r, "limit", 1, LIST_MAX, &n, problem, sizeof problem)) {
+        /* said in 'problem' */
+    }
+    if (problem[0] != '\0') {
+        http_respond_error(r, 400, "invalid_parameter", problem);
+        return;
+    }
     dlq_args *a = new_args(r);
     if (a == NULL) {
         return;
     }
-    a->status = -1;
-    a->limit = LIST_DEFAULT;
-    const char *problem = NULL;
-    dlq_status s = DLQ_PENDING;
-    int64_t n = 0;
-    if (unknown != NULL) {
-        problem = "unknown parameter (allowed: status, after_id, limit)";
-    } else if ((v = http_arg_value(r, "status")) != NULL && !dlq_status_parse(v, &s)) {
-        problem = "parameter 'status' must be pending, retrying, recovered or failed";
-    } else if ((v = http_arg_value(r, "after_id")) != NULL &&
-               !http_parse_int(v, 0, INT64_MAX, &a->after_id)) {
-        problem = "parameter 'after_id' must be an integer >= 0";
-    } else if ((v = http_arg_value(r, "limit")) != NULL && (!parse_id(v, &n) || n > LIST_MAX)) {
-        problem = "parameter 'limit' must be an integer from 1 to 1000";
-    }
-    if (problem != NULL) {
-        free(a);
-        http_respond_error(r, 400, "invalid_parameter", problem);
-        return;
-    }
-    if (http_arg_value(r, "status") != NULL) {
-        a->status = (int)s;
-    }
-    if (http_arg_value(r, "limit") != NULL) {
-        a->limit = (uint32_t)n;
-    }
+    a->status = http_arg_value(r, "status") != NULL ? (int)s : -1;
+    a->after_id = after_id;
+    a->limit = (uint32_t)n;
     defer(ctx, r, list_work, a);
 }
 
@@ -212,9 +205,9 @@ static void stats_work(store *st, void *arg, int *status, json_writer *body, cha
         return;
     }
     json_open_object(body);
-    json_member_number(body, "total_pending", (double)s.pending);
-    json_member_number(body, "total_recovered", (double)s.recovered);
-    json_member_number(body, "total_failed", (double)s.failed);
+    json_member_int64(body, "total_pending", s.pending);
+    json_member_int64(body, "total_recovered", s.recovered);
+    json_member_int64(body, "total_failed", s.failed);
     json_member_number(body, "avg_retry_count", s.avg_retry_count);
     json_member_number(body, "oldest_pending_age_hours", s.oldest_pending_age_hours);
     json_close_object(body);
@@ -239,7 +232,7 @@ static void count_answer(int64_t id, uint64_t n, const char *what, int *status, 
         return;
     }
     json_open_object(body);
-    json_member_number(body, what, (double)n);
+    json_member_int64(body, what, n);
     json_close_object(body);
     *status = 202;
 }
@@ -257,8 +250,13 @@ static void retry_work(store *st, void *arg, int *status, json_writer *body, cha
 static dlq_args *args_with_id(http_req *r)
 {
     int64_t id;
+    if (!api_body_none(r)) {
+        return NULL;
+    }
     if (!parse_id(r->param, &id)) {
-        http_respond_error(r, 400, "invalid_parameter", "the id must be a positive integer");
+        char m[TT_ERRLEN];
+        snprintf(m, sizeof m, "the id must be an integer from 1 to %lld", (long long)INT64_MAX);
+        http_respond_error(r, 400, "invalid_parameter", m);
         return NULL;
     }
     dlq_args *a = new_args(r);
@@ -278,7 +276,8 @@ void api_dlq_retry(http_req *r, void *ctx)
 
 void api_dlq_recover(http_req *r, void *ctx)
 {
-    dlq_args *a = new_args(r); /* id 0: every pending and failed item */
+    /* id 0: every pending and failed item */
+    dlq_args *a = api_body_none(r) ? new_args(r) : NULL;
     if (a != NULL) {
         defer(ctx, r, retry_work, a);
     }
@@ -308,7 +307,7 @@ static void purge_work(store *st, void *arg, int *status, json_writer *body, cha
     uint64_t n;
     if (store_dlq_purge(st, (int64_t)a->older_than_ms, &n, err) == 0) {
         json_open_object(body);
-        json_member_number(body, "deleted", (double)n);
+        json_member_int64(body, "deleted", n);
         json_close_object(body);
         *status = 200;
     }
@@ -316,10 +315,9 @@ static void purge_work(store *st, void *arg, int *status, json_writer *body, cha
 
 void api_dlq_purge(http_req *r, void *ctx)
 {
-    static const char *const known[] = {"older_than", NULL};
     const char *v = http_arg_value(r, "older_than");
     uint64_t ms;
-    if (http_unknown_arg(r, known) != NULL || v == NULL || !config_parse_duration_ms(v, &ms)) {
+    if (v == NULL || !config_parse_duration_ms(v, &ms)) {
         http_respond_error(r, 400, "invalid_parameter",
                            "give 'older_than' as a duration such as 30d, 12h or 0 (every resolved "
                            "item); unresolved items are never purged");

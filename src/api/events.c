@@ -1,6 +1,9 @@
 /* events.c -- POST /api/v1/events (ingest) and GET /api/v1/events (query). */
 #include "api/api.h"
 
+#include "api/api_call.h"
+#include "api/sql_text.h"
+
 #include "core/event_json.h"
 #include "core/json_print.h"
 #include "core/timefmt.h"
@@ -31,8 +34,8 @@ static void answer_when_durable(const ingest_job *job, void *arg)
     }
     json_writer w = {0};
     json_open_object(&w);
-    json_member_number(&w, "accepted", (double)job->batch.count);
-    json_member_number(&w, "duplicates", job->duplicates);
+    json_member_int64(&w, "accepted", job->batch.count);
+    json_member_int64(&w, "duplicates", job->duplicates);
     json_close_object(&w);
     http_respond_written(r, 202, &w);
 }
@@ -142,11 +145,6 @@ typedef struct events_query {
     char err[TT_ERRLEN];
 } events_query;
 
-static bool parse_time(const char *s, int64_t *out)
-{
-    return timefmt_parse(s, strlen(s), out) || http_parse_int(s, 0, INT64_MAX, out);
-}
-
 /* Takes every value of the text filter 'c' ("?type=a&type=b" means type a or b); false (with a
  * message) if one is empty or too long, or there are too many. */
 static bool take_texts(const http_req *r, events_query *q, event_filter_column c, size_t cap,
@@ -176,65 +174,22 @@ static bool take_texts(const http_req *r, events_query *q, event_filter_column c
     return true;
 }
 
-/* A parameter that is not a text filter, given twice: which value counts would be a guess. */
-static const char *repeated(const http_req *r, const char *const *names)
-{
-    for (; *names != NULL; names++) {
-        int seen = 0;
-        for (int i = 0; i < r->nargs; i++) {
-            seen += strcmp(r->args[i].name, *names) == 0;
-        }
-        if (seen > 1) {
-            return *names;
-        }
-    }
-    return NULL;
-}
-
 static bool parse_filter(const http_req *r, events_query *q, char *msg, size_t len)
 {
-    static const char *const known[] = {"after_seq",  "since",  "until", "type",  "source",
-                                        "session_id", "status", "name",  "limit", NULL};
-    static const char *const single[] = {"after_seq", "since", "until", "limit", NULL};
     static const size_t caps[EVENT_FILTER_COLUMNS] = {
         EVENT_TYPE_MAX, EVENT_SOURCE_MAX, EVENT_SESSION_MAX, EVENT_STATUS_MAX, EVENT_NAME_MAX};
-    const char *unknown = http_unknown_arg(r, known), *twice = repeated(r, single);
-    const char *v;
     event_filter *f = &q->filter;
-    f->limit = QUERY_LIMIT_DEFAULT;
-    if (unknown != NULL) {
-        snprintf(msg, len,
-                 "unknown parameter '%.64s' (allowed: after_seq, since, until, type, "
-                 "source, session_id, status, name, limit)",
-                 unknown);
+    int64_t limit = QUERY_LIMIT_DEFAULT;
+    f->has_after = http_arg_value(r, "after_seq") != NULL;
+    f->has_since = http_arg_value(r, "since") != NULL;
+    f->has_until = http_arg_value(r, "until") != NULL;
+    if (!http_int_arg(r, "after_seq", 0, INT64_MAX, &f->after_seq, msg, len) ||
+        !api_time_arg(r, "since", &f->since_ms, msg, len) ||
+        !api_time_arg(r, "until", &f->until_ms, msg, len) ||
+        !http_int_arg(r, "limit", 1, QUERY_LIMIT_MAX, &limit, msg, len)) {
         return false;
     }
-    if (twice != NULL) {
-        snprintf(msg, len, "parameter '%s' given more than once: give it once", twice);
-        return false;
-    }
-    if ((v = http_arg_value(r, "after_seq")) != NULL &&
-        !(f->has_after = http_parse_int(v, 0, INT64_MAX, &f->after_seq))) {
-        snprintf(msg, len, "parameter 'after_seq' must be an integer >= 0");
-        return false;
-    }
-    if (((v = http_arg_value(r, "since")) != NULL &&
-         !(f->has_since = parse_time(v, &f->since_ms))) ||
-        ((v = http_arg_value(r, "until")) != NULL &&
-         !(f->has_until = parse_time(v, &f->until_ms)))) {
-        snprintf(msg, len,
-                 "parameters 'since' and 'until' must be RFC 3339 times or epoch milliseconds");
-        return false;
-    }
-    int64_t limit;
-    if ((v = http_arg_value(r, "limit")) != NULL) {
-        if (!http_parse_int(v, 1, QUERY_LIMIT_MAX, &limit)) {
-            snprintf(msg, len, "parameter 'limit' must be an integer from 1 to %d",
-                     QUERY_LIMIT_MAX);
-            return false;
-        }
-        f->limit = (uint32_t)limit;
-    }
+    f->limit = (uint32_t)limit;
     for (int c = 0; c < EVENT_FILTER_COLUMNS; c++) {
         if (!take_texts(r, q, (event_filter_column)c, caps[c], msg, len)) {
             return false;
@@ -267,7 +222,7 @@ static void run_query(void *arg)
     q->rc = store_query_events(q->st, &q->filter, collect_row, q, q->err);
     json_close_array(w);
     if (q->filter.has_after) {
-        json_member_number(w, "next_after_seq", (double)q->max_seq);
+        json_member_int64(w, "next_after_seq", q->max_seq);
     }
     json_close_object(w);
     if (q->rc == 0 && w->out.oom) {

@@ -35,7 +35,7 @@ static void write_flag(json_writer *w, const flag_row *f)
     } else {
         json_null(w);
     }
-    json_member_number(w, "version", (double)f->version);
+    json_member_int64(w, "version", f->version);
     char t[TIMEFMT_LEN];
     timefmt_format(f->updated_ms, t);
     json_member_string(w, "updated_at", t);
@@ -196,10 +196,6 @@ static void list_flags(api_call *c)
 
 void api_flags_list(http_req *r, void *ctx)
 {
-    if (http_unknown_arg(r, (const char *const[]){NULL}) != NULL) {
-        http_respond_error(r, 400, "invalid_parameter", "/api/v1/flags takes no parameters");
-        return;
-    }
     api_call_run(ctx, r, list_flags, NULL, NULL);
 }
 

@@ -19,6 +19,7 @@
  * parameter or a range holding more than 500000 rollup rows; 503 store_unavailable. */
 #include "api/api.h"
 
+#include "api/api_call.h"
 #include "api/sql_text.h"
 #include "core/loghist.h"
 #include "core/rollup.h"
@@ -95,13 +96,11 @@ static bool parse_range(metrics_query *q, const http_req *r, char *msg, size_t l
 {
     const char *v;
     q->until = (int64_t)clock_now_ms();
-    if ((v = http_arg_value(r, "until")) != NULL && !api_parse_time(v, &q->until)) {
-        snprintf(msg, len, "parameter 'until' must be an RFC 3339 time or epoch milliseconds");
+    if (!api_time_arg(r, "until", &q->until, msg, len)) {
         return false;
     }
     q->since = q->until - 3600000;
-    if ((v = http_arg_value(r, "since")) != NULL && !api_parse_time(v, &q->since)) {
-        snprintf(msg, len, "parameter 'since' must be an RFC 3339 time or epoch milliseconds");
+    if (!api_time_arg(r, "since", &q->since, msg, len)) {
         return false;
     }
     if (q->since >= q->until || q->until - q->since > RANGE_MAX_MS) {
@@ -132,22 +131,18 @@ static bool parse_range(metrics_query *q, const http_req *r, char *msg, size_t l
 
 static bool parse_args(metrics_query *q, const http_req *r, char *msg, size_t len)
 {
-    static const char *const known[] = {"since", "until",  "bucket", "group_by",
-                                        "type",  "source", "name",   NULL};
-    const char *unknown = http_unknown_arg(r, known), *v;
-    if (unknown != NULL) {
-        snprintf(msg, len,
-                 "unknown parameter '%.64s' (allowed: since, until, bucket, group_by, type, "
-                 "source, name)",
-                 unknown);
-        return false;
-    }
+    const char *v; /* each parameter given once, not empty: the route's query (api.c) */
     if (!parse_range(q, r, msg, len)) {
         return false;
     }
-    if ((v = http_arg_value(r, "group_by")) != NULL && !parse_group_by(q, v)) {
-        snprintf(msg, len, "parameter 'group_by' must list some of type, source, name");
-        return false;
+    if ((v = http_arg_value(r, "group_by")) != NULL) {
+        if (!api_list_check("group_by", v, msg, len)) {
+            return false;
+        }
+        if (!parse_group_by(q, v)) {
+            snprintf(msg, len, "parameter 'group_by' must list some of type, source, name");
+            return false;
+        }
     }
     for (int k = 0; k < 3; k++) {
         if ((v = http_arg_value(r, group_columns[k])) != NULL) {
@@ -218,8 +213,8 @@ static void flush_point(metrics_query *q)
     timefmt_format(p->t, t);
     json_open_object(w);
     json_member_string(w, "t", t);
-    json_member_number(w, "count", (double)p->count);
-    json_member_number(w, "errors", (double)p->errors);
+    json_member_int64(w, "count", p->count);
+    json_member_int64(w, "errors", p->errors);
     json_member_number(w, "rate", (double)p->count * 1000.0 / (double)q->bucket_ms);
     json_member_number(w, "error_rate", (double)p->errors / (double)p->count);
     write_quantile(w, "p50", p, 0.50);
@@ -302,7 +297,7 @@ static void write_head(metrics_query *q)
     timefmt_format(q->until, until);
     json_open_object(w);
     json_member_string(w, "tier", rollup_tier_names[q->tier]);
-    json_member_number(w, "bucket_ms", (double)q->bucket_ms);
+    json_member_int64(w, "bucket_ms", q->bucket_ms);
     json_member_string(w, "since", since);
     json_member_string(w, "until", until);
     json_key(w, "group_by");

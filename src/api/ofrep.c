@@ -78,7 +78,7 @@ static int write_evaluation(json_writer *w, const flag_row *f, const cJSON *cont
     }
     json_key(w, "metadata");
     json_open_object(w);
-    json_member_number(w, "version", (double)f->version);
+    json_member_int64(w, "version", f->version);
     json_close_object(w);
     json_close_object(w);
     return 200;
@@ -163,6 +163,14 @@ static bool read_request(http_req *r, ofrep_args *a)
             http_respond_written(r, 400, &w);
             return false;
         }
+        const char *dup = json_duplicate_member(a->body); /* as api_body_json refuses it */
+        if (dup != NULL) {
+            char m[TT_ERRLEN];
+            snprintf(m, sizeof m, "member '%.64s' is given twice", dup);
+            write_failure(&w, key, "INVALID_CONTEXT", m);
+            http_respond_written(r, 400, &w);
+            return false;
+        }
         a->context = cJSON_GetObjectItemCaseSensitive(a->body, "context");
         if (!cJSON_IsObject(a->body) || (a->context != NULL && !cJSON_IsObject(a->context))) {
             write_failure(&w, key, "INVALID_CONTEXT",
@@ -195,7 +203,6 @@ void api_ofrep_preflight(http_req *r, void *ctx)
 
 static void evaluate(http_req *r, api_ctx *ctx, const char *key)
 {
-    allow_cors(r);
     ofrep_args *a = calloc(1, sizeof *a);
     if (a == NULL) {
         r->retry_after = 1;
@@ -214,8 +221,11 @@ static void evaluate(http_req *r, api_ctx *ctx, const char *key)
 
 void api_ofrep_one(http_req *r, void *ctx)
 {
+    allow_cors(r);
+    if (!http_args_ok(r, NULL)) {
+        return;
+    }
     if (!flag_key_valid(r->param)) {
-        allow_cors(r);
         json_writer w = {0};
         write_failure(&w, r->param, "FLAG_NOT_FOUND",
                       "no flag has this key: keys are 1 to 64 characters of a-z 0-9 _ . : -");
@@ -227,5 +237,8 @@ void api_ofrep_one(http_req *r, void *ctx)
 
 void api_ofrep_bulk(http_req *r, void *ctx)
 {
-    evaluate(r, ctx, "");
+    allow_cors(r);
+    if (http_args_ok(r, NULL)) {
+        evaluate(r, ctx, "");
+    }
 }

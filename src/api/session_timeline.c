@@ -2,6 +2,7 @@
  * timeline nested by attrs.span_id / attrs.parent_span_id (the shape is in sessions.c). */
 #include "api/api.h"
 
+#include "api/api_call.h"
 #include "api/sessions.h"
 #include "core/event_json.h"
 #include "os/clock.h"
@@ -180,10 +181,10 @@ static void emit(timeline_query *q, int i, int *out)
     nd->out = (*out)++;
     nd->child_iter = nd->first_child;
     json_open_object(w);
-    json_member_number(w, "depth", nd->depth);
+    json_member_int64(w, "depth", nd->depth);
     json_key(w, "parent");
     if (nd->parent >= 0) {
-        json_number(w, q->nodes[nd->parent].out);
+        json_int64(w, q->nodes[nd->parent].out);
     } else {
         json_null(w);
     }
@@ -298,20 +299,16 @@ static void timeline_done(http_req *r, void *arg)
 void api_session_get(http_req *r, void *arg)
 {
     api_ctx *ctx = arg;
-    static const char *const known[] = {"limit", NULL};
-    timeline_query *q = calloc(1, sizeof *q);
+    char msg[TT_ERRLEN];
+    timeline_query *q = NULL;
     int64_t limit = TIMELINE_LIMIT_DEFAULT;
-    const char *v = http_arg_value(r, "limit");
-    if (q == NULL) {
-        r->retry_after = 1;
-        http_respond_error(r, 503, "overloaded", "out of memory");
+    if (!http_int_arg(r, "limit", 1, TIMELINE_LIMIT_MAX, &limit, msg, sizeof msg)) {
+        http_respond_error(r, 400, "invalid_parameter", msg);
         return;
     }
-    if (http_unknown_arg(r, known) != NULL ||
-        (v != NULL && !http_parse_int(v, 1, TIMELINE_LIMIT_MAX, &limit))) {
-        free(q);
-        http_respond_error(r, 400, "invalid_parameter",
-                           "the one parameter is 'limit', an integer from 1 to 10000");
+    if ((q = calloc(1, sizeof *q)) == NULL) {
+        r->retry_after = 1;
+        http_respond_error(r, 503, "overloaded", "out of memory");
         return;
     }
     if (!take_id(r->param, q->id, sizeof q->id)) {

@@ -16,6 +16,7 @@
  * state as session_state_of() (core/rollup.h), idle after TELLTALE_SESSION_IDLE. */
 #include "api/api.h"
 
+#include "api/api_call.h"
 #include "api/sessions.h"
 #include "api/sql_text.h"
 #include "core/loghist.h"
@@ -75,9 +76,9 @@ void sessions_write(json_writer *w, const store_value *c, int64_t now_ms, int64_
     json_member_string(w, "source", c[1].is_null ? NULL : c[1].s);
     member_time(w, "first_seen", &c[2]);
     member_time(w, "last_seen", &c[3]);
-    json_member_number(w, "events", (double)c[4].i);
-    json_member_number(w, "errors", (double)c[5].i);
-    json_member_number(w, "tool_calls", (double)c[6].i);
+    json_member_int64(w, "events", c[4].i);
+    json_member_int64(w, "errors", c[5].i);
+    json_member_int64(w, "tool_calls", c[6].i);
     loghist h = {0};
     json_key(w, "p95_ms");
     if (c[7].i > 0 && loghist_read(&h, c[8].s != NULL ? c[8].s : "{}")) {
@@ -130,45 +131,33 @@ static bool parse_cursor(list_query *q, const char *v)
 
 static bool parse_list(list_query *q, const http_req *r, char *msg, size_t len)
 {
-    static const char *const known[] = {"source", "state",  "since", "until",
-                                        "limit",  "cursor", NULL};
-    const char *unknown = http_unknown_arg(r, known), *v;
+    const char *v; /* each parameter given once, not empty: the route's query (api.c) */
     int64_t limit = LIST_LIMIT_DEFAULT;
-    const char *why = NULL;
-    if (unknown != NULL) {
-        snprintf(msg, len,
-                 "unknown parameter '%.64s' (allowed: source, state, since, until, limit, "
-                 "cursor)",
-                 unknown);
-        return false;
-    }
-    if ((v = http_arg_value(r, "source")) != NULL &&
-        (v[0] == '\0' || strlen(v) > EVENT_SOURCE_MAX)) {
-        why = "parameter 'source' must be 1 to 64 bytes";
-    } else if (v != NULL) {
+    if ((v = http_arg_value(r, "source")) != NULL) {
+        if (v[0] == '\0' || strlen(v) > EVENT_SOURCE_MAX) {
+            snprintf(msg, len, "parameter 'source' must be 1 to %d bytes", EVENT_SOURCE_MAX);
+            return false;
+        }
         snprintf(q->source, sizeof q->source, "%s", v);
     }
     if ((v = http_arg_value(r, "state")) != NULL &&
         !(q->has_state = session_state_parse(v, &q->state))) {
-        why = "parameter 'state' must be active, idle or ended";
+        snprintf(msg, len, "parameter 'state' must be active, idle or ended");
+        return false;
     }
-    if (((v = http_arg_value(r, "since")) != NULL &&
-         !(q->has_since = api_parse_time(v, &q->since))) ||
-        ((v = http_arg_value(r, "until")) != NULL &&
-         !(q->has_until = api_parse_time(v, &q->until)))) {
-        why = "parameters 'since' and 'until' must be RFC 3339 times or epoch milliseconds";
-    }
-    if ((v = http_arg_value(r, "limit")) != NULL && !http_parse_int(v, 1, LIST_LIMIT_MAX, &limit)) {
-        why = "parameter 'limit' must be an integer from 1 to 1000";
+    q->has_since = http_arg_value(r, "since") != NULL;
+    q->has_until = http_arg_value(r, "until") != NULL;
+    if (!api_time_arg(r, "since", &q->since, msg, len) ||
+        !api_time_arg(r, "until", &q->until, msg, len) ||
+        !http_int_arg(r, "limit", 1, LIST_LIMIT_MAX, &limit, msg, len)) {
+        return false;
     }
     if ((v = http_arg_value(r, "cursor")) != NULL && !(q->has_cursor = parse_cursor(q, v))) {
-        why = "parameter 'cursor' must be a next_cursor this route gave";
+        snprintf(msg, len, "parameter 'cursor' must be a next_cursor this route gave");
+        return false;
     }
     q->limit = (uint32_t)limit;
-    if (why != NULL) {
-        snprintf(msg, len, "%s", why);
-    }
-    return why == NULL;
+    return true;
 }
 
 #define ENDED "(ended_at IS NOT NULL AND (started_at IS NULL OR ended_at >= started_at))"

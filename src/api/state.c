@@ -39,7 +39,7 @@ static void write_entry(json_writer *w, const state_row *s)
     } else {
         json_null(w);
     }
-    json_member_number(w, "version", (double)s->version);
+    json_member_int64(w, "version", s->version);
     char t[TIMEFMT_LEN];
     timefmt_format(s->updated_ms, t);
     json_member_string(w, "updated_at", t);
@@ -372,7 +372,16 @@ static bool value_ok(http_req *r, state_args *a, const cJSON *v, const char *key
 
 static void state_put(http_req *r, api_ctx *ctx, state_args *a)
 {
+    static const char *const members[] = {"value", NULL};
     const cJSON *value = cJSON_GetObjectItemCaseSensitive(a->body, "value");
+    const char *unknown = api_unknown_member(a->body, members);
+    if (unknown != NULL) {
+        char m[TT_ERRLEN];
+        snprintf(m, sizeof m, "unknown member '%.64s': the body is {\"value\": <any JSON>}",
+                 unknown);
+        http_respond_error(r, 400, "invalid_body", m);
+        goto Fail;
+    }
     if (!cJSON_IsObject(a->body) || value == NULL || cJSON_GetArraySize(a->body) != 1) {
         http_respond_error(r, 400, "invalid_body", "the body is {\"value\": <any JSON>}");
         goto Fail;

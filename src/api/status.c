@@ -1,8 +1,11 @@
 /* status.c -- /health, /ready and /api/v1/status: what the daemon says about itself. */
 #include "api/api.h"
 
+#include "api/api_call.h"
+
 #include "os/clock.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const char HEALTHY[] = "{\"status\":\"ok\"}";
@@ -71,14 +74,20 @@ static void num(json_writer *w, const char *name, double v)
     json_member_number(w, name, v);
 }
 
+/* Counters and sequence numbers: written exactly, never through a double. */
+static void count(json_writer *w, const char *name, int64_t v)
+{
+    json_member_int64(w, name, v);
+}
+
 static void write_persister(json_writer *w, const persister_stats *st)
 {
     section(w, "persister");
-    num(w, "batches", (double)st->batches);
-    num(w, "events", (double)st->events);
-    num(w, "duplicates", (double)st->duplicates);
-    num(w, "failed_batches", (double)st->failed_batches);
-    num(w, "failed_events", (double)st->failed_events);
+    count(w, "batches", st->batches);
+    count(w, "events", st->events);
+    count(w, "duplicates", st->duplicates);
+    count(w, "failed_batches", st->failed_batches);
+    count(w, "failed_events", st->failed_events);
     num(w, "commit_p50_ms", histogram_quantile(&st->commit_seconds, 0.5) * 1e3);
     num(w, "commit_p99_ms", histogram_quantile(&st->commit_seconds, 0.99) * 1e3);
     json_close_object(w);
@@ -88,12 +97,12 @@ static void write_breaker(json_writer *w, const writer_stats *ws)
 {
     section(w, "breaker");
     json_member_string(w, "state", breaker_state_name(ws->breaker_state));
-    num(w, "transitions", (double)ws->breaker_transitions);
-    num(w, "opened", (double)ws->breaker.opened);
-    num(w, "half_opened", (double)ws->breaker.half_opened);
-    num(w, "closed", (double)ws->breaker.closed);
-    num(w, "rejected_calls", (double)ws->breaker.rejected);
-    num(w, "probe_timeouts", (double)ws->breaker.probe_timeouts);
+    count(w, "transitions", ws->breaker_transitions);
+    count(w, "opened", ws->breaker.opened);
+    count(w, "half_opened", ws->breaker.half_opened);
+    count(w, "closed", ws->breaker.closed);
+    count(w, "rejected_calls", ws->breaker.rejected);
+    count(w, "probe_timeouts", ws->breaker.probe_timeouts);
     if (ws->breaker_transitions > 0) {
         section(w, "last_transition");
         json_member_string(w, "from", breaker_state_name(ws->last_transition.from));
@@ -107,14 +116,14 @@ static void write_breaker(json_writer *w, const writer_stats *ws)
 static void write_writer(json_writer *w, const writer_stats *ws)
 {
     section(w, "writer");
-    num(w, "events_stored", (double)ws->events_stored);
-    num(w, "duplicates", (double)ws->duplicates);
-    num(w, "transient_failures", (double)ws->transient_failures);
-    num(w, "retries", (double)ws->retries);
-    num(w, "rejected_calls", (double)ws->rejected_calls);
-    num(w, "dead_lettered", (double)ws->dead_lettered);
-    num(w, "dlq_recovered", (double)ws->dlq_recovered);
-    num(w, "retention_deleted", (double)ws->retention_deleted);
+    count(w, "events_stored", ws->events_stored);
+    count(w, "duplicates", ws->duplicates);
+    count(w, "transient_failures", ws->transient_failures);
+    count(w, "retries", ws->retries);
+    count(w, "rejected_calls", ws->rejected_calls);
+    count(w, "dead_lettered", ws->dead_lettered);
+    count(w, "dlq_recovered", ws->dlq_recovered);
+    count(w, "retention_deleted", ws->retention_deleted);
     json_close_object(w);
 }
 
@@ -124,12 +133,12 @@ static void write_spool(json_writer *w, const pipeline_stats *ps)
     json_member_bool(w, "enabled", ps->spooled);
     if (ps->spooled) {
         int64_t now = (int64_t)clock_now_ms(), oldest = ps->spool.oldest_received_ms;
-        num(w, "events", (double)ps->spool.events);
-        num(w, "bytes", (double)ps->spool.bytes);
-        num(w, "max_bytes", (double)ps->spool.max_bytes);
+        count(w, "events", ps->spool.events);
+        count(w, "bytes", ps->spool.bytes);
+        count(w, "max_bytes", ps->spool.max_bytes);
         num(w, "oldest_age_s", oldest > 0 && now > oldest ? (double)(now - oldest) / 1000.0 : 0);
-        num(w, "shipped_batches", (double)ps->shipper.batches);
-        num(w, "shipped_events", (double)ps->shipper.events);
+        count(w, "shipped_batches", ps->shipper.batches);
+        count(w, "shipped_events", ps->shipper.events);
         json_member_bool(w, "waiting_for_store", ps->shipper.waiting);
     }
     json_close_object(w);
@@ -139,9 +148,9 @@ static void write_dlq(json_writer *w, const api_ctx *ctx)
 {
     section(w, "dlq");
     if (ctx->dlq_known) { /* else not read yet: the first reading comes with the first tick */
-        num(w, "total_pending", (double)ctx->dlq.pending);
-        num(w, "total_recovered", (double)ctx->dlq.recovered);
-        num(w, "total_failed", (double)ctx->dlq.failed);
+        count(w, "total_pending", ctx->dlq.pending);
+        count(w, "total_recovered", ctx->dlq.recovered);
+        count(w, "total_failed", ctx->dlq.failed);
         num(w, "avg_retry_count", ctx->dlq.avg_retry_count);
         num(w, "oldest_pending_age_hours", ctx->dlq.oldest_pending_age_hours);
     }
@@ -159,10 +168,10 @@ static void write_change_feed(json_writer *w, const api_ctx *ctx, const ws_live_
     section(w, "change_feed");
     json_member_string(w, "kind", st.available ? "listen-notify" : "in-process");
     json_member_bool(w, "connected", st.available ? st.connected : true);
-    num(w, "last_seq", (double)(st.available ? st.last_seq : ws->last_seq));
+    count(w, "last_seq", st.available ? st.last_seq : ws->last_seq);
     if (st.available) {
-        num(w, "notifications", (double)st.notifications);
-        num(w, "reconnects", (double)st.reconnects);
+        count(w, "notifications", st.notifications);
+        count(w, "reconnects", st.reconnects);
     }
     json_close_object(w);
 }
@@ -174,25 +183,25 @@ static void write_ingest(json_writer *w, const api_ctx *ctx, const ws_live_stats
     api_ingest_stats(ctx, &c);
     realtime_get_stats(ctx->rt, &rs);
     section(w, "ingest");
-    num(w, "events_accepted", (double)c.events_accepted);
-    num(w, "events_rejected", (double)c.events_rejected);
+    count(w, "events_accepted", c.events_accepted);
+    count(w, "events_rejected", c.events_rejected);
     num(w, "events_per_s", c.events_per_s);
-    num(w, "requests_invalid", (double)c.requests_invalid);
-    num(w, "requests_too_large", (double)c.requests_too_large);
-    num(w, "requests_overloaded", (double)c.requests_overloaded);
-    num(w, "requests_failed", (double)c.requests_failed);
+    count(w, "requests_invalid", c.requests_invalid);
+    count(w, "requests_too_large", c.requests_too_large);
+    count(w, "requests_overloaded", c.requests_overloaded);
+    count(w, "requests_failed", c.requests_failed);
     json_close_object(w);
     section(w, "websocket"); /* both WebSocket endpoints' queues: /ws and Realtime */
-    num(w, "clients", (double)ws->clients);
-    num(w, "slow_dropped", (double)(ws->slow_dropped + rs.slow_dropped));
-    num(w, "messages_sent", (double)(ws->messages_sent + rs.messages_sent));
-    num(w, "last_seq", (double)ws->last_seq);
+    count(w, "clients", ws->clients);
+    count(w, "slow_dropped", ws->slow_dropped + rs.slow_dropped);
+    count(w, "messages_sent", ws->messages_sent + rs.messages_sent);
+    count(w, "last_seq", ws->last_seq);
     json_close_object(w);
     section(w, "realtime");
-    num(w, "connections", (double)rs.connections);
-    num(w, "channels", (double)rs.channels);
-    num(w, "delivered_seq", (double)rs.delivered_seq);
-    num(w, "messages", (double)rs.messages);
+    count(w, "connections", rs.connections);
+    count(w, "channels", rs.channels);
+    count(w, "delivered_seq", rs.delivered_seq);
+    count(w, "messages", rs.messages);
     json_close_object(w);
 }
 
@@ -252,8 +261,22 @@ void api_breaker_put(http_req *r, void *arg)
     } states[] = {{"forced_open", WRITER_FORCE_OPEN},
                   {"disabled", WRITER_DISABLE_BREAKER},
                   {"closed", WRITER_RESET_BREAKER}};
-    cJSON *body = r->body != NULL ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
+    static const char *const members[] = {"state", NULL};
+    static const char usage[] =
+        "send {\"state\": \"forced_open\"}, {\"state\": \"disabled\"} or {\"state\": \"closed\"}";
+    cJSON *body = api_body_json(r);
+    if (body == NULL) {
+        return;
+    }
     const cJSON *state = cJSON_GetObjectItemCaseSensitive(body, "state");
+    const char *unknown = api_unknown_member(body, members);
+    if (unknown != NULL) {
+        char m[TT_ERRLEN];
+        snprintf(m, sizeof m, "unknown member '%.64s': %s", unknown, usage);
+        http_respond_error(r, 400, "invalid_body", m);
+        cJSON_Delete(body);
+        return;
+    }
     for (size_t i = 0; cJSON_IsString(state) && i < sizeof states / sizeof states[0]; i++) {
         if (strcmp(state->valuestring, states[i].name) == 0 && ctx->pipeline != NULL) {
             pipeline_control_breaker(ctx->pipeline, states[i].control);
@@ -267,7 +290,5 @@ void api_breaker_put(http_req *r, void *arg)
         }
     }
     cJSON_Delete(body);
-    http_respond_error(r, 400, "invalid_body",
-                       "send {\"state\": \"forced_open\"}, {\"state\": \"disabled\"} or "
-                       "{\"state\": \"closed\"}");
+    http_respond_error(r, 400, "invalid_body", usage);
 }

@@ -62,6 +62,14 @@ int http_client_base(char *out, size_t len, const char *flag, const char *who)
 {
     /* A variable set but empty is a value, and a bad one, as serve reads its settings
      * (config.c): it is named rather than passed over for the next source. */
+    const char *cacert = getenv("TELLTALE_CACERT");
+    if (cacert != NULL && cacert[0] == '\0') {
+        fprintf(stderr,
+                "%s: invalid TELLTALE_CACERT '': expected the path of the PEM file of the private "
+                "CA that signed the daemon's certificate (unset it for the system's trust store)\n",
+                who);
+        return -1;
+    }
     const char *name = "--url", *given = flag;
     if (given == NULL && (given = getenv("TELLTALE_URL")) != NULL) {
         name = "TELLTALE_URL";
@@ -92,15 +100,7 @@ int http_client_base(char *out, size_t len, const char *flag, const char *who)
 static bool key_valid(const char *key)
 {
     size_t n = strlen(key);
-    if (n == 0 || n > HTTP_CLIENT_KEY_MAX) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if ((unsigned char)key[i] < 0x21 || (unsigned char)key[i] > 0x7e) {
-            return false;
-        }
-    }
-    return true;
+    return n > 0 && n <= HTTP_CLIENT_KEY_MAX && config_visible_ascii(key);
 }
 
 int http_client_key(const char **out, const char *flag, const char *who)
@@ -219,8 +219,8 @@ long http_client_request(http_client *c, const char *who, const char *method, co
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
     /* A daemon with a certificate from a private CA: TELLTALE_CACERT names the CA's PEM file
      * (as curl's --cacert); else the system's trust store. */
-    const char *cacert = getenv("TELLTALE_CACERT");
-    if (cacert != NULL && cacert[0] != '\0') {
+    const char *cacert = getenv("TELLTALE_CACERT"); /* not empty: http_client_base */
+    if (cacert != NULL) {
         curl_easy_setopt(curl, CURLOPT_CAINFO, cacert);
     }
     /* A daemon that accepted the connection and never answers must not hold the CLI forever;

@@ -42,9 +42,13 @@ static const char USAGE[] =
     "arguments, reads NDJSON (one event per line) from standard input and sends it in batches:\n"
     "a batch goes out when it has N lines (or 512 KiB), or when its first line has waited MS.\n"
     "A refused event is reported with its line number and the rest is sent; a batch the daemon\n"
-    "finds too large (413) is split. At the end a summary: accepted, refused (by reason),\n"
-    "retried (429/503, waiting as Retry-After says). Options may stand anywhere, as --opt VALUE\n"
-    "or --opt=VALUE; an argument starting with '-' is never an event ('-' alone is refused:\n"
+    "finds too large (413) is split. At the end a summary, counting events and requests:\n"
+    "'accepted' the events the daemon took (durable), 'refused' the events not taken because\n"
+    "the daemon or send refused them -- all the events of a refused argument, which the daemon\n"
+    "refuses whole -- each counted once under its reason (code n, ...); 'retried' the requests\n"
+    "repeated after 429/503 (waiting as Retry-After says); 'requests' the HTTP requests, retries\n"
+    "not included. Options may stand anywhere, as --opt VALUE or --opt=VALUE; an argument\n"
+    "starting with '-' is never an event ('-' alone is refused:\n"
     "without EVENT arguments, standard input is read).\n"
     "\n"
     "options:\n"
@@ -65,8 +69,9 @@ static const char USAGE[] =
     "was sent is counted), 2 usage error.\n";
 
 typedef struct entry {
-    unsigned long line; /* 1-based, in the input (or the argument's position) */
-    size_t off, len;    /* in the batch buffer, the trailing newline included */
+    unsigned long line;   /* 1-based, in the input (or the argument's position) */
+    unsigned long events; /* in it: 1 for a line, the array's length for an argument */
+    size_t off, len;      /* in the batch buffer, the trailing newline included */
 } entry;
 
 typedef struct reason {
@@ -109,12 +114,21 @@ static void count_reason(sender *s, const char *code)
     s->reasons[REASONS_MAX - 1].n++; /* more kinds than room: counted with the last */
 }
 
-static void refuse(sender *s, unsigned long line, const char *code, const char *why)
+/* 'refused' counts events, as 'accepted' does: the daemon refuses a request whole, so an
+ * argument holding an array of N events refused is N refused, each counted under the reason
+ * ("unknown_field 2"), as N bad lines of NDJSON would be. */
+static void refuse(sender *s, const entry *e, const char *code, const char *why)
 {
-    s->refused++;
-    count_reason(s, code);
-    fprintf(stderr, "telltale send: %s %lu refused: %s (%llu accepted so far)\n", s->unit, line,
-            why, s->accepted);
+    for (unsigned long i = 0; i < e->events; i++) {
+        s->refused++;
+        count_reason(s, code);
+    }
+    char several[48] = "";
+    if (e->events != 1) {
+        snprintf(several, sizeof several, " (its %lu events)", e->events);
+    }
+    fprintf(stderr, "telltale send: %s %lu refused%s: %s (%llu accepted so far)\n", s->unit,
+            e->line, several, why, s->accepted);
 }
 
 /* The daemon's answer: {"accepted":N,"duplicates":D} or {"error":{"code","message","index"}}. */
@@ -191,19 +205,19 @@ static void refused_range(sender *s, size_t lo, size_t hi, long status, const an
         send_range(s, lo, mid);
         send_range(s, mid, hi);
     } else if (status == 413) {
-        refuse(s, s->entries[lo].line, a->code, why);
+        refuse(s, &s->entries[lo], a->code, why);
     } else if (status == 400 && a->index >= 0 && (size_t)a->index < hi - lo) {
         /* One bad event refuses its batch whole (DESIGN §2): send the others again. */
         size_t bad = lo + (size_t)a->index;
         send_range(s, lo, bad);
-        refuse(s, s->entries[bad].line, a->code, why);
+        refuse(s, &s->entries[bad], a->code, why);
         send_range(s, bad + 1, hi);
     } else if (status == 400 && hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
         send_range(s, lo, mid);
         send_range(s, mid, hi);
     } else if (status == 400) {
-        refuse(s, s->entries[lo].line, a->code, why);
+        refuse(s, &s->entries[lo], a->code, why);
     } else {
         /* 401, 403, 415, or still 429/503 after every retry: the next request would fare the
          * same. Stop, and say where. */
@@ -251,7 +265,8 @@ static void flush(sender *s)
 
 /* Adds one line ('text', NUL-terminated at 'len', without its newline) to the batch; sends the
  * batch when it is full. */
-static void add_line(sender *s, const char *text, size_t len, unsigned long line)
+static void add_line(sender *s, const char *text, size_t len, unsigned long line,
+                     unsigned long events)
 {
     if (strspn(text, " \t\r") >= len) {
         return; /* blank */
@@ -264,7 +279,7 @@ static void add_line(sender *s, const char *text, size_t len, unsigned long line
     }
     memcpy(s->buf + s->len, text, len);
     s->buf[s->len + len] = '\n';
-    s->entries[s->n++] = (entry){.line = line, .off = s->len, .len = len + 1};
+    s->entries[s->n++] = (entry){.line = line, .events = events, .off = s->len, .len = len + 1};
     s->len += len + 1;
     if (s->n == s->batch_size || s->len >= BATCH_BYTES || s->flush_ms == 0) {
         flush(s);
@@ -304,9 +319,9 @@ static void end_line(sender *s, reader *rd)
 {
     rd->line[rd->len] = '\0'; /* room kept: len < LINE_MAX_BYTES */
     if (rd->too_long) {
-        refuse(s, rd->lineno, "line_too_long", "longer than 1 MiB");
+        refuse(s, &(entry){.line = rd->lineno, .events = 1}, "line_too_long", "longer than 1 MiB");
     } else {
-        add_line(s, rd->line, rd->len, rd->lineno);
+        add_line(s, rd->line, rd->len, rd->lineno, 1);
     }
     rd->lineno++;
     rd->len = 0;
@@ -374,16 +389,27 @@ static int send_stdin(sender *s)
     return 0;
 }
 
+/* The events in EVENT argument 'arg' (checked by events_valid): an array's length, else 1. */
+static unsigned long events_in(const char *arg)
+{
+    cJSON *v = cJSON_Parse(arg);
+    unsigned long n = cJSON_IsArray(v) ? (unsigned long)cJSON_GetArraySize(v) : 1;
+    cJSON_Delete(v);
+    return n;
+}
+
 static void send_args(sender *s, int n, char **events)
 {
     s->unit = "argument";
     for (int i = 0; i < n && !s->stopped; i++) {
         size_t len = strlen(events[i]);
+        unsigned long count = events_in(events[i]);
         if (len >= BATCH_BYTES) {
-            refuse(s, (unsigned long)i + 1, "body_too_large", "longer than 512 KiB");
+            refuse(s, &(entry){.line = (unsigned long)i + 1, .events = count}, "body_too_large",
+                   "longer than 512 KiB");
             continue;
         }
-        add_line(s, events[i], len, (unsigned long)i + 1);
+        add_line(s, events[i], len, (unsigned long)i + 1, count);
         flush(s); /* one request per argument: an argument may be an array */
     }
 }

@@ -83,6 +83,15 @@ static int check_host(const tt_config *cfg, char *host, size_t cap, const char *
     return 0;
 }
 
+/* Whether the two listen addresses (resolved to numeric IPv4) would take the same socket: the
+ * same port, a free one aside, on the same address or on 0.0.0.0 (which takes them all). */
+static bool same_address(const tt_config *cfg)
+{
+    bool any = strcmp(cfg->listen_host, "0.0.0.0") == 0 || strcmp(cfg->otlp_host, "0.0.0.0") == 0;
+    return cfg->listen_port != 0 && cfg->listen_port == cfg->otlp_port &&
+           (any || strcmp(cfg->listen_host, cfg->otlp_host) == 0);
+}
+
 static int check_listen_host(tt_config *cfg)
 {
     if (cfg->trust_proxy_n > 0 && !auth_enabled(cfg)) {
@@ -98,6 +107,14 @@ static int check_listen_host(tt_config *cfg)
     if (rc == 0 && cfg->otlp_listen) {
         rc = check_host(cfg, cfg->otlp_host, sizeof cfg->otlp_host,
                         "--otlp-listen / TELLTALE_OTLP_LISTEN");
+    }
+    if (rc == 0 && cfg->otlp_listen && same_address(cfg)) {
+        fprintf(stderr,
+                "telltale serve: --otlp-listen / TELLTALE_OTLP_LISTEN (%s:%u) is the address of "
+                "--listen / TELLTALE_LISTEN: it is a second address, for the same routes; give "
+                "another port, or leave it off\n",
+                cfg->otlp_host, (unsigned)cfg->otlp_port);
+        rc = EXIT_USAGE;
     }
     return rc;
 }

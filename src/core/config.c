@@ -14,6 +14,7 @@ typedef config_setting setting;
 
 /* What apply() takes for a K_BOOL setting: said whole, so nobody guesses. */
 #define BOOL_FORM "true, false, yes, no, 1 or 0"
+#define KEY_FORM "a key of 16 to 511 bytes of visible ASCII (0x21 to 0x7E)"
 
 static const setting settings[] = {
     {"--listen", "TELLTALE_LISTEN", NULL, "127.0.0.1:8080", K_LISTEN, 0, 0, 0,
@@ -33,7 +34,7 @@ static const setting settings[] = {
      "milliseconds from 0 to 10000", "how long a batch may wait for more events"},
     {"--max-body", "TELLTALE_MAX_BODY", NULL, "1MiB", K_SIZE, AT(max_body), 1024, 64 << 20,
      "a size from 1KiB to 64MiB, e.g. 1048576, 512KiB, 1MiB",
-     "largest request body, on any route (counted after decoding)"},
+     "largest request body, on any route: as sent, and again once decoded"},
     {"--max-events", "TELLTALE_MAX_EVENTS", NULL, "10000", K_UINT, AT(max_events), 1, 100000,
      "an integer from 1 to 100000", "most events in one ingest request"},
     {"--queue-max", "TELLTALE_QUEUE_MAX", NULL, "100000", K_UINT, AT(queue_max), 100, 10000000,
@@ -110,12 +111,12 @@ static const setting settings[] = {
      "how long a session may be silent before it is idle"},
     {"--jwt-secret", "TELLTALE_JWT_SECRET", NULL, "", K_SECRET, AT(jwt_secret), 32, TT_SECRET_MAX,
      "a secret of 32 to 511 bytes", "HS256 secret that signs the JWTs telltale accepts"},
-    {"--anon-key", "TELLTALE_ANON_KEY", NULL, "", K_SECRET, AT(anon_key), 16, TT_SECRET_MAX,
-     "a key of 16 to 511 bytes", "key of role anon, which may read only with --anon-read"},
-    {"--service-key", "TELLTALE_SERVICE_KEY", NULL, "", K_SECRET, AT(service_key), 16,
-     TT_SECRET_MAX, "a key of 16 to 511 bytes", "key that grants full access (role service_role)"},
-    {"--ingest-key", "TELLTALE_INGEST_KEY", NULL, "", K_SECRET, AT(ingest_key), 16, TT_SECRET_MAX,
-     "a key of 16 to 511 bytes",
+    {"--anon-key", "TELLTALE_ANON_KEY", NULL, "", K_KEY, AT(anon_key), 16, TT_SECRET_MAX,
+     KEY_FORM, "key of role anon, which may read only with --anon-read"},
+    {"--service-key", "TELLTALE_SERVICE_KEY", NULL, "", K_KEY, AT(service_key), 16,
+     TT_SECRET_MAX, KEY_FORM, "key that grants full access (role service_role)"},
+    {"--ingest-key", "TELLTALE_INGEST_KEY", NULL, "", K_KEY, AT(ingest_key), 16, TT_SECRET_MAX,
+     KEY_FORM,
      "key that may only send events (role ingest): the key a producer holds"},
     {"--anon-read", "TELLTALE_ANON_READ", NULL, "false", K_BOOL, AT(anon_read), 0, 0,
      BOOL_FORM, "role anon (TELLTALE_ANON_KEY) may read what authenticated reads"},
@@ -165,6 +166,16 @@ static bool parse_store(const char *s, tt_config *cfg)
         return false;
     }
     strcpy(cfg->store_url, s);
+    return true;
+}
+
+bool config_visible_ascii(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e) {
+            return false;
+        }
+    }
     return true;
 }
 
@@ -224,6 +235,11 @@ static bool apply(const setting *st, const char *value, tt_config *cfg)
         return true;
     case K_PROXIES:
         return config_parse_proxies(value, cfg);
+    case K_KEY:
+        if (value[0] != '\0' && !config_visible_ascii(value)) {
+            return false; /* a key goes in an apikey or Authorization header */
+        }
+        /* fall through */
     case K_SECRET:
         /* Empty means unset (the default); otherwise the length must fit. */
         if (value[0] != '\0' && (strlen(value) < st->min || strlen(value) > st->max)) {
@@ -279,7 +295,7 @@ static int invalid(const char *where, const char *value, const setting *st, char
         /* A store URL may hold a password: never repeated, nor libpq's words that would. */
         return tt_fail(err, TT_EINVAL, "invalid %s: expected %s (%s)", where, st->form, why);
     }
-    if (st->kind == K_STORE || st->kind == K_SECRET) {
+    if (st->kind == K_STORE || st->kind == K_SECRET || st->kind == K_KEY) {
         /* A store URL may hold a password, a key is one: never repeat them. */
         return tt_fail(err, TT_EINVAL, "invalid %s: expected %s", where, st->form);
     }

@@ -115,6 +115,10 @@ int config_validate(const tt_config *cfg, char err[TT_ERRLEN]);
  * no setting has that flag, or TT_EINVAL with 'err' as above. Boolean flags take value NULL. */
 int config_set_flag(tt_config *cfg, const char *flag, const char *value, char err[TT_ERRLEN]);
 
+/* Whether every byte of 's' is visible ASCII (0x21 to 0x7E): what a key may hold, since it
+ * travels in an apikey or Authorization header (RFC 9110 §5.5; token68, §11.2). */
+bool config_visible_ascii(const char *s);
+
 /* True if 'flag' is a boolean setting's flag (it takes no value). */
 bool config_flag_is_bool(const char *flag);
 

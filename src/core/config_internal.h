@@ -15,7 +15,8 @@ typedef enum config_kind {
     K_PATH,
     K_FILE,
     K_PROXIES,
-    K_SECRET,
+    K_SECRET, /* a secret of min to max bytes; "" = none */
+    K_KEY,    /* a K_SECRET sent in a header: visible ASCII only (RFC 9110 §5.5, §11.2) */
     K_UINT,
     K_SIZE,
     K_DURATION,

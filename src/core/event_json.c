@@ -344,7 +344,9 @@ void event_write_json(json_writer *w, const tt_event *ev, event_json_form form)
 {
     bool stored = form == EVENT_JSON_STORED;
     json_open_object(w);
-    write_number(w, stored && ev->seq > 0, "seq", (double)ev->seq);
+    if (stored && ev->seq > 0) {
+        json_member_int64(w, "seq", ev->seq); /* exactly: a cursor */
+    }
     write_text(w, "id", ev->id[0] != '\0' ? ev->id : NULL);
     write_time(w, "ts", ev->ts_ms);
     if (stored) {

@@ -168,16 +168,19 @@ int ingest_from_array(const cJSON *array, int64_t now_ms, size_t max_events, eve
 static int scan_refused(size_t where, size_t skipped, const char *of, json_scan_result scan,
                         ingest_error *err)
 {
-    const char *code = scan == JSON_SCAN_TOO_DEEP    ? "nesting_too_deep"
+    const char *code = scan == JSON_SCAN_TOO_DEEP   ? "nesting_too_deep"
                        : scan == JSON_SCAN_BAD_UTF8 ? "invalid_utf8"
                                                     : "invalid_json";
-    char what[64];
+    char what[160];
     if (scan == JSON_SCAN_TOO_DEEP) {
         snprintf(what, sizeof what, "JSON nests deeper than %d levels", INGEST_MAX_DEPTH);
     } else {
         snprintf(what, sizeof what, "%s", json_scan_describe(scan));
     }
-    return body_error(err, code, 400, "%s at byte %zu%s", what, where + skipped, of);
+    /* A mark is allowed at the start of the body only (RFC 8259 §8.1): an NDJSON line's start
+     * is not the body's. */
+    return body_error(err, code, 400, "%s at byte %zu%s%s", what, where + skipped, of,
+                      scan == JSON_SCAN_BOM ? ": only allowed at the start of the body" : "");
 }
 
 /* Scans, then parses, one line: its faults are found in line order, each with its event's

@@ -1,6 +1,7 @@
 /* json_print.c -- a compact, exact JSON writer over cJSON trees. */
 #include "core/json_print.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,6 +192,20 @@ char *json_print_delete(cJSON *node, size_t *len)
 
 /* ---- the structured writer ---- */
 
+void json_put_int64(json_buf *o, int64_t v)
+{
+    char text[24];
+    int n = snprintf(text, sizeof text, "%" PRId64, v);
+    json_put_raw(o, text, (size_t)n);
+}
+
+cJSON *json_create_int64(int64_t v)
+{
+    char text[24];
+    snprintf(text, sizeof text, "%" PRId64, v);
+    return cJSON_CreateRaw(text);
+}
+
 /* Before a value or a key: the comma that separates it from the one before. */
 static void separate(json_writer *w)
 {
@@ -297,6 +312,18 @@ void json_member_number(json_writer *w, const char *name, double d)
 {
     json_key(w, name);
     json_number(w, d);
+}
+
+void json_int64(json_writer *w, int64_t v)
+{
+    separate(w);
+    json_put_int64(&w->out, v);
+}
+
+void json_member_int64(json_writer *w, const char *name, int64_t v)
+{
+    json_key(w, name);
+    json_int64(w, v);
 }
 
 void json_member_bool(json_writer *w, const char *name, bool b)

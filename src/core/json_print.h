@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* A growable output buffer. Zero-initialise it; free buf with free(). Once out of memory it
  * stays so, and 'oom' says so. */
@@ -26,6 +27,9 @@ typedef struct json_buf {
 void json_put_raw(json_buf *out, const char *s, size_t n);
 void json_put_string(json_buf *out, const char *s);
 void json_put_number(json_buf *out, double d);
+/* An integer exactly, in decimal: an int64 never passes through a double, which above 2^53
+ * would round it (9007199254740993 read back as ...992, a cursor that replays an event). */
+void json_put_int64(json_buf *out, int64_t v);
 
 /* A JSON document written as it goes, without a tree: objects and arrays nest, commas and
  * colons come by themselves. Zero-initialise it, write one value (usually an object), then take
@@ -48,6 +52,7 @@ void json_close_array(json_writer *w);
 void json_key(json_writer *w, const char *name); /* inside an object, before each value */
 void json_string(json_writer *w, const char *s); /* NULL is written as null */
 void json_number(json_writer *w, double d);
+void json_int64(json_writer *w, int64_t v); /* every int64 (ids, seqs, counts, ms) goes here */
 void json_bool(json_writer *w, bool b);
 void json_null(json_writer *w);
 /* A value already rendered as JSON text ('json' must be one valid value). */
@@ -55,7 +60,12 @@ void json_raw_value(json_writer *w, const char *json, size_t len);
 /* Shorthands for a member: json_key() then the value. */
 void json_member_string(json_writer *w, const char *name, const char *s);
 void json_member_number(json_writer *w, const char *name, double d);
+void json_member_int64(json_writer *w, const char *name, int64_t v);
 void json_member_bool(json_writer *w, const char *name, bool b);
+
+/* A cJSON node holding 'v' exactly (a raw number, which json_print() writes as it is), for
+ * trees: cJSON_CreateNumber() keeps a double only. NULL when out of memory. */
+cJSON *json_create_int64(int64_t v);
 
 /* Appends 'node' (NULL: nothing) as compact JSON, NUL-terminated. */
 void json_print_to(json_buf *out, const cJSON *node);

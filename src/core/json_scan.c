@@ -3,6 +3,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* Length of the valid UTF-8 sequence at s[0..avail), or 0 if it is not valid (overlong forms,
  * surrogates and code points above U+10FFFF are invalid, as RFC 3629 says). */
@@ -158,6 +160,8 @@ json_scan_result json_scan(const char *text, size_t len, unsigned max_depth, siz
         } else if (c == ']' || c == '}') {
             depth -= depth > 0; /* unbalanced brackets are the parser's to report */
             i++;
+        } else if (c == 0xef && i + 2 < len && s[i + 1] == 0xbb && s[i + 2] == 0xbf) {
+            r = JSON_SCAN_BOM; /* U+FEFF: valid UTF-8, but no JSON whitespace (RFC 8259 §2) */
         } else if (c >= 0x80) {
             r = JSON_SCAN_BAD_UTF8; /* non-ASCII is only valid inside strings */
         } else if (c == 0 || (c < 0x20 && c != '\t' && c != '\n' && c != '\r')) {
@@ -187,6 +191,55 @@ const char *json_scan_describe(json_scan_result r)
         return "invalid number";
     case JSON_SCAN_BAD_BYTE:
         return "invalid character";
+    case JSON_SCAN_BOM:
+        return "a byte-order mark (U+FEFF)";
     }
     return "invalid";
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The duplicate among one object's own members. Sorting the names finds it in n log n, so an
+ * object of thousands of members stays cheap; without memory for that, pairwise. */
+static const char *duplicate_here(const cJSON *obj, size_t n)
+{
+    const char *dup = NULL;
+    const char **names = malloc(n * sizeof *names);
+    if (names == NULL) {
+        for (const cJSON *a = obj->child; a != NULL && dup == NULL; a = a->next) {
+            for (const cJSON *b = a->next; b != NULL && dup == NULL; b = b->next) {
+                dup = strcmp(a->string, b->string) == 0 ? a->string : NULL;
+            }
+        }
+        return dup;
+    }
+    size_t k = 0;
+    for (const cJSON *c = obj->child; c != NULL; c = c->next) {
+        names[k++] = c->string;
+    }
+    qsort(names, n, sizeof *names, compare_names);
+    for (size_t i = 1; i < n && dup == NULL; i++) {
+        dup = strcmp(names[i - 1], names[i]) == 0 ? names[i] : NULL;
+    }
+    free(names);
+    return dup;
+}
+
+const char *json_duplicate_member(const cJSON *node)
+{
+    if (node == NULL || !(cJSON_IsObject(node) || cJSON_IsArray(node))) {
+        return NULL;
+    }
+    size_t n = 0;
+    for (const cJSON *c = node->child; c != NULL; c = c->next) {
+        const char *dup = json_duplicate_member(c);
+        if (dup != NULL) {
+            return dup;
+        }
+        n++;
+    }
+    return cJSON_IsObject(node) && n >= 2 ? duplicate_here(node, n) : NULL;
 }

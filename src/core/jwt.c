@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,18 +58,27 @@ static int b64url_decode(const char *in, size_t len, unsigned char *out)
     return n < 0 ? -1 : n - (int)(padded - len); /* EVP_DecodeBlock counts the padding */
 }
 
-/* The JSON object in base64url part [in, in+len), or NULL. */
-static cJSON *decode_part(const char *in, size_t len)
+/* The JSON object in base64url part [in, in+len): 0 with *out set; -1 when the part is not
+ * base64url, -2 when it decodes to something other than a JSON object (or memory ran out). */
+static int decode_part(const char *in, size_t len, cJSON **out)
 {
     unsigned char *buf = malloc(len * 3 / 4 + 4);
     int n = buf != NULL ? b64url_decode(in, len, buf) : -1;
+    bool not_b64 = buf != NULL && n < 0;
     cJSON *json = n > 0 ? cJSON_ParseWithLength((const char *)buf, (size_t)n) : NULL;
     free(buf);
     if (json != NULL && !cJSON_IsObject(json)) {
         cJSON_Delete(json);
         json = NULL;
     }
-    return json;
+    *out = json;
+    return json != NULL ? 0 : not_b64 ? -1 : -2;
+}
+
+/* Whether 'sig' has an HMAC-SHA256's length in base64url: 32 bytes are 43 characters. */
+static bool signature_form(size_t sig_len)
+{
+    return sig_len == 43;
 }
 
 static bool signature_ok(const char *token, size_t signed_len, const char *sig, size_t sig_len,
@@ -78,7 +88,7 @@ static bool signature_ok(const char *token, size_t signed_len, const char *sig, 
     unsigned int want_len = 0;
     if (HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)token, signed_len,
              want, &want_len) == NULL ||
-        want_len != SHA256_LEN || sig_len != 43) { /* 32 bytes are 43 base64url characters */
+        want_len != SHA256_LEN) {
         return false;
     }
     /* The last of the 43 characters carries 4 bits of the MAC and 2 spare bits, which the
@@ -124,11 +134,16 @@ static bool time_claim(const cJSON *claims, const char *name, int64_t *out)
 static int check_claims(const cJSON *claims, int64_t now_s, jwt_claims *out, char *err)
 {
     int64_t nbf;
-    if (!string_claim(claims, "role", out->role, sizeof out->role) ||
-        !string_claim(claims, "sub", out->sub, sizeof out->sub) ||
-        !time_claim(claims, "exp", &out->exp) || !time_claim(claims, "nbf", &nbf)) {
-        return tt_fail(err, TT_EINVAL,
-                       "a claim (role, sub, exp or nbf) has the wrong type or size");
+    const char *bad = !string_claim(claims, "role", out->role, sizeof out->role) ? "role"
+                      : !string_claim(claims, "sub", out->sub, sizeof out->sub)  ? "sub"
+                      : !time_claim(claims, "exp", &out->exp)                    ? "exp"
+                      : !time_claim(claims, "nbf", &nbf)                         ? "nbf"
+                                                                                 : NULL;
+    if (bad != NULL) {
+        return tt_fail(err, TT_EINVAL, "its claim '%s' has the wrong type or size (%s)", bad,
+                       bad[0] == 'r'   ? "a string of at most 64 bytes"
+                       : bad[0] == 's' ? "a string of at most 128 bytes"
+                                       : "a number of seconds, RFC 7519 NumericDate");
     }
     /* Present, not non-zero: "exp": 0 expired in 1970. */
     bool has_exp = cJSON_GetObjectItemCaseSensitive(claims, "exp") != NULL;
@@ -141,28 +156,93 @@ static int check_claims(const cJSON *claims, int64_t now_s, jwt_claims *out, cha
     return 0;
 }
 
+/* Why 'token' is no JWT by its shape (RFC 7519 §7.2 step 1: three base64url segments separated
+ * by dots), or NULL. */
+static const char *shape_wrong(const char *token, char *why, size_t len)
+{
+    static const char *const names[] = {"header", "claims", "signature"};
+    size_t dots = 0;
+    for (const char *p = token; *p != '\0'; p++) {
+        dots += *p == '.';
+    }
+    if (strlen(token) > JWT_MAX) {
+        snprintf(why, len, "not a JWT: longer than %d bytes", JWT_MAX);
+        return why;
+    }
+    if (dots != 2) {
+        snprintf(why, len,
+                 "not a JWT: a JWT is three base64url segments separated by dots (RFC 7519 7.2), "
+                 "this is %zu",
+                 dots + 1);
+        return why;
+    }
+    const char *p = token;
+    for (int i = 0; i < 3; i++) {
+        size_t n = strcspn(p, ".");
+        if (n == 0) {
+            snprintf(why, len, "not a JWT: its %s is empty", names[i]);
+            return why;
+        }
+        for (size_t k = 0; k < n; k++) {
+            if (!is_b64url(p[k])) {
+                snprintf(why, len,
+                         "not a JWT: its %s holds a character outside unpadded base64url (RFC "
+                         "7515 2)",
+                         names[i]);
+                return why;
+            }
+        }
+        p += n + 1;
+    }
+    return NULL;
+}
+
+/* Each step of RFC 7519 §7.2 that fails says which it is: the shape, the header's base64url,
+ * its JSON, its alg, the signature's form, the signature, the claims' base64url and JSON, a
+ * claim's type, exp, nbf. */
 int jwt_verify(const char *token, const char *secret, int64_t now_s, jwt_claims *out,
                char err[TT_ERRLEN])
 {
     *out = (jwt_claims){0};
-    size_t len = strlen(token);
-    if (len > JWT_MAX || !jwt_looks_like(token)) {
-        return tt_fail(err, TT_EINVAL, "not a JWT");
+    char why[160];
+    if (shape_wrong(token, why, sizeof why) != NULL) {
+        return tt_fail(err, TT_EINVAL, "%s", why);
     }
     const char *dot1 = strchr(token, '.'), *dot2 = strchr(dot1 + 1, '.');
-    cJSON *header = decode_part(token, (size_t)(dot1 - token));
-    const cJSON *alg = cJSON_GetObjectItemCaseSensitive(header, "alg");
-    bool hs256 = cJSON_IsString(alg) && strcmp(alg->valuestring, "HS256") == 0;
-    cJSON_Delete(header);
-    if (!hs256) {
-        return tt_fail(err, TT_EINVAL, "the token is not signed with HS256");
+    cJSON *header = NULL;
+    int part = decode_part(token, (size_t)(dot1 - token), &header);
+    if (part != 0) {
+        return tt_fail(err, TT_EINVAL,
+                       part == -1 ? "its header is not base64url (RFC 7515 2)"
+                                  : "its header is not base64url JSON: it decodes to no JSON "
+                                    "object (RFC 7515 5.2)");
     }
-    if (!signature_ok(token, (size_t)(dot2 - token), dot2 + 1, strlen(dot2 + 1), secret)) {
+    const cJSON *alg = cJSON_GetObjectItemCaseSensitive(header, "alg");
+    char why_alg[64] = "";
+    if (alg == NULL) {
+        snprintf(why_alg, sizeof why_alg, "its header has no alg");
+    } else if (!cJSON_IsString(alg)) {
+        snprintf(why_alg, sizeof why_alg, "its alg is not a string");
+    } else if (strcmp(alg->valuestring, "HS256") != 0) {
+        snprintf(why_alg, sizeof why_alg, "its alg is \"%.16s\"", alg->valuestring);
+    }
+    cJSON_Delete(header);
+    if (why_alg[0] != '\0') {
+        return tt_fail(err, TT_EINVAL, "the token is not signed with HS256: %s", why_alg);
+    }
+    const char *sig = dot2 + 1;
+    if (!signature_form(strlen(sig))) {
+        return tt_fail(err, TT_EINVAL,
+                       "its signature is not an HMAC-SHA256 in base64url (43 characters)");
+    }
+    if (!signature_ok(token, (size_t)(dot2 - token), sig, strlen(sig), secret)) {
         return tt_fail(err, TT_EINVAL, "the token's signature does not match");
     }
-    cJSON *claims = decode_part(dot1 + 1, (size_t)(dot2 - dot1 - 1));
-    int rc = claims != NULL ? check_claims(claims, now_s, out, err)
-                            : tt_fail(err, TT_EINVAL, "the token's claims are not a JSON object");
+    cJSON *claims = NULL;
+    part = decode_part(dot1 + 1, (size_t)(dot2 - dot1 - 1), &claims);
+    int rc = part == 0    ? check_claims(claims, now_s, out, err)
+             : part == -1 ? tt_fail(err, TT_EINVAL, "its claims are not base64url (RFC 7515 2)")
+                          : tt_fail(err, TT_EINVAL, "the token's claims are not a JSON object");
     cJSON_Delete(claims);
     return rc;
 }

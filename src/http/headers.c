@@ -3,6 +3,7 @@
 #include "http/http_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -198,18 +199,70 @@ bool http_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
     return true;
 }
 
-const char *http_unknown_arg(const http_req *r, const char *const *known)
+const http_param http_query_own[] = {{NULL, false}};
+
+static const http_param *param_of(const http_param *params, const char *name)
 {
-    for (int i = 0; i < r->nargs; i++) {
-        bool found = false;
-        for (const char *const *k = known; *k != NULL && !found; k++) {
-            found = strcmp(r->args[i].name, *k) == 0;
-        }
-        if (!found) {
-            return r->args[i].name;
+    for (const http_param *p = params; p != NULL && p->name != NULL; p++) {
+        if (strcmp(p->name, name) == 0) {
+            return p;
         }
     }
     return NULL;
+}
+
+/* "(allowed: a, b, c)", or "(this route takes none)". */
+static void list_params(const http_param *params, char *out, size_t len)
+{
+    size_t used = (size_t)snprintf(out, len, "(%s",
+                                   params == NULL || params->name == NULL ? "this route takes none"
+                                                                          : "allowed: ");
+    for (const http_param *p = params; p != NULL && p->name != NULL && used < len; p++) {
+        used += (size_t)snprintf(out + used, len - used, "%s%s", p == params ? "" : ", ", p->name);
+    }
+    if (used < len) {
+        snprintf(out + used, len - used, ")");
+    }
+}
+
+bool http_args_check(const http_req *r, const http_param *params, char *msg, size_t len)
+{
+    for (int i = 0; i < r->nargs; i++) {
+        const char *name = r->args[i].name;
+        const http_param *p = param_of(params, name);
+        if (p == NULL) {
+            char allowed[256];
+            list_params(params, allowed, sizeof allowed);
+            snprintf(msg, len, "unknown parameter '%.64s' %s", name, allowed);
+            return false;
+        }
+        for (int k = 0; k < i && !p->any_of; k++) {
+            if (strcmp(r->args[k].name, name) == 0) {
+                snprintf(msg, len, "parameter '%s' given more than once: give it once", name);
+                return false;
+            }
+        }
+    }
+    for (int i = 0; i < r->nargs; i++) {
+        if (r->args[i].value == NULL || r->args[i].value[0] == '\0') {
+            snprintf(msg, len, "parameter '%.64s' is empty: give it a value, or leave it out",
+                     r->args[i].name);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool http_int_arg(const http_req *r, const char *name, int64_t min, int64_t max, int64_t *out,
+                  char *msg, size_t len)
+{
+    const char *v = http_arg_value(r, name);
+    if (v == NULL || http_parse_int(v, min, max, out)) {
+        return true;
+    }
+    snprintf(msg, len, "parameter '%s' must be an integer from %lld to %lld", name, (long long)min,
+             (long long)max);
+    return false;
 }
 
 bool http_add_header(http_req *r, const char *name, const char *value)

@@ -225,7 +225,9 @@ static void dispatch(http_server *hs, http_req *r)
         r->method = r->head_only ? HTTP_GET : HTTP_HEAD;
     }
     if (rt != NULL) {
-        rt->fn(r, rt->ctx);
+        if (rt->query == HTTP_QUERY_OWN || http_args_ok(r, rt->query)) {
+            rt->fn(r, rt->ctx);
+        }
         return;
     }
     unsigned methods = router_methods(hs, r->path, r->allow, sizeof r->allow);
@@ -569,4 +571,14 @@ void http_respond_error_at(http_req *r, int status, const char *code, const char
                            int index)
 {
     respond_error(r, &(http_error){status, code, message, true, index});
+}
+
+bool http_args_ok(http_req *r, const http_param *params)
+{
+    char msg[400];
+    if (http_args_check(r, params, msg, sizeof msg)) {
+        return true;
+    }
+    http_respond_error(r, 400, "invalid_parameter", msg);
+    return false;
 }

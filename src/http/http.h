@@ -173,12 +173,37 @@ bool http_add_header(http_req *r, const char *name, const char *value);
  * the one its X-Forwarded-For names (core/forwarded.h). For logs and per-client limits. */
 void http_client_addr(const http_req *r, char out[FORWARDED_ADDR_MAX]);
 
-/* The value of query parameter 'name', or NULL. */
+/* The value of query parameter 'name' (its first, which is its only one once
+ * http_args_check() passed it), or NULL. */
 const char *http_arg_value(const http_req *r, const char *name);
-/* The first parameter not in the NULL-terminated list 'known', or NULL. */
-const char *http_unknown_arg(const http_req *r, const char *const *known);
+
+/* A query parameter a route takes. 'any_of': a text filter whose repeats mean "any of"
+ * (?type=a&type=b); any other parameter is given at most once (DESIGN §5, "HTTP"). */
+typedef struct http_param {
+    const char *name;
+    bool any_of;
+} http_param;
+
+/* The query of a route whose handler reads it by rules of its own (http_route.query). */
+extern const http_param http_query_own[];
+#define HTTP_QUERY_OWN http_query_own
+
+/* The one rule for every route's query (the server applies it to each route's 'query' before
+ * the handler runs): a parameter the route does not take ('params', ended by {NULL}; NULL for
+ * a route that takes none), or one that is not any_of given twice, is refused, since guessing
+ * which value counts would answer a question nobody asked; so is one given empty ("?type=",
+ * "?group_by"), which is never read as "no filter". False with 'msg' naming the parameter (and
+ * what the route takes); the caller answers 400 invalid_parameter. */
+bool http_args_check(const http_req *r, const http_param *params, char *msg, size_t len);
+/* http_args_check(), answering 400 invalid_parameter itself: false when it did. */
+bool http_args_ok(http_req *r, const http_param *params);
 
 /* Reads a decimal integer in [min, max] with nothing around it; false otherwise. */
 bool http_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
+/* Integer query parameter 'name' into *out when given (*out unchanged when not); false, with
+ * 'msg' giving the bounds ("parameter 'limit' must be an integer from 1 to 1000"), when it is
+ * not an integer in [min, max]. */
+bool http_int_arg(const http_req *r, const char *name, int64_t min, int64_t max, int64_t *out,
+                  char *msg, size_t len);
 
 #endif

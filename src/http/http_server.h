@@ -30,6 +30,10 @@ struct http_route {
     void *ctx;
     http_error_writer errors; /* NULL: telltale's shape */
     unsigned roles;           /* AUTH_ROLE bits; 0 = service_role only */
+    /* The query parameters it takes, ended by {NULL}; NULL: none. The server holds the query
+     * to them before the handler runs (http_args_check: 400 invalid_parameter); a route
+     * whose handler reads its query by rules of its own (PostgREST's) says HTTP_QUERY_OWN. */
+    const http_param *query;
 };
 
 /* One WebSocket connection, as http keeps it (ws_h2o.c, over libh2o's websocket.h and wslay).

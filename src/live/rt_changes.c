@@ -68,7 +68,7 @@ static char *binding_echo(int64_t id, const char *event, const char *schema, con
 {
     json_buf b = {0};
     JSON_PUT_LIT(&b, "{\"id\":");
-    json_put_number(&b, (double)id);
+    json_put_int64(&b, id);
     JSON_PUT_LIT(&b, ",\"event\":");
     json_put_string(&b, event);
     JSON_PUT_LIT(&b, ",\"schema\":");

@@ -273,12 +273,12 @@ static void write_stats(json_writer *w, const ws_live *ws)
     gateway_get_stats(ws->opts.gw, &gs);
     json_open_object(w);
     json_member_string(w, "type", "stats");
-    json_member_number(w, "server_seq", (double)stream_known(ws->opts.rows));
-    json_member_number(w, "accepted_total", (double)gs.events_accepted);
-    json_member_number(w, "rejected_total", (double)gs.events_rejected);
+    json_member_int64(w, "server_seq", stream_known(ws->opts.rows));
+    json_member_int64(w, "accepted_total", gs.events_accepted);
+    json_member_int64(w, "rejected_total", gs.events_rejected);
     json_member_number(w, "events_per_s", gs.events_per_s);
-    json_member_number(w, "queue_depth", (double)queue_waiting(ws->opts.q));
-    json_member_number(w, "ws_clients", (double)ws->nclients);
+    json_member_int64(w, "queue_depth", queue_waiting(ws->opts.q));
+    json_member_int64(w, "ws_clients", ws->nclients);
     json_member_number(w, "uptime_s",
                        (double)(clock_mono_ms() - ws->opts.started_mono_ms) / 1000.0);
     json_close_object(w);

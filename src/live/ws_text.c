@@ -15,7 +15,7 @@ ws_msg *ws_text_event(const tt_event *ev, void *ctx)
     json_writer w = {0};
     json_open_object(&w);
     json_member_string(&w, "type", "event");
-    json_member_number(&w, "seq", (double)ev->seq);
+    json_member_int64(&w, "seq", ev->seq);
     json_key(&w, "event");
     event_write_json(&w, ev, EVENT_JSON_STORED);
     json_close_object(&w);
@@ -31,8 +31,8 @@ ws_msg *ws_text_ack(const char *ref, size_t accepted, uint64_t duplicates)
         json_key(&w, "ref");
         json_raw_value(&w, ref, strlen(ref));
     }
-    json_member_number(&w, "accepted", (double)accepted);
-    json_member_number(&w, "duplicates", (double)duplicates);
+    json_member_int64(&w, "accepted", accepted);
+    json_member_int64(&w, "duplicates", duplicates);
     json_close_object(&w);
     return ws_msg_from_writer(&w, 0);
 }
@@ -74,7 +74,7 @@ ws_msg *ws_text_hello(int64_t server_seq, const char *flags)
     json_writer w = {0};
     json_open_object(&w);
     json_member_string(&w, "type", "hello");
-    json_member_number(&w, "server_seq", (double)server_seq);
+    json_member_int64(&w, "server_seq", server_seq);
     json_key(&w, "flags");
     json_raw_value(&w, flags != NULL ? flags : "{}", flags != NULL ? strlen(flags) : 2);
     json_close_object(&w);

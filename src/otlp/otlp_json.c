@@ -294,9 +294,6 @@ static int set_repeated(const ProtobufCFieldDescriptor *f, const cJSON *v, char 
     if (!cJSON_IsArray(v)) {
         return bad(err, f, "an array");
     }
-    if (*arr != NULL) {
-        return tt_fail(err, TT_EINVAL, "field '%s' appears twice", f->name);
-    }
     size_t count = (size_t)cJSON_GetArraySize(v), size = value_size(f->type), i = 0;
     if (count == 0) {
         return 0;
@@ -334,10 +331,6 @@ static int set_field(const ProtobufCFieldDescriptor *f, const cJSON *v, char *m,
             memset(p, 0, value_size(f->type)); /* the storage may be another member's */
         }
         *which = f->id;
-    } else if (owned && (f->type == PROTOBUF_C_TYPE_BYTES
-                             ? ((ProtobufCBinaryData *)p)->data != NULL
-                             : *(void **)p != NULL && *(void **)p != f->default_value)) {
-        return tt_fail(err, TT_EINVAL, "field '%s' appears twice", f->name);
     }
     if (f->type == PROTOBUF_C_TYPE_STRING && !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)) {
         *(char **)p = NULL; /* set_value() replaces the shared empty default */
@@ -354,14 +347,21 @@ static int decode_object(const ProtobufCMessageDescriptor *d, const cJSON *obj,
     }
     d->message_init(m);
     *out = m;
-    for (const cJSON *c = obj->child; c != NULL; c = c->next) {
+    /* Each field once, whatever its spelling (resourceLogs or resource_logs) and value (an
+     * empty array, null): a second copy means nothing certain, and is refused. */
+    bool *seen = calloc(d->n_fields > 0 ? d->n_fields : 1, sizeof *seen);
+    int rc = seen == NULL ? tt_fail(err, TT_ENOMEM, "out of memory") : 0;
+    for (const cJSON *c = obj->child; c != NULL && rc == 0; c = c->next) {
         const ProtobufCFieldDescriptor *f = field_named(d, c->string);
-        int rc = f == NULL ? 0 : set_field(f, c, (char *)m, err);
-        if (rc != 0) {
-            return rc; /* *out is freed by the caller, whole */
+        if (f != NULL && seen[f - d->fields]) {
+            rc = tt_fail(err, TT_EINVAL, "field '%s' appears twice", f->name);
+        } else if (f != NULL) {
+            seen[f - d->fields] = true;
+            rc = set_field(f, c, (char *)m, err);
         }
     }
-    return 0;
+    free(seen);
+    return rc; /* on failure, *out is freed by the caller, whole */
 }
 
 int otlp_json_decode(const ProtobufCMessageDescriptor *d, const char *body, size_t len,

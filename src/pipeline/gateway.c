@@ -263,10 +263,14 @@ int gateway_submit_from(gateway *gw, const char *key, event_batch *batch, ingest
     gw->stats.events_rejected += batch->count;
     char msg[TT_ERRLEN];
     int retry_s = (int)((wait_ms + 999) / 1000);
+    /* Whose the limit is, as http_rate_key() said: without keys a client is its address. */
+    const char *whose = strncmp(key, "addr:", 5) == 0  ? "this client address"
+                        : strncmp(key, "sub:", 4) == 0 ? "this token's sub"
+                                                       : "this key";
     snprintf(msg, sizeof msg,
-             "over the ingest rate of this key (%u events a second, bursts of %u: "
+             "over the ingest rate of %s (%u events a second, bursts of %u: "
              "TELLTALE_INGEST_RATE, TELLTALE_INGEST_BURST); retry in %d s",
-             gw->opts.rate, gw->opts.burst, retry_s);
+             whose, gw->opts.rate, gw->opts.burst, retry_s);
     refuse(why, 429, "rate_limited", retry_s, msg);
     return TT_EFULL;
 }

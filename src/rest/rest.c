@@ -147,11 +147,17 @@ int rest_add_routes(http_server *hs, rest_ctx *ctx)
     /* Every method: serve() answers 405 itself, in PostgREST's words. A preflight carries no
      * credential (browsers send none), so OPTIONS is public; the rest is for readers, and
      * allowed() above narrows it table by table. Role ingest has nothing here: producers post
-     * to /api/v1/events. */
-    ctx->routes[0] =
-        (http_route){"/rest/v1/{table}", HTTP_OPTIONS, serve, ctx, write_http_error, AUTH_PUBLIC};
-    ctx->routes[1] = (http_route){
-        "/rest/v1/{table}", HTTP_ANY_METHOD & ~(unsigned)HTTP_OPTIONS, serve, ctx, write_http_error,
-        AUTH_ROLES_READ};
+     * to /api/v1/events. The query is PostgREST's, read by rest_plan.c. */
+    http_route route = {.path = "/rest/v1/{table}",
+                        .fn = serve,
+                        .ctx = ctx,
+                        .errors = write_http_error,
+                        .query = HTTP_QUERY_OWN};
+    route.methods = HTTP_OPTIONS;
+    route.roles = AUTH_PUBLIC;
+    ctx->routes[0] = route;
+    route.methods = HTTP_ANY_METHOD & ~(unsigned)HTTP_OPTIONS;
+    route.roles = AUTH_ROLES_READ;
+    ctx->routes[1] = route;
     return http_server_add_routes(hs, ctx->routes, 2);
 }

@@ -406,9 +406,27 @@ static const char *arg(const rest_arg *args, int nargs, const char *name)
     return NULL;
 }
 
+/* A reserved parameter (select, order, limit, ...) given twice: refused rather than settled
+ * by one of its values (a column filter may repeat: its conditions are ANDed). */
+static bool reserved_repeated(const rest_arg *args, int nargs, rest_error *e)
+{
+    for (int i = 0; i < nargs; i++) {
+        for (int k = 0; k < i && is_reserved(args[i].name); k++) {
+            if (strcmp(args[k].name, args[i].name) == 0) {
+                return !rest_fail(e, 400, "PGRST100", "'%s' is given more than once: give it once",
+                                  args[i].name);
+            }
+        }
+    }
+    return false;
+}
+
 bool rest_parse_query(const rest_arg *args, int nargs, rest_query *q, rest_error *e)
 {
     const char *v;
+    if (reserved_repeated(args, nargs, e)) {
+        return false;
+    }
     q->limit = REST_MAX_ROWS;
     q->offset = 0;
     if (!rest_parse_select(arg(args, nargs, "select"), q, e) ||

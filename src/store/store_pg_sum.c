@@ -71,7 +71,7 @@ static void member_time(json_writer *w, const char *name, int64_t ms)
         json_key(w, name);
         json_null(w);
     } else {
-        json_member_number(w, name, (double)ms);
+        json_member_int64(w, name, ms);
     }
 }
 
@@ -79,14 +79,14 @@ static void write_row(json_writer *w, const rollup_row *r)
 {
     json_open_object(w);
     json_member_string(w, "tier", rollup_tier_names[r->tier]);
-    json_member_number(w, "bucket", (double)r->bucket_ms);
+    json_member_int64(w, "bucket", r->bucket_ms);
     json_member_string(w, "type", r->type);
     json_member_string(w, "source", r->source);
     json_member_string(w, "name", r->name);
-    json_member_number(w, "count", (double)r->count);
-    json_member_number(w, "errors", (double)r->errors);
-    json_member_number(w, "bytes", (double)r->bytes);
-    json_member_number(w, "duration_count", (double)r->duration_count);
+    json_member_int64(w, "count", r->count);
+    json_member_int64(w, "errors", r->errors);
+    json_member_int64(w, "bytes", r->bytes);
+    json_member_int64(w, "duration_count", r->duration_count);
     json_member_number(w, "duration_sum", r->duration_sum);
     if (r->duration_count > 0) {
         json_member_number(w, "duration_min", r->duration_min);
@@ -113,12 +113,12 @@ static void write_sessions(json_writer *w, const rollup_batch *b)
         json_open_object(w);
         json_member_string(w, "session_id", d->session_id);
         json_member_string(w, "source", d->source);
-        json_member_number(w, "first_ms", (double)d->first_ms);
-        json_member_number(w, "last_ms", (double)d->last_ms);
-        json_member_number(w, "events", (double)d->events);
-        json_member_number(w, "errors", (double)d->errors);
-        json_member_number(w, "tool_calls", (double)d->tool_calls);
-        json_member_number(w, "duration_count", (double)d->duration_count);
+        json_member_int64(w, "first_ms", d->first_ms);
+        json_member_int64(w, "last_ms", d->last_ms);
+        json_member_int64(w, "events", d->events);
+        json_member_int64(w, "errors", d->errors);
+        json_member_int64(w, "tool_calls", d->tool_calls);
+        json_member_int64(w, "duration_count", d->duration_count);
         member_latency(w, &d->latency);
         member_time(w, "started_ms", d->started_ms);
         member_time(w, "ended_ms", d->ended_ms);

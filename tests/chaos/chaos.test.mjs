@@ -28,7 +28,7 @@ import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ledger, test } from '../integration/lib/daemon.mjs';
 import {
-  Daemon, FAST_ARGS, Monitor, RSS_BOUND, SEED, compare, describe, drained, freshDatabase, mib,
+  Daemon, Monitor, argsWith, RSS_BOUND, SEED, compare, describe, drained, freshDatabase, mib,
   pgServer, printTable, rng, row, sleep, status, storedIds, waitFor,
 } from './lib/harness.mjs';
 import { Producers, defaultEvent } from './lib/producer.mjs';
@@ -60,7 +60,7 @@ async function setUp(label, { proxy = false, proxyDelayMs = 0, args = [], urlPar
     cleanups.push(() => px.close());
   }
   const store = px ? db.urlVia(px.port, urlParams) : db.url;
-  const d = await Daemon.start({ store, args: [...FAST_ARGS, ...args], label: `telltale (${label})` });
+  const d = await Daemon.start({ store, args: argsWith(args), label: `telltale (${label})` });
   cleanups.push(() => d.cleanup());
   const mon = new Monitor(d).start();
   cleanups.push(async () => mon.stop());

@@ -259,7 +259,11 @@ for (const setup of SETUPS) {
       const hs384 = `${signed}.${createHmac('sha384', SECRET).update(signed).digest('base64url')}`;
       r = await fetch(`${d.base}/api/v1/dlq`, { headers: { authorization: `Bearer ${hs384}` } });
       assert.equal(r.status, 401);
-      assert.match((await r.json()).error.message, /not signed with HS256/);
+      assert.match((await r.json()).error.message, /not signed with HS256: its alg is "HS384"/);
+      // A header that is no JSON object is a malformed token (RFC 7515 §5.2), not a wrong alg.
+      r = await fetch(`${d.base}/api/v1/dlq`, { headers: { authorization: 'Bearer abc.def.ghi' } });
+      assert.equal(r.status, 401);
+      assert.equal((await r.json()).error.message, 'invalid token: its header is not base64url JSON: it decodes to no JSON object (RFC 7515 5.2)');
     });
 
     test('the CLI sends TELLTALE_SERVICE_KEY, else TELLTALE_INGEST_KEY, from its environment', () => {

@@ -57,6 +57,26 @@ test('anything else is a 400 that says what is accepted', async () => {
     assert.equal(r.status, 400, JSON.stringify(body));
     assert.match(r.json.error.message, /forced_open/);
   }
+  // A member the route does not know is refused, naming it, as flags and state refuse theirs:
+  // {"state":"forced_open","x":1} must not force anything open.
+  for (const body of [{ state: 'forced_open', x: 1 }, { x: 1, state: 'closed' }]) {
+    const r = await api(d, 'PUT', '/api/v1/breaker', { json: body });
+    assert.equal(r.status, 400, JSON.stringify(body));
+    assert.equal(r.json.error.code, 'invalid_body');
+    assert.match(r.json.error.message, /^unknown member 'x': send \{"state": "forced_open"\}/);
+  }
+  // A member given twice is refused, whichever value would have won (DESIGN §5): the first
+  // forced the breaker open before.
+  for (const body of ['{"state":"forced_open","state":"closed"}', '{"state":"closed","state":"forced_open"}']) {
+    const r = await api(d, 'PUT', '/api/v1/breaker', { body, headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 400, body + ': ' + r.text);
+    assert.equal(r.json.error.code, 'invalid_body');
+    assert.equal(r.json.error.message, "member 'state' is given twice");
+  }
+  assert.equal((await breaker()).state, 'closed', 'the refused body changed nothing');
+  const bad = await api(d, 'PUT', '/api/v1/breaker', { body: '{"state":"closed"', headers: { 'content-type': 'application/json' } });
+  assert.equal(bad.status, 400, bad.text);
+  assert.equal(bad.json.error.code, 'invalid_json');
   assert.equal((await api(d, 'GET', '/api/v1/breaker')).status, 405);
   await d.stop();
 });

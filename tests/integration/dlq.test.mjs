@@ -27,6 +27,24 @@ const dlq = async (query = '') => (await api(d, 'GET', `/api/v1/dlq${query}`)).j
 const cli = (...args) => spawnSync(BIN, ['dlq', ...args, '--url', d.base], { encoding: 'utf8' });
 const poisoned = (id) => ({ id, type: 'order', attrs: { poison: true } });
 
+// next_after_id is an int64 written exactly (DESIGN §5), over HTTP and by `telltale dlq list`:
+// the cursor sent back is accepted and marks the same page boundary. JSON.parse would round it,
+// so the text is read.
+test('after_id near 2^63: next_after_id comes back exactly, over HTTP and from dlq list', async () => {
+  for (const id of ['9007199254740993', '9223372036854775807']) {
+    const r = await api(d, 'GET', `/api/v1/dlq?after_id=${id}`);
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.text, new RegExp(`"next_after_id":${id}[,}]`), r.text);
+    const cursor = r.text.match(/"next_after_id":([^,}]*)/)[1];
+    const again = await api(d, 'GET', `/api/v1/dlq?after_id=${cursor}`);
+    assert.equal(again.status, 200, again.text);
+    assert.equal(again.text, r.text, 'the same page boundary');
+    const out = cli('list', '--after-id', id);
+    assert.equal(out.status, 0, out.stderr);
+    assert.match(out.stdout, new RegExp(`"next_after_id":${id}[,}]`), out.stdout);
+  }
+});
+
 test('a batch with events the store refuses: the rest is stored, the refused ones are dead letters', async () => {
   await poisonOn(d);
   const bad = [uid('bad'), uid('bad')];
@@ -103,6 +121,20 @@ test('retry one, and fail one, by id; unknown ids are 404', async () => {
   assert.equal((await api(d, 'POST', '/api/v1/dlq/999999/retry')).status, 404);
   assert.equal((await api(d, 'POST', '/api/v1/dlq/999999/fail')).status, 404);
   assert.equal((await api(d, 'POST', '/api/v1/dlq/abc/retry')).status, 400);
+  // These POSTs take no body: none, or {}, is fine; a member is refused naming it, as on every
+  // JSON body route, and nothing is scheduled.
+  for (const p of ['/api/v1/dlq/999999/retry', '/api/v1/dlq/999999/fail', '/api/v1/dlq/recover']) {
+    const json = { 'content-type': 'application/json' };
+    if (!p.endsWith('recover')) { // a recover that ran would retry the next test's items
+      assert.equal((await api(d, 'POST', p, { body: '{}', headers: json })).status, 404, p);
+    }
+    const r = await api(d, 'POST', p, { body: '{"id":1}', headers: json });
+    assert.equal(r.status, 400, `${p}: ${r.text}`);
+    assert.equal(r.json.error.code, 'invalid_body');
+    assert.match(r.json.error.message, /^unknown member 'id': this route takes no body/);
+    const notJson = await api(d, 'POST', p, { body: 'retry', headers: json });
+    assert.equal(notJson.json.error.code, 'invalid_json', notJson.text);
+  }
   const gone = cli('retry', '999999');
   assert.equal(gone.status, 1);
   assert.match(gone.stderr, /HTTP 404/);

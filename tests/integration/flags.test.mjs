@@ -5,8 +5,11 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before } from 'node:test';
-import { BIN, Daemon, api, test, uid } from './lib/daemon.mjs';
+import { BIN, Daemon, REPO, api, test, uid } from './lib/daemon.mjs';
+import { REFUSED_IF_MATCH, assertIfMatchRefused } from './lib/if-match.mjs';
 import { WsClient } from './lib/wsclient.mjs';
 import { client, collected, subscribe } from '../supabase/lib.mjs';
 
@@ -75,25 +78,50 @@ test('PUT creates (201) and replaces (200) a flag; GET shows it with an ETag; If
   assert.equal(r.status, 404);
 });
 
+// A member given twice is refused at every depth the route reads, on PUT /api/v1/flags, the
+// DLQ POSTs and OFREP's evaluate bodies alike (DESIGN §5): the last one used to win on flags.
+test('a JSON body with a member given twice is 400, naming it, on every JSON body route', async () => {
+  const k = key('dup');
+  for (const body of ['{"enabled":true,"enabled":false}',
+                      '{"enabled":true,"rules":[{"variant":"a","when":{"attr":"x","attr":"y"}}]}']) {
+    const r = await api(d, 'PUT', `/api/v1/flags/${k}`, { body, headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 400, body + ': ' + r.text);
+    assert.equal(r.json.error.code, 'invalid_body');
+    assert.match(r.json.error.message, /^member '(enabled|attr)' is given twice$/);
+  }
+  assert.equal((await api(d, 'GET', `/api/v1/flags/${k}`)).status, 404, 'nothing was stored');
+  for (const route of ['/api/v1/dlq/recover', '/api/v1/dlq/1/retry', '/api/v1/dlq/1/fail']) {
+    const r = await api(d, 'POST', route, { body: '{"a":1,"a":2}', headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 400, route + ': ' + r.text);
+    assert.equal(r.json.error.code, 'invalid_body');
+    assert.equal(r.json.error.message, "member 'a' is given twice");
+  }
+  for (const body of ['{"context":{"targetingKey":"u1","targetingKey":"u2"}}', '{"context":{},"context":{}}']) {
+    const r = await api(d, 'POST', `/ofrep/v1/evaluate/flags/${k}`, { body, headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 400, body + ': ' + r.text);
+    assert.match(r.json.errorDetails, /^member '(targetingKey|context)' is given twice$/, r.text);
+  }
+});
+
+test('a description is at most 1024 bytes (DESIGN "Feature flags")', async () => {
+  const k = key('desc');
+  let r = await api(d, 'PUT', `/api/v1/flags/${k}`, { json: { description: 'd'.repeat(1024) } });
+  assert.equal(r.status, 201, r.text);
+  r = await api(d, 'PUT', `/api/v1/flags/${k}`, { json: { description: 'd'.repeat(1025) } });
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.json.error.code, 'invalid_flag');
+  assert.match(r.json.error.message, /description/);
+  const design = readFileSync(path.join(REPO, 'docs', 'DESIGN.md'), 'utf8');
+  assert.match(design, /`description` null or at most 1024 bytes/);
+});
+
 test('If-Match is * or one quoted version, as on /api/v1/state; each refusal says what was wrong', async () => {
   const k = key('ifm');
   assert.equal((await api(d, 'PUT', `/api/v1/flags/${k}`, { json: { enabled: true } })).status, 201);
-  const cases = [
-    ['"0"', /^If-Match names no version 0: versions start at 1$/],
-    ['1', /^an entity-tag is quoted: write If-Match: "1"$/],
-    ['"01"', /^If-Match "01" is no tag the server issued: a version is written without leading zeros, e.g. "1"$/],
-    ['"+1"', /^If-Match "\+1" names no version/],
-    ['"-1"', /^If-Match "-1" names no version/],
-    ['W/"1"', /the weak W\/"1" never matches; send "1"$/],
-    ['"1", "2"', /not a list$/],
-    ['"v1"', /^If-Match "v1" names no version/],
-  ];
-  for (const [h, says] of cases) {
+  for (const [h, says] of REFUSED_IF_MATCH) {
     for (const method of ['PUT', 'DELETE']) {
       const r = await api(d, method, `/api/v1/flags/${k}`, { json: method === 'PUT' ? {} : undefined, headers: { 'if-match': h } });
-      assert.equal(r.status, 400, `${method} If-Match: ${h}: ${r.text}`);
-      assert.equal(r.json.error.code, 'invalid_header');
-      assert.match(r.json.error.message, says, `${method} If-Match: ${h}`);
+      assertIfMatchRefused(r, says, `${method} If-Match: ${h}`);
     }
   }
   const r = await api(d, 'GET', `/api/v1/flags/${k}`);

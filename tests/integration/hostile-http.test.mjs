@@ -208,13 +208,13 @@ hostile('invalid UTF-8 (0xFF, overlong, UTF-8-encoded surrogate, truncated seque
   }
 });
 
-hostile('a byte-order mark before the JSON is skipped (RFC 8259 §8.1); one after it → 400 invalid_utf8', async () => {
+hostile('a byte-order mark before the JSON is skipped (RFC 8259 §8.1); one after it → 400 invalid_json', async () => {
   const r = await api(d, 'POST', '/api/v1/events', { headers: { 'content-type': 'application/json' },
     body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"type":"a","id":"bom-1"}')]) });
   assert.equal(r.status, 202, r.text);
   ledger.ack(['bom-1']);
   await expectRefused(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf]), Buffer.from('{"type":"a","id":"bom-2"}')]),
-                      { code: 'invalid_utf8' });
+                      { code: 'invalid_json' });
 });
 
 hostile('raw NUL bytes (in a string, in a key, outside strings) → 400 invalid_json', async () => {

@@ -438,7 +438,8 @@ conform('an NDJSON body starting with a BOM, gzip-compressed, is read without it
 
 conform('a BOM anywhere but at the start is invalid JSON', async () => {
   const r = await one(postBytes(Buffer.concat([Buffer.from(' '), Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(json(ev('bom2')))])));
-  assert.equal(r?.status, 400, r?.text);
+  expectError(r, 400, 'invalid_json');
+  assert.equal(r.json.error.message, 'a byte-order mark (U+FEFF) at byte 1: only allowed at the start of the body');
 });
 
 // ---- issue 10, row 6 and issue 15: media types --------------------------------------------------
@@ -672,4 +673,79 @@ conform('OPTIONS answers 200 with Allow and Content-Length: 0 on every route (RF
 conform('OPTIONS on a path no route takes → 404', async () => {
   const r = await one(httpRequest({ method: 'OPTIONS', path: '/api/v1/nothing' }));
   expectError(r, 404, 'not_found');
+});
+
+// The query's one rule (DESIGN §5 "HTTP"): every route refuses a parameter it does not take,
+// and a parameter given twice unless it is a text filter meaning "any of" -- never settled
+// silently by its first value. Every row of routes[] in src/api/api.c is here.
+const QUERY_ROUTES = [
+  ['POST', EVENTS, '{"type":"q"}'], ['GET', EVENTS], ['GET', '/api/v1/status'], ['GET', '/health'],
+  ['GET', '/ready'], ['GET', '/metrics'], ['GET', '/api/v1/dlq'], ['DELETE', '/api/v1/dlq', null, 'older_than=30d'],
+  ['GET', '/api/v1/dlq/stats'], ['POST', '/api/v1/dlq/recover', '{}'], ['POST', '/api/v1/dlq/1/retry', '{}'],
+  ['POST', '/api/v1/dlq/1/fail', '{}'], ['PUT', '/api/v1/breaker', '{"state":"closed"}'],
+  ['GET', '/api/v1/flags'], ['GET', '/api/v1/flags/qk'], ['PUT', '/api/v1/flags/qk', '{"enabled":true}'],
+  ['DELETE', '/api/v1/flags/qk'], ['POST', '/ofrep/v1/evaluate/flags', '{}'],
+  ['POST', '/ofrep/v1/evaluate/flags/qk', '{}'], ['GET', '/api/v1/state/c1'], ['PUT', '/api/v1/state/c1/k', '{"value":1}'],
+  ['DELETE', '/api/v1/state/c1'], ['GET', '/api/v1/state/c1/k'], ['DELETE', '/api/v1/state/c1/k'],
+  ['GET', '/api/v1/metrics'], ['GET', '/api/v1/sessions'], ['GET', '/api/v1/sessions/s1'],
+];
+
+for (const [method, p, body, given] of QUERY_ROUTES) {
+  conform(`${method} ${p}?x=1: 400 invalid_parameter naming x (a parameter the route does not take)`, async () => {
+    const qs = given ? `?${given}&x=1` : '?x=1';
+    const r = await api(d, method, p + qs, body == null ? {} : { body, headers: { 'content-type': 'application/json' } });
+    expectError(r, 400, 'invalid_parameter');
+    assert.match(r.json.error.message, /unknown parameter 'x'/);
+  });
+}
+
+conform('OTLP refuses a query parameter too, in its own error shape', async () => {
+  const r = await api(d, 'POST', '/v1/traces?x=1', { body: '{}', headers: { 'content-type': 'application/json' } });
+  assert.equal(r.status, 400, r.text);
+  assert.match(r.json?.message ?? '', /unknown parameter 'x'/, r.text);
+});
+
+for (const qs of [
+  '/api/v1/metrics?type=tool_call&type=request', '/api/v1/metrics?bucket=5m&bucket=1h',
+  '/api/v1/metrics?since=0&since=1', '/api/v1/sessions?limit=1&limit=abc', '/api/v1/sessions?limit=abc&limit=1',
+  '/api/v1/sessions?state=ended&state=active', '/api/v1/sessions?source=a&source=b', '/api/v1/sessions/s1?limit=5&limit=6',
+  '/api/v1/dlq?limit=5&limit=6', '/api/v1/dlq?status=failed&status=pending', '/api/v1/dlq?older_than=1d&older_than=2d',
+  `${EVENTS}?until=1&until=2`,
+]) {
+  conform(`GET ${qs}: 400 invalid_parameter, not settled by the first value`, async () => {
+    const name = qs.match(/\?(\w+)=/)[1];
+    const method = qs.includes('older_than') ? 'DELETE' : 'GET';
+    const r = await api(d, method, qs);
+    expectError(r, 400, 'invalid_parameter');
+    assert.match(r.json.error.message, new RegExp(`parameter '${name}' given more than once`));
+  });
+}
+
+conform('a text filter meaning "any of" may repeat where the route takes it (/api/v1/events)', async () => {
+  const r = await api(d, 'GET', `${EVENTS}?type=a&type=b&source=s&source=t`);
+  assert.equal(r.status, 200, r.text);
+});
+
+for (const [qs, bound] of [
+  [`${EVENTS}?after_seq=99999999999999999999`, "'after_seq' must be an integer from 0 to 9223372036854775807"],
+  [`${EVENTS}?limit=10001`, "'limit' must be an integer from 1 to 10000"],
+  [`${EVENTS}?since=99999999999999999999`, "'since' must be an RFC 3339 time or epoch milliseconds \\(an integer from 0 to 9223372036854775807\\)"],
+  ['/api/v1/dlq?after_id=-1', "'after_id' must be an integer from 0 to 9223372036854775807"],
+  ['/api/v1/dlq?limit=1001', "'limit' must be an integer from 1 to 1000"],
+  ['/api/v1/sessions?limit=0', "'limit' must be an integer from 1 to 1000"],
+  ['/api/v1/sessions?until=x', "'until' must be an RFC 3339 time or epoch milliseconds \\(an integer from 0 to 9223372036854775807\\)"],
+  ['/api/v1/sessions/s1?limit=99999999999999999999', "'limit' must be an integer from 1 to 10000"],
+  ['/api/v1/metrics?since=-1', "'since' must be an RFC 3339 time or epoch milliseconds \\(an integer from 0 to 9223372036854775807\\)"],
+]) {
+  conform(`GET ${qs}: the message gives the integer's bounds`, async () => {
+    const r = await api(d, 'GET', qs);
+    expectError(r, 400, 'invalid_parameter');
+    assert.match(r.json.error.message, new RegExp(bound));
+  });
+}
+
+conform('POST /api/v1/dlq/{id}/retry with an id beyond 64 bits: the message gives the bounds', async () => {
+  const r = await api(d, 'POST', '/api/v1/dlq/99999999999999999999/retry', { body: '{}', headers: { 'content-type': 'application/json' } });
+  expectError(r, 400, 'invalid_parameter');
+  assert.match(r.json.error.message, /an integer from 1 to 9223372036854775807/);
 });

@@ -335,6 +335,8 @@ describe('ingest rate per key', () => {
     assert.equal(over.status, 429, over.text);
     assert.equal(over.json.error.code, 'rate_limited');
     assert.match(over.json.error.message, /TELLTALE_INGEST_RATE/);
+    // No keys configured: the limit is the client address's, and the message says so.
+    assert.match(over.json.error.message, /^over the ingest rate of this client address \(/);
     const retry = over.headers.get('retry-after');
     assert.match(retry ?? '', /^[1-9]\d*$/, `Retry-After: ${retry}`);
     assert.ok(Number(retry) <= 5, `Retry-After ${retry}: 5 events at 1 a second`);
@@ -363,6 +365,16 @@ describe('ingest rate per key', () => {
     assert.equal(other.status, 200, JSON.stringify(other.json));
     assert.equal((await rejections(d)).ingest_rate, 4);
   });
+});
+
+test('with keys configured the 429 names the key as the limit\'s holder', async () => {
+  const key = 'service-key-for-limits-rate';
+  const d = await start('limits-rate-key', ['--ingest-rate', '1', '--ingest-burst', '2', '--service-key', key]);
+  const send = () => api(d, 'POST', '/api/v1/events', { json: events(2), headers: { apikey: key } });
+  assert.equal((await send()).status, 202);
+  const over = await send();
+  assert.equal(over.status, 429, over.text);
+  assert.match(over.json.error.message, /^over the ingest rate of this key \(/);
 });
 
 test('TELLTALE_MAX_INFLIGHT_BODIES counts a body once decoded: 503 while others hold the memory', async () => {

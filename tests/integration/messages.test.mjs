@@ -373,3 +373,76 @@ test('events: without limit, 100 come back (the documented default)', async () =
   const design = readFileSync(path.join(REPO, 'docs', 'DESIGN.md'), 'utf8');
   assert.match(design, /`limit` \(1–10000, default 100\)/);
 });
+
+// ---- the second fresh-user trial of the day --------------------------------------------------
+
+test('an empty query, or an empty component of one, is nothing: no parameter named "" or "/"', async () => {
+  for (const route of ['/health?', '/health?&', '/api/v1/events?type=a&', '/api/v1/events?&limit=1', '/api/v1/status?']) {
+    const r = await api(d, 'GET', route);
+    assert.equal(r.status, 200, `${route}: ${r.text}`);
+  }
+  const r = await api(d, 'GET', '/rest/v1/monitoring_events?select=seq&limit=1&');
+  assert.equal(r.status, 200, r.text);
+  const named = await api(d, 'GET', '/api/v1/events?=x');
+  assert.equal(named.status, 400, 'a component with a value but no name is still refused');
+});
+
+test('/rest/v1 refuses select, order, limit or offset given twice (PGRST100), not settled by one', async () => {
+  for (const q of ['select=seq&limit=1&limit=3', 'select=seq&order=seq.desc&order=seq.asc', 'select=seq&select=id', 'offset=1&offset=2']) {
+    const r = await api(d, 'GET', `/rest/v1/monitoring_events?${q}`);
+    assert.equal(r.status, 400, `${q}: ${r.text}`);
+    assert.equal(r.json.code, 'PGRST100');
+    assert.match(r.json.message, /is given more than once: give it once$/);
+  }
+  const r = await api(d, 'GET', '/rest/v1/monitoring_events?select=seq&seq=gt.0&seq=lt.5');
+  assert.equal(r.status, 200, `a column filter may repeat (ANDed): ${r.text}`);
+});
+
+test('an ingest string error says its whole reason (it was cut at 64 bytes)', async () => {
+  const r = await api(d, 'POST', '/api/v1/events', { body: '{"type":"a","name":"\\q"}', headers: { 'content-type': 'application/json' } });
+  assert.equal(r.status, 400, r.text);
+  assert.match(r.json.error.message, /^invalid string \(control character, bad escape, \\u0000, or unterminated\) at byte \d+$/);
+});
+
+test('--otlp-listen on the address of --listen is a usage error (it was taken, then crashed at exit)', () => {
+  for (const otlp of ['127.0.0.1:18176', 'localhost:18176']) {
+    const r = spawnSync(BIN, ['serve', '--store', 'sqlite::memory:', '--listen', '127.0.0.1:18176', '--otlp-listen', otlp],
+      { encoding: 'utf8', timeout: 20000 });
+    assert.equal(r.status, 2, `${otlp}: ${r.stderr}`);
+    assert.match(r.stderr, /--otlp-listen \/ TELLTALE_OTLP_LISTEN \(127\.0\.0\.1:18176\) is the address of --listen \/ TELLTALE_LISTEN/);
+  }
+});
+
+test('an empty TELLTALE_CACERT is a bad value of the CLI (exit 2), not the system trust store', () => {
+  for (const args of [['dlq', 'stats'], ['flags', 'list'], ['send', '{"type":"a"}']]) {
+    const r = spawnSync(BIN, args, { encoding: 'utf8', env: { ...process.env, TELLTALE_CACERT: '', TELLTALE_URL: d.base } });
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /invalid TELLTALE_CACERT '': expected the path of the PEM file/);
+  }
+});
+
+test('serve --help says --max-body is counted on any route, as sent and once decoded', () => {
+  const r = run(['serve', '--help']);
+  assert.match(r.stdout, /--max-body\s+TELLTALE_MAX_BODY\s+largest request body, on any route: as sent, and again once decoded/);
+});
+
+test('a key with a byte outside visible ASCII stops start-up, as the CLI refuses it (same variables)', () => {
+  for (const [args, env, says] of [
+    [['--service-key', 'abcdefgh ijklmnopq'], {}, /invalid --service-key \(TELLTALE_SERVICE_KEY\): expected a key of 16 to 511 bytes of visible ASCII/],
+    [[], { TELLTALE_INGEST_KEY: 'abcdefgh\tijklmnopq' }, /invalid TELLTALE_INGEST_KEY: expected a key of 16 to 511 bytes of visible ASCII/],
+    [['--anon-key=abcdefghijklmnopq\u00e9'], {}, /invalid --anon-key \(TELLTALE_ANON_KEY\)/],
+  ]) {
+    const r = spawnSync(BIN, ['serve', '--store', 'sqlite::memory:', '--listen', '127.0.0.1:0', ...args],
+      { encoding: 'utf8', timeout: 20000, env: { ...process.env, ...env } });
+    assert.equal(r.status, 2, `${args.join(' ')} ${JSON.stringify(env)}: ${r.stderr}`);
+    assert.match(r.stderr, says);
+    assert.doesNotMatch(r.stderr, /ijklmnopq/, 'the key is never repeated');
+  }
+});
+
+test('telltale --help and --version are the commands help and version, as README says', () => {
+  assert.equal(run(['--version']).stdout, run(['version']).stdout);
+  assert.match(run(['--version']).stdout, /^telltale \d+\.\d+\.\d+\n$/);
+  assert.equal(run(['--help']).stdout, run(['help']).stdout);
+  assert.equal(run(['--version']).status, 0);
+});

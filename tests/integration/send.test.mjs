@@ -275,3 +275,30 @@ test('each EVENT argument is one JSON object or a non-empty array of objects, ch
   assert.doesNotMatch(ops, /posts its arguments \(one event each\)/);
   assert.match(ops.replace(/\s+/g, ' '), /an object \(one event\) or an array of objects \(several\)/);
 });
+
+// 'accepted' counts events, so 'refused' does too: the daemon refuses a request whole, so every
+// event of a refused array argument is refused, each under the reason, as bad NDJSON lines are
+// counted one each. --help, OPERATIONS and DESIGN §5 say what each number counts.
+test('a refused array argument counts every one of its events as refused, each under its reason', async () => {
+  const d = await Daemon.start();
+  daemons.push(d);
+  const ids = [uid('ra'), uid('rb'), uid('rc')];
+  const r = await send(['--url', d.base,
+                        JSON.stringify([{ id: ids[0], type: 'a' }, { id: ids[1], type: 'b', oops: 1 }]),
+                        JSON.stringify({ id: ids[2], type: 'c' })], '');
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^telltale send: argument 1 refused \(its 2 events\): HTTP 400 unknown_field: /m);
+  assert.match(r.stdout, /^accepted 1; refused 2 \(unknown_field 2\); retried 0; requests 2\n$/);
+  const stored = await storedIds(d);
+  assert.deepEqual(ids.map((id) => stored.has(id)), [false, false, true]);
+  // The same two events as NDJSON lines: one refused, the other sent again and accepted.
+  const lines = await send(['--url', d.base], `{"type":"a"}\n{"type":"b","oops":1}\n`);
+  assert.match(lines.stdout, /^accepted 1; refused 1 \(unknown_field 1\); retried 0; requests 2\n$/);
+  await d.stop();
+  const help = (await send(['--help'], '')).stdout.replace(/\s+/g, ' ');
+  assert.match(help, /'refused' the events not taken .* all the events of a refused argument/);
+  for (const doc of ['OPERATIONS.md', 'DESIGN.md']) {
+    const text = readFileSync(path.join(REPO, 'docs', doc), 'utf8').replace(/\s+/g, ' ');
+    assert.match(text, /every event of a refused argument is counted as refused/, doc);
+  }
+});

@@ -160,6 +160,43 @@ test('GET /api/v1/metrics refuses bad parameters with a specific 400', async () 
   }
 });
 
+// One rule for values on every /api/v1 route (DESIGN §5): an empty value is 400
+// invalid_parameter naming the parameter (it used to mean "none" for group_by), and an entry
+// given twice in a list is 400 naming it (group_by=name,name used to be merged silently).
+test('every /api/v1 parameter: empty is 400 naming it; a list entry given twice is 400 naming it', async () => {
+  const routes = {
+    'GET /api/v1/events': ['after_seq', 'since', 'until', 'type', 'source', 'session_id', 'status', 'name', 'limit'],
+    'GET /api/v1/metrics': ['since', 'until', 'bucket', 'group_by', 'type', 'source', 'name'],
+    'GET /api/v1/sessions': ['source', 'state', 'since', 'until', 'limit', 'cursor'],
+    [`GET /api/v1/sessions/${uid('s')}`]: ['limit'],
+    'GET /api/v1/dlq': ['status', 'after_id', 'limit'],
+    'DELETE /api/v1/dlq': ['older_than'],
+  };
+  for (const [route, params] of Object.entries(routes)) {
+    const [method, path] = route.split(' ');
+    for (const p of params) {
+      for (const qs of [`${p}=`, p]) {
+        const r = await api(d, method, `${path}?${qs}`);
+        assert.equal(r.status, 400, `${route}?${qs}: ${r.text}`);
+        assert.equal(r.json.error.code, 'invalid_parameter', `${route}?${qs}`);
+        assert.equal(r.json.error.message, `parameter '${p}' is empty: give it a value, or leave it out`, `${route}?${qs}`);
+      }
+    }
+  }
+  for (const [qs, says] of [['group_by=name,name', /^parameter 'group_by' gives 'name' twice/],
+                            ['group_by=type,source,type', /^parameter 'group_by' gives 'type' twice/],
+                            ['group_by=type,,name', /^parameter 'group_by' has an empty entry/],
+                            ['group_by=name,', /^parameter 'group_by' has an empty entry/],
+                            ['group_by=,name', /^parameter 'group_by' has an empty entry/]]) {
+    const r = await api(d, 'GET', `/api/v1/metrics?${qs}`);
+    assert.equal(r.status, 400, `${qs}: ${r.text}`);
+    assert.equal(r.json.error.code, 'invalid_parameter', qs);
+    assert.match(r.json.error.message, says, qs);
+  }
+  assert.equal((await api(d, 'GET', '/api/v1/metrics?group_by=type,name')).status, 200, 'distinct entries are fine');
+  assert.equal((await api(d, 'GET', '/api/v1/events?type=a&type=b')).status, 200, 'distinct values are fine');
+});
+
 // ---- sessions ----
 
 const SESSION_SRC = uid('sess-src');

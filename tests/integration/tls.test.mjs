@@ -83,12 +83,20 @@ describe('https and wss on 0.0.0.0 with keys', () => {
   });
 
   test('telltale send over https: TELLTALE_CACERT names the private CA; without it the error says so', () => {
-    const send = (env) => spawnSync(BIN, ['send', '--url', url, JSON.stringify({ type: 'tls_send' })],
-                                    { encoding: 'utf8', timeout: 30_000, env: { ...process.env, TELLTALE_KEY: INGEST, ...env } });
+    const send = (env) => {
+      const all = { ...process.env, TELLTALE_KEY: INGEST, ...env };
+      for (const [k, v] of Object.entries(all)) {
+        if (v === undefined) {
+          delete all[k]; // unset, not empty (an empty TELLTALE_CACERT is a usage error)
+        }
+      }
+      return spawnSync(BIN, ['send', '--url', url, JSON.stringify({ type: 'tls_send' })],
+                       { encoding: 'utf8', timeout: 30_000, env: all });
+    };
     let r = send({ TELLTALE_CACERT: a.cert });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout + r.stderr, /accepted 1;/);
-    r = send({ TELLTALE_CACERT: '' });
+    r = send({ TELLTALE_CACERT: undefined });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /set TELLTALE_CACERT to its PEM file/);
     r = send({ TELLTALE_CACERT: '/nonexistent/ca.pem' });

@@ -110,6 +110,20 @@ export const FAST_ARGS = [
   '--max-inflight-bodies', String(MAX_INFLIGHT_BODIES),
 ];
 
+// FAST_ARGS with a case's own settings in place of the ones it names (serve refuses a setting
+// given twice): flags as '--name', 'value' pairs or '--name=value'.
+export function argsWith(extra) {
+  const name = (a) => a.split('=')[0];
+  const named = new Set(extra.filter((a) => a.startsWith('--')).map(name));
+  const base = [];
+  for (let i = 0; i < FAST_ARGS.length; i += 2) {
+    if (!named.has(name(FAST_ARGS[i]))) {
+      base.push(FAST_ARGS[i], FAST_ARGS[i + 1]);
+    }
+  }
+  return [...base, ...extra];
+}
+
 export async function status(d, timeoutMs = 5_000) {
   try {
     const res = await fetch(`${d.base}/api/v1/status`, { signal: AbortSignal.timeout(timeoutMs) });

@@ -578,8 +578,34 @@ static void a_leading_bom_is_skipped(void **state)
     accept_body("\xef\xbb\xbf[{\"type\":\"a\"},{\"type\":\"b\"}]", INGEST_JSON, 2);
     accept_body("\xef\xbb\xbf{\"type\":\"a\"}\n{\"type\":\"b\"}\n", INGEST_NDJSON, 2);
     refuse("\xef\xbb\xbf", INGEST_JSON, "empty_batch", -1);
-    refuse("\xef\xbb\xbf\xef\xbb\xbf{\"type\":\"a\"}", INGEST_JSON, "invalid_utf8", -1);
-    refuse("{\"type\":\"a\"}\n\xef\xbb\xbf{\"type\":\"b\"}", INGEST_NDJSON, "invalid_utf8", 1);
+}
+
+/* Anywhere else a byte-order mark is valid UTF-8 but invalid JSON (RFC 8259 §8.1), said so
+ * with where it is; an NDJSON line's start is not the body's. Inside a string it is just a
+ * character. */
+static void a_bom_elsewhere_is_invalid_json(void **state)
+{
+    (void)state;
+    ingest_error err =
+        refuse("\xef\xbb\xbf\xef\xbb\xbf{\"type\":\"a\"}", INGEST_JSON, "invalid_json", -1);
+    assert_string_equal(err.message, "a byte-order mark (U+FEFF) at byte 3: only allowed at the "
+                                     "start of the body");
+    err = refuse("[\xef\xbb\xbf{\"type\":\"a\"}]", INGEST_JSON, "invalid_json", -1);
+    assert_string_equal(err.message, "a byte-order mark (U+FEFF) at byte 1: only allowed at the "
+                                     "start of the body");
+    err = refuse(" \xef\xbb\xbf{\"type\":\"a\"}", INGEST_JSON, "invalid_json", -1);
+    assert_string_equal(err.message, "a byte-order mark (U+FEFF) at byte 1: only allowed at the "
+                                     "start of the body");
+    err =
+        refuse("{\"type\":\"a\"}\n\xef\xbb\xbf{\"type\":\"b\"}", INGEST_NDJSON, "invalid_json", 1);
+    assert_string_equal(err.message, "line 2: a byte-order mark (U+FEFF) at byte 0 of the line: "
+                                     "only allowed at the start of the body");
+    err = refuse("\xef\xbb\xbf\xef\xbb\xbf{\"type\":\"a\"}\n", INGEST_NDJSON, "invalid_json", 0);
+    assert_string_equal(err.message, "line 1: a byte-order mark (U+FEFF) at byte 3 of the line: "
+                                     "only allowed at the start of the body");
+    accept_body("{\"type\":\"a\",\"name\":\"\xef\xbb\xbfx\"}", INGEST_JSON, 1);
+    accept_body("{\"type\":\"a\"}\n{\"type\":\"b\",\"attrs\":{\"\xef\xbb\xbf\":1}}\n",
+                INGEST_NDJSON, 2);
 }
 
 static void invalid_utf8_anywhere_is_refused(void **state)
@@ -593,7 +619,6 @@ static void invalid_utf8_anywhere_is_refused(void **state)
            -1);
     refuse("{\"type\":\"a\"}\n{\"type\":\"b\",\"name\":\"\xff\"}\n", INGEST_NDJSON, "invalid_utf8",
            1);
-    refuse(" \xef\xbb\xbf{\"type\":\"a\"}", INGEST_JSON, "invalid_utf8", -1); /* a BOM, not first */
     refuse("{\"type\":\"a\"}\xc3\xa9", INGEST_JSON, "invalid_utf8", -1);
 }
 
@@ -887,6 +912,7 @@ int main(void)
         cmocka_unit_test(valid_utf8_is_accepted),
         cmocka_unit_test(invalid_utf8_is_refused),
         cmocka_unit_test(a_leading_bom_is_skipped),
+        cmocka_unit_test(a_bom_elsewhere_is_invalid_json),
         cmocka_unit_test(invalid_utf8_anywhere_is_refused),
         cmocka_unit_test(invalid_utf8_message_gives_the_offset),
         cmocka_unit_test(escaped_nul_is_refused),

@@ -122,7 +122,14 @@ static void non_ascii_outside_strings_is_bad(void **state)
 {
     (void)state;
     BAD("[\xc3\xa9]", JSON_SCAN_BAD_UTF8, 1);
-    BAD("\xef\xbb\xbf{}", JSON_SCAN_BAD_UTF8, 0); /* a byte order mark */
+    /* A byte-order mark is valid UTF-8 but no JSON whitespace: its own result, wherever it is
+     * outside a string (a caller skips one at the start of a body itself); inside a string it
+     * is a character like any other. */
+    BAD("\xef\xbb\xbf{}", JSON_SCAN_BOM, 0);
+    BAD("[\xef\xbb\xbf{}]", JSON_SCAN_BOM, 1);
+    BAD("{} \xef\xbb\xbf", JSON_SCAN_BOM, 3);
+    BAD("[\xef\xbb]", JSON_SCAN_BAD_UTF8, 1); /* two of its bytes are no mark */
+    assert_int_equal(json_scan("[\"\xef\xbb\xbf\"]", 7, DEPTH, NULL), JSON_SCAN_OK);
     BAD("{} \x80", JSON_SCAN_BAD_UTF8, 3);
 }
 
@@ -219,8 +226,34 @@ static void each_result_has_a_phrase(void **state)
     assert_string_equal(json_scan_describe(JSON_SCAN_TOO_DEEP), "nesting too deep");
     assert_string_equal(json_scan_describe(JSON_SCAN_BAD_NUMBER), "invalid number");
     assert_string_equal(json_scan_describe(JSON_SCAN_BAD_BYTE), "invalid character");
+    assert_string_equal(json_scan_describe(JSON_SCAN_BOM), "a byte-order mark (U+FEFF)");
     assert_non_null(strstr(json_scan_describe(JSON_SCAN_BAD_STRING), "\\u0000"));
     assert_string_equal(json_scan_describe((json_scan_result)99), "invalid");
+}
+
+static const char *dup_of(const char *text)
+{
+    static char name[64];
+    cJSON *tree = cJSON_Parse(text);
+    assert_non_null(tree);
+    const char *d = json_duplicate_member(tree);
+    snprintf(name, sizeof name, "%s", d != NULL ? d : "(none)");
+    cJSON_Delete(tree);
+    return name;
+}
+
+static void duplicate_members_are_found_at_any_depth(void **state)
+{
+    (void)state;
+    assert_string_equal(dup_of("{\"a\":1,\"b\":2}"), "(none)");
+    assert_string_equal(dup_of("{\"a\":1,\"a\":2}"), "a");
+    assert_string_equal(dup_of("{\"a\":1,\"b\":2,\"a\":3}"), "a");
+    assert_string_equal(dup_of("{\"x\":{\"c\":1,\"c\":1}}"), "c");
+    assert_string_equal(dup_of("[1,{\"k\":[{\"d\":0,\"e\":0,\"d\":0}]}]"), "d");
+    assert_string_equal(dup_of("[{\"a\":1},{\"a\":2}]"), "(none)"); /* apart, not twice */
+    assert_string_equal(dup_of("{\"A\":1,\"a\":2}"), "(none)");     /* names are exact */
+    assert_string_equal(dup_of("7"), "(none)");
+    assert_null(json_duplicate_member(NULL));
 }
 
 int main(void)
@@ -242,6 +275,7 @@ int main(void)
         cmocka_unit_test(offset_may_be_null),
         cmocka_unit_test(only_len_bytes_are_read),
         cmocka_unit_test(each_result_has_a_phrase),
+        cmocka_unit_test(duplicate_members_are_found_at_any_depth),
     };
     return cmocka_run_group_tests_name("json_scan", tests, NULL, NULL);
 }

@@ -152,6 +152,8 @@ static void verify_fails(const char *token, const char *secret, int64_t now, con
 #define BAD_SIG "signature does not match"
 #define BAD_CLAIM "wrong type or size"
 #define NOT_OBJECT "claims are not a JSON object"
+#define SIG_FORM "its signature is not an HMAC-SHA256 in base64url (43 characters)"
+#define HEADER_NOT_JSON "its header is not base64url JSON: it decodes to no JSON object"
 
 /* ---- valid tokens ------------------------------------------------------------------------ */
 
@@ -345,22 +347,22 @@ static void truncated_or_extended_signature_is_refused(void **state)
 
     for (size_t cut = 1; cut <= 42; cut++) {
         fmt(forged, "%.*s", (int)(len - cut), t);
-        verify_fails(forged, SECRET, NOW, BAD_SIG);
+        verify_fails(forged, SECRET, NOW, SIG_FORM);
     }
     fmt(forged, "%.*s", (int)(len - 43), t); /* "h.c." */
     verify_fails(forged, SECRET, NOW, NOT_JWT);
 
     fmt(forged, "%sA", t);
-    verify_fails(forged, SECRET, NOW, BAD_SIG);
+    verify_fails(forged, SECRET, NOW, SIG_FORM);
     fmt(forged, "%sAAAA", t); /* still 32 bytes and more */
-    verify_fails(forged, SECRET, NOW, BAD_SIG);
+    verify_fails(forged, SECRET, NOW, SIG_FORM);
     fmt(forged, "%s%s", t, strrchr(t, '.') + 1); /* the MAC twice */
-    verify_fails(forged, SECRET, NOW, BAD_SIG);
+    verify_fails(forged, SECRET, NOW, SIG_FORM);
 
     /* A SHA-512-sized signature (86 characters). */
     fmt(forged, "%.*s%s", (int)(len - 43), t,
         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-    verify_fails(forged, SECRET, NOW, BAD_SIG);
+    verify_fails(forged, SECRET, NOW, SIG_FORM);
 }
 
 /* ---- algorithms ---------------------------------------------------------------------------- */
@@ -600,7 +602,7 @@ static void claims_that_are_not_a_json_object_are_refused(void **state)
     }
     /* Base64url that does not decode: 5 characters (4n+1 can hold no whole byte). */
     sign_parts(t, enc(HS256), "eyJhb", SECRET);
-    verify_fails(t, SECRET, NOW, NOT_OBJECT);
+    verify_fails(t, SECRET, NOW, "its claims are not base64url");
 }
 
 static void headers_that_are_not_a_json_object_are_refused(void **state)
@@ -613,10 +615,71 @@ static void headers_that_are_not_a_json_object_are_refused(void **state)
     char t[TOKEN_CAP];
     for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
         sign(t, headers[i], "{\"role\":\"anon\"}", SECRET);
-        verify_fails(t, SECRET, NOW, NOT_HS256);
+        verify_fails(t, SECRET, NOW, HEADER_NOT_JSON);
     }
     sign_parts(t, "eyJhb", enc("{\"role\":\"anon\"}"), SECRET);
-    verify_fails(t, SECRET, NOW, NOT_HS256);
+    verify_fails(t, SECRET, NOW, "its header is not base64url (RFC 7515 2)");
+}
+
+/* Each step of RFC 7519 §7.2 that fails says which it is, and no two steps share a message:
+ * a client that sent "abc.def.ghi" hears its header is no JSON, not that it is not HS256. */
+static void each_step_has_its_own_message(void **state)
+{
+    (void)state;
+    char t[TOKEN_CAP], bad[TOKEN_CAP];
+    const char *claims = enc("{\"role\":\"anon\"}");
+    char claims_copy[TOKEN_CAP];
+    fmt(claims_copy, "%s", claims);
+    sign(t, HS256, "{\"role\":\"anon\"}", SECRET);
+    const char *sig = strrchr(t, '.') + 1;
+    /* The form: three segments, none empty, each base64url; then the header, then its alg. */
+    verify_fails("abc.def", SECRET, NOW,
+                 "not a JWT: a JWT is three base64url segments separated by dots (RFC 7519 7.2), "
+                 "this is 2");
+    fmt(bad, "%s.%s", t, "x");
+    verify_fails(bad, SECRET, NOW, "this is 4");
+    fmt(bad, "%s..%s", enc(HS256), sig);
+    verify_fails(bad, SECRET, NOW, "not a JWT: its claims is empty");
+    fmt(bad, "%s.%s.%s", enc(HS256), claims_copy, "a+b");
+    verify_fails(bad, SECRET, NOW,
+                 "not a JWT: its signature holds a character outside unpadded base64url");
+    verify_fails("abc.def.ghi", SECRET, NOW, HEADER_NOT_JSON);
+    static const struct {
+        const char *header, *says;
+    } headers[] = {
+        {"{\"typ\":\"JWT\"}", "the token is not signed with HS256: its header has no alg"},
+        {"{\"alg\":\"RS256\"}", "the token is not signed with HS256: its alg is \"RS256\""},
+        {"{\"alg\":7}", "the token is not signed with HS256: its alg is not a string"},
+    };
+    for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
+        sign(bad, headers[i].header, "{\"role\":\"anon\"}", SECRET);
+        verify_fails(bad, SECRET, NOW, headers[i].says);
+    }
+    /* The signature: its form, then its value. */
+    fmt(bad, "%.*s", (int)strlen(t) - 1, t);
+    verify_fails(bad, SECRET, NOW, SIG_FORM);
+    verify_fails(t, "another-secret-of-at-least-32-bytes-long", NOW,
+                 "the token's signature does not match");
+    /* The claims: base64url, JSON, each claim by name, then exp and nbf. */
+    static const struct {
+        const char *claims, *says;
+    } claims_cases[] = {
+        {"[1]", "the token's claims are not a JSON object"},
+        {"{\"role\":1}", "its claim 'role' has the wrong type or size"},
+        {"{\"sub\":[]}", "its claim 'sub' has the wrong type or size"},
+        {"{\"exp\":\"soon\"}", "its claim 'exp' has the wrong type or size (a number of seconds"},
+        {"{\"nbf\":true}", "its claim 'nbf' has the wrong type or size"},
+        {"{\"exp\":1}", "the token has expired"},
+        {"{\"nbf\":99999999999}", "the token is not valid yet"},
+    };
+    for (size_t i = 0; i < sizeof claims_cases / sizeof claims_cases[0]; i++) {
+        sign(bad, HS256, claims_cases[i].claims, SECRET);
+        verify_fails(bad, SECRET, NOW, claims_cases[i].says);
+    }
+    char big[JWT_MAX + 2];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    verify_fails(big, SECRET, NOW, "not a JWT: longer than 8192 bytes");
 }
 
 /* ---- shape --------------------------------------------------------------------------------- */
@@ -785,6 +848,7 @@ int main(void)
         cmocka_unit_test(claims_too_long_are_refused),
         cmocka_unit_test(claims_that_are_not_a_json_object_are_refused),
         cmocka_unit_test(headers_that_are_not_a_json_object_are_refused),
+        cmocka_unit_test(each_step_has_its_own_message),
         cmocka_unit_test(shapes_that_are_not_a_jwt_are_refused),
         cmocka_unit_test(token_length_limit),
         cmocka_unit_test(looks_like_tells_jwts_from_other_keys),

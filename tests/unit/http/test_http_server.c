@@ -34,7 +34,7 @@ static void answer(http_req *r, void *ctx)
 }
 
 static const http_route routes[] = {
-    {"/get", HTTP_GET, answer, NULL, NULL, AUTH_PUBLIC},
+    {"/get", HTTP_GET, answer, NULL, NULL, AUTH_PUBLIC, NULL},
 };
 
 static const char *no_env(const char *name)

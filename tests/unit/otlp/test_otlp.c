@@ -347,6 +347,13 @@ static void bad_json_bodies_are_refused_with_a_reason(void **state)
          "unsigned"},
         {"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"name\":\"a\",\"name\":\"b\"}]}]}]}",
          "twice"},
+        /* A field twice whatever its first value or spelling (the first check missed these). */
+        {"{\"resourceSpans\":[],\"resourceSpans\":[{\"scopeSpans\":[]}]}",
+         "field 'resource_spans' appears twice"},
+        {"{\"resourceSpans\":[],\"resource_spans\":[]}", "field 'resource_spans' appears twice"},
+        {"{\"resourceSpans\":null,\"resourceSpans\":[]}", "field 'resource_spans' appears twice"},
+        {"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"kind\":1,\"kind\":2}]}]}]}",
+         "field 'kind' appears twice"},
         {"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"attributes\":[{\"key\":\"k\","
          "\"value\":{\"stringValue\":\"a\",\"intValue\":1}}]}]}]}]}",
          "oneof"},
