@@ -67,22 +67,71 @@ const char *http_req_rate_key(http_req *r, const auth_identity *who)
 }
 
 /* ---- connection limits (DESIGN §5): counted at accept by peer, and again at each request by
- * the X-Forwarded-For client behind a --trust-proxy. A list walked per accept: a spike's
- * structure (the lws edge hashed by address, conn_guard.c). ---- */
+ * the X-Forwarded-For client behind a --trust-proxy. The counts per address are a chained hash,
+ * so an accept costs the same at ten connections as at TELLTALE_MAX_CONNECTIONS. ---- */
 
-static uint32_t count_at(const http_server *hs, const char *addr)
+static size_t addr_bucket(const char *addr)
 {
-    uint32_t n = 0;
-    for (const accepted *a = hs->conns; a != NULL; a = a->next) {
-        n += strcmp(a->addr, addr) == 0;
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)addr; *p != '\0'; p++) {
+        h = (h ^ *p) * 16777619u;
     }
-    return n;
+    return h % GUARD_ADDR_BUCKETS;
 }
 
+static addr_count **addr_slot(http_server *hs, const char *addr)
+{
+    addr_count **p = &hs->by_addr[addr_bucket(addr)];
+    while (*p != NULL && strcmp((*p)->addr, addr) != 0) {
+        p = &(*p)->next;
+    }
+    return p;
+}
+
+static uint32_t count_at(http_server *hs, const char *addr)
+{
+    addr_count *c = *addr_slot(hs, addr);
+    return c != NULL ? c->n : 0;
+}
+
+/* Counts 'a' under 'addr' (its address from now on); false when out of memory. */
+static bool count_in(accepted *a, const char *addr)
+{
+    addr_count **p = addr_slot(a->hs, addr);
+    if (*p == NULL && (*p = calloc(1, sizeof **p)) != NULL) {
+        snprintf((*p)->addr, sizeof(*p)->addr, "%s", addr);
+    }
+    if (*p == NULL) {
+        return false;
+    }
+    (*p)->n++;
+    if (a->addr != addr) {
+        snprintf(a->addr, sizeof a->addr, "%s", addr);
+    }
+    a->counted = true;
+    return true;
+}
+
+static void count_out(accepted *a)
+{
+    addr_count **p = addr_slot(a->hs, a->addr);
+    if (!a->counted || *p == NULL) {
+        return;
+    }
+    a->counted = false;
+    if (--(*p)->n == 0) {
+        addr_count *gone = *p;
+        *p = gone->next;
+        free(gone);
+    }
+}
+
+/* hs->conns holds the connections a request may be arriving on (not handling one, not a
+ * WebSocket): the ones guard_bodies_arriving looks into. */
 static void unlink_conn(accepted *a)
 {
-    if (a->prev == NULL && a->next == NULL && a->hs->conns != a) {
-        return; /* never linked */
+    if (!a->linked) {
+        return;
     }
     if (a->prev != NULL) {
         a->prev->next = a->next;
@@ -93,7 +142,21 @@ static void unlink_conn(accepted *a)
         a->next->prev = a->prev;
     }
     a->prev = a->next = NULL;
-    a->hs->nconns--;
+    a->linked = false;
+}
+
+static void link_conn(accepted *a)
+{
+    if (a->linked) {
+        return;
+    }
+    a->prev = NULL;
+    a->next = a->hs->conns;
+    if (a->hs->conns != NULL) {
+        a->hs->conns->prev = a;
+    }
+    a->hs->conns = a;
+    a->linked = true;
 }
 
 accepted *guard_of(http_server *hs, h2o_req_t *q);
@@ -110,7 +173,8 @@ bool conn_attribute(http_server *hs, h2o_req_t *q)
         return true;
     }
     bool over = count_at(hs, addr) >= hs->cfg->max_connections_per_address;
-    snprintf(a->addr, sizeof a->addr, "%s", addr);
+    count_out(a);
+    over = !count_in(a, addr) || over;
     if (over) {
         http_server_count_limit(hs, HTTP_LIMIT_CONNECTIONS_PER_ADDRESS);
     }
@@ -145,6 +209,11 @@ enum { PHASE_HEADERS, PHASE_BODY, PHASE_HANDLING, PHASE_IDLE, PHASE_WS };
 
 static void enter(accepted *a, int phase, uint64_t limit_ms)
 {
+    if (phase == PHASE_HANDLING || phase == PHASE_WS) {
+        unlink_conn(a);
+    } else {
+        link_conn(a);
+    }
     a->phase = phase;
     a->phase_ms = clock_mono_ms();
     uv_timer_stop(&a->timer);
@@ -317,6 +386,9 @@ bool guard_accept(http_server *hs, accepted *a)
         http_server_count_limit(hs, HTTP_LIMIT_CONNECTIONS_PER_ADDRESS);
         over = GUARD_TOO_MANY_FROM_ADDRESS;
     }
+    if (over == NULL && !count_in(a, a->addr)) {
+        over = "out of memory";
+    }
     if (over != NULL) {
         if (hs->cfg->tls_cert[0] == '\0') {
             refuse_at_accept(&a->tcp, over);
@@ -324,12 +396,8 @@ bool guard_accept(http_server *hs, accepted *a)
         uv_close((uv_handle_t *)&a->timer, NULL); /* the caller frees 'a' with the socket */
         return false;
     }
-    a->next = hs->conns;
-    if (hs->conns != NULL) {
-        hs->conns->prev = a;
-    }
-    hs->conns = a;
     hs->nconns++;
+    a->open = true;
     enter(a, PHASE_HEADERS, hs->cfg->header_timeout_ms);
     return true;
 }
@@ -338,6 +406,9 @@ void guard_close(accepted *a)
 {
     uv_timer_stop(&a->timer);
     unlink_conn(a);
+    count_out(a);
+    a->hs->nconns -= a->open;
+    a->open = false;
     for (accepted **p = &a->hs->rehooks; a->rehook_queued && *p != NULL; p = &(*p)->rehook_next) {
         if (*p == a) {
             *p = a->rehook_next;
@@ -388,11 +459,12 @@ static void guard_on_read(h2o_socket_t *sock, const char *err)
 void guard_watch_reads(accepted *a)
 {
     h2o_socket_t *sock = a->sock;
-    if (sock->ssl != NULL || sock->_cb.read == NULL || sock->on_close.cb != NULL ||
-        sock->on_close.data != NULL) {
+    if (sock->on_close.cb == NULL && sock->on_close.data == NULL) {
+        sock->on_close.data = a; /* no callback: only a way back from the socket to 'a' */
+    }
+    if (sock->ssl != NULL || sock->_cb.read == NULL || sock->on_close.data != a) {
         return; /* TLS (h2o's bytes on the wire), or a socket laid out otherwise: as h2o does */
     }
-    sock->on_close.data = a; /* no callback: only a way back from the socket to 'a' */
     a->h2o_read = sock->_cb.read;
     hook(a);
 }
@@ -425,11 +497,8 @@ accepted *guard_of(http_server *hs, h2o_req_t *q)
 {
     h2o_socket_t *sock =
         q->conn->callbacks->get_socket != NULL ? q->conn->callbacks->get_socket(q->conn) : NULL;
-    accepted *a = hs->conns;
-    while (a != NULL && a->sock != sock) {
-        a = a->next;
-    }
-    return a;
+    accepted *a = sock != NULL ? sock->on_close.data : NULL; /* guard_watch_reads set it */
+    return a != NULL && a->hs == hs && a->sock == sock ? a : NULL;
 }
 
 void guard_handling(accepted *a, bool websocket)

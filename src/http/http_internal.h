@@ -7,8 +7,16 @@
 #include "core/forwarded.h"
 #include "http/http_server.h"
 
-#define HTTP_MAX_ROUTES 64   /* rows of every routing table together */
-#define HTTP_MAX_ENDPOINTS 4 /* WebSocket endpoints */
+#define HTTP_MAX_ROUTES 64      /* rows of every routing table together */
+#define HTTP_MAX_ENDPOINTS 4    /* WebSocket endpoints */
+#define GUARD_ADDR_BUCKETS 1024 /* the hash of open connections per client address */
+
+/* How many connections are open from one client address (conn_guard.c). */
+typedef struct addr_count {
+    struct addr_count *next; /* in its bucket */
+    uint32_t n;
+    char addr[FORWARDED_ADDR_MAX];
+} addr_count;
 
 #define H2O_USE_LIBUV 1
 #include <h2o.h>
@@ -30,8 +38,9 @@ struct http_server {
     int port;
     int otlp_port; /* the --otlp-listen listener's, 0 without one */
     uint32_t nconns;
-    struct accepted *conns;    /* http_server.c: connections open, for the limits */
-    struct http_ws *wss;       /* ws_h2o.c: WebSockets open */
+    struct accepted *conns; /* conn_guard.c: connections a request may be arriving on */
+    struct addr_count *by_addr[GUARD_ADDR_BUCKETS]; /* conn_guard.c: open ones per address */
+    struct http_ws *wss;                            /* ws_h2o.c: WebSockets open */
     struct lingering *lingers; /* http_server.c: closed connections still draining */
     uv_prepare_t rehook;       /* conn_guard.c: read wrappers to put back, before the poll */
     bool rehook_open;
@@ -152,8 +161,7 @@ bool access_check_request(http_server *hs, http_req *r, http_error *e, char *msg
 bool access_check_upgrade(http_server *hs, h2o_req_t *q, const http_ws_endpoint *ep,
                           auth_identity *who, http_error *e, char *msg, size_t len);
 
-/* conn_guard.c: the limits' names and counts (the connection limits and phase timers of the
- * lws edge are not carried over to h2o yet: docs/h2o-spike.md). */
+/* conn_guard.c: the connection limits, the phase timers, the limits' names and counts. */
 #define GUARD_TOO_MANY_FROM_ADDRESS                                                                \
     "too many open connections from this address (TELLTALE_MAX_CONNECTIONS_PER_ADDRESS)"
 
@@ -162,7 +170,10 @@ typedef struct accepted {
     uv_tcp_t tcp; /* h2o's */
     http_server *hs;
     int dupfd;
-    struct accepted *prev, *next; /* in hs->conns */
+    struct accepted *prev, *next; /* in hs->conns while 'linked' */
+    bool linked;
+    bool open;    /* counted in hs->nconns */
+    bool counted; /* counted under 'addr' in hs->by_addr */
     h2o_socket_t *sock;
     char addr[FORWARDED_ADDR_MAX]; /* the client address it is counted under */
     uv_timer_t timer;              /* the phase's limit (conn_guard.c) */
