@@ -65,7 +65,8 @@ static void test_batch_within_cap(void **state)
     msg_ring_free(&r);
 }
 
-/* A message larger than the cap is not taken: it goes alone, framed by lws. */
+/* A message larger than the cap is not taken: it goes alone, in a frame of its own (wslay's,
+ * http/ws_h2o.c). */
 static void test_batch_leaves_large_message(void **state)
 {
     (void)state;
