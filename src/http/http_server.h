@@ -1,4 +1,4 @@
-/* http_server.h -- telltale's listener: libwebsockets on the caller's libuv loop, the routing
+/* http_server.h -- telltale's listener: libh2o 2.2.5 on the caller's libuv loop, the routing
  * table, the embedded dashboard files, and WebSocket endpoints by path.
  *
  * It knows no resource. The areas above it register what it serves: route tables (api, rest),
@@ -87,6 +87,15 @@ void http_ws_count_limit(http_ws *ws, http_limit k);
 int http_ws_send(http_ws *ws, const void *data, size_t len, bool binary);
 /* True while enough is queued to the client that more should wait for on_writable. */
 bool http_ws_choked(const http_ws *ws);
+/* Where whole frames of the caller's own (RFC 6455 §5.2: FIN set, unmasked, as a server sends)
+ * may be written to go out with the next write, and *room bytes of space there; NULL (room 0)
+ * when none can be now: closing, a write's worth already gathered, or frames wslay has still to
+ * give (http_ws_send's, pongs), which go first. A message longer than any room goes through
+ * http_ws_send. Saves wslay's copy and per-message allocation on the fan-out path. */
+unsigned char *http_ws_frame_room(http_ws *ws, size_t *room);
+#define HTTP_WS_WRITE_MAX 65536 /* bytes of frames one write gathers: the largest room */
+/* The caller wrote 'n' bytes of whole frames at http_ws_frame_room()'s pointer. */
+void http_ws_frames_added(http_ws *ws, size_t n);
 /* Has on_writable called once the client can take more (soon if it can now). */
 void http_ws_want_writable(http_ws *ws);
 /* The close code and reason the next close sends (-1 from on_receive, http_ws_close). */
@@ -104,8 +113,8 @@ bool http_ws_arg(const http_ws *ws, const char *name, char *out, size_t cap);
 const char *http_ws_rate_key(http_ws *ws, const auth_identity *who);
 uint64_t http_server_limit_count(const http_server *hs, http_limit k);
 
-/* Called on the loop thread after http_server_wake(), inside lws' service, where every lws
- * call is safe (NOTES-lws §3). */
+/* Called on the loop thread after http_server_wake() (from a uv_async), where every call on
+ * the server and its connections is safe. */
 typedef void (*http_wake_fn)(void *ctx);
 
 /* Binds cfg's listen address and starts serving on 'loop'; 'cfg' must outlive the server. On
@@ -145,8 +154,8 @@ uint64_t http_server_bodies_too_large(const http_server *hs);
 uint64_t http_server_bodies_invalid(const http_server *hs);
 
 /* Has on_wake run soon on the loop thread. Any thread, until http_server_free(): once the
- * context's destruction has begun it does nothing (NOTES-lws §1), so the threads that call it
- * (the persister, the shipper) must be joined before the server is freed -- serve.c stops the
+ * server has begun to stop it does nothing (its uv_async is being closed), so the threads that call
+ * it (the persister, the shipper) must be joined before the server is freed -- serve.c stops the
  * pipeline first. */
 void http_server_wake(http_server *hs);
 

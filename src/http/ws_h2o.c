@@ -9,8 +9,8 @@
  * callbacks of our own:
  *
  *   socket ──read──► sock->input ──recv_cb──► wslay ──on_msg──► endpoint.on_receive
- *   endpoint ──http_ws_send──► wslay queue ──send_cb──► pending ──one write──► socket
- *                                                       (frames gathered, at most WRITE_MAX)
+ *   endpoint ──http_ws_send──► wslay queue ──send_cb──► gather ──one write──► socket
+ *   endpoint ──http_ws_frame_room: frames of its own──────────┘  (at most WRITE_MAX)
  *
  * A write's completion runs wslay again and, if the endpoint asked, its on_writable: the same
  * "writable" lws gave. Loop thread only. */
@@ -24,7 +24,7 @@
 #include <string.h>
 #include <h2o/websocket.h> /* h2o_is_websocket_handshake; wslay.h */
 
-#define WRITE_MAX 65536       /* bytes of frames one write gathers */
+#define WRITE_MAX HTTP_WS_WRITE_MAX
 #define CHOKED_BYTES 262144   /* queued in wslay beyond a write: more waits for on_writable */
 #define PING_AFTER_MS 30000   /* an idle WebSocket is pinged ... */
 #define HANGUP_AFTER_MS 75000 /* ... and dropped when nothing came back by then */
@@ -209,8 +209,9 @@ static void fail_protocol(http_ws *ws)
     wslay_event_shutdown_write(ws->ctx);
 }
 
-/* Runs wslay until it can do no more: received frames in, queued frames out in one write.
- * Ends the connection when both directions are done. */
+/* Runs wslay until it can do no more: received frames in; the endpoint's on_writable, if it
+ * asked, while frames can still be gathered; queued frames out in one write. Ends the
+ * connection when both directions are done. */
 static void proceed(http_ws *ws)
 {
     if (ws->gone || ws->sock == NULL || ws->in_proceed) {
@@ -226,6 +227,12 @@ static void proceed(http_ws *ws)
         h2o_socket_read_stop(ws->sock);
         wslay_event_queue_close(ws->ctx, 1009, (const uint8_t *)ws->close_reason,
                                 strlen(ws->close_reason));
+    }
+    if (!ws->gone && ws->want_writable && !http_ws_choked(ws)) {
+        ws->want_writable = false;
+        if (ws->opened && ws->ep->on_writable(ws->user) != 0) {
+            http_ws_close(ws, ws->close_code, ws->close_reason);
+        }
     }
     if (!ws->gone && !ws->writing && wslay_event_want_write(ws->ctx) &&
         wslay_event_send(ws->ctx) != 0) {
@@ -244,19 +251,9 @@ static void proceed(http_ws *ws)
         h2o_socket_write(ws->sock, &buf, 1, on_write_done);
     }
     ws->in_proceed = false;
-    if (ws->gone) {
-        return;
-    }
-    if (!ws->writing && !wslay_event_want_write(ws->ctx) &&
+    if (!ws->gone && !ws->writing && !wslay_event_want_write(ws->ctx) &&
         (ws->over_limit || !wslay_event_want_read(ws->ctx))) {
         finish(ws); /* closed both ways, or our 1009 is out and nothing more is read */
-        return;
-    }
-    if (ws->want_writable && !http_ws_choked(ws)) {
-        ws->want_writable = false;
-        if (ws->opened && ws->ep->on_writable(ws->user) != 0) {
-            http_ws_close(ws, ws->close_code, ws->close_reason);
-        }
     }
 }
 
@@ -309,7 +306,27 @@ int http_ws_send(http_ws *ws, const void *data, size_t len, bool binary)
 bool http_ws_choked(const http_ws *ws)
 {
     return ws->sock == NULL || ws->gone ||
-           (ws->writing && wslay_event_get_queued_msg_length(ws->ctx) > CHOKED_BYTES);
+           (ws->writing && (wslay_event_get_queued_msg_length(ws->ctx) > CHOKED_BYTES ||
+                            ws->gather_len == WRITE_MAX));
+}
+
+unsigned char *http_ws_frame_room(http_ws *ws, size_t *room)
+{
+    *room = 0;
+    if (ws->closing || ws->gone || ws->sock == NULL || wslay_event_want_write(ws->ctx) ||
+        (ws->gather == NULL && (ws->gather = malloc(WRITE_MAX)) == NULL)) {
+        return NULL; /* wslay may be part-way through a frame: its bytes come first */
+    }
+    *room = WRITE_MAX - ws->gather_len;
+    return *room > 0 ? ws->gather + ws->gather_len : NULL;
+}
+
+void http_ws_frames_added(http_ws *ws, size_t n)
+{
+    ws->gather_len += n;
+    if (!ws->writing && !ws->in_proceed) {
+        proceed(ws);
+    }
 }
 
 void http_ws_want_writable(http_ws *ws)

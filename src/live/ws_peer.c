@@ -191,11 +191,9 @@ size_t ws_frame_header(unsigned char h[WS_FRAME_HEADER_MAX], bool binary, size_t
     return 10;
 }
 
-/* Frames the messages at the head of the queue that fit in 'cap' bytes into 'buf' (after its
- * WS_PRE headroom); returns the bytes framed and *n the messages taken. Unused on the h2o edge
- * until wslay's send callback is ours (docs/h2o-spike.md); kept with its unit test. */
-__attribute__((unused)) static size_t frame_batch(msg_ring *r, unsigned char *buf, size_t cap,
-                                                  size_t *n)
+/* Frames the messages at the head of the queue that fit in 'cap' bytes into 'buf'; returns the
+ * bytes framed and *n the messages taken. */
+static size_t frame_batch(msg_ring *r, unsigned char *buf, size_t cap, size_t *n)
 {
     size_t used = 0;
     *n = 0;
@@ -206,8 +204,8 @@ __attribute__((unused)) static size_t frame_batch(msg_ring *r, unsigned char *bu
         if (used + hl + m->len > cap) {
             break;
         }
-        memcpy(buf + WS_PRE + used, h, hl);
-        memcpy(buf + WS_PRE + used + hl, m->data + WS_PRE, m->len);
+        memcpy(buf + used, h, hl);
+        memcpy(buf + used + hl, m->data + WS_PRE, m->len);
         used += hl + m->len;
         ws_msg_unref(msg_ring_pop(r));
         (*n)++;
@@ -215,22 +213,29 @@ __attribute__((unused)) static size_t frame_batch(msg_ring *r, unsigned char *bu
     return used;
 }
 
-/* Hands queued messages to the connection until it is choked or WS_WRITES_PER_CALLBACK are
- * given. libh2o 2.2.5 frames each and writes one frame per send() (its websocket.c); the
- * coalescing of the lws edge (several frames per send()) would need wslay callbacks of our own
- * (docs/h2o-spike.md). */
+/* Hands queued messages to the connection until it is choked or WS_WRITES_PER_CALLBACK
+ * writes' worth are given: framed here straight into the connection's next write (several
+ * frames per send(), no copy per message), or, for one longer than a write, queued whole. */
 int ws_peer_flush(ws_peer *p, uint64_t *sent)
 {
     msg_ring *r = &p->out;
     int rc = 0;
     for (int w = 0; w < WS_WRITES_PER_CALLBACK && r->count > 0 && !http_ws_choked(p->ws); w++) {
-        ws_msg *m = msg_ring_pop(r);
-        rc = http_ws_send(p->ws, m->data + WS_PRE, m->len, m->binary);
-        ws_msg_unref(m);
-        if (rc < 0) {
+        size_t room = 0, n = 0;
+        unsigned char *at = http_ws_frame_room(p->ws, &room);
+        size_t used = at != NULL ? frame_batch(r, at, room, &n) : 0;
+        if (n > 0) {
+            http_ws_frames_added(p->ws, used);
+        } else if (at != NULL && room == HTTP_WS_WRITE_MAX) {
+            ws_msg *m = msg_ring_pop(r); /* longer than a write: wslay frames it */
+            rc = http_ws_send(p->ws, m->data + WS_PRE, m->len, m->binary);
+            ws_msg_unref(m);
+            n = rc == 0;
+        }
+        if (rc < 0 || n == 0) {
             break;
         }
-        (*sent)++;
+        *sent += n;
     }
     if (rc == 0 && r->count > 0) {
         http_ws_want_writable(p->ws);
