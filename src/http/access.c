@@ -127,8 +127,8 @@ void http_client_addr(const http_req *r, char out[FORWARDED_ADDR_MAX])
     access_client(r->hs, r->h2o, out);
 }
 
-/* 'in' with its control bytes written \xNN: lws %-decodes the path, so a client could put a
- * line break or a terminal escape into the log line otherwise. Returns 'out'. */
+/* 'in' with its control bytes written \xNN: the HTTP layer %-decodes the path, so a client could
+ * put a line break or a terminal escape into the log line otherwise. Returns 'out'. */
 static const char *printable(const char *in, char *out, size_t cap)
 {
     size_t n = 0;

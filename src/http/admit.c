@@ -184,7 +184,7 @@ size_t admit_raw_announced(const char *p, size_t n, uint64_t max_body)
         const char *v;
         size_t vn;
         if (raw_field(p, len, "transfer-encoding", &v, &vn)) {
-            return (size_t)max_body; /* chunked: up to --max-body, as the lws edge reserved */
+            return (size_t)max_body; /* chunked: its size is unknown, so up to --max-body */
         }
         if (raw_field(p, len, "content-length", &v, &vn) && announced == 0) {
             for (size_t i = 0; i < vn && v[i] >= '0' && v[i] <= '9' && announced <= max_body; i++) {
@@ -207,8 +207,8 @@ bool admit_body(http_req *r, http_error *e)
     char coding[64];
     bool has_body = r->chunked || r->content_length > 0;
     if (has_body && !http_takes_body(r->method)) {
-        /* Answering before the body would complete the transaction before it, which lws
-         * 4.1.6 cannot do behind a pipelined request (docs/ARCHITECTURE.md, "Decisions"). */
+        /* The body is not framed as this method's requests are by everyone: the next
+         * request's start is uncertain (RFC 9112 §6.3), so the connection ends. */
         r->close_after = true; /* DESIGN §5: a body where none belongs ends the connection */
         *e = (http_error){.status = 400,
                           .code = "unexpected_body",

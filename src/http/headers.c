@@ -85,7 +85,8 @@ static ssize_t pct_decode(const char *in, size_t n, char *out, size_t cap, bool 
     return (ssize_t)o;
 }
 
-/* Collapses "//", "/./" and "/../" in place (lws did so before telltale saw a path). */
+/* Collapses "//", "/./" and "/../" in place (RFC 3986 §5.2.4's dot segments, and empty ones),
+ * so that a route matches one spelling of its path. */
 static void normalise(char *p)
 {
     char *out = p, *in = p;

@@ -8,7 +8,8 @@
  * pipelined or not). The http_req lives in its own allocation, tied to h2o's request by a
  * shared object in its pool: when h2o disposes of the request (answered, or the client gone),
  * the http_req goes too, and a deferred answer finds nothing (http_redeem). The edge's rules:
- * docs/DESIGN.md §5, "The HTTP edge"; what differs from the lws edge: docs/h2o-spike.md. */
+ * docs/DESIGN.md §5, "The HTTP edge"; what differs from the first edge (libwebsockets):
+ * docs/h2o-spike.md. */
 #include "http/http.h"
 
 #include "core/json_print.h"
@@ -192,7 +193,7 @@ static bool take_body(http_req *r)
 }
 
 /* OPTIONS on a path whose routes do not take it: 200 with what they take and Content-Length: 0
- * (RFC 9110 §9.3.7; a 204 would carry a Content-Length lws adds, which §8.6 forbids there). */
+ * (RFC 9110 §9.3.7). */
 static void answer_options(http_req *r)
 {
     strncat(r->allow, ", OPTIONS", sizeof r->allow - strlen(r->allow) - 1);
@@ -342,13 +343,12 @@ static void add_header(h2o_req_t *q, const char *name, const char *value)
         return;
     }
     size_t n = strlen(name);
-    n -= n > 0 && name[n - 1] == ':'; /* lws wanted the colon; h2o does not */
+    n -= n > 0 && name[n - 1] == ':'; /* a name given with its colon */
     h2o_add_header_by_str(&q->pool, &q->res.headers, name, n, 1, NULL, value, strlen(value));
 }
 
-/* Every response carries these (the lws edge added them through info.headers); the dashboard
- * has no inline script or style. connect-src allows https: so that the dashboard's Realtime
- * path can be pointed at a real Supabase project. */
+/* Every response carries these; the dashboard has no inline script or style. connect-src allows
+ * https: so that the dashboard's Realtime path can be pointed at a real Supabase project. */
 static const char *const common_headers[][2] = {
     {"content-security-policy",
      "default-src 'self'; connect-src 'self' https: ws: wss:; img-src 'self' data:; "

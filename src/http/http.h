@@ -87,7 +87,7 @@ struct http_req {
     /* The response. */
     bool answered;
     bool headers_sent;
-    bool completed; /* lws was told the transaction is over */
+    bool completed; /* the answer was handed to h2o: the transaction is over */
     int status;
     const char *resp_type;
     char *resp_owned; /* freed with the request */
@@ -127,8 +127,8 @@ http_ticket http_ticket_of(const http_req *r);
 /* The request, or NULL if its client has gone. */
 http_req *http_redeem(http_ticket t);
 
-/* The answer will come later, from work on the thread pool: lws is told to wait for it (its
- * own 5 s would cut the request off) up to the response timeout. http_defer() does this. */
+/* The answer will come later, from work on the thread pool (http_defer() calls this). h2o
+ * 2.2.5 sets no timer on a request being handled, so there is nothing to extend. */
 void http_answer_later(http_req *r);
 
 /* Work for a request that runs on libuv's thread pool (the store blocks, a large body is

@@ -203,7 +203,7 @@ void guard_rehook_run(uv_prepare_t *p); /* hs->rehook's callback */
 /* The bodies being uploaded that no handler has yet: h2o reads a body whole into its socket
  * buffer before the request reaches http.c, so each connection not being handled whose buffer
  * holds a whole header section counts the body it announces (admit_raw_announced). Part of
- * TELLTALE_MAX_INFLIGHT_BODIES, as the lws edge reserved a body once its headers were in. */
+ * TELLTALE_MAX_INFLIGHT_BODIES from the moment its headers are in. */
 size_t guard_bodies_arriving(http_server *hs);
 
 /* conn_guard.c: a request's connection moved to the client its X-Forwarded-For names (behind

@@ -1,9 +1,9 @@
 /* http_server.c -- libh2o 2.2.5 (Debian's libh2o, the libuv flavour) on our libuv loop: the
  * listeners, the one h2o handler that hands every request to http.c, the filter that words
  * h2o's own refusals in telltale's JSON, the wake-up from other threads, and shutdown.
- *
- * SPIKE (branch h2o-edge, docs/h2o-spike.md): HTTP/1.1 only (no TLS yet, h2c refused);
- * WebSocket upgrades go to ws_h2o.c. */
+ * HTTP/1.1 only, plain or TLS (tls.c; no ALPN, h2c refused); WebSocket upgrades go to
+ * ws_h2o.c. Why h2o and what differs from the first edge (libwebsockets 4.1.6):
+ * docs/ARCHITECTURE.md "Decisions" and docs/h2o-spike.md. */
 #include "http/http_server.h"
 
 #include "core/json_print.h"
@@ -244,7 +244,7 @@ static void on_wake_async(uv_async_t *a)
     }
 }
 
-/* Binds and listens on host:port (IPv4, as the lws edge did); the port bound in *bound. */
+/* Binds and listens on host:port (IPv4); the port bound in *bound. */
 static int listen_on(http_server *hs, uv_tcp_t *t, const char *host, unsigned port, int *bound)
 {
     struct sockaddr_in addr;

@@ -1,14 +1,12 @@
 /* tls.c -- the TLS certificate of https and wss: reloading it while serving (SIGHUP), after
  * checking that the new pair is usable. Loop thread.
  *
- * Verified with lws 4.1.6 as Debian builds it (LWS_WITH_TLS on OpenSSL 3, HTTP2 on): the
- * vhost serves TLS only when LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT is in the context's AND the
- * vhost's options (http_server.c); ALPN "http/1.1" keeps h2 off; a plain-HTTP request on the
- * TLS port is reset. lws_tls_cert_updated() with the PEM files' bytes in memory swaps the
- * vhost's certificate and key in place: the next handshake shows the new certificate, open
- * connections keep theirs, no new context or vhost is needed (tests/integration/tls.test.mjs).
- * The pair is checked here before lws sees it, so that a bad one is reported to the operator
- * and the one in use kept, whatever lws would make of it. */
+ * libh2o takes the OpenSSL SSL_CTX its accept context holds for each new connection
+ * (h2o_accept_ctx_t.ssl_ctx): a reload builds a new SSL_CTX from the PEM files and puts it
+ * there; the next handshake shows the new certificate, open connections keep theirs
+ * (tests/integration/tls.test.mjs). No ALPN is offered, so every connection is HTTP/1.1. The
+ * pair is checked before it replaces the one in use, so that a bad one is reported to the
+ * operator and the one in use kept. */
 #include "http/http_internal.h"
 
 #include <openssl/crypto.h>
