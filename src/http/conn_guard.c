@@ -126,37 +126,37 @@ static void count_out(accepted *a)
     }
 }
 
-/* hs->conns holds the connections a request may be arriving on (not handling one, not a
- * WebSocket): the ones guard_bodies_arriving looks into. */
-static void unlink_conn(accepted *a)
+/* The server's lists of connections (hs->conns[k]): every open one (CONN_ALL), and those a
+ * request may be arriving on, neither handling one nor a WebSocket (CONN_RECEIVING: the ones
+ * guard_bodies_arriving looks into). */
+static void list_remove(accepted *a, int k)
 {
-    if (!a->linked) {
+    conn_link *l = &a->links[k];
+    if (!l->in) {
         return;
     }
-    if (a->prev != NULL) {
-        a->prev->next = a->next;
+    if (l->prev != NULL) {
+        l->prev->links[k].next = l->next;
     } else {
-        a->hs->conns = a->next;
+        a->hs->conns[k] = l->next;
     }
-    if (a->next != NULL) {
-        a->next->prev = a->prev;
+    if (l->next != NULL) {
+        l->next->links[k].prev = l->prev;
     }
-    a->prev = a->next = NULL;
-    a->linked = false;
+    *l = (conn_link){0};
 }
 
-static void link_conn(accepted *a)
+static void list_add(accepted *a, int k)
 {
-    if (a->linked) {
+    conn_link *l = &a->links[k];
+    if (l->in) {
         return;
     }
-    a->prev = NULL;
-    a->next = a->hs->conns;
-    if (a->hs->conns != NULL) {
-        a->hs->conns->prev = a;
+    *l = (conn_link){.next = a->hs->conns[k], .in = true};
+    if (l->next != NULL) {
+        l->next->links[k].prev = a;
     }
-    a->hs->conns = a;
-    a->linked = true;
+    a->hs->conns[k] = a;
 }
 
 accepted *guard_of(http_server *hs, h2o_req_t *q);
@@ -210,9 +210,9 @@ enum { PHASE_HEADERS, PHASE_BODY, PHASE_HANDLING, PHASE_IDLE, PHASE_WS };
 static void enter(accepted *a, int phase, uint64_t limit_ms)
 {
     if (phase == PHASE_HANDLING || phase == PHASE_WS) {
-        unlink_conn(a);
+        list_remove(a, CONN_RECEIVING);
     } else {
-        link_conn(a);
+        list_add(a, CONN_RECEIVING);
     }
     a->phase = phase;
     a->phase_ms = clock_mono_ms();
@@ -397,7 +397,7 @@ bool guard_accept(http_server *hs, accepted *a)
         return false;
     }
     hs->nconns++;
-    a->open = true;
+    list_add(a, CONN_ALL);
     enter(a, PHASE_HEADERS, hs->cfg->header_timeout_ms);
     return true;
 }
@@ -405,10 +405,13 @@ bool guard_accept(http_server *hs, accepted *a)
 void guard_close(accepted *a)
 {
     uv_timer_stop(&a->timer);
-    unlink_conn(a);
+    if (a->hs == NULL) {
+        return; /* the server is gone (guard_server_gone) */
+    }
+    a->hs->nconns -= a->links[CONN_ALL].in;
+    list_remove(a, CONN_ALL);
+    list_remove(a, CONN_RECEIVING);
     count_out(a);
-    a->hs->nconns -= a->open;
-    a->open = false;
     for (accepted **p = &a->hs->rehooks; a->rehook_queued && *p != NULL; p = &(*p)->rehook_next) {
         if (*p == a) {
             *p = a->rehook_next;
@@ -440,7 +443,7 @@ static void guard_on_read(h2o_socket_t *sock, const char *err)
         }
         return; /* what a refused client still sent is dropped */
     }
-    if (err == NULL && (a->phase == PHASE_HEADERS || a->phase == PHASE_IDLE) &&
+    if (err == NULL && a->hs != NULL && (a->phase == PHASE_HEADERS || a->phase == PHASE_IDLE) &&
         a->hs->refuse_early(a->hs, sock->input->bytes, sock->input->size, out, sizeof out, &len)) {
         a->refused_early = true;
         uv_timer_stop(&a->timer);
@@ -523,7 +526,8 @@ void guard_idle(accepted *a)
 size_t guard_bodies_arriving(http_server *hs)
 {
     size_t total = 0;
-    for (const accepted *a = hs->conns; a != NULL; a = a->next) {
+    for (const accepted *a = hs->conns[CONN_RECEIVING]; a != NULL;
+         a = a->links[CONN_RECEIVING].next) {
         size_t n = input_size(a);
         if (n == 0 ||
             (a->phase != PHASE_HEADERS && a->phase != PHASE_BODY && a->phase != PHASE_IDLE)) {
@@ -537,4 +541,19 @@ size_t guard_bodies_arriving(http_server *hs)
         }
     }
     return total;
+}
+
+void guard_server_gone(http_server *hs)
+{
+    for (accepted *a = hs->conns[CONN_ALL], *next; a != NULL; a = next) {
+        next = a->links[CONN_ALL].next;
+        uv_timer_stop(&a->timer); /* its phase timer would read the server */
+        a->hs = NULL;
+    }
+    for (size_t i = 0; i < GUARD_ADDR_BUCKETS; i++) {
+        for (addr_count *c = hs->by_addr[i], *next; c != NULL; c = next) {
+            next = c->next;
+            free(c);
+        }
+    }
 }

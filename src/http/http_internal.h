@@ -38,7 +38,7 @@ struct http_server {
     int port;
     int otlp_port; /* the --otlp-listen listener's, 0 without one */
     uint32_t nconns;
-    struct accepted *conns; /* conn_guard.c: connections a request may be arriving on */
+    struct accepted *conns[2]; /* conn_guard.c: the lists of connections, CONN_ALL, ... */
     struct addr_count *by_addr[GUARD_ADDR_BUCKETS]; /* conn_guard.c: open ones per address */
     struct http_ws *wss;                            /* ws_h2o.c: WebSockets open */
     struct lingering *lingers; /* http_server.c: closed connections still draining */
@@ -165,15 +165,20 @@ bool access_check_upgrade(http_server *hs, h2o_req_t *q, const http_ws_endpoint 
 #define GUARD_TOO_MANY_FROM_ADDRESS                                                                \
     "too many open connections from this address (TELLTALE_MAX_CONNECTIONS_PER_ADDRESS)"
 
-/* An accepted connection (http_server.c accepts, conn_guard.c counts and times it). */
+enum { CONN_ALL, CONN_RECEIVING };
+typedef struct conn_link {
+    struct accepted *prev, *next;
+    bool in;
+} conn_link;
+
+/* An accepted connection (http_server.c accepts, conn_guard.c counts and times it). 'hs' is
+ * NULL once the server is freed before the connection's close has run (guard_server_gone). */
 typedef struct accepted {
     uv_tcp_t tcp; /* h2o's */
     http_server *hs;
     int dupfd;
-    struct accepted *prev, *next; /* in hs->conns while 'linked' */
-    bool linked;
-    bool open;    /* counted in hs->nconns */
-    bool counted; /* counted under 'addr' in hs->by_addr */
+    conn_link links[2]; /* in hs->conns[CONN_ALL] and [CONN_RECEIVING] */
+    bool counted;       /* counted under 'addr' in hs->by_addr */
     h2o_socket_t *sock;
     char addr[FORWARDED_ADDR_MAX]; /* the client address it is counted under */
     uv_timer_t timer;              /* the phase's limit (conn_guard.c) */
@@ -191,6 +196,7 @@ accepted *guard_new(http_server *hs);              /* NULL when out of memory */
 void guard_free(accepted *a);                      /* after its socket is closed */
 bool guard_accept(http_server *hs, accepted *a);   /* false: refused (503 said), close it */
 void guard_close(accepted *a);                     /* its socket is closed */
+void guard_server_gone(http_server *hs);           /* http_server_free: connections outlive it */
 accepted *guard_of(http_server *hs, h2o_req_t *q); /* the request's connection, or NULL */
 void guard_handling(accepted *a, bool websocket);  /* a request whole: no timer while handled */
 void guard_idle(accepted *a);                      /* answered: the idle timeout */

@@ -176,7 +176,7 @@ static void on_h2o_closed(uv_handle_t *h)
     if (fd < 0) {
         return;
     }
-    if (hs->stopping || (l = calloc(1, sizeof *l)) == NULL) {
+    if (hs == NULL || hs->stopping || (l = calloc(1, sizeof *l)) == NULL) {
         close(fd); /* no lingering once the daemon stops */
         return;
     }
@@ -444,5 +444,6 @@ void http_server_free(http_server *hs)
     if (hs->wake_open || hs->stopping) {
         uv_mutex_destroy(&hs->wake_lock);
     }
+    guard_server_gone(hs);
     free(hs);
 }
