@@ -1,6 +1,8 @@
 // trial.mjs -- the edge-library trial of docs/ARCHITECTURE.md "Decisions": the five cases of
-// tests/integration/http11.test.mjs that libwebsockets 4.1.6 cannot pass (requests pipelined
-// behind a body; a header section past 64 KiB), sent as raw bytes to telltale and to stand-ins
+// tests/integration/http11.test.mjs that libwebsockets 4.1.6, the first edge, could not pass
+// (requests pipelined behind a body; a header section past 64 KiB; the trial's table was
+// measured with telltale on lws, and decided the move to libh2o), sent as raw bytes to
+// telltale (build/telltale: today on libh2o) and to stand-ins
 // with the same two routes on libmicrohttpd 0.9.75 (bench/edge/mhd_stub.c) and on libh2o 2.2.5
 // (bench/edge/h2o_stub.c). Prints, per
 // case and server, the statuses answered; a case passes when every request is answered in order
@@ -60,7 +62,7 @@ async function run(port, reqs) {
 
 const dir = mkdtempSync(path.join(tmpdir(), 'edge-trial-'));
 const servers = [
-  ['telltale (lws 4.1.6)', await start(path.join(REPO, 'build/telltale'),
+  ['telltale (build/telltale)', await start(path.join(REPO, 'build/telltale'),
     ['serve', '--store', `sqlite:${dir}/t.db`, '--listen', '127.0.0.1:0'], /listening on http:\/\/127\.0\.0\.1:(\d+)/)],
   ['libmicrohttpd 0.9.75', await start(path.join(REPO, 'build/mhd_stub'), ['18391'], /listening on (\d+)/)],
   ['libh2o 2.2.5', await start(path.join(REPO, 'build/h2o_stub'), ['18392'], /listening on (\d+)/)],

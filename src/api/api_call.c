@@ -216,10 +216,10 @@ cJSON *api_body_json(http_req *r)
         r->body != NULL ? json_scan(r->body, r->body_len, 64, &where) : JSON_SCAN_BAD_BYTE;
     cJSON *tree = scan == JSON_SCAN_OK ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
     if (tree == NULL) {
-        char m[160];
-        snprintf(m, sizeof m, "the body must be one JSON value%s%s",
-                 scan != JSON_SCAN_OK && r->body != NULL ? ": " : "",
-                 scan != JSON_SCAN_OK && r->body != NULL ? json_scan_describe(scan) : "");
+        char m[TT_ERRLEN], why[TT_ERRLEN - 64];
+        bool scanned = scan != JSON_SCAN_OK && r->body != NULL;
+        snprintf(m, sizeof m, "the body must be one JSON value%s%s", scanned ? ": " : "",
+                 scanned ? json_scan_explain(scan, where, why, sizeof why) : "");
         http_respond_error(r, 400, "invalid_json", m);
         return NULL;
     }

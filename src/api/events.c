@@ -53,7 +53,7 @@ static void submit(http_req *r, api_ctx *ctx, event_batch *batch)
         return;
     }
     *ticket = http_ticket_of(r);
-    if (gateway_submit_from(ctx->gw, http_rate_key(r->wsi, &r->who), batch, answer_when_durable,
+    if (gateway_submit_from(ctx->gw, http_req_rate_key(r, &r->who), batch, answer_when_durable,
                             ticket, &why) != 0) {
         event_batch_free(batch);
         free(ticket);

@@ -155,11 +155,14 @@ static bool read_request(http_req *r, ofrep_args *a)
     json_writer w = {0};
     size_t where = 0;
     if (r->body != NULL && r->body_len > 0) {
-        a->body = json_scan(r->body, r->body_len, 64, &where) == JSON_SCAN_OK
-                      ? cJSON_ParseWithLength(r->body, r->body_len)
-                      : NULL;
+        json_scan_result scan = json_scan(r->body, r->body_len, 64, &where);
+        a->body = scan == JSON_SCAN_OK ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
         if (a->body == NULL) {
-            write_failure(&w, key, "PARSE_ERROR", "the request body is not JSON");
+            char m[TT_ERRLEN], why[TT_ERRLEN - 48];
+            snprintf(m, sizeof m, "the request body is not %sJSON%s%s",
+                     scan == JSON_SCAN_BIG_INTEGER ? "I-" : "", scan != JSON_SCAN_OK ? ": " : "",
+                     scan != JSON_SCAN_OK ? json_scan_explain(scan, where, why, sizeof why) : "");
+            write_failure(&w, key, "PARSE_ERROR", m);
             http_respond_written(r, 400, &w);
             return false;
         }

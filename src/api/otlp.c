@@ -130,7 +130,7 @@ static void submit(http_req *r, otlp_read *rd)
     }
     *p = (otlp_pending){http_ticket_of(r), rd->sig, rd->enc, rd->res.rejected, {0}};
     memcpy(p->message, rd->res.message, sizeof p->message);
-    if (gateway_submit_from(rd->ctx->gw, http_rate_key(r->wsi, &r->who), &rd->res.batch,
+    if (gateway_submit_from(rd->ctx->gw, http_req_rate_key(r, &r->who), &rd->res.batch,
                             answer_when_durable, p, &why) != 0) {
         free(p);
         respond_refusal(r, &why);

@@ -38,7 +38,7 @@ typedef struct timeline_query {
     char err[TT_ERRLEN];
 } timeline_query;
 
-/* {id}: libwebsockets has percent-decoded the path already (so an id holding "/" cannot be
+/* {id}: the HTTP layer has percent-decoded the path already (so an id holding "/" cannot be
  * named in it); false if it is too long for a session id. */
 static bool take_id(const char *param, char *out, size_t cap)
 {

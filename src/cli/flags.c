@@ -8,6 +8,7 @@
 #include "cli/http_client.h"
 #include "cli/options.h"
 #include "core/flag.h"
+#include "core/json_scan.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -72,10 +73,12 @@ static bool is_rollout(const char *v)
     return all_digits(v) && strlen(v) <= 3 && atoi(v) <= 100;
 }
 
+/* Scanned as the daemon scans a body: cJSON alone would round an integer beyond 2^53-1, and
+ * the request (printed from the parsed rules) would carry the rounded one without a word. */
 static bool is_rules(const char *v)
 {
     char err[TT_ERRLEN];
-    cJSON *rules = cJSON_Parse(v);
+    cJSON *rules = json_scan(v, strlen(v), 64, NULL) == JSON_SCAN_OK ? cJSON_Parse(v) : NULL;
     bool ok = rules != NULL && flag_rules_check(rules, err) == 0;
     cJSON_Delete(rules);
     return ok;
@@ -110,8 +113,9 @@ static const cli_option options[] = {
     {"--description", "a text of at most 1024 bytes saying what the flag is for", is_description,
      "set", "description"},
     {"--rules",
-     "a JSON array of rules, e.g. '[{\"attribute\":\"plan\",\"in\":[\"pro\"]}]', or null", is_rules,
-     "set", "rules"},
+     "a JSON array of rules, e.g. '[{\"attribute\":\"plan\",\"in\":[\"pro\"]}]', or null; an "
+     "integer beyond ±9007199254740991 goes as a string (I-JSON, RFC 7493 §2.2)",
+     is_rules, "set", "rules"},
     {"--if-match",
      "a flag's version, the integer in its \"version\" (1 to " CLI_INT64_MAX_TEXT
      ", without quotes), or *",

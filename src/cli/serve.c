@@ -1,8 +1,8 @@
 /* serve.c -- telltale serve: wires store, queue, persister and server on one libuv loop, and
  * shuts them down in the order DESIGN §4.6 asks for.
  *
- * Threads: the loop thread (this one) runs libwebsockets and every handler; the persister
- * thread commits batches; libuv's pool runs queries. */
+ * Threads: the loop thread (this one) runs libh2o (HTTP and WebSocket) and every handler; the
+ * persister thread commits batches; libuv's pool runs queries. */
 #include "cli/cli.h"
 
 #include "core/auth.h"

@@ -33,8 +33,10 @@ static const char *const field_names[F_COUNT] = {
 #define ALLOWED_FIELDS                                                                             \
     "id, ts, type, source, session_id, name, status, duration_ms, bytes, value, error, attrs"
 
-/* Largest integer a double holds exactly; 'bytes' beyond it would silently round. */
-#define MAX_EXACT_INT 9007199254740992.0
+/* 2^53-1, the bound json_scan holds integers to (I-JSON): every integer to it is a double, so
+ * a 'bytes' within it is exactly what was sent, and one spelt as a double beyond it
+ * (9007199254740993.0 reads as 2^53) is refused rather than rounded. */
+#define MAX_EXACT_INT 9007199254740991.0
 
 static int fail(ingest_error *err, const char *code, const char *fmt, const char *field)
 {
@@ -138,7 +140,8 @@ static int take_number(const cJSON *item, field_id f, tt_event *ev, ingest_error
         break;
     case F_BYTES:
         if (v < 0 || v != floor(v) || v > MAX_EXACT_INT) {
-            return fail(err, "invalid_field", "field '%s' must be an integer from 0 to 2^53", name);
+            return fail(err, "invalid_field",
+                        "field '%s' must be an integer from 0 to 9007199254740991 (2^53-1)", name);
         }
         ev->bytes = (int64_t)v;
         ev->has |= EVENT_HAS_BYTES;

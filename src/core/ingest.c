@@ -179,8 +179,10 @@ static int scan_refused(size_t where, size_t skipped, const char *of, json_scan_
     }
     /* A mark is allowed at the start of the body only (RFC 8259 §8.1): an NDJSON line's start
      * is not the body's. */
-    return body_error(err, code, 400, "%s at byte %zu%s%s", what, where + skipped, of,
-                      scan == JSON_SCAN_BOM ? ": only allowed at the start of the body" : "");
+    const char *advice =
+        scan == JSON_SCAN_BOM ? "only allowed at the start of the body" : json_scan_advice(scan);
+    return body_error(err, code, 400, "%s at byte %zu%s%s%s", what, where + skipped, of,
+                      advice != NULL ? ": " : "", advice != NULL ? advice : "");
 }
 
 /* Scans, then parses, one line: its faults are found in line order, each with its event's

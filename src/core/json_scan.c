@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,8 +95,21 @@ static bool is_digit(unsigned char c)
     return c >= '0' && c <= '9';
 }
 
-/* Checks -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? at s[*i]; leaves *i after it. */
-static json_scan_result scan_number(const unsigned char *s, size_t len, size_t *i)
+/* 2^53-1: every integer of at most this magnitude is exactly a double (RFC 7493 §2.2). */
+#define EXACT_MAX "9007199254740991"
+
+/* Whether the integer digits d[0..n) (no leading zero) go beyond EXACT_MAX: compared as text,
+ * since reading them as a double is the rounding this check is there to prevent. */
+static bool beyond_exact(const unsigned char *d, size_t n)
+{
+    size_t max_n = sizeof EXACT_MAX - 1;
+    return n > max_n || (n == max_n && memcmp(d, EXACT_MAX, max_n) > 0);
+}
+
+/* Checks -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? at s[*i]; leaves *i after it. Unless
+ * 'wide', an integer -- a number with neither fraction nor exponent -- must be within
+ * ±(2^53-1). */
+static json_scan_result scan_number(const unsigned char *s, size_t len, size_t *i, bool wide)
 {
     size_t p = *i;
     if (p < len && s[p] == '-') {
@@ -104,6 +118,7 @@ static json_scan_result scan_number(const unsigned char *s, size_t len, size_t *
     if (p >= len || !is_digit(s[p])) {
         return JSON_SCAN_BAD_NUMBER;
     }
+    size_t digits = p;
     if (s[p] == '0') {
         p++;
     } else {
@@ -111,6 +126,8 @@ static json_scan_result scan_number(const unsigned char *s, size_t len, size_t *
             p++;
         }
     }
+    bool integer = !(p < len && (s[p] == '.' || s[p] == 'e' || s[p] == 'E'));
+    bool big = integer && !wide && beyond_exact(s + digits, p - digits);
     if (p < len && s[p] == '.') {
         p++;
         if (p >= len || !is_digit(s[p])) {
@@ -138,10 +155,11 @@ static json_scan_result scan_number(const unsigned char *s, size_t len, size_t *
         return JSON_SCAN_BAD_NUMBER;
     }
     *i = p;
-    return JSON_SCAN_OK;
+    return big ? JSON_SCAN_BIG_INTEGER : JSON_SCAN_OK;
 }
 
-json_scan_result json_scan(const char *text, size_t len, unsigned max_depth, size_t *err_offset)
+static json_scan_result scan(const char *text, size_t len, unsigned max_depth, bool wide,
+                             size_t *err_offset)
 {
     const unsigned char *s = (const unsigned char *)text;
     unsigned depth = 0;
@@ -153,7 +171,7 @@ json_scan_result json_scan(const char *text, size_t len, unsigned max_depth, siz
         if (c == '"') {
             r = scan_string(s, len, &i);
         } else if (c == '-' || is_digit(c)) {
-            r = scan_number(s, len, &i);
+            r = scan_number(s, len, &i, wide);
         } else if (c == '[' || c == '{') {
             r = ++depth > max_depth ? JSON_SCAN_TOO_DEEP : JSON_SCAN_OK;
             i++;
@@ -176,6 +194,17 @@ json_scan_result json_scan(const char *text, size_t len, unsigned max_depth, siz
     return r;
 }
 
+json_scan_result json_scan(const char *text, size_t len, unsigned max_depth, size_t *err_offset)
+{
+    return scan(text, len, max_depth, false, err_offset);
+}
+
+json_scan_result json_scan_wide(const char *text, size_t len, unsigned max_depth,
+                                size_t *err_offset)
+{
+    return scan(text, len, max_depth, true, err_offset);
+}
+
 const char *json_scan_describe(json_scan_result r)
 {
     switch (r) {
@@ -193,8 +222,25 @@ const char *json_scan_describe(json_scan_result r)
         return "invalid character";
     case JSON_SCAN_BOM:
         return "a byte-order mark (U+FEFF)";
+    case JSON_SCAN_BIG_INTEGER:
+        return "an integer beyond ±" EXACT_MAX;
     }
     return "invalid";
+}
+
+const char *json_scan_advice(json_scan_result r)
+{
+    return r == JSON_SCAN_BIG_INTEGER ? "JSON numbers are read as doubles, exact only to 2^53-1; "
+                                        "send such a value as a string (I-JSON, RFC 7493 §2.2)"
+                                      : NULL;
+}
+
+const char *json_scan_explain(json_scan_result r, size_t where, char *buf, size_t cap)
+{
+    const char *advice = json_scan_advice(r);
+    snprintf(buf, cap, "%s at byte %zu%s%s", json_scan_describe(r), where,
+             advice != NULL ? ": " : "", advice != NULL ? advice : "");
+    return buf;
 }
 
 static int compare_names(const void *a, const void *b)

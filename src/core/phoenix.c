@@ -173,8 +173,9 @@ static int parse_text(phx_vsn vsn, const char *data, size_t len, phx_msg *out, c
     size_t where = 0;
     json_scan_result scan = json_scan(data, len, PHX_MAX_DEPTH, &where);
     if (scan != JSON_SCAN_OK) {
-        return tt_fail(err, TT_EINVAL, "invalid JSON at byte %zu: %s", where,
-                       json_scan_describe(scan));
+        char why[TT_ERRLEN - 16];
+        return tt_fail(err, TT_EINVAL, "invalid JSON: %s",
+                       json_scan_explain(scan, where, why, sizeof why));
     }
     bool trailing;
     cJSON *root = parse_whole(data, len, &trailing);
@@ -217,8 +218,13 @@ static int take_user_payload(const unsigned char *p, size_t n, int encoding, phx
     size_t where = 0;
     bool trailing;
     cJSON *user = NULL;
-    if (json_scan((const char *)p, n, PHX_MAX_DEPTH, &where) != JSON_SCAN_OK ||
-        (user = parse_whole((const char *)p, n, &trailing)) == NULL) {
+    json_scan_result scan = json_scan((const char *)p, n, PHX_MAX_DEPTH, &where);
+    if (scan == JSON_SCAN_BIG_INTEGER) {
+        char why[TT_ERRLEN - 48];
+        return tt_fail(err, TT_EINVAL, "binary push: the JSON payload holds %s",
+                       json_scan_explain(scan, where, why, sizeof why));
+    }
+    if (scan != JSON_SCAN_OK || (user = parse_whole((const char *)p, n, &trailing)) == NULL) {
         return tt_fail(err, TT_EINVAL, "binary push: the JSON payload is not valid JSON");
     }
     if (!cJSON_AddItemToObject(out->payload, "payload", user)) {

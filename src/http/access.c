@@ -17,48 +17,71 @@
 #include "os/clock.h"
 #include "os/log.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CREDENTIAL_MAX 2048 /* bytes of an apikey or an Authorization header we look at */
 #define XFF_MAX 512         /* bytes of X-Forwarded-For we look at */
 #define REFUSALS_LOGGED 10  /* refusals logged a second, at most: the rest are counted */
-/* A WebSocket's token expiring later than this is left alone (lws' timeouts are ints). */
-#define WS_EXPIRY_HORIZON_S (INT64_C(30) * 86400)
 
-/* The "apikey" URL parameter of a WebSocket upgrade (lws has %-decoded it), "" when absent or
- * longer than 'len'. Read fragment by fragment into a buffer for the longest credential (as
- * realtime.c reads its parameters); a parameter longer than that ends the search. */
-static void url_apikey(struct lws *wsi, char *dst, size_t len)
+/* A request header ('name' lower case, no colon); "" when absent or too long (a credential
+ * that long is no credential of ours). */
+static void custom_header(h2o_req_t *q, const char *name, char *dst, size_t len)
 {
-    static const char name[] = "apikey=";
-    char frag[CREDENTIAL_MAX + sizeof name];
+    headers_get(q, name, dst, len);
+}
+
+/* The "apikey" URL parameter of a WebSocket upgrade, %-decoded; "" when absent or longer than
+ * 'len'. */
+static void url_apikey(h2o_req_t *q, char *dst, size_t len)
+{
     dst[0] = '\0';
-    for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) >= 0;
-         i++) {
-        size_t n = strlen(frag);
-        if (strncmp(frag, name, sizeof name - 1) == 0 && n - (sizeof name - 1) < len) {
-            memcpy(dst, frag + sizeof name - 1, n - (sizeof name - 1) + 1);
+    if (q->query_at == SIZE_MAX) {
+        return;
+    }
+    const char *p = q->path.base + q->query_at + 1, *end = q->path.base + q->path.len;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp != NULL ? amp : end;
+        if ((size_t)(stop - p) > 7 && memcmp(p, "apikey=", 7) == 0) {
+            size_t o = 0;
+            for (const char *c = p + 7; c < stop; c++) {
+                int ch = (unsigned char)*c;
+                if (ch == '%' && stop - c > 2) {
+                    char hex[3] = {c[1], c[2], 0};
+                    ch = (int)strtol(hex, NULL, 16);
+                    c += 2;
+                }
+                if (o + 1 >= len) {
+                    dst[0] = '\0';
+                    return;
+                }
+                dst[o++] = (char)ch;
+            }
+            dst[o] = '\0';
             return;
         }
+        p = stop + 1;
     }
 }
 
-/* Who sends the request 'wsi' carries; 0, or TT_EINVAL with 'why'. */
-static int identify(const tt_config *cfg, struct lws *wsi, bool websocket, auth_identity *who,
+/* Who sends the request 'q' carries; 0, or TT_EINVAL with 'why'. */
+static int identify(const tt_config *cfg, h2o_req_t *q, bool websocket, auth_identity *who,
                     char *why)
 {
     char apikey[CREDENTIAL_MAX], authorization[CREDENTIAL_MAX + 8];
-    http_header_custom_copy(wsi, "apikey:", apikey, sizeof apikey);
-    http_header_copy(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, authorization, sizeof authorization);
+    custom_header(q, "apikey", apikey, sizeof apikey);
+    custom_header(q, "authorization", authorization, sizeof authorization);
     if (websocket && apikey[0] == '\0' && authorization[0] == '\0') {
-        url_apikey(wsi, apikey, sizeof apikey);
+        url_apikey(q, apikey, sizeof apikey);
     }
     return auth_request(cfg, apikey, authorization, (int64_t)(clock_now_ms() / 1000), who, why);
 }
 
 /* Whether the caller may use what admits 'roles'; if not, 'e' says why, in 'msg'. */
-static bool admitted(const tt_config *cfg, struct lws *wsi, bool websocket, unsigned roles,
+static bool admitted(const tt_config *cfg, h2o_req_t *q, bool websocket, unsigned roles,
                      auth_identity *who, http_error *e, char *msg, size_t len)
 {
     char why[TT_ERRLEN] = "";
@@ -66,7 +89,7 @@ static bool admitted(const tt_config *cfg, struct lws *wsi, bool websocket, unsi
     if (roles & AUTH_PUBLIC) {
         return true; /* the credential is not even read */
     }
-    if (identify(cfg, wsi, websocket, who, why) != 0) {
+    if (identify(cfg, q, websocket, who, why) != 0) {
         *who = (auth_identity){.role = AUTH_NONE};
         snprintf(msg, len, "%s", why);
     } else if (auth_allows(cfg, roles, who->role)) {
@@ -83,25 +106,29 @@ static bool admitted(const tt_config *cfg, struct lws *wsi, bool websocket, unsi
     return false;
 }
 
-void access_client(const http_server *hs, struct lws *wsi, char out[FORWARDED_ADDR_MAX])
+void access_client(const http_server *hs, h2o_req_t *q, char out[FORWARDED_ADDR_MAX])
 {
     char peer[64] = "", xff[XFF_MAX] = "";
-    if (lws_get_peer_simple(wsi, peer, sizeof peer) == NULL) {
-        peer[0] = '\0';
+    struct sockaddr_storage ss;
+    socklen_t n = q->conn->callbacks->get_peername(q->conn, (struct sockaddr *)&ss);
+    if (n > 0 && ss.ss_family == AF_INET) {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, peer, sizeof peer);
+    } else if (n > 0 && ss.ss_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, peer, sizeof peer);
     }
     if (hs->cfg->trust_proxy_n > 0) {
-        http_header_copy(wsi, WSI_TOKEN_X_FORWARDED_FOR, xff, sizeof xff);
+        headers_get(q, "x-forwarded-for", xff, sizeof xff);
     }
     forwarded_client(hs->cfg, peer, xff, out);
 }
 
 void http_client_addr(const http_req *r, char out[FORWARDED_ADDR_MAX])
 {
-    access_client(r->hs, r->wsi, out);
+    access_client(r->hs, r->h2o, out);
 }
 
-/* 'in' with its control bytes written \xNN: lws %-decodes the path, so a client could put a
- * line break or a terminal escape into the log line otherwise. Returns 'out'. */
+/* 'in' with its control bytes written \xNN: the HTTP layer %-decodes the path, so a client could
+ * put a line break or a terminal escape into the log line otherwise. Returns 'out'. */
 static const char *printable(const char *in, char *out, size_t cap)
 {
     size_t n = 0;
@@ -119,7 +146,7 @@ static const char *printable(const char *in, char *out, size_t cap)
 /* A refusal, for the operator (a scanner, a producer with an old key): what, from where, and
  * why -- never the credential. At most REFUSALS_LOGGED a second, so a flood of bad requests
  * cannot flood the log. */
-static void log_refusal(http_server *hs, struct lws *wsi, const char *what, const http_error *e)
+static void log_refusal(http_server *hs, h2o_req_t *q, const char *what, const http_error *e)
 {
     uint64_t now_s = clock_mono_ms() / 1000;
     if (now_s != hs->refusals_second) {
@@ -136,7 +163,7 @@ static void log_refusal(http_server *hs, struct lws *wsi, const char *what, cons
     }
     hs->refusals_logged++;
     char client[FORWARDED_ADDR_MAX], path[4 * HTTP_PATH_MAX];
-    access_client(hs, wsi, client);
+    access_client(hs, q, client);
     log_info("access: %d %s from %s: %s", e->status, printable(what, path, sizeof path), client,
              e->message);
 }
@@ -147,30 +174,19 @@ bool access_check_request(http_server *hs, http_req *r, http_error *e, char *msg
     if (rt == NULL) {
         return true; /* 404, 405 or a dashboard file: public */
     }
-    if (admitted(hs->cfg, r->wsi, false, rt->roles, &r->who, e, msg, len)) {
+    if (admitted(hs->cfg, r->h2o, false, rt->roles, &r->who, e, msg, len)) {
         return true;
     }
-    log_refusal(hs, r->wsi, r->path, e);
+    log_refusal(hs, r->h2o, r->path, e);
     return false;
 }
 
-void access_expire_ws(struct lws *wsi, const auth_identity *who)
-{
-    if (who->expires_s == 0) {
-        return; /* a key, or a token without exp */
-    }
-    int64_t left = who->expires_s + JWT_LEEWAY_S - (int64_t)(clock_now_ms() / 1000);
-    if (left < WS_EXPIRY_HORIZON_S) {
-        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_REASON_BASE + 1, left > 0 ? (int)left : 1);
-    }
-}
-
-bool access_check_upgrade(http_server *hs, struct lws *wsi, const http_ws_endpoint *ep,
+bool access_check_upgrade(http_server *hs, h2o_req_t *q, const http_ws_endpoint *ep,
                           auth_identity *who, http_error *e, char *msg, size_t len)
 {
-    if (admitted(hs->cfg, wsi, true, ep->roles, who, e, msg, len)) {
+    if (admitted(hs->cfg, q, true, ep->roles, who, e, msg, len)) {
         return true;
     }
-    log_refusal(hs, wsi, ep->path, e);
+    log_refusal(hs, q, ep->path, e);
     return false;
 }

@@ -16,12 +16,11 @@ bool http_takes_body(http_method m)
     return m == HTTP_POST || m == HTTP_PUT || m == HTTP_PATCH;
 }
 
-size_t admit_header_bytes(struct lws *wsi)
+size_t admit_header_bytes(const h2o_req_t *q)
 {
-    size_t total = 0;
-    for (int t = 0; t < WSI_TOKEN_COUNT; t++) {
-        int n = lws_hdr_total_length(wsi, (enum lws_token_indexes)t);
-        total += n > 0 ? (size_t)n : 0;
+    size_t total = q->input.authority.len;
+    for (size_t i = 0; i < q->headers.size; i++) {
+        total += q->headers.entries[i].name->len + q->headers.entries[i].value.len;
     }
     return total;
 }
@@ -54,14 +53,14 @@ static bool listed(const char *origin, const char *list)
     return false;
 }
 
-bool admit_origin(struct lws *wsi, const char *allow_origins)
+bool admit_origin(const h2o_req_t *q, const char *allow_origins)
 {
     char origin[256], host[256];
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0 || strcmp(allow_origins, "*") == 0) {
+    if (!headers_has(q, "origin") || strcmp(allow_origins, "*") == 0) {
         return true; /* not sent by a browser's cross-site request (or every origin allowed) */
     }
-    http_header_copy(wsi, WSI_TOKEN_ORIGIN, origin, sizeof origin);
-    http_header_copy(wsi, WSI_TOKEN_HOST, host, sizeof host);
+    headers_get(q, "origin", origin, sizeof origin);
+    headers_get(q, "host", host, sizeof host);
     return origin[0] != '\0' && (is_own(origin, host) || listed(origin, allow_origins));
 }
 
@@ -70,52 +69,18 @@ static bool changes_state(http_method m)
     return http_takes_body(m) || m == HTTP_DELETE;
 }
 
-/* The framing of the body (RFC 9112 §6): Content-Length, or Transfer-Encoding: chunked (lws
- * reads such a body up to 100 MB and leaves its framing to us, so the connection closes after
- * the answer). False if refused, with 'e'. */
-bool admit_framing(struct lws *wsi, http_req *r, http_error *e)
+/* The framing of the body (RFC 9112 §6). libh2o 2.2.5 has read the body whole before the
+ * handler runs, through Content-Length or the chunked coding (decoded), and took both headers
+ * out of the list: what is left to see is whether there was a body at all. A POST, PUT or
+ * PATCH without either header is refused 411. False if refused, with 'e'. */
+bool admit_framing(http_req *r, http_error *e)
 {
-    char len[32], te[64];
-    http_header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, len, sizeof len);
-    http_header_copy(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING, te, sizeof te);
-    if (len[0] != '\0') {
-        char *end;
-        unsigned long long v = strtoull(len, &end, 10);
-        r->has_length = *end == '\0' && len[0] >= '0' && len[0] <= '9';
-        r->content_length = (size_t)v;
+    const h2o_req_t *q = r->h2o;
+    if (q->entity.base != NULL) {
+        r->has_length = true;
+        r->content_length = q->entity.len;
     }
-    if (!http_takes_body(r->method)) {
-        if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
-            r->close_after = true; /* a chunked body lws cannot delimit */
-            *e = (http_error){.status = 400,
-                              .code = "unexpected_body",
-                              .message = "this method takes no body (RFC 9110 §9.3)"};
-            return false;
-        }
-        return true; /* a Content-Length body: admit_body() refuses it, reading it through */
-    }
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
-        r->close_after = true;
-        if (strcasecmp(te, "chunked") != 0) {
-            *e = (http_error){.status = 501,
-                              .code = "transfer_coding_not_implemented",
-                              .message =
-                                  "the only Transfer-Encoding taken is chunked (RFC 9112 §6.1)"};
-            return false;
-        }
-        if (len[0] != '\0') {
-            *e = (http_error){
-                .status = 400,
-                .code = "conflicting_framing",
-                .message = "send Content-Length or Transfer-Encoding, not both (RFC 9112 §6.1)"};
-            return false;
-        }
-        r->chunked = true;
-        chunked_init(&r->chunk);
-        return true;
-    }
-    if (!r->has_length) {
-        r->close_after = true; /* lws would wait for a body it cannot delimit */
+    if (http_takes_body(r->method) && !r->has_length) {
         *e = (http_error){.status = 411,
                           .code = "length_required",
                           .message =
@@ -125,22 +90,132 @@ bool admit_framing(struct lws *wsi, http_req *r, http_error *e)
     return true;
 }
 
+/* The value of a header line "name: value" when its name is 'name' (lower case), trimmed, in
+ * 'v' ('n' bytes); false otherwise. */
+static bool raw_field(const char *line, size_t len, const char *name, const char **v, size_t *n)
+{
+    size_t nl = strlen(name);
+    if (len <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':') {
+        return false;
+    }
+    const char *b = line + nl + 1, *e = line + len;
+    while (b < e && (*b == ' ' || *b == '\t')) {
+        b++;
+    }
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) {
+        e--;
+    }
+    *v = b;
+    *n = (size_t)(e - b);
+    return true;
+}
+
+/* libh2o 2.2.5 takes Transfer-Encoding over Content-Length when both are sent, and the first
+ * of several Content-Lengths, and keeps neither header in the request it hands over. Either is
+ * how a request is smuggled past a proxy that reads the other (RFC 9112 §6.3, §11.2). The
+ * header section is still in h2o's input buffer while the request is handled (lib/http1.c
+ * consumes it after the response), so it is read again here for these two fields. */
+bool admit_raw_framing(http_req *r, http_error *e)
+{
+    h2o_req_t *q = r->h2o;
+    h2o_socket_t *sock =
+        q->conn->callbacks->get_socket != NULL ? q->conn->callbacks->get_socket(q->conn) : NULL;
+    if (sock == NULL || sock->input == NULL) {
+        return true;
+    }
+    const char *p = sock->input->bytes, *end = p + sock->input->size;
+    int lengths = 0, codings = 0;
+    const char *first = NULL;
+    size_t first_len = 0;
+    bool differ = false;
+    const char *nl = memchr(p, '\n', (size_t)(end - p)); /* skip the request line */
+    for (p = nl != NULL ? nl + 1 : end; p < end;) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t len = (size_t)((eol != NULL ? eol : end) - p);
+        if (len == 0 || (len == 1 && p[0] == '\r')) {
+            break; /* the end of the header section */
+        }
+        const char *v;
+        size_t n;
+        if (raw_field(p, len, "content-length", &v, &n)) {
+            if (lengths++ == 0) {
+                first = v;
+                first_len = n;
+            } else if (n != first_len || memcmp(v, first, n) != 0) {
+                differ = true;
+            }
+        } else if (raw_field(p, len, "transfer-encoding", &v, &n)) {
+            codings++;
+        }
+        if (eol == NULL) {
+            break;
+        }
+        p = eol + 1;
+    }
+    if (lengths > 0 && codings > 0) {
+        r->close_after = true;
+        *e = (http_error){.status = 400,
+                          .code = "conflicting_framing",
+                          .message =
+                              "send Content-Length or Transfer-Encoding, not both (RFC 9112 §6.1)"};
+        return false;
+    }
+    if (differ) {
+        r->close_after = true;
+        *e = (http_error){.status = 411,
+                          .code = "length_required",
+                          .message = "send one Content-Length (RFC 9112 §6.3)"};
+        return false;
+    }
+    return true;
+}
+
+size_t admit_raw_announced(const char *p, size_t n, uint64_t max_body)
+{
+    const char *end = p + n;
+    uint64_t announced = 0;
+    const char *nl = memchr(p, '\n', n); /* skip the request line */
+    for (p = nl != NULL ? nl + 1 : end; p < end;) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t len = (size_t)((eol != NULL ? eol : end) - p);
+        if (len == 0 || (len == 1 && p[0] == '\r')) {
+            break;
+        }
+        const char *v;
+        size_t vn;
+        if (raw_field(p, len, "transfer-encoding", &v, &vn)) {
+            return (size_t)max_body; /* chunked: its size is unknown, so up to --max-body */
+        }
+        if (raw_field(p, len, "content-length", &v, &vn) && announced == 0) {
+            for (size_t i = 0; i < vn && v[i] >= '0' && v[i] <= '9' && announced <= max_body; i++) {
+                announced = announced * 10 + (uint64_t)(v[i] - '0');
+            }
+        }
+        if (eol == NULL) {
+            break;
+        }
+        p = eol + 1;
+    }
+    return (size_t)(announced < max_body ? announced : max_body);
+}
+
 /* What the headers say about the body: who sends it, its type, its coding, its size. False
  * if refused, with 'e' (and maybe an Accept-Encoding header added). */
-bool admit_body(struct lws *wsi, http_req *r, http_error *e)
+bool admit_body(http_req *r, http_error *e)
 {
     const tt_config *cfg = r->hs->cfg;
     char coding[64];
     bool has_body = r->chunked || r->content_length > 0;
     if (has_body && !http_takes_body(r->method)) {
-        /* Answering before the body would complete the transaction before it, which lws
-         * 4.1.6 cannot do behind a pipelined request (docs/ARCHITECTURE.md, "Decisions"). */
+        /* The body is not framed as this method's requests are by everyone: the next
+         * request's start is uncertain (RFC 9112 §6.3), so the connection ends. */
+        r->close_after = true; /* DESIGN §5: a body where none belongs ends the connection */
         *e = (http_error){.status = 400,
                           .code = "unexpected_body",
                           .message = "this method takes no body (RFC 9110 §9.3)"};
         return false;
     }
-    if (changes_state(r->method) && !admit_origin(wsi, cfg->allow_origins)) {
+    if (changes_state(r->method) && !admit_origin(r->h2o, cfg->allow_origins)) {
         *e = (http_error){.status = 403,
                           .code = "origin_not_allowed",
                           .message =
@@ -157,7 +232,7 @@ bool admit_body(struct lws *wsi, http_req *r, http_error *e)
                        "route reads, e.g. application/json"};
         return false;
     }
-    http_header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_ENCODING, coding, sizeof coding);
+    headers_get(r->h2o, "content-encoding", coding, sizeof coding);
     if (!content_coding_parse(coding, &r->coding)) {
         http_add_header(r, "accept-encoding:", CONTENT_CODINGS_ACCEPTED);
         *e = (http_error){.status = 415,
@@ -175,19 +250,4 @@ bool admit_body(struct lws *wsi, http_req *r, http_error *e)
         return false;
     }
     return true;
-}
-
-/* Tells a client that waits with Expect: 100-continue to send its body (RFC 9110 §10.1.1);
- * an HTTP/1.0 client gets no interim answer (RFC 9110 §15.2). */
-void admit_send_continue(struct lws *wsi)
-{
-    char expect[32], version[16];
-    http_header_copy(wsi, WSI_TOKEN_HTTP_EXPECT, expect, sizeof expect);
-    http_header_copy(wsi, WSI_TOKEN_HTTP, version, sizeof version);
-    if (strcasecmp(expect, "100-continue") == 0 && strcmp(version, "HTTP/1.1") == 0) {
-        static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        unsigned char buf[LWS_PRE + sizeof line];
-        memcpy(buf + LWS_PRE, line, sizeof line - 1);
-        lws_write(wsi, buf + LWS_PRE, sizeof line - 1, LWS_WRITE_HTTP);
-    }
 }

@@ -85,7 +85,8 @@ int body_decode(http_req *r, http_error *e)
      * would take more than is left (503, retry) or than --max-body (413). Decoding runs at once
      * on this thread, so no other body is reserved meanwhile. */
     http_server *hs = r->hs;
-    size_t left = hs->cfg->inflight_body_bytes - hs->body_bytes;
+    size_t held = hs->body_bytes + hs->bodies_arriving; /* counted by take_body, http.c */
+    size_t left = held < hs->cfg->inflight_body_bytes ? hs->cfg->inflight_body_bytes - held : 0;
     size_t limit = left < hs->cfg->max_body ? left : hs->cfg->max_body;
     switch (content_decode(r->coding, r->body != NULL ? r->body : "", r->body_len, limit, &out,
                            &out_len)) {

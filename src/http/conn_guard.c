@@ -1,28 +1,19 @@
 /* conn_guard.c -- the limits on connections (DESIGN §5, "Limits"): how many are open, in total
- * and per client address, and how long each phase of an HTTP request may take.
+ * and per client address, and how long each phase of an HTTP request may take; the limits'
+ * counts; the key an ingest rate counts against.
  *
- * Every accepted connection has a record, found from its wsi (lws' opaque user data), in a
- * hash table by client address, so the connections of one address are counted by walking one
- * bucket. A connection is in one phase at a time, and one lws timer per connection
- * (lws_set_timer_usecs) ends the phase that took too long:
+ *   accept ─► HEADERS ─► (request) ─► HANDLING ─► (answered) ─► IDLE ─► HEADERS ...
+ *               │ header timeout, then        (the body too)       │ idle timeout
+ *               │ BODY: body deadline                              ▼
+ *               ▼                                                 close
+ *             408 + close (close alone if nothing was sent)
  *
- *   accept ─► HEADERS ─► (request) ─► BODY ─► HANDLING ─► (answered) ─► IDLE ─► HEADERS ...
- *               │ header timeout        │ body deadline                  │ idle timeout
- *               ▼                       ▼                                 ▼
- *             408 + close             408 + close                       close
- *             (close alone if no request line came: nothing was asked)
- *
- * A body's deadline is --body-timeout after its headers plus one second per --body-min-rate
- * bytes received (Apache's mod_reqtimeout "body=T,MinRate=R"): a slow body must keep up an
- * average rate. An idle connection whose next request has begun when the idle timeout ends
- * gets the header timeout for it. lws' own timeouts (keep-alive, header, content) are set
- * longer (http_server.c), as a backstop that closes without an answer.
- *
- * Limits over connections refuse at accept: the socket is closed, after a 503 on plain HTTP
- * (lws gives no wsi yet; over TLS nothing can be said before the handshake). Behind a
- * --trust-proxy the address is only known from X-Forwarded-For: such a connection is counted
- * under the proxy's address at accept and moved to its client's with each request, refused
- * then with 503 + close. Loop thread only. */
+ * libh2o reads a request whole before telltale sees it, so the phases are read off its input
+ * buffer when the one timer per connection fires: nothing in it (quiet), a header section not
+ * yet ended, or a body arriving (its deadline: --body-timeout plus a second per
+ * --body-min-rate bytes received). A connection is ended by shutdown() of its socket: h2o
+ * then reads EOF and closes it its own way. h2o's own request timer stays as a backstop.
+ * Loop thread only. */
 #include "http/http_internal.h"
 
 #include "os/clock.h"
@@ -30,28 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <arpa/inet.h>
-
-#define GUARD_BUCKETS HTTP_CONN_BUCKETS /* a power of two */
-
-typedef enum guard_phase {
-    PHASE_HEADERS,  /* waiting for a request's header section */
-    PHASE_BODY,     /* receiving its body */
-    PHASE_HANDLING, /* the request is ours: no limit of this module applies */
-    PHASE_IDLE,     /* answered; waiting for the next request */
-    PHASE_WS,       /* upgraded: the WebSocket's own limits apply (ws_guard.c) */
-} guard_phase;
-
-struct http_conn {
-    http_conn *prev, *next; /* in its address's bucket */
-    struct lws *wsi;
-    char addr[FORWARDED_ADDR_MAX]; /* the client address it is counted under */
-    guard_phase phase;
-    uint64_t phase_ms;                /* monotonic: when the phase began */
-    uint64_t body_bytes;              /* received in PHASE_BODY */
-    char rate_key[HTTP_RATE_KEY_MAX]; /* http_rate_key()'s answer */
-};
 
 static const char *const limit_names[HTTP_LIMIT_N] = {
     [HTTP_LIMIT_CONNECTIONS_TOTAL] = "connections_total",
@@ -81,298 +52,508 @@ uint64_t http_server_limit_count(const http_server *hs, http_limit k)
     return k < HTTP_LIMIT_N ? hs->limit_counts[k] : 0;
 }
 
-void http_count_limit(struct lws *wsi, http_limit k)
+const char *http_req_rate_key(http_req *r, const auth_identity *who)
 {
-    http_server *hs = lws_context_user(lws_get_context(wsi));
-    if (hs != NULL) {
-        http_server_count_limit(hs, k);
+    if (who->sub[0] != '\0') {
+        snprintf(r->rate_key, sizeof r->rate_key, "sub:%s", who->sub);
+    } else if (auth_enabled(r->hs->cfg)) {
+        snprintf(r->rate_key, sizeof r->rate_key, "role:%s", auth_role_name(who->role));
+    } else {
+        char addr[FORWARDED_ADDR_MAX];
+        access_client(r->hs, r->h2o, addr);
+        snprintf(r->rate_key, sizeof r->rate_key, "addr:%s", addr);
     }
+    return r->rate_key;
 }
 
-static size_t bucket_of(const char *addr)
+/* ---- connection limits (DESIGN §5): counted at accept by peer, and again at each request by
+ * the X-Forwarded-For client behind a --trust-proxy. The counts per address are a chained hash,
+ * so an accept costs the same at ten connections as at TELLTALE_MAX_CONNECTIONS. ---- */
+
+static size_t addr_bucket(const char *addr)
 {
     uint32_t h = 2166136261u; /* FNV-1a */
     for (const unsigned char *p = (const unsigned char *)addr; *p != '\0'; p++) {
         h = (h ^ *p) * 16777619u;
     }
-    return h & (GUARD_BUCKETS - 1);
+    return h % GUARD_ADDR_BUCKETS;
 }
 
-static uint32_t count_at(const http_server *hs, const char *addr)
+static addr_count **addr_slot(http_server *hs, const char *addr)
 {
-    uint32_t n = 0;
-    for (const http_conn *c = hs->conn_buckets[bucket_of(addr)]; c != NULL; c = c->next) {
-        n += strcmp(c->addr, addr) == 0;
+    addr_count **p = &hs->by_addr[addr_bucket(addr)];
+    while (*p != NULL && strcmp((*p)->addr, addr) != 0) {
+        p = &(*p)->next;
     }
-    return n;
+    return p;
 }
 
-static void link_conn(http_server *hs, http_conn *c)
+static uint32_t count_at(http_server *hs, const char *addr)
 {
-    http_conn **head = &hs->conn_buckets[bucket_of(c->addr)];
-    c->prev = NULL;
-    c->next = *head;
-    if (*head != NULL) {
-        (*head)->prev = c;
+    addr_count *c = *addr_slot(hs, addr);
+    return c != NULL ? c->n : 0;
+}
+
+/* Counts 'a' under 'addr' (its address from now on); false when out of memory. */
+static bool count_in(accepted *a, const char *addr)
+{
+    addr_count **p = addr_slot(a->hs, addr);
+    if (*p == NULL && (*p = calloc(1, sizeof **p)) != NULL) {
+        snprintf((*p)->addr, sizeof(*p)->addr, "%s", addr);
     }
-    *head = c;
+    if (*p == NULL) {
+        return false;
+    }
+    (*p)->n++;
+    if (a->addr != addr) {
+        snprintf(a->addr, sizeof a->addr, "%s", addr);
+    }
+    a->counted = true;
+    return true;
 }
 
-static void unlink_conn(http_server *hs, http_conn *c)
+static void count_out(accepted *a)
 {
-    if (c->prev != NULL) {
-        c->prev->next = c->next;
+    addr_count **p = addr_slot(a->hs, a->addr);
+    if (!a->counted || *p == NULL) {
+        return;
+    }
+    a->counted = false;
+    if (--(*p)->n == 0) {
+        addr_count *gone = *p;
+        *p = gone->next;
+        free(gone);
+    }
+}
+
+/* The server's lists of connections (hs->conns[k]): every open one (CONN_ALL), and those a
+ * request may be arriving on, neither handling one nor a WebSocket (CONN_RECEIVING: the ones
+ * guard_bodies_arriving looks into). */
+static void list_remove(accepted *a, int k)
+{
+    conn_link *l = &a->links[k];
+    if (!l->in) {
+        return;
+    }
+    if (l->prev != NULL) {
+        l->prev->links[k].next = l->next;
     } else {
-        hs->conn_buckets[bucket_of(c->addr)] = c->next;
+        a->hs->conns[k] = l->next;
     }
-    if (c->next != NULL) {
-        c->next->prev = c->prev;
+    if (l->next != NULL) {
+        l->next->links[k].prev = l->prev;
     }
+    *l = (conn_link){0};
 }
 
-/* A whole answer with its JSON error (http_write_error), saying the connection closes, in
- * 'buf'; its length, or 0 if it does not fit. */
-static size_t format_answer(char *buf, size_t cap, int status, const char *reason, const char *code,
-                            const char *message)
+static void list_add(accepted *a, int k)
 {
-    json_writer w = {0};
-    http_write_error(&w, &(http_error){.status = status, .code = code, .message = message});
-    int m = w.out.oom ? -1
-                      : snprintf(buf, cap,
-                                 "HTTP/1.1 %d %s\r\ncontent-type: application/json\r\n"
-                                 "content-length: %zu\r\nconnection: close\r\n\r\n%s",
-                                 status, reason, w.out.len, w.out.buf);
-    free(w.out.buf);
-    return m > 0 && (size_t)m < cap ? (size_t)m : 0;
+    conn_link *l = &a->links[k];
+    if (l->in) {
+        return;
+    }
+    *l = (conn_link){.next = a->hs->conns[k], .in = true};
+    if (l->next != NULL) {
+        l->next->links[k].prev = a;
+    }
+    a->hs->conns[k] = a;
 }
 
-/* Writes that answer; the caller then closes the connection. Best effort: a client that is not
- * reading may never see it. */
-static void answer_and_close(struct lws *wsi, int status, const char *reason, const char *code,
-                             const char *message)
-{
-    unsigned char buf[LWS_PRE + 512];
-    size_t n =
-        format_answer((char *)buf + LWS_PRE, sizeof buf - LWS_PRE, status, reason, code, message);
-    if (n > 0) {
-        (void)lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_HTTP);
-    }
-}
+accepted *guard_of(http_server *hs, h2o_req_t *q);
 
-static void enter(http_conn *c, guard_phase phase, uint64_t limit_ms)
+bool conn_attribute(http_server *hs, h2o_req_t *q)
 {
-    c->phase = phase;
-    c->phase_ms = clock_mono_ms();
-    c->body_bytes = 0;
-    lws_set_timer_usecs(c->wsi,
-                        limit_ms > 0 ? (lws_usec_t)limit_ms * 1000 : LWS_SET_TIMER_USEC_CANCEL);
-}
-
-bool guard_accept(http_server *hs, const struct lws_filter_network_conn_args *filt)
-{
-    const tt_config *cfg = hs->cfg;
-    char addr[FORWARDED_ADDR_MAX] = "";
-    const struct sockaddr_in *sin = (const struct sockaddr_in *)&filt->cli_addr;
-    if (sin->sin_family != AF_INET ||
-        inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof addr) == NULL) {
-        addr[0] = '\0';
-    }
-    http_limit broken = HTTP_LIMIT_N;
-    if (hs->nconns >= cfg->max_connections) {
-        broken = HTTP_LIMIT_CONNECTIONS_TOTAL;
-    } else if (count_at(hs, addr) >= cfg->max_connections_per_address &&
-               !config_proxy_trusted(cfg, ntohl(sin->sin_addr.s_addr))) {
-        broken = HTTP_LIMIT_CONNECTIONS_PER_ADDRESS; /* a proxy's clients are told apart later */
-    }
-    if (broken == HTTP_LIMIT_N) {
+    if (hs->cfg->trust_proxy_n == 0 || q->conn->callbacks->get_socket == NULL) {
         return true;
     }
-    http_server_count_limit(hs, broken);
-    if (cfg->tls_cert[0] == '\0') {
-        /* lws has no wsi for it yet: the few bytes go straight to the new socket */
-        char text[512];
-        size_t n =
-            format_answer(text, sizeof text, 503, "Service Unavailable", "too_many_connections",
-                          broken == HTTP_LIMIT_CONNECTIONS_TOTAL
-                              ? "too many open connections (TELLTALE_MAX_CONNECTIONS)"
-                              : GUARD_TOO_MANY_FROM_ADDRESS);
-        if (n > 0 && send(filt->accept_fd, text, n, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0) {
-            shutdown(filt->accept_fd, SHUT_WR);
-        }
-    }
-    return false;
-}
-
-void guard_open(http_server *hs, struct lws *wsi)
-{
-    http_conn *c = calloc(1, sizeof *c);
-    if (c == NULL) {
-        return; /* not counted, not timed: lws' own timeouts still hold */
-    }
-    /* The listener is IPv4 only (--listen): a dotted quad fits c->addr. */
-    if (lws_get_peer_simple(wsi, c->addr, sizeof c->addr) == NULL) {
-        c->addr[0] = '\0';
-    }
-    c->wsi = wsi;
-    link_conn(hs, c);
-    hs->nconns++;
-    lws_set_opaque_user_data(wsi, c);
-    enter(c, PHASE_HEADERS, hs->cfg->header_timeout_ms);
-}
-
-void guard_close(http_server *hs, struct lws *wsi)
-{
-    http_conn *c = lws_get_opaque_user_data(wsi);
-    if (c == NULL || c->wsi != wsi) {
-        return; /* the listener, lws' own pipes, or a connection we could not record */
-    }
-    lws_set_opaque_user_data(wsi, NULL);
-    unlink_conn(hs, c);
-    hs->nconns--;
-    free(c);
-}
-
-static http_conn *conn_of(struct lws *wsi)
-{
-    http_conn *c = lws_get_opaque_user_data(wsi);
-    return c != NULL && c->wsi == wsi ? c : NULL;
-}
-
-/* Moves a connection from a --trust-proxy to the client its X-Forwarded-For names; false if
- * that client is over its connection limit (counted). */
-static bool attribute(http_server *hs, http_conn *c, struct lws *wsi)
-{
+    accepted *a = guard_of(hs, q);
     char addr[FORWARDED_ADDR_MAX];
-    if (hs->cfg->trust_proxy_n == 0) {
+    access_client(hs, q, addr);
+    if (a == NULL || strcmp(addr, a->addr) == 0) {
         return true;
     }
-    access_client(hs, wsi, addr);
-    if (strcmp(addr, c->addr) == 0) {
-        return true;
-    }
-    unlink_conn(hs, c);
     bool over = count_at(hs, addr) >= hs->cfg->max_connections_per_address;
-    snprintf(c->addr, sizeof c->addr, "%s", addr);
-    link_conn(hs, c);
+    count_out(a);
+    over = !count_in(a, addr) || over;
     if (over) {
         http_server_count_limit(hs, HTTP_LIMIT_CONNECTIONS_PER_ADDRESS);
     }
     return !over;
 }
 
-bool guard_request(http_server *hs, struct lws *wsi, bool takes_body)
+/* A whole 503 written straight to a socket h2o never saw; best effort (plain HTTP only). */
+static void refuse_at_accept(uv_tcp_t *t, const char *message)
 {
-    http_conn *c = conn_of(wsi);
-    if (c == NULL) {
-        return true;
+    json_writer w = {0};
+    http_write_error(
+        &w, &(http_error){.status = 503, .code = "too_many_connections", .message = message});
+    char buf[1024];
+    int n = w.out.oom ? -1
+                      : snprintf(buf, sizeof buf,
+                                 "HTTP/1.1 503 Service Unavailable\r\ncontent-type: "
+                                 "application/json\r\ncontent-length: %zu\r\nconnection: "
+                                 "close\r\n\r\n%s",
+                                 w.out.len, w.out.buf);
+    free(w.out.buf);
+    if (n > 0 && (size_t)n < sizeof buf) {
+        uv_buf_t b = uv_buf_init(buf, (unsigned)n);
+        (void)uv_try_write((uv_stream_t *)t, &b, 1);
     }
-    if (!attribute(hs, c, wsi)) {
-        answer_and_close(wsi, 503, "Service Unavailable", "too_many_connections",
-                         GUARD_TOO_MANY_FROM_ADDRESS);
+}
+
+enum { PHASE_HEADERS, PHASE_BODY, PHASE_HANDLING, PHASE_IDLE, PHASE_WS };
+
+/* How often a connection waiting for its header section looks whether it has ended (and its
+ * body begun): the body's deadline counts from then, to this precision. */
+#define HEADERS_POLL_MS 1000
+
+static void enter(accepted *a, int phase, uint64_t limit_ms)
+{
+    if (phase == PHASE_HANDLING || phase == PHASE_WS) {
+        list_remove(a, CONN_RECEIVING);
+    } else {
+        list_add(a, CONN_RECEIVING);
+    }
+    a->phase = phase;
+    a->phase_ms = clock_mono_ms();
+    uv_timer_stop(&a->timer);
+    if (limit_ms > 0) {
+        uint64_t first =
+            phase == PHASE_HEADERS && limit_ms > HEADERS_POLL_MS ? HEADERS_POLL_MS : limit_ms;
+        uv_timer_start(&a->timer, a->timer_cb, first, 0);
+    }
+}
+
+/* Ends the connection: a 408 first when asked (plain HTTP only: TLS bytes are h2o's), then
+ * shutdown(), which h2o reads as the client's EOF. */
+static void end_conn(accepted *a, const char *why)
+{
+    if (why != NULL && a->hs->cfg->tls_cert[0] == '\0') {
+        json_writer w = {0};
+        http_write_error(&w,
+                         &(http_error){.status = 408, .code = "request_timeout", .message = why});
+        char buf[1024];
+        int n = w.out.oom ? -1
+                          : snprintf(buf, sizeof buf,
+                                     "HTTP/1.1 408 Request Timeout\r\ncontent-type: "
+                                     "application/json\r\ncontent-length: %zu\r\nconnection: "
+                                     "close\r\n\r\n%s",
+                                     w.out.len, w.out.buf);
+        free(w.out.buf);
+        if (n > 0 && (size_t)n < sizeof buf) {
+            uv_buf_t b = uv_buf_init(buf, (unsigned)n);
+            (void)uv_try_write((uv_stream_t *)&a->tcp, &b, 1);
+        }
+    }
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&a->tcp, &fd) == 0) {
+        shutdown(fd, SHUT_RDWR);
+    }
+}
+
+static size_t input_size(const accepted *a)
+{
+    return a->sock != NULL && a->sock->input != NULL ? a->sock->input->size : 0;
+}
+
+/* The end of the header section in h2o's buffer, or 0. */
+static size_t headers_end(const accepted *a)
+{
+    size_t n = input_size(a);
+    const char *b = n > 0 ? a->sock->input->bytes : NULL;
+    for (size_t i = 0; i + 3 < n; i++) {
+        if (b[i] == '\r' && b[i + 1] == '\n' && b[i + 2] == '\r' && b[i + 3] == '\n') {
+            return i + 4;
+        }
+    }
+    return 0;
+}
+
+static void on_phase_timer(uv_timer_t *t);
+
+/* A body's deadline: --body-timeout after its headers, plus a second per --body-min-rate
+ * bytes received; re-armed while it keeps up. */
+static void body_check(accepted *a, uint64_t now)
+{
+    const tt_config *cfg = a->hs->cfg;
+    size_t got = input_size(a) > a->hdr_len ? input_size(a) - a->hdr_len : 0;
+    uint64_t rate = cfg->body_min_rate > 0 ? got * 1000 / cfg->body_min_rate : 0;
+    uint64_t deadline = a->phase_ms + cfg->body_timeout_ms + rate;
+    if (deadline > now) {
+        uv_timer_start(&a->timer, on_phase_timer, deadline - now, 0);
+        return;
+    }
+    http_server_count_limit(a->hs, HTTP_LIMIT_BODY_PROGRESS);
+    end_conn(a, "the request body arrived too slowly (TELLTALE_BODY_TIMEOUT, "
+                "TELLTALE_BODY_MIN_RATE)");
+}
+
+/* Whether the kernel holds bytes of the connection that h2o has not read yet. The timers run
+ * before the loop polls: after a stall of the loop (a busy or starved machine), a request that
+ * arrived in time may still sit unread when its phase's timer fires, and would be cut off for
+ * the loop's lateness, not the client's (a PostgreSQL pass lost a fresh daemon's first POST so,
+ * with a 2 s header limit). */
+static bool unread(const accepted *a)
+{
+    uv_os_fd_t fd;
+    int n = 0;
+    return uv_fileno((const uv_handle_t *)&a->tcp, &fd) == 0 && ioctl(fd, FIONREAD, &n) == 0 &&
+           n > 0;
+}
+
+static void on_phase_timer(uv_timer_t *t)
+{
+    accepted *a = t->data;
+    http_server *hs = a->hs;
+    const tt_config *cfg = hs->cfg;
+    uint64_t now = clock_mono_ms();
+    if ((a->phase == PHASE_HEADERS || a->phase == PHASE_BODY || a->phase == PHASE_IDLE) &&
+        unread(a)) {
+        /* judged again once the poll has handed them to h2o (1 ms: a 0 ms timer started from
+         * a timer callback runs again in the same pass of libuv 1.44's timers) */
+        uv_timer_start(&a->timer, on_phase_timer, 1, 0);
+        return;
+    }
+    switch (a->phase) {
+    case PHASE_IDLE:
+        if (input_size(a) > 0) { /* the next request has begun: it gets the header timeout */
+            enter(a, PHASE_HEADERS, cfg->header_timeout_ms);
+            return;
+        }
+        http_server_count_limit(hs, HTTP_LIMIT_IDLE);
+        end_conn(a, NULL);
+        return;
+    case PHASE_HEADERS:
+        if ((a->hdr_len = headers_end(a)) == 0 && now < a->phase_ms + cfg->header_timeout_ms) {
+            uint64_t left = a->phase_ms + cfg->header_timeout_ms - now;
+            uv_timer_start(&a->timer, on_phase_timer,
+                           left < HEADERS_POLL_MS ? left : HEADERS_POLL_MS, 0);
+            return;
+        }
+        if (a->hdr_len == 0) {
+            http_server_count_limit(hs, HTTP_LIMIT_HEADER_TIMEOUT);
+            end_conn(a, input_size(a) == 0 ? NULL
+                                           : "the request headers did not arrive in time "
+                                             "(TELLTALE_HEADER_TIMEOUT)");
+            return;
+        }
+        enter(a, PHASE_BODY, 0); /* the headers are in: the body's deadline from now */
+        body_check(a, now);
+        return;
+    case PHASE_BODY:
+        body_check(a, now);
+        return;
+    default:
+        return; /* handling, or a WebSocket: no timer of ours */
+    }
+}
+
+accepted *guard_new(http_server *hs)
+{
+    accepted *a = calloc(1, sizeof *a);
+    if (a != NULL) {
+        a->hs = hs;
+        a->dupfd = -1;
+        a->timer_cb = on_phase_timer;
+        uv_timer_init(hs->loop, &a->timer);
+        a->timer.data = a;
+    }
+    return a;
+}
+
+static void free_after_timer(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+void guard_free(accepted *a)
+{
+    uv_close((uv_handle_t *)&a->timer, free_after_timer);
+}
+
+bool guard_accept(http_server *hs, accepted *a)
+{
+    struct sockaddr_storage ss;
+    int sl = sizeof ss;
+    if (uv_tcp_getpeername(&a->tcp, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family == AF_INET) {
+        uv_ip4_name((struct sockaddr_in *)&ss, a->addr, sizeof a->addr);
+    }
+    const char *over = NULL;
+    if (hs->nconns >= hs->cfg->max_connections) {
+        http_server_count_limit(hs, HTTP_LIMIT_CONNECTIONS_TOTAL);
+        over = "too many open connections (TELLTALE_MAX_CONNECTIONS)";
+    } else if (count_at(hs, a->addr) >= hs->cfg->max_connections_per_address) {
+        http_server_count_limit(hs, HTTP_LIMIT_CONNECTIONS_PER_ADDRESS);
+        over = GUARD_TOO_MANY_FROM_ADDRESS;
+    }
+    if (over == NULL && !count_in(a, a->addr)) {
+        over = "out of memory";
+    }
+    if (over != NULL) {
+        if (hs->cfg->tls_cert[0] == '\0') {
+            refuse_at_accept(&a->tcp, over);
+        }
+        uv_close((uv_handle_t *)&a->timer, NULL); /* the caller frees 'a' with the socket */
         return false;
     }
-    enter(c, takes_body ? PHASE_BODY : PHASE_HANDLING, takes_body ? hs->cfg->body_timeout_ms : 0);
+    hs->nconns++;
+    list_add(a, CONN_ALL);
+    enter(a, PHASE_HEADERS, hs->cfg->header_timeout_ms);
     return true;
 }
 
-bool guard_upgrade(http_server *hs, struct lws *wsi)
+void guard_close(accepted *a)
 {
-    http_conn *c = conn_of(wsi);
-    return c == NULL || attribute(hs, c, wsi);
-}
-
-const char *http_rate_key(struct lws *wsi, const auth_identity *who)
-{
-    http_server *hs = lws_context_user(lws_get_context(wsi));
-    http_conn *c = conn_of(wsi);
-    if (c == NULL) {
-        return "addr:"; /* a connection we could not record: one bucket for all of them */
+    uv_timer_stop(&a->timer);
+    if (a->hs == NULL) {
+        return; /* the server is gone (guard_server_gone) */
     }
-    if (who->sub[0] != '\0') {
-        snprintf(c->rate_key, sizeof c->rate_key, "sub:%s", who->sub);
-    } else if (hs != NULL && auth_enabled(hs->cfg)) {
-        snprintf(c->rate_key, sizeof c->rate_key, "role:%s", auth_role_name(who->role));
-    } else {
-        snprintf(c->rate_key, sizeof c->rate_key, "addr:%s", c->addr);
-    }
-    return c->rate_key;
-}
-
-void guard_body(struct lws *wsi, size_t len)
-{
-    http_conn *c = conn_of(wsi);
-    if (c != NULL && c->phase == PHASE_BODY) {
-        c->body_bytes += len;
-    }
-}
-
-void guard_handling(struct lws *wsi, bool websocket)
-{
-    http_conn *c = conn_of(wsi);
-    if (c != NULL && c->phase != PHASE_HANDLING && c->phase != PHASE_WS) {
-        enter(c, websocket ? PHASE_WS : PHASE_HANDLING, 0);
-    } else if (c != NULL && websocket) {
-        c->phase = PHASE_WS;
-    }
-}
-
-void guard_idle(http_server *hs, struct lws *wsi)
-{
-    http_conn *c = conn_of(wsi);
-    if (c != NULL) {
-        enter(c, PHASE_IDLE, hs->cfg->idle_timeout_ms);
-    }
-}
-
-/* Whether the next request's first line has arrived: lws keeps no header table for an idle
- * connection (it detaches it at the end of a transaction) and fills the method's URI token as
- * soon as the request line is read. */
-static bool request_begun(struct lws *wsi)
-{
-    char *uri;
-    int len;
-    return lws_http_get_uri_and_method(wsi, &uri, &len) >= 0 && len > 0;
-}
-
-/* The body's deadline: body_timeout, plus a second for every body_min_rate bytes received. */
-static uint64_t body_deadline(const http_server *hs, const http_conn *c)
-{
-    return c->phase_ms + hs->cfg->body_timeout_ms + c->body_bytes * 1000 / hs->cfg->body_min_rate;
-}
-
-int guard_timer(http_server *hs, struct lws *wsi, bool *handled)
-{
-    http_conn *c = conn_of(wsi);
-    *handled = c != NULL && c->phase != PHASE_HANDLING && c->phase != PHASE_WS;
-    if (!*handled) {
-        return 0; /* a WebSocket endpoint's timer */
-    }
-    uint64_t now = clock_mono_ms();
-    switch (c->phase) {
-    case PHASE_IDLE:
-        if (request_begun(wsi)) {
-            enter(c, PHASE_HEADERS, hs->cfg->header_timeout_ms);
-            return 0;
+    a->hs->nconns -= a->links[CONN_ALL].in;
+    list_remove(a, CONN_ALL);
+    list_remove(a, CONN_RECEIVING);
+    count_out(a);
+    for (accepted **p = &a->hs->rehooks; a->rehook_queued && *p != NULL; p = &(*p)->rehook_next) {
+        if (*p == a) {
+            *p = a->rehook_next;
+            a->rehook_queued = false;
+            break;
         }
-        http_server_count_limit(hs, HTTP_LIMIT_IDLE);
-        return -1; /* nothing was asked: nothing to answer */
-    case PHASE_BODY:
-        if (body_deadline(hs, c) > now) {
-            lws_set_timer_usecs(wsi, (lws_usec_t)(body_deadline(hs, c) - now) * 1000);
-            return 0; /* the body kept up: its deadline moved */
+    }
+}
+
+/* ---- a refusal before the body of a request asking for 100-continue (early.c) ---- */
+
+static void guard_on_read(h2o_socket_t *sock, const char *err);
+
+static void hook(accepted *a)
+{
+    if (a->h2o_read != NULL && a->sock->_cb.read == a->h2o_read) {
+        a->sock->_cb.read = guard_on_read;
+    }
+}
+
+static void guard_on_read(h2o_socket_t *sock, const char *err)
+{
+    accepted *a = sock->on_close.data;
+    char out[4096];
+    size_t len = 0;
+    if (a->refused_early) {
+        if (err != NULL) {
+            a->h2o_read(sock, err); /* the EOF after the refusal: h2o closes */
         }
-        http_server_count_limit(hs, HTTP_LIMIT_BODY_PROGRESS);
-        answer_and_close(wsi, 408, "Request Timeout", "request_timeout",
-                         "the request body arrived too slowly (TELLTALE_BODY_TIMEOUT, "
-                         "TELLTALE_BODY_MIN_RATE)");
-        return -1;
-    default:
-        http_server_count_limit(hs, HTTP_LIMIT_HEADER_TIMEOUT);
-        if (request_begun(wsi)) { /* a connection that asked nothing is closed unanswered */
-            answer_and_close(
-                wsi, 408, "Request Timeout", "request_timeout",
-                "the request headers did not arrive in time (TELLTALE_HEADER_TIMEOUT)");
+        return; /* what a refused client still sent is dropped */
+    }
+    if (err == NULL && a->hs != NULL && (a->phase == PHASE_HEADERS || a->phase == PHASE_IDLE) &&
+        a->hs->refuse_early(a->hs, sock->input->bytes, sock->input->size, out, sizeof out, &len)) {
+        a->refused_early = true;
+        uv_timer_stop(&a->timer);
+        uv_buf_t b = uv_buf_init(out, (unsigned)len);
+        (void)uv_try_write((uv_stream_t *)&a->tcp, &b, 1);
+        uv_os_fd_t fd;
+        if (uv_fileno((uv_handle_t *)&a->tcp, &fd) == 0) {
+            shutdown(fd, SHUT_RDWR); /* h2o reads EOF next, and closes */
         }
-        return -1;
+        return;
+    }
+    a->h2o_read(sock, err);
+    hook(a);
+}
+
+void guard_watch_reads(accepted *a)
+{
+    h2o_socket_t *sock = a->sock;
+    if (sock->on_close.cb == NULL && sock->on_close.data == NULL) {
+        sock->on_close.data = a; /* no callback: only a way back from the socket to 'a' */
+    }
+    if (sock->ssl != NULL || sock->_cb.read == NULL || sock->on_close.data != a) {
+        return; /* TLS (h2o's bytes on the wire), or a socket laid out otherwise: as h2o does */
+    }
+    a->h2o_read = sock->_cb.read;
+    hook(a);
+}
+
+void guard_rehook_run(uv_prepare_t *p)
+{
+    http_server *hs = p->data;
+    while (hs->rehooks != NULL) {
+        accepted *a = hs->rehooks;
+        hs->rehooks = a->rehook_next;
+        a->rehook_queued = false;
+        hook(a);
+    }
+    uv_prepare_stop(p);
+}
+
+static void rehook_later(accepted *a)
+{
+    http_server *hs = a->hs;
+    if (a->h2o_read == NULL || a->rehook_queued || !hs->rehook_open) {
+        return;
+    }
+    a->rehook_queued = true;
+    a->rehook_next = hs->rehooks;
+    hs->rehooks = a;
+    uv_prepare_start(&hs->rehook, guard_rehook_run);
+}
+
+accepted *guard_of(http_server *hs, h2o_req_t *q)
+{
+    h2o_socket_t *sock =
+        q->conn->callbacks->get_socket != NULL ? q->conn->callbacks->get_socket(q->conn) : NULL;
+    accepted *a = sock != NULL ? sock->on_close.data : NULL; /* guard_watch_reads set it */
+    return a != NULL && a->hs == hs && a->sock == sock ? a : NULL;
+}
+
+void guard_handling(accepted *a, bool websocket)
+{
+    if (a != NULL) {
+        enter(a, websocket ? PHASE_WS : PHASE_HANDLING, 0);
+    }
+}
+
+void guard_idle(accepted *a)
+{
+    if (a != NULL && a->phase == PHASE_HANDLING) {
+        enter(a, PHASE_IDLE, a->hs->cfg->idle_timeout_ms);
+        rehook_later(a); /* h2o resumes reading with its own callback once the answer is out */
+    }
+}
+
+/* How far into h2o's buffer a header section's end is looked for: past telltale's own 16 KiB of
+ * fields (431) plus a long request line, the request is refused before its body is taken. */
+#define ARRIVING_SCAN_MAX (32 * 1024)
+
+size_t guard_bodies_arriving(http_server *hs)
+{
+    size_t total = 0;
+    for (const accepted *a = hs->conns[CONN_RECEIVING]; a != NULL;
+         a = a->links[CONN_RECEIVING].next) {
+        size_t n = input_size(a);
+        if (n == 0 ||
+            (a->phase != PHASE_HEADERS && a->phase != PHASE_BODY && a->phase != PHASE_IDLE)) {
+            continue; /* nothing buffered, or its request is being handled (counted there) */
+        }
+        const char *b = a->sock->input->bytes;
+        size_t scan = n < ARRIVING_SCAN_MAX ? n : ARRIVING_SCAN_MAX;
+        const char *end = memmem(b, scan, "\r\n\r\n", 4);
+        if (end != NULL) {
+            total += admit_raw_announced(b, (size_t)(end - b) + 4, hs->cfg->max_body);
+        }
+    }
+    return total;
+}
+
+void guard_server_gone(http_server *hs)
+{
+    for (accepted *a = hs->conns[CONN_ALL], *next; a != NULL; a = next) {
+        next = a->links[CONN_ALL].next;
+        uv_timer_stop(&a->timer); /* its phase timer would read the server */
+        a->hs = NULL;
+    }
+    for (size_t i = 0; i < GUARD_ADDR_BUCKETS; i++) {
+        for (addr_count *c = hs->by_addr[i], *next; c != NULL; c = next) {
+            next = c->next;
+            free(c);
+        }
     }
 }

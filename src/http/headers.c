@@ -1,4 +1,4 @@
-/* headers.c -- header fields and the query string of a request as lws parsed them, and the
+/* headers.c -- header fields, path and query string of a request as libh2o parsed them, and the
  * extra header fields of a response. Look-ups only: no answer is written here. Loop thread. */
 #include "http/http_internal.h"
 
@@ -9,80 +9,170 @@
 
 #define ARGS_TEXT_MAX 8192
 
-/* 's' without the spaces and tabs around it, in place: they are not part of a field value
- * (RFC 9110 §5.5). */
-static void trim_ows(char *s)
+bool headers_get(const h2o_req_t *q, const char *name, char *dst, size_t len)
 {
-    size_t start = strspn(s, " \t"), n = strlen(s);
-    while (n > start && (s[n - 1] == ' ' || s[n - 1] == '\t')) {
-        n--;
-    }
-    memmove(s, s + start, n - start);
-    s[n - start] = '\0';
-}
-
-void http_header_copy(struct lws *wsi, enum lws_token_indexes token, char *dst, size_t len)
-{
+    size_t n = strlen(name);
     dst[0] = '\0';
-    if (lws_hdr_total_length(wsi, token) > 0 && lws_hdr_copy(wsi, dst, (int)len, token) < 0) {
-        dst[0] = '\0'; /* longer than we care for: treated as absent */
+    h2o_iovec_t v = {NULL, 0};
+    if (n == 4 && memcmp(name, "host", 4) == 0) {
+        v = q->input.authority; /* h2o moves Host out of the header list */
+    } else {
+        ssize_t i = h2o_find_header_by_str(&q->headers, name, n, -1);
+        if (i != -1) {
+            v = q->headers.entries[i].value;
+        }
     }
-    trim_ows(dst);
-}
-
-void http_header_custom_copy(struct lws *wsi, const char *name, char *dst, size_t len)
-{
-    int n = (int)strlen(name);
-    dst[0] = '\0';
-    if (lws_hdr_custom_length(wsi, name, n) > 0 &&
-        lws_hdr_custom_copy(wsi, dst, (int)len, name, n) < 0) {
-        dst[0] = '\0';
-    }
-    trim_ows(dst);
-}
-
-/* Whether a query component is empty ("/health?", "?a=1&", "?&"): nothing, as a form
- * encoding reads it (WHATWG URL, application/x-www-form-urlencoded parsing, step 3.1), not a
- * parameter named "". lws hands an empty last component over as "/" (its path clean-up run on
- * the query): taken as empty too. */
-static bool empty_component(const char *name, bool has_value)
-{
-    return !has_value && (name[0] == '\0' || strcmp(name, "/") == 0);
-}
-
-/* Splits the query into name/value pairs (lws has already %-decoded them). Returns false if
- * there are too many or they are too long. */
-bool headers_parse_args(struct lws *wsi, http_req *r)
-{
-    int total = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
-    if (total <= 0) {
-        return true;
-    }
-    if (total > ARGS_TEXT_MAX ||
-        (r->args_text = malloc((size_t)total + HTTP_MAX_ARGS + 1)) == NULL) {
+    if (v.base == NULL) {
         return false;
     }
-    char *cursor = r->args_text;
-    size_t left = (size_t)total + HTTP_MAX_ARGS + 1;
-    for (int i = 0;; i++) {
-        int n = lws_hdr_copy_fragment(wsi, cursor, (int)left, WSI_TOKEN_HTTP_URI_ARGS, i);
-        if (n < 0) {
-            break; /* no more fragments */
-        }
-        if (r->nargs == HTTP_MAX_ARGS) {
-            return false;
-        }
-        char *eq = strchr(cursor, '=');
-        if (eq != NULL) {
-            *eq = '\0';
-        }
-        if (!empty_component(cursor, eq != NULL)) {
-            r->args[r->nargs++] = (http_arg){cursor, eq != NULL ? eq + 1 : ""};
-        }
-        cursor += n + 1;
-        left -= (size_t)n + 1;
+    /* the spaces and tabs around a value are not part of it (RFC 9110 §5.5); picohttpparser
+     * drops them, h2o's authority and header lists are not promised to, so they go here */
+    while (v.len > 0 && (v.base[0] == ' ' || v.base[0] == '\t')) {
+        v.base++;
+        v.len--;
+    }
+    while (v.len > 0 && (v.base[v.len - 1] == ' ' || v.base[v.len - 1] == '\t')) {
+        v.len--;
+    }
+    if (v.len < len) {
+        memcpy(dst, v.base, v.len);
+        dst[v.len] = '\0';
     }
     return true;
+}
+
+bool headers_has(const h2o_req_t *q, const char *name)
+{
+    return h2o_find_header_by_str(&q->headers, name, strlen(name), -1) != -1;
+}
+
+bool http_req_header(const http_req *r, const char *name, char *dst, size_t len)
+{
+    return headers_get(r->h2o, name, dst, len);
+}
+
+static int hexval(int c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* %-decodes 'n' bytes of 'in' into 'out' (NUL-terminated, at most 'cap' - 1 bytes); '+' is a
+ * space when 'plus'. Returns the length, -1 if it does not fit, -2 for a '%' not followed by
+ * two hex digits (RFC 3986 §2.1). */
+static ssize_t pct_decode(const char *in, size_t n, char *out, size_t cap, bool plus)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)in[i];
+        if (c == '%') {
+            if (!(i + 2 < n && hexval(in[i + 1]) >= 0 && hexval(in[i + 2]) >= 0)) {
+                return -2;
+            }
+            c = hexval(in[i + 1]) << 4 | hexval(in[i + 2]);
+            i += 2;
+        } else if (c == '+' && plus) {
+            c = ' ';
+        }
+        if (o + 1 >= cap) {
+            return -1;
+        }
+        out[o++] = (char)c;
+    }
+    out[o] = '\0';
+    return (ssize_t)o;
+}
+
+/* Collapses "//", "/./" and "/../" in place (RFC 3986 §5.2.4's dot segments, and empty ones),
+ * so that a route matches one spelling of its path. */
+static void normalise(char *p)
+{
+    char *out = p, *in = p;
+    while (*in != '\0') {
+        if (in[0] == '/' && in[1] == '/') {
+            in++;
+        } else if (in[0] == '/' && in[1] == '.' && (in[2] == '/' || in[2] == '\0')) {
+            in += 2;
+            if (*in == '\0') {
+                *out++ = '/';
+            }
+        } else if (in[0] == '/' && in[1] == '.' && in[2] == '.' &&
+                   (in[3] == '/' || in[3] == '\0')) {
+            in += 3;
+            while (out > p && *--out != '/') {
+            }
+            if (*in == '\0') {
+                *out++ = '/';
+            }
+        } else {
+            *out++ = *in++;
+        }
+    }
+    if (out == p) {
+        *out++ = '/';
+    }
+    *out = '\0';
+}
+
+int headers_path(const h2o_req_t *q, char *out, size_t len)
+{
+    size_t n = q->query_at != SIZE_MAX ? q->query_at : q->path.len;
+    ssize_t rc = pct_decode(q->path.base, n, out, len, false);
+    if (rc < 0) {
+        return (int)rc;
+    }
+    normalise(out);
+    return 0;
+}
+
+/* Splits the query into name/value pairs, %-decoded. Returns 0, -1 if there are too many or
+ * they are too long, -2 for a malformed %-escape. */
+int headers_parse_args(http_req *r)
+{
+    const h2o_req_t *q = r->h2o;
+    if (q->query_at == SIZE_MAX || q->query_at + 1 >= q->path.len) {
+        return 0;
+    }
+    const char *qs = q->path.base + q->query_at + 1;
+    size_t total = q->path.len - q->query_at - 1;
+    if (total > ARGS_TEXT_MAX || (r->args_text = malloc(total + 2 * HTTP_MAX_ARGS + 2)) == NULL) {
+        return -1;
+    }
+    char *cursor = r->args_text;
+    size_t left = total + 2 * HTTP_MAX_ARGS + 2;
+    for (size_t i = 0; i < total;) {
+        const char *amp = memchr(qs + i, '&', total - i); /* h2o's path is not NUL-ended */
+        size_t n = amp != NULL ? (size_t)(amp - (qs + i)) : total - i;
+        if (n > 0) {
+            if (r->nargs == HTTP_MAX_ARGS) {
+                return -1;
+            }
+            const char *eq = memchr(qs + i, '=', n);
+            size_t nlen = eq != NULL ? (size_t)(eq - (qs + i)) : n;
+            ssize_t a = pct_decode(qs + i, nlen, cursor, left, true);
+            if (a < 0) {
+                return (int)a;
+            }
+            const char *name = cursor;
+            cursor += a + 1;
+            left -= (size_t)a + 1;
+            const char *value = "";
+            if (eq != NULL) {
+                ssize_t b = pct_decode(eq + 1, n - nlen - 1, cursor, left, true);
+                if (b < 0) {
+                    return (int)b;
+                }
+                value = cursor;
+                cursor += b + 1;
+                left -= (size_t)b + 1;
+            }
+            r->args[r->nargs++] = (http_arg){name, value};
+        }
+        i += n + 1;
+    }
+    return 0;
 }
 
 const char *http_arg_value(const http_req *r, const char *name)

@@ -1,14 +1,15 @@
-/* http.c -- request parsing, body collection and response writing over libwebsockets.
+/* http.c -- one request's life on libh2o 2.2.5: what its headers say, its body, the handler,
+ * and the response, written now or later.
  *
- * lws 4.1.6 quirks handled here (shared/NOTES-lws.md §3): per-session data is re-zeroed for
- * every keep-alive transaction, so the request lives in its own allocation keyed by id; a
- * request is never completed inside BODY_COMPLETION, and a second BODY_COMPLETION in one
- * transaction (a pipelining client) drops the connection, which avoids lws' busy loop -- and
- * since a body's handler runs only from the next WRITEABLE, that happens before anything is
- * done for it; lws passes a chunked body's framing through as body bytes (body.c decodes it)
- * and never sees its end, so such a connection closes after its answer; a refused body is
- * left to lws' own discarding, then the connection closes (refuse_body). The edge's rules:
- * docs/DESIGN.md §5, "The HTTP edge". */
+ * h2o reads a request whole before it calls us: the header section, then the body through
+ * Content-Length or the chunked coding (decoded, within --max-body: h2o_globalconf_t's
+ * max_request_entity_size), having sent "100 Continue" itself when asked. So every refusal
+ * here comes after the body, and the connection is kept (h2o parses what follows it,
+ * pipelined or not). The http_req lives in its own allocation, tied to h2o's request by a
+ * shared object in its pool: when h2o disposes of the request (answered, or the client gone),
+ * the http_req goes too, and a deferred answer finds nothing (http_redeem). The edge's rules:
+ * docs/DESIGN.md §5, "The HTTP edge"; what differs from the first edge (libwebsockets):
+ * docs/h2o-spike.md. */
 #include "http/http.h"
 
 #include "core/json_print.h"
@@ -19,11 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
-#define CHUNK 16384             /* bytes per lws_write; protocols[].tx_packet_size matches */
-#define RESPONSE_TIMEOUT_S 30   /* to deliver a response to a slow reader */
-#define DISCARD_MAX (64u << 20) /* a refused body larger than this is not read through */
-#define HEADER_BYTES_MAX 16384  /* header fields together; beyond, 431 (RFC 6585 §5) */
+#define HEADER_BYTES_MAX 16384 /* header fields together; beyond, 431 (RFC 6585 §5) */
 
 static void link_req(http_server *hs, http_req *r)
 {
@@ -96,72 +95,45 @@ static void free_req(http_req *r)
     free(r);
 }
 
-void http_on_drop(http_pss *pss)
+/* h2o is done with the request (its pool is cleared): so are we. */
+static void on_pool_dispose(void *p)
 {
-    if (pss->req != NULL) {
-        free_req(pss->req);
-        pss->req = NULL;
+    http_req **slot = p;
+    if (*slot != NULL) {
+        guard_idle((*slot)->edge_conn); /* answered (or gone): the connection waits */
+        free_req(*slot);
+        *slot = NULL;
     }
 }
 
-static http_method method_of(int lws_method)
+static http_method method_of(h2o_iovec_t m)
 {
-    switch (lws_method) {
-    case LWSHUMETH_GET:
-        return HTTP_GET;
-    case LWSHUMETH_HEAD:
-        return HTTP_HEAD;
-    case LWSHUMETH_POST:
-        return HTTP_POST;
-    case LWSHUMETH_PUT:
-        return HTTP_PUT;
-    case LWSHUMETH_DELETE:
-        return HTTP_DELETE;
-    case LWSHUMETH_OPTIONS:
-        return HTTP_OPTIONS;
-    case LWSHUMETH_PATCH:
-        return HTTP_PATCH;
-    default:
-        return 0;
+    static const struct {
+        const char *name;
+        http_method m;
+    } known[] = {{"GET", HTTP_GET},    {"HEAD", HTTP_HEAD},     {"POST", HTTP_POST},
+                 {"PUT", HTTP_PUT},    {"DELETE", HTTP_DELETE}, {"OPTIONS", HTTP_OPTIONS},
+                 {"PATCH", HTTP_PATCH}};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        if (h2o_memis(m.base, m.len, known[i].name, strlen(known[i].name))) {
+            return known[i].m;
+        }
     }
-}
-
-/* Refuses a request before its body. The answer goes out at once, with Connection: close
- * (RFC 9112 §9.6). Closing with the body unread would make the kernel reset the connection,
- * and the client could lose the answer with it: so the body is read to its end and dropped,
- * then the connection closes. Keeping it open instead is not safe on lws 4.1.6: a request the
- * client sends right after the refused body reaches lws in the same read, and lws then takes
- * that request's own header bytes for its body; and completing the transaction before the
- * body (lws' own LRS_DISCARD_BODY) makes lws spin when the body came behind a pipelined
- * request (found by fuzz_http_request; docs/ARCHITECTURE.md, "Decisions"). When the client
- * waits for our word first (Expect: 100-continue), the body is absurdly large or its end
- * cannot be found (chunked), it closes at once. */
-static void refuse_body(struct lws *wsi, http_req *r, const http_error *e)
-{
-    char expect[32];
-    http_header_copy(wsi, WSI_TOKEN_HTTP_EXPECT, expect, sizeof expect);
-    r->discard = strcasestr(expect, "100-continue") == NULL && !r->chunked &&
-                 r->content_length > 0 && r->content_length <= DISCARD_MAX;
-    r->close_after = true;
-    respond_body_error(r, e);
+    return 0;
 }
 
 /* Reads what the request line and headers say; false if the request cannot be served and
  * has been answered already. */
-static bool read_headers(struct lws *wsi, http_req *r, int lws_method)
+static bool read_headers(http_req *r)
 {
-    r->method = method_of(lws_method);
-    http_header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, r->content_type, sizeof r->content_type);
-    http_header_copy(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING, r->accept_encoding,
-                     sizeof r->accept_encoding);
-    http_header_copy(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, r->if_none_match, sizeof r->if_none_match);
-    http_header_copy(wsi, WSI_TOKEN_HTTP_IF_MATCH, r->if_match, sizeof r->if_match);
+    h2o_req_t *q = r->h2o;
+    r->method = method_of(q->method);
+    headers_get(q, "content-type", r->content_type, sizeof r->content_type);
+    headers_get(q, "accept-encoding", r->accept_encoding, sizeof r->accept_encoding);
+    headers_get(q, "if-none-match", r->if_none_match, sizeof r->if_none_match);
+    headers_get(q, "if-match", r->if_match, sizeof r->if_match);
     http_error e;
-    char conn[64];
-    http_header_copy(wsi, WSI_TOKEN_CONNECTION, conn, sizeof conn);
-    r->close_after =
-        strcasestr(conn, "close") != NULL; /* lws closes then: say so (RFC 9112 §9.6) */
-    if (admit_header_bytes(wsi) > HEADER_BYTES_MAX) {
+    if (admit_header_bytes(q) > HEADER_BYTES_MAX) {
         r->close_after = true;
         http_respond_error(r, 431, "header_fields_too_large",
                            "the request's header fields exceed 16384 bytes together");
@@ -172,62 +144,64 @@ static bool read_headers(struct lws *wsi, http_req *r, int lws_method)
         http_respond_error(r, 405, "method_not_allowed", "this HTTP method is not supported");
         return false;
     }
-    if (!headers_parse_args(wsi, r)) {
+    int args = headers_parse_args(r);
+    if (args == -2) {
+        http_respond_error(r, 400, "invalid_percent_encoding",
+                           "the query has a '%' not followed by two hex digits");
+        return false;
+    }
+    if (args != 0) {
         http_respond_error(r, 414, "query_too_long",
                            "the query string is too long or has too many parameters");
         return false;
     }
-    if (!admit_framing(wsi, r, &e)) {
+    if (!admit_raw_framing(r, &e) || !admit_framing(r, &e) || !admit_body(r, &e)) {
         respond_body_error(r, &e);
-        return false;
-    }
-    if (!admit_body(wsi, r, &e)) {
-        refuse_body(wsi, r, &e);
         return false;
     }
     return true;
 }
 
-/* Reserves memory for the body within TELLTALE_MAX_INFLIGHT_BODIES (a chunked body may take
- * up to --max-body); false (refused with 503) when the bodies being received already take it
- * all. */
-static bool reserve_body(struct lws *wsi, http_req *r)
+/* Takes the body h2o has read into memory of our own, within TELLTALE_MAX_INFLIGHT_BODIES
+ * (503 when the bodies being handled already take it all), and decodes its content coding;
+ * false once refused. */
+static bool take_body(http_req *r)
 {
     http_server *hs = r->hs;
-    size_t want = r->chunked ? hs->cfg->max_body : r->content_length;
+    h2o_req_t *q = r->h2o;
+    size_t want = q->entity.len;
     http_error e = {.status = 503, .code = "overloaded", .message = "out of memory"};
-    if (hs->body_bytes + want > hs->cfg->inflight_body_bytes) {
-        e.message = "too many request bodies are being received at once; retry shortly";
-    } else if (r->chunked || (r->body = malloc(want + 1)) != NULL) {
-        r->body_cap = r->chunked ? 0 : want + 1;
+    hs->bodies_arriving = guard_bodies_arriving(hs); /* body_decode() counts them too */
+    if (hs->body_bytes + hs->bodies_arriving + want > hs->cfg->inflight_body_bytes) {
+        e.message = "too many request bodies are being received at once "
+                    "(TELLTALE_MAX_INFLIGHT_BODIES); retry shortly";
+    } else if ((r->body = malloc(want + 1)) != NULL) {
+        r->body_cap = want + 1;
         hs->body_bytes += want;
         r->body_reserved = want;
-        return true;
+        if (body_take(r, q->entity.base != NULL ? q->entity.base : "", want, &e) == 0 &&
+            body_decode(r, &e) == 0) {
+            r->body_done = true;
+            return true;
+        }
+        respond_body_error(r, &e);
+        return false;
     }
     r->retry_after = 1;
-    refuse_body(wsi, r, &e);
+    http_respond_error(r, e.status, e.code, e.message);
     return false;
 }
 
 /* OPTIONS on a path whose routes do not take it: 200 with what they take and Content-Length: 0
- * (RFC 9110 §9.3.7; a 204 would carry a Content-Length lws adds, which §8.6 forbids there). */
+ * (RFC 9110 §9.3.7). */
 static void answer_options(http_req *r)
 {
     strncat(r->allow, ", OPTIONS", sizeof r->allow - strlen(r->allow) - 1);
     http_respond_static(r, 200, NULL, (const unsigned char *)"", 0);
 }
 
-/* lws reports a body's completion for POST even when empty, but not for an empty PUT or
- * PATCH: those go straight to their handler. */
-static bool expects_body(const http_req *r)
-{
-    return http_takes_body(r->method) &&
-           (r->content_length > 0 || r->chunked || r->method == HTTP_POST);
-}
-
-/* The route's access check (access.c), before the body is read; false once refused (a body
- * then is read and dropped, as refuse_body says). */
-static bool admit(http_server *hs, struct lws *wsi, http_req *r)
+/* The route's access check (access.c); false once refused. */
+static bool admit(http_server *hs, http_req *r)
 {
     http_error e;
     char msg[TT_ERRLEN];
@@ -237,11 +211,7 @@ static bool admit(http_server *hs, struct lws *wsi, http_req *r)
     if (e.status == 401) {
         http_add_header(r, "www-authenticate:", "Bearer"); /* RFC 6750 §3 */
     }
-    if (expects_body(r)) {
-        refuse_body(wsi, r, &e);
-    } else {
-        http_respond_error(r, e.status, e.code, e.message);
-    }
+    http_respond_error(r, e.status, e.code, e.message);
     return false;
 }
 
@@ -273,196 +243,228 @@ static void dispatch(http_server *hs, http_req *r)
     }
 }
 
-int http_on_request(http_server *hs, struct lws *wsi, http_pss *pss, const char *path)
+int http_on_h2o_request(http_server *hs, h2o_req_t *q)
 {
-    if (pss->req != NULL && !pss->req->answered) {
-        return -1; /* lws read a pipelined request before the last was answered: hang up */
-    }
-    http_on_drop(pss); /* a leftover from an aborted transaction, if any */
     http_req *r = calloc(1, sizeof *r);
     if (r == NULL) {
-        return -1;
+        return -1; /* h2o answers 404 for a handler that declines; nothing better is at hand */
     }
+    http_req **slot = h2o_mem_alloc_shared(&q->pool, sizeof *slot, on_pool_dispose);
+    *slot = r;
     r->id = http_server_next_id(hs);
-    r->wsi = wsi;
+    r->h2o = q;
     r->hs = hs;
     link_req(hs, r);
-    pss->req = r;
-    char *uri;
-    int uri_len;
-    int m = lws_http_get_uri_and_method(wsi, &uri, &uri_len);
-    snprintf(r->path, sizeof r->path, "%s", path);
+    guard_handling(r->edge_conn = guard_of(hs, q), false);
+    int path_rc = headers_path(q, r->path, sizeof r->path);
     r->route = router_match(hs, r); /* its error shape holds from the first refusal on */
-    if (strlen(path) >= sizeof r->path) {
+    if (!conn_attribute(hs, q)) {
+        r->close_after = true;
+        http_respond_error(r, 503, "too_many_connections", GUARD_TOO_MANY_FROM_ADDRESS);
+    } else if (path_rc == -2) {
+        http_respond_error(r, 400, "invalid_percent_encoding",
+                           "the path has a '%' not followed by two hex digits");
+    } else if (path_rc != 0) {
         http_respond_error(r, 414, "uri_too_long", "the path is too long");
-    } else if (read_headers(wsi, r, m) && admit(hs, wsi, r) && expects_body(r)) {
-        if ((r->content_length > 0 || r->chunked) && reserve_body(wsi, r)) {
-            admit_send_continue(wsi);
-        }
-        if (!r->answered) {
-            return 0; /* the handler runs once the body is complete */
-        }
-    } else if (!r->answered) {
+    } else if (read_headers(r) && admit(hs, r) && (!http_takes_body(r->method) || take_body(r))) {
         dispatch(hs, r);
     }
-    /* Answered already (an early refusal, or a handler that had its answer at hand): write it
-     * now, which is both faster and, for a refused body, lets lws discard what follows. A
-     * deferred answer is written from WRITEABLE instead. */
-    return r->answered ? http_on_writable(wsi, pss) : 0;
+    return 0;
 }
 
-/* The body is all here. Its handler runs from the next WRITEABLE, not now: if the client
- * pipelined another request behind it, lws 4.1.6 reports that first (a second completion,
- * NOTES-lws §3), the connection is dropped, and nothing the client will not hear of is done. */
-static void body_complete(struct lws *wsi, http_req *r)
+/* The reason phrase h2o writes in the status line. */
+static const char *reason_of(int status)
 {
-    r->body_done = true;
-    r->run_pending = true;
-    lws_callback_on_writable(wsi);
-}
-
-/* Decodes the body and runs the handler, or refuses it. */
-static void run_handler(http_req *r)
-{
-    http_error e;
-    r->run_pending = false;
-    if (body_decode(r, &e) != 0) {
-        respond_body_error(r, &e);
-    } else {
-        dispatch(r->hs, r);
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 416:
+        return "Range Not Satisfiable";
+    case 422:
+        return "Unprocessable Content";
+    case 428:
+        return "Precondition Required";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
     }
 }
 
-int http_on_body(struct lws *wsi, http_pss *pss, const void *in, size_t len)
+static void add_header(h2o_req_t *q, const char *name, const char *value)
 {
-    http_req *r = pss->req;
-    if (r != NULL && r->discard) {
-        r->body_len += len; /* a refused body is read to its end, not kept */
-        return r->body_len > r->content_length ? -1 : 0;
+    if (value == NULL) {
+        return;
     }
-    if (r == NULL || r->answered || len == 0 || r->body_done) {
+    size_t n = strlen(name);
+    n -= n > 0 && name[n - 1] == ':'; /* a name given with its colon */
+    h2o_add_header_by_str(&q->pool, &q->res.headers, name, n, 1, NULL, value, strlen(value));
+}
+
+/* Every response carries these; the dashboard has no inline script or style. connect-src allows
+ * https: so that the dashboard's Realtime path can be pointed at a real Supabase project. */
+static const char *const common_headers[][2] = {
+    {"content-security-policy",
+     "default-src 'self'; connect-src 'self' https: ws: wss:; img-src 'self' data:; "
+     "style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+     "form-action 'self'"},
+    {"x-content-type-options", "nosniff"},
+    {"referrer-policy", "no-referrer"},
+};
+
+static void add_common_headers(h2o_req_t *q)
+{
+    for (size_t i = 0; i < sizeof common_headers / sizeof common_headers[0]; i++) {
+        add_header(q, common_headers[i][0], common_headers[i][1]);
+    }
+}
+
+/* Appends "name: value\r\n" at out[*at] ('name' may end with the colon http_add_header takes);
+ * false if it does not fit. */
+static bool raw_header(char *out, size_t cap, size_t *at, const char *name, const char *value)
+{
+    size_t n = strlen(name);
+    n -= n > 0 && name[n - 1] == ':';
+    int w = value == NULL ? 0 : snprintf(out + *at, cap - *at, "%.*s: %s\r\n", (int)n, name, value);
+    if (w < 0 || (size_t)w >= cap - *at) {
+        return false;
+    }
+    *at += (size_t)w;
+    return true;
+}
+
+/* The answer kept in 'r' (r->raw_answer) as a whole HTTP/1.1 response that closes the
+ * connection, with the headers h2o would add (Date, Server) and ours; its length, or 0 if it
+ * does not fit in 'cap'. */
+static size_t raw_answer(const http_req *r, char *out, size_t cap)
+{
+    char date[64], length[32], retry[16];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&now, &tm));
+    snprintf(length, sizeof length, "%zu", r->resp_len);
+    snprintf(retry, sizeof retry, "%d", r->retry_after);
+    int w = snprintf(out, cap, "HTTP/1.1 %d %s\r\n", r->status, reason_of(r->status));
+    size_t at = w > 0 && (size_t)w < cap ? (size_t)w : cap;
+    bool ok = at < cap && raw_header(out, cap, &at, "date", date) &&
+              raw_header(out, cap, &at, "server", "telltale") &&
+              raw_header(out, cap, &at, "connection", "close") &&
+              raw_header(out, cap, &at, "content-length", length) &&
+              raw_header(out, cap, &at, "content-type", r->resp_type) &&
+              raw_header(out, cap, &at, "allow", r->allow[0] ? r->allow : NULL) &&
+              raw_header(out, cap, &at, "retry-after", r->retry_after > 0 ? retry : NULL);
+    for (int i = 0; ok && i < r->nextra; i++) {
+        ok = raw_header(out, cap, &at, r->extra[i].name, r->extra[i].value);
+    }
+    for (size_t i = 0; ok && i < sizeof common_headers / sizeof common_headers[0]; i++) {
+        ok = raw_header(out, cap, &at, common_headers[i][0], common_headers[i][1]);
+    }
+    if (!ok || cap - at < 2 + r->resp_len) {
         return 0;
     }
-    /* A body behind a pipelined request comes from the start of lws' buffer again, its own
-     * header bytes first (NOTES-lws §3); hanging up here makes lws 4.1.6 spin (found by
-     * fuzz_http_request). It is taken as the body: its handler would run only from WRITEABLE,
-     * and lws' second completion, which always follows, drops the connection first. */
-    if (!r->chunked && r->body_len + len > r->content_length) {
-        return -1; /* more than Content-Length said: a confused or hostile client */
-    }
-    http_error e;
-    int rc = body_take(r, in, len, &e);
-    if (rc < 0) {
-        r->close_after = true;
-        respond_body_error(r, &e);
-    } else if (rc == 1) {
-        body_complete(wsi, r); /* the end of a chunked body: lws never says so itself */
-    }
-    return 0;
+    memcpy(out + at, "\r\n", 2);
+    memcpy(out + at + 2, r->resp_body, r->resp_len);
+    return at + 2 + r->resp_len;
 }
 
-int http_on_body_done(struct lws *wsi, http_pss *pss)
+bool http_refuse_early(http_server *hs, h2o_req_t *q, char *out, size_t cap, size_t *len)
 {
-    http_req *r = pss->req;
+    http_req *r = calloc(1, sizeof *r);
     if (r == NULL) {
-        return -1;
+        return false;
     }
-    if (++r->body_completions > 1) {
-        /* Bytes after a body: lws 4.1.6 reports the completion again for each pass over them
-         * and would spin (NOTES-lws §3). Holding them with rx flow control stops the spin
-         * but also the connection's WRITEABLE (tried): hang up. The handler has not run yet
-         * (body_complete), so nothing was done that the client does not hear of. */
-        return -1;
+    r->h2o = q;
+    r->hs = hs;
+    r->raw_answer = true;
+    r->method = method_of(q->method);
+    bool refused = false;
+    http_error e;
+    if (headers_path(q, r->path, sizeof r->path) == 0 && http_takes_body(r->method) &&
+        admit_header_bytes(q) <= HEADER_BYTES_MAX) {
+        r->route = router_match(hs, r); /* the route's error shape */
+        headers_get(q, "content-type", r->content_type, sizeof r->content_type);
+        if (!admit_framing(r, &e) || !admit_body(r, &e)) {
+            respond_body_error(r, &e);
+            refused = r->answered && (*len = raw_answer(r, out, cap)) > 0;
+        }
     }
-    if (r->discard) {
-        r->discarded = true; /* the refused body is read: now the connection can close */
-        lws_callback_on_writable(wsi);
-    } else if (!r->answered) {
-        body_complete(wsi, r);
-    }
-    return 0;
+    free(r->resp_owned);
+    free(r);
+    return refused;
 }
 
-static bool add_header(struct lws *wsi, const char *name, const char *value, unsigned char **p,
-                       unsigned char *end)
+/* Writes the answer through h2o, which copies the body into the request's pool. */
+static void send_answer(http_req *r)
 {
-    return value == NULL || lws_add_http_header_by_name(wsi, (const unsigned char *)name,
-                                                        (const unsigned char *)value,
-                                                        (int)strlen(value), p, end) == 0;
-}
-
-static bool add_extra_headers(struct lws *wsi, const http_req *r, unsigned char **p,
-                              unsigned char *end)
-{
-    bool ok = true;
-    for (int i = 0; i < r->nextra && ok; i++) {
-        ok = add_header(wsi, r->extra[i].name, r->extra[i].value, p, end);
-    }
-    return ok;
-}
-
-static int write_headers(struct lws *wsi, http_req *r)
-{
-    unsigned char buf[LWS_PRE + 4096];
-    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+    h2o_req_t *q = r->h2o;
     char retry[16];
     snprintf(retry, sizeof retry, "%d", r->retry_after);
-    bool ok = lws_add_http_common_headers(wsi, (unsigned)r->status, r->resp_type, r->resp_len, &p,
-                                          end) == 0 &&
-              add_header(wsi, "etag:", r->etag, &p, end) &&
-              add_header(wsi, "cache-control:", r->cache_control, &p, end) &&
-              add_header(wsi, "content-encoding:", r->content_encoding, &p, end) &&
-              add_header(wsi, "vary:", r->content_encoding ? "accept-encoding" : NULL, &p, end) &&
-              add_header(wsi, "allow:", r->allow[0] ? r->allow : NULL, &p, end) &&
-              add_header(wsi, "retry-after:", r->retry_after > 0 ? retry : NULL, &p, end) &&
-              add_header(wsi, "connection:", r->close_after ? "close" : NULL, &p, end) &&
-              add_extra_headers(wsi, r, &p, end) && lws_finalize_http_header(wsi, &p, end) == 0;
-    if (!ok || lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) < 0) {
-        return -1;
+    q->res.status = r->status;
+    q->res.reason = reason_of(r->status);
+    bool bodyless = r->status == 304 || r->status == 204 || r->status < 200;
+    q->res.content_length = bodyless ? SIZE_MAX : r->resp_len;
+    add_header(q, "content-type", bodyless && r->resp_len == 0 ? NULL : r->resp_type);
+    add_header(q, "etag", r->etag);
+    add_header(q, "cache-control", r->cache_control);
+    add_header(q, "content-encoding", r->content_encoding);
+    add_header(q, "vary", r->content_encoding ? "accept-encoding" : NULL);
+    add_header(q, "allow", r->allow[0] ? r->allow : NULL);
+    add_header(q, "retry-after", r->retry_after > 0 ? retry : NULL);
+    for (int i = 0; i < r->nextra; i++) {
+        add_header(q, r->extra[i].name, r->extra[i].value);
     }
-    r->headers_sent = true;
-    return 0;
-}
-
-int http_on_writable(struct lws *wsi, http_pss *pss)
-{
-    http_req *r = pss->req;
-    if (r != NULL && r->run_pending) {
-        run_handler(r);
-    }
-    if (r == NULL || !r->answered) {
-        return 0; /* a spurious writable, or an answer still to come: nothing to send yet */
-    }
-    if (!r->headers_sent && write_headers(wsi, r) != 0) {
-        return -1;
-    }
-    size_t len = r->method == HTTP_HEAD || r->head_only ? 0 : r->resp_len;
-    unsigned char buf[LWS_PRE + CHUNK];
-    while (r->resp_off < len) {
-        size_t n = len - r->resp_off < CHUNK ? len - r->resp_off : CHUNK;
-        bool final = r->resp_off + n == len;
-        memcpy(buf + LWS_PRE, r->resp_body + r->resp_off, n);
-        if (lws_write(wsi, buf + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < 0) {
-            return -1;
-        }
-        r->resp_off += n;
-        if (!final && lws_send_pipe_choked(wsi)) {
-            lws_callback_on_writable(wsi);
-            return 0;
-        }
-    }
-    if (r->discard && !r->discarded) {
-        return 0; /* the refused body is still arriving */
-    }
+    add_common_headers(q);
     if (r->close_after) {
-        return -1;
+        q->http1_is_persistent = 0; /* h2o then says Connection: close itself */
     }
-    if (r->completed) {
-        return 0;
-    }
-    r->completed = true;
-    guard_idle(r->hs, wsi);
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
+    size_t len = r->head_only || bodyless ? 0 : r->resp_len;
+    h2o_send_inline(q, len > 0 ? (const char *)r->resp_body : "", len);
 }
 
 static void set_answer(http_req *r, int status, const char *type, const unsigned char *body,
@@ -476,20 +478,14 @@ static void set_answer(http_req *r, int status, const char *type, const unsigned
     r->resp_type = type;
     r->resp_body = body;
     r->resp_len = len;
-    if (r->wsi != NULL) {
-        lws_set_timeout(r->wsi, PENDING_TIMEOUT_USER_REASON_BASE, RESPONSE_TIMEOUT_S);
-        lws_callback_on_writable(r->wsi);
-        if (r->hs->in_service == 0) {
-            /* Answered from outside lws (work from the pool): lws arms what was just set up
-             * only once it services something (NOTES-lws §3). */
-            lws_cancel_service(r->hs->ctx);
-        }
+    if (r->h2o != NULL && !r->raw_answer) {
+        send_answer(r);
     }
 }
 
 void http_answer_later(http_req *r)
 {
-    lws_set_timeout(r->wsi, PENDING_TIMEOUT_USER_REASON_BASE, RESPONSE_TIMEOUT_S);
+    (void)r; /* h2o 2.2.5 sets no timer on a request being handled */
 }
 
 void http_respond(http_req *r, int status, const char *type, char *body, size_t len)
@@ -537,6 +533,33 @@ static void respond_error(http_req *r, const http_error *e)
     } else {
         respond_default(r, e);
     }
+}
+
+bool http_error_in_shape(http_server *hs, h2o_req_t *q, const http_error *e, const char **type,
+                         h2o_iovec_t *body)
+{
+    http_req *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        return false;
+    }
+    r->h2o = q;
+    r->hs = hs;
+    r->raw_answer = true;
+    bool shaped = false;
+    if (q->path.base != NULL && headers_path(q, r->path, sizeof r->path) == 0) {
+        r->method = method_of(q->method);
+        r->route = router_match(hs, r);
+        headers_get(q, "content-type", r->content_type, sizeof r->content_type);
+        respond_error(r, e);
+        if (r->answered && r->resp_type != NULL) {
+            *type = h2o_strdup(&q->pool, r->resp_type, SIZE_MAX).base;
+            *body = h2o_strdup(&q->pool, (const char *)r->resp_body, r->resp_len);
+            shaped = true;
+        }
+    }
+    free(r->resp_owned);
+    free(r);
+    return shaped;
 }
 
 void http_respond_error(http_req *r, int status, const char *code, const char *message)

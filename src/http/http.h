@@ -16,13 +16,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <uv.h> /* before libwebsockets.h, which declares its libuv glue only after it */
-#include <libwebsockets.h>
+#include <uv.h>
 
 #define HTTP_MAX_ARGS 32
 #define HTTP_PATH_MAX 512
 #define HTTP_PARAM_MAX 160   /* a segment: a session id or a dashboard client id (128 bytes) */
 #define HTTP_EXTRA_HEADERS 8 /* response headers a handler may add */
+#define HTTP_RATE_KEY_MAX_ (JWT_SUB_MAX + 8)
 
 typedef enum http_method {
     HTTP_GET = 1 << 0,
@@ -37,6 +37,7 @@ typedef enum http_method {
 #define HTTP_ANY_METHOD 0x7fu /* a route that takes every method (and answers 405 itself) */
 
 typedef struct http_req http_req;
+struct st_h2o_req_t; /* libh2o's request (h2o.h): only src/http looks inside */
 typedef struct http_server http_server;
 typedef struct http_route http_route;
 
@@ -53,7 +54,7 @@ typedef struct http_arg {
 struct http_req {
     http_req *prev, *next; /* private: in the server's list of live requests */
     uint64_t id;
-    struct lws *wsi; /* the request is freed when its connection drops it */
+    struct st_h2o_req_t *h2o; /* libh2o's; the request is freed when h2o disposes of it */
     http_server *hs;
     const http_route *route; /* matched when the request line arrived; NULL: none */
     auth_identity who;       /* the caller, as the route's access check found it (access.c) */
@@ -86,7 +87,7 @@ struct http_req {
     /* The response. */
     bool answered;
     bool headers_sent;
-    bool completed; /* lws was told the transaction is over */
+    bool completed; /* the answer was handed to h2o: the transaction is over */
     int status;
     const char *resp_type;
     char *resp_owned; /* freed with the request */
@@ -96,8 +97,11 @@ struct http_req {
     char allow[64];  /* for 405: the methods the path takes */
     int retry_after; /* seconds; 0 = no header */
     bool close_after;
+    bool raw_answer; /* private: the answer is kept for a raw write (early.c), not sent */
     http_header extra[HTTP_EXTRA_HEADERS]; /* see http_add_header() */
     int nextra;
+    char rate_key[HTTP_RATE_KEY_MAX_]; /* http_req_rate_key()'s answer */
+    struct accepted *edge_conn;        /* private: its connection (conn_guard.c) */
 };
 
 /* The key an ingest rate counts against (gateway_submit_from; DESIGN §5, "Limits"): "sub:SUB"
@@ -106,7 +110,11 @@ struct http_req {
  * WebSocket's connection; 'who' the caller admitted. The string is the connection's, valid
  * until the next call for it. */
 #define HTTP_RATE_KEY_MAX (JWT_SUB_MAX + 8)
-const char *http_rate_key(struct lws *wsi, const auth_identity *who);
+const char *http_req_rate_key(http_req *r, const auth_identity *who);
+
+/* The request header 'name' (lower case, no colon); "" when absent or longer than 'len' - 1.
+ * Returns whether it was sent. */
+bool http_req_header(const http_req *r, const char *name, char *dst, size_t len);
 
 /* A request referred to across threads and time: its client may leave before the answer is
  * ready. */
@@ -119,14 +127,8 @@ http_ticket http_ticket_of(const http_req *r);
 /* The request, or NULL if its client has gone. */
 http_req *http_redeem(http_ticket t);
 
-/* A request header's value, without the spaces and tabs around it (RFC 9110 §5.5); "" when
- * absent or longer than 'len' - 1. By the token lws knows it by, or by 'name' (lower case,
- * with its colon) for a field lws has no token for. */
-void http_header_copy(struct lws *wsi, enum lws_token_indexes token, char *dst, size_t len);
-void http_header_custom_copy(struct lws *wsi, const char *name, char *dst, size_t len);
-
-/* The answer will come later, from work on the thread pool: lws is told to wait for it (its
- * own 5 s would cut the request off) up to the response timeout. http_defer() does this. */
+/* The answer will come later, from work on the thread pool (http_defer() calls this). h2o
+ * 2.2.5 sets no timer on a request being handled, so there is nothing to extend. */
 void http_answer_later(http_req *r);
 
 /* Work for a request that runs on libuv's thread pool (the store blocks, a large body is

@@ -7,25 +7,50 @@
 #include "core/forwarded.h"
 #include "http/http_server.h"
 
-#define HTTP_MAX_ROUTES 64     /* rows of every routing table together */
-#define HTTP_MAX_ENDPOINTS 4   /* WebSocket endpoints */
-#define HTTP_CONN_BUCKETS 1024 /* conn_guard.c: buckets of connections by address (2^n) */
+#define HTTP_MAX_ROUTES 64      /* rows of every routing table together */
+#define HTTP_MAX_ENDPOINTS 4    /* WebSocket endpoints */
+#define GUARD_ADDR_BUCKETS 1024 /* the hash of open connections per client address */
 
-typedef struct http_conn http_conn; /* conn_guard.c: one accepted connection */
+/* How many connections are open from one client address (conn_guard.c). */
+typedef struct addr_count {
+    struct addr_count *next; /* in its bucket */
+    uint32_t n;
+    char addr[FORWARDED_ADDR_MAX];
+} addr_count;
+
+#define H2O_USE_LIBUV 1
+#include <h2o.h>
 
 struct http_server {
     uv_loop_t *loop;
     const tt_config *cfg;
-    struct lws_context *ctx;
-    struct lws_vhost *vh;
+    /* libh2o 2.2.5 (the libuv flavour) on our loop: one global configuration with one host
+     * whose path "/" is our handler, one context, and the listeners we accept on. */
+    h2o_globalconf_t h2o_config;
+    h2o_context_t h2o_ctx;
+    h2o_accept_ctx_t accept_ctx;
+    bool h2o_ready; /* h2o_ctx was initialised: dispose of it */
+    uv_tcp_t listener, otlp_listener;
+    bool listener_open, otlp_open;
+    uv_async_t wake; /* http_server_wake() from any thread */
+    bool wake_open;
+    uv_mutex_t wake_lock; /* guards wake_open against a late http_server_wake() */
     int port;
-    int otlp_port; /* the --otlp-listen vhost's, 0 without one */
+    int otlp_port; /* the --otlp-listen listener's, 0 without one */
+    uint32_t nconns;
+    struct accepted *conns[2]; /* conn_guard.c: the lists of connections, CONN_ALL, ... */
+    struct addr_count *by_addr[GUARD_ADDR_BUCKETS]; /* conn_guard.c: open ones per address */
+    struct http_ws *wss;                            /* ws_h2o.c: WebSockets open */
+    struct lingering *lingers; /* http_server.c: closed connections still draining */
+    uv_prepare_t rehook;       /* conn_guard.c: read wrappers to put back, before the poll */
+    bool rehook_open;
+    struct accepted *rehooks;
 
     bool stopping;
-    int in_service;    /* > 0 inside an lws callback: lws arms what an answer sets up itself */
-    uint64_t next_id;  /* for requests and connections */
-    http_req *reqs;    /* requests alive, so deferred answers can find theirs */
-    size_t body_bytes; /* bodies being received, within cfg->inflight_body_bytes */
+    uint64_t next_id;       /* for requests and connections */
+    http_req *reqs;         /* requests alive, so deferred answers can find theirs */
+    size_t body_bytes;      /* bodies being received, within cfg->inflight_body_bytes */
+    size_t bodies_arriving; /* announced by header sections h2o holds, as last counted */
     const http_route *routes[HTTP_MAX_ROUTES]; /* every table's rows, in the order added */
     int nroutes;
     const http_ws_endpoint *endpoints[HTTP_MAX_ENDPOINTS];
@@ -33,32 +58,39 @@ struct http_server {
     http_wake_fn on_wake;
     void *wake_ctx;
     void (*fallback)(http_req *r); /* a GET or HEAD no route takes: assets_serve */
-    uint64_t refusals_second;      /* access.c's log of refusals: the second it counts in, */
-    unsigned refusals_logged;      /* the lines logged in it, */
-    uint64_t refusals_dropped;     /* and those not */
-    uint64_t bodies_too_large;     /* 413 body_too_large answered here (--max-body) */
-    uint64_t bodies_invalid;       /* 400, 411, 415 for a body answered here (framing, type) */
-    http_conn *conn_buckets[HTTP_CONN_BUCKETS]; /* open connections by client address */
-    uint32_t nconns;
+    /* a request asking for 100-continue that its headers refuse: early_refusal */
+    bool (*refuse_early)(http_server *hs, const char *b, size_t n, char *out, size_t cap,
+                         size_t *len);
+    uint64_t refusals_second;  /* access.c's log of refusals: the second it counts in, */
+    unsigned refusals_logged;  /* the lines logged in it, */
+    uint64_t refusals_dropped; /* and those not */
+    uint64_t bodies_too_large; /* 413 body_too_large answered here (--max-body) */
+    uint64_t bodies_invalid;   /* 400, 411, 415 for a body answered here (framing, type) */
     uint64_t limit_counts[HTTP_LIMIT_N]; /* clients that broke each limit (DESIGN §5) */
 };
 
-/* The per-connection data lws keeps, one area for every protocol: an HTTP transaction's
- * request, or a WebSocket connection's endpoint and its state. lws re-zeroes it for every
- * keep-alive transaction (NOTES-lws §3), so the request lives in its own allocation. */
-typedef struct http_pss {
-    http_req *req;
-    const http_ws_endpoint *ep;
-    void *conn;
-    uint64_t ws_frame_bytes, ws_message_bytes; /* received of the current frame, message */
-} http_pss;
+/* http.c: a request h2o has read whole (headers and body): answered now or later. */
+int http_on_h2o_request(http_server *hs, h2o_req_t *q);
 
-/* http.c: lws callbacks for HTTP reasons. */
-int http_on_request(http_server *hs, struct lws *wsi, http_pss *pss, const char *path);
-int http_on_body(struct lws *wsi, http_pss *pss, const void *in, size_t len);
-int http_on_body_done(struct lws *wsi, http_pss *pss);
-int http_on_writable(struct lws *wsi, http_pss *pss);
-void http_on_drop(http_pss *pss);
+/* http.c: the refusal, if its headers already refuse it, of a request whose body has not
+ * been read ('q' as early.c builds it from the raw header section): the checks admit.c makes
+ * of framing, Origin, media type, coding and size, in the error shape of the route, written
+ * into 'out' as a whole response that closes the connection ('*len' bytes). False if the
+ * headers pass (or the answer does not fit). */
+bool http_refuse_early(http_server *hs, h2o_req_t *q, char *out, size_t cap, size_t *len);
+
+/* http.c: the error 'e' as the route of 'q' words it (its error shape: OTLP's
+ * google.rpc.Status, PostgREST's), for h2o's own refusals (http_server.c's filter): its media
+ * type and body in *type and *body, in q's pool. False if the path cannot be routed (the
+ * caller words it as telltale's JSON error). */
+bool http_error_in_shape(http_server *hs, h2o_req_t *q, const http_error *e, const char **type,
+                         h2o_iovec_t *body);
+
+/* early.c: a header section asking for 100-continue, seen before h2o parses it. */
+/* When 'b' ('n' bytes, h2o's input buffer) is one whole header section that asks for
+ * 100-continue, with one Content-Length and no body byte yet, and its headers already refuse
+ * the body: the refusal in 'out' ('*len' bytes, as http_refuse_early). False otherwise. */
+bool early_refusal(http_server *hs, const char *b, size_t n, char *out, size_t cap, size_t *len);
 
 /* http.c: telltale's error document, {"error":{"code","message"[,"index"]}}. */
 void http_write_error(json_writer *w, const http_error *e);
@@ -76,26 +108,37 @@ void body_refuse_too_large(http_req *r, http_error *e);
 int body_decode(http_req *r, http_error *e);
 
 /* headers.c */
-/* Splits the query into r->args (lws has %-decoded it); false if there are too many
- * parameters or they are too long. */
-bool headers_parse_args(struct lws *wsi, http_req *r);
+/* Splits the query into r->args, %-decoded: 0, -1 if there are too many parameters or they
+ * are too long, -2 for a malformed %-escape. */
+int headers_parse_args(http_req *r);
+/* The header 'name' (lower case, no colon) of an h2o request, as http_req_header(). */
+bool headers_get(const h2o_req_t *q, const char *name, char *dst, size_t len);
+/* Whether the header 'name' was sent at all. */
+bool headers_has(const h2o_req_t *q, const char *name);
+/* %-decodes and normalises the path of 'q' (no query) into 'out': 0, -1 if it does not fit,
+ * -2 for a malformed %-escape. */
+int headers_path(const h2o_req_t *q, char *out, size_t len);
 
 /* admit.c: checks on a request's headers before its body. */
 /* POST, PUT and PATCH carry a body. */
 bool http_takes_body(http_method m);
 /* Content-Length or Transfer-Encoding: chunked (RFC 9112 §6); false with 'e' (411, 400, 501)
  * otherwise. Sets r->has_length, r->content_length, r->chunked. */
-bool admit_framing(struct lws *wsi, http_req *r, http_error *e);
+bool admit_framing(http_req *r, http_error *e);
+/* Content-Length and Transfer-Encoding together, or Content-Lengths that differ, read from the
+ * raw header section (h2o hides both fields): false with 'e' (400 / 411, and close). */
+bool admit_raw_framing(http_req *r, http_error *e);
+/* The body a raw header section ('n' bytes, its end included) announces: its Content-Length,
+ * or --max-body for a chunked one (what it may grow to), at most 'max_body'. */
+size_t admit_raw_announced(const char *p, size_t n, uint64_t max_body);
 /* Origin (403), media type (415 for the CORS-safelisted types or none), Content-Encoding
  * (415 with Accept-Encoding) and size (413); false with 'e'. Sets r->coding. */
-bool admit_body(struct lws *wsi, http_req *r, http_error *e);
-/* Writes "100 Continue" if the client asked for it (RFC 9110 §10.1.1) over HTTP/1.1. */
-void admit_send_continue(struct lws *wsi);
-/* Bytes of the header fields lws knows by name, together. */
-size_t admit_header_bytes(struct lws *wsi);
+bool admit_body(http_req *r, http_error *e);
+/* Bytes of the header fields, names and values, together. */
+size_t admit_header_bytes(const h2o_req_t *q);
 /* True unless the request carries a browser Origin that is neither this server's own (the
  * Host it was sent to, over http or https) nor in 'allow_origins' (cfg->allow_origins). */
-bool admit_origin(struct lws *wsi, const char *allow_origins);
+bool admit_origin(const h2o_req_t *q, const char *allow_origins);
 
 /* router.c */
 /* The first route whose path fits r->path (its {param} goes to r->param); else one with its own
@@ -111,41 +154,100 @@ unsigned router_methods(http_server *hs, const char *path, char *allow, size_t l
  * which the caller adds WWW-Authenticate on a 401. */
 /* The client's address (dotted IPv4): the peer, or, from a --trust-proxy peer, the one its
  * X-Forwarded-For names (core/forwarded.h). */
-void access_client(const http_server *hs, struct lws *wsi, char out[FORWARDED_ADDR_MAX]);
+void access_client(const http_server *hs, h2o_req_t *q, char out[FORWARDED_ADDR_MAX]);
 bool access_check_request(http_server *hs, http_req *r, http_error *e, char *msg, size_t len);
 /* A WebSocket admitted with a JWT is dropped when the token expires (exp + JWT_LEEWAY_S, as it
  * was accepted): the client reconnects and is asked for a fresh one. */
-void access_expire_ws(struct lws *wsi, const auth_identity *who);
-bool access_check_upgrade(http_server *hs, struct lws *wsi, const http_ws_endpoint *ep,
+bool access_check_upgrade(http_server *hs, h2o_req_t *q, const http_ws_endpoint *ep,
                           auth_identity *who, http_error *e, char *msg, size_t len);
 
-/* conn_guard.c: connections counted and each request's phases timed (DESIGN §5, "Limits"). */
-/* The refusal of a client over its connections, at accept, request or upgrade. */
+/* conn_guard.c: the connection limits, the phase timers, the limits' names and counts. */
 #define GUARD_TOO_MANY_FROM_ADDRESS                                                                \
     "too many open connections from this address (TELLTALE_MAX_CONNECTIONS_PER_ADDRESS)"
-/* LWS_CALLBACK_FILTER_NETWORK_CONNECTION: false to refuse the connection (then a 503 was sent
- * on plain HTTP, and the breach counted). */
-bool guard_accept(http_server *hs, const struct lws_filter_network_conn_args *filt);
-/* A connection accepted (LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED) and gone
- * (LWS_CALLBACK_WSI_DESTROY; any other wsi is ignored). */
-void guard_open(http_server *hs, struct lws *wsi);
-void guard_close(http_server *hs, struct lws *wsi);
-/* A request's headers are in: false when its client (from X-Forwarded-For) is over its
- * connection limit, a 503 written: close. Else its body, if 'takes_body', is timed. */
-bool guard_request(http_server *hs, struct lws *wsi, bool takes_body);
-/* The same for a WebSocket upgrade about to be accepted: false to refuse it with 503. */
-bool guard_upgrade(http_server *hs, struct lws *wsi);
-void guard_body(struct lws *wsi, size_t len); /* body bytes received */
-/* The request is whole (or upgraded, 'websocket'): no timer runs while it is handled. */
-void guard_handling(struct lws *wsi, bool websocket);
-/* The answer is written: the connection waits for its next request (the idle timeout). */
-void guard_idle(http_server *hs, struct lws *wsi);
-/* LWS_CALLBACK_TIMER: *handled when the timer was ours; then -1 closes the connection. */
-int guard_timer(http_server *hs, struct lws *wsi, bool *handled);
 
-/* ws_guard.c: LWS_CALLBACK_RECEIVE of 'len' bytes, before the endpoint: 0, or -1 with close
- * 1009 set when a frame or message is over its limit. */
-int ws_guard_receive(http_server *hs, struct lws *wsi, http_pss *pss, size_t len);
+enum { CONN_ALL, CONN_RECEIVING };
+typedef struct conn_link {
+    struct accepted *prev, *next;
+    bool in;
+} conn_link;
+
+/* An accepted connection (http_server.c accepts, conn_guard.c counts and times it). 'hs' is
+ * NULL once the server is freed before the connection's close has run (guard_server_gone). */
+typedef struct accepted {
+    uv_tcp_t tcp; /* h2o's */
+    http_server *hs;
+    int dupfd;
+    conn_link links[2]; /* in hs->conns[CONN_ALL] and [CONN_RECEIVING] */
+    bool counted;       /* counted under 'addr' in hs->by_addr */
+    h2o_socket_t *sock;
+    char addr[FORWARDED_ADDR_MAX]; /* the client address it is counted under */
+    uv_timer_t timer;              /* the phase's limit (conn_guard.c) */
+    void (*timer_cb)(uv_timer_t *);
+    int phase;
+    uint64_t phase_ms;
+    size_t hdr_len;               /* of the request whose body is arriving */
+    h2o_socket_cb h2o_read;       /* h2o's read callback, which guard_on_read wraps */
+    bool refused_early;           /* answered before its body (early.c): only EOF is read */
+    struct accepted *rehook_next; /* in hs->rehooks */
+    bool rehook_queued;
+} accepted;
+/* conn_guard.c */
+accepted *guard_new(http_server *hs);              /* NULL when out of memory */
+void guard_free(accepted *a);                      /* after its socket is closed */
+bool guard_accept(http_server *hs, accepted *a);   /* false: refused (503 said), close it */
+void guard_close(accepted *a);                     /* its socket is closed */
+void guard_server_gone(http_server *hs);           /* http_server_free: connections outlive it */
+accepted *guard_of(http_server *hs, h2o_req_t *q); /* the request's connection, or NULL */
+void guard_handling(accepted *a, bool websocket);  /* a request whole: no timer while handled */
+void guard_idle(accepted *a);                      /* answered: the idle timeout */
+/* Shows each read of a plain-HTTP connection waiting for a request to early.c before h2o
+ * parses it (a refusal before the body of a request asking for 100-continue). h2o sets its
+ * read callback again whenever it resumes reading, so the wrapper is put back after each
+ * read and, once a request is answered, before the loop polls again (hs->rehook). */
+void guard_watch_reads(accepted *a);
+void guard_rehook_run(uv_prepare_t *p); /* hs->rehook's callback */
+/* The bodies being uploaded that no handler has yet: h2o reads a body whole into its socket
+ * buffer before the request reaches http.c, so each connection not being handled whose buffer
+ * holds a whole header section counts the body it announces (admit_raw_announced). Part of
+ * TELLTALE_MAX_INFLIGHT_BODIES from the moment its headers are in. */
+size_t guard_bodies_arriving(http_server *hs);
+
+/* conn_guard.c: a request's connection moved to the client its X-Forwarded-For names (behind
+ * a --trust-proxy); false when that client is over TELLTALE_MAX_CONNECTIONS_PER_ADDRESS
+ * (counted): answer 503 too_many_connections and close. */
+bool conn_attribute(http_server *hs, h2o_req_t *q);
+
+/* ws_guard.c: the WebSocket size limits, followed over the bytes a client sends. */
+typedef struct ws_frame_guard {
+    unsigned char hdr[14]; /* a frame header being read */
+    size_t hdr_have;
+    uint64_t frame_left; /* payload bytes of the current frame still to come */
+    uint64_t msg_bytes;  /* of the current message so far */
+} ws_frame_guard;
+/* Feeds 'n' bytes; returns -1, or the limit broken (HTTP_LIMIT_WS_FRAME, _MESSAGE). */
+int ws_guard_feed(ws_frame_guard *g, const unsigned char *b, size_t n, uint64_t max_frame,
+                  uint64_t max_message);
+
+/* ws_upgrade.c: an Upgrade request: refused with a JSON error, or upgraded to a WebSocket of
+ * the endpoint at its path. Returns 0 (h2o's handler result). */
+int ws_upgrade(http_server *hs, h2o_req_t *q);
+
+/* ws_h2o.c: a WebSocket connection. */
+/* A new one for endpoint 'ep' (its URL parameters and client address read from 'q'), not yet
+ * upgraded; NULL when out of memory. End it with ws_conn_drop() if the upgrade is refused. */
+http_ws *ws_conn_new(http_server *hs, const http_ws_endpoint *ep, const h2o_req_t *q);
+/* The endpoint's on_open with the caller admitted; -1 (and a close) if it refused. */
+int ws_conn_open(http_ws *ws, const auth_identity *who);
+/* The 101 is written: the socket is the connection's ('sock' NULL: the client left). */
+void ws_conn_start(http_ws *ws, h2o_socket_t *sock, size_t reqsize);
+void ws_conn_drop(http_ws *ws);
+/* Shutdown: ends every WebSocket still open (the owners said 1001 first; a client that does
+ * not answer its close is not waited for). */
+void ws_stop_all(http_server *hs);
+
+/* tls.c: a server SSL_CTX for cfg's certificate and key files (HTTP/1.1 only); 0, or
+ * TT_EIO / TT_EINVAL with 'err' naming the settings. */
+int tls_load(const tt_config *cfg, SSL_CTX **out, char err[TT_ERRLEN]);
 
 /* assets.c: serves an embedded dashboard file, or 404: the server's 'fallback' for a GET or
  * HEAD of a path no route takes. */

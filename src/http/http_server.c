@@ -1,379 +1,265 @@
-/* http_server.c -- the libwebsockets context on our libuv loop, the one lws callback
- * (on_lws_event), and the
- * dispatch of its reasons to HTTP transactions and WebSocket endpoints.
- *
- * Set-up follows shared/NOTES-lws.md §1-2: explicit vhost (so a failed bind is reported), one
- * WebSocket protocol made the default with a pvo so upgrades without a subprotocol land there,
- * dispatch by path in ESTABLISHED. Other threads wake the loop with lws_cancel_service();
- * EVENT_WAIT_CANCELLED, which lws delivers on the loop thread, runs the owner's on_wake. */
+/* http_server.c -- libh2o 2.2.5 (Debian's libh2o, the libuv flavour) on our libuv loop: the
+ * listeners, the one h2o handler that hands every request to http.c, the filter that words
+ * h2o's own refusals in telltale's JSON, the wake-up from other threads, and shutdown.
+ * HTTP/1.1 only, plain or TLS (tls.c; no ALPN, h2c refused); WebSocket upgrades go to
+ * ws_h2o.c. Why h2o and what differs from the first edge (libwebsockets 4.1.6):
+ * docs/ARCHITECTURE.md "Decisions" and docs/h2o-spike.md. */
 #include "http/http_server.h"
 
 #include "core/json_print.h"
 #include "http/http_internal.h"
 #include "os/log.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#define MAX_HEADER_BYTES 65535
-#define WS_RX_BUFFER 65536
-#define HTTP_TX_PACKET 16384
-#define WS_PING_AFTER_S 30   /* an idle WebSocket is pinged ... */
-#define WS_HANGUP_AFTER_S 75 /* ... and dropped if nothing valid came back by then */
-#define LWS_BACKSTOP_S 2     /* lws' own timeouts end this much after ours (conn_guard.c) */
+#define LISTEN_BACKLOG 4096
 
-static int on_lws_event(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                        size_t len);
+typedef struct tt_handler {
+    h2o_handler_t super;
+    http_server *hs;
+} tt_handler;
 
-static const struct lws_protocols protocols[] = {
-    {"http", on_lws_event, sizeof(http_pss), 0, 0, NULL, HTTP_TX_PACKET},
-    {"telltale-ws", on_lws_event, sizeof(http_pss), WS_RX_BUFFER, 0, NULL, WS_RX_BUFFER},
-    {NULL, NULL, 0, 0, 0, NULL, 0},
-};
-
-static const struct lws_protocol_vhost_options ws_default = {NULL, NULL, "default", "1"};
-static const struct lws_protocol_vhost_options ws_pvo = {NULL, &ws_default, "telltale-ws", ""};
-
-/* Added by lws to every response; the dashboard has no inline script or style. connect-src
- * allows https: so that the dashboard's Realtime path can be pointed at a real Supabase
- * project (its REST backfill is an https fetch; its socket is wss:). */
-static const struct lws_protocol_vhost_options hdr_referrer = {NULL, NULL,
-                                                               "referrer-policy:", "no-referrer"};
-static const struct lws_protocol_vhost_options hdr_nosniff = {&hdr_referrer, NULL,
-                                                              "x-content-type-options:", "nosniff"};
-static const struct lws_protocol_vhost_options hdr_csp = {
-    &hdr_nosniff, NULL, "content-security-policy:",
-    "default-src 'self'; connect-src 'self' https: ws: wss:; img-src 'self' data:; style-src "
-    "'self'; "
-    "script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"};
-
-static const lws_retry_bo_t ws_keepalive = {
-    .secs_since_valid_ping = WS_PING_AFTER_S,
-    .secs_since_valid_hangup = WS_HANGUP_AFTER_S,
-};
-
-static const http_ws_endpoint *endpoint_at(const http_server *hs, const char *path)
+static int on_req(h2o_handler_t *self, h2o_req_t *q)
 {
-    for (int i = 0; i < hs->nendpoints; i++) {
-        if (strcmp(hs->endpoints[i]->path, path) == 0) {
-            return hs->endpoints[i];
+    http_server *hs = ((tt_handler *)self)->hs;
+    if (q->upgrade.base != NULL) {
+        return ws_upgrade(hs, q);
+    }
+    return http_on_h2o_request(hs, q);
+}
+
+/* h2o's own refusals (a body over max_request_entity_size, a malformed Content-Length or
+ * chunked body, an unknown Transfer-Encoding or Expect) are text/plain and bound to the host's
+ * fallback path. This filter, on that path only, words them as telltale's JSON error. */
+typedef struct rewrite_ostream {
+    h2o_ostream_t super;
+    http_server *hs;
+} rewrite_ostream;
+
+/* h2o's text for each refusal (lib/http1.c, lib/core/request.c of 2.2.5), as telltale words it. */
+static const struct {
+    const char *text;
+    int status;
+    const char *code, *message;
+} h2o_refusals[] = {
+    {"request entity is too large", 413, "body_too_large",
+     "the body is larger than TELLTALE_MAX_BODY allows"},
+    {"broken content-length header", 411, "length_required",
+     "send the body with one valid Content-Length or Transfer-Encoding: chunked"},
+    {"unknown transfer-encoding", 501, "transfer_coding_not_implemented",
+     "the only Transfer-Encoding taken is chunked (RFC 9112 §6.1)"},
+    {"broken chunked-encoding", 400, "invalid_chunked_body",
+     "the chunked body is malformed (RFC 9112 §7.1)"},
+    {"unknown expectation", 417, "expectation_failed", "the only Expect taken is 100-continue"},
+};
+
+static void rewrite_send(h2o_ostream_t *self, h2o_req_t *q, h2o_iovec_t *bufs, size_t n,
+                         h2o_send_state_t state)
+{
+    rewrite_ostream *o = (rewrite_ostream *)self;
+    http_error e = {.status = q->res.status, .code = "bad_request", .message = "bad request"};
+    for (size_t i = 0; i < sizeof h2o_refusals / sizeof h2o_refusals[0]; i++) {
+        const char *t = h2o_refusals[i].text;
+        if (n > 0 && h2o_memis(bufs[0].base, bufs[0].len, t, strlen(t))) {
+            e = (http_error){.status = h2o_refusals[i].status,
+                             .code = h2o_refusals[i].code,
+                             .message = h2o_refusals[i].message};
         }
     }
-    return NULL;
+    if (e.status == 413) {
+        o->hs->bodies_too_large++;
+    } else if (e.status == 400 || e.status == 411) {
+        o->hs->bodies_invalid++; /* as http.c's respond_body_error counts its own */
+    }
+    const char *type = "application/json";
+    h2o_iovec_t body;
+    if (!http_error_in_shape(o->hs, q, &e, &type, &body)) { /* the route's shape, or ours: */
+        json_writer w = {0};
+        http_write_error(&w, &e);
+        body = h2o_strdup(&q->pool, w.out.oom ? "" : w.out.buf, w.out.oom ? 0 : w.out.len);
+        free(w.out.buf);
+    }
+    q->res.status = e.status;
+    q->res.content_length = body.len;
+    h2o_set_header(&q->pool, &q->res.headers, H2O_TOKEN_CONTENT_TYPE, type, strlen(type), 1);
+    h2o_ostream_send_next(&o->super, q, &body, 1, state);
 }
 
-static const http_ws_endpoint *endpoint_of(const http_server *hs, struct lws *wsi)
+static void on_setup_error_ostream(h2o_filter_t *self, h2o_req_t *q, h2o_ostream_t **slot)
 {
-    char path[256] = "";
-    if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0) {
-        return NULL;
-    }
-    return endpoint_at(hs, path);
+    rewrite_ostream *o = (rewrite_ostream *)h2o_add_ostream(q, sizeof *o, slot);
+    o->super.do_send = rewrite_send;
+    o->hs = *(http_server **)(self + 1);
+    h2o_setup_next_ostream(q, &o->super.next);
 }
 
-/* Refuses an upgrade with a small JSON error; lws then completes the transaction. */
-static int refuse_upgrade(struct lws *wsi, unsigned status, const char *code, const char *why)
+/* Lingering close (what nginx calls it): h2o 2.2.5 refuses a body over its limit before the
+ * body (413) and then closes the socket with the body still arriving; the kernel then answers
+ * with a reset, and a client still sending loses the 413 it was sent (Python's http.client
+ * did). So each accepted socket is dup()ed: when h2o closes its handle the connection stays
+ * open on the duplicate, which says FIN (shutdown) after what h2o wrote and reads and drops
+ * what still comes, until the client closes or LINGER_MS pass. */
+#define LINGER_MS 2000
+
+typedef struct lingering {
+    uv_tcp_t tcp;
+    struct lingering *prev, *next; /* in hs->lingers, so that shutdown can end them */
+    http_server *hs;
+    uv_timer_t timer;
+    uv_shutdown_t shut;
+    int open; /* handles not yet closed */
+    char buf[16384];
+} lingering;
+
+static void linger_closed(uv_handle_t *h)
 {
-    json_writer w = {0};
-    http_write_error(&w, &(http_error){.status = (int)status, .code = code, .message = why});
-    char *body = w.out.oom ? NULL : w.out.buf;
-    size_t n = w.out.len;
-    unsigned char buf[LWS_PRE + 1024];
-    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
-    int rc = -1;
-    static const char bearer[] = "Bearer";
-    if (body != NULL &&
-        lws_add_http_common_headers(wsi, status, "application/json", n, &p, end) == 0 &&
-        (status != 401 || lws_add_http_header_by_name(
-                              wsi, (const unsigned char *)"www-authenticate:",
-                              (const unsigned char *)bearer, sizeof bearer - 1, &p, end) == 0) &&
-        lws_finalize_http_header(wsi, &p, end) == 0 && (size_t)(end - p) >= n) {
-        memcpy(p, body, n);
-        p += n;
-        rc = lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) < 0 ? -1 : 1;
+    lingering *l = h->data;
+    if (--l->open == 0) {
+        free(l);
     }
-    free(w.out.buf);
-    return rc;
 }
 
-static int confirm_upgrade(http_server *hs, struct lws *wsi, const char *kind)
+static void linger_end(lingering *l)
 {
-    if (strcmp(kind, "websocket") != 0) {
-        /* h2c would switch lws to HTTP/2 under our HTTP/1.1 responses (NOTES-lws §2). */
-        return refuse_upgrade(wsi, 400, "upgrade_not_supported",
-                              "only WebSocket upgrades are supported");
+    if (!uv_is_closing((uv_handle_t *)&l->tcp)) {
+        if (l->prev != NULL) {
+            l->prev->next = l->next;
+        } else {
+            l->hs->lingers = l->next;
+        }
+        if (l->next != NULL) {
+            l->next->prev = l->prev;
+        }
+        uv_close((uv_handle_t *)&l->tcp, linger_closed);
+        uv_close((uv_handle_t *)&l->timer, linger_closed);
     }
-    const http_ws_endpoint *ep = endpoint_of(hs, wsi);
-    if (ep == NULL) {
-        return refuse_upgrade(wsi, 404, "not_found", "no WebSocket endpoint at this path");
-    }
-    /* A page of another site must not open a WebSocket with the user's loopback trust or
-     * cookies: a browser always sends Origin on an upgrade (RFC 6455 §10.2). */
-    if (!admit_origin(wsi, hs->cfg->allow_origins)) {
-        return refuse_upgrade(wsi, 403, "origin_not_allowed",
-                              "this Origin may not open a WebSocket here (TELLTALE_ALLOW_ORIGINS)");
-    }
-    auth_identity who;
-    http_error e;
-    char msg[TT_ERRLEN];
-    if (!access_check_upgrade(hs, wsi, ep, &who, &e, msg, sizeof msg)) {
-        return refuse_upgrade(wsi, (unsigned)e.status, e.code, e.message);
-    }
-    const char *code = "invalid_parameter";
-    char why[TT_ERRLEN] = "";
-    int status = ep->check != NULL ? ep->check(ep->ctx, wsi, &code, why) : 0;
-    if (status == 0 && !guard_upgrade(hs, wsi)) {
-        return refuse_upgrade(wsi, 503, "too_many_connections", GUARD_TOO_MANY_FROM_ADDRESS);
-    }
-    return status == 0 ? 0 : refuse_upgrade(wsi, (unsigned)status, code, why);
 }
 
-/* The 101 is sent: the caller was admitted in confirm_upgrade; who it is is read again here,
- * the last moment its headers are readable (NOTES-lws §2). */
-static int established(http_server *hs, struct lws *wsi, http_pss *pss)
+static void linger_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf)
 {
-    const http_ws_endpoint *ep = endpoint_of(hs, wsi);
-    auth_identity who;
-    http_error e;
-    char msg[TT_ERRLEN];
-    if (ep == NULL || hs->stopping ||
-        !access_check_upgrade(hs, wsi, ep, &who, &e, msg, sizeof msg) ||
-        ep->on_open(ep->ctx, wsi, &who, &pss->conn) != 0) {
+    lingering *l = h->data;
+    (void)size;
+    *buf = uv_buf_init(l->buf, sizeof l->buf);
+}
+
+static void linger_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    (void)buf;
+    if (n < 0) {
+        linger_end(s->data); /* EOF or an error: the client is done */
+    }
+}
+
+static void linger_timeout(uv_timer_t *t)
+{
+    linger_end(t->data);
+}
+
+static void linger_shut(uv_shutdown_t *req, int status)
+{
+    (void)req;
+    (void)status;
+}
+
+static void on_h2o_closed(uv_handle_t *h)
+{
+    accepted *a = (accepted *)h;
+    http_server *hs = a->hs;
+    uv_loop_t *loop = h->loop;
+    int fd = a->dupfd;
+    guard_close(a);
+    guard_free(a);
+    lingering *l = NULL;
+    if (fd < 0) {
+        return;
+    }
+    if (hs == NULL || hs->stopping || (l = calloc(1, sizeof *l)) == NULL) {
+        close(fd); /* no lingering once the daemon stops */
+        return;
+    }
+    l->hs = hs;
+    l->open = 2;
+    uv_tcp_init(loop, &l->tcp);
+    uv_timer_init(loop, &l->timer);
+    l->tcp.data = l->timer.data = l;
+    l->next = hs->lingers;
+    if (hs->lingers != NULL) {
+        hs->lingers->prev = l;
+    }
+    hs->lingers = l;
+    if (uv_tcp_open(&l->tcp, fd) != 0) {
+        close(fd);
+        linger_end(l);
+        return;
+    }
+    uv_timer_start(&l->timer, linger_timeout, LINGER_MS, 0);
+    uv_unref((uv_handle_t *)&l->timer); /* a shutdown of the daemon does not wait for it */
+    uv_unref((uv_handle_t *)&l->tcp);
+    if (uv_shutdown(&l->shut, (uv_stream_t *)&l->tcp, linger_shut) != 0 ||
+        uv_read_start((uv_stream_t *)&l->tcp, linger_alloc, linger_read) != 0) {
+        linger_end(l);
+    }
+}
+
+static void on_accept(uv_stream_t *listener, int status)
+{
+    http_server *hs = listener->data;
+    if (status != 0 || hs->stopping) {
+        return;
+    }
+    accepted *a = guard_new(hs);
+    if (a == NULL) {
+        return;
+    }
+    a->hs = hs;
+    a->dupfd = -1;
+    uv_tcp_init(listener->loop, &a->tcp);
+    if (uv_accept(listener, (uv_stream_t *)&a->tcp) != 0) {
+        uv_close((uv_handle_t *)&a->tcp, (uv_close_cb)free);
+        return;
+    }
+    if (!guard_accept(hs, a)) {
+        uv_close((uv_handle_t *)&a->tcp, (uv_close_cb)free);
+        return;
+    }
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&a->tcp, &fd) == 0) {
+        a->dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    }
+    uv_tcp_nodelay(&a->tcp, 1);
+    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)&a->tcp, on_h2o_closed);
+    a->sock = sock;
+    h2o_accept(&hs->accept_ctx, sock);
+    guard_watch_reads(a);
+}
+
+static void on_wake_async(uv_async_t *a)
+{
+    http_server *hs = a->data;
+    if (hs->on_wake != NULL) {
+        hs->on_wake(hs->wake_ctx);
+    }
+}
+
+/* Binds and listens on host:port (IPv4); the port bound in *bound. */
+static int listen_on(http_server *hs, uv_tcp_t *t, const char *host, unsigned port, int *bound)
+{
+    struct sockaddr_in addr;
+    struct sockaddr_storage got;
+    int len = sizeof got;
+    const char *ip = strcmp(host, "localhost") == 0 || host[0] == '\0' ? "127.0.0.1" : host;
+    uv_tcp_init(hs->loop, t);
+    t->data = hs;
+    if (uv_ip4_addr(ip, (int)port, &addr) != 0 ||
+        uv_tcp_bind(t, (const struct sockaddr *)&addr, 0) != 0 ||
+        uv_listen((uv_stream_t *)t, LISTEN_BACKLOG, on_accept) != 0 ||
+        uv_tcp_getsockname(t, (struct sockaddr *)&got, &len) != 0) {
         return -1;
     }
-    access_expire_ws(wsi, &who);
-    pss->ep = ep;
-    return 0;
-}
-
-/* The peer sent a close frame: 0 to echo it, -1 to drop a connection whose close code
- * RFC 6455 §7.4 forbids (lws 4.1.6 would echo any code). */
-static int peer_close(const void *payload, size_t len)
-{
-    if (len < 2) {
-        return 0; /* no code at all is allowed; a 1-byte payload lws refuses itself */
-    }
-    const unsigned char *p = payload;
-    unsigned code = (unsigned)p[0] << 8 | p[1];
-    bool defined = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011);
-    return defined || (code >= 3000 && code <= 4999) ? 0 : -1;
-}
-
-static bool is_http_protocol(struct lws *wsi)
-{
-    const struct lws_protocols *p = lws_get_protocol(wsi);
-    return p != NULL && strcmp(p->name, protocols[0].name) == 0;
-}
-
-/* Whether lws will read a body after these headers, as lws_http_action decides: a
- * Content-Length above 0 on any method, or none on POST, PUT or PATCH (chunked, or refused 411). */
-static bool takes_body(struct lws *wsi)
-{
-    char cl[32] = "", *uri;
-    int len;
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
-        return lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 && atoll(cl) > 0;
-    }
-    int m = lws_http_get_uri_and_method(wsi, &uri, &len);
-    return m == LWSHUMETH_POST || m == LWSHUMETH_PUT || m == LWSHUMETH_PATCH;
-}
-
-/* The reasons of a connection that has its per-session data. */
-static int serve(http_server *hs, struct lws *wsi, enum lws_callback_reasons reason, http_pss *pss,
-                 void *in, size_t len)
-{
-    const http_ws_endpoint *ep = pss->ep;
-    int rc;
-    switch (reason) {
-    case LWS_CALLBACK_HTTP:
-        return guard_request(hs, wsi, takes_body(wsi)) ? http_on_request(hs, wsi, pss, in) : -1;
-    case LWS_CALLBACK_HTTP_BODY:
-        guard_body(wsi, len);
-        rc = http_on_body(wsi, pss, in, len);
-        if (pss->req != NULL && pss->req->body_done) {
-            guard_handling(wsi, false); /* a chunked body ends inside itself */
-        }
-        return rc;
-    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        guard_handling(wsi, false);
-        return http_on_body_done(wsi, pss);
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-        return http_on_writable(wsi, pss);
-    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-    case LWS_CALLBACK_CLOSED_HTTP:
-        http_on_drop(pss);
-        return 0;
-    case LWS_CALLBACK_ESTABLISHED:
-        return established(hs, wsi, pss);
-    case LWS_CALLBACK_RECEIVE:
-        if (ws_guard_receive(hs, wsi, pss, len) != 0) {
-            return -1;
-        }
-        return ep != NULL ? ep->on_receive(pss->conn, wsi, in, len) : 0;
-    case LWS_CALLBACK_SERVER_WRITEABLE:
-        return ep != NULL ? ep->on_writable(pss->conn) : 0;
-    case LWS_CALLBACK_TIMER:
-        return ep != NULL ? ep->on_timer(pss->conn) : 0;
-    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        return peer_close(in, len);
-    case LWS_CALLBACK_CLOSED:
-        if (ep != NULL) {
-            pss->ep = NULL;
-            ep->on_close(pss->conn);
-        }
-        return 0;
-    default:
-        return lws_callback_http_dummy(wsi, reason, pss, in, len);
-    }
-}
-
-static int on_lws_event(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                        size_t len)
-{
-    http_server *hs = lws_context_user(lws_get_context(wsi));
-    int rc;
-    bool mine;
-    switch (reason) {                            /* the reasons that need no per-session data */
-    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: /* 'wsi' is the listener's */
-        return hs != NULL && !hs->stopping && guard_accept(hs, user) ? 0 : -1;
-    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
-        guard_open(hs, wsi);
-        return 0;
-    case LWS_CALLBACK_WSI_DESTROY:
-        if (hs != NULL) {
-            guard_close(hs, wsi);
-        }
-        return 0;
-    case LWS_CALLBACK_TIMER:
-        rc = guard_timer(hs, wsi, &mine);
-        if (mine) {
-            return rc;
-        }
-        break;
-    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        rc = confirm_upgrade(hs, wsi, in);
-        if (rc == 0) {
-            guard_handling(wsi, true);
-        } else {
-            guard_idle(hs, wsi); /* refused with an answer: the connection is kept */
-        }
-        return rc;
-    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-        /* Delivered once per protocol: serve it in one, and return 0 (lws closes its cancel
-         * pipe on anything else). lws keeps its own copy of the protocol table, so the
-         * protocol is recognised by name. */
-        if (hs != NULL && hs->on_wake != NULL && is_http_protocol(wsi)) {
-            hs->in_service++;
-            hs->on_wake(hs->wake_ctx);
-            hs->in_service--;
-        }
-        return 0;
-    default:
-        break;
-    }
-    if (user == NULL) {
-        /* No protocol was ever bound (a connection closed before a request, or one lws
-         * refused on its own): there is no per-session data, and nothing of ours to free. */
-        return lws_callback_http_dummy(wsi, reason, user, in, len);
-    }
-    hs->in_service++;
-    rc = serve(hs, wsi, reason, user, in, len);
-    hs->in_service--;
-    return rc;
-}
-
-static void emit_lws_log(int level, const char *line)
-{
-    (void)level;
-    size_t n = strlen(line);
-    while (n > 0 && line[n - 1] == '\n') {
-        n--;
-    }
-    log_debug("lws: %.*s", (int)n, line);
-}
-
-/* 'ms' in whole seconds, rounded up, plus LWS_BACKSTOP_S; at least lws' default of 10. */
-static int secs_after(uint64_t ms)
-{
-    uint64_t s = (ms + 999) / 1000 + LWS_BACKSTOP_S;
-    return s < 10 ? 10 : s > 86400 ? 86400 : (int)s;
-}
-
-static int create_context(http_server *hs, char *err)
-{
-    struct lws_context_creation_info info;
-    memset(&info, 0, sizeof info);
-    void *loops[1] = {hs->loop};
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-                   LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
-    info.foreign_loops = loops;
-    info.user = hs;
-    info.pcontext = &hs->ctx;
-    info.max_http_header_data = MAX_HEADER_BYTES; /* lws's most; http.c answers 431 past 16 KiB */
-    /* lws' own timeouts, in whole seconds, are a backstop that ends after conn_guard.c's */
-    info.timeout_secs = (unsigned)secs_after(hs->cfg->body_timeout_ms);
-    if (hs->cfg->tls_cert[0] != '\0') {
-        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* OpenSSL, once per process */
-    }
-    info.retry_and_idle_policy = &ws_keepalive;
-    hs->ctx = lws_create_context(&info);
-    if (hs->ctx == NULL) {
-        return tt_fail(err, TT_EIO,
-                       "cannot create the libwebsockets context (is the package "
-                       "libwebsockets-evlib-uv installed?)");
-    }
-    memset(&info, 0, sizeof info);
-    info.port = (int)hs->cfg->listen_port;
-    info.iface = hs->cfg->listen_host;
-    info.protocols = protocols;
-    info.pvo = &ws_pvo;
-    info.headers = &hdr_csp;
-    info.vhost_name = "telltale";
-    /* vhost settings (the context's are not inherited); an idle connection may start a request
-     * just before its idle timeout and then take the header timeout for it */
-    info.keepalive_timeout = secs_after(hs->cfg->idle_timeout_ms + hs->cfg->header_timeout_ms);
-    info.timeout_secs_ah_idle = (unsigned)info.keepalive_timeout;
-    info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
-    if (hs->cfg->tls_cert[0] != '\0') {
-        /* https and wss on the one port. HTTP/1.1 only: telltale's answers and WebSocket
-         * upgrades are HTTP/1.1 (NOTES-lws §2, §4), so ALPN never offers h2. */
-        info.ssl_cert_filepath = hs->cfg->tls_cert;
-        info.ssl_private_key_filepath = hs->cfg->tls_key;
-        info.alpn = "http/1.1";
-        /* lws enables TLS on a vhost only when its own options carry this too */
-        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-    }
-    hs->vh = lws_create_vhost(hs->ctx, &info);
-    if (hs->vh == NULL && hs->cfg->tls_cert[0] != '\0') {
-        return tt_fail(err, TT_EIO,
-                       "cannot listen on %s:%u with TLS: check TELLTALE_TLS_CERT (--tls-cert) "
-                       "'%s' and TELLTALE_TLS_KEY (--tls-key) '%s' (readable PEM files, the key "
-                       "matching the certificate), and that the address is free",
-                       hs->cfg->listen_host, hs->cfg->listen_port, hs->cfg->tls_cert,
-                       hs->cfg->tls_key);
-    }
-    if (hs->vh == NULL) {
-        return tt_fail(err, TT_EIO,
-                       "cannot listen on %s:%u (address in use or not local?): choose another "
-                       "with --listen / TELLTALE_LISTEN (make run: TELLTALE_LISTEN=127.0.0.1:8081 "
-                       "make run)",
-                       hs->cfg->listen_host, hs->cfg->listen_port);
-    }
-    hs->port = lws_get_vhost_listen_port(hs->vh);
-    if (!hs->cfg->otlp_listen) {
-        return 0;
-    }
-    /* The second address (--otlp-listen): another vhost with the same protocols, so it serves
-     * the same routes (OTLP exporters default to port 4318). */
-    info.port = (int)hs->cfg->otlp_port;
-    info.iface = hs->cfg->otlp_host;
-    info.vhost_name = "telltale-otlp";
-    struct lws_vhost *otlp = lws_create_vhost(hs->ctx, &info);
-    if (otlp == NULL) {
-        return tt_fail(err, TT_EIO, "cannot listen on %s:%u (--otlp-listen: address in use?)",
-                       hs->cfg->otlp_host, hs->cfg->otlp_port);
-    }
-    hs->otlp_port = lws_get_vhost_listen_port(otlp);
+    *bound = ntohs(((struct sockaddr_in *)&got)->sin_port);
     return 0;
 }
 
@@ -390,8 +276,68 @@ int http_server_start(uv_loop_t *loop, const tt_config *cfg, http_wake_fn on_wak
     hs->on_wake = on_wake;
     hs->wake_ctx = ctx;
     hs->fallback = assets_serve;
-    lws_set_log_level(LLL_ERR | LLL_WARN | (log_enabled(LOG_DEBUG) ? LLL_NOTICE : 0), emit_lws_log);
-    return create_context(hs, err);
+    hs->refuse_early = early_refusal;
+    SSL_CTX *ssl_ctx = NULL;
+    if (cfg->tls_cert[0] != '\0') {
+        /* https and wss on the one port; h2o does the handshake for each accepted socket */
+        int rc = tls_load(cfg, &ssl_ctx, err);
+        if (rc != 0) {
+            return tt_fail(err, rc,
+                           "cannot listen on %s:%u with TLS: check TELLTALE_TLS_CERT (--tls-cert) "
+                           "'%s' and TELLTALE_TLS_KEY (--tls-key) '%s' (readable PEM files, the "
+                           "key matching the certificate)",
+                           cfg->listen_host, cfg->listen_port, cfg->tls_cert, cfg->tls_key);
+        }
+    }
+    h2o_config_init(&hs->h2o_config);
+    hs->h2o_config.server_name = h2o_iovec_init(H2O_STRLIT("telltale"));
+    hs->h2o_config.max_request_entity_size = cfg->max_body;
+    /* h2o 2.2.5 keeps ONE timer per connection (http1.req_timeout), from waiting for a request
+     * to the end of its body. The phases are timed by conn_guard.c; h2o's is a backstop. */
+    hs->h2o_config.http1.req_timeout = 3600 * 1000;
+    hs->h2o_config.http1.upgrade_to_http2 = 0; /* h2c: refused in on_upgrade */
+    h2o_hostconf_t *host =
+        h2o_config_register_host(&hs->h2o_config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
+    tt_handler *h = (tt_handler *)h2o_create_handler(path, sizeof *h);
+    h->super.on_req = on_req;
+    h->hs = hs;
+    h2o_filter_t *f = h2o_create_filter(&host->fallback_path, sizeof *f + sizeof(http_server *));
+    f->on_setup_ostream = on_setup_error_ostream;
+    *(http_server **)(f + 1) = hs;
+
+    h2o_context_init(&hs->h2o_ctx, loop, &hs->h2o_config);
+    hs->h2o_ready = true;
+    hs->accept_ctx.ctx = &hs->h2o_ctx;
+    hs->accept_ctx.hosts = hs->h2o_config.hosts;
+    hs->accept_ctx.ssl_ctx = ssl_ctx;
+
+    uv_prepare_init(loop, &hs->rehook);
+    hs->rehook.data = hs;
+    hs->rehook_open = true;
+
+    uv_mutex_init(&hs->wake_lock);
+    uv_async_init(loop, &hs->wake, on_wake_async);
+    hs->wake.data = hs;
+    hs->wake_open = true;
+
+    hs->listener_open = true;
+    if (listen_on(hs, &hs->listener, cfg->listen_host, cfg->listen_port, &hs->port) != 0) {
+        return tt_fail(err, TT_EIO,
+                       "cannot listen on %s:%u (address in use or not local?): choose another "
+                       "with --listen / TELLTALE_LISTEN (make run: TELLTALE_LISTEN=127.0.0.1:8081 "
+                       "make run)",
+                       cfg->listen_host, cfg->listen_port);
+    }
+    if (cfg->otlp_listen) {
+        hs->otlp_open = true;
+        if (listen_on(hs, &hs->otlp_listener, cfg->otlp_host, cfg->otlp_port, &hs->otlp_port) !=
+            0) {
+            return tt_fail(err, TT_EIO, "cannot listen on %s:%u (--otlp-listen: address in use?)",
+                           cfg->otlp_host, cfg->otlp_port);
+        }
+    }
+    return 0;
 }
 
 int http_server_add_ws(http_server *hs, const http_ws_endpoint *ep)
@@ -415,19 +361,73 @@ int http_server_otlp_port(const http_server *hs)
 
 void http_server_wake(http_server *hs)
 {
-    if (hs->ctx != NULL) {
-        lws_cancel_service(hs->ctx);
+    uv_mutex_lock(&hs->wake_lock);
+    if (hs->wake_open) {
+        uv_async_send(&hs->wake);
     }
+    uv_mutex_unlock(&hs->wake_lock);
 }
 
+/* Shutdown, phase 1: no new connections; connections waiting for a request are closed now
+ * (their request timer is made to expire), those with a request in hand once it is answered
+ * (keep-alive off). h2o's cross-thread queue is unreferenced
+ * so that uv_run() can return; it is closed in http_server_free(). */
 void http_server_stop(http_server *hs)
 {
-    if (hs == NULL) {
+    if (hs == NULL || hs->stopping) {
         return;
     }
     hs->stopping = true;
-    if (hs->ctx != NULL) {
-        lws_context_destroy(hs->ctx); /* phase 1: closes connections; uv closes are async */
+    ws_stop_all(hs);
+    while (hs->lingers != NULL) {
+        linger_end(hs->lingers);
+    }
+    if (hs->listener_open) {
+        uv_close((uv_handle_t *)&hs->listener, NULL);
+    }
+    if (hs->rehook_open) {
+        hs->rehook_open = false;
+        uv_close((uv_handle_t *)&hs->rehook, NULL);
+    }
+    if (hs->otlp_open) {
+        uv_close((uv_handle_t *)&hs->otlp_listener, NULL);
+    }
+    uv_mutex_lock(&hs->wake_lock);
+    if (hs->wake_open) {
+        hs->wake_open = false;
+        uv_close((uv_handle_t *)&hs->wake, NULL);
+    }
+    uv_mutex_unlock(&hs->wake_lock);
+    if (hs->h2o_ready) {
+        /* what h2o_context_request_shutdown() does for HTTP/1 (keep-alive off); the call itself
+         * would also arm HTTP/2's graceful-shutdown timer, which h2o_context_dispose() then
+         * finds linked and asserts on */
+        hs->h2o_ctx.shutdown_requested = 1;
+        /* the queue's uv_async_t is its first member (lib/common/multithread.c, 2.2.5; held
+         * by tests/unit/http/test_http_server.c): a libh2o laid out otherwise is said, not
+         * written into */
+        uv_handle_t *queue = (uv_handle_t *)hs->h2o_ctx.queue;
+        if (uv_handle_get_type(queue) == UV_ASYNC && uv_handle_get_loop(queue) == hs->loop) {
+            uv_unref(queue);
+        } else {
+            log_error("http: libh2o's context is not laid out as 2.2.5's: its queue holds the "
+                      "loop, and shutdown will wait for the deadline");
+        }
+        hs->h2o_ctx.http1.req_timeout.timeout = 0;
+        h2o_timeout_run(hs->loop, &hs->h2o_ctx.http1.req_timeout, h2o_now(hs->loop));
+        /* h2o's libuv timers stay armed after their last entry goes: they must not hold the
+         * loop open either; connections still serving hold it, and their timers still fire */
+        h2o_timeout_t *timeouts[] = {&hs->h2o_ctx.zero_timeout,
+                                     &hs->h2o_ctx.one_sec_timeout,
+                                     &hs->h2o_ctx.hundred_ms_timeout,
+                                     &hs->h2o_ctx.handshake_timeout,
+                                     &hs->h2o_ctx.http1.req_timeout,
+                                     &hs->h2o_ctx.http2.idle_timeout,
+                                     &hs->h2o_ctx.http2.graceful_shutdown_timeout,
+                                     &hs->h2o_ctx.proxy.io_timeout};
+        for (size_t i = 0; i < sizeof timeouts / sizeof timeouts[0]; i++) {
+            uv_unref((uv_handle_t *)&timeouts[i]->_backend.timer);
+        }
     }
 }
 
@@ -436,8 +436,14 @@ void http_server_free(http_server *hs)
     if (hs == NULL) {
         return;
     }
-    if (hs->ctx != NULL) {
-        lws_context_destroy(hs->ctx); /* phase 2, after uv_run() let the closes finish */
+    if (hs->h2o_ready) {
+        h2o_context_dispose(&hs->h2o_ctx); /* closes its timers and queue: uv_run() follows */
+        h2o_config_dispose(&hs->h2o_config);
+        SSL_CTX_free(hs->accept_ctx.ssl_ctx);
     }
+    if (hs->wake_open || hs->stopping) {
+        uv_mutex_destroy(&hs->wake_lock);
+    }
+    guard_server_gone(hs);
     free(hs);
 }

@@ -1,4 +1,4 @@
-/* http_server.h -- telltale's listener: libwebsockets on the caller's libuv loop, the routing
+/* http_server.h -- telltale's listener: libh2o 2.2.5 on the caller's libuv loop, the routing
  * table, the embedded dashboard files, and WebSocket endpoints by path.
  *
  * It knows no resource. The areas above it register what it serves: route tables (api, rest),
@@ -36,6 +36,10 @@ struct http_route {
     const http_param *query;
 };
 
+/* One WebSocket connection, as http keeps it (ws_h2o.c, over libh2o's websocket.h and wslay).
+ * Loop thread only. It stays valid until its endpoint's on_close has returned. */
+typedef struct http_ws http_ws;
+
 /* A WebSocket endpoint at one path. 'conn' is the endpoint's own per-connection state: set it
  * in on_open; every later callback gets it back. 'roles' is who may connect, checked before
  * the 101 as a route's are (the credential may also come as the URL's "apikey" parameter);
@@ -45,12 +49,14 @@ typedef struct http_ws_endpoint {
     void *ctx;
     unsigned roles; /* AUTH_ROLE bits; 0 = service_role only */
     /* Before the 101: 0 lets the upgrade through; an HTTP status refuses it, with 'code' and
-     * 'why' (TT_ERRLEN) for the JSON error body. NULL: every upgrade is let through. */
-    int (*check)(void *ctx, struct lws *wsi, const char **code, char *why);
-    /* After the 101 (headers are still readable here, not later), with the caller that was
-     * admitted: 0, or -1 to hang up. */
-    int (*on_open)(void *ctx, struct lws *wsi, const auth_identity *who, void **conn);
-    int (*on_receive)(void *conn, struct lws *wsi, const void *in, size_t len);
+     * 'why' (TT_ERRLEN) for the JSON error body. NULL: every upgrade is let through. The
+     * URL's parameters are readable (http_ws_arg) here and later. */
+    int (*check)(void *ctx, http_ws *ws, const char **code, char *why);
+    /* With the 101, with the caller that was admitted: 0, or -1 to hang up. */
+    int (*on_open)(void *ctx, http_ws *ws, const auth_identity *who, void **conn);
+    /* A whole message (wslay reassembles fragments); http_ws_binary() tells its kind. 0, or
+     * -1 to close (with the code given to http_ws_set_close, else 1011). */
+    int (*on_receive)(void *conn, http_ws *ws, const void *in, size_t len);
     int (*on_writable)(void *conn);
     int (*on_timer)(void *conn);
     void (*on_close)(void *conn); /* the connection is gone: free 'conn' */
@@ -73,12 +79,42 @@ typedef enum http_limit {
 /* The metric label of 'k': "connections_total", "ws_frame", ... */
 const char *http_limit_name(http_limit k);
 void http_server_count_limit(http_server *hs, http_limit k);
-/* The same, from any connection of the server (a WebSocket endpoint's). */
-void http_count_limit(struct lws *wsi, http_limit k);
+/* The same, from a WebSocket connection of the server. */
+void http_ws_count_limit(http_ws *ws, http_limit k);
+
+/* ---- a WebSocket connection, for the endpoints (ws_h2o.c) ---- */
+/* Queues one whole message (copied). Returns 0, or -1 when the connection is closing. */
+int http_ws_send(http_ws *ws, const void *data, size_t len, bool binary);
+/* True while enough is queued to the client that more should wait for on_writable. */
+bool http_ws_choked(const http_ws *ws);
+/* Where whole frames of the caller's own (RFC 6455 §5.2: FIN set, unmasked, as a server sends)
+ * may be written to go out with the next write, and *room bytes of space there; NULL (room 0)
+ * when none can be now: closing, a write's worth already gathered, or frames wslay has still to
+ * give (http_ws_send's, pongs), which go first. A message longer than any room goes through
+ * http_ws_send. Saves wslay's copy and per-message allocation on the fan-out path. */
+unsigned char *http_ws_frame_room(http_ws *ws, size_t *room);
+#define HTTP_WS_WRITE_MAX 65536 /* bytes of frames one write gathers: the largest room */
+/* The caller wrote 'n' bytes of whole frames at http_ws_frame_room()'s pointer. */
+void http_ws_frames_added(http_ws *ws, size_t n);
+/* Has on_writable called once the client can take more (soon if it can now). */
+void http_ws_want_writable(http_ws *ws);
+/* The close code and reason the next close sends (-1 from on_receive, http_ws_close). */
+void http_ws_set_close(http_ws *ws, int code, const char *reason);
+/* Sends a close frame (RFC 6455 §5.5.1) after what is queued, and closes. */
+void http_ws_close(http_ws *ws, int code, const char *reason);
+/* Stops (paused) or resumes handing received messages to on_receive; messages that arrive
+ * meanwhile are kept, in order. */
+void http_ws_pause(http_ws *ws, bool paused);
+/* Whether the message being handed to on_receive came as binary. */
+bool http_ws_binary(const http_ws *ws);
+/* The URL parameter 'name' (no '='), %-decoded; false when absent or longer than cap - 1. */
+bool http_ws_arg(const http_ws *ws, const char *name, char *out, size_t cap);
+/* http_req_rate_key() for a WebSocket's caller; the string is the connection's. */
+const char *http_ws_rate_key(http_ws *ws, const auth_identity *who);
 uint64_t http_server_limit_count(const http_server *hs, http_limit k);
 
-/* Called on the loop thread after http_server_wake(), inside lws' service, where every lws
- * call is safe (NOTES-lws §3). */
+/* Called on the loop thread after http_server_wake() (from a uv_async), where every call on
+ * the server and its connections is safe. */
 typedef void (*http_wake_fn)(void *ctx);
 
 /* Binds cfg's listen address and starts serving on 'loop'; 'cfg' must outlive the server. On
@@ -118,8 +154,8 @@ uint64_t http_server_bodies_too_large(const http_server *hs);
 uint64_t http_server_bodies_invalid(const http_server *hs);
 
 /* Has on_wake run soon on the loop thread. Any thread, until http_server_free(): once the
- * context's destruction has begun it does nothing (NOTES-lws §1), so the threads that call it
- * (the persister, the shipper) must be joined before the server is freed -- serve.c stops the
+ * server has begun to stop it does nothing (its uv_async is being closed), so the threads that call
+ * it (the persister, the shipper) must be joined before the server is freed -- serve.c stops the
  * pipeline first. */
 void http_server_wake(http_server *hs);
 

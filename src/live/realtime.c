@@ -375,33 +375,10 @@ static void handle_frame(rt_conn *c, bool binary)
 
 /* ---- the upgrade ---- */
 
-/* The value of URL parameter 'name' ("vsn="), %-decoded; false if absent or longer than
- * 'cap'. (lws_get_urlarg_by_name() gives up on the first parameter longer than its buffer, so
- * each one is read here into a buffer that holds them all.) */
-static bool url_arg(struct lws *wsi, const char *name, char *out, size_t cap)
-{
-    out[0] = '\0';
-    int total = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
-    char *frag = total > 0 ? malloc((size_t)total + 1) : NULL;
-    size_t name_len = strlen(name);
-    bool found = false;
-    for (int i = 0; frag != NULL && !found &&
-                    lws_hdr_copy_fragment(wsi, frag, total + 1, WSI_TOKEN_HTTP_URI_ARGS, i) >= 0;
-         i++) {
-        size_t len = strlen(frag);
-        if (strncmp(frag, name, name_len) == 0 && len - name_len < cap) {
-            memcpy(out, frag + name_len, len - name_len + 1);
-            found = true;
-        }
-    }
-    free(frag);
-    return found;
-}
-
-static int vsn_of(struct lws *wsi, phx_vsn *out)
+static int vsn_of(http_ws *wsi, phx_vsn *out)
 {
     char vsn[16];
-    if (!url_arg(wsi, "vsn=", vsn, sizeof vsn) || strcmp(vsn, "1.0.0") == 0) {
+    if (!http_ws_arg(wsi, "vsn", vsn, sizeof vsn) || strcmp(vsn, "1.0.0") == 0) {
         *out = PHX_V1; /* the protocol's default, as the Phoenix server has it */
         return 0;
     }
@@ -414,7 +391,7 @@ static int vsn_of(struct lws *wsi, phx_vsn *out)
 
 /* ---- the endpoint's callbacks (http_ws_endpoint) ---- */
 
-static int check_upgrade(void *ctx, struct lws *wsi, const char **code, char *why)
+static int check_upgrade(void *ctx, http_ws *wsi, const char **code, char *why)
 {
     (void)ctx;
     phx_vsn vsn;
@@ -426,7 +403,7 @@ static int check_upgrade(void *ctx, struct lws *wsi, const char **code, char *wh
     return 0; /* the apikey was checked by http (the endpoint's roles) */
 }
 
-static int on_open(void *ctx, struct lws *wsi, const auth_identity *who, void **conn)
+static int on_open(void *ctx, http_ws *wsi, const auth_identity *who, void **conn)
 {
     realtime *rt = ctx;
     rt_conn *c = calloc(1, sizeof *c);
@@ -437,7 +414,7 @@ static int on_open(void *ctx, struct lws *wsi, const auth_identity *who, void **
     c->who = *who;
     c->has_who = who->role != AUTH_NONE;
     c->id = http_server_next_id(rt->opts.hs);
-    c->peer.wsi = wsi;
+    c->peer.ws = wsi;
     token_bucket_init(&c->rate, RT_MSGS_BURST, clock_mono_ms());
     c->rt = rt;
     c->next = rt->conns;
@@ -450,7 +427,7 @@ static int on_open(void *ctx, struct lws *wsi, const auth_identity *who, void **
     return 0;
 }
 
-static int on_receive(void *conn, struct lws *wsi, const void *in, size_t len)
+static int on_receive(void *conn, http_ws *wsi, const void *in, size_t len)
 {
     rt_conn *c = conn;
     if (c->peer.closing) {
@@ -458,7 +435,7 @@ static int on_receive(void *conn, struct lws *wsi, const void *in, size_t len)
     }
     int whole = ws_rx_add(wsi, &c->rx, in, len, RT_MAX_FRAME);
     if (whole == 1) {
-        handle_frame(c, lws_frame_is_binary(wsi) != 0);
+        handle_frame(c, http_ws_binary(wsi));
         ws_rx_clear(&c->rx);
     }
     return whole < 0 ? -1 : 0;

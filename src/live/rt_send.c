@@ -25,7 +25,7 @@ static void rt_send_text(rt_conn *c, char *text, size_t len)
     ws_msg *m = text != NULL ? ws_msg_new(text, len, 0) : NULL;
     free(text);
     if (m == NULL) {
-        ws_peer_close(&c->peer, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
+        ws_peer_close(&c->peer, 1011, "out of memory");
         return;
     }
     rt_send(c, m);

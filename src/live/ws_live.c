@@ -131,7 +131,7 @@ static void deliver_event(stream_sub *sub, stream_row *row)
 static void catchup_failed(stream_sub *sub, const char *why)
 {
     (void)why;
-    close_client(client_of(sub), LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "store unavailable");
+    close_client(client_of(sub), 1011, "store unavailable");
 }
 
 /* ---- messages from the client ---- */
@@ -215,7 +215,7 @@ static void on_ingest(ws_client *c, ws_parsed *parsed)
     }
     *p = (pending_ingest){c->ws, c->id, ref};
     if (parsed->rc != 0 ||
-        gateway_submit_from(c->ws->opts.gw, http_rate_key(c->peer.wsi, &c->who), &parsed->batch,
+        gateway_submit_from(c->ws->opts.gw, http_ws_rate_key(c->peer.ws, &c->who), &parsed->batch,
                             ingest_done, p, &parsed->refusal) != 0) {
         send_refusal(c, ref, &parsed->refusal);
         free(ref);
@@ -383,7 +383,7 @@ static void read_off_loop(void *ws, uint64_t client_id, ws_parsed *parsed)
 {
     ws_client *c = find_client(ws, client_id);
     if (c != NULL) {
-        lws_rx_flow_control(c->peer.wsi, 1);
+        http_ws_pause(c->peer.ws, false);
         handle_parsed(c, parsed);
     }
 }
@@ -395,7 +395,7 @@ static void handle_message(ws_client *c)
     ws_parsed parsed;
     if (ws_read(c->ws->opts.loop, &c->rx, ingests ? c->ws->opts.gw : NULL, &parsed,
                 read_off_loop, c->ws, c->id) == 1) {
-        lws_rx_flow_control(c->peer.wsi, 0);
+        http_ws_pause(c->peer.ws, true);
         return;
     }
     handle_parsed(c, &parsed);
@@ -404,7 +404,7 @@ static void handle_message(ws_client *c)
 
 /* ---- the endpoint's callbacks (http_ws_endpoint) ---- */
 
-static int on_open(void *ctx, struct lws *wsi, const auth_identity *who, void **conn)
+static int on_open(void *ctx, http_ws *wsi, const auth_identity *who, void **conn)
 {
     ws_live *ws = ctx;
     ws_client *c = calloc(1, sizeof *c);
@@ -414,7 +414,7 @@ static int on_open(void *ctx, struct lws *wsi, const auth_identity *who, void **
     c->who = *who;
     c->reader = auth_allows(ws->opts.cfg, AUTH_ROLES_READ, who->role);
     c->id = http_server_next_id(ws->opts.hs);
-    c->peer.wsi = wsi;
+    c->peer.ws = wsi;
     c->ws = ws;
     c->next = ws->clients;
     if (ws->clients != NULL) {
@@ -439,15 +439,14 @@ static int on_open(void *ctx, struct lws *wsi, const auth_identity *who, void **
     return 0;
 }
 
-static int on_receive(void *conn, struct lws *wsi, const void *in, size_t len)
+static int on_receive(void *conn, http_ws *wsi, const void *in, size_t len)
 {
     ws_client *c = conn;
     if (c->peer.closing) {
         return 0;
     }
-    if (lws_frame_is_binary(wsi)) {
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, (unsigned char *)"text only",
-                         9);
+    if (http_ws_binary(wsi)) {
+        http_ws_set_close(wsi, 1003, "text only"); /* unsupported data */
         return -1;
     }
     /* an ingest of a full body, plus its envelope */

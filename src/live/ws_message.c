@@ -36,9 +36,10 @@ cJSON *ws_message_parse(const char *text, size_t len, const char **code, char *w
         return msg;
     }
     *code = msg == NULL ? "invalid_json" : "invalid_message";
+    char scanned[TT_ERRLEN - 64];
     snprintf(why, cap, "a message must be a JSON object with a string 'type'%s%s",
              scan != JSON_SCAN_OK ? ": " : "",
-             scan != JSON_SCAN_OK ? json_scan_describe(scan) : "");
+             scan != JSON_SCAN_OK ? json_scan_explain(scan, where, scanned, sizeof scanned) : "");
     cJSON_Delete(msg);
     return NULL;
 }
@@ -55,8 +56,8 @@ void ws_parsed_read(ws_parsed *p, const char *text, size_t len, gateway *gw, int
     free(ws_message_ref(p->msg, &ref_ok));
     if (ref_ok) { /* else the message is refused for its ref, its events unread */
         p->ingest = true;
-        p->rc = gateway_parse_array(gw, cJSON_GetObjectItemCaseSensitive(p->msg, "events"),
-                                    now_ms, &p->batch, &p->refusal);
+        p->rc = gateway_parse_array(gw, cJSON_GetObjectItemCaseSensitive(p->msg, "events"), now_ms,
+                                    &p->batch, &p->refusal);
     }
 }
 

@@ -4,6 +4,7 @@
 #ifndef TT_WS_MESSAGE_H
 #define TT_WS_MESSAGE_H
 
+#include "core/err.h"
 #include "core/event.h"
 #include "pipeline/gateway.h"
 
@@ -28,9 +29,9 @@ char *ws_message_ref(const cJSON *msg, bool *ok);
 typedef struct ws_parsed {
     cJSON *msg;       /* NULL if the message is not one: 'code' and 'why' say why */
     const char *code; /* "invalid_json" or "invalid_message" */
-    char why[160];
-    bool ingest; /* an ingest message with a usable ref whose events were read: */
-    int rc;      /* gateway_parse_array()'s result, */
+    char why[TT_ERRLEN];
+    bool ingest;            /* an ingest message with a usable ref whose events were read: */
+    int rc;                 /* gateway_parse_array()'s result, */
     event_batch batch;      /* the events when 0, */
     ingest_refusal refusal; /* the refusal otherwise */
 } ws_parsed;

@@ -10,7 +10,7 @@
 
 static ws_msg *msg_alloc(size_t len, int64_t seq, bool binary)
 {
-    ws_msg *m = malloc(sizeof *m + LWS_PRE + len);
+    ws_msg *m = malloc(sizeof *m + WS_PRE + len);
     if (m != NULL) {
         m->refs = 1;
         m->seq = seq;
@@ -24,7 +24,7 @@ ws_msg *ws_msg_new(const void *bytes, size_t len, int64_t seq)
 {
     ws_msg *m = msg_alloc(len, seq, false);
     if (m != NULL && bytes != NULL) {
-        memcpy(m->data + LWS_PRE, bytes, len);
+        memcpy(m->data + WS_PRE, bytes, len);
     }
     return m;
 }
@@ -44,7 +44,7 @@ ws_msg *ws_msg_from_writer(json_writer *w, int64_t seq)
 
 unsigned char *ws_msg_payload(ws_msg *m)
 {
-    return m->data + LWS_PRE;
+    return m->data + WS_PRE;
 }
 
 void ws_msg_unref(ws_msg *m)
@@ -115,12 +115,11 @@ void msg_ring_filter(msg_ring *r, bool (*keep)(const ws_msg *m))
     }
 }
 
-int ws_rx_add(struct lws *wsi, ws_rx *rx, const void *in, size_t len, size_t limit)
+int ws_rx_add(http_ws *ws, ws_rx *rx, const void *in, size_t len, size_t limit)
 {
     if (rx->len + len > limit) {
-        http_count_limit(wsi, HTTP_LIMIT_WS_MESSAGE); /* the endpoint's own limit, below ours */
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-                         (unsigned char *)"message too big", 15);
+        http_ws_count_limit(ws, HTTP_LIMIT_WS_MESSAGE); /* the endpoint's own limit, below ours */
+        http_ws_set_close(ws, 1009, "message too big");
         return -1;
     }
     char *grown = realloc(rx->buf, rx->len + len + 1);
@@ -128,10 +127,12 @@ int ws_rx_add(struct lws *wsi, ws_rx *rx, const void *in, size_t len, size_t lim
         return -1;
     }
     rx->buf = grown;
-    memcpy(rx->buf + rx->len, in, len);
+    if (len > 0) { /* an empty message may come with no buffer at all */
+        memcpy(rx->buf + rx->len, in, len);
+    }
     rx->len += len;
     rx->buf[rx->len] = '\0';
-    return lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0 ? 1 : 0;
+    return 1; /* the h2o edge hands over whole messages (wslay reassembles them) */
 }
 
 void ws_rx_clear(ws_rx *rx)
@@ -146,34 +147,28 @@ bool ws_peer_send(ws_peer *p, ws_msg *m, uint64_t max_bytes)
         return true;
     }
     if (p->out.bytes + m->len > max_bytes || !msg_ring_push(&p->out, m)) {
-        ws_peer_close(p, LWS_CLOSE_STATUS_POLICY_VIOLATION, "slow consumer");
+        ws_peer_close(p, 1008, "slow consumer"); /* policy violation */
         return false;
     }
-    lws_callback_on_writable(p->wsi);
+    http_ws_want_writable(p->ws);
     return true;
 }
 
 void ws_peer_close(ws_peer *p, int code, const char *reason)
 {
-    if (p->closing || p->wsi == NULL) {
+    if (p->closing || p->ws == NULL) {
         return;
     }
     p->closing = true;
     p->close_code = code;
     snprintf(p->close_reason, sizeof p->close_reason, "%s", reason);
     msg_ring_clear(&p->out);
-    lws_set_timer_usecs(p->wsi, 1);
-    lws_cancel_service(lws_get_context(p->wsi)); /* has lws arm the timer now */
+    http_ws_close(p->ws, code, reason); /* h2o sends the close frame itself, after the queue */
 }
 
 int ws_peer_on_timer(ws_peer *p)
 {
-    if (!p->closing) {
-        return 0;
-    }
-    lws_close_reason(p->wsi, (enum lws_close_status)p->close_code, (unsigned char *)p->close_reason,
-                     strlen(p->close_reason));
-    return -1;
+    return p->closing ? -1 : 0;
 }
 
 size_t ws_frame_header(unsigned char h[WS_FRAME_HEADER_MAX], bool binary, size_t len)
@@ -196,17 +191,8 @@ size_t ws_frame_header(unsigned char h[WS_FRAME_HEADER_MAX], bool binary, size_t
     return 10;
 }
 
-/* How many bytes of frames one coalesced write holds: the connection's tx_packet_size, so that
- * lws hands them to one send() (it copies anything over that into its own buffer). */
-static size_t coalesce_cap(struct lws *wsi)
-{
-    const struct lws_protocols *proto = lws_get_protocol(wsi);
-    size_t cap = proto != NULL && proto->tx_packet_size > 0 ? proto->tx_packet_size : 4096;
-    return cap < WS_COALESCE_MAX ? cap : WS_COALESCE_MAX;
-}
-
-/* Frames the messages at the head of the queue that fit in 'cap' bytes into 'buf' (after its
- * LWS_PRE headroom); returns the bytes framed and *n the messages taken. */
+/* Frames the messages at the head of the queue that fit in 'cap' bytes into 'buf'; returns the
+ * bytes framed and *n the messages taken. */
 static size_t frame_batch(msg_ring *r, unsigned char *buf, size_t cap, size_t *n)
 {
     size_t used = 0;
@@ -218,8 +204,8 @@ static size_t frame_batch(msg_ring *r, unsigned char *buf, size_t cap, size_t *n
         if (used + hl + m->len > cap) {
             break;
         }
-        memcpy(buf + LWS_PRE + used, h, hl);
-        memcpy(buf + LWS_PRE + used + hl, m->data + LWS_PRE, m->len);
+        memcpy(buf + used, h, hl);
+        memcpy(buf + used + hl, m->data + WS_PRE, m->len);
         used += hl + m->len;
         ws_msg_unref(msg_ring_pop(r));
         (*n)++;
@@ -227,46 +213,32 @@ static size_t frame_batch(msg_ring *r, unsigned char *buf, size_t cap, size_t *n
     return used;
 }
 
-/* One write of the message at the head of the queue; lws frames it. */
-static int write_one(struct lws *wsi, msg_ring *r)
-{
-    ws_msg *m = msg_ring_pop(r);
-    int rc =
-        lws_write(wsi, m->data + LWS_PRE, m->len, m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-    ws_msg_unref(m);
-    return rc < 0 ? -1 : 0;
-}
-
-/* Several queued messages go in one write, each in a complete frame of its own (RFC 6455 §5.2;
- * server frames are not masked), written raw: the client still reads one message per frame,
- * and the loop makes one send() instead of one per message (NOTES-lws §5: 2-3x the messages a
- * second to one client). Valid because the endpoints negotiate no extension. */
+/* Hands queued messages to the connection until it is choked or WS_WRITES_PER_CALLBACK
+ * writes' worth are given: framed here straight into the connection's next write (several
+ * frames per send(), no copy per message), or, for one longer than a write, queued whole. */
 int ws_peer_flush(ws_peer *p, uint64_t *sent)
 {
-    struct lws *wsi = p->wsi;
     msg_ring *r = &p->out;
-    size_t cap = coalesce_cap(wsi);
-    unsigned char *buf = NULL;
     int rc = 0;
-    for (int w = 0; w < WS_WRITES_PER_CALLBACK && r->count > 0 && !lws_send_pipe_choked(wsi); w++) {
-        size_t n = 0, used = 0;
-        if (r->count > 1 && (buf != NULL || (buf = malloc(LWS_PRE + cap)) != NULL)) {
-            used = frame_batch(r, buf, cap, &n);
-        }
+    for (int w = 0; w < WS_WRITES_PER_CALLBACK && r->count > 0 && !http_ws_choked(p->ws); w++) {
+        size_t room = 0, n = 0;
+        unsigned char *at = http_ws_frame_room(p->ws, &room);
+        size_t used = at != NULL ? frame_batch(r, at, room, &n) : 0;
         if (n > 0) {
-            rc = lws_write(wsi, buf + LWS_PRE, used, LWS_WRITE_RAW) < 0 ? -1 : 0;
-        } else { /* one message queued, or one larger than a write: lws frames it */
-            rc = write_one(wsi, r);
-            n = 1;
+            http_ws_frames_added(p->ws, used);
+        } else if (at != NULL && room == HTTP_WS_WRITE_MAX) {
+            ws_msg *m = msg_ring_pop(r); /* longer than a write: wslay frames it */
+            rc = http_ws_send(p->ws, m->data + WS_PRE, m->len, m->binary);
+            ws_msg_unref(m);
+            n = rc == 0;
         }
-        if (rc < 0) {
+        if (rc < 0 || n == 0) {
             break;
         }
         *sent += n;
     }
-    free(buf);
     if (rc == 0 && r->count > 0) {
-        lws_callback_on_writable(wsi);
+        http_ws_want_writable(p->ws);
     }
     return rc < 0 ? -1 : 0;
 }

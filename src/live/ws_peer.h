@@ -1,5 +1,5 @@
 /* ws_peer.h -- what a WebSocket server keeps to send: messages shared by every client queue
- * they are in (one render per broadcast, NOTES-lws §5), and per-client FIFOs whose bytes the
+ * they are in (one render per broadcast), and per-client FIFOs whose bytes the
  * owner bounds. Used by /ws (ws_live.c) and /realtime/v1/websocket (realtime.c).
  * Messages may be made on any thread; queues and writes belong to the loop thread. */
 #ifndef TT_WS_PEER_H
@@ -11,14 +11,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <uv.h> /* before libwebsockets.h, which declares its libuv glue only after it */
-#include <libwebsockets.h>
+#include "http/http_server.h"
 
 #define WS_WRITES_PER_CALLBACK 256 /* writes (send()s) per WRITEABLE, at most */
-#define WS_COALESCE_MAX 65536      /* bytes of frames one write gathers, at most */
 #define WS_FRAME_HEADER_MAX 10
 
-/* A message; data has LWS_PRE bytes of headroom before the payload. */
+/* A message; data has WS_PRE bytes of headroom before the payload. */
+#define WS_PRE 16
 typedef struct ws_msg {
     int refs;
     int64_t seq; /* the event's seq, 0 for messages that are not events */
@@ -63,13 +62,13 @@ typedef struct ws_rx {
 /* Adds a received fragment. Returns 1 when the message is whole (rx->buf holds it until
  * ws_rx_clear()), 0 while more is to come, and -1 when it would pass 'limit' bytes (close code
  * 1009 is set) or memory runs out: the callback then returns -1. */
-int ws_rx_add(struct lws *wsi, ws_rx *rx, const void *in, size_t len, size_t limit);
+int ws_rx_add(http_ws *ws, ws_rx *rx, const void *in, size_t len, size_t limit);
 void ws_rx_clear(ws_rx *rx);
 
 /* The sending side of one client, as /ws and Realtime both keep it: its queue, bounded in
  * bytes, and how it is closing. */
 typedef struct ws_peer {
-    struct lws *wsi;
+    http_ws *ws;
     msg_ring out;
     bool closing;
     int close_code;
@@ -81,20 +80,20 @@ typedef struct ws_peer {
  * a closing peer or for a NULL message. */
 bool ws_peer_send(ws_peer *p, ws_msg *m, uint64_t max_bytes);
 
-/* Drops what is queued and closes the connection from its next LWS_CALLBACK_TIMER, the path
- * on which lws 4.1.6 + libuv really sends the close frame (NOTES-lws §5); works outside lws
- * callbacks too. A second close is a no-op. */
+/* Drops what is queued and closes the connection: the close frame goes out after what the
+ * connection has already gathered to write (http_ws_close). A second close is a no-op. */
 void ws_peer_close(ws_peer *p, int code, const char *reason);
 
-/* For LWS_CALLBACK_TIMER: -1 (with the close code and reason set) once the peer is closing. */
+/* For the endpoint's on_timer: -1 (with the close code and reason set) once the peer is
+ * closing. */
 int ws_peer_on_timer(ws_peer *p);
 
-/* Writes the peer's queued messages until the pipe chokes or WS_WRITES_PER_CALLBACK writes
- * are made (to keep the loop responsive); *sent counts the messages. Messages queued together
- * are framed into one buffer and written at once (each still a frame of its own, up to the
- * protocol's tx_packet_size and WS_COALESCE_MAX bytes per write): one send() for a whole
- * broadcast backlog. Asks for another WRITEABLE when some are left. Returns -1 if lws failed a
- * write. */
+/* Writes the peer's queued messages until the connection chokes or WS_WRITES_PER_CALLBACK
+ * writes' worth are given (to keep the loop responsive); *sent counts the messages. Messages
+ * queued together are framed straight into the connection's next write (each still a frame
+ * of its own, up to HTTP_WS_WRITE_MAX bytes per write): one send() for a broadcast backlog; a
+ * message longer than that goes whole through http_ws_send. Asks for on_writable again when
+ * some are left. Returns -1 if the connection is closing. */
 int ws_peer_flush(ws_peer *p, uint64_t *sent);
 
 /* The header of an unmasked server frame (RFC 6455 §5.2) carrying one whole message of 'len'

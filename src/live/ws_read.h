@@ -16,7 +16,7 @@ typedef void (*ws_read_done_fn)(void *owner, uint64_t conn_id, ws_parsed *parsed
 
 /* Reads the whole message in *rx and empties *rx. Returns 0 with *now read (free it with
  * ws_parsed_free()), or 1 when the message went to the pool: 'done' gets it later, and until
- * then the caller reads nothing more from the connection (lws_rx_flow_control), so that its
+ * then the caller reads nothing more from the connection (http_ws_pause), so that its
  * messages are handled in the order they were sent. 'gw' as for ws_parsed_read(). */
 int ws_read(uv_loop_t *loop, ws_rx *rx, gateway *gw, ws_parsed *now, ws_read_done_fn done,
             void *owner, uint64_t conn_id);

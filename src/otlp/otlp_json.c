@@ -368,7 +368,10 @@ int otlp_json_decode(const ProtobufCMessageDescriptor *d, const char *body, size
                      ProtobufCMessage **out, char err[TT_ERRLEN])
 {
     size_t at = 0;
-    json_scan_result sr = json_scan(body, len, OTLP_MAX_JSON_DEPTH, &at);
+    /* OTLP lets 64-bit integers (times in ns, intValue) be numbers, so the I-JSON bound of the
+     * other routes would refuse exporters' bodies: read_integer takes them as cJSON's doubles,
+     * a time within 256 ns (DESIGN §2). */
+    json_scan_result sr = json_scan_wide(body, len, OTLP_MAX_JSON_DEPTH, &at);
     *out = NULL;
     if (sr != JSON_SCAN_OK) {
         return tt_fail(err, TT_EINVAL, "invalid JSON at byte %zu: %s", at, json_scan_describe(sr));

@@ -123,7 +123,7 @@ void rest_events_post(rest_ctx *ctx, http_req *r, const rest_call *call)
         return;
     }
     ec->ticket = http_ticket_of(r);
-    if (gateway_submit_from(ctx->gw, http_rate_key(r->wsi, &r->who), &batch, answer_when_durable,
+    if (gateway_submit_from(ctx->gw, http_req_rate_key(r, &r->who), &batch, answer_when_durable,
                             ec, &why) != 0) {
         event_batch_free(&batch);
         free(ec);

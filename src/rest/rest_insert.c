@@ -48,13 +48,18 @@ static void free_job(insert_job *j)
 /* The body as rows: an object, or an array of objects. */
 static bool rest_body_rows(const http_req *r, cJSON **out, rest_error *e)
 {
-    size_t where;
+    size_t where = 0;
     *out = NULL;
     cJSON *body = NULL;
-    if (r->body_len == 0 ||
-        json_scan(r->body, r->body_len, BODY_MAX_DEPTH, &where) != JSON_SCAN_OK ||
+    json_scan_result scan =
+        r->body_len > 0 ? json_scan(r->body, r->body_len, BODY_MAX_DEPTH, &where) : JSON_SCAN_OK;
+    if (r->body_len == 0 || scan != JSON_SCAN_OK ||
         (body = cJSON_ParseWithLength(r->body, r->body_len)) == NULL) {
-        return rest_fail(e, 400, "PGRST102", "Empty or invalid json");
+        rest_fail(e, 400, "PGRST102", "Empty or invalid json"); /* PostgREST's words */
+        if (scan != JSON_SCAN_OK) {
+            json_scan_explain(scan, where, e->details, sizeof e->details);
+        }
+        return false;
     }
     bool ok = cJSON_IsObject(body) || cJSON_IsArray(body);
     for (cJSON *row = cJSON_IsArray(body) ? body->child : NULL; ok && row != NULL;

@@ -55,7 +55,7 @@ static void wake(void *arg)
     }
 }
 
-/* On the loop thread, inside lws' service, after a wake. */
+/* On the loop thread, after a wake (http_server_wake). */
 static void on_wake(void *arg)
 {
     server *srv = arg;
@@ -113,7 +113,7 @@ static void on_tick(uv_timer_t *t)
     realtime_tick(srv->rt);
     stream_tick(srv->rows_here);
     stream_tick(srv->rows_read);
-    http_server_wake(srv->http); /* have lws notice the writables just requested */
+    http_server_wake(srv->http); /* the loop sends what the writables just requested have */
 }
 
 /* The committed-rows engines: one in memory; and, when the store has a change feed, one
@@ -289,8 +289,8 @@ bool server_idle(server *srv)
 
 void server_close_clients(server *srv)
 {
-    ws_live_close_all(srv->ws, LWS_CLOSE_STATUS_GOINGAWAY, "server shutdown");
-    realtime_close_all(srv->rt, LWS_CLOSE_STATUS_GOINGAWAY, "server shutdown");
+    ws_live_close_all(srv->ws, 1001, "server shutdown");
+    realtime_close_all(srv->rt, 1001, "server shutdown");
 }
 
 void server_stop(server *srv)

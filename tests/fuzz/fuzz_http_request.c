@@ -1,21 +1,29 @@
 /* fuzz_http_request.c -- libFuzzer target for HTTP request bytes through telltale's real request
- * handling: libwebsockets 4.1.6 on a libuv loop with src/http (admission, framing, chunked
- * bodies, content decoding, routing, answers), driven over a socketpair instead of TCP.
+ * handling: libh2o 2.2.5 on a libuv loop with src/http (accept and the connection guard, the
+ * raw framing scan, admission, bodies and their content coding, routing, answers, h2o's own
+ * refusals as rewritten by the fallback filter, the lingering close), driven over a loopback
+ * TCP connection to the real listener.
  *
  * Each input is what a client sends on one connection, then it shuts its side down. A small
  * routing table stands in for the areas above http: a GET route, a body route that answers
  * with the body's length, a route with a {param}, all public (no keys are configured). Beyond "no
  * crash, no leak, no undefined behaviour" it checks that whatever comes back is HTTP/1.1 responses
- * (each starting with a status line), and that every pass of the loop returns: lws 4.1.6 can spin
- * forever inside one (the whole daemon hangs), which libFuzzer reports as a timeout. It does not
- * require the server to close once the client has: lws keeps a connection whose request line it
- * could not finish until its own 10 s timeout (found here; bounded, and the daemon keeps serving).
+ * (each starting with a status line), that every pass of the loop returns (a spin becomes a
+ * libFuzzer timeout), and that the server closes the connection once the client has shut its
+ * side down: h2o closes on EOF, answered or not, so a connection still open after SPINS passes
+ * would be one the daemon holds for nothing.
+ *
+ * The client's socket is closed with SO_LINGER 0 (a reset), so no connection is left in
+ * TIME_WAIT: a run of hundreds of thousands of inputs would otherwise use up the ephemeral ports.
  */
 #include "http/http_internal.h"
 #include "os/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +76,7 @@ static int start(void)
     if (config_init(&cfg, no_env, err) != 0 ||
         config_set_flag(&cfg, "--listen", "127.0.0.1:0", err) != 0 ||
         config_set_flag(&cfg, "--max-body", "64KiB", err) != 0) {
+        fprintf(stderr, "fuzz_http_request: %s\n", err);
         abort();
     }
     uv_loop_init(&loop);
@@ -83,8 +92,30 @@ static int start(void)
 static void check_output(const char *out, size_t len)
 {
     if (len > 0 && (len < 12 || memcmp(out, "HTTP/1.", 7) != 0)) {
+        fprintf(stderr, "fuzz_http_request: the answer is not HTTP/1.x: %.*s\n",
+                (int)(len < 64 ? len : 64), out);
         abort();
     }
+}
+
+/* A client socket connected to the listener (the connection waits in its backlog until the
+ * loop accepts it), non-blocking. */
+static int connect_client(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)http_server_port(hs))};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        perror("fuzz_http_request: connect");
+        abort();
+    }
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    return fd;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -93,34 +124,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (started < 0) {
         started = start();
     }
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
-        abort();
-    }
-    fcntl(sv[1], F_SETFL, O_NONBLOCK);
-    lws_sock_file_fd_type fd = {.sockfd = sv[0]};
-    if (lws_adopt_descriptor_vhost(hs->vh, LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP, fd, NULL, NULL) ==
-        NULL) {
-        close(sv[1]);
-        return 0; /* lws closed sv[0] */
-    }
+    int fd = connect_client();
     size_t sent = 0;
     static char out[1 << 16];
     size_t out_len = 0;
-    bool eof = false;
+    bool eof = false, shut = false;
     for (int spin = 0; spin < SPINS && !eof; spin++) {
         if (sent < size) {
-            ssize_t n = write(sv[1], data + sent, size - sent);
+            ssize_t n = write(fd, data + sent, size - sent);
             sent += n > 0 ? (size_t)n : 0;
-            if (sent == size) {
-                shutdown(sv[1], SHUT_WR);
+            if (n < 0 && errno != EAGAIN) {
+                break; /* the server has reset: it closed with our bytes unread */
             }
-        } else if (size == 0 && spin == 0) {
-            shutdown(sv[1], SHUT_WR);
+        }
+        if (sent == size && !shut) {
+            shutdown(fd, SHUT_WR);
+            shut = true;
         }
         uv_run(&loop, UV_RUN_NOWAIT);
         char buf[4096];
-        ssize_t n = read(sv[1], buf, sizeof buf);
+        ssize_t n = read(fd, buf, sizeof buf);
         if (n == 0 || (n < 0 && errno != EAGAIN)) {
             eof = true;
         } else if (n > 0 && out_len + (size_t)n <= sizeof out) {
@@ -129,10 +152,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     check_output(out, out_len);
-    close(sv[1]);
-    for (int spin = 0; spin < 100; spin++) {
-        uv_run(&loop, UV_RUN_NOWAIT); /* let lws see the close and free the connection */
+    if (shut && !eof) {
+        fprintf(stderr,
+                "fuzz_http_request: the server kept the connection %d loop passes after "
+                "the client shut its side\n",
+                SPINS);
+        abort();
     }
-    (void)eof; /* lws may hold a half-closed connection until its own timeout (10 s) */
+    close(fd);
+    for (int spin = 0; spin < 100; spin++) {
+        uv_run(&loop, UV_RUN_NOWAIT); /* let h2o see the reset and free the connection */
+    }
     return 0;
 }

@@ -515,6 +515,9 @@ test('the values the daemon would refuse are usage errors of the CLI: --if-match
   await expectUsage(['flags', 'set', 'k', '--description', 'x'.repeat(1025)], /invalid --description '.*': expected a text of at most 1024 bytes/);
   await expectUsage(['flags', 'set', 'k', '--rules', '{"attribute":"a"}'], /invalid --rules '.*': expected a JSON array of rules/);
   await expectUsage(['flags', 'set', 'k', '--rules', '[{"attribute":"a","op":"gt"}]'], /invalid --rules/);
+  // The CLI prints the rules it parsed: 9007199254740993 would go out as ...992 (I-JSON, DESIGN §5).
+  await expectUsage(['flags', 'set', 'k', '--rules', '[{"attribute":"org","in":[9007199254740993]}]'],
+    /invalid --rules '.*': expected a JSON array of rules, .*; an integer beyond ±9007199254740991 goes as a string \(I-JSON, RFC 7493 §2\.2\)\n$/);
   await expectUsage(['send', '--key=', '{}'], /^telltale send: invalid --key \(not repeated\): expected a key of the daemon's/);
   // A description may be empty: the daemon takes it.
   const desc = await runBare(['flags', 'set', 'k', '--description=']);

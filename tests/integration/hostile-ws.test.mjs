@@ -73,21 +73,11 @@ const PING_MSG = '{"type":"ping"}';
 
 // ---- frames that break RFC 6455 ------------------------------------------------------------
 
-hostile('unmasked client frame: handled as a frame, no harm done (an lws 4.1.6 limit)', async () => {
-  // RFC 6455 §5.1 says a server MUST close the connection on an unmasked client frame.
-  // libwebsockets 4.1.6 does not enforce it, and its API does not show telltale the mask bit,
-  // so the daemon cannot either (documented in docs/DESIGN.md). What is checked: the frame is
-  // read as what it says, the connection keeps working, and the daemon keeps serving.
-  const ws = await rawWs();
-  try {
-    await ws.send(text(PING_MSG, { mask: false }));
-    assert.ok(await ws.waitMessage((m) => m.type === 'pong'), 'the unmasked ping was read as a ping');
-    await ws.send(text(PING_MSG));
-    const pongs = () => ws.messages().filter((m) => m.type === 'pong').length;
-    assert.ok(await ws.waitMessage(() => pongs() === 2), 'a masked frame after it still works');
-  } finally {
-    await ws.destroy();
-  }
+hostile('unmasked client frame → 1002, nothing of it served (RFC 6455 §5.1)', async () => {
+  // RFC 6455 §5.1: a server MUST close the connection on an unmasked client frame (§7.4.1:
+  // 1002, protocol error). wslay refuses it (ws_h2o.c writes the 1002 close frame wslay would
+  // not); the first edge, libwebsockets 4.1.6, read such a frame as if it were masked.
+  await expectClose([text(PING_MSG, { mask: false })], 1002);
 });
 
 hostile('reserved data opcode 0x3 → 1002', async () => {
@@ -285,6 +275,23 @@ hostile('a client that vanishes mid-message (half a frame, then EOF) → the dae
   await ws2.sendText(PING_MSG);
   assert.ok(await ws2.waitMessage((m) => m.type === 'pong'), 'pong');
   await ws2.destroy();
+});
+
+hostile('frames sent in the same write as the handshake are read as frames, after it', async () => {
+  // h2o-edge: the 101 and the hand-over of the socket are h2o_http1_upgrade's, and ws_h2o.c
+  // takes the request's bytes out of h2o's socket input by the size h2o reports (h2o 2.2.5's
+  // layout, docs/h2o-spike.md): were either to change, these frames would be lost or misread.
+  const frames = Buffer.concat([wsFrame({ opcode: OP.TEXT, payload: '{"type":"ping"}' }),
+                                wsFrame({ opcode: OP.TEXT, payload: '{"type":"get_recent_events","limit":1}' })]);
+  const ws = await RawWs.connect(d.port, { frames });
+  try {
+    assert.equal(ws.status, 101, ws.handshake);
+    assert.ok(await ws.waitMessage((m) => m.type === 'pong'), `pong; got ${JSON.stringify(ws.messages())}`);
+    assert.ok(await ws.waitMessage((m) => m.type === 'recent_events'), `recent_events; got ${JSON.stringify(ws.messages())}`);
+    assert.equal(ws.messages().filter((m) => m.type === 'error').length, 0, JSON.stringify(ws.messages()));
+  } finally {
+    await ws.destroy();
+  }
 });
 
 test('the daemon exits with code 0 on SIGTERM', async () => {

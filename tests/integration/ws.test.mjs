@@ -176,6 +176,23 @@ test('get_recent_events answers recent_events: the newest N, oldest first', asyn
   await c.close();
 });
 
+test('a message longer than one write (recent_events of 40 events of 12 kB) arrives whole; live events and pongs go on after it', async () => {
+  const c = await connect();
+  const pad = 'x'.repeat(12_000);
+  await post(d, Array.from({ length: 40 }, (_, i) => ({ id: `big-${i}`, type: 'big', attrs: { pad } })));
+  await settled(d);
+  c.send({ type: 'get_recent_events', limit: 40 });
+  const r = await c.next('recent_events', (m) => m.type === 'recent_events');
+  assert.ok(JSON.stringify(r).length > 65_536 * 4, 'several writes long');
+  assert.deepEqual(r.items.map((e) => e.id), Array.from({ length: 40 }, (_, i) => `big-${i}`));
+  assert.ok(r.items.every((e) => e.attrs.pad === pad));
+  const after = await Promise.all([post(d, [{ id: 'big-after', type: 'big' }]), c.send({ type: 'ping' })]);
+  assert.equal(after[0].status, 202);
+  await c.until('the live event and the pong', () =>
+    c.events().some((e) => e.id === 'big-after') && c.messages.some((m) => m.type === 'pong'));
+  await c.close();
+});
+
 test('ping is answered by pong', async () => {
   const c = await connect();
   c.send({ type: 'ping' });

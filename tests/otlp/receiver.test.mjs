@@ -82,6 +82,28 @@ test('partial success: a span without valid ids is refused, the rest kept (JSON 
   assert.deepEqual(ProtobufTraceSerializer.deserializeResponse(new Uint8Array(all.bytes)).partialSuccess, undefined);
 });
 
+// OTLP/JSON lets 64-bit integers be numbers (times in ns, intValue): the I-JSON bound that every
+// other JSON route holds (integers within ±(2^53-1), DESIGN §5) does not apply, and they are read
+// as doubles, as before it (DESIGN §2: a time within 256 ns).
+test('OTLP/JSON takes times and intValue as numbers beyond 2^53, which other JSON routes refuse', async () => {
+  const d = await start();
+  const startNs = BigInt(Date.UTC(2030, 0, 1)) * 1_000_000n + 123_456_789n;
+  const span = { ...jsonSpan('0af7651916cd43dd8448eb211c80319d', 'b7ad6b7169203332', 'numbers'),
+    startTimeUnixNano: 'START', endTimeUnixNano: 'END', attributes: [{ key: 'big', value: { intValue: 'BIG' } }] };
+  const body = jsonTraces('otlp-numbers', [span]).replace('"START"', String(startNs))
+    .replace('"END"', String(startNs + 250_000_000n)).replace('"BIG"', '9007199254740993');
+  assert.match(body, /"startTimeUnixNano":\d{19},"endTimeUnixNano":\d{19}/);
+  const r = await postOtlp(d, '/v1/traces', body, 'application/json');
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.text, '{}');
+  const [ev] = (await events(d)).filter((e) => e.source === 'otlp-numbers');
+  assert.equal(ev.ts, '2030-01-01T00:00:00.123Z');
+  assert.ok(Math.abs(ev.duration_ms - 250) < 0.001, String(ev.duration_ms));
+  assert.equal(ev.attrs.big, 9007199254740992, 'a double, as every number in attrs');
+  const plain = await postOtlp(d, '/api/v1/events', '{"type":"a","attrs":{"n":9007199254740993}}', 'application/json');
+  assert.equal(plain.status, 400, plain.text);
+});
+
 test('errors are google.rpc.Status in the request encoding: 400, 415, 405, 413', async () => {
   const d = await start({ args: ['--max-body', '64KiB'] });
   const bad = await postOtlp(d, '/v1/logs', '{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"traceId":"xyz"}]}]}]}', 'application/json');

@@ -227,13 +227,15 @@ export function parseWsFrames(buf) {
 // A WebSocket client on a raw socket: does the handshake, then sends whatever bytes it is
 // given and parses what comes back.
 export class RawWs {
-  static async connect(port, { path = '/ws', extraHeaders = '' } = {}) {
+  // 'frames' (bytes) go in the same write as the handshake, before any answer to it.
+  static async connect(port, { path = '/ws', extraHeaders = '', frames = null } = {}) {
     const ws = new RawWs();
     ws.conn = await RawConn.connect(port);
     const key = randomBytes(16).toString('base64');
-    await ws.conn.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
+    const request = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
       'Upgrade: websocket\r\nConnection: Upgrade\r\n' +
-      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${extraHeaders}\r\n`);
+      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${extraHeaders}\r\n`, 'latin1');
+    await ws.conn.write(frames ? Buffer.concat([request, frames]) : request);
     const ok = await ws.conn.waitUntil((c) => c.closed || c.data.indexOf('\r\n\r\n') >= 0, 10_000);
     const end = ws.conn.data.indexOf('\r\n\r\n');
     if (!ok || end < 0) {

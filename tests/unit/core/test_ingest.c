@@ -187,7 +187,7 @@ static const sample bad_events[] = {
     {"{\"type\":\"a\",\"duration_ms\":1e999}", 0, "", "invalid_field"},
     {"{\"type\":\"a\",\"bytes\":1.5}", 0, "", "invalid_field"},
     {"{\"type\":\"a\",\"bytes\":-1}", 0, "", "invalid_field"},
-    {"{\"type\":\"a\",\"bytes\":9007199254740994}", 0, "", "invalid_field"},
+    {"{\"type\":\"a\",\"bytes\":9007199254740992.0}", 0, "", "invalid_field"},
     {"{\"type\":\"a\",\"value\":1e999}", 0, "", "invalid_field"},
     {"{\"type\":\"a\",\"value\":\"1\"}", 0, "", "invalid_field"},
     /* attrs */
@@ -213,7 +213,7 @@ static const sample good_events[] = {
     {"{\"type\":\"a\",\"ts\":0}", 0, "", NULL},
     {"{\"type\":\"a\",\"ts\":253402300799999}", 0, "", NULL},
     {"{\"type\":\"a\",\"duration_ms\":0}", 0, "", NULL},
-    {"{\"type\":\"a\",\"bytes\":9007199254740992}", 0, "", NULL},
+    {"{\"type\":\"a\",\"bytes\":9007199254740991}", 0, "", NULL},
     {"{\"type\":\"a\",\"value\":-1e300}", 0, "", NULL},
     {"{\"type\":\"a\",\"attrs\":" DEEP8 "}", 0, "", NULL},
     {"{\"type\":\"a\",\"attrs\":{\"k\":\"", 16376, "\"}}", NULL},
@@ -354,7 +354,8 @@ static void only_the_first_bad_event_is_reported(void **state)
     (void)state;
     ingest_error err = refuse("[{\"type\":\"ok\"},{\"type\":\"ok\",\"bytes\":-1},{\"colour\":1}]",
                               INGEST_JSON, "invalid_field", 1);
-    assert_string_equal(err.message, "event 1: field 'bytes' must be an integer from 0 to 2^53");
+    assert_string_equal(err.message, "event 1: field 'bytes' must be an integer from 0 to "
+                                     "9007199254740991 (2^53-1)");
 }
 
 static void a_bad_last_event_discards_the_good_ones(void **state)
@@ -649,6 +650,33 @@ static void invalid_utf8_message_gives_the_offset(void **state)
     assert_contains(err.message, "line 2: ");
 }
 
+/* I-JSON (RFC 7493 §2.2): an integer beyond 2^53-1 would be stored rounded, so the body is
+ * refused where it starts, saying what to send instead; in NDJSON, in its line. */
+static void big_integer_is_refused_saying_where_and_why(void **state)
+{
+    (void)state;
+    static const char *const why = ": JSON numbers are read as doubles, exact only to 2^53-1; "
+                                   "send such a value as a string (I-JSON, RFC 7493 §2.2)";
+    char want[TT_ERRLEN];
+    ingest_error err = refuse("{\"type\":\"a\",\"attrs\":{\"n\":9007199254740993}}", INGEST_JSON,
+                              "invalid_json", -1);
+    snprintf(want, sizeof want, "an integer beyond ±9007199254740991 at byte 25%s", why);
+    assert_string_equal(err.message, want);
+    err = refuse("{\"type\":\"a\"}\n{\"type\":\"a\",\"attrs\":{\"n\":-9007199254740992}}\n",
+                 INGEST_NDJSON, "invalid_json", 1);
+    snprintf(want, sizeof want,
+             "line 2: an integer beyond ±9007199254740991 at byte 25 of the line%s", why);
+    assert_string_equal(err.message, want);
+    event_batch b;
+    ingest_error ok;
+    const char *edge = "{\"type\":\"a\",\"attrs\":{\"n\":9007199254740991,\"m\":-9007199254740991,"
+                       "\"s\":\"9007199254740993\",\"d\":9007199254740993.0}}";
+    assert_int_equal(ingest_parse(edge, strlen(edge), INGEST_JSON, NOW, 100, &b, &ok), 0);
+    assert_string_equal(b.events[0]->attrs, "{\"n\":9007199254740991,\"m\":-9007199254740991,"
+                                            "\"s\":\"9007199254740993\",\"d\":9007199254740992}");
+    event_batch_free(&b);
+}
+
 static void escaped_nul_is_refused(void **state)
 {
     (void)state;
@@ -915,6 +943,7 @@ int main(void)
         cmocka_unit_test(a_bom_elsewhere_is_invalid_json),
         cmocka_unit_test(invalid_utf8_anywhere_is_refused),
         cmocka_unit_test(invalid_utf8_message_gives_the_offset),
+        cmocka_unit_test(big_integer_is_refused_saying_where_and_why),
         cmocka_unit_test(escaped_nul_is_refused),
         cmocka_unit_test(raw_control_characters_are_refused),
         cmocka_unit_test(bad_escapes_are_refused),

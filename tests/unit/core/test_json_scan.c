@@ -1,5 +1,5 @@
-/* test_json_scan.c -- the lexical pre-scan: UTF-8, strings, numbers, bytes, depth, and the
- * offset each problem is reported at. */
+/* test_json_scan.c -- the lexical pre-scan: UTF-8, strings, numbers (and I-JSON's integer
+ * bound), bytes, depth, and the offset each problem is reported at. */
 #include "core/json_scan.h"
 
 #include <setjmp.h>
@@ -150,7 +150,7 @@ static void numbers_follow_rfc8259(void **state)
     (void)state;
     static const char *const good[] = {
         "0",     "-0",  "7",   "-7",   "10",   "1.5",    "0.0",
-        "-0.25", "1e5", "1E5", "1e+5", "1e-5", "2.5E-3", "123456789012345678901234567890",
+        "-0.25", "1e5", "1E5", "1e+5", "1e-5", "2.5E-3", "123456789012345678901234567890.5",
         "1e999"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         char buf[64];
@@ -167,6 +167,60 @@ static void numbers_follow_rfc8259(void **state)
     }
     BAD("1.", JSON_SCAN_BAD_NUMBER, 0); /* cut off at the end of the text */
     BAD("-", JSON_SCAN_BAD_NUMBER, 0);
+}
+
+/* I-JSON (RFC 7493 §2.2): an integer a double cannot hold exactly is refused where it starts;
+ * one with a fraction or an exponent is a double by the sender's choice. */
+static void integers_beyond_2_53_are_refused(void **state)
+{
+    (void)state;
+    static const char *const exact[] = {"9007199254740991",
+                                        "-9007199254740991",
+                                        "999999999999999",
+                                        "1000000000000000",
+                                        "-0",
+                                        "9007199254740990",
+                                        "8999999999999999",
+                                        "-1"};
+    for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++) {
+        char buf[64];
+        size_t n = (size_t)snprintf(buf, sizeof buf, "[1, %s]", exact[i]);
+        expect_scan(buf, n, DEPTH, JSON_SCAN_OK, 0);
+    }
+    static const char *const big[] = {
+        "9007199254740992",     "-9007199254740992",     "9007199254740993",
+        "9007199254741000",     "9100000000000000",      "10000000000000000",
+        "18446744073709551616", "-99999999999999999999", "12345678901234567890123456789"};
+    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) {
+        char buf[64];
+        size_t n = (size_t)snprintf(buf, sizeof buf, "[1, %s]", big[i]);
+        expect_scan(buf, n, DEPTH, JSON_SCAN_BIG_INTEGER, 4); /* where the number starts */
+    }
+    BAD("9007199254740992", JSON_SCAN_BIG_INTEGER, 0); /* at the very end of the text */
+    BAD("{\"a\":{\"n\":-9007199254740992}}", JSON_SCAN_BIG_INTEGER, 10);
+    BAD("[\"x\",[9007199254740991,9007199254740992]]", JSON_SCAN_BIG_INTEGER, 23);
+    /* Doubles by the sender's choice, and the same digits in a string, pass. */
+    OK("[9007199254740993.0,9007199254740993e0,1e300,-1E+300,9007199254740992.5]");
+    OK("{\"n\":\"9007199254740993\",\"9007199254740993\":1}");
+    /* The grammar is judged first: a malformed long number is an invalid number. */
+    BAD("[090071992547409930]", JSON_SCAN_BAD_NUMBER, 1);
+    BAD("[-090071992547409930]", JSON_SCAN_BAD_NUMBER, 1);
+    BAD("[90071992547409930.]", JSON_SCAN_BAD_NUMBER, 1);
+}
+
+/* OTLP/JSON's entry point takes integers of any size, and checks all else alike. */
+static void the_wide_scan_takes_any_integer(void **state)
+{
+    (void)state;
+    size_t off = 0;
+    const char *t = "{\"timeUnixNano\":1764340300250000000,\"intValue\":-9223372036854775808}";
+    assert_int_equal(json_scan_wide(t, strlen(t), DEPTH, &off), JSON_SCAN_OK);
+    assert_int_equal(json_scan(t, strlen(t), DEPTH, &off), JSON_SCAN_BIG_INTEGER);
+    assert_int_equal(off, 16);
+    assert_int_equal(json_scan_wide("[01]", 4, DEPTH, &off), JSON_SCAN_BAD_NUMBER);
+    assert_int_equal(off, 1);
+    assert_int_equal(json_scan_wide("[[1]]", 5, 1, &off), JSON_SCAN_TOO_DEEP);
+    assert_int_equal(json_scan_wide("\"\xff\"", 3, DEPTH, &off), JSON_SCAN_BAD_UTF8);
 }
 
 static void numbers_inside_strings_are_not_numbers(void **state)
@@ -228,7 +282,27 @@ static void each_result_has_a_phrase(void **state)
     assert_string_equal(json_scan_describe(JSON_SCAN_BAD_BYTE), "invalid character");
     assert_string_equal(json_scan_describe(JSON_SCAN_BOM), "a byte-order mark (U+FEFF)");
     assert_non_null(strstr(json_scan_describe(JSON_SCAN_BAD_STRING), "\\u0000"));
+    assert_string_equal(json_scan_describe(JSON_SCAN_BIG_INTEGER),
+                        "an integer beyond ±9007199254740991");
     assert_string_equal(json_scan_describe((json_scan_result)99), "invalid");
+}
+
+/* Only a big integer needs advice beyond its phrase: the rule it breaks, and what to send. */
+static void explain_says_where_and_what_to_do(void **state)
+{
+    (void)state;
+    char buf[256];
+    assert_string_equal(json_scan_explain(JSON_SCAN_BAD_NUMBER, 7, buf, sizeof buf),
+                        "invalid number at byte 7");
+    assert_null(json_scan_advice(JSON_SCAN_BAD_NUMBER));
+    assert_null(json_scan_advice(JSON_SCAN_OK));
+    assert_string_equal(json_scan_explain(JSON_SCAN_BIG_INTEGER, 12, buf, sizeof buf),
+                        "an integer beyond ±9007199254740991 at byte 12: JSON numbers are read as "
+                        "doubles, exact only to 2^53-1; send such a value as a string (I-JSON, "
+                        "RFC 7493 §2.2)");
+    char small[16];
+    assert_ptr_equal(json_scan_explain(JSON_SCAN_BIG_INTEGER, 12, small, sizeof small), small);
+    assert_int_equal(strlen(small), sizeof small - 1); /* cut, still a string */
 }
 
 static const char *dup_of(const char *text)
@@ -268,6 +342,8 @@ int main(void)
         cmocka_unit_test(non_ascii_outside_strings_is_bad),
         cmocka_unit_test(bytes_outside_strings),
         cmocka_unit_test(numbers_follow_rfc8259),
+        cmocka_unit_test(integers_beyond_2_53_are_refused),
+        cmocka_unit_test(the_wide_scan_takes_any_integer),
         cmocka_unit_test(numbers_inside_strings_are_not_numbers),
         cmocka_unit_test(depth_is_counted_to_the_limit),
         cmocka_unit_test(depth_falls_as_brackets_close),
@@ -275,6 +351,7 @@ int main(void)
         cmocka_unit_test(offset_may_be_null),
         cmocka_unit_test(only_len_bytes_are_read),
         cmocka_unit_test(each_result_has_a_phrase),
+        cmocka_unit_test(explain_says_where_and_what_to_do),
         cmocka_unit_test(duplicate_members_are_found_at_any_depth),
     };
     return cmocka_run_group_tests_name("json_scan", tests, NULL, NULL);

@@ -318,6 +318,13 @@ static void invalid_json_is_refused(void **state)
     text_fails(PHX_V2, "[\"1\",\"2\",\"t\",\"e\",{}", "invalid JSON");
     text_fails(PHX_V2, "[\"1\",\"2\",\"t\",\"e\",{},]", "invalid JSON");
     text_fails(PHX_V2, "[\"1\",\"2\",\"t\xff\",\"e\",{}]", "invalid UTF-8");
+    /* I-JSON: an integer a double cannot hold exactly is refused, naming where and what to do. */
+    text_fails(PHX_V2, "[\"1\",\"2\",\"t\",\"e\",{\"n\":9007199254740992}]",
+               "invalid JSON: an integer beyond ±9007199254740991 at byte 22: JSON numbers are "
+               "read as doubles, exact only to 2^53-1; send such a value as a string (I-JSON, RFC "
+               "7493 §2.2)");
+    phx_msg edge = parse_text_ok(PHX_V2, "[\"1\",\"2\",\"t\",\"e\",{\"n\":-9007199254740991}]");
+    phx_msg_free(&edge);
     text_fails(PHX_V2, "[\"1\",\"2\",\"t\",\"e\",{}] [\"1\",\"2\",\"t\",\"e\",{}]",
                "one message per frame");
     /* A NUL inside the frame's length is not the end of the frame. */
@@ -503,6 +510,11 @@ static void binary_json_payload_must_be_valid_and_shallow(void **state)
 
     nested_arrays((char *)frame + head, sizeof frame - head, PHX_MAX_DEPTH + 1);
     parse_fails(PHX_V2, true, frame, strlen((char *)frame + head) + head, "not valid JSON");
+
+    memcpy(frame + head, "[1,-9007199254740993]", 21);
+    parse_fails(PHX_V2, true, frame, head + 21,
+                "binary push: the JSON payload holds an integer beyond ±9007199254740991 at "
+                "byte 3: JSON numbers are read as doubles");
 }
 
 /* ---- rendering -------------------------------------------------------------------------- */

@@ -1,0 +1,113 @@
+/* early.c -- the refusal of a body before it is sent, for a request that asks for
+ * 100-continue (RFC 9110 §10.1.1).
+ *
+ * libh2o 2.2.5 writes "100 Continue" itself as soon as it has parsed a header section with
+ * Expect: 100-continue, and hands the request to telltale only once the body is in
+ * (lib/http1.c, handle_incoming_request). A request its headers already refuse (media type,
+ * content coding, Origin, size) would then have its body uploaded for nothing, which is what
+ * the client asked to avoid. So conn_guard.c shows this file each read of a plain-HTTP
+ * connection waiting for a request, before h2o sees it: when the buffer holds one whole
+ * header section asking for 100-continue and no body byte, the header checks run on it
+ * (http_refuse_early), and a refusal is written straight to the socket, with
+ * Connection: close. h2o never parses that request; it closes on the EOF that follows.
+ *
+ * The header section is read here only as far as these checks need, and anything unusual
+ * (obs-fold, a field without a colon, several Content-Lengths, Transfer-Encoding, a request
+ * line that is not METHOD SP TARGET SP HTTP/1.x) leaves the request to h2o, which refuses or
+ * serves it as before. Loop thread only. */
+#include "http/http_internal.h"
+
+#include <string.h>
+#include <strings.h>
+
+#define EARLY_SCAN_MAX (32 * 1024) /* past 16 KiB of fields, the request gets 431 anyway */
+
+/* The CRLF that ends the line at 'p', or NULL if there is none before 'end'. */
+static const char *line_end(const char *p, const char *end)
+{
+    const char *cr = memchr(p, '\r', (size_t)(end - p));
+    return cr != NULL && cr + 1 < end && cr[1] == '\n' ? cr : NULL;
+}
+
+static h2o_iovec_t trimmed(const char *b, const char *e)
+{
+    while (b < e && (*b == ' ' || *b == '\t')) {
+        b++;
+    }
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t')) {
+        e--;
+    }
+    return h2o_iovec_init(b, (size_t)(e - b));
+}
+
+bool early_refusal(http_server *hs, const char *b, size_t n, char *out, size_t cap, size_t *len)
+{
+    const char *end = memmem(b, n < EARLY_SCAN_MAX ? n : EARLY_SCAN_MAX, "\r\n\r\n", 4);
+    if (end == NULL || (size_t)(end + 4 - b) != n) {
+        return false; /* not yet whole, or the body (or another request) follows at once */
+    }
+    end += 2; /* the last field line's CRLF is the header section's */
+    const char *eol = line_end(b, end);
+    if (eol == NULL) {
+        return false;
+    }
+    const char *sp1 = memchr(b, ' ', (size_t)(eol - b));
+    const char *sp2 = sp1 != NULL ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
+    if (sp1 == NULL || sp2 == NULL || sp1 == b || sp2 == sp1 + 1 || eol - sp2 != 9 ||
+        strncmp(sp2 + 1, "HTTP/1.", 7) != 0) {
+        return false;
+    }
+    h2o_mem_pool_t pool;
+    h2o_mem_init_pool(&pool);
+    h2o_req_t q;
+    memset(&q, 0, sizeof q);
+    q.method = h2o_iovec_init(b, (size_t)(sp1 - b));
+    q.path = h2o_iovec_init(sp1 + 1, (size_t)(sp2 - sp1 - 1));
+    const char *qm = memchr(q.path.base, '?', q.path.len);
+    q.query_at = qm != NULL ? (size_t)(qm - q.path.base) : SIZE_MAX;
+    int lengths = 0, expect = 0, other = 0;
+    h2o_iovec_t length = {NULL, 0};
+    bool refused = false;
+    for (const char *p = eol + 2; p < end;) {
+        const char *le = line_end(p, end);
+        const char *colon = le != NULL ? memchr(p, ':', (size_t)(le - p)) : NULL;
+        if (p[0] == ' ' || p[0] == '\t' || colon == NULL || colon == p) {
+            goto Exit; /* obs-fold or not a field line: h2o's to judge */
+        }
+        size_t nlen = (size_t)(colon - p);
+        h2o_iovec_t v = trimmed(colon + 1, le);
+        char *name = h2o_mem_alloc_pool(&pool, nlen);
+        for (size_t i = 0; i < nlen; i++) {
+            name[i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]);
+        }
+        if (h2o_memis(name, nlen, H2O_STRLIT("content-length"))) {
+            lengths++;
+            length = v;
+        } else if (h2o_memis(name, nlen, H2O_STRLIT("expect"))) {
+            expect += h2o_lcstris(v.base, v.len, H2O_STRLIT("100-continue")) ? 1 : 2;
+        } else if (h2o_memis(name, nlen, H2O_STRLIT("host"))) {
+            q.input.authority = q.authority = v; /* h2o moves Host out of the list too */
+        } else if (h2o_memis(name, nlen, H2O_STRLIT("transfer-encoding")) ||
+                   h2o_memis(name, nlen, H2O_STRLIT("upgrade"))) {
+            other++;
+        } else {
+            h2o_add_header_by_str(&pool, &q.headers, name, nlen, 1, NULL, v.base, v.len);
+        }
+        p = le + 2;
+    }
+    size_t cl = 0;
+    for (size_t i = 0; i < length.len && cl <= SIZE_MAX / 10 - 10; i++) {
+        if (length.base[i] < '0' || length.base[i] > '9') {
+            goto Exit;
+        }
+        cl = cl * 10 + (size_t)(length.base[i] - '0');
+    }
+    if (expect != 1 || lengths != 1 || length.len == 0 || other != 0 || cl == 0) {
+        goto Exit; /* not one body of a known length awaiting 100 Continue: h2o's */
+    }
+    q.entity = h2o_iovec_init(b, cl); /* a body is announced: admit_framing reads its length */
+    refused = http_refuse_early(hs, &q, out, cap, len);
+Exit:
+    h2o_mem_clear_pool(&pool);
+    return refused;
+}
