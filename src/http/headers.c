@@ -9,13 +9,38 @@
 
 #define ARGS_TEXT_MAX 8192
 
+/* A request target in absolute form ("http://host:8080/p?q", RFC 9112 §3.2.2), which a server
+ * must accept as well as the origin form ("/p?q"): its authority in *authority and where its
+ * path begins (the end of the authority, before any query) in *path_at. False for any other
+ * form. */
+static bool absolute_form(const h2o_req_t *q, h2o_iovec_t *authority, size_t *path_at)
+{
+    static const char *const schemes[] = {"http://", "https://"};
+    size_t n = q->query_at != SIZE_MAX ? q->query_at : q->path.len;
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+        size_t k = strlen(schemes[i]);
+        if (n >= k && h2o_lcstris(q->path.base, k, schemes[i], k)) {
+            const char *slash = memchr(q->path.base + k, '/', n - k);
+            *path_at = slash != NULL ? (size_t)(slash - q->path.base) : n;
+            *authority = h2o_iovec_init(q->path.base + k, *path_at - k);
+            return true;
+        }
+    }
+    return false;
+}
+
 bool headers_get(const h2o_req_t *q, const char *name, char *dst, size_t len)
 {
     size_t n = strlen(name);
     dst[0] = '\0';
     h2o_iovec_t v = {NULL, 0};
+    size_t path_at;
     if (n == 4 && memcmp(name, "host", 4) == 0) {
-        v = q->input.authority; /* h2o moves Host out of the header list */
+        /* h2o moves Host out of the header list; an absolute-form target's authority replaces
+         * it (RFC 9112 §3.2.2) */
+        if (!absolute_form(q, &v, &path_at)) {
+            v = q->input.authority;
+        }
     } else {
         ssize_t i = h2o_find_header_by_str(&q->headers, name, n, -1);
         if (i != -1) {
@@ -118,8 +143,12 @@ static void normalise(char *p)
 
 int headers_path(const h2o_req_t *q, char *out, size_t len)
 {
-    size_t n = q->query_at != SIZE_MAX ? q->query_at : q->path.len;
-    ssize_t rc = pct_decode(q->path.base, n, out, len, false);
+    size_t n = q->query_at != SIZE_MAX ? q->query_at : q->path.len, at = 0;
+    h2o_iovec_t authority;
+    if (!absolute_form(q, &authority, &at)) {
+        at = 0;
+    }
+    ssize_t rc = pct_decode(q->path.base + at, n - at, out, len, false);
     if (rc < 0) {
         return (int)rc;
     }

@@ -369,16 +369,13 @@ hostile('PUT with an empty body (Content-Length: 0) → 405 with Allow', async (
 });
 
 // Request lines the daemon refuses (405, 400) or that libh2o's parser refuses itself (its
-// plain-text 400, then close). A 4xx each time, and the daemon keeps serving. The
-// absolute-form request is served by path lookup of the whole URI, hence its 404 (reported:
-// RFC 9112 §3.2.2 says a server MUST accept the absolute-form).
+// plain-text 400, then close). A 4xx each time, and the daemon keeps serving.
 for (const [what, request] of [
   ['unknown method (FOO)', 'FOO /health HTTP/1.1\r\nHost: x\r\n\r\n'],
   ['TRACE method', 'TRACE /health HTTP/1.1\r\nHost: x\r\n\r\n'],
   ['garbage request line', 'HELLO\r\n\r\n'],
   ['NUL byte in the path', 'GET /hea\0lth HTTP/1.1\r\nHost: x\r\n\r\n'],
   ['invalid %-escape in the query', 'GET /api/v1/events?type=%ZZ HTTP/1.1\r\nHost: x\r\n\r\n'],
-  ['absolute-form URI', 'GET http://elsewhere.example/health HTTP/1.1\r\nHost: x\r\n\r\n'],
   ['HTTP/2 prior-knowledge preface (h2c without upgrade)', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'],
 ]) {
   hostile(`${what} → 4xx, and the daemon keeps serving`, async () => {
