@@ -117,7 +117,15 @@ static bool raw_field(const char *line, size_t len, const char *name, const char
  * consumes it after the response), so it is read again here for these two fields. */
 bool admit_raw_framing(http_req *r, http_error *e)
 {
-    h2o_req_t *q = r->h2o;
+    if (admit_raw_framing_of(r->h2o, e)) {
+        return true;
+    }
+    r->close_after = true;
+    return false;
+}
+
+bool admit_raw_framing_of(const h2o_req_t *q, http_error *e)
+{
     h2o_socket_t *sock =
         q->conn->callbacks->get_socket != NULL ? q->conn->callbacks->get_socket(q->conn) : NULL;
     if (sock == NULL || sock->input == NULL) {
@@ -153,7 +161,6 @@ bool admit_raw_framing(http_req *r, http_error *e)
         p = eol + 1;
     }
     if (lengths > 0 && codings > 0) {
-        r->close_after = true;
         *e = (http_error){.status = 400,
                           .code = "conflicting_framing",
                           .message =
@@ -161,7 +168,6 @@ bool admit_raw_framing(http_req *r, http_error *e)
         return false;
     }
     if (differ) {
-        r->close_after = true;
         *e = (http_error){.status = 411,
                           .code = "length_required",
                           .message = "send one Content-Length (RFC 9112 §6.3)"};

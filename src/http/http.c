@@ -272,8 +272,7 @@ int http_on_h2o_request(http_server *hs, h2o_req_t *q)
     return 0;
 }
 
-/* The reason phrase h2o writes in the status line. */
-static const char *reason_of(int status)
+const char *http_reason_phrase(int status)
 {
     switch (status) {
     case 200:
@@ -316,6 +315,8 @@ static const char *reason_of(int status)
         return "Unsupported Media Type";
     case 416:
         return "Range Not Satisfiable";
+    case 417:
+        return "Expectation Failed";
     case 422:
         return "Unprocessable Content";
     case 428:
@@ -390,7 +391,7 @@ static size_t raw_answer(const http_req *r, char *out, size_t cap)
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&now, &tm));
     snprintf(length, sizeof length, "%zu", r->resp_len);
     snprintf(retry, sizeof retry, "%d", r->retry_after);
-    int w = snprintf(out, cap, "HTTP/1.1 %d %s\r\n", r->status, reason_of(r->status));
+    int w = snprintf(out, cap, "HTTP/1.1 %d %s\r\n", r->status, http_reason_phrase(r->status));
     size_t at = w > 0 && (size_t)w < cap ? (size_t)w : cap;
     bool ok = at < cap && raw_header(out, cap, &at, "date", date) &&
               raw_header(out, cap, &at, "server", "telltale") &&
@@ -446,7 +447,7 @@ static void send_answer(http_req *r)
     char retry[16];
     snprintf(retry, sizeof retry, "%d", r->retry_after);
     q->res.status = r->status;
-    q->res.reason = reason_of(r->status);
+    q->res.reason = http_reason_phrase(r->status);
     bool bodyless = r->status == 304 || r->status == 204 || r->status < 200;
     q->res.content_length = bodyless ? SIZE_MAX : r->resp_len;
     add_header(q, "content-type", bodyless && r->resp_len == 0 ? NULL : r->resp_type);

@@ -69,6 +69,9 @@ struct http_server {
     uint64_t limit_counts[HTTP_LIMIT_N]; /* clients that broke each limit (DESIGN §5) */
 };
 
+/* http.c: the reason phrase of a status code for the status line (RFC 9110 §15). */
+const char *http_reason_phrase(int status);
+
 /* http.c: a request h2o has read whole (headers and body): answered now or later. */
 int http_on_h2o_request(http_server *hs, h2o_req_t *q);
 
@@ -128,6 +131,9 @@ bool admit_framing(http_req *r, http_error *e);
 /* Content-Length and Transfer-Encoding together, or Content-Lengths that differ, read from the
  * raw header section (h2o hides both fields): false with 'e' (400 / 411, and close). */
 bool admit_raw_framing(http_req *r, http_error *e);
+/* admit_raw_framing's checks on h2o's request alone (no connection state changed): for h2o's
+ * own refusals of a body, which a conflicting framing explains better. */
+bool admit_raw_framing_of(const h2o_req_t *q, http_error *e);
 /* The body a raw header section ('n' bytes, its end included) announces: its Content-Length,
  * or --max-body for a chunked one (what it may grow to), at most 'max_body'. */
 size_t admit_raw_announced(const char *p, size_t n, uint64_t max_body);

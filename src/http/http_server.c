@@ -69,6 +69,11 @@ static void rewrite_send(h2o_ostream_t *self, h2o_req_t *q, h2o_iovec_t *bufs, s
                              .message = h2o_refusals[i].message};
         }
     }
+    http_error framing;
+    if ((e.status == 400 || e.status == 411 || e.status == 501) &&
+        !admit_raw_framing_of(q, &framing)) {
+        e = framing; /* both Content-Length and Transfer-Encoding: that is the fault */
+    }
     if (e.status == 413) {
         o->hs->bodies_too_large++;
     } else if (e.status == 400 || e.status == 411) {
@@ -83,6 +88,7 @@ static void rewrite_send(h2o_ostream_t *self, h2o_req_t *q, h2o_iovec_t *bufs, s
         free(w.out.buf);
     }
     q->res.status = e.status;
+    q->res.reason = http_reason_phrase(e.status); /* h2o wrote "Invalid Request" */
     q->res.content_length = body.len;
     h2o_set_header(&q->pool, &q->res.headers, H2O_TOKEN_CONTENT_TYPE, type, strlen(type), 1);
     h2o_ostream_send_next(&o->super, q, &body, 1, state);

@@ -290,6 +290,27 @@ hostile('chunked body with both Content-Length and Transfer-Encoding → 400 con
     'Content-Length: 30\r\nTransfer-Encoding: chunked\r\n\r\n17\r\n{"type":"a","id":"ch2"}\r\n0\r\n\r\n');
   assert.equal(r?.status, 400, r?.text);
   assert.equal(r.json.error.code, 'conflicting_framing');
+  // The same with a body that is not chunked at all (libh2o reads the chunked coding first and
+  // fails it): still the framing that is named, not the chunk syntax.
+  for (const [te, body] of [['chunked', '{"type":"a"}'], ['gzip, chunked', '0\r\n\r\n']]) {
+    const r2 = await rawRequest(d.port, 'POST /api/v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+      `Content-Length: ${body.length}\r\nTransfer-Encoding: ${te}\r\n\r\n${body}`);
+    assert.equal(r2?.status, 400, r2?.text);
+    assert.equal(r2.json.error.code, 'conflicting_framing', `${te}: ${r2.text}`);
+    assert.equal(r2.statusLine, 'HTTP/1.1 400 Bad Request');
+  }
+});
+
+hostile("libh2o's own refusals carry the status code's reason phrase (RFC 9110 §15), not 'Invalid Request'", async () => {
+  for (const [head, line] of [
+    ['Transfer-Encoding: chunked\r\n\r\nzz\r\n', 'HTTP/1.1 400 Bad Request'],
+    ['Content-Length: 1x\r\n\r\n{}', 'HTTP/1.1 411 Length Required'],
+    ['Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n', 'HTTP/1.1 501 Not Implemented'],
+    ['Expect: foo\r\nContent-Length: 2\r\n\r\n{}', 'HTTP/1.1 417 Expectation Failed'],
+  ]) {
+    const r = await rawRequest(d.port, `POST /api/v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${head}`);
+    assert.equal(r?.statusLine, line, r?.text);
+  }
 });
 
 hostile('POST without Content-Length, or with a malformed or repeated one → 411 length_required', async () => {

@@ -131,7 +131,7 @@ export function parseHttpResponses(buf) {
     } catch {
       json = undefined;
     }
-    out.push({ status, headers, text, json });
+    out.push({ status, statusLine: head[0], headers, text, json });
     off = end + 4 + bodyLen;
   }
   return out;
