@@ -196,7 +196,6 @@ static bool take_body(http_req *r)
  * (RFC 9110 §9.3.7). */
 static void answer_options(http_req *r)
 {
-    strncat(r->allow, ", OPTIONS", sizeof r->allow - strlen(r->allow) - 1);
     http_respond_static(r, 200, NULL, (const unsigned char *)"", 0);
 }
 
@@ -232,6 +231,9 @@ static void dispatch(http_server *hs, http_req *r)
         return;
     }
     unsigned methods = router_methods(hs, r->path, r->allow, sizeof r->allow);
+    if (methods != 0 && !(methods & HTTP_OPTIONS)) { /* every path answers OPTIONS (below) */
+        strncat(r->allow, ", OPTIONS", sizeof r->allow - strlen(r->allow) - 1);
+    }
     if (methods == 0 && (r->method & (HTTP_GET | HTTP_HEAD))) {
         hs->fallback(r);
     } else if (methods == 0) {

@@ -373,10 +373,13 @@ hostile('wrong method on a known route → 405 method_not_allowed with Allow', a
   const del = await api(d, 'DELETE', '/api/v1/events');
   assert.equal(del.status, 405, del.text);
   assert.equal(del.json.error.code, 'method_not_allowed');
-  assert.deepEqual(del.headers.get('allow').split(/,\s*/).sort(), ['GET', 'HEAD', 'POST']);
+  assert.deepEqual(del.headers.get('allow').split(/,\s*/).sort(), ['GET', 'HEAD', 'OPTIONS', 'POST']);
   const ph = await api(d, 'POST', '/health', { json: { type: 'a' } });
   assert.equal(ph.status, 405, ph.text);
-  assert.deepEqual(ph.headers.get('allow').split(/,\s*/).sort(), ['GET', 'HEAD']);
+  assert.deepEqual(ph.headers.get('allow').split(/,\s*/).sort(), ['GET', 'HEAD', 'OPTIONS']);
+  // ... the same list OPTIONS answers with (RFC 9110 §10.2.1: what the resource supports)
+  const opt = await api(d, 'OPTIONS', '/health');
+  assert.equal(opt.headers.get('allow'), ph.headers.get('allow'));
   const put = await api(d, 'PUT', '/api/v1/events', { json: { type: 'a', id: 'put-1' } });
   assert.equal(put.status, 405, put.text);
 });
