@@ -74,7 +74,11 @@ static void rewrite_send(h2o_ostream_t *self, h2o_req_t *q, h2o_iovec_t *bufs, s
         !admit_raw_framing_of(q, &framing)) {
         e = framing; /* both Content-Length and Transfer-Encoding: that is the fault */
     }
-    if (e.status == 413) {
+    char why[128];
+    if (e.status == 413) { /* in body.c's words, with the limit */
+        snprintf(why, sizeof why, "the body is more than %llu bytes (TELLTALE_MAX_BODY)",
+                 (unsigned long long)o->hs->cfg->max_body);
+        e.message = why;
         o->hs->bodies_too_large++;
     } else if (e.status == 400 || e.status == 411) {
         o->hs->bodies_invalid++; /* as http.c's respond_body_error counts its own */

@@ -152,6 +152,7 @@ hostile('body over 1 MiB declared up front (Content-Length, no body sent) → 41
   assert.ok(r, 'answered before the body was sent');
   assert.equal(r.status, 413, r.text);
   assert.equal(r.json.error.code, 'body_too_large');
+  assert.equal(r.json.error.message, 'the body is more than 1048576 bytes (TELLTALE_MAX_BODY)');
 });
 
 hostile('body over 1 MiB actually sent → 413 body_too_large; exactly 1 MiB is accepted (25 times)', async () => {
