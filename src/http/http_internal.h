@@ -245,8 +245,9 @@ void ws_conn_drop(http_ws *ws);
  * not answer its close is not waited for). */
 void ws_stop_all(http_server *hs);
 
-/* tls.c: a server SSL_CTX for cfg's certificate and key files (HTTP/1.1 only); 0, or
- * TT_EIO / TT_EINVAL with 'err' naming the settings. */
+/* tls.c: a server SSL_CTX for cfg's certificate and key files (HTTP/1.1 only); 0, or TT_EIO
+ * (a file cannot be read) / TT_EINVAL (not PEM, or the key does not match the certificate)
+ * with 'err' naming the setting and its file and saying which. */
 int tls_load(const tt_config *cfg, SSL_CTX **out, char err[TT_ERRLEN]);
 
 /* assets.c: serves an embedded dashboard file, or 404: the server's 'fallback' for a GET or

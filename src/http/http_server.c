@@ -280,13 +280,11 @@ int http_server_start(uv_loop_t *loop, const tt_config *cfg, http_wake_fn on_wak
     SSL_CTX *ssl_ctx = NULL;
     if (cfg->tls_cert[0] != '\0') {
         /* https and wss on the one port; h2o does the handshake for each accepted socket */
-        int rc = tls_load(cfg, &ssl_ctx, err);
+        char why[TT_ERRLEN];
+        int rc = tls_load(cfg, &ssl_ctx, why); /* says which file, and what is wrong with it */
         if (rc != 0) {
-            return tt_fail(err, rc,
-                           "cannot listen on %s:%u with TLS: check TELLTALE_TLS_CERT (--tls-cert) "
-                           "'%s' and TELLTALE_TLS_KEY (--tls-key) '%s' (readable PEM files, the "
-                           "key matching the certificate)",
-                           cfg->listen_host, cfg->listen_port, cfg->tls_cert, cfg->tls_key);
+            return tt_fail(err, rc, "cannot listen on %s:%u with TLS: %s", cfg->listen_host,
+                           cfg->listen_port, why);
         }
     }
     h2o_config_init(&hs->h2o_config);

@@ -240,11 +240,51 @@ describe('TLS settings at startup', () => {
     assert.match(r.stderr, /TELLTALE_TLS_CERT \(--tls-cert\) and TELLTALE_TLS_KEY \(--tls-key\)/);
   });
 
-  test('an unreadable certificate fails the start, naming the settings', () => {
+  test('an unreadable certificate fails the start, naming the setting and why', () => {
     const r = run(['--listen', '127.0.0.1:0', '--tls-cert', '/nonexistent/cert.pem', '--tls-key',
                    '/nonexistent/key.pem']);
     assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stderr, /TELLTALE_TLS_CERT \(--tls-cert\) '\/nonexistent\/cert.pem'/);
+    assert.match(r.stderr, /cannot start: cannot listen on 127\.0\.0\.1:0 with TLS: cannot read TELLTALE_TLS_CERT \(--tls-cert\) '\/nonexistent\/cert.pem': No such file or directory/);
+  });
+
+  // Start-up says what a SIGHUP reload says of the same files (tls.c's tls_load), naming the
+  // one at fault.
+  describe('an unusable pair fails the start, saying which file and what is wrong', () => {
+    let dir;
+    let a;
+    let b;
+    let junk;
+    before(() => {
+      dir = makeTmpDir('telltale-tls-start-');
+      a = makeCert(dir, 'a');
+      b = makeCert(dir, 'b');
+      junk = path.join(dir, 'junk.pem');
+      writeFileSync(junk, 'not PEM at all\n');
+    });
+    const start = (cert, key) => {
+      const r = run(['--listen', '127.0.0.1:0', '--tls-cert', cert, '--tls-key', key]);
+      assert.equal(r.status, 1, r.stderr);
+      assert.doesNotMatch(r.stderr, /listening on/);
+      return r.stderr;
+    };
+
+    test('an unreadable key', () => {
+      const err = start(a.cert, path.join(dir, 'missing-key.pem'));
+      assert.match(err, /with TLS: cannot read TELLTALE_TLS_KEY \(--tls-key\) '[^']*missing-key\.pem': No such file or directory/);
+      assert.doesNotMatch(err, /TELLTALE_TLS_CERT/, 'the certificate is not blamed');
+    });
+
+    test('a certificate that is not PEM', () => {
+      assert.match(start(junk, a.key), /with TLS: TELLTALE_TLS_CERT \(--tls-cert\) '[^']*junk\.pem' is not a PEM certificate/);
+    });
+
+    test('a key that is not PEM (a certificate given as the key)', () => {
+      assert.match(start(a.cert, a.cert), /with TLS: TELLTALE_TLS_KEY \(--tls-key\) '[^']*a-cert\.pem' is not a PEM private key/);
+    });
+
+    test('a key that does not match the certificate', () => {
+      assert.match(start(a.cert, b.key), /with TLS: TELLTALE_TLS_KEY \(--tls-key\) '[^']*b-key\.pem' is not a private key matching TELLTALE_TLS_CERT \(--tls-cert\) '[^']*a-cert\.pem'/);
+    });
   });
 
   test('0.0.0.0 without keys is refused, naming --listen and the key settings', () => {
