@@ -164,9 +164,12 @@ int http_server_reload_tls(http_server *hs, char err[TT_ERRLEN])
     if (hs->cfg->tls_cert[0] == '\0') {
         return tt_fail(err, TT_EINVAL, "TLS is not on (TELLTALE_TLS_CERT is not set)");
     }
-    int rc = tls_load(hs->cfg, &ctx, err);
-    if (rc == TT_EINVAL) {
-        snprintf(err + strlen(err), TT_ERRLEN - strlen(err), ": kept the certificate in use");
+    char why[TT_ERRLEN];
+    int rc = tls_load(hs->cfg, &ctx, why);
+    if (rc != 0) {
+        /* every failure says so at its end, however long the paths made the reason */
+        static const char kept[] = ": kept the certificate in use";
+        tt_fail(err, rc, "%.*s%s", (int)(TT_ERRLEN - sizeof kept), why, kept);
     }
     if (rc == 0) {
         SSL_CTX_free(hs->accept_ctx.ssl_ctx);

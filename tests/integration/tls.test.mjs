@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { spawnSync, spawn } from 'node:child_process';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -138,8 +138,19 @@ describe('https and wss on 0.0.0.0 with keys', () => {
     writeFileSync(path.join(dir, 'key.pem'), 'not a key');
     d.signal('SIGHUP');
     await waitFor('the second refusal', () =>
-      (d.stderr.match(/TLS certificate not reloaded/g) ?? []).length >= 2);
+      /TLS certificate not reloaded: TELLTALE_TLS_KEY \(--tls-key\) '[^']*key\.pem' is not a PEM private key/.test(d.stderr));
     assert.equal(curl(['--cacert', b.cert, `${url}/health`]).status, 200, 'still serving b');
+
+    rmSync(path.join(dir, 'key.pem')); // a file that cannot be read: the same refusal
+    d.signal('SIGHUP');
+    await waitFor('the third refusal', () =>
+      /TLS certificate not reloaded: cannot read TELLTALE_TLS_KEY \(--tls-key\) '[^']*key\.pem': No such file or directory/.test(d.stderr));
+    assert.equal(curl(['--cacert', b.cert, `${url}/health`]).status, 200, 'still serving b');
+    const refusals = d.stderr.split('\n').filter((l) => /TLS certificate not reloaded/.test(l));
+    assert.equal(refusals.length, 3, refusals.join('\n'));
+    for (const line of refusals) {
+      assert.match(line, /: kept the certificate in use$/, 'every failed reload says the pair in use stays');
+    }
   });
 });
 
