@@ -192,10 +192,13 @@ typedef struct accepted {
     bool rehook_queued;
 } accepted;
 /* conn_guard.c */
-accepted *guard_new(http_server *hs);              /* NULL when out of memory */
-void guard_free(accepted *a);                      /* after its socket is closed */
-bool guard_accept(http_server *hs, accepted *a);   /* false: refused (503 said), close it */
-void guard_close(accepted *a);                     /* its socket is closed */
+accepted *guard_new(http_server *hs);            /* NULL when out of memory */
+void guard_free(accepted *a);                    /* after its socket is closed */
+bool guard_accept(http_server *hs, accepted *a); /* false: refused (503 said), close it */
+void guard_close(accepted *a);                   /* its socket is closed */
+/* Shutdown: disposes of the TLS sockets whose close libh2o left waiting on a write that
+ * will never complete (a reset client's). */
+void guard_finish_tls_closes(http_server *hs);
 void guard_server_gone(http_server *hs);           /* http_server_free: connections outlive it */
 accepted *guard_of(http_server *hs, h2o_req_t *q); /* the request's connection, or NULL */
 void guard_handling(accepted *a, bool websocket);  /* a request whole: no timer while handled */

@@ -420,6 +420,7 @@ void http_server_stop(http_server *hs)
          * accept) closed it -- a TLS daemon stopped that much later than a plain one. */
         hs->h2o_ctx.handshake_timeout.timeout = 0;
         h2o_timeout_run(hs->loop, &hs->h2o_ctx.handshake_timeout, h2o_now(hs->loop));
+        guard_finish_tls_closes(hs); /* and those of reset clients libh2o left half-closed */
         /* h2o's libuv timers stay armed after their last entry goes: they must not hold the
          * loop open either; connections still serving hold it, and their timers still fire */
         h2o_timeout_t *timeouts[] = {&hs->h2o_ctx.zero_timeout,

@@ -221,6 +221,12 @@ describe('SIGTERM with TLS connections held open', () => {
       'Sec-WebSocket-Version: 13\r\n\r\n', '\r\n\r\n');
     assert.match(up, /^HTTP\/1\.1 101 /, up);
     held.push(ws);
+    // A request, and then a reset instead of reading the answer: libh2o's close of it waits
+    // on a write that never completes.
+    const raw = await opened(net.connect(d.port, '127.0.0.1'), 'connect');
+    const reset = await opened(tls.connect({ ...tlsOpts, socket: raw }), 'secureConnect');
+    await new Promise((resolve) => reset.write('GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n', resolve));
+    raw.resetAndDestroy();
     // A whole request on one more connection, answered: the daemon has accepted every
     // connection above (accepts are taken in the order they came).
     assert.equal(curl(['--cacert', pair.cert, `https://localhost:${d.port}/health`]).status, 200);
