@@ -543,6 +543,25 @@ size_t guard_bodies_arriving(http_server *hs)
     return total;
 }
 
+/* libh2o 2.2.5 closes a TLS socket by writing its close_notify first (shutdown_ssl), and
+ * ignores what uv_write returns. After a read error (a client that reset the connection)
+ * libuv has made the stream unwritable, so that write fails at once and its callback never
+ * comes: the socket is never disposed of, and stays open, unread, holding its file, until the
+ * process ends ("event loop closed with handles still open"). At stop such a close is
+ * finished: a second h2o_socket_close finds the write "pending" and disposes of the socket,
+ * which is h2o's own way out of a close whose write is abandoned. */
+void guard_finish_tls_closes(http_server *hs)
+{
+    for (accepted *a = hs->conns[CONN_ALL], *next; a != NULL; a = next) {
+        next = a->links[CONN_ALL].next;
+        h2o_socket_t *sock = a->sock;
+        if (sock != NULL && sock->ssl != NULL && sock->_cb.write != NULL &&
+            !uv_is_writable((uv_stream_t *)&a->tcp) && !uv_is_closing((uv_handle_t *)&a->tcp)) {
+            h2o_socket_close(sock);
+        }
+    }
+}
+
 void guard_server_gone(http_server *hs)
 {
     for (accepted *a = hs->conns[CONN_ALL], *next; a != NULL; a = next) {

@@ -198,10 +198,13 @@ typedef struct accepted {
     bool rehook_queued;
 } accepted;
 /* conn_guard.c */
-accepted *guard_new(http_server *hs);              /* NULL when out of memory */
-void guard_free(accepted *a);                      /* after its socket is closed */
-bool guard_accept(http_server *hs, accepted *a);   /* false: refused (503 said), close it */
-void guard_close(accepted *a);                     /* its socket is closed */
+accepted *guard_new(http_server *hs);            /* NULL when out of memory */
+void guard_free(accepted *a);                    /* after its socket is closed */
+bool guard_accept(http_server *hs, accepted *a); /* false: refused (503 said), close it */
+void guard_close(accepted *a);                   /* its socket is closed */
+/* Shutdown: disposes of the TLS sockets whose close libh2o left waiting on a write that
+ * will never complete (a reset client's). */
+void guard_finish_tls_closes(http_server *hs);
 void guard_server_gone(http_server *hs);           /* http_server_free: connections outlive it */
 accepted *guard_of(http_server *hs, h2o_req_t *q); /* the request's connection, or NULL */
 void guard_handling(accepted *a, bool websocket);  /* a request whole: no timer while handled */
@@ -251,8 +254,9 @@ void ws_conn_drop(http_ws *ws);
  * not answer its close is not waited for). */
 void ws_stop_all(http_server *hs);
 
-/* tls.c: a server SSL_CTX for cfg's certificate and key files (HTTP/1.1 only); 0, or
- * TT_EIO / TT_EINVAL with 'err' naming the settings. */
+/* tls.c: a server SSL_CTX for cfg's certificate and key files (HTTP/1.1 only); 0, or TT_EIO
+ * (a file cannot be read) / TT_EINVAL (not PEM, or the key does not match the certificate)
+ * with 'err' naming the setting and its file and saying which. */
 int tls_load(const tt_config *cfg, SSL_CTX **out, char err[TT_ERRLEN]);
 
 /* assets.c: serves an embedded dashboard file, or 404: the server's 'fallback' for a GET or
