@@ -137,4 +137,16 @@ describe('credentials and repeated header fields', () => {
     assert.equal(long.status, 400, long.text);
     assert.equal(long.json.error.message, 'If-Match is empty or longer than 63 bytes: send one entity-tag, or *');
   });
+
+  test('an unsecured JWT (alg none, empty signature) is refused as unsigned, not as an unknown key', async () => {
+    const unsigned = 'eyJhbGciOiJub25lIn0.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.';
+    const r = await fetch(`${d.base}/api/v1/status`, { headers: { authorization: `Bearer ${unsigned}` } });
+    assert.equal(r.status, 401);
+    assert.equal((await r.json()).error.message,
+                 'invalid token: the token is not signed with HS256: its alg is "none", it is unsigned (RFC 7519 6)');
+    const [head, body] = jwt({ role: 'service_role' }).split('.');
+    const r2 = await fetch(`${d.base}/api/v1/status`, { headers: { apikey: `${head}.${body}.` } });
+    assert.equal(r2.status, 401);
+    assert.match((await r2.json()).error.message, /^invalid token: the token is unsigned: its signature is empty/);
+  });
 });

@@ -335,6 +335,15 @@ static void jwt_failures_are_refused_with_the_reason(void **state)
     token_for(t, "service_role", NULL);
     credential_refused(&cfg, t, INT64_C(1764343903) + JWT_LEEWAY_S, "expired");
     assert_int_equal(credential_role(&cfg, t), AUTH_SERVICE);
+    /* An unsecured JWT (RFC 7519 §6: alg none, empty signature) is a JWT refused as unsigned,
+     * not an unknown key; so is one of HS256 without its signature. */
+    credential_refused(&cfg, "eyJhbGciOiJub25lIn0.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.", NOW,
+                       "invalid token: the token is not signed with HS256: its alg is \"none\", "
+                       "it is unsigned");
+    credential_refused(&cfg, "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.", NOW,
+                       "invalid token: the token is unsigned: its signature is empty");
+    credential_refused(&cfg, "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.sig=", NOW,
+                       "invalid token: not a JWT: its signature holds a character outside");
 }
 
 /* Without TELLTALE_JWT_SECRET no JWT is accepted, whatever it says, and an empty secret is
