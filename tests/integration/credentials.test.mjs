@@ -149,4 +149,44 @@ describe('credentials and repeated header fields', () => {
     assert.equal(r2.status, 401);
     assert.match((await r2.json()).error.message, /^invalid token: the token is unsigned: its signature is empty/);
   });
+
+  test('beside a second credential, a refusal names the one refused (HTTP)', async () => {
+    const good = jwt({ role: 'service_role' });
+    const expired = jwt({ role: 'service_role', exp: Math.floor(Date.now() / 1000) - 3600 });
+    const cases = [
+      [{ apikey: 'wrongwrongwrongwrong', authorization: `Bearer ${good}` },
+       'the apikey header is refused: unknown key'],
+      [{ apikey: ANON, authorization: `Bearer ${expired}` },
+       'the Authorization bearer token is refused: invalid token: the token has expired'],
+      [{ apikey: ANON, authorization: 'Bearer wrongwrongwrongwrong' },
+       'the Authorization bearer token is refused: unknown key'],
+      [{ apikey: 'wrongwrongwrongwrong' }, 'unknown key'], // alone, the reason alone
+    ];
+    for (const [headers, says] of cases) {
+      const r = await fetch(`${d.base}/api/v1/status`, { headers });
+      assert.equal(r.status, 401, says);
+      assert.equal(r.headers.get('www-authenticate'), 'Bearer');
+      assert.equal((await r.json()).error.message, says);
+    }
+  });
+
+  test('beside a second credential, a refusal names the one refused (/ws and Realtime upgrades)', async () => {
+    const good = jwt({ role: 'service_role' });
+    for (const path of ['/ws', '/realtime/v1/websocket']) {
+      const vsn = path === '/ws' ? '' : 'vsn=1.0.0&';
+      const url = (key) => `ws://${d.host}:${d.port}${path}?${vsn}apikey=${encodeURIComponent(key)}`;
+      // The URL's apikey stands where the header would: beside a bearer it must be valid too.
+      let r = await upgrade(url('wrongwrongwrongwrong'), { authorization: `Bearer ${good}` });
+      assert.deepEqual(r, { status: 401, message: 'the apikey parameter is refused: unknown key' }, path);
+      r = await upgrade(url(ANON), { authorization: 'Bearer wrongwrongwrongwrong' });
+      assert.deepEqual(r, { status: 401, message: 'the Authorization bearer token is refused: unknown key' },
+                       path);
+      r = await upgrade(`ws://${d.host}:${d.port}${path}${vsn ? '?vsn=1.0.0' : ''}`,
+                        { apikey: 'wrongwrongwrongwrong', authorization: `Bearer ${good}` });
+      assert.deepEqual(r, { status: 401, message: 'the apikey header is refused: unknown key' }, path);
+      // Good credentials in both places open it; the URL's key alone still does.
+      assert.equal((await upgrade(url(ANON), { authorization: `Bearer ${good}` })).status, 101, path);
+      assert.equal((await upgrade(url(SERVICE))).status, 101, path);
+    }
+  });
 });
