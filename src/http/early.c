@@ -65,7 +65,7 @@ bool early_refusal(http_server *hs, const char *b, size_t n, char *out, size_t c
     q.path = h2o_iovec_init(sp1 + 1, (size_t)(sp2 - sp1 - 1));
     const char *qm = memchr(q.path.base, '?', q.path.len);
     q.query_at = qm != NULL ? (size_t)(qm - q.path.base) : SIZE_MAX;
-    int lengths = 0, expect = 0, other = 0;
+    int lengths = 0, expect = 0, other = 0; /* a second Host is "other": h2o's to judge */
     h2o_iovec_t length = {NULL, 0};
     bool refused = false;
     for (const char *p = eol + 2; p < end;) {
@@ -86,6 +86,7 @@ bool early_refusal(http_server *hs, const char *b, size_t n, char *out, size_t c
         } else if (h2o_memis(name, nlen, H2O_STRLIT("expect"))) {
             expect += h2o_lcstris(v.base, v.len, H2O_STRLIT("100-continue")) ? 1 : 2;
         } else if (h2o_memis(name, nlen, H2O_STRLIT("host"))) {
+            other += q.input.authority.base != NULL;
             q.input.authority = q.authority = v; /* h2o moves Host out of the list too */
         } else if (h2o_memis(name, nlen, H2O_STRLIT("transfer-encoding")) ||
                    h2o_memis(name, nlen, H2O_STRLIT("upgrade"))) {

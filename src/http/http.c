@@ -131,12 +131,17 @@ static bool read_headers(http_req *r)
     headers_get(q, "content-type", r->content_type, sizeof r->content_type);
     headers_get(q, "accept-encoding", r->accept_encoding, sizeof r->accept_encoding);
     headers_get(q, "if-none-match", r->if_none_match, sizeof r->if_none_match);
-    headers_get(q, "if-match", r->if_match, sizeof r->if_match);
+    r->if_match_sent = headers_get(q, "if-match", r->if_match, sizeof r->if_match);
     http_error e;
+    char msg[160];
     if (admit_header_bytes(q) > HEADER_BYTES_MAX) {
         r->close_after = true;
         http_respond_error(r, 431, "header_fields_too_large",
                            "the request's header fields exceed 16384 bytes together");
+        return false;
+    }
+    if (!admit_repeats(q, &e, msg, sizeof msg)) {
+        http_respond_error(r, e.status, e.code, e.message);
         return false;
     }
     if (r->method == 0) {
@@ -428,11 +433,12 @@ bool http_refuse_early(http_server *hs, h2o_req_t *q, char *out, size_t cap, siz
     r->method = method_of(q->method);
     bool refused = false;
     http_error e;
+    char msg[160];
     if (headers_path(q, r->path, sizeof r->path) == 0 && http_takes_body(r->method) &&
         admit_header_bytes(q) <= HEADER_BYTES_MAX) {
         r->route = router_match(hs, r); /* the route's error shape */
         headers_get(q, "content-type", r->content_type, sizeof r->content_type);
-        if (!admit_framing(r, &e) || !admit_body(r, &e)) {
+        if (!admit_repeats(q, &e, msg, sizeof msg) || !admit_framing(r, &e) || !admit_body(r, &e)) {
             respond_body_error(r, &e);
             refused = r->answered && (*len = raw_answer(r, out, cap)) > 0;
         }

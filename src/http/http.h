@@ -67,7 +67,8 @@ struct http_req {
     char content_type[128];
     char accept_encoding[128];
     char if_none_match[64];
-    char if_match[64]; /* "" when absent */
+    char if_match[64];  /* "" when absent, empty, or too long to hold */
+    bool if_match_sent; /* so a precondition too long to hold is not taken for none */
     bool has_length;
     size_t content_length;
     bool chunked; /* Transfer-Encoding: chunked: 'chunk' decodes it */
@@ -197,6 +198,11 @@ extern const http_param http_query_own[];
 bool http_args_check(const http_req *r, const http_param *params, char *msg, size_t len);
 /* http_args_check(), answering 400 invalid_parameter itself: false when it did. */
 bool http_args_ok(http_req *r, const http_param *params);
+
+/* True if 'if_none_match' (a request's If-None-Match, its lines joined) names 'etag' (with its
+ * quotes) or is "*": a list of entity tags, compared weakly (a W/ prefix is ignored), RFC 9110
+ * §13.1.2. Any thread. */
+bool http_etag_matches(const char *if_none_match, const char *etag);
 
 /* Reads a decimal integer in [min, max] with nothing around it; false otherwise. */
 bool http_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);

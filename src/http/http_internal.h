@@ -114,8 +114,15 @@ int body_decode(http_req *r, http_error *e);
 /* Splits the query into r->args, %-decoded: 0, -1 if there are too many parameters or they
  * are too long, -2 for a malformed %-escape. */
 int headers_parse_args(http_req *r);
-/* The header 'name' (lower case, no colon) of an h2o request, as http_req_header(). */
+/* The header 'name' (lower case, no colon) of an h2o request, as http_req_header(): a list's
+ * lines (RFC 9110 §5.3) joined with ", " in order, the one line of any other field. */
 bool headers_get(const h2o_req_t *q, const char *name, char *dst, size_t len);
+/* The first header field telltale reads that is no list yet was sent on more than one line
+ * (Host counted in the raw header section), or NULL. */
+const char *headers_repeated(const h2o_req_t *q);
+/* The value of a raw header line "name: value" ('len' bytes, no LF) when its name is 'name'
+ * (lower case), trimmed, in 'v' ('n' bytes); false otherwise. */
+bool headers_raw_field(const char *line, size_t len, const char *name, const char **v, size_t *n);
 /* Whether the header 'name' was sent at all. */
 bool headers_has(const h2o_req_t *q, const char *name);
 /* %-decodes and normalises the path of 'q' (no query) into 'out': 0, -1 if it does not fit,
@@ -128,6 +135,9 @@ bool http_takes_body(http_method m);
 /* Content-Length or Transfer-Encoding: chunked (RFC 9112 §6); false with 'e' (411, 400, 501)
  * otherwise. Sets r->has_length, r->content_length, r->chunked. */
 bool admit_framing(http_req *r, http_error *e);
+/* A header field that is no list sent on more than one line (headers_repeated): false with
+ * 'e' (400 repeated_header naming it, its message in 'msg'). */
+bool admit_repeats(const h2o_req_t *q, http_error *e, char *msg, size_t len);
 /* Content-Length and Transfer-Encoding together, or Content-Lengths that differ, read from the
  * raw header section (h2o hides both fields): false with 'e' (400 / 411, and close). */
 bool admit_raw_framing(http_req *r, http_error *e);
