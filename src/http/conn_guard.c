@@ -301,12 +301,34 @@ static bool unread(const accepted *a)
            n > 0;
 }
 
+/* libh2o 2.2.5 closes a TLS socket by writing its close_notify first (shutdown_ssl), and
+ * ignores what uv_write returns. After a read error (a client that reset the connection)
+ * libuv has made the stream unwritable, so that write fails at once and its callback never
+ * comes: the socket would never be disposed of, holding its file and its place under the
+ * connection limits until the process ends ("event loop closed with handles still open"). Such
+ * a close is finished here, when the connection's phase timer fires (the idle timeout after
+ * its answer) and at stop: a second h2o_socket_close finds the write "pending" and disposes of
+ * the socket, h2o's own way out of a close whose write is abandoned. True if it did. */
+static bool finish_tls_close(accepted *a)
+{
+    h2o_socket_t *sock = a->sock;
+    if (sock != NULL && sock->ssl != NULL && sock->_cb.write != NULL &&
+        !uv_is_writable((uv_stream_t *)&a->tcp) && !uv_is_closing((uv_handle_t *)&a->tcp)) {
+        h2o_socket_close(sock);
+        return true;
+    }
+    return false;
+}
+
 static void on_phase_timer(uv_timer_t *t)
 {
     accepted *a = t->data;
     http_server *hs = a->hs;
     const tt_config *cfg = hs->cfg;
     uint64_t now = clock_mono_ms();
+    if (finish_tls_close(a)) {
+        return;
+    }
     if ((a->phase == PHASE_HEADERS || a->phase == PHASE_BODY || a->phase == PHASE_IDLE) &&
         unread(a)) {
         /* judged again once the poll has handed them to h2o (1 ms: a 0 ms timer started from
@@ -543,22 +565,11 @@ size_t guard_bodies_arriving(http_server *hs)
     return total;
 }
 
-/* libh2o 2.2.5 closes a TLS socket by writing its close_notify first (shutdown_ssl), and
- * ignores what uv_write returns. After a read error (a client that reset the connection)
- * libuv has made the stream unwritable, so that write fails at once and its callback never
- * comes: the socket is never disposed of, and stays open, unread, holding its file, until the
- * process ends ("event loop closed with handles still open"). At stop such a close is
- * finished: a second h2o_socket_close finds the write "pending" and disposes of the socket,
- * which is h2o's own way out of a close whose write is abandoned. */
 void guard_finish_tls_closes(http_server *hs)
 {
     for (accepted *a = hs->conns[CONN_ALL], *next; a != NULL; a = next) {
         next = a->links[CONN_ALL].next;
-        h2o_socket_t *sock = a->sock;
-        if (sock != NULL && sock->ssl != NULL && sock->_cb.write != NULL &&
-            !uv_is_writable((uv_stream_t *)&a->tcp) && !uv_is_closing((uv_handle_t *)&a->tcp)) {
-            h2o_socket_close(sock);
-        }
+        finish_tls_close(a);
     }
 }
 

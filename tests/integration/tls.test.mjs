@@ -247,6 +247,46 @@ describe('SIGTERM with TLS connections held open', () => {
   });
 });
 
+describe('TLS clients that reset after a request', () => {
+  let dir;
+  let d;
+  before(async () => {
+    dir = makeTmpDir('telltale-tls-reset-');
+    const pair = makeCert(dir, 'reset');
+    d = await Daemon.start({ label: 'tls-reset', args: ['--tls-cert', pair.cert, '--tls-key', pair.key,
+      '--max-connections-per-address', '2', '--idle-timeout', '500ms'] });
+    d.pair = pair;
+  });
+  after(async () => {
+    await d?.cleanup();
+  });
+
+  test('give their place under the connection limits back (the idle timeout ends the half-closed socket)', async () => {
+    const tlsOpts = { host: '127.0.0.1', port: d.port, ca: readFileSync(d.pair.cert), servername: 'localhost' };
+    const resetAfterRequest = async () => {
+      const raw = await opened(net.connect(d.port, '127.0.0.1'), 'connect');
+      const s = await opened(tls.connect({ ...tlsOpts, socket: raw }), 'secureConnect');
+      await new Promise((resolve) => s.write('GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n', resolve));
+      raw.resetAndDestroy();
+    };
+    // Twice the per-address limit, one after another: each place must come back, or the
+    // third and later are refused at accept (their handshake fails) and so is every client
+    // of this address from then on.
+    for (let i = 0; i < 4; i++) {
+      await waitFor(`reset client ${i + 1} admitted`, async () => {
+        try {
+          await resetAfterRequest();
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    }
+    await waitFor('a client of the address served again', () =>
+      curl(['--cacert', d.pair.cert, `https://localhost:${d.port}/health`]).status === 200);
+  });
+});
+
 describe('TLS settings at startup', () => {
   const run = (args) => spawnSync(BIN, ['serve', '--store', `sqlite:${path.join(makeTmpDir(), 't.db')}`, ...args],
                                   { encoding: 'utf8', timeout: 20_000 });
