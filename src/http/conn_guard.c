@@ -181,19 +181,18 @@ bool conn_attribute(http_server *hs, h2o_req_t *q)
     return !over;
 }
 
-/* A whole 503 written straight to a socket h2o never saw; best effort (plain HTTP only). */
-static void refuse_at_accept(uv_tcp_t *t, const char *message)
+/* A whole JSON error answer, with Connection: close, written straight to a socket h2o is not
+ * writing to (never accepted by it, or ended by us); best effort, plain HTTP only. */
+static void write_error_raw(uv_tcp_t *t, const http_error *e)
 {
     json_writer w = {0};
-    http_write_error(
-        &w, &(http_error){.status = 503, .code = "too_many_connections", .message = message});
+    http_write_error(&w, e);
     char buf[1024];
     int n = w.out.oom ? -1
                       : snprintf(buf, sizeof buf,
-                                 "HTTP/1.1 503 Service Unavailable\r\ncontent-type: "
-                                 "application/json\r\ncontent-length: %zu\r\nconnection: "
-                                 "close\r\n\r\n%s",
-                                 w.out.len, w.out.buf);
+                                 "HTTP/1.1 %d %s\r\ncontent-type: application/json\r\n"
+                                 "content-length: %zu\r\nconnection: close\r\n\r\n%s",
+                                 e->status, http_reason_phrase(e->status), w.out.len, w.out.buf);
     free(w.out.buf);
     if (n > 0 && (size_t)n < sizeof buf) {
         uv_buf_t b = uv_buf_init(buf, (unsigned)n);
@@ -229,21 +228,8 @@ static void enter(accepted *a, int phase, uint64_t limit_ms)
 static void end_conn(accepted *a, const char *why)
 {
     if (why != NULL && a->hs->cfg->tls_cert[0] == '\0') {
-        json_writer w = {0};
-        http_write_error(&w,
-                         &(http_error){.status = 408, .code = "request_timeout", .message = why});
-        char buf[1024];
-        int n = w.out.oom ? -1
-                          : snprintf(buf, sizeof buf,
-                                     "HTTP/1.1 408 Request Timeout\r\ncontent-type: "
-                                     "application/json\r\ncontent-length: %zu\r\nconnection: "
-                                     "close\r\n\r\n%s",
-                                     w.out.len, w.out.buf);
-        free(w.out.buf);
-        if (n > 0 && (size_t)n < sizeof buf) {
-            uv_buf_t b = uv_buf_init(buf, (unsigned)n);
-            (void)uv_try_write((uv_stream_t *)&a->tcp, &b, 1);
-        }
+        write_error_raw(&a->tcp,
+                        &(http_error){.status = 408, .code = "request_timeout", .message = why});
     }
     uv_os_fd_t fd;
     if (uv_fileno((uv_handle_t *)&a->tcp, &fd) == 0) {
@@ -413,7 +399,9 @@ bool guard_accept(http_server *hs, accepted *a)
     }
     if (over != NULL) {
         if (hs->cfg->tls_cert[0] == '\0') {
-            refuse_at_accept(&a->tcp, over);
+            write_error_raw(
+                &a->tcp,
+                &(http_error){.status = 503, .code = "too_many_connections", .message = over});
         }
         uv_close((uv_handle_t *)&a->timer, NULL); /* the caller frees 'a' with the socket */
         return false;

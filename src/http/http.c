@@ -279,72 +279,6 @@ int http_on_h2o_request(http_server *hs, h2o_req_t *q)
     return 0;
 }
 
-const char *http_reason_phrase(int status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 202:
-        return "Accepted";
-    case 204:
-        return "No Content";
-    case 206:
-        return "Partial Content";
-    case 304:
-        return "Not Modified";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 406:
-        return "Not Acceptable";
-    case 408:
-        return "Request Timeout";
-    case 409:
-        return "Conflict";
-    case 411:
-        return "Length Required";
-    case 412:
-        return "Precondition Failed";
-    case 413:
-        return "Content Too Large";
-    case 414:
-        return "URI Too Long";
-    case 415:
-        return "Unsupported Media Type";
-    case 416:
-        return "Range Not Satisfiable";
-    case 417:
-        return "Expectation Failed";
-    case 422:
-        return "Unprocessable Content";
-    case 428:
-        return "Precondition Required";
-    case 429:
-        return "Too Many Requests";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 500:
-        return "Internal Server Error";
-    case 501:
-        return "Not Implemented";
-    case 503:
-        return "Service Unavailable";
-    case 504:
-        return "Gateway Timeout";
-    default:
-        return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
-    }
-}
-
 static void add_header(h2o_req_t *q, const char *name, const char *value)
 {
     if (value == NULL) {
@@ -421,27 +355,40 @@ static size_t raw_answer(const http_req *r, char *out, size_t cap)
     return at + 2 + r->resp_len;
 }
 
-bool http_refuse_early(http_server *hs, h2o_req_t *q, char *out, size_t cap, size_t *len)
+/* A request no handler sees, answered into its own buffers (r->raw_answer); NULL: no memory. */
+static http_req *raw_req(http_server *hs, h2o_req_t *q)
 {
     http_req *r = calloc(1, sizeof *r);
     if (r == NULL) {
-        return false;
+        return NULL;
     }
     r->h2o = q;
     r->hs = hs;
     r->raw_answer = true;
     r->method = method_of(q->method);
+    if (q->path.base != NULL && headers_path(q, r->path, sizeof r->path) == 0) {
+        r->route = router_match(hs, r); /* the route's error shape */
+        headers_get(q, "content-type", r->content_type, sizeof r->content_type);
+    } else {
+        r->path[0] = '\0'; /* no route: the error in telltale's shape */
+    }
+    return r;
+}
+
+bool http_refuse_early(http_server *hs, h2o_req_t *q, char *out, size_t cap, size_t *len)
+{
+    http_req *r = raw_req(hs, q);
+    if (r == NULL) {
+        return false;
+    }
     bool refused = false;
     http_error e;
     char msg[160];
-    if (headers_path(q, r->path, sizeof r->path) == 0 && http_takes_body(r->method) &&
-        admit_header_bytes(q) <= HEADER_BYTES_MAX) {
-        r->route = router_match(hs, r); /* the route's error shape */
-        headers_get(q, "content-type", r->content_type, sizeof r->content_type);
-        if (!admit_repeats(q, &e, msg, sizeof msg) || !admit_framing(r, &e) || !admit_body(r, &e)) {
-            respond_body_error(r, &e);
-            refused = r->answered && (*len = raw_answer(r, out, cap)) > 0;
-        }
+    if (r->path[0] != '\0' && http_takes_body(r->method) &&
+        admit_header_bytes(q) <= HEADER_BYTES_MAX &&
+        (!admit_repeats(q, &e, msg, sizeof msg) || !admit_framing(r, &e) || !admit_body(r, &e))) {
+        respond_body_error(r, &e);
+        refused = r->answered && (*len = raw_answer(r, out, cap)) > 0;
     }
     free(r->resp_owned);
     free(r);
@@ -547,18 +494,12 @@ static void respond_error(http_req *r, const http_error *e)
 bool http_error_in_shape(http_server *hs, h2o_req_t *q, const http_error *e, const char **type,
                          h2o_iovec_t *body)
 {
-    http_req *r = calloc(1, sizeof *r);
+    http_req *r = raw_req(hs, q);
     if (r == NULL) {
         return false;
     }
-    r->h2o = q;
-    r->hs = hs;
-    r->raw_answer = true;
     bool shaped = false;
-    if (q->path.base != NULL && headers_path(q, r->path, sizeof r->path) == 0) {
-        r->method = method_of(q->method);
-        r->route = router_match(hs, r);
-        headers_get(q, "content-type", r->content_type, sizeof r->content_type);
+    if (r->path[0] != '\0') {
         respond_error(r, e);
         if (r->answered && r->resp_type != NULL) {
             *type = h2o_strdup(&q->pool, r->resp_type, SIZE_MAX).base;

@@ -69,7 +69,7 @@ struct http_server {
     uint64_t limit_counts[HTTP_LIMIT_N]; /* clients that broke each limit (DESIGN §5) */
 };
 
-/* http.c: the reason phrase of a status code for the status line (RFC 9110 §15). */
+/* http_error.c: the reason phrase of a status code for the status line (RFC 9110 §15). */
 const char *http_reason_phrase(int status);
 
 /* http.c: a request h2o has read whole (headers and body): answered now or later. */
