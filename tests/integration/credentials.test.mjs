@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { createHmac } from 'node:crypto';
-import WebSocket from 'ws';
 
 import { Daemon, test, waitFor, withTimeout } from './lib/daemon.mjs';
 import { httpRequest, rawRequest } from './lib/raw.mjs';
+import { tryUpgrade } from './lib/wsclient.mjs';
 
 const SECRET = 'credentials-test-jwt-secret-of-32-bytes-or-more';
 const SERVICE = 'credentials-service-key-0123456789';
@@ -28,20 +28,9 @@ const repeated = (name) =>
   `the header '${name}' was sent more than once: it is not a list, so send it once (RFC 9110 §5.3)`;
 
 // The status and error message of a WebSocket upgrade of 'url' with 'headers'.
-function upgrade(url, headers = {}) {
-  const ws = new WebSocket(url, { headers });
-  return withTimeout(new Promise((resolve) => {
-    ws.once('open', () => {
-      ws.close();
-      resolve({ status: 101 });
-    });
-    ws.once('unexpected-response', (req, res) => {
-      let body = '';
-      res.on('data', (c) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode, message: JSON.parse(body).error?.message }));
-    });
-    ws.once('error', (err) => resolve({ status: -1, message: String(err) }));
-  }), 10_000, `the upgrade of ${url}`);
+async function upgrade(url, headers = {}) {
+  const { status, message } = await tryUpgrade(url, headers);
+  return status === 101 ? { status } : { status, message };
 }
 
 describe('credentials and repeated header fields', () => {
