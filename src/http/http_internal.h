@@ -94,6 +94,9 @@ bool http_error_in_shape(http_server *hs, h2o_req_t *q, const http_error *e, con
  * 100-continue, with one Content-Length and no body byte yet, and its headers already refuse
  * the body: the refusal in 'out' ('*len' bytes, as http_refuse_early). False otherwise. */
 bool early_refusal(http_server *hs, const char *b, size_t n, char *out, size_t cap, size_t *len);
+/* When 'b' ('n' bytes, h2o's input buffer) starts with one whole HTTP/1.0 header section, its
+ * Expect: 100-continue fields are renamed so that h2o does not answer 100 (RFC 9110 §10.1.1). */
+void early_forget_http10_expect(char *b, size_t n);
 
 /* http.c: telltale's error document, {"error":{"code","message"[,"index"]}}. */
 void http_write_error(json_writer *w, const http_error *e);
