@@ -104,6 +104,27 @@ describe('https and wss on 0.0.0.0 with keys', () => {
     r = send({ TELLTALE_CACERT: '/nonexistent/ca.pem' });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /the file TELLTALE_CACERT names cannot be read as PEM certificates/);
+    // Another CA's certificate: curl's own reason, and what to look at
+    r = send({ TELLTALE_CACERT: b.cert });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /SSL certificate problem: .*\(the daemon's certificate is not signed by the CA of TELLTALE_CACERT/);
+  });
+
+  test('the CLI names the scheme when the URL says http:// to a TLS port, or https:// to a plain one', async () => {
+    const run = (base) => spawnSync(BIN, ['send', '--url', base, JSON.stringify({ type: 'tls_scheme' })],
+                                    { encoding: 'utf8', timeout: 30_000,
+                                      env: { ...process.env, TELLTALE_KEY: INGEST, TELLTALE_CACERT: a.cert } });
+    let r = run(`http://127.0.0.1:${d.port}`);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /a daemon serving TLS, with --tls-cert, closes a plain request: the URL then starts with https:\/\//);
+    const plain = await Daemon.start({ label: 'tls-plain' });
+    try {
+      r = run(`https://127.0.0.1:${plain.port}`);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /wrong version number.*a daemon without --tls-cert serves plain HTTP: the URL then starts with http:\/\//);
+    } finally {
+      await plain.stop();
+    }
   });
 
   test('supabase-js (NODE_EXTRA_CA_CERTS): REST over https, Realtime over wss', async () => {
