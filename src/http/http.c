@@ -439,11 +439,6 @@ static void set_answer(http_req *r, int status, const char *type, const unsigned
     }
 }
 
-void http_answer_later(http_req *r)
-{
-    (void)r; /* h2o 2.2.5 sets no timer on a request being handled */
-}
-
 void http_respond(http_req *r, int status, const char *type, char *body, size_t len)
 {
     if (r->answered) {

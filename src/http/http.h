@@ -128,10 +128,6 @@ http_ticket http_ticket_of(const http_req *r);
 /* The request, or NULL if its client has gone. */
 http_req *http_redeem(http_ticket t);
 
-/* The answer will come later, from work on the thread pool (http_defer() calls this). h2o
- * 2.2.5 sets no timer on a request being handled, so there is nothing to extend. */
-void http_answer_later(http_req *r);
-
 /* Work for a request that runs on libuv's thread pool (the store blocks, a large body is
  * parsed), then is answered on the loop thread. 'work' runs on a pool thread with 'arg'; then
  * 'done' runs on the loop thread with the request, or NULL if its client has gone (the work is
