@@ -165,6 +165,11 @@ int64_t api_if_match(const http_req *r, char why[API_WHY_LEN])
 {
     const char *s = r->if_match;
     int64_t v;
+    if (s[0] == '\0' && r->if_match_sent) { /* read as none, the precondition would be lost */
+        snprintf(why, API_WHY_LEN,
+                 "If-Match is empty or longer than 63 bytes: send one entity-tag, or *");
+        return -1;
+    }
     if (s[0] == '\0') {
         return 0;
     }
@@ -273,24 +278,4 @@ bool api_body_none(http_req *r)
     }
     cJSON_Delete(body);
     return ok;
-}
-
-bool api_etag_matches(const char *if_none_match, const char *etag)
-{
-    const char *h = if_none_match;
-    size_t n = strlen(etag);
-    while (*h != '\0') {
-        h += strspn(h, " \t,");
-        if (*h == '*') {
-            return true;
-        }
-        if (strncmp(h, "W/", 2) == 0) {
-            h += 2;
-        }
-        if (strncmp(h, etag, n) == 0 && (h[n] == '\0' || strchr(" \t,", h[n]) != NULL)) {
-            return true;
-        }
-        h += strcspn(h, ",");
-    }
-    return false;
 }

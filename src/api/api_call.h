@@ -46,11 +46,6 @@ void api_call_error(api_call *c, int status, const char *code, const char *fmt, 
 #define API_WHY_LEN 200
 int64_t api_if_match(const http_req *r, char why[API_WHY_LEN]);
 
-/* True if 'if_none_match' (a request's If-None-Match) names 'etag' (with its quotes) or is
- * "*": a list of entity tags, compared weakly (a W/ prefix is ignored), RFC 9110 §13.1.2.
- * Any thread. */
-bool api_etag_matches(const char *if_none_match, const char *etag);
-
 /* Time query parameter 'name' into *out_ms when given (unchanged when not); false, with 'msg'
  * saying what it takes, when api_parse_time() refuses it. */
 bool api_time_arg(const http_req *r, const char *name, int64_t *out_ms, char *msg, size_t len);

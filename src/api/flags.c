@@ -213,7 +213,7 @@ static void get_flag(api_call *c)
         return;
     }
     set_etag(c, rows.rows[0].version);
-    if (api_etag_matches(a->if_none_match, c->etag)) {
+    if (http_etag_matches(a->if_none_match, c->etag)) {
         c->status = 304;
     } else {
         write_flag(&c->body, &rows.rows[0]);

@@ -136,7 +136,7 @@ static void evaluate_all(api_call *c)
     if (c->body.out.buf != NULL && !c->body.out.oom) {
         snprintf(c->etag, sizeof c->etag, "\"%016llx\"",
                  (unsigned long long)fnv1a(c->body.out.buf, c->body.out.len));
-        if (api_etag_matches(a->if_none_match, c->etag)) {
+        if (http_etag_matches(a->if_none_match, c->etag)) {
             c->status = 304;
         }
     }

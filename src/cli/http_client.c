@@ -158,14 +158,27 @@ void http_client_free(http_client *c)
     memset(c, 0, sizeof *c);
 }
 
-/* What the user can do about a TLS failure of libcurl, or "". */
-static const char *tls_hint(CURLcode cc)
+/* What the user can do about a failure of libcurl that TLS on one side only, or a certificate,
+ * explains; "" for any other. 'url' is the request's, 'cacert' TELLTALE_CACERT (or NULL). */
+static const char *tls_hint(CURLcode cc, const char *url, const char *cacert)
 {
+    bool https = strncmp(url, "https:", 6) == 0;
     if (cc == CURLE_SSL_CACERT_BADFILE) {
         return " (the file TELLTALE_CACERT names cannot be read as PEM certificates)";
     }
     if (cc == CURLE_PEER_FAILED_VERIFICATION) {
-        return " (a certificate from a private CA: set TELLTALE_CACERT to its PEM file)";
+        return cacert == NULL
+                   ? " (a certificate from a private CA: set TELLTALE_CACERT to its PEM file)"
+                   : " (the daemon's certificate is not signed by the CA of TELLTALE_CACERT, or "
+                     "does not name the URL's host among its subject alternative names)";
+    }
+    if (!https && (cc == CURLE_GOT_NOTHING || cc == CURLE_RECV_ERROR)) {
+        return " (a daemon serving TLS, with --tls-cert, closes a plain request: the URL then "
+               "starts with https://)";
+    }
+    if (https && cc == CURLE_SSL_CONNECT_ERROR) {
+        return " (a daemon without --tls-cert serves plain HTTP: the URL then starts with "
+               "http://)";
     }
     return "";
 }
@@ -236,13 +249,16 @@ long http_client_request(http_client *c, const char *who, const char *method, co
     for (int attempt = 1; attempt <= attempts; attempt++) {
         c->reply_len = 0;
         c->reply[0] = '\0';
+        char detail[CURL_ERROR_SIZE] = "";
+        curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, detail);
         CURLcode cc = curl_easy_perform(curl);
         curl_off_t retry = 0;
         status = 0;
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
         curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &retry);
         if (cc != CURLE_OK) {
-            fprintf(stderr, "%s: %s: %s%s\n", who, url, curl_easy_strerror(cc), tls_hint(cc));
+            fprintf(stderr, "%s: %s: %s%s%s%s\n", who, url, curl_easy_strerror(cc),
+                    detail[0] != '\0' ? ": " : "", detail, tls_hint(cc, url, cacert));
             status = 0;
             break;
         }

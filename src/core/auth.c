@@ -2,6 +2,7 @@
 #include "core/auth.h"
 
 #include <openssl/crypto.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -113,8 +114,21 @@ int auth_credential(const tt_config *cfg, const char *credential, int64_t now_s,
     return role_from_claim(&claims, out, err);
 }
 
-int auth_request(const tt_config *cfg, const char *apikey, const char *authorization, int64_t now_s,
-                 auth_identity *out, char err[TT_ERRLEN])
+/* Who presents 'credential', one of two a request carries: a refusal names it ('what'), so
+ * the caller knows which of the two to fix. */
+static int one_of_two(const tt_config *cfg, const char *credential, const char *what, int64_t now_s,
+                      auth_identity *out, char *err)
+{
+    char why[TT_ERRLEN];
+    if (auth_credential(cfg, credential, now_s, out, why) != 0) {
+        *out = (auth_identity){.role = AUTH_NONE};
+        return tt_fail(err, TT_EINVAL, "the %s is refused: %s", what, why);
+    }
+    return 0;
+}
+
+int auth_request(const tt_config *cfg, const char *apikey, const char *apikey_from,
+                 const char *authorization, int64_t now_s, auth_identity *out, char err[TT_ERRLEN])
 {
     *out = (auth_identity){.role = AUTH_NONE}; /* also when refused before auth_credential */
     if (!auth_enabled(cfg)) {
@@ -127,12 +141,13 @@ int auth_request(const tt_config *cfg, const char *apikey, const char *authoriza
         }
         bearer = authorization + 7;
     }
-    if (apikey != NULL && apikey[0] != '\0' && bearer != NULL) {
+    bool has_apikey = apikey != NULL && apikey[0] != '\0';
+    if (has_apikey && bearer != NULL) {
         auth_identity ignored;
-        int rc = auth_credential(cfg, apikey, now_s, &ignored, err);
-        if (rc != 0) {
-            return rc;
-        }
+        int rc = one_of_two(cfg, apikey, apikey_from != NULL ? apikey_from : "apikey header", now_s,
+                            &ignored, err);
+        return rc != 0 ? rc
+                       : one_of_two(cfg, bearer, "Authorization bearer token", now_s, out, err);
     }
     return auth_credential(cfg, bearer != NULL ? bearer : apikey, now_s, out, err);
 }

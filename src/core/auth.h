@@ -75,9 +75,14 @@ bool auth_enabled(const tt_config *cfg);
 int auth_credential(const tt_config *cfg, const char *credential, int64_t now_s, auth_identity *out,
                     char err[TT_ERRLEN]);
 
-/* Who sends an HTTP request with these headers (each NULL when absent). */
-int auth_request(const tt_config *cfg, const char *apikey, const char *authorization, int64_t now_s,
-                 auth_identity *out, char err[TT_ERRLEN]);
+/* Who sends an HTTP request with these credentials (each NULL or "" when absent): 'apikey' from
+ * where 'apikey_from' says ("apikey header", or on a WebSocket URL "apikey parameter"; NULL is
+ * the header), 'authorization' the Authorization header. The bearer decides; an apikey beside
+ * it must be valid too, and a refusal of either then names which one is refused: "the apikey
+ * header is refused: unknown key", "the Authorization bearer token is refused: invalid token:
+ * the token has expired". A lone credential's refusal is the reason alone ("unknown key"). */
+int auth_request(const tt_config *cfg, const char *apikey, const char *apikey_from,
+                 const char *authorization, int64_t now_s, auth_identity *out, char err[TT_ERRLEN]);
 
 /* "anon", "authenticated", "service_role", "ingest" ("none" for AUTH_NONE). */
 const char *auth_role_name(auth_role role);

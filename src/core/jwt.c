@@ -17,24 +17,19 @@ static bool is_b64url(char c)
            c == '_';
 }
 
+/* Judged by its dots alone: a key of ours has none to count on, and a token that is wrong
+ * anywhere else (an empty part, padding, an unsecured JWT's empty signature) is still a JWT
+ * whose fault jwt_verify names. */
 bool jwt_looks_like(const char *token)
 {
     int dots = 0;
-    size_t run = 0;
-    for (const char *p = token; *p != '\0'; p++) {
-        if (*p == '.') {
-            if (run == 0) {
-                return false;
-            }
-            dots++;
-            run = 0;
-        } else if (is_b64url(*p)) {
-            run++;
-        } else {
-            return false;
+    for (const unsigned char *p = (const unsigned char *)token; *p != '\0'; p++) {
+        if (*p <= ' ' || *p >= 0x7f) {
+            return false; /* no part of a JWS has a space, control or non-ASCII byte */
         }
+        dots += *p == '.';
     }
-    return dots == 2 && run > 0;
+    return dots == 2;
 }
 
 /* Decodes 'len' bytes of unpadded base64url into 'out' (room for len * 3 / 4 + 3 bytes);
@@ -179,7 +174,7 @@ static const char *shape_wrong(const char *token, char *why, size_t len)
     const char *p = token;
     for (int i = 0; i < 3; i++) {
         size_t n = strcspn(p, ".");
-        if (n == 0) {
+        if (n == 0 && i < 2) { /* an empty signature is an unsecured JWT's (RFC 7519 §6) */
             snprintf(why, len, "not a JWT: its %s is empty", names[i]);
             return why;
         }
@@ -224,13 +219,19 @@ int jwt_verify(const char *token, const char *secret, int64_t now_s, jwt_claims 
     } else if (!cJSON_IsString(alg)) {
         snprintf(why_alg, sizeof why_alg, "its alg is not a string");
     } else if (strcmp(alg->valuestring, "HS256") != 0) {
-        snprintf(why_alg, sizeof why_alg, "its alg is \"%.16s\"", alg->valuestring);
+        snprintf(why_alg, sizeof why_alg, "its alg is \"%.16s\"%s", alg->valuestring,
+                 strcmp(alg->valuestring, "none") == 0 ? ", it is unsigned (RFC 7519 6)" : "");
     }
     cJSON_Delete(header);
     if (why_alg[0] != '\0') {
         return tt_fail(err, TT_EINVAL, "the token is not signed with HS256: %s", why_alg);
     }
     const char *sig = dot2 + 1;
+    if (sig[0] == '\0') {
+        return tt_fail(err, TT_EINVAL,
+                       "the token is unsigned: its signature is empty (an HMAC-SHA256 is 43 "
+                       "characters of base64url)");
+    }
     if (!signature_form(strlen(sig))) {
         return tt_fail(err, TT_EINVAL,
                        "its signature is not an HMAC-SHA256 in base64url (43 characters)");

@@ -27,8 +27,10 @@ typedef struct jwt_claims {
     int64_t exp;                 /* 0 when absent */
 } jwt_claims;
 
-/* True if 'token' looks like a JWT at all (three dot-separated base64url parts), so a caller
- * can tell "a JWT that failed" from "some other kind of key". */
+/* True if 'token' has a compact JWS's shape (RFC 7515 §7.1): two dots, so three parts, and no
+ * space, control or non-ASCII byte -- whatever the parts hold, an empty one included (an
+ * unsecured JWT's signature is empty, RFC 7519 §6). A caller can then tell "a JWT that failed"
+ * (jwt_verify says why) from "some other kind of key". */
 bool jwt_looks_like(const char *token);
 
 /* Verifies 'token' against 'secret' at 'now_s' (Unix seconds) and fills *out. Returns 0, or

@@ -5,8 +5,9 @@
  * AUTH_ROLE bits, auth.h); the caller's role comes from its credential, read here once:
  *
  *   HTTP        "apikey: K" and "Authorization: Bearer T" (auth_request: the bearer decides)
- *   WebSocket   the same headers, or the "apikey" URL parameter (browsers cannot set headers
- *               on a WebSocket), the header winning when both are sent
+ *   WebSocket   the same headers, and the "apikey" URL parameter (browsers cannot set headers
+ *               on a WebSocket) in place of an apikey header: the header wins when both are
+ *               sent; beside a bearer the parameter must be valid too, as the header must
  *
  * A refusal is 401 with "WWW-Authenticate: Bearer" (RFC 6750 §3) when the caller has no valid
  * credential, 403 when its role may not do this. A credential is never written to a log or
@@ -72,12 +73,16 @@ static int identify(const tt_config *cfg, h2o_req_t *q, bool websocket, auth_ide
                     char *why)
 {
     char apikey[CREDENTIAL_MAX], authorization[CREDENTIAL_MAX + 8];
+    const char *from = "apikey header";
     custom_header(q, "apikey", apikey, sizeof apikey);
     custom_header(q, "authorization", authorization, sizeof authorization);
-    if (websocket && apikey[0] == '\0' && authorization[0] == '\0') {
+    if (websocket && apikey[0] == '\0') {
+        /* the URL's apikey stands where the header would: beside a bearer it must be valid */
         url_apikey(q, apikey, sizeof apikey);
+        from = "apikey parameter";
     }
-    return auth_request(cfg, apikey, authorization, (int64_t)(clock_now_ms() / 1000), who, why);
+    return auth_request(cfg, apikey, from, authorization, (int64_t)(clock_now_ms() / 1000), who,
+                        why);
 }
 
 /* Whether the caller may use what admits 'roles'; if not, 'e' says why, in 'msg'. */

@@ -90,24 +90,18 @@ bool admit_framing(http_req *r, http_error *e)
     return true;
 }
 
-/* The value of a header line "name: value" when its name is 'name' (lower case), trimmed, in
- * 'v' ('n' bytes); false otherwise. */
-static bool raw_field(const char *line, size_t len, const char *name, const char **v, size_t *n)
+bool admit_repeats(const h2o_req_t *q, http_error *e, char *msg, size_t len)
 {
-    size_t nl = strlen(name);
-    if (len <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':') {
-        return false;
+    const char *name = headers_repeated(q);
+    if (name == NULL) {
+        return true;
     }
-    const char *b = line + nl + 1, *e = line + len;
-    while (b < e && (*b == ' ' || *b == '\t')) {
-        b++;
-    }
-    while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) {
-        e--;
-    }
-    *v = b;
-    *n = (size_t)(e - b);
-    return true;
+    snprintf(msg, len,
+             "the header '%s' was sent more than once: it is not a list, so send it once (RFC "
+             "9110 §5.3)",
+             name);
+    *e = (http_error){.status = 400, .code = "repeated_header", .message = msg};
+    return false;
 }
 
 /* libh2o 2.2.5 takes Transfer-Encoding over Content-Length when both are sent, and the first
@@ -117,7 +111,15 @@ static bool raw_field(const char *line, size_t len, const char *name, const char
  * consumes it after the response), so it is read again here for these two fields. */
 bool admit_raw_framing(http_req *r, http_error *e)
 {
-    h2o_req_t *q = r->h2o;
+    if (admit_raw_framing_of(r->h2o, e)) {
+        return true;
+    }
+    r->close_after = true;
+    return false;
+}
+
+bool admit_raw_framing_of(const h2o_req_t *q, http_error *e)
+{
     h2o_socket_t *sock =
         q->conn->callbacks->get_socket != NULL ? q->conn->callbacks->get_socket(q->conn) : NULL;
     if (sock == NULL || sock->input == NULL) {
@@ -137,14 +139,14 @@ bool admit_raw_framing(http_req *r, http_error *e)
         }
         const char *v;
         size_t n;
-        if (raw_field(p, len, "content-length", &v, &n)) {
+        if (headers_raw_field(p, len, "content-length", &v, &n)) {
             if (lengths++ == 0) {
                 first = v;
                 first_len = n;
             } else if (n != first_len || memcmp(v, first, n) != 0) {
                 differ = true;
             }
-        } else if (raw_field(p, len, "transfer-encoding", &v, &n)) {
+        } else if (headers_raw_field(p, len, "transfer-encoding", &v, &n)) {
             codings++;
         }
         if (eol == NULL) {
@@ -153,7 +155,6 @@ bool admit_raw_framing(http_req *r, http_error *e)
         p = eol + 1;
     }
     if (lengths > 0 && codings > 0) {
-        r->close_after = true;
         *e = (http_error){.status = 400,
                           .code = "conflicting_framing",
                           .message =
@@ -161,7 +162,6 @@ bool admit_raw_framing(http_req *r, http_error *e)
         return false;
     }
     if (differ) {
-        r->close_after = true;
         *e = (http_error){.status = 411,
                           .code = "length_required",
                           .message = "send one Content-Length (RFC 9112 §6.3)"};
@@ -183,10 +183,10 @@ size_t admit_raw_announced(const char *p, size_t n, uint64_t max_body)
         }
         const char *v;
         size_t vn;
-        if (raw_field(p, len, "transfer-encoding", &v, &vn)) {
+        if (headers_raw_field(p, len, "transfer-encoding", &v, &vn)) {
             return (size_t)max_body; /* chunked: its size is unknown, so up to --max-body */
         }
-        if (raw_field(p, len, "content-length", &v, &vn) && announced == 0) {
+        if (headers_raw_field(p, len, "content-length", &v, &vn) && announced == 0) {
             for (size_t i = 0; i < vn && v[i] >= '0' && v[i] <= '9' && announced <= max_body; i++) {
                 announced = announced * 10 + (uint64_t)(v[i] - '0');
             }

@@ -47,7 +47,7 @@ void assets_serve(http_req *r)
     r->etag = a->etag;
     /* index.html must revalidate so a new build's module graph is picked up at once. */
     r->cache_control = "no-cache";
-    if (strcmp(r->if_none_match, a->etag) == 0) {
+    if (http_etag_matches(r->if_none_match, a->etag)) {
         http_respond_static(r, 304, a->mime, NULL, 0);
         return;
     }

@@ -181,19 +181,18 @@ bool conn_attribute(http_server *hs, h2o_req_t *q)
     return !over;
 }
 
-/* A whole 503 written straight to a socket h2o never saw; best effort (plain HTTP only). */
-static void refuse_at_accept(uv_tcp_t *t, const char *message)
+/* A whole JSON error answer, with Connection: close, written straight to a socket h2o is not
+ * writing to (never accepted by it, or ended by us); best effort, plain HTTP only. */
+static void write_error_raw(uv_tcp_t *t, const http_error *e)
 {
     json_writer w = {0};
-    http_write_error(
-        &w, &(http_error){.status = 503, .code = "too_many_connections", .message = message});
+    http_write_error(&w, e);
     char buf[1024];
     int n = w.out.oom ? -1
                       : snprintf(buf, sizeof buf,
-                                 "HTTP/1.1 503 Service Unavailable\r\ncontent-type: "
-                                 "application/json\r\ncontent-length: %zu\r\nconnection: "
-                                 "close\r\n\r\n%s",
-                                 w.out.len, w.out.buf);
+                                 "HTTP/1.1 %d %s\r\ncontent-type: application/json\r\n"
+                                 "content-length: %zu\r\nconnection: close\r\n\r\n%s",
+                                 e->status, http_reason_phrase(e->status), w.out.len, w.out.buf);
     free(w.out.buf);
     if (n > 0 && (size_t)n < sizeof buf) {
         uv_buf_t b = uv_buf_init(buf, (unsigned)n);
@@ -229,21 +228,8 @@ static void enter(accepted *a, int phase, uint64_t limit_ms)
 static void end_conn(accepted *a, const char *why)
 {
     if (why != NULL && a->hs->cfg->tls_cert[0] == '\0') {
-        json_writer w = {0};
-        http_write_error(&w,
-                         &(http_error){.status = 408, .code = "request_timeout", .message = why});
-        char buf[1024];
-        int n = w.out.oom ? -1
-                          : snprintf(buf, sizeof buf,
-                                     "HTTP/1.1 408 Request Timeout\r\ncontent-type: "
-                                     "application/json\r\ncontent-length: %zu\r\nconnection: "
-                                     "close\r\n\r\n%s",
-                                     w.out.len, w.out.buf);
-        free(w.out.buf);
-        if (n > 0 && (size_t)n < sizeof buf) {
-            uv_buf_t b = uv_buf_init(buf, (unsigned)n);
-            (void)uv_try_write((uv_stream_t *)&a->tcp, &b, 1);
-        }
+        write_error_raw(&a->tcp,
+                        &(http_error){.status = 408, .code = "request_timeout", .message = why});
     }
     uv_os_fd_t fd;
     if (uv_fileno((uv_handle_t *)&a->tcp, &fd) == 0) {
@@ -301,12 +287,34 @@ static bool unread(const accepted *a)
            n > 0;
 }
 
+/* libh2o 2.2.5 closes a TLS socket by writing its close_notify first (shutdown_ssl), and
+ * ignores what uv_write returns. After a read error (a client that reset the connection)
+ * libuv has made the stream unwritable, so that write fails at once and its callback never
+ * comes: the socket would never be disposed of, holding its file and its place under the
+ * connection limits until the process ends ("event loop closed with handles still open"). Such
+ * a close is finished here, when the connection's phase timer fires (the idle timeout after
+ * its answer) and at stop: a second h2o_socket_close finds the write "pending" and disposes of
+ * the socket, h2o's own way out of a close whose write is abandoned. True if it did. */
+static bool finish_tls_close(accepted *a)
+{
+    h2o_socket_t *sock = a->sock;
+    if (sock != NULL && sock->ssl != NULL && sock->_cb.write != NULL &&
+        !uv_is_writable((uv_stream_t *)&a->tcp) && !uv_is_closing((uv_handle_t *)&a->tcp)) {
+        h2o_socket_close(sock);
+        return true;
+    }
+    return false;
+}
+
 static void on_phase_timer(uv_timer_t *t)
 {
     accepted *a = t->data;
     http_server *hs = a->hs;
     const tt_config *cfg = hs->cfg;
     uint64_t now = clock_mono_ms();
+    if (finish_tls_close(a)) {
+        return;
+    }
     if ((a->phase == PHASE_HEADERS || a->phase == PHASE_BODY || a->phase == PHASE_IDLE) &&
         unread(a)) {
         /* judged again once the poll has handed them to h2o (1 ms: a 0 ms timer started from
@@ -391,7 +399,9 @@ bool guard_accept(http_server *hs, accepted *a)
     }
     if (over != NULL) {
         if (hs->cfg->tls_cert[0] == '\0') {
-            refuse_at_accept(&a->tcp, over);
+            write_error_raw(
+                &a->tcp,
+                &(http_error){.status = 503, .code = "too_many_connections", .message = over});
         }
         uv_close((uv_handle_t *)&a->timer, NULL); /* the caller frees 'a' with the socket */
         return false;
@@ -443,7 +453,12 @@ static void guard_on_read(h2o_socket_t *sock, const char *err)
         }
         return; /* what a refused client still sent is dropped */
     }
-    if (err == NULL && a->hs != NULL && (a->phase == PHASE_HEADERS || a->phase == PHASE_IDLE) &&
+    bool before_h2o = err == NULL && a->hs != NULL &&
+                      (a->phase == PHASE_HEADERS || a->phase == PHASE_IDLE);
+    if (before_h2o) {
+        early_forget_http10_expect(sock->input->bytes, sock->input->size);
+    }
+    if (before_h2o &&
         a->hs->refuse_early(a->hs, sock->input->bytes, sock->input->size, out, sizeof out, &len)) {
         a->refused_early = true;
         uv_timer_stop(&a->timer);
@@ -541,6 +556,14 @@ size_t guard_bodies_arriving(http_server *hs)
         }
     }
     return total;
+}
+
+void guard_finish_tls_closes(http_server *hs)
+{
+    for (accepted *a = hs->conns[CONN_ALL], *next; a != NULL; a = next) {
+        next = a->links[CONN_ALL].next;
+        finish_tls_close(a);
+    }
 }
 
 void guard_server_gone(http_server *hs)

@@ -64,7 +64,6 @@ int http_defer(http_req *r, http_work_fn work, http_done_fn done, void *arg)
                     .body = r->body,
                     .body_reserved = r->body_reserved};
     d->work.data = d;
-    http_answer_later(r);
     if (uv_queue_work(r->hs->loop, &d->work, run_on_pool, answer_on_loop) != 0) {
         free(d);
         r->retry_after = 1;

@@ -40,6 +40,34 @@ static h2o_iovec_t trimmed(const char *b, const char *e)
     return h2o_iovec_init(b, (size_t)(e - b));
 }
 
+/* RFC 9110 §10.1.1: "A server that receives a 100-continue expectation in an HTTP/1.0 request
+ * MUST ignore that expectation." libh2o 2.2.5 answers it whatever the version (an HTTP/1.0
+ * client may take the interim "HTTP/1.1 100 Continue" for the final answer), so before h2o
+ * parses a whole header section of HTTP/1.0, each Expect field asking for 100-continue is
+ * renamed in place to "Ignore", a field no code reads: the request is served as if it had
+ * not asked. Over TLS h2o reads the decrypted bytes itself, and still answers 100 (OPERATIONS). */
+void early_forget_http10_expect(char *b, size_t n)
+{
+    const char *end = memmem(b, n < EARLY_SCAN_MAX ? n : EARLY_SCAN_MAX, "\r\n\r\n", 4);
+    const char *eol = end != NULL ? line_end(b, end + 2) : NULL;
+    if (eol == NULL || eol - b < 9 || memcmp(eol - 9, " HTTP/1.0", 9) != 0) {
+        return;
+    }
+    for (char *p = (char *)eol + 2; p < end + 2;) {
+        const char *le = line_end(p, end + 2);
+        const char *colon = le != NULL ? memchr(p, ':', (size_t)(le - p)) : NULL;
+        if (colon == NULL) {
+            return;
+        }
+        h2o_iovec_t v = trimmed(colon + 1, le);
+        if (colon - p == 6 && strncasecmp(p, "expect", 6) == 0 &&
+            h2o_lcstris(v.base, v.len, H2O_STRLIT("100-continue"))) {
+            memcpy(p, "Ignore", 6);
+        }
+        p = (char *)le + 2;
+    }
+}
+
 bool early_refusal(http_server *hs, const char *b, size_t n, char *out, size_t cap, size_t *len)
 {
     const char *end = memmem(b, n < EARLY_SCAN_MAX ? n : EARLY_SCAN_MAX, "\r\n\r\n", 4);
@@ -65,7 +93,7 @@ bool early_refusal(http_server *hs, const char *b, size_t n, char *out, size_t c
     q.path = h2o_iovec_init(sp1 + 1, (size_t)(sp2 - sp1 - 1));
     const char *qm = memchr(q.path.base, '?', q.path.len);
     q.query_at = qm != NULL ? (size_t)(qm - q.path.base) : SIZE_MAX;
-    int lengths = 0, expect = 0, other = 0;
+    int lengths = 0, expect = 0, other = 0; /* a second Host is "other": h2o's to judge */
     h2o_iovec_t length = {NULL, 0};
     bool refused = false;
     for (const char *p = eol + 2; p < end;) {
@@ -86,6 +114,7 @@ bool early_refusal(http_server *hs, const char *b, size_t n, char *out, size_t c
         } else if (h2o_memis(name, nlen, H2O_STRLIT("expect"))) {
             expect += h2o_lcstris(v.base, v.len, H2O_STRLIT("100-continue")) ? 1 : 2;
         } else if (h2o_memis(name, nlen, H2O_STRLIT("host"))) {
+            other += q.input.authority.base != NULL;
             q.input.authority = q.authority = v; /* h2o moves Host out of the list too */
         } else if (h2o_memis(name, nlen, H2O_STRLIT("transfer-encoding")) ||
                    h2o_memis(name, nlen, H2O_STRLIT("upgrade"))) {

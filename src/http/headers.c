@@ -6,27 +6,53 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define ARGS_TEXT_MAX 8192
 
-bool headers_get(const h2o_req_t *q, const char *name, char *dst, size_t len)
+/* The header fields telltale reads, and whether each is a list (RFC 9110 §5.3: several field
+ * lines of one name are one list, in order, joined by commas). A field that is not a list must
+ * not be sent twice (RFC 9110 §5.3, RFC 9112 §3.2 for Host, RFC 6454 §7.3 for Origin, RFC 6455
+ * §11.3.1 for Sec-WebSocket-Key): were the first line taken, a second that a proxy added, or
+ * that one party reads and another does not, would be lost -- an apikey beside another apikey
+ * is a question of which one counts, so neither does. A field read here must be in this table:
+ * one not in it is read as one that must come once. */
+static const struct field {
+    const char *name;
+    bool list;
+} fields[] = {
+    {"x-forwarded-for", true},
+    {"accept", true},
+    {"accept-encoding", true},
+    {"content-encoding", true},
+    {"if-match", true},
+    {"if-none-match", true},
+    {"prefer", true},
+    {"apikey", false},
+    {"authorization", false},
+    {"content-type", false},
+    {"origin", false},
+    {"host", false},
+    {"accept-profile", false},
+    {"content-profile", false},
+    {"sec-websocket-key", false},
+    {"sec-websocket-version", false},
+};
+
+static bool is_list(const char *name)
 {
-    size_t n = strlen(name);
-    dst[0] = '\0';
-    h2o_iovec_t v = {NULL, 0};
-    if (n == 4 && memcmp(name, "host", 4) == 0) {
-        v = q->input.authority; /* h2o moves Host out of the header list */
-    } else {
-        ssize_t i = h2o_find_header_by_str(&q->headers, name, n, -1);
-        if (i != -1) {
-            v = q->headers.entries[i].value;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        if (strcmp(fields[i].name, name) == 0) {
+            return fields[i].list;
         }
     }
-    if (v.base == NULL) {
-        return false;
-    }
-    /* the spaces and tabs around a value are not part of it (RFC 9110 §5.5); picohttpparser
-     * drops them, h2o's authority and header lists are not promised to, so they go here */
+    return false;
+}
+
+/* 'v' without the spaces and tabs around it: they are not part of a value (RFC 9110 §5.5);
+ * picohttpparser drops them, h2o's authority and header lists are not promised to. */
+static h2o_iovec_t trimmed(h2o_iovec_t v)
+{
     while (v.len > 0 && (v.base[0] == ' ' || v.base[0] == '\t')) {
         v.base++;
         v.len--;
@@ -34,16 +60,144 @@ bool headers_get(const h2o_req_t *q, const char *name, char *dst, size_t len)
     while (v.len > 0 && (v.base[v.len - 1] == ' ' || v.base[v.len - 1] == '\t')) {
         v.len--;
     }
-    if (v.len < len) {
-        memcpy(dst, v.base, v.len);
-        dst[v.len] = '\0';
+    return v;
+}
+
+/* A request target in absolute form ("http://host:8080/p?q", RFC 9112 §3.2.2), which a server
+ * must accept as well as the origin form ("/p?q"): its authority in *authority and where its
+ * path begins (the end of the authority, before any query) in *path_at. False for any other
+ * form. */
+static bool absolute_form(const h2o_req_t *q, h2o_iovec_t *authority, size_t *path_at)
+{
+    static const char *const schemes[] = {"http://", "https://"};
+    size_t n = q->query_at != SIZE_MAX ? q->query_at : q->path.len;
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+        size_t k = strlen(schemes[i]);
+        if (n >= k && h2o_lcstris(q->path.base, k, schemes[i], k)) {
+            const char *slash = memchr(q->path.base + k, '/', n - k);
+            *path_at = slash != NULL ? (size_t)(slash - q->path.base) : n;
+            *authority = h2o_iovec_init(q->path.base + k, *path_at - k);
+            return true;
+        }
     }
-    return true;
+    return false;
+}
+
+bool headers_get(const h2o_req_t *q, const char *name, char *dst, size_t len)
+{
+    size_t n = strlen(name), used = 0;
+    bool found = false, fits = true;
+    dst[0] = '\0';
+    if (n == 4 && memcmp(name, "host", 4) == 0) {
+        /* h2o moves Host out of the header list; an absolute-form target's authority replaces
+         * it (RFC 9112 §3.2.2) */
+        h2o_iovec_t v;
+        size_t path_at;
+        v = trimmed(absolute_form(q, &v, &path_at) ? v : q->input.authority);
+        if (v.base == NULL) {
+            return false;
+        }
+        if (v.len < len) {
+            memcpy(dst, v.base, v.len);
+            dst[v.len] = '\0';
+        }
+        return true;
+    }
+    /* every line of a list, in order, as one value; the first of any other (admit_repeats
+     * has refused a request that sends one twice) */
+    bool list = is_list(name);
+    for (ssize_t i = -1; (i = h2o_find_header_by_str(&q->headers, name, n, i)) != -1;) {
+        h2o_iovec_t v = trimmed(q->headers.entries[i].value);
+        if (found && !list) {
+            break;
+        }
+        found = true;
+        if (v.len == 0) {
+            continue; /* an empty line adds no element to a list (RFC 9110 §5.6.1) */
+        }
+        size_t sep = used > 0 ? 2 : 0;
+        if (!fits || used + sep + v.len >= len) {
+            fits = false;
+            continue;
+        }
+        memcpy(dst + used, ", ", sep);
+        memcpy(dst + used + sep, v.base, v.len);
+        used += sep + v.len;
+        dst[used] = '\0';
+    }
+    if (!fits) {
+        dst[0] = '\0'; /* too long is no value of ours: as if absent, but sent */
+    }
+    return found;
 }
 
 bool headers_has(const h2o_req_t *q, const char *name)
 {
     return h2o_find_header_by_str(&q->headers, name, strlen(name), -1) != -1;
+}
+
+bool headers_raw_field(const char *line, size_t len, const char *name, const char **v, size_t *n)
+{
+    size_t nl = strlen(name);
+    if (len <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':') {
+        return false;
+    }
+    const char *b = line + nl + 1, *e = line + len;
+    while (b < e && (*b == ' ' || *b == '\t')) {
+        b++;
+    }
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) {
+        e--;
+    }
+    *v = b;
+    *n = (size_t)(e - b);
+    return true;
+}
+
+/* How many Host lines the raw header section of 'q' holds: h2o keeps the last as the
+ * authority and no line in its list. The section is still in h2o's input buffer while the
+ * request is handled (admit_raw_framing). */
+static int raw_host_lines(const h2o_req_t *q)
+{
+    h2o_socket_t *sock = q->conn != NULL && q->conn->callbacks->get_socket != NULL
+                             ? q->conn->callbacks->get_socket(q->conn)
+                             : NULL; /* early.c's request has no connection: it counts its own */
+    if (sock == NULL || sock->input == NULL) {
+        return 0;
+    }
+    const char *p = sock->input->bytes, *end = p + sock->input->size;
+    int hosts = 0;
+    const char *nl = memchr(p, '\n', (size_t)(end - p)); /* skip the request line */
+    for (p = nl != NULL ? nl + 1 : end; p < end;) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t len = (size_t)((eol != NULL ? eol : end) - p), n;
+        const char *v;
+        if (len == 0 || (len == 1 && p[0] == '\r') || eol == NULL) {
+            break; /* the end of the header section */
+        }
+        hosts += headers_raw_field(p, len, "host", &v, &n);
+        p = eol + 1;
+    }
+    return hosts;
+}
+
+const char *headers_repeated(const h2o_req_t *q)
+{
+    for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
+        const char *name = fields[k].name;
+        size_t n = strlen(name);
+        ssize_t i;
+        if (fields[k].list) {
+            continue;
+        }
+        if (strcmp(name, "host") == 0
+                ? raw_host_lines(q) > 1
+                : (i = h2o_find_header_by_str(&q->headers, name, n, -1)) != -1 &&
+                      h2o_find_header_by_str(&q->headers, name, n, i) != -1) {
+            return name;
+        }
+    }
+    return NULL;
 }
 
 bool http_req_header(const http_req *r, const char *name, char *dst, size_t len)
@@ -118,8 +272,12 @@ static void normalise(char *p)
 
 int headers_path(const h2o_req_t *q, char *out, size_t len)
 {
-    size_t n = q->query_at != SIZE_MAX ? q->query_at : q->path.len;
-    ssize_t rc = pct_decode(q->path.base, n, out, len, false);
+    size_t n = q->query_at != SIZE_MAX ? q->query_at : q->path.len, at = 0;
+    h2o_iovec_t authority;
+    if (!absolute_form(q, &authority, &at)) {
+        at = 0;
+    }
+    ssize_t rc = pct_decode(q->path.base + at, n - at, out, len, false);
     if (rc < 0) {
         return (int)rc;
     }
@@ -183,6 +341,26 @@ const char *http_arg_value(const http_req *r, const char *name)
         }
     }
     return NULL;
+}
+
+bool http_etag_matches(const char *if_none_match, const char *etag)
+{
+    const char *h = if_none_match;
+    size_t n = strlen(etag);
+    while (*h != '\0') {
+        h += strspn(h, " \t,");
+        if (*h == '*') {
+            return true;
+        }
+        if (strncmp(h, "W/", 2) == 0) {
+            h += 2;
+        }
+        if (strncmp(h, etag, n) == 0 && (h[n] == '\0' || strchr(" \t,", h[n]) != NULL)) {
+            return true;
+        }
+        h += strcspn(h, ",");
+    }
+    return false;
 }
 
 bool http_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)

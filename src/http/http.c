@@ -131,12 +131,17 @@ static bool read_headers(http_req *r)
     headers_get(q, "content-type", r->content_type, sizeof r->content_type);
     headers_get(q, "accept-encoding", r->accept_encoding, sizeof r->accept_encoding);
     headers_get(q, "if-none-match", r->if_none_match, sizeof r->if_none_match);
-    headers_get(q, "if-match", r->if_match, sizeof r->if_match);
+    r->if_match_sent = headers_get(q, "if-match", r->if_match, sizeof r->if_match);
     http_error e;
+    char msg[160];
     if (admit_header_bytes(q) > HEADER_BYTES_MAX) {
         r->close_after = true;
         http_respond_error(r, 431, "header_fields_too_large",
                            "the request's header fields exceed 16384 bytes together");
+        return false;
+    }
+    if (!admit_repeats(q, &e, msg, sizeof msg)) {
+        http_respond_error(r, e.status, e.code, e.message);
         return false;
     }
     if (r->method == 0) {
@@ -196,7 +201,6 @@ static bool take_body(http_req *r)
  * (RFC 9110 §9.3.7). */
 static void answer_options(http_req *r)
 {
-    strncat(r->allow, ", OPTIONS", sizeof r->allow - strlen(r->allow) - 1);
     http_respond_static(r, 200, NULL, (const unsigned char *)"", 0);
 }
 
@@ -232,6 +236,9 @@ static void dispatch(http_server *hs, http_req *r)
         return;
     }
     unsigned methods = router_methods(hs, r->path, r->allow, sizeof r->allow);
+    if (methods != 0 && !(methods & HTTP_OPTIONS)) { /* every path answers OPTIONS (below) */
+        strncat(r->allow, ", OPTIONS", sizeof r->allow - strlen(r->allow) - 1);
+    }
     if (methods == 0 && (r->method & (HTTP_GET | HTTP_HEAD))) {
         hs->fallback(r);
     } else if (methods == 0) {
@@ -270,71 +277,6 @@ int http_on_h2o_request(http_server *hs, h2o_req_t *q)
         dispatch(hs, r);
     }
     return 0;
-}
-
-/* The reason phrase h2o writes in the status line. */
-static const char *reason_of(int status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 202:
-        return "Accepted";
-    case 204:
-        return "No Content";
-    case 206:
-        return "Partial Content";
-    case 304:
-        return "Not Modified";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 406:
-        return "Not Acceptable";
-    case 408:
-        return "Request Timeout";
-    case 409:
-        return "Conflict";
-    case 411:
-        return "Length Required";
-    case 412:
-        return "Precondition Failed";
-    case 413:
-        return "Content Too Large";
-    case 414:
-        return "URI Too Long";
-    case 415:
-        return "Unsupported Media Type";
-    case 416:
-        return "Range Not Satisfiable";
-    case 422:
-        return "Unprocessable Content";
-    case 428:
-        return "Precondition Required";
-    case 429:
-        return "Too Many Requests";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 500:
-        return "Internal Server Error";
-    case 501:
-        return "Not Implemented";
-    case 503:
-        return "Service Unavailable";
-    case 504:
-        return "Gateway Timeout";
-    default:
-        return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
-    }
 }
 
 static void add_header(h2o_req_t *q, const char *name, const char *value)
@@ -390,7 +332,7 @@ static size_t raw_answer(const http_req *r, char *out, size_t cap)
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&now, &tm));
     snprintf(length, sizeof length, "%zu", r->resp_len);
     snprintf(retry, sizeof retry, "%d", r->retry_after);
-    int w = snprintf(out, cap, "HTTP/1.1 %d %s\r\n", r->status, reason_of(r->status));
+    int w = snprintf(out, cap, "HTTP/1.1 %d %s\r\n", r->status, http_reason_phrase(r->status));
     size_t at = w > 0 && (size_t)w < cap ? (size_t)w : cap;
     bool ok = at < cap && raw_header(out, cap, &at, "date", date) &&
               raw_header(out, cap, &at, "server", "telltale") &&
@@ -413,26 +355,40 @@ static size_t raw_answer(const http_req *r, char *out, size_t cap)
     return at + 2 + r->resp_len;
 }
 
-bool http_refuse_early(http_server *hs, h2o_req_t *q, char *out, size_t cap, size_t *len)
+/* A request no handler sees, answered into its own buffers (r->raw_answer); NULL: no memory. */
+static http_req *raw_req(http_server *hs, h2o_req_t *q)
 {
     http_req *r = calloc(1, sizeof *r);
     if (r == NULL) {
-        return false;
+        return NULL;
     }
     r->h2o = q;
     r->hs = hs;
     r->raw_answer = true;
     r->method = method_of(q->method);
-    bool refused = false;
-    http_error e;
-    if (headers_path(q, r->path, sizeof r->path) == 0 && http_takes_body(r->method) &&
-        admit_header_bytes(q) <= HEADER_BYTES_MAX) {
+    if (q->path.base != NULL && headers_path(q, r->path, sizeof r->path) == 0) {
         r->route = router_match(hs, r); /* the route's error shape */
         headers_get(q, "content-type", r->content_type, sizeof r->content_type);
-        if (!admit_framing(r, &e) || !admit_body(r, &e)) {
-            respond_body_error(r, &e);
-            refused = r->answered && (*len = raw_answer(r, out, cap)) > 0;
-        }
+    } else {
+        r->path[0] = '\0'; /* no route: the error in telltale's shape */
+    }
+    return r;
+}
+
+bool http_refuse_early(http_server *hs, h2o_req_t *q, char *out, size_t cap, size_t *len)
+{
+    http_req *r = raw_req(hs, q);
+    if (r == NULL) {
+        return false;
+    }
+    bool refused = false;
+    http_error e;
+    char msg[160];
+    if (r->path[0] != '\0' && http_takes_body(r->method) &&
+        admit_header_bytes(q) <= HEADER_BYTES_MAX &&
+        (!admit_repeats(q, &e, msg, sizeof msg) || !admit_framing(r, &e) || !admit_body(r, &e))) {
+        respond_body_error(r, &e);
+        refused = r->answered && (*len = raw_answer(r, out, cap)) > 0;
     }
     free(r->resp_owned);
     free(r);
@@ -446,7 +402,7 @@ static void send_answer(http_req *r)
     char retry[16];
     snprintf(retry, sizeof retry, "%d", r->retry_after);
     q->res.status = r->status;
-    q->res.reason = reason_of(r->status);
+    q->res.reason = http_reason_phrase(r->status);
     bool bodyless = r->status == 304 || r->status == 204 || r->status < 200;
     q->res.content_length = bodyless ? SIZE_MAX : r->resp_len;
     add_header(q, "content-type", bodyless && r->resp_len == 0 ? NULL : r->resp_type);
@@ -481,11 +437,6 @@ static void set_answer(http_req *r, int status, const char *type, const unsigned
     if (r->h2o != NULL && !r->raw_answer) {
         send_answer(r);
     }
-}
-
-void http_answer_later(http_req *r)
-{
-    (void)r; /* h2o 2.2.5 sets no timer on a request being handled */
 }
 
 void http_respond(http_req *r, int status, const char *type, char *body, size_t len)
@@ -538,18 +489,12 @@ static void respond_error(http_req *r, const http_error *e)
 bool http_error_in_shape(http_server *hs, h2o_req_t *q, const http_error *e, const char **type,
                          h2o_iovec_t *body)
 {
-    http_req *r = calloc(1, sizeof *r);
+    http_req *r = raw_req(hs, q);
     if (r == NULL) {
         return false;
     }
-    r->h2o = q;
-    r->hs = hs;
-    r->raw_answer = true;
     bool shaped = false;
-    if (q->path.base != NULL && headers_path(q, r->path, sizeof r->path) == 0) {
-        r->method = method_of(q->method);
-        r->route = router_match(hs, r);
-        headers_get(q, "content-type", r->content_type, sizeof r->content_type);
+    if (r->path[0] != '\0') {
         respond_error(r, e);
         if (r->answered && r->resp_type != NULL) {
             *type = h2o_strdup(&q->pool, r->resp_type, SIZE_MAX).base;

@@ -67,7 +67,8 @@ struct http_req {
     char content_type[128];
     char accept_encoding[128];
     char if_none_match[64];
-    char if_match[64]; /* "" when absent */
+    char if_match[64];  /* "" when absent, empty, or too long to hold */
+    bool if_match_sent; /* so a precondition too long to hold is not taken for none */
     bool has_length;
     size_t content_length;
     bool chunked; /* Transfer-Encoding: chunked: 'chunk' decodes it */
@@ -126,10 +127,6 @@ typedef struct http_ticket {
 http_ticket http_ticket_of(const http_req *r);
 /* The request, or NULL if its client has gone. */
 http_req *http_redeem(http_ticket t);
-
-/* The answer will come later, from work on the thread pool (http_defer() calls this). h2o
- * 2.2.5 sets no timer on a request being handled, so there is nothing to extend. */
-void http_answer_later(http_req *r);
 
 /* Work for a request that runs on libuv's thread pool (the store blocks, a large body is
  * parsed), then is answered on the loop thread. 'work' runs on a pool thread with 'arg'; then
@@ -197,6 +194,11 @@ extern const http_param http_query_own[];
 bool http_args_check(const http_req *r, const http_param *params, char *msg, size_t len);
 /* http_args_check(), answering 400 invalid_parameter itself: false when it did. */
 bool http_args_ok(http_req *r, const http_param *params);
+
+/* True if 'if_none_match' (a request's If-None-Match, its lines joined) names 'etag' (with its
+ * quotes) or is "*": a list of entity tags, compared weakly (a W/ prefix is ignored), RFC 9110
+ * §13.1.2. Any thread. */
+bool http_etag_matches(const char *if_none_match, const char *etag);
 
 /* Reads a decimal integer in [min, max] with nothing around it; false otherwise. */
 bool http_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);

@@ -69,6 +69,9 @@ struct http_server {
     uint64_t limit_counts[HTTP_LIMIT_N]; /* clients that broke each limit (DESIGN §5) */
 };
 
+/* http_error.c: the reason phrase of a status code for the status line (RFC 9110 §15). */
+const char *http_reason_phrase(int status);
+
 /* http.c: a request h2o has read whole (headers and body): answered now or later. */
 int http_on_h2o_request(http_server *hs, h2o_req_t *q);
 
@@ -91,6 +94,9 @@ bool http_error_in_shape(http_server *hs, h2o_req_t *q, const http_error *e, con
  * 100-continue, with one Content-Length and no body byte yet, and its headers already refuse
  * the body: the refusal in 'out' ('*len' bytes, as http_refuse_early). False otherwise. */
 bool early_refusal(http_server *hs, const char *b, size_t n, char *out, size_t cap, size_t *len);
+/* When 'b' ('n' bytes, h2o's input buffer) starts with one whole HTTP/1.0 header section, its
+ * Expect: 100-continue fields are renamed so that h2o does not answer 100 (RFC 9110 §10.1.1). */
+void early_forget_http10_expect(char *b, size_t n);
 
 /* http.c: telltale's error document, {"error":{"code","message"[,"index"]}}. */
 void http_write_error(json_writer *w, const http_error *e);
@@ -111,8 +117,15 @@ int body_decode(http_req *r, http_error *e);
 /* Splits the query into r->args, %-decoded: 0, -1 if there are too many parameters or they
  * are too long, -2 for a malformed %-escape. */
 int headers_parse_args(http_req *r);
-/* The header 'name' (lower case, no colon) of an h2o request, as http_req_header(). */
+/* The header 'name' (lower case, no colon) of an h2o request, as http_req_header(): a list's
+ * lines (RFC 9110 §5.3) joined with ", " in order, the one line of any other field. */
 bool headers_get(const h2o_req_t *q, const char *name, char *dst, size_t len);
+/* The first header field telltale reads that is no list yet was sent on more than one line
+ * (Host counted in the raw header section), or NULL. */
+const char *headers_repeated(const h2o_req_t *q);
+/* The value of a raw header line "name: value" ('len' bytes, no LF) when its name is 'name'
+ * (lower case), trimmed, in 'v' ('n' bytes); false otherwise. */
+bool headers_raw_field(const char *line, size_t len, const char *name, const char **v, size_t *n);
 /* Whether the header 'name' was sent at all. */
 bool headers_has(const h2o_req_t *q, const char *name);
 /* %-decodes and normalises the path of 'q' (no query) into 'out': 0, -1 if it does not fit,
@@ -125,9 +138,15 @@ bool http_takes_body(http_method m);
 /* Content-Length or Transfer-Encoding: chunked (RFC 9112 §6); false with 'e' (411, 400, 501)
  * otherwise. Sets r->has_length, r->content_length, r->chunked. */
 bool admit_framing(http_req *r, http_error *e);
+/* A header field that is no list sent on more than one line (headers_repeated): false with
+ * 'e' (400 repeated_header naming it, its message in 'msg'). */
+bool admit_repeats(const h2o_req_t *q, http_error *e, char *msg, size_t len);
 /* Content-Length and Transfer-Encoding together, or Content-Lengths that differ, read from the
  * raw header section (h2o hides both fields): false with 'e' (400 / 411, and close). */
 bool admit_raw_framing(http_req *r, http_error *e);
+/* admit_raw_framing's checks on h2o's request alone (no connection state changed): for h2o's
+ * own refusals of a body, which a conflicting framing explains better. */
+bool admit_raw_framing_of(const h2o_req_t *q, http_error *e);
 /* The body a raw header section ('n' bytes, its end included) announces: its Content-Length,
  * or --max-body for a chunked one (what it may grow to), at most 'max_body'. */
 size_t admit_raw_announced(const char *p, size_t n, uint64_t max_body);
@@ -192,10 +211,13 @@ typedef struct accepted {
     bool rehook_queued;
 } accepted;
 /* conn_guard.c */
-accepted *guard_new(http_server *hs);              /* NULL when out of memory */
-void guard_free(accepted *a);                      /* after its socket is closed */
-bool guard_accept(http_server *hs, accepted *a);   /* false: refused (503 said), close it */
-void guard_close(accepted *a);                     /* its socket is closed */
+accepted *guard_new(http_server *hs);            /* NULL when out of memory */
+void guard_free(accepted *a);                    /* after its socket is closed */
+bool guard_accept(http_server *hs, accepted *a); /* false: refused (503 said), close it */
+void guard_close(accepted *a);                   /* its socket is closed */
+/* Shutdown: disposes of the TLS sockets whose close libh2o left waiting on a write that
+ * will never complete (a reset client's). */
+void guard_finish_tls_closes(http_server *hs);
 void guard_server_gone(http_server *hs);           /* http_server_free: connections outlive it */
 accepted *guard_of(http_server *hs, h2o_req_t *q); /* the request's connection, or NULL */
 void guard_handling(accepted *a, bool websocket);  /* a request whole: no timer while handled */
@@ -245,8 +267,9 @@ void ws_conn_drop(http_ws *ws);
  * not answer its close is not waited for). */
 void ws_stop_all(http_server *hs);
 
-/* tls.c: a server SSL_CTX for cfg's certificate and key files (HTTP/1.1 only); 0, or
- * TT_EIO / TT_EINVAL with 'err' naming the settings. */
+/* tls.c: a server SSL_CTX for cfg's certificate and key files (HTTP/1.1 only); 0, or TT_EIO
+ * (a file cannot be read) / TT_EINVAL (not PEM, or the key does not match the certificate)
+ * with 'err' naming the setting and its file and saying which. */
 int tls_load(const tt_config *cfg, SSL_CTX **out, char err[TT_ERRLEN]);
 
 /* assets.c: serves an embedded dashboard file, or 404: the server's 'fallback' for a GET or

@@ -69,7 +69,16 @@ static void rewrite_send(h2o_ostream_t *self, h2o_req_t *q, h2o_iovec_t *bufs, s
                              .message = h2o_refusals[i].message};
         }
     }
-    if (e.status == 413) {
+    http_error framing;
+    if ((e.status == 400 || e.status == 411 || e.status == 501) &&
+        !admit_raw_framing_of(q, &framing)) {
+        e = framing; /* both Content-Length and Transfer-Encoding: that is the fault */
+    }
+    char why[128];
+    if (e.status == 413) { /* in body.c's words, with the limit */
+        snprintf(why, sizeof why, "the body is more than %llu bytes (TELLTALE_MAX_BODY)",
+                 (unsigned long long)o->hs->cfg->max_body);
+        e.message = why;
         o->hs->bodies_too_large++;
     } else if (e.status == 400 || e.status == 411) {
         o->hs->bodies_invalid++; /* as http.c's respond_body_error counts its own */
@@ -83,6 +92,7 @@ static void rewrite_send(h2o_ostream_t *self, h2o_req_t *q, h2o_iovec_t *bufs, s
         free(w.out.buf);
     }
     q->res.status = e.status;
+    q->res.reason = http_reason_phrase(e.status); /* h2o wrote "Invalid Request" */
     q->res.content_length = body.len;
     h2o_set_header(&q->pool, &q->res.headers, H2O_TOKEN_CONTENT_TYPE, type, strlen(type), 1);
     h2o_ostream_send_next(&o->super, q, &body, 1, state);
@@ -280,13 +290,11 @@ int http_server_start(uv_loop_t *loop, const tt_config *cfg, http_wake_fn on_wak
     SSL_CTX *ssl_ctx = NULL;
     if (cfg->tls_cert[0] != '\0') {
         /* https and wss on the one port; h2o does the handshake for each accepted socket */
-        int rc = tls_load(cfg, &ssl_ctx, err);
+        char why[TT_ERRLEN];
+        int rc = tls_load(cfg, &ssl_ctx, why); /* says which file, and what is wrong with it */
         if (rc != 0) {
-            return tt_fail(err, rc,
-                           "cannot listen on %s:%u with TLS: check TELLTALE_TLS_CERT (--tls-cert) "
-                           "'%s' and TELLTALE_TLS_KEY (--tls-key) '%s' (readable PEM files, the "
-                           "key matching the certificate)",
-                           cfg->listen_host, cfg->listen_port, cfg->tls_cert, cfg->tls_key);
+            return tt_fail(err, rc, "cannot listen on %s:%u with TLS: %s", cfg->listen_host,
+                           cfg->listen_port, why);
         }
     }
     h2o_config_init(&hs->h2o_config);
@@ -369,9 +377,10 @@ void http_server_wake(http_server *hs)
 }
 
 /* Shutdown, phase 1: no new connections; connections waiting for a request are closed now
- * (their request timer is made to expire), those with a request in hand once it is answered
- * (keep-alive off). h2o's cross-thread queue is unreferenced
- * so that uv_run() can return; it is closed in http_server_free(). */
+ * (their request timer is made to expire), and so are those still in their TLS handshake
+ * (theirs too: nothing was asked on them yet); those with a request in hand once it is
+ * answered (keep-alive off). h2o's cross-thread queue is unreferenced so that uv_run() can
+ * return; it is closed in http_server_free(). */
 void http_server_stop(http_server *hs)
 {
     if (hs == NULL || hs->stopping) {
@@ -415,6 +424,13 @@ void http_server_stop(http_server *hs)
         }
         hs->h2o_ctx.http1.req_timeout.timeout = 0;
         h2o_timeout_run(hs->loop, &hs->h2o_ctx.http1.req_timeout, h2o_now(hs->loop));
+        /* A TLS connection is h2o's accept context's, not HTTP/1's, until its handshake ends:
+         * one connected and silent, or half-way through its ClientHello, would otherwise hold
+         * the loop until h2o's handshake timer (H2O_DEFAULT_HANDSHAKE_TIMEOUT, 10 s from its
+         * accept) closed it -- a TLS daemon stopped that much later than a plain one. */
+        hs->h2o_ctx.handshake_timeout.timeout = 0;
+        h2o_timeout_run(hs->loop, &hs->h2o_ctx.handshake_timeout, h2o_now(hs->loop));
+        guard_finish_tls_closes(hs); /* and those of reset clients libh2o left half-closed */
         /* h2o's libuv timers stay armed after their last entry goes: they must not hold the
          * loop open either; connections still serving hold it, and their timers still fire */
         h2o_timeout_t *timeouts[] = {&hs->h2o_ctx.zero_timeout,

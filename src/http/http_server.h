@@ -129,8 +129,9 @@ int http_server_add_routes(http_server *hs, const http_route *routes, size_t n);
 
 /* Rereads the TLS certificate and key files (cfg's tls_cert and tls_key, e.g. renewed by an
  * ACME client) and serves new connections with them; connections already open keep theirs.
- * Returns 0; TT_EINVAL when TLS is off or the key does not match the certificate, TT_EIO when a
- * file cannot be read: then the certificate in use is kept, and 'err' names the setting. */
+ * Returns 0; TT_EINVAL when TLS is off, a file is not PEM or the key does not match the
+ * certificate, TT_EIO when a file cannot be read: then the certificate in use is kept, and
+ * 'err' names the setting, says why, and ends ": kept the certificate in use". */
 int http_server_reload_tls(http_server *hs, char err[TT_ERRLEN]);
 
 /* Adds a WebSocket endpoint; it must outlive the server. Returns 0 or TT_ENOMEM. */

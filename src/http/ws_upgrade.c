@@ -66,6 +66,12 @@ int ws_upgrade(http_server *hs, h2o_req_t *q)
         refuse(q, 503, "shutting_down", "the server is shutting down");
         return 0;
     }
+    http_error e;
+    char msg[TT_ERRLEN];
+    if (!admit_repeats(q, &e, msg, sizeof msg)) {
+        refuse(q, e.status, e.code, e.message);
+        return 0;
+    }
     /* A page of another site must not open a WebSocket with the user's loopback trust or
      * cookies: a browser always sends Origin on an upgrade (RFC 6455 §10.2). */
     if (!admit_origin(q, hs->cfg->allow_origins)) {
@@ -79,8 +85,6 @@ int ws_upgrade(http_server *hs, h2o_req_t *q)
         return 0;
     }
     auth_identity who;
-    http_error e;
-    char msg[TT_ERRLEN];
     if (!access_check_upgrade(hs, q, ep, &who, &e, msg, sizeof msg)) {
         refuse(q, e.status, e.code, e.message);
         return 0;

@@ -38,12 +38,6 @@ static void preflight(http_req *r)
     http_respond_static(r, 200, "text/plain", (const unsigned char *)"", 0);
 }
 
-/* A request header; 'name' is lower case without its colon. */
-static void custom_header(http_req *r, const char *name, char *dst, size_t len)
-{
-    (void)http_req_header(r, name, dst, len);
-}
-
 static bool denied(const rest_call *c, rest_error *e)
 {
     return rest_fail(e, c->who.role == AUTH_AUTHENTICATED ? 403 : 401, "42501",
@@ -79,9 +73,9 @@ static bool read_call(rest_ctx *ctx, http_req *r, rest_call *c, rest_error *e)
     bool get = r->method & (HTTP_GET | HTTP_HEAD);
     (void)ctx;
     c->who = r->who; /* checked against the route's roles before the handler ran */
-    custom_header(r, "accept", accept, sizeof accept);
-    custom_header(r, "prefer", prefer, sizeof prefer);
-    custom_header(r, get ? "accept-profile" : "content-profile", profile, sizeof profile);
+    (void)http_req_header(r, "accept", accept, sizeof accept); /* absent: "" */
+    (void)http_req_header(r, "prefer", prefer, sizeof prefer);
+    (void)http_req_header(r, get ? "accept-profile" : "content-profile", profile, sizeof profile);
     if (!rest_check_profile(profile, e) || !rest_parse_accept(accept, &c->accept, e) ||
         !rest_parse_prefs(prefer, &c->prefs, e)) {
         return false;

@@ -17,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import WebSocket from 'ws';
 
 import { BIN, Daemon, api, test, waitFor, withTimeout, uid } from './lib/daemon.mjs';
-import { WsClient } from './lib/wsclient.mjs';
+import { WsClient, tryUpgrade } from './lib/wsclient.mjs';
 
 const SECRET = 'access-test-jwt-secret-of-at-least-32-bytes';
 const SERVICE = 'access-service-key-0123456789';
@@ -149,19 +149,7 @@ async function call(d, row, who) {
 function upgrade(d, path, who, query = '') {
   const key = CALLERS[who].key;
   const q = [key !== null ? `apikey=${encodeURIComponent(key)}` : '', query].filter(Boolean).join('&');
-  const ws = new WebSocket(`ws://${d.host}:${d.port}${path}${q ? `?${q}` : ''}`);
-  return withTimeout(new Promise((resolve) => {
-    ws.once('open', () => {
-      ws.close();
-      resolve({ status: 101 });
-    });
-    ws.once('unexpected-response', (req, res) => {
-      let body = '';
-      res.on('data', (c) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
-    });
-    ws.once('error', (err) => resolve({ status: -1, err }));
-  }), 10_000, `the upgrade of ${path} as ${who}`);
+  return tryUpgrade(`ws://${d.host}:${d.port}${path}${q ? `?${q}` : ''}`);
 }
 
 function checkRefusal(r, who, where, rest, override) {

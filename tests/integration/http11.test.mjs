@@ -94,6 +94,25 @@ conform('Expect: 100-continue: 100 Continue, then the body, then 202 (raw)', asy
   note(r, JSON.parse(body));
 });
 
+conform('Expect: 100-continue in an HTTP/1.0 request is ignored: no 100, the body, then 202 (RFC 9110 §10.1.1)', async () => {
+  const e = ev('expect-10');
+  const body = Buffer.from(json([e]));
+  const c = await RawConn.connect(d.port);
+  await c.write(httpRequest({ method: 'POST', path: EVENTS, version: '1.0', headers: {
+    'Content-Type': 'application/json', 'Content-Length': String(body.length), Expect: '100-continue' } }));
+  // h2o wrote its 100 as soon as it parsed such a header section: had it been sent, it is in
+  // c.data before anything the body brings.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await c.write(body);
+  await c.waitUntil((x) => x.closed || parseHttpResponses(interimStatuses(x.data).rest).length > 0);
+  const { statuses, rest } = interimStatuses(c.data);
+  await c.destroy();
+  assert.deepEqual(statuses, [], `no interim answer to HTTP/1.0; got ${c.data.toString('latin1')}`);
+  const [r] = parseHttpResponses(rest);
+  assert.equal(r?.status, 202, `final answer: ${r?.text}`);
+  note(r, [e]);
+});
+
 conform('Expect: 100-continue with curl: a 2.6 kB POST gets 100 Continue and 202', async () => {
   const events = Array.from({ length: 30 }, () => ({ ...ev('curl-expect'), name: 'x'.repeat(40) }));
   const file = path.join(tmp, 'expect.json');
@@ -754,4 +773,40 @@ conform('POST /api/v1/dlq/{id}/retry with an id beyond 64 bits: the message give
   const r = await api(d, 'POST', '/api/v1/dlq/99999999999999999999/retry', { body: '{}', headers: { 'content-type': 'application/json' } });
   expectError(r, 400, 'invalid_parameter');
   assert.match(r.json.error.message, /an integer from 1 to 9223372036854775807/);
+});
+
+conform('a request target in absolute form is served as its origin form; its authority stands for Host (RFC 9112 §3.2.2)', async () => {
+  const exchange = async (bytes, n) => {
+    const c = await RawConn.connect(d.port);
+    await c.write(bytes);
+    const rs = await c.responses(n);
+    await c.destroy();
+    return rs;
+  };
+  const [health, events, bare] = await exchange(
+    'GET http://elsewhere.example/health HTTP/1.1\r\nHost: x\r\n\r\n' +
+    'GET HTTP://elsewhere.example:99/api/v1/events?limit=1 HTTP/1.1\r\nHost: x\r\n\r\n' +
+    'GET http://elsewhere.example HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 3);
+  assert.equal(health?.status, 200, health?.text);
+  assert.deepEqual(health.json, { status: 'ok' });
+  assert.equal(events?.status, 200, events?.text);
+  assert.ok(Array.isArray(events.json.events));
+  assert.equal(bare?.status, 200); // no path: "/", the dashboard
+  assert.match(bare.headers['content-type'], /text\/html/);
+  // The target's authority, not Host, is the request's own origin: a POST whose Origin names
+  // the Host but not the target's authority is cross-origin (403); one naming it is not.
+  const own = `127.0.0.1:${d.port}`;
+  const post = (target, e) => {
+    const body = json(e);
+    return `POST ${target} HTTP/1.1\r\nHost: ${own}\r\nOrigin: http://${own}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+  };
+  const refused = ev('abs');
+  const [cross] = await exchange(post(`http://elsewhere.example:1${EVENTS}`, refused), 1);
+  note(cross, refused);
+  expectError(cross, 403, 'origin_not_allowed');
+  const taken = ev('abs');
+  const [same] = await exchange(post(`http://${own}${EVENTS}`, taken), 1);
+  note(same, taken);
+  assert.equal(same?.status, 202, same?.text);
 });

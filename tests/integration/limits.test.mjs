@@ -40,7 +40,10 @@ async function rejections(d, headers = {}) {
   const res = await rawRequest(d.port, httpRequest({ path: '/metrics',
                                                      headers: { host: 'x', connection: 'close', ...headers } }));
   assert.equal(res?.status, 200);
-  const { text } = res;
+  return rejectionsIn(res.text);
+}
+
+function rejectionsIn(text) {
   const out = {};
   for (const m of text.matchAll(/^telltale_limit_rejections_total\{limit="(\w+)"\} (\d+)$/gm)) {
     out[m[1]] = Number(m[2]);
@@ -102,6 +105,15 @@ describe('time limits (slowloris)', () => {
     const now = await rejections(d);
     assert.equal(now.header_timeout, before.header_timeout + 1);
     assert.equal(now.idle, before.idle);
+  });
+
+  test('part of a request line within --header-timeout: 408 too (something was asked)', async () => {
+    const c = await RawConn.connect(d.port);
+    await c.write('GET /heal');
+    assert.ok(await c.waitClosed(10_000), 'closed');
+    const [res] = parseHttpResponses(c.data);
+    assert.equal(res?.status, 408, c.data.toString('latin1'));
+    assert.equal(res.json.error.code, 'request_timeout');
   });
 
   test('a connection that sends nothing is closed at the header timeout, unanswered', async () => {
@@ -213,12 +225,15 @@ describe('connection limits', () => {
       assert.equal(res5.status, 503);
       assert.match(res5.json.error.message, /TELLTALE_MAX_CONNECTIONS\)/);
     }
-    await Promise.all([...held, other].map((c) => c.destroy()));
-    // Slots free again: a new connection is served.
-    await waitFor('a connection served again', async () => (await api(d, 'GET', '/health')).status === 200);
-    const now = await rejections(d);
+    // Counted once each (read over the open connection: every slot is taken).
+    await other.write(httpRequest({ path: '/metrics', headers: { host: 'x' } }));
+    const now = rejectionsIn((await other.responses(2))[1].text);
     assert.equal(now.connections_per_address, before.connections_per_address + 1);
     assert.equal(now.connections_total, before.connections_total + 1);
+    await Promise.all([...held, other].map((c) => c.destroy()));
+    // Slots free again: a new connection is served (a try before the closes are seen is
+    // refused and counted, so the counts are read before).
+    await waitFor('a connection served again', async () => (await api(d, 'GET', '/health')).status === 200);
     // ... and the address's count went down with its closes: two at once are served again
     // beside the keep-alive connection of the /health check above (three were held before).
     await waitFor('two more served at once', async () => {

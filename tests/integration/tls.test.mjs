@@ -7,8 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { spawnSync, spawn } from 'node:child_process';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
+import tls from 'node:tls';
 
 import { BIN, Daemon, REPO, makeTmpDir, test, uid, waitFor, withTimeout } from './lib/daemon.mjs';
 
@@ -102,6 +104,27 @@ describe('https and wss on 0.0.0.0 with keys', () => {
     r = send({ TELLTALE_CACERT: '/nonexistent/ca.pem' });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /the file TELLTALE_CACERT names cannot be read as PEM certificates/);
+    // Another CA's certificate: curl's own reason, and what to look at
+    r = send({ TELLTALE_CACERT: b.cert });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /SSL certificate problem: .*\(the daemon's certificate is not signed by the CA of TELLTALE_CACERT/);
+  });
+
+  test('the CLI names the scheme when the URL says http:// to a TLS port, or https:// to a plain one', async () => {
+    const run = (base) => spawnSync(BIN, ['send', '--url', base, JSON.stringify({ type: 'tls_scheme' })],
+                                    { encoding: 'utf8', timeout: 30_000,
+                                      env: { ...process.env, TELLTALE_KEY: INGEST, TELLTALE_CACERT: a.cert } });
+    let r = run(`http://127.0.0.1:${d.port}`);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /a daemon serving TLS, with --tls-cert, closes a plain request: the URL then starts with https:\/\//);
+    const plain = await Daemon.start({ label: 'tls-plain' });
+    try {
+      r = run(`https://127.0.0.1:${plain.port}`);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /wrong version number.*a daemon without --tls-cert serves plain HTTP: the URL then starts with http:\/\//);
+    } finally {
+      await plain.stop();
+    }
   });
 
   test('supabase-js (NODE_EXTRA_CA_CERTS): REST over https, Realtime over wss', async () => {
@@ -136,8 +159,152 @@ describe('https and wss on 0.0.0.0 with keys', () => {
     writeFileSync(path.join(dir, 'key.pem'), 'not a key');
     d.signal('SIGHUP');
     await waitFor('the second refusal', () =>
-      (d.stderr.match(/TLS certificate not reloaded/g) ?? []).length >= 2);
+      /TLS certificate not reloaded: TELLTALE_TLS_KEY \(--tls-key\) '[^']*key\.pem' is not a PEM private key/.test(d.stderr));
     assert.equal(curl(['--cacert', b.cert, `${url}/health`]).status, 200, 'still serving b');
+
+    rmSync(path.join(dir, 'key.pem')); // a file that cannot be read: the same refusal
+    d.signal('SIGHUP');
+    await waitFor('the third refusal', () =>
+      /TLS certificate not reloaded: cannot read TELLTALE_TLS_KEY \(--tls-key\) '[^']*key\.pem': No such file or directory/.test(d.stderr));
+    assert.equal(curl(['--cacert', b.cert, `${url}/health`]).status, 200, 'still serving b');
+    const refusals = d.stderr.split('\n').filter((l) => /TLS certificate not reloaded/.test(l));
+    assert.equal(refusals.length, 3, refusals.join('\n'));
+    for (const line of refusals) {
+      assert.match(line, /: kept the certificate in use$/, 'every failed reload says the pair in use stays');
+    }
+  });
+});
+
+// Opens a socket and resolves once it is connected (TLS: once the handshake is done).
+function opened(sock, event) {
+  return new Promise((resolve, reject) => {
+    sock.once(event, () => resolve(sock));
+    sock.once('error', reject);
+  });
+}
+
+// Writes 'text' on sock and resolves with what comes back up to and including 'until'.
+function exchange(sock, text, until) {
+  return new Promise((resolve, reject) => {
+    let got = '';
+    const onData = (chunk) => {
+      got += chunk;
+      if (got.includes(until)) {
+        sock.off('data', onData);
+        resolve(got);
+      }
+    };
+    sock.setEncoding('utf8').on('data', onData);
+    sock.once('error', reject);
+    sock.write(text);
+  });
+}
+
+describe('SIGTERM with TLS connections held open', () => {
+  let dir;
+  let pair;
+  let d;
+  const held = [];
+  before(async () => {
+    dir = makeTmpDir('telltale-tls-stop-');
+    pair = makeCert(dir, 'stop');
+    d = await Daemon.start({ label: 'tls-stop', args: ['--tls-cert', pair.cert, '--tls-key', pair.key] });
+  });
+  after(async () => {
+    held.forEach((s) => s.destroy());
+    await d?.cleanup();
+  });
+
+  test('the daemon stops as a plain one does: exit 0, no handle left open, the acknowledged kept', async () => {
+    d.signal('SIGHUP');
+    await waitFor('the reload to be logged', () => /SIGHUP: TLS certificate reloaded/.test(d.stderr));
+    const tlsOpts = { host: '127.0.0.1', port: d.port, ca: readFileSync(pair.cert), servername: 'localhost' };
+    // Connected, and nothing sent: the TLS handshake never begins.
+    held.push(await opened(net.connect(d.port, '127.0.0.1'), 'connect'));
+    // Half a ClientHello (its record header says 200 bytes; 15 come).
+    const half = await opened(net.connect(d.port, '127.0.0.1'), 'connect');
+    half.write(Buffer.from('16030100c8010000c40303000102030405060708', 'hex'));
+    held.push(half);
+    // A finished handshake, no request yet.
+    held.push(await opened(tls.connect(tlsOpts), 'secureConnect'));
+    // Kept alive after a request: an event acknowledged on it.
+    const kept = await opened(tls.connect(tlsOpts), 'secureConnect');
+    const id = uid('tls-stop');
+    const body = JSON.stringify({ id, type: 'tls_stop' });
+    const answer = await exchange(kept, 'POST /api/v1/events HTTP/1.1\r\nHost: localhost\r\n' +
+      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, '}');
+    assert.match(answer, /^HTTP\/1\.1 202 /, answer);
+    held.push(kept);
+    // A wss connection.
+    const ws = await opened(tls.connect(tlsOpts), 'secureConnect');
+    const up = await exchange(ws, 'GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n' +
+      'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
+      'Sec-WebSocket-Version: 13\r\n\r\n', '\r\n\r\n');
+    assert.match(up, /^HTTP\/1\.1 101 /, up);
+    held.push(ws);
+    // A request, and then a reset instead of reading the answer: libh2o's close of it waits
+    // on a write that never completes.
+    const raw = await opened(net.connect(d.port, '127.0.0.1'), 'connect');
+    const reset = await opened(tls.connect({ ...tlsOpts, socket: raw }), 'secureConnect');
+    await new Promise((resolve) => reset.write('GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n', resolve));
+    raw.resetAndDestroy();
+    // A whole request on one more connection, answered: the daemon has accepted every
+    // connection above (accepts are taken in the order they came).
+    assert.equal(curl(['--cacert', pair.cert, `https://localhost:${d.port}/health`]).status, 200);
+
+    // h2o closes a connection still in its handshake by its own timer, 10 s after the
+    // accept; a daemon that waits for it has not stopped within this deadline (a hang, not a
+    // measurement: a plain daemon stops once its requests are answered and its WebSocket
+    // clients told).
+    const result = await d.stop({ timeoutMs: 8_000 });
+    assert.equal(result.code, 0);
+    assert.match(d.stderr, /stopped/);
+    assert.doesNotMatch(d.stderr, /handles still open/);
+
+    await d.restart();
+    const r = curl(['--cacert', pair.cert, `https://localhost:${d.port}/api/v1/events?limit=10`]);
+    assert.equal(r.status, 200, r.body);
+    assert.ok(JSON.parse(r.body).events.some((e) => e.id === id), 'the acknowledged event is stored');
+  });
+});
+
+describe('TLS clients that reset after a request', () => {
+  let dir;
+  let d;
+  before(async () => {
+    dir = makeTmpDir('telltale-tls-reset-');
+    const pair = makeCert(dir, 'reset');
+    d = await Daemon.start({ label: 'tls-reset', args: ['--tls-cert', pair.cert, '--tls-key', pair.key,
+      '--max-connections-per-address', '2', '--idle-timeout', '500ms'] });
+    d.pair = pair;
+  });
+  after(async () => {
+    await d?.cleanup();
+  });
+
+  test('give their place under the connection limits back (the idle timeout ends the half-closed socket)', async () => {
+    const tlsOpts = { host: '127.0.0.1', port: d.port, ca: readFileSync(d.pair.cert), servername: 'localhost' };
+    const resetAfterRequest = async () => {
+      const raw = await opened(net.connect(d.port, '127.0.0.1'), 'connect');
+      const s = await opened(tls.connect({ ...tlsOpts, socket: raw }), 'secureConnect');
+      await new Promise((resolve) => s.write('GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n', resolve));
+      raw.resetAndDestroy();
+    };
+    // Twice the per-address limit, one after another: each place must come back, or the
+    // third and later are refused at accept (their handshake fails) and so is every client
+    // of this address from then on.
+    for (let i = 0; i < 4; i++) {
+      await waitFor(`reset client ${i + 1} admitted`, async () => {
+        try {
+          await resetAfterRequest();
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    }
+    await waitFor('a client of the address served again', () =>
+      curl(['--cacert', d.pair.cert, `https://localhost:${d.port}/health`]).status === 200);
   });
 });
 
@@ -151,11 +318,51 @@ describe('TLS settings at startup', () => {
     assert.match(r.stderr, /TELLTALE_TLS_CERT \(--tls-cert\) and TELLTALE_TLS_KEY \(--tls-key\)/);
   });
 
-  test('an unreadable certificate fails the start, naming the settings', () => {
+  test('an unreadable certificate fails the start, naming the setting and why', () => {
     const r = run(['--listen', '127.0.0.1:0', '--tls-cert', '/nonexistent/cert.pem', '--tls-key',
                    '/nonexistent/key.pem']);
     assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stderr, /TELLTALE_TLS_CERT \(--tls-cert\) '\/nonexistent\/cert.pem'/);
+    assert.match(r.stderr, /cannot start: cannot listen on 127\.0\.0\.1:0 with TLS: cannot read TELLTALE_TLS_CERT \(--tls-cert\) '\/nonexistent\/cert.pem': No such file or directory/);
+  });
+
+  // Start-up says what a SIGHUP reload says of the same files (tls.c's tls_load), naming the
+  // one at fault.
+  describe('an unusable pair fails the start, saying which file and what is wrong', () => {
+    let dir;
+    let a;
+    let b;
+    let junk;
+    before(() => {
+      dir = makeTmpDir('telltale-tls-start-');
+      a = makeCert(dir, 'a');
+      b = makeCert(dir, 'b');
+      junk = path.join(dir, 'junk.pem');
+      writeFileSync(junk, 'not PEM at all\n');
+    });
+    const start = (cert, key) => {
+      const r = run(['--listen', '127.0.0.1:0', '--tls-cert', cert, '--tls-key', key]);
+      assert.equal(r.status, 1, r.stderr);
+      assert.doesNotMatch(r.stderr, /listening on/);
+      return r.stderr;
+    };
+
+    test('an unreadable key', () => {
+      const err = start(a.cert, path.join(dir, 'missing-key.pem'));
+      assert.match(err, /with TLS: cannot read TELLTALE_TLS_KEY \(--tls-key\) '[^']*missing-key\.pem': No such file or directory/);
+      assert.doesNotMatch(err, /TELLTALE_TLS_CERT/, 'the certificate is not blamed');
+    });
+
+    test('a certificate that is not PEM', () => {
+      assert.match(start(junk, a.key), /with TLS: TELLTALE_TLS_CERT \(--tls-cert\) '[^']*junk\.pem' is not a PEM certificate/);
+    });
+
+    test('a key that is not PEM (a certificate given as the key)', () => {
+      assert.match(start(a.cert, a.cert), /with TLS: TELLTALE_TLS_KEY \(--tls-key\) '[^']*a-cert\.pem' is not a PEM private key/);
+    });
+
+    test('a key that does not match the certificate', () => {
+      assert.match(start(a.cert, b.key), /with TLS: TELLTALE_TLS_KEY \(--tls-key\) '[^']*b-key\.pem' is not a private key matching TELLTALE_TLS_CERT \(--tls-cert\) '[^']*a-cert\.pem'/);
+    });
   });
 
   test('0.0.0.0 without keys is refused, naming --listen and the key settings', () => {

@@ -131,7 +131,7 @@ export function parseHttpResponses(buf) {
     } catch {
       json = undefined;
     }
-    out.push({ status, headers, text, json });
+    out.push({ status, statusLine: head[0], headers, text, json });
     off = end + 4 + bodyLen;
   }
   return out;
@@ -323,7 +323,7 @@ export class RawWs {
 // or Buffer. Content-Length is added for a body unless 'length' is false or a header sets
 // Transfer-Encoding.
 export function httpRequest({ method = 'GET', path = '/', headers = {}, body, length = true,
-                              host = '127.0.0.1' }) {
+                              host = '127.0.0.1', version = '1.1' }) {
   const pairs = Array.isArray(headers) ? [...headers] : Object.entries(headers);
   const names = new Set(pairs.map(([n]) => n.toLowerCase()));
   if (!names.has('host')) {
@@ -333,7 +333,7 @@ export function httpRequest({ method = 'GET', path = '/', headers = {}, body, le
   if (data && length && !names.has('transfer-encoding') && !names.has('content-length')) {
     pairs.push(['Content-Length', String(data.length)]);
   }
-  const head = `${method} ${path} HTTP/1.1\r\n${pairs.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n`;
+  const head = `${method} ${path} HTTP/${version}\r\n${pairs.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n`;
   return data ? Buffer.concat([Buffer.from(head, 'latin1'), data]) : Buffer.from(head, 'latin1');
 }
 

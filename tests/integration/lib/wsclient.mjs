@@ -121,3 +121,30 @@ export class WsClient {
     }
   }
 }
+
+// Tries a WebSocket upgrade of 'url' with 'headers' and closes at once: {status: 101} when it
+// opened, else {status, headers, body, message} of the refusal (message: its JSON error's), or
+// {status: -1, err} when the connection failed.
+export function tryUpgrade(url, headers = {}) {
+  const ws = new WebSocket(url, { headers });
+  return withTimeout(new Promise((resolve) => {
+    ws.once('open', () => {
+      ws.close();
+      resolve({ status: 101 });
+    });
+    ws.once('unexpected-response', (req, res) => {
+      let body = '';
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => {
+        let message;
+        try {
+          message = JSON.parse(body).error?.message;
+        } catch {
+          message = undefined;
+        }
+        resolve({ status: res.statusCode, headers: res.headers, body, message });
+      });
+    });
+    ws.once('error', (err) => resolve({ status: -1, err, message: String(err) }));
+  }), 10_000, `the upgrade of ${url}`);
+}

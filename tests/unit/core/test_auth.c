@@ -145,7 +145,7 @@ static auth_identity request_ok(const tt_config *cfg, const char *apikey, const 
 {
     auth_identity id;
     char err[TT_ERRLEN] = "";
-    int rc = auth_request(cfg, apikey, authz, NOW, &id, err);
+    int rc = auth_request(cfg, apikey, NULL, authz, NOW, &id, err);
     if (rc != 0) {
         fail_msg("request refused (%d): %s", rc, err);
     }
@@ -157,7 +157,7 @@ static void request_refused(const tt_config *cfg, const char *apikey, const char
 {
     auth_identity id;
     char err[TT_ERRLEN] = "";
-    assert_int_equal(auth_request(cfg, apikey, authz, NOW, &id, err), TT_EINVAL);
+    assert_int_equal(auth_request(cfg, apikey, NULL, authz, NOW, &id, err), TT_EINVAL);
     assert_int_equal(id.role, AUTH_NONE);
     assert_refusal(cfg, err, why, apikey);
     if (authz != NULL) {
@@ -335,6 +335,15 @@ static void jwt_failures_are_refused_with_the_reason(void **state)
     token_for(t, "service_role", NULL);
     credential_refused(&cfg, t, INT64_C(1764343903) + JWT_LEEWAY_S, "expired");
     assert_int_equal(credential_role(&cfg, t), AUTH_SERVICE);
+    /* An unsecured JWT (RFC 7519 §6: alg none, empty signature) is a JWT refused as unsigned,
+     * not an unknown key; so is one of HS256 without its signature. */
+    credential_refused(&cfg, "eyJhbGciOiJub25lIn0.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.", NOW,
+                       "invalid token: the token is not signed with HS256: its alg is \"none\", "
+                       "it is unsigned");
+    credential_refused(&cfg, "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.", NOW,
+                       "invalid token: the token is unsigned: its signature is empty");
+    credential_refused(&cfg, "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.sig=", NOW,
+                       "invalid token: not a JWT: its signature holds a character outside");
 }
 
 /* Without TELLTALE_JWT_SECRET no JWT is accepted, whatever it says, and an empty secret is
@@ -392,6 +401,48 @@ static void apikey_beside_a_bearer_must_be_valid(void **state)
     request_refused(&cfg, expired, bearer(good), "expired");
     request_refused(&cfg, ANON_KEY, bearer(expired), "expired");
     request_refused(&cfg, ANON_KEY, bearer("not-a-key"), UNKNOWN);
+}
+
+/* 'err' of a request whose apikey comes from 'from', exactly. */
+static void request_refused_as(const tt_config *cfg, const char *apikey, const char *from,
+                               const char *authz, const char *says)
+{
+    auth_identity id;
+    char err[TT_ERRLEN] = "";
+    assert_int_equal(auth_request(cfg, apikey, from, authz, NOW, &id, err), TT_EINVAL);
+    assert_int_equal(id.role, AUTH_NONE);
+    assert_string_equal(err, says);
+    assert_refusal(cfg, err, says, apikey);
+}
+
+/* With two credentials, a refusal names the one refused: "unknown key" alone would leave the
+ * caller guessing which of its two to fix. A lone credential's refusal needs no name. */
+static void a_refusal_beside_another_credential_names_it(void **state)
+{
+    (void)state;
+    tt_config cfg = all_keys();
+    char good[TOKEN_CAP], expired[TOKEN_CAP];
+    token_for(good, "service_role", NULL);
+    sign(expired, "{\"role\":\"anon\",\"exp\":1}", SECRET);
+    request_refused_as(&cfg, "not-a-key", NULL, bearer(good),
+                       "the apikey header is refused: unknown key");
+    request_refused_as(&cfg, "not-a-key", "apikey header", bearer(good),
+                       "the apikey header is refused: unknown key");
+    request_refused_as(&cfg, "not-a-key", "apikey parameter", bearer(good),
+                       "the apikey parameter is refused: unknown key");
+    request_refused_as(&cfg, expired, "apikey header", bearer(good),
+                       "the apikey header is refused: invalid token: the token has expired");
+    request_refused_as(&cfg, ANON_KEY, "apikey header", bearer("not-a-key"),
+                       "the Authorization bearer token is refused: unknown key");
+    request_refused_as(&cfg, ANON_KEY, "apikey parameter", bearer(expired),
+                       "the Authorization bearer token is refused: invalid token: the token has "
+                       "expired");
+    /* both bad: the apikey is judged first */
+    request_refused_as(&cfg, "not-a-key", "apikey header", bearer("not-a-key-either"),
+                       "the apikey header is refused: unknown key");
+    /* one credential: its reason alone */
+    request_refused_as(&cfg, "not-a-key", "apikey header", NULL, "unknown key");
+    request_refused_as(&cfg, NULL, "apikey header", bearer("not-a-key"), "unknown key");
 }
 
 static void authorization_must_be_bearer(void **state)
@@ -515,6 +566,7 @@ int main(void)
         cmocka_unit_test(bearer_decides_the_role),
         cmocka_unit_test(either_header_alone_is_enough),
         cmocka_unit_test(apikey_beside_a_bearer_must_be_valid),
+        cmocka_unit_test(a_refusal_beside_another_credential_names_it),
         cmocka_unit_test(authorization_must_be_bearer),
         cmocka_unit_test(ingest_key_and_claim_give_role_ingest),
         cmocka_unit_test(policy_sets_admit_their_roles),

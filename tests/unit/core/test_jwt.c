@@ -149,6 +149,7 @@ static void verify_fails(const char *token, const char *secret, int64_t now, con
 
 #define NOT_JWT "not a JWT"
 #define NOT_HS256 "not signed with HS256"
+#define UNSIGNED "the token is unsigned: its signature is empty"
 #define BAD_SIG "signature does not match"
 #define BAD_CLAIM "wrong type or size"
 #define NOT_OBJECT "claims are not a JSON object"
@@ -349,8 +350,8 @@ static void truncated_or_extended_signature_is_refused(void **state)
         fmt(forged, "%.*s", (int)(len - cut), t);
         verify_fails(forged, SECRET, NOW, SIG_FORM);
     }
-    fmt(forged, "%.*s", (int)(len - 43), t); /* "h.c." */
-    verify_fails(forged, SECRET, NOW, NOT_JWT);
+    fmt(forged, "%.*s", (int)(len - 43), t); /* "h.c.": no signature at all */
+    verify_fails(forged, SECRET, NOW, UNSIGNED);
 
     fmt(forged, "%sA", t);
     verify_fails(forged, SECRET, NOW, SIG_FORM);
@@ -373,9 +374,13 @@ static void alg_none_is_refused(void **state)
     char t[TOKEN_CAP];
     const char *claims = enc("{\"role\":\"service_role\"}");
 
-    /* The classic unsigned token, with its empty third part. */
+    /* The classic unsigned token, with its empty third part (RFC 7519 §6): judged as a JWT,
+     * so the refusal says it is unsigned, not that it is no JWT. */
     fmt(t, "%s.%s.", enc("{\"alg\":\"none\",\"typ\":\"JWT\"}"), claims);
-    verify_fails(t, SECRET, NOW, NOT_JWT);
+    assert_true(jwt_looks_like(t));
+    verify_fails(t, SECRET, NOW,
+                 "the token is not signed with HS256: its alg is \"none\", it is unsigned (RFC "
+                 "7519 6)");
     /* The same with some signature, and with the right HMAC of its first two parts. */
     fmt(t, "%s.%s.AAAA", enc("{\"alg\":\"none\"}"), claims);
     verify_fails(t, SECRET, NOW, NOT_HS256);
@@ -710,8 +715,8 @@ static void shapes_that_are_not_a_jwt_are_refused(void **state)
     verify_fails(bad, SECRET, NOW, NOT_JWT);
     fmt(bad, "%s..%s", h, s);
     verify_fails(bad, SECRET, NOW, NOT_JWT);
-    fmt(bad, "%s.%s.", h, c);
-    verify_fails(bad, SECRET, NOW, NOT_JWT);
+    fmt(bad, "%s.%s.", h, c); /* HS256 with no signature: a JWT, unsigned */
+    verify_fails(bad, SECRET, NOW, UNSIGNED);
     fmt(bad, "%s.%s..%s", h, c, s);
     verify_fails(bad, SECRET, NOW, NOT_JWT);
 
@@ -797,20 +802,32 @@ static void looks_like_tells_jwts_from_other_keys(void **state)
     /* A token that fails verification still looks like one: a caller can tell "a JWT that
      * failed" from "some other kind of key". */
     assert_true(jwt_looks_like("eyJhbGciOiJub25lIn0.e30.AAAA"));
+    /* Any three-part compact JWS is judged as a JWT, whatever its parts hold, so that
+     * jwt_verify names the fault: an unsecured JWT's empty signature (RFC 7519 §6), an empty
+     * header or claims, padding or standard base64. */
+    static const char *const jwts[] = {
+        "eyJhbGciOiJub25lIn0.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.",
+        "a.b.",
+        ".b.c",
+        "a..c",
+        "..",
+        "a.b.c=",
+        "a=.b.c",
+        "a+b.c.d",
+        "a/b.c.d",
+    };
+    for (size_t i = 0; i < sizeof jwts / sizeof jwts[0]; i++) {
+        if (!jwt_looks_like(jwts[i])) {
+            fail_msg("'%s' does not look like a JWT", jwts[i]);
+        }
+    }
 
     static const char *const not_jwts[] = {
         "",
         "a",
         "a.b",
         "a.b.c.d",
-        ".b.c",
-        "a..c",
-        "a.b.",
         "...",
-        "a.b.c=",
-        "a=.b.c",
-        "a+b.c.d",
-        "a/b.c.d",
         "a b.c.d",
         " a.b.c",
         "a.b.c ",
