@@ -453,12 +453,7 @@ static void guard_on_read(h2o_socket_t *sock, const char *err)
         }
         return; /* what a refused client still sent is dropped */
     }
-    bool before_h2o = err == NULL && a->hs != NULL &&
-                      (a->phase == PHASE_HEADERS || a->phase == PHASE_IDLE);
-    if (before_h2o) {
-        early_forget_http10_expect(sock->input->bytes, sock->input->size);
-    }
-    if (before_h2o &&
+    if (err == NULL && a->hs != NULL && (a->phase == PHASE_HEADERS || a->phase == PHASE_IDLE) &&
         a->hs->refuse_early(a->hs, sock->input->bytes, sock->input->size, out, sizeof out, &len)) {
         a->refused_early = true;
         uv_timer_stop(&a->timer);

@@ -46,7 +46,7 @@ static h2o_iovec_t trimmed(const char *b, const char *e)
  * parses a whole header section of HTTP/1.0, each Expect field asking for 100-continue is
  * renamed in place to "Ignore", a field no code reads: the request is served as if it had
  * not asked. Over TLS h2o reads the decrypted bytes itself, and still answers 100 (OPERATIONS). */
-void early_forget_http10_expect(char *b, size_t n)
+static void forget_http10_expect(char *b, size_t n)
 {
     const char *end = memmem(b, n < EARLY_SCAN_MAX ? n : EARLY_SCAN_MAX, "\r\n\r\n", 4);
     const char *eol = end != NULL ? line_end(b, end + 2) : NULL;
@@ -68,8 +68,9 @@ void early_forget_http10_expect(char *b, size_t n)
     }
 }
 
-bool early_refusal(http_server *hs, const char *b, size_t n, char *out, size_t cap, size_t *len)
+bool early_refusal(http_server *hs, char *b, size_t n, char *out, size_t cap, size_t *len)
 {
+    forget_http10_expect(b, n);
     const char *end = memmem(b, n < EARLY_SCAN_MAX ? n : EARLY_SCAN_MAX, "\r\n\r\n", 4);
     if (end == NULL || (size_t)(end + 4 - b) != n) {
         return false; /* not yet whole, or the body (or another request) follows at once */

@@ -59,8 +59,7 @@ struct http_server {
     void *wake_ctx;
     void (*fallback)(http_req *r); /* a GET or HEAD no route takes: assets_serve */
     /* a request asking for 100-continue that its headers refuse: early_refusal */
-    bool (*refuse_early)(http_server *hs, const char *b, size_t n, char *out, size_t cap,
-                         size_t *len);
+    bool (*refuse_early)(http_server *hs, char *b, size_t n, char *out, size_t cap, size_t *len);
     uint64_t refusals_second;  /* access.c's log of refusals: the second it counts in, */
     unsigned refusals_logged;  /* the lines logged in it, */
     uint64_t refusals_dropped; /* and those not */
@@ -92,11 +91,10 @@ bool http_error_in_shape(http_server *hs, h2o_req_t *q, const http_error *e, con
 /* early.c: a header section asking for 100-continue, seen before h2o parses it. */
 /* When 'b' ('n' bytes, h2o's input buffer) is one whole header section that asks for
  * 100-continue, with one Content-Length and no body byte yet, and its headers already refuse
- * the body: the refusal in 'out' ('*len' bytes, as http_refuse_early). False otherwise. */
-bool early_refusal(http_server *hs, const char *b, size_t n, char *out, size_t cap, size_t *len);
-/* When 'b' ('n' bytes, h2o's input buffer) starts with one whole HTTP/1.0 header section, its
- * Expect: 100-continue fields are renamed so that h2o does not answer 100 (RFC 9110 §10.1.1). */
-void early_forget_http10_expect(char *b, size_t n);
+ * the body: the refusal in 'out' ('*len' bytes, as http_refuse_early). False otherwise. First,
+ * when 'b' starts with one whole HTTP/1.0 header section, its Expect: 100-continue fields are
+ * renamed in 'b', so that h2o does not answer 100 (RFC 9110 §10.1.1). */
+bool early_refusal(http_server *hs, char *b, size_t n, char *out, size_t cap, size_t *len);
 
 /* http.c: telltale's error document, {"error":{"code","message"[,"index"]}}. */
 void http_write_error(json_writer *w, const http_error *e);
