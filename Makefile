@@ -111,9 +111,10 @@ docs:
 # (schema, row-level security, dead letter queue functions, several instances). Left out of the
 # PostgreSQL pass: the suites of the HTTP edge alone (request framing, limits, TLS, I-JSON, the
 # hostile clients, the error shapes), whose code does not depend on the store; they ran on SQLite
-# and under ASan above. The route × role matrix (access) runs on both stores.
+# and under ASan above; and query-plans, which reads SQLite's query plans. The route × role
+# matrix (access) runs on both stores.
 EDGE_SUITES = $(addprefix tests/integration/,$(addsuffix .test.mjs,answers credentials \
-              hostile-http hostile-limits hostile-ws http11 ijson limits tls))
+              hostile-http hostile-limits hostile-ws http11 ijson limits query-plans tls))
 PG_INTEGRATION = $(filter-out $(EDGE_SUITES),$(wildcard tests/integration/*.test.mjs))
 PG_SUITES = TELLTALE_TEST_STORE=postgres $(NODE_TEST) $(PG_INTEGRATION) && $(NODE_TEST) tests/pg/
 
