@@ -113,9 +113,9 @@ docs:
 # hostile clients, the error shapes), whose code does not depend on the store; they ran on SQLite
 # and under ASan above; and query-plans, which reads SQLite's query plans. The route × role
 # matrix (access) runs on both stores.
-EDGE_SUITES = $(addprefix tests/integration/,$(addsuffix .test.mjs,answers credentials \
+NOT_ON_PG = $(addprefix tests/integration/,$(addsuffix .test.mjs,answers credentials \
               hostile-http hostile-limits hostile-ws http11 ijson limits query-plans tls))
-PG_INTEGRATION = $(filter-out $(EDGE_SUITES),$(wildcard tests/integration/*.test.mjs))
+PG_INTEGRATION = $(filter-out $(NOT_ON_PG),$(wildcard tests/integration/*.test.mjs))
 PG_SUITES = TELLTALE_TEST_STORE=postgres $(NODE_TEST) $(PG_INTEGRATION) && $(NODE_TEST) tests/pg/
 
 postgres:
