@@ -539,7 +539,7 @@ conform('spaces and tabs around any header value are not part of it (RFC 9110 §
   const state = `/api/v1/state/${uid('ows-client')}/k`;
   r = await one(httpRequest({ method: 'PUT', path: state, body: json({ value: 1 }),
     headers: { 'Content-Type': ' application/json', 'If-Match': ' * ' } }));
-  assert.equal(r?.status, 409, `If-Match: " * " is *, and nothing exists yet: ${r?.text}`);
+  assert.equal(r?.status, 412, `If-Match: " * " is *, and nothing exists yet: ${r?.text}`);
 });
 
 // ---- issue 15: Origin on state-changing routes ---------------------------------------------------
