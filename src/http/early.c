@@ -1,4 +1,5 @@
-/* early.c -- the refusal of a body before it is sent, for a request that asks for
+/* early.c -- what is refused before libh2o parses a request: an HTTP version other than 1.x
+ * (505, version_refusal below), and a body before it is sent, for a request that asks for
  * 100-continue (RFC 9110 §10.1.1).
  *
  * libh2o 2.2.5 writes "100 Continue" itself as soon as it has parsed a header section with
@@ -17,6 +18,7 @@
  * serves it as before. Loop thread only. */
 #include "http/http_internal.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -68,8 +70,40 @@ static void forget_http10_expect(char *b, size_t n)
     }
 }
 
+/* RFC 9110 §2.5: a request line of HTTP major version 1 with a higher minor one (HTTP/1.2) is
+ * served as HTTP/1.1 (libh2o's parser does so); one of any other major version (HTTP/2.0, the
+ * HTTP/2 preface "PRI * HTTP/2.0", HTTP/0.9 as written, HTTP/3.0) is answered 505 (§15.6.6) in
+ * telltale's JSON, with Connection: close, as soon as the request line is in. libh2o would
+ * answer its plain-text 400 (its parser knows only HTTP/1.x). Empty lines before a request
+ * line are skipped, as RFC 9112 §2.2 and the parser do. */
+static bool version_refusal(const char *b, size_t n, char *out, size_t cap, size_t *len)
+{
+    const char *p = b, *end = b + (n < EARLY_SCAN_MAX ? n : EARLY_SCAN_MAX);
+    while (p < end && (*p == '\r' || *p == '\n')) {
+        p++;
+    }
+    const char *lf = memchr(p, '\n', (size_t)(end - p));
+    const char *e = lf != NULL && lf > p && lf[-1] == '\r' ? lf - 1 : lf;
+    if (e == NULL || e - p < 9 || memcmp(e - 9, " HTTP/", 6) != 0 || e[-3] < '0' ||
+        e[-3] > '9' || e[-3] == '1' || e[-2] != '.' || e[-1] < '0' || e[-1] > '9') {
+        return false;
+    }
+    char msg[192];
+    snprintf(msg, sizeof msg,
+             "the request line asks for HTTP/%c.%c: this server speaks HTTP/1.1 (and HTTP/1.0) "
+             "only (RFC 9110 §15.6.6)",
+             e[-3], e[-1]);
+    *len = http_raw_error(
+        &(http_error){.status = 505, .code = "http_version_not_supported", .message = msg}, out,
+        cap);
+    return *len > 0;
+}
+
 bool early_refusal(http_server *hs, char *b, size_t n, char *out, size_t cap, size_t *len)
 {
+    if (version_refusal(b, n, out, cap, len)) {
+        return true;
+    }
     forget_http10_expect(b, n);
     const char *end = memmem(b, n < EARLY_SCAN_MAX ? n : EARLY_SCAN_MAX, "\r\n\r\n", 4);
     if (end == NULL || (size_t)(end + 4 - b) != n) {
@@ -90,6 +124,7 @@ bool early_refusal(http_server *hs, char *b, size_t n, char *out, size_t cap, si
     h2o_mem_init_pool(&pool);
     h2o_req_t q;
     memset(&q, 0, sizeof q);
+    q.version = memcmp(sp2 + 1, "HTTP/1.0", 8) == 0 ? 0x100 : 0x101; /* admit_host reads it */
     q.method = h2o_iovec_init(b, (size_t)(sp1 - b));
     q.path = h2o_iovec_init(sp1 + 1, (size_t)(sp2 - sp1 - 1));
     const char *qm = memchr(q.path.base, '?', q.path.len);

@@ -88,8 +88,28 @@ bool http_refuse_early(http_server *hs, h2o_req_t *q, char *out, size_t cap, siz
 bool http_error_in_shape(http_server *hs, h2o_req_t *q, const http_error *e, const char **type,
                          h2o_iovec_t *body);
 
-/* early.c: a header section asking for 100-continue, seen before h2o parses it. */
-/* When 'b' ('n' bytes, h2o's input buffer) is one whole header section that asks for
+/* http_error.c: the security headers every answer carries (Content-Security-Policy,
+ * X-Content-Type-Options, Referrer-Policy), added to q's response where it has none of each:
+ * http_server.c's filter gives them to every answer h2o sends. */
+void http_security_headers(h2o_req_t *q);
+/* http_error.c: an answer written without h2o, into 'out' ('cap' bytes) from out[*at]. */
+/* The status line, Date, Server, Connection: close and the security headers; false if they do
+ * not fit. *at is where the next header goes. */
+bool http_raw_head(char *out, size_t cap, size_t *at, int status);
+/* "name: value\r\n" ('name' may end with the colon http_add_header takes; a NULL value
+ * writes nothing); false if it does not fit. */
+bool http_raw_header(char *out, size_t cap, size_t *at, const char *name, const char *value);
+/* The blank line and the body: the answer's whole length, or 0 if it does not fit. */
+size_t http_raw_end(char *out, size_t cap, size_t at, const void *body, size_t len);
+/* The error 'e' in telltale's JSON as a whole HTTP/1.1 answer that closes the connection, for
+ * one written straight to a socket (conn_guard.c's 408 and 503, early.c's 505): its length,
+ * or 0 if it does not fit in 'cap' (or memory ran out). */
+size_t http_raw_error(const http_error *e, char *out, size_t cap);
+
+/* early.c: a request seen before h2o parses it. */
+/* When 'b' ('n' bytes, h2o's input buffer) starts with a request line of an HTTP major version
+ * other than 1: 505 http_version_not_supported in 'out' ('*len' bytes, as http_raw_error).
+ * When 'b' is one whole header section that asks for
  * 100-continue, with one Content-Length and no body byte yet, and its headers already refuse
  * the body: the refusal in 'out' ('*len' bytes, as http_refuse_early). False otherwise. First,
  * when 'b' starts with one whole HTTP/1.0 header section, its Expect: 100-continue fields are
@@ -124,6 +144,12 @@ const char *headers_repeated(const h2o_req_t *q);
 /* The value of a raw header line "name: value" ('len' bytes, no LF) when its name is 'name'
  * (lower case), trimmed, in 'v' ('n' bytes); false otherwise. */
 bool headers_raw_field(const char *line, size_t len, const char *name, const char **v, size_t *n);
+/* The Host field as sent, trimmed, in *v; false if none was sent (h2o then names its own host
+ * in q->input.authority: that is not taken for one). */
+bool headers_host_field(const h2o_req_t *q, h2o_iovec_t *v);
+/* The authority of a request target in absolute form ("http://host:port/p", RFC 9112 §3.2.2)
+ * in *v; false for any other form. */
+bool headers_target_authority(const h2o_req_t *q, h2o_iovec_t *v);
 /* Whether the header 'name' was sent at all. */
 bool headers_has(const h2o_req_t *q, const char *name);
 /* %-decodes and normalises the path of 'q' (no query) into 'out': 0, -1 if it does not fit,
@@ -139,8 +165,10 @@ bool admit_framing(http_req *r, http_error *e);
 /* A header field that is no list sent on more than one line (headers_repeated): false with
  * 'e' (400 repeated_header naming it, its message in 'msg'). */
 bool admit_repeats(const h2o_req_t *q, http_error *e, char *msg, size_t len);
-/* Content-Length and Transfer-Encoding together, or Content-Lengths that differ, read from the
- * raw header section (h2o hides both fields): false with 'e' (400 / 411, and close). */
+/* Content-Length and Transfer-Encoding together (400 conflicting_framing), or a Content-Length
+ * that is not one field line of 1*DIGIT (400 invalid_content_length: "+12", "12, 12", two lines
+ * even if equal), read from the raw header section (h2o hides both fields): false with 'e',
+ * and the connection closes. */
 bool admit_raw_framing(http_req *r, http_error *e);
 /* admit_raw_framing's checks on h2o's request alone (no connection state changed): for h2o's
  * own refusals of a body, which a conflicting framing explains better. */
@@ -148,6 +176,13 @@ bool admit_raw_framing_of(const h2o_req_t *q, http_error *e);
 /* The body a raw header section ('n' bytes, its end included) announces: its Content-Length,
  * or --max-body for a chunked one (what it may grow to), at most 'max_body'. */
 size_t admit_raw_announced(const char *p, size_t n, uint64_t max_body);
+/* RFC 9112 §3.2: an HTTP/1.1 request without Host (400 missing_host), or any with a Host, or
+ * an absolute-form target's authority, that is not uri-host [":" port] (RFC 3986 §3.2.2; an
+ * empty Host is valid): false with 'e' (400 invalid_host). HTTP/1.0 may leave Host out. */
+bool admit_host(const h2o_req_t *q, http_error *e);
+#define ADMIT_ONE_LENGTH                                                                           \
+    "send one Content-Length field line of digits only (RFC 9112 §6.3): a sign, a list such as "  \
+    "'12, 12' or a second Content-Length line, equal or not, is refused"
 /* Origin (403), media type (415 for the CORS-safelisted types or none), Content-Encoding
  * (415 with Accept-Encoding) and size (413); false with 'e'. Sets r->coding. */
 bool admit_body(http_req *r, http_error *e);

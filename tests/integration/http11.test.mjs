@@ -810,3 +810,173 @@ conform('a request target in absolute form is served as its origin form; its aut
   note(same, taken);
   assert.equal(same?.status, 202, same?.text);
 });
+
+// ---- Host (RFC 9112 §3.2) -----------------------------------------------------------------
+
+// The bytes of a request with exactly the header lines given (no Host added).
+const bare = (line, fields = '') => `${line}\r\n${fields}\r\n`;
+
+conform('an HTTP/1.1 request without Host → 400 missing_host, on every kind of request; HTTP/1.0 may leave it out', async () => {
+  const upgrade = 'Upgrade: websocket\r\nConnection: Upgrade\r\n' +
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
+  for (const request of [bare('GET /health HTTP/1.1'), bare('GET /no/such/route HTTP/1.1'),
+                         bare('GET /ws HTTP/1.1', upgrade),
+                         bare('POST /api/v1/events HTTP/1.1', 'Content-Type: application/json\r\nContent-Length: 2\r\n') + '{}']) {
+    expectError(await one(request), 400, 'missing_host');
+  }
+  // asking for 100-continue: refused before the body, no 100 sent
+  const c = await RawConn.connect(d.port);
+  await c.write(bare('POST /api/v1/events HTTP/1.1',
+    'Content-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\n'));
+  const [r] = await c.responses(1);
+  await c.destroy();
+  assert.deepEqual(interimStatuses(c.data).statuses, [], 'no 100 Continue for a request refused by its headers');
+  expectError(r, 400, 'missing_host');
+  const old = await one(bare('GET /health HTTP/1.0'));
+  assert.equal(old?.status, 200, old?.text);
+});
+
+conform('a Host that is not uri-host [":" port] → 400 invalid_host; an empty Host and every form of host are served', async () => {
+  for (const host of ['a b', 'a\tb', 'x:99999', 'x:8o', 'user@x', 'x/y', '[::1', '[zz]:80', '[::1]x',
+                      'caf\xe9.example', 'x:80:80']) {
+    expectError(await one(bare('GET /health HTTP/1.1', `Host: ${host}\r\n`)), 400, 'invalid_host');
+  }
+  // the absolute form's authority stands for Host: it must be one too (and name a host)
+  for (const target of ['http://x:99999/health', 'http:///health', 'http://a@b/health']) {
+    expectError(await one(bare(`GET ${target} HTTP/1.1`, 'Host: x\r\n')), 400, 'invalid_host');
+  }
+  for (const host of ['', 'example.com', 'example.com:8080', 'x:', '127.0.0.1:65535', '[::1]:8080',
+                      '[v1.fe]', 'ex%41mple_~-.com', "a!$&'()*+,;=b"]) {
+    const r = await one(bare('GET /health HTTP/1.1', `Host: ${host}\r\n`));
+    assert.equal(r?.status, 200, `Host: ${JSON.stringify(host)}: ${r?.text}`);
+  }
+  // a control character is refused by libh2o's parser: 400 all the same (plain text)
+  assert.equal((await one(bare('GET /health HTTP/1.1', 'Host: a\x01b\r\n')))?.status, 400);
+});
+
+conform('a refused Host keeps the connection: the next request on it is served', async () => {
+  const c = await RawConn.connect(d.port);
+  await c.write(bare('GET /health HTTP/1.1', 'Host: a b\r\n') + httpRequest({ path: '/health' }));
+  const rs = await c.responses(2);
+  await c.destroy();
+  assert.deepEqual(rs.map((r) => r.status), [400, 200]);
+  assert.equal(rs[0].json.error.code, 'invalid_host');
+});
+
+// ---- Upgrade other than websocket: ignored (RFC 9110 §7.8) --------------------------------
+
+conform('curl --http2 on plain HTTP (Upgrade: h2c) is served over HTTP/1.1', async () => {
+  const r = spawnSync('curl', ['-sS', '--http2', '-o', '-', '-w', '\n%{http_code} %{http_version}',
+                               `http://127.0.0.1:${d.port}/health`], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const [body, tail] = r.stdout.split('\n');
+  assert.deepEqual(JSON.parse(body), { status: 'ok' });
+  assert.equal(tail, '200 1.1');
+});
+
+conform('an Upgrade other than websocket is ignored, and the connection goes on (h2c, TLS/1.0, a list)', async () => {
+  const c = await RawConn.connect(d.port);
+  const e = ev('h2c');
+  const body = json(e);
+  await c.write(bare('GET /health HTTP/1.1', 'Host: x\r\nConnection: Upgrade, HTTP2-Settings\r\n' +
+                     'Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n') +
+                bare('POST /api/v1/events HTTP/1.1', 'Host: x\r\nConnection: Upgrade\r\nUpgrade: TLS/1.0\r\n' +
+                     `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n`) + body +
+                bare('GET /health HTTP/1.1', 'Host: x\r\nConnection: upgrade, TE\r\nTE: trailers\r\nUpgrade: foo, h2c\r\n'));
+  const rs = await c.responses(3);
+  note(rs[1], e);
+  assert.deepEqual(rs.map((r) => r.status), [200, 202, 200], rs.map((r) => r.text).join(' | '));
+  for (const r of rs) {
+    assert.equal(r.headers.connection, 'keep-alive', 'HTTP/1.1 persists unless "close" (RFC 9112 §9.3)');
+    assert.equal(r.headers.upgrade, undefined, 'no 101, no Upgrade in the answer');
+  }
+  assert.ok(!c.closed, 'the connection is still open');
+  await c.destroy();
+});
+
+// ---- HTTP versions (RFC 9110 §2.5, §15.6.6) ------------------------------------------------
+
+conform('a request line of another major HTTP version → 505 JSON, Connection: close; HTTP/1.2 is served as 1.1', async () => {
+  for (const request of ['GET /health HTTP/2.0\r\nHost: x\r\n\r\n', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n',
+                         'GET /health HTTP/3.0\r\n\r\n', 'GET /health HTTP/0.9\r\nHost: x\r\n\r\n',
+                         '\r\nGET /api/v1/events HTTP/2.0\r\n']) {
+    const c = await RawConn.connect(d.port);
+    await c.write(request);
+    const [r] = await c.responses(1);
+    expectError(r, 505, 'http_version_not_supported');
+    assert.equal(r.statusLine, 'HTTP/1.1 505 HTTP Version Not Supported');
+    assert.equal(r.headers.connection, 'close');
+    assert.ok(await c.waitClosed(), `${JSON.stringify(request)}: closed`);
+  }
+  // on a kept connection, after a first answer
+  const c = await RawConn.connect(d.port);
+  await c.write(httpRequest({ path: '/health' }));
+  await c.responses(1);
+  await c.write('GET /health HTTP/2.0\r\nHost: x\r\n\r\n');
+  const rs = await c.responses(2);
+  assert.equal(rs[1]?.status, 505, rs[1]?.text);
+  await c.destroy();
+  for (const minor of ['2', '9']) {
+    const r = await one(httpRequest({ path: '/health', version: `1.${minor}` }));
+    assert.equal(r?.status, 200, r?.text);
+    assert.equal(r.statusLine, 'HTTP/1.1 200 OK');
+    assert.equal(r.headers.connection, 'keep-alive');
+  }
+});
+
+// ---- the security headers on every answer, the edge's refusals included ----------------------
+
+const SECURITY = ['content-security-policy', 'x-content-type-options', 'referrer-policy'];
+
+function assertSecurity(r, what) {
+  assert.ok(r, `${what}: answered`);
+  for (const h of SECURITY) {
+    assert.ok(r.headers[h], `${what} (${r.status}) carries ${h}; headers: ${JSON.stringify(r.headers)}`);
+  }
+}
+
+conform('every refusal of the edge carries the security headers (h2o\'s own, early, raw, upgrade)', async () => {
+  const post = (fields, body = '') => bare('POST /api/v1/events HTTP/1.1', `Host: x\r\nContent-Type: application/json\r\n${fields}`) + body;
+  const ws = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
+    'Sec-WebSocket-Version: 13\r\n';
+  for (const [what, request, status] of [
+    ['missing Host', bare('GET /health HTTP/1.1'), 400],
+    ['Content-Length +2 (libh2o)', post('Content-Length: +2\r\n', '{}'), 400],
+    ['two Content-Lengths', post('Content-Length: 2\r\nContent-Length: 2\r\n', '{}'), 400],
+    ['bad chunk (libh2o)', post('Transfer-Encoding: chunked\r\n', 'zz\r\n'), 400],
+    ['Content-Length and Transfer-Encoding', post('Content-Length: 2\r\nTransfer-Encoding: chunked\r\n', '0\r\n\r\n'), 400],
+    ['no length', post(''), 411],
+    ['over --max-body by Content-Length (libh2o)', post(`Content-Length: ${MAX_BODY + 1}\r\n`), 413],
+    ['100-continue refused early', bare('POST /api/v1/events HTTP/1.1',
+      'Host: x\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nExpect: 100-continue\r\n'), 415],
+    ['Expect: foo (libh2o)', post('Expect: foo\r\nContent-Length: 2\r\n', '{}'), 417],
+    ['431', bare('GET /health HTTP/1.1', `Host: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n`), 431],
+    ['Transfer-Encoding gzip (libh2o)', post('Transfer-Encoding: gzip, chunked\r\n', '0\r\n\r\n'), 501],
+    ['HTTP/2.0', 'GET /health HTTP/2.0\r\nHost: x\r\n\r\n', 505],
+    ['WebSocket upgrade at no endpoint', bare('GET /not-ws HTTP/1.1', `Host: x\r\n${ws}`), 404],
+    ['WebSocket upgrade without its key', bare('GET /ws HTTP/1.1', 'Host: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'), 400],
+  ]) {
+    const r = await one(request);
+    assert.equal(r?.status, status, `${what}: ${r?.text}`);
+    assertSecurity(r, what);
+  }
+});
+
+conform('the raw answers of the connection limits carry them too (408, 503)', async () => {
+  const own = await Daemon.start({ label: 'http11-raw', args: ['--header-timeout', '1s', '--max-connections', '1'] });
+  try {
+    const slow = await RawConn.connect(own.port);
+    await slow.write('GET /health HTTP/1.1\r\nHost: x\r\n'); // the one connection, and never the blank line
+    const over = await RawConn.connect(own.port);
+    const [refused] = await over.responses(1);
+    await over.destroy();
+    assert.equal(refused?.status, 503, refused?.text);
+    assertSecurity(refused, 'too_many_connections');
+    const [late] = await slow.responses(1);
+    await slow.destroy();
+    assert.equal(late?.status, 408, late?.text);
+    assertSecurity(late, 'request_timeout');
+  } finally {
+    await own.cleanup();
+  }
+});
