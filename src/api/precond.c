@@ -146,6 +146,12 @@ bool api_precond_read(const http_req *r, api_precond *p, char why[API_WHY_LEN])
     if (p->if_match == -1) {
         return false;
     }
+    if (r->if_none_match[0] == '\0' && r->if_none_match_sent) {
+        snprintf(why, API_WHY_LEN, /* read as none, the write would go ahead unchecked */
+                 "If-None-Match is empty or longer than 63 bytes: send *, or up to 63 bytes of "
+                 "version tags");
+        return false;
+    }
     snprintf(p->if_none_match, sizeof p->if_none_match, "%s", r->if_none_match);
     p->none_match = p->if_none_match[0] != '\0';
     return !p->none_match || strcmp(p->if_none_match, "*") == 0 ||

@@ -129,7 +129,8 @@ static bool read_headers(http_req *r)
     r->method = method_of(q->method);
     headers_get(q, "content-type", r->content_type, sizeof r->content_type);
     headers_get(q, "accept-encoding", r->accept_encoding, sizeof r->accept_encoding);
-    headers_get(q, "if-none-match", r->if_none_match, sizeof r->if_none_match);
+    r->if_none_match_sent =
+        headers_get(q, "if-none-match", r->if_none_match, sizeof r->if_none_match);
     r->if_match_sent = headers_get(q, "if-match", r->if_match, sizeof r->if_match);
     http_error e;
     char msg[160];

@@ -66,9 +66,10 @@ struct http_req {
     char *args_text; /* owns the strings of args[] */
     char content_type[128];
     char accept_encoding[128];
-    char if_none_match[64];
-    char if_match[64];  /* "" when absent, empty, or too long to hold */
-    bool if_match_sent; /* so a precondition too long to hold is not taken for none */
+    char if_none_match[64]; /* "" when absent, empty, or too long to hold */
+    char if_match[64];      /* the same */
+    bool if_none_match_sent; /* so a precondition too long to hold is not taken for none */
+    bool if_match_sent;
     bool has_length;
     size_t content_length;
     bool chunked; /* Transfer-Encoding: chunked: 'chunk' decodes it */

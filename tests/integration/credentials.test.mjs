@@ -125,6 +125,17 @@ describe('credentials and repeated header fields', () => {
     }));
     assert.equal(long.status, 400, long.text);
     assert.equal(long.json.error.message, 'If-Match is empty or longer than 63 bytes: send one entity-tag, or *');
+    // The same for If-None-Match: a list too long to hold is refused, never read as none (a
+    // PUT would then overwrite the flag it meant to create only if absent).
+    const longNone = await rawRequest(d.port, httpRequest({
+      method: 'PUT', path: '/api/v1/flags/credentials.ifmatch',
+      headers: [['apikey', SERVICE], ['Content-Type', 'application/json'],
+                ['If-None-Match', Array.from({ length: 20 }, (_, i) => `"${i + 1}"`).join(', ')]],
+      body: JSON.stringify({ enabled: true }),
+    }));
+    assert.equal(longNone.status, 400, longNone.text);
+    assert.equal(longNone.json.error.message,
+                 'If-None-Match is empty or longer than 63 bytes: send *, or up to 63 bytes of version tags');
   });
 
   test('an unsecured JWT (alg none, empty signature) is refused as unsigned, not as an unknown key', async () => {
