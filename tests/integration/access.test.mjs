@@ -5,8 +5,9 @@
 // TELLTALE_ANON_READ and TELLTALE_METRICS_PUBLIC on. Runs on SQLite, and on PostgreSQL with
 // TELLTALE_TEST_STORE=postgres (same file).
 //
-// A refused cell must be exactly 401 (no or bad credential, with WWW-Authenticate: Bearer) or
-// 403 (a valid credential whose role may not), with the route's error shape; an admitted cell
+// A refused cell must be exactly 401 (no, a bad or an expired credential) or 403 (a valid
+// credential whose role may not), with the route's error shape and RFC 6750's WWW-Authenticate
+// (checkChallenge); an admitted cell
 // must be anything else: the handler's own answer (200, 202, 400, 404 ...), which proves the
 // request went past the check.
 
@@ -36,6 +37,9 @@ function jwt(claims) {
 const CALLERS = {
   none: { headers: {}, key: null },
   bad: { headers: { apikey: 'not-a-key-of-this-daemon' }, key: 'not-a-key-of-this-daemon' },
+  // a bearer token that has expired (an hour ago, past the 30 s leeway)
+  expired: { headers: { authorization: `Bearer ${jwt({ role: 'service_role', exp: Math.floor(Date.now() / 1000) - 3600 })}` },
+             key: jwt({ role: 'service_role', exp: Math.floor(Date.now() / 1000) - 3600 }) },
   anon: { headers: { apikey: ANON }, key: ANON },
   ingest: { headers: { apikey: INGEST }, key: INGEST },
   authenticated: { headers: { authorization: `Bearer ${jwt({ role: 'authenticated', sub: 'u1' })}` },
@@ -46,6 +50,9 @@ const CALLERS = {
               key: jwt({ role: 'anon', sub: 'u1' }) },
 };
 
+// The callers with no valid credential: refused 401 wherever a credential is needed.
+const UNKNOWN = ['none', 'bad', 'expired'];
+
 // Who may use what. public: anyone; read: authenticated, service_role, and anon with
 // TELLTALE_ANON_READ; ingest: ingest and service_role; service: service_role only.
 const ADMITS = {
@@ -54,8 +61,8 @@ const ADMITS = {
                     ((who === 'anon' || who === 'anon_sub') && d.anonRead),
   ingest: (who) => who === 'ingest' || who === 'service_role',
   service: (who) => who === 'service_role',
-  connected: (who) => who !== 'none' && who !== 'bad', // any role admitted at the upgrade
-  anykey: (who) => who !== 'none' && who !== 'bad', // any valid credential, anon too (OFREP)
+  connected: (who) => !UNKNOWN.includes(who), // any role admitted at the upgrade
+  anykey: (who) => !UNKNOWN.includes(who), // any valid credential, anon too (OFREP)
   // a client's own dashboard state: service_role, or the reader whose JWT's sub names it
   own: (who) => who === 'service_role' || who === 'authenticated',
 };
@@ -152,14 +159,29 @@ function upgrade(d, path, who, query = '') {
   return tryUpgrade(`ws://${d.host}:${d.port}${path}${q ? `?${q}` : ''}`);
 }
 
-function checkRefusal(r, who, where, rest, override) {
-  const want = override ?? (who === 'none' || who === 'bad' ? 401 : 403);
-  assert.equal(r.status, want, `${where} as ${who}: want ${want}, got ${r.status} ${r.text ?? r.body}`);
-  if (want === 401 && !override) {
-    const h = typeof r.headers.get === 'function' ? r.headers.get('www-authenticate')
-                                                  : r.headers['www-authenticate'];
-    assert.equal(h, 'Bearer', `${where} as ${who}: WWW-Authenticate`);
+// The WWW-Authenticate every refusal carries (RFC 6750 §3, §3.1): the bare challenge without
+// a credential, invalid_token for one refused, insufficient_scope for a role that may not
+// (403, and /rest/v1's 401 for anon, as PostgREST answers it). Never the credential.
+function checkChallenge(r, who, where, status) {
+  const h = typeof r.headers.get === 'function' ? r.headers.get('www-authenticate')
+                                                : r.headers['www-authenticate'];
+  const at = `${where} as ${who} (${status}): WWW-Authenticate ${h}`;
+  if (who === 'none') {
+    assert.equal(h, 'Bearer', at);
+    return;
   }
+  const error = UNKNOWN.includes(who) ? 'invalid_token' : 'insufficient_scope';
+  assert.match(h ?? '', new RegExp(`^Bearer error="${error}", error_description="[\\x20-\\x21\\x23-\\x5b\\x5d-\\x7e]+"$`), at);
+  assert.ok(!h.includes(CALLERS[who].key ?? '\u0000'), `${at}: the credential is not echoed`);
+  if (who === 'expired') {
+    assert.match(h, /expired/, at);
+  }
+}
+
+function checkRefusal(r, who, where, rest, override) {
+  const want = override ?? (UNKNOWN.includes(who) ? 401 : 403);
+  assert.equal(r.status, want, `${where} as ${who}: want ${want}, got ${r.status} ${r.text ?? r.body}`);
+  checkChallenge(r, who, where, want);
   const text = r.text ?? r.body;
   if (text) {
     const body = JSON.parse(text);
@@ -291,7 +313,7 @@ for (const setup of SETUPS) {
         }
         // Realtime's door takes any valid key; its channels check the role (below).
         const rt = await upgrade(d, '/realtime/v1/websocket', who, 'vsn=1.0.0');
-        if (who === 'none' || who === 'bad') {
+        if (UNKNOWN.includes(who)) {
           checkRefusal(rt, who, '/realtime/v1/websocket');
         } else {
           assert.equal(rt.status, 101, `realtime as ${who}: ${rt.status} ${rt.body ?? ''}`);
