@@ -442,6 +442,46 @@ for (const setup of SETUPS) {
       }
     });
 
+    test('a refusal of a client\'s state says its real reason: the role, or a client id other than the JWT\'s sub (/ws and Realtime)', async () => {
+      // [caller's token, client asked for, the reason]; anon only where it may connect at all
+      const ROLE = /^role anon may not (send 'state_subscribe'|join topic state:u1): only service_role, or an authenticated JWT whose sub is the client id, reaches a client's state$/;
+      const cases = [
+        [jwt({ role: 'authenticated', sub: 'u1' }), 'u2', /^role authenticated may (send 'state_subscribe'|join topic state:u2) only for its own client: the client id must be the JWT's sub$/],
+        [jwt({ role: 'authenticated' }), 'u1', /^role authenticated may (send 'state_subscribe'|join topic state:u1) only for its own client \(the JWT's sub\), and this JWT has no sub$/],
+        ...(d.anonRead ? [[jwt({ role: 'anon', sub: 'u1' }), 'u1', ROLE]] : []),
+      ];
+      for (const [token, client, says] of cases) {
+        const c = await WsClient.connect(`${d.wsUrl}?apikey=${encodeURIComponent(token)}`);
+        try {
+          await c.until('hello', (cl) => cl.messages.some((m) => m.type === 'hello'));
+          c.send({ type: 'state_subscribe', client_id: client, ref: 's' });
+          await c.until('the refusal', (cl) => cl.messages.some((m) => m.type === 'error'));
+          const refused = c.messages.find((m) => m.type === 'error');
+          assert.equal(refused.error.code, 'forbidden');
+          assert.match(refused.error.message, says);
+        } finally {
+          c.ws.close();
+        }
+        const ws = new WebSocket(`ws://${d.host}:${d.port}/realtime/v1/websocket?apikey=` +
+                                 `${encodeURIComponent(token)}&vsn=1.0.0`);
+        const replies = [];
+        ws.on('message', (data) => replies.push(JSON.parse(data.toString())));
+        await withTimeout(new Promise((resolve, reject) => {
+          ws.once('open', resolve);
+          ws.once('error', reject);
+        }), 5_000, 'realtime open');
+        try {
+          ws.send(JSON.stringify({ topic: `realtime:state:${client}`, event: 'phx_join', ref: '1', join_ref: '1',
+                                   payload: { config: {}, access_token: token } }));
+          const refused = await waitFor('the join', () => replies.find((m) => m.ref === '1'));
+          assert.equal(refused.payload.status, 'error', JSON.stringify(refused));
+          assert.match(refused.payload.response.reason, says);
+        } finally {
+          ws.close();
+        }
+      }
+    });
+
     test('Realtime state:C: its own client joins; a refreshed token of another client closes the channel', async () => {
       const own = jwt({ role: 'authenticated', sub: 'u1' });
       const ws = new WebSocket(`ws://${d.host}:${d.port}/realtime/v1/websocket?apikey=` +
@@ -465,7 +505,8 @@ for (const setup of SETUPS) {
                                  payload: { access_token: jwt({ role: 'authenticated', sub: 'u2' }) } }));
         const closed = await waitFor('the channel closed', () => replies.find((m) =>
           m.topic === 'realtime:state:u1' && m.event === 'system' && m.payload?.status === 'error'));
-        assert.match(closed.payload.message, /state:u1 is for that client/);
+        assert.match(closed.payload.message,
+                     /^role authenticated may join topic state:u1 only for its own client: the client id must be the JWT's sub$/);
       } finally {
         ws.close();
       }
