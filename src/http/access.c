@@ -12,11 +12,11 @@
  * A refusal is 401 when the caller has no valid credential, 403 when its role may not do this,
  * each with the WWW-Authenticate RFC 6750 §3 gives it:
  *
- *   no credential (or an Authorization of a scheme other than Bearer)   Bearer
- *   a credential refused (unknown key, a bad or expired token)           Bearer error="invalid_token",
- *                                                                        error_description="WHY"
- *   a role that may not (403)                                            Bearer error="insufficient_scope",
- *                                                                        error_description="WHY"
+ *   no credential, or an Authorization not of Bearer   Bearer
+ *   a credential refused (unknown key, bad token)      Bearer error="invalid_token",
+ *                                                        error_description="WHY"
+ *   a role that may not (403)                          Bearer error="insufficient_scope",
+ *                                                        error_description="WHY"
  *
  * A credential is never written to a log or into an answer. Loop thread only. */
 #include "http/http_internal.h"
@@ -98,9 +98,8 @@ static int identify(const tt_config *cfg, h2o_req_t *q, bool websocket, auth_ide
     bool has_authorization = authorization[0] != '\0' || headers_has(q, "authorization");
     *what = has_authorization && strncasecmp(authorization, "Bearer ", 7) != 0
                 ? PRESENTED_OTHER_SCHEME
-            : has_authorization || apikey[0] != '\0' || headers_has(q, "apikey")
-                ? PRESENTED_TOKEN
-                : PRESENTED_NONE;
+            : has_authorization || apikey[0] != '\0' || headers_has(q, "apikey") ? PRESENTED_TOKEN
+                                                                                 : PRESENTED_NONE;
     return auth_request(cfg, apikey, from, authorization, (int64_t)(clock_now_ms() / 1000), who,
                         why);
 }
@@ -111,8 +110,7 @@ void access_challenge(const char *error, const char *why, char out[ACCESS_CHALLE
         snprintf(out, ACCESS_CHALLENGE_MAX, "Bearer");
         return;
     }
-    int n = snprintf(out, ACCESS_CHALLENGE_MAX, "Bearer error=\"%s\", error_description=\"",
-                     error);
+    int n = snprintf(out, ACCESS_CHALLENGE_MAX, "Bearer error=\"%s\", error_description=\"", error);
     size_t o = n > 0 && n < ACCESS_CHALLENGE_MAX ? (size_t)n : 0;
     for (const unsigned char *p = (const unsigned char *)why; *p != '\0'; p++) {
         if (o + 2 >= ACCESS_CHALLENGE_MAX) {

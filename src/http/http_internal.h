@@ -10,6 +10,7 @@
 #define HTTP_MAX_ROUTES 64      /* rows of every routing table together */
 #define HTTP_MAX_ENDPOINTS 4    /* WebSocket endpoints */
 #define GUARD_ADDR_BUCKETS 1024 /* the hash of open connections per client address */
+
 #define ACCESS_LOG_LINES 10       /* access.c logs at most this many refusal lines ... */
 #define ACCESS_LOG_WINDOW_MS 1000 /* ... in any window this long */
 #define ACCESS_CHALLENGE_MAX 256  /* a WWW-Authenticate value with its NUL (http_header.value) */
@@ -73,7 +74,8 @@ struct http_server {
     void (*fallback)(http_req *r); /* a GET or HEAD no route takes: assets_serve */
     /* a request asking for 100-continue that its headers refuse: early_refusal */
     bool (*refuse_early)(http_server *hs, char *b, size_t n, char *out, size_t cap, size_t *len);
-    access_log_window refusal_log; /* access.c's log of refusals */
+    /* access.c's log of refusals */
+    access_log_window refusal_log;
     uint64_t bodies_too_large; /* 413 body_too_large answered here (--max-body) */
     uint64_t bodies_invalid;   /* 400, 411, 415 for a body answered here (framing, type) */
     uint64_t limit_counts[HTTP_LIMIT_N]; /* clients that broke each limit (DESIGN §5) */

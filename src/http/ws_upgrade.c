@@ -71,8 +71,9 @@ static int handshake_check(const h2o_req_t *q, char key[25], char *why, size_t l
     char version[16];
     bool has_version = headers_get(q, "sec-websocket-version", version, sizeof version);
     if (q->version < 0x101) {
-        snprintf(why, len, "a WebSocket upgrade must be HTTP/1.1 or later (RFC 6455 4.1); this "
-                           "request is HTTP/1.0");
+        snprintf(why, len,
+                 "a WebSocket upgrade must be HTTP/1.1 or later (RFC 6455 4.1); this "
+                 "request is HTTP/1.0");
         return 400;
     }
     if (!h2o_memis(q->method.base, q->method.len, H2O_STRLIT("GET"))) {
@@ -85,8 +86,9 @@ static int handshake_check(const h2o_req_t *q, char key[25], char *why, size_t l
         return 400;
     }
     if (!headers_get(q, "sec-websocket-key", key, 25) || !key_is_16_bytes(key)) {
-        snprintf(why, len, "a WebSocket upgrade needs Sec-WebSocket-Key: base64 of 16 bytes, 24 "
-                           "characters ending in '==' (RFC 6455 4.1)");
+        snprintf(why, len,
+                 "a WebSocket upgrade needs Sec-WebSocket-Key: base64 of 16 bytes, 24 "
+                 "characters ending in '==' (RFC 6455 4.1)");
         return 400;
     }
     if (!has_version) {
@@ -158,8 +160,7 @@ int ws_upgrade(http_server *hs, h2o_req_t *q)
         if (status == 426) {
             add_header(q, "upgrade", "websocket"); /* RFC 9110 §15.5.22 */
         }
-        refuse(q, status, status == 426 ? "upgrade_required" : "invalid_websocket_handshake",
-               msg);
+        refuse(q, status, status == 426 ? "upgrade_required" : "invalid_websocket_handshake", msg);
         return 0;
     }
     auth_identity who;
