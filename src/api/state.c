@@ -516,9 +516,10 @@ void api_state(http_req *r, void *arg)
     }
     if (!auth_reaches_client(&r->who, a->client_id)) {
         free(a);
-        http_respond_error(r, 403, "forbidden",
-                           "only service_role, or an authenticated JWT whose sub is this client "
-                           "id, reaches this state");
+        static const char why[] = "only service_role, or an authenticated JWT whose sub is this "
+                                  "client id, reaches this state";
+        http_challenge_scope(r, why);
+        http_respond_error(r, 403, "forbidden", why);
         return;
     }
     if (r->method == HTTP_PUT) {

@@ -212,9 +212,6 @@ static bool admit(http_server *hs, http_req *r)
     if (access_check_request(hs, r, &e, msg, sizeof msg)) {
         return true;
     }
-    if (e.status == 401) {
-        http_add_header(r, "www-authenticate:", "Bearer"); /* RFC 6750 §3 */
-    }
     http_respond_error(r, e.status, e.code, e.message);
     return false;
 }

@@ -167,6 +167,12 @@ void http_respond_error_at(http_req *r, int status, const char *code, const char
  * or either is too long. Call before answering. */
 bool http_add_header(http_req *r, const char *name, const char *value);
 
+/* Adds WWW-Authenticate: Bearer error="insufficient_scope", error_description="WHY" (RFC 6750
+ * §3.1) to a refusal a handler makes because of the caller's role or of whose data it asks
+ * for ('why' is the refusal's message; it never holds a credential). Call before answering.
+ * The route's own access check adds its challenges itself (DESIGN §5, "Access"). */
+void http_challenge_scope(http_req *r, const char *why);
+
 /* The client's address (dotted IPv4): the peer's, or, when the peer is a --trust-proxy proxy,
  * the one its X-Forwarded-For names (core/forwarded.h). For logs and per-client limits. */
 void http_client_addr(const http_req *r, char out[FORWARDED_ADDR_MAX]);

@@ -157,6 +157,8 @@ const char *http_reason_phrase(int status)
         return "Expectation Failed";
     case 422:
         return "Unprocessable Content";
+    case 426:
+        return "Upgrade Required";
     case 428:
         return "Precondition Required";
     case 429:

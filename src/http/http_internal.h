@@ -11,6 +11,20 @@
 #define HTTP_MAX_ENDPOINTS 4    /* WebSocket endpoints */
 #define GUARD_ADDR_BUCKETS 1024 /* the hash of open connections per client address */
 
+#define ACCESS_LOG_LINES 10       /* access.c logs at most this many refusal lines ... */
+#define ACCESS_LOG_WINDOW_MS 1000 /* ... in any window this long */
+#define ACCESS_CHALLENGE_MAX 256  /* a WWW-Authenticate value with its NUL (http_header.value) */
+
+/* The refusal lines access.c logged last, to hold it to ACCESS_LOG_LINES in any
+ * ACCESS_LOG_WINDOW_MS: a sliding window, since a window per clock second lets twice as many
+ * through across a second's boundary. Zero it to start. */
+typedef struct access_log_window {
+    uint64_t at_ms[ACCESS_LOG_LINES]; /* when each was logged (monotonic), a ring */
+    unsigned oldest;                  /* the slot of the oldest, the next to be replaced */
+    unsigned used;                    /* slots holding a time */
+    uint64_t dropped;                 /* refusals not logged since the last line */
+} access_log_window;
+
 /* How many connections are open from one client address (conn_guard.c). */
 typedef struct addr_count {
     struct addr_count *next; /* in its bucket */
@@ -60,9 +74,8 @@ struct http_server {
     void (*fallback)(http_req *r); /* a GET or HEAD no route takes: assets_serve */
     /* a request asking for 100-continue that its headers refuse: early_refusal */
     bool (*refuse_early)(http_server *hs, char *b, size_t n, char *out, size_t cap, size_t *len);
-    uint64_t refusals_second;  /* access.c's log of refusals: the second it counts in, */
-    unsigned refusals_logged;  /* the lines logged in it, */
-    uint64_t refusals_dropped; /* and those not */
+    /* access.c's log of refusals */
+    access_log_window refusal_log;
     uint64_t bodies_too_large; /* 413 body_too_large answered here (--max-body) */
     uint64_t bodies_invalid;   /* 400, 411, 415 for a body answered here (framing, type) */
     uint64_t limit_counts[HTTP_LIMIT_N]; /* clients that broke each limit (DESIGN §5) */
@@ -202,8 +215,9 @@ const http_route *router_find(http_server *hs, http_req *r);
 unsigned router_methods(http_server *hs, const char *path, char *allow, size_t len);
 
 /* access.c: the route's or endpoint's roles against the caller's credential. True if
- * admitted (r->who / *who is the caller); false with 'e' (its message in 'msg') to answer, to
- * which the caller adds WWW-Authenticate on a 401. */
+ * admitted (r->who / *who is the caller); false with 'e' (its message in 'msg') to answer,
+ * and the WWW-Authenticate that goes with it (access_challenge): access_check_request adds
+ * it to 'r' itself, access_check_upgrade writes it into 'challenge'. */
 /* The client's address (dotted IPv4): the peer, or, from a --trust-proxy peer, the one its
  * X-Forwarded-For names (core/forwarded.h). */
 void access_client(const http_server *hs, h2o_req_t *q, char out[FORWARDED_ADDR_MAX]);
@@ -211,7 +225,16 @@ bool access_check_request(http_server *hs, http_req *r, http_error *e, char *msg
 /* A WebSocket admitted with a JWT is dropped when the token expires (exp + JWT_LEEWAY_S, as it
  * was accepted): the client reconnects and is asked for a fresh one. */
 bool access_check_upgrade(http_server *hs, h2o_req_t *q, const http_ws_endpoint *ep,
-                          auth_identity *who, http_error *e, char *msg, size_t len);
+                          auth_identity *who, http_error *e, char *msg, size_t len,
+                          char challenge[ACCESS_CHALLENGE_MAX]);
+/* The WWW-Authenticate value of a refusal (RFC 6750 §3): "Bearer" alone when 'error' is NULL,
+ * else Bearer error="ERROR", error_description="WHY", with what a quoted description may not
+ * hold (RFC 6750 §3: '"', '\', bytes outside printable ASCII) left out of 'why' and the
+ * value cut to fit. */
+void access_challenge(const char *error, const char *why, char out[ACCESS_CHALLENGE_MAX]);
+/* Whether a refusal line may be logged at 'now_ms' (monotonic): true, and counted, while
+ * fewer than ACCESS_LOG_LINES were in the ACCESS_LOG_WINDOW_MS before it. Pure. */
+bool access_log_take(access_log_window *w, uint64_t now_ms);
 
 /* conn_guard.c: the connection limits, the phase timers, the limits' names and counts. */
 #define GUARD_TOO_MANY_FROM_ADDRESS                                                                \

@@ -161,11 +161,15 @@ describe('credentials and repeated header fields', () => {
       [{ apikey: ANON, authorization: 'Bearer wrongwrongwrongwrong' },
        'the Authorization bearer token is refused: unknown key'],
       [{ apikey: 'wrongwrongwrongwrong' }, 'unknown key'], // alone, the reason alone
+      // a scheme telltale does not take is no token refused: the bare challenge (RFC 6750 §3)
+      [{ authorization: 'Basic dXNlcjpwYXNz' }, "the Authorization header must be 'Bearer TOKEN'", 'Bearer'],
     ];
-    for (const [headers, says] of cases) {
+    for (const [headers, says, challenge] of cases) {
       const r = await fetch(`${d.base}/api/v1/status`, { headers });
       assert.equal(r.status, 401, says);
-      assert.equal(r.headers.get('www-authenticate'), 'Bearer');
+      // RFC 6750 §3.1: the token refused is invalid_token, its reason the description
+      assert.equal(r.headers.get('www-authenticate'),
+                   challenge ?? `Bearer error="invalid_token", error_description="${says}"`);
       assert.equal((await r.json()).error.message, says);
     }
   });

@@ -7,7 +7,7 @@
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { Daemon, Ledger, test, uid } from './lib/daemon.mjs';
-import { OP, RawWs, closePayload, wsFrame } from './lib/raw.mjs';
+import { OP, RawWs, closePayload, rawRequest, wsFrame } from './lib/raw.mjs';
 import { WsClient } from './lib/wsclient.mjs';
 
 let d;
@@ -291,6 +291,67 @@ hostile('frames sent in the same write as the handshake are read as frames, afte
     assert.equal(ws.messages().filter((m) => m.type === 'error').length, 0, JSON.stringify(ws.messages()));
   } finally {
     await ws.destroy();
+  }
+});
+
+// ---- the opening handshake (RFC 6455 §4.2.1, §4.2.2) ---------------------------------------
+
+// Every WebSocket endpoint holds a handshake to all of RFC 6455 §4.1's rules, not only to the
+// Upgrade field and a key of 24 bytes that libh2o's h2o_is_websocket_handshake() looks at.
+const ENDPOINTS = ['/ws', '/realtime/v1/websocket?vsn=1.0.0'];
+const GOOD_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
+
+function handshake(target, { version = 'HTTP/1.1', method = 'GET', fields = {} } = {}) {
+  const all = { Host: `127.0.0.1:${d.port}`, Upgrade: 'websocket', Connection: 'Upgrade',
+                'Sec-WebSocket-Key': GOOD_KEY, 'Sec-WebSocket-Version': '13', ...fields };
+  const lines = Object.entries(all).filter(([, v]) => v !== null).map(([k, v]) => `${k}: ${v}`);
+  return `${method} ${target} ${version}\r\n${lines.join('\r\n')}\r\n\r\n`;
+}
+
+test('a handshake of another WebSocket version is 426 with Sec-WebSocket-Version: 13, on every endpoint', async () => {
+  for (const target of ENDPOINTS) {
+    for (const v of ['8', '7', '14', '13, 8']) {
+      const r = await rawRequest(d.port, handshake(target, { fields: { 'Sec-WebSocket-Version': v } }));
+      assert.equal(r?.status, 426, `${target} version ${v}: ${r?.statusLine} ${r?.text}`);
+      assert.equal(r.headers['sec-websocket-version'], '13', `${target} version ${v}`);
+      assert.equal(r.headers.upgrade, 'websocket', `${target}: a 426 names the protocol (RFC 9110 §15.5.22)`);
+      assert.equal(r.json.error.code, 'upgrade_required');
+      assert.match(r.json.error.message, /version 13 only/);
+    }
+  }
+});
+
+test('a handshake that breaks RFC 6455 §4.1 is 400 invalid_websocket_handshake naming the part, on every endpoint', async () => {
+  const cases = [
+    [{ version: 'HTTP/1.0' }, /HTTP\/1\.1 or later.*HTTP\/1\.0/],
+    [{ method: 'POST', fields: { 'Content-Length': '0' } }, /must be a GET.*not POST/],
+    [{ method: 'PUT', fields: { 'Content-Length': '0' } }, /must be a GET.*not PUT/],
+    [{ fields: { 'Sec-WebSocket-Version': null } }, /needs Sec-WebSocket-Version: 13/],
+    [{ fields: { 'Sec-WebSocket-Key': null } }, /Sec-WebSocket-Key: base64 of 16 bytes/],
+    [{ fields: { 'Sec-WebSocket-Key': '************************' } }, /Sec-WebSocket-Key: base64 of 16 bytes/],
+    // base64 of 17 bytes; of 15; 24 characters that are no base64
+    [{ fields: { 'Sec-WebSocket-Key': Buffer.alloc(17, 1).toString('base64') } }, /base64 of 16 bytes/],
+    [{ fields: { 'Sec-WebSocket-Key': Buffer.alloc(15, 1).toString('base64') } }, /base64 of 16 bytes/],
+    [{ fields: { 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ=a' } }, /base64 of 16 bytes/],
+  ];
+  for (const target of ENDPOINTS) {
+    for (const [opts, says] of cases) {
+      const r = await rawRequest(d.port, handshake(target, opts));
+      const what = `${target} ${JSON.stringify(opts)}`;
+      assert.equal(r?.status, 400, `${what}: ${r?.statusLine} ${r?.text}`);
+      assert.equal(r.json.error.code, 'invalid_websocket_handshake', what);
+      assert.match(r.json.error.message, says, what);
+    }
+  }
+  assert.equal((await fetch(`${d.base}/health`)).status, 200, 'the daemon keeps serving');
+});
+
+test('Upgrade and Connection are token lists, compared without case: a handshake that has them in a list opens', async () => {
+  for (const target of ENDPOINTS) {
+    const r = await rawRequest(d.port, handshake(target, {
+      fields: { Upgrade: 'WebSocket, foo/1', Connection: 'keep-alive, UPGRADE' } }));
+    assert.equal(r?.status, 101, `${target}: ${r?.statusLine} ${r?.text}`);
+    assert.equal(r.headers['sec-websocket-accept'], 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
   }
 });
 
