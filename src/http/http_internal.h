@@ -309,6 +309,12 @@ int ws_guard_feed(ws_frame_guard *g, const unsigned char *b, size_t n, uint64_t 
 /* ws_upgrade.c: an Upgrade request: refused with a JSON error, or upgraded to a WebSocket of
  * the endpoint at its path. Returns 0 (h2o's handler result). */
 int ws_upgrade(http_server *hs, h2o_req_t *q);
+/* Whether the request's path is a WebSocket endpoint's. */
+bool ws_endpoint_path(const http_server *hs, const h2o_req_t *q);
+/* The answer at a WebSocket endpoint to a request that is no upgrade (a plain GET, or an
+ * Upgrade whose Connection does not name "upgrade", which libh2o does not take for one): 426
+ * upgrade_required with "Upgrade: websocket" (RFC 9110 §15.5.22, RFC 6455 §4.1). */
+int ws_upgrade_required(h2o_req_t *q);
 
 /* ws_h2o.c: a WebSocket connection. */
 /* A new one for endpoint 'ep' (its URL parameters and client address read from 'q'), not yet

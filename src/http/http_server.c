@@ -22,18 +22,28 @@ typedef struct tt_handler {
     http_server *hs;
 } tt_handler;
 
-/* An Upgrade to websocket goes to ws_upgrade.c once the edge's own checks of any request pass
- * (Host, framing); one that fails them is refused as any request is, by http.c. Any other
- * upgrade (h2c: curl --http2 asks for it) is ignored, as RFC 9110 §7.8 lets a server do: the
- * request is served over HTTP/1.1 as if no Upgrade had been sent, and the connection kept. */
+/* An Upgrade whose list names websocket (RFC 9110 §7.8, compared without case) goes to
+ * ws_upgrade.c once the edge's own checks of any request pass (Host, framing); one that fails
+ * them is refused as any request is, by http.c. Any other upgrade (h2c: curl --http2 asks for
+ * it) is ignored, as RFC 9110 §7.8 lets a server do: the request is served over HTTP/1.1 as if
+ * no Upgrade had been sent, and the connection kept. A request at a WebSocket endpoint that is
+ * no WebSocket upgrade gets 426 there, not the 404 of a path no route takes. libh2o sets
+ * q->upgrade only when Connection names "upgrade". */
 static int on_req(h2o_handler_t *self, h2o_req_t *q)
 {
     http_server *hs = ((tt_handler *)self)->hs;
     http_error e;
-    if (q->upgrade.base != NULL &&
-        h2o_lcstris(q->upgrade.base, q->upgrade.len, H2O_STRLIT("websocket")) &&
-        admit_host(q, &e) && admit_raw_framing_of(q, &e)) {
+    if (!admit_host(q, &e) || !admit_raw_framing_of(q, &e)) {
+        return http_on_h2o_request(hs, q);
+    }
+    bool websocket = q->upgrade.base != NULL && h2o_contains_token(q->upgrade.base, q->upgrade.len,
+                                                                   H2O_STRLIT("websocket"), ',');
+    if (websocket) {
         return ws_upgrade(hs, q);
+    }
+    if (ws_endpoint_path(hs, q) && (h2o_memis(q->method.base, q->method.len, H2O_STRLIT("GET")) ||
+                                    h2o_memis(q->method.base, q->method.len, H2O_STRLIT("HEAD")))) {
+        return ws_upgrade_required(q);
     }
     return http_on_h2o_request(hs, q);
 }

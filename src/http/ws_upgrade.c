@@ -114,6 +114,23 @@ static const http_ws_endpoint *endpoint_at(const http_server *hs, const char *pa
     return NULL;
 }
 
+bool ws_endpoint_path(const http_server *hs, const h2o_req_t *q)
+{
+    char path[HTTP_PATH_MAX];
+    return headers_path(q, path, sizeof path) == 0 && endpoint_at(hs, path) != NULL;
+}
+
+int ws_upgrade_required(h2o_req_t *q)
+{
+    add_header(q, "upgrade", "websocket"); /* RFC 9110 §15.5.22: the protocol to switch to */
+    add_header(q, "sec-websocket-version", "13");
+    refuse(q, 426, "upgrade_required",
+           "this path takes only a WebSocket upgrade: GET with 'Connection: Upgrade', "
+           "'Upgrade: websocket', Sec-WebSocket-Key and Sec-WebSocket-Version: 13 (RFC 6455 "
+           "4.1)");
+    return 0;
+}
+
 /* The 101 is written and h2o hands over the socket (NULL: the client left meanwhile). */
 static void on_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
 {
@@ -123,13 +140,6 @@ static void on_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
 int ws_upgrade(http_server *hs, h2o_req_t *q)
 {
     char path[HTTP_PATH_MAX];
-    /* libh2o keeps Upgrade out of q->headers: q->upgrade is its value (a list of protocols,
-     * RFC 9110 §7.8), set only when Connection names "upgrade" */
-    if (!h2o_contains_token(q->upgrade.base, q->upgrade.len, H2O_STRLIT("websocket"), ',')) {
-        /* h2c would take the connection to HTTP/2 under our HTTP/1.1 answers */
-        refuse(q, 400, "upgrade_not_supported", "only WebSocket upgrades are supported");
-        return 0;
-    }
     const http_ws_endpoint *ep =
         headers_path(q, path, sizeof path) == 0 ? endpoint_at(hs, path) : NULL;
     if (ep == NULL) {

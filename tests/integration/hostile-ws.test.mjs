@@ -355,6 +355,24 @@ test('Upgrade and Connection are token lists, compared without case: a handshake
   }
 });
 
+test('a request at a WebSocket endpoint that is no upgrade is 426 naming the handshake, not 404', async () => {
+  for (const target of ENDPOINTS) {
+    // a plain GET; and an Upgrade without the "upgrade" token in Connection, which is no
+    // upgrade request (RFC 9110 §7.8) and libh2o does not take for one
+    for (const fields of [{ Upgrade: null, Connection: null, 'Sec-WebSocket-Key': null, 'Sec-WebSocket-Version': null },
+                          { Connection: 'keep-alive' }, { Connection: null }]) {
+      const r = await rawRequest(d.port, handshake(target, { fields }));
+      const what = `${target} ${JSON.stringify(fields)}`;
+      assert.equal(r?.status, 426, `${what}: ${r?.statusLine} ${r?.text}`);
+      assert.equal(r.headers.upgrade, 'websocket', `${what}: a 426 names the protocol (RFC 9110 §15.5.22)`);
+      assert.equal(r.json.error.code, 'upgrade_required', what);
+      assert.match(r.json.error.message, /takes only a WebSocket upgrade.*Connection: Upgrade/, what);
+    }
+  }
+  const other = await rawRequest(d.port, handshake('/health', { fields: { Connection: 'keep-alive' } }));
+  assert.equal(other?.status, 200, 'elsewhere an Upgrade without Connection: upgrade is served as any request');
+});
+
 test('the daemon exits with code 0 on SIGTERM', async () => {
   if (!(await d.alive())) {
     await d.kill9();
