@@ -601,6 +601,48 @@ test('an answer that is not JSON (a web page) is never printed as success: exit 
   }
 });
 
+test('an error answer that is not telltale\'s (HTML 404, empty 501, foreign JSON): every command exits 1 in one line, never printing it', async () => {
+  // A server that is not telltale, as a wrong --url reaches: python's http.server, a proxy.
+  const answers = {
+    html: [404, { 'Content-Type': 'text/html' }, '<!doctype html><title>Error response</title><p>Error code: 404'],
+    empty: [501, {}, ''],
+    json: [400, { 'Content-Type': 'application/json' }, '{"message":"foreign-json-body","error":"foreign"}'],
+  };
+  const says = { html: 'not JSON', empty: 'an empty body', json: 'JSON without its error document' };
+  let current = 'html';
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const [status, headers, body] = answers[current];
+      res.writeHead(status, headers);
+      res.end(body);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${server.address().port}`;
+    for (current of Object.keys(answers)) {
+      const [status] = answers[current];
+      for (const cmd of [['flags', 'list'], ['flags', 'get', 'k'], ['flags', 'set', 'k', '--enable'], ['flags', 'delete', 'k'],
+        ['dlq', 'list'], ['dlq', 'stats'], ['dlq', 'retry', '1'], ['dlq', 'recover'], ['dlq', 'fail', '1'],
+        ['dlq', 'purge', '--older-than', '30d'], ['send', '{"type":"x"}']]) {
+        const what = `telltale ${cmd.join(' ')} against ${current}`;
+        const r = await runBare([...cmd, '--url', url]);
+        assert.equal(r.code, 1, `${what}: ${r.stderr}`);
+        assert.equal(r.stdout, cmd[0] === 'send' ? r.stdout : '', `${what} printed on stdout`);
+        assert.doesNotMatch(r.stdout + r.stderr, /doctype|Error code|foreign-json-body|unknown: /, `${what} printed the answer`);
+        const who = cmd[0] === 'send' ? 'send' : `${cmd[0]} ${cmd[1]}`;
+        const line = new RegExp(`^telltale ${who}: ${url.replace(/\./g, '\\.')}/api/v1/\\S+ answered HTTP ${status} `
+          + `with something that is not telltale's API \\(${says[current]}[^)]*\\): is the URL \\(--url, TELLTALE_URL\\) the daemon's\\?$`, 'm');
+        assert.match(r.stderr, line, what);
+        assert.equal(r.stderr.match(/not telltale's API/g).length, 1, `${what}: said once`);
+      }
+    }
+  } finally {
+    server.close();
+  }
+});
+
 test('a key with a byte outside visible ASCII is a usage error naming its source, never printed (exit 2)', async () => {
   const form = "expected a key of the daemon's \\(its ingest or service key\\): 1 to 511 bytes of visible ASCII, 0x21 to 0x7E";
   const bad = ['a\nb', 'K\r\nX-Evil: 1', 'with space', 'tab\there', 'caf\u00e9-key', 'x'.repeat(512)];
