@@ -18,10 +18,12 @@ typedef config_setting setting;
 
 static const setting settings[] = {
     {"--listen", "TELLTALE_LISTEN", NULL, "127.0.0.1:8080", K_LISTEN, 0, 0, 0,
-     "HOST:PORT with an IPv4 address or host name, e.g. 127.0.0.1:8080 (port 0 picks a free one)",
+     "HOST:PORT with an IPv4 address or a host name that has one, e.g. 127.0.0.1:8080 (port 0 "
+     "picks a free one; IPv6, [::1]:8080, is not served)",
      "address for HTTP and WebSocket"},
     {"--otlp-listen", "TELLTALE_OTLP_LISTEN", NULL, "off", K_OTLP_LISTEN, 0, 0, 0,
-     "off, or HOST:PORT with an IPv4 address or host name, e.g. 127.0.0.1:4318",
+     "off, or HOST:PORT with an IPv4 address or a host name that has one, e.g. 127.0.0.1:4318 "
+     "(IPv6 is not served)",
      "a second address serving the same routes (OTLP exporters default to port 4318)"},
     {"--store", "TELLTALE_STORE", "DATABASE_URL", "sqlite:telltale.db", K_STORE, 0, 0, 0,
      "sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB", "where events are stored"},

@@ -3,9 +3,9 @@
 // the setting, `telltale send`, and a graceful SIGTERM that closes WebSocket clients with 1001.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { after } from 'node:test';
 import path from 'node:path';
 import { BIN, Daemon, REPO, STORE_KIND, allEvents, api, makeTmpDir, test, uid, withTimeout } from './lib/daemon.mjs';
@@ -95,6 +95,30 @@ test('a bad setting stops start-up naming the setting and the accepted form', as
       assert.ok(r.stderr.includes(s), `${JSON.stringify(c)}: stderr ${JSON.stringify(r.stderr)} names ${s}`);
     }
   }
+});
+
+test('a --listen host with IPv6 addresses only is said to be so, with what to write; an IPv6 address is refused as not served', async (t) => {
+  for (const [flag, value] of [['--listen', '[::1]:8080'], ['--listen', '::1:8080'], ['--otlp-listen', '[::1]:4318']]) {
+    const r = await run(['serve', flag, value]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /IPv6(, \[::1\]:8080,)? is not served/, r.stderr);
+  }
+  // A name that resolves to IPv6 only (Debian's ip6-localhost without glibc's ::1 -> 127.0.0.1
+  // mapping; here a documentation address), in a mount namespace of its own whose /etc/hosts
+  // says so. Where unprivileged namespaces are not allowed the case cannot be set up.
+  const dir = makeTmpDir('listen-v6');
+  const hosts = path.join(dir, 'hosts');
+  writeFileSync(hosts, '127.0.0.1 localhost\n2001:db8::5 v6only.test\n');
+  const r = spawnSync('unshare', ['--user', '--map-root-user', '--mount', 'sh', '-c',
+    'mount --bind "$0" /etc/hosts || exit 99; exec "$1" serve --listen v6only.test:8080', hosts, BIN],
+  { encoding: 'utf8', timeout: 20_000 });
+  if (r.status !== 2 && !/telltale serve/.test(r.stderr ?? '')) {
+    t.skip(`no mount namespace here (unshare: ${r.status}, ${r.stderr?.trim()})`);
+    return;
+  }
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^telltale serve: --listen \/ TELLTALE_LISTEN host 'v6only\.test' resolves to no IPv4 address, only to IPv6: telltale listens on IPv4 only .*e\.g\. 127\.0\.0\.1:8080/m);
+  assert.doesNotMatch(r.stderr, /Name or service not known/);
 });
 
 test('a flag wins over the environment, which wins over the default', async () => {
