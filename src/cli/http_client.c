@@ -207,7 +207,7 @@ static const char *foreign_answer(const http_client *c, long status)
         return "an empty body";
     }
     cJSON *json = cJSON_ParseWithLength(c->reply, c->reply_len);
-    const char *why = json == NULL                             ? "not JSON"
+    const char *why = json == NULL                           ? "not JSON"
                       : !success && !is_error_document(json) ? "JSON without its error document "
                                                                "{\"error\":{\"code\",\"message\"}}"
                                                              : NULL;

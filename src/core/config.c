@@ -489,7 +489,10 @@ int config_read_setting(tt_config *cfg, const char *flag, const char *value,
 static void print_accepts(FILE *out, const setting *st)
 {
     const char *const *words = words_of(st->kind);
-    fputs(st->kind == K_BOOL ? " (a switch, or one of: " : words != NULL ? " (one of: " : " (", out);
+    fputs(st->kind == K_BOOL ? " (a switch, or one of: "
+          : words != NULL    ? " (one of: "
+                             : " (",
+          out);
     for (size_t i = 0; words != NULL && words[i] != NULL; i++) {
         fprintf(out, "%s%s", i > 0 ? ", " : "", words[i]);
     }

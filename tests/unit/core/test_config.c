@@ -800,7 +800,8 @@ static void help_lists_every_flag_variable_and_default(void **state)
 
 /* What the help line of a setting must say it accepts, from the table the parser reads (through
  * config_flag_values and config_flag_form): an enumerated setting's values as the parser takes
- * them, "one of: a, b; default ", any other's form (its unit, range or syntax), "(FORM; default ". */
+ * them, "one of: a, b; default ", any other's form (its unit, range or syntax), "(FORM; default ".
+ */
 static void accepts_text(const char *flag, char *want, size_t cap)
 {
     const char *const *values = config_flag_values(flag);
@@ -843,7 +844,7 @@ static void help_says_what_each_setting_accepts(void **state)
         enumerated += config_flag_values(flag) != NULL;
     }
     assert_true(lines >= NSETTINGS); /* the tests' own list is a part of the table */
-    assert_true(enumerated >= 4);        /* --log, --log-format, --retry-jitter and the switches */
+    assert_true(enumerated >= 4);    /* --log, --log-format, --retry-jitter and the switches */
     free(text);
 }
 
