@@ -156,6 +156,24 @@ static bool admitted(const tt_config *cfg, h2o_req_t *q, bool websocket, unsigne
     return false;
 }
 
+static const char *printable(const char *in, char *out, size_t cap);
+
+/* An X-Forwarded-For hop that could not be read leaves the client counted as its proxy: said
+ * once per process (a proxy that writes such values writes them on every request), with the
+ * header as sent, its control bytes escaped. Loop thread only. */
+static void warn_unreadable_forwarded(const char *xff)
+{
+    static bool warned;
+    if (!warned) {
+        char shown[160];
+        warned = true;
+        log_warn("access: X-Forwarded-For '%s' names no address telltale can read (\"Behind a "
+                 "reverse proxy\" in OPERATIONS lists the forms): such clients are counted as "
+                 "their proxy; said once",
+                 printable(xff, shown, sizeof shown));
+    }
+}
+
 void access_client(const http_server *hs, h2o_req_t *q, char out[FORWARDED_ADDR_MAX])
 {
     char peer[64] = "", xff[XFF_MAX] = "";
@@ -169,7 +187,9 @@ void access_client(const http_server *hs, h2o_req_t *q, char out[FORWARDED_ADDR_
     if (hs->cfg->trust_proxy_n > 0) {
         headers_get(q, "x-forwarded-for", xff, sizeof xff);
     }
-    forwarded_client(hs->cfg, peer, xff, out);
+    if (!forwarded_client(hs->cfg, peer, xff, out)) {
+        warn_unreadable_forwarded(xff);
+    }
 }
 
 void http_client_addr(const http_req *r, char out[FORWARDED_ADDR_MAX])

@@ -326,6 +326,10 @@ test('behind --trust-proxy, an IPv6 or ip:port X-Forwarded-For names its client 
       d.stderr.includes('access: 401 /api/v1/status from 127.0.0.1: unknown key');
   }, { intervalMs: 200 });
   assert.ok(!d.stderr.includes('6.6.6.6'), 'what the client wrote itself is not believed');
+  // The unreadable hop is said once, so an operator learns the proxy writes what is not read.
+  const said = d.stderr.split('\n').filter((l) => l.includes('names no address telltale can read'));
+  assert.equal(said.length, 1, d.stderr);
+  assert.match(said[0], /warn.*access: X-Forwarded-For 'unknown' names no address telltale can read .*counted as their proxy; said once/);
 });
 
 describe('WebSocket sizes and Realtime joins', () => {
