@@ -162,6 +162,19 @@ function upgrade(d, path, who, query = '') {
 // The WWW-Authenticate every refusal carries (RFC 6750 §3, §3.1): the bare challenge without
 // a credential, invalid_token for one refused, insufficient_scope for a role that may not
 // (403, and /rest/v1's 401 for anon, as PostgREST answers it). Never the credential.
+// A Realtime socket admitted with 'key' (?apikey=), open, and the frames it received so far.
+async function openRealtime(d, key) {
+  const ws = new WebSocket(`ws://${d.host}:${d.port}/realtime/v1/websocket?apikey=` +
+                           `${encodeURIComponent(key)}&vsn=1.0.0`);
+  const replies = [];
+  ws.on('message', (data) => replies.push(JSON.parse(data.toString())));
+  await withTimeout(new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  }), 5_000, 'realtime open');
+  return { ws, replies };
+}
+
 function checkChallenge(r, who, where, status) {
   const h = typeof r.headers.get === 'function' ? r.headers.get('www-authenticate')
                                                 : r.headers['www-authenticate'];
@@ -462,14 +475,7 @@ for (const setup of SETUPS) {
         } finally {
           c.ws.close();
         }
-        const ws = new WebSocket(`ws://${d.host}:${d.port}/realtime/v1/websocket?apikey=` +
-                                 `${encodeURIComponent(token)}&vsn=1.0.0`);
-        const replies = [];
-        ws.on('message', (data) => replies.push(JSON.parse(data.toString())));
-        await withTimeout(new Promise((resolve, reject) => {
-          ws.once('open', resolve);
-          ws.once('error', reject);
-        }), 5_000, 'realtime open');
+        const { ws, replies } = await openRealtime(d, token);
         try {
           ws.send(JSON.stringify({ topic: `realtime:state:${client}`, event: 'phx_join', ref: '1', join_ref: '1',
                                    payload: { config: {}, access_token: token } }));
@@ -484,14 +490,7 @@ for (const setup of SETUPS) {
 
     test('Realtime state:C: its own client joins; a refreshed token of another client closes the channel', async () => {
       const own = jwt({ role: 'authenticated', sub: 'u1' });
-      const ws = new WebSocket(`ws://${d.host}:${d.port}/realtime/v1/websocket?apikey=` +
-                               `${encodeURIComponent(own)}&vsn=1.0.0`);
-      const replies = [];
-      ws.on('message', (data) => replies.push(JSON.parse(data.toString())));
-      await withTimeout(new Promise((resolve, reject) => {
-        ws.once('open', resolve);
-        ws.once('error', reject);
-      }), 5_000, 'realtime open');
+      const { ws, replies } = await openRealtime(d, own);
       try {
         const join = (topic, ref, token) => ws.send(JSON.stringify({
           topic, event: 'phx_join', ref, join_ref: ref, payload: { config: {}, access_token: token } }));
@@ -538,14 +537,7 @@ for (const setup of SETUPS) {
 
     test('Realtime channels: readers join; ingest, and anon without TELLTALE_ANON_READ, do not', async () => {
       for (const who of ['anon', 'ingest', 'authenticated', 'service_role']) {
-        const ws = new WebSocket(`ws://${d.host}:${d.port}/realtime/v1/websocket?apikey=` +
-                                 `${encodeURIComponent(CALLERS[who].key)}&vsn=1.0.0`);
-        const replies = [];
-        ws.on('message', (data) => replies.push(JSON.parse(data.toString())));
-        await withTimeout(new Promise((resolve, reject) => {
-          ws.once('open', resolve);
-          ws.once('error', reject);
-        }), 5_000, 'realtime open');
+        const { ws, replies } = await openRealtime(d, CALLERS[who].key);
         ws.send(JSON.stringify({ topic: 'realtime:acc', event: 'phx_join', ref: '1', join_ref: '1',
                                  payload: { config: {} } }));
         const reply = await waitFor(`${who}: the join reply`,
