@@ -27,6 +27,18 @@ size_t admit_header_bytes(const h2o_req_t *q)
     return total;
 }
 
+bool admit_header_size(const h2o_req_t *q, http_error *e)
+{
+    if (admit_header_bytes(q) <= HEADER_BYTES_MAX) {
+        return true;
+    }
+    *e = (http_error){.status = 431,
+                      .code = "header_fields_too_large",
+                      .message = "the request's header fields exceed 16384 bytes together (names "
+                                 "and values, RFC 6585 §5): send fewer or shorter ones"};
+    return false;
+}
+
 /* True if 'origin' is http:// or https:// followed by exactly 'host'. */
 static bool is_own(const char *origin, const char *host)
 {

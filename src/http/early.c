@@ -1,6 +1,7 @@
 /* early.c -- what is refused before libh2o parses a request: an HTTP version other than 1.x
  * (505, version_refusal below), and a body before it is sent, for a request that asks for
- * 100-continue (RFC 9110 §10.1.1).
+ * 100-continue (RFC 9110 §10.1.1); and the spaces after a field value, moved where libh2o's
+ * parser skips them (move_trailing_ows).
  *
  * libh2o 2.2.5 writes "100 Continue" itself as soon as it has parsed a header section with
  * Expect: 100-continue, and hands the request to telltale only once the body is in
@@ -22,7 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define EARLY_SCAN_MAX (32 * 1024) /* past 16 KiB of fields, the request gets 431 anyway */
+#define EARLY_SCAN_MAX (32 * 1024) /* bytes of a header section read here (16 KiB of fields) */
 
 /* The CRLF that ends the line at 'p', or NULL if there is none before 'end'. */
 static const char *line_end(const char *p, const char *end)
@@ -70,6 +71,44 @@ static void forget_http10_expect(char *b, size_t n)
     }
 }
 
+/* RFC 9110 §5.5: the spaces and tabs around a field value are not part of it. libh2o 2.2.5's
+ * parser (picohttpparser) drops those before a value, not those after it, and reads some
+ * values itself before telltale sees them: "Content-Length: 12 " was its 400, and
+ * "Transfer-Encoding: chunked\t" its 501. So before h2o parses the header section, each whole
+ * field line's trailing SP and HTAB are moved in place to the front of its value, where the
+ * parser skips them: no byte is added or removed, and no line end moves (h2o resumes parsing
+ * a partial section at the length it saw last). Lines not yet ended, obs-fold lines and the
+ * request line are left as they are. */
+static void move_trailing_ows(char *b, size_t n)
+{
+    char *end = b + (n < EARLY_SCAN_MAX ? n : EARLY_SCAN_MAX);
+    char *p = b;
+    while (p < end && (*p == '\r' || *p == '\n')) {
+        p++; /* empty lines before the request line (RFC 9112 §2.2) */
+    }
+    char *lf = memchr(p, '\n', (size_t)(end - p)); /* the request line */
+    for (p = lf != NULL ? lf + 1 : end; p < end && (lf = memchr(p, '\n', (size_t)(end - p)));
+         p = lf + 1) {
+        char *eol = lf > p && lf[-1] == '\r' ? lf - 1 : lf;
+        if (eol == p) {
+            return; /* the end of the header section */
+        }
+        char *colon = memchr(p, ':', (size_t)(eol - p));
+        if (p[0] == ' ' || p[0] == '\t' || colon == NULL) {
+            continue;
+        }
+        char *v = colon + 1, *e = eol;
+        while (e > v && (e[-1] == ' ' || e[-1] == '\t')) {
+            e--;
+        }
+        size_t ows = (size_t)(eol - e);
+        if (ows > 0 && e > v) {
+            memmove(v + ows, v, (size_t)(e - v));
+            memset(v, ' ', ows);
+        }
+    }
+}
+
 /* RFC 9110 §2.5: a request line of HTTP major version 1 with a higher minor one (HTTP/1.2) is
  * served as HTTP/1.1 (libh2o's parser does so); one of any other major version (HTTP/2.0, the
  * HTTP/2 preface "PRI * HTTP/2.0", HTTP/0.9 as written, HTTP/3.0) is answered 505 (§15.6.6) in
@@ -104,6 +143,7 @@ bool early_refusal(http_server *hs, char *b, size_t n, char *out, size_t cap, si
     if (version_refusal(b, n, out, cap, len)) {
         return true;
     }
+    move_trailing_ows(b, n);
     forget_http10_expect(b, n);
     const char *end = memmem(b, n < EARLY_SCAN_MAX ? n : EARLY_SCAN_MAX, "\r\n\r\n", 4);
     if (end == NULL || (size_t)(end + 4 - b) != n) {

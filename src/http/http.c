@@ -21,8 +21,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define HEADER_BYTES_MAX 16384 /* header fields together; beyond, 431 (RFC 6585 §5) */
-
 static void link_req(http_server *hs, http_req *r)
 {
     r->next = hs->reqs;
@@ -134,10 +132,9 @@ static bool read_headers(http_req *r)
     r->if_match_sent = headers_get(q, "if-match", r->if_match, sizeof r->if_match);
     http_error e;
     char msg[160];
-    if (admit_header_bytes(q) > HEADER_BYTES_MAX) {
+    if (!admit_header_size(q, &e)) {
         r->close_after = true;
-        http_respond_error(r, 431, "header_fields_too_large",
-                           "the request's header fields exceed 16384 bytes together");
+        http_respond_error(r, e.status, e.code, e.message);
         return false;
     }
     if (!admit_repeats(q, &e, msg, sizeof msg)) {
@@ -216,6 +213,15 @@ static bool admit(http_server *hs, http_req *r)
     return false;
 }
 
+/* A path no route takes that still names something: a WebSocket endpoint (GET is its
+ * upgrade, and a GET or HEAD that is none is 426 in http_server.c) or a dashboard file. Each
+ * answers OPTIONS with 200 and any other method with 405, Allow: GET, HEAD, OPTIONS (RFC 9110
+ * §9.3.7, §15.5.6). */
+static bool is_resource(http_server *hs, const http_req *r)
+{
+    return ws_endpoint_path(hs, r->h2o) || (hs->has_file != NULL && hs->has_file(r->path));
+}
+
 /* Runs the handler for r->method and r->path, or answers 404/405 (an unknown path read with
  * GET or HEAD may be a dashboard file). HEAD is served by a GET route without the body. */
 static void dispatch(http_server *hs, http_req *r)
@@ -233,6 +239,10 @@ static void dispatch(http_server *hs, http_req *r)
         return;
     }
     unsigned methods = router_methods(hs, r->path, r->allow, sizeof r->allow);
+    if (methods == 0 && !(r->method & (HTTP_GET | HTTP_HEAD)) && is_resource(hs, r)) {
+        methods = HTTP_GET | HTTP_HEAD | HTTP_OPTIONS;
+        snprintf(r->allow, sizeof r->allow, "GET, HEAD, OPTIONS");
+    }
     if (methods != 0 && !(methods & HTTP_OPTIONS)) { /* every path answers OPTIONS (below) */
         strncat(r->allow, ", OPTIONS", sizeof r->allow - strlen(r->allow) - 1);
     }
@@ -355,8 +365,7 @@ bool http_refuse_early(http_server *hs, h2o_req_t *q, char *out, size_t cap, siz
     http_error e;
     char msg[160];
     if (r->path[0] != '\0' && http_takes_body(r->method) &&
-        admit_header_bytes(q) <= HEADER_BYTES_MAX &&
-        (!admit_host(q, &e) || !admit_repeats(q, &e, msg, sizeof msg) || !admit_framing(r, &e) ||
+        (!admit_header_size(q, &e) || !admit_host(q, &e) || !admit_repeats(q, &e, msg, sizeof msg) || !admit_framing(r, &e) ||
          !admit_body(r, &e))) {
         respond_body_error(r, &e);
         refused = r->answered && (*len = raw_answer(r, out, cap)) > 0;

@@ -72,6 +72,7 @@ struct http_server {
     http_wake_fn on_wake;
     void *wake_ctx;
     void (*fallback)(http_req *r); /* a GET or HEAD no route takes: assets_serve */
+    bool (*has_file)(const char *path); /* a file fallback serves there: assets_has */
     /* a request asking for 100-continue that its headers refuse: early_refusal */
     bool (*refuse_early)(http_server *hs, char *b, size_t n, char *out, size_t cap, size_t *len);
     /* access.c's log of refusals */
@@ -201,6 +202,10 @@ bool admit_host(const h2o_req_t *q, http_error *e);
 bool admit_body(http_req *r, http_error *e);
 /* Bytes of the header fields, names and values, together. */
 size_t admit_header_bytes(const h2o_req_t *q);
+#define HEADER_BYTES_MAX 16384 /* admit_header_bytes' limit; beyond, 431 (RFC 6585 §5) */
+/* The header section within HEADER_BYTES_MAX; false with 'e' (431 header_fields_too_large).
+ * Every request, WebSocket upgrades and requests under Expect: 100-continue included. */
+bool admit_header_size(const h2o_req_t *q, http_error *e);
 /* True unless the request carries a browser Origin that is neither this server's own (the
  * Host it was sent to, over http or https) nor in 'allow_origins' (cfg->allow_origins). */
 bool admit_origin(const h2o_req_t *q, const char *allow_origins);
@@ -337,5 +342,8 @@ int tls_load(const tt_config *cfg, SSL_CTX **out, char err[TT_ERRLEN]);
 /* assets.c: serves an embedded dashboard file, or 404: the server's 'fallback' for a GET or
  * HEAD of a path no route takes. */
 void assets_serve(http_req *r);
+/* assets.c: true if a dashboard file is served at the URL path 'path' ("/app.js"): it takes
+ * GET, HEAD and OPTIONS, and any other method is 405 there. */
+bool assets_has(const char *path);
 
 #endif

@@ -23,7 +23,8 @@ typedef struct tt_handler {
 } tt_handler;
 
 /* An Upgrade whose list names websocket (RFC 9110 §7.8, compared without case) goes to
- * ws_upgrade.c once the edge's own checks of any request pass (Host, framing); one that fails
+ * ws_upgrade.c once the edge's own checks of any request pass (Host, framing, the 16 KiB of
+ * header fields, no body, a path that decodes); one that fails
  * them is refused as any request is, by http.c. Any other upgrade (h2c: curl --http2 asks for
  * it) is ignored, as RFC 9110 §7.8 lets a server do: the request is served over HTTP/1.1 as if
  * no Upgrade had been sent, and the connection kept. A request at a WebSocket endpoint that is
@@ -33,8 +34,10 @@ static int on_req(h2o_handler_t *self, h2o_req_t *q)
 {
     http_server *hs = ((tt_handler *)self)->hs;
     http_error e;
-    if (!admit_host(q, &e) || !admit_raw_framing_of(q, &e)) {
-        return http_on_h2o_request(hs, q);
+    char path[HTTP_PATH_MAX];
+    if (!admit_host(q, &e) || !admit_raw_framing_of(q, &e) || !admit_header_size(q, &e) ||
+        q->entity.len > 0 || headers_path(q, path, sizeof path) != 0) {
+        return http_on_h2o_request(hs, q); /* refused there as any request is */
     }
     bool websocket = q->upgrade.base != NULL && h2o_contains_token(q->upgrade.base, q->upgrade.len,
                                                                    H2O_STRLIT("websocket"), ',');
@@ -318,6 +321,7 @@ int http_server_start(uv_loop_t *loop, const tt_config *cfg, http_wake_fn on_wak
     hs->on_wake = on_wake;
     hs->wake_ctx = ctx;
     hs->fallback = assets_serve;
+    hs->has_file = assets_has;
     hs->refuse_early = early_refusal;
     SSL_CTX *ssl_ctx = NULL;
     if (cfg->tls_cert[0] != '\0') {

@@ -373,6 +373,48 @@ test('a request at a WebSocket endpoint that is no upgrade is 426 naming the han
   assert.equal(other?.status, 200, 'elsewhere an Upgrade without Connection: upgrade is served as any request');
 });
 
+test('an upgrade with header fields over 16 KiB is 431 header_fields_too_large, on every endpoint', async () => {
+  for (const target of ENDPOINTS) {
+    for (const fields of [{ 'X-A': 'a'.repeat(17_000) },
+                          Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`X-${i}`, 'b'.repeat(15_000)]))]) {
+      const r = await rawRequest(d.port, handshake(target, { fields }));
+      assert.equal(r?.status, 431, `${target} ${Object.keys(fields)}: ${r?.statusLine} ${r?.text}`);
+      assert.equal(r.json.error.code, 'header_fields_too_large');
+    }
+    const ok = await rawRequest(d.port, handshake(target, { fields: { 'X-A': 'a'.repeat(15_000) } }));
+    assert.equal(ok?.status, 101, `${target}: 15,000 bytes of X-A is within the limit`);
+  }
+});
+
+test('an upgrade whose field values end in spaces or tabs opens: they are not part of the value (RFC 9110 §5.5)', async () => {
+  for (const target of ENDPOINTS) {
+    for (const ows of [' ', '\t']) {
+      for (const name of ['Upgrade', 'Connection', 'Sec-WebSocket-Key', 'Sec-WebSocket-Version', 'Host', 'Origin']) {
+        const base = { Upgrade: 'websocket', Connection: 'Upgrade', 'Sec-WebSocket-Key': GOOD_KEY,
+                       'Sec-WebSocket-Version': '13', Host: `127.0.0.1:${d.port}`, Origin: `http://127.0.0.1:${d.port}` };
+        const r = await rawRequest(d.port, handshake(target, { fields: { [name]: base[name] + ows } }));
+        assert.equal(r?.status, 101, `${target} ${name} + ${JSON.stringify(ows)}: ${r?.statusLine} ${r?.text}`);
+      }
+    }
+  }
+});
+
+test('a WebSocket endpoint answers OPTIONS with 200 and Allow, another method with 405 and Allow', async () => {
+  for (const target of ENDPOINTS) {
+    const plain = { Upgrade: null, Connection: null, 'Sec-WebSocket-Key': null, 'Sec-WebSocket-Version': null };
+    const o = await rawRequest(d.port, handshake(target, { method: 'OPTIONS', fields: plain }));
+    assert.equal(o?.status, 200, `OPTIONS ${target}: ${o?.statusLine} ${o?.text}`);
+    assert.equal(o.headers.allow, 'GET, HEAD, OPTIONS', `OPTIONS ${target}`);
+    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
+      const r = await rawRequest(d.port, handshake(target, { method, fields: { ...plain,
+        ...(method === 'DELETE' ? {} : { 'Content-Type': 'application/json', 'Content-Length': '0' }) } }));
+      assert.equal(r?.status, 405, `${method} ${target}: ${r?.statusLine} ${r?.text}`);
+      assert.equal(r.json.error.code, 'method_not_allowed');
+      assert.equal(r.headers.allow, 'GET, HEAD, OPTIONS', `${method} ${target}`);
+    }
+  }
+});
+
 test('the daemon exits with code 0 on SIGTERM', async () => {
   if (!(await d.alive())) {
     await d.kill9();
