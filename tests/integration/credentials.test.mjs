@@ -243,3 +243,27 @@ describe('credentials and repeated header fields', () => {
     }
   });
 });
+
+describe('the refusal log after a burst', () => {
+  let d;
+  before(async () => {
+    d = await Daemon.start({ label: 'refusal-burst', env: { TELLTALE_SERVICE_KEY: SERVICE } });
+  });
+  after(async () => {
+    await d?.stop();
+  });
+
+  // DESIGN "Access": at most 10 lines in any second, then "N more refusals not logged" when
+  // there is room again -- written by then, not only before a next refusal that may never come.
+  test('the count of refusals not logged is written once the window has room, with no refusal after the burst', async () => {
+    const burst = 30;
+    const answers = await Promise.all(Array.from({ length: burst }, () =>
+      fetch(`${d.base}/api/v1/status`, { headers: { apikey: 'wrongwrongwrongwrong' } })
+        .then(async (r) => { await r.arrayBuffer(); return r.status; })));
+    assert.deepEqual(new Set(answers), new Set([401]));
+    const line = await waitFor('the count of refusals not logged', () =>
+      d.stderr.match(/access: (\d+) more refusals not logged/));
+    const logged = d.stderr.match(/access: 401 \/api\/v1\/status from /g).length;
+    assert.equal(logged + Number(line[1]), burst, 'every refusal is logged or counted, once');
+  });
+});
