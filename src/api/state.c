@@ -393,7 +393,10 @@ static void put_state(api_call *c)
     get_state(c);
 }
 
-static bool value_ok(http_req *r, state_args *a, const cJSON *v, const char *key, size_t max)
+/* Whether 'v', the value of 'key', is within the value limit 'max' (bytes as JSON), answering
+ * 400 or 413 if not; *len (when not NULL) is its size as JSON. */
+static bool value_ok(http_req *r, state_args *a, const cJSON *v, const char *key, size_t max,
+                     size_t *len_out)
 {
     if (key[0] == '\0' || strlen(key) > KEY_MAX) {
         http_respond_error(r, 400, "invalid_key", "a state key is 1 to 128 bytes");
@@ -408,10 +411,53 @@ static bool value_ok(http_req *r, state_args *a, const cJSON *v, const char *key
         free(text);
         return false;
     }
+    if (len_out != NULL) {
+        *len_out = len;
+    }
     if (a->key[0] != '\0') {
         a->value = text;
     } else {
         free(text);
+    }
+    return true;
+}
+
+/* Whether a whole client's 'value' can be written: an object of keys, each value within 'max'
+ * bytes, and -- before any key is written, so that a write that cannot fit writes nothing --
+ * no more keys than a client may keep, nor more bytes of values (413 state_limit, as a key
+ * beyond the limit is). Keys already kept can still stop the write at a later key. */
+static bool client_value_ok(http_req *r, state_args *a, const cJSON *value, size_t max)
+{
+    if (!cJSON_IsObject(value)) {
+        http_respond_error(r, 400, "invalid_body",
+                           "for a whole client the value is an object of keys: {\"value\": "
+                           "{KEY: <any JSON>, ...}}");
+        return false;
+    }
+    char m[TT_ERRLEN];
+    int keys = cJSON_GetArraySize(value);
+    if (keys > (int)a->lim.max_keys) {
+        snprintf(m, sizeof m, "the value names %d keys: client '%s' may keep at most %u keys",
+                 keys, a->client_id, a->lim.max_keys);
+        http_respond_error(r, 413, "state_limit", m);
+        return false;
+    }
+    uint64_t bytes = 0;
+    for (const cJSON *k = value->child; k != NULL; k = k->next) {
+        size_t len = 0;
+        if (!value_ok(r, a, k, k->string, max, &len)) {
+            return false;
+        }
+        bytes += len;
+    }
+    if (bytes > a->lim.max_client_bytes) {
+        snprintf(m, sizeof m,
+                 "the values are %llu bytes as JSON: client '%s' may keep at most %llu bytes of "
+                 "values",
+                 (unsigned long long)bytes, a->client_id,
+                 (unsigned long long)a->lim.max_client_bytes);
+        http_respond_error(r, 413, "state_limit", m);
+        return false;
     }
     return true;
 }
@@ -433,19 +479,11 @@ static void state_put(http_req *r, api_ctx *ctx, state_args *a)
         goto Fail;
     }
     if (a->key[0] == '\0') {
-        if (!cJSON_IsObject(value) || cJSON_GetArraySize(value) > (int)a->lim.max_keys) {
-            http_respond_error(r, 400, "invalid_body",
-                               "for a whole client the value is an object of keys, at most the "
-                               "keys a client may keep");
+        if (!client_value_ok(r, a, value, ctx->cfg->state_max_value)) {
             goto Fail;
         }
         a->values = (cJSON *)value;
-        for (const cJSON *m = value->child; m != NULL; m = m->next) {
-            if (!value_ok(r, a, m, m->string, ctx->cfg->state_max_value)) {
-                goto Fail;
-            }
-        }
-    } else if (!value_ok(r, a, value, a->key, ctx->cfg->state_max_value)) {
+    } else if (!value_ok(r, a, value, a->key, ctx->cfg->state_max_value, NULL)) {
         goto Fail;
     }
     api_call_run(ctx, r, put_state, state_written, a);
@@ -532,53 +570,5 @@ void api_state(http_req *r, void *arg)
         api_call_run(ctx, r, delete_state, state_written, a);
     } else {
         api_call_run(ctx, r, get_state, NULL, a);
-    }
-}
-
-/* ---- retention ---- */
-
-typedef struct expiry {
-    uv_work_t work;
-    api_ctx *ctx;
-    int rc;
-    uint64_t deleted;
-    char err[TT_ERRLEN];
-} expiry;
-
-static void expire(uv_work_t *w)
-{
-    expiry *e = w->data;
-    int64_t before = (int64_t)clock_now_ms() - (int64_t)e->ctx->cfg->state_retention_ms;
-    e->rc = state_db_expire(e->ctx->st, before, &e->deleted, e->err);
-}
-
-static void expired(uv_work_t *w, int status)
-{
-    expiry *e = w->data;
-    e->ctx->state_expiring = false;
-    if (status == 0 && e->rc != 0) {
-        log_warn("deleting idle dashboard state: %s", e->err);
-    } else if (status == 0 && e->deleted > 0) {
-        log_info("deleted %llu dashboard state keys of idle clients",
-                 (unsigned long long)e->deleted);
-    }
-    free(e);
-}
-
-void api_state_expire(api_ctx *ctx)
-{
-    if (ctx->cfg->state_retention_ms == 0 || ctx->state_expiring || *ctx->stopping) {
-        return;
-    }
-    expiry *e = calloc(1, sizeof *e);
-    if (e == NULL) {
-        return;
-    }
-    e->ctx = ctx;
-    e->work.data = e;
-    if (uv_queue_work(ctx->loop, &e->work, expire, expired) == 0) {
-        ctx->state_expiring = true;
-    } else {
-        free(e);
     }
 }

@@ -299,3 +299,18 @@ long http_client_request(http_client *c, const char *who, const char *method, co
     curl_slist_free_all(headers);
     return status != 0 && !is_api_answer(c, status, who, url) ? 0 : status;
 }
+
+void http_client_say_refusal(const http_client *c, const char *who, long status)
+{
+    cJSON *json = cJSON_ParseWithLength(c->reply, c->reply_len);
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(json, "error");
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "code");
+    const cJSON *message = cJSON_GetObjectItemCaseSensitive(err, "message");
+    if (cJSON_IsString(code) && cJSON_IsString(message)) {
+        fprintf(stderr, "%s: HTTP %ld %s: %s\n", who, status, code->valuestring,
+                message->valuestring);
+    } else { /* http_client_request let no other shape through; said plainly all the same */
+        fprintf(stderr, "%s: HTTP %ld\n", who, status);
+    }
+    cJSON_Delete(json);
+}

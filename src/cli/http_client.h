@@ -49,4 +49,10 @@ void http_client_free(http_client *c);
 long http_client_request(http_client *c, const char *who, const char *method, const char *path,
                          const char *body, size_t len, const char *content_type, int attempts);
 
+/* Says on stderr, after 'who', why the daemon refused the last request with 'status' (not 2xx,
+ * not 0), in the one form every command uses: "WHO: HTTP 401 unauthorized: unknown key" -- the
+ * status, then its error document's code and message (http_client_request lets no other shape
+ * through). */
+void http_client_say_refusal(const http_client *c, const char *who, long status);
+
 #endif

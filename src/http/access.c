@@ -227,24 +227,80 @@ bool access_log_take(access_log_window *w, uint64_t now_ms)
     return true;
 }
 
+/* Writes the count of refusals left out, if any, taking a line of the window for it; false
+ * when the window has no room yet. */
+static bool log_dropped(access_log_window *w, uint64_t now_ms)
+{
+    if (w->dropped == 0) {
+        return true;
+    }
+    if (!access_log_take(w, now_ms)) {
+        return false;
+    }
+    log_info("access: %llu more refusals not logged", (unsigned long long)w->dropped);
+    w->dropped = 0;
+    return true;
+}
+
+static void refusal_flush_due(uv_timer_t *t);
+
+/* Arms the timer for when the oldest line leaves the window: the count is written then, not
+ * only before the next refusal, which after a burst may never come. */
+static void arm_refusal_flush(http_server *hs, uint64_t now_ms)
+{
+    access_log_window *w = &hs->refusal_log;
+    if (hs->stopping) {
+        return;
+    }
+    if (!hs->refusal_flush_open) {
+        if (uv_timer_init(hs->loop, &hs->refusal_flush) != 0) {
+            return; /* the count waits for the next refusal, as it would without the timer */
+        }
+        hs->refusal_flush.data = hs;
+        uv_unref((uv_handle_t *)&hs->refusal_flush);
+        hs->refusal_flush_open = true;
+    }
+    uint64_t free_at = w->at_ms[w->oldest] + ACCESS_LOG_WINDOW_MS;
+    uv_timer_start(&hs->refusal_flush, refusal_flush_due, free_at > now_ms ? free_at - now_ms : 0,
+                   0);
+}
+
+static void refusal_flush_due(uv_timer_t *t)
+{
+    http_server *hs = t->data;
+    uint64_t now_ms = clock_mono_ms();
+    if (!log_dropped(&hs->refusal_log, now_ms)) {
+        arm_refusal_flush(hs, now_ms);
+    }
+}
+
+void access_log_stop(http_server *hs)
+{
+    access_log_window *w = &hs->refusal_log;
+    if (w->dropped > 0) { /* the last burst's size, with no window to wait for */
+        log_info("access: %llu more refusals not logged", (unsigned long long)w->dropped);
+        w->dropped = 0;
+    }
+    if (hs->refusal_flush_open) {
+        hs->refusal_flush_open = false;
+        uv_close((uv_handle_t *)&hs->refusal_flush, NULL);
+    }
+}
+
 /* A refusal, for the operator (a scanner, a producer with an old key): what, from where, and
- * why -- never the credential. At most ACCESS_LOG_LINES in any ACCESS_LOG_WINDOW_MS, the count
- * of those left out among them, so a flood of bad requests cannot flood the log. */
+ * why -- never the credential. At most ACCESS_LOG_LINES in any ACCESS_LOG_WINDOW_MS; the count
+ * of those left out is written as soon as the window has room again (a timer), or before the
+ * next refusal's line, so a flood of bad requests cannot flood the log and a burst's size is
+ * known without waiting for the next. */
 static void log_refusal(http_server *hs, h2o_req_t *q, const char *what, const http_error *e)
 {
     access_log_window *w = &hs->refusal_log;
     uint64_t now_ms = clock_mono_ms();
-    if (!access_log_take(w, now_ms)) {
-        w->dropped++;
-        return;
-    }
-    if (w->dropped > 0) {
-        log_info("access: %llu more refusals not logged", (unsigned long long)w->dropped);
-        w->dropped = 0;
-        if (!access_log_take(w, now_ms)) {
-            w->dropped = 1; /* this one: the count took its place */
-            return;
+    if (!log_dropped(w, now_ms) || !access_log_take(w, now_ms)) {
+        if (w->dropped++ == 0) {
+            arm_refusal_flush(hs, now_ms);
         }
+        return;
     }
     char client[FORWARDED_ADDR_MAX], path[4 * HTTP_PATH_MAX];
     access_client(hs, q, client);

@@ -75,8 +75,11 @@ struct http_server {
     bool (*has_file)(const char *path); /* a file fallback serves there: assets_has */
     /* a request asking for 100-continue that its headers refuse: early_refusal */
     bool (*refuse_early)(http_server *hs, char *b, size_t n, char *out, size_t cap, size_t *len);
-    /* access.c's log of refusals */
+    /* access.c's log of refusals, and its timer that writes the count of those left out once
+     * the window has room again (unreferenced: it never holds the loop; closed at stop) */
     access_log_window refusal_log;
+    uv_timer_t refusal_flush;
+    bool refusal_flush_open;
     uint64_t bodies_too_large; /* 413 body_too_large answered here (--max-body) */
     uint64_t bodies_invalid;   /* 400, 411, 415 for a body answered here (framing, type) */
     uint64_t limit_counts[HTTP_LIMIT_N]; /* clients that broke each limit (DESIGN §5) */
@@ -240,6 +243,10 @@ void access_challenge(const char *error, const char *why, char out[ACCESS_CHALLE
 /* Whether a refusal line may be logged at 'now_ms' (monotonic): true, and counted, while
  * fewer than ACCESS_LOG_LINES were in the ACCESS_LOG_WINDOW_MS before it. Pure. */
 bool access_log_take(access_log_window *w, uint64_t now_ms);
+
+/* At http_server_stop: writes the count of refusals left out, if any, and closes the timer
+ * that would have. Loop thread only. */
+void access_log_stop(http_server *hs);
 
 /* conn_guard.c: the connection limits, the phase timers, the limits' names and counts. */
 #define GUARD_TOO_MANY_FROM_ADDRESS                                                                \

@@ -425,6 +425,7 @@ void http_server_stop(http_server *hs)
         return;
     }
     hs->stopping = true;
+    access_log_stop(hs);
     ws_stop_all(hs);
     while (hs->lingers != NULL) {
         linger_end(hs->lingers);

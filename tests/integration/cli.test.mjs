@@ -625,6 +625,27 @@ test('an answer that is not JSON (a web page) is never printed as success: exit 
   }
 });
 
+test('every command says a refusal in one form, "HTTP <status> <code>: <message>", about the key the user gave', async () => {
+  const d = await Daemon.start({ label: 'cli-refusal', env: { TELLTALE_SERVICE_KEY: 'cli-refusal-service-key-0123456789' } });
+  daemons.push(d);
+  for (const cmd of [['flags', 'list'], ['flags', 'get', 'k'], ['flags', 'set', 'k', '--enable'], ['flags', 'delete', 'k'],
+    ['dlq', 'list'], ['dlq', 'stats'], ['dlq', 'retry', '1'], ['dlq', 'recover'], ['dlq', 'fail', '1'],
+    ['dlq', 'purge', '--older-than', '30d'], ['send', '{"type":"x"}']]) {
+    const r = await run([...cmd, '--url', d.base], { env: { TELLTALE_KEY: 'wrongwrongwrongwrong' } });
+    const who = cmd[0] === 'send' ? 'send' : `${cmd[0]} ${cmd[1]}`;
+    assert.equal(r.code, 1, `telltale ${cmd.join(' ')}: ${r.stderr}`);
+    // the CLI sends its one key as apikey and as bearer: the refusal is about that key, not
+    // "the apikey header", and never the raw JSON body (send adds where it stopped)
+    assert.match(r.stderr, new RegExp(`^telltale ${who}: HTTP 401 unauthorized: unknown key(; stopping at .*)?$`, 'm'), `telltale ${cmd.join(' ')}`);
+    assert.doesNotMatch(r.stderr, /\{"error"|apikey header/, `telltale ${cmd.join(' ')}`);
+  }
+  // a refusal other than 401 has the same form
+  const r = await run(['flags', 'get', 'no-such-flag', '--url', d.base], { env: { TELLTALE_KEY: 'cli-refusal-service-key-0123456789' } });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^telltale flags get: HTTP 404 not_found: .+$/m);
+  await d.stop();
+});
+
 test('an error answer that is not telltale\'s (HTML 404, empty 501, foreign JSON): every command exits 1 in one line, never printing it', async () => {
   // A server that is not telltale, as a wrong --url reaches: python's http.server, a proxy.
   const answers = {

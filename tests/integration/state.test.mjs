@@ -142,6 +142,30 @@ test('limits: a value over the per-value size, a fourth key, a client over its b
   assert.equal(r.status, 201, 'a client id and a key of 128 bytes: ' + r.text);
 });
 
+test('a whole-client PUT that cannot fit is refused 413 state_limit before any key is written', async () => {
+  const c = uid('whole');
+  // --state-max-keys 3: four keys can never fit, whatever the client keeps
+  let r = await put(c, { a: 1, b: 2, c: 3, d: 4 });
+  assert.equal(r.status, 413, r.text);
+  assert.deepEqual(r.json.error, { code: 'state_limit',
+                                   message: `the value names 4 keys: client '${c}' may keep at most 3 keys` });
+  // --state-max-client 140: three values of 62 bytes are 186, over it (each alone is within 64)
+  r = await put(c, { a: 'x'.repeat(60), b: 'y'.repeat(60), c: 'z'.repeat(60) });
+  assert.equal(r.status, 413, r.text);
+  assert.deepEqual(r.json.error, { code: 'state_limit',
+                                   message: `the values are 186 bytes as JSON: client '${c}' may keep at most 140 bytes of values` });
+  r = await api(d, 'GET', `/api/v1/state/${c}`);
+  assert.deepEqual(r.json, { client_id: c, state: {} }, 'nothing was written');
+  // no object of keys is still a body fault
+  r = await put(c, [1, 2]);
+  assert.equal(r.status, 400);
+  assert.equal(r.json.error.code, 'invalid_body');
+  // what fits is written, all of it
+  r = await put(c, { a: 1, b: 2, c: 3 });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(Object.keys(r.json.state).sort(), ['a', 'b', 'c']);
+});
+
 test('a change reaches the client\'s other sessions over /ws and Realtime, not other clients', async () => {
   const c = uid('sess');
   const other = uid('other');
