@@ -257,13 +257,23 @@ describe('the refusal log after a burst', () => {
   // there is room again -- written by then, not only before a next refusal that may never come.
   test('the count of refusals not logged is written once the window has room, with no refusal after the burst', async () => {
     const burst = 30;
-    const answers = await Promise.all(Array.from({ length: burst }, () =>
-      fetch(`${d.base}/api/v1/status`, { headers: { apikey: 'wrongwrongwrongwrong' } })
-        .then(async (r) => { await r.arrayBuffer(); return r.status; })));
-    assert.deepEqual(new Set(answers), new Set([401]));
-    const line = await waitFor('the count of refusals not logged', () =>
-      d.stderr.match(/access: (\d+) more refusals not logged/));
-    const logged = d.stderr.match(/access: 401 \/api\/v1\/status from /g).length;
-    assert.equal(logged + Number(line[1]), burst, 'every refusal is logged or counted, once');
+    // from here on: what the tests before left in the log is not this test's
+    const seen = d.stderr.length;
+    const counted = () => [...d.stderr.slice(seen).matchAll(/access: (\d+) more refusals not logged/g)]
+      .reduce((sum, m) => sum + Number(m[1]), 0);
+    const logged = () => (d.stderr.slice(seen).match(/access: 401 \/api\/v1\/status from /g) ?? []).length;
+    // A burst fills the window unless a slow machine spreads it over more than a second; then
+    // every refusal is logged, nothing is counted, and another burst is sent (at most 5).
+    let sent = 0;
+    for (let round = 0; round < 5 && counted() === 0; round++) {
+      const answers = await Promise.all(Array.from({ length: burst }, () =>
+        fetch(`${d.base}/api/v1/status`, { headers: { apikey: 'wrongwrongwrongwrong' } })
+          .then(async (r) => { await r.arrayBuffer(); return r.status; })));
+      assert.deepEqual(new Set(answers), new Set([401]));
+      sent += burst;
+      await waitFor('every refusal of the burst logged or counted', () => logged() + counted() === sent);
+    }
+    assert.ok(counted() > 0, `a burst of ${burst} went over the window: ${d.stderr}`);
+    assert.equal(logged() + counted(), sent, 'every refusal is logged or counted, once');
   });
 });
