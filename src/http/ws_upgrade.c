@@ -131,6 +131,35 @@ int ws_upgrade_required(h2o_req_t *q)
     return 0;
 }
 
+/* The query of an upgrade read by the rules of any request's (http.c): its %-escapes, its
+ * size, and no parameter twice -- a second ?apikey= must not be left for whoever reads which
+ * one. Parameters other than the endpoint's are ignored, as Supabase Realtime ignores them
+ * (clients add their own, such as log_level). False with 'e' (its message in 'msg'). */
+static bool query_ok(h2o_req_t *q, http_error *e, char *msg, size_t len)
+{
+    http_req r = {.h2o = q};
+    int args = headers_parse_args(&r);
+    *e = (http_error){.status = 400, .code = "invalid_parameter", .message = msg};
+    if (args == -2) {
+        e->code = "invalid_percent_encoding";
+        snprintf(msg, len, "the query has a '%%' not followed by two hex digits");
+    } else if (args != 0) {
+        *e = (http_error){.status = 414, .code = "query_too_long", .message = msg};
+        snprintf(msg, len, "the query string is too long or has too many parameters");
+    }
+    for (int i = 0; args == 0 && i < r.nargs; i++) {
+        for (int j = i + 1; args == 0 && j < r.nargs; j++) {
+            if (strcmp(r.args[i].name, r.args[j].name) == 0) {
+                snprintf(msg, len, "parameter '%.40s' given more than once: give it once",
+                         r.args[i].name);
+                args = -1;
+            }
+        }
+    }
+    free(r.args_text);
+    return args == 0;
+}
+
 /* The 101 is written and h2o hands over the socket (NULL: the client left meanwhile). */
 static void on_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
 {
@@ -152,7 +181,7 @@ int ws_upgrade(http_server *hs, h2o_req_t *q)
     }
     http_error e;
     char msg[TT_ERRLEN];
-    if (!admit_repeats(q, &e, msg, sizeof msg)) {
+    if (!admit_repeats(q, &e, msg, sizeof msg) || !query_ok(q, &e, msg, sizeof msg)) {
         refuse(q, e.status, e.code, e.message);
         return 0;
     }

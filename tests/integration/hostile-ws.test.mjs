@@ -415,6 +415,27 @@ test('a WebSocket endpoint answers OPTIONS with 200 and Allow, another method wi
   }
 });
 
+test('an upgrade\'s query is held to any request\'s rules: %-escapes, size, no parameter twice; other parameters are ignored', async () => {
+  const cases = [
+    ['x=%ZZ', 400, 'invalid_percent_encoding', /'%' not followed by two hex digits/],
+    ['apikey=k1-0123456789abcdef&apikey=k2-0123456789abcdef', 400, 'invalid_parameter', /'apikey' given more than once/],
+    ['log_level=info&log_level=info', 400, 'invalid_parameter', /'log_level' given more than once/],
+    [`pad=${'x'.repeat(9000)}`, 414, 'query_too_long', /too long/],
+  ];
+  for (const target of ENDPOINTS) {
+    const join = target.includes('?') ? '&' : '?';
+    for (const [query, status, code, says] of cases) {
+      const r = await rawRequest(d.port, handshake(`${target}${join}${query}`));
+      const what = `${target}${join}${query.slice(0, 40)}`;
+      assert.equal(r?.status, status, `${what}: ${r?.statusLine} ${r?.text}`);
+      assert.equal(r.json.error.code, code, what);
+      assert.match(r.json.error.message, says, what);
+    }
+    const other = await rawRequest(d.port, handshake(`${target}${join}log_level=info`));
+    assert.equal(other?.status, 101, `${target}: a parameter of the client's own is ignored: ${other?.text}`);
+  }
+});
+
 test('the daemon exits with code 0 on SIGTERM', async () => {
   if (!(await d.alive())) {
     await d.kill9();
