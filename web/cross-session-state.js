@@ -3,8 +3,8 @@
 //
 // Three layers. localStorage answers at once, also offline. A BroadcastChannel tells the
 // other tabs of this browser about each change. The server (`/api/v1/state/{client_id}`)
-// keeps each key with a `version`; writes carry `If-Match: "<version>"`, and a 409 (someone
-// else wrote first) answers with the current version: the operator's latest action wins,
+// keeps each key with a `version`; writes carry `If-Match: "<version>"`, and a 412 (someone
+// else wrote first: the If-Match was false, RFC 9110 §13.1.1) answers with the current version: the operator's latest action wins,
 // so the write is repeated on top of it, once. A key changed remotely is adopted when its
 // version is newer than ours. When the route is missing (404) the state stays local.
 
@@ -12,7 +12,7 @@ import { Topic, Value } from './observable.js';
 
 const PREFIX = 'telltale.state.';
 
-// The current version and value out of a 409 body, in the shapes it may take:
+// The current version and value out of a 412 body, in the shapes it may take:
 // {version, value}, {current:{version,value}}, {error:{..., version, value}}.
 export function conflictOf(body) {
   for (const c of [body, body?.current, body?.error, body?.error?.current]) {
@@ -175,7 +175,7 @@ export class CrossSessionState {
         this.#write(key, { value: now.value, version: v, dirty: now.value !== rec.value && JSON.stringify(now.value) !== JSON.stringify(rec.value) });
         return;
       }
-      if (res.status === 409 || res.status === 412) {
+      if (res.status === 412) {
         const c = conflictOf(res.body);
         if (!c) {
           return;

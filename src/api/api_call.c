@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 static void run(void *arg)
 {
@@ -84,99 +83,6 @@ void api_call_error(api_call *c, int status, const char *code, const char *fmt, 
     va_start(ap, fmt);
     vsnprintf(c->err, sizeof c->err, fmt, ap);
     va_end(ap);
-}
-
-/* Whether 's' is one entity-tag's opaque-tag: a double-quoted string with no double quote
- * inside (RFC 9110 8.8.3); 'inner' gets what is between the quotes (cut to fit). */
-static bool opaque_tag(const char *s, char inner[24])
-{
-    size_t n = strlen(s);
-    inner[0] = '\0';
-    if (n < 2 || s[0] != '"' || s[n - 1] != '"' || memchr(s + 1, '"', n - 2) != NULL) {
-        return false;
-    }
-    if (n - 2 < 24) {
-        memcpy(inner, s + 1, n - 2);
-        inner[n - 2] = '\0';
-    }
-    return true;
-}
-
-/* Whether 'inner' is a version as the server writes it: 1 or more, no leading zero. */
-static bool version_text(const char *inner, int64_t *version)
-{
-    return inner[0] != '0' && http_parse_int(inner, 1, INT64_MAX, version);
-}
-
-/* The tag to suggest in place of what was sent: the version it seems to mean, in quotes, when
- * there is one; else an example. Never a form the server would refuse. */
-static void suggest(const char *inner, char out[32])
-{
-    int64_t v;
-    snprintf(out, 32, "\"%s\"", version_text(inner, &v) ? inner : "3");
-}
-
-/* Why 'tag' (the If-Match value, neither empty nor "*") names no version; false if it does,
- * with *version set. Every message that suggests a tag suggests a valid one. */
-static bool if_match_wrong(const char *tag, int64_t *version, char why[API_WHY_LEN])
-{
-    char inner[24], fix[32];
-    bool quoted = opaque_tag(tag, inner);
-    if (strchr(tag, ',') != NULL) {
-        snprintf(why, API_WHY_LEN, "If-Match takes one entity-tag here, or *, not a list");
-    } else if (strncmp(tag, "W/", 2) == 0 && opaque_tag(tag + 2, inner)) {
-        suggest(inner, fix);
-        snprintf(why, API_WHY_LEN,
-                 "If-Match compares entity-tags strongly (RFC 9110 13.1.1): the weak %.32s never "
-                 "matches; send %s",
-                 tag, fix);
-    } else if (strchr(tag, '"') != NULL && !quoted) {
-        /* A quote, but not one quoted tag: ", "3"3", W/", w/"3" (W/ is case-sensitive). */
-        char rest[24] = "";
-        opaque_tag(strncasecmp(tag, "W/", 2) == 0 ? tag + 2 : tag, rest);
-        suggest(rest, fix);
-        snprintf(why, API_WHY_LEN,
-                 "If-Match %.40s is a malformed entity-tag (RFC 9110 8.8.3: one quoted string, "
-                 "after an upper-case W/ if weak); send %s",
-                 tag, fix);
-    } else if (!quoted) {
-        snprintf(inner, sizeof inner, "%.23s", tag);
-        suggest(inner, fix);
-        snprintf(why, API_WHY_LEN, "an entity-tag is quoted: write If-Match: %s", fix);
-    } else if (strspn(inner, "0") == strlen(inner) && inner[0] != '\0') {
-        snprintf(why, API_WHY_LEN, "If-Match names no version 0: versions start at 1");
-    } else if (inner[0] == '0') {
-        snprintf(why, API_WHY_LEN,
-                 "If-Match %.40s is no tag the server issued: a version is written without "
-                 "leading zeros, e.g. \"%.20s\"",
-                 tag, inner + strspn(inner, "0"));
-    } else if (!version_text(inner, version)) {
-        snprintf(why, API_WHY_LEN,
-                 "If-Match %.40s names no version: a version is a whole number from 1, in "
-                 "quotes, e.g. \"3\"",
-                 tag);
-    } else {
-        return false;
-    }
-    return true;
-}
-
-int64_t api_if_match(const http_req *r, char why[API_WHY_LEN])
-{
-    const char *s = r->if_match;
-    int64_t v;
-    if (s[0] == '\0' && r->if_match_sent) { /* read as none, the precondition would be lost */
-        snprintf(why, API_WHY_LEN,
-                 "If-Match is empty or longer than 63 bytes: send one entity-tag, or *");
-        return -1;
-    }
-    if (s[0] == '\0') {
-        return 0;
-    }
-    if (strcmp(s, "*") == 0) {
-        return -2;
-    }
-    return if_match_wrong(s, &v, why) ? -1 : v;
 }
 
 bool api_time_arg(const http_req *r, const char *name, int64_t *out_ms, char *msg, size_t len)

@@ -37,14 +37,6 @@ void api_call_store_failed(api_call *c, int rc);
 void api_call_error(api_call *c, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Reads the request's If-Match (RFC 9110 13.1.1) where a version N is the entity-tag "N": 0
- * when absent; the version N for "N" (N >= 1); -2 for "*": any current version. Anything else
- * is -1 with 'why' saying what is wrong (the caller answers 400 invalid_header): N unquoted, a
- * weak tag (which a strong comparison never matches), a list, "0" (versions start at 1), a
- * quoted tag that is no version. A tag this server never issues is refused rather than left to
- * fail the comparison, so that a malformed header is not mistaken for a stale version. */
-#define API_WHY_LEN 200
-int64_t api_if_match(const http_req *r, char why[API_WHY_LEN]);
 
 /* Time query parameter 'name' into *out_ms when given (unchanged when not); false, with 'msg'
  * saying what it takes, when api_parse_time() refuses it. */

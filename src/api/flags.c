@@ -1,10 +1,12 @@
 /* flags.c -- feature flags for operators (DESIGN §5 "Feature flags"): list, read, write with
- * optimistic concurrency (If-Match on the version, 412 when stale), delete; and the live copy
+ * optimistic concurrency (If-Match on the version, If-None-Match: * to create only; 412 when
+ * false, RFC 9110 §13), delete; and the live copy
  * every /ws client (hello, {"type":"flags"}) and every Realtime channel on topic "flags" gets
  * when a flag changes. On PostgreSQL a change is heard through the change feed (every instance
  * refreshes, whoever wrote); on SQLite after this instance's own write. */
 #include "api/api_call.h"
 #include "api/flags_db.h"
+#include "api/precond.h"
 
 #include "core/timefmt.h"
 #include "os/clock.h"
@@ -137,8 +139,7 @@ static void flag_written(api_call *c)
 
 typedef struct flag_args {
     char key[FLAG_KEY_MAX + 1];
-    int64_t if_match;
-    char if_none_match[64];
+    api_precond pre;
     cJSON *body; /* PUT */
     flag_input in;
     char *rules; /* compact */
@@ -163,10 +164,8 @@ static flag_args *new_args(http_req *r)
         return NULL;
     }
     snprintf(a->key, sizeof a->key, "%.64s", r->param);
-    snprintf(a->if_none_match, sizeof a->if_none_match, "%s", r->if_none_match);
     char why[API_WHY_LEN];
-    a->if_match = api_if_match(r, why);
-    if (a->if_match == -1) {
+    if (!api_precond_read(r, &a->pre, why)) {
         http_respond_error(r, 400, "invalid_header", why);
         free(a);
         return NULL;
@@ -199,6 +198,19 @@ void api_flags_list(http_req *r, void *ctx)
     api_call_run(ctx, r, list_flags, NULL, NULL);
 }
 
+/* 412 with the flag's current ETag (none when absent) and the condition that was false. */
+static void precondition_failed(api_call *c, const flag_args *a, int64_t version)
+{
+    char what[FLAG_KEY_MAX + 16], why[API_WHY_LEN];
+    snprintf(what, sizeof what, "flag '%s'", a->key);
+    api_precond_why(&a->pre, version, what, why);
+    c->etag[0] = '\0';
+    if (version > 0) {
+        set_etag(c, version);
+    }
+    api_call_error(c, 412, "precondition_failed", "%s", why);
+}
+
 static void get_flag(api_call *c)
 {
     flag_args *a = c->args;
@@ -208,12 +220,15 @@ static void get_flag(api_call *c)
         api_call_store_failed(c, rc);
         return;
     }
-    if (rows.n == 0) {
+    if (rows.n == 0) { /* preconditions are ignored where the answer is no 2xx (§13.2.1) */
         api_call_error(c, 404, "not_found", "no flag '%s'", a->key);
         return;
     }
     set_etag(c, rows.rows[0].version);
-    if (http_etag_matches(a->if_none_match, c->etag)) {
+    api_verdict v = api_precond_eval(&a->pre, true, rows.rows[0].version);
+    if (v == API_FAILED) {
+        precondition_failed(c, a, rows.rows[0].version);
+    } else if (v == API_NOT_MODIFIED) {
         c->status = 304;
     } else {
         write_flag(&c->body, &rows.rows[0]);
@@ -230,55 +245,72 @@ void api_flag_get(http_req *r, void *ctx)
     }
 }
 
-/* Why a conditional write changed nothing: the flag's current version, or its absence. */
-static void precondition_failed(api_call *c, const flag_args *a)
+/* The flag's version now (0: none) into *version. */
+static int current_version(api_call *c, const flag_args *a, int64_t *version)
 {
     flag_rows now;
     int rc = flags_db_get(c->st, a->key, &now, c->err);
-    if (rc != 0) {
-        api_call_store_failed(c, rc);
-        return;
+    if (rc == 0) {
+        *version = now.n > 0 ? now.rows[0].version : 0;
+        flag_rows_free(&now);
     }
-    if (now.n == 0) {
-        api_call_error(c, 412, "precondition_failed",
-                       a->if_match == -2 ? "If-Match: * and flag '%s' does not exist"
-                                         : "If-Match names a version of flag '%s', which does "
-                                           "not exist",
-                       a->key);
-    } else {
-        set_etag(c, now.rows[0].version);
-        api_call_error(c, 412, "precondition_failed",
-                       "flag '%s' is at version %lld, not the If-Match version", a->key,
-                       (long long)now.rows[0].version);
+    return rc;
+}
+
+#define COND_TRIES 3 /* evaluations of a conditional write when others write in between */
+
+/* A PUT with preconditions: they are evaluated against the version read, and the write is
+ * conditional on that very version (or on there being none), so a change in between makes it
+ * write nothing; it is then evaluated again. Answers as put_flag. */
+static void put_conditional(api_call *c, flag_args *a, flag_rows *rows)
+{
+    int64_t version = 0, tried = -1; /* tried: the version the last write was conditional on */
+    for (int i = 0; i < COND_TRIES; i++) {
+        bool full = false;
+        int rc = current_version(c, a, &version);
+        if (rc == 0 && version == 0 && tried == 0) { /* created nothing, and none exists */
+            api_call_error(c, 409, "too_many_flags", "the store holds %d flags, the most it may",
+                           FLAGS_MAX);
+            return;
+        }
+        if (rc == 0 && api_precond_eval(&a->pre, false, version) != API_PASS) {
+            precondition_failed(c, a, version);
+            return;
+        }
+        if (rc == 0) {
+            rc = flags_db_put(c->st, a->key, &a->in, a->rules, version > 0 ? version : DB_IF_ABSENT,
+                              (int64_t)clock_now_ms(), rows, &full, c->err);
+        }
+        if (rc != 0) {
+            api_call_store_failed(c, rc);
+            return;
+        }
+        if (rows->n > 0) {
+            return;
+        }
+        tried = version;
     }
-    flag_rows_free(&now);
+    precondition_failed(c, a, version); /* changed at every try: the client reads again */
 }
 
 static void put_flag(api_call *c)
 {
     flag_args *a = c->args;
-    flag_rows rows;
+    flag_rows rows = {0};
     bool full = false;
-    int64_t if_match = a->if_match;
-    if (if_match == -2) { /* "*": whatever version exists, but one must */
-        int rc = flags_db_get(c->st, a->key, &rows, c->err);
+    if (api_precond_any(&a->pre)) {
+        put_conditional(c, a, &rows);
+    } else {
+        int rc = flags_db_put(c->st, a->key, &a->in, a->rules, 0, (int64_t)clock_now_ms(), &rows,
+                              &full, c->err);
         if (rc != 0) {
             api_call_store_failed(c, rc);
-            return;
+        } else if (full) {
+            api_call_error(c, 409, "too_many_flags", "the store holds %d flags, the most it may",
+                           FLAGS_MAX);
         }
-        if_match = rows.n > 0 ? rows.rows[0].version : INT64_MAX;
-        flag_rows_free(&rows);
     }
-    int rc = flags_db_put(c->st, a->key, &a->in, a->rules, if_match, (int64_t)clock_now_ms(), &rows,
-                          &full, c->err);
-    if (rc != 0) {
-        api_call_store_failed(c, rc);
-    } else if (full) {
-        api_call_error(c, 409, "too_many_flags", "the store holds %d flags, the most it may",
-                       FLAGS_MAX);
-    } else if (rows.n == 0) {
-        precondition_failed(c, a);
-    } else {
+    if (rows.n > 0) {
         c->changed = true;
         set_etag(c, rows.rows[0].version);
         write_flag(&c->body, &rows.rows[0]);
@@ -325,22 +357,53 @@ void api_flag_put(http_req *r, void *ctx)
     api_call_run(ctx, r, put_flag, flag_put_done, a);
 }
 
-static void delete_flag(api_call *c)
+/* Deletes the flag at 'version' (0: whichever), answering 204, or 404 when there is none;
+ * false when the flag was not at 'version' (any more). */
+static bool delete_at(api_call *c, const flag_args *a, int64_t version)
 {
-    flag_args *a = c->args;
     bool deleted = false;
-    int64_t if_match = a->if_match == -2 ? 0 : a->if_match;
-    int rc = flags_db_delete(c->st, a->key, if_match, &deleted, c->err);
+    int rc = flags_db_delete(c->st, a->key, version, &deleted, c->err);
     if (rc != 0) {
         api_call_store_failed(c, rc);
     } else if (deleted) {
         c->changed = true;
         c->status = 204;
-    } else if (a->if_match != 0) { /* a version, or "*" with no flag (RFC 9110 §13.1.1) */
-        precondition_failed(c, a);
-    } else {
+    } else if (version == 0) {
         api_call_error(c, 404, "not_found", "no flag '%s'", a->key);
     }
+    return rc != 0 || deleted || version == 0;
+}
+
+/* A DELETE with preconditions is evaluated against the version read and deletes only that
+ * version (evaluated again if it changed in between). If-Match on a missing flag is false
+ * (412, §13.1.1); with only If-None-Match a missing flag is 404. */
+static void delete_flag(api_call *c)
+{
+    flag_args *a = c->args;
+    int64_t version = 0;
+    if (!api_precond_any(&a->pre)) {
+        delete_at(c, a, 0);
+        return;
+    }
+    for (int i = 0; i < COND_TRIES; i++) {
+        int rc = current_version(c, a, &version);
+        if (rc != 0) {
+            api_call_store_failed(c, rc);
+            return;
+        }
+        if (version == 0 && a->pre.if_match == 0) {
+            api_call_error(c, 404, "not_found", "no flag '%s'", a->key);
+            return;
+        }
+        if (api_precond_eval(&a->pre, false, version) != API_PASS) {
+            precondition_failed(c, a, version);
+            return;
+        }
+        if (delete_at(c, a, version)) {
+            return;
+        }
+    }
+    precondition_failed(c, a, version);
 }
 
 void api_flag_delete(http_req *r, void *ctx)

@@ -110,24 +110,25 @@ static int run_flag_change(store *st, const store_stmt *s, flag_rows *out, char 
 int flags_db_put(store *st, const char *key, const flag_input *in, const char *rules,
                  int64_t if_match, int64_t now_ms, flag_rows *out, bool *full, char err[TT_ERRLEN])
 {
-    /* Without a precondition: an upsert, refused when FLAGS_MAX other flags exist. */
-    static const dialects upsert = {
-        "INSERT INTO feature_flags AS f (key, enabled, variant, rollout_percent, description, "
-        "rules, updated_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE (SELECT count(*) FROM "
-        "feature_flags WHERE key <> ?1) < 1000 ON CONFLICT (key) DO UPDATE SET enabled = "
-        "excluded.enabled, variant = excluded.variant, rollout_percent = excluded.rollout_percent, "
-        "description = excluded.description, rules = excluded.rules, version = f.version + 1, "
-        "updated_at = excluded.updated_at RETURNING " FLAG_COLS_SQLITE,
-        "INSERT INTO monitoring.feature_flags AS f (key, enabled, variant, rollout_percent, "
-        "description, rules, updated_at) SELECT $1::text, $2::boolean, $3::text, $4::integer, "
-        "$5::text, $6::jsonb, " PG_TIME(7) " WHERE (SELECT count(*) FROM monitoring.feature_flags "
-                                           "WHERE key <> $1::text) < 1000 ON CONFLICT (key) DO "
-                                           "UPDATE SET enabled = excluded.enabled, "
-                                           "variant = excluded.variant, rollout_percent = "
-                                           "excluded.rollout_percent, description = "
-                                           "excluded.description, rules = excluded.rules, version "
-                                           "= f.version + 1, updated_at = "
-                                           "excluded.updated_at RETURNING " FLAG_COLS_PG};
+    /* Without a precondition: an upsert, refused when FLAGS_MAX other flags exist; with
+     * DB_IF_ABSENT the same insert, which leaves an existing flag alone. */
+#define FLAG_INSERT_SQLITE                                                                         \
+    "INSERT INTO feature_flags AS f (key, enabled, variant, rollout_percent, description, "       \
+    "rules, updated_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE (SELECT count(*) FROM "           \
+    "feature_flags WHERE key <> ?1) < 1000 ON CONFLICT (key) DO "
+#define FLAG_INSERT_PG                                                                             \
+    "INSERT INTO monitoring.feature_flags AS f (key, enabled, variant, rollout_percent, "         \
+    "description, rules, updated_at) SELECT $1::text, $2::boolean, $3::text, $4::integer, "       \
+    "$5::text, $6::jsonb, " PG_TIME(7) " WHERE (SELECT count(*) FROM monitoring.feature_flags "   \
+                                       "WHERE key <> $1::text) < 1000 ON CONFLICT (key) DO "
+#define FLAG_REPLACE                                                                               \
+    "UPDATE SET enabled = excluded.enabled, variant = excluded.variant, rollout_percent = "        \
+    "excluded.rollout_percent, description = excluded.description, rules = excluded.rules, "       \
+    "version = f.version + 1, updated_at = excluded.updated_at RETURNING "
+    static const dialects upsert = {FLAG_INSERT_SQLITE FLAG_REPLACE FLAG_COLS_SQLITE,
+                                    FLAG_INSERT_PG FLAG_REPLACE FLAG_COLS_PG};
+    static const dialects create = {FLAG_INSERT_SQLITE "NOTHING RETURNING " FLAG_COLS_SQLITE,
+                                    FLAG_INSERT_PG "NOTHING RETURNING " FLAG_COLS_PG};
     static const dialects update = {
         "UPDATE feature_flags SET enabled = ?2, variant = ?3, rollout_percent = ?4, description = "
         "?5, rules = ?6, updated_at = ?7, version = version + 1 WHERE key = ?1 AND version = ?8 "
@@ -147,11 +148,10 @@ int flags_db_put(store *st, const char *key, const flag_input *in, const char *r
     store_param p[] = {{&v[0], STORE_TEXT}, {&v[1], STORE_BOOL}, {&v[2], STORE_TEXT},
                        {&v[3], STORE_INT},  {&v[4], STORE_TEXT}, {&v[5], STORE_JSONB},
                        {&v[6], STORE_TIME}, {&v[7], STORE_INT}};
-    store_stmt s = {.sql = sql_of(st, if_match > 0 ? &update : &upsert),
-                    .params = p,
-                    .nparams = if_match > 0 ? 8 : 7};
+    const dialects *d = if_match > 0 ? &update : if_match == DB_IF_ABSENT ? &create : &upsert;
+    store_stmt s = {.sql = sql_of(st, d), .params = p, .nparams = if_match > 0 ? 8 : 7};
     int rc = run_flag_change(st, &s, out, err);
-    *full = rc == 0 && out->n == 0 && if_match <= 0;
+    *full = rc == 0 && out->n == 0 && if_match == 0;
     return rc;
 }
 
@@ -244,16 +244,20 @@ int state_db_put(store *st, const char *client_id, const char *key, const char *
                  int64_t if_match, const state_limits *lim, int64_t now_ms, state_rows *out,
                  char err[TT_ERRLEN])
 {
-    static const dialects upsert = {
-        "INSERT INTO dashboard_state AS s (client_id, key, value, updated_at) SELECT ?1, ?2, "
-        "json(?3), ?4 WHERE " WITHIN_SQLITE " ON CONFLICT (client_id, key) DO UPDATE SET value = "
-        "excluded.value, version = s.version + 1, updated_at = excluded.updated_at "
-        "RETURNING " STATE_COLS_SQLITE,
-        "INSERT INTO monitoring.dashboard_state AS s (client_id, key, value, updated_at) SELECT "
-        "$1::text, $2::text, $3::text::jsonb, " PG_TIME(
-            4) " WHERE " WITHIN_PG " ON CONFLICT "
-               "(client_id, key) DO UPDATE SET value = excluded.value, version = s.version + 1, "
-               "updated_at = excluded.updated_at RETURNING " STATE_COLS_PG};
+#define STATE_INSERT_SQLITE                                                                        \
+    "INSERT INTO dashboard_state AS s (client_id, key, value, updated_at) SELECT ?1, ?2, "        \
+    "json(?3), ?4 WHERE " WITHIN_SQLITE " ON CONFLICT (client_id, key) DO "
+#define STATE_INSERT_PG                                                                            \
+    "INSERT INTO monitoring.dashboard_state AS s (client_id, key, value, updated_at) SELECT "     \
+    "$1::text, $2::text, $3::text::jsonb, " PG_TIME(4) " WHERE " WITHIN_PG " ON CONFLICT "        \
+                                                       "(client_id, key) DO "
+#define STATE_REPLACE                                                                              \
+    "UPDATE SET value = excluded.value, version = s.version + 1, updated_at = "                    \
+    "excluded.updated_at RETURNING "
+    static const dialects upsert = {STATE_INSERT_SQLITE STATE_REPLACE STATE_COLS_SQLITE,
+                                    STATE_INSERT_PG STATE_REPLACE STATE_COLS_PG};
+    static const dialects create = {STATE_INSERT_SQLITE "NOTHING RETURNING " STATE_COLS_SQLITE,
+                                    STATE_INSERT_PG "NOTHING RETURNING " STATE_COLS_PG};
     static const dialects update = {
         "UPDATE dashboard_state SET value = json(?3), version = version + 1, updated_at = ?4 WHERE "
         "client_id = ?1 AND key = ?2 AND version = ?7 AND " WITHIN_SQLITE
@@ -268,9 +272,8 @@ int state_db_put(store *st, const char *client_id, const char *key, const char *
     store_param p[] = {{&v[0], STORE_TEXT}, {&v[1], STORE_TEXT}, {&v[2], STORE_TEXT},
                        {&v[3], STORE_TIME}, {&v[4], STORE_INT},  {&v[5], STORE_INT},
                        {&v[6], STORE_INT}};
-    store_stmt s = {.sql = sql_of(st, if_match > 0 ? &update : &upsert),
-                    .params = p,
-                    .nparams = if_match > 0 ? 7 : 6};
+    const dialects *d = if_match > 0 ? &update : if_match == DB_IF_ABSENT ? &create : &upsert;
+    store_stmt s = {.sql = sql_of(st, d), .params = p, .nparams = if_match > 0 ? 7 : 6};
     *out = (state_rows){0};
     int rc = store_change(st, &s, state_types, 4, take_state, out, err);
     if (rc != 0) {

@@ -8,6 +8,7 @@
 #include "store/store.h"
 
 #define FLAGS_MAX 1000 /* flags a store holds at most: a PUT of one more is refused */
+#define DB_IF_ABSENT (-1) /* an if_match of the writes below: only where no row exists yet */
 
 typedef struct flag_row {
     char key[FLAG_KEY_MAX + 1];
@@ -33,9 +34,10 @@ int flags_db_list(store *st, flag_rows *out, char err[TT_ERRLEN]);
 int flags_db_get(store *st, const char *key, flag_rows *out, char err[TT_ERRLEN]);
 
 /* Writes flag 'key' from 'in' (the rules as compact JSON text, or NULL). With if_match >= 1,
- * only the flag at that version is changed; 0 means no precondition (created or replaced).
- * On success out->n is 1 (the row as stored, version raised by one, or 1 when created); it is 0
- * when the precondition failed or FLAGS_MAX flags exist already (*full is then true). */
+ * only the flag at that version is changed; DB_IF_ABSENT only creates; 0 means no
+ * precondition (created or replaced). On success out->n is 1 (the row as stored, version
+ * raised by one, or 1 when created); it is 0 when the precondition failed or FLAGS_MAX flags
+ * exist already (*full then true; with DB_IF_ABSENT either may be why, *full false: read). */
 int flags_db_put(store *st, const char *key, const flag_input *in, const char *rules,
                  int64_t if_match, int64_t now_ms, flag_rows *out, bool *full, char err[TT_ERRLEN]);
 
@@ -69,7 +71,7 @@ int state_db_get(store *st, const char *client_id, const char *key, state_rows *
                  char err[TT_ERRLEN]);
 
 /* Sets client_id/key to 'value' (JSON text). With if_match >= 1 only that version is
- * replaced. out->n is 1 with the stored row, or 0 when the version did not match or a limit
+ * replaced; with DB_IF_ABSENT it is only created. out->n is 1 with the stored row, or 0 when the version did not match or a limit
  * would be passed (the caller reads the row to tell which). */
 int state_db_put(store *st, const char *client_id, const char *key, const char *value,
                  int64_t if_match, const state_limits *lim, int64_t now_ms, state_rows *out,

@@ -1,10 +1,11 @@
 /* state.c -- cross-session dashboard state (DESIGN §5 "Dashboard state"): a client's keys, each
- * a JSON value with a version; optimistic concurrency (If-Match on the version, 409 with the
- * current version and value when stale); limits per value and per client; idle clients
+ * a JSON value with a version; optimistic concurrency (If-Match on the version, If-None-Match:
+ * * to create only; 412 with the current version and value when false, RFC 9110 §13); limits per value and per client; idle clients
  * expire. A change is pushed to the client's open sessions: /ws connections that sent
  * {"type":"state_subscribe","client_id":C} and Realtime channels on topic "state:C". */
 #include "api/api_call.h"
 #include "api/flags_db.h"
+#include "api/precond.h"
 
 #include "core/timefmt.h"
 #include "os/clock.h"
@@ -18,7 +19,7 @@
 typedef struct state_args {
     char client_id[STATE_CLIENT_MAX + 1];
     char key[KEY_MAX + 1]; /* "" = the whole client */
-    int64_t if_match;
+    api_precond pre;
     cJSON *body;
     char *value;   /* the value to put, compact JSON */
     cJSON *values; /* client-level PUT: the object of keys (inside body) */
@@ -212,19 +213,56 @@ static state_args *new_args(http_req *r, api_ctx *ctx)
     a->lim = (state_limits){.max_client_bytes = ctx->cfg->state_max_client,
                             .max_keys = ctx->cfg->state_max_keys};
     char why[API_WHY_LEN];
-    a->if_match = api_if_match(r, why);
-    if (a->if_match == -1) {
+    if (!api_precond_read(r, &a->pre, why)) {
         http_respond_error(r, 400, "invalid_header", why);
         free(a);
         return NULL;
     }
-    if (a->if_match != 0 && a->key[0] == '\0' && r->method != HTTP_GET) {
+    if (api_precond_any(&a->pre) && a->key[0] == '\0') { /* a whole client has no version */
         http_respond_error(r, 400, "invalid_header",
-                           "If-Match applies to one key: /api/v1/state/{client_id}/{key}");
+                           "If-Match and If-None-Match apply to one key: "
+                           "/api/v1/state/{client_id}/{key}");
         free(a);
         return NULL;
     }
     return a;
+}
+
+static void set_etag(api_call *c, int64_t version)
+{
+    snprintf(c->etag, sizeof c->etag, "\"%lld\"", (long long)version);
+}
+
+/* 412 {"error":{"code":"precondition_failed","message"},"current":entry|null} with the
+ * current ETag: the condition that was false, and what is there now to write on top of. */
+static void precondition_failed(api_call *c, const state_args *a, const char *key)
+{
+    state_rows now;
+    int rc = state_db_get(c->st, a->client_id, key, &now, c->err);
+    if (rc != 0) {
+        api_call_store_failed(c, rc);
+        return;
+    }
+    char what[2 * KEY_MAX + 32], why[API_WHY_LEN];
+    snprintf(what, sizeof what, "key '%.64s' of client '%.64s'", key, a->client_id);
+    api_precond_why(&a->pre, now.n > 0 ? now.rows[0].version : 0, what, why);
+    c->etag[0] = '\0';
+    c->status = 412;
+    json_open_object(&c->body);
+    json_key(&c->body, "error");
+    json_open_object(&c->body);
+    json_member_string(&c->body, "code", "precondition_failed");
+    json_member_string(&c->body, "message", why);
+    json_close_object(&c->body);
+    json_key(&c->body, "current");
+    if (now.n == 0) {
+        json_null(&c->body);
+    } else {
+        set_etag(c, now.rows[0].version);
+        write_entry(&c->body, &now.rows[0]);
+    }
+    json_close_object(&c->body);
+    state_rows_free(&now);
 }
 
 static void get_state(api_call *c)
@@ -236,85 +274,93 @@ static void get_state(api_call *c)
         api_call_store_failed(c, rc);
         return;
     }
+    api_verdict v = rows.n > 0 ? api_precond_eval(&a->pre, true, rows.rows[0].version) : API_PASS;
     c->status = 200;
     if (a->key[0] == '\0') {
         write_client(&c->body, a->client_id, &rows);
-    } else if (rows.n == 0) {
+    } else if (rows.n == 0) { /* preconditions are ignored where the answer is no 2xx (§13.2.1) */
         api_call_error(c, 404, "not_found", "client '%s' has no key '%s'", a->client_id, a->key);
+    } else if (v == API_FAILED) {
+        precondition_failed(c, a, a->key);
     } else {
-        snprintf(c->etag, sizeof c->etag, "\"%lld\"", (long long)rows.rows[0].version);
-        write_entry(&c->body, &rows.rows[0]);
+        set_etag(c, rows.rows[0].version);
+        c->status = v == API_NOT_MODIFIED ? 304 : 200;
+        if (v == API_PASS) {
+            write_entry(&c->body, &rows.rows[0]);
+        }
     }
     state_rows_free(&rows);
 }
 
-/* 409 with what is there now, or 413 when the limits, not the version, refused the write. */
-static void put_refused(api_call *c, const state_args *a, const char *key)
+static void limit_refused(api_call *c, const state_args *a)
 {
-    state_rows now;
-    int rc = state_db_get(c->st, a->client_id, key, &now, c->err);
-    if (rc != 0) {
-        api_call_store_failed(c, rc);
-        return;
-    }
-    bool stale = a->if_match != 0 && (now.n == 0 || now.rows[0].version != a->if_match);
-    if (!stale) {
-        api_call_error(c, 413, "state_limit",
-                       "client '%s' may keep at most %u keys and %llu bytes of values",
-                       a->client_id, a->lim.max_keys, (unsigned long long)a->lim.max_client_bytes);
-    } else {
-        c->status = 409;
-        json_open_object(&c->body);
-        json_key(&c->body, "error");
-        json_open_object(&c->body);
-        json_member_string(&c->body, "code", "version_conflict");
-        json_member_string(&c->body, "message",
-                           now.n == 0 ? "the key does not exist (it was deleted, or never set)"
-                                      : "the key has changed since the If-Match version");
-        json_close_object(&c->body);
-        json_key(&c->body, "current");
-        if (now.n == 0) {
-            json_null(&c->body);
-        } else {
-            write_entry(&c->body, &now.rows[0]);
-        }
-        json_close_object(&c->body);
-    }
-    state_rows_free(&now);
+    api_call_error(c, 413, "state_limit",
+                   "client '%s' may keep at most %u keys and %llu bytes of values", a->client_id,
+                   a->lim.max_keys, (unsigned long long)a->lim.max_client_bytes);
 }
 
-/* The version the write is conditional on: If-Match's, or for "*" the key's current one
- * (INT64_MAX, which matches nothing, when there is none); 0 for none. */
-static int condition(api_call *c, const state_args *a, const char *key, int64_t *if_match)
+/* The key's version now (0: none) into *version. */
+static int current_version(api_call *c, const state_args *a, const char *key, int64_t *version)
 {
     state_rows now;
-    *if_match = a->if_match;
-    if (a->if_match != -2) {
-        return 0;
-    }
     int rc = state_db_get(c->st, a->client_id, key, &now, c->err);
     if (rc == 0) {
-        *if_match = now.n > 0 ? now.rows[0].version : INT64_MAX;
+        *version = now.n > 0 ? now.rows[0].version : 0;
         state_rows_free(&now);
     }
     return rc;
 }
 
+#define COND_TRIES 3 /* evaluations of a conditional write when others write in between */
+
+/* A PUT with preconditions: evaluated against the version read, the write conditional on that
+ * very version (or on there being none); when it wrote nothing and the key is as read, the
+ * limits refused it (413), else it changed in between and is evaluated again. */
+static int put_conditional(api_call *c, const state_args *a, const char *key, const char *value,
+                           state_rows *rows)
+{
+    int64_t version = 0, tried = -1; /* tried: the version the last write was conditional on */
+    for (int i = 0; i < COND_TRIES; i++) {
+        int rc = current_version(c, a, key, &version);
+        if (rc != 0) {
+            return rc;
+        }
+        if (version == tried) {
+            limit_refused(c, a);
+            return TT_ECONFLICT;
+        }
+        if (api_precond_eval(&a->pre, false, version) != API_PASS) {
+            precondition_failed(c, a, key);
+            return TT_ECONFLICT;
+        }
+        rc = state_db_put(c->st, a->client_id, key, value, version > 0 ? version : DB_IF_ABSENT,
+                          &a->lim, (int64_t)clock_now_ms(), rows, c->err);
+        if (rc != 0 || rows->n > 0) {
+            return rc;
+        }
+        tried = version;
+    }
+    precondition_failed(c, a, key); /* changed at every try: the client reads again */
+    return TT_ECONFLICT;
+}
+
 static int put_one(api_call *c, const state_args *a, const char *key, const char *value,
                    state_rows *rows)
 {
-    int64_t if_match;
-    int rc = condition(c, a, key, &if_match);
-    if (rc == 0) {
-        rc = state_db_put(c->st, a->client_id, key, value, if_match, &a->lim,
-                          (int64_t)clock_now_ms(), rows, c->err);
-    }
-    if (rc != 0) {
-        api_call_store_failed(c, rc);
-    } else if (rows->n == 0) {
-        put_refused(c, a, key);
-        rc = TT_ECONFLICT;
+    int rc;
+    if (api_precond_any(&a->pre)) {
+        rc = put_conditional(c, a, key, value, rows);
     } else {
+        rc = state_db_put(c->st, a->client_id, key, value, 0, &a->lim, (int64_t)clock_now_ms(),
+                          rows, c->err);
+        if (rc == 0 && rows->n == 0) {
+            limit_refused(c, a);
+            rc = TT_ECONFLICT;
+        }
+    }
+    if (rc != 0 && rc != TT_ECONFLICT) {
+        api_call_store_failed(c, rc);
+    } else if (rc == 0) {
         c->changed = true;
     }
     return rc;
@@ -326,7 +372,7 @@ static void put_state(api_call *c)
     state_rows rows = {0};
     if (a->key[0] != '\0') {
         if (put_one(c, a, a->key, a->value, &rows) == 0) {
-            snprintf(c->etag, sizeof c->etag, "\"%lld\"", (long long)rows.rows[0].version);
+            set_etag(c, rows.rows[0].version);
             write_entry(&c->body, &rows.rows[0]);
             c->status = rows.rows[0].version == 1 ? 201 : 200;
         }
@@ -347,7 +393,10 @@ static void put_state(api_call *c)
     get_state(c);
 }
 
-static bool value_ok(http_req *r, state_args *a, const cJSON *v, const char *key, size_t max)
+/* Whether 'v', the value of 'key', is within the value limit 'max' (bytes as JSON), answering
+ * 400 or 413 if not; *len (when not NULL) is its size as JSON. */
+static bool value_ok(http_req *r, state_args *a, const cJSON *v, const char *key, size_t max,
+                     size_t *len_out)
 {
     if (key[0] == '\0' || strlen(key) > KEY_MAX) {
         http_respond_error(r, 400, "invalid_key", "a state key is 1 to 128 bytes");
@@ -362,10 +411,53 @@ static bool value_ok(http_req *r, state_args *a, const cJSON *v, const char *key
         free(text);
         return false;
     }
+    if (len_out != NULL) {
+        *len_out = len;
+    }
     if (a->key[0] != '\0') {
         a->value = text;
     } else {
         free(text);
+    }
+    return true;
+}
+
+/* Whether a whole client's 'value' can be written: an object of keys, each value within 'max'
+ * bytes, and -- before any key is written, so that a write that cannot fit writes nothing --
+ * no more keys than a client may keep, nor more bytes of values (413 state_limit, as a key
+ * beyond the limit is). Keys already kept can still stop the write at a later key. */
+static bool client_value_ok(http_req *r, state_args *a, const cJSON *value, size_t max)
+{
+    if (!cJSON_IsObject(value)) {
+        http_respond_error(r, 400, "invalid_body",
+                           "for a whole client the value is an object of keys: {\"value\": "
+                           "{KEY: <any JSON>, ...}}");
+        return false;
+    }
+    char m[TT_ERRLEN];
+    int keys = cJSON_GetArraySize(value);
+    if (keys > (int)a->lim.max_keys) {
+        snprintf(m, sizeof m, "the value names %d keys: client '%s' may keep at most %u keys",
+                 keys, a->client_id, a->lim.max_keys);
+        http_respond_error(r, 413, "state_limit", m);
+        return false;
+    }
+    uint64_t bytes = 0;
+    for (const cJSON *k = value->child; k != NULL; k = k->next) {
+        size_t len = 0;
+        if (!value_ok(r, a, k, k->string, max, &len)) {
+            return false;
+        }
+        bytes += len;
+    }
+    if (bytes > a->lim.max_client_bytes) {
+        snprintf(m, sizeof m,
+                 "the values are %llu bytes as JSON: client '%s' may keep at most %llu bytes of "
+                 "values",
+                 (unsigned long long)bytes, a->client_id,
+                 (unsigned long long)a->lim.max_client_bytes);
+        http_respond_error(r, 413, "state_limit", m);
+        return false;
     }
     return true;
 }
@@ -387,19 +479,11 @@ static void state_put(http_req *r, api_ctx *ctx, state_args *a)
         goto Fail;
     }
     if (a->key[0] == '\0') {
-        if (!cJSON_IsObject(value) || cJSON_GetArraySize(value) > (int)a->lim.max_keys) {
-            http_respond_error(r, 400, "invalid_body",
-                               "for a whole client the value is an object of keys, at most the "
-                               "keys a client may keep");
+        if (!client_value_ok(r, a, value, ctx->cfg->state_max_value)) {
             goto Fail;
         }
         a->values = (cJSON *)value;
-        for (const cJSON *m = value->child; m != NULL; m = m->next) {
-            if (!value_ok(r, a, m, m->string, ctx->cfg->state_max_value)) {
-                goto Fail;
-            }
-        }
-    } else if (!value_ok(r, a, value, a->key, ctx->cfg->state_max_value)) {
+    } else if (!value_ok(r, a, value, a->key, ctx->cfg->state_max_value, NULL)) {
         goto Fail;
     }
     api_call_run(ctx, r, put_state, state_written, a);
@@ -410,26 +494,55 @@ Fail:
     free(a);
 }
 
-static void delete_state(api_call *c)
+/* Deletes the key at 'version' (0: whichever; the whole client when no key), answering 204,
+ * or 404 for a key there is none of; false when the key was not at 'version' (any more). */
+static bool delete_at(api_call *c, const state_args *a, int64_t version)
 {
-    state_args *a = c->args;
     uint64_t deleted = 0;
-    int64_t if_match;
-    int rc = condition(c, a, a->key, &if_match);
-    if (rc == 0) {
-        rc = state_db_delete(c->st, a->client_id, a->key[0] ? a->key : NULL, if_match, &deleted,
+    int rc = state_db_delete(c->st, a->client_id, a->key[0] ? a->key : NULL, version, &deleted,
                              c->err);
-    }
     if (rc != 0) {
         api_call_store_failed(c, rc);
     } else if (deleted > 0 || a->key[0] == '\0') {
         c->changed = deleted > 0;
         c->status = 204;
-    } else if (a->if_match != 0) {
-        put_refused(c, a, a->key);
-    } else {
+    } else if (version == 0) {
         api_call_error(c, 404, "not_found", "client '%s' has no key '%s'", a->client_id, a->key);
     }
+    return rc != 0 || deleted > 0 || a->key[0] == '\0' || version == 0;
+}
+
+/* A DELETE with preconditions (one key) is evaluated against the version read and deletes
+ * only that version (evaluated again if it changed in between). If-Match on a missing key is
+ * false (412, §13.1.1); with only If-None-Match a missing key is 404. */
+static void delete_state(api_call *c)
+{
+    state_args *a = c->args;
+    int64_t version = 0;
+    if (!api_precond_any(&a->pre)) {
+        delete_at(c, a, 0);
+        return;
+    }
+    for (int i = 0; i < COND_TRIES; i++) {
+        int rc = current_version(c, a, a->key, &version);
+        if (rc != 0) {
+            api_call_store_failed(c, rc);
+            return;
+        }
+        if (version == 0 && a->pre.if_match == 0) {
+            api_call_error(c, 404, "not_found", "client '%s' has no key '%s'", a->client_id,
+                           a->key);
+            return;
+        }
+        if (api_precond_eval(&a->pre, false, version) != API_PASS) {
+            precondition_failed(c, a, a->key);
+            return;
+        }
+        if (delete_at(c, a, version)) {
+            return;
+        }
+    }
+    precondition_failed(c, a, a->key);
 }
 
 void api_state(http_req *r, void *arg)
@@ -441,9 +554,10 @@ void api_state(http_req *r, void *arg)
     }
     if (!auth_reaches_client(&r->who, a->client_id)) {
         free(a);
-        http_respond_error(r, 403, "forbidden",
-                           "only service_role, or an authenticated JWT whose sub is this client "
-                           "id, reaches this state");
+        static const char why[] = "only service_role, or an authenticated JWT whose sub is this "
+                                  "client id, reaches this state";
+        http_challenge_scope(r, why);
+        http_respond_error(r, 403, "forbidden", why);
         return;
     }
     if (r->method == HTTP_PUT) {
@@ -456,53 +570,5 @@ void api_state(http_req *r, void *arg)
         api_call_run(ctx, r, delete_state, state_written, a);
     } else {
         api_call_run(ctx, r, get_state, NULL, a);
-    }
-}
-
-/* ---- retention ---- */
-
-typedef struct expiry {
-    uv_work_t work;
-    api_ctx *ctx;
-    int rc;
-    uint64_t deleted;
-    char err[TT_ERRLEN];
-} expiry;
-
-static void expire(uv_work_t *w)
-{
-    expiry *e = w->data;
-    int64_t before = (int64_t)clock_now_ms() - (int64_t)e->ctx->cfg->state_retention_ms;
-    e->rc = state_db_expire(e->ctx->st, before, &e->deleted, e->err);
-}
-
-static void expired(uv_work_t *w, int status)
-{
-    expiry *e = w->data;
-    e->ctx->state_expiring = false;
-    if (status == 0 && e->rc != 0) {
-        log_warn("deleting idle dashboard state: %s", e->err);
-    } else if (status == 0 && e->deleted > 0) {
-        log_info("deleted %llu dashboard state keys of idle clients",
-                 (unsigned long long)e->deleted);
-    }
-    free(e);
-}
-
-void api_state_expire(api_ctx *ctx)
-{
-    if (ctx->cfg->state_retention_ms == 0 || ctx->state_expiring || *ctx->stopping) {
-        return;
-    }
-    expiry *e = calloc(1, sizeof *e);
-    if (e == NULL) {
-        return;
-    }
-    e->ctx = ctx;
-    e->work.data = e;
-    if (uv_queue_work(ctx->loop, &e->work, expire, expired) == 0) {
-        ctx->state_expiring = true;
-    } else {
-        free(e);
     }
 }

@@ -272,7 +272,7 @@ int cli_flags(int argc, char **argv)
     if (status >= 200 && status < 300) {
         printf("%s\n", status == 204 ? "{\"deleted\":true}" : c.reply);
     } else if (status != 0) {
-        fprintf(stderr, "%s: HTTP %ld: %s\n", http_who, status, c.reply);
+        http_client_say_refusal(&c, http_who, status);
     }
     http_client_free(&c);
     cJSON_Delete(o.fields);

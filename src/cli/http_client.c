@@ -183,22 +183,50 @@ static const char *tls_hint(CURLcode cc, const char *url, const char *cacert)
     return "";
 }
 
-/* Whether a success answer is one of the API's: JSON, or no body with 204. Anything else -- the
- * dashboard's HTML, a proxy's page -- means the URL reaches something that is not the API (a
- * query or a wrong path prefix), and is never passed on as a success; says so after 'who'. */
+/* Whether the body of a non-2xx answer is the API's error document (DESIGN, Errors):
+ * {"error":{"code":"...","message":"..."}}, both strings. */
+static bool is_error_document(const cJSON *json)
+{
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(json, "error");
+    return cJSON_IsObject(json) && cJSON_IsObject(err) &&
+           cJSON_IsString(cJSON_GetObjectItemCaseSensitive(err, "code")) &&
+           cJSON_IsString(cJSON_GetObjectItemCaseSensitive(err, "message"));
+}
+
+/* Why the answer with 'status' is not one of the API's, or NULL if it is. The API answers a
+ * success with JSON (or no body with 204) and anything else with its error document; the
+ * dashboard's HTML, a proxy's page, another server's 404 or an empty 501 mean the URL reaches
+ * something that is not the API (another server, a wrong port or path prefix). */
+static const char *foreign_answer(const http_client *c, long status)
+{
+    bool success = status >= 200 && status < 300;
+    if (status == 204 && c->reply_len == 0) {
+        return NULL;
+    }
+    if (c->reply_len == 0) {
+        return "an empty body";
+    }
+    cJSON *json = cJSON_ParseWithLength(c->reply, c->reply_len);
+    const char *why = json == NULL                           ? "not JSON"
+                      : !success && !is_error_document(json) ? "JSON without its error document "
+                                                               "{\"error\":{\"code\",\"message\"}}"
+                                                             : NULL;
+    cJSON_Delete(json);
+    return why;
+}
+
+/* Whether the answer is one of the API's; if not, says so after 'who' in one line, without its
+ * body (a foreign page is no message for the user), and it is never taken for the daemon's. */
 static bool is_api_answer(const http_client *c, long status, const char *who, const char *url)
 {
-    cJSON *json =
-        status == 204 && c->reply_len == 0 ? NULL : cJSON_ParseWithLength(c->reply, c->reply_len);
-    bool ok = (status == 204 && c->reply_len == 0) || json != NULL;
-    cJSON_Delete(json);
-    if (!ok) {
+    const char *why = foreign_answer(c, status);
+    if (why != NULL) {
         fprintf(stderr,
-                "%s: %s answered HTTP %ld with something that is not telltale's API (not JSON): "
+                "%s: %s answered HTTP %ld with something that is not telltale's API (%s): "
                 "is the URL (--url, TELLTALE_URL) the daemon's?\n",
-                who, url, status);
+                who, url, status, why);
     }
-    return ok;
+    return why == NULL;
 }
 
 long http_client_request(http_client *c, const char *who, const char *method, const char *path,
@@ -269,5 +297,20 @@ long http_client_request(http_client *c, const char *who, const char *method, co
         sleep(retry <= 0 ? 1 : retry > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : (unsigned)retry);
     }
     curl_slist_free_all(headers);
-    return status >= 200 && status < 300 && !is_api_answer(c, status, who, url) ? 0 : status;
+    return status != 0 && !is_api_answer(c, status, who, url) ? 0 : status;
+}
+
+void http_client_say_refusal(const http_client *c, const char *who, long status)
+{
+    cJSON *json = cJSON_ParseWithLength(c->reply, c->reply_len);
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(json, "error");
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "code");
+    const cJSON *message = cJSON_GetObjectItemCaseSensitive(err, "message");
+    if (cJSON_IsString(code) && cJSON_IsString(message)) {
+        fprintf(stderr, "%s: HTTP %ld %s: %s\n", who, status, code->valuestring,
+                message->valuestring);
+    } else { /* http_client_request let no other shape through; said plainly all the same */
+        fprintf(stderr, "%s: HTTP %ld\n", who, status);
+    }
+    cJSON_Delete(json);
 }

@@ -42,9 +42,17 @@ void http_client_free(http_client *c);
 /* Sends one request to base + 'path'; 'body' may be NULL, with the client's key. Retries up to
  * 'attempts' times in all when told 429/503, waiting as Retry-After says; gives up on a request
  * unanswered after HTTP_CLIENT_TIMEOUT_S (not retried: it may have been stored). Returns the
- * final HTTP status, or 0 when no answer came or a success answer was not the API's (not JSON,
- * nor an empty 204: the URL reaches something else), the reason printed on stderr after 'who'. */
+ * final HTTP status, or 0 when no answer came or the answer was not the API's (a success not
+ * JSON nor an empty 204; any other status without the error document {"error":{"code",
+ * "message"}}: the URL reaches something else), the reason printed on stderr after 'who' in one
+ * line, never the foreign body. */
 long http_client_request(http_client *c, const char *who, const char *method, const char *path,
                          const char *body, size_t len, const char *content_type, int attempts);
+
+/* Says on stderr, after 'who', why the daemon refused the last request with 'status' (not 2xx,
+ * not 0), in the one form every command uses: "WHO: HTTP 401 unauthorized: unknown key" -- the
+ * status, then its error document's code and message (http_client_request lets no other shape
+ * through). */
+void http_client_say_refusal(const http_client *c, const char *who, long status);
 
 #endif

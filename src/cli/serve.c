@@ -49,6 +49,30 @@ typedef struct daemon_state {
     uint64_t cache_bytes; /* the store's page cache in effect (0: none of its own) */
 } daemon_state;
 
+/* Says why 'host' (of 'setting') gave no IPv4 address ('rc' from getaddrinfo): a name with IPv6
+ * addresses only (ip6-localhost where /etc/hosts or DNS has just ::1) is named as such with
+ * what to write instead, since telltale listens on IPv4 only; else the resolver's reason. (An
+ * IPv6 address itself never gets here: the setting's parser refuses a host with a colon.) */
+static void say_unresolved(const char *setting, const char *host, int rc)
+{
+    struct addrinfo hints = {.ai_family = AF_INET6, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    bool ipv6 = getaddrinfo(host, NULL, &hints, &res) == 0;
+    if (res != NULL) {
+        freeaddrinfo(res);
+    }
+    if (ipv6) {
+        fprintf(stderr,
+                "telltale serve: %s host '%s' resolves to no IPv4 address, only to IPv6: telltale "
+                "listens on IPv4 only (no IPv6 address, [::1]:8080 included). Give an IPv4 "
+                "address or a name that resolves to one, e.g. 127.0.0.1:8080 (loopback) or "
+                "0.0.0.0:8080 (every interface)\n",
+                setting, host);
+    } else {
+        fprintf(stderr, "telltale serve: cannot resolve %s host '%s': %s\n", setting, host,
+                gai_strerror(rc));
+    }
+}
+
 /* Without keys every caller is service_role (DESIGN §5, Access), so telltale then listens on
  * loopback only; with keys, anywhere. Resolves 'host' (set by 'setting') to a numeric IPv4
  * address in place. */
@@ -57,8 +81,7 @@ static int check_host(const tt_config *cfg, char *host, size_t cap, const char *
     struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
     int rc = getaddrinfo(host, NULL, &hints, &res);
     if (rc != 0) {
-        fprintf(stderr, "telltale serve: cannot resolve %s host '%s': %s\n", setting, host,
-                gai_strerror(rc));
+        say_unresolved(setting, host, rc);
         return EXIT_USAGE;
     }
     struct in_addr addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;

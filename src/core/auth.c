@@ -142,7 +142,10 @@ int auth_request(const tt_config *cfg, const char *apikey, const char *apikey_fr
         bearer = authorization + 7;
     }
     bool has_apikey = apikey != NULL && apikey[0] != '\0';
-    if (has_apikey && bearer != NULL) {
+    /* One key sent both ways (supabase-js and telltale's own CLI do) is one credential: its
+     * refusal is the reason alone, not a verdict on "the apikey header". */
+    bool same = has_apikey && bearer != NULL && strcmp(apikey, bearer) == 0;
+    if (has_apikey && bearer != NULL && !same) {
         auth_identity ignored;
         int rc = one_of_two(cfg, apikey, apikey_from != NULL ? apikey_from : "apikey header", now_s,
                             &ignored, err);

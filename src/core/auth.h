@@ -80,7 +80,8 @@ int auth_credential(const tt_config *cfg, const char *credential, int64_t now_s,
  * the header), 'authorization' the Authorization header. The bearer decides; an apikey beside
  * it must be valid too, and a refusal of either then names which one is refused: "the apikey
  * header is refused: unknown key", "the Authorization bearer token is refused: invalid token:
- * the token has expired". A lone credential's refusal is the reason alone ("unknown key"). */
+ * the token has expired". A lone credential's refusal is the reason alone ("unknown key"), and
+ * so is that of one key sent as both (the same bytes as apikey and as bearer). */
 int auth_request(const tt_config *cfg, const char *apikey, const char *apikey_from,
                  const char *authorization, int64_t now_s, auth_identity *out, char err[TT_ERRLEN]);
 

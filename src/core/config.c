@@ -18,10 +18,12 @@ typedef config_setting setting;
 
 static const setting settings[] = {
     {"--listen", "TELLTALE_LISTEN", NULL, "127.0.0.1:8080", K_LISTEN, 0, 0, 0,
-     "HOST:PORT with an IPv4 address or host name, e.g. 127.0.0.1:8080 (port 0 picks a free one)",
+     "HOST:PORT with an IPv4 address or a host name that has one, e.g. 127.0.0.1:8080 (port 0 "
+     "picks a free one; IPv6, [::1]:8080, is not served)",
      "address for HTTP and WebSocket"},
     {"--otlp-listen", "TELLTALE_OTLP_LISTEN", NULL, "off", K_OTLP_LISTEN, 0, 0, 0,
-     "off, or HOST:PORT with an IPv4 address or host name, e.g. 127.0.0.1:4318",
+     "off, or HOST:PORT with an IPv4 address or a host name that has one, e.g. 127.0.0.1:4318 "
+     "(IPv6 is not served)",
      "a second address serving the same routes (OTLP exporters default to port 4318)"},
     {"--store", "TELLTALE_STORE", "DATABASE_URL", "sqlite:telltale.db", K_STORE, 0, 0, 0,
      "sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB", "where events are stored"},
@@ -179,9 +181,27 @@ bool config_visible_ascii(const char *s)
     return true;
 }
 
-static bool parse_word(const char *s, const char *const *words, int n, int *out)
+/* The values of the enumerated kinds, each at the index it stands for (a log_level, a
+ * log_format, retry_decorrelated, and for a bool its truth in the low bit). The parser and
+ * --help both read them, so the help lists exactly what is accepted. */
+static const char *const levels[] = {"error", "warn", "info", "debug", NULL};
+static const char *const formats[] = {"text", "json", NULL};
+static const char *const jitters[] = {"full", "decorrelated", NULL};
+static const char *const bools[] = {"false", "true", "0", "1", "no", "yes", NULL};
+
+/* The NULL-terminated values of 'kind', or NULL if its values are not a list of words. */
+static const char *const *words_of(config_kind kind)
 {
-    for (int i = 0; i < n; i++) {
+    return kind == K_LEVEL    ? levels
+           : kind == K_FORMAT ? formats
+           : kind == K_JITTER ? jitters
+           : kind == K_BOOL   ? bools
+                              : NULL;
+}
+
+static bool parse_word(const char *s, const char *const *words, int *out)
+{
+    for (int i = 0; words[i] != NULL; i++) {
         if (strcmp(s, words[i]) == 0) {
             *out = i;
             return true;
@@ -210,10 +230,6 @@ static bool parse_number(const setting *st, const char *value, uint64_t *v)
 
 static bool apply(const setting *st, const char *value, tt_config *cfg)
 {
-    static const char *const levels[] = {"error", "warn", "info", "debug"};
-    static const char *const formats[] = {"text", "json"};
-    static const char *const jitters[] = {"full", "decorrelated"};
-    static const char *const bools[] = {"false", "true", "0", "1", "no", "yes"};
     char *base = (char *)cfg;
     uint64_t v;
     int w;
@@ -248,25 +264,25 @@ static bool apply(const setting *st, const char *value, tt_config *cfg)
         strcpy(base + st->offset, value);
         return true;
     case K_JITTER:
-        if (!parse_word(value, jitters, 2, &w)) {
+        if (!parse_word(value, jitters, &w)) {
             return false;
         }
         cfg->retry_decorrelated = w == 1;
         return true;
     case K_LEVEL:
-        if (!parse_word(value, levels, 4, &w)) {
+        if (!parse_word(value, levels, &w)) {
             return false;
         }
         cfg->log_level = (log_level)w;
         return true;
     case K_FORMAT:
-        if (!parse_word(value, formats, 2, &w)) {
+        if (!parse_word(value, formats, &w)) {
             return false;
         }
         cfg->log_format = (log_format)w;
         return true;
     case K_BOOL:
-        if (!parse_word(value, bools, 6, &w)) {
+        if (!parse_word(value, bools, &w)) {
             return false;
         }
         *(bool *)(base + st->offset) = w % 2 == 1;
@@ -434,6 +450,12 @@ const char *config_flag_form(const char *flag)
     return st != NULL ? st->form : NULL;
 }
 
+const char *const *config_flag_values(const char *flag)
+{
+    const setting *st = find_flag(flag);
+    return st != NULL ? words_of(st->kind) : NULL;
+}
+
 int config_set_flag(tt_config *cfg, const char *flag, const char *value, char err[TT_ERRLEN])
 {
     const setting *st = find_flag(flag);
@@ -462,17 +484,28 @@ int config_read_setting(tt_config *cfg, const char *flag, const char *value,
     return rc == 0 && value != NULL ? config_set_flag(cfg, flag, value, err) : rc;
 }
 
+/* "(FORM; default D)" for 'st': an enumerated kind lists its values as the parser reads them,
+ * a switch says it is one, any other kind gives the form its errors name (a unit, a range). */
+static void print_accepts(FILE *out, const setting *st)
+{
+    const char *const *words = words_of(st->kind);
+    fputs(st->kind == K_BOOL ? " (a switch, or one of: "
+          : words != NULL    ? " (one of: "
+                             : " (",
+          out);
+    for (size_t i = 0; words != NULL && words[i] != NULL; i++) {
+        fprintf(out, "%s%s", i > 0 ? ", " : "", words[i]);
+    }
+    fprintf(out, "%s; default %s)\n", words != NULL ? "" : st->form,
+            st->def[0] != '\0' ? st->def : "none");
+}
+
 void config_print_help(FILE *out)
 {
     for (size_t i = 0; i < NSETTINGS; i++) {
         const setting *st = setting_at(i);
-        if (st->kind == K_BOOL) { /* a switch: --flag, or --flag=false; the variable true/false */
-            fprintf(out, "  %-20s %-26s %s (a switch; default %s)\n", st->flag, st->env, st->help,
-                    st->def);
-        } else {
-            fprintf(out, "  %-20s %-26s %s (default %s)\n", st->flag, st->env, st->help,
-                    st->def[0] != '\0' ? st->def : "none");
-        }
+        fprintf(out, "  %-20s %-26s %s", st->flag, st->env, st->help);
+        print_accepts(out, st);
     }
     fprintf(out, "  %-20s %-26s %s\n", "", "DATABASE_URL",
             "used for --store if TELLTALE_STORE is unset");

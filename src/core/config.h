@@ -126,13 +126,20 @@ bool config_flag_is_bool(const char *flag);
  * setting has that flag. */
 const char *config_flag_form(const char *flag);
 
+/* The values flag 'flag' accepts when they are a list of words (--log, --log-format,
+ * --retry-jitter, a boolean's): a NULL-terminated array, as the parser reads them; NULL for a
+ * setting of another kind or no setting. */
+const char *const *config_flag_values(const char *flag);
+
 /* True if 'addr' (IPv4, host order) is one of cfg's trusted proxies. */
 bool config_proxy_trusted(const tt_config *cfg, uint32_t addr);
 
 /* True if 'host' is a numeric IPv4 loopback address (127.0.0.0/8). */
 bool config_host_is_loopback(const char *host);
 
-/* Writes one line per setting (flag, variable, default, meaning) for --help. */
+/* Writes one line per setting for --help: flag, variable, meaning, then what it accepts (the
+ * values of an enumerated one, "a switch" for a boolean, else the form its errors name: unit
+ * and range) and its default. */
 void config_print_help(FILE *out);
 
 /* Parsers shared with the CLI; each returns false on a malformed or out-of-range value. */

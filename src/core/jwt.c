@@ -1,6 +1,8 @@
 /* jwt.c -- HS256 JWT verification with OpenSSL's HMAC and cJSON. */
 #include "core/jwt.h"
 
+#include "core/json_scan.h"
+
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -70,6 +72,58 @@ static int decode_part(const char *in, size_t len, cJSON **out)
     return json != NULL ? 0 : not_b64 ? -1 : -2;
 }
 
+/* 'in' cut to 32 bytes, outside printable ASCII and quotes as '?', into 'out' (33 bytes): a
+ * name from a token reaches logs and a WWW-Authenticate header. Returns 'out'. */
+static const char *shown_name(const char *in, char out[33])
+{
+    size_t n = 0;
+    for (; in[n] != '\0' && n < 32; n++) {
+        unsigned char c = (unsigned char)in[n];
+        out[n] = c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? (char)c : '?';
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* Why the JSON object 'part' ("header" or "claims") is refused for a member given twice in one
+ * object at any depth, into 'why', or NULL: cJSON finds the first of two, other readers the
+ * last, so {"role":"anon","role":"service_role"} means nothing certain (RFC 7519 §4 lets a
+ * reader refuse it; DESIGN's rule is never to settle it by the first). */
+static const char *duplicate_wrong(const cJSON *part, const char *what, char *why, size_t len)
+{
+    const char *dup = json_duplicate_member(part);
+    char name[33];
+    if (dup == NULL) {
+        return NULL;
+    }
+    snprintf(why, len, "the member '%s' is given twice in its %s: member names are unique (RFC "
+             "7519 4)", shown_name(dup, name), what);
+    return why;
+}
+
+/* Why the header's "crit" is refused, into 'why', or NULL when it has none: crit lists the
+ * extensions a reader must understand (RFC 7515 §4.1.11), and telltale understands none, so
+ * any crit -- or one that is no array of names -- refuses the token. */
+static const char *crit_wrong(const cJSON *header, char *why, size_t len)
+{
+    const cJSON *crit = cJSON_GetObjectItemCaseSensitive(header, "crit");
+    if (crit == NULL) {
+        return NULL;
+    }
+    const cJSON *first = cJSON_IsArray(crit) ? crit->child : NULL;
+    if (first == NULL || !cJSON_IsString(first)) {
+        snprintf(why, len,
+                 "its header's crit is not a non-empty array of names (RFC 7515 4.1.11)");
+    } else {
+        char name[33];
+        snprintf(why, len,
+                 "its header's crit names the extension '%s', which is not understood (no "
+                 "extension is; RFC 7515 4.1.11)",
+                 shown_name(first->valuestring, name));
+    }
+    return why;
+}
+
 /* Whether 'sig' has an HMAC-SHA256's length in base64url: 32 bytes are 43 characters. */
 static bool signature_form(size_t sig_len)
 {
@@ -129,6 +183,10 @@ static bool time_claim(const cJSON *claims, const char *name, int64_t *out)
 static int check_claims(const cJSON *claims, int64_t now_s, jwt_claims *out, char *err)
 {
     int64_t nbf;
+    char why_dup[TT_ERRLEN];
+    if (duplicate_wrong(claims, "claims", why_dup, sizeof why_dup) != NULL) {
+        return tt_fail(err, TT_EINVAL, "%s", why_dup);
+    }
     const char *bad = !string_claim(claims, "role", out->role, sizeof out->role) ? "role"
                       : !string_claim(claims, "sub", out->sub, sizeof out->sub)  ? "sub"
                       : !time_claim(claims, "exp", &out->exp)                    ? "exp"
@@ -149,6 +207,30 @@ static int check_claims(const cJSON *claims, int64_t now_s, jwt_claims *out, cha
         return tt_fail(err, TT_EINVAL, "the token is not valid yet");
     }
     return 0;
+}
+
+/* Why the decoded 'header' is refused, into 'why', or NULL: a member given twice, an alg other
+ * than HS256 (RFC 7519 §6's "none" above all), a crit. */
+static const char *header_wrong(const cJSON *header, char *why, size_t len)
+{
+    const cJSON *alg = cJSON_GetObjectItemCaseSensitive(header, "alg");
+    char why_alg[64] = "";
+    if (duplicate_wrong(header, "header", why, len) != NULL) {
+        return why;
+    }
+    if (alg == NULL) {
+        snprintf(why_alg, sizeof why_alg, "its header has no alg");
+    } else if (!cJSON_IsString(alg)) {
+        snprintf(why_alg, sizeof why_alg, "its alg is not a string");
+    } else if (strcmp(alg->valuestring, "HS256") != 0) {
+        snprintf(why_alg, sizeof why_alg, "its alg is \"%.16s\"%s", alg->valuestring,
+                 strcmp(alg->valuestring, "none") == 0 ? ", it is unsigned (RFC 7519 6)" : "");
+    }
+    if (why_alg[0] != '\0') {
+        snprintf(why, len, "the token is not signed with HS256: %s", why_alg);
+        return why;
+    }
+    return crit_wrong(header, why, len);
 }
 
 /* Why 'token' is no JWT by its shape (RFC 7519 §7.2 step 1: three base64url segments separated
@@ -193,8 +275,8 @@ static const char *shape_wrong(const char *token, char *why, size_t len)
 }
 
 /* Each step of RFC 7519 §7.2 that fails says which it is: the shape, the header's base64url,
- * its JSON, its alg, the signature's form, the signature, the claims' base64url and JSON, a
- * claim's type, exp, nbf. */
+ * its JSON, a member given twice, its alg, its crit, the signature's form, the signature, the claims' base64url and JSON, a
+ * member given twice, a claim's type, exp, nbf. */
 int jwt_verify(const char *token, const char *secret, int64_t now_s, jwt_claims *out,
                char err[TT_ERRLEN])
 {
@@ -212,19 +294,11 @@ int jwt_verify(const char *token, const char *secret, int64_t now_s, jwt_claims 
                                   : "its header is not base64url JSON: it decodes to no JSON "
                                     "object (RFC 7515 5.2)");
     }
-    const cJSON *alg = cJSON_GetObjectItemCaseSensitive(header, "alg");
-    char why_alg[64] = "";
-    if (alg == NULL) {
-        snprintf(why_alg, sizeof why_alg, "its header has no alg");
-    } else if (!cJSON_IsString(alg)) {
-        snprintf(why_alg, sizeof why_alg, "its alg is not a string");
-    } else if (strcmp(alg->valuestring, "HS256") != 0) {
-        snprintf(why_alg, sizeof why_alg, "its alg is \"%.16s\"%s", alg->valuestring,
-                 strcmp(alg->valuestring, "none") == 0 ? ", it is unsigned (RFC 7519 6)" : "");
-    }
+    char why_header[TT_ERRLEN];
+    const char *wrong = header_wrong(header, why_header, sizeof why_header);
     cJSON_Delete(header);
-    if (why_alg[0] != '\0') {
-        return tt_fail(err, TT_EINVAL, "the token is not signed with HS256: %s", why_alg);
+    if (wrong != NULL) {
+        return tt_fail(err, TT_EINVAL, "%s", wrong);
     }
     const char *sig = dot2 + 1;
     if (sig[0] == '\0') {

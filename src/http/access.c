@@ -9,9 +9,16 @@
  *               on a WebSocket) in place of an apikey header: the header wins when both are
  *               sent; beside a bearer the parameter must be valid too, as the header must
  *
- * A refusal is 401 with "WWW-Authenticate: Bearer" (RFC 6750 §3) when the caller has no valid
- * credential, 403 when its role may not do this. A credential is never written to a log or
- * into an answer. Loop thread only. */
+ * A refusal is 401 when the caller has no valid credential, 403 when its role may not do this,
+ * each with the WWW-Authenticate RFC 6750 §3 gives it:
+ *
+ *   no credential, or an Authorization not of Bearer   Bearer
+ *   a credential refused (unknown key, bad token)      Bearer error="invalid_token",
+ *                                                        error_description="WHY"
+ *   a role that may not (403)                          Bearer error="insufficient_scope",
+ *                                                        error_description="WHY"
+ *
+ * A credential is never written to a log or into an answer. Loop thread only. */
 #include "http/http_internal.h"
 
 #include "core/forwarded.h"
@@ -22,10 +29,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define CREDENTIAL_MAX 2048 /* bytes of an apikey or an Authorization header we look at */
 #define XFF_MAX 512         /* bytes of X-Forwarded-For we look at */
-#define REFUSALS_LOGGED 10  /* refusals logged a second, at most: the rest are counted */
 
 /* A request header ('name' lower case, no colon); "" when absent or too long (a credential
  * that long is no credential of ours). */
@@ -68,9 +75,16 @@ static void url_apikey(h2o_req_t *q, char *dst, size_t len)
     }
 }
 
-/* Who sends the request 'q' carries; 0, or TT_EINVAL with 'why'. */
+/* What credential a request carries, for the challenge of its refusal. */
+typedef enum presented {
+    PRESENTED_NONE,         /* neither an apikey nor an Authorization */
+    PRESENTED_OTHER_SCHEME, /* an Authorization that is not Bearer */
+    PRESENTED_TOKEN,        /* a bearer token or an apikey */
+} presented;
+
+/* Who sends the request 'q' carries; 0, or TT_EINVAL with 'why'. '*what' says what it sent. */
 static int identify(const tt_config *cfg, h2o_req_t *q, bool websocket, auth_identity *who,
-                    char *why)
+                    char *why, presented *what)
 {
     char apikey[CREDENTIAL_MAX], authorization[CREDENTIAL_MAX + 8];
     const char *from = "apikey header";
@@ -81,22 +95,52 @@ static int identify(const tt_config *cfg, h2o_req_t *q, bool websocket, auth_ide
         url_apikey(q, apikey, sizeof apikey);
         from = "apikey parameter";
     }
+    bool has_authorization = authorization[0] != '\0' || headers_has(q, "authorization");
+    *what = has_authorization && strncasecmp(authorization, "Bearer ", 7) != 0
+                ? PRESENTED_OTHER_SCHEME
+            : has_authorization || apikey[0] != '\0' || headers_has(q, "apikey") ? PRESENTED_TOKEN
+                                                                                 : PRESENTED_NONE;
     return auth_request(cfg, apikey, from, authorization, (int64_t)(clock_now_ms() / 1000), who,
                         why);
 }
 
-/* Whether the caller may use what admits 'roles'; if not, 'e' says why, in 'msg'. */
+void access_challenge(const char *error, const char *why, char out[ACCESS_CHALLENGE_MAX])
+{
+    if (error == NULL) {
+        snprintf(out, ACCESS_CHALLENGE_MAX, "Bearer");
+        return;
+    }
+    int n = snprintf(out, ACCESS_CHALLENGE_MAX, "Bearer error=\"%s\", error_description=\"", error);
+    size_t o = n > 0 && n < ACCESS_CHALLENGE_MAX ? (size_t)n : 0;
+    for (const unsigned char *p = (const unsigned char *)why; *p != '\0'; p++) {
+        if (o + 2 >= ACCESS_CHALLENGE_MAX) {
+            break; /* room for the closing quote */
+        }
+        if (*p >= 0x20 && *p <= 0x7e && *p != '"' && *p != '\\') {
+            out[o++] = (char)*p;
+        }
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+}
+
+/* Whether the caller may use what admits 'roles'; if not, 'e' says why, in 'msg', and
+ * 'challenge' is its WWW-Authenticate. */
 static bool admitted(const tt_config *cfg, h2o_req_t *q, bool websocket, unsigned roles,
-                     auth_identity *who, http_error *e, char *msg, size_t len)
+                     auth_identity *who, http_error *e, char *msg, size_t len,
+                     char challenge[ACCESS_CHALLENGE_MAX])
 {
     char why[TT_ERRLEN] = "";
+    presented what = PRESENTED_NONE;
     *who = (auth_identity){.role = AUTH_NONE};
     if (roles & AUTH_PUBLIC) {
         return true; /* the credential is not even read */
     }
-    if (identify(cfg, q, websocket, who, why) != 0) {
+    const char *error = "insufficient_scope";
+    if (identify(cfg, q, websocket, who, why, &what) != 0) {
         *who = (auth_identity){.role = AUTH_NONE};
         snprintf(msg, len, "%s", why);
+        error = what == PRESENTED_TOKEN ? "invalid_token" : NULL;
     } else if (auth_allows(cfg, roles, who->role)) {
         return true;
     } else if (who->role == AUTH_ANON && (roles & AUTH_ROLE(AUTH_ANON))) {
@@ -106,9 +150,28 @@ static bool admitted(const tt_config *cfg, h2o_req_t *q, bool websocket, unsigne
     } else {
         snprintf(msg, len, "role %s may not use this", auth_role_name(who->role));
     }
+    access_challenge(error, msg, challenge);
     int status = auth_refusal_status(who->role);
     *e = (http_error){status, status == 401 ? "unauthorized" : "forbidden", msg, false, -1};
     return false;
+}
+
+static const char *printable(const char *in, char *out, size_t cap);
+
+/* An X-Forwarded-For hop that could not be read leaves the client counted as its proxy: said
+ * once per process (a proxy that writes such values writes them on every request), with the
+ * header as sent, its control bytes escaped. Loop thread only. */
+static void warn_unreadable_forwarded(const char *xff)
+{
+    static bool warned;
+    if (!warned) {
+        char shown[160];
+        warned = true;
+        log_warn("access: X-Forwarded-For '%s' names no address telltale can read (\"Behind a "
+                 "reverse proxy\" in OPERATIONS lists the forms): such clients are counted as "
+                 "their proxy; said once",
+                 printable(xff, shown, sizeof shown));
+    }
 }
 
 void access_client(const http_server *hs, h2o_req_t *q, char out[FORWARDED_ADDR_MAX])
@@ -124,7 +187,9 @@ void access_client(const http_server *hs, h2o_req_t *q, char out[FORWARDED_ADDR_
     if (hs->cfg->trust_proxy_n > 0) {
         headers_get(q, "x-forwarded-for", xff, sizeof xff);
     }
-    forwarded_client(hs->cfg, peer, xff, out);
+    if (!forwarded_client(hs->cfg, peer, xff, out)) {
+        warn_unreadable_forwarded(xff);
+    }
 }
 
 void http_client_addr(const http_req *r, char out[FORWARDED_ADDR_MAX])
@@ -148,25 +213,95 @@ static const char *printable(const char *in, char *out, size_t cap)
     return out;
 }
 
-/* A refusal, for the operator (a scanner, a producer with an old key): what, from where, and
- * why -- never the credential. At most REFUSALS_LOGGED a second, so a flood of bad requests
- * cannot flood the log. */
-static void log_refusal(http_server *hs, h2o_req_t *q, const char *what, const http_error *e)
+bool access_log_take(access_log_window *w, uint64_t now_ms)
 {
-    uint64_t now_s = clock_mono_ms() / 1000;
-    if (now_s != hs->refusals_second) {
-        if (hs->refusals_dropped > 0) {
-            log_info("access: %llu more refusals not logged",
-                     (unsigned long long)hs->refusals_dropped);
+    if (w->used == ACCESS_LOG_LINES) {
+        if (now_ms - w->at_ms[w->oldest] < ACCESS_LOG_WINDOW_MS) {
+            return false;
         }
-        hs->refusals_second = now_s;
-        hs->refusals_logged = hs->refusals_dropped = 0;
+        w->at_ms[w->oldest] = now_ms;
+        w->oldest = (w->oldest + 1) % ACCESS_LOG_LINES;
+        return true;
     }
-    if (hs->refusals_logged == REFUSALS_LOGGED) {
-        hs->refusals_dropped++;
+    w->at_ms[(w->oldest + w->used++) % ACCESS_LOG_LINES] = now_ms;
+    return true;
+}
+
+/* Writes the count of refusals left out, if any, taking a line of the window for it; false
+ * when the window has no room yet. */
+static bool log_dropped(access_log_window *w, uint64_t now_ms)
+{
+    if (w->dropped == 0) {
+        return true;
+    }
+    if (!access_log_take(w, now_ms)) {
+        return false;
+    }
+    log_info("access: %llu more refusals not logged", (unsigned long long)w->dropped);
+    w->dropped = 0;
+    return true;
+}
+
+static void refusal_flush_due(uv_timer_t *t);
+
+/* Arms the timer for when the oldest line leaves the window: the count is written then, not
+ * only before the next refusal, which after a burst may never come. */
+static void arm_refusal_flush(http_server *hs, uint64_t now_ms)
+{
+    access_log_window *w = &hs->refusal_log;
+    if (hs->stopping) {
         return;
     }
-    hs->refusals_logged++;
+    if (!hs->refusal_flush_open) {
+        if (uv_timer_init(hs->loop, &hs->refusal_flush) != 0) {
+            return; /* the count waits for the next refusal, as it would without the timer */
+        }
+        hs->refusal_flush.data = hs;
+        uv_unref((uv_handle_t *)&hs->refusal_flush);
+        hs->refusal_flush_open = true;
+    }
+    uint64_t free_at = w->at_ms[w->oldest] + ACCESS_LOG_WINDOW_MS;
+    uv_timer_start(&hs->refusal_flush, refusal_flush_due, free_at > now_ms ? free_at - now_ms : 0,
+                   0);
+}
+
+static void refusal_flush_due(uv_timer_t *t)
+{
+    http_server *hs = t->data;
+    uint64_t now_ms = clock_mono_ms();
+    if (!log_dropped(&hs->refusal_log, now_ms)) {
+        arm_refusal_flush(hs, now_ms);
+    }
+}
+
+void access_log_stop(http_server *hs)
+{
+    access_log_window *w = &hs->refusal_log;
+    if (w->dropped > 0) { /* the last burst's size, with no window to wait for */
+        log_info("access: %llu more refusals not logged", (unsigned long long)w->dropped);
+        w->dropped = 0;
+    }
+    if (hs->refusal_flush_open) {
+        hs->refusal_flush_open = false;
+        uv_close((uv_handle_t *)&hs->refusal_flush, NULL);
+    }
+}
+
+/* A refusal, for the operator (a scanner, a producer with an old key): what, from where, and
+ * why -- never the credential. At most ACCESS_LOG_LINES in any ACCESS_LOG_WINDOW_MS; the count
+ * of those left out is written as soon as the window has room again (a timer), or before the
+ * next refusal's line, so a flood of bad requests cannot flood the log and a burst's size is
+ * known without waiting for the next. */
+static void log_refusal(http_server *hs, h2o_req_t *q, const char *what, const http_error *e)
+{
+    access_log_window *w = &hs->refusal_log;
+    uint64_t now_ms = clock_mono_ms();
+    if (!log_dropped(w, now_ms) || !access_log_take(w, now_ms)) {
+        if (w->dropped++ == 0) {
+            arm_refusal_flush(hs, now_ms);
+        }
+        return;
+    }
     char client[FORWARDED_ADDR_MAX], path[4 * HTTP_PATH_MAX];
     access_client(hs, q, client);
     log_info("access: %d %s from %s: %s", e->status, printable(what, path, sizeof path), client,
@@ -176,22 +311,32 @@ static void log_refusal(http_server *hs, h2o_req_t *q, const char *what, const h
 bool access_check_request(http_server *hs, http_req *r, http_error *e, char *msg, size_t len)
 {
     const http_route *rt = router_find(hs, r);
+    char challenge[ACCESS_CHALLENGE_MAX];
     if (rt == NULL) {
         return true; /* 404, 405 or a dashboard file: public */
     }
-    if (admitted(hs->cfg, r->h2o, false, rt->roles, &r->who, e, msg, len)) {
+    if (admitted(hs->cfg, r->h2o, false, rt->roles, &r->who, e, msg, len, challenge)) {
         return true;
     }
+    http_add_header(r, "www-authenticate:", challenge);
     log_refusal(hs, r->h2o, r->path, e);
     return false;
 }
 
 bool access_check_upgrade(http_server *hs, h2o_req_t *q, const http_ws_endpoint *ep,
-                          auth_identity *who, http_error *e, char *msg, size_t len)
+                          auth_identity *who, http_error *e, char *msg, size_t len,
+                          char challenge[ACCESS_CHALLENGE_MAX])
 {
-    if (admitted(hs->cfg, q, true, ep->roles, who, e, msg, len)) {
+    if (admitted(hs->cfg, q, true, ep->roles, who, e, msg, len, challenge)) {
         return true;
     }
     log_refusal(hs, q, ep->path, e);
     return false;
+}
+
+void http_challenge_scope(http_req *r, const char *why)
+{
+    char challenge[ACCESS_CHALLENGE_MAX];
+    access_challenge("insufficient_scope", why, challenge);
+    http_add_header(r, "www-authenticate:", challenge);
 }

@@ -6,6 +6,8 @@
 
 #include "core/media_type.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,18 @@ size_t admit_header_bytes(const h2o_req_t *q)
         total += q->headers.entries[i].name->len + q->headers.entries[i].value.len;
     }
     return total;
+}
+
+bool admit_header_size(const h2o_req_t *q, http_error *e)
+{
+    if (admit_header_bytes(q) <= HEADER_BYTES_MAX) {
+        return true;
+    }
+    *e = (http_error){.status = 431,
+                      .code = "header_fields_too_large",
+                      .message = "the request's header fields exceed 16384 bytes together (names "
+                                 "and values, RFC 6585 §5): send fewer or shorter ones"};
+    return false;
 }
 
 /* True if 'origin' is http:// or https:// followed by exactly 'host'. */
@@ -62,6 +76,103 @@ bool admit_origin(const h2o_req_t *q, const char *allow_origins)
     headers_get(q, "origin", origin, sizeof origin);
     headers_get(q, "host", host, sizeof host);
     return origin[0] != '\0' && (is_own(origin, host) || listed(origin, allow_origins));
+}
+
+/* RFC 3986 §2.2-2.3: a character a reg-name may hold as it is (unreserved, sub-delims). */
+static bool reg_name_char(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("-._~!$&'()*+,;=", c) != NULL);
+}
+
+/* IP-literal without its brackets (RFC 3986 §3.2.2): an IPv6 address, or IPvFuture,
+ * "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ). */
+static bool ip_literal(const char *s, size_t n)
+{
+    char buf[INET6_ADDRSTRLEN];
+    unsigned char addr[16];
+    if (n > 0 && (s[0] == 'v' || s[0] == 'V')) {
+        size_t i = 1;
+        while (i < n && isxdigit((unsigned char)s[i])) {
+            i++;
+        }
+        if (i == 1 || i + 1 >= n || s[i] != '.') {
+            return false;
+        }
+        for (i++; i < n; i++) {
+            if (s[i] != ':' && !reg_name_char((unsigned char)s[i])) {
+                return false;
+            }
+        }
+        return true;
+    }
+    if (n == 0 || n >= sizeof buf) {
+        return false;
+    }
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return inet_pton(AF_INET6, buf, addr) == 1;
+}
+
+/* uri-host [ ":" port ] (RFC 9112 §3.2, RFC 3986 §3.2.2-3.2.3): a reg-name (which an IPv4
+ * address is, as written) or an IP-literal in brackets, then an optional port of at most
+ * 65535 (the grammar's *DIGIT, within what TCP can name). 'host_required': the host may not be
+ * empty (an http URI's, RFC 9110 §4.2.1); a Host field may be. */
+static bool uri_host(const char *s, size_t n, bool host_required)
+{
+    const char *p = s, *end = s + n;
+    if (p < end && *p == '[') {
+        const char *close = memchr(p, ']', n);
+        if (close == NULL || !ip_literal(p + 1, (size_t)(close - p - 1))) {
+            return false;
+        }
+        p = close + 1;
+    } else {
+        for (; p < end && *p != ':'; p++) {
+            if (*p == '%' && end - p > 2 && isxdigit((unsigned char)p[1]) &&
+                isxdigit((unsigned char)p[2])) {
+                p += 2;
+            } else if (!reg_name_char((unsigned char)*p)) {
+                return false;
+            }
+        }
+        if (p == s && host_required) {
+            return false;
+        }
+    }
+    if (p == end) {
+        return true;
+    }
+    unsigned long port = 0;
+    size_t digits = 0;
+    for (p += *p == ':'; p < end && digits < 6 && *p >= '0' && *p <= '9'; p++, digits++) {
+        port = port * 10 + (unsigned long)(*p - '0');
+    }
+    return p == end && port <= 65535 && s[n - digits - 1] == ':';
+}
+
+bool admit_host(const h2o_req_t *q, http_error *e)
+{
+    h2o_iovec_t host, target;
+    bool sent = headers_host_field(q, &host);
+    if (!sent && q->version >= 0x101) {
+        *e = (http_error){.status = 400,
+                          .code = "missing_host",
+                          .message = "an HTTP/1.1 request must carry Host (RFC 9112 §3.2): the "
+                                     "host and port of the URL, or an empty value if it has none"};
+        return false;
+    }
+    if ((sent && !uri_host(host.base, host.len, false)) ||
+        (headers_target_authority(q, &target) && !uri_host(target.base, target.len, true))) {
+        *e = (http_error){
+            .status = 400,
+            .code = "invalid_host",
+            .message = "the Host (or the request target's authority) is not a host with an "
+                       "optional port (RFC 9112 §3.2, RFC 3986 §3.2.2): a name, an IPv4 address "
+                       "or an IPv6 address in brackets, then ':' and a port up to 65535 if any"};
+        return false;
+    }
+    return true;
 }
 
 static bool changes_state(http_method m)
@@ -108,7 +219,15 @@ bool admit_repeats(const h2o_req_t *q, http_error *e, char *msg, size_t len)
  * of several Content-Lengths, and keeps neither header in the request it hands over. Either is
  * how a request is smuggled past a proxy that reads the other (RFC 9112 §6.3, §11.2). The
  * header section is still in h2o's input buffer while the request is handled (lib/http1.c
- * consumes it after the response), so it is read again here for these two fields. */
+ * consumes it after the response), so it is read again here for these two fields.
+ *
+ * One rule for Content-Length: exactly one field line whose value is 1*DIGIT. RFC 9110 §8.6
+ * lets a recipient take "12, 12" or two lines of 12 as 12, or refuse them; a proxy in front may
+ * do either, or take only the first or the last line, so any second value, equal or not, is a
+ * framing two parties can read differently. Refused (400, RFC 9112 §6.3 item 5), and the
+ * connection closes: where this request's body ends, and so where the next request begins, is
+ * not known. libh2o refuses a value that is not digits itself ("12, 12", "+12"): the filter of
+ * http_server.c words that refusal with this one. */
 bool admit_raw_framing(http_req *r, http_error *e)
 {
     if (admit_raw_framing_of(r->h2o, e)) {
@@ -116,6 +235,15 @@ bool admit_raw_framing(http_req *r, http_error *e)
     }
     r->close_after = true;
     return false;
+}
+
+static bool all_digits(const char *v, size_t n)
+{
+    size_t i = 0;
+    while (i < n && v[i] >= '0' && v[i] <= '9') {
+        i++;
+    }
+    return n > 0 && i == n;
 }
 
 bool admit_raw_framing_of(const h2o_req_t *q, http_error *e)
@@ -127,9 +255,7 @@ bool admit_raw_framing_of(const h2o_req_t *q, http_error *e)
     }
     const char *p = sock->input->bytes, *end = p + sock->input->size;
     int lengths = 0, codings = 0;
-    const char *first = NULL;
-    size_t first_len = 0;
-    bool differ = false;
+    bool digits = true; /* every Content-Length value is 1*DIGIT */
     const char *nl = memchr(p, '\n', (size_t)(end - p)); /* skip the request line */
     for (p = nl != NULL ? nl + 1 : end; p < end;) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
@@ -140,12 +266,8 @@ bool admit_raw_framing_of(const h2o_req_t *q, http_error *e)
         const char *v;
         size_t n;
         if (headers_raw_field(p, len, "content-length", &v, &n)) {
-            if (lengths++ == 0) {
-                first = v;
-                first_len = n;
-            } else if (n != first_len || memcmp(v, first, n) != 0) {
-                differ = true;
-            }
+            lengths++;
+            digits = digits && all_digits(v, n);
         } else if (headers_raw_field(p, len, "transfer-encoding", &v, &n)) {
             codings++;
         }
@@ -161,10 +283,10 @@ bool admit_raw_framing_of(const h2o_req_t *q, http_error *e)
                               "send Content-Length or Transfer-Encoding, not both (RFC 9112 §6.1)"};
         return false;
     }
-    if (differ) {
-        *e = (http_error){.status = 411,
-                          .code = "length_required",
-                          .message = "send one Content-Length (RFC 9112 §6.3)"};
+    if (lengths > 1 || !digits) {
+        *e = (http_error){.status = 400,
+                          .code = "invalid_content_length",
+                          .message = ADMIT_ONE_LENGTH};
         return false;
     }
     return true;

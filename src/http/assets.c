@@ -17,6 +17,11 @@ static const asset *assets_find(const char *path)
     return NULL;
 }
 
+bool assets_has(const char *path)
+{
+    return assets_find(path) != NULL;
+}
+
 /* True if Accept-Encoding allows gzip: a "gzip" token whose q is not 0. */
 static bool accepts_gzip(const char *header)
 {

@@ -181,20 +181,14 @@ bool conn_attribute(http_server *hs, h2o_req_t *q)
     return !over;
 }
 
-/* A whole JSON error answer, with Connection: close, written straight to a socket h2o is not
- * writing to (never accepted by it, or ended by us); best effort, plain HTTP only. */
+/* A whole JSON error answer, with Connection: close and the headers every answer carries,
+ * written straight to a socket h2o is not writing to (never accepted by it, or ended by us);
+ * best effort, plain HTTP only. */
 static void write_error_raw(uv_tcp_t *t, const http_error *e)
 {
-    json_writer w = {0};
-    http_write_error(&w, e);
-    char buf[1024];
-    int n = w.out.oom ? -1
-                      : snprintf(buf, sizeof buf,
-                                 "HTTP/1.1 %d %s\r\ncontent-type: application/json\r\n"
-                                 "content-length: %zu\r\nconnection: close\r\n\r\n%s",
-                                 e->status, http_reason_phrase(e->status), w.out.len, w.out.buf);
-    free(w.out.buf);
-    if (n > 0 && (size_t)n < sizeof buf) {
+    char buf[2048];
+    size_t n = http_raw_error(e, buf, sizeof buf);
+    if (n > 0) {
         uv_buf_t b = uv_buf_init(buf, (unsigned)n);
         (void)uv_try_write((uv_stream_t *)t, &b, 1);
     }
@@ -453,12 +447,7 @@ static void guard_on_read(h2o_socket_t *sock, const char *err)
         }
         return; /* what a refused client still sent is dropped */
     }
-    bool before_h2o = err == NULL && a->hs != NULL &&
-                      (a->phase == PHASE_HEADERS || a->phase == PHASE_IDLE);
-    if (before_h2o) {
-        early_forget_http10_expect(sock->input->bytes, sock->input->size);
-    }
-    if (before_h2o &&
+    if (err == NULL && a->hs != NULL && (a->phase == PHASE_HEADERS || a->phase == PHASE_IDLE) &&
         a->hs->refuse_early(a->hs, sock->input->bytes, sock->input->size, out, sizeof out, &len)) {
         a->refused_early = true;
         uv_timer_stop(&a->timer);

@@ -1,5 +1,7 @@
-/* early.c -- the refusal of a body before it is sent, for a request that asks for
- * 100-continue (RFC 9110 §10.1.1).
+/* early.c -- what is refused before libh2o parses a request: an HTTP version other than 1.x
+ * (505, version_refusal below), and a body before it is sent, for a request that asks for
+ * 100-continue (RFC 9110 §10.1.1); and the spaces after a field value, moved where libh2o's
+ * parser skips them (move_trailing_ows).
  *
  * libh2o 2.2.5 writes "100 Continue" itself as soon as it has parsed a header section with
  * Expect: 100-continue, and hands the request to telltale only once the body is in
@@ -17,10 +19,11 @@
  * serves it as before. Loop thread only. */
 #include "http/http_internal.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#define EARLY_SCAN_MAX (32 * 1024) /* past 16 KiB of fields, the request gets 431 anyway */
+#define EARLY_SCAN_MAX (32 * 1024) /* bytes of a header section read here (16 KiB of fields) */
 
 /* The CRLF that ends the line at 'p', or NULL if there is none before 'end'. */
 static const char *line_end(const char *p, const char *end)
@@ -46,7 +49,7 @@ static h2o_iovec_t trimmed(const char *b, const char *e)
  * parses a whole header section of HTTP/1.0, each Expect field asking for 100-continue is
  * renamed in place to "Ignore", a field no code reads: the request is served as if it had
  * not asked. Over TLS h2o reads the decrypted bytes itself, and still answers 100 (OPERATIONS). */
-void early_forget_http10_expect(char *b, size_t n)
+static void forget_http10_expect(char *b, size_t n)
 {
     const char *end = memmem(b, n < EARLY_SCAN_MAX ? n : EARLY_SCAN_MAX, "\r\n\r\n", 4);
     const char *eol = end != NULL ? line_end(b, end + 2) : NULL;
@@ -68,8 +71,80 @@ void early_forget_http10_expect(char *b, size_t n)
     }
 }
 
-bool early_refusal(http_server *hs, const char *b, size_t n, char *out, size_t cap, size_t *len)
+/* RFC 9110 §5.5: the spaces and tabs around a field value are not part of it. libh2o 2.2.5's
+ * parser (picohttpparser) drops those before a value, not those after it, and reads some
+ * values itself before telltale sees them: "Content-Length: 12 " was its 400, and
+ * "Transfer-Encoding: chunked\t" its 501. So before h2o parses the header section, each whole
+ * field line's trailing SP and HTAB are moved in place to the front of its value, where the
+ * parser skips them: no byte is added or removed, and no line end moves (h2o resumes parsing
+ * a partial section at the length it saw last). Lines not yet ended, obs-fold lines and the
+ * request line are left as they are. */
+static void move_trailing_ows(char *b, size_t n)
 {
+    char *end = b + (n < EARLY_SCAN_MAX ? n : EARLY_SCAN_MAX);
+    char *p = b;
+    while (p < end && (*p == '\r' || *p == '\n')) {
+        p++; /* empty lines before the request line (RFC 9112 §2.2) */
+    }
+    char *lf = memchr(p, '\n', (size_t)(end - p)); /* the request line */
+    for (p = lf != NULL ? lf + 1 : end; p < end && (lf = memchr(p, '\n', (size_t)(end - p)));
+         p = lf + 1) {
+        char *eol = lf > p && lf[-1] == '\r' ? lf - 1 : lf;
+        if (eol == p) {
+            return; /* the end of the header section */
+        }
+        char *colon = memchr(p, ':', (size_t)(eol - p));
+        if (p[0] == ' ' || p[0] == '\t' || colon == NULL) {
+            continue;
+        }
+        char *v = colon + 1, *e = eol;
+        while (e > v && (e[-1] == ' ' || e[-1] == '\t')) {
+            e--;
+        }
+        size_t ows = (size_t)(eol - e);
+        if (ows > 0 && e > v) {
+            memmove(v + ows, v, (size_t)(e - v));
+            memset(v, ' ', ows);
+        }
+    }
+}
+
+/* RFC 9110 §2.5: a request line of HTTP major version 1 with a higher minor one (HTTP/1.2) is
+ * served as HTTP/1.1 (libh2o's parser does so); one of any other major version (HTTP/2.0, the
+ * HTTP/2 preface "PRI * HTTP/2.0", HTTP/0.9 as written, HTTP/3.0) is answered 505 (§15.6.6) in
+ * telltale's JSON, with Connection: close, as soon as the request line is in. libh2o would
+ * answer its plain-text 400 (its parser knows only HTTP/1.x). Empty lines before a request
+ * line are skipped, as RFC 9112 §2.2 and the parser do. */
+static bool version_refusal(const char *b, size_t n, char *out, size_t cap, size_t *len)
+{
+    const char *p = b, *end = b + (n < EARLY_SCAN_MAX ? n : EARLY_SCAN_MAX);
+    while (p < end && (*p == '\r' || *p == '\n')) {
+        p++;
+    }
+    const char *lf = memchr(p, '\n', (size_t)(end - p));
+    const char *e = lf != NULL && lf > p && lf[-1] == '\r' ? lf - 1 : lf;
+    if (e == NULL || e - p < 9 || memcmp(e - 9, " HTTP/", 6) != 0 || e[-3] < '0' ||
+        e[-3] > '9' || e[-3] == '1' || e[-2] != '.' || e[-1] < '0' || e[-1] > '9') {
+        return false;
+    }
+    char msg[192];
+    snprintf(msg, sizeof msg,
+             "the request line asks for HTTP/%c.%c: this server speaks HTTP/1.1 (and HTTP/1.0) "
+             "only (RFC 9110 §15.6.6)",
+             e[-3], e[-1]);
+    *len = http_raw_error(
+        &(http_error){.status = 505, .code = "http_version_not_supported", .message = msg}, out,
+        cap);
+    return *len > 0;
+}
+
+bool early_refusal(http_server *hs, char *b, size_t n, char *out, size_t cap, size_t *len)
+{
+    if (version_refusal(b, n, out, cap, len)) {
+        return true;
+    }
+    move_trailing_ows(b, n);
+    forget_http10_expect(b, n);
     const char *end = memmem(b, n < EARLY_SCAN_MAX ? n : EARLY_SCAN_MAX, "\r\n\r\n", 4);
     if (end == NULL || (size_t)(end + 4 - b) != n) {
         return false; /* not yet whole, or the body (or another request) follows at once */
@@ -89,6 +164,7 @@ bool early_refusal(http_server *hs, const char *b, size_t n, char *out, size_t c
     h2o_mem_init_pool(&pool);
     h2o_req_t q;
     memset(&q, 0, sizeof q);
+    q.version = memcmp(sp2 + 1, "HTTP/1.0", 8) == 0 ? 0x100 : 0x101; /* admit_host reads it */
     q.method = h2o_iovec_init(b, (size_t)(sp1 - b));
     q.path = h2o_iovec_init(sp1 + 1, (size_t)(sp2 - sp1 - 1));
     const char *qm = memchr(q.path.base, '?', q.path.len);

@@ -83,20 +83,36 @@ static bool absolute_form(const h2o_req_t *q, h2o_iovec_t *authority, size_t *pa
     return false;
 }
 
+bool headers_host_field(const h2o_req_t *q, h2o_iovec_t *v)
+{
+    /* h2o moves Host out of the header list into input.authority, where it puts its host's own
+     * name ("default") when none was sent (lib/core/request.c, setup_before_processing) */
+    if (q->input.authority.base == NULL ||
+        (q->hostconf != NULL && q->input.authority.base == q->hostconf->authority.hostport.base)) {
+        return false;
+    }
+    *v = trimmed(q->input.authority);
+    return true;
+}
+
+bool headers_target_authority(const h2o_req_t *q, h2o_iovec_t *v)
+{
+    size_t path_at;
+    return absolute_form(q, v, &path_at);
+}
+
 bool headers_get(const h2o_req_t *q, const char *name, char *dst, size_t len)
 {
     size_t n = strlen(name), used = 0;
     bool found = false, fits = true;
     dst[0] = '\0';
     if (n == 4 && memcmp(name, "host", 4) == 0) {
-        /* h2o moves Host out of the header list; an absolute-form target's authority replaces
-         * it (RFC 9112 §3.2.2) */
+        /* an absolute-form target's authority replaces Host (RFC 9112 §3.2.2) */
         h2o_iovec_t v;
-        size_t path_at;
-        v = trimmed(absolute_form(q, &v, &path_at) ? v : q->input.authority);
-        if (v.base == NULL) {
+        if (!headers_target_authority(q, &v) && !headers_host_field(q, &v)) {
             return false;
         }
+        v = trimmed(v);
         if (v.len < len) {
             memcpy(dst, v.base, v.len);
             dst[v.len] = '\0';

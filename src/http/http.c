@@ -20,9 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
-
-#define HEADER_BYTES_MAX 16384 /* header fields together; beyond, 431 (RFC 6585 §5) */
 
 static void link_req(http_server *hs, http_req *r)
 {
@@ -130,14 +127,14 @@ static bool read_headers(http_req *r)
     r->method = method_of(q->method);
     headers_get(q, "content-type", r->content_type, sizeof r->content_type);
     headers_get(q, "accept-encoding", r->accept_encoding, sizeof r->accept_encoding);
-    headers_get(q, "if-none-match", r->if_none_match, sizeof r->if_none_match);
+    r->if_none_match_sent =
+        headers_get(q, "if-none-match", r->if_none_match, sizeof r->if_none_match);
     r->if_match_sent = headers_get(q, "if-match", r->if_match, sizeof r->if_match);
     http_error e;
     char msg[160];
-    if (admit_header_bytes(q) > HEADER_BYTES_MAX) {
+    if (!admit_header_size(q, &e)) {
         r->close_after = true;
-        http_respond_error(r, 431, "header_fields_too_large",
-                           "the request's header fields exceed 16384 bytes together");
+        http_respond_error(r, e.status, e.code, e.message);
         return false;
     }
     if (!admit_repeats(q, &e, msg, sizeof msg)) {
@@ -212,11 +209,17 @@ static bool admit(http_server *hs, http_req *r)
     if (access_check_request(hs, r, &e, msg, sizeof msg)) {
         return true;
     }
-    if (e.status == 401) {
-        http_add_header(r, "www-authenticate:", "Bearer"); /* RFC 6750 §3 */
-    }
     http_respond_error(r, e.status, e.code, e.message);
     return false;
+}
+
+/* A path no route takes that still names something: a WebSocket endpoint (GET is its
+ * upgrade, and a GET or HEAD that is none is 426 in http_server.c) or a dashboard file. Each
+ * answers OPTIONS with 200 and any other method with 405, Allow: GET, HEAD, OPTIONS (RFC 9110
+ * §9.3.7, §15.5.6). */
+static bool is_resource(http_server *hs, const http_req *r)
+{
+    return ws_endpoint_path(hs, r->h2o) || (hs->has_file != NULL && hs->has_file(r->path));
 }
 
 /* Runs the handler for r->method and r->path, or answers 404/405 (an unknown path read with
@@ -236,6 +239,10 @@ static void dispatch(http_server *hs, http_req *r)
         return;
     }
     unsigned methods = router_methods(hs, r->path, r->allow, sizeof r->allow);
+    if (methods == 0 && !(r->method & (HTTP_GET | HTTP_HEAD)) && is_resource(hs, r)) {
+        methods = HTTP_GET | HTTP_HEAD | HTTP_OPTIONS;
+        snprintf(r->allow, sizeof r->allow, "GET, HEAD, OPTIONS");
+    }
     if (methods != 0 && !(methods & HTTP_OPTIONS)) { /* every path answers OPTIONS (below) */
         strncat(r->allow, ", OPTIONS", sizeof r->allow - strlen(r->allow) - 1);
     }
@@ -247,6 +254,21 @@ static void dispatch(http_server *hs, http_req *r)
         answer_options(r);
     } else {
         http_respond_error(r, 405, "method_not_allowed", "this route does not take that method");
+    }
+}
+
+/* RFC 9112 §9.3: an HTTP/1.1 connection persists unless a Connection field says "close".
+ * libh2o 2.2.5 keeps an HTTP/1.1 one alive only when no Connection field came or it says
+ * "keep-alive" (lib/http1.c, fixup_request): "Connection: Upgrade, HTTP2-Settings", which curl
+ * --http2 sends, or "Connection: TE" would close it after the answer. So it is set right here,
+ * but not while the server shuts down (h2o's own rule). */
+static void keep_alive_by_version(const http_server *hs, h2o_req_t *q)
+{
+    ssize_t i = h2o_find_header(&q->headers, H2O_TOKEN_CONNECTION, -1);
+    h2o_iovec_t c = i != -1 ? q->headers.entries[i].value : h2o_iovec_init(NULL, 0);
+    if (q->version >= 0x101 && !hs->h2o_ctx.shutdown_requested &&
+        (c.base == NULL || !h2o_contains_token(c.base, c.len, H2O_STRLIT("close"), ','))) {
+        q->http1_is_persistent = 1;
     }
 }
 
@@ -263,11 +285,15 @@ int http_on_h2o_request(http_server *hs, h2o_req_t *q)
     r->hs = hs;
     link_req(hs, r);
     guard_handling(r->edge_conn = guard_of(hs, q), false);
+    keep_alive_by_version(hs, q);
     int path_rc = headers_path(q, r->path, sizeof r->path);
     r->route = router_match(hs, r); /* its error shape holds from the first refusal on */
+    http_error e;
     if (!conn_attribute(hs, q)) {
         r->close_after = true;
         http_respond_error(r, 503, "too_many_connections", GUARD_TOO_MANY_FROM_ADDRESS);
+    } else if (!admit_host(q, &e)) {
+        http_respond_error(r, e.status, e.code, e.message);
     } else if (path_rc == -2) {
         http_respond_error(r, 400, "invalid_percent_encoding",
                            "the path has a '%' not followed by two hex digits");
@@ -289,70 +315,24 @@ static void add_header(h2o_req_t *q, const char *name, const char *value)
     h2o_add_header_by_str(&q->pool, &q->res.headers, name, n, 1, NULL, value, strlen(value));
 }
 
-/* Every response carries these; the dashboard has no inline script or style. connect-src allows
- * https: so that the dashboard's Realtime path can be pointed at a real Supabase project. */
-static const char *const common_headers[][2] = {
-    {"content-security-policy",
-     "default-src 'self'; connect-src 'self' https: ws: wss:; img-src 'self' data:; "
-     "style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
-     "form-action 'self'"},
-    {"x-content-type-options", "nosniff"},
-    {"referrer-policy", "no-referrer"},
-};
-
-static void add_common_headers(h2o_req_t *q)
-{
-    for (size_t i = 0; i < sizeof common_headers / sizeof common_headers[0]; i++) {
-        add_header(q, common_headers[i][0], common_headers[i][1]);
-    }
-}
-
-/* Appends "name: value\r\n" at out[*at] ('name' may end with the colon http_add_header takes);
- * false if it does not fit. */
-static bool raw_header(char *out, size_t cap, size_t *at, const char *name, const char *value)
-{
-    size_t n = strlen(name);
-    n -= n > 0 && name[n - 1] == ':';
-    int w = value == NULL ? 0 : snprintf(out + *at, cap - *at, "%.*s: %s\r\n", (int)n, name, value);
-    if (w < 0 || (size_t)w >= cap - *at) {
-        return false;
-    }
-    *at += (size_t)w;
-    return true;
-}
-
 /* The answer kept in 'r' (r->raw_answer) as a whole HTTP/1.1 response that closes the
  * connection, with the headers h2o would add (Date, Server) and ours; its length, or 0 if it
  * does not fit in 'cap'. */
 static size_t raw_answer(const http_req *r, char *out, size_t cap)
 {
-    char date[64], length[32], retry[16];
-    time_t now = time(NULL);
-    struct tm tm;
-    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&now, &tm));
+    char length[32], retry[16];
     snprintf(length, sizeof length, "%zu", r->resp_len);
     snprintf(retry, sizeof retry, "%d", r->retry_after);
-    int w = snprintf(out, cap, "HTTP/1.1 %d %s\r\n", r->status, http_reason_phrase(r->status));
-    size_t at = w > 0 && (size_t)w < cap ? (size_t)w : cap;
-    bool ok = at < cap && raw_header(out, cap, &at, "date", date) &&
-              raw_header(out, cap, &at, "server", "telltale") &&
-              raw_header(out, cap, &at, "connection", "close") &&
-              raw_header(out, cap, &at, "content-length", length) &&
-              raw_header(out, cap, &at, "content-type", r->resp_type) &&
-              raw_header(out, cap, &at, "allow", r->allow[0] ? r->allow : NULL) &&
-              raw_header(out, cap, &at, "retry-after", r->retry_after > 0 ? retry : NULL);
+    size_t at = 0;
+    bool ok = http_raw_head(out, cap, &at, r->status) &&
+              http_raw_header(out, cap, &at, "content-length", length) &&
+              http_raw_header(out, cap, &at, "content-type", r->resp_type) &&
+              http_raw_header(out, cap, &at, "allow", r->allow[0] ? r->allow : NULL) &&
+              http_raw_header(out, cap, &at, "retry-after", r->retry_after > 0 ? retry : NULL);
     for (int i = 0; ok && i < r->nextra; i++) {
-        ok = raw_header(out, cap, &at, r->extra[i].name, r->extra[i].value);
+        ok = http_raw_header(out, cap, &at, r->extra[i].name, r->extra[i].value);
     }
-    for (size_t i = 0; ok && i < sizeof common_headers / sizeof common_headers[0]; i++) {
-        ok = raw_header(out, cap, &at, common_headers[i][0], common_headers[i][1]);
-    }
-    if (!ok || cap - at < 2 + r->resp_len) {
-        return 0;
-    }
-    memcpy(out + at, "\r\n", 2);
-    memcpy(out + at + 2, r->resp_body, r->resp_len);
-    return at + 2 + r->resp_len;
+    return ok ? http_raw_end(out, cap, at, r->resp_body, r->resp_len) : 0;
 }
 
 /* A request no handler sees, answered into its own buffers (r->raw_answer); NULL: no memory. */
@@ -385,8 +365,8 @@ bool http_refuse_early(http_server *hs, h2o_req_t *q, char *out, size_t cap, siz
     http_error e;
     char msg[160];
     if (r->path[0] != '\0' && http_takes_body(r->method) &&
-        admit_header_bytes(q) <= HEADER_BYTES_MAX &&
-        (!admit_repeats(q, &e, msg, sizeof msg) || !admit_framing(r, &e) || !admit_body(r, &e))) {
+        (!admit_header_size(q, &e) || !admit_host(q, &e) || !admit_repeats(q, &e, msg, sizeof msg) || !admit_framing(r, &e) ||
+         !admit_body(r, &e))) {
         respond_body_error(r, &e);
         refused = r->answered && (*len = raw_answer(r, out, cap)) > 0;
     }
@@ -415,8 +395,7 @@ static void send_answer(http_req *r)
     for (int i = 0; i < r->nextra; i++) {
         add_header(q, r->extra[i].name, r->extra[i].value);
     }
-    add_common_headers(q);
-    if (r->close_after) {
+    if (r->close_after) { /* the security headers: http_server.c's filter */
         q->http1_is_persistent = 0; /* h2o then says Connection: close itself */
     }
     size_t len = r->head_only || bodyless ? 0 : r->resp_len;

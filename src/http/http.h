@@ -66,9 +66,10 @@ struct http_req {
     char *args_text; /* owns the strings of args[] */
     char content_type[128];
     char accept_encoding[128];
-    char if_none_match[64];
-    char if_match[64];  /* "" when absent, empty, or too long to hold */
-    bool if_match_sent; /* so a precondition too long to hold is not taken for none */
+    char if_none_match[64]; /* "" when absent, empty, or too long to hold */
+    char if_match[64];      /* the same */
+    bool if_none_match_sent; /* so a precondition too long to hold is not taken for none */
+    bool if_match_sent;
     bool has_length;
     size_t content_length;
     bool chunked; /* Transfer-Encoding: chunked: 'chunk' decodes it */
@@ -165,6 +166,12 @@ void http_respond_error_at(http_req *r, int status, const char *code, const char
 /* Adds a response header ('name' with its colon, "content-range:"); false if there is no room
  * or either is too long. Call before answering. */
 bool http_add_header(http_req *r, const char *name, const char *value);
+
+/* Adds WWW-Authenticate: Bearer error="insufficient_scope", error_description="WHY" (RFC 6750
+ * §3.1) to a refusal a handler makes because of the caller's role or of whose data it asks
+ * for ('why' is the refusal's message; it never holds a credential). Call before answering.
+ * The route's own access check adds its challenges itself (DESIGN §5, "Access"). */
+void http_challenge_scope(http_req *r, const char *why);
 
 /* The client's address (dotted IPv4): the peer's, or, when the peer is a --trust-proxy proxy,
  * the one its X-Forwarded-For names (core/forwarded.h). For logs and per-client limits. */

@@ -11,6 +11,20 @@
 #define HTTP_MAX_ENDPOINTS 4    /* WebSocket endpoints */
 #define GUARD_ADDR_BUCKETS 1024 /* the hash of open connections per client address */
 
+#define ACCESS_LOG_LINES 10       /* access.c logs at most this many refusal lines ... */
+#define ACCESS_LOG_WINDOW_MS 1000 /* ... in any window this long */
+#define ACCESS_CHALLENGE_MAX 256  /* a WWW-Authenticate value with its NUL (http_header.value) */
+
+/* The refusal lines access.c logged last, to hold it to ACCESS_LOG_LINES in any
+ * ACCESS_LOG_WINDOW_MS: a sliding window, since a window per clock second lets twice as many
+ * through across a second's boundary. Zero it to start. */
+typedef struct access_log_window {
+    uint64_t at_ms[ACCESS_LOG_LINES]; /* when each was logged (monotonic), a ring */
+    unsigned oldest;                  /* the slot of the oldest, the next to be replaced */
+    unsigned used;                    /* slots holding a time */
+    uint64_t dropped;                 /* refusals not logged since the last line */
+} access_log_window;
+
 /* How many connections are open from one client address (conn_guard.c). */
 typedef struct addr_count {
     struct addr_count *next; /* in its bucket */
@@ -58,12 +72,14 @@ struct http_server {
     http_wake_fn on_wake;
     void *wake_ctx;
     void (*fallback)(http_req *r); /* a GET or HEAD no route takes: assets_serve */
+    bool (*has_file)(const char *path); /* a file fallback serves there: assets_has */
     /* a request asking for 100-continue that its headers refuse: early_refusal */
-    bool (*refuse_early)(http_server *hs, const char *b, size_t n, char *out, size_t cap,
-                         size_t *len);
-    uint64_t refusals_second;  /* access.c's log of refusals: the second it counts in, */
-    unsigned refusals_logged;  /* the lines logged in it, */
-    uint64_t refusals_dropped; /* and those not */
+    bool (*refuse_early)(http_server *hs, char *b, size_t n, char *out, size_t cap, size_t *len);
+    /* access.c's log of refusals, and its timer that writes the count of those left out once
+     * the window has room again (unreferenced: it never holds the loop; closed at stop) */
+    access_log_window refusal_log;
+    uv_timer_t refusal_flush;
+    bool refusal_flush_open;
     uint64_t bodies_too_large; /* 413 body_too_large answered here (--max-body) */
     uint64_t bodies_invalid;   /* 400, 411, 415 for a body answered here (framing, type) */
     uint64_t limit_counts[HTTP_LIMIT_N]; /* clients that broke each limit (DESIGN §5) */
@@ -89,14 +105,33 @@ bool http_refuse_early(http_server *hs, h2o_req_t *q, char *out, size_t cap, siz
 bool http_error_in_shape(http_server *hs, h2o_req_t *q, const http_error *e, const char **type,
                          h2o_iovec_t *body);
 
-/* early.c: a header section asking for 100-continue, seen before h2o parses it. */
-/* When 'b' ('n' bytes, h2o's input buffer) is one whole header section that asks for
+/* http_error.c: the security headers every answer carries (Content-Security-Policy,
+ * X-Content-Type-Options, Referrer-Policy), added to q's response where it has none of each:
+ * http_server.c's filter gives them to every answer h2o sends. */
+void http_security_headers(h2o_req_t *q);
+/* http_error.c: an answer written without h2o, into 'out' ('cap' bytes) from out[*at]. */
+/* The status line, Date, Server, Connection: close and the security headers; false if they do
+ * not fit. *at is where the next header goes. */
+bool http_raw_head(char *out, size_t cap, size_t *at, int status);
+/* "name: value\r\n" ('name' may end with the colon http_add_header takes; a NULL value
+ * writes nothing); false if it does not fit. */
+bool http_raw_header(char *out, size_t cap, size_t *at, const char *name, const char *value);
+/* The blank line and the body: the answer's whole length, or 0 if it does not fit. */
+size_t http_raw_end(char *out, size_t cap, size_t at, const void *body, size_t len);
+/* The error 'e' in telltale's JSON as a whole HTTP/1.1 answer that closes the connection, for
+ * one written straight to a socket (conn_guard.c's 408 and 503, early.c's 505): its length,
+ * or 0 if it does not fit in 'cap' (or memory ran out). */
+size_t http_raw_error(const http_error *e, char *out, size_t cap);
+
+/* early.c: a request seen before h2o parses it. */
+/* When 'b' ('n' bytes, h2o's input buffer) starts with a request line of an HTTP major version
+ * other than 1: 505 http_version_not_supported in 'out' ('*len' bytes, as http_raw_error).
+ * When 'b' is one whole header section that asks for
  * 100-continue, with one Content-Length and no body byte yet, and its headers already refuse
- * the body: the refusal in 'out' ('*len' bytes, as http_refuse_early). False otherwise. */
-bool early_refusal(http_server *hs, const char *b, size_t n, char *out, size_t cap, size_t *len);
-/* When 'b' ('n' bytes, h2o's input buffer) starts with one whole HTTP/1.0 header section, its
- * Expect: 100-continue fields are renamed so that h2o does not answer 100 (RFC 9110 §10.1.1). */
-void early_forget_http10_expect(char *b, size_t n);
+ * the body: the refusal in 'out' ('*len' bytes, as http_refuse_early). False otherwise. First,
+ * when 'b' starts with one whole HTTP/1.0 header section, its Expect: 100-continue fields are
+ * renamed in 'b', so that h2o does not answer 100 (RFC 9110 §10.1.1). */
+bool early_refusal(http_server *hs, char *b, size_t n, char *out, size_t cap, size_t *len);
 
 /* http.c: telltale's error document, {"error":{"code","message"[,"index"]}}. */
 void http_write_error(json_writer *w, const http_error *e);
@@ -126,6 +161,12 @@ const char *headers_repeated(const h2o_req_t *q);
 /* The value of a raw header line "name: value" ('len' bytes, no LF) when its name is 'name'
  * (lower case), trimmed, in 'v' ('n' bytes); false otherwise. */
 bool headers_raw_field(const char *line, size_t len, const char *name, const char **v, size_t *n);
+/* The Host field as sent, trimmed, in *v; false if none was sent (h2o then names its own host
+ * in q->input.authority: that is not taken for one). */
+bool headers_host_field(const h2o_req_t *q, h2o_iovec_t *v);
+/* The authority of a request target in absolute form ("http://host:port/p", RFC 9112 §3.2.2)
+ * in *v; false for any other form. */
+bool headers_target_authority(const h2o_req_t *q, h2o_iovec_t *v);
 /* Whether the header 'name' was sent at all. */
 bool headers_has(const h2o_req_t *q, const char *name);
 /* %-decodes and normalises the path of 'q' (no query) into 'out': 0, -1 if it does not fit,
@@ -141,8 +182,10 @@ bool admit_framing(http_req *r, http_error *e);
 /* A header field that is no list sent on more than one line (headers_repeated): false with
  * 'e' (400 repeated_header naming it, its message in 'msg'). */
 bool admit_repeats(const h2o_req_t *q, http_error *e, char *msg, size_t len);
-/* Content-Length and Transfer-Encoding together, or Content-Lengths that differ, read from the
- * raw header section (h2o hides both fields): false with 'e' (400 / 411, and close). */
+/* Content-Length and Transfer-Encoding together (400 conflicting_framing), or a Content-Length
+ * that is not one field line of 1*DIGIT (400 invalid_content_length: "+12", "12, 12", two lines
+ * even if equal), read from the raw header section (h2o hides both fields): false with 'e',
+ * and the connection closes. */
 bool admit_raw_framing(http_req *r, http_error *e);
 /* admit_raw_framing's checks on h2o's request alone (no connection state changed): for h2o's
  * own refusals of a body, which a conflicting framing explains better. */
@@ -150,11 +193,22 @@ bool admit_raw_framing_of(const h2o_req_t *q, http_error *e);
 /* The body a raw header section ('n' bytes, its end included) announces: its Content-Length,
  * or --max-body for a chunked one (what it may grow to), at most 'max_body'. */
 size_t admit_raw_announced(const char *p, size_t n, uint64_t max_body);
+/* RFC 9112 §3.2: an HTTP/1.1 request without Host (400 missing_host), or any with a Host, or
+ * an absolute-form target's authority, that is not uri-host [":" port] (RFC 3986 §3.2.2; an
+ * empty Host is valid): false with 'e' (400 invalid_host). HTTP/1.0 may leave Host out. */
+bool admit_host(const h2o_req_t *q, http_error *e);
+#define ADMIT_ONE_LENGTH                                                                           \
+    "send one Content-Length field line of digits only (RFC 9112 §6.3): a sign, a list such as "  \
+    "'12, 12' or a second Content-Length line, equal or not, is refused"
 /* Origin (403), media type (415 for the CORS-safelisted types or none), Content-Encoding
  * (415 with Accept-Encoding) and size (413); false with 'e'. Sets r->coding. */
 bool admit_body(http_req *r, http_error *e);
 /* Bytes of the header fields, names and values, together. */
 size_t admit_header_bytes(const h2o_req_t *q);
+#define HEADER_BYTES_MAX 16384 /* admit_header_bytes' limit; beyond, 431 (RFC 6585 §5) */
+/* The header section within HEADER_BYTES_MAX; false with 'e' (431 header_fields_too_large).
+ * Every request, WebSocket upgrades and requests under Expect: 100-continue included. */
+bool admit_header_size(const h2o_req_t *q, http_error *e);
 /* True unless the request carries a browser Origin that is neither this server's own (the
  * Host it was sent to, over http or https) nor in 'allow_origins' (cfg->allow_origins). */
 bool admit_origin(const h2o_req_t *q, const char *allow_origins);
@@ -169,8 +223,9 @@ const http_route *router_find(http_server *hs, http_req *r);
 unsigned router_methods(http_server *hs, const char *path, char *allow, size_t len);
 
 /* access.c: the route's or endpoint's roles against the caller's credential. True if
- * admitted (r->who / *who is the caller); false with 'e' (its message in 'msg') to answer, to
- * which the caller adds WWW-Authenticate on a 401. */
+ * admitted (r->who / *who is the caller); false with 'e' (its message in 'msg') to answer,
+ * and the WWW-Authenticate that goes with it (access_challenge): access_check_request adds
+ * it to 'r' itself, access_check_upgrade writes it into 'challenge'. */
 /* The client's address (dotted IPv4): the peer, or, from a --trust-proxy peer, the one its
  * X-Forwarded-For names (core/forwarded.h). */
 void access_client(const http_server *hs, h2o_req_t *q, char out[FORWARDED_ADDR_MAX]);
@@ -178,7 +233,20 @@ bool access_check_request(http_server *hs, http_req *r, http_error *e, char *msg
 /* A WebSocket admitted with a JWT is dropped when the token expires (exp + JWT_LEEWAY_S, as it
  * was accepted): the client reconnects and is asked for a fresh one. */
 bool access_check_upgrade(http_server *hs, h2o_req_t *q, const http_ws_endpoint *ep,
-                          auth_identity *who, http_error *e, char *msg, size_t len);
+                          auth_identity *who, http_error *e, char *msg, size_t len,
+                          char challenge[ACCESS_CHALLENGE_MAX]);
+/* The WWW-Authenticate value of a refusal (RFC 6750 §3): "Bearer" alone when 'error' is NULL,
+ * else Bearer error="ERROR", error_description="WHY", with what a quoted description may not
+ * hold (RFC 6750 §3: '"', '\', bytes outside printable ASCII) left out of 'why' and the
+ * value cut to fit. */
+void access_challenge(const char *error, const char *why, char out[ACCESS_CHALLENGE_MAX]);
+/* Whether a refusal line may be logged at 'now_ms' (monotonic): true, and counted, while
+ * fewer than ACCESS_LOG_LINES were in the ACCESS_LOG_WINDOW_MS before it. Pure. */
+bool access_log_take(access_log_window *w, uint64_t now_ms);
+
+/* At http_server_stop: writes the count of refusals left out, if any, and closes the timer
+ * that would have. Loop thread only. */
+void access_log_stop(http_server *hs);
 
 /* conn_guard.c: the connection limits, the phase timers, the limits' names and counts. */
 #define GUARD_TOO_MANY_FROM_ADDRESS                                                                \
@@ -253,6 +321,12 @@ int ws_guard_feed(ws_frame_guard *g, const unsigned char *b, size_t n, uint64_t 
 /* ws_upgrade.c: an Upgrade request: refused with a JSON error, or upgraded to a WebSocket of
  * the endpoint at its path. Returns 0 (h2o's handler result). */
 int ws_upgrade(http_server *hs, h2o_req_t *q);
+/* Whether the request's path is a WebSocket endpoint's. */
+bool ws_endpoint_path(const http_server *hs, const h2o_req_t *q);
+/* The answer at a WebSocket endpoint to a request that is no upgrade (a plain GET, or an
+ * Upgrade whose Connection does not name "upgrade", which libh2o does not take for one): 426
+ * upgrade_required with "Upgrade: websocket" (RFC 9110 §15.5.22, RFC 6455 §4.1). */
+int ws_upgrade_required(h2o_req_t *q);
 
 /* ws_h2o.c: a WebSocket connection. */
 /* A new one for endpoint 'ep' (its URL parameters and client address read from 'q'), not yet
@@ -275,5 +349,8 @@ int tls_load(const tt_config *cfg, SSL_CTX **out, char err[TT_ERRLEN]);
 /* assets.c: serves an embedded dashboard file, or 404: the server's 'fallback' for a GET or
  * HEAD of a path no route takes. */
 void assets_serve(http_req *r);
+/* assets.c: true if a dashboard file is served at the URL path 'path' ("/app.js"): it takes
+ * GET, HEAD and OPTIONS, and any other method is 405 there. */
+bool assets_has(const char *path);
 
 #endif

@@ -1,8 +1,8 @@
 /* http_server.c -- libh2o 2.2.5 (Debian's libh2o, the libuv flavour) on our libuv loop: the
  * listeners, the one h2o handler that hands every request to http.c, the filter that words
  * h2o's own refusals in telltale's JSON, the wake-up from other threads, and shutdown.
- * HTTP/1.1 only, plain or TLS (tls.c; no ALPN, h2c refused); WebSocket upgrades go to
- * ws_h2o.c. Why h2o and what differs from the first edge (libwebsockets 4.1.6):
+ * HTTP/1.1 only, plain or TLS (tls.c; no ALPN, an h2c upgrade ignored); WebSocket upgrades go
+ * to ws_h2o.c. Why h2o and what differs from the first edge (libwebsockets 4.1.6):
  * docs/ARCHITECTURE.md "Decisions" and docs/h2o-spike.md. */
 #include "http/http_server.h"
 
@@ -22,13 +22,49 @@ typedef struct tt_handler {
     http_server *hs;
 } tt_handler;
 
+/* An Upgrade whose list names websocket (RFC 9110 §7.8, compared without case) goes to
+ * ws_upgrade.c once the edge's own checks of any request pass (Host, framing, the 16 KiB of
+ * header fields, no body, a path that decodes); one that fails
+ * them is refused as any request is, by http.c. Any other upgrade (h2c: curl --http2 asks for
+ * it) is ignored, as RFC 9110 §7.8 lets a server do: the request is served over HTTP/1.1 as if
+ * no Upgrade had been sent, and the connection kept. A request at a WebSocket endpoint that is
+ * no WebSocket upgrade gets 426 there, not the 404 of a path no route takes. libh2o sets
+ * q->upgrade only when Connection names "upgrade". */
 static int on_req(h2o_handler_t *self, h2o_req_t *q)
 {
     http_server *hs = ((tt_handler *)self)->hs;
-    if (q->upgrade.base != NULL) {
+    http_error e;
+    char path[HTTP_PATH_MAX];
+    if (!admit_host(q, &e) || !admit_raw_framing_of(q, &e) || !admit_header_size(q, &e) ||
+        q->entity.len > 0 || headers_path(q, path, sizeof path) != 0) {
+        return http_on_h2o_request(hs, q); /* refused there as any request is */
+    }
+    bool websocket = q->upgrade.base != NULL && h2o_contains_token(q->upgrade.base, q->upgrade.len,
+                                                                   H2O_STRLIT("websocket"), ',');
+    if (websocket) {
         return ws_upgrade(hs, q);
     }
+    if (ws_endpoint_path(hs, q) && (h2o_memis(q->method.base, q->method.len, H2O_STRLIT("GET")) ||
+                                    h2o_memis(q->method.base, q->method.len, H2O_STRLIT("HEAD")))) {
+        return ws_upgrade_required(q);
+    }
     return http_on_h2o_request(hs, q);
+}
+
+/* Every answer h2o sends for us (http.c's, ws_upgrade.c's refusals, h2o's own refusals as the
+ * filter below words them) gets the security headers on its way out: a filter on both of the
+ * host's paths, so that no way of answering can leave them out. */
+static void on_setup_security_ostream(h2o_filter_t *self, h2o_req_t *q, h2o_ostream_t **slot)
+{
+    (void)self;
+    http_security_headers(q);
+    h2o_setup_next_ostream(q, slot);
+}
+
+static void add_security_filter(h2o_pathconf_t *path)
+{
+    h2o_filter_t *f = h2o_create_filter(path, sizeof *f);
+    f->on_setup_ostream = on_setup_security_ostream;
 }
 
 /* h2o's own refusals (a body over max_request_entity_size, a malformed Content-Length or
@@ -47,8 +83,7 @@ static const struct {
 } h2o_refusals[] = {
     {"request entity is too large", 413, "body_too_large",
      "the body is larger than TELLTALE_MAX_BODY allows"},
-    {"broken content-length header", 411, "length_required",
-     "send the body with one valid Content-Length or Transfer-Encoding: chunked"},
+    {"broken content-length header", 400, "invalid_content_length", ADMIT_ONE_LENGTH},
     {"unknown transfer-encoding", 501, "transfer_coding_not_implemented",
      "the only Transfer-Encoding taken is chunked (RFC 9112 §6.1)"},
     {"broken chunked-encoding", 400, "invalid_chunked_body",
@@ -69,10 +104,10 @@ static void rewrite_send(h2o_ostream_t *self, h2o_req_t *q, h2o_iovec_t *bufs, s
                              .message = h2o_refusals[i].message};
         }
     }
-    http_error framing;
+    http_error framing; /* a Content-Length and Transfer-Encoding too: that is the fault */
     if ((e.status == 400 || e.status == 411 || e.status == 501) &&
         !admit_raw_framing_of(q, &framing)) {
-        e = framing; /* both Content-Length and Transfer-Encoding: that is the fault */
+        e = framing;
     }
     char why[128];
     if (e.status == 413) { /* in body.c's words, with the limit */
@@ -286,6 +321,7 @@ int http_server_start(uv_loop_t *loop, const tt_config *cfg, http_wake_fn on_wak
     hs->on_wake = on_wake;
     hs->wake_ctx = ctx;
     hs->fallback = assets_serve;
+    hs->has_file = assets_has;
     hs->refuse_early = early_refusal;
     SSL_CTX *ssl_ctx = NULL;
     if (cfg->tls_cert[0] != '\0') {
@@ -303,7 +339,7 @@ int http_server_start(uv_loop_t *loop, const tt_config *cfg, http_wake_fn on_wak
     /* h2o 2.2.5 keeps ONE timer per connection (http1.req_timeout), from waiting for a request
      * to the end of its body. The phases are timed by conn_guard.c; h2o's is a backstop. */
     hs->h2o_config.http1.req_timeout = 3600 * 1000;
-    hs->h2o_config.http1.upgrade_to_http2 = 0; /* h2c: refused in on_upgrade */
+    hs->h2o_config.http1.upgrade_to_http2 = 0; /* h2c: ignored (on_req) */
     h2o_hostconf_t *host =
         h2o_config_register_host(&hs->h2o_config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
@@ -313,6 +349,8 @@ int http_server_start(uv_loop_t *loop, const tt_config *cfg, http_wake_fn on_wak
     h2o_filter_t *f = h2o_create_filter(&host->fallback_path, sizeof *f + sizeof(http_server *));
     f->on_setup_ostream = on_setup_error_ostream;
     *(http_server **)(f + 1) = hs;
+    add_security_filter(path);
+    add_security_filter(&host->fallback_path);
 
     h2o_context_init(&hs->h2o_ctx, loop, &hs->h2o_config);
     hs->h2o_ready = true;
@@ -387,6 +425,7 @@ void http_server_stop(http_server *hs)
         return;
     }
     hs->stopping = true;
+    access_log_stop(hs);
     ws_stop_all(hs);
     while (hs->lingers != NULL) {
         linger_end(hs->lingers);

@@ -21,8 +21,8 @@ typedef void (*http_error_writer)(http_req *r, const http_error *e);
  *
  * 'roles' is who may use the row (AUTH_PUBLIC, AUTH_ROLES_READ, AUTH_ROLES_INGEST, ... of
  * core/auth.h; 0 = service_role only). The server checks it before the handler runs and
- * before a body is read: 401 (with WWW-Authenticate: Bearer) for no or a bad credential, 403
- * for a role not in the set; the handler finds the caller in r->who. */
+ * before a body is read: 401 for no or a bad credential, 403 for a role not in the set, each
+ * with RFC 6750's WWW-Authenticate (access.c); the handler finds the caller in r->who. */
 struct http_route {
     const char *path;
     unsigned methods; /* HTTP_GET | HTTP_HEAD ..., or HTTP_ANY_METHOD */

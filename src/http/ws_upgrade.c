@@ -5,30 +5,103 @@
 #include "http/http_internal.h"
 
 #include <h2o/http1.h>
-#include <h2o/websocket.h> /* h2o_is_websocket_handshake */
 #include <openssl/sha.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Answers 'q' with telltale's JSON error. Headers the refusal needs beside it (WWW-Authenticate,
+ * Sec-WebSocket-Version) are added to q->res.headers by the caller before. */
 static void refuse(h2o_req_t *q, int status, const char *code, const char *why)
 {
     json_writer w = {0};
     http_write_error(&w, &(http_error){.status = status, .code = code, .message = why});
     q->res.status = status;
-    q->res.reason = status == 401   ? "Unauthorized"
-                    : status == 403 ? "Forbidden"
-                    : status == 404 ? "Not Found"
-                    : status == 503 ? "Service Unavailable"
-                                    : "Bad Request";
+    q->res.reason = http_reason_phrase(status);
     q->res.content_length = w.out.oom ? 0 : w.out.len;
     h2o_add_header(&q->pool, &q->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
                    H2O_STRLIT("application/json"));
-    if (status == 401) {
-        h2o_add_header_by_str(&q->pool, &q->res.headers, H2O_STRLIT("www-authenticate"), 0, NULL,
-                              H2O_STRLIT("Bearer"));
-    }
     h2o_send_inline(q, w.out.oom ? "" : w.out.buf, w.out.oom ? 0 : w.out.len);
     free(w.out.buf);
+}
+
+static void add_header(h2o_req_t *q, const char *name, const char *value)
+{
+    h2o_add_header_by_str(&q->pool, &q->res.headers, name, strlen(name), 0, NULL, value,
+                          strlen(value));
+}
+
+/* Whether some line of the header 'token' has 'value' among its comma-separated tokens,
+ * compared without case (RFC 9110 §5.6.1, §7.6.1 Connection). */
+static bool has_token(const h2o_req_t *q, const h2o_token_t *token, const char *value)
+{
+    for (ssize_t i = -1; (i = h2o_find_header(&q->headers, token, i)) != -1;) {
+        const h2o_iovec_t *v = &q->headers.entries[i].value;
+        if (h2o_contains_token(v->base, v->len, value, strlen(value), ',')) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Whether 'key' is base64 (RFC 4648 §4, padded) of 16 bytes: 22 characters of the alphabet
+ * and "==" (RFC 6455 §4.1, item 7). */
+static bool key_is_16_bytes(const char *key)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (strlen(key) != 24 || strcmp(key + 22, "==") != 0) {
+        return false;
+    }
+    for (int i = 0; i < 22; i++) {
+        if (strchr(alphabet, key[i]) == NULL) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The opening handshake as RFC 6455 §4.2.1 wants it, which libh2o's
+ * h2o_is_websocket_handshake() checks only in part (GET, Upgrade, a key of 24 bytes).
+ * Returns 0 with the key in 'key' (24 characters and a NUL); 400 with 'why' naming the part
+ * that is wrong; 426 for a Sec-WebSocket-Version other than 13 (§4.2.2: the caller answers
+ * with "Sec-WebSocket-Version: 13"). The Upgrade field was checked before. */
+static int handshake_check(const h2o_req_t *q, char key[25], char *why, size_t len)
+{
+    char version[16];
+    bool has_version = headers_get(q, "sec-websocket-version", version, sizeof version);
+    if (q->version < 0x101) {
+        snprintf(why, len,
+                 "a WebSocket upgrade must be HTTP/1.1 or later (RFC 6455 4.1); this "
+                 "request is HTTP/1.0");
+        return 400;
+    }
+    if (!h2o_memis(q->method.base, q->method.len, H2O_STRLIT("GET"))) {
+        snprintf(why, len, "a WebSocket upgrade must be a GET (RFC 6455 4.1), not %.*s",
+                 q->method.len > 16 ? 16 : (int)q->method.len, q->method.base);
+        return 400;
+    }
+    if (!has_token(q, H2O_TOKEN_CONNECTION, "upgrade")) { /* libh2o's own test, held here */
+        snprintf(why, len, "a WebSocket upgrade needs 'Connection: Upgrade' (RFC 6455 4.1)");
+        return 400;
+    }
+    if (!headers_get(q, "sec-websocket-key", key, 25) || !key_is_16_bytes(key)) {
+        snprintf(why, len,
+                 "a WebSocket upgrade needs Sec-WebSocket-Key: base64 of 16 bytes, 24 "
+                 "characters ending in '==' (RFC 6455 4.1)");
+        return 400;
+    }
+    if (!has_version) {
+        snprintf(why, len, "a WebSocket upgrade needs Sec-WebSocket-Version: 13 (RFC 6455 4.1)");
+        return 400;
+    }
+    if (strcmp(version, "13") != 0) {
+        snprintf(why, len,
+                 "this server speaks WebSocket version 13 only (Sec-WebSocket-Version: 13, RFC "
+                 "6455 4.2.2)");
+        return 426;
+    }
+    return 0;
 }
 
 static const http_ws_endpoint *endpoint_at(const http_server *hs, const char *path)
@@ -41,6 +114,52 @@ static const http_ws_endpoint *endpoint_at(const http_server *hs, const char *pa
     return NULL;
 }
 
+bool ws_endpoint_path(const http_server *hs, const h2o_req_t *q)
+{
+    char path[HTTP_PATH_MAX];
+    return headers_path(q, path, sizeof path) == 0 && endpoint_at(hs, path) != NULL;
+}
+
+int ws_upgrade_required(h2o_req_t *q)
+{
+    add_header(q, "upgrade", "websocket"); /* RFC 9110 §15.5.22: the protocol to switch to */
+    add_header(q, "sec-websocket-version", "13");
+    refuse(q, 426, "upgrade_required",
+           "this path takes only a WebSocket upgrade: GET with 'Connection: Upgrade', "
+           "'Upgrade: websocket', Sec-WebSocket-Key and Sec-WebSocket-Version: 13 (RFC 6455 "
+           "4.1)");
+    return 0;
+}
+
+/* The query of an upgrade read by the rules of any request's (http.c): its %-escapes, its
+ * size, and no parameter twice -- a second ?apikey= must not be left for whoever reads which
+ * one. Parameters other than the endpoint's are ignored, as Supabase Realtime ignores them
+ * (clients add their own, such as log_level). False with 'e' (its message in 'msg'). */
+static bool query_ok(h2o_req_t *q, http_error *e, char *msg, size_t len)
+{
+    http_req r = {.h2o = q};
+    int args = headers_parse_args(&r);
+    *e = (http_error){.status = 400, .code = "invalid_parameter", .message = msg};
+    if (args == -2) {
+        e->code = "invalid_percent_encoding";
+        snprintf(msg, len, "the query has a '%%' not followed by two hex digits");
+    } else if (args != 0) {
+        *e = (http_error){.status = 414, .code = "query_too_long", .message = msg};
+        snprintf(msg, len, "the query string is too long or has too many parameters");
+    }
+    for (int i = 0; args == 0 && i < r.nargs; i++) {
+        for (int j = i + 1; args == 0 && j < r.nargs; j++) {
+            if (strcmp(r.args[i].name, r.args[j].name) == 0) {
+                snprintf(msg, len, "parameter '%.40s' given more than once: give it once",
+                         r.args[i].name);
+                args = -1;
+            }
+        }
+    }
+    free(r.args_text);
+    return args == 0;
+}
+
 /* The 101 is written and h2o hands over the socket (NULL: the client left meanwhile). */
 static void on_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
 {
@@ -50,12 +169,6 @@ static void on_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
 int ws_upgrade(http_server *hs, h2o_req_t *q)
 {
     char path[HTTP_PATH_MAX];
-    const char *key = NULL;
-    if (!h2o_lcstris(q->upgrade.base, q->upgrade.len, H2O_STRLIT("websocket"))) {
-        /* h2c would take the connection to HTTP/2 under our HTTP/1.1 answers */
-        refuse(q, 400, "upgrade_not_supported", "only WebSocket upgrades are supported");
-        return 0;
-    }
     const http_ws_endpoint *ep =
         headers_path(q, path, sizeof path) == 0 ? endpoint_at(hs, path) : NULL;
     if (ep == NULL) {
@@ -68,7 +181,7 @@ int ws_upgrade(http_server *hs, h2o_req_t *q)
     }
     http_error e;
     char msg[TT_ERRLEN];
-    if (!admit_repeats(q, &e, msg, sizeof msg)) {
+    if (!admit_repeats(q, &e, msg, sizeof msg) || !query_ok(q, &e, msg, sizeof msg)) {
         refuse(q, e.status, e.code, e.message);
         return 0;
     }
@@ -79,13 +192,20 @@ int ws_upgrade(http_server *hs, h2o_req_t *q)
                "this Origin may not open a WebSocket here (TELLTALE_ALLOW_ORIGINS)");
         return 0;
     }
-    if (h2o_is_websocket_handshake(q, &key) != 0 || key == NULL) {
-        refuse(q, 400, "invalid_websocket_handshake",
-               "a WebSocket upgrade needs GET, Sec-WebSocket-Key and Sec-WebSocket-Version 13");
+    char key[25];
+    int status = handshake_check(q, key, msg, sizeof msg);
+    if (status != 0) {
+        add_header(q, "sec-websocket-version", "13");
+        if (status == 426) {
+            add_header(q, "upgrade", "websocket"); /* RFC 9110 §15.5.22 */
+        }
+        refuse(q, status, status == 426 ? "upgrade_required" : "invalid_websocket_handshake", msg);
         return 0;
     }
     auth_identity who;
-    if (!access_check_upgrade(hs, q, ep, &who, &e, msg, sizeof msg)) {
+    char challenge[ACCESS_CHALLENGE_MAX];
+    if (!access_check_upgrade(hs, q, ep, &who, &e, msg, sizeof msg, challenge)) {
+        add_header(q, "www-authenticate", challenge);
         refuse(q, e.status, e.code, e.message);
         return 0;
     }
@@ -100,7 +220,7 @@ int ws_upgrade(http_server *hs, h2o_req_t *q)
     }
     const char *code = "invalid_parameter";
     char why[TT_ERRLEN] = "";
-    int status = ep->check != NULL ? ep->check(ep->ctx, ws, &code, why) : 0;
+    status = ep->check != NULL ? ep->check(ep->ctx, ws, &code, why) : 0;
     if (status != 0) {
         refuse(q, status, code, why);
         ws_conn_drop(ws);

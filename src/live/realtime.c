@@ -10,6 +10,7 @@
 #include "live/rt_internal.h"
 
 #include "core/json_print.h"
+#include "live/state_access.h"
 #include "os/clock.h"
 #include "os/log.h"
 
@@ -192,8 +193,10 @@ static int check_state_topic(const char *topic, const auth_identity *who, char e
     const char *client =
         strncmp(topic, prefix, sizeof prefix - 1) == 0 ? topic + sizeof prefix - 1 : NULL;
     if (client != NULL && !auth_reaches_client(who, client)) {
-        return tt_fail(err, TT_EINVAL, "topic state:%s is for that client (the JWT's sub) only",
-                       client);
+        char what[TT_ERRLEN];
+        snprintf(what, sizeof what, "join topic state:%.64s", client);
+        state_access_refusal(who, what, err, TT_ERRLEN);
+        return TT_EINVAL;
     }
     return 0;
 }

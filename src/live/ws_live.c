@@ -9,6 +9,7 @@
 #include "live/ws_live.h"
 
 #include "core/json_print.h"
+#include "live/state_access.h"
 #include "live/stream.h"
 #include "live/ws_message.h"
 #include "live/ws_recent.h"
@@ -298,11 +299,8 @@ static void on_state_subscribe(ws_client *c, ws_parsed *parsed)
     }
     if (!auth_reaches_client(&c->who, id->valuestring)) {
         bool ok;
-        char *ref = ws_message_ref(msg, &ok), m[160];
-        snprintf(m, sizeof m,
-                 "role %s may not send 'state_subscribe' for a client other than its own (the "
-                 "JWT's sub)",
-                 auth_role_name(c->who.role));
+        char *ref = ws_message_ref(msg, &ok), m[TT_ERRLEN];
+        state_access_refusal(&c->who, "send 'state_subscribe'", m, sizeof m);
         send_error(c, ref, "forbidden", m, -1);
         free(ref);
         return;

@@ -26,7 +26,7 @@ describe('migration console on two instances', { skip }, () => {
   const contexts = [];
   const errors = new ConsoleErrors([
     /status of 404/, // a route this telltale does not serve: the panel says "not available"
-    /status of 409/, // optimistic concurrency on the state route: cross-session-state rereads
+    /status of 412/, // optimistic concurrency on the state route: cross-session-state rereads
   ]);
   let last = null; // the page a failure screenshot shows
 

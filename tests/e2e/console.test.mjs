@@ -31,9 +31,9 @@ describe('migration console', () => {
     // Routes this telltale may not serve yet (flags, state, sessions, rollups): the page
     // shows "not available"; the browser logs each 404.
     /status of 404/,
-    // A 409 is optimistic concurrency at work: cross-session-state reads the current version
+    // A 412 is optimistic concurrency at work: cross-session-state reads the current version
     // and writes again (its unit tests cover it); the browser still logs the response.
-    /status of 409/,
+    /status of 412/,
   ]);
   const watch = (p) => errors.watch(p);
 

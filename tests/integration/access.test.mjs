@@ -5,8 +5,9 @@
 // TELLTALE_ANON_READ and TELLTALE_METRICS_PUBLIC on. Runs on SQLite, and on PostgreSQL with
 // TELLTALE_TEST_STORE=postgres (same file).
 //
-// A refused cell must be exactly 401 (no or bad credential, with WWW-Authenticate: Bearer) or
-// 403 (a valid credential whose role may not), with the route's error shape; an admitted cell
+// A refused cell must be exactly 401 (no, a bad or an expired credential) or 403 (a valid
+// credential whose role may not), with the route's error shape and RFC 6750's WWW-Authenticate
+// (checkChallenge); an admitted cell
 // must be anything else: the handler's own answer (200, 202, 400, 404 ...), which proves the
 // request went past the check.
 
@@ -36,6 +37,9 @@ function jwt(claims) {
 const CALLERS = {
   none: { headers: {}, key: null },
   bad: { headers: { apikey: 'not-a-key-of-this-daemon' }, key: 'not-a-key-of-this-daemon' },
+  // a bearer token that has expired (an hour ago, past the 30 s leeway)
+  expired: { headers: { authorization: `Bearer ${jwt({ role: 'service_role', exp: Math.floor(Date.now() / 1000) - 3600 })}` },
+             key: jwt({ role: 'service_role', exp: Math.floor(Date.now() / 1000) - 3600 }) },
   anon: { headers: { apikey: ANON }, key: ANON },
   ingest: { headers: { apikey: INGEST }, key: INGEST },
   authenticated: { headers: { authorization: `Bearer ${jwt({ role: 'authenticated', sub: 'u1' })}` },
@@ -46,6 +50,9 @@ const CALLERS = {
               key: jwt({ role: 'anon', sub: 'u1' }) },
 };
 
+// The callers with no valid credential: refused 401 wherever a credential is needed.
+const UNKNOWN = ['none', 'bad', 'expired'];
+
 // Who may use what. public: anyone; read: authenticated, service_role, and anon with
 // TELLTALE_ANON_READ; ingest: ingest and service_role; service: service_role only.
 const ADMITS = {
@@ -54,8 +61,8 @@ const ADMITS = {
                     ((who === 'anon' || who === 'anon_sub') && d.anonRead),
   ingest: (who) => who === 'ingest' || who === 'service_role',
   service: (who) => who === 'service_role',
-  connected: (who) => who !== 'none' && who !== 'bad', // any role admitted at the upgrade
-  anykey: (who) => who !== 'none' && who !== 'bad', // any valid credential, anon too (OFREP)
+  connected: (who) => !UNKNOWN.includes(who), // any role admitted at the upgrade
+  anykey: (who) => !UNKNOWN.includes(who), // any valid credential, anon too (OFREP)
   // a client's own dashboard state: service_role, or the reader whose JWT's sub names it
   own: (who) => who === 'service_role' || who === 'authenticated',
 };
@@ -152,14 +159,42 @@ function upgrade(d, path, who, query = '') {
   return tryUpgrade(`ws://${d.host}:${d.port}${path}${q ? `?${q}` : ''}`);
 }
 
-function checkRefusal(r, who, where, rest, override) {
-  const want = override ?? (who === 'none' || who === 'bad' ? 401 : 403);
-  assert.equal(r.status, want, `${where} as ${who}: want ${want}, got ${r.status} ${r.text ?? r.body}`);
-  if (want === 401 && !override) {
-    const h = typeof r.headers.get === 'function' ? r.headers.get('www-authenticate')
-                                                  : r.headers['www-authenticate'];
-    assert.equal(h, 'Bearer', `${where} as ${who}: WWW-Authenticate`);
+// The WWW-Authenticate every refusal carries (RFC 6750 §3, §3.1): the bare challenge without
+// a credential, invalid_token for one refused, insufficient_scope for a role that may not
+// (403, and /rest/v1's 401 for anon, as PostgREST answers it). Never the credential.
+// A Realtime socket admitted with 'key' (?apikey=), open, and the frames it received so far.
+async function openRealtime(d, key) {
+  const ws = new WebSocket(`ws://${d.host}:${d.port}/realtime/v1/websocket?apikey=` +
+                           `${encodeURIComponent(key)}&vsn=1.0.0`);
+  const replies = [];
+  ws.on('message', (data) => replies.push(JSON.parse(data.toString())));
+  await withTimeout(new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  }), 5_000, 'realtime open');
+  return { ws, replies };
+}
+
+function checkChallenge(r, who, where, status) {
+  const h = typeof r.headers.get === 'function' ? r.headers.get('www-authenticate')
+                                                : r.headers['www-authenticate'];
+  const at = `${where} as ${who} (${status}): WWW-Authenticate ${h}`;
+  if (who === 'none') {
+    assert.equal(h, 'Bearer', at);
+    return;
   }
+  const error = UNKNOWN.includes(who) ? 'invalid_token' : 'insufficient_scope';
+  assert.match(h ?? '', new RegExp(`^Bearer error="${error}", error_description="[\\x20-\\x21\\x23-\\x5b\\x5d-\\x7e]+"$`), at);
+  assert.ok(!h.includes(CALLERS[who].key ?? '\u0000'), `${at}: the credential is not echoed`);
+  if (who === 'expired') {
+    assert.match(h, /expired/, at);
+  }
+}
+
+function checkRefusal(r, who, where, rest, override) {
+  const want = override ?? (UNKNOWN.includes(who) ? 401 : 403);
+  assert.equal(r.status, want, `${where} as ${who}: want ${want}, got ${r.status} ${r.text ?? r.body}`);
+  checkChallenge(r, who, where, want);
   const text = r.text ?? r.body;
   if (text) {
     const body = JSON.parse(text);
@@ -291,7 +326,7 @@ for (const setup of SETUPS) {
         }
         // Realtime's door takes any valid key; its channels check the role (below).
         const rt = await upgrade(d, '/realtime/v1/websocket', who, 'vsn=1.0.0');
-        if (who === 'none' || who === 'bad') {
+        if (UNKNOWN.includes(who)) {
           checkRefusal(rt, who, '/realtime/v1/websocket');
         } else {
           assert.equal(rt.status, 101, `realtime as ${who}: ${rt.status} ${rt.body ?? ''}`);
@@ -420,16 +455,42 @@ for (const setup of SETUPS) {
       }
     });
 
+    test('a refusal of a client\'s state says its real reason: the role, or a client id other than the JWT\'s sub (/ws and Realtime)', async () => {
+      // [caller's token, client asked for, the reason]; anon only where it may connect at all
+      const ROLE = /^role anon may not (send 'state_subscribe'|join topic state:u1): only service_role, or an authenticated JWT whose sub is the client id, reaches a client's state$/;
+      const cases = [
+        [jwt({ role: 'authenticated', sub: 'u1' }), 'u2', /^role authenticated may (send 'state_subscribe'|join topic state:u2) only for its own client: the client id must be the JWT's sub$/],
+        [jwt({ role: 'authenticated' }), 'u1', /^role authenticated may (send 'state_subscribe'|join topic state:u1) only for its own client \(the JWT's sub\), and this JWT has no sub$/],
+        ...(d.anonRead ? [[jwt({ role: 'anon', sub: 'u1' }), 'u1', ROLE]] : []),
+      ];
+      for (const [token, client, says] of cases) {
+        const c = await WsClient.connect(`${d.wsUrl}?apikey=${encodeURIComponent(token)}`);
+        try {
+          await c.until('hello', (cl) => cl.messages.some((m) => m.type === 'hello'));
+          c.send({ type: 'state_subscribe', client_id: client, ref: 's' });
+          await c.until('the refusal', (cl) => cl.messages.some((m) => m.type === 'error'));
+          const refused = c.messages.find((m) => m.type === 'error');
+          assert.equal(refused.error.code, 'forbidden');
+          assert.match(refused.error.message, says);
+        } finally {
+          c.ws.close();
+        }
+        const { ws, replies } = await openRealtime(d, token);
+        try {
+          ws.send(JSON.stringify({ topic: `realtime:state:${client}`, event: 'phx_join', ref: '1', join_ref: '1',
+                                   payload: { config: {}, access_token: token } }));
+          const refused = await waitFor('the join', () => replies.find((m) => m.ref === '1'));
+          assert.equal(refused.payload.status, 'error', JSON.stringify(refused));
+          assert.match(refused.payload.response.reason, says);
+        } finally {
+          ws.close();
+        }
+      }
+    });
+
     test('Realtime state:C: its own client joins; a refreshed token of another client closes the channel', async () => {
       const own = jwt({ role: 'authenticated', sub: 'u1' });
-      const ws = new WebSocket(`ws://${d.host}:${d.port}/realtime/v1/websocket?apikey=` +
-                               `${encodeURIComponent(own)}&vsn=1.0.0`);
-      const replies = [];
-      ws.on('message', (data) => replies.push(JSON.parse(data.toString())));
-      await withTimeout(new Promise((resolve, reject) => {
-        ws.once('open', resolve);
-        ws.once('error', reject);
-      }), 5_000, 'realtime open');
+      const { ws, replies } = await openRealtime(d, own);
       try {
         const join = (topic, ref, token) => ws.send(JSON.stringify({
           topic, event: 'phx_join', ref, join_ref: ref, payload: { config: {}, access_token: token } }));
@@ -443,7 +504,8 @@ for (const setup of SETUPS) {
                                  payload: { access_token: jwt({ role: 'authenticated', sub: 'u2' }) } }));
         const closed = await waitFor('the channel closed', () => replies.find((m) =>
           m.topic === 'realtime:state:u1' && m.event === 'system' && m.payload?.status === 'error'));
-        assert.match(closed.payload.message, /state:u1 is for that client/);
+        assert.match(closed.payload.message,
+                     /^role authenticated may join topic state:u1 only for its own client: the client id must be the JWT's sub$/);
       } finally {
         ws.close();
       }
@@ -475,14 +537,7 @@ for (const setup of SETUPS) {
 
     test('Realtime channels: readers join; ingest, and anon without TELLTALE_ANON_READ, do not', async () => {
       for (const who of ['anon', 'ingest', 'authenticated', 'service_role']) {
-        const ws = new WebSocket(`ws://${d.host}:${d.port}/realtime/v1/websocket?apikey=` +
-                                 `${encodeURIComponent(CALLERS[who].key)}&vsn=1.0.0`);
-        const replies = [];
-        ws.on('message', (data) => replies.push(JSON.parse(data.toString())));
-        await withTimeout(new Promise((resolve, reject) => {
-          ws.once('open', resolve);
-          ws.once('error', reject);
-        }), 5_000, 'realtime open');
+        const { ws, replies } = await openRealtime(d, CALLERS[who].key);
         ws.send(JSON.stringify({ topic: 'realtime:acc', event: 'phx_join', ref: '1', join_ref: '1',
                                  payload: { config: {} } }));
         const reply = await waitFor(`${who}: the join reply`,

@@ -3,9 +3,9 @@
 // the setting, `telltale send`, and a graceful SIGTERM that closes WebSocket clients with 1001.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { after } from 'node:test';
 import path from 'node:path';
 import { BIN, Daemon, REPO, STORE_KIND, allEvents, api, makeTmpDir, test, uid, withTimeout } from './lib/daemon.mjs';
@@ -95,6 +95,30 @@ test('a bad setting stops start-up naming the setting and the accepted form', as
       assert.ok(r.stderr.includes(s), `${JSON.stringify(c)}: stderr ${JSON.stringify(r.stderr)} names ${s}`);
     }
   }
+});
+
+test('a --listen host with IPv6 addresses only is said to be so, with what to write; an IPv6 address is refused as not served', async () => {
+  for (const [flag, value] of [['--listen', '[::1]:8080'], ['--listen', '::1:8080'], ['--otlp-listen', '[::1]:4318']]) {
+    const r = await run(['serve', flag, value]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /IPv6(, \[::1\]:8080,)? is not served/, r.stderr);
+  }
+  // A name that resolves to IPv6 only (Debian's ip6-localhost without glibc's ::1 -> 127.0.0.1
+  // mapping; here a documentation address), in a mount namespace of its own whose /etc/hosts
+  // says so. As root (make test's case) a mount namespace is enough; otherwise a user namespace
+  // maps us to root in it. Where neither can be had, the test fails saying so: not skipped.
+  const dir = makeTmpDir('listen-v6');
+  const hosts = path.join(dir, 'hosts');
+  writeFileSync(hosts, '127.0.0.1 localhost\n2001:db8::5 v6only.test\n');
+  const ns = process.getuid() === 0 ? ['--mount'] : ['--user', '--map-root-user', '--mount'];
+  const r = spawnSync('unshare', [...ns, 'sh', '-c',
+    'mount --bind "$0" /etc/hosts || exit 99; exec "$1" serve --listen v6only.test:8080', hosts, BIN],
+  { encoding: 'utf8', timeout: 20_000 });
+  assert.ok(r.status === 2 || /telltale serve/.test(r.stderr ?? ''),
+            `a mount namespace with its own /etc/hosts (unshare ${ns.join(' ')}: exit ${r.status}, ${r.stderr?.trim()})`);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^telltale serve: --listen \/ TELLTALE_LISTEN host 'v6only\.test' resolves to no IPv4 address, only to IPv6: telltale listens on IPv4 only .*e\.g\. 127\.0\.0\.1:8080/m);
+  assert.doesNotMatch(r.stderr, /Name or service not known/);
 });
 
 test('a flag wins over the environment, which wins over the default', async () => {
@@ -595,6 +619,69 @@ test('an answer that is not JSON (a web page) is never printed as success: exit 
       assert.equal(r.code, 1, `telltale ${cmd.join(' ')}: ${r.stderr}`);
       assert.doesNotMatch(r.stdout, /doctype/, `telltale ${cmd.join(' ')} printed the page`);
       assert.match(r.stderr, /answered HTTP 200 with something that is not telltale's API \(not JSON\)/, `telltale ${cmd.join(' ')}`);
+    }
+  } finally {
+    server.close();
+  }
+});
+
+test('every command says a refusal in one form, "HTTP <status> <code>: <message>", about the key the user gave', async () => {
+  const d = await Daemon.start({ label: 'cli-refusal', env: { TELLTALE_SERVICE_KEY: 'cli-refusal-service-key-0123456789' } });
+  daemons.push(d);
+  for (const cmd of [['flags', 'list'], ['flags', 'get', 'k'], ['flags', 'set', 'k', '--enable'], ['flags', 'delete', 'k'],
+    ['dlq', 'list'], ['dlq', 'stats'], ['dlq', 'retry', '1'], ['dlq', 'recover'], ['dlq', 'fail', '1'],
+    ['dlq', 'purge', '--older-than', '30d'], ['send', '{"type":"x"}']]) {
+    const r = await run([...cmd, '--url', d.base], { env: { TELLTALE_KEY: 'wrongwrongwrongwrong' } });
+    const who = cmd[0] === 'send' ? 'send' : `${cmd[0]} ${cmd[1]}`;
+    assert.equal(r.code, 1, `telltale ${cmd.join(' ')}: ${r.stderr}`);
+    // the CLI sends its one key as apikey and as bearer: the refusal is about that key, not
+    // "the apikey header", and never the raw JSON body (send adds where it stopped)
+    assert.match(r.stderr, new RegExp(`^telltale ${who}: HTTP 401 unauthorized: unknown key(; stopping at .*)?$`, 'm'), `telltale ${cmd.join(' ')}`);
+    assert.doesNotMatch(r.stderr, /\{"error"|apikey header/, `telltale ${cmd.join(' ')}`);
+  }
+  // a refusal other than 401 has the same form
+  const r = await run(['flags', 'get', 'no-such-flag', '--url', d.base], { env: { TELLTALE_KEY: 'cli-refusal-service-key-0123456789' } });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^telltale flags get: HTTP 404 not_found: .+$/m);
+  await d.stop();
+});
+
+test('an error answer that is not telltale\'s (HTML 404, empty 501, foreign JSON): every command exits 1 in one line, never printing it', async () => {
+  // A server that is not telltale, as a wrong --url reaches: python's http.server, a proxy.
+  const answers = {
+    html: [404, { 'Content-Type': 'text/html' }, '<!doctype html><title>Error response</title><p>Error code: 404'],
+    empty: [501, {}, ''],
+    json: [400, { 'Content-Type': 'application/json' }, '{"message":"foreign-json-body","error":"foreign"}'],
+  };
+  const says = { html: 'not JSON', empty: 'an empty body', json: 'JSON without its error document' };
+  let current = 'html';
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const [status, headers, body] = answers[current];
+      res.writeHead(status, headers);
+      res.end(body);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${server.address().port}`;
+    for (current of Object.keys(answers)) {
+      const [status] = answers[current];
+      for (const cmd of [['flags', 'list'], ['flags', 'get', 'k'], ['flags', 'set', 'k', '--enable'], ['flags', 'delete', 'k'],
+        ['dlq', 'list'], ['dlq', 'stats'], ['dlq', 'retry', '1'], ['dlq', 'recover'], ['dlq', 'fail', '1'],
+        ['dlq', 'purge', '--older-than', '30d'], ['send', '{"type":"x"}']]) {
+        const what = `telltale ${cmd.join(' ')} against ${current}`;
+        const r = await runBare([...cmd, '--url', url]);
+        assert.equal(r.code, 1, `${what}: ${r.stderr}`);
+        assert.equal(r.stdout, cmd[0] === 'send' ? r.stdout : '', `${what} printed on stdout`);
+        assert.doesNotMatch(r.stdout + r.stderr, /doctype|Error code|foreign-json-body|unknown: /, `${what} printed the answer`);
+        const who = cmd[0] === 'send' ? 'send' : `${cmd[0]} ${cmd[1]}`;
+        const line = new RegExp(`^telltale ${who}: ${url.replace(/\./g, '\\.')}/api/v1/\\S+ answered HTTP ${status} `
+          + `with something that is not telltale's API \\(${says[current]}[^)]*\\): is the URL \\(--url, TELLTALE_URL\\) the daemon's\\?$`, 'm');
+        assert.match(r.stderr, line, what);
+        assert.equal(r.stderr.match(/not telltale's API/g).length, 1, `${what}: said once`);
+      }
     }
   } finally {
     server.close();

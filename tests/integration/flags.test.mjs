@@ -1,5 +1,5 @@
 // flags.test.mjs -- feature flags end to end on the store the suite runs against: the
-// /api/v1/flags routes (shapes, ETag, If-Match and 412, errors), `telltale flags` (merge,
+// /api/v1/flags routes (shapes, ETag, If-Match and If-None-Match, 412 and 304, errors), `telltale flags` (merge,
 // exit codes), and a change pushed live to open /ws clients (hello, {"type":"flags"}) and to
 // supabase-js clients on the Realtime topic "flags" without reconnecting.
 
@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before } from 'node:test';
 import { BIN, Daemon, REPO, api, test, uid } from './lib/daemon.mjs';
-import { REFUSED_IF_MATCH, assertIfMatchRefused } from './lib/if-match.mjs';
+import { REFUSED_IF_MATCH, assertIfMatchRefused, assertPreconditions } from './lib/if-match.mjs';
 import { WsClient } from './lib/wsclient.mjs';
 import { client, collected, subscribe } from '../supabase/lib.mjs';
 
@@ -76,6 +76,11 @@ test('PUT creates (201) and replaces (200) a flag; GET shows it with an ETag; If
   }
   r = await api(d, 'DELETE', `/api/v1/flags/${k}`);
   assert.equal(r.status, 404);
+});
+
+// A create-only PUT (If-None-Match: *) used to overwrite: the second answered 200, version 2.
+test('If-None-Match: * creates only and a list of tags guards PUT, DELETE and GET; If-Match first (RFC 9110 §13)', async () => {
+  await assertPreconditions((...a) => api(d, ...a), `/api/v1/flags/${key('inm')}`, { enabled: true });
 });
 
 // A member given twice is refused at every depth the route reads, on PUT /api/v1/flags, the

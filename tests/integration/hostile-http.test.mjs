@@ -305,7 +305,7 @@ hostile('chunked body with both Content-Length and Transfer-Encoding → 400 con
 hostile("libh2o's own refusals carry the status code's reason phrase (RFC 9110 §15), not 'Invalid Request'", async () => {
   for (const [head, line] of [
     ['Transfer-Encoding: chunked\r\n\r\nzz\r\n', 'HTTP/1.1 400 Bad Request'],
-    ['Content-Length: 1x\r\n\r\n{}', 'HTTP/1.1 411 Length Required'],
+    ['Content-Length: 1x\r\n\r\n{}', 'HTTP/1.1 400 Bad Request'],
     ['Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n', 'HTTP/1.1 501 Not Implemented'],
     ['Expect: foo\r\nContent-Length: 2\r\n\r\n{}', 'HTTP/1.1 417 Expectation Failed'],
   ]) {
@@ -314,12 +314,41 @@ hostile("libh2o's own refusals carry the status code's reason phrase (RFC 9110 �
   }
 });
 
-hostile('POST without Content-Length, or with a malformed or repeated one → 411 length_required', async () => {
-  for (const cl of ['', 'Content-Length: abc\r\n', 'Content-Length: -5\r\n',
-                    'Content-Length: 12\r\nContent-Length: 50\r\n']) {
-    const r = await rawRequest(d.port, `POST /api/v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${cl}\r\n{"type":"a"}`);
-    assert.equal(r?.status, 411, `${JSON.stringify(cl)}: ${r?.text}`);
-  }
+hostile('POST without Content-Length → 411 length_required, and the connection is kept', async () => {
+  const c = await RawConn.connect(d.port);
+  await c.write('POST /api/v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\r\n' +
+                'GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+  const rs = await c.responses(2);
+  await c.destroy();
+  assert.deepEqual(rs.map((r) => r.status), [411, 200], rs.map((r) => r.text).join(' | '));
+  assert.equal(rs[0].json.error.code, 'length_required');
+});
+
+// RFC 9112 §6.3 item 5: an invalid Content-Length is 400 and the connection closes. One rule
+// (DESIGN "Framing"): exactly one field line of 1*DIGIT -- a list of equal values, or a second
+// equal line, is refused as a differing one is (RFC 9110 §8.6 allows either; a proxy may read
+// them otherwise).
+for (const [what, cl] of [['a sign', 'Content-Length: +11\r\n'], ['a negative value', 'Content-Length: -5\r\n'],
+                          ['letters', 'Content-Length: abc\r\n'], ['a list of equal values', 'Content-Length: 11, 11\r\n'],
+                          ['two equal lines', 'Content-Length: 11\r\nContent-Length: 11\r\n'],
+                          ['two differing lines', 'Content-Length: 11\r\nContent-Length: 50\r\n'],
+                          ['an empty value', 'Content-Length:\r\n']]) {
+  hostile(`Content-Length with ${what} → 400 invalid_content_length, then close`, async () => {
+    const c = await RawConn.connect(d.port);
+    await c.write(`POST /api/v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${cl}\r\n{"type":"a"}`);
+    const [r] = await c.responses(1);
+    assert.equal(r?.status, 400, `${JSON.stringify(cl)}: ${r?.text}`);
+    assert.equal(r.json?.error?.code, 'invalid_content_length');
+    assert.equal(r.headers.connection, 'close');
+    assert.ok(await c.waitClosed(), 'the connection closes');
+    await c.destroy();
+  });
+}
+
+hostile('two equal Content-Length lines on a GET → 400 invalid_content_length too', async () => {
+  const r = await rawRequest(d.port, 'GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n');
+  assert.equal(r?.status, 400, r?.text);
+  assert.equal(r.json.error.code, 'invalid_content_length');
 });
 
 hostile('header fields over 16 KiB → 431 header_fields_too_large', async () => {
@@ -401,7 +430,6 @@ for (const [what, request] of [
   ['garbage request line', 'HELLO\r\n\r\n'],
   ['NUL byte in the path', 'GET /hea\0lth HTTP/1.1\r\nHost: x\r\n\r\n'],
   ['invalid %-escape in the query', 'GET /api/v1/events?type=%ZZ HTTP/1.1\r\nHost: x\r\n\r\n'],
-  ['HTTP/2 prior-knowledge preface (h2c without upgrade)', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'],
 ]) {
   hostile(`${what} → 4xx, and the daemon keeps serving`, async () => {
     await expectRefused4xx(request);
@@ -450,11 +478,21 @@ hostile('HTTP pipelining, GET+POST+GET in one TCP write: all answered in order, 
   assert.equal((await api(d, 'GET', '/health', { timeoutMs: 5_000 })).status, 200);
 });
 
-hostile('h2c upgrade attempt → 400 upgrade_not_supported (HTTP/1.1 answer)', async () => {
+hostile('h2c upgrade attempt → ignored: served over HTTP/1.1 (RFC 9110 §7.8)', async () => {
   const r = await rawRequest(d.port, 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n' +
     'Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n');
-  assert.equal(r?.status, 400, r?.text);
-  assert.equal(r.json.error.code, 'upgrade_not_supported');
+  assert.equal(r?.status, 200, r?.text);
+  assert.equal(r.statusLine, 'HTTP/1.1 200 OK');
+});
+
+hostile('the HTTP/2 prior-knowledge preface (h2c without upgrade) → 505 http_version_not_supported, then close', async () => {
+  const c = await RawConn.connect(d.port);
+  await c.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+  const [r] = await c.responses(1);
+  assert.equal(r?.status, 505, r?.text);
+  assert.equal(r.json?.error?.code, 'http_version_not_supported');
+  assert.ok(await c.waitClosed(), 'the connection closes');
+  await c.destroy();
 });
 
 hostile('a TCP connection closed without sending a byte (a port probe) → the daemon keeps serving', async () => {

@@ -7,7 +7,7 @@
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { Daemon, Ledger, test, uid } from './lib/daemon.mjs';
-import { OP, RawWs, closePayload, wsFrame } from './lib/raw.mjs';
+import { OP, RawWs, closePayload, rawRequest, wsFrame } from './lib/raw.mjs';
 import { WsClient } from './lib/wsclient.mjs';
 
 let d;
@@ -291,6 +291,148 @@ hostile('frames sent in the same write as the handshake are read as frames, afte
     assert.equal(ws.messages().filter((m) => m.type === 'error').length, 0, JSON.stringify(ws.messages()));
   } finally {
     await ws.destroy();
+  }
+});
+
+// ---- the opening handshake (RFC 6455 §4.2.1, §4.2.2) ---------------------------------------
+
+// Every WebSocket endpoint holds a handshake to all of RFC 6455 §4.1's rules, not only to the
+// Upgrade field and a key of 24 bytes that libh2o's h2o_is_websocket_handshake() looks at.
+const ENDPOINTS = ['/ws', '/realtime/v1/websocket?vsn=1.0.0'];
+const GOOD_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
+
+function handshake(target, { version = 'HTTP/1.1', method = 'GET', fields = {} } = {}) {
+  const all = { Host: `127.0.0.1:${d.port}`, Upgrade: 'websocket', Connection: 'Upgrade',
+                'Sec-WebSocket-Key': GOOD_KEY, 'Sec-WebSocket-Version': '13', ...fields };
+  const lines = Object.entries(all).filter(([, v]) => v !== null).map(([k, v]) => `${k}: ${v}`);
+  return `${method} ${target} ${version}\r\n${lines.join('\r\n')}\r\n\r\n`;
+}
+
+test('a handshake of another WebSocket version is 426 with Sec-WebSocket-Version: 13, on every endpoint', async () => {
+  for (const target of ENDPOINTS) {
+    for (const v of ['8', '7', '14', '13, 8']) {
+      const r = await rawRequest(d.port, handshake(target, { fields: { 'Sec-WebSocket-Version': v } }));
+      assert.equal(r?.status, 426, `${target} version ${v}: ${r?.statusLine} ${r?.text}`);
+      assert.equal(r.headers['sec-websocket-version'], '13', `${target} version ${v}`);
+      assert.equal(r.headers.upgrade, 'websocket', `${target}: a 426 names the protocol (RFC 9110 §15.5.22)`);
+      assert.equal(r.json.error.code, 'upgrade_required');
+      assert.match(r.json.error.message, /version 13 only/);
+    }
+  }
+});
+
+test('a handshake that breaks RFC 6455 §4.1 is 400 invalid_websocket_handshake naming the part, on every endpoint', async () => {
+  const cases = [
+    [{ version: 'HTTP/1.0' }, /HTTP\/1\.1 or later.*HTTP\/1\.0/],
+    [{ method: 'POST', fields: { 'Content-Length': '0' } }, /must be a GET.*not POST/],
+    [{ method: 'PUT', fields: { 'Content-Length': '0' } }, /must be a GET.*not PUT/],
+    [{ fields: { 'Sec-WebSocket-Version': null } }, /needs Sec-WebSocket-Version: 13/],
+    [{ fields: { 'Sec-WebSocket-Key': null } }, /Sec-WebSocket-Key: base64 of 16 bytes/],
+    [{ fields: { 'Sec-WebSocket-Key': '************************' } }, /Sec-WebSocket-Key: base64 of 16 bytes/],
+    // base64 of 17 bytes; of 15; 24 characters that are no base64
+    [{ fields: { 'Sec-WebSocket-Key': Buffer.alloc(17, 1).toString('base64') } }, /base64 of 16 bytes/],
+    [{ fields: { 'Sec-WebSocket-Key': Buffer.alloc(15, 1).toString('base64') } }, /base64 of 16 bytes/],
+    [{ fields: { 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ=a' } }, /base64 of 16 bytes/],
+  ];
+  for (const target of ENDPOINTS) {
+    for (const [opts, says] of cases) {
+      const r = await rawRequest(d.port, handshake(target, opts));
+      const what = `${target} ${JSON.stringify(opts)}`;
+      assert.equal(r?.status, 400, `${what}: ${r?.statusLine} ${r?.text}`);
+      assert.equal(r.json.error.code, 'invalid_websocket_handshake', what);
+      assert.match(r.json.error.message, says, what);
+    }
+  }
+  assert.equal((await fetch(`${d.base}/health`)).status, 200, 'the daemon keeps serving');
+});
+
+test('Upgrade and Connection are token lists, compared without case: a handshake that has them in a list opens', async () => {
+  for (const target of ENDPOINTS) {
+    const r = await rawRequest(d.port, handshake(target, {
+      fields: { Upgrade: 'WebSocket, foo/1', Connection: 'keep-alive, UPGRADE' } }));
+    assert.equal(r?.status, 101, `${target}: ${r?.statusLine} ${r?.text}`);
+    assert.equal(r.headers['sec-websocket-accept'], 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+  }
+});
+
+test('a request at a WebSocket endpoint that is no upgrade is 426 naming the handshake, not 404', async () => {
+  for (const target of ENDPOINTS) {
+    // a plain GET; and an Upgrade without the "upgrade" token in Connection, which is no
+    // upgrade request (RFC 9110 §7.8) and libh2o does not take for one
+    for (const fields of [{ Upgrade: null, Connection: null, 'Sec-WebSocket-Key': null, 'Sec-WebSocket-Version': null },
+                          { Connection: 'keep-alive' }, { Connection: null }]) {
+      const r = await rawRequest(d.port, handshake(target, { fields }));
+      const what = `${target} ${JSON.stringify(fields)}`;
+      assert.equal(r?.status, 426, `${what}: ${r?.statusLine} ${r?.text}`);
+      assert.equal(r.headers.upgrade, 'websocket', `${what}: a 426 names the protocol (RFC 9110 §15.5.22)`);
+      assert.equal(r.json.error.code, 'upgrade_required', what);
+      assert.match(r.json.error.message, /takes only a WebSocket upgrade.*Connection: Upgrade/, what);
+    }
+  }
+  const other = await rawRequest(d.port, handshake('/health', { fields: { Connection: 'keep-alive' } }));
+  assert.equal(other?.status, 200, 'elsewhere an Upgrade without Connection: upgrade is served as any request');
+});
+
+test('an upgrade with header fields over 16 KiB is 431 header_fields_too_large, on every endpoint', async () => {
+  for (const target of ENDPOINTS) {
+    for (const fields of [{ 'X-A': 'a'.repeat(17_000) },
+                          Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`X-${i}`, 'b'.repeat(15_000)]))]) {
+      const r = await rawRequest(d.port, handshake(target, { fields }));
+      assert.equal(r?.status, 431, `${target} ${Object.keys(fields)}: ${r?.statusLine} ${r?.text}`);
+      assert.equal(r.json.error.code, 'header_fields_too_large');
+    }
+    const ok = await rawRequest(d.port, handshake(target, { fields: { 'X-A': 'a'.repeat(15_000) } }));
+    assert.equal(ok?.status, 101, `${target}: 15,000 bytes of X-A is within the limit`);
+  }
+});
+
+test('an upgrade whose field values end in spaces or tabs opens: they are not part of the value (RFC 9110 §5.5)', async () => {
+  for (const target of ENDPOINTS) {
+    for (const ows of [' ', '\t']) {
+      for (const name of ['Upgrade', 'Connection', 'Sec-WebSocket-Key', 'Sec-WebSocket-Version', 'Host', 'Origin']) {
+        const base = { Upgrade: 'websocket', Connection: 'Upgrade', 'Sec-WebSocket-Key': GOOD_KEY,
+                       'Sec-WebSocket-Version': '13', Host: `127.0.0.1:${d.port}`, Origin: `http://127.0.0.1:${d.port}` };
+        const r = await rawRequest(d.port, handshake(target, { fields: { [name]: base[name] + ows } }));
+        assert.equal(r?.status, 101, `${target} ${name} + ${JSON.stringify(ows)}: ${r?.statusLine} ${r?.text}`);
+      }
+    }
+  }
+});
+
+test('a WebSocket endpoint answers OPTIONS with 200 and Allow, another method with 405 and Allow', async () => {
+  for (const target of ENDPOINTS) {
+    const plain = { Upgrade: null, Connection: null, 'Sec-WebSocket-Key': null, 'Sec-WebSocket-Version': null };
+    const o = await rawRequest(d.port, handshake(target, { method: 'OPTIONS', fields: plain }));
+    assert.equal(o?.status, 200, `OPTIONS ${target}: ${o?.statusLine} ${o?.text}`);
+    assert.equal(o.headers.allow, 'GET, HEAD, OPTIONS', `OPTIONS ${target}`);
+    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
+      const r = await rawRequest(d.port, handshake(target, { method, fields: { ...plain,
+        ...(method === 'DELETE' ? {} : { 'Content-Type': 'application/json', 'Content-Length': '0' }) } }));
+      assert.equal(r?.status, 405, `${method} ${target}: ${r?.statusLine} ${r?.text}`);
+      assert.equal(r.json.error.code, 'method_not_allowed');
+      assert.equal(r.headers.allow, 'GET, HEAD, OPTIONS', `${method} ${target}`);
+    }
+  }
+});
+
+test('an upgrade\'s query is held to any request\'s rules: %-escapes, size, no parameter twice; other parameters are ignored', async () => {
+  const cases = [
+    ['x=%ZZ', 400, 'invalid_percent_encoding', /'%' not followed by two hex digits/],
+    ['apikey=k1-0123456789abcdef&apikey=k2-0123456789abcdef', 400, 'invalid_parameter', /'apikey' given more than once/],
+    ['log_level=info&log_level=info', 400, 'invalid_parameter', /'log_level' given more than once/],
+    [`pad=${'x'.repeat(9000)}`, 414, 'query_too_long', /too long/],
+  ];
+  for (const target of ENDPOINTS) {
+    const join = target.includes('?') ? '&' : '?';
+    for (const [query, status, code, says] of cases) {
+      const r = await rawRequest(d.port, handshake(`${target}${join}${query}`));
+      const what = `${target}${join}${query.slice(0, 40)}`;
+      assert.equal(r?.status, status, `${what}: ${r?.statusLine} ${r?.text}`);
+      assert.equal(r.json.error.code, code, what);
+      assert.match(r.json.error.message, says, what);
+    }
+    const other = await rawRequest(d.port, handshake(`${target}${join}log_level=info`));
+    assert.equal(other?.status, 101, `${target}: a parameter of the client's own is ignored: ${other?.text}`);
   }
 });
 

@@ -539,7 +539,7 @@ conform('spaces and tabs around any header value are not part of it (RFC 9110 §
   const state = `/api/v1/state/${uid('ows-client')}/k`;
   r = await one(httpRequest({ method: 'PUT', path: state, body: json({ value: 1 }),
     headers: { 'Content-Type': ' application/json', 'If-Match': ' * ' } }));
-  assert.equal(r?.status, 409, `If-Match: " * " is *, and nothing exists yet: ${r?.text}`);
+  assert.equal(r?.status, 412, `If-Match: " * " is *, and nothing exists yet: ${r?.text}`);
 });
 
 // ---- issue 15: Origin on state-changing routes ---------------------------------------------------
@@ -653,6 +653,69 @@ conform('a body on GET or DELETE → 400 unexpected_body, read through, then Con
   }
 });
 
+// RFC 9110 §5.5: the spaces and tabs around a field value are not part of it. libh2o's parser
+// drops those before a value but kept those after it, and read some values itself (its 400 for
+// "Content-Length: 12 ", its 501 for "Transfer-Encoding: chunked\t").
+for (const ows of [' ', '\t', ' \t ']) {
+  const shown = JSON.stringify(ows);
+  conform(`a field value with ${shown} after it is read without it: every header the edge reads`, async () => {
+    const cases = [
+      ['Content-Length', (n) => String(n), 'plain'],
+      ['Transfer-Encoding', () => 'chunked', 'chunked'],
+      ['Content-Type', () => 'application/json', 'plain'],
+      ['Content-Encoding', () => 'gzip', 'gzip'],
+      ['Host', () => `127.0.0.1:${d.port}`, 'plain'],
+      ['Connection', () => 'keep-alive', 'plain'],
+      ['Origin', () => ALLOWED_ORIGIN, 'plain'],
+    ];
+    for (const [name, value, kind] of cases) {
+      const e = ev('ows');
+      const raw = Buffer.from(json([e]));
+      const body = kind === 'chunked' ? chunked([raw]) : kind === 'gzip' ? gzipSync(raw) : raw;
+      const headers = { Host: `127.0.0.1:${d.port}`, 'Content-Type': 'application/json' };
+      if (kind === 'gzip') {
+        headers['Content-Encoding'] = 'gzip';
+      }
+      if (kind !== 'chunked') {
+        headers['Content-Length'] = String(body.length);
+      }
+      headers[name] = value(body.length) + ows;
+      const r = await one(httpRequest({ method: 'POST', path: EVENTS, headers, body }));
+      assert.equal(r?.status, 202, `${name}: ${JSON.stringify(headers[name])}: ${r?.statusLine} ${r?.text}`);
+      note(r, [e]);
+    }
+  });
+}
+
+conform('Expect: 100-continue with a space or tab after it still gets 100 Continue, then 202', async () => {
+  for (const ows of [' ', '\t']) {
+    const e = ev('expect-ows');
+    const body = Buffer.from(json([e]));
+    const c = await RawConn.connect(d.port);
+    await c.write(httpRequest({ method: 'POST', path: EVENTS, headers: {
+      'Content-Type': 'application/json', 'Content-Length': String(body.length), Expect: `100-continue${ows}` } }));
+    const got100 = await c.waitUntil((x) => x.closed || interimStatuses(x.data).statuses.length > 0, 3_000);
+    assert.ok(got100 && !c.closed, `${JSON.stringify(ows)}: 100 before the body; got ${c.data.toString('latin1')}`);
+    await c.write(body);
+    await c.waitUntil((x) => x.closed || parseHttpResponses(interimStatuses(x.data).rest).length > 0);
+    const [r] = parseHttpResponses(interimStatuses(c.data).rest);
+    await c.destroy();
+    assert.equal(r?.status, 202, `final answer: ${r?.text}`);
+    note(r, [e]);
+  }
+});
+
+conform('Expect: 100-continue with header fields over 16 KiB → 431 before the body, no 100', async () => {
+  const c = await RawConn.connect(d.port);
+  await c.write(httpRequest({ method: 'POST', path: EVENTS, headers: {
+    'Content-Type': 'application/json', 'Content-Length': '2', Expect: '100-continue', 'X-A': 'a'.repeat(17_000) } }));
+  await c.waitUntil((x) => x.closed || parseHttpResponses(interimStatuses(x.data).rest).length > 0);
+  const { statuses, rest } = interimStatuses(c.data);
+  await c.destroy();
+  assert.deepEqual(statuses, [], `no 100 Continue; got ${c.data.toString('latin1').slice(0, 300)}`);
+  expectError(parseHttpResponses(rest)[0], 431, 'header_fields_too_large');
+});
+
 // ---- a method the server does not know ----------------------------------------------------------
 
 // RFC 9110 §9.1: a method the origin server does not recognise is 501, one it knows but the
@@ -698,6 +761,24 @@ conform('OPTIONS answers 200 with Allow and Content-Length: 0 on every route (RF
 conform('OPTIONS on a path no route takes → 404', async () => {
   const r = await one(httpRequest({ method: 'OPTIONS', path: '/api/v1/nothing' }));
   expectError(r, 404, 'not_found');
+});
+
+// RFC 9110 §9.3.7, §15.5.6: a dashboard file is a resource too: OPTIONS is 200 with Allow, any
+// other method than GET and HEAD is 405 with Allow; a path that is no file stays 404.
+conform('a dashboard file answers OPTIONS with 200 and Allow, another method with 405 and Allow', async () => {
+  for (const p of ['/', '/app.js']) {
+    const o = await one(httpRequest({ method: 'OPTIONS', path: p }));
+    assert.equal(o?.status, 200, `OPTIONS ${p}: ${o?.text}`);
+    assert.equal(o.headers.allow, 'GET, HEAD, OPTIONS', `OPTIONS ${p}`);
+    for (const method of ['POST', 'DELETE', 'PUT', 'PATCH']) {
+      const r = await one(httpRequest({ method, path: p, ...(method === 'DELETE' ? {} : {
+        body: '{}', headers: { 'Content-Type': 'application/json' } }) }));
+      expectError(r, 405, 'method_not_allowed');
+      assert.equal(r.headers.allow, 'GET, HEAD, OPTIONS', `${method} ${p}`);
+    }
+  }
+  expectError(await one(httpRequest({ method: 'DELETE', path: '/no-such-file.js' })), 404, 'not_found');
+  expectError(await one(httpRequest({ method: 'OPTIONS', path: '/no-such-file.js' })), 404, 'not_found');
 });
 
 // The query's one rule (DESIGN §5 "HTTP"): every route refuses a parameter it does not take,
@@ -809,4 +890,174 @@ conform('a request target in absolute form is served as its origin form; its aut
   const [same] = await exchange(post(`http://${own}${EVENTS}`, taken), 1);
   note(same, taken);
   assert.equal(same?.status, 202, same?.text);
+});
+
+// ---- Host (RFC 9112 §3.2) -----------------------------------------------------------------
+
+// The bytes of a request with exactly the header lines given (no Host added).
+const bare = (line, fields = '') => `${line}\r\n${fields}\r\n`;
+
+conform('an HTTP/1.1 request without Host → 400 missing_host, on every kind of request; HTTP/1.0 may leave it out', async () => {
+  const upgrade = 'Upgrade: websocket\r\nConnection: Upgrade\r\n' +
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
+  for (const request of [bare('GET /health HTTP/1.1'), bare('GET /no/such/route HTTP/1.1'),
+                         bare('GET /ws HTTP/1.1', upgrade),
+                         bare('POST /api/v1/events HTTP/1.1', 'Content-Type: application/json\r\nContent-Length: 2\r\n') + '{}']) {
+    expectError(await one(request), 400, 'missing_host');
+  }
+  // asking for 100-continue: refused before the body, no 100 sent
+  const c = await RawConn.connect(d.port);
+  await c.write(bare('POST /api/v1/events HTTP/1.1',
+    'Content-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\n'));
+  const [r] = await c.responses(1);
+  await c.destroy();
+  assert.deepEqual(interimStatuses(c.data).statuses, [], 'no 100 Continue for a request refused by its headers');
+  expectError(r, 400, 'missing_host');
+  const old = await one(bare('GET /health HTTP/1.0'));
+  assert.equal(old?.status, 200, old?.text);
+});
+
+conform('a Host that is not uri-host [":" port] → 400 invalid_host; an empty Host and every form of host are served', async () => {
+  for (const host of ['a b', 'a\tb', 'x:99999', 'x:8o', 'user@x', 'x/y', '[::1', '[zz]:80', '[::1]x',
+                      'caf\xe9.example', 'x:80:80']) {
+    expectError(await one(bare('GET /health HTTP/1.1', `Host: ${host}\r\n`)), 400, 'invalid_host');
+  }
+  // the absolute form's authority stands for Host: it must be one too (and name a host)
+  for (const target of ['http://x:99999/health', 'http:///health', 'http://a@b/health']) {
+    expectError(await one(bare(`GET ${target} HTTP/1.1`, 'Host: x\r\n')), 400, 'invalid_host');
+  }
+  for (const host of ['', 'example.com', 'example.com:8080', 'x:', '127.0.0.1:65535', '[::1]:8080',
+                      '[v1.fe]', 'ex%41mple_~-.com', "a!$&'()*+,;=b"]) {
+    const r = await one(bare('GET /health HTTP/1.1', `Host: ${host}\r\n`));
+    assert.equal(r?.status, 200, `Host: ${JSON.stringify(host)}: ${r?.text}`);
+  }
+  // a control character is refused by libh2o's parser: 400 all the same (plain text)
+  assert.equal((await one(bare('GET /health HTTP/1.1', 'Host: a\x01b\r\n')))?.status, 400);
+});
+
+conform('a refused Host keeps the connection: the next request on it is served', async () => {
+  const c = await RawConn.connect(d.port);
+  await c.write(bare('GET /health HTTP/1.1', 'Host: a b\r\n') + httpRequest({ path: '/health' }));
+  const rs = await c.responses(2);
+  await c.destroy();
+  assert.deepEqual(rs.map((r) => r.status), [400, 200]);
+  assert.equal(rs[0].json.error.code, 'invalid_host');
+});
+
+// ---- Upgrade other than websocket: ignored (RFC 9110 §7.8) --------------------------------
+
+conform('curl --http2 on plain HTTP (Upgrade: h2c) is served over HTTP/1.1', async () => {
+  const r = spawnSync('curl', ['-sS', '--http2', '-o', '-', '-w', '\n%{http_code} %{http_version}',
+                               `http://127.0.0.1:${d.port}/health`], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const [body, tail] = r.stdout.split('\n');
+  assert.deepEqual(JSON.parse(body), { status: 'ok' });
+  assert.equal(tail, '200 1.1');
+});
+
+conform('an Upgrade other than websocket is ignored, and the connection goes on (h2c, TLS/1.0, a list)', async () => {
+  const c = await RawConn.connect(d.port);
+  const e = ev('h2c');
+  const body = json(e);
+  await c.write(bare('GET /health HTTP/1.1', 'Host: x\r\nConnection: Upgrade, HTTP2-Settings\r\n' +
+                     'Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n') +
+                bare('POST /api/v1/events HTTP/1.1', 'Host: x\r\nConnection: Upgrade\r\nUpgrade: TLS/1.0\r\n' +
+                     `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n`) + body +
+                bare('GET /health HTTP/1.1', 'Host: x\r\nConnection: upgrade, TE\r\nTE: trailers\r\nUpgrade: foo, h2c\r\n'));
+  const rs = await c.responses(3);
+  note(rs[1], e);
+  assert.deepEqual(rs.map((r) => r.status), [200, 202, 200], rs.map((r) => r.text).join(' | '));
+  for (const r of rs) {
+    assert.equal(r.headers.connection, 'keep-alive', 'HTTP/1.1 persists unless "close" (RFC 9112 §9.3)');
+    assert.equal(r.headers.upgrade, undefined, 'no 101, no Upgrade in the answer');
+  }
+  assert.ok(!c.closed, 'the connection is still open');
+  await c.destroy();
+});
+
+// ---- HTTP versions (RFC 9110 §2.5, §15.6.6) ------------------------------------------------
+
+conform('a request line of another major HTTP version → 505 JSON, Connection: close; HTTP/1.2 is served as 1.1', async () => {
+  for (const request of ['GET /health HTTP/2.0\r\nHost: x\r\n\r\n', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n',
+                         'GET /health HTTP/3.0\r\n\r\n', 'GET /health HTTP/0.9\r\nHost: x\r\n\r\n',
+                         '\r\nGET /api/v1/events HTTP/2.0\r\n']) {
+    const c = await RawConn.connect(d.port);
+    await c.write(request);
+    const [r] = await c.responses(1);
+    expectError(r, 505, 'http_version_not_supported');
+    assert.equal(r.statusLine, 'HTTP/1.1 505 HTTP Version Not Supported');
+    assert.equal(r.headers.connection, 'close');
+    assert.ok(await c.waitClosed(), `${JSON.stringify(request)}: closed`);
+  }
+  // on a kept connection, after a first answer
+  const c = await RawConn.connect(d.port);
+  await c.write(httpRequest({ path: '/health' }));
+  await c.responses(1);
+  await c.write('GET /health HTTP/2.0\r\nHost: x\r\n\r\n');
+  const rs = await c.responses(2);
+  assert.equal(rs[1]?.status, 505, rs[1]?.text);
+  await c.destroy();
+  for (const minor of ['2', '9']) {
+    const r = await one(httpRequest({ path: '/health', version: `1.${minor}` }));
+    assert.equal(r?.status, 200, r?.text);
+    assert.equal(r.statusLine, 'HTTP/1.1 200 OK');
+    assert.equal(r.headers.connection, 'keep-alive');
+  }
+});
+
+// ---- the security headers on every answer, the edge's refusals included ----------------------
+
+const SECURITY = ['content-security-policy', 'x-content-type-options', 'referrer-policy'];
+
+function assertSecurity(r, what) {
+  assert.ok(r, `${what}: answered`);
+  for (const h of SECURITY) {
+    assert.ok(r.headers[h], `${what} (${r.status}) carries ${h}; headers: ${JSON.stringify(r.headers)}`);
+  }
+}
+
+conform('every refusal of the edge carries the security headers (h2o\'s own, early, raw, upgrade)', async () => {
+  const post = (fields, body = '') => bare('POST /api/v1/events HTTP/1.1', `Host: x\r\nContent-Type: application/json\r\n${fields}`) + body;
+  const ws = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
+    'Sec-WebSocket-Version: 13\r\n';
+  for (const [what, request, status] of [
+    ['missing Host', bare('GET /health HTTP/1.1'), 400],
+    ['Content-Length +2 (libh2o)', post('Content-Length: +2\r\n', '{}'), 400],
+    ['two Content-Lengths', post('Content-Length: 2\r\nContent-Length: 2\r\n', '{}'), 400],
+    ['bad chunk (libh2o)', post('Transfer-Encoding: chunked\r\n', 'zz\r\n'), 400],
+    ['Content-Length and Transfer-Encoding', post('Content-Length: 2\r\nTransfer-Encoding: chunked\r\n', '0\r\n\r\n'), 400],
+    ['no length', post(''), 411],
+    ['over --max-body by Content-Length (libh2o)', post(`Content-Length: ${MAX_BODY + 1}\r\n`), 413],
+    ['100-continue refused early', bare('POST /api/v1/events HTTP/1.1',
+      'Host: x\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nExpect: 100-continue\r\n'), 415],
+    ['Expect: foo (libh2o)', post('Expect: foo\r\nContent-Length: 2\r\n', '{}'), 417],
+    ['431', bare('GET /health HTTP/1.1', `Host: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n`), 431],
+    ['Transfer-Encoding gzip (libh2o)', post('Transfer-Encoding: gzip, chunked\r\n', '0\r\n\r\n'), 501],
+    ['HTTP/2.0', 'GET /health HTTP/2.0\r\nHost: x\r\n\r\n', 505],
+    ['WebSocket upgrade at no endpoint', bare('GET /not-ws HTTP/1.1', `Host: x\r\n${ws}`), 404],
+    ['WebSocket upgrade without its key', bare('GET /ws HTTP/1.1', 'Host: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'), 400],
+  ]) {
+    const r = await one(request);
+    assert.equal(r?.status, status, `${what}: ${r?.text}`);
+    assertSecurity(r, what);
+  }
+});
+
+conform('the raw answers of the connection limits carry them too (408, 503)', async () => {
+  const own = await Daemon.start({ label: 'http11-raw', args: ['--header-timeout', '1s', '--max-connections', '1'] });
+  try {
+    const slow = await RawConn.connect(own.port);
+    await slow.write('GET /health HTTP/1.1\r\nHost: x\r\n'); // the one connection, and never the blank line
+    const over = await RawConn.connect(own.port);
+    const [refused] = await over.responses(1);
+    await over.destroy();
+    assert.equal(refused?.status, 503, refused?.text);
+    assertSecurity(refused, 'too_many_connections');
+    const [late] = await slow.responses(1);
+    await slow.destroy();
+    assert.equal(late?.status, 408, late?.text);
+    assertSecurity(late, 'request_timeout');
+  } finally {
+    await own.cleanup();
+  }
 });

@@ -286,6 +286,52 @@ test('behind --trust-proxy, connections count per X-Forwarded-For client', async
   });
 });
 
+test('behind --trust-proxy, an IPv6 or ip:port X-Forwarded-For names its client (RFC 7239 §6 node forms); "unknown" is the proxy', async () => {
+  const key = 'service-key-for-limits';
+  const d = await start('limits-proxy-ipv6', ['--trust-proxy', '127.0.0.1', '--max-connections-per-address', '2',
+                                              '--service-key', key]);
+  const req = (xff) => httpRequest({ path: '/health', headers: { host: 'x', 'x-forwarded-for': xff } });
+  // Holds two connections whose requests name one client, spelt two ways each time; a third
+  // naming it is refused, while another client (which the proxy's count would have refused
+  // had the header been ignored) is served.
+  const overLimit = async (spellings, third, other) => {
+    const held = [];
+    for (const xff of spellings) {
+      const c = await RawConn.connect(d.port);
+      await c.write(req(xff));
+      assert.equal((await c.responses(1))[0]?.status, 200, xff);
+      held.push(c);
+    }
+    const refused = await RawConn.connect(d.port);
+    await refused.write(req(third));
+    assert.ok(await refused.waitClosed(10_000), `${third}: closed`);
+    const [res] = parseHttpResponses(refused.data);
+    assert.equal(res?.status, 503, `${third} is the client of ${spellings.join(' and ')}`);
+    assert.equal(res.json.error.code, 'too_many_connections');
+    const served = await RawConn.connect(d.port);
+    await served.write(req(other));
+    assert.equal((await served.responses(1))[0]?.status, 200, `${other} is a client of its own`);
+    await Promise.all([...held, served].map((c) => c.destroy()));
+  };
+  await overLimit(['[2001:db8::1]:443', '2001:DB8:0::1'], '6.6.6.6, 2001:db8::1', '2001:db8::2');
+  await waitFor('the IPv6 client\'s connections closed', async () => (await rawRequest(d.port, req('10.9.9.9')))?.status === 200);
+  await overLimit(['198.51.100.9:1234', '198.51.100.9:5678'], '198.51.100.9', '198.51.100.10:1234');
+  // The log names the client, as the per-address count does; a hop without an address is the proxy.
+  const refusal = (xff) => rawRequest(d.port, httpRequest({ path: '/api/v1/status', headers:
+    { host: 'x', connection: 'close', apikey: 'not-the-key-not-the-key', 'x-forwarded-for': xff } }));
+  await waitFor('the refusals in the log', async () => {
+    assert.equal((await refusal('6.6.6.6, [2001:db8::3]:443'))?.status, 401);
+    assert.equal((await refusal('unknown'))?.status, 401);
+    return d.stderr.includes('access: 401 /api/v1/status from 2001:db8::3: unknown key') &&
+      d.stderr.includes('access: 401 /api/v1/status from 127.0.0.1: unknown key');
+  }, { intervalMs: 200 });
+  assert.ok(!d.stderr.includes('6.6.6.6'), 'what the client wrote itself is not believed');
+  // The unreadable hop is said once, so an operator learns the proxy writes what is not read.
+  const said = d.stderr.split('\n').filter((l) => l.includes('names no address telltale can read'));
+  assert.equal(said.length, 1, d.stderr);
+  assert.match(said[0], /warn.*access: X-Forwarded-For 'unknown' names no address telltale can read .*counted as their proxy; said once/);
+});
+
 describe('WebSocket sizes and Realtime joins', () => {
   let d;
   test('start', async () => {

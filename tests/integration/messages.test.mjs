@@ -426,6 +426,20 @@ test('serve --help says --max-body is counted on any route, as sent and once dec
   assert.match(r.stdout, /--max-body\s+TELLTALE_MAX_BODY\s+largest request body, on any route: as sent, and again once decoded/);
 });
 
+test('serve --help lists the values of every enumerated setting and the form of every other', () => {
+  const r = run(['serve', '--help']);
+  assert.match(r.stdout, /^  --log\s+TELLTALE_LOG\s+.*\(one of: error, warn, info, debug; default info\)$/m);
+  assert.match(r.stdout, /^  --log-format\s+TELLTALE_LOG_FORMAT\s+.*\(one of: text, json; default text\)$/m);
+  assert.match(r.stdout, /^  --retry-jitter\s+TELLTALE_RETRY_JITTER\s+.*\(one of: full, decorrelated; default full\)$/m);
+  assert.match(r.stdout, /^  --demo\s+TELLTALE_DEMO\s+.*\(a switch, or one of: false, true, 0, 1, no, yes; default false\)$/m);
+  assert.match(r.stdout, /^  --flush-ms\s+TELLTALE_FLUSH_MS\s+.*\(milliseconds from 0 to 10000; default 5\)$/m);
+  const lines = r.stdout.split('\n').filter((l) => /^  --/.test(l));
+  assert.ok(lines.length > 50, r.stdout);
+  for (const line of lines) {
+    assert.match(line, /\([^()]*(\([^()]*\)[^()]*)*; default [^;]+\)$/, `says what it accepts and its default: ${line}`);
+  }
+});
+
 test('a key with a byte outside visible ASCII stops start-up, as the CLI refuses it (same variables)', () => {
   for (const [args, env, says] of [
     [['--service-key', 'abcdefgh ijklmnopq'], {}, /invalid --service-key \(TELLTALE_SERVICE_KEY\): expected a key of 16 to 511 bytes of visible ASCII/],

@@ -1,12 +1,12 @@
 // state.test.mjs -- cross-session dashboard state on the store the suite runs against:
-// per-key and whole-client routes, versions with If-Match (409 with the current version and
-// value), the limits per value, per client (keys and bytes), retention of idle clients, and a
+// per-key and whole-client routes, versions with If-Match and If-None-Match (412 with the
+// current version and value, as flags answer), the limits per value, per client (keys and bytes), retention of idle clients, and a
 // change pushed to the client's other open sessions over /ws and Realtime (topic state:C).
 
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import { Daemon, api, test, uid, waitFor } from './lib/daemon.mjs';
-import { REFUSED_IF_MATCH, assertIfMatchRefused } from './lib/if-match.mjs';
+import { REFUSED_IF_MATCH, assertIfMatchRefused, assertPreconditions } from './lib/if-match.mjs';
 import { WsClient } from './lib/wsclient.mjs';
 import { client, collected, jwt, subscribe } from '../supabase/lib.mjs';
 
@@ -38,12 +38,15 @@ test('a key is created (201), replaced (200) with its version, read, and deleted
   assert.equal(r.status, 200, r.text);
   assert.equal(r.json.version, 2);
   r = await put(`${c}/theme`, 'stale', { 'if-match': '"1"' });
-  assert.equal(r.status, 409, r.text);
-  assert.equal(r.json.error.code, 'version_conflict');
+  assert.equal(r.status, 412, `a false If-Match is 412 (RFC 9110 §13.1.1), as on flags: ${r.text}`);
+  assert.equal(r.json.error.code, 'precondition_failed');
+  assert.match(r.json.error.message, /^key 'theme' of client '.*' is at version 2, not the If-Match version$/);
   assert.deepEqual([r.json.current.version, r.json.current.value], [2, { dark: false }]);
+  assert.equal(r.headers.get('etag'), '"2"');
   r = await put(`${c}/never`, 1, { 'if-match': '"1"' });
-  assert.equal(r.status, 409);
+  assert.equal(r.status, 412);
   assert.equal(r.json.current, null);
+  assert.equal(r.headers.get('etag'), null, 'nothing exists: no ETag');
   r = await put(`${c}/n`, [1, 'two', null]);
   assert.equal(r.status, 201);
   r = await api(d, 'GET', `/api/v1/state/${c}`);
@@ -54,7 +57,8 @@ test('a key is created (201), replaced (200) with its version, read, and deleted
   r = await api(d, 'GET', `/api/v1/state/${c}/theme`);
   assert.deepEqual(r.json.value, { dark: false });
   r = await api(d, 'DELETE', `/api/v1/state/${c}/theme`, { headers: { 'if-match': '"1"' } });
-  assert.equal(r.status, 409);
+  assert.equal(r.status, 412);
+  assert.equal(r.json.error.code, 'precondition_failed');
   r = await api(d, 'DELETE', `/api/v1/state/${c}/theme`);
   assert.equal(r.status, 204);
   assert.equal((await api(d, 'GET', `/api/v1/state/${c}/theme`)).status, 404);
@@ -75,12 +79,34 @@ test('If-Match is * or one quoted version, as on /api/v1/flags; each refusal say
   assert.equal(r.status, 200, `*: whatever version exists: ${r.text}`);
   assert.equal(r.json.version, 2);
   r = await put(`${c}/absent`, 2, { 'if-match': '*' });
-  assert.equal(r.status, 409, `*: but one must: ${r.text}`);
+  assert.equal(r.status, 412, `*: but one must: ${r.text}`);
+  assert.match(r.json.error.message, /^If-Match: \* and key 'absent' of client '.*' does not exist$/);
   assert.equal(r.json.current, null);
   r = await api(d, 'DELETE', `/api/v1/state/${c}/theme`, { headers: { 'if-match': '1' } });
   assert.equal(r.status, 400, r.text);
   r = await api(d, 'DELETE', `/api/v1/state/${c}/theme`, { headers: { 'if-match': '*' } });
   assert.equal(r.status, 204, r.text);
+});
+
+// A create-only PUT (If-None-Match: *) used to overwrite, and a stale If-Match was 409.
+test('If-None-Match: * creates only and a list of tags guards PUT, DELETE and GET; If-Match first (RFC 9110 §13)', async () => {
+  const c = uid('client');
+  await assertPreconditions((...a) => api(d, ...a), `/api/v1/state/${c}/k`, { value: { a: 1 } });
+  let r = await put(`${c}/k`, 1, { 'if-none-match': '*' });
+  assert.equal(r.status, 201, r.text);
+  r = await put(`${c}/k`, 2, { 'if-none-match': '*' });
+  assert.equal(r.status, 412);
+  assert.deepEqual([r.json.current.version, r.json.current.value], [1, 1], 'what is there to write on top of');
+  // A whole client has no version: a precondition on it is refused, not ignored.
+  for (const [method, opts] of [['GET', {}], ['DELETE', {}], ['PUT', { json: { value: { k: 3 } } }]]) {
+    for (const h of [{ 'if-match': '"1"' }, { 'if-none-match': '*' }]) {
+      r = await api(d, method, `/api/v1/state/${c}`, { ...opts, headers: h });
+      assert.equal(r.status, 400, `${method} ${JSON.stringify(h)} on a whole client: ${r.text}`);
+      assert.equal(r.json.error.code, 'invalid_header');
+      assert.match(r.json.error.message, /^If-Match and If-None-Match apply to one key/);
+    }
+  }
+  assert.equal((await api(d, 'GET', `/api/v1/state/${c}/k`)).json.version, 1, 'nothing was written');
 });
 
 test('limits: a value over the per-value size, a fourth key, a client over its bytes', async () => {
@@ -114,6 +140,30 @@ test('limits: a value over the per-value size, a fourth key, a client over its b
   assert.equal(r.json.error.code, 'invalid_path');
   r = await put(`${'x'.repeat(128)}/${'k'.repeat(128)}`, true);
   assert.equal(r.status, 201, 'a client id and a key of 128 bytes: ' + r.text);
+});
+
+test('a whole-client PUT that cannot fit is refused 413 state_limit before any key is written', async () => {
+  const c = uid('whole');
+  // --state-max-keys 3: four keys can never fit, whatever the client keeps
+  let r = await put(c, { a: 1, b: 2, c: 3, d: 4 });
+  assert.equal(r.status, 413, r.text);
+  assert.deepEqual(r.json.error, { code: 'state_limit',
+                                   message: `the value names 4 keys: client '${c}' may keep at most 3 keys` });
+  // --state-max-client 140: three values of 62 bytes are 186, over it (each alone is within 64)
+  r = await put(c, { a: 'x'.repeat(60), b: 'y'.repeat(60), c: 'z'.repeat(60) });
+  assert.equal(r.status, 413, r.text);
+  assert.deepEqual(r.json.error, { code: 'state_limit',
+                                   message: `the values are 186 bytes as JSON: client '${c}' may keep at most 140 bytes of values` });
+  r = await api(d, 'GET', `/api/v1/state/${c}`);
+  assert.deepEqual(r.json, { client_id: c, state: {} }, 'nothing was written');
+  // no object of keys is still a body fault
+  r = await put(c, [1, 2]);
+  assert.equal(r.status, 400);
+  assert.equal(r.json.error.code, 'invalid_body');
+  // what fits is written, all of it
+  r = await put(c, { a: 1, b: 2, c: 3 });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(Object.keys(r.json.state).sort(), ['a', 'b', 'c']);
 });
 
 test('a change reaches the client\'s other sessions over /ws and Realtime, not other clients', async () => {
@@ -175,9 +225,11 @@ test('with keys, Realtime topic state:C is for client C (its JWT sub) and the se
   const bob = jwt(SECRET, { role: 'authenticated', sub: 'bob', exp });
   await subscribe(as(alice).channel('state:alice'));
   await subscribe(as(SERVICE).channel('state:alice'));
-  for (const key of [bob, ANON]) {
+  // each refusal says its real reason: another client's id, or a role that reaches none
+  for (const [key, says] of [[bob, /may join topic state:alice only for its own client: the client id must be the JWT's sub/],
+                             [ANON, /role anon may not join topic state:alice: only service_role, or an authenticated JWT/]]) {
     const err = await subscribe(as(key).channel('state:alice')).then(() => null, (e) => e);
-    assert.match(String(err?.message), /for that client/, 'refused');
+    assert.match(String(err?.message), says, 'refused');
   }
   await subscribe(as(ANON).channel('flags')); // flags are for every reader
 });

@@ -443,6 +443,11 @@ static void a_refusal_beside_another_credential_names_it(void **state)
     /* one credential: its reason alone */
     request_refused_as(&cfg, "not-a-key", "apikey header", NULL, "unknown key");
     request_refused_as(&cfg, NULL, "apikey header", bearer("not-a-key"), "unknown key");
+    /* one key sent both ways (supabase-js, telltale's CLI): one credential, its reason alone */
+    request_refused_as(&cfg, "not-a-key", "apikey header", bearer("not-a-key"), "unknown key");
+    request_refused_as(&cfg, expired, "apikey parameter", bearer(expired),
+                       "invalid token: the token has expired");
+    assert_int_equal(request_ok(&cfg, SERVICE_KEY, bearer(SERVICE_KEY)).role, AUTH_SERVICE);
 }
 
 static void authorization_must_be_bearer(void **state)

@@ -791,10 +791,75 @@ static void help_lists_every_flag_variable_and_default(void **state)
         assert_contains(text, settings[i].env);
     }
     assert_contains(text, "DATABASE_URL");
-    assert_contains(text, "(default 127.0.0.1:8080)");
-    assert_contains(text, "(default sqlite:telltale.db)");
-    assert_contains(text, "(default 7d)");
+    assert_contains(text, "; default 127.0.0.1:8080)");
+    assert_contains(text, "; default sqlite:telltale.db)");
+    assert_contains(text, "; default 7d)");
+    assert_contains(text, "log level (one of: error, warn, info, debug; default info)");
     free(text);
+}
+
+/* What the help line of a setting must say it accepts, from the table the parser reads (through
+ * config_flag_values and config_flag_form): an enumerated setting's values as the parser takes
+ * them, "one of: a, b; default ", any other's form (its unit, range or syntax), "(FORM; default ".
+ */
+static void accepts_text(const char *flag, char *want, size_t cap)
+{
+    const char *const *values = config_flag_values(flag);
+    if (values == NULL) {
+        snprintf(want, cap, "(%s; default ", config_flag_form(flag));
+        return;
+    }
+    size_t n = (size_t)snprintf(want, cap, "one of: ");
+    for (size_t v = 0; values[v] != NULL; v++) {
+        n += (size_t)snprintf(want + n, cap - n, "%s%s", v > 0 ? ", " : "", values[v]);
+        tt_config cfg = {0}; /* each value listed is one the parser takes */
+        char err[TT_ERRLEN];
+        assert_int_equal(config_set_flag(&cfg, flag, values[v], err), 0);
+    }
+    snprintf(want + n, cap - n, "; default ");
+}
+
+/* Every setting's help line (each line of config_print_help that starts with a flag) says what
+ * it accepts and its default; the enumerated ones list their values. */
+static void help_says_what_each_setting_accepts(void **state)
+{
+    (void)state;
+    char *text = NULL, want[512];
+    size_t len = 0, lines = 0, enumerated = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    config_print_help(f);
+    fclose(f);
+    for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+        char flag[64];
+        if (sscanf(line, "  %63s", flag) != 1 || strncmp(flag, "--", 2) != 0) {
+            continue; /* DATABASE_URL's line, which is a variable of --store */
+        }
+        assert_non_null(config_flag_form(flag)); /* a flag of the table */
+        accepts_text(flag, want, sizeof want);
+        if (strstr(line, want) == NULL) {
+            fail_msg("help line of %s does not say '%s': %s", flag, want, line);
+        }
+        lines++;
+        enumerated += config_flag_values(flag) != NULL;
+    }
+    assert_true(lines >= NSETTINGS); /* the tests' own list is a part of the table */
+    assert_true(enumerated >= 4);    /* --log, --log-format, --retry-jitter and the switches */
+    free(text);
+}
+
+static void enumerated_settings_are_known(void **state)
+{
+    (void)state;
+    const char *const *v = config_flag_values("--log");
+    assert_non_null(v);
+    assert_string_equal(v[0], "error");
+    assert_non_null(config_flag_values("--log-format"));
+    assert_non_null(config_flag_values("--retry-jitter"));
+    assert_non_null(config_flag_values("--demo"));
+    assert_null(config_flag_values("--listen"));
+    assert_null(config_flag_values("--batch-size"));
+    assert_null(config_flag_values("--bogus"));
 }
 
 /* The queue refuses any job larger than itself, even when empty: a queue smaller than the
@@ -991,6 +1056,8 @@ int main(void)
         T(demo_is_a_boolean_flag),
         T(demo_environment_words),
         T(help_lists_every_flag_variable_and_default),
+        T(help_says_what_each_setting_accepts),
+        T(enumerated_settings_are_known),
         T(queue_smaller_than_one_request_is_refused),
         T(bad_store_url_is_not_echoed),
         T(ingest_key_is_a_secret),

@@ -843,6 +843,55 @@ static void looks_like_tells_jwts_from_other_keys(void **state)
     }
 }
 
+/* RFC 7515 §4.1.11: a crit naming an extension the reader does not understand refuses the
+ * token, and telltale understands none; a crit that is no array of names is malformed. Each is
+ * signed correctly, with role service_role, so only the crit refuses it. */
+static void crit_is_refused(void **state)
+{
+    (void)state;
+    char tok[TOKEN_CAP];
+    const char *claims = "{\"role\":\"service_role\"}";
+    sign(tok, "{\"alg\":\"HS256\",\"crit\":[\"foo\"],\"foo\":1}", claims, SECRET);
+    verify_fails(tok, SECRET, NOW, "crit names the extension 'foo'");
+    sign(tok, "{\"alg\":\"HS256\",\"crit\":[\"b64\"],\"b64\":true}", claims, SECRET);
+    verify_fails(tok, SECRET, NOW, "crit names the extension 'b64'");
+    static const char *const malformed[] = {
+        "{\"alg\":\"HS256\",\"crit\":[]}",       "{\"alg\":\"HS256\",\"crit\":\"foo\"}",
+        "{\"alg\":\"HS256\",\"crit\":[1]}",      "{\"alg\":\"HS256\",\"crit\":null}",
+        "{\"alg\":\"HS256\",\"crit\":{\"a\":1}}",
+    };
+    for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
+        sign(tok, malformed[i], claims, SECRET);
+        verify_fails(tok, SECRET, NOW, "crit is not a non-empty array of names");
+    }
+    /* A name that is no printable ASCII is shown with '?' in its place. */
+    sign(tok, "{\"alg\":\"HS256\",\"crit\":[\"a\\n\\\"b\"]}", claims, SECRET);
+    verify_fails(tok, SECRET, NOW, "extension 'a??b'");
+}
+
+/* A member given twice in the header or the claims, at any depth, is refused naming it, never
+ * settled by the first (cJSON's lookup) or the last: {"role":"anon","role":"service_role"}
+ * would otherwise be anon here and service_role elsewhere. */
+static void duplicate_members_are_refused(void **state)
+{
+    (void)state;
+    char tok[TOKEN_CAP];
+    sign(tok, HS256, "{\"role\":\"anon\",\"role\":\"service_role\"}", SECRET);
+    verify_fails(tok, SECRET, NOW, "the member 'role' is given twice in its claims");
+    sign(tok, HS256, "{\"role\":\"service_role\",\"role\":\"anon\"}", SECRET);
+    verify_fails(tok, SECRET, NOW, "the member 'role' is given twice in its claims");
+    sign(tok, HS256, "{\"role\":\"anon\",\"app\":{\"x\":1,\"x\":2}}", SECRET);
+    verify_fails(tok, SECRET, NOW, "the member 'x' is given twice in its claims");
+    sign(tok, "{\"alg\":\"none\",\"alg\":\"HS256\"}", "{\"role\":\"anon\"}", SECRET);
+    verify_fails(tok, SECRET, NOW, "the member 'alg' is given twice in its header");
+    sign(tok, "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"typ\":\"JWT\"}", "{\"role\":\"anon\"}",
+         SECRET);
+    verify_fails(tok, SECRET, NOW, "the member 'typ' is given twice in its header");
+    /* The same name in two different objects is no duplicate. */
+    sign(tok, HS256, "{\"role\":\"anon\",\"a\":{\"role\":1}}", SECRET);
+    assert_string_equal(verify_ok(tok, SECRET, NOW).role, "anon");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -869,6 +918,8 @@ int main(void)
         cmocka_unit_test(shapes_that_are_not_a_jwt_are_refused),
         cmocka_unit_test(token_length_limit),
         cmocka_unit_test(looks_like_tells_jwts_from_other_keys),
+        cmocka_unit_test(crit_is_refused),
+        cmocka_unit_test(duplicate_members_are_refused),
     };
     return cmocka_run_group_tests_name("jwt", tests, NULL, NULL);
 }

@@ -1,5 +1,5 @@
 // cross-session-state.test.mjs -- web/cross-session-state.js: localStorage, other tabs over a
-// BroadcastChannel, the server with versions (If-Match, 409 answered by writing on top of
+// BroadcastChannel, the server with versions (If-Match, 412 answered by writing on top of
 // the current version), newer remote versions adopted, local-only when the route is missing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,9 +15,11 @@ function stateServer(clientId) {
   };
   const putKey = (key) => (call) => {
     const cur = keys.get(key);
+    // As the route answers: a false If-Match is 412 with what is there now (DESIGN §5); none
+    // writes over whatever is there.
     const m = /"(\d+)"/.exec(call.headers['If-Match'] ?? '');
-    if (cur && (!m || Number(m[1]) !== cur.version)) {
-      return { status: 409, body: { error: { code: 'version_conflict', message: 'x' }, version: cur.version, value: cur.value } };
+    if (m && Number(m[1]) !== cur?.version) {
+      return { status: 412, body: { error: { code: 'precondition_failed', message: 'x' }, current: cur ?? null } };
     }
     const next = { value: call.body.value, version: (cur?.version ?? 0) + 1 };
     keys.set(key, next);
@@ -51,12 +53,16 @@ test('set: stored here, told to the other tab, written to the server with versio
   assert.deepEqual(server.keys.get('mode'), { value: 'realtime', version: 2 });
 });
 
-test('409: the current version is taken and the operator\'s write goes on top of it', async () => {
+test('412: the current version is taken and the operator\'s write goes on top of it', async () => {
   const server = stateServer('c2');
   server.keys.set('mode', { value: 'legacy', version: 5 });
   const fetchJson = fakeFetchJson(server.routes);
-  const s = new CrossSessionState({ clientId: 'c2', fetchJson, storage: new FakeStorage(), channel: null });
-  await s.set('mode', 'dual'); // no version known: the server says 409 with version 5
+  const storage = new FakeStorage();
+  storage.setItem('telltale.state.mode', JSON.stringify({ value: 'legacy', version: 3, dirty: false }));
+  const s = new CrossSessionState({ clientId: 'c2', fetchJson, storage, channel: null });
+  await s.set('mode', 'dual'); // version 3 known, stale: the server says 412 with version 5
+  const puts = fetchJson.calls.filter((c) => c.method === 'PUT').map((c) => c.headers['If-Match']);
+  assert.deepEqual(puts, ['"3"', '"5"']);
   assert.deepEqual(server.keys.get('mode'), { value: 'dual', version: 6 });
   assert.equal(s.version('mode'), 6);
 });
