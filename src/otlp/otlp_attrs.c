@@ -231,7 +231,14 @@ static void write_value(otlp_attrs *a, const Otlp__AnyValue *v, int depth)
         json_bool(&a->w, v->bool_value);
         break;
     case OTLP__ANY_VALUE__VALUE_INT_VALUE:
-        json_number(&a->w, (double)v->int_value); /* attrs' numbers are doubles (DESIGN §2) */
+        if (v->int_value >= -9007199254740991LL && v->int_value <= 9007199254740991LL) {
+            json_int64(&a->w, v->int_value);
+        } else { /* beyond I-JSON's integers (RFC 7493 §2.2): its decimal as a string, as the
+                    OTLP/JSON encoding writes every int64 */
+            char dec[24];
+            snprintf(dec, sizeof dec, "%lld", (long long)v->int_value);
+            json_string(&a->w, dec);
+        }
         break;
     case OTLP__ANY_VALUE__VALUE_DOUBLE_VALUE:
         if (v->double_value != v->double_value || v->double_value > 1.7976931348623157e308 ||
