@@ -31,13 +31,17 @@ enum {
 /* An event. Strings are NUL-terminated UTF-8 and NULL when absent. An event made by
  * event_clone() owns its strings (they live in the same allocation); one built on the stack
  * merely points at someone else's. */
+/* The largest `bytes` (DESIGN §2): 2^53 - 1, the largest integer every JSON reader keeps exactly
+ * (I-JSON, RFC 7493 §2.2). */
+#define EVENT_BYTES_MAX INT64_C(9007199254740991)
+
 typedef struct tt_event {
     int64_t seq;         /* assigned by the store at commit; 0 before */
     int64_t ts_ms;       /* event time, epoch milliseconds */
     int64_t received_ms; /* when telltale accepted it */
     double duration_ms;  /* valid if has & EVENT_HAS_DURATION */
     double value;        /* valid if has & EVENT_HAS_VALUE */
-    int64_t bytes;       /* valid if has & EVENT_HAS_BYTES */
+    int64_t bytes;       /* valid if has & EVENT_HAS_BYTES: 0 to EVENT_BYTES_MAX */
     unsigned has;
     char id[EVENT_ID_MAX + 1]; /* "" until an id is assigned */
     const char *type;

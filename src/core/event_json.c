@@ -36,7 +36,7 @@ static const char *const field_names[F_COUNT] = {
 /* 2^53-1, the bound json_scan holds integers to (I-JSON): every integer to it is a double, so
  * a 'bytes' within it is exactly what was sent, and one spelt as a double beyond it
  * (9007199254740993.0 reads as 2^53) is refused rather than rounded. */
-#define MAX_EXACT_INT 9007199254740991.0
+#define MAX_EXACT_INT ((double)EVENT_BYTES_MAX)
 
 static int fail(ingest_error *err, const char *code, const char *fmt, const char *field)
 {

@@ -71,6 +71,25 @@ static void span_attrs(otlp_attrs *a, const Otlp__Span *s, const Otlp__Resource 
 }
 
 /* One span to one event; false with 'why' when the span cannot be one (its ids). */
+/* `bytes` from the body sizes of HTTP semantic conventions (http.request.body.size,
+ * http.response.body.size; -1 for absent or negative ones): their sum, when one is given and
+ * both and the sum lie within 0..EVENT_BYTES_MAX (DESIGN §2: an event must read back under the
+ * ingest rules). Sizes beyond it leave `bytes` out, the span counted as cut (partial_success);
+ * the attributes keep what was sent. False when there is no `bytes`. */
+static bool body_bytes(int64_t req, int64_t resp, int64_t *out, bool *cut)
+{
+    if (req < 0 && resp < 0) {
+        return false;
+    }
+    int64_t a = req > 0 ? req : 0, b = resp > 0 ? resp : 0;
+    if (a > EVENT_BYTES_MAX || b > EVENT_BYTES_MAX - a) {
+        *cut = true;
+        return false;
+    }
+    *out = a + b;
+    return true;
+}
+
 static int map_span(const Otlp__Span *s, const Otlp__Resource *r,
                     const Otlp__InstrumentationScope *scope, int64_t now_ms, otlp_result *res,
                     size_t *cap, const char **why)
@@ -105,8 +124,7 @@ static int map_span(const Otlp__Span *s, const Otlp__Resource *r,
         ev.duration_ms = (double)(s->end_time_unix_nano - s->start_time_unix_nano) / 1e6;
         ev.has |= EVENT_HAS_DURATION;
     }
-    if ((has_req && req_bytes >= 0) || (has_resp && resp_bytes >= 0)) {
-        ev.bytes = (req_bytes > 0 ? req_bytes : 0) + (resp_bytes > 0 ? resp_bytes : 0);
+    if (body_bytes(has_req ? req_bytes : -1, has_resp ? resp_bytes : -1, &ev.bytes, &cut)) {
         ev.has |= EVENT_HAS_BYTES;
     }
     if (session == NULL) {

@@ -106,6 +106,37 @@ test('OTLP/JSON takes times and intValue as numbers beyond 2^53, which other JSO
   assert.equal(plain.status, 400, plain.text);
 });
 
+test('bytes from the body sizes: their sum within 0..2^53-1, else left out and the span counted as cut, never stored out of range', async () => {
+  const d = await start();
+  const trace = '0af7651916cd43dd8448eb211c80319e';
+  const sized = (id, req, resp) => ({ ...jsonSpan(trace, id, `sized-${id}`), attributes: [
+    { key: 'http.request.body.size', value: { intValue: req } },
+    { key: 'http.response.body.size', value: { intValue: resp } }] });
+  const r = await postOtlp(d, '/v1/traces', jsonTraces('otlp-bytes', [
+    sized('b7ad6b7169203341', '100', '200'),
+    sized('b7ad6b7169203342', '9007199254740990', '1'),
+    sized('b7ad6b7169203343', '9007199254740991', '1'),
+    sized('b7ad6b7169203344', '9007199254740993', '0'),
+    sized('b7ad6b7169203345', '9223372036854775807', '1'),
+  ]), 'application/json');
+  assert.equal(r.status, 200, r.text);
+  const answer = JSON.parse(r.text);
+  assert.equal(Number(answer.partialSuccess.rejectedSpans ?? 0), 0, r.text);
+  assert.match(answer.partialSuccess.errorMessage, /3 .*cut/, r.text);
+  const byId = Object.fromEntries((await events(d)).filter((e) => e.source === 'otlp-bytes')
+    .map((e) => [e.id.slice(-16), e]));
+  assert.equal(byId.b7ad6b7169203341.bytes, 300);
+  assert.equal(byId.b7ad6b7169203342.bytes, 9007199254740991);
+  for (const id of ['b7ad6b7169203343', 'b7ad6b7169203344', 'b7ad6b7169203345']) {
+    assert.ok(byId[id], `${id} kept`);
+    assert.equal(byId[id].bytes, undefined, `${id}: no bytes beyond 2^53-1`);
+  }
+  assert.equal(byId.b7ad6b7169203345.attrs['http.request.body.size'], '9223372036854775807',
+               'the attribute keeps what was sent');
+  const dlq = await (await fetch(`${d.base}/api/v1/dlq/stats`)).json();
+  assert.deepEqual([dlq.total_pending, dlq.total_failed], [0, 0], `nothing in the dead letter queue: ${JSON.stringify(dlq)}`);
+});
+
 test('errors are google.rpc.Status in the request encoding: 400, 415, 405, 413', async () => {
   const d = await start({ args: ['--max-body', '64KiB'] });
   const bad = await postOtlp(d, '/v1/logs', '{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"traceId":"xyz"}]}]}]}', 'application/json');
