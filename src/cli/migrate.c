@@ -27,7 +27,8 @@ static const char USAGE[] =
     "                privileges; change nothing\n"
     "\n"
     "exit status: 0 the schema is current (with --check: nothing to do), 1 migrations pending\n"
-    "(--check), privileges missing or the store failed, 2 usage error (a malformed store URL\n"
+    "(--check), privileges missing, the store newer than this telltale or the store failed,\n"
+    "2 usage error (a malformed store URL\n"
     "too, named by where it came from: --store, TELLTALE_STORE or DATABASE_URL).\n";
 
 /* Reads --store and --check, then the store's URL as serve reads it (the flag, else

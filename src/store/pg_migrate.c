@@ -148,8 +148,9 @@ static int apply_pending(const pg_store *s, PGconn *conn, store_migration_plan *
         }
     }
     plan->pending[0] = '\0';
-    if (rc != 0) {
-        store_plan_pending(plan, postgres_migrations, postgres_migrations_count);
+    if (rc != 0) { /* what is still pending; the version was known good before */
+        char ignored[TT_ERRLEN];
+        (void)store_plan_pending(plan, postgres_migrations, postgres_migrations_count, ignored);
     }
     return rc;
 }
@@ -169,12 +170,8 @@ static int migrate_locked(const pg_store *s, PGconn *conn, bool apply, store_mig
         snprintf(plan->pending, sizeof plan->pending, "unknown: this role cannot read the version");
         return apply ? tt_fail(err, TT_EREJECTED, "privileges missing: nothing was changed") : 0;
     }
-    store_plan_pending(plan, postgres_migrations, postgres_migrations_count);
-    if (plan->version > plan->newest) {
-        return tt_fail(err, TT_ESCHEMA,
-                       "the database is at schema version %d, newer than this telltale knows "
-                       "(%d): use a newer telltale",
-                       plan->version, plan->newest);
+    if ((rc = store_plan_pending(plan, postgres_migrations, postgres_migrations_count, err)) != 0) {
+        return rc;
     }
     if (plan->pending[0] == '\0') {
         return 0;

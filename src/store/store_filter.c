@@ -7,7 +7,8 @@
 
 #include <stdio.h>
 
-void store_plan_pending(store_migration_plan *plan, const struct migration *ms, size_t n)
+int store_plan_pending(store_migration_plan *plan, const struct migration *ms, size_t n,
+                       char err[TT_ERRLEN])
 {
     size_t len = 0;
     plan->pending[0] = '\0';
@@ -18,6 +19,13 @@ void store_plan_pending(store_migration_plan *plan, const struct migration *ms, 
                                     len > 0 ? ", " : "", ms[i].name);
         }
     }
+    if (plan->version > plan->newest) {
+        return tt_fail(err, TT_ESCHEMA,
+                       "the database is at schema version %d, newer than this telltale knows "
+                       "(%d): use a newer telltale",
+                       plan->version, plan->newest);
+    }
+    return 0;
 }
 
 const char *event_filter_column_name(event_filter_column c)

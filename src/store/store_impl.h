@@ -58,8 +58,11 @@ struct store {
 };
 
 struct migration;
-/* Sets plan->newest and plan->pending from 'ms' (in version order) and plan->version. */
-void store_plan_pending(store_migration_plan *plan, const struct migration *ms, size_t n);
+/* Sets plan->newest and plan->pending from 'ms' (in version order) and plan->version. Returns
+ * 0, or TT_ESCHEMA with 'err' when the store is at a version newer than the newest of 'ms'
+ * (a newer telltale migrated it): with --check as without, nothing this binary may do. */
+int store_plan_pending(store_migration_plan *plan, const struct migration *ms, size_t n,
+                       char err[TT_ERRLEN]);
 
 int store_sqlite_open(const char *path, store **out, char *err);
 int store_sqlite_migrate(const char *path, bool apply, store_migration_plan *plan, char *err);

@@ -439,7 +439,7 @@ int store_sqlite_migrate(const char *path, bool apply, store_migration_plan *pla
 {
     int rc = read_version(path, &plan->version, err);
     if (rc == 0) {
-        store_plan_pending(plan, sqlite_migrations, sqlite_migrations_count);
+        rc = store_plan_pending(plan, sqlite_migrations, sqlite_migrations_count, err);
     }
     if (rc == 0 && apply) {
         store *st = NULL;

@@ -127,6 +127,23 @@ test('an in-memory or empty SQLite URL is refused with what to write instead', (
   assert.match(m.stderr, /invalid --store \(TELLTALE_STORE\): expected sqlite:PATH/);
 });
 
+test('a SQLite file migrated by a newer telltale: migrate --check says so and exits 1, as migrate and serve refuse it', () => {
+  const file = path.join(makeTmpDir(), 'newer.db');
+  const url = `sqlite:${file}`;
+  assert.equal(run(['migrate', '--store', url]).status, 0);
+  const bump = spawnSync('sqlite3', [file, "INSERT INTO schema_migrations (version, name, applied_at) SELECT max(version) + 1, 'from_the_future', 0 FROM schema_migrations"], { encoding: 'utf8' });
+  assert.equal(bump.status, 0, bump.stderr);
+  const says = /telltale migrate: the database is at schema version (\d+), newer than this telltale knows \((\d+)\): use a newer telltale/;
+  for (const args of [['migrate', '--check', '--store', url], ['migrate', '--store', url]]) {
+    const r = run(args);
+    assert.equal(r.status, 1, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    const m = r.stderr.match(says);
+    assert.ok(m, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(Number(m[1]), Number(m[2]) + 1);
+    assert.doesNotMatch(r.stdout, /pending: none/, 'never "nothing to do"');
+  }
+});
+
 test('migrate --help shows only migrate\'s options', () => {
   const r = run(['migrate', '--help']);
   assert.equal(r.status, 0);
