@@ -99,7 +99,6 @@ static int64_t read_if_match(const http_req *r, char why[API_WHY_LEN])
     return if_match_wrong(s, &v, why) ? -1 : v;
 }
 
-
 /* Whether one element of an If-None-Match list is a version's tag, strong or weak. */
 static bool version_tag(const char *el, size_t n)
 {
@@ -183,8 +182,7 @@ api_verdict api_precond_eval(const api_precond *p, bool safe, int64_t version)
     return API_PASS;
 }
 
-void api_precond_why(const api_precond *p, int64_t version, const char *what,
-                     char why[API_WHY_LEN])
+void api_precond_why(const api_precond *p, int64_t version, const char *what, char why[API_WHY_LEN])
 {
     if (p->if_match == -2 && version == 0) {
         snprintf(why, API_WHY_LEN, "If-Match: * and %.120s does not exist", what);
@@ -202,4 +200,30 @@ void api_precond_why(const api_precond *p, int64_t version, const char *what,
         snprintf(why, API_WHY_LEN, "%.120s is at version %lld, which If-None-Match names", what,
                  (long long)version);
     }
+}
+
+int api_precond_write(const api_precond *p, const api_cond_steps *s)
+{
+    int64_t version = 0, tried = -1; /* tried: the version the last write was conditional on */
+    for (int i = 0; i < API_COND_TRIES; i++) {
+        bool done = false;
+        int rc = s->read_version(s->arg, &version);
+        if (rc != 0) {
+            return rc;
+        }
+        if (version == tried && s->refused != NULL && s->refused(s->arg, version)) {
+            return 0;
+        }
+        if (api_precond_eval(p, false, version) != API_PASS) {
+            s->failed(s->arg, version);
+            return 0;
+        }
+        rc = s->write_at(s->arg, version, &done);
+        if (rc != 0 || done) {
+            return rc;
+        }
+        tried = version;
+    }
+    s->failed(s->arg, version);
+    return 0;
 }
