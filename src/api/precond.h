@@ -12,10 +12,12 @@
 
 #define API_WHY_LEN 200
 
+#define API_NONE_MATCH_MAX 16 /* version tags in an If-None-Match: 63 bytes hold 16 ("1",) */
+
 typedef struct api_precond {
-    int64_t if_match;       /* 0: absent; -2: "*"; else the version N of "N" */
-    bool none_match;        /* If-None-Match was sent */
-    char if_none_match[64]; /* its value ("*", or a list of version tags) */
+    int64_t if_match;                          /* 0: absent; -2: "*"; else the version N of "N" */
+    int64_t if_none_match[API_NONE_MATCH_MAX]; /* the versions it names; -2: "*" */
+    size_t none_match_n;                       /* how many; 0: If-None-Match absent */
 } api_precond;
 
 /* The outcome of the preconditions against the resource as it is now. */
