@@ -245,11 +245,19 @@ void api_flag_get(http_req *r, void *ctx)
     }
 }
 
+/* A conditional write of one flag, as api_precond_write's steps see it. */
+typedef struct flag_write {
+    api_call *c;
+    flag_args *a;
+    flag_rows *rows; /* PUT: the flag written */
+} flag_write;
+
 /* The flag's version now (0: none) into *version. */
-static int current_version(api_call *c, const flag_args *a, int64_t *version)
+static int current_version(void *arg, int64_t *version)
 {
+    flag_write *w = arg;
     flag_rows now;
-    int rc = flags_db_get(c->st, a->key, &now, c->err);
+    int rc = flags_db_get(w->c->st, w->a->key, &now, w->c->err);
     if (rc == 0) {
         *version = now.n > 0 ? now.rows[0].version : 0;
         flag_rows_free(&now);
@@ -257,40 +265,48 @@ static int current_version(api_call *c, const flag_args *a, int64_t *version)
     return rc;
 }
 
-#define COND_TRIES 3 /* evaluations of a conditional write when others write in between */
+static void write_failed(void *arg, int64_t version)
+{
+    flag_write *w = arg;
+    precondition_failed(w->c, w->a, version);
+}
 
-/* A PUT with preconditions: they are evaluated against the version read, and the write is
- * conditional on that very version (or on there being none), so a change in between makes it
- * write nothing; it is then evaluated again. Answers as put_flag. */
+static void too_many_flags(api_call *c)
+{
+    api_call_error(c, 409, "too_many_flags", "the store holds %d flags, the most it may",
+                   FLAGS_MAX);
+}
+
+static int put_at(void *arg, int64_t version, bool *done)
+{
+    flag_write *w = arg;
+    bool full = false;
+    int rc = flags_db_put(w->c->st, w->a->key, &w->a->in, w->a->rules,
+                          version > 0 ? version : DB_IF_ABSENT, (int64_t)clock_now_ms(), w->rows,
+                          &full, w->c->err);
+    *done = rc == 0 && w->rows->n > 0;
+    return rc;
+}
+
+/* A create that wrote nothing, and still no flag exists: the store is full. */
+static bool put_refused(void *arg, int64_t version)
+{
+    flag_write *w = arg;
+    if (version == 0) {
+        too_many_flags(w->c);
+    }
+    return version == 0;
+}
+
+/* A PUT with preconditions (api_precond_write). Answers as put_flag. */
 static void put_conditional(api_call *c, flag_args *a, flag_rows *rows)
 {
-    int64_t version = 0, tried = -1; /* tried: the version the last write was conditional on */
-    for (int i = 0; i < COND_TRIES; i++) {
-        bool full = false;
-        int rc = current_version(c, a, &version);
-        if (rc == 0 && version == 0 && tried == 0) { /* created nothing, and none exists */
-            api_call_error(c, 409, "too_many_flags", "the store holds %d flags, the most it may",
-                           FLAGS_MAX);
-            return;
-        }
-        if (rc == 0 && api_precond_eval(&a->pre, false, version) != API_PASS) {
-            precondition_failed(c, a, version);
-            return;
-        }
-        if (rc == 0) {
-            rc = flags_db_put(c->st, a->key, &a->in, a->rules, version > 0 ? version : DB_IF_ABSENT,
-                              (int64_t)clock_now_ms(), rows, &full, c->err);
-        }
-        if (rc != 0) {
-            api_call_store_failed(c, rc);
-            return;
-        }
-        if (rows->n > 0) {
-            return;
-        }
-        tried = version;
+    flag_write w = {.c = c, .a = a, .rows = rows};
+    api_cond_steps steps = {current_version, put_at, put_refused, write_failed, &w};
+    int rc = api_precond_write(&a->pre, &steps);
+    if (rc != 0) {
+        api_call_store_failed(c, rc);
     }
-    precondition_failed(c, a, version); /* changed at every try: the client reads again */
 }
 
 static void put_flag(api_call *c)
@@ -306,8 +322,7 @@ static void put_flag(api_call *c)
         if (rc != 0) {
             api_call_store_failed(c, rc);
         } else if (full) {
-            api_call_error(c, 409, "too_many_flags", "the store holds %d flags, the most it may",
-                           FLAGS_MAX);
+            too_many_flags(c);
         }
     }
     if (rows.n > 0) {
@@ -374,36 +389,33 @@ static bool delete_at(api_call *c, const flag_args *a, int64_t version)
     return rc != 0 || deleted || version == 0;
 }
 
-/* A DELETE with preconditions is evaluated against the version read and deletes only that
- * version (evaluated again if it changed in between). If-Match on a missing flag is false
- * (412, §13.1.1); with only If-None-Match a missing flag is 404. */
+/* Deletes the flag if still at 'version'. None there is 404: only If-None-Match was sent
+ * (If-Match is false on a missing flag, §13.1.1). */
+static int delete_step(void *arg, int64_t version, bool *done)
+{
+    flag_write *w = arg;
+    if (version == 0) {
+        api_call_error(w->c, 404, "not_found", "no flag '%s'", w->a->key);
+    }
+    *done = version == 0 || delete_at(w->c, w->a, version);
+    return 0;
+}
+
+/* A DELETE with preconditions deletes only the version they were evaluated against
+ * (api_precond_write). */
 static void delete_flag(api_call *c)
 {
     flag_args *a = c->args;
-    int64_t version = 0;
     if (!api_precond_any(&a->pre)) {
         delete_at(c, a, 0);
         return;
     }
-    for (int i = 0; i < COND_TRIES; i++) {
-        int rc = current_version(c, a, &version);
-        if (rc != 0) {
-            api_call_store_failed(c, rc);
-            return;
-        }
-        if (version == 0 && a->pre.if_match == 0) {
-            api_call_error(c, 404, "not_found", "no flag '%s'", a->key);
-            return;
-        }
-        if (api_precond_eval(&a->pre, false, version) != API_PASS) {
-            precondition_failed(c, a, version);
-            return;
-        }
-        if (delete_at(c, a, version)) {
-            return;
-        }
+    flag_write w = {.c = c, .a = a};
+    api_cond_steps steps = {current_version, delete_step, NULL, write_failed, &w};
+    int rc = api_precond_write(&a->pre, &steps);
+    if (rc != 0) {
+        api_call_store_failed(c, rc);
     }
-    precondition_failed(c, a, version);
 }
 
 void api_flag_delete(http_req *r, void *ctx)

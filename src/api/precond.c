@@ -99,12 +99,11 @@ static int64_t read_if_match(const http_req *r, char why[API_WHY_LEN])
     return if_match_wrong(s, &v, why) ? -1 : v;
 }
 
-
-/* Whether one element of an If-None-Match list is a version's tag, strong or weak. */
-static bool version_tag(const char *el, size_t n)
+/* Whether one element of an If-None-Match list is a version's tag, strong or weak; if so,
+ * *version is the version. */
+static bool version_tag(const char *el, size_t n, int64_t *version)
 {
     char s[64], inner[24];
-    int64_t v;
     if (n >= 2 && strncmp(el, "W/", 2) == 0) {
         el += 2;
         n -= 2;
@@ -114,28 +113,33 @@ static bool version_tag(const char *el, size_t n)
     }
     memcpy(s, el, n);
     s[n] = '\0';
-    return opaque_tag(s, inner) && version_text(inner, &v);
+    return opaque_tag(s, inner) && version_text(inner, version);
 }
 
-/* Why 'list' (If-None-Match, not "*") is not a list of version tags; false if it is. */
-static bool if_none_match_wrong(const char *list, char why[API_WHY_LEN])
+/* Reads 'list' (If-None-Match, not "*") into p's versions; false, with 'why', if it is not a
+ * list of version tags. */
+static bool read_if_none_match(const char *list, api_precond *p, char why[API_WHY_LEN])
 {
-    for (const char *p = list;; p++) {
-        p += strspn(p, " \t");
-        size_t n = strcspn(p, ",");
-        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t')) {
+    for (const char *el = list;; el++) {
+        el += strspn(el, " \t");
+        size_t n = strcspn(el, ",");
+        while (n > 0 && (el[n - 1] == ' ' || el[n - 1] == '\t')) {
             n--;
         }
-        if (n > 0 && !version_tag(p, n)) { /* empty elements are allowed (RFC 9110 5.6.1) */
+        int64_t v;
+        if (n > 0 && (p->none_match_n == API_NONE_MATCH_MAX || !version_tag(el, n, &v))) {
             snprintf(why, API_WHY_LEN,
                      "If-None-Match takes * or a list of version tags (\"3\", W/\"3\"): %.*s is "
                      "not one",
-                     (int)(n > 40 ? 40 : n), p);
-            return true;
-        }
-        p += strcspn(p, ",");
-        if (*p == '\0') {
+                     (int)(n > 40 ? 40 : n), el);
             return false;
+        }
+        if (n > 0) { /* empty elements are allowed (RFC 9110 5.6.1) */
+            p->if_none_match[p->none_match_n++] = v;
+        }
+        el += strcspn(el, ",");
+        if (*el == '\0') {
+            return true;
         }
     }
 }
@@ -152,24 +156,27 @@ bool api_precond_read(const http_req *r, api_precond *p, char why[API_WHY_LEN])
                  "version tags");
         return false;
     }
-    snprintf(p->if_none_match, sizeof p->if_none_match, "%s", r->if_none_match);
-    p->none_match = p->if_none_match[0] != '\0';
-    return !p->none_match || strcmp(p->if_none_match, "*") == 0 ||
-           !if_none_match_wrong(p->if_none_match, why);
+    if (strcmp(r->if_none_match, "*") == 0) {
+        p->if_none_match[p->none_match_n++] = -2;
+        return true;
+    }
+    return read_if_none_match(r->if_none_match, p, why);
 }
 
 bool api_precond_any(const api_precond *p)
 {
-    return p->if_match != 0 || p->none_match;
+    return p->if_match != 0 || p->none_match_n > 0;
 }
 
 /* Whether If-None-Match names the resource at 'version' (0: none): "*" any, else its tag. */
 static bool none_match_false(const api_precond *p, int64_t version)
 {
-    char tag[32];
-    snprintf(tag, sizeof tag, "\"%lld\"", (long long)version);
-    return p->none_match && version > 0 &&
-           (strcmp(p->if_none_match, "*") == 0 || http_etag_matches(p->if_none_match, tag));
+    for (size_t i = 0; version > 0 && i < p->none_match_n; i++) {
+        if (p->if_none_match[i] == -2 || p->if_none_match[i] == version) {
+            return true;
+        }
+    }
+    return false;
 }
 
 api_verdict api_precond_eval(const api_precond *p, bool safe, int64_t version)
@@ -183,8 +190,7 @@ api_verdict api_precond_eval(const api_precond *p, bool safe, int64_t version)
     return API_PASS;
 }
 
-void api_precond_why(const api_precond *p, int64_t version, const char *what,
-                     char why[API_WHY_LEN])
+void api_precond_why(const api_precond *p, int64_t version, const char *what, char why[API_WHY_LEN])
 {
     if (p->if_match == -2 && version == 0) {
         snprintf(why, API_WHY_LEN, "If-Match: * and %.120s does not exist", what);
@@ -194,7 +200,7 @@ void api_precond_why(const api_precond *p, int64_t version, const char *what,
     } else if (p->if_match > 0 && p->if_match != version) {
         snprintf(why, API_WHY_LEN, "%.120s is at version %lld, not the If-Match version", what,
                  (long long)version);
-    } else if (strcmp(p->if_none_match, "*") == 0) {
+    } else if (p->none_match_n > 0 && p->if_none_match[0] == -2) {
         snprintf(why, API_WHY_LEN,
                  "If-None-Match: * and %.120s exists (version %lld): it creates only", what,
                  (long long)version);
@@ -202,4 +208,30 @@ void api_precond_why(const api_precond *p, int64_t version, const char *what,
         snprintf(why, API_WHY_LEN, "%.120s is at version %lld, which If-None-Match names", what,
                  (long long)version);
     }
+}
+
+int api_precond_write(const api_precond *p, const api_cond_steps *s)
+{
+    int64_t version = 0, tried = -1; /* tried: the version the last write was conditional on */
+    for (int i = 0; i < API_COND_TRIES; i++) {
+        bool done = false;
+        int rc = s->read_version(s->arg, &version);
+        if (rc != 0) {
+            return rc;
+        }
+        if (version == tried && s->refused != NULL && s->refused(s->arg, version)) {
+            return 0;
+        }
+        if (api_precond_eval(p, false, version) != API_PASS) {
+            s->failed(s->arg, version);
+            return 0;
+        }
+        rc = s->write_at(s->arg, version, &done);
+        if (rc != 0 || done) {
+            return rc;
+        }
+        tried = version;
+    }
+    s->failed(s->arg, version);
+    return 0;
 }

@@ -12,10 +12,12 @@
 
 #define API_WHY_LEN 200
 
+#define API_NONE_MATCH_MAX 16 /* version tags in an If-None-Match: 63 bytes hold 16 ("1",) */
+
 typedef struct api_precond {
-    int64_t if_match;        /* 0: absent; -2: "*"; else the version N of "N" */
-    bool none_match;         /* If-None-Match was sent */
-    char if_none_match[64];  /* its value ("*", or a list of version tags) */
+    int64_t if_match;                          /* 0: absent; -2: "*"; else the version N of "N" */
+    int64_t if_none_match[API_NONE_MATCH_MAX]; /* the versions it names; -2: "*" */
+    size_t none_match_n;                       /* how many; 0: If-None-Match absent */
 } api_precond;
 
 /* The outcome of the preconditions against the resource as it is now. */
@@ -47,5 +49,30 @@ api_verdict api_precond_eval(const api_precond *p, bool safe, int64_t version);
  * why, naming the resource as 'what' ("flag 'f3'", "key 'k' of client 'c'"). */
 void api_precond_why(const api_precond *p, int64_t version, const char *what,
                      char why[API_WHY_LEN]);
+
+#define API_COND_TRIES 3 /* evaluations of a conditional write when others write in between */
+
+/* The steps of one conditional write (a PUT or a DELETE) on a resource, for api_precond_write;
+ * each is given 'arg'. */
+typedef struct api_cond_steps {
+    /* The resource's version now (0: none) into *version. Returns 0 or a negative TT_E* code. */
+    int (*read_version)(void *arg, int64_t *version);
+    /* Writes only if the resource is still at 'version' (0: only if none exists); *done true
+     * when it wrote, or answered for itself. Returns 0 or a negative TT_E* code. */
+    int (*write_at)(void *arg, int64_t version, bool *done);
+    /* After a write at 'version' did nothing, the resource read again still at 'version':
+     * whether a limit refused it (answered then); if not, it is tried again. NULL: never. */
+    bool (*refused)(void *arg, int64_t version);
+    /* Answers 412: a precondition was false against 'version', or the resource changed at
+     * every try (the client reads again). */
+    void (*failed)(void *arg, int64_t version);
+    void *arg;
+} api_cond_steps;
+
+/* A state-changing request under 'p': reads the version, evaluates 'p' against it, and writes
+ * conditionally on that very version, so a change in between makes it write nothing; it is
+ * then evaluated again, API_COND_TRIES times in all. Every answer is a step's; returns 0, or
+ * the negative TT_E* code of a read or write that failed (the caller answers). */
+int api_precond_write(const api_precond *p, const api_cond_steps *s);
 
 #endif

@@ -234,18 +234,14 @@ static void set_etag(api_call *c, int64_t version)
 }
 
 /* 412 {"error":{"code":"precondition_failed","message"},"current":entry|null} with the
- * current ETag: the condition that was false, and what is there now to write on top of. */
-static void precondition_failed(api_call *c, const state_args *a, const char *key)
+ * current ETag: the condition that was false, and what is there now ('now', NULL: none) to
+ * write on top of. */
+static void precondition_failed(api_call *c, const state_args *a, const char *key,
+                                const state_row *now)
 {
-    state_rows now;
-    int rc = state_db_get(c->st, a->client_id, key, &now, c->err);
-    if (rc != 0) {
-        api_call_store_failed(c, rc);
-        return;
-    }
     char what[2 * KEY_MAX + 32], why[API_WHY_LEN];
     snprintf(what, sizeof what, "key '%.64s' of client '%.64s'", key, a->client_id);
-    api_precond_why(&a->pre, now.n > 0 ? now.rows[0].version : 0, what, why);
+    api_precond_why(&a->pre, now != NULL ? now->version : 0, what, why);
     c->etag[0] = '\0';
     c->status = 412;
     json_open_object(&c->body);
@@ -255,14 +251,13 @@ static void precondition_failed(api_call *c, const state_args *a, const char *ke
     json_member_string(&c->body, "message", why);
     json_close_object(&c->body);
     json_key(&c->body, "current");
-    if (now.n == 0) {
+    if (now == NULL) {
         json_null(&c->body);
     } else {
-        set_etag(c, now.rows[0].version);
-        write_entry(&c->body, &now.rows[0]);
+        set_etag(c, now->version);
+        write_entry(&c->body, now);
     }
     json_close_object(&c->body);
-    state_rows_free(&now);
 }
 
 static void get_state(api_call *c)
@@ -281,7 +276,7 @@ static void get_state(api_call *c)
     } else if (rows.n == 0) { /* preconditions are ignored where the answer is no 2xx (§13.2.1) */
         api_call_error(c, 404, "not_found", "client '%s' has no key '%s'", a->client_id, a->key);
     } else if (v == API_FAILED) {
-        precondition_failed(c, a, a->key);
+        precondition_failed(c, a, a->key, &rows.rows[0]);
     } else {
         set_etag(c, rows.rows[0].version);
         c->status = v == API_NOT_MODIFIED ? 304 : 200;
@@ -299,49 +294,62 @@ static void limit_refused(api_call *c, const state_args *a)
                    a->lim.max_keys, (unsigned long long)a->lim.max_client_bytes);
 }
 
-/* The key's version now (0: none) into *version. */
-static int current_version(api_call *c, const state_args *a, const char *key, int64_t *version)
+/* A conditional write of one key, as api_precond_write's steps see it. */
+typedef struct state_write {
+    api_call *c;
+    const state_args *a;
+    const char *key;
+    const char *value; /* PUT: the value to write */
+    state_rows *rows;  /* PUT: the key written */
+    state_rows now;    /* the key as last read */
+} state_write;
+
+/* The key's version now (0: none) into *version; the row kept in w->now. */
+static int current_version(void *arg, int64_t *version)
 {
-    state_rows now;
-    int rc = state_db_get(c->st, a->client_id, key, &now, c->err);
-    if (rc == 0) {
-        *version = now.n > 0 ? now.rows[0].version : 0;
-        state_rows_free(&now);
-    }
+    state_write *w = arg;
+    state_rows_free(&w->now);
+    int rc = state_db_get(w->c->st, w->a->client_id, w->key, &w->now, w->c->err);
+    *version = w->now.n > 0 ? w->now.rows[0].version : 0;
     return rc;
 }
 
-#define COND_TRIES 3 /* evaluations of a conditional write when others write in between */
+static void write_failed(void *arg, int64_t version)
+{
+    (void)version; /* the row read with it is w->now */
+    state_write *w = arg;
+    precondition_failed(w->c, w->a, w->key, w->now.n > 0 ? &w->now.rows[0] : NULL);
+}
 
-/* A PUT with preconditions: evaluated against the version read, the write conditional on that
- * very version (or on there being none); when it wrote nothing and the key is as read, the
- * limits refused it (413), else it changed in between and is evaluated again. */
+static int put_at(void *arg, int64_t version, bool *done)
+{
+    state_write *w = arg;
+    int rc = state_db_put(w->c->st, w->a->client_id, w->key, w->value,
+                          version > 0 ? version : DB_IF_ABSENT, &w->a->lim, (int64_t)clock_now_ms(),
+                          w->rows, w->c->err);
+    *done = rc == 0 && w->rows->n > 0;
+    return rc;
+}
+
+/* The write did nothing, and the key is as it was read: the limits refused it. */
+static bool put_refused(void *arg, int64_t version)
+{
+    (void)version;
+    state_write *w = arg;
+    limit_refused(w->c, w->a);
+    return true;
+}
+
+/* A PUT with preconditions (api_precond_write): 0 when written, TT_ECONFLICT when answered
+ * (412, or 413 when the limits refused it), or the store's error. */
 static int put_conditional(api_call *c, const state_args *a, const char *key, const char *value,
                            state_rows *rows)
 {
-    int64_t version = 0, tried = -1; /* tried: the version the last write was conditional on */
-    for (int i = 0; i < COND_TRIES; i++) {
-        int rc = current_version(c, a, key, &version);
-        if (rc != 0) {
-            return rc;
-        }
-        if (version == tried) {
-            limit_refused(c, a);
-            return TT_ECONFLICT;
-        }
-        if (api_precond_eval(&a->pre, false, version) != API_PASS) {
-            precondition_failed(c, a, key);
-            return TT_ECONFLICT;
-        }
-        rc = state_db_put(c->st, a->client_id, key, value, version > 0 ? version : DB_IF_ABSENT,
-                          &a->lim, (int64_t)clock_now_ms(), rows, c->err);
-        if (rc != 0 || rows->n > 0) {
-            return rc;
-        }
-        tried = version;
-    }
-    precondition_failed(c, a, key); /* changed at every try: the client reads again */
-    return TT_ECONFLICT;
+    state_write w = {.c = c, .a = a, .key = key, .value = value, .rows = rows};
+    api_cond_steps steps = {current_version, put_at, put_refused, write_failed, &w};
+    int rc = api_precond_write(&a->pre, &steps);
+    state_rows_free(&w.now);
+    return rc != 0 ? rc : rows->n > 0 ? 0 : TT_ECONFLICT;
 }
 
 static int put_one(api_call *c, const state_args *a, const char *key, const char *value,
@@ -437,8 +445,8 @@ static bool client_value_ok(http_req *r, state_args *a, const cJSON *value, size
     char m[TT_ERRLEN];
     int keys = cJSON_GetArraySize(value);
     if (keys > (int)a->lim.max_keys) {
-        snprintf(m, sizeof m, "the value names %d keys: client '%s' may keep at most %u keys",
-                 keys, a->client_id, a->lim.max_keys);
+        snprintf(m, sizeof m, "the value names %d keys: client '%s' may keep at most %u keys", keys,
+                 a->client_id, a->lim.max_keys);
         http_respond_error(r, 413, "state_limit", m);
         return false;
     }
@@ -499,8 +507,8 @@ Fail:
 static bool delete_at(api_call *c, const state_args *a, int64_t version)
 {
     uint64_t deleted = 0;
-    int rc = state_db_delete(c->st, a->client_id, a->key[0] ? a->key : NULL, version, &deleted,
-                             c->err);
+    int rc =
+        state_db_delete(c->st, a->client_id, a->key[0] ? a->key : NULL, version, &deleted, c->err);
     if (rc != 0) {
         api_call_store_failed(c, rc);
     } else if (deleted > 0 || a->key[0] == '\0') {
@@ -512,37 +520,35 @@ static bool delete_at(api_call *c, const state_args *a, int64_t version)
     return rc != 0 || deleted > 0 || a->key[0] == '\0' || version == 0;
 }
 
-/* A DELETE with preconditions (one key) is evaluated against the version read and deletes
- * only that version (evaluated again if it changed in between). If-Match on a missing key is
- * false (412, §13.1.1); with only If-None-Match a missing key is 404. */
+/* Deletes the key if still at 'version'. None there is 404: only If-None-Match was sent
+ * (If-Match is false on a missing key, §13.1.1). */
+static int delete_step(void *arg, int64_t version, bool *done)
+{
+    state_write *w = arg;
+    if (version == 0) {
+        api_call_error(w->c, 404, "not_found", "client '%s' has no key '%s'", w->a->client_id,
+                       w->key);
+    }
+    *done = version == 0 || delete_at(w->c, w->a, version);
+    return 0;
+}
+
+/* A DELETE with preconditions (one key) deletes only the version they were evaluated against
+ * (api_precond_write). */
 static void delete_state(api_call *c)
 {
     state_args *a = c->args;
-    int64_t version = 0;
     if (!api_precond_any(&a->pre)) {
         delete_at(c, a, 0);
         return;
     }
-    for (int i = 0; i < COND_TRIES; i++) {
-        int rc = current_version(c, a, a->key, &version);
-        if (rc != 0) {
-            api_call_store_failed(c, rc);
-            return;
-        }
-        if (version == 0 && a->pre.if_match == 0) {
-            api_call_error(c, 404, "not_found", "client '%s' has no key '%s'", a->client_id,
-                           a->key);
-            return;
-        }
-        if (api_precond_eval(&a->pre, false, version) != API_PASS) {
-            precondition_failed(c, a, a->key);
-            return;
-        }
-        if (delete_at(c, a, version)) {
-            return;
-        }
+    state_write w = {.c = c, .a = a, .key = a->key};
+    api_cond_steps steps = {current_version, delete_step, NULL, write_failed, &w};
+    int rc = api_precond_write(&a->pre, &steps);
+    state_rows_free(&w.now);
+    if (rc != 0) {
+        api_call_store_failed(c, rc);
     }
-    precondition_failed(c, a, a->key);
 }
 
 void api_state(http_req *r, void *arg)

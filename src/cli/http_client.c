@@ -154,6 +154,7 @@ void http_client_free(http_client *c)
 {
     curl_easy_cleanup(c->curl);
     curl_global_cleanup();
+    cJSON_Delete(c->answer);
     free(c->reply);
     memset(c, 0, sizeof *c);
 }
@@ -183,14 +184,27 @@ static const char *tls_hint(CURLcode cc, const char *url, const char *cacert)
     return "";
 }
 
-/* Whether the body of a non-2xx answer is the API's error document (DESIGN, Errors):
- * {"error":{"code":"...","message":"..."}}, both strings. */
-static bool is_error_document(const cJSON *json)
+/* Keeps the error document of the last answer, {"error":{"code":"...","message":"..."}} with both
+ * strings (DESIGN, Errors), in c->code and c->message; NULL if the answer has none. */
+static void keep_error_document(http_client *c)
 {
-    const cJSON *err = cJSON_GetObjectItemCaseSensitive(json, "error");
-    return cJSON_IsObject(json) && cJSON_IsObject(err) &&
-           cJSON_IsString(cJSON_GetObjectItemCaseSensitive(err, "code")) &&
-           cJSON_IsString(cJSON_GetObjectItemCaseSensitive(err, "message"));
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(c->answer, "error");
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "code");
+    const cJSON *message = cJSON_GetObjectItemCaseSensitive(err, "message");
+    bool found = cJSON_IsObject(c->answer) && cJSON_IsObject(err) && cJSON_IsString(code) &&
+                 cJSON_IsString(message);
+    c->code = found ? code->valuestring : NULL;
+    c->message = found ? message->valuestring : NULL;
+}
+
+/* Parses the last answer, once, into c->answer (and its error document, if any), in place of
+ * the one before; none if no answer came (status 0). */
+static void parse_answer(http_client *c, long status)
+{
+    cJSON_Delete(c->answer);
+    c->answer =
+        status == 0 || c->reply_len == 0 ? NULL : cJSON_ParseWithLength(c->reply, c->reply_len);
+    keep_error_document(c);
 }
 
 /* Why the answer with 'status' is not one of the API's, or NULL if it is. The API answers a
@@ -203,16 +217,11 @@ static const char *foreign_answer(const http_client *c, long status)
     if (status == 204 && c->reply_len == 0) {
         return NULL;
     }
-    if (c->reply_len == 0) {
-        return "an empty body";
-    }
-    cJSON *json = cJSON_ParseWithLength(c->reply, c->reply_len);
-    const char *why = json == NULL                           ? "not JSON"
-                      : !success && !is_error_document(json) ? "JSON without its error document "
-                                                               "{\"error\":{\"code\",\"message\"}}"
-                                                             : NULL;
-    cJSON_Delete(json);
-    return why;
+    return c->reply_len == 0                ? "an empty body"
+           : c->answer == NULL              ? "not JSON"
+           : !success && c->message == NULL ? "JSON without its error document "
+                                              "{\"error\":{\"code\",\"message\"}}"
+                                            : NULL;
 }
 
 /* Whether the answer is one of the API's; if not, says so after 'who' in one line, without its
@@ -297,20 +306,11 @@ long http_client_request(http_client *c, const char *who, const char *method, co
         sleep(retry <= 0 ? 1 : retry > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : (unsigned)retry);
     }
     curl_slist_free_all(headers);
+    parse_answer(c, status);
     return status != 0 && !is_api_answer(c, status, who, url) ? 0 : status;
 }
 
 void http_client_say_refusal(const http_client *c, const char *who, long status)
 {
-    cJSON *json = cJSON_ParseWithLength(c->reply, c->reply_len);
-    const cJSON *err = cJSON_GetObjectItemCaseSensitive(json, "error");
-    const cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "code");
-    const cJSON *message = cJSON_GetObjectItemCaseSensitive(err, "message");
-    if (cJSON_IsString(code) && cJSON_IsString(message)) {
-        fprintf(stderr, "%s: HTTP %ld %s: %s\n", who, status, code->valuestring,
-                message->valuestring);
-    } else { /* http_client_request let no other shape through; said plainly all the same */
-        fprintf(stderr, "%s: HTTP %ld\n", who, status);
-    }
-    cJSON_Delete(json);
+    fprintf(stderr, "%s: HTTP %ld %s: %s\n", who, status, c->code, c->message);
 }

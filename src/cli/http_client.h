@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+struct cJSON;
+
 #define HTTP_CLIENT_TIMEOUT_S 120 /* longest wait for one answer, connection included */
 #define HTTP_CLIENT_KEY_MAX 511   /* bytes: the daemon's keys are 16 to 511 (OPERATIONS) */
 #define HTTP_CLIENT_KEY_ACCEPTS                                                                    \
@@ -16,7 +18,10 @@ typedef struct http_client {
     char base[1024]; /* "http://127.0.0.1:8080", no trailing slash */
     char *reply;     /* the last answer's body, NUL-terminated ("" if none) */
     size_t reply_len;
-    const char *header;                /* one more request header ("If-Match: \"3\""), or NULL */
+    struct cJSON *answer; /* the last answer's body parsed, NULL if none or not JSON */
+    const char *code;     /* a refusal's error document: its code and message (into 'answer'); */
+    const char *message;  /* NULL when the last answer was no refusal of the API's */
+    const char *header;   /* one more request header ("If-Match: \"3\""), or NULL */
     char key[HTTP_CLIENT_KEY_MAX + 1]; /* sent as apikey and Authorization: Bearer; "" none */
     unsigned retries; /* requests repeated because the daemon said 429/503, in all */
 } http_client;
@@ -51,8 +56,8 @@ long http_client_request(http_client *c, const char *who, const char *method, co
 
 /* Says on stderr, after 'who', why the daemon refused the last request with 'status' (not 2xx,
  * not 0), in the one form every command uses: "WHO: HTTP 401 unauthorized: unknown key" -- the
- * status, then its error document's code and message (http_client_request lets no other shape
- * through). */
+ * status, then its error document's code and message (c->code, c->message: http_client_request
+ * lets no other shape through). */
 void http_client_say_refusal(const http_client *c, const char *who, long status);
 
 #endif

@@ -139,29 +139,26 @@ typedef struct answer {
     char message[300];
 } answer;
 
-static void read_answer(const char *body, answer *a)
+/* Reads the answer http_client_request parsed; code and message are copied, as the next request
+ * (a half sent again) replaces the client's. */
+static void read_answer(const http_client *c, answer *a)
 {
     *a = (answer){.index = -1};
-    snprintf(a->code, sizeof a->code, "unknown");
-    cJSON *root = cJSON_Parse(body);
-    const cJSON *err = cJSON_GetObjectItemCaseSensitive(root, "error");
+    snprintf(a->code, sizeof a->code, "%s", c->code != NULL ? c->code : "unknown");
+    snprintf(a->message, sizeof a->message, "%s", c->message != NULL ? c->message : "");
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(c->answer, "error");
     const cJSON *v;
-    if ((v = cJSON_GetObjectItemCaseSensitive(root, "accepted")) != NULL && cJSON_IsNumber(v)) {
+    if ((v = cJSON_GetObjectItemCaseSensitive(c->answer, "accepted")) != NULL &&
+        cJSON_IsNumber(v)) {
         a->accepted = v->valuedouble;
     }
-    if ((v = cJSON_GetObjectItemCaseSensitive(root, "duplicates")) != NULL && cJSON_IsNumber(v)) {
+    if ((v = cJSON_GetObjectItemCaseSensitive(c->answer, "duplicates")) != NULL &&
+        cJSON_IsNumber(v)) {
         a->duplicates = v->valuedouble;
-    }
-    if ((v = cJSON_GetObjectItemCaseSensitive(err, "code")) != NULL && cJSON_IsString(v)) {
-        snprintf(a->code, sizeof a->code, "%s", v->valuestring);
-    }
-    if ((v = cJSON_GetObjectItemCaseSensitive(err, "message")) != NULL && cJSON_IsString(v)) {
-        snprintf(a->message, sizeof a->message, "%s", v->valuestring);
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(err, "index")) != NULL && cJSON_IsNumber(v)) {
         a->index = (long)v->valuedouble;
     }
-    cJSON_Delete(root);
 }
 
 static void send_range(sender *s, size_t lo, size_t hi);
@@ -239,7 +236,7 @@ static void send_range(sender *s, size_t lo, size_t hi)
                                       s->buf + first->off, last->off + last->len - first->off,
                                       s->unit[0] == 'a' ? JSON : NDJSON, MAX_ATTEMPTS);
     answer a;
-    read_answer(s->http.reply, &a);
+    read_answer(&s->http, &a);
     if (status == 202) {
         s->accepted += (unsigned long long)a.accepted;
         s->duplicates += (unsigned long long)a.duplicates;
