@@ -32,6 +32,16 @@ static const char *line_end(const char *p, const char *end)
     return cr != NULL && cr + 1 < end && cr[1] == '\n' ? cr : NULL;
 }
 
+/* The request line's first byte: empty lines before it are skipped (RFC 9112 §2.2), as
+ * libh2o's parser does. */
+static const char *request_line_at(const char *p, const char *end)
+{
+    while (p < end && (*p == '\r' || *p == '\n')) {
+        p++;
+    }
+    return p;
+}
+
 static h2o_iovec_t trimmed(const char *b, const char *e)
 {
     while (b < e && (*b == ' ' || *b == '\t')) {
@@ -52,8 +62,9 @@ static h2o_iovec_t trimmed(const char *b, const char *e)
 static void forget_http10_expect(char *b, size_t n)
 {
     const char *end = memmem(b, n < EARLY_SCAN_MAX ? n : EARLY_SCAN_MAX, "\r\n\r\n", 4);
-    const char *eol = end != NULL ? line_end(b, end + 2) : NULL;
-    if (eol == NULL || eol - b < 9 || memcmp(eol - 9, " HTTP/1.0", 9) != 0) {
+    const char *line = end != NULL ? request_line_at(b, end) : NULL;
+    const char *eol = line != NULL ? line_end(line, end + 2) : NULL;
+    if (eol == NULL || eol - line < 9 || memcmp(eol - 9, " HTTP/1.0", 9) != 0) {
         return;
     }
     for (char *p = (char *)eol + 2; p < end + 2;) {
@@ -150,13 +161,14 @@ bool early_refusal(http_server *hs, char *b, size_t n, char *out, size_t cap, si
         return false; /* not yet whole, or the body (or another request) follows at once */
     }
     end += 2; /* the last field line's CRLF is the header section's */
-    const char *eol = line_end(b, end);
+    const char *line = request_line_at(b, end);
+    const char *eol = line_end(line, end);
     if (eol == NULL) {
         return false;
     }
-    const char *sp1 = memchr(b, ' ', (size_t)(eol - b));
+    const char *sp1 = memchr(line, ' ', (size_t)(eol - line));
     const char *sp2 = sp1 != NULL ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
-    if (sp1 == NULL || sp2 == NULL || sp1 == b || sp2 == sp1 + 1 || eol - sp2 != 9 ||
+    if (sp1 == NULL || sp2 == NULL || sp1 == line || sp2 == sp1 + 1 || eol - sp2 != 9 ||
         strncmp(sp2 + 1, "HTTP/1.", 7) != 0) {
         return false;
     }
@@ -165,7 +177,7 @@ bool early_refusal(http_server *hs, char *b, size_t n, char *out, size_t cap, si
     h2o_req_t q;
     memset(&q, 0, sizeof q);
     q.version = memcmp(sp2 + 1, "HTTP/1.0", 8) == 0 ? 0x100 : 0x101; /* admit_host reads it */
-    q.method = h2o_iovec_init(b, (size_t)(sp1 - b));
+    q.method = h2o_iovec_init(line, (size_t)(sp1 - line));
     q.path = h2o_iovec_init(sp1 + 1, (size_t)(sp2 - sp1 - 1));
     const char *qm = memchr(q.path.base, '?', q.path.len);
     q.query_at = qm != NULL ? (size_t)(qm - q.path.base) : SIZE_MAX;
