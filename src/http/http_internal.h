@@ -128,9 +128,10 @@ size_t http_raw_error(const http_error *e, char *out, size_t cap);
  * other than 1: 505 http_version_not_supported in 'out' ('*len' bytes, as http_raw_error).
  * When 'b' is one whole header section that asks for
  * 100-continue, with one Content-Length and no body byte yet, and its headers already refuse
- * the body: the refusal in 'out' ('*len' bytes, as http_refuse_early). False otherwise. First,
- * when 'b' starts with one whole HTTP/1.0 header section, its Expect: 100-continue fields are
- * renamed in 'b', so that h2o does not answer 100 (RFC 9110 §10.1.1). */
+ * the body: the refusal in 'out' ('*len' bytes, as http_refuse_early). False otherwise. On the
+ * way, each whole field line of 'b' has its trailing spaces moved before its value, and in an
+ * HTTP/1.0 request its Expect: 100-continue renamed, so that h2o does not answer 100 (RFC 9110
+ * §10.1.1); no byte is added or removed. */
 bool early_refusal(http_server *hs, char *b, size_t n, char *out, size_t cap, size_t *len);
 
 /* http.c: telltale's error document, {"error":{"code","message"[,"index"]}}. */
