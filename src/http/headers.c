@@ -152,6 +152,17 @@ bool headers_has(const h2o_req_t *q, const char *name)
     return h2o_find_header_by_str(&q->headers, name, strlen(name), -1) != -1;
 }
 
+bool headers_has_token(const h2o_req_t *q, const h2o_token_t *token, const char *value)
+{
+    for (ssize_t i = -1; (i = h2o_find_header(&q->headers, token, i)) != -1;) {
+        const h2o_iovec_t *v = &q->headers.entries[i].value;
+        if (h2o_contains_token(v->base, v->len, value, strlen(value), ',')) {
+            return true;
+        }
+    }
+    return false;
+}
+
 bool headers_raw_field(const char *line, size_t len, const char *name, const char **v, size_t *n)
 {
     size_t nl = strlen(name);

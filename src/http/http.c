@@ -264,10 +264,8 @@ static void dispatch(http_server *hs, http_req *r)
  * but not while the server shuts down (h2o's own rule). */
 static void keep_alive_by_version(const http_server *hs, h2o_req_t *q)
 {
-    ssize_t i = h2o_find_header(&q->headers, H2O_TOKEN_CONNECTION, -1);
-    h2o_iovec_t c = i != -1 ? q->headers.entries[i].value : h2o_iovec_init(NULL, 0);
     if (q->version >= 0x101 && !hs->h2o_ctx.shutdown_requested &&
-        (c.base == NULL || !h2o_contains_token(c.base, c.len, H2O_STRLIT("close"), ','))) {
+        !headers_has_token(q, H2O_TOKEN_CONNECTION, "close")) {
         q->http1_is_persistent = 1;
     }
 }

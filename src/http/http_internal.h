@@ -170,6 +170,9 @@ bool headers_host_field(const h2o_req_t *q, h2o_iovec_t *v);
 bool headers_target_authority(const h2o_req_t *q, h2o_iovec_t *v);
 /* Whether the header 'name' was sent at all. */
 bool headers_has(const h2o_req_t *q, const char *name);
+/* Whether some line of the header 'token' has 'value' among its comma-separated tokens,
+ * compared without case (RFC 9110 §5.6.1; a list sent on several lines is one, §5.3). */
+bool headers_has_token(const h2o_req_t *q, const h2o_token_t *token, const char *value);
 /* %-decodes and normalises the path of 'q' (no query) into 'out': 0, -1 if it does not fit,
  * -2 for a malformed %-escape. */
 int headers_path(const h2o_req_t *q, char *out, size_t len);

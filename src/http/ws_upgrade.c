@@ -31,19 +31,6 @@ static void add_header(h2o_req_t *q, const char *name, const char *value)
                           strlen(value));
 }
 
-/* Whether some line of the header 'token' has 'value' among its comma-separated tokens,
- * compared without case (RFC 9110 §5.6.1, §7.6.1 Connection). */
-static bool has_token(const h2o_req_t *q, const h2o_token_t *token, const char *value)
-{
-    for (ssize_t i = -1; (i = h2o_find_header(&q->headers, token, i)) != -1;) {
-        const h2o_iovec_t *v = &q->headers.entries[i].value;
-        if (h2o_contains_token(v->base, v->len, value, strlen(value), ',')) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /* Whether 'key' is base64 (RFC 4648 §4, padded) of 16 bytes: 22 characters of the alphabet
  * and "==" (RFC 6455 §4.1, item 7). */
 static bool key_is_16_bytes(const char *key)
@@ -81,7 +68,7 @@ static int handshake_check(const h2o_req_t *q, char key[25], char *why, size_t l
                  q->method.len > 16 ? 16 : (int)q->method.len, q->method.base);
         return 400;
     }
-    if (!has_token(q, H2O_TOKEN_CONNECTION, "upgrade")) { /* libh2o's own test, held here */
+    if (!headers_has_token(q, H2O_TOKEN_CONNECTION, "upgrade")) { /* libh2o's own test, held here */
         snprintf(why, len, "a WebSocket upgrade needs 'Connection: Upgrade' (RFC 6455 4.1)");
         return 400;
     }

@@ -358,6 +358,15 @@ conform('Connection: close in the request: the answer says so and the server clo
   assert.ok(await c.waitClosed(), 'the server closed the connection');
 });
 
+conform('Connection: close on a second Connection line closes too (RFC 9110 §5.3: one list)', async () => {
+  const c = await RawConn.connect(d.port);
+  await c.write(httpRequest({ path: '/health', headers: [['Connection', 'keep-alive'], ['Connection', 'close']] }));
+  const [r] = await c.responses(1);
+  assert.equal(r?.status, 200);
+  assert.equal(r.headers.connection, 'close');
+  assert.ok(await c.waitClosed(), 'the server closed the connection');
+});
+
 conform('Node fetch reuses its connection after a 413 and a 415', async () => {
   const big = await api(d, 'POST', EVENTS, { body: 'x'.repeat(MAX_BODY + 1), headers: { 'content-type': 'application/json' } });
   assert.equal(big.status, 413);
