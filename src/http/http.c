@@ -219,7 +219,7 @@ static bool admit(http_server *hs, http_req *r)
  * §9.3.7, §15.5.6). */
 static bool is_resource(http_server *hs, const http_req *r)
 {
-    return ws_endpoint_path(hs, r->h2o) || (hs->has_file != NULL && hs->has_file(r->path));
+    return ws_endpoint_path(hs, r->path) || (hs->has_file != NULL && hs->has_file(r->path));
 }
 
 /* Runs the handler for r->method and r->path, or answers 404/405 (an unknown path read with
@@ -270,7 +270,7 @@ static void keep_alive_by_version(const http_server *hs, h2o_req_t *q)
     }
 }
 
-int http_on_h2o_request(http_server *hs, h2o_req_t *q)
+int http_on_h2o_request(http_server *hs, h2o_req_t *q, const char *path, int path_rc)
 {
     http_req *r = calloc(1, sizeof *r);
     if (r == NULL) {
@@ -284,7 +284,11 @@ int http_on_h2o_request(http_server *hs, h2o_req_t *q)
     link_req(hs, r);
     guard_handling(r->edge_conn = guard_of(hs, q), false);
     keep_alive_by_version(hs, q);
-    int path_rc = headers_path(q, r->path, sizeof r->path);
+    if (path == NULL) {
+        path_rc = headers_path(q, r->path, sizeof r->path);
+    } else if (path_rc == 0) {
+        snprintf(r->path, sizeof r->path, "%s", path);
+    }
     r->route = router_match(hs, r); /* its error shape holds from the first refusal on */
     http_error e;
     if (!conn_attribute(hs, q)) {

@@ -88,8 +88,9 @@ struct http_server {
 /* http_error.c: the reason phrase of a status code for the status line (RFC 9110 §15). */
 const char *http_reason_phrase(int status);
 
-/* http.c: a request h2o has read whole (headers and body): answered now or later. */
-int http_on_h2o_request(http_server *hs, h2o_req_t *q);
+/* http.c: a request h2o has read whole (headers and body): answered now or later. 'path' is
+ * its path as headers_path decoded it, which returned 'path_rc'; NULL to decode it here. */
+int http_on_h2o_request(http_server *hs, h2o_req_t *q, const char *path, int path_rc);
 
 /* http.c: the refusal, if its headers already refuse it, of a request whose body has not
  * been read ('q' as early.c builds it from the raw header section): the checks admit.c makes
@@ -324,9 +325,9 @@ int ws_guard_feed(ws_frame_guard *g, const unsigned char *b, size_t n, uint64_t 
 
 /* ws_upgrade.c: an Upgrade request: refused with a JSON error, or upgraded to a WebSocket of
  * the endpoint at its path. Returns 0 (h2o's handler result). */
-int ws_upgrade(http_server *hs, h2o_req_t *q);
-/* Whether the request's path is a WebSocket endpoint's. */
-bool ws_endpoint_path(const http_server *hs, const h2o_req_t *q);
+int ws_upgrade(http_server *hs, h2o_req_t *q, const char *path);
+/* Whether 'path' (decoded, as headers_path gives it) is a WebSocket endpoint's. */
+bool ws_endpoint_path(const http_server *hs, const char *path);
 /* The answer at a WebSocket endpoint to a request that is no upgrade (a plain GET, or an
  * Upgrade whose Connection does not name "upgrade", which libh2o does not take for one): 426
  * upgrade_required with "Upgrade: websocket" (RFC 9110 §15.5.22, RFC 6455 §4.1). */

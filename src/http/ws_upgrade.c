@@ -101,10 +101,9 @@ static const http_ws_endpoint *endpoint_at(const http_server *hs, const char *pa
     return NULL;
 }
 
-bool ws_endpoint_path(const http_server *hs, const h2o_req_t *q)
+bool ws_endpoint_path(const http_server *hs, const char *path)
 {
-    char path[HTTP_PATH_MAX];
-    return headers_path(q, path, sizeof path) == 0 && endpoint_at(hs, path) != NULL;
+    return endpoint_at(hs, path) != NULL;
 }
 
 int ws_upgrade_required(h2o_req_t *q)
@@ -153,11 +152,9 @@ static void on_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
     ws_conn_start(data, sock, reqsize);
 }
 
-int ws_upgrade(http_server *hs, h2o_req_t *q)
+int ws_upgrade(http_server *hs, h2o_req_t *q, const char *path)
 {
-    char path[HTTP_PATH_MAX];
-    const http_ws_endpoint *ep =
-        headers_path(q, path, sizeof path) == 0 ? endpoint_at(hs, path) : NULL;
+    const http_ws_endpoint *ep = endpoint_at(hs, path);
     if (ep == NULL) {
         refuse(q, 404, "not_found", "no WebSocket endpoint at this path");
         return 0;
