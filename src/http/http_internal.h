@@ -76,10 +76,11 @@ struct http_server {
     /* a request asking for 100-continue that its headers refuse: early_refusal */
     bool (*refuse_early)(http_server *hs, char *b, size_t n, char *out, size_t cap, size_t *len);
     /* access.c's log of refusals, and its timer that writes the count of those left out once
-     * the window has room again (unreferenced: it never holds the loop; closed at stop) */
+     * the window has room again (opened beside rehook, unreferenced: it never holds the loop;
+     * closed at stop) */
     access_log_window refusal_log;
     uv_timer_t refusal_flush;
-    bool refusal_flush_open;
+    bool forwarded_warned;     /* an unreadable X-Forwarded-For was logged: it is said once */
     uint64_t bodies_too_large; /* 413 body_too_large answered here (--max-body) */
     uint64_t bodies_invalid;   /* 400, 411, 415 for a body answered here (framing, type) */
     uint64_t limit_counts[HTTP_LIMIT_N]; /* clients that broke each limit (DESIGN §5) */
@@ -233,7 +234,7 @@ unsigned router_methods(http_server *hs, const char *path, char *allow, size_t l
  * it to 'r' itself, access_check_upgrade writes it into 'challenge'. */
 /* The client's address (dotted IPv4): the peer, or, from a --trust-proxy peer, the one its
  * X-Forwarded-For names (core/forwarded.h). */
-void access_client(const http_server *hs, h2o_req_t *q, char out[FORWARDED_ADDR_MAX]);
+void access_client(http_server *hs, h2o_req_t *q, char out[FORWARDED_ADDR_MAX]);
 bool access_check_request(http_server *hs, http_req *r, http_error *e, char *msg, size_t len);
 /* A WebSocket admitted with a JWT is dropped when the token expires (exp + JWT_LEEWAY_S, as it
  * was accepted): the client reconnects and is asked for a fresh one. */
@@ -249,8 +250,8 @@ void access_challenge(const char *error, const char *why, char out[ACCESS_CHALLE
  * fewer than ACCESS_LOG_LINES were in the ACCESS_LOG_WINDOW_MS before it. Pure. */
 bool access_log_take(access_log_window *w, uint64_t now_ms);
 
-/* At http_server_stop: writes the count of refusals left out, if any, and closes the timer
- * that would have. Loop thread only. */
+/* At http_server_stop: writes the count of refusals left out, if any (the timer that would
+ * have is closed there). Loop thread only. */
 void access_log_stop(http_server *hs);
 
 /* conn_guard.c: the connection limits, the phase timers, the limits' names and counts. */

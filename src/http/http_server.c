@@ -368,6 +368,9 @@ int http_server_start(uv_loop_t *loop, const tt_config *cfg, http_wake_fn on_wak
     uv_prepare_init(loop, &hs->rehook);
     hs->rehook.data = hs;
     hs->rehook_open = true;
+    uv_timer_init(loop, &hs->refusal_flush); /* access.c's; opened and closed with rehook */
+    hs->refusal_flush.data = hs;
+    uv_unref((uv_handle_t *)&hs->refusal_flush);
 
     uv_mutex_init(&hs->wake_lock);
     uv_async_init(loop, &hs->wake, on_wake_async);
@@ -443,6 +446,7 @@ void http_server_stop(http_server *hs)
     if (hs->rehook_open) {
         hs->rehook_open = false;
         uv_close((uv_handle_t *)&hs->rehook, NULL);
+        uv_close((uv_handle_t *)&hs->refusal_flush, NULL);
     }
     if (hs->otlp_open) {
         uv_close((uv_handle_t *)&hs->otlp_listener, NULL);
