@@ -163,6 +163,16 @@ bool headers_has_token(const h2o_req_t *q, const h2o_token_t *token, const char 
     return false;
 }
 
+void headers_add_response(h2o_req_t *q, const char *name, const char *value)
+{
+    if (value == NULL) {
+        return;
+    }
+    size_t n = strlen(name);
+    n -= n > 0 && name[n - 1] == ':'; /* a name given with its colon */
+    h2o_add_header_by_str(&q->pool, &q->res.headers, name, n, 1, NULL, value, strlen(value));
+}
+
 bool headers_raw_field(const char *line, size_t len, const char *name, const char **v, size_t *n)
 {
     size_t nl = strlen(name);

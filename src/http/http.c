@@ -307,16 +307,6 @@ int http_on_h2o_request(http_server *hs, h2o_req_t *q, const char *path, int pat
     return 0;
 }
 
-static void add_header(h2o_req_t *q, const char *name, const char *value)
-{
-    if (value == NULL) {
-        return;
-    }
-    size_t n = strlen(name);
-    n -= n > 0 && name[n - 1] == ':'; /* a name given with its colon */
-    h2o_add_header_by_str(&q->pool, &q->res.headers, name, n, 1, NULL, value, strlen(value));
-}
-
 /* The answer kept in 'r' (r->raw_answer) as a whole HTTP/1.1 response that closes the
  * connection, with the headers h2o would add (Date, Server) and ours; its length, or 0 if it
  * does not fit in 'cap'. */
@@ -387,15 +377,15 @@ static void send_answer(http_req *r)
     q->res.reason = http_reason_phrase(r->status);
     bool bodyless = r->status == 304 || r->status == 204 || r->status < 200;
     q->res.content_length = bodyless ? SIZE_MAX : r->resp_len;
-    add_header(q, "content-type", bodyless && r->resp_len == 0 ? NULL : r->resp_type);
-    add_header(q, "etag", r->etag);
-    add_header(q, "cache-control", r->cache_control);
-    add_header(q, "content-encoding", r->content_encoding);
-    add_header(q, "vary", r->content_encoding ? "accept-encoding" : NULL);
-    add_header(q, "allow", r->allow[0] ? r->allow : NULL);
-    add_header(q, "retry-after", r->retry_after > 0 ? retry : NULL);
+    headers_add_response(q, "content-type", bodyless && r->resp_len == 0 ? NULL : r->resp_type);
+    headers_add_response(q, "etag", r->etag);
+    headers_add_response(q, "cache-control", r->cache_control);
+    headers_add_response(q, "content-encoding", r->content_encoding);
+    headers_add_response(q, "vary", r->content_encoding ? "accept-encoding" : NULL);
+    headers_add_response(q, "allow", r->allow[0] ? r->allow : NULL);
+    headers_add_response(q, "retry-after", r->retry_after > 0 ? retry : NULL);
     for (int i = 0; i < r->nextra; i++) {
-        add_header(q, r->extra[i].name, r->extra[i].value);
+        headers_add_response(q, r->extra[i].name, r->extra[i].value);
     }
     if (r->close_after) { /* the security headers: http_server.c's filter */
         q->http1_is_persistent = 0; /* h2o then says Connection: close itself */

@@ -175,6 +175,9 @@ bool headers_has(const h2o_req_t *q, const char *name);
 /* Whether some line of the header 'token' has 'value' among its comma-separated tokens,
  * compared without case (RFC 9110 §5.6.1; a list sent on several lines is one, §5.3). */
 bool headers_has_token(const h2o_req_t *q, const h2o_token_t *token, const char *value);
+/* Adds the response header 'name' (lower case; a colon after it is left out) with 'value' to
+ * q->res.headers; nothing when 'value' is NULL. */
+void headers_add_response(h2o_req_t *q, const char *name, const char *value);
 /* %-decodes and normalises the path of 'q' (no query) into 'out': 0, -1 if it does not fit,
  * -2 for a malformed %-escape. */
 int headers_path(const h2o_req_t *q, char *out, size_t len);

@@ -25,10 +25,12 @@ static void refuse(h2o_req_t *q, int status, const char *code, const char *why)
     free(w.out.buf);
 }
 
-static void add_header(h2o_req_t *q, const char *name, const char *value)
+/* The headers of a 426 upgrade_required: the protocol to switch to (RFC 9110 §15.5.22) and
+ * the WebSocket version this server speaks (RFC 6455 §4.2.2). */
+static void add_upgrade_required_headers(h2o_req_t *q)
 {
-    h2o_add_header_by_str(&q->pool, &q->res.headers, name, strlen(name), 0, NULL, value,
-                          strlen(value));
+    headers_add_response(q, "upgrade", "websocket");
+    headers_add_response(q, "sec-websocket-version", "13");
 }
 
 /* Whether 'key' is base64 (RFC 4648 §4, padded) of 16 bytes: 22 characters of the alphabet
@@ -108,8 +110,7 @@ bool ws_endpoint_path(const http_server *hs, const char *path)
 
 int ws_upgrade_required(h2o_req_t *q)
 {
-    add_header(q, "upgrade", "websocket"); /* RFC 9110 §15.5.22: the protocol to switch to */
-    add_header(q, "sec-websocket-version", "13");
+    add_upgrade_required_headers(q);
     refuse(q, 426, "upgrade_required",
            "this path takes only a WebSocket upgrade: GET with 'Connection: Upgrade', "
            "'Upgrade: websocket', Sec-WebSocket-Key and Sec-WebSocket-Version: 13 (RFC 6455 "
@@ -179,9 +180,10 @@ int ws_upgrade(http_server *hs, h2o_req_t *q, const char *path)
     char key[25];
     int status = handshake_check(q, key, msg, sizeof msg);
     if (status != 0) {
-        add_header(q, "sec-websocket-version", "13");
         if (status == 426) {
-            add_header(q, "upgrade", "websocket"); /* RFC 9110 §15.5.22 */
+            add_upgrade_required_headers(q);
+        } else {
+            headers_add_response(q, "sec-websocket-version", "13");
         }
         refuse(q, status, status == 426 ? "upgrade_required" : "invalid_websocket_handshake", msg);
         return 0;
@@ -189,7 +191,7 @@ int ws_upgrade(http_server *hs, h2o_req_t *q, const char *path)
     auth_identity who;
     char challenge[ACCESS_CHALLENGE_MAX];
     if (!access_check_upgrade(hs, q, ep, &who, &e, msg, sizeof msg, challenge)) {
-        add_header(q, "www-authenticate", challenge);
+        headers_add_response(q, "www-authenticate", challenge);
         refuse(q, e.status, e.code, e.message);
         return 0;
     }
