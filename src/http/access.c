@@ -326,6 +326,11 @@ bool access_check_upgrade(http_server *hs, h2o_req_t *q, const http_ws_endpoint 
 
 void http_challenge_scope(http_req *r, const char *why)
 {
+    for (int i = 0; i < r->nextra; i++) {
+        if (strcmp(r->extra[i].name, "www-authenticate:") == 0) {
+            return; /* once: the route's access check has added its own */
+        }
+    }
     char challenge[ACCESS_CHALLENGE_MAX];
     access_challenge("insufficient_scope", why, challenge);
     http_add_header(r, "www-authenticate:", challenge);
