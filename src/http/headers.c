@@ -370,6 +370,18 @@ int headers_parse_args(http_req *r)
     return 0;
 }
 
+bool headers_arg_once(const http_req *r, int i, char *msg, size_t len)
+{
+    for (int k = 0; k < i; k++) {
+        if (strcmp(r->args[k].name, r->args[i].name) == 0) {
+            snprintf(msg, len, "parameter '%.64s' given more than once: give it once",
+                     r->args[i].name);
+            return false;
+        }
+    }
+    return true;
+}
+
 const char *http_arg_value(const http_req *r, const char *name)
 {
     for (int i = 0; i < r->nargs; i++) {
@@ -452,11 +464,8 @@ bool http_args_check(const http_req *r, const http_param *params, char *msg, siz
             snprintf(msg, len, "unknown parameter '%.64s' %s", name, allowed);
             return false;
         }
-        for (int k = 0; k < i && !p->any_of; k++) {
-            if (strcmp(r->args[k].name, name) == 0) {
-                snprintf(msg, len, "parameter '%s' given more than once: give it once", name);
-                return false;
-            }
+        if (!p->any_of && !headers_arg_once(r, i, msg, len)) {
+            return false;
         }
     }
     for (int i = 0; i < r->nargs; i++) {

@@ -146,15 +146,8 @@ static bool read_headers(http_req *r)
         http_respond_error(r, 405, "method_not_allowed", "this HTTP method is not supported");
         return false;
     }
-    int args = headers_parse_args(r);
-    if (args == -2) {
-        http_respond_error(r, 400, "invalid_percent_encoding",
-                           "the query has a '%' not followed by two hex digits");
-        return false;
-    }
-    if (args != 0) {
-        http_respond_error(r, 414, "query_too_long",
-                           "the query string is too long or has too many parameters");
+    if (!admit_args(r, &e)) {
+        http_respond_error(r, e.status, e.code, e.message);
         return false;
     }
     if (!admit_raw_framing(r, &e) || !admit_framing(r, &e) || !admit_body(r, &e)) {

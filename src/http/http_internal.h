@@ -155,6 +155,9 @@ int body_decode(http_req *r, http_error *e);
 /* Splits the query into r->args, %-decoded: 0, -1 if there are too many parameters or they
  * are too long, -2 for a malformed %-escape. */
 int headers_parse_args(http_req *r);
+/* Whether r->args[i] is the first of its name: false, with 'msg' saying so, when a parameter of
+ * that name came before it. */
+bool headers_arg_once(const http_req *r, int i, char *msg, size_t len);
 /* The header 'name' (lower case, no colon) of an h2o request, as http_req_header(): a list's
  * lines (RFC 9110 §5.3) joined with ", " in order, the one line of any other field. */
 bool headers_get(const h2o_req_t *q, const char *name, char *dst, size_t len);
@@ -191,6 +194,9 @@ bool admit_framing(http_req *r, http_error *e);
 /* A header field that is no list sent on more than one line (headers_repeated): false with
  * 'e' (400 repeated_header naming it, its message in 'msg'). */
 bool admit_repeats(const h2o_req_t *q, http_error *e, char *msg, size_t len);
+/* The query split into r->args (headers_parse_args); false with 'e' (400
+ * invalid_percent_encoding, 414 query_too_long). */
+bool admit_args(http_req *r, http_error *e);
 /* Content-Length and Transfer-Encoding together (400 conflicting_framing), or a Content-Length
  * that is not one field line of 1*DIGIT (400 invalid_content_length: "+12", "12, 12", two lines
  * even if equal), read from the raw header section (h2o hides both fields): false with 'e',

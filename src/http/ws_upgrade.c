@@ -125,26 +125,15 @@ int ws_upgrade_required(h2o_req_t *q)
 static bool query_ok(h2o_req_t *q, http_error *e, char *msg, size_t len)
 {
     http_req r = {.h2o = q};
-    int args = headers_parse_args(&r);
-    *e = (http_error){.status = 400, .code = "invalid_parameter", .message = msg};
-    if (args == -2) {
-        e->code = "invalid_percent_encoding";
-        snprintf(msg, len, "the query has a '%%' not followed by two hex digits");
-    } else if (args != 0) {
-        *e = (http_error){.status = 414, .code = "query_too_long", .message = msg};
-        snprintf(msg, len, "the query string is too long or has too many parameters");
-    }
-    for (int i = 0; args == 0 && i < r.nargs; i++) {
-        for (int j = i + 1; args == 0 && j < r.nargs; j++) {
-            if (strcmp(r.args[i].name, r.args[j].name) == 0) {
-                snprintf(msg, len, "parameter '%.40s' given more than once: give it once",
-                         r.args[i].name);
-                args = -1;
-            }
+    bool ok = admit_args(&r, e);
+    for (int i = 0; ok && i < r.nargs; i++) {
+        if (!headers_arg_once(&r, i, msg, len)) {
+            *e = (http_error){.status = 400, .code = "invalid_parameter", .message = msg};
+            ok = false;
         }
     }
     free(r.args_text);
-    return args == 0;
+    return ok;
 }
 
 /* The 101 is written and h2o hands over the socket (NULL: the client left meanwhile). */
