@@ -156,47 +156,6 @@ static bool admitted(const tt_config *cfg, h2o_req_t *q, bool websocket, unsigne
     return false;
 }
 
-static const char *printable(const char *in, char *out, size_t cap);
-
-/* An X-Forwarded-For hop that could not be read leaves the client counted as its proxy: said
- * once per process (a proxy that writes such values writes them on every request), with the
- * header as sent, its control bytes escaped. Loop thread only. */
-static void warn_unreadable_forwarded(const char *xff)
-{
-    static bool warned;
-    if (!warned) {
-        char shown[160];
-        warned = true;
-        log_warn("access: X-Forwarded-For '%s' names no address telltale can read (\"Behind a "
-                 "reverse proxy\" in OPERATIONS lists the forms): such clients are counted as "
-                 "their proxy; said once",
-                 printable(xff, shown, sizeof shown));
-    }
-}
-
-void access_client(const http_server *hs, h2o_req_t *q, char out[FORWARDED_ADDR_MAX])
-{
-    char peer[64] = "", xff[XFF_MAX] = "";
-    struct sockaddr_storage ss;
-    socklen_t n = q->conn->callbacks->get_peername(q->conn, (struct sockaddr *)&ss);
-    if (n > 0 && ss.ss_family == AF_INET) {
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, peer, sizeof peer);
-    } else if (n > 0 && ss.ss_family == AF_INET6) {
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, peer, sizeof peer);
-    }
-    if (hs->cfg->trust_proxy_n > 0) {
-        headers_get(q, "x-forwarded-for", xff, sizeof xff);
-    }
-    if (!forwarded_client(hs->cfg, peer, xff, out)) {
-        warn_unreadable_forwarded(xff);
-    }
-}
-
-void http_client_addr(const http_req *r, char out[FORWARDED_ADDR_MAX])
-{
-    access_client(r->hs, r->h2o, out);
-}
-
 /* 'in' with its control bytes written \xNN: the HTTP layer %-decodes the path, so a client could
  * put a line break or a terminal escape into the log line otherwise. Returns 'out'. */
 static const char *printable(const char *in, char *out, size_t cap)
@@ -213,6 +172,44 @@ static const char *printable(const char *in, char *out, size_t cap)
     return out;
 }
 
+/* An X-Forwarded-For hop that could not be read leaves the client counted as its proxy: said
+ * once per server (a proxy that writes such values writes them on every request), with the
+ * header as sent, its control bytes escaped. Loop thread only. */
+static void warn_unreadable_forwarded(http_server *hs, const char *xff)
+{
+    if (!hs->forwarded_warned) {
+        char shown[160];
+        hs->forwarded_warned = true;
+        log_warn("access: X-Forwarded-For '%s' names no address telltale can read (\"Behind a "
+                 "reverse proxy\" in OPERATIONS lists the forms): such clients are counted as "
+                 "their proxy; said once",
+                 printable(xff, shown, sizeof shown));
+    }
+}
+
+void access_client(http_server *hs, h2o_req_t *q, char out[FORWARDED_ADDR_MAX])
+{
+    char peer[64] = "", xff[XFF_MAX] = "";
+    struct sockaddr_storage ss;
+    socklen_t n = q->conn->callbacks->get_peername(q->conn, (struct sockaddr *)&ss);
+    if (n > 0 && ss.ss_family == AF_INET) {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, peer, sizeof peer);
+    } else if (n > 0 && ss.ss_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, peer, sizeof peer);
+    }
+    if (hs->cfg->trust_proxy_n > 0) {
+        headers_get(q, "x-forwarded-for", xff, sizeof xff);
+    }
+    if (!forwarded_client(hs->cfg, peer, xff, out)) {
+        warn_unreadable_forwarded(hs, xff);
+    }
+}
+
+void http_client_addr(const http_req *r, char out[FORWARDED_ADDR_MAX])
+{
+    access_client(r->hs, r->h2o, out);
+}
+
 bool access_log_take(access_log_window *w, uint64_t now_ms)
 {
     if (w->used == ACCESS_LOG_LINES) {
@@ -227,6 +224,13 @@ bool access_log_take(access_log_window *w, uint64_t now_ms)
     return true;
 }
 
+/* Writes the count of refusals left out, and starts it again. */
+static void write_dropped(access_log_window *w)
+{
+    log_info("access: %llu more refusals not logged", (unsigned long long)w->dropped);
+    w->dropped = 0;
+}
+
 /* Writes the count of refusals left out, if any, taking a line of the window for it; false
  * when the window has no room yet. */
 static bool log_dropped(access_log_window *w, uint64_t now_ms)
@@ -237,8 +241,7 @@ static bool log_dropped(access_log_window *w, uint64_t now_ms)
     if (!access_log_take(w, now_ms)) {
         return false;
     }
-    log_info("access: %llu more refusals not logged", (unsigned long long)w->dropped);
-    w->dropped = 0;
+    write_dropped(w);
     return true;
 }
 
@@ -250,15 +253,7 @@ static void arm_refusal_flush(http_server *hs, uint64_t now_ms)
 {
     access_log_window *w = &hs->refusal_log;
     if (hs->stopping) {
-        return;
-    }
-    if (!hs->refusal_flush_open) {
-        if (uv_timer_init(hs->loop, &hs->refusal_flush) != 0) {
-            return; /* the count waits for the next refusal, as it would without the timer */
-        }
-        hs->refusal_flush.data = hs;
-        uv_unref((uv_handle_t *)&hs->refusal_flush);
-        hs->refusal_flush_open = true;
+        return; /* the timer is closed (http_server_stop) */
     }
     uint64_t free_at = w->at_ms[w->oldest] + ACCESS_LOG_WINDOW_MS;
     uv_timer_start(&hs->refusal_flush, refusal_flush_due, free_at > now_ms ? free_at - now_ms : 0,
@@ -278,12 +273,7 @@ void access_log_stop(http_server *hs)
 {
     access_log_window *w = &hs->refusal_log;
     if (w->dropped > 0) { /* the last burst's size, with no window to wait for */
-        log_info("access: %llu more refusals not logged", (unsigned long long)w->dropped);
-        w->dropped = 0;
-    }
-    if (hs->refusal_flush_open) {
-        hs->refusal_flush_open = false;
-        uv_close((uv_handle_t *)&hs->refusal_flush, NULL);
+        write_dropped(w);
     }
 }
 
@@ -336,6 +326,11 @@ bool access_check_upgrade(http_server *hs, h2o_req_t *q, const http_ws_endpoint 
 
 void http_challenge_scope(http_req *r, const char *why)
 {
+    for (int i = 0; i < r->nextra; i++) {
+        if (strcmp(r->extra[i].name, "www-authenticate:") == 0) {
+            return; /* once: the route's access check has added its own */
+        }
+    }
     char challenge[ACCESS_CHALLENGE_MAX];
     access_challenge("insufficient_scope", why, challenge);
     http_add_header(r, "www-authenticate:", challenge);

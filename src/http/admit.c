@@ -215,6 +215,21 @@ bool admit_repeats(const h2o_req_t *q, http_error *e, char *msg, size_t len)
     return false;
 }
 
+bool admit_args(http_req *r, http_error *e)
+{
+    int args = headers_parse_args(r);
+    if (args == -2) {
+        *e = (http_error){.status = 400,
+                          .code = "invalid_percent_encoding",
+                          .message = "the query has a '%' not followed by two hex digits"};
+    } else if (args != 0) {
+        *e = (http_error){.status = 414,
+                          .code = "query_too_long",
+                          .message = "the query string is too long or has too many parameters"};
+    }
+    return args == 0;
+}
+
 /* libh2o 2.2.5 takes Transfer-Encoding over Content-Length when both are sent, and the first
  * of several Content-Lengths, and keeps neither header in the request it hands over. Either is
  * how a request is smuggled past a proxy that reads the other (RFC 9112 §6.3, §11.2). The

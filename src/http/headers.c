@@ -152,6 +152,27 @@ bool headers_has(const h2o_req_t *q, const char *name)
     return h2o_find_header_by_str(&q->headers, name, strlen(name), -1) != -1;
 }
 
+bool headers_has_token(const h2o_req_t *q, const h2o_token_t *token, const char *value)
+{
+    for (ssize_t i = -1; (i = h2o_find_header(&q->headers, token, i)) != -1;) {
+        const h2o_iovec_t *v = &q->headers.entries[i].value;
+        if (h2o_contains_token(v->base, v->len, value, strlen(value), ',')) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void headers_add_response(h2o_req_t *q, const char *name, const char *value)
+{
+    if (value == NULL) {
+        return;
+    }
+    size_t n = strlen(name);
+    n -= n > 0 && name[n - 1] == ':'; /* a name given with its colon */
+    h2o_add_header_by_str(&q->pool, &q->res.headers, name, n, 1, NULL, value, strlen(value));
+}
+
 bool headers_raw_field(const char *line, size_t len, const char *name, const char **v, size_t *n)
 {
     size_t nl = strlen(name);
@@ -349,6 +370,18 @@ int headers_parse_args(http_req *r)
     return 0;
 }
 
+bool headers_arg_once(const http_req *r, int i, char *msg, size_t len)
+{
+    for (int k = 0; k < i; k++) {
+        if (strcmp(r->args[k].name, r->args[i].name) == 0) {
+            snprintf(msg, len, "parameter '%.64s' given more than once: give it once",
+                     r->args[i].name);
+            return false;
+        }
+    }
+    return true;
+}
+
 const char *http_arg_value(const http_req *r, const char *name)
 {
     for (int i = 0; i < r->nargs; i++) {
@@ -431,11 +464,8 @@ bool http_args_check(const http_req *r, const http_param *params, char *msg, siz
             snprintf(msg, len, "unknown parameter '%.64s' %s", name, allowed);
             return false;
         }
-        for (int k = 0; k < i && !p->any_of; k++) {
-            if (strcmp(r->args[k].name, name) == 0) {
-                snprintf(msg, len, "parameter '%s' given more than once: give it once", name);
-                return false;
-            }
+        if (!p->any_of && !headers_arg_once(r, i, msg, len)) {
+            return false;
         }
     }
     for (int i = 0; i < r->nargs; i++) {

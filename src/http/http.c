@@ -146,15 +146,8 @@ static bool read_headers(http_req *r)
         http_respond_error(r, 405, "method_not_allowed", "this HTTP method is not supported");
         return false;
     }
-    int args = headers_parse_args(r);
-    if (args == -2) {
-        http_respond_error(r, 400, "invalid_percent_encoding",
-                           "the query has a '%' not followed by two hex digits");
-        return false;
-    }
-    if (args != 0) {
-        http_respond_error(r, 414, "query_too_long",
-                           "the query string is too long or has too many parameters");
+    if (!admit_args(r, &e)) {
+        http_respond_error(r, e.status, e.code, e.message);
         return false;
     }
     if (!admit_raw_framing(r, &e) || !admit_framing(r, &e) || !admit_body(r, &e)) {
@@ -219,7 +212,7 @@ static bool admit(http_server *hs, http_req *r)
  * §9.3.7, §15.5.6). */
 static bool is_resource(http_server *hs, const http_req *r)
 {
-    return ws_endpoint_path(hs, r->h2o) || (hs->has_file != NULL && hs->has_file(r->path));
+    return ws_endpoint_path(hs, r->path) || (hs->has_file != NULL && hs->has_file(r->path));
 }
 
 /* Runs the handler for r->method and r->path, or answers 404/405 (an unknown path read with
@@ -264,15 +257,13 @@ static void dispatch(http_server *hs, http_req *r)
  * but not while the server shuts down (h2o's own rule). */
 static void keep_alive_by_version(const http_server *hs, h2o_req_t *q)
 {
-    ssize_t i = h2o_find_header(&q->headers, H2O_TOKEN_CONNECTION, -1);
-    h2o_iovec_t c = i != -1 ? q->headers.entries[i].value : h2o_iovec_init(NULL, 0);
     if (q->version >= 0x101 && !hs->h2o_ctx.shutdown_requested &&
-        (c.base == NULL || !h2o_contains_token(c.base, c.len, H2O_STRLIT("close"), ','))) {
+        !headers_has_token(q, H2O_TOKEN_CONNECTION, "close")) {
         q->http1_is_persistent = 1;
     }
 }
 
-int http_on_h2o_request(http_server *hs, h2o_req_t *q)
+int http_on_h2o_request(http_server *hs, h2o_req_t *q, const char *path, int path_rc)
 {
     http_req *r = calloc(1, sizeof *r);
     if (r == NULL) {
@@ -286,7 +277,11 @@ int http_on_h2o_request(http_server *hs, h2o_req_t *q)
     link_req(hs, r);
     guard_handling(r->edge_conn = guard_of(hs, q), false);
     keep_alive_by_version(hs, q);
-    int path_rc = headers_path(q, r->path, sizeof r->path);
+    if (path == NULL) {
+        path_rc = headers_path(q, r->path, sizeof r->path);
+    } else if (path_rc == 0) {
+        snprintf(r->path, sizeof r->path, "%s", path);
+    }
     r->route = router_match(hs, r); /* its error shape holds from the first refusal on */
     http_error e;
     if (!conn_attribute(hs, q)) {
@@ -303,16 +298,6 @@ int http_on_h2o_request(http_server *hs, h2o_req_t *q)
         dispatch(hs, r);
     }
     return 0;
-}
-
-static void add_header(h2o_req_t *q, const char *name, const char *value)
-{
-    if (value == NULL) {
-        return;
-    }
-    size_t n = strlen(name);
-    n -= n > 0 && name[n - 1] == ':'; /* a name given with its colon */
-    h2o_add_header_by_str(&q->pool, &q->res.headers, name, n, 1, NULL, value, strlen(value));
 }
 
 /* The answer kept in 'r' (r->raw_answer) as a whole HTTP/1.1 response that closes the
@@ -385,15 +370,15 @@ static void send_answer(http_req *r)
     q->res.reason = http_reason_phrase(r->status);
     bool bodyless = r->status == 304 || r->status == 204 || r->status < 200;
     q->res.content_length = bodyless ? SIZE_MAX : r->resp_len;
-    add_header(q, "content-type", bodyless && r->resp_len == 0 ? NULL : r->resp_type);
-    add_header(q, "etag", r->etag);
-    add_header(q, "cache-control", r->cache_control);
-    add_header(q, "content-encoding", r->content_encoding);
-    add_header(q, "vary", r->content_encoding ? "accept-encoding" : NULL);
-    add_header(q, "allow", r->allow[0] ? r->allow : NULL);
-    add_header(q, "retry-after", r->retry_after > 0 ? retry : NULL);
+    headers_add_response(q, "content-type", bodyless && r->resp_len == 0 ? NULL : r->resp_type);
+    headers_add_response(q, "etag", r->etag);
+    headers_add_response(q, "cache-control", r->cache_control);
+    headers_add_response(q, "content-encoding", r->content_encoding);
+    headers_add_response(q, "vary", r->content_encoding ? "accept-encoding" : NULL);
+    headers_add_response(q, "allow", r->allow[0] ? r->allow : NULL);
+    headers_add_response(q, "retry-after", r->retry_after > 0 ? retry : NULL);
     for (int i = 0; i < r->nextra; i++) {
-        add_header(q, r->extra[i].name, r->extra[i].value);
+        headers_add_response(q, r->extra[i].name, r->extra[i].value);
     }
     if (r->close_after) { /* the security headers: http_server.c's filter */
         q->http1_is_persistent = 0; /* h2o then says Connection: close itself */

@@ -170,7 +170,8 @@ bool http_add_header(http_req *r, const char *name, const char *value);
 /* Adds WWW-Authenticate: Bearer error="insufficient_scope", error_description="WHY" (RFC 6750
  * §3.1) to a refusal a handler makes because of the caller's role or of whose data it asks
  * for ('why' is the refusal's message; it never holds a credential). Call before answering.
- * The route's own access check adds its challenges itself (DESIGN §5, "Access"). */
+ * The route's own access check adds its challenges itself (DESIGN §5, "Access"): when 'r'
+ * already carries one, nothing is added, so that the answer has one challenge. */
 void http_challenge_scope(http_req *r, const char *why);
 
 /* The client's address (dotted IPv4): the peer's, or, when the peer is a --trust-proxy proxy,

@@ -27,8 +27,7 @@ void http_security_headers(h2o_req_t *q)
     for (size_t i = 0; i < sizeof security_headers / sizeof security_headers[0]; i++) {
         const char *name = security_headers[i][0], *value = security_headers[i][1];
         if (h2o_find_header_by_str(&q->res.headers, name, strlen(name), -1) == -1) {
-            h2o_add_header_by_str(&q->pool, &q->res.headers, name, strlen(name), 1, NULL, value,
-                                  strlen(value));
+            headers_add_response(q, name, value);
         }
     }
 }

@@ -76,10 +76,11 @@ struct http_server {
     /* a request asking for 100-continue that its headers refuse: early_refusal */
     bool (*refuse_early)(http_server *hs, char *b, size_t n, char *out, size_t cap, size_t *len);
     /* access.c's log of refusals, and its timer that writes the count of those left out once
-     * the window has room again (unreferenced: it never holds the loop; closed at stop) */
+     * the window has room again (opened beside rehook, unreferenced: it never holds the loop;
+     * closed at stop) */
     access_log_window refusal_log;
     uv_timer_t refusal_flush;
-    bool refusal_flush_open;
+    bool forwarded_warned;     /* an unreadable X-Forwarded-For was logged: it is said once */
     uint64_t bodies_too_large; /* 413 body_too_large answered here (--max-body) */
     uint64_t bodies_invalid;   /* 400, 411, 415 for a body answered here (framing, type) */
     uint64_t limit_counts[HTTP_LIMIT_N]; /* clients that broke each limit (DESIGN §5) */
@@ -88,8 +89,9 @@ struct http_server {
 /* http_error.c: the reason phrase of a status code for the status line (RFC 9110 §15). */
 const char *http_reason_phrase(int status);
 
-/* http.c: a request h2o has read whole (headers and body): answered now or later. */
-int http_on_h2o_request(http_server *hs, h2o_req_t *q);
+/* http.c: a request h2o has read whole (headers and body): answered now or later. 'path' is
+ * its path as headers_path decoded it, which returned 'path_rc'; NULL to decode it here. */
+int http_on_h2o_request(http_server *hs, h2o_req_t *q, const char *path, int path_rc);
 
 /* http.c: the refusal, if its headers already refuse it, of a request whose body has not
  * been read ('q' as early.c builds it from the raw header section): the checks admit.c makes
@@ -128,9 +130,10 @@ size_t http_raw_error(const http_error *e, char *out, size_t cap);
  * other than 1: 505 http_version_not_supported in 'out' ('*len' bytes, as http_raw_error).
  * When 'b' is one whole header section that asks for
  * 100-continue, with one Content-Length and no body byte yet, and its headers already refuse
- * the body: the refusal in 'out' ('*len' bytes, as http_refuse_early). False otherwise. First,
- * when 'b' starts with one whole HTTP/1.0 header section, its Expect: 100-continue fields are
- * renamed in 'b', so that h2o does not answer 100 (RFC 9110 §10.1.1). */
+ * the body: the refusal in 'out' ('*len' bytes, as http_refuse_early). False otherwise. On the
+ * way, each whole field line of 'b' has its trailing spaces moved before its value, and in an
+ * HTTP/1.0 request its Expect: 100-continue renamed, so that h2o does not answer 100 (RFC 9110
+ * §10.1.1); no byte is added or removed. */
 bool early_refusal(http_server *hs, char *b, size_t n, char *out, size_t cap, size_t *len);
 
 /* http.c: telltale's error document, {"error":{"code","message"[,"index"]}}. */
@@ -152,6 +155,9 @@ int body_decode(http_req *r, http_error *e);
 /* Splits the query into r->args, %-decoded: 0, -1 if there are too many parameters or they
  * are too long, -2 for a malformed %-escape. */
 int headers_parse_args(http_req *r);
+/* Whether r->args[i] is the first of its name: false, with 'msg' saying so, when a parameter of
+ * that name came before it. */
+bool headers_arg_once(const http_req *r, int i, char *msg, size_t len);
 /* The header 'name' (lower case, no colon) of an h2o request, as http_req_header(): a list's
  * lines (RFC 9110 §5.3) joined with ", " in order, the one line of any other field. */
 bool headers_get(const h2o_req_t *q, const char *name, char *dst, size_t len);
@@ -169,6 +175,12 @@ bool headers_host_field(const h2o_req_t *q, h2o_iovec_t *v);
 bool headers_target_authority(const h2o_req_t *q, h2o_iovec_t *v);
 /* Whether the header 'name' was sent at all. */
 bool headers_has(const h2o_req_t *q, const char *name);
+/* Whether some line of the header 'token' has 'value' among its comma-separated tokens,
+ * compared without case (RFC 9110 §5.6.1; a list sent on several lines is one, §5.3). */
+bool headers_has_token(const h2o_req_t *q, const h2o_token_t *token, const char *value);
+/* Adds the response header 'name' (lower case; a colon after it is left out) with 'value' to
+ * q->res.headers; nothing when 'value' is NULL. */
+void headers_add_response(h2o_req_t *q, const char *name, const char *value);
 /* %-decodes and normalises the path of 'q' (no query) into 'out': 0, -1 if it does not fit,
  * -2 for a malformed %-escape. */
 int headers_path(const h2o_req_t *q, char *out, size_t len);
@@ -182,6 +194,9 @@ bool admit_framing(http_req *r, http_error *e);
 /* A header field that is no list sent on more than one line (headers_repeated): false with
  * 'e' (400 repeated_header naming it, its message in 'msg'). */
 bool admit_repeats(const h2o_req_t *q, http_error *e, char *msg, size_t len);
+/* The query split into r->args (headers_parse_args); false with 'e' (400
+ * invalid_percent_encoding, 414 query_too_long). */
+bool admit_args(http_req *r, http_error *e);
 /* Content-Length and Transfer-Encoding together (400 conflicting_framing), or a Content-Length
  * that is not one field line of 1*DIGIT (400 invalid_content_length: "+12", "12, 12", two lines
  * even if equal), read from the raw header section (h2o hides both fields): false with 'e',
@@ -228,7 +243,7 @@ unsigned router_methods(http_server *hs, const char *path, char *allow, size_t l
  * it to 'r' itself, access_check_upgrade writes it into 'challenge'. */
 /* The client's address (dotted IPv4): the peer, or, from a --trust-proxy peer, the one its
  * X-Forwarded-For names (core/forwarded.h). */
-void access_client(const http_server *hs, h2o_req_t *q, char out[FORWARDED_ADDR_MAX]);
+void access_client(http_server *hs, h2o_req_t *q, char out[FORWARDED_ADDR_MAX]);
 bool access_check_request(http_server *hs, http_req *r, http_error *e, char *msg, size_t len);
 /* A WebSocket admitted with a JWT is dropped when the token expires (exp + JWT_LEEWAY_S, as it
  * was accepted): the client reconnects and is asked for a fresh one. */
@@ -244,8 +259,8 @@ void access_challenge(const char *error, const char *why, char out[ACCESS_CHALLE
  * fewer than ACCESS_LOG_LINES were in the ACCESS_LOG_WINDOW_MS before it. Pure. */
 bool access_log_take(access_log_window *w, uint64_t now_ms);
 
-/* At http_server_stop: writes the count of refusals left out, if any, and closes the timer
- * that would have. Loop thread only. */
+/* At http_server_stop: writes the count of refusals left out, if any (the timer that would
+ * have is closed there). Loop thread only. */
 void access_log_stop(http_server *hs);
 
 /* conn_guard.c: the connection limits, the phase timers, the limits' names and counts. */
@@ -320,9 +335,9 @@ int ws_guard_feed(ws_frame_guard *g, const unsigned char *b, size_t n, uint64_t 
 
 /* ws_upgrade.c: an Upgrade request: refused with a JSON error, or upgraded to a WebSocket of
  * the endpoint at its path. Returns 0 (h2o's handler result). */
-int ws_upgrade(http_server *hs, h2o_req_t *q);
-/* Whether the request's path is a WebSocket endpoint's. */
-bool ws_endpoint_path(const http_server *hs, const h2o_req_t *q);
+int ws_upgrade(http_server *hs, h2o_req_t *q, const char *path);
+/* Whether 'path' (decoded, as headers_path gives it) is a WebSocket endpoint's. */
+bool ws_endpoint_path(const http_server *hs, const char *path);
 /* The answer at a WebSocket endpoint to a request that is no upgrade (a plain GET, or an
  * Upgrade whose Connection does not name "upgrade", which libh2o does not take for one): 426
  * upgrade_required with "Upgrade: websocket" (RFC 9110 §15.5.22, RFC 6455 §4.1). */

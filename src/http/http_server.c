@@ -30,25 +30,32 @@ typedef struct tt_handler {
  * no Upgrade had been sent, and the connection kept. A request at a WebSocket endpoint that is
  * no WebSocket upgrade gets 426 there, not the 404 of a path no route takes. libh2o sets
  * q->upgrade only when Connection names "upgrade". */
+/* The edge's own checks of any request, which one bound for ws_upgrade.c must pass first. */
+static bool passes_edge_checks(h2o_req_t *q)
+{
+    http_error e;
+    return admit_host(q, &e) && admit_raw_framing_of(q, &e) && admit_header_size(q, &e) &&
+           q->entity.len == 0;
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *q)
 {
     http_server *hs = ((tt_handler *)self)->hs;
-    http_error e;
-    char path[HTTP_PATH_MAX];
-    if (!admit_host(q, &e) || !admit_raw_framing_of(q, &e) || !admit_header_size(q, &e) ||
-        q->entity.len > 0 || headers_path(q, path, sizeof path) != 0) {
-        return http_on_h2o_request(hs, q); /* refused there as any request is */
-    }
     bool websocket = q->upgrade.base != NULL && h2o_contains_token(q->upgrade.base, q->upgrade.len,
                                                                    H2O_STRLIT("websocket"), ',');
-    if (websocket) {
-        return ws_upgrade(hs, q);
+    bool get = h2o_memis(q->method.base, q->method.len, H2O_STRLIT("GET")) ||
+               h2o_memis(q->method.base, q->method.len, H2O_STRLIT("HEAD"));
+    char path[HTTP_PATH_MAX];
+    bool decoded = websocket || get; /* only these may go the WebSocket way */
+    int path_rc = decoded ? headers_path(q, path, sizeof path) : 0;
+    if (websocket && path_rc == 0 && passes_edge_checks(q)) {
+        return ws_upgrade(hs, q, path);
     }
-    if (ws_endpoint_path(hs, q) && (h2o_memis(q->method.base, q->method.len, H2O_STRLIT("GET")) ||
-                                    h2o_memis(q->method.base, q->method.len, H2O_STRLIT("HEAD")))) {
+    if (!websocket && get && path_rc == 0 && ws_endpoint_path(hs, path) && passes_edge_checks(q)) {
         return ws_upgrade_required(q);
     }
-    return http_on_h2o_request(hs, q);
+    /* refused there as any request is, or served; the path is decoded once */
+    return http_on_h2o_request(hs, q, decoded ? path : NULL, path_rc);
 }
 
 /* Every answer h2o sends for us (http.c's, ws_upgrade.c's refusals, h2o's own refusals as the
@@ -361,6 +368,9 @@ int http_server_start(uv_loop_t *loop, const tt_config *cfg, http_wake_fn on_wak
     uv_prepare_init(loop, &hs->rehook);
     hs->rehook.data = hs;
     hs->rehook_open = true;
+    uv_timer_init(loop, &hs->refusal_flush); /* access.c's; opened and closed with rehook */
+    hs->refusal_flush.data = hs;
+    uv_unref((uv_handle_t *)&hs->refusal_flush);
 
     uv_mutex_init(&hs->wake_lock);
     uv_async_init(loop, &hs->wake, on_wake_async);
@@ -436,6 +446,7 @@ void http_server_stop(http_server *hs)
     if (hs->rehook_open) {
         hs->rehook_open = false;
         uv_close((uv_handle_t *)&hs->rehook, NULL);
+        uv_close((uv_handle_t *)&hs->refusal_flush, NULL);
     }
     if (hs->otlp_open) {
         uv_close((uv_handle_t *)&hs->otlp_listener, NULL);

@@ -25,23 +25,12 @@ static void refuse(h2o_req_t *q, int status, const char *code, const char *why)
     free(w.out.buf);
 }
 
-static void add_header(h2o_req_t *q, const char *name, const char *value)
+/* The headers of a 426 upgrade_required: the protocol to switch to (RFC 9110 §15.5.22) and
+ * the WebSocket version this server speaks (RFC 6455 §4.2.2). */
+static void add_upgrade_required_headers(h2o_req_t *q)
 {
-    h2o_add_header_by_str(&q->pool, &q->res.headers, name, strlen(name), 0, NULL, value,
-                          strlen(value));
-}
-
-/* Whether some line of the header 'token' has 'value' among its comma-separated tokens,
- * compared without case (RFC 9110 §5.6.1, §7.6.1 Connection). */
-static bool has_token(const h2o_req_t *q, const h2o_token_t *token, const char *value)
-{
-    for (ssize_t i = -1; (i = h2o_find_header(&q->headers, token, i)) != -1;) {
-        const h2o_iovec_t *v = &q->headers.entries[i].value;
-        if (h2o_contains_token(v->base, v->len, value, strlen(value), ',')) {
-            return true;
-        }
-    }
-    return false;
+    headers_add_response(q, "upgrade", "websocket");
+    headers_add_response(q, "sec-websocket-version", "13");
 }
 
 /* Whether 'key' is base64 (RFC 4648 §4, padded) of 16 bytes: 22 characters of the alphabet
@@ -81,7 +70,7 @@ static int handshake_check(const h2o_req_t *q, char key[25], char *why, size_t l
                  q->method.len > 16 ? 16 : (int)q->method.len, q->method.base);
         return 400;
     }
-    if (!has_token(q, H2O_TOKEN_CONNECTION, "upgrade")) { /* libh2o's own test, held here */
+    if (!headers_has_token(q, H2O_TOKEN_CONNECTION, "upgrade")) { /* libh2o's own test, held here */
         snprintf(why, len, "a WebSocket upgrade needs 'Connection: Upgrade' (RFC 6455 4.1)");
         return 400;
     }
@@ -114,16 +103,14 @@ static const http_ws_endpoint *endpoint_at(const http_server *hs, const char *pa
     return NULL;
 }
 
-bool ws_endpoint_path(const http_server *hs, const h2o_req_t *q)
+bool ws_endpoint_path(const http_server *hs, const char *path)
 {
-    char path[HTTP_PATH_MAX];
-    return headers_path(q, path, sizeof path) == 0 && endpoint_at(hs, path) != NULL;
+    return endpoint_at(hs, path) != NULL;
 }
 
 int ws_upgrade_required(h2o_req_t *q)
 {
-    add_header(q, "upgrade", "websocket"); /* RFC 9110 §15.5.22: the protocol to switch to */
-    add_header(q, "sec-websocket-version", "13");
+    add_upgrade_required_headers(q);
     refuse(q, 426, "upgrade_required",
            "this path takes only a WebSocket upgrade: GET with 'Connection: Upgrade', "
            "'Upgrade: websocket', Sec-WebSocket-Key and Sec-WebSocket-Version: 13 (RFC 6455 "
@@ -138,26 +125,15 @@ int ws_upgrade_required(h2o_req_t *q)
 static bool query_ok(h2o_req_t *q, http_error *e, char *msg, size_t len)
 {
     http_req r = {.h2o = q};
-    int args = headers_parse_args(&r);
-    *e = (http_error){.status = 400, .code = "invalid_parameter", .message = msg};
-    if (args == -2) {
-        e->code = "invalid_percent_encoding";
-        snprintf(msg, len, "the query has a '%%' not followed by two hex digits");
-    } else if (args != 0) {
-        *e = (http_error){.status = 414, .code = "query_too_long", .message = msg};
-        snprintf(msg, len, "the query string is too long or has too many parameters");
-    }
-    for (int i = 0; args == 0 && i < r.nargs; i++) {
-        for (int j = i + 1; args == 0 && j < r.nargs; j++) {
-            if (strcmp(r.args[i].name, r.args[j].name) == 0) {
-                snprintf(msg, len, "parameter '%.40s' given more than once: give it once",
-                         r.args[i].name);
-                args = -1;
-            }
+    bool ok = admit_args(&r, e);
+    for (int i = 0; ok && i < r.nargs; i++) {
+        if (!headers_arg_once(&r, i, msg, len)) {
+            *e = (http_error){.status = 400, .code = "invalid_parameter", .message = msg};
+            ok = false;
         }
     }
     free(r.args_text);
-    return args == 0;
+    return ok;
 }
 
 /* The 101 is written and h2o hands over the socket (NULL: the client left meanwhile). */
@@ -166,11 +142,9 @@ static void on_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
     ws_conn_start(data, sock, reqsize);
 }
 
-int ws_upgrade(http_server *hs, h2o_req_t *q)
+int ws_upgrade(http_server *hs, h2o_req_t *q, const char *path)
 {
-    char path[HTTP_PATH_MAX];
-    const http_ws_endpoint *ep =
-        headers_path(q, path, sizeof path) == 0 ? endpoint_at(hs, path) : NULL;
+    const http_ws_endpoint *ep = endpoint_at(hs, path);
     if (ep == NULL) {
         refuse(q, 404, "not_found", "no WebSocket endpoint at this path");
         return 0;
@@ -195,9 +169,10 @@ int ws_upgrade(http_server *hs, h2o_req_t *q)
     char key[25];
     int status = handshake_check(q, key, msg, sizeof msg);
     if (status != 0) {
-        add_header(q, "sec-websocket-version", "13");
         if (status == 426) {
-            add_header(q, "upgrade", "websocket"); /* RFC 9110 §15.5.22 */
+            add_upgrade_required_headers(q);
+        } else {
+            headers_add_response(q, "sec-websocket-version", "13");
         }
         refuse(q, status, status == 426 ? "upgrade_required" : "invalid_websocket_handshake", msg);
         return 0;
@@ -205,7 +180,7 @@ int ws_upgrade(http_server *hs, h2o_req_t *q)
     auth_identity who;
     char challenge[ACCESS_CHALLENGE_MAX];
     if (!access_check_upgrade(hs, q, ep, &who, &e, msg, sizeof msg, challenge)) {
-        add_header(q, "www-authenticate", challenge);
+        headers_add_response(q, "www-authenticate", challenge);
         refuse(q, e.status, e.code, e.message);
         return 0;
     }

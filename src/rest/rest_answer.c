@@ -22,23 +22,12 @@ void rest_add_cors(http_req *r)
 
 /* A refusal for the caller's role or for rows its token does not reach (42501: 401 for anon,
  * 403 otherwise, as PostgREST answers) carries insufficient_scope's challenge (RFC 6750 §3.1),
- * once: the route's access check has added its own to those it made. */
-static void add_scope_challenge(http_req *r, const rest_error *e)
-{
-    if (strcmp(e->code, "42501") != 0) {
-        return;
-    }
-    for (int i = 0; i < r->nextra; i++) {
-        if (strcmp(r->extra[i].name, "www-authenticate:") == 0) {
-            return;
-        }
-    }
-    http_challenge_scope(r, e->message);
-}
-
+ * once: http_challenge_scope adds none where the route's access check has added its own. */
 void rest_respond_error(http_req *r, const rest_error *e)
 {
-    add_scope_challenge(r, e);
+    if (strcmp(e->code, "42501") == 0) {
+        http_challenge_scope(r, e->message);
+    }
     json_writer w = {0};
     json_open_object(&w);
     json_member_string(&w, "code", e->code);

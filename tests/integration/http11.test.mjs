@@ -94,12 +94,14 @@ conform('Expect: 100-continue: 100 Continue, then the body, then 202 (raw)', asy
   note(r, JSON.parse(body));
 });
 
-conform('Expect: 100-continue in an HTTP/1.0 request is ignored: no 100, the body, then 202 (RFC 9110 §10.1.1)', async () => {
+// An empty line before the request line is skipped (RFC 9112 §2.2): it hides nothing.
+for (const [lead, what] of [['', ''], ['\r\n', ', after an empty line']]) {
+conform(`Expect: 100-continue in an HTTP/1.0 request is ignored${what}: no 100, the body, then 202 (RFC 9110 §10.1.1)`, async () => {
   const e = ev('expect-10');
   const body = Buffer.from(json([e]));
   const c = await RawConn.connect(d.port);
-  await c.write(httpRequest({ method: 'POST', path: EVENTS, version: '1.0', headers: {
-    'Content-Type': 'application/json', 'Content-Length': String(body.length), Expect: '100-continue' } }));
+  await c.write(Buffer.concat([Buffer.from(lead), httpRequest({ method: 'POST', path: EVENTS, version: '1.0', headers: {
+    'Content-Type': 'application/json', 'Content-Length': String(body.length), Expect: '100-continue' } })]));
   // h2o wrote its 100 as soon as it parsed such a header section: had it been sent, it is in
   // c.data before anything the body brings.
   await new Promise((resolve) => setTimeout(resolve, 300));
@@ -111,6 +113,19 @@ conform('Expect: 100-continue in an HTTP/1.0 request is ignored: no 100, the bod
   const [r] = parseHttpResponses(rest);
   assert.equal(r?.status, 202, `final answer: ${r?.text}`);
   note(r, [e]);
+});
+}
+
+conform('Expect: 100-continue refused at once after an empty line too (RFC 9112 §2.2): no 100, 415', async () => {
+  const c = await RawConn.connect(d.port);
+  await c.write(Buffer.concat([Buffer.from('\r\n'), httpRequest({ method: 'POST', path: EVENTS, headers: {
+    'Content-Type': 'text/plain', 'Content-Length': '2', Expect: '100-continue' } })]));
+  await c.waitUntil((x) => x.closed || interimStatuses(x.data).statuses.length > 0 ||
+    parseHttpResponses(x.data).length > 0, 3_000);
+  await c.destroy();
+  const { statuses, rest } = interimStatuses(c.data);
+  assert.deepEqual(statuses, [], `no 100 for a request its headers refuse; got ${c.data.toString('latin1')}`);
+  assert.equal(parseHttpResponses(rest)[0]?.status, 415);
 });
 
 conform('Expect: 100-continue with curl: a 2.6 kB POST gets 100 Continue and 202', async () => {
@@ -337,6 +352,15 @@ conform('every error answer keeps the connection, or says Connection: close and 
 conform('Connection: close in the request: the answer says so and the server closes', async () => {
   const c = await RawConn.connect(d.port);
   await c.write(httpRequest({ path: '/health', headers: { Connection: 'close' } }));
+  const [r] = await c.responses(1);
+  assert.equal(r?.status, 200);
+  assert.equal(r.headers.connection, 'close');
+  assert.ok(await c.waitClosed(), 'the server closed the connection');
+});
+
+conform('Connection: close on a second Connection line closes too (RFC 9110 §5.3: one list)', async () => {
+  const c = await RawConn.connect(d.port);
+  await c.write(httpRequest({ path: '/health', headers: [['Connection', 'keep-alive'], ['Connection', 'close']] }));
   const [r] = await c.responses(1);
   assert.equal(r?.status, 200);
   assert.equal(r.headers.connection, 'close');
