@@ -23,8 +23,8 @@ typedef struct sqlite_index_progress {
     int filling;   /* the stage that takes new events (0 or 1); the other is being written */
     int64_t staged, batch_through;
     int64_t newest;           /* the newest seq committed */
-    int64_t staged_rows;      /* entries staged after batch_through */
-    uint64_t staged_since_ms; /* when the first of them was staged (monotonic ms; 0: none) */
+    uint64_t staged_since_ms; /* when the first entry after batch_through was staged (monotonic
+                               * ms; 0: none); stage[filling].entries counts them */
     uint64_t committed;       /* events committed since the last slice */
     uint64_t retry_ms;        /* after a failed slice: not before this (monotonic ms) */
     size_t cursor_session;    /* the next entry to write: a session of the stage written */

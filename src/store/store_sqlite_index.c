@@ -101,7 +101,6 @@ static int stage(sqlite_store *s, sqlite_index_progress *p, int64_t budget, uint
         return 0;
     }
     sqlite_stage *g = &s->index.stage[p->filling];
-    int64_t before = g->entries;
     sqlite3_stmt *st = s->index.stmts[INDEX_STAGE];
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, p->staged);
@@ -119,18 +118,18 @@ static int stage(sqlite_store *s, sqlite_index_progress *p, int64_t budget, uint
         return sqlite_fail(s->writer, rc, "stage the session index", err);
     }
     p->staged = to;
-    p->staged_rows += g->entries - before;
     p->staged_since_ms = p->staged_since_ms != 0 ? p->staged_since_ms : now_ms;
     return 0;
 }
 
 /* Whether the staged events above the last batch make a batch to write now. */
-static bool batch_due(const sqlite_index_progress *p, uint64_t now_ms, bool idle)
+static bool batch_due(const sqlite_index *x, const sqlite_index_progress *p, uint64_t now_ms,
+                      bool idle)
 {
     if (p->draining || p->staged <= p->batch_through) {
         return false;
     }
-    if (p->staged_rows >= SESSION_INDEX_BATCH_EVENTS) {
+    if (x->stage[p->filling].entries >= SESSION_INDEX_BATCH_EVENTS) {
         return true;
     }
     /* By time or idleness only once staging has caught up: one batch, not many small ones. */
@@ -206,11 +205,10 @@ static int slice(sqlite_store *s, sqlite_index_progress *p, uint64_t now_ms, boo
                      (idle ? 2 * SESSION_INDEX_SLICE_EVENTS : SESSION_INDEX_SLICE_EVENTS);
     int rc = sqlite_exec(s->writer, "BEGIN IMMEDIATE", err);
     rc = rc == 0 ? stage(s, p, budget, now_ms, err) : rc;
-    if (rc == 0 && batch_due(p, now_ms, idle)) {
+    if (rc == 0 && batch_due(&s->index, p, now_ms, idle)) {
         p->draining = true;
         p->filling = !p->filling;
         p->batch_through = p->staged;
-        p->staged_rows = 0;
         p->staged_since_ms = 0;
         p->cursor_session = p->cursor_entry = 0;
     }
@@ -231,7 +229,7 @@ int sqlite_index_sessions(store *base, uint64_t now_ms, bool idle, bool *more, c
         return 0;
     }
     int rc = p.ready ? 0 : setup(s, &p, err);
-    if (rc == 0 && (p.draining || p.staged < p.newest || batch_due(&p, now_ms, idle))) {
+    if (rc == 0 && (p.draining || p.staged < p.newest || batch_due(x, &p, now_ms, idle))) {
         rc = slice(s, &p, now_ms, idle, &finished, err);
     }
     if (rc != 0) {
@@ -241,7 +239,6 @@ int sqlite_index_sessions(store *base, uint64_t now_ms, bool idle, bool *more, c
         sqlite3_exec(s->writer, "ROLLBACK", NULL, NULL, NULL);
         sqlite_stage_clear(&x->stage[x->p.filling]);
         x->p.staged = x->p.batch_through;
-        x->p.staged_rows = 0;
         x->p.staged_since_ms = 0;
         x->p.retry_ms = now_ms + SESSION_INDEX_BATCH_MS;
         return rc;
@@ -251,7 +248,7 @@ int sqlite_index_sessions(store *base, uint64_t now_ms, bool idle, bool *more, c
     }
     p.committed = 0;
     x->p = p;
-    *more = p.draining || p.staged < p.newest || batch_due(&p, now_ms, idle);
+    *more = p.draining || p.staged < p.newest || batch_due(x, &p, now_ms, idle);
     return 0;
 }
 
