@@ -97,8 +97,8 @@ int sqlite_dlq_mark_failed(store *st, int64_t id, const char *reason, uint64_t *
 int sqlite_dlq_purge(store *st, int64_t older_than_ms, uint64_t *deleted, char *err);
 
 /* The session index (store_sqlite_index.c): store_index_sessions; what a commit adds to its
- * work (call after each successful commit); its statements finalized (before the writer is
- * closed). */
+ * work, its entries staged from the events in hand (call after each successful commit); its
+ * statements finalized (before the writer is closed). */
 int sqlite_index_sessions(store *st, uint64_t now_ms, bool idle, bool *more, char *err);
 void sqlite_index_committed(sqlite_store *s, tt_event *const *events, size_t n);
 void sqlite_index_close(sqlite_store *s);
