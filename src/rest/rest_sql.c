@@ -2,6 +2,7 @@
 #include "rest/rest_sql.h"
 
 #include "core/err.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,9 +100,8 @@ static void put_session(rest_sql *s, const rest_dialect *d, const rest_filter *f
     put_text(s, "\"seq\" IN (SELECT seq FROM monitoring_events_by_session WHERE session_id");
     put_text(s, ops[f->op]);
     put_param(s, d, &f->v, STORE_TEXT);
-    put_text(s, " AND seq <= (SELECT seq FROM session_index_through)");
-    put_text(s, " UNION ALL SELECT seq FROM monitoring_events NOT INDEXED WHERE seq > (SELECT seq "
-                "FROM session_index_through) AND session_id");
+    put_text(s, " AND seq <= " SESSION_INDEX_WATERMARK);
+    put_text(s, " UNION ALL SELECT seq " SESSION_INDEX_TAIL " AND session_id");
     put_text(s, ops[f->op]);
     put_param(s, d, &f->v, STORE_TEXT);
     put_text(s, ")");

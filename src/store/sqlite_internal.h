@@ -23,8 +23,8 @@ typedef struct sqlite_index_progress {
     int filling;   /* the stage that takes new events (0 or 1); the other is being written */
     int64_t staged, batch_through;
     int64_t newest;           /* the newest seq committed */
-    int64_t staged_rows;      /* entries staged after batch_through */
-    uint64_t staged_since_ms; /* when the first of them was staged (monotonic ms; 0: none) */
+    uint64_t staged_since_ms; /* when the first entry after batch_through was staged (monotonic
+                               * ms; 0: none); stage[filling].entries counts them */
     uint64_t committed;       /* events committed since the last slice */
     uint64_t retry_ms;        /* after a failed slice: not before this (monotonic ms) */
     size_t cursor_session;    /* the next entry to write: a session of the stage written */
@@ -97,8 +97,8 @@ int sqlite_dlq_mark_failed(store *st, int64_t id, const char *reason, uint64_t *
 int sqlite_dlq_purge(store *st, int64_t older_than_ms, uint64_t *deleted, char *err);
 
 /* The session index (store_sqlite_index.c): store_index_sessions; what a commit adds to its
- * work (call after each successful commit); its statements finalized (before the writer is
- * closed). */
+ * work, its entries staged from the events in hand (call after each successful commit); its
+ * statements finalized (before the writer is closed). */
 int sqlite_index_sessions(store *st, uint64_t now_ms, bool idle, bool *more, char *err);
 void sqlite_index_committed(sqlite_store *s, tt_event *const *events, size_t n);
 void sqlite_index_close(sqlite_store *s);

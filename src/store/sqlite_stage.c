@@ -39,6 +39,19 @@ static bool grow_slots(sqlite_stage *g)
     return true;
 }
 
+/* 'items' (of 'size' bytes each, '*cap' of them) with room for item 'n': grown by doubling,
+ * from 'first', when full. NULL when out of memory ('items' is kept). */
+static void *ensure(void *items, size_t *cap, size_t n, size_t first, size_t size)
+{
+    if (n < *cap) {
+        return items;
+    }
+    size_t grown = *cap == 0 ? first : *cap * 2;
+    void *p = realloc(items, grown * size);
+    *cap = p != NULL ? grown : *cap;
+    return p;
+}
+
 /* The session 'id', added if new; NULL when out of memory. */
 static staged_session *session(sqlite_stage *g, const char *id)
 {
@@ -49,15 +62,11 @@ static staged_session *session(sqlite_stage *g, const char *id)
     if (g->slots[i] != 0) {
         return &g->s[g->slots[i] - 1];
     }
-    if (g->n == g->cap) {
-        size_t cap = g->cap == 0 ? 64 : g->cap * 2;
-        staged_session *s = realloc(g->s, cap * sizeof *s);
-        if (s == NULL) {
-            return NULL;
-        }
-        g->s = s;
-        g->cap = cap;
+    staged_session *grown = ensure(g->s, &g->cap, g->n, 64, sizeof *g->s);
+    if (grown == NULL) {
+        return NULL;
     }
+    g->s = grown;
     char *copy = strdup(id);
     if (copy == NULL) {
         return NULL;
@@ -70,18 +79,11 @@ static staged_session *session(sqlite_stage *g, const char *id)
 bool sqlite_stage_add(sqlite_stage *g, const char *id, int64_t seq)
 {
     staged_session *s = session(g, id);
-    if (s == NULL) {
+    int64_t *seqs = s != NULL ? ensure(s->seqs, &s->cap, s->n, 16, sizeof *s->seqs) : NULL;
+    if (seqs == NULL) {
         return false;
     }
-    if (s->n == s->cap) {
-        size_t cap = s->cap == 0 ? 16 : s->cap * 2;
-        int64_t *seqs = realloc(s->seqs, cap * sizeof *seqs);
-        if (seqs == NULL) {
-            return false;
-        }
-        s->seqs = seqs;
-        s->cap = cap;
-    }
+    s->seqs = seqs;
     s->seqs[s->n++] = seq;
     g->entries++;
     return true;

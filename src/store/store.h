@@ -182,6 +182,13 @@ int store_index_sessions(store *st, uint64_t now_ms, bool idle, bool *more, char
 #define SESSION_INDEX_BATCH_MS 2000
 /* A slice's events beyond the commit before it (BENCHMARKS.md, "The session index in slices"). */
 #define SESSION_INDEX_SLICE_EVENTS 2000
+/* How a statement reads SQLite's session index (migrations/sqlite/0007) exactly: the entries
+ * in monitoring_events_by_session at or below the watermark, UNION ALL the events above it (the
+ * tail, not yet indexed) by seq range -- the bound keeps the two parts disjoint. Written by the
+ * store's events query (store_sqlite_query.c) and /rest/v1's (rest_sql.c) alike. */
+#define SESSION_INDEX_WATERMARK "(SELECT seq FROM session_index_through)"
+/* The tail's FROM and WHERE; the caller's conditions follow with " AND ...". */
+#define SESSION_INDEX_TAIL "FROM monitoring_events NOT INDEXED WHERE seq > " SESSION_INDEX_WATERMARK
 
 /* Deletes up to 'max_rows' events with ts < 'before_ms'; *deleted gets the count.
  * Writer thread only. */

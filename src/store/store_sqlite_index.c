@@ -15,8 +15,10 @@
  *   seq  ...  indexed  ]  batch being written  ]  next batch, staging  ]  not staged yet
  *              watermark ^         batch_through ^                staged ^       newest ^
  *
- *   stage:  the (session_id, seq) of the events committed since the last slice are read back
- *           by seq range and kept in memory, by session (sqlite_stage.h), seqs ascending;
+ *   stage:  the (session_id, seq) of the events just committed are kept in memory, by session
+ *           (sqlite_stage.h), seqs ascending, from the events in hand; only after a restart or
+ *           a failed slice are they read back by seq range, a slice's worth at a time, until
+ *           staging has caught up with the commits again;
  *   drain:  once a batch is due (SESSION_INDEX_BATCH_EVENTS staged, or SESSION_INDEX_BATCH_MS
  *           after the first, or at once when the queue is idle), its stage is written to the
  *           index from a cursor, one statement per session, while the other stage takes the
@@ -25,8 +27,8 @@
  * Staging into a sorted TEMP table instead cost as much in all and put the commits' p99 at
  * twice that of one transaction per batch (BENCHMARKS.md, "The session index in slices").
  * Each slice is one transaction; its progress is kept only when it commits, and after a failed
- * one the stage that fills is read again from its start. A restart loses the stages: the
- * events above the watermark are staged again, and the entries already written are kept
+ * one the stage that fills is read again from its start (restage). A restart loses the stages:
+ * the events above the watermark are staged again, and the entries already written are kept
  * (INSERT OR IGNORE). An entry is written only if its event is still there (a join on seq and
  * session): one deleted while staged (retention; a client may send old timestamps) gets none,
  * and a delete trigger takes the entries of those deleted later. */
@@ -91,8 +93,9 @@ static int setup(sqlite_store *s, sqlite_index_progress *p, char *err)
     return rc;
 }
 
-/* Stages the entries of the next 'budget' events (by seq) into the batch that fills. A
- * failure leaves some staged: the caller empties that batch and stages it again. */
+/* Stages the entries of the next 'budget' events (by seq) into the batch that fills, read
+ * back from the table. A failure leaves some staged: the caller empties that batch and stages
+ * it again. */
 static int stage(sqlite_store *s, sqlite_index_progress *p, int64_t budget, uint64_t now_ms,
                  char *err)
 {
@@ -101,7 +104,6 @@ static int stage(sqlite_store *s, sqlite_index_progress *p, int64_t budget, uint
         return 0;
     }
     sqlite_stage *g = &s->index.stage[p->filling];
-    int64_t before = g->entries;
     sqlite3_stmt *st = s->index.stmts[INDEX_STAGE];
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, p->staged);
@@ -119,18 +121,18 @@ static int stage(sqlite_store *s, sqlite_index_progress *p, int64_t budget, uint
         return sqlite_fail(s->writer, rc, "stage the session index", err);
     }
     p->staged = to;
-    p->staged_rows += g->entries - before;
     p->staged_since_ms = p->staged_since_ms != 0 ? p->staged_since_ms : now_ms;
     return 0;
 }
 
 /* Whether the staged events above the last batch make a batch to write now. */
-static bool batch_due(const sqlite_index_progress *p, uint64_t now_ms, bool idle)
+static bool batch_due(const sqlite_index *x, const sqlite_index_progress *p, uint64_t now_ms,
+                      bool idle)
 {
     if (p->draining || p->staged <= p->batch_through) {
         return false;
     }
-    if (p->staged_rows >= SESSION_INDEX_BATCH_EVENTS) {
+    if (x->stage[p->filling].entries >= SESSION_INDEX_BATCH_EVENTS) {
         return true;
     }
     /* By time or idleness only once staging has caught up: one batch, not many small ones. */
@@ -206,11 +208,10 @@ static int slice(sqlite_store *s, sqlite_index_progress *p, uint64_t now_ms, boo
                      (idle ? 2 * SESSION_INDEX_SLICE_EVENTS : SESSION_INDEX_SLICE_EVENTS);
     int rc = sqlite_exec(s->writer, "BEGIN IMMEDIATE", err);
     rc = rc == 0 ? stage(s, p, budget, now_ms, err) : rc;
-    if (rc == 0 && batch_due(p, now_ms, idle)) {
+    if (rc == 0 && batch_due(&s->index, p, now_ms, idle)) {
         p->draining = true;
         p->filling = !p->filling;
         p->batch_through = p->staged;
-        p->staged_rows = 0;
         p->staged_since_ms = 0;
         p->cursor_session = p->cursor_entry = 0;
     }
@@ -218,6 +219,15 @@ static int slice(sqlite_store *s, sqlite_index_progress *p, uint64_t now_ms, boo
         rc = drain(s, p, budget, finished, err);
     }
     return rc == 0 ? sqlite_exec(s->writer, "COMMIT", err) : rc;
+}
+
+/* Empties the batch that fills: its events are read back from the table (stage) from its
+ * start. */
+static void restage(sqlite_index *x)
+{
+    sqlite_stage_clear(&x->stage[x->p.filling]);
+    x->p.staged = x->p.batch_through;
+    x->p.staged_since_ms = 0;
 }
 
 int sqlite_index_sessions(store *base, uint64_t now_ms, bool idle, bool *more, char *err)
@@ -231,7 +241,10 @@ int sqlite_index_sessions(store *base, uint64_t now_ms, bool idle, bool *more, c
         return 0;
     }
     int rc = p.ready ? 0 : setup(s, &p, err);
-    if (rc == 0 && (p.draining || p.staged < p.newest || batch_due(&p, now_ms, idle))) {
+    if (p.staged > p.batch_through && p.staged_since_ms == 0) {
+        p.staged_since_ms = now_ms; /* staged in hand since the last call */
+    }
+    if (rc == 0 && (p.draining || p.staged < p.newest || batch_due(x, &p, now_ms, idle))) {
         rc = slice(s, &p, now_ms, idle, &finished, err);
     }
     if (rc != 0) {
@@ -239,10 +252,7 @@ int sqlite_index_sessions(store *base, uint64_t now_ms, bool idle, bool *more, c
          * batch that fills is staged again from its start (a failed slice may have staged some
          * of it twice); the one being written resumes at its cursor (INSERT OR IGNORE). */
         sqlite3_exec(s->writer, "ROLLBACK", NULL, NULL, NULL);
-        sqlite_stage_clear(&x->stage[x->p.filling]);
-        x->p.staged = x->p.batch_through;
-        x->p.staged_rows = 0;
-        x->p.staged_since_ms = 0;
+        restage(x);
         x->p.retry_ms = now_ms + SESSION_INDEX_BATCH_MS;
         return rc;
     }
@@ -251,19 +261,32 @@ int sqlite_index_sessions(store *base, uint64_t now_ms, bool idle, bool *more, c
     }
     p.committed = 0;
     x->p = p;
-    *more = p.draining || p.staged < p.newest || batch_due(&p, now_ms, idle);
+    *more = p.draining || p.staged < p.newest || batch_due(x, &p, now_ms, idle);
     return 0;
 }
 
+/* Once staging has caught up, the events just committed are staged from hand, in seq order:
+ * no slice need read them back. Otherwise (before the first slice, or while a restart's or a
+ * failure's backlog is read back) the slices' stage() reads them with the rest. */
 void sqlite_index_committed(sqlite_store *s, tt_event *const *events, size_t n)
 {
-    sqlite_index_progress *p = &s->index.p;
+    sqlite_index *x = &s->index;
+    sqlite_index_progress *p = &x->p;
+    bool in_hand = p->ready && p->staged == p->newest;
     for (size_t i = 0; i < n; i++) {
-        if (events[i]->seq > 0) {
-            p->committed++;
-            p->newest = events[i]->seq > p->newest ? events[i]->seq : p->newest;
+        const tt_event *ev = events[i];
+        if (ev->seq <= 0) {
+            continue;
+        }
+        p->committed++;
+        p->newest = ev->seq > p->newest ? ev->seq : p->newest;
+        if (in_hand && ev->session_id != NULL &&
+            !sqlite_stage_add(&x->stage[p->filling], ev->session_id, ev->seq)) {
+            in_hand = false;
+            restage(x); /* out of memory: read back later */
         }
     }
+    p->staged = in_hand ? p->newest : p->staged;
 }
 
 void sqlite_index_close(sqlite_store *s)

@@ -120,10 +120,9 @@ static void put_select(sqlite_query *q, const event_filter *f, int skip, select_
          * the watermark (a batch being written in slices) are the tail's, read below. */
         put(q, "SELECT " INDEXED_COLUMNS " FROM monitoring_events_by_session AS b "
                "CROSS JOIN monitoring_events AS e ON e.seq = b.seq "
-               "WHERE b.seq <= (SELECT seq FROM session_index_through)");
+               "WHERE b.seq <= " SESSION_INDEX_WATERMARK);
     } else if (form == FROM_SESSION_TAIL) {
-        put(q, "SELECT " EVENT_COLUMNS " FROM monitoring_events NOT INDEXED "
-               "WHERE seq > (SELECT seq FROM session_index_through)");
+        put(q, "SELECT " EVENT_COLUMNS " " SESSION_INDEX_TAIL);
     } else {
         put(q, "SELECT " EVENT_COLUMNS " FROM monitoring_events WHERE 1=1");
     }

@@ -3,6 +3,7 @@
 #include "store/store.h"
 
 #include "store/migrations.h"
+#include "tmp_store.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +11,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,48 +21,23 @@
 
 /* ---- fixture: a temporary directory per test ----------------------------------------------- */
 
-typedef struct fixture {
-    char dir[64];
-    char path[128]; /* the database file */
-    char url[160];  /* "sqlite:" + path */
-    store *st;
-} fixture;
+typedef tmp_store fixture; /* the store opened by each test */
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    if (f == NULL) {
-        return -1;
-    }
-    strcpy(f->dir, "/tmp/tt-store-test-XXXXXX");
-    if (mkdtemp(f->dir) == NULL) {
+    if (f == NULL || tmp_store_make(f, "tt-store-test", false) != 0) {
         free(f);
         return -1;
     }
-    snprintf(f->path, sizeof f->path, "%s/events.db", f->dir);
-    snprintf(f->url, sizeof f->url, "sqlite:%s", f->path);
     *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    store_close(f->st);
-    DIR *d = opendir(f->dir);
-    if (d != NULL) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-                char p[512];
-                snprintf(p, sizeof p, "%s/%s", f->dir, e->d_name);
-                unlink(p);
-            }
-        }
-        closedir(d);
-    }
-    rmdir(f->dir);
-    free(f);
+    tmp_store_remove(*state);
+    free(*state);
     return 0;
 }
 
@@ -86,20 +61,11 @@ static tt_event make(const char *id, int64_t ts, const char *type)
     return ev;
 }
 
-static void insert_ok(store *st, tt_event *const *evs, size_t n)
-{
-    char err[TT_ERRLEN] = "";
-    int rc = store_insert_events(st, evs, n, err);
-    if (rc != 0) {
-        fail_msg("insert: %d %s", rc, err);
-    }
-}
-
 /* Inserts one event, returns its seq. */
 static int64_t insert_one(store *st, tt_event ev)
 {
     tt_event *p = &ev;
-    insert_ok(st, &p, 1);
+    tmp_store_insert(st, &p, 1);
     return ev.seq;
 }
 
@@ -166,20 +132,6 @@ static int64_t count_rows(store *st)
     return n;
 }
 
-/* One integer from an SQL query on a separate connection, for looking behind the interface. */
-static int64_t sql_int(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
 static void sql_exec(const char *path, const char *sql)
 {
     sqlite3 *db = NULL;
@@ -205,25 +157,25 @@ static void open_creates_the_file_and_applies_migrations(void **state)
     assert_string_equal(store_kind(f->st), "sqlite");
     assert_int_equal(store_schema_version(f->st), newest_migration());
     assert_true(access(f->path, F_OK) == 0);
-    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM schema_migrations"),
+    assert_int_equal(tmp_store_int(f, "SELECT count(*) FROM schema_migrations"),
                      (int64_t)sqlite_migrations_count);
-    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM schema_migrations "
+    assert_int_equal(tmp_store_int(f, "SELECT count(*) FROM schema_migrations "
                                       "WHERE version = 1 AND name = '0001_events'"),
                      1);
-    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+    assert_int_equal(tmp_store_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
                                       "AND name IN ('monitoring_events_ts', "
                                       "'monitoring_events_type', "
                                       "'monitoring_events_source', 'monitoring_events_status', "
                                       "'monitoring_events_name')"),
                      5);
     /* The session index is a table written behind a watermark (migration 0007). */
-    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_master WHERE "
+    assert_int_equal(tmp_store_int(f, "SELECT count(*) FROM sqlite_master WHERE "
                                       "name IN ('monitoring_events_session', "
                                       "'monitoring_events_by_session', 'session_index_through')"),
                      2);
-    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM session_index_through"), 1);
+    assert_int_equal(tmp_store_int(f, "SELECT count(*) FROM session_index_through"), 1);
     /* (session_id, ts) and (type, ts) gave way to one-column indexes (migration 0006). */
-    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+    assert_int_equal(tmp_store_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
                                       "AND name IN ('monitoring_events_session_ts', "
                                       "'monitoring_events_type_ts')"),
                      0);
@@ -248,13 +200,13 @@ static void reopening_is_a_no_op(void **state)
     fixture *f = *state;
     f->st = open_store(f);
     int64_t seq = insert_one(f->st, make("keep", T0, "a"));
-    int64_t applied = sql_int(f->path, "SELECT sum(applied_at) FROM schema_migrations");
+    int64_t applied = tmp_store_int(f, "SELECT sum(applied_at) FROM schema_migrations");
     store_close(f->st);
     f->st = open_store(f);
     assert_int_equal(store_schema_version(f->st), newest_migration());
-    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM schema_migrations"),
+    assert_int_equal(tmp_store_int(f, "SELECT count(*) FROM schema_migrations"),
                      (int64_t)sqlite_migrations_count);
-    assert_int_equal(sql_int(f->path, "SELECT sum(applied_at) FROM schema_migrations"), applied);
+    assert_int_equal(tmp_store_int(f, "SELECT sum(applied_at) FROM schema_migrations"), applied);
     assert_int_equal(count_rows(f->st), 1);
     assert_int_equal(max_seq(f->st), seq);
 }
@@ -273,7 +225,7 @@ static void newer_schema_is_refused(void **state)
     assert_null(st);
     assert_non_null(strstr(err, "9999"));
     /* Nothing was touched: the future migration is still the newest row. */
-    assert_int_equal(sql_int(f->path, "SELECT max(version) FROM schema_migrations"), 9999);
+    assert_int_equal(tmp_store_int(f, "SELECT max(version) FROM schema_migrations"), 9999);
 }
 
 static void bad_urls_are_refused(void **state)
@@ -307,13 +259,13 @@ static void insert_assigns_increasing_seqs_in_array_order(void **state)
     f->st = open_store(f);
     tt_event a = make("a", T0, "t"), b = make("b", T0 - 5000, "t"), c = make("c", T0, "t");
     tt_event *batch[] = {&a, &b, &c};
-    insert_ok(f->st, batch, 3);
+    tmp_store_insert(f->st, batch, 3);
     assert_true(a.seq > 0);
     assert_true(b.seq > a.seq);
     assert_true(c.seq > b.seq);
     tt_event d = make("d", T0, "t");
     tt_event *next[] = {&d};
-    insert_ok(f->st, next, 1);
+    tmp_store_insert(f->st, next, 1);
     assert_true(d.seq > c.seq);
     assert_int_equal(max_seq(f->st), d.seq);
 }
@@ -324,11 +276,11 @@ static void duplicate_id_is_stored_once_with_seq_0(void **state)
     f->st = open_store(f);
     tt_event a = make("same", T0, "first"), b = make("other", T0, "t");
     tt_event *first[] = {&a, &b};
-    insert_ok(f->st, first, 2);
+    tmp_store_insert(f->st, first, 2);
     int64_t a_seq = a.seq;
     tt_event again = make("same", T0 + 1, "second"), c = make("new", T0, "t");
     tt_event *second[] = {&again, &c};
-    insert_ok(f->st, second, 2);
+    tmp_store_insert(f->st, second, 2);
     assert_int_equal(again.seq, 0);
     assert_true(c.seq > b.seq);
     assert_int_equal(count_rows(f->st), 3);
@@ -346,7 +298,7 @@ static void duplicate_within_one_batch_is_stored_once(void **state)
     f->st = open_store(f);
     tt_event a = make("twin", T0, "t"), b = make("twin", T0, "t");
     tt_event *batch[] = {&a, &b};
-    insert_ok(f->st, batch, 2);
+    tmp_store_insert(f->st, batch, 2);
     assert_true(a.seq > 0);
     assert_int_equal(b.seq, 0);
     assert_int_equal(count_rows(f->st), 1);
@@ -390,7 +342,7 @@ static void every_field_is_stored_and_read_back(void **state)
     strcpy(full.id, "full");
     tt_event bare = make("bare", T0 + 1, "a");
     tt_event *batch[] = {&full, &bare};
-    insert_ok(f->st, batch, 2);
+    tmp_store_insert(f->st, batch, 2);
     event_filter all = {.limit = 10};
     rows r = query(f->st, &all); /* newest first: bare, then full */
     assert_int_equal(r.n, 2);

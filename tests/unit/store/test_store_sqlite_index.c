@@ -5,17 +5,17 @@
  * entry; a restart in the middle of a batch finishes it. */
 #include "store/store.h"
 
+#include "tmp_store.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define T0 INT64_C(1764340303123)
 #define SESSIONS 8
@@ -26,10 +26,7 @@
 static const char *const sessions[SESSIONS] = {"s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7"};
 
 typedef struct fixture {
-    char dir[64];
-    char path[128];
-    char url[160];
-    store *st;
+    tmp_store tmp;
     int64_t seqs[SEQS_MAX]; /* every event inserted, in seq order */
     const char *session[SEQS_MAX];
     int n;
@@ -38,16 +35,7 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    strcpy(f->dir, "/tmp/tt-index-test-XXXXXX");
-    if (mkdtemp(f->dir) == NULL) {
-        free(f);
-        return -1;
-    }
-    snprintf(f->path, sizeof f->path, "%s/events.db", f->dir);
-    snprintf(f->url, sizeof f->url, "sqlite:%s", f->path);
-    char err[TT_ERRLEN];
-    if (store_open(f->url, &f->st, err) != 0) {
-        fprintf(stderr, "store_open: %s\n", err);
+    if (f == NULL || tmp_store_make(&f->tmp, "tt-index-test", true) != 0) {
         free(f);
         return -1;
     }
@@ -58,39 +46,19 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    store_close(f->st);
-    static const char *const suffixes[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        char p[160];
-        snprintf(p, sizeof p, "%s%s", f->path, suffixes[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
+    tmp_store_remove(&f->tmp);
     free(f);
     return 0;
 }
 
-static int64_t sql_int(const fixture *f, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
 static int64_t watermark(const fixture *f)
 {
-    return sql_int(f, "SELECT seq FROM session_index_through");
+    return tmp_store_int(&f->tmp, "SELECT seq FROM session_index_through");
 }
 
 static int64_t entries(const fixture *f)
 {
-    return sql_int(f, "SELECT count(*) FROM monitoring_events_by_session");
+    return tmp_store_int(&f->tmp, "SELECT count(*) FROM monitoring_events_by_session");
 }
 
 /* Inserts 'n' events in one commit, event i in session i % SESSIONS (none for every 9th), with
@@ -106,8 +74,7 @@ static void insert(fixture *f, int n, int64_t ts)
         snprintf(ev[i].id, sizeof ev[i].id, "e-%d", f->n + i);
         p[i] = &ev[i];
     }
-    char err[TT_ERRLEN];
-    assert_int_equal(store_insert_events(f->st, p, (size_t)n, err), 0);
+    tmp_store_insert(f->tmp.st, p, (size_t)n);
     for (int i = 0; i < n; i++) {
         assert_true(ev[i].seq > 0);
         f->seqs[f->n] = ev[i].seq;
@@ -115,15 +82,6 @@ static void insert(fixture *f, int n, int64_t ts)
     }
     free(ev);
     free(p);
-}
-
-/* One call of the persister's settle hook; returns its 'more'. */
-static bool index_slice(fixture *f, uint64_t now_ms, bool idle)
-{
-    char err[TT_ERRLEN];
-    bool more = true;
-    assert_int_equal(store_index_sessions(f->st, now_ms, idle, &more, err), 0);
-    return more;
 }
 
 typedef struct seqs {
@@ -153,7 +111,7 @@ static void expect_typed(fixture *f, const char *session, bool has_after, int64_
                            .after_seq = after,
                            .limit = limit};
     char err[TT_ERRLEN];
-    assert_int_equal(store_query_events(f->st, &filter, collect, &got, err), 0);
+    assert_int_equal(store_query_events(f->tmp.st, &filter, collect, &got, err), 0);
     for (int k = 0; k < f->n && want.n < (int)limit; k++) {
         int i = has_after ? k : f->n - 1 - k;
         bool match = f->session[i] != NULL && strcmp(f->session[i], session) == 0 &&
@@ -192,29 +150,30 @@ static void a_batch_is_written_in_slices_and_reads_stay_exact(void **state)
     fixture *f = *state;
     insert(f, N, T0);
     /* Staged, not due: neither idle, nor the batch's size, nor its time. */
-    assert_false(index_slice(f, 1, false));
+    assert_false(tmp_store_index_slice(f->tmp.st, 1, false));
     assert_int_equal(watermark(f), 0);
     assert_int_equal(entries(f), 0);
     expect_reads(f);
     /* Due by time: the first slice writes SESSION_INDEX_SLICE_EVENTS entries (nothing was
      * committed since the last call), above the watermark, which stays. */
-    assert_true(index_slice(f, 1 + SESSION_INDEX_BATCH_MS, false));
+    assert_true(tmp_store_index_slice(f->tmp.st, 1 + SESSION_INDEX_BATCH_MS, false));
     assert_int_equal(watermark(f), 0);
     assert_int_equal(entries(f), SESSION_INDEX_SLICE_EVENTS);
     expect_reads(f);
     /* A commit in between: its events are staged for the next batch; the slice grows by them. */
     insert(f, 50, T0 + N);
-    assert_true(index_slice(f, 2 + SESSION_INDEX_BATCH_MS, false));
+    assert_true(tmp_store_index_slice(f->tmp.st, 2 + SESSION_INDEX_BATCH_MS, false));
     assert_int_equal(entries(f), 2 * SESSION_INDEX_SLICE_EVENTS + 50);
     assert_int_equal(watermark(f), 0);
     expect_reads(f);
     int calls = 0;
-    while (index_slice(f, 3 + SESSION_INDEX_BATCH_MS, true)) {
+    while (tmp_store_index_slice(f->tmp.st, 3 + SESSION_INDEX_BATCH_MS, true)) {
         assert_true(++calls < 10);
         expect_reads(f);
     }
     assert_int_equal(watermark(f), f->seqs[f->n - 1]);
-    assert_int_equal(entries(f), sql_int(f, "SELECT count(*) FROM monitoring_events WHERE "
+    assert_int_equal(entries(f),
+                     tmp_store_int(&f->tmp, "SELECT count(*) FROM monitoring_events WHERE "
                                             "session_id IS NOT NULL"));
     expect_reads(f);
 }
@@ -225,20 +184,24 @@ static void an_event_deleted_while_staged_leaves_no_entry(void **state)
 {
     fixture *f = *state;
     insert(f, N, T0);
-    assert_false(index_slice(f, 1, false));
-    assert_true(index_slice(f, 1 + SESSION_INDEX_BATCH_MS, false));
+    assert_false(tmp_store_index_slice(f->tmp.st, 1, false));
+    assert_true(tmp_store_index_slice(f->tmp.st, 1 + SESSION_INDEX_BATCH_MS, false));
     char err[TT_ERRLEN];
     uint64_t deleted = 0;
-    assert_int_equal(store_delete_before(f->st, T0 + N / 2, N, &deleted, err), 0);
+    assert_int_equal(store_delete_before(f->tmp.st, T0 + N / 2, N, &deleted, err), 0);
     assert_int_equal(deleted, N / 2);
-    while (index_slice(f, 2 + SESSION_INDEX_BATCH_MS, true)) {
+    int calls = 0;
+    while (tmp_store_index_slice(f->tmp.st, 2 + SESSION_INDEX_BATCH_MS, true)) {
+        assert_true(++calls < 10);
     }
     assert_int_equal(watermark(f), f->seqs[f->n - 1]);
-    assert_int_equal(entries(f), sql_int(f, "SELECT count(*) FROM monitoring_events WHERE "
+    assert_int_equal(entries(f),
+                     tmp_store_int(&f->tmp, "SELECT count(*) FROM monitoring_events WHERE "
                                             "session_id IS NOT NULL"));
-    assert_int_equal(sql_int(f, "SELECT count(*) FROM monitoring_events_by_session AS b WHERE "
-                                "NOT EXISTS (SELECT 1 FROM monitoring_events AS e WHERE "
-                                "e.seq = b.seq AND e.session_id = b.session_id)"),
+    assert_int_equal(tmp_store_int(&f->tmp,
+                                   "SELECT count(*) FROM monitoring_events_by_session AS b WHERE "
+                                   "NOT EXISTS (SELECT 1 FROM monitoring_events AS e WHERE "
+                                   "e.seq = b.seq AND e.session_id = b.session_id)"),
                      0);
 }
 
@@ -248,18 +211,21 @@ static void a_restart_mid_batch_finishes_it(void **state)
 {
     fixture *f = *state;
     insert(f, N, T0);
-    assert_false(index_slice(f, 1, false));
-    assert_true(index_slice(f, 1 + SESSION_INDEX_BATCH_MS, false));
+    assert_false(tmp_store_index_slice(f->tmp.st, 1, false));
+    assert_true(tmp_store_index_slice(f->tmp.st, 1 + SESSION_INDEX_BATCH_MS, false));
     assert_int_equal(entries(f), SESSION_INDEX_SLICE_EVENTS);
-    store_close(f->st);
+    store_close(f->tmp.st);
     char err[TT_ERRLEN];
-    assert_int_equal(store_open(f->url, &f->st, err), 0);
+    assert_int_equal(store_open(f->tmp.url, &f->tmp.st, err), 0);
     expect_reads(f);
-    while (index_slice(f, 1, true)) {
+    int calls = 0;
+    while (tmp_store_index_slice(f->tmp.st, 1, true)) {
+        assert_true(++calls < 10);
         expect_reads(f);
     }
     assert_int_equal(watermark(f), f->seqs[f->n - 1]);
-    assert_int_equal(entries(f), sql_int(f, "SELECT count(*) FROM monitoring_events WHERE "
+    assert_int_equal(entries(f),
+                     tmp_store_int(&f->tmp, "SELECT count(*) FROM monitoring_events WHERE "
                                             "session_id IS NOT NULL"));
     expect_reads(f);
 }
