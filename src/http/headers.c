@@ -252,7 +252,7 @@ static int hexval(int c)
 
 /* %-decodes 'n' bytes of 'in' into 'out' (NUL-terminated, at most 'cap' - 1 bytes); '+' is a
  * space when 'plus'. Returns the length, -1 if it does not fit, -2 for a '%' not followed by
- * two hex digits (RFC 3986 §2.1). */
+ * two hex digits (RFC 3986 §2.1); on either error 'out' holds the part decoded before it. */
 static ssize_t pct_decode(const char *in, size_t n, char *out, size_t cap, bool plus)
 {
     size_t o = 0;
@@ -260,6 +260,7 @@ static ssize_t pct_decode(const char *in, size_t n, char *out, size_t cap, bool 
         int c = (unsigned char)in[i];
         if (c == '%') {
             if (!(i + 2 < n && hexval(in[i + 1]) >= 0 && hexval(in[i + 2]) >= 0)) {
+                out[o] = '\0';
                 return -2;
             }
             c = hexval(in[i + 1]) << 4 | hexval(in[i + 2]);
@@ -268,6 +269,7 @@ static ssize_t pct_decode(const char *in, size_t n, char *out, size_t cap, bool 
             c = ' ';
         }
         if (o + 1 >= cap) {
+            out[o] = '\0';
             return -1;
         }
         out[o++] = (char)c;

@@ -279,8 +279,8 @@ int http_on_h2o_request(http_server *hs, h2o_req_t *q, const char *path, int pat
     keep_alive_by_version(hs, q);
     if (path == NULL) {
         path_rc = headers_path(q, r->path, sizeof r->path);
-    } else if (path_rc == 0) {
-        snprintf(r->path, sizeof r->path, "%s", path);
+    } else {
+        snprintf(r->path, sizeof r->path, "%s", path); /* on_req's (a refused one's prefix) */
     }
     r->route = router_match(hs, r); /* its error shape holds from the first refusal on */
     http_error e;
@@ -350,8 +350,8 @@ bool http_refuse_early(http_server *hs, h2o_req_t *q, char *out, size_t cap, siz
     http_error e;
     char msg[160];
     if (r->path[0] != '\0' && http_takes_body(r->method) &&
-        (!admit_header_size(q, &e) || !admit_host(q, &e) || !admit_repeats(q, &e, msg, sizeof msg) || !admit_framing(r, &e) ||
-         !admit_body(r, &e))) {
+        (!admit_header_size(q, &e) || !admit_host(q, &e) ||
+         !admit_repeats(q, &e, msg, sizeof msg) || !admit_framing(r, &e) || !admit_body(r, &e))) {
         respond_body_error(r, &e);
         refused = r->answered && (*len = raw_answer(r, out, cap)) > 0;
     }
@@ -380,7 +380,8 @@ static void send_answer(http_req *r)
     for (int i = 0; i < r->nextra; i++) {
         headers_add_response(q, r->extra[i].name, r->extra[i].value);
     }
-    if (r->close_after) { /* the security headers: http_server.c's filter */
+    /* the security headers: http_server.c's filter */
+    if (r->close_after) {
         q->http1_is_persistent = 0; /* h2o then says Connection: close itself */
     }
     size_t len = r->head_only || bodyless ? 0 : r->resp_len;

@@ -71,7 +71,7 @@ struct http_server {
     int nendpoints;
     http_wake_fn on_wake;
     void *wake_ctx;
-    void (*fallback)(http_req *r); /* a GET or HEAD no route takes: assets_serve */
+    void (*fallback)(http_req *r);      /* a GET or HEAD no route takes: assets_serve */
     bool (*has_file)(const char *path); /* a file fallback serves there: assets_has */
     /* a request asking for 100-continue that its headers refuse: early_refusal */
     bool (*refuse_early)(http_server *hs, char *b, size_t n, char *out, size_t cap, size_t *len);
@@ -182,7 +182,8 @@ bool headers_has_token(const h2o_req_t *q, const h2o_token_t *token, const char 
  * q->res.headers; nothing when 'value' is NULL. */
 void headers_add_response(h2o_req_t *q, const char *name, const char *value);
 /* %-decodes and normalises the path of 'q' (no query) into 'out': 0, -1 if it does not fit,
- * -2 for a malformed %-escape. */
+ * -2 for a malformed %-escape; on an error 'out' holds the part decoded before it (a refusal's
+ * route, and so its error shape, is chosen by that prefix: /rest/v1/... answers PostgREST's). */
 int headers_path(const h2o_req_t *q, char *out, size_t len);
 
 /* admit.c: checks on a request's headers before its body. */

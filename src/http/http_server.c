@@ -22,14 +22,6 @@ typedef struct tt_handler {
     http_server *hs;
 } tt_handler;
 
-/* An Upgrade whose list names websocket (RFC 9110 §7.8, compared without case) goes to
- * ws_upgrade.c once the edge's own checks of any request pass (Host, framing, the 16 KiB of
- * header fields, no body, a path that decodes); one that fails
- * them is refused as any request is, by http.c. Any other upgrade (h2c: curl --http2 asks for
- * it) is ignored, as RFC 9110 §7.8 lets a server do: the request is served over HTTP/1.1 as if
- * no Upgrade had been sent, and the connection kept. A request at a WebSocket endpoint that is
- * no WebSocket upgrade gets 426 there, not the 404 of a path no route takes. libh2o sets
- * q->upgrade only when Connection names "upgrade". */
 /* The edge's own checks of any request, which one bound for ws_upgrade.c must pass first. */
 static bool passes_edge_checks(h2o_req_t *q)
 {
@@ -38,6 +30,13 @@ static bool passes_edge_checks(h2o_req_t *q)
            q->entity.len == 0;
 }
 
+/* An Upgrade whose list names websocket (RFC 9110 §7.8, compared without case) goes to
+ * ws_upgrade.c once the edge's own checks of any request pass (Host, framing, the 16 KiB of
+ * header fields, no body, a path that decodes); one that fails them is refused as any request is,
+ * by http.c. Any other upgrade (h2c: curl --http2 asks for it) is ignored, as RFC 9110 §7.8 lets a
+ * server do: the request is served over HTTP/1.1 as if no Upgrade had been sent, and the connection
+ * kept. A request at a WebSocket endpoint that is no WebSocket upgrade gets 426 there, not the 404
+ * of a path no route takes. libh2o sets q->upgrade only when Connection names "upgrade". */
 static int on_req(h2o_handler_t *self, h2o_req_t *q)
 {
     http_server *hs = ((tt_handler *)self)->hs;
