@@ -25,11 +25,14 @@ static void refuse(h2o_req_t *q, int status, const char *code, const char *why)
     free(w.out.buf);
 }
 
-/* The headers of a 426 upgrade_required: the protocol to switch to (RFC 9110 §15.5.22) and
- * the WebSocket version this server speaks (RFC 6455 §4.2.2). */
+/* The headers of a 426 upgrade_required: the protocol to switch to (RFC 9110 §15.5.22) with
+ * the "upgrade" connection option that must go with an Upgrade field (§7.8; a second
+ * Connection line beside libh2o's keep-alive or close, which a list may be split into, §5.3)
+ * and the WebSocket version this server speaks (RFC 6455 §4.2.2). */
 static void add_upgrade_required_headers(h2o_req_t *q)
 {
     headers_add_response(q, "upgrade", "websocket");
+    headers_add_response(q, "connection", "upgrade");
     headers_add_response(q, "sec-websocket-version", "13");
 }
 

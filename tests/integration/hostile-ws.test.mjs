@@ -308,6 +308,13 @@ function handshake(target, { version = 'HTTP/1.1', method = 'GET', fields = {} }
   return `${method} ${target} ${version}\r\n${lines.join('\r\n')}\r\n\r\n`;
 }
 
+// An Upgrade field goes with the "upgrade" option in Connection (RFC 9110 §7.8), whatever else
+// Connection says (keep-alive or close: the connection's fate is libh2o's).
+function assertUpgradeOption(r, what) {
+  const options = (r.headers.connection ?? '').toLowerCase().split(',').map((s) => s.trim());
+  assert.ok(options.includes('upgrade'), `${what}: Connection '${r.headers.connection}' names upgrade`);
+}
+
 test('a handshake of another WebSocket version is 426 with Sec-WebSocket-Version: 13, on every endpoint', async () => {
   for (const target of ENDPOINTS) {
     for (const v of ['8', '7', '14', '13, 8']) {
@@ -315,6 +322,7 @@ test('a handshake of another WebSocket version is 426 with Sec-WebSocket-Version
       assert.equal(r?.status, 426, `${target} version ${v}: ${r?.statusLine} ${r?.text}`);
       assert.equal(r.headers['sec-websocket-version'], '13', `${target} version ${v}`);
       assert.equal(r.headers.upgrade, 'websocket', `${target}: a 426 names the protocol (RFC 9110 §15.5.22)`);
+      assertUpgradeOption(r, target);
       assert.equal(r.json.error.code, 'upgrade_required');
       assert.match(r.json.error.message, /version 13 only/);
     }
@@ -365,6 +373,7 @@ test('a request at a WebSocket endpoint that is no upgrade is 426 naming the han
       const what = `${target} ${JSON.stringify(fields)}`;
       assert.equal(r?.status, 426, `${what}: ${r?.statusLine} ${r?.text}`);
       assert.equal(r.headers.upgrade, 'websocket', `${what}: a 426 names the protocol (RFC 9110 §15.5.22)`);
+      assertUpgradeOption(r, what);
       assert.equal(r.json.error.code, 'upgrade_required', what);
       assert.match(r.json.error.message, /takes only a WebSocket upgrade.*Connection: Upgrade/, what);
     }

@@ -112,7 +112,9 @@ export function parseHttpResponses(buf) {
     for (const line of head.slice(1)) {
       const i = line.indexOf(':');
       if (i > 0) {
-        headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+        // a field given on several lines is one comma-separated list (RFC 9110 §5.3)
+        const name = line.slice(0, i).trim().toLowerCase(), value = line.slice(i + 1).trim();
+        headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
       }
     }
     const len = Number(headers['content-length'] ?? NaN);
