@@ -267,3 +267,141 @@ bool loghist_read(loghist *h, const char *json)
     loghist_free(&add);
     return ok;
 }
+
+/* Reads loghist_write's '"key":count' at 'p' (the zero bucket's key when 'zero'): the key into
+ * *index, the count into *count; returns the character after the count, or NULL if it is not
+ * in that form. */
+static const char *read_canonical(const char *p, bool zero, int32_t *index, uint64_t *count)
+{
+    if (*p++ != '"') {
+        return NULL;
+    }
+    if (zero) {
+        p++; /* the 'z', checked by the caller */
+    } else {
+        bool negative = *p == '-';
+        p += negative;
+        const char *digits = p;
+        int64_t v = 0;
+        while (*p >= '0' && *p <= '9' && p - digits < 5) {
+            v = v * 10 + (*p++ - '0');
+        }
+        bool padded = *digits == '0' && (p - digits > 1 || negative); /* "07", "-0" */
+        v = negative ? -v : v;
+        if (p == digits || padded || v < LOGHIST_MIN_INDEX || v > LOGHIST_MAX_INDEX) {
+            return NULL;
+        }
+        *index = (int32_t)v;
+    }
+    if (p[0] != '"' || p[1] != ':') {
+        return NULL;
+    }
+    p += 2;
+    const char *digits = p;
+    uint64_t c = 0;
+    while (*p >= '0' && *p <= '9' && p - digits < 16) {
+        c = c * 10 + (uint64_t)(*p++ - '0');
+    }
+    *count = c;
+    return p > digits && (*p == ',' || *p == '}') ? p : NULL;
+}
+
+typedef struct text_merge {
+    json_buf *out;
+    const char *run, *run_end; /* stored members not yet copied, or run == NULL */
+    bool first;
+} text_merge;
+
+static void flush_run(text_merge *m)
+{
+    if (m->run != NULL) {
+        if (!m->first) {
+            json_put_raw(m->out, ",", 1);
+        }
+        json_put_raw(m->out, m->run, (size_t)(m->run_end - m->run));
+        m->first = false;
+        m->run = NULL;
+    }
+}
+
+static void put_bucket(text_merge *m, int32_t index, uint64_t count)
+{
+    flush_run(m);
+    char key[24], *end = key + sizeof key;
+    char *k = decimal(index < 0 ? (uint64_t) - (int64_t)index : (uint64_t)index, end);
+    if (index < 0) {
+        *--k = '-';
+    }
+    put_member(m->out, k, (size_t)(end - k), count, m->first);
+    m->first = false;
+}
+
+/* The stored zero bucket at *p, if any, plus the added one, as the first member of 'm'. */
+static bool merge_zero(text_merge *m, const char **p, const loghist *add)
+{
+    uint64_t zero = add->zero, count = 0;
+    int32_t unused;
+    if ((*p)[0] == '"' && (*p)[1] == 'z') {
+        if ((*p = read_canonical(*p, true, &unused, &count)) == NULL) {
+            return false;
+        }
+        zero += count;
+        if (**p == ',' && (*p)[1] != '"') {
+            return false;
+        }
+        *p += **p == ',';
+    }
+    if (zero > 0) {
+        put_member(m->out, "z", 1, zero, true);
+        m->first = false;
+    }
+    return true;
+}
+
+/* The stored members at 'p' (after '{' and the zero bucket) with add's buckets put in order. */
+static bool merge_members(text_merge *m, const char *p, const loghist *add)
+{
+    int32_t index = 0, prev = INT32_MIN;
+    uint64_t count = 0;
+    size_t j = 0;
+    while (*p != '}') {
+        const char *member = p;
+        if ((p = read_canonical(p, false, &index, &count)) == NULL || index <= prev ||
+            (*p == ',' && p[1] != '"')) {
+            return false;
+        }
+        prev = index;
+        for (; j < add->n && add->b[j].index < index; j++) {
+            put_bucket(m, add->b[j].index, add->b[j].count);
+        }
+        if (j < add->n && add->b[j].index == index) {
+            put_bucket(m, index, count + add->b[j++].count);
+        } else {
+            m->run = m->run != NULL ? m->run : member;
+            m->run_end = p;
+        }
+        p += *p == ',';
+    }
+    if (p[1] != '\0') {
+        return false;
+    }
+    flush_run(m);
+    for (; j < add->n; j++) {
+        put_bucket(m, add->b[j].index, add->b[j].count);
+    }
+    return true;
+}
+
+bool loghist_merge_text(const char *stored, const loghist *add, json_buf *out)
+{
+    size_t mark = out->len;
+    text_merge m = {.out = out, .first = true};
+    const char *p = stored + 1;
+    json_put_raw(out, "{", 1);
+    if (stored[0] != '{' || !merge_zero(&m, &p, add) || !merge_members(&m, p, add)) {
+        out->len = mark;
+        return false;
+    }
+    json_put_raw(out, "}", 1);
+    return true;
+}

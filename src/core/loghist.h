@@ -72,5 +72,12 @@ void loghist_write(const loghist *h, json_buf *out);
 /* Adds the stored form 'json' (NUL-terminated) into 'h'; false if it is not one (then 'h' is
  * unchanged). */
 bool loghist_read(loghist *h, const char *json);
+/* Appends the stored form of 'stored' (a stored form, NUL-terminated) plus 'add' to 'out', as
+ * loghist_read, loghist_merge and loghist_write would, but without parsing the counts 'add' does
+ * not touch: the stored text is copied in runs. Only loghist_write's own form is taken (no
+ * spaces, "z" first, indexes ascending); false for any other, with nothing appended, so that the
+ * caller falls back to those three. What the summaries' upserts do per row and per commit: a
+ * stored histogram has hundreds of buckets, a commit's delta a few. */
+bool loghist_merge_text(const char *stored, const loghist *add, json_buf *out);
 
 #endif

@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Two stored histograms' sum: counts of the same bucket added, by tt_loghist_add(), a
  * function of the writer connection (below). SQL's json_each and json_group_object did the
@@ -43,28 +44,57 @@ static const char SESSION_UPSERT[] =
                                            "started_at = " GREATEST(
                                                "started_at") ", ended_at = " GREATEST("ended_at");
 
-/* tt_loghist_add(a, b): the stored form of the sum of two stored histograms; NULL and a
- * malformed argument count as empty (the column's CHECK keeps it JSON; only telltale writes
- * it). */
-static void loghist_add_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+/* The sum of two stored forms by the cheap way (loghist.h): the shorter one parsed, the longer
+ * copied around its buckets. False when either is not in telltale's own form. */
+static bool merge_texts(const char *a, const char *b, json_buf *out)
+{
+    if (strlen(a) < strlen(b)) {
+        const char *t = a;
+        a = b;
+        b = t;
+    }
+    loghist add = {0};
+    bool ok = loghist_read(&add, b) && loghist_merge_text(a, &add, out);
+    loghist_free(&add);
+    return ok;
+}
+
+/* The sum of two stored forms by the general way: both parsed, the sum written; a malformed
+ * one counts as empty. */
+static void sum_texts(const char *a, const char *b, json_buf *out)
 {
     loghist sum = {0};
-    for (int i = 0; i < argc; i++) {
-        const char *text = (const char *)sqlite3_value_text(argv[i]);
-        if (text != NULL) {
-            loghist_read(&sum, text);
-        }
+    if (a != NULL) {
+        loghist_read(&sum, a);
     }
+    if (b != NULL) {
+        loghist_read(&sum, b);
+    }
+    loghist_write(&sum, out);
+    out->oom |= sum.oom;
+    loghist_free(&sum);
+}
+
+/* tt_loghist_add(a, b): the stored form of the sum of two stored histograms; NULL and a
+ * malformed argument count as empty (the column's CHECK keeps it JSON; only telltale writes
+ * it). Registered with two arguments. */
+static void loghist_add_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const char *a = (const char *)sqlite3_value_text(argv[0]);
+    const char *b = (const char *)sqlite3_value_text(argv[1]);
     json_buf out = {0};
-    loghist_write(&sum, &out);
-    if (sum.oom || out.oom) {
+    if (a == NULL || b == NULL || !merge_texts(a, b, &out)) {
+        out.len = 0;
+        sum_texts(a, b, &out);
+    }
+    if (out.oom) {
         sqlite3_result_error_nomem(ctx);
     } else {
         sqlite3_result_text(ctx, out.buf, (int)out.len, free);
         out.buf = NULL;
     }
     free(out.buf);
-    loghist_free(&sum);
 }
 
 int sqlite_register_summary_functions(sqlite3 *db, char *err)

@@ -168,6 +168,89 @@ static void malformed_stored_form_changes_nothing(void **state)
     loghist_free(&h);
 }
 
+/* A histogram of 'n' values drawn over six decades, with zeros when 'zeros'. */
+static void random_hist(loghist *h, size_t n, bool zeros)
+{
+    for (size_t i = 0; i < n; i++) {
+        loghist_add(h, zeros && uniform() < 0.1 ? 0 : log_uniform(), 1 + (uint64_t)(uniform() * 5));
+    }
+}
+
+/* What loghist_merge_text must equal: both parsed, merged, written. */
+static char *merged_the_long_way(const char *stored, const loghist *add)
+{
+    loghist sum = {0};
+    assert_true(loghist_read(&sum, stored));
+    loghist_merge(&sum, add);
+    json_buf out = {0};
+    loghist_write(&sum, &out);
+    loghist_free(&sum);
+    return out.buf;
+}
+
+static void merge_text_equals_parse_merge_write(void **state)
+{
+    (void)state;
+    static const size_t sizes[][2] = {{0, 0},   {0, 3},     {3, 0},    {1, 1},   {400, 5},
+                                      {5, 400}, {200, 200}, {2000, 1}, {1, 2000}};
+    for (int round = 0; round < 40; round++) {
+        const size_t *sz = sizes[round % (sizeof sizes / sizeof sizes[0])];
+        loghist stored = {0}, add = {0};
+        random_hist(&stored, sz[0], round % 2 == 0);
+        random_hist(&add, sz[1], round % 3 == 0);
+        json_buf text = {0}, fast = {0};
+        loghist_write(&stored, &text);
+        json_put_raw(&text, "", 1);       /* its NUL */
+        json_put_raw(&fast, "prefix", 6); /* appended after what 'out' held */
+        assert_true(loghist_merge_text(text.buf, &add, &fast));
+        json_put_raw(&fast, "", 1);
+        char *slow = merged_the_long_way(text.buf, &add);
+        assert_string_equal(fast.buf + 6, slow);
+        assert_memory_equal(fast.buf, "prefix", 6);
+        free(slow);
+        free(text.buf);
+        free(fast.buf);
+        loghist_free(&stored);
+        loghist_free(&add);
+    }
+}
+
+static void merge_text_takes_only_its_own_form(void **state)
+{
+    (void)state;
+    /* valid stored forms in another spelling (PostgreSQL's jsonb, unsorted, padded), and
+     * malformed ones: the caller then falls back to the general way */
+    static const char *const other[] = {"{\"127\": 1}",
+                                        "{\"5\":1,\"3\":1}",
+                                        "{\"3\":1,\"3\":1}",
+                                        "{\"07\":1}",
+                                        "{\"-0\":1}",
+                                        " {}",
+                                        "{} ",
+                                        "{\"3\":1,}",
+                                        "{\"z\":1,}",
+                                        "{\"3\":1,\"z\":1}",
+                                        "[]",
+                                        "{\"x\":1}",
+                                        "{\"1\":-1}",
+                                        "{\"1\":1.5}",
+                                        "{\"99999\":1}",
+                                        "{\"1\":\"2\"}",
+                                        "{",
+                                        "",
+                                        "{\"1\":12345678901234567}"};
+    loghist add = {0};
+    loghist_add(&add, 12.5, 1);
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+        json_buf out = {0};
+        json_put_raw(&out, "x", 1);
+        assert_false(loghist_merge_text(other[i], &add, &out));
+        assert_int_equal(out.len, 1); /* nothing appended */
+        free(out.buf);
+    }
+    loghist_free(&add);
+}
+
 static void count_le_counts_buckets_by_their_value(void **state)
 {
     (void)state;
@@ -192,6 +275,8 @@ int main(void)
         cmocka_unit_test(stored_form_round_trips),
         cmocka_unit_test(malformed_stored_form_changes_nothing),
         cmocka_unit_test(count_le_counts_buckets_by_their_value),
+        cmocka_unit_test(merge_text_equals_parse_merge_write),
+        cmocka_unit_test(merge_text_takes_only_its_own_form),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
