@@ -4,12 +4,17 @@
 //   node bench/peers/ingest.mjs [--events N] [--sessions S] [--batch B] [--connections C]
 //       [--rounds R] [--ids supplied|server] [--influx-session tag|field] [--peers influx,sqlite]
 //       [--bin PATH] [--bin-before PATH] [--telltale-args "ARGS"] [--probe-gap-ms G]
-//       [--probe post|health]
+//       [--probe post|health] [--ts fixed|live]
 //
 // What is measured: N events (time-ordered `ts`, 4 types, 5 sources, S concurrent sessions,
 // interleaved as a fleet would send them) are built into request bodies before any clock
 // starts, then sent in a closed loop -- C keep-alive connections, each posting its next body
 // once the previous one is answered -- and the rate is N / (last answer - first send).
+//
+// Event times: --ts fixed (the default) starts them at 2026-11-01, the same every run (to the
+// rollups a backfill: every minute long closed, so telltale adds each event to its minute,
+// hour and day row at once); --ts live starts them at the clock when the bodies are built, as a
+// live fleet's (minute rows only; hours and days folded from closed minutes, DESIGN §3).
 //
 // - telltale: `telltale serve` on a fresh SQLite file each round, NDJSON bodies to
 //   POST /api/v1/events; a body counts at its 202, i.e. once fsynced (synchronous=FULL).
@@ -47,7 +52,7 @@ function parseArgs(argv) {
     events: 1_000_000, sessions: 1000, batch: 5000, connections: 4, rounds: 3,
     ids: 'supplied', influxSession: 'tag', peers: 'influx,sqlite',
     bin: path.join(REPO, 'build', 'telltale'), binBefore: '', telltaleArgs: '', probeGapMs: 0,
-    probe: 'post',
+    probe: 'post', ts: 'fixed',
   };
   const numeric = new Set(['events', 'sessions', 'batch', 'connections', 'rounds', 'probeGapMs']);
   for (let i = 2; i < argv.length; i += 2) {
@@ -80,7 +85,7 @@ const NAMES = ['/login', '/events', 'read_file', 'search', 'list_tools', 'chat',
 
 function buildEvents(o) {
   const rnd = prng(42);
-  const t0 = Date.UTC(2026, 10, 1);
+  const t0 = o.ts === 'live' ? Date.now() : Date.UTC(2026, 10, 1);
   const events = new Array(o.events);
   for (let i = 0; i < o.events; i++) {
     const ts = t0 + Math.floor(i / 10); // 10 events per millisecond, increasing
@@ -324,9 +329,13 @@ const fmt = (x) => Math.round(x).toLocaleString('en-US');
 
 async function main() {
   const o = parseArgs(process.argv);
+  if (!['fixed', 'live'].includes(o.ts)) {
+    console.error(`--ts is fixed or live, not '${o.ts}'`);
+    process.exit(2);
+  }
   const dir = mkdtempSync(path.join(tmpdir(), 'telltale-peers-'));
   console.log(`# ${o.events} events, ${o.sessions} sessions, batches of ${o.batch} over ` +
-    `${o.connections} connections, ids ${o.ids}, ${o.rounds} rounds; ${cpus().length}× ` +
+    `${o.connections} connections, ids ${o.ids}, ts ${o.ts}, ${o.rounds} rounds; ${cpus().length}× ` +
     `${cpus()[0].model.trim()}; ${new Date().toISOString()}`);
   const events = buildEvents(o);
   const tt = ndjsonBodies(events, o.batch);

@@ -164,9 +164,9 @@ static void build_sql(metrics_query *q)
     sql_add(s, "SELECT ");
     sql_time_ms(s, "bucket");
     sql_add(s, ", type, source, name, count, errors, duration_count, latency FROM ");
-    /* PostgreSQL folds hour and day rows from the minutes after the fact (store.h,
-     * store_fold_summaries); its view adds the minutes not folded yet, so reads stay exact. */
-    sql_table(s, s->pg ? "metrics_rollup_exact" : "metrics_rollup");
+    /* Both stores fold hour and day rows from the minutes after the fact (store.h,
+     * store_fold_summaries); the view adds the minutes not folded yet, so reads stay exact. */
+    sql_table(s, "metrics_rollup_exact");
     sql_add(s, " WHERE tier = ");
     sql_str(s, rollup_tier_names[q->tier]);
     sql_add(s, " AND bucket >= ");

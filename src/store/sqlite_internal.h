@@ -51,6 +51,7 @@ typedef struct sqlite_store {
     sqlite_wal *wal;         /* the checkpoint policy (store_sqlite_wal.c) */
     atomic_bool interrupted; /* store_interrupt(): a wait for a lock gives up at once */
     sqlite_index index;      /* the session index (migrations/sqlite/0007) */
+    int64_t folded_ms;       /* rollup_folded.through (migrations/sqlite/0008): writer only */
 } sqlite_store;
 
 /* Fills 'err' with the failure of 'what' and returns its class (TT_EUNAVAILABLE for what a
@@ -109,6 +110,8 @@ int sqlite_write_summaries(sqlite_store *s, tt_event *const *events, size_t n, c
 /* Adds tt_loghist_add(a, b), which the summaries' upserts use, to the writer connection. */
 int sqlite_register_summary_functions(sqlite3 *db, char *err);
 int sqlite_expire_summaries(store *st, const store_expiry *e, uint64_t *deleted, char *err);
+int sqlite_summaries_open(sqlite_store *s, char *err);
+int sqlite_fold_summaries(store *st, int64_t now_ms, char *err);
 
 /* The events query for a filter (store_sqlite_query.c): its text and its values in placeholder
  * order. 'overflow': it did not fit (not run). */

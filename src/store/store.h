@@ -138,10 +138,10 @@ int store_insert_events(store *st, tt_event *const *events, size_t n, char err[T
 /* ---- the summaries kept beside the events (DESIGN §3): metrics_rollup and sessions ----
  *
  * With summaries on, store_insert_events() folds the events it actually inserted -- never a
- * duplicate -- into the rollups (minute, hour and day tiers) and the sessions, adding into the
- * rows already there, in the same transaction as the events: committed together or not at
- * all, so a crash can neither lose a minute nor count one twice. Several instances of one
- * PostgreSQL add into the same rows. Off by default (a spool keeps none); call it right after
+ * duplicate -- into the rollups (minute rows; hour and day: store_fold_summaries) and the
+ * sessions, adding into the rows already there, in the same transaction as the events:
+ * committed together or not at all, so a crash can neither lose a minute nor count one twice.
+ * Several instances of one PostgreSQL add into the same rows. Off by default (a spool keeps none); call it right after
  * store_open(), before the writer runs. */
 void store_keep_summaries(store *st, bool on);
 
@@ -157,11 +157,12 @@ typedef struct store_expiry {
 int store_expire_summaries(store *st, const store_expiry *e, uint64_t *deleted,
                            char err[TT_ERRLEN]);
 
-/* Brings the hour and day rollups up to date with the minutes that closed before 'now_ms' (UTC
- * epoch ms), where the engine writes only the minute tier with the events (PostgreSQL:
- * migrations/postgres/0008, exactly once across instances); a no-op where every tier goes with
- * the events (SQLite), and when nothing new has closed. Reads stay exact either way: they
- * add the minutes not folded yet. Writer thread only. */
+/* Brings the hour and day rollups up to date with the minutes that closed a minute or more
+ * before 'now_ms' (UTC epoch ms): both engines write only the minute tier with the events
+ * (migrations/postgres/0008, exactly once across instances; migrations/sqlite/0008) and an hour
+ * or day row only for a late event, into a minute folded already. A no-op when nothing new has
+ * closed. Reads stay exact at any moment: they read metrics_rollup_exact, which adds the
+ * minutes not folded yet. Writer thread only. */
 int store_fold_summaries(store *st, int64_t now_ms, char err[TT_ERRLEN]);
 
 /* Does one slice of a store's deferred index work (SQLite's session index, migrations/sqlite/0007:

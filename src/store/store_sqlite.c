@@ -369,6 +369,7 @@ static const store_ops sqlite_ops = {
     .select = sqlite_select,
     .change = sqlite_change,
     .expire_summaries = sqlite_expire_summaries,
+    .fold_summaries = sqlite_fold_summaries,
     .index_sessions = sqlite_index_sessions,
 };
 
@@ -381,7 +382,8 @@ static int setup_writer(sqlite_store *s, char *err)
     if ((rc = sqlite_exec(s->writer, "PRAGMA journal_mode=WAL", err)) != 0 ||
         (rc = sqlite_wal_start(s, err)) != 0 ||
         (rc = sqlite_register_summary_functions(s->writer, err)) != 0 ||
-        (rc = migrate(s->writer, &s->base.schema_version, err)) != 0) {
+        (rc = migrate(s->writer, &s->base.schema_version, err)) != 0 ||
+        (rc = sqlite_summaries_open(s, err)) != 0) {
         return rc;
     }
     int src = sqlite3_prepare_v3(

@@ -20,17 +20,30 @@
 #define GREATEST(col)                                                                              \
     "max(coalesce(" col ", excluded." col "), coalesce(excluded." col ", " col "))"
 
+#define ROLLUP_COLUMNS                                                                             \
+    "INSERT INTO metrics_rollup (tier, bucket, type, source, name, count, errors, bytes, "         \
+    "duration_count, duration_sum, duration_min, duration_max, latency) "
+
+/* A row that is there already is added into. */
+#define ROLLUP_ADD                                                                                 \
+    " ON CONFLICT (tier, bucket, type, source, name) DO UPDATE SET "                               \
+    "count = count + excluded.count, errors = errors + excluded.errors, "                          \
+    "bytes = bytes + excluded.bytes, duration_count = duration_count + excluded.duration_count, "  \
+    "duration_sum = duration_sum + excluded.duration_sum, "                                        \
+    "duration_min = " LEAST("duration_min") ", duration_max = " GREATEST(                          \
+        "duration_max") ", latency = " MERGE_LATENCY("metrics_rollup")
+
 static const char ROLLUP_UPSERT[] =
-    "INSERT INTO metrics_rollup (tier, bucket, type, source, name, count, errors, bytes, "
-    "duration_count, duration_sum, duration_min, duration_max, latency) VALUES "
-    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (tier, bucket, type, source, name) DO UPDATE SET "
-    "count = count + excluded.count, errors = errors + excluded.errors, "
-    "bytes = bytes + excluded.bytes, duration_count = duration_count + excluded.duration_count, "
-    "duration_sum = duration_sum + excluded.duration_sum, "
-    "duration_min = " LEAST("duration_min") ", duration_max = " GREATEST(
-        "duration_max") ", "
-                        "latency = " MERGE_LATENCY("metrics_rollup");
+    ROLLUP_COLUMNS "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" ROLLUP_ADD;
+
+/* The minutes in [?1, ?2) added into their hour and day rows (migrations/sqlite/0008). */
+static const char FOLD_SQL[] = ROLLUP_COLUMNS
+    "SELECT t.tier, x.bucket - x.bucket % t.size, x.type, x.source, x.name, sum(x.count), "
+    "sum(x.errors), sum(x.bytes), sum(x.duration_count), sum(x.duration_sum), "
+    "min(x.duration_min), max(x.duration_max), tt_loghist_sum(x.latency) "
+    "FROM metrics_rollup x CROSS JOIN (SELECT 'hour' AS tier, 3600000 AS size UNION ALL "
+    "SELECT 'day', 86400000) t WHERE x.tier = 'minute' AND x.bucket >= ?1 AND x.bucket < ?2 "
+    "GROUP BY 1, 2, 3, 4, 5" ROLLUP_ADD;
 
 static const char SESSION_UPSERT[] =
     "INSERT INTO sessions (session_id, source, first_seen, last_seen, events, errors, tool_calls, "
@@ -97,12 +110,47 @@ static void loghist_add_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     free(out.buf);
 }
 
+/* tt_loghist_sum(latency): the aggregate of tt_loghist_add, for folding minutes into hours and
+ * days. Its state is a loghist in SQLite's aggregate context (zeroed on the first row). */
+static void loghist_sum_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    loghist *sum = sqlite3_aggregate_context(ctx, sizeof *sum);
+    const char *text = (const char *)sqlite3_value_text(argv[0]);
+    if (sum == NULL) {
+        sqlite3_result_error_nomem(ctx);
+    } else if (text != NULL) {
+        loghist_read(sum, text);
+    }
+}
+
+static void loghist_sum_final(sqlite3_context *ctx)
+{
+    loghist *sum = sqlite3_aggregate_context(ctx, 0);
+    loghist empty = {0};
+    json_buf out = {0};
+    loghist_write(sum != NULL ? sum : &empty, &out);
+    if (out.oom || (sum != NULL && sum->oom)) {
+        sqlite3_result_error_nomem(ctx);
+        free(out.buf);
+    } else {
+        sqlite3_result_text(ctx, out.buf, (int)out.len, free);
+    }
+    if (sum != NULL) {
+        loghist_free(sum);
+    }
+}
+
 int sqlite_register_summary_functions(sqlite3 *db, char *err)
 {
-    int rc = sqlite3_create_function_v2(db, "tt_loghist_add", 2,
-                                        SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY,
-                                        NULL, loghist_add_fn, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? 0 : sqlite_fail(db, rc, "register tt_loghist_add", err);
+    int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY;
+    int rc = sqlite3_create_function_v2(db, "tt_loghist_add", 2, flags, NULL, loghist_add_fn, NULL,
+                                        NULL, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_create_function_v2(db, "tt_loghist_sum", 1, flags, NULL, NULL,
+                                        loghist_sum_step, loghist_sum_final, NULL);
+    }
+    return rc == SQLITE_OK ? 0 : sqlite_fail(db, rc, "register the histogram functions", err);
 }
 
 static int prepare(sqlite_store *s, const char *sql, sqlite3_stmt **st, char *err)
@@ -187,6 +235,8 @@ int sqlite_write_summaries(sqlite_store *s, tt_event *const *events, size_t n, c
 {
     rollup_batch *b = &s->base.sums;
     rollup_batch_reset(b);
+    b->folds = true; /* the minute rows of every event, hour and day rows of the late ones */
+    b->folded_ms = s->folded_ms;
     rollup_batch_add_stored(b, events, n);
     if (b->oom) {
         return tt_fail(err, TT_EUNAVAILABLE, "out of memory summarising a batch");
@@ -233,9 +283,11 @@ int sqlite_expire_summaries(store *base, const store_expiry *e, uint64_t *delete
     *deleted = 0;
     for (int t = 0; t < ROLLUP_TIERS && rc == 0; t++) {
         if (e->tier_before_ms[t] > 0) {
+            /* A minute not folded yet is kept whatever its age: its hour and day need it. */
             rc = delete_some(s,
                              "DELETE FROM metrics_rollup WHERE rowid IN (SELECT rowid FROM "
-                             "metrics_rollup WHERE tier = ? AND bucket < ? LIMIT ?)",
+                             "metrics_rollup WHERE tier = ? AND bucket < ? AND (tier <> 'minute' "
+                             "OR bucket < (SELECT through FROM rollup_folded)) LIMIT ?)",
                              rollup_tier_names[t], e->tier_before_ms[t], e->max_rows, deleted, err);
         }
     }
@@ -244,6 +296,100 @@ int sqlite_expire_summaries(store *base, const store_expiry *e, uint64_t *delete
                          "DELETE FROM sessions WHERE session_id IN (SELECT session_id FROM "
                          "sessions WHERE last_seen < ? LIMIT ?)",
                          NULL, e->sessions_before_ms, e->max_rows, deleted, err);
+    }
+    return rc;
+}
+
+/* Reads where folding stands (migrations/sqlite/0008); after the migrations, before any commit. */
+int sqlite_summaries_open(sqlite_store *s, char *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->writer, "SELECT through FROM rollup_folded", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        s->folded_ms = sqlite3_column_int64(st, 0);
+        rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+        rc = SQLITE_CORRUPT; /* the migration writes its one row */
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_OK ? 0 : sqlite_fail(s->writer, rc, "read rollup_folded", err);
+}
+
+#define MINUTE_MS 60000
+/* At most an hour of minutes per transaction and a day of them per call, so that folding after a
+ * long outage is a series of short transactions between commits; housekeeping comes back for
+ * the rest. */
+#define FOLD_STEP_MS (60 * MINUTE_MS)
+#define FOLD_STEPS_PER_CALL 24
+
+/* The first minute row at or after 'from' that is not folded, or 'until' if there is none
+ * before it: a stretch without events is passed over in one step. */
+static int64_t next_minute(sqlite_store *s, int64_t from, int64_t until)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t next = until;
+    if (sqlite3_prepare_v2(s->writer,
+                           "SELECT min(bucket) FROM metrics_rollup WHERE tier = 'minute' AND "
+                           "bucket >= ?",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, from);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+            int64_t b = sqlite3_column_int64(st, 0);
+            next = b < until ? b - b % MINUTE_MS : until;
+        }
+    } else {
+        next = from; /* fold from 'from' as if there were rows */
+    }
+    sqlite3_finalize(st);
+    return next > from ? next : from;
+}
+
+/* Folds the minutes in [from, to) and moves 'through' to 'to', in one transaction. */
+static int fold_range(sqlite_store *s, int64_t from, int64_t to, char *err)
+{
+    sqlite3_stmt *fold = NULL, *move = NULL;
+    int rc = sqlite3_exec(s->writer, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_prepare_v2(s->writer, FOLD_SQL, -1, &fold, NULL);
+    }
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(fold, 1, from);
+        sqlite3_bind_int64(fold, 2, to);
+        rc = sqlite3_step(fold) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(s->writer);
+    }
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_prepare_v2(s->writer, "UPDATE rollup_folded SET through = ?", -1, &move, NULL);
+    }
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(move, 1, to);
+        rc = sqlite3_step(move) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(s->writer);
+    }
+    sqlite3_finalize(fold);
+    sqlite3_finalize(move);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_exec(s->writer, "COMMIT", NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK) {
+        int failed = sqlite_fail(s->writer, rc, "fold rollups", err);
+        sqlite3_exec(s->writer, "ROLLBACK", NULL, NULL, NULL);
+        return failed;
+    }
+    return 0;
+}
+
+/* Minutes that closed a minute ago or earlier are folded: a minute still being written would
+ * send its late events down the slower path (every tier at once). */
+int sqlite_fold_summaries(store *base, int64_t now_ms, char *err)
+{
+    sqlite_store *s = (sqlite_store *)base;
+    int64_t until = now_ms - now_ms % MINUTE_MS - MINUTE_MS;
+    int rc = 0;
+    for (int step = 0; rc == 0 && step < FOLD_STEPS_PER_CALL && s->folded_ms < until; step++) {
+        int64_t from = next_minute(s, s->folded_ms, until);
+        int64_t to = from + FOLD_STEP_MS < until ? from + FOLD_STEP_MS : until;
+        if ((rc = fold_range(s, s->folded_ms, to, err)) == 0) {
+            s->folded_ms = to;
+        }
     }
     return rc;
 }

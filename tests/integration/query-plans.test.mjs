@@ -43,7 +43,7 @@ const ARMS = ['type=tool_call&type=request&limit=7', 'source=src-0&source=src-2&
 function recorded(traceFile) {
   const all = readFileSync(traceFile, 'utf8').split('\x1e\n').map((s) => s.trim());
   return [...new Set(all)].filter((s) => /^SELECT\b/i.test(s) &&
-    /\b(monitoring_events|sessions|metrics_rollup)\b/.test(s));
+    /\b(monitoring_events|sessions|metrics_rollup|metrics_rollup_exact)\b/.test(s));
 }
 
 function plan(db, sql) {
@@ -164,7 +164,7 @@ test('the trace holds the statements of every route driven', { skip }, () => {
     assert.ok(has(new RegExp(`FROM monitoring_events WHERE .* AND ${c} = \\? UNION ALL `)),
       `an events statement filtering two values of ${c}`);
   }
-  assert.ok(has(/FROM metrics_rollup\b/), 'a metrics statement');
+  assert.ok(has(/FROM metrics_rollup_exact\b/), 'a metrics statement');
   assert.ok(has(/FROM sessions WHERE .*session_id < \?/), 'a sessions page after a cursor');
 });
 
