@@ -29,6 +29,8 @@ SELECT 1, coalesce(max(bucket) / 60000 * 60000 + 60000, 0)
 -- folded yet, each as a row of its hour or day. A tier's (bucket, type, source, name) may so
 -- come in several rows, to be added up by the reader (GET /api/v1/metrics does). One
 -- statement reads both halves in one snapshot, so a fold in between never counts twice.
+-- 'through' is a scalar subquery, not a join, so that the minutes are an index range
+-- (tier = 'minute' AND bucket >= through), not every minute row.
 CREATE VIEW metrics_rollup_exact AS
 SELECT tier, bucket, type, source, name, count, errors, bytes, duration_count, duration_sum,
        duration_min, duration_max, latency
@@ -36,7 +38,7 @@ SELECT tier, bucket, type, source, name, count, errors, bytes, duration_count, d
 UNION ALL
 SELECT t.tier, x.bucket - x.bucket % t.size, x.type, x.source, x.name, x.count, x.errors,
        x.bytes, x.duration_count, x.duration_sum, x.duration_min, x.duration_max, x.latency
-  FROM rollup_folded f
-       JOIN metrics_rollup x ON x.tier = 'minute' AND x.bucket >= f.through
+  FROM metrics_rollup x
        CROSS JOIN (SELECT 'hour' AS tier, 3600000 AS size
-                   UNION ALL SELECT 'day', 86400000) t;
+                   UNION ALL SELECT 'day', 86400000) t
+ WHERE x.tier = 'minute' AND x.bucket >= (SELECT through FROM rollup_folded);

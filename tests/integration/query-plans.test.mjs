@@ -168,6 +168,20 @@ test('the trace holds the statements of every route driven', { skip }, () => {
   assert.ok(has(/FROM sessions WHERE .*session_id < \?/), 'a sessions page after a cursor');
 });
 
+test('a metrics statement reads rollups, and the minutes not folded yet, as index ranges', { skip }, () => {
+  const metrics = statements.filter((s) => /\bFROM metrics_rollup_exact\b/.test(s));
+  assert.ok(metrics.length > 0, 'a metrics statement was traced');
+  for (const sql of metrics) {
+    const p = plan(d.db, sql);
+    const uses = [...p.matchAll(/USING INDEX sqlite_autoindex_metrics_rollup_1 \(([^)]*)\)/g)].map((m) => m[1]);
+    assert.equal(uses.length, 2, `both halves of the view search the key:\n${p}`);
+    for (const u of uses) {
+      assert.match(u, /bucket>/, `a range of buckets, not every row of a tier (${u}):\n${sql}\n${p}`);
+    }
+    assert.doesNotMatch(p, /\bSCAN (metrics_rollup|x)\b/, `no scan of the rollups:\n${p}`);
+  }
+});
+
 test('a filter of several values answers what IN would: the rows, their order, the limit',
   { skip }, () => {
     assert.equal(stored.length, 200);
