@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,27 @@ static int64_t through(const fixture *f)
     return tmp_store_int(&f->tmp, "SELECT through FROM rollup_folded");
 }
 
+/* Runs 'sql' on a connection of its own, with the store closed. */
+static void exec_sql(const fixture *f, const char *sql)
+{
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    assert_int_equal(sqlite3_open(f->tmp.path, &db), SQLITE_OK);
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        fail_msg("%s: %s", sql, msg);
+    }
+    sqlite3_close(db);
+}
+
+static void reopen(fixture *f)
+{
+    char err[TT_ERRLEN] = "";
+    store_close(f->tmp.st);
+    f->tmp.st = NULL;
+    assert_int_equal(store_open(f->tmp.url, &f->tmp.st, err), 0);
+    store_keep_summaries(f->tmp.st, true);
+}
+
 static void a_commit_writes_minute_rows_only(void **state)
 {
     fixture *f = *state;
@@ -188,10 +210,7 @@ static void folding_goes_on_where_it_stood_after_a_reopen(void **state)
     insert(f, 90, T0);
     fold(f, T0 + 45 * MINUTE);
     int64_t stood = through(f);
-    store_close(f->tmp.st);
-    char err[TT_ERRLEN] = "";
-    assert_int_equal(store_open(f->tmp.url, &f->tmp.st, err), 0);
-    store_keep_summaries(f->tmp.st, true);
+    reopen(f);
     assert_int_equal(through(f), stood);
     fold(f, T0 + DAY);
     assert_int_equal(tmp_store_int(&f->tmp, "SELECT sum(count) FROM metrics_rollup WHERE "
@@ -214,6 +233,33 @@ static void expiry_keeps_a_minute_not_folded_yet(void **state)
     assert_int_equal(exact(f, "hour", false), 90);
 }
 
+static void a_schema_7_file_folds_from_after_its_latest_minute(void **state)
+{
+    fixture *f = *state;
+    store_close(f->tmp.st);
+    f->tmp.st = NULL;
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "DROP VIEW metrics_rollup_exact; DROP TABLE rollup_folded; "
+             "DELETE FROM schema_migrations WHERE version = 8; "
+             "INSERT INTO metrics_rollup (tier, bucket, type, count) VALUES "
+             "('minute', %lld, 'tool_call', 2), ('hour', %lld, 'tool_call', 2), "
+             "('day', %lld, 'tool_call', 2)",
+             (long long)T0, (long long)T0, (long long)(T0 - 5 * HOUR));
+    exec_sql(f, sql); /* the file as schema 7 left it: every tier written with the events */
+    reopen(f);
+    assert_int_equal(through(f), T0 + MINUTE);
+    assert_exact(f, 2, 0);
+    insert(f, 1, T0 + 2 * MINUTE); /* after the latest minute: its minute row only */
+    assert_int_equal(stored_rows(f, "hour"), 1);
+    assert_exact(f, 3, 1);
+    fold(f, T0 + DAY);
+    assert_int_equal(tmp_store_int(&f->tmp, "SELECT sum(count) FROM metrics_rollup WHERE "
+                                            "tier = 'hour'"),
+                     3);
+    assert_exact(f, 3, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +273,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(folding_goes_on_where_it_stood_after_a_reopen, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(expiry_keeps_a_minute_not_folded_yet, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_schema_7_file_folds_from_after_its_latest_minute, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
