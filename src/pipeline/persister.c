@@ -28,29 +28,51 @@ struct persister {
     series_registry series; /* under stats_lock */
     tt_event **events;      /* scratch: the batch's events, flattened */
     size_t events_cap;
+    uint32_t recent_jobs[PERSISTER_PACE_BATCHES]; /* jobs per batch, the last ones; 0: none */
+    size_t recent_at;                             /* where the next batch's count goes */
 };
 
-/* Takes more jobs after 'first' until the batch is full or its flush time is up, then the
- * jobs already queued (the backlog) up to backlog_size. Returns the list's event count; *last
- * is its tail. */
+/* The most jobs any recent batch held, or UINT32_MAX before the first batch (no history: wait
+ * for batch_size or flush_ms as configured). */
+static uint32_t expected_jobs(const persister *p)
+{
+    uint32_t most = 0;
+    for (size_t i = 0; i < PERSISTER_PACE_BATCHES; i++) {
+        most = p->recent_jobs[i] > most ? p->recent_jobs[i] : most;
+    }
+    return most > 0 ? most : UINT32_MAX;
+}
+
+static void remember_jobs(persister *p, uint32_t jobs)
+{
+    p->recent_jobs[p->recent_at] = jobs;
+    p->recent_at = (p->recent_at + 1) % PERSISTER_PACE_BATCHES;
+}
+
+/* Takes more jobs after 'first' until the batch is full, its flush time is up or it holds the
+ * jobs recent batches did, then the jobs already queued (the backlog) up to backlog_size.
+ * Returns the list's event count; *last is its tail. */
 static size_t gather(persister *p, ingest_job *first, ingest_job **last)
 {
     size_t count = first->batch.count;
+    uint32_t jobs = 1, expected = expected_jobs(p);
     size_t backlog_max =
         p->opts.backlog_size > p->opts.batch_size ? p->opts.backlog_size : p->opts.batch_size;
     uint64_t deadline = clock_mono_ms() + p->opts.flush_ms;
     *last = first;
     while (count < backlog_max) {
         uint64_t now = clock_mono_ms();
-        int wait = count < p->opts.batch_size && now < deadline ? (int)(deadline - now) : 0;
-        ingest_job *next = queue_pop(p->q, wait);
+        bool more_may_come = count < p->opts.batch_size && jobs < expected && now < deadline;
+        ingest_job *next = queue_pop(p->q, more_may_come ? (int)(deadline - now) : 0);
         if (next == NULL) {
             break;
         }
         (*last)->next = next;
         *last = next;
         count += next->batch.count;
+        jobs++;
     }
+    remember_jobs(p, jobs);
     return count;
 }
 

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_JOBS 32
 
@@ -407,6 +408,31 @@ static void a_lone_job_is_flushed_and_idle_time_is_used(void **state)
     rig_free(r);
 }
 
+/* Once batches have a history, a batch stops waiting when it holds as many jobs as the most a
+ * recent batch held, not when flush_ms is up (60 s here: the hang guard of wait_answers fails
+ * long before): producers that wait for their answers have no more in flight. It still takes
+ * every job that comes while it waits for those. */
+static void a_batch_stops_waiting_once_it_holds_the_jobs_recent_ones_did(void **state)
+{
+    (void)state;
+    rig *r = rig_new(100);
+    persister *p = NULL;
+    assert_int_equal(persister_start(r->q, &r->opts, on_done, r, &p), 0);
+    push_job(r, 1, 50, NULL, 0);
+    push_job(r, 2, 50, NULL, 0); /* batch_size reached: two jobs */
+    wait_answers(r, 2, 0);
+    push_job(r, 3, 1, NULL, 0);
+    usleep(50 * 1000); /* the persister is waiting with job 3 when job 4 comes */
+    push_job(r, 4, 1, NULL, 0);
+    wait_answers(r, 4, 0);
+    queue_close(r->q);
+    persister_join(p);
+    const size_t sizes[] = {100, 2};
+    check_call_sizes(r, sizes, 2);
+    expect_answers_in_order(r, 4, 0);
+    rig_free(r);
+}
+
 /* The settle hook (the session index's batches, store_index_sessions) runs after a batch's
  * jobs are handed back -- never before their answer -- and again once the queue is quiet. */
 static void settle_runs_after_the_answers_and_when_idle(void **state)
@@ -463,6 +489,7 @@ int main(void)
         cmocka_unit_test(counts_are_per_job),
         cmocka_unit_test(stats_count_batches_events_and_failures),
         cmocka_unit_test(a_lone_job_is_flushed_and_idle_time_is_used),
+        cmocka_unit_test(a_batch_stops_waiting_once_it_holds_the_jobs_recent_ones_did),
         cmocka_unit_test(settle_runs_after_the_answers_and_when_idle),
         cmocka_unit_test(settle_with_more_waiting_is_called_again_at_once),
     };
