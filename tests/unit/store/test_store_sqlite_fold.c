@@ -31,22 +31,17 @@ typedef struct fixture {
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (f == NULL || tmp_store_make(&f->tmp, "tt-fold-test", true) != 0) {
-        free(f);
+    if (tmp_store_setup(state, sizeof(fixture), "tt-fold-test") != 0) {
         return -1;
     }
+    fixture *f = *state;
     store_keep_summaries(f->tmp.st, true);
-    *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    tmp_store_remove(&f->tmp);
-    free(f);
-    return 0;
+    return tmp_store_teardown(state);
 }
 
 /* Inserts 'n' events of one key in one commit, one in each of the minutes from 'ts' on, with

@@ -34,21 +34,12 @@ typedef struct fixture {
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (f == NULL || tmp_store_make(&f->tmp, "tt-index-test", true) != 0) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
+    return tmp_store_setup(state, sizeof(fixture), "tt-index-test");
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    tmp_store_remove(&f->tmp);
-    free(f);
-    return 0;
+    return tmp_store_teardown(state);
 }
 
 static int64_t watermark(const fixture *f)

@@ -80,3 +80,21 @@ bool tmp_store_index_slice(store *st, uint64_t now_ms, bool idle)
     assert_int_equal(store_index_sessions(st, now_ms, idle, &more, err), 0);
     return more;
 }
+
+int tmp_store_setup(void **state, size_t size, const char *name)
+{
+    tmp_store *t = calloc(1, size);
+    if (t == NULL || tmp_store_make(t, name, true) != 0) {
+        free(t);
+        return -1;
+    }
+    *state = t;
+    return 0;
+}
+
+int tmp_store_teardown(void **state)
+{
+    tmp_store_remove(*state);
+    free(*state);
+    return 0;
+}

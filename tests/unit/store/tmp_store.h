@@ -24,6 +24,13 @@ int tmp_store_make(tmp_store *t, const char *name, bool open);
 /* Closes the store (if open) and removes the directory with every file in it. */
 void tmp_store_remove(tmp_store *t);
 
+/* A cmocka setup for a fixture of 'size' bytes whose first member is a tmp_store: the fixture
+ * zeroed, the store made and opened in /tmp/<name>-XXXXXX, *state set. 0, or -1 with nothing
+ * left behind. */
+int tmp_store_setup(void **state, size_t size, const char *name);
+/* Its teardown: the store removed, the fixture freed. */
+int tmp_store_teardown(void **state);
+
 /* One integer from an SQL query on a separate read-only connection. */
 int64_t tmp_store_int(const tmp_store *t, const char *sql);
 /* Inserts 'n' events in one commit; anything but success fails the test. */
