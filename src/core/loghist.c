@@ -159,6 +159,17 @@ static void put_member(json_buf *out, const char *key, size_t keylen, uint64_t c
     json_put_raw(out, p, (size_t)(end - p));
 }
 
+/* One bucket's member, '"index":count', after a comma unless it is the first. */
+static void put_bucket_member(json_buf *out, int32_t index, uint64_t count, bool first)
+{
+    char key[24], *end = key + sizeof key;
+    char *k = decimal(index < 0 ? (uint64_t) - (int64_t)index : (uint64_t)index, end);
+    if (index < 0) {
+        *--k = '-';
+    }
+    put_member(out, k, (size_t)(end - k), count, first);
+}
+
 void loghist_write(const loghist *h, json_buf *out)
 {
     bool first = true;
@@ -168,13 +179,7 @@ void loghist_write(const loghist *h, json_buf *out)
         first = false;
     }
     for (size_t i = 0; i < h->n; i++) {
-        char key[24], *end = key + sizeof key;
-        int32_t index = h->b[i].index;
-        char *k = decimal(index < 0 ? (uint64_t) - (int64_t)index : (uint64_t)index, end);
-        if (index < 0) {
-            *--k = '-';
-        }
-        put_member(out, k, (size_t)(end - k), h->b[i].count, first);
+        put_bucket_member(out, h->b[i].index, h->b[i].count, first);
         first = false;
     }
     json_put_raw(out, "}", 1);
@@ -327,12 +332,7 @@ static void flush_run(text_merge *m)
 static void put_bucket(text_merge *m, int32_t index, uint64_t count)
 {
     flush_run(m);
-    char key[24], *end = key + sizeof key;
-    char *k = decimal(index < 0 ? (uint64_t) - (int64_t)index : (uint64_t)index, end);
-    if (index < 0) {
-        *--k = '-';
-    }
-    put_member(m->out, k, (size_t)(end - k), count, m->first);
+    put_bucket_member(m->out, index, count, m->first);
     m->first = false;
 }
 

@@ -132,17 +132,6 @@ static int64_t count_rows(store *st)
     return n;
 }
 
-static void sql_exec(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        fail_msg("%s: %s", sql, msg);
-    }
-    sqlite3_close(db);
-}
-
 static int newest_migration(void)
 {
     return sqlite_migrations[sqlite_migrations_count - 1].version;
@@ -217,7 +206,7 @@ static void newer_schema_is_refused(void **state)
     f->st = open_store(f);
     store_close(f->st);
     f->st = NULL;
-    sql_exec(f->path, "INSERT INTO schema_migrations (version, name, applied_at) "
+    tmp_store_exec(f, "INSERT INTO schema_migrations (version, name, applied_at) "
                       "VALUES (9999, '9999_from_the_future', 0)");
     store *st = (store *)1;
     char err[TT_ERRLEN] = "";

@@ -13,7 +13,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +81,15 @@ static int64_t stored_rows(const fixture *f, const char *tier)
     return tmp_store_int(&f->tmp, sql);
 }
 
+/* The events the stored rows of a tier count (the bare table, not the view). */
+static int64_t stored_count(const fixture *f, const char *tier)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce(sum(count), 0) FROM metrics_rollup WHERE tier = '%s'", tier);
+    return tmp_store_int(&f->tmp, sql);
+}
+
 /* What a reader gets for a tier: the counts (and errors, with 'errors') of the view's rows. */
 static int64_t exact(const fixture *f, const char *tier, bool errors)
 {
@@ -106,24 +114,9 @@ static int64_t through(const fixture *f)
     return tmp_store_int(&f->tmp, "SELECT through FROM rollup_folded");
 }
 
-/* Runs 'sql' on a connection of its own, with the store closed. */
-static void exec_sql(const fixture *f, const char *sql)
-{
-    sqlite3 *db = NULL;
-    char *msg = NULL;
-    assert_int_equal(sqlite3_open(f->tmp.path, &db), SQLITE_OK);
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        fail_msg("%s: %s", sql, msg);
-    }
-    sqlite3_close(db);
-}
-
 static void reopen(fixture *f)
 {
-    char err[TT_ERRLEN] = "";
-    store_close(f->tmp.st);
-    f->tmp.st = NULL;
-    assert_int_equal(store_open(f->tmp.url, &f->tmp.st, err), 0);
+    tmp_store_reopen(&f->tmp);
     store_keep_summaries(f->tmp.st, true);
 }
 
@@ -145,8 +138,7 @@ static void folds_are_exact_before_during_and_after_and_count_each_minute_once(v
     fold(f, T0 + 30 * MINUTE); /* the minutes up to T0 + 29 min, closed a minute ago */
     assert_int_equal(through(f), T0 + 29 * MINUTE);
     assert_int_equal(stored_rows(f, "hour"), 1);
-    assert_int_equal(tmp_store_int(&f->tmp, "SELECT count FROM metrics_rollup WHERE tier = 'hour'"),
-                     29);
+    assert_int_equal(stored_count(f, "hour"), 29);
     assert_exact(f, 90, 30);
     fold(f, T0 + 30 * MINUTE); /* again: nothing new */
     assert_exact(f, 90, 30);
@@ -154,8 +146,7 @@ static void folds_are_exact_before_during_and_after_and_count_each_minute_once(v
     assert_int_equal(through(f), T0 + DAY - MINUTE);
     assert_int_equal(stored_rows(f, "hour"), 2);
     assert_int_equal(stored_rows(f, "day"), 1);
-    assert_int_equal(tmp_store_int(&f->tmp, "SELECT count FROM metrics_rollup WHERE tier = 'day'"),
-                     90);
+    assert_int_equal(stored_count(f, "day"), 90);
     assert_int_equal(tmp_store_int(&f->tmp, "SELECT sum(duration_sum) FROM metrics_rollup "
                                             "WHERE tier = 'hour'"),
                      90 * 91 / 2);
@@ -192,8 +183,7 @@ static void a_late_event_reaches_its_hour_and_day_at_once(void **state)
     insert(f, 10, T0);
     fold(f, T0 + DAY);
     insert(f, 1, T0 + 3 * MINUTE); /* into a minute folded already */
-    assert_int_equal(tmp_store_int(&f->tmp, "SELECT count FROM metrics_rollup WHERE tier = 'hour'"),
-                     11);
+    assert_int_equal(stored_count(f, "hour"), 11);
     assert_exact(f, 11, 5);
     fold(f, T0 + DAY + HOUR); /* and it is not folded a second time */
     assert_exact(f, 11, 5);
@@ -208,9 +198,7 @@ static void folding_goes_on_where_it_stood_after_a_reopen(void **state)
     reopen(f);
     assert_int_equal(through(f), stood);
     fold(f, T0 + DAY);
-    assert_int_equal(tmp_store_int(&f->tmp, "SELECT sum(count) FROM metrics_rollup WHERE "
-                                            "tier = 'hour'"),
-                     90);
+    assert_int_equal(stored_count(f, "hour"), 90);
     assert_exact(f, 90, 30);
 }
 
@@ -233,6 +221,7 @@ static void a_schema_7_file_folds_from_after_its_latest_minute(void **state)
     fixture *f = *state;
     store_close(f->tmp.st);
     f->tmp.st = NULL;
+    /* the file as schema 7 left it: every tier written with the events */
     char sql[512];
     snprintf(sql, sizeof sql,
              "DROP VIEW metrics_rollup_exact; DROP TABLE rollup_folded; "
@@ -241,7 +230,7 @@ static void a_schema_7_file_folds_from_after_its_latest_minute(void **state)
              "('minute', %lld, 'tool_call', 2), ('hour', %lld, 'tool_call', 2), "
              "('day', %lld, 'tool_call', 2)",
              (long long)T0, (long long)T0, (long long)(T0 - 5 * HOUR));
-    exec_sql(f, sql); /* the file as schema 7 left it: every tier written with the events */
+    tmp_store_exec(&f->tmp, sql);
     reopen(f);
     assert_int_equal(through(f), T0 + MINUTE);
     assert_exact(f, 2, 0);
@@ -249,9 +238,7 @@ static void a_schema_7_file_folds_from_after_its_latest_minute(void **state)
     assert_int_equal(stored_rows(f, "hour"), 1);
     assert_exact(f, 3, 1);
     fold(f, T0 + DAY);
-    assert_int_equal(tmp_store_int(&f->tmp, "SELECT sum(count) FROM metrics_rollup WHERE "
-                                            "tier = 'hour'"),
-                     3);
+    assert_int_equal(stored_count(f, "hour"), 3);
     assert_exact(f, 3, 1);
 }
 

@@ -52,6 +52,15 @@ static int64_t entries(const fixture *f)
     return tmp_store_int(&f->tmp, "SELECT count(*) FROM monitoring_events_by_session");
 }
 
+/* The watermark at the newest event, and an entry for each event in a session. */
+static void expect_all_indexed(const fixture *f)
+{
+    assert_int_equal(watermark(f), f->seqs[f->n - 1]);
+    assert_int_equal(entries(f),
+                     tmp_store_int(&f->tmp, "SELECT count(*) FROM monitoring_events WHERE "
+                                            "session_id IS NOT NULL"));
+}
+
 /* Inserts 'n' events in one commit, event i in session i % SESSIONS (none for every 9th), with
  * timestamps from 'ts' on. */
 static void insert(fixture *f, int n, int64_t ts)
@@ -162,10 +171,7 @@ static void a_batch_is_written_in_slices_and_reads_stay_exact(void **state)
         assert_true(++calls < 10);
         expect_reads(f);
     }
-    assert_int_equal(watermark(f), f->seqs[f->n - 1]);
-    assert_int_equal(entries(f),
-                     tmp_store_int(&f->tmp, "SELECT count(*) FROM monitoring_events WHERE "
-                                            "session_id IS NOT NULL"));
+    expect_all_indexed(f);
     expect_reads(f);
 }
 
@@ -185,10 +191,7 @@ static void an_event_deleted_while_staged_leaves_no_entry(void **state)
     while (tmp_store_index_slice(f->tmp.st, 2 + SESSION_INDEX_BATCH_MS, true)) {
         assert_true(++calls < 10);
     }
-    assert_int_equal(watermark(f), f->seqs[f->n - 1]);
-    assert_int_equal(entries(f),
-                     tmp_store_int(&f->tmp, "SELECT count(*) FROM monitoring_events WHERE "
-                                            "session_id IS NOT NULL"));
+    expect_all_indexed(f);
     assert_int_equal(tmp_store_int(&f->tmp,
                                    "SELECT count(*) FROM monitoring_events_by_session AS b WHERE "
                                    "NOT EXISTS (SELECT 1 FROM monitoring_events AS e WHERE "
@@ -205,19 +208,14 @@ static void a_restart_mid_batch_finishes_it(void **state)
     assert_false(tmp_store_index_slice(f->tmp.st, 1, false));
     assert_true(tmp_store_index_slice(f->tmp.st, 1 + SESSION_INDEX_BATCH_MS, false));
     assert_int_equal(entries(f), SESSION_INDEX_SLICE_EVENTS);
-    store_close(f->tmp.st);
-    char err[TT_ERRLEN];
-    assert_int_equal(store_open(f->tmp.url, &f->tmp.st, err), 0);
+    tmp_store_reopen(&f->tmp);
     expect_reads(f);
     int calls = 0;
     while (tmp_store_index_slice(f->tmp.st, 1, true)) {
         assert_true(++calls < 10);
         expect_reads(f);
     }
-    assert_int_equal(watermark(f), f->seqs[f->n - 1]);
-    assert_int_equal(entries(f),
-                     tmp_store_int(&f->tmp, "SELECT count(*) FROM monitoring_events WHERE "
-                                            "session_id IS NOT NULL"));
+    expect_all_indexed(f);
     expect_reads(f);
 }
 

@@ -98,3 +98,24 @@ int tmp_store_teardown(void **state)
     free(*state);
     return 0;
 }
+
+void tmp_store_exec(const tmp_store *t, const char *sql)
+{
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    assert_int_equal(sqlite3_open(t->path, &db), SQLITE_OK);
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        fail_msg("%s: %s", sql, msg);
+    }
+    sqlite3_close(db);
+}
+
+void tmp_store_reopen(tmp_store *t)
+{
+    char err[TT_ERRLEN] = "";
+    store_close(t->st);
+    t->st = NULL;
+    if (store_open(t->url, &t->st, err) != 0) {
+        fail_msg("store_open: %s", err);
+    }
+}

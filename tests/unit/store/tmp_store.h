@@ -31,6 +31,10 @@ int tmp_store_setup(void **state, size_t size, const char *name);
 /* Its teardown: the store removed, the fixture freed. */
 int tmp_store_teardown(void **state);
 
+/* Runs 'sql' on a separate read-write connection (the store open or not). */
+void tmp_store_exec(const tmp_store *t, const char *sql);
+/* Closes the store and opens it again: what a restart of the daemon does to it. */
+void tmp_store_reopen(tmp_store *t);
 /* One integer from an SQL query on a separate read-only connection. */
 int64_t tmp_store_int(const tmp_store *t, const char *sql);
 /* Inserts 'n' events in one commit; anything but success fails the test. */
