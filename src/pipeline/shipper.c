@@ -1,4 +1,11 @@
-/* shipper.c -- spool to store, oldest first, one batch at a time. */
+/* shipper.c -- spool to store, oldest first, one transaction at a time.
+ *
+ * A transaction takes batch_size events. While a backlog exists (the last peek came back
+ * full), it takes up to SHIPPER_BACKLOG_BATCHES batches, bounded by SHIPPER_BACKLOG_EVENTS and
+ * SHIPPER_BACKLOG_BYTES: the store's fixed cost per transaction (round trips, the seq lock,
+ * one upsert of each rollup and session row with its histogram merge, the commit's fsync) is
+ * then paid once for all of them. A trickle still ships as it comes. Measured in
+ * BENCHMARKS.md ("Several batches per transaction while the spool holds a backlog"). */
 #include "pipeline/shipper.h"
 
 #include "os/clock.h"
@@ -19,6 +26,7 @@ struct shipper {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;
+    bool backlog;         /* the last peek came back full (shipper thread) */
     bool woken, stopping; /* under 'lock' */
     shipper_stats stats;  /* under 'lock' */
 };
@@ -46,15 +54,29 @@ static void set_waiting(shipper *s, bool waiting)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* Ships one batch; false when there was nothing to ship or the store is out. */
+/* How many events the next transaction may take: batch_size, or under a backlog up to
+ * SHIPPER_BACKLOG_BATCHES of them within SHIPPER_BACKLOG_EVENTS (never fewer than one batch). */
+static uint32_t transaction_events(const shipper *s)
+{
+    if (!s->backlog || s->batch_size >= SHIPPER_BACKLOG_EVENTS) {
+        return s->batch_size;
+    }
+    uint64_t widened = (uint64_t)s->batch_size * SHIPPER_BACKLOG_BATCHES;
+    return widened < SHIPPER_BACKLOG_EVENTS ? (uint32_t)widened : SHIPPER_BACKLOG_EVENTS;
+}
+
+/* Ships one transaction's worth; false when there was nothing to ship or the store is out. */
 static bool ship_one(shipper *s)
 {
     event_batch b;
     char err[TT_ERRLEN];
-    if (spool_peek(s->sp, s->batch_size, &b, err) != 0) {
+    uint32_t max = transaction_events(s);
+    uint64_t max_bytes = s->backlog ? SHIPPER_BACKLOG_BYTES : UINT64_MAX;
+    if (spool_peek(s->sp, max, max_bytes, &b, err) != 0) {
         log_error("cannot read the spool: %s", err);
         return false;
     }
+    s->backlog = b.count == max || b.bytes >= max_bytes;
     if (b.count == 0) {
         event_batch_free(&b);
         return false;

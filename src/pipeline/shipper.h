@@ -10,6 +10,14 @@
 
 typedef struct shipper shipper;
 
+/* While the spool holds a backlog (the last read of it came back full), one transaction takes
+ * up to this many batches of batch_size ... */
+#define SHIPPER_BACKLOG_BATCHES 8
+/* ... but no more events than this (unless one batch is larger) ... */
+#define SHIPPER_BACKLOG_EVENTS 8000
+/* ... and stops at the event whose size (tt_event.size) brings the sum to this. */
+#define SHIPPER_BACKLOG_BYTES (8u << 20)
+
 typedef struct shipper_stats {
     uint64_t batches; /* shipped and released */
     uint64_t events;

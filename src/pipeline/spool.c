@@ -122,26 +122,34 @@ int spool_append(spool *sp, tt_event *const *events, size_t n, char err[TT_ERRLE
     return rc;
 }
 
+typedef struct peek {
+    event_batch *out;
+    uint64_t max_bytes;
+} peek;
+
+/* Takes one row; stops the scan (nonzero) once the batch holds max_bytes. */
 static int collect(const tt_event *ev, void *ctx)
 {
-    event_batch *b = ctx;
+    peek *pk = ctx;
+    event_batch *b = pk->out;
     tt_event *copy = event_clone(ev);
     if (copy == NULL) {
         return TT_ENOMEM;
     }
     b->events[b->count++] = copy;
     b->bytes += copy->size;
-    return 0;
+    return b->bytes >= pk->max_bytes;
 }
 
-int spool_peek(spool *sp, uint32_t max, event_batch *out, char err[TT_ERRLEN])
+int spool_peek(spool *sp, uint32_t max, uint64_t max_bytes, event_batch *out, char err[TT_ERRLEN])
 {
     *out = (event_batch){0};
     if ((out->events = malloc(max * sizeof *out->events)) == NULL) {
         return tt_fail(err, TT_ENOMEM, "out of memory");
     }
     event_filter f = {.has_after = true, .after_seq = 0, .limit = max};
-    int rc = store_query_events(sp->st, &f, collect, out, err);
+    peek pk = {.out = out, .max_bytes = max_bytes};
+    int rc = store_query_events(sp->st, &f, collect, &pk, err);
     if (rc != 0) {
         event_batch_free(out);
     }

@@ -195,6 +195,8 @@ static uint64_t spool_waiting(rig *r)
 
 /* ---- tests ------------------------------------------------------------------------------ */
 
+/* The first transaction takes one batch; it came back full, so the next takes up to
+ * SHIPPER_BACKLOG_BATCHES batches (here all that is left). */
 static void ships_in_spool_order_in_batches(void **state)
 {
     rig *r = *state;
@@ -205,10 +207,9 @@ static void ships_in_spool_order_in_batches(void **state)
     start_shipper(r, 10);
     wait_shipped(r, 25);
     expect_remote_rows(r, 25);
-    assert_int_equal(fake_store_insert_calls(r->fs), 3);
+    assert_int_equal(fake_store_insert_calls(r->fs), 2);
     assert_int_equal(fake_store_call_size(r->fs, 0), 10);
-    assert_int_equal(fake_store_call_size(r->fs, 1), 10);
-    assert_int_equal(fake_store_call_size(r->fs, 2), 5);
+    assert_int_equal(fake_store_call_size(r->fs, 1), 15);
     for (size_t i = 0; i < 25; i++) {
         char want[16];
         snprintf(want, sizeof want, "e%03zu", i);
@@ -218,9 +219,35 @@ static void ships_in_spool_order_in_batches(void **state)
     assert_int_equal(spool_waiting(r), 0);
     shipper_stats s;
     shipper_get_stats(r->sh, &s);
-    assert_int_equal(s.batches, 3);
+    assert_int_equal(s.batches, 2);
     assert_int_equal(s.events, 25);
     assert_int_equal(s.stalls, 0);
+}
+
+/* Under a backlog each transaction takes SHIPPER_BACKLOG_BATCHES batches while full ones keep
+ * coming back; once one comes back short (the backlog is gone), the next takes one batch. */
+static void a_backlog_widens_transactions_and_a_trickle_narrows_them(void **state)
+{
+    rig *r = *state;
+    open_spool(r);
+    append(r, 0, 40, NULL);
+    start_shipper(r, 2);
+    wait_shipped(r, 40);
+    const size_t wide = 2 * SHIPPER_BACKLOG_BATCHES;
+    assert_int_equal(fake_store_insert_calls(r->fs), 4);
+    assert_int_equal(fake_store_call_size(r->fs, 0), 2);
+    assert_int_equal(fake_store_call_size(r->fs, 1), wide);
+    assert_int_equal(fake_store_call_size(r->fs, 2), wide);
+    assert_int_equal(fake_store_call_size(r->fs, 3), 40 - 2 - 2 * wide);
+    append(r, 40, 5, NULL);
+    shipper_wake(r->sh);
+    wait_shipped(r, 45);
+    /* The short one ended the backlog: one batch first, then widened again for the rest. */
+    assert_int_equal(fake_store_insert_calls(r->fs), 6);
+    assert_int_equal(fake_store_call_size(r->fs, 4), 2);
+    assert_int_equal(fake_store_call_size(r->fs, 5), 3);
+    expect_remote_rows(r, 45);
+    assert_int_equal(spool_waiting(r), 0);
 }
 
 /* Events appended while it runs are shipped once it is woken. */
@@ -259,10 +286,11 @@ static void survives_the_remote_being_down(void **state)
     shipper_wake(r->sh);
     wait_shipped(r, 8);
     expect_remote_rows(r, 8);
-    /* The failed tries, then the probe (a full batch) and the rest: nothing while open. */
-    assert_int_equal(fake_store_insert_calls(r->fs), FAILURES_TO_OPEN + 2);
-    assert_int_equal(fake_store_call_size(r->fs, FAILURES_TO_OPEN), 4);
-    assert_int_equal(fake_store_call_size(r->fs, FAILURES_TO_OPEN + 1), 4);
+    /* The failed tries (a full batch: a backlog), then the probe, which takes all eight
+     * (up to SHIPPER_BACKLOG_BATCHES batches): nothing while open. */
+    assert_int_equal(fake_store_insert_calls(r->fs), FAILURES_TO_OPEN + 1);
+    assert_int_equal(fake_store_call_size(r->fs, 0), 4);
+    assert_int_equal(fake_store_call_size(r->fs, FAILURES_TO_OPEN), 8);
     assert_int_equal(spool_waiting(r), 0);
     shipper_stats s;
     shipper_get_stats(r->sh, &s);
@@ -339,6 +367,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(ships_in_spool_order_in_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_backlog_widens_transactions_and_a_trickle_narrows_them,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(wake_ships_what_was_appended, setup, teardown),
         cmocka_unit_test_setup_teardown(survives_the_remote_being_down, setup, teardown),
         cmocka_unit_test_setup_teardown(a_restart_ships_what_was_left, setup, teardown),
