@@ -1,4 +1,5 @@
-/* spool.c -- the spool as an SQLite store of its own, with a quota and a lock file. */
+/* spool.c -- the spool as an SQLite store of its own, with a quota and a lock file. It is read
+ * in seq order only, so it keeps none of the indexes behind the API's filters. */
 #include "pipeline/spool.h"
 
 #include "store/store.h"
@@ -60,7 +61,8 @@ int spool_open(const char *dir, uint64_t max_bytes, spool **out, char err[TT_ERR
     store_backlog backlog = {0};
     int rc = make_dir(dir, err);
     if (rc == 0 && (rc = lock_dir(dir, &sp->lock_fd, err)) == 0 &&
-        (rc = store_open(url, &sp->st, err)) == 0) {
+        (rc = store_open(url, &sp->st, err)) == 0 &&
+        (rc = store_drop_query_indexes(sp->st, err)) == 0) {
         rc = store_count(sp->st, &backlog, err);
     }
     if (rc != 0) {

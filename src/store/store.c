@@ -101,6 +101,14 @@ int store_index_sessions(store *st, uint64_t now_ms, bool idle, bool *more, char
                                            : 0;
 }
 
+int store_drop_query_indexes(store *st, char err[TT_ERRLEN])
+{
+    if (st->ops->drop_query_indexes == NULL) {
+        return tt_fail(err, TT_EINVAL, "the %s store keeps its query indexes", st->ops->kind);
+    }
+    return st->ops->drop_query_indexes(st, err);
+}
+
 int store_fold_summaries(store *st, int64_t now_ms, char err[TT_ERRLEN])
 {
     return st->ops->fold_summaries != NULL && st->keep_summaries

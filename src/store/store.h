@@ -135,6 +135,13 @@ int store_schema_version(const store *st);
  * data itself was refused); 'err' has the engine's message. Writer thread only. */
 int store_insert_events(store *st, tt_event *const *events, size_t n, char err[TT_ERRLEN]);
 
+/* Drops the events' secondary indexes that serve the API's filters (time, type, source,
+ * status, name), for a store read only in seq order and by id: the spool (DESIGN §4.3), where
+ * each one cost a B-tree insert when an event is spooled and a delete when it is shipped, and
+ * served nothing. Idempotent (call it after every store_open()); the id's unique index and the
+ * seq order stay. Returns 0, TT_EINVAL for an engine other than SQLite, or SQLite's failure. */
+int store_drop_query_indexes(store *st, char err[TT_ERRLEN]);
+
 /* ---- the summaries kept beside the events (DESIGN §3): metrics_rollup and sessions ----
  *
  * With summaries on, store_insert_events() folds the events it actually inserted -- never a

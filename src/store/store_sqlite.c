@@ -188,6 +188,20 @@ static int sqlite_delete_before(store *base, int64_t before_ms, uint32_t max_row
     return rc == SQLITE_OK ? 0 : sqlite_fail(s->writer, rc, "delete", err);
 }
 
+/* The indexes of migrations 0001 and 0006 behind the API's filters; the session index
+ * (monitoring_events_by_session) is written only by index_sessions, which a spool never runs. */
+static int sqlite_drop_query_indexes(store *base, char *err)
+{
+    sqlite_store *s = (sqlite_store *)base;
+    return sqlite_exec(s->writer,
+                       "DROP INDEX IF EXISTS monitoring_events_ts;"
+                       "DROP INDEX IF EXISTS monitoring_events_type;"
+                       "DROP INDEX IF EXISTS monitoring_events_source;"
+                       "DROP INDEX IF EXISTS monitoring_events_status;"
+                       "DROP INDEX IF EXISTS monitoring_events_name",
+                       err);
+}
+
 static const char *column_text(sqlite3_stmt *st, int col)
 {
     return (const char *)sqlite3_column_text(st, col); /* NULL for SQL NULL */
@@ -370,6 +384,7 @@ static const store_ops sqlite_ops = {
     .change = sqlite_change,
     .expire_summaries = sqlite_expire_summaries,
     .fold_summaries = sqlite_fold_summaries,
+    .drop_query_indexes = sqlite_drop_query_indexes,
     .index_sessions = sqlite_index_sessions,
 };
 

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sqlite3.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +178,35 @@ static void replay_is_fifo_across_appends_and_releases(void **state)
     assert_int_equal(s.bytes, 0);
 }
 
+/* The spool file keeps the events' table with its seq order and the id's unique index, but
+ * none of the indexes behind the API's filters (store_drop_query_indexes), opened twice. */
+static void a_spool_keeps_no_query_indexes(void **state)
+{
+    rig *r = *state;
+    open_spool(r, 1 << 20);
+    spool_close(r->sp);
+    open_spool(r, 1 << 20); /* dropping again is a no-op */
+    assert_int_equal(append_range(r, 0, 3), 0);
+    char path[128];
+    snprintf(path, sizeof path, "%s/spool.db", r->dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT group_concat(name, ' ') FROM sqlite_schema WHERE "
+                                        "type = 'index' AND tbl_name = 'monitoring_events'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0),
+                        "sqlite_autoindex_monitoring_events_1");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    event_batch b;
+    expect_peek(r, 10, 0, 3, &b);
+    event_batch_free(&b);
+}
+
 /* A byte bound ends a peek at the event whose size reaches it: never an empty batch while
  * events wait, never more than the bound plus one event. */
 static void a_peek_stops_at_its_byte_bound(void **state)
@@ -311,6 +342,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(new_spool_is_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(replay_is_fifo_across_appends_and_releases, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_spool_keeps_no_query_indexes, setup, teardown),
         cmocka_unit_test_setup_teardown(a_peek_stops_at_its_byte_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(stats_follow_appends_and_releases, setup, teardown),
         cmocka_unit_test_setup_teardown(appending_a_waiting_event_again_is_a_no_op, setup,
