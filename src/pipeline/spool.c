@@ -143,13 +143,14 @@ static int collect(const tt_event *ev, void *ctx)
     return b->bytes >= pk->max_bytes;
 }
 
-int spool_peek(spool *sp, uint32_t max, uint64_t max_bytes, event_batch *out, char err[TT_ERRLEN])
+int spool_peek(spool *sp, int64_t after, uint32_t max, uint64_t max_bytes, event_batch *out,
+               char err[TT_ERRLEN])
 {
     *out = (event_batch){0};
     if ((out->events = malloc(max * sizeof *out->events)) == NULL) {
         return tt_fail(err, TT_ENOMEM, "out of memory");
     }
-    event_filter f = {.has_after = true, .after_seq = 0, .limit = max};
+    event_filter f = {.has_after = true, .after_seq = after, .limit = max};
     peek pk = {.out = out, .max_bytes = max_bytes};
     int rc = store_query_events(sp->st, &f, collect, &pk, err);
     if (rc != 0) {

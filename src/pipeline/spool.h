@@ -40,12 +40,14 @@ void spool_close(spool *sp); /* NULL is a no-op */
  * spool over its quota (nothing is written), or the SQLite failure. */
 int spool_append(spool *sp, tt_event *const *events, size_t n, char err[TT_ERRLEN]);
 
-/* The oldest events, in order, as new events in *out (free with event_batch_free()): at most
- * 'max' of them, and no more once their sizes (ev->size, summed in out->bytes) reach
- * 'max_bytes' -- the event that reaches it is the last one, so a batch is never empty while
- * the spool is not. Each one's seq is its place in the spool. Empty when there is nothing to
- * ship. */
-int spool_peek(spool *sp, uint32_t max, uint64_t max_bytes, event_batch *out, char err[TT_ERRLEN]);
+/* The oldest events after spool seq 'after' (0: the oldest of all), in order, as new events in
+ * *out (free with event_batch_free()): at most 'max' of them, and no more once their sizes
+ * (ev->size, summed in out->bytes) reach 'max_bytes' -- the event that reaches it is the last
+ * one, so a batch is never empty while events wait after 'after'. Each one's seq is its place
+ * in the spool; seqs only grow, so a reader that goes on after the last seq it was given misses
+ * nothing appended since. Empty when there is nothing to ship. */
+int spool_peek(spool *sp, int64_t after, uint32_t max, uint64_t max_bytes, event_batch *out,
+               char err[TT_ERRLEN]);
 
 /* Forgets every event up to spool seq 'through' (a batch spool_peek() returned, now in the
  * store); 'bytes' is what spool_bytes() said of that batch when peeked. */

@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     event_batch b;
     char err[TT_ERRLEN] = "";
-    if (spool_peek(sp, 4, UINT64_MAX, &b, err) != 0) {
+    if (spool_peek(sp, 0, 4, UINT64_MAX, &b, err) != 0) {
         if (err[0] == '\0') {
             abort(); /* a refusal always says why */
         }

@@ -100,7 +100,7 @@ static int append_range(rig *r, unsigned first, unsigned n)
 static void expect_peek(rig *r, uint32_t max, unsigned first, size_t n, event_batch *out)
 {
     char err[TT_ERRLEN];
-    assert_int_equal(spool_peek(r->sp, max, UINT64_MAX, out, err), 0);
+    assert_int_equal(spool_peek(r->sp, 0, max, UINT64_MAX, out, err), 0);
     assert_int_equal(out->count, n);
     int64_t last = 0;
     for (size_t i = 0; i < n; i++) {
@@ -216,19 +216,19 @@ static void a_peek_stops_at_its_byte_bound(void **state)
     assert_int_equal(append_range(r, 0, 6), 0);
     char err[TT_ERRLEN];
     event_batch b;
-    assert_int_equal(spool_peek(r->sp, 100, 1, &b, err), 0);
+    assert_int_equal(spool_peek(r->sp, 0, 100, 1, &b, err), 0);
     assert_int_equal(b.count, 1); /* the first event alone passes the bound */
     size_t one = b.events[0]->size;
     assert_int_equal(b.bytes, one);
     event_batch_free(&b);
-    assert_int_equal(spool_peek(r->sp, 100, 2 * one + 1, &b, err), 0);
+    assert_int_equal(spool_peek(r->sp, 0, 100, 2 * one + 1, &b, err), 0);
     assert_int_equal(b.count, 3); /* two stay under it, the third reaches it */
     assert_string_equal(b.events[2]->id, "e002");
     event_batch_free(&b);
-    assert_int_equal(spool_peek(r->sp, 100, 3 * one, &b, err), 0);
+    assert_int_equal(spool_peek(r->sp, 0, 100, 3 * one, &b, err), 0);
     assert_int_equal(b.count, 3); /* exactly reached at the third */
     event_batch_free(&b);
-    assert_int_equal(spool_peek(r->sp, 4, UINT64_MAX, &b, err), 0);
+    assert_int_equal(spool_peek(r->sp, 0, 4, UINT64_MAX, &b, err), 0);
     assert_int_equal(b.count, 4); /* no byte bound: the count bound */
     event_batch_free(&b);
 }
