@@ -22,7 +22,7 @@ NODE_TEST := node --test --test-force-exit --test-concurrency=1
 .PHONY: run test check setup setup-test build build-asan build-fuzz build-kinds build-tsan layers \
         unit unit-asan integration tsan docs \
         integration-asan postgres postgres-asan supabase supabase-asan otlp otlp-sqlite chaos e2e \
-        fuzz bench bench-peers bench-fanout clean
+        fuzz bench bench-peers bench-pg bench-fanout bench-cost clean
 
 run: setup build
 	./$(BUILD)/telltale serve --demo
@@ -187,6 +187,13 @@ bench: build
 bench-peers: build
 	scripts/setup --bench
 	node bench/peers/ingest.mjs $(PEERS_ARGS)
+
+# telltale on PostgreSQL (the spool in the path, the clock stopped when the spool is empty: every
+# event committed there) against raw COPY of the same rows, on a throwaway server with fsync on
+# (bench/ingest.c; PG_BENCH_ARGS='--batch 1000 --connections 4 --rounds 5').
+bench-pg: build
+	TT_PG_DURABLE=1 scripts/with-pg sh -c 'psql -q "$$TT_PG_URL" -c "CREATE DATABASE bench" && \
+	  ./$(BUILD)/bench_ingest --store "$${TT_PG_URL%/postgres}/bench" --ts live $(PG_BENCH_ARGS)'
 
 # telltale's /ws and Realtime against a Node ws broadcast peer, same events and subscribers
 # (bench/fanout/run.mjs; its header lists the options: FANOUT_ARGS='--rates 500,1000').

@@ -2,9 +2,12 @@
 # bench/cost.sh -- cost per ingested event (issue 13 item 6): CPU instructions per event
 # counted by callgrind (valgrind) over the whole daemon, every thread, and the daemon's peak
 # resident memory, on a fixed workload: bench_ingest's events (the demo mix, daemon-assigned
-# ids) in batches of 1,000 over 2 connections into a fresh SQLite file.
+# ids) in batches of 1,000 over 2 connections into a fresh SQLite file, or with STORE=URL into
+# that PostgreSQL database (emptied first; the daemon's side only: its spool, shipper and
+# summaries, not the server's work).
 #
-#   bench/cost.sh [BIN ...]        (default: build/telltale; N=20000 events; BUILD=build)
+#   bench/cost.sh [BIN ...]        (default: build/telltale; N=20000 events; BUILD=build;
+#                                   STORE=postgres://... for the PostgreSQL path)
 #
 # Instructions: two runs under callgrind, N and 2N events; (Ir(2N) - Ir(N)) / N is the cost of
 # one more event, without start-up, migrations and shutdown. Counts, not times: the same
@@ -35,7 +38,8 @@ $start
 WRAP
     chmod +x "$tmp/wrap"
     "./$BUILD/bench_ingest" --events "$2" --batch 1000 --connections 2 --rounds 1 \
-        --bin "$tmp/wrap" > "$tmp/$4.log" 2>&1 || { cat "$tmp/$4.log"; exit 1; }
+        ${STORE:+--store "$STORE"} --bin "$tmp/wrap" > "$tmp/$4.log" 2>&1 ||
+        { cat "$tmp/$4.log"; exit 1; }
 }
 
 ir() { # the total instructions of a callgrind output file
