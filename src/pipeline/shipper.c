@@ -277,6 +277,16 @@ static void *reader_thread(void *arg)
 
 /* ---- life cycle ------------------------------------------------------------------------ */
 
+/* Ends the reader thread once it has done the release still pending, and joins it. */
+static void stop_reader(shipper *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->reader_stopping = true;
+    pthread_cond_signal(&s->work);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->reader, NULL);
+}
+
 static void destroy(shipper *s)
 {
     event_batch_free(&s->ahead);
@@ -308,11 +318,7 @@ int shipper_start(spool *sp, writer *w, uint32_t batch_size, writer_committed_fn
         return -rc;
     }
     if ((rc = pthread_create(&s->thread, NULL, shipper_thread, s)) != 0) {
-        pthread_mutex_lock(&s->lock);
-        s->reader_stopping = true;
-        pthread_cond_signal(&s->work);
-        pthread_mutex_unlock(&s->lock);
-        pthread_join(s->reader, NULL);
+        stop_reader(s);
         destroy(s);
         return -rc;
     }
@@ -343,11 +349,7 @@ void shipper_stop(shipper *s)
     pthread_mutex_unlock(&s->lock);
     writer_interrupt(s->w);
     pthread_join(s->thread, NULL);
-    pthread_mutex_lock(&s->lock);
-    s->reader_stopping = true;
-    pthread_cond_signal(&s->work);
-    pthread_mutex_unlock(&s->lock);
-    pthread_join(s->reader, NULL);
+    stop_reader(s);
     destroy(s);
 }
 

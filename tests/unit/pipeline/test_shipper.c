@@ -204,6 +204,19 @@ static void wait_spool_empty(rig *r)
     assert_int_equal(spool_waiting(r), 0);
 }
 
+/* Waits until the shipper says it waits for the store (its write has given up). */
+static void wait_for_store(rig *r)
+{
+    shipper_stats st = {0};
+    for (int i = 0; i < 30000 && !st.waiting; i++) {
+        shipper_get_stats(r->sh, &st);
+        if (!st.waiting) {
+            usleep(1000);
+        }
+    }
+    assert_true(st.waiting);
+}
+
 /* ---- tests ------------------------------------------------------------------------------ */
 
 /* The first transaction takes one batch; it came back full, so the next takes up to
@@ -287,6 +300,7 @@ static void survives_the_remote_being_down(void **state)
     fake_store_set_mode(r->fs, FAKE_DOWN);
     start_shipper(r, 4);
     fake_store_wait_calls(r->fs, FAILURES_TO_OPEN); /* the breaker opens on the last */
+    wait_for_store(r);                              /* ... at the clock's time */
     append(r, 6, 2, NULL);                          /* traffic goes on meanwhile */
     shipper_wake(r->sh);
     assert_int_equal(spool_waiting(r), 8);
@@ -316,6 +330,34 @@ static void survives_the_remote_being_down(void **state)
     assert_int_equal(s.stalls, 1);
     assert_false(s.waiting);
     assert_int_equal(s.events, 8);
+}
+
+/* The store commits a first transaction, then fails the next until the breaker opens: the
+ * shipper reads again from the event after the last committed one (not from the oldest in the
+ * spool, which is still being released, nor after what it had read ahead), so once the store
+ * is back every event is in it once, in order. */
+static void a_failure_after_a_commit_reads_again_from_there(void **state)
+{
+    rig *r = *state;
+    open_spool(r);
+    append(r, 0, 12, NULL);
+    fake_store_fail_calls(r->fs, 1, FAILURES_TO_OPEN);
+    start_shipper(r, 4);
+    wait_shipped(r, 4);
+    fake_store_wait_calls(r->fs, 1 + FAILURES_TO_OPEN);
+    wait_for_store(r); /* the write has failed: the breaker opened at the clock's time */
+    assert_int_equal(fake_store_rows(r->fs), 4);
+    fake_clock_advance(&r->fc, OPEN_MS);
+    shipper_wake(r->sh);
+    wait_shipped(r, 12);
+    expect_remote_rows(r, 12);
+    assert_int_equal(fake_store_insert_calls(r->fs), 2 + FAILURES_TO_OPEN);
+    assert_int_equal(fake_store_call_size(r->fs, 0), 4);
+    assert_int_equal(fake_store_call_size(r->fs, 1 + FAILURES_TO_OPEN), 8);
+    for (size_t i = 4; i < 12; i++) {
+        assert_int_equal(r->seqs[i], (int64_t)i + 1); /* new rows: nothing sent twice */
+    }
+    wait_spool_empty(r);
 }
 
 /* A new shipper on the same spool ships what the stopped one could not, then what came
@@ -390,6 +432,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(wake_ships_what_was_appended, setup, teardown),
         cmocka_unit_test_setup_teardown(survives_the_remote_being_down, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_failure_after_a_commit_reads_again_from_there, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_restart_ships_what_was_left, setup, teardown),
         cmocka_unit_test_setup_teardown(a_lost_answer_is_replayed_without_duplicates, setup,
                                         teardown),

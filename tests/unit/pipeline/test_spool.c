@@ -207,6 +207,27 @@ static void a_spool_keeps_no_query_indexes(void **state)
     event_batch_free(&b);
 }
 
+/* A peek after a seq goes on from the event after it, and sees what was appended since:
+ * the shipper's reader reads ahead this way, before the store has the events it read. */
+static void a_peek_after_a_seq_goes_on_from_there(void **state)
+{
+    rig *r = *state;
+    open_spool(r, 1 << 20);
+    assert_int_equal(append_range(r, 0, 3), 0);
+    char err[TT_ERRLEN];
+    event_batch first, next;
+    assert_int_equal(spool_peek(r->sp, 0, 2, UINT64_MAX, &first, err), 0);
+    assert_int_equal(first.count, 2);
+    assert_int_equal(append_range(r, 3, 2), 0);
+    assert_int_equal(spool_peek(r->sp, first.events[1]->seq, 10, UINT64_MAX, &next, err), 0);
+    assert_int_equal(next.count, 3);
+    assert_string_equal(next.events[0]->id, "e002");
+    assert_string_equal(next.events[2]->id, "e004");
+    assert_true(next.events[0]->seq > first.events[1]->seq);
+    event_batch_free(&first);
+    event_batch_free(&next);
+}
+
 /* A byte bound ends a peek at the event whose size reaches it: never an empty batch while
  * events wait, never more than the bound plus one event. */
 static void a_peek_stops_at_its_byte_bound(void **state)
@@ -343,6 +364,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(replay_is_fifo_across_appends_and_releases, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_spool_keeps_no_query_indexes, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_peek_after_a_seq_goes_on_from_there, setup, teardown),
         cmocka_unit_test_setup_teardown(a_peek_stops_at_its_byte_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(stats_follow_appends_and_releases, setup, teardown),
         cmocka_unit_test_setup_teardown(appending_a_waiting_event_again_is_a_no_op, setup,
