@@ -22,7 +22,7 @@ NODE_TEST := node --test --test-force-exit --test-concurrency=1
 .PHONY: run test check setup setup-test build build-asan build-fuzz build-kinds build-tsan layers \
         unit unit-asan integration tsan docs \
         integration-asan postgres postgres-asan supabase supabase-asan otlp otlp-sqlite chaos e2e \
-        fuzz bench bench-peers bench-pg bench-fanout bench-cost clean
+        fuzz setup-bench bench bench-peers bench-pg bench-fanout bench-cost clean
 
 run: setup build
 	./$(BUILD)/telltale serve --demo
@@ -39,6 +39,11 @@ setup:
 
 setup-test:
 	scripts/setup --test
+
+# The benchmarks' peers and tools (InfluxDB, valgrind) besides the tests'; before the build, so
+# that a fresh clone's first 'make bench-*' has what the build needs too.
+setup-bench:
+	scripts/setup --bench
 
 # Developer and CI builds treat warnings as errors (TT_WERROR); a packager's plain cmake does not.
 build:
@@ -177,33 +182,30 @@ e2e:
 fuzz:
 	scripts/fuzz-run $(FUZZ) $(FUZZ_SECS) $(JOBS)
 
-bench: build
-	scripts/setup --bench
+bench: setup-bench build
 	./$(BUILD)/bench_ingest
 	./$(BUILD)/bench_sessions
 
 # telltale against InfluxDB 1.6 and raw SQLite with the same events (bench/peers/ingest.mjs; its
 # header lists the options: PEERS_ARGS='--sessions 100 --connections 8').
-bench-peers: build
-	scripts/setup --bench
+bench-peers: setup-bench build
 	node bench/peers/ingest.mjs $(PEERS_ARGS)
 
 # telltale on PostgreSQL (the spool in the path, the clock stopped when the spool is empty: every
 # event committed there) against raw COPY of the same rows, on a throwaway server with fsync on
 # (bench/ingest.c; PG_BENCH_ARGS='--batch 1000 --connections 4 --rounds 5').
-bench-pg: build
+bench-pg: setup-bench build
 	TT_PG_DURABLE=1 scripts/with-pg sh -c 'psql -q "$$TT_PG_URL" -c "CREATE DATABASE bench" && \
 	  ./$(BUILD)/bench_ingest --store "$${TT_PG_URL%/postgres}/bench" --ts live $(PG_BENCH_ARGS)'
 
 # telltale's /ws and Realtime against a Node ws broadcast peer, same events and subscribers
 # (bench/fanout/run.mjs; its header lists the options: FANOUT_ARGS='--rates 500,1000').
-bench-fanout: build setup-test
+bench-fanout: setup-bench build
 	node bench/fanout/run.mjs $(FANOUT_ARGS)
 
 # Instructions per ingested event (bench/cost.sh) and per delivered live message, /ws and
 # Realtime (bench/fanout/cost.mjs), counted by callgrind: a regression shows as a higher count.
-bench-cost: build setup-test
-	scripts/setup --bench
+bench-cost: setup-bench build
 	bench/cost.sh
 	node bench/fanout/cost.mjs --path ws
 	node bench/fanout/cost.mjs --path rt

@@ -11,14 +11,23 @@
 #
 # Instructions: two runs under callgrind, N and 2N events; (Ir(2N) - Ir(N)) / N is the cost of
 # one more event, without start-up, migrations and shutdown. Counts, not times: the same
-# binary gives nearly the same figure on a busy machine. Peak RSS: the daemon's VmHWM
+# binary gives figures a few per cent apart on a busy machine (±6 % at N=2000: use N=5000 or
+# more to compare binaries). Peak RSS: the daemon's VmHWM
 # (/proc/PID/status) when it is told to stop, after a run of 10N events without valgrind. Several binaries (e.g. before and after
 # a change) are measured one after the other and printed side by side. KEEP=DIR keeps each
 # binary's 2N callgrind output there (DIR/callgrind.<n>.out, for callgrind_annotate: the profile).
 set -eu
+# Binaries as given (relative to where it was run), then everything from the repository's root.
+for bin in "$@"; do
+    [ -x "$bin" ] || { echo "cost.sh: $bin: no such executable (build one: make build)" >&2; exit 2; }
+    set -- "$@" "$(realpath "$bin")"
+    shift
+done
+cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 N=${N:-20000}
-[ $# -gt 0 ] || set -- "$BUILD/telltale"
+[ $# -gt 0 ] || set -- "$(realpath "$BUILD/telltale")"
+[ -x "$BUILD/bench_ingest" ] || { echo "cost.sh: no $BUILD/bench_ingest (make build)" >&2; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -37,7 +46,7 @@ case "\$1" in serve) ;; *) exec "$1" "\$@" ;; esac
 $start
 WRAP
     chmod +x "$tmp/wrap"
-    "./$BUILD/bench_ingest" --events "$2" --batch 1000 --connections 2 --rounds 1 \
+    "$BUILD/bench_ingest" --events "$2" --batch 1000 --connections 2 --rounds 1 \
         ${STORE:+--store "$STORE"} --bin "$tmp/wrap" > "$tmp/$4.log" 2>&1 ||
         { cat "$tmp/$4.log"; exit 1; }
 }

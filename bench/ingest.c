@@ -29,6 +29,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -435,36 +436,92 @@ static double median(double *v, size_t n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+#define USAGE                                                                                      \
+    "usage: bench_ingest [--store postgres://...] [--events N] [--batch N] [--connections N]\n"    \
+    "                    [--rounds N] [--bin PATH] [--ts fixed|live]\n"
+
+static _Noreturn __attribute__((format(printf, 1, 2))) void usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "bench_ingest: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n" USAGE);
+    va_end(ap);
+    exit(2);
+}
+
+/* A count: decimal digits only, from 1 to 'max'. */
+static size_t parse_count(const char *option, const char *value, size_t max)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = strtoull(value, &end, 10);
+    if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 || n == 0 || n > max) {
+        usage_error("%s takes an integer from 1 to %zu, not '%s'", option, max, value);
+    }
+    return (size_t)n;
+}
+
 static void parse_args(int argc, char **argv, opts *o)
 {
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--events") == 0) {
-            o->events = (size_t)atol(argv[i + 1]);
-        } else if (strcmp(argv[i], "--batch") == 0) {
-            o->batch = (size_t)atol(argv[i + 1]);
-        } else if (strcmp(argv[i], "--connections") == 0) {
-            o->connections = (size_t)atol(argv[i + 1]);
-        } else if (strcmp(argv[i], "--rounds") == 0) {
-            o->rounds = (size_t)atol(argv[i + 1]);
-        } else if (strcmp(argv[i], "--bin") == 0) {
-            o->bin = argv[i + 1];
-        } else if (strcmp(argv[i], "--ts") == 0 &&
-                   (strcmp(argv[i + 1], "live") == 0 || strcmp(argv[i + 1], "fixed") == 0)) {
-            o->live = strcmp(argv[i + 1], "live") == 0;
-        } else if (strcmp(argv[i], "--store") == 0 && strncmp(argv[i + 1], "postgres", 8) == 0) {
-            o->pg_url = argv[i + 1];
+    for (int i = 1; i < argc; i += 2) {
+        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
+            fputs(USAGE, stdout);
+            exit(0);
+        }
+        if (val == NULL) {
+            usage_error("%s needs a value", opt);
+        }
+        if (strcmp(opt, "--events") == 0) {
+            o->events = parse_count(opt, val, 100000000);
+        } else if (strcmp(opt, "--batch") == 0) {
+            o->batch = parse_count(opt, val, 100000);
+        } else if (strcmp(opt, "--connections") == 0) {
+            o->connections = parse_count(opt, val, 256);
+        } else if (strcmp(opt, "--rounds") == 0) {
+            o->rounds = parse_count(opt, val, 32);
+        } else if (strcmp(opt, "--bin") == 0) {
+            o->bin = val;
+        } else if (strcmp(opt, "--ts") == 0) {
+            if (strcmp(val, "live") != 0 && strcmp(val, "fixed") != 0) {
+                usage_error("%s is fixed or live, not '%s'", opt, val);
+            }
+            o->live = strcmp(val, "live") == 0;
+        } else if (strcmp(opt, "--store") == 0) {
+            if (strncmp(val, "postgres://", 11) != 0 && strncmp(val, "postgresql://", 13) != 0) {
+                usage_error("%s takes a postgres:// URL (SQLite is the default), not '%s'", opt,
+                            val);
+            }
+            o->pg_url = val;
         } else {
-            fprintf(stderr, "usage: bench_ingest [--store postgres://...] [--events N] "
-                            "[--batch N] [--connections N] [--rounds N] [--bin PATH] "
-                            "[--ts fixed|live]\n");
-            exit(2);
+            usage_error("unknown option %s", opt);
         }
     }
-    if (o->events == 0 || o->batch == 0 || o->connections == 0 || o->rounds == 0 ||
-        o->rounds > 32) {
-        fprintf(stderr, "bench_ingest: every count must be > 0 (rounds <= 32)\n");
-        exit(2);
+    if (access(o->bin, X_OK) != 0) {
+        usage_error("--bin %s: no such executable (build one: make build)", o->bin);
     }
+}
+
+/* The working directory and what the daemon and the raw limit leave in it, removed at exit,
+ * whatever the exit. */
+static char work_dir[] = "/tmp/bench_ingest.XXXXXX";
+
+static void remove_work_dir(void)
+{
+    static const char *const files[] = {
+        "raw.db", "raw.db-wal", "raw.db-shm", "e2e.db", "e2e.db-wal", "e2e.db-shm",
+        "spool/spool.db", "spool/spool.db-wal", "spool/spool.db-shm", "spool/spool.lock",
+    };
+    char path[700];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", work_dir, files[i]);
+        unlink(path);
+    }
+    snprintf(path, sizeof path, "%s/spool", work_dir);
+    rmdir(path);
+    rmdir(work_dir);
 }
 
 int main(int argc, char **argv)
@@ -473,10 +530,12 @@ int main(int argc, char **argv)
         .events = 200000, .batch = 100, .connections = 8, .rounds = 3, .bin = "build/telltale"};
     parse_args(argc, argv, &o);
     signal(SIGPIPE, SIG_IGN);
-    char dir[] = "/tmp/bench_ingest.XXXXXX", raw_db[600], e2e_db[600];
-    if (mkdtemp(dir) == NULL) {
+    const char *dir = work_dir;
+    char raw_db[600], e2e_db[600];
+    if (mkdtemp(work_dir) == NULL) {
         die("mkdtemp");
     }
+    atexit(remove_work_dir);
     snprintf(raw_db, sizeof raw_db, "%s/raw.db", dir);
     char spool_dir[600];
     snprintf(spool_dir, sizeof spool_dir, "%s/spool", dir);
@@ -496,9 +555,9 @@ int main(int argc, char **argv)
     double avg;
     body *bodies = make_bodies(&events, o.batch, &nbodies, &avg);
     printf("bench_ingest: %s, %zu events (%.0f bytes each on average), %zu per POST, %zu "
-           "connections, %zu rounds\n",
+           "connection%s, %zu round%s\n",
            o.pg_url != NULL ? "postgres" : "sqlite", o.events, avg, o.batch, o.connections,
-           o.rounds);
+           o.connections == 1 ? "" : "s", o.rounds, o.rounds == 1 ? "" : "s");
     double raw[32], e2e[32];
     for (size_t r = 0; r < o.rounds; r++) {
         size_t acked;
@@ -521,15 +580,5 @@ int main(int argc, char **argv)
     printf("end to end (HTTP, validation, group commit, fsync%s): %.0f events/s\n",
            o.pg_url != NULL ? ", spool, shipped into the store" : "", e2e_med);
     printf("ratio end to end / raw: %.3f\n", e2e_med / raw_med);
-    const char *files[] = {raw_db, e2e_db + 7};
-    for (size_t i = 0; i < 2; i++) {
-        char side[700];
-        unlink(files[i]);
-        snprintf(side, sizeof side, "%s-wal", files[i]);
-        unlink(side);
-        snprintf(side, sizeof side, "%s-shm", files[i]);
-        unlink(side);
-    }
-    rmdir(dir);
     return 0;
 }

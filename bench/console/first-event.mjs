@@ -12,11 +12,11 @@
 
 import { Daemon, STORE_KIND } from '../../tests/integration/lib/daemon.mjs';
 import { launchBrowser } from '../../tests/e2e/lib/browser.mjs';
+import { parseOptions } from '../lib/options.mjs';
 
 const MODES = ['legacy', 'realtime', 'dual'];
 
-const argv = process.argv.slice(2);
-const rounds = argv[0] === '--rounds' ? Number(argv[1]) : 5;
+const { rounds } = parseOptions(process.argv.slice(2), { rounds: { int: [1, 100], def: 5 } });
 
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -17,15 +17,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { parseOptions } from '../lib/options.mjs';
+
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const o = { bins: [], events: 2000, subscribers: 20, path: 'ws' };
-for (let i = 2; i < process.argv.length; i += 2) {
-  const [k, v] = [process.argv[i].replace(/^--/, ''), process.argv[i + 1]];
-  if (k === 'bin') o.bins.push(v);
-  else if (k in o && v !== undefined) o[k] = k === 'path' ? v : Number(v);
-  else { console.error(`unknown or incomplete option ${process.argv[i]}; see ${process.argv[1]}`); process.exit(2); }
-}
-if (o.bins.length === 0) o.bins.push(path.join(REPO, 'build', 'telltale'));
+const o = parseOptions(process.argv.slice(2), {
+  bin: { bin: true, many: true, def: [path.join(REPO, 'build', 'telltale')] },
+  events: { int: [1, 1_000_000], def: 2000 },
+  subscribers: { int: [1, 10_000], def: 20 },
+  path: { choice: ['ws', 'rt'], def: 'ws' },
+});
+o.bins = o.bin;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -35,24 +35,23 @@ import readline from 'node:readline';
 
 import { Daemon, STORE_KIND, sleep } from '../../tests/integration/lib/daemon.mjs';
 import { BUCKETS, percentile } from '../lib/latency.mjs';
+import { parseOptions } from '../lib/options.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const TICK_HZ = 100; // /proc/PID/stat clock ticks
 
 function options() {
-  const o = { subscribers: 100, workers: 2, seconds: 5, rounds: 2, rates: '100,200,400,800,1200,1600',
-              paths: 'ws,rt,rt-eq,peer-send,peer-cork', partition: 0, p99: 50 };
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i += 2) {
-    const key = argv[i].replace(/^--/, '');
-    if (!(key in o) || argv[i + 1] === undefined) {
-      throw new Error(`unknown option ${argv[i]}; known: ${Object.keys(o).map((k) => `--${k}`).join(' ')}`);
-    }
-    o[key] = typeof o[key] === 'number' ? Number(argv[i + 1]) : argv[i + 1];
-  }
-  o.rates = o.rates.split(',').map(Number);
-  o.paths = o.paths.split(',');
-  return o;
+  return parseOptions(process.argv.slice(2), {
+    subscribers: { int: [1, 10_000], def: 100 },
+    workers: { int: [1, 64], def: 2 },
+    seconds: { int: [1, 3600], def: 5 },
+    rounds: { int: [1, 100], def: 2 },
+    rates: { ints: [1, 1_000_000], def: '100,200,400,800,1200,1600' },
+    paths: { choices: ['ws', 'rt', 'rt-eq', 'peer-send', 'peer-cork'],
+             def: 'ws,rt,rt-eq,peer-send,peer-cork' },
+    partition: { int: [0, 10_000], def: 0 },
+    p99: { int: [1, 60_000], def: 50 },
+  });
 }
 
 const now = () => performance.timeOrigin + performance.now();

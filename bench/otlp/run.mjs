@@ -16,18 +16,15 @@ import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otl
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Daemon } from '../../tests/integration/lib/daemon.mjs';
+import { parseOptions } from '../lib/options.mjs';
 
 function options() {
-  const o = { spans: 20000, batch: 512, connections: 4, rounds: 3 };
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i += 2) {
-    const key = argv[i].replace(/^--/, '');
-    if (!(key in o) || argv[i + 1] === undefined) {
-      throw new Error(`unknown option ${argv[i]}; known: ${Object.keys(o).map((k) => `--${k}`).join(' ')}`);
-    }
-    o[key] = Number(argv[i + 1]);
-  }
-  return o;
+  return parseOptions(process.argv.slice(2), {
+    spans: { int: [1, 10_000_000], def: 20000 },
+    batch: { int: [1, 100_000], def: 512 },
+    connections: { int: [1, 256], def: 4 },
+    rounds: { int: [1, 100], def: 3 },
+  });
 }
 
 function makeSpans(n) {

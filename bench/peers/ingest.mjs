@@ -6,6 +6,9 @@
 //       [--bin PATH] [--bin-before PATH] [--telltale-args "ARGS"] [--probe-gap-ms G]
 //       [--probe post|health] [--ts fixed|live]
 //
+// (--peers none: telltale alone, e.g. with --bin-before. Every value is checked before anything
+// starts: a count out of its bounds or a value not listed here exits 2 with what is allowed.)
+//
 // What is measured: N events (time-ordered `ts`, 4 types, 5 sources, S concurrent sessions,
 // interleaved as a fleet would send them) are built into request bodies before any clock
 // starts, then sent in a closed loop -- C keep-alive connections, each posting its next body
@@ -45,25 +48,30 @@ import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { parseOptions } from '../lib/options.mjs';
+
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
+const SPEC = {
+  events: { int: [1, 100_000_000], def: 1_000_000 },
+  sessions: { int: [1, 1_000_000], def: 1000 },
+  batch: { int: [1, 100_000], def: 5000 }, // at most telltale's --max-events limit
+  connections: { int: [1, 256], def: 4 },
+  rounds: { int: [1, 100], def: 3 },
+  ids: { choice: ['supplied', 'server'], def: 'supplied' },
+  influxSession: { choice: ['tag', 'field'], def: 'tag' },
+  peers: { choices: ['influx', 'sqlite', 'none'], def: 'influx,sqlite' },
+  bin: { bin: true, def: path.join(REPO, 'build', 'telltale') },
+  binBefore: { bin: true, def: '' },
+  telltaleArgs: { text: true, def: '' },
+  probeGapMs: { int: [0, 60_000], def: 0 },
+  probe: { choice: ['post', 'health'], def: 'post' },
+  ts: { choice: ['fixed', 'live'], def: 'fixed' },
+};
+
 function parseArgs(argv) {
-  const o = {
-    events: 1_000_000, sessions: 1000, batch: 5000, connections: 4, rounds: 3,
-    ids: 'supplied', influxSession: 'tag', peers: 'influx,sqlite',
-    bin: path.join(REPO, 'build', 'telltale'), binBefore: '', telltaleArgs: '', probeGapMs: 0,
-    probe: 'post', ts: 'fixed',
-  };
-  const numeric = new Set(['events', 'sessions', 'batch', 'connections', 'rounds', 'probeGapMs']);
-  for (let i = 2; i < argv.length; i += 2) {
-    const key = argv[i].replace(/^--/, '').replace(/-([a-z])/g, (_, c) => c.toUpperCase());
-    if (!(key in o) || argv[i + 1] === undefined) {
-      console.error(`unknown or incomplete option ${argv[i]}; see the header of ${process.argv[1]}`);
-      process.exit(2);
-    }
-    o[key] = numeric.has(key) ? Number(argv[i + 1]) : argv[i + 1];
-  }
-  o.peers = o.peers.split(',').filter(Boolean);
+  const o = parseOptions(argv.slice(2), SPEC);
+  o.peers = o.peers.filter((p) => p !== 'none');
   return o;
 }
 
@@ -184,13 +192,23 @@ function freePort() {
   });
 }
 
-async function waitFor(what, fn, timeoutMs = 30_000) {
+// Waits for fn() to be true; gives up after timeoutMs, or at once when 'child' (if given) has
+// failed to start or exited, with what it said on stderr ('log()').
+async function waitFor(what, fn, timeoutMs = 30_000, child = null, log = () => '') {
   const deadline = Date.now() + timeoutMs;
+  let ended = null;
+  child?.once('error', (err) => { ended = err.message; });
+  child?.once('exit', (code, signal) => { ended = `exited (${signal ?? code})`; });
   for (;;) {
     try {
       if (await fn()) return;
     } catch { /* not yet */ }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (ended !== null || Date.now() > deadline) {
+      const why = ended ?? 'timed out';
+      const err = new Error(`waiting for ${what}: ${why}${log() ? `; it said:\n${log().trim()}` : ''}`);
+      err.code = 'ESTART'; // said as it is, without a stack
+      throw err;
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -222,15 +240,17 @@ async function telltaleRound(o, bodies, dir, bin = o.bin) {
   { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr.on('data', (d) => { log += d; });
-  await waitFor('telltale to listen', () => /listening on http:\/\/[^:]+:(\d+)/.test(log));
-  const port = Number(log.match(/listening on http:\/\/[^:]+:(\d+)/)[1]);
-  const probe = o.probeGapMs > 0 ? startProbe(port, o.probeGapMs, o.probe) : null;
+  const exited = new Promise((r) => { child.once('close', r); child.once('error', r); });
+  let probe = null;
   try {
+    await waitFor(`${bin} to listen`, () => /listening on http:\/\/[^:]+:(\d+)/.test(log), 30_000,
+      child, () => log);
+    const port = Number(log.match(/listening on http:\/\/[^:]+:(\d+)/)[1]);
+    probe = o.probeGapMs > 0 ? startProbe(port, o.probeGapMs, o.probe) : null;
     const rate = await closedLoop(port, '/api/v1/events', 'application/x-ndjson', bodies,
       o.connections, 202);
     return { rate, probe: await probe?.stop() };
   } finally {
-    const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
     await exited;
     for (const f of readdirSync(dir)) if (f.startsWith(path.basename(db))) rmSync(path.join(dir, f));
@@ -261,9 +281,16 @@ bind-address = "127.0.0.1:${rpc}"
 [continuous_queries]
   enabled = false
 `);
-  const child = spawn('influxd', ['-config', conf], { stdio: ['ignore', 'ignore', 'ignore'] });
-  await waitFor('influxd to answer /ping', async () =>
-    (await fetch(`http://127.0.0.1:${port}/ping`)).status === 204);
+  const child = spawn('influxd', ['-config', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr.on('data', (d) => { log = (log + d).slice(-4000); });
+  try {
+    await waitFor('influxd to answer /ping (installed by scripts/setup --bench)', async () =>
+      (await fetch(`http://127.0.0.1:${port}/ping`)).status === 204, 30_000, child, () => log);
+  } catch (err) {
+    child.kill('SIGTERM');
+    throw err;
+  }
   return { child, port };
 }
 
@@ -329,20 +356,16 @@ const fmt = (x) => Math.round(x).toLocaleString('en-US');
 
 async function main() {
   const o = parseArgs(process.argv);
-  if (!['fixed', 'live'].includes(o.ts)) {
-    console.error(`--ts is fixed or live, not '${o.ts}'`);
-    process.exit(2);
-  }
-  const dir = mkdtempSync(path.join(tmpdir(), 'telltale-peers-'));
   console.log(`# ${o.events} events, ${o.sessions} sessions, batches of ${o.batch} over ` +
-    `${o.connections} connections, ids ${o.ids}, ts ${o.ts}, ${o.rounds} rounds; ${cpus().length}× ` +
-    `${cpus()[0].model.trim()}; ${new Date().toISOString()}`);
+    `${o.connections} connections, ids ${o.ids}, ts ${o.ts}, ${o.rounds} ` +
+    `round${o.rounds === 1 ? '' : 's'}; ${cpus().length}× ${cpus()[0].model.trim()}; ` +
+    `${new Date().toISOString()}`);
   const events = buildEvents(o);
   const tt = ndjsonBodies(events, o.batch);
   const influxBodies = o.peers.includes('influx')
     ? lineProtocolBodies(events, o.batch, o.influxSession, o.ids) : null;
-  const script = o.peers.includes('sqlite') ? rawSqliteScript(events, dir) : null;
-  const influx = influxBodies ? await startInflux(dir) : null;
+  const dir = mkdtempSync(path.join(tmpdir(), 'telltale-peers-'));
+  let influx = null;
   const rates = { telltale: [], before: [], influx: [], sqlite: [] };
   const probes = { telltale: [], before: [] };
   const telltale = async (which, bin) => {
@@ -355,6 +378,8 @@ async function main() {
     }
   };
   try {
+    const script = o.peers.includes('sqlite') ? rawSqliteScript(events, dir) : null;
+    influx = influxBodies ? await startInflux(dir) : null;
     for (let r = 1; r <= o.rounds; r++) {
       await telltale('telltale', o.bin);
       if (o.binBefore) await telltale('before', o.binBefore);
@@ -364,7 +389,11 @@ async function main() {
         .map(([k, v]) => `${k} ${fmt(v[v.length - 1])}/s`).join(', '));
     }
   } finally {
-    influx?.child.kill('SIGTERM');
+    if (influx) {
+      const gone = new Promise((r) => influx.child.once('close', r));
+      influx.child.kill('SIGTERM');
+      await gone;
+    }
     rmSync(dir, { recursive: true, force: true });
   }
   const t = median(rates.telltale);
@@ -393,6 +422,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(err.stack || String(err));
+  console.error(err.code === 'ESTART' ? err.message : err.stack || String(err));
   process.exit(1);
 });

@@ -27,20 +27,20 @@ import path from 'node:path';
 
 import { Daemon, STORE_KIND, sleep } from '../../tests/integration/lib/daemon.mjs';
 import { BUCKETS, percentile } from '../lib/latency.mjs';
+import { parseOptions } from '../lib/options.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 function options() {
-  const o = { subscribers: 100, rate: 5000, seconds: 10, workers: 4, vsn: '2.0.0', rounds: 2, partition: 0 };
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i += 2) {
-    const key = argv[i].replace(/^--/, '');
-    if (!(key in o) || argv[i + 1] === undefined) {
-      throw new Error(`unknown option ${argv[i]}; known: ${Object.keys(o).map((k) => `--${k}`).join(' ')}`);
-    }
-    o[key] = key === 'vsn' ? argv[i + 1] : Number(argv[i + 1]);
-  }
-  return o;
+  return parseOptions(process.argv.slice(2), {
+    subscribers: { int: [1, 10_000], def: 100 },
+    rate: { int: [1, 1_000_000], def: 5000 },
+    seconds: { int: [1, 3600], def: 10 },
+    workers: { int: [1, 64], def: 4 },
+    vsn: { choice: ['1.0.0', '2.0.0'], def: '2.0.0' },
+    rounds: { int: [1, 100], def: 2 },
+    partition: { int: [0, 10_000], def: 0 },
+  });
 }
 
 const now = () => performance.timeOrigin + performance.now();

@@ -32,12 +32,31 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { parseOptions } from '../lib/options.mjs';
+
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const o = { events: 500000, sessions: '1,100,1000,10000', commits: '5000,20000',
-  variants: 'before,percommit,after,none', cache: -262144, pagesize: 4096, batch: 50000,
-  slice: 2000 };
-for (let i = 2; i < process.argv.length; i += 2) o[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
+// --cache is SQLite's cache_size: pages, or KiB when negative (the default, 256 MiB).
+const o = parseOptions(process.argv.slice(2), {
+  events: { int: [1, 100_000_000], def: 500000 },
+  sessions: { text: true, def: '1,100,1000,10000' },
+  commits: { text: true, def: '5000,20000' },
+  variants: { text: true, def: 'before,percommit,after,none' },
+  cache: { text: true, def: '-262144' },
+  pagesize: { choice: ['512', '1024', '2048', '4096', '8192', '16384', '32768', '65536'], def: '4096' },
+  batch: { int: [1, 100_000_000], def: 50000 },
+  slice: { int: [1, 100_000_000], def: 2000 },
+});
 const list = (s) => s.split(',').filter(Boolean);
+const counts = (flag, s) => list(s).map((t) => (/^\d+$/.test(t) && Number(t) > 0 ? Number(t)
+  : usage(`${flag} takes positive integers, not '${t}'`)));
+function usage(message) {
+  console.error(`${message}; see the header of ${process.argv[1]}`);
+  process.exit(2);
+}
+counts('--sessions', o.sessions);
+counts('--commits', o.commits);
+if (!/^-?\d+$/.test(o.cache)) usage(`--cache takes an integer (pages, or -KiB), not '${o.cache}'`);
+
 
 const dir = path.join(REPO, 'migrations', 'sqlite');
 const migrations = readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()
@@ -56,6 +75,9 @@ const VARIANT = {
     'seq INTEGER NOT NULL, PRIMARY KEY (session_id, seq)) WITHOUT ROWID;',
   none: '',
 };
+for (const v of list(o.variants)) {
+  if (!(v in VARIANT)) usage(`--variants takes ${Object.keys(VARIANT).join(', ')}, not '${v}'`);
+}
 // The persister's batch of the session index (store_sqlite.c, sqlite_index_sessions).
 const INDEX_BATCH = `BEGIN IMMEDIATE;
 INSERT INTO monitoring_events_by_session (session_id, seq)
