@@ -139,7 +139,9 @@ int store_insert_events(store *st, tt_event *const *events, size_t n, char err[T
  * status, name), for a store read only in seq order and by id: the spool (DESIGN §4.3), where
  * each one cost a B-tree insert when an event is spooled and a delete when it is shipped, and
  * served nothing. Idempotent (call it after every store_open()); the id's unique index and the
- * seq order stay. Returns 0, TT_EINVAL for an engine other than SQLite, or SQLite's failure. */
+ * seq order stay. Returns 0, TT_EINVAL for an engine other than SQLite, or SQLite's failure.
+ * A later SQLite migration that drops or changes one of these indexes must say IF EXISTS: a
+ * spool file migrates like any store file, and has none of them. */
 int store_drop_query_indexes(store *st, char err[TT_ERRLEN]);
 
 /* ---- the summaries kept beside the events (DESIGN §3): metrics_rollup and sessions ----
