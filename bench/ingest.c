@@ -24,6 +24,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ftw.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -35,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -508,20 +510,19 @@ static void parse_args(int argc, char **argv, opts *o)
  * whatever the exit. */
 static char work_dir[] = "/tmp/bench_ingest.XXXXXX";
 
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/* At exit: the work directory and whatever the rounds left in it (databases, their WAL files,
+ * the daemon's spool), depth first. */
 static void remove_work_dir(void)
 {
-    static const char *const files[] = {
-        "raw.db", "raw.db-wal", "raw.db-shm", "e2e.db", "e2e.db-wal", "e2e.db-shm",
-        "spool/spool.db", "spool/spool.db-wal", "spool/spool.db-shm", "spool/spool.lock",
-    };
-    char path[700];
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", work_dir, files[i]);
-        unlink(path);
+    if (nftw(work_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT) {
+        fprintf(stderr, "bench_ingest: cannot remove '%s': %s\n", work_dir, strerror(errno));
     }
-    snprintf(path, sizeof path, "%s/spool", work_dir);
-    rmdir(path);
-    rmdir(work_dir);
 }
 
 int main(int argc, char **argv)

@@ -123,14 +123,14 @@ static void rewind_reads(shipper *s, bool backlog)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* The store committed 'b': the reader deletes it from the spool (with any release still
- * pending), and the stats count it. */
-static void post_release(shipper *s, const event_batch *b, int64_t through)
+/* The store committed 'b', 'bytes' in the spool through spool seq 'through': the reader deletes
+ * it from the spool (with any release still pending), and the stats count it. */
+static void post_release(shipper *s, const event_batch *b, int64_t through, uint64_t bytes)
 {
     pthread_mutex_lock(&s->lock);
     s->committed_through = through;
     s->release_through = through;
-    s->release_bytes += spool_bytes(b);
+    s->release_bytes += bytes;
     s->release_pending = true;
     pthread_cond_signal(&s->work);
     s->stats.batches++;
@@ -143,6 +143,7 @@ static void ship(shipper *s, event_batch *b)
 {
     /* The writer replaces spool seqs with store seqs: note what to release first. */
     int64_t through = b->events[b->count - 1]->seq;
+    uint64_t bytes = spool_bytes(b);
     writer_outcome out;
     char err[TT_ERRLEN];
     if (writer_write(s->w, b->events, b->count, &out, err) != 0) {
@@ -152,7 +153,7 @@ static void ship(shipper *s, event_batch *b)
         return;
     }
     set_waiting(s, false);
-    post_release(s, b, through);
+    post_release(s, b, through, bytes);
     s->committed(b, s->ctx);
 }
 

@@ -56,13 +56,12 @@ int spool_open(const char *dir, uint64_t max_bytes, spool **out, char err[TT_ERR
     }
     sp->lock_fd = -1;
     pthread_mutex_init(&sp->lock, NULL);
-    char url[4200];
-    snprintf(url, sizeof url, "sqlite:%s/spool.db", dir);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/spool.db", dir);
     store_backlog backlog = {0};
     int rc = make_dir(dir, err);
     if (rc == 0 && (rc = lock_dir(dir, &sp->lock_fd, err)) == 0 &&
-        (rc = store_open(url, &sp->st, err)) == 0 &&
-        (rc = store_drop_query_indexes(sp->st, err)) == 0) {
+        (rc = store_open_spool(path, &sp->st, err)) == 0) {
         rc = store_count(sp->st, &backlog, err);
     }
     if (rc != 0) {

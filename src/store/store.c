@@ -49,6 +49,16 @@ int store_open(const char *url, store **out, char err[TT_ERRLEN])
     return tt_fail(err, TT_EINVAL, "unknown store URL; expected sqlite:PATH or postgres://...");
 }
 
+int store_open_spool(const char *path, store **out, char err[TT_ERRLEN])
+{
+    int rc = store_sqlite_open(path, out, err);
+    if (rc == 0 && (rc = (*out)->ops->drop_query_indexes(*out, err)) != 0) {
+        store_close(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 int store_migrate_plan(const char *url, bool apply, store_migration_plan *plan, char err[TT_ERRLEN])
 {
     memset(plan, 0, sizeof *plan);
@@ -99,14 +109,6 @@ int store_index_sessions(store *st, uint64_t now_ms, bool idle, bool *more, char
     *more = false;
     return st->ops->index_sessions != NULL ? st->ops->index_sessions(st, now_ms, idle, more, err)
                                            : 0;
-}
-
-int store_drop_query_indexes(store *st, char err[TT_ERRLEN])
-{
-    if (st->ops->drop_query_indexes == NULL) {
-        return tt_fail(err, TT_EINVAL, "the %s store keeps its query indexes", st->ops->kind);
-    }
-    return st->ops->drop_query_indexes(st, err);
 }
 
 int store_fold_summaries(store *st, int64_t now_ms, char err[TT_ERRLEN])

@@ -73,6 +73,16 @@ typedef int (*store_row_fn)(const tt_event *ev, void *ctx);
  * outage would). On success *out owns the store; close it with store_close(). */
 int store_open(const char *url, store **out, char err[TT_ERRLEN]);
 
+/* Opens the SQLite file at 'path' (created if missing, migrated like any store file) as a
+ * spool (DESIGN §4.3): a store read only in seq order and by id, so it keeps none of the
+ * events' secondary indexes that serve the API's filters (time, type, source, status, name) --
+ * each one would cost a B-tree insert when an event is spooled and a delete when it is
+ * shipped, and serve nothing -- and no summaries. A file that has them (an older telltale's
+ * spool) loses them here; the id's unique index and the seq order stay. Errors as
+ * store_open(). A later SQLite migration that drops or changes one of these indexes must say
+ * IF EXISTS: a spool file migrates like any store file, and has none of them. */
+int store_open_spool(const char *path, store **out, char err[TT_ERRLEN]);
+
 /* Applies the pending migrations of the store at 'url', each in its own transaction, recorded
  * in its migrations table; a no-op when there are none. *version gets the schema version. */
 int store_migrate(const char *url, int *version, char err[TT_ERRLEN]);
@@ -135,14 +145,7 @@ int store_schema_version(const store *st);
  * data itself was refused); 'err' has the engine's message. Writer thread only. */
 int store_insert_events(store *st, tt_event *const *events, size_t n, char err[TT_ERRLEN]);
 
-/* Drops the events' secondary indexes that serve the API's filters (time, type, source,
- * status, name), for a store read only in seq order and by id: the spool (DESIGN §4.3), where
- * each one cost a B-tree insert when an event is spooled and a delete when it is shipped, and
- * served nothing. Idempotent (call it after every store_open()); the id's unique index and the
- * seq order stay. Returns 0, TT_EINVAL for an engine other than SQLite, or SQLite's failure.
- * A later SQLite migration that drops or changes one of these indexes must say IF EXISTS: a
- * spool file migrates like any store file, and has none of them. */
-int store_drop_query_indexes(store *st, char err[TT_ERRLEN]);
+
 
 /* ---- the summaries kept beside the events (DESIGN §3): metrics_rollup and sessions ----
  *

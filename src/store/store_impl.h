@@ -42,7 +42,7 @@ typedef struct store_ops {
     int (*index_sessions)(store *st, uint64_t now_ms, bool idle, bool *more, char *err);
     /* NULL: every tier is written with the events */
     int (*fold_summaries)(store *st, int64_t now_ms, char *err);
-    /* NULL: the engine keeps its indexes (store_drop_query_indexes says TT_EINVAL) */
+    /* SQLite only: the spool's profile (store_open_spool) */
     int (*drop_query_indexes)(store *st, char *err);
 } store_ops;
 
