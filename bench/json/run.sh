@@ -9,6 +9,13 @@
 # Exits non-zero if anything fails to build, check or run.
 set -eu
 
+case "${1:-}" in
+-h | --help) # the header above is the usage
+    sed -n '2,9s/^# \{0,1\}//p' "$0"
+    exit 0
+    ;;
+esac
+
 here=$(cd "$(dirname "$0")" && pwd)
 callgrind=1
 if [ "${1:-}" = "--no-callgrind" ]; then

@@ -22,7 +22,7 @@ typedef struct tt_config {
     unsigned otlp_port;   /* 0: pick a free port */
     bool otlp_listen;
     char store_url[1024];         /* "sqlite:PATH" or "postgres://..." */
-    uint32_t batch_size;          /* events per store transaction, at most */
+    uint32_t batch_size;          /* events per commit; whole requests: may exceed by one */
     uint32_t flush_ms;            /* how long a batch may wait to fill */
     uint64_t max_body;            /* bytes of an ingest request body */
     uint32_t max_events;          /* events in one ingest request */
