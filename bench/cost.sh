@@ -7,7 +7,8 @@
 # summaries, not the server's work).
 #
 #   bench/cost.sh [BIN ...]        (default: build/telltale; N=20000 events; BUILD=build;
-#                                   STORE=postgres://... for the PostgreSQL path)
+#                                   STORE=postgres://... for the PostgreSQL path, empty or
+#                                   unset for SQLite; bench/cost.sh --help)
 #
 # Instructions: two runs under callgrind, N and 2N events; (Ir(2N) - Ir(N)) / N is the cost of
 # one more event, without start-up, migrations and shutdown. Counts, not times: the same
@@ -17,16 +18,44 @@
 # a change) are measured one after the other and printed side by side. KEEP=DIR keeps each
 # binary's 2N callgrind output there (DIR/callgrind.<n>.out, for callgrind_annotate: the profile).
 set -eu
+usage() {
+    cat <<'USAGE'
+usage: [N=EVENTS] [STORE=postgres://...] [BUILD=DIR] [KEEP=DIR] bench/cost.sh [BIN ...]
+  BIN    daemon binaries to measure side by side (default: $BUILD/telltale)
+  N      events of the first callgrind run, an integer from 1 to 10000000 (default 20000)
+  STORE  a postgres:// URL: the PostgreSQL path (emptied first); empty or unset: SQLite
+  BUILD  where bench_ingest is (default build)
+  KEEP   a directory to keep each binary's callgrind output in
+USAGE
+}
+usage_error() {
+    echo "cost.sh: $*" >&2
+    usage >&2
+    exit 2
+}
+check_bin() {
+    case "$1" in -*) usage_error "unknown option $1" ;; esac
+    [ -f "$1" ] && [ -x "$1" ] || usage_error "$1: not an executable file (build one: make build)"
+}
+case "${1:-}" in --help | -h) usage; exit 0 ;; esac
+N=${N:-20000}
+case "$N" in
+    *[!0-9]* | "" | 0*) usage_error "N is an integer from 1 to 10000000, not '$N'" ;;
+esac
+[ "$N" -le 10000000 ] || usage_error "N is an integer from 1 to 10000000, not '$N'"
+case "${STORE:-}" in
+    "" | postgres://* | postgresql://*) ;;
+    *) usage_error "STORE is a postgres:// URL (empty or unset: SQLite), not '$STORE'" ;;
+esac
 # Binaries as given (relative to where it was run), then everything from the repository's root.
 for bin in "$@"; do
-    [ -x "$bin" ] || { echo "cost.sh: $bin: no such executable (build one: make build)" >&2; exit 2; }
+    check_bin "$bin"
     set -- "$@" "$(realpath "$bin")"
     shift
 done
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-N=${N:-20000}
-[ $# -gt 0 ] || set -- "$(realpath "$BUILD/telltale")"
+[ $# -gt 0 ] || { check_bin "$BUILD/telltale" && set -- "$(realpath "$BUILD/telltale")"; }
 [ -x "$BUILD/bench_ingest" ] || { echo "cost.sh: no $BUILD/bench_ingest (make build)" >&2; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

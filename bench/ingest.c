@@ -465,6 +465,18 @@ static size_t parse_count(const char *option, const char *value, size_t max)
     return (size_t)n;
 }
 
+/* An executable regular file: access(X_OK) alone lets a directory through. */
+static void check_bin(const char *option, const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        usage_error("%s %s: no such executable (build one: make build)", option, path);
+    }
+    if (!S_ISREG(sb.st_mode) || access(path, X_OK) != 0) {
+        usage_error("%s %s: not an executable file", option, path);
+    }
+}
+
 static void parse_args(int argc, char **argv, opts *o)
 {
     for (int i = 1; i < argc; i += 2) {
@@ -501,9 +513,7 @@ static void parse_args(int argc, char **argv, opts *o)
             usage_error("unknown option %s", opt);
         }
     }
-    if (access(o->bin, X_OK) != 0) {
-        usage_error("--bin %s: no such executable (build one: make build)", o->bin);
-    }
+    check_bin("--bin", o->bin);
 }
 
 /* The working directory and what the daemon and the raw limit leave in it, removed at exit,

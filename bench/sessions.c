@@ -2,9 +2,10 @@
  * read side, against the scans of raw events they replace, measured in the same run.
  *
  *   bench_sessions [--events N] [--sessions N] [--rounds N] [--dir PATH]
- *                  [--store postgres://... (an empty database; migrated here)]
+ *                  [--store postgres://... (an empty database; migrated here) | sqlite:PATH]
  *
- * A fresh SQLite store (or the given PostgreSQL database) (the daemon's own code: store_open,
+ * A fresh SQLite store (a temporary file in --dir, or the new file --store sqlite:PATH, kept),
+ * or the given PostgreSQL database (the daemon's own code: store_open,
  * store_keep_summaries, store_insert_events in batches of 1000) is filled with N events (default
  * 1,000,000) spread over S sessions (default 10,000) and the last 24 hours: each session a
  * session_start, tool calls and model calls with durations, some errors, most of them a
@@ -26,9 +27,12 @@
 #include "os/clock.h"
 #include "store/store.h"
 
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define BATCH 1000
@@ -209,39 +213,122 @@ static double median(double *v, size_t n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-int main(int argc, char **argv)
+typedef struct opts {
+    size_t events, sessions, rounds;
+    const char *dir;
+    const char *url; /* --store; NULL: a temporary SQLite file in 'dir' */
+} opts;
+
+#define USAGE                                                                                      \
+    "usage: bench_sessions [--events N] [--sessions N (<= N/2)] [--rounds 1..100] [--dir PATH]\n"  \
+    "                      [--store postgres://... | sqlite:PATH (a new file, kept)]\n"
+
+static _Noreturn __attribute__((format(printf, 1, 2))) void usage_error(const char *fmt, ...)
 {
-    size_t nevents = 1000000, nsessions = 10000, rounds = 5;
-    const char *dir = "/tmp", *pg_url = NULL;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--events") == 0) {
-            nevents = (size_t)atol(argv[i + 1]);
-        } else if (strcmp(argv[i], "--sessions") == 0) {
-            nsessions = (size_t)atol(argv[i + 1]);
-        } else if (strcmp(argv[i], "--rounds") == 0) {
-            rounds = (size_t)atol(argv[i + 1]);
-        } else if (strcmp(argv[i], "--dir") == 0) {
-            dir = argv[i + 1];
-        } else if (strcmp(argv[i], "--store") == 0) {
-            pg_url = argv[i + 1];
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "bench_sessions: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n" USAGE);
+    va_end(ap);
+    exit(2);
+}
+
+/* The option's value; NULL (the option last, without one) is refused. */
+static const char *need(const char *option, const char *value)
+{
+    if (value == NULL) {
+        usage_error("%s needs a value", option);
+    }
+    return value;
+}
+
+/* A count: decimal digits only, from 1 to 'max'. */
+static size_t parse_count(const char *option, const char *value, size_t max)
+{
+    char *end = NULL;
+    need(option, value);
+    errno = 0;
+    unsigned long long n = strtoull(value, &end, 10);
+    if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 || n == 0 || n > max) {
+        usage_error("%s takes an integer from 1 to %zu, not '%s'", option, max, value);
+    }
+    return (size_t)n;
+}
+
+static bool is_postgres(const char *url)
+{
+    return strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
+}
+
+static const char *parse_store(const char *option, const char *url)
+{
+    if (strncmp(url, "sqlite:", 7) == 0 && url[7] != '\0') {
+        if (access(url + 7, F_OK) == 0) {
+            usage_error("%s %s: the file exists; give a new one", option, url);
+        }
+    } else if (!is_postgres(url)) {
+        usage_error("%s takes a postgres:// URL or sqlite:PATH, not '%s'", option, url);
+    }
+    return url;
+}
+
+static const char *parse_dir(const char *option, const char *dir)
+{
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        usage_error("%s %s: not a directory", option, dir);
+    }
+    return dir;
+}
+
+static void parse_args(int argc, char **argv, opts *o)
+{
+    for (int i = 1; i < argc; i += 2) {
+        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
+            fputs(USAGE, stdout);
+            exit(0);
+        }
+        if (strcmp(opt, "--events") == 0) {
+            o->events = parse_count(opt, val, 100000000);
+        } else if (strcmp(opt, "--sessions") == 0) {
+            o->sessions = parse_count(opt, val, 50000000);
+        } else if (strcmp(opt, "--rounds") == 0) {
+            o->rounds = parse_count(opt, val, 100);
+        } else if (strcmp(opt, "--dir") == 0) {
+            o->dir = parse_dir(opt, need(opt, val));
+        } else if (strcmp(opt, "--store") == 0) {
+            o->url = parse_store(opt, need(opt, val));
+        } else {
+            usage_error("unknown option %s", opt);
         }
     }
-    if (nsessions == 0 || nevents < nsessions * 2 || rounds == 0 || rounds > 100) {
-        die("usage", "bench_sessions [--events N] [--sessions N (<= N/2)] [--rounds 1..100]");
+    if (o->sessions > o->events / 2) {
+        usage_error("--sessions takes at most half of --events (%zu), not %zu", o->events / 2,
+                    o->sessions);
     }
+}
+
+int main(int argc, char **argv)
+{
+    opts o = {.events = 1000000, .sessions = 10000, .rounds = 5, .dir = "/tmp"};
+    parse_args(argc, argv, &o);
+    size_t nevents = o.events, nsessions = o.sessions, rounds = o.rounds;
     char path[512], url[600], err[TT_ERRLEN];
-    snprintf(path, sizeof path, "%s/bench-sessions-%d.db", dir, (int)getpid());
+    snprintf(path, sizeof path, "%s/bench-sessions-%d.db", o.dir, (int)getpid());
     snprintf(url, sizeof url, "sqlite:%s", path);
+    bool pg = o.url != NULL && is_postgres(o.url);
     store *st = NULL;
     int version;
-    if ((pg_url != NULL && store_migrate(pg_url, &version, err) != 0) ||
-        store_open(pg_url != NULL ? pg_url : url, &st, err) != 0) {
+    if ((pg && store_migrate(o.url, &version, err) != 0) ||
+        store_open(o.url != NULL ? o.url : url, &st, err) != 0) {
         die("open", err);
     }
-    const char *sessions_sql = pg_url ? SESSIONS_SQL_PG : SESSIONS_SQL;
-    const char *sessions_scan = pg_url ? SESSIONS_SCAN_PG : SESSIONS_SCAN;
-    const char *metrics_sql = pg_url ? METRICS_SQL_PG : METRICS_SQL;
-    const char *metrics_scan = pg_url ? METRICS_SCAN_PG : METRICS_SCAN;
+    const char *sessions_sql = pg ? SESSIONS_SQL_PG : SESSIONS_SQL;
+    const char *sessions_scan = pg ? SESSIONS_SCAN_PG : SESSIONS_SCAN;
+    const char *metrics_sql = pg ? METRICS_SQL_PG : METRICS_SQL;
+    const char *metrics_scan = pg ? METRICS_SCAN_PG : METRICS_SCAN;
     store_keep_summaries(st, true);
     int64_t t0 = (int64_t)clock_now_ms() - DAY_MS;
     printf("bench_sessions: %s, %zu events in %zu sessions over 24 h, %zu rounds\n", store_kind(st),

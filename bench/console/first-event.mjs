@@ -16,7 +16,8 @@ import { parseOptions } from '../lib/options.mjs';
 
 const MODES = ['legacy', 'realtime', 'dual'];
 
-const { rounds } = parseOptions(process.argv.slice(2), { rounds: { int: [1, 100], def: 5 } });
+const { rounds } = parseOptions(process.argv.slice(2), { rounds: { int: [1, 100], def: 5 } },
+  "ms from the console's navigation to its first event and first live event, per data-source mode");
 
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);

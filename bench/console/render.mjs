@@ -21,21 +21,31 @@
 
 import { Daemon, STORE_KIND, post } from '../../tests/integration/lib/daemon.mjs';
 import { launchBrowser } from '../../tests/e2e/lib/browser.mjs';
-import { parseOptions } from '../lib/options.mjs';
+import { parseOptions, usage } from '../lib/options.mjs';
 
+const MODES = ['legacy', 'realtime', 'dual'];
+// Each measurement its own options: one given to the other would do nothing.
+const SPECS = {
+  frames: {
+    seconds: { int: [1, 3600], def: 30 }, rounds: { int: [1, 100], def: 2 },
+    rate: { int: [1, 1_000_000], def: 5000 }, modes: { choices: MODES, def: MODES.join(',') },
+  },
+  memory: { minutes: { int: [1, 1440], def: 10 }, rate: { int: [1, 1_000_000], def: 1000 } },
+};
+const ABOUT = {
+  frames: 'animation frames the console page misses under live traffic, per data-source mode',
+  memory: "the console page's JS heap and DOM nodes under live traffic, once a minute, per mode",
+};
 const argv = process.argv.slice(2);
 const what = argv[0];
-if (what !== 'frames' && what !== 'memory') {
-  console.error('usage: node bench/console/render.mjs frames|memory [--seconds N] [--rounds N] [--minutes N] [--rate N]');
-  process.exit(2);
+if (!Object.hasOwn(SPECS, what)) {
+  const help = what === '--help' || what === '-h';
+  if (!help) console.error(`the first argument is frames or memory, not '${what ?? ''}'\n`);
+  (help ? console.log : console.error)(Object.keys(SPECS)
+    .map((w) => usage(SPECS[w], ABOUT[w], `${w} [options]`)).join('\n\n'));
+  process.exit(help ? 0 : 2);
 }
-// Defaults per mode: frames 30 s × 2 rounds at 5,000 events/s; memory 10 min at 1,000/s.
-const given = parseOptions(argv.slice(1), {
-  seconds: { int: [1, 3600], def: undefined }, rounds: { int: [1, 100], def: undefined },
-  minutes: { int: [1, 1440], def: undefined }, rate: { int: [1, 1_000_000], def: undefined },
-});
-const opt = (name, def) => given[name] ?? def;
-const MODES = ['legacy', 'realtime', 'dual'];
+const o = parseOptions(argv.slice(1), SPECS[what], ABOUT[what], `${what} [options]`);
 const TICK_MS = 100;
 const BATCH_MAX = 1000; // events per POST (TELLTALE_MAX_BATCH's default)
 
@@ -132,10 +142,7 @@ async function openPage(browser, daemon, mode) {
 const applied = (page) => page.evaluate(() => window.app.core.maxSeq);
 
 async function frames(browser, daemon) {
-  const seconds = opt('seconds', 30);
-  const rounds = opt('rounds', 2);
-  const rate = opt('rate', 5000);
-  const modes = argv.includes('--modes') ? argv[argv.indexOf('--modes') + 1].split(',') : MODES;
+  const { seconds, rounds, rate, modes } = o;
   const runs = [['idle', 'legacy', 0], ...modes.map((m) => [m, m, rate])];
   const out = Object.fromEntries(runs.map(([name]) => [name, []]));
   for (let r = 0; r < rounds; r++) {
@@ -167,8 +174,7 @@ async function frames(browser, daemon) {
 }
 
 async function memory(browser, daemon) {
-  const minutes = opt('minutes', 10);
-  const rate = opt('rate', 1000);
+  const { minutes, rate } = o;
   const pages = [];
   for (const mode of MODES) {
     const { ctx, page } = await openPage(browser, daemon, mode);

@@ -17,6 +17,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RawConn, httpRequest } from '../../tests/integration/lib/raw.mjs';
+import { parseOptions } from '../lib/options.mjs';
+
+// No options: --help prints the usage, anything else is refused before a server starts.
+parseOptions(process.argv.slice(2), {},
+  'pipelined requests and a 70 kB header section against telltale, libmicrohttpd and libh2o', '');
 
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const ev = (id) => Buffer.from(JSON.stringify({ id: `${id}-${process.pid}-${Math.random()}`, type: 'pipe' }));

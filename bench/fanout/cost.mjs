@@ -25,15 +25,25 @@ const o = parseOptions(process.argv.slice(2), {
   events: { int: [1, 1_000_000], def: 2000 },
   subscribers: { int: [1, 10_000], def: 20 },
   path: { choice: ['ws', 'rt'], def: 'ws' },
-});
+}, 'CPU instructions (callgrind) per live message delivered to a subscriber, per binary');
 o.bins = o.bin;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function until(what, fn, timeoutMs = 600_000) {
+// Waits for fn() to be true; gives up after timeoutMs, or at once when 'child' (if given) has
+// failed to start or exited (as bench/peers/ingest.mjs waitFor), with what it said ('log()').
+async function until(what, fn, timeoutMs = 600_000, child = null, log = () => '') {
   const deadline = Date.now() + timeoutMs;
+  let ended = null;
+  child?.once('error', (err) => { ended = err.message; });
+  child?.once('exit', (code, signal) => { ended = `exited (${signal ?? code})`; });
   while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (ended !== null || Date.now() > deadline) {
+      const err = new Error(`waiting for ${what}: ${ended ?? 'timed out'}` +
+        `${log() ? `; it said:\n${log().trim()}` : ''}`);
+      err.code = 'ESTART'; // said as it is, without a stack
+      throw err;
+    }
     await sleep(100);
   }
 }
@@ -47,8 +57,13 @@ async function run(bin, subscribers) {
   { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   daemon.stderr.on('data', (d) => { log += d; });
-  const exited = new Promise((r) => daemon.once('exit', r));
-  await until('the daemon to listen', () => /listening on http:\/\/[^:]+:\d+/.test(log), 120_000);
+  const exited = new Promise((r) => { daemon.once('close', r); daemon.once('error', r); });
+  await until('the daemon to listen', () => /listening on http:\/\/[^:]+:\d+/.test(log), 120_000,
+    daemon, () => log).catch((err) => {
+    daemon.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
   const base = `http://127.0.0.1:${log.match(/listening on http:\/\/[^:]+:(\d+)/)[1]}`;
   let worker = null;
   let delivered = 0;
@@ -83,10 +98,15 @@ async function run(bin, subscribers) {
 }
 
 console.log(`# ${o.events} events, ${o.subscribers} subscribers of ${o.path}, callgrind; ${new Date().toISOString()}`);
-for (const bin of o.bins) {
-  const none = await run(bin, 0);
-  const some = await run(bin, o.subscribers);
-  const per = (some - none) / (o.events * o.subscribers);
-  console.log(`${bin}: ${Math.round(per).toLocaleString('en-US')} instructions per delivered message ` +
-              `(Ir ${some.toLocaleString('en-US')} with, ${none.toLocaleString('en-US')} without)`);
+try {
+  for (const bin of o.bins) {
+    const none = await run(bin, 0);
+    const some = await run(bin, o.subscribers);
+    const per = (some - none) / (o.events * o.subscribers);
+    console.log(`${bin}: ${Math.round(per).toLocaleString('en-US')} instructions per delivered message ` +
+                `(Ir ${some.toLocaleString('en-US')} with, ${none.toLocaleString('en-US')} without)`);
+  }
+} catch (err) {
+  console.error(err.code === 'ESTART' ? err.message : err.stack || String(err));
+  process.exit(1);
 }

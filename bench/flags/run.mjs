@@ -6,18 +6,16 @@
 //   (TELLTALE_TEST_STORE=postgres under scripts/with-pg for PostgreSQL; TELLTALE_BIN to choose
 //   the build). Prints one JSON object. A benchmark, not a test: nothing here asserts a time.
 
-import { parseArgs } from 'node:util';
 import { Daemon, api } from '../../tests/integration/lib/daemon.mjs';
 import { WsClient } from '../../tests/integration/lib/wsclient.mjs';
+import { parseOptions } from '../lib/options.mjs';
 
-const { values: o } = parseArgs({
-  options: {
-    flags: { type: 'string', default: '50' },
-    seconds: { type: 'string', default: '5' },
-    concurrency: { type: 'string', default: '8' },
-    flips: { type: 'string', default: '100' },
-  },
-});
+const o = parseOptions(process.argv.slice(2), {
+  flags: { int: [1, 100_000], def: 50 },
+  seconds: { int: [1, 3600], def: 5 },
+  concurrency: { int: [1, 256], def: 8 },
+  flips: { int: [1, 100_000], def: 100 },
+}, 'OFREP evaluations/s (single, bulk; GET /health the baseline) and PUT-to-/ws-push latency of a flag');
 const NFLAGS = Number(o.flags);
 const SECONDS = Number(o.seconds);
 const CONC = Number(o.concurrency);

@@ -24,7 +24,7 @@ function options() {
     batch: { int: [1, 100_000], def: 512 },
     connections: { int: [1, 256], def: 4 },
     rounds: { int: [1, 100], def: 3 },
-  });
+  }, "spans/s through telltale's OTLP/HTTP receiver (protobuf, JSON) against NDJSON ingest");
 }
 
 function makeSpans(n) {

@@ -32,31 +32,28 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { parseOptions } from '../lib/options.mjs';
+import { isGiven, parseOptions, refuse } from '../lib/options.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 // --cache is SQLite's cache_size: pages, or KiB when negative (the default, 256 MiB).
 const o = parseOptions(process.argv.slice(2), {
   events: { int: [1, 100_000_000], def: 500000 },
-  sessions: { text: true, def: '1,100,1000,10000' },
-  commits: { text: true, def: '5000,20000' },
-  variants: { text: true, def: 'before,percommit,after,none' },
+  sessions: { ints: [1, 100_000_000], def: '1,100,1000,10000' },
+  commits: { ints: [1, 100_000_000], def: '5000,20000' },
+  variants: { choices: ['before', 'percommit', 'after', 'sliced', 'none'], def: 'before,percommit,after,none' },
   cache: { text: true, def: '-262144' },
   pagesize: { choice: ['512', '1024', '2048', '4096', '8192', '16384', '32768', '65536'], def: '4096' },
   batch: { int: [1, 100_000_000], def: 50000 },
   slice: { int: [1, 100_000_000], def: 2000 },
-});
-const list = (s) => s.split(',').filter(Boolean);
-const counts = (flag, s) => list(s).map((t) => (/^\d+$/.test(t) && Number(t) > 0 ? Number(t)
-  : usage(`${flag} takes positive integers, not '${t}'`)));
-function usage(message) {
-  console.error(`${message}; see the header of ${process.argv[1]}`);
-  process.exit(2);
+}, 'WAL pages and bytes written per committed event on SQLite, by physical design (counts)');
+if (!/^-?\d+$/.test(o.cache)) refuse(`--cache takes an integer (pages, or -KiB), not '${o.cache}'`);
+// Options only some variants read: given without them, they would change nothing.
+const reads = { '--batch': ['after', 'sliced'], '--slice': ['sliced'] };
+for (const [flag, by] of Object.entries(reads)) {
+  if (isGiven(process.argv, flag) && !o.variants.some((v) => by.includes(v))) {
+    refuse(`${flag} needs --variants with ${by.join(' or ')} (without it, it does nothing)`);
+  }
 }
-counts('--sessions', o.sessions);
-counts('--commits', o.commits);
-if (!/^-?\d+$/.test(o.cache)) usage(`--cache takes an integer (pages, or -KiB), not '${o.cache}'`);
-
 
 const dir = path.join(REPO, 'migrations', 'sqlite');
 const migrations = readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()
@@ -75,9 +72,6 @@ const VARIANT = {
     'seq INTEGER NOT NULL, PRIMARY KEY (session_id, seq)) WITHOUT ROWID;',
   none: '',
 };
-for (const v of list(o.variants)) {
-  if (!(v in VARIANT)) usage(`--variants takes ${Object.keys(VARIANT).join(', ')}, not '${v}'`);
-}
 // The persister's batch of the session index (store_sqlite.c, sqlite_index_sessions).
 const INDEX_BATCH = `BEGIN IMMEDIATE;
 INSERT INTO monitoring_events_by_session (session_id, seq)
@@ -182,9 +176,9 @@ function run(variant, sessions, commit) {
 }
 
 console.log('variant   sessions  commit  WAL pages/event  WAL bytes/event');
-for (const v of list(o.variants)) {
-  for (const s of list(o.sessions).map(Number)) {
-    for (const c of list(o.commits).map(Number)) {
+for (const v of o.variants) {
+  for (const s of o.sessions) {
+    for (const c of o.commits) {
       const r = run(v, s, c);
       console.log(`${v.padEnd(9)} ${String(s).padStart(8)} ${String(c).padStart(7)}  ` +
         `${r.perEvent.toFixed(4).padStart(15)}  ${r.bytesPerEvent.toFixed(0).padStart(15)}`);
