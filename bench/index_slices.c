@@ -14,13 +14,11 @@
  * nothing is asserted. */
 #include "os/clock.h"
 #include "store/store.h"
+#include "lib/args.h"
 
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static void die(const char *what, const char *err)
@@ -95,64 +93,23 @@ static double index_call(store *st, bool idle, bool *more)
 
 #define USAGE "usage: bench_index_slices [--events N] [--sessions N] [--commit N] [--dir PATH]\n"
 
-static _Noreturn __attribute__((format(printf, 1, 2))) void usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "bench_index_slices: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n" USAGE);
-    va_end(ap);
-    exit(2);
-}
-
-/* A count: decimal digits only, from 1 to 'max'; NULL (the option last, without a value)
- * refused. */
-static size_t parse_count(const char *option, const char *value, size_t max)
-{
-    if (value == NULL) {
-        usage_error("%s needs a value", option);
-    }
-    char *end = NULL;
-    errno = 0;
-    unsigned long long n = strtoull(value, &end, 10);
-    if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 || n == 0 || n > max) {
-        usage_error("%s takes an integer from 1 to %zu, not '%s'", option, max, value);
-    }
-    return (size_t)n;
-}
-
-static const char *parse_dir(const char *option, const char *dir)
-{
-    struct stat sb;
-    if (dir == NULL) {
-        usage_error("%s needs a value", option);
-    }
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        usage_error("%s %s: not a directory", option, dir);
-    }
-    return dir;
-}
-
 int main(int argc, char **argv)
 {
     size_t n = 200000, sessions = 1000, c = 1000;
     const char *dir = "/tmp";
+    args_begin("bench_index_slices", USAGE);
     for (int i = 1; i < argc; i += 2) {
-        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
-            fputs(USAGE, stdout);
-            return 0;
-        } else if (strcmp(opt, "--events") == 0) {
-            n = parse_count(opt, val, 100000000);
+        const char *opt = argv[i], *val = args_value(argc, argv, i);
+        if (strcmp(opt, "--events") == 0) {
+            n = args_count(opt, val, 100000000);
         } else if (strcmp(opt, "--sessions") == 0) {
-            sessions = parse_count(opt, val, 100000000);
+            sessions = args_count(opt, val, 100000000);
         } else if (strcmp(opt, "--commit") == 0) {
-            c = parse_count(opt, val, 1000000);
+            c = args_count(opt, val, 1000000);
         } else if (strcmp(opt, "--dir") == 0) {
-            dir = parse_dir(opt, val);
+            dir = args_dir(opt, val);
         } else {
-            usage_error("unknown option %s", opt);
+            args_fail("unknown option %s", opt);
         }
     }
     char path[512], url[600], err[TT_ERRLEN];

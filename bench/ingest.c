@@ -21,6 +21,7 @@
 #include "store/store.h"
 #include "os/clock.h"
 #include "os/random.h"
+#include "lib/args.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -442,78 +443,37 @@ static double median(double *v, size_t n)
     "usage: bench_ingest [--store postgres://...] [--events N] [--batch N] [--connections N]\n"    \
     "                    [--rounds N] [--bin PATH] [--ts fixed|live]\n"
 
-static _Noreturn __attribute__((format(printf, 1, 2))) void usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "bench_ingest: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n" USAGE);
-    va_end(ap);
-    exit(2);
-}
-
-/* A count: decimal digits only, from 1 to 'max'. */
-static size_t parse_count(const char *option, const char *value, size_t max)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long long n = strtoull(value, &end, 10);
-    if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 || n == 0 || n > max) {
-        usage_error("%s takes an integer from 1 to %zu, not '%s'", option, max, value);
-    }
-    return (size_t)n;
-}
-
-/* An executable regular file: access(X_OK) alone lets a directory through. */
-static void check_bin(const char *option, const char *path)
-{
-    struct stat sb;
-    if (stat(path, &sb) != 0) {
-        usage_error("%s %s: no such executable (build one: make build)", option, path);
-    }
-    if (!S_ISREG(sb.st_mode) || access(path, X_OK) != 0) {
-        usage_error("%s %s: not an executable file", option, path);
-    }
-}
-
 static void parse_args(int argc, char **argv, opts *o)
 {
+    args_begin("bench_ingest", USAGE);
     for (int i = 1; i < argc; i += 2) {
-        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
-            fputs(USAGE, stdout);
-            exit(0);
-        }
-        if (val == NULL) {
-            usage_error("%s needs a value", opt);
-        }
+        const char *opt = argv[i], *val = args_value(argc, argv, i);
         if (strcmp(opt, "--events") == 0) {
-            o->events = parse_count(opt, val, 100000000);
+            o->events = args_count(opt, val, 100000000);
         } else if (strcmp(opt, "--batch") == 0) {
-            o->batch = parse_count(opt, val, 100000);
+            o->batch = args_count(opt, val, 100000);
         } else if (strcmp(opt, "--connections") == 0) {
-            o->connections = parse_count(opt, val, 256);
+            o->connections = args_count(opt, val, 256);
         } else if (strcmp(opt, "--rounds") == 0) {
-            o->rounds = parse_count(opt, val, 32);
+            o->rounds = args_count(opt, val, 32);
         } else if (strcmp(opt, "--bin") == 0) {
-            o->bin = val;
+            o->bin = args_text(opt, val);
         } else if (strcmp(opt, "--ts") == 0) {
-            if (strcmp(val, "live") != 0 && strcmp(val, "fixed") != 0) {
-                usage_error("%s is fixed or live, not '%s'", opt, val);
+            if (strcmp(args_text(opt, val), "live") != 0 && strcmp(val, "fixed") != 0) {
+                args_fail("%s is fixed or live, not '%s'", opt, val);
             }
             o->live = strcmp(val, "live") == 0;
         } else if (strcmp(opt, "--store") == 0) {
-            if (strncmp(val, "postgres://", 11) != 0 && strncmp(val, "postgresql://", 13) != 0) {
-                usage_error("%s takes a postgres:// URL (SQLite is the default), not '%s'", opt,
-                            val);
+            if (strncmp(args_text(opt, val), "postgres://", 11) != 0 &&
+                strncmp(val, "postgresql://", 13) != 0) {
+                args_fail("%s takes a postgres:// URL (SQLite is the default), not '%s'", opt, val);
             }
             o->pg_url = val;
         } else {
-            usage_error("unknown option %s", opt);
+            args_fail("unknown option %s", opt);
         }
     }
-    check_bin("--bin", o->bin);
+    args_bin("--bin", o->bin);
 }
 
 /* The working directory and what the daemon and the raw limit leave in it, removed at exit,

@@ -26,13 +26,11 @@
 #include "core/loghist.h"
 #include "os/clock.h"
 #include "store/store.h"
+#include "lib/args.h"
 
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define BATCH 1000
@@ -223,39 +221,6 @@ typedef struct opts {
     "usage: bench_sessions [--events N] [--sessions N (<= N/2)] [--rounds 1..100] [--dir PATH]\n"  \
     "                      [--store postgres://... | sqlite:PATH (a new file, kept)]\n"
 
-static _Noreturn __attribute__((format(printf, 1, 2))) void usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "bench_sessions: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n" USAGE);
-    va_end(ap);
-    exit(2);
-}
-
-/* The option's value; NULL (the option last, without one) is refused. */
-static const char *need(const char *option, const char *value)
-{
-    if (value == NULL) {
-        usage_error("%s needs a value", option);
-    }
-    return value;
-}
-
-/* A count: decimal digits only, from 1 to 'max'. */
-static size_t parse_count(const char *option, const char *value, size_t max)
-{
-    char *end = NULL;
-    need(option, value);
-    errno = 0;
-    unsigned long long n = strtoull(value, &end, 10);
-    if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 || n == 0 || n > max) {
-        usage_error("%s takes an integer from 1 to %zu, not '%s'", option, max, value);
-    }
-    return (size_t)n;
-}
-
 static bool is_postgres(const char *url)
 {
     return strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
@@ -265,47 +230,35 @@ static const char *parse_store(const char *option, const char *url)
 {
     if (strncmp(url, "sqlite:", 7) == 0 && url[7] != '\0') {
         if (access(url + 7, F_OK) == 0) {
-            usage_error("%s %s: the file exists; give a new one", option, url);
+            args_fail("%s %s: the file exists; give a new one", option, url);
         }
     } else if (!is_postgres(url)) {
-        usage_error("%s takes a postgres:// URL or sqlite:PATH, not '%s'", option, url);
+        args_fail("%s takes a postgres:// URL or sqlite:PATH, not '%s'", option, url);
     }
     return url;
 }
 
-static const char *parse_dir(const char *option, const char *dir)
-{
-    struct stat sb;
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        usage_error("%s %s: not a directory", option, dir);
-    }
-    return dir;
-}
-
 static void parse_args(int argc, char **argv, opts *o)
 {
+    args_begin("bench_sessions", USAGE);
     for (int i = 1; i < argc; i += 2) {
-        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
-            fputs(USAGE, stdout);
-            exit(0);
-        }
+        const char *opt = argv[i], *val = args_value(argc, argv, i);
         if (strcmp(opt, "--events") == 0) {
-            o->events = parse_count(opt, val, 100000000);
+            o->events = args_count(opt, val, 100000000);
         } else if (strcmp(opt, "--sessions") == 0) {
-            o->sessions = parse_count(opt, val, 50000000);
+            o->sessions = args_count(opt, val, 50000000);
         } else if (strcmp(opt, "--rounds") == 0) {
-            o->rounds = parse_count(opt, val, 100);
+            o->rounds = args_count(opt, val, 100);
         } else if (strcmp(opt, "--dir") == 0) {
-            o->dir = parse_dir(opt, need(opt, val));
+            o->dir = args_dir(opt, val);
         } else if (strcmp(opt, "--store") == 0) {
-            o->url = parse_store(opt, need(opt, val));
+            o->url = parse_store(opt, args_text(opt, val));
         } else {
-            usage_error("unknown option %s", opt);
+            args_fail("unknown option %s", opt);
         }
     }
     if (o->sessions > o->events / 2) {
-        usage_error("--sessions takes at most half of --events (%zu), not %zu", o->events / 2,
+        args_fail("--sessions takes at most half of --events (%zu), not %zu", o->events / 2,
                     o->sessions);
     }
 }
